@@ -1,0 +1,44 @@
+"""Exception types and message helpers shared across plastix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["SchemaError", "did_you_mean", "check_choice"]
+
+
+class SchemaError(ValueError):
+    """A plastix record (or a Neo block read as one) breaks the schema."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x'?"`` for the closest choice, or ``""``."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """Check that ``value`` is one of ``choices``; raise a ``ValueError`` otherwise.
+
+    Parameters
+    ----------
+    name : str
+        Name of the argument, used in the message.
+    value : object
+        The value given by the user.
+    choices : iterable of str
+        Allowed values.
+
+    Returns
+    -------
+    str
+        ``value`` unchanged.
+    """
+    choices = list(choices)
+    if value not in choices:
+        raise ValueError(
+            f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}."
+            + did_you_mean(str(value), choices)
+        )
+    return value  # type: ignore[return-value]

@@ -1,0 +1,56 @@
+"""Lazy imports of heavy or optional packages with an exact install hint."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from types import ModuleType
+
+__all__ = ["require", "import_brian2", "import_torch", "import_neo"]
+
+_INSTALL = {
+    "torch": "pip install 'torch>=2.2,<2.14'",
+    "brian2": "pip install 'brian2>=2.9,<2.12' 'numpy<2.4'",
+    "neo": "pip install neo",
+    "nixio": "pip install nixio",
+    "pynwb": "pip install pynwb",
+    "elephant": "pip install elephant",
+}
+
+
+def require(name: str) -> ModuleType:
+    """Import ``name`` or raise ``ImportError`` with the exact install command."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as err:
+        cmd = _INSTALL.get(name.split(".")[0], f"pip install {name}")
+        raise ImportError(f"plastix needs `{name}` for this; install it with: {cmd}") from err
+
+
+def import_torch() -> ModuleType:
+    """Import torch and set the plastix default of one intra-op thread.
+
+    On a 2-core machine two threads make small ops 30-150x slower whenever
+    anything else runs; a single large batched job may opt in to more with
+    ``torch.set_num_threads``.
+    """
+    torch = require("torch")
+    if not getattr(torch, "_plastix_threads_set", False):
+        torch.set_num_threads(1)
+        torch._plastix_threads_set = True
+    return torch
+
+
+def import_brian2() -> ModuleType:
+    """Import brian2, silencing only the pyparsing deprecation warnings it raises."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="pyparsing")
+        warnings.filterwarnings("ignore", message=".*pyparsing.*", category=DeprecationWarning)
+        return require("brian2")
+
+
+def import_neo() -> ModuleType:
+    """Import neo, silencing only the `quantities` warnings it raises."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="quantities")
+        return require("neo")

@@ -1,0 +1,604 @@
+"""The plastix record: one labelled ``xarray.Dataset`` that flows between every stage.
+
+Simulators write it, readers (Neo, NIX, NWB) produce it, the estimator reads it and
+experiment design simulates more of it.  It holds
+
+* activity of ``pre`` and ``post`` units on a *fine* time axis ``time``
+  (a recording's time bins, or the samples of an artificial network's batches);
+* weights ``(weight_time, post, pre)`` on a *coarse* axis ``weight_time``;
+* the explicit mapping between the two: the coordinate ``interval`` on ``time``
+  gives, for every fine bin, the index ``k`` of the weight interval
+  ``[weight_time[k], weight_time[k+1])`` that contains it (``-1`` if none);
+* units on every physical variable (``attrs["units"]``), the decay rate as a data
+  variable, and provenance (source, configuration, seed, versions) in attributes.
+
+Layout
+------
+=================  ==========================  ==========================================
+name               dims                        meaning
+=================  ==========================  ==========================================
+``time``           (time,)                     left edge of each fine bin (``time_units``)
+``segment``        (time,)                     session / condition / pairing id (int)
+``interval``       (time,)                     weight interval containing the bin, or -1
+``weight_time``    (weight_time,)              when each weight sample was taken
+``weight_segment`` (weight_time,)              segment of each weight sample (int)
+``pre``/``post``   (pre,) / (post,)            unit ids (int or str)
+``pre_activity``   (time, pre)                 presynaptic rate, count or activation
+``post_activity``  (time, post)                postsynaptic rate, count or pre-activation
+``weight``         (weight_time, post, pre)    synaptic weight; NaN = not measured
+``decay``          ()                          known decay rate (1 / time unit), NaN if unknown
+``pre_spike_time`` (pre_spike,)                optional spike times, with ``pre_spike_unit``
+                                               and ``pre_spike_segment``; same for ``post``
+=================  ==========================  ==========================================
+
+Time is strictly increasing within a segment, and segments appear in order.  Within
+a segment each fine bin covers ``[time, time + dt)`` where ``dt`` is
+``attrs["dt"]``.  An artificial network uses ``time_units = "step"``: the ``B``
+samples of step ``k`` sit at ``k + b / B`` and the weights are sampled at integer
+steps, so interval ``k`` is exactly the batch of step ``k``.
+
+Weights are always ``(post, pre)``, like ``torch.nn.Linear.weight``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plastix._util.errors import SchemaError, check_choice
+from plastix._util.validate import as_float_array, check_finite
+
+__all__ = [
+    "SchemaError",
+    "RECORD_VERSION",
+    "ACTIVITY_KINDS",
+    "make_record",
+    "validate_record",
+    "interval_index",
+    "interval_duration",
+    "delta_weight",
+    "interval_weight",
+    "provenance",
+    "truth",
+    "save_record",
+    "load_record",
+    "to_netcdf",
+    "load_netcdf",
+    "records_equal",
+]
+
+RECORD_VERSION = 1
+ACTIVITY_KINDS = ("rate", "count", "activation", "preactivation", "fluorescence")
+_TIME_UNITS = ("s", "ms", "min", "step")
+_REQUIRED_VARS = ("pre_activity", "post_activity", "weight")
+
+
+def _ids(name: str, ids: Any, n: int, default_prefix: str) -> np.ndarray:
+    if ids is None:
+        return np.arange(n)
+    arr = np.asarray(ids)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(
+            f"`{name}` must list one id per unit ({n}); got shape {arr.shape}."
+        )
+    if len(np.unique(arr)) != n:
+        raise ValueError(f"`{name}` must be unique; got duplicated ids in {arr.tolist()!r}.")
+    return arr
+
+
+def make_record(
+    pre_activity: Any,
+    post_activity: Any,
+    weight: Any,
+    *,
+    time: Any,
+    weight_time: Any,
+    dt: float | None = None,
+    pre: Any = None,
+    post: Any = None,
+    segment: Any = None,
+    weight_segment: Any = None,
+    time_units: str = "s",
+    activity_units: str = "Hz",
+    activity_kind: str = "rate",
+    post_activity_kind: str | None = None,
+    weight_units: str = "1",
+    decay: float | None = None,
+    pre_spikes: Mapping[str, Any] | None = None,
+    post_spikes: Mapping[str, Any] | None = None,
+    source: str = "unknown",
+    provenance: Mapping[str, Any] | None = None,
+    truth: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """Build a validated plastix record.
+
+    Parameters
+    ----------
+    pre_activity : array_like, shape (n_time, n_pre)
+        Presynaptic activity on the fine axis (rates in ``activity_units``, counts
+        per bin, or activations).  NaN marks a unit not recorded in that bin.
+    post_activity : array_like, shape (n_time, n_post)
+        Postsynaptic activity on the same axis.
+    weight : array_like, shape (n_weight_time, n_post, n_pre)
+        Weights, ``(post, pre)`` like ``torch.nn.Linear.weight``; NaN marks a
+        synapse not measured at that sample (it stays missing, never 0).
+    time : array_like, shape (n_time,)
+        Left edge of each fine bin, in ``time_units``; strictly increasing within
+        each segment.
+    weight_time : array_like, shape (n_weight_time,)
+        Time of each weight sample, in ``time_units``.
+    dt : float, optional
+        Width of a fine bin in ``time_units``; default: the median step of ``time``.
+    pre, post : array_like, optional
+        Unit ids; default ``0 .. n-1``.
+    segment, weight_segment : array_like of int, optional
+        Segment (session, condition, pairing experiment) of each fine bin and of
+        each weight sample; default all 0.
+    time_units : {"s", "ms", "min", "step"}
+        Unit of ``time``, ``weight_time`` and ``dt``.
+    activity_units : str
+        Unit of the activity values ("Hz", "1" for counts, "a.u.").
+    activity_kind : {"rate", "count", "activation", "preactivation", "fluorescence"}
+        What ``pre_activity`` (and, unless ``post_activity_kind`` is given,
+        ``post_activity``) holds.
+    post_activity_kind : str, optional
+        What ``post_activity`` holds when it differs (an artificial network stores
+        the postsynaptic *pre-activation*, the paper's ``h_b``).
+    weight_units : str
+        Unit of the weights.
+    decay : float, optional
+        Known decay rate ``γ`` in 1 / ``time_units``; NaN (unknown) by default.
+    pre_spikes, post_spikes : mapping, optional
+        ``{"time": ..., "unit": ..., "segment": ...}`` spike events in
+        ``time_units``; kept so that spike-timing kernels and Neo round-trips are
+        exact.
+    source : str
+        Where the record came from ("ann", "brian2", "neo:<file>", ...).
+    provenance : mapping, optional
+        Configuration, seed and versions; stored as JSON in ``attrs``.
+    truth : mapping, optional
+        For simulations, the true rule and its parameters; stored as JSON.
+
+    Returns
+    -------
+    xarray.Dataset
+        The record, already checked by :func:`validate_record`.
+    """
+    pre_a = as_float_array("pre_activity", pre_activity, ndim=2)
+    post_a = as_float_array("post_activity", post_activity, ndim=2)
+    w = as_float_array("weight", weight)
+    t = as_float_array("time", time, ndim=1)
+    wt = as_float_array("weight_time", weight_time, ndim=1)
+    check_choice("time_units", time_units, _TIME_UNITS)
+    check_choice("activity_kind", activity_kind, ACTIVITY_KINDS)
+    post_kind = activity_kind if post_activity_kind is None else post_activity_kind
+    check_choice("post_activity_kind", post_kind, ACTIVITY_KINDS)
+    if w.ndim == 2:
+        w = w[None]
+    if w.ndim != 3:
+        raise ValueError(
+            f"`weight` must have 3 dimensions (weight_time, post, pre); got shape {w.shape}."
+        )
+    n_pre, n_post = pre_a.shape[1], post_a.shape[1]
+    pre_ids = _ids("pre", pre, n_pre, "pre")
+    post_ids = _ids("post", post, n_post, "post")
+    seg = np.zeros(t.shape[0], dtype=np.int64) if segment is None else np.asarray(segment)
+    wseg = (
+        np.zeros(wt.shape[0], dtype=np.int64) if weight_segment is None
+        else np.asarray(weight_segment)
+    )
+    if seg.shape != t.shape:
+        raise ValueError(
+            f"`segment` must have one entry per time bin ({t.shape[0]}); got shape {seg.shape}."
+        )
+    if wseg.shape != wt.shape:
+        raise ValueError(
+            f"`weight_segment` must have one entry per weight sample ({wt.shape[0]}); "
+            f"got shape {wseg.shape}."
+        )
+    if dt is None:
+        dt = _median_step(t, seg)
+    interval = _map_intervals(t, seg, wt, wseg.astype(np.int64))
+
+    coords: dict[str, Any] = {
+        "time": ("time", t, {"units": time_units, "long_name": "left edge of fine bin"}),
+        "segment": ("time", seg.astype(np.int64)),
+        "interval": ("time", interval, {"long_name": "weight interval containing the bin"}),
+        "weight_time": ("weight_time", wt, {"units": time_units}),
+        "weight_segment": ("weight_time", wseg.astype(np.int64)),
+        "pre": ("pre", pre_ids),
+        "post": ("post", post_ids),
+    }
+    data_vars: dict[str, Any] = {
+        "pre_activity": (("time", "pre"), pre_a,
+                         {"units": activity_units, "kind": activity_kind}),
+        "post_activity": (("time", "post"), post_a,
+                          {"units": activity_units, "kind": post_kind}),
+        "weight": (("weight_time", "post", "pre"), w, {"units": weight_units}),
+        "decay": ((), np.nan if decay is None else float(decay),
+                  {"units": f"1/{time_units}", "long_name": "known weight-decay rate"}),
+    }
+    for role, spikes in (("pre", pre_spikes), ("post", post_spikes)):
+        if spikes is None:
+            continue
+        st = as_float_array(f"{role}_spikes['time']", spikes["time"], ndim=1)
+        su = np.asarray(spikes["unit"])
+        ss = np.asarray(spikes.get("segment", np.zeros(st.shape[0], dtype=np.int64)))
+        if su.shape != st.shape or ss.shape != st.shape:
+            raise ValueError(
+                f"`{role}_spikes` must give 'time', 'unit' and 'segment' of equal length; "
+                f"got {st.shape[0]}, {su.shape[0]} and {ss.shape[0]}."
+            )
+        dim = f"{role}_spike"
+        data_vars[f"{role}_spike_time"] = (dim, st, {"units": time_units})
+        data_vars[f"{role}_spike_unit"] = (dim, su)
+        data_vars[f"{role}_spike_segment"] = (dim, ss.astype(np.int64))
+
+    attrs = {
+        "plastix_record_version": RECORD_VERSION,
+        "dt": float(dt),
+        "time_units": time_units,
+        "source": str(source),
+        "provenance": json.dumps(dict(provenance or {}), sort_keys=True, default=_json_default),
+        "truth": json.dumps(dict(truth or {}), sort_keys=True, default=_json_default),
+    }
+    ds = xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
+    return validate_record(ds)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def _median_step(t: np.ndarray, seg: np.ndarray) -> float:
+    steps = np.diff(t)[np.diff(seg) == 0]
+    if steps.size == 0:
+        return 1.0
+    return float(np.median(steps))
+
+
+def _map_intervals(
+    t: np.ndarray, seg: np.ndarray, wt: np.ndarray, wseg: np.ndarray
+) -> np.ndarray:
+    """Index of the weight interval ``[wt[k], wt[k+1])`` (same segment) of each bin."""
+    out = np.full(t.shape[0], -1, dtype=np.int64)
+    for s in np.unique(seg):
+        w_idx = np.flatnonzero(wseg == s)
+        b_idx = np.flatnonzero(seg == s)
+        if w_idx.size < 2 or b_idx.size == 0:
+            continue
+        edges = wt[w_idx]
+        if np.any(np.diff(edges) <= 0):
+            continue  # reported by the validator
+        pos = np.searchsorted(edges, t[b_idx], side="right") - 1
+        ok = (pos >= 0) & (pos < w_idx.size - 1)
+        out[b_idx[ok]] = w_idx[pos[ok]]
+    return out
+
+
+def _schema(msg: str) -> SchemaError:
+    return SchemaError(msg)
+
+
+def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
+    """Check that ``ds`` is a well-formed plastix record; return it unchanged.
+
+    Called at every stage boundary (construction, file readers, simulators,
+    estimator, design).  Every failure raises :class:`SchemaError` naming the
+    variable, what was expected and what was found.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The record.
+    stage : str
+        Name of the calling stage, used as a prefix in messages.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` itself.
+    """
+    where = f"{stage}: "
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(
+            f"{where}expected a plastix record (xarray.Dataset from plastix.record.make_record "
+            f"or load_record); got {type(ds).__name__}."
+        )
+    for name in _REQUIRED_VARS:
+        if name not in ds.variables:
+            raise _schema(
+                f"{where}`{name}` is missing; a plastix record needs pre_activity, "
+                f"post_activity and weight. Found variables: {sorted(map(str, ds.data_vars))}."
+            )
+    expected = {
+        "pre_activity": ("time", "pre"),
+        "post_activity": ("time", "post"),
+        "weight": ("weight_time", "post", "pre"),
+    }
+    for name, dims in expected.items():
+        found = tuple(ds[name].dims)
+        if found != dims:
+            hint = ""
+            if name == "weight" and found == ("weight_time", "pre", "post"):
+                hint = (" plastix stores weights as (post, pre), like torch.nn.Linear; "
+                        "did you pass W.T?")
+            raise _schema(
+                f"{where}`{name}` must have dims {dims}; got {found}.{hint}"
+            )
+    for coord in ("time", "segment", "interval", "weight_time", "weight_segment", "pre", "post"):
+        if coord not in ds.coords:
+            raise _schema(f"{where}coordinate `{coord}` is missing; build records with "
+                          "plastix.record.make_record.")
+    if ds.sizes["time"] == 0:
+        raise _schema(f"{where}the record is empty: `time` has 0 bins; expected at least 1.")
+    if ds.sizes["weight_time"] == 0:
+        raise _schema(f"{where}the record is empty: `weight_time` has 0 samples; "
+                      "expected at least 1.")
+    if ds.sizes["pre"] == 0 or ds.sizes["post"] == 0:
+        raise _schema(f"{where}the record is empty: expected at least one pre and one post "
+                      f"unit; got {ds.sizes['pre']} pre and {ds.sizes['post']} post.")
+    t = np.asarray(ds["time"].values, dtype=float)
+    seg = np.asarray(ds["segment"].values)
+    wt = np.asarray(ds["weight_time"].values, dtype=float)
+    wseg = np.asarray(ds["weight_segment"].values)
+    check = _finite_or_schema
+    check(where, "time", t, allow_nan=False)
+    check(where, "weight_time", wt, allow_nan=False)
+    check(where, "pre_activity", ds["pre_activity"].values, allow_nan=True)
+    check(where, "post_activity", ds["post_activity"].values, allow_nan=True)
+    check(where, "weight", ds["weight"].values, allow_nan=True)
+    _check_order(where, "time", t, seg, "segment")
+    _check_order(where, "weight_time", wt, wseg, "weight_segment")
+    units = {v: ds[v].attrs.get("units") for v in ("time", "weight_time")}
+    if units["time"] != units["weight_time"]:
+        raise _schema(
+            f"{where}`time` and `weight_time` must share units; got {units['time']!r} and "
+            f"{units['weight_time']!r}. Convert one of them before building the record."
+        )
+    a_units = {v: ds[v].attrs.get("units") for v in ("pre_activity", "post_activity")}
+    kinds = {v: ds[v].attrs.get("kind") for v in ("pre_activity", "post_activity")}
+    if a_units["pre_activity"] != a_units["post_activity"] and kinds["pre_activity"] == kinds[
+        "post_activity"
+    ]:
+        raise _schema(
+            f"{where}`pre_activity` and `post_activity` hold the same kind "
+            f"({kinds['pre_activity']!r}) but different units: {a_units['pre_activity']!r} "
+            f"and {a_units['post_activity']!r}. Convert them to one unit."
+        )
+    dt = ds.attrs.get("dt")
+    if dt is None or not np.isfinite(dt) or dt <= 0:
+        raise _schema(f"{where}attribute `dt` must be a positive bin width; got {dt!r}.")
+    interval = np.asarray(ds["interval"].values)
+    fresh = _map_intervals(t, seg, wt, wseg)
+    if not np.array_equal(interval, fresh):
+        raise _schema(
+            f"{where}coordinate `interval` does not match `time` and `weight_time`; "
+            "it is derived data: rebuild the record with make_record."
+        )
+    return ds
+
+
+def _finite_or_schema(where: str, name: str, arr: np.ndarray, *, allow_nan: bool) -> None:
+    try:
+        check_finite(name, np.asarray(arr, dtype=float), allow_nan=allow_nan)
+    except ValueError as err:
+        raise SchemaError(where + str(err)) from None
+
+
+def _check_order(where: str, name: str, t: np.ndarray, seg: np.ndarray, seg_name: str) -> None:
+    if np.any(np.diff(seg) < 0):
+        i = int(np.flatnonzero(np.diff(seg) < 0)[0])
+        raise _schema(
+            f"{where}`{seg_name}` must be non-decreasing (segments in order); it decreases "
+            f"at index {i + 1} ({seg[i]} -> {seg[i + 1]})."
+        )
+    same = np.diff(seg) == 0
+    bad = same & (np.diff(t) <= 0)
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        raise _schema(
+            f"{where}`{name}` must be strictly increasing within a segment; it goes from "
+            f"{t[i]!r} to {t[i + 1]!r} at index {i + 1}. Sort the samples by time or give "
+            f"each session its own `{seg_name}`."
+        )
+
+
+# ---------------------------------------------------------------- derived quantities
+
+
+def interval_index(ds: xr.Dataset) -> np.ndarray:
+    """Indices ``k`` of the weight samples that open a valid interval.
+
+    Interval ``k`` runs from ``weight_time[k]`` to ``weight_time[k+1]`` within one
+    segment.
+    """
+    wseg = np.asarray(ds["weight_segment"].values)
+    return np.flatnonzero(wseg[:-1] == wseg[1:])
+
+
+def interval_duration(ds: xr.Dataset) -> xr.DataArray:
+    """Duration of each interval, in ``time_units``; dims ``(interval,)``."""
+    k = interval_index(ds)
+    wt = np.asarray(ds["weight_time"].values, dtype=float)
+    return xr.DataArray(
+        wt[k + 1] - wt[k], dims=("interval",), coords={"interval": k},
+        attrs={"units": ds.attrs["time_units"]},
+    )
+
+
+def delta_weight(ds: xr.Dataset) -> xr.DataArray:
+    """Observed weight change over each interval, ``W[k+1] − W[k]``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(interval, post, pre)``; NaN where either sample is missing.
+    """
+    k = interval_index(ds)
+    w = ds["weight"].values
+    return xr.DataArray(
+        w[k + 1] - w[k], dims=("interval", "post", "pre"),
+        coords={"interval": k, "post": ds["post"].values, "pre": ds["pre"].values},
+        attrs={"units": ds["weight"].attrs.get("units", "1")},
+    )
+
+
+def interval_weight(ds: xr.Dataset) -> xr.DataArray:
+    """Weight at the start of each interval, ``W[k]``; dims ``(interval, post, pre)``."""
+    k = interval_index(ds)
+    return xr.DataArray(
+        ds["weight"].values[k], dims=("interval", "post", "pre"),
+        coords={"interval": k, "post": ds["post"].values, "pre": ds["pre"].values},
+        attrs={"units": ds["weight"].attrs.get("units", "1")},
+    )
+
+
+def provenance(ds: xr.Dataset) -> dict[str, Any]:
+    """The provenance dictionary stored in the record."""
+    return json.loads(ds.attrs.get("provenance", "{}"))
+
+
+def truth(ds: xr.Dataset) -> dict[str, Any]:
+    """The ground truth (rule and parameters) of a simulated record; ``{}`` if unknown."""
+    return json.loads(ds.attrs.get("truth", "{}"))
+
+
+# ---------------------------------------------------------------- files
+
+
+def _atomic_write(path: Path, write) -> Path:
+    """Write through a temporary file in the same folder, then rename over ``path``.
+
+    A failed write leaves any previous file at ``path`` intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a record to NetCDF-4 (h5netcdf engine), atomically."""
+    validate_record(ds, stage="to_netcdf")
+    out = ds.copy()
+    for role in ("pre", "post"):  # netCDF has no object dtype: store str ids as str
+        if out[role].dtype == object:
+            out = out.assign_coords({role: out[role].astype(str)})
+    return _atomic_write(Path(path), lambda p: out.to_netcdf(p, engine="h5netcdf"))
+
+
+def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
+    """Read a record written by :func:`to_netcdf`, fully loaded in memory, and validate it."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
+    with xr.open_dataset(path, engine="h5netcdf") as f:
+        ds = f.load()
+    return validate_record(ds, stage=f"load_netcdf({path.name})")
+
+
+_FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".h5": "netcdf", ".nix": "nix", ".nwb": "nwb",
+            ".pkl": "pickle", ".pickle": "pickle"}
+
+
+def _format_of(path: Path) -> str:
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        from plastix._util.errors import did_you_mean
+
+        raise ValueError(
+            f"`path` must end in one of {', '.join(sorted(_FORMATS))}; got {path.name!r}."
+            + did_you_mean(path.suffix, list(_FORMATS))
+        )
+    return fmt
+
+
+def save_record(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a record, choosing the format by extension.
+
+    ``.nc`` writes NetCDF; ``.nix``, ``.nwb`` and ``.pkl`` write a ``neo.Block``
+    by the convention of SPEC §9 through Neo's IO classes.  The write is atomic.
+    """
+    path = Path(path)
+    fmt = _format_of(path)
+    if fmt == "netcdf":
+        return to_netcdf(ds, path)
+    from plastix import neo_io
+
+    return neo_io.write_block(neo_io.to_neo(ds), path)
+
+
+def load_record(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:
+    """Read a record from NetCDF or from any Neo file following SPEC §9.
+
+    Keyword arguments are passed to :func:`plastix.neo_io.from_neo` for Neo files
+    (for example ``bin_size`` when the file holds spike trains only).
+    """
+    path = Path(path)
+    fmt = _format_of(path)
+    if fmt == "netcdf":
+        return load_netcdf(path)
+    from plastix import neo_io
+
+    return neo_io.from_neo(neo_io.read_block(path), **kwargs)
+
+
+def records_equal(a: xr.Dataset, b: xr.Dataset, *, rtol: float = 0.0) -> bool:
+    """True when two records hold the same values, coordinates, units and provenance.
+
+    NaN compares equal to NaN.  ``rtol`` allows for formats that store float32.
+    """
+    try:
+        compare_records(a, b, rtol=rtol)
+    except AssertionError:
+        return False
+    return True
+
+
+def compare_records(a: xr.Dataset, b: xr.Dataset, *, rtol: float = 0.0) -> None:
+    """Raise ``AssertionError`` describing the first difference between two records."""
+    names = sorted(set(a.variables) | set(b.variables))
+    for name in names:
+        if name not in a.variables or name not in b.variables:
+            raise AssertionError(f"variable {name!r} is in only one record")
+        va, vb = a[name], b[name]
+        if va.dims != vb.dims:
+            raise AssertionError(f"{name}: dims {va.dims} != {vb.dims}")
+        xa, xb = np.asarray(va.values), np.asarray(vb.values)
+        if xa.dtype.kind in "fc" or xb.dtype.kind in "fc":
+            np.testing.assert_allclose(xa.astype(float), xb.astype(float), rtol=rtol,
+                                       atol=0, equal_nan=True, err_msg=name)
+        elif not np.array_equal(xa.astype(str), xb.astype(str)):
+            raise AssertionError(f"{name}: values differ")
+        ua, ub = va.attrs.get("units"), vb.attrs.get("units")
+        if ua != ub:
+            raise AssertionError(f"{name}: units {ua!r} != {ub!r}")
+    for key in ("dt", "time_units", "provenance", "truth", "source"):
+        if key == "dt":
+            if not np.isclose(a.attrs.get(key), b.attrs.get(key), rtol=max(rtol, 1e-12)):
+                raise AssertionError(f"attribute dt differs: {a.attrs.get(key)} != "
+                                     f"{b.attrs.get(key)}")
+        elif a.attrs.get(key) != b.attrs.get(key):
+            raise AssertionError(f"attribute {key!r} differs")
+
