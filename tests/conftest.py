@@ -28,8 +28,6 @@ def _global_state() -> dict:
         prefs = b2.prefs
         state["b2_target"] = prefs["codegen.target"]
         state["b2_device"] = type(b2.get_device()).__name__
-        state["b2_seed"] = b2.get_device().__dict__.get("_seed", None) if hasattr(
-            b2.get_device(), "__dict__") else None
     return state
 
 

@@ -1,0 +1,29 @@
+"""``plastix reproduce NAME [--quick] [--seeds N] --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+from plastix._util.errors import check_choice
+from plastix.experiments import EXPERIMENTS
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reproduce", help="reproduce one of the paper's experiments (or ours)",
+                       description="Reproduce an experiment: " + ", ".join(EXPERIMENTS))
+    p.add_argument("name", help="one of: " + ", ".join(EXPERIMENTS))
+    p.add_argument("--quick", action="store_true", help="small version (about a minute)")
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds")
+    p.add_argument("--rng", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    check_choice("name", args.name, EXPERIMENTS)
+    module = importlib.import_module(EXPERIMENTS[args.name])
+    summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng)
+    print(f"plastix reproduce {args.name}: wrote {summary}")
+    return 0
