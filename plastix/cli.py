@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as err:
-            if err.name == name:  # not built yet
+            if err.name is not None and name.startswith(err.name):  # not built yet
                 continue
             raise
         module.add_parser(sub)
