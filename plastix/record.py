@@ -107,6 +107,7 @@ def make_record(
     weight_segment: Any = None,
     time_units: str = "s",
     activity_units: str = "Hz",
+    post_activity_units: str | None = None,
     activity_kind: str = "rate",
     post_activity_kind: str | None = None,
     weight_units: str = "1",
@@ -145,6 +146,9 @@ def make_record(
         Unit of ``time``, ``weight_time`` and ``dt``.
     activity_units : str
         Unit of the activity values ("Hz", "1" for counts, "a.u.").
+    post_activity_units : str, optional
+        Unit of ``post_activity`` when it differs from ``activity_units`` (allowed
+        only when the two hold different kinds, e.g. spikes onto fluorescence).
     activity_kind : {"rate", "count", "activation", "preactivation", "fluorescence"}
         What ``pre_activity`` (and, unless ``post_activity_kind`` is given,
         ``post_activity``) holds.
@@ -187,6 +191,7 @@ def make_record(
             f"`weight` must have 3 dimensions (weight_time, post, pre); got shape {w.shape}."
         )
     n_pre, n_post = pre_a.shape[1], post_a.shape[1]
+    _check_shapes(pre_a, post_a, w, t, wt)
     pre_ids = _ids("pre", pre, n_pre, "pre")
     post_ids = _ids("post", post, n_post, "post")
     seg = np.zeros(t.shape[0], dtype=np.int64) if segment is None else np.asarray(segment)
@@ -220,7 +225,7 @@ def make_record(
         "pre_activity": (("time", "pre"), pre_a,
                          {"units": activity_units, "kind": activity_kind}),
         "post_activity": (("time", "post"), post_a,
-                          {"units": activity_units, "kind": post_kind}),
+                          {"units": post_activity_units or activity_units, "kind": post_kind}),
         "weight": (("weight_time", "post", "pre"), w, {"units": weight_units}),
         "decay": ((), np.nan if decay is None else float(decay),
                   {"units": f"1/{time_units}", "long_name": "known weight-decay rate"}),
@@ -251,6 +256,28 @@ def make_record(
     }
     ds = xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
     return validate_record(ds)
+
+
+def _check_shapes(pre_a, post_a, w, t, wt) -> None:
+    n_pre, n_post = pre_a.shape[1], post_a.shape[1]
+    for name, arr in (("pre_activity", pre_a), ("post_activity", post_a)):
+        if arr.shape[0] != t.shape[0]:
+            raise ValueError(
+                f"`{name}` must have one row per time bin ({t.shape[0]} bins in `time`); "
+                f"got shape {arr.shape}. Activity is (time, unit); did you pass it transposed?"
+            )
+    if w.shape[1:] != (n_post, n_pre):
+        hint = (" plastix stores weights as (post, pre), like torch.nn.Linear; did you pass W.T?"
+                if w.shape[1:] == (n_pre, n_post) and n_pre != n_post else "")
+        raise ValueError(
+            f"`weight` must have shape (weight_time, post, pre) = (..., {n_post}, {n_pre}) to "
+            f"match post_activity and pre_activity; got {w.shape}.{hint}"
+        )
+    if w.shape[0] != wt.shape[0]:
+        raise ValueError(
+            f"`weight` must have one sample per entry of `weight_time` ({wt.shape[0]}); "
+            f"got {w.shape[0]}."
+        )
 
 
 def _json_default(obj: Any) -> Any:
@@ -410,7 +437,7 @@ def _check_order(where: str, name: str, t: np.ndarray, seg: np.ndarray, seg_name
         i = int(np.flatnonzero(bad)[0])
         raise _schema(
             f"{where}`{name}` must be strictly increasing within a segment; it goes from "
-            f"{t[i]!r} to {t[i + 1]!r} at index {i + 1}. Sort the samples by time or give "
+            f"{float(t[i])!r} to {float(t[i + 1])!r} at index {i + 1}. Sort the samples by time or give "
             f"each session its own `{seg_name}`."
         )
 

@@ -16,6 +16,126 @@ CASES: list[tuple[str, object, type, str]] = []
 
 # --- record and alignment ---------------------------------------------------
 
+def _rec(**over):
+    """A small valid record's arguments, with some replaced."""
+    from plastix import record as R
+
+    rng = np.random.default_rng(0)
+    kw = dict(pre_activity=rng.random((20, 5)), post_activity=rng.random((20, 3)),
+              weight=rng.normal(size=(3, 3, 5)), time=np.arange(20) * 0.1,
+              weight_time=[0.0, 1.0, 2.0], dt=0.1)
+    kw.update(over)
+    return lambda: R.make_record(kw.pop("pre_activity"), kw.pop("post_activity"),
+                                 kw.pop("weight"), **kw)
+
+
+def _with_inf(shape, where):
+    a = np.ones(shape)
+    a[where] = np.inf
+    return a
+
+
+def _ds_edit(edit):
+    def go():
+        from plastix import record as R
+
+        ds = _rec()()
+        R.validate_record(edit(ds.copy(deep=True)))
+    return go
+
+
+def _set_attr(ds, var, key, val):
+    ds[var].attrs[key] = val
+    return ds
+
+
+def _align(fn, *args, **kw):
+    def go():
+        from plastix import alignment as A
+
+        getattr(A, fn)(*args, **kw)
+    return go
+
+
+_W53 = np.ones((5, 3))
+_W35 = np.ones((3, 5))
+
+CASES += [
+    ("record-weight-pre-post-order", _rec(weight=np.ones((3, 5, 3))), ValueError,
+     r"`weight` must have shape \(weight_time, post, pre\) = \(\.\.\., 3, 5\) to match "
+     r"post_activity and pre_activity; got \(3, 5, 3\)\. plastix stores weights as \(post, pre\), "
+     r"like torch\.nn\.Linear; did you pass W\.T\?"),
+    ("record-weight-shape-mismatch", _rec(weight=np.ones((3, 4, 5))), ValueError,
+     r"`weight` must have shape \(weight_time, post, pre\) = \(\.\.\., 3, 5\) to match "
+     r"post_activity and pre_activity; got \(3, 4, 5\)\."),
+    ("record-pre-rows-mismatch", _rec(pre_activity=np.ones((19, 5))), ValueError,
+     r"`pre_activity` must have one row per time bin \(20 bins in `time`\); got shape \(19, 5\)\. "
+     r"Activity is \(time, unit\); did you pass it transposed\?"),
+    ("record-weight-samples-mismatch", _rec(weight_time=[0.0, 1.0]), ValueError,
+     r"`weight` must have one sample per entry of `weight_time` \(2\); got 3\."),
+    ("record-activity-inf", _rec(pre_activity=_with_inf((20, 5), (3, 2))),
+     __import__("plastix._util.errors", fromlist=["SchemaError"]).SchemaError,
+     r"record: `pre_activity` must be finite \(NaN marks a missing value and is allowed here\); "
+     r"found 1 inf value, the first at index \(3, 2\)\."),
+    ("record-weight-inf", _rec(weight=_with_inf((3, 3, 5), (1, 0, 4))), ValueError,
+     r"record: `weight` must be finite \(NaN marks a missing value and is allowed here\); "
+     r"found 1 inf value, the first at index \(1, 0, 4\)\."),
+    ("record-time-nan", _rec(time=np.r_[np.arange(19) * 0.1, np.nan]), ValueError,
+     r"record: `time` must be finite; found 1 NaN or inf value, the first at index \(19,\)\."),
+    ("record-time-not-increasing", _rec(time=np.r_[np.arange(10), np.arange(10)] * 0.1),
+     ValueError,
+     r"record: `time` must be strictly increasing within a segment; it goes from 0\.9 to 0\.0 at "
+     r"index 10\. Sort the samples by time or give each session its own `segment`\."),
+    ("record-weight-time-not-increasing", _rec(weight_time=[0.0, 2.0, 1.0]), ValueError,
+     r"record: `weight_time` must be strictly increasing within a segment; it goes from 2\.0 to "
+     r"1\.0 at index 2\. Sort the samples by time or give each session its own "
+     r"`weight_segment`\."),
+    ("record-empty", _rec(pre_activity=np.ones((0, 5)), post_activity=np.ones((0, 3)),
+                          time=np.array([]), dt=0.1), ValueError,
+     r"record: the record is empty: `time` has 0 bins; expected at least 1\."),
+    ("record-mismatched-activity-units", _rec(activity_units="Hz", post_activity_units="kHz"),
+     ValueError,
+     r"record: `pre_activity` and `post_activity` hold the same kind \('rate'\) but different "
+     r"units: 'Hz' and 'kHz'\. Convert them to one unit\."),
+    ("record-mismatched-time-units",
+     _ds_edit(lambda ds: _set_attr(ds, "weight_time", "units", "ms")), ValueError,
+     r"record: `time` and `weight_time` must share units; got 's' and 'ms'\. Convert one of "
+     r"them before building the record\."),
+    ("record-unknown-time-units", _rec(time_units="mins"), ValueError,
+     r"`time_units` must be one of 's', 'ms', 'min', 'step'; got 'mins'\. Did you mean 'min'\?"),
+    ("record-unknown-activity-kind", _rec(activity_kind="rates"), ValueError,
+     r"`activity_kind` must be one of 'rate', 'count', 'activation', 'preactivation', "
+     r"'fluorescence'; got 'rates'\. Did you mean 'rate'\?"),
+    ("record-duplicate-unit-ids", _rec(pre=[0, 1, 1, 2, 3]), ValueError,
+     r"`pre` must be unique; got duplicated ids in \[0, 1, 1, 2, 3\]\."),
+    ("record-not-a-dataset", lambda: __import__("plastix.record").record.validate_record({}),
+     TypeError,
+     r"record: expected a plastix record \(xarray\.Dataset from plastix\.record\.make_record or "
+     r"load_record\); got dict\."),
+    ("record-missing-weight", _ds_edit(lambda ds: ds.drop_vars("weight")), ValueError,
+     r"record: `weight` is missing; a plastix record needs pre_activity, post_activity and "
+     r"weight\. Found variables: \['decay', 'post_activity', 'pre_activity'\]\."),
+    ("record-save-unknown-extension",
+     lambda: __import__("plastix.record").record.save_record(_rec()(), "out.ncf"), ValueError,
+     r"`path` must end in one of \.h5, \.nc, \.nc4, \.nix, \.nwb, \.pickle, \.pkl; got "
+     r"'out\.ncf'\. Did you mean '\.nc'\?"),
+    ("alignment-transposed-signal", _align("cosine_alignment", _W53, _W35), ValueError,
+     r"`signal` and `term` must have the same \(post, pre\) shape; got \(5, 3\) and \(3, 5\)\. "
+     r"Did you pass W\.T\? plastix uses \(post, pre\)\."),
+    ("alignment-unknown-kernel",
+     _align("hebbian_term", np.ones((4, 5)), np.ones((4, 3)), kernel="covarience"), ValueError,
+     r"`kernel` must be one of 'product', 'covariance', 'lagged'; got 'covarience'\. "
+     r"Did you mean 'covariance'\?"),
+    ("alignment-sample-mismatch", _align("hebbian_term", np.ones((4, 5)), np.ones((6, 3))),
+     ValueError,
+     r"`pre` and `post` must have the same number of samples \(axis -2\); got 4 and 6\."),
+    ("alignment-lag-out-of-range",
+     _align("hebbian_term", np.ones((4, 5)), np.ones((4, 3)), kernel="lagged", lag=0), ValueError,
+     r"`lag` must be between 1 and n_samples - 1 \(3\) for the lagged kernel; got 0\."),
+    ("alignment-gap-zero-decay", _align("stationarity_gap", _W35, _W35, 0.0), ValueError,
+     r"`decay` must be > 0 for the stationarity gap; got 0\.0\."),
+]
+
 # --- theory -----------------------------------------------------------------
 
 # --- neo_io -----------------------------------------------------------------
