@@ -1,0 +1,265 @@
+"""Benchmark: the paper's Fig. 4 grid (11 σ × 11 γ = 121 SRE runs, 50 epochs), two ways.
+
+(a) *plain*: what one would write first — a PyTorch loop, one model at a time,
+    ``nn.Linear`` + autograd + ``torch.optim.SGD(weight_decay=γ)``, parameter
+    noise added each step, and the layer alignments ``cos(−∇W, H)`` computed each
+    step.  Only a sample of runs and epochs is timed; the time per full run is
+    extrapolated linearly in epochs (the cost per epoch is constant), and the
+    output says so.
+(b) *plastix*: :func:`plastix.ann.sweep` over the same grid, all runs at once.
+
+Plus a probe of the machine's float32 GEMM throughput (``torch.mm`` at a large
+square size, ``torch.bmm`` at the shapes of the sweep), with the same thread
+count, to say what fraction of it plastix reaches on the arithmetic the sweep
+must do (forward, backward, Hebbian term per step).
+
+Usage::
+
+    python benchmarks/sweep.py [--quick] [--threads N]
+
+Prints a table and writes ``benchmarks/results/sweep.json``.  Timings on a shared
+machine are noisy; the ratios are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+SIZES = (32, 128, 128, 32)  # SRE: 32 -> 128 -> 128 -> 32, tanh, no biases
+N_TRAIN, N_VAL, BATCH, LR, EPOCHS = 20_000, 2_000, 256, 0.01, 50
+NOISE = np.linspace(0.0, 1e-3, 11)
+DECAY = np.linspace(0.0, 1e-2, 11)
+
+
+def flops_per_sample(sizes=SIZES) -> int:
+    """Multiply-adds ×2 per training sample per step for the SRE MLP.
+
+    forward ``h_b = W h_a`` (every layer) + weight gradient ``δ h_aᵀ`` (every layer)
+    + input gradient ``Wᵀ δ`` (every layer but the first) + Hebbian term
+    ``h_b h_aᵀ`` (every layer).  Elementwise work (tanh, noise, cosines) is not counted.
+    """
+    mac = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    return 2 * (3 * sum(mac) + sum(mac[1:]))
+
+
+# ----------------------------------------------------------------- (a) plain
+
+
+def plain_run(torch, sigma: float, gamma: float, *, epochs: float, seed: int) -> dict:
+    """One SRE run the straightforward way; returns seconds, steps and final alignments."""
+    nn = torch.nn
+    gen = torch.Generator().manual_seed(seed)
+
+    def mlp():
+        layers = []
+        for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
+            layers.append(nn.Linear(a, b, bias=False))
+            if i < len(SIZES) - 2:
+                layers.append(nn.Tanh())
+        return nn.Sequential(*layers)
+
+    # torch's default init draws from the global RNG: fork it so nothing leaks out.
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        student, teacher = mlp(), mlp()
+    x = torch.randn(N_TRAIN, SIZES[0], generator=gen)
+    xv = torch.randn(N_VAL, SIZES[0], generator=gen)
+    with torch.no_grad():
+        y, yv = teacher(x), teacher(xv)
+    linears = [m for m in student if isinstance(m, nn.Linear)]
+    acts: dict[int, tuple] = {}
+    for i, lin in enumerate(linears):
+        lin.register_forward_hook(lambda m, inp, out, i=i: acts.__setitem__(i, (inp[0], out)))
+    opt = torch.optim.SGD(student.parameters(), lr=LR, weight_decay=gamma)
+    loss_fn = nn.MSELoss()
+    n_batches = N_TRAIN // BATCH  # the last incomplete batch is dropped, as in plastix
+    total_steps = int(round(epochs * n_batches))
+    align = []
+    t0 = time.perf_counter()
+    step = 0
+    while step < total_steps:
+        perm = torch.randperm(N_TRAIN, generator=gen)
+        for b in range(n_batches):
+            if step >= total_steps:
+                break
+            idx = perm[b * BATCH:(b + 1) * BATCH]
+            if sigma > 0:
+                with torch.no_grad():
+                    for p in student.parameters():
+                        p.add_(torch.randn(p.shape, generator=gen) * sigma)
+            opt.zero_grad()
+            loss = loss_fn(student(x[idx]), y[idx])
+            loss.backward()
+            row = []
+            with torch.no_grad():
+                for i, lin in enumerate(linears):
+                    h_a, h_b = acts[i]
+                    hebb = h_b.T @ h_a / h_a.shape[0]
+                    g = -lin.weight.grad
+                    row.append(float((g * hebb).sum() / (g.norm() * hebb.norm())))
+            align.append(row)
+            opt.step()
+            step += 1
+        with torch.no_grad():
+            float(loss_fn(student(xv), yv))  # validation once per epoch, as in training
+    seconds = time.perf_counter() - t0
+    tail = np.asarray(align[-100:])
+    return {"seconds": seconds, "steps": step, "final_alignment": tail.mean(0).tolist()}
+
+
+# --------------------------------------------------------------- GEMM probe
+
+
+def gemm_probe(torch, *, n_models: int, repeat_s: float = 1.0) -> dict:
+    """Measured float32 GEMM FLOP/s: a large square ``mm`` and the sweep's ``bmm`` shapes."""
+
+    def rate(fn, flops):
+        fn()
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            dt = time.perf_counter() - t0
+            if dt > repeat_s:
+                return n * flops / dt
+
+    gen = torch.Generator().manual_seed(0)
+    big = 2048
+    a = torch.randn(big, big, generator=gen)
+    b = torch.randn(big, big, generator=gen)
+    out = {"square_n": big, "square_flops": rate(lambda: torch.mm(a, b), 2 * big**3)}
+    # The sweep's shapes: (models, batch, in) @ (models, in, out) for each layer.
+    shape_rates = []
+    for i, o in zip(SIZES[:-1], SIZES[1:], strict=True):
+        x = torch.randn(n_models, BATCH, i, generator=gen)
+        w = torch.randn(n_models, i, o, generator=gen)
+        shape_rates.append(rate(lambda x=x, w=w: torch.bmm(x, w), 2 * n_models * BATCH * i * o))
+    mac = [i * o for i, o in zip(SIZES[:-1], SIZES[1:], strict=True)]
+    # time-weighted harmonic mean: the rate at which the sweep's mix of shapes runs
+    out["sweep_shape_flops"] = sum(mac) / sum(m / r for m, r in zip(mac, shape_rates,
+                                                                    strict=True))
+    out["sweep_shape_flops_per_layer"] = shape_rates
+    return out
+
+
+# ------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="2 epochs for plastix, a short sample for the plain loop")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (both)")
+    args = parser.parse_args(argv)
+
+    from plastix._util.optional import import_torch
+
+    torch = import_torch()
+    torch.set_num_threads(args.threads)
+    from plastix.ann import TrainConfig, sweep
+
+    epochs = 2 if args.quick else EPOCHS
+    plain_epochs = 0.5 if args.quick else 3.0
+    samples = [(0, 0), (5, 5), (10, 10)][: 2 if args.quick else 3]
+    n_runs = NOISE.size * DECAY.size
+    print(f"plastix sweep benchmark: Fig. 4 grid {NOISE.size}×{DECAY.size} = {n_runs} SRE runs, "
+          f"{epochs} epochs each, threads={args.threads}"
+          + (" (--quick)" if args.quick else ""), flush=True)
+
+    # (a) plain: a sample of runs, a fraction of the epochs, extrapolated.
+    plain = []
+    for s_i, g_i in samples:
+        r = plain_run(torch, float(NOISE[s_i]), float(DECAY[g_i]), epochs=plain_epochs,
+                      seed=100 + s_i)
+        plain.append(r)
+        print(f"  plain run σ={NOISE[s_i]:.1e} γ={DECAY[g_i]:.1e}: {r['steps']} steps in "
+              f"{r['seconds']:.2f} s", flush=True)
+    steps_per_epoch = N_TRAIN // BATCH
+    sec_per_step = sum(r["seconds"] for r in plain) / sum(r["steps"] for r in plain)
+    plain_per_run = sec_per_step * steps_per_epoch * epochs
+
+    # (b) plastix: the whole grid in one batched sweep.
+    config = TrainConfig(task="sre", rule="sgd", activation="tanh", hidden=(128, 128),
+                         bias=False, lr=LR, batch_size=BATCH, epochs=epochs, n_train=N_TRAIN,
+                         n_val=N_VAL, noise_kind="parameter", per_post_layer=None)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        result = sweep(config, {"noise": NOISE.tolist(), "decay": DECAY.tolist()}, n_seeds=1,
+                       rng=0, out=Path(tmp) / "bench.nc", progress=True, threads=args.threads)
+        plastix_total = time.perf_counter() - t0
+    plastix_per_run = plastix_total / n_runs
+
+    probe = gemm_probe(torch, n_models=n_runs)
+    flops = flops_per_sample() * steps_per_epoch * BATCH * epochs * n_runs
+    achieved = flops / plastix_total
+    speedup = plain_per_run / plastix_per_run
+
+    rows = [
+        ("plain PyTorch loop, s/run (extrapolated)", f"{plain_per_run:.2f}"),
+        ("plastix sweep, s/run (measured, whole grid)", f"{plastix_per_run:.3f}"),
+        ("speed-up plain / plastix (target ≥ 4)", f"{speedup:.1f}×"),
+        ("sweep arithmetic (fwd+bwd+H), GFLOP", f"{flops / 1e9:.1f}"),
+        ("plastix achieved GFLOP/s", f"{achieved / 1e9:.2f}"),
+        (f"GEMM GFLOP/s, torch.mm {probe['square_n']}²", f"{probe['square_flops'] / 1e9:.2f}"),
+        ("GEMM GFLOP/s, torch.bmm at sweep shapes", f"{probe['sweep_shape_flops'] / 1e9:.2f}"),
+        ("fraction of square-GEMM peak (target ≥ 50%)",
+         f"{100 * achieved / probe['square_flops']:.0f}%"),
+        ("fraction of sweep-shape GEMM rate", f"{100 * achieved / probe['sweep_shape_flops']:.0f}%"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'quantity'.ljust(width)}  value")
+    print(f"{'-' * width}  -------")
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
+    print(f"\nplain loop timed on {len(plain)} runs × {plain_epochs} epochs "
+          f"({sum(r['steps'] for r in plain)} steps) and extrapolated to {epochs} epochs per run "
+          "(cost per step is constant); plastix timed on the whole grid.")
+
+    a2 = result["alignment"].sel(signal="gradient", layer=2)
+    tail = a2.isel(step=slice(-100, None)).mean("step")
+    if "seed" in tail.dims:
+        tail = tail.mean("seed")
+    record = {
+        "quick": args.quick, "threads": args.threads, "n_runs": n_runs, "epochs": epochs,
+        "grid": {"noise": NOISE.tolist(), "decay": DECAY.tolist()},
+        "plain": {"sample_runs": len(plain), "sample_epochs": plain_epochs,
+                  "seconds_per_step": sec_per_step, "seconds_per_run_extrapolated": plain_per_run,
+                  "runs": plain},
+        "plastix": {"seconds_total": plastix_total, "seconds_per_run": plastix_per_run,
+                    "layer2_alignment_corners": {
+                        "sigma0_gamma0": float(tail.isel(noise=0, decay=0)),
+                        "sigma0_gamma_max": float(tail.isel(noise=0, decay=-1)),
+                        "sigma_max_gamma0": float(tail.isel(noise=-1, decay=0)),
+                        "sigma_max_gamma_max": float(tail.isel(noise=-1, decay=-1))}},
+        "speedup": speedup,
+        "flops": {"per_sample_step": flops_per_sample(), "total": flops,
+                  "achieved_per_s": achieved},
+        "gemm": probe,
+        "fraction_of_square_gemm": achieved / probe["square_flops"],
+        "fraction_of_sweep_shape_gemm": achieved / probe["sweep_shape_flops"],
+        "machine": {"python": sys.version.split()[0], "torch": torch.__version__,
+                    "platform": platform.platform(), "cpu_count": os.cpu_count()},
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (ROOT / "results").mkdir(exist_ok=True)
+    path = ROOT / "results" / "sweep.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    os.replace(tmp, path)
+    print(f"wrote {path.relative_to(ROOT.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

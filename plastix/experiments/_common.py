@@ -1,0 +1,258 @@
+"""Shared plumbing of the ANN experiments: atomic files, final statistics, summaries.
+
+Every experiment module (``table1``, ``fig3``, ``fig4``, ``fig5``, ``fig15``) runs
+:func:`plastix.ann.sweep`, reduces the result with the helpers here, and writes
+
+* ``<name>.nc``  the reduced, labelled result (NetCDF-4, h5netcdf, atomic);
+* ``<name>.csv`` the same numbers as a flat table;
+* ``<name>.png`` the figure;
+* ``<name>.md``  the summary, our numbers beside the paper's.
+
+Sign convention (as everywhere in plastix): alignment ``A = cos(g, H)`` with
+``A > 0`` Hebbian and ``A < 0`` anti-Hebbian, e.g. ``g = H`` gives ``A = 1`` and
+``g = -H`` gives ``A = -1``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plastix._util.validate import check_positive
+from plastix.record import _atomic_write
+
+__all__ = [
+    "COLLAPSE_RATIO",
+    "prepare_out",
+    "resolve_seeds",
+    "write_dataset",
+    "write_text",
+    "save_figure",
+    "grid_dims",
+    "final_alignment_stats",
+    "final_value",
+    "collapsed_runs",
+    "fmt_pm",
+    "markdown_table",
+    "is_increasing",
+    "spearman",
+    "config_dict",
+]
+
+COLLAPSE_RATIO = 1e-2
+"""A run has *collapsed* when a reported layer's final weight norm (Frobenius) is
+below ``COLLAPSE_RATIO`` times its first recorded norm: the weights went to zero
+and the alignment is no longer meaningful (the paper's "–")."""
+
+_SWEEP_INNER = {"step", "layer", "signal", "post", "val_step", "epoch"}
+
+
+def prepare_out(out: Any) -> Path:
+    """Check ``out`` is a path and create the folder."""
+    if not isinstance(out, (str, Path)):
+        raise TypeError(f"`out` must be a folder path (str or Path); got {type(out).__name__}.")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"`out` must be a folder; {str(path)!r} is an existing file.")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resolve_seeds(n_seeds: int | None, default: int) -> int:
+    """``n_seeds`` if given (a positive int), else ``default``."""
+    if n_seeds is None:
+        return int(default)
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)):
+        raise TypeError(f"`n_seeds` must be a positive int or None; got {type(n_seeds).__name__}.")
+    check_positive("n_seeds", n_seeds)
+    return int(n_seeds)
+
+
+def _clean_attrs(attrs: dict) -> dict:
+    out = {}
+    for key, value in attrs.items():
+        if isinstance(value, (str, int, float, np.integer, np.floating)) and not isinstance(
+                value, bool):
+            out[key] = value
+        else:
+            out[key] = json.dumps(value, default=str)
+    return out
+
+
+def write_dataset(ds: xr.Dataset, out: Path, name: str) -> tuple[Path, Path]:
+    """Write ``ds`` as ``out/name.nc`` (atomic NetCDF-4) and ``out/name.csv`` (flat table).
+
+    Attributes that NetCDF cannot hold (dicts, lists, bools) are stored as JSON text.
+    Variables sharing the largest set of dims go to the CSV (one row per index).
+    """
+    ds = ds.copy()
+    ds.attrs = _clean_attrs(ds.attrs)
+    for var in ds.variables.values():
+        var.attrs = _clean_attrs(var.attrs)
+    for cname, coord in ds.coords.items():
+        if coord.dtype == object:
+            ds = ds.assign_coords({cname: coord.astype(str)})
+    nc = _atomic_write(out / f"{name}.nc", lambda p: ds.to_netcdf(p, engine="h5netcdf"))
+    frame = ds.to_dataframe()
+    csv = _atomic_write(out / f"{name}.csv", lambda p: frame.to_csv(p))
+    return nc, csv
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically."""
+    return _atomic_write(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def save_figure(fig: Any, path: Path, *, dpi: int = 120) -> Path:
+    """Save a matplotlib figure (made without pyplot) as PNG, atomically."""
+    return _atomic_write(Path(path), lambda p: fig.savefig(p, dpi=dpi, format="png",
+                                                          bbox_inches="tight"))
+
+
+def grid_dims(result: xr.Dataset) -> list[str]:
+    """The sweep's leading dims (grid keys and ``seed``), in order."""
+    return [d for d in result["alignment"].dims if d not in _SWEEP_INNER]
+
+
+def final_alignment_stats(
+    result: xr.Dataset,
+    *,
+    layer: int,
+    signal: str = "gradient",
+    last: int = 100,
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Per-run final alignment of one layer, and its mean and SD over seeds.
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        A :func:`plastix.ann.sweep` result.
+    layer : int
+        1-based layer index.
+    signal : {"gradient", "rule", "update"}
+        Which learning signal.
+    last : int
+        Number of final recorded steps averaged (the paper's 100).
+
+    Returns
+    -------
+    per_run, mean, sd : xarray.DataArray
+        ``per_run`` has the grid dims and ``seed``; ``mean`` and ``sd`` (ddof 1, or
+        0 with a single seed) the grid dims only.  NaN runs (zero norms) are skipped.
+        Sign convention: ``> 0`` Hebbian, ``< 0`` anti-Hebbian.
+    """
+    from plastix.ann import final_alignment
+
+    n_steps = result.sizes.get("step", last)
+    per_run = final_alignment(result, last=min(int(last), int(n_steps)), signal=signal)
+    if "layer" in per_run.dims:
+        per_run = per_run.sel(layer=layer)
+    if "seed" not in per_run.dims:
+        return per_run, per_run, xr.zeros_like(per_run)
+    ddof = 1 if per_run.sizes["seed"] > 1 else 0
+    return per_run, per_run.mean("seed", skipna=True), per_run.std("seed", ddof=ddof,
+                                                                    skipna=True)
+
+
+def final_value(da: xr.DataArray, *, last: int = 1) -> xr.DataArray:
+    """Mean over the last ``last`` entries of ``da``'s inner time axis (step, val_step…)."""
+    inner = [d for d in da.dims if d in _SWEEP_INNER and d not in ("layer", "signal", "post")]
+    if not inner:
+        return da
+    dim = inner[0]
+    n = da.sizes[dim]
+    return da.isel({dim: slice(max(0, n - int(last)), n)}).mean(dim, skipna=True)
+
+
+def collapsed_runs(result: xr.Dataset, *, layers: Sequence[int] | None = None) -> xr.DataArray:
+    """Boolean per run: did the weights collapse to zero?
+
+    A run has collapsed when, for any of ``layers`` (default all), the final weight
+    norm is below :data:`COLLAPSE_RATIO` times the first recorded norm, or is not
+    finite.  Dims: the sweep's grid dims and ``seed``.
+    """
+    norm = result["weight_norm"]
+    if layers is not None and "layer" in norm.dims:
+        norm = norm.sel(layer=list(layers))
+    first = norm.isel(step=0)
+    final = norm.isel(step=-1)
+    bad = (final < COLLAPSE_RATIO * first) | ~np.isfinite(final)
+    if "layer" in bad.dims:
+        bad = bad.any("layer")
+    return bad
+
+
+def fmt_pm(mean: float, sd: float, *, digits: int = 2) -> str:
+    """``"0.17 ± 0.01"``; ``"–"`` for NaN (collapsed or undefined)."""
+    if mean is None or not np.isfinite(mean):
+        return "–"
+    m = f"{mean:.{digits}f}"
+    if m.startswith("-0") and float(m) == 0:
+        m = m[1:]
+    s = f"{sd:.{digits}f}" if np.isfinite(sd) else "?"
+    return f"{m} ± {s}"
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A GitHub markdown table."""
+    lines = ["| " + " | ".join(map(str, headers)) + " |",
+             "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(map(str, row)) + " |")
+    return "\n".join(lines)
+
+
+def is_increasing(values: Sequence[float], *, tol: float = 0.0) -> bool:
+    """True when the finite values never drop by more than ``tol`` from one to the next."""
+    v = [float(x) for x in values if np.isfinite(x)]
+    return len(v) >= 2 and all(b >= a - tol for a, b in zip(v, v[1:], strict=False))
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman rank correlation of two sequences (ties get average ranks); NaN pairs dropped."""
+    from scipy.stats import spearmanr
+
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 2 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return math.nan
+    return float(spearmanr(x[ok], y[ok]).statistic)
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+    """A :class:`plastix.ann.TrainConfig` as a plain dict (``to_dict`` if it has one)."""
+    if hasattr(config, "to_dict"):
+        return dict(config.to_dict())
+    return {f.name: getattr(config, f.name) for f in fields(config)}
+
+
+def run_sweep(config: Any, grid: dict[str, list], *, n_seeds: int, rng: Any,
+              desc: str, threads: int = 1) -> xr.Dataset:
+    """Call :func:`plastix.ann.sweep` with a progress bar labelled ``desc``."""
+    from plastix.ann import sweep
+
+    print(f"[{desc}] {config_dict(config).get('rule')} over "
+          + " × ".join(f"{k}({len(v)})" for k, v in grid.items()) + f" × {n_seeds} seeds",
+          flush=True)
+    return sweep(config, grid, n_seeds=n_seeds, rng=rng, progress=True, threads=threads)
+
+
+def describe_budget(config: Any, *, quick: bool, full: dict[str, Any]) -> str:
+    """One sentence naming what ``--quick`` reduced, compared to the full run."""
+    d = config_dict(config)
+    if not quick:
+        return "Full run (the paper's budget)."
+    changed = [f"{k} {d[k]} (full: {v})" for k, v in full.items() if d.get(k) != v]
+    return ("Quick run (`--quick`), reduced budget: " + ", ".join(changed) + "."
+            if changed else "Quick run (`--quick`).")
+
+
+Reducer = Callable[[xr.Dataset], xr.Dataset]
