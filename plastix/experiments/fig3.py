@@ -1,0 +1,205 @@
+"""Paper Fig. 3: alignment vs weight decay for four activations, and per layer of a deep MLP.
+
+Panel a: SGD on the SRE (SPEC §4) with the hidden non-linearity ``linear``,
+``relu``, ``sigmoid`` or ``tanh``; final layer-2 gradient alignment (mean over the
+last 100 steps, mean ± SD over seeds) against ``γ``.  Panel b: a 6 × 512 tanh
+MLP (32 → 512 ×6 → 32) on the same task, the alignment of every one of its 7
+layers against ``γ``.  The paper's claim: alignment rises with ``γ`` for every
+activation and every layer.
+
+Sign convention: ``A = cos(g, H)``, ``A > 0`` Hebbian, ``A < 0`` anti-Hebbian
+(``g = H`` gives 1, ``g = −H`` gives −1).
+
+Run with ``plastix reproduce fig3 --out DIR [--quick] [--seeds N]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plastix._util.rng import resolve_rng, spawn
+from plastix.experiments import _common as C
+
+__all__ = ["run", "measure", "ACTIVATIONS", "DECAYS"]
+
+ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
+DECAYS = (0.0, 5e-5, 5e-4, 1e-3, 5e-3, 1e-2)
+QUICK_DECAYS = (0.0, 5e-4, 5e-3, 1e-2)
+FULL = {"epochs": 50, "n_train": 20_000, "n_val": 2_000}
+QUICK = {"epochs": 4, "n_train": 4_096, "n_val": 512}
+DEEP = {False: (512,) * 6, True: (128,) * 6}
+DEEP_QUICK = {"epochs": 2, "n_train": 2_048, "n_val": 512}
+N_SEEDS = {False: 5, True: 1}
+PAPER_CLAIM = "alignment rises with γ for every activation and every layer of the 6 × 512 MLP"
+
+
+def config(activation: str, *, hidden=(128, 128), quick: bool = False, **overrides: Any):
+    """SGD on the SRE, η = 0.01, batch 256, no biases, the given hidden layers."""
+    from plastix.ann import TrainConfig
+
+    budget = (DEEP_QUICK if len(hidden) > 2 else QUICK) if quick else FULL
+    base = dict(task="sre", rule="sgd", activation=activation, hidden=tuple(hidden),
+                bias=False, lr=0.01, batch_size=256, per_post_layer=None, **budget)
+    return TrainConfig(**{**base, **overrides})
+
+
+def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
+            decays: Any = None, deep: bool = True, overrides: dict | None = None
+            ) -> xr.Dataset:
+    """Run both panels.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``alignment`` (activation, decay, seed) and its ``mean``/``sd``
+        (activation, decay) for layer 2; if ``deep``, ``deep_alignment``
+        (deep_layer, decay, seed) and ``deep_mean``/``deep_sd`` (deep_layer, decay).
+    """
+    decays = np.asarray(QUICK_DECAYS if quick and decays is None else
+                        (DECAYS if decays is None else decays), dtype=float)
+    seeds = C.resolve_seeds(n_seeds, N_SEEDS[bool(quick)])
+    streams = spawn(resolve_rng(rng), len(ACTIVATIONS) + 1)
+    per_act = []
+    for act, stream in zip(ACTIVATIONS, streams, strict=False):
+        result = C.run_sweep(config(act, quick=quick, **(overrides or {})),
+                             {"decay": decays.tolist()}, n_seeds=seeds, rng=stream,
+                             desc=f"fig3 {act}")
+        a, _, _ = C.final_alignment_stats(result, layer=2, signal="gradient")
+        per_act.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
+    align = xr.concat(per_act, dim=xr.IndexVariable("activation", list(ACTIVATIONS)))
+    align = align.transpose("activation", "decay", "seed")
+    ddof = 1 if seeds > 1 else 0
+    data = {"alignment": align, "mean": align.mean("seed"), "sd": align.std("seed", ddof=ddof)}
+    attrs = {"experiment": "fig3", "quick": int(bool(quick)), "n_seeds": seeds,
+             "last_steps": 100, "sign": "alignment > 0 Hebbian, < 0 anti-Hebbian",
+             "config": C.config_dict(config("tanh", quick=quick, **(overrides or {})))}
+    if deep:
+        hidden = DEEP[bool(quick)]
+        deep_seeds = min(seeds, 3)
+        cfg = config("tanh", hidden=hidden, quick=quick, **(overrides or {}))
+        result = C.run_sweep(cfg, {"decay": decays.tolist()}, n_seeds=deep_seeds,
+                             rng=streams[-1], desc="fig3 deep")
+        layers = []
+        for layer in range(1, len(hidden) + 2):
+            a, _, _ = C.final_alignment_stats(result, layer=layer, signal="gradient")
+            layers.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
+        deep_a = xr.concat(layers, dim=xr.IndexVariable("deep_layer",
+                                                        list(range(1, len(hidden) + 2))))
+        deep_a = deep_a.rename(seed="deep_seed").transpose("deep_layer", "decay", "deep_seed")
+        dd = 1 if deep_seeds > 1 else 0
+        data.update(deep_alignment=deep_a, deep_mean=deep_a.mean("deep_seed"),
+                    deep_sd=deep_a.std("deep_seed", ddof=dd))
+        attrs.update(deep_hidden=list(hidden), deep_n_seeds=deep_seeds,
+                     deep_config=C.config_dict(cfg))
+    ds = xr.Dataset(data, attrs=attrs)
+    ds["decay"].attrs.update(units="1", long_name="weight decay γ")
+    return ds
+
+
+def plot(ds: xr.Dataset):
+    """Panel a (activations, layer 2) and panel b (deep MLP, every layer); returns the axes."""
+    from matplotlib.figure import Figure
+
+    from plastix.plot.ann import plot_alignment_vs_decay
+
+    deep = "deep_mean" in ds
+    fig = Figure(figsize=(11.0 if deep else 5.5, 4.2))
+    axes = np.atleast_1d(fig.subplots(1, 2 if deep else 1))
+    decay = ds["decay"].values
+    for act in ds["activation"].values:
+        plot_alignment_vs_decay(decay, ds["mean"].sel(activation=act).values,
+                                sd=ds["sd"].sel(activation=act).values, label=str(act),
+                                ax=axes[0])
+    axes[0].set_title("a: SRE layer 2, by activation")
+    if deep:
+        for layer in ds["deep_layer"].values:
+            plot_alignment_vs_decay(decay, ds["deep_mean"].sel(deep_layer=layer).values,
+                                    sd=ds["deep_sd"].sel(deep_layer=layer).values,
+                                    label=f"layer {int(layer)}", ax=axes[1])
+        w = ds.attrs["deep_hidden"]
+        w = w if isinstance(w, list) else [w]
+        axes[1].set_title(f"b: {len(w)} × {w[0]} tanh MLP, per layer")
+    return axes
+
+
+def _sentences(ds: xr.Dataset) -> list[str]:
+    out = []
+    decay = ds["decay"].values
+    for act in ds["activation"].values:
+        m = ds["mean"].sel(activation=act).values
+        rho = C.spearman(decay, m)
+        holds = m[-1] > m[0] and rho > 0.5
+        out.append(f"{act}: {m[0]:+.2f} at γ = 0 → {m[-1]:+.2f} at γ = {decay[-1]:g} "
+                   f"(Spearman ρ with γ = {rho:.2f}); the paper's rise with γ "
+                   f"{'holds' if holds else 'does not hold'}.")
+    if "deep_mean" in ds:
+        fails = []
+        for layer in ds["deep_layer"].values:
+            m = ds["deep_mean"].sel(deep_layer=layer).values
+            if not (m[-1] > m[0] and C.spearman(decay, m) > 0.5):
+                fails.append(int(layer))
+        first = ds["deep_mean"].isel(decay=0).values
+        last = ds["deep_mean"].isel(decay=-1).values
+        n = ds.sizes["deep_layer"]
+        out.append(
+            f"Deep MLP: alignment rises with γ in {n - len(fails)} of {n} layers"
+            + (f" (not in layer(s) {fails})" if fails else "")
+            + f"; per layer from {np.nanmin(first):+.2f}…{np.nanmax(first):+.2f} at γ = 0 to "
+              f"{np.nanmin(last):+.2f}…{np.nanmax(last):+.2f} at γ = {decay[-1]:g}.")
+    return out
+
+
+def summary(ds: xr.Dataset, *, budget: str) -> str:
+    """Markdown: our curves as tables and the paper's claim, one sentence per curve."""
+    decay = ds["decay"].values
+    headers = ["activation"] + [f"γ = {g:g}" for g in decay]
+    rows = [[str(a)] + [C.fmt_pm(float(ds["mean"].sel(activation=a)[j]),
+                                 float(ds["sd"].sel(activation=a)[j])) for j in range(len(decay))]
+            for a in ds["activation"].values]
+    text = ["# Fig. 3: alignment vs weight decay, by activation and by layer",
+            "",
+            budget + f" {int(ds.attrs['n_seeds'])} seed(s); final gradient alignment (mean over "
+            "the last 100 steps), mean ± SD over seeds. Sign: > 0 Hebbian.",
+            "",
+            f"Paper: {PAPER_CLAIM}.",
+            "",
+            "## a: SRE, layer 2",
+            "",
+            C.markdown_table(headers, rows)]
+    if "deep_mean" in ds:
+        w = ds.attrs["deep_hidden"]
+        w = w if isinstance(w, list) else [w]
+        rows = [[int(la)] + [C.fmt_pm(float(ds["deep_mean"].sel(deep_layer=la)[j]),
+                                      float(ds["deep_sd"].sel(deep_layer=la)[j]))
+                             for j in range(len(decay))] for la in ds["deep_layer"].values]
+        text += ["", f"## b: {len(w)} × {w[0]} tanh MLP "
+                     f"({int(ds.attrs['deep_n_seeds'])} seed(s))", "",
+                 C.markdown_table(["layer"] + headers[1:], rows)]
+    text += ["", "## Ours against the paper", ""] + [f"- {s}" for s in _sentences(ds)]
+    return "\n".join(text) + "\n"
+
+
+def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
+        _decays: Any = None, _deep: bool = True, _overrides: dict | None = None) -> Path:
+    """Reproduce Fig. 3 into ``out``; return the summary path.
+
+    Writes ``fig3.nc``, ``fig3.csv``, ``fig3.png`` and ``fig3.md``.  ``quick``: 4
+    decays, 1 seed, 4 epochs on 4,096 samples, and a 6 × 128 (not 512) deep MLP
+    for 2 epochs on 2,048 samples.
+    """
+    out = C.prepare_out(out)
+    ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, decays=_decays, deep=_deep,
+                 overrides=_overrides)
+    C.write_dataset(ds, out, "fig3")
+    axes = plot(ds)
+    C.save_figure(axes[0].figure, out / "fig3.png")
+    budget = C.describe_budget(config("tanh", quick=quick, **(_overrides or {})), quick=quick,
+                               full=FULL)
+    if quick and _deep:
+        budget += f" Deep MLP: 6 × {DEEP[True][0]} (full: 6 × 512), " \
+                  f"{DEEP_QUICK['epochs']} epochs on {DEEP_QUICK['n_train']} samples."
+    return C.write_text(out / "fig3.md", summary(ds, budget=budget))
