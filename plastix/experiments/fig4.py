@@ -90,7 +90,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     mean = align.mean("seed", skipna=True)
     val = C.final_value(result["val_loss"]).transpose("noise", "decay", "seed")
     val = val.drop_vars([c for c in val.coords if c not in ("noise", "decay", "seed")])
-    fits = {name: [] for name in ("k", "k_low", "k_high", "n_crossings")}
+    fits = {name: [] for name in ("k", "k_low", "k_high", "n_crossings", "p_value")}
     boot_streams = spawn(boot_rng, len(LAYERS))
     for layer, stream in zip(LAYERS, boot_streams, strict=True):
         fit = fit_phase_boundary(noise, decay, mean.sel(layer=layer).values, n_boot=n_boot,
