@@ -1,0 +1,246 @@
+"""The training configuration: one frozen, validated dataclass (no torch import here)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from plastix._util.errors import check_choice, did_you_mean
+
+__all__ = ["TrainConfig", "TASKS", "RULES", "ACTIVATIONS", "NOISE_KINDS", "BATCHABLE"]
+
+TASKS = ("sre", "sce", "sre_transformer")
+RULES = ("sgd", "momentum", "adam", "dfa", "random_nn", "oja", "hebb_pre", "hebb_post")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
+NOISE_KINDS = ("parameter", "input", "gradient")
+#: Fields that may differ between the models trained together in one batch.
+BATCHABLE = ("lr", "decay", "noise")
+#: Default gradient-norm clip per rule when ``clip`` is None (SPEC §4).
+DEFAULT_CLIP = {"dfa": 5.0, "random_nn": 1.0}
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}; got {value}.")
+    return value
+
+
+def _check_float(name: str, value: Any, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"`{name}` must be a number; got {type(value).__name__} {value!r}.")
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        what = "a positive" if positive else "a non-negative"
+        raise ValueError(f"`{name}` must be {what} finite number; got {value!r}.")
+    return value
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines one training run of an artificial network (SPEC §4).
+
+    Parameters
+    ----------
+    task : {"sre", "sce", "sre_transformer"}
+        ``"sre"``: teacher-student regression, MLP 32 → hidden → 32, MSE loss,
+        isotropic Gaussian inputs, the teacher a different random draw of the
+        student architecture.  ``"sce"``: classification with cross-entropy; the
+        embedded default is scikit-learn's digits (64-d, 10 classes, 1797 images),
+        or CIFAR-10 read from the python-pickle batches in ``data_path``.
+        ``"sre_transformer"``: token sequences (vocabulary 16, length 32, uniform
+        random tokens), a 2-layer, 4-head transformer encoder with 32-d
+        embeddings and a ReLU feed-forward of 32, mean-pooled into the SRE MLP;
+        the teacher is the same architecture randomly drawn.  Alignment is
+        measured on the MLP layers.
+    rule : {"sgd", "momentum", "adam", "dfa", "random_nn", "oja", "hebb_pre", "hebb_post"}
+        The learning rule (see :mod:`plastix.ann.engine` for the exact update of each).
+    activation : {"tanh", "relu", "sigmoid", "linear"}
+        Hidden-layer non-linearity (the output layer is linear).
+    hidden : tuple of int
+        Hidden widths; the SRE is ``32 → 128 → 128 → 32``.
+    bias : bool
+        Give every layer a bias (the paper's DFA uses biases).
+    lr : float
+        Learning rate ``η`` (per step).
+    batch_size, epochs, n_train, n_val : int
+        Samples per step, passes over the training set (the last incomplete batch of
+        an epoch is dropped: ``n_train // batch_size`` steps per epoch), training and
+        validation set sizes.  For data sets smaller than ``n_train + n_val`` the
+        validation set is ``min(n_val, N // 5)`` samples and training uses the rest
+        (the sizes used are stored in the result's attributes).
+    decay : float
+        L2 weight decay ``γ`` (per unit learning rate): the step is
+        ``ΔW = η (g − γ D W)`` for SGD-like rules.  Adam uses *coupled* L2 like
+        ``torch.optim.Adam(weight_decay=γ)``: ``γ D W`` is added to the loss
+        gradient before the moments, as in the paper's PyTorch setup.
+    decay_per_neuron : tuple of float, optional
+        A non-uniform decay profile ``D`` (multiplies ``γ`` per postsynaptic unit).
+        It is resampled by linear interpolation onto each layer's postsynaptic
+        units (so one profile serves layers of different widths; it is used as is
+        where the lengths match).
+    noise : float
+        Noise SD ``σ``.
+    noise_kind : {"parameter", "input", "gradient"}
+        ``"parameter"``: ``N(0, σ²)`` added to every parameter at the start of each
+        step (it stays: the step is taken from the perturbed weights, SPEC §3).
+        ``"input"``: added to the training inputs (targets stay clean).
+        ``"gradient"``: added to the rule's signal ``g`` before clipping.
+    momentum : float
+        Momentum coefficient of the ``"momentum"`` rule (PyTorch convention,
+        no dampening).
+    clip : float, optional
+        Gradient-norm clip of the rule's signal over all parameters of a model;
+        default 5 for DFA, 1 for RandomNN, none otherwise.
+    record_every : int
+        Record alignment, loss and weight norms every ``k`` steps (step 0 first).
+    data_path : str, optional
+        Folder with the CIFAR-10 python batches (``data_batch_1`` …, ``test_batch``)
+        for ``task="sce"``.
+    per_post_layer : int, optional
+        The layer (1-based) whose per-postsynaptic-unit alignment is stored in
+        ``alignment_per_post`` (dims ``step, signal, unit``); ``None`` (default)
+        stores none: for the SRE it is 1.5 kB per step and run, 0.7 GB for the
+        121-run Fig. 4 grid.  Clamped to the number of layers.
+    init_scale : float
+        Multiplies the student's PyTorch-default initial weights (paper Fig. 6).
+    """
+
+    task: str = "sre"
+    rule: str = "sgd"
+    activation: str = "tanh"
+    hidden: tuple[int, ...] = (128, 128)
+    bias: bool = False
+    lr: float = 0.01
+    batch_size: int = 256
+    epochs: int = 50
+    n_train: int = 20000
+    n_val: int = 2000
+    decay: float = 0.0
+    decay_per_neuron: tuple[float, ...] | None = None
+    noise: float = 0.0
+    noise_kind: str = "parameter"
+    momentum: float = 0.9
+    clip: float | None = None
+    record_every: int = 1
+    data_path: str | None = None
+    per_post_layer: int | None = None
+    init_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_choice("task", self.task, TASKS)
+        check_choice("rule", self.rule, RULES)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("noise_kind", self.noise_kind, NOISE_KINDS)
+        hidden = self.hidden
+        if isinstance(hidden, int) and not isinstance(hidden, bool):
+            hidden = (hidden,)
+        if not isinstance(hidden, (tuple, list)):
+            raise TypeError(f"`hidden` must be a tuple of ints (hidden widths); got "
+                            f"{type(self.hidden).__name__} {self.hidden!r}.")
+        hidden = tuple(hidden)
+        for i, h in enumerate(hidden):
+            _check_int(f"hidden[{i}]", h, 1)
+        object.__setattr__(self, "hidden", hidden)
+        if not isinstance(self.bias, bool):
+            raise TypeError(f"`bias` must be a bool; got {type(self.bias).__name__}.")
+        object.__setattr__(self, "lr", _check_float("lr", self.lr, positive=True))
+        for name, minimum in (("batch_size", 1), ("epochs", 1), ("n_train", 1), ("n_val", 1),
+                              ("record_every", 1)):
+            _check_int(name, getattr(self, name), minimum)
+        if self.task != "sce" and self.batch_size > self.n_train:
+            raise ValueError(f"`batch_size` ({self.batch_size}) must be <= `n_train` "
+                             f"({self.n_train}); otherwise no step is taken.")
+        object.__setattr__(self, "decay", _check_float("decay", self.decay))
+        object.__setattr__(self, "noise", _check_float("noise", self.noise))
+        object.__setattr__(self, "momentum", _check_float("momentum", self.momentum))
+        if self.momentum >= 1:
+            raise ValueError(f"`momentum` must be in [0, 1); got {self.momentum}.")
+        object.__setattr__(self, "init_scale",
+                           _check_float("init_scale", self.init_scale, positive=True))
+        if self.clip is not None:
+            object.__setattr__(self, "clip", _check_float("clip", self.clip, positive=True))
+        if self.decay_per_neuron is not None:
+            prof = self.decay_per_neuron
+            if not isinstance(prof, (tuple, list)) or len(prof) == 0:
+                raise TypeError("`decay_per_neuron` must be a non-empty tuple of floats (one "
+                                f"decay multiplier per postsynaptic unit); got {prof!r}.")
+            prof = tuple(_check_float(f"decay_per_neuron[{i}]", v) for i, v in enumerate(prof))
+            object.__setattr__(self, "decay_per_neuron", prof)
+        if self.per_post_layer is not None:
+            _check_int("per_post_layer", self.per_post_layer, 1)
+        if self.data_path is not None:
+            if not isinstance(self.data_path, str):
+                object.__setattr__(self, "data_path", str(self.data_path))
+            if self.task != "sce":
+                raise ValueError(f"`data_path` is only used by task='sce' (CIFAR-10); got "
+                                 f"task={self.task!r}.")
+        if self.task == "sre_transformer" and self.rule not in ("sgd", "momentum", "adam"):
+            raise ValueError(
+                f"`rule` must be one of 'sgd', 'momentum', 'adam' for task='sre_transformer' "
+                f"(the encoder is trained by backpropagation); got {self.rule!r}.")
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def n_layers(self) -> int:
+        """Number of weight matrices of the MLP (``len(hidden) + 1``)."""
+        return len(self.hidden) + 1
+
+    @property
+    def effective_clip(self) -> float | None:
+        """The clip actually used: ``clip``, or the rule's default (DFA 5, RandomNN 1)."""
+        return self.clip if self.clip is not None else DEFAULT_CLIP.get(self.rule)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (validated); unknown names get "did you mean"."""
+        names = [f.name for f in fields(self) if not f.name.startswith("_")]
+        for key in changes:
+            if key not in names:
+                raise TypeError(f"TrainConfig has no field `{key}`; valid fields are "
+                                f"{', '.join(names)}." + did_you_mean(key, names))
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (tuples become lists); inverse of :meth:`from_dict`."""
+        out = {}
+        for f in fields(self):
+            if f.name.startswith("_"):
+                continue
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as a JSON string with sorted keys."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
+        """Build a config from :meth:`to_dict` output (lists become tuples)."""
+        if not isinstance(d, Mapping):
+            raise TypeError(f"`d` must be a mapping of TrainConfig fields; got {type(d).__name__}.")
+        names = [f.name for f in fields(cls) if not f.name.startswith("_")]
+        kw = {}
+        for key, v in d.items():
+            if key not in names:
+                raise TypeError(f"TrainConfig has no field `{key}`; valid fields are "
+                                f"{', '.join(names)}." + did_you_mean(key, names))
+            kw[key] = tuple(v) if isinstance(v, list) else v
+        return cls(**kw)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        """Inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
+
+    def group_key(self) -> str:
+        """Configs with equal keys can train together in one batched program."""
+        d = self.to_dict()
+        for name in BATCHABLE:
+            d.pop(name)
+        return json.dumps(d, sort_keys=True)
