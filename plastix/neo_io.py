@@ -1,0 +1,959 @@
+"""The plastix record as a ``neo.Block``: the Neo convention of SPEC §9.
+
+A file from a simulation and a file from a rig are read by the same code,
+:func:`from_neo`.  The convention, object by object:
+
+Block
+    ``annotations["decay"]``: known weight-decay rate in 1/s (absent if unknown).
+    Blocks written by plastix add ``plastix_record_version``, ``time_units``
+    (the record's time unit), ``dt`` (bin width, in ``time_units``), ``source``,
+    ``provenance`` and ``truth`` (JSON strings; ``truth`` holds the true rule and
+    its parameters of a simulation) and ``plastix_exact`` (see *Exactness*).
+Segment
+    One value of the record's ``segment`` coordinate: a session, a condition or
+    one pairing experiment.  ``annotations["segment"]`` gives the integer id
+    (used when every segment has an increasing integer id; otherwise segments
+    are numbered 0, 1, ... in block order).  Time may restart in every segment.
+SpikeTrain
+    ``annotations["role"]`` is ``"pre"`` or ``"post"`` and ``annotations["unit"]``
+    the unit id; at most one train per (role, unit) and segment.  plastix writes
+    one train per unit that has spikes or activity in the segment (an empty train
+    means "recorded, silent").
+AnalogSignal ``"pre_rate"`` / ``"post_rate"``
+    One channel per unit, ``array_annotations["unit"]`` the ids.  An
+    ``IrregularlySampledSignal`` of the same name is accepted (plastix writes one
+    when a segment's bins are not evenly spaced).  ``annotations["kind"]`` (one
+    of :data:`plastix.record.ACTIVITY_KINDS`) and ``annotations["plastix_units"]``
+    (the record's unit string, e.g. ``"Hz"`` or ``"a.u."``) keep what the record
+    held.  Without them, signals in frequency units are read as rates in Hz,
+    dimensionless ones as ``"activation"`` in ``"1"``.
+``"weight"`` (AnalogSignal or IrregularlySampledSignal)
+    One channel per synapse with ``array_annotations["pre"]`` and
+    ``array_annotations["post"]``; NaN where a synapse was not measured.  plastix
+    writes, per segment, a channel for every synapse with at least one non-NaN
+    sample in that segment (row-major over ``(post, pre)``); if no synapse was
+    measured, one all-NaN channel for the first synapse.  On reading, synapses
+    without a channel are NaN, never 0.  ``annotations["plastix_units"]`` keeps
+    the weight unit string.
+
+Time units
+    Records in ``"s"``, ``"ms"`` or ``"min"`` are written in that unit; records
+    of artificial networks (``"step"``) are written with one training step stored
+    as one second (Neo needs a physical time unit), flagged by
+    ``annotations["time_units"] == "step"``; ``decay`` is then per step.  Blocks
+    not written by plastix are read in seconds, rates in Hz.
+
+Spikes only
+    A segment without rate signals gets its activity by binning its spike trains:
+    bins of ``bin_size`` seconds from the earliest ``t_start`` to the latest
+    ``t_stop`` of its trains (default: the rate sampling period found elsewhere
+    in the block, else :data:`DEFAULT_BIN_SIZE`), as rates ``count / bin`` in Hz.
+    When one role has a rate signal, the other role's spikes are binned on that
+    signal's grid.  The spike times themselves go to the record's
+    ``pre_spike_*`` / ``post_spike_*`` variables, ordered by time within each
+    segment (ties in train order).
+
+Exactness
+    Neo rebuilds an AnalogSignal's times as ``t_start + i / rate`` and NWB stores
+    times in seconds, so a few values would not come back bit for bit.  plastix
+    stores in ``annotations["plastix_exact"]`` (JSON, arrays as base64) only what
+    would otherwise change: the exact bin times of a segment, the decay in the
+    record's unit, the order of unit ids and of spikes.  These are used only when
+    they agree with the Neo objects to 1e-9, so an edited block is read from its
+    Neo objects.  NWB (through ``neo.NWBIO``) keeps neither annotations nor
+    array annotations: :func:`write_block` packs them, with the original names and
+    units, into the NWB file's ``notes`` as JSON, and :func:`read_block` unpacks
+    them, so all three formats give the same Block back.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime
+import difflib
+import json
+import logging
+import os
+import re
+import uuid
+import warnings
+import zlib
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plastix._util.errors import SchemaError, did_you_mean
+from plastix._util.optional import import_neo, require
+from plastix._util.validate import check_positive
+
+__all__ = ["DEFAULT_BIN_SIZE", "to_neo", "from_neo", "write_block", "read_block"]
+
+DEFAULT_BIN_SIZE = 0.01
+"""Bin width (s) for spike trains when the block has no rate signal to follow."""
+
+_SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
+_PQ_TIME = {"s": "s", "ms": "ms", "min": "min", "step": "s"}
+_ROLES = ("pre", "post")
+_NWB_MARK = "plastix-neo-pack:"
+_NEO_FORMATS = {".nix": "nix", ".nwb": "nwb", ".pkl": "pickle", ".pickle": "pickle"}
+
+
+def _pq():
+    import_neo()
+    return require("quantities")
+
+
+# ---------------------------------------------------------------- small encoders
+
+
+def _arr_enc(arr: np.ndarray) -> dict[str, Any]:
+    arr = np.ascontiguousarray(arr)
+    return {"__nd__": base64.b64encode(zlib.compress(arr.tobytes())).decode("ascii"),
+            "dtype": arr.dtype.str, "shape": list(arr.shape)}
+
+
+def _arr_dec(d: dict[str, Any]) -> np.ndarray:
+    raw = zlib.decompress(base64.b64decode(d["__nd__"]))
+    return np.frombuffer(raw, dtype=np.dtype(d["dtype"])).reshape(d["shape"]).copy()
+
+
+def _enc(v: Any) -> Any:
+    """JSON-encode an annotation value, keeping arrays, quantities and datetimes."""
+    pq = _pq()
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, pq.Quantity):
+        return {"__pq__": _enc(np.asarray(v.magnitude)), "units": v.dimensionality.string}
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        if v.dtype.kind in "biufcUS":
+            return _arr_enc(v)
+        return {"__ndobj__": [_enc(x) for x in v.ravel().tolist()], "shape": list(v.shape)}
+    if isinstance(v, datetime.datetime):
+        return {"__datetime__": v.isoformat()}
+    if isinstance(v, datetime.date):
+        return {"__date__": v.isoformat()}
+    if isinstance(v, (list, tuple)):
+        return [_enc(x) for x in v]
+    if isinstance(v, dict):
+        return {"__dict__": [[str(k), _enc(x)] for k, x in v.items()]}
+    return {"__str__": str(v)}
+
+
+def _dec(v: Any) -> Any:
+    pq = _pq()
+    if isinstance(v, list):
+        return [_dec(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    if "__nd__" in v:
+        return _arr_dec(v)
+    if "__pq__" in v:
+        return pq.Quantity(_dec(v["__pq__"]), v["units"])
+    if "__ndobj__" in v:
+        out = np.empty(len(v["__ndobj__"]), dtype=object)
+        out[:] = [_dec(x) for x in v["__ndobj__"]]
+        return out.reshape(v["shape"])
+    if "__datetime__" in v:
+        return datetime.datetime.fromisoformat(v["__datetime__"])
+    if "__date__" in v:
+        return datetime.date.fromisoformat(v["__date__"])
+    if "__dict__" in v:
+        return {k: _dec(x) for k, x in v["__dict__"]}
+    return v.get("__str__", v)
+
+
+def _py(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _to_pq_units(label: str):
+    pq = _pq()
+    if label in ("1", "", "a.u.", "au", "dimensionless", None):
+        return pq.dimensionless
+    try:
+        return pq.Quantity(1.0, label).units
+    except Exception:  # unknown unit strings (e.g. "dF/F") are stored dimensionless
+        return pq.dimensionless
+
+
+def _is_frequency(units) -> bool:
+    pq = _pq()
+    return units.simplified.dimensionality == pq.Hz.simplified.dimensionality
+
+
+# ---------------------------------------------------------------- record -> Block
+
+
+def to_neo(ds: xr.Dataset) -> Any:
+    """Convert a plastix record to a ``neo.Block`` following SPEC §9.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A plastix record (see :mod:`plastix.record`).
+
+    Returns
+    -------
+    neo.Block
+        One Segment per value of ``segment``; ``"pre_rate"`` / ``"post_rate"``
+        signals (units of the record's activity), a ``"weight"``
+        IrregularlySampledSignal per segment, SpikeTrains when the record holds
+        spike times, and the record's decay (1/s), provenance and truth in
+        ``Block.annotations``.  See the module docstring for every detail.
+    """
+    from plastix.record import validate_record
+
+    validate_record(ds, stage="to_neo")
+    neo, pq = import_neo(), _pq()
+    tu = ds.attrs["time_units"]
+    tq = pq.Quantity(1.0, _PQ_TIME[tu]).units
+    dt = float(ds.attrs["dt"])
+    t = np.asarray(ds["time"].values, dtype=float)
+    seg = np.asarray(ds["segment"].values)
+    wt = np.asarray(ds["weight_time"].values, dtype=float)
+    wseg = np.asarray(ds["weight_segment"].values)
+    ids = {r: np.asarray(ds[r].values) for r in _ROLES}
+    ids = {r: (v.astype(str) if v.dtype == object else v) for r, v in ids.items()}
+    spikes = {}
+    for r in _ROLES:
+        if f"{r}_spike_time" in ds:
+            spikes[r] = (np.asarray(ds[f"{r}_spike_time"].values, dtype=float),
+                         np.asarray(ds[f"{r}_spike_unit"].values).astype(ids[r].dtype),
+                         np.asarray(ds[f"{r}_spike_segment"].values))
+    seg_ids = sorted({int(s) for s in chain(seg, wseg, *(v[2] for v in spikes.values()))})
+    decay = float(ds["decay"].values)
+    ann: dict[str, Any] = {
+        "plastix_record_version": int(ds.attrs.get("plastix_record_version", 1)),
+        "time_units": tu, "dt": dt, "source": str(ds.attrs.get("source", "unknown")),
+        "provenance": str(ds.attrs.get("provenance", "{}")),
+        "truth": str(ds.attrs.get("truth", "{}")),
+    }
+    exact: dict[str, Any] = {"pre_ids": _enc(ids["pre"]), "post_ids": _enc(ids["post"]),
+                             "segments": {}}
+    if np.isfinite(decay):
+        ann["decay"] = decay / _SEC_PER[tu]
+        exact["decay"] = decay
+    block = neo.Block(name="plastix record", description=f"plastix record from {ann['source']}")
+    block.annotate(**ann)
+    w_all = ds["weight"].values
+    for s in seg_ids:
+        segment = neo.Segment(name=f"segment {s}")
+        segment.annotate(segment=s)
+        block.segments.append(segment)
+        ex: dict[str, Any] = {}
+        bins = np.flatnonzero(seg == s)
+        if bins.size:
+            ts = t[bins]
+            for r in _ROLES:
+                sig = _activity_signal(neo, pq, ds[f"{r}_activity"], bins, ts, dt, tq, ids[r], r)
+                if isinstance(sig, neo.AnalogSignal):
+                    segment.analogsignals.append(sig)
+                else:
+                    segment.irregularlysampledsignals.append(sig)
+            if not np.array_equal(sig.times.rescale(tq).magnitude, ts):
+                ex["time"] = _arr_enc(ts)
+        widx = np.flatnonzero(wseg == s)
+        if widx.size:
+            segment.irregularlysampledsignals.append(
+                _weight_signal(neo, w_all[widx], wt[widx], tq, ids, ds["weight"].attrs))
+        lo, hi = [], []
+        if bins.size:
+            lo.append(t[bins[0]])
+            hi.append(t[bins[-1]] + dt)
+        if widx.size:
+            lo.append(wt[widx[0]])
+            hi.append(wt[widx[-1]])
+        for st, _, ss in spikes.values():
+            if np.any(ss == s):
+                lo.append(st[ss == s].min())
+                hi.append(st[ss == s].max())
+        t0 = float(min(lo)) if lo else 0.0
+        t1 = float(max(hi)) if hi else t0
+        t1 = t1 if t1 > t0 else t0 + dt
+        for r, (st, su, ss) in spikes.items():
+            act = ds[f"{r}_activity"].values[bins] if bins.size else np.empty((0, len(ids[r])))
+            for j, u in enumerate(ids[r]):
+                mask = (ss == s) & (su == u)
+                if not mask.any() and not np.isfinite(act[:, j]).any():
+                    continue  # unit not recorded in this segment
+                train = neo.SpikeTrain(st[mask] * tq, t_start=t0 * tq, t_stop=t1 * tq,
+                                       name=f"{r} {u}")
+                train.annotate(role=r, unit=_py(u))
+                segment.spiketrains.append(train)
+        if ex:
+            exact["segments"][str(s)] = ex
+    for r, (st, su, ss) in spikes.items():
+        canon = _canonical_spike_order(st, su, ss, ids[r], seg_ids)
+        if not np.array_equal(canon, np.arange(st.size)):
+            exact[f"{r}_spike_order"] = _arr_enc(np.argsort(canon, kind="stable"))
+    block.annotate(plastix_exact=json.dumps(exact))
+    block.create_relationship()
+    return block
+
+
+def _activity_signal(neo, pq, da, bins, ts, dt, tq, ids, role):
+    values = np.asarray(da.values[bins], dtype=float)
+    label = str(da.attrs.get("units", "1"))
+    units = _to_pq_units(label)
+    common = {"units": units, "name": f"{role}_rate", "array_annotations": {"unit": ids}}
+    steps = np.diff(ts)
+    if steps.size == 0 or np.all(np.abs(steps - dt) <= 1e-9 * dt):
+        sig = neo.AnalogSignal(values, t_start=ts[0] * tq, sampling_period=dt * tq, **common)
+    else:
+        sig = neo.IrregularlySampledSignal(ts * tq, values, **common)
+    sig.annotate(kind=str(da.attrs.get("kind", "rate")), plastix_units=label)
+    return sig
+
+
+def _weight_signal(neo, w, wt, tq, ids, attrs):
+    measured = ~np.all(np.isnan(w), axis=0)
+    pi, qi = np.nonzero(measured)
+    if pi.size == 0:
+        pi, qi = np.array([0]), np.array([0])
+    label = str(attrs.get("units", "1"))
+    sig = neo.IrregularlySampledSignal(
+        wt * tq, w[:, pi, qi], units=_to_pq_units(label), name="weight",
+        array_annotations={"pre": ids["pre"][qi], "post": ids["post"][pi]})
+    sig.annotate(plastix_units=label)
+    return sig
+
+
+def _canonical_spike_order(st, su, ss, ids, seg_ids) -> np.ndarray:
+    """Indices of the spikes in the order :func:`from_neo` rebuilds them."""
+    out = []
+    for s in seg_ids:
+        idx = np.concatenate([np.flatnonzero((ss == s) & (su == u)) for u in ids] or [[]])
+        idx = idx.astype(np.int64)
+        out.append(idx[np.argsort(st[idx], kind="stable")])
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+# ---------------------------------------------------------------- Block -> record
+
+
+def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = None
+             ) -> xr.Dataset:
+    """Read a ``neo.Block`` that follows the convention of SPEC §9 into a plastix record.
+
+    Works for blocks written by :func:`to_neo` (exact round trip) and for blocks
+    from any Neo reader (a rig file): spike trains only, rates only or both;
+    weights as AnalogSignal or IrregularlySampledSignal; one or several segments
+    (a session, a condition or one pairing experiment each).
+
+    Parameters
+    ----------
+    block : neo.Block
+        The block; see the module docstring for the convention.
+    bin_size : float, optional
+        Bin width in seconds for segments that have spike trains but no rate
+        signal.  Default: the sampling period of the block's rate signals if it has
+        any, else :data:`DEFAULT_BIN_SIZE` (0.01 s).  Segments with rate signals
+        keep their own sampling.
+    source : str, optional
+        The record's ``source``; default ``"neo:<file name or block name>"`` (a block
+        written by plastix keeps its own).
+
+    Returns
+    -------
+    xarray.Dataset
+        A validated record.  Blocks not written by plastix give time in s, rates
+        in Hz, weights in the signal's unit, decay in 1/s; synapses without a
+        channel stay NaN, never 0.
+
+    Raises
+    ------
+    SchemaError
+        When the block breaks the convention; the message names the segment and
+        the missing or malformed object and what was found instead.
+    """
+    from plastix.record import make_record, validate_record
+
+    neo, pq = import_neo(), _pq()
+    if not isinstance(block, neo.Block):
+        raise TypeError(
+            f"`block` must be a neo.Block; got {type(block).__name__}. Read files with "
+            "plastix.neo_io.read_block or any neo IO's read_block()."
+        )
+    if bin_size is not None:
+        bin_size = check_positive("bin_size", bin_size, "s")
+    ann = block.annotations
+    is_px = "plastix_record_version" in ann
+    tu = str(ann.get("time_units", "s")) if is_px else "s"
+    if tu not in _SEC_PER:
+        raise SchemaError(
+            f"block: annotations['time_units'] must be one of {', '.join(map(repr, _SEC_PER))}; "
+            f"got {tu!r}." + did_you_mean(tu, list(_SEC_PER)))
+    sec = _SEC_PER[tu]
+    tq = pq.Quantity(1.0, _PQ_TIME[tu]).units
+    exact = _json_annotation(ann.get("plastix_exact", "{}")) if is_px else {}
+    if len(block.segments) == 0:
+        raise SchemaError(
+            "block: no Segment; expected at least one Segment (a session, condition or "
+            "pairing experiment) holding the activity and a 'weight' signal; found 0.")
+    parts = [_parse_segment(i, sg, tq, is_px) for i, sg in enumerate(block.segments)]
+    for r in _ROLES:
+        if not any(p["rate"][r] is not None or p["trains"][r] for p in parts):
+            names = sorted({str(n) for p in parts for n in p["names"]})
+            roles = sorted({str(x) for p in parts for x in p["roles"]})
+            raise SchemaError(
+                f"block: no {r}synaptic activity in any segment; expected an AnalogSignal named "
+                f"'{r}_rate' or SpikeTrains with annotations['role'] == '{r}'; found signals "
+                f"named {names} and spike trains with roles {roles}.")
+    seg_ann = [_py(sg.annotations.get("segment")) for sg in block.segments]
+    if all(isinstance(x, int) and not isinstance(x, bool) for x in seg_ann) and (
+            np.all(np.diff(seg_ann) > 0)):
+        seg_ids = [int(x) for x in seg_ann]
+    else:
+        seg_ids = list(range(len(parts)))
+
+    ids = {r: _unit_order(parts, r, exact.get(f"{r}_ids")) for r in _ROLES}
+    col = {r: {u: j for j, u in enumerate(ids[r])} for r in _ROLES}
+    rate_dts = [p["rate"][r]["dt"] for p in parts for r in _ROLES
+                if p["rate"][r] is not None and p["rate"][r]["dt"]]
+    if bin_size is not None:
+        default_bin = bin_size / sec
+    else:
+        default_bin = rate_dts[0] if rate_dts else DEFAULT_BIN_SIZE / sec
+    times, segs, acts, seg_dts, used_bin = [], [], {r: [] for r in _ROLES}, [], None
+    labels: dict[str, dict[tuple[str, str], int]] = {r: {} for r in _ROLES}
+    for p, s in zip(parts, seg_ids):
+        grid, seg_dt = _segment_grid(p, default_bin, binning=not is_px)
+        if seg_dt is not None and not any(p["rate"][r] is not None for r in _ROLES):
+            used_bin = seg_dt * sec
+        ex = exact.get("segments", {}).get(str(s), {})
+        if "time" in ex:
+            grid = _refine(grid, _arr_dec(ex["time"]), seg_dt or 1.0)
+        times.append(grid)
+        segs.append(np.full(grid.size, s, dtype=np.int64))
+        if seg_dt:
+            seg_dts.append(seg_dt)
+        for r in _ROLES:
+            a = np.full((grid.size, len(ids[r])), np.nan)
+            rate, trains = p["rate"][r], p["trains"][r]
+            if rate is not None:
+                a[:, [col[r][u] for u in rate["ids"]]] = rate["values"]
+                labels[r].setdefault((rate["label"], rate["kind"]), p["index"])
+            elif trains and grid.size:
+                edges = np.append(grid, grid[-1] + (seg_dt or default_bin))
+                width_s = np.diff(edges) * sec
+                for u, st, _, _ in trains:
+                    k = np.searchsorted(edges, st, side="right") - 1
+                    k = k[(k >= 0) & (k < grid.size)]
+                    a[:, col[r][u]] = np.bincount(k, minlength=grid.size) / width_s
+                labels[r].setdefault(("Hz", "rate"), p["index"])
+            acts[r].append(a)
+    for r in _ROLES:
+        if len(labels[r]) > 1:
+            desc = ", ".join(f"segment {i}: {k!r} in {u!r}" for (u, k), i in labels[r].items())
+            raise SchemaError(
+                f"block: {r}synaptic activity comes in different units or kinds across "
+                f"segments ({desc}); convert the signals to one unit and kind.")
+    (pre_label, pre_kind), (post_label, post_kind) = (
+        next(iter(labels[r]), ("Hz", "rate")) for r in _ROLES)
+
+    if is_px:
+        dt = float(ann["dt"])
+    elif seg_dts:
+        if max(seg_dts) - min(seg_dts) > 1e-9 * max(seg_dts):
+            raise SchemaError(
+                f"block: segments have different bin widths ({sorted(set(seg_dts))} s); a "
+                "plastix record has one bin width. Resample the rate signals, or remove them "
+                "and pass bin_size= to bin the spike trains.")
+        dt = float(seg_dts[0])
+    else:
+        dt = None
+
+    wtimes, wsegs, wvals, wlabels = [], [], [], {}
+    for p, s in zip(parts, seg_ids):
+        w = p["weight"]
+        if w is None:
+            continue
+        dense = np.full((w["times"].size, len(ids["post"]), len(ids["pre"])), np.nan)
+        for c, (q, o) in enumerate(zip(w["pre"], w["post"])):
+            dense[:, col["post"][o], col["pre"][q]] = w["values"][:, c]
+        wtimes.append(w["times"])
+        wsegs.append(np.full(w["times"].size, s, dtype=np.int64))
+        wvals.append(dense)
+        wlabels.setdefault(w["label"], p["index"])
+    if len(wlabels) > 1:
+        desc = ", ".join(f"segment {i}: {u!r}" for u, i in wlabels.items())
+        raise SchemaError(f"block: the 'weight' signals have different units across segments "
+                          f"({desc}); convert them to one unit.")
+    spikes = {r: _collect_spikes(parts, seg_ids, r, exact.get(f"{r}_spike_order"))
+              for r in _ROLES}
+    decay = _read_decay(ann.get("decay"), sec, exact.get("decay"))
+    if is_px:
+        src = str(ann.get("source", "unknown"))
+        prov, tru = str(ann.get("provenance", "{}")), ann.get("truth", "{}")
+    else:
+        origin = block.file_origin
+        src = f"neo:{Path(str(origin)).name}" if origin else f"neo:{block.name or 'Block'}"
+        prov = {"reader": "plastix.neo_io.from_neo", "block_name": block.name,
+                "file_origin": None if origin is None else str(origin),
+                "bin_size_s": used_bin, "neo_version": neo.__version__}
+        tru = ann.get("truth", {})
+    tru = _json_annotation(tru) if isinstance(tru, str) else dict(tru)
+    ds = make_record(
+        np.concatenate(acts["pre"]), np.concatenate(acts["post"]),
+        np.concatenate(wvals) if wvals else np.zeros((0, len(ids["post"]), len(ids["pre"]))),
+        time=np.concatenate(times), weight_time=np.concatenate(wtimes) if wtimes else [],
+        dt=dt, pre=_id_array(ids["pre"]), post=_id_array(ids["post"]),
+        segment=np.concatenate(segs), weight_segment=np.concatenate(wsegs) if wsegs else [],
+        time_units=tu, activity_units=pre_label, activity_kind=pre_kind,
+        post_activity_kind=post_kind, weight_units=next(iter(wlabels), "1"), decay=decay,
+        pre_spikes=spikes["pre"], post_spikes=spikes["post"], source=source or src,
+        provenance=_json_annotation(prov) if isinstance(prov, str) else prov, truth=tru)
+    ds["post_activity"].attrs["units"] = post_label
+    if is_px:
+        ds.attrs["provenance"] = prov
+        if isinstance(ann.get("truth"), str):
+            ds.attrs["truth"] = ann["truth"]
+    return validate_record(ds, stage="from_neo")
+
+
+def _json_annotation(v: Any) -> dict[str, Any]:
+    if isinstance(v, dict):
+        return v
+    try:
+        out = json.loads(str(v))
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"block: expected a JSON object in an annotation; got {str(v)[:60]!r}"
+                          f" ({err}).") from None
+    return out if isinstance(out, dict) else {}
+
+
+def _where(i: int, seg: Any) -> str:
+    return f"segment {i} ({seg.name!r})" if seg.name else f"segment {i}"
+
+
+def _scalar(q: Any, units: Any) -> float:
+    return float(np.asarray(q.rescale(units).magnitude, dtype=float).reshape(-1)[0])
+
+
+def _times(sig: Any, tq: Any) -> np.ndarray:
+    return np.asarray(sig.times.rescale(tq).magnitude, dtype=float)
+
+
+def _values(sig: Any, *, rate_like: bool) -> tuple[np.ndarray, str]:
+    """Magnitudes and unit label of a signal: its ``plastix_units`` if they fit, else SI."""
+    pq = _pq()
+    label = sig.annotations.get("plastix_units")
+    if isinstance(label, str):
+        try:
+            return np.asarray(sig.rescale(_to_pq_units(label)).magnitude, dtype=float), label
+        except ValueError:
+            pass  # the signal's units no longer match its label: read its own units
+    units = sig.units
+    if units.simplified.dimensionality.string == "dimensionless":
+        return np.asarray(sig.rescale(pq.dimensionless).magnitude, dtype=float), "1"
+    if rate_like and _is_frequency(units):
+        return np.asarray(sig.rescale(pq.Hz).magnitude, dtype=float), "Hz"
+    return np.asarray(sig.magnitude, dtype=float), units.dimensionality.string
+
+
+def _array_ids(where: str, sig: Any, key: str, what: str) -> list[Any]:
+    arr_ann = sig.array_annotations
+    n = sig.shape[1]
+    if key not in arr_ann:
+        raise SchemaError(
+            f"{where}: the {sig.name!r} signal has no array_annotations[{key!r}]; expected one "
+            f"{what} id per channel ({n} channel{'s' if n != 1 else ''}); found "
+            f"array_annotations keys {sorted(arr_ann)}.")
+    return [_py(x) for x in np.asarray(arr_ann[key]).tolist()]
+
+
+def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
+    """Pull the convention's objects out of one Segment, with exact complaints."""
+    from plastix.record import ACTIVITY_KINDS
+
+    where = _where(i, seg)
+    sigs = list(seg.analogsignals) + list(seg.irregularlysampledsignals)
+    names = [s.name for s in sigs]
+    out: dict[str, Any] = {"index": i, "names": names, "rate": {}, "trains": {},
+                           "roles": [t.annotations.get("role") for t in seg.spiketrains]}
+    for r in _ROLES:
+        found = [s for s in sigs if s.name == f"{r}_rate"]
+        if len(found) > 1:
+            raise SchemaError(f"{where}: {len(found)} signals named '{r}_rate'; expected at "
+                              "most one, with one channel per unit.")
+        if not found:
+            out["rate"][r] = None
+            continue
+        sig = found[0]
+        uid = _array_ids(where, sig, "unit", f"{r}synaptic unit")
+        if len(set(uid)) != len(uid):
+            raise SchemaError(f"{where}: array_annotations['unit'] of '{r}_rate' repeats unit "
+                              f"ids: {uid}; expected one channel per unit.")
+        values, label = _values(sig, rate_like=True)
+        kind = sig.annotations.get("kind")
+        if kind is None:
+            kind = "rate" if label == "Hz" or _is_frequency(sig.units) else "activation"
+        elif kind not in ACTIVITY_KINDS:
+            raise SchemaError(
+                f"{where}: '{r}_rate' has annotations['kind'] = {kind!r}; expected one of "
+                f"{', '.join(map(repr, ACTIVITY_KINDS))}." + did_you_mean(kind, ACTIVITY_KINDS))
+        analog = isinstance(sig, import_neo().AnalogSignal)
+        dt = _scalar(sig.sampling_period, tq) if analog else None
+        out["rate"][r] = {"times": _times(sig, tq), "values": values, "ids": uid,
+                          "label": label, "kind": str(kind), "dt": dt}
+    out["trains"] = {r: [] for r in _ROLES}
+    seen: set[tuple[str, Any]] = set()
+    for k, st in enumerate(seg.spiketrains):
+        what = f"{where}: spike train {k}" + (f" ({st.name!r})" if st.name else "")
+        if "role" not in st.annotations:
+            raise SchemaError(f"{what} has no annotations['role']; expected 'pre' or 'post'; "
+                              f"found annotations {sorted(st.annotations)}.")
+        role = st.annotations["role"]
+        if role not in _ROLES:
+            raise SchemaError(f"{what} has annotations['role'] = {role!r}; expected 'pre' or "
+                              "'post'." + did_you_mean(str(role), _ROLES))
+        if "unit" not in st.annotations:
+            raise SchemaError(f"{what} has no annotations['unit']; expected the id of its "
+                              f"{role}synaptic unit; found annotations {sorted(st.annotations)}.")
+        unit = _py(st.annotations["unit"])
+        if (role, unit) in seen:
+            raise SchemaError(f"{what} repeats {role} unit {unit!r}; expected one spike train "
+                              "per unit and segment.")
+        seen.add((role, unit))
+        out["trains"][role].append((unit, _times(st, tq), _scalar(st.t_start, tq),
+                                    _scalar(st.t_stop, tq)))
+    found = [s for s in sigs if s.name == "weight"]
+    if not found and not is_px:
+        close = difflib.get_close_matches("weight", [str(n) for n in names], n=1, cutoff=0.6)
+        hint = f" Rename {close[0]!r} to 'weight'." if close else ""
+        raise SchemaError(
+            f"{where}: no AnalogSignal named 'weight' or IrregularlySampledSignal named "
+            f"'weight'; found signals named {names}.{hint}")
+    if len(found) > 1:
+        raise SchemaError(f"{where}: {len(found)} signals named 'weight'; expected exactly one, "
+                          "with one channel per synapse.")
+    out["weight"] = None
+    if found:
+        sig = found[0]
+        pre, post = (_array_ids(where, sig, k, f"{k}synaptic unit") for k in _ROLES)
+        if len(set(zip(pre, post))) != len(pre):
+            raise SchemaError(f"{where}: the 'weight' signal has two channels for the same "
+                              "synapse (pre, post); expected one channel per synapse.")
+        values, label = _values(sig, rate_like=False)
+        out["weight"] = {"times": _times(sig, tq), "values": values, "pre": pre,
+                         "post": post, "label": label}
+    return out
+
+
+def _unit_order(parts: list[dict[str, Any]], role: str, stored: Any) -> list[Any]:
+    found: list[Any] = []
+    for p in parts:
+        rate = p["rate"][role]
+        cand = (rate["ids"] if rate is not None else []) + [u for u, *_ in p["trains"][role]]
+        cand += p["weight"][role] if p["weight"] is not None else []
+        found += [u for u in cand if u not in found]
+    if stored is not None:
+        order = [_py(x) for x in np.asarray(_dec(stored)).tolist()]
+        if set(order) == set(found):
+            return order
+    try:
+        return sorted(found)
+    except TypeError:  # mixed id types: keep the order of first appearance
+        return found
+
+
+def _id_array(ids: list[Any]) -> np.ndarray:
+    arr = np.asarray(ids)
+    if arr.dtype.kind not in "iuU":
+        arr = np.asarray([str(x) for x in ids])
+    return arr
+
+
+def _segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool
+                  ) -> tuple[np.ndarray, float | None]:
+    """Fine bins of one segment: the rate signals' samples, or bins over the trains."""
+    rates = [(r, p["rate"][r]) for r in _ROLES if p["rate"][r] is not None]
+    if rates:
+        (r0, a), rest = rates[0], rates[1:]
+        dt = a["dt"]
+        if dt is None and a["times"].size > 1:
+            dt = float(np.median(np.diff(a["times"])))
+        for r1, b in rest:
+            scale = dt or 1.0
+            if a["times"].shape != b["times"].shape or not np.allclose(
+                    a["times"], b["times"], rtol=0, atol=1e-9 * scale):
+                raise SchemaError(
+                    f"segment {p['index']}: '{r0}_rate' and '{r1}_rate' must share one time "
+                    f"grid; got {a['times'].size} samples from {a['times'][:1].tolist()} and "
+                    f"{b['times'].size} samples from {b['times'][:1].tolist()}. Resample one "
+                    "of them.")
+        return a["times"], dt
+    trains = p["trains"]["pre"] + p["trains"]["post"]
+    if not trains or not binning:
+        return np.zeros(0), None
+    t0 = min(x[2] for x in trains)
+    t1 = max(max(x[3] for x in trains), t0)
+    n = max(1, int(np.ceil((t1 - t0) / default_bin - 1e-9)))
+    return t0 + np.arange(n) * default_bin, default_bin
+
+
+def _refine(neo_value: np.ndarray, stored: np.ndarray, scale: float) -> np.ndarray:
+    """The stored exact values when they agree with what Neo holds; Neo's otherwise."""
+    if stored.shape == neo_value.shape and np.allclose(
+            stored, neo_value, rtol=1e-9, atol=1e-9 * abs(scale)):
+        return stored
+    return neo_value
+
+
+def _collect_spikes(parts, seg_ids, role, stored_order) -> dict[str, np.ndarray] | None:
+    if not any(p["trains"][role] for p in parts):
+        return None
+    t, u, s = [], [], []
+    for p, sid in zip(parts, seg_ids):
+        trains = p["trains"][role]
+        if not trains:
+            continue
+        st = np.concatenate([x[1] for x in trains])
+        su = np.concatenate([np.full(x[1].size, j) for j, x in enumerate(trains)])
+        order = np.argsort(st, kind="stable")
+        t.append(st[order])
+        u += [trains[j][0] for j in su[order]]
+        s.append(np.full(st.size, sid, dtype=np.int64))
+    out = {"time": np.concatenate(t), "unit": _id_array(u) if u else np.zeros(0, np.int64),
+           "segment": np.concatenate(s)}
+    if stored_order is not None:
+        inv = _arr_dec(stored_order)
+        if inv.shape == out["time"].shape:
+            out = {k: v[inv] for k, v in out.items()}
+    return out
+
+
+def _read_decay(value: Any, sec: float, stored: Any) -> float | None:
+    """``Block.annotations['decay']`` (1/s) in 1/time-unit of the record; None if absent."""
+    if value is None:
+        return None
+    pq = _pq()
+    try:
+        per_s = float(value.rescale(1 / pq.s)) if isinstance(value, pq.Quantity) else float(value)
+    except (TypeError, ValueError):
+        per_s = np.nan
+    if not np.isfinite(per_s) or per_s < 0:
+        raise SchemaError(f"block: annotations['decay'] must be a non-negative decay rate in "
+                          f"1/s; got {value!r}.")
+    decay = per_s * sec
+    if stored is not None and np.isclose(float(stored), decay, rtol=1e-9, atol=0):
+        return float(stored)
+    return decay
+
+
+# ---------------------------------------------------------------- files
+
+
+def _neo_format(path: Path) -> str:
+    fmt = _NEO_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"`path` must end in one of {', '.join(sorted(_NEO_FORMATS))} for a "
+                         f"Neo file; got {path.name!r}." + did_you_mean(path.suffix, _NEO_FORMATS))
+    return fmt
+
+
+class _DropNeoNoise(logging.Filter):
+    """Hide NWBIO's renaming and unit notices, which plastix's packing makes moot."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not ("signal name exists" in msg or "Can't handle unit" in msg
+                    or "event name exists" in msg)
+
+
+def _quiet(func, *args):
+    filt, loggers = _DropNeoNoise(), [logging.getLogger(), logging.getLogger("Neo")]
+    for lg in loggers:
+        lg.addFilter(filt)
+    try:
+        return func(*args)
+    finally:
+        for lg in loggers:
+            lg.removeFilter(filt)
+
+
+def write_block(block: Any, path: str | os.PathLike) -> Path:
+    """Write a ``neo.Block`` to ``.nix`` (NixIO), ``.nwb`` (NWBIO) or ``.pkl`` (PickleIO).
+
+    The write is atomic (a temporary file in the same folder, then a rename), so a
+    failure leaves any previous file intact; ``block`` itself is not modified.
+    For NWB, annotations, array annotations, names and units that NWBIO drops are
+    packed into the file's ``notes`` (see the module docstring); a
+    ``session_start_time`` (timezone-aware; default: now, UTC), an ``identifier``
+    (default: a new UUID) and a ``session_description`` are filled in if missing.
+    NIX needs ``nixio`` and NWB needs ``pynwb``.
+    """
+    from plastix.record import _atomic_write
+
+    neo = import_neo()
+    if not isinstance(block, neo.Block):
+        raise TypeError(f"`block` must be a neo.Block; got {type(block).__name__}. "
+                        "Convert a record with plastix.neo_io.to_neo first.")
+    path = Path(path)
+    fmt = _neo_format(path)
+    if fmt == "nix":
+        require("nixio")
+    if fmt == "nwb":
+        require("pynwb")
+
+    def write(tmp: Path) -> None:
+        b = copy.deepcopy(block)
+        if fmt == "nix":
+            with neo.io.NixIO(str(tmp), mode="ow") as io:
+                io.write_block(b)
+        elif fmt == "nwb":
+            with warnings.catch_warnings():  # NWBIO calls pynwb.validate positionally
+                warnings.filterwarnings("ignore", message="validate: Using positional",
+                                        category=FutureWarning)
+                _quiet(neo.io.NWBIO(str(tmp), mode="w").write_block, _nwb_pack(b))
+        else:
+            neo.io.PickleIO(str(tmp)).write_block(b)
+
+    return _atomic_write(path, write)
+
+
+def read_block(path: str | os.PathLike, *, block_index: int = 0) -> Any:
+    """Read one ``neo.Block`` from a ``.nix``, ``.nwb`` or ``.pkl`` file, fully loaded.
+
+    NWB files written by :func:`write_block` get back the annotations, array
+    annotations, names and units that NWB cannot hold.  ``block_index`` picks a
+    block when the file holds several.
+    """
+    neo = import_neo()
+    path = Path(path)
+    fmt = _neo_format(path)
+    if not path.exists():
+        raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
+    if fmt == "nix":
+        require("nixio")
+        with neo.io.NixIO(str(path), mode="ro") as io:
+            blocks = io.read_all_blocks()
+    elif fmt == "nwb":
+        require("pynwb")
+        io = neo.io.NWBIO(str(path), mode="r")
+        try:
+            blocks = [_nwb_unpack(b) for b in _quiet(io.read_all_blocks)]
+        finally:
+            io.close()
+    else:
+        blocks = [neo.io.PickleIO(str(path)).read_block()]
+    if not 0 <= block_index < len(blocks):
+        raise ValueError(f"`block_index` must be in [0, {len(blocks)}) for {path.name!r}; "
+                         f"got {block_index}.")
+    return blocks[block_index]
+
+
+_NWB_KEEP = ("session_start_time", "identifier", "session_description", "experimenter", "lab",
+             "institution", "experiment_description", "session_id")
+
+
+def _times_entry(obj: Any) -> dict[str, Any]:
+    """Time unit of ``obj``, and its exact times when seconds would not give them back."""
+    pq = _pq()
+    t = np.asarray(obj.times.magnitude, dtype=float)
+    back = (np.asarray(obj.times.rescale(pq.s).magnitude) * pq.s).rescale(obj.times.units)
+    entry = {"time_units": obj.times.units.dimensionality.string}
+    if not np.array_equal(np.asarray(back.magnitude), t):
+        entry["times"] = _arr_enc(t)
+    return entry
+
+
+def _nwb_pack(b: Any) -> Any:
+    """Move what NWBIO drops into ``notes`` (JSON); rename objects to unique keys."""
+    payload: dict[str, Any] = {"name": b.name, "description": b.description,
+                               "annotations": _enc(dict(b.annotations)), "segments": []}
+    for i, seg in enumerate(b.segments):
+        sp: dict[str, Any] = {"name": seg.name, "description": seg.description,
+                              "annotations": _enc(dict(seg.annotations)), "signals": [],
+                              "spiketrains": []}
+        for j, sig in enumerate(chain(seg.analogsignals, seg.irregularlysampledsignals)):
+            e = {"name": sig.name, "description": sig.description, "units": _enc(sig.units),
+                 "annotations": _enc(dict(sig.annotations)),
+                 "array_annotations": _enc(dict(sig.array_annotations))}
+            if hasattr(sig, "sampling_period"):
+                e["t_start"], e["sampling_period"] = _enc(sig.t_start), _enc(sig.sampling_period)
+            else:
+                e.update(_times_entry(sig))
+            sp["signals"].append(e)
+            sig.name, sig.annotations, sig.array_annotations = f"sig{j}", {}, {}
+        for j, st in enumerate(seg.spiketrains):
+            e = {"name": st.name, "description": st.description, "t_start": _enc(st.t_start),
+                 "t_stop": _enc(st.t_stop), "annotations": _enc(dict(st.annotations)),
+                 "array_annotations": _enc(dict(st.array_annotations))}
+            e.update(_times_entry(st))
+            sp["spiketrains"].append(e)
+            st.name, st.annotations, st.array_annotations = f"st{j}", {}, {}
+        payload["segments"].append(sp)
+        seg.name, seg.annotations = f"segment{i}", {}
+    keep = {k: v for k, v in b.annotations.items() if k in _NWB_KEEP and isinstance(
+        v, (str, datetime.datetime))}
+    start = keep.get("session_start_time") or b.rec_datetime
+    if not isinstance(start, datetime.datetime) or start.tzinfo is None:
+        start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    keep["session_start_time"] = start
+    keep.setdefault("identifier", uuid.uuid4().hex)
+    keep.setdefault("session_description", b.description or "plastix record")
+    b.annotations = dict(keep, notes=_NWB_MARK + json.dumps(payload))
+    b.name = b.name or "block"
+    return b
+
+
+def _nwb_unpack(b: Any) -> Any:
+    """Inverse of :func:`_nwb_pack` for a block read by NWBIO; other blocks pass through."""
+    neo, pq = import_neo(), _pq()
+    notes = b.annotations.get("notes")
+    if not (isinstance(notes, str) and notes.startswith(_NWB_MARK)):
+        return b
+    payload = json.loads(notes[len(_NWB_MARK):])
+    out = neo.Block(name=payload["name"], description=payload["description"],
+                    file_origin=b.file_origin)
+    out.annotate(**_dec(payload["annotations"]))
+    by_name = {seg.name: seg for seg in b.segments}
+    for i, sp in enumerate(payload["segments"]):
+        src = by_name.get(f"segment{i}")
+        seg = neo.Segment(name=sp["name"], description=sp["description"])
+        seg.annotate(**_dec(sp["annotations"]))
+        out.segments.append(seg)
+        sigs = {} if src is None else {
+            int(m.group(1)): s for s in chain(src.analogsignals, src.irregularlysampledsignals)
+            if (m := re.search(r"\bsig(\d+)\b", str(s.name)))}
+        for j, e in enumerate(sp["signals"]):
+            f, units = sigs[j], _dec(e["units"])
+            kw = {"units": units, "name": e["name"], "description": e["description"],
+                  "array_annotations": _dec(e["array_annotations"])}
+            if "sampling_period" in e:
+                new = neo.AnalogSignal(np.asarray(f.magnitude), t_start=_dec(e["t_start"]),
+                                       sampling_period=_dec(e["sampling_period"]), **kw)
+                seg.analogsignals.append(new)
+            else:
+                new = neo.IrregularlySampledSignal(_packed_times(f, e), np.asarray(f.magnitude),
+                                                   **kw)
+                seg.irregularlysampledsignals.append(new)
+            new.annotate(**_dec(e["annotations"]))
+        trains = {} if src is None else {str(s.name): s for s in src.spiketrains}
+        for j, e in enumerate(sp["spiketrains"]):
+            st = neo.SpikeTrain(_packed_times(trains[f"st{j}"], e), t_start=_dec(e["t_start"]),
+                                t_stop=_dec(e["t_stop"]), name=e["name"],
+                                description=e["description"],
+                                array_annotations=_dec(e["array_annotations"]))
+            st.annotate(**_dec(e["annotations"]))
+            seg.spiketrains.append(st)
+        if src is not None:
+            seg.events, seg.epochs = list(src.events), list(src.epochs)
+    out.create_relationship()
+    del pq
+    return out
+
+
+def _packed_times(obj: Any, entry: dict[str, Any]) -> Any:
+    pq = _pq()
+    units = pq.Quantity(1.0, entry["time_units"]).units
+    if "times" in entry:
+        return _arr_dec(entry["times"]) * units
+    return obj.times.rescale(units)
