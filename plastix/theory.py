@@ -77,7 +77,9 @@ def _matrix(name: str, value: Any) -> np.ndarray:
 
 def _int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.")
+        fix = (f" Pass {int(value)}." if isinstance(value, (float, np.floating))
+               and float(value).is_integer() else "")
+        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.{fix}")
     if value < minimum:
         raise ValueError(f"`{name}` must be an int ≥ {minimum}; got {value}.")
     return int(value)
@@ -107,7 +109,8 @@ def _decay_matrix(decay_matrix: Any, n_post: int) -> np.ndarray:
     if not np.allclose(d, d.T, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(d).max())):
         raise ValueError(
             "`decay_matrix` must be symmetric: the penalty γ/2 Tr[Wᵀ D W] only sees the "
-            "symmetric part of D; pass (D + D.T) / 2."
+            f"symmetric part of D; got max |D − Dᵀ| = {np.abs(d - d.T).max():g}. "
+            "Pass (D + D.T) / 2."
         )
     return d
 
@@ -890,8 +893,12 @@ def fit_phase_boundary(
         check_finite(name, arr)
         if np.any(arr < 0):
             raise ValueError(f"`{name}` must be ≥ 0; found min {arr.min():g}.")
-        if np.unique(arr).size != arr.size:
-            raise ValueError(f"`{name}` must hold distinct grid values; found duplicates.")
+        vals, counts = np.unique(arr, return_counts=True)
+        if np.any(counts > 1):
+            raise ValueError(
+                f"`{name}` must hold distinct grid values; found duplicates "
+                f"{vals[counts > 1].tolist()}. Average the repeated cells (e.g. seeds) first."
+            )
     al = as_float_array("alignment", alignment)
     if al.shape != (sig.size, gam.size):
         hint = " Did you pass alignment.T? Rows are σ, columns γ." if al.shape == (

@@ -138,6 +138,56 @@ CASES += [
 
 # --- theory -----------------------------------------------------------------
 
+def _theory(fn, *args, **kw):
+    def go():
+        from plastix import theory as T
+
+        getattr(T, fn)(*args, **kw)
+    return go
+
+
+CASES += [
+    ("theory-fit-alignment-transposed",
+     _theory("fit_phase_boundary", np.arange(3.0), np.arange(4.0), np.ones((4, 3))), ValueError,
+     r"`alignment` must have shape \(n_sigma, n_gamma\) = \(3, 4\); got \(4, 3\)\. "
+     r"Did you pass alignment\.T\? Rows are σ, columns γ\."),
+    ("theory-fit-n-boot-float",
+     _theory("fit_phase_boundary", np.arange(3.0), np.arange(4.0), np.ones((3, 4)), n_boot=1e3),
+     TypeError, r"`n_boot` must be an int; got float 1000\.0\. Pass 1000\."),
+    ("theory-fit-gamma-duplicates",
+     _theory("fit_phase_boundary", np.arange(3.0), np.array([0.0, 1.0, 1.0]), np.ones((3, 3))),
+     ValueError, r"`gamma` must hold distinct grid values; found duplicates \[1\.0\]\. "
+     r"Average the repeated cells \(e\.g\. seeds\) first\."),
+    ("theory-weak-form-transposed",
+     _theory("weak_form", np.ones((5, 3)), np.ones((10, 5)), np.ones((10, 3)), decay=0.1),
+     ValueError, r"`mean_signal` must have shape \(n_post, n_pre\) = \(3, 5\); got \(5, 3\)\. "
+     r"Did you pass W\.T\? plastix uses \(post, pre\)\."),
+    ("theory-lemma1-batch-needs-moment",
+     _theory("lemma1_alignment_mass", np.ones((2, 3)), decay=0.1, presyn_norm_sq=1.0,
+             batch_size=4), ValueError,
+     r"`presyn_second_moment` \(E\[h_a h_aᵀ\], shape \(pre, pre\)\) is needed when "
+     r"batch_size > 1; got None with batch_size=4\."),
+    ("theory-decay-matrix-asymmetric",
+     _theory("lemma1_alignment_mass", np.ones((2, 3)), decay=0.1, presyn_norm_sq=1.0,
+             decay_matrix=[[1.0, 1.0], [0.0, 1.0]]), ValueError,
+     r"`decay_matrix` must be symmetric: the penalty γ/2 Tr\[Wᵀ D W\] only sees the symmetric "
+     r"part of D; got max \|D − Dᵀ\| = 1\. Pass \(D \+ D\.T\) / 2\."),
+    ("theory-boundary-teacher-and-samples",
+     _theory("boundary_k_linear", decay=0.1, teacher=[1.0, 0.0], x=np.ones((5, 2)),
+             y=np.ones(5)), ValueError,
+     r"give exactly one of `teacher` \(Gaussian closed form\) or `x` and `y` \(empirical "
+     r"moments\); got teacher=array and x=array\."),
+    ("theory-noise-negative-sigma",
+     _theory("noise_expectation", [1.0, 0.0], [1.0, 0.0], 1.0, sigma=-0.1), ValueError,
+     r"`sigma` must be a non-negative finite number \(weight units\); got -0\.1\."),
+    ("theory-bound-weight-transposed",
+     _theory("alignment_lower_bound", np.ones((3, 2)), x=np.ones((5, 3)), y=np.ones((5, 2)),
+             decay=0.1), ValueError,
+     r"`weight` must end in \(post, pre\) = \(2, 3\) to match `y` and `x`; got shape "
+     r"\(3, 2\)\. Did you pass W\.T\? plastix uses \(post, pre\)\."),
+]
+
+
 # --- neo_io -----------------------------------------------------------------
 
 # --- ann --------------------------------------------------------------------
