@@ -652,7 +652,9 @@ def _unit_order(parts: list[dict[str, Any]], role: str, stored: Any) -> list[Any
         rate = p["rate"][role]
         cand = (rate["ids"] if rate is not None else []) + [u for u, *_ in p["trains"][role]]
         cand += p["weight"][role] if p["weight"] is not None else []
-        found += [u for u in cand if u not in found]
+        for u in cand:
+            if u not in found:
+                found.append(u)
     if stored is not None:
         order = [_py(x) for x in np.asarray(_dec(stored)).tolist()]
         if set(order) == set(found):

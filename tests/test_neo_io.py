@@ -1,0 +1,295 @@
+"""The Neo side of the record: round trips through .nix/.nwb/.pkl and user blocks (SPEC §9)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from plastix.record import compare_records, load_record, make_record, records_equal, save_record
+
+pytest.importorskip("neo")
+warnings.filterwarnings("ignore", module="quantities")
+
+FORMATS = ["pkl", "nix", "nwb"]
+
+
+def _neo():
+    from plastix._util.optional import import_neo
+
+    return import_neo()
+
+
+def _pq():
+    _neo()
+    import quantities as pq
+
+    return pq
+
+
+# ------------------------------------------------------------------ records
+
+
+def continuous_record(rng) -> object:
+    """(a) A recording in ms: rates, pre and post spikes, a subset of synapses with NaNs."""
+    n_t, n_pre, n_post, dt = 300, 5, 3, 0.5  # ms
+    t = np.arange(n_t) * dt
+    wt = np.arange(0.0, n_t * dt, 10.0)
+    w = rng.normal(size=(wt.size, n_post, n_pre))
+    w[:, 0, 1] = np.nan  # never measured: no channel
+    w[::3, 2, 2] = np.nan  # measured at some samples only
+    w[:, 1, 4] = np.nan
+    w[2, 1, 4] = 0.25  # measured once
+    pre = rng.gamma(2.0, 5.0, size=(n_t, n_pre))
+    post = rng.gamma(2.0, 5.0, size=(n_t, n_post))
+    pre[:20, 1] = np.nan  # a unit not recorded for a while
+    st = rng.uniform(0, n_t * dt, 60)
+    su = rng.integers(0, n_pre, 60)
+    pt = np.sort(rng.uniform(0, n_t * dt, 40))
+    pu = rng.integers(0, n_post, 40)
+    return make_record(
+        pre, post, w, time=t, weight_time=wt, dt=dt, time_units="ms", decay=3e-4,
+        pre=[10, 11, 12, 13, 14], post=[7, 3, 5],
+        pre_spikes={"time": st, "unit": 10 + su},  # unsorted: exercises the spike order
+        post_spikes={"time": pt, "unit": np.array([7, 3, 5])[pu]},
+        source="brian2", provenance={"seed": 4, "codegen": "numpy", "dt_ms": 0.5},
+        truth={"rule": "error", "eta": 1e-3, "gamma": 0.3})
+
+
+def ann_record(rng) -> object:
+    """(b) An artificial network: time in training steps, 8 samples per batch."""
+    n_steps, batch, n_pre, n_post = 6, 8, 4, 3
+    t = (np.arange(n_steps)[:, None] + np.arange(batch)[None, :] / batch).ravel()
+    w = rng.normal(size=(n_steps + 1, n_post, n_pre))
+    return make_record(
+        np.tanh(rng.normal(size=(t.size, n_pre))), rng.normal(size=(t.size, n_post)), w,
+        time=t, weight_time=np.arange(n_steps + 1.0), dt=1.0 / batch, time_units="step",
+        activity_units="1", activity_kind="activation", post_activity_kind="preactivation",
+        decay=5e-3, source="ann", provenance={"task": "sre", "seed": 0},
+        truth={"rule": "sgd", "gamma": 5e-3, "sigma": 0.0})
+
+
+def pairing_record(rng) -> object:
+    """(c) Three pairing experiments: one synapse each, weight before and after, in s."""
+    pre_ids, post_ids = ["p0", "p1", "p2"], ["c0", "c1"]
+    seg_ids = [2, 5, 9]
+    n_bins, dt = 40, 0.005
+    times, segs, pre, post, wt, wsegs, ws = [], [], [], [], [], [], []
+    spikes = {"pre": ([], [], []), "post": ([], [], [])}
+    for k, s in enumerate(seg_ids):
+        t = np.arange(n_bins) * dt  # time restarts in each segment
+        pa = np.full((n_bins, 3), np.nan)
+        qa = np.full((n_bins, 2), np.nan)
+        pre_t = np.arange(0.01, 0.19, 0.02)
+        post_t = pre_t + 0.005 * (1 if k % 2 == 0 else -1)
+        pa[:, k] = np.histogram(pre_t, np.append(t, t[-1] + dt))[0] / dt
+        qa[:, k % 2] = np.histogram(post_t, np.append(t, t[-1] + dt))[0] / dt
+        for role, tt, unit in (("pre", pre_t, pre_ids[k]), ("post", post_t, post_ids[k % 2])):
+            spikes[role][0].extend(tt)
+            spikes[role][1].extend([unit] * tt.size)
+            spikes[role][2].extend([s] * tt.size)
+        w = np.full((2, 2, 3), np.nan)
+        w[:, k % 2, k] = [1.0, 1.0 + rng.normal(0, 0.2)]
+        times.append(t)
+        segs.append(np.full(n_bins, s))
+        pre.append(pa)
+        post.append(qa)
+        wt.append([-60.0, 600.0])
+        wsegs.append([s, s])
+        ws.append(w)
+    return make_record(
+        np.concatenate(pre), np.concatenate(post), np.concatenate(ws),
+        time=np.concatenate(times), weight_time=np.concatenate(wt), dt=dt, pre=pre_ids,
+        post=post_ids, segment=np.concatenate(segs), weight_segment=np.concatenate(wsegs),
+        weight_units="mV",
+        pre_spikes=dict(zip(("time", "unit", "segment"), map(np.asarray, spikes["pre"]))),
+        post_spikes=dict(zip(("time", "unit", "segment"), map(np.asarray, spikes["post"]))),
+        source="pairing-sim", truth={"rule": "stdp"})
+
+
+RECORDS = {"continuous": continuous_record, "ann_step": ann_record, "pairing": pairing_record}
+
+
+# ------------------------------------------------------------------ round trips
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("kind", list(RECORDS))
+def test_round_trip_through_files_is_exact(kind, fmt, rng, tmp_path):
+    ds = RECORDS[kind](rng)
+    path = save_record(ds, tmp_path / f"rec.{fmt}")
+    back = load_record(path)
+    compare_records(ds, back)  # raises with the first difference (rtol = 0: bit for bit)
+    assert records_equal(ds, back)
+
+
+def test_round_trip_in_memory_and_the_convention(rng):
+    from plastix.neo_io import from_neo, to_neo
+
+    pq = _pq()
+    ds = continuous_record(rng)
+    block = to_neo(ds)
+    assert records_equal(ds, from_neo(block))
+    assert block.annotations["decay"] == pytest.approx(3e-4 * 1e3)  # 1/ms -> 1/s
+    assert len(block.segments) == 1
+    seg = block.segments[0]
+    (pre_rate,) = [s for s in seg.analogsignals if s.name == "pre_rate"]
+    assert_array_equal(pre_rate.array_annotations["unit"], [10, 11, 12, 13, 14])
+    assert pre_rate.annotations["kind"] == "rate" and pre_rate.units == pq.Hz
+    (weight,) = seg.irregularlysampledsignals
+    assert weight.name == "weight"
+    # channels: every synapse with at least one non-NaN sample, row-major over (post, pre)
+    w = ds["weight"].values
+    measured = ~np.all(np.isnan(w), axis=0)
+    assert weight.shape[1] == measured.sum() == 14  # 15 synapses, (post 7, pre 11) never
+    assert (7, 11) not in set(zip(weight.array_annotations["post"],
+                                  weight.array_annotations["pre"]))
+    roles = {(st.annotations["role"], st.annotations["unit"]) for st in seg.spiketrains}
+    assert roles == {("pre", u) for u in range(10, 15)} | {("post", u) for u in (7, 3, 5)}
+    n_pre_spikes = sum(st.size for st in seg.spiketrains if st.annotations["role"] == "pre")
+    assert n_pre_spikes == ds.sizes["pre_spike"]
+
+
+def test_edited_block_is_read_from_its_neo_objects(rng):
+    """The exact-value side channel never overrides what the Neo objects say."""
+    from plastix.neo_io import from_neo, to_neo
+
+    ds = continuous_record(rng)
+    block = to_neo(ds)
+    for sig in block.segments[0].analogsignals:  # someone shifted the rates by 1 ms
+        sig.t_start = sig.t_start + 1.0 * sig.t_start.units
+    back = from_neo(block)
+    assert_allclose(back["time"].values, ds["time"].values + 1.0, rtol=1e-12,
+                    err_msg="times follow the edited signal (tolerance: float rounding)")
+
+
+def test_step_time_units_are_seconds_in_neo(rng):
+    from plastix.neo_io import to_neo
+
+    ds = ann_record(rng)
+    block = to_neo(ds)
+    assert block.annotations["time_units"] == "step"
+    assert block.annotations["decay"] == 5e-3  # per step, stored as per second
+    sig = block.segments[0].analogsignals[0]
+    assert str(sig.t_start.units.dimensionality) == "s"
+    assert_allclose(float(sig.sampling_period.magnitude), 1 / 8, rtol=0)
+
+
+# ------------------------------------------------------------------ a rig's block
+
+
+def user_block():
+    """A block built by hand, as a rig's converter would: ms spike trains, 1/s rates."""
+    neo, pq = _neo(), _pq()
+    block = neo.Block(name="rig", decay=0.5)
+    s0 = neo.Segment(name="baseline")
+    s0.analogsignals.append(neo.AnalogSignal(
+        np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 10.0]]),
+        units="1/s", sampling_period=10 * pq.ms, t_start=0 * pq.ms, name="post_rate",
+        array_annotations={"unit": np.array(["a", "b"])}))
+    s0.analogsignals.append(neo.AnalogSignal(np.zeros((5, 1)), units="mV",
+                                             sampling_period=10 * pq.ms, name="Vm"))
+    for unit, times in ((1, [1.0, 12.0, 15.0, 41.0]), (2, [25.0])):
+        st = neo.SpikeTrain(times * pq.ms, t_start=0 * pq.ms, t_stop=50 * pq.ms)
+        st.annotate(role="pre", unit=unit)
+        s0.spiketrains.append(st)
+    s0.irregularlysampledsignals.append(neo.IrregularlySampledSignal(
+        [0.0, 0.05] * pq.s, np.array([[0.5, 1.0], [0.6, np.nan]]), units="dimensionless",
+        name="weight", array_annotations={"pre": np.array([1, 2]),
+                                          "post": np.array(["a", "b"])}))
+    s1 = neo.Segment(name="pairing")
+    for role, unit, times in (("pre", 1, [2.0, 3.0]), ("post", "a", [4.0, 25.0])):
+        st = neo.SpikeTrain(times * pq.ms, t_start=0 * pq.ms, t_stop=30 * pq.ms)
+        st.annotate(role=role, unit=unit)
+        s1.spiketrains.append(st)
+    s1.analogsignals.append(neo.AnalogSignal(
+        np.array([[0.7], [0.9]]), units="dimensionless", sampling_period=30 * pq.ms,
+        name="weight", array_annotations={"pre": np.array([1]), "post": np.array(["a"])}))
+    block.segments += [s0, s1]
+    block.create_relationship()
+    return block
+
+
+def _check_user_record(ds):
+    nan = np.nan
+    assert ds.attrs["time_units"] == "s"
+    assert_array_equal(ds["pre"].values, [1, 2])
+    assert_array_equal(ds["post"].values, ["a", "b"])
+    assert_array_equal(ds["segment"].values, [0, 0, 0, 0, 0, 1, 1, 1])
+    # 10-ms bins: segment 0 follows post_rate's grid, segment 1 (spikes only) uses the
+    # same width by default.  Tolerance: ms -> s conversion rounding.
+    assert_allclose(ds["time"].values, [0, .01, .02, .03, .04, 0, .01, .02], atol=1e-12)
+    assert ds.attrs["dt"] == pytest.approx(0.01, rel=1e-12)
+    # spikes at 1, 12, 15, 41 ms (unit 1) and 25 ms (unit 2), counted per 10 ms -> Hz
+    expected_pre = [[100, 0], [200, 0], [0, 100], [0, 0], [100, 0],
+                    [200, nan], [0, nan], [0, nan]]  # unit 2 not recorded in segment 1
+    assert_allclose(ds["pre_activity"].values, expected_pre, rtol=1e-12,
+                    err_msg="binned counts / 0.01 s (tolerance: float division)")
+    expected_post = [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [100, nan], [0, nan], [100, nan]]
+    assert_allclose(ds["post_activity"].values, expected_post, rtol=1e-12,
+                    err_msg="1/s is Hz; spikes at 4 and 25 ms binned in segment 1")
+    assert ds["pre_activity"].attrs["units"] == ds["post_activity"].attrs["units"] == "Hz"
+    assert ds["pre_activity"].attrs["kind"] == "rate"
+    assert_allclose(ds["weight_time"].values, [0, 0.05, 0, 0.03], atol=1e-15)
+    assert_array_equal(ds["weight_segment"].values, [0, 0, 1, 1])
+    w = np.full((4, 2, 2), nan)
+    w[0, 0, 0], w[0, 1, 1], w[1, 0, 0] = 0.5, 1.0, 0.6
+    w[2, 0, 0], w[3, 0, 0] = 0.7, 0.9
+    assert_array_equal(ds["weight"].values, w)  # missing synapses NaN, never 0
+    assert float(ds["decay"]) == 0.5
+    assert_allclose(ds["pre_spike_time"].values, [.001, .012, .015, .025, .041, .002, .003],
+                    rtol=1e-12)
+    assert_array_equal(ds["pre_spike_unit"].values, [1, 1, 1, 2, 1, 1, 1])
+    assert_array_equal(ds["pre_spike_segment"].values, [0, 0, 0, 0, 0, 1, 1])
+    assert_array_equal(ds["post_spike_unit"].values, ["a", "a"])
+    assert_array_equal(ds["interval"].values, [0, 0, 0, 0, 0, 2, 2, 2])
+
+
+def test_user_block_reads_into_the_expected_record():
+    from plastix.neo_io import from_neo
+
+    ds = from_neo(user_block())
+    _check_user_record(ds)
+    assert ds.attrs["source"] == "neo:rig"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_user_block_through_files(fmt, tmp_path):
+    from plastix.neo_io import read_block, write_block
+
+    block = user_block()
+    path = write_block(block, tmp_path / f"rig.{fmt}")
+    assert block.segments[0].analogsignals[0].name == "post_rate"  # caller's block untouched
+    _check_user_record(load_record(path))
+    assert read_block(path).segments[1].name == "pairing"
+
+
+def test_bin_size_and_spikes_only_segment():
+    from plastix.neo_io import DEFAULT_BIN_SIZE, from_neo
+
+    block = user_block()
+    block.segments[0].analogsignals.pop(0)  # now both segments hold spikes only
+    ds = from_neo(block)
+    assert ds.attrs["dt"] == DEFAULT_BIN_SIZE
+    ds = from_neo(block, bin_size=0.025)
+    assert_allclose(ds["time"].values, [0, 0.025, 0, 0.025], atol=1e-15)
+    # unit 1: 1, 12, 15 ms in [0, 25) and 41 ms in [25, 50): 3 and 1 spikes per 25 ms
+    assert_allclose(ds["pre_activity"].values[:2, 0], [120.0, 40.0], rtol=1e-12)
+    assert np.isnan(ds["post_activity"].values[:2]).all()  # no post data in segment 0
+
+
+def test_failed_write_keeps_previous_file(rng, tmp_path):
+    from plastix.neo_io import write_block
+
+    path = save_record(continuous_record(rng), tmp_path / "rec.nix")
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        write_block("not a block", path)
+    block = user_block()
+    block.segments[0].spiketrains[0].annotations["unit"] = object()  # NIX cannot store it
+    with pytest.raises(Exception):
+        write_block(block, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.nix"]
