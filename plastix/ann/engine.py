@@ -70,17 +70,6 @@ def _phi(name: str, z):
     return z
 
 
-def _dphi(name: str, z, a):
-    """φ'(z) given z and a = φ(z)."""
-    if name == "tanh":
-        return 1 - a * a
-    if name == "relu":
-        return (z > 0).to(z.dtype)
-    if name == "sigmoid":
-        return a * (1 - a)
-    return None  # linear: derivative 1
-
-
 def forward(ws, bs, x, activation: str):
     """Batched MLP forward pass.
 
@@ -128,9 +117,10 @@ def loss_and_error(out, target, kind: str):
     return loss, e / bsz
 
 
-def backward(ws, acts, pres, e, activation: str, *, need=None):
+def backward(ws, acts, pres, e, activation: str, *, out=None):
     """Negative gradients ``g_l = −∂ℓ/∂W_l`` and ``−∂ℓ/∂b_l`` by the chain rule.
 
+    ``out`` optionally gives the tensors (M, post, pre) to write ``g_l`` into.
     Returns lists ``(gw, gb, deltas)``; ``deltas[l] = −∂ℓ/∂h_b`` (M, B, post).
     """
     n = len(ws)
@@ -138,13 +128,11 @@ def backward(ws, acts, pres, e, activation: str, *, need=None):
     d = e
     for i in range(n - 1, -1, -1):
         deltas[i] = d
-        gw[i] = torch.matmul(d.transpose(1, 2), acts[i])
+        gw[i] = torch.matmul(d.transpose(1, 2), acts[i],
+                             out=None if out is None else out[i])
         gb[i] = d.sum(1)
         if i > 0:
-            d = torch.matmul(d, ws[i])
-            der = _dphi(activation, pres[i - 1], acts[i])
-            if der is not None:
-                d = d * der
+            d = _dphi_mul(activation, torch.matmul(d, ws[i]), pres[i - 1], acts[i])
     return gw, gb, deltas
 
 
@@ -198,9 +186,20 @@ def run_group(
     Returns
     -------
     dict of numpy arrays (model axis first): ``alignment (M, R, L, 3)``,
-    ``alignment_per_post (M, R, 3, P)`` or None, ``loss (M, R)``,
-    ``weight_norm (M, R, L)``, ``val_loss (M, E+1)``, ``stationarity_gap (M, E+1, L)``,
-    ``steps (R,)``, plus ``n_train``, ``n_val``, ``source``, ``capture``.
+    ``weight_alignment (M, R, L)``, ``alignment_per_post (M, R, 3, P)`` or None,
+    ``loss (M, R)``, ``weight_norm (M, R, L)``, ``val_loss (M, E+1)``,
+    ``stationarity_gap (M, E+1, L)``, ``steps (R,)``, plus ``n_train``, ``n_val``,
+    ``steps_per_epoch``, ``source``, ``capture``.
+
+    Notes
+    -----
+    Per layer the engine keeps one buffer of stacked slots ``(k, M, post, pre)``:
+    ``H``, the gradient ``G``, the rule's signal ``R`` (when it differs from
+    ``G``), the update ``U`` (decay included, parameter noise excluded), a copy of
+    the weights ``W`` the step is taken from, and the parameter noise ``E``.  On
+    recorded steps a single batched Gram matrix of the slots gives every inner
+    product needed: the three alignments (the full update is ``U + E``), the
+    weight norm and ``cos(W, H)``, with no per-pair reductions.
     """
     base = configs[0]
     keys = {c.group_key() for c in configs}
@@ -218,6 +217,8 @@ def run_group(
     useeds = list(dict.fromkeys(int(s) for s in seeds))
     n_seed = len(useeds)
     sidx = torch.tensor([useeds.index(int(s)) for s in seeds])
+    # x of shape (1, B, d) broadcasts over models; (M, B, d) when seeds differ.
+    shared = n_seed == 1
     trivial_map = n_seed == m and bool(torch.equal(sidx, torch.arange(m)))
     tasks = [_data.make_task(base, s) for s in useeds]
     gens = [_data.streams(s) for s in useeds]
@@ -235,6 +236,9 @@ def run_group(
     def per_model(t):  # (S, ...) -> (M, ...), a copy
         return t[sidx].clone()
 
+    def to_models(t):  # (S, ...) -> (M or 1, ...), no copy when possible
+        return t if shared or trivial_map else t[sidx]
+
     ws = [per_model(torch.stack([t["params"][i][0] for t in tasks])) for i in range(n_layers)]
     bs = [per_model(_stack_seeds([t["params"][i][1] for t in tasks])) if base.bias else None
           for i in range(n_layers)]
@@ -245,14 +249,25 @@ def run_group(
     sigma = col([c.noise for c in configs])
     any_decay = bool((gamma > 0).any())
     any_noise = bool((sigma > 0).any())
-    # decay matrix diag(D) per layer as (M, post, 1): γ D
+    rule = base.rule
+    clip = base.effective_clip
+    nk = base.noise_kind
+    pnoise = any_noise and nk == "parameter"
+    gnoise = any_noise and nk == "gradient"
+    # γ D per layer as (M, post, 1), and lr γ D
     gd = []
     for i in range(n_layers):
         prof = _profile(base.decay_per_neuron, post_sizes[i])
         gd.append(gamma if prof is None else gamma * prof.view(1, -1, 1))
-    rule = base.rule
-    clip = base.effective_clip
-    nk = base.noise_kind
+    lgd = [lr * g for g in gd]
+    # ---- slot buffers
+    sep_rule = rule != "sgd" or gnoise
+    names = ["H", "G"] + (["R"] if sep_rule else []) + ["U", "W"] + (["E"] if pnoise else [])
+    sl = {n: j for j, n in enumerate(names)}
+    if not sep_rule:
+        sl["R"] = sl["G"]
+    buf = [torch.zeros(len(names), m, post_sizes[i], ws[i].shape[2]) for i in range(n_layers)]
+    slot = lambda i, n: buf[i][sl[n]]  # noqa: E731
     if rule == "dfa":
         fb = [per_model(torch.stack([t["feedback"][i] for t in tasks]))
               for i in range(n_layers - 1)]
@@ -266,179 +281,144 @@ def run_group(
     if rule in ("hebb_pre", "hebb_post"):
         row0 = [w.norm(dim=-1, keepdim=True) for w in ws]
     if rule in ("momentum", "adam"):
-        zeros = lambda: [torch.zeros_like(w) for w in ws]  # noqa: E731
-        zb = lambda: [torch.zeros_like(b) if b is not None else None for b in bs]  # noqa: E731
-        buf_g, buf_t, bbuf_g, bbuf_t = zeros(), zeros(), zb(), zb()
+        buf_t = [torch.zeros_like(w) for w in ws]
+        bbuf = [None if b is None else [torch.zeros_like(b) for _ in range(3)] for b in bs]
         if rule == "adam":
-            buf_v, bbuf_v = zeros(), zb()
+            buf_g = [torch.zeros_like(w) for w in ws]
+            buf_v = [torch.zeros_like(w) for w in ws]
 
     # ---- recording buffers (preallocated, filled without Python floats)
     rec_steps = np.arange(0, n_steps, base.record_every)
     n_rec = len(rec_steps)
     ppl = None if base.per_post_layer is None else min(base.per_post_layer, n_layers) - 1
-    r_align = torch.full((n_rec, m, n_layers, 3), float("nan"))
-    r_pp = torch.full((n_rec, m, 3, post_sizes[ppl]), float("nan")) if ppl is not None else None
-    r_loss = torch.full((n_rec, m), float("nan"))
-    r_wn = torch.full((n_rec, m, n_layers), float("nan"))
-    r_val = torch.full((base.epochs + 1, m), float("nan"))
-    r_gap = torch.full((base.epochs + 1, m, n_layers), float("nan"))
+    nan = float("nan")
+    r_align = torch.full((n_rec, m, n_layers, 3), nan)
+    r_walign = torch.full((n_rec, m, n_layers), nan)
+    r_pp = torch.full((n_rec, m, 3, post_sizes[ppl]), nan) if ppl is not None else None
+    r_loss = torch.full((n_rec, m), nan)
+    r_wn = torch.full((n_rec, m, n_layers), nan)
+    r_val = torch.full((base.epochs + 1, m), nan)
+    r_gap = torch.full((base.epochs + 1, m, n_layers), nan)
     cap: dict[str, list] = {"pre": [], "post": [], "weight": []}
 
     def val_loss():
-        out = torch.empty(m)
         chunk = max(1, 2_000_000 // max(1, m * max(post_sizes)))
         tot = torch.zeros(m)
         n_v = x_val.shape[1]
         for j in range(0, n_v, chunk):
-            xv = x_val[:, j:j + chunk]
-            xv = xv if n_seed == 1 else xv[sidx]
+            xv = to_models(x_val[:, j:j + chunk])
             _, _, o = forward(ws, bs, xv, act)
-            yv = y_val[:, j:j + chunk]
-            yv = yv if n_seed == 1 else yv[sidx]
-            lv, _ = loss_and_error(o, yv, loss_kind)
+            lv, _ = loss_and_error(o, to_models(y_val[:, j:j + chunk]), loss_kind)
             tot += lv * xv.shape[1]
-        out[:] = tot / n_v
-        return out
+        return tot / n_v
 
-    def noise_draw(shape_fn):
+    def noise_draw(shape):
         """Per-seed standard normal draws mapped to models: (M, *shape)."""
-        z = torch.stack([torch.randn(*shape_fn, generator=g["noise"]) for g in gens])
+        z = torch.stack([torch.randn(*shape, generator=g["noise"]) for g in gens])
         return z if trivial_map else z[sidx]
 
+    inv_b = 1.0 / bsz
     with torch.no_grad():
         r_val[0] = val_loss()
         step = 0
         rec_i = 0
         flat_off = (torch.arange(n_seed) * n_tr).view(-1, 1)
-        x_flat, y_flat = x_tr.reshape(n_seed * n_tr, *x_tr.shape[2:]), \
-            y_tr.reshape(n_seed * n_tr, *y_tr.shape[2:])
+        x_flat = x_tr.reshape(n_seed * n_tr, *x_tr.shape[2:])
+        y_flat = y_tr.reshape(n_seed * n_tr, *y_tr.shape[2:])
         for epoch in range(base.epochs):
             perm = torch.stack([torch.randperm(n_tr, generator=g["order"]) for g in gens])
-            perm = (perm + flat_off)
+            perm = perm + flat_off
             gsum = [torch.zeros_like(w) for w in ws]
             wsum = [torch.zeros_like(w) for w in ws]
             for k in range(steps_per_epoch):
                 idx = perm[:, k * bsz:(k + 1) * bsz].reshape(-1)
                 xb = x_flat.index_select(0, idx).view(n_seed, bsz, *x_tr.shape[2:])
-                yb = y_flat.index_select(0, idx).view(n_seed, bsz, *y_tr.shape[2:])
-                if not (n_seed == 1 or trivial_map):
-                    yb = yb[sidx]
+                yb = to_models(y_flat.index_select(0, idx).view(n_seed, bsz, *y_tr.shape[2:]))
                 record = rec_i < n_rec and rec_steps[rec_i] == step
                 capturing = capture is not None and capture[1] <= step < capture[2]
-                if record:
-                    w_start = [w.clone() for w in ws]
-                    r_wn[rec_i] = torch.stack([torch.linalg.vecdot(w, w, dim=-1).sum(-1).sqrt()
-                                               for w in ws], dim=-1)
                 if capturing:
                     cap["weight"].append(ws[capture[0]][0].clone())
                 # ---- noise on parameters / inputs
-                if any_noise and nk == "parameter":
+                if pnoise:
                     for i in range(n_layers):
-                        ws[i].addcmul_(noise_draw(ws[i].shape[1:]), sigma)
+                        torch.mul(noise_draw(ws[i].shape[1:]), sigma, out=slot(i, "E"))
+                        ws[i].add_(slot(i, "E"))
                         if bs[i] is not None:
                             bs[i].addcmul_(noise_draw(bs[i].shape[1:]), sigma.view(m, 1))
+                xm = to_models(xb)
                 if any_noise and nk == "input":
-                    z = noise_draw((bsz, xb.shape[2]))
-                    xm = (xb if n_seed == 1 or trivial_map else xb[sidx]) + sigma * z
-                else:
-                    xm = xb if n_seed == 1 or trivial_map else xb[sidx]
-                # ---- forward, loss, gradient
+                    xm = xm + sigma * noise_draw((bsz, xb.shape[2]))
+                # ---- forward, loss, gradient, Hebbian term
                 acts, pres, out = forward(ws, bs, xm, act)
                 loss, e = loss_and_error(out, yb, loss_kind)
-                need_grad = rule in ("sgd", "momentum", "adam") or record
-                if need_grad:
-                    gw, gb, _ = backward(ws, acts, pres, e, act)
-                hs = None
+                if rule in ("sgd", "momentum", "adam") or record:
+                    gb = backward(ws, acts, pres, e, act,
+                                  out=[slot(i, "G") for i in range(n_layers)])[1]
                 if record or rule in ("oja", "hebb_pre", "hebb_post"):
-                    hs = [hebbian_term(acts[i], pres[i]) for i in range(n_layers)]
+                    for i in range(n_layers):
+                        h = slot(i, "H")
+                        torch.matmul(pres[i].transpose(1, 2), acts[i], out=h).mul_(inv_b)
                 if capturing:
                     cap["pre"].append(acts[capture[0]][0].clone())
                     cap["post"].append(pres[capture[0]][0].clone())
-                # ---- the rule's signal
-                if rule in ("sgd", "momentum", "adam"):
-                    rw, rb = list(gw), list(gb)
-                elif rule == "dfa":
-                    rw, rb = [None] * n_layers, [None] * n_layers
+                # ---- the rule's signal, into slot R (biases: list rb)
+                rb = _rule_signal(rule, n_layers, slot, acts, pres, e, ws, bs, act, inv_b,
+                                  gb if rule in ("sgd", "momentum", "adam") else None,
+                                  fb if rule == "dfa" else None,
+                                  (rnet, rproj, xb, sidx) if rule == "random_nn" else None)
+                # the signal the step is built from: G for momentum/Adam (which filter it
+                # themselves), R otherwise; gradient noise and clipping act on it
+                sig = "G" if rule in ("momentum", "adam") else "R"
+                if gnoise:
                     for i in range(n_layers):
-                        if i == n_layers - 1:
-                            d = e
+                        if rule in ("momentum", "adam"):
+                            slot(i, "G").addcmul_(noise_draw(ws[i].shape[1:]), sigma)
+                        elif rule == "sgd":
+                            torch.addcmul(slot(i, "G"), noise_draw(ws[i].shape[1:]), sigma,
+                                          out=slot(i, "R"))
                         else:
-                            d = torch.matmul(e, fb[i].transpose(1, 2))
-                            der = _dphi(act, pres[i], acts[i + 1])
-                            if der is not None:
-                                d = d * der
-                        rw[i] = torch.matmul(d.transpose(1, 2), acts[i])
-                        rb[i] = d.sum(1)
-                elif rule == "random_nn":
-                    rw, rb = _random_nn_signal(rnet, rproj, xb, ws, bs, sidx, n_seed)
-                else:
-                    rw, rb = [], []
-                    for i in range(n_layers):
-                        if rule == "oja":
-                            msq = pres[i].pow(2).mean(1).unsqueeze(-1)
-                            rw.append(hs[i] - msq * ws[i])
-                        elif rule == "hebb_post" and i < n_layers - 1:
-                            rw.append(hebbian_term(acts[i], acts[i + 1]))
-                        else:
-                            rw.append(hs[i])
-                        rb.append(None)
-                if any_noise and nk == "gradient":
-                    rw = [r + sigma * noise_draw(r.shape[1:]) for r in rw]
-                    rb = [r + sigma.view(m, 1) * noise_draw(r.shape[1:]) if r is not None
-                          else None for r in rb]
+                            slot(i, "R").addcmul_(noise_draw(ws[i].shape[1:]), sigma)
+                        if rb[i] is not None:
+                            rb[i] = rb[i] + sigma.view(m, 1) * noise_draw(rb[i].shape[1:])
                 if clip is not None:
-                    sq = sum(torch.linalg.vecdot(r, r, dim=-1).sum(-1) for r in rw)
+                    sq = sum(torch.linalg.vecdot(slot(i, sig).flatten(1),
+                                                 slot(i, sig).flatten(1)) for i in range(n_layers))
                     sq = sq + sum(r.pow(2).sum(-1) for r in rb if r is not None)
                     coef = (clip / (sq.sqrt() + 1e-6)).clamp(max=1.0)
-                    rw = [r * coef.view(m, 1, 1) for r in rw]
+                    for i in range(n_layers):
+                        slot(i, sig).mul_(coef.view(m, 1, 1))
                     rb = [r * coef.view(m, 1) if r is not None else None for r in rb]
-                # ---- stationarity-gap accumulators (signal balanced by decay, weights used)
-                sig_gap = gw if rule in ("momentum", "adam") else rw
+                # ---- stationarity-gap accumulators, weight copy for the record
                 for i in range(n_layers):
-                    gsum[i] += sig_gap[i]
+                    gsum[i] += slot(i, sig)
                     wsum[i] += ws[i]
-                # ---- apply the step
+                    if record:
+                        slot(i, "W").copy_(ws[i])
+                # ---- the update, into slot U, then applied
                 if rule in ("momentum", "adam"):
-                    _moment_step(rule, ws, bs, rw, rb, gd, gamma, lr, base.momentum,
-                                 buf_g, buf_t, bbuf_g, bbuf_t,
-                                 buf_v if rule == "adam" else None,
-                                 bbuf_v if rule == "adam" else None, step + 1)
-                    rsig = buf_g
-                    if rule == "adam":
-                        rsig = _adam_rule(buf_g, buf_v, step + 1)
+                    _moment_update(rule, ws, slot, buf_t, buf_g if rule == "adam" else None,
+                                   buf_v if rule == "adam" else None, gd, lr, base.momentum,
+                                   step + 1, any_decay, record)
+                    _moment_bias(rule, bs, gb, bbuf, gd, lr, base.momentum, step + 1)
                 else:
                     for i in range(n_layers):
+                        u = slot(i, "U")
+                        torch.mul(slot(i, "R"), lr, out=u)
                         if any_decay:
-                            ws[i].mul_(1 - lr * gd[i])
-                        ws[i].addcmul_(rw[i], lr)
+                            u.addcmul_(ws[i], lgd[i], value=-1.0)
+                        ws[i].add_(u)
+                        if rule in ("hebb_pre", "hebb_post"):
+                            r = row0[i] / ws[i].norm(dim=-1, keepdim=True)
+                            ws[i].mul_(r)
+                            u.addcmul_(ws[i], 1 - 1 / r)
                         if bs[i] is not None:
                             if any_decay:
-                                bs[i].mul_(1 - (lr * gd[i]).view(m, -1))
+                                bs[i].mul_(1 - lgd[i].view(m, -1))
                             if rb[i] is not None:
                                 bs[i].addcmul_(rb[i], lr.view(m, 1))
-                        if rule in ("hebb_pre", "hebb_post"):
-                            ws[i].mul_(row0[i] / ws[i].norm(dim=-1, keepdim=True))
-                    rsig = rw
-                # ---- record
+                # ---- record: one Gram matrix of the slots per layer
                 if record:
-                    cols, pp = [], None
-                    for i in range(n_layers):
-                        h = hs[i]
-                        hh = torch.linalg.vecdot(h, h, dim=-1)
-                        dw = ws[i] - w_start[i]
-                        trip = []
-                        for s_i, sig in enumerate((gw[i], rsig[i], dw)):
-                            sh = torch.linalg.vecdot(sig, h, dim=-1)
-                            ss = torch.linalg.vecdot(sig, sig, dim=-1)
-                            trip.append(sh.sum(-1) / (ss.sum(-1) * hh.sum(-1)).sqrt())
-                            if i == ppl:
-                                if pp is None:
-                                    pp = []
-                                pp.append(sh / (ss * hh).sqrt())
-                        cols.append(torch.stack(trip, -1))
-                    r_align[rec_i] = torch.stack(cols, 1).clamp(-1, 1)
-                    if pp is not None:
-                        r_pp[rec_i] = torch.stack(pp, 1).clamp(-1, 1)
+                    _record(buf, sl, pnoise, ppl, rec_i, r_align, r_walign, r_wn, r_pp)
                     r_loss[rec_i] = loss
                     rec_i += 1
                 if capturing and step + 1 == capture[2]:
@@ -450,15 +430,14 @@ def run_group(
             for i in range(n_layers):
                 mg, mw = gsum[i] / steps_per_epoch, wsum[i] / steps_per_epoch
                 target = gd[i] * mw
-                num = (mg - target).flatten(1).norm(dim=1)
-                den = target.flatten(1).norm(dim=1)
-                gap = num / den
-                gap[gamma.view(-1) == 0] = float("nan")
+                gap = (mg - target).flatten(1).norm(dim=1) / target.flatten(1).norm(dim=1)
+                gap[gamma.view(-1) == 0] = nan
                 r_gap[epoch + 1, :, i] = gap
         if progress is not None and step % 50:
             progress(step % 50)
     return {
         "alignment": r_align.transpose(0, 1).numpy(),
+        "weight_alignment": r_walign.transpose(0, 1).numpy(),
         "alignment_per_post": None if r_pp is None else r_pp.transpose(0, 1).numpy(),
         "per_post_layer": None if ppl is None else ppl + 1,
         "loss": r_loss.T.numpy(),
@@ -474,9 +453,89 @@ def run_group(
     }
 
 
-def _random_nn_signal(rnet, rproj, xb, ws, bs, sidx, n_seed):
-    """RandomNN's ``g = p(W*) s_dir(W) s_red(W, W*) W*`` for every parameter (SPEC §4)."""
-    a = xb  # (S, B, d): the clean batch input of each seed
+def _rule_signal(rule, n_layers, slot, acts, pres, e, ws, bs, act, inv_b, gb, fb, rnn):
+    """Write the rule's weight signal into slot R of every layer; return bias signals."""
+    if rule in ("sgd", "momentum", "adam"):
+        return list(gb)  # slot R is G (sgd) or filled by the optimizer (momentum, adam)
+    rb = [None] * n_layers
+    if rule == "dfa":
+        for i in range(n_layers):
+            if i == n_layers - 1:
+                d = e
+            else:
+                d = torch.matmul(e, fb[i].transpose(1, 2))
+                d = _dphi_mul(act, d, pres[i], acts[i + 1])
+            torch.matmul(d.transpose(1, 2), acts[i], out=slot(i, "R"))
+            rb[i] = d.sum(1) if bs[i] is not None else None
+        return rb
+    if rule == "random_nn":
+        rnet, rproj, xb, sidx = rnn
+        rw, rb = _random_nn_signal(rnet, rproj, xb, ws, bs, sidx)
+        for i in range(n_layers):
+            slot(i, "R").copy_(rw[i])
+        return rb
+    for i in range(n_layers):
+        if rule == "oja":
+            msq = pres[i].pow(2).mean(1).unsqueeze(-1)
+            torch.addcmul(slot(i, "H"), msq, ws[i], value=-1.0, out=slot(i, "R"))
+        elif rule == "hebb_post" and i < n_layers - 1:
+            torch.matmul(acts[i + 1].transpose(1, 2), acts[i], out=slot(i, "R")).mul_(inv_b)
+        else:
+            slot(i, "R").copy_(slot(i, "H"))
+    return rb
+
+
+def _record(buf, sl, pnoise, ppl, rec_i, r_align, r_walign, r_wn, r_pp):
+    """Alignments, weight norms and cos(W, H) of a step from one Gram matrix per layer."""
+    H, G, R, U, W = sl["H"], sl["G"], sl["R"], sl["U"], sl["W"]
+    E = sl.get("E")
+    for i, b in enumerate(buf):
+        k, m = b.shape[0], b.shape[1]
+        v = b.view(k, m, -1).transpose(0, 1)
+        gram = torch.bmm(v, v.transpose(1, 2))  # (M, k, k)
+        hh = gram[:, H, H]
+        uh, uu = gram[:, U, H], gram[:, U, U]
+        if E is not None:  # the full update is U + E
+            uh = uh + gram[:, E, H]
+            uu = uu + 2 * gram[:, U, E] + gram[:, E, E]
+        cos = torch.stack([gram[:, G, H] / (gram[:, G, G] * hh).sqrt(),
+                           gram[:, R, H] / (gram[:, R, R] * hh).sqrt(),
+                           uh / (uu * hh).sqrt()], -1)
+        r_align[rec_i, :, i] = cos.clamp(-1.0, 1.0)
+        r_wn[rec_i, :, i] = gram[:, W, W].sqrt()
+        r_walign[rec_i, :, i] = (gram[:, W, H] / (gram[:, W, W] * hh).sqrt()).clamp(-1.0, 1.0)
+        if i == ppl:
+            h = b[H]
+            upd = b[U] + b[E] if E is not None else b[U]
+            hr = torch.linalg.vecdot(h, h, dim=-1)
+            rows = []
+            for sig in (b[G], b[R], upd):
+                rows.append(torch.linalg.vecdot(sig, h, dim=-1)
+                            / (torch.linalg.vecdot(sig, sig, dim=-1) * hr).sqrt())
+            r_pp[rec_i] = torch.stack(rows, 1).clamp(-1.0, 1.0)
+
+
+def _dphi_mul(name: str, d, z, a):
+    """``d ⊙ φ'(z)`` given ``a = φ(z)``, with torch's fused backward kernels."""
+    if name == "tanh":
+        return torch.ops.aten.tanh_backward(d, a)
+    if name == "sigmoid":
+        return torch.ops.aten.sigmoid_backward(d, a)
+    if name == "relu":
+        return torch.ops.aten.threshold_backward(d, z, 0.0)
+    return d
+
+
+def _random_nn_signal(rnet, rproj, xb, ws, bs, sidx):
+    """RandomNN's ``g = p s_dir s_red W*`` for every parameter (SPEC §4).
+
+    The frozen tanh network maps the clean batch input of each seed to 4 numbers
+    ``z`` (averaged over the batch); ``W* = A diag(z) Cᵀ`` (fixed ``A, C``) is a
+    rank-4 target; ``p = 1`` if ``‖W*‖² ≤ 1`` else ``1/(‖W*‖² + 1e-8)``,
+    ``s_dir = sign(100 − ‖W‖²)``, ``s_red = sign(‖W‖² − ‖W − W*‖²)``, norms per
+    parameter tensor.
+    """
+    a = xb  # (S, B, d)
     for j, (w, b) in enumerate(rnet):
         a = torch.matmul(a, w.transpose(1, 2)) + b[:, None, :]
         if j < len(rnet) - 1:
@@ -502,36 +561,52 @@ def _random_nn_signal(rnet, rproj, xb, ws, bs, sidx, n_seed):
     return rw, rb
 
 
-def _moment_step(rule, ws, bs, rw, rb, gd, gamma, lr, mu, buf_g, buf_t, bbuf_g, bbuf_t,
-                 buf_v, bbuf_v, t):
-    """Momentum SGD or Adam with coupled L2, exactly as torch.optim (dampening 0)."""
-    m = ws[0].shape[0]
-    for i in range(len(ws)):
-        for par, sig, bg, bt, bv, dec in (
-            (ws[i], rw[i], buf_g[i], buf_t[i], None if buf_v is None else buf_v[i], gd[i]),
-            (bs[i], rb[i], bbuf_g[i], bbuf_t[i], None if bbuf_v is None else bbuf_v[i],
-             None if bs[i] is None else gd[i].view(m, -1)),
-        ):
-            if par is None:
-                continue
-            grad = dec * par - sig  # full gradient incl. coupled L2
-            lr_p = lr if par.dim() == 3 else lr.view(m, 1)
-            if rule == "momentum":
-                bg.mul_(mu).add_(sig)
-                bt.mul_(mu).add_(grad)
-                par.addcmul_(bt, lr_p, value=-1.0)
-            else:
-                b1, b2 = _BETAS
-                bg.mul_(b1).add_(sig, alpha=1 - b1)
-                bt.mul_(b1).add_(grad, alpha=1 - b1)
-                bv.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-                bc1, bc2 = 1 - b1**t, 1 - b2**t
-                denom = (bv.sqrt() / math.sqrt(bc2)).add_(_EPS)
-                par.addcdiv_(bt * lr_p, denom, value=-1.0 / bc1)
+def _moment_update(rule, ws, slot, buf_t, buf_g, buf_v, gd, lr, mu, t, any_decay, record):
+    """Momentum SGD or Adam with coupled L2 (as torch.optim, dampening 0) into slot U.
+
+    Momentum keeps the loss part of its buffer in slot R (the rule's signal);
+    Adam writes its preconditioned loss step into slot R on recorded steps.
+    """
+    for i, w in enumerate(ws):
+        g, u, bt = slot(i, "G"), slot(i, "U"), buf_t[i]
+        sig = g
+        if rule == "momentum":
+            r = slot(i, "R")
+            r.mul_(mu).add_(g)
+            bt.mul_(mu).sub_(g)
+            if any_decay:
+                bt.addcmul_(w, gd[i])
+            torch.mul(bt, lr, out=u).neg_()
+        else:
+            b1, b2 = _BETAS
+            grad = torch.neg(sig)
+            if any_decay:
+                grad.addcmul_(w, gd[i])
+            bt.mul_(b1).add_(grad, alpha=1 - b1)
+            buf_v[i].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+            buf_g[i].mul_(b1).add_(sig, alpha=1 - b1)
+            bc1, bc2 = 1 - b1**t, 1 - b2**t
+            denom = (buf_v[i].sqrt() / math.sqrt(bc2)).add_(_EPS)
+            torch.div(bt, denom, out=u).mul_(lr).mul_(-1.0 / bc1)
+            if record:
+                torch.div(buf_g[i], denom, out=slot(i, "R")).mul_(1.0 / bc1)
+        w.add_(u)
 
 
-def _adam_rule(buf_g, buf_v, t):
-    b1, b2 = _BETAS
-    bc1, bc2 = 1 - b1**t, 1 - b2**t
-    return [(g / bc1) / ((v.sqrt() / math.sqrt(bc2)) + _EPS) for g, v in zip(buf_g, buf_v,
-                                                                               strict=True)]
+def _moment_bias(rule, bs, gb, bbuf, gd, lr, mu, t):
+    m = lr.shape[0]
+    for i, b in enumerate(bs):
+        if b is None:
+            continue
+        bt, bv, _ = bbuf[i]
+        grad = gd[i].view(m, -1) * b - gb[i]
+        if rule == "momentum":
+            bt.mul_(mu).add_(grad)
+            b.addcmul_(bt, lr.view(m, 1), value=-1.0)
+        else:
+            b1, b2 = _BETAS
+            bt.mul_(b1).add_(grad, alpha=1 - b1)
+            bv.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+            bc1, bc2 = 1 - b1**t, 1 - b2**t
+            denom = (bv.sqrt() / math.sqrt(bc2)).add_(_EPS)
+            b.addcdiv_(bt * lr.view(m, 1), denom, value=-1.0 / bc1)
