@@ -1,0 +1,28 @@
+"""The estimator: how Hebbian are the measured weight changes of a recording? (SPEC §6)
+
+Sign convention: every alignment is a cosine in [−1, 1]; ``A > 0`` Hebbian,
+``A < 0`` anti-Hebbian; decay is added back into the learning signal and never
+counted as anti-Hebbian.
+
+>>> res = estimate_alignment(record, decay=0.5, rng=0)   # doctest: +SKIP
+>>> float(res["alignment"]) > 0                           # doctest: +SKIP
+
+* :class:`HebbianEstimator` (scikit-learn style: ``fit(record)`` returns ``self``,
+  fitted attributes end in ``_``) and :func:`estimate_alignment` (one call,
+  labelled ``xarray.Dataset`` out);
+* :mod:`plastix.estimate.synthetic`: a fast linear-rate generator with known rules
+  and the population truth, for calibration.
+"""
+
+from plastix.estimate.estimator import (
+    KERNELS,
+    VERDICT_RULE,
+    VERDICTS,
+    HebbianEstimator,
+    estimate_alignment,
+    result_to_dict,
+    save_result,
+)
+
+__all__ = ["HebbianEstimator", "estimate_alignment", "save_result", "result_to_dict",
+           "KERNELS", "VERDICTS", "VERDICT_RULE"]

@@ -1,0 +1,392 @@
+"""Per-interval sufficient statistics, computed in one streaming pass over a record.
+
+The estimator never keeps the activity in memory.  It walks the fine time axis
+in chunks, accumulates the Hebbian term ``H_k`` of each weight interval ``k``,
+and reduces it at once against the weights of that interval to a handful of
+inner products (the sufficient statistics of every cosine the estimator
+reports).  Everything downstream (point estimates, block bootstrap, emergent
+prediction) is computed from these summaries alone.
+
+Notation (per interval ``k``, over the synapses observed in that interval; an
+unobserved synapse is *excluded*, never set to 0):
+
+* ``d_k = W[k+1] − W[k]``                     observed change (weight units);
+* ``w_k = Δt_k W[k]``                          decay direction (weight × time);
+* ``h_k = H_k``                                Hebbian term (activity² × time);
+
+so that ``ĝ_k = d_k + γ w_k`` for any decay rate ``γ``.  The six inner
+products ``⟨d,h⟩, ⟨w,h⟩, ⟨h,h⟩, ⟨d,d⟩, ⟨d,w⟩, ⟨w,w⟩`` give ``⟨ĝ_k, H_k⟩``,
+``‖ĝ_k‖²`` and ``‖H_k‖²`` for every ``γ`` (the decay can be resampled inside
+the bootstrap at no cost).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plastix._util.errors import SchemaError
+
+__all__ = ["Layout", "layout_of", "interval_stats", "STAT_NAMES"]
+
+#: names of the six per-interval inner products, in storage order
+STAT_NAMES = ("dh", "wh", "hh", "dd", "dw", "ww")
+
+
+@dataclass
+class Layout:
+    """Where each weight interval lives on the fine axis.
+
+    Attributes
+    ----------
+    k : ndarray of int, (K,)
+        Index of the weight sample opening each interval.
+    start, stop : ndarray of int, (K,)
+        Fine-bin range ``[start, stop)`` of each interval (empty when equal).
+    duration : ndarray of float, (K,)
+        ``weight_time[k+1] − weight_time[k]`` in ``time_units``.
+    seg_start, seg_stop : ndarray of int, (K,)
+        Fine-bin range of the segment holding each interval (circular shifts
+        wrap inside it).
+    """
+
+    k: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    duration: np.ndarray
+    seg_start: np.ndarray
+    seg_stop: np.ndarray
+
+
+def layout_of(ds: xr.Dataset) -> Layout:
+    """Compute the :class:`Layout` of a (possibly lazily opened) record."""
+    from plastix.record import interval_index
+
+    k = interval_index(ds)
+    wt = np.asarray(ds["weight_time"].values, dtype=float)
+    wseg = np.asarray(ds["weight_segment"].values)
+    iv = np.asarray(ds["interval"].values)
+    seg = np.asarray(ds["segment"].values)
+    inside = np.flatnonzero(iv >= 0)
+    ivs = iv[inside]
+    lo = np.searchsorted(ivs, k, side="left")
+    hi = np.searchsorted(ivs, k, side="right")
+    has = hi > lo
+    start = np.zeros(k.size, dtype=np.int64)
+    stop = np.zeros(k.size, dtype=np.int64)
+    start[has] = inside[lo[has]]
+    stop[has] = inside[hi[has] - 1] + 1
+    if np.any((stop - start) != (hi - lo)):  # pragma: no cover - guaranteed by the validator
+        raise SchemaError("record: the bins of a weight interval are not contiguous in `time`.")
+    seg_ids, seg_first = np.unique(seg, return_index=True)
+    seg_last = np.append(seg_first[1:], seg.shape[0])
+    pos = np.searchsorted(seg_ids, wseg[k])
+    have = (pos < seg_ids.size) & (seg_ids[np.minimum(pos, seg_ids.size - 1)] == wseg[k])
+    seg_start = np.where(have, seg_first[np.minimum(pos, seg_ids.size - 1)], start)
+    seg_stop = np.where(have, seg_last[np.minimum(pos, seg_ids.size - 1)], stop)
+    return Layout(k=k, start=start.astype(np.int64), stop=stop.astype(np.int64),
+                  duration=wt[k + 1] - wt[k], seg_start=seg_start.astype(np.int64),
+                  seg_stop=seg_stop.astype(np.int64))
+
+
+class _Rows:
+    """Row access to one activity variable, in memory or lazily on disk."""
+
+    def __init__(self, ds: xr.Dataset, name: str):
+        var = ds[name].variable
+        self.name = name
+        self.lazy = not var._in_memory
+        self._var = var
+        self._arr = None if self.lazy else np.asarray(var.values, dtype=float)
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        if b <= a:
+            n = self._var.shape[1]
+            return np.zeros((0, n))
+        if self._arr is not None:
+            return self._arr[a:b]
+        out = np.asarray(self._var[a:b].values, dtype=float)
+        bad = np.isinf(out)
+        if bad.any():
+            i, j = (int(x) for x in np.argwhere(bad)[0])
+            raise SchemaError(
+                f"record: `{self.name}` must be finite (NaN marks a missing value and is "
+                f"allowed here); found an inf value at index ({a + i}, {j})."
+            )
+        return out
+
+    def read_shifted(self, a: int, b: int, s0: int, s1: int, shift: int) -> np.ndarray:
+        """Rows ``a..b`` of the series circularly shifted by ``shift`` bins within ``[s0, s1)``.
+
+        Row ``t`` of the result is row ``s0 + (t − s0 − shift) mod (s1 − s0)``.
+        """
+        if shift == 0:
+            return self.read(a, b)
+        length = s1 - s0
+        first = s0 + (a - s0 - shift) % length
+        n = b - a
+        if first + n <= s1:
+            return self.read(first, first + n)
+        head = self.read(first, s1)
+        return np.concatenate([head, self.read(s0, s0 + n - head.shape[0])], axis=0)
+
+
+def _runs(lay: Layout, idx: np.ndarray, max_bins: int) -> list[np.ndarray]:
+    """Group interval positions into batches of contiguous, equal-length intervals."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for i in idx:
+        n = lay.stop[i] - lay.start[i]
+        if cur:
+            j = cur[-1]
+            same = (lay.stop[j] - lay.start[j] == n and lay.stop[j] == lay.start[i]
+                    and lay.seg_start[j] == lay.seg_start[i])
+            if same and (len(cur) + 1) * max(n, 1) <= max_bins:
+                cur.append(int(i))
+                continue
+            out.append(cur)
+        cur = [int(i)]
+    if cur:
+        out.append(cur)
+    return [np.asarray(r, dtype=np.int64) for r in out]
+
+
+def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *, kernel: str,
+                   lag: int, dt: float, chunk_bins: int, shift: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``H`` of a run of contiguous equal-length intervals, shape ``(nb, post, pre)``.
+
+    Also returns which pre and post units were fully recorded (no NaN) in each
+    interval, and which presynaptic units were silent (all zero).
+    """
+    a0 = int(lay.start[run[0]])
+    m = int(lay.stop[run[0]] - lay.start[run[0]])
+    nb = run.size
+    s0, s1 = int(lay.seg_start[run[0]]), int(lay.seg_stop[run[0]])
+    n_pre, n_post = pre_r._var.shape[1], post_r._var.shape[1]
+    if m <= chunk_bins or nb > 1:
+        x = pre_r.read_shifted(a0, a0 + nb * m, s0, s1, shift).reshape(nb, m, n_pre)
+        y = post_r.read(a0, a0 + nb * m).reshape(nb, m, n_post)
+        ok_pre = ~np.isnan(x).any(axis=1)
+        ok_post = ~np.isnan(y).any(axis=1)
+        silent = ok_pre & ~np.any(x != 0, axis=1)
+        x = np.nan_to_num(x, nan=0.0)
+        y = np.nan_to_num(y, nan=0.0)
+        if lag:
+            x, y = x[:, : m - lag], y[:, lag:]
+        if kernel == "covariance" and x.shape[1]:
+            x = x - x.mean(axis=1, keepdims=True)
+            y = y - y.mean(axis=1, keepdims=True)
+        h = np.matmul(y.transpose(0, 2, 1), x)
+        h *= dt
+        return h, ok_pre, ok_post, silent
+    # one long interval: accumulate over chunks of pre rows t (post rows t + lag)
+    h = np.zeros((n_post, n_pre))
+    sx, sy, count = np.zeros(n_pre), np.zeros(n_post), 0
+    ok_pre, ok_post = np.ones(n_pre, bool), np.ones(n_post, bool)
+    nonzero = np.zeros(n_pre, bool)
+    b_pairs = a0 + m - lag
+    for t in range(a0, b_pairs, chunk_bins):
+        e = min(t + chunk_bins, b_pairs)
+        x = pre_r.read_shifted(t, e, s0, s1, shift)
+        y = post_r.read(t + lag, e + lag)
+        ok_pre &= ~np.isnan(x).any(axis=0)
+        ok_post &= ~np.isnan(y).any(axis=0)
+        x = np.nan_to_num(x, nan=0.0)
+        y = np.nan_to_num(y, nan=0.0)
+        nonzero |= np.any(x != 0, axis=0)
+        h += y.T @ x
+        if kernel == "covariance":
+            sx += x.sum(axis=0)
+            sy += y.sum(axis=0)
+            count += x.shape[0]
+    if lag:  # the first `lag` post rows and last `lag` pre rows also count for NaN/silence
+        x = pre_r.read_shifted(b_pairs, a0 + m, s0, s1, shift)
+        y = post_r.read(a0, a0 + lag)
+        ok_pre &= ~np.isnan(x).any(axis=0)
+        ok_post &= ~np.isnan(y).any(axis=0)
+        nonzero |= np.any(np.nan_to_num(x) != 0, axis=0)
+    if kernel == "covariance" and count:
+        h -= np.outer(sy, sx) / count
+    h *= dt
+    return h[None], ok_pre[None], ok_post[None], (ok_pre & ~nonzero)[None]
+
+
+class _Weights:
+    """Weight samples of a record, read a few at a time."""
+
+    def __init__(self, ds: xr.Dataset):
+        var = ds["weight"].variable
+        self._arr = np.asarray(var.values, dtype=float) if var._in_memory else None
+        self._var = var
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        if self._arr is not None:
+            return self._arr[idx]
+        lo, hi = int(idx.min()), int(idx.max()) + 1
+        block = np.asarray(self._var[lo:hi].values, dtype=float)
+        return block[idx - lo]
+
+    def block(self, idx: np.ndarray, rows: slice) -> np.ndarray:
+        if self._arr is not None:
+            return self._arr[idx][:, rows]
+        lo, hi = int(idx.min()), int(idx.max()) + 1
+        return np.asarray(self._var[lo:hi, rows].values, dtype=float)[idx - lo]
+
+
+def interval_stats(
+    ds: xr.Dataset,
+    lay: Layout,
+    *,
+    kernel: str,
+    lag: int,
+    chunk_bins: int,
+    shifts: np.ndarray | None = None,
+    h_override: np.ndarray | None = None,
+    keep_h: bool = False,
+    gram: bool = False,
+    gram_block_rows: int | None = None,
+    progress: Any = None,
+) -> dict[str, np.ndarray]:
+    """One pass: the sufficient statistics of every interval.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A validated record, in memory or lazily opened.
+    lay : Layout
+        From :func:`layout_of`.
+    kernel : {"product", "covariance", "lagged"}
+        Ignored when ``h_override`` is given (spike-timing kernel).
+    lag : int
+        Bins by which ``pre`` leads ``post`` (0 unless ``kernel="lagged"``).
+    chunk_bins : int
+        Largest number of fine bins held in memory at once.
+    shifts : ndarray of int, (K,), optional
+        Circular shift (bins) of the presynaptic series for the null; per
+        interval, constant within a segment.
+    h_override : ndarray, (K, post, pre), optional
+        Precomputed Hebbian terms (spike-timing kernel).
+    keep_h : bool
+        Keep the masked ``H_k`` (a temporary memory map when the record is
+        lazy) for the interval Gram matrices.
+    gram : bool
+        Also compute the ``3K × 3K`` Gram matrix of ``[d; w; h]`` (needs ``keep_h``).
+
+    Returns
+    -------
+    dict
+        ``stats (K, 6)``, ``post_stats (K, post, 6)``, ``n_obs (K,)``,
+        ``silent (K, 2)`` (Σ d·w and Σ w·w over synapses whose presynaptic unit
+        was silent), ``n_silent (K,)``, ``ok_pre (K, pre)``, ``ok_post (K, post)``
+        and, with ``gram``, ``gram (3K, 3K)``.
+    """
+    n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
+    n_k = lay.k.size
+    dt = float(ds.attrs["dt"])
+    pre_r, post_r = _Rows(ds, "pre_activity"), _Rows(ds, "post_activity")
+    weights = _Weights(ds)
+    stats = np.zeros((n_k, 6))
+    post_stats = np.zeros((n_k, n_post, 6))
+    n_obs = np.zeros(n_k, dtype=np.int64)
+    silent = np.zeros((n_k, 2))
+    n_silent = np.zeros(n_k, dtype=np.int64)
+    ok_pre_all = np.ones((n_k, n_pre), bool)
+    ok_post_all = np.ones((n_k, n_post), bool)
+    store = None
+    tmpdir = None
+    if keep_h:
+        if pre_r.lazy:
+            tmpdir = tempfile.TemporaryDirectory(prefix="plastix-h-")
+            store = np.lib.format.open_memmap(os.path.join(tmpdir.name, "h.npy"), mode="w+",
+                                              dtype=np.float64, shape=(n_k, n_post, n_pre))
+        else:
+            store = np.zeros((n_k, n_post, n_pre))
+    shifts = np.zeros(n_k, dtype=np.int64) if shifts is None else np.asarray(shifts)
+    # group intervals into batches that share a shift
+    order = np.arange(n_k)
+    max_bins = max(int(chunk_bins), 1)
+    batches: list[np.ndarray] = []
+    for sh in np.unique(shifts):
+        batches += _runs(lay, order[shifts == sh], max_bins)
+    batches.sort(key=lambda r: int(r[0]))
+    for run in batches:
+        if h_override is not None:
+            h = h_override[run]
+            okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
+            sil = np.zeros((run.size, n_pre), bool)
+        elif int(lay.stop[run[0]] - lay.start[run[0]]) <= lag:
+            h = np.zeros((run.size, n_post, n_pre))
+            okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
+            sil = np.zeros((run.size, n_pre), bool)
+        else:
+            h, okp, okq, sil = _hebbian_batch(pre_r, post_r, lay, run, kernel=kernel, lag=lag,
+                                              dt=dt, chunk_bins=max_bins,
+                                              shift=int(shifts[run[0]]))
+        kk = lay.k[run]
+        w0 = weights.take(kk)
+        w1 = weights.take(kk + 1)
+        mask = np.isfinite(w0) & np.isfinite(w1) & okp[:, None, :] & okq[:, :, None]
+        d = np.where(mask, w1 - w0, 0.0)
+        w = np.where(mask, w0, 0.0) * lay.duration[run][:, None, None]
+        hm = np.where(mask, h, 0.0)
+        rows = np.stack([
+            np.einsum("kij,kij->ki", d, hm), np.einsum("kij,kij->ki", w, hm),
+            np.einsum("kij,kij->ki", hm, hm), np.einsum("kij,kij->ki", d, d),
+            np.einsum("kij,kij->ki", d, w), np.einsum("kij,kij->ki", w, w),
+        ], axis=-1)
+        post_stats[run] = rows
+        stats[run] = rows.sum(axis=1)
+        n_obs[run] = mask.sum(axis=(1, 2))
+        smask = mask & sil[:, None, :]
+        silent[run, 0] = np.einsum("kij,kij->k", np.where(smask, d, 0.0), w)
+        silent[run, 1] = np.einsum("kij,kij->k", np.where(smask, w, 0.0), w)
+        n_silent[run] = smask.sum(axis=(1, 2))
+        ok_pre_all[run], ok_post_all[run] = okp, okq
+        if store is not None:
+            store[run] = hm
+        if progress is not None:
+            progress.update(int(run.size))
+    out = {"stats": stats, "post_stats": post_stats, "n_obs": n_obs, "silent": silent,
+           "n_silent": n_silent, "ok_pre": ok_pre_all, "ok_post": ok_post_all}
+    if gram:
+        out["gram"] = _gram(weights, lay, store, ok_pre_all, ok_post_all,
+                            block_rows=gram_block_rows)
+    if store is not None and not pre_r.lazy:
+        out["h"] = store
+    if tmpdir is not None:
+        del store
+        tmpdir.cleanup()
+    return out
+
+
+def _gram(weights: _Weights, lay: Layout, store: np.ndarray, ok_pre: np.ndarray,
+          ok_post: np.ndarray, *, block_rows: int | None) -> np.ndarray:
+    """Gram matrix of the stacked interval vectors ``[d_1..d_K; w_1..w_K; h_1..h_K]``.
+
+    Computed over blocks of postsynaptic rows so that only ``3K × rows × pre``
+    numbers are in memory at once: ``G = Σ_blocks X_b X_bᵀ``.
+    """
+    n_k, n_post, n_pre = store.shape
+    if block_rows is None:
+        block_rows = max(1, int(2**22 // max(3 * n_k * n_pre, 1)))
+    g = np.zeros((3 * n_k, 3 * n_k))
+    kk = lay.k
+    dur = lay.duration[:, None, None]
+    for r0 in range(0, n_post, block_rows):
+        rows = slice(r0, min(r0 + block_rows, n_post))
+        w0 = weights.block(kk, rows)
+        w1 = weights.block(kk + 1, rows)
+        mask = (np.isfinite(w0) & np.isfinite(w1) & ok_pre[:, None, :]
+                & ok_post[:, rows, None])
+        x = np.empty((3 * n_k, w0.shape[1] * n_pre))
+        x[:n_k] = np.where(mask, w1 - w0, 0.0).reshape(n_k, -1)
+        x[n_k:2 * n_k] = (np.where(mask, w0, 0.0) * dur).reshape(n_k, -1)
+        x[2 * n_k:] = np.asarray(store[:, rows]).reshape(n_k, -1)
+        g += x @ x.T
+    return g
