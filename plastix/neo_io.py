@@ -381,7 +381,7 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
             "plastix.neo_io.read_block or any neo IO's read_block()."
         )
     if bin_size is not None:
-        bin_size = check_positive("bin_size", bin_size, "s")
+        bin_size = check_positive("bin_size", bin_size, "(s)")
     ann = block.annotations
     is_px = "plastix_record_version" in ann
     tu = str(ann.get("time_units", "s")) if is_px else "s"
@@ -423,7 +423,7 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
     times, segs, acts, seg_dts, used_bin = [], [], {r: [] for r in _ROLES}, [], None
     labels: dict[str, dict[tuple[str, str], int]] = {r: {} for r in _ROLES}
     for p, s in zip(parts, seg_ids):
-        grid, seg_dt = _segment_grid(p, default_bin, binning=not is_px)
+        grid, seg_dt = _segment_grid(p, default_bin, binning=not is_px, unit=_PQ_TIME[tu])
         if seg_dt is not None and not any(p["rate"][r] is not None for r in _ROLES):
             used_bin = seg_dt * sec
         ex = exact.get("segments", {}).get(str(s), {})
@@ -575,7 +575,7 @@ def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
     where = _where(i, seg)
     sigs = list(seg.analogsignals) + list(seg.irregularlysampledsignals)
     names = [s.name for s in sigs]
-    out: dict[str, Any] = {"index": i, "names": names, "rate": {}, "trains": {},
+    out: dict[str, Any] = {"index": i, "where": where, "names": names, "rate": {}, "trains": {},
                            "roles": [t.annotations.get("role") for t in seg.spiketrains]}
     for r in _ROLES:
         found = [s for s in sigs if s.name == f"{r}_rate"]
@@ -672,7 +672,7 @@ def _id_array(ids: list[Any]) -> np.ndarray:
     return arr
 
 
-def _segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool
+def _segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool, unit: str
                   ) -> tuple[np.ndarray, float | None]:
     """Fine bins of one segment: the rate signals' samples, or bins over the trains."""
     rates = [(r, p["rate"][r]) for r in _ROLES if p["rate"][r] is not None]
@@ -686,10 +686,9 @@ def _segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool
             if a["times"].shape != b["times"].shape or not np.allclose(
                     a["times"], b["times"], rtol=0, atol=1e-9 * scale):
                 raise SchemaError(
-                    f"segment {p['index']}: '{r0}_rate' and '{r1}_rate' must share one time "
-                    f"grid; got {a['times'].size} samples from {a['times'][:1].tolist()} and "
-                    f"{b['times'].size} samples from {b['times'][:1].tolist()}. Resample one "
-                    "of them.")
+                    f"{p['where']}: '{r0}_rate' and '{r1}_rate' must share one time grid; got "
+                    f"{_grid_desc(a['times'], unit)} and {_grid_desc(b['times'], unit)}. "
+                    "Resample one of them.")
         return a["times"], dt
     trains = p["trains"]["pre"] + p["trains"]["post"]
     if not trains or not binning:
@@ -698,6 +697,10 @@ def _segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool
     t1 = max(max(x[3] for x in trains), t0)
     n = max(1, int(np.ceil((t1 - t0) / default_bin - 1e-9)))
     return t0 + np.arange(n) * default_bin, default_bin
+
+
+def _grid_desc(t: np.ndarray, unit: str) -> str:
+    return f"{t.size} samples over [{t[0]:g}, {t[-1]:g}] {unit}" if t.size else "0 samples"
 
 
 def _refine(neo_value: np.ndarray, stored: np.ndarray, scale: float) -> np.ndarray:

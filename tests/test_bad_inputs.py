@@ -190,6 +190,178 @@ CASES += [
 
 # --- neo_io -----------------------------------------------------------------
 
+def _neo_block(edit=None, n_segments=1):
+    """A valid convention block (pre spikes, post rates, weights), optionally edited."""
+    from plastix._util.optional import import_neo
+
+    neo = import_neo()
+    import quantities as pq
+
+    block = neo.Block(name="rig")
+    for i in range(n_segments):
+        seg = neo.Segment()
+        rate = neo.AnalogSignal(np.ones((4, 2)), units="Hz", sampling_period=10 * pq.ms,
+                                name="post_rate", array_annotations={"unit": np.array([0, 1])})
+        seg.analogsignals.append(rate)
+        st = neo.SpikeTrain([1.0, 12.0] * pq.ms, t_stop=40 * pq.ms, name="cell 3")
+        st.annotate(role="pre", unit=3)
+        seg.spiketrains.append(st)
+        seg.irregularlysampledsignals.append(neo.IrregularlySampledSignal(
+            [0.0, 0.04] * pq.s, np.ones((2, 1)), units="dimensionless", name="weight",
+            array_annotations={"pre": np.array([3]), "post": np.array([0])}))
+        block.segments.append(seg)
+    if edit is not None:
+        edit(block, neo, pq)
+    block.create_relationship()
+    return block
+
+
+def _from_neo(edit=None, n_segments=1, **kw):
+    def go():
+        from plastix.neo_io import from_neo
+
+        from_neo(_neo_block(edit, n_segments), **kw)
+    return go
+
+
+def _neo_vm_no_weight(block, neo, pq):
+    seg = block.segments[0]
+    seg.irregularlysampledsignals = []
+    seg.analogsignals = [
+        neo.AnalogSignal(np.zeros((4, 1)), units="mV", sampling_period=10 * pq.ms, name="Vm"),
+        neo.AnalogSignal(np.ones((4, 1)), units="Hz", sampling_period=10 * pq.ms,
+                         name="pre_rate", array_annotations={"unit": np.array([3])})]
+
+
+def _neo_rename_weight(block, neo, pq):
+    block.segments[0].irregularlysampledsignals[0].name = "weights"
+
+
+def _neo_weight_no_pre(block, neo, pq):
+    sig = block.segments[0].irregularlysampledsignals[0]
+    sig.array_annotations = {"post": np.array([0])}
+
+
+def _neo_role(value):
+    def edit(block, neo, pq):
+        block.segments[0].spiketrains[0].annotations["role"] = value
+    return edit
+
+
+def _neo_no_unit(block, neo, pq):
+    del block.segments[0].spiketrains[0].annotations["unit"]
+
+
+def _neo_no_post(block, neo, pq):
+    block.segments[0].analogsignals = []
+
+
+def _neo_rate_no_unit(block, neo, pq):
+    block.segments[0].analogsignals[0].array_annotations = {}
+
+
+def _neo_bad_kind(block, neo, pq):
+    block.segments[0].analogsignals[0].annotate(kind="rates")
+
+
+def _neo_two_widths(block, neo, pq):
+    block.segments[1].analogsignals = [neo.AnalogSignal(
+        np.ones((2, 2)), units="Hz", sampling_period=20 * pq.ms, name="post_rate",
+        array_annotations={"unit": np.array([0, 1])})]
+
+
+def _neo_decay(value):
+    def edit(block, neo, pq):
+        block.annotations["decay"] = value
+    return edit
+
+
+def _neo_grids(block, neo, pq):
+    block.segments[0].analogsignals.append(neo.AnalogSignal(
+        np.ones((4, 1)), units="Hz", sampling_period=5 * pq.ms, name="pre_rate",
+        array_annotations={"unit": np.array([3])}))
+
+
+def _neo_write(name):
+    def go():
+        import tempfile
+        from pathlib import Path
+
+        from plastix.neo_io import write_block
+
+        with tempfile.TemporaryDirectory() as d:
+            write_block(_neo_block(), Path(d) / name)
+    return go
+
+
+def _neo_read_missing():
+    from plastix.neo_io import read_block
+
+    read_block("/nonexistent/plastix/rig.nix")
+
+
+def _neo_not_a_block():
+    from plastix.neo_io import from_neo
+
+    from_neo({"segments": []})
+
+
+from plastix._util.errors import SchemaError  # noqa: E402
+
+_SEG0 = r"segment 0: "
+CASES += [
+    ("neo-no-weight", _from_neo(_neo_vm_no_weight), SchemaError, r"segment 0: no AnalogSignal named 'weight' or IrregularlySampledSignal named "
+     r"'weight'; found signals named \['Vm', 'pre_rate'\]\."),
+    ("neo-weight-misnamed", _from_neo(_neo_rename_weight), SchemaError,
+     _SEG0 + r"no AnalogSignal named 'weight' or IrregularlySampledSignal named 'weight'; "
+     r"found signals named \['post_rate', 'weights'\]\. Rename 'weights' to 'weight'\."),
+    ("neo-weight-no-pre-ids", _from_neo(_neo_weight_no_pre), SchemaError,
+     _SEG0 + r"the 'weight' signal has no array_annotations\['pre'\]; expected one presynaptic "
+     r"unit id per channel \(1 channel\); found array_annotations keys \['post'\]\."),
+    ("neo-spiketrain-role-presynaptic", _from_neo(_neo_role("presynaptic")), SchemaError,
+     _SEG0 + r"spike train 0 \('cell 3'\) has annotations\['role'\] = 'presynaptic'; "
+     r"expected 'pre' or 'post'\."),
+    ("neo-spiketrain-role-typo", _from_neo(_neo_role("prre")), SchemaError,
+     _SEG0 + r"spike train 0 \('cell 3'\) has annotations\['role'\] = 'prre'; expected 'pre' "
+     r"or 'post'\. Did you mean 'pre'\?"),
+    ("neo-spiketrain-no-unit", _from_neo(_neo_no_unit), SchemaError,
+     _SEG0 + r"spike train 0 \('cell 3'\) has no annotations\['unit'\]; expected the id of "
+     r"its presynaptic unit; found annotations \['role'\]\."),
+    ("neo-no-post-activity", _from_neo(_neo_no_post), SchemaError,
+     r"block: no postsynaptic activity in any segment; expected an AnalogSignal named "
+     r"'post_rate' or SpikeTrains with annotations\['role'\] == 'post'; found signals named "
+     r"\['weight'\] and spike trains with roles \['pre'\]\."),
+    ("neo-rate-no-unit-ids", _from_neo(_neo_rate_no_unit), SchemaError,
+     _SEG0 + r"the 'post_rate' signal has no array_annotations\['unit'\]; expected one "
+     r"postsynaptic unit id per channel \(2 channels\); found array_annotations keys \[\]\."),
+    ("neo-rate-bad-kind", _from_neo(_neo_bad_kind), SchemaError,
+     _SEG0 + r"'post_rate' has annotations\['kind'\] = 'rates'; expected one of 'rate', "
+     r"'count', 'activation', 'preactivation', 'fluorescence'\. Did you mean 'rate'\?"),
+    ("neo-segments-different-bins", _from_neo(_neo_two_widths, n_segments=2), SchemaError,
+     r"block: segments have different bin widths \(\[0\.01, 0\.02\] s\); a plastix record "
+     r"has one bin width\. Resample the rate signals, or remove them and pass bin_size= to "
+     r"bin the spike trains\."),
+    ("neo-rate-grids-differ", _from_neo(_neo_grids), SchemaError,
+     _SEG0 + r"'pre_rate' and 'post_rate' must share one time grid; got 4 samples over "
+     r"\[0, 0\.015\] s and 4 samples over \[0, 0\.03\] s\. Resample one of them\."),
+    ("neo-decay-negative", _from_neo(_neo_decay(-0.1)), SchemaError,
+     r"block: annotations\['decay'\] must be a non-negative decay rate in 1/s; got -0\.1\."),
+    ("neo-empty-block", _from_neo(lambda b, neo, pq: setattr(b, "segments", [])), SchemaError,
+     r"block: no Segment; expected at least one Segment \(a session, condition or pairing "
+     r"experiment\) holding the activity and a 'weight' signal; found 0\."),
+    ("neo-not-a-block", _neo_not_a_block, TypeError,
+     r"`block` must be a neo\.Block; got dict\. Read files with plastix\.neo_io\.read_block "
+     r"or any neo IO's read_block\(\)\."),
+    ("neo-bin-size-negative", _from_neo(bin_size=-0.01), ValueError,
+     r"`bin_size` must be a positive finite number \(s\); got -0\.01\."),
+    ("neo-write-bad-suffix", _neo_write("rig.nxi"), ValueError,
+     r"`path` must end in one of \.nix, \.nwb, \.pickle, \.pkl for a Neo file; got "
+     r"'rig\.nxi'\. Did you mean '\.nix'\?"),
+    ("neo-read-missing-file", _neo_read_missing, FileNotFoundError,
+     r"`path` '/nonexistent/plastix/rig\.nix' does not exist\."),
+]
+
+
 # --- ann --------------------------------------------------------------------
 
 # --- circuits ---------------------------------------------------------------
