@@ -1,0 +1,291 @@
+"""The fast linear-rate circuit that experiment design simulates (numpy, batched).
+
+It integrates the plastic-synapse equation of :mod:`plastix.circuits`,
+
+``dw/dt = η g − γ w + σ ξ(t)``,
+
+with Euler–Maruyama steps of one fine bin ``dt``, for many replicate sessions at
+once (leading batch dimension), and writes each measurement window as a plastix
+record (:func:`plastix.record.make_record`) so that the *same estimator* that
+serves real data measures it.
+
+The circuit (all rates are fluctuations about baseline, in arbitrary units "a.u.";
+times in seconds)::
+
+    x(t) ~ N(0, I)                      presynaptic rate fluctuations, one draw per bin
+    u(t) = T x(t)                       instructive (teacher) drive to each post unit
+    y(t) = W x(t) + u(t)                postsynaptic rate (what a recording sees)
+
+and the rules ``g`` (post × pre; the learning signal, decay and noise excluded):
+
+``"hebbian"``  ``g = y xᵀ`` (post × pre co-activity, a mechanistic Hebbian rule);
+``"error"``    ``g = κ (T x − W x) xᵀ`` (the delta rule: the error between the
+               instructive target and the plastic input, times pre; ``κ`` is the
+               error gain, 1 at baseline, −1 when the error signal is inverted);
+``"random"``   ``g = G`` (a fixed random matrix, not a function of co-activity).
+
+With isotropic inputs the stationary weights are ``W* = η/(γ − η) T`` (Hebbian,
+stable only for ``η < γ``), ``W* = η/(η + γ) T`` (error) and ``W* = η G / γ``
+(random).  ``T`` and ``G`` have i.i.d. ``N(0, 1/n_pre)`` entries, so each row has
+unit norm on average.
+
+Why a numpy path and not the Brian2 rate circuit: the design needs hundreds of
+sessions (hypotheses × manipulations × replicates, plus calibration) in about a
+minute, and manipulations applied mid-session (inverting the error signal,
+silencing inputs); the Euler–Maruyama integration below is the same equation on
+the record's own bin ``dt`` and is vectorised over sessions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from plastix._util.errors import check_choice, did_you_mean
+from plastix.record import make_record
+
+__all__ = ["DESIGN_RULES", "CircuitSpec", "Condition", "SessionState", "new_sessions",
+           "run_condition", "stationary_weight"]
+
+DESIGN_RULES = ("hebbian", "error", "random")
+
+
+def _num(name: str, value: Any, *, low: float = 0.0, strict: bool = True, unit: str = "",
+         high: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a number{(' in ' + unit) if unit else ''}; got "
+                        f"{type(value).__name__} {value!r}.")
+    v = float(value)
+    u = f" {unit}" if unit else ""
+    if not math.isfinite(v) or v < low or (strict and v == low) or (high is not None
+                                                                    and v > high):
+        rel = ">" if strict else ">="
+        rng = f"{rel} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        raise ValueError(f"`{name}` must be a finite number {rng}{u}; got {v!r}.")
+    return v
+
+
+def _count(name: str, value: Any, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.")
+    if int(value) < low:
+        raise ValueError(f"`{name}` must be an int >= {low}; got {int(value)}.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class CircuitSpec:
+    """Size and time grid of one simulated recording session (SI units).
+
+    Parameters
+    ----------
+    n_pre, n_post : int
+        Presynaptic inputs and postsynaptic units; a session records all
+        ``n_post × n_pre`` synapses.
+    dt : float
+        Fine bin (s): one draw of the inputs and one Euler–Maruyama step.
+    weight_interval : float
+        Time between weight samples (s); a whole multiple of ``dt``.
+    n_intervals : int
+        Weight intervals in one measurement window (the window lasts
+        ``n_intervals × weight_interval`` s).
+    decay : float
+        Baseline decay rate ``γ`` (1/s).
+    noise : float
+        Baseline synaptic noise ``σ`` (1/sqrt(s)): every weight interval starts
+        with a kick ``σ √Δ N(0, 1)`` on every synapse (the paper's parameter noise,
+        applied like the noise of :mod:`plastix.circuits`).
+    measurement_noise : float
+        SD of the error with which each weight sample is measured (weight units);
+        it enters the record, not the dynamics.
+    """
+
+    n_pre: int = 16
+    n_post: int = 8
+    dt: float = 0.01
+    weight_interval: float = 0.1
+    n_intervals: int = 20
+    decay: float = 1.0
+    noise: float = 0.1
+    measurement_noise: float = 0.005
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_pre", _count("n_pre", self.n_pre))
+        object.__setattr__(self, "n_post", _count("n_post", self.n_post))
+        object.__setattr__(self, "n_intervals", _count("n_intervals", self.n_intervals, 2))
+        for name, unit in (("dt", "s"), ("weight_interval", "s"), ("decay", "1/s")):
+            object.__setattr__(self, name, _num(name, getattr(self, name), unit=unit))
+        object.__setattr__(self, "noise", _num("noise", self.noise, strict=False,
+                                               unit="1/sqrt(s)"))
+        object.__setattr__(self, "measurement_noise", _num(
+            "measurement_noise", self.measurement_noise, strict=False))
+        ratio = self.weight_interval / self.dt
+        if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 2:
+            raise ValueError(
+                f"`weight_interval` must be a whole multiple (>= 2) of `dt` ({self.dt:g} s); got "
+                f"{self.weight_interval:g} s ({ratio:.4g} bins).")
+
+    @property
+    def bins_per_interval(self) -> int:
+        return int(round(self.weight_interval / self.dt))
+
+    @property
+    def window(self) -> float:
+        """Duration of one measurement window (s)."""
+        return self.n_intervals * self.weight_interval
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CircuitSpec:
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in data:
+            if key not in names:
+                raise TypeError(f"CircuitSpec got an unknown field `{key}`; valid fields are "
+                                f"{', '.join(names)}." + did_you_mean(key, names))
+        return cls(**dict(data))
+
+
+@dataclass(frozen=True)
+class Condition:
+    """The circuit's state of affairs during one stretch of simulated time.
+
+    ``decay`` (1/s), ``noise`` (1/sqrt(s)), ``error_gain`` (κ, dimensionless; only the
+    error rule reads it) and ``silenced`` (fraction of presynaptic units whose rate
+    is clamped to baseline, i.e. zero fluctuation).
+    """
+
+    decay: float
+    noise: float
+    error_gain: float = 1.0
+    silenced: float = 0.0
+
+
+@dataclass
+class SessionState:
+    """Weights and fixed matrices of a batch of sessions (leading dims ``batch``)."""
+
+    weight: np.ndarray          # (..., post, pre)
+    teacher: np.ndarray         # (..., post, pre)
+    drive: np.ndarray           # (..., post, pre) the random rule's G
+    eta: np.ndarray             # (...,) learning rate per session (1/s)
+    rule: str
+    rng: np.random.Generator
+
+    def copy(self, rng: np.random.Generator) -> SessionState:
+        return SessionState(self.weight.copy(), self.teacher, self.drive, self.eta, self.rule,
+                            rng)
+
+
+def stationary_weight(rule: str, eta: Any, decay: float, teacher: np.ndarray,
+                      drive: np.ndarray) -> np.ndarray:
+    """Mean stationary weights for isotropic unit-variance inputs (continuous time).
+
+    Returns NaN for a Hebbian rule with ``η ≥ γ`` (no stable fixed point).
+    """
+    eta = np.asarray(eta, dtype=float)[..., None, None]
+    if rule == "hebbian":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(eta < decay, eta / (decay - eta), np.nan) * teacher
+    if rule == "error":
+        return eta / (eta + decay) * teacher
+    return eta / decay * drive
+
+
+def new_sessions(spec: CircuitSpec, rule: str, eta: Any, *, batch: tuple[int, ...],
+                 rng: np.random.Generator) -> SessionState:
+    """Naive sessions (``W = 0``) with fresh teacher and random-drive matrices.
+
+    ``eta`` broadcasts against ``batch`` (e.g. a grid of learning rates).
+    """
+    check_choice("rule", rule, DESIGN_RULES)
+    shape = tuple(batch) + (spec.n_post, spec.n_pre)
+    scale = 1.0 / math.sqrt(spec.n_pre)
+    teacher = rng.normal(0.0, scale, size=shape)
+    drive = rng.normal(0.0, scale, size=shape)
+    eta_arr = np.broadcast_to(np.asarray(eta, dtype=float), tuple(batch)).copy()
+    return SessionState(np.zeros(shape), teacher, drive, eta_arr, rule, rng)
+
+
+def _steps(state: SessionState, spec: CircuitSpec, cond: Condition, n_bins: int, *,
+           record: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Advance ``n_bins`` Euler–Maruyama steps; optionally return the activity and weights."""
+    rng = state.rng
+    batch = state.weight.shape[:-2]
+    n_pre, n_post = spec.n_pre, spec.n_post
+    dt, m = spec.dt, spec.bins_per_interval
+    eta = state.eta[..., None, None]
+    n_silent = int(round(cond.silenced * n_pre))
+    active = np.ones(n_pre)
+    active[n_pre - n_silent:] = 0.0
+    kick = cond.noise * math.sqrt(m * dt)
+    w = state.weight
+    if record:
+        pre_rec = np.empty(batch + (n_bins, n_pre))
+        post_rec = np.empty(batch + (n_bins, n_post))
+        w_rec = np.empty(batch + (n_bins // m + 1, n_post, n_pre))
+    for t in range(n_bins):
+        if t % m == 0:
+            if kick > 0:  # parameter noise: each interval starts from perturbed weights
+                w = w + kick * rng.standard_normal(w.shape)
+            if record:
+                w_rec[..., t // m, :, :] = w
+        x = rng.standard_normal(batch + (n_pre,)) * active
+        u = np.einsum("...ij,...j->...i", state.teacher, x)
+        wx = np.einsum("...ij,...j->...i", w, x)
+        y = wx + u
+        if state.rule == "hebbian":
+            g = y[..., :, None] * x[..., None, :]
+        elif state.rule == "error":
+            g = cond.error_gain * (u - wx)[..., :, None] * x[..., None, :]
+        else:
+            g = state.drive
+        w = w + dt * (eta * g - cond.decay * w)
+        if record:
+            pre_rec[..., t, :] = x
+            post_rec[..., t, :] = y
+    state.weight = w
+    if record:
+        w_rec[..., -1, :, :] = w
+        if spec.measurement_noise > 0:
+            w_rec = w_rec + spec.measurement_noise * rng.standard_normal(w_rec.shape)
+        return pre_rec, post_rec, w_rec
+    return None
+
+
+def run_condition(state: SessionState, spec: CircuitSpec, cond: Condition, *,
+                  settle: float = 0.0, measure: bool = True) -> dict[str, np.ndarray] | None:
+    """Run ``settle`` seconds unrecorded, then (if ``measure``) one recorded window.
+
+    Returns ``{"pre": (..., time, pre), "post": (..., time, post),
+    "weight": (..., n_intervals + 1, post, pre)}`` for the window, or None.
+    """
+    n_settle = int(round(settle / spec.dt))
+    if n_settle:
+        _steps(state, spec, cond, n_settle, record=False)
+    if not measure:
+        return None
+    n_bins = spec.n_intervals * spec.bins_per_interval
+    pre, post, w = _steps(state, spec, cond, n_bins, record=True)
+    return {"pre": pre, "post": post, "weight": w}
+
+
+def window_record(window: Mapping[str, np.ndarray], index: tuple[int, ...], spec: CircuitSpec,
+                  *, decay: float, truth: Mapping[str, Any] | None = None,
+                  provenance: Mapping[str, Any] | None = None) -> Any:
+    """The plastix record of one session (``index`` into the batch) of a window."""
+    pre = window["pre"][index]
+    post = window["post"][index]
+    w = window["weight"][index]
+    n_bins = pre.shape[0]
+    return make_record(
+        pre, post, w, time=np.arange(n_bins) * spec.dt,
+        weight_time=(np.arange(w.shape[0]) * spec.bins_per_interval) * spec.dt, dt=spec.dt,
+        time_units="s", activity_units="a.u.", activity_kind="activation",
+        decay=decay, source="plastix.design", truth=truth, provenance=provenance)

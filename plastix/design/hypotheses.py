@@ -1,0 +1,313 @@
+"""Hypotheses about the mechanism behind a Hebbian signature, and their calibration.
+
+A hypothesis is a learning rule of the design circuit (:mod:`plastix.design.circuit`)
+plus the circuit's decay and noise.  The defaults are the three that matter for
+the paper's claim (SPEC §1, §8):
+
+* ``hebbian`` — a *mechanistic* Hebbian rule, ``g = post × pre``;
+* ``error``   — an error-driven (delta) rule whose Hebbian signature is *emergent*
+  (decay makes its stationary signal align with ``post × pre``);
+* ``random``  — a fixed random drive, not a function of co-activity, whose
+  signature is emergent too.
+
+Calibration makes the hypotheses indistinguishable where an experimenter stands
+before any manipulation: each rule's learning rate ``η`` is tuned so that the
+estimator, applied to a baseline session at stationarity, returns the same
+alignment (the *target*: the alignment measured on the user's record, or a
+default).  The achieved baselines are reported next to the target.
+
+Sign convention: alignment ``A = cos(ĝ, H)``; ``A > 0`` Hebbian, ``A < 0``
+anti-Hebbian.  For example ``ĝ = H`` gives ``A = 1`` and ``ĝ = −H`` gives ``A = −1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from plastix._util.errors import check_choice, did_you_mean
+from plastix.design.circuit import (
+    DESIGN_RULES,
+    CircuitSpec,
+    Condition,
+    new_sessions,
+    run_condition,
+    stationary_weight,
+)
+
+__all__ = ["Hypothesis", "Calibration", "default_hypotheses", "eta_range", "relaxation_rate",
+           "baseline_settle", "calibrate"]
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One mechanistic account of the measured plasticity.
+
+    Parameters
+    ----------
+    name : str
+        Label used in tables and figures.
+    rule : {"hebbian", "error", "random"}
+        The learning rule ``g`` (see :mod:`plastix.design.circuit`).
+    eta : float, optional
+        Learning rate ``η`` (1/s).  ``None``: calibrated to the target alignment.
+    description : str
+        One sentence for the protocol.
+    """
+
+    name: str
+    rule: str
+    eta: float | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"`name` must be a non-empty str; got {self.name!r}.")
+        check_choice("rule", self.rule, DESIGN_RULES)
+        if self.eta is not None:
+            if isinstance(self.eta, bool) or not isinstance(self.eta, (int, float)):
+                raise TypeError(f"`eta` must be a number in 1/s or None; got "
+                                f"{type(self.eta).__name__}.")
+            if not math.isfinite(self.eta) or self.eta <= 0:
+                raise ValueError(f"`eta` must be a positive finite learning rate in 1/s; got "
+                                 f"{self.eta!r}.")
+            object.__setattr__(self, "eta", float(self.eta))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Hypothesis:
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in data:
+            if key not in names:
+                raise TypeError(f"Hypothesis got an unknown field `{key}`; valid fields are "
+                                f"{', '.join(names)}." + did_you_mean(key, names))
+        return cls(**data)
+
+
+def default_hypotheses() -> tuple[Hypothesis, ...]:
+    """The mechanistic Hebbian, error-driven and random hypotheses (all with decay)."""
+    return (
+        Hypothesis("hebbian", "hebbian", description=(
+            "a mechanistic Hebbian rule: each synapse changes in proportion to post × pre "
+            "co-activity, with weight decay")),
+        Hypothesis("error", "error", description=(
+            "an error-driven (delta) rule: each synapse changes by the postsynaptic error "
+            "times pre, with weight decay; its Hebbian signature is emergent")),
+        Hypothesis("random", "random", description=(
+            "a random rule: a fixed drive unrelated to co-activity, with weight decay; its "
+            "Hebbian signature is emergent")),
+    )
+
+
+def eta_range(rule: str, spec: CircuitSpec, decay: float | None = None) -> tuple[float, float]:
+    """Learning rates (1/s) over which calibration searches.
+
+    Hebbian: ``η < γ`` (beyond, ``post × pre`` outgrows decay and there is no
+    stationary state); error: up to the Euler–Maruyama stability limit
+    ``dt η n_pre ≤ 1``; random: up to ``8 γ``.
+    """
+    g = spec.decay if decay is None else decay
+    if rule == "hebbian":
+        return 0.02 * g, 0.95 * g
+    if rule == "error":
+        return 0.05 * g, min(16.0 * g, 1.0 / (spec.dt * spec.n_pre))
+    return 0.02 * g, 8.0 * g
+
+
+def relaxation_rate(rule: str, eta: Any, decay: float) -> Any:
+    """Rate (1/s) at which the mean weights relax to stationarity (isotropic inputs)."""
+    eta = np.asarray(eta, dtype=float)
+    if rule == "hebbian":
+        return decay - eta
+    if rule == "error":
+        return eta + decay
+    return np.full(eta.shape, float(decay))
+
+
+def baseline_settle(rule: str, eta: Any, decay: float, *, cap: float = 20.0) -> float:
+    """Seconds to run before the baseline window: three relaxation times, at most ``cap``.
+
+    Sessions start at the stationary mean weights, so this only equilibrates the
+    fluctuations; the longest over a batch of learning rates is used.
+    """
+    rate = np.min(np.atleast_1d(relaxation_rate(rule, eta, decay)))
+    if not rate > 0:
+        return cap
+    return float(min(3.0 / rate, cap))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The outcome of calibrating one hypothesis.
+
+    Attributes
+    ----------
+    hypothesis : Hypothesis
+        With ``eta`` set to the calibrated learning rate (1/s).
+    target : float
+        The baseline alignment aimed at.
+    achieved : float
+        Mean estimated baseline alignment at the calibrated ``eta`` (calibration
+        sessions).
+    achieved_sd : float
+        SD of the baseline alignment over those sessions.
+    tolerance : float
+        Allowed ``|achieved − target|``.
+    converged : bool
+        ``|achieved − target| ≤ tolerance``.
+    grid_eta, grid_alignment : tuple of float
+        The learning rates tried and the mean alignment at each.
+    """
+
+    hypothesis: Hypothesis
+    target: float
+    achieved: float
+    achieved_sd: float
+    tolerance: float
+    converged: bool
+    grid_eta: tuple[float, ...]
+    grid_alignment: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["hypothesis"] = self.hypothesis.to_dict()
+        return d
+
+
+def _baseline_alignment(spec: CircuitSpec, rule: str, etas: np.ndarray, n_sessions: int,
+                        rng: np.random.Generator,
+                        measure: Callable[[Any], float]) -> np.ndarray:
+    """Estimated baseline alignment, shape ``(len(etas), n_sessions)``."""
+    from plastix.design.circuit import window_record
+
+    state = new_sessions(spec, rule, etas[:, None], batch=(etas.size, n_sessions), rng=rng)
+    state.weight = np.nan_to_num(stationary_weight(rule, state.eta, spec.decay, state.teacher,
+                                                   state.drive))
+    cond = Condition(spec.decay, spec.noise)
+    win = run_condition(state, spec, cond, settle=baseline_settle(rule, etas, spec.decay))
+    out = np.empty((etas.size, n_sessions))
+    for i in range(etas.size):
+        for j in range(n_sessions):
+            out[i, j] = measure(window_record(win, (i, j), spec, decay=spec.decay))
+    return out
+
+
+def calibrate(
+    hypotheses: Sequence[Hypothesis],
+    spec: CircuitSpec,
+    *,
+    target: float,
+    measure: Callable[[Any], float],
+    n_sessions: int = 4,
+    n_grid: int = 8,
+    tolerance: float | None = None,
+    rng: Any = None,
+    progress: Any = None,
+) -> tuple[Calibration, ...]:
+    """Tune each hypothesis' learning rate so its baseline alignment equals ``target``.
+
+    For each hypothesis without a fixed ``eta``: estimate the baseline alignment
+    on a log-spaced grid of ``n_grid`` learning rates (:func:`eta_range`),
+    ``n_sessions`` sessions each; take the first crossing of ``target`` (linear
+    interpolation in ``log η``); then refine by up to three bisection steps within
+    the bracketing grid cell until the mean is within ``tolerance``.
+
+    Parameters
+    ----------
+    hypotheses : sequence of Hypothesis
+    spec : CircuitSpec
+    target : float
+        Baseline alignment to reproduce, in (−1, 1).
+    measure : callable
+        ``measure(record) -> alignment``; the estimator.
+    n_sessions, n_grid : int
+        Sessions per evaluation and grid size.
+    tolerance : float, optional
+        Allowed error; default ``max(0.02, 2 SE)`` with ``SE`` the standard error
+        of the mean alignment at the calibrated ``η``.
+    rng : int, Generator or None
+    progress : tqdm bar, optional
+        Updated once per evaluated learning rate.
+
+    Returns
+    -------
+    tuple of Calibration
+        In the order of ``hypotheses``.
+
+    Raises
+    ------
+    ValueError
+        When a hypothesis cannot reach ``target`` anywhere in its range; the message
+        gives the range it can reach.
+    """
+    from plastix._util.rng import resolve_rng
+
+    gen = resolve_rng(rng)
+    if not -1.0 < float(target) < 1.0:
+        raise ValueError(f"`target` must be an alignment in (-1, 1); got {target!r}.")
+    out = []
+    for hyp in hypotheses:
+        child = gen.spawn(1)[0]
+        if hyp.eta is not None:
+            a = _baseline_alignment(spec, hyp.rule, np.array([hyp.eta]), n_sessions, child,
+                                    measure)[0]
+            tol = _tol(tolerance, a)
+            out.append(Calibration(hyp, float(target), float(a.mean()), float(a.std(ddof=1)),
+                                   tol, abs(a.mean() - target) <= tol, (hyp.eta,),
+                                   (float(a.mean()),)))
+            _tick(progress)
+            continue
+        lo, hi = eta_range(hyp.rule, spec)
+        grid = np.geomspace(lo, hi, n_grid)
+        vals = _baseline_alignment(spec, hyp.rule, grid, n_sessions, child, measure)
+        means = vals.mean(axis=1)
+        _tick(progress, n_grid)
+        above = means >= target
+        if above[0] or not above.any():
+            raise ValueError(
+                f"hypothesis {hyp.name!r} ({hyp.rule} rule) cannot reach the target baseline "
+                f"alignment {target:.3f} in this circuit: over eta in [{lo:.3g}, {hi:.3g}] 1/s its "
+                f"baseline alignment runs from {means.min():.3f} to {means.max():.3f}. Choose a "
+                "target inside that range, or change the circuit's noise or decay.")
+        i = int(np.argmax(above))  # first grid point at or above target
+        e_lo, e_hi, m_lo, m_hi = grid[i - 1], grid[i], means[i - 1], means[i]
+        best = (grid[i], vals[i])
+        for _ in range(3):
+            frac = (target - m_lo) / (m_hi - m_lo) if m_hi != m_lo else 0.5
+            eta = float(math.exp(math.log(e_lo) + frac * (math.log(e_hi) - math.log(e_lo))))
+            a = _baseline_alignment(spec, hyp.rule, np.array([eta]), n_sessions, child,
+                                    measure)[0]
+            _tick(progress)
+            if abs(a.mean() - target) < abs(best[1].mean() - target):
+                best = (eta, a)
+            if abs(a.mean() - target) <= _tol(tolerance, a):
+                break
+            if a.mean() < target:
+                e_lo, m_lo = eta, a.mean()
+            else:
+                e_hi, m_hi = eta, a.mean()
+        eta, a = best
+        tol = _tol(tolerance, a)
+        out.append(Calibration(dataclasses.replace(hyp, eta=float(eta)), float(target),
+                               float(a.mean()), float(a.std(ddof=1)), tol,
+                               bool(abs(a.mean() - target) <= tol), tuple(map(float, grid)),
+                               tuple(map(float, means))))
+    return tuple(out)
+
+
+def _tol(tolerance: float | None, a: np.ndarray) -> float:
+    if tolerance is not None:
+        return float(tolerance)
+    return float(max(0.02, 2 * a.std(ddof=1) / math.sqrt(a.size)))
+
+
+def _tick(progress: Any, n: int = 1) -> None:
+    if progress is not None:
+        progress.update(n)

@@ -1,0 +1,523 @@
+"""Propose experiments that tell emergent from mechanistic Hebbian plasticity apart.
+
+:func:`propose_experiments` states the hypotheses, calibrates them to one baseline
+alignment, simulates every candidate manipulation under every hypothesis (with
+replicate sessions) in the design circuit, measures every simulated session with
+the same estimator that serves real data (:class:`plastix.estimate.HebbianEstimator`),
+and ranks the manipulations by how well they separate the hypotheses within the
+recording budget.
+
+Sign convention: alignment ``A = cos(ĝ, H)``, ``A > 0`` Hebbian, ``A < 0``
+anti-Hebbian; ``ĝ = H`` gives ``A = 1`` and ``ĝ = −H`` gives ``A = −1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plastix._util.rng import resolve_rng
+from plastix._util.validate import check_keywords
+from plastix.design.circuit import (
+    CircuitSpec,
+    Condition,
+    SessionState,
+    new_sessions,
+    run_condition,
+    stationary_weight,
+    window_record,
+)
+from plastix.design.hypotheses import (
+    Calibration,
+    Hypothesis,
+    baseline_settle,
+    calibrate,
+    default_hypotheses,
+)
+from plastix.design.manipulations import (
+    Manipulation,
+    boundary_k,
+    default_manipulations,
+    manipulated_condition,
+    noise_boundary,
+    settle_time,
+)
+from plastix.design.power import (
+    debiased_effect_size,
+    effect_size,
+    power_one_sample,
+    sample_size,
+    separation_p_value,
+)
+
+__all__ = ["DEFAULT_TARGET", "DEFAULT_ESTIMATOR", "DesignResult", "propose_experiments",
+           "estimator_measure", "circuit_from_record", "rank_table"]
+
+DEFAULT_TARGET = 0.35
+"""Baseline alignment the hypotheses are calibrated to when no record is given."""
+
+DEFAULT_ESTIMATOR: dict[str, Any] = {"kernel": "product", "n_boot": 1, "n_null": 0}
+"""Estimator options for simulated sessions: only the point estimate ``alignment_``
+is used (its spread over replicate sessions is the uncertainty that matters), so
+no bootstrap or null replicates are drawn."""
+
+_ESTIMATOR_KEYS = ["kernel", "decay", "lag", "stdp_tau", "n_boot", "block_length", "n_null",
+                   "alpha", "chunk_bins"]
+
+
+def estimator_measure(**params: Any) -> Callable[[xr.Dataset], float]:
+    """``measure(record) -> alignment``: :class:`plastix.estimate.HebbianEstimator`'s ``alignment_``.
+
+    ``params`` override :data:`DEFAULT_ESTIMATOR`.
+    """
+    check_keywords("estimator_measure()", params, _ESTIMATOR_KEYS)
+    from plastix.estimate import HebbianEstimator
+
+    opts = {**DEFAULT_ESTIMATOR, **params, "progress": False, "rng": 0}
+
+    def measure(record: xr.Dataset) -> float:
+        return float(HebbianEstimator(**opts).fit(record).alignment_)
+
+    measure.params = dict(opts)  # type: ignore[attr-defined]
+    return measure
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """What :func:`propose_experiments` returns.
+
+    Attributes
+    ----------
+    dataset : xarray.Dataset
+        Every number, labelled (see :func:`propose_experiments`).
+    table : pandas.DataFrame
+        One row per manipulation, best first.
+    calibrations : tuple of Calibration
+        One per hypothesis.
+    """
+
+    dataset: xr.Dataset
+    table: Any
+    calibrations: tuple[Calibration, ...]
+
+    @property
+    def ranking(self) -> list[str]:
+        """Manipulation names, best first."""
+        return list(self.table["manipulation"])
+
+
+# ----------------------------------------------------------------- record -> circuit
+
+
+def circuit_from_record(record: Any, *, measure: Callable[[xr.Dataset], float] | None = None,
+                        estimator: Mapping[str, Any] | None = None,
+                        base: CircuitSpec | None = None,
+                        max_units: tuple[int, int] = (64, 32)) -> tuple[CircuitSpec, float]:
+    """Fit the design circuit's size, time grid and decay to a record; return it and the target.
+
+    The target baseline alignment is the estimator's ``alignment_`` on the record;
+    the decay is its ``decay_`` (the record's known decay, or the estimate from
+    silent synapses), converted to 1/s.  ``n_pre``/``n_post`` are capped at
+    ``max_units`` to keep the design fast; ``dt`` and the weight interval are the
+    record's (the interval rounded to a whole number ≥ 2 of bins), and a window
+    holds as many intervals as the record (between 10 and 200).
+    """
+    from plastix.estimate import HebbianEstimator
+    from plastix.record import interval_duration, load_record, validate_record
+
+    ds = load_record(record) if not isinstance(record, xr.Dataset) else record
+    validate_record(ds, stage="design")
+    opts = {**DEFAULT_ESTIMATOR, **dict(estimator or {}), "progress": False, "rng": 0}
+    est = HebbianEstimator(**opts).fit(ds)
+    target = float(est.alignment_)
+    if not np.isfinite(target):
+        raise ValueError("`record`: the estimator's alignment on it is undefined (NaN), so it "
+                         "cannot serve as the calibration target; check that its weights "
+                         "change and its activity is not all zero.")
+    to_s = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}[ds.attrs.get("time_units", "s")]
+    decay = float(est.decay_) / to_s
+    if not decay > 0:
+        raise ValueError(f"`record`: its decay is {decay!r} 1/s; the design needs a positive "
+                         "decay (the mechanism behind emergent Hebbian signatures). Pass a record "
+                         "with a known `decay`, or one with silent presynaptic units.")
+    dt = float(ds.attrs["dt"]) * to_s
+    dur = float(np.median(interval_duration(ds).values)) * to_s
+    m = max(2, int(round(dur / dt)))
+    base = base or CircuitSpec()
+    spec = dataclasses.replace(
+        base, n_pre=min(ds.sizes["pre"], max_units[0]), n_post=min(ds.sizes["post"],
+                                                                   max_units[1]),
+        dt=dt, weight_interval=m * dt,
+        n_intervals=int(np.clip(interval_duration(ds).size, 10, 200)), decay=decay)
+    return spec, target
+
+
+# ----------------------------------------------------------------- simulation
+
+
+def _records_alignment(win: Mapping[str, np.ndarray], spec: CircuitSpec, cond: Condition,
+                       measure: Callable, truth: dict, bar: Any) -> np.ndarray:
+    n = win["pre"].shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        rec = window_record(win, (i,), spec, decay=cond.decay, truth={**truth, "session": i})
+        out[i] = measure(rec)
+        if bar is not None:
+            bar.update(1)
+    return out
+
+
+def _simulate(spec: CircuitSpec, cal: Calibration, manipulations: Sequence[Manipulation],
+              n_rep: int, rng: np.random.Generator, measure: Callable, sigma_c: float | None,
+              bar: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Baseline (replicate,) and manipulated (manipulation, replicate) alignments."""
+    hyp = cal.hypothesis
+    gens = rng.spawn(len(manipulations) + 2)
+    state = new_sessions(spec, hyp.rule, hyp.eta, batch=(n_rep,), rng=gens[0])
+    naive = SessionState(np.zeros_like(state.weight), state.teacher, state.drive, state.eta,
+                         hyp.rule, gens[1])
+    state.weight = np.nan_to_num(stationary_weight(hyp.rule, state.eta, spec.decay,
+                                                   state.teacher, state.drive))
+    base_cond = Condition(spec.decay, spec.noise)
+    truth = {"rule": hyp.rule, "eta": hyp.eta, "hypothesis": hyp.name}
+    win = run_condition(state, spec, base_cond, settle=baseline_settle(hyp.rule, hyp.eta,
+                                                                       spec.decay))
+    base = _records_alignment(win, spec, base_cond, measure,
+                              {**truth, "condition": "baseline", "decay": base_cond.decay,
+                               "noise": base_cond.noise}, bar)
+    manip = np.empty((len(manipulations), n_rep))
+    for i, m in enumerate(manipulations):
+        if m.phase == "early":
+            st, cond = naive.copy(gens[i + 2]), base_cond
+        else:
+            st, cond = state.copy(gens[i + 2]), manipulated_condition(m, spec,
+                                                                      sigma_boundary=sigma_c)
+        win = run_condition(st, spec, cond, settle=settle_time(m, spec))
+        manip[i] = _records_alignment(win, spec, cond, measure,
+                                      {**truth, "condition": m.name, "decay": cond.decay,
+                                       "noise": cond.noise, "error_gain": cond.error_gain,
+                                       "silenced": cond.silenced}, bar)
+    return base, manip
+
+
+# ----------------------------------------------------------------- statistics
+
+
+def _ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    from scipy import stats
+
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return (math.nan, math.nan)
+    half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return float(x.mean() - half), float(x.mean() + half)
+
+
+def rank_table(ds: xr.Dataset) -> Any:
+    """The ranked table (pandas DataFrame) of a design dataset, best manipulation first.
+
+    Order: manipulations whose required number of sessions fits the budget first;
+    then by the sessions required for the *weakest* pair of hypotheses (fewer
+    first); then by the power at the budget for that pair (higher first); then by
+    name.
+    """
+    import pandas as pd
+
+    rows = []
+    for m in ds["manipulation"].values:
+        s = ds.sel(manipulation=m)
+        rows.append({
+            "rank": int(s["rank"]), "manipulation": str(m),
+            "fits_budget": bool(s["fits_budget"]),
+            "power_at_budget": float(s["power_min"]),
+            "sessions_required": float(s["sessions_required"]),
+            "synapses_required": float(s["sessions_required"]) * int(ds.attrs["synapses_per_session"]),
+            "weakest_pair": str(s["weakest_pair"].values),
+            "abs_effect_size_weakest": float(s["effect_size_min"]),
+            "pairs_separated": int(s["pairs_separated"]),
+            "n_pairs": int(ds.sizes["pair"]),
+            **{f"change_{h}": float(s["change_mean"].sel(hypothesis=h))
+               for h in ds["hypothesis"].values},
+            "settle_s": float(s["settle"]),
+            "description": str(s["description"].values),
+        })
+    return pd.DataFrame(rows).sort_values("rank").reset_index(drop=True)
+
+
+def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
+               manipulations: Sequence[Manipulation], base: np.ndarray, manip: np.ndarray,
+               *, budget: int, alpha: float, power: float, sigma_c: float | None,
+               target: float, measure_params: Mapping[str, Any]) -> xr.Dataset:
+    names = [c.hypothesis.name for c in cals]
+    mnames = [m.name for m in manipulations]
+    n_h, n_m, n_r = len(names), len(mnames), base.shape[1]
+    change = manip - base[:, None, :]                      # (hyp, manip, rep)
+    pairs = list(itertools.combinations(range(n_h), 2))
+    pnames = [f"{names[i]}|{names[j]}" for i, j in pairs]
+    d = np.full((n_m, len(pairs)), np.nan)
+    d_adj = np.full_like(d, np.nan)
+    p_sep = np.full_like(d, np.nan)
+    pw = np.full_like(d, np.nan)
+    n_req = np.full_like(d, np.nan)
+    for a, b in itertools.product(range(n_m), range(len(pairs))):
+        i, j = pairs[b]
+        x, y = change[i, a], change[j, a]
+        d[a, b] = effect_size(x, y)
+        d_adj[a, b] = debiased_effect_size(x, y)
+        p_sep[a, b] = separation_p_value(x, y)
+        pw[a, b] = power_one_sample(d_adj[a, b], budget, alpha=alpha)
+        n_req[a, b] = sample_size(d_adj[a, b], power=power, alpha=alpha)
+    weakest = np.nanargmin(np.where(np.isfinite(d_adj), np.abs(d_adj), np.inf), axis=1)
+    power_min = pw[np.arange(n_m), weakest]
+    sess_req = n_req[np.arange(n_m), weakest]
+    fits = sess_req <= budget
+    separated = np.sum(p_sep < alpha, axis=1)
+    order = sorted(range(n_m), key=lambda a: (not fits[a], sess_req[a], -power_min[a],
+                                              mnames[a]))
+    rank = np.empty(n_m, dtype=int)
+    rank[order] = np.arange(1, n_m + 1)
+    m_stats = np.array([[[np.nanmean(manip[h, a]), np.nanstd(manip[h, a], ddof=1),
+                          *_ci(manip[h, a]), np.nanmean(change[h, a]),
+                          np.nanstd(change[h, a], ddof=1), *_ci(change[h, a])]
+                         for h in range(n_h)] for a in range(n_m)])
+    sign = "A > 0 Hebbian, A < 0 anti-Hebbian; cosine in [-1, 1]"
+    conds = [manipulated_condition(m, spec, sigma_boundary=sigma_c)
+             if m.phase == "late" and (m.noise_boundary_multiple is None or sigma_c is not None)
+             else Condition(spec.decay, spec.noise) for m in manipulations]
+    ds = xr.Dataset(
+        data_vars={
+            "alignment_baseline": (("hypothesis", "replicate"), base, {
+                "units": "1", "sign_convention": sign,
+                "long_name": "estimated alignment, baseline window at stationarity"}),
+            "alignment_manipulated": (("manipulation", "hypothesis", "replicate"),
+                                      manip.transpose(1, 0, 2), {
+                "units": "1", "sign_convention": sign,
+                "long_name": "estimated alignment, manipulated window"}),
+            "change": (("manipulation", "hypothesis", "replicate"), change.transpose(1, 0, 2), {
+                "units": "1", "long_name": "manipulated minus baseline alignment, same session"}),
+            "alignment_mean": (("manipulation", "hypothesis"), m_stats[..., 0], {"units": "1"}),
+            "alignment_sd": (("manipulation", "hypothesis"), m_stats[..., 1], {"units": "1"}),
+            "alignment_ci_low": (("manipulation", "hypothesis"), m_stats[..., 2], {
+                "units": "1", "long_name": "95% t interval of the mean over replicates"}),
+            "alignment_ci_high": (("manipulation", "hypothesis"), m_stats[..., 3], {"units": "1"}),
+            "change_mean": (("manipulation", "hypothesis"), m_stats[..., 4], {"units": "1"}),
+            "change_sd": (("manipulation", "hypothesis"), m_stats[..., 5], {"units": "1"}),
+            "change_ci_low": (("manipulation", "hypothesis"), m_stats[..., 6], {"units": "1"}),
+            "change_ci_high": (("manipulation", "hypothesis"), m_stats[..., 7], {"units": "1"}),
+            "baseline_mean": ("hypothesis", np.nanmean(base, axis=1), {"units": "1"}),
+            "baseline_sd": ("hypothesis", np.nanstd(base, axis=1, ddof=1), {"units": "1"}),
+            "calibration_achieved": ("hypothesis", [c.achieved for c in cals], {"units": "1"}),
+            "calibration_converged": ("hypothesis", np.array([c.converged for c in cals],
+                                                             dtype=np.int8)),
+            "calibration_tolerance": ("hypothesis", [c.tolerance for c in cals], {"units": "1"}),
+            "eta": ("hypothesis", [c.hypothesis.eta for c in cals], {
+                "units": "1/s", "long_name": "calibrated learning rate"}),
+            "effect_size": (("manipulation", "pair"), d, {
+                "units": "1", "long_name": "Cohen's d of the change, second minus first"}),
+            "effect_size_debiased": (("manipulation", "pair"), d_adj, {"units": "1"}),
+            "separation_p": (("manipulation", "pair"), p_sep, {
+                "units": "1", "long_name": "Welch p-value between the replicates"}),
+            "power": (("manipulation", "pair"), pw, {
+                "units": "1", "long_name": f"power at the budget, alpha={alpha}"}),
+            "sessions_required_pair": (("manipulation", "pair"), n_req, {
+                "units": "sessions", "long_name": f"sessions for power {power}"}),
+            "power_min": ("manipulation", power_min, {"units": "1"}),
+            "sessions_required": ("manipulation", sess_req, {"units": "sessions"}),
+            "effect_size_min": ("manipulation", np.abs(d_adj[np.arange(n_m), weakest]),
+                                {"units": "1"}),
+            "weakest_pair": ("manipulation", np.array([pnames[w] for w in weakest])),
+            "pairs_separated": ("manipulation", separated.astype(np.int64)),
+            "fits_budget": ("manipulation", fits.astype(np.int8)),
+            "rank": ("manipulation", rank),
+            "settle": ("manipulation", [settle_time(m, spec) for m in manipulations],
+                       {"units": "s"}),
+            "decay": ("manipulation", [c.decay for c in conds], {"units": "1/s"}),
+            "noise": ("manipulation", [c.noise for c in conds], {"units": "1/sqrt(s)"}),
+            "description": ("manipulation", np.array([m.description for m in manipulations])),
+        },
+        coords={"manipulation": mnames, "hypothesis": names, "replicate": np.arange(n_r),
+                "pair": pnames,
+                "rule": ("hypothesis", [c.hypothesis.rule for c in cals])},
+        attrs={
+            "target_alignment": float(target), "budget_sessions": int(budget),
+            "alpha": float(alpha), "power_goal": float(power), "unit": "session",
+            "synapses_per_session": int(spec.n_pre * spec.n_post),
+            "window_s": float(spec.window), "sign_convention": sign,
+            "noise_boundary": float(sigma_c) if sigma_c is not None else math.nan,
+            "noise_boundary_k": (float(boundary_k(spec, _error_eta(cals)))
+                                 if sigma_c is not None else math.nan),
+            "circuit": json.dumps(spec.to_dict()),
+            "hypotheses": json.dumps([c.to_dict() for c in cals], default=float),
+            "manipulations": json.dumps([m.to_dict() for m in manipulations]),
+            "estimator": json.dumps({k: v for k, v in measure_params.items()}, default=str),
+            "decision_rule": (
+                "per session, change = alignment(manipulated window) - alignment(baseline "
+                "window); reject a hypothesis when a two-sided one-sample t-test of the "
+                "measured changes against its predicted mean change gives p < alpha"),
+            "ranking_rule": (
+                "fits the budget first; then sessions required for the weakest pair of "
+                "hypotheses (debiased Cohen's d); then power at the budget; then name"),
+        },
+    )
+    return ds
+
+
+def _error_eta(cals: Sequence[Calibration]) -> float | None:
+    for c in cals:
+        if c.hypothesis.rule == "error":
+            return float(c.hypothesis.eta)
+    return None
+
+
+# ----------------------------------------------------------------- public entry point
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.")
+    if value < low:
+        raise ValueError(f"`{name}` must be an int >= {low}; got {value}.")
+    return int(value)
+
+
+def propose_experiments(
+    *,
+    record: Any = None,
+    budget: int = 20,
+    n_replicates: int = 12,
+    hypotheses: Sequence[Hypothesis] | None = None,
+    manipulations: Sequence[Manipulation] | None = None,
+    circuit: CircuitSpec | None = None,
+    target: float | None = None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    estimator: Mapping[str, Any] | None = None,
+    measure: Callable[[xr.Dataset], float] | None = None,
+    n_calibration: int = 8,
+    rng: Any = None,
+    progress: bool = True,
+) -> DesignResult:
+    """Rank candidate manipulations by how well they separate the hypotheses.
+
+    Steps: (1) calibrate each hypothesis' learning rate so that the estimator
+    returns the same baseline alignment (``target``; from ``record`` when given);
+    (2) for each hypothesis, simulate ``n_replicates`` sessions of the design
+    circuit: a baseline window at stationarity, then each manipulation branching
+    from the same state (or, for ``early_learning``, the same session from naive
+    weights); (3) measure every window with the estimator; (4) for each
+    manipulation and pair of hypotheses, compute Cohen's d of the per-session
+    change (manipulated − baseline), its debiased value, the power of the decision
+    rule with ``budget`` sessions at ``alpha``, and the sessions needed for
+    ``power``; (5) rank (see :func:`rank_table`).
+
+    Parameters
+    ----------
+    record : xarray.Dataset or path, optional
+        A user's record; the circuit and target come from it
+        (:func:`circuit_from_record`).
+    budget : int
+        Sessions the experimenter can record (one session follows all
+        ``n_pre × n_post`` synapses of the design circuit).
+    n_replicates : int
+        Simulated sessions per hypothesis (≥ 3).
+    hypotheses, manipulations : sequences, optional
+        Defaults: :func:`default_hypotheses`, :func:`default_manipulations`.
+    circuit : CircuitSpec, optional
+        The design circuit (default :class:`CircuitSpec`, or fitted to ``record``).
+    target : float, optional
+        Baseline alignment to calibrate to; default the record's, else
+        :data:`DEFAULT_TARGET`.
+    alpha, power : float
+        Test level and the power goal of the sample size.
+    estimator : mapping, optional
+        Options of :class:`plastix.estimate.HebbianEstimator` (over
+        :data:`DEFAULT_ESTIMATOR`).
+    measure : callable, optional
+        ``measure(record) -> alignment`` replacing the estimator (for tests and
+        other estimators).
+    n_calibration : int
+        Sessions per calibration evaluation.
+    rng : int, Generator or None
+        The same seed gives the same numbers and ranking.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    DesignResult
+        ``.dataset`` (dims ``manipulation``, ``hypothesis``, ``replicate``,
+        ``pair``), ``.table`` (ranked), ``.calibrations``.
+
+    Examples
+    --------
+    Alignment ``A > 0`` is Hebbian, ``A < 0`` anti-Hebbian.
+
+    >>> res = propose_experiments(n_replicates=4, rng=0, progress=False)  # doctest: +SKIP
+    >>> res.ranking[0]  # doctest: +SKIP
+    """
+    budget = _check_int("budget", budget, 2)
+    n_rep = _check_int("n_replicates", n_replicates, 3)
+    n_cal = _check_int("n_calibration", n_calibration, 2)
+    if not isinstance(progress, bool):
+        raise TypeError(f"`progress` must be a bool; got {type(progress).__name__}.")
+    if circuit is not None and not isinstance(circuit, CircuitSpec):
+        raise TypeError(f"`circuit` must be a plastix.design.CircuitSpec or None; got "
+                        f"{type(circuit).__name__}.")
+    hyps = tuple(default_hypotheses() if hypotheses is None else hypotheses)
+    mans = tuple(default_manipulations() if manipulations is None else manipulations)
+    for name, seq, cls, low in (("hypotheses", hyps, Hypothesis, 2),
+                                ("manipulations", mans, Manipulation, 1)):
+        bad = [type(x).__name__ for x in seq if not isinstance(x, cls)]
+        if bad:
+            raise TypeError(f"`{name}` must hold {cls.__name__} objects; got {bad[0]}.")
+        if len(seq) < low:
+            raise ValueError(f"`{name}` must hold at least {low}; got {len(seq)}.")
+        names = [x.name for x in seq]
+        if len(set(names)) != len(names):
+            raise ValueError(f"`{name}` must have unique names; got {names}.")
+    gen = resolve_rng(rng)
+    if measure is None:
+        measure = estimator_measure(**dict(estimator or {}))
+    elif estimator is not None:
+        raise ValueError("give either `measure` or `estimator` options, not both.")
+    if record is not None:
+        spec, rec_target = circuit_from_record(record, estimator=estimator, base=circuit)
+        target = rec_target if target is None else target
+    else:
+        spec = circuit or CircuitSpec()
+    target = DEFAULT_TARGET if target is None else float(target)
+    if not -1.0 < target < 1.0:
+        raise ValueError(f"`target` must be an alignment in (-1, 1); got {target!r}.")
+
+    n_free = sum(h.eta is None for h in hyps)
+    n_cal_fits = n_cal * (n_free * (8 + 3) + (len(hyps) - n_free))
+    total = n_cal_fits + len(hyps) * n_rep * (1 + len(mans))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc="plastix design", unit="session")
+    try:
+        cals = calibrate(hyps, spec, target=target, measure=measure, n_sessions=n_cal,
+                         rng=gen.spawn(1)[0], progress=bar)
+        eta_err = _error_eta(cals)
+        sigma_c = noise_boundary(spec, eta_err) if eta_err is not None else None
+        base = np.empty((len(hyps), n_rep))
+        manip = np.empty((len(hyps), len(mans), n_rep))
+        for h, (cal, g) in enumerate(zip(cals, gen.spawn(len(hyps)), strict=True)):
+            base[h], manip[h] = _simulate(spec, cal, mans, n_rep, g, measure, sigma_c, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    ds = _summarise(spec, cals, mans, base, manip, budget=budget, alpha=alpha, power=power,
+                    sigma_c=sigma_c, target=target,
+                    measure_params=getattr(measure, "params", {"measure": repr(measure)}))
+    return DesignResult(ds, rank_table(ds), cals)
