@@ -36,25 +36,12 @@ from typing import Any
 import numpy as np
 
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import (
-    as_float_array,
-    check_finite,
-    check_nonnegative,
-    check_positive,
-)
+from plastix._util.validate import as_float_array, check_finite, check_nonnegative, check_positive
 
 __all__ = [
-    "lemma1_alignment_mass",
-    "WeakForm",
-    "weak_form",
-    "noise_expectation",
-    "LinearNoiseBoundary",
-    "boundary_k_linear",
-    "AlignmentBound",
-    "alignment_lower_bound",
-    "PhaseBoundary",
-    "PhaseBoundaryWarning",
-    "fit_phase_boundary",
+    "lemma1_alignment_mass", "WeakForm", "weak_form", "noise_expectation", "LinearNoiseBoundary",
+    "boundary_k_linear", "AlignmentBound", "alignment_lower_bound", "PhaseBoundary",
+    "PhaseBoundaryWarning", "fit_phase_boundary",
 ]
 
 
@@ -65,14 +52,17 @@ class PhaseBoundaryWarning(RuntimeWarning):
 # ----------------------------------------------------------------------------- helpers
 
 
-def _matrix(name: str, value: Any) -> np.ndarray:
+def _array(name: str, value: Any, ndim: int | None = None, dims: str = "") -> np.ndarray:
+    """Finite float array, optionally with ``ndim`` dimensions named by ``dims``."""
     arr = as_float_array(name, value)
-    if arr.ndim != 2:
-        raise ValueError(
-            f"`{name}` must be a 2-D weight matrix (post, pre); got shape {arr.shape}."
-        )
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"`{name}` must have shape {dims}; got shape {arr.shape}.")
     check_finite(name, arr)
     return arr
+
+
+def _matrix(name: str, value: Any) -> np.ndarray:
+    return _array(name, value, 2, "(post, pre) (a 2-D weight matrix)")
 
 
 def _int(name: str, value: Any, minimum: int) -> int:
@@ -89,8 +79,7 @@ def _decay_matrix(decay_matrix: Any, n_post: int) -> np.ndarray:
     """Return ``D`` as a full symmetric ``(post, post)`` matrix (identity if None)."""
     if decay_matrix is None:
         return np.eye(n_post)
-    d = as_float_array("decay_matrix", decay_matrix)
-    check_finite("decay_matrix", d)
+    d = _array("decay_matrix", decay_matrix)
     if d.ndim == 1:
         if d.shape[0] != n_post:
             raise ValueError(
@@ -116,27 +105,32 @@ def _decay_matrix(decay_matrix: Any, n_post: int) -> np.ndarray:
 
 
 def _activity(name: str, value: Any) -> np.ndarray:
-    arr = as_float_array(name, value)
-    if arr.ndim != 2:
-        raise ValueError(
-            f"`{name}` must have shape (n_samples, n_units); got shape {arr.shape}."
-        )
-    check_finite(name, arr)
-    return arr
+    return _array(name, value, 2, "(n_samples, n_units)")
+
+
+class _Result:
+    """``to_dict``/``from_dict`` for the frozen result dataclasses (arrays as lists)."""
+
+    def to_dict(self) -> dict:
+        out = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: np.asarray(v, dtype=float) if isinstance(v, list) else v
+                      for k, v in d.items() if k in names})
 
 
 # ----------------------------------------------------------------------------- Lemma 1
 
 
-def lemma1_alignment_mass(
-    weight: Any,
-    *,
-    decay: float,
-    presyn_norm_sq: float,
-    decay_matrix: Any = None,
-    batch_size: int = 1,
-    presyn_second_moment: Any = None,
-) -> float:
+def lemma1_alignment_mass(weight: Any, *, decay: float, presyn_norm_sq: float,
+                          decay_matrix: Any = None, batch_size: int = 1,
+                          presyn_second_moment: Any = None) -> float:
     """Lemma 1: the alignment mass ``C(W*) = E⟨g, H⟩ = γ c_a ‖W*‖²_F`` at a stationary point.
 
     Assumptions: the chain rule holds (``∇_W ℓ = ∇_{h_b} ℓ h_aᵀ``, true for any
@@ -194,8 +188,7 @@ def lemma1_alignment_mass(
             "`presyn_second_moment` (E[h_a h_aᵀ], shape (pre, pre)) is needed when "
             f"batch_size > 1; got None with batch_size={b}."
         )
-    sig = as_float_array("presyn_second_moment", presyn_second_moment)
-    check_finite("presyn_second_moment", sig)
+    sig = _array("presyn_second_moment", presyn_second_moment)
     if sig.shape != (w.shape[1], w.shape[1]):
         raise ValueError(
             f"`presyn_second_moment` must have shape (pre, pre) = {(w.shape[1], w.shape[1])}; "
@@ -214,16 +207,10 @@ def lemma1_alignment_mass(
 
 
 @dataclass(frozen=True)
-class WeakForm:
-    """Both sides of the weak-form identity ``Tr[E g E(h_a h_bᵀ)] = γ E[h_bᵀ D h_b]``.
-
-    Attributes
-    ----------
-    observed : float
-        ``Tr[E[g] E[h_a h_bᵀ]] = ⟨E g, E H⟩_F`` (units of ``g`` × activity²).
-    predicted : float
-        ``γ E[h_bᵀ D h_b]``, its value at stationarity (``> 0`` for ``D ≻ 0``).
-    """
+class WeakForm(_Result):
+    """Both sides of the weak form: ``observed = Tr[E g E(h_a h_bᵀ)] = ⟨E g, E H⟩_F``
+    (units of ``g`` × activity²) and ``predicted = γ E[h_bᵀ D h_b]``, its value at
+    stationarity (``> 0`` for ``D ≻ 0``)."""
 
     observed: float
     predicted: float
@@ -231,27 +218,12 @@ class WeakForm:
     @property
     def relative_gap(self) -> float:
         """``(observed − predicted) / |predicted|`` (NaN when predicted is 0)."""
-        if self.predicted == 0:
-            return float("nan")
-        return (self.observed - self.predicted) / abs(self.predicted)
-
-    def to_dict(self) -> dict:
-        return {"observed": self.observed, "predicted": self.predicted,
-                "relative_gap": self.relative_gap}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> WeakForm:
-        return cls(observed=float(d["observed"]), predicted=float(d["predicted"]))
+        p = self.predicted
+        return float("nan") if p == 0 else (self.observed - p) / abs(p)
 
 
-def weak_form(
-    mean_signal: Any,
-    pre: Any,
-    post: Any,
-    *,
-    decay: float,
-    decay_matrix: Any = None,
-) -> WeakForm:
+def weak_form(mean_signal: Any, pre: Any, post: Any, *, decay: float,
+              decay_matrix: Any = None) -> WeakForm:
     """The weak form of emergent Hebbianity, for any rule: observed and predicted sides.
 
     At a stationary point of ``ΔW = η (g − γ D W)`` we have ``E[g] = γ D W``, so for
@@ -286,7 +258,7 @@ def weak_form(
     Positive means Hebbian; at ``E g = γ W`` both sides agree:
 
     >>> pre = np.array([[1.0, 0.0], [0.0, 1.0]]); W = np.array([[1.0, 2.0]])
-    >>> weak_form(0.1 * W, pre, pre @ W.T, decay=0.1).to_dict()["relative_gap"]
+    >>> weak_form(0.1 * W, pre, pre @ W.T, decay=0.1).relative_gap
     0.0
     """
     g = _matrix("mean_signal", mean_signal)
@@ -360,19 +332,14 @@ def noise_expectation(
     >>> noise_expectation([1.0, 0.0], [1.0, 0.0], 1.0, sigma=0.5)
     -0.5
     """
-    v = as_float_array("v", v)
-    check_finite("v", v)
-    if v.ndim != 1:
-        raise ValueError(f"`v` must be a weight vector of shape (d,); got shape {v.shape}.")
-    x = as_float_array("x", x)
-    check_finite("x", x)
+    v = _array("v", v, 1, "(d,) (a weight vector)")
+    x = _array("x", x)
     if x.ndim not in (1, 2) or x.shape[-1] != v.shape[0]:
         raise ValueError(
             f"`x` must have shape (d,) or (n, d) with d = len(v) = {v.shape[0]}; got shape "
             f"{x.shape}."
         )
-    y = as_float_array("y", y)
-    check_finite("y", y)
+    y = _array("y", y)
     if y.shape != x.shape[:-1]:
         raise ValueError(
             f"`y` must have shape {x.shape[:-1]} (one target per input); got {y.shape}."
@@ -386,31 +353,15 @@ def noise_expectation(
 
 
 @dataclass(frozen=True)
-class LinearNoiseBoundary:
+class LinearNoiseBoundary(_Result):
     """Hebbian/anti-Hebbian boundary of noisy linear regression with decay.
 
-    The expected alignment mass at the stationary point ``v*`` of
-    ``v ← v + η (−∇ℓ(v + ε) − γ v)`` is ``C(γ, σ) = γ c₁ − σ² c₀``; it is
-    Hebbian for ``σ² < γ / k`` and anti-Hebbian above, with ``k = c₀ / c₁``.
-    ``c₁`` depends (weakly, for ``γ`` small against the input variance) on ``γ``
-    through ``v*``.
-
-    Attributes
-    ----------
-    k : float
-        ``c₀ / c₁`` (1 / weight²): the boundary is ``γ = k σ²``.
-    c0, c1 : float
-        Coefficients of ``−σ² c₀ + γ c₁``.
-    decay : float
-        ``γ`` at which ``v*`` was computed.
-    batch_size : int
-        ``B`` over which ``g`` and ``H`` are averaged.
-    loss_scale : float
-        ``c`` in ``ℓ = c (wᵀx − y)²``.
-    method : str
-        ``"gaussian"`` (closed form) or ``"empirical"`` (moments of samples).
-    weight : array, shape (d,)
-        The stationary weights ``v*``.
+    The expected alignment mass at the stationary point ``v*`` (``weight``, shape
+    ``(d,)``) of ``v ← v + η (−∇ℓ(v + ε) − γ v)`` is ``C(γ, σ) = γ c₁ − σ² c₀``:
+    Hebbian for ``σ² < γ / k``, anti-Hebbian above, ``k = c₀ / c₁`` (units of
+    1/weight²).  ``c₁`` depends (weakly, for ``γ`` small against the input
+    variance) on ``γ`` through ``v*``.  ``decay``, ``batch_size``, ``loss_scale``
+    are the inputs; ``method`` is ``"gaussian"`` or ``"empirical"``.
     """
 
     k: float
@@ -429,33 +380,15 @@ class LinearNoiseBoundary:
 
     def expected_alignment(self, sigma: Any) -> Any:
         """``C = γ c₁ − σ² c₀``, the expected ``⟨g, H⟩`` at noise SD ``sigma`` (> 0 Hebbian)."""
-        s = as_float_array("sigma", sigma)
-        check_finite("sigma", s)
+        s = _array("sigma", sigma)
         out = self.decay * self.c1 - s**2 * self.c0
         return float(out) if out.ndim == 0 else out
 
-    def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["weight"] = np.asarray(self.weight).tolist()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LinearNoiseBoundary:
-        kw = dict(d)
-        kw["weight"] = np.asarray(kw["weight"], dtype=float)
-        return cls(**kw)
 
 
-def boundary_k_linear(
-    *,
-    decay: float,
-    teacher: Any = None,
-    input_cov: Any = 1.0,
-    x: Any = None,
-    y: Any = None,
-    batch_size: int = 1,
-    loss_scale: float = 1.0,
-) -> LinearNoiseBoundary:
+def boundary_k_linear(*, decay: float, teacher: Any = None, input_cov: Any = 1.0, x: Any = None,
+                      y: Any = None, batch_size: int = 1,
+                      loss_scale: float = 1.0) -> LinearNoiseBoundary:
     """Derive ``k = c₀ / c₁`` of the boundary ``γ = k σ²`` for noisy linear regression.
 
     Setting: per-sample loss ``ℓ = c (wᵀx − y)²``; each step draws fresh
@@ -463,7 +396,7 @@ def boundary_k_linear(
     ``H`` (batch mean of ``(wᵀx) x``) at ``w = v + ε``, then updates
     ``v ← v + η (g − γ v)``.  Parameter noise does not move the mean:
     ``v* = 2c (2c Σ + γ I)⁻¹ E[x y]`` (ridge), ``Σ = E[x xᵀ]``.  At ``v*``
-    (:func:`noise_expectation` averaged over the data; derivation in the tests):
+    (:func:`noise_expectation` averaged over the data, plus the batch cross pairs):
 
     * per-sample part: ``−2c E[‖x‖² v*ᵀx (v*ᵀx − y)] − 2c σ² E‖x‖⁴``;
     * cross pairs (``B > 1``): ``γ v*ᵀ Σ v* − 2c σ² Tr Σ²``;
@@ -523,13 +456,9 @@ def boundary_k_linear(
             f"x={'None' if x is None else 'array'}."
         )
     if teacher is not None:
-        t = as_float_array("teacher", teacher)
-        check_finite("teacher", t)
-        if t.ndim != 1:
-            raise ValueError(f"`teacher` must have shape (d,); got shape {t.shape}.")
+        t = _array("teacher", teacher, 1, "(d,)")
         dim = t.shape[0]
-        cov = as_float_array("input_cov", input_cov)
-        check_finite("input_cov", cov)
+        cov = _array("input_cov", input_cov)
         if cov.ndim == 0:
             cov = check_positive("input_cov", float(cov)) * np.eye(dim)
         elif cov.shape != (dim, dim):
@@ -549,8 +478,7 @@ def boundary_k_linear(
         if y is None:
             raise ValueError("`y` must be given with `x` (one target per row of x); got None.")
         xs = _activity("x", x)
-        ys = as_float_array("y", y)
-        check_finite("y", ys)
+        ys = _array("y", y)
         if ys.shape != (xs.shape[0],):
             raise ValueError(f"`y` must have shape ({xs.shape[0]},); got {ys.shape}.")
         if gamma <= 0:
@@ -582,31 +510,18 @@ def boundary_k_linear(
 
 
 @dataclass(frozen=True)
-class AlignmentBound:
-    """Theorem 1/2 lower bounds on the alignment mass of a linear layer (see
-    :func:`alignment_lower_bound`).  Scalars, or arrays of shape ``(...)`` for a
-    batch of weights.
+class AlignmentBound(_Result):
+    """Theorem 1/2 lower bounds of :func:`alignment_lower_bound`: floats, or arrays of
+    shape ``(...)`` for a batch of weights.
 
-    Attributes
-    ----------
-    alignment : float or array
-        ``C(W) = E⟨g, H⟩``, exact over the given samples.
-    alignment_star : float
-        ``C* = C(W*)``.
-    distance : float or array
-        ``‖W − W*‖_F``.
-    gap : float or array
-        ``‖F(W)‖_F``, ``F(W) = E[g] − γ W``.
-    lipschitz : float or array
-        ``L_C`` on the ball of radius ``distance`` around ``W*``.
-    strong_monotonicity : float
-        ``μ`` with ``‖F(W)‖ ≥ μ ‖W − W*‖``.
-    bound_distance : float or array
-        Theorem 1: ``C* − L_C ‖W − W*‖``.
-    bound_gap : float or array
-        Theorem 2: ``C* − (L_C(r)/μ) ‖F(W)‖`` with ``r = ‖F‖/μ``.
-    safe_radius : float
-        Radius around ``W*`` inside which the Theorem-1 bound stays ``> 0``.
+    ``alignment`` ``C(W) = E⟨g, H⟩`` (exact over the samples); ``alignment_star``
+    ``C* = C(W*)``; ``distance`` ``‖W − W*‖_F``; ``gap`` ``‖F(W)‖_F`` with
+    ``F = E g − γ W``; ``lipschitz`` ``L_C`` on the ball of radius ``distance``;
+    ``strong_monotonicity`` ``μ`` (``‖F‖ ≥ μ ‖W − W*‖``); ``bound_distance``
+    (Theorem 1) ``C* − L_C ‖W − W*‖``; ``bound_gap`` (Theorem 2)
+    ``C* − (L_C(r)/μ) ‖F‖`` with ``r = ‖F‖/μ``; ``safe_radius``, the radius
+    around ``W*`` inside which the Theorem-1 bound stays ``> 0``;
+    ``stationary_weight`` ``W*``.
     """
 
     alignment: Any
@@ -619,10 +534,6 @@ class AlignmentBound:
     bound_gap: Any
     safe_radius: float
     stationary_weight: np.ndarray = field(compare=False, repr=False)
-
-    def to_dict(self) -> dict:
-        return {f.name: np.asarray(getattr(self, f.name)).tolist()
-                for f in dataclasses.fields(self)}
 
 
 def alignment_lower_bound(
@@ -672,19 +583,17 @@ def alignment_lower_bound(
     >>> bool(b.alignment >= b.bound_distance > 0)
     True
     """
-    w = as_float_array("weight", weight)
-    check_finite("weight", w)
+    w = _array("weight", weight)
     if w.ndim < 2:
         raise ValueError(f"`weight` must have shape (..., post, pre); got shape {w.shape}.")
     xs = _activity("x", x)
-    ys = as_float_array("y", y)
-    check_finite("y", ys)
+    ys = y0 = _array("y", y)
     if ys.ndim == 1:
         ys = ys[:, None]
     if ys.ndim != 2 or ys.shape[0] != xs.shape[0]:
         raise ValueError(
             f"`y` must have shape (n, post) or (n,) with n = {xs.shape[0]} samples; got "
-            f"{as_float_array('y', y).shape}."
+            f"{y0.shape}."
         )
     gamma = check_nonnegative("decay", decay)
     c = check_positive("loss_scale", loss_scale)
@@ -750,26 +659,16 @@ def alignment_lower_bound(
 
 
 @dataclass(frozen=True)
-class PhaseBoundary:
-    """The fitted zero-alignment contour ``γ = k σ²``.
+class PhaseBoundary(_Result):
+    """The fitted zero-alignment contour ``γ = k σ²`` (see :func:`fit_phase_boundary`).
 
-    Attributes
-    ----------
-    k : float
-        Least-squares slope through the origin of crossing ``γ`` on ``σ²``
-        (units of γ / σ²); NaN when no fit could be made (with a warning).
-    k_low, k_high : float
-        Bootstrap percentile interval at ``level`` (resampling crossings); NaN with
-        fewer than 3 crossings at ``σ > 0``.
-    n_crossings : int
-        Number of σ rows with a sign change along γ.
-    crossings_sigma, crossings_gamma : array, shape (n_crossings,)
-        The crossings found (σ, interpolated γ).
-    level : float
-        Confidence level of ``[k_low, k_high]``.
-    p_value : float
-        Permutation p-value of "the signs are ordered negative → positive along γ"
-        (NaN when not computed).
+    ``k``: least-squares slope through the origin of crossing ``γ`` on ``σ²`` (units
+    of γ/σ²), NaN when no fit could be made (with a warning).  ``k_low``,
+    ``k_high``: bootstrap percentile interval at ``level`` (NaN with fewer than 3
+    crossings at ``σ > 0``).  ``n_crossings``: σ rows with a sign change along γ;
+    ``crossings_sigma``, ``crossings_gamma`` (shape ``(n_crossings,)``): where.
+    ``p_value``: permutation p-value of "signs ordered negative → positive along
+    γ" (NaN when not computed).
     """
 
     k: float
@@ -780,19 +679,6 @@ class PhaseBoundary:
     crossings_gamma: np.ndarray = field(compare=False)
     level: float = 0.95
     p_value: float = float("nan")
-
-    def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["crossings_sigma"] = np.asarray(self.crossings_sigma).tolist()
-        d["crossings_gamma"] = np.asarray(self.crossings_gamma).tolist()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> PhaseBoundary:
-        kw = dict(d)
-        kw["crossings_sigma"] = np.asarray(kw["crossings_sigma"], dtype=float)
-        kw["crossings_gamma"] = np.asarray(kw["crossings_gamma"], dtype=float)
-        return cls(**kw)
 
 
 def _row_step_costs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -815,17 +701,9 @@ def _row_step_costs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return count, weighted
 
 
-def fit_phase_boundary(
-    sigma: Any,
-    gamma: Any,
-    alignment: Any,
-    *,
-    n_boot: int = 1000,
-    rng: Any = None,
-    level: float = 0.95,
-    n_perm: int = 200,
-    alpha: float | None = 0.05,
-) -> PhaseBoundary:
+def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 1000,
+                       rng: Any = None, level: float = 0.95, n_perm: int = 200,
+                       alpha: float | None = 0.05) -> PhaseBoundary:
     """Fit the zero-alignment contour ``γ = k σ²`` of a (σ, γ) grid, with a bootstrap CI.
 
     Procedure:
@@ -884,13 +762,9 @@ def fit_phase_boundary(
     >>> round(fit.k, 6), fit.n_crossings, bool(fit.k_low <= 1.5 <= fit.k_high)
     (1.5, 5, True)
     """
-    sig = as_float_array("sigma", sigma)
-    gam = as_float_array("gamma", gamma)
+    sig = _array("sigma", sigma, 1, "(n_sigma,) (1-D grid values)")
+    gam = _array("gamma", gamma, 1, "(n_gamma,) (1-D grid values)")
     for name, arr in (("sigma", sig), ("gamma", gam)):
-        if arr.ndim != 1:
-            raise ValueError(f"`{name}` must be a 1-D array of grid values; got shape "
-                             f"{arr.shape}.")
-        check_finite(name, arr)
         if np.any(arr < 0):
             raise ValueError(f"`{name}` must be ≥ 0; found min {arr.min():g}.")
         vals, counts = np.unique(arr, return_counts=True)

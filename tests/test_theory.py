@@ -414,6 +414,21 @@ def test_fit_phase_boundary_refuses_without_evidence(rng):
     assert np.isfinite(fit.k) and np.isnan(fit.k_low)
 
 
+def test_results_round_trip_through_dicts(rng):
+    x, y = _normalised_data(rng, n=50)
+    results = [
+        T.weak_form(np.ones((3, 6)), x, y, decay=0.1),
+        T.boundary_k_linear(decay=0.1, teacher=[1.0, 2.0]),
+        T.alignment_lower_bound(_ridge(x, y, 0.1) + 0.1, x=x, y=y, decay=0.1),
+    ]
+    for res in results:
+        back = type(res).from_dict(res.to_dict())
+        assert back == res
+        for f in ("weight", "stationary_weight"):
+            if hasattr(res, f):
+                assert np.array_equal(getattr(back, f), getattr(res, f))
+
+
 def test_fit_phase_boundary_exact_on_piecewise_linear_grid():
     # Alignment linear in γ per row: interpolation is exact, so k is recovered exactly.
     sigma, gamma = np.array([0.5, 1.0, 1.5]), np.linspace(0, 6, 13)
