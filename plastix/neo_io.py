@@ -68,17 +68,11 @@ Exactness
 
 from __future__ import annotations
 
-import base64
 import copy
-import datetime
 import difflib
 import json
-import logging
 import os
-import re
-import uuid
 import warnings
-import zlib
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -86,6 +80,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plastix._neo_pack import arr_dec, arr_enc, dec, enc, nwb_pack, nwb_unpack, quiet
 from plastix._util.errors import SchemaError, did_you_mean
 from plastix._util.optional import import_neo, require
 from plastix._util.validate import check_positive
@@ -98,74 +93,12 @@ DEFAULT_BIN_SIZE = 0.01
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 _PQ_TIME = {"s": "s", "ms": "ms", "min": "min", "step": "s"}
 _ROLES = ("pre", "post")
-_NWB_MARK = "plastix-neo-pack:"
 _NEO_FORMATS = {".nix": "nix", ".nwb": "nwb", ".pkl": "pickle", ".pickle": "pickle"}
 
 
 def _pq():
     import_neo()
     return require("quantities")
-
-
-# ---------------------------------------------------------------- small encoders
-
-
-def _arr_enc(arr: np.ndarray) -> dict[str, Any]:
-    arr = np.ascontiguousarray(arr)
-    return {"__nd__": base64.b64encode(zlib.compress(arr.tobytes())).decode("ascii"),
-            "dtype": arr.dtype.str, "shape": list(arr.shape)}
-
-
-def _arr_dec(d: dict[str, Any]) -> np.ndarray:
-    raw = zlib.decompress(base64.b64decode(d["__nd__"]))
-    return np.frombuffer(raw, dtype=np.dtype(d["dtype"])).reshape(d["shape"]).copy()
-
-
-def _enc(v: Any) -> Any:
-    """JSON-encode an annotation value, keeping arrays, quantities and datetimes."""
-    pq = _pq()
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, pq.Quantity):
-        return {"__pq__": _enc(np.asarray(v.magnitude)), "units": v.dimensionality.string}
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        if v.dtype.kind in "biufcUS":
-            return _arr_enc(v)
-        return {"__ndobj__": [_enc(x) for x in v.ravel().tolist()], "shape": list(v.shape)}
-    if isinstance(v, datetime.datetime):
-        return {"__datetime__": v.isoformat()}
-    if isinstance(v, datetime.date):
-        return {"__date__": v.isoformat()}
-    if isinstance(v, (list, tuple)):
-        return [_enc(x) for x in v]
-    if isinstance(v, dict):
-        return {"__dict__": [[str(k), _enc(x)] for k, x in v.items()]}
-    return {"__str__": str(v)}
-
-
-def _dec(v: Any) -> Any:
-    pq = _pq()
-    if isinstance(v, list):
-        return [_dec(x) for x in v]
-    if not isinstance(v, dict):
-        return v
-    if "__nd__" in v:
-        return _arr_dec(v)
-    if "__pq__" in v:
-        return pq.Quantity(_dec(v["__pq__"]), v["units"])
-    if "__ndobj__" in v:
-        out = np.empty(len(v["__ndobj__"]), dtype=object)
-        out[:] = [_dec(x) for x in v["__ndobj__"]]
-        return out.reshape(v["shape"])
-    if "__datetime__" in v:
-        return datetime.datetime.fromisoformat(v["__datetime__"])
-    if "__date__" in v:
-        return datetime.date.fromisoformat(v["__date__"])
-    if "__dict__" in v:
-        return {k: _dec(x) for k, x in v["__dict__"]}
-    return v.get("__str__", v)
 
 
 def _py(x: Any) -> Any:
@@ -234,7 +167,7 @@ def to_neo(ds: xr.Dataset) -> Any:
         "provenance": str(ds.attrs.get("provenance", "{}")),
         "truth": str(ds.attrs.get("truth", "{}")),
     }
-    exact: dict[str, Any] = {"pre_ids": _enc(ids["pre"]), "post_ids": _enc(ids["post"]),
+    exact: dict[str, Any] = {"pre_ids": enc(ids["pre"]), "post_ids": enc(ids["post"]),
                              "segments": {}}
     if np.isfinite(decay):
         ann["decay"] = decay / _SEC_PER[tu]
@@ -257,7 +190,7 @@ def to_neo(ds: xr.Dataset) -> Any:
                 else:
                     segment.irregularlysampledsignals.append(sig)
             if not np.array_equal(sig.times.rescale(tq).magnitude, ts):
-                ex["time"] = _arr_enc(ts)
+                ex["time"] = arr_enc(ts)
         widx = np.flatnonzero(wseg == s)
         if widx.size:
             segment.irregularlysampledsignals.append(
@@ -291,7 +224,7 @@ def to_neo(ds: xr.Dataset) -> Any:
     for r, (st, su, ss) in spikes.items():
         canon = _canonical_spike_order(st, su, ss, ids[r], seg_ids)
         if not np.array_equal(canon, np.arange(st.size)):
-            exact[f"{r}_spike_order"] = _arr_enc(np.argsort(canon, kind="stable"))
+            exact[f"{r}_spike_order"] = arr_enc(np.argsort(canon, kind="stable"))
     block.annotate(plastix_exact=json.dumps(exact))
     block.create_relationship()
     return block
@@ -422,13 +355,13 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         default_bin = rate_dts[0] if rate_dts else DEFAULT_BIN_SIZE / sec
     times, segs, acts, seg_dts, used_bin = [], [], {r: [] for r in _ROLES}, [], None
     labels: dict[str, dict[tuple[str, str], int]] = {r: {} for r in _ROLES}
-    for p, s in zip(parts, seg_ids):
+    for p, s in zip(parts, seg_ids, strict=True):
         grid, seg_dt = _segment_grid(p, default_bin, binning=not is_px, unit=_PQ_TIME[tu])
         if seg_dt is not None and not any(p["rate"][r] is not None for r in _ROLES):
             used_bin = seg_dt * sec
         ex = exact.get("segments", {}).get(str(s), {})
         if "time" in ex:
-            grid = _refine(grid, _arr_dec(ex["time"]), seg_dt or 1.0)
+            grid = _refine(grid, arr_dec(ex["time"]), seg_dt or 1.0)
         times.append(grid)
         segs.append(np.full(grid.size, s, dtype=np.int64))
         if seg_dt:
@@ -470,13 +403,13 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         dt = None
 
     wtimes, wsegs, wvals, wlabels = [], [], [], {}
-    for p, s in zip(parts, seg_ids):
+    for p, s in zip(parts, seg_ids, strict=True):
         w = p["weight"]
         if w is None:
             continue
         dense = np.full((w["times"].size, len(ids["post"]), len(ids["pre"])), np.nan)
-        for c, (q, o) in enumerate(zip(w["pre"], w["post"])):
-            dense[:, col["post"][o], col["pre"][q]] = w["values"][:, c]
+        rows = [col["post"][o] for o in w["post"]]
+        dense[:, rows, [col["pre"][q] for q in w["pre"]]] = w["values"]
         wtimes.append(w["times"])
         wsegs.append(np.full(w["times"].size, s, dtype=np.int64))
         wvals.append(dense)
@@ -637,7 +570,7 @@ def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
     if found:
         sig = found[0]
         pre, post = (_array_ids(where, sig, k, f"{k}synaptic unit") for k in _ROLES)
-        if len(set(zip(pre, post))) != len(pre):
+        if len(set(zip(pre, post, strict=True))) != len(pre):
             raise SchemaError(f"{where}: the 'weight' signal has two channels for the same "
                               "synapse (pre, post); expected one channel per synapse.")
         values, label = _values(sig, rate_like=False)
@@ -656,7 +589,7 @@ def _unit_order(parts: list[dict[str, Any]], role: str, stored: Any) -> list[Any
             if u not in found:
                 found.append(u)
     if stored is not None:
-        order = [_py(x) for x in np.asarray(_dec(stored)).tolist()]
+        order = [_py(x) for x in np.asarray(dec(stored)).tolist()]
         if set(order) == set(found):
             return order
     try:
@@ -715,7 +648,7 @@ def _collect_spikes(parts, seg_ids, role, stored_order) -> dict[str, np.ndarray]
     if not any(p["trains"][role] for p in parts):
         return None
     t, u, s = [], [], []
-    for p, sid in zip(parts, seg_ids):
+    for p, sid in zip(parts, seg_ids, strict=True):
         trains = p["trains"][role]
         if not trains:
             continue
@@ -728,7 +661,7 @@ def _collect_spikes(parts, seg_ids, role, stored_order) -> dict[str, np.ndarray]
     out = {"time": np.concatenate(t), "unit": _id_array(u) if u else np.zeros(0, np.int64),
            "segment": np.concatenate(s)}
     if stored_order is not None:
-        inv = _arr_dec(stored_order)
+        inv = arr_dec(stored_order)
         if inv.shape == out["time"].shape:
             out = {k: v[inv] for k, v in out.items()}
     return out
@@ -761,26 +694,6 @@ def _neo_format(path: Path) -> str:
         raise ValueError(f"`path` must end in one of {', '.join(sorted(_NEO_FORMATS))} for a "
                          f"Neo file; got {path.name!r}." + did_you_mean(path.suffix, _NEO_FORMATS))
     return fmt
-
-
-class _DropNeoNoise(logging.Filter):
-    """Hide NWBIO's renaming and unit notices, which plastix's packing makes moot."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        return not ("signal name exists" in msg or "Can't handle unit" in msg
-                    or "event name exists" in msg)
-
-
-def _quiet(func, *args):
-    filt, loggers = _DropNeoNoise(), [logging.getLogger(), logging.getLogger("Neo")]
-    for lg in loggers:
-        lg.addFilter(filt)
-    try:
-        return func(*args)
-    finally:
-        for lg in loggers:
-            lg.removeFilter(filt)
 
 
 def write_block(block: Any, path: str | os.PathLike) -> Path:
@@ -816,7 +729,7 @@ def write_block(block: Any, path: str | os.PathLike) -> Path:
             with warnings.catch_warnings():  # NWBIO calls pynwb.validate positionally
                 warnings.filterwarnings("ignore", message="validate: Using positional",
                                         category=FutureWarning)
-                _quiet(neo.io.NWBIO(str(tmp), mode="w").write_block, _nwb_pack(b))
+                quiet(neo.io.NWBIO(str(tmp), mode="w").write_block, nwb_pack(b))
         else:
             neo.io.PickleIO(str(tmp)).write_block(b)
 
@@ -843,7 +756,7 @@ def read_block(path: str | os.PathLike, *, block_index: int = 0) -> Any:
         require("pynwb")
         io = neo.io.NWBIO(str(path), mode="r")
         try:
-            blocks = [_nwb_unpack(b) for b in _quiet(io.read_all_blocks)]
+            blocks = [nwb_unpack(b) for b in quiet(io.read_all_blocks)]
         finally:
             io.close()
     else:
@@ -853,112 +766,3 @@ def read_block(path: str | os.PathLike, *, block_index: int = 0) -> Any:
                          f"got {block_index}.")
     return blocks[block_index]
 
-
-_NWB_KEEP = ("session_start_time", "identifier", "session_description", "experimenter", "lab",
-             "institution", "experiment_description", "session_id")
-
-
-def _times_entry(obj: Any) -> dict[str, Any]:
-    """Time unit of ``obj``, and its exact times when seconds would not give them back."""
-    pq = _pq()
-    t = np.asarray(obj.times.magnitude, dtype=float)
-    back = (np.asarray(obj.times.rescale(pq.s).magnitude) * pq.s).rescale(obj.times.units)
-    entry = {"time_units": obj.times.units.dimensionality.string}
-    if not np.array_equal(np.asarray(back.magnitude), t):
-        entry["times"] = _arr_enc(t)
-    return entry
-
-
-def _nwb_pack(b: Any) -> Any:
-    """Move what NWBIO drops into ``notes`` (JSON); rename objects to unique keys."""
-    payload: dict[str, Any] = {"name": b.name, "description": b.description,
-                               "annotations": _enc(dict(b.annotations)), "segments": []}
-    for i, seg in enumerate(b.segments):
-        sp: dict[str, Any] = {"name": seg.name, "description": seg.description,
-                              "annotations": _enc(dict(seg.annotations)), "signals": [],
-                              "spiketrains": []}
-        for j, sig in enumerate(chain(seg.analogsignals, seg.irregularlysampledsignals)):
-            e = {"name": sig.name, "description": sig.description, "units": _enc(sig.units),
-                 "annotations": _enc(dict(sig.annotations)),
-                 "array_annotations": _enc(dict(sig.array_annotations))}
-            if hasattr(sig, "sampling_period"):
-                e["t_start"], e["sampling_period"] = _enc(sig.t_start), _enc(sig.sampling_period)
-            else:
-                e.update(_times_entry(sig))
-            sp["signals"].append(e)
-            sig.name, sig.annotations, sig.array_annotations = f"sig{j}", {}, {}
-        for j, st in enumerate(seg.spiketrains):
-            e = {"name": st.name, "description": st.description, "t_start": _enc(st.t_start),
-                 "t_stop": _enc(st.t_stop), "annotations": _enc(dict(st.annotations)),
-                 "array_annotations": _enc(dict(st.array_annotations))}
-            e.update(_times_entry(st))
-            sp["spiketrains"].append(e)
-            st.name, st.annotations, st.array_annotations = f"st{j}", {}, {}
-        payload["segments"].append(sp)
-        seg.name, seg.annotations = f"segment{i}", {}
-    keep = {k: v for k, v in b.annotations.items() if k in _NWB_KEEP and isinstance(
-        v, (str, datetime.datetime))}
-    start = keep.get("session_start_time") or b.rec_datetime
-    if not isinstance(start, datetime.datetime) or start.tzinfo is None:
-        start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    keep["session_start_time"] = start
-    keep.setdefault("identifier", uuid.uuid4().hex)
-    keep.setdefault("session_description", b.description or "plastix record")
-    b.annotations = dict(keep, notes=_NWB_MARK + json.dumps(payload))
-    b.name = b.name or "block"
-    return b
-
-
-def _nwb_unpack(b: Any) -> Any:
-    """Inverse of :func:`_nwb_pack` for a block read by NWBIO; other blocks pass through."""
-    neo, pq = import_neo(), _pq()
-    notes = b.annotations.get("notes")
-    if not (isinstance(notes, str) and notes.startswith(_NWB_MARK)):
-        return b
-    payload = json.loads(notes[len(_NWB_MARK):])
-    out = neo.Block(name=payload["name"], description=payload["description"],
-                    file_origin=b.file_origin)
-    out.annotate(**_dec(payload["annotations"]))
-    by_name = {seg.name: seg for seg in b.segments}
-    for i, sp in enumerate(payload["segments"]):
-        src = by_name.get(f"segment{i}")
-        seg = neo.Segment(name=sp["name"], description=sp["description"])
-        seg.annotate(**_dec(sp["annotations"]))
-        out.segments.append(seg)
-        sigs = {} if src is None else {
-            int(m.group(1)): s for s in chain(src.analogsignals, src.irregularlysampledsignals)
-            if (m := re.search(r"\bsig(\d+)\b", str(s.name)))}
-        for j, e in enumerate(sp["signals"]):
-            f, units = sigs[j], _dec(e["units"])
-            kw = {"units": units, "name": e["name"], "description": e["description"],
-                  "array_annotations": _dec(e["array_annotations"])}
-            if "sampling_period" in e:
-                new = neo.AnalogSignal(np.asarray(f.magnitude), t_start=_dec(e["t_start"]),
-                                       sampling_period=_dec(e["sampling_period"]), **kw)
-                seg.analogsignals.append(new)
-            else:
-                new = neo.IrregularlySampledSignal(_packed_times(f, e), np.asarray(f.magnitude),
-                                                   **kw)
-                seg.irregularlysampledsignals.append(new)
-            new.annotate(**_dec(e["annotations"]))
-        trains = {} if src is None else {str(s.name): s for s in src.spiketrains}
-        for j, e in enumerate(sp["spiketrains"]):
-            st = neo.SpikeTrain(_packed_times(trains[f"st{j}"], e), t_start=_dec(e["t_start"]),
-                                t_stop=_dec(e["t_stop"]), name=e["name"],
-                                description=e["description"],
-                                array_annotations=_dec(e["array_annotations"]))
-            st.annotate(**_dec(e["annotations"]))
-            seg.spiketrains.append(st)
-        if src is not None:
-            seg.events, seg.epochs = list(src.events), list(src.epochs)
-    out.create_relationship()
-    del pq
-    return out
-
-
-def _packed_times(obj: Any, entry: dict[str, Any]) -> Any:
-    pq = _pq()
-    units = pq.Quantity(1.0, entry["time_units"]).units
-    if "times" in entry:
-        return _arr_dec(entry["times"]) * units
-    return obj.times.rescale(units)

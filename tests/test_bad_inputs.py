@@ -198,7 +198,7 @@ def _neo_block(edit=None, n_segments=1):
     import quantities as pq
 
     block = neo.Block(name="rig")
-    for i in range(n_segments):
+    for _ in range(n_segments):
         seg = neo.Segment()
         rate = neo.AnalogSignal(np.ones((4, 2)), units="Hz", sampling_period=10 * pq.ms,
                                 name="post_rate", array_annotations={"unit": np.array([0, 1])})
@@ -310,7 +310,8 @@ from plastix._util.errors import SchemaError  # noqa: E402
 
 _SEG0 = r"segment 0: "
 CASES += [
-    ("neo-no-weight", _from_neo(_neo_vm_no_weight), SchemaError, r"segment 0: no AnalogSignal named 'weight' or IrregularlySampledSignal named "
+    ("neo-no-weight", _from_neo(_neo_vm_no_weight), SchemaError,
+     r"segment 0: no AnalogSignal named 'weight' or IrregularlySampledSignal named "
      r"'weight'; found signals named \['Vm', 'pre_rate'\]\."),
     ("neo-weight-misnamed", _from_neo(_neo_rename_weight), SchemaError,
      _SEG0 + r"no AnalogSignal named 'weight' or IrregularlySampledSignal named 'weight'; "
