@@ -10,7 +10,10 @@ variable                 dims                         meaning
                                                       (only when ``per_post_layer`` is
                                                       set; its attr ``layer`` says which)
 ``loss``                 (step,)                      training-batch loss at the step
-``weight_norm``          (step, layer)                ``‖W‖_F`` at the start of the step
+``weight_norm``          (step, layer)                ``‖W‖_F`` of the weights the step
+                                                      is taken from (after parameter noise)
+``weight_alignment``     (step, layer)                ``cos(W, H)`` of those weights: the
+                                                      emergent prediction of SPEC §6
 ``val_loss``             (epoch,)                     validation loss; epoch 0 = init
 ``stationarity_gap``     (epoch, layer)               ``‖E[g] − γDW‖/‖γDW‖`` over the
                                                       epoch's steps; NaN for γ = 0 and
@@ -92,9 +95,14 @@ def _run_datasets(configs: Sequence[TrainConfig], seeds: Sequence[int], res: dic
             "alignment": (("step", "layer", "signal"), res["alignment"][j],
                           {"long_name": "cosine alignment of the signal with the Hebbian "
                                         "term (>0 Hebbian)", "units": "1"}),
+            "weight_alignment": (("step", "layer"), res["weight_alignment"][j],
+                                 {"long_name": "cos(W, H): alignment of the weights the step "
+                                               "is taken from with the Hebbian term (the "
+                                               "emergent prediction)", "units": "1"}),
             "loss": (("step",), res["loss"][j], {"long_name": "training batch loss"}),
             "weight_norm": (("step", "layer"), res["weight_norm"][j],
-                            {"long_name": "Frobenius norm of W at the start of the step"}),
+                            {"long_name": "Frobenius norm of the weights the step is taken "
+                                          "from (after parameter noise)"}),
             "val_loss": (("epoch",), res["val_loss"][j],
                          {"long_name": "validation loss after the epoch (0 = init)"}),
             "stationarity_gap": (("epoch", "layer"), res["stationarity_gap"][j],

@@ -1,0 +1,216 @@
+"""plastix.ann: configuration, analytic gradients, the engine against an autograd
+reference, record_layer against an independent numpy recomputation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from plastix.ann import TrainConfig
+
+torch = pytest.importorskip("torch")
+
+from plastix.alignment import alignment_per_post, cosine_alignment, hebbian_term  # noqa: E402
+from plastix.ann import final_alignment, record_layer, train  # noqa: E402
+from plastix.ann.engine import forward_backward  # noqa: E402
+from plastix.ann.reference import train_reference  # noqa: E402
+from plastix.record import delta_weight, interval_weight, validate_record  # noqa: E402
+
+SMALL = TrainConfig(hidden=(16, 12), n_train=512, n_val=64, batch_size=64, epochs=2)
+
+
+def test_config_round_trip():
+    cfg = TrainConfig(rule="dfa", hidden=(8, 4), bias=True, decay_per_neuron=(1.0, 2.0),
+                      clip=3.0, data_path=None)
+    d = cfg.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert TrainConfig.from_dict(d) == cfg
+    assert TrainConfig.from_json(cfg.to_json()) == cfg
+    assert cfg.effective_clip == 3.0
+    assert TrainConfig(rule="random_nn").effective_clip == 1.0
+    assert TrainConfig(rule="dfa").effective_clip == 5.0
+    assert TrainConfig().effective_clip is None
+    # batchable fields do not change the group key, others do
+    assert SMALL.group_key() == SMALL.replace(decay=1.0, noise=2.0, lr=0.5).group_key()
+    assert SMALL.group_key() != SMALL.replace(rule="adam").group_key()
+
+
+def test_import_ann_config_does_not_import_torch():
+    code = ("import sys; import plastix, plastix.ann; from plastix.ann import TrainConfig; "
+            "TrainConfig(); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "linear"])
+@pytest.mark.parametrize("loss_kind", ["mse", "ce"])
+def test_analytic_gradient_equals_autograd(activation, loss_kind, rng):
+    gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    sizes, m, bsz = [5, 7, 6, 4], 3, 9
+    ws = [torch.randn(m, sizes[i + 1], sizes[i], generator=gen) * 0.5 for i in range(3)]
+    bs = [torch.randn(m, sizes[i + 1], generator=gen) * 0.1 for i in range(3)]
+    x = torch.randn(1, bsz, sizes[0], generator=gen)  # shared input, broadcast over models
+    if loss_kind == "mse":
+        target = torch.randn(m, bsz, sizes[-1], generator=gen)
+    else:
+        target = torch.randint(0, sizes[-1], (m, bsz), generator=gen)
+    with torch.no_grad():
+        loss, gw, gb, _, _ = forward_backward(ws, bs, x, target, activation, loss_kind)
+    act = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid,
+           "linear": lambda z: z}[activation]
+    for j in range(m):
+        wj = [w[j].clone().requires_grad_(True) for w in ws]
+        bj = [b[j].clone().requires_grad_(True) for b in bs]
+        a = x[0]
+        for i in range(3):
+            a = a @ wj[i].T + bj[i]
+            a = act(a) if i < 2 else a
+        if loss_kind == "mse":
+            lj = torch.nn.functional.mse_loss(a, target[j])
+        else:
+            lj = torch.nn.functional.cross_entropy(a, target[j])
+        lj.backward()
+        # float32 rounding of two different operation orders: rtol 1e-5, atol 1e-6
+        np.testing.assert_allclose(loss[j].item(), lj.item(), rtol=1e-5)
+        for i in range(3):
+            np.testing.assert_allclose(gw[i][j].numpy(), -wj[i].grad.numpy(), rtol=1e-5,
+                                       atol=1e-6)
+            np.testing.assert_allclose(gb[i][j].numpy(), -bj[i].grad.numpy(), rtol=1e-5,
+                                       atol=1e-6)
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"rule": "momentum", "decay": 1e-2},
+    {"rule": "adam", "lr": 1e-3, "decay": 1e-2},
+    {"noise": 1e-2, "decay": 1e-2, "bias": True},
+    {"task": "sce", "rule": "sgd", "lr": 0.05, "decay": 1e-3, "n_train": 20000},
+])
+def test_engine_equals_autograd_torch_optim_loop(changes):
+    """The batched engine (analytic gradients, own optimisers) equals nn.Linear + autograd +
+    torch.optim on the same data, init, order and noise: loss and gradient alignment."""
+    cfg = SMALL.replace(**changes)
+    ds = train(cfg, rng=11)
+    ref = train_reference(cfg, seed=11)
+    # float32: different summation orders, 16 steps of compounding -> rtol 1e-4
+    np.testing.assert_allclose(ds.loss.values, ref["loss"], rtol=1e-4)
+    np.testing.assert_allclose(ds.alignment.sel(signal="gradient").values, ref["alignment"],
+                               atol=1e-4)
+
+
+def test_result_layout_and_final_alignment():
+    ds = train(SMALL.replace(per_post_layer=2, record_every=3, decay=1e-3), rng=0)
+    steps = SMALL.n_train // SMALL.batch_size * SMALL.epochs
+    assert ds.alignment.dims == ("step", "layer", "signal")
+    np.testing.assert_array_equal(ds.step.values, np.arange(0, steps, 3))
+    np.testing.assert_array_equal(ds.layer.values, [1, 2, 3])
+    assert list(ds.signal.values) == ["gradient", "rule", "update"]
+    np.testing.assert_array_equal(ds.epoch.values, [0, 1, 2])
+    assert ds.alignment_per_post.dims == ("step", "signal", "unit")
+    assert ds.alignment_per_post.attrs["layer"] == 2 and ds.sizes["unit"] == 12
+    assert np.isnan(ds.stationarity_gap.sel(epoch=0)).all()
+    assert np.isfinite(ds.stationarity_gap.sel(epoch=[1, 2])).all()
+    assert np.isfinite(ds.val_loss).all() and np.isfinite(ds.alignment).all()
+    assert TrainConfig.from_json(ds.attrs["config"]) == SMALL.replace(
+        per_post_layer=2, record_every=3, decay=1e-3)
+    assert ds.attrs["seed"] == 0
+    # same seed, same numbers
+    again = train(SMALL.replace(per_post_layer=2, record_every=3, decay=1e-3), rng=0)
+    np.testing.assert_array_equal(ds.alignment.values, again.alignment.values)
+    fa = final_alignment(ds, last=2, signal="rule")
+    np.testing.assert_allclose(fa.values,
+                               ds.alignment.sel(signal="rule").values[-2:].mean(0), rtol=1e-6)
+    assert fa.dims == ("layer",)
+    # no decay: the stationarity gap is undefined
+    assert np.isnan(train(SMALL, rng=0).stationarity_gap).all()
+
+
+@pytest.mark.parametrize("rule", ["dfa", "random_nn", "oja", "hebb_pre", "hebb_post"])
+def test_other_rules_train_and_record(rule):
+    ds = train(SMALL.replace(rule=rule, bias=rule == "dfa", decay=1e-3, per_post_layer=1),
+               rng=3)
+    assert np.isfinite(ds.loss).all()
+    a = ds.alignment.values
+    assert np.isfinite(a).all() and (np.abs(a) <= 1).all()
+    if rule == "hebb_pre":  # the rule's own signal is the Hebbian term itself
+        np.testing.assert_allclose(ds.alignment.sel(signal="rule").values, 1.0, atol=1e-5)
+    if rule == "random_nn":  # clip 1: the applied signal never exceeds norm 1
+        assert ds.attrs["seed"] == 3
+
+
+def test_record_layer_and_numpy_recomputation():
+    """record_layer gives a valid record whose weights and activities reproduce the
+    engine's alignments with plain numpy (SGD without noise: ĝ = ΔW/lr + γW = g)."""
+    cfg = SMALL.replace(decay=0.05, lr=0.05, per_post_layer=2)
+    ds = train(cfg, rng=4)
+    rec = record_layer(cfg, layer=2, steps=(3, 9), rng=4)
+    validate_record(rec)
+    bsz = cfg.batch_size
+    assert rec.attrs["time_units"] == "step"
+    np.testing.assert_allclose(rec.time.values[:bsz + 1],
+                               np.r_[3 + np.arange(bsz) / bsz, 4.0])
+    np.testing.assert_array_equal(rec.weight_time.values, np.arange(3, 10))
+    assert rec.weight.shape == (7, 12, 16) and rec.pre_activity.shape == (6 * bsz, 16)
+    assert rec.post_activity.attrs["kind"] == "preactivation"
+    np.testing.assert_allclose(float(rec.decay), cfg.lr * cfg.decay)
+    dw = delta_weight(rec).values
+    w = interval_weight(rec).values
+    g_hat = (dw + float(rec.decay) * w) / cfg.lr  # = g for SGD without noise
+    pre = rec.pre_activity.values.reshape(6, bsz, -1)
+    post = rec.post_activity.values.reshape(6, bsz, -1)
+    for j, k in enumerate(range(3, 9)):
+        h = post[j].T @ pre[j] / bsz  # H = mean h_b h_a^T, numpy
+        np.testing.assert_allclose(h, hebbian_term(pre[j], post[j]), rtol=1e-12)
+        expect = ds.alignment.sel(step=k, layer=2)
+        # float32 engine vs float64 numpy: atol 1e-4
+        np.testing.assert_allclose(cosine_alignment(g_hat[j], h), expect.sel(signal="gradient"),
+                                   atol=1e-4)
+        np.testing.assert_allclose(cosine_alignment(dw[j], h), expect.sel(signal="update"),
+                                   atol=1e-4)
+        np.testing.assert_allclose(alignment_per_post(g_hat[j], h),
+                                   ds.alignment_per_post.sel(step=k, signal="gradient"),
+                                   atol=1e-4)
+        np.testing.assert_allclose(np.linalg.norm(w[j]),
+                                   ds.weight_norm.sel(step=k, layer=2), rtol=1e-5)
+        np.testing.assert_allclose(cosine_alignment(w[j], h),
+                                   ds.weight_alignment.sel(step=k, layer=2), atol=1e-4)
+    # the weight decay part is a visible share of ĝ, so a wrong decay convention fails
+    assert np.linalg.norm(float(rec.decay) * w[0]) > 0.1 * np.linalg.norm(dw[0])
+
+
+def test_parameter_noise_update_includes_noise():
+    """With parameter noise the 'update' signal is W_{k+1} − W_k (noise included), from
+    record_layer weights (weights sampled before the noise of each step)."""
+    cfg = SMALL.replace(noise=3e-2, decay=1e-2)
+    ds = train(cfg, rng=8)
+    rec = record_layer(cfg, layer=1, steps=(0, 4), rng=8)
+    dw = delta_weight(rec).values
+    pre = rec.pre_activity.values.reshape(4, cfg.batch_size, -1)
+    post = rec.post_activity.values.reshape(4, cfg.batch_size, -1)
+    for k in range(4):
+        np.testing.assert_allclose(cosine_alignment(dw[k], hebbian_term(pre[k], post[k])),
+                                   ds.alignment.sel(step=k, layer=1, signal="update"), atol=1e-4)
+
+
+def test_cifar_pickle_batches(tmp_path):
+    import pickle
+
+    gen = np.random.default_rng(0)
+    for name, n in [("data_batch_1", 120), ("data_batch_2", 120), ("test_batch", 60)]:
+        d = {b"data": gen.integers(0, 256, (n, 3072), dtype=np.uint8),
+             b"labels": list(gen.integers(0, 10, n))}
+        with open(tmp_path / name, "wb") as fh:
+            pickle.dump(d, fh)
+    cfg = TrainConfig(task="sce", data_path=str(tmp_path), hidden=(8, 8), n_train=200,
+                      n_val=50, batch_size=50, epochs=1)
+    ds = train(cfg, rng=0)
+    assert ds.attrs["n_train"] == 200 and ds.attrs["n_val"] == 50
+    assert ds.attrs["source"].startswith("cifar10:")
+    assert np.isfinite(ds.loss).all()
+    # 10 classes: the initial cross-entropy is near log(10)
+    np.testing.assert_allclose(float(ds.val_loss[0]), np.log(10), rtol=0.2)
