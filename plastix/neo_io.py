@@ -225,6 +225,7 @@ def to_neo(ds: xr.Dataset) -> Any:
         canon = _canonical_spike_order(st, su, ss, ids[r], seg_ids)
         if not np.array_equal(canon, np.arange(st.size)):
             exact[f"{r}_spike_order"] = arr_enc(np.argsort(canon, kind="stable"))
+    exact["extra"] = _extras(ds)
     block.annotate(plastix_exact=json.dumps(exact))
     block.create_relationship()
     return block
@@ -447,7 +448,35 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         ds.attrs["provenance"] = prov
         if isinstance(ann.get("truth"), str):
             ds.attrs["truth"] = ann["truth"]
+    for name, e in exact.get("extra", {}).get("variables", {}).items():
+        values = arr_dec(e["data"]) if isinstance(e["data"], dict) else np.asarray(e["data"])
+        var = xr.Variable(e["dims"], values, attrs=dec(e["attrs"]))
+        ds = ds.assign_coords({name: var}) if e["coord"] else ds.assign({name: var})
+    ds.attrs.update(dec(exact.get("extra", {}).get("attrs", {})))
     return validate_record(ds, stage="from_neo")
+
+
+_SCHEMA_VARS = {"time", "segment", "interval", "weight_time", "weight_segment", "pre", "post",
+                "pre_activity", "post_activity", "weight", "decay"} | {
+    f"{r}_spike_{k}" for r in _ROLES for k in ("time", "unit", "segment")}
+_SCHEMA_ATTRS = {"plastix_record_version", "dt", "time_units", "source", "provenance", "truth"}
+
+
+def _extras(ds: xr.Dataset) -> dict[str, Any]:
+    """Variables and attributes outside the schema, so that they survive the trip too."""
+    out: dict[str, Any] = {"variables": {}, "attrs": enc({k: v for k, v in ds.attrs.items()
+                                                          if k not in _SCHEMA_ATTRS})}
+    for name in ds.variables:
+        if name in _SCHEMA_VARS:
+            continue
+        values = np.asarray(ds[name].values)
+        if values.dtype == object:
+            values = values.astype(str)
+        out["variables"][str(name)] = {
+            "dims": list(ds[name].dims), "coord": name in ds.coords,
+            "attrs": enc(dict(ds[name].attrs)),
+            "data": arr_enc(values) if values.dtype.kind in "biufcUSM" else values.tolist()}
+    return out
 
 
 def _json_annotation(v: Any) -> dict[str, Any]:

@@ -295,3 +295,83 @@ def test_failed_write_keeps_previous_file(rng, tmp_path):
         write_block(block, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.nix"]
+
+
+def edge_record() -> object:
+    """Uneven bins (a gap), a segment where no synapse was measured, odd id order, no decay."""
+    w = np.full((4, 1, 2), np.nan)
+    w[2:, 0, 1] = [0.3, 0.4]
+    return make_record(
+        np.arange(16.0).reshape(8, 2), np.arange(8.0)[:, None], w,
+        time=[0, 0.1, 0.2, 0.5, 0.6, 0, 0.1, 0.2], weight_time=[0, 0.6, 0, 0.2], dt=0.1,
+        pre=["b", "a"], post=["z"], segment=[0, 0, 0, 0, 0, 1, 1, 1],
+        weight_segment=[0, 0, 1, 1], activity_units="a.u.", activity_kind="fluorescence")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_edge_record_round_trip(fmt, tmp_path):
+    from plastix.neo_io import to_neo
+
+    ds = edge_record()
+    block = to_neo(ds)
+    seg0, seg1 = block.segments
+    assert [s.name for s in seg0.irregularlysampledsignals] == ["pre_rate", "post_rate", "weight"]
+    assert [s.name for s in seg1.analogsignals] == ["pre_rate", "post_rate"]
+    assert "decay" not in block.annotations
+    assert np.isnan(seg0.irregularlysampledsignals[2].magnitude).all()  # placeholder channel
+    back = load_record(save_record(ds, tmp_path / f"edge.{fmt}"))
+    compare_records(ds, back)
+    assert_array_equal(back["pre"].values, ["b", "a"])
+    assert back["pre_activity"].attrs["units"] == "a.u."
+    assert back["pre_activity"].attrs["kind"] == "fluorescence"
+
+
+@pytest.mark.parametrize("fmt", ["nwb"])
+def test_variables_outside_the_schema_survive(fmt, rng, tmp_path):
+    ds = ann_record(rng)
+    ds = ds.assign(loss=("weight_time", rng.random(ds.sizes["weight_time"]), {"units": "1"}))
+    ds = ds.assign_coords(condition=("time", np.repeat(["a", "b"], ds.sizes["time"] // 2)))
+    ds.attrs["codegen_target"] = "numpy"
+    back = load_record(save_record(ds, tmp_path / f"extra.{fmt}"))
+    compare_records(ds, back)
+    assert "condition" in back.coords and back.attrs["codegen_target"] == "numpy"
+
+
+def test_user_pairing_block():
+    """Pairing experiments as a rig would store them: one synapse per segment, spikes only."""
+    from plastix.neo_io import from_neo
+    from plastix.record import delta_weight
+
+    neo, pq = _neo(), _pq()
+    block = neo.Block(name="pairing")
+    synapses = [(0, 0), (1, 0), (2, 1)]  # (pre, post) of each experiment
+    lags = [10.0, -10.0, 10.0]  # ms, post minus pre
+    before, after = [1.0, 2.0, 0.5], [1.3, 1.6, 0.8]
+    for (q, o), lag, b, a in zip(synapses, lags, before, after, strict=True):
+        seg = neo.Segment()
+        pre_t = np.arange(60) * 1000.0 + 100.0  # 60 pairings at 1 Hz, in ms
+        for role, unit, times in (("pre", q, pre_t), ("post", o, pre_t + lag)):
+            st = neo.SpikeTrain(times * pq.ms, t_start=0 * pq.ms, t_stop=60 * pq.s)
+            st.annotate(role=role, unit=unit)
+            seg.spiketrains.append(st)
+        seg.irregularlysampledsignals.append(neo.IrregularlySampledSignal(
+            [-60.0, 600.0] * pq.s, np.array([[b], [a]]), units="mV", name="weight",
+            array_annotations={"pre": np.array([q]), "post": np.array([o])}))
+        block.segments.append(seg)
+    block.create_relationship()
+    ds = from_neo(block, bin_size=0.5)
+    assert ds.sizes["time"] == 3 * 120 and ds.attrs["dt"] == 0.5
+    assert ds["weight"].attrs["units"] == "mV"
+    dw = delta_weight(ds)  # one interval per experiment: after - before, NaN elsewhere
+    expected = np.full((3, 2, 3), np.nan)
+    for k, ((q, o), b, a) in enumerate(zip(synapses, before, after, strict=True)):
+        expected[k, o, q] = a - b
+    assert_allclose(dw.values, expected, rtol=1e-12, err_msg="float subtraction only")
+    # every bin of experiment k falls in interval k (the pairing lies between the samples)
+    assert_array_equal(ds["interval"].values, np.repeat([0, 2, 4], 120))
+    # one pre spike per second: 1 spike in every other 0.5-s bin -> 2 Hz, and 0
+    pre0 = ds["pre_activity"].values[:120, 0]
+    assert_allclose(pre0, np.tile([2.0, 0.0], 60), rtol=0)
+    assert np.isnan(ds["pre_activity"].values[:120, 1:]).all()  # other cells not recorded
+    lag = ds["post_spike_time"].values[:60] - ds["pre_spike_time"].values[:60]
+    assert_allclose(lag, 0.010, rtol=1e-9, err_msg="spike times kept in s (ms -> s rounding)")
