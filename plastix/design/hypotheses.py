@@ -234,7 +234,7 @@ def calibrate(
         of the mean alignment at the calibrated ``η``.
     rng : int, Generator or None
     progress : tqdm bar, optional
-        Updated once per evaluated learning rate.
+        Updated once per measured session.
 
     Returns
     -------
@@ -262,13 +262,13 @@ def calibrate(
             out.append(Calibration(hyp, float(target), float(a.mean()), float(a.std(ddof=1)),
                                    tol, abs(a.mean() - target) <= tol, (hyp.eta,),
                                    (float(a.mean()),)))
-            _tick(progress)
+            _tick(progress, n_sessions)
             continue
         lo, hi = eta_range(hyp.rule, spec)
         grid = np.geomspace(lo, hi, n_grid)
         vals = _baseline_alignment(spec, hyp.rule, grid, n_sessions, child, measure)
         means = vals.mean(axis=1)
-        _tick(progress, n_grid)
+        _tick(progress, n_grid * n_sessions)
         above = means >= target
         if above[0] or not above.any():
             raise ValueError(
@@ -284,7 +284,7 @@ def calibrate(
             eta = float(math.exp(math.log(e_lo) + frac * (math.log(e_hi) - math.log(e_lo))))
             a = _baseline_alignment(spec, hyp.rule, np.array([eta]), n_sessions, child,
                                     measure)[0]
-            _tick(progress)
+            _tick(progress, n_sessions)
             if abs(a.mean() - target) < abs(best[1].mean() - target):
                 best = (eta, a)
             if abs(a.mean() - target) <= _tol(tolerance, a):

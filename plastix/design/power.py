@@ -11,12 +11,14 @@ The decision rule every number here refers to (stated in each protocol):
 *Power* is the probability of rejecting ``a`` when ``b`` is true.  With Cohen's
 ``d = (μ_b − μ_a) / s`` (``s`` the pooled replicate SD), the test statistic
 follows a noncentral t distribution with ``n − 1`` degrees of freedom and
-noncentrality ``d √n``, so the power is exact under normality.  The predictions
-``μ_a`` are treated as known; because ``d`` itself is estimated from a finite
-number of replicates (which inflates ``|d|`` on average), the power and the
-sample size use the *debiased* effect size of :func:`debiased_effect_size`.  Two
-hypotheses whose replicates do not differ (Welch test, ``p ≥ α``) are flagged
-indistinguishable, and for ``d = 0`` the power is exactly ``α``.
+noncentrality ``(μ_b − μ_a) √n / σ_b``, so the power is exact under normality.
+The predictions ``μ_a`` are treated as known.  For a *pair* of hypotheses the
+power and the sample size use the harder direction, ``|μ_b − μ_a| / max(σ_a, σ_b)``;
+and because the mean difference is estimated from a finite number of replicates
+(which inflates it on average), they use its debiased value
+(:func:`debiased_effect_size`).  Two hypotheses whose replicates do not differ
+(Welch test, ``p ≥ α``) are flagged indistinguishable; for a zero debiased effect
+the power is exactly ``α`` and the sample size infinite.
 """
 
 from __future__ import annotations
@@ -68,25 +70,36 @@ def effect_size(a: Any, b: Any) -> float:
     return diff / s
 
 
-def debiased_effect_size(a: Any, b: Any) -> float:
-    """Cohen's d corrected for its upward bias from finite replicates.
+def _debiased_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """``sign(Δ̂) √max(0, Δ̂² − s_a²/n_a − s_b²/n_b)``: unbiased for ``Δ²`` before the root."""
+    diff = float(b.mean() - a.mean())
+    d2 = diff * diff - a.var(ddof=1) / a.size - b.var(ddof=1) / b.size
+    return math.copysign(math.sqrt(max(d2, 0.0)), diff)
 
-    With ``t = d / √(1/n_a + 1/n_b)`` noncentral-t distributed on
-    ``ν = n_a + n_b − 2`` degrees of freedom, ``E[t²] = ν/(ν − 2) (1 + λ²)`` with
-    ``λ² = δ² / (1/n_a + 1/n_b)``, so ``δ̂² = d² (ν − 2)/ν − (1/n_a + 1/n_b)`` is
-    unbiased for ``δ²``; it is clipped at 0 and given the sign of ``d``.  Needs
-    ``ν > 2`` (at least 3 replicates per hypothesis).
+
+def debiased_effect_size(a: Any, b: Any, *, scale: str = "pooled") -> float:
+    """Effect size with the mean difference corrected for finite replicates.
+
+    ``E[(x̄_b − x̄_a)²] = Δ² + σ_a²/n_a + σ_b²/n_b``, so
+    ``Δ̂² = (x̄_b − x̄_a)² − s_a²/n_a − s_b²/n_b`` is unbiased for ``Δ²``; it is
+    clipped at 0, square-rooted, given the sign of the observed difference and
+    divided by ``scale``: ``"pooled"`` (Cohen's d) or ``"max"`` (the larger of the
+    two SDs, i.e. the harder of the two directions of the decision rule: rejecting
+    ``a`` when ``b`` is true has noncentrality ``Δ/σ_b``, rejecting ``b`` when ``a`` is
+    true ``Δ/σ_a``).
     """
     a, b = _samples("a", a), _samples("b", b)
-    nu = a.size + b.size - 2
-    if nu <= 2:
-        raise ValueError(f"debiasing the effect size needs at least 3 replicates per hypothesis "
-                         f"(a: {a.size}, b: {b.size}); use more replicates.")
-    d = effect_size(a, b)
-    if not math.isfinite(d):
-        return d
-    d2 = d * d * (nu - 2) / nu - (1.0 / a.size + 1.0 / b.size)
-    return math.copysign(math.sqrt(max(d2, 0.0)), d)
+    if scale not in ("pooled", "max"):
+        raise ValueError(f"`scale` must be 'pooled' or 'max'; got {scale!r}.")
+    diff = _debiased_difference(a, b)
+    if scale == "pooled":
+        s = math.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1))
+                      / (a.size + b.size - 2))
+    else:
+        s = max(a.std(ddof=1), b.std(ddof=1))
+    if s == 0:
+        return float("nan") if diff == 0 else math.copysign(math.inf, diff)
+    return diff / s
 
 
 def separation_p_value(a: Any, b: Any) -> float:

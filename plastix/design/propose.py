@@ -264,6 +264,7 @@ def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
     pnames = [f"{names[i]}|{names[j]}" for i, j in pairs]
     d = np.full((n_m, len(pairs)), np.nan)
     d_adj = np.full_like(d, np.nan)
+    d_pow = np.full_like(d, np.nan)
     p_sep = np.full_like(d, np.nan)
     pw = np.full_like(d, np.nan)
     n_req = np.full_like(d, np.nan)
@@ -272,10 +273,12 @@ def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
         x, y = change[i, a], change[j, a]
         d[a, b] = effect_size(x, y)
         d_adj[a, b] = debiased_effect_size(x, y)
+        d_pow[a, b] = debiased_effect_size(x, y, scale="max")
         p_sep[a, b] = separation_p_value(x, y)
-        pw[a, b] = power_one_sample(d_adj[a, b], budget, alpha=alpha)
-        n_req[a, b] = sample_size(d_adj[a, b], power=power, alpha=alpha)
-    weakest = np.nanargmin(np.where(np.isfinite(d_adj), np.abs(d_adj), np.inf), axis=1)
+        pw[a, b] = power_one_sample(d_pow[a, b], budget, alpha=alpha)
+        n_req[a, b] = sample_size(d_pow[a, b], power=power, alpha=alpha)
+    # NaN (no spread, equal means) is the weakest possible separation
+    weakest = np.argmin(np.where(np.isnan(d_pow), -1.0, np.abs(d_pow)), axis=1)
     power_min = pw[np.arange(n_m), weakest]
     sess_req = n_req[np.arange(n_m), weakest]
     fits = sess_req <= budget
@@ -322,7 +325,11 @@ def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
                 "units": "1/s", "long_name": "calibrated learning rate"}),
             "effect_size": (("manipulation", "pair"), d, {
                 "units": "1", "long_name": "Cohen's d of the change, second minus first"}),
-            "effect_size_debiased": (("manipulation", "pair"), d_adj, {"units": "1"}),
+            "effect_size_debiased": (("manipulation", "pair"), d_adj, {
+                "units": "1", "long_name": "Cohen's d with the mean difference debiased"}),
+            "effect_size_power": (("manipulation", "pair"), d_pow, {
+                "units": "1", "long_name": "debiased difference / max SD (harder direction); "
+                "used for power and sessions"}),
             "separation_p": (("manipulation", "pair"), p_sep, {
                 "units": "1", "long_name": "Welch p-value between the replicates"}),
             "power": (("manipulation", "pair"), pw, {
@@ -331,7 +338,7 @@ def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
                 "units": "sessions", "long_name": f"sessions for power {power}"}),
             "power_min": ("manipulation", power_min, {"units": "1"}),
             "sessions_required": ("manipulation", sess_req, {"units": "sessions"}),
-            "effect_size_min": ("manipulation", np.abs(d_adj[np.arange(n_m), weakest]),
+            "effect_size_min": ("manipulation", np.abs(d_pow[np.arange(n_m), weakest]),
                                 {"units": "1"}),
             "weakest_pair": ("manipulation", np.array([pnames[w] for w in weakest])),
             "pairs_separated": ("manipulation", separated.astype(np.int64)),
@@ -364,7 +371,8 @@ def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
                 "measured changes against its predicted mean change gives p < alpha"),
             "ranking_rule": (
                 "fits the budget first; then sessions required for the weakest pair of "
-                "hypotheses (debiased Cohen's d); then power at the budget; then name"),
+                "hypotheses (debiased difference / max SD); then power at the budget; then "
+                "name"),
         },
     )
     return ds
@@ -498,7 +506,7 @@ def propose_experiments(
         raise ValueError(f"`target` must be an alignment in (-1, 1); got {target!r}.")
 
     n_free = sum(h.eta is None for h in hyps)
-    n_cal_fits = n_cal * (n_free * (8 + 3) + (len(hyps) - n_free))
+    n_cal_fits = n_cal * (n_free * (8 + 3) + (len(hyps) - n_free))  # at most
     total = n_cal_fits + len(hyps) * n_rep * (1 + len(mans))
     bar = None
     if progress:
@@ -508,6 +516,8 @@ def propose_experiments(
     try:
         cals = calibrate(hyps, spec, target=target, measure=measure, n_sessions=n_cal,
                          rng=gen.spawn(1)[0], progress=bar)
+        if bar is not None:  # calibration may stop refining early
+            bar.update(n_cal_fits - bar.n)
         eta_err = _error_eta(cals)
         sigma_c = noise_boundary(spec, eta_err) if eta_err is not None else None
         base = np.empty((len(hyps), n_rep))

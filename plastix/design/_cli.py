@@ -1,0 +1,43 @@
+"""``plastix design [--record FILE] [--budget N] [--replicates R] [--seed S] --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "design", help="rank experiments that tell emergent from mechanistic Hebbian plasticity",
+        description="Calibrate a mechanistic Hebbian, an error-driven and a random rule to one "
+        "baseline alignment, simulate candidate manipulations under each, and rank them by "
+        "power within a recording budget. Writes design.csv, design.nc, design.png and "
+        "protocol.md.")
+    p.add_argument("--record", type=Path, default=None,
+                   help="a record (.nc, or a Neo file) whose alignment and decay set the "
+                   "calibration target")
+    p.add_argument("--budget", type=int, default=20,
+                   help="sessions you can record (default 20)")
+    p.add_argument("--replicates", type=int, default=12,
+                   help="simulated sessions per hypothesis (default 12)")
+    p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from plastix.design.output import write_design
+    from plastix.design.propose import propose_experiments
+
+    if args.record is not None and not args.record.exists():
+        raise FileNotFoundError(f"`--record` {str(args.record)!r} does not exist.")
+    res = propose_experiments(record=args.record, budget=args.budget,
+                              n_replicates=args.replicates, rng=args.seed,
+                              progress=not args.quiet)
+    paths = write_design(res, args.out)
+    cols = ["rank", "manipulation", "fits_budget", "sessions_required", "power_at_budget",
+            "weakest_pair"]
+    print(res.table[cols].to_string(index=False))
+    print("plastix design: wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
