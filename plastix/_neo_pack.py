@@ -102,6 +102,7 @@ class _DropNeoNoise(logging.Filter):
 
 
 def quiet(func, *args):
+    """Call ``func(*args)`` with NWBIO's renaming and unit notices filtered out."""
     filt, loggers = _DropNeoNoise(), [logging.getLogger(), logging.getLogger("Neo")]
     for lg in loggers:
         lg.addFilter(filt)
@@ -110,7 +111,6 @@ def quiet(func, *args):
     finally:
         for lg in loggers:
             lg.removeFilter(filt)
-
 
 
 _NWB_KEEP = ("session_start_time", "identifier", "session_description", "experimenter", "lab",
@@ -129,7 +129,11 @@ def _times_entry(obj: Any) -> dict[str, Any]:
 
 
 def nwb_pack(b: Any) -> Any:
-    """Move what NWBIO drops into ``notes`` (JSON); rename objects to unique keys."""
+    """Move what NWBIO drops into ``notes`` (JSON); rename objects to unique keys.
+
+    Modifies ``b`` in place (pass a copy) and returns it.
+    """
+    neo = import_neo()
     payload: dict[str, Any] = {"name": b.name, "description": b.description,
                                "annotations": enc(dict(b.annotations)), "segments": []}
     for i, seg in enumerate(b.segments):
@@ -140,7 +144,7 @@ def nwb_pack(b: Any) -> Any:
             e = {"name": sig.name, "description": sig.description, "units": enc(sig.units),
                  "annotations": enc(dict(sig.annotations)),
                  "array_annotations": enc(dict(sig.array_annotations))}
-            if hasattr(sig, "sampling_period"):
+            if isinstance(sig, neo.AnalogSignal):
                 e["t_start"], e["sampling_period"] = enc(sig.t_start), enc(sig.sampling_period)
             else:
                 e.update(_times_entry(sig))
@@ -170,7 +174,7 @@ def nwb_pack(b: Any) -> Any:
 
 def nwb_unpack(b: Any) -> Any:
     """Inverse of :func:`nwb_pack` for a block read by NWBIO; other blocks pass through."""
-    neo, pq = import_neo(), _pq()
+    neo = import_neo()
     notes = b.annotations.get("notes")
     if not (isinstance(notes, str) and notes.startswith(NWB_MARK)):
         return b
@@ -187,6 +191,12 @@ def nwb_unpack(b: Any) -> Any:
         sigs = {} if src is None else {
             int(m.group(1)): s for s in chain(src.analogsignals, src.irregularlysampledsignals)
             if (m := re.search(r"\bsig(\d+)\b", str(s.name)))}
+        trains = {} if src is None else {str(s.name): s for s in src.spiketrains}
+        if len(sigs) != len(sp["signals"]) or len(trains) != len(sp["spiketrains"]):
+            raise ValueError(
+                f"segment {i} of this NWB file holds {len(sigs)} signals and {len(trains)} spike "
+                f"trains but plastix wrote {len(sp['signals'])} and {len(sp['spiketrains'])}; "
+                "the file was edited after writing. Read it with neo.io.NWBIO directly.")
         for j, e in enumerate(sp["signals"]):
             f, units = sigs[j], dec(e["units"])
             kw = {"units": units, "name": e["name"], "description": e["description"],
@@ -200,7 +210,6 @@ def nwb_unpack(b: Any) -> Any:
                                                    **kw)
                 seg.irregularlysampledsignals.append(new)
             new.annotate(**dec(e["annotations"]))
-        trains = {} if src is None else {str(s.name): s for s in src.spiketrains}
         for j, e in enumerate(sp["spiketrains"]):
             st = neo.SpikeTrain(_packed_times(trains[f"st{j}"], e), t_start=dec(e["t_start"]),
                                 t_stop=dec(e["t_stop"]), name=e["name"],
@@ -211,7 +220,6 @@ def nwb_unpack(b: Any) -> Any:
         if src is not None:
             seg.events, seg.epochs = list(src.events), list(src.epochs)
     out.create_relationship()
-    del pq
     return out
 
 

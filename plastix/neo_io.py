@@ -157,7 +157,7 @@ def to_neo(ds: xr.Dataset) -> Any:
     for r in _ROLES:
         if f"{r}_spike_time" in ds:
             spikes[r] = (np.asarray(ds[f"{r}_spike_time"].values, dtype=float),
-                         np.asarray(ds[f"{r}_spike_unit"].values).astype(ids[r].dtype),
+                         _unit_index(r, ds[f"{r}_spike_unit"].values, ids[r]),
                          np.asarray(ds[f"{r}_spike_segment"].values))
     seg_ids = sorted({int(s) for s in chain(seg, wseg, *(v[2] for v in spikes.values()))})
     decay = float(ds["decay"].values)
@@ -212,7 +212,7 @@ def to_neo(ds: xr.Dataset) -> Any:
         for r, (st, su, ss) in spikes.items():
             act = ds[f"{r}_activity"].values[bins] if bins.size else np.empty((0, len(ids[r])))
             for j, u in enumerate(ids[r]):
-                mask = (ss == s) & (su == u)
+                mask = (ss == s) & (su == j)
                 if not mask.any() and not np.isfinite(act[:, j]).any():
                     continue  # unit not recorded in this segment
                 train = neo.SpikeTrain(st[mask] * tq, t_start=t0 * tq, t_stop=t1 * tq,
@@ -222,7 +222,7 @@ def to_neo(ds: xr.Dataset) -> Any:
         if ex:
             exact["segments"][str(s)] = ex
     for r, (st, su, ss) in spikes.items():
-        canon = _canonical_spike_order(st, su, ss, ids[r], seg_ids)
+        canon = _canonical_spike_order(st, su, ss, len(ids[r]), seg_ids)
         if not np.array_equal(canon, np.arange(st.size)):
             exact[f"{r}_spike_order"] = arr_enc(np.argsort(canon, kind="stable"))
     exact["extra"] = _extras(ds)
@@ -258,11 +258,24 @@ def _weight_signal(neo, w, wt, tq, ids, attrs):
     return sig
 
 
-def _canonical_spike_order(st, su, ss, ids, seg_ids) -> np.ndarray:
+def _unit_index(role: str, units: Any, ids: np.ndarray) -> np.ndarray:
+    """Column of each spike's unit in ``ids``; every spike must belong to a listed unit."""
+    keys = {str(x): j for j, x in enumerate(ids.tolist())}
+    uniq, inv = np.unique(np.asarray(units).astype(str), return_inverse=True)
+    missing = [u for u in uniq.tolist() if u not in keys]
+    if missing:
+        raise SchemaError(
+            f"to_neo: `{role}_spike_unit` holds ids that are not in `{role}`: {missing[:5]}; "
+            f"every spike must belong to a listed {role}synaptic unit.")
+    return np.array([keys[u] for u in uniq.tolist()], dtype=np.int64)[inv.ravel()]
+
+
+def _canonical_spike_order(st, su, ss, n_units, seg_ids) -> np.ndarray:
     """Indices of the spikes in the order :func:`from_neo` rebuilds them."""
     out = []
     for s in seg_ids:
-        idx = np.concatenate([np.flatnonzero((ss == s) & (su == u)) for u in ids] or [[]])
+        idx = np.concatenate([np.flatnonzero((ss == s) & (su == j)) for j in range(n_units)]
+                             or [[]])
         idx = idx.astype(np.int64)
         out.append(idx[np.argsort(st[idx], kind="stable")])
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
@@ -374,12 +387,9 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
                 a[:, [col[r][u] for u in rate["ids"]]] = rate["values"]
                 labels[r].setdefault((rate["label"], rate["kind"]), p["index"])
             elif trains and grid.size:
-                edges = np.append(grid, grid[-1] + (seg_dt or default_bin))
-                width_s = np.diff(edges) * sec
+                width = seg_dt or default_bin
                 for u, st, _, _ in trains:
-                    k = np.searchsorted(edges, st, side="right") - 1
-                    k = k[(k >= 0) & (k < grid.size)]
-                    a[:, col[r][u]] = np.bincount(k, minlength=grid.size) / width_s
+                    a[:, col[r][u]] = _bin_counts(np.sort(st), grid, width) / (width * sec)
                 labels[r].setdefault(("Hz", "rate"), p["index"])
             acts[r].append(a)
     for r in _ROLES:
@@ -659,6 +669,15 @@ def _segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool, unit:
     t1 = max(max(x[3] for x in trains), t0)
     n = max(1, int(np.ceil((t1 - t0) / default_bin - 1e-9)))
     return t0 + np.arange(n) * default_bin, default_bin
+
+
+def _bin_counts(st: np.ndarray, grid: np.ndarray, width: float) -> np.ndarray:
+    """Spikes in each bin ``[grid[i], grid[i] + width)``; contiguous bins share their edge."""
+    ends = grid + width
+    joined = np.abs(grid[1:] - ends[:-1]) <= 1e-9 * width
+    ends[:-1][joined] = grid[1:][joined]  # no spike counted twice or lost to rounding
+    return (np.searchsorted(st, ends, side="left")
+            - np.searchsorted(st, grid, side="left")).astype(float)
 
 
 def _grid_desc(t: np.ndarray, unit: str) -> str:

@@ -300,6 +300,16 @@ def _neo_read_missing():
     read_block("/nonexistent/plastix/rig.nix")
 
 
+def _neo_to_neo_stray_spike():
+    from plastix.neo_io import to_neo
+    from plastix.record import make_record
+
+    ds = make_record(np.ones((4, 2)), np.ones((4, 1)), np.ones((1, 1, 2)),
+                     time=np.arange(4.0), weight_time=[0.0],
+                     pre_spikes={"time": [0.5, 1.5], "unit": [1, 7]})
+    to_neo(ds)
+
+
 def _neo_not_a_block():
     from plastix.neo_io import from_neo
 
@@ -358,6 +368,9 @@ CASES += [
     ("neo-write-bad-suffix", _neo_write("rig.nxi"), ValueError,
      r"`path` must end in one of \.nix, \.nwb, \.pickle, \.pkl for a Neo file; got "
      r"'rig\.nxi'\. Did you mean '\.nix'\?"),
+    ("neo-to-neo-spike-of-unknown-unit", _neo_to_neo_stray_spike, SchemaError,
+     r"to_neo: `pre_spike_unit` holds ids that are not in `pre`: \['7'\]; every spike must "
+     r"belong to a listed presynaptic unit\."),
     ("neo-read-missing-file", _neo_read_missing, FileNotFoundError,
      r"`path` '/nonexistent/plastix/rig\.nix' does not exist\."),
 ]
