@@ -378,6 +378,45 @@ CASES += [
 
 # --- ann --------------------------------------------------------------------
 
+
+def _ann():
+    import plastix.ann as ann
+
+    return ann
+
+
+CASES += [
+    ("ann-rule-typo", lambda: _ann().TrainConfig(rule="sdg"), ValueError,
+     r"`rule` must be one of 'sgd', 'momentum', 'adam', 'dfa', 'random_nn', 'oja', "
+     r"'hebb_pre', 'hebb_post'; got 'sdg'\. Did you mean 'sgd'\?"),
+    ("ann-hidden-type", lambda: _ann().TrainConfig(hidden="128"), TypeError,
+     r"`hidden` must be a tuple of ints \(hidden widths\); got str '128'\."),
+    ("ann-lr-zero", lambda: _ann().TrainConfig(lr=0), ValueError,
+     r"`lr` must be a positive finite number; got 0\.0\."),
+    ("ann-batch-gt-train", lambda: _ann().TrainConfig(batch_size=512, n_train=256), ValueError,
+     r"`batch_size` \(512\) must be <= `n_train` \(256\); otherwise no step is taken\."),
+    ("ann-transformer-rule", lambda: _ann().TrainConfig(task="sre_transformer", rule="dfa"),
+     ValueError, r"`rule` must be one of 'sgd', 'momentum', 'adam' for "
+     r"task='sre_transformer' \(the encoder is trained by backpropagation\); got 'dfa'\."),
+    ("ann-train-config-type", lambda: _ann().train({"rule": "sgd"}), TypeError,
+     r"`config` must be a plastix\.ann\.TrainConfig; got dict\. Build one with "
+     r"TrainConfig\(task=\.\.\., \.\.\.\)\."),
+    ("ann-sweep-grid-typo", lambda: _ann().sweep(_ann().TrainConfig(), {"decya": [0]}),
+     ValueError, r"`grid` key 'decya' is not a TrainConfig field; valid fields are task, .*"
+     r"\(use n_seeds= for seeds\)\. Did you mean 'decay'\?"),
+    ("ann-sweep-grid-scalar", lambda: _ann().sweep(_ann().TrainConfig(), {"decay": 0.1}),
+     TypeError, r"`grid\['decay'\]` must be a sequence of values; got float 0\.1\. Wrap a "
+     r"single value in a list\."),
+    ("ann-record-layer", lambda: _ann().record_layer(_ann().TrainConfig(), layer=4,
+                                                     steps=(0, 1)), ValueError,
+     r"`layer` must be an int between 1 and 3 \(1-based, layer 1 is the first weight "
+     r"matrix\); got 4\."),
+    ("ann-record-steps", lambda: _ann().record_layer(
+        _ann().TrainConfig(epochs=1, n_train=512), layer=1, steps=(0, 3)), ValueError,
+     r"`steps` must satisfy 0 <= start < stop <= 2 \(the run's number of steps\); got "
+     r"\(0, 3\)\."),
+]
+
 # --- circuits ---------------------------------------------------------------
 
 # --- estimate ---------------------------------------------------------------
