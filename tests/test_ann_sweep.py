@@ -93,20 +93,35 @@ def test_sweep_threads_restored():
 
 # --------------------------------------------------------------------------- science
 
-SCI = TrainConfig(hidden=(32, 32), n_train=1024, n_val=128, batch_size=32, epochs=30, lr=0.1)
+SCI = TrainConfig(hidden=(32, 32), n_train=1024, n_val=128, batch_size=32, epochs=25)
 
 
 def test_sre_decay_raises_and_noise_flips_alignment():
-    """SGD on a reduced SRE (same family: tanh MLP teacher-student, no biases): layer-2
-    gradient alignment at γ=5e-3 exceeds γ=0 in every one of 3 seeds by > 0.2, and
-    parameter noise σ=1e-3 (γ=0) makes it negative (paper Table 1 and Fig. 4)."""
-    res = sweep(SCI, {"decay": [0.0, 5e-3], "noise": [0.0, 1e-3]}, n_seeds=3, rng=2025,
-                progress=False)
-    fa = final_alignment(res, last=100).sel(layer=2)
-    a0 = fa.sel(decay=0.0, noise=0.0).values
-    a5 = fa.sel(decay=5e-3, noise=0.0).values
-    an = fa.sel(decay=0.0, noise=1e-3).values
-    # margin 0.2: the paper's gap is 0.69 (−0.10 -> 0.59); the seed SD is ~0.01-0.05
+    """SGD on a reduced SRE (same family: tanh MLP teacher-student, no biases, batch 32,
+    800 steps): layer-2 gradient alignment at γ=5e-3 exceeds γ=0 in each of 3 seeds by
+    > 0.2 (lr 0.1), and parameter noise σ=1e-3 at γ=0 makes it negative (lr 0.05)
+    (paper Table 1 and Fig. 4)."""
+    dec = final_alignment(sweep(SCI.replace(lr=0.1), {"decay": [0.0, 5e-3]}, n_seeds=3,
+                                rng=2025, progress=False), last=100).sel(layer=2)
+    a0, a5 = dec.sel(decay=0.0).values, dec.sel(decay=5e-3).values
+    # margin 0.2: the paper's gap is 0.69 (−0.10 -> 0.59); here it is 0.3-0.4 (9 seeds
+    # checked, SD ~0.04), so 0.2 fails only if decay stops mattering
     assert np.all(a5 - a0 > 0.2), f"γ=5e-3 {a5} vs γ=0 {a0}"
-    assert np.all(an < 0), f"σ=1e-3 should be anti-Hebbian; got {an}"
-    assert np.all(an < a0), f"noise should lower the alignment: {an} vs {a0}"
+    noi = final_alignment(sweep(SCI.replace(lr=0.05), {"noise": [0.0, 1e-3]}, n_seeds=3,
+                                rng=2025, progress=False), last=100).sel(layer=2)
+    b0, bn = noi.sel(noise=0.0).values, noi.sel(noise=1e-3).values
+    # the noise effect is ~ -0.1 with seed SD ~0.02: a sign test per seed
+    assert np.all(bn < 0), f"σ=1e-3 should be anti-Hebbian; got {bn}"
+    assert np.all(bn < b0 - 0.03), f"noise should lower the alignment: {bn} vs {b0}"
+
+
+@pytest.mark.slow
+def test_full_sre_fig4_corners():
+    """The paper's SRE (32-128-128-32 tanh, 20k samples, batch 256, 50 epochs, lr 0.01):
+    at σ=0 layer-2 alignment rises with γ (Fig. 4: ~0.09 at γ=0 -> 0.41 at 9e-3) and at
+    σ=1e-3 it is negative (Fig. 4: −0.12 to −0.18) whatever γ."""
+    res = sweep(TrainConfig(), {"decay": [0.0, 5e-3], "noise": [0.0, 1e-3]}, rng=0,
+                progress=False, threads=2)
+    fa = final_alignment(res, last=100).sel(layer=2).isel(seed=0)
+    assert float(fa.sel(decay=5e-3, noise=0.0)) > float(fa.sel(decay=0.0, noise=0.0)) + 0.1
+    assert (fa.sel(noise=1e-3) < -0.05).all(), fa.values
