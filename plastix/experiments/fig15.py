@@ -26,8 +26,7 @@ from plastix.experiments import _common as C
 __all__ = ["run", "measure"]
 
 DECAYS = (5e-4, 5e-3)
-FULL = {"epochs": 50, "n_train": 20_000, "n_val": 2_000}
-QUICK = {"epochs": 8, "n_train": 4_096, "n_val": 512}
+FULL = C.FULL
 N_SEEDS = {False: 5, True: 2}
 WINDOW = 200
 LAYER = 2
@@ -40,7 +39,7 @@ def config(*, quick: bool = False, **overrides: Any):
     from plastix.ann import TrainConfig
 
     base = dict(task="sre", rule="sgd", activation="tanh", hidden=(128, 128), bias=False,
-                lr=0.01, batch_size=256, per_post_layer=None, **(QUICK if quick else FULL))
+                batch_size=256, per_post_layer=None, **C.budget(quick, 0.01))
     return TrainConfig(**{**base, **overrides})
 
 
@@ -75,7 +74,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     if gap is not None and "layer" in gap.dims:
         g = gap.sel(layer=LAYER)
         g = g.drop_vars([c for c in g.coords if c not in ("decay", "seed", "step")])
-        data["final_gap"] = C.final_value(g, last=window).median("seed")
+        data["final_gap"] = C.final_value(g, last=1).median("seed")
     ds = xr.Dataset(data, attrs={"experiment": "fig15", "quick": int(bool(quick)),
                                  "n_seeds": seeds, "window": window, "layer": LAYER,
                                  "config": C.config_dict(cfg),

@@ -29,10 +29,8 @@ __all__ = ["run", "measure", "ACTIVATIONS", "DECAYS"]
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
 DECAYS = (0.0, 5e-5, 5e-4, 1e-3, 5e-3, 1e-2)
 QUICK_DECAYS = (0.0, 5e-4, 5e-3, 1e-2)
-FULL = {"epochs": 50, "n_train": 20_000, "n_val": 2_000}
-QUICK = {"epochs": 4, "n_train": 4_096, "n_val": 512}
+FULL = C.FULL
 DEEP = {False: (512,) * 6, True: (128,) * 6}
-DEEP_QUICK = {"epochs": 2, "n_train": 2_048, "n_val": 512}
 N_SEEDS = {False: 5, True: 1}
 PAPER_CLAIM = "alignment rises with γ for every activation and every layer of the 6 × 512 MLP"
 
@@ -41,9 +39,8 @@ def config(activation: str, *, hidden=(128, 128), quick: bool = False, **overrid
     """SGD on the SRE, η = 0.01, batch 256, no biases, the given hidden layers."""
     from plastix.ann import TrainConfig
 
-    budget = (DEEP_QUICK if len(hidden) > 2 else QUICK) if quick else FULL
     base = dict(task="sre", rule="sgd", activation=activation, hidden=tuple(hidden),
-                bias=False, lr=0.01, batch_size=256, per_post_layer=None, **budget)
+                bias=False, batch_size=256, per_post_layer=None, **C.budget(quick, 0.01))
     return TrainConfig(**{**base, **overrides})
 
 
@@ -188,8 +185,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     """Reproduce Fig. 3 into ``out``; return the summary path.
 
     Writes ``fig3.nc``, ``fig3.csv``, ``fig3.png`` and ``fig3.md``.  ``quick``: 4
-    decays, 1 seed, 4 epochs on 4,096 samples, and a 6 × 128 (not 512) deep MLP
-    for 2 epochs on 2,048 samples.
+    decays, 1 seed, the quick budget of :mod:`plastix.experiments._common`, and a
+    6 × 128 (not 512) deep MLP.
     """
     out = C.prepare_out(out)
     ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, decays=_decays, deep=_deep,
@@ -200,6 +197,5 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     budget = C.describe_budget(config("tanh", quick=quick, **(_overrides or {})), quick=quick,
                                full=FULL)
     if quick and _deep:
-        budget += f" Deep MLP: 6 × {DEEP[True][0]} (full: 6 × 512), " \
-                  f"{DEEP_QUICK['epochs']} epochs on {DEEP_QUICK['n_train']} samples."
+        budget += f" Deep MLP: 6 × {DEEP[True][0]} (full: 6 × 512)."
     return C.write_text(out / "fig3.md", summary(ds, budget=budget))

@@ -36,8 +36,7 @@ PAPER = {
 }
 """The paper's Fig. 4 numbers (read off the figure and text; SPEC §4)."""
 
-FULL = {"epochs": 50, "n_train": 20_000, "n_val": 2_000}
-QUICK = {"epochs": 5, "n_train": 4_096, "n_val": 512}
+FULL = C.FULL
 LAYERS = (1, 2)
 
 
@@ -52,8 +51,8 @@ def config(*, quick: bool = False, **overrides: Any):
     from plastix.ann import TrainConfig
 
     base = dict(task="sre", rule="sgd", activation="tanh", hidden=(128, 128), bias=False,
-                lr=0.01, batch_size=256, noise_kind="parameter", per_post_layer=None,
-                **(QUICK if quick else FULL))
+                batch_size=256, noise_kind="parameter", per_post_layer=None,
+                **C.budget(quick, 0.01))
     return TrainConfig(**{**base, **overrides})
 
 

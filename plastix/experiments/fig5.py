@@ -31,8 +31,7 @@ NOISE = (0.0, 2.5e-4, 5e-4, 1e-3)
 DECAY = (0.0, 1e-4, 5e-4, 1e-3, 3e-3, 1e-2)
 QUICK_NOISE = (0.0, 5e-4, 1e-3)
 QUICK_DECAY = (0.0, 1e-3, 1e-2)
-FULL = {"epochs": 50, "n_train": 20_000, "n_val": 2_000}
-QUICK = {"epochs": 4, "n_train": 4_096, "n_val": 512}
+FULL = C.FULL
 N_SEEDS = {False: 3, True: 1}
 PAPER_CLAIM = "validation loss is lowest near zero alignment"
 
@@ -42,8 +41,8 @@ def config(*, quick: bool = False, **overrides: Any):
     from plastix.ann import TrainConfig
 
     base = dict(task="sre", rule="sgd", activation="tanh", hidden=(128, 128), bias=False,
-                lr=0.01, batch_size=256, noise_kind="parameter", per_post_layer=None,
-                **(QUICK if quick else FULL))
+                batch_size=256, noise_kind="parameter", per_post_layer=None,
+                **C.budget(quick, 0.01))
     return TrainConfig(**{**base, **overrides})
 
 

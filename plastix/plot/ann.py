@@ -26,7 +26,7 @@ __all__ = [
     "rolling_mean",
 ]
 
-ALIGNMENT_LABEL = "alignment cos(g, H) (dimensionless; >0 Hebbian)"
+ALIGNMENT_LABEL = "alignment cos(g, H) (dimensionless)"
 DECAY_LABEL = "weight decay γ (per unit learning rate, dimensionless)"
 NOISE_LABEL = "parameter-noise SD σ (weight units)"
 
@@ -36,7 +36,7 @@ def _new_axes(ax: Any) -> Any:
         return ax
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5.0, 3.8))
+    fig = Figure(figsize=(6.0, 4.5))
     return fig.add_subplot()
 
 
@@ -48,6 +48,7 @@ def plot_alignment_vs_decay(
     label: str | None = None,
     ax: Any = None,
     marker: str = "o",
+    color: Any = None,
 ) -> Any:
     """Alignment at convergence against weight decay, one line (with ±SD bars).
 
@@ -63,6 +64,8 @@ def plot_alignment_vs_decay(
         Legend entry.
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
+    marker, color : optional
+        Matplotlib marker and colour of the line.
 
     Returns
     -------
@@ -89,7 +92,7 @@ def plot_alignment_vs_decay(
     ax = _new_axes(ax)
     ok = np.isfinite(mean)
     ax.errorbar(decay[ok], mean[ok], yerr=None if err is None else err[ok], marker=marker,
-                capsize=3, label=label)
+                capsize=3, label=label, color=color)
     positive = decay[decay > 0]
     if positive.size and np.any(decay == 0):
         ax.set_xscale("symlog", linthresh=float(positive.min()))
