@@ -1,0 +1,44 @@
+"""Brian2 circuits with plastic synapses ``dw/dt = η g − γ w + σ ξ(t)``.
+
+Rate and spiking (Poisson → LIF) circuits, learning rules as Brian2 equation
+templates (:mod:`plastix.circuits.templates`), recording into the plastix record,
+sweeps over γ and σ that compile one ``cpp_standalone`` model and rerun it with
+``run_args``, and the alignment of the learning signal measured from a record.
+
+Importing this package does not import brian2; the simulators do, when called.
+
+Sign convention: alignment ``A = cos(g, H)``, ``A > 0`` Hebbian, ``A < 0``
+anti-Hebbian; ``g = H`` gives 1 and ``g = −H`` gives −1.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from plastix.circuits.config import RULES, RateCircuitConfig, SpikingCircuitConfig
+
+__all__ = [
+    "RULES",
+    "RateCircuitConfig",
+    "SpikingCircuitConfig",
+    "simulate_rate",
+    "simulate_spiking",
+    "sweep_spiking",
+    "interval_alignment",
+    "circuit_alignment",
+]
+
+_LAZY = {
+    "simulate_rate": "plastix.circuits.simulate",
+    "simulate_spiking": "plastix.circuits.simulate",
+    "sweep_spiking": "plastix.circuits.sweep",
+    "interval_alignment": "plastix.circuits.analysis",
+    "circuit_alignment": "plastix.circuits.analysis",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'plastix.circuits' has no attribute {name!r}")

@@ -1,0 +1,257 @@
+"""Configuration of the Brian2 circuits: frozen, validated dataclasses.
+
+Units are plain SI floats everywhere in plastix (seconds, hertz); Brian2
+quantities are attached only inside :mod:`plastix.circuits.build`.
+
+Weights are dimensionless and scaled so that ``w ≈ 1`` on every synapse gives a
+postsynaptic neuron its nominal drive (``drive`` mV of mean depolarisation in
+the spiking circuit, a rate of ``rate`` Hz in the rate circuit), whatever
+``n_pre``.  The rule's signal ``g`` is dimensionless (traces are divided by
+``rate``), so ``eta`` and ``decay`` are rates in 1/s and ``noise`` is in
+1/sqrt(s): ``dw/dt = eta g − decay w + noise ξ(t)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from plastix._util.errors import check_choice, did_you_mean
+
+__all__ = ["RULES", "RateCircuitConfig", "SpikingCircuitConfig"]
+
+RULES = ("hebbian", "anti_hebbian", "error", "random", "stdp")
+"""Learning rules ``g`` (see :mod:`plastix.circuits.templates`)."""
+
+
+def _num(name: str, value: Any, *, low: float | None = 0.0, strict: bool = False,
+         unit: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
+            value, "__float__"):
+        raise TypeError(f"`{name}` must be a number{(' in ' + unit) if unit else ''}; "
+                        f"got {type(value).__name__}.")
+    v = float(value)
+    u = f" {unit}" if unit else ""
+    if not math.isfinite(v):
+        raise ValueError(f"`{name}` must be finite{u}; got {v!r}.")
+    if low is not None and (v < low or (strict and v == low)):
+        rel = ">" if strict else ">="
+        raise ValueError(f"`{name}` must be {rel} {low:g}{u}; got {v!r}.")
+    return v
+
+
+def _int(name: str, value: Any, *, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) and not (
+            hasattr(value, "__index__")):
+        raise TypeError(f"`{name}` must be an int; got {type(value).__name__}.")
+    v = int(value)
+    if v < low:
+        raise ValueError(f"`{name}` must be an int >= {low}; got {v}.")
+    return v
+
+
+@dataclass(frozen=True)
+class _CircuitConfig:
+    """Fields shared by the rate and the spiking circuit (all SI units)."""
+
+    rule: str = "error"
+    n_pre: int = 100
+    n_post: int = 10
+    eta: float = 5.0
+    decay: float = 1.0
+    noise: float = 0.0
+    input_noise: float = 0.3
+    input_corr: float = 0.5
+    n_groups: int = 4
+    tau_input: float = 0.1
+    rate: float = 10.0
+    duration: float = 5.0
+    dt: float = 5e-4
+    bin_size: float = 0.01
+    weight_interval: float = 0.1
+    record_synapses: Any = 2000
+    record_signal: bool = True
+    w_init: float = 1.0
+    w_init_sd: float = 0.5
+    teacher_sd: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_choice("rule", self.rule, RULES)
+        for name in ("n_pre", "n_post", "n_groups"):
+            object.__setattr__(self, name, _int(name, getattr(self, name)))
+        for name, unit in (("eta", "1/s"), ("decay", "1/s"), ("noise", "1/sqrt(s)"),
+                           ("input_noise", ""), ("input_corr", ""), ("w_init_sd", ""),
+                           ("teacher_sd", "")):
+            object.__setattr__(self, name, _num(name, getattr(self, name), unit=unit))
+        object.__setattr__(self, "w_init", _num("w_init", self.w_init, low=None))
+        for name, unit in (("tau_input", "s"), ("rate", "Hz"), ("duration", "s"), ("dt", "s"),
+                           ("bin_size", "s"), ("weight_interval", "s")):
+            object.__setattr__(self, name, _num(name, getattr(self, name), strict=True,
+                                                unit=unit))
+        if not isinstance(self.record_signal, bool):
+            raise TypeError(f"`record_signal` must be a bool; got "
+                            f"{type(self.record_signal).__name__}.")
+        for name in ("bin_size", "weight_interval"):
+            ratio = getattr(self, name) / self.dt
+            if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+                raise ValueError(
+                    f"`{name}` must be a whole multiple of `dt` ({self.dt:g} s); got "
+                    f"{getattr(self, name):g} s ({ratio:.4g} steps). Round it to a multiple "
+                    "of dt.")
+        if self.weight_interval > self.duration:
+            raise ValueError(
+                f"`weight_interval` ({self.weight_interval:g} s) must not exceed `duration` "
+                f"({self.duration:g} s): at least one weight interval is needed.")
+        object.__setattr__(self, "record_synapses", _record_spec(self.record_synapses,
+                                                                 self.n_post, self.n_pre))
+
+    # ------------------------------------------------------------------ dicts
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (JSON-ready) of every field; ``from_dict`` inverts it."""
+        out = dataclasses.asdict(self)
+        rs = out["record_synapses"]
+        if isinstance(rs, tuple):
+            out["record_synapses"] = [list(map(int, p)) for p in rs]
+        out["kind"] = self.kind
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _CircuitConfig:
+        """Build a config from :meth:`to_dict` output; unknown keys get "did you mean"."""
+        if not isinstance(data, dict):
+            raise TypeError(f"`data` must be a dict; got {type(data).__name__}.")
+        data = dict(data)
+        kind = data.pop("kind", cls.kind)
+        if kind != cls.kind:
+            raise ValueError(f"`kind` must be {cls.kind!r} for {cls.__name__}; got {kind!r}.")
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in data:
+            if key not in names:
+                raise TypeError(f"{cls.__name__} got an unknown field `{key}`; valid fields are "
+                                f"{', '.join(names)}." + did_you_mean(key, names))
+        rs = data.get("record_synapses")
+        if isinstance(rs, list):
+            data["record_synapses"] = tuple(tuple(p) for p in rs)
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> _CircuitConfig:
+        """A copy with some fields changed (validated); unknown names get "did you mean"."""
+        names = [f.name for f in dataclasses.fields(self)]
+        for key in changes:
+            if key not in names:
+                raise TypeError(f"{type(self).__name__} has no field `{key}`; valid fields are "
+                                f"{', '.join(names)}." + did_you_mean(key, names))
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def n_steps(self) -> int:
+        return int(round(self.duration / self.dt))
+
+
+def _record_spec(spec: Any, n_post: int, n_pre: int) -> Any:
+    """Validate ``record_synapses``: None (all), an int count, or (post, pre) index pairs."""
+    if spec is None:
+        return None
+    if isinstance(spec, bool):
+        raise TypeError("`record_synapses` must be None, an int count or a sequence of "
+                        "(post, pre) pairs; got a bool.")
+    if isinstance(spec, int):
+        if spec < 1:
+            raise ValueError(f"`record_synapses` must be >= 1 when a count; got {spec}.")
+        return int(spec)
+    try:
+        pairs = tuple((int(p[0]), int(p[1])) for p in spec)
+        if any(len(p) != 2 for p in spec):
+            raise ValueError
+    except (TypeError, ValueError, IndexError) as err:
+        raise TypeError(
+            "`record_synapses` must be None (all), an int count, or a sequence of (post, pre) "
+            f"index pairs; got {type(spec).__name__} {spec!r:.60}.") from err
+    if not pairs:
+        raise ValueError("`record_synapses` must name at least one (post, pre) pair; got none.")
+    for post, pre in pairs:
+        if not (0 <= post < n_post and 0 <= pre < n_pre):
+            raise ValueError(
+                f"`record_synapses` pair (post={post}, pre={pre}) is out of range; expected "
+                f"0 <= post < {n_post} and 0 <= pre < {n_pre}.")
+    if len(set(pairs)) != len(pairs):
+        raise ValueError("`record_synapses` lists a (post, pre) pair twice; give each once.")
+    return pairs
+
+
+@dataclass(frozen=True)
+class RateCircuitConfig(_CircuitConfig):
+    """A rate circuit: ``n_pre`` input rates onto ``n_post`` linear rate units.
+
+    Input ``j`` has rate ``rate · [1 + input_corr s_grp(j)(t) + input_noise n_j(t)]₊``
+    where ``s`` are ``n_groups`` shared unit-variance Ornstein–Uhlenbeck signals
+    (correlated populations) and ``n_j`` private ones (input noise), time constant
+    ``tau_input`` (s).  Post unit ``i`` has the rate (pre-activation, may be
+    negative) ``u_i = rate · (1/n_pre) Σ_j w_ij x_j / rate``; the error rule's
+    teacher has fixed weights ``W* ~ N(1, teacher_sd²)``.
+
+    Fields (SI units): ``rule`` one of :data:`RULES` except ``"stdp"``; ``eta`` (1/s);
+    ``decay`` γ (1/s); ``noise`` σ (1/sqrt(s)); ``duration``, ``dt``, ``bin_size``,
+    ``weight_interval``, ``tau_input`` (s); ``rate`` (Hz); ``record_synapses``
+    (None = all, int count of randomly chosen synapses, or (post, pre) pairs);
+    ``record_signal`` also records the rule's integrated signal ``η∫g dt``;
+    ``w_init``/``w_init_sd`` the initial weights' mean and SD.
+    """
+
+    kind = "rate"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.rule == "stdp":
+            raise ValueError("`rule` 'stdp' needs spikes; the rate circuit supports "
+                             "'hebbian', 'anti_hebbian', 'error' and 'random'. Use "
+                             "SpikingCircuitConfig for STDP.")
+
+
+@dataclass(frozen=True)
+class SpikingCircuitConfig(_CircuitConfig):
+    """A spiking circuit: Poisson inputs onto leaky integrate-and-fire neurons.
+
+    Inputs are inhomogeneous Poisson processes with the rates of
+    :class:`RateCircuitConfig`.  Post neurons are current-based LIF
+    (``tau_m`` s, threshold ``v_th`` mV above rest, reset to rest, refractory
+    ``t_ref`` s, membrane noise ``v_noise`` mV SD); a presynaptic spike adds
+    ``w · J`` with ``J = drive / (n_pre · rate · tau_m)`` mV, so all-ones weights
+    give ``drive`` mV of mean depolarisation.  Optional fixed random recurrence
+    among post neurons: connection probability ``p_recurrent``, jump
+    ``j_recurrent`` mV.  Traces (``tau_trace`` s) estimate rates; the rule uses them
+    divided by ``rate``.  STDP: pair-based, all-to-all, windows ``tau_stdp`` s,
+    depression/potentiation ratio ``stdp_ratio``.  The error rule's teacher is a
+    second LIF population driven by the same inputs through fixed weights
+    ``W* ~ N(1, teacher_sd²)``.
+    """
+
+    kind = "spiking"
+    tau_m: float = 0.02
+    v_th: float = 20.0
+    t_ref: float = 0.002
+    v_noise: float = 4.0
+    drive: float = 16.0
+    tau_trace: float = 0.05
+    tau_stdp: float = 0.02
+    stdp_ratio: float = 1.05
+    p_recurrent: float = 0.0
+    j_recurrent: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name, unit in (("tau_m", "s"), ("v_th", "mV"), ("tau_trace", "s"),
+                           ("tau_stdp", "s")):
+            object.__setattr__(self, name, _num(name, getattr(self, name), strict=True,
+                                                unit=unit))
+        for name, unit in (("t_ref", "s"), ("v_noise", "mV"), ("drive", "mV"),
+                           ("stdp_ratio", "")):
+            object.__setattr__(self, name, _num(name, getattr(self, name), unit=unit))
+        object.__setattr__(self, "j_recurrent", _num("j_recurrent", self.j_recurrent,
+                                                     low=None, unit="mV"))
+        p = _num("p_recurrent", self.p_recurrent)
+        if p > 1:
+            raise ValueError(f"`p_recurrent` must be a probability in [0, 1]; got {p!r}.")
+        object.__setattr__(self, "p_recurrent", p)
