@@ -19,6 +19,7 @@ from plastix.design.manipulations import (
     noise_boundary,
 )
 from plastix.design.power import (
+    compare_pair,
     debiased_effect_size,
     effect_size,
     power_one_sample,
@@ -39,6 +40,6 @@ __all__ = [
     "CircuitSpec", "Hypothesis", "Calibration", "Manipulation", "DesignResult",
     "default_hypotheses", "default_manipulations", "calibrate", "noise_boundary", "boundary_k",
     "effect_size", "debiased_effect_size", "separation_p_value", "power_one_sample",
-    "sample_size", "simulated_power", "propose_experiments", "rank_table",
+    "sample_size", "simulated_power", "compare_pair", "propose_experiments", "rank_table",
     "circuit_from_record", "estimator_measure", "DEFAULT_TARGET",
 ]

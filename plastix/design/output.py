@@ -38,8 +38,8 @@ def _what(ds: xr.Dataset, m: str) -> str:
                      f"{g0:.3g} to {float(s['decay']):.3g} 1/s")
     if man["noise_boundary_multiple"] is not None:
         k = ds.attrs.get("noise_boundary_k", math.nan)
-        parts.append(f"Raise the synaptic noise from {s0:.3g} to {float(s['noise']):.3g} 1/sqrt(s), "
-                     f"{man['noise_boundary_multiple']:g} × the boundary σ_c = "
+        parts.append(f"Raise the synaptic noise from {s0:.3g} to {float(s['noise']):.3g} "
+                     f"1/sqrt(s), {man['noise_boundary_multiple']:g} × the boundary σ_c = "
                      f"{ds.attrs['noise_boundary']:.3g} 1/sqrt(s) where an error-driven rule "
                      f"turns anti-Hebbian (γ = k σ², k = {k:.3g})")
     if man["error_gain"] != 1.0:

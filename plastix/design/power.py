@@ -33,7 +33,7 @@ from plastix._util.rng import resolve_rng
 from plastix._util.validate import as_float_array
 
 __all__ = ["effect_size", "debiased_effect_size", "separation_p_value", "power_one_sample",
-           "sample_size", "simulated_power"]
+           "sample_size", "simulated_power", "compare_pair"]
 
 
 def _check_alpha(alpha: float) -> float:
@@ -191,3 +191,33 @@ def simulated_power(pool_a: Any, pool_b: Any, n: int, *, n_experiments: int = 20
     res = stats.ttest_1samp(draws, a.mean(), axis=1)
     p = float(np.mean(res.pvalue < alpha))
     return p, math.sqrt(p * (1 - p) / n_experiments)
+
+
+def compare_pair(a: Any, b: Any, *, budget: int, alpha: float = 0.05,
+                 power: float = 0.8) -> dict[str, float]:
+    """Everything the design reports for one pair of hypotheses under one manipulation.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n_replicates,)
+        Simulated per-session changes under the two hypotheses.
+    budget : int
+        Sessions available.
+
+    Returns
+    -------
+    dict
+        ``effect_size`` (Cohen's d, raw), ``effect_size_debiased`` (pooled scale),
+        ``effect_size_power`` (debiased, harder direction: used for power),
+        ``separation_p`` (Welch), ``power`` (at ``budget``) and ``sessions_required``
+        (for ``power``).  A pair whose replicates do not differ (``separation_p ≥
+        alpha``) is claimed no power beyond ``alpha`` and needs infinitely many
+        sessions: the simulations give no evidence that it can be separated.
+    """
+    d_pow = debiased_effect_size(a, b, scale="max")
+    p_sep = separation_p_value(a, b)
+    d_use = d_pow if p_sep < alpha else 0.0
+    return {"effect_size": effect_size(a, b), "effect_size_debiased": debiased_effect_size(a, b),
+            "effect_size_power": d_pow, "separation_p": p_sep,
+            "power": float(power_one_sample(d_use, budget, alpha=alpha)),
+            "sessions_required": sample_size(d_use, power=power, alpha=alpha)}

@@ -50,13 +50,7 @@ from plastix.design.manipulations import (
     noise_boundary,
     settle_time,
 )
-from plastix.design.power import (
-    debiased_effect_size,
-    effect_size,
-    power_one_sample,
-    sample_size,
-    separation_p_value,
-)
+from plastix.design.power import compare_pair
 
 __all__ = ["DEFAULT_TARGET", "DEFAULT_ESTIMATOR", "DesignResult", "propose_experiments",
            "estimator_measure", "circuit_from_record", "rank_table"]
@@ -74,7 +68,9 @@ _ESTIMATOR_KEYS = ["kernel", "decay", "lag", "stdp_tau", "n_boot", "block_length
 
 
 def estimator_measure(**params: Any) -> Callable[[xr.Dataset], float]:
-    """``measure(record) -> alignment``: :class:`plastix.estimate.HebbianEstimator`'s ``alignment_``.
+    """``measure(record) -> alignment``, the estimator's ``alignment_`` on a record.
+
+    The estimator is :class:`plastix.estimate.HebbianEstimator`.
 
     ``params`` override :data:`DEFAULT_ESTIMATOR`.
     """
@@ -227,7 +223,7 @@ def rank_table(ds: xr.Dataset) -> Any:
     Order: manipulations whose required number of sessions fits the budget first;
     then by the sessions required for the *weakest* pair of hypotheses (fewer
     first); then by the power at the budget for that pair (higher first); then by
-    name.
+    the number of pairs of hypotheses it separates (more first); then by name.
     """
     import pandas as pd
 
@@ -239,7 +235,8 @@ def rank_table(ds: xr.Dataset) -> Any:
             "fits_budget": bool(s["fits_budget"]),
             "power_at_budget": float(s["power_min"]),
             "sessions_required": float(s["sessions_required"]),
-            "synapses_required": float(s["sessions_required"]) * int(ds.attrs["synapses_per_session"]),
+            "synapses_required": float(s["sessions_required"])
+            * int(ds.attrs["synapses_per_session"]),
             "weakest_pair": str(s["weakest_pair"].values),
             "abs_effect_size_weakest": float(s["effect_size_min"]),
             "pairs_separated": int(s["pairs_separated"]),
@@ -270,21 +267,21 @@ def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
     n_req = np.full_like(d, np.nan)
     for a, b in itertools.product(range(n_m), range(len(pairs))):
         i, j = pairs[b]
-        x, y = change[i, a], change[j, a]
-        d[a, b] = effect_size(x, y)
-        d_adj[a, b] = debiased_effect_size(x, y)
-        d_pow[a, b] = debiased_effect_size(x, y, scale="max")
-        p_sep[a, b] = separation_p_value(x, y)
-        pw[a, b] = power_one_sample(d_pow[a, b], budget, alpha=alpha)
-        n_req[a, b] = sample_size(d_pow[a, b], power=power, alpha=alpha)
-    # NaN (no spread, equal means) is the weakest possible separation
-    weakest = np.argmin(np.where(np.isnan(d_pow), -1.0, np.abs(d_pow)), axis=1)
+        c = compare_pair(change[i, a], change[j, a], budget=budget, alpha=alpha, power=power)
+        d[a, b], d_adj[a, b], d_pow[a, b] = (c["effect_size"], c["effect_size_debiased"],
+                                             c["effect_size_power"])
+        p_sep[a, b], pw[a, b], n_req[a, b] = (c["separation_p"], c["power"],
+                                              c["sessions_required"])
+    # NaN (no spread, equal means) and inseparable pairs are the weakest
+    absd = np.nan_to_num(np.abs(d_pow), nan=0.0)
+    strength = np.where(p_sep < alpha, absd, -1.0 / (1.0 + absd))
+    weakest = np.argmin(strength, axis=1)
     power_min = pw[np.arange(n_m), weakest]
+    separated = np.sum(p_sep < alpha, axis=1)
     sess_req = n_req[np.arange(n_m), weakest]
     fits = sess_req <= budget
-    separated = np.sum(p_sep < alpha, axis=1)
     order = sorted(range(n_m), key=lambda a: (not fits[a], sess_req[a], -power_min[a],
-                                              mnames[a]))
+                                              -separated[a], mnames[a]))
     rank = np.empty(n_m, dtype=int)
     rank[order] = np.arange(1, n_m + 1)
     m_stats = np.array([[[np.nanmean(manip[h, a]), np.nanstd(manip[h, a], ddof=1),
@@ -372,7 +369,7 @@ def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
             "ranking_rule": (
                 "fits the budget first; then sessions required for the weakest pair of "
                 "hypotheses (debiased difference / max SD); then power at the budget; then "
-                "name"),
+                "pairs separated; then name"),
         },
     )
     return ds
