@@ -500,6 +500,14 @@ def _json_annotation(v: Any) -> dict[str, Any]:
     return out if isinstance(out, dict) else {}
 
 
+def _nwb_hint(obj: Any) -> str:
+    if "nwb_group" not in obj.annotations:
+        return ""
+    return (" This object was read by neo.NWBIO, which keeps neither Neo annotations nor "
+            "signal names: annotate the block after reading, or write NWB files with "
+            "plastix.neo_io.write_block, which keeps them.")
+
+
 def _where(i: int, seg: Any) -> str:
     return f"segment {i} ({seg.name!r})" if seg.name else f"segment {i}"
 
@@ -536,7 +544,7 @@ def _array_ids(where: str, sig: Any, key: str, what: str) -> list[Any]:
         raise SchemaError(
             f"{where}: the {sig.name!r} signal has no array_annotations[{key!r}]; expected one "
             f"{what} id per channel ({n} channel{'s' if n != 1 else ''}); found "
-            f"array_annotations keys {sorted(arr_ann)}.")
+            f"array_annotations keys {sorted(arr_ann)}." + _nwb_hint(sig))
     return [_py(x) for x in np.asarray(arr_ann[key]).tolist()]
 
 
@@ -580,14 +588,15 @@ def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
         what = f"{where}: spike train {k}" + (f" ({st.name!r})" if st.name else "")
         if "role" not in st.annotations:
             raise SchemaError(f"{what} has no annotations['role']; expected 'pre' or 'post'; "
-                              f"found annotations {sorted(st.annotations)}.")
+                              f"found annotations {sorted(st.annotations)}." + _nwb_hint(st))
         role = st.annotations["role"]
         if role not in _ROLES:
             raise SchemaError(f"{what} has annotations['role'] = {role!r}; expected 'pre' or "
                               "'post'." + did_you_mean(str(role), _ROLES))
         if "unit" not in st.annotations:
             raise SchemaError(f"{what} has no annotations['unit']; expected the id of its "
-                              f"{role}synaptic unit; found annotations {sorted(st.annotations)}.")
+                              f"{role}synaptic unit; found annotations {sorted(st.annotations)}."
+                              + _nwb_hint(st))
         unit = _py(st.annotations["unit"])
         if (role, unit) in seen:
             raise SchemaError(f"{what} repeats {role} unit {unit!r}; expected one spike train "
@@ -601,7 +610,8 @@ def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
         hint = f" Rename {close[0]!r} to 'weight'." if close else ""
         raise SchemaError(
             f"{where}: no AnalogSignal named 'weight' or IrregularlySampledSignal named "
-            f"'weight'; found signals named {names}.{hint}")
+            f"'weight'; found signals named {names}.{hint}"
+            + (_nwb_hint(sigs[0]) if sigs else ""))
     if len(found) > 1:
         raise SchemaError(f"{where}: {len(found)} signals named 'weight'; expected exactly one, "
                           "with one channel per synapse.")

@@ -375,3 +375,21 @@ def test_user_pairing_block():
     assert np.isnan(ds["pre_activity"].values[:120, 1:]).all()  # other cells not recorded
     lag = ds["post_spike_time"].values[:60] - ds["pre_spike_time"].values[:60]
     assert_allclose(lag, 0.010, rtol=1e-9, err_msg="spike times kept in s (ms -> s rounding)")
+
+
+def test_nwb_written_without_plastix_says_why(tmp_path):
+    """neo.NWBIO drops annotations; the error explains it instead of only listing them."""
+    import datetime
+
+    from plastix._util.errors import SchemaError
+    from plastix.neo_io import from_neo, read_block
+
+    block = user_block()
+    block.annotations["session_start_time"] = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NWBIO's own notices
+        _neo().io.NWBIO(str(tmp_path / "raw.nwb"), mode="w").write_block(block)
+    raw = read_block(tmp_path / "raw.nwb")
+    with pytest.raises(SchemaError, match=r"spike train 0 \('baseline  spiketrain0'\) has no "
+                       r"annotations\['role'\].*read by neo\.NWBIO, which keeps neither"):
+        from_neo(raw)
