@@ -424,6 +424,68 @@ CASES += [
 # --- design -----------------------------------------------------------------
 
 
+def _design(fn, *args, **kw):
+    def go():
+        import plastix.design as D
+
+        getattr(D, fn)(*args, **kw)
+    return go
+
+
+def _design_small(**kw):
+    def go():
+        from plastix.design import CircuitSpec, propose_experiments
+
+        propose_experiments(circuit=CircuitSpec(n_pre=8, n_post=4, n_intervals=10),
+                            n_calibration=2, progress=False, rng=0, **kw)
+    return go
+
+
+def _hyps(*pairs):
+    from plastix.design import Hypothesis
+
+    return tuple(Hypothesis(n, r) for n, r in pairs)
+
+
+CASES += [
+    ("design-budget-too-small", _design("propose_experiments", budget=1), ValueError,
+     r"`budget` must be an int >= 2; got 1\."),
+    ("design-replicates-not-int", _design("propose_experiments", n_replicates=2.5), TypeError,
+     r"`n_replicates` must be an int; got float 2\.5\."),
+    ("design-unknown-rule", _design("Hypothesis", "h", "hebian"), ValueError,
+     r"`rule` must be one of 'hebbian', 'error', 'random'; got 'hebian'\. "
+     r"Did you mean 'hebbian'\?"),
+    ("design-silenced-out-of-range", _design("Manipulation", "m", silenced=1.5), ValueError,
+     r"`silenced` must be a fraction in \[0, 1\); got 1\.5\."),
+    ("design-alpha-out-of-range", _design("power_one_sample", 0.5, 10, alpha=1.5), ValueError,
+     r"`alpha` must be in \(0, 1\), the test's significance level; got 1\.5\."),
+    ("design-interval-not-multiple-of-dt", _design("CircuitSpec", weight_interval=0.015),
+     ValueError,
+     r"`weight_interval` must be a whole multiple \(>= 2\) of `dt` \(0\.01 s\); got 0\.015 s "
+     r"\(1\.5 bins\)\."),
+    ("design-duplicate-hypotheses",
+     lambda: _design("propose_experiments",
+                     hypotheses=_hyps(("a", "hebbian"), ("a", "error")))(), ValueError,
+     r"`hypotheses` must have unique names; got \['a', 'a'\]\."),
+    ("design-unknown-manipulation-field",
+     lambda: __import__("plastix.design", fromlist=["Manipulation"]).Manipulation.from_dict(
+         {"name": "x", "decay_factr": 2.0}), TypeError,
+     r"Manipulation got an unknown field `decay_factr`; valid fields are name, description, "
+     r"decay_factor, noise_boundary_multiple, error_gain, silenced, phase, settle, unit\. "
+     r"Did you mean 'decay_factor'\?"),
+    ("design-plot-not-a-result",
+     lambda: __import__("plastix.plot.design", fromlist=["plot_design"]).plot_design({}),
+     TypeError,
+     r"`dataset` must be the xarray\.Dataset of a design result \(DesignResult\.dataset\); "
+     r"got dict\."),
+    ("design-unreachable-target", _design_small(target=0.99, n_replicates=3), ValueError,
+     r"hypothesis 'error' \(error rule\) cannot reach the target baseline alignment 0\.990 "
+     r"in this circuit: over eta in \[0\.05, 12\.5\] 1/s its baseline alignment runs from "
+     r"-?\d\.\d{3} to -?\d\.\d{3}\. Choose a target inside that range, or change the "
+     r"circuit's noise or decay\."),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):
     _, trigger, exc, message = case
