@@ -11,7 +11,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from plastix.record import compare_records, load_record, make_record, records_equal, save_record
 
 pytest.importorskip("neo")
-warnings.filterwarnings("ignore", module="quantities")
 
 FORMATS = ["pkl", "nix", "nwb"]
 KEYS = ("time", "unit", "segment")
