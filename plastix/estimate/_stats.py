@@ -298,15 +298,7 @@ def interval_stats(
     n_silent = np.zeros(n_k, dtype=np.int64)
     ok_pre_all = np.ones((n_k, n_pre), bool)
     ok_post_all = np.ones((n_k, n_post), bool)
-    store = None
-    tmpdir = None
-    if keep_h:
-        if pre_r.lazy:
-            tmpdir = tempfile.TemporaryDirectory(prefix="plastix-h-")
-            store = np.lib.format.open_memmap(os.path.join(tmpdir.name, "h.npy"), mode="w+",
-                                              dtype=np.float64, shape=(n_k, n_post, n_pre))
-        else:
-            store = np.zeros((n_k, n_post, n_pre))
+    store = _Store((n_k, n_post, n_pre), on_disk=pre_r.lazy) if keep_h else None
     shifts = np.zeros(n_k, dtype=np.int64) if shifts is None else np.asarray(shifts)
     # group intervals into batches that share a shift
     order = np.arange(n_k)
@@ -349,44 +341,70 @@ def interval_stats(
         n_silent[run] = smask.sum(axis=(1, 2))
         ok_pre_all[run], ok_post_all[run] = okp, okq
         if store is not None:
-            store[run] = hm
+            store.put(run, d, w, hm)
         if progress is not None:
             progress.update(int(run.size))
     out = {"stats": stats, "post_stats": post_stats, "n_obs": n_obs, "silent": silent,
            "n_silent": n_silent, "ok_pre": ok_pre_all, "ok_post": ok_post_all}
-    if gram:
-        out["gram"] = _gram(weights, lay, store, ok_pre_all, ok_post_all,
-                            block_rows=gram_block_rows)
-    if store is not None and not pre_r.lazy:
-        out["h"] = store
-    if tmpdir is not None:
-        del store
-        tmpdir.cleanup()
+    if store is not None:
+        try:
+            if gram:
+                out["gram"] = store.gram(block_rows=gram_block_rows)
+        finally:
+            store.close()
     return out
 
 
-def _gram(weights: _Weights, lay: Layout, store: np.ndarray, ok_pre: np.ndarray,
-          ok_post: np.ndarray, *, block_rows: int | None) -> np.ndarray:
-    """Gram matrix of the stacked interval vectors ``[d_1..d_K; w_1..w_K; h_1..h_K]``.
+class _Store:
+    """The masked interval vectors ``d_k, w_k, h_k`` kept for the interval Gram matrices.
 
-    Computed over blocks of postsynaptic rows so that only ``3K × rows × pre``
-    numbers are in memory at once: ``G = Σ_blocks X_b X_bᵀ``.
+    In memory for in-memory records; for lazily opened (large) records a
+    temporary file written interval by interval and read back by blocks of
+    postsynaptic rows, so that memory stays bounded by the block size.
     """
-    n_k, n_post, n_pre = store.shape
-    if block_rows is None:
-        block_rows = max(1, int(2**22 // max(3 * n_k * n_pre, 1)))
-    g = np.zeros((3 * n_k, 3 * n_k))
-    kk = lay.k
-    dur = lay.duration[:, None, None]
-    for r0 in range(0, n_post, block_rows):
-        rows = slice(r0, min(r0 + block_rows, n_post))
-        w0 = weights.block(kk, rows)
-        w1 = weights.block(kk + 1, rows)
-        mask = (np.isfinite(w0) & np.isfinite(w1) & ok_pre[:, None, :]
-                & ok_post[:, rows, None])
-        x = np.empty((3 * n_k, w0.shape[1] * n_pre))
-        x[:n_k] = np.where(mask, w1 - w0, 0.0).reshape(n_k, -1)
-        x[n_k:2 * n_k] = (np.where(mask, w0, 0.0) * dur).reshape(n_k, -1)
-        x[2 * n_k:] = np.asarray(store[:, rows]).reshape(n_k, -1)
-        g += x @ x.T
-    return g
+
+    def __init__(self, shape: tuple[int, int, int], *, on_disk: bool):
+        self.shape = shape
+        self.tmpdir = None
+        if on_disk:
+            self.tmpdir = tempfile.TemporaryDirectory(prefix="plastix-gram-")
+            self.path = os.path.join(self.tmpdir.name, "dwh.bin")
+            with open(self.path, "wb") as f:
+                f.truncate(3 * int(np.prod(shape)) * 8)
+            self.arr = None
+        else:
+            self.arr = np.zeros((3, *shape))
+
+    def put(self, run: np.ndarray, d: np.ndarray, w: np.ndarray, h: np.ndarray) -> None:
+        if self.arr is not None:
+            self.arr[0, run], self.arr[1, run], self.arr[2, run] = d, w, h
+            return
+        n_k, n_post, n_pre = self.shape
+        per = n_post * n_pre * 8
+        with open(self.path, "r+b") as f:
+            for j, part in enumerate((d, w, h)):
+                for i, k in enumerate(run):
+                    f.seek((j * n_k + int(k)) * per)
+                    f.write(np.ascontiguousarray(part[i], dtype=np.float64).tobytes())
+
+    def gram(self, *, block_rows: int | None) -> np.ndarray:
+        """``G = X Xᵀ`` of ``X = [d_1..d_K; w_1..w_K; h_1..h_K]`` (3K × synapses)."""
+        n_k, n_post, n_pre = self.shape
+        if block_rows is None:
+            block_rows = max(1, int(2**22 // max(3 * n_k * n_pre, 1)))
+        g = np.zeros((3 * n_k, 3 * n_k))
+        for r0 in range(0, n_post, block_rows):
+            rows = slice(r0, min(r0 + block_rows, n_post))
+            if self.arr is not None:
+                x = self.arr[:, :, rows].reshape(3 * n_k, -1)
+            else:
+                mm = np.memmap(self.path, dtype=np.float64, mode="r",
+                               shape=(3 * n_k, n_post, n_pre))
+                x = np.array(mm[:, rows]).reshape(3 * n_k, -1)
+                del mm
+            g += x @ x.T
+        return g
+
+    def close(self) -> None:
+        if self.tmpdir is not None:
+            self.tmpdir.cleanup()

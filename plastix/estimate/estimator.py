@@ -34,6 +34,7 @@ import inspect
 import json
 import math
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,9 @@ _GRAM_MAX_INTERVALS = 3000
 VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' if the CI lies "
                 "below 0 and p < alpha; otherwise 'indeterminate' (without a null, n_null=0, "
                 "the CI alone decides)")
-BLOCK_RULE = "circular block bootstrap over intervals, block length ceil(K^(1/3)) by default"
+BLOCK_RULE = ("circular block bootstrap over intervals; default block length "
+              "max(ceil(K^(1/3)), ceil(b_PW)), b_PW the Politis-White (2004) automatic block "
+              "length of the per-interval influence series of the alignment, at most K/2")
 
 
 def _cos(num: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
@@ -81,6 +84,58 @@ def block_counts(n: int, n_boot: int, block_length: int, rng: np.random.Generato
     idx = (starts[:, :, None] + np.arange(block_length)).reshape(n_boot, -1)[:, :n] % n
     flat = idx + (np.arange(n_boot) * n)[:, None]
     return np.bincount(flat.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
+
+
+def politis_white_block_length(x: np.ndarray) -> float:
+    """Automatic block length of the circular block bootstrap (Politis & White 2004, 2009).
+
+    Autocovariances ``R(k)`` of ``x`` up to a data-driven bandwidth ``M = 2 m̂``
+    (``m̂`` the first lag after which ``K_N = max(5, √log10 n)`` consecutive
+    autocorrelations stay within ``2 √(log10 n / n)``), the flat-top lag window
+    ``λ``, ``Ĝ = Σ λ(k/M) |k| R(k)``, ``D̂ = (4/3) (Σ λ(k/M) R(k))²`` and
+    ``b = (2 Ĝ² / D̂)^{1/3} n^{1/3}``.
+    """
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n < 8 or np.var(x) == 0:
+        return 1.0
+    x = x - x.mean()
+    max_lag = min(n - 1, int(math.ceil(math.sqrt(n))) + 5 + int(math.ceil(
+        max(5, math.sqrt(math.log10(n))))))
+    acov = np.array([np.dot(x[: n - k], x[k:]) / n for k in range(max_lag + 1)])
+    rho = acov / acov[0]
+    kn = int(max(5, math.ceil(math.sqrt(math.log10(n)))))
+    thresh = 2.0 * math.sqrt(math.log10(n) / n)
+    m_hat = max_lag - kn
+    for m in range(1, max_lag - kn + 1):
+        if np.all(np.abs(rho[m + 1: m + 1 + kn]) < thresh):
+            m_hat = m
+            break
+    big_m = min(2 * max(m_hat, 1), max_lag)
+    k = np.arange(-big_m, big_m + 1)
+    t = np.abs(k) / big_m
+    lam = np.where(t <= 0.5, 1.0, np.where(t <= 1.0, 2.0 * (1.0 - t), 0.0))
+    r = acov[np.abs(k)]
+    g_hat = np.sum(lam * np.abs(k) * r)
+    d_hat = (4.0 / 3.0) * np.sum(lam * r) ** 2
+    if d_hat <= 0:
+        return 1.0
+    return float((2.0 * g_hat**2 / d_hat) ** (1.0 / 3.0) * n ** (1.0 / 3.0))
+
+
+def _influence(s: np.ndarray, gamma: float) -> np.ndarray:
+    """Per-interval influence of ``alignment_`` (a smooth function of three sums)."""
+    tot = s.sum(0)
+    num = s[:, 0] + gamma * s[:, 1]
+    gg = s[:, 3] + 2 * gamma * s[:, 4] + gamma**2 * s[:, 5]
+    n_tot, g_tot, h_tot = num.sum(), gg.sum(), tot[2]
+    if g_tot <= 0 or h_tot <= 0:
+        return np.zeros(s.shape[0])
+    a = n_tot / math.sqrt(g_tot * h_tot)
+    if n_tot == 0:
+        return num / math.sqrt(g_tot * h_tot)
+    return a * (num / n_tot - gg / (2 * g_tot) - s[:, 2] / (2 * h_tot))
 
 
 def _quad(c: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -133,10 +188,12 @@ class HebbianEstimator:
     n_boot : int
         Bootstrap replicates.
     block_length : int, optional
-        Block length in intervals; default ``ceil(K^(1/3))`` (the order that
-        balances bias and variance of block-bootstrap variance estimates,
-        Hall, Horowitz & Jing 1995), so blocks grow with the record and keep
-        the autocorrelation of neighbouring intervals.
+        Block length in intervals.  Default: ``max(⌈K^{1/3}⌉, ⌈b_PW⌉)`` capped at
+        ``K/2``, where ``b_PW`` is the Politis–White (2004) automatic block length
+        of the per-interval influence series of ``alignment_`` (long when
+        neighbouring intervals are correlated, e.g. through slowly drifting
+        weights) and ``K^{1/3}`` the rate-optimal order (Hall, Horowitz & Jing
+        1995).
     n_null : int
         Null replicates (each recomputes ``H`` once: one pass over the data).  The
         null keeps each train and breaks pre/post co-activity: the presynaptic
@@ -308,11 +365,13 @@ class HebbianEstimator:
 
             h_obs = stdp_terms(ds, lay, tau=tau)
         bar = _bar(self.progress, n_k * (1 + self.n_null), "estimate")
+        clock = time.perf_counter()
         gram_ok = n_k <= _GRAM_MAX_INTERVALS
         obs = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk, h_override=h_obs,
                              keep_h=gram_ok, gram=gram_ok, progress=bar)
-        s = obs["stats"]
+        t_pass = time.perf_counter() - clock
         gamma, source = self._decay(ds, obs)
+        clock = time.perf_counter()
         # ---- null: recompute H with the presynaptic activity shifted
         null = np.full(self.n_null, np.nan)
         for b in range(self.n_null):
@@ -328,7 +387,11 @@ class HebbianEstimator:
             null[b] = _concat_cos(st["stats"].sum(0), gamma)
         if bar is not None:
             bar.close()
+        t_null = time.perf_counter() - clock
+        clock = time.perf_counter()
         self._summarise(ds, lay, obs, gamma, source, null, rng)
+        self.timings_ = {"pass_s": t_pass, "null_s": t_null,
+                         "bootstrap_s": time.perf_counter() - clock}
 
     def _tau(self, ds: xr.Dataset) -> float:
         if self.stdp_tau is not None:
@@ -362,8 +425,12 @@ class HebbianEstimator:
         n_k = lay.k.size
         alpha = float(self.alpha)
         q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
-        ell = int(self.block_length or math.ceil(n_k ** (1 / 3)))
-        ell = min(ell, n_k)
+        if self.block_length is None:
+            pw = politis_white_block_length(_influence(s, gamma))
+            ell = max(math.ceil(n_k ** (1 / 3)), math.ceil(pw))
+        else:
+            ell = int(self.block_length)
+        ell = max(1, min(ell, n_k // 2 if n_k >= 4 else n_k))
         counts = block_counts(n_k, int(self.n_boot), ell, rng)
         if source == "silent_synapses":
             sil = counts @ obs["silent"]

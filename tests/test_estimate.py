@@ -1,0 +1,277 @@
+"""The estimator: exact agreement with direct computations, streaming, kernels, files, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+from numpy.testing import assert_allclose
+
+from plastix.alignment import alignment_per_post, cosine_alignment, hebbian_term, stationarity_gap
+from plastix.estimate import HebbianEstimator, estimate_alignment, save_result
+from plastix.estimate.synthetic import SyntheticConfig, fit_linear_rule, simulate_synthetic
+from plastix.record import delta_weight, interval_weight, make_record, to_netcdf
+
+FAST = dict(n_pre=8, n_post=5, n_intervals=60, bins_per_interval=20, lr=0.5, decay=2.0,
+            noise=0.05, n_burn=60)
+
+
+def _masked_record(rng):
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
+    w = rec["weight"].values.copy()
+    w[3, 1, 2] = np.nan      # synapse (1, 2) unmeasured at sample 3: intervals 2 and 3 lose it
+    w[10, :, 0] = np.nan     # presynaptic unit 0 unmeasured at sample 10
+    pre = rec["pre_activity"].values.copy()
+    pre[25 * 20 + 3, 4] = np.nan  # pre unit 4 not recorded for one bin of interval 25
+    return make_record(pre, rec["post_activity"].values, w, time=rec["time"].values,
+                       weight_time=rec["weight_time"].values, dt=rec.attrs["dt"])
+
+
+def _direct(rec, gamma, kernel="product", lag=0):
+    """Independent computation with plastix.alignment on dense masked arrays."""
+    dw = delta_weight(rec).values
+    w = interval_weight(rec).values
+    iv = rec["interval"].values
+    pre, post = rec["pre_activity"].values, rec["post_activity"].values
+    dur = np.diff(rec["weight_time"].values)
+    gs, hs = [], []
+    for k in range(dw.shape[0]):
+        sel = iv == k
+        x, y = pre[sel], post[sel]
+        okp, okq = ~np.isnan(x).any(0), ~np.isnan(y).any(0)
+        h = hebbian_term(np.nan_to_num(x), np.nan_to_num(y), kernel=kernel, lag=lag)
+        mask = np.isfinite(dw[k]) & np.isfinite(w[k]) & okp[None, :] & okq[:, None]
+        g = np.where(mask, dw[k] + gamma * dur[k] * w[k], 0.0)
+        gs.append(g)
+        hs.append(np.where(mask, h, 0.0))
+    return np.stack(gs), np.stack(hs), np.where(np.isfinite(w), w, 0) * dur[:, None, None]
+
+
+def test_statistics_match_direct_computation(rng):
+    rec = _masked_record(rng)
+    est = HebbianEstimator(decay=2.0, n_boot=200, n_null=0, rng=1).fit(rec)
+    g, h, wdt = _direct(rec, 2.0)
+    # per-interval cosine is scale free, so H as a mean (alignment.hebbian_term) and as a
+    # time integral (the estimator) must agree to rounding (1e-10: float64 sums of ~1e3 terms)
+    assert_allclose(est.per_interval_.values, cosine_alignment(g, h), rtol=1e-10, atol=1e-12)
+    # the pooled cosines weight intervals by their H: use the integral H = mean × n × dt
+    n = np.bincount(rec["interval"].values[rec["interval"].values >= 0])
+    hi = h * (n * rec.attrs["dt"])[:, None, None]
+    flat = lambda a: a.reshape(1, -1)  # noqa: E731
+    assert_allclose(est.alignment_, float(cosine_alignment(flat(g), flat(hi))), rtol=1e-10)
+    assert_allclose(est.pooled_, cosine_alignment(g.sum(0), hi.sum(0)), rtol=1e-10)
+    mask = (g != 0) | (hi != 0)
+    assert_allclose(est.emergent_prediction_,
+                    cosine_alignment(np.where(mask, wdt, 0).sum(0), hi.sum(0)), rtol=1e-10)
+    per_post = alignment_per_post(g.transpose(1, 0, 2).reshape(5, 1, -1).squeeze(1)[:, None],
+                                  hi.transpose(1, 0, 2).reshape(5, -1)[:, None]).ravel()
+    assert_allclose(est.per_post_.values, per_post, rtol=1e-10)
+    gap = stationarity_gap(g.sum(0), np.where(mask, wdt, 0).sum(0), 2.0)
+    assert_allclose(est.stationarity_gap_, gap, rtol=1e-10)
+    # a masked synapse stays missing: interval 2 has one synapse fewer than interval 1
+    n_obs = est.result_["n_observed"].values
+    assert n_obs[1] == 40 and n_obs[2] == 39 and n_obs[9] == 35 and n_obs[25] == 35
+
+
+@pytest.mark.parametrize("kernel,lag", [("covariance", 0), ("lagged", 2)])
+def test_kernels_match_hebbian_term(rng, kernel, lag):
+    rec = simulate_synthetic(SyntheticConfig(rule="error", **FAST), rng=rng)
+    est = HebbianEstimator(kernel=kernel, lag=max(lag, 1), decay=2.0, n_boot=50, n_null=0,
+                           rng=0).fit(rec)
+    g, h, _ = _direct(rec, 2.0, kernel=kernel, lag=lag)
+    assert_allclose(est.per_interval_.values, cosine_alignment(g, h), rtol=1e-10, atol=1e-12)
+
+
+def test_streaming_from_disk_equals_in_memory(tmp_path, rng):
+    rec = _masked_record(rng)
+    path = to_netcdf(rec, tmp_path / "rec.nc")
+    kw = dict(decay=2.0, n_boot=300, n_null=9, rng=3)
+    mem = HebbianEstimator(**kw).fit(rec)
+    # chunks of 7 bins (intervals have 20): every interval is split across chunks
+    disk = HebbianEstimator(streaming=True, chunk_bins=7, **kw).fit(path)
+    for name in ("alignment_", "pooled_", "emergent_prediction_", "stationarity_gap_",
+                 "p_value_"):
+        # float64 sums in a different order: 1e-10 relative
+        assert_allclose(getattr(disk, name), getattr(mem, name), rtol=1e-10, err_msg=name)
+    assert_allclose(disk.ci_, mem.ci_, rtol=1e-10)
+    assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)
+    assert disk.verdict_ == mem.verdict_
+
+
+def test_verdicts_small(rng):
+    for rule, want in (("hebbian", "hebbian"), ("anti_hebbian", "anti_hebbian"),
+                       ("null", "indeterminate")):
+        rec = simulate_synthetic(SyntheticConfig(rule=rule, **FAST), rng=rng)
+        est = HebbianEstimator(decay=2.0, n_boot=300, n_null=59, rng=rng).fit(rec)
+        assert est.verdict_ == want, (rule, est.summary())
+        if want != "indeterminate":  # 2/60 is the smallest two-sided p with 59 nulls
+            assert est.p_value_ < 0.05
+
+
+def test_decay_estimated_from_silent_units(rng):
+    cfg = SyntheticConfig(rule="error", silent_fraction=0.25, **{**FAST, "n_intervals": 120})
+    rec = simulate_synthetic(cfg, rng=rng)
+    est = HebbianEstimator(decay="estimate", n_boot=500, n_null=0, rng=2).fit(rec)
+    assert est.decay_source_ == "silent_synapses"
+    assert est.decay_ci_[0] <= 2.0 <= est.decay_ci_[1], (est.decay_, est.decay_ci_)
+    # 15 % relative: noise 0.05/sqrt(s) on ~40 silent synapses × 120 intervals of weights ~0.1
+    assert_allclose(est.decay_, 2.0, rtol=0.15)
+    # the decay's uncertainty widens the alignment interval compared with a known decay
+    known = HebbianEstimator(decay=2.0, n_boot=500, n_null=0, rng=2).fit(rec)
+    assert np.diff(est.ci_)[0] >= np.diff(known.ci_)[0]
+
+
+def test_record_decay_used_and_missing_decay_explained(rng):
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
+    assert HebbianEstimator(n_boot=10, n_null=0).fit(rec).decay_source_ == "record"
+    rec2 = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
+    with pytest.raises(ValueError, match=r"`decay` cannot be estimated.*silent presynaptic"):
+        HebbianEstimator(n_boot=10, n_null=0).fit(rec2)
+
+
+def test_stdp_kernel_values_and_null():
+    # one pre spike at 1.00 s, post spikes at 1.01 s (causal) and 0.98 s (acausal)
+    t = np.arange(0, 4, 0.01)
+    rec = make_record(np.zeros((t.size, 1)), np.zeros((t.size, 1)),
+                      np.array([[[0.0]], [[1.0]], [[1.0]]]), time=t,
+                      weight_time=[0.0, 2.0, 4.0], dt=0.01,
+                      pre_spikes={"time": [1.0], "unit": [0]},
+                      post_spikes={"time": [0.98, 1.01], "unit": [0, 0]})
+    from plastix.estimate._spikes import stdp_terms
+    from plastix.estimate._stats import layout_of
+
+    h = stdp_terms(rec, layout_of(rec), tau=0.02)
+    # exp(-0.01/0.02) - exp(-0.02/0.02); 1e-12: two float64 exponentials
+    assert_allclose(h[:, 0, 0], [math.exp(-0.5) - math.exp(-1.0), 0.0], atol=1e-12)
+
+
+def test_stdp_estimator_finds_causal_potentiation(rng):
+    # post spikes 5 ms after pre spikes at synapses that grow; others independent
+    n_pre, n_post, seg_t = 4, 2, 10.0
+    t = np.arange(0, 2 * seg_t, 0.001)
+    pt, pu, qt, qu = [], [], [], []
+    for j in range(n_pre):
+        s = np.sort(rng.uniform(0, 2 * seg_t, 40))
+        pt += s.tolist()
+        pu += [j] * s.size
+        if j < 2:  # drives post unit j
+            qt += (s + 0.005).tolist()
+            qu += [j] * s.size
+    for i in range(n_post):
+        s = np.sort(rng.uniform(0, 2 * seg_t, 20))
+        qt += s.tolist()
+        qu += [i] * s.size
+    order = np.argsort(qt)
+    qt, qu = np.asarray(qt)[order], np.asarray(qu)[order]
+    wt = np.arange(0, 2 * seg_t + 1e-9, 1.0)
+    w = np.zeros((wt.size, n_post, n_pre))
+    for k in range(1, wt.size):
+        w[k] = w[k - 1] + 0.01 * rng.standard_normal((n_post, n_pre))
+        w[k, 0, 0] += 0.5
+        w[k, 1, 1] += 0.5
+    rec = make_record(np.zeros((t.size, n_pre)), np.zeros((t.size, n_post)), w, time=t,
+                      weight_time=wt, dt=0.001, pre_spikes={"time": pt, "unit": pu},
+                      post_spikes={"time": qt, "unit": qu})
+    est = HebbianEstimator(kernel="stdp", decay=0.0, n_boot=300, n_null=19, rng=1).fit(rec)
+    assert est.verdict_ == "hebbian", est.summary()
+    assert est.alignment_ > 0.5
+
+
+def test_trap_small(rng):
+    """Rule inference finds a > 0 for an error-driven rule; plastix calls it emergent."""
+    cfg = SyntheticConfig(rule="error", **{**FAST, "n_intervals": 150})
+    rec = simulate_synthetic(cfg, rng=rng)
+    fit = fit_linear_rule(rec)
+    assert fit["a"] > 0, fit
+    est = HebbianEstimator(decay=2.0, n_boot=500, n_null=0, rng=0).fit(rec)
+    assert est.emergent_consistent_, est.summary()
+    assert est.stationarity_gap_ < 0.3
+
+
+def test_result_files_and_estimate_alignment(tmp_path, rng):
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
+    res = estimate_alignment(rec, decay=2.0, n_boot=100, n_null=9, rng=0)
+    assert isinstance(res, xr.Dataset) and res["alignment"].attrs["units"] == "1"
+    nc, js = save_result(res, tmp_path / "out" / "result")
+    back = xr.open_dataset(nc, engine="h5netcdf").load()
+    assert_allclose(back["alignment"].values, res["alignment"].values, rtol=0)
+    d = json.loads(js.read_text())
+    assert d["verdict"] == str(res["verdict"].values)
+    assert len(d["alignment_interval"]) == FAST["n_intervals"]
+
+
+def test_cli_estimate(tmp_path, rng, capsys):
+    from plastix.cli import main
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
+    path = to_netcdf(rec, tmp_path / "rec.nc")
+    code = main(["estimate", str(path), "--n-boot", "200", "--n-null", "19",
+                 "--out", str(tmp_path / "res"), "--plot"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "verdict     hebbian" in out and "p-value" in out and "emergent" in out
+    for suffix in (".nc", ".json", ".png"):
+        assert (tmp_path / f"res{suffix}").stat().st_size > 0
+    assert main(["estimate", str(path), "--kernel", "prodcut"]) == 1
+    assert "Did you mean 'product'?" in capsys.readouterr().err
+
+
+def test_neo_file_and_pairing_shape(tmp_path, rng):
+    pytest.importorskip("plastix.neo_io")
+    from plastix.record import load_record, save_record
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
+    path = save_record(rec, tmp_path / "rec.nix")
+    a = HebbianEstimator(n_boot=100, n_null=0, rng=0).fit(path)
+    b = HebbianEstimator(n_boot=100, n_null=0, rng=0).fit(load_record(path))
+    assert_allclose(a.alignment_, b.alignment_, rtol=1e-12)
+    c = HebbianEstimator(n_boot=100, n_null=0, rng=0).fit(rec)
+    # NIX stores float64: identical up to rounding
+    assert_allclose(a.alignment_, c.alignment_, rtol=1e-9)
+    # pairing experiments: one synapse per segment, weight before and after
+    n_seg, m = 30, 40
+    pre = rng.standard_normal((n_seg * m, 1))
+    post = 0.8 * pre + 0.6 * rng.standard_normal((n_seg * m, 1))
+    seg = np.repeat(np.arange(n_seg), m)
+    t = np.tile(np.arange(m) * 0.01, n_seg)
+    h = np.array([np.sum(post[seg == s, 0] * pre[seg == s, 0]) * 0.01 for s in range(n_seg)])
+    w = np.stack([np.ones(n_seg), 1 + 0.5 * h + 0.02 * rng.standard_normal(n_seg)], 1)
+    rec_p = make_record(pre, post, w.reshape(-1, 1, 1), time=t,
+                        weight_time=np.tile([0.0, m * 0.01], n_seg), segment=seg,
+                        weight_segment=np.repeat(np.arange(n_seg), 2), dt=0.01)
+    est = HebbianEstimator(decay=0.0, n_boot=300, n_null=59, rng=0).fit(rec_p)
+    assert est.per_interval_.size == n_seg
+    assert est.verdict_ == "hebbian", est.summary()
+
+
+def test_schema_error_of_reader_surfaces_unchanged(tmp_path, rng):
+    from plastix.record import SchemaError
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
+    bad = rec.drop_vars("weight")
+    path = tmp_path / "bad.nc"
+    bad.to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(SchemaError, match=r"`weight` is missing"):
+        HebbianEstimator().fit(path)
+    with pytest.raises(SchemaError, match=r"`weight` is missing"):
+        HebbianEstimator(streaming=True).fit(path)
+
+
+def test_ann_per_interval_equals_trainer_alignment():
+    """Estimator on an ANN record == the trainer's own rule/gradient alignment trace."""
+    run = pytest.importorskip("plastix.ann.run")
+    from plastix.ann.config import TrainConfig
+
+    cfg = TrainConfig(epochs=1, n_train=512, n_val=64, batch_size=64, decay=5e-3, lr=0.05,
+                      hidden=(16, 16))
+    steps = (0, 6)
+    rec = run.record_layer(cfg, layer=2, steps=steps, rng=7)
+    tr = run.train(cfg, rng=7)
+    est = HebbianEstimator(n_boot=10, n_null=0).fit(rec)
+    trace = tr["alignment"].sel(layer=2, step=list(range(*steps)))
+    # the trainer computes in float32: 1e-4 absolute on a cosine
+    assert_allclose(est.per_interval_.values, trace.sel(signal="rule").values, atol=1e-4)
+    assert_allclose(est.per_interval_.values, trace.sel(signal="gradient").values, atol=1e-4)
