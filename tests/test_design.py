@@ -70,6 +70,10 @@ def test_power_is_alpha_at_zero_effect_and_grows():
     p = power_one_sample(0.5, np.arange(2, 60))
     assert np.all(np.diff(p) > 0), "power must grow with the number of sessions"
     assert power_one_sample(-0.5, 20) == pytest.approx(power_one_sample(0.5, 20), rel=1e-12)
+    # far tails (scipy's noncentral t returns NaN there) give a finite power of 1
+    assert_allclose(power_one_sample(np.array([3.75, -20.0, 1e4]), 20), 1.0, atol=1e-9)
+    # with n = 2 (1 degree of freedom) even a large effect leaves power below 1
+    assert 0.9 < power_one_sample(20.0, 2) < 0.999
 
 
 def test_sample_size_is_the_smallest_n_reaching_the_goal():

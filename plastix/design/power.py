@@ -133,8 +133,10 @@ def power_one_sample(d: Any, n: Any, *, alpha: float = 0.05) -> Any:
     nc = d[ok] * np.sqrt(n[ok])
     fin = np.isfinite(nc)
     p = np.ones(nc.shape)
-    p[fin] = stats.nct.sf(crit[fin], df[fin], nc[fin]) + stats.nct.cdf(-crit[fin], df[fin],
-                                                                         nc[fin])
+    # far tails of the noncentral t can come back NaN from scipy; they are 0
+    upper = np.nan_to_num(stats.nct.sf(crit[fin], df[fin], nc[fin]), nan=0.0)
+    lower = np.nan_to_num(stats.nct.cdf(-crit[fin], df[fin], nc[fin]), nan=0.0)
+    p[fin] = upper + lower
     p[fin & (nc == 0)] = alpha
     p[~np.isfinite(d[ok])] = 1.0
     out[ok] = np.clip(p, 0.0, 1.0)
