@@ -24,7 +24,8 @@ from plastix.plot import ann as P  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # A tiny SRE budget: enough steps for decay to shape the gradient, seconds to run.
-TINY = {"epochs": 3, "n_train": 2048, "n_val": 256}
+# (with --quick's 10× learning rate: 240 steps, half the quick run)
+TINY = {"epochs": 15, "n_train": 4096, "n_val": 256}
 
 
 def _load(path: Path) -> xr.Dataset:
@@ -54,7 +55,7 @@ def table1_tiny(tmp_path_factory):
     from plastix.experiments import table1
 
     out = tmp_path_factory.mktemp("table1")
-    md = table1.run(out, quick=True, n_seeds=2, rng=1, _overrides=TINY)
+    md = table1.run(out, quick=True, n_seeds=2, rng=1, _decays=[0.0, 5e-3], _overrides=TINY)
     return out, md
 
 
@@ -78,20 +79,21 @@ def test_table1_files_and_summary(table1_tiny):
             cell = C.fmt_pm(float(ds["mean"].sel(rule=rule)[j]), float(ds["sd"].sel(rule=rule)[j]))
             assert cell in text, (rule, j, cell)
     assert text.count("Ours against the paper") == 1
-    assert "Quick run" in text and "epochs 3 (full: 50)" in text
+    assert "Quick run" in text and "epochs 15 (full: 50)" in text
     ax = table1.plot(ds)
     _labelled(ax)
 
 
 def test_table1_sgd_alignment_rises_with_decay(table1_tiny):
-    # Decay adds γW to E[g] at stationarity and W·H > 0 (Lemma 1), so the SGD
-    # gradient's alignment must grow from γ = 0 to γ = 5e-3 in every seed.
+    # Decay adds γW to E[g] near stationarity and ⟨W, H⟩ > 0 (Lemma 1), so the SGD
+    # gradient's alignment must grow from γ = 0 to γ = 5e-3 in every seed.  Seeds are
+    # common random numbers across γ (same data, init), so the difference isolates γ;
+    # at this budget it is about 0.05, and 0.02 is far above float32 rounding.
     out, _ = table1_tiny
     ds = _load(out / "table1.nc")
     sgd = ds["alignment"].sel(rule="SGD")
-    assert bool((sgd.sel(decay=5e-3) > sgd.sel(decay=0.0)).all()), sgd.values
-    m = ds["mean"].sel(rule="SGD").values
-    assert m[-1] - m[0] > 0.05, f"SGD alignment should rise by > 0.05 over γ; got {m}"
+    rise = (sgd.sel(decay=5e-3) - sgd.sel(decay=0.0)).values
+    assert np.all(rise > 0.02), f"SGD alignment should rise by > 0.02 with γ in every seed; {rise}"
 
 
 # ----------------------------------------------------------------- fig 4
@@ -102,8 +104,9 @@ def fig4_coarse(tmp_path_factory):
     from plastix.experiments import fig4
 
     out = tmp_path_factory.mktemp("fig4")
-    md = fig4.run(out, quick=True, rng=2, _noise=[0.0, 5e-4, 7.5e-4, 1e-3],
-                  _decay=[0.0, 2.5e-3, 5e-3, 1e-2], _overrides=TINY, _n_boot=200)
+    # the quick budget on a coarse grid whose σ rows straddle the quick boundary
+    md = fig4.run(out, quick=True, rng=2, _noise=[0.0, 1e-3, 1.25e-3, 1.5e-3, 1.75e-3, 3e-3],
+                  _decay=[0.0, 5e-3, 1e-2], _n_boot=200)
     return out, md
 
 
@@ -171,8 +174,8 @@ def test_fig15_tiny(tmp_path):
     # end values are the plain mean of the stored per-step values over the window
     w = int(ds.attrs["window"])
     expect = ds["alignment"].isel(step=slice(-w, None)).mean(("step", "seed"))
-    assert_allclose(ds["final"].values, expect.values, rtol=1e-10,
-                    err_msg="same float64 numbers, mean order may differ")
+    assert_allclose(ds["final"].values, expect.values, rtol=1e-6,
+                    err_msg="same float32 numbers, summation order differs (~1e-7 relative)")
     for sig in ("gradient", "update"):
         assert f"{float(ds['final'].sel(decay=5e-3, signal=sig)):+.3f}" in text
     for ax in fig15.plot(ds):

@@ -228,7 +228,7 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _overrides: dict | None = None) -> Path:
+        _decays: Any = None, _overrides: dict | None = None) -> Path:
     """Reproduce Table 1 into ``out``; return the summary path.
 
     Writes ``table1.nc``, ``table1.csv``, ``table1.png`` and ``table1.md``.
@@ -236,7 +236,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     (about a minute; see :data:`plastix.experiments._common.QUICK_LR_FACTOR`).
     """
     out = C.prepare_out(out)
-    ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, overrides=_overrides)
+    ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, overrides=_overrides,
+                 decays=DECAYS if _decays is None else tuple(float(d) for d in _decays))
     C.write_dataset(ds, out, "table1")
     ax = plot(ds)
     C.save_figure(ax.figure, out / "table1.png")
