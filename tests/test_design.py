@@ -344,3 +344,49 @@ def test_record_sets_the_calibration_target(tmp_path):
     assert_allclose(fitted.decay, 0.8, rtol=1e-12)
     assert (fitted.n_pre, fitted.n_post, fitted.dt) == (spec.n_pre, spec.n_post, spec.dt)
     assert_allclose(fitted.weight_interval, spec.weight_interval, rtol=1e-9)
+
+
+def test_fitted_phase_boundary_matches_the_design_circuit_theory():
+    # plastix.theory.fit_phase_boundary on a (sigma, gamma) grid of the error rule in the
+    # design circuit recovers k = gamma / sigma_c^2 = n_pre (eta + gamma) / (2 (2 eta + gamma))
+    # (2.04 to 2.29 over this gamma range); tolerance 25% for the Euler step, the
+    # start-of-interval decay correction of the estimator and 4 sessions per cell.
+    from plastix.design import boundary_k
+    from plastix.theory import fit_phase_boundary
+
+    spec = CircuitSpec(n_pre=8, n_post=4, n_intervals=10)
+    eta, sigmas, gammas = 6.0, np.array([0.4, 0.55, 0.7, 0.85]), np.geomspace(0.25, 2.0, 6)
+    grid = np.empty((sigmas.size, gammas.size))
+    measure = estimator_measure()
+    gen = np.random.default_rng(12)
+    for i, s in enumerate(sigmas):
+        for j, g in enumerate(gammas):
+            sp = dataclasses.replace(spec, noise=float(s), decay=float(g))
+            st = new_sessions(sp, "error", eta, batch=(4,), rng=gen)
+            st.weight = stationary_weight("error", st.eta, g, st.teacher, st.drive)
+            win = run_condition(st, sp, Condition(float(g), float(s)), settle=2.0)
+            grid[i, j] = np.mean([measure(window_record(win, (r,), sp, decay=float(g)))
+                                  for r in range(4)])
+    fit = fit_phase_boundary(sigmas, gammas, grid, rng=0, n_boot=500)
+    ks = [boundary_k(spec, eta, g) for g in gammas]
+    assert 0.75 * min(ks) < fit.k < 1.25 * max(ks), (fit.k, ks)
+
+
+@pytest.mark.slow
+def test_default_design_puts_the_noise_manipulation_on_top():
+    # The default run (as `plastix design`): the noise manipulation separates all three
+    # hypotheses within the default budget, with the error rule anti-Hebbian (95% interval
+    # below 0) and the mechanistic Hebbian rule Hebbian (interval above 0).
+    res = propose_experiments(rng=0, progress=False)
+    table = res.table.set_index("manipulation")
+    assert table.loc["noise_cross", "rank"] <= 3
+    assert table.loc["noise_cross", "pairs_separated"] == 3
+    assert table.loc["noise_cross", "fits_budget"]
+    s = res.dataset.sel(manipulation="noise_cross")
+    assert float(s["alignment_ci_high"].sel(hypothesis="error")) < 0
+    assert float(s["alignment_ci_low"].sel(hypothesis="hebbian")) > 0
+    # inverting the error signal moves only the error rule
+    e = res.dataset.sel(manipulation="error_inverted")
+    assert float(e["alignment_ci_high"].sel(hypothesis="error")) < 0
+    assert float(e["separation_p"].sel(pair="hebbian|error")) < ALPHA
+    assert float(e["separation_p"].sel(pair="error|random")) < ALPHA
