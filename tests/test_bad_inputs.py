@@ -420,6 +420,81 @@ CASES += [
 # --- circuits ---------------------------------------------------------------
 
 # --- estimate ---------------------------------------------------------------
+def _est_fit(record=None, **params):
+    """Fit a HebbianEstimator on a small synthetic record (or ``record``)."""
+    def run():
+        from plastix.estimate import HebbianEstimator
+        from plastix.estimate.synthetic import simulate_synthetic
+
+        rec = record if record is not None else simulate_synthetic(
+            n_pre=3, n_post=2, n_intervals=5, bins_per_interval=4, n_burn=0, rng=0)
+        params.setdefault("n_boot", 5)
+        params.setdefault("n_null", 0)
+        HebbianEstimator(**params).fit(rec)
+    return run
+
+
+def _est_alignment(**params):
+    def run():
+        from plastix.estimate import estimate_alignment
+        from plastix.estimate.synthetic import simulate_synthetic
+
+        estimate_alignment(simulate_synthetic(n_pre=3, n_post=2, n_intervals=5,
+                                              bins_per_interval=4, n_burn=0, rng=0), **params)
+    return run
+
+
+def _est_missing_weight_file():
+    import tempfile
+    from pathlib import Path
+
+    from plastix.estimate import HebbianEstimator
+    from plastix.estimate.synthetic import simulate_synthetic
+
+    rec = simulate_synthetic(n_pre=3, n_post=2, n_intervals=5, bins_per_interval=4, n_burn=0,
+                             rng=0).drop_vars("weight")
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "no_weight.nc"
+        rec.to_netcdf(path, engine="h5netcdf")
+        HebbianEstimator(decay=1.0).fit(path)
+
+
+CASES += [
+    ("estimate-kernel-typo", _est_fit(kernel="prodcut"), ValueError,
+     r"`kernel` must be one of 'product', 'covariance', 'lagged', 'stdp'; got 'prodcut'\. "
+     r"Did you mean 'product'\?"),
+    ("estimate-decay-typo", _est_fit(decay="estimat"), ValueError,
+     r"`decay` must be one of 'estimate'; got 'estimat'\. Did you mean 'estimate'\?"),
+    ("estimate-decay-negative", _est_fit(decay=-0.5), ValueError,
+     r"`decay` must be a finite rate >= 0 \(1/time unit\); got -0\.5\."),
+    ("estimate-decay-type", _est_fit(decay=[0.1]), TypeError,
+     r"`decay` must be None, 'estimate' or a number \(1/time unit\); got list\."),
+    ("estimate-n-boot", _est_fit(n_boot=0), ValueError, r"`n_boot` must be >= 1; got 0\."),
+    ("estimate-alpha", _est_fit(alpha=5), ValueError, r"`alpha` must be in \(0, 1\); got 5\."),
+    ("estimate-lag", _est_fit(kernel="lagged", lag=0, decay=1.0), ValueError,
+     r"`lag` must be >= 1 bin for kernel='lagged'; got 0\."),
+    ("estimate-unknown-option", _est_alignment(n_boots=10), TypeError,
+     r"estimate_alignment\(\) got an unknown option `n_boots`; valid options are kernel, "
+     r"decay, lag, stdp_tau, n_boot, block_length, n_null, alpha, chunk_bins, streaming, "
+     r"progress, rng\. Did you mean 'n_boot'\?"),
+    ("estimate-record-type", _est_fit(record=42), TypeError,
+     r"`record` must be a plastix record \(xarray\.Dataset\) or a path to a record file; "
+     r"got int\."),
+    ("estimate-missing-file", _est_fit(record="/nonexistent/rec.nc"), FileNotFoundError,
+     r"`record` '/nonexistent/rec\.nc' does not exist\."),
+    ("estimate-no-decay", _est_fit(), ValueError,
+     r"`decay` cannot be estimated: the record has no known decay \(`decay` is NaN\) and no "
+     r"synapse had a silent presynaptic unit during an interval\. Pass decay=<rate in 1/s> "
+     r"\(0 if the weights do not decay\), e\.g\. --decay 0\.01\."),
+    ("estimate-stdp-without-spikes", _est_fit(kernel="stdp", decay=1.0), ValueError,
+     r"record: kernel='stdp' needs spike times, but `pre_spike_time` is missing; found "
+     r"variables \[.*\]\. Use a record built with `pre_spikes=` \(or a Neo file with "
+     r"SpikeTrains\), or choose kernel='product'\."),
+    ("estimate-schema-error-unchanged", _est_missing_weight_file, ValueError,
+     r"load_netcdf\(no_weight\.nc\): `weight` is missing; a plastix record needs "
+     r"pre_activity, post_activity and weight\. Found variables: \[.*\]\."),
+]
+
 
 # --- design -----------------------------------------------------------------
 
