@@ -1,0 +1,136 @@
+"""Brian2 circuits: rule signs, decay, the error rule's phase behaviour, records, files.
+
+All on the numpy target with small circuits (the cython and cpp_standalone tests
+are in tests/test_circuits_targets.py).  Alignment sign convention: ``> 0``
+Hebbian, ``< 0`` anti-Hebbian.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+pytest.importorskip("brian2")
+
+from plastix.circuits import (  # noqa: E402
+    RateCircuitConfig,
+    SpikingCircuitConfig,
+    circuit_alignment,
+    interval_alignment,
+    simulate_rate,
+    simulate_spiking,
+)
+from plastix.record import provenance, truth, validate_record  # noqa: E402
+
+pytestmark = pytest.mark.brian2
+
+SMALL = dict(n_pre=30, n_post=4, duration=2.0, weight_interval=0.2, record_synapses=None)
+
+
+@pytest.mark.parametrize("rule,sign", [("hebbian", 1), ("anti_hebbian", -1)])
+def test_hebbian_rules_have_the_sign_of_their_rule(rule, sign):
+    # η small so the Hebbian rule does not run away within 2 s; the rule's signal is
+    # (post trace)·(pre trace), the Hebbian term (post counts)·(pre counts): same sign.
+    cfg = SpikingCircuitConfig(rule=rule, eta=0.5, decay=1.0, **SMALL)
+    ds = simulate_spiking(cfg, rng=3, target="numpy")
+    for signal in ("rule", "estimate"):
+        a = interval_alignment(ds, signal=signal).values
+        a = a[np.isfinite(a)]  # NaN: an interval without postsynaptic spikes (H = 0)
+        # rate products dominate both terms, so the mean is far from 0; 0.3 leaves room
+        # for the sparse 10 ms coincidence counts of a 30 × 4 circuit
+        assert a.size >= 3 and sign * a.mean() > 0.3, (signal, a)
+
+
+def test_rate_circuit_hebbian_positive_anti_negative():
+    a = {}
+    for rule in ("hebbian", "anti_hebbian"):
+        cfg = RateCircuitConfig(rule=rule, eta=0.5, decay=1.0, **SMALL)
+        ds = simulate_rate(cfg, rng=4, target="numpy")
+        a[rule] = circuit_alignment(ds, signal="rule")
+        # with σ = 0 the estimate from weights differs from the rule signal only through
+        # γ Δt W_k, a left-point approximation of γ ∫ W dt; W moves by up to ~30 % over
+        # a 0.2 s interval here, hence the loose tolerance
+        assert_allclose(circuit_alignment(ds), a[rule], atol=0.1)
+    assert a["hebbian"] > 0.9 and a["anti_hebbian"] < -0.9, a
+
+
+def test_decay_only_weights_follow_exponential():
+    gamma = 2.0
+    cfg = SpikingCircuitConfig(rule="error", eta=0.0, decay=gamma, noise=0.0,
+                               record_signal=False, **SMALL)
+    ds = simulate_spiking(cfg, rng=5, target="numpy")
+    w = ds["weight"].values
+    t = ds["weight_time"].values
+    expected = w[0][None] * np.exp(-gamma * t)[:, None, None]
+    # forward Euler at dt = 0.5 ms: relative error n (γ dt)^2 / 2 = γ² dt t / 2 ≤ 2e-3
+    assert_allclose(w, expected, rtol=3e-3, atol=1e-12)
+    assert float(ds["decay"]) == gamma
+
+
+def test_error_rule_alignment_rises_with_decay_and_turns_negative_with_noise():
+    base = dict(rule="error", n_pre=40, n_post=6, duration=6.0, weight_interval=0.5,
+                record_synapses=None)
+    runs = {}
+    for key, (gamma, sigma) in {"g0": (0.0, 0.0), "g4": (4.0, 0.0), "noisy": (0.5, 10.0)}.items():
+        ds = simulate_spiking(SpikingCircuitConfig(decay=gamma, noise=sigma, **base), rng=11,
+                              target="numpy")
+        runs[key] = {s: circuit_alignment(ds, signal=s) for s in ("rule", "estimate")}
+    for s in ("rule", "estimate"):
+        # the paper's claim: decay makes the non-Hebbian rule's signal Hebbian ...
+        assert runs["g4"][s] > runs["g0"][s] + 0.2, runs
+        assert runs["g4"][s] > 0.2, runs
+        # ... and enough noise makes it anti-Hebbian
+        assert runs["noisy"][s] < 0, runs
+
+
+def test_record_contents_and_provenance():
+    cfg = SpikingCircuitConfig(rule="random", n_pre=10, n_post=3, duration=1.0,
+                               record_synapses=7, weight_interval=0.25)
+    ds = simulate_spiking(cfg, rng=2, target="numpy")
+    validate_record(ds)
+    w = ds["weight"].values
+    assert w.shape == (5, 3, 10)
+    assert np.isfinite(w[0]).sum() == 7                  # only the chosen subset
+    assert_allclose(ds["weight_time"].values, [0, 0.25, 0.5, 0.75, 1.0])
+    assert ds["pre_activity"].attrs["kind"] == "count"
+    # binned counts and spike times describe the same spikes
+    assert ds["pre_activity"].values.sum() == ds.sizes["pre_spike"]
+    p = provenance(ds)
+    assert p["codegen_target"] == "numpy" and "brian2_version" in p and "seed" in p
+    assert truth(ds)["rule"] == "random" and truth(ds)["decay"] == cfg.decay
+
+
+def test_same_seed_same_numbers_and_global_state_untouched():
+    cfg = RateCircuitConfig(rule="error", n_pre=8, n_post=2, duration=0.5, noise=1.0)
+    state = np.random.get_state()[1].copy()
+    a = simulate_rate(cfg, rng=7, target="numpy")
+    b = simulate_rate(cfg, rng=7, target="numpy")
+    c = simulate_rate(cfg, rng=8, target="numpy")
+    assert np.array_equal(np.random.get_state()[1], state)
+    assert_allclose(a["weight"].values, b["weight"].values, rtol=0)
+    assert not np.allclose(a["weight"].values, c["weight"].values)
+
+
+def test_stdp_runs_and_records_its_signal():
+    # without decay and noise every weight change is an STDP increment, so the
+    # recorded rule signal must equal ΔW exactly (float64 rounding only)
+    cfg = SpikingCircuitConfig(rule="stdp", eta=2.0, decay=0.0, n_pre=10, n_post=2,
+                               duration=1.0)
+    ds = simulate_spiking(cfg, rng=1, target="numpy")
+    g = ds["signal"].values
+    w = ds["weight"].values
+    assert_allclose(w - w[0], g - g[0], atol=1e-12)
+    assert np.any(np.abs(np.diff(g, axis=0)) > 1e-4)
+
+
+def test_neo_nix_round_trip(tmp_path):
+    pytest.importorskip("nixio")
+    from plastix.record import compare_records, load_record, save_record
+
+    cfg = SpikingCircuitConfig(rule="error", n_pre=6, n_post=2, duration=0.5,
+                               weight_interval=0.1, record_synapses=((0, 1), (1, 4), (1, 5)))
+    ds = simulate_spiking(cfg, rng=9, target="numpy")
+    path = save_record(ds, tmp_path / "circuit.nix")
+    back = load_record(path)
+    compare_records(ds, back)
