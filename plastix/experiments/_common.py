@@ -73,7 +73,8 @@ _SWEEP_INNER = {"step", "layer", "signal", "post", "val_step", "epoch"}
 
 
 def budget(quick: bool, lr: float) -> dict[str, Any]:
-    """TrainConfig fields of the full or ``--quick`` budget for a rule whose full-run η is ``lr``."""
+    """TrainConfig fields of the full or ``--quick`` budget, for a rule whose full-run η is
+    ``lr``."""
     if quick:
         return {**QUICK, "lr": lr * QUICK_LR_FACTOR}
     return {**FULL, "lr": lr}
@@ -259,14 +260,19 @@ def config_dict(config: Any) -> dict[str, Any]:
 
 
 def run_sweep(config: Any, grid: dict[str, list], *, n_seeds: int, rng: Any,
-              desc: str, threads: int = 1) -> xr.Dataset:
-    """Call :func:`plastix.ann.sweep` with a progress bar labelled ``desc``."""
+              desc: str, threads: int = 1, cache: Path | None = None) -> xr.Dataset:
+    """Call :func:`plastix.ann.sweep` with a progress bar labelled ``desc``.
+
+    With ``cache`` (a folder), finished runs are stored there and a rerun of the same
+    experiment with the same ``rng`` loads them instead of training again.
+    """
     from plastix.ann import sweep
 
     print(f"[{desc}] {config_dict(config).get('rule')} over "
           + " × ".join(f"{k}({len(v)})" for k, v in grid.items()) + f" × {n_seeds} seeds",
           flush=True)
-    return sweep(config, grid, n_seeds=n_seeds, rng=rng, progress=True, threads=threads)
+    return sweep(config, grid, n_seeds=n_seeds, rng=rng, progress=True, threads=threads,
+                 out=cache)
 
 
 def describe_budget(config: Any, *, quick: bool, full: dict[str, Any] | None = None) -> str:

@@ -45,6 +45,7 @@ def config(activation: str, *, hidden=(128, 128), quick: bool = False, **overrid
 
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
+            cache: Path | None = None,
             decays: Any = None, deep: bool = True, overrides: dict | None = None
             ) -> xr.Dataset:
     """Run both panels.
@@ -64,7 +65,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     for act, stream in zip(ACTIVATIONS, streams, strict=False):
         result = C.run_sweep(config(act, quick=quick, **(overrides or {})),
                              {"decay": decays.tolist()}, n_seeds=seeds, rng=stream,
-                             desc=f"fig3 {act}")
+                             cache=cache, desc=f"fig3 {act}")
         a, _, _ = C.final_alignment_stats(result, layer=2, signal="gradient")
         per_act.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
     align = xr.concat(per_act, dim=xr.IndexVariable("activation", list(ACTIVATIONS)))
@@ -79,7 +80,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         deep_seeds = min(seeds, 3)
         cfg = config("tanh", hidden=hidden, quick=quick, **(overrides or {}))
         result = C.run_sweep(cfg, {"decay": decays.tolist()}, n_seeds=deep_seeds,
-                             rng=streams[-1], desc="fig3 deep")
+                             rng=streams[-1], cache=cache, desc="fig3 deep")
         layers = []
         for layer in range(1, len(hidden) + 2):
             a, _, _ = C.final_alignment_stats(result, layer=layer, signal="gradient")
@@ -104,7 +105,7 @@ def plot(ds: xr.Dataset):
     from plastix.plot.ann import plot_alignment_vs_decay
 
     deep = "deep_mean" in ds
-    fig = Figure(figsize=(11.0 if deep else 5.5, 4.2))
+    fig = Figure(figsize=(12.0 if deep else 6.0, 4.5), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, 2 if deep else 1))
     decay = ds["decay"].values
     for act in ds["activation"].values:
@@ -189,7 +190,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     6 × 128 (not 512) deep MLP.
     """
     out = C.prepare_out(out)
-    ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, decays=_decays, deep=_deep,
+    cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, decays=_decays, deep=_deep,
                  overrides=_overrides)
     C.write_dataset(ds, out, "fig3")
     axes = plot(ds)

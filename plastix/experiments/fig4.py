@@ -67,6 +67,7 @@ def config(*, quick: bool = False, **overrides: Any):
 
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
+            cache: Path | None = None,
             noise: Any = None, decay: Any = None, n_boot: int = 1000,
             overrides: dict | None = None) -> xr.Dataset:
     """Run the grid and fit the boundary per layer.
@@ -88,7 +89,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     run_rng, boot_rng = spawn(resolve_rng(rng), 2)
     cfg = config(quick=quick, **(overrides or {}))
     result = C.run_sweep(cfg, {"noise": noise.tolist(), "decay": decay.tolist()},
-                         n_seeds=seeds, rng=run_rng, desc="fig4")
+                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig4")
     per_layer = []
     for layer in LAYERS:
         a, _, _ = C.final_alignment_stats(result, layer=layer, signal="gradient")
@@ -140,7 +141,7 @@ def plot(ds: xr.Dataset):
 
     from plastix.plot.ann import plot_phase_diagram
 
-    fig = Figure(figsize=(11.0, 4.2))
+    fig = Figure(figsize=(12.0, 4.5), layout="constrained")
     axes = fig.subplots(1, len(ds["layer"]))
     for ax, layer in zip(np.atleast_1d(axes), ds["layer"].values, strict=True):
         d = ds.sel(layer=layer)
@@ -241,7 +242,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     :mod:`plastix.experiments._common` (about a minute).
     """
     out = C.prepare_out(out)
-    ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, noise=_noise, decay=_decay,
+    cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=_noise, decay=_decay,
                  n_boot=_n_boot, overrides=_overrides)
     C.write_dataset(ds, out, "fig4")
     axes = plot(ds)

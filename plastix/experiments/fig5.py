@@ -76,6 +76,7 @@ def quadratic_vertex(alignment: Any, loss: Any, *, n_boot: int = 1000, rng: Any 
 
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
+            cache: Path | None = None,
             noise: Any = None, decay: Any = None, overrides: dict | None = None
             ) -> xr.Dataset:
     """Run the grid; return per-run final alignment and validation loss.
@@ -93,7 +94,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     run_rng, boot_rng = spawn(resolve_rng(rng), 2)
     cfg = config(quick=quick, **(overrides or {}))
     result = C.run_sweep(cfg, {"noise": noise.tolist(), "decay": decay.tolist()},
-                         n_seeds=seeds, rng=run_rng, desc="fig5")
+                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig5")
     a, _, _ = C.final_alignment_stats(result, layer=2, signal="gradient")
     keep = ("noise", "decay", "seed")
     a = a.drop_vars([c for c in a.coords if c not in keep]).transpose(*keep)
@@ -176,7 +177,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     3 × 3 grid, 1 seed, 4 epochs on 4,096 samples.
     """
     out = C.prepare_out(out)
-    ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, noise=_noise, decay=_decay,
+    cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=_noise, decay=_decay,
                  overrides=_overrides)
     C.write_dataset(ds, out, "fig5")
     ax = plot(ds)

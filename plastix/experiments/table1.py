@@ -80,6 +80,7 @@ def reported(rule: str) -> tuple[int, str]:
 
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
+            cache: Path | None = None,
             decays=DECAYS, rules=RULES, overrides: dict | None = None) -> xr.Dataset:
     """Train every rule at every decay and reduce to Table 1.
 
@@ -97,7 +98,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     for rule, stream in zip(rules, streams, strict=True):
         config = rule_config(rule, quick=quick, **(overrides or {}))
         result = C.run_sweep(config, {"decay": list(decays)}, n_seeds=seeds, rng=stream,
-                             desc=f"table1 {NAMES[rule]}")
+                             cache=cache, desc=f"table1 {NAMES[rule]}")
         layer, signal = reported(rule)
         a, _, _ = C.final_alignment_stats(result, layer=layer, signal=signal)
         per_run.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
@@ -236,7 +237,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     (about a minute; see :data:`plastix.experiments._common.QUICK_LR_FACTOR`).
     """
     out = C.prepare_out(out)
-    ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, overrides=_overrides,
+    cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, overrides=_overrides,
                  decays=DECAYS if _decays is None else tuple(float(d) for d in _decays))
     C.write_dataset(ds, out, "table1")
     ax = plot(ds)

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 ALIGNMENT_LABEL = "alignment cos(g, H) (dimensionless)"
-DECAY_LABEL = "weight decay γ (per unit learning rate, dimensionless)"
+DECAY_LABEL = "weight decay γ (dimensionless, per unit η)"
 NOISE_LABEL = "parameter-noise SD σ (weight units)"
 
 
@@ -36,7 +36,7 @@ def _new_axes(ax: Any) -> Any:
         return ax
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.0, 4.5))
+    fig = Figure(figsize=(6.0, 4.5), layout="constrained")
     return fig.add_subplot()
 
 
