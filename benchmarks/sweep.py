@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         ("GEMM GFLOP/s, torch.bmm at sweep shapes", f"{probe['sweep_shape_flops'] / 1e9:.2f}"),
         ("fraction of square-GEMM peak (target ≥ 50%)",
          f"{100 * achieved / probe['square_flops']:.0f}%"),
-        ("fraction of sweep-shape GEMM rate", f"{100 * achieved / probe['sweep_shape_flops']:.0f}%"),
+        ("fraction of sweep-shape GEMM rate",
+         f"{100 * achieved / probe['sweep_shape_flops']:.0f}%"),
     ]
     width = max(len(r[0]) for r in rows)
     print()
