@@ -419,6 +419,76 @@ CASES += [
 
 # --- circuits ---------------------------------------------------------------
 
+def _circ(name, **kw):
+    def run():
+        from plastix import circuits
+
+        obj = circuits
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        obj(**kw)
+    return run
+
+
+def _circ_sim_wrong_config():
+    from plastix.circuits import RateCircuitConfig, simulate_spiking
+
+    simulate_spiking(RateCircuitConfig(n_pre=2, n_post=1, duration=0.1))
+
+
+def _circ_sweep_target():
+    from plastix.circuits import SpikingCircuitConfig, sweep_spiking
+
+    sweep_spiking(SpikingCircuitConfig(n_pre=2, n_post=1, duration=0.1), decay=[1.0],
+                  noise=[0.0], target="cpp_standalon")
+
+
+def _circ_alignment_no_signal():
+    import numpy as np
+
+    from plastix.circuits import interval_alignment
+    from plastix.record import make_record
+
+    rec = make_record(np.ones((4, 2)), np.ones((4, 1)), np.ones((2, 1, 2)),
+                      time=np.arange(4.0), weight_time=[0.0, 2.0], decay=1.0)
+    interval_alignment(rec, signal="rule")
+
+
+CASES += [
+    ("circuits-unknown-rule", _circ("SpikingCircuitConfig", rule="hebian"), ValueError,
+     r"`rule` must be one of 'hebbian', 'anti_hebbian', 'error', 'random', 'stdp'; "
+     r"got 'hebian'\. Did you mean 'hebbian'\?"),
+    ("circuits-rate-stdp", _circ("RateCircuitConfig", rule="stdp"), ValueError,
+     r"`rule` 'stdp' needs spikes; the rate circuit supports 'hebbian', 'anti_hebbian', "
+     r"'error' and 'random'\. Use SpikingCircuitConfig for STDP\."),
+    ("circuits-negative-decay", _circ("SpikingCircuitConfig", decay=-1.0), ValueError,
+     r"`decay` must be >= 0 1/s; got -1\.0\."),
+    ("circuits-n-pre-type", _circ("RateCircuitConfig", n_pre=2.5), TypeError,
+     r"`n_pre` must be an int; got float\."),
+    ("circuits-interval-not-multiple", _circ("SpikingCircuitConfig", weight_interval=0.1003),
+     ValueError,
+     r"`weight_interval` must be a whole multiple of `dt` \(0\.0005 s\); got 0\.1003 s "
+     r"\(200\.6 steps\)\. Round it to a multiple of dt\."),
+    ("circuits-record-out-of-range",
+     _circ("SpikingCircuitConfig", n_pre=3, n_post=2, record_synapses=[(2, 0)]), ValueError,
+     r"`record_synapses` pair \(post=2, pre=0\) is out of range; expected 0 <= post < 2 and "
+     r"0 <= pre < 3\."),
+    ("circuits-from-dict-unknown",
+     _circ("SpikingCircuitConfig.from_dict", data={"decya": 1.0}), TypeError,
+     r"SpikingCircuitConfig got an unknown field `decya`; valid fields are .*\. "
+     r"Did you mean 'decay'\?"),
+    ("circuits-wrong-config-type", _circ_sim_wrong_config, TypeError,
+     r"`config` of simulate_spiking must be a SpikingCircuitConfig; got RateCircuitConfig\. "
+     r"Got a RateCircuitConfig: call simulate_rate instead\."),
+    ("circuits-sweep-target", _circ_sweep_target, ValueError,
+     r"`target` must be one of 'cpp_standalone', 'numpy', 'cython'; got 'cpp_standalon'\. "
+     r"Did you mean 'cpp_standalone'\?"),
+    ("circuits-alignment-no-signal", _circ_alignment_no_signal, ValueError,
+     r"`signal='rule'` needs the recorded rule contribution `signal`; this record has none\. "
+     r"Simulate with record_signal=True or use signal='estimate'\."),
+]
+
+
 # --- estimate ---------------------------------------------------------------
 def _est_fit(record=None, **params):
     """Fit a HebbianEstimator on a small synthetic record (or ``record``)."""
