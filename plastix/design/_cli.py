@@ -21,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replicates", type=int, default=12,
                    help="simulated sessions per hypothesis (default 12)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--kernel", default="product", choices=["product", "covariance"],
+                   help="Hebbian term of the estimator (default product)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(func=_run)
@@ -34,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"`--record` {str(args.record)!r} does not exist.")
     res = propose_experiments(record=args.record, budget=args.budget,
                               n_replicates=args.replicates, rng=args.seed,
-                              progress=not args.quiet)
+                              estimator={"kernel": args.kernel}, progress=not args.quiet)
     paths = write_design(res, args.out)
     cols = ["rank", "manipulation", "fits_budget", "sessions_required", "power_at_budget",
             "weakest_pair"]

@@ -216,8 +216,11 @@ def calibrate(
     For each hypothesis without a fixed ``eta``: estimate the baseline alignment
     on a log-spaced grid of ``n_grid`` learning rates (:func:`eta_range`),
     ``n_sessions`` sessions each; take the first crossing of ``target`` (linear
-    interpolation in ``log η``); then refine by up to three bisection steps within
-    the bracketing grid cell until the mean is within ``tolerance``.
+    interpolation in ``log η``); then refine by up to five bisection steps within
+    the bracketing grid cell (with common random numbers: the same ``n_sessions``
+    sessions at every step) until the mean is within ``tolerance``.  The achieved
+    baseline is reported for those sessions; :func:`plastix.design.propose_experiments`
+    reports it again on fresh replicate sessions.
 
     Parameters
     ----------
@@ -279,11 +282,14 @@ def calibrate(
         i = int(np.argmax(above))  # first grid point at or above target
         e_lo, e_hi, m_lo, m_hi = grid[i - 1], grid[i], means[i - 1], means[i]
         best = (grid[i], vals[i])
-        for _ in range(3):
+        # refinement uses common random numbers (the same sessions at every eta), so the
+        # bisection follows a smooth function of eta rather than sampling noise
+        crn = int(child.integers(0, 2**63 - 1))
+        for _ in range(5):
             frac = (target - m_lo) / (m_hi - m_lo) if m_hi != m_lo else 0.5
             eta = float(math.exp(math.log(e_lo) + frac * (math.log(e_hi) - math.log(e_lo))))
-            a = _baseline_alignment(spec, hyp.rule, np.array([eta]), n_sessions, child,
-                                    measure)[0]
+            a = _baseline_alignment(spec, hyp.rule, np.array([eta]), n_sessions,
+                                    np.random.default_rng(crn), measure)[0]
             _tick(progress, n_sessions)
             if abs(a.mean() - target) < abs(best[1].mean() - target):
                 best = (eta, a)

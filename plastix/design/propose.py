@@ -17,6 +17,7 @@ import dataclasses
 import itertools
 import json
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -461,6 +462,18 @@ def propose_experiments(
         ``.dataset`` (dims ``manipulation``, ``hypothesis``, ``replicate``,
         ``pair``), ``.table`` (ranked), ``.calibrations``.
 
+    Notes
+    -----
+    Default sizes: a session is 16 presynaptic × 8 postsynaptic units (128
+    synapses), bins of 10 ms, weights sampled every 100 ms, 2 s windows; 12
+    replicate sessions per hypothesis and 8 per calibration point.  With the 3
+    default hypotheses and 6 manipulations that is at most 516 simulated sessions,
+    each measured by the estimator (about 10-30 ms each); the whole run took 25-35 s
+    on the shared 2-core development machine.  The simulations are the numpy
+    design circuit (:mod:`plastix.design.circuit`) rather than the Brian2 rate
+    circuit, which would take seconds per session and does not offer mid-session
+    manipulations (inverted error signal, silencing).
+
     Examples
     --------
     Alignment ``A > 0`` is Hebbian, ``A < 0`` anti-Hebbian.
@@ -503,7 +516,7 @@ def propose_experiments(
         raise ValueError(f"`target` must be an alignment in (-1, 1); got {target!r}.")
 
     n_free = sum(h.eta is None for h in hyps)
-    n_cal_fits = n_cal * (n_free * (8 + 3) + (len(hyps) - n_free))  # at most
+    n_cal_fits = n_cal * (n_free * (8 + 5) + (len(hyps) - n_free))  # at most
     total = n_cal_fits + len(hyps) * n_rep * (1 + len(mans))
     bar = None
     if progress:
@@ -524,6 +537,13 @@ def propose_experiments(
     finally:
         if bar is not None:
             bar.close()
+    off = [f"{c.hypothesis.name} ({c.achieved:+.3f})" for c, h in zip(cals, hyps, strict=True)
+           if h.eta is None and not c.converged]
+    if off:
+        warnings.warn(f"calibration did not reach the target alignment {target:+.3f} within "
+                      f"tolerance for: {', '.join(off)}; their predictions start from a "
+                      "different baseline (see `calibration_achieved`).", RuntimeWarning,
+                      stacklevel=2)
     ds = _summarise(spec, cals, mans, base, manip, budget=budget, alpha=alpha, power=power,
                     sigma_c=sigma_c, target=target,
                     measure_params=getattr(measure, "params", {"measure": repr(measure)}))
