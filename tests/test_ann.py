@@ -214,3 +214,38 @@ def test_cifar_pickle_batches(tmp_path):
     assert np.isfinite(ds.loss).all()
     # 10 classes: the initial cross-entropy is near log(10)
     np.testing.assert_allclose(float(ds.val_loss[0]), np.log(10), rtol=0.2)
+
+
+def test_transformer_encoder_equals_torch_nn():
+    """The batched encoder equals torch.nn.TransformerEncoderLayer (post-norm, ReLU,
+    4 heads, d_model 32, FF 32, no dropout) with the same weights, mean-pooled."""
+    from plastix.ann import transformer
+    from plastix.ann.data import streams
+
+    p = transformer.init_encoder(streams(0)["init"])
+    tokens = torch.randint(0, 16, (5, 32), generator=torch.Generator().manual_seed(1))
+    with torch.random.fork_rng():  # nn layers draw their (overwritten) init globally
+        layers = [torch.nn.TransformerEncoderLayer(32, 4, dim_feedforward=32, dropout=0.0,
+                                                   activation="relu", batch_first=True)
+                  for _ in range(2)]
+    with torch.no_grad():
+        for i, layer in enumerate(layers):
+            layer.self_attn.in_proj_weight.copy_(p[f"{i}.qkv_w"])
+            layer.self_attn.in_proj_bias.copy_(p[f"{i}.qkv_b"])
+            layer.self_attn.out_proj.weight.copy_(p[f"{i}.out_w"])
+            layer.self_attn.out_proj.bias.copy_(p[f"{i}.out_b"])
+            layer.linear1.weight.copy_(p[f"{i}.ff1_w"])
+            layer.linear1.bias.copy_(p[f"{i}.ff1_b"])
+            layer.linear2.weight.copy_(p[f"{i}.ff2_w"])
+            layer.linear2.bias.copy_(p[f"{i}.ff2_b"])
+            layer.norm1.weight.copy_(p[f"{i}.ln1_w"])
+            layer.norm1.bias.copy_(p[f"{i}.ln1_b"])
+            layer.norm2.weight.copy_(p[f"{i}.ln2_w"])
+            layer.norm2.bias.copy_(p[f"{i}.ln2_b"])
+            layer.eval()
+        h = p["tok"][tokens] + p["pos"]
+        for layer in layers:
+            h = layer(h)
+        ours = transformer.encode_single(p, tokens)
+    # float32, different kernels (fused attention vs einsum): atol 1e-5
+    np.testing.assert_allclose(ours.numpy(), h.mean(1).numpy(), atol=1e-5)

@@ -21,12 +21,13 @@ GRID = {"decay": [0.0, 1e-2], "noise": [0.0, 2e-2], "lr": [0.01, 0.05]}
 
 @pytest.mark.parametrize("changes", [{}, {"noise_kind": "input"}, {"noise_kind": "gradient"},
                                      {"rule": "dfa", "bias": True},
-                                     {"rule": "adam", "lr": 1e-3}])
+                                     {"rule": "adam", "lr": 1e-3},
+                                     {"task": "sre_transformer", "epochs": 1}])
 def test_batched_equals_sequential(changes):
     """Every cell of a batched sweep equals train() of that cell with rng=its seed."""
     base = SMALL.replace(**changes)
-    grid = dict(GRID) if "lr" not in changes else {"decay": GRID["decay"],
-                                                   "noise": GRID["noise"]}
+    grid = dict(GRID) if not changes or "noise_kind" in changes else {
+        "decay": GRID["decay"], "noise": GRID["noise"]}
     res = sweep(base, grid, n_seeds=2, rng=7, progress=False)
     assert res.alignment.dims[:len(grid) + 1] == (*grid, "seed")
     for cell in [dict(zip(grid, vals, strict=True)) for vals in
