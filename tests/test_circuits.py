@@ -134,3 +134,33 @@ def test_neo_nix_round_trip(tmp_path):
     path = save_record(ds, tmp_path / "circuit.nix")
     back = load_record(path)
     compare_records(ds, back)
+
+
+def test_cli_simulate_writes_netcdf(tmp_path, capsys):
+    from plastix.cli import main
+    from plastix.record import load_record, truth
+
+    out = tmp_path / "rate.nc"
+    code = main(["simulate", "rate", "--rule", "random", "--decay", "2", "--noise", "0.5",
+                 "--duration", "0.5", "--n-pre", "5", "--n-post", "2", "--seed", "3",
+                 "--target", "numpy", "--out", str(out)])
+    assert code == 0 and "wrote" in capsys.readouterr().out
+    ds = load_record(out)
+    assert truth(ds)["rule"] == "random" and float(ds["decay"]) == 2.0
+    assert truth(ds)["noise"] == 0.5
+
+
+@pytest.mark.slow
+def test_circuit_phase_quick_shows_the_headline(tmp_path):
+    import xarray as xr
+
+    from plastix.experiments import circuit_phase
+
+    summary = circuit_phase.run(tmp_path, quick=True, rng=0)
+    for ext in ("nc", "csv", "png", "md"):
+        assert (tmp_path / f"circuit_phase.{ext}").exists()
+    with xr.open_dataset(tmp_path / "circuit_phase.nc", engine="h5netcdf") as ds:
+        a = ds["mean_alignment_rule"].values            # (noise, decay)
+    assert a[0, -1] > a[0, 0] and a[0, -1] > 0           # rises with γ at σ = 0
+    assert a[-1, 0] < 0 and a[-1, -1] < a[0, -1]         # noise pushes it anti-Hebbian
+    assert "Fitted boundary" in summary.read_text()
