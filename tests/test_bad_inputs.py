@@ -595,6 +595,14 @@ def _hyps(*pairs):
 CASES += [
     ("design-budget-too-small", _design("propose_experiments", budget=1), ValueError,
      r"`budget` must be an int >= 2; got 1\."),
+    ("design-budget-too-few-synapses",
+     _design("propose_experiments", budget=200, budget_unit="synapse"), ValueError,
+     r"`budget` of 200 synapses is less than 2 sessions of 128 synapses each; the design "
+     r"needs at least 256 synapses\."),
+    ("design-unknown-budget-unit", _design("propose_experiments", budget_unit="sessions"),
+     ValueError,
+     r"`budget_unit` must be one of 'session', 'synapse'; got 'sessions'\. "
+     r"Did you mean 'session'\?"),
     ("design-replicates-not-int", _design("propose_experiments", n_replicates=2.5), TypeError,
      r"`n_replicates` must be an int; got float 2\.5\."),
     ("design-unknown-rule", _design("Hypothesis", "h", "hebian"), ValueError,

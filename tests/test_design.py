@@ -321,10 +321,20 @@ def test_cli_writes_the_outputs(tmp_path, monkeypatch, capsys):
         return real(**kw, circuit=SMALL, n_calibration=2)
 
     monkeypatch.setattr(P, "propose_experiments", small)
-    assert main(["design", "--budget", "10", "--replicates", "3", "--seed", "1", "--quiet",
-                 "--out", str(tmp_path)]) == 0
+    # 640 synapses of a 32-synapse session are a budget of 20 sessions
+    assert main(["design", "--budget", "640", "--budget-unit", "synapse", "--replicates", "3",
+                 "--seed", "1", "--quiet", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "design.csv").exists() and (tmp_path / "protocol.md").exists()
     assert "noise_cross" in capsys.readouterr().out
+    import xarray as xr
+
+    with xr.open_dataset(tmp_path / "design.nc", engine="h5netcdf") as f:
+        assert f.attrs["budget_sessions"] == 20 and f.attrs["budget_input"] == "640 synapses"
+    # bad input: the CLI reports it and exits 1 without touching the previous results
+    before = (tmp_path / "design.csv").read_bytes()
+    assert main(["design", "--budget", "1", "--quiet", "--out", str(tmp_path)]) == 1
+    assert "`budget` must be an int >= 2; got 1." in capsys.readouterr().err
+    assert (tmp_path / "design.csv").read_bytes() == before
 
 
 def test_record_sets_the_calibration_target(tmp_path):

@@ -17,7 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a record (.nc, or a Neo file) whose alignment and decay set the "
                    "calibration target")
     p.add_argument("--budget", type=int, default=20,
-                   help="sessions you can record (default 20)")
+                   help="sessions (or synapses, see --budget-unit) you can record (default 20)")
+    p.add_argument("--budget-unit", default="session", choices=["session", "synapse"],
+                   help="unit of --budget (default session)")
     p.add_argument("--replicates", type=int, default=12,
                    help="simulated sessions per hypothesis (default 12)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
@@ -35,6 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.record is not None and not args.record.exists():
         raise FileNotFoundError(f"`--record` {str(args.record)!r} does not exist.")
     res = propose_experiments(record=args.record, budget=args.budget,
+                              budget_unit=args.budget_unit,
                               n_replicates=args.replicates, rng=args.seed,
                               estimator={"kernel": args.kernel}, progress=not args.quiet)
     paths = write_design(res, args.out)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords
 from plastix.design.circuit import (
@@ -398,6 +399,7 @@ def propose_experiments(
     *,
     record: Any = None,
     budget: int = 20,
+    budget_unit: str = "session",
     n_replicates: int = 12,
     hypotheses: Sequence[Hypothesis] | None = None,
     manipulations: Sequence[Manipulation] | None = None,
@@ -430,8 +432,12 @@ def propose_experiments(
         A user's record; the circuit and target come from it
         (:func:`circuit_from_record`).
     budget : int
-        Sessions the experimenter can record (one session follows all
-        ``n_pre × n_post`` synapses of the design circuit).
+        What the experimenter can record, in ``budget_unit``.
+    budget_unit : {"session", "synapse"}
+        ``"session"``: one session follows all ``n_pre × n_post`` synapses of the
+        design circuit through a baseline and a manipulated window.  ``"synapse"``:
+        the budget is converted to whole sessions (``budget // (n_pre n_post)``,
+        at least 2).
     n_replicates : int
         Simulated sessions per hypothesis (≥ 3).
     hypotheses, manipulations : sequences, optional
@@ -482,6 +488,7 @@ def propose_experiments(
     >>> res.ranking[0]  # doctest: +SKIP
     """
     budget = _check_int("budget", budget, 2)
+    check_choice("budget_unit", budget_unit, ("session", "synapse"))
     n_rep = _check_int("n_replicates", n_replicates, 3)
     n_cal = _check_int("n_calibration", n_calibration, 2)
     if not isinstance(progress, bool):
@@ -512,6 +519,14 @@ def propose_experiments(
     else:
         spec = circuit or CircuitSpec()
     target = DEFAULT_TARGET if target is None else float(target)
+    budget_input = budget
+    if budget_unit == "synapse":
+        n_syn = spec.n_pre * spec.n_post
+        budget = budget_input // n_syn
+        if budget < 2:
+            raise ValueError(f"`budget` of {budget_input} synapses is less than 2 sessions of "
+                             f"{n_syn} synapses each; the design needs at least "
+                             f"{2 * n_syn} synapses.")
     if not -1.0 < target < 1.0:
         raise ValueError(f"`target` must be an alignment in (-1, 1); got {target!r}.")
 
@@ -547,4 +562,5 @@ def propose_experiments(
     ds = _summarise(spec, cals, mans, base, manip, budget=budget, alpha=alpha, power=power,
                     sigma_c=sigma_c, target=target,
                     measure_params=getattr(measure, "params", {"measure": repr(measure)}))
+    ds.attrs["budget_input"] = f"{budget_input} {budget_unit}s"
     return DesignResult(ds, rank_table(ds), cals)
