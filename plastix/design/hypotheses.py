@@ -10,6 +10,10 @@ the paper's claim (SPEC §1, §8):
 * ``random``  — a fixed random drive, not a function of co-activity, whose
   signature is emergent too.
 
+All hypotheses share one circuit (:mod:`plastix.design.circuit`): the same inputs,
+the same instructive drive ``u = T x`` to the postsynaptic units, the same decay
+and synaptic noise; only the rule ``g`` and its learning rate differ.
+
 Calibration makes the hypotheses indistinguishable where an experimenter stands
 before any manipulation: each rule's learning rate ``η`` is tuned so that the
 estimator, applied to a baseline session at stationarity, returns the same

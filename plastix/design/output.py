@@ -98,7 +98,10 @@ def protocol_markdown(ds: xr.Dataset, *, top: int = 3) -> str:
             f"{goal:g} for the hardest pair ({weakest}, |d| = "
             f"{float(s['effect_size_min']):.2f}); your {budget} sessions give power "
             f"{float(s['power_min']):.2f}. It separates {int(s['pairs_separated'])} of "
-            f"{ds.sizes['pair']} pairs of hypotheses in simulation (Welch p < {alpha:g}).",
+            f"{ds.sizes['pair']} pairs of hypotheses in simulation (Welch p < {alpha:g}); "
+            f"its strongest contrast, {str(s['best_pair'].values)}, needs "
+            f"{_fmt_sessions(float(s['sessions_required_pair'].sel(pair=str(s['best_pair'].values))))}"
+            " sessions.",
             "",
             "**What each hypothesis predicts** (alignment, mean and 95% interval over "
             "simulated sessions; change = manipulated − baseline in the same session):",

@@ -240,6 +240,9 @@ def rank_table(ds: xr.Dataset) -> Any:
             "synapses_required": float(s["sessions_required"])
             * int(ds.attrs["synapses_per_session"]),
             "weakest_pair": str(s["weakest_pair"].values),
+            "best_pair": str(s["best_pair"].values),
+            "sessions_required_best": float(s["sessions_required_pair"].sel(
+                pair=str(s["best_pair"].values))),
             "abs_effect_size_weakest": float(s["effect_size_min"]),
             "pairs_separated": int(s["pairs_separated"]),
             "n_pairs": int(ds.sizes["pair"]),
@@ -278,6 +281,7 @@ def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
     absd = np.nan_to_num(np.abs(d_pow), nan=0.0)
     strength = np.where(p_sep < alpha, absd, -1.0 / (1.0 + absd))
     weakest = np.argmin(strength, axis=1)
+    best = np.argmax(strength, axis=1)
     power_min = pw[np.arange(n_m), weakest]
     separated = np.sum(p_sep < alpha, axis=1)
     sess_req = n_req[np.arange(n_m), weakest]
@@ -340,6 +344,7 @@ def _summarise(spec: CircuitSpec, cals: Sequence[Calibration],
             "effect_size_min": ("manipulation", np.abs(d_pow[np.arange(n_m), weakest]),
                                 {"units": "1"}),
             "weakest_pair": ("manipulation", np.array([pnames[w] for w in weakest])),
+            "best_pair": ("manipulation", np.array([pnames[w] for w in best])),
             "pairs_separated": ("manipulation", separated.astype(np.int64)),
             "fits_budget": ("manipulation", fits.astype(np.int8)),
             "rank": ("manipulation", rank),
