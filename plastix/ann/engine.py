@@ -37,6 +37,12 @@ on the training batch of the step:
   normalisation included.
 
 For every rule except momentum and Adam the step is ``W ← W + η (g − γ D W)``.
+
+The Hebbian term is ``H = h_bᵀ h_a / B`` exactly as
+:func:`plastix.alignment.hebbian_term` computes it, written into a preallocated
+buffer; the alignments are the cosines of :func:`plastix.alignment.cosine_alignment`
+and :func:`plastix.alignment.alignment_per_post`, read off one Gram matrix (tests
+recompute them with those functions from saved weights and activations).
 """
 
 from __future__ import annotations
@@ -48,7 +54,6 @@ from typing import Any
 import numpy as np
 
 from plastix._util.optional import import_torch
-from plastix.alignment import hebbian_term
 from plastix.ann import data as _data
 from plastix.ann.config import TrainConfig
 

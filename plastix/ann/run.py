@@ -421,7 +421,8 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
     --------
     ``cos(ĝ, H) > 0`` computed from this record is Hebbian:
 
-    >>> rec = record_layer(TrainConfig(epochs=1, n_train=512), layer=2, steps=(0, 2), rng=0)  # doctest: +SKIP
+    >>> cfg = TrainConfig(epochs=1, n_train=512)
+    >>> rec = record_layer(cfg, layer=2, steps=(0, 2), rng=0)  # doctest: +SKIP
     """
     from plastix.record import make_record
 

@@ -70,7 +70,7 @@ def encode(p: dict[str, Any], tokens):
     bsz = h.shape[1]
     dh = _D // _NH
     for layer in range(2):
-        g = lambda k: p[f"{layer}.{k}"]  # noqa: E731
+        g = lambda k, layer=layer: p[f"{layer}.{k}"]  # noqa: E731
         qkv = torch.einsum("mbtd,med->mbte", h, g("qkv_w")) + g("qkv_b")[:, None, None]
         q, k, v = qkv.split(_D, dim=-1)
         q = q.reshape(m, bsz, _T, _NH, dh).transpose(2, 3)
