@@ -249,3 +249,27 @@ def test_transformer_encoder_equals_torch_nn():
         ours = transformer.encode_single(p, tokens)
     # float32, different kernels (fused attention vs einsum): atol 1e-5
     np.testing.assert_allclose(ours.numpy(), h.mean(1).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("profile", [None, (0.5, 2.0)])
+def test_stationarity_gap_and_decay_profile_from_record(profile):
+    """For SGD without noise, mean_k g_k − γ D mean_k W_k = mean_k ΔW_k / lr over an epoch,
+    so the gap recomputed from record_layer's weights equals the engine's; with a decay
+    profile D (resampled per unit), ĝ = (ΔW + lr γ D W) / lr has the engine's alignment."""
+    cfg = SMALL.replace(decay=0.05, lr=0.05, decay_per_neuron=profile)
+    ds = train(cfg, rng=6)
+    spe = ds.attrs["steps_per_epoch"]
+    rec = record_layer(cfg, layer=2, steps=(spe, 2 * spe), rng=6)
+    dw, w = delta_weight(rec).values, interval_weight(rec).values
+    d = np.ones(12) if profile is None else np.interp(np.linspace(0, 1, 12), [0, 1], profile)
+    gd = cfg.decay * d[:, None]
+    gap = np.linalg.norm(dw.mean(0) / cfg.lr) / np.linalg.norm(gd * w.mean(0))
+    # float32 accumulation over the epoch vs float64 numpy: rtol 1e-3
+    np.testing.assert_allclose(gap, float(ds.stationarity_gap.sel(epoch=2, layer=2)), rtol=1e-3)
+    pre = rec.pre_activity.values.reshape(spe, cfg.batch_size, -1)
+    post = rec.post_activity.values.reshape(spe, cfg.batch_size, -1)
+    for j in range(spe):
+        g_hat = (dw[j] + cfg.lr * gd * w[j]) / cfg.lr
+        np.testing.assert_allclose(
+            cosine_alignment(g_hat, hebbian_term(pre[j], post[j])),
+            ds.alignment.sel(step=spe + j, layer=2, signal="gradient"), atol=1e-4)
