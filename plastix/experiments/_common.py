@@ -45,6 +45,7 @@ __all__ = [
     "collapsed_runs",
     "gain_ratio",
     "fmt_pm",
+    "seed_sd",
     "markdown_table",
     "is_increasing",
     "spearman",
@@ -170,8 +171,8 @@ def final_alignment_stats(
     Returns
     -------
     per_run, mean, sd : xarray.DataArray
-        ``per_run`` has the grid dims and ``seed``; ``mean`` and ``sd`` (ddof 1, or
-        0 with a single seed) the grid dims only.  NaN runs (zero norms) are skipped.
+        ``per_run`` has the grid dims and ``seed``; ``mean`` and ``sd`` (ddof 1, NaN
+        with a single seed) the grid dims only.  NaN runs (zero norms) are skipped.
         Sign convention: ``> 0`` Hebbian, ``< 0`` anti-Hebbian.
     """
     from plastix.ann import final_alignment
@@ -181,10 +182,8 @@ def final_alignment_stats(
     if "layer" in per_run.dims:
         per_run = per_run.sel(layer=layer)
     if "seed" not in per_run.dims:
-        return per_run, per_run, xr.zeros_like(per_run)
-    ddof = 1 if per_run.sizes["seed"] > 1 else 0
-    return per_run, per_run.mean("seed", skipna=True), per_run.std("seed", ddof=ddof,
-                                                                    skipna=True)
+        return per_run, per_run, xr.full_like(per_run, np.nan, dtype=float)
+    return per_run, per_run.mean("seed", skipna=True), seed_sd(per_run)
 
 
 def final_value(da: xr.DataArray, *, last: int = 1) -> xr.DataArray:
@@ -215,14 +214,23 @@ def collapsed_runs(result: xr.Dataset) -> xr.DataArray:
 
 
 def fmt_pm(mean: float, sd: float, *, digits: int = 2) -> str:
-    """``"0.17 ± 0.01"``; ``"–"`` for NaN (collapsed or undefined)."""
+    """``"0.17 ± 0.01"``; the mean alone when ``sd`` is NaN (one seed); ``"–"`` for a NaN
+    mean (collapsed or undefined)."""
     if mean is None or not np.isfinite(mean):
         return "–"
     m = f"{mean:.{digits}f}"
     if m.startswith("-0") and float(m) == 0:
         m = m[1:]
-    s = f"{sd:.{digits}f}" if np.isfinite(sd) else "?"
-    return f"{m} ± {s}"
+    if sd is None or not np.isfinite(sd):
+        return m
+    return f"{m} ± {sd:.{digits}f}"
+
+
+def seed_sd(da: xr.DataArray, dim: str = "seed") -> xr.DataArray:
+    """Sample SD (ddof 1) over ``dim``, NaN-aware; NaN where fewer than 2 values."""
+    n = da.count(dim)
+    return da.std(dim, ddof=1, skipna=True).where(n > 1) if da.sizes[dim] > 1 else \
+        xr.full_like(da.isel({dim: 0}, drop=True), np.nan, dtype=float)
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -70,8 +70,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         per_act.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
     align = xr.concat(per_act, dim=xr.IndexVariable("activation", list(ACTIVATIONS)))
     align = align.transpose("activation", "decay", "seed")
-    ddof = 1 if seeds > 1 else 0
-    data = {"alignment": align, "mean": align.mean("seed"), "sd": align.std("seed", ddof=ddof)}
+    data = {"alignment": align, "mean": align.mean("seed"), "sd": C.seed_sd(align)}
     attrs = {"experiment": "fig3", "quick": int(bool(quick)), "n_seeds": seeds,
              "last_steps": 100, "sign": "alignment > 0 Hebbian, < 0 anti-Hebbian",
              "config": C.config_dict(config("tanh", quick=quick, **(overrides or {})))}
@@ -88,9 +87,8 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         deep_a = xr.concat(layers, dim=xr.IndexVariable("deep_layer",
                                                         list(range(1, len(hidden) + 2))))
         deep_a = deep_a.rename(seed="deep_seed").transpose("deep_layer", "decay", "deep_seed")
-        dd = 1 if deep_seeds > 1 else 0
         data.update(deep_alignment=deep_a, deep_mean=deep_a.mean("deep_seed"),
-                    deep_sd=deep_a.std("deep_seed", ddof=dd))
+                    deep_sd=C.seed_sd(deep_a, "deep_seed"))
         attrs.update(deep_hidden=list(hidden), deep_n_seeds=deep_seeds,
                      deep_config=C.config_dict(cfg))
     ds = xr.Dataset(data, attrs=attrs)

@@ -113,9 +113,8 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     valid = align.where(ok)
     n_ok = ok.sum("seed")
     majority = n_ok * 2 > align.sizes["seed"]
-    ddof = 1 if align.sizes["seed"] > 1 else 0
     mean = valid.mean("seed").where(majority)
-    sd = valid.std("seed", ddof=ddof).where(majority & (n_ok > ddof))
+    sd = C.seed_sd(valid).where(majority)
     pm = np.full((len(rules), len(decays)), np.nan)
     ps = np.full_like(pm, np.nan)
     for i, rule in enumerate(rules):

@@ -91,6 +91,8 @@ def plot_alignment_vs_decay(
                              f"got {err.shape}.")
     ax = _new_axes(ax)
     ok = np.isfinite(mean)
+    if err is not None:  # NaN SD (a single seed): no bar
+        err = np.where(np.isfinite(err), err, 0.0)
     ax.errorbar(decay[ok], mean[ok], yerr=None if err is None else err[ok], marker=marker,
                 capsize=3, label=label, color=color)
     positive = decay[decay > 0]
