@@ -174,7 +174,7 @@ def test_stdp_estimator_finds_causal_potentiation(rng):
     rec = make_record(np.zeros((t.size, n_pre)), np.zeros((t.size, n_post)), w, time=t,
                       weight_time=wt, dt=0.001, pre_spikes={"time": pt, "unit": pu},
                       post_spikes={"time": qt, "unit": qu})
-    est = HebbianEstimator(kernel="stdp", decay=0.0, n_boot=300, n_null=19, rng=1).fit(rec)
+    est = HebbianEstimator(kernel="stdp", decay=0.0, n_boot=300, n_null=59, rng=1).fit(rec)
     assert est.verdict_ == "hebbian", est.summary()
     assert est.alignment_ > 0.5
 
@@ -207,7 +207,7 @@ def test_cli_estimate(tmp_path, rng, capsys):
 
     rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
     path = to_netcdf(rec, tmp_path / "rec.nc")
-    code = main(["estimate", str(path), "--n-boot", "200", "--n-null", "19",
+    code = main(["estimate", str(path), "--n-boot", "200", "--n-null", "59",
                  "--out", str(tmp_path / "res"), "--plot"])
     out = capsys.readouterr().out
     assert code == 0
