@@ -237,6 +237,42 @@ def test_cli_rejects_unknown_experiment(tmp_path, capsys):
     assert "Did you mean 'table1'?" in capsys.readouterr().err
 
 
+# ------------------------------------------------ reductions on synthetic data
+
+
+def test_collapse_is_detected_from_the_end_to_end_gain():
+    # layer norms shrink by 0.1, 0.1, 0.5 -> gain 0.005 < 1e-2: collapsed; by 0.5 each
+    # -> gain 0.125: not collapsed, even though no single layer decides it
+    norm = np.ones((2, 1, 3, 3))  # (decay, seed, step, layer)
+    norm[0, 0, -1] = [0.1, 0.1, 0.5]
+    norm[1, 0, -1] = [0.5, 0.5, 0.5]
+    ds = xr.Dataset({"weight_norm": (("decay", "seed", "step", "layer"), norm)},
+                    coords={"decay": [0.0, 1e-3], "layer": [1, 2, 3]})
+    assert_allclose(C.gain_ratio(ds).values[:, 0], [0.005, 0.125], rtol=1e-12,
+                    err_msg="products of three exact ratios")
+    assert C.collapsed_runs(ds).values[:, 0].tolist() == [True, False]
+
+
+def test_table1_summary_states_which_shape_holds():
+    from plastix.experiments import table1
+
+    decay = list(table1.DECAYS)
+    rules = ["SGD", "Adam", "DFA", "RandomNN"]
+    mean = np.array([[-0.1, 0.0, 0.2, 0.6], [0.0, 0.1, 0.7, np.nan], [0.5, 0.5, 0.7, 0.9],
+                     [0.3, 0.2, 0.1, 0.0]])  # RandomNN falls: must be reported
+    pm = np.array([[np.nan if v is None else v[0] for v in table1.PAPER[r]] for r in table1.RULES])
+    ps = np.array([[np.nan if v is None else v[1] for v in table1.PAPER[r]] for r in table1.RULES])
+    ds = xr.Dataset({"mean": (("rule", "decay"), mean), "sd": (("rule", "decay"), mean * 0 + 0.01),
+                     "paper_mean": (("rule", "decay"), pm), "paper_sd": (("rule", "decay"), ps)},
+                    coords={"rule": rules, "decay": decay}, attrs={"n_seeds": 3})
+    text = table1.summary(ds, budget="Test.")
+    assert "**SGD**: alignment rises with γ" in text
+    assert "**RandomNN**: alignment does not rise monotonically with γ" in text
+    assert "0.60 ± 0.01" in text and "– |" in text  # ours, and Adam's collapsed cell
+    # ranking at γ = 5e-3 (Adam collapsed, left out): DFA > SGD > RandomNN in both
+    assert "γ = 0.005: ranking DFA > SGD > RandomNN matches the paper's" in text
+
+
 # ------------------------------------------------------- the real --quick runs
 
 
