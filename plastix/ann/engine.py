@@ -318,9 +318,9 @@ def run_group(
         return tot / n_v
 
     def noise_draw(shape):
-        """Per-seed standard normal draws mapped to models: (M, *shape)."""
+        """Per-seed standard normal draws mapped to models: (M or 1, *shape)."""
         z = torch.stack([torch.randn(*shape, generator=g["noise"]) for g in gens])
-        return z if trivial_map else z[sidx]
+        return z if trivial_map or shared else z[sidx]
 
     inv_b = 1.0 / bsz
     with torch.no_grad():
