@@ -106,11 +106,11 @@ def test_record_contents_and_provenance():
 
 def test_same_seed_same_numbers_and_global_state_untouched():
     cfg = RateCircuitConfig(rule="error", n_pre=8, n_post=2, duration=0.5, noise=1.0)
-    state = np.random.get_state()[1].copy()
+    state = np.random.get_state()[1].copy()  # noqa: NPY002
     a = simulate_rate(cfg, rng=7, target="numpy")
     b = simulate_rate(cfg, rng=7, target="numpy")
     c = simulate_rate(cfg, rng=8, target="numpy")
-    assert np.array_equal(np.random.get_state()[1], state)
+    assert np.array_equal(np.random.get_state()[1], state)  # noqa: NPY002
     assert_allclose(a["weight"].values, b["weight"].values, rtol=0)
     assert not np.allclose(a["weight"].values, c["weight"].values)
 

@@ -1,4 +1,6 @@
-"""``plastix simulate rate|spiking --rule R --decay G --noise S [--duration T] [--seed N] --out FILE``.
+"""``plastix simulate rate|spiking --rule R --decay G --noise S [--duration T] --out FILE``.
+
+Also ``--seed N``, ``--eta``, ``--n-pre``, ``--n-post`` and ``--target``.
 
 Writes the record by the file's extension through :func:`plastix.record.save_record`
 (``.nc`` NetCDF, ``.nix``/``.nwb``/``.pkl`` a ``neo.Block``).

@@ -25,7 +25,6 @@ experiment; :mod:`plastix.estimate` is the full estimator (bootstrap, nulls, ver
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
 import xarray as xr

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from plastix.circuits import templates as T
-from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig
+from plastix.circuits.config import SpikingCircuitConfig
 
 __all__ = ["CircuitArrays", "draw_arrays", "build_network", "Built"]
 

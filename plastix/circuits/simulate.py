@@ -155,7 +155,7 @@ def _simulate_arrays(cfg: Any, arrays: Any, *, target: str | None) -> xr.Dataset
             f"{type(b2.get_device()).__name__}. Call brian2.set_device('runtime') first, or use "
             "plastix.circuits.sweep_spiking for cpp_standalone.")
     old_target = b2.prefs.codegen.target
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002 (restored below)
     t0 = time.perf_counter()
     try:
         if target is not None:
@@ -167,7 +167,7 @@ def _simulate_arrays(cfg: Any, arrays: Any, *, target: str | None) -> xr.Dataset
         res = read_results(built, cfg, arrays)
     finally:
         b2.prefs.codegen.target = old_target
-        np.random.set_state(np_state)
+        np.random.set_state(np_state)  # noqa: NPY002
     wall = time.perf_counter() - t0
     return to_record(cfg, arrays, res, codegen_target=used, device="runtime",
                      wall_time=wall)

@@ -219,7 +219,7 @@ def _standalone_runs(cfg, arrays, points, target, build_dir, timings):
     else:
         directory = str(Path(build_dir))
     old_target = b2.prefs.codegen.target
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002 (restored below)
     try:
         t0 = time.perf_counter()
         device = _activate_standalone(b2, directory)
@@ -247,7 +247,7 @@ def _standalone_runs(cfg, arrays, points, target, build_dir, timings):
     finally:
         restore_runtime(b2)
         b2.prefs.codegen.target = old_target
-        np.random.set_state(np_state)
+        np.random.set_state(np_state)  # noqa: NPY002
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
