@@ -190,6 +190,34 @@ def test_trap_small(rng):
     assert est.stationarity_gap_ < 0.3
 
 
+def test_growing_hebbian_is_not_emergent(rng):
+    """A mechanistic Hebbian rule outgrowing its decay is far from balance: not emergent."""
+    cfg = SyntheticConfig(rule="hebbian", **{**FAST, "decay": 0.5, "n_burn": 0})
+    est = HebbianEstimator(decay=0.5, n_boot=300, n_null=0, rng=0).fit(
+        simulate_synthetic(cfg, rng=rng))
+    assert est.verdict_ == "hebbian"
+    assert est.stationarity_gap_ > 1 and not est.emergent_consistent_, est.summary()
+
+
+def test_plots_return_axes(rng):
+    from plastix.plot.estimate import (
+        plot_bootstrap,
+        plot_interval_alignment,
+        plot_post_alignment,
+    )
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
+    res = estimate_alignment(rec, decay=2.0, n_boot=50, n_null=5, rng=0)
+    import matplotlib.pyplot as plt
+
+    for fn in (plot_interval_alignment, plot_bootstrap, plot_post_alignment):
+        ax = fn(res)
+        assert ax.get_ylabel()
+        fig, ax2 = plt.subplots()
+        assert fn(res, ax=ax2) is ax2
+        plt.close("all")
+
+
 def test_result_files_and_estimate_alignment(tmp_path, rng):
     rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
     res = estimate_alignment(rec, decay=2.0, n_boot=100, n_null=9, rng=0)

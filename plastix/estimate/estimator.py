@@ -238,8 +238,11 @@ class HebbianEstimator:
     emergent_prediction_ : float
         ``cos(Σ Δt_k W_k, Σ H_k)``: ``pooled_`` under pure homeostatic balance.
     emergent_consistent_ : bool
-        Whether the bootstrap interval of ``pooled_ − emergent_prediction_``
-        contains 0: the observed alignment is what emergence alone would give.
+        Whether the data are consistent with pure homeostatic balance: the
+        record is near stationarity (``stationarity_gap_ < 1``: the net weight
+        change over the record is smaller than the total decay) and the
+        bootstrap interval of ``pooled_ − emergent_prediction_`` contains 0.
+        True means the observed alignment is what emergence alone would give.
     result_ : xarray.Dataset
         Everything above, labelled, with units and the rules in ``attrs``.
     """
@@ -499,10 +502,11 @@ class HebbianEstimator:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 pooled_ci = np.clip(_basic_ci(pooled, pb, q), -1.0, 1.0)
                 diff_ci = _basic_ci(pooled - pred, pb - prb, q)
-            consistent = bool(np.isfinite(diff_ci).all() and diff_ci[0] <= 0 <= diff_ci[1])
             dd, ww = _quad(ones, blk["d", "d"])[0], _quad(ones, blk["w", "w"])[0]
             if gamma > 0 and ww > 0:
                 gap = float(np.sqrt(dd) / (gamma * np.sqrt(ww)))
+            consistent = bool(np.isfinite(diff_ci).all() and diff_ci[0] <= 0 <= diff_ci[1]
+                              and np.isfinite(gap) and gap < 1.0)
         self.alignment_ = a_hat
         self.ci_ = np.asarray(ci, dtype=float)
         self.p_value_ = p
@@ -550,8 +554,8 @@ class HebbianEstimator:
                 "emergent_difference_ci": ("bound", self.emergent_difference_ci_, {
                     "units": "1", "long_name": "CI of pooled - emergent_prediction"}),
                 "emergent_consistent": ((), np.int8(self.emergent_consistent_), {
-                    "units": "1", "long_name": "1 if the CI of pooled - emergent_prediction "
-                    "contains 0"}),
+                    "units": "1", "long_name": "1 if stationarity_gap < 1 and the CI of pooled "
+                    "- emergent_prediction contains 0"}),
                 "interval_duration": ("interval", lay.duration, {"units": tu}),
                 "n_observed": ("interval", obs["n_obs"], {"units": "synapses"}),
                 "hebbian_norm": ("interval", np.sqrt(obs["stats"][:, 2]), {"units": h_units}),
