@@ -180,10 +180,20 @@ class TrainConfig:
             if self.task != "sce":
                 raise ValueError(f"`data_path` is only used by task='sce' (CIFAR-10); got "
                                  f"task={self.task!r}.")
-        if self.task == "sre_transformer" and self.rule not in ("sgd", "momentum", "adam"):
-            raise ValueError(
-                f"`rule` must be one of 'sgd', 'momentum', 'adam' for task='sre_transformer' "
-                f"(the encoder is trained by backpropagation); got {self.rule!r}.")
+        if self.task == "sre_transformer":
+            if self.rule not in ("sgd", "momentum", "adam"):
+                raise ValueError(
+                    f"`rule` must be one of 'sgd', 'momentum', 'adam' for "
+                    f"task='sre_transformer' (the encoder is trained by backpropagation); got "
+                    f"{self.rule!r}.")
+            unsupported = {"noise_kind": self.noise_kind != "parameter",
+                           "decay_per_neuron": self.decay_per_neuron is not None,
+                           "clip": self.clip is not None}
+            for name, bad in unsupported.items():
+                if bad:
+                    raise ValueError(
+                        f"`{name}` is not supported by task='sre_transformer' (parameter noise, "
+                        f"uniform decay and no clipping only); got {getattr(self, name)!r}.")
 
     # ------------------------------------------------------------------ helpers
     @property
