@@ -105,7 +105,9 @@ def measure_speed(config: TrainConfig | None = None, *, n_models: int = 121,
     repeats : int
         Interleaved repetitions; the minimum of each is kept.
     threads : int
-        torch intra-op threads during the measurement (restored afterwards).
+        torch intra-op threads for the batched and single-model engine and the GEMM
+        probe (restored afterwards).  The plain loop always runs on one thread, its
+        fastest setting for small operations.
 
     Returns
     -------
@@ -129,7 +131,9 @@ def measure_speed(config: TrainConfig | None = None, *, n_models: int = 121,
         for _ in range(repeats):
             res["batched"] = min(res["batched"], _step_time(grid, seed, n_steps))
             res["single"] = min(res["single"], _step_time(grid[:1], seed, n_steps))
+            torch.set_num_threads(1)  # the plain loop's best setting (small ops)
             res["plain"] = min(res["plain"], _plain_time(cfg, seed, min(n_steps, 100)))
+            torch.set_num_threads(threads)
             t, flops = _gemm_time(cfg, n_models)
             res["gemm"] = min(res["gemm"], t)
     finally:
