@@ -76,6 +76,28 @@ def test_statistics_match_direct_computation(rng):
     assert n_obs[1] == 40 and n_obs[2] == 39 and n_obs[9] == 35 and n_obs[25] == 35
 
 
+def test_pooled_from_weight_basis_matches_direct(rng):
+    """Fully observed blocks use the Gram of [W; H] and a linear map: same numbers."""
+    from plastix.estimate._stats import interval_stats, layout_of
+
+    rec = simulate_synthetic(SyntheticConfig(rule="error", **FAST), rng=rng)
+    est = HebbianEstimator(decay=2.0, n_boot=50, n_null=0, rng=1).fit(rec)
+    g, h, wdt = _direct(rec, 2.0)
+    n = np.bincount(rec["interval"].values[rec["interval"].values >= 0])
+    hi = h * (n * rec.attrs["dt"])[:, None, None]
+    assert_allclose(est.pooled_, cosine_alignment(g.sum(0), hi.sum(0)), rtol=1e-9)
+    assert_allclose(est.emergent_prediction_, cosine_alignment(wdt.sum(0), hi.sum(0)),
+                    rtol=1e-9)
+    # the whole Gram matrix, by blocks of 2 rows (basis path) against dense products
+    lay = layout_of(rec)
+    gram = interval_stats(rec, lay, kernel="product", lag=0, chunk_bins=10**6, keep_h=True,
+                          gram=True, gram_block_rows=2)["gram"]
+    dw = delta_weight(rec).values
+    x = np.concatenate([dw, wdt, hi]).reshape(3 * lay.k.size, -1)
+    # 1e-9 relative to the largest entry: different summation order of ~1e3 products
+    assert_allclose(gram, x @ x.T, rtol=0, atol=1e-9 * np.abs(x @ x.T).max())
+
+
 @pytest.mark.parametrize("kernel,lag", [("covariance", 0), ("lagged", 2)])
 def test_kernels_match_hebbian_term(rng, kernel, lag):
     rec = simulate_synthetic(SyntheticConfig(rule="error", **FAST), rng=rng)

@@ -175,11 +175,15 @@ def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *,
     if m <= chunk_bins or nb > 1:
         x = pre_r.read_shifted(a0, a0 + nb * m, s0, s1, shift).reshape(nb, m, n_pre)
         y = post_r.read(a0, a0 + nb * m).reshape(nb, m, n_post)
-        ok_pre = ~np.isnan(x).any(axis=1)
-        ok_post = ~np.isnan(y).any(axis=1)
+        nan_x, nan_y = np.isnan(x), np.isnan(y)
+        ok_pre = ~nan_x.any(axis=1)
+        ok_post = ~nan_y.any(axis=1)
+        if not ok_pre.all():
+            x = np.where(nan_x, 0.0, x)
+        if not ok_post.all():
+            y = np.where(nan_y, 0.0, y)
+        del nan_x, nan_y
         silent = ok_pre & ~np.any(x != 0, axis=1)
-        x = np.nan_to_num(x, nan=0.0)
-        y = np.nan_to_num(y, nan=0.0)
         if lag:
             x, y = x[:, : m - lag], y[:, lag:]
         if kernel == "covariance" and x.shape[1]:
@@ -321,7 +325,8 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
     n_silent = np.zeros(n_k, dtype=np.int64)
     ok_pre_all = np.ones((n_k, n_pre), bool)
     ok_post_all = np.ones((n_k, n_post), bool)
-    store = _Store((n_k, n_post, n_pre), on_disk=pre_r.lazy) if keep_h else None
+    store = _Store(lay, ds.sizes["weight_time"], n_post, n_pre,
+                   on_disk=pre_r.lazy) if keep_h else None
     shifts = np.zeros(n_k, dtype=np.int64) if shifts is None else np.asarray(shifts)
     # group intervals into batches that share a shift
     order = np.arange(n_k)
@@ -368,7 +373,7 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         n_silent[run] = smask.sum(axis=(1, 2))
         ok_pre_all[run], ok_post_all[run] = okp, okq
         if store is not None:
-            store.put(run, d, w, hm)
+            store.put(run, w0, w1, h)
         if progress is not None:
             progress.update(int(run.size))
     out = {"stats": stats, "post_stats": post_stats, "n_obs": n_obs, "silent": silent,
@@ -376,61 +381,97 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
     if store is not None:
         try:
             if gram:
-                out["gram"] = store.gram(block_rows=gram_block_rows)
+                out["gram"] = store.gram(ok_pre_all, ok_post_all, block_rows=gram_block_rows)
         finally:
             store.close()
     return out
 
 
 class _Store:
-    """The masked interval vectors ``d_k, w_k, h_k`` kept for the interval Gram matrices.
+    """What the interval Gram matrices need: the weight samples and the raw ``H_k``.
 
-    In memory for in-memory records; for lazily opened (large) records a
-    temporary file written interval by interval and read back by blocks of
-    postsynaptic rows, so that memory stays bounded by the block size.
+    ``d_k`` and ``w_k`` are linear in the weight samples, so where every synapse
+    of a block of postsynaptic rows is observed the Gram matrix of
+    ``[d; w; h]`` (3K × 3K) is ``T G_B Tᵀ`` with ``G_B`` the Gram matrix of
+    ``[W_0..W_K; H_1..H_K]`` (2K + 1 rows: less than half the work); blocks with
+    missing synapses are masked and multiplied out directly.  Kept in memory
+    for in-memory records; for lazily opened (large) records in a temporary
+    file, written interval by interval and read back by blocks of rows, so
+    memory stays bounded by the block size.
     """
 
-    def __init__(self, shape: tuple[int, int, int], *, on_disk: bool):
-        self.shape = shape
+    def __init__(self, lay: Layout, n_wt: int, n_post: int, n_pre: int, *, on_disk: bool):
+        self.lay = lay
+        self.used = np.unique(np.concatenate([lay.k, lay.k + 1]))
+        self.slot = {int(v): i for i, v in enumerate(self.used)}
+        self.n_rows = self.used.size + lay.k.size
+        self.shape = (self.n_rows, n_post, n_pre)
         self.tmpdir = None
         if on_disk:
             self.tmpdir = tempfile.TemporaryDirectory(prefix="plastix-gram-")
-            self.path = os.path.join(self.tmpdir.name, "dwh.bin")
+            self.path = os.path.join(self.tmpdir.name, "wh.bin")
             with open(self.path, "wb") as f:
-                f.truncate(3 * int(np.prod(shape)) * 8)
+                f.truncate(int(np.prod(self.shape)) * 8)
             self.arr = None
         else:
-            self.arr = np.zeros((3, *shape))
+            self.arr = np.zeros(self.shape)
 
-    def put(self, run: np.ndarray, d: np.ndarray, w: np.ndarray, h: np.ndarray) -> None:
+    def put(self, run: np.ndarray, w0: np.ndarray, w1: np.ndarray, h: np.ndarray) -> None:
+        items = []
+        for i, k in enumerate(run):
+            kk = int(self.lay.k[k])
+            items += [(self.slot[kk], w0[i]), (self.slot[kk + 1], w1[i]),
+                      (self.used.size + int(k), h[i])]
         if self.arr is not None:
-            self.arr[0, run], self.arr[1, run], self.arr[2, run] = d, w, h
+            for row, a in items:
+                self.arr[row] = a
             return
-        n_k, n_post, n_pre = self.shape
-        per = n_post * n_pre * 8
+        per = self.shape[1] * self.shape[2] * 8
         with open(self.path, "r+b") as f:
-            for j, part in enumerate((d, w, h)):
-                for i, k in enumerate(run):
-                    f.seek((j * n_k + int(k)) * per)
-                    f.write(np.ascontiguousarray(part[i], dtype=np.float64).tobytes())
+            for row, a in items:
+                f.seek(row * per)
+                f.write(np.ascontiguousarray(a, dtype=np.float64).tobytes())
 
-    def gram(self, *, block_rows: int | None) -> np.ndarray:
+    def gram(self, ok_pre: np.ndarray, ok_post: np.ndarray, *,
+             block_rows: int | None) -> np.ndarray:
         """``G = X Xᵀ`` of ``X = [d_1..d_K; w_1..w_K; h_1..h_K]`` (3K × synapses)."""
-        n_k, n_post, n_pre = self.shape
+        lay = self.lay
+        n_k = lay.k.size
+        n_w = self.used.size
+        _, n_post, n_pre = self.shape
         if block_rows is None:
-            block_rows = max(1, int(2**22 // max(3 * n_k * n_pre, 1)))
+            block_rows = max(1, int(2**22 // max(self.n_rows * n_pre, 1)))
+        i0 = np.array([self.slot[int(v)] for v in lay.k])
+        i1 = np.array([self.slot[int(v) + 1] for v in lay.k])
+        t = np.zeros((3 * n_k, n_w + n_k))  # [d; w; h] = T [W; H]
+        t[np.arange(n_k), i1] += 1.0
+        t[np.arange(n_k), i0] -= 1.0
+        t[n_k + np.arange(n_k), i0] = lay.duration
+        t[2 * n_k + np.arange(n_k), n_w + np.arange(n_k)] = 1.0
+        g_basis = np.zeros((n_w + n_k, n_w + n_k))
         g = np.zeros((3 * n_k, 3 * n_k))
+        all_pre = bool(ok_pre.all())
         for r0 in range(0, n_post, block_rows):
             rows = slice(r0, min(r0 + block_rows, n_post))
             if self.arr is not None:
-                x = self.arr[:, :, rows].reshape(3 * n_k, -1)
+                x = self.arr[:, rows]
             else:
-                mm = np.memmap(self.path, dtype=np.float64, mode="r",
-                               shape=(3 * n_k, n_post, n_pre))
-                x = np.array(mm[:, rows]).reshape(3 * n_k, -1)
+                mm = np.memmap(self.path, dtype=np.float64, mode="r", shape=self.shape)
+                x = np.array(mm[:, rows])
                 del mm
-            g += x @ x.T
-        return g
+            wb = x[:n_w]
+            if all_pre and ok_post[:, rows].all() and np.isfinite(wb).all():
+                flat = np.ascontiguousarray(x.reshape(self.n_rows, -1))
+                g_basis += np.dot(flat, flat.T)
+                continue
+            w0, w1, hb = wb[i0], wb[i1], x[n_w:]
+            mask = (np.isfinite(w0) & np.isfinite(w1) & ok_pre[:, None, :]
+                    & ok_post[:, rows, None])
+            xm = np.concatenate([np.where(mask, w1 - w0, 0.0),
+                                 np.where(mask, w0, 0.0) * lay.duration[:, None, None],
+                                 np.where(mask, hb, 0.0)]).reshape(3 * n_k, -1)
+            g += np.dot(xm, xm.T)
+        return g + t @ g_basis @ t.T
 
     def close(self) -> None:
         if self.tmpdir is not None:
