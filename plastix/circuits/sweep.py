@@ -39,7 +39,7 @@ from plastix.circuits.build import build_network, draw_arrays, read_results
 from plastix.circuits.config import SpikingCircuitConfig
 from plastix.circuits.simulate import to_record
 
-__all__ = ["SWEEP_TARGETS", "SweepResult", "sweep_spiking"]
+__all__ = ["SWEEP_TARGETS", "SweepResult", "sweep_spiking", "stationarity"]
 
 SWEEP_TARGETS = ("cpp_standalone", "numpy", "cython")
 
@@ -54,7 +54,11 @@ class SweepResult:
         Dims ``(seed, noise, decay)``: ``alignment_estimate`` (from the weights,
         ``ĝ = ΔW + γΔt W``), ``alignment_rule`` (true rule signal; NaN if not
         recorded), ``post_rate`` (Hz), ``weight_mean`` and ``weight_sd`` of the
-        recorded synapses at the end.  Alignment ``> 0`` Hebbian.
+        recorded synapses at the end, ``stationarity_gap`` (see :func:`stationarity`; includes the
+        finite-window noise of the rule signal's mean) and ``alignment_drift`` (mean
+        alignment over the last quarter of intervals minus the third quarter; ≈ 0 when
+        the alignment is stationary).
+        Alignment ``> 0`` Hebbian.
     records : list of xarray.Dataset or None
         The records, in ``(seed, noise, decay)`` order, when ``keep_records``.
     timings : dict
@@ -193,8 +197,45 @@ def _measure(rec: xr.Dataset, cfg: SpikingCircuitConfig, skip: float) -> dict[st
            "alignment_rule": (circuit_alignment(rec, signal="rule", skip=skip)
                               if "signal" in rec.variables else float("nan")),
            "post_rate": float(rec["post_activity"].values.mean() / rec.attrs["dt"]),
-           "weight_mean": float(np.nanmean(w)), "weight_sd": float(np.nanstd(w))}
+           "weight_mean": float(np.nanmean(w)), "weight_sd": float(np.nanstd(w)),
+           "stationarity_gap": stationarity(rec, skip=skip),
+           "alignment_drift": _drift(rec)}
     return out
+
+
+def _drift(rec: xr.Dataset) -> float:
+    """Mean rule-signal alignment over the last quarter of intervals minus the third."""
+    from plastix.circuits.analysis import interval_alignment
+
+    signal = "rule" if "signal" in rec.variables else "estimate"
+    a = interval_alignment(rec, signal=signal).values
+    q = a.size // 4
+    if q < 1:
+        return float("nan")
+    return float(np.nanmean(a[-q:]) - np.nanmean(a[-2 * q:-q]))
+
+
+def stationarity(rec: xr.Dataset, *, skip: float = 0.5) -> float:
+    """Relative stationarity gap ``‖E[η g] − γ W̄‖ / ‖γ W̄‖`` over the record's last part.
+
+    ``E[η g]`` is the recorded rule signal per unit time after the first ``skip``
+    fraction of the run, ``W̄`` the mean recorded weight over the same samples (observed
+    synapses only).  Near 0 the weights are stationary; NaN when γ = 0 or without the
+    rule signal.
+    """
+    from plastix.alignment import stationarity_gap
+
+    gamma = float(rec["decay"].values)
+    if gamma <= 0 or "signal" not in rec.variables:
+        return float("nan")
+    t = np.asarray(rec["weight_time"].values, dtype=float)
+    start = int(np.floor(skip * (t.size - 1)))
+    sig = np.asarray(rec["signal"].values, dtype=float)
+    w = np.asarray(rec["weight"].values, dtype=float)[start:]
+    rate = (sig[-1] - sig[start]) / (t[-1] - t[start])
+    w_mean = w.mean(axis=0)
+    ok = np.isfinite(rate) & np.isfinite(w_mean)
+    return float(stationarity_gap(np.where(ok, rate, 0.0), np.where(ok, w_mean, 0.0), gamma))
 
 
 def _runtime_runs(cfg, arrays, points, target, build_dir, timings):
