@@ -96,6 +96,8 @@ def test_coverage(rule):
     ests = _replicates(rule, n, tiny=False, n_boot=1000, n_null=0, seed0=10_000)
     cov = _coverage(ests, theta)
     mean = float(np.mean([e.alignment_ for e in ests]))
+    print(f"\n[calibration] {rule}: coverage {cov:.3f} of theta={theta:.4f} over {n} replicates, "
+          f"mean estimate {mean:.4f}, hebbian verdicts {np.mean([e.verdict_ == 'hebbian' for e in ests]):.3f}")
     assert 0.91 <= cov <= 0.99, (
         f"{rule}: coverage {cov:.3f} of θ={theta:.4f} (mean estimate {mean:.4f}) over {n} "
         "replicates is outside 95 % ± 4 % (±2.6 binomial SD)")
@@ -106,6 +108,10 @@ def test_false_hebbian_rate():
     n = 300
     ests = _replicates("null", n, tiny=False, n_boot=1000, n_null=99, seed0=20_000)
     rate = float(np.mean([e.verdict_ == "hebbian" for e in ests]))
+    anti = float(np.mean([e.verdict_ == "anti_hebbian" for e in ests]))
+    p_small = float(np.mean([e.p_value_ < 0.05 for e in ests]))
+    print(f"\n[calibration] null: false 'hebbian' {rate:.3f}, false 'anti_hebbian' {anti:.3f}, "
+          f"p < 0.05 in {p_small:.3f} of {n} replicates")
     assert rate <= 0.08, f"false 'hebbian' rate {rate:.3f} over {n} null replicates > 5 % + 3 %"
 
 
@@ -116,6 +122,7 @@ def test_verdicts(rule, want):
     n = 30
     ests = _replicates(rule, n, tiny=False, n_boot=1000, n_null=99, seed0=30_000)
     right = np.mean([e.verdict_ == want for e in ests])
+    print(f"\n[calibration] verdict {want!r} for rule {rule!r}: {right:.3f} of {n}")
     # null: ≥ 90 % indeterminate (false calls ≤ 5 % each side); others: power ≥ 90 %
     assert right >= 0.9, f"{rule}: verdict {want!r} in only {right:.2f} of {n} replicates"
 
@@ -131,6 +138,8 @@ def test_trap_error_rule_at_stationarity():
         est = HebbianEstimator(decay=cfg.decay, n_boot=1000, n_null=0, rng=r).fit(rec)
         consistent += est.emergent_consistent_
         hebb += est.verdict_ == "hebbian"
+    print(f"\n[calibration] trap: a > 0 in {a_pos}/{n}, hebbian {hebb}/{n}, "
+          f"emergent_consistent {consistent}/{n}")
     assert a_pos == n, f"a > 0 in only {a_pos}/{n} fits"
     assert hebb >= 0.9 * n, f"hebbian signature in only {hebb}/{n}"
     # a 95 % interval of the difference contains 0 in ~95 % of replicates when it holds

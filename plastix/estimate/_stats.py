@@ -440,7 +440,7 @@ class _Store:
         n_w = self.used.size
         _, n_post, n_pre = self.shape
         if block_rows is None:
-            block_rows = max(1, int(2**22 // max(self.n_rows * n_pre, 1)))
+            block_rows = max(1, int(2**23 // max(self.n_rows * n_pre, 1)))  # 64 MB blocks
         i0 = np.array([self.slot[int(v)] for v in lay.k])
         i1 = np.array([self.slot[int(v) + 1] for v in lay.k])
         t = np.zeros((3 * n_k, n_w + n_k))  # [d; w; h] = T [W; H]
