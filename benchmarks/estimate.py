@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-null", type=int, default=0,
                    help="null replicates (each costs one more pass; default 0)")
     p.add_argument("--bins-per-interval", type=int, default=2000)
-    p.add_argument("--keep", type=Path, default=None, help="keep the recording at this path")
+    p.add_argument("--keep", type=Path, default=None,
+                   help="keep the recording at this path (reused when it exists)")
     p.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.phase:
@@ -175,8 +176,18 @@ def main(argv: list[str] | None = None) -> int:
     tmpdir = tempfile.TemporaryDirectory(prefix="plastix-bench-")
     path = args.keep or Path(tmpdir.name) / "recording.nc"
     t = time.perf_counter()
-    info = write_recording(path, n_pre=n_units, n_post=n_units, n_bins=n_bins,
-                           bins_per_interval=bpi, chunk=1024)
+    if args.keep is not None and path.exists():
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            shape = f["pre_activity"].shape
+            n_k = f["weight"].shape[0] - 1
+        if shape != (n_bins, n_units) or n_k != n_bins // bpi:
+            raise SystemExit(f"{path} holds a different recording {shape}; remove it first")
+        info = {"n_intervals": n_k, "file_bytes": path.stat().st_size}
+    else:
+        info = write_recording(path, n_pre=n_units, n_post=n_units, n_bins=n_bins,
+                               bins_per_interval=bpi, chunk=1024)
     gen_s = time.perf_counter() - t
     data_bytes = 2 * n_units * n_bins * 8
     print(f"recording: {n_units} pre x {n_units} post x {n_bins} bins, {info['n_intervals']} "

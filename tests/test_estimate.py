@@ -294,6 +294,11 @@ def test_neo_file_and_pairing_shape(tmp_path, rng):
     est = HebbianEstimator(decay=0.0, n_boot=300, n_null=59, rng=0).fit(rec_p)
     assert est.per_interval_.size == n_seg
     assert est.verdict_ == "hebbian", est.summary()
+    # the same pairing experiments as a Neo file (one Segment each): same numbers
+    via_neo = HebbianEstimator(decay=0.0, n_boot=300, n_null=59, rng=0).fit(
+        save_record(rec_p, tmp_path / "pairing.nix"))
+    assert_allclose(via_neo.alignment_, est.alignment_, rtol=1e-9)
+    assert_allclose(via_neo.p_value_, est.p_value_, rtol=0)
 
 
 def test_schema_error_of_reader_surfaces_unchanged(tmp_path, rng):

@@ -47,7 +47,7 @@ TINY = dict(n_pre=6, n_post=4, n_intervals=120, bins_per_interval=20, lr=0.25, d
 @lru_cache(maxsize=None)
 def _truth(rule: str, tiny: bool) -> float:
     cfg = SyntheticConfig(rule=rule, **(TINY if tiny else BASE))
-    return population_alignment(cfg, n_intervals=40_000, rng=12345)
+    return population_alignment(cfg, n_intervals=20_000 if tiny else 40_000, rng=12345)
 
 
 def _replicates(rule: str, n: int, *, tiny: bool, n_boot: int, n_null: int, seed0: int):
