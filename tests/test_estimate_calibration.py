@@ -24,7 +24,7 @@ Thresholds (binomial rationale):
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -44,7 +44,7 @@ TINY = dict(n_pre=6, n_post=4, n_intervals=120, bins_per_interval=20, lr=0.25, d
             noise=0.05, n_burn=60)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _truth(rule: str, tiny: bool) -> float:
     cfg = SyntheticConfig(rule=rule, **(TINY if tiny else BASE))
     return population_alignment(cfg, n_intervals=20_000 if tiny else 40_000, rng=12345)
@@ -96,8 +96,9 @@ def test_coverage(rule):
     ests = _replicates(rule, n, tiny=False, n_boot=1000, n_null=0, seed0=10_000)
     cov = _coverage(ests, theta)
     mean = float(np.mean([e.alignment_ for e in ests]))
-    print(f"\n[calibration] {rule}: coverage {cov:.3f} of theta={theta:.4f} over {n} replicates, "
-          f"mean estimate {mean:.4f}, hebbian verdicts {np.mean([e.verdict_ == 'hebbian' for e in ests]):.3f}")
+    hebb = float(np.mean([e.verdict_ == "hebbian" for e in ests]))
+    print(f"\n[calibration] {rule}: coverage {cov:.3f} of theta={theta:.4f} over {n} "
+          f"replicates, mean estimate {mean:.4f}, hebbian verdicts {hebb:.3f}")
     assert 0.91 <= cov <= 0.99, (
         f"{rule}: coverage {cov:.3f} of θ={theta:.4f} (mean estimate {mean:.4f}) over {n} "
         "replicates is outside 95 % ± 4 % (±2.6 binomial SD)")

@@ -105,15 +105,13 @@ def stdp_terms(ds: xr.Dataset, lay: Layout, *, tau: float,
 
 @contextmanager
 def _seeded_global_random(seed: int):
-    """Elephant draws from the global ``random``/``numpy`` streams: seed them, then restore."""
-    py_state, np_state = random.getstate(), np.random.get_state()
+    """Elephant's ``trial_shifting`` draws from the global ``random`` stream: seed it, restore it."""
+    py_state = random.getstate()
     random.seed(seed)
-    np.random.seed(seed % (2**32))
     try:
         yield
     finally:
         random.setstate(py_state)
-        np.random.set_state(np_state)
 
 
 def shifted_pre_spikes(ds: xr.Dataset, rng: np.random.Generator
