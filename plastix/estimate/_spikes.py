@@ -105,7 +105,7 @@ def stdp_terms(ds: xr.Dataset, lay: Layout, *, tau: float,
 
 @contextmanager
 def _seeded_global_random(seed: int):
-    """Elephant's ``trial_shifting`` draws from the global ``random`` stream: seed it, restore it."""
+    """Elephant's ``trial_shifting`` uses the global ``random`` stream: seed it, restore it."""
     py_state = random.getstate()
     random.seed(seed)
     try:
