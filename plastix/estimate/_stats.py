@@ -232,13 +232,22 @@ class _Weights:
         self._arr = np.asarray(var.values, dtype=float) if var._in_memory else None
         self._var = h5["weight"] if (self._arr is None and h5 is not None
                                      and "weight" in h5) else var
+        self._cache: dict[int, np.ndarray] = {}
 
     def take(self, idx: np.ndarray) -> np.ndarray:
         if self._arr is not None:
             return self._arr[idx]
-        lo, hi = int(idx.min()), int(idx.max()) + 1
-        block = self._var[lo:hi]
-        return np.asarray(getattr(block, "values", block), dtype=float)[idx - lo]
+        # read each sample once: consecutive intervals share W[k+1] = W[(k+1)]
+        missing = [int(i) for i in np.unique(idx) if int(i) not in self._cache]
+        if missing:
+            lo, hi = min(missing), max(missing) + 1
+            block = self._var[lo:hi]
+            block = np.asarray(getattr(block, "values", block), dtype=float)
+            keep = set(int(i) for i in idx)
+            self._cache = {i: a for i, a in self._cache.items() if i in keep}
+            for i in missing:
+                self._cache[i] = block[i - lo]
+        return np.stack([self._cache[int(i)] for i in idx])
 
 
 def _open_h5(ds: xr.Dataset):
@@ -405,6 +414,7 @@ class _Store:
         self.used = np.unique(np.concatenate([lay.k, lay.k + 1]))
         self.slot = {int(v): i for i, v in enumerate(self.used)}
         self.n_rows = self.used.size + lay.k.size
+        self.written: set[int] = set()
         self.shape = (self.n_rows, n_post, n_pre)
         self.tmpdir = None
         if on_disk:
@@ -420,8 +430,11 @@ class _Store:
         items = []
         for i, k in enumerate(run):
             kk = int(self.lay.k[k])
-            items += [(self.slot[kk], w0[i]), (self.slot[kk + 1], w1[i]),
-                      (self.used.size + int(k), h[i])]
+            for row, a in ((self.slot[kk], w0[i]), (self.slot[kk + 1], w1[i])):
+                if row not in self.written:  # a weight sample is shared by two intervals
+                    self.written.add(row)
+                    items.append((row, a))
+            items.append((self.used.size + int(k), h[i]))
         if self.arr is not None:
             for row, a in items:
                 self.arr[row] = a
