@@ -9,7 +9,22 @@ the spiking circuit, a rate of ``rate`` Hz in the rate circuit), whatever
 ``n_pre``.  The rule's signal ``g`` is dimensionless (traces are divided by
 ``rate``), so ``eta`` and ``decay`` are rates in 1/s and ``noise`` is in
 1/sqrt(s): ``dw/dt = eta g − decay w + noise ξ(t)``.
+
+The weight noise is integrated with Euler–Maruyama increments of variance
+``noise² · weight_interval`` applied once per ``weight_interval``, just before each
+weight sample (the paper's parameter noise "at the start of each step").  With
+noise increments *inside* a recorded interval, the estimate ``ĝ = ΔW + γΔtW``
+would pick up a positive covariance between the increments and the Hebbian term
+of the same interval (the weights move the postsynaptic activity), which cancels
+the anti-Hebbian effect of the noise for a linear readout; applying the noise at
+the sample times keeps ``ĝ`` an unbiased view of the rule's signal plus
+independent noise.
+
+Defaults (``eta = 5``/s) suit the error rule: its dominant mode relaxes in about
+0.1–0.2 s and the rest at rate ``decay``.  The Hebbian rule runs away at that
+rate (its gain exceeds the decay); use ``eta ≲ 0.5``/s for it.
 """
+
 
 from __future__ import annotations
 
