@@ -17,7 +17,8 @@ Usage::
 
     python benchmarks/sweep.py [--quick] [--threads N]
 
-Prints a table and writes ``benchmarks/results/sweep.json``.  Timings on a shared
+Prints a table and writes ``benchmarks/results/sweep.json`` (``sweep_quick.json``
+with ``--quick``).  Timings on a shared
 machine are noisy; the ratios are measured in the same run.
 """
 
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (ROOT / "results").mkdir(exist_ok=True)
-    path = ROOT / "results" / "sweep.json"
+    path = ROOT / "results" / ("sweep_quick.json" if args.quick else "sweep.json")
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2))
     os.replace(tmp, path)
