@@ -765,7 +765,7 @@ def write_block(block: Any, path: str | os.PathLike) -> Path:
     (default: a new UUID) and a ``session_description`` are filled in if missing.
     NIX needs ``nixio`` and NWB needs ``pynwb``.
     """
-    from plastix.record import _atomic_write
+    from plastix._util.io import atomic_write
 
     neo = import_neo()
     if not isinstance(block, neo.Block):
@@ -791,7 +791,7 @@ def write_block(block: Any, path: str | os.PathLike) -> Path:
         else:
             neo.io.PickleIO(str(tmp)).write_block(b)
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)
 
 
 def read_block(path: str | os.PathLike, *, block_index: int = 0) -> Any:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import SchemaError, check_choice
+from plastix._util.io import atomic_write
 from plastix._util.validate import as_float_array, check_finite
 
 __all__ = [
@@ -407,6 +407,16 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
     dt = ds.attrs.get("dt")
     if dt is None or not np.isfinite(dt) or dt <= 0:
         raise _schema(f"{where}attribute `dt` must be a positive bin width; got {dt!r}.")
+    for role in ("pre", "post"):
+        if f"{role}_spike_unit" in ds.variables:
+            units_ = np.asarray(ds[f"{role}_spike_unit"].values).astype(str)
+            known = set(np.asarray(ds[role].values).astype(str).tolist())
+            unknown = sorted(set(units_.tolist()) - known)
+            if unknown:
+                raise _schema(
+                    f"{where}`{role}_spike_unit` holds ids that are not in `{role}`: "
+                    f"{unknown[:5]}; every spike must belong to a listed {role}synaptic unit."
+                )
     interval = np.asarray(ds["interval"].values)
     fresh = _map_intervals(t, seg, wt, wseg)
     if not np.array_equal(interval, fresh):
@@ -505,26 +515,6 @@ def truth(ds: xr.Dataset) -> dict[str, Any]:
 # ---------------------------------------------------------------- files
 
 
-def _atomic_write(path: Path, write) -> Path:
-    """Write through a temporary file in the same folder, then rename over ``path``.
-
-    A failed write leaves any previous file at ``path`` intact.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write a record to NetCDF-4 (h5netcdf engine), atomically."""
     validate_record(ds, stage="to_netcdf")
@@ -532,7 +522,7 @@ def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     for role in ("pre", "post"):  # netCDF has no object dtype: store str ids as str
         if out[role].dtype == object:
             out = out.assign_coords({role: out[role].astype(str)})
-    return _atomic_write(Path(path), lambda p: out.to_netcdf(p, engine="h5netcdf"))
+    return atomic_write(Path(path), lambda p: out.to_netcdf(p, engine="h5netcdf"))
 
 
 def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
@@ -618,9 +608,10 @@ def compare_records(a: xr.Dataset, b: xr.Dataset, *, rtol: float = 0.0) -> None:
                                        atol=0, equal_nan=True, err_msg=name)
         elif not np.array_equal(xa.astype(str), xb.astype(str)):
             raise AssertionError(f"{name}: values differ")
-        ua, ub = va.attrs.get("units"), vb.attrs.get("units")
-        if ua != ub:
-            raise AssertionError(f"{name}: units {ua!r} != {ub!r}")
+        for key in ("units", "kind"):
+            ua, ub = va.attrs.get(key), vb.attrs.get(key)
+            if ua != ub:
+                raise AssertionError(f"{name}: {key} {ua!r} != {ub!r}")
     for key in ("dt", "time_units", "provenance", "truth", "source"):
         if key == "dt":
             if not np.isclose(a.attrs.get(key), b.attrs.get(key), rtol=max(rtol, 1e-12)):
@@ -629,3 +620,5 @@ def compare_records(a: xr.Dataset, b: xr.Dataset, *, rtol: float = 0.0) -> None:
         elif a.attrs.get(key) != b.attrs.get(key):
             raise AssertionError(f"attribute {key!r} differs")
 
+
+_atomic_write = atomic_write  # transitional alias; callers move to plastix._util.io.atomic_write

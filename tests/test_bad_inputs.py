@@ -368,8 +368,8 @@ CASES += [
     ("neo-write-bad-suffix", _neo_write("rig.nxi"), ValueError,
      r"`path` must end in one of \.nix, \.nwb, \.pickle, \.pkl for a Neo file; got "
      r"'rig\.nxi'\. Did you mean '\.nix'\?"),
-    ("neo-to-neo-spike-of-unknown-unit", _neo_to_neo_stray_spike, SchemaError,
-     r"to_neo: `pre_spike_unit` holds ids that are not in `pre`: \['7'\]; every spike must "
+    ("record-spike-of-unknown-unit", _neo_to_neo_stray_spike, SchemaError,
+     r"record: `pre_spike_unit` holds ids that are not in `pre`: \['7'\]; every spike must "
      r"belong to a listed presynaptic unit\."),
     ("neo-read-missing-file", _neo_read_missing, FileNotFoundError,
      r"`path` '/nonexistent/plastix/rig\.nix' does not exist\."),

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix.record import _atomic_write
+from plastix._util.io import atomic_write
 
 __all__ = ["protocol_markdown", "write_design", "design_figure"]
 
@@ -170,14 +170,14 @@ def write_design(result: Any, out: Any, *, top: int = 3) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     ds = result.dataset
     paths = {
-        "netcdf": _atomic_write(out / "design.nc",
+        "netcdf": atomic_write(out / "design.nc",
                                 lambda p: ds.to_netcdf(p, engine="h5netcdf")),
-        "csv": _atomic_write(out / "design.csv", lambda p: result.table.to_csv(p, index=False)),
+        "csv": atomic_write(out / "design.csv", lambda p: result.table.to_csv(p, index=False)),
     }
     fig = design_figure(ds)
-    paths["figure"] = _atomic_write(out / "design.png", lambda p: fig.savefig(
+    paths["figure"] = atomic_write(out / "design.png", lambda p: fig.savefig(
         p, dpi=120, format="png"))
     text = protocol_markdown(ds, top=top)
-    paths["protocol"] = _atomic_write(out / "protocol.md",
+    paths["protocol"] = atomic_write(out / "protocol.md",
                                       lambda p: p.write_text(text, encoding="utf-8"))
     return paths
