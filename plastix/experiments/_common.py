@@ -6,7 +6,10 @@ Every experiment module (``table1``, ``fig3``, ``fig4``, ``fig5``, ``fig15``) ru
 * ``<name>.nc``  the reduced, labelled result (NetCDF-4, h5netcdf, atomic);
 * ``<name>.csv`` the same numbers as a flat table;
 * ``<name>.png`` the figure;
-* ``<name>.md``  the summary, our numbers beside the paper's.
+* ``<name>.md``  the summary, our numbers beside the paper's;
+* ``sweeps/``     every finished training run (one NetCDF each, from
+  :func:`plastix.ann.sweep`), so an interrupted run resumes when rerun with the
+  same ``rng``.
 
 Sign convention (as everywhere in plastix): alignment ``A = cos(g, H)`` with
 ``A > 0`` Hebbian and ``A < 0`` anti-Hebbian, e.g. ``g = H`` gives ``A = 1`` and
