@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
          ratio),
         ("  streaming pass (H_k, summaries, Gram)", est["pass_s"],
          est["pass_s"] / prod["product_s"]),
+        ("    of which: read activity + H_k products", est["read_and_hebbian_s"],
+         est["read_and_hebbian_s"] / prod["product_s"]),
+        ("    of which: interval Gram matrices", est["gram_s"], est["gram_s"] / prod["product_s"]),
         ("  bootstrap + results", est["bootstrap_s"], est["bootstrap_s"] / prod["product_s"]),
     ]
     if args.n_null:
@@ -218,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{data_bytes / max(est['tracemalloc_peak_bytes'], 1):.0f}x below)")
     print(f"target: estimator <= 2x product: {'met' if ratio <= 2 else 'NOT met'} "
           f"({ratio:.2f}x)")
+    print(f"load average (1, 5, 15 min) after the run: {os.getloadavg()}")
     print(f"alignment {est['alignment']:+.3f} CI [{est['ci'][0]:+.3f}, {est['ci'][1]:+.3f}], "
           f"verdict {est['verdict']}")
     out = {"quick": args.quick, "n_pre": n_units, "n_post": n_units, "n_bins": n_bins,
@@ -225,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
            "n_boot": args.n_boot, "n_null": args.n_null, "file_bytes": info["file_bytes"],
            "activity_bytes": data_bytes, "product": prod, "estimate": est,
            "ratio_estimate_to_product": ratio, "machine": platform.platform(),
-           "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+           "cpu_count": os.cpu_count(), "load_average_after": os.getloadavg(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                time.gmtime())}
     res_dir = HERE / "results"
     res_dir.mkdir(exist_ok=True)

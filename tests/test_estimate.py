@@ -207,6 +207,7 @@ def test_trap_small(rng):
     rec = simulate_synthetic(cfg, rng=rng)
     fit = fit_linear_rule(rec)
     assert fit["a"] > 0, fit
+    assert fit_linear_rule(rec, decay=2.0)["a"] > 0
     est = HebbianEstimator(decay=2.0, n_boot=500, n_null=0, rng=0).fit(rec)
     assert est.emergent_consistent_, est.summary()
     assert est.stationarity_gap_ < 0.3

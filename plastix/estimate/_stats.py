@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -337,6 +338,7 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
     store = _Store(lay, ds.sizes["weight_time"], n_post, n_pre,
                    on_disk=pre_r.lazy) if keep_h else None
     shifts = np.zeros(n_k, dtype=np.int64) if shifts is None else np.asarray(shifts)
+    t_h = 0.0
     # group intervals into batches that share a shift
     order = np.arange(n_k)
     max_bins = max(int(chunk_bins), 1)
@@ -354,9 +356,11 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
             okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
             sil = np.zeros((run.size, n_pre), bool)
         else:
+            clock = time.perf_counter()
             h, okp, okq, sil = _hebbian_batch(pre_r, post_r, lay, run, kernel=kernel, lag=lag,
                                               dt=dt, chunk_bins=max_bins,
                                               shift=int(shifts[run[0]]))
+            t_h += time.perf_counter() - clock
         kk = lay.k[run]
         w0 = weights.take(kk)
         w1 = weights.take(kk + 1)
@@ -386,14 +390,33 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         if progress is not None:
             progress.update(int(run.size))
     out = {"stats": stats, "post_stats": post_stats, "n_obs": n_obs, "silent": silent,
-           "n_silent": n_silent, "ok_pre": ok_pre_all, "ok_post": ok_post_all}
+           "n_silent": n_silent, "ok_pre": ok_pre_all, "ok_post": ok_post_all,
+           "timings": {"read_and_hebbian_s": t_h}}
     if store is not None:
         try:
             if gram:
-                out["gram"] = store.gram(ok_pre_all, ok_post_all, block_rows=gram_block_rows)
+                clock = time.perf_counter()
+                out["gram"] = _single_thread_blas(store.gram, ok_pre_all, ok_post_all,
+                                                  block_rows=gram_block_rows)
+                out["timings"]["gram_s"] = time.perf_counter() - clock
         finally:
             store.close()
     return out
+
+
+def _single_thread_blas(fn, *args, **kwargs):
+    """Run ``fn`` with one BLAS thread (restored afterwards).
+
+    The Gram products are thin (``3K × synapses``); with two BLAS threads on a busy
+    machine a single such call was measured to stall for seconds waiting for the
+    second thread, while one thread takes milliseconds.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return fn(*args, **kwargs)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return fn(*args, **kwargs)
 
 
 class _Store:
@@ -409,6 +432,9 @@ class _Store:
     memory stays bounded by the block size.
     """
 
+    #: stores up to this size stay in memory even for lazily opened records
+    MEMORY_BYTES = 256 * 2**20
+
     def __init__(self, lay: Layout, n_wt: int, n_post: int, n_pre: int, *, on_disk: bool):
         self.lay = lay
         self.used = np.unique(np.concatenate([lay.k, lay.k + 1]))
@@ -417,7 +443,7 @@ class _Store:
         self.written: set[int] = set()
         self.shape = (self.n_rows, n_post, n_pre)
         self.tmpdir = None
-        if on_disk:
+        if on_disk and int(np.prod(self.shape)) * 8 > self.MEMORY_BYTES:
             self.tmpdir = tempfile.TemporaryDirectory(prefix="plastix-gram-")
             self.path = os.path.join(self.tmpdir.name, "wh.bin")
             with open(self.path, "wb") as f:
@@ -468,10 +494,13 @@ class _Store:
             rows = slice(r0, min(r0 + block_rows, n_post))
             if self.arr is not None:
                 x = self.arr[:, rows]
-            else:
-                mm = np.memmap(self.path, dtype=np.float64, mode="r", shape=self.shape)
-                x = np.array(mm[:, rows])
-                del mm
+            else:  # plain reads: no memory map (page faults can stall on writeback)
+                nr = rows.stop - rows.start
+                x = np.empty((self.n_rows, nr, n_pre))
+                with open(self.path, "rb") as f:
+                    for j in range(self.n_rows):
+                        f.seek(((j * n_post) + rows.start) * n_pre * 8)
+                        f.readinto(memoryview(x[j]).cast("B"))
             wb = x[:n_w]
             if all_pre and ok_post[:, rows].all() and np.isfinite(wb).all():
                 flat = np.ascontiguousarray(x.reshape(self.n_rows, -1))

@@ -393,7 +393,7 @@ class HebbianEstimator:
         t_null = time.perf_counter() - clock
         clock = time.perf_counter()
         self._summarise(ds, lay, obs, gamma, source, null, rng)
-        self.timings_ = {"pass_s": t_pass, "null_s": t_null,
+        self.timings_ = {"pass_s": t_pass, **obs["timings"], "null_s": t_null,
                          "bootstrap_s": time.perf_counter() - clock}
 
     def _tau(self, ds: xr.Dataset) -> float:

@@ -273,12 +273,17 @@ def population_alignment(config: SyntheticConfig, *, n_intervals: int = 20000,
     return float(sums[0] / math.sqrt((sums[1] + noise_energy) * sums[2]))
 
 
-def fit_linear_rule(record: xr.Dataset, *, kernel: str = "product") -> dict[str, float]:
+def fit_linear_rule(record: xr.Dataset, *, kernel: str = "product",
+                    decay: float | None = None) -> dict[str, float]:
     """What rule-inference tools do: least squares ``ΔW_k = a H_k − γ Δt_k W_k``.
 
-    Fitted over all observed (interval, synapse) pairs.  ``a > 0`` is read as "a
-    Hebbian rule"; for an error-driven rule at stationarity it is ``> 0`` too,
-    which is the emergent signature (SPEC §6, the trap).
+    Fitted over all observed (interval, synapse) pairs, with ``γ`` free
+    (``decay=None``) or known (``decay`` in 1 / time unit: then only ``a``).
+    ``a > 0`` is read as "a Hebbian rule"; for an error-driven rule at
+    stationarity it is ``> 0`` too, which is the emergent signature (SPEC §6,
+    the trap).  With ``γ`` known, ``a = Σ⟨ĝ, H⟩ / Σ‖H‖²`` has the sign of the
+    alignment; with ``γ`` free, ``H ≈ W C`` is nearly collinear with ``W`` and
+    ``a`` also absorbs how the rule responds to fluctuations of ``C``.
 
     Returns
     -------
@@ -300,6 +305,9 @@ def fit_linear_rule(record: xr.Dataset, *, kernel: str = "product") -> dict[str,
     dw = delta_weight(record).values
     w = interval_weight(record).values * lay.duration[:, None, None]
     ok = np.isfinite(dw) & np.isfinite(w)
+    if decay is not None:
+        y = dw[ok] + float(decay) * w[ok]
+        return {"a": float(np.dot(h[ok], y) / np.dot(h[ok], h[ok])), "decay": float(decay)}
     x = np.stack([h[ok], -w[ok]], axis=1)
     coef, *_ = np.linalg.lstsq(x, dw[ok], rcond=None)
     return {"a": float(coef[0]), "decay": float(coef[1])}
