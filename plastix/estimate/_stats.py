@@ -372,18 +372,17 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
             d = np.where(mask, w1 - w0, 0.0)
             w = np.where(mask, w0, 0.0) * dur
             hm = np.where(mask, h, 0.0)
-        # per postsynaptic row, the 3 × 3 Gram of (d, w, h): one batched matmul
-        x = np.stack([d, w, hm], axis=2)                       # (nb, post, 3, pre)
-        g3 = np.matmul(x, x.transpose(0, 1, 3, 2))             # (nb, post, 3, 3)
-        rows = np.stack([g3[..., 0, 2], g3[..., 1, 2], g3[..., 2, 2], g3[..., 0, 0],
-                         g3[..., 0, 1], g3[..., 1, 1]], axis=-1)
+        # per postsynaptic row, the six inner products of (d, w, h)
+        rows = np.stack([np.einsum("kij,kij->ki", p, q) for p, q in
+                         ((d, hm), (w, hm), (hm, hm), (d, d), (d, w), (w, w))], axis=-1)
         post_stats[run] = rows
         stats[run] = rows.sum(axis=1)
         n_obs[run] = mask.sum(axis=(1, 2))
-        smask = mask & sil[:, None, :]
-        silent[run, 0] = np.einsum("kij,kij->k", np.where(smask, d, 0.0), w)
-        silent[run, 1] = np.einsum("kij,kij->k", np.where(smask, w, 0.0), w)
-        n_silent[run] = smask.sum(axis=(1, 2))
+        if sil.any():
+            smask = mask & sil[:, None, :]
+            silent[run, 0] = np.einsum("kij,kij->k", np.where(smask, d, 0.0), w)
+            silent[run, 1] = np.einsum("kij,kij->k", np.where(smask, w, 0.0), w)
+            n_silent[run] = smask.sum(axis=(1, 2))
         ok_pre_all[run], ok_post_all[run] = okp, okq
         if store is not None:
             store.put(run, w0, w1, h)
