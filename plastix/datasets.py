@@ -235,5 +235,92 @@ def make_datasets(root: Path | None = None, *, names: list[str] | None = None) -
 # ------------------------------------------------------------------ recipes
 # Each recipe is deterministic for its seed and returns a plastix record.
 
-RECIPES: dict[str, Callable[..., xr.Dataset]] = {}
-SPECS: list[dict[str, Any]] = []
+
+def _spiking_error(*, seed: int) -> xr.Dataset:
+    """Spiking circuit (Brian2, numpy target) trained by the error-driven delta rule."""
+    from plastix.circuits import SpikingCircuitConfig, simulate_spiking
+
+    cfg = SpikingCircuitConfig(rule="error", n_pre=40, n_post=4, decay=1.0, noise=0.0,
+                               duration=6.0, record_synapses=80, weight_interval=0.1)
+    return simulate_spiking(cfg, rng=seed, target="numpy")
+
+
+def _rate_null(*, seed: int) -> xr.Dataset:
+    """Linear-rate recording whose weights change by decay and noise only (no co-activity)."""
+    from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
+
+    cfg = SyntheticConfig(rule="null", n_pre=20, n_post=8, n_intervals=60, bins_per_interval=40)
+    return simulate_synthetic(cfg, rng=seed, known_decay=True)
+
+
+def _pairing_stdp(*, seed: int) -> xr.Dataset:
+    """Slice-style pairing experiments, one synapse per segment, pair-based STDP truth.
+
+    Each of 12 experiments pairs one presynaptic and one postsynaptic neuron 30
+    times at 5 Hz with a spike-timing offset ``Δt = t_post − t_pre`` drawn from
+    [−40, 40] ms; the weight is measured once before and once after (6 s later).
+    The change follows ``Δw = n_pairs (A₊ e^{−Δt/τ} [Δt>0] − A₋ e^{Δt/τ} [Δt<0])``
+    with ``A₊ = 0.01``, ``A₋ = 0.0105``, ``τ = 20 ms``, plus measurement noise of
+    SD 0.02; the weights do not decay (the record says so: decay = 0).
+    """
+    from plastix.record import make_record
+
+    rng = np.random.default_rng(seed)
+    n_exp, n_pairs, period, dt = 12, 30, 0.2, 0.02
+    a_plus, a_minus, tau, w_sd = 0.01, 0.0105, 0.02, 0.02
+    offsets = rng.uniform(-0.04, 0.04, n_exp)
+    n_bins = int(round(n_pairs * period / dt))
+    pre_act = np.full((n_exp * n_bins, n_exp), np.nan)
+    post_act = np.full((n_exp * n_bins, n_exp), np.nan)
+    weight = np.full((2 * n_exp, n_exp, n_exp), np.nan)
+    time, segment, spikes = [], [], {"pre": ([], [], []), "post": ([], [], [])}
+    for e, lag in enumerate(offsets):
+        t_pre = 0.05 + np.arange(n_pairs) * period
+        t_post = t_pre + lag
+        rows = slice(e * n_bins, (e + 1) * n_bins)
+        edges = np.arange(n_bins + 1) * dt
+        pre_act[rows, e] = np.histogram(t_pre, edges)[0] / dt
+        post_act[rows, e] = np.histogram(t_post, edges)[0] / dt
+        time.append(edges[:-1])
+        segment.append(np.full(n_bins, e))
+        for role, ts in (("pre", t_pre), ("post", t_post)):
+            spikes[role][0].extend(ts.tolist())
+            spikes[role][1].extend([e] * ts.size)
+            spikes[role][2].extend([e] * ts.size)
+        ltp = a_plus * np.exp(-abs(lag) / tau) if lag > 0 else -a_minus * np.exp(-abs(lag) / tau)
+        w0 = rng.uniform(0.5, 1.5)
+        weight[2 * e, e, e] = w0
+        weight[2 * e + 1, e, e] = w0 + n_pairs * ltp + rng.normal(0.0, w_sd)
+    return make_record(
+        pre_act, post_act, weight, time=np.concatenate(time), segment=np.concatenate(segment),
+        weight_time=np.tile([0.0, n_pairs * period], n_exp),
+        weight_segment=np.repeat(np.arange(n_exp), 2), dt=dt,
+        pre_spikes={"time": spikes["pre"][0], "unit": spikes["pre"][1],
+                    "segment": spikes["pre"][2]},
+        post_spikes={"time": spikes["post"][0], "unit": spikes["post"][1],
+                     "segment": spikes["post"][2]},
+        decay=0.0, source="plastix.datasets:pairing_stdp",
+        provenance={"recipe": "pairing_stdp", "seed": seed},
+        truth={"rule": "stdp", "a_plus": a_plus, "a_minus": a_minus, "tau": tau,
+               "n_pairs": n_pairs, "measurement_sd": w_sd, "expected_verdict": "hebbian"},
+    )
+
+
+RECIPES: dict[str, Callable[..., xr.Dataset]] = {
+    "spiking_error": _spiking_error,
+    "rate_null": _rate_null,
+    "pairing_stdp": _pairing_stdp,
+}
+
+SPECS: list[dict[str, Any]] = [
+    {"name": "spiking-error-nix", "file": "spiking_error.nix", "recipe": "spiking_error",
+     "seed": 11, "description": "Brian2 spiking circuit (40 Poisson inputs onto 4 LIF neurons) "
+     "trained by an error-driven delta rule with decay 1/s, 6 s, 80 synapses recorded every "
+     "100 ms; the emergent-Hebbian case."},
+    {"name": "rate-null-nwb", "file": "rate_null.nwb", "recipe": "rate_null", "seed": 12,
+     "description": "Linear-rate recording, 20 pre x 8 post, weights change by decay and "
+     "noise only: no Hebbian structure (the estimator should say indeterminate)."},
+    {"name": "pairing-stdp-nix", "file": "pairing_stdp.nix", "recipe": "pairing_stdp",
+     "seed": 13, "description": "12 pairing experiments (one synapse per segment, weight "
+     "before and after 30 pairings at 5 Hz), pair-based STDP truth."},
+]
