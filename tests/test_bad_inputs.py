@@ -469,6 +469,10 @@ CASES += [
      ValueError,
      r"`weight_interval` must be a whole multiple of `dt` \(0\.0005 s\); got 0\.1003 s "
      r"\(200\.6 steps\)\. Round it to a multiple of dt\."),
+    ("circuits-noise-step", _circ("RateCircuitConfig", weight_interval=0.1, noise_step=0.03),
+     ValueError,
+     r"`noise_step` must be a whole multiple of `dt` \(0\.0005 s\) that divides "
+     r"`weight_interval` \(0\.1 s\); got 0\.03 s\."),
     ("circuits-record-out-of-range",
      _circ("SpikingCircuitConfig", n_pre=3, n_post=2, record_synapses=[(2, 0)]), ValueError,
      r"`record_synapses` pair \(post=2, pre=0\) is out of range; expected 0 <= post < 2 and "
@@ -560,6 +564,16 @@ CASES += [
      r"record: kernel='stdp' needs spike times, but `pre_spike_time` is missing; found "
      r"variables \[.*\]\. Use a record built with `pre_spikes=` \(or a Neo file with "
      r"SpikeTrains\), or choose kernel='product'\."),
+    ("estimate-synthetic-overshoot",
+     lambda: __import__("plastix.estimate.synthetic", fromlist=["x"]).SyntheticConfig(
+         lr=1.0, decay=2.0, bins_per_interval=50), ValueError,
+     r"the weight update overshoots: \(lr · rate² \+ decay\) · Δt = 1\.5 must be < 1 "
+     r"\(Δt = bins_per_interval · dt = 0\.5 s\); with larger steps the discrete weights "
+     r"oscillate from interval to interval\. Lower `lr`, `decay` or `bins_per_interval`\."),
+    ("estimate-synthetic-rule", lambda: __import__(
+        "plastix.estimate.synthetic", fromlist=["x"]).SyntheticConfig(rule="hebian"),
+     ValueError, r"`rule` must be one of 'hebbian', 'anti_hebbian', 'error', 'null'; got "
+     r"'hebian'\. Did you mean 'hebbian'\?"),
     ("estimate-schema-error-unchanged", _est_missing_weight_file, ValueError,
      r"load_netcdf\(no_weight\.nc\): `weight` is missing; a plastix record needs "
      r"pre_activity, post_activity and weight\. Found variables: \[.*\]\."),

@@ -177,7 +177,7 @@ def build_network(cfg: Any, arrays: CircuitArrays, b2: Any, *, standalone: bool 
     # run-time parameters: set before apply_run_args so that run_args can override them
     syn.eta = cfg.eta * b2.Hz
     syn.gamma = gamma * b2.Hz
-    syn.sigma_kick = sigma * np.sqrt(cfg.weight_interval)
+    syn.sigma_kick = sigma * np.sqrt(cfg.noise_dt)
     latent.rng_seed = int(arrays.brian_seed)
     if standalone:
         device = b2.get_device()
@@ -204,9 +204,10 @@ def build_network(cfg: Any, arrays: CircuitArrays, b2: Any, *, standalone: bool 
         if "teacher" in objs:
             objs["teacher"].v = "rand()*v_th"
 
-    # noise increments just before the weight monitor, every weight interval
+    # noise increments every noise step, one of them just before each weight sample
     wi = cfg.weight_interval * b2.second
-    kick = syn.run_regularly(T.NOISE_KICK, dt=wi, when="start", order=0, name="noise_kick")
+    kick = syn.run_regularly(T.NOISE_KICK, dt=cfg.noise_dt * b2.second, when="start", order=0,
+                             name="noise_kick")
     objs["noise_kick"] = kick
     variables = ["w", "gsum"] if cfg.record_signal else ["w"]
     objs["w_mon"] = b2.StateMonitor(syn, variables, record=arrays.recorded, dt=wi,

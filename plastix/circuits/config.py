@@ -11,14 +11,16 @@ the spiking circuit, a rate of ``rate`` Hz in the rate circuit), whatever
 1/sqrt(s): ``dw/dt = eta g − decay w + noise ξ(t)``.
 
 The weight noise is integrated with Euler–Maruyama increments of variance
-``noise² · weight_interval`` applied once per ``weight_interval``, just before each
-weight sample (the paper's parameter noise "at the start of each step").  With
+``noise² · noise_step`` applied every ``noise_step`` (default: ``weight_interval``),
+one of them just before each weight sample (the paper's parameter noise "at the start
+of each step").  With
 noise increments *inside* a recorded interval, the estimate ``ĝ = ΔW + γΔtW``
 would pick up a positive covariance between the increments and the Hebbian term
 of the same interval (the weights move the postsynaptic activity), which cancels
 the anti-Hebbian effect of the noise for a linear readout; applying the noise at
 the sample times keeps ``ĝ`` an unbiased view of the rule's signal plus
-independent noise.
+independent noise.  A smaller ``noise_step`` (closer to white noise) shows that
+effect (``tests/test_circuits.py::test_noise_inside_intervals_biases_the_estimate``).
 
 Defaults (``eta = 5``/s) suit the error rule: its dominant mode relaxes in about
 0.1–0.2 s and the rest at rate ``decay``.  The Hebbian rule runs away at that
@@ -91,6 +93,7 @@ class _CircuitConfig:
     w_init: float = 1.0
     w_init_sd: float = 0.5
     teacher_sd: float = 0.5
+    noise_step: float | None = None
 
     def __post_init__(self) -> None:
         check_choice("rule", self.rule, RULES)
@@ -115,6 +118,15 @@ class _CircuitConfig:
                     f"`{name}` must be a whole multiple of `dt` ({self.dt:g} s); got "
                     f"{getattr(self, name):g} s ({ratio:.4g} steps). Round it to a multiple "
                     "of dt.")
+        if self.noise_step is not None:
+            step = _num("noise_step", self.noise_step, strict=True, unit="s")
+            ratio = self.weight_interval / step
+            k = step / self.dt
+            if abs(k - round(k)) > 1e-6 or abs(ratio - round(ratio)) > 1e-6:
+                raise ValueError(
+                    f"`noise_step` must be a whole multiple of `dt` ({self.dt:g} s) that divides "
+                    f"`weight_interval` ({self.weight_interval:g} s); got {step:g} s.")
+            object.__setattr__(self, "noise_step", step)
         if self.weight_interval > self.duration:
             raise ValueError(
                 f"`weight_interval` ({self.weight_interval:g} s) must not exceed `duration` "
@@ -159,6 +171,11 @@ class _CircuitConfig:
                 raise TypeError(f"{type(self).__name__} has no field `{key}`; valid fields are "
                                 f"{', '.join(names)}." + did_you_mean(key, names))
         return dataclasses.replace(self, **changes)
+
+    @property
+    def noise_dt(self) -> float:
+        """Step of the weight-noise increments (s): ``noise_step`` or ``weight_interval``."""
+        return self.weight_interval if self.noise_step is None else self.noise_step
 
     @property
     def n_steps(self) -> int:

@@ -217,7 +217,7 @@ def to_record(cfg: Any, arrays: Any, res: dict[str, Any], *, codegen_target: str
     weight = _dense(res["w"], arrays.recorded, cfg.n_post, cfg.n_pre)
     truth = {"rule": cfg.rule, "eta": cfg.eta, "decay": cfg.decay, "noise": cfg.noise,
              "input_noise": cfg.input_noise, "input_corr": cfg.input_corr,
-             "circuit": cfg.kind, "noise_step": cfg.weight_interval,
+             "circuit": cfg.kind, "noise_step": cfg.noise_dt,
              "teacher": "fixed random weights N(1, teacher_sd^2)" if cfg.rule == "error"
              else None}
     prov = {"config": cfg.to_dict(), "seed": arrays.brian_seed, "codegen_target": codegen_target,

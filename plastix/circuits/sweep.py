@@ -3,7 +3,7 @@
 With ``target="cpp_standalone"`` the circuit is generated and compiled **once**
 (Brian2's ``set_device("cpp_standalone", build_on_run=False)``), and every grid
 point and seed reruns the same binary with ``device.run(run_args={...})``, which
-sets ``gamma`` (Hz), ``sigma_kick`` (= σ·sqrt(weight_interval)) and the random
+sets ``gamma`` (Hz), ``sigma_kick`` (= σ·sqrt(noise step)) and the random
 seed ``rng_seed`` on the command line.  The seed is a run-time parameter because
 the builder inserts, after ``device.apply_run_args()``, C++ code that seeds
 Brian2's generators from ``rng_seed``: one binary serves every seed.
@@ -274,7 +274,7 @@ def _standalone_runs(cfg, arrays, points, target, build_dir, timings):
             t0 = time.perf_counter()
             device.run(directory=directory, with_output=False, run_args={
                 syn.gamma: float(gam) * b2.Hz,
-                syn.sigma_kick: float(sig) * np.sqrt(cfg.weight_interval),
+                syn.sigma_kick: float(sig) * np.sqrt(cfg.noise_dt),
                 latent.rng_seed: int(seed)})
             res = read_results(built, cfg, arrays)
             timings["run_s"] += time.perf_counter() - t0

@@ -8,7 +8,8 @@ event code.  The synaptic weight obeys
 
 with ``gamma`` (1/s) a continuous term of the synaptic equation and the noise
 ``sigma ξ`` applied as Euler–Maruyama increments ``sigma sqrt(Δ) N(0, 1)`` every
-``Δ = weight_interval`` (a ``run_regularly`` operation scheduled just before the
+``Δ = noise_step`` (default ``weight_interval``; a ``run_regularly`` operation, one
+just before the
 weight monitor, so that, as in the paper's parameter noise, each recorded
 interval starts from the perturbed weights; see :mod:`plastix.circuits.simulate`).
 The optional accumulator ``gsum`` integrates ``eta g`` (the rule's own
