@@ -100,14 +100,14 @@ class SyntheticConfig:
     n_pre: int = 20
     n_post: int = 10
     n_intervals: int = 100
-    bins_per_interval: int = 50
+    bins_per_interval: int = 20
     dt: float = 0.01
     tau: float = 0.05
     rate_mean: float = 0.0
     rate_sd: float = 1.0
     mixing: float = 0.5
     post_noise: float = 0.5
-    lr: float = 1.0
+    lr: float = 0.25
     decay: float = 2.0
     noise: float = 0.1
     silent_fraction: float = 0.0
@@ -134,6 +134,16 @@ class SyntheticConfig:
             raise ValueError(f"`mixing` must be in [0, 1); got {self.mixing!r}.")
         if not 0 <= self.silent_fraction < 1:
             raise ValueError(f"`silent_fraction` must be in [0, 1); got {self.silent_fraction!r}.")
+        dur = self.bins_per_interval * self.dt
+        drive = 0.0 if self.rule == "null" else self.lr * (self.rate_mean**2 + self.rate_sd**2)
+        step = (drive + self.decay) * dur
+        if step >= 1:
+            raise ValueError(
+                f"the weight update overshoots: (lr · rate² + decay) · Δt = {step:.3g} must be < 1 "
+                f"(Δt = bins_per_interval · dt = {dur:.3g} s); with larger steps the discrete "
+                "weights oscillate from interval to interval. Lower `lr`, `decay` or "
+                "`bins_per_interval`."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (round-trips through :meth:`from_dict`)."""
