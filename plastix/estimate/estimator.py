@@ -230,7 +230,10 @@ class HebbianEstimator:
         The alignment of each postsynaptic unit's row, pooled over intervals
         like ``alignment_``.
     pooled_, pooled_ci_ : float, ndarray (2,)
-        ``cos(Σ ĝ_k, Σ H_k)`` and its bootstrap interval.
+        ``cos(Σ ĝ_k, Σ H_k)`` and its basic (reverse-percentile) bootstrap
+        interval.  Weight noise inflates ``‖Σ ĝ_k‖`` and so pulls ``pooled_``
+        towards 0, and resamples further still; the basic interval corrects this
+        bias to first order, so with strong noise it can lie beyond ``pooled_``.
     decay_, decay_ci_ : float, ndarray (2,)
         ``γ`` (1 / ``time_units``) and its interval (a point when given).
     stationarity_gap_ : float
@@ -595,7 +598,7 @@ class HebbianEstimator:
             f"decay       {self.decay_:.4g} 1/{tu}  [{self.decay_ci_[0]:.4g}, "
             f"{self.decay_ci_[1]:.4g}] ({self.decay_source_})",
             f"pooled      {self.pooled_:+.3f}  [{self.pooled_ci_[0]:+.3f}, "
-            f"{self.pooled_ci_[1]:+.3f}]  cos(sum g, sum H)",
+            f"{self.pooled_ci_[1]:+.3f}]  cos(sum g, sum H); bias-corrected interval",
             f"emergent    {self.emergent_prediction_:+.3f}  cos(mean W, mean H); "
             f"{'consistent' if self.emergent_consistent_ else 'not consistent'} with pure "
             "homeostatic balance",

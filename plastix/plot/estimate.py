@@ -53,8 +53,10 @@ def plot_bootstrap(result: xr.Dataset, *, ax=None):
             ax.hist(null, bins=30, color="C3", alpha=0.5, density=True,
                     label="circular-shift null")
     ax.axvline(float(result["alignment"]), color="k", lw=1.2, label="estimate")
+    ax.axvline(float(result["pooled"]), color="C2", lw=1.2,
+               label=r"pooled cos($\Sigma g, \Sigma H$)")
     ax.axvline(float(result["emergent_prediction"]), color="C2", ls="--", lw=1.2,
-               label="emergent prediction (pooled)")
+               label=r"emergent prediction cos($\bar W, \bar H$)")
     ax.set_xlabel("alignment (>0 Hebbian)")
     ax.set_ylabel("density")
     ax.legend(fontsize=7)
