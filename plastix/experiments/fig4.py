@@ -127,6 +127,42 @@ def _interval(lo: float, hi: float) -> str:
     return "n/a (< 3 crossings at σ > 0)"
 
 
+def boundary_shape(ds: xr.Dataset, layer: int) -> dict[str, float]:
+    """Least-squares line of the crossings ``γ_c = a σ_c² + b`` (a parabola with an offset).
+
+    The crossings are those of :func:`plastix.theory.fit_phase_boundary` on the
+    layer's mean grid (they do not depend on the bootstrap).  Returns ``a``, ``b``,
+    ``r2`` (of the line in ``σ²``), ``r2_sigma`` (of a line in ``σ`` instead, for
+    comparison), ``sigma0 = √(−b/a)`` (where the contour meets ``γ = 0``; NaN if
+    ``b ≥ 0``) and ``n``.  NaN with fewer than 3 crossings.
+    """
+    import warnings
+
+    from plastix.theory import fit_phase_boundary
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_phase_boundary(ds["noise"].values, ds["decay"].values,
+                                 ds["mean"].sel(layer=layer).values, n_boot=100, alpha=None,
+                                 rng=0)
+    s, g = np.asarray(fit.crossings_sigma), np.asarray(fit.crossings_gamma)
+    out = {"a": np.nan, "b": np.nan, "r2": np.nan, "r2_sigma": np.nan, "sigma0": np.nan,
+           "n": int(s.size)}
+    if s.size < 3 or np.ptp(g) == 0:
+        return out
+
+    def r2(x):
+        coef = np.polyfit(x, g, 1)
+        resid = g - np.polyval(coef, x)
+        return coef, 1 - resid.var() / g.var()
+
+    (a, b), out["r2"] = r2(s**2)
+    _, out["r2_sigma"] = r2(s)
+    out.update(a=float(a), b=float(b),
+               sigma0=float(np.sqrt(-b / a)) if a > 0 and b < 0 else np.nan)
+    return out
+
+
 def _lr(ds: xr.Dataset) -> float:
     import json
 
@@ -185,6 +221,16 @@ def _sentences(ds: xr.Dataset) -> list[str]:
                 f"of {k / pk:.2f}")
         if np.isfinite(lo):
             text += f"; the paper's value is {'inside' if inside else 'outside'} our interval"
+        sh = boundary_shape(ds, int(layer))
+        if np.isfinite(sh["r2"]):
+            text += (f"; the {sh['n']} crossings lie on γ = a(σ² − σ₀²) with a = {sh['a']:.3g}, "
+                     f"σ₀ = {sh['sigma0']:.2g} (R² = {sh['r2']:.3f} in σ², "
+                     f"{sh['r2_sigma']:.3f} in σ), so the contour is "
+                     f"{'a parabola' if sh['r2'] >= sh['r2_sigma'] else 'closer to linear in σ'}"
+                     + (f", offset from the origin because the σ = 0, γ = 0 cell is already "
+                        f"Hebbian ({float(d['mean'].isel(noise=0, decay=0)):+.2f})"
+                        if np.isfinite(sh["sigma0"]) and float(d["mean"].isel(noise=0, decay=0)) > 0
+                        else ""))
         if eta != PAPER_LR:
             text += (f"; at our η = {eta:g} (paper {PAPER_LR:g}) the comparable product k·η is "
                      f"{k * eta:.3g} against the paper's {pk * PAPER_LR:.3g} (ratio "
