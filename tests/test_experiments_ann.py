@@ -268,6 +268,7 @@ def test_table1_summary_states_which_shape_holds():
     text = table1.summary(ds, budget="Test.")
     assert "**SGD**: alignment rises with γ" in text
     assert "**RandomNN**: alignment does not rise monotonically with γ" in text
+    assert "rise from γ = 0 to 0.005: ours +0.70, paper +0.69" in text  # SGD
     assert "0.60 ± 0.01" in text and "– |" in text  # ours, and Adam's collapsed cell
     # ranking at γ = 5e-3 (Adam collapsed, left out): DFA > SGD > RandomNN in both
     assert "γ = 0.005: ranking DFA > SGD > RandomNN matches the paper's" in text

@@ -166,9 +166,17 @@ def _sentences(ds: xr.Dataset) -> list[str]:
         diff = m[both] - pm[both]
         coll_ours = [decay[j] for j in range(len(decay)) if not np.isfinite(m[j])]
         coll_paper = [decay[j] for j in range(len(decay)) if not np.isfinite(pm[j])]
-        s = (f"**{rule}**: alignment {'rises' if rises else 'does not rise monotonically'} "
-             f"with γ ({' → '.join('–' if not np.isfinite(x) else f'{x:+.2f}' for x in m)}; "
+        fm = m[np.isfinite(m)]
+        flat = fm.size >= 2 and np.ptp(fm) < 0.02
+        shape = ("is flat in γ (range < 0.02)" if flat else
+                 "rises with γ" if rises else "does not rise monotonically with γ")
+        s = (f"**{rule}**: alignment {shape} "
+             f"({' → '.join('–' if not np.isfinite(x) else f'{x:+.2f}' for x in m)}; "
              f"paper {' → '.join('–' if not np.isfinite(x) else f'{x:+.2f}' for x in pm)})")
+        if both.sum() >= 2:
+            jj = np.flatnonzero(both)
+            s += (f", rise from γ = {decay[jj[0]]:g} to {decay[jj[-1]]:g}: ours "
+                  f"{m[jj[-1]] - m[jj[0]]:+.2f}, paper {pm[jj[-1]] - pm[jj[0]]:+.2f}")
         if diff.size:
             j = int(np.argmax(np.abs(diff)))
             s += (f", mean difference ours − paper {diff.mean():+.2f}, largest "
