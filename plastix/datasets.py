@@ -240,8 +240,8 @@ def _spiking_error(*, seed: int) -> xr.Dataset:
     """Spiking circuit (Brian2, numpy target) trained by the error-driven delta rule."""
     from plastix.circuits import SpikingCircuitConfig, simulate_spiking
 
-    cfg = SpikingCircuitConfig(rule="error", n_pre=40, n_post=4, decay=1.0, noise=0.0,
-                               duration=6.0, record_synapses=80, weight_interval=0.1)
+    cfg = SpikingCircuitConfig(rule="error", n_pre=60, n_post=6, decay=4.0, noise=0.0,
+                               duration=8.0, record_synapses=120, weight_interval=0.1)
     return simulate_spiking(cfg, rng=seed, target="numpy")
 
 
@@ -314,9 +314,9 @@ RECIPES: dict[str, Callable[..., xr.Dataset]] = {
 
 SPECS: list[dict[str, Any]] = [
     {"name": "spiking-error-nix", "file": "spiking_error.nix", "recipe": "spiking_error",
-     "seed": 11, "description": "Brian2 spiking circuit (40 Poisson inputs onto 4 LIF neurons) "
-     "trained by an error-driven delta rule with decay 1/s, 6 s, 80 synapses recorded every "
-     "100 ms; the emergent-Hebbian case."},
+     "seed": 11, "description": "Brian2 spiking circuit (60 Poisson inputs onto 6 LIF neurons) "
+     "trained by an error-driven delta rule with decay 4/s, 8 s, 120 synapses recorded every "
+     "100 ms; the emergent-Hebbian case (Hebbian signature, non-Hebbian rule)."},
     {"name": "rate-null-nwb", "file": "rate_null.nwb", "recipe": "rate_null", "seed": 12,
      "description": "Linear-rate recording, 20 pre x 8 post, weights change by decay and "
      "noise only: no Hebbian structure (the estimator should say indeterminate)."},

@@ -87,8 +87,8 @@ def _circuit_and_estimate(out: Path, rng: np.random.Generator,
     folder = out / "circuit"
     folder.mkdir(parents=True, exist_ok=True)
     seed = int(rng.integers(2**31 - 1))
-    cfg = SpikingCircuitConfig(rule="error", decay=1.0, noise=0.02, duration=8.0,
-                               n_pre=60, n_post=6, record_synapses=120)
+    cfg = SpikingCircuitConfig(rule="error", decay=4.0, noise=0.0, duration=8.0,
+                               n_pre=100, n_post=10, record_synapses=400)
     rec = simulate_spiking(cfg, rng=seed, target="numpy")
     nix = save_record(rec, folder / "error_circuit.nix")
     ax = plot_weights(rec)
@@ -111,13 +111,16 @@ def _circuit_and_estimate(out: Path, rng: np.random.Generator,
     verdict = (f"<p>Verdict: {verdict_badge(d['verdict'])} — consistent with emergence: "
                f"<strong>{'yes' if d['emergent_consistent'] else 'no'}</strong>. "
                f"The true rule is <code>{cfg.rule}</code> (not Hebbian).</p>")
-    cmd = (f"plastix simulate spiking --rule error --decay 1.0 --noise 0.02 --duration 8 "
-           f"--seed {seed} --out {nix}\nplastix estimate {nix} --plot --out {folder / 'estimate'}")
+    cmd = (f"plastix simulate spiking --rule error --decay 4 --noise 0 --duration 8 "
+           f"--n-pre 100 --n-post 10 --seed {seed} --out {nix}\nplastix estimate {nix} --plot --out {folder / 'estimate'}")
     return [Section(
         "One error-driven spiking circuit, estimated like an experiment", command=cmd,
-        text=("The circuit's spikes and a subset of 120 synapses sampled every 100 ms were "
-              "written to a NIX file by the Neo convention; the estimator read that file back "
-              "with no knowledge of the rule."),
+        text=("100 Poisson inputs onto 10 LIF neurons, trained for 8 s by the error-driven "
+              "delta rule with decay γ = 4/s. The spikes and 400 synapses sampled every 100 ms "
+              "were written to a NIX file by the Neo convention; the estimator read that file "
+              "back with no knowledge of the rule. A Hebbian verdict together with 'consistent "
+              "with emergence' is the paper's point: the signature is real, the mechanism is "
+              "not Hebbian."),
         html_parts=[table_html(rows, ["quantity", "value", "95% interval"]), verdict],
         figures=[(folder / "weights.png", "Recorded weights (weight, dimensionless) against "
                   "time (s)"), (fig_path, "Estimator diagnostics")],
@@ -133,7 +136,7 @@ def _datasets(out: Path, rng: np.random.Generator, progress: bool) -> list[Secti
         rec = load_dataset(entry.name)
         kernel = "stdp" if entry.truth.get("rule") == "stdp" else "product"
         res = estimate_alignment(rec, kernel=kernel, rng=int(rng.integers(2**31 - 1)),
-                                 progress=False)
+                                 n_null=99, progress=False)
         lo, hi = (float(x) for x in res["alignment_ci"].values)
         rows.append([entry.file, entry.truth.get("rule", "?"), kernel,
                      float(res["alignment"]), f"[{lo:.3f}, {hi:.3f}]",
