@@ -754,7 +754,7 @@ def save_result(result: xr.Dataset, path: str | os.PathLike) -> tuple[Path, Path
 
     Returns the two paths.  A failed write leaves earlier files intact.
     """
-    from plastix.record import _atomic_write
+    from plastix._util.io import atomic_write
 
     path = Path(path)
     nc = path.with_suffix(".nc")
@@ -763,7 +763,7 @@ def save_result(result: xr.Dataset, path: str | os.PathLike) -> tuple[Path, Path
     out["verdict"] = out["verdict"].astype(str)
     if out["post"].dtype == object:
         out = out.assign_coords(post=out["post"].astype(str))
-    _atomic_write(nc, lambda p: out.to_netcdf(p, engine="h5netcdf"))
+    atomic_write(nc, lambda p: out.to_netcdf(p, engine="h5netcdf"))
     text = json.dumps(result_to_dict(result), indent=2, sort_keys=True)
-    _atomic_write(js, lambda p: p.write_text(text + "\n"))
+    atomic_write(js, lambda p: p.write_text(text + "\n"))
     return nc, js
