@@ -167,6 +167,10 @@ def to_neo(ds: xr.Dataset) -> Any:
         "provenance": str(ds.attrs.get("provenance", "{}")),
         "truth": str(ds.attrs.get("truth", "{}")),
     }
+    # SPEC §9: the true rule and its parameters as plain annotations too (true_rule, true_eta…)
+    for key, value in _json_annotation(ann["truth"]).items():
+        if isinstance(value, (str, bool, int, float)):
+            ann[f"true_{key}"] = value
     exact: dict[str, Any] = {"pre_ids": enc(ids["pre"]), "post_ids": enc(ids["post"]),
                              "segments": {}}
     if np.isfinite(decay):
@@ -441,7 +445,8 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         prov = {"reader": "plastix.neo_io.from_neo", "block_name": block.name,
                 "file_origin": None if origin is None else str(origin),
                 "bin_size_s": used_bin, "neo_version": neo.__version__}
-        tru = ann.get("truth", {})
+        tru = ann.get("truth", None) or {k[5:]: v for k, v in ann.items()
+                                         if k.startswith("true_")}
     tru = _json_annotation(tru) if isinstance(tru, str) else dict(tru)
     ds = make_record(
         np.concatenate(acts["pre"]), np.concatenate(acts["post"]),

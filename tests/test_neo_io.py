@@ -392,3 +392,20 @@ def test_nwb_written_without_plastix_says_why(tmp_path):
     with pytest.raises(SchemaError, match=r"spike train 0 \('baseline  spiketrain0'\) has no "
                        r"annotations\['role'\].*read by neo\.NWBIO, which keeps neither"):
         from_neo(raw)
+
+
+def test_truth_is_also_written_as_plain_block_annotations(tmp_path):
+    """SPEC §9: simulations add the true rule and its parameters to Block.annotations."""
+    from plastix.neo_io import from_neo, read_block, to_neo, write_block
+    from plastix.record import make_record, records_equal
+
+    rng = np.random.default_rng(3)
+    ds = make_record(rng.random((8, 2)), rng.random((8, 1)), rng.random((3, 1, 2)),
+                     time=np.arange(8) * 0.5, weight_time=[0.0, 1.0, 2.0], dt=0.5,
+                     truth={"rule": "error", "eta": 5.0, "decay": 1.0, "teacher": [1, 2]})
+    block = to_neo(ds)
+    assert block.annotations["true_rule"] == "error"
+    assert block.annotations["true_eta"] == 5.0
+    assert "true_teacher" not in block.annotations  # only scalars; the JSON keeps the rest
+    back = from_neo(read_block(write_block(block, tmp_path / "t.nix")))
+    assert records_equal(ds, back)
