@@ -447,8 +447,8 @@ def _check_order(where: str, name: str, t: np.ndarray, seg: np.ndarray, seg_name
         i = int(np.flatnonzero(bad)[0])
         raise _schema(
             f"{where}`{name}` must be strictly increasing within a segment; it goes from "
-            f"{float(t[i])!r} to {float(t[i + 1])!r} at index {i + 1}. Sort the samples by time or give "
-            f"each session its own `{seg_name}`."
+            f"{float(t[i])!r} to {float(t[i + 1])!r} at index {i + 1}. Sort the samples by "
+            f"time or give each session its own `{seg_name}`."
         )
 
 
@@ -621,4 +621,3 @@ def compare_records(a: xr.Dataset, b: xr.Dataset, *, rtol: float = 0.0) -> None:
             raise AssertionError(f"attribute {key!r} differs")
 
 
-_atomic_write = atomic_write  # transitional alias; callers move to plastix._util.io.atomic_write

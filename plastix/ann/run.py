@@ -42,8 +42,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -53,6 +51,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.io import atomic_write
 from plastix._util.rng import child_seed, resolve_rng
 from plastix.ann.config import TrainConfig
 
@@ -211,19 +210,6 @@ def _run_hash(cfg: TrainConfig, seed: int) -> str:
     return hashlib.sha1(f"{cfg.to_json()}|{int(seed)}".encode()).hexdigest()[:20]
 
 
-def _atomic_write_bytes(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _read_index(out: Path) -> dict[str, Any]:
     f = out / "index.json"
     if not f.exists():
@@ -233,12 +219,12 @@ def _read_index(out: Path) -> dict[str, Any]:
 
 def _write_index(out: Path, index: dict[str, Any]) -> None:
     text = json.dumps(index, sort_keys=True, indent=1)
-    _atomic_write_bytes(out / "index.json", lambda p: Path(p).write_text(text))
+    atomic_write(out / "index.json", lambda p: p.write_text(text))
 
 
 def _save_run(out: Path, h: str, ds: xr.Dataset) -> str:
     name = f"run-{h}.nc"
-    _atomic_write_bytes(out / name, lambda p: ds.to_netcdf(p, engine="h5netcdf"))
+    atomic_write(out / name, lambda p: ds.to_netcdf(p, engine="h5netcdf"))
     return name
 
 

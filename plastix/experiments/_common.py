@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plastix._util.io import atomic_write
 from plastix._util.validate import check_positive
-from plastix.record import _atomic_write
 
 __all__ = [
     "COLLAPSE_RATIO",
@@ -129,20 +129,20 @@ def write_dataset(ds: xr.Dataset, out: Path, name: str) -> tuple[Path, Path]:
     for cname, coord in ds.coords.items():
         if coord.dtype == object:
             ds = ds.assign_coords({cname: coord.astype(str)})
-    nc = _atomic_write(out / f"{name}.nc", lambda p: ds.to_netcdf(p, engine="h5netcdf"))
+    nc = atomic_write(out / f"{name}.nc", lambda p: ds.to_netcdf(p, engine="h5netcdf"))
     frame = ds.to_dataframe()
-    csv = _atomic_write(out / f"{name}.csv", lambda p: frame.to_csv(p))
+    csv = atomic_write(out / f"{name}.csv", lambda p: frame.to_csv(p))
     return nc, csv
 
 
 def write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically."""
-    return _atomic_write(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    return atomic_write(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def save_figure(fig: Any, path: Path, *, dpi: int = 120) -> Path:
     """Save a matplotlib figure (made without pyplot) as PNG, atomically."""
-    return _atomic_write(Path(path), lambda p: fig.savefig(p, dpi=dpi, format="png",
+    return atomic_write(Path(path), lambda p: fig.savefig(p, dpi=dpi, format="png",
                                                           bbox_inches="tight"))
 
 

@@ -95,8 +95,8 @@ def save_estimate_figure(result: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write :func:`plot_estimate` to a PNG atomically; returns the path."""
     from matplotlib.figure import Figure  # no pyplot: no global figure or backend state
 
-    from plastix.record import _atomic_write
+    from plastix._util.io import atomic_write
 
     fig = Figure(figsize=(12, 3.6))
     plot_estimate(result, fig=fig)
-    return _atomic_write(Path(path), lambda p: fig.savefig(p, dpi=110, format="png"))
+    return atomic_write(Path(path), lambda p: fig.savefig(p, dpi=110, format="png"))
