@@ -1,4 +1,5 @@
-"""``plastix design [--record FILE] [--budget N] [--replicates R] [--seed S] --out DIR``."""
+"""``plastix design [--record FILE] [--budget N] [--replicates R] [--seed S]
+[--simulator numpy|brian2] --out DIR``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--kernel", default="product", choices=["product", "covariance"],
                    help="Hebbian term of the estimator (default product)")
+    p.add_argument("--simulator", default="numpy", choices=["numpy", "brian2"],
+                   help="integrate the sessions with the batched numpy circuit (default) or "
+                   "as Brian2 networks (plastix.circuits.linear; same numbers, much slower)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(func=_run)
@@ -39,7 +43,8 @@ def _run(args: argparse.Namespace) -> int:
     res = propose_experiments(record=args.record, budget=args.budget,
                               budget_unit=args.budget_unit,
                               n_replicates=args.replicates, rng=args.seed,
-                              estimator={"kernel": args.kernel}, progress=not args.quiet)
+                              estimator={"kernel": args.kernel}, simulator=args.simulator,
+                              progress=not args.quiet)
     paths = write_design(res, args.out)
     cols = ["rank", "manipulation", "fits_budget", "sessions_required", "power_at_budget",
             "weakest_pair"]

@@ -29,11 +29,19 @@ stable only for ``η < γ``), ``W* = η/(η + γ) T`` (error) and ``W* = η G / 
 (random).  ``T`` and ``G`` have i.i.d. ``N(0, 1/n_pre)`` entries, so each row has
 unit norm on average.
 
-Why a numpy path and not the Brian2 rate circuit: the design needs hundreds of
-sessions (hypotheses × manipulations × replicates, plus calibration) in about a
-minute, and manipulations applied mid-session (inverting the error signal,
-silencing inputs); the Euler–Maruyama integration below is the same equation on
-the record's own bin ``dt`` and is vectorised over sessions.
+Why a numpy path: the design needs hundreds of sessions (hypotheses ×
+manipulations × replicates, plus calibration) in about a minute; the
+Euler–Maruyama integration below is the same equation on the record's own bin
+``dt`` and is vectorised over sessions.  The same circuit is written as Brian2
+equations in :mod:`plastix.circuits.linear`; ``CircuitSpec(simulator="brian2")``
+(or ``propose_experiments(simulator="brian2")``) runs every session through it
+instead.  Both paths consume the same random draws in the same order
+(:func:`_draws`: per weight interval, the noise kick, then the interval's
+inputs bin by bin), so for the same seed they return the same records to float
+precision (``tests/test_design_brian2.py``: relative differences ~1e-16); the
+Brian2 path is slower (roughly 1 ms per bin and network instead of ~20 µs, plus
+about 0.2 s to build each network) and is there to show that the design's
+numbers come from the same circuits that serve real data.
 """
 
 from __future__ import annotations
@@ -49,10 +57,11 @@ import numpy as np
 from plastix._util.errors import check_choice, did_you_mean
 from plastix.record import make_record
 
-__all__ = ["DESIGN_RULES", "CircuitSpec", "Condition", "SessionState", "new_sessions",
+__all__ = ["DESIGN_RULES", "SIMULATORS", "CircuitSpec", "Condition", "SessionState", "new_sessions",
            "run_condition", "stationary_weight"]
 
 DESIGN_RULES = ("hebbian", "error", "random")
+SIMULATORS = ("numpy", "brian2")
 
 
 def _num(name: str, value: Any, *, low: float = 0.0, strict: bool = True, unit: str = "",
@@ -103,6 +112,10 @@ class CircuitSpec:
     measurement_noise : float
         SD of the error with which each weight sample is measured (weight units);
         it enters the record, not the dynamics.
+    simulator : {"numpy", "brian2"}
+        Which implementation integrates the circuit: ``"numpy"`` (this module,
+        batched, fast) or ``"brian2"`` (:mod:`plastix.circuits.linear`: the same
+        equations and random draws, the same numbers to float precision, slow).
     """
 
     n_pre: int = 16
@@ -113,8 +126,10 @@ class CircuitSpec:
     decay: float = 1.0
     noise: float = 0.1
     measurement_noise: float = 0.005
+    simulator: str = "numpy"
 
     def __post_init__(self) -> None:
+        check_choice("simulator", self.simulator, SIMULATORS)
         object.__setattr__(self, "n_pre", _count("n_pre", self.n_pre))
         object.__setattr__(self, "n_post", _count("n_post", self.n_post))
         object.__setattr__(self, "n_intervals", _count("n_intervals", self.n_intervals, 2))
@@ -213,9 +228,29 @@ def new_sessions(spec: CircuitSpec, rule: str, eta: Any, *, batch: tuple[int, ..
     return SessionState(np.zeros(shape), teacher, drive, eta_arr, rule, rng)
 
 
+def _draws(rng: np.random.Generator, batch: tuple[int, ...], spec: CircuitSpec,
+           cond: Condition, n_bins: int) -> Any:
+    """The random draws of ``n_bins`` steps, one weight interval at a time.
+
+    Yields ``(start, xi, x)``: the first bin of the interval, the standard-normal
+    noise kick ``xi`` (``batch + (post, pre)``; None without synaptic noise) applied
+    at its start, and the standard-normal inputs ``x`` (``(bins,) + batch + (pre,)``,
+    before silencing) of its bins.  The stream order (kick, then the interval's
+    inputs bin after bin) is the one both simulators consume, so the numpy and the
+    Brian2 paths see the same numbers for the same generator.
+    """
+    m = spec.bins_per_interval
+    for start in range(0, n_bins, m):
+        xi = rng.standard_normal(batch + (spec.n_post, spec.n_pre)) if cond.noise > 0 else None
+        x = rng.standard_normal((min(m, n_bins - start),) + batch + (spec.n_pre,))
+        yield start, xi, x
+
+
 def _steps(state: SessionState, spec: CircuitSpec, cond: Condition, n_bins: int, *,
            record: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Advance ``n_bins`` Euler–Maruyama steps; optionally return the activity and weights."""
+    if spec.simulator == "brian2":
+        return _steps_brian2(state, spec, cond, n_bins, record=record)
     rng = state.rng
     batch = state.weight.shape[:-2]
     n_pre, n_post = spec.n_pre, spec.n_post
@@ -230,26 +265,27 @@ def _steps(state: SessionState, spec: CircuitSpec, cond: Condition, n_bins: int,
         pre_rec = np.empty(batch + (n_bins, n_pre))
         post_rec = np.empty(batch + (n_bins, n_post))
         w_rec = np.empty(batch + (n_bins // m + 1, n_post, n_pre))
-    for t in range(n_bins):
-        if t % m == 0:
-            if kick > 0:  # parameter noise: each interval starts from perturbed weights
-                w = w + kick * rng.standard_normal(w.shape)
-            if record:
-                w_rec[..., t // m, :, :] = w
-        x = rng.standard_normal(batch + (n_pre,)) * active
-        u = np.einsum("...ij,...j->...i", state.teacher, x)
-        wx = np.einsum("...ij,...j->...i", w, x)
-        y = wx + u
-        if state.rule == "hebbian":
-            g = y[..., :, None] * x[..., None, :]
-        elif state.rule == "error":
-            g = cond.error_gain * (u - wx)[..., :, None] * x[..., None, :]
-        else:
-            g = state.drive
-        w = w + dt * (eta * g - cond.decay * w)
+    for start, xi, xs in _draws(rng, batch, spec, cond, n_bins):
+        if xi is not None:  # parameter noise: each interval starts from perturbed weights
+            w = w + kick * xi
         if record:
-            pre_rec[..., t, :] = x
-            post_rec[..., t, :] = y
+            w_rec[..., start // m, :, :] = w
+        for k in range(xs.shape[0]):
+            t = start + k
+            x = xs[k] * active
+            u = np.einsum("...ij,...j->...i", state.teacher, x)
+            wx = np.einsum("...ij,...j->...i", w, x)
+            y = wx + u
+            if state.rule == "hebbian":
+                g = y[..., :, None] * x[..., None, :]
+            elif state.rule == "error":
+                g = cond.error_gain * (u - wx)[..., :, None] * x[..., None, :]
+            else:
+                g = state.drive
+            w = w + dt * (eta * g - cond.decay * w)
+            if record:
+                pre_rec[..., t, :] = x
+                post_rec[..., t, :] = y
     state.weight = w
     if record:
         w_rec[..., -1, :, :] = w
@@ -257,6 +293,31 @@ def _steps(state: SessionState, spec: CircuitSpec, cond: Condition, n_bins: int,
             w_rec = w_rec + spec.measurement_noise * rng.standard_normal(w_rec.shape)
         return pre_rec, post_rec, w_rec
     return None
+
+
+def _steps_brian2(state: SessionState, spec: CircuitSpec, cond: Condition, n_bins: int, *,
+                  record: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`_steps` through the Brian2 circuit, fed the numpy path's random draws."""
+    from plastix.circuits.linear import integrate_linear
+
+    batch = state.weight.shape[:-2]
+    xs, xis = [], []
+    for _, xi, x in _draws(state.rng, batch, spec, cond, n_bins):
+        xs.append(x)
+        xis.append(xi)
+    res = integrate_linear(
+        spec, rule=state.rule, eta=state.eta, decay=cond.decay, noise=cond.noise,
+        weights0=state.weight, teacher=state.teacher, drive=state.drive,
+        inputs=np.moveaxis(np.concatenate(xs), 0, -2),
+        noise_increments=np.stack(xis, axis=-3) if cond.noise > 0 else None,
+        error_gain=cond.error_gain, silenced=cond.silenced, record=record)
+    state.weight = res["final_weight"]
+    if not record:
+        return None
+    w_rec = res["weight"]
+    if spec.measurement_noise > 0:
+        w_rec = w_rec + spec.measurement_noise * state.rng.standard_normal(w_rec.shape)
+    return res["pre"], res["post"], w_rec
 
 
 def run_condition(state: SessionState, spec: CircuitSpec, cond: Condition, *,

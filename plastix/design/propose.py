@@ -29,6 +29,7 @@ from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords
 from plastix.design.circuit import (
+    SIMULATORS,
     CircuitSpec,
     Condition,
     SessionState,
@@ -415,6 +416,7 @@ def propose_experiments(
     estimator: Mapping[str, Any] | None = None,
     measure: Callable[[xr.Dataset], float] | None = None,
     n_calibration: int = 8,
+    simulator: str | None = None,
     rng: Any = None,
     progress: bool = True,
 ) -> DesignResult:
@@ -462,6 +464,14 @@ def propose_experiments(
         other estimators).
     n_calibration : int
         Sessions per calibration evaluation.
+    simulator : {"numpy", "brian2"}, optional
+        Which implementation integrates every session, calibration included
+        (overrides ``circuit.simulator``; default: the circuit's, ``"numpy"``).
+        ``"brian2"`` runs each batch of sessions as one Brian2 network of
+        :mod:`plastix.circuits.linear`, fed the same random draws as the numpy
+        path, so the same seed gives the same numbers to float precision; it is
+        much slower (about 1 ms per bin per network plus ~0.2 s to build each,
+        several minutes for the defaults instead of ~30 s).
     rng : int, Generator or None
         The same seed gives the same numbers and ranking.
     progress : bool
@@ -480,10 +490,10 @@ def propose_experiments(
     replicate sessions per hypothesis and 8 per calibration point.  With the 3
     default hypotheses and 6 manipulations that is at most 516 simulated sessions,
     each measured by the estimator (about 10-30 ms each); the whole run took 25-35 s
-    on the shared 2-core development machine.  The simulations are the numpy
-    design circuit (:mod:`plastix.design.circuit`) rather than the Brian2 rate
-    circuit, which would take seconds per session and does not offer mid-session
-    manipulations (inverted error signal, silencing).
+    on the shared 2-core development machine.  By default the simulations use the
+    batched numpy design circuit (:mod:`plastix.design.circuit`);
+    ``simulator="brian2"`` runs the same circuit, manipulations included, as
+    Brian2 networks (:mod:`plastix.circuits.linear`).
 
     Examples
     --------
@@ -523,6 +533,9 @@ def propose_experiments(
         target = rec_target if target is None else target
     else:
         spec = circuit or CircuitSpec()
+    if simulator is not None:
+        check_choice("simulator", simulator, SIMULATORS)
+        spec = dataclasses.replace(spec, simulator=simulator)
     target = DEFAULT_TARGET if target is None else float(target)
     budget_input = budget
     if budget_unit == "synapse":
