@@ -48,7 +48,7 @@ def plot_circuit_phase(noise: Any, decay: Any, alignment: Any, *, boundary: Any 
     lim = max(np.nanmax(np.abs(a)) if np.isfinite(a).any() else 1.0, 1e-3)
     mesh = ax.pcolormesh(_edges(s), _edges(g), a.T, cmap="RdBu_r", vmin=-lim, vmax=lim,
                          shading="flat")
-    ax.figure.colorbar(mesh, ax=ax, label="alignment cos(g, H)")
+    ax.figure.colorbar(mesh, ax=ax, label="alignment cos(g, H) (dimensionless)")
     if np.isfinite(a).all() and min(a.shape) >= 2 and np.nanmin(a) < 0 < np.nanmax(a):
         ax.contour(s, g, a.T, levels=[0.0], colors="k", linewidths=1.5)
     if boundary is not None and np.isfinite(getattr(boundary, "k", np.nan)):
@@ -107,7 +107,7 @@ def plot_alignment_vs_decay(decay: Any, alignment: Any, *, sd: Any = None,
                     label=lab)
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.set_xlabel("weight decay γ (1/s)")
-    ax.set_ylabel("alignment cos(g, H)  (> 0 Hebbian)")
+    ax.set_ylabel("alignment cos(g, H) (dimensionless; > 0 Hebbian)")
     if labels is not None:
         ax.legend(fontsize=8)
     return ax
@@ -135,5 +135,6 @@ def plot_weights(record: Any, *, n_synapses: int = 20, ax: Any = None) -> Any:
     cols = np.flatnonzero(np.isfinite(flat).all(axis=0))[: int(n_synapses)]
     ax.plot(t, flat[:, cols], lw=0.8)
     ax.set_xlabel(f"time ({record.attrs.get('time_units', 's')})")
-    ax.set_ylabel("weight w")
+    units = record["weight"].attrs.get("units", "1")
+    ax.set_ylabel(f"weight w ({'dimensionless' if units in ('1', '') else units})")
     return ax

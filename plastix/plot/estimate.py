@@ -34,7 +34,7 @@ def plot_interval_alignment(result: xr.Dataset, *, ax=None):
     ax.axhline(float(result["alignment"]), color="C0", lw=1.5, label="alignment")
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xlabel(f"interval start ({result.attrs.get('time_units', '')})")
-    ax.set_ylabel("alignment (>0 Hebbian)")
+    ax.set_ylabel("alignment (dimensionless; > 0 Hebbian)")
     ax.set_ylim(-1.05, 1.05)
     ax.legend(fontsize=7, loc="lower right")
     return ax
@@ -57,8 +57,8 @@ def plot_bootstrap(result: xr.Dataset, *, ax=None):
                label=r"pooled cos($\Sigma g, \Sigma H$)")
     ax.axvline(float(result["emergent_prediction"]), color="C2", ls="--", lw=1.2,
                label=r"emergent prediction cos($\bar W, \bar H$)")
-    ax.set_xlabel("alignment (>0 Hebbian)")
-    ax.set_ylabel("density")
+    ax.set_xlabel("alignment (dimensionless; > 0 Hebbian)")
+    ax.set_ylabel("density (per unit alignment)")
     ax.legend(fontsize=7)
     return ax
 
@@ -69,8 +69,8 @@ def plot_post_alignment(result: xr.Dataset, *, ax=None):
     a = np.sort(result["alignment_post"].values)
     ax.bar(np.arange(a.size), a, color=np.where(a > 0, "C0", "C3"))
     ax.axhline(0, color="k", lw=0.6)
-    ax.set_xlabel("postsynaptic unit (sorted)")
-    ax.set_ylabel("alignment (>0 Hebbian)")
+    ax.set_xlabel("postsynaptic unit (index, sorted by alignment)")
+    ax.set_ylabel("alignment (dimensionless; > 0 Hebbian)")
     return ax
 
 
