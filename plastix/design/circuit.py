@@ -38,10 +38,12 @@ equations in :mod:`plastix.circuits.linear`; ``CircuitSpec(simulator="brian2")``
 instead.  Both paths consume the same random draws in the same order
 (:func:`_draws`: per weight interval, the noise kick, then the interval's
 inputs bin by bin), so for the same seed they return the same records to float
-precision (``tests/test_design_brian2.py``: relative differences ~1e-16); the
-Brian2 path is slower (roughly 1 ms per bin and network instead of ~20 µs, plus
-about 0.2 s to build each network) and is there to show that the design's
-numbers come from the same circuits that serve real data.
+precision (``tests/test_design_brian2.py``: relative differences ~1e-16).  The
+Brian2 path is slower (measured on the shared machine: 0.1-0.5 ms per bin for 1
+to 64 sessions of 128 synapses plus ~0.15 s to build each network, against
+20-80 µs per bin here; the default design took 16 s against 4.3 s in the same
+run) and is there to show that the design's numbers come from the same
+circuits that serve real data.
 """
 
 from __future__ import annotations
