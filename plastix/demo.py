@@ -112,7 +112,8 @@ def _circuit_and_estimate(out: Path, rng: np.random.Generator,
                f"<strong>{'yes' if d['emergent_consistent'] else 'no'}</strong>. "
                f"The true rule is <code>{cfg.rule}</code> (not Hebbian).</p>")
     cmd = (f"plastix simulate spiking --rule error --decay 4 --noise 0 --duration 8 "
-           f"--n-pre 100 --n-post 10 --seed {seed} --out {nix}\nplastix estimate {nix} --plot --out {folder / 'estimate'}")
+           f"--n-pre 100 --n-post 10 --seed {seed} --out {nix}\n"
+           f"plastix estimate {nix} --plot --out {folder / 'estimate'}")
     return [Section(
         "One error-driven spiking circuit, estimated like an experiment", command=cmd,
         text=("100 Poisson inputs onto 10 LIF neurons, trained for 8 s by the error-driven "

@@ -27,6 +27,8 @@ __all__ = [
     "sweep_spiking",
     "interval_alignment",
     "circuit_alignment",
+    "simulate_linear",
+    "integrate_linear",
 ]
 
 _LAZY = {
@@ -35,6 +37,8 @@ _LAZY = {
     "sweep_spiking": "plastix.circuits.sweep",
     "interval_alignment": "plastix.circuits.analysis",
     "circuit_alignment": "plastix.circuits.analysis",
+    "simulate_linear": "plastix.circuits.linear",
+    "integrate_linear": "plastix.circuits.linear",
 }
 
 
