@@ -13,7 +13,7 @@ import html
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +194,7 @@ class Report:
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         toc = "".join(
             f'<li><a href="#s{i}">{html.escape(s.title)}</a></li>'
             for i, s in enumerate(self.sections)
