@@ -18,7 +18,7 @@ def rng() -> np.random.Generator:
 
 
 def _global_state() -> dict:
-    state = {"np_random": np.random.get_state()[1][:8].tobytes()}
+    state = {"np_random": np.random.get_state()[1][:8].tobytes()}  # noqa: NPY002 (the guard)
     torch = sys.modules.get("torch")
     if torch is not None:
         state["torch_rng"] = bytes(torch.random.get_rng_state()[:64].tolist())
