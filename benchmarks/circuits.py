@@ -145,7 +145,8 @@ def _run(code: str, params: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small circuit (200 × 20, 2 s)")
-    ap.add_argument("--out", type=Path, default=HERE / "results" / "circuits.json")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="results JSON (default results/circuits.json, circuits_quick.json with --quick)")
     ap.add_argument("--repeat", type=int, default=None,
                     help="alternating plain/plastix repeats, best of (default 3 quick, 1 full)")
     args = ap.parse_args(argv)
@@ -234,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     w0 = max(len(r[0]) for r in table)
     for name, val, note in table:
         print(f"  {name:<{w0}}  {val:>10}  {note}")
+    if args.out is None:
+        args.out = HERE / "results" / ("circuits_quick.json" if args.quick else "circuits.json")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2, default=str))
