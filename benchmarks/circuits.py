@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small circuit (200 × 20, 2 s)")
     ap.add_argument("--out", type=Path, default=None,
-                    help="results JSON (default results/circuits.json, circuits_quick.json with --quick)")
+                    help="results JSON (default results/circuits.json; "
+                    "circuits_quick.json with --quick)")
     ap.add_argument("--repeat", type=int, default=None,
                     help="alternating plain/plastix repeats, best of (default 3 quick, 1 full)")
     args = ap.parse_args(argv)
