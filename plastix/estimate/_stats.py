@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,30 +108,38 @@ class _Rows:
             self._var = h5[name]  # direct HDF5 reads: xarray's h5netcdf path costs ~ms a read
         self._arr = None if self.lazy else np.asarray(var.values, dtype=float)
 
-    def read(self, a: int, b: int) -> np.ndarray:
+    def read(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``a..b`` as float64; into ``out`` (C-contiguous, ``(b − a, n)``) if given."""
         if b <= a:
             n = self._var.shape[1]
             return np.zeros((0, n))
         if self._arr is not None:
             return self._arr[a:b]
-        out = self._var[a:b]
-        out = np.asarray(getattr(out, "values", out), dtype=float)
-        bad = np.isinf(out)
-        if bad.any():
-            i, j = (int(x) for x in np.argwhere(bad)[0])
-            raise SchemaError(
-                f"record: `{self.name}` must be finite (NaN marks a missing value and is "
-                f"allowed here); found an inf value at index ({a + i}, {j})."
-            )
+        direct = getattr(self._var, "read_direct", None)
+        if out is not None and direct is not None:
+            # straight from HDF5 into a reused float64 buffer: no temporary, no astype
+            direct(out, source_sel=np.s_[a:b], dest_sel=np.s_[0: b - a])
+        else:
+            out = self._var[a:b]
+            out = np.asarray(getattr(out, "values", out), dtype=float)
+        if not np.isfinite(out.sum()):  # one cheap pass; inf is rare, look for it only then
+            bad = np.isinf(out)
+            if bad.any():
+                i, j = (int(x) for x in np.argwhere(bad)[0])
+                raise SchemaError(
+                    f"record: `{self.name}` must be finite (NaN marks a missing value and is "
+                    f"allowed here); found an inf value at index ({a + i}, {j})."
+                )
         return out
 
-    def read_shifted(self, a: int, b: int, s0: int, s1: int, shift: int) -> np.ndarray:
+    def read_shifted(self, a: int, b: int, s0: int, s1: int, shift: int,
+                     out: np.ndarray | None = None) -> np.ndarray:
         """Rows ``a..b`` of the series circularly shifted by ``shift`` bins within ``[s0, s1)``.
 
         Row ``t`` of the result is row ``s0 + (t − s0 − shift) mod (s1 − s0)``.
         """
         if shift == 0:
-            return self.read(a, b)
+            return self.read(a, b, out)
         length = s1 - s0
         first = s0 + (a - s0 - shift) % length
         n = b - a
@@ -160,8 +169,34 @@ def _runs(lay: Layout, idx: np.ndarray, max_bins: int) -> list[np.ndarray]:
     return [np.asarray(r, dtype=np.int64) for r in out]
 
 
+def _read_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *, shift: int,
+                buffers: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The activity rows of a run of short intervals: ``(pre (nb·m, pre), post (nb·m, post),
+    nonzero (nb, pre))``; ``nonzero`` (which presynaptic units fire in each interval) is
+    ``None`` when some value is NaN.
+
+    ``buffers`` are float64 arrays of at least ``nb·m`` rows to read into (lazy records).
+    """
+    a0 = int(lay.start[run[0]])
+    n = int(run.size * (lay.stop[run[0]] - lay.start[run[0]]))
+    s0, s1 = int(lay.seg_start[run[0]]), int(lay.seg_stop[run[0]])
+    bx = by = None
+    if buffers is not None and buffers[0].shape[0] >= n:
+        bx, by = buffers[0][:n], buffers[1][:n]
+    x = pre_r.read_shifted(a0, a0 + n, s0, s1, shift, bx)
+    y = post_r.read(a0, a0 + n, by)
+    m = n // run.size
+    # NaN checks and presynaptic silence, done here (in the reader thread when prefetched);
+    # a finite total means no NaN anywhere (else the exact per-unit checks run later)
+    finite = bool(np.isfinite(x.sum()) and np.isfinite(y.sum()))
+    nonzero = np.any(x.reshape(run.size, m, -1) != 0, axis=1) if finite else None
+    return x, y, nonzero
+
+
 def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *, kernel: str,
-                   lag: int, dt: float, chunk_bins: int, shift: int
+                   lag: int, dt: float, chunk_bins: int, shift: int,
+                   pre_read: tuple | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``H`` of a run of contiguous equal-length intervals, shape ``(nb, post, pre)``.
 
@@ -174,17 +209,23 @@ def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *,
     s0, s1 = int(lay.seg_start[run[0]]), int(lay.seg_stop[run[0]])
     n_pre, n_post = pre_r._var.shape[1], post_r._var.shape[1]
     if m <= chunk_bins or nb > 1:
-        x = pre_r.read_shifted(a0, a0 + nb * m, s0, s1, shift).reshape(nb, m, n_pre)
-        y = post_r.read(a0, a0 + nb * m).reshape(nb, m, n_post)
-        nan_x, nan_y = np.isnan(x), np.isnan(y)
-        ok_pre = ~nan_x.any(axis=1)
-        ok_post = ~nan_y.any(axis=1)
-        if not ok_pre.all():
-            x = np.where(nan_x, 0.0, x)
-        if not ok_post.all():
-            y = np.where(nan_y, 0.0, y)
-        del nan_x, nan_y
-        silent = ok_pre & ~np.any(x != 0, axis=1)
+        if pre_read is None:
+            pre_read = _read_batch(pre_r, post_r, lay, run, shift=shift)
+        x, y, nonzero = pre_read
+        x, y = x.reshape(nb, m, n_pre), y.reshape(nb, m, n_post)
+        if nonzero is not None:  # no NaN at all (checked by the reader)
+            ok_pre, ok_post = np.ones((nb, n_pre), bool), np.ones((nb, n_post), bool)
+            silent = ~nonzero
+        else:
+            nan_x, nan_y = np.isnan(x), np.isnan(y)
+            ok_pre = ~nan_x.any(axis=1)
+            ok_post = ~nan_y.any(axis=1)
+            if not ok_pre.all():
+                x = np.where(nan_x, 0.0, x)
+            if not ok_post.all():
+                y = np.where(nan_y, 0.0, y)
+            del nan_x, nan_y
+            silent = ok_pre & ~np.any(x != 0, axis=1)
         if lag:
             x, y = x[:, : m - lag], y[:, lag:]
         if kernel == "covariance" and x.shape[1]:
@@ -338,7 +379,7 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
     store = _Store(lay, ds.sizes["weight_time"], n_post, n_pre,
                    on_disk=pre_r.lazy) if keep_h else None
     shifts = np.zeros(n_k, dtype=np.int64) if shifts is None else np.asarray(shifts)
-    t_h = 0.0
+    t_h_box = [0.0]
     # group intervals into batches that share a shift
     order = np.arange(n_k)
     max_bins = max(int(chunk_bins), 1)
@@ -346,7 +387,99 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
     for sh in np.unique(shifts):
         batches += _runs(lay, order[shifts == sh], max_bins)
     batches.sort(key=lambda r: int(r[0]))
-    for run in batches:
+    # Reading the next batch (HDF5 → float64 buffers, and its weight samples) runs in
+    # a helper thread while this one multiplies the current batch (BLAS releases the
+    # GIL); writes of the Gram store run in another.  Two buffer pairs alternate.
+    direct = h_override is None and pre_r.lazy and post_r.lazy
+    prefetch = _Prefetch(pre_r, post_r, weights, lay, batches, shifts, lag=lag,
+                         max_bins=max_bins, direct=direct,
+                         skip=h_override is not None)
+    try:
+        _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
+                ok_post_all, store, h_override=h_override, n_pre=n_pre, n_post=n_post,
+                kernel=kernel, lag=lag, dt=dt, max_bins=max_bins, pre_r=pre_r, post_r=post_r,
+                shifts=shifts, progress=progress, t_h=t_h_box)
+    finally:
+        prefetch.close()
+        if store is not None:
+            store.flush()
+    t_h = t_h_box[0]
+    out = {"stats": stats, "post_stats": post_stats, "n_obs": n_obs, "silent": silent,
+           "n_silent": n_silent, "ok_pre": ok_pre_all, "ok_post": ok_post_all,
+           "timings": {"read_and_hebbian_s": t_h}}
+    if store is not None:
+        try:
+            if gram:
+                clock = time.perf_counter()
+                out["gram"] = _single_thread_blas(store.gram, ok_pre_all, ok_post_all,
+                                                  block_rows=gram_block_rows)
+                out["timings"]["gram_s"] = time.perf_counter() - clock
+        finally:
+            store.close()
+    return out
+
+
+class _Prefetch:
+    """Reads batch ``i + 1`` (activity and weight samples) in a thread while ``i`` is used."""
+
+    def __init__(self, pre_r, post_r, weights, lay, batches, shifts, *, lag, max_bins, direct,
+                 skip):
+        self.pre_r, self.post_r, self.weights, self.lay = pre_r, post_r, weights, lay
+        self.batches, self.shifts, self.lag, self.max_bins = batches, shifts, lag, max_bins
+        self.skip = skip
+        self.pool = ThreadPoolExecutor(1) if len(batches) > 1 else None
+        self.bufs: list[tuple[np.ndarray, np.ndarray] | None] = [None, None]
+        if direct:
+            n = max((int(r.size * (lay.stop[r[0]] - lay.start[r[0]])) for r in batches
+                     if self._short(r)), default=0)
+            if n:
+                n_pre, n_post = pre_r._var.shape[1], post_r._var.shape[1]
+                self.bufs = [(np.empty((n, n_pre)), np.empty((n, n_post))) for _ in range(2)]
+        self.pending = None
+
+    def _short(self, run) -> bool:
+        m = int(self.lay.stop[run[0]] - self.lay.start[run[0]])
+        return m > self.lag and (m <= self.max_bins or run.size > 1)
+
+    def _load(self, i: int):
+        run = self.batches[i]
+        kk = self.lay.k[run]
+        w0, w1 = self.weights.take(kk), self.weights.take(kk + 1)
+        xy = None
+        if not self.skip and self._short(run):
+            xy = _read_batch(self.pre_r, self.post_r, self.lay, run,
+                             shift=int(self.shifts[run[0]]), buffers=self.bufs[i % 2])
+        return xy, w0, w1
+
+    def get(self, i: int):
+        """Batch ``i`` (``(x, y) or None, w0, w1``); starts reading batch ``i + 1``."""
+        if self.pending is not None:
+            got = self.pending.result()
+        else:
+            got = self._load(i)
+        self.pending = None
+        if self.pool is not None and i + 1 < len(self.batches):
+            self.pending = self.pool.submit(self._load, i + 1)
+        return got
+
+    def close(self) -> None:
+        if self.pool is not None:
+            if self.pending is not None:
+                self.pending.cancel()
+                try:
+                    self.pending.result()
+                except Exception:  # noqa: BLE001 - the main thread's error is the one to report
+                    pass
+            self.pool.shutdown(wait=True)
+
+
+def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
+            ok_post_all, store, *, h_override, n_pre, n_post, kernel, lag, dt, max_bins, pre_r,
+            post_r, shifts, progress, t_h):
+    for i, run in enumerate(batches):
+        clock = time.perf_counter()
+        xy, w0, w1 = prefetch.get(i)
+        t_read = time.perf_counter() - clock
         if h_override is not None:
             h = h_override[run]
             okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
@@ -359,11 +492,9 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
             clock = time.perf_counter()
             h, okp, okq, sil = _hebbian_batch(pre_r, post_r, lay, run, kernel=kernel, lag=lag,
                                               dt=dt, chunk_bins=max_bins,
-                                              shift=int(shifts[run[0]]))
-            t_h += time.perf_counter() - clock
-        kk = lay.k[run]
-        w0 = weights.take(kk)
-        w1 = weights.take(kk + 1)
+                                              shift=int(shifts[run[0]]), pre_read=xy)
+            t_h[0] += time.perf_counter() - clock + t_read
+        del xy
         mask = np.isfinite(w0) & np.isfinite(w1) & okp[:, None, :] & okq[:, :, None]
         dur = lay.duration[run][:, None, None]
         if mask.all():  # the common case: no copies for masking
@@ -388,19 +519,6 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
             store.put(run, w0, w1, h)
         if progress is not None:
             progress.update(int(run.size))
-    out = {"stats": stats, "post_stats": post_stats, "n_obs": n_obs, "silent": silent,
-           "n_silent": n_silent, "ok_pre": ok_pre_all, "ok_post": ok_post_all,
-           "timings": {"read_and_hebbian_s": t_h}}
-    if store is not None:
-        try:
-            if gram:
-                clock = time.perf_counter()
-                out["gram"] = _single_thread_blas(store.gram, ok_pre_all, ok_post_all,
-                                                  block_rows=gram_block_rows)
-                out["timings"]["gram_s"] = time.perf_counter() - clock
-        finally:
-            store.close()
-    return out
 
 
 def _single_thread_blas(fn, *args, **kwargs):
@@ -442,6 +560,8 @@ class _Store:
         self.written: set[int] = set()
         self.shape = (self.n_rows, n_post, n_pre)
         self.tmpdir = None
+        self.writer: ThreadPoolExecutor | None = None
+        self.pending: list = []
         if on_disk and int(np.prod(self.shape)) * 8 > self.MEMORY_BYTES:
             self.tmpdir = tempfile.TemporaryDirectory(prefix="plastix-gram-")
             self.path = os.path.join(self.tmpdir.name, "wh.bin")
@@ -464,11 +584,33 @@ class _Store:
             for row, a in items:
                 self.arr[row] = a
             return
+        # written by a helper thread (file writes release the GIL) while the next batch
+        # is computed; at most two batches wait, so memory stays bounded
+        while len(self.pending) >= 2:
+            self.pending.pop(0).result()
+        if self.writer is None:
+            self.writer = ThreadPoolExecutor(1)
+            self.fd = os.open(self.path, os.O_RDWR)
+        self.pending.append(self.writer.submit(self._write, items))
+
+    def _write(self, items) -> None:
         per = self.shape[1] * self.shape[2] * 8
-        with open(self.path, "r+b") as f:
-            for row, a in items:
-                f.seek(row * per)
-                f.write(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        for row, a in items:
+            buf = memoryview(np.ascontiguousarray(a, dtype=np.float64)).cast("B")
+            done = 0
+            while done < per:
+                done += os.pwrite(self.fd, buf[done:], row * per + done)
+
+    def flush(self) -> None:
+        """Wait for every pending write (re-raising its error)."""
+        try:
+            while self.pending:
+                self.pending.pop(0).result()
+        finally:
+            if self.writer is not None:
+                self.writer.shutdown(wait=True)
+                os.close(self.fd)
+                self.writer = None
 
     def gram(self, ok_pre: np.ndarray, ok_post: np.ndarray, *,
              block_rows: int | None) -> np.ndarray:
@@ -515,5 +657,6 @@ class _Store:
         return g + t @ g_basis @ t.T
 
     def close(self) -> None:
+        self.flush()
         if self.tmpdir is not None:
             self.tmpdir.cleanup()
