@@ -547,25 +547,8 @@ class _Prefetch:
 def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
             ok_post_all, store, *, h_override, n_pre, n_post, kernel, lag, dt, max_bins, pre_r,
             post_r, shifts, progress, t_h):
-    for i, run in enumerate(batches):
-        clock = time.perf_counter()
-        xy, w0, w1 = prefetch.get(i)
-        t_read = time.perf_counter() - clock
-        if h_override is not None:
-            h = h_override[run]
-            okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
-            sil = np.zeros((run.size, n_pre), bool)
-        elif int(lay.stop[run[0]] - lay.start[run[0]]) <= lag:
-            h = np.zeros((run.size, n_post, n_pre))
-            okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
-            sil = np.zeros((run.size, n_pre), bool)
-        else:
-            clock = time.perf_counter()
-            h, okp, okq, sil = _hebbian_batch(pre_r, post_r, lay, run, kernel=kernel, lag=lag,
-                                              dt=dt, chunk_bins=max_bins,
-                                              shift=int(shifts[run[0]]), pre_read=xy)
-            t_h[0] += time.perf_counter() - clock + t_read
-        del xy
+    def finish(run, h, w0, w1, okp, okq, sil):
+        """Reduce one batch's ``H`` to its summaries (runs beside the next product)."""
         mask = np.isfinite(w0) & np.isfinite(w1) & okp[:, None, :] & okq[:, :, None]
         dur = lay.duration[run][:, None, None]
         if mask.all():  # the common case: no copies for masking
@@ -588,8 +571,49 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
         ok_pre_all[run], ok_post_all[run] = okp, okq
         if store is not None:
             store.put(run, w0, w1, h)
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        _stream_loop(prefetch, lay, batches, h_override=h_override, n_pre=n_pre,
+                     n_post=n_post, kernel=kernel, lag=lag, dt=dt, max_bins=max_bins,
+                     pre_r=pre_r, post_r=post_r, shifts=shifts, progress=progress, t_h=t_h,
+                     pool=pool, finish=finish)
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _stream_loop(prefetch, lay, batches, *, h_override, n_pre, n_post, kernel, lag, dt,
+                 max_bins, pre_r, post_r, shifts, progress, t_h, pool, finish):
+    pending = None
+    for i, run in enumerate(batches):
+        clock = time.perf_counter()
+        xy, w0, w1 = prefetch.get(i)
+        t_read = time.perf_counter() - clock
+        if h_override is not None:
+            h = h_override[run]
+            okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
+            sil = np.zeros((run.size, n_pre), bool)
+        elif int(lay.stop[run[0]] - lay.start[run[0]]) <= lag:
+            h = np.zeros((run.size, n_post, n_pre))
+            okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
+            sil = np.zeros((run.size, n_pre), bool)
+        else:
+            clock = time.perf_counter()
+            h, okp, okq, sil = _hebbian_batch(pre_r, post_r, lay, run, kernel=kernel, lag=lag,
+                                              dt=dt, chunk_bins=max_bins,
+                                              shift=int(shifts[run[0]]), pre_read=xy)
+            t_h[0] += time.perf_counter() - clock + t_read
+        del xy
+        # the summaries of this batch are reduced in a helper thread while the next
+        # batch is multiplied; one batch at most waits, so memory stays bounded
+        if pending is not None:
+            pending.result()
+        pending = pool.submit(finish, run, h, w0, w1, okp, okq, sil)
+        del h, w0, w1
         if progress is not None:
             progress.update(int(run.size))
+    if pending is not None:
+        pending.result()
 
 
 def _single_thread_blas(fn, *args, **kwargs):
