@@ -2,23 +2,28 @@
 
 (a) *plain*: what one would write first — a PyTorch loop, one model at a time,
     ``nn.Linear`` + autograd + ``torch.optim.SGD(weight_decay=γ)``, parameter
-    noise added each step, and the layer alignments ``cos(−∇W, H)`` computed each
-    step.  Only a sample of runs and epochs is timed; the time per full run is
-    extrapolated linearly in epochs (the cost per epoch is constant), and the
-    output says so.
+    noise added each step, and the layer alignments ``cos(−∇W, H)`` computed on
+    the recorded steps.  Only a sample of runs and epochs is timed; the time per
+    full run is extrapolated linearly in epochs (the cost per epoch is constant),
+    and the output says so.
 (b) *plastix*: :func:`plastix.ann.sweep` over the same grid, all runs at once.
+
+Both record the alignment on the same steps (every ``--record-every`` steps; the
+default 1 is what ``plastix reproduce fig4`` does) and use the same number of
+threads (default 2: the sweep is the one large batched job that opts in to both
+cores; the plain loop gets the same two).
 
 Plus a probe of the machine's float32 GEMM throughput (``torch.mm`` at a large
 square size, ``torch.bmm`` at the shapes of the sweep), with the same thread
 count, to say what fraction of it plastix reaches on the arithmetic the sweep
-must do (forward, backward, Hebbian term per step).
+must do (forward, backward, Hebbian term on recorded steps, validation forward).
 
 Usage::
 
-    python benchmarks/sweep.py [--quick] [--threads N]
+    python benchmarks/sweep.py [--quick] [--threads N] [--record-every K]
 
 Prints a table and writes ``benchmarks/results/sweep.json`` (``sweep_quick.json``
-with ``--quick``).  Timings on a shared
+with ``--quick``; ``_everyK`` appended with ``--record-every K``).  Timings on a shared
 machine are noisy; the ratios are measured in the same run.
 """
 
@@ -41,21 +46,35 @@ NOISE = np.linspace(0.0, 1e-3, 11)
 DECAY = np.linspace(0.0, 1e-2, 11)
 
 
-def flops_per_sample(sizes=SIZES) -> int:
+def flops_per_sample(sizes=SIZES, *, hebbian: bool = True) -> int:
     """Multiply-adds ×2 per training sample per step for the SRE MLP.
 
     forward ``h_b = W h_a`` (every layer) + weight gradient ``δ h_aᵀ`` (every layer)
     + input gradient ``Wᵀ δ`` (every layer but the first) + Hebbian term
-    ``h_b h_aᵀ`` (every layer).  Elementwise work (tanh, noise, cosines) is not counted.
+    ``h_b h_aᵀ`` (every layer, only when ``hebbian``: on recorded steps).  Elementwise
+    work (tanh, noise, cosines) is not counted.
     """
     mac = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-    return 2 * (3 * sum(mac) + sum(mac[1:]))
+    return 2 * ((3 if hebbian else 2) * sum(mac) + sum(mac[1:]))
+
+
+def sweep_flops(epochs: int, n_runs: int, record_every: int) -> int:
+    """All the matrix-product arithmetic of the grid: training steps (the Hebbian term
+    on recorded steps only) and the validation forward pass once per epoch and at start."""
+    steps = N_TRAIN // BATCH * epochs
+    recorded = len(range(0, steps, record_every))
+    mac = sum(a * b for a, b in zip(SIZES[:-1], SIZES[1:], strict=True))
+    train = BATCH * (recorded * flops_per_sample() +
+                     (steps - recorded) * flops_per_sample(hebbian=False))
+    val = 2 * mac * N_VAL * (epochs + 1)
+    return n_runs * (train + val)
 
 
 # ----------------------------------------------------------------- (a) plain
 
 
-def plain_run(torch, sigma: float, gamma: float, *, epochs: float, seed: int) -> dict:
+def plain_run(torch, sigma: float, gamma: float, *, epochs: float, seed: int,
+              record_every: int = 1) -> dict:
     """One SRE run the straightforward way; returns seconds, steps and final alignments."""
     nn = torch.nn
     gen = torch.Generator().manual_seed(seed)
@@ -100,14 +119,15 @@ def plain_run(torch, sigma: float, gamma: float, *, epochs: float, seed: int) ->
             opt.zero_grad()
             loss = loss_fn(student(x[idx]), y[idx])
             loss.backward()
-            row = []
-            with torch.no_grad():
-                for i, lin in enumerate(linears):
-                    h_a, h_b = acts[i]
-                    hebb = h_b.T @ h_a / h_a.shape[0]
-                    g = -lin.weight.grad
-                    row.append(float((g * hebb).sum() / (g.norm() * hebb.norm())))
-            align.append(row)
+            if step % record_every == 0:
+                row = []
+                with torch.no_grad():
+                    for i, lin in enumerate(linears):
+                        h_a, h_b = acts[i]
+                        hebb = h_b.T @ h_a / h_a.shape[0]
+                        g = -lin.weight.grad
+                        row.append(float((g * hebb).sum() / (g.norm() * hebb.norm())))
+                align.append(row)
             opt.step()
             step += 1
         with torch.no_grad():
@@ -159,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs for plastix, a short sample for the plain loop")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (both)")
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (both)")
+    parser.add_argument("--record-every", type=int, default=1,
+                        help="record the alignment every K steps (both ways)")
     args = parser.parse_args(argv)
 
     from plastix._util.optional import import_torch
@@ -173,14 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     samples = [(0, 0), (5, 5), (10, 10)][: 2 if args.quick else 3]
     n_runs = NOISE.size * DECAY.size
     print(f"plastix sweep benchmark: Fig. 4 grid {NOISE.size}×{DECAY.size} = {n_runs} SRE runs, "
-          f"{epochs} epochs each, threads={args.threads}"
+          f"{epochs} epochs each, threads={args.threads}, alignment every "
+          f"{args.record_every} step(s)"
           + (" (--quick)" if args.quick else ""), flush=True)
 
     # (a) plain: a sample of runs, a fraction of the epochs, extrapolated.
     plain = []
     for s_i, g_i in samples:
         r = plain_run(torch, float(NOISE[s_i]), float(DECAY[g_i]), epochs=plain_epochs,
-                      seed=100 + s_i)
+                      seed=100 + s_i, record_every=args.record_every)
         plain.append(r)
         print(f"  plain run σ={NOISE[s_i]:.1e} γ={DECAY[g_i]:.1e}: {r['steps']} steps in "
               f"{r['seconds']:.2f} s", flush=True)
@@ -191,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     # (b) plastix: the whole grid in one batched sweep.
     config = TrainConfig(task="sre", rule="sgd", activation="tanh", hidden=(128, 128),
                          bias=False, lr=LR, batch_size=BATCH, epochs=epochs, n_train=N_TRAIN,
-                         n_val=N_VAL, noise_kind="parameter", per_post_layer=None)
+                         n_val=N_VAL, noise_kind="parameter", per_post_layer=None,
+                         record_every=args.record_every)
     t0 = time.perf_counter()
     result = sweep(config, {"noise": NOISE.tolist(), "decay": DECAY.tolist()}, n_seeds=1,
                    rng=0, progress=True, threads=args.threads)
@@ -199,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     plastix_per_run = plastix_total / n_runs
 
     probe = gemm_probe(torch, n_models=n_runs)
-    flops = flops_per_sample() * steps_per_epoch * BATCH * epochs * n_runs
+    flops = sweep_flops(epochs, n_runs, args.record_every)
     achieved = flops / plastix_total
     speedup = plain_per_run / plastix_per_run
 
@@ -207,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         ("plain PyTorch loop, s/run (extrapolated)", f"{plain_per_run:.2f}"),
         ("plastix sweep, s/run (measured, whole grid)", f"{plastix_per_run:.3f}"),
         ("speed-up plain / plastix (target ≥ 4)", f"{speedup:.1f}×"),
-        ("sweep arithmetic (fwd+bwd+H), GFLOP", f"{flops / 1e9:.1f}"),
+        ("sweep arithmetic (fwd+bwd+H+val), GFLOP", f"{flops / 1e9:.1f}"),
         ("plastix achieved GFLOP/s", f"{achieved / 1e9:.2f}"),
         (f"GEMM GFLOP/s, torch.mm {probe['square_n']}²", f"{probe['square_flops'] / 1e9:.2f}"),
         ("GEMM GFLOP/s, torch.bmm at sweep shapes", f"{probe['sweep_shape_flops'] / 1e9:.2f}"),
@@ -231,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     if "seed" in tail.dims:
         tail = tail.mean("seed")
     record = {
-        "quick": args.quick, "threads": args.threads, "n_runs": n_runs, "epochs": epochs,
+        "quick": args.quick, "threads": args.threads, "record_every": args.record_every,
+        "n_runs": n_runs, "epochs": epochs,
         "grid": {"noise": NOISE.tolist(), "decay": DECAY.tolist()},
         "plain": {"sample_runs": len(plain), "sample_epochs": plain_epochs,
                   "seconds_per_step": sec_per_step, "seconds_per_run_extrapolated": plain_per_run,
@@ -243,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
                         "sigma_max_gamma0": float(tail.isel(noise=-1, decay=0)),
                         "sigma_max_gamma_max": float(tail.isel(noise=-1, decay=-1))}},
         "speedup": speedup,
-        "flops": {"per_sample_step": flops_per_sample(), "total": flops,
+        "flops": {"per_sample_step_recorded": flops_per_sample(),
+                  "per_sample_step_unrecorded": flops_per_sample(hebbian=False), "total": flops,
                   "achieved_per_s": achieved},
         "gemm": probe,
         "fraction_of_square_gemm": achieved / probe["square_flops"],
@@ -253,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (ROOT / "results").mkdir(exist_ok=True)
-    path = ROOT / "results" / ("sweep_quick.json" if args.quick else "sweep.json")
+    name = ("sweep_quick" if args.quick else "sweep") + (
+        f"_every{args.record_every}" if args.record_every != 1 else "")
+    path = ROOT / "results" / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2))
     os.replace(tmp, path)

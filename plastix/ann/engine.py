@@ -325,14 +325,27 @@ def run_group(
     r_gap = torch.full((base.epochs + 1, m, n_layers), nan)
     cap: dict[str, list] = {"pre": [], "post": [], "weight": []}
 
+    tail_bufs: dict[int, tuple] = {}
+
+    def chunk_bufs(n):
+        """Forward buffers for a validation chunk of ``n`` rows (the training ones if n = B)."""
+        if n == bsz:
+            return bufs, ebuf
+        if n not in tail_bufs:
+            tail_bufs[n] = (([torch.empty(m, n, p) for p in post_sizes],
+                             [torch.empty(m, n, p) for p in post_sizes[:-1]]),
+                            torch.empty(m, n, post_sizes[-1]))
+        return tail_bufs[n]
+
     def val_loss():
-        chunk = max(1, 2_000_000 // max(1, m * max(post_sizes)))
+        """Mean validation loss per model, in chunks of the batch size (reused buffers)."""
         tot = torch.zeros(m)
         n_v = x_val.shape[1]
-        for j in range(0, n_v, chunk):
-            xv = to_models(x_val[:, j:j + chunk])
-            _, _, o = forward(ws, bs, xv, act)
-            lv, _ = loss_and_error(o, to_models(y_val[:, j:j + chunk]), loss_kind)
+        for j in range(0, n_v, bsz):
+            xv = to_models(x_val[:, j:j + bsz])
+            fb_, eb_ = chunk_bufs(xv.shape[1])
+            _, _, o = forward(ws, bs, xv, act, bufs=fb_)
+            lv, _ = loss_and_error(o, to_models(y_val[:, j:j + bsz]), loss_kind, ebuf=eb_)
             tot += lv * xv.shape[1]
         return tot / n_v
 
