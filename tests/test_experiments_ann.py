@@ -287,3 +287,55 @@ def test_quick_run(name, tmp_path):
     _, text = _check_files(tmp_path, name)
     assert md == tmp_path / f"{name}.md"
     assert "Ours against the paper" in text and "Quick run" in text
+
+
+def _table1_cells(mean, sd, relax, gap, drift):
+    """A one-rule Table 1 dataset with the given per-γ values (paper's SGD row)."""
+    from plastix.experiments import table1
+
+    decay = list(table1.DECAYS)
+    pm = [v[0] for v in table1.PAPER["sgd"]]
+    ps = [v[1] for v in table1.PAPER["sgd"]]
+    rd = ("rule", "decay")
+    rds = ("rule", "decay", "seed")
+    return xr.Dataset(
+        {"mean": (rd, [mean]), "sd": (rd, [sd]), "paper_mean": (rd, [pm]),
+         "paper_sd": (rd, [ps]), "decay_relaxation": (rd, [relax]),
+         "stationarity_gap": (rds, np.asarray(gap, float)[None, :, None]),
+         "late_drift": (rds, np.asarray(drift, float)[None, :, None])},
+        coords={"rule": ["SGD"], "decay": decay, "seed": [0]})
+
+
+def test_table1_explains_each_difference_and_only_differences():
+    """One sentence per cell beyond the seeds' spread, naming the measured reason."""
+    from plastix.experiments import table1
+
+    pm = [v[0] for v in table1.PAPER["sgd"]]
+    # cells 0 and 3 differ; 1 and 2 agree within max(0.05, 2 × combined SD)
+    mean = [0.10, pm[1] + 0.03, pm[2] - 0.04, 0.25]
+    ds = _table1_cells(mean, [0.01] * 4, [0.0, 0.002, 0.02, 0.2], [np.nan, 30, 3, 1.2],
+                       [0.0, 0.0, 0.01, 0.04])
+    lines = table1._explanations(ds)
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("*SGD, γ = 0*") and "Fig. 4" in lines[0]
+    assert lines[1].startswith("*SGD, γ = 0.005*")
+    assert "ηγT = 0.2" in lines[1] and "18%" in lines[1]  # 1 − e^−0.2
+    assert "stationarity gap is 1.2" in lines[1] and "+0.04" in lines[1]
+    # a higher value with decay time to act gets the "higher" sentence, not the decay one
+    ds2 = _table1_cells([pm[0], pm[1], pm[2], 0.80], [0.01] * 4, [0.0, 0.002, 0.02, 2.0],
+                        [np.nan, 30, 3, 0.1], [0.0] * 4)
+    (line,) = table1._explanations(ds2)
+    assert "ours is higher" in line and "gap 0.1" in line
+
+
+def test_reproduce_threads_option():
+    """`--threads` reaches the sweeps and is restored afterwards; bad values are refused."""
+    from plastix.experiments._common import _THREADS, sweep_threads
+
+    with sweep_threads(2):
+        assert _THREADS["n"] == 2
+    assert _THREADS["n"] == 1
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="`threads` must be an int >= 1"):
+            with sweep_threads(bad):
+                pass

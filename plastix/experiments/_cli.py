@@ -8,6 +8,7 @@ from pathlib import Path
 
 from plastix._util.errors import check_choice
 from plastix.experiments import EXPERIMENTS
+from plastix.experiments._common import sweep_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,12 +19,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=None, help="number of seeds")
     p.add_argument("--rng", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads for the training sweeps (default 1; 2 uses both cores "
+                        "of a 2-core machine when nothing else runs)")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     check_choice("name", args.name, EXPERIMENTS)
     module = importlib.import_module(EXPERIMENTS[args.name])
-    summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng)
+    with sweep_threads(args.threads):
+        summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng)
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0
