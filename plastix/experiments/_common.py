@@ -19,7 +19,6 @@ Sign convention (as everywhere in plastix): alignment ``A = cos(g, H)`` with
 from __future__ import annotations
 
 import contextlib
-
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
