@@ -22,13 +22,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads for the training sweeps (default 1; 2 uses both cores "
                         "of a 2-core machine when nothing else runs)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="train this many epochs instead of the paper's 50 (ANN experiments; "
+                        "e.g. to check whether a difference from the paper is a budget effect)")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     check_choice("name", args.name, EXPERIMENTS)
     module = importlib.import_module(EXPERIMENTS[args.name])
+    extra = {}
+    if args.epochs is not None:
+        if args.name == "circuit-phase":
+            raise ValueError("`--epochs` applies to the ANN experiments (table1, fig3, fig4, "
+                             "fig5, fig15), not to circuit-phase; drop it.")
+        if args.epochs < 1:
+            raise ValueError(f"`--epochs` must be an int >= 1; got {args.epochs}.")
+        extra["_overrides"] = {"epochs": int(args.epochs)}
     with sweep_threads(args.threads):
-        summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng)
+        summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng,
+                             **extra)
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0

@@ -316,6 +316,10 @@ def describe_budget(config: Any, *, quick: bool, full: dict[str, Any] | None = N
     d = config_dict(config)
     full = dict(FULL if full is None else full)
     if not quick:
+        changed = [f"{k} {d[k]} (paper: {v})" for k, v in full.items() if d.get(k) != v]
+        if changed:
+            return ("Changed budget (not the paper's): " + ", ".join(changed)
+                    + f"; η = {d['lr']:g}.")
         return (f"Full run (the paper's budget: {d['epochs']} epochs of {d['n_train']} samples, "
                 f"η = {d['lr']:g}).")
     changed = [f"{k} {d[k]} (full: {v})" for k, v in full.items() if d.get(k) != v]

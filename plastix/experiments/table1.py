@@ -277,6 +277,14 @@ def _explanations(ds: xr.Dataset) -> list[str]:
                 why += (f"{'' if d == 0 else ';'} the theory (SPEC §3) predicts no systematic "
                         "Hebbian alignment from decay here")
                 why += _decay_free_reason(str(rule), m)
+            elif m < pm and plain and relax < 1.0 and rule == "RandomNN":
+                why = (f"decay acts on a time scale 1/(ηγ) longer than the run (ηγT = "
+                       f"{relax:.2g}"
+                       + (f", last-epoch stationarity gap {gap:.2g}" if np.isfinite(gap) else "")
+                       + "), but that is not the whole reason: a run 10× longer reaches "
+                       "stationarity with the alignment unchanged (README, 'Longer runs'), so "
+                       "the difference comes from RandomNN details the paper does not state "
+                       "(the scale of W* and of its random projections)")
             elif m < pm and plain and relax < 1.0:
                 why = (f"decay acts on a time scale 1/(ηγ) longer than the run "
                        f"(ηγT = {relax:.2g}: decay alone would shrink the weights by only "
