@@ -339,3 +339,31 @@ def test_reproduce_threads_option():
         with pytest.raises(ValueError, match="`threads` must be an int >= 1"):
             with sweep_threads(bad):
                 pass
+
+
+def test_budget_sentence_names_changed_epochs():
+    """A full run with other epochs than the paper's must not call itself the paper's."""
+    from plastix.experiments import table1
+
+    full = C.describe_budget(table1.rule_config("sgd"), quick=False, full=table1.FULL)
+    assert full.startswith("Full run (the paper's budget: 50 epochs")
+    longer = C.describe_budget(table1.rule_config("sgd", epochs=500), quick=False,
+                               full=table1.FULL)
+    assert longer.startswith("Changed budget (not the paper's): epochs 500 (paper: 50)")
+
+
+def test_cli_epochs_reaches_the_runs(tmp_path, monkeypatch):
+    """`plastix reproduce fig15 --epochs N` trains N epochs; circuit-phase refuses it."""
+    from plastix.cli import main
+    from plastix.experiments import fig15
+
+    seen = {}
+
+    def fake_run(out, *, quick, n_seeds, rng, _overrides=None):
+        seen.update(_overrides or {}, quick=quick)
+        return Path(out) / "fig15.md"
+
+    monkeypatch.setattr(fig15, "run", fake_run)
+    assert main(["reproduce", "fig15", "--quick", "--epochs", "3", "--out", str(tmp_path)]) == 0
+    assert seen == {"epochs": 3, "quick": True}
+    assert main(["reproduce", "circuit-phase", "--epochs", "3", "--out", str(tmp_path)]) == 1

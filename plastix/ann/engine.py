@@ -63,6 +63,7 @@ __all__ = ["run_group", "SIGNALS", "forward_backward"]
 
 SIGNALS = ("gradient", "rule", "update")
 _BETAS, _EPS = (0.9, 0.999), 1e-8
+_MINUS_ONE = torch.tensor(-1.0)
 
 
 def _phi(name: str, z, out=None):
@@ -72,8 +73,8 @@ def _phi(name: str, z, out=None):
         # 2e-7 of it (float32 rounding of σ near 1/2); autograd callers get torch.tanh
         if z.requires_grad:
             return torch.tanh(z)
-        t = torch.mul(z, 2.0, out=out)
-        return torch.sigmoid(t, out=t).mul_(2.0).sub_(1.0)
+        t = torch.sigmoid(torch.mul(z, 2.0, out=out), out=out)
+        return torch.add(_MINUS_ONE, t, alpha=2.0, out=t)  # 2 t − 1 in one pass
     if name == "relu":
         return torch.relu(z) if out is None else torch.clamp(z, min=0.0, out=out)
     if name == "sigmoid":
