@@ -436,44 +436,55 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
     n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
     n_k = lay.k.size
     dt = float(ds.attrs["dt"])
-    pre_r, post_r = _Rows(ds, "pre_activity", h5), _Rows(ds, "post_activity", h5)
-    weights = _Weights(ds, h5)
-    stats = np.zeros((n_k, 6))
-    post_stats = np.zeros((n_k, n_post, 6))
-    n_obs = np.zeros(n_k, dtype=np.int64)
-    silent = np.zeros((n_k, 2))
-    n_silent = np.zeros(n_k, dtype=np.int64)
-    ok_pre_all = np.ones((n_k, n_pre), bool)
-    ok_post_all = np.ones((n_k, n_post), bool)
-    store = _Store(lay, ds.sizes["weight_time"], n_post, n_pre,
-                   on_disk=pre_r.lazy) if keep_h else None
-    shifts = np.zeros(n_k, dtype=np.int64) if shifts is None else np.asarray(shifts)
-    t_h_box = [0.0]
-    # group intervals into batches that share a shift
-    order = np.arange(n_k)
-    max_bins = max(int(chunk_bins), 1)
-    batches: list[np.ndarray] = []
-    for sh in np.unique(shifts):
-        batches += _runs(lay, order[shifts == sh], max_bins)
-    batches.sort(key=lambda r: int(r[0]))
-    # Reading the next batch (HDF5 → float64 buffers, and its weight samples) runs in
-    # a helper thread while this one multiplies the current batch (BLAS releases the
-    # GIL); writes of the Gram store run in another.  Two buffer pairs alternate.
-    direct = h_override is None and pre_r.lazy and post_r.lazy
-    prefetch = _Prefetch(pre_r, post_r, weights, lay, batches, shifts, lag=lag,
-                         max_bins=max_bins, direct=direct,
-                         skip=h_override is not None)
+    # Everything opened here (raw file descriptors, the Gram store, the reader threads)
+    # is closed again if any later step of the setup or the stream fails.
+    pre_r = _Rows(ds, "pre_activity", h5)
+    post_r = store = prefetch = None
+    ok = False
     try:
+        post_r = _Rows(ds, "post_activity", h5)
+        weights = _Weights(ds, h5)
+        stats = np.zeros((n_k, 6))
+        post_stats = np.zeros((n_k, n_post, 6))
+        n_obs = np.zeros(n_k, dtype=np.int64)
+        silent = np.zeros((n_k, 2))
+        n_silent = np.zeros(n_k, dtype=np.int64)
+        ok_pre_all = np.ones((n_k, n_pre), bool)
+        ok_post_all = np.ones((n_k, n_post), bool)
+        store = _Store(lay, ds.sizes["weight_time"], n_post, n_pre,
+                       on_disk=pre_r.lazy) if keep_h else None
+        shifts = np.zeros(n_k, dtype=np.int64) if shifts is None else np.asarray(shifts)
+        t_h_box = [0.0]
+        # group intervals into batches that share a shift
+        order = np.arange(n_k)
+        max_bins = max(int(chunk_bins), 1)
+        batches: list[np.ndarray] = []
+        for sh in np.unique(shifts):
+            batches += _runs(lay, order[shifts == sh], max_bins)
+        batches.sort(key=lambda r: int(r[0]))
+        # Reading the next batch (HDF5 → float64 buffers, and its weight samples) runs in
+        # a helper thread while this one multiplies the current batch (BLAS releases the
+        # GIL); writes of the Gram store run in another.  Two buffer pairs alternate.
+        direct = h_override is None and pre_r.lazy and post_r.lazy
+        prefetch = _Prefetch(pre_r, post_r, weights, lay, batches, shifts, lag=lag,
+                             max_bins=max_bins, direct=direct,
+                             skip=h_override is not None)
         _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
                 ok_post_all, store, h_override=h_override, n_pre=n_pre, n_post=n_post,
                 kernel=kernel, lag=lag, dt=dt, max_bins=max_bins, pre_r=pre_r, post_r=post_r,
                 shifts=shifts, progress=progress, t_h=t_h_box)
+        ok = True
     finally:
-        prefetch.close()
+        if prefetch is not None:
+            prefetch.close()
         pre_r.close()
-        post_r.close()
+        if post_r is not None:
+            post_r.close()
         if store is not None:
-            store.flush()
+            if ok:
+                store.flush()
+            else:
+                store.discard()
     t_h = t_h_box[0]
     out = {"stats": stats, "post_stats": post_stats, "n_obs": n_obs, "silent": silent,
            "n_silent": n_silent, "ok_pre": ok_pre_all, "ok_post": ok_post_all,
@@ -774,6 +785,15 @@ class _Store:
         return g, g_basis
 
     def close(self) -> None:
-        self.flush()
-        if self.tmpdir is not None:
-            self.tmpdir.cleanup()
+        try:
+            self.flush()
+        finally:
+            if self.tmpdir is not None:
+                self.tmpdir.cleanup()
+
+    def discard(self) -> None:
+        """Close after a failure: remove the temporary files, keep the first error."""
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - the caller is already raising the original error
+            pass
