@@ -45,6 +45,7 @@ __all__ = [
     "save_figure",
     "grid_dims",
     "final_alignment_stats",
+    "late_diagnostics",
     "final_value",
     "collapsed_runs",
     "gain_ratio",
@@ -198,6 +199,35 @@ def final_value(da: xr.DataArray, *, last: int = 1) -> xr.DataArray:
     dim = inner[0]
     n = da.sizes[dim]
     return da.isel({dim: slice(max(0, n - int(last)), n)}).mean(dim, skipna=True)
+
+
+def late_diagnostics(result: xr.Dataset, *, layer: int, signal: str = "gradient",
+                     window: int = 100, lag_epochs: int = 10
+                     ) -> tuple[xr.DataArray, xr.DataArray]:
+    """How close each run of a sweep ended to stationarity.
+
+    Returns, per run (the sweep's grid dims and ``seed``):
+
+    * the last epoch's stationarity gap ``‖mean g − γ D mean W‖ / ‖γ D mean W‖`` of
+      ``layer`` (0 at stationarity, NaN at γ = 0);
+    * the drift: the final alignment (mean over the last ``window`` recorded steps)
+      minus the mean over the ``window`` steps ending ``lag_epochs`` epochs earlier
+      (> 0: still rising when training stopped; NaN if the run is too short).
+    """
+    gap = result["stationarity_gap"].sel(layer=layer).isel(epoch=-1, drop=True)
+    a = result["alignment"].sel(layer=layer, signal=signal)
+    steps = result["step"].values
+    n = a.sizes["step"]
+    every = int(steps[1] - steps[0]) if n > 1 else 1
+    lag = max(1, lag_epochs * int(result.attrs.get("steps_per_epoch", 1)) // max(every, 1))
+    win = min(int(window), n)
+    if n >= win + lag:
+        drift = (a.isel(step=slice(n - win, n)).mean("step")
+                 - a.isel(step=slice(n - win - lag, n - lag)).mean("step"))
+    else:
+        drift = xr.full_like(gap, np.nan, dtype=float)
+    drop = ["layer", "signal", "epoch"]
+    return gap.drop_vars(drop, errors="ignore"), drift.drop_vars(drop, errors="ignore")
 
 
 def gain_ratio(result: xr.Dataset) -> xr.DataArray:

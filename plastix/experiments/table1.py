@@ -105,7 +105,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         drop = [c for c in result.coords if c not in ("decay", "seed")]
         coll.append(C.collapsed_runs(result).drop_vars(drop, errors="ignore"))
         gains.append(C.gain_ratio(result).drop_vars(drop, errors="ignore"))
-        gap, drift = _stationarity(result, layer=layer, signal=signal)
+        gap, drift = C.late_diagnostics(result, layer=layer, signal=signal)
         gaps.append(gap.drop_vars(drop, errors="ignore"))
         drifts.append(drift.drop_vars(drop, errors="ignore"))
         n_steps = config.epochs * (config.n_train // config.batch_size)
@@ -152,26 +152,6 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         "(weights relax by 1 − exp(−η γ T) under decay alone)")
     ds["decay"].attrs.update(units="1", long_name="weight decay γ")
     return ds
-
-
-def _stationarity(result: xr.Dataset, *, layer: int, signal: str
-                  ) -> tuple[xr.DataArray, xr.DataArray]:
-    """Per run: the last epoch's stationarity gap of ``layer``, and how much the final
-    alignment (last 100 steps) still exceeds the 100 steps ending 10 epochs earlier."""
-    gap = result["stationarity_gap"].sel(layer=layer).isel(epoch=-1, drop=True)
-    a = result["alignment"].sel(layer=layer, signal=signal)
-    spe = int(result.attrs.get("steps_per_epoch", 1))
-    n = a.sizes["step"]
-    lag = max(1, 10 * spe // max(1, int(np.diff(result["step"].values[:2])[0]) if n > 1 else 1))
-    win = min(100, n)
-    if n >= win + lag:
-        late = a.isel(step=slice(n - win, n)).mean("step")
-        early = a.isel(step=slice(n - win - lag, n - lag)).mean("step")
-        drift = late - early
-    else:
-        drift = xr.full_like(gap, np.nan, dtype=float)
-    drop = [c for c in ("layer", "signal", "epoch") if c in gap.coords or c in drift.coords]
-    return gap.drop_vars(drop, errors="ignore"), drift.drop_vars(drop, errors="ignore")
 
 
 def plot(ds: xr.Dataset, *, ax=None):
