@@ -131,6 +131,23 @@ def test_fig4_boundary_positive_with_interval(fig4_coarse):
         _labelled(ax)
 
 
+def test_fig4_explains_differences_from_the_runs_diagnostics(fig4_coarse):
+    """The σ = 0 shortfall is blamed on the budget only when the run was still rising."""
+    from plastix.experiments import fig4
+
+    out, _ = fig4_coarse
+    ds, _ = _check_files(out, "fig4")
+    assert {"stationarity_gap", "late_drift"} <= set(ds.data_vars)
+    ds = ds.copy(deep=True)
+    ds["mean"].loc[dict(layer=2, noise=0.0)] = 0.2  # below the paper's +0.41 at the top γ
+    ds["late_drift"][:] = 0.03
+    rising = [s for s in fig4._sentences(ds) if s.startswith("Ours reaches")]
+    assert len(rising) == 1 and "still rising (+0.03" in rising[0] and "--epochs" in rising[0]
+    ds["late_drift"][:] = -0.01
+    flat = [s for s in fig4._sentences(ds) if s.startswith("Ours reaches")]
+    assert len(flat) == 1 and "we do not know" in flat[0]
+
+
 # ---------------------------------------------------- figs 3, 5, 15 (tiny)
 
 
