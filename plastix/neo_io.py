@@ -69,7 +69,6 @@ Exactness
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import os
 import warnings
@@ -81,6 +80,20 @@ import numpy as np
 import xarray as xr
 
 from plastix._neo_pack import arr_dec, arr_enc, dec, enc, nwb_pack, nwb_unpack, quiet
+from plastix._neo_parse import (
+    _ROLES,
+    _bin_counts,
+    _collect_spikes,
+    _id_array,
+    _parse_segment,
+    _pq,
+    _py,
+    _read_decay,
+    _refine,
+    _segment_grid,
+    _to_pq_units,
+    _unit_order,
+)
 from plastix._util.errors import SchemaError, did_you_mean
 from plastix._util.optional import import_neo, require
 from plastix._util.validate import check_positive
@@ -92,32 +105,7 @@ DEFAULT_BIN_SIZE = 0.01
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 _PQ_TIME = {"s": "s", "ms": "ms", "min": "min", "step": "s"}
-_ROLES = ("pre", "post")
 _NEO_FORMATS = {".nix": "nix", ".nwb": "nwb", ".pkl": "pickle", ".pickle": "pickle"}
-
-
-def _pq():
-    import_neo()
-    return require("quantities")
-
-
-def _py(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else x
-
-
-def _to_pq_units(label: str):
-    pq = _pq()
-    if label in ("1", "", "a.u.", "au", "dimensionless", None):
-        return pq.dimensionless
-    try:
-        return pq.Quantity(1.0, label).units
-    except Exception:  # unknown unit strings (e.g. "dF/F") are stored dimensionless
-        return pq.dimensionless
-
-
-def _is_frequency(units) -> bool:
-    pq = _pq()
-    return units.simplified.dimensionality == pq.Hz.simplified.dimensionality
 
 
 # ---------------------------------------------------------------- record -> Block
@@ -503,252 +491,6 @@ def _json_annotation(v: Any) -> dict[str, Any]:
         raise SchemaError(f"block: expected a JSON object in an annotation; got {str(v)[:60]!r}"
                           f" ({err}).") from None
     return out if isinstance(out, dict) else {}
-
-
-def _nwb_hint(obj: Any) -> str:
-    if "nwb_group" not in obj.annotations:
-        return ""
-    return (" This object was read by neo.NWBIO, which keeps neither Neo annotations nor "
-            "signal names: annotate the block after reading, or write NWB files with "
-            "plastix.neo_io.write_block, which keeps them.")
-
-
-def _where(i: int, seg: Any) -> str:
-    return f"segment {i} ({seg.name!r})" if seg.name else f"segment {i}"
-
-
-def _scalar(q: Any, units: Any) -> float:
-    return float(np.asarray(q.rescale(units).magnitude, dtype=float).reshape(-1)[0])
-
-
-def _times(sig: Any, tq: Any) -> np.ndarray:
-    return np.asarray(sig.times.rescale(tq).magnitude, dtype=float)
-
-
-def _values(sig: Any, *, rate_like: bool) -> tuple[np.ndarray, str]:
-    """Magnitudes and unit label of a signal: its ``plastix_units`` if they fit, else SI."""
-    pq = _pq()
-    label = sig.annotations.get("plastix_units")
-    if isinstance(label, str):
-        try:
-            return np.asarray(sig.rescale(_to_pq_units(label)).magnitude, dtype=float), label
-        except ValueError:
-            pass  # the signal's units no longer match its label: read its own units
-    units = sig.units
-    if units.simplified.dimensionality.string == "dimensionless":
-        return np.asarray(sig.rescale(pq.dimensionless).magnitude, dtype=float), "1"
-    if rate_like and _is_frequency(units):
-        return np.asarray(sig.rescale(pq.Hz).magnitude, dtype=float), "Hz"
-    return np.asarray(sig.magnitude, dtype=float), units.dimensionality.string
-
-
-def _array_ids(where: str, sig: Any, key: str, what: str) -> list[Any]:
-    arr_ann = sig.array_annotations
-    n = sig.shape[1]
-    if key not in arr_ann:
-        raise SchemaError(
-            f"{where}: the {sig.name!r} signal has no array_annotations[{key!r}]; expected one "
-            f"{what} id per channel ({n} channel{'s' if n != 1 else ''}); found "
-            f"array_annotations keys {sorted(arr_ann)}." + _nwb_hint(sig))
-    return [_py(x) for x in np.asarray(arr_ann[key]).tolist()]
-
-
-def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
-    """Pull the convention's objects out of one Segment, with exact complaints."""
-    from plastix.record import ACTIVITY_KINDS
-
-    where = _where(i, seg)
-    sigs = list(seg.analogsignals) + list(seg.irregularlysampledsignals)
-    names = [s.name for s in sigs]
-    out: dict[str, Any] = {"index": i, "where": where, "names": names, "rate": {}, "trains": {},
-                           "roles": [t.annotations.get("role") for t in seg.spiketrains]}
-    for r in _ROLES:
-        found = [s for s in sigs if s.name == f"{r}_rate"]
-        if len(found) > 1:
-            raise SchemaError(f"{where}: {len(found)} signals named '{r}_rate'; expected at "
-                              "most one, with one channel per unit.")
-        if not found:
-            out["rate"][r] = None
-            continue
-        sig = found[0]
-        uid = _array_ids(where, sig, "unit", f"{r}synaptic unit")
-        if len(set(uid)) != len(uid):
-            raise SchemaError(f"{where}: array_annotations['unit'] of '{r}_rate' repeats unit "
-                              f"ids: {uid}; expected one channel per unit.")
-        values, label = _values(sig, rate_like=True)
-        kind = sig.annotations.get("kind")
-        if kind is None:
-            kind = "rate" if label == "Hz" or _is_frequency(sig.units) else "activation"
-        elif kind not in ACTIVITY_KINDS:
-            raise SchemaError(
-                f"{where}: '{r}_rate' has annotations['kind'] = {kind!r}; expected one of "
-                f"{', '.join(map(repr, ACTIVITY_KINDS))}." + did_you_mean(kind, ACTIVITY_KINDS))
-        analog = isinstance(sig, import_neo().AnalogSignal)
-        dt = _scalar(sig.sampling_period, tq) if analog else None
-        out["rate"][r] = {"times": _times(sig, tq), "values": values, "ids": uid,
-                          "label": label, "kind": str(kind), "dt": dt}
-    out["trains"] = {r: [] for r in _ROLES}
-    seen: set[tuple[str, Any]] = set()
-    for k, st in enumerate(seg.spiketrains):
-        what = f"{where}: spike train {k}" + (f" ({st.name!r})" if st.name else "")
-        if "role" not in st.annotations:
-            raise SchemaError(f"{what} has no annotations['role']; expected 'pre' or 'post'; "
-                              f"found annotations {sorted(st.annotations)}." + _nwb_hint(st))
-        role = st.annotations["role"]
-        if role not in _ROLES:
-            raise SchemaError(f"{what} has annotations['role'] = {role!r}; expected 'pre' or "
-                              "'post'." + did_you_mean(str(role), _ROLES))
-        if "unit" not in st.annotations:
-            raise SchemaError(f"{what} has no annotations['unit']; expected the id of its "
-                              f"{role}synaptic unit; found annotations {sorted(st.annotations)}."
-                              + _nwb_hint(st))
-        unit = _py(st.annotations["unit"])
-        if (role, unit) in seen:
-            raise SchemaError(f"{what} repeats {role} unit {unit!r}; expected one spike train "
-                              "per unit and segment.")
-        seen.add((role, unit))
-        out["trains"][role].append((unit, _times(st, tq), _scalar(st.t_start, tq),
-                                    _scalar(st.t_stop, tq)))
-    found = [s for s in sigs if s.name == "weight"]
-    if not found and not is_px:
-        close = difflib.get_close_matches("weight", [str(n) for n in names], n=1, cutoff=0.6)
-        hint = f" Rename {close[0]!r} to 'weight'." if close else ""
-        raise SchemaError(
-            f"{where}: no AnalogSignal named 'weight' or IrregularlySampledSignal named "
-            f"'weight'; found signals named {names}.{hint}"
-            + (_nwb_hint(sigs[0]) if sigs else ""))
-    if len(found) > 1:
-        raise SchemaError(f"{where}: {len(found)} signals named 'weight'; expected exactly one, "
-                          "with one channel per synapse.")
-    out["weight"] = None
-    if found:
-        sig = found[0]
-        pre, post = (_array_ids(where, sig, k, f"{k}synaptic unit") for k in _ROLES)
-        if len(set(zip(pre, post, strict=True))) != len(pre):
-            raise SchemaError(f"{where}: the 'weight' signal has two channels for the same "
-                              "synapse (pre, post); expected one channel per synapse.")
-        values, label = _values(sig, rate_like=False)
-        out["weight"] = {"times": _times(sig, tq), "values": values, "pre": pre,
-                         "post": post, "label": label}
-    return out
-
-
-def _unit_order(parts: list[dict[str, Any]], role: str, stored: Any) -> list[Any]:
-    found: list[Any] = []
-    for p in parts:
-        rate = p["rate"][role]
-        cand = (rate["ids"] if rate is not None else []) + [u for u, *_ in p["trains"][role]]
-        cand += p["weight"][role] if p["weight"] is not None else []
-        for u in cand:
-            if u not in found:
-                found.append(u)
-    if stored is not None:
-        order = [_py(x) for x in np.asarray(dec(stored)).tolist()]
-        if set(order) == set(found):
-            return order
-    try:
-        return sorted(found)
-    except TypeError:  # mixed id types: keep the order of first appearance
-        return found
-
-
-def _id_array(ids: list[Any]) -> np.ndarray:
-    arr = np.asarray(ids)
-    if arr.dtype.kind not in "iuU":
-        arr = np.asarray([str(x) for x in ids])
-    return arr
-
-
-def _segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool, unit: str
-                  ) -> tuple[np.ndarray, float | None]:
-    """Fine bins of one segment: the rate signals' samples, or bins over the trains."""
-    rates = [(r, p["rate"][r]) for r in _ROLES if p["rate"][r] is not None]
-    if rates:
-        (r0, a), rest = rates[0], rates[1:]
-        dt = a["dt"]
-        if dt is None and a["times"].size > 1:
-            dt = float(np.median(np.diff(a["times"])))
-        for r1, b in rest:
-            scale = dt or 1.0
-            if a["times"].shape != b["times"].shape or not np.allclose(
-                    a["times"], b["times"], rtol=0, atol=1e-9 * scale):
-                raise SchemaError(
-                    f"{p['where']}: '{r0}_rate' and '{r1}_rate' must share one time grid; got "
-                    f"{_grid_desc(a['times'], unit)} and {_grid_desc(b['times'], unit)}. "
-                    "Resample one of them.")
-        return a["times"], dt
-    trains = p["trains"]["pre"] + p["trains"]["post"]
-    if not trains or not binning:
-        return np.zeros(0), None
-    t0 = min(x[2] for x in trains)
-    t1 = max(max(x[3] for x in trains), t0)
-    n = max(1, int(np.ceil((t1 - t0) / default_bin - 1e-9)))
-    return t0 + np.arange(n) * default_bin, default_bin
-
-
-def _bin_counts(st: np.ndarray, grid: np.ndarray, width: float) -> np.ndarray:
-    """Spikes in each bin ``[grid[i], grid[i] + width)``; contiguous bins share their edge."""
-    ends = grid + width
-    joined = np.abs(grid[1:] - ends[:-1]) <= 1e-9 * width
-    ends[:-1][joined] = grid[1:][joined]  # no spike counted twice or lost to rounding
-    return (np.searchsorted(st, ends, side="left")
-            - np.searchsorted(st, grid, side="left")).astype(float)
-
-
-def _grid_desc(t: np.ndarray, unit: str) -> str:
-    return f"{t.size} samples over [{t[0]:g}, {t[-1]:g}] {unit}" if t.size else "0 samples"
-
-
-def _refine(neo_value: np.ndarray, stored: np.ndarray, scale: float) -> np.ndarray:
-    """The stored exact values when they agree with what Neo holds; Neo's otherwise."""
-    if stored.shape == neo_value.shape and np.allclose(
-            stored, neo_value, rtol=1e-9, atol=1e-9 * abs(scale)):
-        return stored
-    return neo_value
-
-
-def _collect_spikes(parts, seg_ids, role, stored_order) -> dict[str, np.ndarray] | None:
-    if not any(p["trains"][role] for p in parts):
-        return None
-    t, u, s = [], [], []
-    for p, sid in zip(parts, seg_ids, strict=True):
-        trains = p["trains"][role]
-        if not trains:
-            continue
-        st = np.concatenate([x[1] for x in trains])
-        su = np.concatenate([np.full(x[1].size, j) for j, x in enumerate(trains)])
-        order = np.argsort(st, kind="stable")
-        t.append(st[order])
-        u += [trains[j][0] for j in su[order]]
-        s.append(np.full(st.size, sid, dtype=np.int64))
-    out = {"time": np.concatenate(t), "unit": _id_array(u) if u else np.zeros(0, np.int64),
-           "segment": np.concatenate(s)}
-    if stored_order is not None:
-        inv = arr_dec(stored_order)
-        if inv.shape == out["time"].shape:
-            out = {k: v[inv] for k, v in out.items()}
-    return out
-
-
-def _read_decay(value: Any, sec: float, stored: Any) -> float | None:
-    """``Block.annotations['decay']`` (1/s) in 1/time-unit of the record; None if absent."""
-    if value is None:
-        return None
-    pq = _pq()
-    try:
-        per_s = float(value.rescale(1 / pq.s)) if isinstance(value, pq.Quantity) else float(value)
-    except (TypeError, ValueError):
-        per_s = np.nan
-    if not np.isfinite(per_s) or per_s < 0:
-        raise SchemaError(f"block: annotations['decay'] must be a non-negative decay rate in "
-                          f"1/s; got {value!r}.")
-    decay = per_s * sec
-    if stored is not None and np.isclose(float(stored), decay, rtol=1e-9, atol=0):
-        return float(stored)
-    return decay
-
-
-# ---------------------------------------------------------------- files
 
 
 def _neo_format(path: Path) -> str:
