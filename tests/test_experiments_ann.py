@@ -384,3 +384,19 @@ def test_cli_epochs_reaches_the_runs(tmp_path, monkeypatch):
     assert main(["reproduce", "fig15", "--quick", "--epochs", "3", "--out", str(tmp_path)]) == 0
     assert seen == {"epochs": 3, "quick": True}
     assert main(["reproduce", "circuit-phase", "--epochs", "3", "--out", str(tmp_path)]) == 1
+
+
+def test_late_drift_spans_epochs_not_steps():
+    """The drift compares the last 100 steps with the 100 ending 10 *epochs* earlier:
+    on a trace that rises by 0.001 a step, that is 0.001 × 10 × steps per epoch."""
+    from plastix.ann import TrainConfig, sweep
+
+    cfg = TrainConfig(hidden=(8,), n_train=640, n_val=64, batch_size=64, epochs=25,
+                      decay=0.01, per_post_layer=None)
+    res = sweep(cfg, {"lr": [0.01, 0.02]}, n_seeds=1, rng=0, progress=False)
+    assert res.attrs["steps_per_epoch"] == 10
+    ramp = xr.DataArray(0.001 * np.arange(res.sizes["step"]), dims="step")
+    res = res.assign(alignment=(ramp + 0 * res["alignment"]).transpose(*res["alignment"].dims))
+    gap, drift = C.late_diagnostics(res, layer=1, signal="gradient")
+    assert_allclose(drift.values, 0.001 * 10 * 10)
+    assert np.all(np.isfinite(gap.values))

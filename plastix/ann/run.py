@@ -370,6 +370,10 @@ def _assemble(config, g, seeds, cfgs, results) -> xr.Dataset:
     ds.attrs = {"config": config.to_json(),
                 "grid": json.dumps({k: [_coord_value(v) for v in vs] for k, vs in g.items()}),
                 "n_seeds": len(seeds)}
+    spe = {int(r.attrs["steps_per_epoch"]) for r in results.values()
+           if "steps_per_epoch" in r.attrs}
+    if len(spe) == 1:  # the same for every cell (unless the grid varies n_train or batch)
+        ds.attrs["steps_per_epoch"] = spe.pop()
     return ds
 
 

@@ -212,16 +212,18 @@ def late_diagnostics(result: xr.Dataset, *, layer: int, signal: str = "gradient"
       ``layer`` (0 at stationarity, NaN at γ = 0);
     * the drift: the final alignment (mean over the last ``window`` recorded steps)
       minus the mean over the ``window`` steps ending ``lag_epochs`` epochs earlier
-      (> 0: still rising when training stopped; NaN if the run is too short).
+      (> 0: still rising when training stopped; NaN if the run is too short, or if
+      the sweep's cells differ in steps per epoch).
     """
     gap = result["stationarity_gap"].sel(layer=layer).isel(epoch=-1, drop=True)
     a = result["alignment"].sel(layer=layer, signal=signal)
     steps = result["step"].values
     n = a.sizes["step"]
     every = int(steps[1] - steps[0]) if n > 1 else 1
-    lag = max(1, lag_epochs * int(result.attrs.get("steps_per_epoch", 1)) // max(every, 1))
+    spe = result.attrs.get("steps_per_epoch")  # absent when cells differ in epoch length
+    lag = None if spe is None else max(1, lag_epochs * int(spe) // max(every, 1))
     win = min(int(window), n)
-    if n >= win + lag:
+    if lag is not None and n >= win + lag:
         drift = (a.isel(step=slice(n - win, n)).mean("step")
                  - a.isel(step=slice(n - win - lag, n - lag)).mean("step"))
     else:
