@@ -16,7 +16,9 @@ cores; the plain loop gets the same two).
 Plus a probe of the machine's float32 GEMM throughput (``torch.mm`` at a large
 square size, ``torch.bmm`` at the shapes of the sweep), with the same thread
 count, to say what fraction of it plastix reaches on the arithmetic the sweep
-must do (forward, backward, Hebbian term on recorded steps, validation forward).
+must do (forward, backward, Hebbian term on recorded steps, validation forward),
+and the time one batched step spends in its matrix products alone, which bounds
+the speed-up any engine with this arithmetic could reach over the plain loop.
 
 Usage::
 
@@ -172,6 +174,49 @@ def gemm_probe(torch, *, n_models: int, repeat_s: float = 1.0) -> dict:
     return out
 
 
+def gemm_step_probe(torch, *, n_models: int, record_every: int, repeats: int = 20) -> float:
+    """Seconds a batched step spends in its matrix products alone, at the sweep's shapes.
+
+    One step of ``n_models`` models: forward (the shared input broadcast at layer 1),
+    weight gradients, input gradients and, on a recorded step, the Hebbian terms,
+    written into preallocated outputs exactly as the engine does.  The Hebbian
+    products are weighted by the fraction of recorded steps.  ``plain step / (this /
+    n_models)`` bounds the speed-up any batched engine with this arithmetic can reach
+    if everything that is not a matrix product cost nothing.
+    """
+    gen = torch.Generator().manual_seed(1)
+    m = n_models
+    x = torch.randn(1, BATCH, SIZES[0], generator=gen)
+    ws = [torch.randn(m, o, i, generator=gen) * 0.1 for i, o in zip(SIZES[:-1], SIZES[1:],
+                                                                      strict=True)]
+    pres = [torch.empty(m, BATCH, o) for o in SIZES[1:]]
+    acts = [x] + [torch.randn(m, BATCH, o, generator=gen) for o in SIZES[1:-1]]
+    deltas = [torch.randn(m, BATCH, o, generator=gen) for o in SIZES[1:]]
+    grads = [torch.empty_like(w) for w in ws]
+    hebb = [torch.empty_like(w) for w in ws]
+    back = [torch.empty(m, BATCH, o) for o in SIZES[1:-1]]
+
+    def step(with_h: bool) -> None:
+        for i, w in enumerate(ws):
+            torch.matmul(acts[i], w.transpose(1, 2), out=pres[i])
+        for i in range(len(ws) - 1, -1, -1):
+            torch.matmul(deltas[i].transpose(1, 2), acts[i], out=grads[i])
+            if with_h:
+                torch.matmul(pres[i].transpose(1, 2), acts[i], out=hebb[i])
+            if i > 0:
+                torch.matmul(deltas[i], ws[i], out=back[i - 1])
+
+    def timed(with_h: bool) -> float:
+        step(with_h)
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            step(with_h)
+        return (time.perf_counter() - t0) / repeats
+
+    frac = 1.0 / record_every
+    return frac * timed(True) + (1.0 - frac) * timed(False)
+
+
 # ------------------------------------------------------------------- main
 
 
@@ -223,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     plastix_per_run = plastix_total / n_runs
 
     probe = gemm_probe(torch, n_models=n_runs)
+    gemm_step = gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every)
+    bound = sec_per_step / (gemm_step / n_runs)
     flops = sweep_flops(epochs, n_runs, args.record_every)
     achieved = flops / plastix_total
     speedup = plain_per_run / plastix_per_run
@@ -239,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
          f"{100 * achieved / probe['square_flops']:.0f}%"),
         ("fraction of sweep-shape GEMM rate",
          f"{100 * achieved / probe['sweep_shape_flops']:.0f}%"),
+        ("matrix products alone, ms per model-step", f"{1e3 * gemm_step / n_runs:.3f}"),
+        ("speed-up bound if all else were free", f"{bound:.1f}×"),
     ]
     width = max(len(r[0]) for r in rows)
     print()
@@ -272,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
                   "per_sample_step_unrecorded": flops_per_sample(hebbian=False), "total": flops,
                   "achieved_per_s": achieved},
         "gemm": probe,
+        "gemm_only_seconds_per_step": gemm_step,
+        "speedup_bound_gemm_only": bound,
         "fraction_of_square_gemm": achieved / probe["square_flops"],
         "fraction_of_sweep_shape_gemm": achieved / probe["sweep_shape_flops"],
         "machine": {"python": sys.version.split()[0], "torch": torch.__version__,
