@@ -244,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.record_every} step(s)"
           + (" (--quick)" if args.quick else ""), flush=True)
 
+    # The machine's GEMM rate drifts over minutes (a shared VM): probe it before and
+    # after the timed work and keep the best, so the fractions and the bound below are
+    # conservative (the largest peak, the shortest matrix-product time).
+    probes = [gemm_probe(torch, n_models=n_runs)]
+    gemm_steps = [gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every)]
+
     # (a) plain: a sample of runs, a fraction of the epochs, extrapolated.
     plain = []
     for s_i, g_i in samples:
@@ -267,8 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     plastix_total = time.perf_counter() - t0
     plastix_per_run = plastix_total / n_runs
 
-    probe = gemm_probe(torch, n_models=n_runs)
-    gemm_step = gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every)
+    probes.append(gemm_probe(torch, n_models=n_runs))
+    gemm_steps.append(gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every))
+    probe = max(probes, key=lambda p: p["square_flops"])
+    probe = {**probe, "sweep_shape_flops": max(p["sweep_shape_flops"] for p in probes),
+             "before_after": probes}
+    gemm_step = min(gemm_steps)
     bound = sec_per_step / (gemm_step / n_runs)
     flops = sweep_flops(epochs, n_runs, args.record_every)
     achieved = flops / plastix_total
@@ -280,13 +290,15 @@ def main(argv: list[str] | None = None) -> int:
         ("speed-up plain / plastix (target ≥ 4)", f"{speedup:.1f}×"),
         ("sweep arithmetic (fwd+bwd+H+val), GFLOP", f"{flops / 1e9:.1f}"),
         ("plastix achieved GFLOP/s", f"{achieved / 1e9:.2f}"),
-        (f"GEMM GFLOP/s, torch.mm {probe['square_n']}²", f"{probe['square_flops'] / 1e9:.2f}"),
-        ("GEMM GFLOP/s, torch.bmm at sweep shapes", f"{probe['sweep_shape_flops'] / 1e9:.2f}"),
+        (f"GEMM GFLOP/s, torch.mm {probe['square_n']}² (best of before/after)",
+         f"{probe['square_flops'] / 1e9:.2f}"),
+        ("GEMM GFLOP/s, torch.bmm at sweep shapes (best)",
+         f"{probe['sweep_shape_flops'] / 1e9:.2f}"),
         ("fraction of square-GEMM peak (target ≥ 50%)",
          f"{100 * achieved / probe['square_flops']:.0f}%"),
         ("fraction of sweep-shape GEMM rate",
          f"{100 * achieved / probe['sweep_shape_flops']:.0f}%"),
-        ("matrix products alone, ms per model-step", f"{1e3 * gemm_step / n_runs:.3f}"),
+        ("matrix products alone, ms per model-step (best)", f"{1e3 * gemm_step / n_runs:.3f}"),
         ("speed-up bound if all else were free", f"{bound:.1f}×"),
     ]
     width = max(len(r[0]) for r in rows)
@@ -322,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                   "achieved_per_s": achieved},
         "gemm": probe,
         "gemm_only_seconds_per_step": gemm_step,
+        "gemm_only_seconds_per_step_before_after": gemm_steps,
         "speedup_bound_gemm_only": bound,
         "fraction_of_square_gemm": achieved / probe["square_flops"],
         "fraction_of_sweep_shape_gemm": achieved / probe["sweep_shape_flops"],
