@@ -343,6 +343,11 @@ def test_table1_explains_each_difference_and_only_differences():
                         [np.nan, 30, 3, 0.1], [0.0] * 4)
     (line,) = table1._explanations(ds2)
     assert "ours is higher" in line and "gap 0.1" in line
+    # the README's longer-run findings are cited at the paper's budget only
+    assert "README" in lines[0]
+    ds.attrs["quick"] = 1
+    quick = table1._explanations(ds)
+    assert "Fig. 4" in quick[0] and not any("README" in q for q in quick)
 
 
 def test_reproduce_threads_option():

@@ -236,6 +236,10 @@ def _explanations(ds: xr.Dataset) -> list[str]:
     """
     out = []
     decay = [float(d) for d in ds["decay"].values]
+    # The 10× longer runs the README reports were made at the paper's budget; their
+    # findings are cited only in summaries of that budget.
+    paper_budget = not bool(ds.attrs.get("quick", 0)) and all(
+        c.get("epochs") == FULL["epochs"] for c in ds.attrs.get("configs", {}).values())
     for rule in ds["rule"].values:
         r = ds.sel(rule=rule)
         for j, d in enumerate(decay):
@@ -256,8 +260,8 @@ def _explanations(ds: xr.Dataset) -> list[str]:
                        "the decay-free dynamics")
                 why += (f"{'' if d == 0 else ';'} the theory (SPEC §3) predicts no systematic "
                         "Hebbian alignment from decay here")
-                why += _decay_free_reason(str(rule), m)
-            elif m < pm and plain and relax < 1.0 and rule == "RandomNN":
+                why += _decay_free_reason(str(rule), m, paper_budget=paper_budget)
+            elif m < pm and plain and relax < 1.0 and rule == "RandomNN" and paper_budget:
                 why = (f"decay acts on a time scale 1/(ηγ) longer than the run (ηγT = "
                        f"{relax:.2g}"
                        + (f", last-epoch stationarity gap {gap:.2g}" if np.isfinite(gap) else "")
@@ -298,18 +302,22 @@ def _explanations(ds: xr.Dataset) -> list[str]:
     return out
 
 
-def _decay_free_reason(rule: str, ours: float) -> str:
-    """The clause naming what sets the decay-free alignment of ``rule`` (ours ``ours``)."""
+def _decay_free_reason(rule: str, ours: float, *, paper_budget: bool) -> str:
+    """The clause naming what sets the decay-free alignment of ``rule`` (ours ``ours``);
+    findings of the README's longer runs are cited only when ``paper_budget``."""
     if abs(ours) < 0.05:
         return ("; ours is close to 0 as predicted, and the paper's value is not a decay "
                 "effect: it comes from a detail of its runs it does not state (SPEC §4), "
                 "which we could not identify")
-    if rule == "SGD":
-        return (f"; the paper's own Fig. 4 gives about +{SGD_FIG4_GAMMA0:.2f} for the same "
-                "setup at σ = 0, γ = 0, as ours does, and in our 10× longer run this "
-                "decay-free value drifts below 0, towards the paper's (README, 'Longer "
-                "runs'), so its Table 1 likely comes from longer training than it states")
-    if rule == "RandomNN":
+    if rule == "SGD" and abs(ours - SGD_FIG4_GAMMA0) < 0.05:
+        text = (f"; the paper's own Fig. 4 gives about +{SGD_FIG4_GAMMA0:.2f} for the same "
+                "setup at σ = 0, γ = 0, as ours does")
+        if paper_budget:
+            text += (", and in our 10× longer run this decay-free value drifts below 0, "
+                     "towards the paper's (README, 'Longer runs'), so its Table 1 likely "
+                     "comes from longer training than it states")
+        return text
+    if rule == "RandomNN" and paper_budget:
         return ("; RandomNN's signal is ± a fixed rank-4 target W*, and after this budget "
                 "our weights are still drifting along W* with one sign, which the Hebbian "
                 "term H = W Σ inherits; in our 10× longer run they reach the bound ‖W‖² = "
