@@ -6,19 +6,20 @@
     the recorded steps.  Only a sample of runs and epochs is timed; the time per
     full run is extrapolated linearly in epochs (the cost per epoch is constant),
     and the output says so.
-(b) *plastix*: :func:`plastix.ann.sweep` over the same grid, all runs at once.
+(b) *plastix*: :func:`plastix.ann.sweep` over the same grid, all runs at once
+    (``threads=N``: N sub-batches side by side, one core each).
 
 Both record the alignment on the same steps (every ``--record-every`` steps; the
-default 1 is what ``plastix reproduce fig4`` does) and use the same number of
-threads (default 2: the sweep is the one large batched job that opts in to both
-cores; the plain loop gets the same two).
+default 1 is what ``plastix reproduce fig4`` does).  The sweep uses ``--threads``
+cores (default 2: the one large batched job that opts in to both); the plain loop
+is timed at one thread and at ``--threads`` and the faster is the baseline.
 
 Plus a probe of the machine's float32 GEMM throughput (``torch.mm`` at a large
-square size, ``torch.bmm`` at the shapes of the sweep), with the same thread
-count, to say what fraction of it plastix reaches on the arithmetic the sweep
-must do (forward, backward, Hebbian term on recorded steps, validation forward),
-and the time one batched step spends in its matrix products alone, which bounds
-the speed-up any engine with this arithmetic could reach over the plain loop.
+square size on all threads), to say what fraction of it plastix reaches on the
+arithmetic the sweep does (forward, backward, Hebbian term on recorded steps, validation
+forward), and the time one batched step spends in its matrix products alone,
+which bounds the speed-up any engine with this arithmetic could reach over the
+plain loop.
 
 Usage::
 
@@ -48,28 +49,39 @@ NOISE = np.linspace(0.0, 1e-3, 11)
 DECAY = np.linspace(0.0, 1e-2, 11)
 
 
-def flops_per_sample(sizes=SIZES, *, hebbian: bool = True) -> int:
-    """Multiply-adds ×2 per training sample per step for the SRE MLP.
+def flops_per_step(sizes=SIZES, *, hebbian: bool = True) -> int:
+    """FLOPs (multiply-adds ×2) of one model's training step, as plastix does it.
 
     forward ``h_b = W h_a`` (every layer) + weight gradient ``δ h_aᵀ`` (every layer)
-    + input gradient ``Wᵀ δ`` (every layer but the first) + Hebbian term
-    ``h_b h_aᵀ`` (every layer, only when ``hebbian``: on recorded steps).  Elementwise
-    work (tanh, noise, cosines) is not counted.
+    + input gradient ``Wᵀ δ`` (every layer but the first) on the batch, + the Hebbian
+    term when ``hebbian`` (on recorded steps): ``h_b h_aᵀ`` for every layer but the
+    first, and ``W C`` for the first (``post·pre²``: its input is shared, see
+    :func:`shared_flops_per_step`).  Elementwise work (tanh, noise, cosines) is not
+    counted.
     """
     mac = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-    return 2 * ((3 if hebbian else 2) * sum(mac) + sum(mac[1:]))
+    per_batch = 2 * sum(mac) + sum(mac[1:])
+    if hebbian:
+        per_batch += sum(mac[1:])
+    return 2 * (BATCH * per_batch + (mac[0] * sizes[0] if hebbian else 0))
 
 
-def sweep_flops(epochs: int, n_runs: int, record_every: int) -> int:
+def shared_flops_per_step(sizes=SIZES) -> int:
+    """FLOPs of the shared input's second-moment matrix ``C = xᵀx/B`` (once per step and
+    sub-batch, on recorded steps)."""
+    return 2 * BATCH * sizes[0] ** 2
+
+
+def sweep_flops(epochs: int, n_runs: int, record_every: int, workers: int) -> int:
     """All the matrix-product arithmetic of the grid: training steps (the Hebbian term
-    on recorded steps only) and the validation forward pass once per epoch and at start."""
+    on recorded steps only; ``C`` once per sub-batch) and the validation forward pass
+    once per epoch and at start."""
     steps = N_TRAIN // BATCH * epochs
     recorded = len(range(0, steps, record_every))
     mac = sum(a * b for a, b in zip(SIZES[:-1], SIZES[1:], strict=True))
-    train = BATCH * (recorded * flops_per_sample() +
-                     (steps - recorded) * flops_per_sample(hebbian=False))
+    train = recorded * flops_per_step() + (steps - recorded) * flops_per_step(hebbian=False)
     val = 2 * mac * N_VAL * (epochs + 1)
-    return n_runs * (train + val)
+    return n_runs * (train + val) + min(workers, n_runs) * recorded * shared_flops_per_step()
 
 
 # ----------------------------------------------------------------- (a) plain
@@ -142,75 +154,91 @@ def plain_run(torch, sigma: float, gamma: float, *, epochs: float, seed: int,
 # --------------------------------------------------------------- GEMM probe
 
 
-def gemm_probe(torch, *, n_models: int, repeat_s: float = 1.0) -> dict:
-    """Measured float32 GEMM FLOP/s: a large square ``mm`` and the sweep's ``bmm`` shapes."""
+def _side_by_side(torch, fns, workers: int) -> None:
+    """Call each of ``fns`` once, ``workers`` of them at a time on one torch thread each
+    (the sweep's execution), or in turn on all threads when ``workers`` is 1."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    def rate(fn, flops):
-        fn()
-        n, t0 = 0, time.perf_counter()
-        while True:
+    if workers == 1:
+        for fn in fns:
             fn()
-            n += 1
-            dt = time.perf_counter() - t0
-            if dt > repeat_s:
-                return n * flops / dt
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda fn: fn(), fns))
+    finally:
+        torch.set_num_threads(old)
 
+
+def gemm_probe(torch, *, repeat_s: float = 1.0) -> dict:
+    """Measured float32 GEMM FLOP/s of a large square ``torch.mm`` on all threads: the
+    machine's peak that the sweep's achieved rate is a fraction of."""
     gen = torch.Generator().manual_seed(0)
     big = 2048
     a = torch.randn(big, big, generator=gen)
     b = torch.randn(big, big, generator=gen)
-    out = {"square_n": big, "square_flops": rate(lambda: torch.mm(a, b), 2 * big**3)}
-    # The sweep's shapes: (models, batch, in) @ (models, in, out) for each layer.
-    shape_rates = []
-    for i, o in zip(SIZES[:-1], SIZES[1:], strict=True):
-        x = torch.randn(n_models, BATCH, i, generator=gen)
-        w = torch.randn(n_models, i, o, generator=gen)
-        shape_rates.append(rate(lambda x=x, w=w: torch.bmm(x, w), 2 * n_models * BATCH * i * o))
-    mac = [i * o for i, o in zip(SIZES[:-1], SIZES[1:], strict=True)]
-    # time-weighted harmonic mean: the rate at which the sweep's mix of shapes runs
-    out["sweep_shape_flops"] = sum(mac) / sum(m / r for m, r in zip(mac, shape_rates,
-                                                                    strict=True))
-    out["sweep_shape_flops_per_layer"] = shape_rates
-    return out
+    torch.mm(a, b)
+    n, t0 = 0, time.perf_counter()
+    while True:
+        torch.mm(a, b)
+        n += 1
+        dt = time.perf_counter() - t0
+        if dt > repeat_s:
+            return {"square_n": big, "square_flops": n * 2 * big**3 / dt}
 
 
-def gemm_step_probe(torch, *, n_models: int, record_every: int, repeats: int = 20) -> float:
+def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
+                    repeats: int = 20) -> float:
     """Seconds a batched step spends in its matrix products alone, at the sweep's shapes.
 
-    One step of ``n_models`` models: forward (the shared input broadcast at layer 1),
-    weight gradients, input gradients and, on a recorded step, the Hebbian terms,
-    written into preallocated outputs exactly as the engine does.  The Hebbian
-    products are weighted by the fraction of recorded steps.  ``plain step / (this /
-    n_models)`` bounds the speed-up any batched engine with this arithmetic can reach
-    if everything that is not a matrix product cost nothing.
+    One step of ``n_models`` models, split as the sweep splits them (``workers``
+    sub-batches side by side, one torch thread each, or one batch on all threads when
+    ``workers`` is 1): forward (the shared input broadcast at layer 1), weight
+    gradients, input gradients and, on a recorded step, the Hebbian terms (layer 1 from
+    the shared input's second moments, as the engine does), written into preallocated
+    outputs.  The Hebbian products are weighted by the fraction of recorded steps.
+    ``plain step / (this / n_models)`` bounds the speed-up any batched engine with this
+    arithmetic can reach if everything that is not a matrix product cost nothing.
     """
     gen = torch.Generator().manual_seed(1)
-    m = n_models
     x = torch.randn(1, BATCH, SIZES[0], generator=gen)
-    ws = [torch.randn(m, o, i, generator=gen) * 0.1 for i, o in zip(SIZES[:-1], SIZES[1:],
-                                                                      strict=True)]
-    pres = [torch.empty(m, BATCH, o) for o in SIZES[1:]]
-    acts = [x] + [torch.randn(m, BATCH, o, generator=gen) for o in SIZES[1:-1]]
-    deltas = [torch.randn(m, BATCH, o, generator=gen) for o in SIZES[1:]]
-    grads = [torch.empty_like(w) for w in ws]
-    hebb = [torch.empty_like(w) for w in ws]
-    back = [torch.empty(m, BATCH, o) for o in SIZES[1:-1]]
 
-    def step(with_h: bool) -> None:
+    def make(m):
+        ws = [torch.randn(m, o, i, generator=gen) * 0.1
+              for i, o in zip(SIZES[:-1], SIZES[1:], strict=True)]
+        return {"ws": ws, "pres": [torch.empty(m, BATCH, o) for o in SIZES[1:]],
+                "acts": [x] + [torch.randn(m, BATCH, o, generator=gen) for o in SIZES[1:-1]],
+                "deltas": [torch.randn(m, BATCH, o, generator=gen) for o in SIZES[1:]],
+                "grads": [torch.empty_like(w) for w in ws],
+                "hebb": [torch.empty_like(w) for w in ws],
+                "back": [torch.empty(m, BATCH, o) for o in SIZES[1:-1]]}
+
+    parts = [make(len(c)) for c in np.array_split(np.arange(n_models), workers)]
+
+    def step(b, with_h: bool) -> None:
+        ws, pres, acts = b["ws"], b["pres"], b["acts"]
         for i, w in enumerate(ws):
             torch.matmul(acts[i], w.transpose(1, 2), out=pres[i])
         for i in range(len(ws) - 1, -1, -1):
-            torch.matmul(deltas[i].transpose(1, 2), acts[i], out=grads[i])
-            if with_h:
-                torch.matmul(pres[i].transpose(1, 2), acts[i], out=hebb[i])
+            torch.matmul(b["deltas"][i].transpose(1, 2), acts[i], out=b["grads"][i])
+            if with_h and i == 0:
+                torch.matmul(ws[0], torch.mm(x[0].T, x[0]), out=b["hebb"][0])
+            elif with_h:
+                torch.matmul(pres[i].transpose(1, 2), acts[i], out=b["hebb"][i])
             if i > 0:
-                torch.matmul(deltas[i], ws[i], out=back[i - 1])
+                torch.matmul(b["deltas"][i], ws[i], out=b["back"][i - 1])
 
     def timed(with_h: bool) -> float:
-        step(with_h)
+        def run(b):
+            for _ in range(repeats):
+                step(b, with_h)
+
+        for b in parts:
+            step(b, with_h)
         t0 = time.perf_counter()
-        for _ in range(repeats):
-            step(with_h)
+        _side_by_side(torch, [lambda b=b: run(b) for b in parts], workers)
         return (time.perf_counter() - t0) / repeats
 
     frac = 1.0 / record_every
@@ -224,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs for plastix, a short sample for the plain loop")
-    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (both)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="cores for plastix (sweep threads=N); the plain loop is timed at "
+                             "1 and N torch threads and the faster is the baseline")
     parser.add_argument("--record-every", type=int, default=1,
                         help="record the alignment every K steps (both ways)")
     args = parser.parse_args(argv)
@@ -247,20 +277,31 @@ def main(argv: list[str] | None = None) -> int:
     # The machine's GEMM rate drifts over minutes (a shared VM): probe it before and
     # after the timed work and keep the best, so the fractions and the bound below are
     # conservative (the largest peak, the shortest matrix-product time).
-    probes = [gemm_probe(torch, n_models=n_runs)]
-    gemm_steps = [gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every)]
+    workers = args.threads  # the sweep trains `threads` sub-batches side by side
+    probes = [gemm_probe(torch)]
+    gemm_steps = [gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every,
+                                  workers=workers)]
 
-    # (a) plain: a sample of runs, a fraction of the epochs, extrapolated.
-    plain = []
-    for s_i, g_i in samples:
-        r = plain_run(torch, float(NOISE[s_i]), float(DECAY[g_i]), epochs=plain_epochs,
-                      seed=100 + s_i, record_every=args.record_every)
-        plain.append(r)
-        print(f"  plain run σ={NOISE[s_i]:.1e} γ={DECAY[g_i]:.1e}: {r['steps']} steps in "
-              f"{r['seconds']:.2f} s", flush=True)
+    # (a) plain: a sample of runs, a fraction of the epochs, extrapolated; timed at one
+    # thread and at --threads, and the faster is the baseline (the loop at its best).
+    plain: dict[int, list] = {}
+    for n_threads in sorted({1, args.threads}):
+        torch.set_num_threads(n_threads)
+        plain[n_threads] = []
+        for s_i, g_i in samples:
+            r = plain_run(torch, float(NOISE[s_i]), float(DECAY[g_i]), epochs=plain_epochs,
+                          seed=100 + s_i, record_every=args.record_every)
+            plain[n_threads].append(r)
+            print(f"  plain run, {n_threads} thread(s), σ={NOISE[s_i]:.1e} γ={DECAY[g_i]:.1e}: "
+                  f"{r['steps']} steps in {r['seconds']:.2f} s", flush=True)
+    torch.set_num_threads(args.threads)
+    per_step = {n: sum(r["seconds"] for r in rs) / sum(r["steps"] for r in rs)
+                for n, rs in plain.items()}
+    plain_threads = min(per_step, key=per_step.get)
+    sec_per_step = per_step[plain_threads]
     steps_per_epoch = N_TRAIN // BATCH
-    sec_per_step = sum(r["seconds"] for r in plain) / sum(r["steps"] for r in plain)
-    plain_per_run = sec_per_step * steps_per_epoch * epochs
+    steps = steps_per_epoch * epochs
+    plain_per_run = sec_per_step * steps
 
     # (b) plastix: the whole grid in one batched sweep.
     config = TrainConfig(task="sre", rule="sgd", activation="tanh", hidden=(128, 128),
@@ -273,31 +314,31 @@ def main(argv: list[str] | None = None) -> int:
     plastix_total = time.perf_counter() - t0
     plastix_per_run = plastix_total / n_runs
 
-    probes.append(gemm_probe(torch, n_models=n_runs))
-    gemm_steps.append(gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every))
+    probes.append(gemm_probe(torch))
+    gemm_steps.append(gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every,
+                                      workers=workers))
     probe = max(probes, key=lambda p: p["square_flops"])
-    probe = {**probe, "sweep_shape_flops": max(p["sweep_shape_flops"] for p in probes),
-             "before_after": probes}
+    probe = {**probe, "before_after": probes}
     gemm_step = min(gemm_steps)
     bound = sec_per_step / (gemm_step / n_runs)
-    flops = sweep_flops(epochs, n_runs, args.record_every)
+    flops = sweep_flops(epochs, n_runs, args.record_every, workers)
     achieved = flops / plastix_total
     speedup = plain_per_run / plastix_per_run
 
     rows = [
-        ("plain PyTorch loop, s/run (extrapolated)", f"{plain_per_run:.2f}"),
+        *((f"plain PyTorch loop at {n} thread(s), ms/step", f"{1e3 * t:.3f}")
+          for n, t in per_step.items()),
+        (f"plain PyTorch loop, s/run (extrapolated, {plain_threads} thread(s))",
+         f"{plain_per_run:.2f}"),
         ("plastix sweep, s/run (measured, whole grid)", f"{plastix_per_run:.3f}"),
         ("speed-up plain / plastix (target ≥ 4)", f"{speedup:.1f}×"),
         ("sweep arithmetic (fwd+bwd+H+val), GFLOP", f"{flops / 1e9:.1f}"),
         ("plastix achieved GFLOP/s", f"{achieved / 1e9:.2f}"),
         (f"GEMM GFLOP/s, torch.mm {probe['square_n']}² (best of before/after)",
          f"{probe['square_flops'] / 1e9:.2f}"),
-        ("GEMM GFLOP/s, torch.bmm at sweep shapes (best)",
-         f"{probe['sweep_shape_flops'] / 1e9:.2f}"),
         ("fraction of square-GEMM peak (target ≥ 50%)",
          f"{100 * achieved / probe['square_flops']:.0f}%"),
-        ("fraction of sweep-shape GEMM rate",
-         f"{100 * achieved / probe['sweep_shape_flops']:.0f}%"),
+        ("plastix sweep, ms per model-step", f"{1e3 * plastix_per_run / steps:.3f}"),
         ("matrix products alone, ms per model-step (best)", f"{1e3 * gemm_step / n_runs:.3f}"),
         ("speed-up bound if all else were free", f"{bound:.1f}×"),
     ]
@@ -307,9 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'-' * width}  -------")
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")
-    print(f"\nplain loop timed on {len(plain)} runs × {plain_epochs} epochs "
-          f"({sum(r['steps'] for r in plain)} steps) and extrapolated to {epochs} epochs per run "
-          "(cost per step is constant); plastix timed on the whole grid.")
+    print(f"\nplain loop timed on {len(samples)} runs × {plain_epochs} epochs "
+          f"({sum(r['steps'] for r in plain[plain_threads])} steps) at each thread count and "
+          f"extrapolated to {epochs} epochs per run (cost per step is constant); the baseline "
+          f"is the faster ({plain_threads} thread(s)); plastix timed on the whole grid.")
 
     a2 = result["alignment"].sel(signal="gradient", layer=2)
     tail = a2.isel(step=slice(-100, None)).mean("step")
@@ -319,9 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick, "threads": args.threads, "record_every": args.record_every,
         "n_runs": n_runs, "epochs": epochs,
         "grid": {"noise": NOISE.tolist(), "decay": DECAY.tolist()},
-        "plain": {"sample_runs": len(plain), "sample_epochs": plain_epochs,
-                  "seconds_per_step": sec_per_step, "seconds_per_run_extrapolated": plain_per_run,
-                  "runs": plain},
+        "plain": {"sample_runs": len(samples), "sample_epochs": plain_epochs,
+                  "threads": plain_threads, "seconds_per_step": sec_per_step,
+                  "seconds_per_step_by_threads": per_step,
+                  "seconds_per_run_extrapolated": plain_per_run, "runs": plain},
         "plastix": {"seconds_total": plastix_total, "seconds_per_run": plastix_per_run,
                     "layer2_alignment_corners": {
                         "sigma0_gamma0": float(tail.isel(noise=0, decay=0)),
@@ -329,15 +372,14 @@ def main(argv: list[str] | None = None) -> int:
                         "sigma_max_gamma0": float(tail.isel(noise=-1, decay=0)),
                         "sigma_max_gamma_max": float(tail.isel(noise=-1, decay=-1))}},
         "speedup": speedup,
-        "flops": {"per_sample_step_recorded": flops_per_sample(),
-                  "per_sample_step_unrecorded": flops_per_sample(hebbian=False), "total": flops,
+        "flops": {"per_model_step_recorded": flops_per_step(),
+                  "per_model_step_unrecorded": flops_per_step(hebbian=False), "total": flops,
                   "achieved_per_s": achieved},
         "gemm": probe,
         "gemm_only_seconds_per_step": gemm_step,
         "gemm_only_seconds_per_step_before_after": gemm_steps,
         "speedup_bound_gemm_only": bound,
         "fraction_of_square_gemm": achieved / probe["square_flops"],
-        "fraction_of_sweep_shape_gemm": achieved / probe["sweep_shape_flops"],
         "machine": {"python": sys.version.split()[0], "torch": torch.__version__,
                     "platform": platform.platform(), "cpu_count": os.cpu_count()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -86,10 +86,68 @@ def test_resume_loads_finished_runs(tmp_path, monkeypatch):
 
 
 def test_sweep_threads_restored():
-    torch = pytest.importorskip("torch")
+    from plastix._util.optional import import_torch
+
+    torch = import_torch()  # plastix's default (1 thread) is set once, on first import
     before = torch.get_num_threads()
     sweep(SMALL.replace(epochs=1), {"decay": [0.0]}, rng=0, progress=False, threads=2)
     assert torch.get_num_threads() == before
+
+
+def test_sweep_workers_equal_one_batch(tmp_path):
+    """threads=2 trains two sub-batches side by side: the same numbers as one batch (each
+    model's trajectory depends only on its own seed and config), every run saved."""
+    one = sweep(SMALL, GRID, n_seeds=2, rng=11, progress=False)
+    two = sweep(SMALL, GRID, n_seeds=2, rng=11, progress=False, threads=2, out=tmp_path)
+    # sub-batch matmuls may round differently from the whole batch's in float32: 1e-5
+    xr.testing.assert_allclose(two.drop_attrs(), one.drop_attrs(), atol=1e-5, rtol=1e-5)
+    assert len(json.loads((tmp_path / "index.json").read_text())["runs"]) == 16
+
+
+def test_sweep_split_and_progress_counts():
+    assert ann_run._split(list(range(5)), 2) == [[0, 1], [2, 3, 4]]
+    assert ann_run._split([0], 3) == [[0]]
+    assert sum(map(len, ann_run._split(list(range(121)), 2))) == 121
+
+    class Bar:
+        n = 0
+
+        def update(self, k):
+            self.n += k
+
+    bar, stop = Bar(), ann_run.threading.Event()
+    tick = ann_run._Progress(bar, 3, stop)
+    tick.update(50)
+    assert bar.n == 150  # model-steps
+    stop.set()
+    with pytest.raises(RuntimeError, match="sweep stopped"):
+        tick.update(50)
+
+
+def test_sweep_worker_failure_stops_the_others(monkeypatch):
+    """A failing sub-batch raises from sweep(), and the other worker stops at its next
+    progress report instead of training to the end."""
+    real = ann_run._train_many
+    seen: list[int] = []
+
+    def flaky(configs, seeds, **kw):
+        if configs[0].decay == 0.0:
+            raise ValueError("boom")
+        bar = kw["bar"]
+
+        class Counting:
+            def update(self, n):
+                seen.append(n)
+                bar.update(n)
+
+        return real(configs, seeds, **{**kw, "bar": Counting()})
+
+    monkeypatch.setattr(ann_run, "_train_many", flaky)
+    with pytest.raises(ValueError, match="boom"):
+        sweep(SMALL.replace(epochs=50), {"decay": [0.0, 1e-2]}, rng=0, progress=False,
+              threads=2)
+    steps = 50 * SMALL.n_train // SMALL.batch_size
+    assert sum(seen) < steps, f"the surviving worker trained all {steps} steps"
 
 
 # --------------------------------------------------------------------------- science

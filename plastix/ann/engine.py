@@ -38,10 +38,12 @@ on the training batch of the step:
 
 For every rule except momentum and Adam the step is ``W ← W + η (g − γ D W)``.
 
-The Hebbian term is ``H = h_bᵀ h_a / B`` exactly as
-:func:`plastix.alignment.hebbian_term` computes it, written into a preallocated
-buffer; the alignments are the cosines of :func:`plastix.alignment.cosine_alignment`
-and :func:`plastix.alignment.alignment_per_post`, read off one Gram matrix (tests
+The Hebbian term is ``H = h_bᵀ h_a / B``, the quantity
+:func:`plastix.alignment.hebbian_term` computes, written into a preallocated
+buffer (for a layer whose input batch all models share, as ``W C + b h̄_aᵀ`` with
+the shared ``C = h_aᵀ h_a / B``, equal up to float32 rounding); the alignments
+are the cosines of :func:`plastix.alignment.cosine_alignment` and
+:func:`plastix.alignment.alignment_per_post`, read off one Gram matrix (tests
 recompute them with those functions from saved weights and activations).
 """
 
@@ -127,8 +129,7 @@ def loss_and_error(out, target, kind: str, *, ebuf=None):
     bsz = out.shape[1]
     if kind == "mse":
         diff = torch.sub(out, target, out=ebuf)
-        flat = diff.flatten(1)
-        loss = torch.linalg.vecdot(flat, flat) / (bsz * out.shape[2])
+        loss = torch.linalg.vector_norm(diff.flatten(1), dim=1).square_() / (bsz * out.shape[2])
         return loss, diff.mul_(-2.0 / (bsz * out.shape[2]))
     logp = torch.log_softmax(out, dim=-1)
     tgt = target.expand(out.shape[0], -1) if target.shape[0] != out.shape[0] else target
@@ -412,8 +413,7 @@ def run_group(
                                   out=[slot(i, "G") for i in range(n_layers)])[1]
                 if record or rule in ("oja", "hebb_pre", "hebb_post"):
                     for i in range(n_layers):
-                        h = slot(i, "H")
-                        torch.matmul(pres[i].transpose(1, 2), acts[i], out=h).mul_(inv_b)
+                        _hebbian_term(slot(i, "H"), pres[i], acts[i], ws[i], bs[i], inv_b)
                 if capturing:
                     cap["pre"].append(acts[capture[0]][0].clone())
                     cap["post"].append(pres[capture[0]][0].clone())
@@ -555,6 +555,23 @@ def _rule_signal(rule, n_layers, slot, acts, pres, e, ws, bs, act, inv_b, gb, fb
         else:
             slot(i, "R").copy_(slot(i, "H"))
     return rb
+
+
+def _hebbian_term(out, pre, act, w, b, inv_b):
+    """``H = h_bᵀ h_a / B`` (M, post, pre) into ``out``.
+
+    When the input ``act`` (1, B, pre) is shared by every model (layer 1 of models that
+    see the same batch), ``H = W C + b h̄_aᵀ`` with the input's second-moment matrix
+    ``C = h_aᵀ h_a / B``, computed once: ``post·pre²`` multiply-adds per model instead
+    of ``post·pre·B``.  Otherwise one batched product with the ``1/B`` folded in.
+    """
+    if act.shape[0] == 1:
+        x = act[0]
+        torch.matmul(w, torch.mm(x.T, x).mul_(inv_b), out=out)
+        if b is not None:
+            out.addcmul_(b[:, :, None], x.mean(0)[None, None, :])
+        return out
+    return torch.baddbmm(out, pre.transpose(1, 2), act, beta=0.0, alpha=inv_b, out=out)
 
 
 def _record(buf, sl, pnoise, ppl, rec_i, r_align, r_walign, r_wn, r_pp):

@@ -42,7 +42,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -272,7 +274,11 @@ def sweep(
     progress : bool
         tqdm progress bar over all steps to train.
     threads : int
-        torch intra-op threads while training (restored afterwards).
+        Cores to train on.  With ``threads > 1`` each batch is split into ``threads``
+        sub-batches that train at the same time, one per worker thread, each on one
+        torch intra-op thread (restored afterwards): models are independent, so this
+        gives the same numbers as one batch, and on small matrices it is faster than
+        splitting every matrix product across cores.
     max_models : int
         Largest batch of models trained together (memory bound).
 
@@ -319,8 +325,9 @@ def sweep(
     groups: dict[str, list[tuple[int, int]]] = {}
     for ci, si in todo:
         groups.setdefault(cfgs[ci].group_key(), []).append((ci, si))
-    batches = [items[i:i + max_models] for items in groups.values()
-               for i in range(0, len(items), max_models)]
+    batches = [part for items in groups.values()
+               for i in range(0, len(items), max_models)
+               for part in _split(items[i:i + max_models], threads)]
     from plastix.ann.data import torch
 
     old_threads = torch.get_num_threads()
@@ -328,26 +335,77 @@ def sweep(
     if progress and batches:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=sum(_n_steps(cfgs[b[0][0]]) for b in batches), desc="sweep",
-                   unit="step")
-    try:
-        torch.set_num_threads(threads)
-        for batch in batches:
-            bc = [cfgs[ci] for ci, _ in batch]
-            bseeds = [seeds[si] for _, si in batch]
-            dss = _train_many(bc, bseeds, progress=False, bar=bar)
-            for (ci, si), ds in zip(batch, dss, strict=True):
-                results[(ci, si)] = ds
-                if out_dir is not None:
-                    h = _run_hash(cfgs[ci], seeds[si])
-                    index["runs"][h] = _save_run(out_dir, h, ds)
+        bar = tqdm(total=sum(_n_steps(cfgs[b[0][0]]) * len(b) for b in batches),
+                   desc="sweep", unit="model-step")
+
+    stop = threading.Event()
+
+    def train_batch(batch):
+        bc = [cfgs[ci] for ci, _ in batch]
+        tick = _Progress(bar, len(batch), stop)
+        return batch, _train_many(bc, [seeds[si] for _, si in batch], progress=False,
+                                  bar=tick)
+
+    def finish(batch, dss):  # saved as each batch finishes: a kill loses no finished run
+        for (ci, si), ds in zip(batch, dss, strict=True):
+            results[(ci, si)] = ds
             if out_dir is not None:
-                _write_index(out_dir, index)
+                h = _run_hash(cfgs[ci], seeds[si])
+                index["runs"][h] = _save_run(out_dir, h, ds)
+        if out_dir is not None:
+            _write_index(out_dir, index)
+
+    try:
+        if threads == 1 or len(batches) == 1:
+            torch.set_num_threads(threads)
+            for batch in batches:
+                finish(*train_batch(batch))
+        else:
+            # one intra-op thread per worker: independent sub-batches fill the cores
+            torch.set_num_threads(1)
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                jobs = [pool.submit(train_batch, b) for b in batches]
+                try:
+                    for job in as_completed(jobs):
+                        finish(*job.result())
+                except BaseException:
+                    stop.set()  # running workers stop at their next progress report
+                    for job in jobs:
+                        job.cancel()
+                    raise
     finally:
         torch.set_num_threads(old_threads)
         if bar is not None:
             bar.close()
     return _assemble(config, g, seeds, cfgs, results)
+
+
+def _split(items: list, parts: int) -> list[list]:
+    """``items`` in at most ``parts`` contiguous, nearly equal, non-empty pieces."""
+    parts = min(parts, len(items))
+    bounds = np.linspace(0, len(items), parts + 1).round().astype(int)
+    return [items[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+class _Progress:
+    """The engine's progress callback for one sub-batch, safe to call from worker threads.
+
+    The engine reports steps; the bar counts model-steps (``n_models`` per step).  Once
+    ``stop`` is set (another worker failed, or the sweep was interrupted) the next
+    report raises, so no worker trains on after the sweep has ended.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, bar, n_models: int, stop: threading.Event):
+        self.bar, self.n_models, self.stop = bar, n_models, stop
+
+    def update(self, n_steps: int) -> None:
+        if self.stop.is_set():
+            raise RuntimeError("sweep stopped: another sub-batch failed or was interrupted")
+        if self.bar is not None:
+            with self._lock:
+                self.bar.update(n_steps * self.n_models)
 
 
 def _assemble(config, g, seeds, cfgs, results) -> xr.Dataset:

@@ -20,8 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rng", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--threads", type=int, default=1,
-                   help="torch threads for the training sweeps (default 1; 2 uses both cores "
-                        "of a 2-core machine when nothing else runs)")
+                   help="cores for the training sweeps (default 1; 2 trains two halves of "
+                        "each sweep side by side on a 2-core machine when nothing else runs)")
     p.add_argument("--epochs", type=int, default=None,
                    help="train this many epochs instead of the paper's 50 (ANN experiments; "
                         "e.g. to check whether a difference from the paper is a budget effect)")

@@ -308,14 +308,15 @@ _THREADS = {"n": 1}
 
 @contextlib.contextmanager
 def sweep_threads(n: int):
-    """Train every sweep inside the ``with`` block on ``n`` torch threads.
+    """Train every sweep inside the ``with`` block on ``n`` cores.
 
     One large batched sweep is the job that may use both cores of a small machine
-    (``plastix reproduce --threads 2``); the default is 1, so that nothing else
-    running beside it slows small operations down.
+    (``plastix reproduce --threads 2``: :func:`plastix.ann.sweep` trains ``n``
+    sub-batches side by side, one torch thread each); the default is 1, so that
+    nothing else running beside it is slowed down.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`threads` must be an int >= 1 (torch threads per sweep); got {n!r}.")
+        raise ValueError(f"`threads` must be an int >= 1 (cores per sweep); got {n!r}.")
     old = _THREADS["n"]
     _THREADS["n"] = int(n)
     try:
