@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import as_float_array, check_finite
-from plastix.theory import PhaseBoundaryWarning, _array, _int, _Result
+from plastix._util.validate import as_float_array, check_finite, check_int
+from plastix.theory import PhaseBoundaryWarning, _array, _Result
 
 __all__ = ["PhaseBoundary", "PhaseBoundaryWarning", "fit_phase_boundary"]
 
@@ -145,8 +145,8 @@ def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 
             f"{al.shape}.{hint}"
         )
     check_finite("alignment", al, allow_nan=True)
-    n_boot = _int("n_boot", n_boot, 100)
-    n_perm = _int("n_perm", n_perm, 1)
+    n_boot = check_int("n_boot", n_boot, low=100)
+    n_perm = check_int("n_perm", n_perm, low=1)
     level = float(level)
     if not 0 < level < 1:
         raise ValueError(f"`level` must be in (0, 1); got {level!r}.")

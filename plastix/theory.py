@@ -35,7 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from plastix._util.validate import as_float_array, check_finite, check_nonnegative, check_positive
+from plastix._util.validate import (
+    as_float_array,
+    check_finite,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
 
 __all__ = [
     "lemma1_alignment_mass", "WeakForm", "weak_form", "noise_expectation", "LinearNoiseBoundary",
@@ -62,16 +68,6 @@ def _array(name: str, value: Any, ndim: int | None = None, dims: str = "") -> np
 
 def _matrix(name: str, value: Any) -> np.ndarray:
     return _array(name, value, 2, "(post, pre) (a 2-D weight matrix)")
-
-
-def _int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        fix = (f" Pass {int(value)}." if isinstance(value, (float, np.floating))
-               and float(value).is_integer() else "")
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.{fix}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be an int ≥ {minimum}; got {value}.")
-    return int(value)
 
 
 def _decay_matrix(decay_matrix: Any, n_post: int) -> np.ndarray:
@@ -176,7 +172,7 @@ def lemma1_alignment_mass(weight: Any, *, decay: float, presyn_norm_sq: float,
     w = _matrix("weight", weight)
     gamma = check_nonnegative("decay", decay)
     c_a = check_positive("presyn_norm_sq", presyn_norm_sq, "(activity²)")
-    b = _int("batch_size", batch_size, 1)
+    b = check_int("batch_size", batch_size, low=1)
     d = _decay_matrix(decay_matrix, w.shape[0])
     wdw = w.T @ d @ w  # (pre, pre)
     per_sample = gamma * c_a * float(np.trace(wdw))
@@ -446,7 +442,7 @@ def boundary_k_linear(*, decay: float, teacher: Any = None, input_cov: Any = 1.0
     (4.0, True)
     """
     gamma = check_nonnegative("decay", decay)
-    bsz = _int("batch_size", batch_size, 1)
+    bsz = check_int("batch_size", batch_size, low=1)
     c = check_positive("loss_scale", loss_scale)
     if (teacher is None) == (x is None):
         raise ValueError(

@@ -12,6 +12,8 @@ import re
 import numpy as np
 import pytest
 
+from plastix._util.validate import check_int, check_number
+
 CASES: list[tuple[str, object, type, str]] = []
 
 # --- record and alignment ---------------------------------------------------
@@ -455,6 +457,24 @@ def _circ_alignment_no_signal():
 
 
 CASES += [
+    ("int-from-whole-float", lambda: check_int("n_seeds", 3.0), TypeError,
+     r"`n_seeds` must be an int; got float 3\.0\. Pass 3\."),
+    ("int-bool", lambda: check_int("n_pre", True), TypeError,
+     r"`n_pre` must be an int; got bool True\."),
+    ("int-below-low", lambda: check_int("n_burn", -1, low=0), ValueError,
+     r"`n_burn` must be an int >= 0; got -1\."),
+    ("number-string", lambda: check_number("decay", "0.1", low=0.0, unit="1/s"), TypeError,
+     r"`decay` must be a number \(1/s\); got str '0\.1'\."),
+    ("number-nan", lambda: check_number("w_init", float("nan")), ValueError,
+     r"`w_init` must be a finite number; got nan\."),
+    ("number-range", lambda: check_number("p", 1.5, low=0.0, strict=True, high=1.0),
+     ValueError, r"`p` must be a finite number > 0 and <= 1; got 1\.5\."),
+    ("number-positive", lambda: check_number("dt", 0, low=0.0, strict=True, unit="s"),
+     ValueError, r"`dt` must be a positive finite number \(s\); got 0\.0\."),
+]
+
+
+CASES += [
     ("circuits-unknown-rule", _circ("SpikingCircuitConfig", rule="hebian"), ValueError,
      r"`rule` must be one of 'hebbian', 'anti_hebbian', 'error', 'random', 'stdp'; "
      r"got 'hebian'\. Did you mean 'hebbian'\?"),
@@ -462,9 +482,9 @@ CASES += [
      r"`rule` 'stdp' needs spikes; the rate circuit supports 'hebbian', 'anti_hebbian', "
      r"'error' and 'random'\. Use SpikingCircuitConfig for STDP\."),
     ("circuits-negative-decay", _circ("SpikingCircuitConfig", decay=-1.0), ValueError,
-     r"`decay` must be >= 0 1/s; got -1\.0\."),
+     r"`decay` must be a non-negative finite number \(1/s\); got -1\.0\."),
     ("circuits-n-pre-type", _circ("RateCircuitConfig", n_pre=2.5), TypeError,
-     r"`n_pre` must be an int; got float\."),
+     r"`n_pre` must be an int; got float 2\.5\."),
     ("circuits-interval-not-multiple", _circ("SpikingCircuitConfig", weight_interval=0.1003),
      ValueError,
      r"`weight_interval` must be a whole multiple of `dt` \(0\.0005 s\); got 0\.1003 s "

@@ -238,7 +238,7 @@ def test_plot_functions_label_axes_and_return_axes():
         (lambda: C.prepare_out(3), TypeError,
          r"`out` must be a folder path \(str or Path\); got int\."),
         (lambda: C.resolve_seeds(0, 2), ValueError,
-         r"`n_seeds` must be a positive finite number; got 0\.0\."),
+         r"`n_seeds` must be an int >= 1; got 0\."),
     ],
 )
 def test_bad_inputs(call, exc, message):

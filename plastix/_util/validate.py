@@ -6,6 +6,8 @@ what was found and, where there is one, the likely fix.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,8 @@ __all__ = [
     "as_float_array",
     "check_finite",
     "check_ndim",
+    "check_int",
+    "check_number",
     "check_positive",
     "check_nonnegative",
     "check_keywords",
@@ -60,22 +64,53 @@ def check_finite(name: str, arr: np.ndarray, *, allow_nan: bool = False) -> None
         )
 
 
-def check_positive(name: str, value: float, unit: str = "") -> float:
+def check_int(name: str, value: Any, *, low: int = 1) -> int:
+    """An int (Python or numpy, not bool) ``>= low``, returned as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        fix = (f" Pass {int(value)}." if isinstance(value, (float, np.floating))
+               and math.isfinite(value) and float(value).is_integer() else "")
+        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.{fix}")
+    if value < low:
+        raise ValueError(f"`{name}` must be an int >= {low}; got {int(value)}.")
+    return int(value)
+
+
+def check_number(name: str, value: Any, *, low: float | None = None, strict: bool = False,
+                 high: float | None = None, unit: str = "") -> float:
+    """A finite real number (not bool) in ``[low, high]`` (``low`` excluded when
+    ``strict``), returned as a float.
+
+    ``unit`` (e.g. ``"1/s"``) is shown in parentheses in the message.  A quantity with
+    units attached (``quantities``, ``brian2``) is refused rather than silently
+    stripped: plastix takes plain floats in SI units.
+    """
+    u = f" ({unit.strip('()')})" if unit else ""
+    plain = isinstance(value, numbers.Real) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")
+    if isinstance(value, bool) or not plain or hasattr(value, "dimensionality"):
+        raise TypeError(f"`{name}` must be a number{u}; got {type(value).__name__} {value!r}.")
+    v = float(value)
+    above = low is None or v > low or (not strict and v == low)
+    if not (math.isfinite(v) and above and (high is None or v <= high)):
+        if low == 0 and high is None:
+            what = "a positive finite number" if strict else "a non-negative finite number"
+        else:
+            what = "a finite number" + (f" {'>' if strict else '>='} {low:g}"
+                                        if low is not None else "")
+            what += (" and" if low is not None else "") + (f" <= {high:g}"
+                                                          if high is not None else "")
+        raise ValueError(f"`{name}` must be {what}{u}; got {v!r}.")
+    return v
+
+
+def check_positive(name: str, value: Any, unit: str = "") -> float:
     """Check ``value > 0`` (finite)."""
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        u = f" {unit}" if unit else ""
-        raise ValueError(f"`{name}` must be a positive finite number{u}; got {value!r}.")
-    return value
+    return check_number(name, value, low=0.0, strict=True, unit=unit)
 
 
-def check_nonnegative(name: str, value: float, unit: str = "") -> float:
+def check_nonnegative(name: str, value: Any, unit: str = "") -> float:
     """Check ``value >= 0`` (finite)."""
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        u = f" {unit}" if unit else ""
-        raise ValueError(f"`{name}` must be a non-negative finite number{u}; got {value!r}.")
-    return value
+    return check_number(name, value, low=0.0, unit=unit)
 
 
 def check_keywords(where: str, given: dict[str, Any], allowed: list[str]) -> None:

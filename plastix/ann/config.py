@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.validate import check_int, check_number
 
 __all__ = ["TrainConfig", "TASKS", "RULES", "ACTIVATIONS", "NOISE_KINDS", "BATCHABLE"]
 
@@ -21,24 +21,6 @@ NOISE_KINDS = ("parameter", "input", "gradient")
 BATCHABLE = ("lr", "decay", "noise")
 #: Default gradient-norm clip per rule when ``clip`` is None (SPEC §4).
 DEFAULT_CLIP = {"dfa": 5.0, "random_nn": 1.0}
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}; got {value}.")
-    return value
-
-
-def _check_float(name: str, value: Any, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"`{name}` must be a number; got {type(value).__name__} {value!r}.")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        what = "a positive" if positive else "a non-negative"
-        raise ValueError(f"`{name}` must be {what} finite number; got {value!r}.")
-    return value
 
 
 @dataclass(frozen=True)
@@ -143,37 +125,38 @@ class TrainConfig:
         if not isinstance(hidden, (tuple, list)):
             raise TypeError(f"`hidden` must be a tuple of ints (hidden widths); got "
                             f"{type(self.hidden).__name__} {self.hidden!r}.")
-        hidden = tuple(hidden)
-        for i, h in enumerate(hidden):
-            _check_int(f"hidden[{i}]", h, 1)
+        hidden = tuple(check_int(f"hidden[{i}]", h, low=1) for i, h in enumerate(hidden))
         object.__setattr__(self, "hidden", hidden)
         if not isinstance(self.bias, bool):
             raise TypeError(f"`bias` must be a bool; got {type(self.bias).__name__}.")
-        object.__setattr__(self, "lr", _check_float("lr", self.lr, positive=True))
+        object.__setattr__(self, "lr", check_number("lr", self.lr, low=0.0, strict=True))
         for name, minimum in (("batch_size", 1), ("epochs", 1), ("n_train", 1), ("n_val", 1),
                               ("record_every", 1)):
-            _check_int(name, getattr(self, name), minimum)
+            object.__setattr__(self, name, check_int(name, getattr(self, name), low=minimum))
         if self.task != "sce" and self.batch_size > self.n_train:
             raise ValueError(f"`batch_size` ({self.batch_size}) must be <= `n_train` "
                              f"({self.n_train}); otherwise no step is taken.")
-        object.__setattr__(self, "decay", _check_float("decay", self.decay))
-        object.__setattr__(self, "noise", _check_float("noise", self.noise))
-        object.__setattr__(self, "momentum", _check_float("momentum", self.momentum))
+        object.__setattr__(self, "decay", check_number("decay", self.decay, low=0.0))
+        object.__setattr__(self, "noise", check_number("noise", self.noise, low=0.0))
+        object.__setattr__(self, "momentum", check_number("momentum", self.momentum, low=0.0))
         if self.momentum >= 1:
             raise ValueError(f"`momentum` must be in [0, 1); got {self.momentum}.")
         object.__setattr__(self, "init_scale",
-                           _check_float("init_scale", self.init_scale, positive=True))
+                           check_number("init_scale", self.init_scale, low=0.0, strict=True))
         if self.clip is not None:
-            object.__setattr__(self, "clip", _check_float("clip", self.clip, positive=True))
+            object.__setattr__(self, "clip",
+                               check_number("clip", self.clip, low=0.0, strict=True))
         if self.decay_per_neuron is not None:
             prof = self.decay_per_neuron
             if not isinstance(prof, (tuple, list)) or len(prof) == 0:
                 raise TypeError("`decay_per_neuron` must be a non-empty tuple of floats (one "
                                 f"decay multiplier per postsynaptic unit); got {prof!r}.")
-            prof = tuple(_check_float(f"decay_per_neuron[{i}]", v) for i, v in enumerate(prof))
+            prof = tuple(check_number(f"decay_per_neuron[{i}]", v, low=0.0)
+                         for i, v in enumerate(prof))
             object.__setattr__(self, "decay_per_neuron", prof)
         if self.per_post_layer is not None:
-            _check_int("per_post_layer", self.per_post_layer, 1)
+            object.__setattr__(self, "per_post_layer",
+                               check_int("per_post_layer", self.per_post_layer, low=1))
         if self.data_path is not None:
             if not isinstance(self.data_path, str):
                 object.__setattr__(self, "data_path", str(self.data_path))

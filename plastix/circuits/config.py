@@ -31,42 +31,16 @@ rate (its gain exceeds the decay); use ``eta ≲ 0.5``/s for it.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.validate import check_int, check_number
 
 __all__ = ["RULES", "RateCircuitConfig", "SpikingCircuitConfig"]
 
 RULES = ("hebbian", "anti_hebbian", "error", "random", "stdp")
 """Learning rules ``g`` (see :mod:`plastix.circuits.templates`)."""
-
-
-def _num(name: str, value: Any, *, low: float | None = 0.0, strict: bool = False,
-         unit: str = "") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-            value, "__float__"):
-        raise TypeError(f"`{name}` must be a number{(' in ' + unit) if unit else ''}; "
-                        f"got {type(value).__name__}.")
-    v = float(value)
-    u = f" {unit}" if unit else ""
-    if not math.isfinite(v):
-        raise ValueError(f"`{name}` must be finite{u}; got {v!r}.")
-    if low is not None and (v < low or (strict and v == low)):
-        rel = ">" if strict else ">="
-        raise ValueError(f"`{name}` must be {rel} {low:g}{u}; got {v!r}.")
-    return v
-
-
-def _int(name: str, value: Any, *, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) and not (
-            hasattr(value, "__index__")):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__}.")
-    v = int(value)
-    if v < low:
-        raise ValueError(f"`{name}` must be an int >= {low}; got {v}.")
-    return v
 
 
 @dataclass(frozen=True)
@@ -98,16 +72,17 @@ class _CircuitConfig:
     def __post_init__(self) -> None:
         check_choice("rule", self.rule, RULES)
         for name in ("n_pre", "n_post", "n_groups"):
-            object.__setattr__(self, name, _int(name, getattr(self, name)))
+            object.__setattr__(self, name, check_int(name, getattr(self, name)))
         for name, unit in (("eta", "1/s"), ("decay", "1/s"), ("noise", "1/sqrt(s)"),
                            ("input_noise", ""), ("input_corr", ""), ("w_init_sd", ""),
                            ("teacher_sd", "")):
-            object.__setattr__(self, name, _num(name, getattr(self, name), unit=unit))
-        object.__setattr__(self, "w_init", _num("w_init", self.w_init, low=None))
+            value = check_number(name, getattr(self, name), low=0.0, unit=unit)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "w_init", check_number("w_init", self.w_init))
         for name, unit in (("tau_input", "s"), ("rate", "Hz"), ("duration", "s"), ("dt", "s"),
                            ("bin_size", "s"), ("weight_interval", "s")):
-            object.__setattr__(self, name, _num(name, getattr(self, name), strict=True,
-                                                unit=unit))
+            object.__setattr__(self, name, check_number(name, getattr(self, name), low=0.0,
+                                                strict=True, unit=unit))
         if not isinstance(self.record_signal, bool):
             raise TypeError(f"`record_signal` must be a bool; got "
                             f"{type(self.record_signal).__name__}.")
@@ -119,7 +94,7 @@ class _CircuitConfig:
                     f"{getattr(self, name):g} s ({ratio:.4g} steps). Round it to a multiple "
                     "of dt.")
         if self.noise_step is not None:
-            step = _num("noise_step", self.noise_step, strict=True, unit="s")
+            step = check_number("noise_step", self.noise_step, low=0.0, strict=True, unit="s")
             ratio = self.weight_interval / step
             k = step / self.dt
             if abs(k - round(k)) > 1e-6 or abs(ratio - round(ratio)) > 1e-6:
@@ -276,14 +251,15 @@ class SpikingCircuitConfig(_CircuitConfig):
         super().__post_init__()
         for name, unit in (("tau_m", "s"), ("v_th", "mV"), ("tau_trace", "s"),
                            ("tau_stdp", "s")):
-            object.__setattr__(self, name, _num(name, getattr(self, name), strict=True,
-                                                unit=unit))
+            object.__setattr__(self, name, check_number(name, getattr(self, name), low=0.0,
+                                                strict=True, unit=unit))
         for name, unit in (("t_ref", "s"), ("v_noise", "mV"), ("drive", "mV"),
                            ("stdp_ratio", "")):
-            object.__setattr__(self, name, _num(name, getattr(self, name), unit=unit))
-        object.__setattr__(self, "j_recurrent", _num("j_recurrent", self.j_recurrent,
-                                                     low=None, unit="mV"))
-        p = _num("p_recurrent", self.p_recurrent)
+            value = check_number(name, getattr(self, name), low=0.0, unit=unit)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "j_recurrent", check_number("j_recurrent", self.j_recurrent,
+                                                     unit="mV"))
+        p = check_number("p_recurrent", self.p_recurrent, low=0.0)
         if p > 1:
             raise ValueError(f"`p_recurrent` must be a probability in [0, 1]; got {p!r}.")
         object.__setattr__(self, "p_recurrent", p)

@@ -60,7 +60,7 @@ import xarray as xr
 from plastix._util.errors import check_choice
 from plastix._util.optional import import_brian2
 from plastix._util.rng import child_seed, resolve_rng
-from plastix._util.validate import as_float_array, check_finite
+from plastix._util.validate import as_float_array, check_finite, check_number
 
 __all__ = ["INPUTS", "POST", "SYNAPSE", "SIGNALS", "KICK_GIVEN", "KICK_DRAWN",
            "LINEAR_RULES", "linear_equations", "integrate_linear", "simulate_linear"]
@@ -126,16 +126,6 @@ def _check_spec(spec: Any) -> None:
     if not isinstance(spec, CircuitSpec):
         raise TypeError(f"`spec` must be a plastix.design.CircuitSpec (sizes and time grid); "
                         f"got {type(spec).__name__}.")
-
-
-def _number(name: str, value: Any, *, low: float, strict: bool, unit: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`{name}` must be a number in {unit}; got {type(value).__name__}.")
-    v = float(value)
-    if not math.isfinite(v) or v < low or (strict and v == low):
-        rel = ">" if strict else ">="
-        raise ValueError(f"`{name}` must be a finite number {rel} {low:g} {unit}; got {v!r}.")
-    return v
 
 
 def _array(name: str, value: Any, shape: tuple[int, ...], dims: str) -> np.ndarray:
@@ -284,8 +274,8 @@ def integrate_linear(
     _check_spec(spec)
     check_choice("rule", rule, LINEAR_RULES)
     check_choice("target", target, _RUNTIME_TARGETS)
-    decay = _number("decay", decay, low=0.0, strict=True, unit="1/s")
-    noise = _number("noise", noise, low=0.0, strict=False, unit="1/sqrt(s)")
+    decay = check_number("decay", decay, low=0.0, strict=True, unit="1/s")
+    noise = check_number("noise", noise, low=0.0, strict=False, unit="1/sqrt(s)")
     if isinstance(error_gain, bool) or not isinstance(
             error_gain, (int, float, np.integer, np.floating)) or not math.isfinite(error_gain):
         raise ValueError(f"`error_gain` (κ) must be a finite number (1 at baseline, −1 "
@@ -454,7 +444,7 @@ def simulate_linear(
     if x.shape[0] % m:
         raise ValueError(f"`inputs` must hold a whole number of weight intervals ({m} bins "
                          f"each); got {x.shape[0]} bins.")
-    eta = _number("eta", eta, low=0.0, strict=True, unit="1/s")
+    eta = check_number("eta", eta, low=0.0, strict=True, unit="1/s")
     gen = resolve_rng(rng)
     res = integrate_linear(spec, rule=rule, eta=eta, decay=decay, noise=noise,
                            weights0=weights0, teacher=teacher, inputs=x, drive=drive,

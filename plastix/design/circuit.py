@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.validate import check_int, check_number
 from plastix.record import make_record
 
 __all__ = ["DESIGN_RULES", "SIMULATORS", "CircuitSpec", "Condition", "SessionState", "new_sessions",
@@ -64,29 +65,6 @@ __all__ = ["DESIGN_RULES", "SIMULATORS", "CircuitSpec", "Condition", "SessionSta
 
 DESIGN_RULES = ("hebbian", "error", "random")
 SIMULATORS = ("numpy", "brian2")
-
-
-def _num(name: str, value: Any, *, low: float = 0.0, strict: bool = True, unit: str = "",
-         high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`{name}` must be a number{(' in ' + unit) if unit else ''}; got "
-                        f"{type(value).__name__} {value!r}.")
-    v = float(value)
-    u = f" {unit}" if unit else ""
-    if not math.isfinite(v) or v < low or (strict and v == low) or (high is not None
-                                                                    and v > high):
-        rel = ">" if strict else ">="
-        rng = f"{rel} {low:g}" + (f" and <= {high:g}" if high is not None else "")
-        raise ValueError(f"`{name}` must be a finite number {rng}{u}; got {v!r}.")
-    return v
-
-
-def _count(name: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.")
-    if int(value) < low:
-        raise ValueError(f"`{name}` must be an int >= {low}; got {int(value)}.")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -132,15 +110,16 @@ class CircuitSpec:
 
     def __post_init__(self) -> None:
         check_choice("simulator", self.simulator, SIMULATORS)
-        object.__setattr__(self, "n_pre", _count("n_pre", self.n_pre))
-        object.__setattr__(self, "n_post", _count("n_post", self.n_post))
-        object.__setattr__(self, "n_intervals", _count("n_intervals", self.n_intervals, 2))
+        object.__setattr__(self, "n_pre", check_int("n_pre", self.n_pre))
+        object.__setattr__(self, "n_post", check_int("n_post", self.n_post))
+        object.__setattr__(self, "n_intervals", check_int("n_intervals", self.n_intervals, low=2))
         for name, unit in (("dt", "s"), ("weight_interval", "s"), ("decay", "1/s")):
-            object.__setattr__(self, name, _num(name, getattr(self, name), unit=unit))
-        object.__setattr__(self, "noise", _num("noise", self.noise, strict=False,
+            value = check_number(name, getattr(self, name), low=0.0, strict=True, unit=unit)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "noise", check_number("noise", self.noise, low=0.0,
                                                unit="1/sqrt(s)"))
-        object.__setattr__(self, "measurement_noise", _num(
-            "measurement_noise", self.measurement_noise, strict=False))
+        object.__setattr__(self, "measurement_noise", check_number(
+            "measurement_noise", self.measurement_noise, low=0.0))
         ratio = self.weight_interval / self.dt
         if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 2:
             raise ValueError(

@@ -27,7 +27,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import check_keywords
+from plastix._util.validate import check_int, check_keywords
 from plastix.design.circuit import (
     SIMULATORS,
     CircuitSpec,
@@ -393,14 +393,6 @@ def _error_eta(cals: Sequence[Calibration]) -> float | None:
 # ----------------------------------------------------------------- public entry point
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}.")
-    if value < low:
-        raise ValueError(f"`{name}` must be an int >= {low}; got {value}.")
-    return int(value)
-
-
 def propose_experiments(
     *,
     record: Any = None,
@@ -502,10 +494,10 @@ def propose_experiments(
     >>> res = propose_experiments(n_replicates=4, rng=0, progress=False)  # doctest: +SKIP
     >>> res.ranking[0]  # doctest: +SKIP
     """
-    budget = _check_int("budget", budget, 2)
+    budget = check_int("budget", budget, low=2)
     check_choice("budget_unit", budget_unit, ("session", "synapse"))
-    n_rep = _check_int("n_replicates", n_replicates, 3)
-    n_cal = _check_int("n_calibration", n_calibration, 2)
+    n_rep = check_int("n_replicates", n_replicates, low=3)
+    n_cal = check_int("n_calibration", n_calibration, low=2)
     if not isinstance(progress, bool):
         raise TypeError(f"`progress` must be a bool; got {type(progress).__name__}.")
     if circuit is not None and not isinstance(circuit, CircuitSpec):

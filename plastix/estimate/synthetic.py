@@ -48,7 +48,12 @@ from scipy.signal import lfilter
 
 from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import check_keywords, check_nonnegative, check_positive
+from plastix._util.validate import (
+    check_int,
+    check_keywords,
+    check_nonnegative,
+    check_positive,
+)
 
 __all__ = ["RULES", "SyntheticConfig", "simulate_synthetic", "population_alignment",
            "fit_linear_rule"]
@@ -118,12 +123,8 @@ class SyntheticConfig:
     def __post_init__(self) -> None:
         check_choice("rule", self.rule, RULES)
         for name in ("n_pre", "n_post", "n_intervals", "bins_per_interval"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"`{name}` must be an int >= 1; got {v!r}.")
-        if isinstance(self.n_burn, bool) or not isinstance(self.n_burn, (int, np.integer)) \
-                or self.n_burn < 0:
-            raise ValueError(f"`n_burn` must be an int >= 0; got {self.n_burn!r}.")
+            check_int(name, getattr(self, name), low=1)
+        check_int("n_burn", self.n_burn, low=0)
         check_positive("dt", self.dt, "s")
         check_positive("tau", self.tau, "s")
         for name in ("rate_sd", "post_noise", "lr", "decay", "noise", "teacher_scale"):

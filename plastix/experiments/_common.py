@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.io import atomic_write
-from plastix._util.validate import check_positive
+from plastix._util.validate import check_int
 
 __all__ = [
     "COLLAPSE_RATIO",
@@ -101,10 +101,7 @@ def resolve_seeds(n_seeds: int | None, default: int) -> int:
     """``n_seeds`` if given (a positive int), else ``default``."""
     if n_seeds is None:
         return int(default)
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)):
-        raise TypeError(f"`n_seeds` must be a positive int or None; got {type(n_seeds).__name__}.")
-    check_positive("n_seeds", n_seeds)
-    return int(n_seeds)
+    return check_int("n_seeds", n_seeds, low=1)
 
 
 def _clean_attrs(attrs: dict) -> dict:
