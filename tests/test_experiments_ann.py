@@ -234,7 +234,7 @@ def test_plot_functions_label_axes_and_return_axes():
         (lambda: P.plot_alignment_vs_decay([0, 1], [0.1]), ValueError,
          r"`mean` must have the shape of `decay` \(2,\); got \(1,\)\."),
         (lambda: P.rolling_mean([1.0, 2.0], 0), ValueError,
-         r"`window` must be a positive int; got 0\."),
+         r"`window` must be an int >= 1; got 0\."),
         (lambda: C.prepare_out(3), TypeError,
          r"`out` must be a folder path \(str or Path\); got int\."),
         (lambda: C.resolve_seeds(0, 2), ValueError,

@@ -33,7 +33,7 @@ import xarray as xr
 from plastix._util.errors import check_choice
 from plastix._util.optional import import_brian2
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import as_float_array, check_finite
+from plastix._util.validate import as_float_array, check_finite, check_int
 from plastix.circuits.analysis import circuit_alignment
 from plastix.circuits.build import build_network, draw_arrays, read_results
 from plastix.circuits.config import SpikingCircuitConfig
@@ -142,8 +142,7 @@ def sweep_spiking(
     check_choice("target", target, SWEEP_TARGETS)
     gammas = _grid("decay", decay)
     sigmas = _grid("noise", noise)
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
-        raise ValueError(f"`n_seeds` must be a positive int; got {n_seeds!r}.")
+    n_seeds = check_int("n_seeds", n_seeds, low=1)
     gen = resolve_rng(rng)
     arrays = draw_arrays(config, gen)
     seeds = [int(s) for s in gen.integers(1, 2**31 - 1, size=int(n_seeds))]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from plastix._util.validate import as_float_array
+from plastix._util.validate import as_float_array, check_int
 
 __all__ = [
     "ALIGNMENT_LABEL",
@@ -229,12 +229,10 @@ def rolling_mean(values: Any, window: int) -> np.ndarray:
     Entry ``t`` averages ``values[max(0, t - window + 1) : t + 1]``.
     """
     v = as_float_array("values", values)
-    if int(window) < 1:
-        raise ValueError(f"`window` must be a positive int; got {window!r}.")
+    w = check_int("window", window, low=1)
     ok = np.isfinite(v)
     c = np.cumsum(np.where(ok, v, 0.0), axis=-1)
     n = np.cumsum(ok, axis=-1)
-    w = int(window)
     c_lag = np.concatenate([np.zeros(v.shape[:-1] + (1,)), c[..., :-1]], axis=-1)
     n_lag = np.concatenate([np.zeros(v.shape[:-1] + (1,)), n[..., :-1]], axis=-1)
     idx = np.arange(v.shape[-1]) - w + 1
