@@ -19,16 +19,19 @@ SMALL = TrainConfig(hidden=(16, 12), n_train=512, n_val=64, batch_size=64, epoch
 GRID = {"decay": [0.0, 1e-2], "noise": [0.0, 2e-2], "lr": [0.01, 0.05]}
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("changes", [{}, {"noise_kind": "input"}, {"noise_kind": "gradient"},
                                      {"rule": "dfa", "bias": True},
                                      {"rule": "adam", "lr": 1e-3},
+                                     {"task": "sce", "hidden": (16,), "n_val": 64},
                                      {"task": "sre_transformer", "epochs": 1}])
-def test_batched_equals_sequential(changes):
-    """Every cell of a batched sweep equals train() of that cell with rng=its seed."""
+def test_batched_equals_sequential(changes, threads):
+    """Every cell of a batched sweep (one batch, or two sub-batches side by side) equals
+    train() of that cell with rng=its seed."""
     base = SMALL.replace(**changes)
     grid = dict(GRID) if not changes or "noise_kind" in changes else {
         "decay": GRID["decay"], "noise": GRID["noise"]}
-    res = sweep(base, grid, n_seeds=2, rng=7, progress=False)
+    res = sweep(base, grid, n_seeds=2, rng=7, progress=False, threads=threads)
     assert res.alignment.dims[:len(grid) + 1] == (*grid, "seed")
     for cell in [dict(zip(grid, vals, strict=True)) for vals in
                  np.array(np.meshgrid(*grid.values(), indexing="ij")).reshape(len(grid), -1).T]:
