@@ -456,6 +456,12 @@ def _circ_alignment_no_signal():
     interval_alignment(rec, signal="rule")
 
 
+def _quantity(value, unit):
+    import quantities as pq
+
+    return value * pq.Quantity(1.0, unit)
+
+
 CASES += [
     ("int-from-whole-float", lambda: check_int("n_seeds", 3.0), TypeError,
      r"`n_seeds` must be an int; got float 3\.0\. Pass 3\."),
@@ -465,6 +471,10 @@ CASES += [
      r"`n_burn` must be an int >= 0; got -1\."),
     ("number-string", lambda: check_number("decay", "0.1", low=0.0, unit="1/s"), TypeError,
      r"`decay` must be a number \(1/s\); got str '0\.1'\."),
+    ("number-with-units", lambda: check_number("bin_size", _quantity(10, "ms"), unit="s"),
+     TypeError, r"`bin_size` must be a plain number \(s\); got a Quantity with units, "
+     r"array\(10\.\) \* ms\. Convert it first, e\.g\. float\(q\.rescale\('s'\)\) for "
+     r"quantities or float\(q / second\) for brian2\."),
     ("number-nan", lambda: check_number("w_init", float("nan")), ValueError,
      r"`w_init` must be a finite number; got nan\."),
     ("number-range", lambda: check_number("p", 1.5, low=0.0, strict=True, high=1.0),

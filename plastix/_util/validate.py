@@ -87,7 +87,11 @@ def check_number(name: str, value: Any, *, low: float | None = None, strict: boo
     u = f" ({unit.strip('()')})" if unit else ""
     plain = isinstance(value, numbers.Real) or (
         isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")
-    if isinstance(value, bool) or not plain or hasattr(value, "dimensionality"):
+    if hasattr(value, "dimensionality") or hasattr(value, "dim"):  # quantities, brian2
+        raise TypeError(f"`{name}` must be a plain number{u}; got a {type(value).__name__} "
+                        f"with units, {value!r}. Convert it first, e.g. float(q.rescale('s')) "
+                        "for quantities or float(q / second) for brian2.")
+    if isinstance(value, bool) or not plain:
         raise TypeError(f"`{name}` must be a number{u}; got {type(value).__name__} {value!r}.")
     v = float(value)
     above = low is None or v > low or (not strict and v == low)
