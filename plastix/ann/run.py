@@ -55,6 +55,7 @@ import xarray as xr
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.io import atomic_write
 from plastix._util.rng import child_seed, resolve_rng
+from plastix._util.validate import check_int
 from plastix.ann.config import TrainConfig
 
 __all__ = ["train", "sweep", "record_layer", "final_alignment", "run_seed"]
@@ -290,10 +291,8 @@ def sweep(
     """
     config = _check_config(config)
     g = _check_grid(grid)
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
-        raise ValueError(f"`n_seeds` must be an int >= 1; got {n_seeds!r}.")
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"`threads` must be an int >= 1; got {threads!r}.")
+    n_seeds = check_int("n_seeds", n_seeds, low=1)
+    threads = check_int("threads", threads, low=1)
     keys = list(g)
     cells = list(itertools.product(*g.values()))
     cfgs = [config.replace(**dict(zip(keys, c, strict=True))) for c in cells]
