@@ -118,9 +118,9 @@ CASES += [
      r"record: `weight` is missing; a plastix record needs pre_activity, post_activity and "
      r"weight\. Found variables: \['decay', 'post_activity', 'pre_activity'\]\."),
     ("record-save-unknown-extension",
-     lambda: __import__("plastix.record").record.save_record(_rec()(), "out.ncf"), ValueError,
+     lambda: __import__("plastix.io").io.save_record(_rec()(), "out.ncf"), ValueError,
      r"`path` must end in one of \.h5, \.nc, \.nc4, \.nix, \.nwb, \.pickle, \.pkl; got "
-     r"'out\.ncf'\. Did you mean '\.nc'\?"),
+     r"'out\.ncf' \(suffix '\.ncf'\)\. Did you mean '\.nc'\?"),
     ("alignment-transposed-signal", _align("cosine_alignment", _W53, _W35), ValueError,
      r"`signal` and `term` must have the same \(post, pre\) shape; got \(5, 3\) and \(3, 5\)\. "
      r"Did you pass W\.T\? plastix uses \(post, pre\)\."),
@@ -190,7 +190,7 @@ CASES += [
 ]
 
 
-# --- neo_io -----------------------------------------------------------------
+# --- io (formats, Neo) -----------------------------------------------------
 
 def _neo_block(edit=None, n_segments=1):
     """A valid convention block (pre spikes, post rates, weights), optionally edited."""
@@ -220,7 +220,7 @@ def _neo_block(edit=None, n_segments=1):
 
 def _from_neo(edit=None, n_segments=1, **kw):
     def go():
-        from plastix.neo_io import from_neo
+        from plastix.io import from_neo
 
         from_neo(_neo_block(edit, n_segments), **kw)
     return go
@@ -289,7 +289,7 @@ def _neo_write(name):
         import tempfile
         from pathlib import Path
 
-        from plastix.neo_io import write_block
+        from plastix.io import write_block
 
         with tempfile.TemporaryDirectory() as d:
             write_block(_neo_block(), Path(d) / name)
@@ -297,13 +297,13 @@ def _neo_write(name):
 
 
 def _neo_read_missing():
-    from plastix.neo_io import read_block
+    from plastix.io import read_block
 
     read_block("/nonexistent/plastix/rig.nix")
 
 
 def _neo_to_neo_stray_spike():
-    from plastix.neo_io import to_neo
+    from plastix.io import to_neo
     from plastix.record import make_record
 
     ds = make_record(np.ones((4, 2)), np.ones((4, 1)), np.ones((1, 1, 2)),
@@ -313,7 +313,7 @@ def _neo_to_neo_stray_spike():
 
 
 def _neo_not_a_block():
-    from plastix.neo_io import from_neo
+    from plastix.io import from_neo
 
     from_neo({"segments": []})
 
@@ -363,13 +363,13 @@ CASES += [
      r"block: no Segment; expected at least one Segment \(a session, condition or pairing "
      r"experiment\) holding the activity and a 'weight' signal; found 0\."),
     ("neo-not-a-block", _neo_not_a_block, TypeError,
-     r"`block` must be a neo\.Block; got dict\. Read files with plastix\.neo_io\.read_block "
+     r"`block` must be a neo\.Block; got dict\. Read files with plastix\.io\.read_block "
      r"or any neo IO's read_block\(\)\."),
     ("neo-bin-size-negative", _from_neo(bin_size=-0.01), ValueError,
      r"`bin_size` must be a positive finite number \(s\); got -0\.01\."),
     ("neo-write-bad-suffix", _neo_write("rig.nxi"), ValueError,
      r"`path` must end in one of \.nix, \.nwb, \.pickle, \.pkl for a Neo file; got "
-     r"'rig\.nxi'\. Did you mean '\.nix'\?"),
+     r"'rig\.nxi' \(suffix '\.nxi'\)\. Did you mean '\.nix'\?"),
     ("record-spike-of-unknown-unit", _neo_to_neo_stray_spike, SchemaError,
      r"record: `pre_spike_unit` holds ids that are not in `pre`: \['7'\]; every spike must "
      r"belong to a listed presynaptic unit\."),
