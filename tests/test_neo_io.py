@@ -410,3 +410,88 @@ def test_truth_is_also_written_as_plain_block_annotations(tmp_path):
     assert "true_teacher" not in block.annotations  # only scalars; the JSON keeps the rest
     back = from_neo(read_block(write_block(block, tmp_path / "t.nix")))
     assert records_equal(ds, back)
+
+
+# ------------------------------------------------------------------ bad files and pickles
+
+
+def _evil_pickle(path, marker):
+    """A pickle whose unpickling creates ``marker`` (it runs ``open(marker, 'w')``)."""
+    import pickle
+
+    class Touch:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path.write_bytes(pickle.dumps(Touch()))
+    return path
+
+
+def test_a_pickle_is_refused_and_runs_no_code(tmp_path):
+    from plastix._util.errors import UnsafeFileError
+    from plastix.estimate import HebbianEstimator
+    from plastix.io import read_block
+
+    marker = tmp_path / "ran.txt"
+    evil = _evil_pickle(tmp_path / "evil.pkl", marker)
+    before = evil.read_bytes()
+    for read in (load_record, read_block, lambda p: HebbianEstimator(decay=1.0).fit(p),
+                 lambda p: HebbianEstimator(decay=1.0, streaming=True).fit(p)):
+        with pytest.raises(UnsafeFileError, match=r"unpickling runs any code the file "
+                           r"contains\. If you trust the file, pass allow_pickle=True "
+                           r"\(CLI: --allow-pickle\)"):
+            read(evil)
+        assert not marker.exists()
+    assert evil.read_bytes() == before
+    # the pickle really runs code: allowed, it creates the file (then is not a block)
+    with pytest.raises(TypeError, match="`block` must be a neo.Block"):
+        load_record(evil, allow_pickle=True)
+    assert marker.exists()
+
+
+def _sha(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("case", ["empty", "half", "scrambled", "garbage", "misnamed"])
+@pytest.mark.parametrize("fmt", ["nc", "nix", "nwb", "pkl"])
+def test_bad_files_give_one_error_and_stay_byte_identical(case, fmt, rng, tmp_path):
+    """Every bad file is refused with one FileFormatError and left exactly as it was."""
+    from plastix._util.errors import FileFormatError
+    from plastix.estimate import HebbianEstimator
+    from plastix.io import read_block
+
+    good = save_record(ann_record(rng), tmp_path / f"good.{fmt}").read_bytes()
+    scrambled = bytearray(good)
+    scrambled[600:3000] = rng.bytes(2400)
+    other = "nix" if fmt != "nix" else "nwb"
+    content = {"empty": b"", "half": good[: len(good) // 2], "scrambled": bytes(scrambled),
+               "garbage": b"not a record\n" * 100}
+    if case == "misnamed":
+        content[case] = save_record(ann_record(rng), tmp_path / f"o.{other}").read_bytes()
+    path = tmp_path / f"bad.{fmt}"
+    path.write_bytes(content[case])
+    sha = _sha(path)
+    readers = [lambda p: load_record(p, allow_pickle=True)]
+    if fmt != "pkl":  # the estimator reads no pickle
+        readers.append(lambda p: HebbianEstimator(decay=1.0, streaming=True).fit(p))
+    if fmt != "nc":
+        readers.append(lambda p: read_block(p, allow_pickle=True))
+    for read in readers:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(FileFormatError, match=rf"^cannot read 'bad\.{fmt}' as "):
+                read(path)
+    assert _sha(path) == sha
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        {f"good.{fmt}", f"bad.{fmt}"} | ({f"o.{other}"} if case == "misnamed" else set()))
+
+
+def test_a_directory_named_like_a_record_is_refused(tmp_path):
+    from plastix._util.errors import FileFormatError
+
+    (tmp_path / "x.nc").mkdir()
+    with pytest.raises(FileFormatError, match=r"'x\.nc' as NetCDF: it is a directory"):
+        load_record(tmp_path / "x.nc")

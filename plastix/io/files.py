@@ -109,8 +109,8 @@ def check_readable(path: Path, fmt: Format, *, allow_pickle: bool = False) -> No
     if fmt.sniff is not None and fmt.sniff(path) is False:
         real = [f for f in formats() if f is not fmt and f.sniff is not None and f.sniff(path)]
         if real:
-            raise cannot_read(path, fmt.label, f"it is really a {real[0].label} file; its "
-                              "suffix is wrong",
+            raise cannot_read(path, fmt.label, f"its content is {real[0].label}, not "
+                              f"{fmt.label}; the suffix is wrong",
                               f"Rename it to {path.stem + real[0].suffixes[0]!r}")
         raise cannot_read(path, fmt.label, describe(path),
                           "Check that it is the file you meant, or copy it again from the "

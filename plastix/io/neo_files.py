@@ -17,7 +17,7 @@ from typing import Any
 
 from plastix._util.optional import import_neo
 from plastix.io.neo_pack import NWB_MARK, nwb_pack, nwb_unpack, quiet
-from plastix.io.probe import reading, nwb_notes
+from plastix.io.probe import nwb_notes, reading
 
 __all__ = ["NIX", "NWB", "PICKLE", "read_nix", "write_nix", "read_nwb", "write_nwb",
            "read_pickle_unchecked", "write_pickle"]
@@ -42,8 +42,8 @@ def write_nix(block: Any, path: str | os.PathLike) -> None:
 
 def _standard_nwb(path: Path, err: BaseException) -> tuple[str, str] | None:
     notes = nwb_notes(path)
-    if notes is not None and notes.startswith(NWB_MARK):
-        return None  # written by plastix: a damaged file, said by the generic cause
+    if notes is None or notes.startswith(NWB_MARK):
+        return None  # unreadable, or written by plastix: a damaged file (the generic cause)
     text = " ".join(str(err).split())[:120]
     return ("it is a standard NWB file (written by pynwb or another tool), not one in "
             "plastix's Neo convention (SPEC §9), and neo.NWBIO cannot read it "

@@ -15,8 +15,11 @@ the probable cause and what to do.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,13 +125,13 @@ def cannot_read(path: Path, label: str, cause: str, todo: str) -> FileFormatErro
 
 
 def nwb_notes(path: str | os.PathLike) -> str | None:
-    """The ``/general/notes`` text of an NWB file, or None (absent or unreadable)."""
+    """The ``/general/notes`` text of an NWB file (``""`` if absent); None if unreadable."""
     import h5py
 
     try:
         with h5py.File(path, "r") as f:
             notes = f.get("general/notes")
-            return None if notes is None else str(_text(notes[()]))
+            return "" if notes is None else str(_text(notes[()]))
     except Exception:  # noqa: BLE001 - a damaged file has no notes to read
         return None
 
@@ -136,19 +139,32 @@ def nwb_notes(path: str | os.PathLike) -> str | None:
 def _cause(path: Path, err: BaseException) -> tuple[str, str]:
     """Probable cause and remedy of a third-party reader's failure on ``path``."""
     text = " ".join(str(err).split()) or type(err).__name__
+    detail = f"{type(err).__name__}: {text[:160]}"
     m = re.search(r"truncated file: eof = (\d+).*?stored_eof = (\d+)", text)
     if m:
         return (f"the file is truncated (HDF5 expects {int(m.group(2))} bytes, found "
                 f"{int(m.group(1))}), probably cut short by a copy or a write that did not "
                 "finish", _RECOPY)
-    if isinstance(err, (EOFError,)) or "Ran out of input" in text:
-        return ("the file ends too early (truncated), probably cut short by a copy or a write "
+    if isinstance(err, EOFError) or "truncated" in text.lower():
+        return (f"the file ends too early ({detail}), probably cut short by a copy or a write "
                 "that did not finish", _RECOPY)
-    first = text[:160]
-    if head(path) == HDF5_SIGNATURE:
-        return f"its HDF5 content is damaged ({type(err).__name__}: {first})", _RECOPY
-    return (f"{describe(path)} ({type(err).__name__}: {first})",
+    start = head(path)
+    kind = "HDF5" if start == HDF5_SIGNATURE else "pickle" if start[:1] == b"\x80" else None
+    if kind is not None:
+        return f"its {kind} content is damaged ({detail})", _RECOPY
+    return (f"{describe(path)} ({detail})",
             "Check that it is the file you meant, or copy it again from the original")
+
+
+def _release(err: BaseException) -> None:
+    """Free what a failed reader left half-built, without its noise at garbage collection."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _: None  # e.g. h5netcdf's File.__del__ on a half-open file
+    try:
+        traceback.clear_frames(err.__traceback__)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 @contextmanager
@@ -169,4 +185,5 @@ def reading(path: str | os.PathLike, label: str,
     except Exception as err:
         found = explain(path, err) if explain is not None else None
         cause, todo = found if found is not None else _cause(path, err)
+        _release(err)
         raise cannot_read(path, label, cause, todo) from err
