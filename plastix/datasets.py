@@ -25,7 +25,8 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
-from plastix.record import load_record, save_record, validate_record
+from plastix.io import load_record, save_record
+from plastix.record import validate_record
 
 __all__ = [
     "DatasetEntry",

@@ -82,7 +82,7 @@ def _circuit_and_estimate(out: Path, rng: np.random.Generator,
     from plastix.estimate import estimate_alignment, save_result
     from plastix.plot.circuits import plot_weights
     from plastix.plot.estimate import save_estimate_figure
-    from plastix.record import load_record, save_record
+    from plastix.io import load_record, save_record
 
     folder = out / "circuit"
     folder.mkdir(parents=True, exist_ok=True)

@@ -43,16 +43,13 @@ Weights are always ``(post, pre)``, like ``torch.nn.Linear.weight``.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from plastix._util.errors import SchemaError, check_choice
-from plastix._util.io import atomic_write
 from plastix._util.validate import as_float_array, check_finite
 
 __all__ = [
@@ -67,11 +64,8 @@ __all__ = [
     "interval_weight",
     "provenance",
     "truth",
-    "save_record",
-    "load_record",
-    "to_netcdf",
-    "load_netcdf",
     "records_equal",
+    "compare_records",
 ]
 
 RECORD_VERSION = 1
@@ -80,7 +74,8 @@ _TIME_UNITS = ("s", "ms", "min", "step")
 _REQUIRED_VARS = ("pre_activity", "post_activity", "weight")
 
 
-def _ids(name: str, ids: Any, n: int, default_prefix: str) -> np.ndarray:
+def _ids(name: str, ids: Any, n: int) -> np.ndarray:
+    """Unit ids of one role: ``0 .. n-1`` by default, else one unique id per unit."""
     if ids is None:
         return np.arange(n)
     arr = np.asarray(ids)
@@ -184,16 +179,52 @@ def make_record(
     check_choice("activity_kind", activity_kind, ACTIVITY_KINDS)
     post_kind = activity_kind if post_activity_kind is None else post_activity_kind
     check_choice("post_activity_kind", post_kind, ACTIVITY_KINDS)
+    w = _weight_3d(w)
+    _check_shapes(pre_a, post_a, w, t, wt)
+    pre_ids = _ids("pre", pre, pre_a.shape[1])
+    post_ids = _ids("post", post, post_a.shape[1])
+    seg, wseg = _segments(segment, weight_segment, t, wt)
+    if dt is None:
+        dt = _median_step(t, seg)
+    coords = _coords(t, seg, wt, wseg, pre_ids, post_ids, time_units)
+    data_vars: dict[str, Any] = {
+        "pre_activity": (("time", "pre"), pre_a,
+                         {"units": activity_units, "kind": activity_kind}),
+        "post_activity": (("time", "post"), post_a,
+                          {"units": post_activity_units or activity_units, "kind": post_kind}),
+        "weight": (("weight_time", "post", "pre"), w, {"units": weight_units}),
+        "decay": ((), np.nan if decay is None else float(decay),
+                  {"units": f"1/{time_units}", "long_name": "known weight-decay rate"}),
+    }
+    for role, spikes in (("pre", pre_spikes), ("post", post_spikes)):
+        if spikes is not None:
+            data_vars.update(_spike_vars(role, spikes, time_units))
+    attrs = {
+        "plastix_record_version": RECORD_VERSION,
+        "dt": float(dt),
+        "time_units": time_units,
+        "source": str(source),
+        "provenance": json.dumps(dict(provenance or {}), sort_keys=True, default=_json_default),
+        "truth": json.dumps(dict(truth or {}), sort_keys=True, default=_json_default),
+    }
+    ds = xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
+    return validate_record(ds)
+
+
+def _weight_3d(w: np.ndarray) -> np.ndarray:
+    """Weights as (weight_time, post, pre); a single (post, pre) matrix gets one sample."""
     if w.ndim == 2:
         w = w[None]
     if w.ndim != 3:
         raise ValueError(
             f"`weight` must have 3 dimensions (weight_time, post, pre); got shape {w.shape}."
         )
-    n_pre, n_post = pre_a.shape[1], post_a.shape[1]
-    _check_shapes(pre_a, post_a, w, t, wt)
-    pre_ids = _ids("pre", pre, n_pre, "pre")
-    post_ids = _ids("post", post, n_post, "post")
+    return w
+
+
+def _segments(segment: Any, weight_segment: Any, t: np.ndarray, wt: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Segment ids of the bins (as given) and of the weight samples (int64); default all 0."""
     seg = np.zeros(t.shape[0], dtype=np.int64) if segment is None else np.asarray(segment)
     wseg = (
         np.zeros(wt.shape[0], dtype=np.int64) if weight_segment is None
@@ -208,54 +239,37 @@ def make_record(
             f"`weight_segment` must have one entry per weight sample ({wt.shape[0]}); "
             f"got shape {wseg.shape}."
         )
-    if dt is None:
-        dt = _median_step(t, seg)
-    interval = _map_intervals(t, seg, wt, wseg.astype(np.int64))
+    return seg, wseg.astype(np.int64)
 
-    coords: dict[str, Any] = {
+
+def _coords(t, seg, wt, wseg, pre_ids, post_ids, time_units: str) -> dict[str, Any]:
+    """The record's coordinates, with the bin-to-interval mapping derived from the times."""
+    interval = _map_intervals(t, seg, wt, wseg)
+    return {
         "time": ("time", t, {"units": time_units, "long_name": "left edge of fine bin"}),
         "segment": ("time", seg.astype(np.int64)),
         "interval": ("time", interval, {"long_name": "weight interval containing the bin"}),
         "weight_time": ("weight_time", wt, {"units": time_units}),
-        "weight_segment": ("weight_time", wseg.astype(np.int64)),
+        "weight_segment": ("weight_time", wseg),
         "pre": ("pre", pre_ids),
         "post": ("post", post_ids),
     }
-    data_vars: dict[str, Any] = {
-        "pre_activity": (("time", "pre"), pre_a,
-                         {"units": activity_units, "kind": activity_kind}),
-        "post_activity": (("time", "post"), post_a,
-                          {"units": post_activity_units or activity_units, "kind": post_kind}),
-        "weight": (("weight_time", "post", "pre"), w, {"units": weight_units}),
-        "decay": ((), np.nan if decay is None else float(decay),
-                  {"units": f"1/{time_units}", "long_name": "known weight-decay rate"}),
-    }
-    for role, spikes in (("pre", pre_spikes), ("post", post_spikes)):
-        if spikes is None:
-            continue
-        st = as_float_array(f"{role}_spikes['time']", spikes["time"], ndim=1)
-        su = np.asarray(spikes["unit"])
-        ss = np.asarray(spikes.get("segment", np.zeros(st.shape[0], dtype=np.int64)))
-        if su.shape != st.shape or ss.shape != st.shape:
-            raise ValueError(
-                f"`{role}_spikes` must give 'time', 'unit' and 'segment' of equal length; "
-                f"got {st.shape[0]}, {su.shape[0]} and {ss.shape[0]}."
-            )
-        dim = f"{role}_spike"
-        data_vars[f"{role}_spike_time"] = (dim, st, {"units": time_units})
-        data_vars[f"{role}_spike_unit"] = (dim, su)
-        data_vars[f"{role}_spike_segment"] = (dim, ss.astype(np.int64))
 
-    attrs = {
-        "plastix_record_version": RECORD_VERSION,
-        "dt": float(dt),
-        "time_units": time_units,
-        "source": str(source),
-        "provenance": json.dumps(dict(provenance or {}), sort_keys=True, default=_json_default),
-        "truth": json.dumps(dict(truth or {}), sort_keys=True, default=_json_default),
-    }
-    ds = xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
-    return validate_record(ds)
+
+def _spike_vars(role: str, spikes: Mapping[str, Any], time_units: str) -> dict[str, Any]:
+    """The ``{role}_spike_time/unit/segment`` variables of one role's spike events."""
+    st = as_float_array(f"{role}_spikes['time']", spikes["time"], ndim=1)
+    su = np.asarray(spikes["unit"])
+    ss = np.asarray(spikes.get("segment", np.zeros(st.shape[0], dtype=np.int64)))
+    if su.shape != st.shape or ss.shape != st.shape:
+        raise ValueError(
+            f"`{role}_spikes` must give 'time', 'unit' and 'segment' of equal length; "
+            f"got {st.shape[0]}, {su.shape[0]} and {ss.shape[0]}."
+        )
+    dim = f"{role}_spike"
+    return {f"{role}_spike_time": (dim, st, {"units": time_units}),
+            f"{role}_spike_unit": (dim, su),
+            f"{role}_spike_segment": (dim, ss.astype(np.int64))}
 
 
 def _check_shapes(pre_a, post_a, w, t, wt) -> None:
@@ -512,73 +526,7 @@ def truth(ds: xr.Dataset) -> dict[str, Any]:
     return json.loads(ds.attrs.get("truth", "{}"))
 
 
-# ---------------------------------------------------------------- files
-
-
-def to_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write a record to NetCDF-4 (h5netcdf engine), atomically."""
-    validate_record(ds, stage="to_netcdf")
-    out = ds.copy()
-    for role in ("pre", "post"):  # netCDF has no object dtype: store str ids as str
-        if out[role].dtype == object:
-            out = out.assign_coords({role: out[role].astype(str)})
-    return atomic_write(Path(path), lambda p: out.to_netcdf(p, engine="h5netcdf"))
-
-
-def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
-    """Read a record written by :func:`to_netcdf`, fully loaded in memory, and validate it."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
-    with xr.open_dataset(path, engine="h5netcdf") as f:
-        ds = f.load()
-    return validate_record(ds, stage=f"load_netcdf({path.name})")
-
-
-_FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".h5": "netcdf", ".nix": "nix", ".nwb": "nwb",
-            ".pkl": "pickle", ".pickle": "pickle"}
-
-
-def _format_of(path: Path) -> str:
-    fmt = _FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        from plastix._util.errors import did_you_mean
-
-        raise ValueError(
-            f"`path` must end in one of {', '.join(sorted(_FORMATS))}; got {path.name!r}."
-            + did_you_mean(path.suffix, list(_FORMATS))
-        )
-    return fmt
-
-
-def save_record(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write a record, choosing the format by extension.
-
-    ``.nc`` writes NetCDF; ``.nix``, ``.nwb`` and ``.pkl`` write a ``neo.Block``
-    by the convention of SPEC §9 through Neo's IO classes.  The write is atomic.
-    """
-    path = Path(path)
-    fmt = _format_of(path)
-    if fmt == "netcdf":
-        return to_netcdf(ds, path)
-    from plastix import neo_io
-
-    return neo_io.write_block(neo_io.to_neo(ds), path)
-
-
-def load_record(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:
-    """Read a record from NetCDF or from any Neo file following SPEC §9.
-
-    Keyword arguments are passed to :func:`plastix.neo_io.from_neo` for Neo files
-    (for example ``bin_size`` when the file holds spike trains only).
-    """
-    path = Path(path)
-    fmt = _format_of(path)
-    if fmt == "netcdf":
-        return load_netcdf(path)
-    from plastix import neo_io
-
-    return neo_io.from_neo(neo_io.read_block(path), **kwargs)
+# ---------------------------------------------------------------- comparison
 
 
 def records_equal(a: xr.Dataset, b: xr.Dataset, *, rtol: float = 0.0) -> bool:

@@ -118,9 +118,9 @@ CASES += [
      r"record: `weight` is missing; a plastix record needs pre_activity, post_activity and "
      r"weight\. Found variables: \['decay', 'post_activity', 'pre_activity'\]\."),
     ("record-save-unknown-extension",
-     lambda: __import__("plastix.record").record.save_record(_rec()(), "out.ncf"), ValueError,
+     lambda: __import__("plastix.io").io.save_record(_rec()(), "out.ncf"), ValueError,
      r"`path` must end in one of \.h5, \.nc, \.nc4, \.nix, \.nwb, \.pickle, \.pkl; got "
-     r"'out\.ncf'\. Did you mean '\.nc'\?"),
+     r"'out\.ncf' \(suffix '\.ncf'\)\. Did you mean '\.nc'\?"),
     ("alignment-transposed-signal", _align("cosine_alignment", _W53, _W35), ValueError,
      r"`signal` and `term` must have the same \(post, pre\) shape; got \(5, 3\) and \(3, 5\)\. "
      r"Did you pass W\.T\? plastix uses \(post, pre\)\."),
@@ -190,7 +190,7 @@ CASES += [
 ]
 
 
-# --- neo_io -----------------------------------------------------------------
+# --- io (formats, Neo) -----------------------------------------------------
 
 def _neo_block(edit=None, n_segments=1):
     """A valid convention block (pre spikes, post rates, weights), optionally edited."""
@@ -220,7 +220,7 @@ def _neo_block(edit=None, n_segments=1):
 
 def _from_neo(edit=None, n_segments=1, **kw):
     def go():
-        from plastix.neo_io import from_neo
+        from plastix.io import from_neo
 
         from_neo(_neo_block(edit, n_segments), **kw)
     return go
@@ -289,7 +289,7 @@ def _neo_write(name):
         import tempfile
         from pathlib import Path
 
-        from plastix.neo_io import write_block
+        from plastix.io import write_block
 
         with tempfile.TemporaryDirectory() as d:
             write_block(_neo_block(), Path(d) / name)
@@ -297,13 +297,13 @@ def _neo_write(name):
 
 
 def _neo_read_missing():
-    from plastix.neo_io import read_block
+    from plastix.io import read_block
 
     read_block("/nonexistent/plastix/rig.nix")
 
 
 def _neo_to_neo_stray_spike():
-    from plastix.neo_io import to_neo
+    from plastix.io import to_neo
     from plastix.record import make_record
 
     ds = make_record(np.ones((4, 2)), np.ones((4, 1)), np.ones((1, 1, 2)),
@@ -313,7 +313,7 @@ def _neo_to_neo_stray_spike():
 
 
 def _neo_not_a_block():
-    from plastix.neo_io import from_neo
+    from plastix.io import from_neo
 
     from_neo({"segments": []})
 
@@ -363,18 +363,169 @@ CASES += [
      r"block: no Segment; expected at least one Segment \(a session, condition or pairing "
      r"experiment\) holding the activity and a 'weight' signal; found 0\."),
     ("neo-not-a-block", _neo_not_a_block, TypeError,
-     r"`block` must be a neo\.Block; got dict\. Read files with plastix\.neo_io\.read_block "
+     r"`block` must be a neo\.Block; got dict\. Read files with plastix\.io\.read_block "
      r"or any neo IO's read_block\(\)\."),
     ("neo-bin-size-negative", _from_neo(bin_size=-0.01), ValueError,
      r"`bin_size` must be a positive finite number \(s\); got -0\.01\."),
     ("neo-write-bad-suffix", _neo_write("rig.nxi"), ValueError,
      r"`path` must end in one of \.nix, \.nwb, \.pickle, \.pkl for a Neo file; got "
-     r"'rig\.nxi'\. Did you mean '\.nix'\?"),
+     r"'rig\.nxi' \(suffix '\.nxi'\)\. Did you mean '\.nix'\?"),
     ("record-spike-of-unknown-unit", _neo_to_neo_stray_spike, SchemaError,
      r"record: `pre_spike_unit` holds ids that are not in `pre`: \['7'\]; every spike must "
      r"belong to a listed presynaptic unit\."),
     ("neo-read-missing-file", _neo_read_missing, FileNotFoundError,
      r"`path` '/nonexistent/plastix/rig\.nix' does not exist\."),
+]
+
+
+# --- io: bad files (empty, truncated, corrupt, misnamed, unsafe) -------------
+
+def _good_file(path):
+    """Write a small valid record to ``path`` (its suffix picks the format)."""
+    from plastix.io import save_record
+
+    save_record(_rec()(), path)
+
+
+def _as_file(ext, edit=None):
+    """A maker: a valid ``.ext`` file, optionally edited, written under the asked name."""
+    def make(path):
+        src = path.with_name("src." + ext)
+        _good_file(src)
+        data = src.read_bytes()
+        src.unlink()
+        path.write_bytes(data if edit is None else edit(data))
+    return make
+
+
+def _half(data):
+    return data[: len(data) // 2]
+
+
+def _scramble(data):
+    out = bytearray(data)
+    out[600:3000] = np.random.default_rng(1).bytes(2400)
+    return bytes(out)
+
+
+def _empty(path):
+    path.write_bytes(b"")
+
+
+def _not_a_record(path):
+    path.write_bytes(b"plastix: not a record\n" * 50)
+
+
+def _pynwb_file(path):
+    """A standard NWB file as pynwb writes it: a Units table, no obs_intervals."""
+    import datetime
+
+    from pynwb import NWBHDF5IO, NWBFile
+
+    nwb = NWBFile(session_description="rig", identifier="rig-1",
+                  session_start_time=datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC))
+    nwb.add_unit(spike_times=[0.1, 0.2, 0.5])
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+
+
+class _Touch:
+    """Unpickling this creates the file ``path``: a pickle that runs code."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _evil_pickle(path):
+    import pickle
+
+    path.write_bytes(pickle.dumps(_Touch(path.with_name("ran.txt"))))
+
+
+def _load_bad(name, make, reader="load_record", **kw):
+    """Make a bad file called ``name`` in a fresh folder and read it."""
+    def go():
+        import tempfile
+        from pathlib import Path
+
+        import plastix.io
+
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / name
+            make(path)
+            getattr(plastix.io, reader)(path, **kw)
+    return go
+
+
+from plastix._util.errors import FileFormatError, UnsafeFileError  # noqa: E402
+
+_EMPTY = (r"the file is empty \(0 bytes\), probably left by a write or a copy that did not "
+          r"finish\. Write or copy it again from the original\.")
+_TRUNC = (r"the file is truncated \(HDF5 expects \d+ bytes, found \d+\), probably cut short "
+          r"by a copy or a write that did not finish\. Copy it again from the original\.")
+_DAMAGED = r"its HDF5 content is damaged \(\w+: .*\)\. Copy it again from the original\."
+_RENAME = r"its content is {real}, not {fmt}; the suffix is wrong\. Rename it to '{to}'\."
+_NO_FORMAT = (r"its first bytes b'plastix:' match no format plastix reads \(corrupt, or "
+              r"another format\)\. Check that it is the file you meant, or copy it again from "
+              r"the original\.")
+_PICKLE = (r"refusing to read '{name}': it is a pickle file, and unpickling runs any code the "
+           r"file contains\. If you trust the file, pass allow_pickle=True \(CLI: "
+           r"--allow-pickle\); better, convert it once to a safe format \(\.nc, \.nix, "
+           r"\.nwb\)\.")
+
+CASES += [
+    (f"io-empty-{ext}", _load_bad(f"x.{ext}", _empty), FileFormatError,
+     rf"cannot read 'x\.{ext}' as {label}: " + _EMPTY)
+    for ext, label in (("nc", "NetCDF"), ("nix", "NIX"), ("nwb", "NWB"), ("pkl", "pickle"))
+] + [
+    (f"io-truncated-{ext}", _load_bad(f"x.{ext}", _as_file(ext, _half)), FileFormatError,
+     rf"cannot read 'x\.{ext}' as {label}: " + _TRUNC)
+    for ext, label in (("nc", "NetCDF"), ("nix", "NIX"), ("nwb", "NWB"))
+] + [
+    (f"io-corrupt-{ext}", _load_bad(f"x.{ext}", _as_file(ext, _scramble)), FileFormatError,
+     rf"cannot read 'x\.{ext}' as {label}: " + _DAMAGED)
+    for ext, label in (("nc", "NetCDF"), ("nix", "NIX"), ("nwb", "NWB"))
+] + [
+    ("io-truncated-pkl", _load_bad("x.pkl", _as_file("pkl", _half), allow_pickle=True),
+     FileFormatError,
+     r"cannot read 'x\.pkl' as pickle: the file ends too early \(UnpicklingError: pickle data "
+     r"was truncated\), probably cut short by a copy or a write that did not finish\. Copy it "
+     r"again from the original\."),
+    ("io-corrupt-pkl", _load_bad("x.pkl", _as_file("pkl", _scramble), allow_pickle=True),
+     FileFormatError,
+     r"cannot read 'x\.pkl' as pickle: its pickle content is damaged \(\w+: .*\)\. Copy it "
+     r"again from the original\."),
+    ("io-not-a-record-nc", _load_bad("x.nc", _not_a_record), FileFormatError,
+     r"cannot read 'x\.nc' as NetCDF: " + _NO_FORMAT),
+    ("io-not-a-record-nix", _load_bad("x.nix", _not_a_record), FileFormatError,
+     r"cannot read 'x\.nix' as NIX: " + _NO_FORMAT),
+    ("io-directory-nc", _load_bad("x.nc", lambda p: p.mkdir()), FileFormatError,
+     r"cannot read 'x\.nc' as NetCDF: it is a directory, not a file\. Pass the path of the "
+     r"record file itself\."),
+    ("io-nwb-named-nc", _load_bad("x.nc", _as_file("nwb")), FileFormatError,
+     r"cannot read 'x\.nc' as NetCDF: " + _RENAME.format(real="NWB", fmt="NetCDF", to=r"x\.nwb")),
+    ("io-nix-named-nc", _load_bad("x.nc", _as_file("nix")), FileFormatError,
+     r"cannot read 'x\.nc' as NetCDF: " + _RENAME.format(real="NIX", fmt="NetCDF", to=r"x\.nix")),
+    ("io-netcdf-named-nix", _load_bad("x.nix", _as_file("nc")), FileFormatError,
+     r"cannot read 'x\.nix' as NIX: " + _RENAME.format(real="NetCDF", fmt="NIX", to=r"x\.nc")),
+    ("io-nix-named-nwb", _load_bad("x.nwb", _as_file("nix")), FileFormatError,
+     r"cannot read 'x\.nwb' as NWB: " + _RENAME.format(real="NIX", fmt="NWB", to=r"x\.nix")),
+    ("io-netcdf-named-pkl", _load_bad("x.pkl", _as_file("nc")), FileFormatError,
+     r"cannot read 'x\.pkl' as pickle: "
+     + _RENAME.format(real="NetCDF", fmt="pickle", to=r"x\.nc")),
+    ("io-pynwb-standard-nwb", _load_bad("rig.nwb", _pynwb_file), FileFormatError,
+     r"cannot read 'rig\.nwb' as NWB: it is a standard NWB file \(written by pynwb or another "
+     r"tool\), not one in plastix's Neo convention \(SPEC §9\), and neo\.NWBIO cannot read it "
+     r"\(KeyError: 'obs_intervals'\)\. plastix has no reader for standard NWB files yet: "
+     r"convert the data to a neo\.Block that follows SPEC §9 and write it with "
+     r"plastix\.io\.write_block\."),
+    ("io-pickle-refused", _load_bad("evil.pkl", _evil_pickle), UnsafeFileError,
+     _PICKLE.format(name=r"evil\.pkl")),
+    ("io-read-block-pickle-refused", _load_bad("evil.pickle", _evil_pickle, "read_block"),
+     UnsafeFileError, _PICKLE.format(name=r"evil\.pickle")),
 ]
 
 

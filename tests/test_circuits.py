@@ -134,7 +134,8 @@ def test_stdp_runs_and_records_its_signal():
 
 def test_neo_nix_round_trip(tmp_path):
     pytest.importorskip("nixio")
-    from plastix.record import compare_records, load_record, save_record
+    from plastix.io import load_record, save_record
+    from plastix.record import compare_records
 
     cfg = SpikingCircuitConfig(rule="error", n_pre=6, n_post=2, duration=0.5,
                                weight_interval=0.1, record_synapses=((0, 1), (1, 4), (1, 5)))
@@ -146,7 +147,8 @@ def test_neo_nix_round_trip(tmp_path):
 
 def test_cli_simulate_writes_netcdf(tmp_path, capsys):
     from plastix.cli import main
-    from plastix.record import load_record, truth
+    from plastix.io import load_record
+    from plastix.record import truth
 
     out = tmp_path / "rate.nc"
     code = main(["simulate", "rate", "--rule", "random", "--decay", "2", "--noise", "0.5",

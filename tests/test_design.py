@@ -350,7 +350,7 @@ def test_cli_writes_the_outputs(tmp_path, monkeypatch, capsys):
 def test_record_sets_the_calibration_target(tmp_path):
     from plastix.design import circuit_from_record
     from plastix.estimate import HebbianEstimator
-    from plastix.record import to_netcdf
+    from plastix.io import to_netcdf
 
     spec = SMALL
     st = new_sessions(spec, "error", 1.5, batch=(1,), rng=np.random.default_rng(4))

@@ -13,7 +13,8 @@ from numpy.testing import assert_allclose
 from plastix.alignment import alignment_per_post, cosine_alignment, hebbian_term, stationarity_gap
 from plastix.estimate import HebbianEstimator, estimate_alignment, save_result
 from plastix.estimate.synthetic import SyntheticConfig, fit_linear_rule, simulate_synthetic
-from plastix.record import delta_weight, interval_weight, make_record, to_netcdf
+from plastix.io import to_netcdf
+from plastix.record import delta_weight, interval_weight, make_record
 
 FAST = dict(n_pre=8, n_post=5, n_intervals=60, bins_per_interval=20, lr=0.5, decay=2.0,
             noise=0.05, n_burn=60)
@@ -270,8 +271,8 @@ def test_cli_estimate(tmp_path, rng, capsys):
 
 
 def test_neo_file_and_pairing_shape(tmp_path, rng):
-    pytest.importorskip("plastix.neo_io")
-    from plastix.record import load_record, save_record
+    pytest.importorskip("neo")
+    from plastix.io import load_record, save_record
 
     rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
     path = save_record(rec, tmp_path / "rec.nix")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from plastix.record import compare_records, load_record, make_record, records_equal, save_record
+from plastix.io import load_record, save_record
+from plastix.record import compare_records, make_record, records_equal
 
 pytest.importorskip("neo")
 
@@ -120,13 +121,13 @@ RECORDS = {"continuous": continuous_record, "ann_step": ann_record, "pairing": p
 def test_round_trip_through_files_is_exact(kind, fmt, rng, tmp_path):
     ds = RECORDS[kind](rng)
     path = save_record(ds, tmp_path / f"rec.{fmt}")
-    back = load_record(path)
+    back = load_record(path, allow_pickle=True)
     compare_records(ds, back)  # raises with the first difference (rtol = 0: bit for bit)
     assert records_equal(ds, back)
 
 
 def test_round_trip_in_memory_and_the_convention(rng):
-    from plastix.neo_io import from_neo, to_neo
+    from plastix.io import from_neo, to_neo
 
     pq = _pq()
     ds = continuous_record(rng)
@@ -155,7 +156,7 @@ def test_round_trip_in_memory_and_the_convention(rng):
 
 def test_edited_block_is_read_from_its_neo_objects(rng):
     """The exact-value side channel never overrides what the Neo objects say."""
-    from plastix.neo_io import from_neo, to_neo
+    from plastix.io import from_neo, to_neo
 
     ds = continuous_record(rng)
     block = to_neo(ds)
@@ -167,7 +168,7 @@ def test_edited_block_is_read_from_its_neo_objects(rng):
 
 
 def test_step_time_units_are_seconds_in_neo(rng):
-    from plastix.neo_io import to_neo
+    from plastix.io import to_neo
 
     ds = ann_record(rng)
     block = to_neo(ds)
@@ -249,7 +250,7 @@ def _check_user_record(ds):
 
 
 def test_user_block_reads_into_the_expected_record():
-    from plastix.neo_io import from_neo
+    from plastix.io import from_neo
 
     ds = from_neo(user_block())
     _check_user_record(ds)
@@ -258,17 +259,17 @@ def test_user_block_reads_into_the_expected_record():
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_user_block_through_files(fmt, tmp_path):
-    from plastix.neo_io import read_block, write_block
+    from plastix.io import read_block, write_block
 
     block = user_block()
     path = write_block(block, tmp_path / f"rig.{fmt}")
     assert block.segments[0].analogsignals[0].name == "post_rate"  # caller's block untouched
-    _check_user_record(load_record(path))
-    assert read_block(path).segments[1].name == "pairing"
+    _check_user_record(load_record(path, allow_pickle=True))
+    assert read_block(path, allow_pickle=True).segments[1].name == "pairing"
 
 
 def test_bin_size_and_spikes_only_segment():
-    from plastix.neo_io import DEFAULT_BIN_SIZE, from_neo
+    from plastix.io import DEFAULT_BIN_SIZE, from_neo
 
     block = user_block()
     block.segments[0].analogsignals.pop(0)  # now both segments hold spikes only
@@ -282,7 +283,7 @@ def test_bin_size_and_spikes_only_segment():
 
 
 def test_failed_write_keeps_previous_file(rng, tmp_path):
-    from plastix.neo_io import write_block
+    from plastix.io import write_block
 
     path = save_record(continuous_record(rng), tmp_path / "rec.nix")
     before = path.read_bytes()
@@ -309,7 +310,7 @@ def edge_record() -> object:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_edge_record_round_trip(fmt, tmp_path):
-    from plastix.neo_io import to_neo
+    from plastix.io import to_neo
 
     ds = edge_record()
     block = to_neo(ds)
@@ -318,7 +319,7 @@ def test_edge_record_round_trip(fmt, tmp_path):
     assert [s.name for s in seg1.analogsignals] == ["pre_rate", "post_rate"]
     assert "decay" not in block.annotations
     assert np.isnan(seg0.irregularlysampledsignals[2].magnitude).all()  # placeholder channel
-    back = load_record(save_record(ds, tmp_path / f"edge.{fmt}"))
+    back = load_record(save_record(ds, tmp_path / f"edge.{fmt}"), allow_pickle=True)
     compare_records(ds, back)
     assert_array_equal(back["pre"].values, ["b", "a"])
     assert back["pre_activity"].attrs["units"] == "a.u."
@@ -338,7 +339,7 @@ def test_variables_outside_the_schema_survive(fmt, rng, tmp_path):
 
 def test_user_pairing_block():
     """Pairing experiments as a rig would store them: one synapse per segment, spikes only."""
-    from plastix.neo_io import from_neo
+    from plastix.io import from_neo
     from plastix.record import delta_weight
 
     neo, pq = _neo(), _pq()
@@ -381,7 +382,7 @@ def test_nwb_written_without_plastix_says_why(tmp_path):
     import datetime
 
     from plastix._util.errors import SchemaError
-    from plastix.neo_io import from_neo, read_block
+    from plastix.io import from_neo, read_block
 
     block = user_block()
     block.annotations["session_start_time"] = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
@@ -396,7 +397,7 @@ def test_nwb_written_without_plastix_says_why(tmp_path):
 
 def test_truth_is_also_written_as_plain_block_annotations(tmp_path):
     """SPEC §9: simulations add the true rule and its parameters to Block.annotations."""
-    from plastix.neo_io import from_neo, read_block, to_neo, write_block
+    from plastix.io import from_neo, read_block, to_neo, write_block
     from plastix.record import make_record, records_equal
 
     rng = np.random.default_rng(3)
@@ -409,3 +410,88 @@ def test_truth_is_also_written_as_plain_block_annotations(tmp_path):
     assert "true_teacher" not in block.annotations  # only scalars; the JSON keeps the rest
     back = from_neo(read_block(write_block(block, tmp_path / "t.nix")))
     assert records_equal(ds, back)
+
+
+# ------------------------------------------------------------------ bad files and pickles
+
+
+def _evil_pickle(path, marker):
+    """A pickle whose unpickling creates ``marker`` (it runs ``open(marker, 'w')``)."""
+    import pickle
+
+    class Touch:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path.write_bytes(pickle.dumps(Touch()))
+    return path
+
+
+def test_a_pickle_is_refused_and_runs_no_code(tmp_path):
+    from plastix._util.errors import UnsafeFileError
+    from plastix.estimate import HebbianEstimator
+    from plastix.io import read_block
+
+    marker = tmp_path / "ran.txt"
+    evil = _evil_pickle(tmp_path / "evil.pkl", marker)
+    before = evil.read_bytes()
+    for read in (load_record, read_block, lambda p: HebbianEstimator(decay=1.0).fit(p),
+                 lambda p: HebbianEstimator(decay=1.0, streaming=True).fit(p)):
+        with pytest.raises(UnsafeFileError, match=r"unpickling runs any code the file "
+                           r"contains\. If you trust the file, pass allow_pickle=True "
+                           r"\(CLI: --allow-pickle\)"):
+            read(evil)
+        assert not marker.exists()
+    assert evil.read_bytes() == before
+    # the pickle really runs code: allowed, it creates the file (then is not a block)
+    with pytest.raises(TypeError, match="`block` must be a neo.Block"):
+        load_record(evil, allow_pickle=True)
+    assert marker.exists()
+
+
+def _sha(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("case", ["empty", "half", "scrambled", "garbage", "misnamed"])
+@pytest.mark.parametrize("fmt", ["nc", "nix", "nwb", "pkl"])
+def test_bad_files_give_one_error_and_stay_byte_identical(case, fmt, rng, tmp_path):
+    """Every bad file is refused with one FileFormatError and left exactly as it was."""
+    from plastix._util.errors import FileFormatError
+    from plastix.estimate import HebbianEstimator
+    from plastix.io import read_block
+
+    good = save_record(ann_record(rng), tmp_path / f"good.{fmt}").read_bytes()
+    scrambled = bytearray(good)
+    scrambled[600:3000] = rng.bytes(2400)
+    other = "nix" if fmt != "nix" else "nwb"
+    content = {"empty": b"", "half": good[: len(good) // 2], "scrambled": bytes(scrambled),
+               "garbage": b"not a record\n" * 100}
+    if case == "misnamed":
+        content[case] = save_record(ann_record(rng), tmp_path / f"o.{other}").read_bytes()
+    path = tmp_path / f"bad.{fmt}"
+    path.write_bytes(content[case])
+    sha = _sha(path)
+    readers = [lambda p: load_record(p, allow_pickle=True)]
+    if fmt != "pkl":  # the estimator reads no pickle
+        readers.append(lambda p: HebbianEstimator(decay=1.0, streaming=True).fit(p))
+    if fmt != "nc":
+        readers.append(lambda p: read_block(p, allow_pickle=True))
+    for read in readers:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(FileFormatError, match=rf"^cannot read 'bad\.{fmt}' as "):
+                read(path)
+    assert _sha(path) == sha
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        {f"good.{fmt}", f"bad.{fmt}"} | ({f"o.{other}"} if case == "misnamed" else set()))
+
+
+def test_a_directory_named_like_a_record_is_refused(tmp_path):
+    from plastix._util.errors import FileFormatError
+
+    (tmp_path / "x.nc").mkdir()
+    with pytest.raises(FileFormatError, match=r"'x\.nc' as NetCDF: it is a directory"):
+        load_record(tmp_path / "x.nc")

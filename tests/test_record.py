@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
 
 from plastix import record as R
+from plastix.io import load_record, save_record
 
 
 def _continuous(rng, n_time=200, n_pre=6, n_post=4, n_w=5):
@@ -92,8 +95,8 @@ def test_segments_restart_time_and_intervals_do_not_cross_segments(rng):
 @pytest.mark.parametrize("make", [_continuous, _ann_like])
 def test_netcdf_round_trip_is_lossless(make, rng, tmp_path):
     ds = make(rng)
-    path = R.save_record(ds, tmp_path / "rec.nc")
-    back = R.load_record(path)
+    path = save_record(ds, tmp_path / "rec.nc")
+    back = load_record(path)
     R.compare_records(ds, back)
     assert R.records_equal(ds, back)
     assert R.provenance(back) == {"seed": 1, "config": {"a": 1.5}} or make is _ann_like
@@ -111,12 +114,12 @@ def test_records_equal_detects_a_changed_value(rng):
 
 def test_failed_write_keeps_the_previous_file(rng, tmp_path):
     ds = _continuous(rng)
-    path = R.save_record(ds, tmp_path / "rec.nc")
+    path = save_record(ds, tmp_path / "rec.nc")
     before = path.read_bytes()
     broken = ds.copy()
     broken["weight"] = broken.weight.transpose("weight_time", "pre", "post")
     with pytest.raises(R.SchemaError):
-        R.save_record(broken, path)
+        save_record(broken, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.nc"]  # no temp file left
 
@@ -129,4 +132,73 @@ def test_validator_is_the_same_at_every_boundary(rng, tmp_path):
         R.validate_record(bad)
     xr.Dataset.to_netcdf(bad, tmp_path / "bad.nc", engine="h5netcdf")
     with pytest.raises(R.SchemaError, match=r"load_netcdf\(bad.nc\): coordinate `interval`"):
-        R.load_record(tmp_path / "bad.nc")
+        load_record(tmp_path / "bad.nc")
+
+
+# ------------------------------------------------------------------ the table of formats
+
+
+def test_a_toy_format_registers_in_one_call_and_round_trips(rng, tmp_path):
+    """A new format is one entry: save_record/load_record find it by its suffix."""
+    from plastix.io import formats as F
+
+    def write_npz(ds, path):
+        arrays = {name: np.asarray(ds[name].values) for name in ds.variables}
+        with open(path, "wb") as f:  # np.savez would append .npz to the temporary name
+            np.savez(f, **arrays, __attrs__=np.array(json.dumps(dict(ds.attrs))),
+                     __units__=np.array(json.dumps({n: dict(ds[n].attrs) for n in ds.variables})))
+
+    def read_npz(path):
+        with np.load(path, allow_pickle=False) as z:
+            attrs, var_attrs = json.loads(str(z["__attrs__"])), json.loads(str(z["__units__"]))
+            ds = _continuous(np.random.default_rng(0))  # the layout: dims of every variable
+            ds = xr.Dataset(
+                {n: (ds[n].dims, z[n], var_attrs[n]) for n in ds.data_vars},
+                coords={n: (ds[n].dims, z[n], var_attrs[n]) for n in ds.coords}, attrs=attrs)
+        return R.validate_record(ds, stage="npz")
+
+    F.register_format(F.Format(name="npz", suffixes=(".npz",), label="npz",
+                               description="numpy archive (a test's toy format)",
+                               read=read_npz, write=write_npz))
+    try:
+        assert "npz" in F.format_names() and ".npz" in F.format_suffixes()
+        assert "npz (.npz): numpy archive" in F.format_help()
+        ds = _continuous(rng)
+        path = save_record(ds, tmp_path / "rec.npz")
+        R.compare_records(ds, load_record(path))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.npz"]  # written atomically
+        with pytest.raises(ValueError, match="a format named 'npz' is already registered"):
+            F.register_format(F.get_format("npz"))
+    finally:
+        F.unregister_format("npz")
+    assert "npz" not in F.format_names()
+
+
+def test_format_table_answers_by_suffix_and_name():
+    from plastix.io import formats as F
+
+    assert F.format_names() == ("netcdf", "nix", "nwb", "pickle")
+    assert F.format_for_path("a/B.NC").name == "netcdf"
+    assert F.format_for_path("x.pickle") is F.get_format("pickle")
+    assert not F.get_format("pickle").safe and F.get_format("nix").safe
+    with pytest.raises(ValueError, match=r"got 'x\.nxi' \(suffix '\.nxi'\)\. Did you mean"):
+        F.format_for_path("x.nxi")
+    with pytest.raises(ValueError, match=r"`format` must be one of .*Did you mean 'nwb'"):
+        F.get_format("nbw")
+    with pytest.raises(ValueError, match=r"suffix '\.nc' of format 'cdf' already belongs to "
+                       r"format 'netcdf'"):
+        F.register_format(F.Format(name="cdf", suffixes=(".nc",), description="x",
+                                   read=load_record, write=save_record))
+
+
+def test_record_module_never_imports_io():
+    """Layering: plastix.io imports plastix.record, never the reverse (not even lazily)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(R))
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    names += [f"plastix.{a.name}" for n in ast.walk(tree)
+              if isinstance(n, ast.ImportFrom) and n.module == "plastix" for a in n.names]
+    assert not [m for m in names if m and (m == "plastix.io" or m.startswith("plastix.io."))]

@@ -5,11 +5,26 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["SchemaError", "did_you_mean", "check_choice"]
+__all__ = ["SchemaError", "FileFormatError", "UnsafeFileError", "did_you_mean", "check_choice"]
 
 
 class SchemaError(ValueError):
     """A plastix record (or a Neo block read as one) breaks the schema."""
+
+
+class FileFormatError(OSError, ValueError):
+    """A file cannot be read as the format its suffix names.
+
+    Empty, truncated or corrupt files, a directory in place of a file, and a file
+    whose content is another format than its suffix says.  The message is one
+    line: the file, the format, the probable cause and what to do.  It is an
+    ``OSError`` (the file is at fault) and a ``ValueError`` (as every plastix
+    input error), like :class:`io.UnsupportedOperation`.
+    """
+
+
+class UnsafeFileError(ValueError):
+    """A file whose reading can run code (a pickle) was not explicitly allowed."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -8,12 +8,11 @@ from types import ModuleType
 
 __all__ = ["require", "import_brian2", "import_torch", "import_neo"]
 
+# File-format packages (neo, nixio, pynwb, h5netcdf) are declared with their install
+# commands by the formats of plastix.io.formats, not here.
 _INSTALL = {
     "torch": "pip install 'torch>=2.2,<2.14'",
     "brian2": "pip install 'brian2>=2.9,<2.12' 'numpy<2.4'",
-    "neo": "pip install neo",
-    "nixio": "pip install nixio",
-    "pynwb": "pip install pynwb",
     "elephant": "pip install elephant",
 }
 

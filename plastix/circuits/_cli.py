@@ -2,7 +2,7 @@
 
 Also ``--seed N``, ``--eta``, ``--n-pre``, ``--n-post`` and ``--target``.
 
-Writes the record by the file's extension through :func:`plastix.record.save_record`
+Writes the record by the file's extension through :func:`plastix.io.save_record`
 (``.nc`` NetCDF, ``.nix``/``.nwb``/``.pkl`` a ``neo.Block``).
 """
 
@@ -37,10 +37,10 @@ def _run(args: argparse.Namespace) -> int:
     from plastix._util.errors import check_choice
     from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig
     from plastix.circuits.simulate import simulate_rate, simulate_spiking
-    from plastix.record import _format_of, save_record
+    from plastix.io import format_for_path, save_record
 
     check_choice("circuit", args.circuit, ("rate", "spiking"))
-    _format_of(Path(args.out))  # fail on a bad extension before simulating
+    format_for_path(args.out)  # fail on a bad extension before simulating
     kw = {"rule": args.rule, "decay": args.decay, "noise": args.noise,
           "duration": args.duration}
     for name in ("eta", "n_pre", "n_post"):

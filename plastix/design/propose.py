@@ -130,7 +130,8 @@ def circuit_from_record(record: Any, *, measure: Callable[[xr.Dataset], float] |
     holds as many intervals as the record (between 10 and 200).
     """
     from plastix.estimate import HebbianEstimator
-    from plastix.record import interval_duration, load_record, validate_record
+    from plastix.io import load_record
+    from plastix.record import interval_duration, validate_record
 
     ds = load_record(record) if not isinstance(record, xr.Dataset) else record
     validate_record(ds, stage="design")

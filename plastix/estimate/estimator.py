@@ -335,7 +335,7 @@ class HebbianEstimator:
         Parameters
         ----------
         record : xarray.Dataset or path
-            A plastix record, or a path to a file :func:`plastix.record.load_record`
+            A plastix record, or a path to a file :func:`plastix.io.load_record`
             reads (``.nc``, or ``.nix``/``.nwb``/``.pkl`` Neo files following SPEC §9).
             Schema errors of the reader are raised unchanged (:class:`SchemaError`).
         y : ignored
@@ -643,7 +643,8 @@ def _draw_shifts(lay: Layout, rng: np.random.Generator) -> np.ndarray:
 
 def _open(record: Any, streaming: Any) -> tuple[xr.Dataset, Any]:
     """Validate a record or read a file; returns (dataset, handle to close or None)."""
-    from plastix.record import load_record, validate_record
+    from plastix.io import format_for_path, load_record, open_record
+    from plastix.record import validate_record
 
     if isinstance(record, xr.Dataset):
         if any(not record[v].variable._in_memory for v in ("pre_activity", "post_activity")):
@@ -653,10 +654,10 @@ def _open(record: Any, streaming: Any) -> tuple[xr.Dataset, Any]:
         path = Path(record)
         if not path.exists():
             raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
-        lazy = path.suffix.lower() in (".nc", ".nc4", ".h5") and (
+        lazy = format_for_path(path).open_lazy is not None and (
             streaming is True or (streaming == "auto" and path.stat().st_size > _STREAM_BYTES))
         if lazy:
-            ds = xr.open_dataset(path, engine="h5netcdf", cache=False)
+            ds = open_record(path)
             try:
                 return _validate_lazy(ds, stage=f"estimate({path.name})"), ds
             except BaseException:
@@ -704,7 +705,7 @@ def estimate_alignment(record: Any, **params: Any) -> xr.Dataset:
     Parameters
     ----------
     record : xarray.Dataset or path
-        A plastix record or a file :func:`plastix.record.load_record` reads.
+        A plastix record or a file :func:`plastix.io.load_record` reads.
     **params
         Any :class:`HebbianEstimator` parameter (``kernel``, ``decay``, ``n_boot``,
         ``n_null``, ``alpha``, ``rng``, …).

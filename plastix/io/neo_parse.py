@@ -1,7 +1,7 @@
 """Reading a ``neo.Block`` back into a record: units, segment parsing and binning.
 
-The helpers behind :func:`plastix.neo_io.from_neo` (and the unit conversions that
-:func:`plastix.neo_io.to_neo` shares): each segment's rate signals, spike trains and
+The helpers behind :func:`plastix.io.neo.from_neo` (and the unit conversions that
+:func:`plastix.io.neo.to_neo` shares): each segment's rate signals, spike trains and
 weight signals are parsed and checked (with messages that name the segment and the
 object), spike trains are binned on the segment's grid, and identifiers and
 annotations are decoded.
@@ -10,28 +10,32 @@ annotations are decoded.
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
 import numpy as np
 
-from plastix._neo_pack import arr_dec, dec
 from plastix._util.errors import SchemaError, did_you_mean
-from plastix._util.optional import import_neo, require
+from plastix._util.optional import import_neo
+from plastix.io.neo_pack import arr_dec, dec, quantities
+from plastix.record import ACTIVITY_KINDS
 
-_ROLES = ("pre", "post")
+__all__ = ["ROLES", "py_scalar", "to_pq_units", "json_annotation", "parse_segment",
+           "unit_order", "id_array", "segment_grid", "bin_counts", "refine", "collect_spikes",
+           "read_decay"]
+
+ROLES = ("pre", "post")
+"""The two sides of a synapse, in the order plastix lists them."""
 
 
-def _pq():
-    import_neo()
-    return require("quantities")
-
-
-def _py(x: Any) -> Any:
+def py_scalar(x: Any) -> Any:
+    """A numpy scalar as the Python scalar it holds; anything else unchanged."""
     return x.item() if isinstance(x, np.generic) else x
 
 
-def _to_pq_units(label: str):
-    pq = _pq()
+def to_pq_units(label: str):
+    """The ``quantities`` unit of a record's unit string; unknown strings are dimensionless."""
+    pq = quantities()
     if label in ("1", "", "a.u.", "au", "dimensionless", None):
         return pq.dimensionless
     try:
@@ -40,8 +44,20 @@ def _to_pq_units(label: str):
         return pq.dimensionless
 
 
+def json_annotation(v: Any) -> dict[str, Any]:
+    """A JSON-object annotation (a dict, or a JSON string) as a dict; ``{}`` if not an object."""
+    if isinstance(v, dict):
+        return v
+    try:
+        out = json.loads(str(v))
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"block: expected a JSON object in an annotation; got {str(v)[:60]!r}"
+                          f" ({err}).") from None
+    return out if isinstance(out, dict) else {}
+
+
 def _is_frequency(units) -> bool:
-    pq = _pq()
+    pq = quantities()
     return units.simplified.dimensionality == pq.Hz.simplified.dimensionality
 
 
@@ -50,7 +66,7 @@ def _nwb_hint(obj: Any) -> str:
         return ""
     return (" This object was read by neo.NWBIO, which keeps neither Neo annotations nor "
             "signal names: annotate the block after reading, or write NWB files with "
-            "plastix.neo_io.write_block, which keeps them.")
+            "plastix.io.write_block, which keeps them.")
 
 
 def _where(i: int, seg: Any) -> str:
@@ -67,11 +83,11 @@ def _times(sig: Any, tq: Any) -> np.ndarray:
 
 def _values(sig: Any, *, rate_like: bool) -> tuple[np.ndarray, str]:
     """Magnitudes and unit label of a signal: its ``plastix_units`` if they fit, else SI."""
-    pq = _pq()
+    pq = quantities()
     label = sig.annotations.get("plastix_units")
     if isinstance(label, str):
         try:
-            return np.asarray(sig.rescale(_to_pq_units(label)).magnitude, dtype=float), label
+            return np.asarray(sig.rescale(to_pq_units(label)).magnitude, dtype=float), label
         except ValueError:
             pass  # the signal's units no longer match its label: read its own units
     units = sig.units
@@ -90,19 +106,23 @@ def _array_ids(where: str, sig: Any, key: str, what: str) -> list[Any]:
             f"{where}: the {sig.name!r} signal has no array_annotations[{key!r}]; expected one "
             f"{what} id per channel ({n} channel{'s' if n != 1 else ''}); found "
             f"array_annotations keys {sorted(arr_ann)}." + _nwb_hint(sig))
-    return [_py(x) for x in np.asarray(arr_ann[key]).tolist()]
+    return [py_scalar(x) for x in np.asarray(arr_ann[key]).tolist()]
 
 
-def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
-    """Pull the convention's objects out of one Segment, with exact complaints."""
-    from plastix.record import ACTIVITY_KINDS
+def parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
+    """Pull the convention's objects out of one Segment, with exact complaints.
 
+    Returns a dict with the segment's ``index`` and ``where`` (for messages), the
+    signal ``names`` and train ``roles`` found, and per role the ``rate`` signal
+    (times, values, ids, unit label, kind, sampling period) and the ``trains``
+    ``(unit, times, t_start, t_stop)``, and the ``weight`` signal; times in ``tq``.
+    """
     where = _where(i, seg)
     sigs = list(seg.analogsignals) + list(seg.irregularlysampledsignals)
     names = [s.name for s in sigs]
     out: dict[str, Any] = {"index": i, "where": where, "names": names, "rate": {}, "trains": {},
                            "roles": [t.annotations.get("role") for t in seg.spiketrains]}
-    for r in _ROLES:
+    for r in ROLES:
         found = [s for s in sigs if s.name == f"{r}_rate"]
         if len(found) > 1:
             raise SchemaError(f"{where}: {len(found)} signals named '{r}_rate'; expected at "
@@ -127,7 +147,7 @@ def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
         dt = _scalar(sig.sampling_period, tq) if analog else None
         out["rate"][r] = {"times": _times(sig, tq), "values": values, "ids": uid,
                           "label": label, "kind": str(kind), "dt": dt}
-    out["trains"] = {r: [] for r in _ROLES}
+    out["trains"] = {r: [] for r in ROLES}
     seen: set[tuple[str, Any]] = set()
     for k, st in enumerate(seg.spiketrains):
         what = f"{where}: spike train {k}" + (f" ({st.name!r})" if st.name else "")
@@ -135,14 +155,14 @@ def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
             raise SchemaError(f"{what} has no annotations['role']; expected 'pre' or 'post'; "
                               f"found annotations {sorted(st.annotations)}." + _nwb_hint(st))
         role = st.annotations["role"]
-        if role not in _ROLES:
+        if role not in ROLES:
             raise SchemaError(f"{what} has annotations['role'] = {role!r}; expected 'pre' or "
-                              "'post'." + did_you_mean(str(role), _ROLES))
+                              "'post'." + did_you_mean(str(role), ROLES))
         if "unit" not in st.annotations:
             raise SchemaError(f"{what} has no annotations['unit']; expected the id of its "
                               f"{role}synaptic unit; found annotations {sorted(st.annotations)}."
                               + _nwb_hint(st))
-        unit = _py(st.annotations["unit"])
+        unit = py_scalar(st.annotations["unit"])
         if (role, unit) in seen:
             raise SchemaError(f"{what} repeats {role} unit {unit!r}; expected one spike train "
                               "per unit and segment.")
@@ -163,7 +183,7 @@ def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
     out["weight"] = None
     if found:
         sig = found[0]
-        pre, post = (_array_ids(where, sig, k, f"{k}synaptic unit") for k in _ROLES)
+        pre, post = (_array_ids(where, sig, k, f"{k}synaptic unit") for k in ROLES)
         if len(set(zip(pre, post, strict=True))) != len(pre):
             raise SchemaError(f"{where}: the 'weight' signal has two channels for the same "
                               "synapse (pre, post); expected one channel per synapse.")
@@ -173,7 +193,8 @@ def _parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
     return out
 
 
-def _unit_order(parts: list[dict[str, Any]], role: str, stored: Any) -> list[Any]:
+def unit_order(parts: list[dict[str, Any]], role: str, stored: Any) -> list[Any]:
+    """The unit ids of ``role`` in all segments: the stored order if it lists them, else sorted."""
     found: list[Any] = []
     for p in parts:
         rate = p["rate"][role]
@@ -183,7 +204,7 @@ def _unit_order(parts: list[dict[str, Any]], role: str, stored: Any) -> list[Any
             if u not in found:
                 found.append(u)
     if stored is not None:
-        order = [_py(x) for x in np.asarray(dec(stored)).tolist()]
+        order = [py_scalar(x) for x in np.asarray(dec(stored)).tolist()]
         if set(order) == set(found):
             return order
     try:
@@ -192,17 +213,18 @@ def _unit_order(parts: list[dict[str, Any]], role: str, stored: Any) -> list[Any
         return found
 
 
-def _id_array(ids: list[Any]) -> np.ndarray:
+def id_array(ids: list[Any]) -> np.ndarray:
+    """Unit ids as an int or str array (mixed ids become strings)."""
     arr = np.asarray(ids)
     if arr.dtype.kind not in "iuU":
         arr = np.asarray([str(x) for x in ids])
     return arr
 
 
-def _segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool, unit: str
+def segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool, unit: str
                   ) -> tuple[np.ndarray, float | None]:
     """Fine bins of one segment: the rate signals' samples, or bins over the trains."""
-    rates = [(r, p["rate"][r]) for r in _ROLES if p["rate"][r] is not None]
+    rates = [(r, p["rate"][r]) for r in ROLES if p["rate"][r] is not None]
     if rates:
         (r0, a), rest = rates[0], rates[1:]
         dt = a["dt"]
@@ -226,7 +248,7 @@ def _segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool, unit:
     return t0 + np.arange(n) * default_bin, default_bin
 
 
-def _bin_counts(st: np.ndarray, grid: np.ndarray, width: float) -> np.ndarray:
+def bin_counts(st: np.ndarray, grid: np.ndarray, width: float) -> np.ndarray:
     """Spikes in each bin ``[grid[i], grid[i] + width)``; contiguous bins share their edge."""
     ends = grid + width
     joined = np.abs(grid[1:] - ends[:-1]) <= 1e-9 * width
@@ -239,7 +261,7 @@ def _grid_desc(t: np.ndarray, unit: str) -> str:
     return f"{t.size} samples over [{t[0]:g}, {t[-1]:g}] {unit}" if t.size else "0 samples"
 
 
-def _refine(neo_value: np.ndarray, stored: np.ndarray, scale: float) -> np.ndarray:
+def refine(neo_value: np.ndarray, stored: np.ndarray, scale: float) -> np.ndarray:
     """The stored exact values when they agree with what Neo holds; Neo's otherwise."""
     if stored.shape == neo_value.shape and np.allclose(
             stored, neo_value, rtol=1e-9, atol=1e-9 * abs(scale)):
@@ -247,7 +269,11 @@ def _refine(neo_value: np.ndarray, stored: np.ndarray, scale: float) -> np.ndarr
     return neo_value
 
 
-def _collect_spikes(parts, seg_ids, role, stored_order) -> dict[str, np.ndarray] | None:
+def collect_spikes(parts, seg_ids, role, stored_order) -> dict[str, np.ndarray] | None:
+    """The spikes of ``role`` as ``{"time", "unit", "segment"}``, by time within each segment.
+
+    ``stored_order`` (the exact order plastix wrote) is applied when it fits.
+    """
     if not any(p["trains"][role] for p in parts):
         return None
     t, u, s = [], [], []
@@ -261,7 +287,7 @@ def _collect_spikes(parts, seg_ids, role, stored_order) -> dict[str, np.ndarray]
         t.append(st[order])
         u += [trains[j][0] for j in su[order]]
         s.append(np.full(st.size, sid, dtype=np.int64))
-    out = {"time": np.concatenate(t), "unit": _id_array(u) if u else np.zeros(0, np.int64),
+    out = {"time": np.concatenate(t), "unit": id_array(u) if u else np.zeros(0, np.int64),
            "segment": np.concatenate(s)}
     if stored_order is not None:
         inv = arr_dec(stored_order)
@@ -270,11 +296,11 @@ def _collect_spikes(parts, seg_ids, role, stored_order) -> dict[str, np.ndarray]
     return out
 
 
-def _read_decay(value: Any, sec: float, stored: Any) -> float | None:
+def read_decay(value: Any, sec: float, stored: Any) -> float | None:
     """``Block.annotations['decay']`` (1/s) in 1/time-unit of the record; None if absent."""
     if value is None:
         return None
-    pq = _pq()
+    pq = quantities()
     try:
         per_s = float(value.rescale(1 / pq.s)) if isinstance(value, pq.Quantity) else float(value)
     except (TypeError, ValueError):
@@ -286,6 +312,3 @@ def _read_decay(value: Any, sec: float, stored: Any) -> float | None:
     if stored is not None and np.isclose(float(stored), decay, rtol=1e-9, atol=0):
         return float(stored)
     return decay
-
-
-# ---------------------------------------------------------------- files

@@ -1,4 +1,4 @@
-"""Lossless JSON packing of Neo annotations, and the NWB side channel of :mod:`plastix.neo_io`.
+"""Lossless JSON packing of Neo annotations, and the NWB side channel of :mod:`plastix.io.neo`.
 
 ``neo.NWBIO`` keeps neither annotations nor array annotations, renames signals
 and stores times in seconds.  :func:`nwb_pack` moves all of that into the NWB
@@ -23,30 +23,34 @@ import numpy as np
 
 from plastix._util.optional import import_neo, require
 
-__all__ = ["arr_enc", "arr_dec", "enc", "dec", "nwb_pack", "nwb_unpack", "quiet", "NWB_MARK"]
+__all__ = ["arr_enc", "arr_dec", "enc", "dec", "nwb_pack", "nwb_unpack", "quiet", "quantities",
+           "NWB_MARK"]
 
 NWB_MARK = "plastix-neo-pack:"
 
 
-def _pq():
+def quantities():
+    """The ``quantities`` module that Neo uses for units (imported after Neo)."""
     import_neo()
     return require("quantities")
 
 
 def arr_enc(arr: np.ndarray) -> dict[str, Any]:
+    """An array as JSON: base64 of its zlib-compressed bytes, dtype and shape."""
     arr = np.ascontiguousarray(arr)
     return {"__nd__": base64.b64encode(zlib.compress(arr.tobytes())).decode("ascii"),
             "dtype": arr.dtype.str, "shape": list(arr.shape)}
 
 
 def arr_dec(d: dict[str, Any]) -> np.ndarray:
+    """Inverse of :func:`arr_enc`: a fresh, writable array."""
     raw = zlib.decompress(base64.b64decode(d["__nd__"]))
     return np.frombuffer(raw, dtype=np.dtype(d["dtype"])).reshape(d["shape"]).copy()
 
 
 def enc(v: Any) -> Any:
     """JSON-encode an annotation value, keeping arrays, quantities and datetimes."""
-    pq = _pq()
+    pq = quantities()
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     if isinstance(v, pq.Quantity):
@@ -69,7 +73,8 @@ def enc(v: Any) -> Any:
 
 
 def dec(v: Any) -> Any:
-    pq = _pq()
+    """Inverse of :func:`enc`."""
+    pq = quantities()
     if isinstance(v, list):
         return [dec(x) for x in v]
     if not isinstance(v, dict):
@@ -89,7 +94,6 @@ def dec(v: Any) -> Any:
     if "__dict__" in v:
         return {k: dec(x) for k, x in v["__dict__"]}
     return v.get("__str__", v)
-
 
 
 class _DropNeoNoise(logging.Filter):
@@ -119,7 +123,7 @@ _NWB_KEEP = ("session_start_time", "identifier", "session_description", "experim
 
 def _times_entry(obj: Any) -> dict[str, Any]:
     """Time unit of ``obj``, and its exact times when seconds would not give them back."""
-    pq = _pq()
+    pq = quantities()
     t = np.asarray(obj.times.magnitude, dtype=float)
     back = (np.asarray(obj.times.rescale(pq.s).magnitude) * pq.s).rescale(obj.times.units)
     entry = {"time_units": obj.times.units.dimensionality.string}
@@ -224,7 +228,7 @@ def nwb_unpack(b: Any) -> Any:
 
 
 def _packed_times(obj: Any, entry: dict[str, Any]) -> Any:
-    pq = _pq()
+    pq = quantities()
     units = pq.Quantity(1.0, entry["time_units"]).units
     if "times" in entry:
         return arr_dec(entry["times"]) * units

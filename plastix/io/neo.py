@@ -61,51 +61,48 @@ Exactness
     record's unit, the order of unit ids and of spikes.  These are used only when
     they agree with the Neo objects to 1e-9, so an edited block is read from its
     Neo objects.  NWB (through ``neo.NWBIO``) keeps neither annotations nor
-    array annotations: :func:`write_block` packs them, with the original names and
-    units, into the NWB file's ``notes`` as JSON, and :func:`read_block` unpacks
+    array annotations: :func:`plastix.io.write_block` packs them, with the original names and
+    units, into the NWB file's ``notes`` as JSON, and :func:`plastix.io.read_block` unpacks
     them, so all three formats give the same Block back.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import os
-import warnings
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
 
-from plastix._neo_pack import arr_dec, arr_enc, dec, enc, nwb_pack, nwb_unpack, quiet
-from plastix._neo_parse import (
-    _ROLES,
-    _bin_counts,
-    _collect_spikes,
-    _id_array,
-    _parse_segment,
-    _pq,
-    _py,
-    _read_decay,
-    _refine,
-    _segment_grid,
-    _to_pq_units,
-    _unit_order,
-)
 from plastix._util.errors import SchemaError, did_you_mean
-from plastix._util.optional import import_neo, require
+from plastix._util.optional import import_neo
 from plastix._util.validate import check_positive
+from plastix.io.neo_pack import arr_dec, arr_enc, dec, enc, quantities
+from plastix.io.neo_parse import (
+    ROLES,
+    bin_counts,
+    collect_spikes,
+    id_array,
+    json_annotation,
+    parse_segment,
+    py_scalar,
+    read_decay,
+    refine,
+    segment_grid,
+    to_pq_units,
+    unit_order,
+)
+from plastix.record import make_record, validate_record
 
-__all__ = ["DEFAULT_BIN_SIZE", "to_neo", "from_neo", "write_block", "read_block"]
+__all__ = ["DEFAULT_BIN_SIZE", "to_neo", "from_neo", "pick_block"]
 
 DEFAULT_BIN_SIZE = 0.01
 """Bin width (s) for spike trains when the block has no rate signal to follow."""
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 _PQ_TIME = {"s": "s", "ms": "ms", "min": "min", "step": "s"}
-_NEO_FORMATS = {".nix": "nix", ".nwb": "nwb", ".pkl": "pickle", ".pickle": "pickle"}
 
 
 # ---------------------------------------------------------------- record -> Block
@@ -128,35 +125,30 @@ def to_neo(ds: xr.Dataset) -> Any:
         spike times, and the record's decay (1/s), provenance and truth in
         ``Block.annotations``.  See the module docstring for every detail.
     """
-    from plastix.record import validate_record
-
     validate_record(ds, stage="to_neo")
-    neo, pq = import_neo(), _pq()
+    neo = import_neo()
     tu = ds.attrs["time_units"]
-    tq = pq.Quantity(1.0, _PQ_TIME[tu]).units
-    dt = float(ds.attrs["dt"])
-    t = np.asarray(ds["time"].values, dtype=float)
-    seg = np.asarray(ds["segment"].values)
-    wt = np.asarray(ds["weight_time"].values, dtype=float)
-    wseg = np.asarray(ds["weight_segment"].values)
-    ids = {r: np.asarray(ds[r].values) for r in _ROLES}
+    ids = {r: np.asarray(ds[r].values) for r in ROLES}
     ids = {r: (v.astype(str) if v.dtype == object else v) for r, v in ids.items()}
     spikes = {}
-    for r in _ROLES:
+    for r in ROLES:
         if f"{r}_spike_time" in ds:
             spikes[r] = (np.asarray(ds[f"{r}_spike_time"].values, dtype=float),
                          _unit_index(r, ds[f"{r}_spike_unit"].values, ids[r]),
                          np.asarray(ds[f"{r}_spike_segment"].values))
+    seg = np.asarray(ds["segment"].values)
+    wseg = np.asarray(ds["weight_segment"].values)
     seg_ids = sorted({int(s) for s in chain(seg, wseg, *(v[2] for v in spikes.values()))})
     decay = float(ds["decay"].values)
     ann: dict[str, Any] = {
         "plastix_record_version": int(ds.attrs.get("plastix_record_version", 1)),
-        "time_units": tu, "dt": dt, "source": str(ds.attrs.get("source", "unknown")),
+        "time_units": tu, "dt": float(ds.attrs["dt"]),
+        "source": str(ds.attrs.get("source", "unknown")),
         "provenance": str(ds.attrs.get("provenance", "{}")),
         "truth": str(ds.attrs.get("truth", "{}")),
     }
     # SPEC §9: the true rule and its parameters as plain annotations too (true_rule, true_eta…)
-    for key, value in _json_annotation(ann["truth"]).items():
+    for key, value in json_annotation(ann["truth"]).items():
         if isinstance(value, (str, bool, int, float)):
             ann[f"true_{key}"] = value
     exact: dict[str, Any] = {"pre_ids": enc(ids["pre"]), "post_ids": enc(ids["post"]),
@@ -166,51 +158,9 @@ def to_neo(ds: xr.Dataset) -> Any:
         exact["decay"] = decay
     block = neo.Block(name="plastix record", description=f"plastix record from {ann['source']}")
     block.annotate(**ann)
-    w_all = ds["weight"].values
     for s in seg_ids:
-        segment = neo.Segment(name=f"segment {s}")
-        segment.annotate(segment=s)
+        segment, ex = _neo_segment(ds, s, ids, spikes)
         block.segments.append(segment)
-        ex: dict[str, Any] = {}
-        bins = np.flatnonzero(seg == s)
-        if bins.size:
-            ts = t[bins]
-            for r in _ROLES:
-                sig = _activity_signal(neo, pq, ds[f"{r}_activity"], bins, ts, dt, tq, ids[r], r)
-                if isinstance(sig, neo.AnalogSignal):
-                    segment.analogsignals.append(sig)
-                else:
-                    segment.irregularlysampledsignals.append(sig)
-            if not np.array_equal(sig.times.rescale(tq).magnitude, ts):
-                ex["time"] = arr_enc(ts)
-        widx = np.flatnonzero(wseg == s)
-        if widx.size:
-            segment.irregularlysampledsignals.append(
-                _weight_signal(neo, w_all[widx], wt[widx], tq, ids, ds["weight"].attrs))
-        lo, hi = [], []
-        if bins.size:
-            lo.append(t[bins[0]])
-            hi.append(t[bins[-1]] + dt)
-        if widx.size:
-            lo.append(wt[widx[0]])
-            hi.append(wt[widx[-1]])
-        for st, _, ss in spikes.values():
-            if np.any(ss == s):
-                lo.append(st[ss == s].min())
-                hi.append(st[ss == s].max())
-        t0 = float(min(lo)) if lo else 0.0
-        t1 = float(max(hi)) if hi else t0
-        t1 = t1 if t1 > t0 else t0 + dt
-        for r, (st, su, ss) in spikes.items():
-            act = ds[f"{r}_activity"].values[bins] if bins.size else np.empty((0, len(ids[r])))
-            for j, u in enumerate(ids[r]):
-                mask = (ss == s) & (su == j)
-                if not mask.any() and not np.isfinite(act[:, j]).any():
-                    continue  # unit not recorded in this segment
-                train = neo.SpikeTrain(st[mask] * tq, t_start=t0 * tq, t_stop=t1 * tq,
-                                       name=f"{r} {u}")
-                train.annotate(role=r, unit=_py(u))
-                segment.spiketrains.append(train)
         if ex:
             exact["segments"][str(s)] = ex
     for r, (st, su, ss) in spikes.items():
@@ -223,10 +173,65 @@ def to_neo(ds: xr.Dataset) -> Any:
     return block
 
 
+def _neo_segment(ds: xr.Dataset, s: int, ids: dict[str, np.ndarray],
+                 spikes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+                 ) -> tuple[Any, dict[str, Any]]:
+    """Segment ``s`` of a record as a ``neo.Segment``, and its exact bin times if Neo's differ."""
+    neo, pq = import_neo(), quantities()
+    tu = ds.attrs["time_units"]
+    tq = pq.Quantity(1.0, _PQ_TIME[tu]).units
+    dt = float(ds.attrs["dt"])
+    t = np.asarray(ds["time"].values, dtype=float)
+    wt = np.asarray(ds["weight_time"].values, dtype=float)
+    bins = np.flatnonzero(np.asarray(ds["segment"].values) == s)
+    widx = np.flatnonzero(np.asarray(ds["weight_segment"].values) == s)
+    segment = neo.Segment(name=f"segment {s}")
+    segment.annotate(segment=s)
+    ex: dict[str, Any] = {}
+    if bins.size:
+        ts = t[bins]
+        for r in ROLES:
+            sig = _activity_signal(neo, pq, ds[f"{r}_activity"], bins, ts, dt, tq, ids[r], r)
+            if isinstance(sig, neo.AnalogSignal):
+                segment.analogsignals.append(sig)
+            else:
+                segment.irregularlysampledsignals.append(sig)
+        if not np.array_equal(sig.times.rescale(tq).magnitude, ts):
+            ex["time"] = arr_enc(ts)
+    if widx.size:
+        segment.irregularlysampledsignals.append(
+            _weight_signal(neo, ds["weight"].values[widx], wt[widx], tq, ids, ds["weight"].attrs))
+    lo, hi = [], []
+    if bins.size:
+        lo.append(t[bins[0]])
+        hi.append(t[bins[-1]] + dt)
+    if widx.size:
+        lo.append(wt[widx[0]])
+        hi.append(wt[widx[-1]])
+    for st, _, ss in spikes.values():
+        if np.any(ss == s):
+            lo.append(st[ss == s].min())
+            hi.append(st[ss == s].max())
+    t0 = float(min(lo)) if lo else 0.0
+    t1 = float(max(hi)) if hi else t0
+    t1 = t1 if t1 > t0 else t0 + dt
+    for r, (st, su, ss) in spikes.items():
+        act = ds[f"{r}_activity"].values[bins] if bins.size else np.empty((0, len(ids[r])))
+        for j, u in enumerate(ids[r]):
+            mask = (ss == s) & (su == j)
+            if not mask.any() and not np.isfinite(act[:, j]).any():
+                continue  # unit not recorded in this segment
+            train = neo.SpikeTrain(st[mask] * tq, t_start=t0 * tq, t_stop=t1 * tq,
+                                   name=f"{r} {u}")
+            train.annotate(role=r, unit=py_scalar(u))
+            segment.spiketrains.append(train)
+    return segment, ex
+
+
 def _activity_signal(neo, pq, da, bins, ts, dt, tq, ids, role):
     values = np.asarray(da.values[bins], dtype=float)
     label = str(da.attrs.get("units", "1"))
-    units = _to_pq_units(label)
+    units = to_pq_units(label)
     common = {"units": units, "name": f"{role}_rate", "array_annotations": {"unit": ids}}
     steps = np.diff(ts)
     if steps.size == 0 or np.all(np.abs(steps - dt) <= 1e-9 * dt):
@@ -244,7 +249,7 @@ def _weight_signal(neo, w, wt, tq, ids, attrs):
         pi, qi = np.array([0]), np.array([0])
     label = str(attrs.get("units", "1"))
     sig = neo.IrregularlySampledSignal(
-        wt * tq, w[:, pi, qi], units=_to_pq_units(label), name="weight",
+        wt * tq, w[:, pi, qi], units=to_pq_units(label), name="weight",
         array_annotations={"pre": ids["pre"][qi], "post": ids["post"][pi]})
     sig.annotate(plastix_units=label)
     return sig
@@ -274,6 +279,16 @@ def _canonical_spike_order(st, su, ss, n_units, seg_ids) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- Block -> record
+
+
+class _Header(NamedTuple):
+    """What the block says about itself: written by plastix, time unit, exact values."""
+
+    is_px: bool
+    tu: str
+    sec: float
+    tq: Any
+    exact: dict[str, Any]
 
 
 def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = None
@@ -311,16 +326,46 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         When the block breaks the convention; the message names the segment and
         the missing or malformed object and what was found instead.
     """
-    from plastix.record import make_record, validate_record
-
-    neo, pq = import_neo(), _pq()
+    neo = import_neo()
     if not isinstance(block, neo.Block):
         raise TypeError(
             f"`block` must be a neo.Block; got {type(block).__name__}. Read files with "
-            "plastix.neo_io.read_block or any neo IO's read_block()."
+            "plastix.io.read_block or any neo IO's read_block()."
         )
     if bin_size is not None:
         bin_size = check_positive("bin_size", bin_size, "(s)")
+    h = _header(block)
+    if len(block.segments) == 0:
+        raise SchemaError(
+            "block: no Segment; expected at least one Segment (a session, condition or "
+            "pairing experiment) holding the activity and a 'weight' signal; found 0.")
+    parts = [parse_segment(i, sg, h.tq, h.is_px) for i, sg in enumerate(block.segments)]
+    _require_activity(parts)
+    seg_ids = _segment_ids(block, parts)
+    ids = {r: unit_order(parts, r, h.exact.get(f"{r}_ids")) for r in ROLES}
+    col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
+    act = _activity(parts, seg_ids, ids, col, h, _default_bin(parts, bin_size, h.sec))
+    (pre_label, pre_kind), (post_label, post_kind) = _activity_labels(act["labels"])
+    dt = float(block.annotations["dt"]) if h.is_px else _bin_width(act["seg_dts"])
+    w = _weights(parts, seg_ids, ids, col)
+    spikes = {r: collect_spikes(parts, seg_ids, r, h.exact.get(f"{r}_spike_order"))
+              for r in ROLES}
+    decay = read_decay(block.annotations.get("decay"), h.sec, h.exact.get("decay"))
+    src, prov, tru = _origin(block, h.is_px, act["used_bin"])
+    ds = make_record(
+        np.concatenate(act["pre"]), np.concatenate(act["post"]), w["values"],
+        time=np.concatenate(act["times"]), weight_time=w["times"],
+        dt=dt, pre=id_array(ids["pre"]), post=id_array(ids["post"]),
+        segment=np.concatenate(act["segs"]), weight_segment=w["segs"],
+        time_units=h.tu, activity_units=pre_label, activity_kind=pre_kind,
+        post_activity_kind=post_kind, weight_units=w["units"], decay=decay,
+        pre_spikes=spikes["pre"], post_spikes=spikes["post"], source=source or src,
+        provenance=json_annotation(prov) if isinstance(prov, str) else prov, truth=tru)
+    ds["post_activity"].attrs["units"] = post_label
+    return validate_record(_restore(ds, block.annotations, h, prov), stage="from_neo")
+
+
+def _header(block: Any) -> _Header:
     ann = block.annotations
     is_px = "plastix_record_version" in ann
     tu = str(ann.get("time_units", "s")) if is_px else "s"
@@ -328,15 +373,14 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         raise SchemaError(
             f"block: annotations['time_units'] must be one of {', '.join(map(repr, _SEC_PER))}; "
             f"got {tu!r}." + did_you_mean(tu, list(_SEC_PER)))
-    sec = _SEC_PER[tu]
-    tq = pq.Quantity(1.0, _PQ_TIME[tu]).units
-    exact = _json_annotation(ann.get("plastix_exact", "{}")) if is_px else {}
-    if len(block.segments) == 0:
-        raise SchemaError(
-            "block: no Segment; expected at least one Segment (a session, condition or "
-            "pairing experiment) holding the activity and a 'weight' signal; found 0.")
-    parts = [_parse_segment(i, sg, tq, is_px) for i, sg in enumerate(block.segments)]
-    for r in _ROLES:
+    tq = quantities().Quantity(1.0, _PQ_TIME[tu]).units
+    exact = json_annotation(ann.get("plastix_exact", "{}")) if is_px else {}
+    return _Header(is_px, tu, _SEC_PER[tu], tq, exact)
+
+
+def _require_activity(parts: list[dict[str, Any]]) -> None:
+    """Both roles need a rate signal or spike trains in at least one segment."""
+    for r in ROLES:
         if not any(p["rate"][r] is not None or p["trains"][r] for p in parts):
             names = sorted({str(n) for p in parts for n in p["names"]})
             roles = sorted({str(x) for p in parts for x in p["roles"]})
@@ -344,73 +388,95 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
                 f"block: no {r}synaptic activity in any segment; expected an AnalogSignal named "
                 f"'{r}_rate' or SpikeTrains with annotations['role'] == '{r}'; found signals "
                 f"named {names} and spike trains with roles {roles}.")
-    seg_ann = [_py(sg.annotations.get("segment")) for sg in block.segments]
+
+
+def _segment_ids(block: Any, parts: list[dict[str, Any]]) -> list[int]:
+    """The segments' ``annotations['segment']`` if all are increasing ints, else 0, 1, ..."""
+    seg_ann = [py_scalar(sg.annotations.get("segment")) for sg in block.segments]
     if all(isinstance(x, int) and not isinstance(x, bool) for x in seg_ann) and (
             np.all(np.diff(seg_ann) > 0)):
-        seg_ids = [int(x) for x in seg_ann]
-    else:
-        seg_ids = list(range(len(parts)))
+        return [int(x) for x in seg_ann]
+    return list(range(len(parts)))
 
-    ids = {r: _unit_order(parts, r, exact.get(f"{r}_ids")) for r in _ROLES}
-    col = {r: {u: j for j, u in enumerate(ids[r])} for r in _ROLES}
-    rate_dts = [p["rate"][r]["dt"] for p in parts for r in _ROLES
+
+def _default_bin(parts: list[dict[str, Any]], bin_size: float | None, sec: float) -> float:
+    """Bin width (time units) for spike-only segments: ``bin_size``, a rate's period, or 10 ms."""
+    rate_dts = [p["rate"][r]["dt"] for p in parts for r in ROLES
                 if p["rate"][r] is not None and p["rate"][r]["dt"]]
     if bin_size is not None:
-        default_bin = bin_size / sec
-    else:
-        default_bin = rate_dts[0] if rate_dts else DEFAULT_BIN_SIZE / sec
-    times, segs, acts, seg_dts, used_bin = [], [], {r: [] for r in _ROLES}, [], None
-    labels: dict[str, dict[tuple[str, str], int]] = {r: {} for r in _ROLES}
+        return bin_size / sec
+    return rate_dts[0] if rate_dts else DEFAULT_BIN_SIZE / sec
+
+
+def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float) -> dict[str, Any]:
+    """Each segment's fine bins and dense activity (rate signals, or binned spike trains).
+
+    Returns ``times``, ``segs``, ``pre`` and ``post`` (lists, one entry per
+    segment), ``seg_dts`` (bin widths found), ``used_bin`` (s, when spikes were
+    binned) and ``labels`` (per role, ``{(unit, kind): first segment}``).
+    """
+    out: dict[str, Any] = {"times": [], "segs": [], "seg_dts": [], "used_bin": None,
+                           "pre": [], "post": [], "labels": {r: {} for r in ROLES}}
     for p, s in zip(parts, seg_ids, strict=True):
-        grid, seg_dt = _segment_grid(p, default_bin, binning=not is_px, unit=_PQ_TIME[tu])
-        if seg_dt is not None and not any(p["rate"][r] is not None for r in _ROLES):
-            used_bin = seg_dt * sec
-        ex = exact.get("segments", {}).get(str(s), {})
+        grid, seg_dt = segment_grid(p, default_bin, binning=not h.is_px, unit=_PQ_TIME[h.tu])
+        if seg_dt is not None and not any(p["rate"][r] is not None for r in ROLES):
+            out["used_bin"] = seg_dt * h.sec
+        ex = h.exact.get("segments", {}).get(str(s), {})
         if "time" in ex:
-            grid = _refine(grid, arr_dec(ex["time"]), seg_dt or 1.0)
-        times.append(grid)
-        segs.append(np.full(grid.size, s, dtype=np.int64))
+            grid = refine(grid, arr_dec(ex["time"]), seg_dt or 1.0)
+        out["times"].append(grid)
+        out["segs"].append(np.full(grid.size, s, dtype=np.int64))
         if seg_dt:
-            seg_dts.append(seg_dt)
-        for r in _ROLES:
+            out["seg_dts"].append(seg_dt)
+        for r in ROLES:
             a = np.full((grid.size, len(ids[r])), np.nan)
             rate, trains = p["rate"][r], p["trains"][r]
             if rate is not None:
                 a[:, [col[r][u] for u in rate["ids"]]] = rate["values"]
-                labels[r].setdefault((rate["label"], rate["kind"]), p["index"])
+                out["labels"][r].setdefault((rate["label"], rate["kind"]), p["index"])
             elif trains and grid.size:
                 width = seg_dt or default_bin
                 for u, st, _, _ in trains:
-                    a[:, col[r][u]] = _bin_counts(np.sort(st), grid, width) / (width * sec)
-                labels[r].setdefault(("Hz", "rate"), p["index"])
-            acts[r].append(a)
-    for r in _ROLES:
+                    a[:, col[r][u]] = bin_counts(np.sort(st), grid, width) / (width * h.sec)
+                out["labels"][r].setdefault(("Hz", "rate"), p["index"])
+            out[r].append(a)
+    return out
+
+
+def _activity_labels(labels: dict[str, dict[tuple[str, str], int]]
+                     ) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The one (unit, kind) of each role's activity; different ones across segments fail."""
+    for r in ROLES:
         if len(labels[r]) > 1:
             desc = ", ".join(f"segment {i}: {k!r} in {u!r}" for (u, k), i in labels[r].items())
             raise SchemaError(
                 f"block: {r}synaptic activity comes in different units or kinds across "
                 f"segments ({desc}); convert the signals to one unit and kind.")
-    (pre_label, pre_kind), (post_label, post_kind) = (
-        next(iter(labels[r]), ("Hz", "rate")) for r in _ROLES)
+    pre, post = (next(iter(labels[r]), ("Hz", "rate")) for r in ROLES)
+    return pre, post
 
-    if is_px:
-        dt = float(ann["dt"])
-    elif seg_dts:
-        if max(seg_dts) - min(seg_dts) > 1e-9 * max(seg_dts):
-            raise SchemaError(
-                f"block: segments have different bin widths ({sorted(set(seg_dts))} s); a "
-                "plastix record has one bin width. Resample the rate signals, or remove them "
-                "and pass bin_size= to bin the spike trains.")
-        dt = float(seg_dts[0])
-    else:
-        dt = None
 
+def _bin_width(seg_dts: list[float]) -> float | None:
+    """The one bin width of a block not written by plastix (None: make_record's median)."""
+    if not seg_dts:
+        return None
+    if max(seg_dts) - min(seg_dts) > 1e-9 * max(seg_dts):
+        raise SchemaError(
+            f"block: segments have different bin widths ({sorted(set(seg_dts))} s); a "
+            "plastix record has one bin width. Resample the rate signals, or remove them "
+            "and pass bin_size= to bin the spike trains.")
+    return float(seg_dts[0])
+
+
+def _weights(parts, seg_ids, ids, col) -> dict[str, Any]:
+    """The weight samples of all segments, dense ``(weight_time, post, pre)``, NaN if unmeasured."""
     wtimes, wsegs, wvals, wlabels = [], [], [], {}
+    shape = (len(ids["post"]), len(ids["pre"]))
     for p, s in zip(parts, seg_ids, strict=True):
         w = p["weight"]
         if w is None:
             continue
-        dense = np.full((w["times"].size, len(ids["post"]), len(ids["pre"])), np.nan)
+        dense = np.full((w["times"].size, *shape), np.nan)
         rows = [col["post"][o] for o in w["post"]]
         dense[:, rows, [col["pre"][q] for q in w["pre"]]] = w["values"]
         wtimes.append(w["times"])
@@ -421,47 +487,47 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         desc = ", ".join(f"segment {i}: {u!r}" for u, i in wlabels.items())
         raise SchemaError(f"block: the 'weight' signals have different units across segments "
                           f"({desc}); convert them to one unit.")
-    spikes = {r: _collect_spikes(parts, seg_ids, r, exact.get(f"{r}_spike_order"))
-              for r in _ROLES}
-    decay = _read_decay(ann.get("decay"), sec, exact.get("decay"))
+    return {"times": np.concatenate(wtimes) if wtimes else [],
+            "segs": np.concatenate(wsegs) if wsegs else [],
+            "values": np.concatenate(wvals) if wvals else np.zeros((0, *shape)),
+            "units": next(iter(wlabels), "1")}
+
+
+def _origin(block: Any, is_px: bool, used_bin: float | None) -> tuple[str, Any, dict[str, Any]]:
+    """Source, provenance (a JSON string for plastix blocks) and truth of the record."""
+    ann = block.annotations
     if is_px:
         src = str(ann.get("source", "unknown"))
         prov, tru = str(ann.get("provenance", "{}")), ann.get("truth", "{}")
     else:
         origin = block.file_origin
         src = f"neo:{Path(str(origin)).name}" if origin else f"neo:{block.name or 'Block'}"
-        prov = {"reader": "plastix.neo_io.from_neo", "block_name": block.name,
+        prov = {"reader": "plastix.io.neo.from_neo", "block_name": block.name,
                 "file_origin": None if origin is None else str(origin),
-                "bin_size_s": used_bin, "neo_version": neo.__version__}
+                "bin_size_s": used_bin, "neo_version": import_neo().__version__}
         tru = ann.get("truth", None) or {k[5:]: v for k, v in ann.items()
                                          if k.startswith("true_")}
-    tru = _json_annotation(tru) if isinstance(tru, str) else dict(tru)
-    ds = make_record(
-        np.concatenate(acts["pre"]), np.concatenate(acts["post"]),
-        np.concatenate(wvals) if wvals else np.zeros((0, len(ids["post"]), len(ids["pre"]))),
-        time=np.concatenate(times), weight_time=np.concatenate(wtimes) if wtimes else [],
-        dt=dt, pre=_id_array(ids["pre"]), post=_id_array(ids["post"]),
-        segment=np.concatenate(segs), weight_segment=np.concatenate(wsegs) if wsegs else [],
-        time_units=tu, activity_units=pre_label, activity_kind=pre_kind,
-        post_activity_kind=post_kind, weight_units=next(iter(wlabels), "1"), decay=decay,
-        pre_spikes=spikes["pre"], post_spikes=spikes["post"], source=source or src,
-        provenance=_json_annotation(prov) if isinstance(prov, str) else prov, truth=tru)
-    ds["post_activity"].attrs["units"] = post_label
-    if is_px:
+    tru = json_annotation(tru) if isinstance(tru, str) else dict(tru)
+    return src, prov, tru
+
+
+def _restore(ds: xr.Dataset, ann: dict[str, Any], h: _Header, prov: Any) -> xr.Dataset:
+    """Put back what a plastix block stored verbatim: provenance, truth, extra variables."""
+    if h.is_px:
         ds.attrs["provenance"] = prov
         if isinstance(ann.get("truth"), str):
             ds.attrs["truth"] = ann["truth"]
-    for name, e in exact.get("extra", {}).get("variables", {}).items():
+    for name, e in h.exact.get("extra", {}).get("variables", {}).items():
         values = arr_dec(e["data"]) if isinstance(e["data"], dict) else np.asarray(e["data"])
         var = xr.Variable(e["dims"], values, attrs=dec(e["attrs"]))
         ds = ds.assign_coords({name: var}) if e["coord"] else ds.assign({name: var})
-    ds.attrs.update(dec(exact.get("extra", {}).get("attrs", {})))
-    return validate_record(ds, stage="from_neo")
+    ds.attrs.update(dec(h.exact.get("extra", {}).get("attrs", {})))
+    return ds
 
 
 _SCHEMA_VARS = {"time", "segment", "interval", "weight_time", "weight_segment", "pre", "post",
                 "pre_activity", "post_activity", "weight", "decay"} | {
-    f"{r}_spike_{k}" for r in _ROLES for k in ("time", "unit", "segment")}
+    f"{r}_spike_{k}" for r in ROLES for k in ("time", "unit", "segment")}
 _SCHEMA_ATTRS = {"plastix_record_version", "dt", "time_units", "source", "provenance", "truth"}
 
 
@@ -482,92 +548,9 @@ def _extras(ds: xr.Dataset) -> dict[str, Any]:
     return out
 
 
-def _json_annotation(v: Any) -> dict[str, Any]:
-    if isinstance(v, dict):
-        return v
-    try:
-        out = json.loads(str(v))
-    except json.JSONDecodeError as err:
-        raise SchemaError(f"block: expected a JSON object in an annotation; got {str(v)[:60]!r}"
-                          f" ({err}).") from None
-    return out if isinstance(out, dict) else {}
-
-
-def _neo_format(path: Path) -> str:
-    fmt = _NEO_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"`path` must end in one of {', '.join(sorted(_NEO_FORMATS))} for a "
-                         f"Neo file; got {path.name!r}." + did_you_mean(path.suffix, _NEO_FORMATS))
-    return fmt
-
-
-def write_block(block: Any, path: str | os.PathLike) -> Path:
-    """Write a ``neo.Block`` to ``.nix`` (NixIO), ``.nwb`` (NWBIO) or ``.pkl`` (PickleIO).
-
-    The write is atomic (a temporary file in the same folder, then a rename), so a
-    failure leaves any previous file intact; ``block`` itself is not modified.
-    For NWB, annotations, array annotations, names and units that NWBIO drops are
-    packed into the file's ``notes`` (see the module docstring); a
-    ``session_start_time`` (timezone-aware; default: now, UTC), an ``identifier``
-    (default: a new UUID) and a ``session_description`` are filled in if missing.
-    NIX needs ``nixio`` and NWB needs ``pynwb``.
-    """
-    from plastix._util.io import atomic_write
-
-    neo = import_neo()
-    if not isinstance(block, neo.Block):
-        raise TypeError(f"`block` must be a neo.Block; got {type(block).__name__}. "
-                        "Convert a record with plastix.neo_io.to_neo first.")
-    path = Path(path)
-    fmt = _neo_format(path)
-    if fmt == "nix":
-        require("nixio")
-    if fmt == "nwb":
-        require("pynwb")
-
-    def write(tmp: Path) -> None:
-        b = copy.deepcopy(block)
-        if fmt == "nix":
-            with neo.io.NixIO(str(tmp), mode="ow") as io:
-                io.write_block(b)
-        elif fmt == "nwb":
-            with warnings.catch_warnings():  # NWBIO calls pynwb.validate positionally
-                warnings.filterwarnings("ignore", message="validate: Using positional",
-                                        category=FutureWarning)
-                quiet(neo.io.NWBIO(str(tmp), mode="w").write_block, nwb_pack(b))
-        else:
-            neo.io.PickleIO(str(tmp)).write_block(b)
-
-    return atomic_write(path, write)
-
-
-def read_block(path: str | os.PathLike, *, block_index: int = 0) -> Any:
-    """Read one ``neo.Block`` from a ``.nix``, ``.nwb`` or ``.pkl`` file, fully loaded.
-
-    NWB files written by :func:`write_block` get back the annotations, array
-    annotations, names and units that NWB cannot hold.  ``block_index`` picks a
-    block when the file holds several.
-    """
-    neo = import_neo()
-    path = Path(path)
-    fmt = _neo_format(path)
-    if not path.exists():
-        raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
-    if fmt == "nix":
-        require("nixio")
-        with neo.io.NixIO(str(path), mode="ro") as io:
-            blocks = io.read_all_blocks()
-    elif fmt == "nwb":
-        require("pynwb")
-        io = neo.io.NWBIO(str(path), mode="r")
-        try:
-            blocks = [nwb_unpack(b) for b in quiet(io.read_all_blocks)]
-        finally:
-            io.close()
-    else:
-        blocks = [neo.io.PickleIO(str(path)).read_block()]
-    if not 0 <= block_index < len(blocks):
-        raise ValueError(f"`block_index` must be in [0, {len(blocks)}) for {path.name!r}; "
-                         f"got {block_index}.")
-    return blocks[block_index]
-
+def pick_block(blocks: list[Any], index: int, path: str | Path) -> Any:
+    """Block ``index`` of the blocks read from ``path``; a clear error when it has none."""
+    if not 0 <= index < len(blocks):
+        raise ValueError(f"`block_index` must be in [0, {len(blocks)}) for {Path(path).name!r}; "
+                         f"got {index}.")
+    return blocks[index]

@@ -1,0 +1,32 @@
+"""Files of records: one table of formats, and the Neo convention (SPEC §9).
+
+* :mod:`plastix.io.formats` — the table of formats (NetCDF, NIX, NWB, pickle):
+  :func:`~plastix.io.formats.register_format`, :func:`~plastix.io.formats.get_format`,
+  :func:`~plastix.io.formats.format_for_path`, ...; the only place format names
+  and suffixes are listed.
+* :func:`save_record` / :func:`load_record` — write and read a record in the
+  format named by the file's suffix (atomic writes; checked reads; pickles only
+  with ``allow_pickle=True``).
+* :mod:`plastix.io.neo` — :func:`to_neo` / :func:`from_neo`, the record as a
+  ``neo.Block``; :func:`read_block` / :func:`write_block` for Neo files.
+* :mod:`plastix.io.netcdf` — the record as NetCDF-4.
+
+Layering: ``plastix.io`` imports :mod:`plastix.record`, never the reverse.
+"""
+
+from plastix.io.files import load_record, open_record, read_block, save_record, write_block
+from plastix.io.formats import (
+    Format,
+    format_for_path,
+    format_names,
+    format_suffixes,
+    get_format,
+    register_format,
+)
+from plastix.io.neo import DEFAULT_BIN_SIZE, from_neo, to_neo
+from plastix.io.netcdf import load_netcdf, to_netcdf
+
+__all__ = ["save_record", "load_record", "open_record", "read_block", "write_block",
+           "to_neo", "from_neo", "DEFAULT_BIN_SIZE", "to_netcdf", "load_netcdf", "Format",
+           "register_format", "get_format", "format_for_path", "format_names",
+           "format_suffixes"]

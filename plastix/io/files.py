@@ -1,0 +1,169 @@
+"""Saving and loading records and Neo blocks, with the format chosen by the file's suffix.
+
+Every read first checks the file: that it exists and is a file, that it is not
+empty, that its content is the format its suffix names (NetCDF-4, NIX and NWB
+are all HDF5; a misnamed file is reported with its real format), and that the
+format is safe to read: pickle files run code when read and are refused unless
+``allow_pickle=True`` (as :func:`numpy.load` does).  Every failure is one line
+naming the file, the format, the probable cause and what to do.  Every write is
+atomic: a failed write leaves any previous file intact.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from plastix._util.errors import UnsafeFileError
+from plastix._util.io import atomic_write
+from plastix._util.optional import import_neo
+from plastix.io.formats import Format, format_for_path, formats
+from plastix.io.neo import pick_block
+from plastix.io.probe import cannot_read, describe
+
+__all__ = ["save_record", "load_record", "open_record", "read_block", "write_block",
+           "check_readable"]
+
+
+def save_record(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a record in the format named by the file's suffix, atomically.
+
+    ``.nc`` writes NetCDF; ``.nix``, ``.nwb`` and ``.pkl`` write a ``neo.Block``
+    by the convention of SPEC §9 through Neo's IO classes; see
+    :func:`plastix.io.formats.format_help` for every registered format.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    fmt = format_for_path(path)
+    fmt.require()
+    return atomic_write(path, lambda tmp: fmt.write(ds, tmp))
+
+
+def load_record(path: str | os.PathLike, *, allow_pickle: bool = False,
+                **options: Any) -> xr.Dataset:
+    """Read a record from any registered format (NetCDF, or a Neo file following SPEC §9).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; its suffix names the format.
+    allow_pickle : bool
+        Read pickle files.  Unpickling runs any code the file contains, so
+        pickles are refused unless you trust the file and pass True (CLI:
+        ``--allow-pickle``).
+    **options
+        Passed to the format's reader: for Neo files, :func:`plastix.io.neo.from_neo`
+        (for example ``bin_size`` when the file holds spike trains only).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    plastix._util.errors.FileFormatError
+        When the file is a directory, empty, truncated, corrupt or of another
+        format than its suffix.
+    plastix._util.errors.UnsafeFileError
+        For a pickle without ``allow_pickle=True``.
+    """
+    path = Path(path)
+    fmt = format_for_path(path)
+    check_readable(path, fmt, allow_pickle=allow_pickle)
+    return fmt.read(path, **options)
+
+
+def open_record(path: str | os.PathLike, *, allow_pickle: bool = False) -> xr.Dataset:
+    """Open a record without loading its values when the format can (NetCDF); else load it.
+
+    The file is checked as by :func:`load_record`.  The caller closes the dataset.
+    """
+    path = Path(path)
+    fmt = format_for_path(path)
+    check_readable(path, fmt, allow_pickle=allow_pickle)
+    return fmt.open_lazy(path) if fmt.open_lazy is not None else fmt.read(path)
+
+
+def check_readable(path: Path, fmt: Format, *, allow_pickle: bool = False) -> None:
+    """Check, before reading, that ``path`` is a non-empty, safe file of format ``fmt``.
+
+    Raises ``FileNotFoundError``, :class:`~plastix._util.errors.FileFormatError`
+    (directory, empty, another format), :class:`~plastix._util.errors.UnsafeFileError`
+    or ``ImportError`` (the format's packages are missing, with the install command).
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
+    if path.is_dir():
+        raise cannot_read(path, fmt.label, "it is a directory, not a file",
+                          "Pass the path of the record file itself")
+    if path.stat().st_size == 0:
+        raise cannot_read(path, fmt.label, "the file is empty (0 bytes), probably left by a "
+                          "write or a copy that did not finish",
+                          "Write or copy it again from the original")
+    if fmt.sniff is not None and fmt.sniff(path) is False:
+        real = [f for f in formats() if f is not fmt and f.sniff is not None and f.sniff(path)]
+        if real:
+            raise cannot_read(path, fmt.label, f"its content is {real[0].label}, not "
+                              f"{fmt.label}; the suffix is wrong",
+                              f"Rename it to {path.stem + real[0].suffixes[0]!r}")
+        raise cannot_read(path, fmt.label, describe(path),
+                          "Check that it is the file you meant, or copy it again from the "
+                          "original")
+    if not fmt.safe and not allow_pickle:
+        safe = ", ".join(f.suffixes[0] for f in formats() if f.safe)
+        raise UnsafeFileError(
+            f"refusing to read {path.name!r}: it is a {fmt.label} file, and {fmt.risk}. If you "
+            f"trust the file, pass allow_pickle=True (CLI: --allow-pickle); better, convert it "
+            f"once to a safe format ({safe}).")
+    fmt.require()
+
+
+def _neo_formats() -> tuple[Format, ...]:
+    return tuple(f for f in formats() if f.read_blocks is not None)
+
+
+def write_block(block: Any, path: str | os.PathLike) -> Path:
+    """Write a ``neo.Block`` to a Neo format chosen by suffix (``.nix``, ``.nwb``, ``.pkl``).
+
+    The write is atomic (a temporary file in the same folder, then a rename), so a
+    failure leaves any previous file intact; ``block`` itself is not modified.
+    For NWB, annotations, array annotations, names and units that NWBIO drops are
+    packed into the file's ``notes`` (see :mod:`plastix.io.neo`); a
+    ``session_start_time`` (timezone-aware; default: now, UTC), an ``identifier``
+    (default: a new UUID) and a ``session_description`` are filled in if missing.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    neo = import_neo()
+    if not isinstance(block, neo.Block):
+        raise TypeError(f"`block` must be a neo.Block; got {type(block).__name__}. "
+                        "Convert a record with plastix.io.to_neo first.")
+    path = Path(path)
+    fmt = format_for_path(path, among=_neo_formats(), what=" for a Neo file")
+    fmt.require()
+    return atomic_write(path, lambda tmp: fmt.write_block(copy.deepcopy(block), tmp))
+
+
+def read_block(path: str | os.PathLike, *, block_index: int = 0,
+               allow_pickle: bool = False) -> Any:
+    """Read one ``neo.Block`` from a Neo file (``.nix``, ``.nwb``, ``.pkl``), fully loaded.
+
+    NWB files written by :func:`write_block` get back the annotations, array
+    annotations, names and units that NWB cannot hold.  ``block_index`` picks a
+    block when the file holds several.  The file is checked as by
+    :func:`load_record`; pickles need ``allow_pickle=True``.
+    """
+    import_neo()
+    path = Path(path)
+    fmt = format_for_path(path, among=_neo_formats(), what=" for a Neo file")
+    check_readable(path, fmt, allow_pickle=allow_pickle)
+    return pick_block(fmt.read_blocks(path), block_index, path)

@@ -1,0 +1,267 @@
+"""The one table of file formats: the only place their names and suffixes are listed.
+
+Each :class:`Format` declares what the machinery needs: its suffixes, a
+one-line description (CLI help texts are built from it), the packages it needs
+and the exact command that installs them, whether reading it is safe (a pickle
+is not: unpickling runs code), how to recognise its content, and its reader
+and writer.  :func:`plastix.io.save_record`, :func:`plastix.io.load_record`,
+:func:`plastix.io.read_block`, the estimator and the CLI read the table and
+never compare format names.
+
+Adding a format is one call::
+
+    register_format(Format(
+        name="npz", suffixes=(".npz",), description="numpy archive of a record",
+        read=read_npz, write=write_npz))
+
+``read(path, **options)`` returns a record; ``write(record, path)`` writes one
+to ``path`` (a temporary path: :func:`~plastix.io.save_record` renames it into
+place, so every format is written atomically).  Neo formats also declare
+``read_blocks(path)`` (all ``neo.Block`` of a file) and ``write_block(block,
+path)``; their record reader and writer go through
+:func:`plastix.io.neo.from_neo` / :func:`plastix.io.neo.to_neo`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from plastix._util.errors import check_choice, did_you_mean
+from plastix.io import neo_files, netcdf, probe
+from plastix.io.neo import from_neo, pick_block, to_neo
+
+__all__ = ["Format", "register_format", "unregister_format", "get_format", "format_for_path",
+           "format_names", "format_suffixes", "formats", "format_help", "suffix_help"]
+
+Sniffer = Callable[[Path], "bool | None"]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One file format of records.
+
+    Parameters
+    ----------
+    name : str
+        Registry key, lower case (``"netcdf"``).
+    suffixes : tuple of str
+        File suffixes, lower case with the dot (``(".nc", ".nc4", ".h5")``); the
+        first is the one suggested when a file must be renamed.
+    description : str
+        One line for help texts.
+    read : callable
+        ``read(path, **options) -> xarray.Dataset``, a validated record.
+    write : callable
+        ``write(record, path)``: write a record to ``path``.
+    label : str
+        The format's name in messages (default: ``name``).
+    packages : tuple of str
+        Modules the format needs, checked before reading or writing.
+    install : str
+        The exact command that installs them (default: ``pip install <packages>``).
+    safe : bool
+        False when reading a file can run code; such files are read only with
+        ``allow_pickle=True`` (CLI ``--allow-pickle``).
+    risk : str
+        Why reading is unsafe (required when ``safe`` is False).
+    sniff : callable, optional
+        ``sniff(path) -> bool | None``: whether the file's content is this format
+        (None: cannot tell).  Used to name the real format of a misnamed file.
+    read_blocks, write_block : callable, optional
+        For Neo formats: all ``neo.Block`` of a file, and writing one block.
+    open_lazy : callable, optional
+        ``open_lazy(path) -> xarray.Dataset`` opened without loading the values
+        (the estimator streams such files); the caller closes it.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    description: str
+    read: Callable[..., xr.Dataset]
+    write: Callable[[xr.Dataset, Path], object]
+    label: str = ""
+    packages: tuple[str, ...] = ()
+    install: str = ""
+    safe: bool = True
+    risk: str = ""
+    sniff: Sniffer | None = None
+    read_blocks: Callable[[Path], list[Any]] | None = None
+    write_block: Callable[[Any, Path], object] | None = None
+    open_lazy: Callable[[Path], xr.Dataset] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier() or (
+                self.name != self.name.lower()):
+            raise ValueError(f"`name` must be a lower-case identifier (e.g. 'netcdf'); got "
+                             f"{self.name!r}.")
+        sfx = tuple(self.suffixes) if not isinstance(self.suffixes, str) else (self.suffixes,)
+        bad = [s for s in sfx if not (isinstance(s, str) and s.startswith(".") and len(s) > 1
+                                      and s == s.lower())]
+        if not sfx or bad:
+            raise ValueError(f"`suffixes` of format {self.name!r} must be lower-case suffixes "
+                             f"with the dot, e.g. ('.nc',); got {self.suffixes!r}.")
+        if not isinstance(self.description, str) or not self.description.strip() or (
+                "\n" in self.description):
+            raise ValueError(f"`description` of format {self.name!r} must be one line of "
+                             f"text; got {self.description!r}.")
+        for key in ("read", "write"):
+            if not callable(getattr(self, key)):
+                raise TypeError(f"`{key}` of format {self.name!r} must be callable; got "
+                                f"{type(getattr(self, key)).__name__}.")
+        if not self.safe and not self.risk:
+            raise ValueError(f"format {self.name!r} is not safe to read: give `risk`, the "
+                             "reason, for the message that refuses its files.")
+        object.__setattr__(self, "suffixes", sfx)
+        object.__setattr__(self, "packages", tuple(self.packages))
+        object.__setattr__(self, "label", self.label or self.name)
+        if self.packages and not self.install:
+            object.__setattr__(self, "install", "pip install " + " ".join(self.packages))
+
+    def require(self) -> None:
+        """Import the packages the format needs, or raise ``ImportError`` with ``install``."""
+        for pkg in self.packages:
+            try:
+                importlib.import_module(pkg)
+            except ImportError as err:
+                raise ImportError(f"plastix needs `{pkg}` to read and write {self.label} "
+                                  f"files; install it with: {self.install}") from err
+
+
+_REGISTRY: dict[str, Format] = {}
+
+
+def register_format(fmt: Format, *, replace: bool = False) -> Format:
+    """Add a format to the table; returns it.
+
+    A name already registered, or a suffix that belongs to another format, is a
+    ``ValueError`` unless ``replace=True`` (which replaces the format of the same
+    name; suffixes of other formats are never taken over).
+    """
+    if not isinstance(fmt, Format):
+        raise TypeError(f"`fmt` must be a plastix.io.formats.Format; got {type(fmt).__name__}.")
+    if fmt.name in _REGISTRY and not replace:
+        raise ValueError(f"a format named {fmt.name!r} is already registered; pass "
+                         "replace=True to replace it.")
+    for other in _REGISTRY.values():
+        clash = sorted(set(fmt.suffixes) & set(other.suffixes))
+        if other.name != fmt.name and clash:
+            raise ValueError(f"suffix {clash[0]!r} of format {fmt.name!r} already belongs to "
+                             f"format {other.name!r}; one suffix names one format.")
+    _REGISTRY[fmt.name] = fmt
+    return fmt
+
+
+def unregister_format(name: str) -> Format:
+    """Remove a format from the table (e.g. a test's toy format); returns it."""
+    return _REGISTRY.pop(get_format(name).name)
+
+
+def get_format(name: str) -> Format:
+    """The format registered as ``name``; unknown names get "did you mean"."""
+    check_choice("format", name, list(_REGISTRY))
+    return _REGISTRY[name]
+
+
+def formats() -> tuple[Format, ...]:
+    """All registered formats, in registration order."""
+    return tuple(_REGISTRY.values())
+
+
+def format_names() -> tuple[str, ...]:
+    """Names of the registered formats, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def format_suffixes() -> tuple[str, ...]:
+    """Every suffix of every registered format, in registration order."""
+    return tuple(s for f in _REGISTRY.values() for s in f.suffixes)
+
+
+def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None = None,
+                    what: str = "") -> Format:
+    """The format of a file, chosen by its suffix (case-insensitive).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (it need not exist).
+    among : tuple of Format, optional
+        Formats to choose from (default: all registered).
+    what : str
+        Added to the message, e.g. ``" for a Neo file"``.
+
+    Raises
+    ------
+    ValueError
+        When no format has the suffix: the message names the file, its suffix
+        and the supported suffixes.
+    """
+    path = Path(path)
+    pool = formats() if among is None else among
+    suffix = path.suffix.lower()
+    for fmt in pool:
+        if suffix in fmt.suffixes:
+            return fmt
+    known = sorted(s for f in pool for s in f.suffixes)
+    got = f"suffix {path.suffix!r}" if path.suffix else "no suffix"
+    raise ValueError(f"`path` must end in one of {', '.join(known)}{what}; got {path.name!r} "
+                     f"({got})." + did_you_mean(path.suffix, known))
+
+
+def format_help() -> str:
+    """One line per format, ``name (suffixes): description``, for help texts."""
+    return "\n".join(f"{f.name} ({', '.join(f.suffixes)}): {f.description}"
+                     for f in _REGISTRY.values())
+
+
+def suffix_help() -> str:
+    """The suffixes with their formats, e.g. ``.nc/.nc4/.h5 NetCDF, .nix NIX``, for help texts."""
+    return ", ".join(f"{'/'.join(f.suffixes)} {f.label}" for f in _REGISTRY.values())
+
+
+def _neo_format(read_blocks: Callable[[Path], list[Any]],
+                write_block: Callable[[Any, Path], object], **fields: Any) -> Format:
+    """A Neo format: records go through to_neo / from_neo and the format's block IO."""
+
+    def read(path: Path, **options: Any) -> xr.Dataset:
+        return from_neo(pick_block(read_blocks(path), 0, path), **options)
+
+    def write(ds: xr.Dataset, path: Path) -> None:
+        write_block(to_neo(ds), path)
+
+    return Format(read=read, write=write, read_blocks=read_blocks, write_block=write_block,
+                  **fields)
+
+
+_NEO_NOTE = "a neo.Block following the convention of SPEC §9"
+
+register_format(Format(
+    name="netcdf", label=netcdf.LABEL, suffixes=(".nc", ".nc4", ".h5"),
+    description="NetCDF-4 (HDF5, h5netcdf): the record exactly as in memory; large files "
+                "are streamed",
+    read=netcdf.load_netcdf, write=netcdf.write_netcdf, open_lazy=netcdf.open_netcdf,
+    packages=("h5netcdf",), install="pip install 'h5netcdf>=1.3'", sniff=probe.sniff_netcdf))
+register_format(_neo_format(
+    neo_files.read_nix, neo_files.write_nix, name="nix", label=neo_files.NIX,
+    suffixes=(".nix",), description=f"NIX (HDF5, neo.NixIO): {_NEO_NOTE}",
+    packages=("neo", "nixio"), install="pip install 'neo>=0.13' 'nixio>=1.5'",
+    sniff=probe.sniff_nix))
+register_format(_neo_format(
+    neo_files.read_nwb, neo_files.write_nwb, name="nwb", label=neo_files.NWB,
+    suffixes=(".nwb",), description=f"NWB (HDF5, neo.NWBIO): {_NEO_NOTE}",
+    packages=("neo", "pynwb"), install="pip install 'neo>=0.13' 'pynwb>=2.8'",
+    sniff=probe.sniff_nwb))
+register_format(_neo_format(
+    neo_files.read_pickle_unchecked, neo_files.write_pickle, name="pickle",
+    label=neo_files.PICKLE, suffixes=(".pkl", ".pickle"),
+    description=f"Python pickle (neo.PickleIO) of {_NEO_NOTE}; runs code when read, so read "
+                "only with allow_pickle=True (CLI --allow-pickle)",
+    packages=("neo",), install="pip install 'neo>=0.13'", safe=False,
+    risk="unpickling runs any code the file contains", sniff=probe.sniff_pickle))

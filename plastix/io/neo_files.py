@@ -1,0 +1,90 @@
+"""``neo.Block`` files: one reader and one writer per Neo format (NIX, NWB, pickle).
+
+The format table (:mod:`plastix.io.formats`) points at these; users call
+:func:`plastix.io.read_block` and :func:`plastix.io.write_block`, which choose
+the format by the file's suffix, check the file and write atomically.  The
+writers may modify the block they are given (pass a copy).  Readers return all
+blocks of the file, fully loaded; failures of the underlying Neo IO become one
+:class:`~plastix._util.errors.FileFormatError`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from plastix._util.optional import import_neo
+from plastix.io.neo_pack import NWB_MARK, nwb_pack, nwb_unpack, quiet
+from plastix.io.probe import nwb_notes, reading
+
+__all__ = ["NIX", "NWB", "PICKLE", "read_nix", "write_nix", "read_nwb", "write_nwb",
+           "read_pickle_unchecked", "write_pickle"]
+
+NIX, NWB, PICKLE = "NIX", "NWB", "pickle"
+"""The formats' names in messages."""
+
+
+def read_nix(path: str | os.PathLike) -> list[Any]:
+    """All blocks of a NIX file (``neo.NixIO``, read-only)."""
+    neo = import_neo()
+    with reading(path, NIX), neo.io.NixIO(str(path), mode="ro") as io:
+        return io.read_all_blocks()
+
+
+def write_nix(block: Any, path: str | os.PathLike) -> None:
+    """Write one block to a new NIX file (``neo.NixIO``; it annotates the block)."""
+    neo = import_neo()
+    with neo.io.NixIO(str(path), mode="ow") as io:
+        io.write_block(block)
+
+
+def _standard_nwb(path: Path, err: BaseException) -> tuple[str, str] | None:
+    notes = nwb_notes(path)
+    if notes is None or notes.startswith(NWB_MARK):
+        return None  # unreadable, or written by plastix: a damaged file (the generic cause)
+    text = " ".join(str(err).split())[:120]
+    return ("it is a standard NWB file (written by pynwb or another tool), not one in "
+            "plastix's Neo convention (SPEC §9), and neo.NWBIO cannot read it "
+            f"({type(err).__name__}: {text})",
+            "plastix has no reader for standard NWB files yet: convert the data to a "
+            "neo.Block that follows SPEC §9 and write it with plastix.io.write_block")
+
+
+def read_nwb(path: str | os.PathLike) -> list[Any]:
+    """All blocks of an NWB file (``neo.NWBIO``), with what :func:`write_nwb` packed restored."""
+    neo = import_neo()
+    with reading(path, NWB, _standard_nwb):
+        io = neo.io.NWBIO(str(path), mode="r")
+    try:
+        with reading(path, NWB, _standard_nwb):
+            raw = quiet(io.read_all_blocks)
+        return [nwb_unpack(b) for b in raw]
+    finally:
+        io.close()
+
+
+def write_nwb(block: Any, path: str | os.PathLike) -> None:
+    """Write one block to a new NWB file, packing what NWBIO drops into ``notes``."""
+    neo = import_neo()
+    with warnings.catch_warnings():  # NWBIO calls pynwb.validate positionally
+        warnings.filterwarnings("ignore", message="validate: Using positional",
+                                category=FutureWarning)
+        quiet(neo.io.NWBIO(str(path), mode="w").write_block, nwb_pack(block))
+
+
+def read_pickle_unchecked(path: str | os.PathLike) -> list[Any]:
+    """Unpickle a block (``neo.PickleIO``).  This runs any code the file holds.
+
+    Only :func:`plastix.io.read_block` and :func:`plastix.io.load_record` call
+    it, and only with ``allow_pickle=True``.
+    """
+    neo = import_neo()
+    with reading(path, PICKLE):
+        return [neo.io.PickleIO(str(path)).read_block()]
+
+
+def write_pickle(block: Any, path: str | os.PathLike) -> None:
+    """Pickle one block (``neo.PickleIO``)."""
+    import_neo().io.PickleIO(str(path)).write_block(block)
