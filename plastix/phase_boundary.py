@@ -14,15 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from plastix._util.results import DictResult
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import as_float_array, check_finite, check_int
-from plastix.theory import PhaseBoundaryWarning, _array, _Result
+from plastix._util.validate import as_float_array, check_finite, check_int, finite_array
 
 __all__ = ["PhaseBoundary", "PhaseBoundaryWarning", "fit_phase_boundary"]
 
 
+class PhaseBoundaryWarning(RuntimeWarning):
+    """A phase-boundary fit could not be made (no crossings, no evidence): ``k`` is NaN."""
+
+
 @dataclass(frozen=True)
-class PhaseBoundary(_Result):
+class PhaseBoundary(DictResult):
     """The fitted zero-alignment contour ``γ = k σ²`` (see :func:`fit_phase_boundary`).
 
     ``k``: least-squares slope through the origin of crossing ``γ`` on ``σ²`` (units
@@ -125,8 +129,8 @@ def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 
     >>> round(fit.k, 6), fit.n_crossings, bool(fit.k_low <= 1.5 <= fit.k_high)
     (1.5, 5, True)
     """
-    sig = _array("sigma", sigma, 1, "(n_sigma,) (1-D grid values)")
-    gam = _array("gamma", gamma, 1, "(n_gamma,) (1-D grid values)")
+    sig = finite_array("sigma", sigma, 1, "(n_sigma,) (1-D grid values)")
+    gam = finite_array("gamma", gamma, 1, "(n_gamma,) (1-D grid values)")
     for name, arr in (("sigma", sig), ("gamma", gam)):
         if np.any(arr < 0):
             raise ValueError(f"`{name}` must be ≥ 0; found min {arr.min():g}.")

@@ -14,6 +14,7 @@ import numpy as np
 
 __all__ = [
     "as_float_array",
+    "finite_array",
     "check_finite",
     "check_ndim",
     "check_int",
@@ -37,6 +38,19 @@ def as_float_array(name: str, value: Any, *, ndim: int | None = None) -> np.ndar
         ) from err
     if ndim is not None:
         check_ndim(name, arr, ndim)
+    return arr
+
+
+def finite_array(name: str, value: Any, ndim: int | None = None, dims: str = "") -> np.ndarray:
+    """A finite float64 array, optionally with ``ndim`` dimensions described by ``dims``.
+
+    Raises ValueError naming the shape expected (``dims``) and found, or the count
+    and first position of NaN/inf values.
+    """
+    arr = as_float_array(name, value)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"`{name}` must have shape {dims}; got shape {arr.shape}.")
+    check_finite(name, arr)
     return arr
 
 

@@ -61,11 +61,12 @@ from plastix._util.errors import check_choice
 from plastix._util.optional import import_brian2
 from plastix._util.rng import child_seed, resolve_rng
 from plastix._util.validate import as_float_array, check_finite, check_number
+from plastix.circuits.spec import DESIGN_RULES, CircuitSpec
 
 __all__ = ["INPUTS", "POST", "SYNAPSE", "SIGNALS", "KICK_GIVEN", "KICK_DRAWN",
            "LINEAR_RULES", "linear_equations", "integrate_linear", "simulate_linear"]
 
-LINEAR_RULES = ("hebbian", "error", "random")
+LINEAR_RULES = DESIGN_RULES
 
 INPUTS = """
 x = active*x_in(t, i) : 1
@@ -121,8 +122,6 @@ def linear_equations(rule: str) -> str:
 
 
 def _check_spec(spec: Any) -> None:
-    from plastix.design.circuit import CircuitSpec
-
     if not isinstance(spec, CircuitSpec):
         raise TypeError(f"`spec` must be a plastix.design.CircuitSpec (sizes and time grid); "
                         f"got {type(spec).__name__}.")
