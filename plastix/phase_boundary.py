@@ -68,6 +68,46 @@ def _row_step_costs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return count, weighted
 
 
+def _crossings(sig: np.ndarray, gam: np.ndarray, al: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Where each σ row crosses zero along γ (step 1 of :func:`fit_phase_boundary`).
+
+    ``gam`` must be sorted and ``al`` ordered to match.  Returns the σ and the
+    interpolated crossing γ of every row whose best step boundary lies inside it.
+    """
+    cs, cg = [], []
+    for i in range(sig.size):
+        ok = np.isfinite(al[i])
+        a, gg = al[i, ok], gam[ok]
+        if a.size < 2:
+            continue
+        count, weighted = _row_step_costs(a)
+        best = np.lexsort((weighted, count))[0]
+        if best == 0 or best == a.size:
+            continue
+        a0, a1, g0, g1 = a[best - 1], a[best], gg[best - 1], gg[best]
+        cross = 0.5 * (g0 + g1) if a1 == a0 else g0 + (0.0 - a0) * (g1 - g0) / (a1 - a0)
+        cs.append(sig[i])
+        cg.append(cross)
+    return np.asarray(cs, dtype=float), np.asarray(cg, dtype=float)
+
+
+def _order_p_value(al: np.ndarray, n_perm: int, gen: np.random.Generator) -> float:
+    """Permutation p-value of the grid's total step sign errors (step 4 of the fit).
+
+    The finite values are shuffled over the finite cells ``n_perm`` times; the
+    p-value is ``(1 + #{null ≤ observed}) / (1 + n_perm)``.
+    """
+    finite = np.isfinite(al)
+    obs = _row_step_costs(al)[0].min(-1).sum()
+    vals = al[finite]
+    perm = np.full((n_perm,) + al.shape, np.nan)
+    shuffled = gen.permuted(np.broadcast_to(vals, (n_perm, vals.size)), axis=1)
+    perm[:, finite] = shuffled
+    null = _row_step_costs(perm)[0].min(-1).sum(-1)
+    return float((1 + np.sum(null <= obs)) / (1 + n_perm))
+
+
 def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 1000,
                        rng: Any = None, level: float = 0.95, n_perm: int = 200,
                        alpha: float | None = 0.05) -> PhaseBoundary:
@@ -162,33 +202,9 @@ def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 
 
     order = np.argsort(gam)
     gam, al = gam[order], al[:, order]
-    cs, cg = [], []
-    for i in range(sig.size):
-        ok = np.isfinite(al[i])
-        a, gg = al[i, ok], gam[ok]
-        if a.size < 2:
-            continue
-        count, weighted = _row_step_costs(a)
-        best = np.lexsort((weighted, count))[0]
-        if best == 0 or best == a.size:
-            continue
-        a0, a1, g0, g1 = a[best - 1], a[best], gg[best - 1], gg[best]
-        cross = 0.5 * (g0 + g1) if a1 == a0 else g0 + (0.0 - a0) * (g1 - g0) / (a1 - a0)
-        cs.append(sig[i])
-        cg.append(cross)
-    cs_arr, cg_arr = np.asarray(cs, dtype=float), np.asarray(cg, dtype=float)
+    cs_arr, cg_arr = _crossings(sig, gam, al)
     nan = float("nan")
-
-    p_value = nan
-    if alpha is not None:
-        finite = np.isfinite(al)
-        obs = _row_step_costs(al)[0].min(-1).sum()
-        vals = al[finite]
-        perm = np.full((n_perm,) + al.shape, np.nan)
-        shuffled = gen.permuted(np.broadcast_to(vals, (n_perm, vals.size)), axis=1)
-        perm[:, finite] = shuffled
-        null = _row_step_costs(perm)[0].min(-1).sum(-1)
-        p_value = float((1 + np.sum(null <= obs)) / (1 + n_perm))
+    p_value = nan if alpha is None else _order_p_value(al, n_perm, gen)
 
     def refuse(why: str) -> PhaseBoundary:
         warnings.warn(f"fit_phase_boundary: {why}; returning k = NaN.", PhaseBoundaryWarning,

@@ -194,6 +194,50 @@ def _build(b2: Any, spec: Any, *, rule: str, eta: np.ndarray, decay: float, nois
     return b2.Network(*objs.values()), objs, ns
 
 
+def _session_arrays(spec: CircuitSpec, *, rule: str, eta: Any, noise: float, weights0: Any,
+                    teacher: Any, inputs: Any, drive: Any, noise_increments: Any
+                    ) -> tuple[np.ndarray, ...]:
+    """The checked arrays of :func:`integrate_linear`, shapes against the batch of ``inputs``.
+
+    Returns ``(inputs, weights0, teacher, drive, eta, noise_increments)`` as float
+    arrays (``drive`` and ``noise_increments`` may be None; ``eta`` broadcast to the
+    batch shape).
+    """
+    x_draws = as_float_array("inputs", inputs)
+    if x_draws.ndim < 2 or x_draws.shape[-1] != spec.n_pre or x_draws.shape[-2] < 1:
+        raise ValueError(f"`inputs` must have shape batch + (n_bins, n_pre={spec.n_pre}) with "
+                         f"n_bins >= 1; got {x_draws.shape}.")
+    check_finite("inputs", x_draws)
+    batch = x_draws.shape[:-2]
+    n_bins = x_draws.shape[-2]
+    mat = batch + (spec.n_post, spec.n_pre)
+    w0 = _array("weights0", weights0, mat, "(batch, post, pre)")
+    tea = _array("teacher", teacher, mat, "(batch, post, pre)")
+    if rule == "random" and drive is None:
+        raise ValueError("`drive` (the random rule's fixed matrix G) is required for "
+                         "rule='random'.")
+    drv = None if drive is None else _array("drive", drive, mat, "(batch, post, pre)")
+    eta_arr = as_float_array("eta", eta)
+    try:
+        eta_arr = np.broadcast_to(eta_arr, batch).astype(float)
+    except ValueError as err:
+        raise ValueError(f"`eta` must broadcast to the batch shape {batch}; got shape "
+                         f"{eta_arr.shape}.") from err
+    if not np.all(np.isfinite(eta_arr)) or np.any(eta_arr <= 0):
+        raise ValueError("`eta` must be positive finite learning rates in 1/s; got "
+                         f"{eta_arr.ravel()[:4]}.")
+    m = spec.bins_per_interval
+    n_kicks = -(-n_bins // m)
+    xi = None
+    if noise_increments is not None:
+        if noise == 0:
+            raise ValueError("`noise_increments` were given but `noise` is 0: there are no "
+                             "kicks to apply; pass noise_increments=None.")
+        xi = _array("noise_increments", noise_increments, batch + (n_kicks,) + mat[-2:],
+                    f"(batch, n_kicks=ceil({n_bins}/{m}), post, pre)")
+    return x_draws, w0, tea, drv, eta_arr, xi
+
+
 def integrate_linear(
     spec: Any,
     *,
@@ -285,38 +329,13 @@ def integrate_linear(
         raise ValueError(f"`silenced` must be a fraction in [0, 1); got {silenced!r}.")
     if not isinstance(record, bool):
         raise TypeError(f"`record` must be a bool; got {type(record).__name__}.")
-    x_draws = as_float_array("inputs", inputs)
-    if x_draws.ndim < 2 or x_draws.shape[-1] != spec.n_pre or x_draws.shape[-2] < 1:
-        raise ValueError(f"`inputs` must have shape batch + (n_bins, n_pre={spec.n_pre}) with "
-                         f"n_bins >= 1; got {x_draws.shape}.")
-    check_finite("inputs", x_draws)
-    batch = x_draws.shape[:-2]
-    n_bins = x_draws.shape[-2]
+    x_draws, w0, tea, drv, eta_arr, xi = _session_arrays(
+        spec, rule=rule, eta=eta, noise=noise, weights0=weights0, teacher=teacher,
+        inputs=inputs, drive=drive, noise_increments=noise_increments)
+    batch, n_bins = x_draws.shape[:-2], x_draws.shape[-2]
     mat = batch + (spec.n_post, spec.n_pre)
-    w0 = _array("weights0", weights0, mat, "(batch, post, pre)")
-    tea = _array("teacher", teacher, mat, "(batch, post, pre)")
-    if rule == "random" and drive is None:
-        raise ValueError("`drive` (the random rule's fixed matrix G) is required for "
-                         "rule='random'.")
-    drv = None if drive is None else _array("drive", drive, mat, "(batch, post, pre)")
-    eta_arr = as_float_array("eta", eta)
-    try:
-        eta_arr = np.broadcast_to(eta_arr, batch).astype(float)
-    except ValueError as err:
-        raise ValueError(f"`eta` must broadcast to the batch shape {batch}; got shape "
-                         f"{eta_arr.shape}.") from err
-    if not np.all(np.isfinite(eta_arr)) or np.any(eta_arr <= 0):
-        raise ValueError("`eta` must be positive finite learning rates in 1/s; got "
-                         f"{eta_arr.ravel()[:4]}.")
     m = spec.bins_per_interval
     n_kicks = -(-n_bins // m)
-    xi = None
-    if noise_increments is not None:
-        if noise == 0:
-            raise ValueError("`noise_increments` were given but `noise` is 0: there are no "
-                             "kicks to apply; pass noise_increments=None.")
-        xi = _array("noise_increments", noise_increments, batch + (n_kicks,) + mat[-2:],
-                    f"(batch, n_kicks=ceil({n_bins}/{m}), post, pre)")
     n_s = int(np.prod(batch, dtype=int))
     flat = (n_s,)
 
