@@ -1,4 +1,4 @@
-"""Dictionary round trip of the frozen result dataclasses (arrays stored as lists)."""
+"""Dictionary round trips of the frozen dataclasses: results (arrays as lists) and configs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DictResult"]
+from plastix._util.validate import check_fields
+
+__all__ = ["DictConfig", "DictResult"]
 
 
 class DictResult:
@@ -29,3 +31,21 @@ class DictResult:
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         return cls(**{k: np.asarray(v, dtype=float) if isinstance(v, list) else v
                       for k, v in d.items() if k in names})
+
+
+class DictConfig:
+    """Mixin for frozen configuration dataclasses: ``to_dict`` and a strict ``from_dict``.
+
+    ``from_dict`` refuses a key that is not a field with a TypeError naming the
+    valid fields and the closest one ("did you mean").
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of every field; :meth:`from_dict` inverts it."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Any:
+        """Build from :meth:`to_dict` output; unknown keys raise TypeError."""
+        check_fields(cls, data)
+        return cls(**dict(data))

@@ -6,6 +6,7 @@ what was found and, where there is one, the likely fix.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "check_positive",
     "check_nonnegative",
     "check_keywords",
+    "check_fields",
 ]
 
 
@@ -141,3 +143,14 @@ def check_keywords(where: str, given: dict[str, Any], allowed: list[str]) -> Non
                 f"{where} got an unknown option `{key}`; valid options are "
                 f"{', '.join(allowed)}." + did_you_mean(key, allowed)
             )
+
+
+def check_fields(cls: type, data: Any) -> None:
+    """Reject keys of ``data`` that are not fields of the dataclass ``cls`` ("did you mean")."""
+    from plastix._util.errors import did_you_mean
+
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            raise TypeError(f"{cls.__name__} got an unknown field `{key}`; valid fields are "
+                            f"{', '.join(names)}." + did_you_mean(key, names))

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plastix._util.errors import check_choice, did_you_mean
-from plastix._util.validate import check_int, check_number
+from plastix._util.validate import check_fields, check_int, check_number
 
 __all__ = ["RULES", "RateCircuitConfig", "SpikingCircuitConfig"]
 
@@ -128,11 +128,7 @@ class _CircuitConfig:
         kind = data.pop("kind", cls.kind)
         if kind != cls.kind:
             raise ValueError(f"`kind` must be {cls.kind!r} for {cls.__name__}; got {kind!r}.")
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                raise TypeError(f"{cls.__name__} got an unknown field `{key}`; valid fields are "
-                                f"{', '.join(names)}." + did_you_mean(key, names))
+        check_fields(cls, data)
         rs = data.get("record_synapses")
         if isinstance(rs, list):
             data["record_synapses"] = tuple(tuple(p) for p in rs)

@@ -9,12 +9,10 @@ re-exports them.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.errors import check_choice
+from plastix._util.results import DictConfig
 from plastix._util.validate import check_int, check_number
 
 __all__ = ["DESIGN_RULES", "SIMULATORS", "CircuitSpec", "Condition"]
@@ -24,7 +22,7 @@ SIMULATORS = ("numpy", "brian2")
 
 
 @dataclass(frozen=True)
-class CircuitSpec:
+class CircuitSpec(DictConfig):
     """Size and time grid of one simulated recording session (SI units).
 
     Parameters
@@ -92,17 +90,6 @@ class CircuitSpec:
         """Duration of one measurement window (s)."""
         return self.n_intervals * self.weight_interval
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CircuitSpec:
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                raise TypeError(f"CircuitSpec got an unknown field `{key}`; valid fields are "
-                                f"{', '.join(names)}." + did_you_mean(key, names))
-        return cls(**dict(data))
 
 
 @dataclass(frozen=True)

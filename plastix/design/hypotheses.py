@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.errors import check_choice
+from plastix._util.results import DictConfig
 from plastix.design.circuit import (
     DESIGN_RULES,
     CircuitSpec,
@@ -49,7 +50,7 @@ __all__ = ["Hypothesis", "Calibration", "default_hypotheses", "eta_range", "rela
 
 
 @dataclass(frozen=True)
-class Hypothesis:
+class Hypothesis(DictConfig):
     """One mechanistic account of the measured plasticity.
 
     Parameters
@@ -82,17 +83,6 @@ class Hypothesis:
                                  f"{self.eta!r}.")
             object.__setattr__(self, "eta", float(self.eta))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Hypothesis:
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                raise TypeError(f"Hypothesis got an unknown field `{key}`; valid fields are "
-                                f"{', '.join(names)}." + did_you_mean(key, names))
-        return cls(**data)
 
 
 def default_hypotheses() -> tuple[Hypothesis, ...]:

@@ -21,13 +21,12 @@ anti-Hebbian above: the boundary ``γ = k σ²`` with ``k = n_pre (η + γ) / (2
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.errors import check_choice
+from plastix._util.results import DictConfig
 from plastix.design.circuit import CircuitSpec, Condition
 
 __all__ = ["Manipulation", "PHASES", "default_manipulations", "noise_boundary", "boundary_k",
@@ -47,7 +46,7 @@ def _factor(name: str, value: Any, *, allow_negative: bool = False) -> float:
 
 
 @dataclass(frozen=True)
-class Manipulation:
+class Manipulation(DictConfig):
     """One candidate experiment.
 
     Parameters
@@ -109,17 +108,6 @@ class Manipulation:
                                  f"got {self.settle!r}.")
         check_choice("unit", self.unit, ("session",))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Manipulation:
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                raise TypeError(f"Manipulation got an unknown field `{key}`; valid fields are "
-                                f"{', '.join(names)}." + did_you_mean(key, names))
-        return cls(**dict(data))
 
 
 def default_manipulations() -> tuple[Manipulation, ...]:
