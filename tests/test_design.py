@@ -288,8 +288,9 @@ def test_files_are_written_atomically(small_design, tmp_path):
     import xarray as xr
 
     from plastix.design.output import write_design
+    from plastix.plot.design import design_figure
 
-    paths = write_design(small_design, tmp_path)
+    paths = write_design(small_design, tmp_path, figure=design_figure(small_design.dataset))
     assert sorted(p.name for p in paths.values()) == ["design.csv", "design.nc", "design.png",
                                                       "protocol.md"]
     with xr.open_dataset(paths["netcdf"], engine="h5netcdf") as f:
