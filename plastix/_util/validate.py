@@ -22,6 +22,7 @@ __all__ = [
     "check_number",
     "check_positive",
     "check_nonnegative",
+    "check_fraction",
     "check_keywords",
     "check_fields",
 ]
@@ -131,6 +132,17 @@ def check_positive(name: str, value: Any, unit: str = "") -> float:
 def check_nonnegative(name: str, value: Any, unit: str = "") -> float:
     """Check ``value >= 0`` (finite)."""
     return check_number(name, value, low=0.0, unit=unit)
+
+
+def check_fraction(name: str, value: Any) -> float:
+    """A fraction in ``[0, 1)`` (a real number, not bool), returned as a float.
+
+    Anything else (a bool, a non-number, NaN, a value outside) raises ValueError.
+    """
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating)) or not (
+            0 <= value < 1):
+        raise ValueError(f"`{name}` must be a fraction in [0, 1); got {value!r}.")
+    return float(value)
 
 
 def check_keywords(where: str, given: dict[str, Any], allowed: list[str]) -> None:

@@ -60,7 +60,7 @@ import xarray as xr
 from plastix._util.errors import check_choice
 from plastix._util.optional import import_brian2
 from plastix._util.rng import child_seed, resolve_rng
-from plastix._util.validate import as_float_array, check_finite, check_number
+from plastix._util.validate import as_float_array, check_finite, check_fraction, check_number
 from plastix.circuits.spec import DESIGN_RULES, CircuitSpec
 
 __all__ = ["INPUTS", "POST", "SYNAPSE", "SIGNALS", "KICK_GIVEN", "KICK_DRAWN",
@@ -319,14 +319,8 @@ def integrate_linear(
     check_choice("target", target, _RUNTIME_TARGETS)
     decay = check_number("decay", decay, low=0.0, strict=True, unit="1/s")
     noise = check_number("noise", noise, low=0.0, strict=False, unit="1/sqrt(s)")
-    if isinstance(error_gain, bool) or not isinstance(
-            error_gain, (int, float, np.integer, np.floating)) or not math.isfinite(error_gain):
-        raise ValueError(f"`error_gain` (κ) must be a finite number (1 at baseline, −1 "
-                         f"inverted); got {error_gain!r}.")
-    error_gain = float(error_gain)
-    if isinstance(silenced, bool) or not isinstance(silenced, (int, float)) or not (
-            0 <= silenced < 1):
-        raise ValueError(f"`silenced` must be a fraction in [0, 1); got {silenced!r}.")
+    error_gain = check_number("error_gain", error_gain)
+    silenced = check_fraction("silenced", silenced)
     if not isinstance(record, bool):
         raise TypeError(f"`record` must be a bool; got {type(record).__name__}.")
     x_draws, w0, tea, drv, eta_arr, xi = _session_arrays(
@@ -358,7 +352,7 @@ def integrate_linear(
             drive=None if drv is None else drv.reshape(flat + mat[-2:]),
             x_draws=x_draws.reshape(flat + (n_bins, spec.n_pre)),
             xi=None if xi is None else xi.reshape(flat + (n_kicks,) + mat[-2:]),
-            error_gain=error_gain, silenced=float(silenced), record=record)
+            error_gain=error_gain, silenced=silenced, record=record)
         net.run(n_bins * spec.dt * b2.second, namespace=ns)
         used = type(objs["plastic"].state_updater.codeobj).__name__
         out: dict[str, Any] = {

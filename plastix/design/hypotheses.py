@@ -36,6 +36,7 @@ import numpy as np
 
 from plastix._util.errors import check_choice
 from plastix._util.results import DictConfig
+from plastix._util.validate import check_number
 from plastix.design.circuit import (
     DESIGN_RULES,
     CircuitSpec,
@@ -75,13 +76,8 @@ class Hypothesis(DictConfig):
             raise TypeError(f"`name` must be a non-empty str; got {self.name!r}.")
         check_choice("rule", self.rule, DESIGN_RULES)
         if self.eta is not None:
-            if isinstance(self.eta, bool) or not isinstance(self.eta, (int, float)):
-                raise TypeError(f"`eta` must be a number in 1/s or None; got "
-                                f"{type(self.eta).__name__}.")
-            if not math.isfinite(self.eta) or self.eta <= 0:
-                raise ValueError(f"`eta` must be a positive finite learning rate in 1/s; got "
-                                 f"{self.eta!r}.")
-            object.__setattr__(self, "eta", float(self.eta))
+            object.__setattr__(self, "eta", check_number("eta", self.eta, low=0.0, strict=True,
+                                                         unit="1/s"))
 
 
 

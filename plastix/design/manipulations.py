@@ -27,6 +27,7 @@ from typing import Any
 
 from plastix._util.errors import check_choice
 from plastix._util.results import DictConfig
+from plastix._util.validate import check_fraction, check_number
 from plastix.design.circuit import CircuitSpec, Condition
 
 __all__ = ["Manipulation", "PHASES", "default_manipulations", "noise_boundary", "boundary_k",
@@ -36,13 +37,9 @@ PHASES = ("late", "early")
 
 
 def _factor(name: str, value: Any, *, allow_negative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"`{name}` must be a number; got {type(value).__name__} {value!r}.")
-    v = float(value)
-    if not math.isfinite(v) or (v <= 0 and not allow_negative):
-        what = "a finite number" if allow_negative else "a positive finite number"
-        raise ValueError(f"`{name}` must be {what}; got {value!r}.")
-    return v
+    if allow_negative:
+        return check_number(name, value)
+    return check_number(name, value, low=0.0, strict=True)
 
 
 @dataclass(frozen=True)
@@ -97,9 +94,7 @@ class Manipulation(DictConfig):
                 "noise_boundary_multiple", self.noise_boundary_multiple))
         object.__setattr__(self, "error_gain", _factor("error_gain", self.error_gain,
                                                        allow_negative=True))
-        s = self.silenced
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s < 1:
-            raise ValueError(f"`silenced` must be a fraction in [0, 1); got {s!r}.")
+        check_fraction("silenced", self.silenced)
         check_choice("phase", self.phase, PHASES)
         if self.settle != "auto":
             if isinstance(self.settle, bool) or not isinstance(self.settle, (int, float)) or (
