@@ -32,6 +32,7 @@ lineno + 1``, decorators not counted), methods and nested functions included.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -353,3 +354,101 @@ def test_checker_finds_a_long_function(tmp_path):
                                 f"    y{i} = 0" for i in range(MAX_FUNCTION_LINES - 1))})
     long = long_functions(pkg)
     assert long == [f"plastix/big.py:2 m ({MAX_FUNCTION_LINES + 1} lines)"], long
+
+
+# ----------------------------------------------------------------- datasets
+
+
+def _registry_copy(tmp_path: Path, names: tuple[str, ...], **change) -> Path:
+    import json
+
+    from plastix import datasets as D
+
+    raw = json.loads((D.dataset_dir() / D.REGISTRY_NAME).read_text())
+    body = {n: {**raw[n], **change} for n in names}
+    (tmp_path / D.REGISTRY_NAME).write_text(json.dumps(body))
+    return tmp_path
+
+
+@pytest.mark.parametrize("file", ["../x.nwb", "/tmp/x.nwb", "sub/../../x.nwb", ""])
+def test_registry_paths_stay_inside_the_datasets_folder(tmp_path, file):
+    from plastix import datasets as D
+
+    (tmp_path / "ds").mkdir()
+    root = _registry_copy(tmp_path / "ds", ("rate-null-nwb",), file=file)
+    with pytest.raises(ValueError, match=(
+            rf"^dataset 'rate-null-nwb': registry path '{re.escape(file)}' is outside the "
+            r"datasets folder '.*'; a registry path must name a file inside that folder\.$")):
+        D.list_datasets(root)
+    assert not (tmp_path / "x.nwb").exists()
+
+
+def test_a_missing_file_regenerates_to_the_registered_content(tmp_path):
+    from plastix import datasets as D
+
+    root = _registry_copy(tmp_path, ("rate-null-nwb", "pairing-stdp-nix"))
+    report = D.verify_datasets(root)
+    assert report == [("pairing-stdp-nix", "regenerated"), ("rate-null-nwb", "regenerated")]
+    assert D.verify_exit_code(report) == 0
+    again = D.verify_datasets(root)
+    assert {s for _, s in again} <= {"ok", "content-ok"}
+    rec = D.load_dataset("rate-null-nwb", root=root)
+    assert D.content_sha256(rec) == D.list_datasets(root)[1].content_sha256
+
+
+def test_a_recipe_that_drifted_is_reported_and_writes_nothing(tmp_path):
+    from plastix import datasets as D
+
+    root = _registry_copy(tmp_path, ("pairing-stdp-nix",), seed=14)
+    assert D.verify_datasets(root, regenerate=False) == [("pairing-stdp-nix", "missing")]
+    report = D.verify_datasets(root)
+    assert report == [("pairing-stdp-nix", "regeneration-mismatch")]
+    assert D.verify_exit_code(report) == 1
+    assert sorted(p.name for p in root.iterdir()) == [D.REGISTRY_NAME]
+    with pytest.raises(ValueError, match=r"^dataset 'pairing-stdp-nix': recipe 'pairing_stdp' "
+                                         r"with seed 14 no longer reproduces the registered "
+                                         r"content .*; the file was not written\."):
+        D.load_dataset("pairing-stdp-nix", root=root)
+    assert D.verify_exit_code([("a", "ok"), ("b", "MISMATCH")]) == 1
+
+
+def test_dataset_dir_finds_a_wheel_install(tmp_path, monkeypatch):
+    from plastix import datasets as D
+
+    installed = tmp_path / "prefix" / "share" / "plastix" / "datasets"
+    installed.mkdir(parents=True)
+    (installed / D.REGISTRY_NAME).write_text("{}")
+    monkeypatch.delenv("PLASTIX_DATASETS", raising=False)
+    monkeypatch.setattr(D, "_source_tree_dir", lambda: tmp_path / "site-packages" / "datasets")
+    monkeypatch.setattr(D, "_installed_dirs", lambda: [tmp_path / "nowhere", installed])
+    assert D.dataset_dir() == installed
+    monkeypatch.setenv("PLASTIX_DATASETS", str(tmp_path / "mine"))
+    assert D.dataset_dir() == tmp_path / "mine"
+
+
+def test_the_wheel_ships_the_datasets(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    repo = PACKAGE.parent
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(repo / name, src / name)
+    shutil.copytree(repo / "datasets", src / "datasets")
+    shutil.copytree(repo / "plastix", src / "plastix",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
+                          "--no-build-isolation", "-q", "-w", str(tmp_path / "wheel")],
+                         capture_output=True, text=True, timeout=300)
+    if out.returncode != 0 and "No module named pip" in out.stderr:
+        pytest.skip("pip is not available to build a wheel")
+    assert out.returncode == 0, out.stderr[-2000:]
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(n.rsplit("/", 1)[1] for n in names if "/share/plastix/datasets/" in n)
+    expected = sorted(p.name for p in (repo / "datasets").iterdir() if p.suffix in (
+        ".json", ".nix", ".nwb"))
+    assert shipped == expected
