@@ -25,6 +25,8 @@ __all__ = [
     "check_fraction",
     "check_keywords",
     "check_fields",
+    "available_memory",
+    "check_memory",
 ]
 
 
@@ -166,3 +168,47 @@ def check_fields(cls: type, data: Any) -> None:
         if key not in names:
             raise TypeError(f"{cls.__name__} got an unknown field `{key}`; valid fields are "
                             f"{', '.join(names)}." + did_you_mean(key, names))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_AVPHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_memory(nbytes: float, *, what: str, fix: str, fraction: float = 0.8) -> None:
+    """Refuse, before any work, a computation that would need more memory than is available.
+
+    Parameters
+    ----------
+    nbytes : float
+        Estimated peak memory of the computation (bytes).
+    what : str
+        What needs it, with the sizes that make it up, e.g. ``"the rate simulation
+        (2e+15 steps …)"``.
+    fix : str
+        Which parameter (and command-line flag) to change.
+    fraction : float
+        Share of the available memory a computation may take.
+
+    Raises
+    ------
+    ValueError
+        ``"{what} would need about X GiB of memory, more than the Y GiB available; {fix}."``
+    """
+    avail = available_memory()
+    if avail is None or nbytes <= fraction * avail:
+        return
+    raise ValueError(f"{what} would need about {nbytes / 2**30:.3g} GiB of memory, more than "
+                     f"the {avail / 2**30:.3g} GiB available; {fix}.")

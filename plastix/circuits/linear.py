@@ -60,7 +60,13 @@ import xarray as xr
 from plastix._util.errors import check_choice
 from plastix._util.optional import import_brian2
 from plastix._util.rng import child_seed, resolve_rng
-from plastix._util.validate import as_float_array, check_finite, check_fraction, check_number
+from plastix._util.validate import (
+    as_float_array,
+    check_finite,
+    check_fraction,
+    check_memory,
+    check_number,
+)
 from plastix.circuits.spec import DESIGN_RULES, CircuitSpec
 
 __all__ = ["INPUTS", "POST", "SYNAPSE", "SIGNALS", "KICK_GIVEN", "KICK_DRAWN",
@@ -332,6 +338,12 @@ def integrate_linear(
     n_kicks = -(-n_bins // m)
     n_s = int(np.prod(batch, dtype=int))
     flat = (n_s,)
+    check_memory(  # Brian2's copies of the draws and its monitors, then the returned arrays
+        2 * 8 * n_s * (2 * n_bins * (spec.n_pre + spec.n_post) + 2 * (n_kicks + 1) * mat[-1]
+                       * mat[-2]),
+        what=(f"integrate_linear ({n_s} sessions of {n_bins} bins, {spec.n_pre}+{spec.n_post} "
+              f"units and {n_kicks + 1} weight samples each)"),
+        fix="integrate fewer sessions or fewer bins at a time")
 
     b2 = import_brian2()
     if type(b2.get_device()).__name__ != "RuntimeDevice":

@@ -27,7 +27,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import check_int, check_keywords
+from plastix._util.validate import check_int, check_keywords, check_memory
 from plastix.design.circuit import (
     SIMULATORS,
     CircuitSpec,
@@ -515,6 +515,7 @@ def propose_experiments(
     if not -1.0 < target < 1.0:
         raise ValueError(f"`target` must be an alignment in (-1, 1); got {target!r}.")
 
+    _check_memory(spec, max(n_rep, 8 * n_cal))  # calibration: 8 learning rates at once
     cals, base, manip, sigma_c = _run_design(spec, hyps, mans, n_rep=n_rep, n_cal=n_cal,
                                              target=target, measure=measure, gen=gen,
                                              progress=progress)
@@ -582,6 +583,25 @@ def _budget_sessions(budget: int, budget_unit: str, spec: CircuitSpec) -> int:
                          f"{n_syn} synapses each; the design needs at least "
                          f"{2 * n_syn} synapses.")
     return sessions
+
+
+def _check_memory(spec: CircuitSpec, batch: int) -> None:
+    """Refuse, up front, a design whose batch of simulated windows would not fit in memory.
+
+    One window of ``batch`` sessions holds ``n_bins × (n_pre + n_post)`` activity
+    values and ``(n_intervals + 1) × n_post × n_pre`` weight samples per session
+    (8 bytes each), counted twice for the records built from it.
+    """
+    n_bins = spec.n_intervals * spec.bins_per_interval
+    per_session = n_bins * (spec.n_pre + spec.n_post) + (
+        spec.n_intervals + 1) * spec.n_post * spec.n_pre
+    check_memory(
+        2 * 8 * batch * per_session,
+        what=(f"the design's simulated sessions ({batch} at once, each {n_bins} bins of "
+              f"{spec.n_pre}+{spec.n_post} units and {spec.n_intervals + 1} weight samples of "
+              f"{spec.n_post}×{spec.n_pre} synapses)"),
+        fix="use a smaller circuit (CircuitSpec n_pre, n_post, n_intervals) or fewer "
+            "`n_replicates` (--replicates) and `n_calibration`")
 
 
 def _run_design(spec: CircuitSpec, hyps: Sequence[Hypothesis], mans: Sequence[Manipulation],
