@@ -16,7 +16,13 @@ import numpy as np
 
 from plastix._util.results import DictResult
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import as_float_array, check_finite, check_int, finite_array
+from plastix._util.validate import (
+    as_float_array,
+    check_finite,
+    check_int,
+    check_number,
+    finite_array,
+)
 
 __all__ = ["PhaseBoundary", "PhaseBoundaryWarning", "fit_phase_boundary"]
 
@@ -191,11 +197,11 @@ def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 
     check_finite("alignment", al, allow_nan=True)
     n_boot = check_int("n_boot", n_boot, low=100)
     n_perm = check_int("n_perm", n_perm, low=1)
-    level = float(level)
+    level = check_number("level", level)
     if not 0 < level < 1:
         raise ValueError(f"`level` must be in (0, 1); got {level!r}.")
     if alpha is not None:
-        alpha = float(alpha)
+        alpha = check_number("alpha", alpha)
         if not 0 < alpha < 1:
             raise ValueError(f"`alpha` must be in (0, 1) or None; got {alpha!r}.")
     gen = resolve_rng(rng)
