@@ -1,14 +1,23 @@
 """Small reference recordings with known ground truth, and their registry.
 
-``datasets/registry.json`` lists every dataset: its file, the SHA-256 of the
+``datasets/registry.json`` lists every dataset: its file (a path inside the
+datasets folder; anything that would leave it is refused), the SHA-256 of the
 file's bytes, the SHA-256 of its *content* (the record's values, coordinates and
 units, independent of the container's timestamps), how it was made (a recipe in
-this module and its seed) and the truth (rule and parameters).
+this module, its seed and every parameter it was given) and the truth (rule and
+parameters).
 
 :func:`load_dataset` checks the checksum before returning a record and
-regenerates a missing file from its recipe.  NIX and NWB files carry creation
-timestamps, so a regenerated file has new bytes but the same content: the
-content checksum is what decides whether a dataset is intact.
+regenerates a missing file from its recipe, with the registered seed and
+parameters; a regenerated file is kept only if its content matches the registry.
+NIX and NWB files carry creation timestamps, so a regenerated file has new bytes
+but the same content: the content checksum is what decides whether a dataset is
+intact.  :func:`verify_datasets` checks (and regenerates) them all and
+:func:`verify_exit_code` turns its report into the command's exit code.
+
+The files ship with the wheel: ``pyproject.toml`` installs ``datasets/`` as data
+files under ``<prefix>/share/plastix/datasets``, where :func:`dataset_dir` finds
+them.
 """
 
 from __future__ import annotations
@@ -16,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import sysconfig
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +36,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
+from plastix._util.io import atomic_write
 from plastix.io import load_record, save_record
 from plastix.record import validate_record
 
@@ -34,20 +46,50 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "verify_datasets",
+    "verify_exit_code",
+    "VERIFY_OK",
     "make_datasets",
     "content_sha256",
     "file_sha256",
 ]
 
 REGISTRY_NAME = "registry.json"
+VERIFY_OK = ("ok", "content-ok", "regenerated")
+"""Statuses of :func:`verify_datasets` that mean a dataset is intact."""
+
+
+def _source_tree_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "datasets"
+
+
+def _installed_dirs() -> list[Path]:
+    """Where a wheel install puts the datasets (``<prefix>/share/plastix/datasets``)."""
+    prefixes = [sysconfig.get_path("data"), sys.prefix]
+    try:
+        prefixes.append(sysconfig.get_path("data", f"{os.name}_user"))
+    except KeyError:  # pragma: no cover - a platform without a user scheme
+        pass
+    return [Path(p) / "share" / "plastix" / "datasets" for p in prefixes if p]
 
 
 def dataset_dir() -> Path:
-    """The ``datasets/`` folder: ``$PLASTIX_DATASETS`` if set, else the repository's."""
+    """The datasets folder.
+
+    In order: ``$PLASTIX_DATASETS`` if set; the source tree's ``datasets/`` (a
+    checkout, or an editable install); ``<prefix>/share/plastix/datasets`` of a
+    wheel install.  When none holds a registry, the source tree's path (so the
+    error names where the registry was expected).
+    """
     env = os.environ.get("PLASTIX_DATASETS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "datasets"
+    tree = _source_tree_dir()
+    if (tree.parent / "pyproject.toml").exists() and (tree / REGISTRY_NAME).exists():
+        return tree
+    for folder in _installed_dirs():
+        if (folder / REGISTRY_NAME).exists():
+            return folder
+    return tree
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -107,6 +149,9 @@ class DatasetEntry:
         What the recording is.
     truth : dict
         The true rule and its parameters.
+    params : dict
+        Every keyword the recipe was given besides the seed (its whole
+        configuration), so that a regenerated file is the registered one.
     """
 
     name: str
@@ -118,9 +163,21 @@ class DatasetEntry:
     made_by: str
     description: str
     truth: dict
+    params: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def path(self, root: Path) -> Path:
+        """The file inside ``root``; a registry path that would leave it raises ValueError."""
+        rel = Path(self.file)
+        inside = (not rel.is_absolute() and ".." not in rel.parts and rel.parts
+                  and (root / rel).resolve().is_relative_to(root.resolve()))
+        if not inside:
+            raise ValueError(
+                f"dataset {self.name!r}: registry path {self.file!r} is outside the datasets "
+                f"folder {str(root)!r}; a registry path must name a file inside that folder.")
+        return root / rel
 
 
 def _registry_path(root: Path | None = None) -> Path:
@@ -128,23 +185,47 @@ def _registry_path(root: Path | None = None) -> Path:
 
 
 def _read_registry(root: Path | None = None) -> dict[str, DatasetEntry]:
+    root = root or dataset_dir()
     path = _registry_path(root)
     if not path.exists():
         raise FileNotFoundError(
             f"dataset registry {str(path)!r} not found; run `plastix datasets make` to build it."
         )
     raw = json.loads(path.read_text())
-    return {name: DatasetEntry(name=name, **entry) for name, entry in raw.items()}
+    entries = {name: DatasetEntry(name=name, **entry) for name, entry in raw.items()}
+    for entry in entries.values():
+        entry.path(root)
+    return entries
 
 
 def _write_registry(entries: dict[str, DatasetEntry], root: Path | None = None) -> Path:
-    path = _registry_path(root)
     body = {n: {k: v for k, v in e.to_dict().items() if k != "name"}
             for n, e in sorted(entries.items())}
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(body, indent=2, sort_keys=True) + "\n"
+    return atomic_write(_registry_path(root), lambda p: p.write_text(text))
+
+
+def _regenerate(entry: DatasetEntry, root: Path) -> xr.Dataset:
+    """Rebuild a missing file from its recipe, seed and parameters; keep it only if it matches.
+
+    The new file is written atomically; if its content differs from the registry
+    it is not kept and ValueError says so.
+    """
+    ds = RECIPES[entry.recipe](seed=entry.seed, **entry.params)
+
+    def write(tmp: Path) -> None:
+        save_record(ds, tmp)
+        got = content_sha256(load_record(tmp))
+        if got != entry.content_sha256:
+            raise ValueError(
+                f"dataset {entry.name!r}: recipe {entry.recipe!r} with seed {entry.seed} no "
+                f"longer reproduces the registered content (expected content sha256 "
+                f"{entry.content_sha256[:12]}…, regenerated {got[:12]}…); the file was not "
+                f"written. Check the recipe against registry.json, or re-register it with "
+                f"`{entry.made_by}`.")
+
+    atomic_write(entry.path(root), write)
+    return load_record(entry.path(root))
 
 
 def list_datasets(root: Path | None = None) -> list[DatasetEntry]:
@@ -173,15 +254,14 @@ def load_dataset(name: str, *, regenerate: bool = True, root: Path | None = None
     entries = _read_registry(root)
     check_choice("name", name, list(entries))
     entry = entries[name]
-    path = root / entry.file
+    path = entry.path(root)
     if not path.exists():
         if not regenerate:
             raise FileNotFoundError(
                 f"dataset {name!r}: file {str(path)!r} is missing; rerun with regenerate=True "
                 f"or `{entry.made_by}`."
             )
-        ds = RECIPES[entry.recipe](seed=entry.seed)
-        save_record(ds, path)
+        return _regenerate(entry, root)
     ds = load_record(path)
     if file_sha256(path) != entry.sha256 and content_sha256(ds) != entry.content_sha256:
         raise ValueError(
@@ -192,15 +272,41 @@ def load_dataset(name: str, *, regenerate: bool = True, root: Path | None = None
     return ds
 
 
-def verify_datasets(root: Path | None = None) -> list[tuple[str, str]]:
-    """Check every dataset; return ``(name, status)`` with status ``ok``, ``content-ok``,
-    ``missing`` or ``MISMATCH``."""
+def verify_datasets(root: Path | None = None, *,
+                    regenerate: bool = True) -> list[tuple[str, str]]:
+    """Check every dataset against the registry, regenerating what is missing.
+
+    Parameters
+    ----------
+    root : path, optional
+        Folder holding ``registry.json``; default :func:`dataset_dir`.
+    regenerate : bool
+        Rebuild a missing file from its recipe (kept only if its content matches).
+
+    Returns
+    -------
+    list of (name, status)
+        ``ok`` (same bytes), ``content-ok`` (same content, new container bytes),
+        ``regenerated`` (was missing, rebuilt and matching), ``missing`` (not
+        rebuilt: ``regenerate=False``), ``regeneration-mismatch`` (rebuilt, but the
+        recipe no longer gives the registered content; nothing written) or
+        ``MISMATCH`` (the file's content differs).  :data:`VERIFY_OK` lists the
+        statuses of an intact dataset; :func:`verify_exit_code` gives the exit code.
+    """
     root = root or dataset_dir()
     out = []
     for entry in list_datasets(root):
-        path = root / entry.file
+        path = entry.path(root)
         if not path.exists():
-            out.append((entry.name, "missing"))
+            if not regenerate:
+                out.append((entry.name, "missing"))
+                continue
+            try:
+                _regenerate(entry, root)
+            except ValueError:
+                out.append((entry.name, "regeneration-mismatch"))
+            else:
+                out.append((entry.name, "regenerated"))
         elif file_sha256(path) == entry.sha256:
             out.append((entry.name, "ok"))
         elif content_sha256(load_record(path)) == entry.content_sha256:
@@ -208,6 +314,11 @@ def verify_datasets(root: Path | None = None) -> list[tuple[str, str]]:
         else:
             out.append((entry.name, "MISMATCH"))
     return out
+
+
+def verify_exit_code(results: list[tuple[str, str]]) -> int:
+    """0 when every status of :func:`verify_datasets` is in :data:`VERIFY_OK`, else 1."""
+    return 0 if all(status in VERIFY_OK for _, status in results) else 1
 
 
 def make_datasets(root: Path | None = None, *, names: list[str] | None = None) -> Path:
@@ -221,14 +332,18 @@ def make_datasets(root: Path | None = None, *, names: list[str] | None = None) -
     for spec in SPECS:
         if names and spec["name"] not in names:
             continue
-        ds = RECIPES[spec["recipe"]](seed=spec["seed"])
-        path = save_record(ds, root / spec["file"])
+        params = dict(spec.get("params", {}))
+        ds = RECIPES[spec["recipe"]](seed=spec["seed"], **params)
+        stub = DatasetEntry(spec["name"], spec["file"], "", "", spec["recipe"], spec["seed"],
+                            "", "", {})
+        path = atomic_write(stub.path(root), lambda p: save_record(ds, p))
         back = load_record(path)
         entries[spec["name"]] = DatasetEntry(
             name=spec["name"], file=spec["file"], sha256=file_sha256(path),
             content_sha256=content_sha256(back), recipe=spec["recipe"], seed=spec["seed"],
             made_by=f"plastix datasets make --name {spec['name']}",
             description=spec["description"], truth=json.loads(back.attrs.get("truth", "{}")),
+            params=params,
         )
     return _write_registry(entries, root)
 
@@ -237,21 +352,24 @@ def make_datasets(root: Path | None = None, *, names: list[str] | None = None) -
 # Each recipe is deterministic for its seed and returns a plastix record.
 
 
-def _spiking_error(*, seed: int) -> xr.Dataset:
-    """Spiking circuit (Brian2, numpy target) trained by the error-driven delta rule."""
+def _spiking_error(*, seed: int, **config: Any) -> xr.Dataset:
+    """Spiking circuit (Brian2, numpy target) trained by the error-driven delta rule.
+
+    ``config``: every field of :class:`plastix.circuits.SpikingCircuitConfig`.
+    """
     from plastix.circuits import SpikingCircuitConfig, simulate_spiking
 
-    cfg = SpikingCircuitConfig(rule="error", n_pre=60, n_post=6, decay=4.0, noise=0.0,
-                               duration=8.0, record_synapses=120, weight_interval=0.1)
-    return simulate_spiking(cfg, rng=seed, target="numpy")
+    return simulate_spiking(SpikingCircuitConfig.from_dict(config), rng=seed, target="numpy")
 
 
-def _rate_null(*, seed: int) -> xr.Dataset:
-    """Linear-rate recording whose weights change by decay and noise only (no co-activity)."""
+def _rate_null(*, seed: int, **config: Any) -> xr.Dataset:
+    """Linear-rate recording whose weights change by decay and noise only (no co-activity).
+
+    ``config``: every field of :class:`plastix.estimate.synthetic.SyntheticConfig`.
+    """
     from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
 
-    cfg = SyntheticConfig(rule="null", n_pre=20, n_post=8, n_intervals=60, bins_per_interval=40)
-    return simulate_synthetic(cfg, rng=seed, known_decay=True)
+    return simulate_synthetic(SyntheticConfig.from_dict(config), rng=seed, known_decay=True)
 
 
 def _pairing_stdp(*, seed: int) -> xr.Dataset:
@@ -313,13 +431,29 @@ RECIPES: dict[str, Callable[..., xr.Dataset]] = {
     "pairing_stdp": _pairing_stdp,
 }
 
+_SPIKING_ERROR = {
+    "kind": "spiking", "rule": "error", "n_pre": 60, "n_post": 6, "eta": 5.0, "decay": 4.0,
+    "noise": 0.0, "input_noise": 0.3, "input_corr": 0.5, "n_groups": 4, "tau_input": 0.1,
+    "rate": 10.0, "duration": 8.0, "dt": 0.0005, "bin_size": 0.01, "weight_interval": 0.1,
+    "record_synapses": 120, "record_signal": True, "w_init": 1.0, "w_init_sd": 0.5,
+    "teacher_sd": 0.5, "noise_step": None, "tau_m": 0.02, "v_th": 20.0, "t_ref": 0.002,
+    "v_noise": 4.0, "drive": 16.0, "tau_trace": 0.05, "tau_stdp": 0.02, "stdp_ratio": 1.05,
+    "p_recurrent": 0.0, "j_recurrent": 0.5,
+}
+_RATE_NULL = {
+    "rule": "null", "n_pre": 20, "n_post": 8, "n_intervals": 60, "bins_per_interval": 40,
+    "dt": 0.01, "tau": 0.05, "rate_mean": 0.0, "rate_sd": 1.0, "mixing": 0.5, "post_noise": 0.5,
+    "lr": 1.0, "decay": 2.0, "noise": 0.1, "silent_fraction": 0.0, "teacher_scale": 1.0,
+    "n_burn": 100, "structure_seed": 0,
+}
+
 SPECS: list[dict[str, Any]] = [
     {"name": "spiking-error-nix", "file": "spiking_error.nix", "recipe": "spiking_error",
-     "seed": 11, "description": "Brian2 spiking circuit (60 Poisson inputs onto 6 LIF neurons) "
+     "seed": 11, "params": _SPIKING_ERROR, "description": "Brian2 spiking circuit (60 Poisson inputs onto 6 LIF neurons) "
      "trained by an error-driven delta rule with decay 4/s, 8 s, 120 synapses recorded every "
      "100 ms; the emergent-Hebbian case (Hebbian signature, non-Hebbian rule)."},
     {"name": "rate-null-nwb", "file": "rate_null.nwb", "recipe": "rate_null", "seed": 12,
-     "description": "Linear-rate recording, 20 pre x 8 post, weights change by decay and "
+     "params": _RATE_NULL, "description": "Linear-rate recording, 20 pre x 8 post, weights change by decay and "
      "noise only: no Hebbian structure (the estimator should say indeterminate)."},
     {"name": "pairing-stdp-nix", "file": "pairing_stdp.nix", "recipe": "pairing_stdp",
      "seed": 13, "description": "12 pairing experiments (one synapse per segment, weight "

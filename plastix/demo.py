@@ -155,10 +155,11 @@ def _datasets(out: Path, rng: np.random.Generator, progress: bool) -> list[Secti
 def _design(out: Path, rng: np.random.Generator, progress: bool) -> list[Section]:
     from plastix.design import propose_experiments
     from plastix.design.output import write_design
+    from plastix.plot.design import design_figure
 
     seed = int(rng.integers(2**31 - 1))
     result = propose_experiments(budget=20, rng=seed, progress=progress)
-    paths = write_design(result, out / "design")
+    paths = write_design(result, out / "design", figure=design_figure(result.dataset))
     table = result.table
     cols = [c for c in table.columns][:8]
     rows = table[cols].head(6).values.tolist()

@@ -14,15 +14,25 @@ from typing import Any
 
 import numpy as np
 
+from plastix._util.results import DictResult
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import as_float_array, check_finite, check_int
-from plastix.theory import PhaseBoundaryWarning, _array, _Result
+from plastix._util.validate import (
+    as_float_array,
+    check_finite,
+    check_int,
+    check_number,
+    finite_array,
+)
 
 __all__ = ["PhaseBoundary", "PhaseBoundaryWarning", "fit_phase_boundary"]
 
 
+class PhaseBoundaryWarning(RuntimeWarning):
+    """A phase-boundary fit could not be made (no crossings, no evidence): ``k`` is NaN."""
+
+
 @dataclass(frozen=True)
-class PhaseBoundary(_Result):
+class PhaseBoundary(DictResult):
     """The fitted zero-alignment contour ``γ = k σ²`` (see :func:`fit_phase_boundary`).
 
     ``k``: least-squares slope through the origin of crossing ``γ`` on ``σ²`` (units
@@ -62,6 +72,46 @@ def _row_step_costs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     count = cpos + (cneg[..., -1:] - cneg)
     weighted = cwpos + (cwneg[..., -1:] - cwneg)
     return count, weighted
+
+
+def _crossings(sig: np.ndarray, gam: np.ndarray, al: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Where each σ row crosses zero along γ (step 1 of :func:`fit_phase_boundary`).
+
+    ``gam`` must be sorted and ``al`` ordered to match.  Returns the σ and the
+    interpolated crossing γ of every row whose best step boundary lies inside it.
+    """
+    cs, cg = [], []
+    for i in range(sig.size):
+        ok = np.isfinite(al[i])
+        a, gg = al[i, ok], gam[ok]
+        if a.size < 2:
+            continue
+        count, weighted = _row_step_costs(a)
+        best = np.lexsort((weighted, count))[0]
+        if best == 0 or best == a.size:
+            continue
+        a0, a1, g0, g1 = a[best - 1], a[best], gg[best - 1], gg[best]
+        cross = 0.5 * (g0 + g1) if a1 == a0 else g0 + (0.0 - a0) * (g1 - g0) / (a1 - a0)
+        cs.append(sig[i])
+        cg.append(cross)
+    return np.asarray(cs, dtype=float), np.asarray(cg, dtype=float)
+
+
+def _order_p_value(al: np.ndarray, n_perm: int, gen: np.random.Generator) -> float:
+    """Permutation p-value of the grid's total step sign errors (step 4 of the fit).
+
+    The finite values are shuffled over the finite cells ``n_perm`` times; the
+    p-value is ``(1 + #{null ≤ observed}) / (1 + n_perm)``.
+    """
+    finite = np.isfinite(al)
+    obs = _row_step_costs(al)[0].min(-1).sum()
+    vals = al[finite]
+    perm = np.full((n_perm,) + al.shape, np.nan)
+    shuffled = gen.permuted(np.broadcast_to(vals, (n_perm, vals.size)), axis=1)
+    perm[:, finite] = shuffled
+    null = _row_step_costs(perm)[0].min(-1).sum(-1)
+    return float((1 + np.sum(null <= obs)) / (1 + n_perm))
 
 
 def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 1000,
@@ -125,8 +175,8 @@ def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 
     >>> round(fit.k, 6), fit.n_crossings, bool(fit.k_low <= 1.5 <= fit.k_high)
     (1.5, 5, True)
     """
-    sig = _array("sigma", sigma, 1, "(n_sigma,) (1-D grid values)")
-    gam = _array("gamma", gamma, 1, "(n_gamma,) (1-D grid values)")
+    sig = finite_array("sigma", sigma, 1, "(n_sigma,) (1-D grid values)")
+    gam = finite_array("gamma", gamma, 1, "(n_gamma,) (1-D grid values)")
     for name, arr in (("sigma", sig), ("gamma", gam)):
         if np.any(arr < 0):
             raise ValueError(f"`{name}` must be ≥ 0; found min {arr.min():g}.")
@@ -147,44 +197,20 @@ def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 
     check_finite("alignment", al, allow_nan=True)
     n_boot = check_int("n_boot", n_boot, low=100)
     n_perm = check_int("n_perm", n_perm, low=1)
-    level = float(level)
+    level = check_number("level", level)
     if not 0 < level < 1:
         raise ValueError(f"`level` must be in (0, 1); got {level!r}.")
     if alpha is not None:
-        alpha = float(alpha)
+        alpha = check_number("alpha", alpha)
         if not 0 < alpha < 1:
             raise ValueError(f"`alpha` must be in (0, 1) or None; got {alpha!r}.")
     gen = resolve_rng(rng)
 
     order = np.argsort(gam)
     gam, al = gam[order], al[:, order]
-    cs, cg = [], []
-    for i in range(sig.size):
-        ok = np.isfinite(al[i])
-        a, gg = al[i, ok], gam[ok]
-        if a.size < 2:
-            continue
-        count, weighted = _row_step_costs(a)
-        best = np.lexsort((weighted, count))[0]
-        if best == 0 or best == a.size:
-            continue
-        a0, a1, g0, g1 = a[best - 1], a[best], gg[best - 1], gg[best]
-        cross = 0.5 * (g0 + g1) if a1 == a0 else g0 + (0.0 - a0) * (g1 - g0) / (a1 - a0)
-        cs.append(sig[i])
-        cg.append(cross)
-    cs_arr, cg_arr = np.asarray(cs, dtype=float), np.asarray(cg, dtype=float)
+    cs_arr, cg_arr = _crossings(sig, gam, al)
     nan = float("nan")
-
-    p_value = nan
-    if alpha is not None:
-        finite = np.isfinite(al)
-        obs = _row_step_costs(al)[0].min(-1).sum()
-        vals = al[finite]
-        perm = np.full((n_perm,) + al.shape, np.nan)
-        shuffled = gen.permuted(np.broadcast_to(vals, (n_perm, vals.size)), axis=1)
-        perm[:, finite] = shuffled
-        null = _row_step_costs(perm)[0].min(-1).sum(-1)
-        p_value = float((1 + np.sum(null <= obs)) / (1 + n_perm))
+    p_value = nan if alpha is None else _order_p_value(al, n_perm, gen)
 
     def refuse(why: str) -> PhaseBoundary:
         warnings.warn(f"fit_phase_boundary: {why}; returning k = NaN.", PhaseBoundaryWarning,

@@ -27,7 +27,6 @@ Conventions used throughout
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -35,46 +34,34 @@ from typing import Any
 
 import numpy as np
 
+from plastix._util.results import DictResult
 from plastix._util.validate import (
-    as_float_array,
-    check_finite,
     check_int,
     check_nonnegative,
     check_positive,
+    finite_array,
 )
+from plastix.phase_boundary import PhaseBoundary, PhaseBoundaryWarning, fit_phase_boundary
 
 __all__ = [
     "lemma1_alignment_mass", "WeakForm", "weak_form", "noise_expectation", "LinearNoiseBoundary",
     "boundary_k_linear", "AlignmentBound", "alignment_lower_bound",
-    "PhaseBoundaryWarning",
+    "PhaseBoundary", "PhaseBoundaryWarning", "fit_phase_boundary",
 ]
-
-
-class PhaseBoundaryWarning(RuntimeWarning):
-    """A phase-boundary fit could not be made (no crossings, no evidence): ``k`` is NaN."""
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _array(name: str, value: Any, ndim: int | None = None, dims: str = "") -> np.ndarray:
-    """Finite float array, optionally with ``ndim`` dimensions named by ``dims``."""
-    arr = as_float_array(name, value)
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"`{name}` must have shape {dims}; got shape {arr.shape}.")
-    check_finite(name, arr)
-    return arr
-
-
 def _matrix(name: str, value: Any) -> np.ndarray:
-    return _array(name, value, 2, "(post, pre) (a 2-D weight matrix)")
+    return finite_array(name, value, 2, "(post, pre) (a 2-D weight matrix)")
 
 
 def _decay_matrix(decay_matrix: Any, n_post: int) -> np.ndarray:
     """Return ``D`` as a full symmetric ``(post, post)`` matrix (identity if None)."""
     if decay_matrix is None:
         return np.eye(n_post)
-    d = _array("decay_matrix", decay_matrix)
+    d = finite_array("decay_matrix", decay_matrix)
     if d.ndim == 1:
         if d.shape[0] != n_post:
             raise ValueError(
@@ -100,24 +87,7 @@ def _decay_matrix(decay_matrix: Any, n_post: int) -> np.ndarray:
 
 
 def _activity(name: str, value: Any) -> np.ndarray:
-    return _array(name, value, 2, "(n_samples, n_units)")
-
-
-class _Result:
-    """``to_dict``/``from_dict`` for the frozen result dataclasses (arrays as lists)."""
-
-    def to_dict(self) -> dict:
-        out = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: np.asarray(v, dtype=float) if isinstance(v, list) else v
-                      for k, v in d.items() if k in names})
+    return finite_array(name, value, 2, "(n_samples, n_units)")
 
 
 # ----------------------------------------------------------------------------- Lemma 1
@@ -183,7 +153,7 @@ def lemma1_alignment_mass(weight: Any, *, decay: float, presyn_norm_sq: float,
             "`presyn_second_moment` (E[h_a h_aᵀ], shape (pre, pre)) is needed when "
             f"batch_size > 1; got None with batch_size={b}."
         )
-    sig = _array("presyn_second_moment", presyn_second_moment)
+    sig = finite_array("presyn_second_moment", presyn_second_moment)
     if sig.shape != (w.shape[1], w.shape[1]):
         raise ValueError(
             f"`presyn_second_moment` must have shape (pre, pre) = {(w.shape[1], w.shape[1])}; "
@@ -202,7 +172,7 @@ def lemma1_alignment_mass(weight: Any, *, decay: float, presyn_norm_sq: float,
 
 
 @dataclass(frozen=True)
-class WeakForm(_Result):
+class WeakForm(DictResult):
     """Both sides of the weak form: ``observed = Tr[E g E(h_a h_bᵀ)] = ⟨E g, E H⟩_F``
     (units of ``g`` × activity²) and ``predicted = γ E[h_bᵀ D h_b]``, its value at
     stationarity (``> 0`` for ``D ≻ 0``)."""
@@ -327,14 +297,14 @@ def noise_expectation(
     >>> noise_expectation([1.0, 0.0], [1.0, 0.0], 1.0, sigma=0.5)
     -0.5
     """
-    v = _array("v", v, 1, "(d,) (a weight vector)")
-    x = _array("x", x)
+    v = finite_array("v", v, 1, "(d,) (a weight vector)")
+    x = finite_array("x", x)
     if x.ndim not in (1, 2) or x.shape[-1] != v.shape[0]:
         raise ValueError(
             f"`x` must have shape (d,) or (n, d) with d = len(v) = {v.shape[0]}; got shape "
             f"{x.shape}."
         )
-    y = _array("y", y)
+    y = finite_array("y", y)
     if y.shape != x.shape[:-1]:
         raise ValueError(
             f"`y` must have shape {x.shape[:-1]} (one target per input); got {y.shape}."
@@ -348,7 +318,7 @@ def noise_expectation(
 
 
 @dataclass(frozen=True)
-class LinearNoiseBoundary(_Result):
+class LinearNoiseBoundary(DictResult):
     """Hebbian/anti-Hebbian boundary of noisy linear regression with decay.
 
     The expected alignment mass at the stationary point ``v*`` (``weight``, shape
@@ -375,7 +345,7 @@ class LinearNoiseBoundary(_Result):
 
     def expected_alignment(self, sigma: Any) -> Any:
         """``C = γ c₁ − σ² c₀``, the expected ``⟨g, H⟩`` at noise SD ``sigma`` (> 0 Hebbian)."""
-        s = _array("sigma", sigma)
+        s = finite_array("sigma", sigma)
         out = self.decay * self.c1 - s**2 * self.c0
         return float(out) if out.ndim == 0 else out
 
@@ -451,9 +421,9 @@ def boundary_k_linear(*, decay: float, teacher: Any = None, input_cov: Any = 1.0
             f"x={'None' if x is None else 'array'}."
         )
     if teacher is not None:
-        t = _array("teacher", teacher, 1, "(d,)")
+        t = finite_array("teacher", teacher, 1, "(d,)")
         dim = t.shape[0]
-        cov = _array("input_cov", input_cov)
+        cov = finite_array("input_cov", input_cov)
         if cov.ndim == 0:
             cov = check_positive("input_cov", float(cov)) * np.eye(dim)
         elif cov.shape != (dim, dim):
@@ -473,7 +443,7 @@ def boundary_k_linear(*, decay: float, teacher: Any = None, input_cov: Any = 1.0
         if y is None:
             raise ValueError("`y` must be given with `x` (one target per row of x); got None.")
         xs = _activity("x", x)
-        ys = _array("y", y)
+        ys = finite_array("y", y)
         if ys.shape != (xs.shape[0],):
             raise ValueError(f"`y` must have shape ({xs.shape[0]},); got {ys.shape}.")
         if gamma <= 0:
@@ -505,7 +475,7 @@ def boundary_k_linear(*, decay: float, teacher: Any = None, input_cov: Any = 1.0
 
 
 @dataclass(frozen=True)
-class AlignmentBound(_Result):
+class AlignmentBound(DictResult):
     """Theorem 1/2 lower bounds of :func:`alignment_lower_bound`: floats, or arrays of
     shape ``(...)`` for a batch of weights.
 
@@ -578,11 +548,11 @@ def alignment_lower_bound(
     >>> bool(b.alignment >= b.bound_distance > 0)
     True
     """
-    w = _array("weight", weight)
+    w = finite_array("weight", weight)
     if w.ndim < 2:
         raise ValueError(f"`weight` must have shape (..., post, pre); got shape {w.shape}.")
     xs = _activity("x", x)
-    ys = y0 = _array("y", y)
+    ys = y0 = finite_array("y", y)
     if ys.ndim == 1:
         ys = ys[:, None]
     if ys.ndim != 2 or ys.shape[0] != xs.shape[0]:
@@ -648,15 +618,3 @@ def alignment_lower_bound(
         lipschitz=out(lip), strong_monotonicity=mu, bound_distance=out(bound_d),
         bound_gap=out(bound_f), safe_radius=float(safe), stationary_weight=w_star,
     )
-
-
-_PHASE = ("PhaseBoundary", "fit_phase_boundary")
-
-
-def __getattr__(name: str) -> Any:
-    """The phase-boundary fit lives in :mod:`plastix.phase_boundary`; re-exported here."""
-    if name in _PHASE:
-        from plastix import phase_boundary
-
-        return getattr(phase_boundary, name)
-    raise AttributeError(f"module 'plastix.theory' has no attribute {name!r}")

@@ -610,6 +610,15 @@ def _circ_alignment_no_signal():
     interval_alignment(rec, signal="rule")
 
 
+def _circ_too_long(kind):
+    def run():
+        from plastix import circuits
+
+        cfg = getattr(circuits, f"{kind.capitalize()}CircuitConfig")(duration=1e12)
+        getattr(circuits, f"simulate_{kind}")(cfg)
+    return run
+
+
 def _quantity(value, unit):
     import quantities as pq
 
@@ -674,6 +683,16 @@ CASES += [
     ("circuits-alignment-no-signal", _circ_alignment_no_signal, ValueError,
      r"`signal='rule'` needs the recorded rule contribution `signal`; this record has none\. "
      r"Simulate with record_signal=True or use signal='estimate'\."),
+    ("circuits-rate-too-long-for-memory", _circ_too_long("rate"), ValueError,
+     r"the rate simulation \(2e\+15 steps of dt = 0\.0005 s, 1e\+14 activity bins, 1e\+13 "
+     r"weight samples of 10×100 synapses\) would need about [0-9.e+]+ GiB of memory, more "
+     r"than the [0-9.e+]+ GiB available; shorten `duration` \(--duration\) or use fewer "
+     r"units `n_pre`/`n_post` \(--n-pre/--n-post\)\."),
+    ("circuits-spiking-too-long-for-memory", _circ_too_long("spiking"), ValueError,
+     r"the spiking simulation \(2e\+15 steps of dt = 0\.0005 s, 1e\+14 activity bins, "
+     r"1e\+13 weight samples of 10×100 synapses\) would need about [0-9.e+]+ GiB of memory, "
+     r"more than the [0-9.e+]+ GiB available; shorten `duration` \(--duration\) or use "
+     r"fewer units `n_pre`/`n_post` \(--n-pre/--n-post\)\."),
 ]
 
 
@@ -784,6 +803,12 @@ def _design_small(**kw):
     return go
 
 
+def _design_too_big():
+    from plastix.design import CircuitSpec, propose_experiments
+
+    propose_experiments(circuit=CircuitSpec(n_pre=20000, n_post=10000), progress=False)
+
+
 def _hyps(*pairs):
     from plastix.design import Hypothesis
 
@@ -829,6 +854,11 @@ CASES += [
      TypeError,
      r"`dataset` must be the xarray\.Dataset of a design result \(DesignResult\.dataset\); "
      r"got dict\."),
+    ("design-too-big-for-memory", _design_too_big, ValueError,
+     r"the design's simulated sessions \(64 at once, each 200 bins of 20000\+10000 units and "
+     r"21 weight samples of 10000×20000 synapses\) would need about [0-9.e+]+ GiB of memory, "
+     r"more than the [0-9.e+]+ GiB available; use a smaller circuit \(CircuitSpec n_pre, "
+     r"n_post, n_intervals\) or fewer `n_replicates` \(--replicates\) and `n_calibration`\."),
     ("design-unreachable-target", _design_small(target=0.99, n_replicates=3), ValueError,
      r"hypothesis 'error' \(error rule\) cannot reach the target baseline alignment 0\.990 "
      r"in this circuit: over eta in \[0\.05, 12\.5\] 1/s its baseline alignment runs from "

@@ -288,8 +288,9 @@ def test_files_are_written_atomically(small_design, tmp_path):
     import xarray as xr
 
     from plastix.design.output import write_design
+    from plastix.plot.design import design_figure
 
-    paths = write_design(small_design, tmp_path)
+    paths = write_design(small_design, tmp_path, figure=design_figure(small_design.dataset))
     assert sorted(p.name for p in paths.values()) == ["design.csv", "design.nc", "design.png",
                                                       "protocol.md"]
     with xr.open_dataset(paths["netcdf"], engine="h5netcdf") as f:
@@ -410,3 +411,33 @@ def test_default_design_puts_the_noise_manipulation_on_top():
     assert float(e["alignment_ci_high"].sel(hypothesis="error")) < 0
     assert float(e["separation_p"].sel(pair="hebbian|error")) < ALPHA
     assert float(e["separation_p"].sel(pair="error|random")) < ALPHA
+
+
+def test_scalar_checks_use_the_shared_validators():
+    from plastix._util.validate import check_fraction
+    from plastix.design import Hypothesis, Manipulation, simulated_power
+
+    with pytest.raises(TypeError, match=r"^`eta` must be a number \(1/s\); got bool True\.$"):
+        Hypothesis("h", "error", eta=True)
+    with pytest.raises(ValueError, match=r"^`eta` must be a positive finite number \(1/s\); "
+                                         r"got -1\.0\.$"):
+        Hypothesis("h", "error", eta=-1)
+    with pytest.raises(TypeError, match=r"^`n` must be an int; got float 4\.0\. Pass 4\.$"):
+        simulated_power([0.1, 0.2], [0.3, 0.4], 4.0)
+    with pytest.raises(TypeError, match=r"^`error_gain` must be a number; got bool True\.$"):
+        Manipulation("m", error_gain=True)
+    with pytest.raises(ValueError, match=r"^`decay_factor` must be a positive finite number; "
+                                         r"got 0\.0\.$"):
+        Manipulation("m", decay_factor=0)
+    for bad in (True, -0.1, 1.0, float("nan"), "0.5"):
+        with pytest.raises(ValueError, match=r"^`silenced` must be a fraction in \[0, 1\)"):
+            check_fraction("silenced", bad)
+    assert check_fraction("silenced", 0) == 0.0
+
+
+def test_write_design_without_a_figure_writes_no_png(small_design, tmp_path):
+    from plastix.design.output import write_design
+
+    paths = write_design(small_design, tmp_path)
+    assert sorted(paths) == ["csv", "netcdf", "protocol"]
+    assert not (tmp_path / "design.png").exists()

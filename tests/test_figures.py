@@ -49,13 +49,13 @@ def test_estimator_figures_are_labelled():
 
 
 def test_circuit_figures_are_labelled():
-    from plastix.plot.circuits import plot_alignment_vs_decay, plot_circuit_phase, plot_weights
+    from plastix.plot.circuits import plot_alignment_vs_decay_rate, plot_circuit_phase, plot_weights
     from plastix.record import make_record
 
     sig, gam = np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 2.0, 4.0])
     a = np.tanh(gam[None, :] - sig[:, None] ** 2)
     _check_figure(plot_circuit_phase(sig, gam, a).figure)
-    _check_figure(plot_alignment_vs_decay(gam, a[0]).figure)
+    _check_figure(plot_alignment_vs_decay_rate(gam, a[0]).figure)
     rng = np.random.default_rng(0)
     rec = make_record(rng.random((40, 3)), rng.random((40, 2)), rng.random((5, 2, 3)),
                       time=np.arange(40) * 0.1, weight_time=np.arange(5.0), dt=0.1)

@@ -438,3 +438,11 @@ def test_fit_phase_boundary_exact_on_piecewise_linear_grid():
         fit = T.fit_phase_boundary(sigma, gamma, al, rng=0, alpha=None)
     assert_allclose(fit.crossings_gamma, 2.5 * sigma**2, rtol=1e-12)
     assert_allclose([fit.k, fit.k_low, fit.k_high], 2.5, rtol=1e-12)
+
+
+def test_fit_phase_boundary_refuses_a_level_that_is_not_a_number():
+    grid = (np.arange(3.0), np.arange(3.0), np.ones((3, 3)))
+    with pytest.raises(TypeError, match=r"^`level` must be a number; got str '0\.9'\.$"):
+        T.fit_phase_boundary(*grid, level="0.9")
+    with pytest.raises(TypeError, match=r"^`alpha` must be a number; got bool True\.$"):
+        T.fit_phase_boundary(*grid, alpha=True)

@@ -6,8 +6,9 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "prepare_out"]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
@@ -34,4 +35,21 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    return path
+
+
+def prepare_out(out: Any) -> Path:
+    """Check that ``out`` names a folder (str or Path, not an existing file) and create it.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, created with its parents if needed.
+    """
+    if not isinstance(out, (str, Path)):
+        raise TypeError(f"`out` must be a folder path (str or Path); got {type(out).__name__}.")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"`out` must be a folder; {str(path)!r} is an existing file.")
+    path.mkdir(parents=True, exist_ok=True)
     return path

@@ -6,6 +6,7 @@ what was found and, where there is one, the likely fix.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from typing import Any
@@ -14,13 +15,18 @@ import numpy as np
 
 __all__ = [
     "as_float_array",
+    "finite_array",
     "check_finite",
     "check_ndim",
     "check_int",
     "check_number",
     "check_positive",
     "check_nonnegative",
+    "check_fraction",
     "check_keywords",
+    "check_fields",
+    "available_memory",
+    "check_memory",
 ]
 
 
@@ -37,6 +43,19 @@ def as_float_array(name: str, value: Any, *, ndim: int | None = None) -> np.ndar
         ) from err
     if ndim is not None:
         check_ndim(name, arr, ndim)
+    return arr
+
+
+def finite_array(name: str, value: Any, ndim: int | None = None, dims: str = "") -> np.ndarray:
+    """A finite float64 array, optionally with ``ndim`` dimensions described by ``dims``.
+
+    Raises ValueError naming the shape expected (``dims``) and found, or the count
+    and first position of NaN/inf values.
+    """
+    arr = as_float_array(name, value)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"`{name}` must have shape {dims}; got shape {arr.shape}.")
+    check_finite(name, arr)
     return arr
 
 
@@ -117,6 +136,17 @@ def check_nonnegative(name: str, value: Any, unit: str = "") -> float:
     return check_number(name, value, low=0.0, unit=unit)
 
 
+def check_fraction(name: str, value: Any) -> float:
+    """A fraction in ``[0, 1)`` (a real number, not bool), returned as a float.
+
+    Anything else (a bool, a non-number, NaN, a value outside) raises ValueError.
+    """
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating)) or not (
+            0 <= value < 1):
+        raise ValueError(f"`{name}` must be a fraction in [0, 1); got {value!r}.")
+    return float(value)
+
+
 def check_keywords(where: str, given: dict[str, Any], allowed: list[str]) -> None:
     """Reject unknown option names with a "did you mean" suggestion."""
     from plastix._util.errors import did_you_mean
@@ -127,3 +157,58 @@ def check_keywords(where: str, given: dict[str, Any], allowed: list[str]) -> Non
                 f"{where} got an unknown option `{key}`; valid options are "
                 f"{', '.join(allowed)}." + did_you_mean(key, allowed)
             )
+
+
+def check_fields(cls: type, data: Any) -> None:
+    """Reject keys of ``data`` that are not fields of the dataclass ``cls`` ("did you mean")."""
+    from plastix._util.errors import did_you_mean
+
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            raise TypeError(f"{cls.__name__} got an unknown field `{key}`; valid fields are "
+                            f"{', '.join(names)}." + did_you_mean(key, names))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_AVPHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_memory(nbytes: float, *, what: str, fix: str, fraction: float = 0.8) -> None:
+    """Refuse, before any work, a computation that would need more memory than is available.
+
+    Parameters
+    ----------
+    nbytes : float
+        Estimated peak memory of the computation (bytes).
+    what : str
+        What needs it, with the sizes that make it up, e.g. ``"the rate simulation
+        (2e+15 steps …)"``.
+    fix : str
+        Which parameter (and command-line flag) to change.
+    fraction : float
+        Share of the available memory a computation may take.
+
+    Raises
+    ------
+    ValueError
+        ``"{what} would need about X GiB of memory, more than the Y GiB available; {fix}."``
+    """
+    avail = available_memory()
+    if avail is None or nbytes <= fraction * avail:
+        return
+    raise ValueError(f"{what} would need about {nbytes / 2**30:.3g} GiB of memory, more than "
+                     f"the {avail / 2**30:.3g} GiB available; {fix}.")

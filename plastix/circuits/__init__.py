@@ -17,9 +17,12 @@ from importlib import import_module
 from typing import Any
 
 from plastix.circuits.config import RULES, RateCircuitConfig, SpikingCircuitConfig
+from plastix.circuits.spec import CircuitSpec, Condition
 
 __all__ = [
     "RULES",
+    "CircuitSpec",
+    "Condition",
     "RateCircuitConfig",
     "SpikingCircuitConfig",
     "simulate_rate",

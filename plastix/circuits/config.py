@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from plastix._util.errors import check_choice, did_you_mean
-from plastix._util.validate import check_int, check_number
+from plastix._util.validate import check_fields, check_int, check_memory, check_number
 
-__all__ = ["RULES", "RateCircuitConfig", "SpikingCircuitConfig"]
+__all__ = ["RULES", "RateCircuitConfig", "SpikingCircuitConfig", "check_fits_memory"]
 
 RULES = ("hebbian", "anti_hebbian", "error", "random", "stdp")
 """Learning rules ``g`` (see :mod:`plastix.circuits.templates`)."""
@@ -128,11 +128,7 @@ class _CircuitConfig:
         kind = data.pop("kind", cls.kind)
         if kind != cls.kind:
             raise ValueError(f"`kind` must be {cls.kind!r} for {cls.__name__}; got {kind!r}.")
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                raise TypeError(f"{cls.__name__} got an unknown field `{key}`; valid fields are "
-                                f"{', '.join(names)}." + did_you_mean(key, names))
+        check_fields(cls, data)
         rs = data.get("record_synapses")
         if isinstance(rs, list):
             data["record_synapses"] = tuple(tuple(p) for p in rs)
@@ -155,6 +151,23 @@ class _CircuitConfig:
     @property
     def n_steps(self) -> int:
         return int(round(self.duration / self.dt))
+
+    def memory_bytes(self) -> float:
+        """Estimated peak memory of one simulation (bytes), before it starts.
+
+        Counts the binned activity (``duration / bin_size`` bins of ``n_pre + n_post``
+        units), the dense weight samples (and the signal, if recorded) of ``n_post ×
+        n_pre`` synapses every ``weight_interval``, and for the spiking circuit the
+        spike times and indices at ``rate`` Hz; doubled for the copies made while
+        the record is built.
+        """
+        n_bins = self.duration / self.bin_size
+        n_w = self.duration / self.weight_interval + 1
+        floats = n_bins * (self.n_pre + self.n_post)
+        floats += n_w * self.n_post * self.n_pre * (2 if self.record_signal else 1)
+        if self.kind == "spiking":
+            floats += 2 * self.rate * self.duration * (self.n_pre + self.n_post)
+        return 2 * 8 * floats
 
 
 def _record_spec(spec: Any, n_post: int, n_pre: int) -> Any:
@@ -263,3 +276,16 @@ class SpikingCircuitConfig(_CircuitConfig):
         if p > 1:
             raise ValueError(f"`p_recurrent` must be a probability in [0, 1]; got {p!r}.")
         object.__setattr__(self, "p_recurrent", p)
+
+
+def check_fits_memory(cfg: _CircuitConfig) -> None:
+    """Refuse a circuit simulation whose record would not fit in memory (one line, up front)."""
+    n_bins = cfg.duration / cfg.bin_size
+    n_w = cfg.duration / cfg.weight_interval + 1
+    check_memory(
+        cfg.memory_bytes(),
+        what=(f"the {cfg.kind} simulation ({cfg.duration / cfg.dt:.3g} steps of dt = "
+              f"{cfg.dt:g} s, {n_bins:.3g} activity bins, {n_w:.3g} weight samples of "
+              f"{cfg.n_post}×{cfg.n_pre} synapses)"),
+        fix="shorten `duration` (--duration) or use fewer units `n_pre`/`n_post` "
+            "(--n-pre/--n-post)")

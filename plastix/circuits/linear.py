@@ -60,12 +60,19 @@ import xarray as xr
 from plastix._util.errors import check_choice
 from plastix._util.optional import import_brian2
 from plastix._util.rng import child_seed, resolve_rng
-from plastix._util.validate import as_float_array, check_finite, check_number
+from plastix._util.validate import (
+    as_float_array,
+    check_finite,
+    check_fraction,
+    check_memory,
+    check_number,
+)
+from plastix.circuits.spec import DESIGN_RULES, CircuitSpec
 
 __all__ = ["INPUTS", "POST", "SYNAPSE", "SIGNALS", "KICK_GIVEN", "KICK_DRAWN",
            "LINEAR_RULES", "linear_equations", "integrate_linear", "simulate_linear"]
 
-LINEAR_RULES = ("hebbian", "error", "random")
+LINEAR_RULES = DESIGN_RULES
 
 INPUTS = """
 x = active*x_in(t, i) : 1
@@ -121,8 +128,6 @@ def linear_equations(rule: str) -> str:
 
 
 def _check_spec(spec: Any) -> None:
-    from plastix.design.circuit import CircuitSpec
-
     if not isinstance(spec, CircuitSpec):
         raise TypeError(f"`spec` must be a plastix.design.CircuitSpec (sizes and time grid); "
                         f"got {type(spec).__name__}.")
@@ -193,6 +198,50 @@ def _build(b2: Any, spec: Any, *, rule: str, eta: np.ndarray, decay: float, nois
         objs["post_mon"] = b2.StateMonitor(post, "y", record=True, dt=dt, when="end",
                                            name="linear_post_mon")
     return b2.Network(*objs.values()), objs, ns
+
+
+def _session_arrays(spec: CircuitSpec, *, rule: str, eta: Any, noise: float, weights0: Any,
+                    teacher: Any, inputs: Any, drive: Any, noise_increments: Any
+                    ) -> tuple[np.ndarray, ...]:
+    """The checked arrays of :func:`integrate_linear`, shapes against the batch of ``inputs``.
+
+    Returns ``(inputs, weights0, teacher, drive, eta, noise_increments)`` as float
+    arrays (``drive`` and ``noise_increments`` may be None; ``eta`` broadcast to the
+    batch shape).
+    """
+    x_draws = as_float_array("inputs", inputs)
+    if x_draws.ndim < 2 or x_draws.shape[-1] != spec.n_pre or x_draws.shape[-2] < 1:
+        raise ValueError(f"`inputs` must have shape batch + (n_bins, n_pre={spec.n_pre}) with "
+                         f"n_bins >= 1; got {x_draws.shape}.")
+    check_finite("inputs", x_draws)
+    batch = x_draws.shape[:-2]
+    n_bins = x_draws.shape[-2]
+    mat = batch + (spec.n_post, spec.n_pre)
+    w0 = _array("weights0", weights0, mat, "(batch, post, pre)")
+    tea = _array("teacher", teacher, mat, "(batch, post, pre)")
+    if rule == "random" and drive is None:
+        raise ValueError("`drive` (the random rule's fixed matrix G) is required for "
+                         "rule='random'.")
+    drv = None if drive is None else _array("drive", drive, mat, "(batch, post, pre)")
+    eta_arr = as_float_array("eta", eta)
+    try:
+        eta_arr = np.broadcast_to(eta_arr, batch).astype(float)
+    except ValueError as err:
+        raise ValueError(f"`eta` must broadcast to the batch shape {batch}; got shape "
+                         f"{eta_arr.shape}.") from err
+    if not np.all(np.isfinite(eta_arr)) or np.any(eta_arr <= 0):
+        raise ValueError("`eta` must be positive finite learning rates in 1/s; got "
+                         f"{eta_arr.ravel()[:4]}.")
+    m = spec.bins_per_interval
+    n_kicks = -(-n_bins // m)
+    xi = None
+    if noise_increments is not None:
+        if noise == 0:
+            raise ValueError("`noise_increments` were given but `noise` is 0: there are no "
+                             "kicks to apply; pass noise_increments=None.")
+        xi = _array("noise_increments", noise_increments, batch + (n_kicks,) + mat[-2:],
+                    f"(batch, n_kicks=ceil({n_bins}/{m}), post, pre)")
+    return x_draws, w0, tea, drv, eta_arr, xi
 
 
 def integrate_linear(
@@ -276,50 +325,25 @@ def integrate_linear(
     check_choice("target", target, _RUNTIME_TARGETS)
     decay = check_number("decay", decay, low=0.0, strict=True, unit="1/s")
     noise = check_number("noise", noise, low=0.0, strict=False, unit="1/sqrt(s)")
-    if isinstance(error_gain, bool) or not isinstance(
-            error_gain, (int, float, np.integer, np.floating)) or not math.isfinite(error_gain):
-        raise ValueError(f"`error_gain` (κ) must be a finite number (1 at baseline, −1 "
-                         f"inverted); got {error_gain!r}.")
-    error_gain = float(error_gain)
-    if isinstance(silenced, bool) or not isinstance(silenced, (int, float)) or not (
-            0 <= silenced < 1):
-        raise ValueError(f"`silenced` must be a fraction in [0, 1); got {silenced!r}.")
+    error_gain = check_number("error_gain", error_gain)
+    silenced = check_fraction("silenced", silenced)
     if not isinstance(record, bool):
         raise TypeError(f"`record` must be a bool; got {type(record).__name__}.")
-    x_draws = as_float_array("inputs", inputs)
-    if x_draws.ndim < 2 or x_draws.shape[-1] != spec.n_pre or x_draws.shape[-2] < 1:
-        raise ValueError(f"`inputs` must have shape batch + (n_bins, n_pre={spec.n_pre}) with "
-                         f"n_bins >= 1; got {x_draws.shape}.")
-    check_finite("inputs", x_draws)
-    batch = x_draws.shape[:-2]
-    n_bins = x_draws.shape[-2]
+    x_draws, w0, tea, drv, eta_arr, xi = _session_arrays(
+        spec, rule=rule, eta=eta, noise=noise, weights0=weights0, teacher=teacher,
+        inputs=inputs, drive=drive, noise_increments=noise_increments)
+    batch, n_bins = x_draws.shape[:-2], x_draws.shape[-2]
     mat = batch + (spec.n_post, spec.n_pre)
-    w0 = _array("weights0", weights0, mat, "(batch, post, pre)")
-    tea = _array("teacher", teacher, mat, "(batch, post, pre)")
-    if rule == "random" and drive is None:
-        raise ValueError("`drive` (the random rule's fixed matrix G) is required for "
-                         "rule='random'.")
-    drv = None if drive is None else _array("drive", drive, mat, "(batch, post, pre)")
-    eta_arr = as_float_array("eta", eta)
-    try:
-        eta_arr = np.broadcast_to(eta_arr, batch).astype(float)
-    except ValueError as err:
-        raise ValueError(f"`eta` must broadcast to the batch shape {batch}; got shape "
-                         f"{eta_arr.shape}.") from err
-    if not np.all(np.isfinite(eta_arr)) or np.any(eta_arr <= 0):
-        raise ValueError("`eta` must be positive finite learning rates in 1/s; got "
-                         f"{eta_arr.ravel()[:4]}.")
     m = spec.bins_per_interval
     n_kicks = -(-n_bins // m)
-    xi = None
-    if noise_increments is not None:
-        if noise == 0:
-            raise ValueError("`noise_increments` were given but `noise` is 0: there are no "
-                             "kicks to apply; pass noise_increments=None.")
-        xi = _array("noise_increments", noise_increments, batch + (n_kicks,) + mat[-2:],
-                    f"(batch, n_kicks=ceil({n_bins}/{m}), post, pre)")
     n_s = int(np.prod(batch, dtype=int))
     flat = (n_s,)
+    check_memory(  # Brian2's copies of the draws and its monitors, then the returned arrays
+        2 * 8 * n_s * (2 * n_bins * (spec.n_pre + spec.n_post) + 2 * (n_kicks + 1) * mat[-1]
+                       * mat[-2]),
+        what=(f"integrate_linear ({n_s} sessions of {n_bins} bins, {spec.n_pre}+{spec.n_post} "
+              f"units and {n_kicks + 1} weight samples each)"),
+        fix="integrate fewer sessions or fewer bins at a time")
 
     b2 = import_brian2()
     if type(b2.get_device()).__name__ != "RuntimeDevice":
@@ -340,7 +364,7 @@ def integrate_linear(
             drive=None if drv is None else drv.reshape(flat + mat[-2:]),
             x_draws=x_draws.reshape(flat + (n_bins, spec.n_pre)),
             xi=None if xi is None else xi.reshape(flat + (n_kicks,) + mat[-2:]),
-            error_gain=error_gain, silenced=float(silenced), record=record)
+            error_gain=error_gain, silenced=silenced, record=record)
         net.run(n_bins * spec.dt * b2.second, namespace=ns)
         used = type(objs["plastic"].state_updater.codeobj).__name__
         out: dict[str, Any] = {
@@ -373,13 +397,13 @@ def simulate_linear(
     eta: float,
     decay: float,
     noise: float,
-    weights0: Any,
-    teacher: Any,
-    inputs: Any,
-    drive: Any = None,
-    noise_increments: Any = None,
     error_gain: float = 1.0,
     silenced: float = 0.0,
+    weights0: Any,
+    teacher: Any,
+    drive: Any = None,
+    inputs: Any,
+    noise_increments: Any = None,
     measurement_errors: Any = None,
     target: str = "numpy",
     rng: Any = None,

@@ -44,7 +44,7 @@ from plastix._util.errors import check_choice
 from plastix._util.optional import import_brian2
 from plastix._util.rng import resolve_rng
 from plastix.circuits.build import build_network, draw_arrays, read_results
-from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig
+from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig, check_fits_memory
 from plastix.record import make_record
 
 __all__ = ["simulate_rate", "simulate_spiking", "RUNTIME_TARGETS", "to_record"]
@@ -148,6 +148,7 @@ def simulate_spiking(config: SpikingCircuitConfig, *, rng: Any = None,
 
 
 def _simulate(cfg: Any, *, rng: Any, target: str | None) -> xr.Dataset:
+    check_fits_memory(cfg)
     import_brian2()
     if target is not None:
         check_choice("target", target, RUNTIME_TARGETS)

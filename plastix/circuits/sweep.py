@@ -36,7 +36,7 @@ from plastix._util.rng import resolve_rng
 from plastix._util.validate import as_float_array, check_finite, check_int
 from plastix.circuits.analysis import circuit_alignment
 from plastix.circuits.build import build_network, draw_arrays, read_results
-from plastix.circuits.config import SpikingCircuitConfig
+from plastix.circuits.config import SpikingCircuitConfig, check_fits_memory
 from plastix.circuits.simulate import to_record
 
 __all__ = ["SWEEP_TARGETS", "SweepResult", "sweep_spiking", "stationarity"]
@@ -143,6 +143,7 @@ def sweep_spiking(
     gammas = _grid("decay", decay)
     sigmas = _grid("noise", noise)
     n_seeds = check_int("n_seeds", n_seeds, low=1)
+    check_fits_memory(config)  # one run at a time; each record is reduced before the next
     gen = resolve_rng(rng)
     arrays = draw_arrays(config, gen)
     seeds = [int(s) for s in gen.integers(1, 2**31 - 1, size=int(n_seeds))]

@@ -37,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from plastix.design.output import write_design
     from plastix.design.propose import propose_experiments
+    from plastix.plot.design import design_figure
 
     if args.record is not None and not args.record.exists():
         raise FileNotFoundError(f"`--record` {str(args.record)!r} does not exist.")
@@ -45,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
                               n_replicates=args.replicates, rng=args.seed,
                               estimator={"kernel": args.kernel}, simulator=args.simulator,
                               progress=not args.quiet)
-    paths = write_design(res, args.out)
+    paths = write_design(res, args.out, figure=design_figure(res.dataset))
     cols = ["rank", "manipulation", "fits_budget", "sessions_required", "power_at_budget",
             "weakest_pair"]
     print(res.table[cols].to_string(index=False))

@@ -34,7 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.errors import check_choice
+from plastix._util.results import DictConfig
+from plastix._util.validate import check_number
 from plastix.design.circuit import (
     DESIGN_RULES,
     CircuitSpec,
@@ -49,7 +51,7 @@ __all__ = ["Hypothesis", "Calibration", "default_hypotheses", "eta_range", "rela
 
 
 @dataclass(frozen=True)
-class Hypothesis:
+class Hypothesis(DictConfig):
     """One mechanistic account of the measured plasticity.
 
     Parameters
@@ -74,25 +76,9 @@ class Hypothesis:
             raise TypeError(f"`name` must be a non-empty str; got {self.name!r}.")
         check_choice("rule", self.rule, DESIGN_RULES)
         if self.eta is not None:
-            if isinstance(self.eta, bool) or not isinstance(self.eta, (int, float)):
-                raise TypeError(f"`eta` must be a number in 1/s or None; got "
-                                f"{type(self.eta).__name__}.")
-            if not math.isfinite(self.eta) or self.eta <= 0:
-                raise ValueError(f"`eta` must be a positive finite learning rate in 1/s; got "
-                                 f"{self.eta!r}.")
-            object.__setattr__(self, "eta", float(self.eta))
+            object.__setattr__(self, "eta", check_number("eta", self.eta, low=0.0, strict=True,
+                                                         unit="1/s"))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Hypothesis:
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                raise TypeError(f"Hypothesis got an unknown field `{key}`; valid fields are "
-                                f"{', '.join(names)}." + did_you_mean(key, names))
-        return cls(**data)
 
 
 def default_hypotheses() -> tuple[Hypothesis, ...]:

@@ -21,13 +21,13 @@ anti-Hebbian above: the boundary ``γ = k σ²`` with ``k = n_pre (η + γ) / (2
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.errors import check_choice
+from plastix._util.results import DictConfig
+from plastix._util.validate import check_fraction, check_number
 from plastix.design.circuit import CircuitSpec, Condition
 
 __all__ = ["Manipulation", "PHASES", "default_manipulations", "noise_boundary", "boundary_k",
@@ -37,17 +37,13 @@ PHASES = ("late", "early")
 
 
 def _factor(name: str, value: Any, *, allow_negative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"`{name}` must be a number; got {type(value).__name__} {value!r}.")
-    v = float(value)
-    if not math.isfinite(v) or (v <= 0 and not allow_negative):
-        what = "a finite number" if allow_negative else "a positive finite number"
-        raise ValueError(f"`{name}` must be {what}; got {value!r}.")
-    return v
+    if allow_negative:
+        return check_number(name, value)
+    return check_number(name, value, low=0.0, strict=True)
 
 
 @dataclass(frozen=True)
-class Manipulation:
+class Manipulation(DictConfig):
     """One candidate experiment.
 
     Parameters
@@ -98,9 +94,7 @@ class Manipulation:
                 "noise_boundary_multiple", self.noise_boundary_multiple))
         object.__setattr__(self, "error_gain", _factor("error_gain", self.error_gain,
                                                        allow_negative=True))
-        s = self.silenced
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s < 1:
-            raise ValueError(f"`silenced` must be a fraction in [0, 1); got {s!r}.")
+        check_fraction("silenced", self.silenced)
         check_choice("phase", self.phase, PHASES)
         if self.settle != "auto":
             if isinstance(self.settle, bool) or not isinstance(self.settle, (int, float)) or (
@@ -109,17 +103,6 @@ class Manipulation:
                                  f"got {self.settle!r}.")
         check_choice("unit", self.unit, ("session",))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Manipulation:
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                raise TypeError(f"Manipulation got an unknown field `{key}`; valid fields are "
-                                f"{', '.join(names)}." + did_you_mean(key, names))
-        return cls(**dict(data))
 
 
 def default_manipulations() -> tuple[Manipulation, ...]:

@@ -1,5 +1,8 @@
 """Files of a design run: ranked table (CSV, NetCDF), figure (PNG), protocols (markdown).
 
+The figure is drawn by the caller (:func:`plastix.plot.design.design_figure`) and
+handed in, so that the design never imports the plotting code.
+
 Every file is written atomically (temporary file, then rename), so a failed run
 never destroys an earlier result.
 """
@@ -14,9 +17,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.io import atomic_write
+from plastix._util.io import atomic_write, prepare_out
 
-__all__ = ["protocol_markdown", "write_design", "design_figure"]
+__all__ = ["protocol_markdown", "write_design"]
 
 
 def _fmt_sessions(n: float) -> str:
@@ -130,53 +133,41 @@ def protocol_markdown(ds: xr.Dataset, *, top: int = 3) -> str:
     return "\n".join(lines)
 
 
-def design_figure(ds: xr.Dataset) -> Any:
-    """A two-panel figure: predicted alignment, and sessions required."""
-    from matplotlib.figure import Figure
-
-    from plastix.plot.design import plot_design, plot_sessions_required
-
-    fig = Figure(figsize=(13.0, 4.8), layout="constrained")
-    a1, a2 = fig.subplots(1, 2)
-    plot_design(ds, ax=a1)
-    plot_sessions_required(ds, ax=a2)
-    return fig
-
-
-def write_design(result: Any, out: Any, *, top: int = 3) -> dict[str, Path]:
-    """Write ``design.nc``, ``design.csv``, ``design.png`` and ``protocol.md`` into ``out``.
+def write_design(result: Any, out: Any, *, top: int = 3, figure: Any = None) -> dict[str, Path]:
+    """Write ``design.nc``, ``design.csv``, ``protocol.md`` and ``design.png`` into ``out``.
 
     Parameters
     ----------
     result : DesignResult
     out : str or Path
         Folder (created if needed).
+    top : int
+        Protocols for the ``top`` ranked manipulations.
+    figure : matplotlib.figure.Figure, optional
+        Saved as ``design.png`` (120 dpi), e.g.
+        ``plastix.plot.design.design_figure(result.dataset)``; None writes no figure.
 
     Returns
     -------
     dict
-        ``{"netcdf", "csv", "figure", "protocol"}`` → path.
+        ``{"netcdf", "csv", "figure", "protocol"}`` → path (``"figure"`` only when
+        a figure was given).
     """
     from plastix.design.propose import DesignResult
 
     if not isinstance(result, DesignResult):
         raise TypeError(f"`result` must be a DesignResult from propose_experiments; got "
                         f"{type(result).__name__}.")
-    if not isinstance(out, (str, Path)):
-        raise TypeError(f"`out` must be a folder path (str or Path); got {type(out).__name__}.")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"`out` must be a folder; {str(out)!r} is an existing file.")
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_out(out)
     ds = result.dataset
     paths = {
         "netcdf": atomic_write(out / "design.nc",
                                 lambda p: ds.to_netcdf(p, engine="h5netcdf")),
         "csv": atomic_write(out / "design.csv", lambda p: result.table.to_csv(p, index=False)),
     }
-    fig = design_figure(ds)
-    paths["figure"] = atomic_write(out / "design.png", lambda p: fig.savefig(
-        p, dpi=120, format="png"))
+    if figure is not None:
+        paths["figure"] = atomic_write(out / "design.png", lambda p: figure.savefig(
+            p, dpi=120, format="png"))
     text = protocol_markdown(ds, top=top)
     paths["protocol"] = atomic_write(out / "protocol.md",
                                       lambda p: p.write_text(text, encoding="utf-8"))

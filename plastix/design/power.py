@@ -30,16 +30,15 @@ import numpy as np
 from scipy import stats
 
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import as_float_array
+from plastix._util.validate import as_float_array, check_int, check_number
 
 __all__ = ["effect_size", "debiased_effect_size", "separation_p_value", "power_one_sample",
            "sample_size", "simulated_power", "compare_pair"]
 
 
 def _check_alpha(alpha: float) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):
-        raise TypeError(f"`alpha` must be a number in (0, 1); got {type(alpha).__name__}.")
-    if not 0.0 < float(alpha) < 1.0:
+    alpha = check_number("alpha", alpha)
+    if not 0.0 < alpha < 1.0:
         raise ValueError(f"`alpha` must be in (0, 1), the test's significance level; "
                          f"got {alpha!r}.")
     return float(alpha)
@@ -186,8 +185,7 @@ def simulated_power(pool_a: Any, pool_b: Any, n: int, *, n_experiments: int = 20
     """
     alpha = _check_alpha(alpha)
     a, b = _samples("pool_a", pool_a), _samples("pool_b", pool_b)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"`n` must be an int >= 2 (sessions per experiment); got {n!r}.")
+    n = check_int("n", n, low=2)
     gen = resolve_rng(rng)
     draws = b[gen.integers(0, b.size, size=(int(n_experiments), int(n)))]
     res = stats.ttest_1samp(draws, a.mean(), axis=1)

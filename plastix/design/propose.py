@@ -27,7 +27,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import check_int, check_keywords
+from plastix._util.validate import check_int, check_keywords, check_memory
 from plastix.design.circuit import (
     SIMULATORS,
     CircuitSpec,
@@ -504,6 +504,40 @@ def propose_experiments(
     if circuit is not None and not isinstance(circuit, CircuitSpec):
         raise TypeError(f"`circuit` must be a plastix.design.CircuitSpec or None; got "
                         f"{type(circuit).__name__}.")
+    hyps, mans = _candidates(hypotheses, manipulations)
+    gen = resolve_rng(rng)
+    if measure is None:
+        measure = estimator_measure(**dict(estimator or {}))
+    elif estimator is not None:
+        raise ValueError("give either `measure` or `estimator` options, not both.")
+    spec, target = _design_circuit(record, circuit, simulator, estimator, target)
+    budget_input = budget
+    budget = _budget_sessions(budget, budget_unit, spec)
+    if not -1.0 < target < 1.0:
+        raise ValueError(f"`target` must be an alignment in (-1, 1); got {target!r}.")
+
+    _check_memory(spec, max(n_rep, 8 * n_cal))  # calibration: 8 learning rates at once
+    cals, base, manip, sigma_c = _run_design(spec, hyps, mans, n_rep=n_rep, n_cal=n_cal,
+                                             target=target, measure=measure, gen=gen,
+                                             progress=progress)
+    off = [f"{c.hypothesis.name} ({c.achieved:+.3f})" for c, h in zip(cals, hyps, strict=True)
+           if h.eta is None and not c.converged]
+    if off:
+        warnings.warn(f"calibration did not reach the target alignment {target:+.3f} within "
+                      f"tolerance for: {', '.join(off)}; their predictions start from a "
+                      "different baseline (see `calibration_achieved`).", RuntimeWarning,
+                      stacklevel=2)
+    ds = _summarise(spec, cals, mans, base, manip, budget=budget, alpha=alpha, power=power,
+                    sigma_c=sigma_c, target=target,
+                    measure_params=getattr(measure, "params", {"measure": repr(measure)}))
+    ds.attrs["budget_input"] = f"{budget_input} {budget_unit}s"
+    return DesignResult(ds, rank_table(ds), cals)
+
+
+def _candidates(hypotheses: Sequence[Hypothesis] | None,
+                manipulations: Sequence[Manipulation] | None
+                ) -> tuple[tuple[Hypothesis, ...], tuple[Manipulation, ...]]:
+    """The hypotheses and manipulations to compare (defaults filled in), checked."""
     hyps = tuple(default_hypotheses() if hypotheses is None else hypotheses)
     mans = tuple(default_manipulations() if manipulations is None else manipulations)
     for name, seq, cls, low in (("hypotheses", hyps, Hypothesis, 2),
@@ -516,11 +550,18 @@ def propose_experiments(
         names = [x.name for x in seq]
         if len(set(names)) != len(names):
             raise ValueError(f"`{name}` must have unique names; got {names}.")
-    gen = resolve_rng(rng)
-    if measure is None:
-        measure = estimator_measure(**dict(estimator or {}))
-    elif estimator is not None:
-        raise ValueError("give either `measure` or `estimator` options, not both.")
+    return hyps, mans
+
+
+def _design_circuit(record: Any, circuit: CircuitSpec | None, simulator: str | None,
+                    estimator: Mapping[str, Any] | None,
+                    target: float | None) -> tuple[CircuitSpec, float]:
+    """The circuit to simulate and the baseline alignment to calibrate to.
+
+    From ``record`` when given (``target`` overrides its alignment), else
+    ``circuit`` (default :class:`CircuitSpec`) and :data:`DEFAULT_TARGET`;
+    ``simulator`` overrides the circuit's.
+    """
     if record is not None:
         spec, rec_target = circuit_from_record(record, estimator=estimator, base=circuit)
         target = rec_target if target is None else target
@@ -529,18 +570,51 @@ def propose_experiments(
     if simulator is not None:
         check_choice("simulator", simulator, SIMULATORS)
         spec = dataclasses.replace(spec, simulator=simulator)
-    target = DEFAULT_TARGET if target is None else float(target)
-    budget_input = budget
-    if budget_unit == "synapse":
-        n_syn = spec.n_pre * spec.n_post
-        budget = budget_input // n_syn
-        if budget < 2:
-            raise ValueError(f"`budget` of {budget_input} synapses is less than 2 sessions of "
-                             f"{n_syn} synapses each; the design needs at least "
-                             f"{2 * n_syn} synapses.")
-    if not -1.0 < target < 1.0:
-        raise ValueError(f"`target` must be an alignment in (-1, 1); got {target!r}.")
+    return spec, DEFAULT_TARGET if target is None else float(target)
 
+
+def _budget_sessions(budget: int, budget_unit: str, spec: CircuitSpec) -> int:
+    """The budget in whole sessions (a synapse budget divided by the synapses per session)."""
+    if budget_unit != "synapse":
+        return budget
+    n_syn = spec.n_pre * spec.n_post
+    sessions = budget // n_syn
+    if sessions < 2:
+        raise ValueError(f"`budget` of {budget} synapses is less than 2 sessions of "
+                         f"{n_syn} synapses each; the design needs at least "
+                         f"{2 * n_syn} synapses.")
+    return sessions
+
+
+def _check_memory(spec: CircuitSpec, batch: int) -> None:
+    """Refuse, up front, a design whose batch of simulated windows would not fit in memory.
+
+    One window of ``batch`` sessions holds ``n_bins × (n_pre + n_post)`` activity
+    values and ``(n_intervals + 1) × n_post × n_pre`` weight samples per session
+    (8 bytes each), counted twice for the records built from it.
+    """
+    n_bins = spec.n_intervals * spec.bins_per_interval
+    per_session = n_bins * (spec.n_pre + spec.n_post) + (
+        spec.n_intervals + 1) * spec.n_post * spec.n_pre
+    check_memory(
+        2 * 8 * batch * per_session,
+        what=(f"the design's simulated sessions ({batch} at once, each {n_bins} bins of "
+              f"{spec.n_pre}+{spec.n_post} units and {spec.n_intervals + 1} weight samples of "
+              f"{spec.n_post}×{spec.n_pre} synapses)"),
+        fix="use a smaller circuit (CircuitSpec n_pre, n_post, n_intervals) or fewer "
+            "`n_replicates` (--replicates) and `n_calibration`")
+
+
+def _run_design(spec: CircuitSpec, hyps: Sequence[Hypothesis], mans: Sequence[Manipulation],
+                *, n_rep: int, n_cal: int, target: float, measure: Callable[[xr.Dataset], float],
+                gen: np.random.Generator, progress: bool
+                ) -> tuple[list[Calibration], np.ndarray, np.ndarray, float | None]:
+    """Calibrate every hypothesis, then simulate and measure its sessions.
+
+    Returns the calibrations, the baseline alignments ``(hypothesis, replicate)``,
+    the manipulated ones ``(hypothesis, manipulation, replicate)`` and the noise
+    boundary σ_c of the error rule (None without an error hypothesis).
+    """
     n_free = sum(h.eta is None for h in hyps)
     n_cal_fits = n_cal * (n_free * (8 + 5) + (len(hyps) - n_free))  # at most
     total = n_cal_fits + len(hyps) * n_rep * (1 + len(mans))
@@ -563,15 +637,4 @@ def propose_experiments(
     finally:
         if bar is not None:
             bar.close()
-    off = [f"{c.hypothesis.name} ({c.achieved:+.3f})" for c, h in zip(cals, hyps, strict=True)
-           if h.eta is None and not c.converged]
-    if off:
-        warnings.warn(f"calibration did not reach the target alignment {target:+.3f} within "
-                      f"tolerance for: {', '.join(off)}; their predictions start from a "
-                      "different baseline (see `calibration_achieved`).", RuntimeWarning,
-                      stacklevel=2)
-    ds = _summarise(spec, cals, mans, base, manip, budget=budget, alpha=alpha, power=power,
-                    sigma_c=sigma_c, target=target,
-                    measure_params=getattr(measure, "params", {"measure": repr(measure)}))
-    ds.attrs["budget_input"] = f"{budget_input} {budget_unit}s"
-    return DesignResult(ds, rank_table(ds), cals)
+    return cals, base, manip, sigma_c

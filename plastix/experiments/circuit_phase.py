@@ -117,7 +117,7 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
 def _figure(summary: xr.Dataset, fits: dict):
     from matplotlib.figure import Figure
 
-    from plastix.plot.circuits import plot_alignment_vs_decay, plot_circuit_phase
+    from plastix.plot.circuits import plot_alignment_vs_decay_rate, plot_circuit_phase
 
     fig = Figure(figsize=(15, 4.2))
     axes = fig.subplots(1, 3)
@@ -128,8 +128,9 @@ def _figure(summary: xr.Dataset, fits: dict):
                            boundary=fits[signal], ax=ax, title=f"alignment of {title}")
     rule = summary["alignment_rule"]
     sd = rule.std("seed", ddof=1) if rule.sizes["seed"] > 1 else None
-    plot_alignment_vs_decay(g, rule.mean("seed").values, sd=None if sd is None else sd.values,
-                            labels=[f"σ = {v:g}" for v in s], ax=axes[2])
+    plot_alignment_vs_decay_rate(g, rule.mean("seed").values,
+                                 sd=None if sd is None else sd.values,
+                                 labels=[f"σ = {v:g}" for v in s], ax=axes[2])
     axes[2].set_title("rule-signal alignment vs γ")
     fig.tight_layout()
     return fig

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_circuit_phase", "plot_alignment_vs_decay", "plot_weights"]
+__all__ = ["plot_circuit_phase", "plot_alignment_vs_decay_rate", "plot_weights"]
 
 
 def _axes(ax: Any):
@@ -77,9 +77,14 @@ def _edges(x: np.ndarray) -> np.ndarray:
     return np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
 
 
-def plot_alignment_vs_decay(decay: Any, alignment: Any, *, sd: Any = None,
-                            labels: Any = None, ax: Any = None) -> Any:
-    """Alignment against γ, one line per row of ``alignment`` (e.g. per σ).
+def plot_alignment_vs_decay_rate(decay: Any, alignment: Any, *, sd: Any = None,
+                                 labels: Any = None, ax: Any = None) -> Any:
+    """Alignment against the decay rate γ (1/s) of a circuit, one line per row (e.g. per σ).
+
+    What differs from :func:`plastix.plot.ann.plot_alignment_vs_decay`: the decay
+    here is a rate in 1/s on a linear axis, and a 2-D ``alignment`` draws one line
+    per row (the σ of a σ × γ grid); the ANN figure draws one line of a
+    dimensionless per-step coefficient on a symmetric-log axis.
 
     Parameters
     ----------

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["plot_design", "plot_sessions_required"]
+__all__ = ["plot_design", "plot_sessions_required", "design_figure"]
 
 _MARKERS = "osD^vP*X"
 
@@ -133,3 +133,25 @@ def plot_sessions_required(dataset: xr.Dataset, *, ax: Any = None) -> Any:
     ax.set_title("Sessions required (× = cannot separate)")
     ax.legend(title="pair of hypotheses", fontsize="small")
     return ax
+
+
+def design_figure(ds: xr.Dataset) -> Any:
+    """A two-panel figure of a design result: predicted alignment, and sessions required.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        ``DesignResult.dataset`` of :func:`plastix.design.propose_experiments`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        13 × 4.8 inches; left :func:`plot_design`, right :func:`plot_sessions_required`.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(13.0, 4.8), layout="constrained")
+    a1, a2 = fig.subplots(1, 2)
+    plot_design(ds, ax=a1)
+    plot_sessions_required(ds, ax=a2)
+    return fig
