@@ -10,17 +10,15 @@ from typing import Any
 
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.validate import check_int, check_number
+from plastix.ann.rules import get_rule, rule_names
 
-__all__ = ["TrainConfig", "TASKS", "RULES", "ACTIVATIONS", "NOISE_KINDS", "BATCHABLE"]
+__all__ = ["TrainConfig", "TASKS", "ACTIVATIONS", "NOISE_KINDS", "BATCHABLE"]
 
 TASKS = ("sre", "sce", "sre_transformer")
-RULES = ("sgd", "momentum", "adam", "dfa", "random_nn", "oja", "hebb_pre", "hebb_post")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 NOISE_KINDS = ("parameter", "input", "gradient")
 #: Fields that may differ between the models trained together in one batch.
 BATCHABLE = ("lr", "decay", "noise")
-#: Default gradient-norm clip per rule when ``clip`` is None (SPEC §4).
-DEFAULT_CLIP = {"dfa": 5.0, "random_nn": 1.0}
 
 
 @dataclass(frozen=True)
@@ -40,8 +38,10 @@ class TrainConfig:
         embeddings and a ReLU feed-forward of 32, mean-pooled into the SRE MLP;
         the teacher is the same architecture randomly drawn.  Alignment is
         measured on the MLP layers.
-    rule : {"sgd", "momentum", "adam", "dfa", "random_nn", "oja", "hebb_pre", "hebb_post"}
-        The learning rule (see :mod:`plastix.ann.engine` for the exact update of each).
+    rule : str
+        A registered learning rule (:func:`plastix.ann.rules.rule_names`: "sgd",
+        "momentum", "adam", "dfa", "random_nn", "oja", "hebb_pre", "hebb_post" built
+        in; see :mod:`plastix.ann.engine` for the exact update of each).
     activation : {"tanh", "relu", "sigmoid", "linear"}
         Hidden-layer non-linearity (the output layer is linear).
     hidden : tuple of int
@@ -78,7 +78,7 @@ class TrainConfig:
         no dampening).
     clip : float, optional
         Gradient-norm clip of the rule's signal over all parameters of a model;
-        default 5 for DFA, 1 for RandomNN, none otherwise.
+        default the rule's ``default_clip`` (5 for DFA, 1 for RandomNN, none otherwise).
     record_every : int
         Record alignment, loss and weight norms every ``k`` steps (step 0 first).
     data_path : str, optional
@@ -116,7 +116,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_choice("task", self.task, TASKS)
-        check_choice("rule", self.rule, RULES)
+        get_rule(self.rule)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("noise_kind", self.noise_kind, NOISE_KINDS)
         hidden = self.hidden
@@ -164,9 +164,10 @@ class TrainConfig:
                 raise ValueError(f"`data_path` is only used by task='sce' (CIFAR-10); got "
                                  f"task={self.task!r}.")
         if self.task == "sre_transformer":
-            if self.rule not in ("sgd", "momentum", "adam"):
+            if not get_rule(self.rule).backprop:
+                backprop = [n for n in rule_names() if get_rule(n).backprop]
                 raise ValueError(
-                    f"`rule` must be one of 'sgd', 'momentum', 'adam' for "
+                    f"`rule` must be one of {', '.join(map(repr, backprop))} for "
                     f"task='sre_transformer' (the encoder is trained by backpropagation); got "
                     f"{self.rule!r}.")
             unsupported = {"noise_kind": self.noise_kind != "parameter",
@@ -187,7 +188,7 @@ class TrainConfig:
     @property
     def effective_clip(self) -> float | None:
         """The clip actually used: ``clip``, or the rule's default (DFA 5, RandomNN 1)."""
-        return self.clip if self.clip is not None else DEFAULT_CLIP.get(self.rule)
+        return self.clip if self.clip is not None else get_rule(self.rule).default_clip
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied (validated); unknown names get "did you mean"."""
