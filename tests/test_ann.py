@@ -319,3 +319,156 @@ def test_engine_hebbian_term_shared_input_equals_direct_product(bias, rng):
         # float32 sums of 64 products of O(1) terms: 1e-5 relative is ~100 ulp of slack
         np.testing.assert_allclose(shared[k].numpy(), ref, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(direct[k].numpy(), ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_hebb_post_signal_equals_post_activation_hebbian_term(activation, rng):
+    """The engine's post-activation Hebbian signal (hebb_post: ``mean(φ(h_b) h_aᵀ)`` from the
+    stored activations) equals plastix.alignment.hebbian_term with ``activation=φ``."""
+    from plastix.ann.engine import _dphi_mul, forward
+    from plastix.ann.rules import SignalContext, get_rule
+
+    gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    m, bsz, sizes = 2, 32, [6, 5, 4]
+    ws = [torch.randn(m, sizes[i + 1], sizes[i], generator=gen) for i in range(2)]
+    x = torch.randn(m, bsz, sizes[0], generator=gen)
+    acts, pres, _ = forward(ws, [None, None], x, activation)
+    slots = {(i, k): torch.zeros(m, sizes[i + 1], sizes[i]) for i in range(2) for k in "HR"}
+    for i in range(2):
+        slots[(i, "H")].copy_(pres[i].transpose(1, 2) @ acts[i] / bsz)
+    ctx = SignalContext(n_layers=2, slot=lambda i, k: slots[(i, k)], acts=acts, pres=pres,
+                        e=None, ws=ws, bs=[None, None], gb=None, inv_b=1.0 / bsz, xb=x,
+                        sidx=None, fixed=None, dphi_mul=lambda d, z, a: _dphi_mul(activation,
+                                                                                  d, z, a))
+    get_rule("hebb_post").signal(ctx)
+    phi = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}[activation]
+    for k in range(m):
+        ref = hebbian_term(pre=acts[0][k].double().numpy(), post=pres[0][k].double().numpy(),
+                           activation=phi)
+        # float32 sums of 32 products of O(1) terms against float64: 1e-5
+        np.testing.assert_allclose(slots[(0, "R")][k].numpy(), ref, rtol=1e-5, atol=1e-5)
+        # the output layer is linear: its signal is the pre-activation term
+        ref_out = hebbian_term(pre=acts[1][k].double().numpy(), post=pres[1][k].double().numpy())
+        np.testing.assert_allclose(slots[(1, "R")][k].numpy(), ref_out, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------ the rule registry
+
+
+def _scaled_gradient_rule(name, scale):
+    from plastix.ann.rules import PLAIN, Rule
+
+    def signal(ctx):
+        for i in range(ctx.n_layers):
+            torch.mul(ctx.slot(i, "G"), scale, out=ctx.slot(i, "R"))
+        return [None if b is None else b * scale for b in ctx.gb]
+
+    return Rule(name=name, description=f"the loss gradient times {scale}", signal=signal,
+                needs_gradient=True, signal_is_gradient=False, needs_hebbian_term=False,
+                step=PLAIN, default_clip=None, draw_fixed=None, batch_fixed=None,
+                backprop=False)
+
+
+@pytest.fixture
+def toy_rules():
+    from plastix.ann import rules
+
+    names = []
+    yield names
+    for name in names:
+        rules.unregister_rule(name)
+
+
+def test_toy_rule_registered_in_one_call_trains_end_to_end(toy_rules):
+    """A rule registered in one call trains through the public ``train``: the gradient
+    times 1 gives SGD's numbers, and the gradient times 1/2 at twice the learning
+    rate and half the decay the same trajectory, alignment and stationarity gap."""
+    from plastix.ann.rules import register_rule, rule_names
+
+    register_rule(_scaled_gradient_rule("toy_grad1", 1.0))
+    register_rule(_scaled_gradient_rule("toy_half", 0.5))
+    toy_rules += ["toy_grad1", "toy_half"]
+    assert {"toy_grad1", "toy_half"} <= set(rule_names())
+    cfg = SMALL.replace(decay=1e-2, noise=1e-3, bias=True, per_post_layer=2)
+    sgd = train(cfg, rng=4)
+    one = train(cfg.replace(rule="toy_grad1"), rng=4)
+    for name in ("loss", "alignment", "weight_norm", "stationarity_gap", "val_loss"):
+        # same trajectory; the records' Gram matrix has one more slot (R apart from G),
+        # so its batched products may round differently in float32: 1e-6
+        np.testing.assert_allclose(one[name].values, sgd[name].values, rtol=1e-6, atol=1e-6,
+                                   err_msg=name)
+    half = train(cfg.replace(rule="toy_half", lr=2 * cfg.lr, decay=cfg.decay / 2), rng=4)
+    # η (g/2 − γ/2 W) with 2η is the SGD step; only float32 rounding of the products
+    # differs, compounded over 16 steps: 1e-4
+    np.testing.assert_allclose(half.loss.values, sgd.loss.values, rtol=1e-4)
+    np.testing.assert_allclose(half.alignment.values, sgd.alignment.values, atol=1e-4)
+    # the gap is ‖E[g/2] − γ/2 W‖ / ‖γ/2 W‖: SGD's (net change over η K, float32): 1e-3
+    np.testing.assert_allclose(half.stationarity_gap.values, sgd.stationarity_gap.values,
+                               rtol=1e-3, equal_nan=True)
+
+
+def test_rule_registry_refuses_wrong_declarations():
+    from plastix.ann.rules import PLAIN, Rule, get_rule, register_rule
+
+    with pytest.raises(TypeError, match="missing"):
+        Rule(name="x", description="d", signal=lambda c: [], needs_gradient=True)
+    base = dict(name="x", description="d", signal=lambda c: [], needs_gradient=False,
+                signal_is_gradient=True, needs_hebbian_term=False, step=PLAIN,
+                default_clip=None, draw_fixed=None, batch_fixed=None, backprop=False)
+    with pytest.raises(ValueError, match="needs_gradient=True"):
+        Rule(**base)
+    with pytest.raises(TypeError, match="`step` must be"):
+        Rule(**{**base, "needs_gradient": True, "step": "plain"})
+    with pytest.raises(ValueError, match="draw_fixed and batch_fixed"):
+        Rule(**{**base, "needs_gradient": True, "draw_fixed": lambda *a: None})
+    with pytest.raises(ValueError, match="already registered"):
+        register_rule(get_rule("sgd"))
+    with pytest.raises(ValueError, match="Did you mean 'adam'"):
+        get_rule("adma")
+
+
+def test_registry_help_names_every_rule():
+    from plastix.ann.rules import registry_help, rule_names
+
+    lines = registry_help().splitlines()
+    assert [line.split(":")[0] for line in lines] == list(rule_names())
+    assert all(line.split(": ", 1)[1] for line in lines)
+
+
+# ------------------------------------------------------------------ no hidden state
+
+
+def test_import_changes_no_torch_thread_count():
+    code = ("import torch; torch.set_num_threads(2); import plastix.ann, plastix.experiments; "
+            "from plastix.ann import engine, transformer, run; print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "2"
+
+
+def test_training_sets_threads_for_its_duration_and_restores_them(monkeypatch):
+    from plastix.ann import engine
+
+    before = torch.get_num_threads()
+    seen = []
+    real = engine.run_group
+
+    def spy(*args, **kw):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(engine, "run_group", spy)
+    cfg = SMALL.replace(epochs=1)
+    train(cfg, rng=0, threads=2)
+    assert seen == [2] and torch.get_num_threads() == before
+    record_layer(cfg, layer=1, steps=(0, 1), rng=0)
+    assert seen == [2, 1] and torch.get_num_threads() == before
+
+    def boom(*args, **kw):
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "run_group", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        train(cfg, rng=0, threads=2)
+    assert seen[-1] == 2 and torch.get_num_threads() == before

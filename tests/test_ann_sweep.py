@@ -89,9 +89,8 @@ def test_resume_loads_finished_runs(tmp_path, monkeypatch):
 
 
 def test_sweep_threads_restored():
-    from plastix._util.optional import import_torch
+    import torch
 
-    torch = import_torch()  # plastix's default (1 thread) is set once, on first import
     before = torch.get_num_threads()
     sweep(SMALL.replace(epochs=1), {"decay": [0.0]}, rng=0, progress=False, threads=2)
     assert torch.get_num_threads() == before

@@ -55,7 +55,7 @@ def table1_tiny(tmp_path_factory):
     from plastix.experiments import table1
 
     out = tmp_path_factory.mktemp("table1")
-    md = table1.run(out, quick=True, n_seeds=2, rng=1, _decays=[0.0, 5e-3], _overrides=TINY)
+    md = table1.run(out, quick=True, n_seeds=2, rng=1, decays=[0.0, 5e-3], overrides=TINY)
     return out, md
 
 
@@ -105,8 +105,8 @@ def fig4_coarse(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("fig4")
     # the quick budget on a coarse grid whose σ rows straddle the quick boundary
-    md = fig4.run(out, quick=True, rng=2, _noise=[0.0, 1e-3, 1.25e-3, 1.5e-3, 1.75e-3, 3e-3],
-                  _decay=[0.0, 5e-3, 1e-2], _n_boot=200)
+    md = fig4.run(out, quick=True, rng=2, noise=[0.0, 1e-3, 1.25e-3, 1.5e-3, 1.75e-3, 3e-3],
+                  decay=[0.0, 5e-3, 1e-2], n_boot=200)
     return out, md
 
 
@@ -154,8 +154,8 @@ def test_fig4_explains_differences_from_the_runs_diagnostics(fig4_coarse):
 def test_fig3_tiny(tmp_path):
     from plastix.experiments import fig3
 
-    md = fig3.run(tmp_path, quick=True, rng=3, _decays=[0.0, 5e-3],
-                  _overrides={"epochs": 2, "n_train": 1024, "n_val": 256})
+    md = fig3.run(tmp_path, quick=True, rng=3, decays=[0.0, 5e-3],
+                  overrides={"epochs": 2, "n_train": 1024, "n_val": 256})
     ds, text = _check_files(tmp_path, "fig3")
     assert md.name == "fig3.md"
     assert fig3.PAPER_CLAIM in text
@@ -171,7 +171,7 @@ def test_fig3_tiny(tmp_path):
 def test_fig5_tiny(tmp_path):
     from plastix.experiments import fig5
 
-    fig5.run(tmp_path, quick=True, rng=4, _overrides=TINY)
+    fig5.run(tmp_path, quick=True, rng=4, overrides=TINY)
     ds, text = _check_files(tmp_path, "fig5")
     assert fig5.PAPER_CLAIM in text
     best = int(np.nanargmin(ds["val_loss"].values))
@@ -184,8 +184,8 @@ def test_fig5_tiny(tmp_path):
 def test_fig15_tiny(tmp_path):
     from plastix.experiments import fig15
 
-    fig15.run(tmp_path, quick=True, rng=5, n_seeds=1, _decays=[5e-3],
-              _overrides={"epochs": 6, "n_train": 2048, "n_val": 256})
+    fig15.run(tmp_path, quick=True, rng=5, n_seeds=1, decays=[5e-3],
+              overrides={"epochs": 6, "n_train": 2048, "n_val": 256})
     ds, text = _check_files(tmp_path, "fig15")
     assert fig15.PAPER_CLAIM in text
     # end values are the plain mean of the stored per-step values over the window
@@ -350,17 +350,38 @@ def test_table1_explains_each_difference_and_only_differences():
     assert "Fig. 4" in quick[0] and not any("README" in q for q in quick)
 
 
-def test_reproduce_threads_option():
-    """`--threads` reaches the sweeps and is restored afterwards; bad values are refused."""
-    from plastix.experiments._common import _THREADS, sweep_threads
+def test_reproduce_threads_option(tmp_path, monkeypatch):
+    """`--threads` reaches the experiment's run as a parameter; bad values are refused."""
+    from plastix.cli import main
+    from plastix.experiments import fig15
 
-    with sweep_threads(2):
-        assert _THREADS["n"] == 2
-    assert _THREADS["n"] == 1
+    seen = {}
+
+    def fake_run(out, *, quick, n_seeds, rng, threads=1):
+        seen["threads"] = threads
+        return Path(out) / "fig15.md"
+
+    monkeypatch.setattr(fig15, "run", fake_run)
+    assert main(["reproduce", "fig15", "--threads", "2", "--out", str(tmp_path)]) == 0
+    assert seen == {"threads": 2}
+    from plastix.ann import TrainConfig
+
     for bad in (0, 1.5, True):
-        with pytest.raises(ValueError, match="`threads` must be an int >= 1"):
-            with sweep_threads(bad):
-                pass
+        with pytest.raises((TypeError, ValueError), match="`threads` must be an int"):
+            C.run_sweep(TrainConfig(), {"decay": [0.0]}, n_seeds=1, rng=0, desc="x",
+                        threads=bad)
+
+
+def test_experiment_runs_take_public_parameters_only():
+    """No private keyword arguments: every parameter of the runs is public."""
+    import inspect
+
+    from plastix.experiments import fig3, fig4, fig5, fig15, table1
+
+    for module in (table1, fig3, fig4, fig5, fig15):
+        params = inspect.signature(module.run).parameters
+        assert not [p for p in params if p.startswith("_")], module.__name__
+        assert params["threads"].default == 1, module.__name__
 
 
 def test_budget_sentence_names_changed_epochs():
@@ -381,13 +402,13 @@ def test_cli_epochs_reaches_the_runs(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_run(out, *, quick, n_seeds, rng, _overrides=None):
-        seen.update(_overrides or {}, quick=quick)
+    def fake_run(out, *, quick, n_seeds, rng, overrides=None, threads=1):
+        seen.update(overrides or {}, quick=quick, threads=threads)
         return Path(out) / "fig15.md"
 
     monkeypatch.setattr(fig15, "run", fake_run)
     assert main(["reproduce", "fig15", "--quick", "--epochs", "3", "--out", str(tmp_path)]) == 0
-    assert seen == {"epochs": 3, "quick": True}
+    assert seen == {"epochs": 3, "quick": True, "threads": 1}
     assert main(["reproduce", "circuit-phase", "--epochs", "3", "--out", str(tmp_path)]) == 1
 
 

@@ -55,6 +55,7 @@ import xarray as xr
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.io import atomic_write
 from plastix._util.rng import child_seed, resolve_rng
+from plastix._util.threads import torch_threads
 from plastix._util.validate import check_int
 from plastix.ann.config import TrainConfig
 
@@ -125,7 +126,8 @@ def _run_datasets(configs: Sequence[TrainConfig], seeds: Sequence[int], res: dic
     return out
 
 
-def train(config: TrainConfig, *, rng: Any = None, progress: bool = False) -> xr.Dataset:
+def train(config: TrainConfig, *, rng: Any = None, progress: bool = False,
+          threads: int = 1) -> xr.Dataset:
     """Train one network and record its alignment with the Hebbian term at every step.
 
     Parameters
@@ -137,6 +139,8 @@ def train(config: TrainConfig, *, rng: Any = None, progress: bool = False) -> xr
         or None draws the seed.  Same seed, same numbers.
     progress : bool
         Show a tqdm progress bar.
+    threads : int
+        torch intra-op threads for this call (restored afterwards).
 
     Returns
     -------
@@ -150,8 +154,10 @@ def train(config: TrainConfig, *, rng: Any = None, progress: bool = False) -> xr
     >>> ds.alignment.sel(signal="gradient", layer=2).mean()  # doctest: +SKIP
     """
     config = _check_config(config)
+    threads = check_int("threads", threads, low=1)
     seed = run_seed(rng)
-    return _train_many([config], [seed], progress=progress)[0]
+    with torch_threads(threads):
+        return _train_many([config], [seed], progress=progress)[0]
 
 
 def _n_steps(config: TrainConfig) -> int:
@@ -277,9 +283,10 @@ def sweep(
     threads : int
         Cores to train on.  With ``threads > 1`` each batch is split into ``threads``
         sub-batches that train at the same time, one per worker thread, each on one
-        torch intra-op thread (restored afterwards): models are independent, so this
-        gives the same numbers as one batch, and on small matrices it is faster than
-        splitting every matrix product across cores.
+        torch intra-op thread (with ``threads=1``, one batch on one thread); the
+        caller's thread count is restored afterwards.  Models are independent, so
+        this gives the same numbers as one batch, and on small matrices it is
+        faster than splitting every matrix product across cores.
     max_models : int
         Largest batch of models trained together (memory bound).
 
@@ -327,9 +334,6 @@ def sweep(
     batches = [part for items in groups.values()
                for i in range(0, len(items), max_models)
                for part in _split(items[i:i + max_models], threads)]
-    from plastix.ann.data import torch
-
-    old_threads = torch.get_num_threads()
     bar = None
     if progress and batches:
         from tqdm.auto import tqdm
@@ -356,13 +360,12 @@ def sweep(
 
     try:
         if threads == 1 or len(batches) == 1:
-            torch.set_num_threads(threads)
-            for batch in batches:
-                finish(*train_batch(batch))
+            with torch_threads(threads):
+                for batch in batches:
+                    finish(*train_batch(batch))
         else:
             # one intra-op thread per worker: independent sub-batches fill the cores
-            torch.set_num_threads(1)
-            with ThreadPoolExecutor(max_workers=threads) as pool:
+            with torch_threads(1), ThreadPoolExecutor(max_workers=threads) as pool:
                 jobs = [pool.submit(train_batch, b) for b in batches]
                 try:
                     for job in as_completed(jobs):
@@ -373,7 +376,6 @@ def sweep(
                         job.cancel()
                     raise
     finally:
-        torch.set_num_threads(old_threads)
         if bar is not None:
             bar.close()
     return _assemble(config, g, seeds, cfgs, results)
@@ -438,7 +440,7 @@ def _assemble(config, g, seeds, cfgs, results) -> xr.Dataset:
 
 
 def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, int],
-                 rng: Any = None) -> xr.Dataset:
+                 rng: Any = None, threads: int = 1) -> xr.Dataset:
     """Train one network and return a plastix record of one layer over a window of steps.
 
     The record (:func:`plastix.record.make_record`, ``time_units="step"``) holds, for
@@ -463,6 +465,8 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
         Window of steps (0-based, stop exclusive).
     rng : int, Generator or None
         As in :func:`train` (same seed, same trajectory as ``train``).
+    threads : int
+        torch intra-op threads for this call (restored afterwards).
 
     Examples
     --------
@@ -494,8 +498,11 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
         raise ValueError(f"`steps` must satisfy 0 <= start < stop <= {n_steps} (the run's "
                          f"number of steps); got ({start}, {stop}).")
     start, stop = int(start), int(stop)
+    threads = check_int("threads", threads, low=1)
     seed = run_seed(rng)
-    _, res = _train_many([config], [seed], progress=False, capture=(layer - 1, start, stop))
+    with torch_threads(threads):
+        _, res = _train_many([config], [seed], progress=False,
+                             capture=(layer - 1, start, stop))
     cap = res["capture"]
     pre, post, w = cap["pre"], cap["post"], cap["weight"]
     n_win, bsz = pre.shape[0], pre.shape[1]

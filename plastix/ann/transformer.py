@@ -8,7 +8,8 @@ activation="relu", dropout=0)``: ``h ← LN(h + MHA(h))``, ``h ← LN(h + FF(h))
 The sequence is mean-pooled into the SRE MLP (32 → 128 → 128 → 32).  The teacher
 is the same architecture randomly drawn.  The encoder and the MLP are trained
 by the same rule (any rule with ``backprop=True``: SGD, momentum or Adam, coupled
-L2 decay and parameter noise on every parameter); alignment is measured on the MLP's weight matrices.
+L2 decay and parameter noise on every parameter); alignment is measured on the
+MLP's weight matrices.
 Gradients come from autograd (the loss of the batch of models is the sum of
 their losses, so each model receives its own gradient).
 """

@@ -45,7 +45,8 @@ def config(*, quick: bool = False, **overrides: Any):
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
-            decays: Any = None, overrides: dict | None = None) -> xr.Dataset:
+            decays: Any = None, overrides: dict | None = None,
+            threads: int = 1) -> xr.Dataset:
     """Train, and keep the per-step layer-2 alignment of the gradient and of the update.
 
     Returns
@@ -60,7 +61,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     seeds = C.resolve_seeds(n_seeds, N_SEEDS[bool(quick)])
     cfg = config(quick=quick, **(overrides or {}))
     result = C.run_sweep(cfg, {"decay": decays.tolist()}, n_seeds=seeds, rng=rng, cache=cache,
-                         desc="fig15")
+                         desc="fig15", threads=threads)
     a = result["alignment"].sel(layer=LAYER, signal=["gradient", "update"])
     a = a.drop_vars([c for c in a.coords if c not in ("decay", "seed", "signal", "step")])
     a = a.transpose("decay", "seed", "signal", "step")
@@ -143,18 +144,33 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _decays: Any = None, _overrides: dict | None = None) -> Path:
+        decays: Any = None, overrides: dict | None = None, threads: int = 1) -> Path:
     """Reproduce Fig. 15 into ``out``; return the summary path.
 
     Writes ``fig15.nc``, ``fig15.csv``, ``fig15.png`` and ``fig15.md``.  ``quick``:
     8 epochs on 4,096 samples, 2 seeds.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    decays : sequence of float, optional
+        The weight decays ``γ`` (per unit learning rate); default :data:`DECAYS`.
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, decays=_decays,
-                 overrides=_overrides)
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, decays=decays,
+                 overrides=overrides, threads=threads)
     C.write_dataset(ds, out, "fig15")
     axes = plot(ds)
     C.save_figure(axes[0].figure, out / "fig15.png")
-    budget = C.describe_budget(config(quick=quick, **(_overrides or {})), quick=quick, full=FULL)
+    budget = C.describe_budget(config(quick=quick, **(overrides or {})), quick=quick, full=FULL)
     return C.write_text(out / "fig15.md", summary(ds, budget=budget))

@@ -46,8 +46,8 @@ def config(activation: str, *, hidden=(128, 128), quick: bool = False, **overrid
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
-            decays: Any = None, deep: bool = True, overrides: dict | None = None
-            ) -> xr.Dataset:
+            decays: Any = None, deep: bool = True, overrides: dict | None = None,
+            threads: int = 1) -> xr.Dataset:
     """Run both panels.
 
     Returns
@@ -65,7 +65,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     for act, stream in zip(ACTIVATIONS, streams, strict=False):
         result = C.run_sweep(config(act, quick=quick, **(overrides or {})),
                              {"decay": decays.tolist()}, n_seeds=seeds, rng=stream,
-                             cache=cache, desc=f"fig3 {act}")
+                             cache=cache, desc=f"fig3 {act}", threads=threads)
         a, _, _ = C.final_alignment_stats(result, layer=2, signal="gradient")
         per_act.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
     align = xr.concat(per_act, dim=xr.IndexVariable("activation", list(ACTIVATIONS)))
@@ -79,7 +79,8 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         deep_seeds = min(seeds, 3)
         cfg = config("tanh", hidden=hidden, quick=quick, **(overrides or {}))
         result = C.run_sweep(cfg, {"decay": decays.tolist()}, n_seeds=deep_seeds,
-                             rng=streams[-1], cache=cache, desc="fig3 deep")
+                             rng=streams[-1], cache=cache, desc="fig3 deep",
+                             threads=threads)
         layers = []
         for layer in range(1, len(hidden) + 2):
             a, _, _ = C.final_alignment_stats(result, layer=layer, signal="gradient")
@@ -180,22 +181,41 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _decays: Any = None, _deep: bool = True, _overrides: dict | None = None) -> Path:
+        decays: Any = None, deep: bool = True, overrides: dict | None = None,
+        threads: int = 1) -> Path:
     """Reproduce Fig. 3 into ``out``; return the summary path.
 
     Writes ``fig3.nc``, ``fig3.csv``, ``fig3.png`` and ``fig3.md``.  ``quick``: 4
     decays, 1 seed, the quick budget of :mod:`plastix.experiments._common`, and a
     6 × 128 (not 512) deep MLP.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    decays : sequence of float, optional
+        The weight decays ``γ`` (per unit learning rate); default :data:`DECAYS`
+        (:data:`QUICK_DECAYS` with ``quick``).
+    deep : bool
+        Also train the deep MLP (panel b).
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, decays=_decays, deep=_deep,
-                 overrides=_overrides)
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, decays=decays, deep=deep,
+                 overrides=overrides, threads=threads)
     C.write_dataset(ds, out, "fig3")
     axes = plot(ds)
     C.save_figure(axes[0].figure, out / "fig3.png")
-    budget = C.describe_budget(config("tanh", quick=quick, **(_overrides or {})), quick=quick,
+    budget = C.describe_budget(config("tanh", quick=quick, **(overrides or {})), quick=quick,
                                full=FULL)
-    if quick and _deep:
+    if quick and deep:
         budget += f" Deep MLP: 6 × {DEEP[True][0]} (full: 6 × 512)."
     return C.write_text(out / "fig3.md", summary(ds, budget=budget))

@@ -72,7 +72,7 @@ def config(*, quick: bool = False, **overrides: Any):
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
             noise: Any = None, decay: Any = None, n_boot: int = 1000,
-            overrides: dict | None = None) -> xr.Dataset:
+            overrides: dict | None = None, threads: int = 1) -> xr.Dataset:
     """Run the grid and fit the boundary per layer.
 
     Returns
@@ -92,7 +92,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     run_rng, boot_rng = spawn(resolve_rng(rng), 2)
     cfg = config(quick=quick, **(overrides or {}))
     result = C.run_sweep(cfg, {"noise": noise.tolist(), "decay": decay.tolist()},
-                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig4")
+                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig4", threads=threads)
     per_layer = []
     for layer in LAYERS:
         a, _, _ = C.final_alignment_stats(result, layer=layer, signal="gradient")
@@ -321,20 +321,38 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _noise: Any = None, _decay: Any = None, _overrides: dict | None = None,
-        _n_boot: int = 1000) -> Path:
+        noise: Any = None, decay: Any = None, overrides: dict | None = None,
+        n_boot: int = 1000, threads: int = 1) -> Path:
     """Reproduce Fig. 4 into ``out``; return the summary path.
 
     Writes ``fig4.nc``, ``fig4.csv``, ``fig4.png`` and ``fig4.md``.  ``quick``
     uses an 8 × 5 grid (:func:`grid`) and the quick budget of
     :mod:`plastix.experiments._common` (about a minute).
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    noise, decay : sequence of float, optional
+        The grid of noise SDs ``σ`` and weight decays ``γ`` (per unit learning
+        rate); default :func:`grid`.
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    n_boot : int
+        Bootstrap resamples of the boundary fit.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=_noise, decay=_decay,
-                 n_boot=_n_boot, overrides=_overrides)
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=noise, decay=decay,
+                 n_boot=n_boot, overrides=overrides, threads=threads)
     C.write_dataset(ds, out, "fig4")
     axes = plot(ds)
     C.save_figure(axes[0].figure, out / "fig4.png")
-    budget = C.describe_budget(config(quick=quick, **(_overrides or {})), quick=quick, full=FULL)
+    budget = C.describe_budget(config(quick=quick, **(overrides or {})), quick=quick, full=FULL)
     return C.write_text(out / "fig4.md", summary(ds, budget=budget))

@@ -79,8 +79,8 @@ def quadratic_vertex(alignment: Any, loss: Any, *, n_boot: int = 1000, rng: Any 
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
-            noise: Any = None, decay: Any = None, overrides: dict | None = None
-            ) -> xr.Dataset:
+            noise: Any = None, decay: Any = None, overrides: dict | None = None,
+            threads: int = 1) -> xr.Dataset:
     """Run the grid; return per-run final alignment and validation loss.
 
     Returns
@@ -96,7 +96,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     run_rng, boot_rng = spawn(resolve_rng(rng), 2)
     cfg = config(quick=quick, **(overrides or {}))
     result = C.run_sweep(cfg, {"noise": noise.tolist(), "decay": decay.tolist()},
-                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig5")
+                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig5", threads=threads)
     a, _, _ = C.final_alignment_stats(result, layer=2, signal="gradient")
     keep = ("noise", "decay", "seed")
     a = a.drop_vars([c for c in a.coords if c not in keep]).transpose(*keep)
@@ -184,19 +184,36 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _noise: Any = None, _decay: Any = None, _overrides: dict | None = None) -> Path:
+        noise: Any = None, decay: Any = None, overrides: dict | None = None,
+        threads: int = 1) -> Path:
     """Reproduce Fig. 5 into ``out``; return the summary path.
 
     Writes ``fig5.nc``, ``fig5.csv``, ``fig5.png`` and ``fig5.md``.  ``quick``: a
     4 × 3 grid (σ up to 3e-3), 1 seed, the quick budget of
     :mod:`plastix.experiments._common`.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    noise, decay : sequence of float, optional
+        The grid of noise SDs ``σ`` and weight decays ``γ`` (per unit learning
+        rate); default :data:`NOISE` × :data:`DECAY` (the quick grid with ``quick``).
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=_noise, decay=_decay,
-                 overrides=_overrides)
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=noise, decay=decay,
+                 overrides=overrides, threads=threads)
     C.write_dataset(ds, out, "fig5")
     ax = plot(ds)
     C.save_figure(ax.figure, out / "fig5.png")
-    budget = C.describe_budget(config(quick=quick, **(_overrides or {})), quick=quick, full=FULL)
+    budget = C.describe_budget(config(quick=quick, **(overrides or {})), quick=quick, full=FULL)
     return C.write_text(out / "fig5.md", summary(ds, budget=budget))

@@ -81,7 +81,8 @@ def reported(rule: str) -> tuple[int, str]:
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
-            decays=DECAYS, rules=RULES, overrides: dict | None = None) -> xr.Dataset:
+            decays=DECAYS, rules=RULES, overrides: dict | None = None,
+            threads: int = 1) -> xr.Dataset:
     """Train every rule at every decay and reduce to Table 1.
 
     Returns
@@ -98,7 +99,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     for rule, stream in zip(rules, streams, strict=True):
         config = rule_config(rule, quick=quick, **(overrides or {}))
         result = C.run_sweep(config, {"decay": list(decays)}, n_seeds=seeds, rng=stream,
-                             cache=cache, desc=f"table1 {NAMES[rule]}")
+                             cache=cache, desc=f"table1 {NAMES[rule]}", threads=threads)
         layer, signal = reported(rule)
         a, _, _ = C.final_alignment_stats(result, layer=layer, signal=signal)
         per_run.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
@@ -360,20 +361,36 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _decays: Any = None, _overrides: dict | None = None) -> Path:
+        decays: Any = None, overrides: dict | None = None, threads: int = 1) -> Path:
     """Reproduce Table 1 into ``out``; return the summary path.
 
     Writes ``table1.nc``, ``table1.csv``, ``table1.png`` and ``table1.md``.
     ``quick`` trains 30 epochs on 4,096 samples at 10× the learning rate, 2 seeds
     (about a minute; see :data:`plastix.experiments._common.QUICK_LR_FACTOR`).
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    decays : sequence of float, optional
+        The weight decays ``γ`` (per unit learning rate) to train; default :data:`DECAYS`.
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, overrides=_overrides,
-                 decays=DECAYS if _decays is None else tuple(float(d) for d in _decays))
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, overrides=overrides,
+                 decays=DECAYS if decays is None else tuple(float(d) for d in decays),
+                 threads=threads)
     C.write_dataset(ds, out, "table1")
     ax = plot(ds)
     C.save_figure(ax.figure, out / "table1.png")
-    budget = C.describe_budget(rule_config("sgd", quick=quick, **(_overrides or {})),
+    budget = C.describe_budget(rule_config("sgd", quick=quick, **(overrides or {})),
                                quick=quick, full=FULL)
     return C.write_text(out / "table1.md", summary(ds, budget=budget))
