@@ -30,12 +30,16 @@ def test_config_round_trip():
     assert json.loads(json.dumps(d)) == d
     assert TrainConfig.from_dict(d) == cfg
     assert TrainConfig.from_json(cfg.to_json()) == cfg
+    # results cached before the rename of `decay` to `weight_decay` still load
+    old = {**d, "decay": 0.25}
+    del old["weight_decay"]
+    assert TrainConfig.from_dict(old) == cfg.replace(weight_decay=0.25)
     assert cfg.effective_clip == 3.0
     assert TrainConfig(rule="random_nn").effective_clip == 1.0
     assert TrainConfig(rule="dfa").effective_clip == 5.0
     assert TrainConfig().effective_clip is None
     # batchable fields do not change the group key, others do
-    assert SMALL.group_key() == SMALL.replace(decay=1.0, noise=2.0, lr=0.5).group_key()
+    assert SMALL.group_key() == SMALL.replace(weight_decay=1.0, noise=2.0, lr=0.5).group_key()
     assert SMALL.group_key() != SMALL.replace(rule="adam").group_key()
 
 
@@ -86,10 +90,10 @@ def test_analytic_gradient_equals_autograd(activation, loss_kind, rng):
 
 @pytest.mark.parametrize("changes", [
     {},
-    {"rule": "momentum", "decay": 1e-2},
-    {"rule": "adam", "lr": 1e-3, "decay": 1e-2},
-    {"noise": 1e-2, "decay": 1e-2, "bias": True},
-    {"task": "sce", "rule": "sgd", "lr": 0.05, "decay": 1e-3, "n_train": 20000},
+    {"rule": "momentum", "weight_decay": 1e-2},
+    {"rule": "adam", "lr": 1e-3, "weight_decay": 1e-2},
+    {"noise": 1e-2, "weight_decay": 1e-2, "bias": True},
+    {"task": "sce", "rule": "sgd", "lr": 0.05, "weight_decay": 1e-3, "n_train": 20000},
 ])
 def test_engine_equals_autograd_torch_optim_loop(changes):
     """The batched engine (analytic gradients, own optimisers) equals nn.Linear + autograd +
@@ -104,7 +108,7 @@ def test_engine_equals_autograd_torch_optim_loop(changes):
 
 
 def test_result_layout_and_final_alignment():
-    ds = train(SMALL.replace(per_post_layer=2, record_every=3, decay=1e-3), rng=0)
+    ds = train(SMALL.replace(per_post_layer=2, record_every=3, weight_decay=1e-3), rng=0)
     steps = SMALL.n_train // SMALL.batch_size * SMALL.epochs
     assert ds.alignment.dims == ("step", "layer", "signal")
     np.testing.assert_array_equal(ds.step.values, np.arange(0, steps, 3))
@@ -117,10 +121,10 @@ def test_result_layout_and_final_alignment():
     assert np.isfinite(ds.stationarity_gap.sel(epoch=[1, 2])).all()
     assert np.isfinite(ds.val_loss).all() and np.isfinite(ds.alignment).all()
     assert TrainConfig.from_json(ds.attrs["config"]) == SMALL.replace(
-        per_post_layer=2, record_every=3, decay=1e-3)
+        per_post_layer=2, record_every=3, weight_decay=1e-3)
     assert ds.attrs["seed"] == 0
     # same seed, same numbers
-    again = train(SMALL.replace(per_post_layer=2, record_every=3, decay=1e-3), rng=0)
+    again = train(SMALL.replace(per_post_layer=2, record_every=3, weight_decay=1e-3), rng=0)
     np.testing.assert_array_equal(ds.alignment.values, again.alignment.values)
     fa = final_alignment(ds, last=2, signal="rule")
     np.testing.assert_allclose(fa.values,
@@ -132,7 +136,7 @@ def test_result_layout_and_final_alignment():
 
 @pytest.mark.parametrize("rule", ["dfa", "random_nn", "oja", "hebb_pre", "hebb_post"])
 def test_other_rules_train_and_record(rule):
-    ds = train(SMALL.replace(rule=rule, bias=rule == "dfa", decay=1e-3, per_post_layer=1),
+    ds = train(SMALL.replace(rule=rule, bias=rule == "dfa", weight_decay=1e-3, per_post_layer=1),
                rng=3)
     assert np.isfinite(ds.loss).all()
     a = ds.alignment.values
@@ -142,18 +146,18 @@ def test_other_rules_train_and_record(rule):
     if rule == "random_nn":
         # the signal p s_dir s_red W* has norm <= 1 (p normalises W*; clip 1 on top), so
         # each step moves ‖W‖ by at most η (1 + γ ‖W‖) (triangle inequality)
-        cfg = SMALL.replace(rule=rule, decay=1e-3)
+        cfg = SMALL.replace(rule=rule, weight_decay=1e-3)
         wn = ds.weight_norm.values  # (step, layer)
-        bound = cfg.lr * (1.0 + cfg.decay * wn[:-1]) * (1 + 1e-5)  # float32 slack
+        bound = cfg.lr * (1.0 + cfg.weight_decay * wn[:-1]) * (1 + 1e-5)  # float32 slack
         assert np.all(np.abs(np.diff(wn, axis=0)) <= bound)
         # and the rule moves W by more than decay alone would (η γ ‖W‖ a step)
-        assert np.abs(np.diff(wn, axis=0)).max() > 3 * cfg.lr * cfg.decay * wn.max()
+        assert np.abs(np.diff(wn, axis=0)).max() > 3 * cfg.lr * cfg.weight_decay * wn.max()
 
 
 def test_record_layer_and_numpy_recomputation():
     """record_layer gives a valid record whose weights and activities reproduce the
     engine's alignments with plain numpy (SGD without noise: ĝ = ΔW/lr + γW = g)."""
-    cfg = SMALL.replace(decay=0.05, lr=0.05, per_post_layer=2)
+    cfg = SMALL.replace(weight_decay=0.05, lr=0.05, per_post_layer=2)
     ds = train(cfg, rng=4)
     rec = record_layer(cfg, layer=2, steps=(3, 9), rng=4)
     validate_record(rec)
@@ -164,7 +168,7 @@ def test_record_layer_and_numpy_recomputation():
     np.testing.assert_array_equal(rec.weight_time.values, np.arange(3, 10))
     assert rec.weight.shape == (7, 12, 16) and rec.pre_activity.shape == (6 * bsz, 16)
     assert rec.post_activity.attrs["kind"] == "preactivation"
-    np.testing.assert_allclose(float(rec.decay), cfg.lr * cfg.decay)
+    np.testing.assert_allclose(float(rec.decay), cfg.lr * cfg.weight_decay)
     dw = delta_weight(rec).values
     w = interval_weight(rec).values
     g_hat = (dw + float(rec.decay) * w) / cfg.lr  # = g for SGD without noise
@@ -193,7 +197,7 @@ def test_record_layer_and_numpy_recomputation():
 def test_parameter_noise_update_includes_noise():
     """With parameter noise the 'update' signal is W_{k+1} − W_k (noise included), from
     record_layer weights (weights sampled before the noise of each step)."""
-    cfg = SMALL.replace(noise=3e-2, decay=1e-2)
+    cfg = SMALL.replace(noise=3e-2, weight_decay=1e-2)
     ds = train(cfg, rng=8)
     rec = record_layer(cfg, layer=1, steps=(0, 4), rng=8)
     dw = delta_weight(rec).values
@@ -263,13 +267,13 @@ def test_stationarity_gap_and_decay_profile_from_record(profile):
     """For SGD without noise, mean_k g_k − γ D mean_k W_k = mean_k ΔW_k / lr over an epoch,
     so the gap recomputed from record_layer's weights equals the engine's; with a decay
     profile D (resampled per unit), ĝ = (ΔW + lr γ D W) / lr has the engine's alignment."""
-    cfg = SMALL.replace(decay=0.05, lr=0.05, decay_per_neuron=profile)
+    cfg = SMALL.replace(weight_decay=0.05, lr=0.05, decay_per_neuron=profile)
     ds = train(cfg, rng=6)
     spe = ds.attrs["steps_per_epoch"]
     rec = record_layer(cfg, layer=2, steps=(spe, 2 * spe), rng=6)
     dw, w = delta_weight(rec).values, interval_weight(rec).values
     d = np.ones(12) if profile is None else np.interp(np.linspace(0, 1, 12), [0, 1], profile)
-    gd = cfg.decay * d[:, None]
+    gd = cfg.weight_decay * d[:, None]
     gap = np.linalg.norm(dw.mean(0) / cfg.lr) / np.linalg.norm(gd * w.mean(0))
     # float32 accumulation over the epoch vs float64 numpy: rtol 1e-3
     np.testing.assert_allclose(gap, float(ds.stationarity_gap.sel(epoch=2, layer=2)), rtol=1e-3)
@@ -287,7 +291,7 @@ def test_stationarity_gap_from_net_change_equals_running_sum(noise_kind):
     """SGD's gap comes from the epoch's net weight change (minus the parameter noise);
     momentum with μ = 0 takes the same steps but keeps a running sum of its signal.
     The two bookkeepings must give the same gap, with every kind of noise."""
-    cfg = SMALL.replace(decay=0.05, lr=0.05, noise=0.02, noise_kind=noise_kind, epochs=3,
+    cfg = SMALL.replace(weight_decay=0.05, lr=0.05, noise=0.02, noise_kind=noise_kind, epochs=3,
                         decay_per_neuron=(0.5, 2.0))
     sgd = train(cfg, rng=3)
     mom = train(cfg.replace(rule="momentum", momentum=0.0), rng=3)
@@ -389,7 +393,7 @@ def test_toy_rule_registered_in_one_call_trains_end_to_end(toy_rules):
     register_rule(_scaled_gradient_rule("toy_half", 0.5))
     toy_rules += ["toy_grad1", "toy_half"]
     assert {"toy_grad1", "toy_half"} <= set(rule_names())
-    cfg = SMALL.replace(decay=1e-2, noise=1e-3, bias=True, per_post_layer=2)
+    cfg = SMALL.replace(weight_decay=1e-2, noise=1e-3, bias=True, per_post_layer=2)
     sgd = train(cfg, rng=4)
     one = train(cfg.replace(rule="toy_grad1"), rng=4)
     for name in ("loss", "alignment", "weight_norm", "stationarity_gap", "val_loss"):
@@ -397,7 +401,8 @@ def test_toy_rule_registered_in_one_call_trains_end_to_end(toy_rules):
         # so its batched products may round differently in float32: 1e-6
         np.testing.assert_allclose(one[name].values, sgd[name].values, rtol=1e-6, atol=1e-6,
                                    err_msg=name)
-    half = train(cfg.replace(rule="toy_half", lr=2 * cfg.lr, decay=cfg.decay / 2), rng=4)
+    half = train(cfg.replace(rule="toy_half", lr=2 * cfg.lr, weight_decay=cfg.weight_decay / 2),
+                 rng=4)
     # η (g/2 − γ/2 W) with 2η is the SGD step; only float32 rounding of the products
     # differs, compounded over 16 steps: 1e-4
     np.testing.assert_allclose(half.loss.values, sgd.loss.values, rtol=1e-4)

@@ -16,7 +16,7 @@ from plastix.ann import final_alignment, sweep, train  # noqa: E402
 from plastix.ann import run as ann_run  # noqa: E402
 
 SMALL = TrainConfig(hidden=(16, 12), n_train=512, n_val=64, batch_size=64, epochs=2)
-GRID = {"decay": [0.0, 1e-2], "noise": [0.0, 2e-2], "lr": [0.01, 0.05]}
+GRID = {"weight_decay": [0.0, 1e-2], "noise": [0.0, 2e-2], "lr": [0.01, 0.05]}
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -30,7 +30,7 @@ def test_batched_equals_sequential(changes, threads):
     train() of that cell with rng=its seed."""
     base = SMALL.replace(**changes)
     grid = dict(GRID) if not changes or "noise_kind" in changes else {
-        "decay": GRID["decay"], "noise": GRID["noise"]}
+        "weight_decay": GRID["weight_decay"], "noise": GRID["noise"]}
     res = sweep(base, grid, n_seeds=2, rng=7, progress=False, threads=threads)
     assert res.alignment.dims[:len(grid) + 1] == (*grid, "seed")
     for cell in [dict(zip(grid, vals, strict=True)) for vals in
@@ -47,12 +47,12 @@ def test_batched_equals_sequential(changes, threads):
 
 
 def test_sweep_groups_by_architecture_and_keeps_grid_order():
-    res = sweep(SMALL, {"hidden": [(8, 8), (16, 12)], "decay": [1e-2, 0.0]}, rng=1,
+    res = sweep(SMALL, {"hidden": [(8, 8), (16, 12)], "weight_decay": [1e-2, 0.0]}, rng=1,
                 progress=False)
     assert list(res.hidden.values) == ["(8, 8)", "(16, 12)"]
-    np.testing.assert_array_equal(res.decay.values, [1e-2, 0.0])
-    one = train(SMALL.replace(hidden=(8, 8), decay=1e-2), rng=int(res.seed_value[0]))
-    np.testing.assert_allclose(res.alignment.isel(hidden=0, decay=0, seed=0).values,
+    np.testing.assert_array_equal(res.weight_decay.values, [1e-2, 0.0])
+    one = train(SMALL.replace(hidden=(8, 8), weight_decay=1e-2), rng=int(res.seed_value[0]))
+    np.testing.assert_allclose(res.alignment.isel(hidden=0, weight_decay=0, seed=0).values,
                                one.alignment.values, atol=1e-5)
     assert json.loads(res.attrs["grid"])["hidden"] == ["(8, 8)", "(16, 12)"]
 
@@ -62,7 +62,7 @@ def test_resume_loads_finished_runs(tmp_path, monkeypatch):
     and finished runs are loaded from disk, not retrained."""
     full = sweep(SMALL, GRID, n_seeds=2, rng=5, progress=False)
     out = tmp_path / "sweep"
-    part = sweep(SMALL, {"decay": [0.0], "noise": GRID["noise"], "lr": GRID["lr"]},
+    part = sweep(SMALL, {"weight_decay": [0.0], "noise": GRID["noise"], "lr": GRID["lr"]},
                  n_seeds=2, rng=5, out=out, progress=False)
     index = json.loads((out / "index.json").read_text())
     assert len(index["runs"]) == 8 and len(list(out.glob("run-*.nc"))) == 8
@@ -80,7 +80,7 @@ def test_resume_loads_finished_runs(tmp_path, monkeypatch):
     assert sum(trained) == 8, f"expected only the 8 unfinished runs to train; got {trained}"
     xr.testing.assert_allclose(resumed.drop_attrs(), full.drop_attrs(), atol=1e-6)
     np.testing.assert_allclose(part.alignment.values,
-                               full.alignment.sel(decay=[0.0]).values, atol=1e-6)
+                               full.alignment.sel(weight_decay=[0.0]).values, atol=1e-6)
     # rerun with rng=None: same sweep, seeds reused from the index, nothing retrained
     trained.clear()
     again = sweep(SMALL, GRID, n_seeds=2, out=out, progress=False)
@@ -92,7 +92,7 @@ def test_sweep_threads_restored():
     import torch
 
     before = torch.get_num_threads()
-    sweep(SMALL.replace(epochs=1), {"decay": [0.0]}, rng=0, progress=False, threads=2)
+    sweep(SMALL.replace(epochs=1), {"weight_decay": [0.0]}, rng=0, progress=False, threads=2)
     assert torch.get_num_threads() == before
 
 
@@ -133,7 +133,7 @@ def test_sweep_worker_failure_stops_the_others(monkeypatch):
     seen: list[int] = []
 
     def flaky(configs, seeds, **kw):
-        if configs[0].decay == 0.0:
+        if configs[0].weight_decay == 0.0:
             raise ValueError("boom")
         bar = kw["bar"]
 
@@ -146,7 +146,7 @@ def test_sweep_worker_failure_stops_the_others(monkeypatch):
 
     monkeypatch.setattr(ann_run, "_train_many", flaky)
     with pytest.raises(ValueError, match="boom"):
-        sweep(SMALL.replace(epochs=50), {"decay": [0.0, 1e-2]}, rng=0, progress=False,
+        sweep(SMALL.replace(epochs=50), {"weight_decay": [0.0, 1e-2]}, rng=0, progress=False,
               threads=2)
     steps = 50 * SMALL.n_train // SMALL.batch_size
     assert sum(seen) < steps, f"the surviving worker trained all {steps} steps"
@@ -162,9 +162,9 @@ def test_sre_decay_raises_and_noise_flips_alignment():
     800 steps): layer-2 gradient alignment at γ=5e-3 exceeds γ=0 in each of 3 seeds by
     > 0.2 (lr 0.1), and parameter noise σ=1e-3 at γ=0 makes it negative (lr 0.05)
     (paper Table 1 and Fig. 4)."""
-    dec = final_alignment(sweep(SCI.replace(lr=0.1), {"decay": [0.0, 5e-3]}, n_seeds=3,
+    dec = final_alignment(sweep(SCI.replace(lr=0.1), {"weight_decay": [0.0, 5e-3]}, n_seeds=3,
                                 rng=2025, progress=False), last=100).sel(layer=2)
-    a0, a5 = dec.sel(decay=0.0).values, dec.sel(decay=5e-3).values
+    a0, a5 = dec.sel(weight_decay=0.0).values, dec.sel(weight_decay=5e-3).values
     # margin 0.2: the paper's gap is 0.69 (−0.10 -> 0.59); here it is 0.3-0.4 (9 seeds
     # checked, SD ~0.04), so 0.2 fails only if decay stops mattering
     assert np.all(a5 - a0 > 0.2), f"γ=5e-3 {a5} vs γ=0 {a0}"
@@ -181,8 +181,9 @@ def test_full_sre_fig4_corners():
     """The paper's SRE (32-128-128-32 tanh, 20k samples, batch 256, 50 epochs, lr 0.01):
     at σ=0 layer-2 alignment rises with γ (Fig. 4: ~0.09 at γ=0 -> 0.41 at 9e-3) and at
     σ=1e-3 it is negative (Fig. 4: −0.12 to −0.18) whatever γ."""
-    res = sweep(TrainConfig(), {"decay": [0.0, 5e-3], "noise": [0.0, 1e-3]}, rng=0,
+    res = sweep(TrainConfig(), {"weight_decay": [0.0, 5e-3], "noise": [0.0, 1e-3]}, rng=0,
                 progress=False, threads=2)
     fa = final_alignment(res, last=100).sel(layer=2).isel(seed=0)
-    assert float(fa.sel(decay=5e-3, noise=0.0)) > float(fa.sel(decay=0.0, noise=0.0)) + 0.1
+    assert (float(fa.sel(weight_decay=5e-3, noise=0.0))
+            > float(fa.sel(weight_decay=0.0, noise=0.0)) + 0.1)
     assert (fa.sel(noise=1e-3) < -0.05).all(), fa.values

@@ -18,7 +18,9 @@ TASKS = ("sre", "sce", "sre_transformer")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 NOISE_KINDS = ("parameter", "input", "gradient")
 #: Fields that may differ between the models trained together in one batch.
-BATCHABLE = ("lr", "decay", "noise")
+BATCHABLE = ("lr", "weight_decay", "noise")
+#: Old spellings of fields, still read by :meth:`TrainConfig.from_dict` (cached results).
+LEGACY_FIELDS = {"decay": "weight_decay"}
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,14 @@ class TrainConfig:
         validation set sizes.  For data sets smaller than ``n_train + n_val`` the
         validation set is ``min(n_val, N // 5)`` samples and training uses the rest
         (the sizes used are stored in the result's attributes).
-    decay : float
-        L2 weight decay ``γ`` (per unit learning rate): the step is
+    weight_decay : float
+        The per-step L2 coefficient ``γ`` (dimensionless, per unit learning rate;
+        ``weight_decay`` of ``torch.optim``): the step is
         ``ΔW = η (g − γ D W)`` for SGD-like rules.  Adam uses *coupled* L2 like
         ``torch.optim.Adam(weight_decay=γ)``: ``γ D W`` is added to the loss
         gradient before the moments, as in the paper's PyTorch setup.
     decay_per_neuron : tuple of float, optional
-        A non-uniform decay profile ``D`` (multiplies ``γ`` per postsynaptic unit).
+        A non-uniform weight-decay profile ``D`` (multiplies ``γ`` per postsynaptic unit).
         It is resampled by linear interpolation onto each layer's postsynaptic
         units (so one profile serves layers of different widths; it is used as is
         where the lengths match).
@@ -103,7 +106,7 @@ class TrainConfig:
     epochs: int = 50
     n_train: int = 20000
     n_val: int = 2000
-    decay: float = 0.0
+    weight_decay: float = 0.0
     decay_per_neuron: tuple[float, ...] | None = None
     noise: float = 0.0
     noise_kind: str = "parameter"
@@ -136,7 +139,8 @@ class TrainConfig:
         if self.task != "sce" and self.batch_size > self.n_train:
             raise ValueError(f"`batch_size` ({self.batch_size}) must be <= `n_train` "
                              f"({self.n_train}); otherwise no step is taken.")
-        object.__setattr__(self, "decay", check_number("decay", self.decay, low=0.0))
+        object.__setattr__(self, "weight_decay",
+                           check_number("weight_decay", self.weight_decay, low=0.0))
         object.__setattr__(self, "noise", check_number("noise", self.noise, low=0.0))
         object.__setattr__(self, "momentum", check_number("momentum", self.momentum, low=0.0))
         if self.momentum >= 1:
@@ -215,12 +219,18 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
-        """Build a config from :meth:`to_dict` output (lists become tuples)."""
+        """Build a config from :meth:`to_dict` output (lists become tuples).
+
+        Old field names (:data:`LEGACY_FIELDS`: ``decay`` for ``weight_decay``) are
+        read too, so results cached by earlier versions still load.
+        """
         if not isinstance(d, Mapping):
             raise TypeError(f"`d` must be a mapping of TrainConfig fields; got {type(d).__name__}.")
         names = [f.name for f in fields(cls) if not f.name.startswith("_")]
         kw = {}
         for key, v in d.items():
+            if key in LEGACY_FIELDS and LEGACY_FIELDS[key] not in d:
+                key = LEGACY_FIELDS[key]
             if key not in names:
                 raise TypeError(f"TrainConfig has no field `{key}`; valid fields are "
                                 f"{', '.join(names)}." + did_you_mean(key, names))

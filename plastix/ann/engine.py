@@ -3,7 +3,7 @@
 Weights are stacked as ``(n_models, post, pre)``; forward and backward passes are
 batched matmuls; the gradient is computed analytically (chain rule), so no
 autograd graph is built.  Models in one batch share task, rule and architecture
-and may differ in ``lr``, ``decay``, ``noise`` and ``seed`` (per-model scalars
+and may differ in ``lr``, ``weight_decay``, ``noise`` and ``seed`` (per-model scalars
 broadcast).  Each model's data order and noise come from its own seed's
 generators (:func:`plastix.ann.data.streams`), so a model trained in a batch
 follows the same trajectory as the same model trained alone (up to float32
@@ -192,7 +192,7 @@ def run_group(
     Parameters
     ----------
     configs : sequence of TrainConfig
-        One per model; they may differ only in ``lr``, ``decay`` and ``noise``.
+        One per model; they may differ only in ``lr``, ``weight_decay`` and ``noise``.
     seeds : sequence of int
         The seed of each model (see :func:`plastix.ann.data.streams`).
     progress : callable, optional
@@ -224,7 +224,7 @@ def run_group(
     base = configs[0]
     keys = {c.group_key() for c in configs}
     if len(keys) != 1:
-        raise ValueError("run_group: configs must differ only in lr, decay and noise; got "
+        raise ValueError("run_group: configs must differ only in lr, weight_decay and noise; got "
                          f"{len(keys)} different groups.")
     if len(seeds) != len(configs):
         raise ValueError(f"`seeds` must give one seed per config ({len(configs)}); got "

@@ -56,7 +56,7 @@ class Group:
         self.n_layers = len(self.tasks[0]["params"])
         col = lambda v: torch.tensor(v, dtype=torch.float32).view(m, 1, 1)  # noqa: E731
         self.lr = col([c.lr for c in configs])
-        self.gamma = col([c.decay for c in configs])
+        self.gamma = col([c.weight_decay for c in configs])
         self.sigma = col([c.noise for c in configs])
 
     def per_model(self, t):

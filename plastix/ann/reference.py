@@ -47,7 +47,7 @@ def train_reference(config: TrainConfig, *, seed: int, n_steps: int | None = Non
                          f"'sre' and 'sce'; got rule={config.rule!r}, task={config.task!r}.")
     if config.decay_per_neuron is not None or (config.noise > 0 and
                                                config.noise_kind != "parameter"):
-        raise ValueError("train_reference supports uniform decay and parameter noise only.")
+        raise ValueError("train_reference supports uniform weight decay and parameter noise only.")
     task = _data.make_task(config, seed)
     gens = _data.streams(seed)
     layers = torch.nn.ModuleList()
@@ -62,9 +62,9 @@ def train_reference(config: TrainConfig, *, seed: int, n_steps: int | None = Non
         layers.append(lin)
     params = list(layers.parameters())
     if config.rule == "adam":
-        opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.decay)
+        opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     else:
-        opt = torch.optim.SGD(params, lr=config.lr, weight_decay=config.decay,
+        opt = torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay,
                               momentum=config.momentum if config.rule == "momentum" else 0.0)
     act = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid,
            "linear": lambda z: z}[config.activation]

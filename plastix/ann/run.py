@@ -150,7 +150,7 @@ def train(config: TrainConfig, *, rng: Any = None, progress: bool = False,
 
     Examples
     --------
-    >>> ds = train(TrainConfig(epochs=2, n_train=1024, decay=5e-3), rng=1)  # doctest: +SKIP
+    >>> ds = train(TrainConfig(epochs=2, n_train=1024, weight_decay=5e-3), rng=1)  # doctest: +SKIP
     >>> ds.alignment.sel(signal="gradient", layer=2).mean()  # doctest: +SKIP
     """
     config = _check_config(config)
@@ -259,7 +259,7 @@ def sweep(
     """Train a grid of configurations × seeds as batched tensor programs.
 
     Configurations that share task, rule and architecture (they may differ in
-    ``lr``, ``decay``, ``noise`` and seed) train together in one batch of up to
+    ``lr``, ``weight_decay``, ``noise`` and seed) train together in one batch of up to
     ``max_models`` models; each model equals :func:`train` of its configuration with
     ``rng=`` its seed (``result.seed_value``), up to float32 rounding.
 
@@ -453,8 +453,10 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
       parameter noise);
     * ``weight`` at integer steps ``start … stop`` (``stop − start + 1`` samples), each
       taken at the start of the step, before parameter noise;
-    * ``decay = lr · γ`` per step, so that for SGD without noise
-      ``ΔW_k + decay · Δt · W_k = lr · g_k`` exactly (``Δt = 1`` step).
+    * ``decay = lr · weight_decay``: the record's decay *rate* (1/step; the config's
+      ``weight_decay`` γ is a per-unit-learning-rate coefficient, converted here), so
+      that for SGD without noise ``ΔW_k + decay · Δt · W_k = lr · g_k`` exactly
+      (``Δt = 1`` step).
 
     Parameters
     ----------
@@ -511,10 +513,10 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
         pre.reshape(n_win * bsz, -1).astype(float), post.reshape(n_win * bsz, -1).astype(float),
         w.astype(float), time=time, weight_time=np.arange(start, stop + 1, dtype=float),
         dt=1.0 / bsz, time_units="step", activity_units="1", activity_kind="activation",
-        post_activity_kind="preactivation", decay=config.lr * config.decay, source="ann",
+        post_activity_kind="preactivation", decay=config.lr * config.weight_decay, source="ann",
         provenance={"config": config.to_dict(), "seed": seed, "layer": int(layer),
                     "steps": [start, stop]},
-        truth={"rule": config.rule, "lr": config.lr, "decay": config.decay,
+        truth={"rule": config.rule, "lr": config.lr, "weight_decay": config.weight_decay,
                "decay_per_neuron": config.decay_per_neuron, "noise": config.noise,
                "noise_kind": config.noise_kind},
     )
@@ -546,8 +548,7 @@ def final_alignment(result: xr.Dataset, *, last: int = 100, signal: str = "gradi
         raise TypeError("`result` must be the xarray.Dataset returned by plastix.ann.train or "
                         f"sweep (with an `alignment` variable); got {type(result).__name__}.")
     check_choice("signal", signal, _SIGNALS)
-    if isinstance(last, bool) or not isinstance(last, (int, np.integer)) or last < 1:
-        raise ValueError(f"`last` must be an int >= 1 (number of recorded steps); got {last!r}.")
+    last = check_int("last", last, low=1)  # number of recorded steps
     a = result["alignment"].sel(signal=signal)
     # Runs of different lengths in one sweep are NaN-padded at the end: average the
     # last `last` finite steps of each run.
