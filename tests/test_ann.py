@@ -100,7 +100,7 @@ def test_engine_equals_autograd_torch_optim_loop(changes):
     torch.optim on the same data, init, order and noise: loss and gradient alignment."""
     cfg = SMALL.replace(**changes)
     ds = train(cfg, rng=11)
-    ref = train_reference(cfg, seed=11)
+    ref = train_reference(cfg, rng=11)
     # float32: different summation orders, 16 steps of compounding -> rtol 1e-4
     np.testing.assert_allclose(ds.loss.values, ref["loss"], rtol=1e-4)
     np.testing.assert_allclose(ds.alignment.sel(signal="gradient").values, ref["alignment"],
