@@ -477,3 +477,18 @@ def test_training_sets_threads_for_its_duration_and_restores_them(monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         train(cfg, rng=0, threads=2)
     assert seen[-1] == 2 and torch.get_num_threads() == before
+
+
+def test_engine_and_loop_name_no_rule():
+    """The training loops read the rules' declarations only: no registered rule's name
+    appears as a string in their source."""
+    import inspect
+    import re as _re
+
+    from plastix.ann import engine, loop, transformer
+    from plastix.ann.rules import rule_names
+
+    for module in (engine, loop, transformer):
+        src = inspect.getsource(module)
+        for name in rule_names():
+            assert not _re.search(rf"[\"']{name}[\"']", src), (module.__name__, name)

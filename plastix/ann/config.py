@@ -43,7 +43,7 @@ class TrainConfig:
     rule : str
         A registered learning rule (:func:`plastix.ann.rules.rule_names`: "sgd",
         "momentum", "adam", "dfa", "random_nn", "oja", "hebb_pre", "hebb_post" built
-        in; see :mod:`plastix.ann.engine` for the exact update of each).
+        in; see :mod:`plastix.ann.rules` for the exact signal and step of each).
     activation : {"tanh", "relu", "sigmoid", "linear"}
         Hidden-layer non-linearity (the output layer is linear).
     hidden : tuple of int

@@ -14,29 +14,17 @@ on the training batch of the step:
 
 * ``gradient``: ``−∇_W ℓ`` of the mean batch loss at the weights the step is
   taken from (after parameter noise), decay excluded;
-* ``rule``: the rule's own signal ``g``:
-
-  - ``sgd``: the gradient (plus gradient noise when ``noise_kind="gradient"``);
-  - ``momentum``: the momentum-filtered loss gradient ``m_g ← μ m_g + g``
-    (the decay part of the PyTorch momentum buffer is tracked separately);
-  - ``adam``: the preconditioned loss step ``m̂_g / (√v̂ + ε)``, where ``m_g`` is
-    the first moment of the loss gradient alone and ``v̂`` Adam's second moment
-    of the full (coupled-L2) gradient; the update is exactly
-    ``torch.optim.Adam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=γ)``;
-  - ``dfa``: ``δ_l h_aᵀ`` averaged over the batch with ``δ_L = −∂ℓ/∂y`` and
-    ``δ_l = (B_l δ_L) ⊙ φ'(h_b)`` for hidden layers (fixed random ``B_l``);
-  - ``random_nn``: ``g = p s_dir s_red W*`` of SPEC §4;
-  - ``oja``: ``mean(h_b h_aᵀ) − diag(mean h_b²) W`` (Oja's rule per unit);
-  - ``hebb_pre`` / ``hebb_post``: ``mean(h_b h_aᵀ)`` / ``mean(φ(h_b) h_aᵀ)``;
-    after each step every row of ``W`` is rescaled to its initial norm
-    (normalised Hebbian learning).  Biases of Oja/Hebbian networks only decay.
-
-  The signal is clipped to a total norm of ``clip`` over all parameters of a
-  model (DFA 5, RandomNN 1), like ``torch.nn.utils.clip_grad_norm_``.
+* ``rule``: the rule's own signal ``g`` (:mod:`plastix.ann.rules` lists the
+  built-in rules and their signals), plus gradient noise when
+  ``noise_kind="gradient"``, clipped to a total norm of ``clip`` over all
+  parameters of a model (the rule's ``default_clip`` when ``clip`` is None), like
+  ``torch.nn.utils.clip_grad_norm_``;
 * ``update``: the whole applied ``ΔW = W_{k+1} − W_k``, decay, noise and
   normalisation included.
 
-For every rule except momentum and Adam the step is ``W ← W + η (g − γ D W)``.
+The step is the rule's :class:`plastix.ann.rules.Step`: ``W ← W + η (g − γ D W)``,
+that step followed by row normalisation, or an optimiser that filters the loss
+gradient itself.  The engine reads only the rule's declarations.
 
 The Hebbian term is ``H = h_bᵀ h_a / B``, the quantity
 :func:`plastix.alignment.hebbian_term` computes, written into a preallocated

@@ -53,6 +53,28 @@ What a rule declares
 ``backprop``
     The rule trains any differentiable model from the loss gradient, so it may
     train the transformer task's encoder.
+
+Built-in rules
+--------------
+The signal ``g`` of each, per layer with input ``h_a`` and pre-activation ``h_b``:
+
+- ``sgd``: the gradient (plus gradient noise when ``noise_kind="gradient"``);
+- ``momentum``: the momentum-filtered loss gradient ``m_g ← μ m_g + g``
+  (the decay part of the PyTorch momentum buffer is tracked separately);
+- ``adam``: the preconditioned loss step ``m̂_g / (√v̂ + ε)``, where ``m_g`` is
+  the first moment of the loss gradient alone and ``v̂`` Adam's second moment
+  of the full (coupled-L2) gradient; the update is exactly
+  ``torch.optim.Adam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=γ)``;
+- ``dfa``: ``δ_l h_aᵀ`` averaged over the batch with ``δ_L = −∂ℓ/∂y`` and
+  ``δ_l = (B_l δ_L) ⊙ φ'(h_b)`` for hidden layers (fixed random ``B_l``);
+- ``random_nn``: ``g = p s_dir s_red W*`` of SPEC §4;
+- ``oja``: ``mean(h_b h_aᵀ) − diag(mean h_b²) W`` (Oja's rule per unit);
+- ``hebb_pre`` / ``hebb_post``: ``mean(h_b h_aᵀ)`` / ``mean(φ(h_b) h_aᵀ)``;
+  after each step every row of ``W`` is rescaled to its initial norm
+  (normalised Hebbian learning).  Biases of Oja/Hebbian networks only decay.
+
+The signal is clipped to a total norm of ``clip`` over all parameters of a
+model (DFA 5, RandomNN 1), like ``torch.nn.utils.clip_grad_norm_``.
 """
 
 from __future__ import annotations
