@@ -187,3 +187,116 @@ def test_full_sre_fig4_corners():
     assert (float(fa.sel(weight_decay=5e-3, noise=0.0))
             > float(fa.sel(weight_decay=0.0, noise=0.0)) + 0.1)
     assert (fa.sel(noise=1e-3) < -0.05).all(), fa.values
+
+
+# ------------------------------------------------------------ interruption and resume
+
+KILL = TrainConfig(hidden=(16, 12), n_train=512, n_val=64, batch_size=32, epochs=60,
+                   rule="momentum", bias=True, noise=1e-3)
+KILL_GRID = {"weight_decay": [0.0, 1e-2]}
+_CHILD = """
+import sys
+from plastix.ann import TrainConfig, sweep
+cfg = TrainConfig.from_json(sys.argv[1])
+try:
+    sweep(cfg, {"weight_decay": [0.0, 1e-2]}, n_seeds=1, rng=3, out=sys.argv[2],
+          progress=False, checkpoint_every=1)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def _start_child(out):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen([sys.executable, "-c", _CHILD, KILL.to_json(), str(out)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _wait_for_checkpoint(proc, out, timeout=300.0):
+    import time
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if list(out.glob("batch-*.ckpt")):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    return False
+
+
+def test_sigkill_mid_sweep_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+    """A sweep killed with SIGKILL keeps its batch checkpoint; the rerun resumes from it
+    (it trains fewer steps than the whole run) and ends bit-identical to a sweep that was
+    never interrupted."""
+    import signal
+
+    from plastix.ann import engine
+
+    out = tmp_path / "sweep"
+    proc = _start_child(out)
+    try:
+        if not _wait_for_checkpoint(proc, out):
+            pytest.fail(f"no checkpoint before the child ended: {proc.communicate()[1][-2000:]}")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert list(out.glob("batch-*.ckpt")) and not list(out.glob("run-*.nc"))
+    assert not list(out.glob(".*.tmp")), "a temporary checkpoint file was left behind"
+    steps = []
+    real = engine._MLPTrainer.step
+
+    def counting(self, step, *args):
+        steps.append(step)
+        return real(self, step, *args)
+
+    monkeypatch.setattr(engine._MLPTrainer, "step", counting)
+    resumed = sweep(KILL, KILL_GRID, n_seeds=1, rng=3, out=out, progress=False,
+                    checkpoint_every=1)
+    n_total = KILL.epochs * KILL.n_train // KILL.batch_size
+    assert steps and steps[0] > 0 and len(steps) < n_total, "the rerun did not resume"
+    assert not list(out.glob("batch-*.ckpt")), "the finished batch's checkpoint remains"
+    whole = sweep(KILL, KILL_GRID, n_seeds=1, rng=3, progress=False)
+    for name in whole.data_vars:
+        np.testing.assert_array_equal(resumed[name].values, whole[name].values, err_msg=name)
+
+
+def test_sigint_stops_a_sweep_with_one_line(tmp_path):
+    import signal
+
+    out = tmp_path / "sweep"
+    proc = _start_child(out)
+    try:
+        if not _wait_for_checkpoint(proc, out):
+            pytest.fail(f"no checkpoint before the child ended: {proc.communicate()[1][-2000:]}")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("sweep interrupted: 0 of 2 runs saved in "), err
+    assert "rerun the same sweep with the same rng and out to resume" in lines[0]
+
+
+def test_index_updates_under_the_lock_lose_nothing(tmp_path):
+    """Many writers adding entries at once (threads, each with its own lock handle, as
+    separate processes would) lose no entry."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def add(k):
+        ann_run._update_index(tmp_path, lambda ix: ix["runs"].__setitem__(f"h{k}", f"r{k}"))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(add, range(40)))
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index["runs"] == {f"h{k}": f"r{k}" for k in range(40)}

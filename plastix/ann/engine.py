@@ -44,7 +44,8 @@ from typing import Any
 import numpy as np
 
 from plastix.ann.config import TrainConfig
-from plastix.ann.loop import Group, Recorder, stationarity_gap, torch, train_loop
+from plastix.ann.loop import (Checkpoint, Group, Recorder, copy_state, stationarity_gap,
+                              torch, train_loop)
 from plastix.ann.rules import SignalContext, get_rule
 
 __all__ = ["run_group", "SIGNALS", "forward_backward", "plain_update"]
@@ -174,6 +175,7 @@ def run_group(
     *,
     progress: Callable[[int], None] | None = None,
     capture: tuple[int, int, int] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> dict[str, Any]:
     """Train a batch of models that share task, rule and architecture.
 
@@ -189,6 +191,9 @@ def run_group(
         Keep the input ``h_a``, pre-activation ``h_b`` and step-start weights of the
         0-based ``layer`` for steps ``start <= k < stop`` (first model), plus the
         weights at ``stop``.  Used by :func:`plastix.ann.record_layer`.
+    checkpoint : plastix.ann.loop.Checkpoint, optional
+        Resume from this batch's saved state if there is one, and save it every
+        ``checkpoint.every`` epochs (used by :func:`plastix.ann.sweep` with ``out``).
 
     Returns
     -------
@@ -220,12 +225,13 @@ def run_group(
     if base.task == "sre_transformer":
         from plastix.ann import transformer
 
-        return transformer.run_group(configs, seeds, progress=progress, capture=capture)
+        return transformer.run_group(configs, seeds, progress=progress, capture=capture,
+                                     checkpoint=checkpoint)
     group = Group(configs, seeds)
     trainer = _MLPTrainer(group)
     rec = trainer.rec = Recorder(group, trainer.post_sizes, capture)
     with torch.no_grad():
-        train_loop(group, trainer, rec, progress)
+        train_loop(group, trainer, rec, progress, checkpoint)
     return rec.result(group, group.tasks[0]["source"])
 
 
@@ -286,6 +292,26 @@ class _MLPTrainer:
         self.ebuf = torch.empty(m, g.bsz, post[-1])
         self.tail_bufs: dict[int, tuple] = {}
         self.dphi = functools.partial(_dphi_mul, self.act)
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint needs at an epoch's end: weights, optimiser state, norms.
+
+        An optimiser's slot R carries its filtered signal from step to step, so it
+        is kept too.
+        """
+        n = self.g.n_layers
+        return {"ws": self.ws, "bs": self.bs, "opt": self.opt, "row0": self.row0,
+                "R": ([self.slot(i, "R") for i in range(n)] if self.kind.filters_gradient
+                      else None)}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` into the existing tensors."""
+        copy_state(self.ws, state["ws"])
+        copy_state(self.bs, state["bs"])
+        copy_state(self.opt, state["opt"])
+        copy_state(self.row0, state["row0"])
+        if state["R"] is not None:
+            copy_state([self.slot(i, "R") for i in range(self.g.n_layers)], state["R"])
 
     def slot(self, i: int, name: str):
         """Layer ``i``'s slot ``name`` (M, post, pre)."""

@@ -10,7 +10,11 @@ capturing)`` and ``epoch_gap()``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +24,8 @@ from plastix.ann.config import TrainConfig
 
 torch = _data.torch
 
-__all__ = ["Group", "Recorder", "train_loop", "stationarity_gap", "PROGRESS_EVERY"]
+__all__ = ["Group", "Recorder", "Checkpoint", "train_loop", "stationarity_gap",
+           "PROGRESS_EVERY"]
 
 #: The progress callback is called every this many steps.
 PROGRESS_EVERY = 50
@@ -77,7 +82,17 @@ class Group:
         z = torch.stack([torch.randn(*shape, generator=g["noise"]) for g in self.gens])
         return z if self.trivial_map or self.shared else z[self.sidx]
 
-    def batches(self):
+    def rng_state(self) -> list[dict[str, Any]]:
+        """The state of every seed's generators (for a checkpoint)."""
+        return [{k: g.get_state() for k, g in gens.items()} for gens in self.gens]
+
+    def set_rng_state(self, states: list[dict[str, Any]]) -> None:
+        """Restore :meth:`rng_state`."""
+        for gens, st in zip(self.gens, states, strict=True):
+            for k, g in gens.items():
+                g.set_state(st[k])
+
+    def batches(self, start_epoch: int = 0):
         """Per epoch (epoch number, iterator over ``(xb, yb)``) in the seeds' data order.
 
         ``xb`` (S, B, ...) holds each seed's clean inputs, ``yb`` the targets mapped to
@@ -95,7 +110,7 @@ class Group:
                 yb = y_flat.index_select(0, idx).view(n_seed, bsz, *self.y_train.shape[2:])
                 yield xb, self.to_models(yb)
 
-        for epoch in range(self.base.epochs):
+        for epoch in range(start_epoch, self.base.epochs):
             perm = torch.stack([torch.randperm(n_tr, generator=g["order"]) for g in self.gens])
             yield epoch, epoch_batches(perm + flat_off)
 
@@ -133,6 +148,21 @@ class Recorder:
         c = self.capture
         return c is not None and c[1] <= step < c[2]
 
+    _ARRAYS = ("align", "walign", "per_post", "loss", "wnorm", "val", "gap")
+
+    def state(self) -> dict[str, Any]:
+        """The records so far (for a checkpoint)."""
+        return {**{k: getattr(self, k) for k in self._ARRAYS}, "i": self.i,
+                "cap": {k: list(v) for k, v in self.cap.items()}}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state`."""
+        for k in self._ARRAYS:
+            if getattr(self, k) is not None:
+                getattr(self, k).copy_(state[k])
+        self.i = int(state["i"])
+        self.cap = {k: list(v) for k, v in state["cap"].items()}
+
     def result(self, group: Group, source: str) -> dict[str, Any]:
         """The engine's result dict (see :func:`plastix.ann.engine.run_group`)."""
         pp = self.per_post
@@ -164,12 +194,93 @@ def stationarity_gap(diff, target, gamma):
     return gap
 
 
+def copy_state(dst: Any, src: Any) -> None:
+    """Copy the tensors of a nested list/tuple/dict ``src`` into ``dst`` in place."""
+    if dst is None:
+        return
+    if isinstance(dst, dict):
+        for k in dst:
+            copy_state(dst[k], src[k])
+    elif isinstance(dst, (list, tuple)):
+        for d, s_ in zip(dst, src, strict=True):
+            copy_state(d, s_)
+    else:
+        with torch.no_grad():
+            dst.copy_(src)
+
+
+class Checkpoint:
+    """An atomic on-disk checkpoint of one batch of models, every ``every`` epochs.
+
+    The file holds the trainer's state (weights, optimiser state), the records so
+    far and every seed's generator states at the end of an epoch, so a resumed
+    run continues to exactly the numbers of an uninterrupted one.  It is written
+    to a temporary file in the same folder, flushed to disk and renamed, so a
+    kill at any moment leaves the previous checkpoint or the new one.  ``key``
+    identifies the batch (configs and seeds); a file with another key is ignored.
+    """
+
+    VERSION = 1
+
+    def __init__(self, path: str | os.PathLike, *, every: int, key: str):
+        self.path, self.every, self.key = Path(path), int(every), key
+
+    @staticmethod
+    def key_for(configs: Sequence[TrainConfig], seeds: Sequence[int]) -> str:
+        """A key naming a batch: its configs and seeds, in order."""
+        text = json.dumps([[c.to_json() for c in configs], [int(s) for s in seeds]])
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state, or None (no file, or one of another batch or version)."""
+        if not self.path.exists():
+            return None
+        state = torch.load(self.path, weights_only=True)
+        if state.get("key") != self.key or state.get("version") != self.VERSION:
+            return None
+        return state
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Write ``state`` atomically (temp file, fsync, rename)."""
+        state = {**state, "key": self.key, "version": self.VERSION}
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(state, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def remove(self) -> None:
+        """Delete the checkpoint (the batch's runs are saved)."""
+        if self.path.exists():
+            self.path.unlink()
+
+
 def train_loop(group: Group, trainer: Any, rec: Recorder,
-               progress: Callable[[int], None] | None) -> None:
-    """Walk the epochs and steps, calling ``trainer`` (see the module docstring)."""
-    rec.val[0] = trainer.val_loss()
-    step = 0
-    for epoch, batches in group.batches():
+               progress: Callable[[int], None] | None,
+               checkpoint: Checkpoint | None = None) -> None:
+    """Walk the epochs and steps, calling ``trainer`` (see the module docstring).
+
+    With ``checkpoint``, a saved state of this batch is resumed from, and the state
+    is saved every ``checkpoint.every`` epochs (not after the last one).
+    """
+    start = 0
+    state = checkpoint.load() if checkpoint is not None else None
+    if state is not None:
+        start = int(state["epoch"])
+        trainer.load_state(state["trainer"])
+        rec.load_state(state["rec"])
+        group.set_rng_state(state["rng"])
+    else:
+        rec.val[0] = trainer.val_loss()
+    step = start * group.steps_per_epoch
+    if progress is not None and step - step % PROGRESS_EVERY:
+        progress(step - step % PROGRESS_EVERY)  # so that the reports add up to n_steps
+    for epoch, batches in group.batches(start):
         trainer.epoch_start()
         for xb, yb in batches:
             trainer.step(step, xb, yb, rec.due(step), rec.capturing(step))
@@ -178,5 +289,9 @@ def train_loop(group: Group, trainer: Any, rec: Recorder,
                 progress(PROGRESS_EVERY)
         rec.val[epoch + 1] = trainer.val_loss()
         rec.gap[epoch + 1] = trainer.epoch_gap()
+        done = epoch + 1
+        if checkpoint is not None and done % checkpoint.every == 0 and done < group.base.epochs:
+            checkpoint.save({"epoch": done, "trainer": trainer.state(), "rec": rec.state(),
+                             "rng": group.rng_state()})
     if progress is not None and step % PROGRESS_EVERY:
         progress(step % PROGRESS_EVERY)

@@ -23,7 +23,8 @@ from typing import Any
 from plastix.ann import data as _data
 from plastix.ann.config import TrainConfig
 from plastix.ann.engine import forward, loss_and_error, plain_update
-from plastix.ann.loop import Group, Recorder, stationarity_gap, train_loop
+from plastix.ann.loop import (Checkpoint, Group, Recorder, copy_state, stationarity_gap,
+                              train_loop)
 from plastix.ann.rules import get_rule
 
 torch = _data.torch
@@ -96,7 +97,8 @@ def encode_single(p: dict[str, Any], tokens, chunk: int = 2048):
 
 def run_group(configs: Sequence[TrainConfig], seeds: Sequence[int], *,
               progress: Callable[[int], None] | None = None,
-              capture: tuple[int, int, int] | None = None) -> dict[str, Any]:
+              capture: tuple[int, int, int] | None = None,
+              checkpoint: Checkpoint | None = None) -> dict[str, Any]:
     """Train transformer-SRE models together; same outputs as :func:`engine.run_group`.
 
     The loop, the records and the rule's step are the engine's
@@ -109,7 +111,7 @@ def run_group(configs: Sequence[TrainConfig], seeds: Sequence[int], *,
     group = Group(configs, seeds)
     trainer = _TransformerTrainer(group)
     rec = trainer.rec = Recorder(group, [w.shape[1] for w in trainer.ws], capture)
-    train_loop(group, trainer, rec, progress)
+    train_loop(group, trainer, rec, progress, checkpoint)
     return rec.result(group, "sre_transformer")
 
 
@@ -154,6 +156,19 @@ class _TransformerTrainer:
             self.slots.append({"G": gs, "R": rs, "U": torch.zeros_like(gs)})
         self.opt = ([self.kind.init_state([p.detach()], []) for p in self.params]
                     if self.kind.filters_gradient else None)
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint needs at an epoch's end (see the engine's trainer)."""
+        return {"params": [p.detach() for p in self.params], "opt": self.opt,
+                "R": ([sl["R"] for sl in self.slots] if self.kind.filters_gradient
+                      else None)}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` into the existing tensors."""
+        copy_state(self.params, state["params"])
+        copy_state(self.opt, state["opt"])
+        if state["R"] is not None:
+            copy_state([sl["R"] for sl in self.slots], state["R"])
 
     def val_loss(self):
         """Mean validation loss per model, in chunks of 512 samples."""
