@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                          n_val=N_VAL, noise_kind="parameter", per_post_layer=None,
                          record_every=args.record_every)
     t0 = time.perf_counter()
-    result = sweep(config, {"noise": NOISE.tolist(), "decay": DECAY.tolist()}, n_seeds=1,
+    result = sweep(config, {"noise": NOISE.tolist(), "weight_decay": DECAY.tolist()}, n_seeds=1,
                    rng=0, progress=True, threads=args.threads)
     plastix_total = time.perf_counter() - t0
     plastix_per_run = plastix_total / n_runs
@@ -374,17 +374,17 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "quick": args.quick, "threads": args.threads, "record_every": args.record_every,
         "n_runs": n_runs, "epochs": epochs,
-        "grid": {"noise": NOISE.tolist(), "decay": DECAY.tolist()},
+        "grid": {"noise": NOISE.tolist(), "weight_decay": DECAY.tolist()},
         "plain": {"sample_runs": len(samples), "sample_epochs": plain_epochs,
                   "threads": plain_threads, "seconds_per_step": sec_per_step,
                   "seconds_per_step_by_threads_and_time": per_step,
                   "seconds_per_run_extrapolated": plain_per_run, "runs": plain},
         "plastix": {"seconds_total": plastix_total, "seconds_per_run": plastix_per_run,
                     "layer2_alignment_corners": {
-                        "sigma0_gamma0": float(tail.isel(noise=0, decay=0)),
-                        "sigma0_gamma_max": float(tail.isel(noise=0, decay=-1)),
-                        "sigma_max_gamma0": float(tail.isel(noise=-1, decay=0)),
-                        "sigma_max_gamma_max": float(tail.isel(noise=-1, decay=-1))}},
+                        "sigma0_gamma0": float(tail.isel(noise=0, weight_decay=0)),
+                        "sigma0_gamma_max": float(tail.isel(noise=0, weight_decay=-1)),
+                        "sigma_max_gamma0": float(tail.isel(noise=-1, weight_decay=0)),
+                        "sigma_max_gamma_max": float(tail.isel(noise=-1, weight_decay=-1))}},
         "speedup": speedup,
         "flops": {"per_model_step_recorded": flops_per_step(),
                   "per_model_step_unrecorded": flops_per_step(hebbian=False), "total": flops,

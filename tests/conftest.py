@@ -23,6 +23,7 @@ def _global_state() -> dict:
     if torch is not None:
         state["torch_rng"] = bytes(torch.random.get_rng_state()[:64].tolist())
         state["torch_dtype"] = torch.get_default_dtype()
+        state["torch_threads"] = torch.get_num_threads()
     b2 = sys.modules.get("brian2")
     if b2 is not None:
         prefs = b2.prefs
@@ -33,11 +34,11 @@ def _global_state() -> dict:
 
 @pytest.fixture(autouse=True)
 def _guard_global_state(request):
-    """Fail a test whose library code changed global RNG, dtype or Brian2 state."""
+    """Fail a test whose library code changed global RNG, dtype, torch threads or Brian2 state."""
     before = _global_state()
     yield
     after = _global_state()
     changed = [k for k in before if k in after and before[k] != after[k]]
     if changed and not request.node.get_closest_marker("allow_global_state"):
         pytest.fail(f"library code changed global state: {', '.join(changed)}; "
-                    "use rng= and restore Brian2 prefs/devices instead.")
+                    "use rng=, restore Brian2 prefs/devices and torch threads instead.")

@@ -30,12 +30,16 @@ def test_config_round_trip():
     assert json.loads(json.dumps(d)) == d
     assert TrainConfig.from_dict(d) == cfg
     assert TrainConfig.from_json(cfg.to_json()) == cfg
+    # results cached before the rename of `decay` to `weight_decay` still load
+    old = {**d, "decay": 0.25}
+    del old["weight_decay"]
+    assert TrainConfig.from_dict(old) == cfg.replace(weight_decay=0.25)
     assert cfg.effective_clip == 3.0
     assert TrainConfig(rule="random_nn").effective_clip == 1.0
     assert TrainConfig(rule="dfa").effective_clip == 5.0
     assert TrainConfig().effective_clip is None
     # batchable fields do not change the group key, others do
-    assert SMALL.group_key() == SMALL.replace(decay=1.0, noise=2.0, lr=0.5).group_key()
+    assert SMALL.group_key() == SMALL.replace(weight_decay=1.0, noise=2.0, lr=0.5).group_key()
     assert SMALL.group_key() != SMALL.replace(rule="adam").group_key()
 
 
@@ -86,17 +90,17 @@ def test_analytic_gradient_equals_autograd(activation, loss_kind, rng):
 
 @pytest.mark.parametrize("changes", [
     {},
-    {"rule": "momentum", "decay": 1e-2},
-    {"rule": "adam", "lr": 1e-3, "decay": 1e-2},
-    {"noise": 1e-2, "decay": 1e-2, "bias": True},
-    {"task": "sce", "rule": "sgd", "lr": 0.05, "decay": 1e-3, "n_train": 20000},
+    {"rule": "momentum", "weight_decay": 1e-2},
+    {"rule": "adam", "lr": 1e-3, "weight_decay": 1e-2},
+    {"noise": 1e-2, "weight_decay": 1e-2, "bias": True},
+    {"task": "sce", "rule": "sgd", "lr": 0.05, "weight_decay": 1e-3, "n_train": 20000},
 ])
 def test_engine_equals_autograd_torch_optim_loop(changes):
     """The batched engine (analytic gradients, own optimisers) equals nn.Linear + autograd +
     torch.optim on the same data, init, order and noise: loss and gradient alignment."""
     cfg = SMALL.replace(**changes)
     ds = train(cfg, rng=11)
-    ref = train_reference(cfg, seed=11)
+    ref = train_reference(cfg, rng=11)
     # float32: different summation orders, 16 steps of compounding -> rtol 1e-4
     np.testing.assert_allclose(ds.loss.values, ref["loss"], rtol=1e-4)
     np.testing.assert_allclose(ds.alignment.sel(signal="gradient").values, ref["alignment"],
@@ -104,7 +108,7 @@ def test_engine_equals_autograd_torch_optim_loop(changes):
 
 
 def test_result_layout_and_final_alignment():
-    ds = train(SMALL.replace(per_post_layer=2, record_every=3, decay=1e-3), rng=0)
+    ds = train(SMALL.replace(per_post_layer=2, record_every=3, weight_decay=1e-3), rng=0)
     steps = SMALL.n_train // SMALL.batch_size * SMALL.epochs
     assert ds.alignment.dims == ("step", "layer", "signal")
     np.testing.assert_array_equal(ds.step.values, np.arange(0, steps, 3))
@@ -117,10 +121,10 @@ def test_result_layout_and_final_alignment():
     assert np.isfinite(ds.stationarity_gap.sel(epoch=[1, 2])).all()
     assert np.isfinite(ds.val_loss).all() and np.isfinite(ds.alignment).all()
     assert TrainConfig.from_json(ds.attrs["config"]) == SMALL.replace(
-        per_post_layer=2, record_every=3, decay=1e-3)
+        per_post_layer=2, record_every=3, weight_decay=1e-3)
     assert ds.attrs["seed"] == 0
     # same seed, same numbers
-    again = train(SMALL.replace(per_post_layer=2, record_every=3, decay=1e-3), rng=0)
+    again = train(SMALL.replace(per_post_layer=2, record_every=3, weight_decay=1e-3), rng=0)
     np.testing.assert_array_equal(ds.alignment.values, again.alignment.values)
     fa = final_alignment(ds, last=2, signal="rule")
     np.testing.assert_allclose(fa.values,
@@ -132,7 +136,7 @@ def test_result_layout_and_final_alignment():
 
 @pytest.mark.parametrize("rule", ["dfa", "random_nn", "oja", "hebb_pre", "hebb_post"])
 def test_other_rules_train_and_record(rule):
-    ds = train(SMALL.replace(rule=rule, bias=rule == "dfa", decay=1e-3, per_post_layer=1),
+    ds = train(SMALL.replace(rule=rule, bias=rule == "dfa", weight_decay=1e-3, per_post_layer=1),
                rng=3)
     assert np.isfinite(ds.loss).all()
     a = ds.alignment.values
@@ -142,18 +146,18 @@ def test_other_rules_train_and_record(rule):
     if rule == "random_nn":
         # the signal p s_dir s_red W* has norm <= 1 (p normalises W*; clip 1 on top), so
         # each step moves ‖W‖ by at most η (1 + γ ‖W‖) (triangle inequality)
-        cfg = SMALL.replace(rule=rule, decay=1e-3)
+        cfg = SMALL.replace(rule=rule, weight_decay=1e-3)
         wn = ds.weight_norm.values  # (step, layer)
-        bound = cfg.lr * (1.0 + cfg.decay * wn[:-1]) * (1 + 1e-5)  # float32 slack
+        bound = cfg.lr * (1.0 + cfg.weight_decay * wn[:-1]) * (1 + 1e-5)  # float32 slack
         assert np.all(np.abs(np.diff(wn, axis=0)) <= bound)
         # and the rule moves W by more than decay alone would (η γ ‖W‖ a step)
-        assert np.abs(np.diff(wn, axis=0)).max() > 3 * cfg.lr * cfg.decay * wn.max()
+        assert np.abs(np.diff(wn, axis=0)).max() > 3 * cfg.lr * cfg.weight_decay * wn.max()
 
 
 def test_record_layer_and_numpy_recomputation():
     """record_layer gives a valid record whose weights and activities reproduce the
     engine's alignments with plain numpy (SGD without noise: ĝ = ΔW/lr + γW = g)."""
-    cfg = SMALL.replace(decay=0.05, lr=0.05, per_post_layer=2)
+    cfg = SMALL.replace(weight_decay=0.05, lr=0.05, per_post_layer=2)
     ds = train(cfg, rng=4)
     rec = record_layer(cfg, layer=2, steps=(3, 9), rng=4)
     validate_record(rec)
@@ -164,7 +168,7 @@ def test_record_layer_and_numpy_recomputation():
     np.testing.assert_array_equal(rec.weight_time.values, np.arange(3, 10))
     assert rec.weight.shape == (7, 12, 16) and rec.pre_activity.shape == (6 * bsz, 16)
     assert rec.post_activity.attrs["kind"] == "preactivation"
-    np.testing.assert_allclose(float(rec.decay), cfg.lr * cfg.decay)
+    np.testing.assert_allclose(float(rec.decay), cfg.lr * cfg.weight_decay)
     dw = delta_weight(rec).values
     w = interval_weight(rec).values
     g_hat = (dw + float(rec.decay) * w) / cfg.lr  # = g for SGD without noise
@@ -193,7 +197,7 @@ def test_record_layer_and_numpy_recomputation():
 def test_parameter_noise_update_includes_noise():
     """With parameter noise the 'update' signal is W_{k+1} − W_k (noise included), from
     record_layer weights (weights sampled before the noise of each step)."""
-    cfg = SMALL.replace(noise=3e-2, decay=1e-2)
+    cfg = SMALL.replace(noise=3e-2, weight_decay=1e-2)
     ds = train(cfg, rng=8)
     rec = record_layer(cfg, layer=1, steps=(0, 4), rng=8)
     dw = delta_weight(rec).values
@@ -263,13 +267,13 @@ def test_stationarity_gap_and_decay_profile_from_record(profile):
     """For SGD without noise, mean_k g_k − γ D mean_k W_k = mean_k ΔW_k / lr over an epoch,
     so the gap recomputed from record_layer's weights equals the engine's; with a decay
     profile D (resampled per unit), ĝ = (ΔW + lr γ D W) / lr has the engine's alignment."""
-    cfg = SMALL.replace(decay=0.05, lr=0.05, decay_per_neuron=profile)
+    cfg = SMALL.replace(weight_decay=0.05, lr=0.05, decay_per_neuron=profile)
     ds = train(cfg, rng=6)
     spe = ds.attrs["steps_per_epoch"]
     rec = record_layer(cfg, layer=2, steps=(spe, 2 * spe), rng=6)
     dw, w = delta_weight(rec).values, interval_weight(rec).values
     d = np.ones(12) if profile is None else np.interp(np.linspace(0, 1, 12), [0, 1], profile)
-    gd = cfg.decay * d[:, None]
+    gd = cfg.weight_decay * d[:, None]
     gap = np.linalg.norm(dw.mean(0) / cfg.lr) / np.linalg.norm(gd * w.mean(0))
     # float32 accumulation over the epoch vs float64 numpy: rtol 1e-3
     np.testing.assert_allclose(gap, float(ds.stationarity_gap.sel(epoch=2, layer=2)), rtol=1e-3)
@@ -287,7 +291,7 @@ def test_stationarity_gap_from_net_change_equals_running_sum(noise_kind):
     """SGD's gap comes from the epoch's net weight change (minus the parameter noise);
     momentum with μ = 0 takes the same steps but keeps a running sum of its signal.
     The two bookkeepings must give the same gap, with every kind of noise."""
-    cfg = SMALL.replace(decay=0.05, lr=0.05, noise=0.02, noise_kind=noise_kind, epochs=3,
+    cfg = SMALL.replace(weight_decay=0.05, lr=0.05, noise=0.02, noise_kind=noise_kind, epochs=3,
                         decay_per_neuron=(0.5, 2.0))
     sgd = train(cfg, rng=3)
     mom = train(cfg.replace(rule="momentum", momentum=0.0), rng=3)
@@ -319,3 +323,172 @@ def test_engine_hebbian_term_shared_input_equals_direct_product(bias, rng):
         # float32 sums of 64 products of O(1) terms: 1e-5 relative is ~100 ulp of slack
         np.testing.assert_allclose(shared[k].numpy(), ref, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(direct[k].numpy(), ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_hebb_post_signal_equals_post_activation_hebbian_term(activation, rng):
+    """The engine's post-activation Hebbian signal (hebb_post: ``mean(φ(h_b) h_aᵀ)`` from the
+    stored activations) equals plastix.alignment.hebbian_term with ``activation=φ``."""
+    from plastix.ann.engine import _dphi_mul, forward
+    from plastix.ann.rules import SignalContext, get_rule
+
+    gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    m, bsz, sizes = 2, 32, [6, 5, 4]
+    ws = [torch.randn(m, sizes[i + 1], sizes[i], generator=gen) for i in range(2)]
+    x = torch.randn(m, bsz, sizes[0], generator=gen)
+    acts, pres, _ = forward(ws, [None, None], x, activation)
+    slots = {(i, k): torch.zeros(m, sizes[i + 1], sizes[i]) for i in range(2) for k in "HR"}
+    for i in range(2):
+        slots[(i, "H")].copy_(pres[i].transpose(1, 2) @ acts[i] / bsz)
+    ctx = SignalContext(n_layers=2, slot=lambda i, k: slots[(i, k)], acts=acts, pres=pres,
+                        e=None, ws=ws, bs=[None, None], gb=None, inv_b=1.0 / bsz, xb=x,
+                        sidx=None, fixed=None, dphi_mul=lambda d, z, a: _dphi_mul(activation,
+                                                                                  d, z, a))
+    get_rule("hebb_post").signal(ctx)
+    phi = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}[activation]
+    for k in range(m):
+        ref = hebbian_term(pre=acts[0][k].double().numpy(), post=pres[0][k].double().numpy(),
+                           activation=phi)
+        # float32 sums of 32 products of O(1) terms against float64: 1e-5
+        np.testing.assert_allclose(slots[(0, "R")][k].numpy(), ref, rtol=1e-5, atol=1e-5)
+        # the output layer is linear: its signal is the pre-activation term
+        ref_out = hebbian_term(pre=acts[1][k].double().numpy(), post=pres[1][k].double().numpy())
+        np.testing.assert_allclose(slots[(1, "R")][k].numpy(), ref_out, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------ the rule registry
+
+
+def _scaled_gradient_rule(name, scale):
+    from plastix.ann.rules import PLAIN, Rule
+
+    def signal(ctx):
+        for i in range(ctx.n_layers):
+            torch.mul(ctx.slot(i, "G"), scale, out=ctx.slot(i, "R"))
+        return [None if b is None else b * scale for b in ctx.gb]
+
+    return Rule(name=name, description=f"the loss gradient times {scale}", signal=signal,
+                needs_gradient=True, signal_is_gradient=False, needs_hebbian_term=False,
+                step=PLAIN, default_clip=None, draw_fixed=None, batch_fixed=None,
+                backprop=False)
+
+
+@pytest.fixture
+def toy_rules():
+    from plastix.ann import rules
+
+    names = []
+    yield names
+    for name in names:
+        rules.unregister_rule(name)
+
+
+def test_toy_rule_registered_in_one_call_trains_end_to_end(toy_rules):
+    """A rule registered in one call trains through the public ``train``: the gradient
+    times 1 gives SGD's numbers, and the gradient times 1/2 at twice the learning
+    rate and half the decay the same trajectory, alignment and stationarity gap."""
+    from plastix.ann.rules import register_rule, rule_names
+
+    register_rule(_scaled_gradient_rule("toy_grad1", 1.0))
+    register_rule(_scaled_gradient_rule("toy_half", 0.5))
+    toy_rules += ["toy_grad1", "toy_half"]
+    assert {"toy_grad1", "toy_half"} <= set(rule_names())
+    cfg = SMALL.replace(weight_decay=1e-2, noise=1e-3, bias=True, per_post_layer=2)
+    sgd = train(cfg, rng=4)
+    one = train(cfg.replace(rule="toy_grad1"), rng=4)
+    for name in ("loss", "alignment", "weight_norm", "stationarity_gap", "val_loss"):
+        # same trajectory; the records' Gram matrix has one more slot (R apart from G),
+        # so its batched products may round differently in float32: 1e-6
+        np.testing.assert_allclose(one[name].values, sgd[name].values, rtol=1e-6, atol=1e-6,
+                                   err_msg=name)
+    half = train(cfg.replace(rule="toy_half", lr=2 * cfg.lr, weight_decay=cfg.weight_decay / 2),
+                 rng=4)
+    # η (g/2 − γ/2 W) with 2η is the SGD step; only float32 rounding of the products
+    # differs, compounded over 16 steps: 1e-4
+    np.testing.assert_allclose(half.loss.values, sgd.loss.values, rtol=1e-4)
+    np.testing.assert_allclose(half.alignment.values, sgd.alignment.values, atol=1e-4)
+    # the gap is ‖E[g/2] − γ/2 W‖ / ‖γ/2 W‖: SGD's (net change over η K, float32): 1e-3
+    np.testing.assert_allclose(half.stationarity_gap.values, sgd.stationarity_gap.values,
+                               rtol=1e-3, equal_nan=True)
+
+
+def test_rule_registry_refuses_wrong_declarations():
+    from plastix.ann.rules import PLAIN, Rule, get_rule, register_rule
+
+    with pytest.raises(TypeError, match="missing"):
+        Rule(name="x", description="d", signal=lambda c: [], needs_gradient=True)
+    base = dict(name="x", description="d", signal=lambda c: [], needs_gradient=False,
+                signal_is_gradient=True, needs_hebbian_term=False, step=PLAIN,
+                default_clip=None, draw_fixed=None, batch_fixed=None, backprop=False)
+    with pytest.raises(ValueError, match="needs_gradient=True"):
+        Rule(**base)
+    with pytest.raises(TypeError, match="`step` must be"):
+        Rule(**{**base, "needs_gradient": True, "step": "plain"})
+    with pytest.raises(ValueError, match="draw_fixed and batch_fixed"):
+        Rule(**{**base, "needs_gradient": True, "draw_fixed": lambda *a: None})
+    with pytest.raises(ValueError, match="already registered"):
+        register_rule(get_rule("sgd"))
+    with pytest.raises(ValueError, match="Did you mean 'adam'"):
+        get_rule("adma")
+
+
+def test_registry_help_names_every_rule():
+    from plastix.ann.rules import registry_help, rule_names
+
+    lines = registry_help().splitlines()
+    assert [line.split(":")[0] for line in lines] == list(rule_names())
+    assert all(line.split(": ", 1)[1] for line in lines)
+
+
+# ------------------------------------------------------------------ no hidden state
+
+
+def test_import_changes_no_torch_thread_count():
+    code = ("import torch; torch.set_num_threads(2); import plastix.ann, plastix.experiments; "
+            "from plastix.ann import engine, transformer, run; print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "2"
+
+
+def test_training_sets_threads_for_its_duration_and_restores_them(monkeypatch):
+    from plastix.ann import engine
+
+    before = torch.get_num_threads()
+    seen = []
+    real = engine.run_group
+
+    def spy(*args, **kw):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(engine, "run_group", spy)
+    cfg = SMALL.replace(epochs=1)
+    train(cfg, rng=0, threads=2)
+    assert seen == [2] and torch.get_num_threads() == before
+    record_layer(cfg, layer=1, steps=(0, 1), rng=0)
+    assert seen == [2, 1] and torch.get_num_threads() == before
+
+    def boom(*args, **kw):
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "run_group", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        train(cfg, rng=0, threads=2)
+    assert seen[-1] == 2 and torch.get_num_threads() == before
+
+
+def test_engine_and_loop_name_no_rule():
+    """The training loops read the rules' declarations only: no registered rule's name
+    appears as a string in their source."""
+    import inspect
+    import re as _re
+
+    from plastix.ann import engine, loop, transformer
+    from plastix.ann.rules import rule_names
+
+    for module in (engine, loop, transformer):
+        src = inspect.getsource(module)
+        for name in rule_names():
+            assert not _re.search(rf"[\"']{name}[\"']", src), (module.__name__, name)

@@ -554,14 +554,15 @@ CASES += [
     ("ann-train-config-type", lambda: _ann().train({"rule": "sgd"}), TypeError,
      r"`config` must be a plastix\.ann\.TrainConfig; got dict\. Build one with "
      r"TrainConfig\(task=\.\.\., \.\.\.\)\."),
-    ("ann-sweep-grid-typo", lambda: _ann().sweep(_ann().TrainConfig(), {"decya": [0]}),
-     ValueError, r"`grid` key 'decya' is not a TrainConfig field; valid fields are task, .*"
-     r"\(use n_seeds= for seeds\)\. Did you mean 'decay'\?"),
-    ("ann-sweep-threads", lambda: _ann().sweep(_ann().TrainConfig(), {"decay": [0.0]},
+    ("ann-sweep-grid-typo", lambda: _ann().sweep(_ann().TrainConfig(), {"decay": [0]}),
+     ValueError, r"`grid` key 'decay' is not a TrainConfig field; valid fields are task, .*"
+     r"\(use n_seeds= for seeds\)\. Did you mean 'weight_decay'\?"),
+    ("ann-sweep-threads", lambda: _ann().sweep(_ann().TrainConfig(), {"weight_decay": [0.0]},
                                                threads=1.5), TypeError,
      r"`threads` must be an int; got float 1\.5\."),
-    ("ann-sweep-grid-scalar", lambda: _ann().sweep(_ann().TrainConfig(), {"decay": 0.1}),
-     TypeError, r"`grid\['decay'\]` must be a sequence of values; got float 0\.1\. Wrap a "
+    ("ann-sweep-grid-scalar",
+     lambda: _ann().sweep(_ann().TrainConfig(), {"weight_decay": 0.1}),
+     TypeError, r"`grid\['weight_decay'\]` must be a sequence of values; got float 0\.1\. Wrap a "
      r"single value in a list\."),
     ("ann-record-layer", lambda: _ann().record_layer(_ann().TrainConfig(), layer=4,
                                                      steps=(0, 1)), ValueError,

@@ -321,8 +321,8 @@ def test_ann_per_interval_equals_trainer_alignment():
     run = pytest.importorskip("plastix.ann.run")
     from plastix.ann.config import TrainConfig
 
-    cfg = TrainConfig(epochs=1, n_train=512, n_val=64, batch_size=64, decay=5e-3, lr=0.05,
-                      hidden=(16, 16))
+    cfg = TrainConfig(epochs=1, n_train=512, n_val=64, batch_size=64, weight_decay=5e-3,
+                      lr=0.05, hidden=(16, 16))
     steps = (0, 6)
     rec = run.record_layer(cfg, layer=2, steps=steps, rng=7)
     tr = run.train(cfg, rng=7)

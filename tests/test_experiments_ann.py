@@ -55,7 +55,7 @@ def table1_tiny(tmp_path_factory):
     from plastix.experiments import table1
 
     out = tmp_path_factory.mktemp("table1")
-    md = table1.run(out, quick=True, n_seeds=2, rng=1, _decays=[0.0, 5e-3], _overrides=TINY)
+    md = table1.run(out, quick=True, n_seeds=2, rng=1, weight_decays=[0.0, 5e-3], overrides=TINY)
     return out, md
 
 
@@ -75,7 +75,7 @@ def test_table1_files_and_summary(table1_tiny):
     # identical arithmetic on the same float64 numbers: only rounding differs
     assert_allclose(ds["mean"].values, mean.values, rtol=1e-12, equal_nan=True)
     for rule in ds["rule"].values:
-        for j in range(ds.sizes["decay"]):
+        for j in range(ds.sizes["weight_decay"]):
             cell = C.fmt_pm(float(ds["mean"].sel(rule=rule)[j]), float(ds["sd"].sel(rule=rule)[j]))
             assert cell in text, (rule, j, cell)
     assert text.count("Ours against the paper") == 1
@@ -92,7 +92,7 @@ def test_table1_sgd_alignment_rises_with_decay(table1_tiny):
     out, _ = table1_tiny
     ds = _load(out / "table1.nc")
     sgd = ds["alignment"].sel(rule="SGD")
-    rise = (sgd.sel(decay=5e-3) - sgd.sel(decay=0.0)).values
+    rise = (sgd.sel(weight_decay=5e-3) - sgd.sel(weight_decay=0.0)).values
     assert np.all(rise > 0.02), f"SGD alignment should rise by > 0.02 with γ in every seed; {rise}"
 
 
@@ -105,8 +105,8 @@ def fig4_coarse(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("fig4")
     # the quick budget on a coarse grid whose σ rows straddle the quick boundary
-    md = fig4.run(out, quick=True, rng=2, _noise=[0.0, 1e-3, 1.25e-3, 1.5e-3, 1.75e-3, 3e-3],
-                  _decay=[0.0, 5e-3, 1e-2], _n_boot=200)
+    md = fig4.run(out, quick=True, rng=2, noise=[0.0, 1e-3, 1.25e-3, 1.5e-3, 1.75e-3, 3e-3],
+                  weight_decay=[0.0, 5e-3, 1e-2], n_boot=200)
     return out, md
 
 
@@ -125,7 +125,7 @@ def test_fig4_boundary_positive_with_interval(fig4_coarse):
     # the boundary separates the corners: Hebbian at (σ = 0, γ max), anti-Hebbian at
     # (σ max, γ = 0); this is the phase diagram's defining property
     m2 = ds["mean"].sel(layer=2)
-    assert float(m2.isel(noise=0, decay=-1)) > 0 > float(m2.isel(noise=-1, decay=0))
+    assert float(m2.isel(noise=0, weight_decay=-1)) > 0 > float(m2.isel(noise=-1, weight_decay=0))
     axes = fig4.plot(ds)
     for ax in axes:
         _labelled(ax)
@@ -154,8 +154,8 @@ def test_fig4_explains_differences_from_the_runs_diagnostics(fig4_coarse):
 def test_fig3_tiny(tmp_path):
     from plastix.experiments import fig3
 
-    md = fig3.run(tmp_path, quick=True, rng=3, _decays=[0.0, 5e-3],
-                  _overrides={"epochs": 2, "n_train": 1024, "n_val": 256})
+    md = fig3.run(tmp_path, quick=True, rng=3, weight_decays=[0.0, 5e-3],
+                  overrides={"epochs": 2, "n_train": 1024, "n_val": 256})
     ds, text = _check_files(tmp_path, "fig3")
     assert md.name == "fig3.md"
     assert fig3.PAPER_CLAIM in text
@@ -171,7 +171,7 @@ def test_fig3_tiny(tmp_path):
 def test_fig5_tiny(tmp_path):
     from plastix.experiments import fig5
 
-    fig5.run(tmp_path, quick=True, rng=4, _overrides=TINY)
+    fig5.run(tmp_path, quick=True, rng=4, overrides=TINY)
     ds, text = _check_files(tmp_path, "fig5")
     assert fig5.PAPER_CLAIM in text
     best = int(np.nanargmin(ds["val_loss"].values))
@@ -184,8 +184,8 @@ def test_fig5_tiny(tmp_path):
 def test_fig15_tiny(tmp_path):
     from plastix.experiments import fig15
 
-    fig15.run(tmp_path, quick=True, rng=5, n_seeds=1, _decays=[5e-3],
-              _overrides={"epochs": 6, "n_train": 2048, "n_val": 256})
+    fig15.run(tmp_path, quick=True, rng=5, n_seeds=1, weight_decays=[5e-3],
+              overrides={"epochs": 6, "n_train": 2048, "n_val": 256})
     ds, text = _check_files(tmp_path, "fig15")
     assert fig15.PAPER_CLAIM in text
     # end values are the plain mean of the stored per-step values over the window
@@ -194,7 +194,7 @@ def test_fig15_tiny(tmp_path):
     assert_allclose(ds["final"].values, expect.values, rtol=1e-6,
                     err_msg="same float32 numbers, summation order differs (~1e-7 relative)")
     for sig in ("gradient", "update"):
-        assert f"{float(ds['final'].sel(decay=5e-3, signal=sig)):+.3f}" in text
+        assert f"{float(ds['final'].sel(weight_decay=5e-3, signal=sig)):+.3f}" in text
     for ax in fig15.plot(ds):
         _labelled(ax)
 
@@ -229,10 +229,10 @@ def test_plot_functions_label_axes_and_return_axes():
     "call, exc, message",
     [
         (lambda: P.plot_phase_diagram(np.zeros((2, 3)), [0, 1, 2], [0, 1]), ValueError,
-         r"`alignment` must have shape \(n_noise, n_decay\) = \(3, 2\); got \(2, 3\)\. "
+         r"`alignment` must have shape \(n_noise, n_weight_decay\) = \(3, 2\); got \(2, 3\)\. "
          r"Did you pass its transpose\?"),
         (lambda: P.plot_alignment_vs_decay([0, 1], [0.1]), ValueError,
-         r"`mean` must have the shape of `decay` \(2,\); got \(1,\)\."),
+         r"`mean` must have the shape of `weight_decay` \(2,\); got \(1,\)\."),
         (lambda: P.rolling_mean([1.0, 2.0], 0), ValueError,
          r"`window` must be an int >= 1; got 0\."),
         (lambda: C.prepare_out(3), TypeError,
@@ -263,8 +263,8 @@ def test_collapse_is_detected_from_the_end_to_end_gain():
     norm = np.ones((2, 1, 3, 3))  # (decay, seed, step, layer)
     norm[0, 0, -1] = [0.1, 0.1, 0.5]
     norm[1, 0, -1] = [0.5, 0.5, 0.5]
-    ds = xr.Dataset({"weight_norm": (("decay", "seed", "step", "layer"), norm)},
-                    coords={"decay": [0.0, 1e-3], "layer": [1, 2, 3]})
+    ds = xr.Dataset({"weight_norm": (("weight_decay", "seed", "step", "layer"), norm)},
+                    coords={"weight_decay": [0.0, 1e-3], "layer": [1, 2, 3]})
     assert_allclose(C.gain_ratio(ds).values[:, 0], [0.005, 0.125], rtol=1e-12,
                     err_msg="products of three exact ratios")
     assert C.collapsed_runs(ds).values[:, 0].tolist() == [True, False]
@@ -279,9 +279,10 @@ def test_table1_summary_states_which_shape_holds():
                      [0.3, 0.2, 0.1, 0.0]])  # RandomNN falls: must be reported
     pm = np.array([[np.nan if v is None else v[0] for v in table1.PAPER[r]] for r in table1.RULES])
     ps = np.array([[np.nan if v is None else v[1] for v in table1.PAPER[r]] for r in table1.RULES])
-    ds = xr.Dataset({"mean": (("rule", "decay"), mean), "sd": (("rule", "decay"), mean * 0 + 0.01),
-                     "paper_mean": (("rule", "decay"), pm), "paper_sd": (("rule", "decay"), ps)},
-                    coords={"rule": rules, "decay": decay}, attrs={"n_seeds": 3})
+    rd = ("rule", "weight_decay")
+    ds = xr.Dataset({"mean": (rd, mean), "sd": (rd, mean * 0 + 0.01),
+                     "paper_mean": (rd, pm), "paper_sd": (rd, ps)},
+                    coords={"rule": rules, "weight_decay": decay}, attrs={"n_seeds": 3})
     text = table1.summary(ds, budget="Test.")
     assert "**SGD**: alignment rises with γ" in text
     assert "**RandomNN**: alignment does not rise monotonically with γ" in text
@@ -313,14 +314,14 @@ def _table1_cells(mean, sd, relax, gap, drift):
     decay = list(table1.DECAYS)
     pm = [v[0] for v in table1.PAPER["sgd"]]
     ps = [v[1] for v in table1.PAPER["sgd"]]
-    rd = ("rule", "decay")
-    rds = ("rule", "decay", "seed")
+    rd = ("rule", "weight_decay")
+    rds = ("rule", "weight_decay", "seed")
     return xr.Dataset(
         {"mean": (rd, [mean]), "sd": (rd, [sd]), "paper_mean": (rd, [pm]),
          "paper_sd": (rd, [ps]), "decay_relaxation": (rd, [relax]),
          "stationarity_gap": (rds, np.asarray(gap, float)[None, :, None]),
          "late_drift": (rds, np.asarray(drift, float)[None, :, None])},
-        coords={"rule": ["SGD"], "decay": decay, "seed": [0]})
+        coords={"rule": ["SGD"], "weight_decay": decay, "seed": [0]})
 
 
 def test_table1_explains_each_difference_and_only_differences():
@@ -350,17 +351,38 @@ def test_table1_explains_each_difference_and_only_differences():
     assert "Fig. 4" in quick[0] and not any("README" in q for q in quick)
 
 
-def test_reproduce_threads_option():
-    """`--threads` reaches the sweeps and is restored afterwards; bad values are refused."""
-    from plastix.experiments._common import _THREADS, sweep_threads
+def test_reproduce_threads_option(tmp_path, monkeypatch):
+    """`--threads` reaches the experiment's run as a parameter; bad values are refused."""
+    from plastix.cli import main
+    from plastix.experiments import fig15
 
-    with sweep_threads(2):
-        assert _THREADS["n"] == 2
-    assert _THREADS["n"] == 1
+    seen = {}
+
+    def fake_run(out, *, quick, n_seeds, rng, threads=1):
+        seen["threads"] = threads
+        return Path(out) / "fig15.md"
+
+    monkeypatch.setattr(fig15, "run", fake_run)
+    assert main(["reproduce", "fig15", "--threads", "2", "--out", str(tmp_path)]) == 0
+    assert seen == {"threads": 2}
+    from plastix.ann import TrainConfig
+
     for bad in (0, 1.5, True):
-        with pytest.raises(ValueError, match="`threads` must be an int >= 1"):
-            with sweep_threads(bad):
-                pass
+        with pytest.raises((TypeError, ValueError), match="`threads` must be an int"):
+            C.run_sweep(TrainConfig(), {"weight_decay": [0.0]}, n_seeds=1, rng=0, desc="x",
+                        threads=bad)
+
+
+def test_experiment_runs_take_public_parameters_only():
+    """No private keyword arguments: every parameter of the runs is public."""
+    import inspect
+
+    from plastix.experiments import fig3, fig4, fig5, fig15, table1
+
+    for module in (table1, fig3, fig4, fig5, fig15):
+        params = inspect.signature(module.run).parameters
+        assert not [p for p in params if p.startswith("_")], module.__name__
+        assert params["threads"].default == 1, module.__name__
 
 
 def test_budget_sentence_names_changed_epochs():
@@ -381,13 +403,13 @@ def test_cli_epochs_reaches_the_runs(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_run(out, *, quick, n_seeds, rng, _overrides=None):
-        seen.update(_overrides or {}, quick=quick)
+    def fake_run(out, *, quick, n_seeds, rng, overrides=None, threads=1):
+        seen.update(overrides or {}, quick=quick, threads=threads)
         return Path(out) / "fig15.md"
 
     monkeypatch.setattr(fig15, "run", fake_run)
     assert main(["reproduce", "fig15", "--quick", "--epochs", "3", "--out", str(tmp_path)]) == 0
-    assert seen == {"epochs": 3, "quick": True}
+    assert seen == {"epochs": 3, "quick": True, "threads": 1}
     assert main(["reproduce", "circuit-phase", "--epochs", "3", "--out", str(tmp_path)]) == 1
 
 
@@ -397,7 +419,7 @@ def test_late_drift_spans_epochs_not_steps():
     from plastix.ann import TrainConfig, sweep
 
     cfg = TrainConfig(hidden=(8,), n_train=640, n_val=64, batch_size=64, epochs=25,
-                      decay=0.01, per_post_layer=None)
+                      weight_decay=0.01, per_post_layer=None)
     res = sweep(cfg, {"lr": [0.01, 0.02]}, n_seeds=1, rng=0, progress=False)
     assert res.attrs["steps_per_epoch"] == 10
     ramp = xr.DataArray(0.001 * np.arange(res.sizes["step"]), dims="step")

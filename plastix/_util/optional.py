@@ -27,17 +27,12 @@ def require(name: str) -> ModuleType:
 
 
 def import_torch() -> ModuleType:
-    """Import torch and set the plastix default of one intra-op thread.
+    """Import torch (changing none of its settings).
 
-    On a 2-core machine two threads make small ops 30-150x slower whenever
-    anything else runs; a single large batched job may opt in to more with
-    ``torch.set_num_threads``.
+    Training functions set their thread count for their own duration with
+    :func:`plastix._util.threads.torch_threads` (their ``threads=`` parameter).
     """
-    torch = require("torch")
-    if not getattr(torch, "_plastix_threads_set", False):
-        torch.set_num_threads(1)
-        torch._plastix_threads_set = True
-    return torch
+    return require("torch")
 
 
 def import_brian2() -> ModuleType:

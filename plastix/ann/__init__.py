@@ -5,7 +5,9 @@ Public API::
     from plastix.ann import TrainConfig, train, sweep, record_layer, final_alignment
 
 ``TrainConfig`` needs no torch; everything else imports torch lazily on first use,
-so ``import plastix.ann`` stays cheap.  Sign convention everywhere: alignment
+so ``import plastix.ann`` stays cheap and changes no torch setting (training
+functions take ``threads=`` and restore torch's thread count on exit).  Learning
+rules live in the registry :mod:`plastix.ann.rules` (``register_rule`` adds one).  Sign convention everywhere: alignment
 ``> 0`` is Hebbian, ``< 0`` anti-Hebbian.
 """
 

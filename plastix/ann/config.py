@@ -10,17 +10,17 @@ from typing import Any
 
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.validate import check_int, check_number
+from plastix.ann.rules import get_rule, rule_names
 
-__all__ = ["TrainConfig", "TASKS", "RULES", "ACTIVATIONS", "NOISE_KINDS", "BATCHABLE"]
+__all__ = ["TrainConfig", "TASKS", "ACTIVATIONS", "NOISE_KINDS", "BATCHABLE"]
 
 TASKS = ("sre", "sce", "sre_transformer")
-RULES = ("sgd", "momentum", "adam", "dfa", "random_nn", "oja", "hebb_pre", "hebb_post")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 NOISE_KINDS = ("parameter", "input", "gradient")
 #: Fields that may differ between the models trained together in one batch.
-BATCHABLE = ("lr", "decay", "noise")
-#: Default gradient-norm clip per rule when ``clip`` is None (SPEC §4).
-DEFAULT_CLIP = {"dfa": 5.0, "random_nn": 1.0}
+BATCHABLE = ("lr", "weight_decay", "noise")
+#: Old spellings of fields, still read by :meth:`TrainConfig.from_dict` (cached results).
+LEGACY_FIELDS = {"decay": "weight_decay"}
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,10 @@ class TrainConfig:
         embeddings and a ReLU feed-forward of 32, mean-pooled into the SRE MLP;
         the teacher is the same architecture randomly drawn.  Alignment is
         measured on the MLP layers.
-    rule : {"sgd", "momentum", "adam", "dfa", "random_nn", "oja", "hebb_pre", "hebb_post"}
-        The learning rule (see :mod:`plastix.ann.engine` for the exact update of each).
+    rule : str
+        A registered learning rule (:func:`plastix.ann.rules.rule_names`: "sgd",
+        "momentum", "adam", "dfa", "random_nn", "oja", "hebb_pre", "hebb_post" built
+        in; see :mod:`plastix.ann.rules` for the exact signal and step of each).
     activation : {"tanh", "relu", "sigmoid", "linear"}
         Hidden-layer non-linearity (the output layer is linear).
     hidden : tuple of int
@@ -56,13 +58,14 @@ class TrainConfig:
         validation set sizes.  For data sets smaller than ``n_train + n_val`` the
         validation set is ``min(n_val, N // 5)`` samples and training uses the rest
         (the sizes used are stored in the result's attributes).
-    decay : float
-        L2 weight decay ``γ`` (per unit learning rate): the step is
+    weight_decay : float
+        The per-step L2 coefficient ``γ`` (dimensionless, per unit learning rate;
+        ``weight_decay`` of ``torch.optim``): the step is
         ``ΔW = η (g − γ D W)`` for SGD-like rules.  Adam uses *coupled* L2 like
         ``torch.optim.Adam(weight_decay=γ)``: ``γ D W`` is added to the loss
         gradient before the moments, as in the paper's PyTorch setup.
     decay_per_neuron : tuple of float, optional
-        A non-uniform decay profile ``D`` (multiplies ``γ`` per postsynaptic unit).
+        A non-uniform weight-decay profile ``D`` (multiplies ``γ`` per postsynaptic unit).
         It is resampled by linear interpolation onto each layer's postsynaptic
         units (so one profile serves layers of different widths; it is used as is
         where the lengths match).
@@ -78,7 +81,7 @@ class TrainConfig:
         no dampening).
     clip : float, optional
         Gradient-norm clip of the rule's signal over all parameters of a model;
-        default 5 for DFA, 1 for RandomNN, none otherwise.
+        default the rule's ``default_clip`` (5 for DFA, 1 for RandomNN, none otherwise).
     record_every : int
         Record alignment, loss and weight norms every ``k`` steps (step 0 first).
     data_path : str, optional
@@ -103,7 +106,7 @@ class TrainConfig:
     epochs: int = 50
     n_train: int = 20000
     n_val: int = 2000
-    decay: float = 0.0
+    weight_decay: float = 0.0
     decay_per_neuron: tuple[float, ...] | None = None
     noise: float = 0.0
     noise_kind: str = "parameter"
@@ -116,7 +119,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_choice("task", self.task, TASKS)
-        check_choice("rule", self.rule, RULES)
+        get_rule(self.rule)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("noise_kind", self.noise_kind, NOISE_KINDS)
         hidden = self.hidden
@@ -136,7 +139,8 @@ class TrainConfig:
         if self.task != "sce" and self.batch_size > self.n_train:
             raise ValueError(f"`batch_size` ({self.batch_size}) must be <= `n_train` "
                              f"({self.n_train}); otherwise no step is taken.")
-        object.__setattr__(self, "decay", check_number("decay", self.decay, low=0.0))
+        object.__setattr__(self, "weight_decay",
+                           check_number("weight_decay", self.weight_decay, low=0.0))
         object.__setattr__(self, "noise", check_number("noise", self.noise, low=0.0))
         object.__setattr__(self, "momentum", check_number("momentum", self.momentum, low=0.0))
         if self.momentum >= 1:
@@ -164,9 +168,10 @@ class TrainConfig:
                 raise ValueError(f"`data_path` is only used by task='sce' (CIFAR-10); got "
                                  f"task={self.task!r}.")
         if self.task == "sre_transformer":
-            if self.rule not in ("sgd", "momentum", "adam"):
+            if not get_rule(self.rule).backprop:
+                backprop = [n for n in rule_names() if get_rule(n).backprop]
                 raise ValueError(
-                    f"`rule` must be one of 'sgd', 'momentum', 'adam' for "
+                    f"`rule` must be one of {', '.join(map(repr, backprop))} for "
                     f"task='sre_transformer' (the encoder is trained by backpropagation); got "
                     f"{self.rule!r}.")
             unsupported = {"noise_kind": self.noise_kind != "parameter",
@@ -187,7 +192,7 @@ class TrainConfig:
     @property
     def effective_clip(self) -> float | None:
         """The clip actually used: ``clip``, or the rule's default (DFA 5, RandomNN 1)."""
-        return self.clip if self.clip is not None else DEFAULT_CLIP.get(self.rule)
+        return self.clip if self.clip is not None else get_rule(self.rule).default_clip
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied (validated); unknown names get "did you mean"."""
@@ -214,12 +219,18 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
-        """Build a config from :meth:`to_dict` output (lists become tuples)."""
+        """Build a config from :meth:`to_dict` output (lists become tuples).
+
+        Old field names (:data:`LEGACY_FIELDS`: ``decay`` for ``weight_decay``) are
+        read too, so results cached by earlier versions still load.
+        """
         if not isinstance(d, Mapping):
             raise TypeError(f"`d` must be a mapping of TrainConfig fields; got {type(d).__name__}.")
         names = [f.name for f in fields(cls) if not f.name.startswith("_")]
         kw = {}
         for key, v in d.items():
+            if key in LEGACY_FIELDS and LEGACY_FIELDS[key] not in d:
+                key = LEGACY_FIELDS[key]
             if key not in names:
                 raise TypeError(f"TrainConfig has no field `{key}`; valid fields are "
                                 f"{', '.join(names)}." + did_you_mean(key, names))

@@ -24,6 +24,7 @@ import numpy as np
 
 from plastix._util.optional import import_torch
 from plastix.ann.config import TrainConfig
+from plastix.ann.rules import get_rule
 
 torch = import_torch()
 
@@ -139,9 +140,9 @@ def make_task(config: TrainConfig, seed: int) -> dict[str, Any]:
     dict
         ``x_train (n, d_in)``, ``y_train`` (``(n, d_out)`` float targets, or ``(n,)``
         class labels), ``x_val``, ``y_val``, ``d_in``, ``d_out``, ``params`` (list of
-        ``(W, b)`` of the student MLP, float32), ``feedback`` (DFA: list of
-        ``(post, d_out)`` matrices, one per hidden layer), ``rnn`` (RandomNN: frozen
-        network and projections), ``encoder`` (transformer task: encoder
+        ``(W, b)`` of the student MLP, float32), ``fixed`` (the rule's fixed
+        tensors, :attr:`plastix.ann.rules.Rule.draw_fixed`: DFA's feedback matrices,
+        RandomNN's frozen network and projections), ``encoder`` (transformer task: encoder
         parameters of the student), ``source``.
     """
     gen = streams(seed)["init"]
@@ -179,21 +180,7 @@ def make_task(config: TrainConfig, seed: int) -> dict[str, Any]:
         out["encoder"] = transformer.init_encoder(gen)
     out["params"] = [linear_init(sizes[i + 1], sizes[i], gen, bias=config.bias,
                                  scale=config.init_scale) for i in range(len(sizes) - 1)]
-    if config.rule == "dfa":
-        # Fixed random feedback B_l: (post_l, d_out), PyTorch-Linear-like scale 1/sqrt(d_out).
-        out["feedback"] = [linear_init(sizes[i + 1], d_out, gen, bias=False)[0]
-                           for i in range(len(sizes) - 2)]
-    if config.rule == "random_nn":
-        rsizes = [d_in, *RNN_HIDDEN, RNN_OUT]
-        net = [linear_init(rsizes[i + 1], rsizes[i], gen, bias=True)
-               for i in range(len(rsizes) - 1)]
-        # Per parameter a fixed random projection of the 4 numbers z to a rank-4 target
-        # W* = A diag(z) C^T (A: post x 4, C: pre x 4, entries N(0, 1)); b* = a z.
-        proj = []
-        for i in range(len(sizes) - 1):
-            a_m = torch.randn(sizes[i + 1], RNN_OUT, generator=gen)
-            c_m = torch.randn(sizes[i], RNN_OUT, generator=gen)
-            a_b = torch.randn(sizes[i + 1], RNN_OUT, generator=gen) if config.bias else None
-            proj.append((a_m, c_m, a_b))
-        out["rnn"] = {"net": net, "proj": proj}
+    rule = get_rule(config.rule)
+    if rule.draw_fixed is not None:
+        out["fixed"] = rule.draw_fixed(gen, sizes, config)
     return out

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from plastix._util.threads import torch_threads
+from plastix._util.validate import check_int
 from plastix.alignment import cosine_alignment, hebbian_term
 from plastix.ann import data as _data
 from plastix.ann.config import TrainConfig
+from plastix.ann.run import run_seed
 
 torch = _data.torch
 
 __all__ = ["train_reference"]
 
 
-def train_reference(config: TrainConfig, *, seed: int, n_steps: int | None = None
-                    ) -> dict[str, Any]:
+def train_reference(config: TrainConfig, *, rng: Any = None, n_steps: int | None = None,
+                    threads: int = 1) -> dict[str, Any]:
     """Train one model with autograd and ``torch.optim``; record loss and gradient alignment.
 
     Parameters
@@ -31,10 +34,13 @@ def train_reference(config: TrainConfig, *, seed: int, n_steps: int | None = Non
     config : TrainConfig
         Rules ``"sgd"``, ``"momentum"``, ``"adam"``; tasks ``"sre"`` and ``"sce"``;
         parameter noise only; no ``decay_per_neuron``.
-    seed : int
-        The run's seed (as in :func:`plastix.ann.train` with ``rng=seed``).
+    rng : int, numpy Generator or None
+        As in :func:`plastix.ann.train`: an int is the run's seed itself (same seed,
+        same teacher, data, initialisation and noise as ``train``).
     n_steps : int, optional
         Stop after this many steps (default: the whole run).
+    threads : int
+        torch intra-op threads for this call (restored afterwards).
 
     Returns
     -------
@@ -47,7 +53,14 @@ def train_reference(config: TrainConfig, *, seed: int, n_steps: int | None = Non
                          f"'sre' and 'sce'; got rule={config.rule!r}, task={config.task!r}.")
     if config.decay_per_neuron is not None or (config.noise > 0 and
                                                config.noise_kind != "parameter"):
-        raise ValueError("train_reference supports uniform decay and parameter noise only.")
+        raise ValueError("train_reference supports uniform weight decay and parameter noise only.")
+    threads = check_int("threads", threads, low=1)
+    with torch_threads(threads):
+        return _train(config, run_seed(rng), n_steps)
+
+
+def _train(config: TrainConfig, seed: int, n_steps: int | None) -> dict[str, Any]:
+    """The autograd loop of :func:`train_reference` for the run seed ``seed``."""
     task = _data.make_task(config, seed)
     gens = _data.streams(seed)
     layers = torch.nn.ModuleList()
@@ -62,9 +75,9 @@ def train_reference(config: TrainConfig, *, seed: int, n_steps: int | None = Non
         layers.append(lin)
     params = list(layers.parameters())
     if config.rule == "adam":
-        opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.decay)
+        opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     else:
-        opt = torch.optim.SGD(params, lr=config.lr, weight_decay=config.decay,
+        opt = torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay,
                               momentum=config.momentum if config.rule == "momentum" else 0.0)
     act = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid,
            "linear": lambda z: z}[config.activation]

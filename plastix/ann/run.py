@@ -39,11 +39,13 @@ Sign convention: ``alignment > 0`` is Hebbian, ``< 0`` anti-Hebbian, e.g.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import fields
 from pathlib import Path
@@ -55,6 +57,7 @@ import xarray as xr
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.io import atomic_write
 from plastix._util.rng import child_seed, resolve_rng
+from plastix._util.threads import torch_threads
 from plastix._util.validate import check_int
 from plastix.ann.config import TrainConfig
 
@@ -125,7 +128,8 @@ def _run_datasets(configs: Sequence[TrainConfig], seeds: Sequence[int], res: dic
     return out
 
 
-def train(config: TrainConfig, *, rng: Any = None, progress: bool = False) -> xr.Dataset:
+def train(config: TrainConfig, *, rng: Any = None, progress: bool = False,
+          threads: int = 1) -> xr.Dataset:
     """Train one network and record its alignment with the Hebbian term at every step.
 
     Parameters
@@ -137,6 +141,8 @@ def train(config: TrainConfig, *, rng: Any = None, progress: bool = False) -> xr
         or None draws the seed.  Same seed, same numbers.
     progress : bool
         Show a tqdm progress bar.
+    threads : int
+        torch intra-op threads for this call (restored afterwards).
 
     Returns
     -------
@@ -146,19 +152,21 @@ def train(config: TrainConfig, *, rng: Any = None, progress: bool = False) -> xr
 
     Examples
     --------
-    >>> ds = train(TrainConfig(epochs=2, n_train=1024, decay=5e-3), rng=1)  # doctest: +SKIP
+    >>> ds = train(TrainConfig(epochs=2, n_train=1024, weight_decay=5e-3), rng=1)  # doctest: +SKIP
     >>> ds.alignment.sel(signal="gradient", layer=2).mean()  # doctest: +SKIP
     """
     config = _check_config(config)
+    threads = check_int("threads", threads, low=1)
     seed = run_seed(rng)
-    return _train_many([config], [seed], progress=progress)[0]
+    with torch_threads(threads):
+        return _train_many([config], [seed], progress=progress)[0]
 
 
 def _n_steps(config: TrainConfig) -> int:
     return (config.n_train // config.batch_size) * config.epochs
 
 
-def _train_many(configs, seeds, *, progress: bool, bar=None, capture=None):
+def _train_many(configs, seeds, *, progress: bool, bar=None, capture=None, checkpoint=None):
     from plastix.ann.engine import run_group
 
     own = None
@@ -168,7 +176,7 @@ def _train_many(configs, seeds, *, progress: bool, bar=None, capture=None):
         own = bar = tqdm(total=_n_steps(configs[0]), desc="train", unit="step")
     try:
         res = run_group(configs, seeds, progress=None if bar is None else bar.update,
-                        capture=capture)
+                        capture=capture, checkpoint=checkpoint)
     finally:
         if own is not None:
             own.close()
@@ -225,6 +233,36 @@ def _write_index(out: Path, index: dict[str, Any]) -> None:
     atomic_write(out / "index.json", lambda p: p.write_text(text))
 
 
+@contextlib.contextmanager
+def _index_lock(out: Path):
+    """An exclusive lock on ``out``'s index (``flock`` on ``.index.lock``; POSIX)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".index.lock", "a+") as f:
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): one sweep per folder at a time
+            yield
+            return
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _update_index(out: Path, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Read the index afresh, apply ``change`` and write it back, under the folder's lock.
+
+    Concurrent sweeps into one folder therefore lose no entry.
+    """
+    with _index_lock(out):
+        index = _read_index(out)
+        index.setdefault("batches", {})
+        change(index)
+        _write_index(out, index)
+    return index
+
+
 def _save_run(out: Path, h: str, ds: xr.Dataset) -> str:
     name = f"run-{h}.nc"
     atomic_write(out / name, lambda p: ds.to_netcdf(p, engine="h5netcdf"))
@@ -249,11 +287,12 @@ def sweep(
     progress: bool = True,
     threads: int = 1,
     max_models: int = 256,
+    checkpoint_every: int = 5,
 ) -> xr.Dataset:
     """Train a grid of configurations × seeds as batched tensor programs.
 
     Configurations that share task, rule and architecture (they may differ in
-    ``lr``, ``decay``, ``noise`` and seed) train together in one batch of up to
+    ``lr``, ``weight_decay``, ``noise`` and seed) train together in one batch of up to
     ``max_models`` models; each model equals :func:`train` of its configuration with
     ``rng=`` its seed (``result.seed_value``), up to float32 rounding.
 
@@ -270,18 +309,27 @@ def sweep(
         Master seed; run seeds are drawn from it.
     out : path, optional
         Folder for incremental results: one NetCDF per finished run (atomic) plus
-        ``index.json``.  A rerun loads finished runs instead of training them (with
-        ``rng=None`` it reuses the seeds stored for the same sweep).
+        ``index.json`` (updated atomically under a file lock, so sweeps into one
+        folder lose no entry), and a checkpoint of every batch in training.  A
+        rerun loads finished runs instead of training them and resumes checkpointed
+        batches (with ``rng=None`` it reuses the seeds stored for the same sweep);
+        the result equals an uninterrupted sweep's.  Ctrl-C stops with one line
+        saying what was saved.
     progress : bool
         tqdm progress bar over all steps to train.
     threads : int
         Cores to train on.  With ``threads > 1`` each batch is split into ``threads``
         sub-batches that train at the same time, one per worker thread, each on one
-        torch intra-op thread (restored afterwards): models are independent, so this
-        gives the same numbers as one batch, and on small matrices it is faster than
-        splitting every matrix product across cores.
+        torch intra-op thread (with ``threads=1``, one batch on one thread); the
+        caller's thread count is restored afterwards.  Models are independent, so
+        this gives the same numbers as one batch, and on small matrices it is
+        faster than splitting every matrix product across cores.
     max_models : int
         Largest batch of models trained together (memory bound).
+    checkpoint_every : int
+        With ``out``: epochs between checkpoints of a batch in training (model,
+        optimiser and RNG state, the records so far); a kill loses at most this
+        many epochs.
 
     Returns
     -------
@@ -293,43 +341,14 @@ def sweep(
     g = _check_grid(grid)
     n_seeds = check_int("n_seeds", n_seeds, low=1)
     threads = check_int("threads", threads, low=1)
+    checkpoint_every = check_int("checkpoint_every", checkpoint_every, low=1)
     keys = list(g)
     cells = list(itertools.product(*g.values()))
     cfgs = [config.replace(**dict(zip(keys, c, strict=True))) for c in cells]
     out_dir = Path(out) if out is not None else None
-    index = _read_index(out_dir) if out_dir is not None else {"runs": {}, "seeds": {}}
-    signature = hashlib.sha1(json.dumps([config.to_json(), {k: [_coord_value(v) for v in vs]
-                                                            for k, vs in g.items()},
-                                         int(n_seeds)], sort_keys=True).encode()).hexdigest()
-    if rng is None and signature in index["seeds"]:
-        seeds = [int(s) for s in index["seeds"][signature]]
-    else:
-        gen = resolve_rng(rng)
-        seeds = [child_seed(gen) for _ in range(int(n_seeds))]
-    if out_dir is not None:
-        index["seeds"][signature] = seeds
-        _write_index(out_dir, index)
-
-    runs = [(ci, si) for ci in range(len(cfgs)) for si in range(len(seeds))]
-    results: dict[tuple[int, int], xr.Dataset] = {}
-    todo = []
-    for ci, si in runs:
-        h = _run_hash(cfgs[ci], seeds[si])
-        entry = index["runs"].get(h)
-        ds = _load_run(out_dir, entry) if (out_dir is not None and entry) else None
-        if ds is not None:
-            results[(ci, si)] = ds
-        else:
-            todo.append((ci, si))
-    groups: dict[str, list[tuple[int, int]]] = {}
-    for ci, si in todo:
-        groups.setdefault(cfgs[ci].group_key(), []).append((ci, si))
-    batches = [part for items in groups.values()
-               for i in range(0, len(items), max_models)
-               for part in _split(items[i:i + max_models], threads)]
-    from plastix.ann.data import torch
-
-    old_threads = torch.get_num_threads()
+    seeds = _sweep_seeds(config, g, n_seeds, rng, out_dir)
+    results, todo = _load_finished(cfgs, seeds, out_dir)
+    batches = _plan_batches(cfgs, seeds, todo, out_dir, max_models, threads)
     bar = None
     if progress and batches:
         from tqdm.auto import tqdm
@@ -340,29 +359,34 @@ def sweep(
     stop = threading.Event()
 
     def train_batch(batch):
-        bc = [cfgs[ci] for ci, _ in batch]
+        bc, bs = [cfgs[ci] for ci, _ in batch], [seeds[si] for _, si in batch]
+        ckpt = _batch_checkpoint(out_dir, bc, bs, checkpoint_every)
         tick = _Progress(bar, len(batch), stop)
-        return batch, _train_many(bc, [seeds[si] for _, si in batch], progress=False,
-                                  bar=tick)
+        return batch, _train_many(bc, bs, progress=False, bar=tick, checkpoint=ckpt), ckpt
 
-    def finish(batch, dss):  # saved as each batch finishes: a kill loses no finished run
+    def finish(batch, dss, ckpt):  # saved as each batch finishes
+        saved = {}
         for (ci, si), ds in zip(batch, dss, strict=True):
             results[(ci, si)] = ds
             if out_dir is not None:
                 h = _run_hash(cfgs[ci], seeds[si])
-                index["runs"][h] = _save_run(out_dir, h, ds)
+                saved[h] = _save_run(out_dir, h, ds)
         if out_dir is not None:
-            _write_index(out_dir, index)
+            def change(index):
+                index["runs"].update(saved)
+                index["batches"].pop(ckpt.path.name, None)
+
+            _update_index(out_dir, change)
+            ckpt.remove()
 
     try:
         if threads == 1 or len(batches) == 1:
-            torch.set_num_threads(threads)
-            for batch in batches:
-                finish(*train_batch(batch))
+            with torch_threads(threads):
+                for batch in batches:
+                    finish(*train_batch(batch))
         else:
             # one intra-op thread per worker: independent sub-batches fill the cores
-            torch.set_num_threads(1)
-            with ThreadPoolExecutor(max_workers=threads) as pool:
+            with torch_threads(1), ThreadPoolExecutor(max_workers=threads) as pool:
                 jobs = [pool.submit(train_batch, b) for b in batches]
                 try:
                     for job in as_completed(jobs):
@@ -372,11 +396,90 @@ def sweep(
                     for job in jobs:
                         job.cancel()
                     raise
+    except KeyboardInterrupt:
+        msg = _interrupted(out_dir, len(results), len(cfgs) * len(seeds), checkpoint_every)
+        print(msg, file=sys.stderr)
+        raise KeyboardInterrupt(msg) from None
     finally:
-        torch.set_num_threads(old_threads)
         if bar is not None:
             bar.close()
     return _assemble(config, g, seeds, cfgs, results)
+
+
+def _sweep_seeds(config, g, n_seeds, rng, out_dir) -> list[int]:
+    """The run seeds: drawn from ``rng``, or (``rng=None``) those stored for this sweep."""
+    signature = hashlib.sha1(json.dumps([config.to_json(), {k: [_coord_value(v) for v in vs]
+                                                            for k, vs in g.items()},
+                                         int(n_seeds)], sort_keys=True).encode()).hexdigest()
+    index = _read_index(out_dir) if out_dir is not None else {"runs": {}, "seeds": {}}
+    if rng is None and signature in index["seeds"]:
+        seeds = [int(s) for s in index["seeds"][signature]]
+    else:
+        gen = resolve_rng(rng)
+        seeds = [child_seed(gen) for _ in range(int(n_seeds))]
+    if out_dir is not None:
+        _update_index(out_dir, lambda ix: ix["seeds"].__setitem__(signature, seeds))
+    return seeds
+
+
+def _load_finished(cfgs, seeds, out_dir):
+    """Finished runs read from ``out_dir`` and the ``(cell, seed)`` pairs still to train."""
+    index = _read_index(out_dir) if out_dir is not None else {"runs": {}}
+    results: dict[tuple[int, int], xr.Dataset] = {}
+    todo = []
+    for ci in range(len(cfgs)):
+        for si in range(len(seeds)):
+            entry = index["runs"].get(_run_hash(cfgs[ci], seeds[si]))
+            ds = _load_run(out_dir, entry) if (out_dir is not None and entry) else None
+            if ds is not None:
+                results[(ci, si)] = ds
+            else:
+                todo.append((ci, si))
+    return results, todo
+
+
+def _plan_batches(cfgs, seeds, todo, out_dir, max_models, threads) -> list[list]:
+    """Batches to train: first those with a checkpoint in ``out_dir`` (as they were, so
+    they resume), then the other runs grouped by architecture, ``max_models`` at most a
+    batch, each split into ``threads`` sub-batches."""
+    batches = []
+    if out_dir is not None:
+        left = {_run_hash(cfgs[ci], seeds[si]): (ci, si) for ci, si in todo}
+        for name, hashes in _read_index(out_dir).get("batches", {}).items():
+            if (out_dir / name).exists() and len(set(hashes)) == len(hashes) and \
+                    all(h in left for h in hashes):
+                batches.append([left.pop(h) for h in hashes])
+        still = set(left.values())
+        todo = [item for item in todo if item in still]
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for ci, si in todo:
+        groups.setdefault(cfgs[ci].group_key(), []).append((ci, si))
+    return batches + [part for items in groups.values()
+                      for i in range(0, len(items), max_models)
+                      for part in _split(items[i:i + max_models], threads)]
+
+
+def _batch_checkpoint(out_dir, configs, seeds, every):
+    """The checkpoint of a batch in ``out_dir`` (registered in the index), or None."""
+    if out_dir is None:
+        return None
+    from plastix.ann.loop import Checkpoint
+
+    key = Checkpoint.key_for(configs, seeds)
+    name = f"batch-{key[:20]}.ckpt"
+    hashes = [_run_hash(c, s) for c, s in zip(configs, seeds, strict=True)]
+    _update_index(out_dir, lambda ix: ix["batches"].__setitem__(name, hashes))
+    return Checkpoint(out_dir / name, every=every, key=key)
+
+
+def _interrupted(out_dir, n_done: int, n_runs: int, every: int) -> str:
+    """The one line a sweep stopped by Ctrl-C prints."""
+    if out_dir is None:
+        return (f"sweep interrupted: {n_done} of {n_runs} runs finished, none saved (no `out` "
+                "folder); pass out= to make a sweep resumable.")
+    return (f"sweep interrupted: {n_done} of {n_runs} runs saved in {out_dir}, unfinished "
+            f"batches checkpointed every {every} epochs; rerun the same sweep with the same "
+            "rng and out to resume.")
 
 
 def _split(items: list, parts: int) -> list[list]:
@@ -438,7 +541,7 @@ def _assemble(config, g, seeds, cfgs, results) -> xr.Dataset:
 
 
 def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, int],
-                 rng: Any = None) -> xr.Dataset:
+                 rng: Any = None, threads: int = 1) -> xr.Dataset:
     """Train one network and return a plastix record of one layer over a window of steps.
 
     The record (:func:`plastix.record.make_record`, ``time_units="step"``) holds, for
@@ -451,8 +554,10 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
       parameter noise);
     * ``weight`` at integer steps ``start … stop`` (``stop − start + 1`` samples), each
       taken at the start of the step, before parameter noise;
-    * ``decay = lr · γ`` per step, so that for SGD without noise
-      ``ΔW_k + decay · Δt · W_k = lr · g_k`` exactly (``Δt = 1`` step).
+    * ``decay = lr · weight_decay``: the record's decay *rate* (1/step; the config's
+      ``weight_decay`` γ is a per-unit-learning-rate coefficient, converted here), so
+      that for SGD without noise ``ΔW_k + decay · Δt · W_k = lr · g_k`` exactly
+      (``Δt = 1`` step).
 
     Parameters
     ----------
@@ -463,6 +568,8 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
         Window of steps (0-based, stop exclusive).
     rng : int, Generator or None
         As in :func:`train` (same seed, same trajectory as ``train``).
+    threads : int
+        torch intra-op threads for this call (restored afterwards).
 
     Examples
     --------
@@ -494,8 +601,11 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
         raise ValueError(f"`steps` must satisfy 0 <= start < stop <= {n_steps} (the run's "
                          f"number of steps); got ({start}, {stop}).")
     start, stop = int(start), int(stop)
+    threads = check_int("threads", threads, low=1)
     seed = run_seed(rng)
-    _, res = _train_many([config], [seed], progress=False, capture=(layer - 1, start, stop))
+    with torch_threads(threads):
+        _, res = _train_many([config], [seed], progress=False,
+                             capture=(layer - 1, start, stop))
     cap = res["capture"]
     pre, post, w = cap["pre"], cap["post"], cap["weight"]
     n_win, bsz = pre.shape[0], pre.shape[1]
@@ -504,10 +614,10 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
         pre.reshape(n_win * bsz, -1).astype(float), post.reshape(n_win * bsz, -1).astype(float),
         w.astype(float), time=time, weight_time=np.arange(start, stop + 1, dtype=float),
         dt=1.0 / bsz, time_units="step", activity_units="1", activity_kind="activation",
-        post_activity_kind="preactivation", decay=config.lr * config.decay, source="ann",
+        post_activity_kind="preactivation", decay=config.lr * config.weight_decay, source="ann",
         provenance={"config": config.to_dict(), "seed": seed, "layer": int(layer),
                     "steps": [start, stop]},
-        truth={"rule": config.rule, "lr": config.lr, "decay": config.decay,
+        truth={"rule": config.rule, "lr": config.lr, "weight_decay": config.weight_decay,
                "decay_per_neuron": config.decay_per_neuron, "noise": config.noise,
                "noise_kind": config.noise_kind},
     )
@@ -539,8 +649,7 @@ def final_alignment(result: xr.Dataset, *, last: int = 100, signal: str = "gradi
         raise TypeError("`result` must be the xarray.Dataset returned by plastix.ann.train or "
                         f"sweep (with an `alignment` variable); got {type(result).__name__}.")
     check_choice("signal", signal, _SIGNALS)
-    if isinstance(last, bool) or not isinstance(last, (int, np.integer)) or last < 1:
-        raise ValueError(f"`last` must be an int >= 1 (number of recorded steps); got {last!r}.")
+    last = check_int("last", last, low=1)  # number of recorded steps
     a = result["alignment"].sel(signal=signal)
     # Runs of different lengths in one sweep are NaN-padded at the end: average the
     # last `last` finite steps of each run.

@@ -7,8 +7,9 @@ positional embedding (32 × 32, ``N(0, 1)``), then 2 post-norm encoder layers li
 activation="relu", dropout=0)``: ``h ← LN(h + MHA(h))``, ``h ← LN(h + FF(h))``.
 The sequence is mean-pooled into the SRE MLP (32 → 128 → 128 → 32).  The teacher
 is the same architecture randomly drawn.  The encoder and the MLP are trained
-by the same rule (SGD, momentum or Adam, coupled L2 decay and parameter noise on
-every parameter); alignment is measured on the MLP's weight matrices.
+by the same rule (any rule with ``backprop=True``: SGD, momentum or Adam, coupled
+L2 decay and parameter noise on every parameter); alignment is measured on the
+MLP's weight matrices.
 Gradients come from autograd (the loss of the batch of models is the sum of
 their losses, so each model receives its own gradient).
 """
@@ -19,17 +20,18 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from plastix.ann import data as _data
 from plastix.ann.config import TrainConfig
+from plastix.ann.engine import forward, loss_and_error, plain_update
+from plastix.ann.loop import (Checkpoint, Group, Recorder, copy_state, stationarity_gap,
+                              train_loop)
+from plastix.ann.rules import get_rule
 
 torch = _data.torch
 
 __all__ = ["init_encoder", "encode", "encode_single", "run_group"]
 
 _V, _T, _D, _NH, _FF = _data.VOCAB, _data.SEQ_LEN, _data.EMBED, _data.HEADS, _data.FF
-_BETAS, _EPS = (0.9, 0.999), 1e-8
 
 
 def init_encoder(gen) -> dict[str, Any]:
@@ -95,165 +97,164 @@ def encode_single(p: dict[str, Any], tokens, chunk: int = 2048):
 
 def run_group(configs: Sequence[TrainConfig], seeds: Sequence[int], *,
               progress: Callable[[int], None] | None = None,
-              capture: tuple[int, int, int] | None = None) -> dict[str, Any]:
-    """Train transformer-SRE models together; same outputs as :func:`engine.run_group`."""
-    from plastix.ann.engine import forward, loss_and_error
+              capture: tuple[int, int, int] | None = None,
+              checkpoint: Checkpoint | None = None) -> dict[str, Any]:
+    """Train transformer-SRE models together; same outputs as :func:`engine.run_group`.
 
-    base = configs[0]
-    m = len(configs)
-    useeds = list(dict.fromkeys(int(s) for s in seeds))
-    n_seed = len(useeds)
-    sidx = torch.tensor([useeds.index(int(s)) for s in seeds])
-    tasks = [_data.make_task(base, s) for s in useeds]
-    gens = [_data.streams(s) for s in useeds]
-    x_tr = torch.stack([t["x_train"] for t in tasks])
-    y_tr = torch.stack([t["y_train"] for t in tasks])
-    x_val = torch.stack([t["x_val"] for t in tasks])
-    y_val = torch.stack([t["y_val"] for t in tasks])
-    n_tr, bsz = x_tr.shape[1], base.batch_size
-    per_epoch = n_tr // bsz
-    n_steps = per_epoch * base.epochs
-    n_layers = len(tasks[0]["params"])
-    to_m = (lambda t: t) if n_seed == 1 else (lambda t: t[sidx])
-    enc = {k: torch.stack([t["encoder"][k] for t in tasks])[sidx].clone()
-           for k in tasks[0]["encoder"]}
-    ws = [torch.stack([t["params"][i][0] for t in tasks])[sidx].clone() for i in range(n_layers)]
-    bs = [torch.stack([t["params"][i][1] for t in tasks])[sidx].clone() if base.bias else None
-          for i in range(n_layers)]
-    params = list(enc.values()) + ws + [b for b in bs if b is not None]
-    for p in params:
-        p.requires_grad_(True)
-    vec = lambda v: torch.tensor(v, dtype=torch.float32)  # noqa: E731
-    lr, gamma, sigma = (vec([getattr(c, k) for c in configs]) for k in ("lr", "decay", "noise"))
-    shape = lambda p, t: t.view(-1, *([1] * (p.dim() - 1)))  # noqa: E731
-    state = [dict(t=torch.zeros_like(p), g=torch.zeros_like(p), v=torch.zeros_like(p))
-             for p in params]
-    rec_steps = np.arange(0, n_steps, base.record_every)
-    n_rec = len(rec_steps)
-    ppl = None if base.per_post_layer is None else min(base.per_post_layer, n_layers) - 1
-    nan = float("nan")
-    r_align = torch.full((n_rec, m, n_layers, 3), nan)
-    r_walign = torch.full((n_rec, m, n_layers), nan)
-    r_pp = torch.full((n_rec, m, 3, ws[ppl].shape[1]), nan) if ppl is not None else None
-    r_loss = torch.full((n_rec, m), nan)
-    r_wn = torch.full((n_rec, m, n_layers), nan)
-    r_val = torch.full((base.epochs + 1, m), nan)
-    r_gap = torch.full((base.epochs + 1, m, n_layers), nan)
-    cap: dict[str, list] = {"pre": [], "post": [], "weight": []}
+    The loop, the records and the rule's step are the engine's
+    (:func:`plastix.ann.loop.train_loop`, :class:`plastix.ann.loop.Recorder`, the
+    rule's :class:`plastix.ann.rules.Step`); only the gradient comes from autograd,
+    and every parameter (encoder and MLP) takes the step.  The stationarity gap
+    is always the running sum of the loss gradient (which decay balances for
+    every backprop rule).
+    """
+    group = Group(configs, seeds)
+    trainer = _TransformerTrainer(group)
+    rec = trainer.rec = Recorder(group, [w.shape[1] for w in trainer.ws], capture)
+    train_loop(group, trainer, rec, progress, checkpoint)
+    return rec.result(group, "sre_transformer")
 
-    def val_loss():
+
+def _per_param(p, t):
+    """A per-model (M,) tensor shaped to broadcast over the parameter ``p`` (M, ...)."""
+    return t.view(-1, *([1] * (p.dim() - 1)))
+
+
+def _cosines(sig, h):
+    """Whole-matrix and row-wise cosines of ``sig`` and ``h`` (M, post, pre)."""
+    dot = torch.linalg.vecdot(sig, h, dim=-1)
+    ss, hh = torch.linalg.vecdot(sig, sig, dim=-1), torch.linalg.vecdot(h, h, dim=-1)
+    return dot.sum(-1) / (ss.sum(-1) * hh.sum(-1)).sqrt(), dot / (ss * hh).sqrt()
+
+
+class _TransformerTrainer:
+    """Encoder and MLP parameters of a batch of models, trained by autograd gradients."""
+
+    def __init__(self, g: Group):
+        base = g.base
+        self.g, self.kind = g, get_rule(base.rule).step
+        n = g.n_layers
+        self.enc = {k: g.stacked(lambda t, k=k: t["encoder"][k]) for k in g.tasks[0]["encoder"]}
+        self.ws = [g.stacked(lambda t, i=i: t["params"][i][0]) for i in range(n)]
+        self.bs = [g.stacked(lambda t, i=i: t["params"][i][1]) if base.bias else None
+                   for i in range(n)]
+        self.params = list(self.enc.values()) + self.ws + [b for b in self.bs if b is not None]
+        for p in self.params:
+            p.requires_grad_(True)
+        self.n_w = len(self.enc)
+        lr, gamma = g.lr.view(-1), g.gamma.view(-1)
+        self.lr = [_per_param(p, lr) for p in self.params]
+        self.gd = [_per_param(p, gamma) for p in self.params]
+        self.lgd = [_per_param(p, lr * gamma) for p in self.params]
+        self.any_decay = bool((gamma > 0).any())
+        self.any_noise = bool((g.sigma > 0).any())
+        # slots per parameter: G (−gradient), R (the rule's signal; G for plain steps), U
+        self.slots = []
+        for p in self.params:
+            gs = torch.zeros_like(p, requires_grad=False)
+            rs = gs if not self.kind.filters_gradient else torch.zeros_like(gs)
+            self.slots.append({"G": gs, "R": rs, "U": torch.zeros_like(gs)})
+        self.opt = ([self.kind.init_state([p.detach()], []) for p in self.params]
+                    if self.kind.filters_gradient else None)
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint needs at an epoch's end (see the engine's trainer)."""
+        return {"params": [p.detach() for p in self.params], "opt": self.opt,
+                "R": ([sl["R"] for sl in self.slots] if self.kind.filters_gradient
+                      else None)}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` into the existing tensors."""
+        copy_state(self.params, state["params"])
+        copy_state(self.opt, state["opt"])
+        if state["R"] is not None:
+            copy_state([sl["R"] for sl in self.slots], state["R"])
+
+    def val_loss(self):
+        """Mean validation loss per model, in chunks of 512 samples."""
+        g = self.g
         with torch.no_grad():
-            tot = torch.zeros(m)
-            for j in range(0, x_val.shape[1], 512):
-                u = encode(enc, to_m(x_val[:, j:j + 512]))
-                _, _, o = forward(ws, bs, u, base.activation)
-                lv, _ = loss_and_error(o, to_m(y_val[:, j:j + 512]), "mse")
+            tot = torch.zeros(g.m)
+            for j in range(0, g.x_val.shape[1], 512):
+                u = encode(self.enc, g.to_models(g.x_val[:, j:j + 512]))
+                _, _, o = forward(self.ws, self.bs, u, g.base.activation)
+                lv, _ = loss_and_error(o, g.to_models(g.y_val[:, j:j + 512]), "mse")
                 tot += lv * u.shape[1]
-            return tot / x_val.shape[1]
+            return tot / g.x_val.shape[1]
 
-    def cosines(sig, h):
-        dot = torch.linalg.vecdot(sig, h, dim=-1)
-        ss, hh = torch.linalg.vecdot(sig, sig, dim=-1), torch.linalg.vecdot(h, h, dim=-1)
-        return dot.sum(-1) / (ss.sum(-1) * hh.sum(-1)).sqrt(), dot / (ss * hh).sqrt()
+    def epoch_start(self) -> None:
+        """Reset the running sums of the gradient and the weights."""
+        self.gsum = [torch.zeros_like(w, requires_grad=False) for w in self.ws]
+        self.wsum = [torch.zeros_like(w, requires_grad=False) for w in self.ws]
 
-    r_val[0] = val_loss()
-    step = rec_i = 0
-    n_w = len(enc)
-    for epoch in range(base.epochs):
-        perm = torch.stack([torch.randperm(n_tr, generator=g["order"]) for g in gens])
-        gsum = [torch.zeros_like(w) for w in ws]
-        wsum = [torch.zeros_like(w) for w in ws]
-        for k in range(per_epoch):
-            idx = perm[:, k * bsz:(k + 1) * bsz]
-            xb = to_m(torch.stack([x_tr[s, idx[s]] for s in range(n_seed)]))
-            yb = to_m(torch.stack([y_tr[s, idx[s]] for s in range(n_seed)]))
-            record = rec_i < n_rec and rec_steps[rec_i] == step
-            capturing = capture is not None and capture[1] <= step < capture[2]
-            with torch.no_grad():
-                w_start = [w.detach().clone() for w in ws]
-                if capturing:
-                    cap["weight"].append(ws[capture[0]][0].detach().clone())
-                if base.noise > 0 or bool((sigma > 0).any()):
-                    for p in params:
-                        z = torch.stack([torch.randn(p.shape[1:], generator=g["noise"])
-                                         for g in gens])[sidx]
-                        p.add_(z * shape(p, sigma))
-                w_from = [w.detach().clone() for w in ws]  # after parameter noise
-            for p in params:
-                p.grad = None
-            u = encode(enc, xb)
-            acts, pres, out = forward(ws, bs, u, base.activation)
-            loss = (out - yb).pow(2).mean((1, 2))
-            loss.sum().backward()
-            with torch.no_grad():
-                grads = [p.grad for p in params]
-                for i in range(n_layers):
-                    gsum[i] -= grads[n_w + i]
-                    wsum[i] += ws[i]
-                t = step + 1
-                for j, (p, g) in enumerate(zip(params, grads, strict=True)):
-                    st = state[j]
-                    full = g + shape(p, gamma) * p
-                    if base.rule == "sgd":
-                        upd = -shape(p, lr) * full
-                        st["g"] = -g
-                    elif base.rule == "momentum":
-                        st["t"].mul_(base.momentum).add_(full)
-                        st["g"].mul_(base.momentum).sub_(g)
-                        upd = -shape(p, lr) * st["t"]
-                    else:
-                        b1, b2 = _BETAS
-                        st["t"].mul_(b1).add_(full, alpha=1 - b1)
-                        st["v"].mul_(b2).addcmul_(full, full, value=1 - b2)
-                        st["g"].mul_(b1).add_(-g, alpha=1 - b1)
-                        denom = (st["v"].sqrt() / math.sqrt(1 - b2**t)).add_(_EPS)
-                        upd = -shape(p, lr) * st["t"] / denom / (1 - b1**t)
-                        st["rule"] = st["g"] / denom / (1 - b1**t)
-                    p.add_(upd)
-                if record:
-                    pp = []
-                    for i in range(n_layers):
-                        h = pres[i].detach().transpose(1, 2) @ acts[i].detach() / bsz
-                        st = state[n_w + i]
-                        rule_sig = st.get("rule", st["g"]) if base.rule == "adam" else st["g"]
-                        sigs = (-grads[n_w + i], rule_sig, ws[i] - w_start[i])
-                        for s_i, sig in enumerate(sigs):
-                            c, c_pp = cosines(sig, h)
-                            r_align[rec_i, :, i, s_i] = c.clamp(-1, 1)
-                            if i == ppl:
-                                pp.append(c_pp.clamp(-1, 1))
-                        r_wn[rec_i, :, i] = w_from[i].flatten(1).norm(dim=1)
-                        r_walign[rec_i, :, i] = cosines(w_from[i], h)[0].clamp(-1, 1)
-                    if pp:
-                        r_pp[rec_i] = torch.stack(pp, 1)
-                    r_loss[rec_i] = loss.detach()
-                    rec_i += 1
-                if capturing:
-                    cap["pre"].append(acts[capture[0]][0].detach().clone())
-                    cap["post"].append(pres[capture[0]][0].detach().clone())
-                    if step + 1 == capture[2]:
-                        cap["weight"].append(ws[capture[0]][0].detach().clone())
-            step += 1
-            if progress is not None and step % 50 == 0:
-                progress(50)
-        r_val[epoch + 1] = val_loss()
-        for i in range(n_layers):
-            mg, mw = gsum[i] / per_epoch, wsum[i] / per_epoch
-            target = gamma.view(-1, 1, 1) * mw
-            gap = (mg - target).flatten(1).norm(dim=1) / target.flatten(1).norm(dim=1)
-            gap[gamma == 0] = nan
-            r_gap[epoch + 1, :, i] = gap
-    if progress is not None and step % 50:
-        progress(step % 50)
-    return {
-        "alignment": r_align.transpose(0, 1).numpy(),
-        "weight_alignment": r_walign.transpose(0, 1).numpy(),
-        "alignment_per_post": None if r_pp is None else r_pp.transpose(0, 1).numpy(),
-        "per_post_layer": None if ppl is None else ppl + 1,
-        "loss": r_loss.T.numpy(), "weight_norm": r_wn.transpose(0, 1).numpy(),
-        "val_loss": r_val.T.numpy(), "stationarity_gap": r_gap.transpose(0, 1).numpy(),
-        "steps": rec_steps, "n_train": int(n_tr), "n_val": int(x_val.shape[1]),
-        "steps_per_epoch": int(per_epoch), "source": "sre_transformer",
-        "capture": None if capture is None else {k: torch.stack(v).numpy()
-                                                 for k, v in cap.items() if v},
-    }
+    def epoch_gap(self):
+        """The epoch's stationarity gap per model and layer (M, L)."""
+        g, spe = self.g, self.g.steps_per_epoch
+        gaps = []
+        for i in range(g.n_layers):
+            mg, mw = self.gsum[i] / spe, self.wsum[i] / spe
+            target = g.gamma * mw
+            gaps.append(stationarity_gap(mg - target, target, g.gamma))
+        return torch.stack(gaps, 1)
+
+    def step(self, step: int, xb, yb, record: bool, capturing: bool) -> None:
+        """One step of every model: noise, autograd gradient, the rule's step, records."""
+        g, rec, ws = self.g, self.rec, self.ws
+        xb = g.to_models(xb)
+        with torch.no_grad():
+            w_start = [w.detach().clone() for w in ws]
+            if capturing:
+                rec.cap["weight"].append(ws[rec.capture[0]][0].detach().clone())
+            if self.any_noise:
+                for p in self.params:
+                    p.add_(g.noise_draw(p.shape[1:]) * _per_param(p, g.sigma.view(-1)))
+            w_from = [w.detach().clone() for w in ws]  # after parameter noise
+        for p in self.params:
+            p.grad = None
+        acts, pres, out = forward(ws, self.bs, encode(self.enc, xb), g.base.activation)
+        loss = (out - yb).pow(2).mean((1, 2))
+        loss.sum().backward()
+        with torch.no_grad():
+            for p, sl in zip(self.params, self.slots, strict=True):
+                torch.neg(p.grad, out=sl["G"])
+            for i, w in enumerate(ws):
+                self.gsum[i] += self.slots[self.n_w + i]["G"]
+                self.wsum[i] += w
+            self._update(step, record)
+            if record:
+                self._record(acts, pres, w_start, w_from, loss)
+            if capturing:
+                rec.cap["pre"].append(acts[rec.capture[0]][0].detach().clone())
+                rec.cap["post"].append(pres[rec.capture[0]][0].detach().clone())
+                if step + 1 == rec.capture[2]:
+                    rec.cap["weight"].append(ws[rec.capture[0]][0].detach().clone())
+
+    def _update(self, step: int, record: bool) -> None:
+        """The rule's step on every parameter (the engine's step code, one parameter at a time)."""
+        kind, mu = self.kind, self.g.base.momentum
+        for j, p in enumerate(self.params):
+            sl = self.slots[j]
+            if kind.filters_gradient:
+                kind.update([p], lambda i, name, sl=sl: sl[name], self.opt[j], [self.gd[j]],
+                            self.lr[j], mu, step + 1, self.any_decay, record)
+            else:
+                plain_update(p, sl["R"], self.lr[j], self.lgd[j], self.any_decay)
+
+    def _record(self, acts, pres, w_start, w_from, loss) -> None:
+        """Alignments (gradient, rule, update), weight norms and cos(W, H) of the MLP layers."""
+        rec, bsz = self.rec, self.g.bsz
+        pp = []
+        for i in range(self.g.n_layers):
+            h = pres[i].detach().transpose(1, 2) @ acts[i].detach() / bsz
+            sl = self.slots[self.n_w + i]
+            for s_i, sig in enumerate((sl["G"], sl["R"], self.ws[i] - w_start[i])):
+                c, c_pp = _cosines(sig, h)
+                rec.align[rec.i, :, i, s_i] = c.clamp(-1, 1)
+                if i == rec.ppl:
+                    pp.append(c_pp.clamp(-1, 1))
+            rec.wnorm[rec.i, :, i] = w_from[i].flatten(1).norm(dim=1)
+            rec.walign[rec.i, :, i] = _cosines(w_from[i], h)[0].clamp(-1, 1)
+        if pp:
+            rec.per_post[rec.i] = torch.stack(pp, 1)
+        rec.loss[rec.i] = loss.detach()
+        rec.i += 1

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from plastix._util.errors import check_choice
 from plastix.experiments import EXPERIMENTS
-from plastix.experiments._common import sweep_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,9 +37,9 @@ def _run(args: argparse.Namespace) -> int:
                              "fig5, fig15), not to circuit-phase; drop it.")
         if args.epochs < 1:
             raise ValueError(f"`--epochs` must be an int >= 1; got {args.epochs}.")
-        extra["_overrides"] = {"epochs": int(args.epochs)}
-    with sweep_threads(args.threads):
-        summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng,
-                             **extra)
+        extra["overrides"] = {"epochs": int(args.epochs)}
+    if args.name != "circuit-phase":  # the ANN experiments train torch sweeps
+        extra["threads"] = args.threads
+    summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng, **extra)
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0

@@ -18,7 +18,6 @@ Sign convention (as everywhere in plastix): alignment ``A = cos(g, H)`` with
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -300,39 +299,15 @@ def config_dict(config: Any) -> dict[str, Any]:
     return {f.name: getattr(config, f.name) for f in fields(config)}
 
 
-_THREADS = {"n": 1}
-
-
-@contextlib.contextmanager
-def sweep_threads(n: int):
-    """Train every sweep inside the ``with`` block on ``n`` cores.
-
-    One large batched sweep is the job that may use both cores of a small machine
-    (``plastix reproduce --threads 2``: :func:`plastix.ann.sweep` trains ``n``
-    sub-batches side by side, one torch thread each); the default is 1, so that
-    nothing else running beside it is slowed down.
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`threads` must be an int >= 1 (cores per sweep); got {n!r}.")
-    old = _THREADS["n"]
-    _THREADS["n"] = int(n)
-    try:
-        yield
-    finally:
-        _THREADS["n"] = old
-
-
 def run_sweep(config: Any, grid: dict[str, list], *, n_seeds: int, rng: Any,
-              desc: str, threads: int | None = None, cache: Path | None = None) -> xr.Dataset:
+              desc: str, threads: int = 1, cache: Path | None = None) -> xr.Dataset:
     """Call :func:`plastix.ann.sweep` with a progress bar labelled ``desc``.
 
     With ``cache`` (a folder), finished runs are stored there and a rerun of the same
     experiment with the same ``rng`` loads them instead of training again.  ``threads``
-    defaults to the count set by :func:`sweep_threads` (1 outside it).
+    is :func:`plastix.ann.sweep`'s (cores; the caller's setting is restored).
     """
     from plastix.ann import sweep
-
-    threads = _THREADS["n"] if threads is None else threads
 
     print(f"[{desc}] {config_dict(config).get('rule')} over "
           + " × ".join(f"{k}({len(v)})" for k, v in grid.items()) + f" × {n_seeds} seeds",

@@ -45,25 +45,27 @@ def config(*, quick: bool = False, **overrides: Any):
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
-            decays: Any = None, overrides: dict | None = None) -> xr.Dataset:
+            weight_decays: Any = None, overrides: dict | None = None,
+            threads: int = 1) -> xr.Dataset:
     """Train, and keep the per-step layer-2 alignment of the gradient and of the update.
 
     Returns
     -------
     xarray.Dataset
-        ``alignment`` (decay, seed, signal, step) for layer 2, its seed mean
-        ``mean`` (decay, signal, step) and the rolling mean ``smooth``; per decay,
-        ``final`` (decay, signal): mean over the last ``WINDOW`` steps and seeds;
-        ``update_peak`` (decay): the largest rolling mean of the update's alignment.
+        ``alignment`` (weight_decay, seed, signal, step) for layer 2, its seed mean
+        ``mean`` (weight_decay, signal, step) and the rolling mean ``smooth``; per decay,
+        ``final`` (weight_decay, signal): mean over the last ``WINDOW`` steps and seeds;
+        ``update_peak`` (weight_decay): the largest rolling mean of the update's alignment.
     """
-    decays = np.asarray(DECAYS if decays is None else decays, dtype=float)
+    decays = np.asarray(DECAYS if weight_decays is None else weight_decays, dtype=float)
     seeds = C.resolve_seeds(n_seeds, N_SEEDS[bool(quick)])
     cfg = config(quick=quick, **(overrides or {}))
-    result = C.run_sweep(cfg, {"decay": decays.tolist()}, n_seeds=seeds, rng=rng, cache=cache,
-                         desc="fig15")
+    result = C.run_sweep(cfg, {"weight_decay": decays.tolist()}, n_seeds=seeds, rng=rng,
+                         cache=cache, desc="fig15", threads=threads)
     a = result["alignment"].sel(layer=LAYER, signal=["gradient", "update"])
-    a = a.drop_vars([c for c in a.coords if c not in ("decay", "seed", "signal", "step")])
-    a = a.transpose("decay", "seed", "signal", "step")
+    keep = ("weight_decay", "seed", "signal", "step")
+    a = a.drop_vars([c for c in a.coords if c not in keep])
+    a = a.transpose("weight_decay", "seed", "signal", "step")
     mean = a.mean("seed", skipna=True)
     from plastix.plot.ann import rolling_mean
 
@@ -75,7 +77,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     gap = result.get("stationarity_gap")
     if gap is not None and "layer" in gap.dims:
         g = gap.sel(layer=LAYER)
-        g = g.drop_vars([c for c in g.coords if c not in ("decay", "seed", "step")])
+        g = g.drop_vars([c for c in g.coords if c not in ("weight_decay", "seed", "step")])
         data["final_gap"] = C.final_value(g, last=1).median("seed")
     ds = xr.Dataset(data, attrs={"experiment": "fig15", "quick": int(bool(quick)),
                                  "n_seeds": seeds, "window": window, "layer": LAYER,
@@ -91,14 +93,14 @@ def plot(ds: xr.Dataset):
 
     from plastix.plot.ann import plot_alignment_timecourse
 
-    n = ds.sizes["decay"]
+    n = ds.sizes["weight_decay"]
     fig = Figure(figsize=(5.5 * n, 4.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, n))
     w = int(ds.attrs["window"])
-    for ax, gamma in zip(axes, ds["decay"].values, strict=True):
+    for ax, gamma in zip(axes, ds["weight_decay"].values, strict=True):
         for sig, name in (("gradient", "learning signal g"), ("update", "full update ΔW")):
-            m = ds["mean"].sel(decay=gamma, signal=sig)
-            sd = ds["alignment"].sel(decay=gamma, signal=sig).std("seed")
+            m = ds["mean"].sel(weight_decay=gamma, signal=sig)
+            sd = ds["alignment"].sel(weight_decay=gamma, signal=sig).std("seed")
             plot_alignment_timecourse(ds["step"].values, m.values, window=w, label=name,
                                       band=sd.values if ds.sizes["seed"] > 1 else None, ax=ax)
         ax.set_title(f"γ = {float(gamma):g}, layer {int(ds.attrs['layer'])} ({w}-step mean)")
@@ -108,11 +110,11 @@ def plot(ds: xr.Dataset):
 def summary(ds: xr.Dataset, *, budget: str) -> str:
     """Markdown: end-of-training alignment of the signal vs the update, per decay."""
     rows, sentences = [], []
-    for gamma in ds["decay"].values:
-        fg = float(ds["final"].sel(decay=gamma, signal="gradient"))
-        fu = float(ds["final"].sel(decay=gamma, signal="update"))
-        pk = float(ds["update_peak"].sel(decay=gamma))
-        gap = float(ds["final_gap"].sel(decay=gamma)) if "final_gap" in ds else np.nan
+    for gamma in ds["weight_decay"].values:
+        fg = float(ds["final"].sel(weight_decay=gamma, signal="gradient"))
+        fu = float(ds["final"].sel(weight_decay=gamma, signal="update"))
+        pk = float(ds["update_peak"].sel(weight_decay=gamma))
+        gap = float(ds["final_gap"].sel(weight_decay=gamma)) if "final_gap" in ds else np.nan
         rows.append([f"{float(gamma):g}", f"{fg:+.3f}", f"{fu:+.3f}", f"{pk:+.3f}",
                      f"{gap:.2f}" if np.isfinite(gap) else "n/a"])
         holds = fg > 0 and abs(fu) < 0.5 * fg
@@ -143,18 +145,33 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _decays: Any = None, _overrides: dict | None = None) -> Path:
+        weight_decays: Any = None, overrides: dict | None = None, threads: int = 1) -> Path:
     """Reproduce Fig. 15 into ``out``; return the summary path.
 
     Writes ``fig15.nc``, ``fig15.csv``, ``fig15.png`` and ``fig15.md``.  ``quick``:
     8 epochs on 4,096 samples, 2 seeds.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    weight_decays : sequence of float, optional
+        The weight decays ``γ`` (per unit learning rate); default :data:`DECAYS`.
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, decays=_decays,
-                 overrides=_overrides)
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, weight_decays=weight_decays,
+                 overrides=overrides, threads=threads)
     C.write_dataset(ds, out, "fig15")
     axes = plot(ds)
     C.save_figure(axes[0].figure, out / "fig15.png")
-    budget = C.describe_budget(config(quick=quick, **(_overrides or {})), quick=quick, full=FULL)
+    budget = C.describe_budget(config(quick=quick, **(overrides or {})), quick=quick, full=FULL)
     return C.write_text(out / "fig15.md", summary(ds, budget=budget))

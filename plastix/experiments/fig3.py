@@ -46,30 +46,32 @@ def config(activation: str, *, hidden=(128, 128), quick: bool = False, **overrid
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
-            decays: Any = None, deep: bool = True, overrides: dict | None = None
-            ) -> xr.Dataset:
+            weight_decays: Any = None, deep: bool = True, overrides: dict | None = None,
+            threads: int = 1) -> xr.Dataset:
     """Run both panels.
 
     Returns
     -------
     xarray.Dataset
-        ``alignment`` (activation, decay, seed) and its ``mean``/``sd``
-        (activation, decay) for layer 2; if ``deep``, ``deep_alignment``
-        (deep_layer, decay, seed) and ``deep_mean``/``deep_sd`` (deep_layer, decay).
+        ``alignment`` (activation, weight_decay, seed) and its ``mean``/``sd``
+        (activation, weight_decay) for layer 2; if ``deep``, ``deep_alignment``
+        (deep_layer, weight_decay, seed) and ``deep_mean``/``deep_sd``
+        (deep_layer, weight_decay).
     """
-    decays = np.asarray(QUICK_DECAYS if quick and decays is None else
-                        (DECAYS if decays is None else decays), dtype=float)
+    decays = np.asarray(QUICK_DECAYS if quick and weight_decays is None else
+                        (DECAYS if weight_decays is None else weight_decays), dtype=float)
     seeds = C.resolve_seeds(n_seeds, N_SEEDS[bool(quick)])
     streams = spawn(resolve_rng(rng), len(ACTIVATIONS) + 1)
     per_act = []
     for act, stream in zip(ACTIVATIONS, streams, strict=False):
         result = C.run_sweep(config(act, quick=quick, **(overrides or {})),
-                             {"decay": decays.tolist()}, n_seeds=seeds, rng=stream,
-                             cache=cache, desc=f"fig3 {act}")
+                             {"weight_decay": decays.tolist()}, n_seeds=seeds, rng=stream,
+                             cache=cache, desc=f"fig3 {act}", threads=threads)
         a, _, _ = C.final_alignment_stats(result, layer=2, signal="gradient")
-        per_act.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
+        keep = ("weight_decay", "seed")
+        per_act.append(a.drop_vars([c for c in a.coords if c not in keep]))
     align = xr.concat(per_act, dim=xr.IndexVariable("activation", list(ACTIVATIONS)))
-    align = align.transpose("activation", "decay", "seed")
+    align = align.transpose("activation", "weight_decay", "seed")
     data = {"alignment": align, "mean": align.mean("seed"), "sd": C.seed_sd(align)}
     attrs = {"experiment": "fig3", "quick": int(bool(quick)), "n_seeds": seeds,
              "last_steps": 100, "sign": "alignment > 0 Hebbian, < 0 anti-Hebbian",
@@ -78,21 +80,24 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         hidden = DEEP[bool(quick)]
         deep_seeds = min(seeds, 3)
         cfg = config("tanh", hidden=hidden, quick=quick, **(overrides or {}))
-        result = C.run_sweep(cfg, {"decay": decays.tolist()}, n_seeds=deep_seeds,
-                             rng=streams[-1], cache=cache, desc="fig3 deep")
+        result = C.run_sweep(cfg, {"weight_decay": decays.tolist()}, n_seeds=deep_seeds,
+                             rng=streams[-1], cache=cache, desc="fig3 deep",
+                             threads=threads)
         layers = []
         for layer in range(1, len(hidden) + 2):
             a, _, _ = C.final_alignment_stats(result, layer=layer, signal="gradient")
-            layers.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
+            keep = ("weight_decay", "seed")
+            layers.append(a.drop_vars([c for c in a.coords if c not in keep]))
         deep_a = xr.concat(layers, dim=xr.IndexVariable("deep_layer",
                                                         list(range(1, len(hidden) + 2))))
-        deep_a = deep_a.rename(seed="deep_seed").transpose("deep_layer", "decay", "deep_seed")
+        deep_a = deep_a.rename(seed="deep_seed").transpose("deep_layer", "weight_decay",
+                                                           "deep_seed")
         data.update(deep_alignment=deep_a, deep_mean=deep_a.mean("deep_seed"),
                     deep_sd=C.seed_sd(deep_a, "deep_seed"))
         attrs.update(deep_hidden=list(hidden), deep_n_seeds=deep_seeds,
                      deep_config=C.config_dict(cfg))
     ds = xr.Dataset(data, attrs=attrs)
-    ds["decay"].attrs.update(units="1", long_name="weight decay γ")
+    ds["weight_decay"].attrs.update(units="1", long_name="weight decay γ")
     return ds
 
 
@@ -105,7 +110,7 @@ def plot(ds: xr.Dataset):
     deep = "deep_mean" in ds
     fig = Figure(figsize=(12.0 if deep else 6.0, 4.5), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, 2 if deep else 1))
-    decay = ds["decay"].values
+    decay = ds["weight_decay"].values
     for act in ds["activation"].values:
         plot_alignment_vs_decay(decay, ds["mean"].sel(activation=act).values,
                                 sd=ds["sd"].sel(activation=act).values, label=str(act),
@@ -124,7 +129,7 @@ def plot(ds: xr.Dataset):
 
 def _sentences(ds: xr.Dataset) -> list[str]:
     out = []
-    decay = ds["decay"].values
+    decay = ds["weight_decay"].values
     for act in ds["activation"].values:
         m = ds["mean"].sel(activation=act).values
         rho = C.spearman(decay, m)
@@ -138,8 +143,8 @@ def _sentences(ds: xr.Dataset) -> list[str]:
             m = ds["deep_mean"].sel(deep_layer=layer).values
             if not (m[-1] > m[0] and C.spearman(decay, m) > 0.5):
                 fails.append(int(layer))
-        first = ds["deep_mean"].isel(decay=0).values
-        last = ds["deep_mean"].isel(decay=-1).values
+        first = ds["deep_mean"].isel(weight_decay=0).values
+        last = ds["deep_mean"].isel(weight_decay=-1).values
         n = ds.sizes["deep_layer"]
         out.append(
             f"Deep MLP: alignment rises with γ in {n - len(fails)} of {n} layers"
@@ -151,7 +156,7 @@ def _sentences(ds: xr.Dataset) -> list[str]:
 
 def summary(ds: xr.Dataset, *, budget: str) -> str:
     """Markdown: our curves as tables and the paper's claim, one sentence per curve."""
-    decay = ds["decay"].values
+    decay = ds["weight_decay"].values
     headers = ["activation"] + [f"γ = {g:g}" for g in decay]
     rows = [[str(a)] + [C.fmt_pm(float(ds["mean"].sel(activation=a)[j]),
                                  float(ds["sd"].sel(activation=a)[j])) for j in range(len(decay))]
@@ -180,22 +185,41 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _decays: Any = None, _deep: bool = True, _overrides: dict | None = None) -> Path:
+        weight_decays: Any = None, deep: bool = True, overrides: dict | None = None,
+        threads: int = 1) -> Path:
     """Reproduce Fig. 3 into ``out``; return the summary path.
 
     Writes ``fig3.nc``, ``fig3.csv``, ``fig3.png`` and ``fig3.md``.  ``quick``: 4
     decays, 1 seed, the quick budget of :mod:`plastix.experiments._common`, and a
     6 × 128 (not 512) deep MLP.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    weight_decays : sequence of float, optional
+        The weight decays ``γ`` (per unit learning rate); default :data:`DECAYS`
+        (:data:`QUICK_DECAYS` with ``quick``).
+    deep : bool
+        Also train the deep MLP (panel b).
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, decays=_decays, deep=_deep,
-                 overrides=_overrides)
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng,
+                 weight_decays=weight_decays, deep=deep, overrides=overrides, threads=threads)
     C.write_dataset(ds, out, "fig3")
     axes = plot(ds)
     C.save_figure(axes[0].figure, out / "fig3.png")
-    budget = C.describe_budget(config("tanh", quick=quick, **(_overrides or {})), quick=quick,
+    budget = C.describe_budget(config("tanh", quick=quick, **(overrides or {})), quick=quick,
                                full=FULL)
-    if quick and _deep:
+    if quick and deep:
         budget += f" Deep MLP: 6 × {DEEP[True][0]} (full: 6 × 512)."
     return C.write_text(out / "fig3.md", summary(ds, budget=budget))

@@ -71,15 +71,16 @@ def config(*, quick: bool = False, **overrides: Any):
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
-            noise: Any = None, decay: Any = None, n_boot: int = 1000,
-            overrides: dict | None = None) -> xr.Dataset:
+            noise: Any = None, weight_decay: Any = None, n_boot: int = 1000,
+            overrides: dict | None = None, threads: int = 1) -> xr.Dataset:
     """Run the grid and fit the boundary per layer.
 
     Returns
     -------
     xarray.Dataset
-        ``alignment`` (layer, noise, decay, seed), ``mean`` (layer, noise, decay),
-        ``val_loss`` (noise, decay, seed), and per layer the fitted ``k``,
+        ``alignment`` (layer, noise, weight_decay, seed), ``mean`` (layer, noise,
+        weight_decay),
+        ``val_loss`` (noise, weight_decay, seed), and per layer the fitted ``k``,
         ``k_low``, ``k_high`` (95% bootstrap interval), ``n_crossings``, plus the
         paper's ``paper_k``.
     """
@@ -87,31 +88,31 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
 
     s_def, g_def = grid(quick)
     noise = s_def if noise is None else np.asarray(noise, dtype=float)
-    decay = g_def if decay is None else np.asarray(decay, dtype=float)
+    decay = g_def if weight_decay is None else np.asarray(weight_decay, dtype=float)
     seeds = C.resolve_seeds(n_seeds, 1)
     run_rng, boot_rng = spawn(resolve_rng(rng), 2)
     cfg = config(quick=quick, **(overrides or {}))
-    result = C.run_sweep(cfg, {"noise": noise.tolist(), "decay": decay.tolist()},
-                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig4")
+    result = C.run_sweep(cfg, {"noise": noise.tolist(), "weight_decay": decay.tolist()},
+                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig4", threads=threads)
     per_layer = []
     for layer in LAYERS:
         a, _, _ = C.final_alignment_stats(result, layer=layer, signal="gradient")
-        per_layer.append(a.drop_vars([c for c in a.coords if c not in ("noise", "decay",
+        per_layer.append(a.drop_vars([c for c in a.coords if c not in ("noise", "weight_decay",
                                                                         "seed")]))
     align = xr.concat(per_layer, dim=xr.IndexVariable("layer", list(LAYERS)))
-    align = align.transpose("layer", "noise", "decay", "seed")
+    align = align.transpose("layer", "noise", "weight_decay", "seed")
     mean = align.mean("seed", skipna=True)
     gaps, drifts = [], []
     for layer in LAYERS:
         gap, drift = C.late_diagnostics(result, layer=layer, signal="gradient")
-        keep = ("noise", "decay", "seed")
+        keep = ("noise", "weight_decay", "seed")
         gaps.append(gap.drop_vars([c for c in gap.coords if c not in keep]))
         drifts.append(drift.drop_vars([c for c in drift.coords if c not in keep]))
     layer_idx = xr.IndexVariable("layer", list(LAYERS))
-    gap = xr.concat(gaps, dim=layer_idx).transpose("layer", "noise", "decay", "seed")
-    drift = xr.concat(drifts, dim=layer_idx).transpose("layer", "noise", "decay", "seed")
-    val = C.final_value(result["val_loss"]).transpose("noise", "decay", "seed")
-    val = val.drop_vars([c for c in val.coords if c not in ("noise", "decay", "seed")])
+    gap = xr.concat(gaps, dim=layer_idx).transpose("layer", "noise", "weight_decay", "seed")
+    drift = xr.concat(drifts, dim=layer_idx).transpose("layer", "noise", "weight_decay", "seed")
+    val = C.final_value(result["val_loss"]).transpose("noise", "weight_decay", "seed")
+    val = val.drop_vars([c for c in val.coords if c not in ("noise", "weight_decay", "seed")])
     fits = {name: [] for name in ("k", "k_low", "k_high", "n_crossings", "p_value")}
     boot_streams = spawn(boot_rng, len(LAYERS))
     for layer, stream in zip(LAYERS, boot_streams, strict=True):
@@ -129,7 +130,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
                "sign": "alignment > 0 Hebbian, < 0 anti-Hebbian"},
     )
     ds["noise"].attrs.update(units="weight units", long_name="parameter-noise SD σ")
-    ds["decay"].attrs.update(units="1", long_name="weight decay γ")
+    ds["weight_decay"].attrs.update(units="1", long_name="weight decay γ")
     ds["k"].attrs.update(units="1 / weight units²", long_name="boundary γ = k σ²")
     ds["stationarity_gap"].attrs.update(
         units="1", long_name="last epoch's ‖mean g − γ mean W‖ / ‖γ mean W‖ (0 at stationarity)")
@@ -160,7 +161,7 @@ def boundary_shape(ds: xr.Dataset, layer: int) -> dict[str, float]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = fit_phase_boundary(ds["noise"].values, ds["decay"].values,
+        fit = fit_phase_boundary(ds["noise"].values, ds["weight_decay"].values,
                                  ds["mean"].sel(layer=layer).values, n_boot=100, alpha=None,
                                  rng=0)
     s, g = np.asarray(fit.crossings_sigma), np.asarray(fit.crossings_gamma)
@@ -199,7 +200,7 @@ def plot(ds: xr.Dataset):
     axes = fig.subplots(1, len(ds["layer"]))
     for ax, layer in zip(np.atleast_1d(axes), ds["layer"].values, strict=True):
         d = ds.sel(layer=layer)
-        plot_phase_diagram(d["mean"].values, ds["noise"].values, ds["decay"].values,
+        plot_phase_diagram(d["mean"].values, ds["noise"].values, ds["weight_decay"].values,
                            k=float(d["k"]), k_interval=(float(d["k_low"]), float(d["k_high"])),
                            title=f"layer {int(layer)}: final alignment (paper k ≈ "
                                  f"{float(d['paper_k']):.2g})", ax=ax)
@@ -210,7 +211,7 @@ def _sentences(ds: xr.Dataset) -> list[str]:
     out = []
     eta = _lr(ds)
     noise = ds["noise"].values
-    decay = ds["decay"].values
+    decay = ds["weight_decay"].values
     m2 = ds["mean"].sel(layer=2)
     row0 = m2.isel(noise=0).values
     rises = C.is_increasing(row0, tol=0.02)
@@ -222,8 +223,8 @@ def _sentences(ds: xr.Dataset) -> list[str]:
         f" (Spearman ρ with γ = {C.spearman(decay, row0):.2f}).")
     top = PAPER["sigma0_gamma9e-3_layer2"]
     if "late_drift" in ds and row0[j9] < top - 0.05:
-        gap9 = float(ds["stationarity_gap"].sel(layer=2).isel(noise=0, decay=j9).mean())
-        drift9 = float(ds["late_drift"].sel(layer=2).isel(noise=0, decay=j9).mean())
+        gap9 = float(ds["stationarity_gap"].sel(layer=2).isel(noise=0, weight_decay=j9).mean())
+        drift9 = float(ds["late_drift"].sel(layer=2).isel(noise=0, weight_decay=j9).mean())
         out.append(
             f"Ours reaches {row0[j9]:+.2f} at γ = {decay[j9]:g}, below the paper's "
             f"{top:+.2f}: that run ends with a stationarity gap of {gap9:.2g} "
@@ -258,8 +259,9 @@ def _sentences(ds: xr.Dataset) -> list[str]:
                      f"{sh['r2_sigma']:.3f} in σ), so the contour is "
                      f"{'a parabola' if sh['r2'] >= sh['r2_sigma'] else 'closer to linear in σ'}"
                      + (f", offset from the origin because the σ = 0, γ = 0 cell is already "
-                        f"Hebbian ({float(d['mean'].isel(noise=0, decay=0)):+.2f})"
-                        if np.isfinite(sh["sigma0"]) and float(d["mean"].isel(noise=0, decay=0)) > 0
+                        f"Hebbian ({float(d['mean'].isel(noise=0, weight_decay=0)):+.2f})"
+                        if np.isfinite(sh["sigma0"])
+                        and float(d["mean"].isel(noise=0, weight_decay=0)) > 0
                         else ""))
         if np.isfinite(lo) and not inside and "late_drift" in ds:
             near = np.abs(d["mean"]) < 0.05
@@ -283,10 +285,11 @@ def _sentences(ds: xr.Dataset) -> list[str]:
 
 def summary(ds: xr.Dataset, *, budget: str) -> str:
     """Markdown: the fitted k beside the paper's, the σ = 0 and σ = max rows, one sentence each."""
-    decay = ds["decay"].values
+    decay = ds["weight_decay"].values
     m2 = ds["mean"].sel(layer=2)
-    rows = [[f"{g:g}", f"{float(m2.isel(noise=0, decay=j)):+.2f}",
-             f"{float(m2.isel(noise=-1, decay=j)):+.2f}"] for j, g in enumerate(decay)]
+    rows = [[f"{g:g}", f"{float(m2.isel(noise=0, weight_decay=j)):+.2f}",
+             f"{float(m2.isel(noise=-1, weight_decay=j)):+.2f}"]
+            for j, g in enumerate(decay)]
     eta = _lr(ds)
     krows = [[int(la), f"{float(ds['k'].sel(layer=la)):.3g}",
               _interval(float(ds["k_low"].sel(layer=la)), float(ds["k_high"].sel(layer=la))),
@@ -297,7 +300,7 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
     text = [
         "# Fig. 4: phase diagram of alignment over noise σ and decay γ (SGD, SRE)",
         "",
-        budget + f" Grid {ds.sizes['noise']} σ × {ds.sizes['decay']} γ, "
+        budget + f" Grid {ds.sizes['noise']} σ × {ds.sizes['weight_decay']} γ, "
         f"{int(ds.attrs['n_seeds'])} seed(s) a cell; alignment of the gradient averaged over "
         "the last 100 steps. Sign: > 0 Hebbian, < 0 anti-Hebbian.",
         "",
@@ -321,20 +324,38 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _noise: Any = None, _decay: Any = None, _overrides: dict | None = None,
-        _n_boot: int = 1000) -> Path:
+        noise: Any = None, weight_decay: Any = None, overrides: dict | None = None,
+        n_boot: int = 1000, threads: int = 1) -> Path:
     """Reproduce Fig. 4 into ``out``; return the summary path.
 
     Writes ``fig4.nc``, ``fig4.csv``, ``fig4.png`` and ``fig4.md``.  ``quick``
     uses an 8 × 5 grid (:func:`grid`) and the quick budget of
     :mod:`plastix.experiments._common` (about a minute).
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    noise, weight_decay : sequence of float, optional
+        The grid of noise SDs ``σ`` and weight decays ``γ`` (per unit learning
+        rate); default :func:`grid`.
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    n_boot : int
+        Bootstrap resamples of the boundary fit.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=_noise, decay=_decay,
-                 n_boot=_n_boot, overrides=_overrides)
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=noise,
+                 weight_decay=weight_decay, n_boot=n_boot, overrides=overrides, threads=threads)
     C.write_dataset(ds, out, "fig4")
     axes = plot(ds)
     C.save_figure(axes[0].figure, out / "fig4.png")
-    budget = C.describe_budget(config(quick=quick, **(_overrides or {})), quick=quick, full=FULL)
+    budget = C.describe_budget(config(quick=quick, **(overrides or {})), quick=quick, full=FULL)
     return C.write_text(out / "fig4.md", summary(ds, budget=budget))

@@ -79,26 +79,27 @@ def quadratic_vertex(alignment: Any, loss: Any, *, n_boot: int = 1000, rng: Any 
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
-            noise: Any = None, decay: Any = None, overrides: dict | None = None
-            ) -> xr.Dataset:
+            noise: Any = None, weight_decay: Any = None, overrides: dict | None = None,
+            threads: int = 1) -> xr.Dataset:
     """Run the grid; return per-run final alignment and validation loss.
 
     Returns
     -------
     xarray.Dataset
-        ``alignment`` and ``val_loss`` (noise, decay, seed); scalars ``best_alignment``
+        ``alignment`` and ``val_loss`` (noise, weight_decay, seed); scalars ``best_alignment``
         (of the run with the lowest validation loss), ``vertex``, ``vertex_low``,
         ``vertex_high`` (quadratic fit), ``alignment_range_low/high``.
     """
     noise = np.asarray((QUICK_NOISE if quick else NOISE) if noise is None else noise, float)
-    decay = np.asarray((QUICK_DECAY if quick else DECAY) if decay is None else decay, float)
+    decay = np.asarray((QUICK_DECAY if quick else DECAY) if weight_decay is None
+                       else weight_decay, float)
     seeds = C.resolve_seeds(n_seeds, N_SEEDS[bool(quick)])
     run_rng, boot_rng = spawn(resolve_rng(rng), 2)
     cfg = config(quick=quick, **(overrides or {}))
-    result = C.run_sweep(cfg, {"noise": noise.tolist(), "decay": decay.tolist()},
-                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig5")
+    result = C.run_sweep(cfg, {"noise": noise.tolist(), "weight_decay": decay.tolist()},
+                         n_seeds=seeds, rng=run_rng, cache=cache, desc="fig5", threads=threads)
     a, _, _ = C.final_alignment_stats(result, layer=2, signal="gradient")
-    keep = ("noise", "decay", "seed")
+    keep = ("noise", "weight_decay", "seed")
     a = a.drop_vars([c for c in a.coords if c not in keep]).transpose(*keep)
     val = C.final_value(result["val_loss"])
     val = val.drop_vars([c for c in val.coords if c not in keep]).transpose(*keep)
@@ -121,7 +122,7 @@ def plot(ds: xr.Dataset):
     """Validation loss vs alignment, one dot a run, coloured by γ; returns the axes."""
     from plastix.plot.ann import plot_loss_vs_alignment
 
-    gamma = np.broadcast_to(ds["decay"].values[None, :, None], ds["alignment"].shape)
+    gamma = np.broadcast_to(ds["weight_decay"].values[None, :, None], ds["alignment"].shape)
     ax = plot_loss_vs_alignment(ds["alignment"].values.ravel(), ds["val_loss"].values.ravel(),
                                 color=gamma.ravel(), color_label="weight decay γ (dimensionless)")
     if np.isfinite(float(ds["vertex"])):
@@ -146,7 +147,7 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
     lines = [
         "# Fig. 5: validation loss against alignment (SGD, SRE, layer 2)",
         "",
-        budget + f" Grid {ds.sizes['noise']} σ × {ds.sizes['decay']} γ × "
+        budget + f" Grid {ds.sizes['noise']} σ × {ds.sizes['weight_decay']} γ × "
         f"{int(ds.attrs['n_seeds'])} seed(s). Sign: alignment > 0 Hebbian.",
         "",
         f"Paper: {PAPER_CLAIM}.",
@@ -170,7 +171,7 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
     ]
     if not near:
         at = {d: float(ds[d][i]) for d, i in zip(ds["val_loss"].dims[:2], idx[:2], strict=True)}
-        if at.get("noise") == 0 and at.get("decay") == 0:
+        if at.get("noise") == 0 and at.get("weight_decay") == 0:
             lines.append(
                 f"- Why: the best run has neither decay nor noise. In this teacher–student "
                 f"task (the student can represent the teacher exactly) neither regulariser "
@@ -184,19 +185,36 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _noise: Any = None, _decay: Any = None, _overrides: dict | None = None) -> Path:
+        noise: Any = None, weight_decay: Any = None, overrides: dict | None = None,
+        threads: int = 1) -> Path:
     """Reproduce Fig. 5 into ``out``; return the summary path.
 
     Writes ``fig5.nc``, ``fig5.csv``, ``fig5.png`` and ``fig5.md``.  ``quick``: a
     4 × 3 grid (σ up to 3e-3), 1 seed, the quick budget of
     :mod:`plastix.experiments._common`.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    noise, weight_decay : sequence of float, optional
+        The grid of noise SDs ``σ`` and weight decays ``γ`` (per unit learning
+        rate); default :data:`NOISE` × :data:`DECAY` (the quick grid with ``quick``).
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=_noise, decay=_decay,
-                 overrides=_overrides)
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=noise,
+                 weight_decay=weight_decay, overrides=overrides, threads=threads)
     C.write_dataset(ds, out, "fig5")
     ax = plot(ds)
     C.save_figure(ax.figure, out / "fig5.png")
-    budget = C.describe_budget(config(quick=quick, **(_overrides or {})), quick=quick, full=FULL)
+    budget = C.describe_budget(config(quick=quick, **(overrides or {})), quick=quick, full=FULL)
     return C.write_text(out / "fig5.md", summary(ds, budget=budget))

@@ -81,28 +81,30 @@ def reported(rule: str) -> tuple[int, str]:
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
-            decays=DECAYS, rules=RULES, overrides: dict | None = None) -> xr.Dataset:
+            weight_decays=DECAYS, rules=RULES, overrides: dict | None = None,
+            threads: int = 1) -> xr.Dataset:
     """Train every rule at every decay and reduce to Table 1.
 
     Returns
     -------
     xarray.Dataset
-        dims ``(rule, decay, seed)``: ``alignment`` (per run, reported layer and
+        dims ``(rule, weight_decay, seed)``: ``alignment`` (per run, reported layer and
         signal), ``collapsed`` (bool), ``gain_ratio`` (product over layers of final /
-        initial weight norm), and ``(rule, decay)``: ``mean``, ``sd`` (NaN
+        initial weight norm), and ``(rule, weight_decay)``: ``mean``, ``sd`` (NaN
         where most seeds collapsed), ``paper_mean``, ``paper_sd``, ``n_ok``.
     """
+    decays = weight_decays
     seeds = C.resolve_seeds(n_seeds, N_SEEDS[bool(quick)])
     streams = spawn(resolve_rng(rng), len(rules))
     per_run, coll, gains, gaps, drifts, relax = [], [], [], [], [], []
     for rule, stream in zip(rules, streams, strict=True):
         config = rule_config(rule, quick=quick, **(overrides or {}))
-        result = C.run_sweep(config, {"decay": list(decays)}, n_seeds=seeds, rng=stream,
-                             cache=cache, desc=f"table1 {NAMES[rule]}")
+        result = C.run_sweep(config, {"weight_decay": list(decays)}, n_seeds=seeds, rng=stream,
+                             cache=cache, desc=f"table1 {NAMES[rule]}", threads=threads)
         layer, signal = reported(rule)
         a, _, _ = C.final_alignment_stats(result, layer=layer, signal=signal)
-        per_run.append(a.drop_vars([c for c in a.coords if c not in ("decay", "seed")]))
-        drop = [c for c in result.coords if c not in ("decay", "seed")]
+        per_run.append(a.drop_vars([c for c in a.coords if c not in ("weight_decay", "seed")]))
+        drop = [c for c in result.coords if c not in ("weight_decay", "seed")]
         coll.append(C.collapsed_runs(result).drop_vars(drop, errors="ignore"))
         gains.append(C.gain_ratio(result).drop_vars(drop, errors="ignore"))
         gap, drift = C.late_diagnostics(result, layer=layer, signal=signal)
@@ -111,11 +113,11 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         n_steps = config.epochs * (config.n_train // config.batch_size)
         relax.append(config.lr * np.asarray(decays, dtype=float) * n_steps)
     rule_idx = xr.IndexVariable("rule", [NAMES[r] for r in rules])
-    align = xr.concat(per_run, dim=rule_idx).transpose("rule", "decay", "seed")
-    collapsed = xr.concat(coll, dim=rule_idx).transpose("rule", "decay", "seed")
-    gain = xr.concat(gains, dim=rule_idx).transpose("rule", "decay", "seed")
-    gap = xr.concat(gaps, dim=rule_idx).transpose("rule", "decay", "seed")
-    drift = xr.concat(drifts, dim=rule_idx).transpose("rule", "decay", "seed")
+    align = xr.concat(per_run, dim=rule_idx).transpose("rule", "weight_decay", "seed")
+    collapsed = xr.concat(coll, dim=rule_idx).transpose("rule", "weight_decay", "seed")
+    gain = xr.concat(gains, dim=rule_idx).transpose("rule", "weight_decay", "seed")
+    gap = xr.concat(gaps, dim=rule_idx).transpose("rule", "weight_decay", "seed")
+    drift = xr.concat(drifts, dim=rule_idx).transpose("rule", "weight_decay", "seed")
     ok = ~collapsed & np.isfinite(align)
     valid = align.where(ok)
     n_ok = ok.sum("seed")
@@ -130,10 +132,10 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
                 pm[i, j], ps[i, j] = PAPER[rule][DECAYS.index(d)]
     ds = xr.Dataset(
         {"alignment": align, "collapsed": collapsed, "gain_ratio": gain, "mean": mean, "sd": sd,
-         "n_ok": n_ok, "paper_mean": (("rule", "decay"), pm),
-         "paper_sd": (("rule", "decay"), ps),
+         "n_ok": n_ok, "paper_mean": (("rule", "weight_decay"), pm),
+         "paper_sd": (("rule", "weight_decay"), ps),
          "stationarity_gap": gap, "late_drift": drift,
-         "decay_relaxation": (("rule", "decay"), np.asarray(relax))},
+         "decay_relaxation": (("rule", "weight_decay"), np.asarray(relax))},
         attrs={"experiment": "table1", "quick": int(bool(quick)), "n_seeds": seeds,
                "last_steps": 100, "collapse_ratio": C.COLLAPSE_RATIO,
                "configs": {r: C.config_dict(rule_config(r, quick=quick, **(overrides or {})))
@@ -150,7 +152,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     ds["decay_relaxation"].attrs.update(
         units="1", long_name="η γ T: decay time constants elapsed in the run "
         "(weights relax by 1 − exp(−η γ T) under decay alone)")
-    ds["decay"].attrs.update(units="1", long_name="weight decay γ")
+    ds["weight_decay"].attrs.update(units="1", long_name="weight decay γ")
     return ds
 
 
@@ -158,7 +160,7 @@ def plot(ds: xr.Dataset, *, ax=None):
     """Measured alignment vs γ per rule (solid) with the paper's values (open, dashed)."""
     from plastix.plot.ann import plot_alignment_vs_decay
 
-    decay = ds["decay"].values
+    decay = ds["weight_decay"].values
     for i, rule in enumerate(ds["rule"].values):
         color = f"C{i}"
         ax = plot_alignment_vs_decay(decay, ds["mean"].sel(rule=rule).values,
@@ -175,7 +177,7 @@ def plot(ds: xr.Dataset, *, ax=None):
 
 def _sentences(ds: xr.Dataset) -> list[str]:
     out = []
-    decay = [float(d) for d in ds["decay"].values]
+    decay = [float(d) for d in ds["weight_decay"].values]
     for rule in ds["rule"].values:
         m = ds["mean"].sel(rule=rule).values
         pm = ds["paper_mean"].sel(rule=rule).values
@@ -206,8 +208,8 @@ def _sentences(ds: xr.Dataset) -> list[str]:
     out += _explanations(ds)
     # ranking of the rules at each decay
     for j, d in enumerate(decay):
-        m = ds["mean"].isel(decay=j).values
-        pm = ds["paper_mean"].isel(decay=j).values
+        m = ds["mean"].isel(weight_decay=j).values
+        pm = ds["paper_mean"].isel(weight_decay=j).values
         ok = np.isfinite(m) & np.isfinite(pm)
         if ok.sum() < 2:
             continue
@@ -235,7 +237,7 @@ def _explanations(ds: xr.Dataset) -> list[str]:
     and says so where it does not.
     """
     out = []
-    decay = [float(d) for d in ds["decay"].values]
+    decay = [float(d) for d in ds["weight_decay"].values]
     # The 10× longer runs the README reports were made at the paper's budget; their
     # findings are cited only in summaries of that budget.
     paper_budget = not bool(ds.attrs.get("quick", 0)) and all(
@@ -329,7 +331,7 @@ def _decay_free_reason(rule: str, ours: float, *, paper_budget: bool) -> str:
 
 def summary(ds: xr.Dataset, *, budget: str) -> str:
     """The markdown summary: our table beside the paper's, and one sentence per difference."""
-    decay = [float(d) for d in ds["decay"].values]
+    decay = [float(d) for d in ds["weight_decay"].values]
     headers = ["rule"] + [f"γ = {d:g} (ours)" for d in decay] + [f"γ = {d:g} (paper)"
                                                                   for d in decay]
     rows = []
@@ -360,20 +362,37 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        _decays: Any = None, _overrides: dict | None = None) -> Path:
+        weight_decays: Any = None, overrides: dict | None = None, threads: int = 1) -> Path:
     """Reproduce Table 1 into ``out``; return the summary path.
 
     Writes ``table1.nc``, ``table1.csv``, ``table1.png`` and ``table1.md``.
     ``quick`` trains 30 epochs on 4,096 samples at 10× the learning rate, 2 seeds
     (about a minute; see :data:`plastix.experiments._common.QUICK_LR_FACTOR`).
+
+    Parameters
+    ----------
+    out : path
+        Output folder (finished runs are cached in ``out/sweeps``).
+    quick, n_seeds, rng
+        The reduced budget, seeds per cell, and the master seed.
+    weight_decays : sequence of float, optional
+        The weight decays ``γ`` (per unit learning rate) to train; default :data:`DECAYS`.
+    overrides : dict, optional
+        :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
+        budget check); the summary names what changed.
+    threads : int
+        Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
+        caller's torch thread count is restored afterwards).
     """
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
-    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, overrides=_overrides,
-                 decays=DECAYS if _decays is None else tuple(float(d) for d in _decays))
+    ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, overrides=overrides,
+                 weight_decays=DECAYS if weight_decays is None
+                 else tuple(float(d) for d in weight_decays),
+                 threads=threads)
     C.write_dataset(ds, out, "table1")
     ax = plot(ds)
     C.save_figure(ax.figure, out / "table1.png")
-    budget = C.describe_budget(rule_config("sgd", quick=quick, **(_overrides or {})),
+    budget = C.describe_budget(rule_config("sgd", quick=quick, **(overrides or {})),
                                quick=quick, full=FULL)
     return C.write_text(out / "table1.md", summary(ds, budget=budget))

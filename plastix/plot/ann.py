@@ -41,7 +41,7 @@ def _new_axes(ax: Any) -> Any:
 
 
 def plot_alignment_vs_decay(
-    decay: Any,
+    weight_decay: Any,
     mean: Any,
     *,
     sd: Any = None,
@@ -54,7 +54,7 @@ def plot_alignment_vs_decay(
 
     Parameters
     ----------
-    decay : array_like, shape (n,)
+    weight_decay : array_like, shape (n,)
         Weight decay ``γ`` of each point (dimensionless, per unit learning rate).
     mean : array_like, shape (n,)
         Mean final alignment; NaN points (collapsed weights) are left out.
@@ -79,15 +79,16 @@ def plot_alignment_vs_decay(
 
     >>> ax = plot_alignment_vs_decay([0, 1e-3], [-0.1, 0.4])
     """
-    decay = as_float_array("decay", decay, ndim=1)
+    decay = as_float_array("weight_decay", weight_decay, ndim=1)
     mean = as_float_array("mean", mean, ndim=1)
     if mean.shape != decay.shape:
-        raise ValueError(f"`mean` must have the shape of `decay` {decay.shape}; got {mean.shape}.")
+        raise ValueError(f"`mean` must have the shape of `weight_decay` {decay.shape}; got "
+                         f"{mean.shape}.")
     err = None
     if sd is not None:
         err = as_float_array("sd", sd, ndim=1)
         if err.shape != decay.shape:
-            raise ValueError(f"`sd` must have the shape of `decay` {decay.shape}; "
+            raise ValueError(f"`sd` must have the shape of `weight_decay` {decay.shape}; "
                              f"got {err.shape}.")
     ax = _new_axes(ax)
     ok = np.isfinite(mean)
@@ -111,22 +112,22 @@ def plot_alignment_vs_decay(
 def plot_phase_diagram(
     alignment: Any,
     noise: Any,
-    decay: Any,
+    weight_decay: Any,
     *,
     k: float | None = None,
     k_interval: tuple[float, float] | None = None,
     title: str | None = None,
     ax: Any = None,
 ) -> Any:
-    """Heatmap of alignment over the (noise σ, decay γ) grid, with the boundary γ = kσ².
+    """Heatmap of alignment over the (noise σ, weight decay γ) grid, with the boundary γ = kσ².
 
     Parameters
     ----------
-    alignment : array_like, shape (n_noise, n_decay)
+    alignment : array_like, shape (n_noise, n_weight_decay)
         Final alignment of each cell (mean over seeds).
     noise : array_like, shape (n_noise,)
         Parameter-noise SD ``σ`` (weight units), increasing.
-    decay : array_like, shape (n_decay,)
+    weight_decay : array_like, shape (n_weight_decay,)
         Weight decay ``γ`` (dimensionless), increasing.
     k : float, optional
         Fitted boundary coefficient; draws ``γ = k σ²``.
@@ -148,10 +149,10 @@ def plot_phase_diagram(
     """
     a = as_float_array("alignment", alignment, ndim=2)
     s = as_float_array("noise", noise, ndim=1)
-    g = as_float_array("decay", decay, ndim=1)
+    g = as_float_array("weight_decay", weight_decay, ndim=1)
     if a.shape != (s.size, g.size):
-        raise ValueError(f"`alignment` must have shape (n_noise, n_decay) = ({s.size}, {g.size});"
-                         f" got {a.shape}. Did you pass its transpose?")
+        raise ValueError(f"`alignment` must have shape (n_noise, n_weight_decay) = ({s.size}, "
+                         f"{g.size}); got {a.shape}. Did you pass its transpose?")
     ax = _new_axes(ax)
     lim = float(np.nanmax(np.abs(a))) if np.any(np.isfinite(a)) else 1.0
     mesh = ax.pcolormesh(s, g, a.T, cmap="RdBu_r", vmin=-lim, vmax=lim, shading="nearest")
