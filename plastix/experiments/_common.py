@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.io import atomic_write
+from plastix._util.io import atomic_write, prepare_out
 from plastix._util.validate import check_int
 
 __all__ = [
@@ -83,17 +83,6 @@ def budget(quick: bool, lr: float) -> dict[str, Any]:
     if quick:
         return {**QUICK, "lr": lr * QUICK_LR_FACTOR}
     return {**FULL, "lr": lr}
-
-
-def prepare_out(out: Any) -> Path:
-    """Check ``out`` is a path and create the folder."""
-    if not isinstance(out, (str, Path)):
-        raise TypeError(f"`out` must be a folder path (str or Path); got {type(out).__name__}.")
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"`out` must be a folder; {str(path)!r} is an existing file.")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def resolve_seeds(n_seeds: int | None, default: int) -> int:
