@@ -1,5 +1,8 @@
 """Files of a design run: ranked table (CSV, NetCDF), figure (PNG), protocols (markdown).
 
+The figure is drawn by the caller (:func:`plastix.plot.design.plot_design_panels`):
+the design layer does not import :mod:`plastix.plot`.
+
 Every file is written atomically (temporary file, then rename), so a failed run
 never destroys an earlier result.
 """
@@ -16,7 +19,7 @@ import xarray as xr
 
 from plastix._util.io import atomic_write
 
-__all__ = ["protocol_markdown", "write_design", "design_figure"]
+__all__ = ["protocol_markdown", "write_design"]
 
 
 def _fmt_sessions(n: float) -> str:
@@ -130,32 +133,24 @@ def protocol_markdown(ds: xr.Dataset, *, top: int = 3) -> str:
     return "\n".join(lines)
 
 
-def design_figure(ds: xr.Dataset) -> Any:
-    """A two-panel figure: predicted alignment, and sessions required."""
-    from matplotlib.figure import Figure
-
-    from plastix.plot.design import plot_design, plot_sessions_required
-
-    fig = Figure(figsize=(13.0, 4.8), layout="constrained")
-    a1, a2 = fig.subplots(1, 2)
-    plot_design(ds, ax=a1)
-    plot_sessions_required(ds, ax=a2)
-    return fig
-
-
-def write_design(result: Any, out: Any, *, top: int = 3) -> dict[str, Path]:
-    """Write ``design.nc``, ``design.csv``, ``design.png`` and ``protocol.md`` into ``out``.
+def write_design(result: Any, out: Any, *, top: int = 3, figure: Any = None) -> dict[str, Path]:
+    """Write ``design.nc``, ``design.csv``, ``protocol.md`` (and ``design.png``) into ``out``.
 
     Parameters
     ----------
     result : DesignResult
     out : str or Path
         Folder (created if needed).
+    top : int
+        Protocols for this many of the best-ranked manipulations.
+    figure : matplotlib.figure.Figure, optional
+        Saved as ``design.png`` (for example
+        :func:`plastix.plot.design.plot_design_panels` of ``result.dataset``).
 
     Returns
     -------
     dict
-        ``{"netcdf", "csv", "figure", "protocol"}`` → path.
+        ``{"netcdf", "csv", "protocol"}`` (and ``"figure"`` when given) → path.
     """
     from plastix.design.propose import DesignResult
 
@@ -174,9 +169,9 @@ def write_design(result: Any, out: Any, *, top: int = 3) -> dict[str, Path]:
                                 lambda p: ds.to_netcdf(p, engine="h5netcdf")),
         "csv": atomic_write(out / "design.csv", lambda p: result.table.to_csv(p, index=False)),
     }
-    fig = design_figure(ds)
-    paths["figure"] = atomic_write(out / "design.png", lambda p: fig.savefig(
-        p, dpi=120, format="png"))
+    if figure is not None:
+        paths["figure"] = atomic_write(out / "design.png", lambda p: figure.savefig(
+            p, dpi=120, format="png"))
     text = protocol_markdown(ds, top=top)
     paths["protocol"] = atomic_write(out / "protocol.md",
                                       lambda p: p.write_text(text, encoding="utf-8"))

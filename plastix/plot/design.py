@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["plot_design", "plot_sessions_required"]
+__all__ = ["plot_design", "plot_sessions_required", "plot_design_panels"]
 
 _MARKERS = "osD^vP*X"
 
@@ -133,3 +133,22 @@ def plot_sessions_required(dataset: xr.Dataset, *, ax: Any = None) -> Any:
     ax.set_title("Sessions required (× = cannot separate)")
     ax.legend(title="pair of hypotheses", fontsize="small")
     return ax
+
+
+def plot_design_panels(dataset: xr.Dataset, *, fig: Any = None) -> Any:
+    """Two panels: :func:`plot_design` and :func:`plot_sessions_required`; returns the figure.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        ``DesignResult.dataset``.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw on (default a new 13 × 4.8 inch one, not registered with pyplot).
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(13.0, 4.8), layout="constrained") if fig is None else fig
+    a1, a2 = fig.subplots(1, 2)
+    plot_design(dataset, ax=a1)
+    plot_sessions_required(dataset, ax=a2)
+    return fig

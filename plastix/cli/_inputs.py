@@ -1,0 +1,49 @@
+"""Input records of the CLI: read through the format registry, pickles only when allowed."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from pathlib import Path
+from typing import Any
+
+from plastix.cli._errors import reading
+from plastix.cli._registry_help import format_of_path, pickle_suffixes
+
+__all__ = ["add_allow_pickle_flag", "is_pickle", "load_input"]
+
+
+def add_allow_pickle_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--allow-pickle`` to a command that reads records."""
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="read pickle files (.pkl); unpickling runs code stored in the "
+                        "file, so pass this only for files you made yourself or trust")
+
+
+def is_pickle(path: str | Path) -> bool:
+    """Whether ``path``'s suffix names a pickle format."""
+    return Path(path).suffix.lower() in pickle_suffixes()
+
+
+def _loader():
+    try:
+        from plastix.io import load_record
+    except ImportError:  # fallback: before the plastix.io package
+        from plastix.record import load_record
+    return load_record
+
+
+def load_input(path: str | Path, *, allow_pickle: bool = False) -> Any:
+    """Read a record, turning a reader library's error into one line naming the file.
+
+    ``allow_pickle`` reaches the loader when it takes that keyword.
+    """
+    load = _loader()
+    kw = {}
+    if allow_pickle and "allow_pickle" in inspect.signature(load).parameters:
+        kw["allow_pickle"] = True
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
+    with reading(path, format_of_path(path)):
+        return load(path, **kw)
