@@ -246,3 +246,49 @@ def test_memory_error_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(S, "simulate_rate", boom)
     _refused(capsys, ["simulate", "rate", "--out", str(tmp_path / "r.nc")], "out of memory",
              "7.28 TiB", "--duration")
+
+
+def test_a_pickle_is_not_unpickled_without_allow_pickle(tmp_path, capsys):
+    """The pickle below makes a folder when unpickled: refused, it makes none."""
+    import os
+    import pickle
+
+    marker = tmp_path / "code-ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps(Evil()))
+    before = _sha(evil)
+    _refused(capsys, ["estimate", str(evil)], "is a pickle file", "--allow-pickle")
+    _refused(capsys, ["design", "--record", str(evil), "--out", str(tmp_path / "d")],
+             "is a pickle file")
+    assert not marker.exists() and _sha(evil) == before
+    # the check can fail: with --allow-pickle the file is unpickled (and is no record)
+    assert main(["estimate", str(evil), "--allow-pickle"]) == 2
+    assert marker.exists()
+    capsys.readouterr()
+
+
+def test_os_errors_and_interrupts_are_one_line(tmp_path, capsys, monkeypatch):
+    import plastix.circuits.simulate as S
+    import plastix.record as R
+
+    monkeypatch.setattr(S, "simulate_rate", lambda *a, **k: "a record")
+
+    def full(ds, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(R, "save_record", full)
+    out = tmp_path / "r.nc"
+    _refused(capsys, ["simulate", "rate", "--out", str(out)],
+             f"OSError {str(out)!r}: No space left on device.")
+
+    def interrupted(ds, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(R, "save_record", interrupted)
+    assert main(["simulate", "rate", "--out", str(out)]) == 130
+    assert capsys.readouterr().err.strip() == "plastix simulate: interrupted."

@@ -47,12 +47,14 @@ def _origin(err: BaseException) -> str:
         tb = tb.tb_next
     if tb is None:
         return "?"
-    parts = Path(tb.tb_frame.f_code.co_filename).parts
+    path = Path(tb.tb_frame.f_code.co_filename)
+    if not path.is_absolute():  # compiled extension modules: "h5py/h5f.pyx"
+        return path.parts[0].removesuffix(".py")
     for marker in ("site-packages", "dist-packages"):
-        if marker in parts:
-            rest = parts[parts.index(marker) + 1:]
+        if marker in path.parts:
+            rest = path.parts[path.parts.index(marker) + 1:]
             return rest[0].removesuffix(".py") if rest else "?"
-    return Path(tb.tb_frame.f_code.co_filename).stem
+    return path.stem
 
 
 def sniff_format(path: Path) -> str | None:
@@ -90,14 +92,19 @@ def sniff_format(path: Path) -> str | None:
 
 def _read_failure(path: Path, fmt: str | None, err: BaseException) -> str:
     """The one line for a file its reader could not read."""
-    what = f"{type(err).__name__}: {err}".strip().rstrip(":")
+    what = " ".join(f"{type(err).__name__}: {err}".split()).rstrip(":")
+    if len(what) > 300:
+        what = what[:297] + "..."
     label = fmt or path.suffix or "record"
     real = sniff_format(path)
     if path.is_dir():
         cause = "it is a folder, not a file; pass the record file itself"
     elif real == "empty":
         cause = "the file is empty (0 bytes); it was probably not written to the end"
-    elif real and fmt and real.split("-")[0].split(" ")[0].lower() != fmt.lower():
+    elif real == "HDF5 (damaged)":
+        cause = ("its HDF5 container is truncated or damaged; it was probably not written or "
+                 "copied to the end: copy it again from its source")
+    elif real and real != "HDF5" and fmt and real.split("-")[0].lower() != fmt.lower():
         cause = (f"the file is really {real}, not {fmt}: rename it with the suffix of its "
                  "format, or convert it")
     else:

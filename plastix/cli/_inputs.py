@@ -7,10 +7,10 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from plastix.cli._errors import reading
+from plastix.cli._errors import CLIError, reading
 from plastix.cli._registry_help import format_of_path, pickle_suffixes
 
-__all__ = ["add_allow_pickle_flag", "is_pickle", "load_input"]
+__all__ = ["add_allow_pickle_flag", "is_pickle", "check_input", "load_input"]
 
 
 def add_allow_pickle_flag(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,21 @@ def is_pickle(path: str | Path) -> bool:
     return Path(path).suffix.lower() in pickle_suffixes()
 
 
+def check_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`record`") -> Path:
+    """Check an input file before any work: it exists, and is no pickle unless allowed."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{name} {str(path)!r} does not exist.")
+    if path.is_dir():
+        raise CLIError(f"{name} {str(path)!r} is a folder, not a file; pass the record file "
+                       "itself.")
+    if is_pickle(path) and not allow_pickle:
+        raise CLIError(f"{name} {str(path)!r} is a pickle file, and reading a pickle runs any "
+                       "code stored in it. Pass --allow-pickle only for a file you made "
+                       "yourself or trust; better, save the record as NetCDF (.nc) or NIX.")
+    return path
+
+
 def _loader():
     try:
         from plastix.io import load_record
@@ -33,7 +48,7 @@ def _loader():
     return load_record
 
 
-def load_input(path: str | Path, *, allow_pickle: bool = False) -> Any:
+def load_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`record`") -> Any:
     """Read a record, turning a reader library's error into one line naming the file.
 
     ``allow_pickle`` reaches the loader when it takes that keyword.
@@ -42,8 +57,6 @@ def load_input(path: str | Path, *, allow_pickle: bool = False) -> Any:
     kw = {}
     if allow_pickle and "allow_pickle" in inspect.signature(load).parameters:
         kw["allow_pickle"] = True
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
+    path = check_input(path, allow_pickle=allow_pickle, name=name)
     with reading(path, format_of_path(path)):
         return load(path, **kw)

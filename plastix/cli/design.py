@@ -43,19 +43,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plastix.cli._inputs import load_input
+    from plastix.cli._inputs import check_input, load_input
     from plastix.cli._registry_help import check_kernel
 
     check_kernel(args.kernel)
     inputs = [args.record] if args.record is not None else []
-    if args.record is not None and not args.record.exists():
-        raise FileNotFoundError(f"`--record` {str(args.record)!r} does not exist.")
+    if args.record is not None:
+        check_input(args.record, allow_pickle=args.allow_pickle, name="`--record`")
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"`out` must be a folder; {str(args.out)!r} is an existing file.")
     check_outputs([args.out / f for f in _FILES], inputs=inputs, overwrite=args.overwrite)
     record = None
     if args.record is not None:
-        record = load_input(args.record, allow_pickle=args.allow_pickle)
+        record = load_input(args.record, allow_pickle=args.allow_pickle, name="`--record`")
 
     from plastix.design.output import write_design
     from plastix.design.propose import propose_experiments

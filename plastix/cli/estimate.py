@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from plastix.cli._inputs import add_allow_pickle_flag, is_pickle, load_input
+from plastix.cli._inputs import add_allow_pickle_flag, check_input, is_pickle, load_input
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
 from plastix.cli._registry_help import format_help, kernel_help
 
@@ -69,6 +69,7 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.estimate.estimator import HebbianEstimator, save_result
 
     check_kernel(args.kernel)
+    check_input(args.file, allow_pickle=args.allow_pickle)
     out, _ = _outputs(args)
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,
                            n_boot=args.n_boot, n_null=args.n_null, alpha=args.alpha,
