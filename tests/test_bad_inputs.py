@@ -718,8 +718,8 @@ def _make_file(name: str) -> None:
         Path(name).write_bytes(np.random.default_rng(0).bytes(4096))
     elif kind == "evil":  # a pickle that would run code: the CLI must not unpickle it
         Path(name).write_bytes(pickle.dumps(np.int64(3)).replace(b"numpy", b"nampy"))
-    elif kind in ("nwbfile", "good", "c", "design"):
-        real = "nwb" if kind == "nwbfile" else suffix
+    elif kind in ("nwbfile", "nixfile", "good", "c", "design"):
+        real = {"nwbfile": "nwb", "nixfile": "nix"}.get(kind, suffix)
         shutil.move(save_record(_small_record(), f"tmp.{real}"), name)
     elif kind == "trunc":
         data = Path(save_record(_small_record(), f"whole.{suffix}")).read_bytes()
@@ -841,6 +841,11 @@ CASES += [
      r"plastix estimate: error: cannot read 'nwbfile\.nc' as netcdf \(.*, raised by \w+\): "
      r"the file is really NWB, not netcdf: rename it with the suffix of its format, or "
      r"convert it\."),
+    ("cli-estimate-nix-named-nc",
+     _cli("estimate", "nixfile.nc", *_EST, files=["nixfile.nc"]), CLIFailed,
+     r"plastix estimate: error: load_netcdf\(nixfile\.nc\): `pre_activity` is missing; .* "
+     r"Reading 'nixfile\.nc': the file is really NIX, not netcdf: rename it with the suffix "
+     r"of its format, or convert it\."),
 ]
 
 

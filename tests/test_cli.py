@@ -292,3 +292,21 @@ def test_os_errors_and_interrupts_are_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(R, "save_record", interrupted)
     assert main(["simulate", "rate", "--out", str(out)]) == 130
     assert capsys.readouterr().err.strip() == "plastix simulate: interrupted."
+
+
+def test_the_readme_table_matches_the_parser():
+    """Every flag of the README's command-line table exists on its subcommand."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("## The command line at a glance", 1)[1].split("```bash", 1)[1]
+    block = block.split("```", 1)[0]
+    parser = build_parser()
+    sub = next(a for a in parser._actions if getattr(a, "choices", None)
+               and "estimate" in a.choices)
+    seen = set()
+    for line in block.strip().splitlines():
+        command = line.split()[1]
+        seen.add(command)
+        known = {o for a in sub.choices[command]._actions for o in a.option_strings}
+        used = set(re.findall(r"(--[a-z][a-z-]*)", line.split("#")[0]))
+        assert used <= known, f"README: `plastix {command}` has no {used - known}"
+    assert seen == set(sub.choices)

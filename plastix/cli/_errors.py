@@ -90,6 +90,16 @@ def sniff_format(path: Path) -> str | None:
     return "HDF5"
 
 
+def _mismatch(real: str | None, fmt: str | None) -> str:
+    """``"the file is really NIX, not netcdf: …"`` when the bytes say another format."""
+    if not real or not fmt or real in ("HDF5", "HDF5 (damaged)", "empty"):
+        return ""
+    if real.split("-")[0].lower() == fmt.lower():
+        return ""
+    return (f"the file is really {real}, not {fmt}: rename it with the suffix of its format, "
+            "or convert it")
+
+
 def _read_failure(path: Path, fmt: str | None, err: BaseException) -> str:
     """The one line for a file its reader could not read."""
     what = " ".join(f"{type(err).__name__}: {err}".split()).rstrip(":")
@@ -104,9 +114,8 @@ def _read_failure(path: Path, fmt: str | None, err: BaseException) -> str:
     elif real == "HDF5 (damaged)":
         cause = ("its HDF5 container is truncated or damaged; it was probably not written or "
                  "copied to the end: copy it again from its source")
-    elif real and real != "HDF5" and fmt and real.split("-")[0].lower() != fmt.lower():
-        cause = (f"the file is really {real}, not {fmt}: rename it with the suffix of its "
-                 "format, or convert it")
+    elif _mismatch(real, fmt):
+        cause = _mismatch(real, fmt)
     else:
         cause = ("the file is probably truncated, corrupt, or not written by the plastix/Neo "
                  "convention (SPEC §9); check that it opens in the program that wrote it")
@@ -140,6 +149,9 @@ def reading(path: str | os.PathLike, fmt: str | None = None) -> Iterator[None]:
         raise
     except Exception as err:
         if not _from_reader(err):
+            hint = _mismatch(sniff_format(Path(path)), fmt) if Path(path).is_file() else ""
+            if hint and isinstance(err, ValueError):  # a schema error, from the wrong reader
+                raise InputError(f"{err} Reading {str(path)!r}: {hint}.") from err
             raise
         if isinstance(err, FileNotFoundError) and not Path(path).exists():
             raise
