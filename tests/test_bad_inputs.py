@@ -791,6 +791,10 @@ CASES += [
      _cli("reproduce", "table1", "--quick", "--out", "good.nc", files=["good.nc"]), CLIFailed,
      r"plastix reproduce: error: --out: 'good\.nc' is an existing file; it must be a folder\. "
      r"Choose another output location\."),
+    ("cli-design-out-is-a-file", _cli("design", "--out", "good.nc", files=["good.nc"]),
+     CLIFailed,
+     r"plastix design: error: --out: 'good\.nc' is an existing file; it must be a folder\. "
+     r"Choose another output location\."),
     ("cli-demo-out-is-a-file", _cli("demo", "--out", "good.nc", files=["good.nc"]), CLIFailed,
      r"plastix demo: error: --out: 'good\.nc' is an existing file; it must be a folder\. "
      r"Choose another output location\."),

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from plastix.cli._inputs import add_allow_pickle_flag
-from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs
+from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_folder, check_outputs
 from plastix.cli._registry_help import format_help, kernel_help
 
 # the files write_design puts in the output folder
@@ -50,8 +50,7 @@ def _run(args: argparse.Namespace) -> int:
     inputs = [args.record] if args.record is not None else []
     if args.record is not None:
         check_input(args.record, allow_pickle=args.allow_pickle, name="`--record`")
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"`out` must be a folder; {str(args.out)!r} is an existing file.")
+    check_folder(args.out)
     check_outputs([args.out / f for f in _FILES], inputs=inputs, overwrite=args.overwrite)
     record = None
     if args.record is not None:
