@@ -707,8 +707,9 @@ def _make_file(name: str) -> None:
     import shutil
     from pathlib import Path
 
-    from plastix.record import save_record
+    from plastix.cli._inputs import record_io
 
+    save_record = record_io()[1]
     kind, suffix = name.split(".")
     if kind == "folder":
         os.mkdir(name)

@@ -116,13 +116,15 @@ def _sha(path: Path) -> str:
 
 @pytest.fixture
 def small_nc(tmp_path):
+    from plastix.cli._inputs import record_io
     from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
-    from plastix.record import to_netcdf
+
+    _, save_record = record_io()
 
     rec = simulate_synthetic(SyntheticConfig(rule="hebbian", n_pre=6, n_post=3,
                                              n_intervals=12, bins_per_interval=5),
                              rng=np.random.default_rng(1), known_decay=True)
-    return to_netcdf(rec, tmp_path / "a.nc")
+    return save_record(rec, tmp_path / "a.nc")
 
 
 FAST = ["--n-boot", "20", "--n-null", "0"]
@@ -274,14 +276,14 @@ def test_a_pickle_is_not_unpickled_without_allow_pickle(tmp_path, capsys):
 
 def test_os_errors_and_interrupts_are_one_line(tmp_path, capsys, monkeypatch):
     import plastix.circuits.simulate as S
-    import plastix.record as R
+    import plastix.cli._inputs as I
 
     monkeypatch.setattr(S, "simulate_rate", lambda *a, **k: "a record")
 
     def full(ds, path):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(R, "save_record", full)
+    monkeypatch.setattr(I, "record_io", lambda: (None, full))
     out = tmp_path / "r.nc"
     _refused(capsys, ["simulate", "rate", "--out", str(out)],
              f"OSError {str(out)!r}: No space left on device.")
@@ -289,7 +291,7 @@ def test_os_errors_and_interrupts_are_one_line(tmp_path, capsys, monkeypatch):
     def interrupted(ds, path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(R, "save_record", interrupted)
+    monkeypatch.setattr(I, "record_io", lambda: (None, interrupted))
     assert main(["simulate", "rate", "--out", str(out)]) == 130
     assert capsys.readouterr().err.strip() == "plastix simulate: interrupted."
 

@@ -125,10 +125,10 @@ def _read_failure(path: Path, fmt: str | None, err: BaseException) -> str:
 def _from_reader(err: BaseException) -> bool:
     """Whether ``err`` is a reading failure: an I/O or unpickling error, or raised inside a
     reader library (not by plastix's own checks, whose messages already say what to do)."""
+    if _raised_in_plastix(err):  # plastix's checks: their messages say what to do
+        return not isinstance(err, (ValueError, TypeError, FileNotFoundError))
     if isinstance(err, (OSError, EOFError, pickle.UnpicklingError)):
         return True
-    if _raised_in_plastix(err):
-        return False
     tb = err.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
@@ -150,7 +150,8 @@ def reading(path: str | os.PathLike, fmt: str | None = None) -> Iterator[None]:
     except Exception as err:
         if not _from_reader(err):
             hint = _mismatch(sniff_format(Path(path)), fmt) if Path(path).is_file() else ""
-            if hint and isinstance(err, ValueError):  # a schema error, from the wrong reader
+            if hint and isinstance(err, ValueError) and not isinstance(err, OSError):
+                # a schema error from the reader of another format
                 raise InputError(f"{err} Reading {str(path)!r}: {hint}.") from err
             raise
         if isinstance(err, FileNotFoundError) and not Path(path).exists():

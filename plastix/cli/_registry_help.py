@@ -145,6 +145,10 @@ def format_of_path(path: str | Path) -> str | None:
 
 
 def pickle_suffixes() -> tuple[str, ...]:
-    """Suffixes of the formats that unpickle (and so can run code from the file)."""
-    return tuple(s for name, suffixes, _ in format_entries() if "pickle" in name.lower()
-                 for s in suffixes)
+    """Suffixes of the formats whose reading can run code (pickles)."""
+    try:
+        from plastix.io.formats import formats
+    except ImportError:  # fallback: before the format registry
+        return tuple(s for name, suffixes, _ in format_entries() if name == "pickle"
+                     for s in suffixes)
+    return tuple(s for f in formats() if not getattr(f, "safe", True) for s in f.suffixes)

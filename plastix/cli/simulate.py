@@ -60,7 +60,9 @@ def _run(args: argparse.Namespace) -> int:
                   overwrite=args.overwrite)
     from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig
     from plastix.circuits.simulate import simulate_rate, simulate_spiking
-    from plastix.record import save_record
+    from plastix.cli._inputs import record_io
+
+    _, save_record = record_io()
 
     kw = {"rule": args.rule, "decay": args.decay, "noise": args.noise,
           "duration": args.duration}
