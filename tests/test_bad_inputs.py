@@ -687,6 +687,9 @@ CASES += [
 
 
 # --- command line: one line on stderr, exit code 2, inputs untouched ----------
+# The exact texts of file-reading failures are the readers' (their rows above); the
+# `cli-` rows of unreadable files check what the CLI adds: one line, the command's
+# prefix, the file and the cause.
 
 class CLIFailed(Exception):
     """The CLI's one line of stderr, raised so the table can check it."""
@@ -787,7 +790,7 @@ CASES += [
      r"plastix simulate: error: --out: cannot write in 'good\.nc': 'good\.nc' is a file, not "
      r"a folder\. Choose another output location\."),
     ("cli-simulate-bad-suffix", _cli("simulate", "rate", "--out", "rate.txt"), CLIFailed,
-     r"plastix simulate: error: `path` must end in one of .*; got 'rate\.txt'\..*"),
+     r"plastix simulate: error: `path` must end in one of .*; got 'rate\.txt'.*"),
     ("cli-reproduce-out-is-a-file",
      _cli("reproduce", "table1", "--quick", "--out", "good.nc", files=["good.nc"]), CLIFailed,
      r"plastix reproduce: error: --out: 'good\.nc' is an existing file; it must be a folder\. "
@@ -806,51 +809,43 @@ CASES += [
      r"plastix estimate: error: .*kernel.*'prodcut'.* Did you mean 'product'\?"),
     ("cli-estimate-folder-named-nc", _cli("estimate", "folder.nc", files=["folder.nc"]),
      CLIFailed,
-     r"plastix estimate: error: `record` 'folder\.nc' is a folder, not a file; pass the "
-     r"record file itself\."),
+     r"plastix estimate: error: .*'folder\.nc'.* (a folder|a directory), not a file[;.] "
+     r"[Pp]ass the (path of the )?record file itself\."),
     ("cli-estimate-pickle-refused", _cli("estimate", "evil.pkl", files=["evil.pkl"]),
      CLIFailed,
-     r"plastix estimate: error: `record` 'evil\.pkl' is a pickle file, and reading a pickle "
-     r"runs any code stored in it\. Pass --allow-pickle only for a file you made yourself or "
-     r"trust; better, save the record as NetCDF \(\.nc\) or NIX\."),
+     r"plastix estimate: error: .*'evil\.pkl'.* a pickle file, and .*runs any code .*"
+     r"--allow-pickle.*"),
     ("cli-design-pickle-refused",
      _cli("design", "--record", "evil.pkl", "--out", "d", files=["evil.pkl"]), CLIFailed,
-     r"plastix design: error: `--record` 'evil\.pkl' is a pickle file, and reading a pickle "
-     r"runs any code stored in it\. Pass --allow-pickle only for a file you made yourself or "
-     r"trust; better, save the record as NetCDF \(\.nc\) or NIX\."),
+     r"plastix design: error: .*'evil\.pkl'.* a pickle file, and .*runs any code .*"
+     r"--allow-pickle.*"),
     ("cli-estimate-empty-nix", _cli("estimate", "empty.nix", *_EST, files=["empty.nix"]),
      CLIFailed,
-     r"plastix estimate: error: cannot read 'empty\.nix' as nix \(OSError: .*, raised by "
-     r"h5py\): the file is empty \(0 bytes\); it was probably not written to the end\."),
+     r"plastix estimate: error: cannot read 'empty\.nix' as (nix|NIX)\b.*the file is empty "
+     r"\(0 bytes\).*"),
     ("cli-estimate-empty-pickle",
      _cli("estimate", "empty.pkl", *_EST, "--allow-pickle", files=["empty.pkl"]), CLIFailed,
-     r"plastix estimate: error: cannot read 'empty\.pkl' as pickle \(EOFError: Ran out of "
-     r"input, raised by \w+\): the file is empty \(0 bytes\); it was probably not written to "
-     r"the end\."),
+     r"plastix estimate: error: cannot read 'empty\.pkl' as pickle\b.*the file is empty "
+     r"\(0 bytes\).*"),
     ("cli-estimate-truncated-nc", _cli("estimate", "trunc.nc", *_EST, files=["trunc.nc"]),
      CLIFailed,
-     r"plastix estimate: error: cannot read 'trunc\.nc' as netcdf \(OSError: .*truncated "
-     r"file.*, raised by h5py\): its HDF5 container is truncated or damaged; it was probably "
-     r"not written or copied to the end: copy it again from its source\."),
+     r"plastix estimate: error: cannot read 'trunc\.nc' as (netcdf|NetCDF)\b.*truncated.*"
+     r"[Cc]opy it again from .*\."),
     ("cli-design-truncated-nwb",
      _cli("design", "--record", "trunc.nwb", "--out", "d", files=["trunc.nwb"]), CLIFailed,
-     r"plastix design: error: cannot read 'trunc\.nwb' as nwb \(OSError: .*truncated "
-     r"file.*, raised by h5py\): its HDF5 container is truncated or damaged; it was probably "
-     r"not written or copied to the end: copy it again from its source\."),
+     r"plastix design: error: cannot read 'trunc\.nwb' as (nwb|NWB)\b.*truncated.*"
+     r"[Cc]opy it again from .*\."),
     ("cli-estimate-junk-nwb", _cli("estimate", "junk.nwb", *_EST, files=["junk.nwb"]),
      CLIFailed,
-     r"plastix estimate: error: cannot read 'junk\.nwb' as nwb \(OSError: .*signature not "
-     r"found.*, raised by h5py\)" + _NOT_READ),
+     r"plastix estimate: error: cannot read 'junk\.nwb' as (nwb|NWB)\b.*corrupt.*"),
     ("cli-estimate-nwb-named-nc",
      _cli("estimate", "nwbfile.nc", *_EST, files=["nwbfile.nc"]), CLIFailed,
-     r"plastix estimate: error: cannot read 'nwbfile\.nc' as netcdf \(.*, raised by \w+\): "
-     r"the file is really NWB, not netcdf: rename it with the suffix of its format, or "
-     r"convert it\."),
+     r"plastix estimate: error: .*'nwbfile\.nc'.*(really NWB, not netcdf|content is NWB, "
+     r"not NetCDF).*[Rr]ename it.*"),
     ("cli-estimate-nix-named-nc",
      _cli("estimate", "nixfile.nc", *_EST, files=["nixfile.nc"]), CLIFailed,
-     r"plastix estimate: error: load_netcdf\(nixfile\.nc\): `pre_activity` is missing; .* "
-     r"Reading 'nixfile\.nc': the file is really NIX, not netcdf: rename it with the suffix "
-     r"of its format, or convert it\."),
+     r"plastix estimate: error: .*'nixfile\.nc'.*(really NIX, not netcdf|content is NIX, "
+     r"not NetCDF).*[Rr]ename it.*"),
 ]
 
 
