@@ -58,7 +58,7 @@ def _format_suffixes(entry) -> tuple[str, ...]:
 
 
 def format_entries() -> list[tuple[str, tuple[str, ...], str]]:
-    """``[(name, suffixes, description)]`` of the registered record file formats."""
+    """``[(name, suffixes, short label)]`` of the registered record file formats."""
     try:
         from plastix.io.formats import format_names, get_format
     except ImportError:  # fallback: before the format registry
@@ -69,9 +69,12 @@ def format_entries() -> list[tuple[str, tuple[str, ...], str]]:
         names = dict.fromkeys(_FORMATS.values())
         return [(n, tuple(s for s, f in _FORMATS.items() if f == n), words.get(n, ""))
                 for n in names]
-    return [(str(n), _format_suffixes(get_format(n)),
-             str(getattr(get_format(n), "description", "") or "").strip())
-            for n in format_names()]
+    out = []
+    for name in format_names():
+        fmt = get_format(name)
+        short = getattr(fmt, "label", None) or getattr(fmt, "description", "") or ""
+        out.append((str(name), _format_suffixes(fmt), str(short).strip()))
+    return out
 
 
 def circuit_rule_names() -> tuple[str, ...]:
