@@ -46,8 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-def _outputs(args: argparse.Namespace) -> tuple[Path | None, list[Path]]:
-    """The result's base name and every file it writes, checked against the input."""
+def _outputs(args: argparse.Namespace) -> Path | None:
+    """The result's base name (None: nothing written); its files checked against the input."""
     default = args.file.stem + "_estimate"
     if args.out is None:
         out = args.file.with_name(default) if args.plot else None
@@ -56,11 +56,11 @@ def _outputs(args: argparse.Namespace) -> tuple[Path | None, list[Path]]:
     else:
         out = Path(args.out)
     if out is None:
-        return None, []
+        return None
     files = [out.with_suffix(s) for s in (".nc", ".json") + ((".png",) if args.plot else ())]
     named = [Path(args.out)] if args.out is not None and not is_folder_target(args.out) else []
     check_outputs(files, inputs=[args.file], named=named, overwrite=args.overwrite)
-    return out, files
+    return out
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
 
     check_kernel(args.kernel)
     check_input(args.file, allow_pickle=args.allow_pickle)
-    out, _ = _outputs(args)
+    out = _outputs(args)
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,
                            n_boot=args.n_boot, n_null=args.n_null, alpha=args.alpha,
                            rng=args.rng)
