@@ -15,6 +15,7 @@ if any did, and the report says which.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 import traceback
 from collections.abc import Callable
@@ -27,6 +28,11 @@ from plastix._util.rng import resolve_rng, spawn
 from plastix.report import Report, Section, markdown_html, table_html, verdict_badge
 
 __all__ = ["run_demo", "DEMO_PIECES"]
+
+
+def _q(path: Any) -> str:
+    """A path quoted for the shell, for the report's rerun commands."""
+    return shlex.quote(str(path))
 
 _INTRO = (
     "Near stationarity, L2 weight decay makes the learning signal of almost any rule align "
@@ -57,7 +63,7 @@ def _ann(out: Path, rng: np.random.Generator, progress: bool) -> list[Section]:
     summary = table1.run(out / "ann", quick=True, rng=seed)
     return [_summary_section(
         "Artificial networks: alignment grows with weight decay", summary,
-        f"plastix reproduce table1 --quick --rng {seed} --out {out / 'ann'}",
+        f"plastix reproduce table1 --quick --rng {seed} --out {_q(out / 'ann')}",
         "A teacher-student regression network trained by SGD, Adam, feedback alignment and a "
         "random rule, at four decay rates; the cosine between each rule's learning signal and "
         "the Hebbian term, averaged over the last steps and over seeds.")]
@@ -70,7 +76,7 @@ def _circuit_phase(out: Path, rng: np.random.Generator, progress: bool) -> list[
     summary = circuit_phase.run(out / "circuit_phase", quick=True, rng=seed)
     return [_summary_section(
         "Spiking circuit: the γ × σ phase diagram of an error-driven rule", summary,
-        f"plastix reproduce circuit-phase --quick --rng {seed} --out {out / 'circuit_phase'}",
+        f"plastix reproduce circuit-phase --quick --rng {seed} --out {_q(out / 'circuit_phase')}",
         "Poisson inputs onto LIF neurons, synapses trained by a delta rule whose error comes "
         "from a teacher circuit: no Hebbian term in the rule. The alignment of its learning "
         "signal with post × pre rises with decay γ and turns negative above a noise level σ.")]
@@ -112,8 +118,10 @@ def _circuit_and_estimate(out: Path, rng: np.random.Generator,
                f"<strong>{'yes' if d['emergent_consistent'] else 'no'}</strong>. "
                f"The true rule is <code>{cfg.rule}</code> (not Hebbian).</p>")
     cmd = (f"plastix simulate spiking --rule error --decay 4 --noise 0 --duration 8 "
-           f"--n-pre 100 --n-post 10 --seed {seed} --out {nix}\n"
-           f"plastix estimate {nix} --plot --out {folder / 'estimate'}")
+           f"--n-pre 100 --n-post 10 --record-synapses 400 --target numpy --rng {seed} "
+           f"--out {_q(nix)}\n"
+           f"plastix estimate {_q(nix)} --rng {seed} --plot --out {_q(folder / 'estimate')} "
+           "--overwrite")
     return [Section(
         "One error-driven spiking circuit, estimated like an experiment", command=cmd,
         text=("100 Poisson inputs onto 10 LIF neurons, trained for 8 s by the error-driven "
@@ -129,44 +137,50 @@ def _circuit_and_estimate(out: Path, rng: np.random.Generator,
 
 
 def _datasets(out: Path, rng: np.random.Generator, progress: bool) -> list[Section]:
-    from plastix.datasets import list_datasets, load_dataset
-    from plastix.estimate import estimate_alignment
+    from plastix.datasets import dataset_dir, list_datasets, load_dataset
+    from plastix.estimate import estimate_alignment, save_result
 
-    rows = []
+    folder = out / "datasets"
+    rows, commands, files = [], ["plastix datasets verify"], []
     for entry in list_datasets():
         rec = load_dataset(entry.name)
         kernel = "stdp" if entry.truth.get("rule") == "stdp" else "product"
-        res = estimate_alignment(rec, kernel=kernel, rng=int(rng.integers(2**31 - 1)),
-                                 n_null=99, progress=False)
+        seed = int(rng.integers(2**31 - 1))
+        res = estimate_alignment(rec, kernel=kernel, rng=seed, n_null=99, progress=False)
+        base = folder / f"{Path(entry.file).stem}_estimate"
+        files += save_result(res, base)
+        commands.append(f"plastix estimate {_q(dataset_dir() / entry.file)} --kernel {kernel} "
+                        f"--n-null 99 --rng {seed} --out {_q(base)} --overwrite")
         lo, hi = (float(x) for x in res["alignment_ci"].values)
         rows.append([entry.file, entry.truth.get("rule", "?"), kernel,
                      float(res["alignment"]), f"[{lo:.3f}, {hi:.3f}]",
                      float(res["p_value"]), verdict_badge(str(res["verdict"].values))])
     return [Section(
         "The estimator on the bundled reference recordings",
-        command="plastix datasets verify\nplastix estimate datasets/<file> --kernel <kernel>",
+        command="\n".join(commands),
         text=("Three small recordings ship in datasets/ with their ground truth and checksums "
               "(NIX and NWB files, read through Neo). A rule with no Hebbian structure should "
               "come out indeterminate; STDP pairings Hebbian."),
         html_parts=[table_html(rows, ["file", "true rule", "kernel", "alignment", "95% CI",
-                                      "p", "verdict"], raw_columns=[6])])]
+                                      "p", "verdict"], raw_columns=[6])],
+        files=[Path(f) for f in files])]
 
 
 def _design(out: Path, rng: np.random.Generator, progress: bool) -> list[Section]:
     from plastix.design import propose_experiments
     from plastix.design.output import write_design
-    from plastix.plot.design import design_figure
+    from plastix.plot.design import plot_design_panels
 
     seed = int(rng.integers(2**31 - 1))
     result = propose_experiments(budget=20, rng=seed, progress=progress)
-    paths = write_design(result, out / "design", figure=design_figure(result.dataset))
+    paths = write_design(result, out / "design", figure=plot_design_panels(result.dataset))
     table = result.table
     cols = [c for c in table.columns][:8]
     rows = table[cols].head(6).values.tolist()
     protocol = Path(paths["protocol"]).read_text(encoding="utf-8")
     return [Section(
         "Which experiment tells emergent from mechanistic Hebbian plasticity?",
-        command=f"plastix design --budget 20 --seed {seed} --out {out / 'design'}",
+        command=f"plastix design --budget 20 --rng {seed} --out {_q(out / 'design')} --overwrite",
         text=("Three hypotheses (a Hebbian rule, an error-driven rule and a random rule, each "
               "with decay) are calibrated to the same baseline alignment; each manipulation is "
               "simulated under each with replicates and measured with the estimator."),

@@ -868,6 +868,169 @@ CASES += [
 ]
 
 
+# --- command line: one line on stderr, exit code 2, inputs untouched ----------
+# The exact texts of file-reading failures are the readers' (their rows above); the
+# `cli-` rows of unreadable files check what the CLI adds: one line, the command's
+# prefix, the file and the cause.
+
+class CLIFailed(Exception):
+    """The CLI's one line of stderr, raised so the table can check it."""
+
+
+def _small_record():
+    from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
+
+    return simulate_synthetic(SyntheticConfig(rule="hebbian", n_pre=6, n_post=3, n_intervals=12,
+                                              bins_per_interval=5),
+                              rng=np.random.default_rng(1), known_decay=True)
+
+
+def _make_file(name: str) -> None:
+    """Create a (bad) input file in the current folder; the name says what it is."""
+    import os
+    import pickle
+    import shutil
+    from pathlib import Path
+
+    from plastix.cli._inputs import record_io
+
+    save_record = record_io()[1]
+    kind, suffix = name.split(".")
+    if kind == "folder":
+        os.mkdir(name)
+    elif kind == "empty":
+        Path(name).write_bytes(b"")
+    elif kind == "junk":
+        Path(name).write_bytes(np.random.default_rng(0).bytes(4096))
+    elif kind == "evil":  # a pickle that would run code: the CLI must not unpickle it
+        Path(name).write_bytes(pickle.dumps(np.int64(3)).replace(b"numpy", b"nampy"))
+    elif kind in ("nwbfile", "nixfile", "good", "c", "design"):
+        real = {"nwbfile": "nwb", "nixfile": "nix"}.get(kind, suffix)
+        shutil.move(save_record(_small_record(), f"tmp.{real}"), name)
+    elif kind == "trunc":
+        data = Path(save_record(_small_record(), f"whole.{suffix}")).read_bytes()
+        Path(name).write_bytes(data[:len(data) // 2])
+    else:
+        raise AssertionError(name)
+
+
+def _cli(*argv, files=()):
+    """Run ``plastix ARGV`` in a fresh folder holding ``files``; raise its one error line."""
+    def go():
+        import contextlib
+        import io
+        import os
+        import tempfile
+
+        from plastix.cli import main
+
+        err = io.StringIO()
+        old = os.getcwd()
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chdir(tmp)
+            try:
+                for name in files:
+                    _make_file(name)
+                with contextlib.redirect_stderr(err):
+                    code = main(list(argv))
+            finally:
+                os.chdir(old)
+        lines = err.getvalue().strip().splitlines()
+        if code == 2 and len(lines) == 1:
+            raise CLIFailed(lines[0])
+        raise AssertionError(f"exit code {code}; stderr:\n{err.getvalue()}")
+    return go
+
+
+_EST = ("--n-boot", "20", "--n-null", "0")
+_NOT_READ = (r": the file is probably truncated, corrupt, or not written by the plastix/Neo "
+             r"convention \(SPEC §9\); check that it opens in the program that wrote it\.")
+
+CASES += [
+    ("cli-estimate-out-is-the-input",
+     _cli("estimate", "good.nc", *_EST, "--out", "good.nc", files=["good.nc"]), CLIFailed,
+     r"plastix estimate: error: --out: the output 'good\.nc' would replace the input "
+     r"'good\.nc'; choose another output name \(an input is never overwritten, even with "
+     r"--overwrite\)\."),
+    ("cli-estimate-out-stem-is-the-input",
+     _cli("estimate", "good.nc", *_EST, "--overwrite", "--out", "good", files=["good.nc"]),
+     CLIFailed,
+     r"plastix estimate: error: --out: the output 'good\.nc' would replace the input "
+     r"'good\.nc'; choose another output name \(an input is never overwritten, even with "
+     r"--overwrite\)\."),
+    ("cli-estimate-out-replaces-a-sibling",
+     _cli("estimate", "c.nix", *_EST, "--out", "c.nix", files=["c.nc", "c.nix"]), CLIFailed,
+     r"plastix estimate: error: --out: 'c\.nc' exists and would be replaced; pass "
+     r"--overwrite to replace it, or choose another output location\."),
+    ("cli-design-out-is-the-record",
+     _cli("design", "--record", "design.nc", "--out", ".", files=["design.nc"]), CLIFailed,
+     r"plastix design: error: --out: the output 'design\.nc' would replace the input "
+     r"'design\.nc'; choose another output name \(an input is never overwritten, even with "
+     r"--overwrite\)\."),
+    ("cli-simulate-out-inside-a-file",
+     _cli("simulate", "rate", "--out", "good.nc/rate.nc", files=["good.nc"]), CLIFailed,
+     r"plastix simulate: error: --out: cannot write in 'good\.nc': 'good\.nc' is a file, not "
+     r"a folder\. Choose another output location\."),
+    ("cli-simulate-bad-suffix", _cli("simulate", "rate", "--out", "rate.txt"), CLIFailed,
+     r"plastix simulate: error: `path` must end in one of .*; got 'rate\.txt'.*"),
+    ("cli-reproduce-out-is-a-file",
+     _cli("reproduce", "table1", "--quick", "--out", "good.nc", files=["good.nc"]), CLIFailed,
+     r"plastix reproduce: error: --out: 'good\.nc' is an existing file; it must be a folder\. "
+     r"Choose another output location\."),
+    ("cli-design-out-is-a-file", _cli("design", "--out", "good.nc", files=["good.nc"]),
+     CLIFailed,
+     r"plastix design: error: --out: 'good\.nc' is an existing file; it must be a folder\. "
+     r"Choose another output location\."),
+    ("cli-demo-out-is-a-file", _cli("demo", "--out", "good.nc", files=["good.nc"]), CLIFailed,
+     r"plastix demo: error: --out: 'good\.nc' is an existing file; it must be a folder\. "
+     r"Choose another output location\."),
+    ("cli-estimate-missing-file", _cli("estimate", "nothere.nc"), CLIFailed,
+     r"plastix estimate: error: `record` 'nothere\.nc' does not exist\."),
+    ("cli-estimate-unknown-kernel", _cli("estimate", "good.nc", "--kernel", "prodcut",
+                                         files=["good.nc"]), CLIFailed,
+     r"plastix estimate: error: .*kernel.*'prodcut'.* Did you mean 'product'\?"),
+    ("cli-estimate-folder-named-nc", _cli("estimate", "folder.nc", files=["folder.nc"]),
+     CLIFailed,
+     r"plastix estimate: error: .*'folder\.nc'.* (a folder|a directory), not a file[;.] "
+     r"[Pp]ass the (path of the )?record file itself\."),
+    ("cli-estimate-pickle-refused", _cli("estimate", "evil.pkl", files=["evil.pkl"]),
+     CLIFailed,
+     r"plastix estimate: error: .*'evil\.pkl'.* a pickle file, and .*runs any code .*"
+     r"--allow-pickle.*"),
+    ("cli-design-pickle-refused",
+     _cli("design", "--record", "evil.pkl", "--out", "d", files=["evil.pkl"]), CLIFailed,
+     r"plastix design: error: .*'evil\.pkl'.* a pickle file, and .*runs any code .*"
+     r"--allow-pickle.*"),
+    ("cli-estimate-empty-nix", _cli("estimate", "empty.nix", *_EST, files=["empty.nix"]),
+     CLIFailed,
+     r"plastix estimate: error: cannot read 'empty\.nix' as (nix|NIX)\b.*the file is empty "
+     r"\(0 bytes\).*"),
+    ("cli-estimate-empty-pickle",
+     _cli("estimate", "empty.pkl", *_EST, "--allow-pickle", files=["empty.pkl"]), CLIFailed,
+     r"plastix estimate: error: cannot read 'empty\.pkl' as pickle\b.*the file is empty "
+     r"\(0 bytes\).*"),
+    ("cli-estimate-truncated-nc", _cli("estimate", "trunc.nc", *_EST, files=["trunc.nc"]),
+     CLIFailed,
+     r"plastix estimate: error: cannot read 'trunc\.nc' as (netcdf|NetCDF)\b.*truncated.*"
+     r"[Cc]opy it again from .*\."),
+    ("cli-design-truncated-nwb",
+     _cli("design", "--record", "trunc.nwb", "--out", "d", files=["trunc.nwb"]), CLIFailed,
+     r"plastix design: error: cannot read 'trunc\.nwb' as (nwb|NWB)\b.*truncated.*"
+     r"[Cc]opy it again from .*\."),
+    ("cli-estimate-junk-nwb", _cli("estimate", "junk.nwb", *_EST, files=["junk.nwb"]),
+     CLIFailed,
+     r"plastix estimate: error: cannot read 'junk\.nwb' as (nwb|NWB)\b.*corrupt.*"),
+    ("cli-estimate-nwb-named-nc",
+     _cli("estimate", "nwbfile.nc", *_EST, files=["nwbfile.nc"]), CLIFailed,
+     r"plastix estimate: error: .*'nwbfile\.nc'.*(really NWB, not netcdf|content is NWB, "
+     r"not NetCDF).*[Rr]ename it.*"),
+    ("cli-estimate-nix-named-nc",
+     _cli("estimate", "nixfile.nc", *_EST, files=["nixfile.nc"]), CLIFailed,
+     r"plastix estimate: error: .*'nixfile\.nc'.*(really NIX, not netcdf|content is NIX, "
+     r"not NetCDF).*[Rr]ename it.*"),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):
     _, trigger, exc, message = case

@@ -288,9 +288,10 @@ def test_files_are_written_atomically(small_design, tmp_path):
     import xarray as xr
 
     from plastix.design.output import write_design
-    from plastix.plot.design import design_figure
+    from plastix.plot.design import plot_design_panels
 
-    paths = write_design(small_design, tmp_path, figure=design_figure(small_design.dataset))
+    paths = write_design(small_design, tmp_path,
+                         figure=plot_design_panels(small_design.dataset))
     assert sorted(p.name for p in paths.values()) == ["design.csv", "design.nc", "design.png",
                                                       "protocol.md"]
     with xr.open_dataset(paths["netcdf"], engine="h5netcdf") as f:
@@ -341,9 +342,10 @@ def test_cli_writes_the_outputs(tmp_path, monkeypatch, capsys):
 
     with xr.open_dataset(tmp_path / "design.nc", engine="h5netcdf") as f:
         assert f.attrs["budget_sessions"] == 20 and f.attrs["budget_input"] == "640 synapses"
-    # bad input: the CLI reports it and exits 1 without touching the previous results
+    # bad input: the CLI reports it and exits 2 without touching the previous results
     before = (tmp_path / "design.csv").read_bytes()
-    assert main(["design", "--budget", "1", "--quiet", "--out", str(tmp_path)]) == 1
+    assert main(["design", "--budget", "1", "--quiet", "--overwrite", "--out",
+                 str(tmp_path)]) == 2
     assert "`budget` must be an int >= 2; got 1." in capsys.readouterr().err
     assert (tmp_path / "design.csv").read_bytes() == before
 

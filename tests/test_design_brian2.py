@@ -237,5 +237,5 @@ def test_cli_passes_the_simulator(brian2_design, tmp_path, monkeypatch, capsys):
                  str(tmp_path)]) == 0
     assert seen["simulator"] == "brian2"
     assert (tmp_path / "design.csv").exists()
-    assert main(["design", "--quiet", "--out", str(tmp_path)]) == 0
+    assert main(["design", "--quiet", "--overwrite", "--out", str(tmp_path)]) == 0
     assert seen["simulator"] == "numpy"

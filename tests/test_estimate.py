@@ -266,7 +266,7 @@ def test_cli_estimate(tmp_path, rng, capsys):
     assert "verdict     hebbian" in out and "p-value" in out and "emergent" in out
     for suffix in (".nc", ".json", ".png"):
         assert (tmp_path / f"res{suffix}").stat().st_size > 0
-    assert main(["estimate", str(path), "--kernel", "prodcut"]) == 1
+    assert main(["estimate", str(path), "--kernel", "prodcut"]) == 2
     assert "Did you mean 'product'?" in capsys.readouterr().err
 
 

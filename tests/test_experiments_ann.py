@@ -250,7 +250,7 @@ def test_bad_inputs(call, exc, message):
 def test_cli_rejects_unknown_experiment(tmp_path, capsys):
     from plastix.cli import main
 
-    assert main(["reproduce", "tabel1", "--out", str(tmp_path)]) == 1
+    assert main(["reproduce", "tabel1", "--out", str(tmp_path)]) == 2
     assert "Did you mean 'table1'?" in capsys.readouterr().err
 
 
@@ -410,7 +410,7 @@ def test_cli_epochs_reaches_the_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(fig15, "run", fake_run)
     assert main(["reproduce", "fig15", "--quick", "--epochs", "3", "--out", str(tmp_path)]) == 0
     assert seen == {"epochs": 3, "quick": True, "threads": 1}
-    assert main(["reproduce", "circuit-phase", "--epochs", "3", "--out", str(tmp_path)]) == 1
+    assert main(["reproduce", "circuit-phase", "--epochs", "3", "--out", str(tmp_path)]) == 2
 
 
 def test_late_drift_spans_epochs_not_steps():

@@ -1,7 +1,7 @@
 """Files of a design run: ranked table (CSV, NetCDF), figure (PNG), protocols (markdown).
 
-The figure is drawn by the caller (:func:`plastix.plot.design.design_figure`) and
-handed in, so that the design never imports the plotting code.
+The figure is drawn by the caller (:func:`plastix.plot.design.plot_design_panels`):
+the design layer does not import :mod:`plastix.plot`.
 
 Every file is written atomically (temporary file, then rename), so a failed run
 never destroys an earlier result.
@@ -134,7 +134,7 @@ def protocol_markdown(ds: xr.Dataset, *, top: int = 3) -> str:
 
 
 def write_design(result: Any, out: Any, *, top: int = 3, figure: Any = None) -> dict[str, Path]:
-    """Write ``design.nc``, ``design.csv``, ``protocol.md`` and ``design.png`` into ``out``.
+    """Write ``design.nc``, ``design.csv``, ``protocol.md`` (and ``design.png``) into ``out``.
 
     Parameters
     ----------
@@ -142,16 +142,15 @@ def write_design(result: Any, out: Any, *, top: int = 3, figure: Any = None) -> 
     out : str or Path
         Folder (created if needed).
     top : int
-        Protocols for the ``top`` ranked manipulations.
+        Protocols for this many of the best-ranked manipulations.
     figure : matplotlib.figure.Figure, optional
-        Saved as ``design.png`` (120 dpi), e.g.
-        ``plastix.plot.design.design_figure(result.dataset)``; None writes no figure.
+        Saved as ``design.png`` (for example
+        :func:`plastix.plot.design.plot_design_panels` of ``result.dataset``).
 
     Returns
     -------
     dict
-        ``{"netcdf", "csv", "figure", "protocol"}`` → path (``"figure"`` only when
-        a figure was given).
+        ``{"netcdf", "csv", "protocol"}`` (and ``"figure"`` when given) → path.
     """
     from plastix.design.propose import DesignResult
 

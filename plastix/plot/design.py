@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["plot_design", "plot_sessions_required", "design_figure"]
+__all__ = ["plot_design", "plot_sessions_required", "plot_design_panels"]
 
 _MARKERS = "osD^vP*X"
 
@@ -135,23 +135,20 @@ def plot_sessions_required(dataset: xr.Dataset, *, ax: Any = None) -> Any:
     return ax
 
 
-def design_figure(ds: xr.Dataset) -> Any:
-    """A two-panel figure of a design result: predicted alignment, and sessions required.
+def plot_design_panels(dataset: xr.Dataset, *, fig: Any = None) -> Any:
+    """Two panels: :func:`plot_design` and :func:`plot_sessions_required`; returns the figure.
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        ``DesignResult.dataset`` of :func:`plastix.design.propose_experiments`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        13 × 4.8 inches; left :func:`plot_design`, right :func:`plot_sessions_required`.
+    dataset : xarray.Dataset
+        ``DesignResult.dataset``.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw on (default a new 13 × 4.8 inch one, not registered with pyplot).
     """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(13.0, 4.8), layout="constrained")
+    fig = Figure(figsize=(13.0, 4.8), layout="constrained") if fig is None else fig
     a1, a2 = fig.subplots(1, 2)
-    plot_design(ds, ax=a1)
-    plot_sessions_required(ds, ax=a2)
+    plot_design(dataset, ax=a1)
+    plot_sessions_required(dataset, ax=a2)
     return fig

@@ -1,11 +1,13 @@
-"""``plastix estimate FILE [--decay G] [--kernel K] [--out RESULT] [--plot]``."""
+"""``plastix estimate FILE [--decay G] [--kernel K] [--rng S] [--out RESULT] [--plot]``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from plastix.estimate.estimator import KERNELS
+from plastix.cli._inputs import add_allow_pickle_flag, check_input, is_pickle, load_input
+from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
+from plastix.cli._registry_help import format_help, kernel_help
 
 
 def _decay(text: str):
@@ -23,42 +25,68 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "estimate", help="estimate the Hebbian alignment of a recording",
         description="Estimate how Hebbian the weight changes of a record are (A > 0 Hebbian, "
         "A < 0 anti-Hebbian), with a block-bootstrap interval, a circular-shift p-value, a "
-        "verdict and the emergent-Hebbian diagnostics. FILE: .nc, or a Neo .nix/.nwb/.pkl file.")
-    p.add_argument("file", type=Path, help="record file (.nc, .nix, .nwb, .pkl)")
+        "verdict and the emergent-Hebbian diagnostics.")
+    p.add_argument("file", type=Path, help=f"record file: {format_help()}")
     p.add_argument("--decay", type=_decay, default=None,
                    help="decay rate in 1/time unit, or 'estimate' (default: the record's known "
                    "decay, else estimated from silent presynaptic units)")
     p.add_argument("--kernel", default="product",
-                   help="Hebbian term: " + ", ".join(KERNELS) + " (default product)")
+                   help=f"Hebbian term (default product): {kernel_help()}")
     p.add_argument("--lag", type=int, default=1, help="bins pre leads post (kernel lagged)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (1000)")
     p.add_argument("--n-null", type=int, default=199, help="null replicates (199; 0 skips)")
     p.add_argument("--alpha", type=float, default=0.05, help="test level (0.05)")
-    p.add_argument("--rng", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="write RESULT.nc and RESULT.json (and RESULT.png with --plot)")
+    add_rng_flag(p, "seed (default 0)")
+    p.add_argument("--out", default=None,
+                   help="write RESULT.nc and RESULT.json (and RESULT.png with --plot); "
+                   "DIR/ writes DIR/FILE_estimate.*")
     p.add_argument("--plot", action="store_true", help="also write a PNG figure")
+    add_allow_pickle_flag(p)
+    add_overwrite_flag(p)
     p.set_defaults(func=_run)
 
 
+def _outputs(args: argparse.Namespace) -> Path | None:
+    """The result's base name (None: nothing written); its files checked against the input."""
+    default = args.file.stem + "_estimate"
+    if args.out is None:
+        out = args.file.with_name(default) if args.plot else None
+    elif is_folder_target(args.out):
+        out = Path(args.out) / default
+    else:
+        out = Path(args.out)
+    if out is None:
+        return None
+    files = [out.with_suffix(s) for s in (".nc", ".json") + ((".png",) if args.plot else ())]
+    named = [Path(args.out)] if args.out is not None and not is_folder_target(args.out) else []
+    check_outputs(files, inputs=[args.file], named=named, overwrite=args.overwrite)
+    return out
+
+
 def _run(args: argparse.Namespace) -> int:
+    from plastix.cli._errors import reading
+    from plastix.cli._registry_help import check_kernel, format_of_path
     from plastix.estimate.estimator import HebbianEstimator, save_result
 
+    check_kernel(args.kernel)
+    check_input(args.file, allow_pickle=args.allow_pickle)
+    out = _outputs(args)
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,
                            n_boot=args.n_boot, n_null=args.n_null, alpha=args.alpha,
                            rng=args.rng)
-    est.fit(args.file)
+    if args.allow_pickle and is_pickle(args.file):
+        est.fit(load_input(args.file, allow_pickle=True))
+    else:
+        with reading(args.file, format_of_path(args.file)):
+            est.fit(args.file)
     print(f"plastix estimate {args.file.name}")
     print(est.summary())
-    out = args.out
-    if out is None and args.plot:
-        out = args.file.with_name(args.file.stem + "_estimate")
     if out is not None:
         nc, js = save_result(est.result_, out)
         print(f"wrote {nc} and {js}")
         if args.plot:
             from plastix.plot.estimate import save_estimate_figure
 
-            png = save_estimate_figure(est.result_, Path(out).with_suffix(".png"))
+            png = save_estimate_figure(est.result_, out.with_suffix(".png"))
             print(f"wrote {png}")
     return 0

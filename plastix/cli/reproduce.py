@@ -1,4 +1,5 @@
-"""``plastix reproduce NAME [--quick] [--seeds N] --out DIR``."""
+"""``plastix reproduce NAME [--quick] [--seeds N] [--rng S] [--threads T] [--epochs E]
+--out DIR``."""
 
 from __future__ import annotations
 
@@ -6,30 +7,50 @@ import argparse
 import importlib
 from pathlib import Path
 
-from plastix._util.errors import check_choice
-from plastix.experiments import EXPERIMENTS
+from plastix.cli._paths import add_rng_flag, check_folder
+from plastix.cli._registry_help import rule_help
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from plastix.experiments import EXPERIMENTS
+
     p = sub.add_parser("reproduce", help="reproduce one of the paper's experiments (or ours)",
-                       description="Reproduce an experiment: " + ", ".join(EXPERIMENTS))
+                       description="Reproduce an experiment: " + ", ".join(EXPERIMENTS),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", help="one of: " + ", ".join(EXPERIMENTS))
     p.add_argument("--quick", action="store_true", help="small version (about a minute)")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds")
-    p.add_argument("--rng", type=int, default=0, help="master seed (default 0)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_rng_flag(p)
+    p.add_argument("--out", type=Path, required=True,
+                   help="output folder (a rerun into it continues what is saved there)")
     p.add_argument("--threads", type=int, default=1,
                    help="cores for the training sweeps (default 1; 2 trains two halves of "
                         "each sweep side by side on a 2-core machine when nothing else runs)")
     p.add_argument("--epochs", type=int, default=None,
                    help="train this many epochs instead of the paper's 50 (ANN experiments; "
                         "e.g. to check whether a difference from the paper is a budget effect)")
+    _lazy_epilog(p, lambda: "learning rules of the artificial networks:\n" + rule_help())
     p.set_defaults(func=_run)
 
 
+def _lazy_epilog(parser: argparse.ArgumentParser, text) -> None:
+    """Append ``text()`` to the parser's help only when the help is shown.
+
+    The rule registry may load torch; building the parser must not.
+    """
+    plain = parser.format_help
+
+    def format_help() -> str:
+        return plain() + "\n" + text() + "\n"
+
+    parser.format_help = format_help
+
+
 def _run(args: argparse.Namespace) -> int:
+    from plastix._util.errors import check_choice
+    from plastix.experiments import EXPERIMENTS
+
     check_choice("name", args.name, EXPERIMENTS)
-    module = importlib.import_module(EXPERIMENTS[args.name])
     extra = {}
     if args.epochs is not None:
         if args.name == "circuit-phase":
@@ -40,6 +61,8 @@ def _run(args: argparse.Namespace) -> int:
         extra["overrides"] = {"epochs": int(args.epochs)}
     if args.name != "circuit-phase":  # the ANN experiments train torch sweeps
         extra["threads"] = args.threads
+    check_folder(args.out)
+    module = importlib.import_module(EXPERIMENTS[args.name])
     summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng, **extra)
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from plastix.cli._paths import add_rng_flag, check_folder
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the whole pipeline and write an HTML report",
                        description="End-to-end run on embedded defaults: ANN sweep, circuits, "
                        "estimator, experiment design; writes DIR/report.html.")
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
-    p.add_argument("--rng", type=int, default=0, help="master seed (default 0)")
+    add_rng_flag(p)
     p.add_argument("--only", action="append", default=None, metavar="PIECE",
                    help="run only pieces whose name contains PIECE (repeatable)")
     p.set_defaults(func=_demo)
@@ -25,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from plastix.demo import run_demo
 
+    check_folder(args.out)
     path, failed = run_demo(args.out, rng=args.rng, pieces=args.only)
     if failed:
         print(f"plastix demo: {len(failed)} piece(s) failed: {', '.join(failed)}; "

@@ -1,0 +1,75 @@
+"""The ``plastix`` command line: thin wrappers that parse, call a public function, write files.
+
+One module per subcommand in this package (:mod:`~plastix.cli.reproduce`,
+:mod:`~plastix.cli.simulate`, :mod:`~plastix.cli.estimate`,
+:mod:`~plastix.cli.design`, :mod:`~plastix.cli.demo`), each exposing
+``add_parser(subparsers)`` and setting ``func`` on its parser.  Heavy packages
+are imported only when a subcommand runs.  Help texts and choices of rules,
+kernels and formats come from the registries (:mod:`plastix.cli._registry_help`).
+
+Every command checks its output paths before any work
+(:mod:`plastix.cli._paths`).  Whatever a user can cause ends in one line,
+``plastix CMD: error: ...``, and exit code 2; ``plastix --debug CMD ...``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["main", "build_parser"]
+
+# subcommand modules, in the order shown by --help
+_SUBCOMMANDS = ("reproduce", "simulate", "estimate", "design", "demo")
+
+_DEBUG_HELP = "show the full traceback of an error instead of one line"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand."""
+    from plastix import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="plastix",
+        description="Emergent versus mechanistic Hebbian plasticity: reproduce, simulate, "
+        "estimate, design.",
+    )
+    parser.add_argument("--version", action="version", version=f"plastix {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _SUBCOMMANDS:
+        importlib.import_module(f"plastix.cli.{name}").add_parser(sub)
+    for command in sub.choices.values():  # `--debug` also after the subcommand
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help=_DEBUG_HELP)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``plastix`` console script; returns the exit code.
+
+    0 on success, 1 when a command ran but found a problem it reports (a demo
+    piece failed, a dataset does not match), 2 for a usage or input error
+    (one line on stderr), 130 when interrupted.
+    """
+    from plastix.cli._errors import one_line
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"plastix {args.command}: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as err:  # MemoryError included: one line, the traceback with --debug
+        if args.debug:
+            raise
+        print(f"plastix {args.command}: error: {one_line(err)}", file=sys.stderr)
+        return 2

@@ -1,0 +1,80 @@
+"""``plastix simulate rate|spiking --rule R --decay G --noise S [--duration T] --out FILE``.
+
+Also ``--rng N``, ``--eta``, ``--n-pre``, ``--n-post``, ``--record-synapses`` and
+``--target``.  Writes the record by the file's suffix through the format
+registry (``save_record``); ``--out DIR/`` writes ``DIR/CIRCUIT.nc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
+from plastix.cli._registry_help import circuit_rule_names, format_help
+
+
+def _synapses(text: str):
+    if text.lower() == "all":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--record-synapses must be a count or 'all'; got {text!r}") from None
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="simulate a Brian2 rate or spiking circuit",
+                       description="Simulate a circuit with plastic synapses "
+                       "dw/dt = eta g - gamma w + sigma xi(t) and write its record.")
+    p.add_argument("circuit", help="'rate' or 'spiking'")
+    p.add_argument("--rule", default="error",
+                   help="learning rule g, one of: " + ", ".join(circuit_rule_names()))
+    p.add_argument("--decay", type=float, default=1.0, help="weight decay gamma (1/s)")
+    p.add_argument("--noise", type=float, default=0.0, help="weight noise sigma (1/sqrt(s))")
+    p.add_argument("--eta", type=float, default=None, help="learning rate (1/s)")
+    p.add_argument("--duration", type=float, default=5.0, help="simulated time (s)")
+    p.add_argument("--n-pre", type=int, default=None, help="number of inputs")
+    p.add_argument("--n-post", type=int, default=None, help="number of output units")
+    p.add_argument("--record-synapses", type=_synapses, default=argparse.SUPPRESS,
+                   metavar="N", help="synapses whose weights are recorded: a count or 'all' "
+                   "(default: the circuit's, 2000)")
+    p.add_argument("--target", default=None, help="Brian2 codegen target: numpy, cython, auto")
+    add_rng_flag(p, "random seed (default 0)")
+    p.add_argument("--out", required=True,
+                   help=f"output file by its suffix: {format_help()}; DIR/ writes "
+                   "DIR/CIRCUIT.nc")
+    add_overwrite_flag(p)
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from plastix._util.errors import check_choice
+    from plastix.cli._registry_help import check_format
+
+    check_choice("circuit", args.circuit, ("rate", "spiking"))
+    out = Path(args.out) / f"{args.circuit}.nc" if is_folder_target(args.out) else Path(args.out)
+    check_format(out)  # fail on a bad suffix before simulating
+    check_outputs([out], named=[] if is_folder_target(args.out) else [out],
+                  overwrite=args.overwrite)
+    from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig
+    from plastix.circuits.simulate import simulate_rate, simulate_spiking
+    from plastix.cli._inputs import record_io
+
+    _, save_record = record_io()
+
+    kw = {"rule": args.rule, "decay": args.decay, "noise": args.noise,
+          "duration": args.duration}
+    for name in ("eta", "n_pre", "n_post"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
+    if hasattr(args, "record_synapses"):  # 'all' is None
+        kw["record_synapses"] = args.record_synapses
+    if args.circuit == "rate":
+        ds = simulate_rate(RateCircuitConfig(**kw), rng=args.rng, target=args.target)
+    else:
+        ds = simulate_spiking(SpikingCircuitConfig(**kw), rng=args.rng, target=args.target)
+    path = save_record(ds, out)
+    print(f"plastix simulate {args.circuit}: wrote {path}")
+    return 0

@@ -1,0 +1,314 @@
+"""The command line: help texts from the registries, one seed spelling, rerun commands that
+rerun, outputs that never replace inputs, one line instead of a traceback."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plastix.cli import build_parser, main
+from plastix.cli._registry_help import (
+    circuit_rule_names,
+    format_entries,
+    kernel_entries,
+    rule_entries,
+)
+
+
+def _help(*argv: str) -> str:
+    """A subcommand's --help text, whitespace collapsed (argparse wraps lines)."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if hasattr(a, "choices") and a.choices
+               and "estimate" in a.choices)
+    return " ".join(sub.choices[argv[0]].format_help().split())
+
+
+def test_every_registered_name_is_in_the_help():
+    kernels = [k for k, _ in kernel_entries()]
+    assert "product" in kernels and "stdp" in kernels
+    for command in ("estimate", "design"):
+        text = _help(command)
+        missing = [k for k in kernels if re.search(rf"\b{re.escape(k)}\b", text) is None]
+        assert not missing, f"kernels missing from `plastix {command} --help`: {missing}"
+    formats = format_entries()
+    assert {"netcdf", "nix", "nwb"} <= {n for n, _, _ in formats}
+    for command in ("estimate", "simulate", "design"):
+        text = _help(command)
+        for name, suffixes, _ in formats:
+            assert name in text, f"format {name!r} missing from `plastix {command} --help`"
+            for s in suffixes:
+                assert s in text, f"suffix {s!r} missing from `plastix {command} --help`"
+    rules = [r for r, _ in rule_entries()]
+    assert "sgd" in rules
+    text = _help("reproduce")
+    assert not [r for r in rules if re.search(rf"\b{re.escape(r)}\b", text) is None]
+    text = _help("simulate")
+    assert not [r for r in circuit_rule_names() if r not in text]
+
+
+def test_kernel_help_has_descriptions_when_the_registry_does():
+    text = _help("estimate")
+    for name, desc in kernel_entries():
+        if desc:
+            assert " ".join(desc.split()) in text
+
+
+@pytest.mark.parametrize("command", ["simulate", "estimate", "design", "demo", "reproduce"])
+def test_the_seed_is_spelled_rng_and_seed_is_a_hidden_alias(command):
+    parser = build_parser()
+    head = {"simulate": ["simulate", "rate", "--out", "x.nc"], "estimate": ["estimate", "x.nc"],
+            "design": ["design", "--out", "d"], "demo": ["demo"],
+            "reproduce": ["reproduce", "table1", "--out", "d"]}[command]
+    assert parser.parse_args(head).rng == 0
+    assert parser.parse_args(head + ["--rng", "5"]).rng == 5
+    assert parser.parse_args(head + ["--seed", "7"]).rng == 7
+    text = _help(command)
+    assert "--rng" in text and re.search(r"--seed(?![\w-])", text) is None
+
+
+def test_a_printed_rerun_command_reproduces_the_demo(tmp_path):
+    """The report's `plastix estimate` command for a bundled recording gives the demo's
+    numbers exactly (same JSON, byte for byte)."""
+    from plastix.demo import run_demo
+
+    report, failed = run_demo(tmp_path / "demo", progress=False, pieces=["bundled datasets"])
+    assert failed == []
+    blocks = [html.unescape(b) for b in re.findall(r"<pre><code>(.*?)</code></pre>",
+                                                  report.read_text(), flags=re.S)]
+    commands = [line for b in blocks for line in b.splitlines()
+                if line.startswith("plastix estimate ")]
+    assert len(commands) == 3
+    argv = shlex.split(commands[0])[1:]
+    i = argv.index("--out")
+    demo_json = Path(argv[i + 1]).with_suffix(".json")
+    argv[i + 1] = str(tmp_path / "rerun")
+    argv.remove("--overwrite")
+    assert main(argv) == 0
+    assert (tmp_path / "rerun.json").read_bytes() == demo_json.read_bytes()
+
+
+def test_printed_commands_parse():
+    """Every flag in the demo's rerun commands exists in the parser."""
+    import inspect
+
+    import plastix.demo as D
+
+    parser = build_parser()
+    known = set()
+    for action in parser._actions:
+        for p in (getattr(action, "choices", None) or {}).values():
+            known |= {opt for a in p._actions for opt in a.option_strings}
+    used = set(re.findall(r"(--[a-z][a-z-]*)", inspect.getsource(D)))
+    assert used and used - known == set(), f"the demo prints unknown flags: {used - known}"
+
+
+# ------------------------------------------------------------ outputs never replace inputs
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def small_nc(tmp_path):
+    from plastix.cli._inputs import record_io
+    from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
+
+    _, save_record = record_io()
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", n_pre=6, n_post=3,
+                                             n_intervals=12, bins_per_interval=5),
+                             rng=np.random.default_rng(1), known_decay=True)
+    return save_record(rec, tmp_path / "a.nc")
+
+
+FAST = ["--n-boot", "20", "--n-null", "0"]
+
+
+def _refused(capsys, argv, *expected):
+    """Run the CLI, check it exits 2 with one line containing every `expected` text."""
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"plastix {argv[0]}: error: "), err
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+def test_estimate_never_replaces_its_input(small_nc, tmp_path, capsys):
+    before = _sha(small_nc)
+    _refused(capsys, ["estimate", str(small_nc), *FAST, "--out", str(small_nc)],
+             "would replace the input")
+    # `--out a` adds the suffix: a.nc, the input
+    _refused(capsys, ["estimate", str(small_nc), *FAST, "--out", str(tmp_path / "a")],
+             "would replace the input")
+    # --overwrite never allows it
+    _refused(capsys, ["estimate", str(small_nc), *FAST, "--overwrite", "--out",
+                      str(small_nc)], "never overwritten")
+    # a hard link to the input is the input
+    link = tmp_path / "link.nc"
+    link.hardlink_to(small_nc)
+    _refused(capsys, ["estimate", str(small_nc), *FAST, "--out", str(link)],
+             "would replace the input")
+    assert _sha(small_nc) == before
+
+
+def test_estimate_refuses_a_sibling_it_was_not_told_to_replace(small_nc, tmp_path, capsys):
+    """`estimate c.nix --out c.nix` writes c.nc and c.json: an existing c.nc is not the
+    user's to lose without --overwrite."""
+    import shutil
+
+    c_nc = tmp_path / "c.nc"
+    shutil.copy(small_nc, c_nc)
+    c_nix = tmp_path / "c.nix"
+    c_nix.write_bytes(b"not read: the output check comes first")
+    before = {p: _sha(p) for p in (c_nc, c_nix, small_nc)}
+    _refused(capsys, ["estimate", str(c_nix), *FAST, "--out", str(c_nix)],
+             f"{str(c_nc)!r} exists", "--overwrite")
+    assert {p: _sha(p) for p in before} == before
+
+
+def test_estimate_writes_inside_a_folder_and_named_files_are_replaced(small_nc, tmp_path,
+                                                                      capsys):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    assert main(["estimate", str(small_nc), *FAST, "--out", str(folder) + "/"]) == 0
+    assert (folder / "a_estimate.nc").exists() and (folder / "a_estimate.json").exists()
+    # rerunning into the same folder: the files were not named, so --overwrite is needed
+    _refused(capsys, ["estimate", str(small_nc), *FAST, "--out", str(folder)], "--overwrite")
+    assert main(["estimate", str(small_nc), *FAST, "--overwrite", "--out", str(folder)]) == 0
+
+
+def test_design_never_replaces_its_record(small_nc, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    import plastix.design.propose as P
+
+    monkeypatch.setattr(P, "propose_experiments",
+                        lambda **kw: pytest.fail("the design ran before the output check"))
+    rec = tmp_path / "design.nc"
+    shutil.copy(small_nc, rec)
+    before = _sha(rec)
+    monkeypatch.chdir(tmp_path)
+    _refused(capsys, ["design", "--record", "design.nc", "--out", "."],
+             "would replace the input 'design.nc'")
+    _refused(capsys, ["design", "--record", "design.nc", "--overwrite", "--out", "."],
+             "never overwritten")
+    assert _sha(rec) == before
+
+
+def test_simulate_checks_its_output_before_simulating(tmp_path, capsys, monkeypatch):
+    import plastix.circuits.simulate as S
+
+    monkeypatch.setattr(S, "simulate_rate", lambda *a, **k: pytest.fail("simulated"))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    _refused(capsys, ["simulate", "rate", "--out", str(blocker / "r.nc")],
+             "is a file, not a folder")
+    _refused(capsys, ["simulate", "rate", "--out", str(tmp_path / "r.txt")], "must end in")
+
+
+@pytest.mark.skipif(hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0,
+                    reason="root can write in a read-only folder")
+def test_a_read_only_output_folder_is_refused_first(tmp_path, capsys, monkeypatch):
+    import plastix.circuits.simulate as S
+
+    monkeypatch.setattr(S, "simulate_rate", lambda *a, **k: pytest.fail("simulated"))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        _refused(capsys, ["simulate", "rate", "--out", str(ro / "r.nc")], "cannot write in")
+    finally:
+        ro.chmod(0o700)
+
+
+# ------------------------------------------------------------ one line, never a traceback
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(ValueError, match="must end in"):
+        main(["--debug", "simulate", "rate", "--out", str(tmp_path / "r.txt")])
+    with pytest.raises(ValueError, match="must end in"):
+        main(["simulate", "rate", "--out", str(tmp_path / "r.txt"), "--debug"])
+
+
+def test_memory_error_is_one_line(tmp_path, capsys, monkeypatch):
+    import plastix.circuits.simulate as S
+
+    def boom(*a, **k):
+        raise MemoryError("Unable to allocate 7.28 TiB")
+
+    monkeypatch.setattr(S, "simulate_rate", boom)
+    _refused(capsys, ["simulate", "rate", "--out", str(tmp_path / "r.nc")], "out of memory",
+             "7.28 TiB", "--duration")
+
+
+def test_a_pickle_is_not_unpickled_without_allow_pickle(tmp_path, capsys):
+    """The pickle below makes a folder when unpickled: refused, it makes none."""
+    import os
+    import pickle
+
+    marker = tmp_path / "code-ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps(Evil()))
+    before = _sha(evil)
+    _refused(capsys, ["estimate", str(evil)], "is a pickle file", "--allow-pickle")
+    _refused(capsys, ["design", "--record", str(evil), "--out", str(tmp_path / "d")],
+             "is a pickle file")
+    assert not marker.exists() and _sha(evil) == before
+    # the check can fail: with --allow-pickle the file is unpickled (and is no record)
+    assert main(["estimate", str(evil), "--allow-pickle"]) == 2
+    assert marker.exists()
+    capsys.readouterr()
+
+
+def test_os_errors_and_interrupts_are_one_line(tmp_path, capsys, monkeypatch):
+    import plastix.circuits.simulate as S
+    import plastix.cli._inputs as I
+
+    monkeypatch.setattr(S, "simulate_rate", lambda *a, **k: "a record")
+
+    def full(ds, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(I, "record_io", lambda: (None, full))
+    out = tmp_path / "r.nc"
+    _refused(capsys, ["simulate", "rate", "--out", str(out)],
+             f"OSError {str(out)!r}: No space left on device.")
+
+    def interrupted(ds, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(I, "record_io", lambda: (None, interrupted))
+    assert main(["simulate", "rate", "--out", str(out)]) == 130
+    assert capsys.readouterr().err.strip() == "plastix simulate: interrupted."
+
+
+def test_the_readme_table_matches_the_parser():
+    """Every flag of the README's command-line table exists on its subcommand."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("## The command line at a glance", 1)[1].split("```bash", 1)[1]
+    block = block.split("```", 1)[0]
+    parser = build_parser()
+    sub = next(a for a in parser._actions if getattr(a, "choices", None)
+               and "estimate" in a.choices)
+    seen = set()
+    for line in block.strip().splitlines():
+        command = line.split()[1]
+        seen.add(command)
+        known = {o for a in sub.choices[command]._actions for o in a.option_strings}
+        used = set(re.findall(r"(--[a-z][a-z-]*)", line.split("#")[0]))
+        assert used <= known, f"README: `plastix {command}` has no {used - known}"
+    assert seen == set(sub.choices)
