@@ -337,12 +337,12 @@ def test_failed_setup_closes_raw_file_descriptors(tmp_path, rng, monkeypatch):
     the weight samples), every descriptor is closed and the original error propagates."""
     import os
 
-    from plastix.estimate import _stats
+    from plastix.estimate import _stats, reader
 
     rec = _masked_record(rng)
     path = to_netcdf(rec, tmp_path / "rec.nc")
     opened = []
-    real_layout = _stats._raw_layout
+    real_layout = reader.raw_layout
 
     def spy_layout(dset, h5):
         got = real_layout(dset, h5)
@@ -353,7 +353,7 @@ def test_failed_setup_closes_raw_file_descriptors(tmp_path, rng, monkeypatch):
     def broken_weights(ds, h5):
         raise RuntimeError("weights unreadable")
 
-    monkeypatch.setattr(_stats, "_raw_layout", spy_layout)
+    monkeypatch.setattr(reader, "raw_layout", spy_layout)
     monkeypatch.setattr(_stats, "_Weights", broken_weights)
     before = set(os.listdir("/proc/self/fd"))
     with pytest.raises(RuntimeError, match="weights unreadable"):
