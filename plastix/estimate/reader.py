@@ -10,12 +10,15 @@ NetCDF-4 (HDF5) file:
 * :func:`open_h5`: an h5py handle on the file behind a lazily opened record;
 * :class:`Prefetch`: reads batch ``i + 1`` in a helper thread while batch ``i`` is used;
 * :class:`GramStore`: the weight samples and ``H_k`` (in memory, or in a temporary
-  file for large records) and the interval Gram matrices computed from them.
+  file for large records) and the interval Gram matrices computed from them;
+* :func:`memory_budget` and :func:`activity_bytes`: whether a record file is read
+  whole or streamed is decided by the size of its activity against a memory budget.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -26,11 +29,102 @@ import xarray as xr
 from plastix._util.errors import SchemaError
 
 __all__ = ["ActivityRows", "WeightSamples", "open_h5", "Prefetch", "GramStore",
-           "single_thread_blas"]
+           "single_thread_blas", "memory_budget", "activity_bytes", "DEFAULT_MEMORY_FRACTION"]
+
+#: the default memory budget, as a fraction of the memory available when a fit starts
+DEFAULT_MEMORY_FRACTION = 0.25
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
+               "tb": 1000**4, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation now (Linux ``MemAvailable``).
+
+    Falls back to the free physical pages (``sysconf``) elsewhere, and to 4 GiB
+    when neither is known.
+    """
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 4 * 2**30
+
+
+def memory_budget(memory: Any = None) -> int:
+    """The memory budget in bytes: ``memory`` as given, or a fraction of the available RAM.
+
+    Parameters
+    ----------
+    memory : None, int, float or str
+        Bytes (a positive number), or a size with a unit such as ``"2GiB"``,
+        ``"512 MB"`` or ``"1.5e9"`` (units B, kB, MB, GB, TB — powers of 1000 — and
+        KiB, MiB, GiB, TiB — powers of 1024; case ignored).  ``None``:
+        :data:`DEFAULT_MEMORY_FRACTION` of the memory available now.
+
+    Returns
+    -------
+    int
+        The budget in bytes (at least 1).
+    """
+    if memory is None:
+        return max(1, int(DEFAULT_MEMORY_FRACTION * available_memory()))
+    if isinstance(memory, bool) or not isinstance(memory, (int, float, np.number, str)):
+        raise TypeError(f"`memory` must be a number of bytes or a size like '2GiB'; "
+                        f"got {type(memory).__name__}.")
+    value = memory
+    if isinstance(memory, str):
+        m = _SIZE_RE.match(memory)
+        unit = m.group(2).lower() if m else None
+        if unit not in _SIZE_UNITS:
+            raise ValueError(f"`memory` must be a size like '2GiB', '512MB' or a number of bytes "
+                             f"(units B, kB, MB, GB, TB, KiB, MiB, GiB, TiB); got {memory!r}.")
+        value = float(m.group(1)) * _SIZE_UNITS[unit]
+    if not np.isfinite(value) or value < 1:
+        raise ValueError(f"`memory` must be at least 1 byte; got {memory!r}.")
+    return int(value)
+
+
+def activity_bytes(path: str | os.PathLike) -> int | None:
+    """Bytes the activity of a NetCDF-4 record file takes in memory (float64), unread.
+
+    ``time × (pre + post) × 8`` from the shapes of ``pre_activity`` and
+    ``post_activity``, whatever the file's size on disk (compressed or not);
+    ``None`` when the file is not HDF5 or lacks the two variables (the reader
+    then reports what is wrong).
+    """
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            shapes = [f[name].shape for name in ("pre_activity", "post_activity")]
+    except (ImportError, OSError, KeyError, TypeError, ValueError):
+        return None
+    if any(len(sh) != 2 for sh in shapes):
+        return None
+    return int(sum(sh[0] * sh[1] for sh in shapes) * 8)
 
 
 class ActivityRows:
-    """Row access to one activity variable, in memory or lazily on disk."""
+    """Row access to one activity variable, in memory or lazily on disk.
+
+    A lazily opened NetCDF-4 variable is read through h5py (``Dataset.read_direct``
+    into the caller's float64 buffer: no temporary, no ``astype``); compressed
+    chunks are decompressed by HDF5 as they are read.  A hand-written reader of the
+    chunks' raw bytes (``os.preadv``, which releases the GIL) was measured against
+    it and removed: in one run of ``benchmarks/estimate.py`` (1000 × 1000 units,
+    10^5 bins, 2000-row batches) h5py took 1.20× its time to read the activity
+    alone, but the estimator's streaming pass took 0.90× as long with h5py
+    (5.60 s against 6.19 s, best of two runs each, within the run-to-run noise of
+    the pass): reading is a few percent of the pass.  The benchmark keeps that
+    reader as the baseline of its comparison.
+    """
 
     def __init__(self, ds: xr.Dataset, name: str, h5: Any = None):
         var = ds[name].variable
@@ -40,30 +134,9 @@ class ActivityRows:
         if self.lazy and h5 is not None and name in h5:
             self._var = h5[name]  # direct HDF5 reads: xarray's h5netcdf path costs ~ms a read
         self._arr = None if self.lazy else np.asarray(var.values, dtype=float)
-        self._raw = raw_layout(self._var, h5) if self.lazy and h5 is not None else None
-
-    def _pread(self, a: int, b: int, out: np.ndarray) -> None:
-        """Rows ``a..b`` straight from the file's bytes (os.preadv releases the GIL)."""
-        fd, rows_per, offsets, n = self._raw
-        row_bytes = n * 8
-        t = a
-        while t < b:
-            c = t // rows_per
-            e = min(b, (c + 1) * rows_per)
-            dst = memoryview(out[t - a: e - a]).cast("B")
-            pos = offsets[c] + (t - c * rows_per) * row_bytes
-            done = 0
-            while done < len(dst):
-                got = os.preadv(fd, [dst[done:]], pos + done)
-                if got <= 0:  # pragma: no cover - a truncated file
-                    raise SchemaError(f"record: `{self.name}`: the file ends inside the data.")
-                done += got
-            t = e
 
     def close(self) -> None:
-        if self._raw is not None:
-            os.close(self._raw[0])
-            self._raw = None
+        """Release this reader (the HDF5 handle belongs to the caller: nothing to do)."""
 
     def read(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
         """Rows ``a..b`` as float64; into ``out`` (C-contiguous, ``(b − a, n)``) if given."""
@@ -73,9 +146,7 @@ class ActivityRows:
         if self._arr is not None:
             return self._arr[a:b]
         direct = getattr(self._var, "read_direct", None)
-        if out is not None and self._raw is not None:
-            self._pread(a, b, out)
-        elif out is not None and direct is not None:
+        if out is not None and direct is not None:
             # straight from HDF5 into a reused float64 buffer: no temporary, no astype
             direct(out, source_sel=np.s_[a:b], dest_sel=np.s_[0: b - a])
         else:
@@ -106,46 +177,6 @@ class ActivityRows:
             return self.read(first, first + n)
         head = self.read(first, s1)
         return np.concatenate([head, self.read(s0, s0 + n - head.shape[0])], axis=0)
-
-
-def raw_layout(dset: Any, h5: Any) -> tuple[int, int, np.ndarray, int] | None:
-    """Where the rows of a 2-D float64 HDF5 dataset lie in its file, if they can be read raw.
-
-    Only for little-endian float64 stored contiguously or in unfiltered chunks that
-    span whole rows, every chunk allocated; anything else (compression, partial-width
-    chunks, fill values) returns ``None`` and is read through h5py.
-    Returns ``(fd, rows per chunk, byte offset of each chunk, columns)``.
-    """
-    try:
-        import h5py
-
-        if not isinstance(dset, h5py.Dataset) or dset.ndim != 2 or dset.dtype != np.dtype("<f8"):
-            return None
-        if dset.id.get_create_plist().get_nfilters() or dset.external:
-            return None
-        n_rows, n = dset.shape
-        if dset.chunks is None:
-            off = dset.id.get_offset()
-            if off is None:
-                return None
-            rows_per, offsets = max(n_rows, 1), np.array([off], dtype=np.int64)
-        else:
-            if dset.chunks[1] != n:
-                return None
-            rows_per = dset.chunks[0]
-            n_chunks = -(-n_rows // rows_per)
-            if dset.id.get_num_chunks() != n_chunks:
-                return None
-            offsets = np.empty(n_chunks, dtype=np.int64)
-            for i in range(n_chunks):
-                info = dset.id.get_chunk_info_by_coord((i * rows_per, 0))
-                if info.byte_offset is None or info.size != rows_per * n * 8:
-                    return None
-                offsets[i] = info.byte_offset
-        fd = os.open(h5.filename, os.O_RDONLY)
-    except (ImportError, OSError, AttributeError, TypeError, ValueError, RuntimeError):
-        return None
-    return fd, int(rows_per), offsets, int(n)
 
 
 class WeightSamples:
