@@ -47,12 +47,12 @@ from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._stats import Layout, interval_stats, layout_of
+from plastix.estimate.reader import activity_bytes, memory_budget
 
 __all__ = ["HebbianEstimator", "estimate_alignment", "KERNELS", "VERDICTS", "save_result"]
 
 KERNELS = ("product", "covariance", "lagged", "stdp")
 VERDICTS = ("hebbian", "anti_hebbian", "indeterminate")
-_STREAM_BYTES = 1 << 30  # open a NetCDF lazily (streaming) above 1 GiB of activity
 _GRAM_MAX_INTERVALS = 3000
 VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' if the CI lies "
                 "below 0 and p < alpha; otherwise 'indeterminate' (without a null, n_null=0, "
@@ -206,8 +206,14 @@ class HebbianEstimator:
     chunk_bins : int, optional
         Fine bins in memory at once; default about 32 MB of activity.
     streaming : {"auto", True, False}
-        Open a NetCDF path lazily and stream it (``"auto"``: above 1 GiB of
-        activity).  Results are identical either way.
+        Open a NetCDF path lazily and stream it chunk by chunk (compressed or
+        not); ``"auto"``: when its activity (``time × (pre + post)`` float64
+        values, whatever the file's size on disk) exceeds ``memory``.  Results
+        are the same either way (to float64 rounding of sums taken in another order).
+    memory : None, int or str
+        Memory budget in bytes, or a size such as ``"2GiB"`` or ``"512MB"``
+        (:func:`plastix.estimate.reader.memory_budget`); default a quarter of the
+        memory available when ``fit`` starts.
     progress : bool, optional
         Show a progress bar (default: only on a terminal).
     rng : int, numpy.random.Generator or None
@@ -248,12 +254,15 @@ class HebbianEstimator:
         True means the observed alignment is what emergence alone would give.
     result_ : xarray.Dataset
         Everything above, labelled, with units and the rules in ``attrs``.
+    streamed_ : bool
+        Whether the activity was streamed from the file chunk by chunk (see
+        ``streaming``) rather than held in memory.
     """
 
     def __init__(self, kernel: str = "product", decay: Any = None, lag: int = 1,
                  stdp_tau: float | None = None, n_boot: int = 1000,
                  block_length: int | None = None, n_null: int = 199, alpha: float = 0.05,
-                 chunk_bins: int | None = None, streaming: Any = "auto",
+                 chunk_bins: int | None = None, streaming: Any = "auto", memory: Any = None,
                  progress: bool | None = None, rng: Any = None):
         self.kernel = kernel
         self.decay = decay
@@ -265,6 +274,7 @@ class HebbianEstimator:
         self.alpha = alpha
         self.chunk_bins = chunk_bins
         self.streaming = streaming
+        self.memory = memory
         self.progress = progress
         self.rng = rng
 
@@ -327,6 +337,8 @@ class HebbianEstimator:
             raise ValueError(f"`chunk_bins` must be None or an int >= 1; got {self.chunk_bins!r}.")
         if self.streaming not in ("auto", True, False):
             raise ValueError(f"`streaming` must be 'auto', True or False; got {self.streaming!r}.")
+        if self.memory is not None:
+            memory_budget(self.memory)
 
     # ------------------------------------------------------------ fit
     def fit(self, record: Any, y: Any = None) -> HebbianEstimator:
@@ -342,9 +354,11 @@ class HebbianEstimator:
             Present for scikit-learn compatibility.
         """
         self._check_params()
-        ds, opened = _open(record, self.streaming)
+        ds, opened = _open(record, self.streaming, self.memory)
         try:
             self._fit(ds)
+            self.streamed_ = any(not ds[v].variable._in_memory
+                                 for v in ("pre_activity", "post_activity"))
         finally:
             if opened is not None:
                 opened.close()
@@ -641,7 +655,21 @@ def _draw_shifts(lay: Layout, rng: np.random.Generator) -> np.ndarray:
     return shifts
 
 
-def _open(record: Any, streaming: Any) -> tuple[xr.Dataset, Any]:
+def _should_stream(path: Path, streaming: Any, memory: Any) -> bool:
+    """Whether to open the record file ``path`` lazily and stream it.
+
+    Only NetCDF-4 (HDF5) files can be streamed; with ``streaming="auto"`` those
+    whose activity takes more than the memory budget in float64.
+    """
+    if path.suffix.lower() not in (".nc", ".nc4", ".h5") or streaming is False:
+        return False
+    if streaming is True:
+        return True
+    size = activity_bytes(path)
+    return size is not None and size > memory_budget(memory)
+
+
+def _open(record: Any, streaming: Any, memory: Any = None) -> tuple[xr.Dataset, Any]:
     """Validate a record or read a file; returns (dataset, handle to close or None)."""
     from plastix.record import load_record, validate_record
 
@@ -653,9 +681,7 @@ def _open(record: Any, streaming: Any) -> tuple[xr.Dataset, Any]:
         path = Path(record)
         if not path.exists():
             raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
-        lazy = path.suffix.lower() in (".nc", ".nc4", ".h5") and (
-            streaming is True or (streaming == "auto" and path.stat().st_size > _STREAM_BYTES))
-        if lazy:
+        if _should_stream(path, streaming, memory):
             ds = xr.open_dataset(path, engine="h5netcdf", cache=False)
             try:
                 return _validate_lazy(ds, stage=f"estimate({path.name})"), ds
