@@ -47,7 +47,7 @@ from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._stats import Layout, interval_stats, layout_of
-from plastix.estimate.reader import activity_bytes, memory_budget
+from plastix.estimate.reader import memory_budget, open_record
 
 __all__ = ["HebbianEstimator", "estimate_alignment", "KERNELS", "VERDICTS", "save_result"]
 
@@ -354,7 +354,7 @@ class HebbianEstimator:
             Present for scikit-learn compatibility.
         """
         self._check_params()
-        ds, opened = _open(record, self.streaming, self.memory)
+        ds, opened = open_record(record, streaming=self.streaming, memory=self.memory)
         try:
             self._fit(ds)
             self.streamed_ = any(not ds[v].variable._in_memory
@@ -653,75 +653,6 @@ def _draw_shifts(lay: Layout, rng: np.random.Generator) -> np.ndarray:
         hi = length - lo
         shifts[sel] = int(rng.integers(lo, hi + 1)) if hi >= lo else 0
     return shifts
-
-
-def _should_stream(path: Path, streaming: Any, memory: Any) -> bool:
-    """Whether to open the record file ``path`` lazily and stream it.
-
-    Only NetCDF-4 (HDF5) files can be streamed; with ``streaming="auto"`` those
-    whose activity takes more than the memory budget in float64.
-    """
-    if path.suffix.lower() not in (".nc", ".nc4", ".h5") or streaming is False:
-        return False
-    if streaming is True:
-        return True
-    size = activity_bytes(path)
-    return size is not None and size > memory_budget(memory)
-
-
-def _open(record: Any, streaming: Any, memory: Any = None) -> tuple[xr.Dataset, Any]:
-    """Validate a record or read a file; returns (dataset, handle to close or None)."""
-    from plastix.record import load_record, validate_record
-
-    if isinstance(record, xr.Dataset):
-        if any(not record[v].variable._in_memory for v in ("pre_activity", "post_activity")):
-            return _validate_lazy(record), None
-        return validate_record(record, stage="estimate"), None
-    if isinstance(record, (str, os.PathLike)):
-        path = Path(record)
-        if not path.exists():
-            raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
-        if _should_stream(path, streaming, memory):
-            ds = xr.open_dataset(path, engine="h5netcdf", cache=False)
-            try:
-                return _validate_lazy(ds, stage=f"estimate({path.name})"), ds
-            except BaseException:
-                ds.close()
-                raise
-        return load_record(path), None
-    raise TypeError(f"`record` must be a plastix record (xarray.Dataset) or a path to a record "
-                    f"file; got {type(record).__name__}.")
-
-
-def _validate_lazy(ds: xr.Dataset, stage: str = "estimate") -> xr.Dataset:
-    """Validate a lazily opened record without loading its activity.
-
-    The coordinates, dims, units and attributes go through
-    :func:`plastix.record.validate_record` on a skeleton with one unit; the
-    activity values are checked chunk by chunk while streaming.
-    """
-    from plastix.record import validate_record
-
-    for name in ("pre_activity", "post_activity", "weight"):
-        if name not in ds.variables:
-            validate_record(ds, stage=stage)  # raises the reader's SchemaError
-    data = {}
-    for name in ("pre_activity", "post_activity", "weight"):
-        v = ds[name]
-        shape = tuple(1 if d in ("pre", "post") else ds.sizes[d] for d in v.dims)
-        data[name] = (v.dims, np.zeros(shape), dict(v.attrs))
-    if "decay" in ds.variables:
-        data["decay"] = ((), float(ds["decay"].values), dict(ds["decay"].attrs))
-    coords = {c: ds[c].variable for c in ("time", "segment", "interval", "weight_time",
-                                           "weight_segment") if c in ds.coords}
-    for role in ("pre", "post"):
-        if role in ds.coords:
-            coords[role] = (role, np.asarray(ds[role].values)[:1])
-    skeleton = xr.Dataset(data, coords=coords, attrs=dict(ds.attrs))
-    validate_record(skeleton, stage=stage)
-    if ds.sizes["pre"] == 0 or ds.sizes["post"] == 0:
-        validate_record(ds, stage=stage)
-    return ds
 
 
 def estimate_alignment(record: Any, **params: Any) -> xr.Dataset:

@@ -11,8 +11,9 @@ NetCDF-4 (HDF5) file:
 * :class:`Prefetch`: reads batch ``i + 1`` in a helper thread while batch ``i`` is used;
 * :class:`GramStore`: the weight samples and ``H_k`` (in memory, or in a temporary
   file for large records) and the interval Gram matrices computed from them;
-* :func:`memory_budget` and :func:`activity_bytes`: whether a record file is read
-  whole or streamed is decided by the size of its activity against a memory budget.
+* :func:`open_record`: a validated record, read whole or opened lazily for
+  streaming; :func:`should_stream` decides by the size of the activity (not of
+  the file) against :func:`memory_budget`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -29,7 +31,8 @@ import xarray as xr
 from plastix._util.errors import SchemaError
 
 __all__ = ["ActivityRows", "WeightSamples", "open_h5", "Prefetch", "GramStore",
-           "single_thread_blas", "memory_budget", "activity_bytes", "DEFAULT_MEMORY_FRACTION"]
+           "single_thread_blas", "memory_budget", "activity_bytes", "should_stream",
+           "open_record", "DEFAULT_MEMORY_FRACTION"]
 
 #: the default memory budget, as a fraction of the memory available when a fit starts
 DEFAULT_MEMORY_FRACTION = 0.25
@@ -109,6 +112,93 @@ def activity_bytes(path: str | os.PathLike) -> int | None:
     if any(len(sh) != 2 for sh in shapes):
         return None
     return int(sum(sh[0] * sh[1] for sh in shapes) * 8)
+
+
+def should_stream(path: Path, streaming: Any, memory: Any) -> bool:
+    """Whether to open the record file ``path`` lazily and stream it.
+
+    Only NetCDF-4 (HDF5) files can be streamed: always with ``streaming=True``,
+    never with ``False``, and with ``"auto"`` when their activity in float64
+    (:func:`activity_bytes`) exceeds the memory budget (:func:`memory_budget`).
+    """
+    if path.suffix.lower() not in (".nc", ".nc4", ".h5") or streaming is False:
+        return False
+    if streaming is True:
+        return True
+    size = activity_bytes(path)
+    return size is not None and size > memory_budget(memory)
+
+
+def open_record(record: Any, *, streaming: Any = "auto",
+                memory: Any = None) -> tuple[xr.Dataset, Any]:
+    """A validated record for the estimator, in memory or lazily opened for streaming.
+
+    Parameters
+    ----------
+    record : xarray.Dataset or path
+        A record (a lazily opened one is validated without loading its activity),
+        or a file :func:`plastix.record.load_record` reads.
+    streaming : {"auto", True, False}
+        Whether to open a NetCDF-4 file lazily (see :func:`should_stream`).
+    memory : None, int or str
+        The memory budget (:func:`memory_budget`).
+
+    Returns
+    -------
+    (xarray.Dataset, handle or None)
+        The record and what to close when done (the lazily opened file), if anything.
+    """
+    from plastix.record import load_record, validate_record
+
+    if isinstance(record, xr.Dataset):
+        if any(not record[v].variable._in_memory for v in ("pre_activity", "post_activity")):
+            return _validate_lazy(record), None
+        return validate_record(record, stage="estimate"), None
+    if isinstance(record, (str, os.PathLike)):
+        path = Path(record)
+        if not path.exists():
+            raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
+        if should_stream(path, streaming, memory):
+            ds = xr.open_dataset(path, engine="h5netcdf", cache=False)
+            try:
+                return _validate_lazy(ds, stage=f"estimate({path.name})"), ds
+            except BaseException:
+                ds.close()
+                raise
+        return load_record(path), None
+    raise TypeError(f"`record` must be a plastix record (xarray.Dataset) or a path to a record "
+                    f"file; got {type(record).__name__}.")
+
+
+def _validate_lazy(ds: xr.Dataset, stage: str = "estimate") -> xr.Dataset:
+    """Validate a lazily opened record without loading its activity.
+
+    The coordinates, dims, units and attributes go through
+    :func:`plastix.record.validate_record` on a skeleton with one unit; the
+    activity values are checked chunk by chunk while streaming.
+    """
+    from plastix.record import validate_record
+
+    for name in ("pre_activity", "post_activity", "weight"):
+        if name not in ds.variables:
+            validate_record(ds, stage=stage)  # raises the reader's SchemaError
+    data = {}
+    for name in ("pre_activity", "post_activity", "weight"):
+        v = ds[name]
+        shape = tuple(1 if d in ("pre", "post") else ds.sizes[d] for d in v.dims)
+        data[name] = (v.dims, np.zeros(shape), dict(v.attrs))
+    if "decay" in ds.variables:
+        data["decay"] = ((), float(ds["decay"].values), dict(ds["decay"].attrs))
+    coords = {c: ds[c].variable for c in ("time", "segment", "interval", "weight_time",
+                                           "weight_segment") if c in ds.coords}
+    for role in ("pre", "post"):
+        if role in ds.coords:
+            coords[role] = (role, np.asarray(ds[role].values)[:1])
+    skeleton = xr.Dataset(data, coords=coords, attrs=dict(ds.attrs))
+    validate_record(skeleton, stage=stage)
+    if ds.sizes["pre"] == 0 or ds.sizes["post"] == 0:
+        validate_record(ds, stage=stage)
+    return ds
 
 
 class ActivityRows:
