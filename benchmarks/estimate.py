@@ -10,12 +10,23 @@ generated and written to a NetCDF file in chunks, then
   per-interval summaries and interval Gram matrices; the 1000 bootstrap
   replicates then use only those summaries).
 
+Then two more tables:
+
+* readers: the time to read all activity with the hand-written ``os.preadv`` reader
+  plastix used before (the baseline), h5py's ``Dataset.read_direct`` (plastix's
+  reader now), ``Dataset.iter_chunks`` + ``read_direct``, xarray (h5netcdf) and
+  xarray with dask chunks (when dask is installed), alone and as the estimator's
+  streaming pass, each as a ratio to the baseline;
+* memory: peak RSS of ``HebbianEstimator(memory=--memory)`` (``streaming="auto"``:
+  the estimator decides by the activity's size) on the NetCDF file and on a
+  zlib-compressed copy, beside the file and activity sizes; target ≤ 1.5 × budget.
+
 Each phase runs in its own subprocess so that its peak memory (``ru_maxrss``
 and ``tracemalloc``) is its own; the estimator's ``tracemalloc`` peak comes from
-a separate, untimed run (tracemalloc hooks every allocation).  Prints the ratio table and writes
+a separate, untimed run (tracemalloc hooks every allocation).  Prints the tables and writes
 ``benchmarks/results/estimate.json``.  ``--quick`` runs a small version.
 
-Run: ``.venv/bin/python benchmarks/estimate.py [--quick]``
+Run: ``.venv/bin/python benchmarks/estimate.py [--quick] [--memory 512MiB]``
 """
 
 from __future__ import annotations
