@@ -562,7 +562,8 @@ def main(argv: list[str] | None = None) -> int:
            "n_intervals": info["n_intervals"], "bins_per_interval": bpi,
            "n_boot": args.n_boot, "n_null": args.n_null, "file_bytes": info["file_bytes"],
            "activity_bytes": data_bytes, "product": prod, "estimate": est,
-           "ratio_estimate_to_product": ratio, "readers": readers, "memory": memory, "machine": platform.platform(),
+           "ratio_estimate_to_product": ratio, "readers": readers, "memory": memory,
+           "machine": platform.platform(),
            "cpu_count": os.cpu_count(), "load_average_after": os.getloadavg(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     res_dir = HERE / "results"
