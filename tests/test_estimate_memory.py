@@ -89,3 +89,27 @@ def test_streaming_follows_the_activity_size_not_the_file_size(tmp_path, rng):
 def test_memory_budget_refuses_bad_sizes(bad):
     with pytest.raises(ValueError, match="`memory` must be"):
         memory_budget(bad)
+
+
+def test_a_small_budget_reads_less_at_once_with_the_same_numbers(tmp_path, rng):
+    """Streaming under a budget of a few KiB shrinks the batches and the Gram blocks;
+    the numbers stay those of the in-memory fit (1e-10 relative: sums in another order)."""
+    import xarray as xr
+
+    from plastix.estimate._stats import layout_of
+    from plastix.estimate.reader import stream_limits
+
+    rec = _sparse_record(rng)
+    path = _write_compressed(rec, tmp_path / "rec.nc", chunk_rows=64)
+    lay = layout_of(rec)
+    assert stream_limits(rec, lay, "1KiB") == (max(1, (1 << 22) // 13), None)  # in memory
+    with xr.open_dataset(path, engine="h5netcdf") as lazy:
+        chunk, rows = stream_limits(lazy, lay, "16KiB")
+    assert chunk == 16 * 1024 // 16 // (8 * 13) and rows == 1
+    kw = dict(decay=1.0, n_boot=100, n_null=0, rng=3)
+    mem = HebbianEstimator(**kw).fit(rec)
+    disk = HebbianEstimator(memory="16KiB", **kw).fit(path)
+    assert disk.streamed_
+    for name in ("alignment_", "pooled_", "emergent_prediction_", "stationarity_gap_"):
+        assert_allclose(getattr(disk, name), getattr(mem, name), rtol=1e-10, err_msg=name)
+    assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)

@@ -47,7 +47,7 @@ from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._stats import Layout, interval_stats, layout_of
-from plastix.estimate.reader import memory_budget, open_record
+from plastix.estimate.reader import memory_budget, open_record, stream_limits
 
 __all__ = ["HebbianEstimator", "estimate_alignment", "KERNELS", "VERDICTS", "save_result"]
 
@@ -204,7 +204,8 @@ class HebbianEstimator:
     alpha : float
         Level of the confidence intervals (``1 − alpha``) and of the test.
     chunk_bins : int, optional
-        Fine bins in memory at once; default about 32 MB of activity.
+        Fine bins in memory at once; default about 32 MB of activity, and at most
+        1/16 of ``memory`` when streaming.
     streaming : {"auto", True, False}
         Open a NetCDF path lazily and stream it chunk by chunk (compressed or
         not); ``"auto"``: when its activity (``time × (pre + post)`` float64
@@ -374,8 +375,8 @@ class HebbianEstimator:
                 f"needed; got {ds.sizes['weight_time']} sample(s) in segments "
                 f"{sorted(set(np.asarray(ds['weight_segment'].values).tolist()))}."
             )
-        n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
-        chunk = self.chunk_bins or max(1, (1 << 22) // (n_pre + n_post))
+        chunk, gram_rows = stream_limits(ds, lay, self.memory)
+        chunk = self.chunk_bins or chunk
         lag = int(self.lag) if self.kernel == "lagged" else 0
         kern = "product" if self.kernel == "stdp" else self.kernel
         tau = self._tau(ds) if self.kernel == "stdp" else None
@@ -388,7 +389,8 @@ class HebbianEstimator:
         clock = time.perf_counter()
         gram_ok = n_k <= _GRAM_MAX_INTERVALS
         obs = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk, h_override=h_obs,
-                             keep_h=gram_ok, gram=gram_ok, progress=bar)
+                             keep_h=gram_ok, gram=gram_ok, gram_block_rows=gram_rows,
+                             progress=bar)
         t_pass = time.perf_counter() - clock
         gamma, source = self._decay(ds, obs)
         clock = time.perf_counter()

@@ -33,7 +33,7 @@ from plastix._util.errors import SchemaError
 
 __all__ = ["ActivityRows", "WeightSamples", "open_h5", "Prefetch", "GramStore",
            "single_thread_blas", "memory_budget", "activity_bytes", "should_stream",
-           "open_record", "DEFAULT_MEMORY_FRACTION"]
+           "stream_limits", "open_record", "DEFAULT_MEMORY_FRACTION"]
 
 #: the default memory budget, as a fraction of the memory available when a fit starts
 DEFAULT_MEMORY_FRACTION = 0.25
@@ -128,6 +128,40 @@ def should_stream(path: Path, streaming: Any, memory: Any) -> bool:
         return True
     size = activity_bytes(path)
     return size is not None and size > memory_budget(memory)
+
+
+def stream_limits(ds: xr.Dataset, lay: Any, memory: Any) -> tuple[int, int | None]:
+    """Default batch length (fine bins) and Gram block (postsynaptic rows) for a record.
+
+    About 32 MB of activity per batch and 64 MB per block of the Gram store (the
+    defaults of :func:`plastix.estimate._stats.interval_stats`); when the record is
+    streamed, each is at most 1/16 of the memory budget (two of each are in flight
+    at once), so a small budget gives smaller reads.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The record (in memory or lazily opened).
+    lay : Layout
+        Its interval layout (``lay.k``: the first weight sample of each interval).
+    memory : None, int or str
+        The memory budget (:func:`memory_budget`).
+
+    Returns
+    -------
+    (int, int or None)
+        ``chunk_bins`` and ``gram_block_rows`` (``None``: the 64 MB default).
+    """
+    n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
+    chunk = max(1, (1 << 22) // max(n_pre + n_post, 1))
+    if all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
+        return chunk, None
+    share = memory_budget(memory) // 16
+    chunk = max(1, min(chunk, share // (8 * max(n_pre + n_post, 1))))
+    if share >= 2**26:
+        return chunk, None
+    n_rows = np.unique(np.concatenate([lay.k, lay.k + 1])).size + lay.k.size
+    return chunk, max(1, share // (8 * n_rows * max(n_pre, 1)))
 
 
 def open_record(record: Any, *, streaming: Any = "auto",
