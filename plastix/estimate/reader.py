@@ -244,12 +244,12 @@ class ActivityRows:
     chunks are decompressed by HDF5 as they are read.  A hand-written reader of the
     chunks' raw bytes (``os.preadv``, which releases the GIL) was measured against
     it and removed: in one run of ``benchmarks/estimate.py`` (1000 × 1000 units,
-    10^5 bins, 2000-row batches, a loaded 2-core machine) h5py took 2.58× its time
-    to read the activity alone (0.96 s against 0.37 s for 1.5 GiB), but the
-    estimator's streaming pass took 0.74× as long with h5py (20.09 s against
-    27.15 s, best of two runs each): reading is a few percent of the pass, and the
-    pass was not slower in any of four runs.  The benchmark keeps that reader as
-    the baseline of its comparison.
+    10^5 bins, 2000-row batches, a loaded 2-core machine) h5py took 2.29× its time
+    to read the activity alone (0.886 s against 0.387 s for 1.5 GiB), but the
+    estimator's streaming pass took 1.04× as long with h5py (17.23 s against
+    16.53 s, best of two runs each): reading is a few percent of the pass, and in
+    five such runs the ratio of the pass ranged from 0.74 to 1.04, within the noise.
+    The benchmark keeps that reader as the baseline of its comparison.
     """
 
     def __init__(self, ds: xr.Dataset, name: str, h5: Any = None):
