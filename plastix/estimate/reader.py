@@ -33,7 +33,7 @@ from plastix._util.errors import SchemaError
 
 __all__ = ["ActivityRows", "WeightSamples", "open_h5", "Prefetch", "GramStore",
            "single_thread_blas", "memory_budget", "activity_bytes", "should_stream",
-           "stream_limits", "open_record", "DEFAULT_MEMORY_FRACTION"]
+           "stream_limits", "open_record", "available_memory", "DEFAULT_MEMORY_FRACTION"]
 
 #: the default memory budget, as a fraction of the memory available when a fit starts
 DEFAULT_MEMORY_FRACTION = 0.25
