@@ -10,12 +10,24 @@ generated and written to a NetCDF file in chunks, then
   per-interval summaries and interval Gram matrices; the 1000 bootstrap
   replicates then use only those summaries).
 
+Then two more tables:
+
+* readers: the time to read all activity with the hand-written ``os.preadv`` reader
+  plastix used before (the baseline), h5py's ``Dataset.read_direct`` (plastix's
+  reader now), ``Dataset.iter_chunks`` + ``read_direct``, xarray (h5netcdf) and
+  xarray with dask chunks (when dask is installed), alone and as the estimator's
+  streaming pass, each as a ratio to the baseline;
+* memory: peak RSS of ``HebbianEstimator(memory=...)`` for each ``--memory`` budget
+  (``streaming="auto"``: the estimator decides by the activity's size) on the
+  NetCDF file and on a zlib-compressed copy, beside the file and activity sizes;
+  target ≤ 1.5 × budget.
+
 Each phase runs in its own subprocess so that its peak memory (``ru_maxrss``
 and ``tracemalloc``) is its own; the estimator's ``tracemalloc`` peak comes from
-a separate, untimed run (tracemalloc hooks every allocation).  Prints the ratio table and writes
+a separate, untimed run (tracemalloc hooks every allocation).  Prints the tables and writes
 ``benchmarks/results/estimate.json``.  ``--quick`` runs a small version.
 
-Run: ``.venv/bin/python benchmarks/estimate.py [--quick]``
+Run: ``.venv/bin/python benchmarks/estimate.py [--quick] [--memory 256MiB,512MiB]``
 """
 
 from __future__ import annotations
@@ -124,12 +136,187 @@ def _phase_product(path: str) -> dict:
     return {"product_s": elapsed, "checksum": float(out[0, 0])}
 
 
-def _phase_estimate(path: str, n_boot: int, n_null: int, trace: bool = False) -> dict:
+#: readers of the activity compared by the benchmark, in table order
+READERS = {
+    "raw": "hand-written (os.preadv of the chunks' bytes)",
+    "h5py": "h5py Dataset.read_direct (plastix)",
+    "chunks": "h5py Dataset.iter_chunks + read_direct",
+    "xarray": "xarray (h5netcdf, no dask)",
+    "dask": "xarray with dask chunks",
+}
+
+
+def _raw_chunks(dset) -> tuple[int, np.ndarray] | None:
+    """``(rows per chunk, byte offset of each chunk)`` of a 2-D float64 HDF5 dataset stored
+    in unfiltered whole-row chunks (or contiguously), every chunk allocated; else ``None``."""
+    if dset.ndim != 2 or dset.dtype != np.dtype("<f8") or dset.external:
+        return None
+    if dset.id.get_create_plist().get_nfilters():
+        return None
+    n_rows, n = dset.shape
+    if dset.chunks is None:
+        off = dset.id.get_offset()
+        return None if off is None else (max(n_rows, 1), np.array([off], dtype=np.int64))
+    rows_per = dset.chunks[0]
+    n_chunks = -(-n_rows // rows_per)
+    if dset.chunks[1] != n or dset.id.get_num_chunks() != n_chunks:
+        return None
+    offsets = np.empty(n_chunks, dtype=np.int64)
+    for i in range(n_chunks):
+        info = dset.id.get_chunk_info_by_coord((i * rows_per, 0))
+        if info.byte_offset is None or info.size != rows_per * n * 8:
+            return None
+        offsets[i] = info.byte_offset
+    return rows_per, offsets
+
+
+class PreadvRows:
+    """The baseline of the reader comparison: rows read as raw bytes with ``os.preadv``.
+
+    plastix read the activity this way (the call releases the GIL) until this
+    benchmark showed h5py's ``Dataset.read_direct`` as fast inside the estimator;
+    it stays here so that the comparison can be rerun.
+    """
+
+    def __init__(self, dset, filename: str):
+        got = _raw_chunks(dset)
+        if got is None:
+            raise SystemExit(f"{filename}: `{dset.name}` is compressed or not in whole-row "
+                             "chunks; the hand-written reader cannot read it")
+        self.rows_per, self.offsets = got
+        self.row_bytes = dset.shape[1] * 8
+        self.fd = os.open(filename, os.O_RDONLY)
+
+    def read(self, a: int, b: int, out: np.ndarray) -> None:
+        """Rows ``a..b`` into ``out[:b - a]`` (C-contiguous float64)."""
+        t = a
+        while t < b:
+            c = t // self.rows_per
+            e = min(b, (c + 1) * self.rows_per)
+            dst = memoryview(out[t - a: e - a]).cast("B")
+            pos = int(self.offsets[c]) + (t - c * self.rows_per) * self.row_bytes
+            done = 0
+            while done < len(dst):
+                got = os.preadv(self.fd, [dst[done:]], pos + done)
+                if got <= 0:
+                    raise SystemExit("the file ends inside the data")
+                done += got
+            t = e
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _use_reader(kind: str) -> None:
+    """Make the estimator read the activity with ``kind`` (in this benchmark process only).
+
+    ``"h5py"`` is plastix's own reader; ``"raw"`` puts :class:`PreadvRows` under it
+    for the lazily opened activity; ``"xarray"`` drops the h5py handle, so rows come
+    through xarray's lazy h5netcdf indexing.
+    """
+    from plastix.estimate import _stats, reader
+
+    if kind == "xarray":
+        _stats._open_h5 = lambda ds: None
+    if kind != "raw":
+        return
+
+    class Rows(reader.ActivityRows):
+        def __init__(self, ds, name, h5=None):
+            super().__init__(ds, name, h5)
+            self._raw = PreadvRows(self._var, h5.filename) if self.lazy else None
+
+        def read(self, a, b, out=None):
+            if out is None or self._raw is None or b <= a:
+                return super().read(a, b, out)
+            self._raw.read(a, b, out)
+            return out
+
+        def close(self):
+            if self._raw is not None:
+                self._raw.close()
+
+    _stats._Rows = Rows
+
+
+def _row_readers(path: str, f, ds) -> tuple[dict, list]:
+    """One function ``read(name, a, b, out)`` per reader, each filling ``out[:b - a]``."""
+    import importlib.util
+
+    from plastix.estimate.reader import ActivityRows
+
+    names = ("pre_activity", "post_activity")
+    raw = {name: PreadvRows(f[name], path) for name in names}
+    rows = {name: ActivityRows(ds, name, f) for name in names}
+
+    def chunked(name, a, b, out):
+        dset = f[name]
+        for sel in dset.iter_chunks(np.s_[a:b, :]):
+            rs = sel[0]
+            dset.read_direct(out, source_sel=sel, dest_sel=np.s_[rs.start - a: rs.stop - a])
+
+    readers = {
+        "raw": lambda name, a, b, out: raw[name].read(a, b, out),
+        "h5py": lambda name, a, b, out: rows[name].read(a, b, out[: b - a]),
+        "chunks": chunked,
+        "xarray": lambda name, a, b, out: np.copyto(out[: b - a], ds[name][a:b].values),
+    }
+    if importlib.util.find_spec("dask") is not None:
+        import xarray as xr
+
+        dds = xr.open_dataset(path, engine="h5netcdf", chunks={"time": f["pre_activity"].chunks[0]})
+        readers["dask"] = lambda name, a, b, out: np.copyto(out[: b - a],
+                                                            dds[name][a:b].values)
+    return readers, list(raw.values())
+
+
+def _phase_readers(path: str, batch: int, repeats: int) -> dict:
+    """Seconds to read all activity in batches of ``batch`` rows, best of ``repeats``.
+
+    The readers take turns in each repeat, so a change of machine load hits all of
+    them alike; the first, untimed round warms the page cache.
+    """
+    import h5py
+    import xarray as xr
+
+    ds = xr.open_dataset(path, engine="h5netcdf", cache=False)
+    f = h5py.File(path, "r")
+    readers, raw = _row_readers(path, f, ds)
+    n_rows = f["pre_activity"].shape[0]
+    bufs = {name: np.empty((batch, f[name].shape[1])) for name in ("pre_activity",
+                                                                   "post_activity")}
+    check = {}
+    best = {k: float("inf") for k in readers}
+    for rep in range(repeats + 1):
+        for kind, read in readers.items():
+            clock = time.perf_counter()
+            total = 0.0
+            for a in range(0, n_rows, batch):
+                b = min(a + batch, n_rows)
+                for name, buf in bufs.items():
+                    read(name, a, b, buf)
+                    total += float(buf[: b - a, 0].sum())
+            if rep:
+                best[kind] = min(best[kind], time.perf_counter() - clock)
+            check[kind] = total
+    for r in raw:
+        r.close()
+    f.close()
+    ds.close()
+    if len(set(check.values())) != 1:
+        raise SystemExit(f"the readers disagree: {check}")
+    return {"read_s": best, "batch_rows": batch, "repeats": repeats,
+            "dask": "dask" in readers}
+
+
+def _phase_estimate(path: str, n_boot: int, n_null: int, trace: bool = False,
+                    reader: str = "h5py") -> dict:
     """Fit the estimator; with ``trace``, under tracemalloc (a separate, untimed run)."""
     import tracemalloc
 
     from plastix.estimate import HebbianEstimator
 
+    _use_reader(reader)
     if trace:
         tracemalloc.start()
     t = time.perf_counter()
@@ -146,17 +333,148 @@ def _phase_estimate(path: str, n_boot: int, n_null: int, trace: bool = False) ->
             "block_length": est.block_length_}
 
 
-def _run_phase(args: list[str]) -> dict:
-    """Run one phase in a fresh interpreter; its peak RSS is read from ``RUSAGE_CHILDREN``.
+def _phase_memory(path: str, n_boot: int, memory: str) -> dict:
+    """Fit with the memory budget ``memory`` and ``streaming="auto"``: the estimator decides."""
+    from plastix.estimate import HebbianEstimator
 
-    ``ru_maxrss`` of children is the largest of all children so far, so the phase
-    with the smaller footprint (the estimator) must run first.
+    t = time.perf_counter()
+    est = HebbianEstimator(n_boot=n_boot, n_null=0, memory=memory, rng=0,
+                           progress=False).fit(path)
+    return {"estimate_s": time.perf_counter() - t, "streamed": est.streamed_,
+            "alignment": est.alignment_}
+
+
+def _phase_floor() -> dict:
+    """The interpreter with the estimator's libraries imported and nothing read."""
+    import h5py  # noqa: F401
+
+    import plastix.estimate  # noqa: F401
+
+    return {}
+
+
+def _write_compressed(path: Path, out: Path, chunk: int) -> None:
+    """A zlib-compressed copy (level 1, shuffle) of the recording, same values."""
+    import xarray as xr
+
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        enc = {name: {"zlib": True, "complevel": 1, "shuffle": True,
+                      "chunksizes": (min(chunk, ds.sizes["time"]), ds.sizes[dim])}
+               for name, dim in (("pre_activity", "pre"), ("post_activity", "post"))}
+        tmp = out.with_name(out.name + ".part")
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=enc)
+    os.replace(tmp, out)
+
+
+def _memory_table(path: Path, args, data_bytes: int) -> dict:
+    """Peak RSS of the estimator on each format and budget, beside the data size and target."""
+    from plastix.estimate.reader import memory_budget
+
+    packed = path.with_name(path.stem + "-zlib.nc")  # beside the recording (kept with --keep)
+    if not packed.exists():  # in a child: this process stays small (see _run_phase)
+        _run_phase(["compress", str(path), str(packed)])
+    floor = _run_phase(["floor", "-"])["peak_rss_bytes"]
+    mib = 2**20
+    print(f"\npeak RSS of the estimator, streaming='auto' (it decides by the activity's size); "
+          f"target <= 1.5 x budget; interpreter and libraries alone: {floor / mib:.0f} MiB")
+    print(f"{'format':<14}{'on disk MiB':>12}{'activity MiB':>13}{'budget MiB':>11}"
+          f"{'streamed':>9}{'RSS MiB':>9}{'x budget':>9}{'target':>8}")
+    rows = []
+    for memory in args.memory.split(","):
+        budget = memory_budget(memory)
+        for name, file in (("NetCDF", path), ("NetCDF zlib", packed)):
+            got = _run_phase(["memory", str(file), str(args.n_boot), memory])
+            rss = got["peak_rss_bytes"]
+            ok = rss <= 1.5 * budget if got["streamed"] else None  # the target is for streaming
+            print(f"{name:<14}{file.stat().st_size / mib:>12.0f}{data_bytes / mib:>13.0f}"
+                  f"{budget / mib:>11.0f}{str(got['streamed']):>9}{rss / mib:>9.0f}"
+                  f"{rss / budget:>9.2f}{'n/a' if ok is None else 'met' if ok else 'NOT met':>8}")
+            hwm = got.get("vm_hwm_bytes")
+            if hwm is not None and abs(hwm - rss) > 0.1 * rss:
+                print(f"  (VmHWM {hwm / mib:.0f} MiB disagrees with ru_maxrss: RSS inherited?)")
+            if rows and abs(got["alignment"] - rows[0]["alignment"]) > 1e-10:
+                raise SystemExit(f"{name} with memory={memory} gives another alignment")
+            rows.append({**got, "format": name, "budget_bytes": budget,
+                         "file_bytes": file.stat().st_size, "target_met": ok})
+    print("NIX, NWB: read whole by Neo (not streamed), not measured here")
+    return {"floor_rss_bytes": floor, "runs": rows}
+
+
+def _run_phase(args: list[str]) -> dict:
+    """Run one phase in a fresh interpreter; its result carries its own peak RSS.
+
+    The child reports ``ru_maxrss`` of itself (``RUSAGE_SELF``, interpreter and
+    libraries included).  Linux carries the parent's high-water mark into a child
+    across fork and exec, so this process never holds the data (the compressed copy
+    is written by a child too); ``VmHWM``, the peak of the child's image alone, is
+    recorded beside it as a check.
     """
     cmd = [sys.executable, __file__, "--phase", *args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    res = json.loads(out.stdout.strip().splitlines()[-1])
-    res["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _phase(kind: str, path: str, rest: list[str]) -> dict:
+    """Run the phase ``kind`` in this process; its result and its peak RSS (bytes)."""
+    if kind == "product":
+        res = _phase_product(path)
+    elif kind == "floor":
+        res = _phase_floor()
+    elif kind == "compress":
+        _write_compressed(Path(path), Path(rest[0]), 1024)
+        res = {}
+    elif kind == "memory":
+        res = _phase_memory(path, int(rest[0]), rest[1])
+    elif kind == "readers":
+        res = _phase_readers(path, int(rest[0]), int(rest[1]))
+    else:
+        res = _phase_estimate(path, int(rest[0]), int(rest[1]), trace=kind == "estimate-memory",
+                              reader=rest[2] if len(rest) > 2 else "h5py")
+    res["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    res["vm_hwm_bytes"] = _vm_hwm()
     return res
+
+
+def _vm_hwm() -> int | None:
+    """Peak RSS of this process image alone (Linux ``VmHWM``), to check ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _compare_readers(path: Path, est: dict, prod: dict, args, bpi: int) -> dict:
+    """Time every reader alone and inside the estimator; print the ratios to the hand-written."""
+    rd = _run_phase(["readers", str(path), str(bpi), "3"])
+    passes = {"raw": [], "h5py": [est["pass_s"]], "xarray": []}
+    for rep in range(args.reader_repeats):  # the readers take turns: load changes hit all
+        for kind in passes:
+            if kind == "h5py" and rep == 0:
+                continue  # the timed run above is the first
+            got = _run_phase(["estimate", str(path), str(args.n_boot), str(args.n_null), kind])
+            if got["alignment"] != est["alignment"]:
+                raise SystemExit(f"the estimator reading with {kind} gives another alignment")
+            passes[kind].append(got["pass_s"])
+    best = {k: min(v) for k, v in passes.items()}
+    base, base_pass = rd["read_s"]["raw"], best["raw"]
+    print(f"\n{'reader of the activity (batches of ' + str(bpi) + ' rows)':<46}{'read s':>8}"
+          f"{'x hand':>8}{'pass s':>9}{'x hand':>8}")
+    for kind, name in READERS.items():
+        if kind not in rd["read_s"]:
+            print(f"{name:<46}{'(dask not installed)':>33}")
+            continue
+        sec = rd["read_s"][kind]
+        line = f"{name:<46}{sec:>8.3f}{sec / base:>8.2f}"
+        if kind in best:
+            line += f"{best[kind]:>9.2f}{best[kind] / base_pass:>8.2f}"
+        print(line)
+    print(f"(read: all activity once, best of 3, warm page cache; pass: the estimator's "
+          f"streaming pass, best of {args.reader_repeats} runs taking turns)")
+    return {"read_s": rd["read_s"], "pass_s": passes, "product_s": prod["product_s"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,13 +486,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bins-per-interval", type=int, default=2000)
     p.add_argument("--keep", type=Path, default=None,
                    help="keep the recording at this path (reused when it exists)")
+    p.add_argument("--memory", default="256MiB,512MiB",
+                   help="memory budgets of the peak-RSS table, comma-separated "
+                        "(default 256MiB,512MiB)")
+    p.add_argument("--reader-repeats", type=int, default=2,
+                   help="estimator runs per reader in the reader comparison (best is kept)")
+    p.add_argument("--no-readers", action="store_true",
+                   help="skip the comparison of the activity readers")
     p.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.phase:
         kind, path, *rest = args.phase
-        res = _phase_product(path) if kind == "product" else _phase_estimate(
-            path, int(rest[0]), int(rest[1]), trace=kind == "estimate-memory")
-        print(json.dumps(res))
+        print(json.dumps(_phase(kind, path, rest)))
         return 0
     n_units, n_bins = (200, 20_000) if args.quick else (1000, 100_000)
     bpi = min(args.bins_per_interval, n_bins // 10)
@@ -197,8 +520,6 @@ def main(argv: list[str] | None = None) -> int:
     data_bytes = 2 * n_units * n_bins * 8
     print(f"recording: {n_units} pre x {n_units} post x {n_bins} bins, {info['n_intervals']} "
           f"intervals, {info['file_bytes'] / 2**20:.0f} MiB on disk (written in {gen_s:.0f} s)")
-    # estimator first: the children's ru_maxrss is a running maximum, and the product
-    # phase holds the whole data set in memory
     # memory is measured in its own run: tracemalloc hooks every allocation, so the
     # timed run goes without it (its RSS peak is still recorded)
     mem = _run_phase(["estimate-memory", str(path), str(args.n_boot), str(args.n_null)])
@@ -235,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{data_bytes / max(est['tracemalloc_peak_bytes'], 1):.0f}x below)")
     print(f"target: estimator <= 2x product: {'met' if ratio <= 2 else 'NOT met'} "
           f"({ratio:.2f}x)")
+    readers = None if args.no_readers else _compare_readers(path, est, prod, args, bpi)
+    memory = _memory_table(path, args, data_bytes)
     print(f"load average (1, 5, 15 min) after the run: {os.getloadavg()}")
     print(f"alignment {est['alignment']:+.3f} CI [{est['ci'][0]:+.3f}, {est['ci'][1]:+.3f}], "
           f"verdict {est['verdict']}")
@@ -242,7 +565,8 @@ def main(argv: list[str] | None = None) -> int:
            "n_intervals": info["n_intervals"], "bins_per_interval": bpi,
            "n_boot": args.n_boot, "n_null": args.n_null, "file_bytes": info["file_bytes"],
            "activity_bytes": data_bytes, "product": prod, "estimate": est,
-           "ratio_estimate_to_product": ratio, "machine": platform.platform(),
+           "ratio_estimate_to_product": ratio, "readers": readers, "memory": memory,
+           "machine": platform.platform(),
            "cpu_count": os.cpu_count(), "load_average_after": os.getloadavg(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     res_dir = HERE / "results"

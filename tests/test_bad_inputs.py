@@ -754,7 +754,14 @@ CASES += [
     ("estimate-unknown-option", _est_alignment(n_boots=10), TypeError,
      r"estimate_alignment\(\) got an unknown option `n_boots`; valid options are kernel, "
      r"decay, lag, stdp_tau, n_boot, block_length, n_null, alpha, chunk_bins, streaming, "
-     r"progress, rng\. Did you mean 'n_boot'\?"),
+     r"memory, progress, rng\. Did you mean 'n_boot'\?"),
+    ("estimate-memory-unit", _est_fit(memory="2 lightyears"), ValueError,
+     r"`memory` must be a size like '2GiB', '512MB' or a number of bytes \(units B, kB, MB, "
+     r"GB, TB, KiB, MiB, GiB, TiB\); got '2 lightyears'\."),
+    ("estimate-memory-zero", _est_fit(memory=0), ValueError,
+     r"`memory` must be at least 1 byte; got 0\."),
+    ("estimate-memory-bool", _est_fit(memory=True), TypeError,
+     r"`memory` must be a number of bytes or a size like '2GiB'; got bool\."),
     ("estimate-record-type", _est_fit(record=42), TypeError,
      r"`record` must be a plastix record \(xarray\.Dataset\) or a path to a record file; "
      r"got int\."),

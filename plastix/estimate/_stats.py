@@ -7,6 +7,9 @@ inner products (the sufficient statistics of every cosine the estimator
 reports).  Everything downstream (point estimates, block bootstrap, emergent
 prediction) is computed from these summaries alone.
 
+Reading the record (files, reader threads, the on-disk Gram store) lives in
+:mod:`plastix.estimate.reader`.
+
 Notation (per interval ``k``, over the synapses observed in that interval; an
 unobserved synapse is *excluded*, never set to 0):
 
@@ -22,8 +25,6 @@ the bootstrap at no cost).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +34,12 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import SchemaError
+from plastix.estimate.reader import ActivityRows as _Rows
+from plastix.estimate.reader import GramStore as _Store
+from plastix.estimate.reader import Prefetch as _Prefetch
+from plastix.estimate.reader import WeightSamples as _Weights
+from plastix.estimate.reader import open_h5 as _open_h5
+from plastix.estimate.reader import single_thread_blas as _single_thread_blas
 
 __all__ = ["Layout", "layout_of", "interval_stats", "STAT_NAMES"]
 
@@ -94,125 +101,6 @@ def layout_of(ds: xr.Dataset) -> Layout:
     return Layout(k=k, start=start.astype(np.int64), stop=stop.astype(np.int64),
                   duration=wt[k + 1] - wt[k], seg_start=seg_start.astype(np.int64),
                   seg_stop=seg_stop.astype(np.int64))
-
-
-class _Rows:
-    """Row access to one activity variable, in memory or lazily on disk."""
-
-    def __init__(self, ds: xr.Dataset, name: str, h5: Any = None):
-        var = ds[name].variable
-        self.name = name
-        self.lazy = not var._in_memory
-        self._var = var
-        if self.lazy and h5 is not None and name in h5:
-            self._var = h5[name]  # direct HDF5 reads: xarray's h5netcdf path costs ~ms a read
-        self._arr = None if self.lazy else np.asarray(var.values, dtype=float)
-        self._raw = _raw_layout(self._var, h5) if self.lazy and h5 is not None else None
-
-    def _pread(self, a: int, b: int, out: np.ndarray) -> None:
-        """Rows ``a..b`` straight from the file's bytes (os.preadv releases the GIL)."""
-        fd, rows_per, offsets, n = self._raw
-        row_bytes = n * 8
-        t = a
-        while t < b:
-            c = t // rows_per
-            e = min(b, (c + 1) * rows_per)
-            dst = memoryview(out[t - a: e - a]).cast("B")
-            pos = offsets[c] + (t - c * rows_per) * row_bytes
-            done = 0
-            while done < len(dst):
-                got = os.preadv(fd, [dst[done:]], pos + done)
-                if got <= 0:  # pragma: no cover - a truncated file
-                    raise SchemaError(f"record: `{self.name}`: the file ends inside the data.")
-                done += got
-            t = e
-
-    def close(self) -> None:
-        if self._raw is not None:
-            os.close(self._raw[0])
-            self._raw = None
-
-    def read(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
-        """Rows ``a..b`` as float64; into ``out`` (C-contiguous, ``(b − a, n)``) if given."""
-        if b <= a:
-            n = self._var.shape[1]
-            return np.zeros((0, n))
-        if self._arr is not None:
-            return self._arr[a:b]
-        direct = getattr(self._var, "read_direct", None)
-        if out is not None and self._raw is not None:
-            self._pread(a, b, out)
-        elif out is not None and direct is not None:
-            # straight from HDF5 into a reused float64 buffer: no temporary, no astype
-            direct(out, source_sel=np.s_[a:b], dest_sel=np.s_[0: b - a])
-        else:
-            out = self._var[a:b]
-            out = np.asarray(getattr(out, "values", out), dtype=float)
-        if not np.isfinite(out.sum()):  # one cheap pass; inf is rare, look for it only then
-            bad = np.isinf(out)
-            if bad.any():
-                i, j = (int(x) for x in np.argwhere(bad)[0])
-                raise SchemaError(
-                    f"record: `{self.name}` must be finite (NaN marks a missing value and is "
-                    f"allowed here); found an inf value at index ({a + i}, {j})."
-                )
-        return out
-
-    def read_shifted(self, a: int, b: int, s0: int, s1: int, shift: int,
-                     out: np.ndarray | None = None) -> np.ndarray:
-        """Rows ``a..b`` of the series circularly shifted by ``shift`` bins within ``[s0, s1)``.
-
-        Row ``t`` of the result is row ``s0 + (t − s0 − shift) mod (s1 − s0)``.
-        """
-        if shift == 0:
-            return self.read(a, b, out)
-        length = s1 - s0
-        first = s0 + (a - s0 - shift) % length
-        n = b - a
-        if first + n <= s1:
-            return self.read(first, first + n)
-        head = self.read(first, s1)
-        return np.concatenate([head, self.read(s0, s0 + n - head.shape[0])], axis=0)
-
-
-def _raw_layout(dset: Any, h5: Any) -> tuple[int, int, np.ndarray, int] | None:
-    """Where the rows of a 2-D float64 HDF5 dataset lie in its file, if they can be read raw.
-
-    Only for little-endian float64 stored contiguously or in unfiltered chunks that
-    span whole rows, every chunk allocated; anything else (compression, partial-width
-    chunks, fill values) returns ``None`` and is read through h5py.
-    Returns ``(fd, rows per chunk, byte offset of each chunk, columns)``.
-    """
-    try:
-        import h5py
-
-        if not isinstance(dset, h5py.Dataset) or dset.ndim != 2 or dset.dtype != np.dtype("<f8"):
-            return None
-        if dset.id.get_create_plist().get_nfilters() or dset.external:
-            return None
-        n_rows, n = dset.shape
-        if dset.chunks is None:
-            off = dset.id.get_offset()
-            if off is None:
-                return None
-            rows_per, offsets = max(n_rows, 1), np.array([off], dtype=np.int64)
-        else:
-            if dset.chunks[1] != n:
-                return None
-            rows_per = dset.chunks[0]
-            n_chunks = -(-n_rows // rows_per)
-            if dset.id.get_num_chunks() != n_chunks:
-                return None
-            offsets = np.empty(n_chunks, dtype=np.int64)
-            for i in range(n_chunks):
-                info = dset.id.get_chunk_info_by_coord((i * rows_per, 0))
-                if info.byte_offset is None or info.size != rows_per * n * 8:
-                    return None
-                offsets[i] = info.byte_offset
-        fd = os.open(h5.filename, os.O_RDONLY)
-    except (ImportError, OSError, AttributeError, TypeError, ValueError, RuntimeError):
-        return None
-    return fd, int(rows_per), offsets, int(n)
 
 
 def _runs(lay: Layout, idx: np.ndarray, max_bins: int) -> list[np.ndarray]:
@@ -335,45 +223,6 @@ def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *,
     return h[None], ok_pre[None], ok_post[None], (ok_pre & ~nonzero)[None]
 
 
-class _Weights:
-    """Weight samples of a record, read a few at a time."""
-
-    def __init__(self, ds: xr.Dataset, h5: Any = None):
-        var = ds["weight"].variable
-        self._arr = np.asarray(var.values, dtype=float) if var._in_memory else None
-        self._var = h5["weight"] if (self._arr is None and h5 is not None
-                                     and "weight" in h5) else var
-        self._cache: dict[int, np.ndarray] = {}
-
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        if self._arr is not None:
-            return self._arr[idx]
-        # read each sample once: consecutive intervals share W[k+1] = W[(k+1)]
-        missing = [int(i) for i in np.unique(idx) if int(i) not in self._cache]
-        if missing:
-            lo, hi = min(missing), max(missing) + 1
-            block = self._var[lo:hi]
-            block = np.asarray(getattr(block, "values", block), dtype=float)
-            keep = set(int(i) for i in idx)
-            self._cache = {i: a for i, a in self._cache.items() if i in keep}
-            for i in missing:
-                self._cache[i] = block[i - lo]
-        return np.stack([self._cache[int(i)] for i in idx])
-
-
-def _open_h5(ds: xr.Dataset):
-    """An h5py handle on the NetCDF-4 file behind a lazily opened record, if there is one."""
-    src = ds.encoding.get("source")
-    if not src or all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
-        return None
-    try:
-        import h5py
-
-        return h5py.File(src, "r")
-    except (OSError, ImportError):
-        return None
-
-
 def interval_stats(
     ds: xr.Dataset,
     lay: Layout,
@@ -468,7 +317,7 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         direct = h_override is None and pre_r.lazy and post_r.lazy
         prefetch = _Prefetch(pre_r, post_r, weights, lay, batches, shifts, lag=lag,
                              max_bins=max_bins, direct=direct,
-                             skip=h_override is not None)
+                             skip=h_override is not None, read_batch=_read_batch)
         _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
                 ok_post_all, store, h_override=h_override, n_pre=n_pre, n_post=n_post,
                 kernel=kernel, lag=lag, dt=dt, max_bins=max_bins, pre_r=pre_r, post_r=post_r,
@@ -499,60 +348,6 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         finally:
             store.close()
     return out
-
-
-class _Prefetch:
-    """Reads batch ``i + 1`` (activity and weight samples) in a thread while ``i`` is used."""
-
-    def __init__(self, pre_r, post_r, weights, lay, batches, shifts, *, lag, max_bins, direct,
-                 skip):
-        self.pre_r, self.post_r, self.weights, self.lay = pre_r, post_r, weights, lay
-        self.batches, self.shifts, self.lag, self.max_bins = batches, shifts, lag, max_bins
-        self.skip = skip
-        self.pool = ThreadPoolExecutor(1) if len(batches) > 1 else None
-        self.bufs: list[tuple[np.ndarray, np.ndarray] | None] = [None, None]
-        if direct:
-            n = max((int(r.size * (lay.stop[r[0]] - lay.start[r[0]])) for r in batches
-                     if self._short(r)), default=0)
-            if n:
-                n_pre, n_post = pre_r._var.shape[1], post_r._var.shape[1]
-                self.bufs = [(np.empty((n, n_pre)), np.empty((n, n_post))) for _ in range(2)]
-        self.pending = None
-
-    def _short(self, run) -> bool:
-        m = int(self.lay.stop[run[0]] - self.lay.start[run[0]])
-        return m > self.lag and (m <= self.max_bins or run.size > 1)
-
-    def _load(self, i: int):
-        run = self.batches[i]
-        kk = self.lay.k[run]
-        w0, w1 = self.weights.take(kk), self.weights.take(kk + 1)
-        xy = None
-        if not self.skip and self._short(run):
-            xy = _read_batch(self.pre_r, self.post_r, self.lay, run,
-                             shift=int(self.shifts[run[0]]), buffers=self.bufs[i % 2])
-        return xy, w0, w1
-
-    def get(self, i: int):
-        """Batch ``i`` (``(x, y) or None, w0, w1``); starts reading batch ``i + 1``."""
-        if self.pending is not None:
-            got = self.pending.result()
-        else:
-            got = self._load(i)
-        self.pending = None
-        if self.pool is not None and i + 1 < len(self.batches):
-            self.pending = self.pool.submit(self._load, i + 1)
-        return got
-
-    def close(self) -> None:
-        if self.pool is not None:
-            if self.pending is not None:
-                self.pending.cancel()
-                try:
-                    self.pending.result()
-                except Exception:  # noqa: BLE001 - the main thread's error is the one to report
-                    pass
-            self.pool.shutdown(wait=True)
 
 
 def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
@@ -625,175 +420,3 @@ def _stream_loop(prefetch, lay, batches, *, h_override, n_pre, n_post, kernel, l
             progress.update(int(run.size))
     if pending is not None:
         pending.result()
-
-
-def _single_thread_blas(fn, *args, **kwargs):
-    """Run ``fn`` with one BLAS thread (restored afterwards).
-
-    The Gram products are thin (``3K × synapses``); with two BLAS threads on a busy
-    machine a single such call was measured to stall for seconds waiting for the
-    second thread, while one thread takes milliseconds.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return fn(*args, **kwargs)
-    with threadpool_limits(limits=1, user_api="blas"):
-        return fn(*args, **kwargs)
-
-
-class _Store:
-    """What the interval Gram matrices need: the weight samples and the raw ``H_k``.
-
-    ``d_k`` and ``w_k`` are linear in the weight samples, so where every synapse
-    of a block of postsynaptic rows is observed the Gram matrix of
-    ``[d; w; h]`` (3K × 3K) is ``T G_B Tᵀ`` with ``G_B`` the Gram matrix of
-    ``[W_0..W_K; H_1..H_K]`` (2K + 1 rows: less than half the work); blocks with
-    missing synapses are masked and multiplied out directly.  Kept in memory
-    for in-memory records; for lazily opened (large) records in a temporary
-    file, written interval by interval and read back by blocks of rows, so
-    memory stays bounded by the block size.
-    """
-
-    #: stores up to this size stay in memory even for lazily opened records
-    MEMORY_BYTES = 256 * 2**20
-
-    def __init__(self, lay: Layout, n_wt: int, n_post: int, n_pre: int, *, on_disk: bool):
-        self.lay = lay
-        self.used = np.unique(np.concatenate([lay.k, lay.k + 1]))
-        self.slot = {int(v): i for i, v in enumerate(self.used)}
-        self.n_rows = self.used.size + lay.k.size
-        self.written: set[int] = set()
-        self.shape = (self.n_rows, n_post, n_pre)
-        self.tmpdir = None
-        self.writer: ThreadPoolExecutor | None = None
-        self.pending: list = []
-        if on_disk and int(np.prod(self.shape)) * 8 > self.MEMORY_BYTES:
-            self.tmpdir = tempfile.TemporaryDirectory(prefix="plastix-gram-")
-            self.path = os.path.join(self.tmpdir.name, "wh.bin")
-            with open(self.path, "wb") as f:
-                f.truncate(int(np.prod(self.shape)) * 8)
-            self.arr = None
-        else:
-            self.arr = np.zeros(self.shape)
-
-    def put(self, run: np.ndarray, w0: np.ndarray, w1: np.ndarray, h: np.ndarray) -> None:
-        items = []
-        for i, k in enumerate(run):
-            kk = int(self.lay.k[k])
-            for row, a in ((self.slot[kk], w0[i]), (self.slot[kk + 1], w1[i])):
-                if row not in self.written:  # a weight sample is shared by two intervals
-                    self.written.add(row)
-                    items.append((row, a))
-            items.append((self.used.size + int(k), h[i]))
-        if self.arr is not None:
-            for row, a in items:
-                self.arr[row] = a
-            return
-        # written by a helper thread (file writes release the GIL) while the next batch
-        # is computed; at most two batches wait, so memory stays bounded
-        while len(self.pending) >= 2:
-            self.pending.pop(0).result()
-        if self.writer is None:
-            self.writer = ThreadPoolExecutor(1)
-            self.fd = os.open(self.path, os.O_RDWR)
-        self.pending.append(self.writer.submit(self._write, items))
-
-    def _write(self, items) -> None:
-        per = self.shape[1] * self.shape[2] * 8
-        for row, a in items:
-            buf = memoryview(np.ascontiguousarray(a, dtype=np.float64)).cast("B")
-            done = 0
-            while done < per:
-                done += os.pwrite(self.fd, buf[done:], row * per + done)
-
-    def flush(self) -> None:
-        """Wait for every pending write (re-raising its error)."""
-        try:
-            while self.pending:
-                self.pending.pop(0).result()
-        finally:
-            if self.writer is not None:
-                self.writer.shutdown(wait=True)
-                os.close(self.fd)
-                self.writer = None
-
-    def gram(self, ok_pre: np.ndarray, ok_post: np.ndarray, *,
-             block_rows: int | None) -> np.ndarray:
-        """``G = X Xᵀ`` of ``X = [d_1..d_K; w_1..w_K; h_1..h_K]`` (3K × synapses)."""
-        lay = self.lay
-        n_k = lay.k.size
-        n_w = self.used.size
-        _, n_post, n_pre = self.shape
-        if block_rows is None:
-            block_rows = max(1, int(2**23 // max(self.n_rows * n_pre, 1)))  # 64 MB blocks
-        i0 = np.array([self.slot[int(v)] for v in lay.k])
-        i1 = np.array([self.slot[int(v) + 1] for v in lay.k])
-        t = np.zeros((3 * n_k, n_w + n_k))  # [d; w; h] = T [W; H]
-        t[np.arange(n_k), i1] += 1.0
-        t[np.arange(n_k), i0] -= 1.0
-        t[n_k + np.arange(n_k), i0] = lay.duration
-        t[2 * n_k + np.arange(n_k), n_w + np.arange(n_k)] = 1.0
-        g_basis = np.zeros((n_w + n_k, n_w + n_k))
-        g = np.zeros((3 * n_k, 3 * n_k))
-        all_pre = bool(ok_pre.all())
-        starts = list(range(0, n_post, block_rows))
-
-        def load(r0: int) -> np.ndarray:
-            rows = slice(r0, min(r0 + block_rows, n_post))
-            if self.arr is not None:
-                return self.arr[:, rows]
-            # plain reads: no memory map (page faults can stall on writeback)
-            x = np.empty((self.n_rows, rows.stop - rows.start, n_pre))
-            with open(self.path, "rb") as f:
-                for j in range(self.n_rows):
-                    f.seek(((j * n_post) + rows.start) * n_pre * 8)
-                    f.readinto(memoryview(x[j]).cast("B"))
-            return x
-
-        # the next block is read (file reads release the GIL) while this one is multiplied
-        pool = ThreadPoolExecutor(1) if self.arr is None and len(starts) > 1 else None
-        nxt = None
-        try:
-            for bi, r0 in enumerate(starts):
-                x = nxt.result() if nxt is not None else load(r0)
-                nxt = (pool.submit(load, starts[bi + 1])
-                       if pool is not None and bi + 1 < len(starts) else None)
-                rows = slice(r0, min(r0 + block_rows, n_post))
-                g, g_basis = self._gram_block(x, rows, g, g_basis, ok_pre, ok_post, all_pre,
-                                              i0, i1, n_w)
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-        return g + t @ g_basis @ t.T
-
-    def _gram_block(self, x, rows, g, g_basis, ok_pre, ok_post, all_pre, i0, i1, n_w):
-        """Add one block of postsynaptic rows ``x (rows of the store, nr, pre)`` to the Grams."""
-        lay, n_k = self.lay, self.lay.k.size
-        wb = x[:n_w]
-        if all_pre and ok_post[:, rows].all() and np.isfinite(wb).all():
-            flat = np.ascontiguousarray(x.reshape(self.n_rows, -1))
-            g_basis += np.dot(flat, flat.T)
-            return g, g_basis
-        w0, w1, hb = wb[i0], wb[i1], x[n_w:]
-        mask = (np.isfinite(w0) & np.isfinite(w1) & ok_pre[:, None, :]
-                & ok_post[:, rows, None])
-        xm = np.concatenate([np.where(mask, w1 - w0, 0.0),
-                             np.where(mask, w0, 0.0) * lay.duration[:, None, None],
-                             np.where(mask, hb, 0.0)]).reshape(3 * n_k, -1)
-        g += np.dot(xm, xm.T)
-        return g, g_basis
-
-    def close(self) -> None:
-        try:
-            self.flush()
-        finally:
-            if self.tmpdir is not None:
-                self.tmpdir.cleanup()
-
-    def discard(self) -> None:
-        """Close after a failure: remove the temporary files, keep the first error."""
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - the caller is already raising the original error
-            pass

@@ -47,12 +47,12 @@ from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._stats import Layout, interval_stats, layout_of
+from plastix.estimate.reader import memory_budget, open_record, stream_limits
 
 __all__ = ["HebbianEstimator", "estimate_alignment", "KERNELS", "VERDICTS", "save_result"]
 
 KERNELS = ("product", "covariance", "lagged", "stdp")
 VERDICTS = ("hebbian", "anti_hebbian", "indeterminate")
-_STREAM_BYTES = 1 << 30  # open a NetCDF lazily (streaming) above 1 GiB of activity
 _GRAM_MAX_INTERVALS = 3000
 VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' if the CI lies "
                 "below 0 and p < alpha; otherwise 'indeterminate' (without a null, n_null=0, "
@@ -204,10 +204,17 @@ class HebbianEstimator:
     alpha : float
         Level of the confidence intervals (``1 − alpha``) and of the test.
     chunk_bins : int, optional
-        Fine bins in memory at once; default about 32 MB of activity.
+        Fine bins in memory at once; default about 32 MB of activity, and at most
+        1/16 of ``memory`` when streaming.
     streaming : {"auto", True, False}
-        Open a NetCDF path lazily and stream it (``"auto"``: above 1 GiB of
-        activity).  Results are identical either way.
+        Open a NetCDF path lazily and stream it chunk by chunk (compressed or
+        not); ``"auto"``: when its activity (``time × (pre + post)`` float64
+        values, whatever the file's size on disk) exceeds ``memory``.  Results
+        are the same either way (to float64 rounding of sums taken in another order).
+    memory : None, int or str
+        Memory budget in bytes, or a size such as ``"2GiB"`` or ``"512MB"``
+        (:func:`plastix.estimate.reader.memory_budget`); default a quarter of the
+        memory available when ``fit`` starts.
     progress : bool, optional
         Show a progress bar (default: only on a terminal).
     rng : int, numpy.random.Generator or None
@@ -248,12 +255,15 @@ class HebbianEstimator:
         True means the observed alignment is what emergence alone would give.
     result_ : xarray.Dataset
         Everything above, labelled, with units and the rules in ``attrs``.
+    streamed_ : bool
+        Whether the activity was streamed from the file chunk by chunk (see
+        ``streaming``) rather than held in memory.
     """
 
     def __init__(self, kernel: str = "product", decay: Any = None, lag: int = 1,
                  stdp_tau: float | None = None, n_boot: int = 1000,
                  block_length: int | None = None, n_null: int = 199, alpha: float = 0.05,
-                 chunk_bins: int | None = None, streaming: Any = "auto",
+                 chunk_bins: int | None = None, streaming: Any = "auto", memory: Any = None,
                  progress: bool | None = None, rng: Any = None):
         self.kernel = kernel
         self.decay = decay
@@ -265,6 +275,7 @@ class HebbianEstimator:
         self.alpha = alpha
         self.chunk_bins = chunk_bins
         self.streaming = streaming
+        self.memory = memory
         self.progress = progress
         self.rng = rng
 
@@ -327,6 +338,8 @@ class HebbianEstimator:
             raise ValueError(f"`chunk_bins` must be None or an int >= 1; got {self.chunk_bins!r}.")
         if self.streaming not in ("auto", True, False):
             raise ValueError(f"`streaming` must be 'auto', True or False; got {self.streaming!r}.")
+        if self.memory is not None:
+            memory_budget(self.memory)
 
     # ------------------------------------------------------------ fit
     def fit(self, record: Any, y: Any = None) -> HebbianEstimator:
@@ -342,9 +355,11 @@ class HebbianEstimator:
             Present for scikit-learn compatibility.
         """
         self._check_params()
-        ds, opened = _open(record, self.streaming)
+        ds, opened = open_record(record, streaming=self.streaming, memory=self.memory)
         try:
             self._fit(ds)
+            self.streamed_ = any(not ds[v].variable._in_memory
+                                 for v in ("pre_activity", "post_activity"))
         finally:
             if opened is not None:
                 opened.close()
@@ -360,8 +375,8 @@ class HebbianEstimator:
                 f"needed; got {ds.sizes['weight_time']} sample(s) in segments "
                 f"{sorted(set(np.asarray(ds['weight_segment'].values).tolist()))}."
             )
-        n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
-        chunk = self.chunk_bins or max(1, (1 << 22) // (n_pre + n_post))
+        chunk, gram_rows = stream_limits(ds, lay, self.memory)
+        chunk = self.chunk_bins or chunk
         lag = int(self.lag) if self.kernel == "lagged" else 0
         kern = "product" if self.kernel == "stdp" else self.kernel
         tau = self._tau(ds) if self.kernel == "stdp" else None
@@ -374,7 +389,8 @@ class HebbianEstimator:
         clock = time.perf_counter()
         gram_ok = n_k <= _GRAM_MAX_INTERVALS
         obs = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk, h_override=h_obs,
-                             keep_h=gram_ok, gram=gram_ok, progress=bar)
+                             keep_h=gram_ok, gram=gram_ok, gram_block_rows=gram_rows,
+                             progress=bar)
         t_pass = time.perf_counter() - clock
         gamma, source = self._decay(ds, obs)
         clock = time.perf_counter()
@@ -639,64 +655,6 @@ def _draw_shifts(lay: Layout, rng: np.random.Generator) -> np.ndarray:
         hi = length - lo
         shifts[sel] = int(rng.integers(lo, hi + 1)) if hi >= lo else 0
     return shifts
-
-
-def _open(record: Any, streaming: Any) -> tuple[xr.Dataset, Any]:
-    """Validate a record or read a file; returns (dataset, handle to close or None)."""
-    from plastix.io import format_for_path, load_record, open_record
-    from plastix.record import validate_record
-
-    if isinstance(record, xr.Dataset):
-        if any(not record[v].variable._in_memory for v in ("pre_activity", "post_activity")):
-            return _validate_lazy(record), None
-        return validate_record(record, stage="estimate"), None
-    if isinstance(record, (str, os.PathLike)):
-        path = Path(record)
-        if not path.exists():
-            raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
-        lazy = format_for_path(path).open_lazy is not None and (
-            streaming is True or (streaming == "auto" and path.stat().st_size > _STREAM_BYTES))
-        if lazy:
-            ds = open_record(path)
-            try:
-                return _validate_lazy(ds, stage=f"estimate({path.name})"), ds
-            except BaseException:
-                ds.close()
-                raise
-        return load_record(path), None
-    raise TypeError(f"`record` must be a plastix record (xarray.Dataset) or a path to a record "
-                    f"file; got {type(record).__name__}.")
-
-
-def _validate_lazy(ds: xr.Dataset, stage: str = "estimate") -> xr.Dataset:
-    """Validate a lazily opened record without loading its activity.
-
-    The coordinates, dims, units and attributes go through
-    :func:`plastix.record.validate_record` on a skeleton with one unit; the
-    activity values are checked chunk by chunk while streaming.
-    """
-    from plastix.record import validate_record
-
-    for name in ("pre_activity", "post_activity", "weight"):
-        if name not in ds.variables:
-            validate_record(ds, stage=stage)  # raises the reader's SchemaError
-    data = {}
-    for name in ("pre_activity", "post_activity", "weight"):
-        v = ds[name]
-        shape = tuple(1 if d in ("pre", "post") else ds.sizes[d] for d in v.dims)
-        data[name] = (v.dims, np.zeros(shape), dict(v.attrs))
-    if "decay" in ds.variables:
-        data["decay"] = ((), float(ds["decay"].values), dict(ds["decay"].attrs))
-    coords = {c: ds[c].variable for c in ("time", "segment", "interval", "weight_time",
-                                           "weight_segment") if c in ds.coords}
-    for role in ("pre", "post"):
-        if role in ds.coords:
-            coords[role] = (role, np.asarray(ds[role].values)[:1])
-    skeleton = xr.Dataset(data, coords=coords, attrs=dict(ds.attrs))
-    validate_record(skeleton, stage=stage)
-    if ds.sizes["pre"] == 0 or ds.sizes["post"] == 0:
-        validate_record(ds, stage=stage)
-    return ds
 
 
 def estimate_alignment(record: Any, **params: Any) -> xr.Dataset:

@@ -1,0 +1,115 @@
+"""The estimator's memory budget: what is streamed, and streaming compressed NetCDF."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from plastix.estimate import HebbianEstimator
+from plastix.estimate.reader import activity_bytes, available_memory, memory_budget
+from plastix.record import make_record
+
+
+def _sparse_record(rng, n_bins=4000, n_pre=8, n_post=5, bins_per_interval=40):
+    """Spike counts (mostly zeros: they compress well) and drifting weights."""
+    pre = rng.poisson(0.1, (n_bins, n_pre)).astype(float)
+    post = rng.poisson(0.1, (n_bins, n_post)).astype(float)
+    n_w = n_bins // bins_per_interval + 1
+    w = np.cumsum(rng.standard_normal((n_w, n_post, n_pre)) * 0.1, axis=0)
+    w[4, 1, 2] = np.nan  # one synapse unmeasured at one sample
+    pre[123, 3] = np.nan  # one unit not recorded for one bin
+    dt = 1e-3
+    return make_record(pre, post, w, time=np.arange(n_bins) * dt,
+                       weight_time=np.arange(n_w) * bins_per_interval * dt, dt=dt)
+
+
+def _write_compressed(rec, path, chunk_rows=7):
+    """NetCDF-4 with zlib-compressed activity in chunks of ``chunk_rows`` bins."""
+    enc = {name: {"zlib": True, "complevel": 4, "chunksizes": (chunk_rows, rec.sizes[dim])}
+           for name, dim in (("pre_activity", "pre"), ("post_activity", "post"))}
+    rec.to_netcdf(path, engine="h5netcdf", encoding=enc)
+    return path
+
+
+def test_memory_budget_sizes():
+    assert memory_budget("2GiB") == 2 * 2**30
+    assert memory_budget("512MB") == 512 * 10**6
+    assert memory_budget(" 3 kib ") == 3 * 1024
+    assert memory_budget("1.5e3") == 1500
+    assert memory_budget(4096) == 4096
+    assert 1 <= memory_budget() <= available_memory()
+
+
+def test_compressed_netcdf_streams_like_in_memory(tmp_path, rng):
+    """Chunk by chunk from zlib-compressed NetCDF (chunks of 7 bins, batches of 13: every
+    read crosses chunk boundaries) gives the in-memory numbers to float64 rounding
+    (sums in another order: 1e-10 relative)."""
+    import h5py
+
+    rec = _sparse_record(rng)
+    path = _write_compressed(rec, tmp_path / "rec.nc")
+    with h5py.File(path, "r") as f:
+        assert f["pre_activity"].compression == "gzip"
+    kw = dict(decay=1.0, n_boot=200, n_null=2, rng=3)
+    mem = HebbianEstimator(**kw).fit(rec)
+    disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
+    assert disk.streamed_ and not mem.streamed_
+    for name in ("alignment_", "pooled_", "emergent_prediction_", "stationarity_gap_",
+                 "p_value_"):
+        assert_allclose(getattr(disk, name), getattr(mem, name), rtol=1e-10, err_msg=name)
+    assert_allclose(disk.ci_, mem.ci_, rtol=1e-10)
+    assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)
+    assert_allclose(disk.per_post_.values, mem.per_post_.values, rtol=1e-10)
+    assert disk.verdict_ == mem.verdict_
+
+
+def test_streaming_follows_the_activity_size_not_the_file_size(tmp_path, rng):
+    rec = _sparse_record(rng)
+    path = _write_compressed(rec, tmp_path / "rec.nc", chunk_rows=500)
+    activity = activity_bytes(path)
+    assert activity == rec.sizes["time"] * (rec.sizes["pre"] + rec.sizes["post"]) * 8
+    on_disk = path.stat().st_size
+    assert on_disk < activity // 2, "the test needs a file much smaller than its activity"
+    kw = dict(decay=1.0, n_boot=5, n_null=0, rng=0)
+
+    def streamed(**more):
+        return HebbianEstimator(**kw, **more).fit(path).streamed_
+
+    # a budget between the file's size and the activity's: the activity decides
+    assert streamed(memory=(on_disk + activity) // 2)
+    assert streamed(memory=activity - 1)
+    assert not streamed(memory=activity)
+    assert not streamed()  # the default budget: a quarter of the available memory
+    assert streamed(streaming=True, memory="1TiB")
+    assert not streamed(streaming=False, memory=1)
+
+
+@pytest.mark.parametrize("bad", ["2 lightyears", "GiB", "-1MB", "nan"])
+def test_memory_budget_refuses_bad_sizes(bad):
+    with pytest.raises(ValueError, match="`memory` must be"):
+        memory_budget(bad)
+
+
+def test_a_small_budget_reads_less_at_once_with_the_same_numbers(tmp_path, rng):
+    """Streaming under a budget of a few KiB shrinks the batches and the Gram blocks;
+    the numbers stay those of the in-memory fit (1e-10 relative: sums in another order)."""
+    import xarray as xr
+
+    from plastix.estimate._stats import layout_of
+    from plastix.estimate.reader import stream_limits
+
+    rec = _sparse_record(rng)
+    path = _write_compressed(rec, tmp_path / "rec.nc", chunk_rows=64)
+    lay = layout_of(rec)
+    assert stream_limits(rec, lay, "1KiB") == (max(1, (1 << 22) // 13), None)  # in memory
+    with xr.open_dataset(path, engine="h5netcdf") as lazy:
+        chunk, rows = stream_limits(lazy, lay, "16KiB")
+    assert chunk == 16 * 1024 // 16 // (8 * 13) and rows == 1
+    kw = dict(decay=1.0, n_boot=100, n_null=0, rng=3)
+    mem = HebbianEstimator(**kw).fit(rec)
+    disk = HebbianEstimator(memory="16KiB", **kw).fit(path)
+    assert disk.streamed_
+    for name in ("alignment_", "pooled_", "emergent_prediction_", "stationarity_gap_"):
+        assert_allclose(getattr(disk, name), getattr(mem, name), rtol=1e-10, err_msg=name)
+    assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)
