@@ -899,9 +899,7 @@ def _make_file(name: str) -> None:
     import shutil
     from pathlib import Path
 
-    from plastix.cli._inputs import record_io
-
-    save_record = record_io()[1]
+    from plastix.io import save_record
     kind, suffix = name.split(".")
     if kind == "folder":
         os.mkdir(name)

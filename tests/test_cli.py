@@ -116,10 +116,8 @@ def _sha(path: Path) -> str:
 
 @pytest.fixture
 def small_nc(tmp_path):
-    from plastix.cli._inputs import record_io
     from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
-
-    _, save_record = record_io()
+    from plastix.io import save_record
 
     rec = simulate_synthetic(SyntheticConfig(rule="hebbian", n_pre=6, n_post=3,
                                              n_intervals=12, bins_per_interval=5),
@@ -276,14 +274,14 @@ def test_a_pickle_is_not_unpickled_without_allow_pickle(tmp_path, capsys):
 
 def test_os_errors_and_interrupts_are_one_line(tmp_path, capsys, monkeypatch):
     import plastix.circuits.simulate as S
-    import plastix.cli._inputs as I
+    import plastix.io as I
 
     monkeypatch.setattr(S, "simulate_rate", lambda *a, **k: "a record")
 
     def full(ds, path):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(I, "record_io", lambda: (None, full))
+    monkeypatch.setattr(I, "save_record", full)
     out = tmp_path / "r.nc"
     _refused(capsys, ["simulate", "rate", "--out", str(out)],
              f"OSError {str(out)!r}: No space left on device.")
@@ -291,7 +289,7 @@ def test_os_errors_and_interrupts_are_one_line(tmp_path, capsys, monkeypatch):
     def interrupted(ds, path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(I, "record_io", lambda: (None, interrupted))
+    monkeypatch.setattr(I, "save_record", interrupted)
     assert main(["simulate", "rate", "--out", str(out)]) == 130
     assert capsys.readouterr().err.strip() == "plastix simulate: interrupted."
 

@@ -20,10 +20,8 @@ experiments/report layer too.  ``plot`` is *used, never uses*: it may import onl
 ``_util`` and the layer-1 helpers (record, alignment, theory, …), and only the
 parts on layers 5 and 6 (experiments, report, demo, datasets, cli) may import it.
 
-Modules that still live outside their final package are assigned to the part
-they belong to (:data:`LEGACY`): the Neo code to ``io``, ``_demo_cli`` to ``cli``.
-A subpackage's ``_cli`` module counts as part of its subpackage.  A new top-level
-module must be given a layer here, or the test fails and says so.
+A new top-level module or subpackage must be given a layer here, or the test fails
+and says so.
 
 Functions: none longer than :data:`MAX_FUNCTION_LINES` lines (``end_lineno −
 lineno + 1``, decorators not counted), methods and nested functions included.
@@ -58,9 +56,6 @@ PLOT_MAY_USE = 1
 """``plot`` may import the parts on layers 0 and 1 only."""
 PLOT_USERS = 5
 """Only the parts on layers 5 and up may import ``plot``."""
-
-LEGACY = {"neo_io": "io", "_neo_parse": "io", "_neo_pack": "io", "_demo_cli": "cli"}
-"""Top-level modules that belong to another part (until they move into it)."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +151,7 @@ def part_of(module: str) -> str:
     names = module.split(".")
     if len(names) == 1:
         return "plastix"
-    return LEGACY.get(names[1], names[1])
+    return names[1]
 
 
 def _part_edges(edges: Iterable[Edge]) -> dict[tuple[str, str], list[Edge]]:
@@ -266,7 +261,7 @@ def edges() -> list[Edge]:
 def test_every_part_has_a_layer(edges):
     modules = [module_name(f, PACKAGE) for f in PACKAGE.rglob("*.py")]
     missing = unknown_parts(edges, modules)
-    assert not missing, ("give these parts a layer in tests/test_house.py (LAYERS or LEGACY): "
+    assert not missing, ("give these parts a layer in tests/test_house.py (LAYERS): "
                          + ", ".join(missing))
 
 

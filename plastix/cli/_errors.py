@@ -17,7 +17,6 @@ from pathlib import Path
 __all__ = ["CLIError", "InputError", "reading", "one_line", "sniff_format"]
 
 _PLASTIX_DIR = str(Path(__file__).resolve().parent.parent)
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 # packages whose exceptions, raised while reading an input, are reading failures
 _READERS = frozenset({"h5py", "h5netcdf", "netCDF4", "neo", "pynwb", "hdmf", "nixio", "pickle"})
 
@@ -57,37 +56,27 @@ def _origin(err: BaseException) -> str:
     return path.stem
 
 
+_KIND_LABELS = {"nwb": "NWB", "nix": "NIX", "netcdf": "NetCDF-4", "hdf5": "HDF5",
+                "damaged": "HDF5 (damaged)"}
+
+
 def sniff_format(path: Path) -> str | None:
-    """What a file really is, from its first bytes: ``'empty'``, ``'NWB'``, ``'NIX'``,
-    ``'NetCDF-4'``, ``'HDF5'``, ``'NetCDF-3'``, ``'pickle'``, or None."""
+    """What a file really is, from its content (:mod:`plastix.io.probe`): ``'empty'``,
+    ``'NWB'``, ``'NIX'``, ``'NetCDF-4'``, ``'HDF5'``, ``'HDF5 (damaged)'``, ``'NetCDF-3'``,
+    ``'pickle'``, or None."""
+    from plastix.io import probe
+
     try:
-        with open(path, "rb") as f:
-            head = f.read(8)
+        start = probe.head(path)
+        if not start:
+            return "empty"
+        if start.startswith(b"CDF"):
+            return "NetCDF-3"
+        if probe.sniff_pickle(path):
+            return "pickle"
+        return _KIND_LABELS.get(probe.hdf5_kind(path))
     except OSError:
         return None
-    if not head:
-        return "empty"
-    if head.startswith(b"CDF"):
-        return "NetCDF-3"
-    if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
-        return "pickle"
-    if head != _HDF5_MAGIC:
-        return None
-    try:
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            keys = {k.lower() for k in f.attrs}
-            if "nwb_version" in keys or "general" in f:
-                return "NWB"
-            if any(k.startswith("nix") for k in keys) or "data" in f and "metadata" in f:
-                return "NIX"
-            if "_ncproperties" in keys or any("dimension_list" in {a.lower() for a in f[k].attrs}
-                                              for k in f):
-                return "NetCDF-4"
-    except Exception:  # a damaged HDF5 file: its signature is all we know
-        return "HDF5 (damaged)"
-    return "HDF5"
 
 
 def _mismatch(real: str | None, fmt: str | None) -> str:

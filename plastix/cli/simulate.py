@@ -60,9 +60,7 @@ def _run(args: argparse.Namespace) -> int:
                   overwrite=args.overwrite)
     from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig
     from plastix.circuits.simulate import simulate_rate, simulate_spiking
-    from plastix.cli._inputs import record_io
-
-    _, save_record = record_io()
+    from plastix.io import save_record
 
     kw = {"rule": args.rule, "decay": args.decay, "noise": args.noise,
           "duration": args.duration}
