@@ -1,16 +1,14 @@
-"""The spike-timing (STDP-window) Hebbian term and its Elephant surrogates.
+"""Spike-time kernels over a record's intervals, and the surrogates of their null.
 
-For a postsynaptic spike at ``t_post`` and a presynaptic spike at ``t_pre`` the
-pair contributes ``K(Δ)`` with ``Δ = t_post − t_pre`` (``time_units``):
-
-``K(Δ) = exp(−Δ/τ)`` for ``Δ > 0`` (pre before post: potentiating, Hebbian),
-``K(Δ) = −exp(Δ/τ)`` for ``Δ < 0`` (post before pre: depressing), ``K(0) = 0``;
-
-a symmetric-amplitude pair-based window, so that independent trains give a
-term of mean ~0.  Pairs further apart than ``5 τ`` are ignored (``e⁻⁵ < 0.7 %``).
-A pair is counted in the weight interval that contains the *later* of its
-two spikes (the moment the pairing is complete); both spikes must lie in the
-same segment.  ``H_k`` is dimensionless (a signed count of pairs).
+The kernels themselves live in :mod:`plastix.kernels` (the ``"stdp"`` entry:
+for a postsynaptic spike at ``t_post`` and a presynaptic spike at ``t_pre``
+the pair contributes ``K(Δ)``, ``Δ = t_post − t_pre``, ``K(Δ) = exp(−Δ/τ)``
+for ``Δ > 0`` (potentiating, Hebbian), ``−exp(Δ/τ)`` for ``Δ < 0``,
+``K(0) = 0``; pairs further apart than ``5 τ`` are ignored; a pair counts in
+the weight interval holding its *later* spike; both spikes lie in one segment;
+``H_k`` is a signed count of pairs).  This module reads the spike variables
+of a record, calls a kernel segment by segment and draws the circular-shift
+surrogates of the presynaptic trains.
 """
 
 from __future__ import annotations
@@ -25,10 +23,9 @@ import xarray as xr
 from plastix._util.errors import SchemaError
 from plastix._util.rng import child_seed
 from plastix.estimate._stats import Layout
+from plastix.kernels import Kernel, Spikes, get_kernel
 
-__all__ = ["stdp_terms", "shifted_pre_spikes"]
-
-_CUTOFF = 5.0
+__all__ = ["spike_terms", "stdp_terms", "shifted_pre_spikes"]
 
 
 def _spikes(ds: xr.Dataset, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,10 +49,13 @@ def _spikes(ds: xr.Dataset, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
             np.asarray(ds[f"{role}_spike_segment"].values))
 
 
-def stdp_terms(ds: xr.Dataset, lay: Layout, *, tau: float,
-               pre_override: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-               ) -> np.ndarray:
-    """STDP-window Hebbian term of every interval, shape ``(K, post, pre)``.
+def spike_terms(ds: xr.Dataset, lay: Layout, kernel: Kernel, params: dict,
+                pre_override: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                ) -> np.ndarray:
+    """Hebbian term of a spike-time kernel for every interval, shape ``(K, post, pre)``.
+
+    Calls the kernel's ``term`` once per segment, on the spikes of that segment
+    and the weight-sample times bounding its intervals.
 
     Parameters
     ----------
@@ -63,44 +63,37 @@ def stdp_terms(ds: xr.Dataset, lay: Layout, *, tau: float,
         Record with ``pre_spike_*`` and ``post_spike_*`` variables.
     lay : Layout
         Interval layout.
-    tau : float
-        Window time constant, in ``time_units``.
+    kernel : plastix.kernels.Kernel
+        A kernel with ``inputs="spike_times"``.
+    params : dict
+        Its parameters (e.g. ``tau`` in ``time_units``).
     pre_override : (times, unit index, segment), optional
         Surrogate presynaptic spikes (the null).
     """
     pt, pu, ps = _spikes(ds, "pre") if pre_override is None else pre_override
     qt, qu, qs = _spikes(ds, "post")
-    n_k = lay.k.size
-    h = np.zeros((n_k, ds.sizes["post"], ds.sizes["pre"]))
+    n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
+    h = np.zeros((lay.k.size, n_post, n_pre))
     wt = np.asarray(ds["weight_time"].values, dtype=float)
     wseg = np.asarray(ds["weight_segment"].values)
-    cut = _CUTOFF * tau
     for seg in np.unique(wseg[lay.k]):
         ks = np.flatnonzero(wseg[lay.k] == seg)
-        lo_edge, hi_edge = wt[lay.k[ks]], wt[lay.k[ks] + 1]
-        a = ps == seg
-        b = qs == seg
+        a, b = ps == seg, qs == seg
         if not a.any() or not b.any():
             continue
-        order = np.argsort(pt[a], kind="stable")
-        ts, js = pt[a][order], pu[a][order]
-        tp, ip = qt[b], qu[b]
-        lo = np.searchsorted(ts, tp - cut, side="left")
-        hi = np.searchsorted(ts, tp + cut, side="right")
-        counts = hi - lo
-        total = int(counts.sum())
-        if total == 0:
-            continue
-        rep = np.repeat(np.arange(tp.size), counts)
-        idx = lo[rep] + np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        delta = tp[rep] - ts[idx]
-        val = np.where(delta > 0, np.exp(-np.abs(delta) / tau),
-                       np.where(delta < 0, -np.exp(-np.abs(delta) / tau), 0.0))
-        later = np.maximum(tp[rep], ts[idx])
-        pos = np.searchsorted(lo_edge, later, side="right") - 1
-        ok = (pos >= 0) & (later < hi_edge[np.clip(pos, 0, ks.size - 1)]) & (val != 0)
-        np.add.at(h, (ks[pos[ok]], ip[rep][ok], js[idx][ok]), val[ok])
+        first, last = int(lay.k[ks].min()), int(lay.k[ks].max())
+        edges = wt[first: last + 2]  # intervals of one segment are consecutive samples
+        hk = kernel.term(Spikes(pt[a], pu[a], n_pre), Spikes(qt[b], qu[b], n_post), edges,
+                         **params)
+        h[ks] = hk[lay.k[ks] - first]
     return h
+
+
+def stdp_terms(ds: xr.Dataset, lay: Layout, *, tau: float,
+               pre_override: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+               ) -> np.ndarray:
+    """The registry's ``"stdp"`` kernel over every interval (see :func:`spike_terms`)."""
+    return spike_terms(ds, lay, get_kernel("stdp"), {"tau": tau}, pre_override)
 
 
 @contextmanager

@@ -46,11 +46,20 @@ from plastix._util.errors import SchemaError, check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords
 from plastix.alignment import ZeroNormWarning
-from plastix.estimate._stats import Layout, interval_stats, layout_of
+from plastix.estimate._stats import BoundKernel, Layout, interval_stats, layout_of
+from plastix.kernels import Kernel, default_param, get_kernel, kernel_names
 
-__all__ = ["HebbianEstimator", "estimate_alignment", "KERNELS", "VERDICTS", "save_result"]
+__all__ = ["HebbianEstimator", "estimate_alignment", "VERDICTS", "save_result"]
 
-KERNELS = ("product", "covariance", "lagged", "stdp")
+#: the estimator's option that sets each kernel parameter (by parameter name)
+_OPTION_OF = {"lag": "lag", "tau": "stdp_tau"}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KERNELS":  # every registered kernel, as registered now
+        return kernel_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 VERDICTS = ("hebbian", "anti_hebbian", "indeterminate")
 _STREAM_BYTES = 1 << 30  # open a NetCDF lazily (streaming) above 1 GiB of activity
 _GRAM_MAX_INTERVALS = 3000
@@ -164,14 +173,17 @@ class HebbianEstimator:
 
     Parameters
     ----------
-    kernel : {"product", "covariance", "lagged", "stdp"}
-        Hebbian term ``H_k``: ``"product"`` ``Σ_t post_t pre_tᵀ dt`` over the bins of
+    kernel : str
+        A kernel of :mod:`plastix.kernels` (``kernel_names()``).  Hebbian term ``H_k``: ``"product"`` ``Σ_t post_t pre_tᵀ dt`` over the bins of
         the interval (activity² × time; for an artificial network with ``dt = 1/B``
         the batch mean ``h_b h_aᵀ`` of the paper); ``"covariance"`` the same with
         each unit's mean over the interval removed; ``"lagged"``
         ``Σ_t post_{t+lag} pre_tᵀ dt`` (pre leading post, both bins in the interval);
         ``"stdp"`` a pair-based spike-timing window over the spike times
-        (see :mod:`plastix.estimate._spikes`).
+        (see :mod:`plastix.estimate._spikes`); ``"post_activation"`` the product
+        with ``tanh`` applied to post.  A registered kernel's declarations decide
+        the path: rate or spike-time inputs, its parameters (``lag``, ``tau``
+        from ``lag`` and ``stdp_tau``), chunked streaming or not.
     decay : None, "estimate" or float
         Decay rate ``γ`` in 1 / ``time_units``.  ``None``: the record's known
         ``decay`` if finite, else estimated; ``"estimate"``: estimated from synapses
@@ -181,7 +193,7 @@ class HebbianEstimator:
         re-estimated inside every bootstrap replicate, so its uncertainty is in
         every confidence interval.
     lag : int
-        Fine bins by which pre leads post (``kernel="lagged"`` only).
+        Fine bins by which pre leads post (lagged kernels only).
     stdp_tau : float, optional
         STDP window time constant in ``time_units``; default 20 ms (0.02 for
         ``"s"``, 20 for ``"ms"``; required for other units).
@@ -294,7 +306,7 @@ class HebbianEstimator:
 
     # ------------------------------------------------------------ checks
     def _check_params(self) -> None:
-        check_choice("kernel", self.kernel, KERNELS)
+        kern = get_kernel(self.kernel)
         if isinstance(self.decay, str):
             check_choice("decay", self.decay, ["estimate"])
         elif self.decay is not None:
@@ -310,8 +322,8 @@ class HebbianEstimator:
                 raise TypeError(f"`{name}` must be an int; got {type(v).__name__}.")
             if v < low:
                 raise ValueError(f"`{name}` must be >= {low}; got {v}.")
-        if self.kernel == "lagged" and self.lag < 1:
-            raise ValueError(f"`lag` must be >= 1 bin for kernel='lagged'; got {self.lag}.")
+        if kern.lagged and self.lag < 1:
+            raise ValueError(f"`lag` must be >= 1 bin for kernel={self.kernel!r}; got {self.lag}.")
         if self.block_length is not None and (
                 isinstance(self.block_length, bool)
                 or not isinstance(self.block_length, (int, np.integer)) or self.block_length < 1):
@@ -362,14 +374,16 @@ class HebbianEstimator:
             )
         n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
         chunk = self.chunk_bins or max(1, (1 << 22) // (n_pre + n_post))
-        lag = int(self.lag) if self.kernel == "lagged" else 0
-        kern = "product" if self.kernel == "stdp" else self.kernel
-        tau = self._tau(ds) if self.kernel == "stdp" else None
+        spec = get_kernel(self.kernel)
+        params = self._kernel_params(spec, ds)
+        lag = int(params["lag"]) if spec.lagged else 0
+        spikes = spec.inputs == "spike_times"
+        kern = BoundKernel("product" if spikes else spec, None if spikes else params)
         h_obs = None
-        if self.kernel == "stdp":
-            from plastix.estimate._spikes import stdp_terms
+        if spikes:
+            from plastix.estimate._spikes import spike_terms
 
-            h_obs = stdp_terms(ds, lay, tau=tau)
+            h_obs = spike_terms(ds, lay, spec, params)
         bar = _bar(self.progress, n_k * (1 + self.n_null), "estimate")
         clock = time.perf_counter()
         gram_ok = n_k <= _GRAM_MAX_INTERVALS
@@ -381,10 +395,11 @@ class HebbianEstimator:
         # ---- null: recompute H with the presynaptic activity shifted
         null = np.full(self.n_null, np.nan)
         for b in range(self.n_null):
-            if self.kernel == "stdp":
-                from plastix.estimate._spikes import shifted_pre_spikes, stdp_terms
+            if spikes:
+                from plastix.estimate._spikes import shifted_pre_spikes, spike_terms
 
-                h_null = stdp_terms(ds, lay, tau=tau, pre_override=shifted_pre_spikes(ds, rng))
+                h_null = spike_terms(ds, lay, spec, params,
+                                     pre_override=shifted_pre_spikes(ds, rng))
                 st = interval_stats(ds, lay, kernel=kern, lag=0, chunk_bins=chunk,
                                     h_override=h_null, progress=bar)
             else:
@@ -399,15 +414,22 @@ class HebbianEstimator:
         self.timings_ = {"pass_s": t_pass, **obs["timings"], "null_s": t_null,
                          "bootstrap_s": time.perf_counter() - clock}
 
-    def _tau(self, ds: xr.Dataset) -> float:
-        if self.stdp_tau is not None:
-            return float(self.stdp_tau)
+    def _kernel_params(self, kern: Kernel, ds: xr.Dataset) -> dict[str, Any]:
+        """The kernel's declared parameters: from the estimator's options, else defaults."""
         unit = ds.attrs.get("time_units")
-        default = {"s": 0.02, "ms": 20.0}.get(unit)
-        if default is None:
-            raise ValueError(f"`stdp_tau` must be given for a record with time_units={unit!r} "
-                             "(the default 20 ms is only defined for 's' and 'ms').")
-        return default
+        out: dict[str, Any] = {}
+        for p in kern.params:
+            option = _OPTION_OF.get(p.name)
+            value = getattr(self, option) if option is not None else None
+            if value is None:
+                value = default_param(kern, p.name, unit)
+                if isinstance(value, float) and math.isnan(value):
+                    raise ValueError(
+                        f"`{option}` must be given for a record with time_units={unit!r} (the "
+                        f"default {p.default_text} is only defined for "
+                        f"{' and '.join(map(repr, p.default))}).")
+            out[p.name] = float(value) if p.unit == "time_units" else value
+        return out
 
     def _decay(self, ds: xr.Dataset, obs: dict) -> tuple[float, str]:
         if isinstance(self.decay, (int, float, np.number)) and not isinstance(self.decay, str):
@@ -522,7 +544,6 @@ class HebbianEstimator:
         self.emergent_consistent_ = consistent
         self.block_length_ = ell
         self.bootstrap_ = boot
-        self._ci_basic = _basic_ci(a_hat, boot, q)
         self.null_ = null
         self.result_ = self._dataset(ds, lay, obs, per_k, per_post, per_kp)
         self.per_interval_ = self.result_["alignment_interval"]
@@ -532,7 +553,7 @@ class HebbianEstimator:
         tu = ds.attrs.get("time_units", "s")
         a_units = ds["pre_activity"].attrs.get("units", "1")
         w_units = ds["weight"].attrs.get("units", "1")
-        h_units = "1 (signed pair count)" if self.kernel == "stdp" else f"({a_units})^2 {tu}"
+        h_units = get_kernel(self.kernel).units.format(activity=a_units, time=tu)
         bound = ["low", "high"]
         sign = "A > 0 Hebbian, A < 0 anti-Hebbian; cosine in [-1, 1]"
         res = xr.Dataset(
@@ -570,7 +591,8 @@ class HebbianEstimator:
                     "interval_start": ("interval", np.asarray(ds["weight_time"].values)[lay.k],
                                        {"units": tu})},
             attrs={
-                "kernel": self.kernel, "lag": int(self.lag) if self.kernel == "lagged" else 0,
+                "kernel": self.kernel,
+                "lag": int(self.lag) if get_kernel(self.kernel).lagged else 0,
                 "stdp_tau": float(self.stdp_tau) if self.stdp_tau is not None else math.nan,
                 "n_boot": int(self.n_boot), "block_length": int(self.block_length_),
                 "n_null": int(self.n_null), "alpha": float(self.alpha),

@@ -301,7 +301,7 @@ def fit_linear_rule(record: xr.Dataset, *, kernel: str = "product",
     dict
         ``a`` (weight / Hebbian-term units) and ``decay`` (1 / time unit).
     """
-    from plastix.estimate._stats import _hebbian_batch, _Rows, layout_of
+    from plastix.estimate._stats import BoundKernel, _hebbian_batch, _Rows, layout_of
     from plastix.record import delta_weight, interval_weight, validate_record
 
     validate_record(record, stage="fit_linear_rule")
@@ -309,7 +309,7 @@ def fit_linear_rule(record: xr.Dataset, *, kernel: str = "product",
     hs = []
     pre_r, post_r = _Rows(record, "pre_activity"), _Rows(record, "post_activity")
     for i in range(lay.k.size):
-        h, *_ = _hebbian_batch(pre_r, post_r, lay, np.array([i]), kernel=kernel, lag=0,
+        h, *_ = _hebbian_batch(pre_r, post_r, lay, np.array([i]), kernel=BoundKernel(kernel), lag=0,
                                dt=float(record.attrs["dt"]), chunk_bins=1 << 30, shift=0)
         hs.append(h[0])
     h = np.stack(hs)
