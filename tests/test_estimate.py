@@ -361,3 +361,29 @@ def test_failed_setup_closes_raw_file_descriptors(tmp_path, rng, monkeypatch):
     assert opened, "the raw-read path was not used, so this test checks nothing"
     leaked = [fd for fd in opened if str(fd) in set(os.listdir("/proc/self/fd")) - before]
     assert not leaked
+
+
+def test_fast_spike_null_equals_elephant(rng):
+    """The vectorised circular shifts are Elephant's trial_shifting surrogates, spike for
+    spike, for the same seed (two segments, trains of unequal length, an empty train)."""
+    from plastix.estimate._spikes import ShiftNull, shifted_pre_spikes
+
+    t = np.arange(0, 6, 0.01)
+    seg = (t >= 2.5).astype(int)
+    pt = np.concatenate([rng.uniform(0, 2.5, 30), rng.uniform(2.5, 6.0, 50)])
+    pu = np.concatenate([rng.integers(0, 3, 30), rng.integers(0, 3, 50)])  # unit 3 silent
+    rec = make_record(np.zeros((t.size, 4)), np.zeros((t.size, 1)),
+                      np.zeros((4, 1, 4)), time=t, segment=seg,
+                      weight_time=[0.0, 2.0, 3.0, 5.0], weight_segment=[0, 0, 1, 1], dt=0.01,
+                      pre_spikes={"time": pt, "unit": pu, "segment": (pt >= 2.5).astype(int)},
+                      post_spikes={"time": [1.0, 4.0], "unit": [0, 0],
+                                   "segment": [0, 1]})
+    fast = ShiftNull(rec)
+    for seed in (1, 2, 3):
+        a = fast.draw(np.random.default_rng(seed))
+        b = shifted_pre_spikes(rec, np.random.default_rng(seed))
+        key = lambda x: np.lexsort((x[0], x[2], x[1]))  # noqa: E731 - unit, segment, time
+        for got, want in zip(a, b, strict=True):
+            # identical float operations on identical draws: equal to the last bit
+            np.testing.assert_array_equal(np.asarray(got)[key(a)], np.asarray(want)[key(b)])
+        assert not np.array_equal(np.sort(a[0]), np.sort(pt))  # the trains did move

@@ -112,6 +112,11 @@ def test_stdp_traces_match_pair_sum(rng):
     # 1e-9 absolute: traces sum the same exponentials in another order (values ~1-10)
     assert_allclose(got, _stdp_pairs(pre, post, edges, 0.02), atol=1e-9)
     assert np.abs(got).sum() > 1  # pairs were found
+    # a pair across the first edge counts in the later spike's interval (pre before the edge)
+    one = K.get_kernel("stdp").term(K.Spikes(np.array([0.49]), np.array([0]), 1),
+                                    K.Spikes(np.array([0.5, 0.52]), np.array([0, 0]), 1),
+                                    np.array([0.5, 0.51, 1.0]), tau=0.02)
+    assert_allclose(one[:, 0, 0], [math.exp(-0.5), math.exp(-1.5)], rtol=1e-12)
 
 
 def _toy_record(rng):

@@ -211,8 +211,10 @@ class HebbianEstimator:
         null keeps each train and breaks pre/post co-activity: the presynaptic
         activity is circularly shifted relative to the postsynaptic activity
         within each segment by a uniform shift in ``[L/10, 9L/10]`` bins
-        (``L`` the segment length); spike trains are shifted by Elephant's
-        ``trial_shifting`` surrogates.  ``0`` skips the p-value.
+        (``L`` the segment length); each presynaptic spike train is shifted
+        circularly within its segment by a uniform shift, the surrogates of
+        Elephant's ``trial_shifting`` computed without Neo objects
+        (:class:`plastix.estimate._spikes.ShiftNull`).  ``0`` skips the p-value.
     alpha : float
         Level of the confidence intervals (``1 − alpha``) and of the test.
     chunk_bins : int, optional
@@ -394,12 +396,13 @@ class HebbianEstimator:
         clock = time.perf_counter()
         # ---- null: recompute H with the presynaptic activity shifted
         null = np.full(self.n_null, np.nan)
+        if spikes and self.n_null:
+            from plastix.estimate._spikes import ShiftNull, spike_terms
+
+            shifter = ShiftNull(ds)
         for b in range(self.n_null):
             if spikes:
-                from plastix.estimate._spikes import shifted_pre_spikes, spike_terms
-
-                h_null = spike_terms(ds, lay, spec, params,
-                                     pre_override=shifted_pre_spikes(ds, rng))
+                h_null = spike_terms(ds, lay, spec, params, pre_override=shifter.draw(rng))
                 st = interval_stats(ds, lay, kernel=kern, lag=0, chunk_bins=chunk,
                                     h_override=h_null, progress=bar)
             else:
