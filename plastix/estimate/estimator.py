@@ -68,7 +68,10 @@ VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' 
                 "the CI alone decides)")
 BLOCK_RULE = ("circular block bootstrap over intervals; default block length "
               "max(ceil(K^(1/3)), ceil(b_PW)), b_PW the Politis-White (2004) automatic block "
-              "length of the per-interval influence series of the alignment, at most K/2")
+              "length of the per-interval influence series of the alignment, at most K/2; "
+              "BCa intervals (Efron 1987; acceleration from the leave-one-interval-out "
+              "jackknife), extended to the estimate when more than 1 - alpha/2 of the "
+              "replicates lie on one side of it")
 
 
 def _cos(num: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
@@ -152,17 +155,58 @@ def _quad(c: np.ndarray, g: np.ndarray) -> np.ndarray:
     return np.einsum("bk,bk->b", c @ g, c)
 
 
-def _basic_ci(estimate: float, boot: np.ndarray, q: list[float]) -> np.ndarray:
-    """Basic (reverse-percentile) bootstrap interval ``[2θ̂ − q_hi, 2θ̂ − q_lo]``.
+def _jack_quad(g: np.ndarray) -> np.ndarray:
+    """``cᵀ G c`` for ``c = 1 − e_k`` (interval ``k`` left out), every ``k`` at once."""
+    return g.sum() - g.sum(0) - g.sum(1) + np.diag(g)
 
-    Used for the pooled cosines, whose noise-inflated norm makes both the
-    estimate and its resamples biased towards 0: reflecting the resample
-    quantiles about the estimate corrects that bias to first order.
+
+def bca_interval(estimate: float, boot: np.ndarray, jack: np.ndarray, alpha: float
+                 ) -> tuple[np.ndarray, bool]:
+    """Bias-corrected and accelerated (BCa) bootstrap interval that contains its estimate.
+
+    Efron's (1987) BCa levels ``Φ(ẑ₀ + (ẑ₀ + z_q) / (1 − â (ẑ₀ + z_q)))`` of the
+    bootstrap replicates, with ``ẑ₀ = Φ⁻¹(share of replicates below the
+    estimate)`` (the median bias) and the acceleration ``â`` from the
+    leave-one-interval-out jackknife values ``jack``.  The interval describes the
+    same quantity as the estimate (no reflection about it, unlike the basic
+    interval) and contains it whenever ``|ẑ₀| < z_{1−α/2}``; when more than
+    ``1 − α/2`` of the replicates lie on one side of the estimate (a bias of two
+    standard errors: too little data for the bootstrap), the interval is
+    extended to the estimate and the second return value is True.
+
+    ``scipy.stats.bootstrap(method="BCa")`` is not used because it resamples
+    the data through a statistic callable and recomputes it for its own
+    jackknife; here the replicates come from block counts applied to per-interval
+    sufficient statistics (the streaming design keeps no data), so the same
+    formulas are applied to those replicates.
+
+    Returns
+    -------
+    (ndarray (2,), bool)
+        ``[low, high]`` (NaN when undefined) and whether it was extended.
     """
-    if not np.isfinite(estimate) or not np.isfinite(boot).any():
-        return np.full(2, np.nan)
-    lo, hi = np.nanpercentile(boot, q)
-    return np.clip(np.array([2 * estimate - hi, 2 * estimate - lo]), -2.0, 2.0)
+    from scipy.special import ndtr, ndtri
+
+    boot = np.asarray(boot, dtype=float)
+    boot = boot[np.isfinite(boot)]
+    if not np.isfinite(estimate) or boot.size == 0:
+        return np.full(2, np.nan), False
+    n = boot.size
+    p0 = (np.sum(boot < estimate) + 0.5 * np.sum(boot == estimate)) / n
+    z0 = float(ndtri(min(max(p0, 0.5 / n), 1 - 0.5 / n)))
+    jack = np.asarray(jack, dtype=float)
+    jack = jack[np.isfinite(jack)]
+    d = jack.mean() - jack if jack.size > 2 else np.zeros(1)
+    ss = float(np.sum(d * d))
+    acc = float(np.sum(d**3) / (6.0 * ss**1.5)) if ss > 0 else 0.0
+    z = ndtri(np.array([alpha / 2, 1 - alpha / 2]))
+    den = 1.0 - acc * (z0 + z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lev = np.where(den > 0, ndtr(z0 + (z0 + z) / np.where(den > 0, den, 1.0)),
+                       np.array([0.0, 1.0]))
+    lo, hi = np.percentile(boot, 100 * lev)
+    out = np.array([min(lo, estimate), max(hi, estimate)])
+    return out, bool(lo > estimate or hi < estimate)
 
 
 class HebbianEstimator:
@@ -232,7 +276,12 @@ class HebbianEstimator:
     alignment_ : float
         Cosine of all observed (interval, synapse) pairs, in [−1, 1]; > 0 Hebbian.
     ci_ : ndarray (2,)
-        Percentile block-bootstrap ``1 − alpha`` interval of ``alignment_``.
+        BCa block-bootstrap ``1 − alpha`` interval of ``alignment_``
+        (:func:`bca_interval`); it always contains ``alignment_``.
+    extended_ : bool
+        True when the BCa interval of ``alignment_`` had to be extended to the
+        estimate (more than ``1 − alpha/2`` of the replicates on one side of it:
+        too little data for the bootstrap to describe the uncertainty).
     p_value_ : float
         Two-sided p-value of ``alignment_`` against the circular-shift null
         (``(1 + #extreme) / (1 + n_null)``); NaN when ``n_null = 0``.
@@ -244,12 +293,13 @@ class HebbianEstimator:
         The alignment of each postsynaptic unit's row, pooled over intervals
         like ``alignment_``.
     pooled_, pooled_ci_ : float, ndarray (2,)
-        ``cos(Σ ĝ_k, Σ H_k)`` and its basic (reverse-percentile) bootstrap
-        interval.  Weight noise inflates ``‖Σ ĝ_k‖`` and so pulls ``pooled_``
-        towards 0, and resamples further still; the basic interval corrects this
-        bias to first order, so with strong noise it can lie beyond ``pooled_``.
+        ``cos(Σ ĝ_k, Σ H_k)`` and its BCa interval.  Weight noise inflates
+        ``‖Σ ĝ_k‖`` and so pulls ``pooled_`` towards 0, and resamples further
+        still; the BCa bias correction accounts for it while the interval keeps
+        containing ``pooled_`` (the basic interval used before could lie beyond it).
     decay_, decay_ci_ : float, ndarray (2,)
-        ``γ`` (1 / ``time_units``) and its interval (a point when given).
+        ``γ`` (1 / ``time_units``) and its BCa interval (a point when given or
+        read from the record).
     stationarity_gap_ : float
         ``‖Σ_k ΔW_k‖ / ‖γ Σ_k Δt_k W_k‖`` = ``‖E[ĝ] − γW̄‖ / ‖γW̄‖``; near 0 stationary.
     emergent_prediction_ : float
@@ -455,7 +505,6 @@ class HebbianEstimator:
         s, ps = obs["stats"], obs["post_stats"]
         n_k = lay.k.size
         alpha = float(self.alpha)
-        q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
         if self.block_length is None:
             pw = politis_white_block_length(_influence(s, gamma))
             ell = max(math.ceil(n_k ** (1 / 3)), math.ceil(pw))
@@ -471,12 +520,22 @@ class HebbianEstimator:
         else:
             gam_b = np.full(counts.shape[0], gamma)
         boot = _concat_cos(counts @ s, gam_b)
+        # leave-one-interval-out jackknife (the BCa acceleration), decay re-estimated too
+        if source == "silent_synapses":
+            sj = obs["silent"].sum(0) - obs["silent"]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gam_j = np.where(sj[:, 1] > 0, -sj[:, 0] / np.where(sj[:, 1] > 0, sj[:, 1], 1),
+                                 np.nan)
+        else:
+            gam_j = np.full(n_k, gamma)
+        a_hat = float(_concat_cos(s.sum(0), gamma))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            ci = np.nanpercentile(boot, q) if np.isfinite(boot).any() else np.full(2, np.nan)
-            decay_ci = np.nanpercentile(gam_b, q) if np.isfinite(gam_b).any() else \
-                np.full(2, np.nan)
-        a_hat = float(_concat_cos(s.sum(0), gamma))
+            ci, ext = bca_interval(a_hat, boot, _concat_cos(s.sum(0) - s, gam_j), alpha)
+            if source == "silent_synapses":
+                decay_ci, _ = bca_interval(gamma, gam_b, gam_j, alpha)
+            else:
+                decay_ci = np.array([gamma, gamma])
         per_k = _concat_cos(s, gamma)
         per_post = _concat_cos(ps.sum(0), gamma)
         per_kp = _concat_cos(ps, gamma)
@@ -504,37 +563,9 @@ class HebbianEstimator:
             verdict = "anti_hebbian"
         else:
             verdict = "indeterminate"
-        # ---- pooled form, emergent prediction and stationarity gap from the Gram matrix
-        pooled = pred = gap = math.nan
-        pooled_ci = diff_ci = np.full(2, np.nan)
-        consistent = False
-        if "gram" in obs:
-            g = obs["gram"]
-            blk = {(a, b): g[i * n_k:(i + 1) * n_k, j * n_k:(j + 1) * n_k]
-                   for i, a in enumerate("dwh") for j, b in enumerate("dwh")}
-            ones = np.ones((1, n_k))
-
-            def forms(c, gam):
-                gam = np.asarray(gam)
-                num = _quad(c, blk["d", "h"]) + gam * _quad(c, blk["w", "h"])
-                gg = (_quad(c, blk["d", "d"]) + 2 * gam * _quad(c, blk["d", "w"])
-                      + gam**2 * _quad(c, blk["w", "w"]))
-                hh = _quad(c, blk["h", "h"])
-                return _cos(num, gg, hh), _cos(_quad(c, blk["w", "h"]), _quad(c, blk["w", "w"]),
-                                               hh)
-
-            pooled_a, pred_a = forms(ones, gamma)
-            pooled, pred = float(pooled_a[0]), float(pred_a[0])
-            pb, prb = forms(counts, gam_b)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                pooled_ci = np.clip(_basic_ci(pooled, pb, q), -1.0, 1.0)
-                diff_ci = _basic_ci(pooled - pred, pb - prb, q)
-            dd, ww = _quad(ones, blk["d", "d"])[0], _quad(ones, blk["w", "w"])[0]
-            if gamma > 0 and ww > 0:
-                gap = float(np.sqrt(dd) / (gamma * np.sqrt(ww)))
-            consistent = bool(np.isfinite(diff_ci).all() and diff_ci[0] <= 0 <= diff_ci[1]
-                              and np.isfinite(gap) and gap < 1.0)
+        pooled, pred, gap, pooled_ci, diff_ci, consistent = _pooled_forms(
+            obs, counts, gamma, gam_b, gam_j, alpha)
+        self.extended_ = ext
         self.alignment_ = a_hat
         self.ci_ = np.asarray(ci, dtype=float)
         self.p_value_ = p
@@ -616,14 +647,17 @@ class HebbianEstimator:
         p = "n/a (n_null=0)" if not np.isfinite(self.p_value_) else f"{self.p_value_:.3g}"
         lines = [
             f"alignment   {self.alignment_:+.3f}  [{lo:+.3f}, {hi:+.3f}] "
-            f"({100 * (1 - self.alpha):.0f}% block-bootstrap CI, {self.n_boot} replicates, "
-            f"block {self.block_length_})",
-            f"p-value     {p}  (circular-shift null, {self.n_null} replicates)",
+            f"({100 * (1 - self.alpha):.0f}% BCa block-bootstrap CI, {self.n_boot} replicates, "
+            f"block {self.block_length_} (Politis-White))"
+            + ("; extended to the estimate: too few intervals for the bootstrap"
+               if self.extended_ else ""),
+            f"p-value     {p}  (circular-shift null, {self.n_null} replicates)" + _floor_note(
+                self.p_value_, self.n_null),
             f"verdict     {self.verdict_}",
             f"decay       {self.decay_:.4g} 1/{tu}  [{self.decay_ci_[0]:.4g}, "
             f"{self.decay_ci_[1]:.4g}] ({self.decay_source_})",
             f"pooled      {self.pooled_:+.3f}  [{self.pooled_ci_[0]:+.3f}, "
-            f"{self.pooled_ci_[1]:+.3f}]  cos(sum g, sum H); bias-corrected interval",
+            f"{self.pooled_ci_[1]:+.3f}]  cos(sum g, sum H); BCa interval",
             f"emergent    {self.emergent_prediction_:+.3f}  cos(mean W, mean H); "
             f"{'consistent' if self.emergent_consistent_ else 'not consistent'} with pure "
             "homeostatic balance",
@@ -631,6 +665,55 @@ class HebbianEstimator:
             f"intervals   {self.per_interval_.size}, kernel {self.kernel!r}; A > 0 Hebbian",
         ]
         return "\n".join(lines)
+
+
+def _pooled_forms(obs: dict, counts: np.ndarray, gamma: float, gam_b: np.ndarray,
+                  gam_j: np.ndarray, alpha: float) -> tuple:
+    """Pooled alignment, emergent prediction, stationarity gap and their BCa intervals.
+
+    All from the ``3K × 3K`` Gram matrix of ``[d; w; h]``: a resample with interval
+    counts ``c`` has ``Σ_k c_k x_k`` and so inner products ``cᵀ G_xy c``.  Returns
+    ``(pooled, prediction, gap, pooled_ci, difference_ci, consistent)``; NaN (and
+    ``consistent=False``) without a Gram matrix.
+    """
+    nan2 = np.full(2, np.nan)
+    if "gram" not in obs:
+        return math.nan, math.nan, math.nan, nan2, nan2, False
+    g = obs["gram"]
+    n_k = counts.shape[1]
+    blk = {(a, b): g[i * n_k:(i + 1) * n_k, j * n_k:(j + 1) * n_k]
+           for i, a in enumerate("dwh") for j, b in enumerate("dwh")}
+
+    def forms(quad, gam):
+        gam = np.asarray(gam)
+        num = quad(blk["d", "h"]) + gam * quad(blk["w", "h"])
+        gg = quad(blk["d", "d"]) + 2 * gam * quad(blk["d", "w"]) + gam**2 * quad(blk["w", "w"])
+        hh = quad(blk["h", "h"])
+        return _cos(num, gg, hh), _cos(quad(blk["w", "h"]), quad(blk["w", "w"]), hh)
+
+    ones = np.ones((1, n_k))
+    pooled_a, pred_a = forms(lambda b: _quad(ones, b), gamma)
+    pooled, pred = float(pooled_a[0]), float(pred_a[0])
+    pb, prb = forms(lambda b: _quad(counts, b), gam_b)
+    pj, prj = forms(_jack_quad, gam_j)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pooled_ci = np.clip(bca_interval(pooled, pb, pj, alpha)[0], -1.0, 1.0)
+        diff_ci = bca_interval(pooled - pred, pb - prb, pj - prj, alpha)[0]
+    dd, ww = _quad(ones, blk["d", "d"])[0], _quad(ones, blk["w", "w"])[0]
+    gap = float(np.sqrt(dd) / (gamma * np.sqrt(ww))) if gamma > 0 and ww > 0 else math.nan
+    consistent = bool(np.isfinite(diff_ci).all() and diff_ci[0] <= 0 <= diff_ci[1]
+                      and np.isfinite(gap) and gap < 1.0)
+    return pooled, pred, gap, pooled_ci, diff_ci, consistent
+
+
+def _floor_note(p: float, n_null: int) -> str:
+    """Says when a p-value sits at the smallest value ``n_null`` replicates can give."""
+    floor = 2.0 / (n_null + 1)
+    if n_null and np.isfinite(p) and p <= floor * (1 + 1e-12):
+        return (f"; the smallest p {n_null} replicates can give (2/(n_null+1)): the true p "
+                "may be smaller")
+    return ""
 
 
 def _same(a: Any, b: Any) -> bool:
