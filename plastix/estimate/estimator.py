@@ -218,8 +218,9 @@ class HebbianEstimator:
     Parameters
     ----------
     kernel : str
-        A kernel of :mod:`plastix.kernels` (``kernel_names()``).  Hebbian term ``H_k``: ``"product"`` ``Σ_t post_t pre_tᵀ dt`` over the bins of
-        the interval (activity² × time; for an artificial network with ``dt = 1/B``
+        A kernel of :mod:`plastix.kernels` (``kernel_names()``).  Hebbian term
+        ``H_k``: ``"product"`` ``Σ_t post_t pre_tᵀ dt`` over the bins of the interval
+        (activity² × time; for an artificial network with ``dt = 1/B``
         the batch mean ``h_b h_aᵀ`` of the paper); ``"covariance"`` the same with
         each unit's mean over the interval removed; ``"lagged"``
         ``Σ_t post_{t+lag} pre_tᵀ dt`` (pre leading post, both bins in the interval);
