@@ -297,25 +297,15 @@ class _Counts:
         t, n = self.t, self.n
         if n == 0:
             return np.zeros(y.shape, dtype=np.int64)
-        g = ((y - self.lo) * (1.0 / self.step)).clip(0, self.n_grid).astype(np.int64)
+        # one cell early (never past y whatever the rounding), then count up exactly
+        g = ((y - self.lo) * (1.0 / self.step) - 1.0).clip(0, self.n_grid).astype(np.int64)
         c = self.grid[g]
         tp = np.append(t, np.inf)  # t[n] = +inf: never below a query
         before = np.less if strict else np.less_equal
-        idx = None
-        while True:  # up: spikes of the cell before y (and float rounding of the cell edge)
-            move = before(tp[c], y) if idx is None else before(tp[c[idx]], y[idx])
-            idx = np.flatnonzero(move) if idx is None else idx[move]
-            if idx.size == 0:
-                break
+        idx = np.flatnonzero(before(tp[c], y))
+        while idx.size:
             c[idx] += 1
-        tm = np.insert(t, 0, -np.inf)  # tm[c] = t[c − 1], −inf for c = 0
-        idx = None
-        while True:  # down: float rounding of the cell edge
-            move = ~before(tm[c], y) if idx is None else ~before(tm[c[idx]], y[idx])
-            idx = np.flatnonzero(move) if idx is None else idx[move]
-            if idx.size == 0:
-                break
-            c[idx] -= 1
+            idx = idx[before(tp[c[idx]], y[idx])]
         return c
 
 
@@ -429,8 +419,8 @@ class _Cells:
         """Flat indices and values of the sums at presynaptic spikes ``y``.
 
         ``base[k]`` is the flat index ``(k n_post + i) n_pre`` of interval ``k`` and
-        this post unit, ``base[−1]`` a trash bin for "no interval"; the caller adds
-        the presynaptic unit ``j`` (except in the trash).  Yields ``(positions in y
+        this post unit, ``base[−1]`` that of a trash block for "no interval"; the
+        caller adds the presynaptic unit ``j``.  Yields ``(positions in y
         or None for all, flat offsets, values)``.
         """
         c = self.lookup.below(y, strict=False)  # slot: 0 before the first breakpoint
@@ -481,22 +471,18 @@ def _stdp(pre: Spikes, post: Spikes, edges: np.ndarray, tau: float) -> np.ndarra
     j = np.asarray(pre.units, dtype=np.int64)
     q_t = np.asarray(post.times, dtype=float)
     q_u = np.asarray(post.units, dtype=np.int64)
-    flats, vals = [], []
     size = n_k * post.n * pre.n
+    # flat index (k n_post + i) n_pre + j; "no interval" goes to a trash block k = n_k
+    h = np.zeros(size + post.n * pre.n)
     for i in range(post.n):
         t = np.sort(q_t[q_u == i])
         if t.size == 0 or y.size == 0:
             continue
         cells = _cells(t.tobytes(), edges.tobytes(), float(tau))
-        # flat index of (interval k, post i) before adding j; slot −1: a trash bin
-        base = np.append((np.arange(n_k) * post.n + i) * pre.n, size)
+        base = (np.arange(n_k + 1) * post.n + i) * pre.n  # base[−1] = base[n_k]: the trash
         for pos, flat, val in cells.evaluate(y, base):
-            jj = j if pos is None else j[pos]
-            flats.append(np.where(flat == size, size, flat + jj))
-            vals.append(val)
-    if not flats:
-        return np.zeros((n_k, post.n, pre.n))
-    h = np.bincount(np.concatenate(flats), weights=np.concatenate(vals), minlength=size + 1)
+            flat += j if pos is None else j[pos]
+            h += np.bincount(flat, weights=val, minlength=h.size)
     return h[:size].reshape(n_k, post.n, pre.n)
 
 

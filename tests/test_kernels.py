@@ -143,3 +143,17 @@ def test_toy_kernel_end_to_end(toy, rng):
     assert_allclose(flip.alignment_, -ref.alignment_, rtol=1e-10)
     assert flip.verdict_ == "anti_hebbian", flip.summary()
     assert two.result_.attrs["kernel"] == "twice_product"
+
+
+def test_stdp_grid_aligned_ties_match_pair_sum(rng):
+    """Spikes on a time grid: pairs at Δ = 0 (K(0) = 0) and at Δ = 5τ exactly (counted), and
+    spikes on the cells' breakpoints, take the exact path.  A binary grid keeps every time
+    difference exact, so the pair sum is an exact reference."""
+    step, tau = 2.0**-10, 2.0**-9
+    n_pre, n_post = 4, 2
+    pre = K.Spikes(rng.integers(0, 2000, 400) * step, rng.integers(0, n_pre, 400), n_pre)
+    post = K.Spikes(rng.integers(0, 2000, 150) * step, rng.integers(0, n_post, 150), n_post)
+    edges = np.array([100, 700, 1300, 1900]) * step
+    got = K.get_kernel("stdp").term(pre, post, edges, tau=tau)
+    # 1e-9 absolute: exponentials summed in another order
+    assert_allclose(got, _stdp_pairs(pre, post, edges, tau), atol=1e-9)
