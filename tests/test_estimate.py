@@ -364,21 +364,25 @@ def test_failed_setup_closes_raw_file_descriptors(tmp_path, rng, monkeypatch):
     assert not leaked
 
 
-def test_fast_spike_null_equals_elephant(rng):
+@pytest.mark.parametrize("split", [2.5, 99.0])
+def test_fast_spike_null_equals_elephant(rng, split):
     """The vectorised circular shifts are Elephant's trial_shifting surrogates, spike for
-    spike, for the same seed (two segments, trains of unequal length, an empty train)."""
+    spike, for the same seed (two segments or one, trains of unequal length, an empty
+    train)."""
     from plastix.estimate._spikes import ShiftNull, shifted_pre_spikes
 
     t = np.arange(0, 6, 0.01)
-    seg = (t >= 2.5).astype(int)
+    seg = (t >= split).astype(int)
     pt = np.concatenate([rng.uniform(0, 2.5, 30), rng.uniform(2.5, 6.0, 50)])
     pu = np.concatenate([rng.integers(0, 3, 30), rng.integers(0, 3, 50)])  # unit 3 silent
     rec = make_record(np.zeros((t.size, 4)), np.zeros((t.size, 1)),
                       np.zeros((4, 1, 4)), time=t, segment=seg,
-                      weight_time=[0.0, 2.0, 3.0, 5.0], weight_segment=[0, 0, 1, 1], dt=0.01,
-                      pre_spikes={"time": pt, "unit": pu, "segment": (pt >= 2.5).astype(int)},
+                      weight_time=[0.0, 2.0, 3.0, 5.0],
+                      weight_segment=(np.array([0.0, 2.0, 3.0, 5.0]) >= split).astype(int),
+                      dt=0.01,
+                      pre_spikes={"time": pt, "unit": pu, "segment": (pt >= split).astype(int)},
                       post_spikes={"time": [1.0, 4.0], "unit": [0, 0],
-                                   "segment": [0, 1]})
+                                   "segment": (np.array([1.0, 4.0]) >= split).astype(int)})
     fast = ShiftNull(rec)
     for seed in (1, 2, 3):
         a = fast.draw(np.random.default_rng(seed))

@@ -197,7 +197,10 @@ class ShiftNull:
         si = np.searchsorted(segs, ps)
         self._draw_index = pu * segs.size + si
         self.times, self.units, self.segments = pt, pu, ps
-        self._t0, self._span = t0[si], (t1 - t0)[si]
+        if segs.size == 1:  # scalars: two fewer passes over every spike per surrogate
+            self._t0, self._span = float(t0[0]), float(t1[0] - t0[0])
+        else:
+            self._t0, self._span = t0[si], (t1 - t0)[si]
 
     def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One surrogate: ``(times, unit index, segment)`` of the shifted presynaptic spikes."""
