@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from plastix._util.errors import check_choice
+from plastix.kernels import get_kernel, kernel_names
 
 __all__ = [
-    "KERNELS",
     "hebbian_term",
     "cosine_alignment",
     "alignment_per_post",
@@ -34,7 +33,12 @@ __all__ = [
     "ZeroNormWarning",
 ]
 
-KERNELS = ("product", "covariance", "lagged")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KERNELS":  # the rate kernels of the registry, as registered now
+        return kernel_names("rates")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ZeroNormWarning(RuntimeWarning):
@@ -67,6 +71,9 @@ def hebbian_term(
 ) -> Any:
     """The Hebbian term ``H = mean over samples of post ⊗ pre``, shape ``(..., post, pre)``.
 
+    The kernel's reference implementation from :mod:`plastix.kernels` (rate
+    kernels only); every fast path of plastix is tested against this function.
+
     Parameters
     ----------
     pre : array or tensor, shape (..., n_samples, n_pre)
@@ -75,15 +82,17 @@ def hebbian_term(
     post : array or tensor, shape (..., n_samples, n_post)
         Postsynaptic activity.  The paper's definition uses the post
         *pre-activation* ``h_b = W h_a``.
-    kernel : {"product", "covariance", "lagged"}
+    kernel : str
+        A rate kernel of :func:`plastix.kernels.kernel_names` (``"rates"``):
         ``"product"``: ``mean(post pre^T)``.  ``"covariance"``: means over samples
         removed first.  ``"lagged"``: ``mean(post[t + lag] pre[t]^T)``, pre
-        leading post by ``lag`` samples (causal pairing).
+        leading post by ``lag`` samples (causal pairing).  ``"post_activation"``:
+        ``mean(φ(post) pre^T)``, ``φ = activation`` (tanh by default).
     lag : int
-        Lag in samples for the lagged kernel (must be ≥ 1 there, 0 otherwise).
+        Lag in samples for a lagged kernel (must be ≥ 1 there, 0 otherwise).
     activation : callable, optional
         Applied to ``post`` first, giving the post-activation variant
-        ``φ(h_b) h_a^T``.
+        ``φ(h_b) h_a^T`` of any kernel.
 
     Returns
     -------
@@ -98,7 +107,7 @@ def hebbian_term(
     >>> hebbian_term(pre, post)
     array([[0.5, 0. ]])
     """
-    check_choice("kernel", kernel, KERNELS)
+    kern = get_kernel(kernel, inputs="rates")
     pre, post = _asarray(pre), _asarray(post)
     if pre.ndim < 2 or post.ndim < 2:
         raise ValueError(
@@ -110,25 +119,18 @@ def hebbian_term(
             f"`pre` and `post` must have the same number of samples (axis -2); got "
             f"{pre.shape[-2]} and {post.shape[-2]}."
         )
-    if activation is not None:
-        post = activation(post)
-    if kernel == "lagged":
-        if int(lag) < 1 or int(lag) >= pre.shape[-2]:
-            raise ValueError(
-                f"`lag` must be between 1 and n_samples - 1 ({pre.shape[-2] - 1}) for the lagged "
-                f"kernel; got {lag}."
-            )
-        pre, post = pre[..., : -int(lag), :], post[..., int(lag):, :]
+    params: dict[str, Any] = {}
+    if kern.lagged:
+        params["lag"] = lag
     elif lag != 0:
         raise ValueError(f"`lag` is only used by kernel='lagged'; got lag={lag} with "
                          f"kernel={kernel!r}.")
-    if kernel == "covariance":
-        pre = pre - pre.mean(-2, keepdims=True) if not _is_torch(pre) else pre - pre.mean(
-            -2, keepdim=True)
-        post = post - post.mean(-2, keepdims=True) if not _is_torch(post) else post - post.mean(
-            -2, keepdim=True)
-    n = pre.shape[-2]
-    return (post.swapaxes(-1, -2) if not _is_torch(post) else post.transpose(-1, -2)) @ pre / n
+    if activation is not None:
+        if kern.post_map is not None:
+            params[kern.post_map] = activation
+        else:
+            post = activation(post)
+    return kern.term(pre, post, **params)
 
 
 def _cosine(a: Any, b: Any, axes: tuple[int, ...], *, warn: bool) -> Any:

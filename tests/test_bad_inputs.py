@@ -126,7 +126,8 @@ CASES += [
      r"Did you pass W\.T\? plastix uses \(post, pre\)\."),
     ("alignment-unknown-kernel",
      _align("hebbian_term", np.ones((4, 5)), np.ones((4, 3)), kernel="covarience"), ValueError,
-     r"`kernel` must be one of 'product', 'covariance', 'lagged'; got 'covarience'\. "
+     r"`kernel` must be one of 'product', 'covariance', 'lagged', 'post_activation'; got "
+     r"'covarience'\. "
      r"Did you mean 'covariance'\?"),
     ("alignment-sample-mismatch", _align("hebbian_term", np.ones((4, 5)), np.ones((6, 3))),
      ValueError,
@@ -739,7 +740,8 @@ def _est_missing_weight_file():
 
 CASES += [
     ("estimate-kernel-typo", _est_fit(kernel="prodcut"), ValueError,
-     r"`kernel` must be one of 'product', 'covariance', 'lagged', 'stdp'; got 'prodcut'\. "
+     r"`kernel` must be one of 'product', 'covariance', 'lagged', 'stdp', 'post_activation'; "
+     r"got 'prodcut'\. "
      r"Did you mean 'product'\?"),
     ("estimate-decay-typo", _est_fit(decay="estimat"), ValueError,
      r"`decay` must be one of 'estimate'; got 'estimat'\. Did you mean 'estimate'\?"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -354,3 +355,97 @@ def test_failed_setup_closes_file_handles(tmp_path, rng, monkeypatch):
     leaked = [fd for fd in set(os.listdir("/proc/self/fd")) - before
               if os.path.realpath(f"/proc/self/fd/{fd}") == str(path.resolve())]
     assert not leaked
+
+
+@pytest.mark.parametrize("split", [2.5, 99.0])
+def test_fast_spike_null_equals_elephant(rng, split):
+    """The vectorised circular shifts are Elephant's trial_shifting surrogates, spike for
+    spike, for the same seed (two segments or one, trains of unequal length, an empty
+    train)."""
+    from plastix.estimate._spikes import ShiftNull, shifted_pre_spikes
+
+    t = np.arange(0, 6, 0.01)
+    seg = (t >= split).astype(int)
+    pt = np.concatenate([rng.uniform(0, 2.5, 30), rng.uniform(2.5, 6.0, 50)])
+    pu = np.concatenate([rng.integers(0, 3, 30), rng.integers(0, 3, 50)])  # unit 3 silent
+    rec = make_record(np.zeros((t.size, 4)), np.zeros((t.size, 1)),
+                      np.zeros((4, 1, 4)), time=t, segment=seg,
+                      weight_time=[0.0, 2.0, 3.0, 5.0],
+                      weight_segment=(np.array([0.0, 2.0, 3.0, 5.0]) >= split).astype(int),
+                      dt=0.01,
+                      pre_spikes={"time": pt, "unit": pu, "segment": (pt >= split).astype(int)},
+                      post_spikes={"time": [1.0, 4.0], "unit": [0, 0],
+                                   "segment": (np.array([1.0, 4.0]) >= split).astype(int)})
+    fast = ShiftNull(rec)
+    for seed in (1, 2, 3):
+        a = fast.draw(np.random.default_rng(seed))
+        b = shifted_pre_spikes(rec, np.random.default_rng(seed))
+        key = lambda x: np.lexsort((x[0], x[2], x[1]))  # noqa: E731 - unit, segment, time
+        for got, want in zip(a, b, strict=True):
+            # identical float operations on identical draws: equal to the last bit
+            np.testing.assert_array_equal(np.asarray(got)[key(a)], np.asarray(want)[key(b)])
+        assert not np.array_equal(np.sort(a[0]), np.sort(pt))  # the trains did move
+
+
+def _inside(est, name, value, ci):
+    lo, hi = ci
+    assert lo <= value <= hi, (f"{name} {value:+.4f} outside its interval [{lo:+.4f}, "
+                               f"{hi:+.4f}]", est.summary())
+
+
+def _check_intervals(est):
+    _inside(est, "alignment", est.alignment_, est.ci_)
+    if np.isfinite(est.pooled_):
+        _inside(est, "pooled", est.pooled_, est.pooled_ci_)
+        _inside(est, "emergent difference", est.pooled_ - est.emergent_prediction_,
+                est.emergent_difference_ci_)
+    _inside(est, "decay", est.decay_, est.decay_ci_)
+
+
+def test_bca_interval_contains_its_estimate():
+    from plastix.estimate.estimator import bca_interval
+
+    rng = np.random.default_rng(0)
+    boot = rng.normal(0.5, 0.1, 2000)
+    jack = rng.normal(0.5, 0.01, 50)
+    ci, ext = bca_interval(0.5, boot, jack, 0.05)
+    # an unbiased, symmetric bootstrap: BCa ≈ the percentile interval (0.01: MC noise)
+    assert_allclose(ci, np.percentile(boot, [2.5, 97.5]), atol=0.01)
+    assert not ext
+    # every replicate below the estimate (the pooled cosine's noise bias, extreme): the basic
+    # interval [2θ - q_hi, 2θ - q_lo] excluded θ; BCa is extended to it and says so
+    ci, ext = bca_interval(0.9, boot, jack, 0.05)
+    assert ci[0] <= 0.9 <= ci[1] and ext
+
+
+@pytest.mark.parametrize("rule,extra", [("hebbian", {}), ("anti_hebbian", {}), ("error", {}),
+                                        ("null", {}), ("error", {"n_intervals": 4}),
+                                        ("hebbian", {"n_intervals": 2}),
+                                        ("error", {"noise": 0.5, "silent_fraction": 0.25})])
+def test_every_interval_contains_its_estimate(rule, extra, rng):
+    cfg = SyntheticConfig(rule=rule, **{**FAST, **extra})
+    rec = simulate_synthetic(cfg, rng=rng)
+    decay = "estimate" if extra.get("silent_fraction") else 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HebbianEstimator(decay=decay, n_boot=300, n_null=19, rng=4).fit(rec)
+    _check_intervals(est)
+
+
+def test_intervals_contain_estimates_on_bundled_datasets():
+    from plastix.datasets import list_datasets, load_dataset
+
+    for entry in list_datasets():
+        kernel = "stdp" if entry.truth.get("rule") == "stdp" else "product"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = HebbianEstimator(kernel=kernel, n_boot=300, n_null=19, rng=0).fit(
+                load_dataset(entry.name))
+        _check_intervals(est)
+
+
+def test_summary_says_when_p_sits_at_its_floor(rng):
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
+    est = HebbianEstimator(decay=2.0, n_boot=100, n_null=19, rng=0).fit(rec)
+    assert est.p_value_ == pytest.approx(0.1)  # 2/20: every null replicate is below
+    assert "the smallest p 19 replicates can give" in est.summary()

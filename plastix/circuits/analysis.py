@@ -31,6 +31,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice
 from plastix.alignment import ZeroNormWarning, cosine_alignment, hebbian_term
+from plastix.kernels import get_kernel
 from plastix.record import interval_index, validate_record
 
 __all__ = ["SIGNALS", "interval_alignment", "circuit_alignment"]
@@ -68,8 +69,9 @@ def interval_alignment(ds: xr.Dataset, *, signal: str = "estimate", kernel: str 
     signal : {"estimate", "rule"}
         ``"estimate"``: ``ĝ_k = ΔW_k + γ Δt_k W_k`` from the weights; ``"rule"``:
         the simulator's recorded true rule contribution over the interval.
-    kernel : {"product", "covariance", "lagged"}
-        Hebbian kernel over the interval's bins (lagged uses a lag of one bin).
+    kernel : str
+        A rate kernel of :mod:`plastix.kernels` (``"product"``, ``"covariance"``,
+        ``"lagged"``, …) over the interval's bins; a lagged kernel uses a lag of one bin.
     decay : float, optional
         γ in 1/s; default the record's ``decay``.
 
@@ -87,6 +89,7 @@ def interval_alignment(ds: xr.Dataset, *, signal: str = "estimate", kernel: str 
     """
     validate_record(ds, stage="interval_alignment")
     check_choice("signal", signal, SIGNALS)
+    lag = 1 if get_kernel(kernel, inputs="rates").lagged else 0
     k = interval_index(ds)
     g = _signal(ds, signal, decay)
     pre = np.asarray(ds["pre_activity"].values, dtype=float)
@@ -97,10 +100,9 @@ def interval_alignment(ds: xr.Dataset, *, signal: str = "estimate", kernel: str 
         warnings.simplefilter("ignore", ZeroNormWarning)
         for n, kk in enumerate(k):
             rows = np.flatnonzero(interval == kk)
-            if rows.size < (2 if kernel == "lagged" else 1):
+            if rows.size < 1 + lag:
                 continue
-            H = hebbian_term(pre[rows], post[rows], kernel=kernel,
-                             lag=1 if kernel == "lagged" else 0)
+            H = hebbian_term(pre[rows], post[rows], kernel=kernel, lag=lag)
             gk = g[n]
             ok = np.isfinite(gk) & np.isfinite(H)
             if not ok.any():

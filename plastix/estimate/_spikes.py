@@ -1,16 +1,14 @@
-"""The spike-timing (STDP-window) Hebbian term and its Elephant surrogates.
+"""Spike-time kernels over a record's intervals, and the surrogates of their null.
 
-For a postsynaptic spike at ``t_post`` and a presynaptic spike at ``t_pre`` the
-pair contributes ``K(Δ)`` with ``Δ = t_post − t_pre`` (``time_units``):
-
-``K(Δ) = exp(−Δ/τ)`` for ``Δ > 0`` (pre before post: potentiating, Hebbian),
-``K(Δ) = −exp(Δ/τ)`` for ``Δ < 0`` (post before pre: depressing), ``K(0) = 0``;
-
-a symmetric-amplitude pair-based window, so that independent trains give a
-term of mean ~0.  Pairs further apart than ``5 τ`` are ignored (``e⁻⁵ < 0.7 %``).
-A pair is counted in the weight interval that contains the *later* of its
-two spikes (the moment the pairing is complete); both spikes must lie in the
-same segment.  ``H_k`` is dimensionless (a signed count of pairs).
+The kernels themselves live in :mod:`plastix.kernels` (the ``"stdp"`` entry:
+for a postsynaptic spike at ``t_post`` and a presynaptic spike at ``t_pre``
+the pair contributes ``K(Δ)``, ``Δ = t_post − t_pre``, ``K(Δ) = exp(−Δ/τ)``
+for ``Δ > 0`` (potentiating, Hebbian), ``−exp(Δ/τ)`` for ``Δ < 0``,
+``K(0) = 0``; pairs further apart than ``5 τ`` are ignored; a pair counts in
+the weight interval holding its *later* spike; both spikes lie in one segment;
+``H_k`` is a signed count of pairs).  This module reads the spike variables
+of a record, calls a kernel segment by segment and draws the circular-shift
+surrogates of the presynaptic trains.
 """
 
 from __future__ import annotations
@@ -25,10 +23,9 @@ import xarray as xr
 from plastix._util.errors import SchemaError
 from plastix._util.rng import child_seed
 from plastix.estimate._stats import Layout
+from plastix.kernels import Kernel, Spikes, get_kernel
 
-__all__ = ["stdp_terms", "shifted_pre_spikes"]
-
-_CUTOFF = 5.0
+__all__ = ["spike_terms", "stdp_terms", "shifted_pre_spikes"]
 
 
 def _spikes(ds: xr.Dataset, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -39,23 +36,36 @@ def _spikes(ds: xr.Dataset, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
             f"variables {sorted(map(str, ds.data_vars))}. Use a record built with "
             f"`{role}_spikes=` (or a Neo file with SpikeTrains), or choose kernel='product'."
         )
-    ids = {v: i for i, v in enumerate(np.asarray(ds[role].values).tolist())}
-    units = np.asarray(ds[f"{role}_spike_unit"].values).tolist()
-    try:
-        idx = np.asarray([ids[u] for u in units], dtype=np.int64)
-    except KeyError as err:
+    ids = np.asarray(ds[role].values)
+    units = np.asarray(ds[f"{role}_spike_unit"].values)
+    if ids.dtype.kind in "iu" and np.array_equal(ids, np.arange(ids.size)):
+        if units.size and (units.min() < 0 or units.max() >= ids.size):
+            bad = (units < 0) | (units >= ids.size)
+            raise SchemaError(
+                f"record: `{role}_spike_unit` holds unit {units[np.argmax(bad)].item()!r}, which "
+                f"is not in the `{role}` coordinate {ids.tolist()[:10]!r}.")
+        return (np.asarray(ds[name].values, dtype=float), units.astype(np.int64),
+                np.asarray(ds[f"{role}_spike_segment"].values))
+    sorter = np.argsort(ids, kind="stable")
+    pos = np.clip(np.searchsorted(ids, units, sorter=sorter), 0, max(ids.size - 1, 0))
+    idx = sorter[pos].astype(np.int64) if ids.size else np.zeros(units.size, np.int64)
+    bad = ~(ids[idx] == units) if ids.size else np.ones(units.size, bool)
+    if bad.any():
         raise SchemaError(
-            f"record: `{role}_spike_unit` holds unit {err.args[0]!r}, which is not in the "
-            f"`{role}` coordinate {list(ids)[:10]!r}."
-        ) from None
+            f"record: `{role}_spike_unit` holds unit {units[np.argmax(bad)].item()!r}, which is "
+            f"not in the `{role}` coordinate {ids.tolist()[:10]!r}."
+        )
     return (np.asarray(ds[name].values, dtype=float), idx,
             np.asarray(ds[f"{role}_spike_segment"].values))
 
 
-def stdp_terms(ds: xr.Dataset, lay: Layout, *, tau: float,
-               pre_override: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-               ) -> np.ndarray:
-    """STDP-window Hebbian term of every interval, shape ``(K, post, pre)``.
+def spike_terms(ds: xr.Dataset, lay: Layout, kernel: Kernel, params: dict,
+                pre_override: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                ) -> np.ndarray:
+    """Hebbian term of a spike-time kernel for every interval, shape ``(K, post, pre)``.
+
+    Calls the kernel's ``term`` once per segment, on the spikes of that segment
+    and the weight-sample times bounding its intervals.
 
     Parameters
     ----------
@@ -63,44 +73,42 @@ def stdp_terms(ds: xr.Dataset, lay: Layout, *, tau: float,
         Record with ``pre_spike_*`` and ``post_spike_*`` variables.
     lay : Layout
         Interval layout.
-    tau : float
-        Window time constant, in ``time_units``.
+    kernel : plastix.kernels.Kernel
+        A kernel with ``inputs="spike_times"``.
+    params : dict
+        Its parameters (e.g. ``tau`` in ``time_units``).
     pre_override : (times, unit index, segment), optional
         Surrogate presynaptic spikes (the null).
     """
     pt, pu, ps = _spikes(ds, "pre") if pre_override is None else pre_override
     qt, qu, qs = _spikes(ds, "post")
-    n_k = lay.k.size
-    h = np.zeros((n_k, ds.sizes["post"], ds.sizes["pre"]))
+    n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
+    h = np.zeros((lay.k.size, n_post, n_pre))
     wt = np.asarray(ds["weight_time"].values, dtype=float)
     wseg = np.asarray(ds["weight_segment"].values)
-    cut = _CUTOFF * tau
-    for seg in np.unique(wseg[lay.k]):
+    segs = np.unique(wseg[lay.k])
+    # one segment holding every spike (the common case): no masks, no copies
+    seg_all_pre = segs.size == 1 and bool(np.all(ps == segs[0]))
+    seg_all_post = segs.size == 1 and bool(np.all(qs == segs[0]))
+    for seg in segs:
         ks = np.flatnonzero(wseg[lay.k] == seg)
-        lo_edge, hi_edge = wt[lay.k[ks]], wt[lay.k[ks] + 1]
-        a = ps == seg
-        b = qs == seg
-        if not a.any() or not b.any():
+        a = slice(None) if segs.size == 1 and seg_all_pre else ps == seg
+        b = slice(None) if segs.size == 1 and seg_all_post else qs == seg
+        if not pt[a].size or not qt[b].size:
             continue
-        order = np.argsort(pt[a], kind="stable")
-        ts, js = pt[a][order], pu[a][order]
-        tp, ip = qt[b], qu[b]
-        lo = np.searchsorted(ts, tp - cut, side="left")
-        hi = np.searchsorted(ts, tp + cut, side="right")
-        counts = hi - lo
-        total = int(counts.sum())
-        if total == 0:
-            continue
-        rep = np.repeat(np.arange(tp.size), counts)
-        idx = lo[rep] + np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        delta = tp[rep] - ts[idx]
-        val = np.where(delta > 0, np.exp(-np.abs(delta) / tau),
-                       np.where(delta < 0, -np.exp(-np.abs(delta) / tau), 0.0))
-        later = np.maximum(tp[rep], ts[idx])
-        pos = np.searchsorted(lo_edge, later, side="right") - 1
-        ok = (pos >= 0) & (later < hi_edge[np.clip(pos, 0, ks.size - 1)]) & (val != 0)
-        np.add.at(h, (ks[pos[ok]], ip[rep][ok], js[idx][ok]), val[ok])
+        first, last = int(lay.k[ks].min()), int(lay.k[ks].max())
+        edges = wt[first: last + 2]  # intervals of one segment are consecutive samples
+        hk = kernel.term(Spikes(pt[a], pu[a], n_pre), Spikes(qt[b], qu[b], n_post), edges,
+                         **params)
+        h[ks] = hk[lay.k[ks] - first]
     return h
+
+
+def stdp_terms(ds: xr.Dataset, lay: Layout, *, tau: float,
+               pre_override: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+               ) -> np.ndarray:
+    """The registry's ``"stdp"`` kernel over every interval (see :func:`spike_terms`)."""
+    return spike_terms(ds, lay, get_kernel("stdp"), {"tau": tau}, pre_override)
 
 
 @contextmanager
@@ -155,3 +163,53 @@ def shifted_pre_spikes(ds: xr.Dataset, rng: np.random.Generator
                 out_u.append(np.full(vals.size, j, dtype=np.int64))
                 out_s.append(np.full(vals.size, s))
     return np.concatenate(out_t), np.concatenate(out_u), np.concatenate(out_s)
+
+
+class ShiftNull:
+    """Circular-shift surrogates of all presynaptic trains at once, without Neo objects.
+
+    The same surrogates as :func:`shifted_pre_spikes` (Elephant's
+    ``trial_shifting`` with a dither of half the longest segment): for the same
+    ``rng`` the shift of every (unit, segment) train is drawn from the same
+    seeded ``random`` stream in the same order, and each spike moves by the
+    same float operations, ``t0 + ((t + shift) − t0) mod (t1 − t0)``; so the two
+    give identical spike times (``tests/test_estimate.py`` checks it).  One
+    surrogate costs a few vectorised operations over all spikes instead of
+    ``n_pre × n_segments`` Neo ``SpikeTrain`` objects.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Record with ``pre_spike_*`` variables.
+    """
+
+    def __init__(self, ds: xr.Dataset):
+        pt, pu, ps = _spikes(ds, "pre")
+        t = np.asarray(ds["time"].values, dtype=float)
+        seg = np.asarray(ds["segment"].values)
+        dt = float(ds.attrs["dt"])
+        segs = np.unique(seg)
+        t0 = np.array([t[seg == s][0] for s in segs])
+        t1 = np.array([t[seg == s][-1] for s in segs]) + dt
+        self.n_draws = ds.sizes["pre"] * segs.size
+        self.dither = float(np.max((t1 - t0) / 2.0)) if segs.size else 0.0
+        # Elephant draws one number per train: for each unit, for each segment in this order
+        si = np.searchsorted(segs, ps)
+        self._draw_index = pu * segs.size + si
+        self.times, self.units, self.segments = pt, pu, ps
+        if segs.size == 1:  # scalars: two fewer passes over every spike per surrogate
+            self._t0, self._span = float(t0[0]), float(t1[0] - t0[0])
+        else:
+            self._t0, self._span = t0[si], (t1 - t0)[si]
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One surrogate: ``(times, unit index, segment)`` of the shifted presynaptic spikes."""
+        with _seeded_global_random(child_seed(rng)):
+            u = np.array([random.random() for _ in range(self.n_draws)])
+        shift = self.dither * (2 * u - 1)
+        v = (self.times + shift[self._draw_index]) - self._t0  # in [−span/2, 3 span/2)
+        # np.remainder(v, span) without its division: exact for |v| < 2 span (fmod is
+        # v − span there, and a negative v gets + span as numpy does)
+        v = np.where(v >= self._span, v - self._span, v)
+        v = np.where(v < 0, v + self._span, v)
+        return v + self._t0, self.units, self.segments

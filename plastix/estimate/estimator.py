@@ -46,12 +46,21 @@ from plastix._util.errors import SchemaError, check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords
 from plastix.alignment import ZeroNormWarning
-from plastix.estimate._stats import Layout, interval_stats, layout_of
+from plastix.estimate._stats import BoundKernel, Layout, interval_stats, layout_of
 from plastix.estimate.reader import memory_budget, open_record, stream_limits
+from plastix.kernels import Kernel, default_param, get_kernel, kernel_names
 
-__all__ = ["HebbianEstimator", "estimate_alignment", "KERNELS", "VERDICTS", "save_result"]
+__all__ = ["HebbianEstimator", "estimate_alignment", "VERDICTS", "save_result"]
 
-KERNELS = ("product", "covariance", "lagged", "stdp")
+#: the estimator's option that sets each kernel parameter (by parameter name)
+_OPTION_OF = {"lag": "lag", "tau": "stdp_tau"}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KERNELS":  # every registered kernel, as registered now
+        return kernel_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 VERDICTS = ("hebbian", "anti_hebbian", "indeterminate")
 _GRAM_MAX_INTERVALS = 3000
 VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' if the CI lies "
@@ -59,7 +68,10 @@ VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' 
                 "the CI alone decides)")
 BLOCK_RULE = ("circular block bootstrap over intervals; default block length "
               "max(ceil(K^(1/3)), ceil(b_PW)), b_PW the Politis-White (2004) automatic block "
-              "length of the per-interval influence series of the alignment, at most K/2")
+              "length of the per-interval influence series of the alignment, at most K/2; "
+              "BCa intervals (Efron 1987; acceleration from the leave-one-interval-out "
+              "jackknife), extended to the estimate when more than 1 - alpha/2 of the "
+              "replicates lie on one side of it")
 
 
 def _cos(num: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
@@ -143,17 +155,58 @@ def _quad(c: np.ndarray, g: np.ndarray) -> np.ndarray:
     return np.einsum("bk,bk->b", c @ g, c)
 
 
-def _basic_ci(estimate: float, boot: np.ndarray, q: list[float]) -> np.ndarray:
-    """Basic (reverse-percentile) bootstrap interval ``[2θ̂ − q_hi, 2θ̂ − q_lo]``.
+def _jack_quad(g: np.ndarray) -> np.ndarray:
+    """``cᵀ G c`` for ``c = 1 − e_k`` (interval ``k`` left out), every ``k`` at once."""
+    return g.sum() - g.sum(0) - g.sum(1) + np.diag(g)
 
-    Used for the pooled cosines, whose noise-inflated norm makes both the
-    estimate and its resamples biased towards 0: reflecting the resample
-    quantiles about the estimate corrects that bias to first order.
+
+def bca_interval(estimate: float, boot: np.ndarray, jack: np.ndarray, alpha: float
+                 ) -> tuple[np.ndarray, bool]:
+    """Bias-corrected and accelerated (BCa) bootstrap interval that contains its estimate.
+
+    Efron's (1987) BCa levels ``Φ(ẑ₀ + (ẑ₀ + z_q) / (1 − â (ẑ₀ + z_q)))`` of the
+    bootstrap replicates, with ``ẑ₀ = Φ⁻¹(share of replicates below the
+    estimate)`` (the median bias) and the acceleration ``â`` from the
+    leave-one-interval-out jackknife values ``jack``.  The interval describes the
+    same quantity as the estimate (no reflection about it, unlike the basic
+    interval) and contains it whenever ``|ẑ₀| < z_{1−α/2}``; when more than
+    ``1 − α/2`` of the replicates lie on one side of the estimate (a bias of two
+    standard errors: too little data for the bootstrap), the interval is
+    extended to the estimate and the second return value is True.
+
+    ``scipy.stats.bootstrap(method="BCa")`` is not used because it resamples
+    the data through a statistic callable and recomputes it for its own
+    jackknife; here the replicates come from block counts applied to per-interval
+    sufficient statistics (the streaming design keeps no data), so the same
+    formulas are applied to those replicates.
+
+    Returns
+    -------
+    (ndarray (2,), bool)
+        ``[low, high]`` (NaN when undefined) and whether it was extended.
     """
-    if not np.isfinite(estimate) or not np.isfinite(boot).any():
-        return np.full(2, np.nan)
-    lo, hi = np.nanpercentile(boot, q)
-    return np.clip(np.array([2 * estimate - hi, 2 * estimate - lo]), -2.0, 2.0)
+    from scipy.special import ndtr, ndtri
+
+    boot = np.asarray(boot, dtype=float)
+    boot = boot[np.isfinite(boot)]
+    if not np.isfinite(estimate) or boot.size == 0:
+        return np.full(2, np.nan), False
+    n = boot.size
+    p0 = (np.sum(boot < estimate) + 0.5 * np.sum(boot == estimate)) / n
+    z0 = float(ndtri(min(max(p0, 0.5 / n), 1 - 0.5 / n)))
+    jack = np.asarray(jack, dtype=float)
+    jack = jack[np.isfinite(jack)]
+    d = jack.mean() - jack if jack.size > 2 else np.zeros(1)
+    ss = float(np.sum(d * d))
+    acc = float(np.sum(d**3) / (6.0 * ss**1.5)) if ss > 0 else 0.0
+    z = ndtri(np.array([alpha / 2, 1 - alpha / 2]))
+    den = 1.0 - acc * (z0 + z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lev = np.where(den > 0, ndtr(z0 + (z0 + z) / np.where(den > 0, den, 1.0)),
+                       np.array([0.0, 1.0]))
+    lo, hi = np.percentile(boot, 100 * lev)
+    out = np.array([min(lo, estimate), max(hi, estimate)])
+    return out, bool(lo > estimate or hi < estimate)
 
 
 class HebbianEstimator:
@@ -164,14 +217,18 @@ class HebbianEstimator:
 
     Parameters
     ----------
-    kernel : {"product", "covariance", "lagged", "stdp"}
-        Hebbian term ``H_k``: ``"product"`` ``Σ_t post_t pre_tᵀ dt`` over the bins of
-        the interval (activity² × time; for an artificial network with ``dt = 1/B``
+    kernel : str
+        A kernel of :mod:`plastix.kernels` (``kernel_names()``).  Hebbian term
+        ``H_k``: ``"product"`` ``Σ_t post_t pre_tᵀ dt`` over the bins of the interval
+        (activity² × time; for an artificial network with ``dt = 1/B``
         the batch mean ``h_b h_aᵀ`` of the paper); ``"covariance"`` the same with
         each unit's mean over the interval removed; ``"lagged"``
         ``Σ_t post_{t+lag} pre_tᵀ dt`` (pre leading post, both bins in the interval);
         ``"stdp"`` a pair-based spike-timing window over the spike times
-        (see :mod:`plastix.estimate._spikes`).
+        (see :mod:`plastix.estimate._spikes`); ``"post_activation"`` the product
+        with ``tanh`` applied to post.  A registered kernel's declarations decide
+        the path: rate or spike-time inputs, its parameters (``lag``, ``tau``
+        from ``lag`` and ``stdp_tau``), chunked streaming or not.
     decay : None, "estimate" or float
         Decay rate ``γ`` in 1 / ``time_units``.  ``None``: the record's known
         ``decay`` if finite, else estimated; ``"estimate"``: estimated from synapses
@@ -181,7 +238,7 @@ class HebbianEstimator:
         re-estimated inside every bootstrap replicate, so its uncertainty is in
         every confidence interval.
     lag : int
-        Fine bins by which pre leads post (``kernel="lagged"`` only).
+        Fine bins by which pre leads post (lagged kernels only).
     stdp_tau : float, optional
         STDP window time constant in ``time_units``; default 20 ms (0.02 for
         ``"s"``, 20 for ``"ms"``; required for other units).
@@ -199,8 +256,10 @@ class HebbianEstimator:
         null keeps each train and breaks pre/post co-activity: the presynaptic
         activity is circularly shifted relative to the postsynaptic activity
         within each segment by a uniform shift in ``[L/10, 9L/10]`` bins
-        (``L`` the segment length); spike trains are shifted by Elephant's
-        ``trial_shifting`` surrogates.  ``0`` skips the p-value.
+        (``L`` the segment length); each presynaptic spike train is shifted
+        circularly within its segment by a uniform shift, the surrogates of
+        Elephant's ``trial_shifting`` computed without Neo objects
+        (:class:`plastix.estimate._spikes.ShiftNull`).  ``0`` skips the p-value.
     alpha : float
         Level of the confidence intervals (``1 − alpha``) and of the test.
     chunk_bins : int, optional
@@ -225,7 +284,12 @@ class HebbianEstimator:
     alignment_ : float
         Cosine of all observed (interval, synapse) pairs, in [−1, 1]; > 0 Hebbian.
     ci_ : ndarray (2,)
-        Percentile block-bootstrap ``1 − alpha`` interval of ``alignment_``.
+        BCa block-bootstrap ``1 − alpha`` interval of ``alignment_``
+        (:func:`bca_interval`); it always contains ``alignment_``.
+    extended_ : bool
+        True when the BCa interval of ``alignment_`` had to be extended to the
+        estimate (more than ``1 − alpha/2`` of the replicates on one side of it:
+        too little data for the bootstrap to describe the uncertainty).
     p_value_ : float
         Two-sided p-value of ``alignment_`` against the circular-shift null
         (``(1 + #extreme) / (1 + n_null)``); NaN when ``n_null = 0``.
@@ -237,12 +301,13 @@ class HebbianEstimator:
         The alignment of each postsynaptic unit's row, pooled over intervals
         like ``alignment_``.
     pooled_, pooled_ci_ : float, ndarray (2,)
-        ``cos(Σ ĝ_k, Σ H_k)`` and its basic (reverse-percentile) bootstrap
-        interval.  Weight noise inflates ``‖Σ ĝ_k‖`` and so pulls ``pooled_``
-        towards 0, and resamples further still; the basic interval corrects this
-        bias to first order, so with strong noise it can lie beyond ``pooled_``.
+        ``cos(Σ ĝ_k, Σ H_k)`` and its BCa interval.  Weight noise inflates
+        ``‖Σ ĝ_k‖`` and so pulls ``pooled_`` towards 0, and resamples further
+        still; the BCa bias correction accounts for it while the interval keeps
+        containing ``pooled_`` (the basic interval used before could lie beyond it).
     decay_, decay_ci_ : float, ndarray (2,)
-        ``γ`` (1 / ``time_units``) and its interval (a point when given).
+        ``γ`` (1 / ``time_units``) and its BCa interval (a point when given or
+        read from the record).
     stationarity_gap_ : float
         ``‖Σ_k ΔW_k‖ / ‖γ Σ_k Δt_k W_k‖`` = ``‖E[ĝ] − γW̄‖ / ‖γW̄‖``; near 0 stationary.
     emergent_prediction_ : float
@@ -305,7 +370,7 @@ class HebbianEstimator:
 
     # ------------------------------------------------------------ checks
     def _check_params(self) -> None:
-        check_choice("kernel", self.kernel, KERNELS)
+        kern = get_kernel(self.kernel)
         if isinstance(self.decay, str):
             check_choice("decay", self.decay, ["estimate"])
         elif self.decay is not None:
@@ -321,8 +386,8 @@ class HebbianEstimator:
                 raise TypeError(f"`{name}` must be an int; got {type(v).__name__}.")
             if v < low:
                 raise ValueError(f"`{name}` must be >= {low}; got {v}.")
-        if self.kernel == "lagged" and self.lag < 1:
-            raise ValueError(f"`lag` must be >= 1 bin for kernel='lagged'; got {self.lag}.")
+        if kern.lagged and self.lag < 1:
+            raise ValueError(f"`lag` must be >= 1 bin for kernel={self.kernel!r}; got {self.lag}.")
         if self.block_length is not None and (
                 isinstance(self.block_length, bool)
                 or not isinstance(self.block_length, (int, np.integer)) or self.block_length < 1):
@@ -377,14 +442,16 @@ class HebbianEstimator:
             )
         chunk, gram_rows = stream_limits(ds, lay, self.memory)
         chunk = self.chunk_bins or chunk
-        lag = int(self.lag) if self.kernel == "lagged" else 0
-        kern = "product" if self.kernel == "stdp" else self.kernel
-        tau = self._tau(ds) if self.kernel == "stdp" else None
+        spec = get_kernel(self.kernel)
+        params = self._kernel_params(spec, ds)
+        lag = int(params["lag"]) if spec.lagged else 0
+        spikes = spec.inputs == "spike_times"
+        kern = BoundKernel("product" if spikes else spec, None if spikes else params)
         h_obs = None
-        if self.kernel == "stdp":
-            from plastix.estimate._spikes import stdp_terms
+        if spikes:
+            from plastix.estimate._spikes import spike_terms
 
-            h_obs = stdp_terms(ds, lay, tau=tau)
+            h_obs = spike_terms(ds, lay, spec, params)
         bar = _bar(self.progress, n_k * (1 + self.n_null), "estimate")
         clock = time.perf_counter()
         gram_ok = n_k <= _GRAM_MAX_INTERVALS
@@ -396,16 +463,11 @@ class HebbianEstimator:
         clock = time.perf_counter()
         # ---- null: recompute H with the presynaptic activity shifted
         null = np.full(self.n_null, np.nan)
-        for b in range(self.n_null):
-            if self.kernel == "stdp":
-                from plastix.estimate._spikes import shifted_pre_spikes, stdp_terms
-
-                h_null = stdp_terms(ds, lay, tau=tau, pre_override=shifted_pre_spikes(ds, rng))
-                st = interval_stats(ds, lay, kernel=kern, lag=0, chunk_bins=chunk,
-                                    h_override=h_null, progress=bar)
-            else:
-                st = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk,
-                                    shifts=_draw_shifts(lay, rng), progress=bar)
+        if spikes and self.n_null:
+            null = _spike_null(ds, lay, spec, params, obs, gamma, self.n_null, rng, bar)
+        for b in range(self.n_null if not spikes else 0):
+            st = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk,
+                                shifts=_draw_shifts(lay, rng), progress=bar)
             null[b] = _concat_cos(st["stats"].sum(0), gamma)
         if bar is not None:
             bar.close()
@@ -415,15 +477,22 @@ class HebbianEstimator:
         self.timings_ = {"pass_s": t_pass, **obs["timings"], "null_s": t_null,
                          "bootstrap_s": time.perf_counter() - clock}
 
-    def _tau(self, ds: xr.Dataset) -> float:
-        if self.stdp_tau is not None:
-            return float(self.stdp_tau)
+    def _kernel_params(self, kern: Kernel, ds: xr.Dataset) -> dict[str, Any]:
+        """The kernel's declared parameters: from the estimator's options, else defaults."""
         unit = ds.attrs.get("time_units")
-        default = {"s": 0.02, "ms": 20.0}.get(unit)
-        if default is None:
-            raise ValueError(f"`stdp_tau` must be given for a record with time_units={unit!r} "
-                             "(the default 20 ms is only defined for 's' and 'ms').")
-        return default
+        out: dict[str, Any] = {}
+        for p in kern.params:
+            option = _OPTION_OF.get(p.name)
+            value = getattr(self, option) if option is not None else None
+            if value is None:
+                value = default_param(kern, p.name, unit)
+                if isinstance(value, float) and math.isnan(value):
+                    raise ValueError(
+                        f"`{option}` must be given for a record with time_units={unit!r} (the "
+                        f"default {p.default_text} is only defined for "
+                        f"{' and '.join(map(repr, p.default))}).")
+            out[p.name] = float(value) if p.unit == "time_units" else value
+        return out
 
     def _decay(self, ds: xr.Dataset, obs: dict) -> tuple[float, str]:
         if isinstance(self.decay, (int, float, np.number)) and not isinstance(self.decay, str):
@@ -446,7 +515,6 @@ class HebbianEstimator:
         s, ps = obs["stats"], obs["post_stats"]
         n_k = lay.k.size
         alpha = float(self.alpha)
-        q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
         if self.block_length is None:
             pw = politis_white_block_length(_influence(s, gamma))
             ell = max(math.ceil(n_k ** (1 / 3)), math.ceil(pw))
@@ -462,12 +530,22 @@ class HebbianEstimator:
         else:
             gam_b = np.full(counts.shape[0], gamma)
         boot = _concat_cos(counts @ s, gam_b)
+        # leave-one-interval-out jackknife (the BCa acceleration), decay re-estimated too
+        if source == "silent_synapses":
+            sj = obs["silent"].sum(0) - obs["silent"]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gam_j = np.where(sj[:, 1] > 0, -sj[:, 0] / np.where(sj[:, 1] > 0, sj[:, 1], 1),
+                                 np.nan)
+        else:
+            gam_j = np.full(n_k, gamma)
+        a_hat = float(_concat_cos(s.sum(0), gamma))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            ci = np.nanpercentile(boot, q) if np.isfinite(boot).any() else np.full(2, np.nan)
-            decay_ci = np.nanpercentile(gam_b, q) if np.isfinite(gam_b).any() else \
-                np.full(2, np.nan)
-        a_hat = float(_concat_cos(s.sum(0), gamma))
+            ci, ext = bca_interval(a_hat, boot, _concat_cos(s.sum(0) - s, gam_j), alpha)
+            if source == "silent_synapses":
+                decay_ci, _ = bca_interval(gamma, gam_b, gam_j, alpha)
+            else:
+                decay_ci = np.array([gamma, gamma])
         per_k = _concat_cos(s, gamma)
         per_post = _concat_cos(ps.sum(0), gamma)
         per_kp = _concat_cos(ps, gamma)
@@ -495,37 +573,9 @@ class HebbianEstimator:
             verdict = "anti_hebbian"
         else:
             verdict = "indeterminate"
-        # ---- pooled form, emergent prediction and stationarity gap from the Gram matrix
-        pooled = pred = gap = math.nan
-        pooled_ci = diff_ci = np.full(2, np.nan)
-        consistent = False
-        if "gram" in obs:
-            g = obs["gram"]
-            blk = {(a, b): g[i * n_k:(i + 1) * n_k, j * n_k:(j + 1) * n_k]
-                   for i, a in enumerate("dwh") for j, b in enumerate("dwh")}
-            ones = np.ones((1, n_k))
-
-            def forms(c, gam):
-                gam = np.asarray(gam)
-                num = _quad(c, blk["d", "h"]) + gam * _quad(c, blk["w", "h"])
-                gg = (_quad(c, blk["d", "d"]) + 2 * gam * _quad(c, blk["d", "w"])
-                      + gam**2 * _quad(c, blk["w", "w"]))
-                hh = _quad(c, blk["h", "h"])
-                return _cos(num, gg, hh), _cos(_quad(c, blk["w", "h"]), _quad(c, blk["w", "w"]),
-                                               hh)
-
-            pooled_a, pred_a = forms(ones, gamma)
-            pooled, pred = float(pooled_a[0]), float(pred_a[0])
-            pb, prb = forms(counts, gam_b)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                pooled_ci = np.clip(_basic_ci(pooled, pb, q), -1.0, 1.0)
-                diff_ci = _basic_ci(pooled - pred, pb - prb, q)
-            dd, ww = _quad(ones, blk["d", "d"])[0], _quad(ones, blk["w", "w"])[0]
-            if gamma > 0 and ww > 0:
-                gap = float(np.sqrt(dd) / (gamma * np.sqrt(ww)))
-            consistent = bool(np.isfinite(diff_ci).all() and diff_ci[0] <= 0 <= diff_ci[1]
-                              and np.isfinite(gap) and gap < 1.0)
+        pooled, pred, gap, pooled_ci, diff_ci, consistent = _pooled_forms(
+            obs, counts, gamma, gam_b, gam_j, alpha)
+        self.extended_ = ext
         self.alignment_ = a_hat
         self.ci_ = np.asarray(ci, dtype=float)
         self.p_value_ = p
@@ -538,7 +588,6 @@ class HebbianEstimator:
         self.emergent_consistent_ = consistent
         self.block_length_ = ell
         self.bootstrap_ = boot
-        self._ci_basic = _basic_ci(a_hat, boot, q)
         self.null_ = null
         self.result_ = self._dataset(ds, lay, obs, per_k, per_post, per_kp)
         self.per_interval_ = self.result_["alignment_interval"]
@@ -548,7 +597,7 @@ class HebbianEstimator:
         tu = ds.attrs.get("time_units", "s")
         a_units = ds["pre_activity"].attrs.get("units", "1")
         w_units = ds["weight"].attrs.get("units", "1")
-        h_units = "1 (signed pair count)" if self.kernel == "stdp" else f"({a_units})^2 {tu}"
+        h_units = get_kernel(self.kernel).units.format(activity=a_units, time=tu)
         bound = ["low", "high"]
         sign = "A > 0 Hebbian, A < 0 anti-Hebbian; cosine in [-1, 1]"
         res = xr.Dataset(
@@ -586,7 +635,8 @@ class HebbianEstimator:
                     "interval_start": ("interval", np.asarray(ds["weight_time"].values)[lay.k],
                                        {"units": tu})},
             attrs={
-                "kernel": self.kernel, "lag": int(self.lag) if self.kernel == "lagged" else 0,
+                "kernel": self.kernel,
+                "lag": int(self.lag) if get_kernel(self.kernel).lagged else 0,
                 "stdp_tau": float(self.stdp_tau) if self.stdp_tau is not None else math.nan,
                 "n_boot": int(self.n_boot), "block_length": int(self.block_length_),
                 "n_null": int(self.n_null), "alpha": float(self.alpha),
@@ -607,14 +657,17 @@ class HebbianEstimator:
         p = "n/a (n_null=0)" if not np.isfinite(self.p_value_) else f"{self.p_value_:.3g}"
         lines = [
             f"alignment   {self.alignment_:+.3f}  [{lo:+.3f}, {hi:+.3f}] "
-            f"({100 * (1 - self.alpha):.0f}% block-bootstrap CI, {self.n_boot} replicates, "
-            f"block {self.block_length_})",
-            f"p-value     {p}  (circular-shift null, {self.n_null} replicates)",
+            f"({100 * (1 - self.alpha):.0f}% BCa block-bootstrap CI, {self.n_boot} replicates, "
+            f"block {self.block_length_} (Politis-White))"
+            + ("; extended to the estimate: too few intervals for the bootstrap"
+               if self.extended_ else ""),
+            f"p-value     {p}  (circular-shift null, {self.n_null} replicates)" + _floor_note(
+                self.p_value_, self.n_null),
             f"verdict     {self.verdict_}",
             f"decay       {self.decay_:.4g} 1/{tu}  [{self.decay_ci_[0]:.4g}, "
             f"{self.decay_ci_[1]:.4g}] ({self.decay_source_})",
             f"pooled      {self.pooled_:+.3f}  [{self.pooled_ci_[0]:+.3f}, "
-            f"{self.pooled_ci_[1]:+.3f}]  cos(sum g, sum H); bias-corrected interval",
+            f"{self.pooled_ci_[1]:+.3f}]  cos(sum g, sum H); BCa interval",
             f"emergent    {self.emergent_prediction_:+.3f}  cos(mean W, mean H); "
             f"{'consistent' if self.emergent_consistent_ else 'not consistent'} with pure "
             "homeostatic balance",
@@ -622,6 +675,55 @@ class HebbianEstimator:
             f"intervals   {self.per_interval_.size}, kernel {self.kernel!r}; A > 0 Hebbian",
         ]
         return "\n".join(lines)
+
+
+def _pooled_forms(obs: dict, counts: np.ndarray, gamma: float, gam_b: np.ndarray,
+                  gam_j: np.ndarray, alpha: float) -> tuple:
+    """Pooled alignment, emergent prediction, stationarity gap and their BCa intervals.
+
+    All from the ``3K × 3K`` Gram matrix of ``[d; w; h]``: a resample with interval
+    counts ``c`` has ``Σ_k c_k x_k`` and so inner products ``cᵀ G_xy c``.  Returns
+    ``(pooled, prediction, gap, pooled_ci, difference_ci, consistent)``; NaN (and
+    ``consistent=False``) without a Gram matrix.
+    """
+    nan2 = np.full(2, np.nan)
+    if "gram" not in obs:
+        return math.nan, math.nan, math.nan, nan2, nan2, False
+    g = obs["gram"]
+    n_k = counts.shape[1]
+    blk = {(a, b): g[i * n_k:(i + 1) * n_k, j * n_k:(j + 1) * n_k]
+           for i, a in enumerate("dwh") for j, b in enumerate("dwh")}
+
+    def forms(quad, gam):
+        gam = np.asarray(gam)
+        num = quad(blk["d", "h"]) + gam * quad(blk["w", "h"])
+        gg = quad(blk["d", "d"]) + 2 * gam * quad(blk["d", "w"]) + gam**2 * quad(blk["w", "w"])
+        hh = quad(blk["h", "h"])
+        return _cos(num, gg, hh), _cos(quad(blk["w", "h"]), quad(blk["w", "w"]), hh)
+
+    ones = np.ones((1, n_k))
+    pooled_a, pred_a = forms(lambda b: _quad(ones, b), gamma)
+    pooled, pred = float(pooled_a[0]), float(pred_a[0])
+    pb, prb = forms(lambda b: _quad(counts, b), gam_b)
+    pj, prj = forms(_jack_quad, gam_j)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pooled_ci = np.clip(bca_interval(pooled, pb, pj, alpha)[0], -1.0, 1.0)
+        diff_ci = bca_interval(pooled - pred, pb - prb, pj - prj, alpha)[0]
+    dd, ww = _quad(ones, blk["d", "d"])[0], _quad(ones, blk["w", "w"])[0]
+    gap = float(np.sqrt(dd) / (gamma * np.sqrt(ww))) if gamma > 0 and ww > 0 else math.nan
+    consistent = bool(np.isfinite(diff_ci).all() and diff_ci[0] <= 0 <= diff_ci[1]
+                      and np.isfinite(gap) and gap < 1.0)
+    return pooled, pred, gap, pooled_ci, diff_ci, consistent
+
+
+def _floor_note(p: float, n_null: int) -> str:
+    """Says when a p-value sits at the smallest value ``n_null`` replicates can give."""
+    floor = 2.0 / (n_null + 1)
+    if n_null and np.isfinite(p) and p <= floor * (1 + 1e-12):
+        return (f"; the smallest p {n_null} replicates can give (2/(n_null+1)): the true p "
+                "may be smaller")
+    return ""
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -643,6 +745,36 @@ def _bar(progress: bool | None, total: int, desc: str):
 
     return tqdm(total=total, desc=desc, unit="interval", disable=None if progress is None
                 else not progress, leave=False)
+
+
+def _spike_null(ds: xr.Dataset, lay: Layout, spec: Kernel, params: dict, obs: dict,
+                gamma: float, n_null: int, rng: np.random.Generator, bar: Any) -> np.ndarray:
+    """``alignment_`` under ``n_null`` circular-shift surrogates of the presynaptic trains.
+
+    Each replicate recomputes the spike kernel's ``H_k`` on shifted trains
+    (:class:`plastix.estimate._spikes.ShiftNull`) and reduces it against the
+    observed ``d_k``, ``w_k`` (same synapse mask as the observed pass: spike
+    kernels mark every unit recorded) in three inner products; the weight-only
+    statistics do not change under the null.
+    """
+    from plastix.estimate._spikes import ShiftNull, spike_terms
+
+    w = np.asarray(ds["weight"].values, dtype=float)
+    w0, w1 = w[lay.k], w[lay.k + 1]
+    mask = np.isfinite(w0) & np.isfinite(w1)
+    d = np.where(mask, w1 - w0, 0.0)
+    wd = np.where(mask, w0, 0.0) * lay.duration[:, None, None]
+    fixed = obs["stats"].sum(0)[3:]
+    shifter = ShiftNull(ds)
+    null = np.full(n_null, np.nan)
+    for b in range(n_null):
+        h = np.where(mask, spike_terms(ds, lay, spec, params, pre_override=shifter.draw(rng)),
+                     0.0).ravel()
+        tot = np.concatenate([[d.ravel() @ h, wd.ravel() @ h, h @ h], fixed])
+        null[b] = _concat_cos(tot, gamma)
+        if bar is not None:
+            bar.update(lay.k.size)
+    return null
 
 
 def _draw_shifts(lay: Layout, rng: np.random.Generator) -> np.ndarray:

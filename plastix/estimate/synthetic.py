@@ -56,7 +56,7 @@ from plastix._util.validate import (
 )
 
 __all__ = ["RULES", "SyntheticConfig", "simulate_synthetic", "population_alignment",
-           "fit_linear_rule"]
+           "fit_linear_rule", "simulate_spike_record"]
 
 RULES = ("hebbian", "anti_hebbian", "error", "null")
 
@@ -301,7 +301,7 @@ def fit_linear_rule(record: xr.Dataset, *, kernel: str = "product",
     dict
         ``a`` (weight / Hebbian-term units) and ``decay`` (1 / time unit).
     """
-    from plastix.estimate._stats import _hebbian_batch, _Rows, layout_of
+    from plastix.estimate._stats import BoundKernel, _hebbian_batch, _Rows, layout_of
     from plastix.record import delta_weight, interval_weight, validate_record
 
     validate_record(record, stage="fit_linear_rule")
@@ -309,7 +309,7 @@ def fit_linear_rule(record: xr.Dataset, *, kernel: str = "product",
     hs = []
     pre_r, post_r = _Rows(record, "pre_activity"), _Rows(record, "post_activity")
     for i in range(lay.k.size):
-        h, *_ = _hebbian_batch(pre_r, post_r, lay, np.array([i]), kernel=kernel, lag=0,
+        h, *_ = _hebbian_batch(pre_r, post_r, lay, np.array([i]), kernel=BoundKernel(kernel), lag=0,
                                dt=float(record.attrs["dt"]), chunk_bins=1 << 30, shift=0)
         hs.append(h[0])
     h = np.stack(hs)
@@ -322,3 +322,84 @@ def fit_linear_rule(record: xr.Dataset, *, kernel: str = "product",
     x = np.stack([h[ok], -w[ok]], axis=1)
     coef, *_ = np.linalg.lstsq(x, dw[ok], rcond=None)
     return {"a": float(coef[0]), "decay": float(coef[1])}
+
+
+def simulate_spike_record(n_pre: int = 1000, n_post: int = 1, *, duration: float = 100.0,
+                          rate: float = 15.0, weight_every: float = 1.0, rule: str = "stdp",
+                          lr: float = 0.01, noise: float = 0.01, tau: float = 0.02,
+                          rng: Any = None) -> xr.Dataset:
+    """A fast spike-train record with pair-based STDP weights (seconds, Hz).
+
+    Not a neuron model: a cheap stand-in with the statistics the estimator sees.
+
+    * presynaptic trains: independent homogeneous Poisson processes at ``rate``;
+    * postsynaptic trains: Poisson background at ``rate / 2`` plus spikes driven
+      by the inputs: each presynaptic spike of ``j`` triggers a spike of ``i``
+      with probability ``p_ij ∝ W_0[i, j]`` (scaled so that the driven rate is
+      ``rate / 2``) after a latency of ``2 ms + Exp(3 ms)``;
+    * weights sampled every ``weight_every`` s:
+      ``W_{k+1} = W_k + lr · H_k + noise · ε_k`` with ``H_k`` the registry's
+      ``"stdp"`` term of interval ``k`` (``rule="stdp"``: the estimator's
+      learning signal is the STDP term itself plus noise), or
+      ``W_{k+1} = W_k + noise · ε_k`` (``rule="static"``: no plasticity);
+    * ``pre_activity``/``post_activity``: spike counts in bins of
+      ``weight_every / 10``; ``decay`` 0.
+
+    Parameters
+    ----------
+    n_pre, n_post : int
+        Units.
+    duration, rate, weight_every, tau : float
+        Record length (s), firing rate (Hz), weight sampling interval (s), STDP
+        time constant (s).
+    rule : {"stdp", "static"}
+        Weight dynamics.
+    lr, noise : float
+        Step size (weight per signed pair count) and weight noise SD per interval.
+    rng : int, Generator or None
+        Seed.
+
+    Returns
+    -------
+    xarray.Dataset
+        A plastix record with ``pre_spikes``/``post_spikes``.
+    """
+    from plastix.kernels import Spikes, get_kernel
+    from plastix.record import make_record
+
+    check_choice("rule", rule, ("stdp", "static"))
+    rng = resolve_rng(rng)
+    counts = rng.poisson(rate * duration, size=n_pre)
+    pu = np.repeat(np.arange(n_pre), counts)
+    pt = rng.uniform(0.0, duration, size=pu.size)
+    w0 = rng.uniform(0.0, 1.0, size=(n_post, n_pre))
+    p = 0.5 * w0 / w0.sum(1, keepdims=True)  # Σ_j p_ij = 1/2: driven rate = rate / 2
+    qt, qu = [], []
+    for i in range(n_post):
+        fire = rng.random(pt.size) < p[i, pu]
+        lat = 0.002 + rng.exponential(0.003, size=int(fire.sum()))
+        bg = rng.uniform(0.0, duration, size=rng.poisson(rate / 2 * duration))
+        t_i = np.concatenate([pt[fire] + lat, bg])
+        t_i = t_i[t_i < duration]
+        qt.append(t_i)
+        qu.append(np.full(t_i.size, i))
+    qt, qu = np.concatenate(qt), np.concatenate(qu)
+    n_w = int(round(duration / weight_every)) + 1
+    wt = np.arange(n_w) * weight_every
+    dt = weight_every / 10
+    t = np.arange(int(round(duration / dt))) * dt
+    edges = np.append(t, duration)
+    pre_act = np.zeros((t.size, n_pre))
+    np.add.at(pre_act, (np.clip(np.searchsorted(edges, pt, "right") - 1, 0, t.size - 1), pu), 1)
+    post_act = np.zeros((t.size, n_post))
+    np.add.at(post_act, (np.clip(np.searchsorted(edges, qt, "right") - 1, 0, t.size - 1), qu), 1)
+    h = get_kernel("stdp").term(Spikes(pt, pu, n_pre), Spikes(qt, qu, n_post), wt, tau=tau)
+    steps = noise * rng.standard_normal((n_w - 1, n_post, n_pre))
+    if rule == "stdp":
+        steps += lr * h
+    w = np.concatenate([w0[None], w0[None] + np.cumsum(steps, axis=0)])
+    rec = make_record(pre_act, post_act, w, time=t, weight_time=wt, dt=dt,
+                      activity_units="1", activity_kind="count", decay=0.0,
+                      pre_spikes={"time": pt, "unit": pu}, post_spikes={"time": qt, "unit": qu},
+                      source="plastix.estimate.synthetic.simulate_spike_record")
+    return rec
