@@ -3,9 +3,7 @@
 The kernel, learning-rule and file-format registries (:mod:`plastix.kernels`,
 :mod:`plastix.ann.rules`, :mod:`plastix.io.formats`) are the only places their
 names are listed; every help text and choice of the command line comes from
-them.  Until a registry is importable the functions fall back to the module
-constants that listed the names before (marked ``fallback`` below: delete those
-branches once the registries are merged).
+them.
 """
 
 from __future__ import annotations
@@ -23,18 +21,14 @@ def _described(names, get) -> list[tuple[str, str]]:
     out = []
     for name in names():
         entry = get(name)
-        out.append((str(name), str(getattr(entry, "description", "") or "").strip()))
+        out.append((str(name), entry.description.strip()))
     return out
 
 
 def kernel_entries() -> list[tuple[str, str]]:
     """``[(name, description)]`` of the registered Hebbian-term kernels."""
-    try:
-        from plastix.kernels import get_kernel, kernel_names
-    except ImportError:  # fallback: before the kernel registry
-        from plastix.estimate.estimator import KERNELS
+    from plastix.kernels import get_kernel, kernel_names
 
-        return [(k, "") for k in KERNELS]
     return _described(kernel_names, get_kernel)
 
 
@@ -43,38 +37,16 @@ def rule_entries() -> list[tuple[str, str]]:
 
     Imported only when a help text asks for it (the rules may load torch).
     """
-    try:
-        from plastix.ann.rules import get_rule, rule_names
-    except ImportError:  # fallback: before the rule registry
-        from plastix.ann.config import RULES
+    from plastix.ann.rules import get_rule, rule_names
 
-        return [(r, "") for r in RULES]
     return _described(rule_names, get_rule)
-
-
-def _format_suffixes(entry) -> tuple[str, ...]:
-    suffixes = getattr(entry, "suffixes", None) or getattr(entry, "suffix", ()) or ()
-    return (suffixes,) if isinstance(suffixes, str) else tuple(suffixes)
 
 
 def format_entries() -> list[tuple[str, tuple[str, ...], str]]:
     """``[(name, suffixes, short label)]`` of the registered record file formats."""
-    try:
-        from plastix.io.formats import format_names, get_format
-    except ImportError:  # fallback: before the format registry
-        from plastix.record import _FORMATS
+    from plastix.io.formats import formats
 
-        words = {"netcdf": "NetCDF", "nix": "NIX, through Neo", "nwb": "NWB, through Neo",
-                 "pickle": "a pickled neo.Block"}
-        names = dict.fromkeys(_FORMATS.values())
-        return [(n, tuple(s for s, f in _FORMATS.items() if f == n), words.get(n, ""))
-                for n in names]
-    out = []
-    for name in format_names():
-        fmt = get_format(name)
-        short = getattr(fmt, "label", None) or getattr(fmt, "description", "") or ""
-        out.append((str(name), _format_suffixes(fmt), str(short).strip()))
-    return out
+    return [(f.name, tuple(f.suffixes), (f.label or f.description).strip()) for f in formats()]
 
 
 def circuit_rule_names() -> tuple[str, ...]:
@@ -108,50 +80,31 @@ def format_help() -> str:
 
 def check_kernel(name: str) -> str:
     """Check a kernel name against the registry (ValueError with "did you mean")."""
-    try:
-        from plastix.kernels import get_kernel
-    except ImportError:  # fallback: before the kernel registry
-        from plastix._util.errors import check_choice
+    from plastix.kernels import get_kernel
 
-        return check_choice("kernel", name, [k for k, _ in kernel_entries()])
     get_kernel(name)
     return name
 
 
 def check_format(path: str | Path) -> str:
     """The format a path's suffix names; ValueError (with "did you mean") when none does."""
-    path = Path(path)
-    try:
-        from plastix.io.formats import format_for_path
-    except ImportError:  # fallback: before the format registry
-        from plastix.record import _format_of
+    from plastix.io.formats import format_for_path
 
-        return _format_of(path)
-    fmt = format_for_path(path)
-    return str(getattr(fmt, "name", fmt))
+    return format_for_path(Path(path)).name
 
 
 def format_of_path(path: str | Path) -> str | None:
     """The registered format a path's suffix names, or None when none does."""
-    path = Path(path)
-    try:
-        from plastix.io.formats import format_for_path
-    except ImportError:  # fallback: before the format registry
-        from plastix.record import _FORMATS
+    from plastix.io.formats import format_for_path
 
-        return _FORMATS.get(path.suffix.lower())
     try:
-        fmt = format_for_path(path)
+        return format_for_path(Path(path)).name
     except (ValueError, TypeError):
         return None
-    return str(getattr(fmt, "name", fmt))
 
 
 def pickle_suffixes() -> tuple[str, ...]:
     """Suffixes of the formats whose reading can run code (pickles)."""
-    try:
-        from plastix.io.formats import formats
-    except ImportError:  # fallback: before the format registry
-        return tuple(s for name, suffixes, _ in format_entries() if name == "pickle"
-                     for s in suffixes)
-    return tuple(s for f in formats() if not getattr(f, "safe", True) for s in f.suffixes)
+    from plastix.io.formats import formats
+
+    return tuple(s for f in formats() if not f.safe for s in f.suffixes)
