@@ -16,8 +16,8 @@ from plastix.io.probe import reading
 from plastix.record import make_record
 
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
-           "open_nwb", "parse_units", "not_mappable", "resolve", "role_units", "series_grid",
-           "series_kind", "assign", "restore_exact"]
+           "open_nwb", "parse_units", "suggest", "not_mappable", "resolve", "role_units", "series_grid",
+           "series_kind", "series_ids", "assign", "restore_exact"]
 
 STANDARD_MARK = "plastix-standard-nwb:"
 """Prefix of the ``notes`` of standard NWB files written by plastix (JSON follows)."""
@@ -148,6 +148,7 @@ def parse_units(name: str, value: Any) -> tuple[str, Any] | None:
     """
     if value is None:
         return None
+    given = value
     if isinstance(value, str):
         if "=" in value:
             col, _, val = value.partition("=")
@@ -162,10 +163,16 @@ def parse_units(name: str, value: Any) -> tuple[str, Any] | None:
             ids.append(int(v))
         except (TypeError, ValueError):
             raise ValueError(f"`{name}` must be a list of integer unit ids or 'COLUMN=VALUE' "
-                             f"(e.g. 'location=CA1'); got {value!r}.") from None
+                             f"(e.g. 'location=CA1'); got {given!r}.") from None
     if not ids:
         raise ValueError(f"`{name}` must name at least one unit; got {value!r}.")
     return "ids", ids
+
+
+def suggest(name: str, choices: list[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
+    hint = did_you_mean(name, choices).strip()
+    return f" ({hint[0].lower()}{hint[1:]})" if hint else ""
 
 
 def not_mappable(path: Path, what: str, found: str, todo: str) -> SchemaError:
@@ -211,7 +218,7 @@ def resolve(c: NwbContent, kind: str, path: str, option: str, src: Path) -> Any:
         return pool[by_name[0]]
     what = "TimeSeries" if kind == "series" else "DynamicTable"
     found = ", ".join(pool) or "none"
-    extra = f" (several match: {', '.join(by_name)})" if by_name else did_you_mean(key, list(pool))
+    extra = f" (several match: {', '.join(by_name)})" if by_name else suggest(key, list(pool))
     raise not_mappable(src, f"`{option}` names {path!r}, which is no {what} of the file{extra}",
                        f"{what} {found}", f"Give the full path of one of them as `{option}`")
 
@@ -234,7 +241,7 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
     name, value = arg
     if name not in c.unit_columns:
         raise not_mappable(src, f"`{option}` selects units by column {name!r}, which the Units "
-                           "table does not have" + did_you_mean(name, list(c.unit_columns)),
+                           "table does not have" + suggest(name, list(c.unit_columns)),
                            _units_found(c), f"Name one of its columns in `{option}`")
     col = c.unit_columns[name]
     ids = [int(i) for i, v in zip(c.unit_ids, col, strict=True) if str(v) == value]
@@ -245,7 +252,7 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
     return ids
 
 
-def _series_ids(s: Any) -> list[int] | None:
+def series_ids(s: Any) -> list[int] | None:
     """Unit ids of a series' columns from its own ROI or electrode table, if it has one."""
     region = getattr(s, "rois", None)
     if region is None:
@@ -282,10 +289,10 @@ def _activity_series(c: NwbContent, role: str, path: str, option: str, ids: list
     values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
     n = values.shape[1]
     given = spec[1] if spec is not None and spec[0] == "ids" else None
-    cols = given or _series_ids(s) or (ids if ids is not None and len(ids) == n else None)
+    cols = given or series_ids(s) or (ids if ids is not None and len(ids) == n else None)
     if cols is None or len(cols) != n:
-        have = ("no ROI or electrode table" if _series_ids(s) is None
-                else f"a table with {len(_series_ids(s))} ids")
+        have = ("no ROI or electrode table" if series_ids(s) is None
+                else f"a table with {len(series_ids(s))} ids")
         units = f"{len(ids)} Units rows of role {role!r}" if ids else f"no Units of role {role!r}"
         raise not_mappable(src, f"the {n} column(s) of {option} {path!r} cannot be mapped to "
                            f"unit ids", f"{have}, {units}",
