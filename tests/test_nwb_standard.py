@@ -188,7 +188,6 @@ def test_roi_response_series_maps_columns_by_its_roi_table(tmp_path):
     ophys = nwb.create_processing_module("ophys", "calcium imaging")
     ophys.add(seg)
     region = ps.create_roi_table_region(region=[2, 0], description="two cells")
-    t = np.arange(40) * 0.1
     dff = np.random.default_rng(0).normal(size=(40, 2))
     dfof = DfOverF()
     ophys.add(dfof)

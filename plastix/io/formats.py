@@ -40,7 +40,8 @@ from plastix.io.neo_pack import NWB_MARK
 from plastix.io.nwb import read_standard_nwb
 from plastix.io.nwb_write import write_standard_nwb
 
-__all__ = ["Format", "NWB_STYLES", "read_nwb_record", "write_nwb_record", "register_format", "unregister_format", "get_format", "format_for_path",
+__all__ = ["Format", "NWB_STYLES", "read_nwb_record", "write_nwb_record", "register_format",
+           "unregister_format", "get_format", "format_for_path",
            "format_names", "format_suffixes", "formats", "format_help", "suffix_help"]
 
 Sniffer = Callable[[Path], "bool | None"]

@@ -69,13 +69,15 @@ from plastix.io.nwb_scan import (
     CLI_FLAGS,
     READ_OPTIONS,
     STANDARD_MARK,
+    OPTION_HELP,
     NwbContent,
     open_nwb,
     scan_nwb,
 )
 from plastix.io.probe import reading
 
-__all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb", "open_nwb",
+__all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "OPTION_HELP", "NwbContent",
+           "scan_nwb", "open_nwb",
            "read_standard_nwb"]
 
 

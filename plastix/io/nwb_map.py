@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,19 @@ from plastix.io.nwb_scan import (
     SYNAPSES,
     WEIGHT,
     NwbContent,
-    _activity_series,
-    _series_found,
-    _segments,
-    _units_found,
+    activity_series,
     assign,
     not_mappable,
     parse_units,
-    record_from_parts,
     resolve,
     restore_exact,
     role_units,
+    segment_rows,
+    series_found,
     series_grid,
+    units_found,
 )
+from plastix.record import make_record
 
 __all__ = ["build_record", "find_roles", "find_weights"]
 
@@ -49,7 +48,7 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path
         if path is None and default in c.series:
             path = default
         act[r] = (None if path is None else
-                  _activity_series(c, r, path, f"{r}_activity", ids[r], specs[r], src))
+                  activity_series(c, r, path, f"{r}_activity", ids[r], specs[r], src))
     out = {}
     known = set(c.unit_ids.tolist())
     for r in ROLES:
@@ -59,23 +58,23 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path
         flag = CLI_FLAGS[f"{r}_units"]
         if ids[r] is None:
             raise not_mappable(src, f"the role of the units cannot be found (no column 'role' "
-                               f"in the Units table, no {flag})", _units_found(c),
+                               f"in the Units table, no {flag})", units_found(c),
                                f"Add a column 'role' (pre/post) to the Units table, or name "
                                f"the units of each role: --pre-units/--post-units ID,ID,... or "
                                f"COLUMN=VALUE (pre_units=/post_units= in Python)")
         if not ids[r]:
-            raise not_mappable(src, f"no unit has the role {r!r}", _units_found(c),
+            raise not_mappable(src, f"no unit has the role {r!r}", units_found(c),
                                f"Pass {flag} (ids or COLUMN=VALUE), or {r}_activity "
                                f"({CLI_FLAGS[r + '_activity']} PATH) for a series")
         unknown = [u for u in ids[r] if u not in known]
         if unknown:
             raise not_mappable(src, f"`{r}_units` names ids that are not in the Units table: "
-                               f"{unknown[:5]}", _units_found(c),
+                               f"{unknown[:5]}", units_found(c),
                                f"Name ids of the Units table in {flag}")
         out[r] = ids[r]
     both = sorted(set(out["pre"]) & set(out["post"]))
     if both and not any(act.values()):
-        raise not_mappable(src, f"units {both[:5]} are both pre and post", _units_found(c),
+        raise not_mappable(src, f"units {both[:5]} are both pre and post", units_found(c),
                            "Give each unit one role")
     return out, act
 
@@ -87,7 +86,7 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
     default = f"processing/{MODULE}/{WEIGHT}"
     if wpath is None and default not in c.series:
         raise not_mappable(src, f"no weights: no TimeSeries {WEIGHT!r} in a processing module "
-                           f"{MODULE!r} and no `weights`", _series_found(c),
+                           f"{MODULE!r} and no `weights`", series_found(c),
                            f"Pass the weight series as {CLI_FLAGS['weights']} PATH")
     key = wpath or default
     ws = resolve(c, "series", key, "weights", src)
@@ -171,7 +170,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any])
     sec = _SEC_PER[tu]
     ids, act = find_roles(c, opt, src)
     w = find_weights(c, opt, src, ids)
-    segs = _segments(c, opt.get("segments"), src)
+    segs = segment_rows(c, opt.get("segments"), src)
     grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)
     units = set(c.unit_ids.tolist())
     role_of = _role_column(c)
@@ -219,7 +218,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any])
                     "identifier": str(identifier),
                     "bin_size_s": None if any(act.values()) else width},
         truth={})
-    ds = record_from_parts(parts)
+    ds = make_record(**parts)
     for key in ("provenance", "truth"):
         if isinstance(meta.get(key), str):
             ds.attrs[key] = meta[key]

@@ -13,11 +13,12 @@ import numpy as np
 from plastix._util.errors import SchemaError, did_you_mean
 from plastix.io.neo_pack import arr_dec
 from plastix.io.probe import reading
-from plastix.record import make_record
 
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
-           "open_nwb", "parse_units", "suggest", "not_mappable", "resolve", "role_units", "series_grid",
-           "series_kind", "series_ids", "assign", "restore_exact"]
+           "open_nwb", "parse_units", "suggest", "not_mappable", "resolve", "role_units",
+           "series_grid",
+           "series_kind", "series_ids", "assign", "restore_exact", "activity_series",
+           "segment_rows", "series_found", "units_found", "OPTION_HELP"]
 
 STANDARD_MARK = "plastix-standard-nwb:"
 """Prefix of the ``notes`` of standard NWB files written by plastix (JSON follows)."""
@@ -33,6 +34,23 @@ CLI_FLAGS = {"pre_units": "--pre-units", "post_units": "--post-units",
              "weights": "--weights", "synapses": "--synapses", "decay": "--decay",
              "bin_size": "--bin-size"}
 """The command-line flag of each reader option."""
+
+OPTION_HELP = {
+    "pre_units": "presynaptic units of a standard NWB file: ids (3,4,5) or COLUMN=VALUE of "
+                 "the Units table (default: its 'role' column); with --pre-activity and a "
+                 "series without ROI table, the ids of its columns",
+    "post_units": "postsynaptic units, as --pre-units (e.g. location=CA1)",
+    "pre_activity": "path of a TimeSeries with the presynaptic activity (time x unit), e.g. "
+                    "processing/ecephys/rates (default: binned spikes)",
+    "post_activity": "path of a TimeSeries with the postsynaptic activity, e.g. "
+                     "processing/ophys/DfOverF/RoiResponseSeries",
+    "weights": "path of the weight TimeSeries (default processing/plasticity/weight)",
+    "synapses": "path of its synapse table with columns pre_unit, post_unit (default: "
+                "'synapses' next to the weights)",
+    "decay": "known decay rate in 1/s",
+    "bin_size": "bin width in s for spike trains without a rate series (default 0.01)",
+}
+"""One help line per reader option, for the CLI."""
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 _HZ = {"hz", "1/s", "s^-1", "spikes/s", "spikes per second"}
@@ -182,7 +200,7 @@ def not_mappable(path: Path, what: str, found: str, todo: str) -> SchemaError:
                        f"finds and the flags that map it.")
 
 
-def _units_found(c: NwbContent) -> str:
+def units_found(c: NwbContent) -> str:
     if c.unit_ids.size == 0:
         return "no Units table"
     cols = ", ".join(f"{k} ({_values_desc(v)})" for k, v in c.unit_columns.items())
@@ -200,7 +218,7 @@ def _values_desc(values: np.ndarray, n: int = 4) -> str:
     return "values " + ", ".join(map(repr, uniq[:n])) + (", ..." if len(uniq) > n else "")
 
 
-def _series_found(c: NwbContent) -> str:
+def series_found(c: NwbContent) -> str:
     if not c.series:
         return "no TimeSeries"
     return "TimeSeries " + ", ".join(f"{p} {tuple(np.shape(s.data))}"
@@ -208,7 +226,7 @@ def _series_found(c: NwbContent) -> str:
 
 
 def resolve(c: NwbContent, kind: str, path: str, option: str, src: Path) -> Any:
-    """The series (``kind="series"``) or table (``"tables"``) named by ``path``: exact or unique name."""
+    """The series (``kind="series"``) or table (``"tables"``) at ``path`` or of that unique name."""
     pool = getattr(c, kind)
     key = path.strip("/")
     if key in pool:
@@ -242,7 +260,7 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
     if name not in c.unit_columns:
         raise not_mappable(src, f"`{option}` selects units by column {name!r}, which the Units "
                            "table does not have" + suggest(name, list(c.unit_columns)),
-                           _units_found(c), f"Name one of its columns in `{option}`")
+                           units_found(c), f"Name one of its columns in `{option}`")
     col = c.unit_columns[name]
     ids = [int(i) for i, v in zip(c.unit_ids, col, strict=True) if str(v) == value]
     if not ids:
@@ -281,7 +299,7 @@ def series_kind(s: Any) -> tuple[str, str]:
     return unit, "activation"
 
 
-def _activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[int] | None,
+def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[int] | None,
                      spec: tuple[str, Any] | None, src: Path) -> dict[str, Any]:
     """A role's activity from a series: times, values (time, unit), column ids, label, kind."""
     s = resolve(c, "series", path, option, src)
@@ -306,7 +324,8 @@ def _activity_series(c: NwbContent, role: str, path: str, option: str, ids: list
 # ---------------------------------------------------------------- segments
 
 
-def _segments(c: NwbContent, choice: str | None, src: Path) -> dict[str, np.ndarray] | None:
+def segment_rows(c: NwbContent, choice: str | None, src: Path
+                 ) -> dict[str, np.ndarray] | None:
     """Start, stop, id and time offset (s) of each segment row, or None for one segment."""
     if choice == "none":
         return None
@@ -362,8 +381,3 @@ def restore_exact(meta: dict[str, Any], name: str, values: np.ndarray) -> np.nda
     if exact.shape == values.shape and np.allclose(exact, values, rtol=0, atol=1e-9 * scale):
         return exact
     return values
-
-
-def record_from_parts(parts: dict[str, Any]) -> xr.Dataset:
-    """``make_record`` on the assembled parts (a seam for the mapper)."""
-    return make_record(**parts)

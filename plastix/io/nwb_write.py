@@ -44,7 +44,8 @@ def _file_ids(ds: xr.Dataset) -> dict[str, list[int]]:
     return {"pre": list(range(n_pre)), "post": list(range(n_pre, n_pre + ids["post"].size))}
 
 
-def _offsets(ds: xr.Dataset, seg_ids: list[int], sec: float) -> dict[int, tuple[float, float, float]]:
+def _offsets(ds: xr.Dataset, seg_ids: list[int], sec: float
+             ) -> dict[int, tuple[float, float, float]]:
     """Per segment: offset (s) that keeps segments apart on the session clock, start, stop."""
     t = np.asarray(ds["time"].values, dtype=float)
     seg = np.asarray(ds["segment"].values)
