@@ -36,7 +36,6 @@ import xarray as xr
 from plastix._util.errors import check_choice, did_you_mean
 from plastix.io import neo_files, netcdf, probe
 from plastix.io.neo import from_neo, pick_block, to_neo
-from plastix.io.neo_pack import NWB_MARK
 from plastix.io.nwb import read_standard_nwb
 from plastix.io.nwb_write import write_standard_nwb
 
@@ -269,13 +268,13 @@ NWB_STYLES = ("neo", "standard")
 def read_nwb_record(path: Path, **options: Any) -> xr.Dataset:
     """An NWB file as a record: Neo's path for files in plastix's Neo convention, else pynwb's.
 
-    A file written by plastix in the Neo convention (its ``notes`` start with the
-    Neo packing mark) goes through :func:`plastix.io.neo.from_neo`; any other NWB
+    A file written by Neo (plastix's Neo convention, marked in ``notes``, or plain
+    ``neo.NWBIO``, whose ``Units`` table has ``_name`` and ``block`` columns) goes through :func:`plastix.io.neo.from_neo`; any other NWB
     file (pynwb, MatNWB, plastix's standard style) through
     :func:`plastix.io.nwb.read_standard_nwb`, which takes the options of the
     standard convention (``pre_units``, ``weights``, ...).
     """
-    if (probe.nwb_notes(path) or "").startswith(NWB_MARK):
+    if probe.nwb_by_neo(path):
         return from_neo(pick_block(neo_files.read_nwb(path), 0, path), **options)
     return read_standard_nwb(path, **options)
 

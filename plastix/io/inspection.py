@@ -13,6 +13,7 @@ convention) it reads the record and describes it.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ import xarray as xr
 from plastix._util.errors import SchemaError
 from plastix.io.files import check_readable, load_record
 from plastix.io.formats import format_for_path
-from plastix.io.neo_pack import NWB_MARK
 from plastix.io.nwb import read_standard_nwb
 from plastix.io.nwb_scan import (
     CLI_FLAGS,
@@ -37,7 +37,7 @@ from plastix.io.nwb_scan import (
     series_ids,
     series_kind,
 )
-from plastix.io.probe import nwb_notes, reading
+from plastix.io.probe import nwb_by_neo, reading
 
 __all__ = ["Inspection", "inspect_file", "describe_record"]
 
@@ -74,7 +74,7 @@ class Inspection:
 
     def command(self) -> str:
         """The ``plastix estimate`` command line with the flags."""
-        return " ".join(["plastix estimate", self.path.name, *self.flags])
+        return " ".join(["plastix estimate", shlex.quote(self.path.name), *self.flags])
 
     def __str__(self) -> str:
         lines = [f"plastix inspect {self.path.name}: {self.format}"]
@@ -87,9 +87,13 @@ class Inspection:
         if self.flags:
             lines.append("flags that map it:" if not self.ready else "flags used:")
             lines.append(f"  {self.command()}")
-        lines.append("ready for `plastix estimate`" if self.ready else
-                     "not ready: add the flags above (adapt the values), then run "
-                     f"`plastix inspect {self.path.name}` again with them")
+        if self.ready:
+            lines.append("ready for `plastix estimate`")
+        elif self.flags:
+            lines.append("not ready: add the flags above (adapt the values), then run "
+                         f"`plastix inspect {self.path.name}` again with them")
+        else:
+            lines.append("not ready: see what is missing above")
         return "\n".join(lines)
 
 
@@ -134,11 +138,16 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
     path = Path(path)
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
-    if fmt.name == "nwb" and not (nwb_notes(path) or "").startswith(NWB_MARK):
+    if fmt.name == "nwb" and not nwb_by_neo(path):
         return _inspect_standard(path, options)
-    label = fmt.label + (" (plastix's Neo convention)" if fmt.name == "nwb" else "")
+    label = fmt.label + (" (written by Neo)" if fmt.name == "nwb" else "")
     ins = Inspection(path, label)
-    ds = load_record(path, allow_pickle=allow_pickle, **options)
+    try:
+        ds = load_record(path, allow_pickle=allow_pickle, **options)
+    except SchemaError as err:
+        ins.found.append("a file that does not follow the Neo convention of SPEC §9")
+        ins.missing.append(str(err))
+        return ins
     ins.found.append(f"a plastix record from {ds.attrs.get('source', 'unknown')!r}")
     ins.record, ins.ready = describe_record(ds), True
     if allow_pickle:
@@ -177,7 +186,7 @@ def _inspect_standard(path: Path, options: dict[str, Any]) -> Inspection:
 def _flag_value(v: Any) -> str:
     if isinstance(v, (list, tuple, np.ndarray)):
         return ",".join(str(x) for x in v)
-    return str(v)
+    return shlex.quote(str(v))
 
 
 def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
@@ -201,10 +210,12 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
         return
     ins.missing.append("the role of each unit: no column 'role' (values pre/post) in the Units "
                        "table")
-    cands = [n for n, col in c.unit_columns.items() if 2 <= np.unique(col.astype(str)).size <= 6]
+    n_vals = {n: np.unique(col.astype(str)).size for n, col in c.unit_columns.items()}
+    cands = sorted((n for n, k in n_vals.items() if 2 <= k <= 6), key=lambda n: n_vals[n])
     if cands:
         vals = np.unique(c.unit_columns[cands[0]].astype(str))
-        ins.flags += [f"--pre-units {cands[0]}={vals[0]}", f"--post-units {cands[0]}={vals[-1]}"]
+        ins.flags += [f"--pre-units {shlex.quote(f'{cands[0]}={vals[0]}')}",
+                      f"--post-units {shlex.quote(f'{cands[0]}={vals[-1]}')}"]
     elif c.unit_ids.size:
         half = c.unit_ids.size // 2 or 1
         ins.flags += [f"--pre-units {_flag_value(c.unit_ids[:half].tolist())}",
@@ -217,10 +228,12 @@ def _short(ids: list[Any], n: int = 8) -> str:
 
 def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
     for p, s in c.series.items():
-        kind = series_kind(s)[1] if not p.endswith(f"/{WEIGHT}") else "weights?"
+        is_w = p.endswith(f"/{WEIGHT}")
+        kind = "weights" if is_w else series_kind(s)[1]
         ids = series_ids(s)
         cols = f"columns: ids {_short(ids)} (its ROI/electrode table)" if ids else (
-            "columns: no table (map them with --pre-units/--post-units ID,...)")
+            "columns: synapses (one per row of a synapse table)" if is_w else
+            "columns: no ROI/electrode table (ids from --pre-units/--post-units ID,...)")
         ins.found.append(f"TimeSeries {p} ({type(s).__name__}), shape {tuple(np.shape(s.data))},"
                          f" unit {str(s.unit)!r} ({kind}); {cols}")
     no_spikes = sum(x.size for x in c.spikes) == 0
@@ -233,8 +246,8 @@ def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
             cands = [p for p in c.series if not p.endswith(f"/{WEIGHT}")]
             named = [p for p in cands if r in p.rsplit("/", 1)[-1].lower()]
             if cands:
-                ins.flags.append(f"{CLI_FLAGS[r + '_activity']} "
-                                 f"{(named or cands)[0 if r == 'pre' else -1]}")
+                pick = (named or cands)[0 if r == "pre" else -1]
+                ins.flags.append(f"{CLI_FLAGS[r + '_activity']} {shlex.quote(pick)}")
 
 
 def _weights(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
@@ -249,9 +262,9 @@ def _weights(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
                        f"{MODULE!r}")
     named = [p for p in c.series if any(k in p.lower() for k in ("weight", "epsp", "slope"))]
     if named:
-        ins.flags.append(f"--weights {named[0]}")
+        ins.flags.append(f"--weights {shlex.quote(named[0])}")
     syn = [p for p, t in c.tables.items() if {"pre_unit", "post_unit"} <= set(t.colnames)]
-    ins.flags.append(f"--synapses {syn[0]}" if syn else "--synapses PATH")
+    ins.flags.append(f"--synapses {shlex.quote(syn[0])}" if syn else "--synapses PATH")
     if not named:
         ins.flags.append("--weights PATH")
 
