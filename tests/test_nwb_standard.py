@@ -289,3 +289,48 @@ def test_inspect_describes_a_lab_file_and_its_flags(tmp_path):
     assert "8 pre x 5 post" in str(ok)
     rec_ins = inspect_file(save_record(rec, tmp_path / "rec.nc"))
     assert rec_ins.ready and "8 pre x 5 post" in str(rec_ins)
+
+
+def test_readme_example_runs(tmp_path, monkeypatch):
+    """The README's 'standard NWB' example, as a lab would write its file."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Your own data: standard NWB", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    pre = np.sort(rng.uniform(0, 10, 50))
+    env = {"pre_spikes": pre, "post_spikes": np.sort(pre[::2] + 0.005),
+           "t_epsp": np.arange(11.0), "epsp_slope": 1 + 0.01 * np.arange(11.0)}
+    exec(compile(code, "README", "exec"), env)  # noqa: S102 - our own README
+    rec = env["rec"]
+    assert rec.sizes["pre"] == 1 and rec.sizes["post"] == 1
+    assert_allclose(rec["weight"].values[:, 0, 0], env["epsp_slope"])
+    assert rec["pre_spike_time"].size == 50
+
+
+def test_neo_written_nwb_files_still_go_through_neo(tmp_path):
+    """A file written by plain neo.NWBIO gets Neo's explanation, not the standard reader's."""
+    import warnings
+
+    from plastix._util.errors import SchemaError
+    from plastix.io import inspect_file
+    from plastix.io.neo import to_neo
+
+    rec = _records()["continuous"]
+    block = to_neo(rec)
+    block.annotations["session_start_time"] = datetime.datetime(2025, 1, 1,
+                                                                tzinfo=datetime.UTC)
+    from plastix._util.optional import import_neo
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import_neo().io.NWBIO(str(tmp_path / "raw.nwb"), mode="w").write_block(block)
+    with pytest.raises(SchemaError, match=r"read by neo\.NWBIO, which keeps neither"):
+        load_record(tmp_path / "raw.nwb")
+    ins = inspect_file(tmp_path / "raw.nwb")
+    assert not ins.ready and "NWB (written by Neo)" in str(ins)
+    nix = inspect_file(save_record(rec, tmp_path / "rec.nix"))
+    assert nix.ready and "5 pre x 3 post" in str(nix) and "decay 0.0003 1/ms" in str(nix)
