@@ -334,3 +334,36 @@ def test_neo_written_nwb_files_still_go_through_neo(tmp_path):
     assert not ins.ready and "NWB (written by Neo)" in str(ins)
     nix = inspect_file(save_record(rec, tmp_path / "rec.nix"))
     assert nix.ready and "5 pre x 3 post" in str(nix) and "decay 0.0003 1/ms" in str(nix)
+
+
+def test_one_roi_series_for_both_roles(tmp_path):
+    """Imaging only: pre and post ROIs in one ΔF/F series, picked by ROI id."""
+    from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel, RoiResponseSeries
+
+    nwb = _nwbfile()
+    plane = nwb.create_imaging_plane(
+        name="plane", optical_channel=OpticalChannel(name="green", description="GCaMP",
+                                                     emission_lambda=510.0),
+        description="L2/3", device=nwb.create_device(name="2p"), excitation_lambda=920.0,
+        imaging_rate=10.0, indicator="GCaMP6f", location="V1")
+    seg = ImageSegmentation()
+    ps = seg.create_plane_segmentation(name="cells", description="somata", imaging_plane=plane)
+    for k in range(4):
+        ps.add_roi(image_mask=np.eye(4)[k][:, None] * np.ones((1, 4)), id=50 + k)
+    ophys = nwb.create_processing_module("ophys", "calcium imaging")
+    ophys.add(seg)
+    dfof = DfOverF()
+    ophys.add(dfof)
+    dff = np.arange(120.0).reshape(30, 4)
+    dfof.add_roi_response_series(RoiResponseSeries(
+        name="RoiResponseSeries", data=dff, unit="n.a.", rate=10.0,
+        rois=ps.create_roi_table_region(region=[0, 1, 2, 3], description="all cells")))
+    _plasticity(nwb, [0.0, 1.0, 2.0], np.array([[1.0], [1.1], [1.3]]), [(51, 53)])
+    path = _write(nwb, tmp_path / "imaging.nwb")
+    dff_path = "processing/ophys/DfOverF/RoiResponseSeries"
+    ds = load_record(path, pre_activity=dff_path, post_activity=dff_path,
+                     pre_units=[51, 50], post_units="53")
+    assert_array_equal(ds["pre"].values, [51, 50])
+    assert_array_equal(ds["pre_activity"].values, dff[:, [1, 0]])
+    assert_array_equal(ds["post_activity"].values, dff[:, [3]])
+    assert_array_equal(ds["weight"].values[:, 0, 0], [1.0, 1.1, 1.3])

@@ -146,7 +146,12 @@ def scan_nwb(nwb: Any) -> NwbContent:
     intervals = {k: getattr(nwb, k) for k in ("epochs", "trials")
                  if getattr(nwb, k, None) is not None and len(getattr(nwb, k)) > 0}
     notes = str(nwb.notes or "")
-    meta = json.loads(notes[len(STANDARD_MARK):]) if notes.startswith(STANDARD_MARK) else {}
+    meta: dict[str, Any] = {}
+    if notes.startswith(STANDARD_MARK):
+        try:
+            meta = json.loads(notes[len(STANDARD_MARK):])
+        except ValueError:
+            meta = {}  # edited notes: read the file from its NWB objects only
     return NwbContent(ids, cols, spikes, series, tables, intervals, meta)
 
 
@@ -307,10 +312,20 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
     values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
     n = values.shape[1]
     given = spec[1] if spec is not None and spec[0] == "ids" else None
-    cols = given or series_ids(s) or (ids if ids is not None and len(ids) == n else None)
+    table = series_ids(s)
+    if table is not None and given is not None:  # pick these ROIs / electrodes of the series
+        absent = [u for u in given if u not in table]
+        if absent:
+            raise not_mappable(src, f"`{role}_units` names ids that are not in the ROI/electrode "
+                               f"table of {option} {path!r}: {absent[:5]}",
+                               f"its ids {_ids_desc(table)}",
+                               f"Name ids of that table in {CLI_FLAGS[role + '_units']}")
+        values = values[:, [table.index(u) for u in given]]
+        n = len(given)
+    cols = given or table or (ids if ids is not None and len(ids) == n else None)
     if cols is None or len(cols) != n:
-        have = ("no ROI or electrode table" if series_ids(s) is None
-                else f"a table with {len(series_ids(s))} ids")
+        have = ("no ROI or electrode table" if table is None
+                else f"a table with {len(table)} ids")
         units = f"{len(ids)} Units rows of role {role!r}" if ids else f"no Units of role {role!r}"
         raise not_mappable(src, f"the {n} column(s) of {option} {path!r} cannot be mapped to "
                            f"unit ids", f"{have}, {units}",
