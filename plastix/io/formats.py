@@ -19,7 +19,10 @@ to ``path`` (a temporary path: :func:`~plastix.io.save_record` renames it into
 place, so every format is written atomically).  Neo formats also declare
 ``read_blocks(path)`` (all ``neo.Block`` of a file) and ``write_block(block,
 path)``; their record reader and writer go through
-:func:`plastix.io.neo.from_neo` / :func:`plastix.io.neo.to_neo`.
+:func:`plastix.io.neo.from_neo` / :func:`plastix.io.neo.to_neo`.  The ``nwb``
+entry reads both kinds of NWB file: Neo-written ones through Neo, any other
+(pynwb, MatNWB, ``nwb_style="standard"``) through :mod:`plastix.io.nwb`; it
+writes either style (``write_options=("nwb_style",)``).
 """
 
 from __future__ import annotations
