@@ -517,16 +517,124 @@ CASES += [
     ("io-netcdf-named-pkl", _load_bad("x.pkl", _as_file("nc")), FileFormatError,
      r"cannot read 'x\.pkl' as pickle: "
      + _RENAME.format(real="NetCDF", fmt="pickle", to=r"x\.nc")),
-    ("io-pynwb-standard-nwb", _load_bad("rig.nwb", _pynwb_file), FileFormatError,
+    ("io-read-block-standard-nwb", _load_bad("rig.nwb", _pynwb_file, "read_block"),
+     FileFormatError,
      r"cannot read 'rig\.nwb' as NWB: it is a standard NWB file \(written by pynwb or another "
      r"tool\), not one in plastix's Neo convention \(SPEC §9\), and neo\.NWBIO cannot read it "
-     r"\(KeyError: 'obs_intervals'\)\. plastix has no reader for standard NWB files yet: "
-     r"convert the data to a neo\.Block that follows SPEC §9 and write it with "
-     r"plastix\.io\.write_block\."),
+     r"\(KeyError: 'obs_intervals'\)\. Read it as a record with plastix\.io\.load_record "
+     r"\(plastix's standard-NWB reader\), and run `plastix inspect rig\.nwb` to see what "
+     r"plastix finds in it\."),
     ("io-pickle-refused", _load_bad("evil.pkl", _evil_pickle), UnsafeFileError,
      _PICKLE.format(name=r"evil\.pkl")),
     ("io-read-block-pickle-refused", _load_bad("evil.pickle", _evil_pickle, "read_block"),
      UnsafeFileError, _PICKLE.format(name=r"evil\.pickle")),
+]
+
+
+# --- io: standard NWB files (pynwb) that cannot be mapped --------------------
+
+def _lab_nwb(role=True, weights=True, synapses=True, syn_ids=(0, 10)):
+    """A maker: a pynwb-written file, with or without roles, weights and synapse table."""
+    def make(path):
+        import datetime
+
+        from hdmf.common import DynamicTable
+        from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+
+        nwb = NWBFile(session_description="rig", identifier="rig-1",
+                      session_start_time=datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC))
+        nwb.add_unit_column("location", "site")
+        if role:
+            nwb.add_unit_column("role", "pre or post")
+        for uid, loc, r in ((0, "CA3", "pre"), (10, "CA1", "post")):
+            nwb.add_unit(spike_times=[0.1, 0.5, 0.9], id=uid, location=loc,
+                         **({"role": r} if role else {}))
+        mod = nwb.create_processing_module("plasticity", "weights")
+        if weights:
+            mod.add(TimeSeries(name="weight", data=np.array([[1.0], [1.2]]), unit="mV",
+                               timestamps=[0.0, 1.0]))
+        else:
+            mod.add(TimeSeries(name="epsp_slope", data=np.array([[1.0], [1.2]]), unit="mV",
+                               timestamps=[0.0, 1.0]))
+        if synapses:
+            syn = DynamicTable(name="synapses", description="synapses")
+            syn.add_column("pre_unit", "pre")
+            syn.add_column("post_unit", "post")
+            syn.add_row(pre_unit=syn_ids[0], post_unit=syn_ids[1])
+            mod.add(syn)
+        with NWBHDF5IO(str(path), "w") as io:
+            io.write(nwb)
+    return make
+
+
+def _save_nwb_style(name, **kw):
+    def go():
+        import tempfile
+        from pathlib import Path
+
+        from plastix.io import save_record
+
+        with tempfile.TemporaryDirectory() as d:
+            save_record(_rec()(), Path(d) / name, **kw)
+    return go
+
+
+from plastix._util.errors import SchemaError  # noqa: E402
+
+_INSPECT = r"; run `plastix inspect lab\.nwb` to see what plastix finds and the flags that map it\."
+_MAP = r"cannot map 'lab\.nwb' \(standard NWB\) to a record: "
+_UNITS = (r"a Units table with 2 unit\(s\) \(ids 0, 10\) and columns: location \(values 'CA1', "
+          r"'CA3'\)")
+
+CASES += [
+    ("io-nwb-no-roles", _load_bad("lab.nwb", _lab_nwb(role=False)), SchemaError,
+     _MAP + r"the role of the units cannot be found \(no column 'role' in the Units table, no "
+     r"--pre-units\)\. Found: " + _UNITS + r"\. Add a column 'role' \(pre/post\) to the Units "
+     r"table, or name the units of each role: --pre-units/--post-units ID,ID,\.\.\. or "
+     r"COLUMN=VALUE \(pre_units=/post_units= in Python\)" + _INSPECT),
+    ("io-nwb-no-weights", _load_bad("lab.nwb", _lab_nwb(weights=False)), SchemaError,
+     _MAP + r"no weights: no TimeSeries 'weight' in a processing module 'plasticity' and no "
+     r"`weights`\. Found: TimeSeries processing/plasticity/epsp_slope \(2, 1\)\. Pass the weight "
+     r"series as --weights PATH" + _INSPECT),
+    ("io-nwb-no-synapses", _load_bad("lab.nwb", _lab_nwb(synapses=False)), SchemaError,
+     _MAP + r"no synapse table for the weights 'processing/plasticity/weight': no DynamicTable "
+     r"'synapses' next to it and no `synapses`\. Found: tables none\. Pass its synapse table as "
+     r"--synapses PATH" + _INSPECT),
+    ("io-nwb-synapse-not-a-unit", _load_bad("lab.nwb", _lab_nwb(syn_ids=(0, 3))), SchemaError,
+     _MAP + r"the synapse table 'processing/plasticity/synapses' names post_unit ids that are not "
+     r"postsynaptic units: \[3\]\. Found: post units \[10\]\. Map the roles with --post-units"
+     + _INSPECT),
+    ("io-nwb-units-column-typo", _load_bad("lab.nwb", _lab_nwb(role=False),
+                                           pre_units="locaton=CA3", post_units="location=CA1"),
+     SchemaError,
+     _MAP + r"`pre_units` selects units by column 'locaton', which the Units table does not "
+     r"have \(did you mean 'location'\?\)\. Found: " + _UNITS + r"\. Name one of its columns in "
+     r"`pre_units`" + _INSPECT),
+    ("io-nwb-units-value-absent", _load_bad("lab.nwb", _lab_nwb(role=False),
+                                            pre_units="location=CA2", post_units="location=CA1"),
+     SchemaError,
+     _MAP + r"`pre_units` selects units with location == 'CA2', and there is none\. Found: "
+     r"column 'location' with values 'CA1', 'CA3'\. Choose one of these values in `pre_units`"
+     + _INSPECT),
+    ("io-nwb-units-malformed", _load_bad("lab.nwb", _lab_nwb(), pre_units="CA3,x"), ValueError,
+     r"`pre_units` must be a list of integer unit ids or 'COLUMN=VALUE' \(e\.g\. "
+     r"'location=CA1'\); got 'CA3,x'\."),
+    ("io-nwb-activity-path-unknown", _load_bad("lab.nwb", _lab_nwb(),
+                                               post_activity="processing/ophys/Dff"),
+     SchemaError,
+     _MAP + r"`post_activity` names 'processing/ophys/Dff', which is no TimeSeries of the file "
+     r"\(did you mean 'processing/plasticity/weight'\?\)\. "
+     r"Found: TimeSeries processing/plasticity/weight\. Give the full path of one of them as "
+     r"`post_activity`" + _INSPECT),
+    ("io-nwb-style-typo", _save_nwb_style("x.nwb", nwb_style="standrad"), ValueError,
+     r"`nwb_style` must be one of 'neo', 'standard'; got 'standrad'\. Did you mean 'standard'\?"),
+    ("io-write-option-wrong-format", _save_nwb_style("x.nc", nwb_style="standard"), TypeError,
+     r"`nwb_style` is not a write option of NetCDF files \('x\.nc'\); NetCDF takes no write "
+     r"options\."),
+    ("io-nwb-reader-option-typo", _load_bad("lab.nwb", _lab_nwb(), pre_unit="0"), TypeError,
+     r"read_standard_nwb\(\) got an unknown option `pre_unit`; valid options are pre_units, "
+     r"post_units, pre_activity, post_activity, weights, synapses, decay, bin_size, segments, "
+     r"source\. Did you mean 'pre_units'\?"),
 ]
 
 

@@ -10,6 +10,12 @@
 * :mod:`plastix.io.neo` — :func:`to_neo` / :func:`from_neo`, the record as a
   ``neo.Block``; :func:`read_block` / :func:`write_block` for Neo files.
 * :mod:`plastix.io.netcdf` — the record as NetCDF-4.
+* :mod:`plastix.io.nwb` — standard NWB files (pynwb) as labs write them, read by
+  a documented convention (``Units`` with a ``role`` column, a ``plasticity``
+  module with ``weight`` and ``synapses``); ``save_record(rec, "x.nwb",
+  nwb_style="standard")`` writes one.
+* :func:`inspect_file` — what plastix finds in any file, what an estimate lacks
+  and the command-line flags that would map it (``plastix inspect FILE``).
 
 Layering: ``plastix.io`` imports :mod:`plastix.record`, never the reverse.
 """
@@ -24,9 +30,11 @@ from plastix.io.formats import (
     register_format,
 )
 from plastix.io.neo import DEFAULT_BIN_SIZE, from_neo, to_neo
+from plastix.io.inspection import Inspection, inspect_file
 from plastix.io.netcdf import load_netcdf, to_netcdf
+from plastix.io.nwb import read_standard_nwb
 
 __all__ = ["save_record", "load_record", "open_record", "read_block", "write_block",
            "to_neo", "from_neo", "DEFAULT_BIN_SIZE", "to_netcdf", "load_netcdf", "Format",
            "register_format", "get_format", "format_for_path", "format_names",
-           "format_suffixes"]
+           "format_suffixes", "inspect_file", "Inspection", "read_standard_nwb"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import xarray as xr
 
-from plastix._util.errors import UnsafeFileError
+from plastix._util.errors import UnsafeFileError, did_you_mean
 from plastix._util.io import atomic_write
 from plastix._util.optional import import_neo
 from plastix.io.formats import Format, format_for_path, formats
@@ -29,12 +29,24 @@ __all__ = ["save_record", "load_record", "open_record", "read_block", "write_blo
            "check_readable"]
 
 
-def save_record(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+def save_record(ds: xr.Dataset, path: str | os.PathLike, **options: Any) -> Path:
     """Write a record in the format named by the file's suffix, atomically.
 
-    ``.nc`` writes NetCDF; ``.nix``, ``.nwb`` and ``.pkl`` write a ``neo.Block``
-    by the convention of SPEC §9 through Neo's IO classes; see
-    :func:`plastix.io.formats.format_help` for every registered format.
+    ``.nc`` writes NetCDF; ``.nix`` and ``.pkl`` write a ``neo.Block`` by the
+    convention of SPEC §9 through Neo's IO classes; ``.nwb`` writes that too, or,
+    with ``nwb_style="standard"``, a standard NWB file (Units table, TimeSeries,
+    a ``plasticity`` module; see :mod:`plastix.io.nwb`) that any NWB tool opens.
+    See :func:`plastix.io.formats.format_help` for every registered format.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The record.
+    path : str or os.PathLike
+        The file; its suffix names the format.
+    **options
+        The format's write options (``Format.write_options``), e.g.
+        ``nwb_style="neo" | "standard"`` for ``.nwb`` (CLI ``--nwb-style``).
 
     Returns
     -------
@@ -43,8 +55,15 @@ def save_record(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     fmt = format_for_path(path)
+    for key in options:
+        if key not in fmt.write_options:
+            takes = (f"takes {', '.join(fmt.write_options)}" if fmt.write_options
+                     else "takes no write options")
+            raise TypeError(f"`{key}` is not a write option of {fmt.label} files "
+                            f"({path.name!r}); {fmt.label} {takes}."
+                            + did_you_mean(key, fmt.write_options))
     fmt.require()
-    return atomic_write(path, lambda tmp: fmt.write(ds, tmp))
+    return atomic_write(path, lambda tmp: fmt.write(ds, tmp, **options))
 
 
 def load_record(path: str | os.PathLike, *, allow_pickle: bool = False,

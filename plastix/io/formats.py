@@ -19,7 +19,10 @@ to ``path`` (a temporary path: :func:`~plastix.io.save_record` renames it into
 place, so every format is written atomically).  Neo formats also declare
 ``read_blocks(path)`` (all ``neo.Block`` of a file) and ``write_block(block,
 path)``; their record reader and writer go through
-:func:`plastix.io.neo.from_neo` / :func:`plastix.io.neo.to_neo`.
+:func:`plastix.io.neo.from_neo` / :func:`plastix.io.neo.to_neo`.  The ``nwb``
+entry reads both kinds of NWB file: Neo-written ones through Neo, any other
+(pynwb, MatNWB, ``nwb_style="standard"``) through :mod:`plastix.io.nwb`; it
+writes either style (``write_options=("nwb_style",)``).
 """
 
 from __future__ import annotations
@@ -36,8 +39,11 @@ import xarray as xr
 from plastix._util.errors import check_choice, did_you_mean
 from plastix.io import neo_files, netcdf, probe
 from plastix.io.neo import from_neo, pick_block, to_neo
+from plastix.io.nwb import read_standard_nwb
+from plastix.io.nwb_write import write_standard_nwb
 
-__all__ = ["Format", "register_format", "unregister_format", "get_format", "format_for_path",
+__all__ = ["Format", "NWB_STYLES", "read_nwb_record", "write_nwb_record", "register_format",
+           "unregister_format", "get_format", "format_for_path",
            "format_names", "format_suffixes", "formats", "format_help", "suffix_help"]
 
 Sniffer = Callable[[Path], "bool | None"]
@@ -79,6 +85,9 @@ class Format:
     open_lazy : callable, optional
         ``open_lazy(path) -> xarray.Dataset`` opened without loading the values
         (the estimator streams such files); the caller closes it.
+    write_options : tuple of str
+        Keyword options ``write`` accepts (``save_record(..., **options)``), e.g.
+        ``("nwb_style",)``; other formats refuse them.
     """
 
     name: str
@@ -95,6 +104,7 @@ class Format:
     read_blocks: Callable[[Path], list[Any]] | None = None
     write_block: Callable[[Any, Path], object] | None = None
     open_lazy: Callable[[Path], xr.Dataset] | None = None
+    write_options: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier() or (
@@ -120,6 +130,7 @@ class Format:
                              "reason, for the message that refuses its files.")
         object.__setattr__(self, "suffixes", sfx)
         object.__setattr__(self, "packages", tuple(self.packages))
+        object.__setattr__(self, "write_options", tuple(self.write_options))
         object.__setattr__(self, "label", self.label or self.name)
         if self.packages and not self.install:
             object.__setattr__(self, "install", "pip install " + " ".join(self.packages))
@@ -253,9 +264,39 @@ register_format(_neo_format(
     suffixes=(".nix",), description=f"NIX (HDF5, neo.NixIO): {_NEO_NOTE}",
     packages=("neo", "nixio"), install="pip install 'neo>=0.13' 'nixio>=1.5'",
     sniff=probe.sniff_nix))
-register_format(_neo_format(
-    neo_files.read_nwb, neo_files.write_nwb, name="nwb", label=neo_files.NWB,
-    suffixes=(".nwb",), description=f"NWB (HDF5, neo.NWBIO): {_NEO_NOTE}",
+NWB_STYLES = ("neo", "standard")
+"""Styles of NWB files plastix writes: ``"neo"`` (SPEC §9, the default) or ``"standard"``."""
+
+
+def read_nwb_record(path: Path, **options: Any) -> xr.Dataset:
+    """An NWB file as a record: Neo's path for files in plastix's Neo convention, else pynwb's.
+
+    A file written by Neo (plastix's Neo convention, marked in ``notes``, or plain
+    ``neo.NWBIO``, whose ``Units`` table has ``_name`` and ``block`` columns) goes through :func:`plastix.io.neo.from_neo`; any other NWB
+    file (pynwb, MatNWB, plastix's standard style) through
+    :func:`plastix.io.nwb.read_standard_nwb`, which takes the options of the
+    standard convention (``pre_units``, ``weights``, ...).
+    """
+    if probe.nwb_by_neo(path):
+        return from_neo(pick_block(neo_files.read_nwb(path), 0, path), **options)
+    return read_standard_nwb(path, **options)
+
+
+def write_nwb_record(ds: xr.Dataset, path: Path, *, nwb_style: str = "neo") -> None:
+    """Write a record as NWB: ``nwb_style="neo"`` (SPEC §9, default) or ``"standard"``."""
+    check_choice("nwb_style", nwb_style, NWB_STYLES)
+    if nwb_style == "standard":
+        write_standard_nwb(ds, path)
+    else:
+        neo_files.write_nwb(to_neo(ds), path)
+
+
+register_format(Format(
+    name="nwb", label=neo_files.NWB, suffixes=(".nwb",),
+    description="NWB (HDF5): standard NWB files as labs write them (pynwb: Units, TimeSeries, "
+                f"a 'plasticity' module), or {_NEO_NOTE} (neo.NWBIO)",
+    read=read_nwb_record, write=write_nwb_record, read_blocks=neo_files.read_nwb,
+    write_block=neo_files.write_nwb, write_options=("nwb_style",),
     packages=("neo", "pynwb"), install="pip install 'neo>=0.13' 'pynwb>=2.8'",
     sniff=probe.sniff_nwb))
 register_format(_neo_format(

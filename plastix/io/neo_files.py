@@ -48,8 +48,8 @@ def _standard_nwb(path: Path, err: BaseException) -> tuple[str, str] | None:
     return ("it is a standard NWB file (written by pynwb or another tool), not one in "
             "plastix's Neo convention (SPEC §9), and neo.NWBIO cannot read it "
             f"({type(err).__name__}: {text})",
-            "plastix has no reader for standard NWB files yet: convert the data to a "
-            "neo.Block that follows SPEC §9 and write it with plastix.io.write_block")
+            "Read it as a record with plastix.io.load_record (plastix's standard-NWB "
+            f"reader), and run `plastix inspect {path.name}` to see what plastix finds in it")
 
 
 def read_nwb(path: str | os.PathLike) -> list[Any]:

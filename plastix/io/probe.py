@@ -27,7 +27,7 @@ from pathlib import Path
 from plastix._util.errors import FileFormatError, SchemaError, UnsafeFileError
 
 __all__ = ["HDF5_SIGNATURE", "head", "hdf5_kind", "sniff_netcdf", "sniff_nix", "sniff_nwb",
-           "sniff_pickle", "describe", "cannot_read", "reading", "nwb_notes"]
+           "sniff_pickle", "describe", "cannot_read", "reading", "nwb_notes", "nwb_by_neo"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 """The 8 bytes every HDF5 file (NetCDF-4, NIX, NWB) starts with."""
@@ -134,6 +134,23 @@ def nwb_notes(path: str | os.PathLike) -> str | None:
             return "" if notes is None else str(_text(notes[()]))
     except Exception:  # noqa: BLE001 - a damaged file has no notes to read
         return None
+
+
+def nwb_by_neo(path: str | os.PathLike) -> bool:
+    """Whether an NWB file was written by Neo (``neo.NWBIO``): plastix's mark in ``notes``,
+    or the ``_name`` and ``block`` columns Neo adds to the ``Units`` table."""
+    from plastix.io.neo_pack import NWB_MARK
+
+    if (nwb_notes(path) or "").startswith(NWB_MARK):
+        return True
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            units = f.get("units")
+            return units is not None and "_name" in units and "block" in units
+    except Exception:  # noqa: BLE001 - unreadable: not Neo's, the reader will say why
+        return False
 
 
 def _cause(path: Path, err: BaseException) -> tuple[str, str]:

@@ -1,0 +1,284 @@
+"""``inspect_file``: what plastix finds in a file, what an estimate lacks, the flags that map it.
+
+For a standard NWB file (:mod:`plastix.io.nwb`) it lists the units and their
+roles, every TimeSeries (a candidate activity or weight series) and table,
+the weight series and its synapse mapping, the segments and the decay; says
+what is missing for an estimate and the exact command-line flags
+(``--pre-units``, ``--post-units``, ``--pre-activity``, ``--post-activity``,
+``--weights``, ``--synapses``, ``--decay``) that would map it; and tries the
+mapping.  For every other file (NetCDF, NIX, pickle, NWB in plastix's Neo
+convention) it reads the record and describes it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plastix._util.errors import SchemaError
+from plastix.io.files import check_readable, load_record
+from plastix.io.formats import format_for_path
+from plastix.io.nwb import read_standard_nwb
+from plastix.io.nwb_scan import (
+    CLI_FLAGS,
+    MODULE,
+    ROLE,
+    SYNAPSES,
+    WEIGHT,
+    NwbContent,
+    open_nwb,
+    scan_nwb,
+    series_ids,
+    series_kind,
+)
+from plastix.io.probe import nwb_by_neo, reading
+
+__all__ = ["Inspection", "inspect_file", "describe_record"]
+
+
+@dataclass
+class Inspection:
+    """What plastix finds in a file (``str()`` gives the readable report).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    format : str
+        Its format (``"NetCDF"``, ``"NWB (standard)"``, ...).
+    found : list of str
+        What plastix finds, one line each.
+    missing : list of str
+        What an estimate lacks (empty when ``ready``).
+    flags : list of str
+        Command-line flags that would map the file (``--pre-units location=CA3``…).
+    ready : bool
+        Whether the file reads as a record with these options.
+    record : str
+        One-line description of the record read (when ``ready``).
+    """
+
+    path: Path
+    format: str
+    found: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    ready: bool = False
+    record: str = ""
+
+    def command(self) -> str:
+        """The ``plastix estimate`` command line with the flags."""
+        return " ".join(["plastix estimate", shlex.quote(self.path.name), *self.flags])
+
+    def __str__(self) -> str:
+        lines = [f"plastix inspect {self.path.name}: {self.format}"]
+        lines += [f"  {x}" for x in self.found]
+        if self.record:
+            lines.append(f"  record: {self.record}")
+        if self.missing:
+            lines.append("missing for an estimate:")
+            lines += [f"  - {x}" for x in self.missing]
+        if self.flags:
+            lines.append("flags that map it:" if not self.ready else "flags used:")
+            lines.append(f"  {self.command()}")
+        if self.ready:
+            lines.append("ready for `plastix estimate`")
+        elif self.flags:
+            lines.append("not ready: add the flags above (adapt the values), then run "
+                         f"`plastix inspect {self.path.name}` again with them")
+        else:
+            lines.append("not ready: see what is missing above")
+        return "\n".join(lines)
+
+
+def describe_record(ds: xr.Dataset) -> str:
+    """One line: sizes, units, spikes, measured weights, segments, decay of a record."""
+    tu = ds.attrs.get("time_units", "s")
+    w = np.asarray(ds["weight"].values)
+    measured = float(np.mean(np.any(np.isfinite(w), axis=0))) if w.size else 0.0
+    spikes = ", ".join(f"{ds.sizes[f'{r}_spike']} {r} spikes" for r in ("pre", "post")
+                       if f"{r}_spike_time" in ds)
+    decay = float(ds["decay"].values)
+    segs = np.unique(np.asarray(ds["segment"].values)).size
+    return (f"{ds.sizes['time']} bins of {ds.attrs.get('dt')} {tu} x {ds.sizes['pre']} pre x "
+            f"{ds.sizes['post']} post ({ds['pre_activity'].attrs.get('kind')} in "
+            f"{ds['pre_activity'].attrs.get('units')}, {ds['post_activity'].attrs.get('kind')} "
+            f"in {ds['post_activity'].attrs.get('units')}); {ds.sizes['weight_time']} weight "
+            f"samples in {ds['weight'].attrs.get('units')}, {measured:.0%} of synapses "
+            f"measured; {segs} segment(s); {spikes or 'no spike times'}; decay "
+            + (f"{decay:g} 1/{tu}" if np.isfinite(decay) else "unknown (estimated, or --decay)"))
+
+
+def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
+                 **options: Any) -> Inspection:
+    """What plastix finds in ``path``, what an estimate lacks, and the flags that map it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file of a registered format.
+    allow_pickle : bool
+        Read pickle files (they run code when read).
+    **options
+        Reader options to try (for standard NWB: ``pre_units``, ``post_units``,
+        ``pre_activity``, ``post_activity``, ``weights``, ``synapses``, ``decay``,
+        ``bin_size``, ``segments``).
+
+    Returns
+    -------
+    Inspection
+        ``str()`` of it is the report ``plastix inspect FILE`` prints.
+    """
+    path = Path(path)
+    fmt = format_for_path(path)
+    check_readable(path, fmt, allow_pickle=allow_pickle)
+    if fmt.name == "nwb" and not nwb_by_neo(path):
+        return _inspect_standard(path, options)
+    label = fmt.label + (" (written by Neo)" if fmt.name == "nwb" else "")
+    ins = Inspection(path, label)
+    try:
+        ds = load_record(path, allow_pickle=allow_pickle, **options)
+    except SchemaError as err:
+        ins.found.append("a file that does not follow the Neo convention of SPEC §9")
+        ins.missing.append(str(err))
+        return ins
+    ins.found.append(f"a plastix record from {ds.attrs.get('source', 'unknown')!r}")
+    ins.record, ins.ready = describe_record(ds), True
+    if allow_pickle:
+        ins.flags.insert(0, "--allow-pickle")
+    return ins
+
+
+def _inspect_standard(path: Path, options: dict[str, Any]) -> Inspection:
+    io = open_nwb(path)
+    try:
+        with reading(path, "NWB"):
+            c = scan_nwb(io.read())
+        ins = Inspection(path, "NWB (standard, read with pynwb)")
+        _units(c, ins, options)
+        _series(c, ins, options)
+        _weights(c, ins, options)
+        _segments_and_decay(c, ins, options)
+    finally:
+        io.close()
+    ins.flags += [f"{CLI_FLAGS[k]} {_flag_value(v)}" for k, v in options.items()
+                  if k in CLI_FLAGS and v is not None]
+    try:
+        ds = read_standard_nwb(path, **options)
+    except SchemaError as err:
+        text = str(err)
+        start = text.find("to a record: ") + len("to a record: ")
+        reason = text[start:text.find(". Found:")] if ". Found:" in text else text
+        if not ins.missing:
+            ins.missing.append(reason)
+        return ins
+    ins.ready, ins.record = True, describe_record(ds)
+    ins.missing = []
+    return ins
+
+
+def _flag_value(v: Any) -> str:
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return ",".join(str(x) for x in v)
+    return shlex.quote(str(v))
+
+
+def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
+    if c.unit_ids.size == 0:
+        ins.found.append("Units table: none (no spike-sorted units)")
+    else:
+        n_sp = sum(s.size for s in c.spikes)
+        ins.found.append(f"Units table: {c.unit_ids.size} unit(s), ids "
+                         f"{_short(c.unit_ids.tolist())}, {n_sp} spikes in all")
+        for name, col in c.unit_columns.items():
+            uniq, counts = np.unique(col.astype(str), return_counts=True)
+            vals = ", ".join(f"{str(u)!r} ({n})"
+                             for u, n in list(zip(uniq, counts, strict=True))[:6])
+            ins.found.append(f"  column {name}: {vals}" + (", ..." if uniq.size > 6 else ""))
+    given = any(options.get(f"{r}_units") is not None or options.get(f"{r}_activity")
+                for r in ("pre", "post"))
+    if ROLE in c.unit_columns or given:
+        return
+    default = all(f"processing/{MODULE}/{r}_activity" in c.series for r in ("pre", "post"))
+    if default:
+        return
+    ins.missing.append("the role of each unit: no column 'role' (values pre/post) in the Units "
+                       "table")
+    n_vals = {n: np.unique(col.astype(str)).size for n, col in c.unit_columns.items()}
+    cands = sorted((n for n, k in n_vals.items() if 2 <= k <= 6), key=lambda n: n_vals[n])
+    if cands:
+        vals = np.unique(c.unit_columns[cands[0]].astype(str))
+        ins.flags += [f"--pre-units {shlex.quote(f'{cands[0]}={vals[0]}')}",
+                      f"--post-units {shlex.quote(f'{cands[0]}={vals[-1]}')}"]
+    elif c.unit_ids.size:
+        half = c.unit_ids.size // 2 or 1
+        ins.flags += [f"--pre-units {_flag_value(c.unit_ids[:half].tolist())}",
+                      f"--post-units {_flag_value(c.unit_ids[half:].tolist())}"]
+
+
+def _short(ids: list[Any], n: int = 8) -> str:
+    return ", ".join(map(str, ids[:n])) + (f", ... ({len(ids)})" if len(ids) > n else "")
+
+
+def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
+    for p, s in c.series.items():
+        is_w = p.endswith(f"/{WEIGHT}")
+        kind = "weights" if is_w else series_kind(s)[1]
+        ids = series_ids(s)
+        cols = f"columns: ids {_short(ids)} (its ROI/electrode table)" if ids else (
+            "columns: synapses (one per row of a synapse table)" if is_w else
+            "columns: no ROI/electrode table (ids from --pre-units/--post-units ID,...)")
+        ins.found.append(f"TimeSeries {p} ({type(s).__name__}), shape {tuple(np.shape(s.data))},"
+                         f" unit {str(s.unit)!r} ({kind}); {cols}")
+    no_spikes = sum(x.size for x in c.spikes) == 0
+    for r in ("pre", "post"):
+        if options.get(f"{r}_activity") or f"processing/{MODULE}/{r}_activity" in c.series:
+            continue
+        if no_spikes:
+            ins.missing.append(f"{r}synaptic activity: no spikes in the Units table and no "
+                               f"{r} activity series")
+            cands = [p for p in c.series if not p.endswith(f"/{WEIGHT}")]
+            named = [p for p in cands if r in p.rsplit("/", 1)[-1].lower()]
+            if cands:
+                pick = (named or cands)[0 if r == "pre" else -1]
+                ins.flags.append(f"{CLI_FLAGS[r + '_activity']} {shlex.quote(pick)}")
+
+
+def _weights(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
+    wpath = options.get("weights") or f"processing/{MODULE}/{WEIGHT}"
+    spath = options.get("synapses") or f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}"
+    for p, t in c.tables.items():
+        ins.found.append(f"table {p}: {len(t)} rows, columns {', '.join(t.colnames)}")
+    if wpath in c.series or options.get("weights"):
+        ins.found.append(f"weight series {wpath}, synapses from {spath}")
+        return
+    ins.missing.append(f"the weights: no TimeSeries {WEIGHT!r} in a processing module "
+                       f"{MODULE!r}")
+    named = [p for p in c.series if any(k in p.lower() for k in ("weight", "epsp", "slope"))]
+    if named:
+        ins.flags.append(f"--weights {shlex.quote(named[0])}")
+    syn = [p for p, t in c.tables.items() if {"pre_unit", "post_unit"} <= set(t.colnames)]
+    ins.flags.append(f"--synapses {shlex.quote(syn[0])}" if syn else "--synapses PATH")
+    if not named:
+        ins.flags.append("--weights PATH")
+
+
+def _segments_and_decay(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
+    if c.intervals:
+        name = options.get("segments") or next(iter(c.intervals))
+        rows = {k: len(v) for k, v in c.intervals.items()}
+        ins.found.append(f"segments: the rows of the {name} table ({rows}); "
+                         "segments='none' for one segment")
+    else:
+        ins.found.append("segments: no epochs or trials table (one segment)")
+    decay = options.get("decay", c.meta.get("decay"))
+    if decay is None:
+        ins.found.append("decay: unknown (estimated from silent units, or --decay G in 1/s)")
+    else:
+        ins.found.append(f"decay: {decay}")

@@ -1,0 +1,135 @@
+"""Standard NWB files, read with pynwb directly: the files labs write (issue 15).
+
+An NWB file written by pynwb (or MatNWB, or any NWB tool) the usual way becomes
+a plastix record by this convention; files written in plastix's Neo convention
+(SPEC §9, marked in ``notes``) keep going through :mod:`plastix.io.neo`.  The
+format table's ``nwb`` entry chooses between the two by that mark.
+
+Convention (every name can be overridden by an option, the CLI flag in brackets)
+-----------------------------------------------------------------------------
+Units
+    Spikes from the ``Units`` table (``spike_times``); the unit id is the table's
+    ``id``.  Each unit's role comes from a column ``role`` with values ``pre`` /
+    ``post``, or from ``pre_units=`` / ``post_units=`` (``--pre-units``,
+    ``--post-units``): a list of ids (``[3, 4]`` or ``"3,4"``) or
+    ``"COLUMN=VALUE"`` (e.g. ``"location=CA1"``).
+Activity
+    Without a series, each role's spike trains are binned (``bin_size`` seconds,
+    default :data:`plastix.io.neo.DEFAULT_BIN_SIZE`) into rates in Hz.  A role's
+    activity can instead come from any ``TimeSeries`` (rates,
+    ``RoiResponseSeries``, ``DfOverF``) named by its path (``pre_activity=``,
+    ``post_activity=``; ``--pre-activity``, ``--post-activity``), e.g.
+    ``"processing/ophys/DfOverF/RoiResponseSeries"`` (a name found once in the
+    file is enough).  Its columns are the units of that role: the ids of the
+    series' own ROI / electrode table, else the list given as ``pre_units`` /
+    ``post_units``, else the ``Units`` rows of that role in table order.
+    A series named ``pre_activity`` / ``post_activity`` in the processing module
+    ``plasticity`` is used without an option (plastix writes them).  Both roles'
+    series must share one time grid; a role with spikes only is binned on the
+    other's grid.  Kind: ``rate`` for a unit in Hz, ``fluorescence`` for a
+    ``RoiResponseSeries``, ``activation`` otherwise.
+Weights
+    A ``TimeSeries`` named ``weight`` in the processing module ``plasticity``
+    (or ``weights=PATH``, ``--weights``), one column per synapse; each column's
+    synapse is the row of the same index of a ``DynamicTable`` named
+    ``synapses`` in the same module (or ``synapses=PATH``, ``--synapses``) with
+    columns ``pre_unit`` and ``post_unit`` (unit ids).  NaN = not measured;
+    synapses without a column stay NaN, never 0.
+Segments
+    The rows of the ``epochs`` table, else of the ``trials`` table, when present
+    (``segments="epochs" | "trials" | "none"``): each bin, spike and weight sample
+    belongs to the row whose ``[start_time, stop_time]`` contains it (on a shared
+    boundary, to the row that starts there); data outside every row is left out.
+    A column ``segment`` gives the integer ids (default 0, 1, ...); a column
+    ``time_offset`` (s), written by plastix when a record's segments restart
+    their clock, is subtracted from the times of that row.
+Decay
+    ``decay=`` (``--decay``) in 1/s; NWB has no place for it (NaN: unknown).
+
+Times are seconds, rates Hz, weights in the series' unit.  Files written by
+:func:`plastix.io.nwb_write.write_standard_nwb` also carry, in ``notes``
+(prefixed :data:`STANDARD_MARK`), what NWB cannot hold — the record's time unit,
+unit ids, kinds, provenance and truth — so that they read back as the record
+that was written.  A file whose roles, activity or weights cannot be found is
+refused with a message that lists what was found and says to run
+``plastix inspect FILE``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from plastix._util.validate import check_keywords, check_positive
+from plastix.io.nwb_map import build_record
+from plastix.io.nwb_scan import (
+    CLI_FLAGS,
+    READ_OPTIONS,
+    STANDARD_MARK,
+    OPTION_HELP,
+    NwbContent,
+    open_nwb,
+    scan_nwb,
+)
+from plastix.io.probe import reading
+
+__all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "OPTION_HELP", "NwbContent",
+           "scan_nwb", "open_nwb",
+           "read_standard_nwb"]
+
+
+def read_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
+    """Read a standard NWB file (pynwb) into a plastix record by the module's convention.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.nwb`` file.
+    pre_units, post_units : list of int or str, optional
+        The units of each role: ids (``[3, 4]``, ``"3,4"``) or ``"COLUMN=VALUE"``
+        of the ``Units`` table; default its ``role`` column.  With an activity
+        series without its own ROI / electrode table, a list gives the ids of the
+        series' columns.
+    pre_activity, post_activity : str, optional
+        Path of a ``TimeSeries`` holding that role's activity (time, unit).
+    weights, synapses : str, optional
+        Paths of the weight ``TimeSeries`` and of its synapse table (default
+        ``processing/plasticity/weight`` and ``.../synapses``).
+    decay : float, optional
+        Known decay rate in 1/s (NaN: unknown).
+    bin_size : float, optional
+        Bin width (s) for roles given by spikes only, when no series sets the
+        grid; default :data:`plastix.io.neo.DEFAULT_BIN_SIZE`.
+    segments : {"epochs", "trials", "none"}, optional
+        The table whose rows are the segments (default: ``epochs``, else
+        ``trials``, else one segment).
+    source : str, optional
+        The record's ``source``; default ``"nwb:<file name>"``.
+
+    Returns
+    -------
+    xarray.Dataset
+        A validated record (time in s, rates in Hz) — or, for a file plastix
+        wrote, the record it wrote.
+
+    Raises
+    ------
+    plastix._util.errors.SchemaError
+        When roles, activity or weights cannot be found: the message lists what
+        was found and says to run ``plastix inspect FILE``.
+    """
+    check_keywords("read_standard_nwb()", options, list(READ_OPTIONS))
+    path = Path(path)
+    if options.get("bin_size") is not None:
+        options["bin_size"] = check_positive("bin_size", options["bin_size"], "(s)")
+    io = open_nwb(path)
+    try:
+        with reading(path, "NWB"):
+            nwb = io.read()
+            content = scan_nwb(nwb)
+        return build_record(content, path, nwb.identifier, options)
+    finally:
+        io.close()

@@ -1,0 +1,253 @@
+"""Assembling a record from what a standard NWB file holds (see :mod:`plastix.io.nwb`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plastix.io.neo import DEFAULT_BIN_SIZE
+from plastix.io.neo_parse import bin_counts
+from plastix.io.nwb_scan import (
+    CLI_FLAGS,
+    MODULE,
+    ROLES,
+    SYNAPSES,
+    WEIGHT,
+    NwbContent,
+    activity_series,
+    assign,
+    not_mappable,
+    parse_units,
+    resolve,
+    restore_exact,
+    role_units,
+    segment_rows,
+    series_found,
+    series_grid,
+    units_found,
+)
+from plastix.record import make_record
+
+__all__ = ["build_record", "find_roles", "find_weights"]
+
+_SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
+
+
+def find_roles(c: NwbContent, opt: dict[str, Any], src: Path
+               ) -> tuple[dict[str, list[int]], dict[str, Any]]:
+    """Each role's unit ids and activity series (None: spikes), or the refusal."""
+    specs = {r: parse_units(f"{r}_units", opt.get(f"{r}_units")) for r in ROLES}
+    ids = {r: role_units(c, r, specs[r], src, f"{r}_units") for r in ROLES}
+    act: dict[str, Any] = {}
+    for r in ROLES:
+        path = opt.get(f"{r}_activity")
+        default = f"processing/{MODULE}/{r}_activity"
+        if path is None and default in c.series:
+            path = default
+        act[r] = (None if path is None else
+                  activity_series(c, r, path, f"{r}_activity", ids[r], specs[r], src))
+    out = {}
+    known = set(c.unit_ids.tolist())
+    for r in ROLES:
+        if act[r] is not None:
+            out[r] = act[r]["ids"]
+            continue
+        flag = CLI_FLAGS[f"{r}_units"]
+        if ids[r] is None:
+            raise not_mappable(src, f"the role of the units cannot be found (no column 'role' "
+                               f"in the Units table, no {flag})", units_found(c),
+                               f"Add a column 'role' (pre/post) to the Units table, or name "
+                               f"the units of each role: --pre-units/--post-units ID,ID,... or "
+                               f"COLUMN=VALUE (pre_units=/post_units= in Python)")
+        if not ids[r]:
+            raise not_mappable(src, f"no unit has the role {r!r}", units_found(c),
+                               f"Pass {flag} (ids or COLUMN=VALUE), or {r}_activity "
+                               f"({CLI_FLAGS[r + '_activity']} PATH) for a series")
+        unknown = [u for u in ids[r] if u not in known]
+        if unknown:
+            raise not_mappable(src, f"`{r}_units` names ids that are not in the Units table: "
+                               f"{unknown[:5]}", units_found(c),
+                               f"Name ids of the Units table in {flag}")
+        out[r] = ids[r]
+    both = sorted(set(out["pre"]) & set(out["post"]))
+    if both and not any(act.values()):
+        raise not_mappable(src, f"units {both[:5]} are both pre and post", units_found(c),
+                           "Give each unit one role")
+    return out, act
+
+
+def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, list[int]]
+                 ) -> dict[str, Any]:
+    """The weight series, its synapse table mapped to (post, pre) columns, or the refusal."""
+    wpath = opt.get("weights")
+    default = f"processing/{MODULE}/{WEIGHT}"
+    if wpath is None and default not in c.series:
+        raise not_mappable(src, f"no weights: no TimeSeries {WEIGHT!r} in a processing module "
+                           f"{MODULE!r} and no `weights`", series_found(c),
+                           f"Pass the weight series as {CLI_FLAGS['weights']} PATH")
+    key = wpath or default
+    ws = resolve(c, "series", key, "weights", src)
+    wpath = next(p for p, s in c.series.items() if s is ws)
+    spath = opt.get("synapses") or f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}"
+    if opt.get("synapses") is None and spath not in c.tables:
+        raise not_mappable(src, f"no synapse table for the weights {wpath!r}: no DynamicTable "
+                           f"{SYNAPSES!r} next to it and no `synapses`",
+                           "tables " + (", ".join(c.tables) or "none"),
+                           f"Pass its synapse table as {CLI_FLAGS['synapses']} PATH")
+    tab = resolve(c, "tables", spath, "synapses", src)
+    values = np.asarray(ws.data[:], dtype=float)
+    values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+    missing = [k for k in ("pre_unit", "post_unit") if k not in tab.colnames]
+    if missing or len(tab) != values.shape[1]:
+        raise not_mappable(src, f"the synapse table {spath!r} must have columns pre_unit and "
+                           f"post_unit and one row per column of {wpath!r} "
+                           f"({values.shape[1]})", f"columns {list(tab.colnames)}, "
+                           f"{len(tab)} rows", "Fix the table or name another with "
+                           f"{CLI_FLAGS['synapses']} PATH")
+    pre = np.asarray(tab["pre_unit"][:], dtype=np.int64)
+    post = np.asarray(tab["post_unit"][:], dtype=np.int64)
+    col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
+    for r, got in (("pre", pre), ("post", post)):
+        bad = sorted({int(u) for u in got if int(u) not in col[r]})
+        if bad:
+            raise not_mappable(src, f"the synapse table {spath!r} names {r}_unit ids that are "
+                               f"not {r}synaptic units: {bad[:5]}",
+                               f"{r} units {sorted(ids[r])[:8]}",
+                               f"Map the roles with {CLI_FLAGS[r + '_units']}")
+    return {"times": series_grid(ws), "values": values, "unit": str(ws.unit or "1"),
+            "rows": np.array([col["post"][int(u)] for u in post], dtype=np.int64),
+            "cols": np.array([col["pre"][int(u)] for u in pre], dtype=np.int64)}
+
+
+def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src: Path
+          ) -> tuple[np.ndarray, float]:
+    """Fine bins (s, session clock) and their width: a series' samples, or bins over spikes."""
+    series = [(r, a) for r, a in act.items() if a is not None]
+    if series:
+        (r0, a), rest = series[0], series[1:]
+        dt = a["dt"] or (float(np.median(np.diff(a["times"]))) if a["times"].size > 1 else 1.0)
+        for r1, b in rest:
+            if a["times"].shape != b["times"].shape or not np.allclose(
+                    a["times"], b["times"], rtol=0, atol=1e-9 * dt):
+                raise not_mappable(src, f"the {r0} and {r1} activity series have different "
+                                   "time grids", f"{a['times'].size} and {b['times'].size} "
+                                   "samples", "Resample one of them onto the other's grid")
+        return a["times"], dt
+    b = bin_size or DEFAULT_BIN_SIZE
+    if segs is not None:
+        parts = [s0 + np.arange(max(1, int(np.ceil((s1 - s0) / b - 1e-9)))) * b
+                 for s0, s1 in zip(segs["start"], segs["stop"], strict=True)]
+        return np.concatenate(parts), b
+    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    times = [c.spikes[pos[u]] for r in ROLES for u in ids[r]] + [w_times]
+    flat = np.concatenate([np.asarray(t, dtype=float) for t in times])
+    t0, t1 = float(flat.min()), float(flat.max())
+    return t0 + np.arange(int(np.floor((t1 - t0) / b + 1e-9)) + 1) * b, b
+
+
+def _spikes(c: NwbContent, ids: list[int], segs, keep_units) -> dict[str, np.ndarray] | None:
+    """A role's spikes: session time (s), unit index, segment row; canonical order."""
+    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    parts = [(c.spikes[pos[u]], j) for j, u in enumerate(ids) if u in pos and keep_units(u)]
+    if not parts:
+        return None
+    t = np.concatenate([p[0] for p in parts])
+    unit = np.concatenate([np.full(p[0].size, p[1], dtype=np.int64) for p in parts])
+    row = assign(t, segs)
+    ok = row >= 0
+    t, unit, row = t[ok], unit[ok], row[ok]
+    order = np.lexsort((unit, t, row))
+    return {"time": t[order], "unit": unit[order], "row": row[order]}
+
+
+def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any]) -> xr.Dataset:
+    """The record of a standard NWB file (see :func:`plastix.io.nwb.read_standard_nwb`)."""
+    meta = c.meta
+    tu = meta.get("time_units", "s") if meta.get("time_units") in _SEC_PER else "s"
+    sec = _SEC_PER[tu]
+    ids, act = find_roles(c, opt, src)
+    w = find_weights(c, opt, src, ids)
+    segs = segment_rows(c, opt.get("segments"), src)
+    grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)
+    units = set(c.unit_ids.tolist())
+    role_of = _role_column(c)
+    spikes = {r: _spikes(c, ids[r], segs, lambda u, r=r: u in units and (
+        act[r] is None or role_of.get(u, r) == r)) for r in ROLES}
+    row = assign(grid, segs)
+    keep = row >= 0
+    off = np.zeros(1) if segs is None else segs["offset"]
+    seg_id = np.zeros(1, dtype=np.int64) if segs is None else segs["seg"]
+    activity, labels = {}, {}
+    for r in ROLES:
+        if act[r] is not None:
+            activity[r] = act[r]["values"][keep]
+            labels[r] = (act[r]["label"], act[r]["kind"])
+        else:
+            a = np.zeros((grid.size, len(ids[r])))
+            sp = spikes[r]
+            for j in range(len(ids[r])):
+                st = np.sort(sp["time"][sp["unit"] == j]) if sp is not None else np.zeros(0)
+                a[:, j] = bin_counts(st, grid, width) / width
+            activity[r] = a[keep]
+            labels[r] = ("Hz", "rate")
+    wrow = assign(w["times"], segs)
+    wkeep = wrow >= 0
+    dense = np.full((int(wkeep.sum()), len(ids["post"]), len(ids["pre"])), np.nan)
+    dense[:, w["rows"], w["cols"]] = w["values"][wkeep]
+    rows = row[keep]
+    t = restore_exact(meta, "time", (grid[keep] - off[rows]) / sec)
+    wt = restore_exact(meta, "weight_time", (w["times"][wkeep] - off[wrow[wkeep]]) / sec)
+    rec_ids = {r: _record_ids(meta, r, ids[r]) for r in ROLES}
+    spike_vars = {r: _spike_var(meta, r, spikes[r], off, seg_id, sec, rec_ids[r]) for r in ROLES}
+    labels = {r: tuple(meta.get("activity", {}).get(r, labels[r])) for r in ROLES}
+    decay = opt.get("decay")
+    decay = float(decay) * sec if decay is not None else meta.get("decay")
+    parts = dict(
+        pre_activity=activity["pre"], post_activity=activity["post"], weight=dense, time=t,
+        weight_time=wt, dt=meta.get("dt", width / sec), pre=rec_ids["pre"],
+        post=rec_ids["post"], segment=seg_id[rows], weight_segment=seg_id[wrow[wkeep]],
+        time_units=tu, activity_units=labels["pre"][0], activity_kind=labels["pre"][1],
+        post_activity_units=labels["post"][0] if labels["post"][0] != labels["pre"][0] else None,
+        post_activity_kind=labels["post"][1], weight_units=meta.get("weight_units", w["unit"]),
+        decay=decay, pre_spikes=spike_vars["pre"], post_spikes=spike_vars["post"],
+        source=opt.get("source") or meta.get("source") or f"nwb:{src.name}",
+        provenance={"reader": "plastix.io.nwb.read_standard_nwb", "file": src.name,
+                    "identifier": str(identifier),
+                    "bin_size_s": None if any(act.values()) else width},
+        truth={})
+    ds = make_record(**parts)
+    for key in ("provenance", "truth"):
+        if isinstance(meta.get(key), str):
+            ds.attrs[key] = meta[key]
+    return ds
+
+
+def _role_column(c: NwbContent) -> dict[int, str]:
+    col = c.unit_columns.get("role")
+    if col is None:
+        return {}
+    return {int(u): str(v).strip().lower() for u, v in zip(c.unit_ids, col, strict=True)}
+
+
+def _record_ids(meta: dict[str, Any], role: str, ids: list[int]) -> np.ndarray:
+    """The record's unit ids: plastix's own when it wrote the file, else the file's ids."""
+    stored, file_ids = meta.get("ids", {}).get(role), meta.get("file_ids", {}).get(role)
+    if stored is not None and file_ids == list(ids):
+        return np.asarray(stored)
+    return np.asarray(ids, dtype=np.int64)
+
+
+def _spike_var(meta, role, sp, off, seg_id, sec, rec_ids) -> dict[str, np.ndarray] | None:
+    """The record's ``{role}_spikes`` mapping (record time, ids, segment ids), exact if stored."""
+    if sp is None or not meta.get("spikes", {}).get(role, sp["time"].size > 0):
+        return None  # no spike in the file (or plastix wrote a record without spike times)
+    t = restore_exact(meta, f"{role}_spike_time", (sp["time"] - off[sp["row"]]) / sec)
+    out = {"time": t, "unit": rec_ids[sp["unit"]], "segment": seg_id[sp["row"]]}
+    order = meta.get("spike_order", {}).get(role)
+    if order is not None and len(order) == t.size:  # the record's own order of its spikes
+        inv = np.asarray(order, dtype=np.int64)
+        out = {k: v[inv] for k, v in out.items()}
+    return out

@@ -1,0 +1,398 @@
+"""Scanning a standard NWB file and resolving the reader's options (see :mod:`plastix.io.nwb`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plastix._util.errors import SchemaError, did_you_mean
+from plastix.io.neo_pack import arr_dec
+from plastix.io.probe import reading
+
+__all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
+           "open_nwb", "parse_units", "suggest", "not_mappable", "resolve", "role_units",
+           "series_grid",
+           "series_kind", "series_ids", "assign", "restore_exact", "activity_series",
+           "segment_rows", "series_found", "units_found", "OPTION_HELP"]
+
+STANDARD_MARK = "plastix-standard-nwb:"
+"""Prefix of the ``notes`` of standard NWB files written by plastix (JSON follows)."""
+
+MODULE, WEIGHT, SYNAPSES, ROLE = "plasticity", "weight", "synapses", "role"
+ROLES = ("pre", "post")
+READ_OPTIONS = ("pre_units", "post_units", "pre_activity", "post_activity", "weights",
+                "synapses", "decay", "bin_size", "segments", "source")
+"""Options of :func:`read_standard_nwb` (also accepted by ``load_record`` for ``.nwb``)."""
+
+CLI_FLAGS = {"pre_units": "--pre-units", "post_units": "--post-units",
+             "pre_activity": "--pre-activity", "post_activity": "--post-activity",
+             "weights": "--weights", "synapses": "--synapses", "decay": "--decay",
+             "bin_size": "--bin-size"}
+"""The command-line flag of each reader option."""
+
+OPTION_HELP = {
+    "pre_units": "presynaptic units of a standard NWB file: ids (3,4,5) or COLUMN=VALUE of "
+                 "the Units table (default: its 'role' column); with --pre-activity and a "
+                 "series without ROI table, the ids of its columns",
+    "post_units": "postsynaptic units, as --pre-units (e.g. location=CA1)",
+    "pre_activity": "path of a TimeSeries with the presynaptic activity (time x unit), e.g. "
+                    "processing/ecephys/rates (default: binned spikes)",
+    "post_activity": "path of a TimeSeries with the postsynaptic activity, e.g. "
+                     "processing/ophys/DfOverF/RoiResponseSeries",
+    "weights": "path of the weight TimeSeries (default processing/plasticity/weight)",
+    "synapses": "path of its synapse table with columns pre_unit, post_unit (default: "
+                "'synapses' next to the weights)",
+    "decay": "known decay rate in 1/s",
+    "bin_size": "bin width in s for spike trains without a rate series (default 0.01)",
+}
+"""One help line per reader option, for the CLI."""
+
+_SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
+_HZ = {"hz", "1/s", "s^-1", "spikes/s", "spikes per second"}
+
+
+@dataclass
+class NwbContent:
+    """What a standard NWB file holds, as plastix sees it (also used by ``inspect``).
+
+    Attributes
+    ----------
+    unit_ids : ndarray of int
+        The ``Units`` table's ids (empty without a table).
+    unit_columns : dict
+        Scalar columns of the ``Units`` table, name -> values (one per unit).
+    spikes : list of ndarray
+        Spike times (s) of each unit, in table order.
+    series : dict
+        Every ``TimeSeries``, by path.
+    tables : dict
+        Every ``DynamicTable`` outside ``Units`` and the interval tables, by path.
+    intervals : dict
+        ``"epochs"`` / ``"trials"`` -> the ``TimeIntervals`` table, when present.
+    meta : dict
+        What plastix wrote in ``notes`` (empty for other files).
+    """
+
+    unit_ids: np.ndarray
+    unit_columns: dict[str, np.ndarray]
+    spikes: list[np.ndarray]
+    series: dict[str, Any]
+    tables: dict[str, Any]
+    intervals: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def open_nwb(path: str | os.PathLike):
+    """Open an NWB file read-only with pynwb; returns the ``NWBHDF5IO`` (close it)."""
+    import warnings
+
+    from pynwb import NWBHDF5IO
+
+    with reading(path, "NWB"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # namespace-version notices of cached specs
+        return NWBHDF5IO(str(path), mode="r", load_namespaces=True)
+
+
+def _walk(obj: Any, prefix: str, series: dict[str, Any], tables: dict[str, Any]) -> None:
+    from hdmf.common import DynamicTable
+    from pynwb import TimeSeries
+
+    for child in getattr(obj, "children", ()):
+        p = f"{prefix}/{child.name}"
+        if isinstance(child, TimeSeries):
+            series[p] = child
+        elif isinstance(child, DynamicTable):
+            tables[p] = child
+        if not isinstance(child, TimeSeries):
+            _walk(child, p, series, tables)
+
+
+def scan_nwb(nwb: Any) -> NwbContent:
+    """Collect the units, series, tables, interval tables and plastix notes of an ``NWBFile``."""
+    series: dict[str, Any] = {}
+    tables: dict[str, Any] = {}
+    for group in ("acquisition", "processing", "analysis", "stimulus", "scratch"):
+        for name, obj in (getattr(nwb, group, None) or {}).items():
+            p = f"{group}/{name}"
+            from pynwb import TimeSeries
+
+            if isinstance(obj, TimeSeries):
+                series[p] = obj
+            else:
+                _walk(obj, p, series, tables)
+    ids, cols, spikes = np.zeros(0, dtype=np.int64), {}, []
+    units = nwb.units
+    if units is not None and len(units) > 0:
+        ids = np.asarray(units.id[:], dtype=np.int64)
+        for name in units.colnames:
+            if name == "spike_times":
+                continue
+            try:
+                values = np.asarray(units[name][:])
+            except Exception:  # noqa: BLE001 - a column that does not read as an array
+                continue
+            if values.ndim == 1 and values.shape[0] == ids.size:
+                cols[name] = np.array([_text(v) for v in values], dtype=object)
+        if "spike_times" in units.colnames:
+            spikes = [np.sort(np.asarray(units["spike_times"][i], dtype=float))
+                      for i in range(ids.size)]
+        else:
+            spikes = [np.zeros(0) for _ in ids]
+    intervals = {k: getattr(nwb, k) for k in ("epochs", "trials")
+                 if getattr(nwb, k, None) is not None and len(getattr(nwb, k)) > 0}
+    notes = str(nwb.notes or "")
+    meta: dict[str, Any] = {}
+    if notes.startswith(STANDARD_MARK):
+        try:
+            meta = json.loads(notes[len(STANDARD_MARK):])
+        except ValueError:
+            meta = {}  # edited notes: read the file from its NWB objects only
+    return NwbContent(ids, cols, spikes, series, tables, intervals, meta)
+
+
+def _text(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return v.item() if isinstance(v, np.generic) else v
+
+
+# ---------------------------------------------------------------- options
+
+
+def parse_units(name: str, value: Any) -> tuple[str, Any] | None:
+    """An option naming units: ``("ids", [ids])``, ``("column", (COLUMN, VALUE))`` or None.
+
+    Accepts a list of ids, a string ``"3,4,5"`` or a string ``"COLUMN=VALUE"``.
+    """
+    if value is None:
+        return None
+    given = value
+    if isinstance(value, str):
+        if "=" in value:
+            col, _, val = value.partition("=")
+            if not col.strip() or not val.strip():
+                raise ValueError(f"`{name}` must be a list of unit ids or 'COLUMN=VALUE' (e.g. "
+                                 f"'location=CA1'); got {value!r}.")
+            return "column", (col.strip(), val.strip())
+        value = [v for v in value.replace(" ", "").split(",") if v]
+    ids = []
+    for v in np.atleast_1d(np.asarray(value, dtype=object)).tolist():
+        try:
+            ids.append(int(v))
+        except (TypeError, ValueError):
+            raise ValueError(f"`{name}` must be a list of integer unit ids or 'COLUMN=VALUE' "
+                             f"(e.g. 'location=CA1'); got {given!r}.") from None
+    if not ids:
+        raise ValueError(f"`{name}` must name at least one unit; got {value!r}.")
+    return "ids", ids
+
+
+def suggest(name: str, choices: list[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
+    hint = did_you_mean(name, choices).strip()
+    return f" ({hint[0].lower()}{hint[1:]})" if hint else ""
+
+
+def not_mappable(path: Path, what: str, found: str, todo: str) -> SchemaError:
+    """The refusal of the standard reader: what is missing, what was found, ``inspect``."""
+    return SchemaError(f"cannot map {path.name!r} (standard NWB) to a record: {what}. Found: "
+                       f"{found}. {todo}; run `plastix inspect {path.name}` to see what plastix "
+                       f"finds and the flags that map it.")
+
+
+def units_found(c: NwbContent) -> str:
+    if c.unit_ids.size == 0:
+        return "no Units table"
+    cols = ", ".join(f"{k} ({_values_desc(v)})" for k, v in c.unit_columns.items())
+    return (f"a Units table with {c.unit_ids.size} unit(s) (ids {_ids_desc(c.unit_ids)}) and "
+            f"columns: {cols or 'none besides spike_times'}")
+
+
+def _ids_desc(ids: Any, n: int = 8) -> str:
+    ids = list(np.asarray(ids).tolist())
+    return ", ".join(map(str, ids[:n])) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
+
+
+def _values_desc(values: np.ndarray, n: int = 4) -> str:
+    uniq = sorted({str(v) for v in values.tolist()})
+    return "values " + ", ".join(map(repr, uniq[:n])) + (", ..." if len(uniq) > n else "")
+
+
+def series_found(c: NwbContent) -> str:
+    if not c.series:
+        return "no TimeSeries"
+    return "TimeSeries " + ", ".join(f"{p} {tuple(np.shape(s.data))}"
+                                     for p, s in list(c.series.items())[:8])
+
+
+def resolve(c: NwbContent, kind: str, path: str, option: str, src: Path) -> Any:
+    """The series (``kind="series"``) or table (``"tables"``) at ``path`` or of that unique name."""
+    pool = getattr(c, kind)
+    key = path.strip("/")
+    if key in pool:
+        return pool[key]
+    by_name = [p for p in pool if p.rsplit("/", 1)[-1] == key]
+    if len(by_name) == 1:
+        return pool[by_name[0]]
+    what = "TimeSeries" if kind == "series" else "DynamicTable"
+    found = ", ".join(pool) or "none"
+    extra = f" (several match: {', '.join(by_name)})" if by_name else suggest(key, list(pool))
+    raise not_mappable(src, f"`{option}` names {path!r}, which is no {what} of the file{extra}",
+                       f"{what} {found}", f"Give the full path of one of them as `{option}`")
+
+
+# ---------------------------------------------------------------- roles and activity
+
+
+def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path,
+               option: str) -> list[int] | None:
+    """Ids of the ``Units`` rows of one role (None: no role information)."""
+    if spec is None:
+        if ROLE not in c.unit_columns:
+            return None
+        col = c.unit_columns[ROLE]
+        return [int(i) for i, v in zip(c.unit_ids, col, strict=True)
+                if str(v).strip().lower() == role]
+    kind, arg = spec
+    if kind == "ids":
+        return list(arg)
+    name, value = arg
+    if name not in c.unit_columns:
+        raise not_mappable(src, f"`{option}` selects units by column {name!r}, which the Units "
+                           "table does not have" + suggest(name, list(c.unit_columns)),
+                           units_found(c), f"Name one of its columns in `{option}`")
+    col = c.unit_columns[name]
+    ids = [int(i) for i, v in zip(c.unit_ids, col, strict=True) if str(v) == value]
+    if not ids:
+        raise not_mappable(src, f"`{option}` selects units with {name} == {value!r}, and there "
+                           f"is none", f"column {name!r} with {_values_desc(col, 8)}",
+                           f"Choose one of these values in `{option}`")
+    return ids
+
+
+def series_ids(s: Any) -> list[int] | None:
+    """Unit ids of a series' columns from its own ROI or electrode table, if it has one."""
+    region = getattr(s, "rois", None)
+    if region is None:
+        region = getattr(s, "electrodes", None)
+    if region is None:
+        return None
+    idx = np.asarray(region.data[:], dtype=np.int64)
+    return [int(x) for x in np.asarray(region.table.id[:])[idx]]
+
+
+def series_grid(s: Any) -> np.ndarray:
+    """Sample times (s) of a ``TimeSeries``: its timestamps, or starting_time + i / rate."""
+    n = int(np.shape(s.data)[0])
+    if s.timestamps is not None:
+        return np.asarray(s.timestamps[:], dtype=float)
+    return float(s.starting_time or 0.0) + np.arange(n) / float(s.rate)
+
+
+def series_kind(s: Any) -> tuple[str, str]:
+    """The record's (unit label, kind) of an activity series."""
+    unit = str(s.unit or "1")
+    if unit.strip().lower() in _HZ:
+        return "Hz", "rate"
+    if type(s).__name__ == "RoiResponseSeries":
+        return unit, "fluorescence"
+    return unit, "activation"
+
+
+def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[int] | None,
+                     spec: tuple[str, Any] | None, src: Path) -> dict[str, Any]:
+    """A role's activity from a series: times, values (time, unit), column ids, label, kind."""
+    s = resolve(c, "series", path, option, src)
+    values = np.asarray(s.data[:], dtype=float)
+    values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+    n = values.shape[1]
+    given = spec[1] if spec is not None and spec[0] == "ids" else None
+    table = series_ids(s)
+    if table is not None and given is not None:  # pick these ROIs / electrodes of the series
+        absent = [u for u in given if u not in table]
+        if absent:
+            raise not_mappable(src, f"`{role}_units` names ids that are not in the ROI/electrode "
+                               f"table of {option} {path!r}: {absent[:5]}",
+                               f"its ids {_ids_desc(table)}",
+                               f"Name ids of that table in {CLI_FLAGS[role + '_units']}")
+        values = values[:, [table.index(u) for u in given]]
+        n = len(given)
+    cols = given or table or (ids if ids is not None and len(ids) == n else None)
+    if cols is None or len(cols) != n:
+        have = ("no ROI or electrode table" if table is None
+                else f"a table with {len(table)} ids")
+        units = f"{len(ids)} Units rows of role {role!r}" if ids else f"no Units of role {role!r}"
+        raise not_mappable(src, f"the {n} column(s) of {option} {path!r} cannot be mapped to "
+                           f"unit ids", f"{have}, {units}",
+                           f"Give the {n} ids of its columns as `{role}_units` "
+                           f"({CLI_FLAGS[role + '_units']} ID,ID,...)")
+    label, kind = series_kind(s)
+    return {"times": series_grid(s), "values": values, "ids": [int(x) for x in cols],
+            "label": label, "kind": kind, "dt": (1.0 / float(s.rate)) if s.rate else None}
+
+
+# ---------------------------------------------------------------- segments
+
+
+def segment_rows(c: NwbContent, choice: str | None, src: Path
+                 ) -> dict[str, np.ndarray] | None:
+    """Start, stop, id and time offset (s) of each segment row, or None for one segment."""
+    if choice == "none":
+        return None
+    if choice is not None and choice not in ("epochs", "trials"):
+        raise ValueError(f"`segments` must be one of 'epochs', 'trials', 'none'; got {choice!r}."
+                         + did_you_mean(str(choice), ["epochs", "trials", "none"]))
+    name = choice or next((k for k in ("epochs", "trials") if k in c.intervals), None)
+    if name is None:
+        return None
+    if name not in c.intervals:
+        raise not_mappable(src, f"`segments` asks for the {name} table, which is absent or "
+                           "empty", "interval tables " + (", ".join(c.intervals) or "none"),
+                           "Choose another table, or segments='none'")
+    tab = c.intervals[name]
+    start = np.asarray(tab["start_time"][:], dtype=float)
+    stop = np.asarray(tab["stop_time"][:], dtype=float)
+    order = np.argsort(start, kind="stable")
+    start, stop = start[order], stop[order]
+    if np.any(start[1:] < stop[:-1]):
+        i = int(np.flatnonzero(start[1:] < stop[:-1])[0])
+        raise not_mappable(src, f"the rows of the {name} table overlap (a row starting at "
+                           f"{start[i + 1]!r} s begins before the previous one stops at "
+                           f"{stop[i]!r} s), so they cannot be segments",
+                           f"{len(start)} rows", "Pass segments='none' (or the other table)")
+    cols = tab.colnames
+    seg = (np.asarray(tab["segment"][:], dtype=np.int64)[order] if "segment" in cols
+           else np.arange(len(start), dtype=np.int64))
+    off = (np.asarray(tab["time_offset"][:], dtype=float)[order] if "time_offset" in cols
+           else np.zeros(len(start)))
+    return {"start": start, "stop": stop, "seg": seg, "offset": off, "name": name}
+
+
+def assign(t: np.ndarray, segs: dict[str, np.ndarray] | None) -> np.ndarray:
+    """Row of the segment table holding each time (-1: none); one segment when None."""
+    if segs is None:
+        return np.zeros(t.shape[0], dtype=np.int64)
+    row = np.searchsorted(segs["start"], t, side="right") - 1
+    ok = row >= 0
+    ok[ok] = t[ok] <= segs["stop"][row[ok]]
+    return np.where(ok, row, -1)
+
+
+# ---------------------------------------------------------------- the reader
+
+
+def restore_exact(meta: dict[str, Any], name: str, values: np.ndarray) -> np.ndarray:
+    """The exact array plastix stored for ``name`` when it agrees with ``values`` to 1e-9."""
+    stored = meta.get("exact", {}).get(name)
+    if stored is None:
+        return values
+    exact = arr_dec(stored)
+    scale = max(1.0, float(np.max(np.abs(exact)))) if exact.size else 1.0
+    if exact.shape == values.shape and np.allclose(exact, values, rtol=0, atol=1e-9 * scale):
+        return exact
+    return values
