@@ -310,3 +310,36 @@ def test_the_readme_table_matches_the_parser():
         used = set(re.findall(r"(--[a-z][a-z-]*)", line.split("#")[0]))
         assert used <= known, f"README: `plastix {command}` has no {used - known}"
     assert seen == set(sub.choices)
+
+
+def test_inspect_and_estimate_map_a_standard_nwb_file(tmp_path, capsys):
+    """A simulation exported as standard NWB is described by `inspect` and estimated with the
+    reader flags; a wrong mapping is one line that points to `inspect`."""
+    out = tmp_path / "r.nwb"
+    assert main(["simulate", "rate", "--duration", "1", "--out", str(out),
+                 "--nwb-style", "standard"]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "column role" in text and "ready for `plastix estimate`" in text
+    assert main(["estimate", str(out), "--n-null", "9", "--n-boot", "50",
+                 "--pre-units", "role=pre", "--post-units", "role=post"]) == 0
+    assert "verdict" in capsys.readouterr().out
+    assert main(["estimate", str(out), "--pre-units", "layer=L4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "plastix inspect" in err
+
+
+def test_inspect_exit_code_says_whether_an_estimate_can_run(tmp_path, capsys):
+    import pynwb
+    from datetime import datetime, timezone
+
+    path = tmp_path / "units_only.nwb"
+    nwb = pynwb.NWBFile(session_description="units only", identifier="u1",
+                        session_start_time=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    nwb.add_unit(spike_times=[0.1, 0.2, 0.3])
+    with pynwb.NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    assert main(["inspect", str(path)]) == 1
+    text = capsys.readouterr().out
+    assert "--pre-units" in text

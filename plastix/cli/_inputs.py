@@ -32,13 +32,15 @@ def check_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`r
     return path
 
 
-def load_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`record`") -> Any:
+def load_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`record`",
+               **options: Any) -> Any:
     """Read a record, turning a reader library's error into one line naming the file.
 
-    ``allow_pickle=True`` lets the loader unpickle (which runs code stored in the file).
+    ``allow_pickle=True`` lets the loader unpickle (which runs code stored in the file);
+    ``options`` are the format's reader options (e.g. standard NWB's ``pre_units``).
     """
     from plastix.io import load_record
 
     path = check_input(path, allow_pickle=allow_pickle, name=name)
     with reading(path, format_of_path(path)):
-        return load_record(path, allow_pickle=allow_pickle)
+        return load_record(path, allow_pickle=allow_pickle, **options)

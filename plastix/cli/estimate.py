@@ -7,6 +7,7 @@ from pathlib import Path
 
 from plastix.cli._inputs import add_allow_pickle_flag, check_input, is_pickle, load_input
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
+from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import format_help, kernel_help
 
 
@@ -43,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", action="store_true", help="also write a PNG figure")
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)
+    add_reader_flags(p, skip=("decay",))  # --decay above is the estimator's
     p.set_defaults(func=_run)
 
 
@@ -74,8 +76,9 @@ def _run(args: argparse.Namespace) -> int:
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,
                            n_boot=args.n_boot, n_null=args.n_null, alpha=args.alpha,
                            rng=args.rng)
-    if args.allow_pickle and is_pickle(args.file):
-        est.fit(load_input(args.file, allow_pickle=True))
+    options = reader_options(args)
+    if options or (args.allow_pickle and is_pickle(args.file)):
+        est.fit(load_input(args.file, allow_pickle=args.allow_pickle, **options))
     else:
         with reading(args.file, format_of_path(args.file)):
             est.fit(args.file)

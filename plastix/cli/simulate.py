@@ -1,7 +1,7 @@
 """``plastix simulate rate|spiking --rule R --decay G --noise S [--duration T] --out FILE``.
 
-Also ``--rng N``, ``--eta``, ``--n-pre``, ``--n-post``, ``--record-synapses`` and
-``--target``.  Writes the record by the file's suffix through the format
+Also ``--rng N``, ``--eta``, ``--n-pre``, ``--n-post``, ``--record-synapses``,
+``--target`` and ``--nwb-style``.  Writes the record by the file's suffix through the format
 registry (``save_record``); ``--out DIR/`` writes ``DIR/CIRCUIT.nc``.
 """
 
@@ -45,6 +45,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True,
                    help=f"output file by its suffix: {format_help()}; DIR/ writes "
                    "DIR/CIRCUIT.nc")
+    p.add_argument("--nwb-style", default=None, choices=("neo", "standard"),
+                   help="with a .nwb output: 'neo' (default; plastix's Neo convention, every "
+                   "record variable) or 'standard' (Units, a plasticity module with the weight "
+                   "series and its synapse table: opens in any NWB tool)")
     add_overwrite_flag(p)
     p.set_defaults(func=_run)
 
@@ -73,6 +77,6 @@ def _run(args: argparse.Namespace) -> int:
         ds = simulate_rate(RateCircuitConfig(**kw), rng=args.rng, target=args.target)
     else:
         ds = simulate_spiking(SpikingCircuitConfig(**kw), rng=args.rng, target=args.target)
-    path = save_record(ds, out)
+    path = save_record(ds, out, **({"nwb_style": args.nwb_style} if args.nwb_style else {}))
     print(f"plastix simulate {args.circuit}: wrote {path}")
     return 0
