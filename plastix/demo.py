@@ -56,30 +56,36 @@ def _summary_section(title: str, summary: Path, command: str, text: str = "") ->
                    figures=figures, files=files)
 
 
-def _ann(out: Path, rng: np.random.Generator, progress: bool) -> list[Section]:
-    from plastix.experiments import table1
+def _quick_experiment(name: str, folder: str, title: str, caption: str):
+    """A demo piece that runs ``plastix reproduce NAME --quick`` into ``out/FOLDER``."""
 
-    seed = int(rng.integers(2**31 - 1))
-    summary = table1.run(out / "ann", quick=True, rng=seed)
-    return [_summary_section(
-        "Artificial networks: alignment grows with weight decay", summary,
-        f"plastix reproduce table1 --quick --rng {seed} --out {_q(out / 'ann')}",
-        "A teacher-student regression network trained by SGD, Adam, feedback alignment and a "
-        "random rule, at four decay rates; the cosine between each rule's learning signal and "
-        "the Hebbian term, averaged over the last steps and over seeds.")]
+    def piece(out: Path, rng: np.random.Generator, progress: bool) -> list[Section]:
+        import importlib
+
+        from plastix.experiments import EXPERIMENTS
+
+        seed = int(rng.integers(2**31 - 1))
+        summary = importlib.import_module(EXPERIMENTS[name]).run(out / folder, quick=True,
+                                                                 rng=seed)
+        return [_summary_section(
+            title, summary,
+            f"plastix reproduce {name} --quick --rng {seed} --out {_q(out / folder)}", caption)]
+
+    return piece
 
 
-def _circuit_phase(out: Path, rng: np.random.Generator, progress: bool) -> list[Section]:
-    from plastix.experiments import circuit_phase
+_ann = _quick_experiment(
+    "table1", "ann", "Artificial networks: alignment grows with weight decay",
+    "A teacher-student regression network trained by SGD, Adam, feedback alignment and a "
+    "random rule, at four decay rates; the cosine between each rule's learning signal and "
+    "the Hebbian term, averaged over the last steps and over seeds.")
 
-    seed = int(rng.integers(2**31 - 1))
-    summary = circuit_phase.run(out / "circuit_phase", quick=True, rng=seed)
-    return [_summary_section(
-        "Spiking circuit: the γ × σ phase diagram of an error-driven rule", summary,
-        f"plastix reproduce circuit-phase --quick --rng {seed} --out {_q(out / 'circuit_phase')}",
-        "Poisson inputs onto LIF neurons, synapses trained by a delta rule whose error comes "
-        "from a teacher circuit: no Hebbian term in the rule. The alignment of its learning "
-        "signal with post × pre rises with decay γ and turns negative above a noise level σ.")]
+_circuit_phase = _quick_experiment(
+    "circuit-phase", "circuit_phase",
+    "Spiking circuit: the γ × σ phase diagram of an error-driven rule",
+    "Poisson inputs onto LIF neurons, synapses trained by a delta rule whose error comes "
+    "from a teacher circuit: no Hebbian term in the rule. The alignment of its learning "
+    "signal with post × pre rises with decay γ and turns negative above a noise level σ.")
 
 
 def _circuit_and_estimate(out: Path, rng: np.random.Generator,
