@@ -44,22 +44,74 @@ import xarray as xr
 
 from plastix._util.errors import SchemaError, check_choice
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import check_keywords
+from plastix._util.validate import check_keywords, check_memory
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._stats import Layout, interval_stats, layout_of
+from plastix.record import check_decay
 
-__all__ = ["HebbianEstimator", "estimate_alignment", "KERNELS", "VERDICTS", "save_result"]
+__all__ = ["HebbianEstimator", "estimate_alignment", "KERNELS", "VERDICTS", "save_result",
+           "MIN_INTERVALS", "unjudgeable_reason"]
 
 KERNELS = ("product", "covariance", "lagged", "stdp")
 VERDICTS = ("hebbian", "anti_hebbian", "indeterminate")
 _STREAM_BYTES = 1 << 30  # open a NetCDF lazily (streaming) above 1 GiB of activity
 _GRAM_MAX_INTERVALS = 3000
+MIN_INTERVALS = 10
+"""Fewest weight intervals on which the estimator gives a verdict: its interval
+resamples whole intervals in blocks of at least ⌈K^(1/3)⌉, so with fewer than 10
+it rests on a handful of blocks and cannot reach its nominal coverage."""
 VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' if the CI lies "
-                "below 0 and p < alpha; otherwise 'indeterminate' (without a null, n_null=0, "
-                "the CI alone decides)")
+                "below 0 and p < alpha; otherwise 'indeterminate'. Also 'indeterminate', with "
+                f"the reason, when the record cannot be judged: fewer than {MIN_INTERVALS} "
+                "intervals, no null replicates (n_null=0), too few to reach p < alpha "
+                "(n_null < 2/alpha - 1), or a CI of zero width")
 BLOCK_RULE = ("circular block bootstrap over intervals; default block length "
               "max(ceil(K^(1/3)), ceil(b_PW)), b_PW the Politis-White (2004) automatic block "
               "length of the per-interval influence series of the alignment, at most K/2")
+
+
+def unjudgeable_reason(n_intervals: int, n_null: int, alpha: float, ci: Any) -> str:
+    """Why a fit cannot support a verdict (it is then ``indeterminate``), or ``""``.
+
+    Parameters
+    ----------
+    n_intervals : int
+        Weight intervals in the record.
+    n_null : int
+        Null replicates drawn.
+    alpha : float
+        Test level.
+    ci : array_like (2,)
+        The bootstrap interval of the alignment.
+    """
+    ci = np.asarray(ci, dtype=float)
+    if n_intervals < MIN_INTERVALS:
+        return (f"only {n_intervals} weight interval{'s' if n_intervals != 1 else ''}; at "
+                f"least {MIN_INTERVALS} are needed for a bootstrap interval")
+    need = math.floor(2 / alpha - 1) + 1
+    if n_null == 0:
+        return (f"no null replicates (n_null=0), so no test; pass n_null >= {need} (--n-null; "
+                "default 199)")
+    if n_null < need:
+        return (f"{n_null} null replicates cannot give p < {alpha:g} (the smallest p is "
+                f"2/(1 + n_null)); pass n_null >= {need} (--n-null)")
+    if np.isfinite(ci).all() and ci[1] - ci[0] <= 0:
+        return "the bootstrap interval has zero width: every resample gave the same alignment"
+    return ""
+
+
+def _check_replicate_memory(n_intervals: int, n_boot: int, n_null: int) -> None:
+    """Refuse, before any pass, bootstrap and null replicates that cannot fit in memory.
+
+    The bootstrap holds about five ``(n_boot, n_intervals)`` float64 arrays at once
+    (block indices, counts, products with the Gram blocks); each replicate keeps
+    a few float64 results, and each null replicate one.
+    """
+    nbytes = 8.0 * (5 * n_boot * n_intervals + 8 * n_boot + n_null)
+    check_memory(nbytes, what=(f"the bootstrap ({n_boot} replicates of {n_intervals} "
+                               f"interval{'s' if n_intervals != 1 else ''}) and the null "
+                               f"({n_null} replicates)"),
+                 fix="lower `n_boot` (--n-boot) or `n_null` (--n-null)")
 
 
 def _cos(num: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
@@ -298,12 +350,8 @@ class HebbianEstimator:
         if isinstance(self.decay, str):
             check_choice("decay", self.decay, ["estimate"])
         elif self.decay is not None:
-            if isinstance(self.decay, bool) or not isinstance(self.decay, (int, float, np.number)):
-                raise TypeError(f"`decay` must be None, 'estimate' or a number (1/time unit); "
-                                f"got {type(self.decay).__name__}.")
-            if not np.isfinite(self.decay) or self.decay < 0:
-                raise ValueError(f"`decay` must be a finite rate >= 0 (1/time unit); "
-                                 f"got {self.decay!r}.")
+            check_decay(self.decay, unit="1/time unit", allow_unknown=False,
+                        accepted="None, 'estimate' or a number (1/time unit)")
         for name, low in (("n_boot", 1), ("n_null", 0), ("lag", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -327,6 +375,7 @@ class HebbianEstimator:
             raise ValueError(f"`chunk_bins` must be None or an int >= 1; got {self.chunk_bins!r}.")
         if self.streaming not in ("auto", True, False):
             raise ValueError(f"`streaming` must be 'auto', True or False; got {self.streaming!r}.")
+        _check_replicate_memory(1, int(self.n_boot), int(self.n_null))
 
     # ------------------------------------------------------------ fit
     def fit(self, record: Any, y: Any = None) -> HebbianEstimator:
@@ -360,6 +409,7 @@ class HebbianEstimator:
                 f"needed; got {ds.sizes['weight_time']} sample(s) in segments "
                 f"{sorted(set(np.asarray(ds['weight_segment'].values).tolist()))}."
             )
+        _check_replicate_memory(n_k, int(self.n_boot), int(self.n_null))
         n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
         chunk = self.chunk_bins or max(1, (1 << 22) // (n_pre + n_post))
         lag = int(self.lag) if self.kernel == "lagged" else 0
@@ -479,6 +529,9 @@ class HebbianEstimator:
             verdict = "anti_hebbian"
         else:
             verdict = "indeterminate"
+        reason = unjudgeable_reason(n_k, int(self.n_null), alpha, ci)
+        if reason:
+            verdict = "indeterminate"
         # ---- pooled form, emergent prediction and stationarity gap from the Gram matrix
         pooled = pred = gap = math.nan
         pooled_ci = diff_ci = np.full(2, np.nan)
@@ -513,7 +566,7 @@ class HebbianEstimator:
         self.alignment_ = a_hat
         self.ci_ = np.asarray(ci, dtype=float)
         self.p_value_ = p
-        self.verdict_ = verdict
+        self.verdict_, self.verdict_reason_ = verdict, reason
         self.decay_, self.decay_ci_, self.decay_source_ = gamma, np.asarray(decay_ci), source
         self.pooled_, self.pooled_ci_ = pooled, np.asarray(pooled_ci, dtype=float)
         self.stationarity_gap_ = gap
@@ -575,6 +628,7 @@ class HebbianEstimator:
                 "n_boot": int(self.n_boot), "block_length": int(self.block_length_),
                 "n_null": int(self.n_null), "alpha": float(self.alpha),
                 "decay_source": self.decay_source_, "verdict_rule": VERDICT_RULE,
+                "verdict_reason": self.verdict_reason_,
                 "bootstrap": BLOCK_RULE, "sign_convention": sign,
                 "signal": "g_k = dW_k + decay * dt_k * W_k", "signal_units": w_units,
                 "hebbian_units": h_units, "time_units": tu,
@@ -594,7 +648,8 @@ class HebbianEstimator:
             f"({100 * (1 - self.alpha):.0f}% block-bootstrap CI, {self.n_boot} replicates, "
             f"block {self.block_length_})",
             f"p-value     {p}  (circular-shift null, {self.n_null} replicates)",
-            f"verdict     {self.verdict_}",
+            f"verdict     {self.verdict_}" + (f"  ({self.verdict_reason_})"
+                                                  if self.verdict_reason_ else ""),
             f"decay       {self.decay_:.4g} 1/{tu}  [{self.decay_ci_[0]:.4g}, "
             f"{self.decay_ci_[1]:.4g}] ({self.decay_source_})",
             f"pooled      {self.pooled_:+.3f}  [{self.pooled_ci_[0]:+.3f}, "
@@ -741,6 +796,7 @@ def result_to_dict(result: xr.Dataset) -> dict[str, Any]:
             out[f"{name}_ci"] = [f(v) for v in result[f"{name}_ci"].values]
     out["emergent_difference_ci"] = [f(v) for v in result["emergent_difference_ci"].values]
     out["verdict"] = str(result["verdict"].values)
+    out["verdict_reason"] = str(result.attrs.get("verdict_reason", ""))
     out["emergent_consistent"] = bool(int(result["emergent_consistent"].values))
     out["alignment_interval"] = [f(v) for v in result["alignment_interval"].values]
     out["alignment_post"] = [f(v) for v in result["alignment_post"].values]
