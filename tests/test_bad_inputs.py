@@ -1007,6 +1007,10 @@ CASES += [
      r"the bootstrap \(5 replicates of 1 interval\) and the null \(1000000000000 replicates\) "
      r"would need about [0-9.e+]+ GiB of memory, more than the [0-9.e+]+ GiB available; lower "
      r"`n_boot` \(--n-boot\) or `n_null` \(--n-null\)\."),
+    ("design-resume-dir-type", _design_small(n_replicates=3, resume_dir=42), TypeError,
+     r"`resume_dir` must be a folder path \(str or Path\); got int\."),
+    ("design-resume-dir-file", _design_small(n_replicates=3, resume_dir=__file__), ValueError,
+     r"`resume_dir` must be a folder; '.*test_bad_inputs\.py' is an existing file\."),
     ("estimate-bootstrap-memory-intervals", _est_big_record(n_boot=10**7, n_null=0), ValueError,
      r"the bootstrap \(10000000 replicates of 2000 intervals\) and the null \(0 replicates\) "
      r"would need about [0-9.e+]+ GiB of memory, more than the [0-9.e+]+ GiB available; lower "

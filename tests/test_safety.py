@@ -68,3 +68,109 @@ def test_datasets_still_validate():
         validate_record(ds, stage=entry.name)
         decay = float(ds["decay"].values)
         assert np.isnan(decay) or decay >= 0
+
+
+# ----------------------------------------------------------------- design resumes
+
+_DESIGN_ARGS = ("circuit=CircuitSpec(n_pre=8, n_post=4, n_intervals=10), n_replicates=4, "
+                "n_calibration=2, rng=1, progress=False")
+
+
+def _design_kw():
+    from plastix.design import CircuitSpec
+
+    return dict(circuit=CircuitSpec(n_pre=8, n_post=4, n_intervals=10), n_replicates=4,
+                n_calibration=2, rng=1, progress=False)
+
+
+def _counting_measure():
+    from plastix.design.propose import estimator_measure
+
+    inner = estimator_measure()
+    calls = []
+
+    def measure(record):
+        calls.append(1)
+        return inner(record)
+
+    measure.params = inner.params  # the same estimator: the same resume folder
+    return measure, calls
+
+
+def _alignment_files(root):
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in root.glob("design-*/*.alignment")}
+
+
+def _killed_design(resume, n_kept):
+    """Run the design in a subprocess and SIGKILL it once ``n_kept`` sessions are on disk."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    code = ("from plastix.design import CircuitSpec, propose_experiments\n"
+            f"propose_experiments({_DESIGN_ARGS}, resume_dir={str(resume)!r})\n")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while len(_alignment_files(resume)) < n_kept and proc.poll() is None:
+            assert time.monotonic() < deadline, "the design wrote no sessions in 300 s"
+            time.sleep(0.01)
+        assert proc.poll() is None, "the design finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_design_resumes_after_sigkill(tmp_path):
+    """A design killed mid-run keeps its measured sessions; the rerun measures only the
+    rest and ends identical to an uninterrupted run."""
+    import xarray as xr
+
+    from plastix.design import propose_experiments
+
+    resume = tmp_path / "resume"
+    _killed_design(resume, 40)
+    kept = _alignment_files(resume)
+    assert len(kept) >= 40
+    measure, calls = _counting_measure()
+    resumed = propose_experiments(**_design_kw(), resume_dir=resume, measure=measure)
+    after = _alignment_files(resume)
+    assert all(after[name] == stamp for name, stamp in kept.items()), "a kept session was redone"
+    assert len(calls) == len(after) - len(kept), (len(calls), len(after), len(kept))
+    plain = propose_experiments(**_design_kw())
+    xr.testing.assert_identical(resumed.dataset, plain.dataset)
+    assert resumed.ranking == plain.ranking
+
+
+@pytest.mark.filterwarnings("ignore:calibration did not reach:RuntimeWarning")
+def test_design_resume_keys_by_configuration(tmp_path):
+    """Deleted sessions are measured again; other settings never read stale files."""
+    import xarray as xr
+
+    from plastix.design import propose_experiments
+
+    first = propose_experiments(**_design_kw(), resume_dir=tmp_path)
+    files = sorted(tmp_path.glob("design-*/*.alignment"))
+    for path in files[::4]:
+        path.unlink()
+    measure, calls = _counting_measure()
+    again = propose_experiments(**_design_kw(), resume_dir=tmp_path, measure=measure)
+    assert len(calls) == len(files[::4])
+    xr.testing.assert_identical(first.dataset, again.dataset)
+    # another seed, or another estimator option: a new folder, every session measured
+    measure, calls = _counting_measure()
+    other = propose_experiments(**{**_design_kw(), "rng": 2}, resume_dir=tmp_path,
+                                measure=measure)
+    assert len(list(tmp_path.glob("design-*"))) == 2
+    assert len(calls) == len(list(tmp_path.glob("design-*/*.alignment"))) - len(files)
+    assert not other.dataset.equals(first.dataset)
+    propose_experiments(**_design_kw(), resume_dir=tmp_path, estimator={"kernel": "covariance"})
+    assert len(list(tmp_path.glob("design-*"))) == 3
