@@ -252,7 +252,10 @@ class HebbianEstimator:
         activity is circularly shifted relative to the postsynaptic activity
         within each segment by a uniform shift in ``[L/10, 9L/10]`` bins
         (``L`` the segment length); spike trains are shifted by Elephant's
-        ``trial_shifting`` surrogates.  ``0`` skips the p-value.
+        ``trial_shifting`` surrogates.  ``0`` skips the p-value, and with it the
+        verdict (``indeterminate``); at least ``2/alpha`` (40 at 0.05) can give
+        ``p < alpha``.  Bootstrap and null replicates are checked against the
+        available memory before the first pass.
     alpha : float
         Level of the confidence intervals (``1 − alpha``) and of the test.
     chunk_bins : int, optional
@@ -276,6 +279,11 @@ class HebbianEstimator:
         (``(1 + #extreme) / (1 + n_null)``); NaN when ``n_null = 0``.
     verdict_ : {"hebbian", "anti_hebbian", "indeterminate"}
         See ``VERDICT_RULE``.
+    verdict_reason_ : str
+        Why the record could not be judged (the verdict is then
+        ``indeterminate``): fewer than :data:`MIN_INTERVALS` intervals, no or too
+        few null replicates, a zero-width interval; ``""`` otherwise.  Also in
+        ``result_.attrs["verdict_reason"]`` and the summary.
     per_interval_ : xarray.DataArray (interval,)
         ``A_k = cos(ĝ_k, H_k)``.
     per_post_ : xarray.DataArray (post,)
