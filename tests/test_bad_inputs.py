@@ -887,7 +887,7 @@ def _big(shape, n, value=1e306, start=0):
     return a
 
 
-def _netcdf_edit(edit):
+def _netcdf_edit(edit, **est):
     """A NetCDF file of a valid record (200 bins, 5 pre, 3 post) edited behind the
     validator's back, then given to the estimator."""
     def go():
@@ -903,7 +903,7 @@ def _netcdf_edit(edit):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "rec.nc"
             ds.to_netcdf(path, engine="h5netcdf")
-            estimate_alignment(path, n_boot=5, n_null=0)
+            estimate_alignment(path, n_boot=5, n_null=0, **est)
     return go
 
 
@@ -990,6 +990,12 @@ CASES += [
      _BEYOND.format(where=r"load_netcdf\(rec\.nc\): ", name="pre_activity", n=512,
                     bound=r"10000 Hz", why=_RATE_WHY, first=r"1e\+306", idx=r"\(40, 0\)",
                     at=r"time 0\.4, pre 0")),
+    ("file-activity-1e306-streamed", _netcdf_edit(_overwrite_activity, streaming=True),
+     SchemaError,
+     r"record: the Hebbian statistics overflow float64 in 2 of 2 intervals, the first opening "
+     r"at weight sample 0: the activity or the weights hold values near 1e154 or beyond\. Check "
+     r"the file for overflowed or corrupt values \(a record loaded whole refuses rates beyond "
+     r"10 kHz and \|weight\| beyond 1e6\)\."),
     ("estimate-decay-bool", _est_fit(decay=True), TypeError,
      r"`decay` must be None, 'estimate' or a number \(1/time unit\); got bool True\. Pass the "
      r"decay rate itself, e\.g\. decay=0\.01\."),

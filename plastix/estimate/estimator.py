@@ -114,6 +114,22 @@ def _check_replicate_memory(n_intervals: int, n_boot: int, n_null: int) -> None:
                  fix="lower `n_boot` (--n-boot) or `n_null` (--n-null)")
 
 
+def _check_overflow(stats: np.ndarray, lay: Layout) -> None:
+    """Refuse interval statistics that overflowed float64.
+
+    A record loaded whole has its values bounded by the validator; a streamed one
+    is checked for NaN/inf only, so values near 1e154 or beyond end up here.
+    """
+    bad = ~np.isfinite(stats).all(axis=1)
+    if bad.any():
+        k = int(lay.k[np.flatnonzero(bad)[0]])
+        raise SchemaError(
+            f"record: the Hebbian statistics overflow float64 in {int(bad.sum())} of {bad.size} "
+            f"intervals, the first opening at weight sample {k}: the activity or the weights "
+            "hold values near 1e154 or beyond. Check the file for overflowed or corrupt values "
+            "(a record loaded whole refuses rates beyond 10 kHz and |weight| beyond 1e6).")
+
+
 def _cos(num: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
     den = np.sqrt(np.maximum(a2, 0.0) * np.maximum(b2, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -434,6 +450,7 @@ class HebbianEstimator:
         obs = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk, h_override=h_obs,
                              keep_h=gram_ok, gram=gram_ok, progress=bar)
         t_pass = time.perf_counter() - clock
+        _check_overflow(obs["stats"], lay)
         gamma, source = self._decay(ds, obs)
         clock = time.perf_counter()
         # ---- null: recompute H with the presynaptic activity shifted
