@@ -409,7 +409,11 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
 
     Called at every stage boundary (construction, file readers, simulators,
     estimator, design).  Every failure raises :class:`SchemaError` naming the
-    variable, what was expected and what was found.
+    variable, what was expected and what was found.  Besides the layout it
+    checks physics: ``decay`` is a float rate ``>= 0`` (or NaN) stored in
+    ``1/time_units``, and no activity or weight lies beyond :data:`MAX_RATE_HZ`
+    (rates; ``MAX_RATE_HZ × dt`` for counts), :data:`MAX_ARBITRARY` (other
+    activity) or :data:`MAX_WEIGHT` (the count and first location are given).
 
     Parameters
     ----------

@@ -1001,8 +1001,8 @@ CASES += [
      r"decay rate itself, e\.g\. decay=0\.01\."),
     ("estimate-decay-quantity", _est_fit(decay=_quantity(2, "1/s")), TypeError,
      r"`decay` must be a plain number \(1/time unit\); got a Quantity with units, "
-     r"array\(2\.\) \* 1/s\. Convert it first, e\.g\. float\(q\.rescale\('s'\)\) for "
-     r"quantities or float\(q / second\) for brian2\."),
+     r"array\(2\.\) \* 1/s\. Convert it first, e\.g\. float\(q\.rescale\('1/s'\)\) for "
+     r"quantities or float\(q \* second\) for brian2\."),
     ("estimate-decay-nan", _est_fit(decay=float("nan")), ValueError,
      r"`decay` must be a finite rate >= 0 \(1/time unit\); got nan\. Pass the decay rate\."),
     ("estimate-n-boot-memory", _est_fit(n_boot=10**12, decay=1.0), ValueError,

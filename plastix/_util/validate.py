@@ -128,10 +128,12 @@ def check_number(name: str, value: Any, *, low: float | None = None, strict: boo
 def _unit_fix(unit: str) -> str:
     """How to strip units into ``unit`` (a time or a rate), for the message of check_number."""
     names = {"s": "second", "ms": "ms"}
-    rate = unit.startswith("1/") and unit[2:] in names
-    target = unit if rate or unit in names else "s"
-    brian = f"q * {names[unit[2:]]}" if rate else f"q / {names.get(target, 'second')}"
-    return f"float(q.rescale({target!r})) for quantities or float({brian}) for brian2"
+    if unit.startswith("1/"):  # a rate: 1/s unless the unit is a known 1/time
+        per = unit[2:] if unit[2:] in names else "s"
+        return (f"float(q.rescale('1/{per}')) for quantities or float(q * {names[per]}) "
+                "for brian2")
+    target = unit if unit in names else "s"
+    return f"float(q.rescale({target!r})) for quantities or float(q / {names[target]}) for brian2"
 
 
 def check_positive(name: str, value: Any, unit: str = "") -> float:
