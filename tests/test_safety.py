@@ -174,3 +174,54 @@ def test_design_resume_keys_by_configuration(tmp_path):
     assert not other.dataset.equals(first.dataset)
     propose_experiments(**_design_kw(), resume_dir=tmp_path, estimator={"kernel": "covariance"})
     assert len(list(tmp_path.glob("design-*"))) == 3
+
+
+def _sha256(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("case", ["negative-decay", "overflowed-activity"])
+def test_refused_files_are_left_byte_identical(tmp_path, case):
+    """A file refused for its physics is read, never touched: same bytes after."""
+    from plastix._util.errors import SchemaError
+    from plastix.estimate import estimate_alignment
+    from plastix.record import make_record
+
+    rng = np.random.default_rng(0)
+    rec = make_record(rng.random((200, 5)), rng.random((200, 3)), rng.random((11, 3, 5)),
+                      time=np.arange(200) * 0.01, weight_time=np.arange(11) * 0.2, dt=0.01,
+                      decay=1.0)
+    if case == "negative-decay":
+        rec["decay"] = ((), -2.0, {"units": "1/s"})
+    else:
+        a = rec["pre_activity"].values.copy()
+        a.reshape(-1)[:512] = 1e306
+        rec["pre_activity"] = (("time", "pre"), a, dict(rec["pre_activity"].attrs))
+    path = tmp_path / "rec.nc"
+    rec.to_netcdf(path, engine="h5netcdf")
+    before = _sha256(path)
+    for streaming in (False, True):
+        with pytest.raises(SchemaError), np.errstate(over="ignore", invalid="ignore"):
+            estimate_alignment(path, n_boot=5, n_null=0, streaming=streaming)
+    assert _sha256(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.nc"]
+
+
+def test_resume_folder_removes_stale_temporary_files(tmp_path):
+    """A temporary file a killed writer left (older than 5 minutes) goes; a fresh one stays."""
+    import os
+    import time
+
+    from plastix.design.resume import resume_folder
+
+    folder = resume_folder(tmp_path, {"a": 1})
+    stale, fresh = folder / ".x.alignment.old", folder / ".y.alignment.new"
+    stale.write_text("0x1p+0\n")
+    fresh.write_text("0x1p+0\n")
+    old = time.time() - 600
+    os.utime(stale, (old, old))
+    assert resume_folder(tmp_path, {"a": 1}) == folder
+    assert not stale.exists() and fresh.exists()
+    assert resume_folder(tmp_path, {"a": 2}) != folder
