@@ -359,6 +359,10 @@ CASES += [
      r"\[0, 0\.015\] s and 4 samples over \[0, 0\.03\] s\. Resample one of them\."),
     ("neo-decay-negative", _from_neo(_neo_decay(-0.1)), SchemaError,
      r"block: annotations\['decay'\] must be a non-negative decay rate in 1/s; got -0\.1\."),
+    ("neo-decay-bool", _from_neo(_neo_decay(True)), SchemaError,
+     r"block: annotations\['decay'\] must be a non-negative decay rate in 1/s; got True\."),
+    ("neo-decay-string", _from_neo(_neo_decay("fast")), SchemaError,
+     r"block: annotations\['decay'\] must be a non-negative decay rate in 1/s; got 'fast'\."),
     ("neo-empty-block", _from_neo(lambda b, neo, pq: setattr(b, "segments", [])), SchemaError,
      r"block: no Segment; expected at least one Segment \(a session, condition or pairing "
      r"experiment\) holding the activity and a 'weight' signal; found 0\."),
