@@ -98,8 +98,9 @@ def _counting_measure():
 
 
 def _alignment_files(root):
+    """Finished sessions (not the temporary file of a write a kill interrupted)."""
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
-            for p in root.glob("design-*/*.alignment")}
+            for p in root.glob("design-*/*.alignment") if not p.name.startswith(".")}
 
 
 def _killed_design(resume, n_kept):
@@ -158,7 +159,7 @@ def test_design_resume_keys_by_configuration(tmp_path):
     from plastix.design import propose_experiments
 
     first = propose_experiments(**_design_kw(), resume_dir=tmp_path)
-    files = sorted(tmp_path.glob("design-*/*.alignment"))
+    files = sorted(tmp_path.glob("design-*/[!.]*.alignment"))
     for path in files[::4]:
         path.unlink()
     measure, calls = _counting_measure()
@@ -170,7 +171,7 @@ def test_design_resume_keys_by_configuration(tmp_path):
     other = propose_experiments(**{**_design_kw(), "rng": 2}, resume_dir=tmp_path,
                                 measure=measure)
     assert len(list(tmp_path.glob("design-*"))) == 2
-    assert len(calls) == len(list(tmp_path.glob("design-*/*.alignment"))) - len(files)
+    assert len(calls) == len(list(tmp_path.glob("design-*/[!.]*.alignment"))) - len(files)
     assert not other.dataset.equals(first.dataset)
     propose_experiments(**_design_kw(), resume_dir=tmp_path, estimator={"kernel": "covariance"})
     assert len(list(tmp_path.glob("design-*"))) == 3
