@@ -43,6 +43,7 @@ Weights are always ``(post, pre)``, like ``torch.nn.Linear.weight``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,12 +67,35 @@ __all__ = [
     "truth",
     "records_equal",
     "compare_records",
+    "check_decay",
+    "MAX_RATE_HZ",
+    "MAX_WEIGHT",
+    "MAX_ARBITRARY",
 ]
 
 RECORD_VERSION = 1
 ACTIVITY_KINDS = ("rate", "count", "activation", "preactivation", "fluorescence")
 _TIME_UNITS = ("s", "ms", "min", "step")
 _REQUIRED_VARS = ("pre_activity", "post_activity", "weight")
+
+MAX_RATE_HZ = 1e4
+"""Largest firing rate (Hz) a record may hold.  No neuron fires faster than about
+1 kHz (an absolute refractory period of at least 1 ms); 10 kHz leaves a tenfold
+margin.  Binned counts get the equivalent, ``MAX_RATE_HZ × dt`` spikes per bin."""
+
+MAX_WEIGHT = 1e6
+"""Largest ``|weight|`` a record may hold, in its own units: a million times a
+typical synapse in every unit in use (1 in an artificial network, 1-10 nS, 10-1000
+pA, 0.1-10 mV), so only an overflowed, corrupt or wrongly scaled value exceeds it."""
+
+MAX_ARBITRARY = 1e9
+"""Largest ``|activity|`` in units without a physical scale (activations, a.u.,
+fluorescence): beyond a 16-bit camera summed over 10⁴ pixels, and far from where
+the estimator's squared sums overflow float64 (about 1e154)."""
+
+_RATE_UNITS = {"Hz": 1.0, "1/s": 1.0, "kHz": 1e3, "1/ms": 1e3, "mHz": 1e-3, "1/min": 1 / 60}
+"""Hertz per unit, for the activity units read as firing rates."""
+_SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0}
 
 
 def _ids(name: str, ids: Any, n: int) -> np.ndarray:
@@ -193,7 +217,7 @@ def make_record(
         "post_activity": (("time", "post"), post_a,
                           {"units": post_activity_units or activity_units, "kind": post_kind}),
         "weight": (("weight_time", "post", "pre"), w, {"units": weight_units}),
-        "decay": ((), np.nan if decay is None else float(decay),
+        "decay": ((), check_decay(decay, unit=f"1/{time_units}"),
                   {"units": f"1/{time_units}", "long_name": "known weight-decay rate"}),
     }
     for role, spikes in (("pre", pre_spikes), ("post", post_spikes)):
@@ -209,6 +233,54 @@ def make_record(
     }
     ds = xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
     return validate_record(ds)
+
+
+def check_decay(value: Any, *, unit: str = "1/s", accepted: str = "",
+                allow_unknown: bool = True) -> float:
+    """A known weight-decay rate ``γ ≥ 0`` (in ``unit``) as a float; NaN if unknown.
+
+    The record's model is ``dW/dt = g − γ W``.  Refused, with the found value and
+    the fix: a bool, a quantity with units attached (``quantities``, ``brian2``;
+    plastix takes plain floats), a negative or infinite rate, and a NaN (unknown)
+    unless ``allow_unknown``.
+
+    Parameters
+    ----------
+    value : float, None or NaN
+        The decay rate; ``None`` and NaN mean unknown.
+    unit : str
+        Its unit, shown in messages (``"1/s"``, ``"1/ms"``, ``"1/step"``).
+    accepted : str
+        What the caller accepts, for the message about a wrong type (default
+        ``"a number (unit), or None if unknown"``).
+    allow_unknown : bool
+        Whether ``None``/NaN (unknown) is allowed.
+    """
+    from plastix._util.validate import check_number
+
+    accepted = accepted or f"a number ({unit}), or None if unknown"
+    if value is None and allow_unknown:
+        return float("nan")
+    if hasattr(value, "dimensionality") or hasattr(value, "dim"):
+        check_number("decay", value, unit=unit)  # raises its refusal of units
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`decay` must be {accepted}; got bool {value!r}. Pass the decay "
+                        "rate itself, e.g. decay=0.01.")
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`decay` must be {accepted}; got {type(value).__name__}.")
+    v = float(value)
+    if np.isnan(v) and allow_unknown:
+        return v
+    if not np.isfinite(v):
+        raise ValueError(f"`decay` must be a finite rate >= 0 ({unit}); got {v!r}. Pass the "
+                         "decay rate" + (", or None if unknown." if allow_unknown else "."))
+    if v < 0:
+        raise ValueError(f"`decay` must be a rate >= 0 ({unit}) in dW/dt = g - decay * W; got "
+                         f"{v!r}. A negative decay counts weight growth as decay and flips "
+                         "the alignment: pass abs(decay) if your convention has the other sign.")
+    return v
 
 
 def _weight_3d(w: np.ndarray) -> np.ndarray:
@@ -337,7 +409,11 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
 
     Called at every stage boundary (construction, file readers, simulators,
     estimator, design).  Every failure raises :class:`SchemaError` naming the
-    variable, what was expected and what was found.
+    variable, what was expected and what was found.  Besides the layout it
+    checks physics: ``decay`` is a float rate ``>= 0`` (or NaN) stored in
+    ``1/time_units``, and no activity or weight lies beyond :data:`MAX_RATE_HZ`
+    (rates; ``MAX_RATE_HZ × dt`` for counts), :data:`MAX_ARBITRARY` (other
+    activity) or :data:`MAX_WEIGHT` (the count and first location are given).
 
     Parameters
     ----------
@@ -402,6 +478,7 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
     check(where, "weight", ds["weight"].values, allow_nan=True)
     _check_order(where, "time", t, seg, "segment")
     _check_order(where, "weight_time", wt, wseg, "weight_segment")
+    _check_physical(where, ds)
     units = {v: ds[v].attrs.get("units") for v in ("time", "weight_time")}
     if units["time"] != units["weight_time"]:
         raise _schema(
@@ -439,6 +516,80 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
             "it is derived data: rebuild the record with make_record."
         )
     return ds
+
+
+def _check_physical(where: str, ds: xr.Dataset) -> None:
+    """Refuse a stored decay that is not a rate >= 0 in 1/time unit, and absurd values.
+
+    Activity beyond :data:`MAX_RATE_HZ` (rates, counts), :data:`MAX_ARBITRARY`
+    (other units) and weights beyond :data:`MAX_WEIGHT` are refused with the
+    count and the first location.
+    """
+    tu = ds.attrs.get("time_units", "s")
+    if "decay" in ds.variables:
+        _check_stored_decay(where, ds["decay"], tu)
+    for name in ("pre_activity", "post_activity", "weight"):
+        bound, unit, why = _magnitude_bound(ds, name, tu)
+        values = np.asarray(ds[name].values)
+        with np.errstate(invalid="ignore"):
+            bad = np.abs(values) > bound
+        if not bad.any():
+            continue
+        n_bad = int(np.count_nonzero(bad))
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        at = ", ".join(f"{d} {_label(ds, d, i)}" for d, i in zip(ds[name].dims, first,
+                                                                 strict=True))
+        unit = "" if unit in ("", "1") else f" {unit}"
+        raise SchemaError(
+            f"{where}`{name}` holds {n_bad} value{'s' if n_bad != 1 else ''} beyond "
+            f"±{bound:g}{unit} ({why}); the first, {float(values[first]):.4g}, at index "
+            f"{first} ({at}). Check the units, or the file for overflowed or corrupt values.")
+
+
+def _label(ds: xr.Dataset, dim: str, i: int) -> str:
+    """The coordinate value of position ``i`` along ``dim``, for messages."""
+    if dim not in ds.coords:
+        return str(i)
+    v = np.asarray(ds[dim].values)[i]
+    return f"{float(v):.6g}" if np.asarray(v).dtype.kind == "f" else str(v)
+
+
+def _magnitude_bound(ds: xr.Dataset, name: str, tu: str) -> tuple[float, str, str]:
+    """The largest magnitude ``name`` may hold, its unit, and why."""
+    units = str(ds[name].attrs.get("units", "1"))
+    if name == "weight":
+        return MAX_WEIGHT, units, "a million times any real synapse"
+    if units in _RATE_UNITS:
+        return (MAX_RATE_HZ / _RATE_UNITS[units], units,
+                "10 kHz: no neuron fires faster than about 1 kHz")
+    if ds[name].attrs.get("kind") == "count" and tu in _SEC_PER:
+        dt = float(ds.attrs["dt"])
+        bound = float(max(1, math.ceil(MAX_RATE_HZ * dt * _SEC_PER[tu])))
+        return (bound, "spikes per bin", f"10 kHz over a bin of {dt:g} {tu}: no neuron fires "
+                "faster than about 1 kHz")
+    return MAX_ARBITRARY, units, "no activation or fluorescence signal is that large"
+
+
+def _check_stored_decay(where: str, var: xr.DataArray, tu: str) -> None:
+    """A stored decay: a float rate >= 0 (or NaN) in ``1/{tu}``."""
+    unit = f"1/{tu}"
+    stored = var.attrs.get("units", unit)
+    if stored != unit:
+        fix = ""
+        du = str(stored)[2:] if str(stored).startswith("1/") else None
+        if du in _SEC_PER and tu in _SEC_PER:
+            fix = f" (multiply it by {_SEC_PER[tu] / _SEC_PER[du]:g})"
+        raise SchemaError(f"{where}`decay` is stored in {stored!r} but the record's time unit "
+                          f"is {tu!r}: store it in {unit}{fix}.")
+    value = var.values
+    if value.dtype.kind == "b" or value.dtype.kind not in "iuf":
+        raise SchemaError(f"{where}`decay` must be stored as a rate in {unit} (a float, NaN if "
+                          f"unknown); got {value.dtype} {value.item()!r}. Rewrite it as the "
+                          "decay rate.")
+    try:
+        check_decay(value.item(), unit=unit)
+    except ValueError as err:
+        raise SchemaError(where + str(err)) from None
 
 
 def _finite_or_schema(where: str, name: str, arr: np.ndarray, *, allow_nan: bool) -> None:

@@ -360,6 +360,10 @@ CASES += [
      r"\[0, 0\.015\] s and 4 samples over \[0, 0\.03\] s\. Resample one of them\."),
     ("neo-decay-negative", _from_neo(_neo_decay(-0.1)), SchemaError,
      r"block: annotations\['decay'\] must be a non-negative decay rate in 1/s; got -0\.1\."),
+    ("neo-decay-bool", _from_neo(_neo_decay(True)), SchemaError,
+     r"block: annotations\['decay'\] must be a non-negative decay rate in 1/s; got True\."),
+    ("neo-decay-string", _from_neo(_neo_decay("fast")), SchemaError,
+     r"block: annotations\['decay'\] must be a non-negative decay rate in 1/s; got 'fast'\."),
     ("neo-empty-block", _from_neo(lambda b, neo, pq: setattr(b, "segments", [])), SchemaError,
      r"block: no Segment; expected at least one Segment \(a session, condition or pairing "
      r"experiment\) holding the activity and a 'weight' signal; found 0\."),
@@ -854,7 +858,9 @@ CASES += [
     ("estimate-decay-typo", _est_fit(decay="estimat"), ValueError,
      r"`decay` must be one of 'estimate'; got 'estimat'\. Did you mean 'estimate'\?"),
     ("estimate-decay-negative", _est_fit(decay=-0.5), ValueError,
-     r"`decay` must be a finite rate >= 0 \(1/time unit\); got -0\.5\."),
+     r"`decay` must be a rate >= 0 \(1/time unit\) in dW/dt = g - decay \* W; got -0\.5\. A "
+     r"negative decay counts weight growth as decay and flips the alignment: pass abs\(decay\) "
+     r"if your convention has the other sign\."),
     ("estimate-decay-type", _est_fit(decay=[0.1]), TypeError,
      r"`decay` must be None, 'estimate' or a number \(1/time unit\); got list\."),
     ("estimate-n-boot", _est_fit(n_boot=0), ValueError, r"`n_boot` must be >= 1; got 0\."),
@@ -1143,6 +1149,161 @@ CASES += [
      _cli("estimate", "nixfile.nc", *_EST, files=["nixfile.nc"]), CLIFailed,
      r"plastix estimate: error: .*'nixfile\.nc'.*(really NIX, not netcdf|content is NIX, "
      r"not NetCDF).*[Rr]ename it.*"),
+]
+
+
+# --- physical validation and up-front limits (issue 13) -----------------------
+
+_NEG_DECAY = (r"`decay` must be a rate >= 0 \({unit}\) in dW/dt = g - decay \* W; got -?{v}\. "
+              r"A negative decay counts weight growth as decay and flips the alignment: pass "
+              r"abs\(decay\) if your convention has the other sign\.")
+_BEYOND = (r"{where}`{name}` holds {n} values? beyond ±{bound} \({why}\); the first, {first}, "
+           r"at index {idx} \({at}\)\. Check the units, or the file for overflowed or corrupt "
+           r"values\.")
+_RATE_WHY = r"10 kHz: no neuron fires faster than about 1 kHz"
+
+
+def _big(shape, n, value=1e306, start=0):
+    """Ones with ``n`` entries (C order, from ``start``) overwritten by ``value``."""
+    a = np.ones(shape)
+    a.reshape(-1)[start:start + n] = value
+    return a
+
+
+def _netcdf_edit(edit, **est):
+    """A NetCDF file of a valid record (200 bins, 5 pre, 3 post) edited behind the
+    validator's back, then given to the estimator."""
+    def go():
+        import tempfile
+        from pathlib import Path
+
+        from plastix.estimate import estimate_alignment
+
+        rng = np.random.default_rng(0)
+        ds = _rec(pre_activity=rng.random((200, 5)), post_activity=rng.random((200, 3)),
+                  time=np.arange(200) * 0.01, dt=0.01, decay=1.0)()
+        ds = edit(ds.copy(deep=True))
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "rec.nc"
+            ds.to_netcdf(path, engine="h5netcdf")
+            estimate_alignment(path, n_boot=5, n_null=0, **est)
+    return go
+
+
+def _set_decay(value, units="1/s"):
+    def edit(ds):
+        ds["decay"] = ((), value, {"units": units})
+        return ds
+    return edit
+
+
+def _overwrite_activity(ds):
+    """512 of the 1000 presynaptic values overwritten by 1e306, from bin 40 on."""
+    a = ds["pre_activity"].values.copy()
+    a.reshape(-1)[200:712] = 1e306
+    ds["pre_activity"] = (("time", "pre"), a, dict(ds["pre_activity"].attrs))
+    return ds
+
+
+def _est_big_record(**params):
+    """Fit on a record with 2000 weight intervals (of 2 bins, 2 x 3 synapses)."""
+    def run():
+        from plastix import record as R
+        from plastix.estimate import HebbianEstimator
+
+        rng = np.random.default_rng(0)
+        rec = R.make_record(rng.random((4000, 3)), rng.random((4000, 2)),
+                            rng.random((2001, 2, 3)), time=np.arange(4000) * 0.1,
+                            weight_time=np.arange(2001) * 0.2, dt=0.1, decay=0.5)
+        HebbianEstimator(**params).fit(rec)
+    return run
+
+
+CASES += [
+    ("record-decay-negative", _rec(decay=-1), ValueError,
+     _NEG_DECAY.format(unit="1/s", v=r"1\.0")),
+    ("record-decay-bool", _rec(decay=True), TypeError,
+     r"`decay` must be a number \(1/s\), or None if unknown; got bool True\. Pass the decay "
+     r"rate itself, e\.g\. decay=0\.01\."),
+    ("record-decay-quantity", _rec(decay=_quantity(2, "1/ms")), TypeError,
+     r"`decay` must be a plain number \(1/s\); got a Quantity with units, array\(2\.\) \* "
+     r"1/ms\. Convert it first, e\.g\. float\(q\.rescale\('1/s'\)\) for quantities or "
+     r"float\(q \* second\) for brian2\."),
+    ("record-decay-inf", _rec(decay=float("inf")), ValueError,
+     r"`decay` must be a finite rate >= 0 \(1/s\); got inf\. Pass the decay rate, or None if "
+     r"unknown\."),
+    ("record-decay-string", _rec(decay="0.1"), TypeError,
+     r"`decay` must be a number \(1/s\), or None if unknown; got str\."),
+    ("record-decay-negative-ms", _rec(decay=-0.002, time_units="ms"), ValueError,
+     _NEG_DECAY.format(unit="1/ms", v=r"0\.002")),
+    ("record-rate-absurd", _rec(pre_activity=_big((20, 5), 3, start=7)), SchemaError,
+     _BEYOND.format(where="record: ", name="pre_activity", n=3, bound=r"10000 Hz", why=_RATE_WHY,
+                    first=r"1e\+306", idx=r"\(1, 2\)", at=r"time 0\.1, pre 2")),
+    ("record-rate-khz", _rec(post_activity=_big((20, 3), 1, 11.0, start=59),
+                             activity_units="kHz"), SchemaError,
+     _BEYOND.format(where="record: ", name="post_activity", n=1, bound=r"10 kHz", why=_RATE_WHY,
+                    first=r"11", idx=r"\(19, 2\)", at=r"time 1\.9, post 2")),
+    ("record-count-absurd", _rec(pre_activity=_big((20, 5), 2, 1001.0), activity_kind="count",
+                                 activity_units="1"), SchemaError,
+     _BEYOND.format(where="record: ", name="pre_activity", n=2, bound=r"1000 spikes per bin",
+                    why=r"10 kHz over a bin of 0\.1 s: no neuron fires faster than about 1 kHz",
+                    first=r"1001", idx=r"\(0, 0\)", at=r"time 0, pre 0")),
+    ("record-activation-absurd", _rec(post_activity=_big((20, 3), 1, -2e9),
+                                      activity_kind="activation", activity_units="a.u."),
+     SchemaError,
+     _BEYOND.format(where="record: ", name="post_activity", n=1, bound=r"1e\+09 a\.u\.",
+                    why=r"no activation or fluorescence signal is that large",
+                    first=r"-2e\+09", idx=r"\(0, 0\)", at=r"time 0, post 0")),
+    ("record-weight-absurd", _rec(weight=_big((3, 3, 5), 4, 2e6, start=20)), SchemaError,
+     _BEYOND.format(where="record: ", name="weight", n=4, bound=r"1e\+06",
+                    why=r"a million times any real synapse", first=r"2e\+06",
+                    idx=r"\(1, 1, 0\)", at=r"weight_time 1, post 1, pre 0")),
+    ("file-decay-negative", _netcdf_edit(_set_decay(-2.0)), SchemaError,
+     r"load_netcdf\(rec\.nc\): " + _NEG_DECAY.format(unit="1/s", v=r"2\.0")),
+    ("file-decay-units", _netcdf_edit(_set_decay(2.0, "1/ms")), SchemaError,
+     r"load_netcdf\(rec\.nc\): `decay` is stored in '1/ms' but the record's time unit is "
+     r"'s': store it in 1/s \(multiply it by 1000\)\."),
+    ("file-decay-bool", _netcdf_edit(_set_decay(np.bool_(True))), SchemaError,
+     r"load_netcdf\(rec\.nc\): `decay` must be stored as a rate in 1/s \(a float, NaN if "
+     r"unknown\); got bool True\. Rewrite it as the decay rate\."),
+    ("file-decay-text", _netcdf_edit(_set_decay("fast")), SchemaError,
+     r"load_netcdf\(rec\.nc\): `decay` must be stored as a rate in 1/s \(a float, NaN if "
+     r"unknown\); got <U4 'fast'\. Rewrite it as the decay rate\."),
+    ("file-activity-1e306", _netcdf_edit(_overwrite_activity), SchemaError,
+     _BEYOND.format(where=r"load_netcdf\(rec\.nc\): ", name="pre_activity", n=512,
+                    bound=r"10000 Hz", why=_RATE_WHY, first=r"1e\+306", idx=r"\(40, 0\)",
+                    at=r"time 0\.4, pre 0")),
+    ("file-activity-1e306-streamed", _netcdf_edit(_overwrite_activity, streaming=True),
+     SchemaError,
+     r"record: the Hebbian statistics overflow float64 in 2 of 2 intervals, the first opening "
+     r"at weight sample 0: the activity or the weights hold values near 1e154 or beyond\. Check "
+     r"the file for overflowed or corrupt values \(a record loaded whole refuses rates beyond "
+     r"10 kHz and \|weight\| beyond 1e6\)\."),
+    ("estimate-decay-bool", _est_fit(decay=True), TypeError,
+     r"`decay` must be None, 'estimate' or a number \(1/time unit\); got bool True\. Pass the "
+     r"decay rate itself, e\.g\. decay=0\.01\."),
+    ("estimate-decay-quantity", _est_fit(decay=_quantity(2, "1/s")), TypeError,
+     r"`decay` must be a plain number \(1/time unit\); got a Quantity with units, "
+     r"array\(2\.\) \* 1/s\. Convert it first, e\.g\. float\(q\.rescale\('1/s'\)\) for "
+     r"quantities or float\(q \* second\) for brian2\."),
+    ("estimate-decay-nan", _est_fit(decay=float("nan")), ValueError,
+     r"`decay` must be a finite rate >= 0 \(1/time unit\); got nan\. Pass the decay rate\."),
+    ("estimate-n-boot-memory", _est_fit(n_boot=10**12, decay=1.0), ValueError,
+     r"the bootstrap \(1000000000000 replicates of 1 interval\) and the null \(0 replicates\) "
+     r"would need about [0-9.e+]+ GiB of memory, more than the [0-9.e+]+ GiB available; lower "
+     r"`n_boot` \(--n-boot\) or `n_null` \(--n-null\)\."),
+    ("estimate-n-null-memory", _est_fit(n_null=10**12, decay=1.0), ValueError,
+     r"the bootstrap \(5 replicates of 1 interval\) and the null \(1000000000000 replicates\) "
+     r"would need about [0-9.e+]+ GiB of memory, more than the [0-9.e+]+ GiB available; lower "
+     r"`n_boot` \(--n-boot\) or `n_null` \(--n-null\)\."),
+    ("design-resume-dir-type", _design_small(n_replicates=3, resume_dir=42), TypeError,
+     r"`resume_dir` must be a folder path \(str or Path\); got int\."),
+    ("design-resume-dir-file", _design_small(n_replicates=3, resume_dir=__file__), ValueError,
+     r"`resume_dir` must be a folder; '.*test_bad_inputs\.py' is an existing file\."),
+    ("estimate-bootstrap-memory-intervals", _est_big_record(n_boot=10**7, n_null=0), ValueError,
+     r"the bootstrap \(10000000 replicates of 2000 intervals\) and the null \(0 replicates\) "
+     r"would need about [0-9.e+]+ GiB of memory, more than the [0-9.e+]+ GiB available; lower "
+     r"`n_boot` \(--n-boot\) or `n_null` \(--n-null\)\."),
 ]
 
 

@@ -139,7 +139,7 @@ def test_trap_error_rule_at_stationarity():
         a_known += fit_linear_rule(rec, decay=cfg.decay)["a"] > 0
         est = HebbianEstimator(decay=cfg.decay, n_boot=1000, n_null=0, rng=r).fit(rec)
         consistent += est.emergent_consistent_
-        hebb += est.verdict_ == "hebbian"
+        hebb += est.ci_[0] > 0  # without a null (n_null=0) the verdict is indeterminate
     print(f"\n[calibration] trap: a > 0 in {a_pos}/{n} (gamma fitted) and {a_known}/{n} "
           f"(gamma known), hebbian {hebb}/{n}, emergent_consistent {consistent}/{n}")
     # with γ known a has the sign of the alignment: every fit; with γ fitted jointly a is

@@ -108,8 +108,7 @@ def check_number(name: str, value: Any, *, low: float | None = None, strict: boo
         isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")
     if hasattr(value, "dimensionality") or hasattr(value, "dim"):  # quantities, brian2
         raise TypeError(f"`{name}` must be a plain number{u}; got a {type(value).__name__} "
-                        f"with units, {value!r}. Convert it first, e.g. float(q.rescale('s')) "
-                        "for quantities or float(q / second) for brian2.")
+                        f"with units, {value!r}. Convert it first, e.g. {_unit_fix(unit)}.")
     if isinstance(value, bool) or not plain:
         raise TypeError(f"`{name}` must be a number{u}; got {type(value).__name__} {value!r}.")
     v = float(value)
@@ -124,6 +123,17 @@ def check_number(name: str, value: Any, *, low: float | None = None, strict: boo
                                                           if high is not None else "")
         raise ValueError(f"`{name}` must be {what}{u}; got {v!r}.")
     return v
+
+
+def _unit_fix(unit: str) -> str:
+    """How to strip units into ``unit`` (a time or a rate), for the message of check_number."""
+    names = {"s": "second", "ms": "ms"}
+    if unit.startswith("1/"):  # a rate: 1/s unless the unit is a known 1/time
+        per = unit[2:] if unit[2:] in names else "s"
+        return (f"float(q.rescale('1/{per}')) for quantities or float(q * {names[per]}) "
+                "for brian2")
+    target = unit if unit in names else "s"
+    return f"float(q.rescale({target!r})) for quantities or float(q / {names[target]}) for brian2"
 
 
 def check_positive(name: str, value: Any, unit: str = "") -> float:

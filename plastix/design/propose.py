@@ -54,6 +54,7 @@ from plastix.design.manipulations import (
     settle_time,
 )
 from plastix.design.power import compare_pair
+from plastix.design.resume import measure_identity, resumable_measure, resume_folder, rng_identity
 
 __all__ = ["DEFAULT_TARGET", "DEFAULT_ESTIMATOR", "DesignResult", "propose_experiments",
            "estimator_measure", "circuit_from_record", "rank_table"]
@@ -412,6 +413,7 @@ def propose_experiments(
     simulator: str | None = None,
     rng: Any = None,
     progress: bool = True,
+    resume_dir: Any = None,
 ) -> DesignResult:
     """Rank candidate manipulations by how well they separate the hypotheses.
 
@@ -469,6 +471,11 @@ def propose_experiments(
         The same seed gives the same numbers and ranking.
     progress : bool
         Show a progress bar.
+    resume_dir : str or path, optional
+        A folder where each measured session is written as soon as it finishes;
+        a rerun with the same settings (and an int ``rng``) reads those back
+        instead of measuring them again and ends with the same result
+        (:mod:`plastix.design.resume`).
 
     Returns
     -------
@@ -495,15 +502,8 @@ def propose_experiments(
     >>> res = propose_experiments(n_replicates=4, rng=0, progress=False)  # doctest: +SKIP
     >>> res.ranking[0]  # doctest: +SKIP
     """
-    budget = check_int("budget", budget, low=2)
-    check_choice("budget_unit", budget_unit, ("session", "synapse"))
-    n_rep = check_int("n_replicates", n_replicates, low=3)
-    n_cal = check_int("n_calibration", n_calibration, low=2)
-    if not isinstance(progress, bool):
-        raise TypeError(f"`progress` must be a bool; got {type(progress).__name__}.")
-    if circuit is not None and not isinstance(circuit, CircuitSpec):
-        raise TypeError(f"`circuit` must be a plastix.design.CircuitSpec or None; got "
-                        f"{type(circuit).__name__}.")
+    budget, n_rep, n_cal = _check_counts(budget, budget_unit, n_replicates, n_calibration,
+                                         progress, circuit)
     hyps, mans = _candidates(hypotheses, manipulations)
     gen = resolve_rng(rng)
     if measure is None:
@@ -517,6 +517,10 @@ def propose_experiments(
         raise ValueError(f"`target` must be an alignment in (-1, 1); got {target!r}.")
 
     _check_memory(spec, max(n_rep, 8 * n_cal))  # calibration: 8 learning rates at once
+    if resume_dir is not None:
+        measure = _resumable(resume_dir, measure, gen, spec=spec, hypotheses=hyps,
+                             manipulations=mans, n_replicates=n_rep, n_calibration=n_cal,
+                             target=target)
     cals, base, manip, sigma_c = _run_design(spec, hyps, mans, n_rep=n_rep, n_cal=n_cal,
                                              target=target, measure=measure, gen=gen,
                                              progress=progress)
@@ -532,6 +536,28 @@ def propose_experiments(
                     measure_params=getattr(measure, "params", {"measure": repr(measure)}))
     ds.attrs["budget_input"] = f"{budget_input} {budget_unit}s"
     return DesignResult(ds, rank_table(ds), cals)
+
+
+def _check_counts(budget: Any, budget_unit: Any, n_replicates: Any, n_calibration: Any,
+                  progress: Any, circuit: Any) -> tuple[int, int, int]:
+    """The checked budget, replicate and calibration counts."""
+    budget = check_int("budget", budget, low=2)
+    check_choice("budget_unit", budget_unit, ("session", "synapse"))
+    n_rep = check_int("n_replicates", n_replicates, low=3)
+    n_cal = check_int("n_calibration", n_calibration, low=2)
+    if not isinstance(progress, bool):
+        raise TypeError(f"`progress` must be a bool; got {type(progress).__name__}.")
+    if circuit is not None and not isinstance(circuit, CircuitSpec):
+        raise TypeError(f"`circuit` must be a plastix.design.CircuitSpec or None; got "
+                        f"{type(circuit).__name__}.")
+    return budget, n_rep, n_cal
+
+
+def _resumable(resume_dir: Any, measure: Callable[[xr.Dataset], float],
+               gen: np.random.Generator, **config: Any) -> Callable[[xr.Dataset], float]:
+    """``measure`` backed by the resume folder of this configuration (before any draw)."""
+    key = {**config, "measure": measure_identity(measure), "rng": rng_identity(gen)}
+    return resumable_measure(measure, resume_folder(resume_dir, key))
 
 
 def _candidates(hypotheses: Sequence[Hypothesis] | None,

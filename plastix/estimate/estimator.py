@@ -44,13 +44,15 @@ import xarray as xr
 
 from plastix._util.errors import SchemaError, check_choice
 from plastix._util.rng import resolve_rng
-from plastix._util.validate import check_keywords
+from plastix._util.validate import check_keywords, check_memory
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._stats import BoundKernel, Layout, interval_stats, layout_of
 from plastix.estimate.reader import memory_budget, open_record, stream_limits
 from plastix.kernels import Kernel, default_param, get_kernel, kernel_names
+from plastix.record import check_decay
 
-__all__ = ["HebbianEstimator", "estimate_alignment", "VERDICTS", "save_result"]
+__all__ = ["HebbianEstimator", "estimate_alignment", "VERDICTS", "save_result",
+           "MIN_INTERVALS", "unjudgeable_reason"]
 
 #: the estimator's option that sets each kernel parameter (by parameter name)
 _OPTION_OF = {"lag": "lag", "tau": "stdp_tau"}
@@ -63,15 +65,81 @@ def __getattr__(name: str) -> Any:
 
 VERDICTS = ("hebbian", "anti_hebbian", "indeterminate")
 _GRAM_MAX_INTERVALS = 3000
+MIN_INTERVALS = 10
+"""Fewest weight intervals on which the estimator gives a verdict: its interval
+resamples whole intervals in blocks of at least ⌈K^(1/3)⌉, so with fewer than 10
+it rests on a handful of blocks and cannot reach its nominal coverage."""
 VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' if the CI lies "
-                "below 0 and p < alpha; otherwise 'indeterminate' (without a null, n_null=0, "
-                "the CI alone decides)")
+                "below 0 and p < alpha; otherwise 'indeterminate'. Also 'indeterminate', with "
+                f"the reason, when the record cannot be judged: fewer than {MIN_INTERVALS} "
+                "intervals, no null replicates (n_null=0), too few to reach p < alpha "
+                "(n_null < 2/alpha - 1), or a CI of zero width")
 BLOCK_RULE = ("circular block bootstrap over intervals; default block length "
               "max(ceil(K^(1/3)), ceil(b_PW)), b_PW the Politis-White (2004) automatic block "
               "length of the per-interval influence series of the alignment, at most K/2; "
               "BCa intervals (Efron 1987; acceleration from the leave-one-interval-out "
               "jackknife), extended to the estimate when more than 1 - alpha/2 of the "
               "replicates lie on one side of it")
+
+
+def unjudgeable_reason(n_intervals: int, n_null: int, alpha: float, ci: Any) -> str:
+    """Why a fit cannot support a verdict (it is then ``indeterminate``), or ``""``.
+
+    Parameters
+    ----------
+    n_intervals : int
+        Weight intervals in the record.
+    n_null : int
+        Null replicates drawn.
+    alpha : float
+        Test level.
+    ci : array_like (2,)
+        The bootstrap interval of the alignment.
+    """
+    ci = np.asarray(ci, dtype=float)
+    if n_intervals < MIN_INTERVALS:
+        return (f"only {n_intervals} weight interval{'s' if n_intervals != 1 else ''}; at "
+                f"least {MIN_INTERVALS} are needed for a bootstrap interval")
+    need = math.floor(2 / alpha - 1) + 1
+    if n_null == 0:
+        return (f"no null replicates (n_null=0), so no test; pass n_null >= {need} (--n-null; "
+                "default 199)")
+    if n_null < need:
+        return (f"{n_null} null replicates cannot give p < {alpha:g} (the smallest p is "
+                f"2/(1 + n_null)); pass n_null >= {need} (--n-null)")
+    if np.isfinite(ci).all() and ci[1] - ci[0] <= 0:
+        return "the bootstrap interval has zero width: every resample gave the same alignment"
+    return ""
+
+
+def _check_replicate_memory(n_intervals: int, n_boot: int, n_null: int) -> None:
+    """Refuse, before any pass, bootstrap and null replicates that cannot fit in memory.
+
+    The bootstrap holds about five ``(n_boot, n_intervals)`` float64 arrays at once
+    (block indices, counts, products with the Gram blocks); each replicate keeps
+    a few float64 results, and each null replicate one.
+    """
+    nbytes = 8.0 * (5 * n_boot * n_intervals + 8 * n_boot + n_null)
+    check_memory(nbytes, what=(f"the bootstrap ({n_boot} replicates of {n_intervals} "
+                               f"interval{'s' if n_intervals != 1 else ''}) and the null "
+                               f"({n_null} replicates)"),
+                 fix="lower `n_boot` (--n-boot) or `n_null` (--n-null)")
+
+
+def _check_overflow(stats: np.ndarray, lay: Layout) -> None:
+    """Refuse interval statistics that overflowed float64.
+
+    A record loaded whole has its values bounded by the validator; a streamed one
+    is checked for NaN/inf only, so values near 1e154 or beyond end up here.
+    """
+    bad = ~np.isfinite(stats).all(axis=1)
+    if bad.any():
+        k = int(lay.k[np.flatnonzero(bad)[0]])
+        raise SchemaError(
+            f"record: the Hebbian statistics overflow float64 in {int(bad.sum())} of {bad.size} "
+            f"intervals, the first opening at weight sample {k}: the activity or the weights "
+            "hold values near 1e154 or beyond. Check the file for overflowed or corrupt values "
+            "(a record loaded whole refuses rates beyond 10 kHz and |weight| beyond 1e6).")
 
 
 def _cos(num: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
@@ -259,7 +327,10 @@ class HebbianEstimator:
         (``L`` the segment length); each presynaptic spike train is shifted
         circularly within its segment by a uniform shift, the surrogates of
         Elephant's ``trial_shifting`` computed without Neo objects
-        (:class:`plastix.estimate._spikes.ShiftNull`).  ``0`` skips the p-value.
+        (:class:`plastix.estimate._spikes.ShiftNull`).  ``0`` skips the p-value, and
+        with it the verdict (``indeterminate``); at least ``2/alpha`` (40 at 0.05) can
+        give ``p < alpha``.  Bootstrap and null replicates are checked against the
+        available memory before the first pass.
     alpha : float
         Level of the confidence intervals (``1 − alpha``) and of the test.
     chunk_bins : int, optional
@@ -295,6 +366,11 @@ class HebbianEstimator:
         (``(1 + #extreme) / (1 + n_null)``); NaN when ``n_null = 0``.
     verdict_ : {"hebbian", "anti_hebbian", "indeterminate"}
         See ``VERDICT_RULE``.
+    verdict_reason_ : str
+        Why the record could not be judged (the verdict is then
+        ``indeterminate``): fewer than :data:`MIN_INTERVALS` intervals, no or too
+        few null replicates, a zero-width interval; ``""`` otherwise.  Also in
+        ``result_.attrs["verdict_reason"]`` and the summary.
     per_interval_ : xarray.DataArray (interval,)
         ``A_k = cos(ĝ_k, H_k)``.
     per_post_ : xarray.DataArray (post,)
@@ -374,12 +450,8 @@ class HebbianEstimator:
         if isinstance(self.decay, str):
             check_choice("decay", self.decay, ["estimate"])
         elif self.decay is not None:
-            if isinstance(self.decay, bool) or not isinstance(self.decay, (int, float, np.number)):
-                raise TypeError(f"`decay` must be None, 'estimate' or a number (1/time unit); "
-                                f"got {type(self.decay).__name__}.")
-            if not np.isfinite(self.decay) or self.decay < 0:
-                raise ValueError(f"`decay` must be a finite rate >= 0 (1/time unit); "
-                                 f"got {self.decay!r}.")
+            check_decay(self.decay, unit="1/time unit", allow_unknown=False,
+                        accepted="None, 'estimate' or a number (1/time unit)")
         for name, low in (("n_boot", 1), ("n_null", 0), ("lag", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -405,6 +477,7 @@ class HebbianEstimator:
             raise ValueError(f"`streaming` must be 'auto', True or False; got {self.streaming!r}.")
         if self.memory is not None:
             memory_budget(self.memory)
+        _check_replicate_memory(1, int(self.n_boot), int(self.n_null))
 
     # ------------------------------------------------------------ fit
     def fit(self, record: Any, y: Any = None) -> HebbianEstimator:
@@ -440,6 +513,7 @@ class HebbianEstimator:
                 f"needed; got {ds.sizes['weight_time']} sample(s) in segments "
                 f"{sorted(set(np.asarray(ds['weight_segment'].values).tolist()))}."
             )
+        _check_replicate_memory(n_k, int(self.n_boot), int(self.n_null))
         chunk, gram_rows = stream_limits(ds, lay, self.memory)
         chunk = self.chunk_bins or chunk
         spec = get_kernel(self.kernel)
@@ -459,6 +533,7 @@ class HebbianEstimator:
                              keep_h=gram_ok, gram=gram_ok, gram_block_rows=gram_rows,
                              progress=bar)
         t_pass = time.perf_counter() - clock
+        _check_overflow(obs["stats"], lay)
         gamma, source = self._decay(ds, obs)
         clock = time.perf_counter()
         # ---- null: recompute H with the presynaptic activity shifted
@@ -573,13 +648,16 @@ class HebbianEstimator:
             verdict = "anti_hebbian"
         else:
             verdict = "indeterminate"
+        reason = unjudgeable_reason(n_k, int(self.n_null), alpha, ci)
+        if reason:
+            verdict = "indeterminate"
         pooled, pred, gap, pooled_ci, diff_ci, consistent = _pooled_forms(
             obs, counts, gamma, gam_b, gam_j, alpha)
         self.extended_ = ext
         self.alignment_ = a_hat
         self.ci_ = np.asarray(ci, dtype=float)
         self.p_value_ = p
-        self.verdict_ = verdict
+        self.verdict_, self.verdict_reason_ = verdict, reason
         self.decay_, self.decay_ci_, self.decay_source_ = gamma, np.asarray(decay_ci), source
         self.pooled_, self.pooled_ci_ = pooled, np.asarray(pooled_ci, dtype=float)
         self.stationarity_gap_ = gap
@@ -641,6 +719,7 @@ class HebbianEstimator:
                 "n_boot": int(self.n_boot), "block_length": int(self.block_length_),
                 "n_null": int(self.n_null), "alpha": float(self.alpha),
                 "decay_source": self.decay_source_, "verdict_rule": VERDICT_RULE,
+                "verdict_reason": self.verdict_reason_,
                 "bootstrap": BLOCK_RULE, "sign_convention": sign,
                 "signal": "g_k = dW_k + decay * dt_k * W_k", "signal_units": w_units,
                 "hebbian_units": h_units, "time_units": tu,
@@ -663,7 +742,8 @@ class HebbianEstimator:
                if self.extended_ else ""),
             f"p-value     {p}  (circular-shift null, {self.n_null} replicates)" + _floor_note(
                 self.p_value_, self.n_null),
-            f"verdict     {self.verdict_}",
+            f"verdict     {self.verdict_}" + (f"  ({self.verdict_reason_})"
+                                                  if self.verdict_reason_ else ""),
             f"decay       {self.decay_:.4g} 1/{tu}  [{self.decay_ci_[0]:.4g}, "
             f"{self.decay_ci_[1]:.4g}] ({self.decay_source_})",
             f"pooled      {self.pooled_:+.3f}  [{self.pooled_ci_[0]:+.3f}, "
@@ -831,6 +911,7 @@ def result_to_dict(result: xr.Dataset) -> dict[str, Any]:
             out[f"{name}_ci"] = [f(v) for v in result[f"{name}_ci"].values]
     out["emergent_difference_ci"] = [f(v) for v in result["emergent_difference_ci"].values]
     out["verdict"] = str(result["verdict"].values)
+    out["verdict_reason"] = str(result.attrs.get("verdict_reason", ""))
     out["emergent_consistent"] = bool(int(result["emergent_consistent"].values))
     out["alignment_interval"] = [f(v) for v in result["alignment_interval"].values]
     out["alignment_post"] = [f(v) for v in result["alignment_post"].values]

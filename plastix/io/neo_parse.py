@@ -305,6 +305,8 @@ def read_decay(value: Any, sec: float, stored: Any) -> float | None:
         per_s = float(value.rescale(1 / pq.s)) if isinstance(value, pq.Quantity) else float(value)
     except (TypeError, ValueError):
         per_s = np.nan
+    if isinstance(value, (bool, np.bool_)):  # float(True) is 1.0: a flag, not a rate
+        per_s = np.nan
     if not np.isfinite(per_s) or per_s < 0:
         raise SchemaError(f"block: annotations['decay'] must be a non-negative decay rate in "
                           f"1/s; got {value!r}.")

@@ -1,0 +1,228 @@
+"""Issue 13: physical validation at the boundary, verdicts the estimator can stand by,
+and design sessions that survive interruption."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plastix.estimate import HebbianEstimator
+from plastix.estimate.estimator import MIN_INTERVALS, result_to_dict
+from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
+from plastix.record import validate_record
+
+FAST = dict(n_pre=8, n_post=5, n_intervals=60, bins_per_interval=20, lr=0.5, decay=2.0,
+            noise=0.05, n_burn=60)
+
+
+def test_one_interval_without_null_is_indeterminate():
+    """20 null records of one interval, n_null=0: never a verdict from a zero-width CI."""
+    verdicts, reasons = [], set()
+    for seed in range(20):
+        rec = simulate_synthetic(SyntheticConfig(rule="null", **{**FAST, "n_intervals": 1}),
+                                 rng=seed)
+        est = HebbianEstimator(decay=2.0, n_boot=200, n_null=0, rng=seed).fit(rec)
+        verdicts.append(est.verdict_)
+        reasons.add(est.verdict_reason_)
+        assert str(est.result_["verdict"].values) == "indeterminate"
+        assert est.result_.attrs["verdict_reason"] == est.verdict_reason_
+        assert f"verdict     indeterminate  ({est.verdict_reason_})" in est.summary()
+    assert verdicts == ["indeterminate"] * 20
+    assert reasons == {f"only 1 weight interval; at least {MIN_INTERVALS} are needed for a "
+                       "bootstrap interval"}
+
+
+def test_no_null_is_indeterminate_with_reason():
+    """A clear Hebbian record still gets no verdict without null replicates."""
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=3)
+    est = HebbianEstimator(decay=2.0, n_boot=200, n_null=0, rng=0).fit(rec)
+    assert est.ci_[0] > 0  # the interval alone would have said hebbian
+    assert est.verdict_ == "indeterminate"
+    assert est.verdict_reason_ == ("no null replicates (n_null=0), so no test; pass n_null >= "
+                                   "40 (--n-null; default 199)")
+    assert result_to_dict(est.result_)["verdict_reason"] == est.verdict_reason_
+    few = HebbianEstimator(decay=2.0, n_boot=200, n_null=19, rng=0).fit(rec)
+    assert few.verdict_ == "indeterminate"
+    assert few.verdict_reason_.startswith("19 null replicates cannot give p < 0.05")
+    enough = HebbianEstimator(decay=2.0, n_boot=200, n_null=59, rng=0).fit(rec)
+    assert (enough.verdict_, enough.verdict_reason_) == ("hebbian", "")
+
+
+def test_zero_width_interval_is_indeterminate():
+    from plastix.estimate.estimator import unjudgeable_reason
+
+    assert unjudgeable_reason(50, 199, 0.05, [0.3, 0.3]).startswith(
+        "the bootstrap interval has zero width")
+    assert unjudgeable_reason(50, 199, 0.05, [0.2, 0.3]) == ""
+    assert unjudgeable_reason(MIN_INTERVALS - 1, 199, 0.05, [0.2, 0.3]) != ""
+
+
+def test_datasets_still_validate():
+    """The reference recordings pass the new bounds (and their decay is a rate >= 0)."""
+    from plastix.datasets import list_datasets, load_dataset
+
+    entries = list_datasets()
+    assert entries
+    for entry in entries:
+        ds = load_dataset(entry.name, regenerate=False)
+        validate_record(ds, stage=entry.name)
+        decay = float(ds["decay"].values)
+        assert np.isnan(decay) or decay >= 0
+
+
+# ----------------------------------------------------------------- design resumes
+
+_DESIGN_ARGS = ("circuit=CircuitSpec(n_pre=8, n_post=4, n_intervals=10), n_replicates=4, "
+                "n_calibration=2, rng=1, progress=False")
+
+
+def _design_kw():
+    from plastix.design import CircuitSpec
+
+    return dict(circuit=CircuitSpec(n_pre=8, n_post=4, n_intervals=10), n_replicates=4,
+                n_calibration=2, rng=1, progress=False)
+
+
+def _counting_measure():
+    from plastix.design.propose import estimator_measure
+
+    inner = estimator_measure()
+    calls = []
+
+    def measure(record):
+        calls.append(1)
+        return inner(record)
+
+    measure.params = inner.params  # the same estimator: the same resume folder
+    return measure, calls
+
+
+def _alignment_files(root):
+    """Finished sessions (not the temporary file of a write a kill interrupted)."""
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in root.glob("design-*/*.alignment") if not p.name.startswith(".")}
+
+
+def _killed_design(resume, n_kept):
+    """Run the design in a subprocess and SIGKILL it once ``n_kept`` sessions are on disk."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    code = ("from plastix.design import CircuitSpec, propose_experiments\n"
+            f"propose_experiments({_DESIGN_ARGS}, resume_dir={str(resume)!r})\n")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while len(_alignment_files(resume)) < n_kept and proc.poll() is None:
+            assert time.monotonic() < deadline, "the design wrote no sessions in 300 s"
+            time.sleep(0.01)
+        assert proc.poll() is None, "the design finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_design_resumes_after_sigkill(tmp_path):
+    """A design killed mid-run keeps its measured sessions; the rerun measures only the
+    rest and ends identical to an uninterrupted run."""
+    import xarray as xr
+
+    from plastix.design import propose_experiments
+
+    resume = tmp_path / "resume"
+    _killed_design(resume, 40)
+    kept = _alignment_files(resume)
+    assert len(kept) >= 40
+    measure, calls = _counting_measure()
+    resumed = propose_experiments(**_design_kw(), resume_dir=resume, measure=measure)
+    after = _alignment_files(resume)
+    assert all(after[name] == stamp for name, stamp in kept.items()), "a kept session was redone"
+    assert len(calls) == len(after) - len(kept), (len(calls), len(after), len(kept))
+    plain = propose_experiments(**_design_kw())
+    xr.testing.assert_identical(resumed.dataset, plain.dataset)
+    assert resumed.ranking == plain.ranking
+
+
+@pytest.mark.filterwarnings("ignore:calibration did not reach:RuntimeWarning")
+def test_design_resume_keys_by_configuration(tmp_path):
+    """Deleted sessions are measured again; other settings never read stale files."""
+    import xarray as xr
+
+    from plastix.design import propose_experiments
+
+    first = propose_experiments(**_design_kw(), resume_dir=tmp_path)
+    files = sorted(tmp_path.glob("design-*/[!.]*.alignment"))
+    for path in files[::4]:
+        path.unlink()
+    measure, calls = _counting_measure()
+    again = propose_experiments(**_design_kw(), resume_dir=tmp_path, measure=measure)
+    assert len(calls) == len(files[::4])
+    xr.testing.assert_identical(first.dataset, again.dataset)
+    # another seed, or another estimator option: a new folder, every session measured
+    measure, calls = _counting_measure()
+    other = propose_experiments(**{**_design_kw(), "rng": 2}, resume_dir=tmp_path,
+                                measure=measure)
+    assert len(list(tmp_path.glob("design-*"))) == 2
+    assert len(calls) == len(list(tmp_path.glob("design-*/[!.]*.alignment"))) - len(files)
+    assert not other.dataset.equals(first.dataset)
+    propose_experiments(**_design_kw(), resume_dir=tmp_path, estimator={"kernel": "covariance"})
+    assert len(list(tmp_path.glob("design-*"))) == 3
+
+
+def _sha256(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("case", ["negative-decay", "overflowed-activity"])
+def test_refused_files_are_left_byte_identical(tmp_path, case):
+    """A file refused for its physics is read, never touched: same bytes after."""
+    from plastix._util.errors import SchemaError
+    from plastix.estimate import estimate_alignment
+    from plastix.record import make_record
+
+    rng = np.random.default_rng(0)
+    rec = make_record(rng.random((200, 5)), rng.random((200, 3)), rng.random((11, 3, 5)),
+                      time=np.arange(200) * 0.01, weight_time=np.arange(11) * 0.2, dt=0.01,
+                      decay=1.0)
+    if case == "negative-decay":
+        rec["decay"] = ((), -2.0, {"units": "1/s"})
+    else:
+        a = rec["pre_activity"].values.copy()
+        a.reshape(-1)[:512] = 1e306
+        rec["pre_activity"] = (("time", "pre"), a, dict(rec["pre_activity"].attrs))
+    path = tmp_path / "rec.nc"
+    rec.to_netcdf(path, engine="h5netcdf")
+    before = _sha256(path)
+    for streaming in (False, True):
+        with pytest.raises(SchemaError), np.errstate(over="ignore", invalid="ignore"):
+            estimate_alignment(path, n_boot=5, n_null=0, streaming=streaming)
+    assert _sha256(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.nc"]
+
+
+def test_resume_folder_removes_stale_temporary_files(tmp_path):
+    """A temporary file a killed writer left (older than 5 minutes) goes; a fresh one stays."""
+    import os
+    import time
+
+    from plastix.design.resume import resume_folder
+
+    folder = resume_folder(tmp_path, {"a": 1})
+    stale, fresh = folder / ".x.alignment.old", folder / ".y.alignment.new"
+    stale.write_text("0x1p+0\n")
+    fresh.write_text("0x1p+0\n")
+    old = time.time() - 600
+    os.utime(stale, (old, old))
+    assert resume_folder(tmp_path, {"a": 1}) == folder
+    assert not stale.exists() and fresh.exists()
+    assert resume_folder(tmp_path, {"a": 2}) != folder
