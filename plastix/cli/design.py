@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from plastix.cli._inputs import add_allow_pickle_flag
@@ -60,11 +61,18 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.design.propose import propose_experiments
     from plastix.plot.design import plot_design_panels
 
-    res = propose_experiments(record=record, budget=args.budget,
-                              budget_unit=args.budget_unit,
-                              n_replicates=args.replicates, rng=args.rng,
-                              estimator={"kernel": args.kernel}, simulator=args.simulator,
-                              progress=not args.quiet)
+    resume = args.out / ".resume"  # each measured session, as it finishes
+    try:
+        res = propose_experiments(record=record, budget=args.budget,
+                                  budget_unit=args.budget_unit,
+                                  n_replicates=args.replicates, rng=args.rng,
+                                  estimator={"kernel": args.kernel}, simulator=args.simulator,
+                                  progress=not args.quiet, resume_dir=resume)
+    except KeyboardInterrupt:
+        print(f"plastix design: interrupted; the sessions measured so far are kept in "
+              f"{str(resume)!r}: rerun the same command (same --rng) to resume.",
+              file=sys.stderr)
+        return 130
     paths = write_design(res, args.out, figure=plot_design_panels(res.dataset))
     cols = ["rank", "manipulation", "fits_budget", "sessions_required", "power_at_budget",
             "weakest_pair"]

@@ -35,7 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"Hebbian term (default product): {kernel_help()}")
     p.add_argument("--lag", type=int, default=1, help="bins pre leads post (kernel lagged)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (1000)")
-    p.add_argument("--n-null", type=int, default=199, help="null replicates (199; 0 skips)")
+    p.add_argument("--n-null", type=int, default=199,
+                   help="null replicates (199); 0 skips the test and the verdict is then "
+                   "indeterminate; at least 2/alpha (40 at alpha 0.05) can give p < alpha")
     p.add_argument("--alpha", type=float, default=0.05, help="test level (0.05)")
     add_rng_flag(p, "seed (default 0)")
     p.add_argument("--out", default=None,
