@@ -226,3 +226,25 @@ def test_resume_folder_removes_stale_temporary_files(tmp_path):
     assert resume_folder(tmp_path, {"a": 1}) == folder
     assert not stale.exists() and fresh.exists()
     assert resume_folder(tmp_path, {"a": 2}) != folder
+
+
+def test_atomic_write_removes_temp_files_a_killed_write_left(tmp_path):
+    """A temporary file of the same target older than STALE_TEMP_S is removed by the next
+    write; a fresh one (a write in progress elsewhere) and other files are kept."""
+    import os
+    import time
+
+    from plastix._util.io import STALE_TEMP_S, atomic_write
+
+    target = tmp_path / "r.nc"
+    old = tmp_path / ".r.nc.abc123.nc"
+    fresh = tmp_path / ".r.nc.def456.nc"
+    other = tmp_path / ".s.nc.abc123.nc"
+    for f in (old, fresh, other):
+        f.write_bytes(b"partial")
+    past = time.time() - 2 * STALE_TEMP_S
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    atomic_write(target, lambda p: p.write_bytes(b"done"))
+    assert target.read_bytes() == b"done"
+    assert not old.exists() and fresh.exists() and other.exists()

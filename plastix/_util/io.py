@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,12 +13,20 @@ from typing import Any
 __all__ = ["atomic_write", "prepare_out"]
 
 
+STALE_TEMP_S = 600.0
+"""Age (s) after which a temporary file left by a killed write of the same target is removed."""
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary path in the target folder, then rename it to ``path``.
 
     The temporary file keeps ``path``'s suffix (some writers choose the format by
-    extension).  If ``write`` raises, the temporary file is removed and any
-    previous file at ``path`` is left intact.
+    extension).  It is flushed to disk (``fsync``) before the rename, and the
+    folder after it, so that a crash leaves either the old file or the new one.
+    If ``write`` raises (or the process is interrupted), the temporary file is
+    removed and any previous file at ``path`` is left intact; temporary files of
+    the same target left by a killed process (older than :data:`STALE_TEMP_S`)
+    are removed by the next write.
 
     Returns
     -------
@@ -25,17 +35,45 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     os.unlink(tmp)
     try:
         write(Path(tmp))
+        _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _fsync(path.parent)
     return path
+
+
+def _fsync(path: str | os.PathLike) -> None:
+    """Flush a file's (or a folder's) data to disk; folders that cannot be opened are skipped."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Remove temporary files of ``path`` that a killed write left behind."""
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*{glob.escape(path.suffix)}"):
+        try:
+            if now - tmp.stat().st_mtime > STALE_TEMP_S:
+                tmp.unlink()
+        except OSError:
+            pass
 
 
 def prepare_out(out: Any) -> Path:
