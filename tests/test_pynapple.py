@@ -154,6 +154,27 @@ def test_estimator_finds_hebbian_in_a_pynapple_session(rng):
     assert est.p_value_ < 0.05  # 2/60 is the smallest two-sided p with 59 nulls
 
 
+def test_readme_example_runs(rng):
+    """The README's 'pynapple sessions' example, with a lab's objects in place."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Your own data: pynapple sessions", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    ep = nap.IntervalSet(0, 900)
+    env = {"ca3_units": nap.TsGroup({3: nap.Ts(np.sort(rng.uniform(0, 900, 500))),
+                                     5: nap.Ts(np.sort(rng.uniform(0, 900, 400)))},
+                                    time_support=ep),
+           "ca1_units": nap.TsGroup({11: nap.Ts(np.sort(rng.uniform(0, 900, 300)))},
+                                    time_support=ep),
+           "t_epsp": np.arange(0.0, 901.0, 60.0), "slopes": rng.normal(1, 0.1, (16, 2))}
+    exec(compile(code, "README", "exec"), env)  # noqa: S102 - our own README
+    rec = env["rec"]
+    assert rec.sizes["pre"] == 2 and rec.sizes["time"] == 2 * 15000  # 2 x 300 s / 20 ms
+    assert rec["weight_time"].size == 12  # the 4 samples at 360 .. 540 s fall between epochs
+    compare_records(rec, env["rec_again"])
+
 def test_import_plastix_io_does_not_import_pynapple():
     code = "import sys, plastix.io; print('pynapple' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
