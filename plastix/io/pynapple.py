@@ -31,8 +31,9 @@ Convention (times in seconds throughout)
     same order — the same table as the standard NWB convention's ``synapses``.
     Without ``synapses``, the metadata columns ``pre_unit`` / ``post_unit`` of
     ``weights`` are used (pynapple ≥ 0.8.2 attaches metadata to a ``TsdFrame``'s
-    columns; :func:`to_pynapple` writes both).  A ``pandas.MultiIndex`` of
-    columns was not chosen because a ``TsdFrame``'s columns are a flat index.
+    columns; :func:`to_pynapple` writes both).  A ``(post, pre)``
+    ``pandas.MultiIndex`` of columns was not chosen: a ``TsdFrame`` keeps it only
+    as a flat index of tuples, its level names lost.
     A metadata column ``units`` of ``weights`` gives the weights' unit (default
     ``"1"``).
 ``epochs``
@@ -86,6 +87,7 @@ _ROLE_TYPES = ("a pynapple TsGroup (spike trains, one per unit) or TsdFrame (act
 
 
 def _import_pynapple() -> Any:
+    """Import pynapple (a dependency, imported only when a conversion runs)."""
     return require("pynapple")
 
 
@@ -113,13 +115,13 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
     if isinstance(obj, nap.TsGroup):
         meta = obj.metadata
         keys = list(obj.keys())
-        ids = (np.asarray(meta["unit"].to_numpy()) if "unit" in obj.metadata_columns
+        ids = (np.asarray(meta["unit"].tolist()) if "unit" in obj.metadata_columns
                else np.asarray(keys, dtype=np.int64))
         return {"ids": ids, "spikes": [np.asarray(obj[k].t, dtype=float) for k in keys],
                 "times": None, "label": ("Hz", "rate")}
     if isinstance(obj, nap.TsdFrame):
         meta = getattr(obj, "metadata", None)
-        return {"ids": np.asarray(obj.columns), "spikes": None,
+        return {"ids": np.asarray(obj.columns.tolist()), "spikes": None,
                 "times": np.asarray(obj.t, dtype=float),
                 "values": np.asarray(obj.values, dtype=float).reshape(len(obj.t), -1),
                 "label": (_one_value(role, meta, "units", "Hz"),
@@ -337,11 +339,14 @@ def _segment_layout(ds: xr.Dataset, sec: float) -> dict[str, np.ndarray]:
             groups.append((np.asarray(ds[f"{r}_spike_time"].values, dtype=float) * sec,
                            ds[f"{r}_spike_segment"].values, 0.0))
     seg_ids = np.unique(np.concatenate([np.asarray(g[1], dtype=np.int64) for g in groups]))
-    lo, hi, off = (np.zeros(seg_ids.size) for _ in range(3))
+    lo, hi = np.full(seg_ids.size, np.inf), np.full(seg_ids.size, -np.inf)
+    for t, seg, width in groups:
+        at = np.searchsorted(seg_ids, np.asarray(seg, dtype=np.int64))
+        np.minimum.at(lo, at, t)
+        np.maximum.at(hi, at, t + width)
+    off = np.zeros(seg_ids.size)
     prev = -math.inf
-    for i, s in enumerate(seg_ids):
-        lo[i] = min(float(t[seg == s].min()) for t, seg, _ in groups if np.any(seg == s))
-        hi[i] = max(float(t[seg == s].max()) + w for t, seg, w in groups if np.any(seg == s))
+    for i in range(seg_ids.size):  # a segment that does not start after the previous moves
         off[i] = 0.0 if lo[i] > prev else float(math.ceil(prev - lo[i] + max(dt, 1e-6)))
         prev = hi[i] + off[i]
     return {"seg": seg_ids, "start": lo, "stop": hi, "offset": off}
@@ -350,14 +355,18 @@ def _segment_layout(ds: xr.Dataset, sec: float) -> dict[str, np.ndarray]:
 def _role_object(nap: Any, ds: xr.Dataset, role: str, sec: float, shift: Any, epochs: Any
                  ) -> Any:
     """One role as a TsGroup (when the record has its spike times) or a TsdFrame."""
+    import pandas as pd
+
     ids = np.asarray(ds[role].values)
     if f"{role}_spike_time" in ds.variables:
         st = np.asarray(ds[f"{role}_spike_time"].values, dtype=float) * sec
         st = st + shift(ds[f"{role}_spike_segment"].values)
-        su = np.asarray(ds[f"{role}_spike_unit"].values).astype(str)
+        unit = pd.Index(ids.astype(str)).get_indexer(
+            np.asarray(ds[f"{role}_spike_unit"].values).astype(str))
+        order = np.lexsort((st, unit))
+        parts = np.split(st[order], np.cumsum(np.bincount(unit, minlength=ids.size))[:-1])
         as_int = ids.dtype.kind in "iu"
-        trains = {(int(u) if as_int else j): nap.Ts(t=np.sort(st[su == str(u)]),
-                                                   time_support=epochs)
+        trains = {(int(u) if as_int else j): nap.Ts(t=parts[j], time_support=epochs)
                   for j, u in enumerate(ids)}
         meta = None if as_int else {"unit": [str(u) for u in ids]}
         return nap.TsGroup(trains, time_support=epochs, metadata=meta)
@@ -399,10 +408,9 @@ def to_pynapple(record: xr.Dataset) -> dict[str, Any]:
     nap = _import_pynapple()
     sec = _SEC_PER.get(str(ds.attrs["time_units"]), 1.0)
     lay = _segment_layout(ds, sec)
-    pos = {int(s): i for i, s in enumerate(lay["seg"])}
 
     def shift(seg: Any) -> np.ndarray:
-        return lay["offset"][[pos[int(s)] for s in np.asarray(seg)]]
+        return lay["offset"][np.searchsorted(lay["seg"], np.asarray(seg, dtype=np.int64))]
 
     epochs = nap.IntervalSet(start=lay["start"] + lay["offset"], end=lay["stop"] + lay["offset"],
                              metadata={"segment": lay["seg"], "time_offset": lay["offset"]})
