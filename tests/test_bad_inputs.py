@@ -1307,6 +1307,105 @@ CASES += [
 ]
 
 
+# --- io: pynapple sessions (from_pynapple / to_pynapple) ---------------------
+
+def _nap_session(**over):
+    """A small valid pynapple session's arguments for from_pynapple, with some replaced."""
+    import pandas as pd
+    import pynapple as nap
+
+    ep = nap.IntervalSet(0, 2)
+
+    def ts(t):
+        return nap.Ts(np.array(t), time_support=ep)
+
+    kw = dict(pre=nap.TsGroup({3: ts([0.1, 0.5]), 5: ts([0.7])}, time_support=ep),
+              post=nap.TsGroup({11: ts([0.2, 1.1])}, time_support=ep),
+              weights=nap.TsdFrame(t=np.array([0.0, 1.0, 2.0]), d=np.ones((3, 2))),
+              synapses=pd.DataFrame({"pre_unit": [3, 5], "post_unit": [11, 11]}))
+    kw.update({k: (v(nap, pd) if callable(v) else v) for k, v in over.items()})
+    return kw
+
+
+def _from_nap(**over):
+    def go():
+        from plastix.io import from_pynapple
+
+        from_pynapple(**_nap_session(**over))
+    return go
+
+
+def _to_nap(value):
+    def go():
+        from plastix.io import to_pynapple
+
+        to_pynapple(value)
+    return go
+
+
+_NAP_ROLE = (r"must be a pynapple TsGroup \(spike trains, one per unit\) or TsdFrame "
+             r"\(activity, one column per unit\); got ")
+
+CASES += [
+    ("io-pynapple-pre-array", _from_nap(pre=np.ones((5, 2))), TypeError,
+     r"`pre` " + _NAP_ROLE + r"ndarray\."),
+    ("io-pynapple-post-dataframe", _from_nap(post=lambda nap, pd: pd.DataFrame({"a": [1.0]})),
+     TypeError, r"`post` " + _NAP_ROLE + r"DataFrame\."),
+    ("io-pynapple-weights-not-frame",
+     _from_nap(weights=lambda nap, pd: pd.DataFrame(np.ones((3, 2)))), TypeError,
+     r"`weights` must be a pynapple TsdFrame \(one column per synapse\); got DataFrame\."),
+    ("io-pynapple-synapses-dict", _from_nap(synapses={"pre_unit": [3, 5]}), TypeError,
+     r"`synapses` must be a pandas DataFrame with columns pre_unit and post_unit, one row per "
+     r"column of `weights`; got dict\."),
+    ("io-pynapple-synapses-missing-column",
+     _from_nap(synapses=lambda nap, pd: pd.DataFrame({"pre": [3, 5], "post_unit": [11, 11]})),
+     ValueError,
+     r"`synapses` must have columns pre_unit and post_unit; got columns \['pre', "
+     r"'post_unit'\]\."),
+    ("io-pynapple-synapses-rows",
+     _from_nap(synapses=lambda nap, pd: pd.DataFrame({"pre_unit": [3], "post_unit": [11]})),
+     ValueError,
+     r"`synapses` must have one row per column of `weights` \(2, in the same order\); got 1 "
+     r"rows\."),
+    ("io-pynapple-synapses-unknown-unit",
+     _from_nap(synapses=lambda nap, pd: pd.DataFrame({"pre_unit": [3, 5],
+                                                      "post_unit": [11, 12]})),
+     ValueError,
+     r"`synapses` names post_unit ids that are not units of `post`: \[12\]; the units of "
+     r"`post` are \[11\] \(a TsGroup's index or a TsdFrame's columns\)\."),
+    ("io-pynapple-synapses-repeated",
+     _from_nap(synapses=lambda nap, pd: pd.DataFrame({"pre_unit": [5, 5],
+                                                      "post_unit": [11, 11]})),
+     ValueError,
+     r"`synapses` lists the synapse \(pre_unit 5, post_unit 11\) twice \(rows 0 and 1\); "
+     r"each column of `weights` must be a different synapse\."),
+    ("io-pynapple-epochs-list", _from_nap(epochs=[(0.0, 2.0)]), TypeError,
+     r"`epochs` must be a pynapple IntervalSet \(one row per segment\) or None; got list\."),
+    ("io-pynapple-frames-on-two-grids",
+     _from_nap(pre=lambda nap, pd: nap.TsdFrame(t=np.arange(10) * 0.1, d=np.ones((10, 2)),
+                                                columns=[3, 5]),
+               post=lambda nap, pd: nap.TsdFrame(t=np.arange(8) * 0.1, d=np.ones((8, 1)),
+                                                 columns=[11])),
+     ValueError,
+     r"`pre` and `post` must share one time grid when both are TsdFrames; got 10 and 8 "
+     r"samples\. Resample one onto the other's timestamps\."),
+    ("io-pynapple-kind-differs-between-columns",
+     _from_nap(pre=lambda nap, pd: nap.TsdFrame(
+         t=np.arange(10) * 0.1, d=np.ones((10, 2)), columns=[3, 5],
+         metadata={"kind": ["rate", "fluorescence"]})),
+     ValueError,
+     r"`pre`: the metadata column 'kind' must hold one value for all columns; got "
+     r"\['fluorescence', 'rate'\]\."),
+    ("io-pynapple-bin-size-negative", _from_nap(bin_size=-0.01), ValueError,
+     r"`bin_size` must be a positive finite number \(s\); got -0\.01\."),
+    ("io-pynapple-decay-text", _from_nap(decay="fast"), TypeError,
+     r"`decay` must be a number \(1/s\); got str 'fast'\."),
+    ("io-pynapple-to-not-a-record", _to_nap({"pre": 1}), TypeError,
+     r"to_pynapple: expected a plastix record \(xarray\.Dataset from "
+     r"plastix\.record\.make_record or load_record\); got dict\."),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):
     _, trigger, exc, message = case

@@ -31,7 +31,7 @@ from plastix.io.nwb_scan import (
 )
 from plastix.record import make_record
 
-__all__ = ["build_record", "find_roles", "find_weights"]
+__all__ = ["build_record", "find_roles", "find_weights", "bin_grid", "binned_rates"]
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
@@ -137,15 +137,35 @@ def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src:
                                    "samples", "Resample one of them onto the other's grid")
         return a["times"], dt
     b = bin_size or DEFAULT_BIN_SIZE
+    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    times = [c.spikes[pos[u]] for r in ROLES for u in ids[r]] + [w_times]
+    return bin_grid(b, segs, times), b
+
+
+def bin_grid(width: float, segs: dict[str, np.ndarray] | None, times: list[Any]) -> np.ndarray:
+    """Left edges (s) of bins ``width`` wide for spike trains with no series to set the grid.
+
+    With segment rows (``segs["start"]``, ``segs["stop"]``, s) the bins tile each row
+    from its start (at least one bin a row); without, they run from the earliest to
+    the latest of ``times`` (arrays of spike and weight times, s).  Shared by the
+    standard-NWB reader and :func:`plastix.io.pynapple.from_pynapple`.
+    """
+    b = width
     if segs is not None:
         parts = [s0 + np.arange(max(1, int(np.ceil((s1 - s0) / b - 1e-9)))) * b
                  for s0, s1 in zip(segs["start"], segs["stop"], strict=True)]
-        return np.concatenate(parts), b
-    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
-    times = [c.spikes[pos[u]] for r in ROLES for u in ids[r]] + [w_times]
+        return np.concatenate(parts)
     flat = np.concatenate([np.asarray(t, dtype=float) for t in times])
     t0, t1 = float(flat.min()), float(flat.max())
-    return t0 + np.arange(int(np.floor((t1 - t0) / b + 1e-9)) + 1) * b, b
+    return t0 + np.arange(int(np.floor((t1 - t0) / b + 1e-9)) + 1) * b
+
+
+def binned_rates(trains: list[np.ndarray], grid: np.ndarray, width: float) -> np.ndarray:
+    """Rates (Hz) of spike trains (s) in the bins ``[grid[i], grid[i] + width)``; (bin, unit)."""
+    a = np.zeros((grid.size, len(trains)))
+    for j, st in enumerate(trains):
+        a[:, j] = bin_counts(np.sort(np.asarray(st, dtype=float)), grid, width) / width
+    return a
 
 
 def _spikes(c: NwbContent, ids: list[int], segs, keep_units) -> dict[str, np.ndarray] | None:
@@ -186,12 +206,10 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any])
             activity[r] = act[r]["values"][keep]
             labels[r] = (act[r]["label"], act[r]["kind"])
         else:
-            a = np.zeros((grid.size, len(ids[r])))
             sp = spikes[r]
-            for j in range(len(ids[r])):
-                st = np.sort(sp["time"][sp["unit"] == j]) if sp is not None else np.zeros(0)
-                a[:, j] = bin_counts(st, grid, width) / width
-            activity[r] = a[keep]
+            trains = [sp["time"][sp["unit"] == j] if sp is not None else np.zeros(0)
+                      for j in range(len(ids[r]))]
+            activity[r] = binned_rates(trains, grid, width)[keep]
             labels[r] = ("Hz", "rate")
     wrow = assign(w["times"], segs)
     wkeep = wrow >= 0
