@@ -378,6 +378,10 @@ class PairingResult:
                                for p in ds["p_value"].values):
             lines.append(f"(p = {2.0 / (a['n_null'] + 1):.3g} is the smallest {a['n_null']} "
                          "permutations can give: the true p may be smaller)")
+        undefined = [str(k) for k, v in zip(ds["kernel"].values, ds["alignment"].values,
+                                            strict=True) if not np.isfinite(v)]
+        if undefined:
+            lines.append(f"undefined (term or changes zero on every row): {', '.join(undefined)}")
         if ds.sizes["kernel"] > 1:
             lines.append(f"best kernel: {self.best_kernel or 'none'} (highest leave-one-out R² "
                          "of change = a + b term)")
@@ -513,7 +517,7 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
     terms = np.stack([protocol_term(tab, k, tau=tau, pairing=pairing) for k in names])
     fits = [_one_kernel(g, h, w, counts, perms, float(alpha)) for h in terms]
     for name, fit in zip(names, fits, strict=True):
-        if not np.isfinite(fit["alignment"]):
+        if kernel != "all" and not np.isfinite(fit["alignment"]):  # "all": see summary()
             warnings.warn(f"kernel {name!r}: the alignment is undefined (its term or the weight "
                           "changes are zero on every row); NaN.", ZeroNormWarning, stacklevel=2)
     r2 = np.array([f["loo_r2"] for f in fits])
