@@ -327,8 +327,10 @@ class PairingResult:
         The kernel the scalar attributes below describe: the one asked for, or
         with ``kernel="all"`` the best one (highest leave-one-out R²).
     best_kernel : str or None
-        The kernel whose term explains the changes best (highest finite
-        leave-one-out R² of ``g = a + b H``); None when no kernel's fit is defined.
+        The kernel whose term explains the changes best (highest leave-one-out
+        R² of ``g = a + b H``); None when no kernel predicts the changes out of
+        sample better than their mean (every R² ≤ 0 or undefined); then
+        :attr:`kernel` is ``"stdp"`` (or the first kernel compared).
     """
 
     dataset: xr.Dataset
@@ -521,12 +523,13 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
             warnings.warn(f"kernel {name!r}: the alignment is undefined (its term or the weight "
                           "changes are zero on every row); NaN.", ZeroNormWarning, stacklevel=2)
     r2 = np.array([f["loo_r2"] for f in fits])
-    best = names[int(np.nanargmax(r2))] if np.isfinite(r2).any() else None
+    best = names[int(np.nanargmax(r2))] if np.nanmax(r2, initial=-np.inf) > 0 else None
     attrs = {"kernel": kernel, "best_kernel": best or "", "signal": signal, "weights": weights,
              "pairing": pairing, "tau": float(tau), "alpha": float(alpha),
              "n_boot": int(n_boot), "n_null": int(n_null), "by": ",".join(by),
              "source": str(tab.attrs.get("source", "")),
              "n_dropped": int(tab.attrs.get("n_dropped", 0))}
     ds = _dataset(tab, names, fits, terms, g, w, attrs)
-    return PairingResult(ds, kernel=names[0] if kernel != "all" else (best or names[0]),
+    fallback = "stdp" if "stdp" in names else names[0]
+    return PairingResult(ds, kernel=names[0] if kernel != "all" else (best or fallback),
                          best_kernel=best)
