@@ -298,8 +298,9 @@ def load_pairing_table(table: Any, *, nan: str = "refuse") -> pd.DataFrame:
     if "weight_before" in names:
         weight_unit = units.get("weight_before", "")
         if units.get("weight_after", "") != weight_unit:
+            after_unit = units.get("weight_after") or "none"
             raise ValueError(f"`weight_before` and `weight_after` must be in the same unit; got "
-                             f"{weight_unit or 'none'!r} and {units.get('weight_after') or 'none'!r}.")
+                             f"{weight_unit or 'none'!r} and {after_unit!r}.")
     known = [n for n in names if n in COLUMNS]
     out = pd.DataFrame(index=frame.index)
     for name in known:
