@@ -196,6 +196,18 @@ def test_kernel_all_prefers_stdp_on_pair_stdp_data():
     assert "best kernel: stdp" in res.summary()
 
 
+def test_result_is_saved_as_netcdf_and_json(tmp_path):
+    import xarray as xr
+
+    table = simulate_pairing_table("stdp", rng=4).assign(slice=["A", None] * 20)
+    res = estimate_pairing(table, kernel="all", n_boot=50, n_null=20, rng=0)
+    nc, js = res.save(tmp_path / "res")
+    with xr.open_dataset(nc, engine="h5netcdf") as back:
+        assert_allclose(back["alignment"], res.dataset["alignment"], rtol=0)
+        assert str(back.attrs["best_kernel"]) == "stdp"
+    assert json.loads(js.read_text())["best_kernel"] == "stdp"
+
+
 @pytest.mark.parametrize("freqs", [SJOSTROM["frequency"], [20.0, 30.0, 40.0, 50.0]])
 def test_triplet_tables_prefer_a_rate_kernel(freqs):
     """The minimal triplet rule potentiates at high frequency whatever the order."""
@@ -258,3 +270,8 @@ def test_no_plasticity_false_hebbian_rate():
                                 n_null=199).verdict == "hebbian" for s in range(100))
     # one-sided share ~ alpha/2 = 2.5%; 8 of 100 is beyond the binomial 99th percentile
     assert hits <= 8, hits
+
+
+def test_delta_t_without_unit_that_looks_like_ms_warns():
+    with pytest.warns(UserWarning, match=r"write 'delta_t \[ms\]'"):
+        load_pairing_table(pd.DataFrame({"delta_t": [10.0, -10.0], "weight_ratio": [1.2, 0.8]}))

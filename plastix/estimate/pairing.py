@@ -42,9 +42,12 @@ rule of the recording estimator (:data:`~plastix.estimate.estimator.VERDICT_RULE
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -407,6 +410,22 @@ class PairingResult:
         out["attrs"] = {k: (v.item() if isinstance(v, np.generic) else v)
                         for k, v in ds.attrs.items()}
         return out
+
+    def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
+        """Write :attr:`dataset` as NetCDF (``path`` with suffix ``.nc``) and :meth:`to_dict`
+        as JSON beside it, each atomically; returns the two paths."""
+        from plastix._util.io import atomic_write
+
+        path = Path(path)
+        nc, js = path.with_suffix(".nc"), path.with_suffix(".json")
+        out = self.dataset.copy()
+        for name, var in out.variables.items():  # labels of mixed type: stored as text
+            if var.dtype == object:
+                out[name] = var.astype(str)
+        atomic_write(nc, lambda p: out.to_netcdf(p, engine="h5netcdf"))
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        atomic_write(js, lambda p: p.write_text(text + "\n"))
+        return nc, js
 
 
 def _dataset(table: pd.DataFrame, names: list[str], fits: list[dict], terms: np.ndarray,
