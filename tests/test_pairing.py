@@ -19,6 +19,8 @@ from plastix.estimate.pairing import (
     protocol_trains,
 )
 from plastix.estimate.pairing_sim import (
+    BI_POO,
+    PAIR_STDP,
     SJOSTROM,
     TRIPLET_VISUAL_CORTEX,
     protocol_grid,
@@ -261,6 +263,32 @@ def test_protocol_grid_and_simulated_table_read_back():
     t = load_pairing_table(table)
     assert_allclose(t["weight_ratio"], 1.0, rtol=1e-12)  # no plasticity, no noise
     assert_allclose(t["delta_t"].unique(), [-0.01, 0.01], rtol=1e-12)
+
+
+@pytest.mark.brian2
+@pytest.mark.parametrize(("rule", "pairing"), [("stdp", "all"), ("stdp", "nearest"),
+                                               ("triplet", "all")])
+def test_brian2_plays_the_protocols_like_numpy(rule, pairing):
+    """The Brian2 templates and the numpy rules give the same weight changes."""
+    from plastix.estimate.pairing_sim import _changes, brian2_changes
+
+    grid = protocol_grid(delta_t=[-0.01, -0.005, 0.005, 0.01], frequency=[10.0, 50.0],
+                         n_pairings=20, n_trains=2)
+    par = TRIPLET_VISUAL_CORTEX if rule == "triplet" else PAIR_STDP
+    # grid-aligned spike times, the same sums in another order: float rounding only
+    assert_allclose(brian2_changes(grid, rule, pairing=pairing), _changes(grid, rule, pairing,
+                                                                          par),
+                    rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.brian2
+def test_brian2_simulated_table_gets_the_stdp_verdict():
+    # 15 pairings at 1 Hz (15 s of Brian2 time at 0.1 ms) keep the test short
+    table = simulate_pairing_table("stdp", dict(BI_POO, n_pairings=15), simulator="brian2",
+                                   rng=2)
+    assert table.attrs["truth"]["simulator"] == "brian2"
+    res = estimate_pairing(table, kernel="all", rng=0, **FAST)
+    assert res.best_kernel == "stdp" and res.verdict == "hebbian", res.summary()
 
 
 @pytest.mark.slow

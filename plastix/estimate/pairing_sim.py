@@ -49,9 +49,11 @@ from plastix._util.validate import check_int, check_number
 from plastix.estimate.pairing import PAIRINGS, pair_sums, protocol_trains
 
 __all__ = ["simulate_pairing_table", "protocol_grid", "pair_stdp_change", "triplet_change",
+           "brian2_changes", "SIMULATORS",
            "RULES", "PAIR_STDP", "TRIPLET_VISUAL_CORTEX", "BI_POO", "SJOSTROM"]
 
 RULES = ("stdp", "anti_stdp", "triplet", "none")
+SIMULATORS = ("numpy", "brian2")
 #: pair-based STDP (s): A₋/A₊ = 1.05 as in Song, Miller & Abbott (2000)
 PAIR_STDP = {"a_plus": 0.01, "a_minus": 0.0105, "tau_plus": 0.020, "tau_minus": 0.020}
 #: Pfister & Gerstner (2006), Table 4, visual cortex, all-to-all, minimal model (s)
@@ -114,8 +116,82 @@ def triplet_change(pre: np.ndarray, post: np.ndarray, *, a2_plus: float, a3_plus
     return w
 
 
+#: Brian2 synapse of pair-based STDP: traces of counts (event-driven)
+B2_PAIR_MODEL = """
+w : 1
+dapre/dt = -apre/tau_plus : 1 (event-driven)
+dapost/dt = -apost/tau_minus : 1 (event-driven)
+"""
+#: on_pre / on_post of pair STDP; ``{op}`` is ``+=`` (all-to-all) or ``=`` (nearest spike)
+B2_PAIR_ON_PRE = "w -= rule_sign * a_minus * apost\napre {op} 1"
+B2_PAIR_ON_POST = "w += rule_sign * a_plus * apre\napost {op} 1"
+#: Brian2 synapse of the all-to-all triplet rule (Pfister & Gerstner 2006)
+B2_TRIPLET_MODEL = """
+w : 1
+dr1/dt = -r1/tau_plus : 1 (event-driven)
+dr2/dt = -r2/tau_x : 1 (event-driven)
+do1/dt = -o1/tau_minus : 1 (event-driven)
+do2/dt = -o2/tau_y : 1 (event-driven)
+"""
+B2_TRIPLET_ON_PRE = "w -= o1 * (a2_minus + a3_minus * r2)\nr1 += 1\nr2 += 1"
+B2_TRIPLET_ON_POST = "w += r1 * (a2_plus + a3_plus * o2)\no1 += 1\no2 += 1"
+
+
+def brian2_changes(protocols: pd.DataFrame, rule: str, *, pairing: str = "all",
+                   params: dict | None = None, dt: float = 1e-4) -> np.ndarray:
+    """``n_trains Δw`` of each protocol row, simulated by Brian2 (runtime device, numpy target).
+
+    One pre and one post ``SpikeGeneratorGroup`` neuron per row, one synapse between
+    them, the rule as equation templates (:data:`B2_PAIR_MODEL`,
+    :data:`B2_TRIPLET_MODEL`), one explicit ``Network`` run to the last spike.
+    Spike times are put on the ``dt`` grid (s; a protocol off the grid moves by
+    less than ``dt``); the code-generation target is restored afterwards.
+    """
+    from plastix._util.optional import import_brian2
+
+    check_choice("rule", rule, RULES)
+    b2 = import_brian2()
+    par = {**(TRIPLET_VISUAL_CORTEX if rule == "triplet" else PAIR_STDP), **(params or {})}
+    n = len(protocols)
+    idx, t_pre, t_post = [], [], []
+    for r, row in enumerate(protocols.itertuples(index=False)):
+        pre, post = protocol_trains(row.delta_t, row.frequency, int(row.n_pairings))
+        lo = min(pre[0], post[0])
+        idx.append(np.full(pre.size, r))
+        t_pre.append(pre - lo)
+        t_post.append(post - lo)
+    idx_a = np.concatenate(idx)
+    grid = [np.round(np.concatenate(t) / dt) * dt for t in (t_pre, t_post)]
+    if rule == "triplet":
+        model, on_pre, on_post = B2_TRIPLET_MODEL, B2_TRIPLET_ON_PRE, B2_TRIPLET_ON_POST
+    else:
+        op = "+=" if pairing == "all" else "="
+        model, on_pre, on_post = B2_PAIR_MODEL, B2_PAIR_ON_PRE.format(op=op), \
+            B2_PAIR_ON_POST.format(op=op)
+    ns = {**par, "rule_sign": -1.0 if rule == "anti_stdp" else 1.0}
+    ns = {k: (v * b2.second if k.startswith("tau") else v) for k, v in ns.items()}
+    old_target = b2.prefs.codegen.target
+    try:
+        b2.prefs.codegen.target = "numpy"
+        pre_g = b2.SpikeGeneratorGroup(n, idx_a, grid[0] * b2.second, dt=dt * b2.second,
+                                       name="pairing_pre")
+        post_g = b2.SpikeGeneratorGroup(n, idx_a, grid[1] * b2.second, dt=dt * b2.second,
+                                        name="pairing_post")
+        syn = b2.Synapses(pre_g, post_g, model=model, on_pre=on_pre, on_post=on_post,
+                          dt=dt * b2.second, namespace=ns, name="pairing_synapse")
+        syn.connect(j="i")
+        net = b2.Network(pre_g, post_g, syn)
+        net.run((max(g.max() for g in grid) + 3 * dt) * b2.second, namespace={})
+        dw = np.asarray(syn.w[:], dtype=float)
+    finally:
+        b2.prefs.codegen.target = old_target
+    if rule == "none":
+        dw = np.zeros(n)
+    return dw * protocols["n_trains"].to_numpy(float)
+
+
 def _changes(protocols: pd.DataFrame, rule: str, pairing: str, params: dict) -> np.ndarray:
-    """``n_trains Δw`` of each protocol row under ``rule``."""
+    """``n_trains Δw`` of each protocol row under ``rule`` (numpy)."""
     out = np.zeros(len(protocols))
     if rule == "none":
         return out
@@ -132,7 +208,8 @@ def _changes(protocols: pd.DataFrame, rule: str, pairing: str, params: dict) -> 
 
 def simulate_pairing_table(rule: str, protocols: pd.DataFrame | dict | None = None, *,
                            n_cells: int = 4, noise: float = 0.05, pairing: str = "all",
-                           params: dict | None = None, rng: Any = None) -> pd.DataFrame:
+                           params: dict | None = None, simulator: str = "numpy",
+                           rng: Any = None) -> pd.DataFrame:
     """A table of pairing experiments simulated under a known rule (see the module docstring).
 
     Parameters
@@ -153,6 +230,11 @@ def simulate_pairing_table(rule: str, protocols: pd.DataFrame | dict | None = No
     params : dict, optional
         Rule parameters replacing :data:`PAIR_STDP` / :data:`TRIPLET_VISUAL_CORTEX`
         (s).
+    simulator : {"numpy", "brian2"}
+        Who plays the protocol: numpy (:func:`pair_stdp_change`,
+        :func:`triplet_change`) or Brian2 (:func:`brian2_changes`; spike times on
+        its 0.1 ms grid).  The two agree to float rounding on grid-aligned
+        protocols (``tests/test_pairing.py``).
     rng : int, numpy.random.Generator or None
         Randomness of the noise and the baselines.
 
@@ -174,7 +256,10 @@ def simulate_pairing_table(rule: str, protocols: pd.DataFrame | dict | None = No
     base = TRIPLET_VISUAL_CORTEX if rule == "triplet" else PAIR_STDP
     par = {**base, **(params or {})}
     rng = resolve_rng(rng)
-    true_ratio = np.maximum(1.0 + _changes(protocols, rule, pairing, par), 0.05)
+    check_choice("simulator", simulator, SIMULATORS)
+    change = (brian2_changes(protocols, rule, pairing=pairing, params=par)
+              if simulator == "brian2" else _changes(protocols, rule, pairing, par))
+    true_ratio = np.maximum(1.0 + change, 0.05)
     before = 2.0 * np.exp(rng.normal(0.0, 0.3, len(protocols)))
     after = before * true_ratio * np.exp(rng.normal(0.0, noise, len(protocols)))
     table = pd.DataFrame({
@@ -185,5 +270,5 @@ def simulate_pairing_table(rule: str, protocols: pd.DataFrame | dict | None = No
         "n_trains": protocols["n_trains"].to_numpy(int),
         "weight_before [mV]": before, "weight_after [mV]": after})
     table.attrs["truth"] = {"rule": rule, "pairing": pairing, "params": par, "noise": noise,
-                            "ratio": true_ratio.tolist()}
+                            "simulator": simulator, "ratio": true_ratio.tolist()}
     return table
