@@ -1406,6 +1406,92 @@ CASES += [
 ]
 
 
+# --- pairing tables (issue 15) ------------------------------------------------
+
+def _table(cols, **kw):
+    def go():
+        import pandas as pd
+
+        from plastix.io.table import load_pairing_table
+
+        load_pairing_table(pd.DataFrame(cols), **kw)
+    return go
+
+
+def _pairing(cols, **kw):
+    def go():
+        import pandas as pd
+
+        from plastix.estimate.pairing import estimate_pairing
+
+        estimate_pairing(pd.DataFrame(cols), n_boot=10, n_null=0, rng=0, **kw)
+    return go
+
+
+_DT = {"delta_t [ms]": [10.0, -10.0]}
+_OK = {**_DT, "weight_ratio": [1.2, 0.8]}
+
+CASES += [
+    ("table-missing-delta-t", _table({"delta t [ms]": [10.0], "weight_ratio": [1.2]}),
+     ValueError,
+     r"`table` must have a column 'delta_t' \(post spike time minus pre spike time, e\.g\. "
+     r"'delta_t \[ms\]'\); found columns 'delta t', 'weight_ratio'\. Did you mean 'delta t'\? "
+     r"Rename that column 'delta_t'\."),
+    ("table-missing-weight", _table({**_DT, "weight_rato": [1.2, 0.8]}), ValueError,
+     r"`table` must have a column 'weight_ratio' \(after/before\) or both 'weight_before' and "
+     r"'weight_after'; found columns 'delta_t', 'weight_rato'\. Did you mean 'weight_rato'\? "
+     r"Rename that column 'weight_ratio'\."),
+    ("table-before-without-after", _table({**_DT, "weight_before": [1.0, 1.0],
+                                           "weight_aftr": [1.2, 0.8]}), ValueError,
+     r"`table` has 'weight_before' but not 'weight_after'; give both, or 'weight_ratio' "
+     r"\(after/before\); found columns 'delta_t', 'weight_before', 'weight_aftr'\. Did you mean "
+     r"'weight_aftr'\? Rename that column 'weight_after'\."),
+    ("table-unknown-time-unit", _table({"delta_t [msec]": [10.0], "weight_ratio": [1.2]}),
+     ValueError,
+     r"`delta_t` has an unknown unit 'msec' in its header; a time column accepts 's', 'ms', "
+     r"'us', 'µs', 'μs', 'min'\. Did you mean 'ms'\?"),
+    ("table-unknown-frequency-unit", _table({**_OK, "frequency [hz]": [1.0, 1.0]}), ValueError,
+     r"`frequency` has an unknown unit 'hz' in its header; a frequency column accepts 'Hz', "
+     r"'kHz', 'mHz', '1/s'\. Did you mean 'Hz'\?"),
+    ("table-ratio-not-positive", _table({**_DT, "weight_ratio": [1.2, 0.0]}), ValueError,
+     r"`weight_ratio` \(weight after / weight before\) must be finite and > 0; got 0 in row 1\. "
+     r"A ratio of 0 or below has no logarithm: check the signs of the weights\."),
+    ("table-weights-opposite-signs", _table({**_DT, "weight_before": [-1.0, 2.0],
+                                             "weight_after": [1.5, 2.2]}), ValueError,
+     r"`weight_after / weight_before` must be finite and > 0; got -1\.5 in row 0\. A ratio of "
+     r"0 or below has no logarithm: check the signs of the weights\."),
+    ("table-nan-rows-refused", _table({"delta_t": [0.01, float("nan"), 0.02],
+                                       "weight_ratio": [1.2, 0.8, float("nan")]}), ValueError,
+     r"`table` has NaN \(empty cells\) in 2 of 3 rows \(rows 1, 2; column\(s\) delta_t, "
+     r"weight_ratio\); fill them, or pass nan='drop' to drop those rows \(the count is "
+     r"reported\)\."),
+    ("table-duplicate-experiment", _table({**_OK, "experiment": ["c1", "c1"]}), ValueError,
+     r"`experiment` ids must be unique \(one row per experiment or group\); got 'c1' in rows "
+     r"0, 1\."),
+    ("table-n-not-integer", _table({**_OK, "n": [3, 1.5]}), ValueError,
+     r"`n` must be an integer >= 1; got 1\.5 in row 1\."),
+    ("table-not-a-number", _table({**_DT, "weight_ratio": ["1.2", "big"]}), ValueError,
+     r"`weight_ratio` must hold numbers; got 'big' in row 1\."),
+    ("table-bad-suffix", lambda: __import__("plastix.io.table", fromlist=["x"])
+     .load_pairing_table("pairings.xlsx"), ValueError,
+     r"`table` must end in one of \.csv, \.tsv, \.tab, \.parquet, \.pq; got 'pairings\.xlsx' "
+     r"\(suffix '\.xlsx'\)\."),
+    ("table-bad-nan-policy", _table(_OK, nan="skip"), ValueError,
+     r"`nan` must be one of 'refuse', 'drop'; got 'skip'\."),
+    ("pairing-unknown-by", _pairing(_OK, by="slise"), ValueError,
+     r"`by` must name columns of the table; got 'slise'; columns are 'delta_t', 'weight_ratio', "
+     r"'n', 'n_pairings', 'n_trains'\."),
+    ("pairing-unknown-kernel", _pairing(_OK, kernel="stpd"), ValueError,
+     r"`kernel` must be one of .*; got 'stpd'\. Did you mean 'stdp'\?"),
+    ("pairing-rate-kernel-needs-frequency", _pairing(_OK, kernel="product"), ValueError,
+     r"kernel 'product' needs the column 'frequency' \(the pairing rate, e\.g\. 'frequency "
+     r"\[Hz\]'\): a rate kernel reads the pairing rate; missing for 2 of 2 rows\."),
+    ("pairing-sem-weights-without-sem", _pairing(_OK, weights="sem"), ValueError,
+     r"weights='sem' needs the column 'weight_sem'; the table has none\. Use weights='n' or "
+     r"'auto'\."),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):
     _, trigger, exc, message = case

@@ -10,6 +10,9 @@ counted as anti-Hebbian.
 * :class:`HebbianEstimator` (scikit-learn style: ``fit(record)`` returns ``self``,
   fitted attributes end in ``_``) and :func:`estimate_alignment` (one call,
   labelled ``xarray.Dataset`` out);
+* :func:`estimate_pairing` (:mod:`plastix.estimate.pairing`): the same question
+  asked of a table of pairing experiments, kernels compared with ``kernel="all"``;
+  :mod:`plastix.estimate.pairing_sim` simulates such tables under known rules;
 * :mod:`plastix.estimate.synthetic`: a fast linear-rate generator with known rules
   and the population truth, for calibration.
 """
@@ -23,6 +26,8 @@ from plastix.estimate.estimator import (
     result_to_dict,
     save_result,
 )
+from plastix.estimate.pairing import PairingResult, estimate_pairing
 
 __all__ = ["HebbianEstimator", "estimate_alignment", "save_result", "result_to_dict",
+           "estimate_pairing", "PairingResult",
            "KERNELS", "VERDICTS", "VERDICT_RULE"]

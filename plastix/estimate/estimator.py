@@ -277,6 +277,32 @@ def bca_interval(estimate: float, boot: np.ndarray, jack: np.ndarray, alpha: flo
     return out, bool(lo > estimate or hi < estimate)
 
 
+def two_sided_p(estimate: float, null: np.ndarray) -> float:
+    """Two-sided p-value of ``estimate`` against null replicates.
+
+    ``min(1, 2 min(P_hi, P_lo))`` with ``P_hi = (1 + #{null ≥ estimate}) / (1 + n)``
+    and ``P_lo`` likewise (``n`` finite replicates); NaN without replicates or
+    with a NaN estimate.  The smallest value is ``2 / (n + 1)``.
+    """
+    null = np.asarray(null, dtype=float)
+    if not (null.size and np.isfinite(estimate)):
+        return math.nan
+    nn = null[np.isfinite(null)]
+    hi = (1 + np.sum(nn >= estimate)) / (1 + nn.size)
+    lo = (1 + np.sum(nn <= estimate)) / (1 + nn.size)
+    return float(min(1.0, 2 * min(hi, lo)))
+
+
+def verdict_of(ci: np.ndarray, p: float, alpha: float) -> str:
+    """The verdict of :data:`VERDICT_RULE` from an interval, a p-value (NaN: no null) and α."""
+    sig = (p < alpha) if np.isfinite(p) else True
+    if np.isfinite(ci).all() and ci[0] > 0 and sig:
+        return "hebbian"
+    if np.isfinite(ci).all() and ci[1] < 0 and sig:
+        return "anti_hebbian"
+    return "indeterminate"
+
+
 class HebbianEstimator:
     """Estimate how Hebbian the measured weight changes of a record are.
 
@@ -634,20 +660,8 @@ class HebbianEstimator:
                           "is zero over all observed synapses; returning NaN.", ZeroNormWarning,
                           stacklevel=3)
         # ---- p-value against the circular-shift null (two-sided)
-        if null.size and np.isfinite(a_hat):
-            nn = null[np.isfinite(null)]
-            hi = (1 + np.sum(nn >= a_hat)) / (1 + nn.size)
-            lo = (1 + np.sum(nn <= a_hat)) / (1 + nn.size)
-            p = float(min(1.0, 2 * min(hi, lo)))
-        else:
-            p = math.nan
-        sig = (p < alpha) if np.isfinite(p) else True
-        if np.isfinite(ci).all() and ci[0] > 0 and sig:
-            verdict = "hebbian"
-        elif np.isfinite(ci).all() and ci[1] < 0 and sig:
-            verdict = "anti_hebbian"
-        else:
-            verdict = "indeterminate"
+        p = two_sided_p(a_hat, null)
+        verdict = verdict_of(ci, p, alpha)
         reason = unjudgeable_reason(n_k, int(self.n_null), alpha, ci)
         if reason:
             verdict = "indeterminate"

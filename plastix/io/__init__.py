@@ -18,6 +18,9 @@
   pynapple session (``TsGroup`` / ``TsdFrame`` roles, a weight ``TsdFrame`` with
   its synapse table, an ``IntervalSet`` of segments) as a record and back;
   pynapple is imported only when they are called.
+* :func:`load_pairing_table` — tidy tables of pairing experiments (CSV, TSV, Parquet,
+  a DataFrame; :mod:`plastix.io.table`); a table is not a record, so it is read by
+  this function rather than through the table of formats.
 * :func:`inspect_file` — what plastix finds in any file, what an estimate lacks
   and the command-line flags that would map it (``plastix inspect FILE``).
 
@@ -38,9 +41,10 @@ from plastix.io.inspection import Inspection, inspect_file
 from plastix.io.netcdf import load_netcdf, to_netcdf
 from plastix.io.nwb import read_standard_nwb
 from plastix.io.pynapple import from_pynapple, to_pynapple
+from plastix.io.table import load_pairing_table
 
 __all__ = ["save_record", "load_record", "open_record", "read_block", "write_block",
            "to_neo", "from_neo", "DEFAULT_BIN_SIZE", "to_netcdf", "load_netcdf", "Format",
            "register_format", "get_format", "format_for_path", "format_names",
            "format_suffixes", "inspect_file", "Inspection", "read_standard_nwb",
-           "from_pynapple", "to_pynapple"]
+           "from_pynapple", "to_pynapple", "load_pairing_table"]

@@ -1,0 +1,305 @@
+"""Tables of pairing experiments: reading, the protocol's Hebbian terms, ground truth (issue 15)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from plastix.estimate.pairing import (
+    _loo_fit,
+    _resamples,
+    estimate_pairing,
+    pair_sums,
+    protocol_term,
+    protocol_trains,
+)
+from plastix.estimate.pairing_sim import (
+    BI_POO,
+    PAIR_STDP,
+    SJOSTROM,
+    TRIPLET_VISUAL_CORTEX,
+    protocol_grid,
+    simulate_pairing_table,
+    triplet_change,
+)
+from plastix.io.table import load_pairing_table
+from plastix.kernels import STDP_CUTOFF, get_kernel
+
+FAST = {"n_boot": 400, "n_null": 199}
+
+
+# ------------------------------------------------------------------ reading
+
+
+def test_units_in_brackets_are_converted_to_si(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("experiment,delta_t [ms],weight_ratio [%],frequency [kHz],n_pairings,"
+                    "slice\nc1,10,150,0.005,60,A\nc2,-10,70,0.005,60,B\n")
+    t = load_pairing_table(path)
+    # exact decimal conversions: 10 ms -> 0.01 s etc. (float rounding only)
+    assert_allclose(t["delta_t"], [0.01, -0.01], rtol=1e-12)
+    assert_allclose(t["weight_ratio"], [1.5, 0.7], rtol=1e-12)
+    assert_allclose(t["frequency"], [5.0, 5.0], rtol=1e-12)
+    assert t["n"].tolist() == [1, 1] and t["n_trains"].tolist() == [1, 1]
+    assert t["n_pairings"].tolist() == [60, 60]
+    assert t["slice"].tolist() == ["A", "B"] and t.attrs["labels"] == ["slice"]
+    assert t.attrs["units"]["delta_t"] == "s" and t.attrs["source"] == str(path)
+    again = load_pairing_table(t)  # the result reads as itself (SI, no brackets)
+    pd.testing.assert_frame_equal(again[t.columns], t)
+
+
+def test_before_after_sem_and_control_ratio_tsv(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("delta_t [s]\tweight_before [mV]\tweight_after [mV]\tweight_sem [mV]\t"
+                    "control_ratio\n0.01\t2.0\t3.0\t0.2\t1.25\n-0.01\t4.0\t2.0\t0.4\t0.8\n")
+    t = load_pairing_table(path)
+    # ratio after/before divided by the control pathway's drift; SEM of after / before / control
+    assert_allclose(t["weight_ratio"], [1.5 / 1.25, 0.5 / 0.8], rtol=1e-12)
+    assert_allclose(t["weight_sem"], [0.1 / 1.25, 0.1 / 0.8], rtol=1e-12)
+    assert "control_ratio" not in t and "weight_before" not in t
+
+
+def test_nan_rows_dropped_with_their_count():
+    df = pd.DataFrame({"delta_t": [0.01, np.nan, -0.01, 0.02],
+                       "weight_ratio": [1.2, 1.1, np.nan, 1.3], "note": [None, "x", "y", None]})
+    with pytest.warns(UserWarning, match=r"dropped 2 of 4 rows .*rows 1, 2; column\(s\) "
+                                         r"delta_t, weight_ratio"):
+        t = load_pairing_table(df, nan="drop")
+    assert len(t) == 2 and t.attrs["n_dropped"] == 2
+    assert t["note"].isna().all()  # NaN in a label column is kept
+
+
+def test_parquet_needs_pyarrow(tmp_path):
+    pytest.importorskip("pandas")
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        path = tmp_path / "t.parquet"
+        path.write_bytes(b"PAR1")
+        with pytest.raises(ImportError, match=r"pip install pyarrow"):
+            load_pairing_table(path)
+    else:
+        df = pd.DataFrame({"delta_t [ms]": [10.0], "weight_ratio": [1.2]})
+        df.to_parquet(tmp_path / "t.parquet")
+        assert_allclose(load_pairing_table(tmp_path / "t.parquet")["delta_t"], [0.01])
+
+
+# ------------------------------------------------------------------ the protocol's terms
+
+
+def _table(**cols):
+    n = max(len(np.atleast_1d(v)) for v in cols.values())
+    return load_pairing_table(pd.DataFrame({k: np.broadcast_to(v, n) for k, v in cols.items()}))
+
+
+@pytest.mark.parametrize("freq", [1.0, 7.0, 15.0, 45.0])
+def test_stdp_term_is_the_kernels_reference(freq):
+    """protocol_term(all) calls the registry's stdp reference; pair_sums is its closed form.
+
+    The rates put no pair exactly at the cutoff 5 τ = 0.1 s (10, 20, 50 Hz would: whether
+    such a pair counts then depends on float rounding of the spike times, in both codes).
+    """
+    tau = 0.02
+    dts = np.array([-0.03, -0.01, -0.004, 0.0, 0.004, 0.01, 0.03])
+    tab = _table(delta_t=dts, weight_ratio=1.0, frequency=freq, n_pairings=12, n_trains=3)
+    h = protocol_term(tab, "stdp", tau=tau, pairing="all")
+    ref = []
+    for dt in dts:
+        pot, dep = pair_sums(*protocol_trains(dt, freq, 12), tau_plus=tau, tau_minus=tau,
+                             pairing="all", cutoff=STDP_CUTOFF * tau)
+        ref.append(3 * (pot - dep))
+    # the registry sums piecewise exponentials in another order: float rounding only
+    assert_allclose(h, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_nearest_equals_all_when_pairings_are_far_apart():
+    """At 1 Hz (period 1 s > 5 τ) only the paired spikes interact: both give N K(Δt)."""
+    tau = 0.02
+    dts = np.array([-0.05, -0.01, 0.0, 0.01, 0.05])
+    tab = _table(delta_t=dts, weight_ratio=1.0, frequency=1.0, n_pairings=60)
+    k = np.where(dts > 0, np.exp(-np.abs(dts) / tau), np.where(dts < 0, -np.exp(-np.abs(dts)
+                                                                                / tau), 0.0))
+    for pairing in ("all", "nearest"):
+        assert_allclose(protocol_term(tab, "stdp", tau=tau, pairing=pairing), 60 * k,
+                        rtol=1e-9)
+    # at 50 Hz they differ: nearest pairs each post with its pre 5 ms before (10 pairs) and
+    # each pre with the post 15 ms before (9 pairs); all-to-all adds the farther pairings
+    fast = _table(delta_t=[0.005], weight_ratio=1.0, frequency=50.0, n_pairings=10)
+    nn, aa = (protocol_term(fast, "stdp", pairing=p)[0] for p in ("nearest", "all"))
+    assert_allclose(nn, 10 * np.exp(-0.25) - 9 * np.exp(-0.75), rtol=1e-12)
+    assert aa > nn > 0
+
+
+def test_rate_terms_are_the_protocols_co_activity():
+    tab = _table(delta_t=[0.01, -0.01], weight_ratio=1.0, frequency=[5.0, 20.0],
+                 n_pairings=[60, 10], n_trains=[1, 4])
+    # product = rate^2 x duration = frequency x n_pairings x n_trains (Hz); exact in float
+    assert_allclose(protocol_term(tab, "product"), [300.0, 800.0], rtol=1e-12)
+    assert_allclose(protocol_term(tab, "lagged"), [300.0, 800.0], rtol=1e-12)
+    assert_allclose(protocol_term(tab, "covariance"), [0.0, 0.0], atol=1e-9)
+    with pytest.raises(ValueError, match="needs the column 'frequency'"):
+        protocol_term(_table(delta_t=[0.01], weight_ratio=1.0), "product")
+
+
+def test_loo_r2_matches_refitting_without_each_row(rng):
+    g, h, w = rng.normal(size=9), rng.normal(size=9), rng.uniform(0.5, 2, 9)
+    *_, r2 = _loo_fit(g, h, w)
+    pred = []
+    for r in range(9):
+        keep = np.arange(9) != r
+        x = np.column_stack([np.ones(8), h[keep]])
+        coef = np.linalg.lstsq(x * np.sqrt(w[keep])[:, None], g[keep] * np.sqrt(w[keep]),
+                               rcond=None)[0]
+        pred.append(coef[0] + coef[1] * h[r])
+    mean = np.sum(w * g) / w.sum()
+    ref = 1 - np.sum(w * (g - pred) ** 2) / np.sum(w * (g - mean) ** 2)
+    assert_allclose(r2, ref, rtol=1e-9)  # the hat-matrix shortcut is exact algebra
+
+
+def test_bootstrap_and_permutations_stay_within_groups(rng):
+    strata = [np.array([0, 2, 4]), np.array([1, 3])]
+    counts, perms = _resamples(strata, 5, 50, 40, rng)
+    assert_allclose(counts[:, [0, 2, 4]].sum(1), 3)
+    assert_allclose(counts[:, [1, 3]].sum(1), 2)
+    assert set(perms[:, [0, 2, 4]].ravel()) == {0, 2, 4}
+    assert np.all(np.sort(perms, axis=1) == np.arange(5))
+
+
+# ------------------------------------------------------------------ ground truth
+
+
+@pytest.mark.parametrize(("rule", "pairing", "verdict"), [
+    ("stdp", "all", "hebbian"), ("stdp", "nearest", "hebbian"),
+    ("anti_stdp", "all", "anti_hebbian"), ("none", "all", "indeterminate"),
+    ("none", "nearest", "indeterminate")])
+def test_pair_stdp_tables_get_the_right_verdict(rule, pairing, verdict):
+    table = simulate_pairing_table(rule, pairing=pairing, rng=3)
+    res = estimate_pairing(table, kernel="stdp", pairing=pairing, rng=0, **FAST)
+    assert res.verdict == verdict, res.summary()
+    assert res.ci[0] <= res.alignment <= res.ci[1]
+
+
+def test_kernel_all_prefers_stdp_on_pair_stdp_data():
+    res = estimate_pairing(simulate_pairing_table("stdp", rng=4), kernel="all", rng=0, **FAST)
+    assert res.best_kernel == "stdp" and res.kernel == "stdp" and res.verdict == "hebbian"
+    ds = res.dataset
+    lo, hi = ds["alignment_ci"].values.T
+    a = ds["alignment"].values
+    ok = np.isfinite(a)
+    assert np.all((lo[ok] <= a[ok]) & (a[ok] <= hi[ok]))  # every interval holds its estimate
+    # the rate kernels see one protocol rate for every row: no association, p = 1
+    assert float(ds["p_value"].sel(kernel="product")) == 1.0
+    json.dumps(res.to_dict())
+    assert "best kernel: stdp" in res.summary()
+
+
+def test_result_is_saved_as_netcdf_and_json(tmp_path):
+    import xarray as xr
+
+    table = simulate_pairing_table("stdp", rng=4).assign(slice=["A", None] * 20)
+    res = estimate_pairing(table, kernel="all", n_boot=50, n_null=20, rng=0)
+    nc, js = res.save(tmp_path / "res")
+    with xr.open_dataset(nc, engine="h5netcdf") as back:
+        assert_allclose(back["alignment"], res.dataset["alignment"], rtol=0)
+        assert str(back.attrs["best_kernel"]) == "stdp"
+    assert json.loads(js.read_text())["best_kernel"] == "stdp"
+
+
+@pytest.mark.parametrize("freqs", [SJOSTROM["frequency"], [20.0, 30.0, 40.0, 50.0]])
+def test_triplet_tables_prefer_a_rate_kernel(freqs):
+    """The minimal triplet rule potentiates at high frequency whatever the order."""
+    table = simulate_pairing_table("triplet", dict(SJOSTROM, frequency=freqs), rng=1)
+    res = estimate_pairing(table, kernel="all", rng=0, **FAST)
+    assert get_kernel(res.best_kernel).inputs == "rates", res.summary()
+    assert res.verdict == "hebbian", res.summary()
+
+
+def test_triplet_rule_reproduces_the_frequency_dependence():
+    """LTD for post-before-pre at 0.1 Hz, LTP for both orders at 50 Hz (Sjöström et al. 2001);
+    75 pairings in one train (pairing_sim.SJOSTROM explains why not bursts of 5)."""
+    def ratio(dt, f, n=75):
+        pre, post = protocol_trains(dt, f, n)
+        return 1 + triplet_change(pre, post, **TRIPLET_VISUAL_CORTEX)
+
+    assert ratio(-0.01, 0.1) < 0.8 and abs(ratio(0.01, 0.1) - 1) < 1e-3
+    assert ratio(-0.01, 50.0) > 1.5 and ratio(0.01, 50.0) > 1.5
+    assert ratio(-0.01, 50.0, n=5) ** 15 < 1.0  # in bursts of 5: still LTD
+
+
+def test_same_seed_same_numbers_and_options():
+    table = simulate_pairing_table("stdp", rng=5)
+    a = estimate_pairing(table, rng=7, **FAST).dataset
+    b = estimate_pairing(table, rng=7, **FAST).dataset
+    assert_allclose(a["bootstrap_alignment"], b["bootstrap_alignment"], rtol=0)
+    lin = estimate_pairing(table, signal="ratio_minus_one", n_null=0, rng=7, n_boot=200)
+    assert math.isnan(lin.p_value) and lin.verdict == "hebbian"  # the interval alone decides
+    grouped = estimate_pairing(table.assign(rig=np.arange(len(table)) % 2), by="rig", rng=7,
+                               **FAST)
+    assert grouped.dataset.attrs["by"] == "rig" and grouped.verdict == "hebbian"
+
+
+def test_weights_from_sem_and_n():
+    tab = pd.DataFrame({"delta_t": [0.01, -0.01, 0.02, -0.02], "weight_ratio": [1.5, 0.6, 0.9,
+                                                                                1.3],
+                        "n": [10, 10, 1, 1], "weight_sem": [0.1, 0.1, 1.0, 1.0]})
+    by_sem = estimate_pairing(tab, weights="sem", n_boot=50, n_null=0, rng=0)
+    by_n = estimate_pairing(tab, weights="n", n_boot=50, n_null=0, rng=0)
+    flat = estimate_pairing(tab, weights="none", n_boot=50, n_null=0, rng=0)
+    # the two precise rows agree with STDP, the two noisy ones disagree: weighting helps
+    assert by_sem.alignment > flat.alignment and by_n.alignment > flat.alignment
+    w = by_sem.dataset["signal_weight"].values
+    assert_allclose(w[0] / w[2], (0.1 / 1.5) ** -2 / (1.0 / 0.9) ** -2, rtol=1e-12)
+
+
+def test_protocol_grid_and_simulated_table_read_back():
+    grid = protocol_grid(delta_t=[-0.01, 0.01], frequency=[1.0, 20.0], n_pairings=5, n_cells=3)
+    assert len(grid) == 12
+    table = simulate_pairing_table("none", grid, noise=0.0, rng=0)
+    t = load_pairing_table(table)
+    assert_allclose(t["weight_ratio"], 1.0, rtol=1e-12)  # no plasticity, no noise
+    assert_allclose(t["delta_t"].unique(), [-0.01, 0.01], rtol=1e-12)
+
+
+@pytest.mark.brian2
+@pytest.mark.parametrize(("rule", "pairing"), [("stdp", "all"), ("stdp", "nearest"),
+                                               ("triplet", "all")])
+def test_brian2_plays_the_protocols_like_numpy(rule, pairing):
+    """The Brian2 templates and the numpy rules give the same weight changes."""
+    from plastix.estimate.pairing_sim import _changes, brian2_changes
+
+    grid = protocol_grid(delta_t=[-0.01, -0.005, 0.005, 0.01], frequency=[10.0, 50.0],
+                         n_pairings=20, n_trains=2)
+    par = TRIPLET_VISUAL_CORTEX if rule == "triplet" else PAIR_STDP
+    # grid-aligned spike times, the same sums in another order: float rounding only
+    assert_allclose(brian2_changes(grid, rule, pairing=pairing), _changes(grid, rule, pairing,
+                                                                          par),
+                    rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.brian2
+def test_brian2_simulated_table_gets_the_stdp_verdict():
+    # 15 pairings at 1 Hz (15 s of Brian2 time at 0.1 ms) keep the test short
+    table = simulate_pairing_table("stdp", dict(BI_POO, n_pairings=15), simulator="brian2",
+                                   rng=2)
+    assert table.attrs["truth"]["simulator"] == "brian2"
+    res = estimate_pairing(table, kernel="all", rng=0, **FAST)
+    assert res.best_kernel == "stdp" and res.verdict == "hebbian", res.summary()
+
+
+@pytest.mark.slow
+def test_no_plasticity_false_hebbian_rate():
+    """Over 100 noise-only tables the 'hebbian' verdict comes at most at ~alpha/2 + slack."""
+    hits = sum(estimate_pairing(simulate_pairing_table("none", rng=s), rng=s, n_boot=300,
+                                n_null=199).verdict == "hebbian" for s in range(100))
+    # one-sided share ~ alpha/2 = 2.5%; 8 of 100 is beyond the binomial 99th percentile
+    assert hits <= 8, hits
+
+
+def test_delta_t_without_unit_that_looks_like_ms_warns():
+    with pytest.warns(UserWarning, match=r"write 'delta_t \[ms\]'"):
+        load_pairing_table(pd.DataFrame({"delta_t": [10.0, -10.0], "weight_ratio": [1.2, 0.8]}))
