@@ -343,3 +343,19 @@ def test_inspect_exit_code_says_whether_an_estimate_can_run(tmp_path, capsys):
     assert main(["inspect", str(path)]) == 1
     text = capsys.readouterr().out
     assert "--pre-units" in text
+
+
+def test_estimate_reads_a_table_of_pairing_experiments(tmp_path, capsys):
+    """`plastix estimate TABLE.csv --kernel all` names the kernel that explains a table
+    simulated with pair STDP, and never writes over the table."""
+    from plastix.estimate.pairing_sim import simulate_pairing_table
+
+    table = tmp_path / "pairs.csv"
+    simulate_pairing_table("stdp", rng=1).to_csv(table, index=False)
+    before = _sha(table)
+    assert main(["estimate", str(table), "--kernel", "all", "--n-boot", "200",
+                 "--n-null", "99", "--out", str(tmp_path / "res") + "/"]) == 0
+    text = capsys.readouterr().out
+    assert "best kernel: stdp" in text
+    assert (tmp_path / "res" / "pairs_estimate.json").exists()
+    assert _sha(table) == before

@@ -47,6 +47,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)
     add_reader_flags(p, skip=("decay",))  # --decay above is the estimator's
+    t = p.add_argument_group(
+        "tables of pairing experiments (.csv, .tsv, .tab, .parquet: one row per experiment, "
+        "delta_t and weight_ratio or weight_before/weight_after; --kernel all compares kernels)")
+    t.add_argument("--by", default=None,
+                   help="column(s), comma-separated, within which rows are resampled and "
+                   "permuted (e.g. experiment series or preparation)")
+    t.add_argument("--pairing", default="all", choices=("all", "nearest"),
+                   help="spike pairs the stdp term counts: all-to-all (default) or nearest")
+    t.add_argument("--tau-ms", type=float, default=20.0,
+                   help="STDP window time constant for tables, in ms (default 20)")
     p.set_defaults(func=_run)
 
 
@@ -72,6 +82,10 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.cli._registry_help import check_kernel, format_of_path
     from plastix.estimate.estimator import HebbianEstimator, save_result
 
+    from plastix.io.table import is_pairing_table
+
+    if is_pairing_table(args.file):
+        return _run_table(args)
     check_kernel(args.kernel)
     check_input(args.file, allow_pickle=args.allow_pickle)
     out = _outputs(args)
@@ -94,4 +108,25 @@ def _run(args: argparse.Namespace) -> int:
 
             png = save_estimate_figure(est.result_, out.with_suffix(".png"))
             print(f"wrote {png}")
+    return 0
+
+
+def _run_table(args: argparse.Namespace) -> int:
+    """``plastix estimate TABLE.csv``: the estimator on a table of pairing experiments."""
+    from plastix.cli._registry_help import check_kernel
+    from plastix.estimate.pairing import estimate_pairing
+
+    if args.kernel != "all":
+        check_kernel(args.kernel)
+    check_input(args.file)
+    out = _outputs(args)
+    by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None
+    res = estimate_pairing(args.file, kernel=args.kernel, by=by, n_boot=args.n_boot,
+                           n_null=args.n_null, alpha=args.alpha, tau=args.tau_ms / 1000.0,
+                           pairing=args.pairing, rng=args.rng)
+    print(f"plastix estimate {args.file.name}")
+    print(res.summary())
+    if out is not None:
+        nc, js = res.save(out)
+        print(f"wrote {nc} and {js}")
     return 0
