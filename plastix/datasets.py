@@ -336,7 +336,7 @@ def make_datasets(root: Path | None = None, *, names: list[str] | None = None) -
         ds = RECIPES[spec["recipe"]](seed=spec["seed"], **params)
         stub = DatasetEntry(spec["name"], spec["file"], "", "", spec["recipe"], spec["seed"],
                             "", "", {})
-        path = atomic_write(stub.path(root), lambda p: save_record(ds, p))
+        path = atomic_write(stub.path(root), lambda p, ds=ds: save_record(ds, p))
         back = load_record(path)
         entries[spec["name"]] = DatasetEntry(
             name=spec["name"], file=spec["file"], sha256=file_sha256(path),
@@ -449,11 +449,13 @@ _RATE_NULL = {
 
 SPECS: list[dict[str, Any]] = [
     {"name": "spiking-error-nix", "file": "spiking_error.nix", "recipe": "spiking_error",
-     "seed": 11, "params": _SPIKING_ERROR, "description": "Brian2 spiking circuit (60 Poisson inputs onto 6 LIF neurons) "
+     "seed": 11, "params": _SPIKING_ERROR,
+     "description": "Brian2 spiking circuit (60 Poisson inputs onto 6 LIF neurons) "
      "trained by an error-driven delta rule with decay 4/s, 8 s, 120 synapses recorded every "
      "100 ms; the emergent-Hebbian case (Hebbian signature, non-Hebbian rule)."},
     {"name": "rate-null-nwb", "file": "rate_null.nwb", "recipe": "rate_null", "seed": 12,
-     "params": _RATE_NULL, "description": "Linear-rate recording, 20 pre x 8 post, weights change by decay and "
+     "params": _RATE_NULL,
+     "description": "Linear-rate recording, 20 pre x 8 post, weights change by decay and "
      "noise only: no Hebbian structure (the estimator should say indeterminate)."},
     {"name": "pairing-stdp-nix", "file": "pairing_stdp.nix", "recipe": "pairing_stdp",
      "seed": 13, "description": "12 pairing experiments (one synapse per segment, weight "

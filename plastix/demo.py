@@ -92,9 +92,9 @@ def _circuit_and_estimate(out: Path, rng: np.random.Generator,
                           progress: bool) -> list[Section]:
     from plastix.circuits import SpikingCircuitConfig, simulate_spiking
     from plastix.estimate import estimate_alignment, save_result
+    from plastix.io import load_record, save_record
     from plastix.plot.circuits import plot_weights
     from plastix.plot.estimate import save_estimate_figure
-    from plastix.io import load_record, save_record
 
     folder = out / "circuit"
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import hashlib
 import html
 import re
 import shlex
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -331,12 +332,13 @@ def test_inspect_and_estimate_map_a_standard_nwb_file(tmp_path, capsys):
 
 
 def test_inspect_exit_code_says_whether_an_estimate_can_run(tmp_path, capsys):
+    from datetime import datetime
+
     import pynwb
-    from datetime import datetime, timezone
 
     path = tmp_path / "units_only.nwb"
     nwb = pynwb.NWBFile(session_description="units only", identifier="u1",
-                        session_start_time=datetime(2026, 1, 1, tzinfo=timezone.utc))
+                        session_start_time=datetime(2026, 1, 1, tzinfo=UTC))
     nwb.add_unit(spike_times=[0.1, 0.2, 0.3])
     with pynwb.NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)

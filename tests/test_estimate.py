@@ -407,7 +407,7 @@ def _check_intervals(est):
 
 
 def test_bca_interval_contains_its_estimate():
-    from plastix.estimate.estimator import bca_interval
+    from plastix.estimate.intervals import bca_interval
 
     rng = np.random.default_rng(0)
     boot = rng.normal(0.5, 0.1, 2000)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from plastix.estimate import HebbianEstimator
-from plastix.estimate.estimator import MIN_INTERVALS, result_to_dict
+from plastix.estimate.estimator import result_to_dict
+from plastix.estimate.intervals import MIN_INTERVALS
 from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
 from plastix.record import validate_record
 
@@ -49,7 +50,7 @@ def test_no_null_is_indeterminate_with_reason():
 
 
 def test_zero_width_interval_is_indeterminate():
-    from plastix.estimate.estimator import unjudgeable_reason
+    from plastix.estimate.intervals import unjudgeable_reason
 
     assert unjudgeable_reason(50, 199, 0.05, [0.3, 0.3]).startswith(
         "the bootstrap interval has zero width")

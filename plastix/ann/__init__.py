@@ -7,8 +7,8 @@ Public API::
 ``TrainConfig`` needs no torch; everything else imports torch lazily on first use,
 so ``import plastix.ann`` stays cheap and changes no torch setting (training
 functions take ``threads=`` and restore torch's thread count on exit).  Learning
-rules live in the registry :mod:`plastix.ann.rules` (``register_rule`` adds one).  Sign convention everywhere: alignment
-``> 0`` is Hebbian, ``< 0`` anti-Hebbian.
+rules live in the registry :mod:`plastix.ann.rules` (``register_rule`` adds one).
+Sign convention everywhere: alignment ``> 0`` is Hebbian, ``< 0`` anti-Hebbian.
 """
 
 from __future__ import annotations

@@ -44,8 +44,15 @@ from typing import Any
 import numpy as np
 
 from plastix.ann.config import TrainConfig
-from plastix.ann.loop import (Checkpoint, Group, Recorder, copy_state, stationarity_gap,
-                              torch, train_loop)
+from plastix.ann.loop import (
+    Checkpoint,
+    Group,
+    Recorder,
+    copy_state,
+    stationarity_gap,
+    torch,
+    train_loop,
+)
 from plastix.ann.rules import SignalContext, get_rule
 
 __all__ = ["run_group", "SIGNALS", "forward_backward", "plain_update"]

@@ -23,8 +23,7 @@ from typing import Any
 from plastix.ann import data as _data
 from plastix.ann.config import TrainConfig
 from plastix.ann.engine import forward, loss_and_error, plain_update
-from plastix.ann.loop import (Checkpoint, Group, Recorder, copy_state, stationarity_gap,
-                              train_loop)
+from plastix.ann.loop import Checkpoint, Group, Recorder, copy_state, stationarity_gap, train_loop
 from plastix.ann.rules import get_rule
 
 torch = _data.torch

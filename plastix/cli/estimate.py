@@ -81,7 +81,6 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.cli._errors import reading
     from plastix.cli._registry_help import check_kernel, format_of_path
     from plastix.estimate.estimator import HebbianEstimator, save_result
-
     from plastix.io.table import is_pairing_table
 
     if is_pairing_table(args.file):

@@ -47,6 +47,22 @@ from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords, check_memory
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._stats import BoundKernel, Layout, interval_stats, layout_of
+from plastix.estimate.intervals import (
+    BLOCK_RULE,
+    MIN_INTERVALS,
+    VERDICT_RULE,
+    VERDICTS,
+    _concat_cos,
+    _influence,
+    _pooled_forms,
+    bca_interval,
+    block_counts,
+    floor_note,
+    politis_white_block_length,
+    two_sided_p,
+    unjudgeable_reason,
+    verdict_of,
+)
 from plastix.estimate.reader import memory_budget, open_record, stream_limits
 from plastix.kernels import Kernel, default_param, get_kernel, kernel_names
 from plastix.record import check_decay
@@ -63,53 +79,7 @@ def __getattr__(name: str) -> Any:
         return kernel_names()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-VERDICTS = ("hebbian", "anti_hebbian", "indeterminate")
 _GRAM_MAX_INTERVALS = 3000
-MIN_INTERVALS = 10
-"""Fewest weight intervals on which the estimator gives a verdict: its interval
-resamples whole intervals in blocks of at least ⌈K^(1/3)⌉, so with fewer than 10
-it rests on a handful of blocks and cannot reach its nominal coverage."""
-VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' if the CI lies "
-                "below 0 and p < alpha; otherwise 'indeterminate'. Also 'indeterminate', with "
-                f"the reason, when the record cannot be judged: fewer than {MIN_INTERVALS} "
-                "intervals, no null replicates (n_null=0), too few to reach p < alpha "
-                "(n_null < 2/alpha - 1), or a CI of zero width")
-BLOCK_RULE = ("circular block bootstrap over intervals; default block length "
-              "max(ceil(K^(1/3)), ceil(b_PW)), b_PW the Politis-White (2004) automatic block "
-              "length of the per-interval influence series of the alignment, at most K/2; "
-              "BCa intervals (Efron 1987; acceleration from the leave-one-interval-out "
-              "jackknife), extended to the estimate when more than 1 - alpha/2 of the "
-              "replicates lie on one side of it")
-
-
-def unjudgeable_reason(n_intervals: int, n_null: int, alpha: float, ci: Any) -> str:
-    """Why a fit cannot support a verdict (it is then ``indeterminate``), or ``""``.
-
-    Parameters
-    ----------
-    n_intervals : int
-        Weight intervals in the record.
-    n_null : int
-        Null replicates drawn.
-    alpha : float
-        Test level.
-    ci : array_like (2,)
-        The bootstrap interval of the alignment.
-    """
-    ci = np.asarray(ci, dtype=float)
-    if n_intervals < MIN_INTERVALS:
-        return (f"only {n_intervals} weight interval{'s' if n_intervals != 1 else ''}; at "
-                f"least {MIN_INTERVALS} are needed for a bootstrap interval")
-    need = math.floor(2 / alpha - 1) + 1
-    if n_null == 0:
-        return (f"no null replicates (n_null=0), so no test; pass n_null >= {need} (--n-null; "
-                "default 199)")
-    if n_null < need:
-        return (f"{n_null} null replicates cannot give p < {alpha:g} (the smallest p is "
-                f"2/(1 + n_null)); pass n_null >= {need} (--n-null)")
-    if np.isfinite(ci).all() and ci[1] - ci[0] <= 0:
-        return "the bootstrap interval has zero width: every resample gave the same alignment"
-    return ""
 
 
 def _check_replicate_memory(n_intervals: int, n_boot: int, n_null: int) -> None:
@@ -140,167 +110,6 @@ def _check_overflow(stats: np.ndarray, lay: Layout) -> None:
             f"intervals, the first opening at weight sample {k}: the activity or the weights "
             "hold values near 1e154 or beyond. Check the file for overflowed or corrupt values "
             "(a record loaded whole refuses rates beyond 10 kHz and |weight| beyond 1e6).")
-
-
-def _cos(num: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
-    den = np.sqrt(np.maximum(a2, 0.0) * np.maximum(b2, 0.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-    return np.clip(out, -1.0, 1.0)
-
-
-def _concat_cos(s: np.ndarray, gamma: Any) -> np.ndarray:
-    """Cosine from summed statistics ``s (..., 6)`` = (dh, wh, hh, dd, dw, ww)."""
-    g = np.asarray(gamma)
-    num = s[..., 0] + g * s[..., 1]
-    gg = s[..., 3] + 2 * g * s[..., 4] + g * g * s[..., 5]
-    return _cos(num, gg, s[..., 2])
-
-
-def block_counts(n: int, n_boot: int, block_length: int, rng: np.random.Generator) -> np.ndarray:
-    """Counts ``(n_boot, n)`` of each interval in circular-block-bootstrap resamples."""
-    n_blocks = math.ceil(n / block_length)
-    starts = rng.integers(0, n, size=(n_boot, n_blocks))
-    idx = (starts[:, :, None] + np.arange(block_length)).reshape(n_boot, -1)[:, :n] % n
-    flat = idx + (np.arange(n_boot) * n)[:, None]
-    return np.bincount(flat.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
-
-
-def politis_white_block_length(x: np.ndarray) -> float:
-    """Automatic block length of the circular block bootstrap (Politis & White 2004, 2009).
-
-    Autocovariances ``R(k)`` of ``x`` up to a data-driven bandwidth ``M = 2 m̂``
-    (``m̂`` the first lag after which ``K_N = max(5, √log10 n)`` consecutive
-    autocorrelations stay within ``2 √(log10 n / n)``), the flat-top lag window
-    ``λ``, ``Ĝ = Σ λ(k/M) |k| R(k)``, ``D̂ = (4/3) (Σ λ(k/M) R(k))²`` and
-    ``b = (2 Ĝ² / D̂)^{1/3} n^{1/3}``.
-    """
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    n = x.size
-    if n < 8 or np.var(x) == 0:
-        return 1.0
-    x = x - x.mean()
-    max_lag = min(n - 1, int(math.ceil(math.sqrt(n))) + 5 + int(math.ceil(
-        max(5, math.sqrt(math.log10(n))))))
-    acov = np.array([np.dot(x[: n - k], x[k:]) / n for k in range(max_lag + 1)])
-    rho = acov / acov[0]
-    kn = int(max(5, math.ceil(math.sqrt(math.log10(n)))))
-    thresh = 2.0 * math.sqrt(math.log10(n) / n)
-    m_hat = max_lag - kn
-    for m in range(1, max_lag - kn + 1):
-        if np.all(np.abs(rho[m + 1: m + 1 + kn]) < thresh):
-            m_hat = m
-            break
-    big_m = min(2 * max(m_hat, 1), max_lag)
-    k = np.arange(-big_m, big_m + 1)
-    t = np.abs(k) / big_m
-    lam = np.where(t <= 0.5, 1.0, np.where(t <= 1.0, 2.0 * (1.0 - t), 0.0))
-    r = acov[np.abs(k)]
-    g_hat = np.sum(lam * np.abs(k) * r)
-    d_hat = (4.0 / 3.0) * np.sum(lam * r) ** 2
-    if d_hat <= 0:
-        return 1.0
-    return float((2.0 * g_hat**2 / d_hat) ** (1.0 / 3.0) * n ** (1.0 / 3.0))
-
-
-def _influence(s: np.ndarray, gamma: float) -> np.ndarray:
-    """Per-interval influence of ``alignment_`` (a smooth function of three sums)."""
-    tot = s.sum(0)
-    num = s[:, 0] + gamma * s[:, 1]
-    gg = s[:, 3] + 2 * gamma * s[:, 4] + gamma**2 * s[:, 5]
-    n_tot, g_tot, h_tot = num.sum(), gg.sum(), tot[2]
-    if g_tot <= 0 or h_tot <= 0:
-        return np.zeros(s.shape[0])
-    a = n_tot / math.sqrt(g_tot * h_tot)
-    if n_tot == 0:
-        return num / math.sqrt(g_tot * h_tot)
-    return a * (num / n_tot - gg / (2 * g_tot) - s[:, 2] / (2 * h_tot))
-
-
-def _quad(c: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``cᵀ G c`` for each row ``c`` of interval counts."""
-    return np.einsum("bk,bk->b", c @ g, c)
-
-
-def _jack_quad(g: np.ndarray) -> np.ndarray:
-    """``cᵀ G c`` for ``c = 1 − e_k`` (interval ``k`` left out), every ``k`` at once."""
-    return g.sum() - g.sum(0) - g.sum(1) + np.diag(g)
-
-
-def bca_interval(estimate: float, boot: np.ndarray, jack: np.ndarray, alpha: float
-                 ) -> tuple[np.ndarray, bool]:
-    """Bias-corrected and accelerated (BCa) bootstrap interval that contains its estimate.
-
-    Efron's (1987) BCa levels ``Φ(ẑ₀ + (ẑ₀ + z_q) / (1 − â (ẑ₀ + z_q)))`` of the
-    bootstrap replicates, with ``ẑ₀ = Φ⁻¹(share of replicates below the
-    estimate)`` (the median bias) and the acceleration ``â`` from the
-    leave-one-interval-out jackknife values ``jack``.  The interval describes the
-    same quantity as the estimate (no reflection about it, unlike the basic
-    interval) and contains it whenever ``|ẑ₀| < z_{1−α/2}``; when more than
-    ``1 − α/2`` of the replicates lie on one side of the estimate (a bias of two
-    standard errors: too little data for the bootstrap), the interval is
-    extended to the estimate and the second return value is True.
-
-    ``scipy.stats.bootstrap(method="BCa")`` is not used because it resamples
-    the data through a statistic callable and recomputes it for its own
-    jackknife; here the replicates come from block counts applied to per-interval
-    sufficient statistics (the streaming design keeps no data), so the same
-    formulas are applied to those replicates.
-
-    Returns
-    -------
-    (ndarray (2,), bool)
-        ``[low, high]`` (NaN when undefined) and whether it was extended.
-    """
-    from scipy.special import ndtr, ndtri
-
-    boot = np.asarray(boot, dtype=float)
-    boot = boot[np.isfinite(boot)]
-    if not np.isfinite(estimate) or boot.size == 0:
-        return np.full(2, np.nan), False
-    n = boot.size
-    p0 = (np.sum(boot < estimate) + 0.5 * np.sum(boot == estimate)) / n
-    z0 = float(ndtri(min(max(p0, 0.5 / n), 1 - 0.5 / n)))
-    jack = np.asarray(jack, dtype=float)
-    jack = jack[np.isfinite(jack)]
-    d = jack.mean() - jack if jack.size > 2 else np.zeros(1)
-    ss = float(np.sum(d * d))
-    acc = float(np.sum(d**3) / (6.0 * ss**1.5)) if ss > 0 else 0.0
-    z = ndtri(np.array([alpha / 2, 1 - alpha / 2]))
-    den = 1.0 - acc * (z0 + z)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lev = np.where(den > 0, ndtr(z0 + (z0 + z) / np.where(den > 0, den, 1.0)),
-                       np.array([0.0, 1.0]))
-    lo, hi = np.percentile(boot, 100 * lev)
-    out = np.array([min(lo, estimate), max(hi, estimate)])
-    return out, bool(lo > estimate or hi < estimate)
-
-
-def two_sided_p(estimate: float, null: np.ndarray) -> float:
-    """Two-sided p-value of ``estimate`` against null replicates.
-
-    ``min(1, 2 min(P_hi, P_lo))`` with ``P_hi = (1 + #{null ≥ estimate}) / (1 + n)``
-    and ``P_lo`` likewise (``n`` finite replicates); NaN without replicates or
-    with a NaN estimate.  The smallest value is ``2 / (n + 1)``.
-    """
-    null = np.asarray(null, dtype=float)
-    if not (null.size and np.isfinite(estimate)):
-        return math.nan
-    nn = null[np.isfinite(null)]
-    hi = (1 + np.sum(nn >= estimate)) / (1 + nn.size)
-    lo = (1 + np.sum(nn <= estimate)) / (1 + nn.size)
-    return float(min(1.0, 2 * min(hi, lo)))
-
-
-def verdict_of(ci: np.ndarray, p: float, alpha: float) -> str:
-    """The verdict of :data:`VERDICT_RULE` from an interval, a p-value (NaN: no null) and α."""
-    sig = (p < alpha) if np.isfinite(p) else True
-    if np.isfinite(ci).all() and ci[0] > 0 and sig:
-        return "hebbian"
-    if np.isfinite(ci).all() and ci[1] < 0 and sig:
-        return "anti_hebbian"
-    return "indeterminate"
 
 
 class HebbianEstimator:
@@ -754,7 +563,7 @@ class HebbianEstimator:
             f"block {self.block_length_} (Politis-White))"
             + ("; extended to the estimate: too few intervals for the bootstrap"
                if self.extended_ else ""),
-            f"p-value     {p}  (circular-shift null, {self.n_null} replicates)" + _floor_note(
+            f"p-value     {p}  (circular-shift null, {self.n_null} replicates)" + floor_note(
                 self.p_value_, self.n_null),
             f"verdict     {self.verdict_}" + (f"  ({self.verdict_reason_})"
                                                   if self.verdict_reason_ else ""),
@@ -769,55 +578,6 @@ class HebbianEstimator:
             f"intervals   {self.per_interval_.size}, kernel {self.kernel!r}; A > 0 Hebbian",
         ]
         return "\n".join(lines)
-
-
-def _pooled_forms(obs: dict, counts: np.ndarray, gamma: float, gam_b: np.ndarray,
-                  gam_j: np.ndarray, alpha: float) -> tuple:
-    """Pooled alignment, emergent prediction, stationarity gap and their BCa intervals.
-
-    All from the ``3K × 3K`` Gram matrix of ``[d; w; h]``: a resample with interval
-    counts ``c`` has ``Σ_k c_k x_k`` and so inner products ``cᵀ G_xy c``.  Returns
-    ``(pooled, prediction, gap, pooled_ci, difference_ci, consistent)``; NaN (and
-    ``consistent=False``) without a Gram matrix.
-    """
-    nan2 = np.full(2, np.nan)
-    if "gram" not in obs:
-        return math.nan, math.nan, math.nan, nan2, nan2, False
-    g = obs["gram"]
-    n_k = counts.shape[1]
-    blk = {(a, b): g[i * n_k:(i + 1) * n_k, j * n_k:(j + 1) * n_k]
-           for i, a in enumerate("dwh") for j, b in enumerate("dwh")}
-
-    def forms(quad, gam):
-        gam = np.asarray(gam)
-        num = quad(blk["d", "h"]) + gam * quad(blk["w", "h"])
-        gg = quad(blk["d", "d"]) + 2 * gam * quad(blk["d", "w"]) + gam**2 * quad(blk["w", "w"])
-        hh = quad(blk["h", "h"])
-        return _cos(num, gg, hh), _cos(quad(blk["w", "h"]), quad(blk["w", "w"]), hh)
-
-    ones = np.ones((1, n_k))
-    pooled_a, pred_a = forms(lambda b: _quad(ones, b), gamma)
-    pooled, pred = float(pooled_a[0]), float(pred_a[0])
-    pb, prb = forms(lambda b: _quad(counts, b), gam_b)
-    pj, prj = forms(_jack_quad, gam_j)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        pooled_ci = np.clip(bca_interval(pooled, pb, pj, alpha)[0], -1.0, 1.0)
-        diff_ci = bca_interval(pooled - pred, pb - prb, pj - prj, alpha)[0]
-    dd, ww = _quad(ones, blk["d", "d"])[0], _quad(ones, blk["w", "w"])[0]
-    gap = float(np.sqrt(dd) / (gamma * np.sqrt(ww))) if gamma > 0 and ww > 0 else math.nan
-    consistent = bool(np.isfinite(diff_ci).all() and diff_ci[0] <= 0 <= diff_ci[1]
-                      and np.isfinite(gap) and gap < 1.0)
-    return pooled, pred, gap, pooled_ci, diff_ci, consistent
-
-
-def _floor_note(p: float, n_null: int) -> str:
-    """Says when a p-value sits at the smallest value ``n_null`` replicates can give."""
-    floor = 2.0 / (n_null + 1)
-    if n_null and np.isfinite(p) and p <= floor * (1 + 1e-12):
-        return (f"; the smallest p {n_null} replicates can give (2/(n_null+1)): the true p "
-                "may be smaller")
-    return ""
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -58,7 +58,7 @@ from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_number
 from plastix.alignment import ZeroNormWarning
-from plastix.estimate.estimator import VERDICT_RULE, bca_interval, two_sided_p, verdict_of
+from plastix.estimate.intervals import VERDICT_RULE, bca_interval, two_sided_p, verdict_of
 from plastix.io.table import load_pairing_table
 from plastix.kernels import STDP_CUTOFF, Kernel, Spikes, default_param, get_kernel, kernel_names
 

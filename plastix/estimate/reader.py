@@ -118,7 +118,8 @@ def activity_bytes(path: str | os.PathLike) -> int | None:
 def should_stream(path: Path, streaming: Any, memory: Any) -> bool:
     """Whether to open the record file ``path`` lazily and stream it.
 
-    Only formats that open lazily (NetCDF-4 in :mod:`plastix.io.formats`) can be streamed: always with ``streaming=True``,
+    Only formats that open lazily (NetCDF-4 in :mod:`plastix.io.formats`) can be
+    streamed: always with ``streaming=True``,
     never with ``False``, and with ``"auto"`` when their activity in float64
     (:func:`activity_bytes`) exceeds the memory budget (:func:`memory_budget`).
     """

@@ -36,8 +36,8 @@ from plastix.io.formats import (
     get_format,
     register_format,
 )
-from plastix.io.neo import DEFAULT_BIN_SIZE, from_neo, to_neo
 from plastix.io.inspection import Inspection, inspect_file
+from plastix.io.neo import DEFAULT_BIN_SIZE, from_neo, to_neo
 from plastix.io.netcdf import load_netcdf, to_netcdf
 from plastix.io.nwb import read_standard_nwb
 from plastix.io.pynapple import from_pynapple, to_pynapple

@@ -272,9 +272,9 @@ def read_nwb_record(path: Path, **options: Any) -> xr.Dataset:
     """An NWB file as a record: Neo's path for files in plastix's Neo convention, else pynwb's.
 
     A file written by Neo (plastix's Neo convention, marked in ``notes``, or plain
-    ``neo.NWBIO``, whose ``Units`` table has ``_name`` and ``block`` columns) goes through :func:`plastix.io.neo.from_neo`; any other NWB
-    file (pynwb, MatNWB, plastix's standard style) through
-    :func:`plastix.io.nwb.read_standard_nwb`, which takes the options of the
+    ``neo.NWBIO``, whose ``Units`` table has ``_name`` and ``block`` columns) goes through
+    :func:`plastix.io.neo.from_neo`; any other NWB file (pynwb, MatNWB, plastix's
+    standard style) through :func:`plastix.io.nwb.read_standard_nwb`, which takes the options of the
     standard convention (``pre_units``, ``weights``, ...).
     """
     if probe.nwb_by_neo(path):

@@ -67,9 +67,9 @@ from plastix._util.validate import check_keywords, check_positive
 from plastix.io.nwb_map import build_record
 from plastix.io.nwb_scan import (
     CLI_FLAGS,
+    OPTION_HELP,
     READ_OPTIONS,
     STANDARD_MARK,
-    OPTION_HELP,
     NwbContent,
     open_nwb,
     scan_nwb,

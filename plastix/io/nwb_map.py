@@ -59,9 +59,9 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path
         if ids[r] is None:
             raise not_mappable(src, f"the role of the units cannot be found (no column 'role' "
                                f"in the Units table, no {flag})", units_found(c),
-                               f"Add a column 'role' (pre/post) to the Units table, or name "
-                               f"the units of each role: --pre-units/--post-units ID,ID,... or "
-                               f"COLUMN=VALUE (pre_units=/post_units= in Python)")
+                               "Add a column 'role' (pre/post) to the Units table, or name "
+                               "the units of each role: --pre-units/--post-units ID,ID,... or "
+                               "COLUMN=VALUE (pre_units=/post_units= in Python)")
         if not ids[r]:
             raise not_mappable(src, f"no unit has the role {r!r}", units_found(c),
                                f"Pass {flag} (ids or COLUMN=VALUE), or {r}_activity "
