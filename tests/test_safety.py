@@ -249,3 +249,23 @@ def test_atomic_write_removes_temp_files_a_killed_write_left(tmp_path):
     atomic_write(target, lambda p: p.write_bytes(b"done"))
     assert target.read_bytes() == b"done"
     assert not old.exists() and fresh.exists() and other.exists()
+
+
+def test_sigint_deferred_holds_ctrl_c_until_the_block_ends():
+    """A SIGINT inside the block does not interrupt it; KeyboardInterrupt comes at its end,
+    and the previous handler is back afterwards."""
+    import os
+    import signal
+
+    from plastix._util.signals import sigint_deferred
+
+    before = signal.getsignal(signal.SIGINT)
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            finished.append(True)
+    assert finished == [True]
+    assert signal.getsignal(signal.SIGINT) is before
+    with sigint_deferred():  # no signal: no exception
+        pass

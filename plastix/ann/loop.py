@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from plastix._util.signals import sigint_deferred
 from plastix.ann import data as _data
 from plastix.ann.config import TrainConfig
 
@@ -244,15 +245,16 @@ class Checkpoint:
         """Write ``state`` atomically (temp file, fsync, rename)."""
         state = {**state, "key": self.key, "version": self.VERSION}
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                torch.save(state, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with sigint_deferred():  # Ctrl-C takes effect once the checkpoint is whole
+            try:
+                with open(tmp, "wb") as f:
+                    torch.save(state, f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
 
     def remove(self) -> None:
         """Delete the checkpoint (the batch's runs are saved)."""
