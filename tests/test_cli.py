@@ -361,3 +361,16 @@ def test_estimate_reads_a_table_of_pairing_experiments(tmp_path, capsys):
     assert "best kernel: stdp" in text
     assert (tmp_path / "res" / "pairs_estimate.json").exists()
     assert _sha(table) == before
+
+
+def test_datasets_verify_exits_non_zero_on_a_mismatch(tmp_path, monkeypatch, capsys):
+    """`plastix datasets verify` exits 0 when every dataset is intact and 1 when one is not."""
+    import plastix.datasets as D
+
+    monkeypatch.setattr(D, "verify_datasets", lambda: [("a", "ok"), ("b", "regenerated")])
+    assert main(["datasets", "verify"]) == 0
+    monkeypatch.setattr(D, "verify_datasets", lambda: [("a", "ok"), ("b", "missing")])
+    assert main(["datasets", "verify"]) == 1
+    monkeypatch.setattr(D, "verify_datasets", lambda: [("a", "MISMATCH")])
+    assert main(["datasets", "verify"]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
