@@ -95,30 +95,60 @@ def memory_budget(memory: Any = None) -> int:
     return int(value)
 
 
-def activity_bytes(path: str | os.PathLike) -> int | None:
-    """Bytes the activity of a NetCDF-4 record file takes in memory (float64), unread.
+def activity_bytes(source: str | os.PathLike | xr.Dataset) -> int | None:
+    """Bytes the activity of a record takes in memory (float64), unread.
 
-    ``time × (pre + post) × 8`` from the shapes of ``pre_activity`` and
-    ``post_activity``, whatever the file's size on disk (compressed or not);
-    ``None`` when the file is not HDF5 or lacks the two variables (the reader
-    then reports what is wrong).
+    ``time × (pre + post) × 8``, whatever the file's size on disk (compressed or
+    not): for a NetCDF-4 file from the shapes of ``pre_activity`` and
+    ``post_activity``; for another format that opens lazily (standard NWB) from
+    the record it opens (closed again); for a dataset from its sizes.  ``None``
+    when the file cannot tell (not HDF5, the variables missing, a format read only
+    whole); the reader then reports what is wrong.
     """
-    try:
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            shapes = [f[name].shape for name in ("pre_activity", "post_activity")]
-    except (ImportError, OSError, KeyError, TypeError, ValueError):
-        return None
+    if isinstance(source, xr.Dataset):
+        return int(sum(np.prod(source[v].shape) for v in ("pre_activity", "post_activity")) * 8)
+    shapes = _netcdf_shapes(source)
+    if shapes is None:
+        return _lazy_bytes(Path(source))
     if any(len(sh) != 2 for sh in shapes):
         return None
     return int(sum(sh[0] * sh[1] for sh in shapes) * 8)
 
 
+def _netcdf_shapes(path: str | os.PathLike) -> list[tuple[int, ...]] | None:
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return [f[name].shape for name in ("pre_activity", "post_activity")]
+    except (ImportError, OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _lazy_bytes(path: Path) -> int | None:
+    """Activity bytes of a non-NetCDF file, from the record its format opens lazily."""
+    from plastix.io import format_for_path
+
+    try:
+        fmt = format_for_path(path)
+        ds = fmt.open_lazy(path) if fmt.open_lazy is not None else None
+    except Exception:  # noqa: BLE001 - the reader reports a bad file when it reads it
+        return None
+    if ds is None:
+        return None
+    try:
+        if any(v not in ds.variables for v in ("pre_activity", "post_activity")):
+            return None
+        return activity_bytes(ds)
+    finally:
+        ds.close()
+
+
 def should_stream(path: Path, streaming: Any, memory: Any) -> bool:
     """Whether to open the record file ``path`` lazily and stream it.
 
-    Only formats that open lazily (NetCDF-4 in :mod:`plastix.io.formats`) can be streamed: always with ``streaming=True``,
+    Only formats that open lazily (``open_lazy`` in :mod:`plastix.io.formats`:
+    NetCDF-4, standard NWB) can be streamed: always with ``streaming=True``,
     never with ``False``, and with ``"auto"`` when their activity in float64
     (:func:`activity_bytes`) exceeds the memory budget (:func:`memory_budget`).
     """
