@@ -3,7 +3,8 @@
 The statistics (:mod:`plastix.estimate._stats`) ask for rows of the activity,
 weight samples and a place to keep ``H_k`` for the interval Gram matrices; this
 module answers, whether the record is in memory or lazily opened from a
-NetCDF-4 (HDF5) file:
+NetCDF-4 (HDF5) file (or a NIX or standard NWB file, whose format's ``open_lazy``
+gives variables read by rows, see :mod:`plastix.io.lazy`):
 
 * :class:`ActivityRows`: rows ``a..b`` of one activity variable (float64);
 * :class:`WeightSamples`: weight samples, read a few at a time;
@@ -206,7 +207,8 @@ def open_record(record: Any, *, streaming: Any = "auto",
         A record (a lazily opened one is validated without loading its activity),
         or a file :func:`plastix.io.load_record` reads.
     streaming : {"auto", True, False}
-        Whether to open a NetCDF-4 file lazily (see :func:`should_stream`).
+        Whether to open the file lazily (NetCDF-4, NIX, standard NWB; see
+        :func:`should_stream`).
     memory : None, int or str
         The memory budget (:func:`memory_budget`).
 
@@ -275,7 +277,9 @@ class ActivityRows:
 
     A lazily opened NetCDF-4 variable is read through h5py (``Dataset.read_direct``
     into the caller's float64 buffer: no temporary, no ``astype``); compressed
-    chunks are decompressed by HDF5 as they are read.  A hand-written reader of the
+    chunks are decompressed by HDF5 as they are read; a variable of a NIX or NWB
+    file (:mod:`plastix.io.lazy`) is indexed through xarray, which reads those rows
+    only.  A hand-written reader of the
     chunks' raw bytes (``os.preadv``, which releases the GIL) was measured against
     it and removed: in one run of ``benchmarks/estimate.py`` (1000 × 1000 units,
     10^5 bins, 2000-row batches, a loaded 2-core machine) h5py took 2.29× its time
