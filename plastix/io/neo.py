@@ -420,7 +420,8 @@ def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float) -> dict[
     Returns ``times``, ``segs``, ``pre`` and ``post`` (lists, one entry per
     segment: an array, or for a rate signal read lazily ``(Columns, record columns,
     n_units)``, see :func:`plastix.io.lazy.stack_rows`), ``seg_dts`` (bin widths
-    found), ``used_bin`` (s, when spikes were binned) and ``labels`` (per role, ``{(unit, kind): first segment}``).
+    found), ``used_bin`` (s, when spikes were binned) and ``labels`` (per role,
+    ``{(unit, kind): first segment}``).
     """
     out: dict[str, Any] = {"times": [], "segs": [], "seg_dts": [], "used_bin": None,
                            "pre": [], "post": [], "labels": {r: {} for r in ROLES}}
