@@ -229,16 +229,37 @@ def open_record(record: Any, *, streaming: Any = "auto",
         path = Path(record)
         if not path.exists():
             raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
-        if should_stream(path, streaming, memory):
+        if _sized_when_open(path, streaming):
+            ds = open_lazily(path)  # opened once: the size decides, then it streams or not
+            if all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
+                return ds, None  # read whole by its format (e.g. a Neo-convention NWB file)
+            if streaming is True or activity_bytes(ds) > memory_budget(memory):
+                return _checked_lazy(ds, path), ds
+            ds.close()
+        elif should_stream(path, streaming, memory):
             ds = open_lazily(path)
-            try:
-                return _validate_lazy(ds, stage=f"estimate({path.name})"), ds
-            except BaseException:
-                ds.close()
-                raise
+            return _checked_lazy(ds, path), ds
         return load_record(path), None
     raise TypeError(f"`record` must be a plastix record (xarray.Dataset) or a path to a record "
                     f"file; got {type(record).__name__}.")
+
+
+def _sized_when_open(path: Path, streaming: Any) -> bool:
+    """Whether ``path`` may stream and its activity size is known only once it is open
+    (a format with ``open_lazy`` that is not NetCDF-4: NIX, NWB)."""
+    from plastix.io import format_for_path
+
+    return (streaming is not False and format_for_path(path).open_lazy is not None
+            and _netcdf_shapes(path) is None)
+
+
+def _checked_lazy(ds: xr.Dataset, path: Path) -> xr.Dataset:
+    """``ds`` validated by :func:`_validate_lazy` (closed if it fails)."""
+    try:
+        return _validate_lazy(ds, stage=f"estimate({path.name})")
+    except BaseException:
+        ds.close()
+        raise
 
 
 def _validate_lazy(ds: xr.Dataset, stage: str = "estimate") -> xr.Dataset:
@@ -297,6 +318,10 @@ class ActivityRows:
         self._var = var
         if self.lazy and h5 is not None and name in h5:
             self._var = h5[name]  # direct HDF5 reads: xarray's h5netcdf path costs ~ms a read
+        elif self.lazy:  # a NIX or NWB reader's array (plastix.io.lazy): reads into buffers
+            backend = getattr(getattr(var, "_data", None), "array", None)
+            if hasattr(backend, "read_direct") and getattr(backend, "shape", None) == var.shape:
+                self._var = backend
         self._arr = None if self.lazy else np.asarray(var.values, dtype=float)
 
     def close(self) -> None:

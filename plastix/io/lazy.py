@@ -59,8 +59,14 @@ class RowsArray(BackendArray):
         return RowsArray(self.data, idx if self.rows is None else self.rows[idx], self.cols)
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, slice):  # rows, as an h5py dataset is indexed
+            return self._read((key, slice(None)))
         return indexing.explicit_indexing_adapter(
             key, self.shape, indexing.IndexingSupport.BASIC, self._read)
+
+    def read_direct(self, out: np.ndarray, source_sel: slice, dest_sel: slice) -> None:
+        """Rows ``source_sel`` into ``out[dest_sel]`` (as ``h5py.Dataset.read_direct``)."""
+        out[dest_sel] = self._read((source_sel, slice(None)))
 
     def _read(self, key: tuple) -> np.ndarray:
         rkey, ckey = key
@@ -102,9 +108,10 @@ class Columns:
         """These columns, their values multiplied by ``scale`` (one factor per column)."""
         return Columns(self.columns, scale)
 
-    def read(self, a: int, b: int) -> np.ndarray:
-        """Rows ``a..b`` (time, column) as float64."""
-        out = np.empty((max(b - a, 0), self.shape[1]))
+    def read(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``a..b`` (time, column) as float64; into ``out`` (``(b − a, n)``) if given."""
+        if out is None:
+            out = np.empty((max(b - a, 0), self.shape[1]))
         for j, col in enumerate(self.columns):
             out[:, j] = col[a:b]
         if self.scale is not None and np.any(self.scale != 1.0):
@@ -131,25 +138,38 @@ class StackedRows(BackendArray):
         self.dtype = np.dtype(np.float64)
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, slice):  # rows, as an h5py dataset is indexed
+            return self._read((key, slice(None)))
         return indexing.explicit_indexing_adapter(
             key, self.shape, indexing.IndexingSupport.BASIC, self._read)
+
+    def read_direct(self, out: np.ndarray, source_sel: slice, dest_sel: slice) -> None:
+        """Rows ``source_sel`` into ``out[dest_sel]`` (as ``h5py.Dataset.read_direct``):
+        each column is read straight into ``out``, without a temporary of the batch."""
+        a, b, _ = source_sel.indices(self.shape[0])
+        self._fill(out[dest_sel], a, max(a, b))
+
+    def _fill(self, out: np.ndarray, a: int, b: int) -> None:
+        for i, p in enumerate(self.pieces):
+            lo, hi = max(a, int(self.starts[i])), min(b, int(self.starts[i + 1]))
+            if hi <= lo:
+                continue
+            s0, part = int(self.starts[i]), out[lo - a: hi - a]
+            if isinstance(p, np.ndarray):
+                part[:] = p[lo - s0: hi - s0]
+            elif np.array_equal(p[1], np.arange(p[2])):  # every column, in order
+                p[0].read(lo - s0, hi - s0, part)
+            else:
+                part[:] = np.nan
+                part[:, p[1]] = p[0].read(lo - s0, hi - s0)
 
     def _read(self, key: tuple) -> np.ndarray:
         rkey, ckey = key
         if not isinstance(rkey, slice):
             return self._read((slice(rkey, rkey + 1), ckey))[0]
         a, b, step = rkey.indices(self.shape[0])
-        b = max(a, b)
-        out = np.full((b - a, self.shape[1]), np.nan)
-        for i, p in enumerate(self.pieces):
-            lo, hi = max(a, int(self.starts[i])), min(b, int(self.starts[i + 1]))
-            if hi <= lo:
-                continue
-            s0 = int(self.starts[i])
-            if isinstance(p, np.ndarray):
-                out[lo - a: hi - a] = p[lo - s0: hi - s0]
-            else:
-                out[lo - a: hi - a, p[1]] = p[0].read(lo - s0, hi - s0)
+        out = np.empty((max(b - a, 0), self.shape[1]))
+        self._fill(out, a, max(a, b))
         return out[::step, ckey]
 
 
