@@ -396,7 +396,9 @@ def _memory_table(path: Path, args, data_bytes: int) -> dict:
                 raise SystemExit(f"{name} with memory={memory} gives another alignment")
             rows.append({**got, "format": name, "budget_bytes": budget,
                          "file_bytes": file.stat().st_size, "target_met": ok})
-    print("NIX, NWB: read whole by Neo (not streamed), not measured here")
+    print("NIX, standard NWB: streamed lazily too (tests/test_estimate_memory.py), not "
+          "measured here: writing them at this size takes minutes (one NIX DataArray per "
+          "synapse)")
     return {"floor_rss_bytes": floor, "runs": rows}
 
 

@@ -473,8 +473,8 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
     check = _finite_or_schema
     check(where, "time", t, allow_nan=False)
     check(where, "weight_time", wt, allow_nan=False)
-    check(where, "pre_activity", ds["pre_activity"].values, allow_nan=True)
-    check(where, "post_activity", ds["post_activity"].values, allow_nan=True)
+    check(where, "pre_activity", _stored(ds["pre_activity"].values), allow_nan=True)
+    check(where, "post_activity", _stored(ds["post_activity"].values), allow_nan=True)
     check(where, "weight", ds["weight"].values, allow_nan=True)
     _check_order(where, "time", t, seg, "segment")
     _check_order(where, "weight_time", wt, wseg, "weight_segment")
@@ -532,9 +532,9 @@ def _check_physical(where: str, ds: xr.Dataset) -> None:
         bound, unit, why = _magnitude_bound(ds, name, tu)
         values = np.asarray(ds[name].values)
         with np.errstate(invalid="ignore"):
+            if not (np.abs(_stored(values)) > bound).any():
+                continue
             bad = np.abs(values) > bound
-        if not bad.any():
-            continue
         n_bad = int(np.count_nonzero(bad))
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         at = ", ".join(f"{d} {_label(ds, d, i)}" for d, i in zip(ds[name].dims, first,
@@ -544,6 +544,20 @@ def _check_physical(where: str, ds: xr.Dataset) -> None:
             f"{where}`{name}` holds {n_bad} value{'s' if n_bad != 1 else ''} beyond "
             f"±{bound:g}{unit} ({why}); the first, {float(values[first]):.4g}, at index "
             f"{first} ({at}). Check the units, or the file for overflowed or corrupt values.")
+
+
+def _stored(values: np.ndarray) -> np.ndarray:
+    """The values a broadcast view repeats (its axes of stride 0 cut to length 1).
+
+    A record opened lazily holds a read-only broadcast of zeros in place of its
+    activity while it is validated (:func:`plastix.io.lazy.placeholder`); checking
+    what it stores, not its full shape, keeps that check from allocating the size
+    of the activity.  Any other array is returned as it is.
+    """
+    values = np.asarray(values)
+    if values.size == 0 or 0 not in values.strides:
+        return values
+    return values[tuple(slice(0, 1) if st == 0 else slice(None) for st in values.strides)]
 
 
 def _label(ds: xr.Dataset, dim: str, i: int) -> str:

@@ -113,3 +113,90 @@ def test_a_small_budget_reads_less_at_once_with_the_same_numbers(tmp_path, rng):
     for name in ("alignment_", "pooled_", "emergent_prediction_", "stationarity_gap_"):
         assert_allclose(getattr(disk, name), getattr(mem, name), rtol=1e-10, err_msg=name)
     assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)
+
+
+def _two_segment_record(rng, n_bins=2000, bins_per_interval=40):
+    """:func:`_sparse_record` cut into two segments (time restarts in the second)."""
+    rec = _sparse_record(rng, n_bins=n_bins, bins_per_interval=bins_per_interval)
+    half, n_w = n_bins // 2, rec.sizes["weight_time"]
+    seg = (np.arange(n_bins) >= half).astype(np.int64)
+    wseg = (np.arange(n_w) * bins_per_interval >= half).astype(np.int64)
+    return make_record(rec["pre_activity"].values, rec["post_activity"].values,
+                       rec["weight"].values, time=rec["time"].values,
+                       weight_time=rec["weight_time"].values, dt=float(rec.attrs["dt"]),
+                       segment=seg, weight_segment=wseg)
+
+
+def _save(rec, path, **options):
+    from plastix.io import save_record
+
+    save_record(rec, path, **options)
+    return path
+
+
+_LAZY_FILES = [("rec.nix", {}), ("rec.nwb", {"nwb_style": "standard"})]
+
+
+@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=["nix", "nwb-standard"])
+def test_nix_and_nwb_open_lazily_as_the_record_they_hold(tmp_path, rng, name, options):
+    import xarray as xr
+
+    from plastix.io import load_record, open_record
+
+    path = _save(_two_segment_record(rng), tmp_path / name, **options)
+    lazy = open_record(path)
+    try:
+        assert not any(lazy[v].variable._in_memory for v in ("pre_activity", "post_activity"))
+        xr.testing.assert_identical(lazy["post_activity"][995:1010].load(),
+                                    load_record(path)["post_activity"][995:1010])
+        xr.testing.assert_identical(lazy.load(), load_record(path))
+    finally:
+        lazy.close()
+
+
+@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=["nix", "nwb-standard"])
+def test_nix_and_nwb_stream_like_in_memory(tmp_path, rng, name, options):
+    """A budget far below the activity streams NIX and standard NWB files (batches of 13
+    bins cross the segment boundary); the numbers are those of the in-memory fit."""
+    rec = _two_segment_record(rng)
+    path = _save(rec, tmp_path / name, **options)
+    kw = dict(decay=1.0, n_boot=200, n_null=2, rng=3)
+    mem = HebbianEstimator(**kw).fit(path)
+    disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
+    assert disk.streamed_ and not mem.streamed_
+    for attr in ("alignment_", "pooled_", "emergent_prediction_", "stationarity_gap_",
+                 "p_value_"):
+        assert_allclose(getattr(disk, attr), getattr(mem, attr), rtol=1e-10, err_msg=attr)
+    assert_allclose(disk.ci_, mem.ci_, rtol=1e-10)
+    assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)
+    assert_allclose(disk.per_post_.values, mem.per_post_.values, rtol=1e-10)
+    assert disk.verdict_ == mem.verdict_
+
+
+@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=["nix", "nwb-standard"])
+def test_nix_and_nwb_streaming_follows_the_activity_size(tmp_path, rng, name, options):
+    rec = _two_segment_record(rng)
+    path = _save(rec, tmp_path / name, **options)
+    activity = activity_bytes(path)
+    assert activity == rec.sizes["time"] * (rec.sizes["pre"] + rec.sizes["post"]) * 8
+    kw = dict(decay=1.0, n_boot=5, n_null=0, rng=0)
+
+    def streamed(**more):
+        return HebbianEstimator(**kw, **more).fit(path).streamed_
+
+    assert streamed(memory=activity - 1)
+    assert not streamed(memory=activity)
+    assert not streamed()
+    assert not streamed(streaming=False, memory=1)
+
+
+def test_neo_nwb_is_read_whole(tmp_path, rng):
+    """An NWB file in plastix's Neo convention cannot be opened lazily: it is read whole
+    (not streamed) whatever the budget, with the same numbers."""
+    rec = _two_segment_record(rng)
+    path = _save(rec, tmp_path / "rec.nwb")
+    assert activity_bytes(path) is None
+    kw = dict(decay=1.0, n_boot=20, n_null=0, rng=0)
+    small = HebbianEstimator(memory=1, **kw).fit(path)
+    assert not small.streamed_
+    assert small.alignment_ == HebbianEstimator(**kw).fit(rec).alignment_

@@ -3,7 +3,8 @@
 The statistics (:mod:`plastix.estimate._stats`) ask for rows of the activity,
 weight samples and a place to keep ``H_k`` for the interval Gram matrices; this
 module answers, whether the record is in memory or lazily opened from a
-NetCDF-4 (HDF5) file:
+NetCDF-4 (HDF5) file (or a NIX or standard NWB file, whose format's ``open_lazy``
+gives variables read by rows, see :mod:`plastix.io.lazy`):
 
 * :class:`ActivityRows`: rows ``a..b`` of one activity variable (float64);
 * :class:`WeightSamples`: weight samples, read a few at a time;
@@ -95,31 +96,60 @@ def memory_budget(memory: Any = None) -> int:
     return int(value)
 
 
-def activity_bytes(path: str | os.PathLike) -> int | None:
-    """Bytes the activity of a NetCDF-4 record file takes in memory (float64), unread.
+def activity_bytes(source: str | os.PathLike | xr.Dataset) -> int | None:
+    """Bytes the activity of a record takes in memory (float64), unread.
 
-    ``time × (pre + post) × 8`` from the shapes of ``pre_activity`` and
-    ``post_activity``, whatever the file's size on disk (compressed or not);
-    ``None`` when the file is not HDF5 or lacks the two variables (the reader
-    then reports what is wrong).
+    ``time × (pre + post) × 8``, whatever the file's size on disk (compressed or
+    not): for a NetCDF-4 file from the shapes of ``pre_activity`` and
+    ``post_activity``; for another format that opens lazily (standard NWB) from
+    the record it opens (closed again); for a dataset from its sizes.  ``None``
+    when the file cannot tell (not HDF5, the variables missing, a format read only
+    whole); the reader then reports what is wrong.
     """
-    try:
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            shapes = [f[name].shape for name in ("pre_activity", "post_activity")]
-    except (ImportError, OSError, KeyError, TypeError, ValueError):
-        return None
+    if isinstance(source, xr.Dataset):
+        return int(sum(np.prod(source[v].shape) for v in ("pre_activity", "post_activity")) * 8)
+    shapes = _netcdf_shapes(source)
+    if shapes is None:
+        return _lazy_bytes(Path(source))
     if any(len(sh) != 2 for sh in shapes):
         return None
     return int(sum(sh[0] * sh[1] for sh in shapes) * 8)
 
 
+def _netcdf_shapes(path: str | os.PathLike) -> list[tuple[int, ...]] | None:
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return [f[name].shape for name in ("pre_activity", "post_activity")]
+    except (ImportError, OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _lazy_bytes(path: Path) -> int | None:
+    """Activity bytes of a non-NetCDF file, from the record its format opens lazily."""
+    from plastix.io import format_for_path
+
+    try:
+        fmt = format_for_path(path)
+        ds = fmt.open_lazy(path) if fmt.open_lazy is not None else None
+    except Exception:  # noqa: BLE001 - the reader reports a bad file when it reads it
+        return None
+    if ds is None:
+        return None
+    try:
+        if any(v not in ds.variables for v in ("pre_activity", "post_activity")):
+            return None
+        return activity_bytes(ds)
+    finally:
+        ds.close()
+
+
 def should_stream(path: Path, streaming: Any, memory: Any) -> bool:
     """Whether to open the record file ``path`` lazily and stream it.
 
-    Only formats that open lazily (NetCDF-4 in :mod:`plastix.io.formats`) can be
-    streamed: always with ``streaming=True``,
+    Only formats that open lazily (``open_lazy`` in :mod:`plastix.io.formats`:
+    NetCDF-4, standard NWB) can be streamed: always with ``streaming=True``,
     never with ``False``, and with ``"auto"`` when their activity in float64
     (:func:`activity_bytes`) exceeds the memory budget (:func:`memory_budget`).
     """
@@ -177,7 +207,8 @@ def open_record(record: Any, *, streaming: Any = "auto",
         A record (a lazily opened one is validated without loading its activity),
         or a file :func:`plastix.io.load_record` reads.
     streaming : {"auto", True, False}
-        Whether to open a NetCDF-4 file lazily (see :func:`should_stream`).
+        Whether to open the file lazily (NetCDF-4, NIX, standard NWB; see
+        :func:`should_stream`).
     memory : None, int or str
         The memory budget (:func:`memory_budget`).
 
@@ -198,16 +229,37 @@ def open_record(record: Any, *, streaming: Any = "auto",
         path = Path(record)
         if not path.exists():
             raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
-        if should_stream(path, streaming, memory):
+        if _sized_when_open(path, streaming):
+            ds = open_lazily(path)  # opened once: the size decides, then it streams or not
+            if all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
+                return ds, None  # read whole by its format (e.g. a Neo-convention NWB file)
+            if streaming is True or activity_bytes(ds) > memory_budget(memory):
+                return _checked_lazy(ds, path), ds
+            ds.close()
+        elif should_stream(path, streaming, memory):
             ds = open_lazily(path)
-            try:
-                return _validate_lazy(ds, stage=f"estimate({path.name})"), ds
-            except BaseException:
-                ds.close()
-                raise
+            return _checked_lazy(ds, path), ds
         return load_record(path), None
     raise TypeError(f"`record` must be a plastix record (xarray.Dataset) or a path to a record "
                     f"file; got {type(record).__name__}.")
+
+
+def _sized_when_open(path: Path, streaming: Any) -> bool:
+    """Whether ``path`` may stream and its activity size is known only once it is open
+    (a format with ``open_lazy`` that is not NetCDF-4: NIX, NWB)."""
+    from plastix.io import format_for_path
+
+    return (streaming is not False and format_for_path(path).open_lazy is not None
+            and _netcdf_shapes(path) is None)
+
+
+def _checked_lazy(ds: xr.Dataset, path: Path) -> xr.Dataset:
+    """``ds`` validated by :func:`_validate_lazy` (closed if it fails)."""
+    try:
+        return _validate_lazy(ds, stage=f"estimate({path.name})")
+    except BaseException:
+        ds.close()
+        raise
 
 
 def _validate_lazy(ds: xr.Dataset, stage: str = "estimate") -> xr.Dataset:
@@ -246,7 +298,9 @@ class ActivityRows:
 
     A lazily opened NetCDF-4 variable is read through h5py (``Dataset.read_direct``
     into the caller's float64 buffer: no temporary, no ``astype``); compressed
-    chunks are decompressed by HDF5 as they are read.  A hand-written reader of the
+    chunks are decompressed by HDF5 as they are read; a variable of a NIX or NWB
+    file (:mod:`plastix.io.lazy`) is indexed through xarray, which reads those rows
+    only.  A hand-written reader of the
     chunks' raw bytes (``os.preadv``, which releases the GIL) was measured against
     it and removed: in one run of ``benchmarks/estimate.py`` (1000 × 1000 units,
     10^5 bins, 2000-row batches, a loaded 2-core machine) h5py took 2.29× its time
@@ -264,6 +318,10 @@ class ActivityRows:
         self._var = var
         if self.lazy and h5 is not None and name in h5:
             self._var = h5[name]  # direct HDF5 reads: xarray's h5netcdf path costs ~ms a read
+        elif self.lazy:  # a NIX or NWB reader's array (plastix.io.lazy): reads into buffers
+            backend = getattr(getattr(var, "_data", None), "array", None)
+            if hasattr(backend, "read_direct") and getattr(backend, "shape", None) == var.shape:
+                self._var = backend
         self._arr = None if self.lazy else np.asarray(var.values, dtype=float)
 
     def close(self) -> None:

@@ -99,14 +99,16 @@ def load_record(path: str | os.PathLike, *, allow_pickle: bool = False,
 
 
 def open_record(path: str | os.PathLike, *, allow_pickle: bool = False) -> xr.Dataset:
-    """Open a record without loading its values when the format can (NetCDF); else load it.
+    """Open a record without loading its activity when the format can (NetCDF, standard
+    NWB); else load it.
 
     The file is checked as by :func:`load_record`.  The caller closes the dataset.
     """
     path = Path(path)
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
-    return fmt.open_lazy(path) if fmt.open_lazy is not None else fmt.read(path)
+    ds = fmt.open_lazy(path) if fmt.open_lazy is not None else None
+    return ds if ds is not None else fmt.read(path)
 
 
 def check_readable(path: Path, fmt: Format, *, allow_pickle: bool = False) -> None:

@@ -39,10 +39,11 @@ import xarray as xr
 from plastix._util.errors import check_choice, did_you_mean
 from plastix.io import neo_files, netcdf, probe
 from plastix.io.neo import from_neo, pick_block, to_neo
-from plastix.io.nwb import read_standard_nwb
+from plastix.io.nwb import open_standard_nwb, read_standard_nwb
 from plastix.io.nwb_write import write_standard_nwb
 
-__all__ = ["Format", "NWB_STYLES", "read_nwb_record", "write_nwb_record", "register_format",
+__all__ = ["Format", "NWB_STYLES", "read_nwb_record", "open_nwb_record", "open_nix_record",
+           "write_nwb_record", "register_format",
            "unregister_format", "get_format", "format_for_path",
            "format_names", "format_suffixes", "formats", "format_help", "suffix_help"]
 
@@ -83,8 +84,9 @@ class Format:
     read_blocks, write_block : callable, optional
         For Neo formats: all ``neo.Block`` of a file, and writing one block.
     open_lazy : callable, optional
-        ``open_lazy(path) -> xarray.Dataset`` opened without loading the values
-        (the estimator streams such files); the caller closes it.
+        ``open_lazy(path) -> xarray.Dataset or None``: the record opened without
+        loading its activity (the estimator streams such files; the caller
+        closes it), or None when this file cannot be opened so (it is read whole).
     write_options : tuple of str
         Keyword options ``write`` accepts (``save_record(..., **options)``), e.g.
         ``("nwb_style",)``; other formats refuse them.
@@ -103,7 +105,7 @@ class Format:
     sniff: Sniffer | None = None
     read_blocks: Callable[[Path], list[Any]] | None = None
     write_block: Callable[[Any, Path], object] | None = None
-    open_lazy: Callable[[Path], xr.Dataset] | None = None
+    open_lazy: Callable[[Path], xr.Dataset | None] | None = None
     write_options: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -259,9 +261,23 @@ register_format(Format(
                 "are streamed",
     read=netcdf.load_netcdf, write=netcdf.write_netcdf, open_lazy=netcdf.open_netcdf,
     packages=("h5netcdf",), install="pip install 'h5netcdf>=1.3'", sniff=probe.sniff_netcdf))
+def open_nix_record(path: Path) -> xr.Dataset:
+    """A NIX file opened lazily: its rate signals are read when indexed (the file stays
+    open until the record is closed)."""
+    blocks, io = neo_files.open_nix(path)
+    try:
+        ds = from_neo(pick_block(blocks, 0, path))
+    except BaseException:
+        io.close()
+        raise
+    ds.set_close(io.close)
+    return ds
+
+
 register_format(_neo_format(
     neo_files.read_nix, neo_files.write_nix, name="nix", label=neo_files.NIX,
     suffixes=(".nix",), description=f"NIX (HDF5, neo.NixIO): {_NEO_NOTE}",
+    open_lazy=open_nix_record,
     packages=("neo", "nixio"), install="pip install 'neo>=0.13' 'nixio>=1.5'",
     sniff=probe.sniff_nix))
 NWB_STYLES = ("neo", "standard")
@@ -282,6 +298,16 @@ def read_nwb_record(path: Path, **options: Any) -> xr.Dataset:
     return read_standard_nwb(path, **options)
 
 
+def open_nwb_record(path: Path) -> xr.Dataset | None:
+    """A standard NWB file opened lazily (its series activity read when indexed).
+
+    None for a file in plastix's Neo convention: Neo reads it whole.
+    """
+    if probe.nwb_by_neo(path):
+        return None
+    return open_standard_nwb(path)
+
+
 def write_nwb_record(ds: xr.Dataset, path: Path, *, nwb_style: str = "neo") -> None:
     """Write a record as NWB: ``nwb_style="neo"`` (SPEC §9, default) or ``"standard"``."""
     check_choice("nwb_style", nwb_style, NWB_STYLES)
@@ -296,6 +322,7 @@ register_format(Format(
     description="NWB (HDF5): standard NWB files as labs write them (pynwb: Units, TimeSeries, "
                 f"a 'plasticity' module), or {_NEO_NOTE} (neo.NWBIO)",
     read=read_nwb_record, write=write_nwb_record, read_blocks=neo_files.read_nwb,
+    open_lazy=open_nwb_record,
     write_block=neo_files.write_nwb, write_options=("nwb_style",),
     packages=("neo", "pynwb"), install="pip install 'neo>=0.13' 'pynwb>=2.8'",
     sniff=probe.sniff_nwb))

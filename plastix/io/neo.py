@@ -79,6 +79,7 @@ import xarray as xr
 from plastix._util.errors import SchemaError, did_you_mean
 from plastix._util.optional import import_neo
 from plastix._util.validate import check_positive
+from plastix.io.lazy import Columns, lazy_variable, stack_rows
 from plastix.io.neo_pack import arr_dec, arr_enc, dec, enc, quantities
 from plastix.io.neo_parse import (
     ROLES,
@@ -352,8 +353,9 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
               for r in ROLES}
     decay = read_decay(block.annotations.get("decay"), h.sec, h.exact.get("decay"))
     src, prov, tru = _origin(block, h.is_px, act["used_bin"])
+    (pre_a, pre_lazy), (post_a, post_lazy) = (stack_rows(act[r]) for r in ROLES)
     ds = make_record(
-        np.concatenate(act["pre"]), np.concatenate(act["post"]), w["values"],
+        pre_a, post_a, w["values"],
         time=np.concatenate(act["times"]), weight_time=w["times"],
         dt=dt, pre=id_array(ids["pre"]), post=id_array(ids["post"]),
         segment=np.concatenate(act["segs"]), weight_segment=w["segs"],
@@ -362,7 +364,11 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         pre_spikes=spikes["pre"], post_spikes=spikes["post"], source=source or src,
         provenance=json_annotation(prov) if isinstance(prov, str) else prov, truth=tru)
     ds["post_activity"].attrs["units"] = post_label
-    return validate_record(_restore(ds, block.annotations, h, prov), stage="from_neo")
+    ds = validate_record(_restore(ds, block.annotations, h, prov), stage="from_neo")
+    for name, lazy in (("pre_activity", pre_lazy), ("post_activity", post_lazy)):
+        if lazy is not None:  # activity left in the file (plastix.io.neo_files.open_nix)
+            ds[name] = lazy_variable(ds[name].dims, lazy, ds[name].attrs)
+    return ds
 
 
 def _header(block: Any) -> _Header:
@@ -412,8 +418,10 @@ def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float) -> dict[
     """Each segment's fine bins and dense activity (rate signals, or binned spike trains).
 
     Returns ``times``, ``segs``, ``pre`` and ``post`` (lists, one entry per
-    segment), ``seg_dts`` (bin widths found), ``used_bin`` (s, when spikes were
-    binned) and ``labels`` (per role, ``{(unit, kind): first segment}``).
+    segment: an array, or for a rate signal read lazily ``(Columns, record columns,
+    n_units)``, see :func:`plastix.io.lazy.stack_rows`), ``seg_dts`` (bin widths
+    found), ``used_bin`` (s, when spikes were binned) and ``labels`` (per role,
+    ``{(unit, kind): first segment}``).
     """
     out: dict[str, Any] = {"times": [], "segs": [], "seg_dts": [], "used_bin": None,
                            "pre": [], "post": [], "labels": {r: {} for r in ROLES}}
@@ -429,8 +437,15 @@ def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float) -> dict[
         if seg_dt:
             out["seg_dts"].append(seg_dt)
         for r in ROLES:
-            a = np.full((grid.size, len(ids[r])), np.nan)
             rate, trains = p["rate"][r], p["trains"][r]
+            if rate is not None and isinstance(rate["values"], Columns):
+                if rate["values"].shape[0] == grid.size:  # else read it: the usual error
+                    out[r].append((rate["values"], [col[r][u] for u in rate["ids"]],
+                                   len(ids[r])))
+                    out["labels"][r].setdefault((rate["label"], rate["kind"]), p["index"])
+                    continue
+                rate["values"] = rate["values"].read(0, rate["values"].shape[0])
+            a = np.full((grid.size, len(ids[r])), np.nan)
             if rate is not None:
                 a[:, [col[r][u] for u in rate["ids"]]] = rate["values"]
                 out["labels"][r].setdefault((rate["label"], rate["kind"]), p["index"])

@@ -20,12 +20,15 @@ from plastix._util.optional import import_neo
 from plastix.io.neo_pack import arr_dec, dec, quantities
 from plastix.record import ACTIVITY_KINDS
 
-__all__ = ["ROLES", "py_scalar", "to_pq_units", "json_annotation", "parse_segment",
+__all__ = ["ROLES", "LAZY", "py_scalar", "to_pq_units", "json_annotation", "parse_segment",
            "unit_order", "id_array", "segment_grid", "bin_counts", "refine", "collect_spikes",
            "read_decay"]
 
 ROLES = ("pre", "post")
 """The two sides of a synapse, in the order plastix lists them."""
+
+LAZY = "_plastix_columns"
+"""Attribute of a rate signal read lazily: its :class:`plastix.io.lazy.Columns` in the file."""
 
 
 def py_scalar(x: Any) -> Any:
@@ -98,6 +101,20 @@ def _values(sig: Any, *, rate_like: bool) -> tuple[np.ndarray, str]:
     return np.asarray(sig.magnitude, dtype=float), units.dimensionality.string
 
 
+def _rate_values(sig: Any) -> tuple[Any, str]:
+    """A rate signal's values (:func:`_values`), or its lazily read :class:`Columns`.
+
+    A signal read lazily (:data:`LAZY`, set by :func:`plastix.io.neo_files.open_nix`)
+    holds no values; its unit conversion is found on a row of ones.
+    """
+    columns = getattr(sig, LAZY, None)
+    if columns is None:
+        return _values(sig, rate_like=True)
+    ones = sig.duplicate_with_new_data(np.ones((1, sig.shape[1])))
+    scale, label = _values(ones, rate_like=True)
+    return columns.scaled(scale[0]), label
+
+
 def _array_ids(where: str, sig: Any, key: str, what: str) -> list[Any]:
     arr_ann = sig.array_annotations
     n = sig.shape[1]
@@ -135,7 +152,7 @@ def parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
         if len(set(uid)) != len(uid):
             raise SchemaError(f"{where}: array_annotations['unit'] of '{r}_rate' repeats unit "
                               f"ids: {uid}; expected one channel per unit.")
-        values, label = _values(sig, rate_like=True)
+        values, label = _rate_values(sig)
         kind = sig.annotations.get("kind")
         if kind is None:
             kind = "rate" if label == "Hz" or _is_frequency(sig.units) else "activation"

@@ -78,7 +78,7 @@ from plastix.io.probe import reading
 
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "OPTION_HELP", "NwbContent",
            "scan_nwb", "open_nwb",
-           "read_standard_nwb"]
+           "read_standard_nwb", "open_standard_nwb"]
 
 
 def read_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
@@ -121,7 +121,28 @@ def read_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
         When roles, activity or weights cannot be found: the message lists what
         was found and says to run ``plastix inspect FILE``.
     """
-    check_keywords("read_standard_nwb()", options, list(READ_OPTIONS))
+    ds, io = _build(path, options, lazy=False, caller="read_standard_nwb()")
+    io.close()
+    return ds
+
+
+def open_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
+    """Open a standard NWB file as a record whose series activity stays in the file.
+
+    As :func:`read_standard_nwb`, but the activity that comes from a
+    ``TimeSeries`` is read only for the rows indexed (:mod:`plastix.io.lazy`);
+    activity binned from spikes, the weights and the coordinates are in memory.
+    The file stays open until the record is closed (``ds.close()``).
+    """
+    ds, io = _build(path, options, lazy=True, caller="open_standard_nwb()")
+    ds.set_close(io.close)
+    return ds
+
+
+def _build(path: str | os.PathLike, options: dict[str, Any], *, lazy: bool, caller: str
+           ) -> tuple[xr.Dataset, Any]:
+    """The record of a standard NWB file and its open ``NWBHDF5IO`` (closed on failure)."""
+    check_keywords(caller, options, list(READ_OPTIONS))
     path = Path(path)
     if options.get("bin_size") is not None:
         options["bin_size"] = check_positive("bin_size", options["bin_size"], "(s)")
@@ -130,6 +151,7 @@ def read_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
         with reading(path, "NWB"):
             nwb = io.read()
             content = scan_nwb(nwb)
-        return build_record(content, path, nwb.identifier, options)
-    finally:
+        return build_record(content, path, nwb.identifier, options, lazy=lazy), io
+    except BaseException:
         io.close()
+        raise

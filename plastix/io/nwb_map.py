@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plastix.io.lazy import lazy_variable, placeholder
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.neo_parse import bin_counts
 from plastix.io.nwb_scan import (
@@ -36,9 +37,9 @@ __all__ = ["build_record", "find_roles", "find_weights", "bin_grid", "binned_rat
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
 
-def find_roles(c: NwbContent, opt: dict[str, Any], src: Path
+def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = False
                ) -> tuple[dict[str, list[int]], dict[str, Any]]:
-    """Each role's unit ids and activity series (None: spikes), or the refusal."""
+    """Each role's unit ids and activity series (None: spikes; ``lazy``: read when indexed)."""
     specs = {r: parse_units(f"{r}_units", opt.get(f"{r}_units")) for r in ROLES}
     ids = {r: role_units(c, r, specs[r], src, f"{r}_units") for r in ROLES}
     act: dict[str, Any] = {}
@@ -48,7 +49,8 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path
         if path is None and default in c.series:
             path = default
         act[r] = (None if path is None else
-                  activity_series(c, r, path, f"{r}_activity", ids[r], specs[r], src))
+                  activity_series(c, r, path, f"{r}_activity", ids[r], specs[r], src,
+                                  lazy=lazy))
     out = {}
     known = set(c.unit_ids.tolist())
     for r in ROLES:
@@ -183,12 +185,18 @@ def _spikes(c: NwbContent, ids: list[int], segs, keep_units) -> dict[str, np.nda
     return {"time": t[order], "unit": unit[order], "row": row[order]}
 
 
-def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any]) -> xr.Dataset:
-    """The record of a standard NWB file (see :func:`plastix.io.nwb.read_standard_nwb`)."""
+def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any], *,
+                 lazy: bool = False) -> xr.Dataset:
+    """The record of a standard NWB file (see :func:`plastix.io.nwb.read_standard_nwb`).
+
+    With ``lazy``, activity that comes from a series stays in the file: the
+    record's variable reads it when indexed (:mod:`plastix.io.lazy`); the file
+    must stay open while the record is used.
+    """
     meta = c.meta
     tu = meta.get("time_units", "s") if meta.get("time_units") in _SEC_PER else "s"
     sec = _SEC_PER[tu]
-    ids, act = find_roles(c, opt, src)
+    ids, act = find_roles(c, opt, src, lazy=lazy)
     w = find_weights(c, opt, src, ids)
     segs = segment_rows(c, opt.get("segments"), src)
     grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)
@@ -200,9 +208,13 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any])
     keep = row >= 0
     off = np.zeros(1) if segs is None else segs["offset"]
     seg_id = np.zeros(1, dtype=np.int64) if segs is None else segs["seg"]
-    activity, labels = {}, {}
+    activity, labels, stored = {}, {}, {}
     for r in ROLES:
-        if act[r] is not None:
+        if act[r] is not None and lazy:
+            stored[r] = act[r]["values"].take_rows(keep)
+            activity[r] = placeholder(stored[r].shape)
+            labels[r] = (act[r]["label"], act[r]["kind"])
+        elif act[r] is not None:
             activity[r] = act[r]["values"][keep]
             labels[r] = (act[r]["label"], act[r]["kind"])
         else:
@@ -237,6 +249,9 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any])
                     "bin_size_s": None if any(act.values()) else width},
         truth={})
     ds = make_record(**parts)
+    for r, arr in stored.items():
+        name = f"{r}_activity"
+        ds[name] = lazy_variable(ds[name].dims, arr, ds[name].attrs)
     for key in ("provenance", "truth"):
         if isinstance(meta.get(key), str):
             ds.attrs[key] = meta[key]

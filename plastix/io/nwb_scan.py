@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from plastix._util.errors import SchemaError, did_you_mean
+from plastix.io.lazy import RowsArray
 from plastix.io.neo_pack import arr_dec
 from plastix.io.probe import reading
 
@@ -305,11 +306,19 @@ def series_kind(s: Any) -> tuple[str, str]:
 
 
 def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[int] | None,
-                     spec: tuple[str, Any] | None, src: Path) -> dict[str, Any]:
-    """A role's activity from a series: times, values (time, unit), column ids, label, kind."""
+                     spec: tuple[str, Any] | None, src: Path, *, lazy: bool = False
+                     ) -> dict[str, Any]:
+    """A role's activity from a series: times, values (time, unit), column ids, label, kind.
+
+    With ``lazy`` the values are a :class:`plastix.io.lazy.RowsArray` on the file's
+    dataset (read when indexed), else a float64 array.
+    """
     s = resolve(c, "series", path, option, src)
-    values = np.asarray(s.data[:], dtype=float)
-    values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+    if lazy:
+        values = RowsArray(s.data)
+    else:
+        values = np.asarray(s.data[:], dtype=float)
+        values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
     n = values.shape[1]
     given = spec[1] if spec is not None and spec[0] == "ids" else None
     table = series_ids(s)
@@ -320,7 +329,8 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
                                f"table of {option} {path!r}: {absent[:5]}",
                                f"its ids {_ids_desc(table)}",
                                f"Name ids of that table in {CLI_FLAGS[role + '_units']}")
-        values = values[:, [table.index(u) for u in given]]
+        pick = [table.index(u) for u in given]
+        values = values.take_cols(pick) if lazy else values[:, pick]
         n = len(given)
     cols = given or table or (ids if ids is not None and len(ids) == n else None)
     if cols is None or len(cols) != n:
