@@ -215,6 +215,8 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
         k = np.floor((t - starts[wi[0]]) / window).astype(np.int64)
         ok = (k >= 0) & (k < wi.size)
         t, u, k = t[ok], u[ok], wi[k[ok]]
+        order = np.argsort(t, kind="stable")  # sorted needles: cache-friendly searchsorted
+        t, u, k = t[order], u[order], k[order]
         flat = k * n_pre + u
         n_j = np.bincount(flat, minlength=n_w * n_pre).reshape(n_w, n_pre)
         n_spk += n_j
