@@ -106,3 +106,15 @@ def test_changing_efficacy_passes_the_gate():
     assert "inference noise" not in est.verdict_reason_
     w = est.inferred_["weight"].values[:, 0]
     assert np.nanmean(w[-5:, :5]) - np.nanmean(w[:5, :5]) > 0.1
+
+
+def test_glm_ranks_and_is_calibrated(stdp_rec):
+    out = infer_weights(stdp_rec, method="glm", window=10.0)
+    w, truth = out["weight"].values, stdp_rec["weight"].values
+    rho = spearmanr(np.nanmean(w[w.shape[0] // 2:], 0).ravel(),
+                    truth[truth.shape[0] // 2:].mean(0).ravel()).statistic
+    assert rho >= 0.6, rho  # measured 0.80
+    assert "GLM" in out["weight"].attrs["long_name"]
+    assert heterogeneity_test(out["weight"].values, out["weight_sem"].values)[2] > 0.01
+    ramp = infer_weights(_ramp_record(), method="glm", window=10.0)
+    assert heterogeneity_test(ramp["weight"].values, ramp["weight_sem"].values)[2] < 1e-4
