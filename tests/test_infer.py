@@ -18,7 +18,7 @@ def stdp_rec():
     return simulate_spike_record(20, 1, duration=300.0, rng=1)
 
 
-def _ramp_record(seed=0, n_pre=10, duration=300.0, rate=20.0, change=True):
+def _ramp_record(seed=0, n_pre=10, duration=300.0, rate=20.0, change=True, ms=False):
     """Spikes whose transmission probability ramps up for the first half of the inputs."""
     rng = np.random.default_rng(seed)
     counts = rng.poisson(rate * duration, n_pre)
@@ -31,11 +31,14 @@ def _ramp_record(seed=0, n_pre=10, duration=300.0, rate=20.0, change=True):
     qt = np.concatenate([pt[fire] + 0.002 + rng.exponential(0.002, fire.sum()),
                          rng.uniform(0, duration, rng.poisson(10 * duration))])
     qt = qt[qt < duration]
-    dt = 1.0
+    dt, c = 1.0, 1000.0 if ms else 1.0
     t = np.arange(int(duration / dt)) * dt
+    pt, qt = pt * c, qt * c
     return make_record(np.zeros((t.size, n_pre)), np.zeros((t.size, 1)),
-                       np.full((2, 1, n_pre), np.nan), time=t, weight_time=[0.0, duration / 2],
-                       dt=dt, activity_units="1", activity_kind="count", decay=0.0,
+                       np.full((2, 1, n_pre), np.nan), time=t * c,
+                       weight_time=[0.0, c * duration / 2], dt=dt * c,
+                       time_units="ms" if ms else "s", activity_units="1",
+                       activity_kind="count", decay=0.0,
                        pre_spikes={"time": pt, "unit": pu},
                        post_spikes={"time": qt, "unit": np.zeros(qt.size, int)})
 
@@ -118,3 +121,10 @@ def test_glm_ranks_and_is_calibrated(stdp_rec):
     assert heterogeneity_test(out["weight"].values, out["weight_sem"].values)[2] > 0.01
     ramp = infer_weights(_ramp_record(), method="glm", window=10.0)
     assert heterogeneity_test(ramp["weight"].values, ramp["weight_sem"].values)[2] < 1e-4
+
+
+def test_milliseconds_record_same_weights():
+    a = infer_weights(_ramp_record(duration=60.0), window=10.0)
+    b = infer_weights(_ramp_record(duration=60.0, ms=True), window=10.0)
+    np.testing.assert_allclose(a["weight"].values, b["weight"].values, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b["weight_time"].values, 1000 * a["weight_time"].values)
