@@ -1491,6 +1491,47 @@ CASES += [
      r"'auto'\."),
 ]
 
+# --- weights inferred from spikes (issue 16) ---------------------------------
+
+
+def _infer(pre=True, post=True, silent=False, **kw):
+    def go():
+        from plastix import record as R
+        from plastix.estimate.infer import infer_weights
+
+        rng = np.random.default_rng(0)
+        n_pre = 4
+        pu = np.repeat(np.arange(n_pre), 50)
+        if silent:
+            pu[pu == 2] = 1
+        spikes = {"time": np.sort(rng.uniform(0, 20, pu.size)), "unit": pu}
+        post_s = {"time": np.sort(rng.uniform(0, 20, 100)), "unit": np.zeros(100, int)}
+        ds = R.make_record(np.zeros((20, n_pre)), np.zeros((20, 1)), np.full((2, 1, n_pre), 0.0),
+                           time=np.arange(20.0), weight_time=[0.0, 10.0], dt=1.0,
+                           pre_spikes=spikes if pre else None,
+                           post_spikes=post_s if post else None)
+        infer_weights(ds, **kw)
+    return go
+
+
+CASES += [
+    ("infer-no-spikes", _infer(pre=False, post=False), ValueError,
+     r"infer_weights: the record has no spike times \(`pre_spike_time` and `post_spike_time` "
+     r"are missing\); weights can only be inferred from spike trains of both roles\."),
+    ("infer-pre-spikes-only", _infer(post=False), ValueError,
+     r"infer_weights: the record has presynaptic spike times but no `post_spike_time`; "
+     r"weights are inferred from pre and post spike trains together\."),
+    ("infer-window-shorter-than-lag", _infer(window=0.005), ValueError,
+     r"`window` \(0\.005 s\) must be longer than the lag window and its baseline \(they "
+     r"reach 0\.06 s after a presynaptic spike\); use a window of several seconds, e\.g\. "
+     r"window=10\.0\."),
+    ("infer-unit-never-fires", _infer(silent=True), ValueError,
+     r"infer_weights: presynaptic unit 2 never fires \(1 of 4 pre units have no spikes\); its "
+     r"efficacy cannot be inferred\. Drop it first, e\.g\. record\.drop_sel\(pre=\[2\]\)\."),
+    ("infer-unknown-method", _infer(method="gml"), ValueError,
+     r"`method` must be one of 'ccg', 'glm'; got 'gml'\. Did you mean 'glm'\?"),
+]
+
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):

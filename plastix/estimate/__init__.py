@@ -13,6 +13,9 @@ counted as anti-Hebbian.
 * :func:`estimate_pairing` (:mod:`plastix.estimate.pairing`): the same question
   asked of a table of pairing experiments, kernels compared with ``kernel="all"``;
   :mod:`plastix.estimate.pairing_sim` simulates such tables under known rules;
+* :func:`infer_weights` and :func:`estimate_from_spikes`
+  (:mod:`plastix.estimate.infer`): weights inferred from spike trains
+  (spike-transmission probability per window) and the estimator run on them;
 * :mod:`plastix.estimate.synthetic`: a fast linear-rate generator with known rules
   and the population truth, for calibration.
 """
@@ -26,8 +29,9 @@ from plastix.estimate.estimator import (
     result_to_dict,
     save_result,
 )
+from plastix.estimate.infer import estimate_from_spikes, infer_weights
 from plastix.estimate.pairing import PairingResult, estimate_pairing
 
 __all__ = ["HebbianEstimator", "estimate_alignment", "save_result", "result_to_dict",
-           "estimate_pairing", "PairingResult",
+           "estimate_pairing", "PairingResult", "infer_weights", "estimate_from_spikes",
            "KERNELS", "VERDICTS", "VERDICT_RULE"]
