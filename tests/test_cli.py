@@ -374,3 +374,25 @@ def test_datasets_verify_exits_non_zero_on_a_mismatch(tmp_path, monkeypatch, cap
     monkeypatch.setattr(D, "verify_datasets", lambda: [("a", "MISMATCH")])
     assert main(["datasets", "verify"]) == 1
     assert "MISMATCH" in capsys.readouterr().out
+
+
+def test_infer_weights_and_estimate_from_spikes(tmp_path, capsys):
+    """`infer-weights` writes a record with inferred weights beside the input; `estimate
+    --weights-from spikes` runs inference then the estimator, with the stdp kernel."""
+    from plastix.estimate.synthetic import simulate_spike_record
+    from plastix.io import load_record, save_record
+
+    src = tmp_path / "spikes.nc"
+    save_record(simulate_spike_record(20, 1, duration=120.0, rng=1), src)
+    before = _sha(src)
+    out = tmp_path / "inferred.nc"
+    assert main(["infer-weights", str(src), "--out", str(out), "--window", "10"]) == 0
+    rec = load_record(out)
+    assert rec.attrs["weights"] == "inferred" and "weight_sem" in rec
+    assert main(["infer-weights", str(src), "--out", str(src)]) == 2  # never over the input
+    capsys.readouterr()
+    assert main(["estimate", str(src), "--weights-from", "spikes", "--n-boot", "100",
+                 "--n-null", "39"]) == 0
+    text = capsys.readouterr().out
+    assert "kernel 'stdp'" in text and "verdict" in text
+    assert _sha(src) == before

@@ -1,7 +1,8 @@
 """The ``plastix`` command line: thin wrappers that parse, call a public function, write files.
 
 One module per subcommand in this package (:mod:`~plastix.cli.reproduce`,
-:mod:`~plastix.cli.simulate`, :mod:`~plastix.cli.inspect`, :mod:`~plastix.cli.estimate`,
+:mod:`~plastix.cli.simulate`, :mod:`~plastix.cli.inspect`,
+:mod:`~plastix.cli.infer_weights`, :mod:`~plastix.cli.estimate`,
 :mod:`~plastix.cli.design`, :mod:`~plastix.cli.demo`), each exposing
 ``add_parser(subparsers)`` and setting ``func`` on its parser.  Heavy packages
 are imported only when a subcommand runs.  Help texts and choices of rules,
@@ -22,7 +23,7 @@ import sys
 __all__ = ["main", "build_parser"]
 
 # subcommand modules, in the order shown by --help
-_SUBCOMMANDS = ("reproduce", "simulate", "inspect", "estimate", "design", "demo")
+_SUBCOMMANDS = ("reproduce", "simulate", "inspect", "infer_weights", "estimate", "design", "demo")
 
 _DEBUG_HELP = "show the full traceback of an error instead of one line"
 

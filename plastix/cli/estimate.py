@@ -9,6 +9,7 @@ from plastix.cli._inputs import add_allow_pickle_flag, check_input, is_pickle, l
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import format_help, kernel_help
+from plastix.cli.infer_weights import add_inference_flags, inference_options
 
 
 def _decay(text: str):
@@ -31,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--decay", type=_decay, default=None,
                    help="decay rate in 1/time unit, or 'estimate' (default: the record's known "
                    "decay, else estimated from silent presynaptic units)")
-    p.add_argument("--kernel", default="product",
-                   help=f"Hebbian term (default product): {kernel_help()}")
+    p.add_argument("--kernel", default=None,
+                   help="Hebbian term (default product; stdp for a table of pairing "
+                   f"experiments and with --weights-from spikes): {kernel_help()}")
     p.add_argument("--lag", type=int, default=1, help="bins pre leads post (kernel lagged)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (1000)")
     p.add_argument("--n-null", type=int, default=199,
@@ -47,6 +49,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)
     add_reader_flags(p, skip=("decay",))  # --decay above is the estimator's
+    w = p.add_argument_group("recordings without measured weights")
+    w.add_argument("--weights-from", default=None, choices=("spikes",),
+                   help="infer the weights from the spike trains first (plastix "
+                   "infer-weights), then estimate; the verdict is indeterminate when the "
+                   "inferred changes are within their inference noise")
+    add_inference_flags(w)
     t = p.add_argument_group(
         "tables of pairing experiments (.csv, .tsv, .tab, .parquet: one row per experiment, "
         "delta_t and weight_ratio or weight_before/weight_after; --kernel all compares kernels)")
@@ -85,6 +93,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if is_pairing_table(args.file):
         return _run_table(args)
+    args.kernel = args.kernel or ("stdp" if args.weights_from else "product")
     check_kernel(args.kernel)
     check_input(args.file, allow_pickle=args.allow_pickle)
     out = _outputs(args)
@@ -92,7 +101,16 @@ def _run(args: argparse.Namespace) -> int:
                            n_boot=args.n_boot, n_null=args.n_null, alpha=args.alpha,
                            rng=args.rng)
     options = reader_options(args)
-    if options or (args.allow_pickle and is_pickle(args.file)):
+    if args.weights_from == "spikes":
+        from plastix.estimate import estimate_from_spikes
+
+        rec = load_input(args.file, allow_pickle=args.allow_pickle, **options)
+        kw = inference_options(args)
+        est = estimate_from_spikes(
+            rec, method=kw.pop("method"), kernel=args.kernel, infer=kw, decay=args.decay,
+            lag=args.lag, n_boot=args.n_boot, n_null=args.n_null, alpha=args.alpha,
+            rng=args.rng)
+    elif options or (args.allow_pickle and is_pickle(args.file)):
         est.fit(load_input(args.file, allow_pickle=args.allow_pickle, **options))
     else:
         with reading(args.file, format_of_path(args.file)):
@@ -115,6 +133,7 @@ def _run_table(args: argparse.Namespace) -> int:
     from plastix.cli._registry_help import check_kernel
     from plastix.estimate.pairing import estimate_pairing
 
+    args.kernel = args.kernel or "stdp"
     if args.kernel != "all":
         check_kernel(args.kernel)
     check_input(args.file)

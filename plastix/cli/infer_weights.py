@@ -1,0 +1,56 @@
+"""``plastix infer-weights FILE --out OUT [--method ccg|glm] [--window S] [--rng N]``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from plastix.cli._inputs import add_allow_pickle_flag, check_input, load_input
+from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs
+from plastix.cli._reader_flags import add_reader_flags, reader_options
+from plastix.cli._registry_help import check_format, format_help
+
+
+def add_inference_flags(parser: argparse.ArgumentParser) -> None:
+    """``--method`` and ``--window``: how synaptic efficacy is read from spikes."""
+    parser.add_argument("--method", default="ccg", choices=("ccg", "glm"),
+                        help="ccg: spike-transmission probability over a jittered baseline "
+                        "(default); glm: Poisson GLM coupling per window")
+    parser.add_argument("--window", type=float, default=None,
+                        help="window of each inferred weight, in s (default 10)")
+
+
+def inference_options(args: argparse.Namespace) -> dict:
+    """The keywords of :func:`plastix.estimate.infer_weights` the user gave."""
+    return {"method": args.method, **({"window": args.window} if args.window else {})}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "infer-weights", help="infer synaptic efficacies from pre and post spike trains",
+        description="Read the efficacy of every (pre, post) pair in consecutive windows from "
+        "spikes alone (no measured weights) and write a record with weight and weight_sem.")
+    p.add_argument("file", type=Path, help=f"record with spike trains: {format_help()}")
+    p.add_argument("--out", type=Path, required=True,
+                   help=f"output record by its suffix: {format_help()}")
+    add_inference_flags(p)
+    add_rng_flag(p, "seed of the jittered surrogates (default 0)")
+    add_reader_flags(p)
+    add_allow_pickle_flag(p)
+    add_overwrite_flag(p)
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    check_input(args.file, allow_pickle=args.allow_pickle)
+    check_format(args.out)
+    check_outputs([args.out], inputs=[args.file], named=[args.out], overwrite=args.overwrite)
+    from plastix.estimate import infer_weights
+    from plastix.io import save_record
+
+    rec = load_input(args.file, allow_pickle=args.allow_pickle, **reader_options(args))
+    out = infer_weights(rec, rng=args.rng, **inference_options(args))
+    path = save_record(out, args.out)
+    print(f"plastix infer-weights: {out.attrs['n_missing']} of {out.attrs['n_weights']} "
+          f"weights missing (too few spikes); wrote {path}")
+    return 0
