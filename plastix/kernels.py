@@ -53,6 +53,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from plastix._util.errors import check_choice
+from plastix._util.registry import Registry
 
 __all__ = ["Kernel", "KernelParam", "Spikes", "register_kernel", "unregister_kernel",
            "get_kernel", "kernel_names", "registry_help", "INPUTS", "STDP_CUTOFF"]
@@ -169,7 +170,7 @@ class Spikes(NamedTuple):
     n: int
 
 
-_KERNELS: dict[str, Kernel] = {}
+_KERNELS: Registry[Kernel] = Registry("kernel", Kernel, "kernel")
 
 
 def register_kernel(kernel: Kernel, *, replace: bool = False) -> Kernel:
@@ -177,25 +178,17 @@ def register_kernel(kernel: Kernel, *, replace: bool = False) -> Kernel:
 
     A duplicate name is a ValueError unless ``replace=True``.
     """
-    if not isinstance(kernel, Kernel):
-        raise TypeError(f"`kernel` must be a plastix.kernels.Kernel; got "
-                        f"{type(kernel).__name__}.")
-    if kernel.name in _KERNELS and not replace:
-        raise ValueError(f"a kernel named {kernel.name!r} is already registered; pass "
-                         "replace=True to replace it.")
-    _KERNELS[kernel.name] = kernel
-    return kernel
+    return _KERNELS.register(kernel, replace=replace)
 
 
-def unregister_kernel(name: str) -> None:
+def unregister_kernel(name: str) -> Kernel:
     """Remove a registered kernel (tests use it to clean up toy kernels)."""
-    get_kernel(name)
-    del _KERNELS[name]
+    return _KERNELS.unregister(name)
 
 
 def kernel_names(inputs: str | None = None) -> tuple[str, ...]:
     """Names of the registered kernels in registration order (only ``inputs`` ones if given)."""
-    return tuple(n for n, k in _KERNELS.items() if inputs is None or k.inputs == inputs)
+    return tuple(k.name for k in _KERNELS.values() if inputs is None or k.inputs == inputs)
 
 
 def get_kernel(name: str, *, inputs: str | None = None) -> Kernel:
@@ -206,13 +199,12 @@ def get_kernel(name: str, *, inputs: str | None = None) -> Kernel:
     """
     if isinstance(name, Kernel):
         name = name.name
-    check_choice("kernel", name, kernel_names(inputs))
-    return _KERNELS[name]
+    return _KERNELS.get(name, among=kernel_names(inputs))
 
 
 def registry_help() -> str:
     """One ``name: description`` line per registered kernel (for CLI help texts)."""
-    return "\n".join(f"{k.name}: {k.description}" for k in _KERNELS.values())
+    return _KERNELS.help()
 
 
 # ------------------------------------------------------------------ rate kernels

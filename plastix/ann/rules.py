@@ -83,7 +83,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from plastix._util.errors import check_choice
+from plastix._util.registry import Registry
 
 __all__ = ["Rule", "Step", "SignalContext", "PLAIN", "NORMALISED", "MOMENTUM", "ADAM",
            "register_rule", "get_rule", "rule_names", "registry_help"]
@@ -323,40 +323,32 @@ class Rule:
                              f"number; got {self.default_clip!r}.")
 
 
-_RULES: dict[str, Rule] = {}
+_RULES: Registry[Rule] = Registry("rule", Rule, "rule")
 
 
 def register_rule(rule: Rule, *, replace: bool = False) -> Rule:
     """Add ``rule`` to the registry (a duplicate name is a ValueError unless ``replace``)."""
-    if not isinstance(rule, Rule):
-        raise TypeError(f"`rule` must be a plastix.ann.rules.Rule; got {type(rule).__name__}.")
-    if rule.name in _RULES and not replace:
-        raise ValueError(f"a rule named {rule.name!r} is already registered; pass "
-                         "replace=True to replace it.")
-    _RULES[rule.name] = rule
-    return rule
+    return _RULES.register(rule, replace=replace)
 
 
-def unregister_rule(name: str) -> None:
+def unregister_rule(name: str) -> Rule:
     """Remove a registered rule (tests use it to clean up toy rules)."""
-    get_rule(name)
-    del _RULES[name]
+    return _RULES.unregister(name)
 
 
 def rule_names() -> tuple[str, ...]:
     """Names of the registered rules, in registration order."""
-    return tuple(_RULES)
+    return _RULES.names()
 
 
 def get_rule(name: str) -> Rule:
     """The registered rule ``name``; an unknown name is a ValueError with "did you mean"."""
-    check_choice("rule", name, rule_names())
-    return _RULES[name]
+    return _RULES.get(name)
 
 
 def registry_help() -> str:
     """One ``name: description`` line per registered rule (for CLI help texts)."""
-    return "\n".join(f"{r.name}: {r.description}" for r in _RULES.values())
+    return _RULES.help()
 
 
 # ------------------------------------------------------------------ built-in signals

@@ -37,6 +37,7 @@ from typing import Any
 import xarray as xr
 
 from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.registry import Registry
 from plastix.io import neo_files, netcdf, probe
 from plastix.io.neo import from_neo, pick_block, to_neo
 from plastix.io.nwb import open_standard_nwb, read_standard_nwb
@@ -147,7 +148,15 @@ class Format:
                                   f"files; install it with: {self.install}") from err
 
 
-_REGISTRY: dict[str, Format] = {}
+_REGISTRY: Registry[Format] = Registry("format", Format, "fmt")
+
+
+def _check_suffixes(fmt: Format) -> None:
+    for other in _REGISTRY.values():
+        clash = sorted(set(fmt.suffixes) & set(other.suffixes))
+        if other.name != fmt.name and clash:
+            raise ValueError(f"suffix {clash[0]!r} of format {fmt.name!r} already belongs to "
+                             f"format {other.name!r}; one suffix names one format.")
 
 
 def register_format(fmt: Format, *, replace: bool = False) -> Format:
@@ -157,39 +166,27 @@ def register_format(fmt: Format, *, replace: bool = False) -> Format:
     ``ValueError`` unless ``replace=True`` (which replaces the format of the same
     name; suffixes of other formats are never taken over).
     """
-    if not isinstance(fmt, Format):
-        raise TypeError(f"`fmt` must be a plastix.io.formats.Format; got {type(fmt).__name__}.")
-    if fmt.name in _REGISTRY and not replace:
-        raise ValueError(f"a format named {fmt.name!r} is already registered; pass "
-                         "replace=True to replace it.")
-    for other in _REGISTRY.values():
-        clash = sorted(set(fmt.suffixes) & set(other.suffixes))
-        if other.name != fmt.name and clash:
-            raise ValueError(f"suffix {clash[0]!r} of format {fmt.name!r} already belongs to "
-                             f"format {other.name!r}; one suffix names one format.")
-    _REGISTRY[fmt.name] = fmt
-    return fmt
+    return _REGISTRY.register(fmt, replace=replace, check=_check_suffixes)
 
 
 def unregister_format(name: str) -> Format:
     """Remove a format from the table (e.g. a test's toy format); returns it."""
-    return _REGISTRY.pop(get_format(name).name)
+    return _REGISTRY.unregister(name)
 
 
 def get_format(name: str) -> Format:
     """The format registered as ``name``; unknown names get "did you mean"."""
-    check_choice("format", name, list(_REGISTRY))
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)
 
 
 def formats() -> tuple[Format, ...]:
     """All registered formats, in registration order."""
-    return tuple(_REGISTRY.values())
+    return _REGISTRY.values()
 
 
 def format_names() -> tuple[str, ...]:
     """Names of the registered formats, in registration order."""
-    return tuple(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def format_suffixes() -> tuple[str, ...]:
