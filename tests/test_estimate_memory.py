@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from plastix._util.validate import available_memory
 from plastix.estimate import HebbianEstimator
-from plastix.estimate.reader import activity_bytes, available_memory, memory_budget
+from plastix.estimate.reader import activity_bytes, memory_budget
 from plastix.record import make_record
 
 

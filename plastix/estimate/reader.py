@@ -31,35 +31,17 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import SchemaError
+from plastix._util.validate import available_memory
 
 __all__ = ["ActivityRows", "WeightSamples", "open_h5", "Prefetch", "GramStore",
            "single_thread_blas", "memory_budget", "activity_bytes", "should_stream",
-           "stream_limits", "open_record", "available_memory", "DEFAULT_MEMORY_FRACTION"]
+           "stream_limits", "open_record", "DEFAULT_MEMORY_FRACTION"]
 
 #: the default memory budget, as a fraction of the memory available when a fit starts
 DEFAULT_MEMORY_FRACTION = 0.25
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
                "tb": 1000**4, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation now (Linux ``MemAvailable``).
-
-    Falls back to the free physical pages (``sysconf``) elsewhere, and to 4 GiB
-    when neither is known.
-    """
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return 4 * 2**30
 
 
 def memory_budget(memory: Any = None) -> int:
@@ -78,8 +60,8 @@ def memory_budget(memory: Any = None) -> int:
     int
         The budget in bytes (at least 1).
     """
-    if memory is None:
-        return max(1, int(DEFAULT_MEMORY_FRACTION * available_memory()))
+    if memory is None:  # 4 GiB where the system does not say (not Linux, not POSIX)
+        return max(1, int(DEFAULT_MEMORY_FRACTION * (available_memory() or 4 * 2**30)))
     if isinstance(memory, bool) or not isinstance(memory, (int, float, np.number, str)):
         raise TypeError(f"`memory` must be a number of bytes or a size like '2GiB'; "
                         f"got {type(memory).__name__}.")
