@@ -20,7 +20,18 @@ from xarray.core import indexing
 __all__ = ["RowsArray", "Columns", "StackedRows", "lazy_variable", "placeholder", "stack_rows"]
 
 
-class RowsArray(BackendArray):
+class _LazyRows(BackendArray):
+    """A lazily read (time, unit) array: a row slice (as an h5py dataset takes it) or any
+    basic index, read by the subclass's ``_read(key)``."""
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, slice):  # rows, as an h5py dataset is indexed
+            return self._read((key, slice(None)))
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.BASIC, self._read)
+
+
+class RowsArray(_LazyRows):
     """A (time, unit) float64 view of a file's dataset, read only where indexed.
 
     Parameters
@@ -57,12 +68,6 @@ class RowsArray(BackendArray):
         if self.rows is None and idx.size == self._n_stored:
             return self
         return RowsArray(self.data, idx if self.rows is None else self.rows[idx], self.cols)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if isinstance(key, slice):  # rows, as an h5py dataset is indexed
-            return self._read((key, slice(None)))
-        return indexing.explicit_indexing_adapter(
-            key, self.shape, indexing.IndexingSupport.BASIC, self._read)
 
     def read_direct(self, out: np.ndarray, source_sel: slice, dest_sel: slice) -> None:
         """Rows ``source_sel`` into ``out[dest_sel]`` (as ``h5py.Dataset.read_direct``)."""
@@ -119,7 +124,7 @@ class Columns:
         return out
 
 
-class StackedRows(BackendArray):
+class StackedRows(_LazyRows):
     """Segments stacked along time, each an array in memory or :class:`Columns` in a file.
 
     Parameters
@@ -136,12 +141,6 @@ class StackedRows(BackendArray):
         self.starts = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)
         self.shape = (int(self.starts[-1]), widths.pop() if widths else 0)
         self.dtype = np.dtype(np.float64)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if isinstance(key, slice):  # rows, as an h5py dataset is indexed
-            return self._read((key, slice(None)))
-        return indexing.explicit_indexing_adapter(
-            key, self.shape, indexing.IndexingSupport.BASIC, self._read)
 
     def read_direct(self, out: np.ndarray, source_sel: slice, dest_sel: slice) -> None:
         """Rows ``source_sel`` into ``out[dest_sel]`` (as ``h5py.Dataset.read_direct``):
