@@ -91,6 +91,12 @@ class Format:
     write_options : tuple of str
         Keyword options ``write`` accepts (``save_record(..., **options)``), e.g.
         ``("nwb_style",)``; other formats refuse them.
+    inspect : callable, optional
+        ``inspect(path, options) -> Inspection or str or None`` for
+        :func:`plastix.io.inspect_file`: a report of its own (a file that is not yet
+        a record, e.g. a standard NWB file before its roles are mapped), or the
+        label of this file's kind; None (or no hook) describes the record
+        ``read`` gives, under ``label``.
     """
 
     name: str
@@ -108,6 +114,7 @@ class Format:
     write_block: Callable[[Any, Path], object] | None = None
     open_lazy: Callable[[Path], xr.Dataset | None] | None = None
     write_options: tuple[str, ...] = ()
+    inspect: Callable[[Path, dict], Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier() or (
@@ -314,12 +321,22 @@ def write_nwb_record(ds: xr.Dataset, path: Path, *, nwb_style: str = "neo") -> N
         neo_files.write_nwb(to_neo(ds), path)
 
 
+def inspect_nwb(path: Path, options: dict) -> Any:
+    """``inspect`` of the NWB format: a standard file is described by what pynwb finds in
+    it; a Neo-written one is a record (labelled as such)."""
+    if probe.nwb_by_neo(path):
+        return f"{neo_files.NWB} (written by Neo)"
+    from plastix.io.inspection import inspect_standard_nwb  # inspection imports this table
+
+    return inspect_standard_nwb(path, options)
+
+
 register_format(Format(
     name="nwb", label=neo_files.NWB, suffixes=(".nwb",),
     description="NWB (HDF5): standard NWB files as labs write them (pynwb: Units, TimeSeries, "
                 f"a 'plasticity' module), or {_NEO_NOTE} (neo.NWBIO)",
     read=read_nwb_record, write=write_nwb_record, read_blocks=neo_files.read_nwb,
-    open_lazy=open_nwb_record,
+    open_lazy=open_nwb_record, inspect=inspect_nwb,
     write_block=neo_files.write_nwb, write_options=("nwb_style",),
     packages=("neo", "pynwb"), install="pip install 'neo>=0.13' 'pynwb>=2.8'",
     sniff=probe.sniff_nwb))

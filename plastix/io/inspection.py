@@ -37,9 +37,9 @@ from plastix.io.nwb_scan import (
     series_ids,
     series_kind,
 )
-from plastix.io.probe import nwb_by_neo, reading
+from plastix.io.probe import reading
 
-__all__ = ["Inspection", "inspect_file", "describe_record"]
+__all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "describe_record"]
 
 
 @dataclass
@@ -138,10 +138,10 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
     path = Path(path)
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
-    if fmt.name == "nwb" and not nwb_by_neo(path):
-        return _inspect_standard(path, options)
-    label = fmt.label + (" (written by Neo)" if fmt.name == "nwb" else "")
-    ins = Inspection(path, label)
+    own = fmt.inspect(path, options) if fmt.inspect is not None else None
+    if isinstance(own, Inspection):
+        return own
+    ins = Inspection(path, own or fmt.label)
     try:
         ds = load_record(path, allow_pickle=allow_pickle, **options)
     except SchemaError as err:
@@ -155,7 +155,8 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
     return ins
 
 
-def _inspect_standard(path: Path, options: dict[str, Any]) -> Inspection:
+def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
+    """What pynwb finds in a standard NWB file, mapped by ``options`` (reader options)."""
     io = open_nwb(path)
     try:
         with reading(path, "NWB"):
