@@ -298,7 +298,10 @@ def _glm(ds, pre, post, starts, wsegs, window, lo, hi, width, min_spikes
     n_bins = int(round(window / width))
     l0, l1 = int(round(lo / width)), max(int(round(hi / width)), 1)
     hist = np.maximum(np.round(np.array(GLM_HISTORY) / GLM_BIN).astype(int), 1)
-    for k in range(n_w):
+    from tqdm.auto import tqdm
+
+    # one fit per (window, post unit): seconds each on long windows, so show progress
+    for k in tqdm(range(n_w), desc="glm fits", unit="window", leave=False, disable=None):
         a, s = starts[k], wsegs[k]
         xp = _binned(pt[ps == s], pu[ps == s], n_pre, a, n_bins, width)
         n_spk[k] = xp.sum(0)
