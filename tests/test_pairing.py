@@ -237,7 +237,9 @@ def test_same_seed_same_numbers_and_options():
     b = estimate_pairing(table, rng=7, **FAST).dataset
     assert_allclose(a["bootstrap_alignment"], b["bootstrap_alignment"], rtol=0)
     lin = estimate_pairing(table, signal="ratio_minus_one", n_null=0, rng=7, n_boot=200)
-    assert math.isnan(lin.p_value) and lin.verdict == "hebbian"  # the interval alone decides
+    # without a null there is no test: indeterminate, as for recordings (VERDICT_RULE)
+    assert math.isnan(lin.p_value) and lin.verdict == "indeterminate"
+    assert lin.ci[0] > 0  # though the interval alone lies above 0
     grouped = estimate_pairing(table.assign(rig=np.arange(len(table)) % 2), by="rig", rng=7,
                                **FAST)
     assert grouped.dataset.attrs["by"] == "rig" and grouped.verdict == "hebbian"

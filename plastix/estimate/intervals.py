@@ -226,8 +226,12 @@ def two_sided_p(estimate: float, null: np.ndarray) -> float:
 
 
 def verdict_of(ci: np.ndarray, p: float, alpha: float) -> str:
-    """The verdict of :data:`VERDICT_RULE` from an interval, a p-value (NaN: no null) and α."""
-    sig = (p < alpha) if np.isfinite(p) else True
+    """The verdict of :data:`VERDICT_RULE` from an interval, a p-value and α.
+
+    Without a null (``p`` NaN) there is no test, so the verdict is ``indeterminate``,
+    whatever the interval says.
+    """
+    sig = bool(np.isfinite(p) and p < alpha)
     if np.isfinite(ci).all() and ci[0] > 0 and sig:
         return "hebbian"
     if np.isfinite(ci).all() and ci[1] < 0 and sig:
