@@ -269,7 +269,7 @@ def test_protocol_grid_and_simulated_table_read_back():
 
 @pytest.mark.brian2
 @pytest.mark.parametrize(("rule", "pairing"), [("stdp", "all"), ("stdp", "nearest"),
-                                               ("triplet", "all")])
+                                               ("triplet", "all"), ("triplet", "nearest")])
 def test_brian2_plays_the_protocols_like_numpy(rule, pairing):
     """The Brian2 templates and the numpy rules give the same weight changes."""
     from plastix.estimate.pairing_sim import _changes, brian2_changes
