@@ -305,3 +305,26 @@ def test_no_plasticity_false_hebbian_rate():
 def test_delta_t_without_unit_that_looks_like_ms_warns():
     with pytest.warns(UserWarning, match=r"write 'delta_t \[ms\]'"):
         load_pairing_table(pd.DataFrame({"delta_t": [10.0, -10.0], "weight_ratio": [1.2, 0.8]}))
+
+
+def test_bundled_tables_get_their_registered_verdict_and_kernel(tmp_path):
+    """The pairing tables in datasets/ (CSV, units in the header) give the verdict and the
+    preferred kernel their registry entry says, and a missing one regenerates to the
+    registered content."""
+    import shutil
+
+    from plastix import datasets as D
+    from plastix.kernels import get_kernel
+
+    tables = [e for e in D.list_datasets() if e.kind == "table"]
+    assert {e.truth["rule"] for e in tables} >= {"stdp", "triplet"}
+    for entry in tables:
+        res = estimate_pairing(D.dataset_dir() / entry.file, kernel="all", rng=0, **FAST)
+        want = entry.truth["expected_kernel"]
+        got = "rates" if get_kernel(res.best_kernel).inputs == "rates" else res.best_kernel
+        assert (res.verdict, got) == (entry.truth["expected_verdict"], want), res.summary()
+    shutil.copy(D.dataset_dir() / D.REGISTRY_NAME, tmp_path / D.REGISTRY_NAME)
+    for entry in tables:  # only the tables are regenerated here (the others stay missing)
+        back = D.load_dataset(entry.name, root=tmp_path)
+        assert D.content_sha256(back) == entry.content_sha256
+        assert D.file_sha256(tmp_path / entry.file) == entry.sha256  # CSV bytes are exact
