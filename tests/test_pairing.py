@@ -74,19 +74,36 @@ def test_nan_rows_dropped_with_their_count():
     assert t["note"].isna().all()  # NaN in a label column is kept
 
 
-def test_parquet_needs_pyarrow(tmp_path):
-    pytest.importorskip("pandas")
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        path = tmp_path / "t.parquet"
-        path.write_bytes(b"PAR1")
-        with pytest.raises(ImportError, match=r"pip install pyarrow"):
-            load_pairing_table(path)
-    else:
-        df = pd.DataFrame({"delta_t [ms]": [10.0], "weight_ratio": [1.2]})
-        df.to_parquet(tmp_path / "t.parquet")
-        assert_allclose(load_pairing_table(tmp_path / "t.parquet")["delta_t"], [0.01])
+def test_parquet_table_reads_like_its_csv(tmp_path):
+    """A Parquet table (units in its column names) reads as the same table as its CSV."""
+    pytest.importorskip("pyarrow", reason="Parquet tables need the 'parquet' extra")
+    table = simulate_pairing_table("stdp", rng=3)
+    table.to_parquet(tmp_path / "t.parquet", index=False)
+    table.to_csv(tmp_path / "t.csv", index=False)
+    pq, csv = load_pairing_table(tmp_path / "t.parquet"), load_pairing_table(tmp_path / "t.csv")
+    pd.testing.assert_frame_equal(pq, csv, check_exact=False, rtol=1e-15)
+    assert pq.attrs["units"] == csv.attrs["units"]
+    assert_allclose(pq["delta_t"].unique(), np.array(BI_POO["delta_t"]), rtol=1e-12)
+    res = estimate_pairing(tmp_path / "t.parquet", n_boot=50, n_null=99, rng=0)
+    assert res.verdict == "hebbian", res.summary()
+
+
+def test_parquet_without_pyarrow_is_one_line_naming_the_extra(tmp_path, monkeypatch, capsys):
+    from plastix.cli import main
+
+    def no_engine(*args, **kwargs):  # what pandas raises when no Parquet engine is installed
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow', "
+                          "'fastparquet'.")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    path = tmp_path / "t.parquet"
+    path.write_bytes(b"PAR1")
+    with pytest.raises(ImportError, match=r"^`table` 't\.parquet' is Parquet, and plastix needs "
+                                          r"`pyarrow` .*pip install 'plastix\[parquet\]'"):
+        load_pairing_table(path)
+    assert main(["estimate", str(path)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "plastix[parquet]" in err, err
 
 
 # ------------------------------------------------------------------ the protocol's terms

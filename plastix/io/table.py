@@ -104,9 +104,11 @@ def _read_frame(source: Any) -> tuple[pd.DataFrame, str]:
     if suffix in (".parquet", ".pq"):
         try:
             return pd.read_parquet(path), str(path)
-        except ImportError as err:
-            raise ImportError("plastix needs `pyarrow` to read Parquet tables; install it with: "
-                              "pip install pyarrow (or save the table as CSV)") from err
+        except ImportError as err:  # pandas finds no Parquet engine
+            raise ImportError(f"`table` {path.name!r} is Parquet, and plastix needs `pyarrow` to "
+                              "read it (an optional dependency); install it with: pip install "
+                              "'plastix[parquet]' (or pip install 'pyarrow>=16,<27'), or save "
+                              "the table as CSV.") from err
     try:
         frame = pd.read_csv(path, sep="\t" if suffix in (".tsv", ".tab") else ",")
     except pd.errors.EmptyDataError as err:
