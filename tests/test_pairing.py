@@ -345,3 +345,28 @@ def test_bundled_tables_get_their_registered_verdict_and_kernel(tmp_path):
         back = D.load_dataset(entry.name, root=tmp_path)
         assert D.content_sha256(back) == entry.content_sha256
         assert D.file_sha256(tmp_path / entry.file) == entry.sha256  # CSV bytes are exact
+
+
+def test_inspect_describes_a_table_and_what_it_lacks(tmp_path, capsys):
+    from plastix.cli import main
+    from plastix.datasets import dataset_dir
+    from plastix.io import inspect_file
+
+    ins = inspect_file(dataset_dir() / "pairing_table_triplet.csv")
+    text = str(ins)
+    assert ins.ready and ins.flags == ["--kernel", "all"], text
+    assert "delta_t [ms] -> s" in text and "frequencies (Hz): 0.1, 10, 20, 40, 50" in text
+    assert "labels (usable with --by): experiment" in text
+    plain = tmp_path / "plain.csv"
+    plain.write_text("delta_t [ms],weight_ratio [%],slice\n10,150,a\n-10,70,b\n")
+    ins = inspect_file(plain)
+    assert ins.ready and ins.flags == [] and "STDP window only" in str(ins)
+    assert "weight_ratio [%] -> 1" in str(ins) and "slice" in str(ins)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("delta_t [ms],ratio\n10,1.5\n")
+    ins = inspect_file(bad)
+    assert not ins.ready and "Did you mean 'ratio'?" in ins.missing[0]
+    assert main(["inspect", str(bad)]) == 1
+    assert "missing for an estimate" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"reader options \(decay\) do not apply to a table"):
+        inspect_file(plain, decay=1.0)

@@ -52,8 +52,8 @@ import pandas as pd
 
 from plastix._util.errors import check_choice, did_you_mean
 
-__all__ = ["load_pairing_table", "is_pairing_table", "TABLE_SUFFIXES", "COLUMNS",
-           "NAN_POLICIES"]
+__all__ = ["load_pairing_table", "is_pairing_table", "header_units", "TABLE_SUFFIXES",
+           "COLUMNS", "NAN_POLICIES"]
 
 #: suffixes read as tables, with the pandas reader of each
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
@@ -132,6 +132,17 @@ def _parse_header(columns: Any) -> tuple[list[str], dict[str, str]]:
         if m["unit"] is not None:
             units[name] = m["unit"].strip()
     return names, units
+
+
+def header_units(table: Any) -> dict[str, str | None]:
+    """The columns of a table as written: name → the unit in its brackets (None: none).
+
+    Reads the file (or takes the DataFrame) as :func:`load_pairing_table` does, without
+    checking the values; for ``plastix inspect``.
+    """
+    frame, _ = _read_frame(table)
+    names, units = _parse_header(frame.columns)
+    return {n: units.get(n) for n in names}
 
 
 def _hint(wanted: str, others: list[str]) -> str:
