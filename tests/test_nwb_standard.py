@@ -409,3 +409,23 @@ def test_bundled_standard_nwb_file_gets_its_registered_verdict():
     assert inspect_file(path).ready
     est = HebbianEstimator(n_boot=300, n_null=59, rng=0).fit(load_record(path))
     assert est.verdict_ == entry.truth["expected_verdict"], est.summary()
+
+
+def test_units_without_spikes_and_no_activity_series_are_refused(tmp_path):
+    """Units with roles but no spike times, rates in a series the reader was not told of:
+    refused (not read as all-zero rates), naming the series and the flag; inspect is not
+    ready and suggests the flags."""
+    from plastix._util.errors import SchemaError
+    from plastix.io import inspect_file
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **{**FAST, "n_intervals": 5}),
+                             rng=0)
+    path = lab_file_from_record(rec, tmp_path / "rates.nwb")  # Units: no spikes
+    with pytest.raises(SchemaError, match=r"the pre units have no spike times and no pre "
+                                          r"activity series is named\. Found: .*TimeSeries: "
+                                          r"processing/ecephys/post_rates, processing/ecephys/"
+                                          r"pre_rates.*--pre-activity PATH.*plastix inspect"):
+        load_record(path)
+    ins = inspect_file(path)
+    assert not ins.ready and "--pre-activity processing/ecephys/pre_rates" in ins.command()
+    assert inspect_file(path, pre_activity=RATES, post_activity="post_rates").ready
