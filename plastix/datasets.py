@@ -1,4 +1,4 @@
-"""Small reference recordings with known ground truth, and their registry.
+"""Small reference recordings and pairing tables with known ground truth, and their registry.
 
 ``datasets/registry.json`` lists every dataset: its file (a path inside the
 datasets folder; anything that would leave it is refused), the SHA-256 of the
@@ -33,11 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from plastix._util.errors import check_choice
 from plastix._util.io import atomic_write
 from plastix.io import load_record, save_record
+from plastix.io.table import is_pairing_table, load_pairing_table
 from plastix.record import validate_record
 
 __all__ = [
@@ -101,12 +103,33 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def content_sha256(ds: xr.Dataset, *, decimals: int = 12) -> str:
+def _table_sha256(table: pd.DataFrame, decimals: int) -> str:
+    """SHA-256 of a parsed pairing table: column names, units, values (floats rounded)."""
+    h = hashlib.sha256()
+    units = table.attrs.get("units", {})
+    for name in map(str, table.columns):
+        h.update(name.encode())
+        h.update(str(units.get(name, "")).encode())
+        values = table[name].to_numpy()
+        if values.dtype.kind in "fc":
+            values = np.round(values.astype(float), decimals)
+            values = np.where(values == 0, 0.0, values)
+            h.update(np.ascontiguousarray(values).tobytes())
+        else:
+            h.update(repr(values.astype(str).tolist()).encode())
+    return h.hexdigest()
+
+
+def content_sha256(ds: xr.Dataset | pd.DataFrame, *, decimals: int = 12) -> str:
     """SHA-256 of a record's content: values (rounded to ``decimals``), dims, units, truth.
 
     Independent of the file container, so a NIX or NWB file rewritten with a new
-    creation timestamp keeps its content checksum.
+    creation timestamp keeps its content checksum.  A pairing table (a DataFrame
+    as :func:`~plastix.io.table.load_pairing_table` returns it): its columns,
+    their SI units and values.
     """
+    if isinstance(ds, pd.DataFrame):
+        return _table_sha256(ds, decimals)
     validate_record(ds, stage="content_sha256")
     h = hashlib.sha256()
     for name in sorted(map(str, ds.variables)):
@@ -123,6 +146,26 @@ def content_sha256(ds: xr.Dataset, *, decimals: int = 12) -> str:
             h.update(repr(values.astype(str).tolist()).encode())
     h.update(str(ds.attrs.get("truth", "{}")).encode())
     return h.hexdigest()
+
+
+def _save(obj: xr.Dataset | pd.DataFrame, path: Path, options: dict) -> None:
+    """Write a record (``save_record(obj, path, **options)``) or a table (CSV, no index)."""
+    if isinstance(obj, pd.DataFrame):
+        obj.to_csv(path, index=False, sep="\t" if path.suffix in (".tsv", ".tab") else ",")
+    else:
+        save_record(obj, path, **options)
+
+
+def _load(path: Path) -> xr.Dataset | pd.DataFrame:
+    """A record, or a pairing table parsed to SI units, by the file's suffix."""
+    return load_pairing_table(path) if is_pairing_table(path) else load_record(path)
+
+
+def _truth(obj: xr.Dataset | pd.DataFrame, back: xr.Dataset | pd.DataFrame) -> dict:
+    """The truth a recipe recorded: a record's ``truth`` attribute, a table's ``attrs``."""
+    if isinstance(obj, pd.DataFrame):
+        return json.loads(json.dumps(obj.attrs.get("truth", {})))
+    return json.loads(back.attrs.get("truth", "{}"))
 
 
 @dataclass(frozen=True)
@@ -152,6 +195,8 @@ class DatasetEntry:
     params : dict
         Every keyword the recipe was given besides the seed (its whole
         configuration), so that a regenerated file is the registered one.
+    write_options : dict
+        Keywords of :func:`plastix.io.save_record` used to write the file.
     """
 
     name: str
@@ -164,6 +209,12 @@ class DatasetEntry:
     description: str
     truth: dict
     params: dict = field(default_factory=dict)
+    write_options: dict = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """``"table"`` for a pairing table (a CSV/TSV/Parquet file), else ``"record"``."""
+        return "table" if is_pairing_table(self.file) else "record"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -214,8 +265,8 @@ def _regenerate(entry: DatasetEntry, root: Path) -> xr.Dataset:
     ds = RECIPES[entry.recipe](seed=entry.seed, **entry.params)
 
     def write(tmp: Path) -> None:
-        save_record(ds, tmp)
-        got = content_sha256(load_record(tmp))
+        _save(ds, tmp, entry.write_options)
+        got = content_sha256(_load(tmp))
         if got != entry.content_sha256:
             raise ValueError(
                 f"dataset {entry.name!r}: recipe {entry.recipe!r} with seed {entry.seed} no "
@@ -225,7 +276,7 @@ def _regenerate(entry: DatasetEntry, root: Path) -> xr.Dataset:
                 f"`{entry.made_by}`.")
 
     atomic_write(entry.path(root), write)
-    return load_record(entry.path(root))
+    return _load(entry.path(root))
 
 
 def list_datasets(root: Path | None = None) -> list[DatasetEntry]:
@@ -233,8 +284,12 @@ def list_datasets(root: Path | None = None) -> list[DatasetEntry]:
     return [e for _, e in sorted(_read_registry(root).items())]
 
 
-def load_dataset(name: str, *, regenerate: bool = True, root: Path | None = None) -> xr.Dataset:
-    """Load a registered dataset as a plastix record, checking its checksum.
+def load_dataset(name: str, *, regenerate: bool = True,
+                 root: Path | None = None) -> xr.Dataset | pd.DataFrame:
+    """Load a registered dataset, checking its checksum.
+
+    A record dataset comes back as a plastix record, a table dataset
+    (:attr:`DatasetEntry.kind` ``"table"``) as the parsed pairing table (SI units).
 
     Parameters
     ----------
@@ -262,7 +317,7 @@ def load_dataset(name: str, *, regenerate: bool = True, root: Path | None = None
                 f"or `{entry.made_by}`."
             )
         return _regenerate(entry, root)
-    ds = load_record(path)
+    ds = _load(path)
     if file_sha256(path) != entry.sha256 and content_sha256(ds) != entry.content_sha256:
         raise ValueError(
             f"dataset {name!r}: the content of {str(path)!r} does not match the registry "
@@ -309,7 +364,7 @@ def verify_datasets(root: Path | None = None, *,
                 out.append((entry.name, "regenerated"))
         elif file_sha256(path) == entry.sha256:
             out.append((entry.name, "ok"))
-        elif content_sha256(load_record(path)) == entry.content_sha256:
+        elif content_sha256(_load(path)) == entry.content_sha256:
             out.append((entry.name, "content-ok"))
         else:
             out.append((entry.name, "MISMATCH"))
@@ -334,16 +389,17 @@ def make_datasets(root: Path | None = None, *, names: list[str] | None = None) -
             continue
         params = dict(spec.get("params", {}))
         ds = RECIPES[spec["recipe"]](seed=spec["seed"], **params)
+        options = dict(spec.get("write_options", {}))
         stub = DatasetEntry(spec["name"], spec["file"], "", "", spec["recipe"], spec["seed"],
                             "", "", {})
-        path = atomic_write(stub.path(root), lambda p, ds=ds: save_record(ds, p))
-        back = load_record(path)
+        path = atomic_write(stub.path(root), lambda p, ds=ds, o=options: _save(ds, p, o))
+        back = _load(path)
         entries[spec["name"]] = DatasetEntry(
             name=spec["name"], file=spec["file"], sha256=file_sha256(path),
             content_sha256=content_sha256(back), recipe=spec["recipe"], seed=spec["seed"],
             made_by=f"plastix datasets make --name {spec['name']}",
-            description=spec["description"], truth=json.loads(back.attrs.get("truth", "{}")),
-            params=params,
+            description=spec["description"], truth=_truth(ds, back),
+            params=params, write_options=options,
         )
     return _write_registry(entries, root)
 
@@ -425,10 +481,50 @@ def _pairing_stdp(*, seed: int) -> xr.Dataset:
     )
 
 
-RECIPES: dict[str, Callable[..., xr.Dataset]] = {
+def _pairing_table(*, seed: int, rule: str, protocol: str, n_cells: int, noise: float,
+                   pairing: str, expected_verdict: str, expected_kernel: str) -> pd.DataFrame:
+    """A lab-style table of pairing experiments simulated under a known rule (numpy).
+
+    :func:`plastix.estimate.pairing_sim.simulate_pairing_table` with the protocols
+    ``protocol`` (``"bi_poo"``: :data:`~plastix.estimate.pairing_sim.BI_POO`,
+    ``"sjostrom"``: :data:`~plastix.estimate.pairing_sim.SJOSTROM`), ``n_cells`` cells
+    per protocol and log-scale measurement noise ``noise``; the numpy simulator (the
+    Brian2 one gives the same changes, ``tests/test_pairing.py``, but needs minutes
+    for 60 pairings at 1 Hz).  The truth keeps the rule, its parameters and what the
+    estimator should say (``expected_verdict``, ``expected_kernel``: the best kernel of
+    ``--kernel all``, or the kind ``rates`` for any rate kernel).
+    """
+    from plastix.estimate import pairing_sim as P
+
+    protocols = {"bi_poo": P.BI_POO, "sjostrom": P.SJOSTROM}[protocol]
+    table = P.simulate_pairing_table(rule, protocols, n_cells=n_cells, noise=noise,
+                                     pairing=pairing, simulator="numpy", rng=seed)
+    truth = {k: v for k, v in table.attrs["truth"].items() if k != "ratio"}
+    table.attrs["truth"] = {**truth, "protocol": protocol, "expected_verdict": expected_verdict,
+                            "expected_kernel": expected_kernel}
+    return table
+
+
+def _circuit_nwb(*, seed: int, expected_verdict: str, **config: Any) -> xr.Dataset:
+    """A Brian2 rate circuit (numpy target) with a known rule, for a standard NWB file.
+
+    ``config``: every field of :class:`plastix.circuits.RateCircuitConfig`.  The
+    truth adds what the estimator should say (``expected_verdict``).
+    """
+    from plastix.circuits import RateCircuitConfig, simulate_rate
+
+    rec = simulate_rate(RateCircuitConfig.from_dict(config), rng=seed, target="numpy")
+    truth = json.loads(rec.attrs.get("truth", "{}"))
+    rec.attrs["truth"] = json.dumps({**truth, "expected_verdict": expected_verdict})
+    return rec
+
+
+RECIPES: dict[str, Callable[..., xr.Dataset | pd.DataFrame]] = {
     "spiking_error": _spiking_error,
     "rate_null": _rate_null,
     "pairing_stdp": _pairing_stdp,
+    "pairing_table": _pairing_table,
+    "circuit_nwb": _circuit_nwb,
 }
 
 _SPIKING_ERROR = {
@@ -447,6 +543,14 @@ _RATE_NULL = {
     "n_burn": 100, "structure_seed": 0,
 }
 
+_CIRCUIT_HEBBIAN = {
+    "kind": "rate", "rule": "hebbian", "n_pre": 20, "n_post": 4, "eta": 0.5, "decay": 2.0,
+    "noise": 0.05, "input_noise": 0.3, "input_corr": 0.5, "n_groups": 4, "tau_input": 0.1,
+    "rate": 10.0, "duration": 4.0, "dt": 0.0005, "bin_size": 0.01, "weight_interval": 0.1,
+    "record_synapses": None, "record_signal": False, "w_init": 1.0, "w_init_sd": 0.5,
+    "teacher_sd": 0.5, "noise_step": None, "expected_verdict": "hebbian",
+}
+
 SPECS: list[dict[str, Any]] = [
     {"name": "spiking-error-nix", "file": "spiking_error.nix", "recipe": "spiking_error",
      "seed": 11, "params": _SPIKING_ERROR,
@@ -460,4 +564,27 @@ SPECS: list[dict[str, Any]] = [
     {"name": "pairing-stdp-nix", "file": "pairing_stdp.nix", "recipe": "pairing_stdp",
      "seed": 13, "description": "12 pairing experiments (one synapse per segment, weight "
      "before and after 30 pairings at 5 Hz), pair-based STDP truth."},
+    {"name": "pairing-table-stdp-csv", "file": "pairing_table_stdp.csv",
+     "recipe": "pairing_table", "seed": 21,
+     "params": {"rule": "stdp", "protocol": "bi_poo", "n_cells": 4, "noise": 0.05,
+                "pairing": "all", "expected_verdict": "hebbian", "expected_kernel": "stdp"},
+     "description": "A slice lab's table of 40 pairing experiments (Bi & Poo-style: 60 "
+     "pairings at 1 Hz, delta_t from -80 to 80 ms, 4 cells each; weight before/after in mV), "
+     "pair-based STDP truth: timing explains the changes."},
+    {"name": "pairing-table-triplet-csv", "file": "pairing_table_triplet.csv",
+     "recipe": "pairing_table", "seed": 22,
+     "params": {"rule": "triplet", "protocol": "sjostrom", "n_cells": 4, "noise": 0.05,
+                "pairing": "all", "expected_verdict": "hebbian", "expected_kernel": "rates"},
+     "description": "A table of 40 pairing experiments (Sjostrom-style: delta_t = +-10 ms at "
+     "0.1 to 50 Hz, 75 pairings, 4 cells each) under the minimal triplet rule of Pfister & "
+     "Gerstner (2006): potentiation at high frequency whatever the order, so a rate kernel "
+     "explains the changes better than the STDP window."},
+    {"name": "circuit-hebbian-standard-nwb", "file": "circuit_hebbian_standard.nwb",
+     "recipe": "circuit_nwb", "seed": 23, "params": _CIRCUIT_HEBBIAN,
+     "write_options": {"nwb_style": "standard"},
+     "description": "Brian2 rate circuit (20 inputs onto 4 linear units, 4 s) with a Hebbian "
+     "rule (eta 0.5/s) under decay 2/s and noise, weights of all 80 synapses every 100 ms, "
+     "written as a standard NWB file (Units with a role column; activity and weight "
+     "TimeSeries with their synapses table in the module 'plasticity'), as a lab's tools "
+     "write it."},
 ]

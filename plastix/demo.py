@@ -5,6 +5,8 @@
    error-driven rule under decay and noise, written as a NIX file like a rig's;
 3. the estimator on that file and on the bundled reference recordings
    (NIX and NWB files in ``datasets/``), verdicts beside the truth;
+   then on the files labs write: a standard NWB file (``plastix inspect``, then
+   ``plastix estimate``) and tables of pairing experiments (``--kernel all``);
 4. a ranking of experiments that would tell emergent from mechanistic plasticity;
 5. one self-contained HTML report beside the raw results.
 
@@ -149,6 +151,8 @@ def _datasets(out: Path, rng: np.random.Generator, progress: bool) -> list[Secti
     folder = out / "datasets"
     rows, commands, files = [], ["plastix datasets verify"], []
     for entry in list_datasets():
+        if entry.kind == "table" or entry.name in _LAB_FILES:  # the next section's
+            continue
         rec = load_dataset(entry.name)
         kernel = "stdp" if entry.truth.get("rule") == "stdp" else "product"
         seed = int(rng.integers(2**31 - 1))
@@ -170,6 +174,80 @@ def _datasets(out: Path, rng: np.random.Generator, progress: bool) -> list[Secti
         html_parts=[table_html(rows, ["file", "true rule", "kernel", "alignment", "95% CI",
                                       "p", "verdict"], raw_columns=[6])],
         files=[Path(f) for f in files])]
+
+
+#: bundled datasets shown by :func:`_lab_files` (in the formats labs write), not by _datasets
+_LAB_FILES = ("circuit-hebbian-standard-nwb",)
+
+
+def _lab_table_rows(entries: list, folder: Path, rng: np.random.Generator
+                    ) -> tuple[list, list[str], list[Path], list[str]]:
+    """``estimate_pairing(kernel="all")`` on each bundled pairing table: rows, commands, files."""
+    from plastix.datasets import dataset_dir
+    from plastix.estimate.pairing import estimate_pairing
+
+    rows, commands, files, summaries = [], [], [], []
+    for entry in entries:
+        path, seed = dataset_dir() / entry.file, int(rng.integers(2**31 - 1))
+        res = estimate_pairing(path, kernel="all", n_boot=1000, n_null=999, rng=seed)
+        base = folder / f"{path.stem}_estimate"
+        files += res.save(base)
+        commands.append(f"plastix estimate {_q(path)} --kernel all --n-null 999 --rng {seed} "
+                        f"--out {_q(base)} --overwrite")
+        lo, hi = (float(x) for x in res.ci)
+        rows.append([entry.file, entry.truth.get("rule", "?"), res.best_kernel or "none",
+                     res.alignment, f"[{lo:.3f}, {hi:.3f}]", res.p_value,
+                     verdict_badge(res.verdict)])
+        summaries.append(f"$ plastix estimate {entry.file} --kernel all\n{res.summary()}")
+    return rows, commands, files, summaries
+
+
+def _lab_files(out: Path, rng: np.random.Generator, progress: bool) -> list[Section]:
+    """The estimator on the files labs write: a standard NWB file and pairing tables."""
+    import html
+
+    from plastix.datasets import dataset_dir, list_datasets, load_dataset
+    from plastix.estimate import estimate_alignment, save_result
+    from plastix.io import inspect_file
+
+    folder = out / "lab_files"
+    entries = {e.name: e for e in list_datasets()}
+    nwb = entries[_LAB_FILES[0]]
+    path, seed = dataset_dir() / nwb.file, int(rng.integers(2**31 - 1))
+    report = str(inspect_file(path))
+    res = estimate_alignment(load_dataset(nwb.name), rng=seed, n_null=99, progress=False)
+    base = folder / f"{path.stem}_estimate"
+    files = [Path(f) for f in save_result(res, base)]
+    lo, hi = (float(x) for x in res["alignment_ci"].values)
+    rows = [[nwb.file, nwb.truth.get("rule", "?"), "product", float(res["alignment"]),
+             f"[{lo:.3f}, {hi:.3f}]", float(res["p_value"]),
+             verdict_badge(str(res["verdict"].values))]]
+    commands = [f"plastix inspect {_q(path)}",
+                f"plastix estimate {_q(path)} --n-null 99 --rng {seed} --out {_q(base)} "
+                "--overwrite"]
+    t_rows, t_cmds, t_files, summaries = _lab_table_rows(
+        [e for e in entries.values() if e.kind == "table"], folder, rng)
+    pre = "".join(f"<pre>{html.escape(t)}</pre>" for t in [f"$ plastix inspect {nwb.file}\n"
+                                                           f"{report}", *summaries])
+    return [Section(
+        "Files labs write: a standard NWB file and tables of pairing experiments",
+        command="\n".join(commands + t_cmds),
+        text=("The same estimator on the formats labs hold. The NWB file follows the usual "
+              "pynwb layout (a Units table with a 'role' column, activity and weight "
+              "TimeSeries, a 'synapses' table mapping weight columns to Units ids); it holds a "
+              "Brian2 rate circuit with a Hebbian rule under decay and noise (Hebbian "
+              "expected). plastix inspect says what it finds and the flags that would map it, "
+              "then the estimator reads it through the reader a lab's file goes through. The "
+              "tables hold one row per pairing experiment (delta_t, frequency, weight before "
+              "and after, units in brackets), as a slice lab keeps them; with --kernel all the "
+              "estimator compares the STDP window with the rate kernels and names the one that "
+              "explains the changes best: the STDP window for pair-based STDP, a rate kernel "
+              "for the triplet rule of Pfister & Gerstner (2006), which potentiates at high "
+              "frequency whatever the order."),
+        html_parts=[table_html(rows + t_rows, ["file", "true rule", "kernel (best)",
+                                               "alignment", "95% CI", "p", "verdict"],
+                               raw_columns=[6]), pre],
+        files=files + [Path(f) for f in t_files])]
 
 
 def _design(out: Path, rng: np.random.Generator, progress: bool) -> list[Section]:
@@ -201,6 +279,7 @@ DEMO_PIECES: list[tuple[str, Callable[[Path, np.random.Generator, bool], list[Se
     ("circuit phase diagram (quick)", _circuit_phase),
     ("spiking circuit -> NIX -> estimator", _circuit_and_estimate),
     ("estimator on bundled datasets", _datasets),
+    ("files labs write: standard NWB, pairing tables", _lab_files),
     ("experiment design", _design),
 ]
 

@@ -537,8 +537,8 @@ CASES += [
 
 # --- io: standard NWB files (pynwb) that cannot be mapped --------------------
 
-def _lab_nwb(role=True, weights=True, synapses=True, syn_ids=(0, 10)):
-    """A maker: a pynwb-written file, with or without roles, weights and synapse table."""
+def _lab_nwb(role=True, weights=True, synapses=True, syn_ids=(0, 10), spikes=True):
+    """A maker: a pynwb-written file, with or without roles, weights, synapse table, spikes."""
     def make(path):
         import datetime
 
@@ -551,7 +551,7 @@ def _lab_nwb(role=True, weights=True, synapses=True, syn_ids=(0, 10)):
         if role:
             nwb.add_unit_column("role", "pre or post")
         for uid, loc, r in ((0, "CA3", "pre"), (10, "CA1", "post")):
-            nwb.add_unit(spike_times=[0.1, 0.5, 0.9], id=uid, location=loc,
+            nwb.add_unit(spike_times=[0.1, 0.5, 0.9] if spikes else [], id=uid, location=loc,
                          **({"role": r} if role else {}))
         mod = nwb.create_processing_module("plasticity", "weights")
         if weights:
@@ -639,6 +639,15 @@ CASES += [
      r"read_standard_nwb\(\) got an unknown option `pre_unit`; valid options are pre_units, "
      r"post_units, pre_activity, post_activity, weights, synapses, decay, bin_size, segments, "
      r"source\. Did you mean 'pre_units'\?"),
+]
+
+
+CASES += [
+    ("io-nwb-units-without-spikes", _load_bad("lab.nwb", _lab_nwb(spikes=False)), SchemaError,
+     _MAP + r"the pre units have no spike times and no pre activity series is named\. Found: "
+     r"a Units table with 2 unit\(s\) \(ids 0, 10\) and columns: location \(values 'CA1', "
+     r"'CA3'\), role \(values 'post', 'pre'\); TimeSeries: none\. Name the series that holds "
+     r"the presynaptic activity: --pre-activity PATH \(pre_activity= in Python\)" + _INSPECT),
 ]
 
 
@@ -1489,6 +1498,19 @@ CASES += [
     ("pairing-sem-weights-without-sem", _pairing(_OK, weights="sem"), ValueError,
      r"weights='sem' needs the column 'weight_sem'; the table has none\. Use weights='n' or "
      r"'auto'\."),
+]
+
+def _csv(text):
+    def make(path):
+        path.write_text(text)
+    return make
+
+
+CASES += [
+    ("table-inspect-reader-options", _load_bad("t.csv", _csv("delta_t,weight_ratio\n0.01,1.2\n"),
+                                               "inspect_file", pre_units="1"), ValueError,
+     r"reader options \(pre_units\) do not apply to a table of pairing experiments \('t\.csv'\); "
+     r"drop them\."),
 ]
 
 # --- weights inferred from spikes (issue 16) ---------------------------------

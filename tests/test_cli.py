@@ -396,3 +396,27 @@ def test_infer_weights_and_estimate_from_spikes(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "kernel 'stdp'" in text and "verdict" in text
     assert _sha(src) == before
+
+
+def test_the_lab_files_demo_section_reruns_exactly(tmp_path):
+    """The demo's section on a standard NWB file and pairing tables runs, shows the inspect
+    report, and its printed table command gives the same JSON byte for byte."""
+    from plastix.demo import run_demo
+
+    report, failed = run_demo(tmp_path / "demo", progress=False, pieces=["files labs write"])
+    assert failed == []
+    text = html.unescape(report.read_text())
+    assert "plastix inspect circuit_hebbian_standard.nwb" in text and "ready for" in text
+    commands = [line for b in re.findall(r"<pre><code>(.*?)</code></pre>", text, flags=re.S)
+                for line in b.splitlines() if line.startswith("plastix estimate ")]
+    assert len(commands) == 3 and sum(".csv " in c for c in commands) == 2
+    for command in (commands[0], commands[-1]):  # the NWB file, a table
+        argv = shlex.split(command)[1:]
+        i = argv.index("--out")
+        demo_json = Path(argv[i + 1]).with_suffix(".json")
+        argv[i + 1] = str(tmp_path / "rerun")
+        argv.remove("--overwrite")
+        assert main(argv) == 0
+        assert (tmp_path / "rerun.json").read_bytes() == demo_json.read_bytes(), command
+        (tmp_path / "rerun.json").unlink()
+        (tmp_path / "rerun.nc").unlink()

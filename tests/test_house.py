@@ -446,5 +446,5 @@ def test_the_wheel_ships_the_datasets(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     shipped = sorted(n.rsplit("/", 1)[1] for n in names if "/share/plastix/datasets/" in n)
     expected = sorted(p.name for p in (repo / "datasets").iterdir() if p.suffix in (
-        ".json", ".nix", ".nwb"))
+        ".json", ".nix", ".nwb", ".csv"))
     assert shipped == expected

@@ -368,3 +368,64 @@ def test_one_roi_series_for_both_roles(tmp_path):
     assert_array_equal(ds["pre_activity"].values, dff[:, [1, 0]])
     assert_array_equal(ds["post_activity"].values, dff[:, [3]])
     assert_array_equal(ds["weight"].values[:, 0, 0], [1.0, 1.1, 1.3])
+
+
+@pytest.mark.brian2
+@pytest.mark.parametrize("rule,eta,want", [("hebbian", 0.5, "hebbian"),
+                                           ("anti_hebbian", 0.5, "anti_hebbian"),
+                                           ("hebbian", 0.0, "indeterminate")])  # null: η = 0
+def test_plastix_circuit_files_give_the_right_verdict_through_the_lab_reader(rule, eta, want,
+                                                                             tmp_path):
+    """Brian2 rate circuits (numpy target) with known rules, written by plastix as standard
+    NWB, read back as a lab's file is: once as written, once with plastix's notes removed
+    (nothing left but the pynwb convention, decay given as a lab would)."""
+    import h5py
+
+    from plastix.circuits import RateCircuitConfig, simulate_rate
+
+    cfg = RateCircuitConfig(rule=rule, eta=eta, decay=2.0, noise=0.05, n_pre=12, n_post=3,
+                            duration=3.0, weight_interval=0.1, record_synapses=None,
+                            record_signal=False)
+    rec = simulate_rate(cfg, rng=1, target="numpy")
+    path = save_record(rec, tmp_path / "circuit.nwb", nwb_style="standard")
+    as_written = load_record(path)
+    with h5py.File(path, "a") as f:  # what plastix adds for an exact round trip
+        del f["general/notes"]
+    lab = load_record(path, decay=2.0)
+    assert lab.attrs["truth"] == "{}" and as_written.attrs["truth"] == rec.attrs["truth"]
+    for name in ("pre_activity", "post_activity", "weight"):
+        assert_array_equal(lab[name].values, rec[name].values)
+    for ds in (as_written, lab):
+        est = HebbianEstimator(n_boot=300, n_null=59, rng=1).fit(ds)
+        assert est.verdict_ == want, (rule, eta, est.summary())
+
+
+def test_bundled_standard_nwb_file_gets_its_registered_verdict():
+    from plastix.datasets import dataset_dir, list_datasets
+    from plastix.io import inspect_file
+
+    (entry,) = [e for e in list_datasets() if e.write_options.get("nwb_style") == "standard"]
+    path = dataset_dir() / entry.file
+    assert inspect_file(path).ready
+    est = HebbianEstimator(n_boot=300, n_null=59, rng=0).fit(load_record(path))
+    assert est.verdict_ == entry.truth["expected_verdict"], est.summary()
+
+
+def test_units_without_spikes_and_no_activity_series_are_refused(tmp_path):
+    """Units with roles but no spike times, rates in a series the reader was not told of:
+    refused (not read as all-zero rates), naming the series and the flag; inspect is not
+    ready and suggests the flags."""
+    from plastix._util.errors import SchemaError
+    from plastix.io import inspect_file
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **{**FAST, "n_intervals": 5}),
+                             rng=0)
+    path = lab_file_from_record(rec, tmp_path / "rates.nwb")  # Units: no spikes
+    with pytest.raises(SchemaError, match=r"the pre units have no spike times and no pre "
+                                          r"activity series is named\. Found: .*TimeSeries: "
+                                          r"processing/ecephys/post_rates, processing/ecephys/"
+                                          r"pre_rates.*--pre-activity PATH.*plastix inspect"):
+        load_record(path)
+    ins = inspect_file(path)
+    assert not ins.ready and "--pre-activity processing/ecephys/pre_rates" in ins.command()
+    assert inspect_file(path, pre_activity=RATES, post_activity="post_rates").ready

@@ -74,19 +74,36 @@ def test_nan_rows_dropped_with_their_count():
     assert t["note"].isna().all()  # NaN in a label column is kept
 
 
-def test_parquet_needs_pyarrow(tmp_path):
-    pytest.importorskip("pandas")
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        path = tmp_path / "t.parquet"
-        path.write_bytes(b"PAR1")
-        with pytest.raises(ImportError, match=r"pip install pyarrow"):
-            load_pairing_table(path)
-    else:
-        df = pd.DataFrame({"delta_t [ms]": [10.0], "weight_ratio": [1.2]})
-        df.to_parquet(tmp_path / "t.parquet")
-        assert_allclose(load_pairing_table(tmp_path / "t.parquet")["delta_t"], [0.01])
+def test_parquet_table_reads_like_its_csv(tmp_path):
+    """A Parquet table (units in its column names) reads as the same table as its CSV."""
+    pytest.importorskip("pyarrow", reason="Parquet tables need the 'parquet' extra")
+    table = simulate_pairing_table("stdp", rng=3)
+    table.to_parquet(tmp_path / "t.parquet", index=False)
+    table.to_csv(tmp_path / "t.csv", index=False)
+    pq, csv = load_pairing_table(tmp_path / "t.parquet"), load_pairing_table(tmp_path / "t.csv")
+    pd.testing.assert_frame_equal(pq, csv, check_exact=False, rtol=1e-15)
+    assert pq.attrs["units"] == csv.attrs["units"]
+    assert_allclose(pq["delta_t"].unique(), np.array(BI_POO["delta_t"]), rtol=1e-12)
+    res = estimate_pairing(tmp_path / "t.parquet", n_boot=50, n_null=99, rng=0)
+    assert res.verdict == "hebbian", res.summary()
+
+
+def test_parquet_without_pyarrow_is_one_line_naming_the_extra(tmp_path, monkeypatch, capsys):
+    from plastix.cli import main
+
+    def no_engine(*args, **kwargs):  # what pandas raises when no Parquet engine is installed
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow', "
+                          "'fastparquet'.")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    path = tmp_path / "t.parquet"
+    path.write_bytes(b"PAR1")
+    with pytest.raises(ImportError, match=r"^`table` 't\.parquet' is Parquet, and plastix needs "
+                                          r"`pyarrow` .*pip install 'plastix\[parquet\]'"):
+        load_pairing_table(path)
+    assert main(["estimate", str(path)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "plastix[parquet]" in err, err
 
 
 # ------------------------------------------------------------------ the protocol's terms
@@ -269,7 +286,7 @@ def test_protocol_grid_and_simulated_table_read_back():
 
 @pytest.mark.brian2
 @pytest.mark.parametrize(("rule", "pairing"), [("stdp", "all"), ("stdp", "nearest"),
-                                               ("triplet", "all")])
+                                               ("triplet", "all"), ("triplet", "nearest")])
 def test_brian2_plays_the_protocols_like_numpy(rule, pairing):
     """The Brian2 templates and the numpy rules give the same weight changes."""
     from plastix.estimate.pairing_sim import _changes, brian2_changes
@@ -305,3 +322,51 @@ def test_no_plasticity_false_hebbian_rate():
 def test_delta_t_without_unit_that_looks_like_ms_warns():
     with pytest.warns(UserWarning, match=r"write 'delta_t \[ms\]'"):
         load_pairing_table(pd.DataFrame({"delta_t": [10.0, -10.0], "weight_ratio": [1.2, 0.8]}))
+
+
+def test_bundled_tables_get_their_registered_verdict_and_kernel(tmp_path):
+    """The pairing tables in datasets/ (CSV, units in the header) give the verdict and the
+    preferred kernel their registry entry says, and a missing one regenerates to the
+    registered content."""
+    import shutil
+
+    from plastix import datasets as D
+    from plastix.kernels import get_kernel
+
+    tables = [e for e in D.list_datasets() if e.kind == "table"]
+    assert {e.truth["rule"] for e in tables} >= {"stdp", "triplet"}
+    for entry in tables:
+        res = estimate_pairing(D.dataset_dir() / entry.file, kernel="all", rng=0, **FAST)
+        want = entry.truth["expected_kernel"]
+        got = "rates" if get_kernel(res.best_kernel).inputs == "rates" else res.best_kernel
+        assert (res.verdict, got) == (entry.truth["expected_verdict"], want), res.summary()
+    shutil.copy(D.dataset_dir() / D.REGISTRY_NAME, tmp_path / D.REGISTRY_NAME)
+    for entry in tables:  # only the tables are regenerated here (the others stay missing)
+        back = D.load_dataset(entry.name, root=tmp_path)
+        assert D.content_sha256(back) == entry.content_sha256
+        assert D.file_sha256(tmp_path / entry.file) == entry.sha256  # CSV bytes are exact
+
+
+def test_inspect_describes_a_table_and_what_it_lacks(tmp_path, capsys):
+    from plastix.cli import main
+    from plastix.datasets import dataset_dir
+    from plastix.io import inspect_file
+
+    ins = inspect_file(dataset_dir() / "pairing_table_triplet.csv")
+    text = str(ins)
+    assert ins.ready and ins.flags == ["--kernel", "all"], text
+    assert "delta_t [ms] -> s" in text and "frequencies (Hz): 0.1, 10, 20, 40, 50" in text
+    assert "labels (usable with --by): experiment" in text
+    plain = tmp_path / "plain.csv"
+    plain.write_text("delta_t [ms],weight_ratio [%],slice\n10,150,a\n-10,70,b\n")
+    ins = inspect_file(plain)
+    assert ins.ready and ins.flags == [] and "STDP window only" in str(ins)
+    assert "weight_ratio [%] -> 1" in str(ins) and "slice" in str(ins)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("delta_t [ms],ratio\n10,1.5\n")
+    ins = inspect_file(bad)
+    assert not ins.ready and "Did you mean 'ratio'?" in ins.missing[0]
+    assert main(["inspect", str(bad)]) == 1
+    assert "missing for an estimate" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"reader options \(decay\) do not apply to a table"):
+        inspect_file(plain, decay=1.0)

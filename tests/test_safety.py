@@ -62,7 +62,7 @@ def test_datasets_still_validate():
     """The reference recordings pass the new bounds (and their decay is a rate >= 0)."""
     from plastix.datasets import list_datasets, load_dataset
 
-    entries = list_datasets()
+    entries = [e for e in list_datasets() if e.kind == "record"]  # tables: test_pairing
     assert entries
     for entry in entries:
         ds = load_dataset(entry.name, regenerate=False)

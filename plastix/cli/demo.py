@@ -43,11 +43,14 @@ def _datasets(args: argparse.Namespace) -> int:
         print(f"wrote {D.make_datasets(names=args.name)}")
         return 0
     if args.action == "list":
-        for e in D.list_datasets():
-            print(f"{e.name:20s} {e.file:22s} truth: {e.truth.get('rule', '?'):10s} "
+        entries = D.list_datasets()
+        wn, wf = (max((len(getattr(e, a)) for e in entries), default=0) for a in ("name", "file"))
+        for e in entries:
+            print(f"{e.name:{wn}s} {e.file:{wf}s} truth: {e.truth.get('rule', '?'):10s} "
                   f"{e.description}")
         return 0
     results = D.verify_datasets()  # regenerates what is missing, from its recipe
+    width = max((len(name) for name, _ in results), default=0)
     for name, status in results:
-        print(f"{name:20s} {status}")
+        print(f"{name:{width}s} {status}")
     return D.verify_exit_code(results)

@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "and their synapse mapping, segments, decay and sizes; what is missing for an "
         "estimate, and the exact command-line flags that would map it. Reads nothing but "
         "the file; writes nothing.")
-    p.add_argument("file", type=Path, help=f"any supported file: {format_help()}")
+    p.add_argument("file", type=Path, help=f"any supported file: {format_help()}; or a table of "
+                   "pairing experiments (.csv, .tsv, .tab, .parquet, .pq)")
     add_reader_flags(p)
     add_allow_pickle_flag(p)
     p.set_defaults(func=_run)

@@ -6,8 +6,11 @@ the weight series and its synapse mapping, the segments and the decay; says
 what is missing for an estimate and the exact command-line flags
 (``--pre-units``, ``--post-units``, ``--pre-activity``, ``--post-activity``,
 ``--weights``, ``--synapses``, ``--decay``) that would map it; and tries the
-mapping.  For every other file (NetCDF, NIX, pickle, NWB in plastix's Neo
-convention) it reads the record and describes it.
+mapping.  For a table of pairing experiments (CSV, TSV, Parquet;
+:mod:`plastix.io.table`) it lists the columns as written and as read (SI units),
+the labels, the rows and the protocols, and which kernels apply.  For every other
+file (NetCDF, NIX, pickle, NWB in plastix's Neo convention) it reads the record
+and describes it.
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ from plastix.io.nwb_scan import (
     series_kind,
 )
 from plastix.io.probe import reading
+from plastix.io.table import COLUMNS, header_units, is_pairing_table, load_pairing_table
 
-__all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "describe_record"]
+__all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "inspect_table",
+           "describe_record"]
 
 
 @dataclass
@@ -122,7 +127,8 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
     Parameters
     ----------
     path : str or os.PathLike
-        Any file of a registered format.
+        Any file of a registered format, or a table of pairing experiments
+        (:func:`inspect_table`).
     allow_pickle : bool
         Read pickle files (they run code when read).
     **options
@@ -136,6 +142,11 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
         ``str()`` of it is the report ``plastix inspect FILE`` prints.
     """
     path = Path(path)
+    if is_pairing_table(path):
+        if options:
+            raise ValueError(f"reader options ({', '.join(sorted(options))}) do not apply to a "
+                             f"table of pairing experiments ({path.name!r}); drop them.")
+        return inspect_table(path)
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
     own = fmt.inspect(path, options) if fmt.inspect is not None else None
@@ -152,6 +163,63 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
     ins.record, ins.ready = describe_record(ds), True
     if allow_pickle:
         ins.flags.insert(0, "--allow-pickle")
+    return ins
+
+
+def _column_line(name: str, written: str | None, si: str | None) -> str:
+    """``delta_t [ms] -> s``: a known column as written, and its SI unit when converted."""
+    head = f"{name} [{written}]" if written else name
+    if name in ("weight_before", "weight_after"):
+        return f"{head} (ratio after/before: the unit cancels)"
+    return f"{head} -> {si}" if written and si and written != si else head
+
+
+def inspect_table(path: str | os.PathLike) -> Inspection:
+    """What plastix finds in a table of pairing experiments, and whether it can be estimated.
+
+    Lists each column as written (its bracketed unit) and as read (SI), the label
+    columns (usable with ``--by``), the rows, the range of ``delta_t`` and the
+    frequencies, and which kernels apply: the rate kernels need ``frequency``,
+    so ``--kernel all`` is suggested only when the table has it.  A table that
+    cannot be read says why (the reader's one-line message) under *missing*.
+    """
+    path = Path(path)
+    ins = Inspection(path, "table of pairing experiments (one row per experiment)")
+    if not path.is_file():
+        raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
+    written = header_units(path)
+    try:
+        table = load_pairing_table(path)
+    except ValueError as err:
+        ins.found.append("columns: " + ", ".join(f"{n} [{u}]" if u else n
+                                                 for n, u in written.items()))
+        ins.missing.append(str(err))
+        return ins
+    units = table.attrs["units"]
+    known = [n for n in written if n in COLUMNS]
+    ins.found.append("columns: " + ", ".join(_column_line(n, written[n], units.get(n))
+                                             for n in known))
+    labels = table.attrs["labels"] + (["experiment"] if "experiment" in table else [])
+    if labels:
+        ins.found.append(f"labels (usable with --by): {', '.join(labels)}")
+    dt_ms = 1e3 * table["delta_t"].to_numpy()
+    ins.found.append(f"{len(table)} rows, {int(table['n'].sum())} cells; delta_t from "
+                     f"{dt_ms.min():g} to {dt_ms.max():g} ms (pre before post in "
+                     f"{int(np.sum(dt_ms > 0))} rows)")
+    if "frequency" in table:
+        freqs = ", ".join(f"{f:g}" for f in np.unique(table["frequency"]))
+        ins.found.append(f"frequencies (Hz): {freqs}; pairings per train: "
+                         f"{', '.join(f'{n:g}' for n in np.unique(table['n_pairings']))}")
+        ins.found.append("kernels: the STDP window and the rate kernels (the table gives the "
+                         "pairing frequency); --kernel all compares them")
+        ins.flags = ["--kernel", "all"]
+    else:
+        ins.found.append("kernels: the STDP window only (no frequency column: the rate "
+                         "kernels need the pairing frequency)")
+    ratio = table["weight_ratio"].to_numpy()
+    ins.record = (f"{len(table)} rows; weight ratio after/before from {ratio.min():.3g} to "
+                  f"{ratio.max():.3g}")
+    ins.ready = True
     return ins
 
 

@@ -73,6 +73,14 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = Fa
             raise not_mappable(src, f"`{r}_units` names ids that are not in the Units table: "
                                f"{unknown[:5]}", units_found(c),
                                f"Name ids of the Units table in {flag}")
+        pos = {int(u): i for i, u in enumerate(c.unit_ids.tolist())}
+        if sum(np.size(c.spikes[pos[int(u)]]) for u in ids[r]) == 0:  # nothing to bin
+            series = [p for p in c.series if not p.endswith(f"/{WEIGHT}")]
+            raise not_mappable(src, f"the {r} units have no spike times and no {r} activity "
+                               "series is named", f"{units_found(c)}; TimeSeries: "
+                               f"{', '.join(series) or 'none'}",
+                               f"Name the series that holds the {r}synaptic activity: "
+                               f"{CLI_FLAGS[r + '_activity']} PATH ({r}_activity= in Python)")
         out[r] = ids[r]
     both = sorted(set(out["pre"]) & set(out["post"]))
     if both and not any(act.values()):

@@ -52,8 +52,8 @@ import pandas as pd
 
 from plastix._util.errors import check_choice, did_you_mean
 
-__all__ = ["load_pairing_table", "is_pairing_table", "TABLE_SUFFIXES", "COLUMNS",
-           "NAN_POLICIES"]
+__all__ = ["load_pairing_table", "is_pairing_table", "header_units", "TABLE_SUFFIXES",
+           "COLUMNS", "NAN_POLICIES"]
 
 #: suffixes read as tables, with the pandas reader of each
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
@@ -104,9 +104,11 @@ def _read_frame(source: Any) -> tuple[pd.DataFrame, str]:
     if suffix in (".parquet", ".pq"):
         try:
             return pd.read_parquet(path), str(path)
-        except ImportError as err:
-            raise ImportError("plastix needs `pyarrow` to read Parquet tables; install it with: "
-                              "pip install pyarrow (or save the table as CSV)") from err
+        except ImportError as err:  # pandas finds no Parquet engine
+            raise ImportError(f"`table` {path.name!r} is Parquet, and plastix needs `pyarrow` to "
+                              "read it (an optional dependency); install it with: pip install "
+                              "'plastix[parquet]' (or pip install 'pyarrow>=16,<27'), or save "
+                              "the table as CSV.") from err
     try:
         frame = pd.read_csv(path, sep="\t" if suffix in (".tsv", ".tab") else ",")
     except pd.errors.EmptyDataError as err:
@@ -130,6 +132,17 @@ def _parse_header(columns: Any) -> tuple[list[str], dict[str, str]]:
         if m["unit"] is not None:
             units[name] = m["unit"].strip()
     return names, units
+
+
+def header_units(table: Any) -> dict[str, str | None]:
+    """The columns of a table as written: name → the unit in its brackets (None: none).
+
+    Reads the file (or takes the DataFrame) as :func:`load_pairing_table` does, without
+    checking the values; for ``plastix inspect``.
+    """
+    frame, _ = _read_frame(table)
+    names, units = _parse_header(frame.columns)
+    return {n: units.get(n) for n in names}
 
 
 def _hint(wanted: str, others: list[str]) -> str:
