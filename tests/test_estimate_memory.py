@@ -135,10 +135,11 @@ def _save(rec, path, **options):
     return path
 
 
-_LAZY_FILES = [("rec.nix", {}), ("rec.nwb", {"nwb_style": "standard"})]
+_LAZY_FILES = [("rec.nix", {}), ("rec.nwb", {"nwb_style": "standard"}), ("rec.nwb", {})]
+_LAZY_IDS = ["nix", "nwb-standard", "nwb-neo"]
 
 
-@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=["nix", "nwb-standard"])
+@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=_LAZY_IDS)
 def test_nix_and_nwb_open_lazily_as_the_record_they_hold(tmp_path, rng, name, options):
     import xarray as xr
 
@@ -155,7 +156,7 @@ def test_nix_and_nwb_open_lazily_as_the_record_they_hold(tmp_path, rng, name, op
         lazy.close()
 
 
-@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=["nix", "nwb-standard"])
+@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=_LAZY_IDS)
 def test_nix_and_nwb_stream_like_in_memory(tmp_path, rng, name, options):
     """A budget far below the activity streams NIX and standard NWB files (batches of 13
     bins cross the segment boundary); the numbers are those of the in-memory fit."""
@@ -174,7 +175,7 @@ def test_nix_and_nwb_stream_like_in_memory(tmp_path, rng, name, options):
     assert disk.verdict_ == mem.verdict_
 
 
-@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=["nix", "nwb-standard"])
+@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=_LAZY_IDS)
 def test_nix_and_nwb_streaming_follows_the_activity_size(tmp_path, rng, name, options):
     rec = _two_segment_record(rng)
     path = _save(rec, tmp_path / name, **options)
@@ -189,15 +190,3 @@ def test_nix_and_nwb_streaming_follows_the_activity_size(tmp_path, rng, name, op
     assert not streamed(memory=activity)
     assert not streamed()
     assert not streamed(streaming=False, memory=1)
-
-
-def test_neo_nwb_is_read_whole(tmp_path, rng):
-    """An NWB file in plastix's Neo convention cannot be opened lazily: it is read whole
-    (not streamed) whatever the budget, with the same numbers."""
-    rec = _two_segment_record(rng)
-    path = _save(rec, tmp_path / "rec.nwb")
-    assert activity_bytes(path) is None
-    kw = dict(decay=1.0, n_boot=20, n_null=0, rng=0)
-    small = HebbianEstimator(memory=1, **kw).fit(path)
-    assert not small.streamed_
-    assert small.alignment_ == HebbianEstimator(**kw).fit(rec).alignment_

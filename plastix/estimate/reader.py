@@ -213,7 +213,7 @@ def open_record(record: Any, *, streaming: Any = "auto",
         if _sized_when_open(path, streaming):
             ds = open_lazily(path)  # opened once: the size decides, then it streams or not
             if all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
-                return ds, None  # read whole by its format (e.g. a Neo-convention NWB file)
+                return ds, None  # read whole by its format (e.g. a plain neo.NWBIO file)
             if streaming is True or activity_bytes(ds) > memory_budget(memory):
                 return _checked_lazy(ds, path), ds
             ds.close()
