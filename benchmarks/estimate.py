@@ -364,9 +364,9 @@ NEO_FORMATS = (("NIX (Neo)", "rec.nix", {}),
                ("NWB (Neo)", "rec-neo.nwb", {"nwb_style": "neo"}))
 
 
-def _phase_write_formats(folder: str, n_units: int, n_bins: int, n_segments: int,
+def _phase_write_formats(folder: str, n_pre: int, n_post: int, n_bins: int, n_segments: int,
                          bins_per_interval: int) -> dict:
-    """A record of ``n_units`` pre and post units and ``n_bins`` bins in ``n_segments``
+    """A record of ``n_pre`` pre and ``n_post`` post units and ``n_bins`` bins in ``n_segments``
     segments, written as every file of :data:`NEO_FORMATS` (in memory here: plastix's
     writers take a whole record).  Rates are OU processes (Hz, around 5 Hz), post follows
     ``W_k pre``; weights drift."""
@@ -377,15 +377,15 @@ def _phase_write_formats(folder: str, n_units: int, n_bins: int, n_segments: int
 
     rng = np.random.default_rng(1)
     dt, a = 1e-3, np.exp(-1e-3 / 0.02)
-    pre = lfilter([np.sqrt(1 - a * a)], [1.0, -a], rng.standard_normal((n_bins, n_units)),
+    pre = lfilter([np.sqrt(1 - a * a)], [1.0, -a], rng.standard_normal((n_bins, n_pre)),
                   axis=0)  # AR(1) along time
     n_k = n_bins // bins_per_interval
-    w = np.cumsum(rng.standard_normal((n_k + 1, n_units, n_units)) * 0.05, axis=0)
+    w = np.cumsum(rng.standard_normal((n_k + 1, n_post, n_pre)) * 0.05, axis=0)
     k = np.minimum(np.arange(n_bins) // bins_per_interval, n_k - 1)
-    post = np.empty((n_bins, n_units))
+    post = np.empty((n_bins, n_post))
     for j in range(n_k):
         rows = k == j
-        post[rows] = pre[rows] @ w[j].T / np.sqrt(n_units)
+        post[rows] = pre[rows] @ w[j].T / np.sqrt(n_pre)
     post += 0.5 * rng.standard_normal(post.shape)
     pre, post = 5.0 + pre, 5.0 + post
     seg = np.arange(n_bins) * n_segments // n_bins
@@ -394,8 +394,8 @@ def _phase_write_formats(folder: str, n_units: int, n_bins: int, n_segments: int
     rec = make_record(pre, post, w, time=np.arange(n_bins) * dt, weight_time=wt * dt, dt=dt,
                       segment=seg, weight_segment=wseg, decay=1.0)
     del pre, post
-    out = {"activity_bytes": 2 * n_bins * n_units * 8,
-           "segment_bytes": 2 * int(np.bincount(seg).max()) * n_units * 8, "files": {}}
+    out = {"activity_bytes": n_bins * (n_pre + n_post) * 8,
+           "segment_bytes": int(np.bincount(seg).max()) * (n_pre + n_post) * 8, "files": {}}
     for label, name, options in NEO_FORMATS:
         t = time.perf_counter()
         save_record(rec, Path(folder) / name, **options)
@@ -456,15 +456,18 @@ def _formats_table(folder: Path, args) -> dict:
     ``peak RSS <= 1.5 x max(budget, one segment)``."""
     from plastix.estimate.reader import memory_budget
 
-    n_units, n_bins = (20, 200_000) if args.quick else (20, 2_000_000)
-    info = _run_phase(["write-formats", str(folder), str(n_units), str(n_bins),
+    # 200 units (many presynaptic, few postsynaptic: a NIX file holds one DataArray per
+    # synapse and segment, slow to write), as many bins as the activity needs
+    n_pre, n_post = 190, 10
+    n_bins = 40_000 if args.quick else 400_000
+    info = _run_phase(["write-formats", str(folder), str(n_pre), str(n_post), str(n_bins),
                        str(args.segments), "2000"])
     floor = _run_phase(["floor", "-", "neo", "nixio", "pynwb"])["peak_rss_bytes"]
     budget = memory_budget(args.format_memory)
     seg = info["segment_bytes"]
     limit = 1.5 * max(budget, seg)
     mib = 2**20
-    print(f"\npeak RSS of the estimator on NIX and NWB files ({n_units} pre x {n_units} post "
+    print(f"\npeak RSS of the estimator on NIX and NWB files ({n_pre} pre x {n_post} post "
           f"x {n_bins} bins in {args.segments} segments), streaming='auto', budget "
           f"{budget / mib:.0f} MiB; target <= 1.5 x max(budget, one segment) = "
           f"{limit / mib:.0f} MiB; interpreter and libraries (neo, nixio, pynwb) alone: "
@@ -491,7 +494,7 @@ def _formats_table(folder: Path, args) -> dict:
                      "write_s": info["files"][label]["write_s"]})
     print("(x target: RSS / max(budget, one segment), target 1.5; - floor: RSS less the "
           "interpreter and libraries alone; each fit in its own process)")
-    return {"n_units": n_units, "n_bins": n_bins, "segments": args.segments,
+    return {"n_pre": n_pre, "n_post": n_post, "n_bins": n_bins, "segments": args.segments,
             "budget_bytes": budget, "activity_bytes": info["activity_bytes"],
             "segment_bytes": seg, "floor_rss_bytes": floor, "runs": rows}
 

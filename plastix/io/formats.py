@@ -268,13 +268,13 @@ register_format(Format(
 def open_nix_record(path: Path) -> xr.Dataset:
     """A NIX file opened lazily: its rate signals are read when indexed (the file stays
     open until the record is closed)."""
-    blocks, io = neo_files.open_nix(path)
+    blocks, close = neo_files.open_nix(path)
     try:
         ds = from_neo(pick_block(blocks, 0, path))
     except BaseException:
-        io.close()
+        close()
         raise
-    ds.set_close(io.close)
+    ds.set_close(close)
     return ds
 
 

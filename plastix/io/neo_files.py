@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from plastix._util.optional import import_neo
-from plastix.io.lazy import Columns, MatrixColumns, placeholder
+from plastix.io.lazy import MatrixColumns, placeholder
 from plastix.io.neo_pack import NWB_MARK, loaded, nwb_pack, nwb_unpack, quiet
 from plastix.io.neo_parse import LAZY
 from plastix.io.probe import nwb_notes, reading
@@ -39,83 +39,12 @@ def read_nix(path: str | os.PathLike) -> list[Any]:
 
 
 def open_nix(path: str | os.PathLike) -> tuple[list[Any], Any]:
-    """All blocks of a NIX file with their rate signals left in the file; and the open IO.
+    """All blocks of a NIX file with their rate signals left in the file, and what to
+    close when done (:func:`plastix.io.nix_lazy.open_nix_lazily`, read with nixio)."""
+    from plastix.io.nix_lazy import open_nix_lazily
 
-    Each ``pre_rate`` / ``post_rate`` AnalogSignal holds no values (a read-only
-    broadcast of zeros of its shape) and carries its channels' DataArrays as
-    :class:`plastix.io.lazy.Columns` in the attribute
-    :data:`plastix.io.neo_parse.LAZY`; :func:`plastix.io.neo.from_neo` then builds
-    a record whose activity is read when indexed.  Close the IO when done.
-    """
     with reading(path, NIX):
-        io = _lazy_nix_io()(str(path), mode="ro")
-    try:
-        with reading(path, NIX):
-            return io.read_all_blocks(), io
-    except BaseException:
-        io.close()
-        raise
-
-
-class _FirstRow:
-    """A NIX DataArray seen through its first sample (``[:]`` reads one value)."""
-
-    def __init__(self, da: Any):
-        self._da = da
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._da[0:1]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._da, name)
-
-
-def _stored_column(da: Any) -> Any:
-    """The HDF5 dataset of a NIX DataArray (reads ~6x faster), unless NIX transforms it.
-
-    Opened without a chunk cache: a file holds one dataset per channel and
-    segment, and HDF5's default cache (1 MiB each) would add up to more than the
-    batches read.
-    """
-    if da.polynom_coefficients or da.expansion_origin is not None:
-        return da
-    try:
-        import h5py
-
-        dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
-        dapl.set_chunk_cache(0, 0, 1.0)
-        return h5py.Dataset(h5py.h5d.open(da._h5group.group.id, b"data", dapl=dapl))
-    except (AttributeError, KeyError, ImportError):  # pragma: no cover - another layout
-        return da
-
-
-_LAZY_IO: list[Any] = []
-
-
-def _lazy_nix_io() -> Any:
-    """``neo.io.NixIO`` reading ``pre_rate`` / ``post_rate`` signals lazily (made once)."""
-    if _LAZY_IO:
-        return _LAZY_IO[0]
-    neo = import_neo()
-
-    class LazyNixIO(neo.io.NixIO):
-        def _nix_to_neo_analogsignal(self, nix_da_group):
-            first = nix_da_group[0]
-            name = self._nix_attr_to_neo(first).get("name")
-            if name not in ("pre_rate", "post_rate"):
-                return super()._nix_to_neo_analogsignal(nix_da_group)
-            small = super()._nix_to_neo_analogsignal([_FirstRow(d) for d in nix_da_group])
-            sig = small.duplicate_with_new_data(
-                placeholder((int(first.shape[0]), len(nix_da_group))))
-            sig.array_annotate(**small.array_annotations)
-            setattr(sig, LAZY, Columns([_stored_column(d) for d in nix_da_group]))
-            self._neo_map[small.annotations["nix_name"]] = sig
-            for refs in self._ref_map.values():
-                refs[:] = [sig if r is small else r for r in refs]
-            return sig
-
-    _LAZY_IO.append(LazyNixIO)
-    return LazyNixIO
+        return open_nix_lazily(path)
 
 
 def write_nix(block: Any, path: str | os.PathLike) -> None:
