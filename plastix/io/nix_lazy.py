@@ -48,9 +48,7 @@ def open_nix_lazily(path: str | os.PathLike) -> tuple[list[Any], Any]:
     nix = nixio.File.open(str(path), nixio.FileMode.ReadOnly)
     h5 = None
     try:
-        # no chunk cache: one dataset per channel and segment, and HDF5's default
-        # (1 MiB each) would add up to more than the batches read
-        h5 = h5py.File(str(path), "r", rdcc_nbytes=0)
+        h5 = h5py.File(str(path), "r")
         blocks = [_block(b, h5) for b in nix.blocks]
     except BaseException:
         if h5 is not None:
@@ -149,12 +147,22 @@ def _lazy_columns(nb: Any, das: list[Any], h5: Any) -> Columns | None:
     """The HDF5 datasets of a signal's channels, read by rows; None when NIX transforms
     the stored values (polynomial, origin) or the layout is not the one expected: the
     signal is then read whole."""
+    import h5py
+
+    # no chunk cache: one dataset per channel and segment, and HDF5's default (1 MiB
+    # each) would keep up to the whole signal.  Set on each dataset: HDF5 shares one
+    # file's settings among its handles, so those given when opening may not apply.
+    dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+    dapl.set_chunk_cache(0, 0, 1.0)
     cols = []
     for da in das:
         if da.polynom_coefficients or da.expansion_origin is not None or len(da.shape) != 1:
             return None
-        dset = h5.get(f"data/{nb.name}/data_arrays/{da.name}/data")
-        if dset is None or dset.shape != tuple(da.shape):
+        grp = h5.get(f"data/{nb.name}/data_arrays/{da.name}")
+        if not isinstance(grp, h5py.Group) or not isinstance(grp.get("data"), h5py.Dataset):
+            return None
+        dset = h5py.Dataset(h5py.h5d.open(grp.id, b"data", dapl=dapl))
+        if dset.shape != tuple(da.shape):
             return None
         cols.append(dset)
     return Columns(cols)
