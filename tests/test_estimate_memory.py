@@ -190,3 +190,22 @@ def test_nix_and_nwb_streaming_follows_the_activity_size(tmp_path, rng, name, op
     assert not streamed(memory=activity)
     assert not streamed()
     assert not streamed(streaming=False, memory=1)
+
+
+def test_nix_rate_channels_are_read_without_a_chunk_cache(tmp_path, rng):
+    """A NIX file holds one dataset per channel and segment: with HDF5's default chunk
+    cache (1 MiB each) reading every row kept the whole activity cached."""
+    from plastix.io import open_record
+    from plastix.io.lazy import Columns
+
+    path = _save(_two_segment_record(rng), tmp_path / "rec.nix")
+    ds = open_record(path)
+    try:
+        stack = ds["pre_activity"].variable._data.array
+        columns = [p[0] for p in stack.pieces]
+        assert columns and all(isinstance(c, Columns) for c in columns)
+        for c in columns:
+            for dset in c.columns:
+                assert dset.id.get_access_plist().get_chunk_cache()[:2] == (0, 0)
+    finally:
+        ds.close()
