@@ -20,14 +20,22 @@ Then two more tables:
 * memory: peak RSS of ``HebbianEstimator(memory=...)`` for each ``--memory`` budget
   (``streaming="auto"``: the estimator decides by the activity's size) on the
   NetCDF file and on a zlib-compressed copy, beside the file and activity sizes;
-  target ≤ 1.5 × budget.
+  target ≤ 1.5 × budget;
+* memory of the Neo and NWB formats: peak RSS of the estimator streaming a NIX file
+  (Neo's convention), a standard NWB file (pynwb) and an NWB file in plastix's Neo
+  convention of one recording (190 pre × 10 post × 4·10^5 bins in 4 segments, 610
+  MiB of activity) under ``--format-memory`` (default 128 MiB), each fit in its own
+  process, beside the data size and one segment's size; target ≤ 1.5 × max(budget,
+  one segment).  ``--formats-only`` runs this table alone (into the same results
+  file).
 
 Each phase runs in its own subprocess so that its peak memory (``ru_maxrss``
 and ``tracemalloc``) is its own; the estimator's ``tracemalloc`` peak comes from
 a separate, untimed run (tracemalloc hooks every allocation).  Prints the tables and writes
 ``benchmarks/results/estimate.json``.  ``--quick`` runs a small version.
 
-Run: ``.venv/bin/python benchmarks/estimate.py [--quick] [--memory 256MiB,512MiB]``
+Run: ``.venv/bin/python benchmarks/estimate.py [--quick] [--memory 256MiB,512MiB]
+[--format-memory 128MiB] [--formats-only]``
 """
 
 from __future__ import annotations
