@@ -1616,6 +1616,11 @@ CASES += [
                                           nwb_style="standard"), SchemaError,
      _STREAM_INF.format(where=r"estimate\(rec\.nwb\): ", name="pre_activity", n=1,
                         idx=r"\(2, 2\)")),
+    ("stream-nwb-neo-rate-beyond", _streamed(_set((200, 5), 1e7, [995, 999]), "rec.nwb"),
+     SchemaError,
+     _BEYOND.format(where=r"estimate\(rec\.nwb\): ", name="pre_activity", n=2,
+                    bound=r"10000 Hz", why=_RATE_WHY, first=r"1e\+07", idx=r"\(199, 0\)",
+                    at=r"time 1\.99, pre 0")),
 ]
 
 
