@@ -20,14 +20,22 @@ Then two more tables:
 * memory: peak RSS of ``HebbianEstimator(memory=...)`` for each ``--memory`` budget
   (``streaming="auto"``: the estimator decides by the activity's size) on the
   NetCDF file and on a zlib-compressed copy, beside the file and activity sizes;
-  target ≤ 1.5 × budget.
+  target ≤ 1.5 × budget;
+* memory of the Neo and NWB formats: peak RSS of the estimator streaming a NIX file
+  (Neo's convention), a standard NWB file (pynwb) and an NWB file in plastix's Neo
+  convention of one recording (190 pre × 10 post × 4·10^5 bins in 4 segments, 610
+  MiB of activity) under ``--format-memory`` (default 128 MiB), each fit in its own
+  process, beside the data size and one segment's size; target ≤ 1.5 × max(budget,
+  one segment).  ``--formats-only`` runs this table alone (into the same results
+  file).
 
 Each phase runs in its own subprocess so that its peak memory (``ru_maxrss``
 and ``tracemalloc``) is its own; the estimator's ``tracemalloc`` peak comes from
 a separate, untimed run (tracemalloc hooks every allocation).  Prints the tables and writes
 ``benchmarks/results/estimate.json``.  ``--quick`` runs a small version.
 
-Run: ``.venv/bin/python benchmarks/estimate.py [--quick] [--memory 256MiB,512MiB]``
+Run: ``.venv/bin/python benchmarks/estimate.py [--quick] [--memory 256MiB,512MiB]
+[--format-memory 128MiB] [--formats-only]``
 """
 
 from __future__ import annotations
@@ -344,13 +352,64 @@ def _phase_memory(path: str, n_boot: int, memory: str) -> dict:
             "alignment": est.alignment_}
 
 
-def _phase_floor() -> dict:
-    """The interpreter with the estimator's libraries imported and nothing read."""
+def _phase_floor(modules: list[str]) -> dict:
+    """The interpreter with the estimator's libraries (and ``modules``) imported, nothing
+    read."""
+    import importlib
+
     import h5py  # noqa: F401
 
     import plastix.estimate  # noqa: F401
 
+    for name in modules:
+        importlib.import_module(name)
     return {}
+
+
+#: the Neo and NWB files of the second memory table: (row label, file name, save options)
+NEO_FORMATS = (("NIX (Neo)", "rec.nix", {}),
+               ("NWB (pynwb)", "rec-standard.nwb", {"nwb_style": "standard"}),
+               ("NWB (Neo)", "rec-neo.nwb", {"nwb_style": "neo"}))
+
+
+def _phase_write_formats(folder: str, n_pre: int, n_post: int, n_bins: int, n_segments: int,
+                         bins_per_interval: int) -> dict:
+    """A record of ``n_pre`` pre and ``n_post`` post units and ``n_bins`` bins in ``n_segments``
+    segments, written as every file of :data:`NEO_FORMATS` (in memory here: plastix's
+    writers take a whole record).  Rates are OU processes (Hz, around 5 Hz), post follows
+    ``W_k pre``; weights drift."""
+    from scipy.signal import lfilter
+
+    from plastix.io import save_record
+    from plastix.record import make_record
+
+    rng = np.random.default_rng(1)
+    dt, a = 1e-3, np.exp(-1e-3 / 0.02)
+    pre = lfilter([np.sqrt(1 - a * a)], [1.0, -a], rng.standard_normal((n_bins, n_pre)),
+                  axis=0)  # AR(1) along time
+    n_k = n_bins // bins_per_interval
+    w = np.cumsum(rng.standard_normal((n_k + 1, n_post, n_pre)) * 0.05, axis=0)
+    k = np.minimum(np.arange(n_bins) // bins_per_interval, n_k - 1)
+    post = np.empty((n_bins, n_post))
+    for j in range(n_k):
+        rows = k == j
+        post[rows] = pre[rows] @ w[j].T / np.sqrt(n_pre)
+    post += 0.5 * rng.standard_normal(post.shape)
+    pre, post = 5.0 + pre, 5.0 + post
+    seg = np.arange(n_bins) * n_segments // n_bins
+    wt = np.arange(n_k + 1) * bins_per_interval
+    wseg = np.minimum(wt * n_segments // n_bins, n_segments - 1)
+    rec = make_record(pre, post, w, time=np.arange(n_bins) * dt, weight_time=wt * dt, dt=dt,
+                      segment=seg, weight_segment=wseg, decay=1.0)
+    del pre, post
+    out = {"activity_bytes": n_bins * (n_pre + n_post) * 8,
+           "segment_bytes": int(np.bincount(seg).max()) * (n_pre + n_post) * 8, "files": {}}
+    for label, name, options in NEO_FORMATS:
+        t = time.perf_counter()
+        save_record(rec, Path(folder) / name, **options)
+        out["files"][label] = {"write_s": time.perf_counter() - t,
+                               "file_bytes": (Path(folder) / name).stat().st_size}
+    return out
 
 
 def _write_compressed(path: Path, out: Path, chunk: int) -> None:
@@ -396,10 +455,56 @@ def _memory_table(path: Path, args, data_bytes: int) -> dict:
                 raise SystemExit(f"{name} with memory={memory} gives another alignment")
             rows.append({**got, "format": name, "budget_bytes": budget,
                          "file_bytes": file.stat().st_size, "target_met": ok})
-    print("NIX, standard NWB: streamed lazily too (tests/test_estimate_memory.py), not "
-          "measured here: writing them at this size takes minutes (one NIX DataArray per "
-          "synapse)")
     return {"floor_rss_bytes": floor, "runs": rows}
+
+
+def _formats_table(folder: Path, args) -> dict:
+    """Peak RSS of the estimator streaming NIX and NWB files under ``--format-memory``,
+    each fit in its own process, beside the activity and one segment's size; target
+    ``peak RSS <= 1.5 x max(budget, one segment)``."""
+    from plastix.estimate.reader import memory_budget
+
+    # 200 units (many presynaptic, few postsynaptic: a NIX file holds one DataArray per
+    # synapse and segment, slow to write), as many bins as the activity needs
+    n_pre, n_post = 190, 10
+    n_bins = 40_000 if args.quick else 400_000
+    info = _run_phase(["write-formats", str(folder), str(n_pre), str(n_post), str(n_bins),
+                       str(args.segments), "2000"])
+    floor = _run_phase(["floor", "-", "neo", "nixio", "pynwb"])["peak_rss_bytes"]
+    budget = memory_budget(args.format_memory)
+    seg = info["segment_bytes"]
+    limit = 1.5 * max(budget, seg)
+    mib = 2**20
+    print(f"\npeak RSS of the estimator on NIX and NWB files ({n_pre} pre x {n_post} post "
+          f"x {n_bins} bins in {args.segments} segments), streaming='auto', budget "
+          f"{budget / mib:.0f} MiB; target <= 1.5 x max(budget, one segment) = "
+          f"{limit / mib:.0f} MiB; interpreter and libraries (neo, nixio, pynwb) alone: "
+          f"{floor / mib:.0f} MiB")
+    print(f"{'format':<14}{'on disk MiB':>12}{'activity MiB':>13}{'segment MiB':>12}"
+          f"{'streamed':>9}{'RSS MiB':>9}{'- floor':>9}{'x target':>9}{'fit s':>7}"
+          f"{'target':>8}")
+    rows = []
+    for label, name, _ in NEO_FORMATS:
+        file = folder / name
+        got = _run_phase(["memory", str(file), str(args.n_boot), args.format_memory])
+        rss = got["peak_rss_bytes"]
+        ok = rss <= limit if got["streamed"] else None
+        print(f"{label:<14}{file.stat().st_size / mib:>12.0f}"
+              f"{info['activity_bytes'] / mib:>13.0f}{seg / mib:>12.0f}"
+              f"{str(got['streamed']):>9}{rss / mib:>9.0f}{(rss - floor) / mib:>9.0f}"
+              f"{rss / limit * 1.5:>9.2f}"
+              f"{got['estimate_s']:>7.1f}{'n/a' if ok is None else 'met' if ok else 'NOT met':>8}")
+        if rows and abs(got["alignment"] - rows[0]["alignment"]) > 1e-9:
+            raise SystemExit(f"{label} gives another alignment ({got['alignment']!r} against "
+                             f"{rows[0]['alignment']!r})")
+        rows.append({**got, "format": label, "file_bytes": file.stat().st_size,
+                     "target_bytes": limit, "target_met": ok,
+                     "write_s": info["files"][label]["write_s"]})
+    print("(x target: RSS / max(budget, one segment), target 1.5; - floor: RSS less the "
+          "interpreter and libraries alone; each fit in its own process)")
+    return {"n_pre": n_pre, "n_post": n_post, "n_bins": n_bins, "segments": args.segments,
+            "budget_bytes": budget, "activity_bytes": info["activity_bytes"],
+            "segment_bytes": seg, "floor_rss_bytes": floor, "runs": rows}
 
 
 def _run_phase(args: list[str]) -> dict:
@@ -421,7 +526,9 @@ def _phase(kind: str, path: str, rest: list[str]) -> dict:
     if kind == "product":
         res = _phase_product(path)
     elif kind == "floor":
-        res = _phase_floor()
+        res = _phase_floor([m for m in rest if m])
+    elif kind == "write-formats":
+        res = _phase_write_formats(path, *(int(x) for x in rest))
     elif kind == "compress":
         _write_compressed(Path(path), Path(rest[0]), 1024)
         res = {}
@@ -495,11 +602,28 @@ def main(argv: list[str] | None = None) -> int:
                    help="estimator runs per reader in the reader comparison (best is kept)")
     p.add_argument("--no-readers", action="store_true",
                    help="skip the comparison of the activity readers")
+    p.add_argument("--format-memory", default=None,
+                   help="memory budget of the NIX / NWB table (default 128MiB; 32MiB with "
+                        "--quick)")
+    p.add_argument("--segments", type=int, default=4,
+                   help="segments of the NIX / NWB recording (default 4)")
+    p.add_argument("--formats-only", action="store_true",
+                   help="only the NIX / NWB memory table (no NetCDF recording)")
     p.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.phase:
         kind, path, *rest = args.phase
         print(json.dumps(_phase(kind, path, rest)))
+        return 0
+    if args.format_memory is None:
+        args.format_memory = "32MiB" if args.quick else "128MiB"
+    if args.formats_only:
+        with tempfile.TemporaryDirectory(prefix="plastix-bench-") as folder:
+            formats = _formats_table(Path(folder), args)
+        print(f"load average (1, 5, 15 min) after the run: {os.getloadavg()}")
+        _save_results(args.quick, {"memory_formats": {
+            **formats, "load_average_after": os.getloadavg(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
         return 0
     n_units, n_bins = (200, 20_000) if args.quick else (1000, 100_000)
     bpi = min(args.bins_per_interval, n_bins // 10)
@@ -560,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({ratio:.2f}x)")
     readers = None if args.no_readers else _compare_readers(path, est, prod, args, bpi)
     memory = _memory_table(path, args, data_bytes)
+    formats = _formats_table(Path(tmpdir.name), args)
     print(f"load average (1, 5, 15 min) after the run: {os.getloadavg()}")
     print(f"alignment {est['alignment']:+.3f} CI [{est['ci'][0]:+.3f}, {est['ci'][1]:+.3f}], "
           f"verdict {est['verdict']}")
@@ -568,18 +693,27 @@ def main(argv: list[str] | None = None) -> int:
            "n_boot": args.n_boot, "n_null": args.n_null, "file_bytes": info["file_bytes"],
            "activity_bytes": data_bytes, "product": prod, "estimate": est,
            "ratio_estimate_to_product": ratio, "readers": readers, "memory": memory,
+           "memory_formats": formats,
            "machine": platform.platform(),
            "cpu_count": os.cpu_count(), "load_average_after": os.getloadavg(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    _save_results(args.quick, out, replace=True)
+    tmpdir.cleanup()
+    return 0
+
+
+def _save_results(quick: bool, out: dict, *, replace: bool = False) -> None:
+    """Write ``out`` to ``benchmarks/results/estimate[_quick].json`` (atomically); unless
+    ``replace``, into what the file already holds (a table measured alone)."""
     res_dir = HERE / "results"
     res_dir.mkdir(exist_ok=True)
-    name = "estimate_quick.json" if args.quick else "estimate.json"
+    name = "estimate_quick.json" if quick else "estimate.json"
+    if not replace and (res_dir / name).exists():
+        out = {**json.loads((res_dir / name).read_text()), **out}
     tmp = res_dir / f".{name}.tmp"
     tmp.write_text(json.dumps(out, indent=2) + "\n")
     os.replace(tmp, res_dir / name)
     print(f"wrote {res_dir / name}")
-    tmpdir.cleanup()
-    return 0
 
 
 if __name__ == "__main__":

@@ -71,6 +71,8 @@ __all__ = [
     "MAX_RATE_HZ",
     "MAX_WEIGHT",
     "MAX_ARBITRARY",
+    "value_bound",
+    "check_streamed",
 ]
 
 RECORD_VERSION = 1
@@ -529,7 +531,7 @@ def _check_physical(where: str, ds: xr.Dataset) -> None:
     if "decay" in ds.variables:
         _check_stored_decay(where, ds["decay"], tu)
     for name in ("pre_activity", "post_activity", "weight"):
-        bound, unit, why = _magnitude_bound(ds, name, tu)
+        bound = _magnitude_bound(ds, name, tu)[0]
         values = np.asarray(ds[name].values)
         with np.errstate(invalid="ignore"):
             if not (np.abs(_stored(values)) > bound).any():
@@ -537,13 +539,82 @@ def _check_physical(where: str, ds: xr.Dataset) -> None:
             bad = np.abs(values) > bound
         n_bad = int(np.count_nonzero(bad))
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        at = ", ".join(f"{d} {_label(ds, d, i)}" for d, i in zip(ds[name].dims, first,
-                                                                 strict=True))
-        unit = "" if unit in ("", "1") else f" {unit}"
+        raise _beyond(where, ds, name, n_bad, first, float(values[first]))
+
+
+def _beyond(where: str, ds: xr.Dataset, name: str, n_bad: int, first: tuple[int, ...],
+            value: float) -> SchemaError:
+    """The error of ``n_bad`` values of ``name`` beyond its bound, the first at ``first``."""
+    bound, unit, why = _magnitude_bound(ds, name, ds.attrs.get("time_units", "s"))
+    at = ", ".join(f"{d} {_label(ds, d, i)}" for d, i in zip(ds[name].dims, first, strict=True))
+    unit = "" if unit in ("", "1") else f" {unit}"
+    return SchemaError(
+        f"{where}`{name}` holds {n_bad} value{'s' if n_bad != 1 else ''} beyond "
+        f"±{bound:g}{unit} ({why}); the first, {value:.4g}, at index "
+        f"{first} ({at}). Check the units, or the file for overflowed or corrupt values.")
+
+
+def value_bound(ds: xr.Dataset, name: str) -> float:
+    """The largest magnitude ``ds[name]`` may hold (:func:`validate_record`'s bound, in the
+    variable's own units): rates, counts, other activity or weights."""
+    return _magnitude_bound(ds, name, ds.attrs.get("time_units", "s"))[0]
+
+
+def check_streamed(ds: xr.Dataset, name: str, blocks: Any, *, stage: str) -> None:
+    """Refuse inf and out-of-bound values of ``ds[name]`` read in pieces, as
+    :func:`validate_record` refuses them in a record held in memory.
+
+    A lazily opened record is validated without its values; the streaming reader
+    checks each batch against :func:`value_bound` and, when one fails, calls this
+    on the whole variable so that the message gives the same count and first
+    location as for the record loaded whole.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The record (its coordinates label the location).
+    name : str
+        ``"pre_activity"``, ``"post_activity"`` or ``"weight"``.
+    blocks : iterable of (int, ndarray)
+        Consecutive pieces of the variable along its first axis, in order: the
+        index of the piece's first row and its values.
+    stage : str
+        Name of the calling stage, used as a prefix in messages.
+
+    Raises
+    ------
+    SchemaError
+        On any inf value (NaN marks a missing value and is allowed), else on any
+        value beyond the bound; nothing when all pieces are within it.
+    """
+    where = f"{stage}: "
+    bound = value_bound(ds, name)
+    n_inf = n_big = 0
+    first_inf = first_big = None
+    big_value = 0.0
+    for start, values in blocks:
+        values = np.asarray(values, dtype=float)
+        inf = np.isinf(values)
+        with np.errstate(invalid="ignore"):
+            big = np.abs(values) > bound
+        if inf.any():
+            if first_inf is None:
+                loc = np.argwhere(inf)[0]
+                first_inf = (start + int(loc[0]), *(int(i) for i in loc[1:]))
+            n_inf += int(np.count_nonzero(inf))
+        if big.any():
+            if first_big is None:
+                loc = np.argwhere(big)[0]
+                first_big = (start + int(loc[0]), *(int(i) for i in loc[1:]))
+                big_value = float(values[tuple(loc)])
+            n_big += int(np.count_nonzero(big))
+    if n_inf:
         raise SchemaError(
-            f"{where}`{name}` holds {n_bad} value{'s' if n_bad != 1 else ''} beyond "
-            f"±{bound:g}{unit} ({why}); the first, {float(values[first]):.4g}, at index "
-            f"{first} ({at}). Check the units, or the file for overflowed or corrupt values.")
+            f"{where}`{name}` must be finite (NaN marks a missing value and is allowed here); "
+            f"found {n_inf} inf value{'s' if n_inf != 1 else ''}, the first at index "
+            f"{first_inf}.")
+    if n_big:
+        raise _beyond(where, ds, name, n_big, first_big, big_value)
 
 
 def _stored(values: np.ndarray) -> np.ndarray:

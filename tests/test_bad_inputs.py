@@ -1284,10 +1284,9 @@ CASES += [
                     at=r"time 0\.4, pre 0")),
     ("file-activity-1e306-streamed", _netcdf_edit(_overwrite_activity, streaming=True),
      SchemaError,
-     r"record: the Hebbian statistics overflow float64 in 2 of 2 intervals, the first opening "
-     r"at weight sample 0: the activity or the weights hold values near 1e154 or beyond\. Check "
-     r"the file for overflowed or corrupt values \(a record loaded whole refuses rates beyond "
-     r"10 kHz and \|weight\| beyond 1e6\)\."),
+     _BEYOND.format(where=r"estimate\(rec\.nc\): ", name="pre_activity", n=512,
+                    bound=r"10000 Hz", why=_RATE_WHY, first=r"1e\+306", idx=r"\(40, 0\)",
+                    at=r"time 0\.4, pre 0")),
     ("estimate-decay-bool", _est_fit(decay=True), TypeError,
      r"`decay` must be None, 'estimate' or a number \(1/time unit\); got bool True\. Pass the "
      r"decay rate itself, e\.g\. decay=0\.01\."),
@@ -1555,6 +1554,98 @@ CASES += [
 ]
 
 
+# --- streamed records get the bounds of records loaded whole (issue 13) ---------
+
+
+def _streamed(edit, name="rec.nc", **options):
+    """The record of :func:`_netcdf_edit` saved as ``name`` (any format), ``edit(path)``
+    changing values in the file behind the validator's back, then streamed by the
+    estimator with a 1 KiB budget in batches of 16 bins."""
+    def go():
+        import tempfile
+        from pathlib import Path
+
+        from plastix.estimate import estimate_alignment
+        from plastix.io import save_record
+
+        rng = np.random.default_rng(0)
+        ds = _rec(pre_activity=rng.random((200, 5)), post_activity=rng.random((200, 3)),
+                  time=np.arange(200) * 0.01, dt=0.01, decay=1.0)()
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / name
+            save_record(ds, path, **options)
+            edit(path)
+            estimate_alignment(path, n_boot=5, n_null=0, memory="1KiB", chunk_bins=16)
+    return go
+
+
+def _set(shape, value, flat):
+    """Set the values at C-order positions ``flat`` of the ``shape`` array in an HDF5 file
+    (NetCDF, NWB: one dataset; NIX: one dataset per column, of one signal)."""
+    def edit(path):
+        import h5py
+
+        with h5py.File(path, "r+") as f:
+            found = {}
+            f.visititems(lambda n, o: found.setdefault(o.shape, []).append(o) if isinstance(
+                o, h5py.Dataset) and n.split("/")[-1] in ("data", "pre_activity",
+                                                         "post_activity", "weight") else None)
+            if shape in found:
+                dset = found[shape][0]
+                a = dset[...]
+                a.reshape(-1)[flat] = value
+                dset[...] = a
+                return
+            cols = sorted((o for o in found.get(shape[:1], [])), key=lambda o: o.name)
+            signals = {}
+            for o in cols:
+                signals.setdefault(o.name.rsplit(".", 1)[0], []).append(o)
+            [sig] = [v for v in signals.values() if len(v) == shape[1]]
+            for k in flat:
+                sig[k % shape[1]][k // shape[1]] = value
+    return edit
+
+
+_STREAM_INF = (r"{where}`{name}` must be finite \(NaN marks a missing value and is allowed "
+               r"here\); found {n} inf values?, the first at index {idx}\.")
+
+CASES += [
+    ("stream-post-inf", _streamed(_set((200, 3), np.inf, [100, 401, 402])),
+     SchemaError, _STREAM_INF.format(where=r"estimate\(rec\.nc\): ", name="post_activity",
+                                     n=3, idx=r"\(33, 1\)")),
+    ("stream-pre-rate-beyond-late", _streamed(_set((200, 5), -2e4, [997])), SchemaError,
+     _BEYOND.format(where=r"estimate\(rec\.nc\): ", name="pre_activity", n=1,
+                    bound=r"10000 Hz", why=_RATE_WHY, first=r"-2e\+04", idx=r"\(199, 2\)",
+                    at=r"time 1\.99, pre 2")),
+    ("stream-inf-before-beyond", _streamed(lambda p: (_set((200, 5), 1e5, [0])(p),
+                                                      _set((200, 5), np.inf, [999])(p))),
+     SchemaError,
+     _STREAM_INF.format(where=r"estimate\(rec\.nc\): ", name="pre_activity", n=1,
+                        idx=r"\(199, 4\)")),
+    ("stream-weight-beyond", _streamed(_set((3, 3, 5), 5e6, [16, 17])), SchemaError,
+     _BEYOND.format(where=r"estimate\(rec\.nc\): ", name="weight", n=2, bound=r"1e\+06",
+                    why=r"a million times any real synapse", first=r"5e\+06",
+                    idx=r"\(1, 0, 1\)", at=r"weight_time 1, post 0, pre 1")),
+    ("stream-weight-inf", _streamed(_set((3, 3, 5), -np.inf, [3])), SchemaError,
+     _STREAM_INF.format(where=r"estimate\(rec\.nc\): ", name="weight", n=1,
+                        idx=r"\(0, 0, 3\)")),
+    ("stream-nix-rate-beyond", _streamed(_set((200, 3), 3e4, [5, 6]), "rec.nix"),
+     SchemaError,
+     _BEYOND.format(where=r"estimate\(rec\.nix\): ", name="post_activity", n=2,
+                    bound=r"10000 Hz", why=_RATE_WHY, first=r"3e\+04", idx=r"\(1, 2\)",
+                    at=r"time 0\.01, post 2")),
+    ("stream-nwb-standard-inf", _streamed(_set((200, 5), np.inf, [12]), "rec.nwb",
+                                          nwb_style="standard"), SchemaError,
+     _STREAM_INF.format(where=r"estimate\(rec\.nwb\): ", name="pre_activity", n=1,
+                        idx=r"\(2, 2\)")),
+    ("stream-nwb-neo-rate-beyond", _streamed(_set((200, 5), 1e7, [995, 999]), "rec.nwb"),
+     SchemaError,
+     _BEYOND.format(where=r"estimate\(rec\.nwb\): ", name="pre_activity", n=2,
+                    bound=r"10000 Hz", why=_RATE_WHY, first=r"1e\+07", idx=r"\(199, 0\)",
+                    at=r"time 1\.99, pre 0")),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):
     _, trigger, exc, message = case
@@ -1563,3 +1654,4 @@ def test_bad_input_message(case):
     assert re.fullmatch(message, str(info.value), flags=re.S), (
         f"message was:\n{info.value}\nexpected (regex):\n{message}"
     )
+

@@ -135,10 +135,11 @@ def _save(rec, path, **options):
     return path
 
 
-_LAZY_FILES = [("rec.nix", {}), ("rec.nwb", {"nwb_style": "standard"})]
+_LAZY_FILES = [("rec.nix", {}), ("rec.nwb", {"nwb_style": "standard"}), ("rec.nwb", {})]
+_LAZY_IDS = ["nix", "nwb-standard", "nwb-neo"]
 
 
-@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=["nix", "nwb-standard"])
+@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=_LAZY_IDS)
 def test_nix_and_nwb_open_lazily_as_the_record_they_hold(tmp_path, rng, name, options):
     import xarray as xr
 
@@ -155,7 +156,7 @@ def test_nix_and_nwb_open_lazily_as_the_record_they_hold(tmp_path, rng, name, op
         lazy.close()
 
 
-@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=["nix", "nwb-standard"])
+@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=_LAZY_IDS)
 def test_nix_and_nwb_stream_like_in_memory(tmp_path, rng, name, options):
     """A budget far below the activity streams NIX and standard NWB files (batches of 13
     bins cross the segment boundary); the numbers are those of the in-memory fit."""
@@ -174,7 +175,7 @@ def test_nix_and_nwb_stream_like_in_memory(tmp_path, rng, name, options):
     assert disk.verdict_ == mem.verdict_
 
 
-@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=["nix", "nwb-standard"])
+@pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=_LAZY_IDS)
 def test_nix_and_nwb_streaming_follows_the_activity_size(tmp_path, rng, name, options):
     rec = _two_segment_record(rng)
     path = _save(rec, tmp_path / name, **options)
@@ -191,13 +192,20 @@ def test_nix_and_nwb_streaming_follows_the_activity_size(tmp_path, rng, name, op
     assert not streamed(streaming=False, memory=1)
 
 
-def test_neo_nwb_is_read_whole(tmp_path, rng):
-    """An NWB file in plastix's Neo convention cannot be opened lazily: it is read whole
-    (not streamed) whatever the budget, with the same numbers."""
-    rec = _two_segment_record(rng)
-    path = _save(rec, tmp_path / "rec.nwb")
-    assert activity_bytes(path) is None
-    kw = dict(decay=1.0, n_boot=20, n_null=0, rng=0)
-    small = HebbianEstimator(memory=1, **kw).fit(path)
-    assert not small.streamed_
-    assert small.alignment_ == HebbianEstimator(**kw).fit(rec).alignment_
+def test_nix_rate_channels_are_read_without_a_chunk_cache(tmp_path, rng):
+    """A NIX file holds one dataset per channel and segment: with HDF5's default chunk
+    cache (1 MiB each) reading every row kept the whole activity cached."""
+    from plastix.io import open_record
+    from plastix.io.lazy import Columns
+
+    path = _save(_two_segment_record(rng), tmp_path / "rec.nix")
+    ds = open_record(path)
+    try:
+        stack = ds["pre_activity"].variable._data.array
+        columns = [p[0] for p in stack.pieces]
+        assert columns and all(isinstance(c, Columns) for c in columns)
+        for c in columns:
+            for dset in c.columns:
+                assert dset.id.get_access_plist().get_chunk_cache()[:2] == (0, 0)
+    finally:
+        ds.close()

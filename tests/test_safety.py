@@ -154,7 +154,8 @@ def test_design_resumes_after_sigkill(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:calibration did not reach:RuntimeWarning")
 def test_design_resume_keys_by_configuration(tmp_path):
-    """Deleted sessions are measured again; other settings never read stale files."""
+    """Deleted sessions are measured again (their stages' checkpoints deleted too); other
+    settings never read stale files."""
     import xarray as xr
 
     from plastix.design import propose_experiments
@@ -163,6 +164,9 @@ def test_design_resume_keys_by_configuration(tmp_path):
     files = sorted(tmp_path.glob("design-*/[!.]*.alignment"))
     for path in files[::4]:
         path.unlink()
+    for path in tmp_path.glob("design-*/*.json"):  # the stages' checkpoints: simulate again
+        if path.name != "config.json":
+            path.unlink()
     measure, calls = _counting_measure()
     again = propose_experiments(**_design_kw(), resume_dir=tmp_path, measure=measure)
     assert len(calls) == len(files[::4])
@@ -176,6 +180,94 @@ def test_design_resume_keys_by_configuration(tmp_path):
     assert not other.dataset.equals(first.dataset)
     propose_experiments(**_design_kw(), resume_dir=tmp_path, estimator={"kernel": "covariance"})
     assert len(list(tmp_path.glob("design-*"))) == 3
+
+
+def test_design_resume_skips_finished_stages(tmp_path, monkeypatch):
+    """Calibrations and each hypothesis' sessions are checkpointed as they finish; a
+    rerun reads them back without simulating anything and ends identical."""
+    import xarray as xr
+
+    from plastix.design import propose
+    from plastix.design.resume import load_checkpoint
+
+    simulate = propose._simulate
+    first = propose.propose_experiments(**_design_kw(), resume_dir=tmp_path)
+    [folder] = tmp_path.glob("design-*")
+    n_hyp = first.dataset.sizes["hypothesis"]
+    assert load_checkpoint(folder, "calibration") is not None
+    for h in range(n_hyp):
+        saved = load_checkpoint(folder, f"sessions-{h}")
+        assert np.array_equal(saved["base"], first.dataset["alignment_baseline"][h].values)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a checkpointed stage was simulated again")
+
+    monkeypatch.setattr(propose, "calibrate", refuse)
+    monkeypatch.setattr(propose, "_simulate", refuse)
+    again = propose.propose_experiments(**_design_kw(), resume_dir=tmp_path)
+    xr.testing.assert_identical(again.dataset, first.dataset)
+    # one hypothesis' checkpoint lost: only that hypothesis is simulated again
+    (folder / "sessions-1.json").unlink()
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(propose, "_simulate", counted)
+    third = propose.propose_experiments(**_design_kw(), resume_dir=tmp_path)
+    assert len(calls) == 1
+    xr.testing.assert_identical(third.dataset, first.dataset)
+
+
+@pytest.mark.slow
+def test_cli_design_resumes_after_sigkill(tmp_path):
+    """`plastix design --out DIR` killed with SIGKILL mid-run keeps its finished sessions
+    and stages; the rerun redoes none of them and writes the tables of an uninterrupted
+    run, byte for byte."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    def cli(out):
+        return [sys.executable, "-m", "plastix.cli", "design", "--replicates", "3",
+                "--budget", "4", "--rng", "3", "--quiet", "--out", str(out)]
+
+    def kept(out):
+        return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+                for p in (out / ".resume").glob("design-*/[!.]*")}
+
+    subprocess.run(cli(tmp_path / "plain"), env=env, check=True, capture_output=True)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(cli(out), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:  # killed once the calibrations and the first hypothesis' sessions are saved
+        deadline = time.monotonic() + 600
+        while not (any((out / ".resume").glob("design-*/sessions-0.json"))
+                   and proc.poll() is None):
+            assert proc.poll() is None, "the design finished before it could be killed"
+            assert time.monotonic() < deadline, "the design saved nothing in 600 s"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    before = kept(out)
+    assert "calibration.json" in before and "sessions-0.json" in before
+    assert not (out / "design.csv").exists()
+    subprocess.run(cli(out), env=env, check=True, capture_output=True)
+    after = kept(out)
+    assert all(after[name] == stamp for name, stamp in before.items()), "a kept file was redone"
+    assert len(after) > len(before)
+    for name in ("design.csv", "protocol.md", "design.nc"):
+        assert (out / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
 
 
 def _sha256(path):

@@ -20,6 +20,7 @@ import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,14 @@ from plastix.design.manipulations import (
     settle_time,
 )
 from plastix.design.power import compare_pair
-from plastix.design.resume import measure_identity, resumable_measure, resume_folder, rng_identity
+from plastix.design.resume import (
+    load_checkpoint,
+    measure_identity,
+    resumable_measure,
+    resume_folder,
+    rng_identity,
+    save_checkpoint,
+)
 
 __all__ = ["DEFAULT_TARGET", "DEFAULT_ESTIMATOR", "DesignResult", "propose_experiments",
            "estimator_measure", "circuit_from_record", "rank_table"]
@@ -523,7 +531,9 @@ def propose_experiments(
                              target=target)
     cals, base, manip, sigma_c = _run_design(spec, hyps, mans, n_rep=n_rep, n_cal=n_cal,
                                              target=target, measure=measure, gen=gen,
-                                             progress=progress)
+                                             progress=progress,
+                                             folder=getattr(measure, "folder", None)
+                                             if resume_dir is not None else None)
     off = [f"{c.hypothesis.name} ({c.achieved:+.3f})" for c, h in zip(cals, hyps, strict=True)
            if h.eta is None and not c.converged]
     if off:
@@ -536,6 +546,20 @@ def propose_experiments(
                     measure_params=getattr(measure, "params", {"measure": repr(measure)}))
     ds.attrs["budget_input"] = f"{budget_input} {budget_unit}s"
     return DesignResult(ds, rank_table(ds), cals)
+
+
+def _saved_calibrations(folder: Any, hyps: Sequence[Hypothesis]) -> tuple[Calibration, ...] | None:
+    """The calibrations a resumed design saved (:func:`save_checkpoint`), or None."""
+    saved = None if folder is None else load_checkpoint(folder, "calibration")
+    if saved is None or len(saved) != len(hyps):
+        return None
+    out = []
+    for hyp, c in zip(hyps, saved, strict=True):
+        h = dataclasses.replace(hyp, eta=c["hypothesis"]["eta"])
+        out.append(Calibration(h, c["target"], c["achieved"], c["achieved_sd"], c["tolerance"],
+                               c["converged"], tuple(c["grid_eta"]),
+                               tuple(c["grid_alignment"])))
+    return tuple(out)
 
 
 def _check_counts(budget: Any, budget_unit: Any, n_replicates: Any, n_calibration: Any,
@@ -633,9 +657,13 @@ def _check_memory(spec: CircuitSpec, batch: int) -> None:
 
 def _run_design(spec: CircuitSpec, hyps: Sequence[Hypothesis], mans: Sequence[Manipulation],
                 *, n_rep: int, n_cal: int, target: float, measure: Callable[[xr.Dataset], float],
-                gen: np.random.Generator, progress: bool
+                gen: np.random.Generator, progress: bool, folder: Path | None = None
                 ) -> tuple[list[Calibration], np.ndarray, np.ndarray, float | None]:
     """Calibrate every hypothesis, then simulate and measure its sessions.
+
+    With a resume ``folder`` (:mod:`plastix.design.resume`), the calibrations and each
+    hypothesis' alignments are saved as they finish, and those saved before are read
+    back instead of being simulated again.
 
     Returns the calibrations, the baseline alignments ``(hypothesis, replicate)``,
     the manipulated ones ``(hypothesis, manipulation, replicate)`` and the noise
@@ -650,8 +678,13 @@ def _run_design(spec: CircuitSpec, hyps: Sequence[Hypothesis], mans: Sequence[Ma
 
         bar = tqdm(total=total, desc="plastix design", unit="session")
     try:
-        cals = calibrate(hyps, spec, target=target, measure=measure, n_sessions=n_cal,
-                         rng=gen.spawn(1)[0], progress=bar)
+        cal_gen = gen.spawn(1)[0]
+        cals = _saved_calibrations(folder, hyps)
+        if cals is None:
+            cals = calibrate(hyps, spec, target=target, measure=measure, n_sessions=n_cal,
+                             rng=cal_gen, progress=bar)
+            if folder is not None:
+                save_checkpoint(folder, "calibration", [dataclasses.asdict(c) for c in cals])
         if bar is not None:  # calibration may stop refining early
             bar.update(n_cal_fits - bar.n)
         eta_err = _error_eta(cals)
@@ -659,7 +692,15 @@ def _run_design(spec: CircuitSpec, hyps: Sequence[Hypothesis], mans: Sequence[Ma
         base = np.empty((len(hyps), n_rep))
         manip = np.empty((len(hyps), len(mans), n_rep))
         for h, (cal, g) in enumerate(zip(cals, gen.spawn(len(hyps)), strict=True)):
+            saved = None if folder is None else load_checkpoint(folder, f"sessions-{h}")
+            if saved is not None:  # all its sessions were simulated and measured before
+                base[h], manip[h] = saved["base"], saved["manip"]
+                if bar is not None:
+                    bar.update(n_rep * (1 + len(mans)))
+                continue
             base[h], manip[h] = _simulate(spec, cal, mans, n_rep, g, measure, sigma_c, bar)
+            if folder is not None:
+                save_checkpoint(folder, f"sessions-{h}", {"base": base[h], "manip": manip[h]})
     finally:
         if bar is not None:
             bar.close()

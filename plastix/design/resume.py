@@ -14,6 +14,8 @@ Layout::
         config.json          what the key was computed from (for people)
         <record hash>.alignment   one per measured session: the alignment as a
                                   float in hex (bit-exact), one line
+        calibration.json     the calibrations, once all are done
+        sessions-<h>.json    hypothesis h's alignments, once all are measured
 
 ``<key>`` is the SHA-256 (first 16 hex digits) of everything that decides the
 simulated sessions and their measurement: the circuit, the hypotheses and
@@ -25,10 +27,15 @@ values (activity, weights, times, decay), so a result is only ever reused for th
 very same record.  The budget, ``alpha`` and ``power`` only enter the final
 statistics and are not part of the key: changing them reuses every session.
 
-The simulations themselves are rerun (they are deterministic for a seed and take
-about a fifth of the time with the numpy circuit); only the measurements are
-read back.  With ``rng=None`` the sessions are drawn from fresh entropy, so a
-rerun shares nothing with the first run: pass an int seed to resume.
+Beside the sessions, each finished stage is written as a checkpoint (JSON, floats
+in hex: bit-exact): ``calibration.json`` once every hypothesis is calibrated, and
+``sessions-<h>.json`` (the baseline and manipulated alignments of hypothesis
+``h``) once all its sessions are measured.  A rerun skips a checkpointed stage
+whole, its simulations included; inside an unfinished stage the simulations are
+rerun (they are deterministic for a seed and take about a fifth of the time with
+the numpy circuit) and only the sessions not yet measured are measured.  With
+``rng=None`` the sessions are drawn from fresh entropy, so a rerun shares nothing
+with the first run: pass an int seed to resume.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ import xarray as xr
 from plastix._util.io import atomic_write
 
 __all__ = ["RESUME_VERSION", "design_key", "record_hash", "resumable_measure", "resume_folder",
-           "rng_identity", "measure_identity"]
+           "rng_identity", "measure_identity", "save_checkpoint", "load_checkpoint"]
 
 RESUME_VERSION = 1
 """Bumped when the layout or the meaning of the files changes."""
@@ -175,3 +182,44 @@ def resumable_measure(measure: Callable[[xr.Dataset], float], folder: Path
         wrapped.params = measure.params  # type: ignore[attr-defined]
     wrapped.folder = folder  # type: ignore[attr-defined]
     return wrapped
+
+
+def _exact(obj: Any) -> Any:
+    """``obj`` as JSON with every float exact (``{"__f__": float.hex}``)."""
+    if isinstance(obj, (float, np.floating)):
+        return {"__f__": float(obj).hex()}
+    if isinstance(obj, np.ndarray):
+        return [_exact(x) for x in obj.tolist()]
+    if isinstance(obj, (list, tuple)):
+        return [_exact(x) for x in obj]
+    if isinstance(obj, Mapping):
+        return {str(k): _exact(v) for k, v in obj.items()}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _unexact(obj: Any) -> Any:
+    if isinstance(obj, list):
+        return [_unexact(x) for x in obj]
+    if isinstance(obj, dict):
+        if set(obj) == {"__f__"}:
+            return float.fromhex(obj["__f__"])
+        return {k: _unexact(v) for k, v in obj.items()}
+    return obj
+
+
+def save_checkpoint(folder: Path, name: str, value: Any) -> None:
+    """Write ``value`` (JSON-able; floats and arrays kept bit-exact) as ``name``.json in
+    ``folder``, atomically."""
+    text = json.dumps(_exact(value), separators=(",", ":")) + "\n"
+    atomic_write(folder / f"{name}.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def load_checkpoint(folder: Path, name: str) -> Any | None:
+    """The value :func:`save_checkpoint` wrote as ``name``, or None when absent or
+    unreadable (the stage is run again).  Arrays come back as lists."""
+    try:
+        return _unexact(json.loads((folder / f"{name}.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None

@@ -173,8 +173,8 @@ class HebbianEstimator:
         1/16 of ``memory`` when streaming.
     streaming : {"auto", True, False}
         Open a NetCDF path lazily and stream it chunk by chunk (compressed or
-        not), or a NIX or standard NWB path with its activity read by rows from
-        the file (an NWB file in the Neo convention is read whole); ``"auto"``:
+        not), or a NIX or NWB path (standard or in plastix's Neo convention) with
+        its activity read by rows from the file; ``"auto"``:
         when its activity (``time × (pre + post)`` float64
         values, whatever the file's size on disk) exceeds ``memory``.  Results
         are the same either way (to float64 rounding of sums taken in another order).

@@ -30,10 +30,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.errors import SchemaError
 from plastix._util.validate import available_memory
 
-__all__ = ["ActivityRows", "WeightSamples", "open_h5", "Prefetch", "GramStore",
+__all__ = ["ActivityRows", "WeightSamples", "stage_of", "open_h5", "Prefetch", "GramStore",
            "single_thread_blas", "memory_budget", "activity_bytes", "should_stream",
            "stream_limits", "open_record", "DEFAULT_MEMORY_FRACTION"]
 
@@ -214,7 +213,7 @@ def open_record(record: Any, *, streaming: Any = "auto",
         if _sized_when_open(path, streaming):
             ds = open_lazily(path)  # opened once: the size decides, then it streams or not
             if all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
-                return ds, None  # read whole by its format (e.g. a Neo-convention NWB file)
+                return ds, None  # read whole by its format (e.g. a plain neo.NWBIO file)
             if streaming is True or activity_bytes(ds) > memory_budget(memory):
                 return _checked_lazy(ds, path), ds
             ds.close()
@@ -237,6 +236,7 @@ def _sized_when_open(path: Path, streaming: Any) -> bool:
 
 def _checked_lazy(ds: xr.Dataset, path: Path) -> xr.Dataset:
     """``ds`` validated by :func:`_validate_lazy` (closed if it fails)."""
+    ds.encoding.setdefault("source", str(path))  # named by the streaming checks (stage_of)
     try:
         return _validate_lazy(ds, stage=f"estimate({path.name})")
     except BaseException:
@@ -294,9 +294,12 @@ class ActivityRows:
     """
 
     def __init__(self, ds: xr.Dataset, name: str, h5: Any = None):
+        from plastix.record import value_bound
+
         var = ds[name].variable
         self.name = name
         self.lazy = not var._in_memory
+        self._ds = ds
         self._var = var
         if self.lazy and h5 is not None and name in h5:
             self._var = h5[name]  # direct HDF5 reads: xarray's h5netcdf path costs ~ms a read
@@ -305,33 +308,47 @@ class ActivityRows:
             if hasattr(backend, "read_direct") and getattr(backend, "shape", None) == var.shape:
                 self._var = backend
         self._arr = None if self.lazy else np.asarray(var.values, dtype=float)
+        self._bound = value_bound(ds, name) if self.lazy else None
 
     def close(self) -> None:
         """Release this reader (the HDF5 handle belongs to the caller: nothing to do)."""
 
     def read(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
-        """Rows ``a..b`` as float64; into ``out`` (C-contiguous, ``(b − a, n)``) if given."""
+        """Rows ``a..b`` as float64; into ``out`` (C-contiguous, ``(b − a, n)``) if given.
+
+        Rows read from a file are checked as a record loaded whole is
+        (:func:`plastix.record.check_streamed`): inf, or a value beyond the
+        variable's physical bound, is refused with the count and first location
+        in the whole variable.
+        """
         if b <= a:
             n = self._var.shape[1]
             return np.zeros((0, n))
         if self._arr is not None:
             return self._arr[a:b]
+        out = self._fetch(a, b, out)
+        # two passes without temporaries (fmin/fmax skip NaN, a missing value); inf is beyond
+        if np.fmax.reduce(out, axis=None) > self._bound or (
+                np.fmin.reduce(out, axis=None) < -self._bound):
+            self._refuse(max(b - a, 1))
+        return out
+
+    def _fetch(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
         direct = getattr(self._var, "read_direct", None)
         if out is not None and direct is not None:
             # straight from HDF5 into a reused float64 buffer: no temporary, no astype
             direct(out, source_sel=np.s_[a:b], dest_sel=np.s_[0: b - a])
-        else:
-            out = self._var[a:b]
-            out = np.asarray(getattr(out, "values", out), dtype=float)
-        if not np.isfinite(out.sum()):  # one cheap pass; inf is rare, look for it only then
-            bad = np.isinf(out)
-            if bad.any():
-                i, j = (int(x) for x in np.argwhere(bad)[0])
-                raise SchemaError(
-                    f"record: `{self.name}` must be finite (NaN marks a missing value and is "
-                    f"allowed here); found an inf value at index ({a + i}, {j})."
-                )
-        return out
+            return out
+        got = self._var[a:b]
+        return np.asarray(getattr(got, "values", got), dtype=float)
+
+    def _refuse(self, batch: int) -> None:
+        """Scan the whole variable (batches of ``batch`` rows) and raise its error."""
+        from plastix.record import check_streamed
+
+        n = self._var.shape[0]
+        blocks = ((a, self._fetch(a, min(a + batch, n))) for a in range(0, n, batch))
+        check_streamed(self._ds, self.name, blocks, stage=stage_of(self._ds))
 
     def read_shifted(self, a: int, b: int, s0: int, s1: int, shift: int,
                      out: np.ndarray | None = None) -> np.ndarray:
@@ -351,10 +368,15 @@ class ActivityRows:
 
 
 class WeightSamples:
-    """Weight samples of a record, read a few at a time."""
+    """Weight samples of a record, read a few at a time (checked as in
+    :class:`ActivityRows` when read from a file)."""
 
     def __init__(self, ds: xr.Dataset, h5: Any = None):
+        from plastix.record import value_bound
+
         var = ds["weight"].variable
+        self._ds = ds
+        self._bound = value_bound(ds, "weight")
         self._arr = np.asarray(var.values, dtype=float) if var._in_memory else None
         self._var = h5["weight"] if (self._arr is None and h5 is not None
                                      and "weight" in h5) else var
@@ -367,13 +389,32 @@ class WeightSamples:
         missing = [int(i) for i in np.unique(idx) if int(i) not in self._cache]
         if missing:
             lo, hi = min(missing), max(missing) + 1
-            block = self._var[lo:hi]
-            block = np.asarray(getattr(block, "values", block), dtype=float)
+            block = self._read(lo, hi)
+            if (np.fmax.reduce(block, axis=None) > self._bound
+                    or np.fmin.reduce(block, axis=None) < -self._bound):  # inf is beyond
+                self._refuse()
             keep = set(int(i) for i in idx)
             self._cache = {i: a for i, a in self._cache.items() if i in keep}
             for i in missing:
                 self._cache[i] = block[i - lo]
         return np.stack([self._cache[int(i)] for i in idx])
+
+    def _read(self, lo: int, hi: int) -> np.ndarray:
+        block = self._var[lo:hi]
+        return np.asarray(getattr(block, "values", block), dtype=float)
+
+    def _refuse(self) -> None:
+        from plastix.record import check_streamed
+
+        n, step = self._var.shape[0], 64
+        blocks = ((a, self._read(a, min(a + step, n))) for a in range(0, n, step))
+        check_streamed(self._ds, "weight", blocks, stage=stage_of(self._ds))
+
+
+def stage_of(ds: xr.Dataset) -> str:
+    """The stage named in messages about a lazily opened record: ``estimate(<file>)``."""
+    source = ds.encoding.get("source")
+    return f"estimate({Path(source).name})" if source else "estimate"
 
 
 def open_h5(ds: xr.Dataset):

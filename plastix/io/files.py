@@ -99,7 +99,7 @@ def load_record(path: str | os.PathLike, *, allow_pickle: bool = False,
 
 
 def open_record(path: str | os.PathLike, *, allow_pickle: bool = False) -> xr.Dataset:
-    """Open a record without loading its activity when the format can (NetCDF, standard
+    """Open a record without loading its activity when the format can (NetCDF, NIX,
     NWB); else load it.
 
     The file is checked as by :func:`load_record`.  The caller closes the dataset.

@@ -268,13 +268,13 @@ register_format(Format(
 def open_nix_record(path: Path) -> xr.Dataset:
     """A NIX file opened lazily: its rate signals are read when indexed (the file stays
     open until the record is closed)."""
-    blocks, io = neo_files.open_nix(path)
+    blocks, close = neo_files.open_nix(path)
     try:
         ds = from_neo(pick_block(blocks, 0, path))
     except BaseException:
-        io.close()
+        close()
         raise
-    ds.set_close(io.close)
+    ds.set_close(close)
     return ds
 
 
@@ -303,13 +303,27 @@ def read_nwb_record(path: Path, **options: Any) -> xr.Dataset:
 
 
 def open_nwb_record(path: Path) -> xr.Dataset | None:
-    """A standard NWB file opened lazily (its series activity read when indexed).
+    """An NWB file opened lazily: its activity is read when indexed (the file stays open
+    until the record is closed).
 
-    None for a file in plastix's Neo convention: Neo reads it whole.
+    A standard file through pynwb (its series); a file in plastix's Neo convention
+    written by plastix through its Neo layout (its rate signals,
+    :func:`plastix.io.neo_files.open_nwb`).  None for a file of plain ``neo.NWBIO``
+    (it is read whole).
     """
-    if probe.nwb_by_neo(path):
+    if not probe.nwb_by_neo(path):
+        return open_standard_nwb(path)
+    opened = neo_files.open_nwb(path)
+    if opened is None:  # written by plain neo.NWBIO: read whole
         return None
-    return open_standard_nwb(path)
+    blocks, close = opened
+    try:
+        ds = from_neo(pick_block(blocks, 0, path))
+    except BaseException:
+        close()
+        raise
+    ds.set_close(close)
+    return ds
 
 
 def write_nwb_record(ds: xr.Dataset, path: Path, *, nwb_style: str = "neo") -> None:

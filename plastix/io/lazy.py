@@ -10,6 +10,7 @@ by the batch, not the file.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,8 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-__all__ = ["RowsArray", "Columns", "StackedRows", "lazy_variable", "placeholder", "stack_rows"]
+__all__ = ["RowsArray", "Columns", "MatrixColumns", "StackedRows", "lazy_variable", "placeholder",
+           "stack_rows"]
 
 
 class _LazyRows(BackendArray):
@@ -111,7 +113,9 @@ class Columns:
 
     def scaled(self, scale: np.ndarray) -> Columns:
         """These columns, their values multiplied by ``scale`` (one factor per column)."""
-        return Columns(self.columns, scale)
+        out = copy.copy(self)
+        out.scale = np.asarray(scale, dtype=np.float64)
+        return out
 
     def read(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
         """Rows ``a..b`` (time, column) as float64; into ``out`` (``(b − a, n)``) if given."""
@@ -119,6 +123,42 @@ class Columns:
             out = np.empty((max(b - a, 0), self.shape[1]))
         for j, col in enumerate(self.columns):
             out[:, j] = col[a:b]
+        if self.scale is not None and np.any(self.scale != 1.0):
+            out *= self.scale
+        return out
+
+
+class MatrixColumns(Columns):
+    """A signal stored as one (time, column) dataset (NWB: a TimeSeries), read by rows.
+
+    Parameters
+    ----------
+    data : h5py.Dataset or array-like
+        The stored values, indexed with a row slice (an h5py dataset is read with
+        ``read_direct``, straight into the caller's buffer).
+    scale : ndarray, optional
+        A factor per column the values are multiplied by (a unit conversion).
+    """
+
+    def __init__(self, data: Any, scale: np.ndarray | None = None):
+        self.data = data
+        self.columns = []
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
+        shape = tuple(int(n) for n in np.shape(data))
+        self.shape = (shape[0], shape[1] if len(shape) > 1 else 1)
+
+    def read(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``a..b`` (time, column) as float64; into ``out`` (``(b − a, n)``) if given."""
+        if out is None:
+            out = np.empty((max(b - a, 0), self.shape[1]))
+        direct = getattr(self.data, "read_direct", None)
+        if b <= a:
+            pass
+        elif (direct is not None and len(np.shape(self.data)) == 2
+              and out.flags.c_contiguous and out.dtype == np.float64):
+            direct(out, source_sel=np.s_[a:b], dest_sel=np.s_[0: b - a])
+        else:
+            out[:] = np.asarray(self.data[a:b], dtype=np.float64).reshape(b - a, -1)
         if self.scale is not None and np.any(self.scale != 1.0):
             out *= self.scale
         return out

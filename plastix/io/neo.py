@@ -366,7 +366,7 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
     ds["post_activity"].attrs["units"] = post_label
     ds = validate_record(_restore(ds, block.annotations, h, prov), stage="from_neo")
     for name, lazy in (("pre_activity", pre_lazy), ("post_activity", post_lazy)):
-        if lazy is not None:  # activity left in the file (plastix.io.neo_files.open_nix)
+        if lazy is not None:  # activity left in the file (neo_files.open_nix, open_nwb)
             ds[name] = lazy_variable(ds[name].dims, lazy, ds[name].attrs)
     return ds
 

@@ -15,13 +15,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from plastix._util.optional import import_neo
-from plastix.io.lazy import Columns, placeholder
-from plastix.io.neo_pack import NWB_MARK, nwb_pack, nwb_unpack, quiet
+from plastix.io.lazy import MatrixColumns, placeholder
+from plastix.io.neo_pack import NWB_MARK, loaded, nwb_pack, nwb_unpack, quiet
 from plastix.io.neo_parse import LAZY
 from plastix.io.probe import nwb_notes, reading
 
-__all__ = ["NIX", "NWB", "PICKLE", "read_nix", "open_nix", "write_nix", "read_nwb", "write_nwb",
+__all__ = ["NIX", "NWB", "PICKLE", "read_nix", "open_nix", "write_nix", "read_nwb", "open_nwb",
+           "write_nwb",
            "read_pickle_unchecked", "write_pickle"]
 
 NIX, NWB, PICKLE = "NIX", "NWB", "pickle"
@@ -36,83 +39,12 @@ def read_nix(path: str | os.PathLike) -> list[Any]:
 
 
 def open_nix(path: str | os.PathLike) -> tuple[list[Any], Any]:
-    """All blocks of a NIX file with their rate signals left in the file; and the open IO.
+    """All blocks of a NIX file with their rate signals left in the file, and what to
+    close when done (:func:`plastix.io.nix_lazy.open_nix_lazily`, read with nixio)."""
+    from plastix.io.nix_lazy import open_nix_lazily
 
-    Each ``pre_rate`` / ``post_rate`` AnalogSignal holds no values (a read-only
-    broadcast of zeros of its shape) and carries its channels' DataArrays as
-    :class:`plastix.io.lazy.Columns` in the attribute
-    :data:`plastix.io.neo_parse.LAZY`; :func:`plastix.io.neo.from_neo` then builds
-    a record whose activity is read when indexed.  Close the IO when done.
-    """
     with reading(path, NIX):
-        io = _lazy_nix_io()(str(path), mode="ro")
-    try:
-        with reading(path, NIX):
-            return io.read_all_blocks(), io
-    except BaseException:
-        io.close()
-        raise
-
-
-class _FirstRow:
-    """A NIX DataArray seen through its first sample (``[:]`` reads one value)."""
-
-    def __init__(self, da: Any):
-        self._da = da
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._da[0:1]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._da, name)
-
-
-def _stored_column(da: Any) -> Any:
-    """The HDF5 dataset of a NIX DataArray (reads ~6x faster), unless NIX transforms it.
-
-    Opened without a chunk cache: a file holds one dataset per channel and
-    segment, and HDF5's default cache (1 MiB each) would add up to more than the
-    batches read.
-    """
-    if da.polynom_coefficients or da.expansion_origin is not None:
-        return da
-    try:
-        import h5py
-
-        dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
-        dapl.set_chunk_cache(0, 0, 1.0)
-        return h5py.Dataset(h5py.h5d.open(da._h5group.group.id, b"data", dapl=dapl))
-    except (AttributeError, KeyError, ImportError):  # pragma: no cover - another layout
-        return da
-
-
-_LAZY_IO: list[Any] = []
-
-
-def _lazy_nix_io() -> Any:
-    """``neo.io.NixIO`` reading ``pre_rate`` / ``post_rate`` signals lazily (made once)."""
-    if _LAZY_IO:
-        return _LAZY_IO[0]
-    neo = import_neo()
-
-    class LazyNixIO(neo.io.NixIO):
-        def _nix_to_neo_analogsignal(self, nix_da_group):
-            first = nix_da_group[0]
-            name = self._nix_attr_to_neo(first).get("name")
-            if name not in ("pre_rate", "post_rate"):
-                return super()._nix_to_neo_analogsignal(nix_da_group)
-            small = super()._nix_to_neo_analogsignal([_FirstRow(d) for d in nix_da_group])
-            sig = small.duplicate_with_new_data(
-                placeholder((int(first.shape[0]), len(nix_da_group))))
-            sig.array_annotate(**small.array_annotations)
-            setattr(sig, LAZY, Columns([_stored_column(d) for d in nix_da_group]))
-            self._neo_map[small.annotations["nix_name"]] = sig
-            for refs in self._ref_map.values():
-                refs[:] = [sig if r is small else r for r in refs]
-            return sig
-
-    _LAZY_IO.append(LazyNixIO)
-    return LazyNixIO
+        return open_nix_lazily(path)
 
 
 def write_nix(block: Any, path: str | os.PathLike) -> None:
@@ -145,6 +77,127 @@ def read_nwb(path: str | os.PathLike) -> list[Any]:
         return [nwb_unpack(b) for b in raw]
     finally:
         io.close()
+
+
+def open_nwb(path: str | os.PathLike) -> tuple[list[Any], Any] | None:
+    """All blocks of an NWB file in plastix's Neo convention with their rate signals left
+    in the file, and what to close when done; None for another NWB file.
+
+    ``neo.NWBIO``'s lazy mode cannot read these files (neo 0.14: its signal proxies
+    cannot be put in a Segment), so the layout ``neo.NWBIO`` writes is read with
+    pynwb: one ``TimeSeries`` per signal (its block and segment in ``comments``, as
+    JSON), one row of the ``Units`` table per spike train (columns ``_name``,
+    ``segment``, ``block``), and what plastix packed in ``notes``
+    (:func:`plastix.io.neo_pack.nwb_unpack`).  Every object is loaded but the
+    ``pre_rate`` / ``post_rate`` signals, which hold no values (a read-only
+    broadcast of zeros of their shape) and carry their series' data as
+    :class:`plastix.io.lazy.MatrixColumns` in the attribute
+    :data:`plastix.io.neo_parse.LAZY`; :func:`plastix.io.neo.from_neo` then builds
+    a record whose activity is read when indexed.
+    """
+    from plastix.io.nwb_scan import open_nwb as open_pynwb
+
+    io = open_pynwb(path)
+    try:
+        with reading(path, NWB, _standard_nwb):
+            nwb = io.read()
+            stubs = _neo_layout(nwb, str(path))
+            blocks = None if stubs is None else [_unpack_lazily(b) for b in stubs]
+    except BaseException:
+        io.close()
+        raise
+    if blocks is None:
+        io.close()
+        return None
+    return blocks, io.close
+
+
+class _Stored:
+    """A signal or spike train of a Neo-written NWB file, read on ``load()``: its
+    ``magnitude`` (values as stored) and ``times`` (s)."""
+
+    def __init__(self, name: str, series: Any = None, times: Any = None):
+        self.name, self.series, self._times = name, series, times
+        self.shape = None if series is None else (
+            int(series.data.shape[0]), int(np.prod(series.data.shape[1:], dtype=int)))
+
+    def load(self) -> Any:
+        from types import SimpleNamespace
+
+        from plastix.io.neo_pack import quantities
+
+        s = quantities().s
+        if self.series is None:  # a spike train: its times
+            return SimpleNamespace(times=np.asarray(self._times, dtype=float) * s,
+                                   magnitude=np.zeros(0))
+        data = np.asarray(self.series.data[:], dtype=float).reshape(self.shape)
+        ts = self.series
+        if ts.rate:
+            times = ts.starting_time + np.arange(self.shape[0]) / ts.rate
+        else:
+            times = np.asarray(ts.timestamps[:], dtype=float)
+        return SimpleNamespace(times=times * s, magnitude=data)
+
+
+def _neo_layout(nwb: Any, origin: str) -> list[Any] | None:
+    """The blocks of a Neo-written NWB file as :func:`nwb_unpack` reads them (their objects
+    :class:`_Stored`), or None when the file is not plastix's (no packed ``notes``) or
+    holds what this reader does not (events, epochs)."""
+    import json
+    from types import SimpleNamespace
+
+    from pynwb.misc import AnnotationSeries
+
+    notes = nwb.notes if isinstance(nwb.notes, str) else ""
+    if not notes.startswith(NWB_MARK) or nwb.epochs is not None:
+        return None
+    blocks: dict[str, Any] = {}
+
+    def segment(block: str, name: str) -> Any:
+        b = blocks.setdefault(block, SimpleNamespace(
+            annotations={"notes": notes}, file_origin=origin, segments={}))
+        return b.segments.setdefault(name, SimpleNamespace(
+            name=name, analogsignals=[], irregularlysampledsignals=[], spiketrains=[],
+            events=[], epochs=[]))
+
+    for group in (nwb.acquisition, nwb.stimulus):
+        for ts in group.values():
+            try:
+                where = json.loads(ts.comments)
+                seg = segment(str(where["block"]), str(where["segment"]))
+            except (TypeError, ValueError, KeyError):
+                return None
+            if isinstance(ts, AnnotationSeries):
+                return None
+            kind = seg.analogsignals if ts.rate else seg.irregularlysampledsignals
+            kind.append(_Stored(ts.name, series=ts))
+    units = nwb.units
+    if units is not None and len(units):
+        cols = {c: units[c][:] for c in ("_name", "segment", "block")}
+        for i in range(len(units)):
+            segment(str(cols["block"][i]), str(cols["segment"][i])).spiketrains.append(
+                _Stored(str(cols["_name"][i]), times=units.get_unit_spike_times(i)))
+    for b in blocks.values():
+        b.segments = list(b.segments.values())
+    return list(blocks.values())
+
+
+def _unpack_lazily(block: Any) -> Any:
+    """:func:`nwb_unpack` of a block of :func:`_neo_layout`, its rate signals left in the
+    file."""
+    made: list[Any] = []  # per AnalogSignal, in the order nwb_unpack builds them
+
+    def values(sig: Any, entry: dict[str, Any]) -> Any:
+        lazy = entry["name"] in ("pre_rate", "post_rate")
+        made.append(MatrixColumns(sig.series.data) if lazy else None)
+        return placeholder(sig.shape) if lazy else loaded(sig).magnitude
+
+    out = nwb_unpack(block, values)
+    signals = [sig for seg in out.segments for sig in seg.analogsignals]
+    for sig, cols in zip(signals, made, strict=True):
+        if cols is not None:
+            setattr(sig, LAZY, cols)
+    return out
 
 
 def write_nwb(block: Any, path: str | os.PathLike) -> None:

@@ -16,6 +16,7 @@ import logging
 import re
 import uuid
 import zlib
+from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy as np
 from plastix._util.optional import import_neo, require
 
 __all__ = ["arr_enc", "arr_dec", "enc", "dec", "nwb_pack", "nwb_unpack", "quiet", "quantities",
-           "NWB_MARK"]
+           "NWB_MARK", "loaded"]
 
 NWB_MARK = "plastix-neo-pack:"
 
@@ -176,9 +177,15 @@ def nwb_pack(b: Any) -> Any:
     return b
 
 
-def nwb_unpack(b: Any) -> Any:
-    """Inverse of :func:`nwb_pack` for a block read by NWBIO; other blocks pass through."""
+def nwb_unpack(b: Any, values: Callable[[Any, dict[str, Any]], Any] | None = None) -> Any:
+    """Inverse of :func:`nwb_pack` for a block read by NWBIO; other blocks pass through.
+
+    ``values(signal, entry)``, if given, gives the values of each signal read by NWBIO
+    (a loaded signal or a lazy proxy) from its packed ``entry``; default: the
+    signal's magnitudes.  Spike trains read lazily are loaded.
+    """
     neo = import_neo()
+    values = values or (lambda f, e: np.asarray(f.magnitude))
     notes = b.annotations.get("notes")
     if not (isinstance(notes, str) and notes.startswith(NWB_MARK)):
         return b
@@ -206,25 +213,33 @@ def nwb_unpack(b: Any) -> Any:
             kw = {"units": units, "name": e["name"], "description": e["description"],
                   "array_annotations": dec(e["array_annotations"])}
             if "sampling_period" in e:
-                new = neo.AnalogSignal(np.asarray(f.magnitude), t_start=dec(e["t_start"]),
+                new = neo.AnalogSignal(values(f, e), t_start=dec(e["t_start"]),
                                        sampling_period=dec(e["sampling_period"]), **kw)
                 seg.analogsignals.append(new)
             else:
+                f = loaded(f)
                 new = neo.IrregularlySampledSignal(_packed_times(f, e), np.asarray(f.magnitude),
                                                    **kw)
                 seg.irregularlysampledsignals.append(new)
             new.annotate(**dec(e["annotations"]))
         for j, e in enumerate(sp["spiketrains"]):
-            st = neo.SpikeTrain(_packed_times(trains[f"st{j}"], e), t_start=dec(e["t_start"]),
+            st = neo.SpikeTrain(_packed_times(loaded(trains[f"st{j}"]), e),
+                                t_start=dec(e["t_start"]),
                                 t_stop=dec(e["t_stop"]), name=e["name"],
                                 description=e["description"],
                                 array_annotations=dec(e["array_annotations"]))
             st.annotate(**dec(e["annotations"]))
             seg.spiketrains.append(st)
         if src is not None:
-            seg.events, seg.epochs = list(src.events), list(src.epochs)
+            seg.events = [loaded(x) for x in src.events]
+            seg.epochs = [loaded(x) for x in src.epochs]
     out.create_relationship()
     return out
+
+
+def loaded(obj: Any) -> Any:
+    """A Neo object read lazily (a proxy, ``load()``) read; a loaded one unchanged."""
+    return obj.load() if callable(getattr(obj, "load", None)) else obj
 
 
 def _packed_times(obj: Any, entry: dict[str, Any]) -> Any:

@@ -104,7 +104,8 @@ def _values(sig: Any, *, rate_like: bool) -> tuple[np.ndarray, str]:
 def _rate_values(sig: Any) -> tuple[Any, str]:
     """A rate signal's values (:func:`_values`), or its lazily read :class:`Columns`.
 
-    A signal read lazily (:data:`LAZY`, set by :func:`plastix.io.neo_files.open_nix`)
+    A signal read lazily (:data:`LAZY`, set by :func:`plastix.io.neo_files.open_nix` and
+    :func:`plastix.io.neo_files.open_nwb`)
     holds no values; its unit conversion is found on a row of ones.
     """
     columns = getattr(sig, LAZY, None)
