@@ -330,7 +330,8 @@ class _MLPTrainer:
         """
         n = self.g.n_layers
         # slot W is a view of the whole slot buffer: save the weights alone
-        return {"ws": [w.clone() for w in self.ws] if self.w_in_slot else self.ws, "bs": self.bs, "opt": self.opt, "row0": self.row0,
+        ws = [w.clone() for w in self.ws] if self.w_in_slot else self.ws
+        return {"ws": ws, "bs": self.bs, "opt": self.opt, "row0": self.row0,
                 "R": ([self.slot(i, "R") for i in range(n)] if self.kind.filters_gradient
                       else None)}
 

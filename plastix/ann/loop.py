@@ -26,8 +26,7 @@ from plastix.ann.config import TrainConfig
 torch = _data.torch
 
 __all__ = ["Group", "Recorder", "Checkpoint", "train_loop", "stationarity_gap", "resolve_device",
-           "to_device",
-           "PROGRESS_EVERY"]
+           "to_device", "PROGRESS_EVERY"]
 
 #: The progress callback is called every this many steps.
 PROGRESS_EVERY = 50
