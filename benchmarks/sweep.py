@@ -89,16 +89,16 @@ def sweep_flops(epochs: int, n_runs: int, record_every: int, workers: int) -> in
 
 
 def plain_run(torch, sigma: float, gamma: float, *, epochs: float, seed: int,
-              record_every: int = 1) -> dict:
+              record_every: int = 1, sizes=SIZES) -> dict:
     """One SRE run the straightforward way; returns seconds, steps and final alignments."""
     nn = torch.nn
     gen = torch.Generator().manual_seed(seed)
 
     def mlp():
         layers = []
-        for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             layers.append(nn.Linear(a, b, bias=False))
-            if i < len(SIZES) - 2:
+            if i < len(sizes) - 2:
                 layers.append(nn.Tanh())
         return nn.Sequential(*layers)
 
@@ -106,8 +106,8 @@ def plain_run(torch, sigma: float, gamma: float, *, epochs: float, seed: int,
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         student, teacher = mlp(), mlp()
-    x = torch.randn(N_TRAIN, SIZES[0], generator=gen)
-    xv = torch.randn(N_VAL, SIZES[0], generator=gen)
+    x = torch.randn(N_TRAIN, sizes[0], generator=gen)
+    xv = torch.randn(N_VAL, sizes[0], generator=gen)
     with torch.no_grad():
         y, yv = teacher(x), teacher(xv)
     linears = [m for m in student if isinstance(m, nn.Linear)]
@@ -287,7 +287,8 @@ def gemm_probe(torch, *, repeat_s: float = 1.0, device: str = "cpu") -> dict:
 
 
 def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
-                    repeats: int = 20, device: str = "cpu") -> float:
+                    repeats: int = 20, device: str = "cpu", sizes=SIZES,
+                    shared: bool = True) -> float:
     """Seconds a batched step spends in its matrix products alone, at the sweep's shapes.
 
     One step of ``n_models`` models, split as the sweep splits them (``workers``
@@ -295,24 +296,25 @@ def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
     ``workers`` is 1): forward (the shared input broadcast at layer 1), weight
     gradients, input gradients and, on a recorded step, the Hebbian terms (layer 1 from
     the shared input's second moments, as the engine does), written into preallocated
-    outputs.  The Hebbian products are weighted by the fraction of recorded steps.
+    outputs (``shared=False``: every model its own input, as with several seeds).  The
+    Hebbian products are weighted by the fraction of recorded steps.
     ``plain step / (this / n_models)`` bounds the speed-up any batched engine with this
     arithmetic can reach if everything that is not a matrix product cost nothing.
     """
     gen = torch.Generator().manual_seed(1)
-    x = torch.randn(1, BATCH, SIZES[0], generator=gen).to(device)
 
     def rnd(*shape):
         return torch.randn(*shape, generator=gen).to(device)
 
     def make(m):
-        ws = [rnd(m, o, i) * 0.1 for i, o in zip(SIZES[:-1], SIZES[1:], strict=True)]
-        return {"ws": ws, "pres": [torch.empty(m, BATCH, o, device=device) for o in SIZES[1:]],
-                "acts": [x] + [rnd(m, BATCH, o) for o in SIZES[1:-1]],
-                "deltas": [rnd(m, BATCH, o) for o in SIZES[1:]],
+        x = rnd(1 if shared else m, BATCH, sizes[0])
+        ws = [rnd(m, o, i) * 0.1 for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+        return {"ws": ws, "pres": [torch.empty(m, BATCH, o, device=device) for o in sizes[1:]],
+                "acts": [x] + [rnd(m, BATCH, o) for o in sizes[1:-1]],
+                "deltas": [rnd(m, BATCH, o) for o in sizes[1:]],
                 "grads": [torch.empty_like(w) for w in ws],
                 "hebb": [torch.empty_like(w) for w in ws],
-                "back": [torch.empty(m, BATCH, o, device=device) for o in SIZES[1:-1]]}
+                "back": [torch.empty(m, BATCH, o, device=device) for o in sizes[1:-1]]}
 
     parts = [make(len(c)) for c in np.array_split(np.arange(n_models), workers)]
 
@@ -322,8 +324,9 @@ def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
             torch.matmul(acts[i], w.transpose(1, 2), out=pres[i])
         for i in range(len(ws) - 1, -1, -1):
             torch.matmul(b["deltas"][i].transpose(1, 2), acts[i], out=b["grads"][i])
-            if with_h and i == 0:
-                torch.matmul(ws[0], torch.mm(x[0].T, x[0]), out=b["hebb"][0])
+            if with_h and i == 0 and shared:
+                x = acts[0][0]
+                torch.matmul(ws[0], torch.mm(x.T, x), out=b["hebb"][0])
             elif with_h:
                 torch.matmul(pres[i].transpose(1, 2), acts[i], out=b["hebb"][i])
             if i > 0:
@@ -359,6 +362,9 @@ def _parse(argv):
                              "fastest is the baseline; vmap runs one batch on N threads")
     parser.add_argument("--record-every", type=int, default=1,
                         help="record the alignment every K steps (all ways)")
+    parser.add_argument("--deep", action="store_true",
+                        help="Fig. 3's 6 × 512 MLP instead (its decays × 3 seeds): time per "
+                             "run against the plain loop, both on a sample of steps")
     parser.add_argument("--device", default="cpu",
                         help="cpu (default), or cuda: the sweep and vmap on the GPU, against "
                              "the GPU's GEMM rate at the sweep's shapes")
@@ -432,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     try:
         if device == "cpu":
-            return _main_cpu(torch, args)
+            return _main_deep(torch, args) if args.deep else _main_cpu(torch, args)
         return _main_device(torch, args, device)
     finally:
         torch.set_num_threads(old)
@@ -581,6 +587,68 @@ def _report_cpu(torch, args, m: dict, result) -> None:
     }
     _write(record, ("sweep_quick" if args.quick else "sweep") + (
         f"_every{args.record_every}" if args.record_every != 1 else ""))
+
+
+def _main_deep(torch, args) -> int:
+    """Fig. 3's deep panel: 32 → 512 ×6 → 32 tanh, its weight decays × 3 seeds, one
+    batched sweep against the plain loop; both timed on a sample of steps (the cost per
+    step is constant) and extrapolated to the paper's 50 epochs."""
+    from plastix.experiments import fig3
+
+    sizes = (32, *fig3.DEEP[False], 32)
+    decays, n_seeds = list(fig3.DECAYS), 3
+    n_models = len(decays) * n_seeds
+    n_steps = 12 if args.quick else 60
+    full_steps = N_TRAIN // BATCH * EPOCHS
+    cfg = fig3.config("tanh", hidden=fig3.DEEP[False]).replace(
+        epochs=1, n_train=BATCH * n_steps, n_val=BATCH, record_every=args.record_every)
+    print(f"plastix deep benchmark: Fig. 3 panel b, {sizes}, {n_models} runs, {n_steps} steps "
+          f"timed, threads={args.threads}", flush=True)
+    gemm = [gemm_step_probe(torch, n_models=n_models, record_every=args.record_every,
+                            workers=args.threads, sizes=sizes, shared=False, repeats=3)]
+    plain: dict[int, list] = {}
+    for n_threads in sorted({1, args.threads}):
+        torch.set_num_threads(n_threads)
+        for g_i in (0, len(decays) - 1)[: 1 if args.quick else 2]:
+            r = plain_run(torch, 0.0, decays[g_i], epochs=n_steps / (N_TRAIN // BATCH),
+                          seed=200 + g_i, record_every=args.record_every, sizes=sizes)
+            plain.setdefault(n_threads, []).append(r["seconds"] / r["steps"])
+            print(f"  plain run, {n_threads} thread(s), γ={decays[g_i]:.1e}: {r['steps']} steps "
+                  f"in {r['seconds']:.2f} s", flush=True)
+    torch.set_num_threads(args.threads)
+    from plastix.ann import sweep
+
+    t0 = time.perf_counter()
+    sweep(cfg, {"weight_decay": decays}, n_seeds=n_seeds, rng=0, progress=False,
+          threads=args.threads)
+    plastix_step = (time.perf_counter() - t0) / n_steps  # s per step of all models
+    gemm.append(gemm_step_probe(torch, n_models=n_models, record_every=args.record_every,
+                                workers=args.threads, sizes=sizes, shared=False, repeats=3))
+    best_threads = min(plain, key=lambda n: float(np.mean(plain[n])))
+    plain_step = float(np.mean(plain[best_threads]))
+    speedup = plain_step * n_models / plastix_step
+    bound = plain_step / (min(gemm) / n_models)
+    _print_rows([
+        (f"plain loop, s per run of {full_steps} steps (extrapolated, {best_threads} thread(s))",
+         f"{plain_step * full_steps:.1f}"),
+        ("plastix sweep, s per run (extrapolated)", f"{plastix_step * full_steps / n_models:.1f}"),
+        ("speed-up plain / plastix", f"{speedup:.2f}×"),
+        ("matrix products alone, ms per model-step (best)", f"{1e3 * min(gemm) / n_models:.2f}"),
+        ("speed-up bound if all else were free", f"{bound:.2f}×"),
+        ("fraction_of_bound", f"{speedup / bound:.2f}"),
+    ])
+    _write({"quick": args.quick, "threads": args.threads, "record_every": args.record_every,
+            "sizes": list(sizes), "n_models": n_models, "steps_timed": n_steps,
+            "plain_seconds_per_step": plain, "plain_threads": best_threads,
+            "plastix_seconds_per_step_all_models": plastix_step,
+            "seconds_per_run_extrapolated": {"plain": plain_step * full_steps,
+                                             "plastix": plastix_step * full_steps / n_models},
+            "speedup": speedup, "gemm_only_seconds_per_step": gemm,
+            "speedup_bound_gemm_only": bound, "fraction_of_bound": speedup / bound,
+            "machine": _machine(torch),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+           "sweep_deep" + ("_quick" if args.quick else ""))
+    return 0
 
 
 def _main_device(torch, args, device: str) -> int:

@@ -79,7 +79,7 @@ def _phi(name: str, z, out=None):
     return z if out is None else out.copy_(z)
 
 
-def forward(ws, bs, x, activation: str, *, bufs=None):
+def forward(ws, bs, x, activation: str, *, bufs=None, doubled: bool = False):
     """Batched MLP forward pass.
 
     Parameters
@@ -91,6 +91,11 @@ def forward(ws, bs, x, activation: str, *, bufs=None):
         Preallocated tensors to write the pre-activations (M, B, post) of every layer
         and the activations (M, B, post) of every hidden layer into (the engine's hot
         loop reuses them, so no step allocates its large intermediates).
+    doubled : bool
+        With ``activation="tanh"``, keep ``2 h_b`` in ``pres`` of the hidden layers: the
+        matrix product writes ``2 h_b`` (exactly: a power of two) and ``tanh z = 2 σ(2z)
+        − 1`` then takes two passes instead of three (the engine's hot loop; see
+        :func:`pre_scales`).
 
     Returns
     -------
@@ -103,7 +108,19 @@ def forward(ws, bs, x, activation: str, *, bufs=None):
     n = len(ws)
     for i in range(n):
         acts.append(a)
-        z = torch.matmul(a, ws[i].transpose(1, 2), out=None if bufs is None else bufs[0][i])
+        out = None if bufs is None else bufs[0][i]
+        if doubled and activation == "tanh" and i < n - 1:
+            if out is None:
+                out = a.new_empty(ws[i].shape[0], a.shape[1], ws[i].shape[1])
+            z2 = torch.baddbmm(out, _batched(a, ws[i]), ws[i].transpose(1, 2), beta=0.0,
+                               alpha=2.0, out=out)
+            if bs[i] is not None:
+                z2.add_(bs[i][:, None, :], alpha=2.0)
+            pres.append(z2)
+            t = torch.sigmoid(z2, out=None if bufs is None else bufs[1][i])
+            a = torch.add(_MINUS_ONE, t, alpha=2.0, out=t)  # 2 σ(2z) − 1 = tanh z
+            continue
+        z = torch.matmul(a, ws[i].transpose(1, 2), out=out)
         if bs[i] is not None:
             z.add_(bs[i][:, None, :])
         pres.append(z)
@@ -112,6 +129,33 @@ def forward(ws, bs, x, activation: str, *, bufs=None):
         else:
             a = z
     return acts, pres, a
+
+
+def _batched(a, w):
+    """``a`` (1 or M, B, d) as (M, B, d) for a batched product with ``w`` (M, ., d)."""
+    return a if a.shape[0] == w.shape[0] else a.expand(w.shape[0], -1, -1)
+
+
+def pre_scales(activation: str, n_layers: int, doubled: bool) -> list[float]:
+    """What turns ``pres[l]`` of :func:`forward` into ``h_b``: 0.5 where it holds ``2 h_b``."""
+    half = doubled and activation == "tanh"
+    return [0.5 if half and i < n_layers - 1 else 1.0 for i in range(n_layers)]
+
+
+class _Scaled(list):
+    """``pres`` as the pre-activations ``h_b``: a scaled copy, made on access, of the
+    layers that :func:`forward` keeps doubled (for the rules that read ``ctx.pres``)."""
+
+    def __init__(self, pres, scales):
+        super().__init__(pres)
+        self.scales = scales
+
+    def __getitem__(self, i):
+        p = super().__getitem__(i)
+        return p if self.scales[i] == 1.0 else p * self.scales[i]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
 
 
 def loss_and_error(out, target, kind: str, *, ebuf=None):
@@ -321,6 +365,7 @@ class _MLPTrainer:
         self.ebuf = torch.empty(m, g.bsz, post[-1], device=dev)
         self.tail_bufs: dict[int, tuple] = {}
         self.dphi = functools.partial(_dphi_mul, self.act)
+        self.psc = pre_scales(self.act, n, True)
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint needs at an epoch's end: weights, optimiser state, norms.
@@ -367,7 +412,7 @@ class _MLPTrainer:
         for j in range(0, n_v, g.bsz):
             xv = g.to_models(g.x_val[:, j:j + g.bsz])
             fb_, eb_ = self._chunk_bufs(xv.shape[1])
-            _, _, o = forward(self.ws, self.bs, xv, self.act, bufs=fb_)
+            _, _, o = forward(self.ws, self.bs, xv, self.act, bufs=fb_, doubled=True)
             lv, _ = loss_and_error(o, g.to_models(g.y_val[:, j:j + g.bsz]), self.loss_kind,
                                    ebuf=eb_)
             tot += lv * xv.shape[1]
@@ -413,7 +458,7 @@ class _MLPTrainer:
         if self.inoise:
             xm = xm + g.sigma * g.noise_draw((g.bsz, xb.shape[2]))
         # ---- forward, loss, gradient, Hebbian term
-        acts, pres, out = forward(ws, bs, xm, self.act, bufs=self.bufs)
+        acts, pres, out = forward(ws, bs, xm, self.act, bufs=self.bufs, doubled=True)
         loss, e = loss_and_error(out, yb, self.loss_kind, ebuf=self.ebuf)
         gb = None
         if self.rule.needs_gradient or record:
@@ -421,13 +466,14 @@ class _MLPTrainer:
                           out=[self.slot(i, "G") for i in range(n)])[1]
         if record or self.rule.needs_hebbian_term:
             for i in range(n):
-                _hebbian_term(self.slot(i, "H"), pres[i], acts[i], ws[i], bs[i], self.inv_b)
+                _hebbian_term(self.slot(i, "H"), pres[i], acts[i], ws[i], bs[i], self.inv_b,
+                              self.psc[i])
         if capturing:
             rec.cap["pre"].append(acts[rec.capture[0]][0].clone())
-            rec.cap["post"].append(pres[rec.capture[0]][0].clone())
+            rec.cap["post"].append(pres[rec.capture[0]][0] * self.psc[rec.capture[0]])
         # ---- the rule's signal, into slot R (biases: list rb), then noise and clipping
         rb = self.rule.signal(SignalContext(
-            n_layers=n, slot=self.slot, acts=acts, pres=pres, e=e, ws=ws, bs=bs,
+            n_layers=n, slot=self.slot, acts=acts, pres=_Scaled(pres, self.psc), e=e, ws=ws, bs=bs,
             gb=gb if self.rule.needs_gradient else None, inv_b=self.inv_b, xb=xb,
             sidx=g.sidx, fixed=self.fixed, dphi_mul=self.dphi))
         if self.gnoise:
@@ -527,8 +573,8 @@ class _MLPTrainer:
                     bs[i].addcmul_(rb[i], lr.view(m, 1))
 
 
-def _hebbian_term(out, pre, act, w, b, inv_b):
-    """``H = h_bᵀ h_a / B`` (M, post, pre) into ``out``.
+def _hebbian_term(out, pre, act, w, b, inv_b, pre_scale=1.0):
+    """``H = h_bᵀ h_a / B`` (M, post, pre) into ``out``; ``pre`` holds ``h_b / pre_scale``.
 
     When the input ``act`` (1, B, pre) is shared by every model (layer 1 of models that
     see the same batch), ``H = W C + b h̄_aᵀ`` with the input's second-moment matrix
@@ -541,7 +587,8 @@ def _hebbian_term(out, pre, act, w, b, inv_b):
         if b is not None:
             out.addcmul_(b[:, :, None], x.mean(0)[None, None, :])
         return out
-    return torch.baddbmm(out, pre.transpose(1, 2), act, beta=0.0, alpha=inv_b, out=out)
+    return torch.baddbmm(out, pre.transpose(1, 2), act, beta=0.0, alpha=inv_b * pre_scale,
+                         out=out)
 
 
 def _record(buf, sl, rec, sigma=None, zs=None):
