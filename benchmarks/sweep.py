@@ -297,7 +297,8 @@ def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
     gradients, input gradients and, on a recorded step, the Hebbian terms (layer 1 from
     the shared input's second moments, as the engine does), written into preallocated
     outputs (``shared=False``: every model its own input, as with several seeds).  The
-    Hebbian products are weighted by the fraction of recorded steps.
+    Hebbian products are weighted by the fraction of recorded steps, and the validation
+    forward pass (once an epoch, in batches) is amortised over the epoch's steps.
     ``plain step / (this / n_models)`` bounds the speed-up any batched engine with this
     arithmetic can reach if everything that is not a matrix product cost nothing.
     """
@@ -318,10 +319,12 @@ def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
 
     parts = [make(len(c)) for c in np.array_split(np.arange(n_models), workers)]
 
-    def step(b, with_h: bool) -> None:
+    def step(b, with_h: bool, forward_only: bool = False) -> None:
         ws, pres, acts = b["ws"], b["pres"], b["acts"]
         for i, w in enumerate(ws):
             torch.matmul(acts[i], w.transpose(1, 2), out=pres[i])
+        if forward_only:
+            return
         for i in range(len(ws) - 1, -1, -1):
             torch.matmul(b["deltas"][i].transpose(1, 2), acts[i], out=b["grads"][i])
             if with_h and i == 0 and shared:
@@ -332,13 +335,13 @@ def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
             if i > 0:
                 torch.matmul(b["deltas"][i], ws[i], out=b["back"][i - 1])
 
-    def timed(with_h: bool) -> float:
+    def timed(with_h: bool, forward_only: bool = False) -> float:
         def run(b):
             for _ in range(repeats):
-                step(b, with_h)
+                step(b, with_h, forward_only)
 
         for b in parts:
-            step(b, with_h)
+            step(b, with_h, forward_only)
         _sync(torch, device)
         t0 = time.perf_counter()
         _side_by_side(torch, [lambda b=b: run(b) for b in parts], workers)
@@ -346,7 +349,11 @@ def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
         return (time.perf_counter() - t0) / repeats
 
     frac = 1.0 / record_every
-    return frac * timed(True) + (1.0 - frac) * timed(False)
+    # the validation forward pass (N_VAL rows once an epoch, in batches as the engine
+    # does), amortised per step like the plain loop's per-step time amortises its own
+    val_share = (N_VAL / BATCH) / (N_TRAIN // BATCH)
+    return (frac * timed(True) + (1.0 - frac) * timed(False)
+            + val_share * timed(False, forward_only=True))
 
 
 # ------------------------------------------------------------------- main

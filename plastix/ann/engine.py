@@ -337,7 +337,8 @@ class _MLPTrainer:
         # Parameter noise shared by all models (one seed) is kept once per layer (zs);
         # per-model noise in slot E (the draws z, unscaled).
         sep = not self.rule.signal_is_gradient or self.gnoise
-        names = (["H", "G"] + (["R"] if sep else []) + ["U", "W"]
+        # U and H side by side: the shared noise's products read just those two
+        names = (["U", "H", "G"] + (["R"] if sep else []) + ["W"]
                  + (["E"] if self.pnoise and not g.shared else []))
         self.sl = {nm: j for j, nm in enumerate(names)}
         if not sep:
@@ -611,12 +612,13 @@ def _record(buf, sl, rec, sigma=None, zs=None):
             s = sigma.view(-1)
             if E is not None:
                 zx, zz = gram[:, E], gram[:, E, E]
-            else:
+                zh, zu = zx[:, H], zx[:, U]
+            else:  # slots U, H adjacent (U first): one matrix-vector product reads both
                 z = zs[i].reshape(-1)
-                zx = torch.mv(b.view(k * m, -1), z).view(k, m).T  # (M, k)
+                zu, zh = torch.mv(b[U:U + 2].view(2 * m, -1), z).view(2, m)
                 zz = torch.dot(z, z)
-            uh = uh + s * zx[:, H]
-            uu = uu + 2 * s * zx[:, U] + s * s * zz
+            uh = uh + s * zh
+            uu = uu + 2 * s * zu + s * s * zz
         cos = torch.stack([gram[:, G, H] / (gram[:, G, G] * hh).sqrt(),
                            gram[:, R, H] / (gram[:, R, R] * hh).sqrt(),
                            uh / (uu * hh).sqrt()], -1)
