@@ -159,14 +159,15 @@ def vmap_run(torch, noise, decay, *, epochs: float, seed: int, record_every: int
              device: str = "cpu") -> dict:
     """The whole grid the way a user batching small models themselves would write it.
 
-    One functional step (parameter noise, forward, ``torch.func.grad`` of the MSE,
+    One functional step (parameter noise, ``torch.func.grad_and_value`` of the MSE with
+    the activations as auxiliary output (one forward and one backward pass),
     the layer alignments ``cos(−∇W, H)`` on recorded steps, SGD with coupled decay)
     ``torch.func.vmap``-ed over the models' stacked weights and per-model ``σ, γ``;
     the teacher, data order and noise draws are shared by all models, as in the
     sweep with one seed.  Validation loss once per epoch.  Returns seconds, steps,
     and the last recorded alignments ``(M, L)``.
     """
-    from torch.func import grad, vmap
+    from torch.func import grad_and_value, vmap
 
     gen = torch.Generator().manual_seed(seed)
     m, n_layers = len(noise), len(SIZES) - 1
@@ -191,12 +192,16 @@ def vmap_run(torch, noise, decay, *, epochs: float, seed: int, record_every: int
     def loss_fn(params, x, y):
         return ((forward(params, x)[0] - y) ** 2).mean()
 
+    def loss_aux(params, x, y):  # the loss, and the activations for the Hebbian terms
+        out, acts, pres = forward(params, x)
+        return ((out - y) ** 2).mean(), (acts, pres)
+
     def step(params, sigma, gamma, x, y, zs, record: bool):
         params = [w + sigma * z for w, z in zip(params, zs, strict=True)]
-        loss, grads = loss_fn(params, x, y), grad(loss_fn)(params, x, y)
+        # one forward and one backward pass: gradients, loss and activations together
+        grads, (loss, (acts, pres)) = grad_and_value(loss_aux, has_aux=True)(params, x, y)
         align = torch.zeros(n_layers, device=x.device)
         if record:
-            _, acts, pres = forward(params, x)
             align = torch.stack([
                 torch.nn.functional.cosine_similarity((-g).flatten(),
                                                       (h_b.T @ h_a / x.shape[0]).flatten(),
