@@ -50,6 +50,15 @@ NOISE = np.linspace(0.0, 1e-3, 11)
 DECAY = np.linspace(0.0, 1e-2, 11)
 
 
+_CLOCK = {"clock": time.perf_counter}
+
+
+def _now() -> float:
+    """The benchmark's clock: wall seconds, or with ``--cpu-time`` the process's CPU
+    seconds (all threads), which time-slicing by other processes does not inflate."""
+    return _CLOCK["clock"]()
+
+
 def flops_per_step(sizes=SIZES, *, hebbian: bool = True) -> int:
     """FLOPs (multiply-adds ×2) of one model's training step, as plastix does it.
 
@@ -119,7 +128,7 @@ def plain_run(torch, sigma: float, gamma: float, *, epochs: float, seed: int,
     n_batches = N_TRAIN // BATCH  # the last incomplete batch is dropped, as in plastix
     total_steps = int(round(epochs * n_batches))
     align = []
-    t0 = time.perf_counter()
+    t0 = _now()
     step = 0
     while step < total_steps:
         perm = torch.randperm(N_TRAIN, generator=gen)
@@ -147,7 +156,7 @@ def plain_run(torch, sigma: float, gamma: float, *, epochs: float, seed: int,
             step += 1
         with torch.no_grad():
             float(loss_fn(student(xv), yv))  # validation once per epoch, as in training
-    seconds = time.perf_counter() - t0
+    seconds = _now() - t0
     tail = np.asarray(align[-100:])
     return {"seconds": seconds, "steps": step, "final_alignment": tail.mean(0).tolist()}
 
@@ -226,7 +235,7 @@ def vmap_run(torch, noise, decay, *, epochs: float, seed: int, record_every: int
     for fn in (steps_rec, steps_plain):  # first calls outside the timing
         fn(ws, sig, gam, x[:BATCH], y[:BATCH], [w[0] * 0 for w in ws])
     _sync(torch, device)
-    t0 = time.perf_counter()
+    t0 = _now()
     while step_i < total_steps:
         perm = torch.randperm(N_TRAIN, generator=gen).to(device)
         for b in range(n_batches):
@@ -241,7 +250,7 @@ def vmap_run(torch, noise, decay, *, epochs: float, seed: int, record_every: int
             step_i += 1
         val_loss(ws, xv, yv).cpu()  # validation once per epoch, as in training
     _sync(torch, device)
-    seconds = time.perf_counter() - t0
+    seconds = _now() - t0
     return {"seconds": seconds, "steps": step_i, "models": m,
             "last_alignment_mean": align.mean(0).cpu().tolist()}
 
@@ -281,12 +290,12 @@ def gemm_probe(torch, *, repeat_s: float = 1.0, device: str = "cpu") -> dict:
     b = torch.randn(big, big, generator=gen).to(device)
     torch.mm(a, b)
     _sync(torch, device)
-    n, t0 = 0, time.perf_counter()
+    n, t0 = 0, _now()
     while True:
         torch.mm(a, b)
         n += 1
         _sync(torch, device)
-        dt = time.perf_counter() - t0
+        dt = _now() - t0
         if dt > repeat_s:
             return {"square_n": big, "square_flops": n * 2 * big**3 / dt}
 
@@ -348,10 +357,10 @@ def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
         for b in parts:
             step(b, with_h, forward_only)
         _sync(torch, device)
-        t0 = time.perf_counter()
+        t0 = _now()
         _side_by_side(torch, [lambda b=b: run(b) for b in parts], workers)
         _sync(torch, device)
-        return (time.perf_counter() - t0) / repeats
+        return (_now() - t0) / repeats
 
     frac = 1.0 / record_every
     # the validation forward pass (N_VAL rows once an epoch, in batches as the engine
@@ -377,6 +386,10 @@ def _parse(argv):
     parser.add_argument("--deep", action="store_true",
                         help="Fig. 3's 6 × 512 MLP instead (its decays × 3 seeds): time per "
                              "run against the plain loop, both on a sample of steps")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time everything in the process's CPU seconds instead of wall "
+                             "seconds (for a shared, loaded machine: ratios of work, not of "
+                             "waiting)")
     parser.add_argument("--device", default="cpu",
                         help="cpu (default), or cuda: the sweep and vmap on the GPU, against "
                              "the GPU's GEMM rate at the sweep's shapes")
@@ -425,6 +438,9 @@ def _print_rows(rows) -> None:
 
 
 def _write(record: dict, name: str) -> None:
+    cpu = _CLOCK["clock"] is time.process_time
+    record = {**record, "clock": "process CPU seconds" if cpu else "wall seconds"}
+    name += "_cputime" if cpu else ""  # never in place of a wall-clock result
     (ROOT / "results").mkdir(exist_ok=True)
     path = ROOT / "results" / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
@@ -446,6 +462,12 @@ def main(argv: list[str] | None = None) -> int:
 
     torch = import_torch()
     device = str(resolve_device(args.device))
+    if args.cpu_time:
+        if device != "cpu":
+            print("sweep.py: --cpu-time measures CPU work; drop it with --device cuda.",
+                  file=sys.stderr)
+            return 2
+        _CLOCK["clock"] = time.process_time
     old = torch.get_num_threads()
     torch.set_num_threads(args.threads)
     try:
@@ -501,11 +523,11 @@ def _main_cpu(torch, args) -> int:
     steps = N_TRAIN // BATCH * epochs
 
     # (b) plastix: the whole grid in one batched sweep.
-    t0 = time.perf_counter()
+    t0 = _now()
     result = sweep(_config(TrainConfig, epochs, args.record_every),
                    {"noise": NOISE.tolist(), "weight_decay": DECAY.tolist()}, n_seeds=1,
                    rng=0, progress=True, threads=args.threads)
-    plastix_total = time.perf_counter() - t0
+    plastix_total = _now() - t0
 
     # (c) vmap: the whole grid as one vmapped functional step, on --threads threads
     vm = _time_vmap(torch, args, vmap_epochs)
@@ -635,10 +657,10 @@ def _main_deep(torch, args) -> int:
 
     took = []
     for steps in (n_steps, 2 * n_steps):  # the difference is n_steps steps, setup cancelled
-        t0 = time.perf_counter()
+        t0 = _now()
         sweep(cfg(steps), {"weight_decay": decays}, n_seeds=n_seeds, rng=0, progress=False,
               threads=args.threads)
-        took.append(time.perf_counter() - t0)
+        took.append(_now() - t0)
     plastix_step = (took[1] - took[0]) / n_steps  # s per step of all models
     gemm.append(gemm_step_probe(torch, n_models=n_models, record_every=args.record_every,
                                 workers=args.threads, sizes=sizes, shared=False, repeats=3))
@@ -686,11 +708,11 @@ def _main_device(torch, args, device: str) -> int:
     frac = 1.0 / args.record_every
     step_flops = n_runs * (frac * flops_per_step() + (1 - frac) * flops_per_step(hebbian=False))
     shape_rate = step_flops / gemm_step  # FLOP/s of the sweep's products at its shapes
-    t0 = time.perf_counter()
+    t0 = _now()
     result = sweep(_config(TrainConfig, epochs, args.record_every),
                    {"noise": NOISE.tolist(), "weight_decay": DECAY.tolist()}, n_seeds=1,
                    rng=0, progress=True, threads=args.threads, device=device)
-    wall = time.perf_counter() - t0
+    wall = _now() - t0
     vm = _time_vmap(torch, args, 0.5 if args.quick else 2.0, device=device)
     flops = sweep_flops(epochs, n_runs, args.record_every, 1)
     achieved = flops / wall
