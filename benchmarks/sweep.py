@@ -461,7 +461,11 @@ def main(argv: list[str] | None = None) -> int:
     from plastix.ann.run import resolve_device
 
     torch = import_torch()
-    device = str(resolve_device(args.device))
+    try:
+        device = str(resolve_device(args.device))
+    except ValueError as err:
+        print(f"sweep.py: {err}", file=sys.stderr)
+        return 2
     if args.cpu_time:
         if device != "cpu":
             print("sweep.py: --cpu-time measures CPU work; drop it with --device cuda.",
