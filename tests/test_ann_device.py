@@ -41,3 +41,16 @@ def test_cuda_sweep_equals_cpu_within_tolerance():
     np.testing.assert_allclose(gpu.alignment.values, cpu.alignment.values, atol=ALIGN_TOL)
     np.testing.assert_allclose(gpu.loss.values, cpu.loss.values, rtol=LOSS_RTOL)
     np.testing.assert_allclose(gpu.val_loss.values, cpu.val_loss.values, rtol=LOSS_RTOL)
+
+
+def test_cli_device_cuda_without_cuda_is_one_line_and_writes_nothing(tmp_path, capsys,
+                                                                    monkeypatch):
+    from plastix.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "o"
+    rc = main(["reproduce", "fig4", "--quick", "--device", "cuda", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len(err) == 1 and "CUDA is not available" in err[0], err
+    assert not out.exists()
