@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 from pathlib import Path
 
 from plastix.cli._paths import add_rng_flag, check_folder
@@ -66,12 +67,17 @@ def _run(args: argparse.Namespace) -> int:
         from plastix.ann.run import resolve_device
 
         extra["threads"] = args.threads
-        extra["device"] = str(resolve_device(args.device))  # fails here, in one line
+        device = str(resolve_device(args.device))  # fails here, in one line
+        if device != "cpu":  # the default is the experiments' own
+            extra["device"] = device
     elif args.device != "cpu":
         raise ValueError("`--device` applies to the ANN experiments (table1, fig3, fig4, fig5, "
                          "fig15), not to circuit-phase; drop it.")
     check_folder(args.out)
     module = importlib.import_module(EXPERIMENTS[args.name])
+    if "device" in extra and "device" not in inspect.signature(module.run).parameters:
+        raise ValueError(f"`--device {args.device}`: `reproduce {args.name}` trains on the CPU "
+                         "only; drop --device.")
     summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng, **extra)
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0
