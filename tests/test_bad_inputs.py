@@ -1646,6 +1646,32 @@ CASES += [
 ]
 
 
+# --- ANN device (issue 18) -------------------------------------------------------
+
+def _train_on(device, *, hide_cuda=False):
+    """Train a tiny run on ``device``; with ``hide_cuda`` as on a machine without CUDA."""
+    def go():
+        from unittest import mock
+
+        from plastix.ann import TrainConfig, train
+        from plastix.ann.loop import torch
+
+        cfg = TrainConfig(epochs=1, n_train=64, n_val=32, batch_size=32)
+        with mock.patch.object(torch.cuda, "is_available", lambda: False) if hide_cuda \
+                else mock.patch.dict({}):
+            train(cfg, rng=0, device=device)
+    return go
+
+
+CASES += [
+    ("ann-device-cuda-without-cuda", _train_on("cuda", hide_cuda=True), ValueError,
+     r"`device` is 'cuda' but CUDA is not available \((this torch is built without CUDA|no "
+     r"CUDA device is visible), torch \S+\); use device 'cpu' or 'auto'\."),
+    ("ann-device-unknown", _train_on("gpu"), ValueError,
+     r"`device` must be 'auto', 'cpu' or 'cuda'; got 'gpu'\."),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):
     _, trigger, exc, message = case

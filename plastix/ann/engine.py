@@ -49,7 +49,9 @@ from plastix.ann.loop import (
     Group,
     Recorder,
     copy_state,
+    resolve_device,
     stationarity_gap,
+    to_device,
     torch,
     train_loop,
 )
@@ -77,7 +79,7 @@ def _phi(name: str, z, out=None):
     return z if out is None else out.copy_(z)
 
 
-def forward(ws, bs, x, activation: str, *, bufs=None):
+def forward(ws, bs, x, activation: str, *, bufs=None, doubled: bool = False):
     """Batched MLP forward pass.
 
     Parameters
@@ -89,6 +91,11 @@ def forward(ws, bs, x, activation: str, *, bufs=None):
         Preallocated tensors to write the pre-activations (M, B, post) of every layer
         and the activations (M, B, post) of every hidden layer into (the engine's hot
         loop reuses them, so no step allocates its large intermediates).
+    doubled : bool
+        With ``activation="tanh"``, keep ``2 h_b`` in ``pres`` of the hidden layers: the
+        matrix product writes ``2 h_b`` (exactly: a power of two) and ``tanh z = 2 σ(2z)
+        − 1`` then takes two passes instead of three (the engine's hot loop; see
+        :func:`pre_scales`).
 
     Returns
     -------
@@ -101,7 +108,19 @@ def forward(ws, bs, x, activation: str, *, bufs=None):
     n = len(ws)
     for i in range(n):
         acts.append(a)
-        z = torch.matmul(a, ws[i].transpose(1, 2), out=None if bufs is None else bufs[0][i])
+        out = None if bufs is None else bufs[0][i]
+        if doubled and activation == "tanh" and i < n - 1:
+            if out is None:
+                out = a.new_empty(ws[i].shape[0], a.shape[1], ws[i].shape[1])
+            z2 = torch.baddbmm(out, _batched(a, ws[i]), ws[i].transpose(1, 2), beta=0.0,
+                               alpha=2.0, out=out)
+            if bs[i] is not None:
+                z2.add_(bs[i][:, None, :], alpha=2.0)
+            pres.append(z2)
+            t = torch.sigmoid(z2, out=None if bufs is None else bufs[1][i])
+            a = torch.add(_MINUS_ONE, t, alpha=2.0, out=t)  # 2 σ(2z) − 1 = tanh z
+            continue
+        z = torch.matmul(a, ws[i].transpose(1, 2), out=out)
         if bs[i] is not None:
             z.add_(bs[i][:, None, :])
         pres.append(z)
@@ -110,6 +129,33 @@ def forward(ws, bs, x, activation: str, *, bufs=None):
         else:
             a = z
     return acts, pres, a
+
+
+def _batched(a, w):
+    """``a`` (1 or M, B, d) as (M, B, d) for a batched product with ``w`` (M, ., d)."""
+    return a if a.shape[0] == w.shape[0] else a.expand(w.shape[0], -1, -1)
+
+
+def pre_scales(activation: str, n_layers: int, doubled: bool) -> list[float]:
+    """What turns ``pres[l]`` of :func:`forward` into ``h_b``: 0.5 where it holds ``2 h_b``."""
+    half = doubled and activation == "tanh"
+    return [0.5 if half and i < n_layers - 1 else 1.0 for i in range(n_layers)]
+
+
+class _Scaled(list):
+    """``pres`` as the pre-activations ``h_b``: a scaled copy, made on access, of the
+    layers that :func:`forward` keeps doubled (for the rules that read ``ctx.pres``)."""
+
+    def __init__(self, pres, scales):
+        super().__init__(pres)
+        self.scales = scales
+
+    def __getitem__(self, i):
+        p = super().__getitem__(i)
+        return p if self.scales[i] == 1.0 else p * self.scales[i]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
 
 
 def loss_and_error(out, target, kind: str, *, ebuf=None):
@@ -163,7 +209,7 @@ def forward_backward(ws, bs, x, target, activation: str, loss_kind: str):
     return loss, gw, gb, acts, pres
 
 
-def _profile(prof: Sequence[float] | None, n: int):
+def _profile(prof: Sequence[float] | None, n: int, device="cpu"):
     if prof is None:
         return None
     p = np.asarray(prof, dtype=float)
@@ -173,7 +219,7 @@ def _profile(prof: Sequence[float] | None, n: int):
         vals = np.full(n, p[0])
     else:
         vals = np.interp(np.linspace(0, 1, n), np.linspace(0, 1, len(p)), p)
-    return torch.tensor(vals, dtype=torch.float32)
+    return torch.tensor(vals, dtype=torch.float32, device=device)
 
 
 def run_group(
@@ -183,6 +229,7 @@ def run_group(
     progress: Callable[[int], None] | None = None,
     capture: tuple[int, int, int] | None = None,
     checkpoint: Checkpoint | None = None,
+    device: Any = "cpu",
 ) -> dict[str, Any]:
     """Train a batch of models that share task, rule and architecture.
 
@@ -201,6 +248,11 @@ def run_group(
     checkpoint : plastix.ann.loop.Checkpoint, optional
         Resume from this batch's saved state if there is one, and save it every
         ``checkpoint.every`` epochs (used by :func:`plastix.ann.sweep` with ``out``).
+    device : {"cpu", "cuda", "auto"} or torch.device
+        Where the batch trains (see :func:`plastix.ann.loop.resolve_device`): the data,
+        weights and records live there for the whole run; the data order and noise
+        are drawn on the CPU (the same numbers on every device) and the records move
+        to the CPU once, at the end.
 
     Returns
     -------
@@ -229,12 +281,16 @@ def run_group(
     if len(seeds) != len(configs):
         raise ValueError(f"`seeds` must give one seed per config ({len(configs)}); got "
                          f"{len(seeds)}.")
+    dev = resolve_device(device)
     if base.task == "sre_transformer":
         from plastix.ann import transformer
 
+        if dev.type != "cpu":
+            raise ValueError(f"`device` {str(dev)!r}: the transformer task trains on the CPU "
+                             "only; use device 'cpu'.")
         return transformer.run_group(configs, seeds, progress=progress, capture=capture,
                                      checkpoint=checkpoint)
-    group = Group(configs, seeds)
+    group = Group(configs, seeds, device=dev)
     trainer = _MLPTrainer(group)
     rec = trainer.rec = Recorder(group, trainer.post_sizes, capture)
     with torch.no_grad():
@@ -258,7 +314,7 @@ class _MLPTrainer:
     def __init__(self, g: Group):
         base = g.base
         self.g, self.rule, self.kind = g, get_rule(base.rule), get_rule(base.rule).step
-        n, m = g.n_layers, g.m
+        n, m, dev = g.n_layers, g.m, g.device
         self.ws = [g.stacked(lambda t, i=i: t["params"][i][0]) for i in range(n)]
         self.bs = [g.stacked(lambda t, i=i: t["params"][i][1]) if base.bias else None
                    for i in range(n)]
@@ -274,31 +330,43 @@ class _MLPTrainer:
         # γ D per layer as (M, post, 1), and lr γ D
         self.gd = []
         for i in range(n):
-            prof = _profile(base.decay_per_neuron, post[i])
+            prof = _profile(base.decay_per_neuron, post[i], dev)
             self.gd.append(g.gamma if prof is None else g.gamma * prof.view(1, -1, 1))
         self.lgd = [g.lr * x for x in self.gd]
-        # ---- slot buffers; R is G when the rule's signal is the (noise-free) gradient
+        # ---- slot buffers; R is G when the rule's signal is the (noise-free) gradient.
+        # Parameter noise shared by all models (one seed) is kept once per layer (zs);
+        # per-model noise in slot E (the draws z, unscaled).
         sep = not self.rule.signal_is_gradient or self.gnoise
-        names = ["H", "G"] + (["R"] if sep else []) + ["U", "W"] + (["E"] if self.pnoise else [])
+        # U and H side by side: the shared noise's products read just those two
+        names = (["U", "H", "G"] + (["R"] if sep else []) + ["W"]
+                 + (["E"] if self.pnoise and not g.shared else []))
         self.sl = {nm: j for j, nm in enumerate(names)}
         if not sep:
             self.sl["R"] = self.sl["G"]
-        self.buf = [torch.zeros(len(names), m, post[i], self.ws[i].shape[2]) for i in range(n)]
+        self.buf = [torch.zeros(len(names), m, post[i], self.ws[i].shape[2], device=dev)
+                    for i in range(n)]
+        self.zs: list = [None] * n
+        # the plain step's weights live in slot W: recorded without a copy, before the step
+        self.w_in_slot = self.kind.plain
+        if self.w_in_slot:
+            self.ws = [self.slot(i, "W").copy_(w) for i, w in enumerate(self.ws)]
         rule = self.rule
         self.fixed = (None if rule.batch_fixed is None
-                      else rule.batch_fixed([t["fixed"] for t in g.tasks], g.per_model))
+                      else to_device(rule.batch_fixed([t["fixed"] for t in g.tasks],
+                                                      g.per_model), dev))
         self.row0 = ([w.norm(dim=-1, keepdim=True) for w in self.ws]
                      if self.kind.normalise_rows else None)
         self.opt = self.kind.init_state(self.ws, self.bs) if self.kind.filters_gradient else None
         # the signal decay balances: G for optimisers (they filter it themselves), R otherwise
         self.sig = "G" if self.kind.filters_gradient else "R"
         # preallocated activations, pre-activations and hidden deltas (no per-step allocation)
-        self.bufs = ([torch.empty(m, g.bsz, p) for p in post],
-                     [torch.empty(m, g.bsz, p) for p in post[:-1]])
-        self.dbufs = [torch.empty(m, g.bsz, p) for p in post[:-1]]
-        self.ebuf = torch.empty(m, g.bsz, post[-1])
+        self.bufs = ([torch.empty(m, g.bsz, p, device=dev) for p in post],
+                     [torch.empty(m, g.bsz, p, device=dev) for p in post[:-1]])
+        self.dbufs = [torch.empty(m, g.bsz, p, device=dev) for p in post[:-1]]
+        self.ebuf = torch.empty(m, g.bsz, post[-1], device=dev)
         self.tail_bufs: dict[int, tuple] = {}
         self.dphi = functools.partial(_dphi_mul, self.act)
+        self.psc = pre_scales(self.act, n, True)
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint needs at an epoch's end: weights, optimiser state, norms.
@@ -307,7 +375,9 @@ class _MLPTrainer:
         is kept too.
         """
         n = self.g.n_layers
-        return {"ws": self.ws, "bs": self.bs, "opt": self.opt, "row0": self.row0,
+        # slot W is a view of the whole slot buffer: save the weights alone
+        ws = [w.clone() for w in self.ws] if self.w_in_slot else self.ws
+        return {"ws": ws, "bs": self.bs, "opt": self.opt, "row0": self.row0,
                 "R": ([self.slot(i, "R") for i in range(n)] if self.kind.filters_gradient
                       else None)}
 
@@ -329,21 +399,21 @@ class _MLPTrainer:
         if n == self.g.bsz:
             return self.bufs, self.ebuf
         if n not in self.tail_bufs:
-            m, post = self.g.m, self.post_sizes
-            self.tail_bufs[n] = (([torch.empty(m, n, p) for p in post],
-                                  [torch.empty(m, n, p) for p in post[:-1]]),
-                                 torch.empty(m, n, post[-1]))
+            m, post, dev = self.g.m, self.post_sizes, self.g.device
+            self.tail_bufs[n] = (([torch.empty(m, n, p, device=dev) for p in post],
+                                  [torch.empty(m, n, p, device=dev) for p in post[:-1]]),
+                                 torch.empty(m, n, post[-1], device=dev))
         return self.tail_bufs[n]
 
     def val_loss(self):
         """Mean validation loss per model, in chunks of the batch size (reused buffers)."""
         g = self.g
-        tot = torch.zeros(g.m)
+        tot = torch.zeros(g.m, device=g.device)
         n_v = g.x_val.shape[1]
         for j in range(0, n_v, g.bsz):
             xv = g.to_models(g.x_val[:, j:j + g.bsz])
             fb_, eb_ = self._chunk_bufs(xv.shape[1])
-            _, _, o = forward(self.ws, self.bs, xv, self.act, bufs=fb_)
+            _, _, o = forward(self.ws, self.bs, xv, self.act, bufs=fb_, doubled=True)
             lv, _ = loss_and_error(o, g.to_models(g.y_val[:, j:j + g.bsz]), self.loss_kind,
                                    ebuf=eb_)
             tot += lv * xv.shape[1]
@@ -389,7 +459,7 @@ class _MLPTrainer:
         if self.inoise:
             xm = xm + g.sigma * g.noise_draw((g.bsz, xb.shape[2]))
         # ---- forward, loss, gradient, Hebbian term
-        acts, pres, out = forward(ws, bs, xm, self.act, bufs=self.bufs)
+        acts, pres, out = forward(ws, bs, xm, self.act, bufs=self.bufs, doubled=True)
         loss, e = loss_and_error(out, yb, self.loss_kind, ebuf=self.ebuf)
         gb = None
         if self.rule.needs_gradient or record:
@@ -397,13 +467,14 @@ class _MLPTrainer:
                           out=[self.slot(i, "G") for i in range(n)])[1]
         if record or self.rule.needs_hebbian_term:
             for i in range(n):
-                _hebbian_term(self.slot(i, "H"), pres[i], acts[i], ws[i], bs[i], self.inv_b)
+                _hebbian_term(self.slot(i, "H"), pres[i], acts[i], ws[i], bs[i], self.inv_b,
+                              self.psc[i])
         if capturing:
             rec.cap["pre"].append(acts[rec.capture[0]][0].clone())
-            rec.cap["post"].append(pres[rec.capture[0]][0].clone())
+            rec.cap["post"].append(pres[rec.capture[0]][0] * self.psc[rec.capture[0]])
         # ---- the rule's signal, into slot R (biases: list rb), then noise and clipping
         rb = self.rule.signal(SignalContext(
-            n_layers=n, slot=self.slot, acts=acts, pres=pres, e=e, ws=ws, bs=bs,
+            n_layers=n, slot=self.slot, acts=acts, pres=_Scaled(pres, self.psc), e=e, ws=ws, bs=bs,
             gb=gb if self.rule.needs_gradient else None, inv_b=self.inv_b, xb=xb,
             sidx=g.sidx, fixed=self.fixed, dphi_mul=self.dphi))
         if self.gnoise:
@@ -415,23 +486,29 @@ class _MLPTrainer:
             if self.gsum is not None:
                 self.gsum[i] += self.slot(i, self.sig)
             self.wsum[i] += ws[i]
-            if record:
+            if record and not self.w_in_slot:
                 self.slot(i, "W").copy_(ws[i])
-        self._update(rb, gb, step, record)
-        if record:  # one Gram matrix of the slots per layer
-            _record(self.buf, self.sl, self.pnoise, rec)
+        self._update(rb, gb, step, record)  # records before the step with w_in_slot
+        if record:
+            if not self.w_in_slot:
+                self._record()
             rec.loss[rec.i] = loss
             rec.i += 1
         if capturing and step + 1 == rec.capture[2]:
             rec.cap["weight"].append(ws[rec.capture[0]][0].clone())
+
+    def _record(self) -> None:
+        """The step's records from one Gram matrix of the slots per layer."""
+        _record(self.buf, self.sl, self.rec, self.g.sigma if self.pnoise else None, self.zs)
 
     def _parameter_noise(self, record: bool) -> None:
         g, m = self.g, self.g.m
         for i, w in enumerate(self.ws):
             z = g.noise_draw(w.shape[1:])
             w.addcmul_(z, g.sigma)
-            if record:
-                torch.mul(z, g.sigma, out=self.slot(i, "E"))
+            if record and "E" in self.sl:
+                self.slot(i, "E").copy_(z)
+            self.zs[i] = z
             if self.kind.plain:
                 self.esum[i] = z.clone() if self.esum[i] is None else self.esum[i].add_(z)
             b = self.bs[i]
@@ -479,7 +556,11 @@ class _MLPTrainer:
                 torch.mul(self.slot(i, "R"), lr, out=u)
                 if self.any_decay:
                     u.addcmul_(w, self.lgd[i], value=-1.0)
+        if record and self.w_in_slot:
+            self._record()  # slot W holds the weights the step is taken from
+        for i, w in enumerate(ws):
             if kind.normalise_rows:
+                u = self.slot(i, "U")
                 w.add_(u)
                 r = self.row0[i] / w.norm(dim=-1, keepdim=True)
                 w.mul_(r)
@@ -493,8 +574,8 @@ class _MLPTrainer:
                     bs[i].addcmul_(rb[i], lr.view(m, 1))
 
 
-def _hebbian_term(out, pre, act, w, b, inv_b):
-    """``H = h_bᵀ h_a / B`` (M, post, pre) into ``out``.
+def _hebbian_term(out, pre, act, w, b, inv_b, pre_scale=1.0):
+    """``H = h_bᵀ h_a / B`` (M, post, pre) into ``out``; ``pre`` holds ``h_b / pre_scale``.
 
     When the input ``act`` (1, B, pre) is shared by every model (layer 1 of models that
     see the same batch), ``H = W C + b h̄_aᵀ`` with the input's second-moment matrix
@@ -507,11 +588,17 @@ def _hebbian_term(out, pre, act, w, b, inv_b):
         if b is not None:
             out.addcmul_(b[:, :, None], x.mean(0)[None, None, :])
         return out
-    return torch.baddbmm(out, pre.transpose(1, 2), act, beta=0.0, alpha=inv_b, out=out)
+    return torch.baddbmm(out, pre.transpose(1, 2), act, beta=0.0, alpha=inv_b * pre_scale,
+                         out=out)
 
 
-def _record(buf, sl, pnoise, rec):
-    """Alignments, weight norms and cos(W, H) of a step from one Gram matrix per layer."""
+def _record(buf, sl, rec, sigma=None, zs=None):
+    """Alignments, weight norms and cos(W, H) of a step from one Gram matrix per layer.
+
+    With parameter noise (``sigma`` (M, 1, 1)) the full update is ``U + σ z``: the
+    draws ``z`` are in slot E (per-model noise), or ``zs[i]`` (1, post, pre) shared by
+    every model, whose inner products with the slots are one matrix-vector product.
+    """
     ppl, rec_i = rec.ppl, rec.i
     H, G, R, U, W = sl["H"], sl["G"], sl["R"], sl["U"], sl["W"]
     E = sl.get("E")
@@ -521,9 +608,17 @@ def _record(buf, sl, pnoise, rec):
         gram = torch.bmm(v, v.transpose(1, 2))  # (M, k, k)
         hh = gram[:, H, H]
         uh, uu = gram[:, U, H], gram[:, U, U]
-        if E is not None:  # the full update is U + E
-            uh = uh + gram[:, E, H]
-            uu = uu + 2 * gram[:, U, E] + gram[:, E, E]
+        if sigma is not None:  # the full update is U + σ z
+            s = sigma.view(-1)
+            if E is not None:
+                zx, zz = gram[:, E], gram[:, E, E]
+                zh, zu = zx[:, H], zx[:, U]
+            else:  # slots U, H adjacent (U first): one matrix-vector product reads both
+                z = zs[i].reshape(-1)
+                zu, zh = torch.mv(b[U:U + 2].view(2 * m, -1), z).view(2, m)
+                zz = torch.dot(z, z)
+            uh = uh + s * zh
+            uu = uu + 2 * s * zu + s * s * zz
         cos = torch.stack([gram[:, G, H] / (gram[:, G, G] * hh).sqrt(),
                            gram[:, R, H] / (gram[:, R, R] * hh).sqrt(),
                            uh / (uu * hh).sqrt()], -1)
@@ -532,7 +627,8 @@ def _record(buf, sl, pnoise, rec):
         rec.walign[rec_i, :, i] = (gram[:, W, H] / (gram[:, W, W] * hh).sqrt()).clamp(-1.0, 1.0)
         if i == ppl:
             h = b[H]
-            upd = b[U] + b[E] if E is not None else b[U]
+            upd = (b[U] if sigma is None
+                   else torch.addcmul(b[U], b[E] if E is not None else zs[i], sigma))
             hr = torch.linalg.vecdot(h, h, dim=-1)
             rows = []
             for sig in (b[G], b[R], upd):

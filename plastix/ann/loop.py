@@ -25,8 +25,8 @@ from plastix.ann.config import TrainConfig
 
 torch = _data.torch
 
-__all__ = ["Group", "Recorder", "Checkpoint", "train_loop", "stationarity_gap",
-           "PROGRESS_EVERY"]
+__all__ = ["Group", "Recorder", "Checkpoint", "train_loop", "stationarity_gap", "resolve_device",
+           "to_device", "PROGRESS_EVERY"]
 
 #: The progress callback is called every this many steps.
 PROGRESS_EVERY = 50
@@ -42,32 +42,34 @@ class Group:
     (``weight_decay``), ``sigma`` (``noise``) as (M, 1, 1) tensors.
     """
 
-    def __init__(self, configs: Sequence[TrainConfig], seeds: Sequence[int]):
+    def __init__(self, configs: Sequence[TrainConfig], seeds: Sequence[int], *,
+                 device: Any = "cpu"):
         base = self.base = configs[0]
+        self.device = dev = torch.device(device)
         self.configs = list(configs)
         self.m = m = len(configs)
         useeds = list(dict.fromkeys(int(s) for s in seeds))
         self.n_seed = len(useeds)
-        self.sidx = torch.tensor([useeds.index(int(s)) for s in seeds])
+        self.sidx = torch.tensor([useeds.index(int(s)) for s in seeds], device=dev)
         # x of shape (1, B, d) broadcasts over models; (M, B, d) when seeds differ.
         self.shared = self.n_seed == 1
-        self.trivial_map = self.n_seed == m and bool(torch.equal(self.sidx, torch.arange(m)))
+        self.trivial_map = self.n_seed == m and bool(torch.equal(self.sidx.cpu(), torch.arange(m)))
         self.tasks = [_data.make_task(base, s) for s in useeds]
         self.gens = [_data.streams(s) for s in useeds]
         for name in ("x_train", "y_train", "x_val", "y_val"):
-            setattr(self, name, torch.stack([t[name] for t in self.tasks]))  # (S, N, ...)
+            setattr(self, name, torch.stack([t[name] for t in self.tasks]).to(dev))  # (S, N, ...)
         self.n_tr, self.bsz = self.x_train.shape[1], base.batch_size
         self.steps_per_epoch = self.n_tr // self.bsz
         self.n_steps = self.steps_per_epoch * base.epochs
         self.n_layers = len(self.tasks[0]["params"])
-        col = lambda v: torch.tensor(v, dtype=torch.float32).view(m, 1, 1)  # noqa: E731
+        col = lambda v: torch.tensor(v, dtype=torch.float32, device=dev).view(m, 1, 1)  # noqa: E731
         self.lr = col([c.lr for c in configs])
         self.gamma = col([c.weight_decay for c in configs])
         self.sigma = col([c.noise for c in configs])
 
     def per_model(self, t):
-        """(S, ...) -> (M, ...), a copy."""
-        return t[self.sidx].clone()
+        """(S, ...) -> (M, ...), a copy, on the group's device."""
+        return t.to(self.device)[self.sidx].clone()
 
     def to_models(self, t):
         """(S, ...) -> (M or 1, ...), no copy when possible."""
@@ -79,8 +81,13 @@ class Group:
         return None if items[0] is None else self.per_model(torch.stack(items))
 
     def noise_draw(self, shape):
-        """Per-seed standard normal draws mapped to models: (M or 1, *shape)."""
+        """Per-seed standard normal draws mapped to models: (M or 1, *shape).
+
+        Drawn from the seeds' CPU generators (the same numbers on every device) and
+        moved to the group's device.
+        """
         z = torch.stack([torch.randn(*shape, generator=g["noise"]) for g in self.gens])
+        z = z.to(self.device)
         return z if self.trivial_map or self.shared else z[self.sidx]
 
     def rng_state(self) -> list[dict[str, Any]]:
@@ -113,7 +120,7 @@ class Group:
 
         for epoch in range(start_epoch, self.base.epochs):
             perm = torch.stack([torch.randperm(n_tr, generator=g["order"]) for g in self.gens])
-            yield epoch, epoch_batches(perm + flat_off)
+            yield epoch, epoch_batches((perm + flat_off).to(self.device))
 
 
 class Recorder:
@@ -126,16 +133,19 @@ class Recorder:
         self.n_rec = len(self.steps)
         self.ppl = None if base.per_post_layer is None else min(base.per_post_layer,
                                                                 n_layers) - 1
-        nan = float("nan")
         n_rec = self.n_rec
-        self.align = torch.full((n_rec, m, n_layers, 3), nan)
-        self.walign = torch.full((n_rec, m, n_layers), nan)
-        self.per_post = (torch.full((n_rec, m, 3, post_sizes[self.ppl]), nan)
+
+        def full(*shape):  # on the group's device: only the finished records move to the CPU
+            return torch.full(shape, float("nan"), device=group.device)
+
+        self.align = full(n_rec, m, n_layers, 3)
+        self.walign = full(n_rec, m, n_layers)
+        self.per_post = (full(n_rec, m, 3, post_sizes[self.ppl])
                          if self.ppl is not None else None)
-        self.loss = torch.full((n_rec, m), nan)
-        self.wnorm = torch.full((n_rec, m, n_layers), nan)
-        self.val = torch.full((base.epochs + 1, m), nan)
-        self.gap = torch.full((base.epochs + 1, m, n_layers), nan)
+        self.loss = full(n_rec, m)
+        self.wnorm = full(n_rec, m, n_layers)
+        self.val = full(base.epochs + 1, m)
+        self.gap = full(base.epochs + 1, m, n_layers)
         self.capture = capture
         self.cap: dict[str, list] = {"pre": [], "post": [], "weight": []}
         self.i = 0  # the next recorded step's row
@@ -167,21 +177,25 @@ class Recorder:
     def result(self, group: Group, source: str) -> dict[str, Any]:
         """The engine's result dict (see :func:`plastix.ann.engine.run_group`)."""
         pp = self.per_post
+
+        def host(t, *dims):  # the one transfer of the records off the device
+            return t.permute(*dims).cpu().numpy()
+
         return {
-            "alignment": self.align.transpose(0, 1).numpy(),
-            "weight_alignment": self.walign.transpose(0, 1).numpy(),
-            "alignment_per_post": None if pp is None else pp.transpose(0, 1).numpy(),
+            "alignment": host(self.align, 1, 0, 2, 3),
+            "weight_alignment": host(self.walign, 1, 0, 2),
+            "alignment_per_post": None if pp is None else host(pp, 1, 0, 2, 3),
             "per_post_layer": None if self.ppl is None else self.ppl + 1,
-            "loss": self.loss.T.numpy(),
-            "weight_norm": self.wnorm.transpose(0, 1).numpy(),
-            "val_loss": self.val.T.numpy(),
-            "stationarity_gap": self.gap.transpose(0, 1).numpy(),
+            "loss": host(self.loss, 1, 0),
+            "weight_norm": host(self.wnorm, 1, 0, 2),
+            "val_loss": host(self.val, 1, 0),
+            "stationarity_gap": host(self.gap, 1, 0, 2),
             "steps": self.steps,
             "n_train": int(group.n_tr), "n_val": int(group.x_val.shape[1]),
             "steps_per_epoch": int(group.steps_per_epoch),
             "source": source,
             "capture": None if self.capture is None else {
-                k: torch.stack(v).numpy() for k, v in self.cap.items() if v},
+                k: torch.stack(v).cpu().numpy() for k, v in self.cap.items() if v},
         }
 
 
@@ -297,3 +311,45 @@ def train_loop(group: Group, trainer: Any, rec: Recorder,
                              "rng": group.rng_state()})
     if progress is not None and step % PROGRESS_EVERY:
         progress(step % PROGRESS_EVERY)
+
+
+def resolve_device(device: Any = "auto"):
+    """The torch device of ``device``: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``,
+    ``"cuda"`` or ``"cuda:N"`` (or a ``torch.device``).
+
+    Raises
+    ------
+    ValueError
+        One line, for an unknown name or CUDA asked for where there is none.
+    """
+    if isinstance(device, torch.device):
+        name = str(device)
+    elif isinstance(device, str):
+        name = device.strip().lower()
+    else:
+        raise ValueError(f"`device` must be 'auto', 'cpu' or 'cuda'; got {device!r}.")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            why = ("this torch is built without CUDA" if torch.version.cuda is None
+                   else "no CUDA device is visible")
+            raise ValueError(f"`device` is {device!r} but CUDA is not available ({why}, torch "
+                             f"{torch.__version__}); use device 'cpu' or 'auto'.")
+        dev = torch.device(name)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"`device` is {device!r} but only {torch.cuda.device_count()} "
+                             "CUDA device(s) exist; use 'cuda' or 'cuda:0'.")
+        return dev
+    raise ValueError(f"`device` must be 'auto', 'cpu' or 'cuda'; got {device!r}.")
+
+
+def to_device(obj: Any, device) -> Any:
+    """The tensors of a nested list/tuple/dict moved to ``device`` (None stays None)."""
+    if isinstance(obj, dict):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, device) for v in obj)
+    return obj.to(device) if isinstance(obj, torch.Tensor) else obj

@@ -73,6 +73,13 @@ def _check_config(config: Any) -> TrainConfig:
     return config
 
 
+def resolve_device(device: Any):
+    """The torch device of ``device`` (see :func:`plastix.ann.loop.resolve_device`)."""
+    from plastix.ann.loop import resolve_device as resolve
+
+    return resolve(device)
+
+
 def run_seed(rng: Any) -> int:
     """The integer seed of a run: an int is used as is, anything else draws one.
 
@@ -129,7 +136,7 @@ def _run_datasets(configs: Sequence[TrainConfig], seeds: Sequence[int], res: dic
 
 
 def train(config: TrainConfig, *, rng: Any = None, progress: bool = False,
-          threads: int = 1) -> xr.Dataset:
+          threads: int = 1, device: str = "cpu") -> xr.Dataset:
     """Train one network and record its alignment with the Hebbian term at every step.
 
     Parameters
@@ -143,6 +150,9 @@ def train(config: TrainConfig, *, rng: Any = None, progress: bool = False,
         Show a tqdm progress bar.
     threads : int
         torch intra-op threads for this call (restored afterwards).
+    device : {"auto", "cpu", "cuda"}
+        Where to train (``"auto"``: CUDA when present); the numbers equal the CPU's to
+        float32 tolerance.  ``"cuda"`` without CUDA raises one line.
 
     Returns
     -------
@@ -157,16 +167,18 @@ def train(config: TrainConfig, *, rng: Any = None, progress: bool = False,
     """
     config = _check_config(config)
     threads = check_int("threads", threads, low=1)
+    dev = resolve_device(device)
     seed = run_seed(rng)
     with torch_threads(threads):
-        return _train_many([config], [seed], progress=progress)[0]
+        return _train_many([config], [seed], progress=progress, device=dev)[0]
 
 
 def _n_steps(config: TrainConfig) -> int:
     return (config.n_train // config.batch_size) * config.epochs
 
 
-def _train_many(configs, seeds, *, progress: bool, bar=None, capture=None, checkpoint=None):
+def _train_many(configs, seeds, *, progress: bool, bar=None, capture=None, checkpoint=None,
+                device="cpu"):
     from plastix.ann.engine import run_group
 
     own = None
@@ -176,7 +188,7 @@ def _train_many(configs, seeds, *, progress: bool, bar=None, capture=None, check
         own = bar = tqdm(total=_n_steps(configs[0]), desc="train", unit="step")
     try:
         res = run_group(configs, seeds, progress=None if bar is None else bar.update,
-                        capture=capture, checkpoint=checkpoint)
+                        capture=capture, checkpoint=checkpoint, device=device)
     finally:
         if own is not None:
             own.close()
@@ -288,6 +300,7 @@ def sweep(
     threads: int = 1,
     max_models: int = 256,
     checkpoint_every: int = 5,
+    device: str = "cpu",
 ) -> xr.Dataset:
     """Train a grid of configurations × seeds as batched tensor programs.
 
@@ -330,6 +343,10 @@ def sweep(
         With ``out``: epochs between checkpoints of a batch in training (model,
         optimiser and RNG state, the records so far); a kill loses at most this
         many epochs.
+    device : {"auto", "cpu", "cuda"}
+        Where to train (``"auto"``: CUDA when present).  On CUDA each batch trains
+        whole on the device (``threads`` sets only the CPU's threads) and only the
+        records come back; the numbers equal the CPU's to float32 tolerance.
 
     Returns
     -------
@@ -342,13 +359,15 @@ def sweep(
     n_seeds = check_int("n_seeds", n_seeds, low=1)
     threads = check_int("threads", threads, low=1)
     checkpoint_every = check_int("checkpoint_every", checkpoint_every, low=1)
+    dev = resolve_device(device)
+    split = threads if dev.type == "cpu" else 1  # a device trains a batch whole
     keys = list(g)
     cells = list(itertools.product(*g.values()))
     cfgs = [config.replace(**dict(zip(keys, c, strict=True))) for c in cells]
     out_dir = Path(out) if out is not None else None
     seeds = _sweep_seeds(config, g, n_seeds, rng, out_dir)
     results, todo = _load_finished(cfgs, seeds, out_dir)
-    batches = _plan_batches(cfgs, seeds, todo, out_dir, max_models, threads)
+    batches = _plan_batches(cfgs, seeds, todo, out_dir, max_models, split)
     bar = None
     if progress and batches:
         from tqdm.auto import tqdm
@@ -362,7 +381,8 @@ def sweep(
         bc, bs = [cfgs[ci] for ci, _ in batch], [seeds[si] for _, si in batch]
         ckpt = _batch_checkpoint(out_dir, bc, bs, checkpoint_every)
         tick = _Progress(bar, len(batch), stop)
-        return batch, _train_many(bc, bs, progress=False, bar=tick, checkpoint=ckpt), ckpt
+        return batch, _train_many(bc, bs, progress=False, bar=tick, checkpoint=ckpt,
+                                  device=dev), ckpt
 
     def finish(batch, dss, ckpt):  # saved as each batch finishes
         saved = {}
@@ -380,7 +400,7 @@ def sweep(
             ckpt.remove()
 
     try:
-        if threads == 1 or len(batches) == 1:
+        if split == 1 or len(batches) == 1:
             with torch_threads(threads):
                 for batch in batches:
                     finish(*train_batch(batch))
@@ -541,7 +561,7 @@ def _assemble(config, g, seeds, cfgs, results) -> xr.Dataset:
 
 
 def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, int],
-                 rng: Any = None, threads: int = 1) -> xr.Dataset:
+                 rng: Any = None, threads: int = 1, device: str = "cpu") -> xr.Dataset:
     """Train one network and return a plastix record of one layer over a window of steps.
 
     The record (:func:`plastix.record.make_record`, ``time_units="step"``) holds, for
@@ -570,6 +590,9 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
         As in :func:`train` (same seed, same trajectory as ``train``).
     threads : int
         torch intra-op threads for this call (restored afterwards).
+    device : {"auto", "cpu", "cuda"}
+        Where to train (``"auto"``: CUDA when present); the numbers equal the CPU's to
+        float32 tolerance.  ``"cuda"`` without CUDA raises one line.
 
     Examples
     --------
@@ -602,10 +625,11 @@ def record_layer(config: TrainConfig, *, layer: int, steps: slice | tuple[int, i
                          f"number of steps); got ({start}, {stop}).")
     start, stop = int(start), int(stop)
     threads = check_int("threads", threads, low=1)
+    dev = resolve_device(device)
     seed = run_seed(rng)
     with torch_threads(threads):
         _, res = _train_many([config], [seed], progress=False,
-                             capture=(layer - 1, start, stop))
+                             capture=(layer - 1, start, stop), device=dev)
     cap = res["capture"]
     pre, post, w = cap["pre"], cap["post"], cap["weight"]
     n_win, bsz = pre.shape[0], pre.shape[1]

@@ -1,10 +1,11 @@
-"""``plastix reproduce NAME [--quick] [--seeds N] [--rng S] [--threads T] [--epochs E]
---out DIR``."""
+"""``plastix reproduce NAME [--quick] [--seeds N] [--rng S] [--threads T] [--device D]
+[--epochs E] --out DIR``."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 from pathlib import Path
 
 from plastix.cli._paths import add_rng_flag, check_folder
@@ -26,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="cores for the training sweeps (default 1; 2 trains two halves of "
                         "each sweep side by side on a 2-core machine when nothing else runs)")
+    p.add_argument("--device", default="cpu",
+                   help="where the ANN experiments train: cpu (default), cuda, or auto (CUDA "
+                        "when present); CUDA gives the CPU's numbers to float32 tolerance")
     p.add_argument("--epochs", type=int, default=None,
                    help="train this many epochs instead of the paper's 50 (ANN experiments; "
                         "e.g. to check whether a difference from the paper is a budget effect)")
@@ -60,9 +64,20 @@ def _run(args: argparse.Namespace) -> int:
             raise ValueError(f"`--epochs` must be an int >= 1; got {args.epochs}.")
         extra["overrides"] = {"epochs": int(args.epochs)}
     if args.name != "circuit-phase":  # the ANN experiments train torch sweeps
+        from plastix.ann.run import resolve_device
+
         extra["threads"] = args.threads
+        device = str(resolve_device(args.device))  # fails here, in one line
+        if device != "cpu":  # the default is the experiments' own
+            extra["device"] = device
+    elif args.device != "cpu":
+        raise ValueError("`--device` applies to the ANN experiments (table1, fig3, fig4, fig5, "
+                         "fig15), not to circuit-phase; drop it.")
     check_folder(args.out)
     module = importlib.import_module(EXPERIMENTS[args.name])
+    if "device" in extra and "device" not in inspect.signature(module.run).parameters:
+        raise ValueError(f"`--device {args.device}`: `reproduce {args.name}` trains on the CPU "
+                         "only; drop --device.")
     summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng, **extra)
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0
