@@ -238,9 +238,7 @@ def check_client(client: Any) -> None:
     ValueError
         The cluster has no workers, or some workers lack plastix.
     """
-    from distributed import Client
-
-    if not isinstance(client, Client):
+    if not (hasattr(client, "submit") and hasattr(client, "get_versions")):
         raise TypeError(f"`client` must be a distributed.Client (or None to run here); got "
                         f"{type(client).__name__}.")
     versions = client.get_versions(packages=["plastix"]).get("workers", {})
@@ -255,14 +253,16 @@ def check_client(client: Any) -> None:
 
 @contextlib.contextmanager
 def open_client(*, workers: int | None = None, scheduler: str | None = None,
-                out: Any = sys.stderr) -> Iterator[Any]:
+                out: Any = None, timeout: float = SCHEDULER_TIMEOUT_S) -> Iterator[Any]:
     """A Dask client for the CLI's ``--workers N`` / ``--scheduler ADDRESS``, or None.
 
     ``workers`` starts a ``LocalCluster`` of that many worker processes with one
     thread each (closed on exit); ``scheduler`` connects to a running scheduler
     (``tcp://host:port``, or a scheduler file ending in ``.json``).  Prints one line
-    with the dashboard's address to ``out``.  Neither: yields None (run here).
+    with the dashboard's address to ``out`` (default: stderr).  Neither: yields None
+    (run here).  ``timeout`` (s) bounds the wait for a scheduler.
     """
+    out = sys.stderr if out is None else out
     if workers is not None and scheduler is not None:
         raise ValueError("give `--workers` (start a local cluster) or `--scheduler` (connect "
                          "to a running one), not both.")
@@ -284,10 +284,10 @@ def open_client(*, workers: int | None = None, scheduler: str | None = None,
     kw = ({"scheduler_file": scheduler} if str(scheduler).endswith(".json")
           else {"address": scheduler})
     try:
-        client = Client(**kw, timeout=SCHEDULER_TIMEOUT_S)
+        client = Client(**kw, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as err:
         raise ConnectionError(f"`--scheduler` {scheduler}: no Dask scheduler answered within "
-                              f"{SCHEDULER_TIMEOUT_S:g} s ({type(err).__name__}); start one "
+                              f"{timeout:g} s ({type(err).__name__}); start one "
                               "(`dask scheduler`) or check the address (tcp://HOST:PORT or a "
                               "scheduler file .json).") from None
     with client:

@@ -1,5 +1,5 @@
 """``plastix reproduce NAME [--quick] [--seeds N] [--rng S] [--threads T] [--epochs E]
---out DIR``."""
+[--workers N | --scheduler ADDRESS] --out DIR``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import importlib
 from pathlib import Path
 
+from plastix.cli._cluster import add_cluster_flags, cluster_client
 from plastix.cli._paths import add_rng_flag, check_folder
 from plastix.cli._registry_help import rule_help
 
@@ -29,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None,
                    help="train this many epochs instead of the paper's 50 (ANN experiments; "
                         "e.g. to check whether a difference from the paper is a budget effect)")
+    add_cluster_flags(p)
     _lazy_epilog(p, lambda: "learning rules of the artificial networks:\n" + rule_help())
     p.set_defaults(func=_run)
 
@@ -51,6 +53,9 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.experiments import EXPERIMENTS
 
     check_choice("name", args.name, EXPERIMENTS)
+    if args.name == "circuit-phase" and (args.workers is not None or args.scheduler):
+        raise ValueError("`--workers`/`--scheduler` apply to the ANN experiments (table1, fig3, "
+                         "fig4, fig5, fig15); circuit-phase runs in this process; drop them.")
     extra = {}
     if args.epochs is not None:
         if args.name == "circuit-phase":
@@ -63,6 +68,10 @@ def _run(args: argparse.Namespace) -> int:
         extra["threads"] = args.threads
     check_folder(args.out)
     module = importlib.import_module(EXPERIMENTS[args.name])
-    summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng, **extra)
+    with cluster_client(args) as client:
+        if client is not None:
+            extra["client"] = client
+        summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng,
+                             **extra)
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0
