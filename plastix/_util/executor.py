@@ -33,6 +33,7 @@ a 8
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -283,6 +284,10 @@ def open_client(*, workers: int | None = None, scheduler: str | None = None,
         return
     kw = ({"scheduler_file": scheduler} if str(scheduler).endswith(".json")
           else {"address": scheduler})
+    if "scheduler_file" in kw and not os.path.isfile(scheduler):
+        raise FileNotFoundError(f"`--scheduler` {scheduler}: no such scheduler file; give the "
+                                "file the scheduler wrote (`dask scheduler --scheduler-file "
+                                "FILE`) or its address tcp://HOST:PORT.")
     try:
         client = Client(**kw, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as err:

@@ -1,0 +1,144 @@
+"""The executor seam on a real Dask LocalCluster of 2 worker processes: same bytes as the
+serial run, a SIGKILLed worker costs only its task, a killed client resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+pytest.importorskip("torch")
+distributed = pytest.importorskip("distributed")
+
+from plastix._util.executor import Task, run_tasks  # noqa: E402
+from plastix.ann import TrainConfig, sweep  # noqa: E402
+from plastix.ann import run as ann_run  # noqa: E402
+
+CFG = TrainConfig(hidden=(12, 8), n_train=256, n_val=32, batch_size=32, epochs=2)
+GRID = {"weight_decay": [0.0, 1e-2], "noise": [0.0, 1e-2]}
+KW = dict(n_seeds=2, rng=4, progress=False, max_models=2)  # 8 runs in 4 tasks
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+def _tables(folder):
+    """Every file a sweep wrote (name -> bytes), the lock file aside."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != ".index.lock"}
+
+
+def test_two_workers_write_the_serial_bytes(client, tmp_path):
+    serial = sweep(CFG, GRID, out=tmp_path / "serial", **KW)
+    dask = sweep(CFG, GRID, out=tmp_path / "dask", client=client, **KW)
+    xr.testing.assert_identical(dask, serial)
+    a, b = _tables(tmp_path / "serial"), _tables(tmp_path / "dask")
+    assert sorted(a) == sorted(b) and len([n for n in a if n.startswith("run-")]) == 8
+    assert all(a[n] == b[n] for n in a), [n for n in a if a[n] != b[n]]
+
+
+def test_a_worker_killed_mid_task_costs_only_that_task(client, tmp_path):
+    """SIGKILL the worker running a task: the scheduler reruns the task elsewhere and the
+    sweep ends identical to the serial one."""
+    slow = CFG.replace(epochs=12)
+    serial = sweep(slow, GRID, **KW)
+    pids = client.run(os.getpid)
+    killed: list[int] = []
+
+    def killer():
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 120:
+            busy = [w for w, tasks in client.processing().items()
+                    if any(str(k).startswith("plastix-sweep-") for k in tasks)]
+            if busy and busy[0] in pids:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(pids[busy[0]])
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    result = sweep(slow, GRID, out=tmp_path, client=client, **KW)
+    thread.join()
+    assert killed, "no task was seen running"
+    assert killed[0] not in client.run(os.getpid).values(), "the killed worker is still there"
+    xr.testing.assert_identical(result, serial)
+    assert len(json.loads((tmp_path / "index.json").read_text())["runs"]) == 8
+
+
+_CLIENT = """
+import sys
+from distributed import Client
+from plastix.ann import TrainConfig, sweep
+cfg = TrainConfig.from_json(sys.argv[1])
+with Client(sys.argv[2]) as c:
+    sweep(cfg, {"weight_decay": [0.0, 1e-2], "noise": [0.0, 1e-2]}, n_seeds=2, rng=4,
+          progress=False, max_models=1, out=sys.argv[3], client=c)
+"""
+
+
+def test_a_killed_client_resumes_with_finished_tasks_kept(client, tmp_path, monkeypatch):
+    slow = CFG.replace(epochs=6)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", _CLIENT, slow.to_json(),
+                             client.scheduler.address, str(tmp_path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    index = tmp_path / "index.json"
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 180 and proc.poll() is None:
+            if index.exists() and json.loads(index.read_text())["runs"]:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL, proc.communicate()[1][-2000:]
+    kept = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("run-*.nc")}
+    assert 1 <= len(kept) < 8
+    submitted: list[Task] = []
+    real = ann_run.run_tasks
+
+    def recording(tasks, *args, **kw):
+        submitted.extend(tasks)
+        return real(tasks, *args, **kw)
+
+    monkeypatch.setattr(ann_run, "run_tasks", recording)
+    resumed = sweep(slow, GRID, out=tmp_path, client=client, **{**KW, "max_models": 1})
+    assert len(submitted) == 8 - len(kept), "finished tasks were submitted again"
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("run-*.nc")
+            if p.name in kept} == kept, "a finished result was rewritten"
+    serial = sweep(slow, GRID, **{**KW, "max_models": 1})
+    xr.testing.assert_identical(resumed, serial)
+
+
+def test_in_process_threads_save_each_result_here():
+    """The in-process backend calls on_result in the calling thread, once per task."""
+    seen = []
+    main = threading.get_ident()
+
+    def save(task, result):
+        seen.append((task.key, result, threading.get_ident() == main))
+
+    tasks = [Task(f"k{i}", _square, (i,)) for i in range(5)]
+    run_tasks(tasks, save, threads=2)
+    assert sorted(seen) == [(f"k{i}", i * i, True) for i in range(5)]
+    np.testing.assert_array_equal(sorted(r for _, r, _ in seen), [0, 1, 4, 9, 16])
+
+
+def _square(x, *, tick=None):
+    return x * x
