@@ -142,3 +142,13 @@ def test_in_process_threads_save_each_result_here():
 
 def _square(x, *, tick=None):
     return x * x
+
+
+def test_cli_workers_0_is_one_line(tmp_path, capsys):
+    from plastix.cli import main
+
+    assert main(["reproduce", "fig4", "--quick", "--workers", "0", "--out",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["plastix reproduce: error: `--workers` must be an int >= 1 (worker processes "
+                   "of a local Dask cluster); got 0. Omit it to run in this process."]
