@@ -54,6 +54,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.executor import DEFAULT_RETRIES, Task, run_tasks
+from plastix._util.index import read_index, update_index
 from plastix._util.io import atomic_write
 from plastix._util.rng import child_seed, resolve_rng
 from plastix._util.threads import torch_threads
@@ -221,45 +222,18 @@ def _run_hash(cfg: TrainConfig, seed: int) -> str:
 
 
 def _read_index(out: Path) -> dict[str, Any]:
-    f = out / "index.json"
-    if not f.exists():
-        return {"runs": {}, "seeds": {}}
-    return json.loads(f.read_text())
-
-
-def _write_index(out: Path, index: dict[str, Any]) -> None:
-    text = json.dumps(index, sort_keys=True, indent=1)
-    atomic_write(out / "index.json", lambda p: p.write_text(text))
-
-
-@contextlib.contextmanager
-def _index_lock(out: Path):
-    """An exclusive lock on ``out``'s index (``flock`` on ``.index.lock``; POSIX)."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".index.lock", "a+") as f:
-        try:
-            import fcntl
-        except ImportError:  # no flock (Windows): one sweep per folder at a time
-            yield
-            return
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    return {"runs": {}, "seeds": {}, **read_index(out)}
 
 
 def _update_index(out: Path, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """Read the index afresh, apply ``change`` and write it back, under the folder's lock.
-
-    Concurrent sweeps into one folder therefore lose no entry.
-    """
-    with _index_lock(out):
-        index = _read_index(out)
-        index.setdefault("batches", {})
+    """Apply ``change`` to ``out``'s index under the folder's lock
+    (:func:`plastix._util.index.update_index`): concurrent sweeps lose no entry."""
+    def fill(index):
+        for key in ("runs", "seeds", "batches"):
+            index.setdefault(key, {})
         change(index)
-        _write_index(out, index)
-    return index
+
+    return update_index(out, fill)
 
 
 def _save_run(out: Path, h: str, ds: xr.Dataset) -> str:
