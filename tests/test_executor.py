@@ -190,3 +190,18 @@ def test_estimate_batch_on_the_cluster_equals_each_file_alone(client, tmp_path, 
     assert "3 of 3 files already estimated" in capsys.readouterr().out
     assert {p.name: p.stat().st_mtime_ns
             for p in (tmp_path / "serial").glob("r*_estimate.*")} == before
+
+
+@pytest.mark.slow  # about 2 min on the loaded 2-core machine (three designs)
+def test_design_sessions_on_the_cluster_equal_the_serial_design(client, tmp_path):
+    """propose_experiments(client=): the same dataset; the sessions it measured are in the
+    resume folder, and a serial rerun from that folder measures none again."""
+    from plastix.design import CircuitSpec, propose_experiments
+
+    kw = dict(circuit=CircuitSpec(n_pre=8, n_post=4, n_intervals=10), n_replicates=4,
+              n_calibration=2, rng=21, progress=False)
+    serial = propose_experiments(**kw)
+    dask = propose_experiments(**kw, client=client, resume_dir=tmp_path)
+    xr.testing.assert_identical(dask.dataset, serial.dataset)
+    again = propose_experiments(**kw, resume_dir=tmp_path)
+    xr.testing.assert_identical(again.dataset, serial.dataset)
