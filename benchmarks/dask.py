@@ -54,18 +54,27 @@ def _empty(i, *, tick=None):
 def _warm(*, tick=None):
     import plastix.ann.run  # noqa: F401  (torch and the engine, once per worker)
     import plastix.cli.estimate  # noqa: F401
+    import plastix.estimate.estimator  # noqa: F401
 
     return os.getpid()
 
 
-def fig4_quick(client):
-    """The quick Fig. 4 sweep (as ``reproduce fig4 --quick``); returns (seconds, result,
-    number of tasks)."""
+def _rss(*, tick=None):
+    import psutil  # a dependency of distributed
+
+    return psutil.Process().memory_info().rss
+
+
+def fig4_quick(client, epochs=None):
+    """The quick Fig. 4 sweep (as ``reproduce fig4 --quick``; ``epochs`` shortens it);
+    returns (seconds, result, number of tasks)."""
     from plastix.ann import run as ann_run
     from plastix.ann import sweep
     from plastix.experiments import fig4
 
     cfg = fig4.config(quick=True)
+    if epochs is not None:
+        cfg = cfg.replace(epochs=epochs)
     noise, decay = fig4.grid(True)
     grid = {"noise": noise.tolist(), "weight_decay": decay.tolist()}
     n_tasks = len(ann_run._plan_batches([cfg] * (len(noise) * len(decay)), [0],
@@ -120,15 +129,52 @@ def scaling(t_task: float, o: float, n_tasks: int) -> dict[str, float]:
     return {str(w): math.ceil(n_tasks / w) * t_task + n_tasks * o for w in (10, 100, 1000)}
 
 
+def _one_backend(label, n, args, files, times, rss, ref, ref_rows, rep):
+    """Time the three workloads on one backend; keep the fastest of the repeats."""
+    from distributed import Client, LocalCluster
+
+    def keep(kind, t):
+        times[kind][label] = min(t, times[kind].get(label, float("inf")))
+
+    if n == 0:
+        import plastix.ann.run  # noqa: F401  (imports outside the clock, as on workers)
+
+        client, cluster = None, None
+    else:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        client = Client(cluster)
+        client.run(_warm)
+    t, res, n_fig4 = fig4_quick(client, args.epochs)
+    keep("fig4", t)
+    if client is not None:
+        rss[label] = max(client.run(_rss).values()) / 2**20
+    ref = res if ref is None else ref
+    assert res.identical(ref), f"fig4 result differs with {label}"
+    t, rows = estimate_batch(client, files, None)
+    keep("estimate", t)
+    ref_rows = ref_rows or rows
+    assert rows == ref_rows, f"estimate results differ with {label}"
+    keep("empty", empty_tasks(client, args.n_empty))
+    if client is not None:
+        client.close()
+        cluster.close()
+    print(f"[{rep}] {label}: fig4 {t:.1f} s, estimate {times['estimate'][label]:.1f} s, "
+          f"{args.n_empty} empty tasks {times['empty'][label]:.2f} s", flush=True)
+    return ref, ref_rows, n_fig4
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=4)
     ap.add_argument("--pre", type=int, default=50)
     ap.add_argument("--n-empty", type=int, default=200)
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="train the quick grid this many epochs instead of 30 (shorter run)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="time every backend this many times, interleaved; keep the fastest")
     args = ap.parse_args()
     import tempfile
-
-    from distributed import Client, LocalCluster
 
     tmp = Path(tempfile.mkdtemp(prefix="plastix-dask-bench-"))
     files = make_records(tmp / "in", args.files, args.pre)
@@ -136,43 +182,24 @@ def main() -> None:
     times: dict[str, dict[str, float]] = {"fig4": {}, "estimate": {}, "empty": {}}
     ref = None
     ref_rows = None
-    for label, n in (("serial", 0), ("1 worker", 1), ("2 workers", 2)):
-        if n == 0:
-            import plastix.ann.run  # noqa: F401  (imports outside the clock, as on workers)
-
-            client, cluster = None, None
-        else:
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=":0")
-            client = Client(cluster)
-            client.run(_warm)
-        t, res, n_fig4 = fig4_quick(client)
-        times["fig4"][label] = t
-        if ref is None:
-            ref = res
-        assert res.identical(ref), f"fig4 result differs with {label}"
-        t, rows = estimate_batch(client, files, tmp)
-        times["estimate"][label] = t
-        ref_rows = ref_rows or rows
-        assert rows == ref_rows, f"estimate results differ with {label}"
-        times["empty"][label] = empty_tasks(client, args.n_empty)
-        if client is not None:
-            client.close()
-            cluster.close()
-        print(f"{label}: fig4 {times['fig4'][label]:.1f} s, estimate "
-              f"{times['estimate'][label]:.1f} s, {args.n_empty} empty tasks "
-              f"{times['empty'][label]:.2f} s", flush=True)
+    rss: dict[str, float] = {}
+    for rep in range(args.repeats):
+        for label, n in (("serial", 0), ("1 worker", 1), ("2 workers", 2)):
+            ref, ref_rows, n_fig4 = _one_backend(label, n, args, files, times, rss, ref,
+                                                 ref_rows, rep)
     f4, es, em = times["fig4"], times["estimate"], times["empty"]
     o_empty = em["1 worker"] / args.n_empty
     o_fig4 = (f4["1 worker"] - f4["serial"]) / n_fig4
     o_est = (es["1 worker"] - es["serial"]) / args.files
     t_fig4_task = f4["serial"] / n_fig4
-    quick_steps = 30 * (4096 // 256)
+    quick_steps = (args.epochs or 30) * (4096 // 256)
     t_full_task = t_fig4_task * FULL_STEPS / quick_steps  # same architecture and batch
     t_est = es["serial"] / args.files
     o = max(o_empty, 0.0)
     summary = {
+        "command": "python benchmarks/dask.py " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "loadavg_at_start": load,
+                    "loadavg_at_end": os.getloadavg(),
                     "python": platform.python_version()},
         "seconds": times, "fig4_tasks": n_fig4, "estimate_files": args.files,
         "estimate_record": {"n_pre": args.pre, "n_post": 10, "intervals": 200},
@@ -180,6 +207,7 @@ def main() -> None:
                               "estimate": es["serial"] / es["2 workers"]},
         "speedup_1_to_2_workers": {"fig4": f4["1 worker"] / f4["2 workers"],
                                    "estimate": es["1 worker"] / es["2 workers"]},
+        "worker_rss_mib_after_fig4": rss,
         "overhead_per_task_s": {"empty": o_empty, "fig4": o_fig4, "estimate": o_est},
         "per_task_s": {"fig4_quick": t_fig4_task, "fig4_full_extrapolated": t_full_task,
                        "estimate": t_est},
