@@ -364,7 +364,7 @@ def sweep(
         with torch_threads(1) if client is None else contextlib.nullcontext():
             run_tasks(tasks, finish, client=client, threads=threads, retries=retries, bar=bar)
     except KeyboardInterrupt:
-        msg = _interrupted(out_dir, len(results), len(cfgs) * len(seeds), checkpoint_every)
+        msg = _interrupted(out_dir, len(results), len(cfgs) * len(seeds), every)
         print(msg, file=sys.stderr)
         raise KeyboardInterrupt(msg) from None
     finally:
@@ -468,14 +468,15 @@ def _plan_batches(cfgs, seeds, todo, out_dir, max_models) -> list[list]:
     return batches
 
 
-def _interrupted(out_dir, n_done: int, n_runs: int, every: int) -> str:
+def _interrupted(out_dir, n_done: int, n_runs: int, every: int | None) -> str:
     """The one line a sweep stopped by Ctrl-C prints."""
     if out_dir is None:
         return (f"sweep interrupted: {n_done} of {n_runs} runs finished, none saved (no `out` "
                 "folder); pass out= to make a sweep resumable.")
-    return (f"sweep interrupted: {n_done} of {n_runs} runs saved in {out_dir}, unfinished "
-            f"batches checkpointed every {every} epochs; rerun the same sweep with the same "
-            "rng and out to resume.")
+    kept = (f"unfinished batches checkpointed every {every} epochs" if every is not None
+            else "unfinished batches (trained on the cluster) to train again")
+    return (f"sweep interrupted: {n_done} of {n_runs} runs saved in {out_dir}, {kept}; rerun "
+            "the same sweep with the same rng and out to resume.")
 
 
 def _split(items: list, parts: int) -> list[list]:
