@@ -25,8 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True,
                    help="output folder (a rerun into it continues what is saved there)")
     p.add_argument("--threads", type=int, default=1,
-                   help="cores for the training sweeps (default 1; 2 trains two halves of "
-                        "each sweep side by side on a 2-core machine when nothing else runs)")
+                   help="cores for the training sweeps (default 1; 2 trains two batches of "
+                        "each sweep side by side, in this process, on a 2-core machine when "
+                        "nothing else runs; the same numbers)")
     p.add_argument("--epochs", type=int, default=None,
                    help="train this many epochs instead of the paper's 50 (ANN experiments; "
                         "e.g. to check whether a difference from the paper is a budget effect)")
