@@ -1672,6 +1672,85 @@ CASES += [
 ]
 
 
+# --- executor (Dask) ----------------------------------------------------------
+
+
+def _open_client(**kw):
+    def go():
+        from plastix._util.executor import open_client
+
+        with open_client(**kw):
+            pass
+    return go
+
+
+class _NoPlastixClient:
+    """Answers get_versions like a cluster whose second worker lacks plastix."""
+
+    def submit(self, *args, **kw):  # pragma: no cover - never reached
+        raise AssertionError
+
+    def get_versions(self, packages=()):
+        return {"workers": {"tcp://10.0.0.1:1": {"packages": {"plastix": "0.1.0"}},
+                            "tcp://10.0.0.2:1": {"packages": {"plastix": None}}}}
+
+
+def _no_plastix():
+    from plastix._util.executor import check_client
+
+    check_client(_NoPlastixClient())
+
+
+def _boom(*, tick=None):
+    raise ValueError("boom")
+
+
+def _ok(*, tick=None):
+    return 1
+
+
+def _failing_task():
+    from distributed import Client
+
+    from plastix._util.executor import Task, run_tasks
+
+    saved = []
+    with Client(processes=False, n_workers=1, threads_per_worker=1,
+                dashboard_address=":0") as client:
+        try:
+            run_tasks([Task("ok", _ok), Task("bad", _boom, label="bad cell")],
+                      lambda task, r: saved.append(task.key), client=client, retries=1)
+        finally:
+            assert saved == ["ok"], saved  # the finished task was saved
+
+
+CASES += [
+    ("dask-scheduler-unreachable", _open_client(scheduler="tcp://127.0.0.1:9", timeout=1),
+     ConnectionError,
+     r"`--scheduler` tcp://127\.0\.0\.1:9: no Dask scheduler answered within 1 s \(OSError\); "
+     r"start one \(`dask scheduler`\) or check the address \(tcp://HOST:PORT or a scheduler "
+     r"file \.json\)\."),
+    ("dask-scheduler-file-missing", _open_client(scheduler="/nonexistent/sched.json"),
+     FileNotFoundError,
+     r"`--scheduler` /nonexistent/sched\.json: no such scheduler file; give the file the "
+     r"scheduler wrote \(`dask scheduler --scheduler-file FILE`\) or its address "
+     r"tcp://HOST:PORT\."),
+    ("dask-workers-0", _open_client(workers=0), ValueError,
+     r"`--workers` must be an int >= 1 \(worker processes of a local Dask cluster\); got 0\. "
+     r"Omit it to run in this process\."),
+    ("dask-workers-and-scheduler", _open_client(workers=2, scheduler="tcp://h:1"), ValueError,
+     r"give `--workers` \(start a local cluster\) or `--scheduler` \(connect to a running "
+     r"one\), not both\."),
+    ("dask-workers-lack-plastix", _no_plastix, ValueError,
+     r"1 of 2 Dask workers cannot import plastix \(e\.g\. tcp://10\.0\.0\.2:1\); install "
+     r"plastix in the workers' Python environment \(the same version as here\) and restart "
+     r"them\."),
+    ("dask-task-fails-every-retry", _failing_task, RuntimeError,
+     r"task bad cell failed on every one of its 2 tries on the Dask cluster: ValueError: boom; "
+     r"1 of 2 tasks finished and were saved, so a rerun computes only the rest\."),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):
     _, trigger, exc, message = case

@@ -44,9 +44,7 @@ import hashlib
 import itertools
 import json
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -55,6 +53,8 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.executor import DEFAULT_RETRIES, Task, run_tasks
+from plastix._util.index import read_index, update_index
 from plastix._util.io import atomic_write
 from plastix._util.rng import child_seed, resolve_rng
 from plastix._util.threads import torch_threads
@@ -234,45 +234,18 @@ def _run_hash(cfg: TrainConfig, seed: int) -> str:
 
 
 def _read_index(out: Path) -> dict[str, Any]:
-    f = out / "index.json"
-    if not f.exists():
-        return {"runs": {}, "seeds": {}}
-    return json.loads(f.read_text())
-
-
-def _write_index(out: Path, index: dict[str, Any]) -> None:
-    text = json.dumps(index, sort_keys=True, indent=1)
-    atomic_write(out / "index.json", lambda p: p.write_text(text))
-
-
-@contextlib.contextmanager
-def _index_lock(out: Path):
-    """An exclusive lock on ``out``'s index (``flock`` on ``.index.lock``; POSIX)."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".index.lock", "a+") as f:
-        try:
-            import fcntl
-        except ImportError:  # no flock (Windows): one sweep per folder at a time
-            yield
-            return
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    return {"runs": {}, "seeds": {}, **read_index(out)}
 
 
 def _update_index(out: Path, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """Read the index afresh, apply ``change`` and write it back, under the folder's lock.
-
-    Concurrent sweeps into one folder therefore lose no entry.
-    """
-    with _index_lock(out):
-        index = _read_index(out)
-        index.setdefault("batches", {})
+    """Apply ``change`` to ``out``'s index under the folder's lock
+    (:func:`plastix._util.index.update_index`): concurrent sweeps lose no entry."""
+    def fill(index):
+        for key in ("runs", "seeds", "batches"):
+            index.setdefault(key, {})
         change(index)
-        _write_index(out, index)
-    return index
+
+    return update_index(out, fill)
 
 
 def _save_run(out: Path, h: str, ds: xr.Dataset) -> str:
@@ -298,16 +271,22 @@ def sweep(
     out: str | Path | None = None,
     progress: bool = True,
     threads: int = 1,
-    max_models: int = 256,
+    max_models: int = 10,
     checkpoint_every: int = 5,
     device: str = "cpu",
+    client: Any = None,
+    retries: int = DEFAULT_RETRIES,
 ) -> xr.Dataset:
     """Train a grid of configurations × seeds as batched tensor programs.
 
     Configurations that share task, rule and architecture (they may differ in
-    ``lr``, ``weight_decay``, ``noise`` and seed) train together in one batch of up to
+    ``lr``, ``weight_decay``, ``noise`` and seed) train together in batches of at most
     ``max_models`` models; each model equals :func:`train` of its configuration with
-    ``rng=`` its seed (``result.seed_value``), up to float32 rounding.
+    ``rng=`` its seed (``result.seed_value``), up to float32 rounding.  The batches are
+    the sweep's tasks: they are cut from the sweep alone (each architecture group into
+    ``ceil(n / max_models)`` nearly equal runs of consecutive models), and every run's
+    seed is fixed before any task starts, so the result is bit-identical whatever
+    ``threads``, ``client`` or number of workers.
 
     Parameters
     ----------
@@ -323,30 +302,36 @@ def sweep(
     out : path, optional
         Folder for incremental results: one NetCDF per finished run (atomic) plus
         ``index.json`` (updated atomically under a file lock, so sweeps into one
-        folder lose no entry), and a checkpoint of every batch in training.  A
-        rerun loads finished runs instead of training them and resumes checkpointed
-        batches (with ``rng=None`` it reuses the seeds stored for the same sweep);
-        the result equals an uninterrupted sweep's.  Ctrl-C stops with one line
-        saying what was saved.
+        folder lose no entry), and (in this process) a checkpoint of every batch in
+        training.  Results are written here, by this process, as tasks finish, also
+        with a ``client``.  A rerun loads finished runs instead of training them (they
+        are never resubmitted) and resumes checkpointed batches (with ``rng=None`` it
+        reuses the seeds stored for the same sweep); the result equals an
+        uninterrupted sweep's.  Ctrl-C stops with one line saying what was saved.
     progress : bool
-        tqdm progress bar over all steps to train.
+        tqdm progress bar over all model-steps to train (on a cluster it moves as
+        tasks finish).
     threads : int
-        Cores to train on.  With ``threads > 1`` each batch is split into ``threads``
-        sub-batches that train at the same time, one per worker thread, each on one
-        torch intra-op thread (with ``threads=1``, one batch on one thread); the
-        caller's thread count is restored afterwards.  Models are independent, so
-        this gives the same numbers as one batch, and on small matrices it is
-        faster than splitting every matrix product across cores.
+        Without ``client``: batches trained at the same time, one per thread of this
+        process, each on one torch intra-op thread (the caller's thread count is
+        restored afterwards).
     max_models : int
-        Largest batch of models trained together (memory bound).
+        Largest batch of models trained together: the unit of work of a thread or a
+        Dask worker (and the memory bound).
     checkpoint_every : int
-        With ``out``: epochs between checkpoints of a batch in training (model,
-        optimiser and RNG state, the records so far); a kill loses at most this
-        many epochs.
+        With ``out`` and no ``client``: epochs between checkpoints of a batch in
+        training (model, optimiser and RNG state, the records so far); a kill loses at
+        most this many epochs.
+    client : distributed.Client, optional
+        Train the batches on this Dask cluster (one task per batch, one torch thread
+        per task); see :mod:`plastix._util.executor`.  A worker killed mid-task costs
+        only that task.
+    retries : int
+        With ``client``: reruns of a task that raised before the sweep reports it.
     device : {"auto", "cpu", "cuda"}
         Where to train (``"auto"``: CUDA when present).  On CUDA each batch trains
-        whole on the device (``threads`` sets only the CPU's threads) and only the
-        records come back; the numbers equal the CPU's to float32 tolerance.
+        whole on the device and only the records come back; the numbers equal the
+        CPU's to float32 tolerance.  Larger batches (``max_models``) use a GPU better.
 
     Returns
     -------
@@ -358,33 +343,26 @@ def sweep(
     g = _check_grid(grid)
     n_seeds = check_int("n_seeds", n_seeds, low=1)
     threads = check_int("threads", threads, low=1)
+    max_models = check_int("max_models", max_models, low=1)
     checkpoint_every = check_int("checkpoint_every", checkpoint_every, low=1)
     dev = resolve_device(device)
-    split = threads if dev.type == "cpu" else 1  # a device trains a batch whole
     keys = list(g)
     cells = list(itertools.product(*g.values()))
     cfgs = [config.replace(**dict(zip(keys, c, strict=True))) for c in cells]
     out_dir = Path(out) if out is not None else None
     seeds = _sweep_seeds(config, g, n_seeds, rng, out_dir)
     results, todo = _load_finished(cfgs, seeds, out_dir)
-    batches = _plan_batches(cfgs, seeds, todo, out_dir, max_models, split)
+    every = checkpoint_every if client is None else None
+    tasks = [_batch_task(cfgs, seeds, b, out_dir, every, g, str(dev))
+             for b in _plan_batches(cfgs, seeds, todo, out_dir, max_models)]
     bar = None
-    if progress and batches:
+    if progress and tasks:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=sum(_n_steps(cfgs[b[0][0]]) * len(b) for b in batches),
-                   desc="sweep", unit="model-step")
+        bar = tqdm(total=sum(t.size for t in tasks), desc="sweep", unit="model-step")
 
-    stop = threading.Event()
-
-    def train_batch(batch):
-        bc, bs = [cfgs[ci] for ci, _ in batch], [seeds[si] for _, si in batch]
-        ckpt = _batch_checkpoint(out_dir, bc, bs, checkpoint_every)
-        tick = _Progress(bar, len(batch), stop)
-        return batch, _train_many(bc, bs, progress=False, bar=tick, checkpoint=ckpt,
-                                  device=dev), ckpt
-
-    def finish(batch, dss, ckpt):  # saved as each batch finishes
+    def finish(task, dss):  # saved here, as each task finishes
+        batch, ckpt_name = task.args[3], task.args[2]
         saved = {}
         for (ci, si), ds in zip(batch, dss, strict=True):
             results[(ci, si)] = ds
@@ -394,36 +372,61 @@ def sweep(
         if out_dir is not None:
             def change(index):
                 index["runs"].update(saved)
-                index["batches"].pop(ckpt.path.name, None)
+                index["batches"].pop(Path(ckpt_name).name if ckpt_name else None, None)
 
             _update_index(out_dir, change)
-            ckpt.remove()
+            if ckpt_name:
+                Path(ckpt_name).unlink(missing_ok=True)
 
     try:
-        if split == 1 or len(batches) == 1:
-            with torch_threads(threads):
-                for batch in batches:
-                    finish(*train_batch(batch))
-        else:
-            # one intra-op thread per worker: independent sub-batches fill the cores
-            with torch_threads(1), ThreadPoolExecutor(max_workers=threads) as pool:
-                jobs = [pool.submit(train_batch, b) for b in batches]
-                try:
-                    for job in as_completed(jobs):
-                        finish(*job.result())
-                except BaseException:
-                    stop.set()  # running workers stop at their next progress report
-                    for job in jobs:
-                        job.cancel()
-                    raise
+        with torch_threads(1) if client is None else contextlib.nullcontext():
+            run_tasks(tasks, finish, client=client, threads=threads, retries=retries, bar=bar)
     except KeyboardInterrupt:
-        msg = _interrupted(out_dir, len(results), len(cfgs) * len(seeds), checkpoint_every)
+        msg = _interrupted(out_dir, len(results), len(cfgs) * len(seeds), every)
         print(msg, file=sys.stderr)
         raise KeyboardInterrupt(msg) from None
     finally:
         if bar is not None:
             bar.close()
     return _assemble(config, g, seeds, cfgs, results)
+
+
+def _batch_task(cfgs, seeds, batch, out_dir, every, g, device="cpu") -> Task:
+    """The task of one batch, keyed by its configs and seeds (with ``every``: checkpointed
+    in ``out_dir``, registered in the index)."""
+    bc, bs = [cfgs[ci] for ci, _ in batch], [seeds[si] for _, si in batch]
+    key = hashlib.sha1(json.dumps([[c.to_json() for c in bc], [int(s) for s in bs]])
+                       .encode()).hexdigest()
+    ckpt = None
+    if out_dir is not None and every is not None:
+        ckpt = str(out_dir / f"batch-{key[:20]}.ckpt")
+        hashes = [_run_hash(c, s) for c, s in zip(bc, bs, strict=True)]
+        _update_index(out_dir, lambda ix: ix["batches"].__setitem__(Path(ckpt).name, hashes))
+    ci, si = batch[0]
+    first = ", ".join(f"{k}={_coord_value(getattr(cfgs[ci], k))}" for k in g)
+    return Task(key=f"sweep-{key[:20]}", fn=_train_task, args=(bc, bs, ckpt, batch, every, device),
+                size=_n_steps(bc[0]) * len(batch),
+                label=f"sweep batch of {len(batch)} runs from ({first}, seed {si})")
+
+
+def _train_task(configs, seeds, checkpoint, batch, every, device="cpu", *,
+                tick=None) -> list[xr.Dataset]:
+    """One task of :func:`sweep`: train ``configs`` × ``seeds`` as one batch on one torch
+    thread (restored afterwards) and return one Dataset per model.
+
+    ``checkpoint`` (a path, or None) and ``every`` (epochs) checkpoint the batch;
+    ``batch`` (its ``(cell, seed)`` indices) travels with the task for the caller;
+    ``tick(n)`` receives progress in model-steps; ``device`` (a name) is where it trains.
+    """
+    ckpt = None
+    if checkpoint is not None:
+        from plastix.ann.loop import Checkpoint
+
+        ckpt = Checkpoint(checkpoint, every=every, key=Checkpoint.key_for(configs, seeds))
+    bar = None if tick is None else _ModelSteps(tick, len(configs))
+    with torch_threads(1):
+        return _train_many(configs, seeds, progress=False, bar=bar, checkpoint=ckpt,
+                           device=resolve_device(device))
 
 
 def _sweep_seeds(config, g, n_seeds, rng, out_dir) -> list[int]:
@@ -458,48 +461,42 @@ def _load_finished(cfgs, seeds, out_dir):
     return results, todo
 
 
-def _plan_batches(cfgs, seeds, todo, out_dir, max_models, threads) -> list[list]:
+def _plan_batches(cfgs, seeds, todo, out_dir, max_models) -> list[list]:
     """Batches to train: first those with a checkpoint in ``out_dir`` (as they were, so
-    they resume), then the other runs grouped by architecture, ``max_models`` at most a
-    batch, each split into ``threads`` sub-batches."""
+    they resume), then the other runs still to train, batched as the whole sweep is cut:
+    each architecture group (all its ``(cell, seed)`` runs, in grid order) into
+    ``ceil(n / max_models)`` nearly equal contiguous batches.  The cut depends on the sweep
+    alone, so every backend and worker count trains the same batches."""
     batches = []
+    left = set(todo)
     if out_dir is not None:
-        left = {_run_hash(cfgs[ci], seeds[si]): (ci, si) for ci, si in todo}
+        by_hash = {_run_hash(cfgs[ci], seeds[si]): (ci, si) for ci, si in todo}
         for name, hashes in _read_index(out_dir).get("batches", {}).items():
             if (out_dir / name).exists() and len(set(hashes)) == len(hashes) and \
-                    all(h in left for h in hashes):
-                batches.append([left.pop(h) for h in hashes])
-        still = set(left.values())
-        todo = [item for item in todo if item in still]
+                    all(h in by_hash and by_hash[h] in left for h in hashes):
+                batches.append([by_hash[h] for h in hashes])
+                left -= set(batches[-1])
     groups: dict[str, list[tuple[int, int]]] = {}
-    for ci, si in todo:
-        groups.setdefault(cfgs[ci].group_key(), []).append((ci, si))
-    return batches + [part for items in groups.values()
-                      for i in range(0, len(items), max_models)
-                      for part in _split(items[i:i + max_models], threads)]
+    for ci in range(len(cfgs)):
+        for si in range(len(seeds)):
+            groups.setdefault(cfgs[ci].group_key(), []).append((ci, si))
+    for items in groups.values():
+        for part in _split(items, -(-len(items) // max_models)):
+            keep = [item for item in part if item in left]
+            if keep:
+                batches.append(keep)
+    return batches
 
 
-def _batch_checkpoint(out_dir, configs, seeds, every):
-    """The checkpoint of a batch in ``out_dir`` (registered in the index), or None."""
-    if out_dir is None:
-        return None
-    from plastix.ann.loop import Checkpoint
-
-    key = Checkpoint.key_for(configs, seeds)
-    name = f"batch-{key[:20]}.ckpt"
-    hashes = [_run_hash(c, s) for c, s in zip(configs, seeds, strict=True)]
-    _update_index(out_dir, lambda ix: ix["batches"].__setitem__(name, hashes))
-    return Checkpoint(out_dir / name, every=every, key=key)
-
-
-def _interrupted(out_dir, n_done: int, n_runs: int, every: int) -> str:
+def _interrupted(out_dir, n_done: int, n_runs: int, every: int | None) -> str:
     """The one line a sweep stopped by Ctrl-C prints."""
     if out_dir is None:
         return (f"sweep interrupted: {n_done} of {n_runs} runs finished, none saved (no `out` "
                 "folder); pass out= to make a sweep resumable.")
-    return (f"sweep interrupted: {n_done} of {n_runs} runs saved in {out_dir}, unfinished "
-            f"batches checkpointed every {every} epochs; rerun the same sweep with the same "
-            "rng and out to resume.")
+    kept = (f"unfinished batches checkpointed every {every} epochs" if every is not None
+            else "unfinished batches (trained on the cluster) to train again")
+    return (f"sweep interrupted: {n_done} of {n_runs} runs saved in {out_dir}, {kept}; rerun "
+            "the same sweep with the same rng and out to resume.")
 
 
 def _split(items: list, parts: int) -> list[list]:
@@ -509,25 +506,14 @@ def _split(items: list, parts: int) -> list[list]:
     return [items[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-class _Progress:
-    """The engine's progress callback for one sub-batch, safe to call from worker threads.
+class _ModelSteps:
+    """The engine's progress callback (steps) as model-steps for ``tick``."""
 
-    The engine reports steps; the bar counts model-steps (``n_models`` per step).  Once
-    ``stop`` is set (another worker failed, or the sweep was interrupted) the next
-    report raises, so no worker trains on after the sweep has ended.
-    """
-
-    _lock = threading.Lock()
-
-    def __init__(self, bar, n_models: int, stop: threading.Event):
-        self.bar, self.n_models, self.stop = bar, n_models, stop
+    def __init__(self, tick: Callable[[int], None], n_models: int) -> None:
+        self.tick, self.n_models = tick, n_models
 
     def update(self, n_steps: int) -> None:
-        if self.stop.is_set():
-            raise RuntimeError("sweep stopped: another sub-batch failed or was interrupted")
-        if self.bar is not None:
-            with self._lock:
-                self.bar.update(n_steps * self.n_models)
+        self.tick(n_steps * self.n_models)
 
 
 def _assemble(config, g, seeds, cfgs, results) -> xr.Dataset:

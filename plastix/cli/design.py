@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from plastix.cli._cluster import add_cluster_flags, cluster_client
 from plastix.cli._inputs import add_allow_pickle_flag
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_folder, check_outputs
 from plastix.cli._registry_help import format_help, kernel_help
@@ -40,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)
+    add_cluster_flags(p)
     p.set_defaults(func=_run)
 
 
@@ -63,11 +65,13 @@ def _run(args: argparse.Namespace) -> int:
 
     resume = args.out / ".resume"  # each measured session, as it finishes
     try:
-        res = propose_experiments(record=record, budget=args.budget,
-                                  budget_unit=args.budget_unit,
-                                  n_replicates=args.replicates, rng=args.rng,
-                                  estimator={"kernel": args.kernel}, simulator=args.simulator,
-                                  progress=not args.quiet, resume_dir=resume)
+        with cluster_client(args) as client:
+            res = propose_experiments(record=record, budget=args.budget,
+                                      budget_unit=args.budget_unit,
+                                      n_replicates=args.replicates, rng=args.rng,
+                                      estimator={"kernel": args.kernel},
+                                      simulator=args.simulator, progress=not args.quiet,
+                                      resume_dir=resume, client=client)
     except KeyboardInterrupt:
         print(f"plastix design: interrupted; the sessions measured so far are kept in "
               f"{str(resume)!r}: rerun the same command (same --rng) to resume.",

@@ -1,10 +1,15 @@
-"""``plastix estimate FILE [--decay G] [--kernel K] [--rng S] [--out RESULT] [--plot]``."""
+"""``plastix estimate FILE [FILE ...] [--decay G] [--kernel K] [--rng S] [--out RESULT]
+[--plot] [--workers N | --scheduler ADDRESS]``.
+
+Several files (or a cluster flag) make a batch (:mod:`plastix.cli._estimate_batch`): one
+result per file plus one combined table, in the folder ``--out DIR/``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from plastix.cli._cluster import add_cluster_flags
 from plastix.cli._inputs import add_allow_pickle_flag, check_input, is_pickle, load_input
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
 from plastix.cli._reader_flags import add_reader_flags, reader_options
@@ -28,7 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Estimate how Hebbian the weight changes of a record are (A > 0 Hebbian, "
         "A < 0 anti-Hebbian), with a block-bootstrap interval, a circular-shift p-value, a "
         "verdict and the emergent-Hebbian diagnostics.")
-    p.add_argument("file", type=Path, help=f"record file: {format_help()}")
+    p.add_argument("file", type=Path, nargs="+",
+                   help=f"record file(s): {format_help()}; several files are a batch: one "
+                   "result per file in --out DIR/ plus DIR/estimates.csv")
     p.add_argument("--decay", type=_decay, default=None,
                    help="decay rate in 1/time unit, or 'estimate' (default: the record's known "
                    "decay, else estimated from silent presynaptic units)")
@@ -48,6 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", action="store_true", help="also write a PNG figure")
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)
+    add_cluster_flags(p)
     add_reader_flags(p, skip=("decay",))  # --decay above is the estimator's
     w = p.add_argument_group("recordings without measured weights")
     w.add_argument("--weights-from", default=None, choices=("spikes",),
@@ -86,17 +94,42 @@ def _outputs(args: argparse.Namespace) -> Path | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plastix.cli._errors import reading
-    from plastix.cli._registry_help import check_kernel, format_of_path
-    from plastix.estimate.estimator import HebbianEstimator, save_result
+    from plastix.cli._registry_help import check_kernel
+    from plastix.estimate.estimator import save_result
     from plastix.io.table import is_pairing_table
 
+    if len(args.file) > 1 or args.workers is not None or args.scheduler is not None:
+        from plastix.cli._estimate_batch import run_batch
+
+        return run_batch(args)
+    args.file = args.file[0]
     if is_pairing_table(args.file):
         return _run_table(args)
     args.kernel = args.kernel or ("stdp" if args.weights_from else "product")
     check_kernel(args.kernel)
     check_input(args.file, allow_pickle=args.allow_pickle)
     out = _outputs(args)
+    est = fit_file(args)
+    print(f"plastix estimate {args.file.name}")
+    print(est.summary())
+    if out is not None:
+        nc, js = save_result(est.result_, out)
+        print(f"wrote {nc} and {js}")
+        if args.plot:
+            from plastix.plot.estimate import save_estimate_figure
+
+            png = save_estimate_figure(est.result_, out.with_suffix(".png"))
+            print(f"wrote {png}")
+    return 0
+
+
+def fit_file(args: argparse.Namespace):
+    """The fitted estimator of ``args.file`` (a record file; checked already) with the
+    options of ``args``."""
+    from plastix.cli._errors import reading
+    from plastix.cli._registry_help import format_of_path
+    from plastix.estimate.estimator import HebbianEstimator
+
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,
                            n_boot=args.n_boot, n_null=args.n_null, alpha=args.alpha,
                            rng=args.rng)
@@ -115,17 +148,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         with reading(args.file, format_of_path(args.file)):
             est.fit(args.file)
-    print(f"plastix estimate {args.file.name}")
-    print(est.summary())
-    if out is not None:
-        nc, js = save_result(est.result_, out)
-        print(f"wrote {nc} and {js}")
-        if args.plot:
-            from plastix.plot.estimate import save_estimate_figure
-
-            png = save_estimate_figure(est.result_, out.with_suffix(".png"))
-            print(f"wrote {png}")
-    return 0
+    return est
 
 
 def _run_table(args: argparse.Namespace) -> int:

@@ -1,5 +1,5 @@
 """``plastix reproduce NAME [--quick] [--seeds N] [--rng S] [--threads T] [--device D]
-[--epochs E] --out DIR``."""
+[--epochs E] [--workers N | --scheduler ADDRESS] --out DIR``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import importlib
 import inspect
 from pathlib import Path
 
+from plastix.cli._cluster import add_cluster_flags, cluster_client
 from plastix.cli._paths import add_rng_flag, check_folder
 from plastix.cli._registry_help import rule_help
 
@@ -25,14 +26,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True,
                    help="output folder (a rerun into it continues what is saved there)")
     p.add_argument("--threads", type=int, default=1,
-                   help="cores for the training sweeps (default 1; 2 trains two halves of "
-                        "each sweep side by side on a 2-core machine when nothing else runs)")
+                   help="cores for the training sweeps (default 1; 2 trains two batches of "
+                        "each sweep side by side, in this process, on a 2-core machine when "
+                        "nothing else runs; the same numbers)")
     p.add_argument("--device", default="cpu",
                    help="where the ANN experiments train: cpu (default), cuda, or auto (CUDA "
                         "when present); CUDA gives the CPU's numbers to float32 tolerance")
     p.add_argument("--epochs", type=int, default=None,
                    help="train this many epochs instead of the paper's 50 (ANN experiments; "
                         "e.g. to check whether a difference from the paper is a budget effect)")
+    add_cluster_flags(p)
     _lazy_epilog(p, lambda: "learning rules of the artificial networks:\n" + rule_help())
     p.set_defaults(func=_run)
 
@@ -55,6 +58,9 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.experiments import EXPERIMENTS
 
     check_choice("name", args.name, EXPERIMENTS)
+    if args.name == "circuit-phase" and (args.workers is not None or args.scheduler):
+        raise ValueError("`--workers`/`--scheduler` apply to the ANN experiments (table1, fig3, "
+                         "fig4, fig5, fig15); circuit-phase runs in this process; drop them.")
     extra = {}
     if args.epochs is not None:
         if args.name == "circuit-phase":
@@ -78,6 +84,14 @@ def _run(args: argparse.Namespace) -> int:
     if "device" in extra and "device" not in inspect.signature(module.run).parameters:
         raise ValueError(f"`--device {args.device}`: `reproduce {args.name}` trains on the CPU "
                          "only; drop --device.")
-    summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng, **extra)
+    if (args.workers is not None or args.scheduler) \
+            and "client" not in inspect.signature(module.run).parameters:
+        raise ValueError(f"`--workers`/`--scheduler`: `reproduce {args.name}` runs in this "
+                         "process only; drop them.")
+    with cluster_client(args) as client:
+        if client is not None:
+            extra["client"] = client
+        summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng,
+                             **extra)
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0

@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
+from plastix._util.executor import Task, run_tasks
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_keywords, check_memory
 from plastix.design.circuit import (
@@ -58,6 +59,7 @@ from plastix.design.power import compare_pair
 from plastix.design.resume import (
     load_checkpoint,
     measure_identity,
+    record_hash,
     resumable_measure,
     resume_folder,
     rng_identity,
@@ -173,20 +175,53 @@ def circuit_from_record(record: Any, *, measure: Callable[[xr.Dataset], float] |
 
 
 def _records_alignment(win: Mapping[str, np.ndarray], spec: CircuitSpec, cond: Condition,
-                       measure: Callable, truth: dict, bar: Any) -> np.ndarray:
+                       measure: Callable, truth: dict, bar: Any, client: Any = None
+                       ) -> np.ndarray:
     n = win["pre"].shape[0]
     out = np.empty(n)
-    for i in range(n):
-        rec = window_record(win, (i,), spec, decay=cond.decay, truth={**truth, "session": i})
-        out[i] = measure(rec)
-        if bar is not None:
-            bar.update(1)
+    recs = [window_record(win, (i,), spec, decay=cond.decay, truth={**truth, "session": i})
+            for i in range(n)]
+    if client is None:
+        for i, rec in enumerate(recs):
+            out[i] = measure(rec)
+            if bar is not None:
+                bar.update(1)
+        return out
+    # on the cluster: sessions already in the resume folder are read here, the others
+    # are measured by the workers and written here (by the resume wrapper's store)
+    lookup, store = getattr(measure, "lookup", None), getattr(measure, "store", None)
+    tasks = []
+    for i, rec in enumerate(recs):
+        value = lookup(rec) if lookup is not None else None
+        if value is not None:
+            out[i] = value
+            measure.reused += 1
+            if bar is not None:
+                bar.update(1)
+            continue
+        tasks.append(Task(f"design-{record_hash(rec)[:24]}-{i}", measure_session,
+                          (getattr(measure, "inner", measure), rec, i),
+                          label=f"session {i} of {truth['hypothesis']}, {truth['condition']}"))
+
+    def save(task: Task, value: float) -> None:
+        out[task.args[2]] = value
+        if store is not None:
+            store(task.args[1], value)
+            measure.measured += 1
+
+    run_tasks(tasks, save, client=client, bar=bar)
     return out
+
+
+def measure_session(measure: Callable[[xr.Dataset], float], record: xr.Dataset, index: int,
+                    *, tick: Any = None) -> float:
+    """One task of a design on a cluster: ``measure(record)`` (``index`` travels along)."""
+    return float(measure(record))
 
 
 def _simulate(spec: CircuitSpec, cal: Calibration, manipulations: Sequence[Manipulation],
               n_rep: int, rng: np.random.Generator, measure: Callable, sigma_c: float | None,
-              bar: Any) -> tuple[np.ndarray, np.ndarray]:
+              bar: Any, client: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Baseline (replicate,) and manipulated (manipulation, replicate) alignments."""
     hyp = cal.hypothesis
     gens = rng.spawn(len(manipulations) + 2)
@@ -201,7 +236,7 @@ def _simulate(spec: CircuitSpec, cal: Calibration, manipulations: Sequence[Manip
                                                                        spec.decay))
     base = _records_alignment(win, spec, base_cond, measure,
                               {**truth, "condition": "baseline", "decay": base_cond.decay,
-                               "noise": base_cond.noise}, bar)
+                               "noise": base_cond.noise}, bar, client)
     manip = np.empty((len(manipulations), n_rep))
     for i, m in enumerate(manipulations):
         if m.phase == "early":
@@ -213,7 +248,7 @@ def _simulate(spec: CircuitSpec, cal: Calibration, manipulations: Sequence[Manip
         manip[i] = _records_alignment(win, spec, cond, measure,
                                       {**truth, "condition": m.name, "decay": cond.decay,
                                        "noise": cond.noise, "error_gain": cond.error_gain,
-                                       "silenced": cond.silenced}, bar)
+                                       "silenced": cond.silenced}, bar, client)
     return base, manip
 
 
@@ -422,6 +457,7 @@ def propose_experiments(
     rng: Any = None,
     progress: bool = True,
     resume_dir: Any = None,
+    client: Any = None,
 ) -> DesignResult:
     """Rank candidate manipulations by how well they separate the hypotheses.
 
@@ -484,6 +520,10 @@ def propose_experiments(
         a rerun with the same settings (and an int ``rng``) reads those back
         instead of measuring them again and ends with the same result
         (:mod:`plastix.design.resume`).
+    client : distributed.Client, optional
+        Measure the simulated sessions on this Dask cluster (one task per session;
+        results written here, in ``resume_dir`` too); the same numbers as without.
+        Calibration runs here.
 
     Returns
     -------
@@ -531,7 +571,7 @@ def propose_experiments(
                              target=target)
     cals, base, manip, sigma_c = _run_design(spec, hyps, mans, n_rep=n_rep, n_cal=n_cal,
                                              target=target, measure=measure, gen=gen,
-                                             progress=progress,
+                                             progress=progress, client=client,
                                              folder=getattr(measure, "folder", None)
                                              if resume_dir is not None else None)
     off = [f"{c.hypothesis.name} ({c.achieved:+.3f})" for c, h in zip(cals, hyps, strict=True)
@@ -657,7 +697,8 @@ def _check_memory(spec: CircuitSpec, batch: int) -> None:
 
 def _run_design(spec: CircuitSpec, hyps: Sequence[Hypothesis], mans: Sequence[Manipulation],
                 *, n_rep: int, n_cal: int, target: float, measure: Callable[[xr.Dataset], float],
-                gen: np.random.Generator, progress: bool, folder: Path | None = None
+                gen: np.random.Generator, progress: bool, folder: Path | None = None,
+                client: Any = None
                 ) -> tuple[list[Calibration], np.ndarray, np.ndarray, float | None]:
     """Calibrate every hypothesis, then simulate and measure its sessions.
 
@@ -698,7 +739,8 @@ def _run_design(spec: CircuitSpec, hyps: Sequence[Hypothesis], mans: Sequence[Ma
                 if bar is not None:
                     bar.update(n_rep * (1 + len(mans)))
                 continue
-            base[h], manip[h] = _simulate(spec, cal, mans, n_rep, g, measure, sigma_c, bar)
+            base[h], manip[h] = _simulate(spec, cal, mans, n_rep, g, measure, sigma_c, bar,
+                                          client)
             if folder is not None:
                 save_checkpoint(folder, f"sessions-{h}", {"base": base[h], "manip": manip[h]})
     finally:

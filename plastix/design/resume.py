@@ -181,6 +181,12 @@ def resumable_measure(measure: Callable[[xr.Dataset], float], folder: Path
     if hasattr(measure, "params"):
         wrapped.params = measure.params  # type: ignore[attr-defined]
     wrapped.folder = folder  # type: ignore[attr-defined]
+    # for a design on a cluster: look up and store here, measure on the workers
+    wrapped.inner = measure  # type: ignore[attr-defined]
+    wrapped.lookup = lambda record: _read(folder / (record_hash(record) + _SUFFIX))  # type: ignore[attr-defined]
+    wrapped.store = lambda record, value: atomic_write(  # type: ignore[attr-defined]
+        folder / (record_hash(record) + _SUFFIX),
+        lambda p: p.write_text(float(value).hex() + "\n", encoding="ascii"))
     return wrapped
 
 

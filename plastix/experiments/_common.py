@@ -290,13 +290,14 @@ def config_dict(config: Any) -> dict[str, Any]:
 
 def run_sweep(config: Any, grid: dict[str, list], *, n_seeds: int, rng: Any,
               desc: str, threads: int = 1, cache: Path | None = None,
-              device: str = "cpu") -> xr.Dataset:
+              device: str = "cpu", client: Any = None) -> xr.Dataset:
     """Call :func:`plastix.ann.sweep` with a progress bar labelled ``desc``.
 
     With ``cache`` (a folder), finished runs are stored there and a rerun of the same
     experiment with the same ``rng`` loads them instead of training again.  ``threads``
-    is :func:`plastix.ann.sweep`'s (cores; the caller's setting is restored), and
-    ``device`` its device.
+    is :func:`plastix.ann.sweep`'s (cores; the caller's setting is restored), and so
+    are ``device`` (its device) and ``client`` (a Dask client: the batches train on its
+    cluster).
     """
     from plastix.ann import sweep
 
@@ -304,7 +305,7 @@ def run_sweep(config: Any, grid: dict[str, list], *, n_seeds: int, rng: Any,
           + " × ".join(f"{k}({len(v)})" for k, v in grid.items()) + f" × {n_seeds} seeds",
           flush=True)
     return sweep(config, grid, n_seeds=n_seeds, rng=rng, progress=True, threads=threads,
-                 out=cache, device=device)
+                 out=cache, device=device, client=client)
 
 
 def describe_budget(config: Any, *, quick: bool, full: dict[str, Any] | None = None) -> str:

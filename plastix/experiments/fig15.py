@@ -46,7 +46,7 @@ def config(*, quick: bool = False, **overrides: Any):
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
             weight_decays: Any = None, overrides: dict | None = None,
-            threads: int = 1, device: str = "cpu") -> xr.Dataset:
+            threads: int = 1, device: str = "cpu", client: Any = None) -> xr.Dataset:
     """Train, and keep the per-step layer-2 alignment of the gradient and of the update.
 
     Returns
@@ -61,7 +61,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     seeds = C.resolve_seeds(n_seeds, N_SEEDS[bool(quick)])
     cfg = config(quick=quick, **(overrides or {}))
     result = C.run_sweep(cfg, {"weight_decay": decays.tolist()}, n_seeds=seeds, rng=rng,
-                         cache=cache, desc="fig15", threads=threads, device=device)
+                         cache=cache, desc="fig15", threads=threads, device=device, client=client)
     a = result["alignment"].sel(layer=LAYER, signal=["gradient", "update"])
     keep = ("weight_decay", "seed", "signal", "step")
     a = a.drop_vars([c for c in a.coords if c not in keep])
@@ -146,7 +146,7 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         weight_decays: Any = None, overrides: dict | None = None, threads: int = 1,
-        device: str = "cpu") -> Path:
+        device: str = "cpu", client: Any = None) -> Path:
     """Reproduce Fig. 15 into ``out``; return the summary path.
 
     Writes ``fig15.nc``, ``fig15.csv``, ``fig15.png`` and ``fig15.md``.  ``quick``:
@@ -163,6 +163,9 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     overrides : dict, optional
         :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
         budget check); the summary names what changed.
+    client : distributed.Client, optional
+        Train the sweeps on this Dask cluster (:func:`plastix.ann.sweep`'s ``client``;
+        the same numbers as without).
     threads : int
         Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
         caller's torch thread count is restored afterwards).
@@ -172,7 +175,7 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
     ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, weight_decays=weight_decays,
-                 overrides=overrides, threads=threads, device=device)
+                 overrides=overrides, threads=threads, device=device, client=client)
     C.write_dataset(ds, out, "fig15")
     axes = plot(ds)
     C.save_figure(axes[0].figure, out / "fig15.png")

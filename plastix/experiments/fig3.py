@@ -47,7 +47,7 @@ def config(activation: str, *, hidden=(128, 128), quick: bool = False, **overrid
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
             weight_decays: Any = None, deep: bool = True, overrides: dict | None = None,
-            threads: int = 1, device: str = "cpu") -> xr.Dataset:
+            threads: int = 1, device: str = "cpu", client: Any = None) -> xr.Dataset:
     """Run both panels.
 
     Returns
@@ -66,7 +66,8 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     for act, stream in zip(ACTIVATIONS, streams, strict=False):
         result = C.run_sweep(config(act, quick=quick, **(overrides or {})),
                              {"weight_decay": decays.tolist()}, n_seeds=seeds, rng=stream,
-                             cache=cache, desc=f"fig3 {act}", threads=threads, device=device)
+                             cache=cache, desc=f"fig3 {act}", threads=threads,
+                             device=device, client=client)
         a, _, _ = C.final_alignment_stats(result, layer=2, signal="gradient")
         keep = ("weight_decay", "seed")
         per_act.append(a.drop_vars([c for c in a.coords if c not in keep]))
@@ -82,7 +83,8 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         cfg = config("tanh", hidden=hidden, quick=quick, **(overrides or {}))
         result = C.run_sweep(cfg, {"weight_decay": decays.tolist()}, n_seeds=deep_seeds,
                              rng=streams[-1], cache=cache, desc="fig3 deep",
-                             threads=threads, device=device)
+                             threads=threads,
+                             device=device, client=client)
         layers = []
         for layer in range(1, len(hidden) + 2):
             a, _, _ = C.final_alignment_stats(result, layer=layer, signal="gradient")
@@ -186,7 +188,7 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         weight_decays: Any = None, deep: bool = True, overrides: dict | None = None,
-        threads: int = 1, device: str = "cpu") -> Path:
+        threads: int = 1, device: str = "cpu", client: Any = None) -> Path:
     """Reproduce Fig. 3 into ``out``; return the summary path.
 
     Writes ``fig3.nc``, ``fig3.csv``, ``fig3.png`` and ``fig3.md``.  ``quick``: 4
@@ -207,6 +209,9 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     overrides : dict, optional
         :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
         budget check); the summary names what changed.
+    client : distributed.Client, optional
+        Train the sweeps on this Dask cluster (:func:`plastix.ann.sweep`'s ``client``;
+        the same numbers as without).
     threads : int
         Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
         caller's torch thread count is restored afterwards).
@@ -217,7 +222,7 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
     ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng,
                  weight_decays=weight_decays, deep=deep, overrides=overrides, threads=threads,
-                 device=device)
+                 device=device, client=client)
     C.write_dataset(ds, out, "fig3")
     axes = plot(ds)
     C.save_figure(axes[0].figure, out / "fig3.png")

@@ -72,7 +72,8 @@ def config(*, quick: bool = False, **overrides: Any):
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
             noise: Any = None, weight_decay: Any = None, n_boot: int = 1000,
-            overrides: dict | None = None, threads: int = 1, device: str = "cpu") -> xr.Dataset:
+            overrides: dict | None = None, threads: int = 1, device: str = "cpu",
+            client: Any = None) -> xr.Dataset:
     """Run the grid and fit the boundary per layer.
 
     Returns
@@ -94,7 +95,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     cfg = config(quick=quick, **(overrides or {}))
     result = C.run_sweep(cfg, {"noise": noise.tolist(), "weight_decay": decay.tolist()},
                          n_seeds=seeds, rng=run_rng, cache=cache, desc="fig4", threads=threads,
-                         device=device)
+                         device=device, client=client)
     per_layer = []
     for layer in LAYERS:
         a, _, _ = C.final_alignment_stats(result, layer=layer, signal="gradient")
@@ -326,7 +327,7 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         noise: Any = None, weight_decay: Any = None, overrides: dict | None = None,
-        n_boot: int = 1000, threads: int = 1, device: str = "cpu") -> Path:
+        n_boot: int = 1000, threads: int = 1, device: str = "cpu", client: Any = None) -> Path:
     """Reproduce Fig. 4 into ``out``; return the summary path.
 
     Writes ``fig4.nc``, ``fig4.csv``, ``fig4.png`` and ``fig4.md``.  ``quick``
@@ -347,6 +348,9 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
         budget check); the summary names what changed.
     n_boot : int
         Bootstrap resamples of the boundary fit.
+    client : distributed.Client, optional
+        Train the sweeps on this Dask cluster (:func:`plastix.ann.sweep`'s ``client``;
+        the same numbers as without).
     threads : int
         Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
         caller's torch thread count is restored afterwards).
@@ -357,7 +361,7 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
     ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=noise,
                  weight_decay=weight_decay, n_boot=n_boot, overrides=overrides, threads=threads,
-                 device=device)
+                 device=device, client=client)
     C.write_dataset(ds, out, "fig4")
     axes = plot(ds)
     C.save_figure(axes[0].figure, out / "fig4.png")

@@ -80,7 +80,7 @@ def quadratic_vertex(alignment: Any, loss: Any, *, n_boot: int = 1000, rng: Any 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
             noise: Any = None, weight_decay: Any = None, overrides: dict | None = None,
-            threads: int = 1, device: str = "cpu") -> xr.Dataset:
+            threads: int = 1, device: str = "cpu", client: Any = None) -> xr.Dataset:
     """Run the grid; return per-run final alignment and validation loss.
 
     Returns
@@ -98,7 +98,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     cfg = config(quick=quick, **(overrides or {}))
     result = C.run_sweep(cfg, {"noise": noise.tolist(), "weight_decay": decay.tolist()},
                          n_seeds=seeds, rng=run_rng, cache=cache, desc="fig5", threads=threads,
-                         device=device)
+                         device=device, client=client)
     a, _, _ = C.final_alignment_stats(result, layer=2, signal="gradient")
     keep = ("noise", "weight_decay", "seed")
     a = a.drop_vars([c for c in a.coords if c not in keep]).transpose(*keep)
@@ -187,7 +187,7 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         noise: Any = None, weight_decay: Any = None, overrides: dict | None = None,
-        threads: int = 1, device: str = "cpu") -> Path:
+        threads: int = 1, device: str = "cpu", client: Any = None) -> Path:
     """Reproduce Fig. 5 into ``out``; return the summary path.
 
     Writes ``fig5.nc``, ``fig5.csv``, ``fig5.png`` and ``fig5.md``.  ``quick``: a
@@ -206,6 +206,9 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     overrides : dict, optional
         :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
         budget check); the summary names what changed.
+    client : distributed.Client, optional
+        Train the sweeps on this Dask cluster (:func:`plastix.ann.sweep`'s ``client``;
+        the same numbers as without).
     threads : int
         Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
         caller's torch thread count is restored afterwards).
@@ -215,7 +218,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     out = C.prepare_out(out)
     cache = out / "sweeps"  # finished runs: a rerun with the same rng resumes
     ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, noise=noise,
-                 weight_decay=weight_decay, overrides=overrides, threads=threads, device=device)
+                 weight_decay=weight_decay, overrides=overrides, threads=threads,
+                 device=device, client=client)
     C.write_dataset(ds, out, "fig5")
     ax = plot(ds)
     C.save_figure(ax.figure, out / "fig5.png")

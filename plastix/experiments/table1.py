@@ -82,7 +82,7 @@ def reported(rule: str) -> tuple[int, str]:
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             cache: Path | None = None,
             weight_decays=DECAYS, rules=RULES, overrides: dict | None = None,
-            threads: int = 1, device: str = "cpu") -> xr.Dataset:
+            threads: int = 1, device: str = "cpu", client: Any = None) -> xr.Dataset:
     """Train every rule at every decay and reduce to Table 1.
 
     Returns
@@ -101,7 +101,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         config = rule_config(rule, quick=quick, **(overrides or {}))
         result = C.run_sweep(config, {"weight_decay": list(decays)}, n_seeds=seeds, rng=stream,
                              cache=cache, desc=f"table1 {NAMES[rule]}", threads=threads,
-                             device=device)
+                             device=device, client=client)
         layer, signal = reported(rule)
         a, _, _ = C.final_alignment_stats(result, layer=layer, signal=signal)
         per_run.append(a.drop_vars([c for c in a.coords if c not in ("weight_decay", "seed")]))
@@ -364,7 +364,7 @@ def summary(ds: xr.Dataset, *, budget: str) -> str:
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
         weight_decays: Any = None, overrides: dict | None = None, threads: int = 1,
-        device: str = "cpu") -> Path:
+        device: str = "cpu", client: Any = None) -> Path:
     """Reproduce Table 1 into ``out``; return the summary path.
 
     Writes ``table1.nc``, ``table1.csv``, ``table1.png`` and ``table1.md``.
@@ -382,6 +382,9 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     overrides : dict, optional
         :class:`plastix.ann.TrainConfig` fields to change (e.g. ``{"epochs": 5}``: a
         budget check); the summary names what changed.
+    client : distributed.Client, optional
+        Train the sweeps on this Dask cluster (:func:`plastix.ann.sweep`'s ``client``;
+        the same numbers as without).
     threads : int
         Cores for the training sweeps (:func:`plastix.ann.sweep`'s ``threads``; the
         caller's torch thread count is restored afterwards).
@@ -393,7 +396,7 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     ds = measure(cache=cache, quick=quick, n_seeds=n_seeds, rng=rng, overrides=overrides,
                  weight_decays=DECAYS if weight_decays is None
                  else tuple(float(d) for d in weight_decays),
-                 threads=threads, device=device)
+                 threads=threads, device=device, client=client)
     C.write_dataset(ds, out, "table1")
     ax = plot(ds)
     C.save_figure(ax.figure, out / "table1.png")

@@ -1,0 +1,148 @@
+"""``plastix estimate FILE [FILE ...] --out DIR/``: a batch of recordings, one task per file.
+
+Each file is estimated exactly as ``plastix estimate FILE --rng S`` would (the same
+options and seed for every file, so a file's result depends on the file alone, never
+on the worker or the order).  Results are written here, as tasks finish:
+``DIR/STEM_estimate.nc`` and ``.json`` per file, registered in
+``DIR/estimate-index.json`` (atomic, under the folder's lock), then the combined table
+``DIR/estimates.csv`` (one row per file).  A rerun with the same options loads the
+files already estimated instead of estimating them again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from plastix.cli._errors import CLIError
+from plastix.cli._inputs import check_input
+from plastix.cli._paths import check_outputs, is_folder_target
+
+__all__ = ["run_batch"]
+
+INDEX = "estimate-index.json"
+TABLE = "estimates.csv"
+_NOT_OPTIONS = {"file", "out", "overwrite", "workers", "scheduler", "debug", "func", "plot",
+                "command"}
+
+
+def _key(path: Path, options: dict[str, Any]) -> str:
+    """A file's task key: its path, size and modification time, and the options."""
+    st = path.stat()
+    text = json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, options],
+                      sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:20]
+
+
+def _check(args: argparse.Namespace) -> Path:
+    from plastix.cli._registry_help import check_kernel
+    from plastix.io.table import is_pairing_table
+
+    if args.out is None or not is_folder_target(args.out):
+        raise CLIError(f"`--out` must be a folder (DIR/) when estimating a batch of "
+                       f"{len(args.file)} file(s); got {args.out!r}. Give e.g. --out results/.")
+    if args.plot:
+        raise CLIError("`--plot` draws one recording; drop it for a batch (or estimate the "
+                       "file alone).")
+    stems = [f.stem for f in args.file]
+    dup = sorted({s for s in stems if stems.count(s) > 1})
+    if dup:
+        raise CLIError(f"two input files share the name {dup[0]!r}: their results would "
+                       "share DIR/NAME_estimate.*; rename one or run them in two batches.")
+    for f in args.file:
+        if is_pairing_table(f):
+            raise CLIError(f"{f} is a table of pairing experiments; estimate tables one at "
+                           "a time (plastix estimate TABLE), batches take record files.")
+        check_input(f, allow_pickle=args.allow_pickle)
+    args.kernel = args.kernel or ("stdp" if args.weights_from else "product")
+    check_kernel(args.kernel)
+    return Path(args.out)
+
+
+def estimate_task(args: argparse.Namespace, *, tick=None) -> dict[str, Any]:
+    """One task of a batch: estimate ``args.file``; returns the result Dataset and its
+    summary text (``{"result": ..., "summary": ...}``)."""
+    from plastix.cli.estimate import fit_file
+
+    est = fit_file(args)
+    return {"result": est.result_, "summary": est.summary()}
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Estimate every file of ``args.file`` (on ``--workers``/``--scheduler`` if given)."""
+    from plastix._util.executor import Task, TaskError, run_tasks
+    from plastix._util.index import read_index, update_index
+    from plastix.cli._cluster import cluster_client
+    from plastix.estimate.estimator import result_to_dict, save_result
+
+    out = _check(args)
+    options = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
+    keys = {f: _key(f, options) for f in args.file}
+    bases = {f: out / f"{f.stem}_estimate" for f in args.file}
+    index = read_index(out, INDEX).get("results", {})
+    done = {f: json.loads(bases[f].with_suffix(".json").read_text()) for f in args.file
+            if index.get(keys[f]) == bases[f].name and bases[f].with_suffix(".json").exists()}
+    todo = [f for f in args.file if f not in done]
+    ours = (out / INDEX).exists()
+    files = [bases[f].with_suffix(s) for f in todo for s in (".nc", ".json")]
+    check_outputs(files + ([] if ours else [out / TABLE]), inputs=args.file,
+                  overwrite=args.overwrite)
+    if done:
+        print(f"plastix estimate: {len(done)} of {len(args.file)} files already estimated in "
+              f"{out} (loaded, not estimated again)")
+
+    def save(task: Task, res: dict[str, Any]) -> None:
+        f = task.args[0].file
+        save_result(res["result"], bases[f])
+        update_index(out, lambda ix: ix.setdefault("results", {}).__setitem__(
+            keys[f], bases[f].name), INDEX)
+        done[f] = result_to_dict(res["result"])
+        print(f"plastix estimate {f.name}\n{res['summary']}", flush=True)
+
+    tasks = []
+    for f in todo:
+        one = copy.copy(args)
+        one.file, one.func = f, None
+        tasks.append(Task(f"estimate-{keys[f]}", estimate_task, (one,), label=str(f)))
+    bar = None
+    if tasks:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(tasks), desc="estimate", unit="file", disable=None)
+    try:
+        with cluster_client(args) as client:
+            run_tasks(tasks, save, client=client, bar=bar)
+    except TaskError:
+        _write_table(out, args.file, done)  # what finished is in the table too
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    table = _write_table(out, args.file, done)
+    print(f"wrote {len(done)} results and {table}")
+    return 0
+
+
+def _write_table(out: Path, files: list[Path], done: dict[Path, dict]) -> Path:
+    """``out/estimates.csv``: one row per estimated file, in the order given."""
+    import pandas as pd
+
+    from plastix._util.io import atomic_write
+
+    rows = []
+    for f in files:
+        if f not in done:
+            continue
+        d = done[f]
+        lo, hi = (d.get("alignment_ci") or [None, None])[:2]
+        rows.append({"file": str(f), "alignment": d.get("alignment"), "alignment_low": lo,
+                     "alignment_high": hi, "p_value": d.get("p_value"),
+                     "verdict": d.get("verdict"), "decay": d.get("decay"),
+                     "pooled": d.get("pooled"), "result": f"{f.stem}_estimate.nc"})
+    frame = pd.DataFrame(rows, columns=["file", "alignment", "alignment_low", "alignment_high",
+                                        "p_value", "verdict", "decay", "pooled", "result"])
+    return atomic_write(out / TABLE, lambda p: frame.to_csv(p, index=False))

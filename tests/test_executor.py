@@ -1,0 +1,207 @@
+"""The executor seam on a real Dask LocalCluster of 2 worker processes: same bytes as the
+serial run, a SIGKILLed worker costs only its task, a killed client resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+pytest.importorskip("torch")
+distributed = pytest.importorskip("distributed")
+
+from plastix._util.executor import Task, run_tasks  # noqa: E402
+from plastix.ann import TrainConfig, sweep  # noqa: E402
+from plastix.ann import run as ann_run  # noqa: E402
+
+CFG = TrainConfig(hidden=(12, 8), n_train=256, n_val=32, batch_size=32, epochs=2)
+GRID = {"weight_decay": [0.0, 1e-2], "noise": [0.0, 1e-2]}
+KW = dict(n_seeds=2, rng=4, progress=False, max_models=2)  # 8 runs in 4 tasks
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+def _tables(folder):
+    """Every file a sweep wrote (name -> bytes), the lock file aside."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != ".index.lock"}
+
+
+def test_two_workers_write_the_serial_bytes(client, tmp_path):
+    serial = sweep(CFG, GRID, out=tmp_path / "serial", **KW)
+    dask = sweep(CFG, GRID, out=tmp_path / "dask", client=client, **KW)
+    xr.testing.assert_identical(dask, serial)
+    a, b = _tables(tmp_path / "serial"), _tables(tmp_path / "dask")
+    assert sorted(a) == sorted(b) and len([n for n in a if n.startswith("run-")]) == 8
+    assert all(a[n] == b[n] for n in a), [n for n in a if a[n] != b[n]]
+
+
+def test_a_worker_killed_mid_task_costs_only_that_task(client, tmp_path):
+    """SIGKILL the worker running a task: the scheduler reruns the task elsewhere and the
+    sweep ends identical to the serial one."""
+    slow = CFG.replace(epochs=12)
+    serial = sweep(slow, GRID, **KW)
+    pids = client.run(os.getpid)
+    killed: list[int] = []
+
+    def killer():
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 120:
+            busy = [w for w, tasks in client.processing().items()
+                    if any(str(k).startswith("plastix-sweep-") for k in tasks)]
+            if busy and busy[0] in pids:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(pids[busy[0]])
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    result = sweep(slow, GRID, out=tmp_path, client=client, **KW)
+    thread.join()
+    assert killed, "no task was seen running"
+    assert killed[0] not in client.run(os.getpid).values(), "the killed worker is still there"
+    xr.testing.assert_identical(result, serial)
+    assert len(json.loads((tmp_path / "index.json").read_text())["runs"]) == 8
+
+
+_CLIENT = """
+import sys
+from distributed import Client
+from plastix.ann import TrainConfig, sweep
+cfg = TrainConfig.from_json(sys.argv[1])
+with Client(sys.argv[2]) as c:
+    sweep(cfg, {"weight_decay": [0.0, 1e-2], "noise": [0.0, 1e-2]}, n_seeds=2, rng=4,
+          progress=False, max_models=1, out=sys.argv[3], client=c)
+"""
+
+
+def test_a_killed_client_resumes_with_finished_tasks_kept(client, tmp_path, monkeypatch):
+    slow = CFG.replace(epochs=6)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", _CLIENT, slow.to_json(),
+                             client.scheduler.address, str(tmp_path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    index = tmp_path / "index.json"
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 180 and proc.poll() is None:
+            if index.exists() and json.loads(index.read_text())["runs"]:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL, proc.communicate()[1][-2000:]
+    kept = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("run-*.nc")}
+    assert 1 <= len(kept) < 8
+    submitted: list[Task] = []
+    real = ann_run.run_tasks
+
+    def recording(tasks, *args, **kw):
+        submitted.extend(tasks)
+        return real(tasks, *args, **kw)
+
+    monkeypatch.setattr(ann_run, "run_tasks", recording)
+    resumed = sweep(slow, GRID, out=tmp_path, client=client, **{**KW, "max_models": 1})
+    assert len(submitted) == 8 - len(kept), "finished tasks were submitted again"
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("run-*.nc")
+            if p.name in kept} == kept, "a finished result was rewritten"
+    serial = sweep(slow, GRID, **{**KW, "max_models": 1})
+    xr.testing.assert_identical(resumed, serial)
+
+
+def test_in_process_threads_save_each_result_here():
+    """The in-process backend calls on_result in the calling thread, once per task."""
+    seen = []
+    main = threading.get_ident()
+
+    def save(task, result):
+        seen.append((task.key, result, threading.get_ident() == main))
+
+    tasks = [Task(f"k{i}", _square, (i,)) for i in range(5)]
+    run_tasks(tasks, save, threads=2)
+    assert sorted(seen) == [(f"k{i}", i * i, True) for i in range(5)]
+    np.testing.assert_array_equal(sorted(r for _, r, _ in seen), [0, 1, 4, 9, 16])
+
+
+def _square(x, *, tick=None):
+    return x * x
+
+
+def test_cli_workers_0_is_one_line(tmp_path, capsys):
+    from plastix.cli import main
+
+    assert main(["reproduce", "fig4", "--quick", "--workers", "0", "--out",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["plastix reproduce: error: `--workers` must be an int >= 1 (worker processes "
+                   "of a local Dask cluster); got 0. Omit it to run in this process."]
+
+
+def _records(folder):
+    from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
+    from plastix.io import save_record
+
+    folder.mkdir()
+    return [str(save_record(simulate_synthetic(
+        SyntheticConfig(rule=rule, n_pre=6, n_post=3, n_intervals=12, bins_per_interval=5),
+        rng=np.random.default_rng(i), known_decay=True), folder / f"r{i}.nc"))
+        for i, rule in enumerate(["hebbian", "anti_hebbian", "hebbian"])]
+
+
+def test_estimate_batch_on_the_cluster_equals_each_file_alone(client, tmp_path, capsys):
+    """`plastix estimate F1 F2 F3 --out DIR/`: per-file results byte-identical to estimating
+    each file alone, the same bytes from 2 workers, one combined table; a rerun estimates
+    nothing again."""
+    from plastix.cli import main
+
+    files = _records(tmp_path / "in")
+    fast = ["--n-boot", "30", "--n-null", "19", "--rng", "3"]
+    assert main(["estimate", *files, *fast, "--out", f"{tmp_path}/serial/"]) == 0
+    assert main(["estimate", *files, *fast, "--scheduler", client.scheduler.address,
+                 "--out", f"{tmp_path}/dask/"]) == 0
+    assert main(["estimate", files[1], *fast, "--out", f"{tmp_path}/alone/"]) == 0
+    a, b = _tables(tmp_path / "serial"), _tables(tmp_path / "dask")
+    assert sorted(a) == sorted(b) and all(a[n] == b[n] for n in a), [n for n in a
+                                                                     if a[n] != b[n]]
+    alone = _tables(tmp_path / "alone")
+    assert alone["r1_estimate.nc"] == a["r1_estimate.nc"]
+    table = a["estimates.csv"].decode().splitlines()
+    assert len(table) == 4 and table[0].startswith("file,alignment,alignment_low")
+    capsys.readouterr()
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "serial").glob("r*_estimate.*")}
+    assert main(["estimate", *files, *fast, "--out", f"{tmp_path}/serial/"]) == 0
+    assert "3 of 3 files already estimated" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns
+            for p in (tmp_path / "serial").glob("r*_estimate.*")} == before
+
+
+@pytest.mark.slow  # about 2 min on the loaded 2-core machine (three designs)
+def test_design_sessions_on_the_cluster_equal_the_serial_design(client, tmp_path):
+    """propose_experiments(client=): the same dataset; the sessions it measured are in the
+    resume folder, and a serial rerun from that folder measures none again."""
+    from plastix.design import CircuitSpec, propose_experiments
+
+    kw = dict(circuit=CircuitSpec(n_pre=8, n_post=4, n_intervals=10), n_replicates=4,
+              n_calibration=2, rng=21, progress=False)
+    serial = propose_experiments(**kw)
+    dask = propose_experiments(**kw, client=client, resume_dir=tmp_path)
+    xr.testing.assert_identical(dask.dataset, serial.dataset)
+    again = propose_experiments(**kw, resume_dir=tmp_path)
+    xr.testing.assert_identical(again.dataset, serial.dataset)
