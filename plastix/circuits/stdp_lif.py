@@ -262,7 +262,7 @@ def simulate_stdp(config: STDPConfig | None = None, *, rng: Any = None,
     rule = "stdp" if cfg.plastic else "static"
     return make_record(
         pre, post, w, time=np.arange(n_bins) * cfg.bin_size, weight_time=res["weight_time"],
-        dt=cfg.bin_size, time_units="s", activity_units="1", activity_kind="count",
+        dt=cfg.bin_size, time_units="s", activity_units="1", activity_kind="count", decay=0.0,
         pre_spikes={"time": res["pre_t"], "unit": res["pre_i"]},
         post_spikes={"time": res["post_t"], "unit": res["post_i"]}, source="brian2",
         provenance={"config": cfg.to_dict(), "seed": seed, "codegen_target": target,
