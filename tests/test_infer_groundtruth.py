@@ -135,3 +135,30 @@ def test_inferred_efficacies_rank_the_true_stdp_weights(song_record, tmp_path, c
     assert lo <= float(res["alignment"]) <= hi
     assert "cross-fit" in res.attrs["uncertainty_propagated"]
     assert np.isfinite(res.attrs["inference_p"])
+
+
+def test_the_demo_section_reruns_from_its_printed_command(tmp_path):
+    """The demo's spike-only recording: its printed `plastix estimate` command gives the
+    same result file, byte for byte."""
+    import html
+    import re
+    import shlex
+    from pathlib import Path
+
+    from plastix.cli import main
+    from plastix.demo import run_demo
+
+    pytest.importorskip("neo")
+    report, failed = run_demo(tmp_path / "demo", progress=False, pieces=["inferred from spikes"])
+    assert failed == []
+    text = html.unescape(report.read_text())
+    assert "weights inferred from spikes" in text and "--weights-from spikes" in text
+    commands = [line for b in re.findall(r"<pre><code>(.*?)</code></pre>", text, flags=re.S)
+                for line in b.splitlines() if line.startswith("plastix estimate ")]
+    argv = shlex.split(commands[0])[1:]
+    i = argv.index("--out")
+    demo_json = Path(argv[i + 1]).with_suffix(".json")
+    argv[i + 1] = str(tmp_path / "rerun")
+    argv.remove("--overwrite")
+    assert main(argv) == 0
+    assert (tmp_path / "rerun.json").read_bytes() == demo_json.read_bytes()
