@@ -162,3 +162,22 @@ def test_the_demo_section_reruns_from_its_printed_command(tmp_path):
     argv.remove("--overwrite")
     assert main(argv) == 0
     assert (tmp_path / "rerun.json").read_bytes() == demo_json.read_bytes()
+
+
+def test_a_record_carrying_weight_sem_is_gated_by_it():
+    """`plastix estimate inferred.nc` (no --weights-from): the estimator itself asks whether
+    the weights change beyond their standard errors."""
+    from plastix.estimate import HebbianEstimator
+    from plastix.estimate.infer import infer_weights
+    from plastix.estimate.synthetic import simulate_spike_record
+
+    inferred = infer_weights(simulate_spike_record(20, 1, duration=200.0, rng=1), window=10.0)
+    est = HebbianEstimator(kernel="stdp", decay=0.0, n_boot=50, n_null=19, rng=0).fit(inferred)
+    assert est.verdict_ == "indeterminate"
+    assert "do not change more than their inference noise" in est.verdict_reason_
+    assert est.result_.attrs["inference_p"] > 0.05
+    assert "no cross-fit" in est.result_.attrs["uncertainty_propagated"]
+    precise = inferred.assign(weight_sem=inferred["weight_sem"] * 1e-3)
+    est = HebbianEstimator(kernel="stdp", decay=0.0, n_boot=50, n_null=19, rng=0).fit(precise)
+    assert est.inference_test_[2] < 1e-6
+    assert "inference noise" not in est.verdict_reason_
