@@ -7,8 +7,11 @@ weights and handed to :func:`plastix.estimate.infer_weights` (``ccg``) and
 :func:`plastix.estimate.estimate_from_spikes` (``kernel="stdp"``).
 
 Circuits: ``song`` (1000 → 1, 15 Hz, pair STDP onto conductance LIF),
-``small`` (100 → 10, same rule, weights ×10), ``error`` (the delta rule's
-spiking circuit, 100 → 10), ``static`` (``song`` without plasticity).
+``small`` (100 → 10, same rule, ``g_max`` 0.05), ``error`` (the delta rule's
+spiking circuit, 100 → 10), ``static`` (``song`` without plasticity), and
+``custom``: your own size (``--n-pre``, ``--n-post``, ``--rate``, ``--g-max``), the
+way to ask how long a recording of *your* circuit must be for a Hebbian verdict
+(``plastix design`` does not simulate spike inference).
 
 Modes
 -----
@@ -47,15 +50,23 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
+SIZE: dict = {}
+"""``--n-pre``, ``--n-post``, ``--rate``, ``--g-max`` of the ``custom`` circuit."""
+
+
 def simulate(circuit: str, duration: float, seed: int):
     """A ground-truth record of ``circuit`` (true weights every second)."""
     from plastix.circuits.stdp_lif import STDPConfig, simulate_stdp
+
+    if circuit == "custom":
+        return simulate_stdp(STDPConfig(duration=duration, **SIZE), rng=seed,
+                             target="cpp_standalone")
 
     if circuit in ("song", "static"):
         cfg = STDPConfig(duration=duration, plastic=circuit == "song")
         return simulate_stdp(cfg, rng=seed, target="cpp_standalone")
     if circuit == "small":
-        cfg = STDPConfig(n_pre=100, n_post=10, g_max=0.1, duration=duration)
+        cfg = STDPConfig(n_pre=100, n_post=10, g_max=0.05, duration=duration)
         return simulate_stdp(cfg, rng=seed, target="cpp_standalone")
     if circuit == "error":
         from plastix.circuits import SpikingCircuitConfig, simulate_spiking
@@ -157,7 +168,13 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", default="1")
     p.add_argument("--window", type=float, default=10.0)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--n-pre", type=int, default=1000, help="custom circuit: inputs")
+    p.add_argument("--n-post", type=int, default=1, help="custom circuit: LIF cells")
+    p.add_argument("--rate", type=float, default=15.0, help="custom circuit: input rate (Hz)")
+    p.add_argument("--g-max", type=float, default=0.01,
+                   help="custom circuit: weight bound (leak conductances)")
     a = p.parse_args(argv)
+    SIZE.update(n_pre=a.n_pre, n_post=a.n_post, rate=a.rate, g_max=a.g_max)
     seeds = [int(s) for s in a.seeds.split(",")]
     out = a.out or HERE / "results" / f"infer_groundtruth_{a.mode}.json"
     data = _load(out)
@@ -174,8 +191,9 @@ def main(argv=None) -> int:
                 print(key, json.dumps(data[key]))
         return 0
     lengths = [float(v) for v in a.lengths.split(",")]
+    tag = a.circuit if a.circuit != "custom" else f"custom{a.n_pre}x{a.n_post}"
     for seed in seeds:
-        keys = [f"{a.circuit}/{length:g}s/w{a.window:g}/seed{seed}" for length in lengths]
+        keys = [f"{tag}/{length:g}s/w{a.window:g}/seed{seed}" for length in lengths]
         if all(k in data for k in keys):
             continue
         rec = simulate(a.circuit, max(lengths), seed)
@@ -183,7 +201,7 @@ def main(argv=None) -> int:
             data[key] = verdict(truncate(rec, length), a.window, seed)
             _save(out, data)
     for length in lengths:
-        rows = [data[f"{a.circuit}/{length:g}s/w{a.window:g}/seed{s}"] for s in seeds]
+        rows = [data[f"{tag}/{length:g}s/w{a.window:g}/seed{s}"] for s in seeds]
         verdicts = [r["verdict"] for r in rows]
         print(f"{a.circuit} {length:g} s, window {a.window:g} s: hebbian "
               f"{verdicts.count('hebbian')}/{len(rows)}, indeterminate "
@@ -191,6 +209,11 @@ def main(argv=None) -> int:
               + ", ".join(f"{r['alignment']:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]"
                           for r in rows)
               + ", inference p " + ", ".join(f"{r['inference_p']:.2g}" for r in rows))
+    power = {length: [data[f"{tag}/{length:g}s/w{a.window:g}/seed{s}"]["verdict"]
+                      for s in seeds].count("hebbian") / len(seeds) for length in lengths}
+    enough = [length for length in lengths if power[length] >= 0.8]
+    print(f"shortest length with a Hebbian verdict in >= 80% of {len(seeds)} replicates: "
+          + (f"{min(enough):g} s" if enough else f"none up to {max(lengths):g} s"))
     return 0
 
 
