@@ -7,7 +7,7 @@ weights and handed to :func:`plastix.estimate.infer_weights` (``ccg``) and
 :func:`plastix.estimate.estimate_from_spikes` (``kernel="stdp"``).
 
 Circuits: ``song`` (1000 → 1, 15 Hz, pair STDP onto conductance LIF),
-``small`` (100 → 10, same rule, ``g_max`` 0.05), ``error`` (the delta rule's
+``small`` (100 → 10, same rule, ``g_max`` 0.07), ``error`` (the delta rule's
 spiking circuit, 100 → 10), ``static`` (``song`` without plasticity), and
 ``custom``: your own size (``--n-pre``, ``--n-post``, ``--rate``, ``--g-max``), the
 way to ask how long a recording of *your* circuit must be for a Hebbian verdict
@@ -66,7 +66,7 @@ def simulate(circuit: str, duration: float, seed: int):
         cfg = STDPConfig(duration=duration, plastic=circuit == "song")
         return simulate_stdp(cfg, rng=seed, target="cpp_standalone")
     if circuit == "small":
-        cfg = STDPConfig(n_pre=100, n_post=10, g_max=0.05, duration=duration)
+        cfg = STDPConfig(n_pre=100, n_post=10, g_max=0.07, duration=duration)
         return simulate_stdp(cfg, rng=seed, target="cpp_standalone")
     if circuit == "error":
         from plastix.circuits import SpikingCircuitConfig, simulate_spiking
@@ -153,9 +153,11 @@ def _load(path: Path) -> dict:
 
 
 def _save(path: Path, data: dict) -> None:
+    """Merge ``data`` into the file (another run may have added entries meanwhile)."""
     from plastix._util.io import atomic_write
 
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1)))
+    merged = {**_load(path), **data}
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(merged, indent=1)))
 
 
 def main(argv=None) -> int:
