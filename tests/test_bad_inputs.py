@@ -1515,6 +1515,25 @@ CASES += [
 # --- weights inferred from spikes (issue 16) ---------------------------------
 
 
+def _neo_spikes_only(block, neo, pq):
+    """Spike trains of both roles, no weight signal, no rate signal."""
+    seg = block.segments[0]
+    seg.irregularlysampledsignals, seg.analogsignals = [], []
+    st = neo.SpikeTrain([3.0, 20.0] * pq.ms, t_stop=40 * pq.ms, name="cell 9")
+    st.annotate(role="post", unit=0)
+    seg.spiketrains.append(st)
+
+
+CASES += [
+    ("neo-spikes-only-without-weights-from", _from_neo(_neo_spikes_only), SchemaError,
+     _SEG0 + r"no AnalogSignal named 'weight' or IrregularlySampledSignal named 'weight'; "
+     r"found signals named \[\]\. For spike trains without measured weights, infer them: "
+     r"plastix estimate FILE --weights-from spikes \(Python: weights_from='spikes'\)\."),
+    ("neo-weights-from-typo", _from_neo(_neo_spikes_only, weights_from="spike"), ValueError,
+     r"`weights_from` must be one of 'spikes'; got 'spike'\. Did you mean 'spikes'\?"),
+]
+
+
 def _infer(pre=True, post=True, silent=False, **kw):
     def go():
         from plastix import record as R

@@ -3,7 +3,9 @@
 Rate and spiking (Poisson → LIF) circuits, learning rules as Brian2 equation
 templates (:mod:`plastix.circuits.templates`), recording into the plastix record,
 sweeps over γ and σ that compile one ``cpp_standalone`` model and rerun it with
-``run_args``, and the alignment of the learning signal measured from a record.
+``run_args``, the alignment of the learning signal measured from a record, and
+ground truth for weights inferred from spikes (:mod:`plastix.circuits.stdp_lif`:
+pair STDP onto LIF, static control).
 
 Importing this package does not import brian2; the simulators do, when called.
 
@@ -32,6 +34,8 @@ __all__ = [
     "circuit_alignment",
     "simulate_linear",
     "integrate_linear",
+    "STDPConfig",
+    "simulate_stdp",
 ]
 
 _LAZY = {
@@ -42,6 +46,8 @@ _LAZY = {
     "circuit_alignment": "plastix.circuits.analysis",
     "simulate_linear": "plastix.circuits.linear",
     "integrate_linear": "plastix.circuits.linear",
+    "STDPConfig": "plastix.circuits.stdp_lif",
+    "simulate_stdp": "plastix.circuits.stdp_lif",
 }
 
 

@@ -14,7 +14,11 @@ from plastix.cli._inputs import add_allow_pickle_flag, check_input, is_pickle, l
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import format_help, kernel_help
-from plastix.cli.infer_weights import add_inference_flags, inference_options
+from plastix.cli.infer_weights import (
+    add_inference_flags,
+    inference_options,
+    spike_reader_options,
+)
 
 
 def _decay(text: str):
@@ -137,7 +141,8 @@ def fit_file(args: argparse.Namespace):
     if args.weights_from == "spikes":
         from plastix.estimate import estimate_from_spikes
 
-        rec = load_input(args.file, allow_pickle=args.allow_pickle, **options)
+        rec = load_input(args.file, allow_pickle=args.allow_pickle,
+                         **spike_reader_options(args.file, options))
         kw = inference_options(args)
         est = estimate_from_spikes(
             rec, method=kw.pop("method"), kernel=args.kernel, infer=kw, decay=args.decay,

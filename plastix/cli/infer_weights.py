@@ -25,6 +25,19 @@ def inference_options(args: argparse.Namespace) -> dict:
     return {"method": args.method, **({"window": args.window} if args.window else {})}
 
 
+def spike_reader_options(path: Path, options: dict) -> dict:
+    """Reader options for a file whose weights will be inferred from its spikes.
+
+    A Neo-convention file (NIX, NWB written by Neo, pickle) may then lack the
+    ``weight`` signal (``weights_from="spikes"``); other formats read as usual.
+    """
+    from plastix.io.formats import format_for_path
+
+    if format_for_path(path).read_blocks is None:
+        return options
+    return {**options, "weights_from": "spikes"}
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "infer-weights", help="infer synaptic efficacies from pre and post spike trains",
@@ -48,7 +61,8 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.estimate import infer_weights
     from plastix.io import save_record
 
-    rec = load_input(args.file, allow_pickle=args.allow_pickle, **reader_options(args))
+    rec = load_input(args.file, allow_pickle=args.allow_pickle,
+                     **spike_reader_options(args.file, reader_options(args)))
     out = infer_weights(rec, rng=args.rng, **inference_options(args))
     path = save_record(out, args.out)
     print(f"plastix infer-weights: {out.attrs['n_missing']} of {out.attrs['n_weights']} "

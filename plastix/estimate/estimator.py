@@ -386,6 +386,10 @@ class HebbianEstimator:
         t_null = time.perf_counter() - clock
         clock = time.perf_counter()
         self._summarise(ds, lay, obs, gamma, source, null, rng)
+        if "weight_sem" in ds.variables:  # weights with errors: changes must exceed them
+            from plastix.estimate.infer import inference_gate
+
+            inference_gate(self, ds)
         self.timings_ = {"pass_s": t_pass, **obs["timings"], "null_s": t_null,
                          "bootstrap_s": time.perf_counter() - clock}
 

@@ -84,7 +84,8 @@ from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_positive
 from plastix.record import make_record, provenance, truth
 
-__all__ = ["infer_weights", "METHODS", "DEFAULT_WINDOW", "DEFAULT_LAG", "DEFAULT_JITTER"]
+__all__ = ["infer_weights", "METHODS", "DEFAULT_WINDOW", "DEFAULT_LAG", "DEFAULT_JITTER",
+           "inference_gate"]
 
 METHODS = ("ccg", "glm")
 DEFAULT_WINDOW = 10.0
@@ -479,6 +480,32 @@ def heterogeneity_test(weight: np.ndarray, sem: np.ndarray) -> tuple[float, int,
     return stat, df, float(chi2.sf(stat, df)) if df > 0 else math.nan
 
 
+def inference_gate(est: Any, ds: xr.Dataset) -> None:
+    """Make a fitted estimator's verdict ``indeterminate`` when the record's weights, which
+    carry ``weight_sem``, do not change more than that noise (:func:`heterogeneity_test`).
+
+    Called by :meth:`HebbianEstimator.fit` for every record with ``weight_sem`` (weights
+    inferred from spikes, or measured with a standard error); sets ``est.inference_test_``
+    ``(chi2, df, p)`` and the ``inference_*`` attributes of ``est.result_``.  The interval
+    and the null need no further term: the block bootstrap resamples the observed changes,
+    inference noise included, and the circular-shift null keeps it; adding draws from
+    ``weight_sem`` would count that noise twice.
+    """
+    stat, df, p = heterogeneity_test(np.asarray(ds["weight"].values),
+                                     np.asarray(ds["weight_sem"].values))
+    est.inference_test_ = (stat, df, p)
+    if not p < float(est.alpha):
+        est.verdict_ = "indeterminate"
+        est.verdict_reason_ = (
+            "the inferred weights do not change more than their inference noise "
+            f"(heterogeneity chi-square {stat:.4g} on {df} df, p = {p:.3g})")
+        est.result_["verdict"] = ((), est.verdict_)
+        est.result_.attrs["verdict_reason"] = est.verdict_reason_
+    est.result_.attrs.update({"inference_chi2": stat, "inference_df": df, "inference_p": p})
+    if ds.attrs.get("weights") == "inferred":
+        est.result_.attrs.setdefault("uncertainty_propagated", NO_CROSS_FIT)
+
+
 def _split_pre(ds: xr.Dataset, block: float, parity: int) -> xr.Dataset:
     """``ds`` keeping only the presynaptic spikes of even (0) or odd (1) blocks."""
     t = np.asarray(ds["time"].values, dtype=float)
@@ -545,19 +572,10 @@ def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "std
     else:
         inferred = infer_weights(record, method=method, **(infer or {}))
         fit_on = inferred
-    est = HebbianEstimator(kernel=kernel, **estimator_params).fit(fit_on)
-    stat, df, p = heterogeneity_test(inferred["weight"].values, inferred["weight_sem"].values)
-    est.inferred_, est.inference_test_ = inferred, (stat, df, p)
-    if not p < float(est.alpha):
-        est.verdict_ = "indeterminate"
-        est.verdict_reason_ = (
-            "the inferred weights do not change more than their inference noise "
-            f"(heterogeneity chi-square {stat:.4g} on {df} df, p = {p:.3g})")
-        est.result_["verdict"] = ((), est.verdict_)
-        est.result_.attrs["verdict_reason"] = est.verdict_reason_
+    est = HebbianEstimator(kernel=kernel, **estimator_params).fit(fit_on)  # gated: weight_sem
+    est.inferred_ = inferred
     est.result_.attrs.update({
         "weights": f"inferred ({method})", "weight_inference": inferred.attrs["weight_inference"],
-        "inference_chi2": stat, "inference_df": df, "inference_p": p,
         "cross_fit_s": math.nan if cross_fit is None else float(cross_fit),
         "uncertainty_propagated": PROPAGATION if cross_fit is not None else NO_CROSS_FIT})
     return est

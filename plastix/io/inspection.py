@@ -156,9 +156,14 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
     try:
         ds = load_record(path, allow_pickle=allow_pickle, **options)
     except SchemaError as err:
-        ins.found.append("a file that does not follow the Neo convention of SPEC §9")
-        ins.missing.append(str(err))
-        return ins
+        ds = _spikes_only(path, fmt, allow_pickle, options)
+        if ds is None:
+            ins.found.append("a file that does not follow the Neo convention of SPEC §9")
+            ins.missing.append(str(err))
+            return ins
+        ins.found.append("spike trains of pre and post units and no measured weights (no "
+                         "signal named 'weight'): the weights can be inferred from the spikes")
+        ins.flags.append("--weights-from spikes")
     ins.found.append(f"a plastix record from {ds.attrs.get('source', 'unknown')!r}")
     ins.record, ins.ready = describe_record(ds), True
     if allow_pickle:
@@ -221,6 +226,19 @@ def inspect_table(path: str | os.PathLike) -> Inspection:
                   f"{ratio.max():.3g}")
     ins.ready = True
     return ins
+
+
+def _spikes_only(path: Path, fmt: Any, allow_pickle: bool, options: dict[str, Any]
+                 ) -> xr.Dataset | None:
+    """The record of a Neo-convention file of spike trains without weights, else None."""
+    if fmt.read_blocks is None or "weights_from" in options:
+        return None
+    try:
+        ds = load_record(path, allow_pickle=allow_pickle, weights_from="spikes", **options)
+    except SchemaError:
+        return None
+    have = all(f"{r}_spike_time" in ds for r in ("pre", "post"))
+    return ds if have and ds.attrs.get("weights") == "absent" else None
 
 
 def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:

@@ -76,7 +76,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import xarray as xr
 
-from plastix._util.errors import SchemaError, did_you_mean
+from plastix._util.errors import SchemaError, check_choice, did_you_mean
 from plastix._util.optional import import_neo
 from plastix._util.validate import check_positive
 from plastix.io.lazy import Columns, lazy_variable, stack_rows
@@ -292,8 +292,8 @@ class _Header(NamedTuple):
     exact: dict[str, Any]
 
 
-def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = None
-             ) -> xr.Dataset:
+def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = None,
+             weights_from: str | None = None) -> xr.Dataset:
     """Read a ``neo.Block`` that follows the convention of SPEC §9 into a plastix record.
 
     Works for blocks written by :func:`to_neo` (exact round trip) and for blocks
@@ -313,6 +313,12 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
     source : str, optional
         The record's ``source``; default ``"neo:<file name or block name>"`` (a block
         written by plastix keeps its own).
+    weights_from : {None, "spikes"}
+        ``"spikes"`` accepts segments without a ``weight`` signal (a recording of
+        spike trains only, whose weights :func:`plastix.estimate.infer_weights`
+        will infer): they get one all-NaN weight sample at their start (missing,
+        never 0) and ``attrs["weights"] = "absent"``.  Default: such a block is
+        refused.
 
     Returns
     -------
@@ -335,12 +341,15 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         )
     if bin_size is not None:
         bin_size = check_positive("bin_size", bin_size, "(s)")
+    if weights_from is not None:
+        check_choice("weights_from", weights_from, ("spikes",))
     h = _header(block)
     if len(block.segments) == 0:
         raise SchemaError(
             "block: no Segment; expected at least one Segment (a session, condition or "
             "pairing experiment) holding the activity and a 'weight' signal; found 0.")
-    parts = [parse_segment(i, sg, h.tq, h.is_px) for i, sg in enumerate(block.segments)]
+    parts = [parse_segment(i, sg, h.tq, h.is_px, need_weight=weights_from is None)
+             for i, sg in enumerate(block.segments)]
     _require_activity(parts)
     seg_ids = _segment_ids(block, parts)
     ids = {r: unit_order(parts, r, h.exact.get(f"{r}_ids")) for r in ROLES}
@@ -349,6 +358,9 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
     (pre_label, pre_kind), (post_label, post_kind) = _activity_labels(act["labels"])
     dt = float(block.annotations["dt"]) if h.is_px else _bin_width(act["seg_dts"])
     w = _weights(parts, seg_ids, ids, col)
+    absent = weights_from is not None and not np.asarray(w["times"]).size
+    if absent:
+        w = _absent_weights(act, seg_ids, ids)
     spikes = {r: collect_spikes(parts, seg_ids, r, h.exact.get(f"{r}_spike_order"))
               for r in ROLES}
     decay = read_decay(block.annotations.get("decay"), h.sec, h.exact.get("decay"))
@@ -365,6 +377,8 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         provenance=json_annotation(prov) if isinstance(prov, str) else prov, truth=tru)
     ds["post_activity"].attrs["units"] = post_label
     ds = validate_record(_restore(ds, block.annotations, h, prov), stage="from_neo")
+    if absent:
+        ds.attrs["weights"] = "absent"
     for name, lazy in (("pre_activity", pre_lazy), ("post_activity", post_lazy)):
         if lazy is not None:  # activity left in the file (neo_files.open_nix, open_nwb)
             ds[name] = lazy_variable(ds[name].dims, lazy, ds[name].attrs)
@@ -506,6 +520,15 @@ def _weights(parts, seg_ids, ids, col) -> dict[str, Any]:
             "segs": np.concatenate(wsegs) if wsegs else [],
             "values": np.concatenate(wvals) if wvals else np.zeros((0, *shape)),
             "units": next(iter(wlabels), "1")}
+
+
+def _absent_weights(act: dict[str, Any], seg_ids, ids) -> dict[str, Any]:
+    """One all-NaN weight sample at the start of each segment: no weights were measured."""
+    starts = [t[0] for t in act["times"] if t.size]
+    segs = [s for t, s in zip(act["times"], seg_ids, strict=True) if t.size]
+    return {"times": np.asarray(starts, float), "segs": np.asarray(segs, np.int64),
+            "values": np.full((len(starts), len(ids["post"]), len(ids["pre"])), np.nan),
+            "units": "1"}
 
 
 def _origin(block: Any, is_px: bool, used_bin: float | None) -> tuple[str, Any, dict[str, Any]]:

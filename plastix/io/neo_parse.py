@@ -127,8 +127,12 @@ def _array_ids(where: str, sig: Any, key: str, what: str) -> list[Any]:
     return [py_scalar(x) for x in np.asarray(arr_ann[key]).tolist()]
 
 
-def parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
+def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool = True
+                  ) -> dict[str, Any]:
     """Pull the convention's objects out of one Segment, with exact complaints.
+
+    ``need_weight=False`` accepts a segment without a ``weight`` signal (spike
+    trains whose weights will be inferred, ``weights_from="spikes"``).
 
     Returns a dict with the segment's ``index`` and ``where`` (for messages), the
     signal ``names`` and train ``roles`` found, and per role the ``rate`` signal
@@ -188,9 +192,12 @@ def parse_segment(i: int, seg: Any, tq: Any, is_px: bool) -> dict[str, Any]:
         out["trains"][role].append((unit, _times(st, tq), _scalar(st.t_start, tq),
                                     _scalar(st.t_stop, tq)))
     found = [s for s in sigs if s.name == "weight"]
-    if not found and not is_px:
+    if not found and not is_px and need_weight:
         close = difflib.get_close_matches("weight", [str(n) for n in names], n=1, cutoff=0.6)
         hint = f" Rename {close[0]!r} to 'weight'." if close else ""
+        if not close and {"pre", "post"} <= set(out["roles"]):
+            hint = (" For spike trains without measured weights, infer them: plastix "
+                    "estimate FILE --weights-from spikes (Python: weights_from='spikes').")
         raise SchemaError(
             f"{where}: no AnalogSignal named 'weight' or IrregularlySampledSignal named "
             f"'weight'; found signals named {names}.{hint}"
