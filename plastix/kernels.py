@@ -420,7 +420,7 @@ class _Cells:
             # far outside every cell (slot 0, the last) u over/underflows; k0 = −1 there
             u = np.exp((y - self.mid_s[c]) * (-1.0 / self.tau))
             val = self.a[c] * u + self.b0[c] / u
-        flat = base[self.k0[c]]
+        flat = base[self.k0][c]  # the table per cell first: one gather per spike
         tie = np.flatnonzero(self.b_s[c] == y)
         if tie.size:
             flat[tie] = base[-1]

@@ -207,9 +207,13 @@ class ShiftNull:
         with _seeded_global_random(child_seed(rng)):
             u = np.array([random.random() for _ in range(self.n_draws)])
         shift = self.dither * (2 * u - 1)
-        v = (self.times + shift[self._draw_index]) - self._t0  # in [−span/2, 3 span/2)
+        # in place, the same float operations as Elephant: t0 + ((t + shift) − t0) mod span
+        v = shift[self._draw_index]
+        v += self.times
+        v -= self._t0  # in [−span/2, 3 span/2)
         # np.remainder(v, span) without its division: exact for |v| < 2 span (fmod is
         # v − span there, and a negative v gets + span as numpy does)
-        v = np.where(v >= self._span, v - self._span, v)
-        v = np.where(v < 0, v + self._span, v)
-        return v + self._t0, self.units, self.segments
+        np.subtract(v, self._span, out=v, where=v >= self._span)
+        np.add(v, self._span, out=v, where=v < 0)
+        v += self._t0
+        return v, self.units, self.segments
