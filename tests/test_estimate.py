@@ -487,6 +487,25 @@ def test_intervals_contain_estimates_on_bundled_datasets():
         _check_intervals(est)
 
 
+@pytest.mark.slow  # Brian2 + NIX: ~15 s of CPU even at 1 s
+@pytest.mark.parametrize("duration", [1.0, 8.0])  # 8 s: the demo's own record
+def test_intervals_contain_estimates_on_the_demo_circuit(duration, tmp_path):
+    """The demo's error-driven spiking circuit, written to NIX and read back as the demo
+    does, estimated with its default settings: every printed interval holds its estimate."""
+    from plastix.circuits import SpikingCircuitConfig, simulate_spiking
+    from plastix.io import load_record, save_record
+
+    cfg = SpikingCircuitConfig(rule="error", decay=4.0, noise=0.0, duration=duration,
+                               n_pre=100, n_post=10, record_synapses=400)
+    rec = load_record(save_record(simulate_spiking(cfg, rng=3, target="numpy"),
+                                  tmp_path / "error_circuit.nix"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HebbianEstimator(n_null=19 if duration < 8 else 199, rng=3,
+                               progress=False).fit(rec)
+    _check_intervals(est)
+
+
 def test_summary_says_when_p_sits_at_its_floor(rng):
     rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
     est = HebbianEstimator(decay=2.0, n_boot=100, n_null=19, rng=0).fit(rec)
