@@ -623,7 +623,7 @@ def _spike_null(ds: xr.Dataset, lay: Layout, spec: Kernel, params: dict, obs: di
     kernels mark every unit recorded) in three inner products; the weight-only
     statistics do not change under the null.
     """
-    from plastix.estimate._spikes import ShiftNull, spike_terms
+    from plastix.estimate._spikes import ShiftNull, SpikeTerms
 
     w = np.asarray(ds["weight"].values, dtype=float)
     w0, w1 = w[lay.k], w[lay.k + 1]
@@ -632,10 +632,10 @@ def _spike_null(ds: xr.Dataset, lay: Layout, spec: Kernel, params: dict, obs: di
     wd = np.where(mask, w0, 0.0) * lay.duration[:, None, None]
     fixed = obs["stats"].sum(0)[3:]
     shifter = ShiftNull(ds)
+    terms = SpikeTerms(ds, lay, spec, params)
     null = np.full(n_null, np.nan)
     for b in range(n_null):
-        h = np.where(mask, spike_terms(ds, lay, spec, params, pre_override=shifter.draw(rng)),
-                     0.0).ravel()
+        h = np.where(mask, terms(shifter.draw(rng)), 0.0).ravel()
         tot = np.concatenate([[d.ravel() @ h, wd.ravel() @ h, h @ h], fixed])
         null[b] = _concat_cos(tot, gamma)
         if bar is not None:
