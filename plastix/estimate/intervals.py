@@ -40,7 +40,8 @@ VERDICT_RULE = ("'hebbian' if the CI lies above 0 and p < alpha; 'anti_hebbian' 
 
 BLOCK_RULE = ("circular block bootstrap over intervals; default block length "
               "2 max(ceil(K^(1/3)), ceil(b_PW)), b_PW the Politis-White (2004) automatic block "
-              "length of the per-interval influence series of the alignment, at most K/2; "
+              "length of the per-interval influence series of the alignment, at most K/8 (at "
+              "least 1); "
               "the alignment's interval is studentized (bootstrap-t, standard errors from "
               "block sums of the linearised statistic, Goetze-Kuensch 1996); the pooled "
               "alignment, the decay and the emergent difference get BCa intervals (Efron "
