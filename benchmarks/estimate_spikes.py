@@ -23,7 +23,7 @@ cost much less than a pass, and 199 of them bound ``estimate / term`` from
 below at about 199 × that figure), and writes
 ``benchmarks/results/estimate_spikes.json``.  ``--quick``: 10 s recordings.
 
-Run: ``.venv/bin/python benchmarks/estimate_spikes.py [--quick]``
+Run: ``.venv/bin/python benchmarks/estimate_spikes.py [--quick] [--sizes 1000x1,100x10]``
 """
 
 from __future__ import annotations
@@ -72,12 +72,15 @@ def run_one(n_pre: int, n_post: int, duration: float, seed: int = 0) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10 s recordings")
+    ap.add_argument("--sizes", default=",".join(f"{a}x{b}" for a, b in SIZES),
+                    help="comma-separated PRExPOST sizes (default: all three)")
     args = ap.parse_args(argv)
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     duration = 10.0 if args.quick else 100.0
     rows = []
     print(f"{'size':>10} {'spikes':>9} {'term s':>7} {'estimate s':>10} {'est/term':>8} "
           f"{'est/60s':>7} {'null/rep÷term':>13}  result")
-    for n_pre, n_post in SIZES:
+    for n_pre, n_post in sizes:
         r = run_one(n_pre, n_post, duration)
         rows.append(r)
         print(f"{n_pre:>5} → {n_post:<2} {r['pre_spikes']:>9} {r['term_s']:7.2f} "
