@@ -422,6 +422,45 @@ def test_bca_interval_contains_its_estimate():
     assert ci[0] <= 0.9 <= ci[1] and ext
 
 
+@pytest.mark.parametrize("estimated", [False, True])
+def test_alignment_gradient_matches_finite_differences(estimated):
+    from plastix.estimate.intervals import _alignment_gradient
+
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(size=3), rng.uniform(1, 2, 2), [0.3],
+                        [rng.normal(), rng.uniform(1, 2)]])
+    x[2], x[3], x[5] = 4.0, 3.0, 2.0  # hh, dd, ww > 0
+
+    def a_of(v):
+        gam = -v[6] / v[7] if estimated else 0.7
+        return _alignment_gradient(v[:6], v[6:], gam, estimated)[0]
+
+    gam = -x[6] / x[7] if estimated else 0.7
+    _, grad = _alignment_gradient(x[:6], x[6:], gam, estimated)
+    eps = 1e-6
+    num = [(a_of(x + eps * e) - a_of(x - eps * e)) / (2 * eps) for e in np.eye(8)]
+    assert_allclose(grad, num, rtol=1e-5, atol=1e-8)
+
+
+def test_studentized_interval_contains_its_estimate_and_covers(rng):
+    """On i.i.d. intervals the studentized interval of a cosine is near the normal one."""
+    from plastix.estimate.intervals import block_resamples, studentized_interval
+
+    n = 400
+    h = rng.normal(size=(n, 5))
+    d = 0.3 * h + rng.normal(size=(n, 5))
+    s = np.stack([np.einsum("ki,ki->k", d, h), np.zeros(n), np.einsum("ki,ki->k", h, h),
+                  np.einsum("ki,ki->k", d, d), np.zeros(n), np.zeros(n)], axis=1)
+    starts, counts = block_resamples(n, 2000, 1, np.random.default_rng(0))
+    ci, ext, se, boot = studentized_interval(s, np.zeros((n, 2)), 0.0, np.zeros(2000), False,
+                                             starts, counts, 1, 0.05)
+    a = s[:, 0].sum() / np.sqrt(s[:, 2].sum() * s[:, 3].sum())
+    assert ci[0] <= a <= ci[1] and not ext
+    # the standard error is the bootstrap's spread of the resampled alignments
+    assert se == pytest.approx(np.std(boot), rel=0.1)
+    assert_allclose(ci, [a - 1.96 * se, a + 1.96 * se], atol=0.3 * se)
+
+
 @pytest.mark.parametrize("rule,extra", [("hebbian", {}), ("anti_hebbian", {}), ("error", {}),
                                         ("null", {}), ("error", {"n_intervals": 4}),
                                         ("hebbian", {"n_intervals": 2}),
@@ -446,6 +485,25 @@ def test_intervals_contain_estimates_on_bundled_datasets():
             est = HebbianEstimator(kernel=kernel, n_boot=300, n_null=19, rng=0).fit(
                 load_dataset(entry.name))
         _check_intervals(est)
+
+
+@pytest.mark.slow  # Brian2 + NIX: ~15 s of CPU even at 1 s
+@pytest.mark.parametrize("duration", [1.0, 8.0])  # 8 s: the demo's own record
+def test_intervals_contain_estimates_on_the_demo_circuit(duration, tmp_path):
+    """The demo's error-driven spiking circuit, written to NIX and read back as the demo
+    does, estimated with its default settings: every printed interval holds its estimate."""
+    from plastix.circuits import SpikingCircuitConfig, simulate_spiking
+    from plastix.io import load_record, save_record
+
+    cfg = SpikingCircuitConfig(rule="error", decay=4.0, noise=0.0, duration=duration,
+                               n_pre=100, n_post=10, record_synapses=400)
+    rec = load_record(save_record(simulate_spiking(cfg, rng=3, target="numpy"),
+                                  tmp_path / "error_circuit.nix"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HebbianEstimator(n_null=19 if duration < 8 else 199, rng=3,
+                               progress=False).fit(rec)
+    _check_intervals(est)
 
 
 def test_summary_says_when_p_sits_at_its_floor(rng):

@@ -14,27 +14,37 @@ coverage of 0.84 (``lr = 0.5, γ = 2/s, 50 bins``) there: records of such
 processes need more intervals.
 
 Thresholds (binomial rationale):
-* coverage of a nominal 95 % interval over n replicates has SD √(0.95·0.05/n);
-  for n = 200 that is 1.5 %, so 95 % ± 4 % is ±2.6 SD (fails by chance with
-  probability < 1 % when the interval is exact);
-* the false "hebbian" rate of a correct two-sided test at α = 0.05 is ≤ 2.5 %
-  (≤ 5 % allowed); with n = 300 replicates the SD at 5 % is 1.26 %, so the
-  bound 5 % + 3 % is 2.4 SD above the allowed rate.
+* coverage of a nominal 95 % interval over n = 400 replicates has SD
+  √(0.95·0.05/400) = 1.1 %; the target is 95 % ± 2 % (±1.8 SD).  The seeds are
+  fixed, so each figure is one measurement, the same at every run;
+* the false "hebbian" rate of a correct two-sided test at α = 0.05 is ≤ 2.5 %;
+  the test requires ≤ 5 % and prints the Clopper–Pearson 95 % interval of the rate;
+* records that cannot carry a verdict (2–5 intervals) are ``indeterminate``
+  always; records with few synapses are judged, and on null data are called
+  Hebbian no more often than the 5 % allowed.
+
+Spike trains (:func:`simulate_spike_record`: Poisson inputs at 15 Hz, weights every
+1 s following the pair-STDP term plus noise, or static weights plus noise): the
+truth of a static record is 0 (its weight changes are noise independent of
+``H``); that of an STDP record is ``lr √E‖H‖² / √(lr² E‖H‖² + n_syn σ²)`` per
+interval, with ``E‖H‖²`` from long independent records.
 """
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import numpy as np
 import pytest
-from scipy.stats import binom
+from scipy.stats import binom, binomtest
 
 from plastix.estimate import HebbianEstimator
 from plastix.estimate.synthetic import (
     SyntheticConfig,
     fit_linear_rule,
     population_alignment,
+    simulate_spike_record,
     simulate_synthetic,
 )
 
@@ -88,32 +98,65 @@ def test_false_hebbian_rate_small():
 # ------------------------------------------------------------------ slow (make test-slow)
 
 
+def _rate_line(what: str, k: int, n: int) -> str:
+    ci = binomtest(k, n).proportion_ci(0.95)
+    return f"{what} {k / n:.3f} ({k}/{n}; 95% CI [{ci.low:.3f}, {ci.high:.3f}])"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("rule", ["hebbian", "anti_hebbian", "error", "null"])
 def test_coverage(rule):
-    n = 200
+    n = 400
     theta = _truth(rule, False)
     ests = _replicates(rule, n, tiny=False, n_boot=1000, n_null=0, seed0=10_000)
     cov = _coverage(ests, theta)
     mean = float(np.mean([e.alignment_ for e in ests]))
-    hebb = float(np.mean([e.verdict_ == "hebbian" for e in ests]))
-    print(f"\n[calibration] {rule}: coverage {cov:.3f} of theta={theta:.4f} over {n} "
-          f"replicates, mean estimate {mean:.4f}, hebbian verdicts {hebb:.3f}")
-    assert 0.91 <= cov <= 0.99, (
+    block = float(np.mean([e.block_length_ for e in ests]))
+    print(f"\n[calibration] {rule}: coverage {cov:.4f} of theta={theta:.4f} over {n} "
+          f"replicates, mean estimate {mean:.4f}, mean block {block:.1f}")
+    assert 0.93 <= cov <= 0.97, (
         f"{rule}: coverage {cov:.3f} of θ={theta:.4f} (mean estimate {mean:.4f}) over {n} "
-        "replicates is outside 95 % ± 4 % (±2.6 binomial SD)")
+        "replicates is outside 95 % ± 2 %")
 
 
 @pytest.mark.slow
 def test_false_hebbian_rate():
     n = 300
     ests = _replicates("null", n, tiny=False, n_boot=1000, n_null=99, seed0=20_000)
-    rate = float(np.mean([e.verdict_ == "hebbian" for e in ests]))
-    anti = float(np.mean([e.verdict_ == "anti_hebbian" for e in ests]))
+    k = int(np.sum([e.verdict_ == "hebbian" for e in ests]))
+    anti = int(np.sum([e.verdict_ == "anti_hebbian" for e in ests]))
     p_small = float(np.mean([e.p_value_ < 0.05 for e in ests]))
-    print(f"\n[calibration] null: false 'hebbian' {rate:.3f}, false 'anti_hebbian' {anti:.3f}, "
-          f"p < 0.05 in {p_small:.3f} of {n} replicates")
-    assert rate <= 0.08, f"false 'hebbian' rate {rate:.3f} over {n} null replicates > 5 % + 3 %"
+    print(f"\n[calibration] null: {_rate_line('false hebbian', k, n)}, "
+          f"{_rate_line('false anti_hebbian', anti, n)}, p < 0.05 in {p_small:.3f}")
+    assert k / n <= 0.05, f"false 'hebbian' rate {k / n:.3f} over {n} null replicates > 5 %"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_intervals", [2, 3, 5])
+def test_few_intervals_are_indeterminate(n_intervals):
+    """Strongly Hebbian records too short to judge: never a verdict, always the reason."""
+    cfg = SyntheticConfig(rule="hebbian", **{**BASE, "n_intervals": n_intervals})
+    for r in range(20):
+        est = HebbianEstimator(decay=cfg.decay, n_boot=300, n_null=59, rng=r,
+                               progress=False).fit(simulate_synthetic(cfg, rng=50_000 + r))
+        assert est.verdict_ == "indeterminate" and "weight interval" in est.verdict_reason_
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", ["null", "hebbian"])
+def test_few_synapses(rule):
+    """Two synapses (2 pre → 1 post), 200 intervals: judged, and calibrated on null data."""
+    n = 200 if rule == "null" else 50
+    cfg = SyntheticConfig(rule=rule, **{**BASE, "n_pre": 2, "n_post": 1})
+    ests = [HebbianEstimator(decay=cfg.decay, n_boot=1000, n_null=59, rng=r,
+                             progress=False).fit(simulate_synthetic(cfg, rng=60_000 + r))
+            for r in range(n)]
+    k = int(np.sum([e.verdict_ == "hebbian" for e in ests]))
+    print(f"\n[calibration] 2 synapses, rule {rule}: {_rate_line('hebbian', k, n)}")
+    if rule == "null":
+        assert k / n <= 0.05
+    else:  # the evidence is there: lr·C is large against the noise even for 2 synapses
+        assert k / n >= 0.8
 
 
 @pytest.mark.slow
@@ -149,3 +192,69 @@ def test_trap_error_rule_at_stationarity():
     assert hebb >= 0.9 * n, f"hebbian signature in only {hebb}/{n}"
     # a 95 % interval of the difference contains 0 in ~95 % of replicates when it holds
     assert consistent >= 0.85 * n, f"emergent_consistent_ in only {consistent}/{n}"
+
+
+# ------------------------------------------------------------------ spike trains (slow)
+
+SPIKE = dict(n_pre=40, n_post=2, rate=15.0, weight_every=1.0, lr=0.01, noise=0.05, tau=0.02)
+
+
+@cache
+def _spike_truth(rule: str) -> float:
+    """``lr √E‖H‖² / √(lr² E‖H‖² + n_syn σ²)`` with ``E‖H‖²`` per interval from 10
+    independent 400 s records (0 for static weights)."""
+    if rule == "static":
+        return 0.0
+    from plastix.estimate._spikes import stdp_terms
+    from plastix.estimate._stats import layout_of
+
+    hh = []
+    for r in range(10):
+        rec = simulate_spike_record(**{**SPIKE, "duration": 400.0}, rule="static",
+                                    rng=90_000 + r)
+        h = stdp_terms(rec, layout_of(rec), tau=SPIKE["tau"])
+        hh.append((h**2).sum(axis=(1, 2)))
+    e_hh = float(np.mean(np.concatenate(hh)))
+    n_syn = SPIKE["n_pre"] * SPIKE["n_post"]
+    lr, sd = SPIKE["lr"], SPIKE["noise"]
+    return lr * math.sqrt(e_hh) / math.sqrt(lr**2 * e_hh + n_syn * sd**2)
+
+
+def _spike_fits(rule: str, duration: float, n: int, n_null: int, seed0: int):
+    return [HebbianEstimator(kernel="stdp", decay=0.0, n_boot=1000, n_null=n_null, rng=r,
+                             progress=False).fit(
+        simulate_spike_record(**SPIKE, duration=duration, rule=rule, rng=seed0 + r))
+        for r in range(n)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("duration", [40.0, 160.0])
+@pytest.mark.parametrize("rule", ["stdp", "static"])
+def test_spike_coverage(rule, duration):
+    n = 400
+    theta = _spike_truth(rule)
+    ests = _spike_fits(rule, duration, n, 0, 70_000)
+    cov = _coverage(ests, theta)
+    mean = float(np.mean([e.alignment_ for e in ests]))
+    print(f"\n[calibration] spikes {rule}, {duration:.0f} s: coverage {cov:.4f} of "
+          f"theta={theta:.4f} over {n} replicates, mean estimate {mean:.4f}")
+    # independent intervals: the doubled blocks (chosen for correlated intervals) leave
+    # ~14 blocks per resample at 160 intervals, so the bootstrap-t is heavy-tailed and
+    # the interval conservative (0.98 measured); conservative costs power, which
+    # test_spike_verdicts checks, not validity
+    assert 0.93 <= cov <= 0.99, f"spikes {rule} {duration} s: coverage {cov:.3f}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("duration", [40.0, 160.0])
+@pytest.mark.parametrize("rule", ["stdp", "static"])
+def test_spike_verdicts(rule, duration):
+    """Static weights: false 'hebbian' ≤ 5 %; pair STDP: 'hebbian' in ≥ 90 %."""
+    n = 200 if rule == "static" else 50
+    ests = _spike_fits(rule, duration, n, 59, 80_000)
+    k = int(np.sum([e.verdict_ == "hebbian" for e in ests]))
+    print(f"\n[calibration] spikes {rule}, {duration:.0f} s: {_rate_line('hebbian', k, n)}")
+    if rule == "static":
+        assert k / n <= 0.05
+    else:
+        assert k / n >= 0.9

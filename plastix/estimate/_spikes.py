@@ -25,7 +25,7 @@ from plastix._util.rng import child_seed
 from plastix.estimate._stats import Layout
 from plastix.kernels import Kernel, Spikes, get_kernel
 
-__all__ = ["spike_terms", "stdp_terms", "shifted_pre_spikes"]
+__all__ = ["spike_terms", "SpikeTerms", "stdp_terms", "shifted_pre_spikes", "ShiftNull"]
 
 
 def _spikes(ds: xr.Dataset, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -59,13 +59,54 @@ def _spikes(ds: xr.Dataset, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
             np.asarray(ds[f"{role}_spike_segment"].values))
 
 
+class SpikeTerms:
+    """The Hebbian term of a spike-time kernel for every interval, the record read once.
+
+    ``SpikeTerms(ds, lay, kernel, params)(pre)`` is ``spike_terms(ds, lay, kernel,
+    params, pre)``; the null calls it once per surrogate without reading the
+    record's spike variables again.
+    """
+
+    def __init__(self, ds: xr.Dataset, lay: Layout, kernel: Kernel, params: dict):
+        self.pre = _spikes(ds, "pre")
+        self.post = _spikes(ds, "post")
+        self.n_pre, self.n_post = ds.sizes["pre"], ds.sizes["post"]
+        self.lay, self.kernel, self.params = lay, kernel, params
+        self.wt = np.asarray(ds["weight_time"].values, dtype=float)
+        self.wseg = np.asarray(ds["weight_segment"].values)
+        self.segs = np.unique(self.wseg[lay.k])
+
+    def __call__(self, pre: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                 ) -> np.ndarray:
+        """``H_k``, shape ``(K, post, pre)``, of the record's or the given presynaptic spikes."""
+        pt, pu, ps = self.pre if pre is None else pre
+        qt, qu, qs = self.post
+        lay, segs, wseg = self.lay, self.segs, self.wseg
+        h = np.zeros((lay.k.size, self.n_post, self.n_pre))
+        # one segment holding every spike (the common case): no masks, no copies
+        seg_all_pre = segs.size == 1 and bool(np.all(ps == segs[0]))
+        seg_all_post = segs.size == 1 and bool(np.all(qs == segs[0]))
+        for seg in segs:
+            ks = np.flatnonzero(wseg[lay.k] == seg)
+            a = slice(None) if segs.size == 1 and seg_all_pre else ps == seg
+            b = slice(None) if segs.size == 1 and seg_all_post else qs == seg
+            if not pt[a].size or not qt[b].size:
+                continue
+            first, last = int(lay.k[ks].min()), int(lay.k[ks].max())
+            edges = self.wt[first: last + 2]  # intervals of one segment are consecutive samples
+            hk = self.kernel.term(Spikes(pt[a], pu[a], self.n_pre),
+                                  Spikes(qt[b], qu[b], self.n_post), edges, **self.params)
+            h[ks] = hk[lay.k[ks] - first]
+        return h
+
+
 def spike_terms(ds: xr.Dataset, lay: Layout, kernel: Kernel, params: dict,
                 pre_override: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                 ) -> np.ndarray:
     """Hebbian term of a spike-time kernel for every interval, shape ``(K, post, pre)``.
 
     Calls the kernel's ``term`` once per segment, on the spikes of that segment
-    and the weight-sample times bounding its intervals.
+    and the weight-sample times bounding its intervals (:class:`SpikeTerms`).
 
     Parameters
     ----------
@@ -80,28 +121,7 @@ def spike_terms(ds: xr.Dataset, lay: Layout, kernel: Kernel, params: dict,
     pre_override : (times, unit index, segment), optional
         Surrogate presynaptic spikes (the null).
     """
-    pt, pu, ps = _spikes(ds, "pre") if pre_override is None else pre_override
-    qt, qu, qs = _spikes(ds, "post")
-    n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
-    h = np.zeros((lay.k.size, n_post, n_pre))
-    wt = np.asarray(ds["weight_time"].values, dtype=float)
-    wseg = np.asarray(ds["weight_segment"].values)
-    segs = np.unique(wseg[lay.k])
-    # one segment holding every spike (the common case): no masks, no copies
-    seg_all_pre = segs.size == 1 and bool(np.all(ps == segs[0]))
-    seg_all_post = segs.size == 1 and bool(np.all(qs == segs[0]))
-    for seg in segs:
-        ks = np.flatnonzero(wseg[lay.k] == seg)
-        a = slice(None) if segs.size == 1 and seg_all_pre else ps == seg
-        b = slice(None) if segs.size == 1 and seg_all_post else qs == seg
-        if not pt[a].size or not qt[b].size:
-            continue
-        first, last = int(lay.k[ks].min()), int(lay.k[ks].max())
-        edges = wt[first: last + 2]  # intervals of one segment are consecutive samples
-        hk = kernel.term(Spikes(pt[a], pu[a], n_pre), Spikes(qt[b], qu[b], n_post), edges,
-                         **params)
-        h[ks] = hk[lay.k[ks] - first]
-    return h
+    return SpikeTerms(ds, lay, kernel, params)(pre_override)
 
 
 def stdp_terms(ds: xr.Dataset, lay: Layout, *, tau: float,
@@ -207,9 +227,13 @@ class ShiftNull:
         with _seeded_global_random(child_seed(rng)):
             u = np.array([random.random() for _ in range(self.n_draws)])
         shift = self.dither * (2 * u - 1)
-        v = (self.times + shift[self._draw_index]) - self._t0  # in [−span/2, 3 span/2)
+        # in place, the same float operations as Elephant: t0 + ((t + shift) − t0) mod span
+        v = shift[self._draw_index]
+        v += self.times
+        v -= self._t0  # in [−span/2, 3 span/2)
         # np.remainder(v, span) without its division: exact for |v| < 2 span (fmod is
         # v − span there, and a negative v gets + span as numpy does)
-        v = np.where(v >= self._span, v - self._span, v)
-        v = np.where(v < 0, v + self._span, v)
-        return v + self._t0, self.units, self.segments
+        np.subtract(v, self._span, out=v, where=v >= self._span)
+        np.add(v, self._span, out=v, where=v < 0)
+        v += self._t0
+        return v, self.units, self.segments
