@@ -53,9 +53,10 @@ def _run(args: argparse.Namespace) -> int:
     check_choice("name", args.name, EXPERIMENTS)
     extra = {}
     if args.epochs is not None:
-        if args.name == "circuit-phase":
+        if args.name in ("circuit-phase", "table1-ablations"):
             raise ValueError("`--epochs` applies to the ANN experiments (table1, fig3, fig4, "
-                             "fig5, fig15), not to circuit-phase; drop it.")
+                             f"fig5, fig15), not to {args.name} (which runs the paper's budget "
+                             "and 10× it); drop it.")
         if args.epochs < 1:
             raise ValueError(f"`--epochs` must be an int >= 1; got {args.epochs}.")
         extra["overrides"] = {"epochs": int(args.epochs)}
