@@ -45,6 +45,8 @@ def test_quick_files_and_shapes(quick):
     assert ds["alignment"].dims == ("rule", "weight_decay", "reading", "budget", "seed")
     # a reading that does not apply to a rule has no number there
     assert ds["alignment"].sel(rule="SGD", reading="dfa_no_derivative").isnull().all()
+    assert not ds["applies"].sel(rule="SGD", reading="dfa_no_derivative")
+    assert ds["applies"].sel(rule="SGD", reading="stationary")
     assert ds["alignment"].sel(rule="DFA", reading="baseline").notnull().all()
     text = md.read_text()
     assert "Quick run" in text and "| reading |" in text
@@ -146,6 +148,7 @@ def _cell_ds(values: dict[str, list[float]], paper: float) -> xr.Dataset:
     mean = np.array([values[n] for n in names])[None, None]  # rule, decay, reading, budget
     return xr.Dataset(
         {"mean": (("rule", "weight_decay", "reading", "budget"), mean),
+         "applies": (("rule", "reading"), [[True] * len(names)]),
          "paper_mean": (("rule", "weight_decay"), [[paper]]),
          "differs": (("rule", "weight_decay"), [[True]])},
         coords={"rule": ["DFA"], "weight_decay": [0.0], "reading": names,

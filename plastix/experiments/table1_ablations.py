@@ -559,6 +559,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     Returns
     -------
     xarray.Dataset
+        ``applies`` (rule, reading): the reading is defined for the rule;
         ``alignment`` (rule, weight_decay, reading, budget, seed) at the rule's
         reported layer (NaN: reading not applicable, weights collapsed, undefined,
         or a seed not trained at that budget: :data:`SEEDS_10X`), ``n_seeds``
@@ -592,6 +593,8 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
                "seeds": json.dumps(seeds), "tol": TOL, "last_steps": LAST,
                "readings": json.dumps({r.name: r.text for r in readings}),
                "sign": "alignment > 0 Hebbian, < 0 anti-Hebbian"})
+    ds["applies"] = (("rule", "reading"), [[rule in r.rules for r in readings]
+                                           for rule in T1.RULES])
     ok = np.isfinite(ds["alignment"])
     n_run = xr.DataArray([len(seeds) if f == 1 else min(len(seeds), SEEDS_10X)
                           for f in budgets.values()], dims="budget")
@@ -666,8 +669,7 @@ def markdown(ds: xr.Dataset) -> str:
         for r, d in cells:
             vals = [float(ds["mean"].sel(rule=r, weight_decay=d, reading=name, budget=b))
                     for b in budgets]
-            applicable = np.isfinite(ds["alignment"].sel(rule=r, weight_decay=d, reading=name)
-                                     ).any() or name == "baseline"
+            applicable = bool(ds["applies"].sel(rule=r, reading=name))
             pm = float(ds["paper_mean"].sel(rule=r, weight_decay=d))
             row.append(" / ".join(_fmt(v) + (" ✓" if abs(v - pm) <= TOL else "") for v in vals)
                        if applicable else "")
