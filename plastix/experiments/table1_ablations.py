@@ -23,6 +23,9 @@ reproduces the engine's alignment (a test checks it) while every unstated
 detail stays a visible option here rather than a switch in the engine's hot loop.
 
 Sign convention: ``A = cos(g, H)``, ``A > 0`` Hebbian, ``A < 0`` anti-Hebbian.
+A step whose signal is exactly zero (RandomNN at γ = 0 once ``‖W‖² = 100``) has no
+alignment and makes the mean over the last steps undefined (NaN, "–"); Table 1
+itself averages the steps where it is defined.
 
 Run with ``plastix reproduce table1-ablations --out DIR [--quick] [--seeds N]``.
 """
