@@ -11,6 +11,7 @@ into ``out`` and returns the summary's path.
 # name -> module; each module is imported only when it runs.
 EXPERIMENTS = {
     "table1": "plastix.experiments.table1",
+    "table1-ablations": "plastix.experiments.table1_ablations",
     "fig3": "plastix.experiments.fig3",
     "fig4": "plastix.experiments.fig4",
     "fig5": "plastix.experiments.fig5",
