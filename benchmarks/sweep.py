@@ -7,7 +7,8 @@
     full run is extrapolated linearly in epochs (the cost per epoch is constant),
     and the output says so.
 (b) *plastix*: :func:`plastix.ann.sweep` over the same grid, all runs at once
-    (``threads=N``: N sub-batches side by side, one core each).
+    (batches of at most ``max_models`` models, ``threads=N`` of them side by side, one
+    core each).
 
 Both record the alignment on the same steps (every ``--record-every`` steps; the
 default 1 is what ``plastix reproduce fig4`` does).  The sweep uses ``--threads``
@@ -300,17 +301,27 @@ def gemm_probe(torch, *, repeat_s: float = 1.0, device: str = "cpu") -> dict:
             return {"square_n": big, "square_flops": n * 2 * big**3 / dt}
 
 
+def _sweep_max_models() -> int:
+    """The largest batch :func:`plastix.ann.sweep` trains by default (its ``max_models``)."""
+    import inspect
+
+    from plastix.ann import sweep
+
+    return int(inspect.signature(sweep).parameters["max_models"].default)
+
+
 def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
                     repeats: int = 20, device: str = "cpu", sizes=SIZES,
                     shared: bool = True) -> float:
     """Seconds a batched step spends in its matrix products alone, at the sweep's shapes.
 
-    One step of ``n_models`` models, split as the sweep splits them (``workers``
-    sub-batches side by side, one torch thread each, or one batch on all threads when
-    ``workers`` is 1): forward (the shared input broadcast at layer 1), weight
-    gradients, input gradients and, on a recorded step, the Hebbian terms (layer 1 from
-    the shared input's second moments, as the engine does), written into preallocated
-    outputs (``shared=False``: every model its own input, as with several seeds).  The
+    One step of ``n_models`` models, split as the sweep splits them (batches of at most
+    its default ``max_models``, ``workers`` of them side by side, one torch thread each,
+    or in turn on all threads when ``workers`` is 1): forward (the shared input broadcast
+    at layer 1), weight gradients, input gradients and, on a recorded step, the Hebbian
+    terms (layer 1 from the shared input's second moments, as the engine does), written
+    into preallocated outputs (``shared=False``: every model its own input, as with
+    several seeds).  The
     Hebbian products are weighted by the fraction of recorded steps, and the validation
     forward pass (once an epoch, in batches) is amortised over the epoch's steps.
     ``plain step / (this / n_models)`` bounds the speed-up any batched engine with this
@@ -331,7 +342,10 @@ def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
                 "hebb": [torch.empty_like(w) for w in ws],
                 "back": [torch.empty(m, BATCH, o, device=device) for o in sizes[1:-1]]}
 
-    parts = [make(len(c)) for c in np.array_split(np.arange(n_models), workers)]
+    # the batches the sweep trains: ceil(n / max_models) nearly equal ones, `workers` of
+    # them at a time (plastix.ann.run._plan_batches cuts them the same way)
+    n_batches = -(-n_models // _sweep_max_models())
+    parts = [make(len(c)) for c in np.array_split(np.arange(n_models), n_batches)]
 
     def step(b, with_h: bool, forward_only: bool = False) -> None:
         ws, pres, acts = b["ws"], b["pres"], b["acts"]
