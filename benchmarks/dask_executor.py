@@ -20,7 +20,7 @@ the measured per-task time ``t`` and overhead ``o``.
 
 Usage::
 
-    python benchmarks/dask.py [--files 4] [--pre 50] [--n-empty 200]
+    python benchmarks/dask_executor.py [--files 4] [--pre 50] [--n-empty 200]
 
 Writes ``benchmarks/results/dask.json``.  On a shared machine the timings are noisy and
 speed-ups are depressed by whatever else runs; the ratios are measured in one run.
@@ -37,11 +37,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-# this file is named dask.py: keep its folder off the path so `import dask` finds Dask
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
+import numpy as np
 
-import numpy as np  # noqa: E402
+# (not named dask.py: a script's folder is first on sys.path, so a dask.py here would
+# hide the Dask package from every benchmark in this folder)
+ROOT = Path(__file__).resolve().parent
 
 FULL_STEPS = 50 * (20_000 // 256)  # a full Fig. 4 run: 50 epochs of 20 000 samples, batch 256
 FULL_MODELS = 121 * 10  # 11 × 11 grid at 10 seeds
@@ -205,7 +205,7 @@ def main() -> None:
     t_est = es["serial"] / args.files
     o = max(o_empty, 0.0)
     summary = {
-        "command": "python benchmarks/dask.py " + " ".join(sys.argv[1:]),
+        "command": "python benchmarks/dask_executor.py " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "loadavg_at_start": load,
                     "loadavg_at_end": os.getloadavg(),
                     "python": platform.python_version()},
