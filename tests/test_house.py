@@ -448,3 +448,14 @@ def test_the_wheel_ships_the_datasets(tmp_path):
     expected = sorted(p.name for p in (repo / "datasets").iterdir() if p.suffix in (
         ".json", ".nix", ".nwb", ".csv"))
     assert shipped == expected
+
+
+def test_no_benchmark_script_hides_an_installed_package():
+    """A script's folder is first on ``sys.path``: ``benchmarks/dask.py`` would make every
+    benchmark's ``import dask`` (xarray does it) load that script instead of Dask."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    hidden = [f.name for f in sorted(root.glob("*.py"))
+              if importlib.util.find_spec(f.stem) is not None]
+    assert not hidden, f"benchmarks that shadow an installed module: {hidden}"
