@@ -115,7 +115,7 @@ def _circuit_and_estimate(out: Path, rng: np.random.Generator,
     nc, js = save_result(result, folder / "estimate")
     fig_path = save_estimate_figure(result, folder / "estimate.png")
     d = json.loads(Path(js).read_text())
-    rows = [["alignment (mean over intervals)", d["alignment"],
+    rows = [["alignment Σ⟨ĝ_k, H_k⟩ / √(Σ‖ĝ_k‖² Σ‖H_k‖²)", d["alignment"],
              f"[{d['alignment_ci'][0]:.3f}, {d['alignment_ci'][1]:.3f}]"],
             ["pooled alignment cos(Σĝ, ΣH)", d["pooled"],
              f"[{d['pooled_ci'][0]:.3f}, {d['pooled_ci'][1]:.3f}]"],

@@ -35,8 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "estimate", help="estimate the Hebbian alignment of a recording",
         description="Estimate how Hebbian the weight changes of a record are (A > 0 Hebbian, "
-        "A < 0 anti-Hebbian), with a block-bootstrap interval, a circular-shift p-value, a "
-        "verdict and the emergent-Hebbian diagnostics.")
+        "A < 0 anti-Hebbian), with a studentized circular-block-bootstrap interval, a "
+        "circular-shift p-value, a verdict and the emergent-Hebbian diagnostics.")
     p.add_argument("file", type=Path, nargs="+",
                    help=f"record file(s): {format_help()}; several files are a batch: one "
                    "result per file in --out DIR/ plus DIR/estimates.csv")

@@ -32,9 +32,9 @@ experiment: a protocol (``delta_t``, ``frequency``, ``n_pairings``,
 'hebbian'
 
 Uncertainty: a bootstrap over rows (resampled with replacement within each
-``by`` group, all rows one group by default) with the BCa interval of the
-recording estimator (:func:`plastix.estimate.estimator.bca_interval`: it
-always contains the estimate), a permutation null that shuffles the Hebbian
+``by`` group, all rows one group by default) with a BCa interval
+(:func:`plastix.estimate.intervals.bca_interval`: it always contains the estimate;
+the rows are independent experiments, so no blocks), a permutation null that shuffles the Hebbian
 terms over rows within each ``by`` group (breaking the protocol → change
 relation, keeping both sets of values), the two-sided p-value and the verdict
 rule of the recording estimator (:data:`~plastix.estimate.estimator.VERDICT_RULE`).
