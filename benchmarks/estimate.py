@@ -615,13 +615,15 @@ def main(argv: list[str] | None = None) -> int:
         kind, path, *rest = args.phase
         print(json.dumps(_phase(kind, path, rest)))
         return 0
-    if args.format_memory is None:
+    default_budget = args.format_memory is None
+    if default_budget:
         args.format_memory = "32MiB" if args.quick else "128MiB"
     if args.formats_only:
         with tempfile.TemporaryDirectory(prefix="plastix-bench-") as folder:
             formats = _formats_table(Path(folder), args)
         print(f"load average (1, 5, 15 min) after the run: {os.getloadavg()}")
-        _save_results(args.quick, {"memory_formats": {
+        key = "memory_formats" if default_budget else f"memory_formats_{args.format_memory}"
+        _save_results(args.quick, {key: {
             **formats, "load_average_after": os.getloadavg(),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
         return 0
