@@ -162,7 +162,8 @@ def _save(path: Path, data: dict) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("mode", choices=("recovery", "verdicts"))
+    p.add_argument("mode", nargs="?", default="recovery", choices=("recovery", "verdicts"),
+                   help="default recovery (what `make bench` runs; finished keys are reused)")
     p.add_argument("--circuits", default="song,small,static")
     p.add_argument("--circuit", default="song")
     p.add_argument("--duration", type=float, default=100.0)
