@@ -268,7 +268,12 @@ register_format(Format(
 def open_nix_record(path: Path) -> xr.Dataset:
     """A NIX file opened lazily: its rate signals are read when indexed (the file stays
     open until the record is closed)."""
-    blocks, close = neo_files.open_nix(path)
+    return _lazy_record(*neo_files.open_nix(path), path)
+
+
+def _lazy_record(blocks: list, close: Any, path: Path) -> xr.Dataset:
+    """The record of the first of lazily opened ``blocks``; ``close()`` closes the file when
+    the record is closed (at once if the record cannot be built)."""
     try:
         ds = from_neo(pick_block(blocks, 0, path))
     except BaseException:
@@ -317,14 +322,7 @@ def open_nwb_record(path: Path) -> xr.Dataset | None:
     opened = neo_files.open_nwb(path)
     if opened is None:  # written by plain neo.NWBIO: read whole
         return None
-    blocks, close = opened
-    try:
-        ds = from_neo(pick_block(blocks, 0, path))
-    except BaseException:
-        close()
-        raise
-    ds.set_close(close)
-    return ds
+    return _lazy_record(*opened, path)
 
 
 def write_nwb_record(ds: xr.Dataset, path: Path, *, nwb_style: str = "neo") -> None:
