@@ -56,13 +56,7 @@ def test_compressed_netcdf_streams_like_in_memory(tmp_path, rng):
     mem = HebbianEstimator(**kw).fit(rec)
     disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
     assert disk.streamed_ and not mem.streamed_
-    for name in ("alignment_", "pooled_", "emergent_prediction_", "stationarity_gap_",
-                 "p_value_"):
-        assert_allclose(getattr(disk, name), getattr(mem, name), rtol=1e-10, err_msg=name)
-    assert_allclose(disk.ci_, mem.ci_, rtol=1e-10)
-    assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)
-    assert_allclose(disk.per_post_.values, mem.per_post_.values, rtol=1e-10)
-    assert disk.verdict_ == mem.verdict_
+    _assert_same_fit(disk, mem)
 
 
 def test_streaming_follows_the_activity_size_not_the_file_size(tmp_path, rng):
@@ -166,13 +160,7 @@ def test_nix_and_nwb_stream_like_in_memory(tmp_path, rng, name, options):
     mem = HebbianEstimator(**kw).fit(path)
     disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
     assert disk.streamed_ and not mem.streamed_
-    for attr in ("alignment_", "pooled_", "emergent_prediction_", "stationarity_gap_",
-                 "p_value_"):
-        assert_allclose(getattr(disk, attr), getattr(mem, attr), rtol=1e-10, err_msg=attr)
-    assert_allclose(disk.ci_, mem.ci_, rtol=1e-10)
-    assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)
-    assert_allclose(disk.per_post_.values, mem.per_post_.values, rtol=1e-10)
-    assert disk.verdict_ == mem.verdict_
+    _assert_same_fit(disk, mem)
 
 
 @pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=_LAZY_IDS)
@@ -209,3 +197,14 @@ def test_nix_rate_channels_are_read_without_a_chunk_cache(tmp_path, rng):
                 assert dset.id.get_access_plist().get_chunk_cache()[:2] == (0, 0)
     finally:
         ds.close()
+
+
+def _assert_same_fit(disk, mem):
+    """The streamed fit ``disk`` equals the in-memory fit ``mem`` (every printed number)."""
+    for attr in ("alignment_", "pooled_", "emergent_prediction_", "stationarity_gap_",
+                 "p_value_"):
+        assert_allclose(getattr(disk, attr), getattr(mem, attr), rtol=1e-10, err_msg=attr)
+    assert_allclose(disk.ci_, mem.ci_, rtol=1e-10)
+    assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)
+    assert_allclose(disk.per_post_.values, mem.per_post_.values, rtol=1e-10)
+    assert disk.verdict_ == mem.verdict_
