@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import warnings
+from collections.abc import Iterator
 from types import ModuleType
 
-__all__ = ["require", "import_brian2", "import_torch", "import_neo"]
+import numpy as np
+
+__all__ = ["require", "import_brian2", "brian2_scope", "import_torch", "import_neo"]
 
 # File-format packages (neo, nixio, pynwb, h5netcdf) are declared with their install
 # commands by the formats of plastix.io.formats, not here.
@@ -41,6 +45,25 @@ def import_brian2() -> ModuleType:
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="pyparsing")
         warnings.filterwarnings("ignore", message=".*pyparsing.*", category=DeprecationWarning)
         return require("brian2")
+
+
+@contextlib.contextmanager
+def brian2_scope(b2: ModuleType, *, target: str | None = None,
+                 seed: int | None = None) -> Iterator[None]:
+    """Brian2's code-generation ``target`` (None: leave it) and ``seed`` (None: do not seed)
+    for the duration of the block; the previous target and numpy's global random state
+    (which ``brian2.seed`` and the numpy target draw from) are restored on exit."""
+    old_target = b2.prefs.codegen.target
+    np_state = np.random.get_state()  # noqa: NPY002 (restored below)
+    try:
+        if target is not None:
+            b2.prefs.codegen.target = target
+        if seed is not None:
+            b2.seed(seed)
+        yield
+    finally:
+        b2.prefs.codegen.target = old_target
+        np.random.set_state(np_state)  # noqa: NPY002
 
 
 def import_neo() -> ModuleType:

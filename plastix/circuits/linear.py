@@ -58,7 +58,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
-from plastix._util.optional import import_brian2
+from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.rng import child_seed, resolve_rng
 from plastix._util.validate import (
     as_float_array,
@@ -351,13 +351,8 @@ def integrate_linear(
             f"`integrate_linear` runs on Brian2's runtime device; the active device is "
             f"{type(b2.get_device()).__name__}. Call brian2.set_device('runtime') first.")
     seed = child_seed(resolve_rng(rng)) if (noise > 0 and xi is None) else None
-    old_target = b2.prefs.codegen.target
-    np_state = np.random.get_state()  # noqa: NPY002 (Brian2's numpy target draws from it)
     t0 = _time.perf_counter()
-    try:
-        b2.prefs.codegen.target = target
-        if seed is not None:
-            b2.seed(seed)
+    with brian2_scope(b2, target=target, seed=seed):
         net, objs, ns = _build(
             b2, spec, rule=rule, eta=eta_arr.reshape(flat), decay=decay, noise=noise,
             w0=w0.reshape(flat + mat[-2:]), teacher=tea.reshape(flat + mat[-2:]),
@@ -380,9 +375,6 @@ def integrate_linear(
             post = np.asarray(objs["post_mon"].y).reshape(batch + (spec.n_post, n_bins))
             out["pre"] = np.swapaxes(pre, -1, -2).copy()
             out["post"] = np.swapaxes(post, -1, -2).copy()
-    finally:
-        b2.prefs.codegen.target = old_target
-        np.random.set_state(np_state)  # noqa: NPY002
     out["codegen_target"] = {"NumpyCodeObject": "numpy",
                              "CythonCodeObject": "cython"}.get(used, used)
     out["wall_time_s"] = round(_time.perf_counter() - t0, 3)

@@ -41,7 +41,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
-from plastix._util.optional import import_brian2
+from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.rng import resolve_rng
 from plastix.circuits.build import build_network, draw_arrays, read_results
 from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig, check_fits_memory
@@ -164,20 +164,12 @@ def _simulate_arrays(cfg: Any, arrays: Any, *, target: str | None) -> xr.Dataset
             f"`simulate_*` runs on Brian2's runtime device; the active device is "
             f"{type(b2.get_device()).__name__}. Call brian2.set_device('runtime') first, or use "
             "plastix.circuits.sweep_spiking for cpp_standalone.")
-    old_target = b2.prefs.codegen.target
-    np_state = np.random.get_state()  # noqa: NPY002 (restored below)
     t0 = time.perf_counter()
-    try:
-        if target is not None:
-            b2.prefs.codegen.target = target
-        b2.seed(arrays.brian_seed)
+    with brian2_scope(b2, target=target, seed=arrays.brian_seed):
         built = build_network(cfg, arrays, b2)
         built.net.run(cfg.duration * b2.second, namespace=built.namespace)
         used = _used_target(built)
         res = read_results(built, cfg, arrays)
-    finally:
-        b2.prefs.codegen.target = old_target
-        np.random.set_state(np_state)  # noqa: NPY002
     wall = time.perf_counter() - t0
     return to_record(cfg, arrays, res, codegen_target=used, device="runtime",
                      wall_time=wall)

@@ -48,7 +48,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
-from plastix._util.optional import import_brian2
+from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_number
 from plastix.record import make_record
@@ -175,38 +175,33 @@ def _network(cfg: STDPConfig, w0: np.ndarray, b2: Any) -> tuple[Any, dict[str, A
 
 def _run(cfg: STDPConfig, w0: np.ndarray, seed: int, target: str, b2: Any) -> dict[str, Any]:
     """Run on ``target`` and copy the monitors out; every Brian2 global restored."""
-    old_target = b2.prefs.codegen.target
-    np_state = np.random.get_state()  # noqa: NPY002 (restored below)
-    tmp = None
+    standalone = target == "cpp_standalone"
+    tmp = tempfile.mkdtemp(prefix="plastix_stdp_") if standalone else None
     try:
-        if target == "cpp_standalone":
-            tmp = tempfile.mkdtemp(prefix="plastix_stdp_")
-            b2.set_device("cpp_standalone", directory=tmp, build_on_run=True)
-            b2.get_device().reinit()
-            b2.get_device().activate(directory=tmp, build_on_run=True)
-        else:
-            b2.prefs.codegen.target = target
-        b2.seed(seed)
-        net, ns = _network(cfg, w0, b2)
-        net.run(cfg.duration * b2.second, namespace=ns)
-        m = {o.name: o for o in net.objects}
-        syn = m["syn"]
-        return {"weight_time": np.append(np.asarray(m["w_mon"].t_[:], float), cfg.duration),
-                "w": np.vstack([np.asarray(m["w_mon"].w).T, np.asarray(syn.w[:])[None]]),
-                "pre_t": np.asarray(m["pre_mon"].t_[:], float),
-                "pre_i": np.asarray(m["pre_mon"].i[:], np.int64),
-                "post_t": np.asarray(m["post_mon"].t_[:], float),
-                "post_i": np.asarray(m["post_mon"].i[:], np.int64)}
+        with brian2_scope(b2, target=None if standalone else target):
+            if standalone:
+                b2.set_device("cpp_standalone", directory=tmp, build_on_run=True)
+                b2.get_device().reinit()
+                b2.get_device().activate(directory=tmp, build_on_run=True)
+            b2.seed(seed)  # after the device is set: a standalone build records it
+            net, ns = _network(cfg, w0, b2)
+            net.run(cfg.duration * b2.second, namespace=ns)
+            m = {o.name: o for o in net.objects}
+            syn = m["syn"]
+            return {"weight_time": np.append(np.asarray(m["w_mon"].t_[:], float),
+                                             cfg.duration),
+                    "w": np.vstack([np.asarray(m["w_mon"].w).T, np.asarray(syn.w[:])[None]]),
+                    "pre_t": np.asarray(m["pre_mon"].t_[:], float),
+                    "pre_i": np.asarray(m["pre_mon"].i[:], np.int64),
+                    "post_t": np.asarray(m["post_mon"].t_[:], float),
+                    "post_i": np.asarray(m["post_mon"].i[:], np.int64)}
     finally:
-        if target == "cpp_standalone":
+        if standalone:
             dev = b2.get_device()
             if type(dev).__name__ != "RuntimeDevice":
                 dev.reinit()
             b2.set_device("runtime")
             b2.get_device().activate()
-        b2.prefs.codegen.target = old_target
-        np.random.set_state(np_state)  # noqa: NPY002
-        if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 

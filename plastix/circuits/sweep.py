@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
-from plastix._util.optional import import_brian2
+from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import as_float_array, check_finite, check_int
 from plastix.circuits.analysis import circuit_alignment
@@ -259,38 +259,35 @@ def _standalone_runs(cfg, arrays, points, target, build_dir, timings):
         directory = tmp
     else:
         directory = str(Path(build_dir))
-    old_target = b2.prefs.codegen.target
-    np_state = np.random.get_state()  # noqa: NPY002 (restored below)
-    try:
-        t0 = time.perf_counter()
-        device = _activate_standalone(b2, directory)
-        built = build_network(cfg, arrays, b2, standalone=True)
-        built.net.run(cfg.duration * b2.second, namespace=built.namespace)
-        device.build(directory=directory, compile=True, run=False, with_output=False)
-        timings["build_s"] += time.perf_counter() - t0
-        syn, latent = built.objects["plastic"], built.objects["latent"]
-        for point in points:
-            _si, seed, _ni, sig, _gi, gam = point
+    with brian2_scope(b2):  # the codegen target and numpy's random state
+        try:
             t0 = time.perf_counter()
-            device.run(directory=directory, with_output=False, run_args={
-                syn.gamma: float(gam) * b2.Hz,
-                syn.sigma_kick: float(sig) * np.sqrt(cfg.noise_dt),
-                latent.rng_seed: int(seed)})
-            res = read_results(built, cfg, arrays)
-            timings["run_s"] += time.perf_counter() - t0
-            timings["n_runs"] += 1
-            c = cfg.replace(decay=float(gam), noise=float(sig))
-            yield point, to_record(c, replace(arrays, brian_seed=seed), res,
-                                   codegen_target="cpp_standalone", device="cpp_standalone",
-                                   extra_provenance={"run_args": True,
-                                                     "build_dir": directory if tmp is None
-                                                     else "temporary"})
-    finally:
-        restore_runtime(b2)
-        b2.prefs.codegen.target = old_target
-        np.random.set_state(np_state)  # noqa: NPY002
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+            device = _activate_standalone(b2, directory)
+            built = build_network(cfg, arrays, b2, standalone=True)
+            built.net.run(cfg.duration * b2.second, namespace=built.namespace)
+            device.build(directory=directory, compile=True, run=False, with_output=False)
+            timings["build_s"] += time.perf_counter() - t0
+            syn, latent = built.objects["plastic"], built.objects["latent"]
+            for point in points:
+                _si, seed, _ni, sig, _gi, gam = point
+                t0 = time.perf_counter()
+                device.run(directory=directory, with_output=False, run_args={
+                    syn.gamma: float(gam) * b2.Hz,
+                    syn.sigma_kick: float(sig) * np.sqrt(cfg.noise_dt),
+                    latent.rng_seed: int(seed)})
+                res = read_results(built, cfg, arrays)
+                timings["run_s"] += time.perf_counter() - t0
+                timings["n_runs"] += 1
+                c = cfg.replace(decay=float(gam), noise=float(sig))
+                yield point, to_record(c, replace(arrays, brian_seed=seed), res,
+                                       codegen_target="cpp_standalone", device="cpp_standalone",
+                                       extra_provenance={"run_args": True,
+                                                         "build_dir": directory if tmp is None
+                                                         else "temporary"})
+        finally:
+            restore_runtime(b2)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _activate_standalone(b2: Any, directory: str) -> Any:

@@ -192,7 +192,7 @@ def brian2_changes(protocols: pd.DataFrame, rule: str, *, pairing: str = "all",
     Spike times are put on the ``dt`` grid (s; a protocol off the grid moves by
     less than ``dt``); the code-generation target is restored afterwards.
     """
-    from plastix._util.optional import import_brian2
+    from plastix._util.optional import brian2_scope, import_brian2
 
     check_choice("rule", rule, RULES)
     b2 = import_brian2()
@@ -216,9 +216,7 @@ def brian2_changes(protocols: pd.DataFrame, rule: str, *, pairing: str = "all",
             B2_PAIR_ON_POST.format(op=op)
     ns = {**par, "rule_sign": -1.0 if rule == "anti_stdp" else 1.0}
     ns = {k: (v * b2.second if k.startswith("tau") else v) for k, v in ns.items()}
-    old_target = b2.prefs.codegen.target
-    try:
-        b2.prefs.codegen.target = "numpy"
+    with brian2_scope(b2, target="numpy"):
         pre_g = b2.SpikeGeneratorGroup(n, idx_a, grid[0] * b2.second, dt=dt * b2.second,
                                        name="pairing_pre")
         post_g = b2.SpikeGeneratorGroup(n, idx_a, grid[1] * b2.second, dt=dt * b2.second,
@@ -229,8 +227,6 @@ def brian2_changes(protocols: pd.DataFrame, rule: str, *, pairing: str = "all",
         net = b2.Network(pre_g, post_g, syn)
         net.run((max(g.max() for g in grid) + 3 * dt) * b2.second, namespace={})
         dw = np.asarray(syn.w[:], dtype=float)
-    finally:
-        b2.prefs.codegen.target = old_target
     if rule == "none":
         dw = np.zeros(n)
     return dw * protocols["n_trains"].to_numpy(float)
