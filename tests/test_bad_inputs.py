@@ -638,7 +638,7 @@ CASES += [
     ("io-nwb-reader-option-typo", _load_bad("lab.nwb", _lab_nwb(), pre_unit="0"), TypeError,
      r"read_standard_nwb\(\) got an unknown option `pre_unit`; valid options are pre_units, "
      r"post_units, pre_activity, post_activity, weights, synapses, decay, bin_size, segments, "
-     r"source\. Did you mean 'pre_units'\?"),
+     r"source, weights_from\. Did you mean 'pre_units'\?"),
 ]
 
 

@@ -429,3 +429,32 @@ def test_units_without_spikes_and_no_activity_series_are_refused(tmp_path):
     ins = inspect_file(path)
     assert not ins.ready and "--pre-activity processing/ecephys/pre_rates" in ins.command()
     assert inspect_file(path, pre_activity=RATES, post_activity="post_rates").ready
+
+
+def test_a_spike_only_lab_file_reads_when_the_weights_are_to_be_inferred(tmp_path):
+    """A pynwb file of sorted units (role column) and no weight series: refused as it is,
+    read with ``weights_from="spikes"`` (one all-NaN weight sample per segment, marked
+    absent), and ``inspect`` names the flag."""
+    from plastix._util.errors import SchemaError
+    from plastix.io import inspect_file
+
+    nwb = _nwbfile()
+    nwb.add_unit_column("role", "pre or post")
+    gen = np.random.default_rng(0)
+    trains = [np.sort(gen.uniform(0.0, 20.0, 200)) for _ in range(4)]
+    for u, train in enumerate(trains):
+        nwb.add_unit(spike_times=train, role="post" if u == 3 else "pre")
+    nwb.add_epoch(0.0, 10.0)
+    nwb.add_epoch(10.0, 20.0)
+    path = _write(nwb, tmp_path / "units.nwb")
+    with pytest.raises(SchemaError, match="no weights"):
+        load_record(path)
+    rec = load_record(path, weights_from="spikes")
+    assert rec.attrs["weights"] == "absent"
+    assert rec.sizes["weight_time"] == 2 and np.isnan(rec["weight"].values).all()
+    assert_allclose(np.sort(rec["pre_spike_time"].values),
+                    np.sort(np.concatenate(trains[:3])))
+    ins = inspect_file(path)
+    assert ins.ready and "--weights-from spikes" in str(ins)
+    with pytest.raises(ValueError, match="weights_from"):
+        load_record(path, weights_from="spike")

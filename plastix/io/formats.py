@@ -304,8 +304,7 @@ def read_nwb_record(path: Path, **options: Any) -> xr.Dataset:
     """
     if probe.nwb_by_neo(path):
         return from_neo(pick_block(neo_files.read_nwb(path), 0, path), **options)
-    options.pop("weights_from", None)  # a Neo-convention option; the standard reader maps
-    return read_standard_nwb(path, **options)  # its weights with `weights=`
+    return read_standard_nwb(path, **options)
 
 
 def open_nwb_record(path: Path) -> xr.Dataset | None:

@@ -259,15 +259,33 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
     try:
         ds = read_standard_nwb(path, **options)
     except SchemaError as err:
-        text = str(err)
-        start = text.find("to a record: ") + len("to a record: ")
-        reason = text[start:text.find(". Found:")] if ". Found:" in text else text
-        if not ins.missing:
-            ins.missing.append(reason)
-        return ins
+        ds = _standard_spikes_only(path, options)
+        if ds is None:
+            text = str(err)
+            start = text.find("to a record: ") + len("to a record: ")
+            reason = text[start:text.find(". Found:")] if ". Found:" in text else text
+            if not ins.missing:
+                ins.missing.append(reason)
+            return ins
+        ins.found.append("spike trains of pre and post units and no measured weights: the "
+                         "weights can be inferred from the spikes")
+        ins.flags = [f for f in ins.flags if not f.startswith(("--weights ", "--synapses "))]
+        ins.flags.append("--weights-from spikes")
     ins.ready, ins.record = True, describe_record(ds)
     ins.missing = []
     return ins
+
+
+def _standard_spikes_only(path: Path, options: dict[str, Any]) -> xr.Dataset | None:
+    """The record of a standard NWB file of spike trains without weights, else None."""
+    if "weights_from" in options or options.get("weights") is not None:
+        return None
+    try:
+        ds = read_standard_nwb(path, weights_from="spikes", **options)
+    except SchemaError:
+        return None
+    have = all(f"{r}_spike_time" in ds for r in ("pre", "post"))
+    return ds if have and ds.attrs.get("weights") == "absent" else None
 
 
 def _flag_value(v: Any) -> str:

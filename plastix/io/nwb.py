@@ -63,6 +63,7 @@ from typing import Any
 
 import xarray as xr
 
+from plastix._util.errors import check_choice
 from plastix._util.validate import check_keywords, check_positive
 from plastix.io.nwb_map import build_record
 from plastix.io.nwb_scan import (
@@ -108,6 +109,11 @@ def read_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
         ``trials``, else one segment).
     source : str, optional
         The record's ``source``; default ``"nwb:<file name>"``.
+    weights_from : {None, "spikes"}
+        ``"spikes"``: a file without weights (spike trains only) is read with one
+        all-NaN weight sample at the start of each segment and
+        ``attrs["weights"] = "absent"``, for :func:`plastix.estimate.infer_weights`;
+        a file with weights is read as usual.  Default: such a file is refused.
 
     Returns
     -------
@@ -142,7 +148,9 @@ def open_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
 def _build(path: str | os.PathLike, options: dict[str, Any], *, lazy: bool, caller: str
            ) -> tuple[xr.Dataset, Any]:
     """The record of a standard NWB file and its open ``NWBHDF5IO`` (closed on failure)."""
-    check_keywords(caller, options, list(READ_OPTIONS))
+    check_keywords(caller, options, [*READ_OPTIONS, "weights_from"])
+    if options.get("weights_from") is not None:
+        check_choice("weights_from", options["weights_from"], ("spikes",))
     path = Path(path)
     if options.get("bin_size") is not None:
         options["bin_size"] = check_positive("bin_size", options["bin_size"], "(s)")

@@ -132,6 +132,20 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
             "cols": np.array([col["pre"][int(u)] for u in pre], dtype=np.int64)}
 
 
+def _absent_weights(c: NwbContent, ids: dict[str, list[int]], segs) -> dict[str, Any]:
+    """No weights measured (``weights_from="spikes"``): one all-NaN sample at the start of
+    each segment (of the earliest spike without segments), no synapse columns."""
+    if segs is not None:
+        times = np.asarray(segs["start"], dtype=float)
+    else:
+        pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+        spikes = [np.asarray(c.spikes[pos[u]]) for r in ROLES for u in ids[r]]
+        first = min((float(t.min()) for t in spikes if t.size), default=0.0)
+        times = np.array([first])
+    return {"times": times, "values": np.zeros((times.size, 0)), "unit": "1",
+            "rows": np.zeros(0, dtype=np.int64), "cols": np.zeros(0, dtype=np.int64)}
+
+
 def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src: Path
           ) -> tuple[np.ndarray, float]:
     """Fine bins (s, session clock) and their width: a series' samples, or bins over spikes."""
@@ -205,8 +219,10 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     tu = meta.get("time_units", "s") if meta.get("time_units") in _SEC_PER else "s"
     sec = _SEC_PER[tu]
     ids, act = find_roles(c, opt, src, lazy=lazy)
-    w = find_weights(c, opt, src, ids)
     segs = segment_rows(c, opt.get("segments"), src)
+    absent = (opt.get("weights_from") == "spikes" and opt.get("weights") is None
+              and f"processing/{MODULE}/{WEIGHT}" not in c.series)
+    w = _absent_weights(c, ids, segs) if absent else find_weights(c, opt, src, ids)
     grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)
     units = set(c.unit_ids.tolist())
     role_of = _role_column(c)
@@ -257,6 +273,8 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
                     "bin_size_s": None if any(act.values()) else width},
         truth={})
     ds = make_record(**parts)
+    if absent:
+        ds.attrs["weights"] = "absent"
     for r, arr in stored.items():
         name = f"{r}_activity"
         ds[name] = lazy_variable(ds[name].dims, arr, ds[name].attrs)
