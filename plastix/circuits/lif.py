@@ -32,7 +32,7 @@ from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.validate import check_int, check_number
 from plastix.record import make_record
 
-__all__ = ["LIFConfig", "TARGETS", "lif_namespace", "lif_group", "simulate_lif"]
+__all__ = ["LIFConfig", "TARGETS", "lif_namespace", "lif_group", "connect_all", "simulate_lif"]
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 """Brian2 code-generation targets the LIF circuits accept."""
