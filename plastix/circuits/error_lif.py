@@ -106,8 +106,8 @@ class ErrorConfig(LIFConfig):
             if len(t) != self.n_post:
                 raise ValueError(f"`target_rate` must be one rate or {self.n_post} (one per "
                                  f"post neuron, n_post); got {len(t)} rates.")
-            return tuple(check_number("target_rate", v, low=0.0, strict=True, unit="Hz")
-                         for v in t)
+            return tuple(check_number(f"target_rate[{i}]", v, low=0.0, strict=True, unit="Hz")
+                         for i, v in enumerate(t))
         return check_number("target_rate", t, low=0.0, strict=True, unit="Hz")
 
     @property
