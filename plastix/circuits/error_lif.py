@@ -155,9 +155,8 @@ def simulate_error(config: ErrorConfig | None = None, *, rng: Any = None,
         ``eta`` 0.03/s, ``decay`` 0.01/s, 100 s).
     rng : int, numpy.random.Generator or None
         Seeds the input rates, the initial weights and Brian2's random stream.
-    target : {"numpy", "cython", "cpp_standalone"}
-        Brian2 code generation (default ``"numpy"``: no compiler needed).  The
-        previous target and device are restored afterwards.
+    target : str
+        Brian2 code generation, as for :func:`~plastix.circuits.stdp_lif.simulate_stdp`.
 
     Returns
     -------
