@@ -195,14 +195,14 @@ def main(argv=None) -> int:
                    help="default recovery (what `make bench` runs; finished keys are reused)")
     p.add_argument("--circuits", default="song,small,static")
     p.add_argument("--circuit", default="song")
+    p.add_argument("--kernel", default="stdp", choices=("stdp", "product"),
+                   help="stdp: estimate_from_spikes (cross-fitted); product: the rate kernel "
+                        "on infer_weights' output (not cross-fitted)")
     p.add_argument("--duration", type=float, default=100.0)
     p.add_argument("--lengths", default="100")
     p.add_argument("--seeds", default="1")
     p.add_argument("--window", type=float, default=10.0)
     p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--kernel", default="stdp", choices=("stdp", "product"),
-                   help="stdp: estimate_from_spikes (cross-fitted); product: the rate kernel "
-                        "on infer_weights' output (not cross-fitted)")
     p.add_argument("--n-pre", type=int, default=1000, help="custom circuit: inputs")
     p.add_argument("--n-post", type=int, default=1, help="custom circuit: LIF cells")
     p.add_argument("--rate", type=float, default=15.0, help="custom circuit: input rate (Hz)")
