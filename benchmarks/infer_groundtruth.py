@@ -1,14 +1,19 @@
 """Ground truth for weights inferred from spikes (issue 16): recovery, coverage, verdicts.
 
 Brian2 circuits whose true weights are recorded every second
-(:mod:`plastix.circuits.stdp_lif`, ``cpp_standalone``; the error circuit of
-:func:`plastix.circuits.simulate_spiking` on ``numpy``) are stripped of their
-weights and handed to :func:`plastix.estimate.infer_weights` (``ccg``) and
-:func:`plastix.estimate.estimate_from_spikes` (``kernel="stdp"``).
+(:mod:`plastix.circuits.stdp_lif` and :mod:`plastix.circuits.error_lif`,
+``cpp_standalone``) are stripped of their weights and handed to
+:func:`plastix.estimate.infer_weights` (``ccg``) and
+:func:`plastix.estimate.estimate_from_spikes` (``kernel="stdp"``, cross-fitted, the
+record's decay: 0 for STDP, the rule's γ for ``error``).  ``--kernel product``
+instead fits :class:`plastix.estimate.HebbianEstimator` (rate kernel ``product``)
+on the output of ``infer_weights`` (every spike: not cross-fitted, since
+``estimate_from_spikes`` refuses rate kernels).
 
 Circuits: ``song`` (1000 → 1, 15 Hz, pair STDP onto conductance LIF),
-``small`` (100 → 10, same rule, ``g_max`` 0.07), ``error`` (the delta rule's
-spiking circuit, 100 → 10), ``static`` (``song`` without plasticity), and
+``small`` (100 → 10, same rule, ``g_max`` 0.07), ``error`` (100 → 10, a delta
+rule with decay onto the same LIF cells: :class:`~plastix.circuits.error_lif.ErrorConfig`
+defaults), ``static`` (``song`` without plasticity), and
 ``custom``: your own size (``--n-pre``, ``--n-post``, ``--rate``, ``--g-max``), the
 way to ask how long a recording of *your* circuit must be for a Hebbian verdict
 (``plastix design`` does not simulate spike inference).
@@ -33,6 +38,8 @@ Run::
     .venv/bin/python benchmarks/infer_groundtruth.py recovery --circuits song,small,static
     .venv/bin/python benchmarks/infer_groundtruth.py verdicts --circuit song \\
         --duration 800 --lengths 100,200,400,800 --seeds 1,2,3,4 --window 50
+    .venv/bin/python benchmarks/infer_groundtruth.py verdicts --circuit error \\
+        --duration 400 --lengths 100,400 --seeds 1,2,3 --window 10 --kernel product
 """
 
 from __future__ import annotations
@@ -69,11 +76,10 @@ def simulate(circuit: str, duration: float, seed: int):
         cfg = STDPConfig(n_pre=100, n_post=10, g_max=0.07, duration=duration)
         return simulate_stdp(cfg, rng=seed, target="cpp_standalone")
     if circuit == "error":
-        from plastix.circuits import SpikingCircuitConfig, simulate_spiking
+        from plastix.circuits.error_lif import ErrorConfig, simulate_error
 
-        cfg = SpikingCircuitConfig(rule="error", duration=duration, weight_interval=1.0,
-                                   record_synapses=None, record_signal=False)
-        return simulate_spiking(cfg, rng=seed, target="numpy")
+        return simulate_error(ErrorConfig(duration=duration), rng=seed,
+                              target="cpp_standalone")
     raise ValueError(f"unknown circuit {circuit!r}")
 
 
@@ -137,15 +143,38 @@ def recovery(rec, window: float) -> dict:
             "infer_s": round(wall, 2)}
 
 
-def verdict(rec, window: float, seed: int) -> dict:
-    """``estimate_from_spikes`` (stdp kernel) on the weight-stripped record."""
-    from plastix.estimate.infer import estimate_from_spikes
+def at_edges(rec, window: float):
+    """The record with its true weights kept only at multiples of ``window`` (the inference
+    windows' edges), the bin-to-interval map rebuilt."""
+    from plastix.record import _map_intervals
 
-    est = estimate_from_spikes(strip_weights(rec), infer={"window": window}, decay=0.0,
-                               n_boot=200, n_null=99, rng=seed)
+    t = rec["weight_time"].values
+    out = rec.isel(weight_time=np.flatnonzero(np.abs(t / window - np.round(t / window)) < 1e-6))
+    fresh = _map_intervals(out["time"].values, out["segment"].values,
+                           out["weight_time"].values, out["weight_segment"].values)
+    return out.assign_coords(interval=("time", fresh, out["interval"].attrs))
+
+
+def verdict(rec, window: float, seed: int, kernel: str = "stdp") -> dict:
+    """The estimator on the weight-stripped record, with the record's (true) decay:
+    ``estimate_from_spikes`` (stdp kernel), or the ``product`` kernel on ``infer_weights``;
+    and, for comparison, on the true weights sampled at the same window edges."""
+    from plastix.estimate import HebbianEstimator
+    from plastix.estimate.infer import estimate_from_spikes, infer_weights
+
+    fit = dict(decay=float(rec["decay"].values), n_boot=200, n_null=99, rng=seed)
+    if kernel == "stdp":
+        est = estimate_from_spikes(strip_weights(rec), infer={"window": window}, **fit)
+    else:
+        inferred = infer_weights(strip_weights(rec), window=window)
+        est = HebbianEstimator(kernel=kernel, **fit).fit(inferred)
+    true = HebbianEstimator(kernel=kernel, **fit).fit(at_edges(rec, window))
     return {"verdict": est.verdict_, "alignment": float(est.alignment_),
             "ci": [float(v) for v in est.ci_], "p": float(est.p_value_),
-            "inference_p": float(est.inference_test_[2])}
+            "inference_p": float(est.inference_test_[2]),
+            "reason": est.verdict_reason_,
+            "true_weights": {"verdict": true.verdict_, "alignment": float(true.alignment_),
+                             "ci": [float(v) for v in true.ci_], "p": float(true.p_value_)}}
 
 
 def _load(path: Path) -> dict:
@@ -166,6 +195,9 @@ def main(argv=None) -> int:
                    help="default recovery (what `make bench` runs; finished keys are reused)")
     p.add_argument("--circuits", default="song,small,static")
     p.add_argument("--circuit", default="song")
+    p.add_argument("--kernel", default="stdp", choices=("stdp", "product"),
+                   help="stdp: estimate_from_spikes (cross-fitted); product: the rate kernel "
+                        "on infer_weights' output (not cross-fitted)")
     p.add_argument("--duration", type=float, default=100.0)
     p.add_argument("--lengths", default="100")
     p.add_argument("--seeds", default="1")
@@ -181,14 +213,16 @@ def main(argv=None) -> int:
     seeds = [int(s) for s in a.seeds.split(",")]
     out = a.out or HERE / "results" / f"infer_groundtruth_{a.mode}.json"
     data = _load(out)
+    kern = "" if a.kernel == "stdp" else f"/{a.kernel}"
     if a.mode == "recovery":
         for circuit in a.circuits.split(","):
             for seed in seeds:
-                key = f"{circuit}/{a.duration:g}s/w{a.window:g}/seed{seed}"
+                key = f"{circuit}/{a.duration:g}s/w{a.window:g}/seed{seed}" + kern
                 if key not in data:
                     t0 = time.perf_counter()
                     rec = simulate(circuit, a.duration, seed)
-                    data[key] = {**recovery(rec, a.window), **verdict(rec, a.window, seed),
+                    data[key] = {**recovery(rec, a.window),
+                                 **verdict(rec, a.window, seed, a.kernel),
                                  "simulate_s": round(time.perf_counter() - t0, 1)}
                     _save(out, data)
                 print(key, json.dumps(data[key]))
@@ -196,23 +230,26 @@ def main(argv=None) -> int:
     lengths = [float(v) for v in a.lengths.split(",")]
     tag = a.circuit if a.circuit != "custom" else f"custom{a.n_pre}x{a.n_post}"
     for seed in seeds:
-        keys = [f"{tag}/{length:g}s/w{a.window:g}/seed{seed}" for length in lengths]
+        keys = [f"{tag}/{length:g}s/w{a.window:g}/seed{seed}{kern}" for length in lengths]
         if all(k in data for k in keys):
             continue
         rec = simulate(a.circuit, max(lengths), seed)
         for length, key in zip(lengths, keys, strict=True):
-            data[key] = verdict(truncate(rec, length), a.window, seed)
+            data[key] = verdict(truncate(rec, length), a.window, seed, a.kernel)
             _save(out, data)
     for length in lengths:
-        rows = [data[f"{tag}/{length:g}s/w{a.window:g}/seed{s}"] for s in seeds]
+        rows = [data[f"{tag}/{length:g}s/w{a.window:g}/seed{s}{kern}"] for s in seeds]
         verdicts = [r["verdict"] for r in rows]
-        print(f"{a.circuit} {length:g} s, window {a.window:g} s: hebbian "
+        print(f"{a.circuit} {length:g} s, window {a.window:g} s, {a.kernel} kernel: hebbian "
               f"{verdicts.count('hebbian')}/{len(rows)}, indeterminate "
               f"{verdicts.count('indeterminate')}/{len(rows)}, alignment "
               + ", ".join(f"{r['alignment']:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]"
                           for r in rows)
-              + ", inference p " + ", ".join(f"{r['inference_p']:.2g}" for r in rows))
-    power = {length: [data[f"{tag}/{length:g}s/w{a.window:g}/seed{s}"]["verdict"]
+              + ", inference p " + ", ".join(f"{r['inference_p']:.2g}" for r in rows)
+              + "; true weights: " + ", ".join(
+                  f"{r['true_weights']['verdict']} {r['true_weights']['alignment']:+.3f}"
+                  for r in rows if "true_weights" in r))
+    power = {length: [data[f"{tag}/{length:g}s/w{a.window:g}/seed{s}{kern}"]["verdict"]
                       for s in seeds].count("hebbian") / len(seeds) for length in lengths}
     enough = [length for length in lengths if power[length] >= 0.8]
     print(f"shortest length with a Hebbian verdict in >= 80% of {len(seeds)} replicates: "

@@ -1770,6 +1770,45 @@ CASES += [
 ]
 
 
+# --- error-driven LIF circuit, ground truth for inferred weights (issue 16) -------
+
+
+def _error_cfg(**kw):
+    def go():
+        from plastix.circuits.error_lif import ErrorConfig
+
+        ErrorConfig(**kw)
+    return go
+
+
+def _error_sim(config=None, **kw):
+    def go():
+        from plastix.circuits.error_lif import simulate_error
+
+        simulate_error(config, **kw)
+    return go
+
+
+CASES += [
+    ("error-lif-negative-eta", _error_cfg(eta=-1), ValueError,
+     r"`eta` must be a non-negative finite number \(1/s\); got -1\.0\."),
+    ("error-lif-negative-decay", _error_cfg(decay=-0.1), ValueError,
+     r"`decay` must be a non-negative finite number \(1/s\); got -0\.1\."),
+    ("error-lif-target-zero", _error_cfg(target_rate=0), ValueError,
+     r"`target_rate` must be a positive finite number \(Hz\); got 0\.0\."),
+    ("error-lif-one-target-zero", _error_cfg(n_post=3, target_rate=(10, 20, 0)), ValueError,
+     r"`target_rate\[2\]` must be a positive finite number \(Hz\); got 0\.0\."),
+    ("error-lif-targets-wrong-count", _error_cfg(target_rate=(10, 20)), ValueError,
+     r"`target_rate` must be one rate or 10 \(one per post neuron, n_post\); got 2 rates\."),
+    ("error-lif-target-text", _error_cfg(target_rate="fast"), TypeError,
+     r"`target_rate` must be a number \(Hz\); got str 'fast'\."),
+    ("error-lif-rate-spread-1", _error_cfg(rate_spread=1.0), ValueError,
+     r"`rate_spread` must be in \[0, 1\) \(input rates stay positive\); got 1\.0\."),
+    ("error-lif-stdp-config", _error_sim(config=object()), TypeError,
+     r"`config` must be an ErrorConfig; got object\."),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):
     _, trigger, exc, message = case
@@ -1778,4 +1817,5 @@ def test_bad_input_message(case):
     assert re.fullmatch(message, str(info.value), flags=re.S), (
         f"message was:\n{info.value}\nexpected (regex):\n{message}"
     )
+
 

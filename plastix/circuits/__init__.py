@@ -5,7 +5,8 @@ templates (:mod:`plastix.circuits.templates`), recording into the plastix record
 sweeps over γ and σ that compile one ``cpp_standalone`` model and rerun it with
 ``run_args``, the alignment of the learning signal measured from a record, and
 ground truth for weights inferred from spikes (:mod:`plastix.circuits.stdp_lif`:
-pair STDP onto LIF, static control).
+pair STDP onto LIF, static control; :mod:`plastix.circuits.error_lif`: a delta rule
+with decay onto the same LIF cells).
 
 Importing this package does not import brian2; the simulators do, when called.
 
@@ -36,6 +37,8 @@ __all__ = [
     "integrate_linear",
     "STDPConfig",
     "simulate_stdp",
+    "ErrorConfig",
+    "simulate_error",
 ]
 
 _LAZY = {
@@ -48,6 +51,8 @@ _LAZY = {
     "integrate_linear": "plastix.circuits.linear",
     "STDPConfig": "plastix.circuits.stdp_lif",
     "simulate_stdp": "plastix.circuits.stdp_lif",
+    "ErrorConfig": "plastix.circuits.error_lif",
+    "simulate_error": "plastix.circuits.error_lif",
 }
 
 
