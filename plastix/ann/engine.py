@@ -120,7 +120,7 @@ def forward(ws, bs, x, activation: str, *, bufs=None, doubled: bool = False):
             t = torch.sigmoid(z2, out=None if bufs is None else bufs[1][i])
             a = torch.add(_MINUS_ONE, t, alpha=2.0, out=t)  # 2 σ(2z) − 1 = tanh z
             continue
-        z = torch.matmul(a, ws[i].transpose(1, 2), out=out)
+        z = torch.bmm(_batched(a, ws[i]), ws[i].transpose(1, 2), out=out)
         if bs[i] is not None:
             z.add_(bs[i][:, None, :])
         pres.append(z)
@@ -191,12 +191,12 @@ def backward(ws, acts, pres, e, activation: str, *, out=None, bias=True, dbufs=N
     d = e
     for i in range(n - 1, -1, -1):
         deltas[i] = d
-        gw[i] = torch.matmul(d.transpose(1, 2), acts[i],
-                             out=None if out is None else out[i])
+        gw[i] = torch.bmm(d.transpose(1, 2), _batched(acts[i], d),
+                          out=None if out is None else out[i])
         if bias:
             gb[i] = d.sum(1)
         if i > 0:
-            back = torch.matmul(d, ws[i], out=None if dbufs is None else dbufs[i - 1])
+            back = torch.bmm(d, ws[i], out=None if dbufs is None else dbufs[i - 1])
             d = _dphi_mul(activation, back, pres[i - 1], acts[i])
     return gw, gb, deltas
 
@@ -345,6 +345,8 @@ class _MLPTrainer:
             self.sl["R"] = self.sl["G"]
         self.buf = [torch.zeros(len(names), m, post[i], self.ws[i].shape[2], device=dev)
                     for i in range(n)]
+        # the slots' views, made once (a view per slot and step would cost ~15 µs a step)
+        self.slots = {nm: [b[j] for b in self.buf] for nm, j in self.sl.items()}
         self.zs: list = [None] * n
         # the plain step's weights live in slot W: recorded without a copy, before the step
         self.w_in_slot = self.kind.plain
@@ -395,7 +397,7 @@ class _MLPTrainer:
 
     def slot(self, i: int, name: str):
         """Layer ``i``'s slot ``name`` (M, post, pre)."""
-        return self.buf[i][self.sl[name]]
+        return self.slots[name][i]
 
     def _chunk_bufs(self, n: int):
         """Forward buffers for a validation chunk of ``n`` rows (the training ones if n = B)."""
@@ -473,10 +475,10 @@ class _MLPTrainer:
         gb = None
         if self.rule.needs_gradient or record:
             gb = backward(ws, acts, pres, e, self.act, bias=g.base.bias, dbufs=self.dbufs,
-                          out=[self.slot(i, "G") for i in range(n)])[1]
+                          out=self.slots["G"])[1]
         if record or self.rule.needs_hebbian_term:
             for i in range(n):
-                _hebbian_term(self.slot(i, "H"), pres[i], acts[i], ws[i], bs[i], self.inv_b,
+                _hebbian_term(self.slots["H"][i], pres[i], acts[i], ws[i], bs[i], self.inv_b,
                               self.psc[i])
         if capturing:
             rec.cap["pre"].append(acts[rec.capture[0]][0].clone())
@@ -490,31 +492,20 @@ class _MLPTrainer:
             rb = self._gradient_noise(rb)
         if self.clip is not None:
             rb = self._clip(rb)
-        # ---- stationarity-gap accumulators, weight copy for the record
-        for i in range(n):
-            if self.gsum is not None:
-                self.gsum[i] += self.slot(i, self.sig)
-            self.wsum[i] += ws[i]
-            if record and not self.w_in_slot:
-                self.slot(i, "W").copy_(ws[i])
-        self._update(rb, gb, step, record)  # records before the step with w_in_slot
+        self._update(rb, gb, step, record)
         if record:
-            if not self.w_in_slot:
-                self._record()
+            if rec.ppl is not None:
+                self._per_post()
             rec.loss[rec.i] = loss
             rec.i += 1
         if capturing and step + 1 == rec.capture[2]:
             rec.cap["weight"].append(ws[rec.capture[0]][0].clone())
 
-    def _record(self) -> None:
-        """The step's records: one Gram matrix of the slots per layer (cosines at the
-        epoch's end), and the per-post-unit alignments of one layer when asked for."""
-        rec = self.rec
-        self.grams.add(rec.i - self.first_row, self.zs)
-        if rec.ppl is not None:
-            i, sigma = rec.ppl, self.g.sigma if self.pnoise else None
-            _per_post(self.buf[i], self.sl, rec, sigma,
-                      self.slot(i, "E") if "E" in self.sl else self.zs[i])
+    def _per_post(self) -> None:
+        """The per-post-unit alignments of the layer asked for, into the current row."""
+        i, sigma = self.rec.ppl, self.g.sigma if self.pnoise else None
+        _per_post(self.buf[i], self.sl, self.rec, sigma,
+                  self.slot(i, "E") if "E" in self.sl else self.zs[i])
 
     def _parameter_noise(self, record: bool) -> None:
         g, m = self.g, self.g.m
@@ -557,13 +548,29 @@ class _MLPTrainer:
         return [r * coef.view(m, 1) if r is not None else None for r in rb]
 
     def _update(self, rb: list, gb: list | None, step: int, record: bool) -> None:
-        """The update (into slot U on recorded steps), then applied."""
+        """The stationarity-gap sums, the update (into slot U on recorded steps), the
+        record's Gram matrices, and the step applied.
+
+        Layer by layer, so that each layer's slots are still in cache when the next
+        pass over them runs (the layers are independent here).  The record reads the
+        weights the step is taken from: slot W holds them (the plain step's weights
+        live there, so the record comes before the step; other steps copy them in).
+        """
         g, kind, ws, bs, m = self.g, self.kind, self.ws, self.bs, self.g.m
-        lr = g.lr
+        lr, row = g.lr, self.rec.i - self.first_row
+        for i, w in enumerate(ws):
+            if self.gsum is not None:
+                self.gsum[i] += self.slot(i, self.sig)
+            self.wsum[i] += w
+            if record and not self.w_in_slot:
+                self.slot(i, "W").copy_(w)
         if kind.filters_gradient:
             kind.update(ws, self.slot, self.opt, self.gd, lr, g.base.momentum, step + 1,
                         self.any_decay, record)
             kind.update_bias(bs, gb, self.opt, self.gd, lr, g.base.momentum, step + 1)
+            if record:
+                for i in range(len(ws)):
+                    self.grams.add(row, i, self.zs)
             return
         for i, w in enumerate(ws):
             if record or kind.normalise_rows:
@@ -571,17 +578,17 @@ class _MLPTrainer:
                 torch.mul(self.slot(i, "R"), lr, out=u)
                 if self.any_decay:
                     u.addcmul_(w, self.lgd[i], value=-1.0)
-        if record and self.w_in_slot:
-            self._record()  # slot W holds the weights the step is taken from
-        for i, w in enumerate(ws):
+            if record and self.w_in_slot:
+                self.grams.add(row, i, self.zs)
             if kind.normalise_rows:
-                u = self.slot(i, "U")
                 w.add_(u)
                 r = self.row0[i] / w.norm(dim=-1, keepdim=True)
                 w.mul_(r)
                 u.addcmul_(w, 1 - 1 / r)
             else:
                 plain_update(w, self.slot(i, "R"), lr, self.lgd[i], self.any_decay)
+            if record and not self.w_in_slot:
+                self.grams.add(row, i, self.zs)
             if bs[i] is not None:
                 if self.any_decay:
                     bs[i].addcmul_(bs[i], self.lgd[i].view(m, -1), value=-1.0)
@@ -630,18 +637,21 @@ class _Grams:
         # z·U and z·H (slots U, H adjacent, U first), and z·z, of the shared draws
         self.zuh = torch.empty(rows, n, 2 * m, device=dev) if shared_noise else None
         self.zz = torch.empty(rows, n, device=dev) if shared_noise else None
-
-    def add(self, row: int, zs=None) -> None:
-        """The Gram matrices (and shared-noise products) of the slots' current contents."""
-        U = self.sl["U"]
-        for i, b in enumerate(self.buf):
-            k, m = b.shape[0], b.shape[1]
+        U = sl["U"]
+        self.views = []  # per layer: the slots as (M, k, N), its transpose, slots U:H (2M, N)
+        for b in buf:
             v = b.view(k, m, -1).transpose(0, 1)
-            torch.bmm(v, v.transpose(1, 2), out=self.gram[row, i])  # (M, k, k)
-            if self.zuh is not None:
-                z = zs[i].reshape(-1)
-                torch.mv(b[U:U + 2].view(2 * m, -1), z, out=self.zuh[row, i])
-                torch.dot(z, z, out=self.zz[row, i])
+            self.views.append((v, v.transpose(1, 2), b[U:U + 2].view(2 * m, -1)))
+
+    def add(self, row: int, i: int, zs=None) -> None:
+        """Layer ``i``'s Gram matrix (and shared-noise products) of the slots' current
+        contents, as record row ``row`` of the epoch."""
+        v, vt, uh = self.views[i]
+        torch.bmm(v, vt, out=self.gram[row, i])  # (M, k, k)
+        if self.zuh is not None:
+            z = zs[i].reshape(-1)
+            torch.mv(uh, z, out=self.zuh[row, i])
+            torch.dot(z, z, out=self.zz[row, i])
 
     def flush(self, rec, start: int, rows: int) -> None:
         """Alignments, weight norms and cos(W, H) of ``rows`` recorded steps into the
