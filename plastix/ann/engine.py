@@ -266,11 +266,13 @@ def run_group(
     -----
     Per layer the engine keeps one buffer of stacked slots ``(k, M, post, pre)``:
     ``H``, the gradient ``G``, the rule's signal ``R`` (when it differs from
-    ``G``), the update ``U`` (decay included, parameter noise excluded), a copy of
-    the weights ``W`` the step is taken from, and the parameter noise ``E``.  On
-    recorded steps a single batched Gram matrix of the slots gives every inner
-    product needed: the three alignments (the full update is ``U + E``), the
-    weight norm and ``cos(W, H)``, with no per-pair reductions.  What happens on a
+    ``G``), the update ``U`` (decay included, parameter noise excluded; not stored for
+    the plain step with one decay per model, whose ``U = η R − η γ W`` is read off
+    ``R`` and ``W``), a copy of the weights ``W`` the step is taken from, and the
+    parameter noise ``E``.  On recorded steps a single batched Gram matrix of the
+    slots gives every inner product needed: the three alignments (the full update is
+    ``U + E``), the weight norm and ``cos(W, H)``, with no per-pair reductions; the
+    cosines are taken from the stored Gram matrices once an epoch.  What happens on a
     step is read off the rule's declarations (:class:`plastix.ann.rules.Rule`).
     """
     base = configs[0]
@@ -337,8 +339,13 @@ class _MLPTrainer:
         # Parameter noise shared by all models (one seed) is kept once per layer (zs);
         # per-model noise in slot E (the draws z, unscaled).
         sep = not self.rule.signal_is_gradient or self.gnoise
-        # U and H side by side: the shared noise's products read just those two
-        names = (["U", "H", "G"] + (["R"] if sep else []) + ["W"]
+        # The plain step's update U = η R − η γ W (one decay per model) is not stored: the
+        # record reads its inner products off those of R and W (see _Grams), which saves
+        # writing U (two passes) and reading it in the Gram matrix; it is stored for the
+        # other steps, a decay profile, and the per-post-unit record (it reads U's rows).
+        self.store_u = not (self.kind.plain and base.decay_per_neuron is None
+                            and base.per_post_layer is None)
+        names = ((["U"] if self.store_u else []) + ["H", "G"] + (["R"] if sep else []) + ["W"]
                  + (["E"] if self.pnoise and not g.shared else []))
         self.sl = {nm: j for j, nm in enumerate(names)}
         if not sep:
@@ -371,7 +378,8 @@ class _MLPTrainer:
         self.psc = pre_scales(self.act, n, True)
         # the record's Gram matrices of one epoch's recorded steps (at most this many)
         self.grams = _Grams(self.buf, self.sl, -(-g.steps_per_epoch // base.record_every),
-                            g.sigma if self.pnoise else None, self.pnoise and g.shared)
+                            g.sigma if self.pnoise else None, self.pnoise and g.shared,
+                            None if self.store_u else (g.lr, self.lgd[0]))
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint needs at an epoch's end: weights, optimiser state, norms.
@@ -573,7 +581,7 @@ class _MLPTrainer:
                     self.grams.add(row, i, self.zs)
             return
         for i, w in enumerate(ws):
-            if record or kind.normalise_rows:
+            if (record and self.store_u) or kind.normalise_rows:
                 u = self.slot(i, "U")
                 torch.mul(self.slot(i, "R"), lr, out=u)
                 if self.any_decay:
@@ -623,34 +631,40 @@ class _Grams:
     on all the epoch's rows at once they cost nothing measurable.  The numbers are the
     same: each cosine is the same float32 expression of the same Gram entries.
 
+    With ``derived = (η, η γ)`` (M, 1, 1) slot U is not stored and the update's inner
+    products come from ``U = η R − η γ W``: ``U·H = η R·H − η γ W·H`` and ``U·U = η² R·R
+    − 2 η² γ R·W + (η γ)² W·W``.  Against float64 these are as accurate as the stored U's
+    (the per-step signal is far from cancelling the decay term; see the README).
+
     With parameter noise (``sigma`` (M, 1, 1)) the full update is ``U + σ z``: the draws
     ``z`` are in slot E (per-model noise), or ``zs[i]`` (1, post, pre) shared by every
-    model, whose inner products with the slots are one matrix-vector product, kept
-    beside the Gram matrices.
+    model, whose inner products with the slots the update needs (U and H, or H to W)
+    are one matrix-vector product of those adjacent slots, kept beside the Gram matrices.
     """
 
-    def __init__(self, buf, sl, rows: int, sigma=None, shared_noise: bool = False):
+    def __init__(self, buf, sl, rows: int, sigma=None, shared_noise: bool = False,
+                 derived=None):
         n, k, m = len(buf), buf[0].shape[0], buf[0].shape[1]
         dev = buf[0].device
-        self.buf, self.sl, self.sigma = buf, sl, sigma
+        self.buf, self.sl, self.sigma, self.derived = buf, sl, sigma, derived
         self.gram = torch.empty(rows, n, m, k, k, device=dev)
-        # z·U and z·H (slots U, H adjacent, U first), and z·z, of the shared draws
-        self.zuh = torch.empty(rows, n, 2 * m, device=dev) if shared_noise else None
+        need = [sl[x] for x in (("U", "H") if derived is None else ("H", "R", "W"))]
+        self.lo, hi = min(need), max(need) + 1  # the slots lo..hi-1 the noise products read
+        self.zx = torch.empty(rows, n, (hi - self.lo) * m, device=dev) if shared_noise else None
         self.zz = torch.empty(rows, n, device=dev) if shared_noise else None
-        U = sl["U"]
-        self.views = []  # per layer: the slots as (M, k, N), its transpose, slots U:H (2M, N)
+        self.views = []  # per layer: the slots as (M, k, N), its transpose, slots lo:hi
         for b in buf:
             v = b.view(k, m, -1).transpose(0, 1)
-            self.views.append((v, v.transpose(1, 2), b[U:U + 2].view(2 * m, -1)))
+            self.views.append((v, v.transpose(1, 2), b[self.lo:hi].view((hi - self.lo) * m, -1)))
 
     def add(self, row: int, i: int, zs=None) -> None:
         """Layer ``i``'s Gram matrix (and shared-noise products) of the slots' current
         contents, as record row ``row`` of the epoch."""
-        v, vt, uh = self.views[i]
+        v, vt, near = self.views[i]
         torch.bmm(v, vt, out=self.gram[row, i])  # (M, k, k)
-        if self.zuh is not None:
+        if self.zx is not None:
             z = zs[i].reshape(-1)
-            torch.mv(uh, z, out=self.zuh[row, i])
+            torch.mv(near, z, out=self.zx[row, i])
             torch.dot(z, z, out=self.zz[row, i])
 
     def flush(self, rec, start: int, rows: int) -> None:
@@ -659,19 +673,27 @@ class _Grams:
         if rows == 0:
             return
         sl, sigma = self.sl, self.sigma
-        H, G, R, U, W = (sl[x] for x in ("H", "G", "R", "U", "W"))
-        E = sl.get("E")
+        H, G, R, W = (sl[x] for x in ("H", "G", "R", "W"))
+        U, E = sl.get("U"), sl.get("E")
         gram = self.gram[:rows].transpose(1, 2)  # (rows, M, L, k, k)
         hh = gram[..., H, H]
-        uh, uu = gram[..., U, H], gram[..., U, U]
+        if self.derived is None:
+            uh, uu = gram[..., U, H], gram[..., U, U]
+        else:  # U = a R − c W
+            a, c = (x.view(-1, 1) for x in self.derived)  # (M, 1) against (rows, M, L)
+            uh = a * gram[..., R, H] - c * gram[..., W, H]
+            uu = (a * a * gram[..., R, R] - 2 * a * c * gram[..., R, W]
+                  + c * c * gram[..., W, W])
         if sigma is not None:  # the full update is U + σ z
-            s = sigma.view(-1, 1)  # (M, 1) against (rows, M, L)
+            s = sigma.view(-1, 1)
             if E is not None:
-                zh, zu, zz = gram[..., E, H], gram[..., E, U], gram[..., E, E]
-            else:
-                zuh = self.zuh[:rows].view(rows, -1, 2, gram.shape[1]).permute(0, 2, 3, 1)
-                zu, zh, zz = zuh[:, 0], zuh[:, 1], self.zz[:rows, None, :]
-            uh = uh + s * zh
+                zall, zz, lo = gram[..., E, :].movedim(-1, 1), gram[..., E, E], 0
+            else:  # (rows, slot lo.., M, L)
+                zall = self.zx[:rows].view(rows, gram.shape[2], -1, gram.shape[1])
+                zall, zz, lo = zall.permute(0, 2, 3, 1), self.zz[:rows, None, :], self.lo
+            zu = (zall[:, U - lo] if self.derived is None
+                  else a * zall[:, R - lo] - c * zall[:, W - lo])
+            uh = uh + s * zall[:, H - lo]
             uu = uu + 2 * s * zu + s * s * zz
         cos = torch.stack([gram[..., G, H] / (gram[..., G, G] * hh).sqrt(),
                            gram[..., R, H] / (gram[..., R, R] * hh).sqrt(),
