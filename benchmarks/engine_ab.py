@@ -21,7 +21,7 @@ import sys
 import time
 
 import numpy as np
-from sweep import BATCH, DECAY, LR, N_TRAIN, N_VAL, NOISE
+from sweep import DECAY, EPOCHS, NOISE, _config
 
 
 def _load(path: str | None, name: str):
@@ -42,9 +42,7 @@ class _Batch:
         from plastix.ann import TrainConfig
         from plastix.ann.loop import Group, Recorder
 
-        base = TrainConfig(task="sre", rule="sgd", activation="tanh", hidden=(128, 128),
-                           bias=False, lr=LR, batch_size=BATCH, epochs=50, n_train=N_TRAIN,
-                           n_val=N_VAL, noise_kind="parameter", per_post_layer=None)
+        base = _config(TrainConfig, EPOCHS, 1)  # the sweep benchmark's runs
         # consecutive runs from the middle of the grid, as the sweep cuts its batches
         start = (NOISE.size * DECAY.size - m) // 2
         sig = np.repeat(NOISE, DECAY.size)[start:start + m]
