@@ -120,7 +120,7 @@ def forward(ws, bs, x, activation: str, *, bufs=None, doubled: bool = False):
             t = torch.sigmoid(z2, out=None if bufs is None else bufs[1][i])
             a = torch.add(_MINUS_ONE, t, alpha=2.0, out=t)  # 2 σ(2z) − 1 = tanh z
             continue
-        z = torch.matmul(a, ws[i].transpose(1, 2), out=out)
+        z = torch.bmm(_batched(a, ws[i]), ws[i].transpose(1, 2), out=out)
         if bs[i] is not None:
             z.add_(bs[i][:, None, :])
         pres.append(z)
@@ -191,12 +191,12 @@ def backward(ws, acts, pres, e, activation: str, *, out=None, bias=True, dbufs=N
     d = e
     for i in range(n - 1, -1, -1):
         deltas[i] = d
-        gw[i] = torch.matmul(d.transpose(1, 2), acts[i],
-                             out=None if out is None else out[i])
+        gw[i] = torch.bmm(d.transpose(1, 2), _batched(acts[i], d),
+                          out=None if out is None else out[i])
         if bias:
             gb[i] = d.sum(1)
         if i > 0:
-            back = torch.matmul(d, ws[i], out=None if dbufs is None else dbufs[i - 1])
+            back = torch.bmm(d, ws[i], out=None if dbufs is None else dbufs[i - 1])
             d = _dphi_mul(activation, back, pres[i - 1], acts[i])
     return gw, gb, deltas
 
@@ -266,11 +266,13 @@ def run_group(
     -----
     Per layer the engine keeps one buffer of stacked slots ``(k, M, post, pre)``:
     ``H``, the gradient ``G``, the rule's signal ``R`` (when it differs from
-    ``G``), the update ``U`` (decay included, parameter noise excluded), a copy of
-    the weights ``W`` the step is taken from, and the parameter noise ``E``.  On
-    recorded steps a single batched Gram matrix of the slots gives every inner
-    product needed: the three alignments (the full update is ``U + E``), the
-    weight norm and ``cos(W, H)``, with no per-pair reductions.  What happens on a
+    ``G``), the update ``U`` (decay included, parameter noise excluded; not stored for
+    the plain step with one decay per model, whose ``U = η R − η γ W`` is read off
+    ``R`` and ``W``), a copy of the weights ``W`` the step is taken from, and the
+    parameter noise ``E``.  On recorded steps a single batched Gram matrix of the
+    slots gives every inner product needed: the three alignments (the full update is
+    ``U + E``), the weight norm and ``cos(W, H)``, with no per-pair reductions; the
+    cosines are taken from the stored Gram matrices once an epoch.  What happens on a
     step is read off the rule's declarations (:class:`plastix.ann.rules.Rule`).
     """
     base = configs[0]
@@ -337,14 +339,21 @@ class _MLPTrainer:
         # Parameter noise shared by all models (one seed) is kept once per layer (zs);
         # per-model noise in slot E (the draws z, unscaled).
         sep = not self.rule.signal_is_gradient or self.gnoise
-        # U and H side by side: the shared noise's products read just those two
-        names = (["U", "H", "G"] + (["R"] if sep else []) + ["W"]
+        # The plain step's update U = η R − η γ W (one decay per model) is not stored: the
+        # record reads its inner products off those of R and W (see _Grams), which saves
+        # writing U (two passes) and reading it in the Gram matrix; it is stored for the
+        # other steps, a decay profile, and the per-post-unit record (it reads U's rows).
+        self.store_u = not (self.kind.plain and base.decay_per_neuron is None
+                            and base.per_post_layer is None)
+        names = ((["U"] if self.store_u else []) + ["H", "G"] + (["R"] if sep else []) + ["W"]
                  + (["E"] if self.pnoise and not g.shared else []))
         self.sl = {nm: j for j, nm in enumerate(names)}
         if not sep:
             self.sl["R"] = self.sl["G"]
         self.buf = [torch.zeros(len(names), m, post[i], self.ws[i].shape[2], device=dev)
                     for i in range(n)]
+        # the slots' views, made once (not one indexing op per use, several a step)
+        self.slots = {nm: [b[j] for b in self.buf] for nm, j in self.sl.items()}
         self.zs: list = [None] * n
         # the plain step's weights live in slot W: recorded without a copy, before the step
         self.w_in_slot = self.kind.plain
@@ -367,6 +376,10 @@ class _MLPTrainer:
         self.tail_bufs: dict[int, tuple] = {}
         self.dphi = functools.partial(_dphi_mul, self.act)
         self.psc = pre_scales(self.act, n, True)
+        # the record's Gram matrices of one epoch's recorded steps (at most this many)
+        self.grams = _Grams(self.buf, self.sl, -(-g.steps_per_epoch // base.record_every),
+                            g.sigma if self.pnoise else None, self.pnoise and g.shared,
+                            None if self.store_u else (g.lr, self.lgd[0]))
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint needs at an epoch's end: weights, optimiser state, norms.
@@ -392,7 +405,7 @@ class _MLPTrainer:
 
     def slot(self, i: int, name: str):
         """Layer ``i``'s slot ``name`` (M, post, pre)."""
-        return self.buf[i][self.sl[name]]
+        return self.slots[name][i]
 
     def _chunk_bufs(self, n: int):
         """Forward buffers for a validation chunk of ``n`` rows (the training ones if n = B)."""
@@ -427,13 +440,19 @@ class _MLPTrainer:
         (η K)``, so no running sum of the signal is needed.
         """
         plain = self.kind.plain
+        self.first_row = self.rec.i  # the epoch's first record row
         self.w_start = [w.clone() for w in self.ws] if plain else None
         self.esum = [None] * self.g.n_layers  # ΣE per layer (seed-level draws), plain only
         self.gsum = None if plain else [torch.zeros_like(w) for w in self.ws]
         self.wsum = [torch.zeros_like(w) for w in self.ws]
 
     def epoch_gap(self):
-        """The epoch's stationarity gap per model and layer (M, L)."""
+        """The epoch's stationarity gap per model and layer (M, L).
+
+        Called at every epoch's end (before any checkpoint), so the epoch's alignment
+        records are finished here first (:meth:`_Grams.flush`).
+        """
+        self.grams.flush(self.rec, self.first_row, self.rec.i - self.first_row)
         g, spe = self.g, self.g.steps_per_epoch
         gaps = []
         for i, w in enumerate(self.ws):
@@ -464,10 +483,10 @@ class _MLPTrainer:
         gb = None
         if self.rule.needs_gradient or record:
             gb = backward(ws, acts, pres, e, self.act, bias=g.base.bias, dbufs=self.dbufs,
-                          out=[self.slot(i, "G") for i in range(n)])[1]
+                          out=self.slots["G"])[1]
         if record or self.rule.needs_hebbian_term:
             for i in range(n):
-                _hebbian_term(self.slot(i, "H"), pres[i], acts[i], ws[i], bs[i], self.inv_b,
+                _hebbian_term(self.slots["H"][i], pres[i], acts[i], ws[i], bs[i], self.inv_b,
                               self.psc[i])
         if capturing:
             rec.cap["pre"].append(acts[rec.capture[0]][0].clone())
@@ -481,25 +500,20 @@ class _MLPTrainer:
             rb = self._gradient_noise(rb)
         if self.clip is not None:
             rb = self._clip(rb)
-        # ---- stationarity-gap accumulators, weight copy for the record
-        for i in range(n):
-            if self.gsum is not None:
-                self.gsum[i] += self.slot(i, self.sig)
-            self.wsum[i] += ws[i]
-            if record and not self.w_in_slot:
-                self.slot(i, "W").copy_(ws[i])
-        self._update(rb, gb, step, record)  # records before the step with w_in_slot
+        self._update(rb, gb, step, record)
         if record:
-            if not self.w_in_slot:
-                self._record()
+            if rec.ppl is not None:
+                self._per_post()
             rec.loss[rec.i] = loss
             rec.i += 1
         if capturing and step + 1 == rec.capture[2]:
             rec.cap["weight"].append(ws[rec.capture[0]][0].clone())
 
-    def _record(self) -> None:
-        """The step's records from one Gram matrix of the slots per layer."""
-        _record(self.buf, self.sl, self.rec, self.g.sigma if self.pnoise else None, self.zs)
+    def _per_post(self) -> None:
+        """The per-post-unit alignments of the layer asked for, into the current row."""
+        i, sigma = self.rec.ppl, self.g.sigma if self.pnoise else None
+        _per_post(self.buf[i], self.sl, self.rec, sigma,
+                  self.slot(i, "E") if "E" in self.sl else self.zs[i])
 
     def _parameter_noise(self, record: bool) -> None:
         g, m = self.g, self.g.m
@@ -542,31 +556,47 @@ class _MLPTrainer:
         return [r * coef.view(m, 1) if r is not None else None for r in rb]
 
     def _update(self, rb: list, gb: list | None, step: int, record: bool) -> None:
-        """The update (into slot U on recorded steps), then applied."""
+        """The stationarity-gap sums, the update (into slot U on recorded steps), the
+        record's Gram matrices, and the step applied.
+
+        Layer by layer, so that each layer's slots are still in cache when the next
+        pass over them runs (the layers are independent here).  The record reads the
+        weights the step is taken from: slot W holds them (the plain step's weights
+        live there, so the record comes before the step; other steps copy them in).
+        """
         g, kind, ws, bs, m = self.g, self.kind, self.ws, self.bs, self.g.m
-        lr = g.lr
+        lr, row = g.lr, self.rec.i - self.first_row
+        for i, w in enumerate(ws):
+            if self.gsum is not None:
+                self.gsum[i] += self.slot(i, self.sig)
+            self.wsum[i] += w
+            if record and not self.w_in_slot:
+                self.slot(i, "W").copy_(w)
         if kind.filters_gradient:
             kind.update(ws, self.slot, self.opt, self.gd, lr, g.base.momentum, step + 1,
                         self.any_decay, record)
             kind.update_bias(bs, gb, self.opt, self.gd, lr, g.base.momentum, step + 1)
+            if record:
+                for i in range(len(ws)):
+                    self.grams.add(row, i, self.zs)
             return
         for i, w in enumerate(ws):
-            if record or kind.normalise_rows:
+            if (record and self.store_u) or kind.normalise_rows:
                 u = self.slot(i, "U")
                 torch.mul(self.slot(i, "R"), lr, out=u)
                 if self.any_decay:
                     u.addcmul_(w, self.lgd[i], value=-1.0)
-        if record and self.w_in_slot:
-            self._record()  # slot W holds the weights the step is taken from
-        for i, w in enumerate(ws):
+            if record and self.w_in_slot:
+                self.grams.add(row, i, self.zs)
             if kind.normalise_rows:
-                u = self.slot(i, "U")
                 w.add_(u)
                 r = self.row0[i] / w.norm(dim=-1, keepdim=True)
                 w.mul_(r)
                 u.addcmul_(w, 1 - 1 / r)
             else:
                 plain_update(w, self.slot(i, "R"), lr, self.lgd[i], self.any_decay)
+            if record and not self.w_in_slot:
+                self.grams.add(row, i, self.zs)
             if bs[i] is not None:
                 if self.any_decay:
                     bs[i].addcmul_(bs[i], self.lgd[i].view(m, -1), value=-1.0)
@@ -592,49 +622,99 @@ def _hebbian_term(out, pre, act, w, b, inv_b, pre_scale=1.0):
                          out=out)
 
 
-def _record(buf, sl, rec, sigma=None, zs=None):
-    """Alignments, weight norms and cos(W, H) of a step from one Gram matrix per layer.
+class _Grams:
+    """The record's inner products: one batched Gram matrix of the slots per layer and
+    recorded step (:meth:`add`), turned into cosines once an epoch (:meth:`flush`).
 
-    With parameter noise (``sigma`` (M, 1, 1)) the full update is ``U + σ z``: the
-    draws ``z`` are in slot E (per-model noise), or ``zs[i]`` (1, post, pre) shared by
-    every model, whose inner products with the slots are one matrix-vector product.
+    The cosines are a few dozen tiny elementwise operations per layer; done on every
+    step they cost ~7% of a 10-model step (dispatch, not arithmetic), done once an epoch
+    on all the epoch's rows at once they cost nothing measurable.  The numbers are the
+    same: each cosine is the same float32 expression of the same Gram entries.
+
+    With ``derived = (η, η γ)`` (M, 1, 1) slot U is not stored and the update's inner
+    products come from ``U = η R − η γ W``: ``U·H = η R·H − η γ W·H`` and ``U·U = η² R·R
+    − 2 η² γ R·W + (η γ)² W·W``.  Against float64 these are as accurate as the stored U's
+    (the per-step signal is far from cancelling the decay term; see the README).
+
+    With parameter noise (``sigma`` (M, 1, 1)) the full update is ``U + σ z``: the draws
+    ``z`` are in slot E (per-model noise), or ``zs[i]`` (1, post, pre) shared by every
+    model, whose inner products with the slots the update needs (U and H, or H to W)
+    are one matrix-vector product of those adjacent slots, kept beside the Gram matrices.
     """
-    ppl, rec_i = rec.ppl, rec.i
-    H, G, R, U, W = sl["H"], sl["G"], sl["R"], sl["U"], sl["W"]
-    E = sl.get("E")
-    for i, b in enumerate(buf):
-        k, m = b.shape[0], b.shape[1]
-        v = b.view(k, m, -1).transpose(0, 1)
-        gram = torch.bmm(v, v.transpose(1, 2))  # (M, k, k)
-        hh = gram[:, H, H]
-        uh, uu = gram[:, U, H], gram[:, U, U]
+
+    def __init__(self, buf, sl, rows: int, sigma=None, shared_noise: bool = False,
+                 derived=None):
+        n, k, m = len(buf), buf[0].shape[0], buf[0].shape[1]
+        dev = buf[0].device
+        self.buf, self.sl, self.sigma, self.derived = buf, sl, sigma, derived
+        self.gram = torch.empty(rows, n, m, k, k, device=dev)
+        need = [sl[x] for x in (("U", "H") if derived is None else ("H", "R", "W"))]
+        self.lo, hi = min(need), max(need) + 1  # the slots lo..hi-1 the noise products read
+        self.zx = torch.empty(rows, n, (hi - self.lo) * m, device=dev) if shared_noise else None
+        self.zz = torch.empty(rows, n, device=dev) if shared_noise else None
+        self.views = []  # per layer: the slots as (M, k, N), its transpose, slots lo:hi
+        for b in buf:
+            v = b.view(k, m, -1).transpose(0, 1)
+            self.views.append((v, v.transpose(1, 2), b[self.lo:hi].view((hi - self.lo) * m, -1)))
+
+    def add(self, row: int, i: int, zs=None) -> None:
+        """Layer ``i``'s Gram matrix (and shared-noise products) of the slots' current
+        contents, as record row ``row`` of the epoch."""
+        v, vt, near = self.views[i]
+        torch.bmm(v, vt, out=self.gram[row, i])  # (M, k, k)
+        if self.zx is not None:
+            z = zs[i].reshape(-1)
+            torch.mv(near, z, out=self.zx[row, i])
+            torch.dot(z, z, out=self.zz[row, i])
+
+    def flush(self, rec, start: int, rows: int) -> None:
+        """Alignments, weight norms and cos(W, H) of ``rows`` recorded steps into the
+        records' rows ``start, start + 1, …`` (all layers and steps at once)."""
+        if rows == 0:
+            return
+        sl, sigma = self.sl, self.sigma
+        H, G, R, W = (sl[x] for x in ("H", "G", "R", "W"))
+        U, E = sl.get("U"), sl.get("E")
+        gram = self.gram[:rows].transpose(1, 2)  # (rows, M, L, k, k)
+        hh = gram[..., H, H]
+        if self.derived is None:
+            uh, uu = gram[..., U, H], gram[..., U, U]
+        else:  # U = a R − c W
+            a, c = (x.view(-1, 1) for x in self.derived)  # (M, 1) against (rows, M, L)
+            uh = a * gram[..., R, H] - c * gram[..., W, H]
+            uu = (a * a * gram[..., R, R] - 2 * a * c * gram[..., R, W]
+                  + c * c * gram[..., W, W])
         if sigma is not None:  # the full update is U + σ z
-            s = sigma.view(-1)
+            s = sigma.view(-1, 1)
             if E is not None:
-                zx, zz = gram[:, E], gram[:, E, E]
-                zh, zu = zx[:, H], zx[:, U]
-            else:  # slots U, H adjacent (U first): one matrix-vector product reads both
-                z = zs[i].reshape(-1)
-                zu, zh = torch.mv(b[U:U + 2].view(2 * m, -1), z).view(2, m)
-                zz = torch.dot(z, z)
-            uh = uh + s * zh
+                zall, zz, lo = gram[..., E, :].movedim(-1, 1), gram[..., E, E], 0
+            else:  # (rows, slot lo.., M, L)
+                zall = self.zx[:rows].view(rows, gram.shape[2], -1, gram.shape[1])
+                zall, zz, lo = zall.permute(0, 2, 3, 1), self.zz[:rows, None, :], self.lo
+            zu = (zall[:, U - lo] if self.derived is None
+                  else a * zall[:, R - lo] - c * zall[:, W - lo])
+            uh = uh + s * zall[:, H - lo]
             uu = uu + 2 * s * zu + s * s * zz
-        cos = torch.stack([gram[:, G, H] / (gram[:, G, G] * hh).sqrt(),
-                           gram[:, R, H] / (gram[:, R, R] * hh).sqrt(),
+        cos = torch.stack([gram[..., G, H] / (gram[..., G, G] * hh).sqrt(),
+                           gram[..., R, H] / (gram[..., R, R] * hh).sqrt(),
                            uh / (uu * hh).sqrt()], -1)
-        rec.align[rec_i, :, i] = cos.clamp(-1.0, 1.0)
-        rec.wnorm[rec_i, :, i] = gram[:, W, W].sqrt()
-        rec.walign[rec_i, :, i] = (gram[:, W, H] / (gram[:, W, W] * hh).sqrt()).clamp(-1.0, 1.0)
-        if i == ppl:
-            h = b[H]
-            upd = (b[U] if sigma is None
-                   else torch.addcmul(b[U], b[E] if E is not None else zs[i], sigma))
-            hr = torch.linalg.vecdot(h, h, dim=-1)
-            rows = []
-            for sig in (b[G], b[R], upd):
-                rows.append(torch.linalg.vecdot(sig, h, dim=-1)
-                            / (torch.linalg.vecdot(sig, sig, dim=-1) * hr).sqrt())
-            rec.per_post[rec_i] = torch.stack(rows, 1).clamp(-1.0, 1.0)
+        stop = start + rows
+        rec.align[start:stop] = cos.clamp(-1.0, 1.0)
+        rec.wnorm[start:stop] = gram[..., W, W].sqrt()
+        rec.walign[start:stop] = (gram[..., W, H] / (gram[..., W, W] * hh).sqrt()).clamp(-1.0, 1.0)
+
+
+def _per_post(b, sl, rec, sigma=None, z=None) -> None:
+    """The per-post-unit alignments of one layer's slots ``b`` into the current record
+    row; ``z`` is the parameter noise draw of the step (slot E or the shared draw)."""
+    h = b[sl["H"]]
+    upd = b[sl["U"]] if sigma is None else torch.addcmul(b[sl["U"]], z, sigma)
+    hr = torch.linalg.vecdot(h, h, dim=-1)
+    rows = []
+    for sig in (b[sl["G"]], b[sl["R"]], upd):
+        rows.append(torch.linalg.vecdot(sig, h, dim=-1)
+                    / (torch.linalg.vecdot(sig, sig, dim=-1) * hr).sqrt())
+    rec.per_post[rec.i] = torch.stack(rows, 1).clamp(-1.0, 1.0)
 
 
 def _dphi_mul(name: str, d, z, a):
