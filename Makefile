@@ -31,7 +31,7 @@ test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q -m notebooks
 
 bench: $(STAMP)
-	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in benchmarks/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

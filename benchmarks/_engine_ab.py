@@ -10,7 +10,7 @@ machine the per-pair ratio new/old is what is comparable, not the absolute times
 
 Usage::
 
-    python benchmarks/engine_ab.py OLD.py [NEW.py] [--pairs 40] [--steps 8] [--models 10]
+    python benchmarks/_engine_ab.py OLD.py [NEW.py] [--pairs 40] [--steps 8] [--models 10]
 """
 
 from __future__ import annotations
