@@ -46,7 +46,7 @@ def _spikes(ds: xr.Dataset, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
             raise SchemaError(
                 f"record: `{role}_spike_unit` holds unit {units[np.argmax(bad)].item()!r}, which "
                 f"is not in the `{role}` coordinate {ids.tolist()[:10]!r}.")
-        return (np.asarray(ds[name].values, dtype=float), units.astype(np.int64),
+        return (np.asarray(ds[name].values, dtype=float), units.astype(np.int64, copy=False),
                 np.asarray(ds[f"{role}_spike_segment"].values))
     sorter = np.argsort(ids, kind="stable")
     pos = np.clip(np.searchsorted(ids, units, sorter=sorter), 0, max(ids.size - 1, 0))
@@ -203,10 +203,14 @@ class ShiftNull:
     ----------
     ds : xarray.Dataset
         Record with ``pre_spike_*`` variables.
+    pre : (times, unit index, segment), optional
+        Its presynaptic spikes as :class:`SpikeTerms` read them (``SpikeTerms.pre``);
+        read from ``ds`` when not given.
     """
 
-    def __init__(self, ds: xr.Dataset):
-        pt, pu, ps = _spikes(ds, "pre")
+    def __init__(self, ds: xr.Dataset,
+                 pre: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+        pt, pu, ps = _spikes(ds, "pre") if pre is None else pre
         t = np.asarray(ds["time"].values, dtype=float)
         seg = np.asarray(ds["segment"].values)
         dt = float(ds.attrs["dt"])
@@ -217,12 +221,13 @@ class ShiftNull:
         self.n_draws = self.n_pre * segs.size
         self.dither = float(np.max((t1 - t0) / 2.0)) if segs.size else 0.0
         # Elephant draws one number per train: for each unit, for each segment in this order
-        si = np.searchsorted(segs, ps)
-        self._draw_index = pu * segs.size + si
         self.times, self.units, self.segments = pt, pu, ps
-        if segs.size == 1:  # scalars: two fewer passes over every spike per surrogate
+        if segs.size == 1:  # scalars: fewer passes over every spike, here and per surrogate
+            self._draw_index = pu
             self._t0, self._span = float(t0[0]), float(t1[0] - t0[0])
         else:
+            si = np.searchsorted(segs, ps)
+            self._draw_index = pu * segs.size + si
             self._t0, self._span = t0[si], (t1 - t0)[si]
 
     def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -344,7 +349,7 @@ def spike_null(ds: xr.Dataset, lay: Layout, terms: SpikeTerms, h_obs: np.ndarray
     wd = np.where(mask, w0, 0.0) * lay.duration[:, None, None]
     wseg = np.asarray(ds["weight_segment"].values)[lay.k]
     seg_of = (terms.segs[:, None] == wseg[None, :]).astype(float)
-    shifter = ShiftNull(ds)
+    shifter = ShiftNull(ds, terms.pre)
     trains = shifter.trains(terms.segs)
     m = n_null if method == "shift" else pool_size(trains.size, n_null)
     if bar is not None:
