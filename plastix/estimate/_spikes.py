@@ -374,12 +374,14 @@ def spike_null(ds: xr.Dataset, lay: Layout, terms: SpikeTerms, h_obs: np.ndarray
         return cosines(np.stack([shifted().sum(1) for _ in range(n_null)])), m
     pool = np.stack([parts(h_obs)] + [shifted() for _ in range(m)], axis=1)  # (3, m + 1, n)
     flat_pool = pool.reshape(3, -1)
-    pick = rng.integers(0, m + 1, size=(n_null, trains.size))
-    sums = np.empty((n_null, 3))
-    step = max(1, (1 << 20) // max(trains.size, 1))  # about 24 MB of look-ups at once
+    sums, observed = np.empty((n_null, 3)), np.zeros(n_null, bool)
+    step = max(1, (1 << 20) // max(trains.size, 1))  # about 40 MB of look-ups at once
     for a in range(0, n_null, step):
-        flat = pick[a: a + step] * trains.size + np.arange(trains.size)
-        sums[a: a + step] = flat_pool[:, flat].sum(-1).T
+        pick = rng.integers(0, m + 1, size=(min(step, n_null - a), trains.size))
+        observed[a: a + pick.shape[0]] = (pick == 0).all(1)
+        pick *= trains.size
+        pick += np.arange(trains.size)
+        sums[a: a + pick.shape[0]] = flat_pool[:, pick].sum(-1).T
     null = cosines(sums)
-    null[(pick == 0).all(1)] = _concat_cos(stats.sum(0), gamma)
+    null[observed] = _concat_cos(stats.sum(0), gamma)
     return null, m
