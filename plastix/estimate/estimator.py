@@ -182,14 +182,17 @@ class HebbianEstimator:
         How a spike-time kernel's null replicates are made
         (:func:`plastix.estimate._spikes.spike_null`; rate kernels ignore it).
         ``"shift"``: every replicate shifts every train afresh and recomputes ``H``
-        (``n_null`` passes).  ``"pooled-shift"``: ``m`` passes of freshly shifted
-        trains (``m = 4`` for more than a handful of trains,
+        (``n_null`` passes).  ``"pooled-shift"`` (default): ``m`` passes of freshly
+        shifted trains (``m = 4`` from 7 trains on at ``n_null = 199``, more for
+        fewer trains, ``n_null`` for one:
         :func:`plastix.estimate._spikes.pool_size`), and each replicate combines,
         train by train, one of the ``m + 1`` versions of that train (the observed
-        one included); as exact as ``"shift"`` for the same null hypothesis, but a
-        replicate keeps about ``1/(m + 1)`` of the trains at their observed timing,
-        which costs some power on weak effects.  ``null_passes_`` says how many
-        passes were made.
+        one included).  As exact as ``"shift"`` for the same null hypothesis, at
+        ``m`` passes instead of ``n_null``; but a replicate keeps about
+        ``1/(m + 1)`` of the trains at their observed timing, which costs some
+        power on weak effects (measured: ``p < 0.05`` on 18.5 % of weak STDP
+        records against 19.5 % with ``"shift"``, ``p < 0.1`` on 29.5 % against
+        36.5 %).  ``null_passes_`` says how many passes were made.
     alpha : float
         Level of the confidence intervals (``1 − alpha``) and of the test.
     chunk_bins : int, optional
