@@ -122,6 +122,8 @@ def _check_calibrated(p: np.ndarray) -> None:
     """p < 0.05 at most 5 % (up to the binomial 99.9 % quantile), and p < 0.5 about half
     the time (a null that never moves the trains, or moves the observation too, fails)."""
     n = p.size
+    print(f"\n[calibration] pooled null, static weights: p < 0.05 in {np.sum(p < 0.05)} of {n}, "
+          f"p < 0.5 in {np.sum(p < 0.5)}")
     assert np.sum(p < 0.05) <= binom.ppf(0.999, n, 0.05), np.sort(p)[:20]
     lo, hi = binom.ppf([0.0005, 0.9995], n, 0.5)
     assert lo <= np.sum(p < 0.5) <= hi, np.sum(p < 0.5)
