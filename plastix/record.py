@@ -502,7 +502,7 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
         raise _schema(f"{where}attribute `dt` must be a positive bin width; got {dt!r}.")
     for role in ("pre", "post"):
         if f"{role}_spike_unit" in ds.variables:
-            units_ = np.asarray(ds[f"{role}_spike_unit"].values).astype(str)
+            units_ = _distinct(np.asarray(ds[f"{role}_spike_unit"].values)).astype(str)
             known = set(np.asarray(ds[role].values).astype(str).tolist())
             unknown = sorted(set(units_.tolist()) - known)
             if unknown:
@@ -518,6 +518,18 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
             "it is derived data: rebuild the record with make_record."
         )
     return ds
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of ``values`` (any order): those of an integer array from one
+    ``bincount`` over its range when that is not much longer than the array (a spike
+    unit per spike: 1.5 M spikes of 1000 units in milliseconds, where converting every
+    id to a string took 0.5 s), else every value."""
+    if values.dtype.kind in "iu" and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo <= 4 * values.size:
+            return np.flatnonzero(np.bincount(values - lo)) + lo
+    return values
 
 
 def _check_physical(where: str, ds: xr.Dataset) -> None:

@@ -879,7 +879,7 @@ CASES += [
     ("estimate-unknown-option", _est_alignment(n_boots=10), TypeError,
      r"estimate_alignment\(\) got an unknown option `n_boots`; valid options are kernel, "
      r"decay, lag, stdp_tau, n_boot, block_length, n_null, alpha, chunk_bins, streaming, "
-     r"memory, progress, rng\. Did you mean 'n_boot'\?"),
+     r"memory, progress, rng, null\. Did you mean 'n_boot'\?"),
     ("estimate-memory-unit", _est_fit(memory="2 lightyears"), ValueError,
      r"`memory` must be a size like '2GiB', '512MB' or a number of bytes \(units B, kB, MB, "
      r"GB, TB, KiB, MiB, GiB, TiB\); got '2 lightyears'\."),
@@ -1806,6 +1806,18 @@ CASES += [
      r"`rate_spread` must be in \[0, 1\) \(input rates stay positive\); got 1\.0\."),
     ("error-lif-stdp-config", _error_sim(config=object()), TypeError,
      r"`config` must be an ErrorConfig; got object\."),
+]
+
+
+# --- the null of spike-time kernels (pooled-shift or shift) ---------------------
+CASES += [
+    ("estimate-null-typo", _est_fit(null="pooled", decay=1.0), ValueError,
+     r"`null` must be one of 'pooled-shift', 'shift'; got 'pooled'\. "
+     r"Did you mean 'pooled-shift'\?"),
+    ("cli-estimate-null-typo",
+     _cli("estimate", "good.nc", *_EST, "--null", "shfit", files=["good.nc"]), CLIFailed,
+     r"plastix estimate: error: `null` must be one of 'pooled-shift', 'shift'; got 'shfit'\. "
+     r"Did you mean 'shift'\?"),
 ]
 
 

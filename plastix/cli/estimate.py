@@ -51,6 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-null", type=int, default=199,
                    help="null replicates (199); 0 skips the test and the verdict is then "
                    "indeterminate; at least 2/alpha (40 at alpha 0.05) can give p < alpha")
+    p.add_argument("--null", default="pooled-shift",
+                   help="null of spike-time kernels: pooled-shift (default: the replicates "
+                   "combine each train's versions from a few shifted passes, about 4) or "
+                   "shift (every replicate shifts every train afresh: n-null passes)")
     p.add_argument("--alpha", type=float, default=0.05, help="test level (0.05)")
     add_rng_flag(p, "seed (default 0)")
     p.add_argument("--out", default=None,
@@ -135,8 +139,8 @@ def fit_file(args: argparse.Namespace):
     from plastix.estimate.estimator import HebbianEstimator
 
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,
-                           n_boot=args.n_boot, n_null=args.n_null, alpha=args.alpha,
-                           rng=args.rng)
+                           n_boot=args.n_boot, n_null=args.n_null, null=args.null,
+                           alpha=args.alpha, rng=args.rng)
     options = reader_options(args)
     if args.weights_from == "spikes":
         from plastix.estimate import estimate_from_spikes
@@ -146,8 +150,8 @@ def fit_file(args: argparse.Namespace):
         kw = inference_options(args)
         est = estimate_from_spikes(
             rec, method=kw.pop("method"), kernel=args.kernel, infer=kw, decay=args.decay,
-            lag=args.lag, n_boot=args.n_boot, n_null=args.n_null, alpha=args.alpha,
-            rng=args.rng)
+            lag=args.lag, n_boot=args.n_boot, n_null=args.n_null, null=args.null,
+            alpha=args.alpha, rng=args.rng)
     elif options or (args.allow_pickle and is_pickle(args.file)):
         est.fit(load_input(args.file, allow_pickle=args.allow_pickle, **options))
     else:

@@ -46,6 +46,7 @@ from plastix._util.errors import SchemaError, check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_keywords, check_memory
 from plastix.alignment import ZeroNormWarning
+from plastix.estimate._spikes import NULL_METHODS
 from plastix.estimate._stats import BoundKernel, Layout, interval_stats, layout_of
 from plastix.estimate.intervals import (
     BLOCK_RULE,
@@ -165,17 +166,33 @@ class HebbianEstimator:
         spike-train records of 40 intervals, 0.957–0.967 with the ``K/8`` cap,
         0.967–0.987 without.
     n_null : int
-        Null replicates (each recomputes ``H`` once: one pass over the data).  The
-        null keeps each train and breaks pre/post co-activity: the presynaptic
-        activity is circularly shifted relative to the postsynaptic activity
-        within each segment by a uniform shift in ``[L/10, 9L/10]`` bins
-        (``L`` the segment length); each presynaptic spike train is shifted
-        circularly within its segment by a uniform shift, the surrogates of
-        Elephant's ``trial_shifting`` computed without Neo objects
-        (:class:`plastix.estimate._spikes.ShiftNull`).  ``0`` skips the p-value, and
-        with it the verdict (``indeterminate``); at least ``2/alpha`` (40 at 0.05) can
-        give ``p < alpha``.  Bootstrap and null replicates are checked against the
-        available memory before the first pass.
+        Null replicates.  The null keeps each train and breaks pre/post
+        co-activity.  Rate kernels: the presynaptic activity is circularly shifted
+        relative to the postsynaptic activity within each segment by a uniform
+        shift in ``[L/10, 9L/10]`` bins (``L`` the segment length), all presynaptic
+        units together; each replicate recomputes ``H`` (one pass over the data).
+        Spike-time kernels: each presynaptic spike train is shifted circularly
+        within its segment by its own uniform shift, the surrogates of Elephant's
+        ``trial_shifting`` computed without Neo objects
+        (:class:`plastix.estimate._spikes.ShiftNull`); see ``null``.  ``0`` skips the
+        p-value, and with it the verdict (``indeterminate``); at least ``2/alpha``
+        (40 at 0.05) can give ``p < alpha``.  Bootstrap and null replicates are
+        checked against the available memory before the first pass.
+    null : {"pooled-shift", "shift"}
+        How a spike-time kernel's null replicates are made
+        (:func:`plastix.estimate._spikes.spike_null`; rate kernels ignore it).
+        ``"shift"``: every replicate shifts every train afresh and recomputes ``H``
+        (``n_null`` passes).  ``"pooled-shift"`` (default): ``m`` passes of freshly
+        shifted trains (``m = 4`` from 7 trains on at ``n_null = 199``, more for
+        fewer trains, ``n_null`` for one:
+        :func:`plastix.estimate._spikes.pool_size`), and each replicate combines,
+        train by train, one of the ``m + 1`` versions of that train (the observed
+        one included).  As exact as ``"shift"`` for the same null hypothesis, at
+        ``m`` passes instead of ``n_null``; but a replicate keeps about
+        ``1/(m + 1)`` of the trains at their observed timing, which costs some
+        power on weak effects (measured: ``p < 0.05`` on 18.5 % of weak STDP
+        records against 19.5 % with ``"shift"``, ``p < 0.1`` on 29.5 % against
+        36.5 %).  ``null_passes_`` says how many passes were made.
     alpha : float
         Level of the confidence intervals (``1 − alpha``) and of the test.
     chunk_bins : int, optional
@@ -214,6 +231,9 @@ class HebbianEstimator:
     p_value_ : float
         Two-sided p-value of ``alignment_`` against the circular-shift null
         (``(1 + #extreme) / (1 + n_null)``); NaN when ``n_null = 0``.
+    null_passes_ : int
+        Passes of the Hebbian term the null made: ``n_null``, or the pool size ``m``
+        of ``null="pooled-shift"`` (spike-time kernels).
     verdict_ : {"hebbian", "anti_hebbian", "indeterminate"}
         See ``VERDICT_RULE``.
     verdict_reason_ : str
@@ -255,7 +275,7 @@ class HebbianEstimator:
                  stdp_tau: float | None = None, n_boot: int = 1000,
                  block_length: int | None = None, n_null: int = 199, alpha: float = 0.05,
                  chunk_bins: int | None = None, streaming: Any = "auto", memory: Any = None,
-                 progress: bool | None = None, rng: Any = None):
+                 progress: bool | None = None, rng: Any = None, null: str = "pooled-shift"):
         self.kernel = kernel
         self.decay = decay
         self.lag = lag
@@ -269,6 +289,7 @@ class HebbianEstimator:
         self.memory = memory
         self.progress = progress
         self.rng = rng
+        self.null = null
 
     # ------------------------------------------------------------ sklearn plumbing
     @classmethod
@@ -297,6 +318,7 @@ class HebbianEstimator:
     # ------------------------------------------------------------ checks
     def _check_params(self) -> None:
         kern = get_kernel(self.kernel)
+        check_choice("null", self.null, NULL_METHODS)
         if isinstance(self.decay, str):
             check_choice("decay", self.decay, ["estimate"])
         elif self.decay is not None:
@@ -373,9 +395,10 @@ class HebbianEstimator:
         kern = BoundKernel("product" if spikes else spec, None if spikes else params)
         h_obs = None
         if spikes:
-            from plastix.estimate._spikes import spike_terms
+            from plastix.estimate._spikes import SpikeTerms, spike_null
 
-            h_obs = spike_terms(ds, lay, spec, params)
+            terms = SpikeTerms(ds, lay, spec, params)
+            h_obs = terms()
         bar = _bar(self.progress, n_k * (1 + self.n_null), "estimate")
         clock = time.perf_counter()
         gram_ok = n_k <= _GRAM_MAX_INTERVALS
@@ -388,8 +411,10 @@ class HebbianEstimator:
         clock = time.perf_counter()
         # ---- null: recompute H with the presynaptic activity shifted
         null = np.full(self.n_null, np.nan)
+        self.null_passes_ = int(self.n_null)
         if spikes and self.n_null:
-            null = _spike_null(ds, lay, spec, params, obs, gamma, self.n_null, rng, bar)
+            null, self.null_passes_ = spike_null(ds, lay, terms, h_obs, obs["stats"], gamma,
+                                                 int(self.n_null), self.null, rng, bar)
         for b in range(self.n_null if not spikes else 0):
             st = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk,
                                 shifts=_draw_shifts(lay, rng), progress=bar)
@@ -559,7 +584,8 @@ class HebbianEstimator:
                 "lag": int(self.lag) if get_kernel(self.kernel).lagged else 0,
                 "stdp_tau": float(self.stdp_tau) if self.stdp_tau is not None else math.nan,
                 "n_boot": int(self.n_boot), "block_length": int(self.block_length_),
-                "n_null": int(self.n_null), "alpha": float(self.alpha),
+                "n_null": int(self.n_null), "null_passes": int(self.null_passes_),
+                "null": self._null_method(), "alpha": float(self.alpha),
                 "decay_source": self.decay_source_, "verdict_rule": VERDICT_RULE,
                 "verdict_reason": self.verdict_reason_,
                 "bootstrap": BLOCK_RULE, "sign_convention": sign,
@@ -569,6 +595,12 @@ class HebbianEstimator:
             },
         )
         return res
+
+    def _null_method(self) -> str:
+        """The null the fit used: ``"pooled-shift"`` only when it pooled fewer passes than
+        replicates, else ``"shift"``."""
+        pooled = self.null == "pooled-shift" and self.null_passes_ < self.n_null
+        return "pooled-shift" if pooled else "shift"
 
     def summary(self) -> str:
         """A short human-readable summary of the fit."""
@@ -583,8 +615,10 @@ class HebbianEstimator:
             f"block {self.block_length_} (Politis-White))"
             + ("; extended to the estimate: too few intervals for the bootstrap"
                if self.extended_ else ""),
-            f"p-value     {p}  (circular-shift null, {self.n_null} replicates)" + floor_note(
-                self.p_value_, self.n_null),
+            f"p-value     {p}  (circular-shift null, {self.n_null} replicates"
+            + (f" pooled from {self.null_passes_} shifted passes" if
+               self._null_method() == "pooled-shift" else "") + ")"
+            + floor_note(self.p_value_, self.n_null),
             f"verdict     {self.verdict_}" + (f"  ({self.verdict_reason_})"
                                                   if self.verdict_reason_ else ""),
             f"decay       {self.decay_:.4g} 1/{tu}  [{self.decay_ci_[0]:.4g}, "
@@ -619,36 +653,6 @@ def _bar(progress: bool | None, total: int, desc: str):
 
     return tqdm(total=total, desc=desc, unit="interval", disable=None if progress is None
                 else not progress, leave=False)
-
-
-def _spike_null(ds: xr.Dataset, lay: Layout, spec: Kernel, params: dict, obs: dict,
-                gamma: float, n_null: int, rng: np.random.Generator, bar: Any) -> np.ndarray:
-    """``alignment_`` under ``n_null`` circular-shift surrogates of the presynaptic trains.
-
-    Each replicate recomputes the spike kernel's ``H_k`` on shifted trains
-    (:class:`plastix.estimate._spikes.ShiftNull`) and reduces it against the
-    observed ``d_k``, ``w_k`` (same synapse mask as the observed pass: spike
-    kernels mark every unit recorded) in three inner products; the weight-only
-    statistics do not change under the null.
-    """
-    from plastix.estimate._spikes import ShiftNull, SpikeTerms
-
-    w = np.asarray(ds["weight"].values, dtype=float)
-    w0, w1 = w[lay.k], w[lay.k + 1]
-    mask = np.isfinite(w0) & np.isfinite(w1)
-    d = np.where(mask, w1 - w0, 0.0)
-    wd = np.where(mask, w0, 0.0) * lay.duration[:, None, None]
-    fixed = obs["stats"].sum(0)[3:]
-    shifter = ShiftNull(ds)
-    terms = SpikeTerms(ds, lay, spec, params)
-    null = np.full(n_null, np.nan)
-    for b in range(n_null):
-        h = np.where(mask, terms(shifter.draw(rng)), 0.0).ravel()
-        tot = np.concatenate([[d.ravel() @ h, wd.ravel() @ h, h @ h], fixed])
-        null[b] = _concat_cos(tot, gamma)
-        if bar is not None:
-            bar.update(lay.k.size)
-    return null
 
 
 def _draw_shifts(lay: Layout, rng: np.random.Generator) -> np.ndarray:

@@ -168,9 +168,17 @@ def _influence(s: np.ndarray, gamma: float) -> np.ndarray:
     return a * (num / n_tot - gg / (2 * g_tot) - s[:, 2] / (2 * h_tot))
 
 
-def _quad(c: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``cᵀ G c`` for each row ``c`` of interval counts."""
-    return np.einsum("bk,bk->b", c @ g, c)
+#: the Gram blocks the pooled forms need
+_PAIRS = ("dh", "wh", "dd", "dw", "ww", "hh")
+
+
+def _quads(c: np.ndarray, blk: dict) -> dict:
+    """``cᵀ G_xy c`` for each row ``c`` of interval counts and each block of :data:`_PAIRS`
+    (one matrix product for all six blocks)."""
+    n_k = c.shape[1]
+    prod = c @ np.hstack([blk[xy] for xy in _PAIRS])
+    return {xy: np.einsum("bk,bk->b", prod[:, i * n_k:(i + 1) * n_k], c)
+            for i, xy in enumerate(_PAIRS)}
 
 
 def _jack_quad(g: np.ndarray) -> np.ndarray:
@@ -387,26 +395,25 @@ def _pooled_forms(obs: dict, counts: np.ndarray, gamma: float, gam_b: np.ndarray
         return math.nan, math.nan, math.nan, nan2, nan2, False
     g = obs["gram"]
     n_k = counts.shape[1]
-    blk = {(a, b): g[i * n_k:(i + 1) * n_k, j * n_k:(j + 1) * n_k]
+    blk = {a + b: g[i * n_k:(i + 1) * n_k, j * n_k:(j + 1) * n_k]
            for i, a in enumerate("dwh") for j, b in enumerate("dwh")}
 
-    def forms(quad, gam):
+    def forms(q, gam):
         gam = np.asarray(gam)
-        num = quad(blk["d", "h"]) + gam * quad(blk["w", "h"])
-        gg = quad(blk["d", "d"]) + 2 * gam * quad(blk["d", "w"]) + gam**2 * quad(blk["w", "w"])
-        hh = quad(blk["h", "h"])
-        return _cos(num, gg, hh), _cos(quad(blk["w", "h"]), quad(blk["w", "w"]), hh)
+        num = q["dh"] + gam * q["wh"]
+        gg = q["dd"] + 2 * gam * q["dw"] + gam**2 * q["ww"]
+        return _cos(num, gg, q["hh"]), _cos(q["wh"], q["ww"], q["hh"])
 
-    ones = np.ones((1, n_k))
-    pooled_a, pred_a = forms(lambda b: _quad(ones, b), gamma)
+    whole = _quads(np.ones((1, n_k)), blk)
+    pooled_a, pred_a = forms(whole, gamma)
     pooled, pred = float(pooled_a[0]), float(pred_a[0])
-    pb, prb = forms(lambda b: _quad(counts, b), gam_b)
-    pj, prj = forms(_jack_quad, gam_j)
+    pb, prb = forms(_quads(counts, blk), gam_b)
+    pj, prj = forms({xy: _jack_quad(blk[xy]) for xy in _PAIRS}, gam_j)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         pooled_ci = np.clip(bca_interval(pooled, pb, pj, alpha)[0], -1.0, 1.0)
         diff_ci = bca_interval(pooled - pred, pb - prb, pj - prj, alpha)[0]
-    dd, ww = _quad(ones, blk["d", "d"])[0], _quad(ones, blk["w", "w"])[0]
+    dd, ww = whole["dd"][0], whole["ww"][0]
     gap = float(np.sqrt(dd) / (gamma * np.sqrt(ww))) if gamma > 0 and ww > 0 else math.nan
     consistent = bool(np.isfinite(diff_ci).all() and diff_ci[0] <= 0 <= diff_ci[1]
                       and np.isfinite(gap) and gap < 1.0)

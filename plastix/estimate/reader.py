@@ -19,6 +19,7 @@ gives variables read by rows, see :mod:`plastix.io.lazy`):
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -491,6 +492,18 @@ class Prefetch:
             self.pool.shutdown(wait=True)
 
 
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, found once per process (numpy's
+    is loaded on import): finding them resolves every loaded library's path, 10–100 ms
+    that each fit paid before; None without threadpoolctl."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return None
+    return ThreadpoolController()
+
+
 def single_thread_blas(fn, *args, **kwargs):
     """Run ``fn`` with one BLAS thread (restored afterwards).
 
@@ -498,11 +511,10 @@ def single_thread_blas(fn, *args, **kwargs):
     machine a single such call was measured to stall for seconds waiting for the
     second thread, while one thread takes milliseconds.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+    controller = _blas_controller()
+    if controller is None:  # pragma: no cover
         return fn(*args, **kwargs)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with controller.limit(limits=1, user_api="blas"):
         return fn(*args, **kwargs)
 
 
