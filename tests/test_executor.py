@@ -205,3 +205,50 @@ def test_design_sessions_on_the_cluster_equal_the_serial_design(client, tmp_path
     xr.testing.assert_identical(dask.dataset, serial.dataset)
     again = propose_experiments(**kw, resume_dir=tmp_path)
     xr.testing.assert_identical(again.dataset, serial.dataset)
+
+
+def _circuit_sweep(**kw):
+    """A 2 σ × 2 γ spiking-circuit sweep, one seed: 4 tasks."""
+    pytest.importorskip("brian2")
+    from plastix.circuits import SpikingCircuitConfig, sweep_spiking
+
+    cfg = SpikingCircuitConfig(rule="error", eta=5.0, n_pre=6, n_post=2, duration=1.0,
+                               weight_interval=0.25, record_synapses=None)
+    return sweep_spiking(cfg, decay=[0.5, 3.0], noise=[0.0, 2.0], rng=3, progress=False,
+                         **kw)
+
+
+def _same_bytes(a, b):
+    xr.testing.assert_identical(a, b)
+    assert all(a[v].values.tobytes() == b[v].values.tobytes() for v in a.variables)
+
+
+def _device_name(*, tick=None):
+    import brian2
+
+    return type(brian2.get_device()).__name__
+
+
+def test_circuit_sweep_on_two_workers_is_the_serial_sweep(client):
+    """sweep_spiking(client=) on the numpy target: the serial summary, to the byte."""
+    serial = _circuit_sweep(target="numpy")
+    dask = _circuit_sweep(target="numpy", client=client)
+    _same_bytes(dask.summary, serial.summary)
+    assert dask.timings["n_runs"] == 4 and dask.timings["n_builds"] == 0
+
+
+@pytest.mark.slow  # two cpp_standalone compilations (about 15 s each on an idle core)
+def test_circuit_sweep_compiles_once_per_worker(client, tmp_path):
+    """cpp_standalone on 2 workers: each worker that ran points compiled the circuit once,
+    in its own folder, reran it with run_args, and the summary is the serial one."""
+    import shutil
+
+    if shutil.which("g++") is None:
+        pytest.skip("no C++ compiler")
+    serial = _circuit_sweep(target="cpp_standalone")
+    dask = _circuit_sweep(target="cpp_standalone", client=client, build_dir=tmp_path)
+    _same_bytes(dask.summary, serial.summary)
+    folders = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert 1 <= dask.timings["n_builds"] == len(folders) <= 2, (dask.timings, folders)
+    assert all((f / "main").exists() for f in folders) and dask.timings["n_runs"] == 4
+    assert set(client.run(_device_name).values()) == {"RuntimeDevice"}

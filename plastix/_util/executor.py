@@ -45,7 +45,7 @@ from plastix._util.registry import Registry
 from plastix._util.validate import check_int
 
 __all__ = ["Task", "Backend", "BACKENDS", "TaskError", "run_tasks", "open_client",
-           "check_client", "local_cluster_environ", "DEFAULT_RETRIES"]
+           "check_client", "import_on_workers", "local_cluster_environ", "DEFAULT_RETRIES"]
 
 DEFAULT_RETRIES = 2
 """Reruns of a task that raised on a Dask worker before its failure is reported."""
@@ -250,6 +250,16 @@ def check_client(client: Any) -> None:
         raise ValueError(f"{len(lacking)} of {len(versions)} Dask workers cannot import plastix "
                          f"(e.g. {lacking[0]}); install plastix in the workers' Python "
                          "environment (the same version as here) and restart them.")
+
+
+def import_on_workers(client: Any, *modules: str) -> None:
+    """Import ``modules`` in the main thread of every worker of ``client``'s cluster, now
+    and on workers that join or restart later (a Dask worker plugin), for modules that
+    cannot be imported from a task's thread (Brian2)."""
+    from plastix._util.dask_worker import MainThreadImport
+
+    check_client(client)
+    client.register_plugin(MainThreadImport(modules), name="plastix-import-" + "-".join(modules))
 
 
 @contextlib.contextmanager
