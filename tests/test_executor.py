@@ -252,3 +252,36 @@ def test_circuit_sweep_compiles_once_per_worker(client, tmp_path):
     assert 1 <= dask.timings["n_builds"] == len(folders) <= 2, (dask.timings, folders)
     assert all((f / "main").exists() for f in folders) and dask.timings["n_runs"] == 4
     assert set(client.run(_device_name).values()) == {"RuntimeDevice"}
+
+
+def test_design_calibration_on_two_workers_is_the_serial_calibration(client):
+    """calibrate(client=): every calibration session is a task on the cluster, and the
+    calibrations are identical to the serial ones."""
+    from plastix.design import CircuitSpec, calibrate, default_hypotheses
+    from plastix.design.propose import DEFAULT_TARGET, estimator_measure
+
+    hyps = [h for h in default_hypotheses() if h.rule == "error"]
+    kw = dict(target=DEFAULT_TARGET, measure=estimator_measure(), n_sessions=2, n_grid=4,
+              rng=5)
+    spec = CircuitSpec(n_pre=8, n_post=4, n_intervals=10)
+    serial = calibrate(hyps, spec, **kw)
+    counting = _Counting(client)
+    dask = calibrate(hyps, spec, **kw, client=counting)
+    assert dask == serial and np.isfinite(serial[0].achieved)
+    # the grid (4 learning rates x 2 sessions) and every refinement step went to the cluster
+    assert len(counting.keys) >= 8 and len(counting.keys) % 2 == 0
+    assert all(k.startswith("plastix-design-") for k in counting.keys)
+
+
+class _Counting:
+    """A Dask client that remembers the keys of the tasks submitted through it."""
+
+    def __init__(self, client):
+        self._client, self.keys = client, []
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def submit(self, *args, key=None, **kw):
+        self.keys.append(key)
+        return self._client.submit(*args, key=key, **kw)
