@@ -170,7 +170,8 @@ def sweep_spiking(
     seeds = [int(s) for s in gen.integers(1, 2**31 - 1, size=int(n_seeds))]
     model = CircuitModel(config, arrays, target, None if build_dir is None else str(build_dir),
                          float(skip), measure, bool(keep_records))
-    tasks = [Task(f"circuit-{model.key()}-{si}-{ni}-{gi}", run_point,
+    key = model.key()
+    tasks = [Task(f"circuit-{key}-{si}-{ni}-{gi}", run_point,
                   (model, (si, s, ni, float(sig), gi, float(gam))),
                   label=f"circuit point seed {s}, noise {sig:g}, decay {gam:g}")
              for si, s in enumerate(seeds) for ni, sig in enumerate(sigmas)
