@@ -212,8 +212,8 @@ def _circuit_sweep(**kw):
     pytest.importorskip("brian2")
     from plastix.circuits import SpikingCircuitConfig, sweep_spiking
 
-    cfg = SpikingCircuitConfig(rule="error", eta=5.0, n_pre=6, n_post=2, duration=1.0,
-                               weight_interval=0.25, record_synapses=None)
+    cfg = SpikingCircuitConfig(rule="error", eta=5.0, n_pre=6, n_post=2, duration=0.5,
+                               weight_interval=0.125, record_synapses=None)
     return sweep_spiking(cfg, decay=[0.5, 3.0], noise=[0.0, 2.0], rng=3, progress=False,
                          **kw)
 
