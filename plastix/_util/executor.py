@@ -1,7 +1,8 @@
 """Where independent tasks run: in this process (the default) or on a Dask cluster.
 
 One seam for every loop of plastix whose items are independent (ANN sweep groups,
-estimate batches, ...).  A caller describes its work as :class:`Task` objects,
+circuit sweep points, design and calibration sessions, the estimator's calibration
+replicates, estimate batches).  A caller describes its work as :class:`Task` objects,
 each keyed by its configuration, and hands them to :func:`run_tasks` with a
 callback that saves a result; the callback always runs in the calling process,
 one task at a time, as tasks finish, so results are written by the same atomic,
