@@ -38,6 +38,7 @@ def test_cython_target_matches_numpy_dynamics_and_is_recorded():
     assert_allclose(cy["pre_spike_time"].values, cy2["pre_spike_time"].values, rtol=0)
 
 
+@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")  # 4 intervals
 def test_standalone_run_args_sweep_equals_separate_runs(tmp_path):
     from plastix._util.optional import import_brian2
     from plastix.circuits import sweep
@@ -54,11 +55,17 @@ def test_standalone_run_args_sweep_equals_separate_runs(tmp_path):
     # another seed and a noisy point, all from ONE compiled binary
     points = [(0, 11, 0, 0.0, 0, 0.5), (0, 11, 0, 0.0, 1, 3.0), (1, 11, 0, 0.0, 1, 3.0),
               (2, 12, 0, 0.0, 1, 3.0), (0, 11, 1, 2.0, 0, 0.5)]
-    timings = {"build_s": 0.0, "run_s": 0.0, "n_runs": 0}
-    recs = [rec for _p, rec in sweep._standalone_runs(cfg, arrays, points, "cpp_standalone",
-                                                       tmp_path / "build", timings)]
-    assert type(b2.get_device()).__name__ == "RuntimeDevice"   # device restored
-    assert timings["n_runs"] == len(points)
+    model = sweep.CircuitModel(cfg, arrays, "cpp_standalone", str(tmp_path / "build"), 0.5,
+                               None, True)
+    try:
+        runs = [sweep.run_point(model, p) for p in points]
+        # the runtime device is active between points; the binary was compiled once
+        assert type(b2.get_device()).__name__ == "RuntimeDevice"
+        assert [t["n_builds"] for _e, _r, t in runs] == [1, 0, 0, 0, 0]
+    finally:
+        assert sweep.release_builds()
+    recs = [rec for _e, rec, _t in runs]
+    assert (tmp_path / "build" / "main").exists()   # a user's build folder is kept
     assert provenance(recs[0])["codegen_target"] == "cpp_standalone"
     t = recs[0]["weight_time"].values
     w0 = arrays.w0
@@ -69,9 +76,8 @@ def test_standalone_run_args_sweep_equals_separate_runs(tmp_path):
                         rtol=1.5e-3)
         assert float(rec["decay"]) == gamma
     # a separate runtime (numpy) run of the same structure: same deterministic weights
-    sep = sweep._runtime_runs(cfg.replace(decay=3.0), replace(arrays, brian_seed=11),
-                              [(0, 11, 0, 0.0, 0, 3.0)], "numpy", None, dict(timings))
-    sep_rec = next(iter(sep))[1]
+    numpy = replace(model, target="numpy", build_dir=None)
+    sep_rec = sweep.run_point(numpy, (0, 11, 0, 0.0, 0, 3.0))[1]
     assert_allclose(recs[1]["weight"].values, sep_rec["weight"].values, rtol=1e-9)
     # the seed is a run-time parameter: same seed, same spikes; another seed, other spikes
     assert_allclose(recs[1]["pre_spike_time"].values, recs[2]["pre_spike_time"].values,

@@ -33,7 +33,7 @@ interval, with ``E‖H‖²`` from long independent records.
 from __future__ import annotations
 
 import math
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 import pytest
@@ -43,6 +43,7 @@ from plastix.estimate import HebbianEstimator
 from plastix.estimate.synthetic import (
     SyntheticConfig,
     fit_linear_rule,
+    fit_replicates,
     population_alignment,
     simulate_spike_record,
     simulate_synthetic,
@@ -61,14 +62,10 @@ def _truth(rule: str, tiny: bool) -> float:
 
 
 def _replicates(rule: str, n: int, *, tiny: bool, n_boot: int, n_null: int, seed0: int):
+    """Replicate r: record seed ``seed0 + r``, estimator seed ``r`` (fit_replicates)."""
     cfg = SyntheticConfig(rule=rule, **(TINY if tiny else BASE))
-    out = []
-    for r in range(n):
-        rec = simulate_synthetic(cfg, rng=seed0 + r)
-        est = HebbianEstimator(decay=cfg.decay, n_boot=n_boot, n_null=n_null, rng=r,
-                               progress=False).fit(rec)
-        out.append(est)
-    return out
+    return fit_replicates(partial(simulate_synthetic, cfg), n, seed0=seed0,
+                          estimator=dict(decay=cfg.decay, n_boot=n_boot, n_null=n_null))
 
 
 def _coverage(ests, theta):
@@ -148,9 +145,8 @@ def test_few_synapses(rule):
     """Two synapses (2 pre → 1 post), 200 intervals: judged, and calibrated on null data."""
     n = 200 if rule == "null" else 50
     cfg = SyntheticConfig(rule=rule, **{**BASE, "n_pre": 2, "n_post": 1})
-    ests = [HebbianEstimator(decay=cfg.decay, n_boot=1000, n_null=59, rng=r,
-                             progress=False).fit(simulate_synthetic(cfg, rng=60_000 + r))
-            for r in range(n)]
+    ests = fit_replicates(partial(simulate_synthetic, cfg), n, seed0=60_000,
+                          estimator=dict(decay=cfg.decay, n_boot=1000, n_null=59))
     k = int(np.sum([e.verdict_ == "hebbian" for e in ests]))
     print(f"\n[calibration] 2 synapses, rule {rule}: {_rate_line('hebbian', k, n)}")
     if rule == "null":
@@ -221,10 +217,9 @@ def _spike_truth(rule: str) -> float:
 
 
 def _spike_fits(rule: str, duration: float, n: int, n_null: int, seed0: int):
-    return [HebbianEstimator(kernel="stdp", decay=0.0, n_boot=1000, n_null=n_null, rng=r,
-                             progress=False).fit(
-        simulate_spike_record(**SPIKE, duration=duration, rule=rule, rng=seed0 + r))
-        for r in range(n)]
+    return fit_replicates(partial(simulate_spike_record, **SPIKE, duration=duration, rule=rule),
+                          n, seed0=seed0, estimator=dict(kernel="stdp", decay=0.0, n_boot=1000,
+                                                         n_null=n_null))
 
 
 @pytest.mark.slow

@@ -205,3 +205,102 @@ def test_design_sessions_on_the_cluster_equal_the_serial_design(client, tmp_path
     xr.testing.assert_identical(dask.dataset, serial.dataset)
     again = propose_experiments(**kw, resume_dir=tmp_path)
     xr.testing.assert_identical(again.dataset, serial.dataset)
+
+
+def _circuit_sweep(**kw):
+    """A 2 σ × 2 γ spiking-circuit sweep, one seed: 4 tasks."""
+    pytest.importorskip("brian2")
+    from plastix.circuits import SpikingCircuitConfig, sweep_spiking
+
+    cfg = SpikingCircuitConfig(rule="error", eta=5.0, n_pre=6, n_post=2, duration=0.5,
+                               weight_interval=0.125, record_synapses=None)
+    return sweep_spiking(cfg, decay=[0.5, 3.0], noise=[0.0, 2.0], rng=3, progress=False,
+                         **kw)
+
+
+def _same_bytes(a, b):
+    xr.testing.assert_identical(a, b)
+    assert all(a[v].values.tobytes() == b[v].values.tobytes() for v in a.variables)
+
+
+def _device_name(*, tick=None):
+    import brian2
+
+    return type(brian2.get_device()).__name__
+
+
+def test_circuit_sweep_on_two_workers_is_the_serial_sweep(client):
+    """sweep_spiking(client=) on the numpy target: the serial summary, to the byte."""
+    serial = _circuit_sweep(target="numpy")
+    dask = _circuit_sweep(target="numpy", client=client)
+    _same_bytes(dask.summary, serial.summary)
+    assert dask.timings["n_runs"] == 4 and dask.timings["n_builds"] == 0
+
+
+@pytest.mark.slow  # two cpp_standalone compilations (about 15 s each on an idle core)
+def test_circuit_sweep_compiles_once_per_worker(client, tmp_path):
+    """cpp_standalone on 2 workers: each worker that ran points compiled the circuit once,
+    in its own folder, reran it with run_args, and the summary is the serial one."""
+    import shutil
+
+    if shutil.which("g++") is None:
+        pytest.skip("no C++ compiler")
+    serial = _circuit_sweep(target="cpp_standalone")
+    dask = _circuit_sweep(target="cpp_standalone", client=client, build_dir=tmp_path)
+    _same_bytes(dask.summary, serial.summary)
+    folders = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert 1 <= dask.timings["n_builds"] == len(folders) <= 2, (dask.timings, folders)
+    assert all((f / "main").exists() for f in folders) and dask.timings["n_runs"] == 4
+    assert set(client.run(_device_name).values()) == {"RuntimeDevice"}
+
+
+def test_design_calibration_on_two_workers_is_the_serial_calibration(client):
+    """calibrate(client=): every calibration session is a task on the cluster, and the
+    calibrations are identical to the serial ones."""
+    from plastix.design import CircuitSpec, calibrate, default_hypotheses
+    from plastix.design.propose import DEFAULT_TARGET, estimator_measure
+
+    hyps = [h for h in default_hypotheses() if h.rule == "error"]
+    kw = dict(target=DEFAULT_TARGET, measure=estimator_measure(), n_sessions=2, n_grid=4,
+              rng=5)
+    spec = CircuitSpec(n_pre=8, n_post=4, n_intervals=10)
+    serial = calibrate(hyps, spec, **kw)
+    counting = _Counting(client)
+    dask = calibrate(hyps, spec, **kw, client=counting)
+    assert dask == serial and np.isfinite(serial[0].achieved)
+    # the grid (4 learning rates x 2 sessions) and every refinement step went to the cluster
+    assert len(counting.keys) >= 8 and len(counting.keys) % 2 == 0
+    assert all(k.startswith("plastix-design-") for k in counting.keys)
+
+
+class _Counting:
+    """A Dask client that remembers the keys of the tasks submitted through it."""
+
+    def __init__(self, client):
+        self._client, self.keys = client, []
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def submit(self, *args, key=None, **kw):
+        self.keys.append(key)
+        return self._client.submit(*args, key=key, **kw)
+
+
+def test_estimator_calibration_replicates_on_two_workers_are_the_serial_fits(client):
+    """fit_replicates(client=): each replicate's fit, seeds fixed by its index, is the
+    serial one to the byte (interval, p-value, bootstrap and null replicates)."""
+    from functools import partial
+
+    from plastix.estimate.synthetic import SyntheticConfig, fit_replicates, simulate_synthetic
+
+    cfg = SyntheticConfig(rule="hebbian", n_pre=6, n_post=4, n_intervals=40,
+                          bins_per_interval=10, lr=0.25, decay=4.0, noise=0.05)
+    kw = dict(seed0=500, estimator=dict(decay=cfg.decay, n_boot=50, n_null=19))
+    serial = fit_replicates(partial(simulate_synthetic, cfg), 4, **kw)
+    dask = fit_replicates(partial(simulate_synthetic, cfg), 4, client=client, **kw)
+    for a, b in zip(serial, dask, strict=True):
+        assert (a.alignment_, a.p_value_, a.verdict_) == (b.alignment_, b.p_value_, b.verdict_)
+        for name in ("ci_", "bootstrap_", "null_"):
+            assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+    assert len({e.alignment_ for e in serial}) == 4  # four different records

@@ -1,7 +1,8 @@
 """Where independent tasks run: in this process (the default) or on a Dask cluster.
 
 One seam for every loop of plastix whose items are independent (ANN sweep groups,
-estimate batches, ...).  A caller describes its work as :class:`Task` objects,
+circuit sweep points, design and calibration sessions, the estimator's calibration
+replicates, estimate batches).  A caller describes its work as :class:`Task` objects,
 each keyed by its configuration, and hands them to :func:`run_tasks` with a
 callback that saves a result; the callback always runs in the calling process,
 one task at a time, as tasks finish, so results are written by the same atomic,
@@ -45,7 +46,7 @@ from plastix._util.registry import Registry
 from plastix._util.validate import check_int
 
 __all__ = ["Task", "Backend", "BACKENDS", "TaskError", "run_tasks", "open_client",
-           "check_client", "local_cluster_environ", "DEFAULT_RETRIES"]
+           "check_client", "import_on_workers", "local_cluster_environ", "DEFAULT_RETRIES"]
 
 DEFAULT_RETRIES = 2
 """Reruns of a task that raised on a Dask worker before its failure is reported."""
@@ -250,6 +251,16 @@ def check_client(client: Any) -> None:
         raise ValueError(f"{len(lacking)} of {len(versions)} Dask workers cannot import plastix "
                          f"(e.g. {lacking[0]}); install plastix in the workers' Python "
                          "environment (the same version as here) and restart them.")
+
+
+def import_on_workers(client: Any, *modules: str) -> None:
+    """Import ``modules`` in the main thread of every worker of ``client``'s cluster, now
+    and on workers that join or restart later (a Dask worker plugin), for modules that
+    cannot be imported from a task's thread (Brian2)."""
+    from plastix._util.dask_worker import MainThreadImport
+
+    check_client(client)
+    client.register_plugin(MainThreadImport(modules), name="plastix-import-" + "-".join(modules))
 
 
 @contextlib.contextmanager

@@ -12,15 +12,26 @@ Every grid point shares the circuit's structure (initial weights, teacher,
 recorded synapses) drawn from ``rng=``; seeds differ in Brian2's random stream
 (Poisson inputs, input and membrane noise, weight noise, initial states).
 
-The device, the build directory and Brian2's prefs are restored afterwards,
-whatever happens (``device.reinit()``, ``set_device("runtime")``).  With a
-runtime ``target`` (``"numpy"``, ``"cython"``) the same grid runs point by point.
+Each point and seed is one task of the executor seam (:mod:`plastix._util.executor`):
+in this process by default, or on a Dask cluster with ``client=``.  A process compiles
+the circuit the first time it runs a point and reruns that binary for every later
+point (:func:`run_point`); the runtime device is active between points, and the
+standalone device and a temporary build folder are released at the end
+(:func:`release_builds`, on every worker of a cluster).  Every task carries its
+seed, drawn before submission, so the numbers do not depend on the backend or the
+number of workers.  With a runtime ``target`` (``"numpy"``, ``"cython"``) each task
+simulates its point alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import shutil
+import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -31,15 +42,17 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
+from plastix._util.executor import Task, import_on_workers, run_tasks
 from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import as_float_array, check_finite, check_int
 from plastix.circuits.analysis import circuit_alignment
-from plastix.circuits.build import build_network, draw_arrays, read_results
+from plastix.circuits.build import CircuitArrays, build_network, draw_arrays, read_results
 from plastix.circuits.config import SpikingCircuitConfig, check_fits_memory
 from plastix.circuits.simulate import to_record
 
-__all__ = ["SWEEP_TARGETS", "SweepResult", "sweep_spiking", "stationarity"]
+__all__ = ["SWEEP_TARGETS", "SweepResult", "sweep_spiking", "stationarity", "CircuitModel",
+           "run_point", "release_builds"]
 
 SWEEP_TARGETS = ("cpp_standalone", "numpy", "cython")
 
@@ -62,8 +75,9 @@ class SweepResult:
     records : list of xarray.Dataset or None
         The records, in ``(seed, noise, decay)`` order, when ``keep_records``.
     timings : dict
-        Seconds spent building/compiling and running (``build_s``, ``run_s``,
-        ``n_runs``).
+        Seconds spent building/compiling and running (``build_s``, ``run_s``, summed
+        over processes), ``n_runs`` and ``n_builds`` (compilations: one per process
+        that ran a ``cpp_standalone`` point).
     """
 
     summary: xr.Dataset
@@ -95,6 +109,7 @@ def sweep_spiking(
     skip: float = 0.5,
     progress: bool = True,
     measure: Callable[[xr.Dataset], dict] | None = None,
+    client: Any = None,
 ) -> SweepResult:
     """Run the spiking circuit over a γ × σ grid (and seeds), compiling at most once.
 
@@ -123,7 +138,13 @@ def sweep_spiking(
     progress : bool
         Show a tqdm progress bar.
     measure : callable, optional
-        ``measure(record) -> dict of floats``: extra per-run numbers added to the summary.
+        ``measure(record) -> dict of floats``: extra per-run numbers added to the summary
+        (run where the point runs: on a cluster it must pickle).
+    client : distributed.Client, optional
+        Run the points on this Dask cluster (:mod:`plastix._util.executor`), one task per
+        point and seed: each worker process compiles the ``cpp_standalone`` circuit once,
+        in its own folder (``build_dir/HOST-PID``, or a temporary one), and reruns it for
+        every point it gets.  The numbers are those of the run without ``client``.
 
     Returns
     -------
@@ -143,36 +164,49 @@ def sweep_spiking(
     gammas = _grid("decay", decay)
     sigmas = _grid("noise", noise)
     n_seeds = check_int("n_seeds", n_seeds, low=1)
-    check_fits_memory(config)  # one run at a time; each record is reduced before the next
+    check_fits_memory(config)  # one run at a time per process; each record is reduced there
     gen = resolve_rng(rng)
     arrays = draw_arrays(config, gen)
     seeds = [int(s) for s in gen.integers(1, 2**31 - 1, size=int(n_seeds))]
-    points = [(si, s, ni, sig, gi, gam) for si, s in enumerate(seeds)
-              for ni, sig in enumerate(sigmas) for gi, gam in enumerate(gammas)]
-    runner = _standalone_runs if target == "cpp_standalone" else _runtime_runs
+    model = CircuitModel(config, arrays, target, None if build_dir is None else str(build_dir),
+                         float(skip), measure, bool(keep_records))
+    key = model.key()
+    tasks = [Task(f"circuit-{key}-{si}-{ni}-{gi}", run_point,
+                  (model, (si, s, ni, float(sig), gi, float(gam))),
+                  label=f"circuit point seed {s}, noise {sig:g}, decay {gam:g}")
+             for si, s in enumerate(seeds) for ni, sig in enumerate(sigmas)
+             for gi, gam in enumerate(gammas)]
     shape = (len(seeds), sigmas.size, gammas.size)
     names = ["alignment_estimate", "alignment_rule", "post_rate", "weight_mean", "weight_sd"]
     values: dict[str, np.ndarray] = {n: np.full(shape, np.nan) for n in names}
-    records: list | None = [] if keep_records else None
-    bar = _bar(len(points), progress, f"circuit sweep ({target})")
-    timings = {"build_s": 0.0, "run_s": 0.0, "n_runs": 0}
+    kept: dict[tuple, xr.Dataset] = {}
+    timings = {"build_s": 0.0, "run_s": 0.0, "n_runs": 0, "n_builds": 0}
+
+    def save(task: Task, result: tuple) -> None:
+        extra, rec, t = result
+        si, _s, ni, _sig, gi, _gam = task.args[1]
+        for key, val in extra.items():
+            if key not in values:
+                values[key] = np.full(shape, np.nan)
+            values[key][si, ni, gi] = val
+        if rec is not None:
+            kept[(si, ni, gi)] = rec
+        for key in timings:
+            timings[key] += t[key]
+
+    if client is not None:
+        import_on_workers(client, "brian2")  # Brian2 is imported in a main thread only
+    bar = _bar(len(tasks), progress, f"circuit sweep ({target})")
     try:
-        for (si, _s, ni, _sig, gi, _gam), rec in runner(config, arrays, points, target,
-                                                        build_dir, timings):
-            extra = _measure(rec, config, skip)
-            if measure is not None:
-                extra.update({str(k): float(v) for k, v in measure(rec).items()})
-            for key, val in extra.items():
-                if key not in values:
-                    values[key] = np.full(shape, np.nan)
-                values[key][si, ni, gi] = val
-            if records is not None:
-                records.append(rec)
-            if bar is not None:
-                bar.update(1)
+        run_tasks(tasks, save, client=client, bar=bar)
     finally:
         if bar is not None:
             bar.close()
+        if client is None:
+            release_builds()
+        else:
+            with contextlib.suppress(Exception):  # a worker that is gone has nothing to free
+                client.run(release_builds)
     summary = xr.Dataset(
         {k: (("seed", "noise", "decay"), v) for k, v in values.items()},
         coords={"seed": seeds, "noise": ("noise", sigmas, {"units": "1/sqrt(s)"}),
@@ -180,6 +214,7 @@ def sweep_spiking(
         attrs={"target": target, "config": str(config.to_dict()), "skip": float(skip),
                "sign_convention": "alignment > 0 Hebbian, < 0 anti-Hebbian"})
     summary["post_rate"].attrs["units"] = "Hz"
+    records = [kept[k] for k in sorted(kept)] if keep_records else None
     return SweepResult(summary=summary, records=records, timings=timings)
 
 
@@ -238,56 +273,159 @@ def stationarity(rec: xr.Dataset, *, skip: float = 0.5) -> float:
     return float(stationarity_gap(np.where(ok, rate, 0.0), np.where(ok, w_mean, 0.0), gamma))
 
 
-def _runtime_runs(cfg, arrays, points, target, build_dir, timings):
-    from plastix.circuits.simulate import _simulate_arrays
+@dataclass(frozen=True)
+class CircuitModel:
+    """Everything a sweep point's task needs besides the point (pickled to the workers).
 
-    for point in points:
-        _si, seed, _ni, sig, _gi, gam = point
-        c = cfg.replace(decay=float(gam), noise=float(sig))
+    ``arrays`` fixes the structure shared by every point; ``build_dir`` is the user's
+    folder (None: a temporary one per process).
+    """
+
+    config: SpikingCircuitConfig
+    arrays: CircuitArrays
+    target: str
+    build_dir: str | None
+    skip: float
+    measure: Callable[[xr.Dataset], dict] | None
+    keep_records: bool
+
+    def key(self) -> str:
+        """Names the compiled circuit: its configuration, structure and target."""
+        h = hashlib.sha1(f"{self.target}|{sorted(self.config.to_dict().items())}".encode())
+        for name in ("w0", "teacher", "random_drive", "groups", "recorded", "rec_i", "rec_j"):
+            h.update(np.ascontiguousarray(getattr(self.arrays, name)).tobytes())
+        return h.hexdigest()[:16]
+
+
+@dataclass
+class _Build:
+    """A compiled standalone circuit in this process (see :func:`release_builds`)."""
+
+    key: str
+    device: Any
+    built: Any
+    directory: str
+    temporary: bool
+
+
+_BUILDS: dict[str, _Build] = {}
+"""This process's compiled circuit (at most one), reused by every point it runs."""
+_BUILD_LOCK = threading.Lock()
+
+
+def run_point(model: CircuitModel, point: tuple, *, tick: Any = None) -> tuple:
+    """One task of a sweep: simulate one grid point and seed, measure its record.
+
+    With ``cpp_standalone`` the process compiles the circuit the first time (in its own
+    folder) and reruns the binary with ``run_args`` for every later point; the seed
+    travels with ``point = (seed index, seed, noise index, σ, decay index, γ)``.
+
+    Returns
+    -------
+    tuple
+        (measures dict, the record or None, timings dict: ``build_s``, ``run_s``,
+        ``n_runs``, ``n_builds``).
+    """
+    _si, seed, _ni, sig, _gi, gam = point
+    cfg = model.config.replace(decay=float(gam), noise=float(sig))
+    arrays = replace(model.arrays, brian_seed=int(seed))
+    build_s, built = 0.0, False
+    with _BUILD_LOCK:  # one Brian2 run at a time per process
         t0 = time.perf_counter()
-        rec = _simulate_arrays(c, replace(arrays, brian_seed=seed), target=target)
-        timings["run_s"] += time.perf_counter() - t0
-        timings["n_runs"] += 1
-        yield point, rec
+        if model.target == "cpp_standalone":
+            build, build_s, built = _compiled(model)
+            t0 = time.perf_counter()
+            rec = _standalone_run(build, cfg, arrays, model.build_dir)
+        else:
+            from plastix.circuits.simulate import _simulate_arrays
+
+            rec = _simulate_arrays(cfg, arrays, target=model.target)
+        run_s = time.perf_counter() - t0
+    extra = _measure(rec, model.config, model.skip)
+    if model.measure is not None:
+        extra.update({str(k): float(v) for k, v in model.measure(rec).items()})
+    if tick is not None:
+        tick(1)
+    return (extra, rec if model.keep_records else None,
+            {"build_s": build_s, "run_s": run_s, "n_runs": 1, "n_builds": int(built)})
 
 
-def _standalone_runs(cfg, arrays, points, target, build_dir, timings):
+def _compiled(model: CircuitModel) -> tuple[_Build, float, bool]:
+    """This process's compiled circuit for ``model``, the seconds spent building it and
+    whether it was built now (False: built for an earlier point)."""
+    key = model.key()
+    if key in _BUILDS:
+        return _BUILDS[key], 0.0, False
+    _release()
     b2 = import_brian2()
-    tmp = None
-    if build_dir is None:
-        tmp = tempfile.mkdtemp(prefix="plastix_standalone_")
-        directory = tmp
-    else:
-        directory = str(Path(build_dir))
+    directory, temporary = _build_directory(model.build_dir)
+    t0 = time.perf_counter()
+    cfg = model.config
     with brian2_scope(b2):  # the codegen target and numpy's random state
         try:
-            t0 = time.perf_counter()
             device = _activate_standalone(b2, directory)
-            built = build_network(cfg, arrays, b2, standalone=True)
+            built = build_network(cfg, model.arrays, b2, standalone=True)
             built.net.run(cfg.duration * b2.second, namespace=built.namespace)
             device.build(directory=directory, compile=True, run=False, with_output=False)
-            timings["build_s"] += time.perf_counter() - t0
-            syn, latent = built.objects["plastic"], built.objects["latent"]
-            for point in points:
-                _si, seed, _ni, sig, _gi, gam = point
-                t0 = time.perf_counter()
-                device.run(directory=directory, with_output=False, run_args={
-                    syn.gamma: float(gam) * b2.Hz,
-                    syn.sigma_kick: float(sig) * np.sqrt(cfg.noise_dt),
-                    latent.rng_seed: int(seed)})
-                res = read_results(built, cfg, arrays)
-                timings["run_s"] += time.perf_counter() - t0
-                timings["n_runs"] += 1
-                c = cfg.replace(decay=float(gam), noise=float(sig))
-                yield point, to_record(c, replace(arrays, brian_seed=seed), res,
-                                       codegen_target="cpp_standalone", device="cpp_standalone",
-                                       extra_provenance={"run_args": True,
-                                                         "build_dir": directory if tmp is None
-                                                         else "temporary"})
-        finally:
+        except BaseException:
             restore_runtime(b2)
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
+            if temporary:
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
+        finally:  # the runtime device is active between tasks; the binary stays built
+            b2.set_device("runtime")
+            b2.get_device().activate()
+    _BUILDS[key] = _Build(key, device, built, directory, temporary)
+    return _BUILDS[key], time.perf_counter() - t0, True
+
+
+def _build_directory(build_dir: str | None) -> tuple[str, bool]:
+    """(folder, temporary?): ``build_dir`` itself in a client's process, a subfolder
+    ``HOST-PID`` of it on a Dask worker (each worker its own), else a temporary folder."""
+    if build_dir is None:
+        return tempfile.mkdtemp(prefix="plastix_standalone_"), True
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return str(Path(build_dir)), False
+    return str(Path(build_dir) / f"{socket.gethostname()}-{os.getpid()}"), False
+
+
+def _standalone_run(build: _Build, cfg: SpikingCircuitConfig, arrays: CircuitArrays,
+                    build_dir: str | None) -> xr.Dataset:
+    """Rerun the compiled binary with this point's γ, σ and seed as ``run_args``."""
+    b2 = import_brian2()
+    syn, latent = build.built.objects["plastic"], build.built.objects["latent"]
+    build.device.run(directory=build.directory, with_output=False, run_args={
+        syn.gamma: float(cfg.decay) * b2.Hz,
+        syn.sigma_kick: float(cfg.noise) * np.sqrt(cfg.noise_dt),
+        latent.rng_seed: int(arrays.brian_seed)})
+    res = read_results(build.built, cfg, arrays)
+    return to_record(cfg, arrays, res, codegen_target="cpp_standalone", device="cpp_standalone",
+                     extra_provenance={"run_args": True,
+                                       "build_dir": build_dir or "temporary"})
+
+
+def release_builds() -> bool:
+    """Forget this process's compiled circuit (reset Brian2's standalone device, delete a
+    temporary build folder).  Returns False, leaving it, while a point is running."""
+    if not _BUILD_LOCK.acquire(blocking=False):
+        return False
+    try:
+        _release()
+    finally:
+        _BUILD_LOCK.release()
+    return True
+
+
+def _release() -> None:
+    for build in list(_BUILDS.values()):
+        build.device.reinit()
+        if build.temporary:
+            shutil.rmtree(build.directory, ignore_errors=True)
+    _BUILDS.clear()
 
 
 def _activate_standalone(b2: Any, directory: str) -> Any:

@@ -58,9 +58,6 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.experiments import EXPERIMENTS
 
     check_choice("name", args.name, EXPERIMENTS)
-    if args.name == "circuit-phase" and (args.workers is not None or args.scheduler):
-        raise ValueError("`--workers`/`--scheduler` apply to the ANN experiments (table1, fig3, "
-                         "fig4, fig5, fig15); circuit-phase runs in this process; drop them.")
     extra = {}
     if args.epochs is not None:
         if args.name in ("circuit-phase", "table1-ablations"):

@@ -172,9 +172,11 @@ class Calibration:
 
 
 def _baseline_alignment(spec: CircuitSpec, rule: str, etas: np.ndarray, n_sessions: int,
-                        rng: np.random.Generator,
-                        measure: Callable[[Any], float]) -> np.ndarray:
-    """Estimated baseline alignment, shape ``(len(etas), n_sessions)``."""
+                        rng: np.random.Generator, measure: Callable[[Any], float],
+                        progress: Any = None, client: Any = None) -> np.ndarray:
+    """Estimated baseline alignment, shape ``(len(etas), n_sessions)``; the sessions are
+    simulated here and measured one task each (:func:`plastix.design._tasks.measure_records`)."""
+    from plastix.design._tasks import measure_records
     from plastix.design.circuit import window_record
 
     state = new_sessions(spec, rule, etas[:, None], batch=(etas.size, n_sessions), rng=rng)
@@ -182,11 +184,11 @@ def _baseline_alignment(spec: CircuitSpec, rule: str, etas: np.ndarray, n_sessio
                                                    state.drive))
     cond = Condition(spec.decay, spec.noise)
     win = run_condition(state, spec, cond, settle=baseline_settle(rule, etas, spec.decay))
-    out = np.empty((etas.size, n_sessions))
-    for i in range(etas.size):
-        for j in range(n_sessions):
-            out[i, j] = measure(window_record(win, (i, j), spec, decay=spec.decay))
-    return out
+    recs = [window_record(win, (i, j), spec, decay=spec.decay)
+            for i in range(etas.size) for j in range(n_sessions)]
+    out = measure_records(recs, measure, what=f"the calibration of the {rule} rule",
+                          bar=progress, client=client)
+    return out.reshape(etas.size, n_sessions)
 
 
 def calibrate(
@@ -200,6 +202,7 @@ def calibrate(
     tolerance: float | None = None,
     rng: Any = None,
     progress: Any = None,
+    client: Any = None,
 ) -> tuple[Calibration, ...]:
     """Tune each hypothesis' learning rate so its baseline alignment equals ``target``.
 
@@ -228,6 +231,9 @@ def calibrate(
     rng : int, Generator or None
     progress : tqdm bar, optional
         Updated once per measured session.
+    client : distributed.Client, optional
+        Measure the calibration sessions on this Dask cluster, one task per session
+        (simulated here; each task carries its record): the same numbers as without.
 
     Returns
     -------
@@ -250,18 +256,17 @@ def calibrate(
         child = gen.spawn(1)[0]
         if hyp.eta is not None:
             a = _baseline_alignment(spec, hyp.rule, np.array([hyp.eta]), n_sessions, child,
-                                    measure)[0]
+                                    measure, progress, client)[0]
             tol = _tol(tolerance, a)
             out.append(Calibration(hyp, float(target), float(a.mean()), float(a.std(ddof=1)),
                                    tol, abs(a.mean() - target) <= tol, (hyp.eta,),
                                    (float(a.mean()),)))
-            _tick(progress, n_sessions)
             continue
         lo, hi = eta_range(hyp.rule, spec)
         grid = np.geomspace(lo, hi, n_grid)
-        vals = _baseline_alignment(spec, hyp.rule, grid, n_sessions, child, measure)
+        vals = _baseline_alignment(spec, hyp.rule, grid, n_sessions, child, measure, progress,
+                                   client)
         means = vals.mean(axis=1)
-        _tick(progress, n_grid * n_sessions)
         above = means >= target
         if above[0] or not above.any():
             raise ValueError(
@@ -279,8 +284,7 @@ def calibrate(
             frac = (target - m_lo) / (m_hi - m_lo) if m_hi != m_lo else 0.5
             eta = float(math.exp(math.log(e_lo) + frac * (math.log(e_hi) - math.log(e_lo))))
             a = _baseline_alignment(spec, hyp.rule, np.array([eta]), n_sessions,
-                                    np.random.default_rng(crn), measure)[0]
-            _tick(progress, n_sessions)
+                                    np.random.default_rng(crn), measure, progress, client)[0]
             if abs(a.mean() - target) < abs(best[1].mean() - target):
                 best = (eta, a)
             if abs(a.mean() - target) <= _tol(tolerance, a):
@@ -302,8 +306,3 @@ def _tol(tolerance: float | None, a: np.ndarray) -> float:
     if tolerance is not None:
         return float(tolerance)
     return float(max(0.02, 2 * a.std(ddof=1) / math.sqrt(a.size)))
-
-
-def _tick(progress: Any, n: int = 1) -> None:
-    if progress is not None:
-        progress.update(n)

@@ -27,9 +27,9 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
-from plastix._util.executor import Task, run_tasks
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_keywords, check_memory
+from plastix.design._tasks import measure_records
 from plastix.design.circuit import (
     SIMULATORS,
     CircuitSpec,
@@ -59,7 +59,6 @@ from plastix.design.power import compare_pair
 from plastix.design.resume import (
     load_checkpoint,
     measure_identity,
-    record_hash,
     resumable_measure,
     resume_folder,
     rng_identity,
@@ -178,45 +177,10 @@ def _records_alignment(win: Mapping[str, np.ndarray], spec: CircuitSpec, cond: C
                        measure: Callable, truth: dict, bar: Any, client: Any = None
                        ) -> np.ndarray:
     n = win["pre"].shape[0]
-    out = np.empty(n)
     recs = [window_record(win, (i,), spec, decay=cond.decay, truth={**truth, "session": i})
             for i in range(n)]
-    if client is None:
-        for i, rec in enumerate(recs):
-            out[i] = measure(rec)
-            if bar is not None:
-                bar.update(1)
-        return out
-    # on the cluster: sessions already in the resume folder are read here, the others
-    # are measured by the workers and written here (by the resume wrapper's store)
-    lookup, store = getattr(measure, "lookup", None), getattr(measure, "store", None)
-    tasks = []
-    for i, rec in enumerate(recs):
-        value = lookup(rec) if lookup is not None else None
-        if value is not None:
-            out[i] = value
-            measure.reused += 1
-            if bar is not None:
-                bar.update(1)
-            continue
-        tasks.append(Task(f"design-{record_hash(rec)[:24]}-{i}", measure_session,
-                          (getattr(measure, "inner", measure), rec, i),
-                          label=f"session {i} of {truth['hypothesis']}, {truth['condition']}"))
-
-    def save(task: Task, value: float) -> None:
-        out[task.args[2]] = value
-        if store is not None:
-            store(task.args[1], value)
-            measure.measured += 1
-
-    run_tasks(tasks, save, client=client, bar=bar)
-    return out
-
-
-def measure_session(measure: Callable[[xr.Dataset], float], record: xr.Dataset, index: int,
-                    *, tick: Any = None) -> float:
-    """One task of a design on a cluster: ``measure(record)`` (``index`` travels along)."""
-    return float(measure(record))
+    return measure_records(recs, measure, what=f"{truth['hypothesis']}, {truth['condition']}",
+                           bar=bar, client=client)
 
 
 def _simulate(spec: CircuitSpec, cal: Calibration, manipulations: Sequence[Manipulation],
@@ -521,9 +485,9 @@ def propose_experiments(
         instead of measuring them again and ends with the same result
         (:mod:`plastix.design.resume`).
     client : distributed.Client, optional
-        Measure the simulated sessions on this Dask cluster (one task per session;
-        results written here, in ``resume_dir`` too); the same numbers as without.
-        Calibration runs here.
+        Measure the simulated sessions, calibration sessions included, on this Dask
+        cluster (one task per session, simulated here; results written here, in
+        ``resume_dir`` too); the same numbers as without.
 
     Returns
     -------
@@ -723,7 +687,7 @@ def _run_design(spec: CircuitSpec, hyps: Sequence[Hypothesis], mans: Sequence[Ma
         cals = _saved_calibrations(folder, hyps)
         if cals is None:
             cals = calibrate(hyps, spec, target=target, measure=measure, n_sessions=n_cal,
-                             rng=cal_gen, progress=bar)
+                             rng=cal_gen, progress=bar, client=client)
             if folder is not None:
                 save_checkpoint(folder, "calibration", [dataclasses.asdict(c) for c in cals])
         if bar is not None:  # calibration may stop refining early

@@ -1,4 +1,5 @@
-"""A fast linear-rate generator with a known plasticity rule, for calibrating the estimator.
+"""A fast linear-rate generator with a known plasticity rule, for calibrating the estimator
+(and :func:`fit_replicates`, the calibration suite's replicate fits, on the executor seam).
 
 The model (time in seconds, rates in Hz, weights dimensionless):
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,7 @@ import xarray as xr
 from scipy.signal import lfilter
 
 from plastix._util.errors import check_choice
+from plastix._util.executor import Task, run_tasks
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import (
     check_int,
@@ -56,7 +59,7 @@ from plastix._util.validate import (
 )
 
 __all__ = ["RULES", "SyntheticConfig", "simulate_synthetic", "population_alignment",
-           "fit_linear_rule", "simulate_spike_record"]
+           "fit_linear_rule", "simulate_spike_record", "fit_replicates", "fit_replicate"]
 
 RULES = ("hebbian", "anti_hebbian", "error", "null")
 
@@ -403,3 +406,64 @@ def simulate_spike_record(n_pre: int = 1000, n_post: int = 1, *, duration: float
                       pre_spikes={"time": pt, "unit": pu}, post_spikes={"time": qt, "unit": qu},
                       source="plastix.estimate.synthetic.simulate_spike_record")
     return rec
+
+
+def fit_replicates(simulate: Callable[..., xr.Dataset], n: int, *, seed0: int,
+                   estimator: Mapping[str, Any] | None = None, client: Any = None,
+                   progress: bool = False) -> list:
+    """The calibration suite's replicates: ``n`` independent records fitted one task each.
+
+    Replicate ``r`` fits ``HebbianEstimator(**estimator, rng=r)`` to the record
+    ``simulate(rng=seed0 + r)``; both seeds are fixed by ``r`` before anything runs, so
+    the fits are the same in this process (the default) and on a Dask cluster
+    (``client=``, :mod:`plastix._util.executor`), whatever the number of workers.
+
+    Parameters
+    ----------
+    simulate : callable
+        ``simulate(rng=seed) -> record``, e.g. ``functools.partial(simulate_synthetic,
+        config)`` (module-level, so that the workers can import it).
+    n : int
+        Replicates.
+    seed0 : int
+        The records' seeds are ``seed0, ..., seed0 + n - 1``.
+    estimator : mapping, optional
+        Keyword arguments of :class:`plastix.estimate.HebbianEstimator` (not ``rng``).
+    client : distributed.Client, optional
+    progress : bool
+        Show a progress bar (replicates finished).
+
+    Returns
+    -------
+    list of HebbianEstimator
+        Fitted, in replicate order.
+    """
+    n = check_int("n", n, low=1)
+    seed0 = check_int("seed0", seed0, low=0)
+    opts = {**dict(estimator or {}), "progress": False}
+    tasks = [Task(f"replicate-{seed0 + r}-{r}", fit_replicate, (simulate, seed0 + r, r, opts))
+             for r in range(n)]
+    out: list = [None] * n
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="calibration replicates", leave=False)
+    try:
+        run_tasks(tasks, lambda task, est: out.__setitem__(task.args[2], est), client=client,
+                  bar=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def fit_replicate(simulate: Callable[..., xr.Dataset], seed: int, r: int,
+                  estimator: Mapping[str, Any], *, tick: Any = None) -> Any:
+    """One task of :func:`fit_replicates`: fit replicate ``r`` (record seed ``seed``)."""
+    from plastix.estimate.estimator import HebbianEstimator
+
+    est = HebbianEstimator(**estimator, rng=r).fit(simulate(rng=seed))
+    if tick is not None:
+        tick(1)
+    return est

@@ -21,7 +21,8 @@ negative; the zero contour is fitted as ``γ = k σ²``
 Sign convention: ``A = cos(g, H)``, ``A > 0`` Hebbian, ``A < 0`` anti-Hebbian
 (``g = H`` gives 1, ``g = −H`` gives −1).
 
-Run with ``plastix reproduce circuit-phase --out DIR [--quick] [--seeds N]``.
+Run with ``plastix reproduce circuit-phase --out DIR [--quick] [--seeds N]
+[--workers N | --scheduler ADDRESS]``.
 """
 
 from __future__ import annotations
@@ -60,8 +61,13 @@ def config(*, quick: bool = False, **overrides: Any):
 
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-            target: str = "cpp_standalone", build_dir: Any = None) -> xr.Dataset:
-    """Run the sweep; return the per-seed summary (dims seed, noise, decay)."""
+            target: str = "cpp_standalone", build_dir: Any = None,
+            client: Any = None) -> xr.Dataset:
+    """Run the sweep; return the per-seed summary (dims seed, noise, decay).
+
+    ``client`` (a Dask client) runs the grid points on its cluster, each worker
+    compiling the circuit once (:func:`plastix.circuits.sweep_spiking`).
+    """
     from plastix.circuits import sweep_spiking
 
     n = C.resolve_seeds(n_seeds, 1 if quick else 3)
@@ -69,22 +75,26 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     cfg = config(quick=quick)
     try:
         res = sweep_spiking(cfg, decay=gammas, noise=sigmas, n_seeds=n, rng=rng,
-                            target=target, build_dir=build_dir)
+                            target=target, build_dir=build_dir, client=client)
     except (RuntimeError, OSError) as err:
         if target != "cpp_standalone":
             raise
         warnings.warn(f"cpp_standalone build failed ({err}); falling back to the numpy "
                       "runtime target (much slower).", RuntimeWarning, stacklevel=2)
         res = sweep_spiking(cfg, decay=gammas, noise=sigmas, n_seeds=n, rng=rng,
-                            target="numpy")
+                            target="numpy", client=client)
     out = res.summary
     out.attrs.update({"build_s": res.timings["build_s"], "run_s": res.timings["run_s"],
                       "n_runs": res.timings["n_runs"]})
     return out
 
 
-def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None) -> Path:
+def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
+        client: Any = None) -> Path:
     """Run the experiment, write ``circuit_phase.{nc,csv,png,md}`` into ``out``.
+
+    ``client`` (a Dask client; CLI ``--workers N`` / ``--scheduler ADDRESS``) runs the
+    grid points on its cluster, with the same numbers.
 
     Returns
     -------
@@ -95,7 +105,7 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
 
     out = C.prepare_out(out)
     gen = resolve_rng(rng)
-    summary = measure(quick=quick, n_seeds=n_seeds, rng=gen)
+    summary = measure(quick=quick, n_seeds=n_seeds, rng=gen, client=client)
     sigmas = summary["noise"].values
     gammas = summary["decay"].values
     fits = {}
