@@ -275,7 +275,7 @@ def pool_size(n_trains: int, n_null: int) -> int:
     ``(m + 1)^{n_trains}`` configurations are at least ``POOL_CONFIGS = 100`` times the
     ``n_null + 1`` statistics drawn from them, so two replicates coincide about
     ``(n_null + 1) / 200`` times per null (each such pair only repeats a value, which
-    leaves the test valid).  One train: ``m = n_null``, today's full null; many
+    leaves the test valid).  One train: ``m = n_null``, the full null's cost; many
     trains: ``m = POOL_MIN = 4``, chosen by measurement (see :func:`spike_null`).
     """
     n = max(n_trains, 1)
