@@ -52,9 +52,26 @@ sys.path.insert(0, str(HERE.parent))
 
 SIZE: dict = {}
 """``--n-pre``, ``--n-post``, ``--rate``, ``--g-max`` of the ``custom`` circuit."""
+CACHE: list = []
+"""``--cache`` folder of simulated records (empty: none kept)."""
 
 
 def simulate(circuit: str, duration: float, seed: int):
+    """A ground-truth record of ``circuit``, read from ``--cache`` when simulated before."""
+    if not CACHE:
+        return _simulate(circuit, duration, seed)
+    from plastix.io import load_record, save_record
+
+    tag = circuit if circuit != "custom" else "custom" + "_".join(
+        f"{k}{v:g}" for k, v in sorted(SIZE.items()))
+    path = CACHE[0] / f"{tag}_{duration:g}s_seed{seed}.nc"
+    if not path.exists():
+        CACHE[0].mkdir(parents=True, exist_ok=True)
+        save_record(_simulate(circuit, duration, seed), path)
+    return load_record(path)
+
+
+def _simulate(circuit: str, duration: float, seed: int):
     """A ground-truth record of ``circuit`` (true weights every second)."""
     from plastix.circuits.stdp_lif import STDPConfig, simulate_stdp
 
@@ -171,6 +188,8 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", default="1")
     p.add_argument("--window", type=float, default=10.0)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--cache", type=Path, default=None,
+                   help="folder keeping the simulated records, reused on a rerun")
     p.add_argument("--n-pre", type=int, default=1000, help="custom circuit: inputs")
     p.add_argument("--n-post", type=int, default=1, help="custom circuit: LIF cells")
     p.add_argument("--rate", type=float, default=15.0, help="custom circuit: input rate (Hz)")
@@ -178,6 +197,7 @@ def main(argv=None) -> int:
                    help="custom circuit: weight bound (leak conductances)")
     a = p.parse_args(argv)
     SIZE.update(n_pre=a.n_pre, n_post=a.n_post, rate=a.rate, g_max=a.g_max)
+    CACHE[:] = [a.cache] if a.cache else []
     seeds = [int(s) for s in a.seeds.split(",")]
     out = a.out or HERE / "results" / f"infer_groundtruth_{a.mode}.json"
     data = _load(out)
