@@ -10,8 +10,9 @@ Circuits: ``song`` (1000 → 1, 15 Hz, pair STDP onto conductance LIF),
 ``small`` (100 → 10, same rule, ``g_max`` 0.07), ``error`` (the delta rule's
 spiking circuit, 100 → 10), ``static`` (``song`` without plasticity), and
 ``custom``: your own size (``--n-pre``, ``--n-post``, ``--rate``, ``--g-max``), the
-way to ask how long a recording of *your* circuit must be for a Hebbian verdict
-(``plastix design`` does not simulate spike inference).
+benchmark's way to ask how long a recording of *your* circuit must be for a
+Hebbian verdict (``plastix design --recording-length`` answers it too, with
+:func:`plastix.design.recording.recording_length`, whose functions this uses).
 
 Modes
 -----
@@ -94,23 +95,6 @@ def _simulate(circuit: str, duration: float, seed: int):
     raise ValueError(f"unknown circuit {circuit!r}")
 
 
-def strip_weights(rec):
-    """The record with its weights removed (NaN: not measured)."""
-    out = rec.copy()
-    out["weight"] = out["weight"] * np.nan
-    return out
-
-
-def truncate(rec, length: float):
-    """The first ``length`` seconds of a one-segment record."""
-    out = rec.isel(time=np.flatnonzero(rec["time"].values < length),
-                   weight_time=np.flatnonzero(rec["weight_time"].values <= length))
-    for r in ("pre", "post"):
-        keep = np.flatnonzero(out[f"{r}_spike_time"].values < length)
-        out = out.isel({f"{r}_spike": keep})
-    return out
-
-
 def window_truth(rec, centres: np.ndarray, window: float) -> np.ndarray:
     """The true weight averaged over each inference window ``(windows, post, pre)``."""
     t, w = rec["weight_time"].values, rec["weight"].values
@@ -127,6 +111,7 @@ def _r2(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
 
 def recovery(rec, window: float) -> dict:
     """Spearman, R² (per synapse, per window, pooled) and interval coverage."""
+    from plastix.design.recording import strip_weights
     from plastix.estimate.infer import infer_weights
 
     t0 = time.perf_counter()
@@ -152,17 +137,6 @@ def recovery(rec, window: float) -> dict:
             "coverage_95": cover, "calibration": [float(a), float(b)],
             "windows": int(n_w), "synapses": int(ok.sum()), "post_rate_hz": fired,
             "infer_s": round(wall, 2)}
-
-
-def verdict(rec, window: float, seed: int) -> dict:
-    """``estimate_from_spikes`` (stdp kernel) on the weight-stripped record."""
-    from plastix.estimate.infer import estimate_from_spikes
-
-    est = estimate_from_spikes(strip_weights(rec), infer={"window": window}, decay=0.0,
-                               n_boot=200, n_null=99, rng=seed)
-    return {"verdict": est.verdict_, "alignment": float(est.alignment_),
-            "ci": [float(v) for v in est.ci_], "p": float(est.p_value_),
-            "inference_p": float(est.inference_test_[2])}
 
 
 def _load(path: Path) -> dict:
@@ -196,6 +170,8 @@ def main(argv=None) -> int:
     p.add_argument("--g-max", type=float, default=0.01,
                    help="custom circuit: weight bound (leak conductances)")
     a = p.parse_args(argv)
+    from plastix.design.recording import spike_verdict, truncate
+
     SIZE.update(n_pre=a.n_pre, n_post=a.n_post, rate=a.rate, g_max=a.g_max)
     CACHE[:] = [a.cache] if a.cache else []
     seeds = [int(s) for s in a.seeds.split(",")]
@@ -208,7 +184,7 @@ def main(argv=None) -> int:
                 if key not in data:
                     t0 = time.perf_counter()
                     rec = simulate(circuit, a.duration, seed)
-                    data[key] = {**recovery(rec, a.window), **verdict(rec, a.window, seed),
+                    data[key] = {**recovery(rec, a.window), **spike_verdict(rec, a.window, seed),
                                  "simulate_s": round(time.perf_counter() - t0, 1)}
                     _save(out, data)
                 print(key, json.dumps(data[key]))
@@ -221,7 +197,7 @@ def main(argv=None) -> int:
             continue
         rec = simulate(a.circuit, max(lengths), seed)
         for length, key in zip(lengths, keys, strict=True):
-            data[key] = verdict(truncate(rec, length), a.window, seed)
+            data[key] = spike_verdict(truncate(rec, length), a.window, seed)
             _save(out, data)
     for length in lengths:
         rows = [data[f"{tag}/{length:g}s/w{a.window:g}/seed{s}"] for s in seeds]
