@@ -37,7 +37,7 @@ from plastix._util.validate import check_int, check_number, check_positive
 __all__ = ["recording_length", "power_table", "write_recording_length", "strip_weights", "truncate",
            "spike_verdict", "DEFAULT_LENGTHS"]
 
-DEFAULT_LENGTHS = (100.0, 200.0, 400.0, 800.0)
+DEFAULT_LENGTHS = (200.0, 400.0, 600.0, 800.0)
 """Candidate recording lengths of :func:`recording_length`, in seconds."""
 MIN_INTERVALS = 10
 """Fewest weight intervals the estimator needs for a verdict."""
@@ -100,7 +100,7 @@ def _check(lengths: Sequence[float], window: float, power: float) -> np.ndarray:
 
 def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
                      g_max: float = 0.01, lengths: Sequence[float] = DEFAULT_LENGTHS,
-                     n_replicates: int = 10, window: float = 20.0, power: float = 0.8,
+                     n_replicates: int = 10, window: float = 16.0, power: float = 0.8,
                      method: str = "ccg", target: str = "cpp_standalone",
                      config: Any = None, rng: Any = None, progress: bool = True
                      ) -> xr.Dataset:
@@ -120,7 +120,7 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
     n_replicates : int
         Simulated recordings (the power's resolution is ``1 / n_replicates``).
     window : float
-        Inference window, in seconds.
+        Inference window, in seconds (default 16 s: 11 intervals in 200 s).
     power : float
         Target power (default 0.8).
     method : {"ccg", "glm"}
