@@ -28,12 +28,14 @@ excess ``x = N₁ − E₁`` (post spikes in the lag window after one presynapti
 spike, minus that spike's baseline): ``√(s²_x / n)`` with ``s²_x`` the sample
 variance of ``x`` over the window's ``n`` presynaptic spikes, floored at one
 count (``√(max(n s²_x, 1)) / n``).  It needs no model of the post train: a
-Poisson formula (``√N / n``) is 1.3–1.6 times too large for a regularly firing
-LIF cell, whose counts in a short window vary less than their mean (measured
-χ²/df of the true weights' z-scores 0.37–0.68 with it, about 1.0 with this
-one; ``tests/test_infer.py`` checks the calibration on regular and Poisson
-post trains).  It ignores the weak correlation between the excesses of
-presynaptic spikes closer than the baseline's reach.  With the jitter baseline
+Poisson-count formula (``√N / n``) is 1.2–1.6 times too large for a regularly
+firing LIF cell, whose counts in a short window vary less than their mean (the
+heterogeneity χ²/df of static-weight Brian2 controls was 0.37–0.68 with it).
+``tests/test_infer.py`` checks the calibration against a known efficacy: the
+variance of the z-scores is 1.02 (Poisson post train) and 1.07 (regular) with
+this SE, 0.84 and 0.71 with the Poisson one.  It ignores the weak correlation
+between the excesses of presynaptic spikes closer than the baseline's reach,
+so it is a few per cent small.  With the jitter baseline
 a peak inside the lag window leaks a fraction ``r = |lag| / (2 jitter)`` of
 itself into ``E``; the efficacy and its error are divided by ``1 − r``.
 
