@@ -15,8 +15,9 @@ Circuits: ``song`` (1000 → 1, 15 Hz, pair STDP onto conductance LIF),
 rule with decay onto the same LIF cells: :class:`~plastix.circuits.error_lif.ErrorConfig`
 defaults), ``static`` (``song`` without plasticity), and
 ``custom``: your own size (``--n-pre``, ``--n-post``, ``--rate``, ``--g-max``), the
-way to ask how long a recording of *your* circuit must be for a Hebbian verdict
-(``plastix design`` does not simulate spike inference).
+benchmark's way to ask how long a recording of *your* circuit must be for a
+Hebbian verdict (``plastix design --recording-length`` answers it too, with
+:func:`plastix.design.recording.recording_length`, whose functions this uses).
 
 Modes
 -----
@@ -59,9 +60,26 @@ sys.path.insert(0, str(HERE.parent))
 
 SIZE: dict = {}
 """``--n-pre``, ``--n-post``, ``--rate``, ``--g-max`` of the ``custom`` circuit."""
+CACHE: list = []
+"""``--cache`` folder of simulated records (empty: none kept)."""
 
 
 def simulate(circuit: str, duration: float, seed: int):
+    """A ground-truth record of ``circuit``, read from ``--cache`` when simulated before."""
+    if not CACHE:
+        return _simulate(circuit, duration, seed)
+    from plastix.io import load_record, save_record
+
+    tag = circuit if circuit != "custom" else "custom" + "_".join(
+        f"{k}{v:g}" for k, v in sorted(SIZE.items()))
+    path = CACHE[0] / f"{tag}_{duration:g}s_seed{seed}.nc"
+    if not path.exists():
+        CACHE[0].mkdir(parents=True, exist_ok=True)
+        save_record(_simulate(circuit, duration, seed), path)
+    return load_record(path)
+
+
+def _simulate(circuit: str, duration: float, seed: int):
     """A ground-truth record of ``circuit`` (true weights every second)."""
     from plastix.circuits.stdp_lif import STDPConfig, simulate_stdp
 
@@ -83,23 +101,6 @@ def simulate(circuit: str, duration: float, seed: int):
     raise ValueError(f"unknown circuit {circuit!r}")
 
 
-def strip_weights(rec):
-    """The record with its weights removed (NaN: not measured)."""
-    out = rec.copy()
-    out["weight"] = out["weight"] * np.nan
-    return out
-
-
-def truncate(rec, length: float):
-    """The first ``length`` seconds of a one-segment record."""
-    out = rec.isel(time=np.flatnonzero(rec["time"].values < length),
-                   weight_time=np.flatnonzero(rec["weight_time"].values <= length))
-    for r in ("pre", "post"):
-        keep = np.flatnonzero(out[f"{r}_spike_time"].values < length)
-        out = out.isel({f"{r}_spike": keep})
-    return out
-
-
 def window_truth(rec, centres: np.ndarray, window: float) -> np.ndarray:
     """The true weight averaged over each inference window ``(windows, post, pre)``."""
     t, w = rec["weight_time"].values, rec["weight"].values
@@ -116,6 +117,7 @@ def _r2(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
 
 def recovery(rec, window: float) -> dict:
     """Spearman, R² (per synapse, per window, pooled) and interval coverage."""
+    from plastix.design.recording import strip_weights
     from plastix.estimate.infer import infer_weights
 
     t0 = time.perf_counter()
@@ -159,20 +161,21 @@ def verdict(rec, window: float, seed: int, kernel: str = "stdp") -> dict:
     """The estimator on the weight-stripped record, with the record's (true) decay:
     ``estimate_from_spikes`` (stdp kernel), or the ``product`` kernel on ``infer_weights``;
     and, for comparison, on the true weights sampled at the same window edges."""
+    from plastix.design.recording import _ESTIMATE, spike_verdict, strip_weights
     from plastix.estimate import HebbianEstimator
-    from plastix.estimate.infer import estimate_from_spikes, infer_weights
+    from plastix.estimate.infer import infer_weights
 
-    fit = dict(decay=float(rec["decay"].values), n_boot=200, n_null=99, rng=seed)
+    fit = {**_ESTIMATE, "decay": float(rec["decay"].values), "rng": seed}
     if kernel == "stdp":
-        est = estimate_from_spikes(strip_weights(rec), infer={"window": window}, **fit)
+        out = spike_verdict(rec, window, seed, decay=fit["decay"])
     else:
-        inferred = infer_weights(strip_weights(rec), window=window)
-        est = HebbianEstimator(kernel=kernel, **fit).fit(inferred)
+        est = HebbianEstimator(kernel=kernel, **fit).fit(
+            infer_weights(strip_weights(rec), window=window))
+        out = {"verdict": est.verdict_, "alignment": float(est.alignment_),
+               "ci": [float(v) for v in est.ci_], "p": float(est.p_value_),
+               "inference_p": float(est.inference_test_[2]), "reason": est.verdict_reason_}
     true = HebbianEstimator(kernel=kernel, **fit).fit(at_edges(rec, window))
-    return {"verdict": est.verdict_, "alignment": float(est.alignment_),
-            "ci": [float(v) for v in est.ci_], "p": float(est.p_value_),
-            "inference_p": float(est.inference_test_[2]),
-            "reason": est.verdict_reason_,
+    return {**out,
             "true_weights": {"verdict": true.verdict_, "alignment": float(true.alignment_),
                              "ci": [float(v) for v in true.ci_], "p": float(true.p_value_)}}
 
@@ -203,13 +206,18 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", default="1")
     p.add_argument("--window", type=float, default=10.0)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--cache", type=Path, default=None,
+                   help="folder keeping the simulated records, reused on a rerun")
     p.add_argument("--n-pre", type=int, default=1000, help="custom circuit: inputs")
     p.add_argument("--n-post", type=int, default=1, help="custom circuit: LIF cells")
     p.add_argument("--rate", type=float, default=15.0, help="custom circuit: input rate (Hz)")
     p.add_argument("--g-max", type=float, default=0.01,
                    help="custom circuit: weight bound (leak conductances)")
     a = p.parse_args(argv)
+    from plastix.design.recording import truncate
+
     SIZE.update(n_pre=a.n_pre, n_post=a.n_post, rate=a.rate, g_max=a.g_max)
+    CACHE[:] = [a.cache] if a.cache else []
     seeds = [int(s) for s in a.seeds.split(",")]
     out = a.out or HERE / "results" / f"infer_groundtruth_{a.mode}.json"
     data = _load(out)

@@ -1821,6 +1821,27 @@ CASES += [
 ]
 
 
+# --- design: recording length for inferred weights (issue 16) ---------------
+
+def _recording_length(**kw):
+    def go():
+        from plastix.design.recording import recording_length
+
+        recording_length(20, 1, **kw)
+    return go
+
+
+CASES += [
+    ("infer-design-too-few-intervals", _recording_length(lengths=(100.0, 200.0), window=20.0),
+     ValueError,
+     r"`window` \(20 s\) leaves the shortest length \(100 s\) fewer than 10 weight intervals, "
+     r"too few for a verdict; use window <= 9\.09091 s or longer lengths\."),
+    ("infer-design-no-lengths", _recording_length(lengths=()), ValueError,
+     r"`lengths` must name at least one recording length, in seconds\."),
+]
+
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_message(case):
     _, trigger, exc, message = case

@@ -1,5 +1,7 @@
 """``plastix design [--record FILE] [--budget N] [--replicates R] [--rng S]
-[--simulator numpy|brian2] --out DIR``."""
+[--simulator numpy|brian2] --out DIR``, and ``plastix design --recording-length
+[--n-pre N] [--n-post M] [--rate HZ] [--g-max G] [--lengths L1,L2,...] [--window S]
+[--power P] [--replicates R] --out DIR``."""
 
 from __future__ import annotations
 
@@ -42,13 +44,74 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)
     add_cluster_flags(p)
+    _add_length_flags(p)
     p.set_defaults(func=_run)
+
+
+def _add_length_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "recording length for inferred weights (--recording-length)",
+        "Instead of ranking manipulations: simulate --replicates recordings of a pair-STDP "
+        "LIF circuit of your size (Brian2), infer its weights from the spikes alone, and "
+        "report the power of the Hebbian verdict at each length and the shortest length "
+        "reaching --power. Writes " + ", ".join(_LENGTH_FILES) + ".")
+    g.add_argument("--recording-length", action="store_true",
+                   help="answer: how long must a spike-only recording be for a Hebbian verdict")
+    g.add_argument("--n-pre", type=int, default=1000, help="inputs per cell (default 1000)")
+    g.add_argument("--n-post", type=int, default=1, help="LIF cells (default 1)")
+    g.add_argument("--rate", type=float, default=15.0, help="input rate, Hz (default 15)")
+    g.add_argument("--g-max", type=float, default=0.01,
+                   help="weight bound, leak conductances (default 0.01, for 1000 inputs; "
+                   "the benchmark's 100 -> 10 circuit uses 0.07)")
+    g.add_argument("--lengths", default="200,400,600,800",
+                   help="candidate recording lengths, s, comma-separated (default 200,400,600,800)")
+    g.add_argument("--window", type=float, default=16.0,
+                   help="inference window, s (default 16; at most the shortest length / 11)")
+    g.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
+    g.add_argument("--method", default="ccg", choices=["ccg", "glm"],
+                   help="inference method (default ccg)")
+    g.add_argument("--brian2-target", default="cpp_standalone",
+                   choices=["numpy", "cython", "cpp_standalone"],
+                   help="Brian2 code generation of the simulations (default cpp_standalone)")
+
+
+_LENGTH_FILES = ("recording_length.nc", "recording_length.csv")
+
+
+def _lengths(text: str) -> list[float]:
+    from plastix.cli._errors import CLIError
+
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise CLIError(f"--lengths: expected seconds separated by commas, e.g. 100,200,400; "
+                       f"got {text!r}.") from None
+
+
+def _run_length(args: argparse.Namespace) -> int:
+    from plastix.design.recording import power_table, recording_length, write_recording_length
+
+    check_folder(args.out)
+    check_outputs([args.out / f for f in _LENGTH_FILES], overwrite=args.overwrite)
+    ds = recording_length(args.n_pre, args.n_post, rate=args.rate, g_max=args.g_max,
+                          lengths=_lengths(args.lengths), n_replicates=args.replicates,
+                          window=args.window, power=args.power, method=args.method,
+                          target=args.brian2_target, rng=args.rng, progress=not args.quiet)
+    paths = write_recording_length(ds, args.out)
+    print(power_table(ds).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    best = ds.attrs["shortest_length"]
+    print(f"shortest length with power >= {args.power:g}: "
+          + (f"{best:g} s" if best == best else f"none up to {ds['length'].values[-1]:g} s"))
+    print("plastix design: wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
     from plastix.cli._inputs import check_input, load_input
     from plastix.cli._registry_help import check_kernel
 
+    if args.recording_length:
+        return _run_length(args)
     check_kernel(args.kernel)
     inputs = [args.record] if args.record is not None else []
     if args.record is not None:
