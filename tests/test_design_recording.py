@@ -31,6 +31,36 @@ def test_power_and_shortest_length_of_a_tiny_circuit():
     assert table.columns[0] == "length_s" and table["replicates"].tolist() == [2]
 
 
+def test_a_killed_run_resumes_with_the_finished_replicates_kept(tmp_path, monkeypatch):
+    """Each finished replicate is written at once; a rerun measures only the missing ones
+    and gives the same dataset as the uninterrupted run."""
+    pytest.importorskip("brian2")
+    import xarray as xr
+
+    from plastix.circuits.stdp_lif import STDPConfig
+    from plastix.design import recording
+
+    kw = dict(n_replicates=2, config=STDPConfig(dt=5e-4, a_plus=0.05), target="numpy",
+              rng=3, progress=False, resume_dir=tmp_path / "resume", **TINY)
+    first = recording.recording_length(20, 1, **kw)
+    (folder,) = (tmp_path / "resume").iterdir()
+    saved = sorted(p.name for p in folder.glob("replicate-*.json"))
+    assert len(saved) == 2
+    (folder / saved[1]).unlink()  # as if killed while the second replicate ran
+    ran = []
+    real = recording.replicate_verdicts
+
+    def counted(*args, **kwargs):
+        ran.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recording, "replicate_verdicts", counted)
+    again = recording.recording_length(20, 1, **kw)
+    assert ran == [first.attrs["seeds"][1]]  # only the lost replicate is simulated again
+    xr.testing.assert_identical(first, again)
+    assert sorted(p.name for p in folder.glob("replicate-*.json")) == saved
+
+
 def test_too_few_intervals_is_refused_before_simulating():
     from plastix.design.recording import recording_length
 

@@ -93,10 +93,19 @@ def _run_length(args: argparse.Namespace) -> int:
 
     check_folder(args.out)
     check_outputs([args.out / f for f in _LENGTH_FILES], overwrite=args.overwrite)
-    ds = recording_length(args.n_pre, args.n_post, rate=args.rate, g_max=args.g_max,
-                          lengths=_lengths(args.lengths), n_replicates=args.replicates,
-                          window=args.window, power=args.power, method=args.method,
-                          target=args.brian2_target, rng=args.rng, progress=not args.quiet)
+    resume = args.out / ".resume"  # each finished replicate, as it finishes
+    try:
+        with cluster_client(args) as client:
+            ds = recording_length(args.n_pre, args.n_post, rate=args.rate, g_max=args.g_max,
+                                  lengths=_lengths(args.lengths), n_replicates=args.replicates,
+                                  window=args.window, power=args.power, method=args.method,
+                                  target=args.brian2_target, rng=args.rng,
+                                  progress=not args.quiet, resume_dir=resume, client=client)
+    except KeyboardInterrupt:
+        print(f"plastix design: interrupted; the replicates finished so far are kept in "
+              f"{str(resume)!r}: rerun the same command (same --rng) to resume.",
+              file=sys.stderr)
+        return 130
     paths = write_recording_length(ds, args.out)
     print(power_table(ds).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     best = ds.attrs["shortest_length"]

@@ -19,7 +19,12 @@ rates in Hz, ``g_max`` in units of the leak conductance.
 
 Cost: one Brian2 simulation per replicate (``cpp_standalone``: about 30 s per
 100 s of a 1000 → 1 circuit on one free core) and one inference and estimate per
-replicate and length.
+replicate and length.  Each replicate is one task of the executor seam
+(:mod:`plastix._util.executor`: here, or on a Dask cluster with ``client=``), its
+seed drawn before anything runs; with ``resume_dir=`` each finished replicate's
+verdicts are written there at once (:mod:`plastix.design.resume`), so a killed run
+loses only the replicates in flight and a rerun with the same settings and seed
+measures only the rest, to the same result.
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plastix._util.executor import Task, import_on_workers, run_tasks
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_number, check_positive
+from plastix.design.resume import load_checkpoint, resume_folder, save_checkpoint
 
-__all__ = ["recording_length", "power_table", "write_recording_length", "strip_weights", "truncate",
-           "spike_verdict", "DEFAULT_LENGTHS"]
+__all__ = ["recording_length", "replicate_verdicts", "power_table", "write_recording_length",
+           "strip_weights", "truncate", "spike_verdict", "DEFAULT_LENGTHS"]
 
 DEFAULT_LENGTHS = (200.0, 400.0, 600.0, 800.0)
 """Candidate recording lengths of :func:`recording_length`, in seconds."""
@@ -103,8 +110,8 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
                      g_max: float = 0.01, lengths: Sequence[float] = DEFAULT_LENGTHS,
                      n_replicates: int = 10, window: float = 16.0, power: float = 0.8,
                      method: str = "ccg", target: str = "cpp_standalone",
-                     config: Any = None, rng: Any = None, progress: bool = True
-                     ) -> xr.Dataset:
+                     config: Any = None, rng: Any = None, progress: bool = True,
+                     resume_dir: Any = None, client: Any = None) -> xr.Dataset:
     """Power of the Hebbian verdict on inferred weights at each recording length.
 
     Parameters
@@ -134,7 +141,13 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
     rng : int, Generator or None
         Seeds the replicates.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (replicates finished).
+    resume_dir : str or Path, optional
+        Folder keeping each finished replicate (one subfolder per configuration and
+        seed, :func:`plastix.design.resume.resume_folder`); a rerun reads them back.
+        Pass an int ``rng`` to resume: fresh entropy shares nothing with a rerun.
+    client : distributed.Client, optional
+        Simulate the replicates on this Dask cluster, one task each; the same numbers.
 
     Returns
     -------
@@ -150,7 +163,7 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
     from scipy.stats import binomtest
     from tqdm.auto import tqdm
 
-    from plastix.circuits.stdp_lif import STDPConfig, simulate_stdp
+    from plastix.circuits.stdp_lif import STDPConfig
 
     ls = _check(lengths, window, power)
     n_rep = check_int("n_replicates", n_replicates, low=1)
@@ -158,11 +171,38 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
     cfg = base.replace(n_pre=n_pre, n_post=n_post, rate=rate, g_max=g_max,
                        duration=float(ls[-1]))
     seeds = resolve_rng(rng).integers(0, 2**31 - 1, n_rep)
-    rows = []
-    for seed in tqdm(seeds.tolist(), desc="recordings", unit="replicate", disable=not progress):
-        rec = simulate_stdp(cfg, rng=seed, target=target)
-        rows.append([spike_verdict(truncate(rec, float(v)), window, seed, method=method)
-                     for v in ls])
+    folder = None
+    if resume_dir is not None:
+        folder = resume_folder(resume_dir, {
+            "kind": "recording_length", "circuit": cfg.to_dict(), "lengths": ls.tolist(),
+            "window": float(window), "method": method, "target": target,
+            "estimate": _ESTIMATE})
+    rows: dict[str, list] = {}
+    names = [f"replicate-{i}-{seed}" for i, seed in enumerate(seeds.tolist())]
+    tasks = []
+    for name, seed in zip(names, seeds.tolist(), strict=True):
+        saved = None if folder is None else load_checkpoint(folder, name)
+        if saved is not None:
+            rows[name] = saved
+        else:
+            tasks.append(Task(name, replicate_verdicts,
+                              (cfg, seed, tuple(ls.tolist()), float(window), method, target),
+                              label=f"the replicate with seed {seed}"))
+
+    def save(task: Task, verdicts: list) -> None:
+        if folder is not None:
+            save_checkpoint(folder, task.key, verdicts)
+        rows[task.key] = verdicts
+
+    if client is not None:
+        import_on_workers(client, "brian2")  # Brian2 is imported in a main thread only
+    bar = tqdm(total=n_rep, initial=n_rep - len(tasks), desc="recordings", unit="replicate",
+               disable=not progress)
+    try:
+        run_tasks(tasks, save, client=client, bar=bar)
+    finally:
+        bar.close()
+    rows = [rows[name] for name in names]
     hebb = np.array([[r["verdict"] == "hebbian" for r in row] for row in rows])
     k = hebb.sum(0)
     ci = [binomtest(int(x), n_rep).proportion_ci(0.95) for x in k]
@@ -183,6 +223,21 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
         attrs={"shortest_length": float(reached[0]) if reached.size else math.nan,
                "target_power": float(power), "window": float(window), "method": method,
                "circuit": json.dumps(cfg.to_dict()), "seeds": seeds.tolist()})
+
+
+def replicate_verdicts(cfg: Any, seed: int, lengths: Sequence[float], window: float,
+                       method: str, target: str, *, tick: Any = None) -> list[dict[str, Any]]:
+    """One task of :func:`recording_length`: simulate one recording of ``cfg`` (seed
+    ``seed``, for the longest length) and the verdict of each of its first ``lengths``
+    seconds (:func:`spike_verdict`)."""
+    from plastix.circuits.stdp_lif import simulate_stdp
+
+    rec = simulate_stdp(cfg, rng=seed, target=target)
+    out = [spike_verdict(truncate(rec, float(v)), window, seed, method=method)
+           for v in lengths]
+    if tick is not None:
+        tick(1)
+    return out
 
 
 def write_recording_length(ds: xr.Dataset, folder: Any) -> dict[str, Any]:
