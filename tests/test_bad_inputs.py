@@ -1838,6 +1838,10 @@ CASES += [
      r"too few for a verdict; use window <= 9\.09091 s or longer lengths\."),
     ("infer-design-no-lengths", _recording_length(lengths=()), ValueError,
      r"`lengths` must name at least one recording length, in seconds\."),
+    ("infer-design-method-typo", _recording_length(method="cgg"), ValueError,
+     r"`method` must be one of 'ccg', 'glm'; got 'cgg'\. Did you mean 'ccg'\?"),
+    ("infer-design-target-typo", _recording_length(target="cpp"), ValueError,
+     r"`target` must be one of 'numpy', 'cython', 'cpp_standalone'; got 'cpp'\."),
 ]
 
 

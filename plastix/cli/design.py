@@ -49,6 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_length_flags(p: argparse.ArgumentParser) -> None:
+    from plastix.circuits.lif import TARGETS
+    from plastix.estimate.infer import METHODS
+
     g = p.add_argument_group(
         "recording length for inferred weights (--recording-length)",
         "Instead of ranking manipulations: simulate --replicates recordings of a pair-STDP "
@@ -68,10 +71,10 @@ def _add_length_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--window", type=float, default=16.0,
                    help="inference window, s (default 16; at most the shortest length / 11)")
     g.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
-    g.add_argument("--method", default="ccg", choices=["ccg", "glm"],
+    g.add_argument("--method", default="ccg", choices=METHODS,
                    help="inference method (default ccg)")
     g.add_argument("--brian2-target", default="cpp_standalone",
-                   choices=["numpy", "cython", "cpp_standalone"],
+                   choices=TARGETS,
                    help="Brian2 code generation of the simulations (default cpp_standalone)")
 
 

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plastix._util.errors import check_choice
 from plastix._util.executor import Task, import_on_workers, run_tasks
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_number, check_positive
@@ -93,7 +94,14 @@ def spike_verdict(record: xr.Dataset, window: float, seed: int, *, method: str =
             "inference_p": float(est.inference_test_[2]), "reason": est.verdict_reason_}
 
 
-def _check(lengths: Sequence[float], window: float, power: float) -> np.ndarray:
+def _check(lengths: Sequence[float], window: float, power: float, method: str, target: str
+           ) -> np.ndarray:
+    """The sorted lengths, every option checked before the first (slow) simulation."""
+    from plastix.circuits.lif import TARGETS
+    from plastix.estimate.infer import METHODS
+
+    check_choice("method", method, METHODS)
+    check_choice("target", target, TARGETS)
     ls = np.sort(np.asarray([check_positive("lengths", v, "s") for v in lengths], float))
     if ls.size == 0:
         raise ValueError("`lengths` must name at least one recording length, in seconds.")
@@ -165,7 +173,7 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
 
     from plastix.circuits.stdp_lif import STDPConfig
 
-    ls = _check(lengths, window, power)
+    ls = _check(lengths, window, power, method, target)
     n_rep = check_int("n_replicates", n_replicates, low=1)
     base = STDPConfig() if config is None else config
     cfg = base.replace(n_pre=n_pre, n_post=n_post, rate=rate, g_max=g_max,
