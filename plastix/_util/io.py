@@ -65,6 +65,16 @@ def _fsync(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def remove_with_temps(path: str | os.PathLike) -> None:
+    """Delete ``path`` and every temporary file :func:`atomic_write` made for it (a
+    killed writer's leftovers, whatever their age): for a file that is finished with,
+    such as a checkpoint once its results are saved."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*{glob.escape(path.suffix)}"):
+        tmp.unlink(missing_ok=True)
+
+
 def _remove_stale_temps(path: Path) -> None:
     """Remove temporary files of ``path`` that a killed write left behind."""
     now = time.time()

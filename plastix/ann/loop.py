@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from plastix._util.io import atomic_write, remove_with_temps
 from plastix._util.signals import sigint_deferred
 from plastix.ann import data as _data
 from plastix.ann.config import TrainConfig
@@ -256,24 +257,21 @@ class Checkpoint:
         return state
 
     def save(self, state: dict[str, Any]) -> None:
-        """Write ``state`` atomically (temp file, fsync, rename)."""
+        """Write ``state`` atomically (:func:`plastix._util.io.atomic_write`: temp file,
+        fsync, rename)."""
         state = {**state, "key": self.key, "version": self.VERSION}
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                torch.save(state, f)
+
         with sigint_deferred():  # Ctrl-C takes effect once the checkpoint is whole
-            try:
-                with open(tmp, "wb") as f:
-                    torch.save(state, f)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
+            atomic_write(self.path, write)
 
     def remove(self) -> None:
-        """Delete the checkpoint (the batch's runs are saved)."""
-        if self.path.exists():
-            self.path.unlink()
+        """Delete the checkpoint (the batch's runs are saved), and the temporary files of
+        a save that a kill interrupted."""
+        remove_with_temps(self.path)
 
 
 def train_loop(group: Group, trainer: Any, rec: Recorder,

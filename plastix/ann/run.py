@@ -55,7 +55,7 @@ import xarray as xr
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.executor import DEFAULT_RETRIES, Task, run_tasks
 from plastix._util.index import read_index, update_index
-from plastix._util.io import atomic_write
+from plastix._util.io import atomic_write, remove_with_temps
 from plastix._util.rng import child_seed, resolve_rng
 from plastix._util.threads import torch_threads
 from plastix._util.validate import check_int
@@ -375,8 +375,8 @@ def sweep(
                 index["batches"].pop(Path(ckpt_name).name if ckpt_name else None, None)
 
             _update_index(out_dir, change)
-            if ckpt_name:
-                Path(ckpt_name).unlink(missing_ok=True)
+            if ckpt_name:  # with a killed save's temporary files
+                remove_with_temps(ckpt_name)
 
     try:
         with torch_threads(1) if client is None else contextlib.nullcontext():
