@@ -518,19 +518,60 @@ def _run_key(rule: str, knobs: Knobs, config, seeds, decays) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _cached_run(cache: Path, rule: str, knobs: Knobs, config, seeds, decays, threads: int
-                ) -> dict[str, np.ndarray]:
-    """:func:`train_models`, or its saved result in ``cache`` (written atomically)."""
+def _cache_path(cache: Path, rule: str, knobs: Knobs, config, seeds, decays) -> Path:
+    return cache / f"{rule}-{_run_key(rule, knobs, config, seeds, decays)}.json"
+
+
+def _load_run(path: Path) -> dict[str, np.ndarray] | None:
+    """A saved run (JSON numbers only, nothing executed), or None when there is none."""
+    if not path.is_file():
+        return None
+    return {k: np.asarray(v, dtype=float) for k, v in json.loads(path.read_text()).items()}
+
+
+def _train_task(rule: str, knobs: Knobs, config, seeds, decays, threads: int = 1, *,
+                tick: Any = None) -> dict[str, list]:
+    """One training as an executor task: :func:`train_models` on ``threads`` torch threads
+    (restored afterwards), its arrays as lists (what the cache stores)."""
     from plastix._util.threads import torch_threads
 
-    path = cache / f"{rule}-{_run_key(rule, knobs, config, seeds, decays)}.json"
-    if path.is_file():
-        return {k: np.asarray(v, dtype=float) for k, v in json.loads(path.read_text()).items()}
     with torch_threads(threads):
         res = train_models(rule, knobs, config, seeds, decays)
-    C.write_text(path, json.dumps({k: np.asarray(v, dtype=float).tolist()
-                                   for k, v in res.items()}))
-    return {k: np.asarray(v, dtype=float) for k, v in res.items()}
+    return {k: np.asarray(v, dtype=float).tolist() for k, v in res.items()}
+
+
+def _train_all(plan, cache: Path, threads: int, client: Any) -> dict[Path, dict]:
+    """Every distinct training of ``plan`` (``(rule, knobs, config, seeds)`` per entry),
+    from ``cache`` or trained as executor tasks (on ``client``'s cluster when given),
+    each saved to ``cache`` as it finishes; returns cache path → result."""
+    from plastix._util.executor import Task, run_tasks
+
+    runs: dict[Path, dict] = {}
+    tasks: dict[Path, Task] = {}
+    for rule, knobs, config, seeds in plan:
+        path = _cache_path(cache, rule, knobs, config, seeds, T1.DECAYS)
+        if path in runs or path in tasks:
+            continue
+        saved = _load_run(path)
+        if saved is not None:
+            runs[path] = saved
+            continue
+        tasks[path] = Task(path.name, _train_task,
+                           (rule, knobs, config, tuple(seeds), tuple(T1.DECAYS),
+                            threads if client is None else 1),
+                           label=f"{T1.NAMES[rule]} at {config.epochs} epochs ({path.name})")
+    by_key = {t.key: p for p, t in tasks.items()}
+    done = [0]
+
+    def save(task, res: dict[str, list]) -> None:
+        path = by_key[task.key]
+        C.write_text(path, json.dumps(res))
+        runs[path] = {k: np.asarray(v, dtype=float) for k, v in res.items()}
+        done[0] += 1
+        print(f"[table1-ablations] trained {task.label} ({done[0]} of {len(tasks)})", flush=True)
+
+    run_tasks(list(tasks.values()), save, client=client)
+    return runs
 
 
 def _read(res: dict[str, np.ndarray], measure: str, layer: int) -> np.ndarray:
@@ -556,8 +597,15 @@ def _read(res: dict[str, np.ndarray], measure: str, layer: int) -> np.ndarray:
 
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-            cache: Path, threads: int = 1, readings=READINGS) -> xr.Dataset:
+            cache: Path, threads: int = 1, readings=READINGS, client: Any = None
+            ) -> xr.Dataset:
     """Train every rule under every applicable reading at both budgets.
+
+    Each distinct training (rule, training options, budget) is one task of the executor
+    seam (:func:`plastix._util.executor.run_tasks`): in this process on ``threads``
+    torch threads, or on ``client``'s Dask cluster (one torch thread a task), the same
+    numbers either way; each is saved in ``cache`` as it finishes and read from there
+    on a rerun.
 
     Returns
     -------
@@ -574,18 +622,17 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     budgets = {"quick": 1} if quick else BUDGETS
     decays = T1.DECAYS
     al = np.full((len(T1.RULES), len(decays), len(readings), len(budgets), len(seeds)), np.nan)
+    plan = []  # (rule, knobs, config, seeds, rule index, reading index, budget index, reading)
     for bi, factor in enumerate(budgets.values()):
         for rule in ORDER:  # the issue's three cells first, so a cut run has them
-            ri = T1.RULES.index(rule)
             config = _config(rule, quick, factor)
-            layer, _ = T1.reported(rule)
-            mine = [(k, r) for k, r in enumerate(readings) if rule in r.rules]
             used = seeds if factor == 1 else seeds[:SEEDS_10X]
-            for ki, r in mine:
-                print(f"[table1-ablations] {T1.NAMES[rule]} {r.name} × {factor} budget",
-                      flush=True)
-                res = _cached_run(cache, rule, r.knobs, config, used, decays, threads)
-                al[ri, :, ki, bi, :len(used)] = _read(res, r.measure, layer).T
+            plan += [(rule, r.knobs, config, used, T1.RULES.index(rule), ki, bi, r)
+                     for ki, r in enumerate(readings) if rule in r.rules]
+    runs = _train_all([p[:4] for p in plan], cache, threads, client)
+    for rule, knobs, config, used, ri, ki, bi, r in plan:
+        res = runs[_cache_path(cache, rule, knobs, config, used, decays)]
+        al[ri, :, ki, bi, :len(used)] = _read(res, r.measure, T1.reported(rule)[0]).T
     dims = ("rule", "weight_decay", "reading", "budget", "seed")
     ds = xr.Dataset(
         {"alignment": (dims, al)},
@@ -696,7 +743,7 @@ def markdown(ds: xr.Dataset) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        threads: int = 1) -> Path:
+        threads: int = 1, client: Any = None) -> Path:
     """Run the Table 1 ablations; write ``table1_ablations.{nc,csv,md}`` into ``out``.
 
     Parameters
@@ -707,11 +754,14 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     quick : bool
         The tiny budget (:data:`QUICK`), the paper's budget only (no 10×).
     n_seeds : int, optional
-        Seeds per cell (default 3; 1 with ``quick``).
+        Seeds per cell (default 2; 1 with ``quick``).
     rng : int or numpy Generator, optional
         Master seed of the seeds.
     threads : int
-        torch threads for training (restored afterwards).
+        torch threads for training in this process (restored afterwards).
+    client : distributed.Client, optional
+        Train on this Dask cluster, one training a task (``--workers N`` /
+        ``--scheduler``); the same numbers as in this process.
 
     Returns
     -------
@@ -720,7 +770,7 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     """
     out = C.prepare_out(out)
     ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, cache=out / "runs",
-                 threads=check_int("threads", threads, low=1))
+                 threads=check_int("threads", threads, low=1), client=client)
     atomic_write(out / "table1_ablations.nc", lambda p: ds.to_netcdf(p, engine="h5netcdf"))
     frame = ds[["mean", "sd"]].to_dataframe().reset_index()
     frame = frame.merge(ds[["paper_mean", "differs"]].to_dataframe().reset_index(),
