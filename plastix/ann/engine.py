@@ -656,16 +656,22 @@ class _Grams:
         for b in buf:
             v = b.view(k, m, -1).transpose(0, 1)
             self.views.append((v, v.transpose(1, 2), b[self.lo:hi].view((hi - self.lo) * m, -1)))
+        # the outputs of every (row, layer), as views made once (indexing is dispatch a step)
+        self.outs = [[(self.gram[r, i],
+                       None if self.zx is None else self.zx[r, i],
+                       None if self.zz is None else self.zz[r, i]) for i in range(n)]
+                     for r in range(rows)]
 
     def add(self, row: int, i: int, zs=None) -> None:
         """Layer ``i``'s Gram matrix (and shared-noise products) of the slots' current
         contents, as record row ``row`` of the epoch."""
         v, vt, near = self.views[i]
-        torch.bmm(v, vt, out=self.gram[row, i])  # (M, k, k)
-        if self.zx is not None:
+        gram, zx, zz = self.outs[row][i]
+        torch.bmm(v, vt, out=gram)  # (M, k, k)
+        if zx is not None:
             z = zs[i].reshape(-1)
-            torch.mv(near, z, out=self.zx[row, i])
-            torch.dot(z, z, out=self.zz[row, i])
+            torch.mv(near, z, out=zx)
+            torch.dot(z, z, out=zz)
 
     def flush(self, rec, start: int, rows: int) -> None:
         """Alignments, weight norms and cos(W, H) of ``rows`` recorded steps into the

@@ -87,7 +87,10 @@ class Group:
         Drawn from the seeds' CPU generators (the same numbers on every device) and
         moved to the group's device.
         """
-        z = torch.stack([torch.randn(*shape, generator=g["noise"]) for g in self.gens])
+        if len(self.gens) == 1:  # one seed: a view, not a stacked copy
+            z = torch.randn(*shape, generator=self.gens[0]["noise"])[None]
+        else:
+            z = torch.stack([torch.randn(*shape, generator=g["noise"]) for g in self.gens])
         z = z.to(self.device)
         return z if self.trivial_map or self.shared else z[self.sidx]
 
