@@ -173,3 +173,26 @@ def test_cli_refuses_epochs(tmp_path, capsys):
     assert main(["reproduce", "table1-ablations", "--epochs", "3", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "`--epochs`" in err and "table1-ablations" in err and len(err.strip().splitlines()) == 1
+
+
+def test_saved_only_reports_a_cut_run(quick, tmp_path):
+    """With some saved trainings removed, ``saved_only`` trains nothing, marks the
+    missing readings "n/r", counts them per cell, and keeps the saved numbers."""
+    import shutil
+
+    out, _ = quick
+    cut = tmp_path / "cut"
+    shutil.copytree(out / "runs", cut / "runs")
+    full = A.measure(quick=True, rng=3, cache=out / "runs")
+    dfa = sorted((cut / "runs").glob("dfa-*.json"))
+    assert dfa
+    for p in dfa:
+        p.unlink()
+    before = sorted(p.name for p in (cut / "runs").iterdir())
+    md = A.run(cut, quick=True, rng=3, saved_only=True).read_text()
+    assert sorted(p.name for p in (cut / "runs").iterdir()) == before  # nothing trained
+    part = xr.open_dataset(cut / "table1_ablations.nc", engine="h5netcdf").load()
+    assert not part["ran"].sel(rule="DFA").any() and part["ran"].sel(rule="SGD").any()
+    assert part["alignment"].sel(rule="DFA").isnull().all()
+    xr.testing.assert_equal(part["alignment"].sel(rule="SGD"), full["alignment"].sel(rule="SGD"))
+    assert "n/r" in md and "not run yet" in md

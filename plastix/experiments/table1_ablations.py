@@ -540,10 +540,12 @@ def _train_task(rule: str, knobs: Knobs, config, seeds, decays, threads: int = 1
     return {k: np.asarray(v, dtype=float).tolist() for k, v in res.items()}
 
 
-def _train_all(plan, cache: Path, threads: int, client: Any) -> dict[Path, dict]:
+def _train_all(plan, cache: Path, threads: int, client: Any, saved_only: bool = False
+               ) -> dict[Path, dict]:
     """Every distinct training of ``plan`` (``(rule, knobs, config, seeds)`` per entry),
     from ``cache`` or trained as executor tasks (on ``client``'s cluster when given),
-    each saved to ``cache`` as it finishes; returns cache path → result."""
+    each saved to ``cache`` as it finishes (``saved_only``: none trained, the saved ones
+    only); returns cache path → result."""
     from plastix._util.executor import Task, run_tasks
 
     runs: dict[Path, dict] = {}
@@ -560,6 +562,8 @@ def _train_all(plan, cache: Path, threads: int, client: Any) -> dict[Path, dict]
                            (rule, knobs, config, tuple(seeds), tuple(T1.DECAYS),
                             threads if client is None else 1),
                            label=f"{T1.NAMES[rule]} at {config.epochs} epochs ({path.name})")
+    if saved_only:
+        return runs
     by_key = {t.key: p for p, t in tasks.items()}
     done = [0]
 
@@ -597,15 +601,16 @@ def _read(res: dict[str, np.ndarray], measure: str, layer: int) -> np.ndarray:
 
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-            cache: Path, threads: int = 1, readings=READINGS, client: Any = None
-            ) -> xr.Dataset:
+            cache: Path, threads: int = 1, readings=READINGS, client: Any = None,
+            saved_only: bool = False) -> xr.Dataset:
     """Train every rule under every applicable reading at both budgets.
 
     Each distinct training (rule, training options, budget) is one task of the executor
     seam (:func:`plastix._util.executor.run_tasks`): in this process on ``threads``
     torch threads, or on ``client``'s Dask cluster (one torch thread a task), the same
     numbers either way; each is saved in ``cache`` as it finishes and read from there
-    on a rerun.
+    on a rerun.  ``saved_only`` trains nothing and reports the saved trainings (the
+    rest NaN, ``ran`` False): the table of a run that was cut.
 
     Returns
     -------
@@ -629,10 +634,13 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             used = seeds if factor == 1 else seeds[:SEEDS_10X]
             plan += [(rule, r.knobs, config, used, T1.RULES.index(rule), ki, bi, r)
                      for ki, r in enumerate(readings) if rule in r.rules]
-    runs = _train_all([p[:4] for p in plan], cache, threads, client)
+    runs = _train_all([p[:4] for p in plan], cache, threads, client, saved_only)
+    ran = np.zeros((len(T1.RULES), len(readings), len(budgets)), dtype=bool)
     for rule, knobs, config, used, ri, ki, bi, r in plan:
-        res = runs[_cache_path(cache, rule, knobs, config, used, decays)]
-        al[ri, :, ki, bi, :len(used)] = _read(res, r.measure, T1.reported(rule)[0]).T
+        res = runs.get(_cache_path(cache, rule, knobs, config, used, decays))
+        if res is not None:
+            ran[ri, ki, bi] = True
+            al[ri, :, ki, bi, :len(used)] = _read(res, r.measure, T1.reported(rule)[0]).T
     dims = ("rule", "weight_decay", "reading", "budget", "seed")
     ds = xr.Dataset(
         {"alignment": (dims, al)},
@@ -645,6 +653,9 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
                "sign": "alignment > 0 Hebbian, < 0 anti-Hebbian"})
     ds["applies"] = (("rule", "reading"), [[rule in r.rules for r in readings]
                                            for rule in T1.RULES])
+    ds["ran"] = (("rule", "reading", "budget"), ran)
+    ds["ran"].attrs["long_name"] = ("the reading's training was run (False: applicable but not "
+                                    "run yet, in a report of saved runs only)")
     ok = np.isfinite(ds["alignment"])
     n_run = xr.DataArray([len(seeds) if f == 1 else min(len(seeds), SEEDS_10X)
                           for f in budgets.values()], dims="budget")
@@ -682,7 +693,8 @@ def cell_sentences(ds: xr.Dataset) -> list[str]:
             pm = float(cell["paper_mean"])
             mean = cell["mean"]
             base = ", ".join(f"{_fmt(float(mean.sel(reading='baseline', budget=b)))} at "
-                             f"{_BUDGET_TEXT.get(b, b)}" for b in budgets)
+                             f"{_BUDGET_TEXT.get(b, b)}" if _ran(ds, rule, "baseline", b)
+                             else f"not run at {_BUDGET_TEXT.get(b, b)}" for b in budgets)
             head = f"**{rule}, γ = {float(d):g}** (paper {_fmt(pm)}; baseline {base}): "
             hits, best = [], (np.inf, None, None, np.nan)
             for r in ds["reading"].values:
@@ -695,14 +707,29 @@ def cell_sentences(ds: xr.Dataset) -> list[str]:
                     if abs(v - pm) < best[0]:
                         best = (abs(v - pm), r, b, v)
             if hits:
-                out.append(head + f"within ±{ds.attrs['tol']:g} of the paper under "
-                           + ", ".join(hits) + ".")
+                text = (head + f"within ±{ds.attrs['tol']:g} of the paper under "
+                        + ", ".join(hits) + ".")
             elif best[1] is None:
-                out.append(head + "no tested reading does (no finite value).")
+                text = head + "no tested reading does (no finite value)."
             else:
-                out.append(head + f"no tested reading does; the closest is `{best[1]}` at "
-                           f"{best[2]} ({_fmt(best[3])}, {best[0]:.2f} from the paper).")
+                text = (head + f"no tested reading does; the closest is `{best[1]}` at "
+                        f"{best[2]} ({_fmt(best[3])}, {best[0]:.2f} from the paper).")
+            out.append(text + _not_run(ds, rule))
     return out
+
+
+def _ran(ds: xr.Dataset, rule: str, reading: str, budget: str) -> bool:
+    return "ran" not in ds or bool(ds["ran"].sel(rule=rule, reading=reading, budget=budget))
+
+
+def _not_run(ds: xr.Dataset, rule: str) -> str:
+    """`` (not run: …)``: the rule's applicable readings without a saved training, by budget."""
+    if "ran" not in ds:
+        return ""
+    missing = ds["applies"].sel(rule=rule) & ~ds["ran"].sel(rule=rule)
+    parts = [f"{int(missing.sel(budget=b).sum())} at {_BUDGET_TEXT.get(str(b), str(b))}"
+             for b in ds["budget"].values if bool(missing.sel(budget=b).any())]
+    return f" (readings not run yet: {', '.join(parts)})" if parts else ""
 
 
 def markdown(ds: xr.Dataset) -> str:
@@ -721,7 +748,9 @@ def markdown(ds: xr.Dataset) -> str:
                     for b in budgets]
             applicable = bool(ds["applies"].sel(rule=r, reading=name))
             pm = float(ds["paper_mean"].sel(rule=r, weight_decay=d))
-            row.append(" / ".join(_fmt(v) + (" ✓" if abs(v - pm) <= TOL else "") for v in vals)
+            ran = [_ran(ds, r, name, b) for b in budgets]
+            row.append(" / ".join((_fmt(v) + (" ✓" if abs(v - pm) <= TOL else "")) if k else "n/r"
+                                  for v, k in zip(vals, ran, strict=True))
                        if applicable else "")
         rows.append(row)
     quick = bool(ds.attrs.get("quick", 0))
@@ -732,7 +761,11 @@ def markdown(ds: xr.Dataset) -> str:
               f"{min(SEEDS_10X, ds.sizes['seed'])} at 10×) at the reported layer "
               "(layer 2; DFA layer 1), at the paper's budget / at 10× it; ✓ within "
               f"±{TOL:g} of the paper; blank: the reading does not apply to the rule; "
-              "–: collapsed or undefined."), "",
+              "–: collapsed or undefined" + ("; n/r: not run yet (the run was cut: rerun "
+                                              "the same command to finish it)"
+                                              if "ran" in ds and bool((ds["applies"]
+                                                                      & ~ds["ran"]).any())
+                                              else "") + "."), "",
              f"Cells listed: those where the baseline at the {'quick' if quick else 'paper'}"
              f"'s budget is more than {TOL:g} from the paper ({len(cells)} of "
              f"{int(np.isfinite(ds['paper_mean']).sum())}).", ""]
@@ -743,7 +776,7 @@ def markdown(ds: xr.Dataset) -> str:
 
 
 def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
-        threads: int = 1, client: Any = None) -> Path:
+        threads: int = 1, client: Any = None, saved_only: bool = False) -> Path:
     """Run the Table 1 ablations; write ``table1_ablations.{nc,csv,md}`` into ``out``.
 
     Parameters
@@ -762,6 +795,9 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     client : distributed.Client, optional
         Train on this Dask cluster, one training a task (``--workers N`` /
         ``--scheduler``); the same numbers as in this process.
+    saved_only : bool
+        Train nothing: write the tables of the trainings saved in ``out/runs`` so far
+        (a run that was cut; the others are marked "n/r" and counted per cell).
 
     Returns
     -------
@@ -770,7 +806,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     """
     out = C.prepare_out(out)
     ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, cache=out / "runs",
-                 threads=check_int("threads", threads, low=1), client=client)
+                 threads=check_int("threads", threads, low=1), client=client,
+                 saved_only=bool(saved_only))
     atomic_write(out / "table1_ablations.nc", lambda p: ds.to_netcdf(p, engine="h5netcdf"))
     frame = ds[["mean", "sd"]].to_dataframe().reset_index()
     frame = frame.merge(ds[["paper_mean", "differs"]].to_dataframe().reset_index(),
