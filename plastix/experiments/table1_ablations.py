@@ -537,21 +537,25 @@ def _train_task(rule: str, knobs: Knobs, config, seeds, decays, threads: int = 1
 
     with torch_threads(threads):
         res = train_models(rule, knobs, config, seeds, decays)
+    if tick is not None:
+        tick(1)  # in process: one training done (on a cluster the bar moves on its return)
     return {k: np.asarray(v, dtype=float).tolist() for k, v in res.items()}
 
 
-def _train_all(plan, cache: Path, threads: int, client: Any, saved_only: bool = False
-               ) -> dict[Path, dict]:
+def _train_all(plan, cache: Path, decays, threads: int, client: Any,
+               saved_only: bool = False) -> dict[Path, dict]:
     """Every distinct training of ``plan`` (``(rule, knobs, config, seeds)`` per entry),
     from ``cache`` or trained as executor tasks (on ``client``'s cluster when given),
-    each saved to ``cache`` as it finishes (``saved_only``: none trained, the saved ones
-    only); returns cache path → result."""
+    each saved to ``cache`` as it finishes, with a progress bar (``saved_only``: none
+    trained, the saved ones only); returns cache path → result."""
+    from tqdm.auto import tqdm
+
     from plastix._util.executor import Task, run_tasks
 
     runs: dict[Path, dict] = {}
     tasks: dict[Path, Task] = {}
     for rule, knobs, config, seeds in plan:
-        path = _cache_path(cache, rule, knobs, config, seeds, T1.DECAYS)
+        path = _cache_path(cache, rule, knobs, config, seeds, decays)
         if path in runs or path in tasks:
             continue
         saved = _load_run(path)
@@ -559,22 +563,25 @@ def _train_all(plan, cache: Path, threads: int, client: Any, saved_only: bool = 
             runs[path] = saved
             continue
         tasks[path] = Task(path.name, _train_task,
-                           (rule, knobs, config, tuple(seeds), tuple(T1.DECAYS),
+                           (rule, knobs, config, tuple(seeds), tuple(decays),
                             threads if client is None else 1),
                            label=f"{T1.NAMES[rule]} at {config.epochs} epochs ({path.name})")
     if saved_only:
         return runs
     by_key = {t.key: p for p, t in tasks.items()}
-    done = [0]
+    bar = tqdm(total=len(runs) + len(tasks), initial=len(runs), desc="table1-ablations",
+               unit="training")
 
     def save(task, res: dict[str, list]) -> None:
         path = by_key[task.key]
         C.write_text(path, json.dumps(res))
         runs[path] = {k: np.asarray(v, dtype=float) for k, v in res.items()}
-        done[0] += 1
-        print(f"[table1-ablations] trained {task.label} ({done[0]} of {len(tasks)})", flush=True)
+        bar.write(f"[table1-ablations] trained {task.label}")
 
-    run_tasks(list(tasks.values()), save, client=client)
+    try:
+        run_tasks(list(tasks.values()), save, client=client, bar=bar)
+    finally:
+        bar.close()
     return runs
 
 
@@ -634,7 +641,7 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             used = seeds if factor == 1 else seeds[:SEEDS_10X]
             plan += [(rule, r.knobs, config, used, T1.RULES.index(rule), ki, bi, r)
                      for ki, r in enumerate(readings) if rule in r.rules]
-    runs = _train_all([p[:4] for p in plan], cache, threads, client, saved_only)
+    runs = _train_all([p[:4] for p in plan], cache, decays, threads, client, saved_only)
     ran = np.zeros((len(T1.RULES), len(readings), len(budgets)), dtype=bool)
     for rule, knobs, config, used, ri, ki, bi, r in plan:
         res = runs.get(_cache_path(cache, rule, knobs, config, used, decays))
