@@ -11,7 +11,8 @@ kernels and formats come from the registries (:mod:`plastix.cli._registry_help`)
 Every command checks its output paths before any work
 (:mod:`plastix.cli._paths`).  Whatever a user can cause ends in one line,
 ``plastix CMD: error: ...``, and exit code 2; ``plastix --debug CMD ...``
-shows the traceback instead.
+shows the traceback instead.  On the console (:func:`console`) each warning is
+one line too, ``plastix: warning: ...``, not Python's file-and-source-line form.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "console", "build_parser"]
 
 # subcommand modules, in the order shown by --help
 _SUBCOMMANDS = ("reproduce", "simulate", "inspect", "infer_weights", "estimate", "design", "demo")
@@ -74,3 +76,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"plastix {args.command}: error: {one_line(err)}", file=sys.stderr)
         return 2
+
+
+def console(argv: list[str] | None = None) -> int:
+    """The ``plastix`` console script: :func:`main` with each warning printed as one line
+    on stderr (``plastix: warning: ...``); the warning settings are restored on return."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _print_warning
+        return main(argv)
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of :func:`console`: the message alone, on one line."""
+    text = " ".join(str(message).split())
+    print(f"plastix: warning: {text}", file=sys.stderr if file is None else file)

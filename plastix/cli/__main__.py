@@ -2,7 +2,7 @@
 
 import sys
 
-from plastix.cli import main
+from plastix.cli import console
 
 if __name__ == "__main__":  # worker processes (spawn) import this module again
-    sys.exit(main())
+    sys.exit(console())

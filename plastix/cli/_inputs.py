@@ -9,7 +9,7 @@ from typing import Any
 from plastix.cli._errors import reading
 from plastix.cli._registry_help import format_of_path, pickle_suffixes
 
-__all__ = ["add_allow_pickle_flag", "is_pickle", "check_input", "load_input"]
+__all__ = ["add_allow_pickle_flag", "add_sheet_flag", "is_pickle", "check_input", "load_input"]
 
 
 def add_allow_pickle_flag(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +17,13 @@ def add_allow_pickle_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-pickle", action="store_true",
                         help="read pickle files (.pkl); unpickling runs code stored in the "
                         "file, so pass this only for files you made yourself or trust")
+
+
+def add_sheet_flag(parser: Any) -> None:
+    """``--sheet NAME``: the sheet of an .xlsx table of pairing experiments."""
+    parser.add_argument("--sheet", default=None, metavar="NAME",
+                        help="the sheet of an .xlsx table, by name or 0-based position "
+                        "(default: the only sheet, else the first whose header names delta_t)")
 
 
 def is_pickle(path: str | Path) -> bool:

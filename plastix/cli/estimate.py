@@ -10,7 +10,13 @@ import argparse
 from pathlib import Path
 
 from plastix.cli._cluster import add_cluster_flags
-from plastix.cli._inputs import add_allow_pickle_flag, check_input, is_pickle, load_input
+from plastix.cli._inputs import (
+    add_allow_pickle_flag,
+    add_sheet_flag,
+    check_input,
+    is_pickle,
+    load_input,
+)
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import format_help, kernel_help
@@ -72,13 +78,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "inferred changes are within their inference noise")
     add_inference_flags(w)
     t = p.add_argument_group(
-        "tables of pairing experiments (.csv, .tsv, .tab, .parquet: one row per experiment, "
+        "tables of pairing experiments (.csv, .tsv, .tab, .parquet, .xlsx: one row per "
+        "experiment, "
         "delta_t and weight_ratio or weight_before/weight_after; --kernel all compares kernels)")
     t.add_argument("--by", default=None,
                    help="column(s), comma-separated, within which rows are resampled and "
                    "permuted (e.g. experiment series or preparation)")
     t.add_argument("--pairing", default="all", choices=("all", "nearest"),
                    help="spike pairs the stdp term counts: all-to-all (default) or nearest")
+    add_sheet_flag(t)
     t.add_argument("--tau-ms", type=float, default=20.0,
                    help="STDP window time constant for tables, in ms (default 20)")
     p.set_defaults(func=_run)
@@ -113,6 +121,9 @@ def _run(args: argparse.Namespace) -> int:
     args.file = args.file[0]
     if is_pairing_table(args.file):
         return _run_table(args)
+    if args.sheet is not None:
+        raise ValueError(f"`--sheet` applies to an .xlsx table of pairing experiments, not to "
+                         f"{args.file.name!r}; drop it.")
     args.kernel = args.kernel or ("stdp" if args.weights_from else "product")
     check_kernel(args.kernel)
     check_input(args.file, allow_pickle=args.allow_pickle)
@@ -173,7 +184,7 @@ def _run_table(args: argparse.Namespace) -> int:
     by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None
     res = estimate_pairing(args.file, kernel=args.kernel, by=by, n_boot=args.n_boot,
                            n_null=args.n_null, alpha=args.alpha, tau=args.tau_ms / 1000.0,
-                           pairing=args.pairing, rng=args.rng)
+                           pairing=args.pairing, sheet=args.sheet, rng=args.rng)
     print(f"plastix estimate {args.file.name}")
     print(res.summary())
     if out is not None:

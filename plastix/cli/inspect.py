@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from plastix.cli._inputs import add_allow_pickle_flag, check_input
+from plastix.cli._inputs import add_allow_pickle_flag, add_sheet_flag, check_input
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import format_help
 
@@ -18,8 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "estimate, and the exact command-line flags that would map it. Reads nothing but "
         "the file; writes nothing.")
     p.add_argument("file", type=Path, help=f"any supported file: {format_help()}; or a table of "
-                   "pairing experiments (.csv, .tsv, .tab, .parquet, .pq)")
+                   "pairing experiments (.csv, .tsv, .tab, .parquet, .pq, .xlsx)")
     add_reader_flags(p)
+    add_sheet_flag(p)
     add_allow_pickle_flag(p)
     p.set_defaults(func=_run)
 
@@ -31,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
 
     check_input(args.file, allow_pickle=args.allow_pickle)
     with reading(args.file, format_of_path(args.file)):
-        report = inspect_file(args.file, allow_pickle=args.allow_pickle,
+        report = inspect_file(args.file, allow_pickle=args.allow_pickle, sheet=args.sheet,
                               **reader_options(args))
     print(report)
     return 0 if report.ready else 1

@@ -477,7 +477,8 @@ def _kernels_of(kernel: str, table: pd.DataFrame) -> list[str]:
 def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot: int = 1000,
                      n_null: int = 999, alpha: float = 0.05, tau: float = 0.02,
                      pairing: str = "all", signal: str = "log_ratio", weights: str = "auto",
-                     nan: str = "refuse", rng: Any = None) -> PairingResult:
+                     nan: str = "refuse", sheet: Any = None,
+                     rng: Any = None) -> PairingResult:
     """How well does a kernel's Hebbian term explain the weight changes of pairing experiments?
 
     Sign convention: ``A > 0`` Hebbian (changes follow the kernel's term), ``A < 0``
@@ -511,6 +512,9 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
         Row weights of the cosine and the bootstrap statistics (``WEIGHT_RULE``).
     nan : {"refuse", "drop"}
         Rows with NaN (see :func:`~plastix.io.table.load_pairing_table`).
+    sheet : str or int, optional
+        The sheet of an ``.xlsx`` workbook (see
+        :func:`~plastix.io.table.load_pairing_table`).
     rng : int, numpy.random.Generator or None
         Randomness of the bootstrap and the permutations (the same draws serve
         every kernel, so kernels are compared on the same resamples).
@@ -528,7 +532,7 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
     >>> res.best_kernel, res.verdict                                       # doctest: +SKIP
     ('stdp', 'hebbian')
     """
-    tab = load_pairing_table(table, nan=nan)
+    tab = load_pairing_table(table, nan=nan, sheet=sheet)
     by = _check(n_boot, n_null, alpha, tau, signal, pairing, weights, by, tab)
     names = _kernels_of(kernel, tab)
     g, se = _signal(tab, signal)

@@ -120,7 +120,7 @@ def describe_record(ds: xr.Dataset) -> str:
             + (f"{decay:g} 1/{tu}" if np.isfinite(decay) else "unknown (estimated, or --decay)"))
 
 
-def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
+def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: Any = None,
                  **options: Any) -> Inspection:
     """What plastix finds in ``path``, what an estimate lacks, and the flags that map it.
 
@@ -131,6 +131,8 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
         (:func:`inspect_table`).
     allow_pickle : bool
         Read pickle files (they run code when read).
+    sheet : str or int, optional
+        The sheet of an ``.xlsx`` table (:func:`inspect_table`); tables only.
     **options
         Reader options to try (for standard NWB: ``pre_units``, ``post_units``,
         ``pre_activity``, ``post_activity``, ``weights``, ``synapses``, ``decay``,
@@ -146,7 +148,10 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False,
         if options:
             raise ValueError(f"reader options ({', '.join(sorted(options))}) do not apply to a "
                              f"table of pairing experiments ({path.name!r}); drop them.")
-        return inspect_table(path)
+        return inspect_table(path, sheet=sheet)
+    if sheet is not None:
+        raise ValueError(f"`sheet` applies to an .xlsx table of pairing experiments, not to "
+                         f"{path.name!r}; drop it.")
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
     own = fmt.inspect(path, options) if fmt.inspect is not None else None
@@ -179,7 +184,7 @@ def _column_line(name: str, written: str | None, si: str | None) -> str:
     return f"{head} -> {si}" if written and si and written != si else head
 
 
-def inspect_table(path: str | os.PathLike) -> Inspection:
+def inspect_table(path: str | os.PathLike, *, sheet: Any = None) -> Inspection:
     """What plastix finds in a table of pairing experiments, and whether it can be estimated.
 
     Lists each column as written (its bracketed unit) and as read (SI), the label
@@ -187,14 +192,16 @@ def inspect_table(path: str | os.PathLike) -> Inspection:
     frequencies, and which kernels apply: the rate kernels need ``frequency``,
     so ``--kernel all`` is suggested only when the table has it.  A table that
     cannot be read says why (the reader's one-line message) under *missing*.
+    ``sheet`` picks the sheet of an ``.xlsx`` workbook (see
+    :func:`~plastix.io.table.load_pairing_table`).
     """
     path = Path(path)
     ins = Inspection(path, "table of pairing experiments (one row per experiment)")
     if not path.is_file():
         raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
-    written = header_units(path)
+    written = header_units(path, sheet=sheet)
     try:
-        table = load_pairing_table(path)
+        table = load_pairing_table(path, sheet=sheet)
     except ValueError as err:
         ins.found.append("columns: " + ", ".join(f"{n} [{u}]" if u else n
                                                  for n, u in written.items()))

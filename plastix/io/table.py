@@ -1,8 +1,22 @@
-"""Tidy tables of pairing experiments (issue 15, item 4): CSV, TSV, Parquet or a DataFrame.
+"""Tidy tables of pairing experiments (issue 15, item 4): CSV, TSV, Parquet, Excel
+(``.xlsx``) or a DataFrame.
 
 One row per pairing experiment (or per group mean).  Columns, by name; a unit
 may follow in brackets (``delta_t [ms]``, ``frequency [Hz]``), no brackets
 means SI (seconds, hertz).  Values are converted to SI here, at the boundary.
+
+Spreadsheets as labs save them are read as they are: a known column's name is
+matched without regard to case, spaces or hyphens (``Delta t [ms]`` is
+``delta_t``); rows above the header (a title, notes) are skipped, the header
+being the first of the first :data:`HEADER_SEARCH_ROWS` rows that names
+``delta_t``; rows and unnamed columns that are wholly empty (a spreadsheet's
+trailing separators) are dropped.  A text table is decoded as UTF-8 (with or
+without a byte-order mark), else as Windows-1252 (Excel's "CSV" on Windows); its
+separator is whichever of comma, semicolon or tab splits the header into the
+most fields (tab for ``.tsv``/``.tab``), and with a semicolon a decimal comma
+(``1,5``) is read as a number, as European Excel writes them.  An Excel workbook
+is read from the sheet given as ``sheet=``, else the only sheet, else the first
+sheet whose header names ``delta_t`` (a warning names the others).
 
 ============== ========= =============================================================
 column         required  meaning (units accepted in brackets)
@@ -40,9 +54,12 @@ a path to it.  Rows are numbered from 0, header excluded, in every message.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -55,8 +72,15 @@ from plastix._util.errors import check_choice, did_you_mean
 __all__ = ["load_pairing_table", "is_pairing_table", "header_units", "TABLE_SUFFIXES",
            "COLUMNS", "NAN_POLICIES"]
 
-#: suffixes read as tables, with the pandas reader of each
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
+#: suffixes read as tables (text, Parquet, Excel)
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".xlsx")
+#: spreadsheet formats recognised only to be refused with the fix (re-save as .xlsx or CSV)
+_UNREAD_SPREADSHEETS = (".xls", ".ods", ".numbers")
+#: rows searched for the header (a title or notes may sit above it)
+HEADER_SEARCH_ROWS = 20
+_DELIMITERS = (",", ";", "\t")
+#: text encodings tried in turn: UTF-8 (a byte-order mark dropped), then Excel's Windows-1252
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 #: what to do with rows holding NaN in a known column
 NAN_POLICIES = ("refuse", "drop")
 
@@ -79,19 +103,177 @@ _HEADER = re.compile(r"^\s*(?P<name>[^\[\]]*?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$
 
 
 def is_pairing_table(path: str | os.PathLike) -> bool:
-    """Whether ``path`` names a table (by its suffix, case-insensitive)."""
-    return Path(path).suffix.lower() in TABLE_SUFFIXES
+    """Whether ``path`` names a table (by its suffix, case-insensitive), including the
+    spreadsheet formats that are refused with a fix (``.xls``, ``.ods``, ``.numbers``)."""
+    return Path(path).suffix.lower() in TABLE_SUFFIXES + _UNREAD_SPREADSHEETS
 
 
-def _read_frame(source: Any) -> tuple[pd.DataFrame, str]:
+def _canonical(name: str) -> str:
+    """A header's name as plastix knows it: a known column matched without regard to case,
+    spaces or hyphens (``"Delta t"`` → ``"delta_t"``); any other name as written."""
+    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
+    return key if key in COLUMNS or key == "experiment" else name
+
+
+def _header_name(cell: Any) -> str:
+    """The canonical column name of a header cell (its bracketed unit dropped)."""
+    m = _HEADER.match(str(cell))
+    return _canonical(m["name"]) if m is not None else str(cell)
+
+
+def _header_row(rows: list[list[Any]]) -> int:
+    """Index of the header among the first rows: the first naming ``delta_t``, else 0."""
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if any(_header_name(c) == "delta_t" for c in row if isinstance(c, str)):
+            return i
+    return 0
+
+
+def _decode(path: Path) -> str:
+    """The text of ``path``: UTF-8 (byte-order mark dropped), else Windows-1252, else
+    Latin-1 (which decodes any bytes)."""
+    raw = path.read_bytes()
+    for enc in _ENCODINGS:
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def _delimiter(line: str, suffix: str) -> str:
+    """The separator of a text table: tab for .tsv/.tab, else whichever of comma,
+    semicolon and tab splits the header ``line`` into the most fields (comma on ties)."""
+    if suffix in (".tsv", ".tab"):
+        return "\t"
+    fields = {d: len(next(csv.reader([line], delimiter=d), [])) for d in _DELIMITERS}
+    return max(_DELIMITERS, key=lambda d: (fields[d], -_DELIMITERS.index(d)))
+
+
+def _text_header(lines: list[str], suffix: str) -> tuple[int, str]:
+    """The header's line index and the separator: the first of the first lines naming
+    ``delta_t`` under some separator, else the first non-empty line."""
+    seps = ("\t",) if suffix in (".tsv", ".tab") else _DELIMITERS
+    for i, line in enumerate(lines[:HEADER_SEARCH_ROWS]):
+        for sep in seps:
+            cells = next(csv.reader([line], delimiter=sep), [])
+            if any(_header_name(c) == "delta_t" for c in cells):
+                return i, _delimiter(line, suffix)
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    return first, _delimiter(lines[first], suffix)
+
+
+def _read_text(path: Path, suffix: str) -> pd.DataFrame:
+    """A CSV/TSV table as a raw DataFrame (see the module docstring for the encodings,
+    separators, decimal commas and rows above the header)."""
+    text = _decode(path)
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise ValueError(f"`table` {path.name!r} is empty: a header row and one row per "
+                         "pairing experiment are needed.")
+    skip, sep = _text_header(lines, suffix)
+    try:
+        return pd.read_csv(io.StringIO("\n".join(lines[skip:])), sep=sep,
+                           decimal="," if sep == ";" else ".")
+    except pd.errors.EmptyDataError as err:
+        raise ValueError(f"`table` {path.name!r} is empty: a header row and one row per "
+                         "pairing experiment are needed.") from err
+    except pd.errors.ParserError as err:
+        kind = "tab" if sep == "\t" else repr(sep)
+        raise ValueError(f"`table` {path.name!r} could not be read as a {kind}-separated "
+                         f"table: {str(err).strip()}; give every row the header's number of "
+                         "fields.") from err
+
+
+def _sheet_frames(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet of an Excel workbook, as raw cells (no header row chosen yet)."""
+    try:
+        return pd.read_excel(path, sheet_name=None, header=None, engine="openpyxl")
+    except ImportError as err:
+        raise ImportError(f"`table` {path.name!r} is an Excel workbook, and plastix needs "
+                          "`openpyxl` to read it: pip install openpyxl, or save the sheet "
+                          "as CSV.") from err
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+        raise ValueError(f"`table` {path.name!r} is not a readable Excel .xlsx workbook "
+                         f"({type(err).__name__}: {err}); open it in a spreadsheet program "
+                         "and save it again as .xlsx or as CSV.") from err
+
+
+def _pick_sheet(path: Path, sheets: dict[str, pd.DataFrame], sheet: Any) -> str:
+    """The name of the sheet to read: ``sheet`` (a name or 0-based index), else the only
+    sheet, else the first whose header names ``delta_t`` (with a warning naming the rest)."""
+    names = list(sheets)
+    if isinstance(sheet, str) and sheet not in sheets and sheet.strip().isdigit():
+        sheet = int(sheet)  # "2" from the command line: a position, unless a sheet is so named
+    if sheet is not None:
+        if isinstance(sheet, (int, np.integer)) and not isinstance(sheet, bool):
+            if not 0 <= int(sheet) < len(names):
+                raise ValueError(f"`sheet` {int(sheet)} is out of range: {path.name!r} has "
+                                 f"{len(names)} sheet(s), {', '.join(map(repr, names))}.")
+            return names[int(sheet)]
+        if str(sheet) not in sheets:
+            raise ValueError(f"`sheet` {sheet!r} is not in {path.name!r}; its sheets are "
+                             f"{', '.join(map(repr, names))}." + did_you_mean(sheet, names))
+        return str(sheet)
+    if len(names) == 1:
+        return names[0]
+    rows = {n: sheets[n].head(HEADER_SEARCH_ROWS).astype(object).values.tolist() for n in names}
+    tables = [n for n in names if any(_header_name(c) == "delta_t" for r in rows[n]
+                                      for c in r if isinstance(c, str))]
+    if not tables:
+        raise ValueError(f"`table` {path.name!r}: none of its sheets "
+                         f"({', '.join(map(repr, names))}) has a 'delta_t' column in its first "
+                         f"{HEADER_SEARCH_ROWS} rows; name the columns as the README's "
+                         "pairing-table section says.")
+    if len(tables) > 1:
+        warnings.warn(f"`table` {path.name!r} has {len(tables)} sheets with a 'delta_t' "
+                      f"column ({', '.join(map(repr, tables))}); read {tables[0]!r}. Pass "
+                      "sheet=NAME (or save that sheet as CSV) to read another.", UserWarning,
+                      stacklevel=4)
+    return tables[0]
+
+
+def _read_excel(path: Path, sheet: Any) -> tuple[pd.DataFrame, str]:
+    """One sheet of an Excel workbook as a raw DataFrame, and a source string."""
+    sheets = _sheet_frames(path)
+    name = _pick_sheet(path, sheets, sheet)
+    cells = sheets[name].dropna(how="all")
+    if cells.empty:
+        raise ValueError(f"`table` {path.name!r}, sheet {name!r}, is empty: a header row "
+                         "and one row per pairing experiment are needed.")
+    grid = cells.astype(object).values.tolist()
+    k = _header_row(grid)
+    header = ["" if _blank(c) else str(c) for c in grid[k]]
+    header = [h or f"Unnamed: {i}" for i, h in enumerate(header)]
+    frame = pd.DataFrame(grid[k + 1:], columns=header).infer_objects()
+    return frame, f"{path}[{name}]"
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, float) and np.isnan(cell))
+
+
+def _drop_empty(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop wholly empty rows and wholly empty unnamed columns (a spreadsheet's trailing
+    separators)."""
+    empty_cols = [c for c in frame.columns
+                  if str(c).startswith("Unnamed:") and frame[c].isna().all()]
+    frame = frame.drop(columns=empty_cols)
+    return frame.dropna(how="all").reset_index(drop=True)
+
+
+def _read_frame(source: Any, sheet: Any = None) -> tuple[pd.DataFrame, str]:
     """The raw DataFrame of a path or a DataFrame, and a source string."""
     if isinstance(source, pd.DataFrame):
         return source.copy(), "DataFrame"
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"`table` must be a path (.csv, .tsv, .parquet) or a pandas.DataFrame; "
-                        f"got {type(source).__name__}.")
+        raise TypeError(f"`table` must be a path ({', '.join(TABLE_SUFFIXES)}) or a "
+                        f"pandas.DataFrame; got {type(source).__name__}.")
     path = Path(source)
     suffix = path.suffix.lower()
+    if suffix in _UNREAD_SPREADSHEETS:
+        raise ValueError(f"`table` {path.name!r} is a {suffix} spreadsheet, which plastix does "
+                         "not read; save it as .xlsx or as CSV (File > Save As) and pass that.")
     if suffix not in TABLE_SUFFIXES:
         got = f"suffix {path.suffix!r}" if path.suffix else "no suffix"
         raise ValueError(f"`table` must end in one of {', '.join(TABLE_SUFFIXES)}; got "
@@ -109,12 +291,10 @@ def _read_frame(source: Any) -> tuple[pd.DataFrame, str]:
                               "read it (an optional dependency); install it with: pip install "
                               "'plastix[parquet]' (or pip install 'pyarrow>=16,<27'), or save "
                               "the table as CSV.") from err
-    try:
-        frame = pd.read_csv(path, sep="\t" if suffix in (".tsv", ".tab") else ",")
-    except pd.errors.EmptyDataError as err:
-        raise ValueError(f"`table` {path.name!r} is empty: a header row and one row per "
-                         "pairing experiment are needed.") from err
-    return frame, str(path)
+    if suffix == ".xlsx":
+        frame, where = _read_excel(path, sheet)
+        return _drop_empty(frame), where
+    return _drop_empty(_read_text(path, suffix)), str(path)
 
 
 def _parse_header(columns: Any) -> tuple[list[str], dict[str, str]]:
@@ -125,7 +305,7 @@ def _parse_header(columns: Any) -> tuple[list[str], dict[str, str]]:
         if m is None:
             raise ValueError(f"`table` column {str(col)!r} must be a name with at most one unit "
                              "in brackets, e.g. 'delta_t [ms]'.")
-        name = m["name"]
+        name = _canonical(m["name"])
         if name in names:
             raise ValueError(f"`table` has two columns named {name!r} (units aside); keep one.")
         names.append(name)
@@ -134,13 +314,14 @@ def _parse_header(columns: Any) -> tuple[list[str], dict[str, str]]:
     return names, units
 
 
-def header_units(table: Any) -> dict[str, str | None]:
-    """The columns of a table as written: name → the unit in its brackets (None: none).
+def header_units(table: Any, *, sheet: Any = None) -> dict[str, str | None]:
+    """The columns of a table: name (canonical, see the module docstring) → the unit in its
+    brackets as written (None: none).
 
     Reads the file (or takes the DataFrame) as :func:`load_pairing_table` does, without
     checking the values; for ``plastix inspect``.
     """
-    frame, _ = _read_frame(table)
+    frame, _ = _read_frame(table, sheet)
     names, units = _parse_header(frame.columns)
     return {n: units.get(n) for n in names}
 
@@ -261,17 +442,20 @@ def _check_values(out: pd.DataFrame, before: np.ndarray | None) -> None:
                              f"group); got {first!r} in {_rows(rows)}.")
 
 
-def load_pairing_table(table: Any, *, nan: str = "refuse") -> pd.DataFrame:
+def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) -> pd.DataFrame:
     """Read a table of pairing experiments and return it checked, in SI units.
 
     Parameters
     ----------
     table : str, os.PathLike or pandas.DataFrame
-        A ``.csv``, ``.tsv``/``.tab`` or ``.parquet``/``.pq`` file (Parquet needs
-        ``pyarrow``), or a DataFrame, with the columns of the module docstring.
+        A ``.csv``, ``.tsv``/``.tab``, ``.parquet``/``.pq`` (needs ``pyarrow``) or
+        ``.xlsx`` file, or a DataFrame, with the columns of the module docstring.
     nan : {"refuse", "drop"}
         Rows with NaN in a known column: refused (ValueError) or dropped (with
         a warning giving the count).
+    sheet : str or int, optional
+        The sheet of an ``.xlsx`` workbook (name, or 0-based position); by default
+        the only sheet, else the first whose header names ``delta_t``.
 
     Returns
     -------
@@ -300,7 +484,7 @@ def load_pairing_table(table: Any, *, nan: str = "refuse") -> pd.DataFrame:
     ([0.01, -0.01], [1.5, 0.7])
     """
     check_choice("nan", nan, NAN_POLICIES)
-    frame, source = _read_frame(table)
+    frame, source = _read_frame(table, sheet)
     names, units = _parse_header(frame.columns)
     frame.columns = names
     if not len(frame):

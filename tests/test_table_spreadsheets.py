@@ -1,0 +1,154 @@
+"""Pairing tables as labs save them: Excel workbooks, European CSV, other encodings.
+
+Each variant is written here the way a spreadsheet program writes it and must read
+back as the same table as a clean UTF-8 CSV; the spreadsheets plastix cannot read
+are refused in one line that says how to save them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plastix.io import load_pairing_table
+
+DT_MS = [10.0, -10.0, 20.0, -20.0, 5.0]
+RATIO = [1.5, 0.7, 1.2, 0.8, 1.35]
+CELLS = ["c1", "c2", "c3", "c4", "c5"]
+
+
+@pytest.fixture
+def clean(tmp_path):
+    path = tmp_path / "clean.csv"
+    pd.DataFrame({"delta_t [ms]": DT_MS, "weight_ratio": RATIO, "cell": CELLS}).to_csv(
+        path, index=False)
+    return load_pairing_table(path)
+
+
+def _same(table, ref):
+    pd.testing.assert_frame_equal(table, ref, check_like=True)
+    assert table.attrs["labels"] == ref.attrs["labels"]
+
+
+def _european_csv(title: bool) -> str:
+    """A semicolon CSV with decimal commas, as European Excel saves it."""
+    rows = [f"{dt:g};{str(r).replace('.', ',')};{c};" for dt, r, c in zip(DT_MS, RATIO, CELLS,
+                                                                      strict=True)]
+    head = (["Paired recordings, slice 3;;;", ";;;"] if title else [])
+    return "\r\n".join(head + ["Delta t [ms];Weight ratio;cell;"] + rows + [";;;", ""])
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+@pytest.mark.parametrize("title", [False, True])
+def test_european_excel_csv_reads_as_the_clean_table(tmp_path, clean, encoding, title):
+    path = tmp_path / "pairs.csv"
+    path.write_bytes(_european_csv(title).encode(encoding))
+    _same(load_pairing_table(path), clean)
+
+
+def test_microseconds_header_in_windows_1252(tmp_path, clean):
+    path = tmp_path / "pairs.csv"
+    lines = ["delta_t [µs],weight_ratio,cell"] + [
+        f"{1e3 * dt:g},{r},{c}" for dt, r, c in zip(DT_MS, RATIO, CELLS, strict=True)]
+    path.write_bytes("\n".join(lines).encode("cp1252"))
+    table = load_pairing_table(path)
+    np.testing.assert_allclose(table["delta_t"], clean["delta_t"])
+
+
+def test_known_columns_match_without_case_or_spaces(tmp_path):
+    frame = pd.DataFrame({"Delta-T [ms]": DT_MS, "WEIGHT RATIO [%]": [100 * r for r in RATIO],
+                          "N": [3, 4, 5, 6, 7], "Cell": CELLS})
+    table = load_pairing_table(frame)
+    assert {"delta_t", "weight_ratio", "n", "Cell"} <= set(table.columns)
+    np.testing.assert_allclose(table["weight_ratio"], RATIO)
+    assert table["n"].tolist() == [3, 4, 5, 6, 7]
+    with pytest.raises(ValueError, match="two columns named 'delta_t'"):
+        load_pairing_table(pd.DataFrame({"delta_t": [0.01], "Delta t": [0.01],
+                                         "weight_ratio": [1.0]}))
+
+
+def test_ragged_csv_is_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("delta_t [ms],weight_ratio\n10,1.5\n-10,0.7,extra,cells\n")
+    with pytest.raises(ValueError, match=r"'ragged.csv' could not be read as a ','-separated") \
+            as err:
+        load_pairing_table(path)
+    assert "\n" not in str(err.value)
+
+
+def _workbook(path, *, title_rows: int = 0, second: bool = False):
+    frame = pd.DataFrame({"Delta t [ms]": DT_MS, "weight_ratio": RATIO, "cell": CELLS})
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        pd.DataFrame({"note": ["cells from P21 rats"]}).to_excel(book, sheet_name="notes",
+                                                                 index=False)
+        frame.to_excel(book, sheet_name="pairs", index=False, startrow=title_rows)
+        if second:
+            frame.assign(weight_ratio=frame["weight_ratio"] ** 2).to_excel(
+                book, sheet_name="squared", index=False)
+        if title_rows:
+            book.sheets["pairs"]["A1"] = "Pairing experiments, 2026"
+
+
+@pytest.mark.parametrize("title_rows", [0, 3])
+def test_xlsx_finds_its_table_sheet_and_header(tmp_path, clean, title_rows):
+    path = tmp_path / "book.xlsx"
+    _workbook(path, title_rows=title_rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one sheet with a table: no warning
+        table = load_pairing_table(path)
+    assert table.attrs.pop("source").endswith("book.xlsx[pairs]")
+    clean.attrs.pop("source")
+    _same(table, clean)
+
+
+def test_xlsx_with_two_table_sheets_warns_and_sheet_picks(tmp_path, clean):
+    path = tmp_path / "book.xlsx"
+    _workbook(path, second=True)
+    with pytest.warns(UserWarning, match=r"2 sheets with a 'delta_t' column .*read 'pairs'"):
+        first = load_pairing_table(path)
+    np.testing.assert_allclose(first["weight_ratio"], RATIO)
+    for sheet in ("squared", 2, "2"):
+        np.testing.assert_allclose(load_pairing_table(path, sheet=sheet)["weight_ratio"],
+                                   np.square(RATIO))
+    with pytest.raises(ValueError, match=r"`sheet` 'pair' is not in 'book.xlsx'.*'pairs'"):
+        load_pairing_table(path, sheet="pair")
+    with pytest.raises(ValueError, match="`sheet` 7 is out of range"):
+        load_pairing_table(path, sheet=7)
+
+
+@pytest.mark.parametrize("name, content, match", [
+    ("old.xls", b"\xd0\xcf\x11\xe0", r"'old.xls' is a .xls spreadsheet.*save it as .xlsx or "),
+    ("sheet.ods", b"PK", r"'sheet.ods' is a .ods spreadsheet"),
+    ("fake.xlsx", b"not a zip", r"'fake.xlsx' is not a readable Excel .xlsx workbook"),
+])
+def test_unreadable_spreadsheets_are_one_line(tmp_path, name, content, match):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=match) as err:
+        load_pairing_table(path)
+    assert "\n" not in str(err.value)
+
+
+def test_cli_sheet_flag_and_one_line_warnings(tmp_path, capsys):
+    from plastix.cli import console
+
+    path = tmp_path / "book.xlsx"
+    _workbook(path, second=True)
+    before = warnings.showwarning
+    rc = console(["estimate", str(path), "--n-boot", "50", "--n-null", "19", "--rng", "0"])
+    assert warnings.showwarning is before  # the console's warning format is scoped
+    captured = capsys.readouterr()
+    assert rc == 0
+    warned = [line for line in captured.err.splitlines() if line.strip()]
+    assert warned == [line for line in warned if line.startswith("plastix: warning: ")], warned
+    assert any("read 'pairs'" in line for line in warned)
+    rc = console(["estimate", str(path), "--sheet", "squared", "--n-boot", "50",
+                  "--n-null", "19", "--rng", "0"])
+    captured = capsys.readouterr()
+    assert rc == 0 and "warning" not in captured.err
+    rc = console(["inspect", str(path), "--sheet", "nope"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "`sheet` 'nope' is not in 'book.xlsx'" in err[0]
