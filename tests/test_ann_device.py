@@ -54,3 +54,50 @@ def test_cli_device_cuda_without_cuda_is_one_line_and_writes_nothing(tmp_path, c
     assert rc == 2
     assert len(err) == 1 and "CUDA is not available" in err[0], err
     assert not out.exists()
+
+
+def _meta_reads(monkeypatch):
+    """Let a run on torch's ``meta`` device (shapes, no data) get past the reads of data:
+    a read of a meta tensor gives zeros on the CPU, ``bool`` True, ``equal`` True."""
+    T = torch.Tensor
+    cpu, to, item, boolean, equal = T.cpu, T.to, T.item, T.__bool__, torch.equal
+
+    def zeros(t):
+        return torch.zeros(t.shape, dtype=t.dtype)
+
+    def to_(self, *a, **k):
+        dev = k.get("device", a[0] if a else None)
+        if self.is_meta and isinstance(dev, (str, torch.device)) and str(dev) == "cpu":
+            return zeros(self)
+        return to(self, *a, **k)
+
+    monkeypatch.setattr(T, "cpu", lambda self, *a, **k: zeros(self) if self.is_meta
+                        else cpu(self, *a, **k))
+    monkeypatch.setattr(T, "to", to_)
+    monkeypatch.setattr(T, "item", lambda self: 0.0 if self.is_meta else item(self))
+    monkeypatch.setattr(T, "__bool__", lambda self: True if self.is_meta else boolean(self))
+    monkeypatch.setattr(torch, "equal", lambda a, b: True if a.is_meta or b.is_meta
+                        else equal(a, b))
+
+
+@pytest.mark.parametrize("noise_kind", ["parameter", "input", "gradient"])
+def test_every_tensor_of_a_run_lives_on_the_groups_device(monkeypatch, noise_kind):
+    """The device-hygiene check that runs without a GPU: on the ``meta`` device every
+    operation between a meta tensor and a CPU tensor fails, so a run of every rule there
+    proves that nothing the engine computes with was left on the CPU (the records'
+    single transfer off the device aside)."""
+    import dataclasses
+
+    from plastix.ann import engine
+    from plastix.ann.rules import rule_names
+
+    _meta_reads(monkeypatch)
+    monkeypatch.setattr(engine, "resolve_device", lambda device: torch.device("meta"))
+    for rule in rule_names():
+        for task, bias in (("sre", noise_kind == "input"), ("sce", True)):
+            cfg = TrainConfig(task=task, rule=rule, bias=bias, hidden=(8, 8), epochs=1,
+                              n_train=64, n_val=32, batch_size=32, weight_decay=1e-3,
+                              noise=1e-3, noise_kind=noise_kind)
+            out = engine.run_group([cfg, dataclasses.replace(cfg, weight_decay=0.0)], [0, 1],
+                                   device="meta")
+            assert out["alignment"].shape[0] == 2

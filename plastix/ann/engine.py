@@ -60,7 +60,13 @@ from plastix.ann.rules import SignalContext, get_rule
 __all__ = ["run_group", "SIGNALS", "forward_backward", "plain_update"]
 
 SIGNALS = ("gradient", "rule", "update")
-_MINUS_ONE = torch.tensor(-1.0)
+
+
+@functools.cache
+def _minus_one(device) -> Any:
+    """The 0-d tensor −1 on ``device`` (for ``2 t − 1`` in one pass: ``add(−1, t, alpha=2)``),
+    made once per device so that no operand crosses devices."""
+    return torch.tensor(-1.0, device=device)
 
 
 def _phi(name: str, z, out=None):
@@ -71,7 +77,7 @@ def _phi(name: str, z, out=None):
         if z.requires_grad:
             return torch.tanh(z)
         t = torch.sigmoid(torch.mul(z, 2.0, out=out), out=out)
-        return torch.add(_MINUS_ONE, t, alpha=2.0, out=t)  # 2 t − 1 in one pass
+        return torch.add(_minus_one(t.device), t, alpha=2.0, out=t)  # 2 t − 1, one pass
     if name == "relu":
         return torch.relu(z) if out is None else torch.clamp(z, min=0.0, out=out)
     if name == "sigmoid":
@@ -118,7 +124,7 @@ def forward(ws, bs, x, activation: str, *, bufs=None, doubled: bool = False):
                 z2.add_(bs[i][:, None, :], alpha=2.0)
             pres.append(z2)
             t = torch.sigmoid(z2, out=None if bufs is None else bufs[1][i])
-            a = torch.add(_MINUS_ONE, t, alpha=2.0, out=t)  # 2 σ(2z) − 1 = tanh z
+            a = torch.add(_minus_one(t.device), t, alpha=2.0, out=t)  # 2 σ(2z) − 1 = tanh z
             continue
         z = torch.bmm(_batched(a, ws[i]), ws[i].transpose(1, 2), out=out)
         if bs[i] is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from plastix._util.io import atomic_write, remove_with_temps
+from plastix._util.io import atomic_write
 from plastix._util.signals import sigint_deferred
 from plastix.ann import data as _data
 from plastix.ann.config import TrainConfig
@@ -251,10 +251,14 @@ class Checkpoint:
         return hashlib.sha1(text.encode()).hexdigest()
 
     def load(self) -> dict[str, Any] | None:
-        """The saved state, or None (no file, or one of another batch or version)."""
+        """The saved state, or None (no file, or one of another batch or version).
+
+        Loaded onto the CPU whatever device saved it (the trainer copies it onto its
+        own), so a sweep begun on a GPU resumes on a machine without one.
+        """
         if not self.path.exists():
             return None
-        state = torch.load(self.path, weights_only=True)
+        state = torch.load(self.path, weights_only=True, map_location="cpu")
         if state.get("key") != self.key or state.get("version") != self.VERSION:
             return None
         return state
@@ -270,11 +274,6 @@ class Checkpoint:
 
         with sigint_deferred():  # Ctrl-C takes effect once the checkpoint is whole
             atomic_write(self.path, write)
-
-    def remove(self) -> None:
-        """Delete the checkpoint (the batch's runs are saved), and the temporary files of
-        a save that a kill interrupted."""
-        remove_with_temps(self.path)
 
 
 def train_loop(group: Group, trainer: Any, rec: Recorder,
