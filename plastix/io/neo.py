@@ -85,6 +85,7 @@ from plastix.io.neo_parse import (
     ROLES,
     bin_counts,
     collect_spikes,
+    harmonise_ids,
     id_array,
     json_annotation,
     parse_segment,
@@ -352,6 +353,8 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
              for i, sg in enumerate(block.segments)]
     _require_activity(parts)
     seg_ids = _segment_ids(block, parts)
+    for r in ROLES:
+        harmonise_ids(parts, r)
     ids = {r: unit_order(parts, r, h.exact.get(f"{r}_ids")) for r in ROLES}
     col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
     act = _activity(parts, seg_ids, ids, col, h, _default_bin(parts, bin_size, h.sec))

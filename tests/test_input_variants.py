@@ -1,0 +1,83 @@
+"""Inputs written by other tools in plastix's conventions: plain-Neo NIX files, pynapple.
+
+Each test builds its input in ``tmp_path`` with the other tool's own API (never
+with plastix's writers) and checks the numbers plastix reads, or the one-line
+refusal it answers with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from plastix.io import load_record
+
+pytest.importorskip("neo")
+pytest.importorskip("nixio")
+
+
+def _write_nix(tmp_path, block, name="rig.nix"):
+    """``block`` written with plain ``neo.NixIO`` (not plastix), its path returned."""
+    import neo
+
+    path = tmp_path / name
+    with neo.io.NixIO(str(path), mode="ow") as io:
+        io.write_block(block)
+    return path
+
+
+def _segment(*, unit_type=int, weight_ids=np.array, t0=0.0):
+    """One segment: pre units 1, 2 and post unit 7 as spike trains (4 spikes each, in s),
+    and a dimensionless ``weight`` AnalogSignal at 1 Hz for synapses (1, 7) and (2, 7)."""
+    import neo
+    import quantities as pq
+
+    seg = neo.Segment()
+    for role, unit, spikes in (("pre", 1, [0.5, 1.5, 2.5, 3.5]), ("pre", 2, [0.1, 0.2, 0.3, 0.4]),
+                               ("post", 7, [1.0, 2.0, 3.0, 3.9])):
+        st = neo.SpikeTrain((t0 + np.array(spikes)) * pq.s, t_start=t0 * pq.s,
+                            t_stop=(t0 + 4.0) * pq.s)
+        st.annotate(role=role, unit=unit_type(unit))
+        seg.spiketrains.append(st)
+    seg.analogsignals.append(neo.AnalogSignal(
+        np.array([[1.0, 2.0], [1.5, 2.5], [2.0, 3.0], [2.5, 3.5]]), units="dimensionless",
+        sampling_rate=1 * pq.Hz, t_start=t0 * pq.s, name="weight",
+        array_annotations={"pre": weight_ids([1, 2]), "post": weight_ids([7, 7])}))
+    return seg
+
+
+@pytest.mark.parametrize(("unit_type", "weight_ids"), [
+    (int, lambda ids: np.array([str(i) for i in ids])),  # trains int, weight ids str
+    (str, np.array),  # trains str, weight ids int
+    (np.int64, lambda ids: np.array([str(i) for i in ids])),
+], ids=["int-units-str-synapses", "str-units-int-synapses", "int64-units-str-synapses"])
+def test_unit_ids_of_mixed_types_name_one_unit(tmp_path, unit_type, weight_ids):
+    """A rig file whose spike trains say unit 1 and whose weight signal says "1": one unit."""
+    import neo
+
+    block = neo.Block(name="rig")
+    block.segments.append(_segment(unit_type=unit_type, weight_ids=weight_ids))
+    ds = load_record(_write_nix(tmp_path, block))
+    assert_array_equal(ds["pre"].values, [1, 2])
+    assert_array_equal(ds["post"].values, [7])
+    # weight[t, post 7, pre 1] is column 0 of the signal, pre 2 column 1
+    assert_array_equal(ds["weight"].values[:, 0, :], [[1.0, 2.0], [1.5, 2.5], [2.0, 3.0],
+                                                      [2.5, 3.5]])
+    assert_array_equal(np.unique(ds["pre_spike_unit"].values), [1, 2])
+    # 4 spikes in 4 s for each pre unit: 1 Hz on average over 0.01 s bins (exact counts)
+    assert_allclose(np.nanmean(ds["pre_activity"].values, axis=0), [1.0, 1.0], rtol=1e-12)
+
+
+def test_mixed_ids_that_are_not_ints_become_strings(tmp_path):
+    """Ids "a" and 7 in one role cannot all be ints: every id is read as text."""
+    import neo
+
+    block = neo.Block(name="rig")
+    seg = _segment()
+    seg.spiketrains[0].annotations["unit"] = "a"
+    seg.analogsignals[0].array_annotations["pre"] = np.array(["a", "2"])
+    block.segments.append(seg)
+    ds = load_record(_write_nix(tmp_path, block))
+    assert_array_equal(ds["pre"].values, ["2", "a"])
+    assert_array_equal(ds["weight"].values[0, 0, :], [2.0, 1.0])  # pre "2" then "a"
