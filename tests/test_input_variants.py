@@ -81,3 +81,29 @@ def test_mixed_ids_that_are_not_ints_become_strings(tmp_path):
     ds = load_record(_write_nix(tmp_path, block))
     assert_array_equal(ds["pre"].values, ["2", "a"])
     assert_array_equal(ds["weight"].values[0, 0, :], [2.0, 1.0])  # pre "2" then "a"
+
+
+def test_empty_segment_is_left_out(tmp_path):
+    """An empty Segment between two sessions holds no data: left out, the others keep
+    their numbers (0 and 2, their places in the block)."""
+    import neo
+
+    block = neo.Block(name="rig")
+    block.segments.extend([_segment(), neo.Segment(name="pause"), _segment(t0=10.0)])
+    ds = load_record(_write_nix(tmp_path, block))
+    assert_array_equal(np.unique(ds["segment"].values), [0, 2])
+    assert_array_equal(np.unique(ds["weight_segment"].values), [0, 2])
+    assert_allclose(ds["weight_time"].values, [0, 1, 2, 3, 10, 11, 12, 13], atol=1e-12)
+
+
+def test_block_of_empty_segments_is_refused(tmp_path):
+    import neo
+
+    from plastix._util.errors import SchemaError
+
+    block = neo.Block(name="rig")
+    block.segments.extend([neo.Segment(), neo.Segment()])
+    with pytest.raises(SchemaError, match=r"^block: all 2 Segment\(s\) are empty; expected "
+                       r"signals .* found no AnalogSignal, IrregularlySampledSignal or "
+                       r"SpikeTrain\."):
+        load_record(_write_nix(tmp_path, block))
