@@ -338,6 +338,10 @@ CASES += [
     ("neo-spiketrain-role-typo", _from_neo(_neo_role("prre")), SchemaError,
      _SEG0 + r"spike train 0 \('cell 3'\) has annotations\['role'\] = 'prre'; expected 'pre' "
      r"or 'post'\. Did you mean 'pre'\?"),
+    ("neo-spiketrain-role-capitalised", _from_neo(_neo_role(" Pre")), SchemaError,
+     _SEG0 + r"spike train 0 \('cell 3'\) has annotations\['role'\] = ' Pre'; expected 'pre' "
+     r"or 'post'\. Set annotations\['role'\] = 'pre' \(roles are lower case, without "
+     r"spaces\)\."),
     ("neo-spiketrain-no-unit", _from_neo(_neo_no_unit), SchemaError,
      _SEG0 + r"spike train 0 \('cell 3'\) has no annotations\['unit'\]; expected the id of "
      r"its presynaptic unit; found annotations \['role'\]\."),

@@ -127,6 +127,14 @@ def _array_ids(where: str, sig: Any, key: str, what: str) -> list[Any]:
     return [py_scalar(x) for x in np.asarray(arr_ann[key]).tolist()]
 
 
+def _role_hint(role: Any) -> str:
+    """The fix for a role that is not ``'pre'`` / ``'post'``: the role it likely means."""
+    plain = str(role).strip().lower()
+    if plain in ROLES:
+        return f" Set annotations['role'] = {plain!r} (roles are lower case, without spaces)."
+    return did_you_mean(plain, ROLES)
+
+
 def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool = True
                   ) -> dict[str, Any]:
     """Pull the convention's objects out of one Segment, with exact complaints.
@@ -179,7 +187,7 @@ def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool =
         role = st.annotations["role"]
         if role not in ROLES:
             raise SchemaError(f"{what} has annotations['role'] = {role!r}; expected 'pre' or "
-                              "'post'." + did_you_mean(str(role), ROLES))
+                              "'post'." + _role_hint(role))
         if "unit" not in st.annotations:
             raise SchemaError(f"{what} has no annotations['unit']; expected the id of its "
                               f"{role}synaptic unit; found annotations {sorted(st.annotations)}."
