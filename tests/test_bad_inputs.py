@@ -1365,7 +1365,8 @@ CASES += [
      TypeError, r"`post` " + _NAP_ROLE + r"DataFrame\."),
     ("io-pynapple-weights-not-frame",
      _from_nap(weights=lambda nap, pd: pd.DataFrame(np.ones((3, 2)))), TypeError,
-     r"`weights` must be a pynapple TsdFrame \(one column per synapse\); got DataFrame\."),
+     r"`weights` must be a pynapple TsdFrame \(one column per synapse\) or a Tsd \(one "
+     r"synapse\); got DataFrame\."),
     ("io-pynapple-synapses-dict", _from_nap(synapses={"pre_unit": [3, 5]}), TypeError,
      r"`synapses` must be a pandas DataFrame with columns pre_unit and post_unit, one row per "
      r"column of `weights`; got dict\."),

@@ -107,3 +107,28 @@ def test_block_of_empty_segments_is_refused(tmp_path):
                        r"signals .* found no AnalogSignal, IrregularlySampledSignal or "
                        r"SpikeTrain\."):
         load_record(_write_nix(tmp_path, block))
+
+
+# ------------------------------------------------------------------ pynapple
+
+
+def _groups(nap):
+    """pre units 3, 5 and post unit 11 on [0, 4] s, with spikes at known times."""
+    ep = nap.IntervalSet(0.0, 4.0)
+    pre = nap.TsGroup({3: nap.Ts(np.array([0.5, 1.5, 2.5, 3.5])),
+                       5: nap.Ts(np.array([0.25, 0.75, 1.25, 3.25]))}, time_support=ep)
+    post = nap.TsGroup({11: nap.Ts(np.array([1.0, 2.0, 3.0]))}, time_support=ep)
+    return pre, post
+
+
+def test_tsd_of_weights_is_one_synapse():
+    nap = pytest.importorskip("pynapple")
+    import pandas as pd
+
+    from plastix.io import from_pynapple
+
+    pre, post = _groups(nap)
+    weights = nap.Tsd(t=np.array([0.0, 2.0, 4.0]), d=np.array([1.0, 1.5, 2.0]))
+    rec = from_pynapple(pre, post, weights, pd.DataFrame({"pre_unit": [5], "post_unit": [11]}))
+    assert_array_equal(rec["weight"].values[:, 0, 1], [1.0, 1.5, 2.0])  # (post 11, pre 5)
+    assert np.isnan(rec["weight"].values[:, 0, 0]).all()  # pre 3: no column, NaN never 0

@@ -25,7 +25,8 @@ Convention (times in seconds throughout)
     for all columns).
 ``weights``, ``synapses``
     ``weights`` is a ``TsdFrame`` with one column per synapse (NaN = not measured
-    at that sample; a synapse without a column stays NaN, never 0).  ``synapses``
+    at that sample; a synapse without a column stays NaN, never 0), or a ``Tsd``
+    for one synapse.  ``synapses``
     is a ``pandas.DataFrame`` with columns ``pre_unit`` and ``post_unit`` (unit
     ids of ``pre`` and ``post``) and one row per column of ``weights``, in the
     same order — the same table as the standard NWB convention's ``synapses``.
@@ -152,9 +153,9 @@ def _synapse_table(nap: Any, weights: Any, synapses: Any) -> tuple[np.ndarray, n
     """The weight series' values (sample, synapse) and each column's (pre, post) unit ids."""
     import pandas as pd
 
-    if not isinstance(weights, nap.TsdFrame):
-        raise TypeError("`weights` must be a pynapple TsdFrame (one column per synapse); got "
-                        f"{type(weights).__name__}.")
+    if not isinstance(weights, (nap.TsdFrame, nap.Tsd)):
+        raise TypeError("`weights` must be a pynapple TsdFrame (one column per synapse) or a "
+                        f"Tsd (one synapse); got {type(weights).__name__}.")
     if len(weights.t) == 0:
         raise ValueError("`weights` must hold at least one sample; got an empty TsdFrame.")
     n_syn = int(np.prod(weights.values.shape[1:]))
@@ -246,8 +247,9 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
     pre, post : pynapple.TsGroup or pynapple.TsdFrame
         Each role's spike trains (unit id = the group's index) or activity (one
         column per unit, column label = unit id), times in s.
-    weights : pynapple.TsdFrame
-        Weights, one column per synapse, times in s; NaN = not measured.
+    weights : pynapple.TsdFrame or pynapple.Tsd
+        Weights, one column per synapse (a ``Tsd``: one synapse), times in s; NaN =
+        not measured.
     synapses : pandas.DataFrame, optional
         Columns ``pre_unit`` and ``post_unit``, one row per column of ``weights``
         in the same order; default: the metadata columns of ``weights``.
