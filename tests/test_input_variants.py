@@ -132,3 +132,18 @@ def test_tsd_of_weights_is_one_synapse():
     rec = from_pynapple(pre, post, weights, pd.DataFrame({"pre_unit": [5], "post_unit": [11]}))
     assert_array_equal(rec["weight"].values[:, 0, 1], [1.0, 1.5, 2.0])  # (post 11, pre 5)
     assert np.isnan(rec["weight"].values[:, 0, 0]).all()  # pre 3: no column, NaN never 0
+
+
+def test_synapse_ids_written_as_text_match_int_units():
+    """A synapse table read from a CSV of text ids names the TsGroup's int units."""
+    nap = pytest.importorskip("pynapple")
+    import pandas as pd
+
+    from plastix.io import from_pynapple
+
+    pre, post = _groups(nap)
+    weights = nap.TsdFrame(t=np.array([0.0, 2.0]), d=np.array([[1.0, 2.0], [3.0, 4.0]]))
+    rec = from_pynapple(pre, post, weights,
+                        pd.DataFrame({"pre_unit": ["5", "3"], "post_unit": ["11", "11"]}))
+    assert_array_equal(rec["pre"].values, [3, 5])
+    assert_array_equal(rec["weight"].values[:, 0, :], [[2.0, 1.0], [4.0, 3.0]])

@@ -30,6 +30,8 @@ Convention (times in seconds throughout)
     is a ``pandas.DataFrame`` with columns ``pre_unit`` and ``post_unit`` (unit
     ids of ``pre`` and ``post``) and one row per column of ``weights``, in the
     same order — the same table as the standard NWB convention's ``synapses``.
+    Its ids may be written as text for units whose ids are ints (``"7"`` for 7,
+    as a CSV file gives them), and the reverse.
     Without ``synapses``, the metadata columns ``pre_unit`` / ``post_unit`` of
     ``weights`` are used (pynapple ≥ 0.8.2 attaches metadata to a ``TsdFrame``'s
     columns; :func:`to_pynapple` writes both).  A ``(post, pre)``
@@ -176,20 +178,37 @@ def _synapse_table(nap: Any, weights: Any, synapses: Any) -> tuple[np.ndarray, n
     return (synapses["pre_unit"].to_numpy(), synapses["post_unit"].to_numpy())
 
 
+def _same_id(unit: Any, col: dict[Any, int]) -> Any:
+    """The id in ``col`` that ``unit`` names: itself, or the int its text spells (``"7"``
+    for 7), or the text of an int (7 for ``"7"``); ``unit`` unchanged when none is there.
+
+    A synapse table read from a CSV or a spreadsheet may hold the ids as text while the
+    ``TsGroup``'s index holds ints (or the reverse); they name the same units.
+    """
+    if unit in col or isinstance(unit, bool):
+        return unit
+    if isinstance(unit, str) and unit.strip().lstrip("-").isdigit() and int(unit) in col:
+        return int(unit)
+    if isinstance(unit, (int, np.integer)) and str(unit) in col:
+        return str(unit)
+    return unit
+
+
 def _synapse_index(pre_units: np.ndarray, post_units: np.ndarray,
                    ids: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(post, pre) indices of each weight column; unknown ids and repeated synapses refused."""
     idx = {}
     for r, units in (("pre", pre_units), ("post", post_units)):
         col = {_key(u): j for j, u in enumerate(ids[r])}
-        bad = [_key(u) for u in units if _key(u) not in col]
+        units = [_same_id(_key(u), col) for u in units]
+        bad = [u for u in units if u not in col]
         if bad:
             known = [_key(u) for u in ids[r][:8]]
             raise ValueError(f"`synapses` names {r}_unit ids that are not units of `{r}`: "
                              f"{sorted(set(bad), key=str)[:5]}; the units of `{r}` are "
                              f"{known}{' ...' if len(ids[r]) > 8 else ''} (a TsGroup's index "
                              "or a TsdFrame's columns).")
-        idx[r] = np.array([col[_key(u)] for u in units], dtype=np.int64)
+        idx[r] = np.array([col[u] for u in units], dtype=np.int64)
     pairs = idx["post"] * len(ids["pre"]) + idx["pre"]
     uniq, first, counts = np.unique(pairs, return_index=True, return_counts=True)
     if np.any(counts > 1):
