@@ -1392,6 +1392,11 @@ CASES += [
      ValueError,
      r"`synapses` lists the synapse \(pre_unit 5, post_unit 11\) twice \(rows 0 and 1\); "
      r"each column of `weights` must be a different synapse\."),
+    ("io-pynapple-spikes-outside-every-epoch",
+     _from_nap(epochs=lambda nap, pd: nap.IntervalSet(5.0, 7.0)), ValueError,
+     r"`pre`: its time support \(0-2 s\) does not overlap the epochs \(5-7 s\), so no bin "
+     r"of the record holds its activity; check that the spike times, the epochs and the "
+     r"weights are in seconds on one clock\."),
     ("io-pynapple-epochs-list", _from_nap(epochs=[(0.0, 2.0)]), TypeError,
      r"`epochs` must be a pynapple IntervalSet \(one row per segment\) or None; got list\."),
     ("io-pynapple-frames-on-two-grids",

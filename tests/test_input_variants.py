@@ -147,3 +147,23 @@ def test_synapse_ids_written_as_text_match_int_units():
                         pd.DataFrame({"pre_unit": ["5", "3"], "post_unit": ["11", "11"]}))
     assert_array_equal(rec["pre"].values, [3, 5])
     assert_array_equal(rec["weight"].values[:, 0, :], [[2.0, 1.0], [4.0, 3.0]])
+
+
+def test_bins_outside_a_groups_time_support_are_not_recorded():
+    """A TsGroup defined on [0, 2] s only says nothing about [2, 4] s: NaN there, not 0 Hz."""
+    nap = pytest.importorskip("pynapple")
+    import pandas as pd
+
+    from plastix.io import from_pynapple
+
+    _, post = _groups(nap)
+    pre = nap.TsGroup({3: nap.Ts(np.array([0.5, 1.5]))}, time_support=nap.IntervalSet(0, 2))
+    weights = nap.TsdFrame(t=np.array([0.0, 4.0]), d=np.ones((2, 1)))
+    rec = from_pynapple(pre, post, weights, pd.DataFrame({"pre_unit": [3], "post_unit": [11]}),
+                        bin_size=0.5)
+    assert_allclose(rec["time"].values, np.arange(9) * 0.5)  # 0 .. 4 s
+    # one spike in each of the bins at 0.5 and 1.5 s: 2 Hz; [2, 4] s is outside the support
+    assert_array_equal(rec["pre_activity"].values[:, 0],
+                       [0, 2, 0, 2, np.nan, np.nan, np.nan, np.nan, np.nan])
+    # post, defined on [0, 4] s: the last bin, [4, 4.5) s, lies outside its support too
+    assert_array_equal(rec["post_activity"].values[:, 0], [0, 0, 2, 0, 2, 0, 2, 0, np.nan])

@@ -120,8 +120,11 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
         keys = list(obj.keys())
         ids = (np.asarray(meta["unit"].tolist()) if "unit" in obj.metadata_columns
                else np.asarray(keys, dtype=np.int64))
+        support = obj.time_support
         return {"ids": ids, "spikes": [np.asarray(obj[k].t, dtype=float) for k in keys],
-                "times": None, "label": ("Hz", "rate")}
+                "times": None, "label": ("Hz", "rate"),
+                "support": (np.asarray(support.start, dtype=float),
+                            np.asarray(support.end, dtype=float))}
     if isinstance(obj, nap.TsdFrame):
         meta = getattr(obj, "metadata", None)
         return {"ids": np.asarray(obj.columns.tolist()), "spikes": None,
@@ -243,6 +246,41 @@ def _grid(roles: dict[str, dict[str, Any]], segs: Any, w_times: np.ndarray,
     return t, bin_size or (float(np.median(steps)) if steps.size else DEFAULT_BIN_SIZE)
 
 
+def _unrecorded(support: tuple[np.ndarray, np.ndarray], grid: np.ndarray) -> np.ndarray:
+    """Bins (left edges, s) that start outside a TsGroup's ``time_support``.
+
+    pynapple defines a group's spike trains on its time support only (its own
+    ``count`` bins nothing outside it), so a bin outside it holds no measurement:
+    its rate is NaN (not recorded), never 0 (recorded, silent).
+    """
+    start, end = support
+    row = np.searchsorted(start, grid, side="right") - 1
+    inside = row >= 0
+    inside[inside] = grid[inside] < end[row[inside]]
+    return ~inside
+
+
+def _check_recorded(role: str, activity: np.ndarray, support: tuple[np.ndarray, np.ndarray],
+                    epochs: Any) -> None:
+    """Refuse a spike role whose time support leaves every bin of the record unrecorded."""
+    if activity.size == 0 or np.isfinite(activity).any():
+        return
+    start, end = support
+    span = f"{start.min():g}-{end.max():g} s" if start.size else "empty"
+    where = ("the epochs" if epochs is not None else "the span of the spikes and weights")
+    raise ValueError(
+        f"`{role}`: its time support ({span}) does not overlap {where} "
+        f"({_span(epochs)}), so no bin of the record holds its activity; check that the "
+        "spike times, the epochs and the weights are in seconds on one clock.")
+
+
+def _span(epochs: Any) -> str:
+    """``start-end s`` of an IntervalSet, for messages."""
+    if epochs is None or len(epochs) == 0:
+        return "none"
+    return f"{float(np.min(epochs.start)):g}-{float(np.max(epochs.end)):g} s"
+
+
 def _spike_events(trains: list[np.ndarray], segs: Any) -> dict[str, np.ndarray] | None:
     """A role's spikes (s, session clock), unit index and epoch row; canonical order."""
     if not trains or not any(st.size for st in trains):
@@ -323,7 +361,10 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
             activity[r] = d["values"][keep]
             spikes[r] = None
             continue
-        activity[r] = binned_rates(d["spikes"], grid, width)[keep]
+        rates = binned_rates(d["spikes"], grid, width)
+        rates[_unrecorded(d["support"], grid)] = np.nan
+        activity[r] = rates[keep]
+        _check_recorded(r, activity[r], d["support"], epochs)
         ev = _spike_events(d["spikes"], segs)
         spikes[r] = None if ev is None else {
             "time": ev["time"] - off[ev["row"]], "unit": ids[r][ev["unit"]],
