@@ -167,3 +167,25 @@ def test_bins_outside_a_groups_time_support_are_not_recorded():
                        [0, 2, 0, 2, np.nan, np.nan, np.nan, np.nan, np.nan])
     # post, defined on [0, 4] s: the last bin, [4, 4.5) s, lies outside its support too
     assert_array_equal(rec["post_activity"].values[:, 0], [0, 0, 2, 0, 2, 0, 2, 0, np.nan])
+
+
+def test_a_spike_is_counted_once_where_an_epochs_last_bin_overhangs_the_next():
+    """Epochs [0, 1.005] and [1.006, 2] s in 0.01 s bins: epoch 0's last bin, [1.0, 1.01),
+    reaches into epoch 1; the spike at 1.007 s belongs to epoch 1 only."""
+    nap = pytest.importorskip("pynapple")
+    import pandas as pd
+
+    from plastix.io import from_pynapple
+
+    ep = nap.IntervalSet(0.0, 2.0)
+    pre = nap.TsGroup({1: nap.Ts(np.array([0.3, 1.007]), time_support=ep)}, time_support=ep)
+    post = nap.TsGroup({7: nap.Ts(np.array([0.5]), time_support=ep)}, time_support=ep)
+    weights = nap.TsdFrame(t=np.array([0.0, 1.0, 1.5]), d=np.ones((3, 1)))
+    rec = from_pynapple(pre, post, weights, pd.DataFrame({"pre_unit": [1], "post_unit": [7]}),
+                        epochs=nap.IntervalSet(start=[0.0, 1.006], end=[1.005, 2.0]),
+                        bin_size=0.01)
+    counts = rec["pre_activity"].values[:, 0] * 0.01
+    assert_allclose(counts.sum(), 2.0, rtol=1e-12)  # two spikes, each counted once
+    hit = np.flatnonzero(counts)
+    assert_array_equal(rec["segment"].values[hit], [0, 1])
+    assert_allclose(rec["time"].values[hit], [0.3, 1.006], atol=1e-12)

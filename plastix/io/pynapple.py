@@ -246,6 +246,28 @@ def _grid(roles: dict[str, dict[str, Any]], segs: Any, w_times: np.ndarray,
     return t, bin_size or (float(np.median(steps)) if steps.size else DEFAULT_BIN_SIZE)
 
 
+def _epoch_rates(trains: list[np.ndarray], grid: np.ndarray, row: np.ndarray, segs: Any,
+                 width: float) -> np.ndarray:
+    """Rates (Hz, (bin, unit)) of spike trains (s), each bin counting only the spikes of
+    its own epoch.
+
+    An epoch's last bin may reach past its end (bins tile each epoch from its start),
+    into the next epoch or the time between; a spike there belongs to the epoch that
+    holds it (or to none), so it is not counted twice or outside every epoch.
+    ``row`` is each bin's row of ``segs`` (:func:`plastix.io.nwb_scan.assign`).
+    """
+    if segs is None:
+        return binned_rates(trains, grid, width)
+    rates = np.zeros((grid.size, len(trains)))
+    spike_rows = [assign(np.asarray(st, dtype=float), segs) for st in trains]
+    for k in np.unique(row[row >= 0]):
+        bins = row == k
+        rates[bins] = binned_rates([np.asarray(st, dtype=float)[sr == k]
+                                    for st, sr in zip(trains, spike_rows, strict=True)],
+                                   grid[bins], width)
+    return rates
+
+
 def _unrecorded(support: tuple[np.ndarray, np.ndarray], grid: np.ndarray) -> np.ndarray:
     """Bins (left edges, s) that start outside a TsGroup's ``time_support``.
 
@@ -361,7 +383,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
             activity[r] = d["values"][keep]
             spikes[r] = None
             continue
-        rates = binned_rates(d["spikes"], grid, width)
+        rates = _epoch_rates(d["spikes"], grid, row, segs, width)
         rates[_unrecorded(d["support"], grid)] = np.nan
         activity[r] = rates[keep]
         _check_recorded(r, activity[r], d["support"], epochs)
