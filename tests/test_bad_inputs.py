@@ -338,6 +338,10 @@ CASES += [
     ("neo-spiketrain-role-typo", _from_neo(_neo_role("prre")), SchemaError,
      _SEG0 + r"spike train 0 \('cell 3'\) has annotations\['role'\] = 'prre'; expected 'pre' "
      r"or 'post'\. Did you mean 'pre'\?"),
+    ("neo-spiketrain-role-capitalised", _from_neo(_neo_role(" Pre")), SchemaError,
+     _SEG0 + r"spike train 0 \('cell 3'\) has annotations\['role'\] = ' Pre'; expected 'pre' "
+     r"or 'post'\. Set annotations\['role'\] = 'pre' \(roles are lower case, without "
+     r"spaces\)\."),
     ("neo-spiketrain-no-unit", _from_neo(_neo_no_unit), SchemaError,
      _SEG0 + r"spike train 0 \('cell 3'\) has no annotations\['unit'\]; expected the id of "
      r"its presynaptic unit; found annotations \['role'\]\."),
@@ -1361,7 +1365,8 @@ CASES += [
      TypeError, r"`post` " + _NAP_ROLE + r"DataFrame\."),
     ("io-pynapple-weights-not-frame",
      _from_nap(weights=lambda nap, pd: pd.DataFrame(np.ones((3, 2)))), TypeError,
-     r"`weights` must be a pynapple TsdFrame \(one column per synapse\); got DataFrame\."),
+     r"`weights` must be a pynapple TsdFrame \(one column per synapse\) or a Tsd \(one "
+     r"synapse\); got DataFrame\."),
     ("io-pynapple-synapses-dict", _from_nap(synapses={"pre_unit": [3, 5]}), TypeError,
      r"`synapses` must be a pandas DataFrame with columns pre_unit and post_unit, one row per "
      r"column of `weights`; got dict\."),
@@ -1387,6 +1392,11 @@ CASES += [
      ValueError,
      r"`synapses` lists the synapse \(pre_unit 5, post_unit 11\) twice \(rows 0 and 1\); "
      r"each column of `weights` must be a different synapse\."),
+    ("io-pynapple-spikes-outside-every-epoch",
+     _from_nap(epochs=lambda nap, pd: nap.IntervalSet(5.0, 7.0)), ValueError,
+     r"`pre`: its time support \(0-2 s\) does not overlap the epochs \(5-7 s\), so no bin "
+     r"of the record holds its activity; check that the spike times, the epochs and the "
+     r"weights are in seconds on one clock\."),
     ("io-pynapple-epochs-list", _from_nap(epochs=[(0.0, 2.0)]), TypeError,
      r"`epochs` must be a pynapple IntervalSet \(one row per segment\) or None; got list\."),
     ("io-pynapple-frames-on-two-grids",

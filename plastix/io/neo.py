@@ -85,6 +85,7 @@ from plastix.io.neo_parse import (
     ROLES,
     bin_counts,
     collect_spikes,
+    harmonise_ids,
     id_array,
     json_annotation,
     parse_segment,
@@ -348,10 +349,13 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         raise SchemaError(
             "block: no Segment; expected at least one Segment (a session, condition or "
             "pairing experiment) holding the activity and a 'weight' signal; found 0.")
+    kept = _nonempty_segments(block)
     parts = [parse_segment(i, sg, h.tq, h.is_px, need_weight=weights_from is None)
-             for i, sg in enumerate(block.segments)]
+             for i, sg in kept]
     _require_activity(parts)
-    seg_ids = _segment_ids(block, parts)
+    seg_ids = _segment_ids([sg for _, sg in kept], parts)
+    for r in ROLES:
+        harmonise_ids(parts, r)
     ids = {r: unit_order(parts, r, h.exact.get(f"{r}_ids")) for r in ROLES}
     col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
     act = _activity(parts, seg_ids, ids, col, h, _default_bin(parts, bin_size, h.sec))
@@ -410,13 +414,32 @@ def _require_activity(parts: list[dict[str, Any]]) -> None:
                 f"named {names} and spike trains with roles {roles}.")
 
 
-def _segment_ids(block: Any, parts: list[dict[str, Any]]) -> list[int]:
-    """The segments' ``annotations['segment']`` if all are increasing ints, else 0, 1, ..."""
-    seg_ann = [py_scalar(sg.annotations.get("segment")) for sg in block.segments]
+def _nonempty_segments(block: Any) -> list[tuple[int, Any]]:
+    """``(index in the block, Segment)`` of the segments that hold a signal or spike train.
+
+    A segment with neither (Neo readers leave such segments for pauses or failed
+    sweeps) holds no data and is left out, as data outside every epoch is; a
+    block of empty segments only is refused, naming what was looked for.
+    """
+    kept = [(i, sg) for i, sg in enumerate(block.segments)
+            if sg.analogsignals or sg.irregularlysampledsignals or sg.spiketrains]
+    if not kept:
+        raise SchemaError(
+            f"block: all {len(block.segments)} Segment(s) are empty; expected signals "
+            "('pre_rate', 'post_rate', 'weight') or SpikeTrains annotated with 'role' and "
+            "'unit'; found no AnalogSignal, IrregularlySampledSignal or SpikeTrain. Check "
+            "that the file holds the recording (plastix reads its first Block).")
+    return kept
+
+
+def _segment_ids(segments: list[Any], parts: list[dict[str, Any]]) -> list[int]:
+    """The segments' ``annotations['segment']`` if all are increasing ints, else their
+    positions in the block (0, 1, ...; an empty segment left out keeps its number)."""
+    seg_ann = [py_scalar(sg.annotations.get("segment")) for sg in segments]
     if all(isinstance(x, int) and not isinstance(x, bool) for x in seg_ann) and (
             np.all(np.diff(seg_ann) > 0)):
         return [int(x) for x in seg_ann]
-    return list(range(len(parts)))
+    return [p["index"] for p in parts]
 
 
 def _default_bin(parts: list[dict[str, Any]], bin_size: float | None, sec: float) -> float:

@@ -21,8 +21,8 @@ from plastix.io.neo_pack import arr_dec, dec, quantities
 from plastix.record import ACTIVITY_KINDS
 
 __all__ = ["ROLES", "LAZY", "py_scalar", "to_pq_units", "json_annotation", "parse_segment",
-           "unit_order", "id_array", "segment_grid", "bin_counts", "refine", "collect_spikes",
-           "read_decay"]
+           "harmonise_ids", "unit_order", "id_array", "segment_grid", "bin_counts", "refine",
+           "collect_spikes", "read_decay"]
 
 ROLES = ("pre", "post")
 """The two sides of a synapse, in the order plastix lists them."""
@@ -127,6 +127,14 @@ def _array_ids(where: str, sig: Any, key: str, what: str) -> list[Any]:
     return [py_scalar(x) for x in np.asarray(arr_ann[key]).tolist()]
 
 
+def _role_hint(role: Any) -> str:
+    """The fix for a role that is not ``'pre'`` / ``'post'``: the role it likely means."""
+    plain = str(role).strip().lower()
+    if plain in ROLES:
+        return f" Set annotations['role'] = {plain!r} (roles are lower case, without spaces)."
+    return did_you_mean(plain, ROLES)
+
+
 def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool = True
                   ) -> dict[str, Any]:
     """Pull the convention's objects out of one Segment, with exact complaints.
@@ -179,7 +187,7 @@ def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool =
         role = st.annotations["role"]
         if role not in ROLES:
             raise SchemaError(f"{what} has annotations['role'] = {role!r}; expected 'pre' or "
-                              "'post'." + did_you_mean(str(role), ROLES))
+                              "'post'." + _role_hint(role))
         if "unit" not in st.annotations:
             raise SchemaError(f"{what} has no annotations['unit']; expected the id of its "
                               f"{role}synaptic unit; found annotations {sorted(st.annotations)}."
@@ -218,14 +226,58 @@ def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool =
     return out
 
 
+def _int_text(x: Any) -> int | None:
+    """The int that a string id spells in canonical form (``"7"``, ``"-3"``), else None."""
+    if isinstance(x, str) and x.strip() == x and x.lstrip("-").isdigit():
+        value = int(x)
+        return value if str(value) == x else None
+    return None
+
+
+def _common_id(x: Any, to_str: bool) -> Any:
+    """One unit id in the common type of its role: its text, or an int spelled as text."""
+    if to_str:
+        return str(x)
+    spelled = _int_text(x)
+    return x if spelled is None else spelled
+
+
+def harmonise_ids(parts: list[dict[str, Any]], role: str) -> None:
+    """Give every id of ``role`` one type, so that ``7`` and ``"7"`` name one unit.
+
+    Neo writers keep an annotation's type: a rig file may carry the spike trains'
+    ``annotations["unit"]`` as ints and a signal's ``array_annotations`` as strings
+    (or the reverse), which would otherwise be two units each.  When a role's ids
+    mix ints and strings, strings that spell an int (``"7"``) become that int; if
+    other strings remain, every id becomes a string.  The parsed segments
+    (:func:`parse_segment`) are changed in place; ids of one type are left alone.
+    """
+    found = [u for p in parts for u in _role_ids(p, role)]
+    kinds = {isinstance(u, str) for u in found}
+    if len(kinds) < 2:
+        return
+    to_str = any(isinstance(u, str) and _int_text(u) is None for u in found)
+    for p in parts:
+        rate, weight = p["rate"][role], p["weight"]
+        if rate is not None:
+            rate["ids"] = [_common_id(u, to_str) for u in rate["ids"]]
+        p["trains"][role] = [(_common_id(u, to_str), *rest) for u, *rest in p["trains"][role]]
+        if weight is not None:
+            weight[role] = [_common_id(u, to_str) for u in weight[role]]
+
+
+def _role_ids(p: dict[str, Any], role: str) -> list[Any]:
+    """The ids of ``role`` in one parsed segment: rate channels, spike trains, synapses."""
+    rate = p["rate"][role]
+    ids = (rate["ids"] if rate is not None else []) + [u for u, *_ in p["trains"][role]]
+    return ids + (p["weight"][role] if p["weight"] is not None else [])
+
+
 def unit_order(parts: list[dict[str, Any]], role: str, stored: Any) -> list[Any]:
     """The unit ids of ``role`` in all segments: the stored order if it lists them, else sorted."""
     found: list[Any] = []
     for p in parts:
-        rate = p["rate"][role]
-        cand = (rate["ids"] if rate is not None else []) + [u for u, *_ in p["trains"][role]]
-        cand += p["weight"][role] if p["weight"] is not None else []
-        for u in cand:
+        for u in _role_ids(p, role):
             if u not in found:
                 found.append(u)
     if stored is not None:

@@ -25,10 +25,13 @@ Convention (times in seconds throughout)
     for all columns).
 ``weights``, ``synapses``
     ``weights`` is a ``TsdFrame`` with one column per synapse (NaN = not measured
-    at that sample; a synapse without a column stays NaN, never 0).  ``synapses``
+    at that sample; a synapse without a column stays NaN, never 0), or a ``Tsd``
+    for one synapse.  ``synapses``
     is a ``pandas.DataFrame`` with columns ``pre_unit`` and ``post_unit`` (unit
     ids of ``pre`` and ``post``) and one row per column of ``weights``, in the
     same order — the same table as the standard NWB convention's ``synapses``.
+    Its ids may be written as text for units whose ids are ints (``"7"`` for 7,
+    as a CSV file gives them), and the reverse.
     Without ``synapses``, the metadata columns ``pre_unit`` / ``post_unit`` of
     ``weights`` are used (pynapple ≥ 0.8.2 attaches metadata to a ``TsdFrame``'s
     columns; :func:`to_pynapple` writes both).  A ``(post, pre)``
@@ -117,8 +120,11 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
         keys = list(obj.keys())
         ids = (np.asarray(meta["unit"].tolist()) if "unit" in obj.metadata_columns
                else np.asarray(keys, dtype=np.int64))
+        support = obj.time_support
         return {"ids": ids, "spikes": [np.asarray(obj[k].t, dtype=float) for k in keys],
-                "times": None, "label": ("Hz", "rate")}
+                "times": None, "label": ("Hz", "rate"),
+                "support": (np.asarray(support.start, dtype=float),
+                            np.asarray(support.end, dtype=float))}
     if isinstance(obj, nap.TsdFrame):
         meta = getattr(obj, "metadata", None)
         return {"ids": np.asarray(obj.columns.tolist()), "spikes": None,
@@ -152,9 +158,9 @@ def _synapse_table(nap: Any, weights: Any, synapses: Any) -> tuple[np.ndarray, n
     """The weight series' values (sample, synapse) and each column's (pre, post) unit ids."""
     import pandas as pd
 
-    if not isinstance(weights, nap.TsdFrame):
-        raise TypeError("`weights` must be a pynapple TsdFrame (one column per synapse); got "
-                        f"{type(weights).__name__}.")
+    if not isinstance(weights, (nap.TsdFrame, nap.Tsd)):
+        raise TypeError("`weights` must be a pynapple TsdFrame (one column per synapse) or a "
+                        f"Tsd (one synapse); got {type(weights).__name__}.")
     if len(weights.t) == 0:
         raise ValueError("`weights` must hold at least one sample; got an empty TsdFrame.")
     n_syn = int(np.prod(weights.values.shape[1:]))
@@ -175,20 +181,37 @@ def _synapse_table(nap: Any, weights: Any, synapses: Any) -> tuple[np.ndarray, n
     return (synapses["pre_unit"].to_numpy(), synapses["post_unit"].to_numpy())
 
 
+def _same_id(unit: Any, col: dict[Any, int]) -> Any:
+    """The id in ``col`` that ``unit`` names: itself, or the int its text spells (``"7"``
+    for 7), or the text of an int (7 for ``"7"``); ``unit`` unchanged when none is there.
+
+    A synapse table read from a CSV or a spreadsheet may hold the ids as text while the
+    ``TsGroup``'s index holds ints (or the reverse); they name the same units.
+    """
+    if unit in col or isinstance(unit, bool):
+        return unit
+    if isinstance(unit, str) and unit.strip().lstrip("-").isdigit() and int(unit) in col:
+        return int(unit)
+    if isinstance(unit, (int, np.integer)) and str(unit) in col:
+        return str(unit)
+    return unit
+
+
 def _synapse_index(pre_units: np.ndarray, post_units: np.ndarray,
                    ids: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(post, pre) indices of each weight column; unknown ids and repeated synapses refused."""
     idx = {}
     for r, units in (("pre", pre_units), ("post", post_units)):
         col = {_key(u): j for j, u in enumerate(ids[r])}
-        bad = [_key(u) for u in units if _key(u) not in col]
+        units = [_same_id(_key(u), col) for u in units]
+        bad = [u for u in units if u not in col]
         if bad:
             known = [_key(u) for u in ids[r][:8]]
             raise ValueError(f"`synapses` names {r}_unit ids that are not units of `{r}`: "
                              f"{sorted(set(bad), key=str)[:5]}; the units of `{r}` are "
                              f"{known}{' ...' if len(ids[r]) > 8 else ''} (a TsGroup's index "
                              "or a TsdFrame's columns).")
-        idx[r] = np.array([col[_key(u)] for u in units], dtype=np.int64)
+        idx[r] = np.array([col[u] for u in units], dtype=np.int64)
     pairs = idx["post"] * len(ids["pre"]) + idx["pre"]
     uniq, first, counts = np.unique(pairs, return_index=True, return_counts=True)
     if np.any(counts > 1):
@@ -223,6 +246,63 @@ def _grid(roles: dict[str, dict[str, Any]], segs: Any, w_times: np.ndarray,
     return t, bin_size or (float(np.median(steps)) if steps.size else DEFAULT_BIN_SIZE)
 
 
+def _epoch_rates(trains: list[np.ndarray], grid: np.ndarray, row: np.ndarray, segs: Any,
+                 width: float) -> np.ndarray:
+    """Rates (Hz, (bin, unit)) of spike trains (s), each bin counting only the spikes of
+    its own epoch.
+
+    An epoch's last bin may reach past its end (bins tile each epoch from its start),
+    into the next epoch or the time between; a spike there belongs to the epoch that
+    holds it (or to none), so it is not counted twice or outside every epoch.
+    ``row`` is each bin's row of ``segs`` (:func:`plastix.io.nwb_scan.assign`).
+    """
+    if segs is None:
+        return binned_rates(trains, grid, width)
+    rates = np.zeros((grid.size, len(trains)))
+    spike_rows = [assign(np.asarray(st, dtype=float), segs) for st in trains]
+    for k in np.unique(row[row >= 0]):
+        bins = row == k
+        rates[bins] = binned_rates([np.asarray(st, dtype=float)[sr == k]
+                                    for st, sr in zip(trains, spike_rows, strict=True)],
+                                   grid[bins], width)
+    return rates
+
+
+def _unrecorded(support: tuple[np.ndarray, np.ndarray], grid: np.ndarray) -> np.ndarray:
+    """Bins (left edges, s) that start outside a TsGroup's ``time_support``.
+
+    pynapple defines a group's spike trains on its time support only (its own
+    ``count`` bins nothing outside it), so a bin outside it holds no measurement:
+    its rate is NaN (not recorded), never 0 (recorded, silent).
+    """
+    start, end = support
+    row = np.searchsorted(start, grid, side="right") - 1
+    inside = row >= 0
+    inside[inside] = grid[inside] < end[row[inside]]
+    return ~inside
+
+
+def _check_recorded(role: str, activity: np.ndarray, support: tuple[np.ndarray, np.ndarray],
+                    epochs: Any) -> None:
+    """Refuse a spike role whose time support leaves every bin of the record unrecorded."""
+    if activity.size == 0 or np.isfinite(activity).any():
+        return
+    start, end = support
+    span = f"{start.min():g}-{end.max():g} s" if start.size else "empty"
+    where = ("the epochs" if epochs is not None else "the span of the spikes and weights")
+    raise ValueError(
+        f"`{role}`: its time support ({span}) does not overlap {where} "
+        f"({_span(epochs)}), so no bin of the record holds its activity; check that the "
+        "spike times, the epochs and the weights are in seconds on one clock.")
+
+
+def _span(epochs: Any) -> str:
+    """``start-end s`` of an IntervalSet, for messages."""
+    if epochs is None or len(epochs) == 0:
+        return "none"
+    return f"{float(np.min(epochs.start)):g}-{float(np.max(epochs.end)):g} s"
+
+
 def _spike_events(trains: list[np.ndarray], segs: Any) -> dict[str, np.ndarray] | None:
     """A role's spikes (s, session clock), unit index and epoch row; canonical order."""
     if not trains or not any(st.size for st in trains):
@@ -246,8 +326,9 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
     pre, post : pynapple.TsGroup or pynapple.TsdFrame
         Each role's spike trains (unit id = the group's index) or activity (one
         column per unit, column label = unit id), times in s.
-    weights : pynapple.TsdFrame
-        Weights, one column per synapse, times in s; NaN = not measured.
+    weights : pynapple.TsdFrame or pynapple.Tsd
+        Weights, one column per synapse (a ``Tsd``: one synapse), times in s; NaN =
+        not measured.
     synapses : pandas.DataFrame, optional
         Columns ``pre_unit`` and ``post_unit``, one row per column of ``weights``
         in the same order; default: the metadata columns of ``weights``.
@@ -302,7 +383,10 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
             activity[r] = d["values"][keep]
             spikes[r] = None
             continue
-        activity[r] = binned_rates(d["spikes"], grid, width)[keep]
+        rates = _epoch_rates(d["spikes"], grid, row, segs, width)
+        rates[_unrecorded(d["support"], grid)] = np.nan
+        activity[r] = rates[keep]
+        _check_recorded(r, activity[r], d["support"], epochs)
         ev = _spike_events(d["spikes"], segs)
         spikes[r] = None if ev is None else {
             "time": ev["time"] - off[ev["row"]], "unit": ids[r][ev["unit"]],
