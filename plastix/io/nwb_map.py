@@ -28,6 +28,7 @@ from plastix.io.nwb_scan import (
     segment_rows,
     series_found,
     series_grid,
+    series_values,
     units_found,
 )
 from plastix.record import make_record
@@ -108,8 +109,7 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
                            "tables " + (", ".join(c.tables) or "none"),
                            f"Pass its synapse table as {CLI_FLAGS['synapses']} PATH")
     tab = resolve(c, "tables", spath, "synapses", src)
-    values = np.asarray(ws.data[:], dtype=float)
-    values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+    values = series_values(ws)
     missing = [k for k in ("pre_unit", "post_unit") if k not in tab.colnames]
     if missing or len(tab) != values.shape[1]:
         raise not_mappable(src, f"the synapse table {spath!r} must have columns pre_unit and "

@@ -17,8 +17,8 @@ from plastix.io.probe import reading
 
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
            "open_nwb", "parse_units", "suggest", "not_mappable", "resolve", "role_units",
-           "series_grid",
-           "series_kind", "series_ids", "assign", "restore_exact", "activity_series",
+           "series_grid", "series_kind", "series_scaling", "series_values", "series_ids",
+           "assign", "restore_exact", "activity_series",
            "segment_rows", "series_found", "units_found", "OPTION_HELP"]
 
 STANDARD_MARK = "plastix-standard-nwb:"
@@ -295,6 +295,29 @@ def series_grid(s: Any) -> np.ndarray:
     return float(s.starting_time or 0.0) + np.arange(n) / float(s.rate)
 
 
+def series_scaling(s: Any) -> tuple[float, float]:
+    """The ``(conversion, offset)`` of a ``TimeSeries``: its values are ``data * conversion +
+    offset`` in its ``unit`` (NWB's scaling of stored integers; default 1 and 0)."""
+    conversion = getattr(s, "conversion", None)
+    offset = getattr(s, "offset", None)
+    return (1.0 if conversion is None else float(conversion),
+            0.0 if offset is None else float(offset))
+
+
+def series_values(s: Any) -> np.ndarray:
+    """A ``TimeSeries``' values in its ``unit``, float64, as (time, column).
+
+    The stored data scaled by :func:`series_scaling`; a 1-D series is one column,
+    trailing axes are flattened into columns.
+    """
+    values = np.asarray(s.data[:], dtype=float)
+    values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+    conversion, offset = series_scaling(s)
+    if conversion != 1.0 or offset != 0.0:
+        values = values * conversion + offset
+    return values
+
+
 def series_kind(s: Any) -> tuple[str, str]:
     """The record's (unit label, kind) of an activity series."""
     unit = str(s.unit or "1")
@@ -315,10 +338,10 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
     """
     s = resolve(c, "series", path, option, src)
     if lazy:
-        values = RowsArray(s.data)
+        conversion, offset = series_scaling(s)
+        values = RowsArray(s.data, conversion=conversion, offset=offset)
     else:
-        values = np.asarray(s.data[:], dtype=float)
-        values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+        values = series_values(s)
     n = values.shape[1]
     given = spec[1] if spec is not None and spec[0] == "ids" else None
     table = series_ids(s)

@@ -1,0 +1,94 @@
+"""Standard NWB files in the variations other tools write (pynwb, MatNWB-like layouts).
+
+Each test builds a small file with pynwb calls in ``tmp_path`` and checks that
+the standard reader either maps it right or refuses it with one message naming
+what was expected, what was found and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from plastix.io import load_record
+
+pynwb = pytest.importorskip("pynwb")
+
+PRE, POST = [0, 1, 2], [10, 11]
+
+
+def _nwbfile():
+    return pynwb.NWBFile(session_description="variants", identifier="variant-1",
+                         session_start_time=datetime.datetime(2025, 3, 1, 9, 30,
+                                                              tzinfo=datetime.UTC))
+
+
+def _units(nwb, *, role=True, columns=None, duration=20.0, seed=0):
+    """Units ``PRE`` and ``POST`` with Poisson spikes (20 Hz); ``columns``: name -> fn(role)."""
+    gen = np.random.default_rng(seed)
+    if role:
+        nwb.add_unit_column("role", "pre or post")
+    for name in columns or {}:
+        nwb.add_unit_column(name, name)
+    for r, ids in (("pre", PRE), ("post", POST)):
+        for u in ids:
+            kw = {name: fn(r) for name, fn in (columns or {}).items()}
+            if role:
+                kw["role"] = r
+            train = np.sort(gen.uniform(0.0, duration, int(20 * duration)))
+            nwb.add_unit(spike_times=train, id=u, **kw)
+
+
+def _synapses(mod, pairs):
+    from hdmf.common import DynamicTable
+
+    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
+    syn.add_column("pre_unit", "presynaptic unit id")
+    syn.add_column("post_unit", "postsynaptic unit id")
+    for pre, post in pairs:
+        syn.add_row(pre_unit=pre, post_unit=post)
+    mod.add(syn)
+
+
+def _write(nwb, path):
+    with pynwb.NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path
+
+
+PAIRS = [(p, q) for q in POST for p in PRE]
+
+
+def test_series_conversion_and_offset_are_applied(tmp_path):
+    """A weight series stored as int16 with ``conversion`` and ``offset``, and an activity
+    series stored as int16 with ``conversion``, read as ``data * conversion + offset``
+    (NWB's meaning), eagerly and lazily -- not as the raw integers."""
+    from plastix.io.nwb import open_standard_nwb
+
+    nwb = _nwbfile()
+    _units(nwb)
+    gen = np.random.default_rng(1)
+    raw_w = (1000 + gen.integers(-20, 20, (21, len(PAIRS))).cumsum(0)).astype(np.int16)
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=raw_w, unit="mV", conversion=1e-3,
+                             offset=0.5, timestamps=np.arange(21.0)))
+    _synapses(mod, PAIRS)
+    raw_a = gen.integers(0, 3000, (2000, len(PRE))).astype(np.int16)
+    ecephys = nwb.create_processing_module("ecephys", "firing rates")
+    ecephys.add(pynwb.TimeSeries(name="pre_rates", data=raw_a, unit="Hz", conversion=0.01,
+                                 rate=100.0, starting_time=0.0))
+    path = _write(nwb, tmp_path / "scaled.nwb")
+
+    rec = load_record(path, pre_activity="pre_rates")
+    want_w = raw_w * 1e-3 + 0.5
+    for k, (pre, post) in enumerate(PAIRS):
+        assert_allclose(rec["weight"].sel(pre=pre, post=post).values, want_w[:, k])
+    assert_allclose(rec["pre_activity"].values, raw_a * 0.01)
+    lazy = open_standard_nwb(path, pre_activity="pre_rates")
+    try:
+        assert_allclose(lazy["pre_activity"][5:9, 1:3].values, raw_a[5:9, 1:3] * 0.01)
+    finally:
+        lazy.close()
