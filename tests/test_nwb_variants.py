@@ -92,3 +92,26 @@ def test_series_conversion_and_offset_are_applied(tmp_path):
         assert_allclose(lazy["pre_activity"][5:9, 1:3].values, raw_a[5:9, 1:3] * 0.01)
     finally:
         lazy.close()
+
+
+def test_column_value_selection_compares_numbers_as_numbers(tmp_path):
+    """``COLUMN=VALUE`` on a float column (MatNWB writes numbers as doubles) selects by
+    value (``depth=100`` finds ``100.0``), on a bool column by ``true``/``false``, on a
+    text column by the text; a value no unit has is refused listing the values."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _units(nwb, role=False, columns={"depth": lambda r: 100.0 if r == "pre" else 250.0,
+                                     "is_pre": lambda r: r == "pre",
+                                     "location": lambda r: "CA3" if r == "pre" else "CA1"})
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((5, len(PAIRS))), unit="mV",
+                             timestamps=np.arange(5.0)))
+    _synapses(mod, PAIRS)
+    path = _write(nwb, tmp_path / "columns.nwb")
+    for pre, post in (("depth=100", "depth=250"), ("depth=1e2", "depth=250.0"),
+                      ("is_pre=true", "is_pre=False"), ("location=CA3", "location=CA1")):
+        rec = load_record(path, pre_units=pre, post_units=post)
+        assert rec["pre"].values.tolist() == PRE and rec["post"].values.tolist() == POST
+    with pytest.raises(SchemaError, match=r"depth == '99'.*values '100.0', '250.0'"):
+        load_record(path, pre_units="depth=99", post_units="depth=250")

@@ -268,12 +268,38 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
                            "table does not have" + suggest(name, list(c.unit_columns)),
                            units_found(c), f"Name one of its columns in `{option}`")
     col = c.unit_columns[name]
-    ids = [int(i) for i, v in zip(c.unit_ids, col, strict=True) if str(v) == value]
+    ids = [int(i) for i, v in zip(c.unit_ids, col, strict=True) if cell_matches(v, value)]
     if not ids:
         raise not_mappable(src, f"`{option}` selects units with {name} == {value!r}, and there "
                            f"is none", f"column {name!r} with {_values_desc(col, 8)}",
                            f"Choose one of these values in `{option}`")
     return ids
+
+
+def cell_matches(cell: Any, value: str) -> bool:
+    """Whether a ``Units`` cell equals the text ``value`` of a ``COLUMN=VALUE`` selection.
+
+    Text cells match the same text; numeric cells match a number of equal value
+    (``depth=100`` selects a float column's ``100.0``, as MatNWB stores numbers
+    as doubles); boolean cells match ``true`` / ``false`` in any case.
+
+    Parameters
+    ----------
+    cell : object
+        One value of the column (``str``, ``int``, ``float`` or ``bool``).
+    value : str
+        The text after ``=``.
+    """
+    if str(cell) == value:
+        return True
+    if isinstance(cell, (bool, np.bool_)):
+        return value.strip().lower() == str(bool(cell)).lower()
+    if isinstance(cell, (int, float, np.integer, np.floating)):
+        try:
+            return float(cell) == float(value)
+        except ValueError:
+            return False
+    return False
 
 
 def series_ids(s: Any) -> list[int] | None:
