@@ -115,3 +115,35 @@ def test_column_value_selection_compares_numbers_as_numbers(tmp_path):
         assert rec["pre"].values.tolist() == PRE and rec["post"].values.tolist() == POST
     with pytest.raises(SchemaError, match=r"depth == '99'.*values '100.0', '250.0'"):
         load_record(path, pre_units="depth=99", post_units="depth=250")
+
+
+def _weights(nwb, n=21):
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((n, len(PAIRS))), unit="mV",
+                             timestamps=np.arange(float(n))))
+    _synapses(mod, PAIRS)
+    return mod
+
+
+def test_overlapping_epochs_are_refused_with_plain_times_and_the_flags_that_work(tmp_path):
+    """Overlapping epochs (with tags) cannot be segments: one message with the times as
+    plain numbers (no ``np.float64(...)``) and the ``--segments`` choices that would work,
+    including the trials table the file has; that choice then reads."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _units(nwb)
+    _weights(nwb)
+    nwb.add_epoch(0.0, 10.0, tags=["baseline"])
+    nwb.add_epoch(8.0, 20.0, tags=["pairing"])
+    nwb.add_trial(0.0, 5.0)
+    nwb.add_trial(10.0, 15.0)
+    path = _write(nwb, tmp_path / "overlap.nwb")
+    with pytest.raises(SchemaError) as err:
+        load_record(path)
+    msg = str(err.value)
+    assert "starting at 8 s begins before the previous one stops at 10 s" in msg
+    assert "np.float64" not in msg and "\n" not in msg
+    assert "--segments none or --segments trials" in msg
+    rec = load_record(path, segments="trials")
+    assert rec["segment"].values.tolist() == [0] * 500 + [1] * 500

@@ -412,7 +412,7 @@ def segment_rows(c: NwbContent, choice: str | None, src: Path
     if name not in c.intervals:
         raise not_mappable(src, f"`segments` asks for the {name} table, which is absent or "
                            "empty", "interval tables " + (", ".join(c.intervals) or "none"),
-                           "Choose another table, or segments='none'")
+                           _segments_fix(["none", *c.intervals]))
     tab = c.intervals[name]
     start = np.asarray(tab["start_time"][:], dtype=float)
     stop = np.asarray(tab["stop_time"][:], dtype=float)
@@ -420,16 +420,30 @@ def segment_rows(c: NwbContent, choice: str | None, src: Path
     start, stop = start[order], stop[order]
     if np.any(start[1:] < stop[:-1]):
         i = int(np.flatnonzero(start[1:] < stop[:-1])[0])
+        other = [k for k in c.intervals if k != name]
         raise not_mappable(src, f"the rows of the {name} table overlap (a row starting at "
-                           f"{start[i + 1]!r} s begins before the previous one stops at "
-                           f"{stop[i]!r} s), so they cannot be segments",
-                           f"{len(start)} rows", "Pass segments='none' (or the other table)")
+                           f"{float(start[i + 1]):g} s begins before the previous one stops at "
+                           f"{float(stop[i]):g} s), so they cannot be segments",
+                           f"{len(start)} rows", _segments_fix(["none", *other]))
     cols = tab.colnames
     seg = (np.asarray(tab["segment"][:], dtype=np.int64)[order] if "segment" in cols
            else np.arange(len(start), dtype=np.int64))
     off = (np.asarray(tab["time_offset"][:], dtype=float)[order] if "time_offset" in cols
            else np.zeros(len(start)))
     return {"start": start, "stop": stop, "seg": seg, "offset": off, "name": name}
+
+
+def _segments_fix(choices: list[str]) -> str:
+    """The fix of a segment table that cannot be used: the other choices, as flag and option.
+
+    Parameters
+    ----------
+    choices : list of str
+        The ``segments`` values that would work (``"none"``, ``"epochs"``, ``"trials"``).
+    """
+    flags = " or ".join(f"--segments {k}" for k in choices)
+    opts = " or ".join(f"segments={k!r}" for k in choices)
+    return f"Pass {flags} ({opts} in Python)"
 
 
 def assign(t: np.ndarray, segs: dict[str, np.ndarray] | None) -> np.ndarray:
