@@ -147,3 +147,59 @@ def test_overlapping_epochs_are_refused_with_plain_times_and_the_flags_that_work
     assert "--segments none or --segments trials" in msg
     rec = load_record(path, segments="trials")
     assert rec["segment"].values.tolist() == [0] * 500 + [1] * 500
+
+
+def test_a_file_without_units_is_refused_for_what_it_lacks_and_reads_with_series(tmp_path):
+    """No ``Units`` table: the refusal says so (not "add a column 'role'") and names the
+    activity flags; with both activity series named and their column ids given, it reads."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _weights(nwb)
+    gen = np.random.default_rng(2)
+    rates = nwb.create_processing_module("ecephys", "firing rates")
+    for r, ids in (("pre", PRE), ("post", POST)):
+        rates.add(pynwb.TimeSeries(name=f"{r}_rates", data=gen.random((2000, len(ids))),
+                                   unit="Hz", rate=100.0, starting_time=0.0))
+    path = _write(nwb, tmp_path / "no_units.nwb")
+    with pytest.raises(SchemaError, match=r"has no Units table.*Found: no Units table; "
+                                          r"TimeSeries .*pre_rates.*--pre-activity PATH"):
+        load_record(path)
+    rec = load_record(path, pre_activity="pre_rates", post_activity="post_rates",
+                      pre_units=PRE, post_units=POST)
+    assert rec["pre"].values.tolist() == PRE and rec.sizes["time"] == 2000
+
+
+def test_synapse_ids_in_no_table_and_of_the_other_role_get_their_own_fix(tmp_path):
+    """A synapse row naming an id that is no unit of the file is an error of the synapse
+    table (fix its rows or pass --synapses), not a role mapping; an id of a unit of the
+    other role still says to map the roles."""
+    from plastix._util.errors import SchemaError
+
+    for pairs, want in (([*PAIRS[:-1], (77, 11)], r"pre_unit ids that are no unit of the "
+                         r"file: 77\. Found: pre units 0, 1, 2\. Fix those rows.*--synapses"),
+                        ([*PAIRS[:-1], (10, 11)], r"pre_unit ids that are not presynaptic "
+                         r"units: 10\..*Map the roles with --pre-units")):
+        nwb = _nwbfile()
+        _units(nwb)
+        mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+        mod.add(pynwb.TimeSeries(name="weight", data=np.ones((5, len(pairs))), unit="mV",
+                                 timestamps=np.arange(5.0)))
+        _synapses(mod, pairs)
+        path = _write(nwb, tmp_path / "synapses.nwb")
+        with pytest.raises(SchemaError, match=want):
+            load_record(path)
+
+
+def test_a_spike_only_file_is_refused_with_the_hint_to_infer_the_weights(tmp_path):
+    """Units with spikes of both roles and no weight series: the refusal names
+    ``--weights-from spikes`` as the README says, next to ``--weights PATH``."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _units(nwb)
+    path = _write(nwb, tmp_path / "spikes.nwb")
+    with pytest.raises(SchemaError, match=r"no weights.*--weights PATH; or, to infer the "
+                                          r"weights from the spike trains, .*--weights-from "
+                                          r"spikes"):
+        load_record(path)

@@ -59,6 +59,8 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = Fa
             out[r] = act[r]["ids"]
             continue
         flag = CLI_FLAGS[f"{r}_units"]
+        if ids[r] is None and c.unit_ids.size == 0:
+            raise _no_units_table(c, src)
         if ids[r] is None:
             raise not_mappable(src, f"the role of the units cannot be found (no column 'role' "
                                f"in the Units table, no {flag})", units_found(c),
@@ -90,15 +92,22 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = Fa
     return out, act
 
 
-def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, list[int]]
-                 ) -> dict[str, Any]:
-    """The weight series, its synapse table mapped to (post, pre) columns, or the refusal."""
+def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, list[int]],
+                 act: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The weight series, its synapse table mapped to (post, pre) columns, or the refusal.
+
+    ``act`` (each role's activity series, from :func:`find_roles`) adds the ids of
+    their ROI / electrode tables to the ids the synapse table may name.
+    """
     wpath = opt.get("weights")
     default = f"processing/{MODULE}/{WEIGHT}"
     if wpath is None and default not in c.series:
+        infer = ("; or, to infer the weights from the spike trains, plastix estimate FILE "
+                 "--weights-from spikes (weights_from='spikes' in Python)"
+                 if _has_spikes(c, ids) else "")
         raise not_mappable(src, f"no weights: no TimeSeries {WEIGHT!r} in a processing module "
                            f"{MODULE!r} and no `weights`", series_found(c),
-                           f"Pass the weight series as {CLI_FLAGS['weights']} PATH")
+                           f"Pass the weight series as {CLI_FLAGS['weights']} PATH{infer}")
     key = wpath or default
     ws = resolve(c, "series", key, "weights", src)
     wpath = next(p for p, s in c.series.items() if s is ws)
@@ -120,16 +129,83 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
     pre = np.asarray(tab["pre_unit"][:], dtype=np.int64)
     post = np.asarray(tab["post_unit"][:], dtype=np.int64)
     col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
+    known = set(c.unit_ids.tolist()) | set(ids["pre"]) | set(ids["post"])
+    for a in (act or {}).values():
+        known |= set(a["table_ids"]) if a is not None else set()
     for r, got in (("pre", pre), ("post", post)):
         bad = sorted({int(u) for u in got if int(u) not in col[r]})
         if bad:
-            raise not_mappable(src, f"the synapse table {spath!r} names {r}_unit ids that are "
-                               f"not {r}synaptic units: {bad[:5]}",
-                               f"{r} units {sorted(ids[r])[:8]}",
-                               f"Map the roles with {CLI_FLAGS[r + '_units']}")
+            raise _synapse_ids_error(src, spath, r, bad, ids[r], known)
     return {"times": series_grid(ws), "values": values, "unit": str(ws.unit or "1"),
             "rows": np.array([col["post"][int(u)] for u in post], dtype=np.int64),
             "cols": np.array([col["pre"][int(u)] for u in pre], dtype=np.int64)}
+
+
+def _has_spikes(c: NwbContent, ids: dict[str, list[int]]) -> bool:
+    """Whether the units of both roles hold spike times (so weights could be inferred)."""
+    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    return all(any(u in pos and np.size(c.spikes[pos[u]]) for u in ids[r]) for r in ROLES)
+
+
+def _no_units_table(c: NwbContent, src: Path) -> Exception:
+    """The refusal of a file without a ``Units`` table whose activity series are not named.
+
+    Parameters
+    ----------
+    c : NwbContent
+        What the file holds (its series are listed as found).
+    src : Path
+        The file.
+    """
+    return not_mappable(src, "the file has no Units table (no spike-sorted units), and no "
+                        "activity series is named for the pre and post roles",
+                        f"no Units table; {series_found(c)}",
+                        f"Name the series of each role: {CLI_FLAGS['pre_activity']} PATH and "
+                        f"{CLI_FLAGS['post_activity']} PATH, with {CLI_FLAGS['pre_units']} / "
+                        f"{CLI_FLAGS['post_units']} ID,ID,... for the ids of their columns when "
+                        "a series has no ROI or electrode table (pre_activity=, post_activity=, "
+                        "pre_units=, post_units= in Python)")
+
+
+def _synapse_ids_error(src: Path, spath: str, role: str, bad: list[int], role_ids: list[int],
+                       known: set[int]) -> Exception:
+    """The refusal of a synapse table naming ids that are not units of ``role``.
+
+    Ids found in no table of the file (not in ``Units``, not among the activity
+    series' columns) are an error of the synapse table; ids of other units are a
+    role mapping to fix.
+
+    Parameters
+    ----------
+    src : Path
+        The file.
+    spath : str
+        The path of the synapse table.
+    role : {"pre", "post"}
+        The column (``pre_unit`` / ``post_unit``) that names the ids.
+    bad : list of int
+        The ids that are not units of ``role``.
+    role_ids : list of int
+        The units of ``role``.
+    known : set of int
+        Every unit id of the file (``Units`` rows and activity columns).
+    """
+    unknown = [u for u in bad if u not in known]
+    found = f"{role} units {_short(sorted(role_ids))}"
+    if unknown:
+        return not_mappable(src, f"the synapse table {spath!r} names {role}_unit ids that are "
+                            f"no unit of the file: {_short(unknown)}", found,
+                            f"Fix those rows of the synapse table (their ids must be ids of the "
+                            f"Units table or of the activity series' ROI table), or name another "
+                            f"table with {CLI_FLAGS['synapses']} PATH")
+    return not_mappable(src, f"the synapse table {spath!r} names {role}_unit ids that are "
+                        f"not {role}synaptic units: {_short(bad)}", found,
+                        f"Map the roles with {CLI_FLAGS[role + '_units']}")
+
+
+def _short(ids: list[int], n: int = 8) -> str:
+    """Up to ``n`` ids, then how many there are in all."""
+    return ", ".join(map(str, ids[:n])) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
 
 
 def _absent_weights(c: NwbContent, ids: dict[str, list[int]], segs) -> dict[str, Any]:
@@ -222,7 +298,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     segs = segment_rows(c, opt.get("segments"), src)
     absent = (opt.get("weights_from") == "spikes" and opt.get("weights") is None
               and f"processing/{MODULE}/{WEIGHT}" not in c.series)
-    w = _absent_weights(c, ids, segs) if absent else find_weights(c, opt, src, ids)
+    w = _absent_weights(c, ids, segs) if absent else find_weights(c, opt, src, ids, act)
     grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)
     units = set(c.unit_ids.tolist())
     role_of = _role_column(c)

@@ -357,7 +357,8 @@ def series_kind(s: Any) -> tuple[str, str]:
 def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[int] | None,
                      spec: tuple[str, Any] | None, src: Path, *, lazy: bool = False
                      ) -> dict[str, Any]:
-    """A role's activity from a series: times, values (time, unit), column ids, label, kind.
+    """A role's activity from a series: times, values (time, unit), column ids, label, kind
+    (and ``table_ids``, every id of the series' ROI / electrode table, if it has one).
 
     With ``lazy`` the values are a :class:`plastix.io.lazy.RowsArray` on the file's
     dataset (read when indexed), else a float64 array.
@@ -392,7 +393,8 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
                            f"({CLI_FLAGS[role + '_units']} ID,ID,...)")
     label, kind = series_kind(s)
     return {"times": series_grid(s), "values": values, "ids": [int(x) for x in cols],
-            "label": label, "kind": kind, "dt": (1.0 / float(s.rate)) if s.rate else None}
+            "label": label, "kind": kind, "dt": (1.0 / float(s.rate)) if s.rate else None,
+            "table_ids": table or []}
 
 
 # ---------------------------------------------------------------- segments
