@@ -599,15 +599,20 @@ CASES += [
     ("io-nwb-no-weights", _load_bad("lab.nwb", _lab_nwb(weights=False)), SchemaError,
      _MAP + r"no weights: no TimeSeries 'weight' in a processing module 'plasticity' and no "
      r"`weights`\. Found: TimeSeries processing/plasticity/epsp_slope \(2, 1\)\. Pass the weight "
-     r"series as --weights PATH" + _INSPECT),
+     r"series as --weights PATH; or, to infer the weights from the spike trains, plastix "
+     r"estimate FILE --weights-from spikes \(weights_from='spikes' in Python\)" + _INSPECT),
     ("io-nwb-no-synapses", _load_bad("lab.nwb", _lab_nwb(synapses=False)), SchemaError,
      _MAP + r"no synapse table for the weights 'processing/plasticity/weight': no DynamicTable "
      r"'synapses' next to it and no `synapses`\. Found: tables none\. Pass its synapse table as "
      r"--synapses PATH" + _INSPECT),
     ("io-nwb-synapse-not-a-unit", _load_bad("lab.nwb", _lab_nwb(syn_ids=(0, 3))), SchemaError,
-     _MAP + r"the synapse table 'processing/plasticity/synapses' names post_unit ids that are not "
-     r"postsynaptic units: \[3\]\. Found: post units \[10\]\. Map the roles with --post-units"
-     + _INSPECT),
+     _MAP + r"the synapse table 'processing/plasticity/synapses' names post_unit ids that are no "
+     r"unit of the file: 3\. Found: post units 10\. Fix those rows of the synapse table \(their "
+     r"ids must be ids of the Units table or of the activity series' ROI table\), or name "
+     r"another table with --synapses PATH" + _INSPECT),
+    ("io-nwb-synapse-other-role", _load_bad("lab.nwb", _lab_nwb(syn_ids=(10, 10))), SchemaError,
+     _MAP + r"the synapse table 'processing/plasticity/synapses' names pre_unit ids that are not "
+     r"presynaptic units: 10\. Found: pre units 0\. Map the roles with --pre-units" + _INSPECT),
     ("io-nwb-units-column-typo", _load_bad("lab.nwb", _lab_nwb(role=False),
                                            pre_units="locaton=CA3", post_units="location=CA1"),
      SchemaError,

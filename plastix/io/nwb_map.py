@@ -18,6 +18,7 @@ from plastix.io.nwb_scan import (
     SYNAPSES,
     WEIGHT,
     NwbContent,
+    _ids_desc,
     activity_series,
     assign,
     not_mappable,
@@ -191,21 +192,16 @@ def _synapse_ids_error(src: Path, spath: str, role: str, bad: list[int], role_id
         Every unit id of the file (``Units`` rows and activity columns).
     """
     unknown = [u for u in bad if u not in known]
-    found = f"{role} units {_short(sorted(role_ids))}"
+    found = f"{role} units {_ids_desc(sorted(role_ids))}"
     if unknown:
         return not_mappable(src, f"the synapse table {spath!r} names {role}_unit ids that are "
-                            f"no unit of the file: {_short(unknown)}", found,
+                            f"no unit of the file: {_ids_desc(unknown)}", found,
                             f"Fix those rows of the synapse table (their ids must be ids of the "
                             f"Units table or of the activity series' ROI table), or name another "
                             f"table with {CLI_FLAGS['synapses']} PATH")
     return not_mappable(src, f"the synapse table {spath!r} names {role}_unit ids that are "
-                        f"not {role}synaptic units: {_short(bad)}", found,
+                        f"not {role}synaptic units: {_ids_desc(bad)}", found,
                         f"Map the roles with {CLI_FLAGS[role + '_units']}")
-
-
-def _short(ids: list[int], n: int = 8) -> str:
-    """Up to ``n`` ids, then how many there are in all."""
-    return ", ".join(map(str, ids[:n])) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
 
 
 def _absent_weights(c: NwbContent, ids: dict[str, list[int]], segs) -> dict[str, Any]:
