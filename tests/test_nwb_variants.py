@@ -203,3 +203,45 @@ def test_a_spike_only_file_is_refused_with_the_hint_to_infer_the_weights(tmp_pat
                                           r"weights from the spike trains, .*--weights-from "
                                           r"spikes"):
         load_record(path)
+
+
+def test_synapse_columns_that_reference_units_rows_map_to_their_ids(tmp_path):
+    """``pre_unit`` / ``post_unit`` as DynamicTableRegions into the Units table (row
+    indices, not ids) map to the ids of those rows; a column of text is refused in one
+    message naming the column and its values."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _units(nwb)
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    data = np.tile(np.arange(float(len(PAIRS))), (4, 1))
+    mod.add(pynwb.TimeSeries(name="weight", data=data, unit="mV", timestamps=np.arange(4.0)))
+    from hdmf.common import DynamicTable
+
+    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
+    syn.add_column("pre_unit", "presynaptic unit (Units row)", table=nwb.units)
+    syn.add_column("post_unit", "postsynaptic unit (Units row)", table=nwb.units)
+    rows = [*PRE, *POST]
+    for pre, post in PAIRS:
+        syn.add_row(pre_unit=rows.index(pre), post_unit=rows.index(post))
+    mod.add(syn)
+    path = _write(nwb, tmp_path / "region.nwb")
+    rec = load_record(path)
+    for k, (pre, post) in enumerate(PAIRS):
+        assert_allclose(rec["weight"].sel(pre=pre, post=post).values, k)
+
+    nwb = _nwbfile()
+    _units(nwb)
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((4, 1)), unit="mV",
+                             timestamps=np.arange(4.0)))
+    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
+    syn.add_column("pre_unit", "presynaptic cell")
+    syn.add_column("post_unit", "postsynaptic cell")
+    syn.add_row(pre_unit="cell-a", post_unit="cell-b")
+    mod.add(syn)
+    path = _write(nwb, tmp_path / "text.nwb")
+    with pytest.raises(SchemaError, match=r"the column 'pre_unit' of the synapse table "
+                                          r"'processing/plasticity/synapses' must hold integer "
+                                          r"unit ids .*Found: values 'cell-a'"):
+        load_record(path)

@@ -34,7 +34,8 @@ from plastix.io.nwb_scan import (
 )
 from plastix.record import make_record
 
-__all__ = ["build_record", "find_roles", "find_weights", "bin_grid", "binned_rates"]
+__all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "bin_grid",
+           "binned_rates"]
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
@@ -127,8 +128,7 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
                            f"({values.shape[1]})", f"columns {list(tab.colnames)}, "
                            f"{len(tab)} rows", "Fix the table or name another with "
                            f"{CLI_FLAGS['synapses']} PATH")
-    pre = np.asarray(tab["pre_unit"][:], dtype=np.int64)
-    post = np.asarray(tab["post_unit"][:], dtype=np.int64)
+    pre, post = (synapse_ids(tab, k, spath, src) for k in ("pre_unit", "post_unit"))
     col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
     known = set(c.unit_ids.tolist()) | set(ids["pre"]) | set(ids["post"])
     for a in (act or {}).values():
@@ -140,6 +140,44 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
     return {"times": series_grid(ws), "values": values, "unit": str(ws.unit or "1"),
             "rows": np.array([col["post"][int(u)] for u in post], dtype=np.int64),
             "cols": np.array([col["pre"][int(u)] for u in pre], dtype=np.int64)}
+
+
+def synapse_ids(tab: Any, name: str, spath: str, src: Path) -> np.ndarray:
+    """The unit ids of a synapse table's column ``pre_unit`` or ``post_unit``.
+
+    A column of integers holds the ids themselves; a ``DynamicTableRegion`` (rows of
+    the ``Units`` table or of an ROI table, as some tools write references) gives
+    the ids of the rows it points at.  Anything else is refused.
+
+    Parameters
+    ----------
+    tab : hdmf.common.DynamicTable
+        The synapse table.
+    name : {"pre_unit", "post_unit"}
+        The column.
+    spath : str
+        The table's path in the file (for the message).
+    src : Path
+        The file.
+    """
+    from hdmf.common import DynamicTableRegion
+
+    col = tab[name]
+    if isinstance(col, DynamicTableRegion):
+        rows = np.asarray(col.data[:], dtype=np.int64)
+        return np.asarray(col.table.id[:], dtype=np.int64)[rows]
+    values = np.asarray(col[:], dtype=object)
+    try:
+        ids = np.array([int(v) for v in values.tolist()], dtype=np.int64)
+    except (TypeError, ValueError):
+        ids = None
+    if ids is None or ids.shape != values.shape or not np.array_equal(ids, values.astype(float)):
+        shown = ", ".join(repr(v) for v in values.tolist()[:4])
+        raise not_mappable(src, f"the column {name!r} of the synapse table {spath!r} must hold "
+                           "integer unit ids (or rows of the Units table)",
+                           f"values {shown}", "Store the unit ids of each synapse in it, or "
+                           f"name another table with {CLI_FLAGS['synapses']} PATH")
+    return ids
 
 
 def _has_spikes(c: NwbContent, ids: dict[str, list[int]]) -> bool:
