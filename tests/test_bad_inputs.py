@@ -417,6 +417,14 @@ def _empty(path):
     path.write_bytes(b"")
 
 
+def _plain_hdf5(path):
+    """A sound HDF5 file written with h5py, without any format's marks."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(3)
+
+
 def _not_a_record(path):
     path.write_bytes(b"plastix: not a record\n" * 50)
 
@@ -493,6 +501,13 @@ CASES += [
     (f"io-corrupt-{ext}", _load_bad(f"x.{ext}", _as_file(ext, _scramble)), FileFormatError,
      rf"cannot read 'x\.{ext}' as {label}: " + _DAMAGED)
     for ext, label in (("nc", "NetCDF"), ("nix", "NIX"), ("nwb", "NWB"))
+] + [
+    (f"io-plain-hdf5-{ext}", _load_bad(f"x.{ext}", _plain_hdf5), FileFormatError,
+     rf"cannot read 'x\.{ext}' as {label}: it is an HDF5 file that opens, but not in this "
+     r"format \(no NWB, NIX or NetCDF marks in its root attributes; the reader said \w+: .*\)\. "
+     r"Pass a file written by an NWB \(or NIX, NetCDF\) writer, or convert this one \(e\.g\. "
+     r"with pynwb or NeuroConv for NWB\)\.")
+    for ext, label in (("nix", "NIX"), ("nwb", "NWB"))
 ] + [
     ("io-truncated-pkl", _load_bad("x.pkl", _as_file("pkl", _half), allow_pickle=True),
      FileFormatError,
