@@ -421,6 +421,14 @@ def _empty(path):
     path.write_bytes(b"")
 
 
+def _plain_hdf5(path):
+    """A sound HDF5 file written with h5py, without any format's marks."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(3)
+
+
 def _not_a_record(path):
     path.write_bytes(b"plastix: not a record\n" * 50)
 
@@ -497,6 +505,13 @@ CASES += [
     (f"io-corrupt-{ext}", _load_bad(f"x.{ext}", _as_file(ext, _scramble)), FileFormatError,
      rf"cannot read 'x\.{ext}' as {label}: " + _DAMAGED)
     for ext, label in (("nc", "NetCDF"), ("nix", "NIX"), ("nwb", "NWB"))
+] + [
+    (f"io-plain-hdf5-{ext}", _load_bad(f"x.{ext}", _plain_hdf5), FileFormatError,
+     rf"cannot read 'x\.{ext}' as {label}: it is an HDF5 file that opens, but not in this "
+     r"format \(no NWB, NIX or NetCDF marks in its root attributes; the reader said \w+: .*\)\. "
+     r"Pass a file written by an NWB \(or NIX, NetCDF\) writer, or convert this one \(e\.g\. "
+     r"with pynwb or NeuroConv for NWB\)\.")
+    for ext, label in (("nix", "NIX"), ("nwb", "NWB"))
 ] + [
     ("io-truncated-pkl", _load_bad("x.pkl", _as_file("pkl", _half), allow_pickle=True),
      FileFormatError,
@@ -603,15 +618,20 @@ CASES += [
     ("io-nwb-no-weights", _load_bad("lab.nwb", _lab_nwb(weights=False)), SchemaError,
      _MAP + r"no weights: no TimeSeries 'weight' in a processing module 'plasticity' and no "
      r"`weights`\. Found: TimeSeries processing/plasticity/epsp_slope \(2, 1\)\. Pass the weight "
-     r"series as --weights PATH" + _INSPECT),
+     r"series as --weights PATH; or, to infer the weights from the spike trains, plastix "
+     r"estimate FILE --weights-from spikes \(weights_from='spikes' in Python\)" + _INSPECT),
     ("io-nwb-no-synapses", _load_bad("lab.nwb", _lab_nwb(synapses=False)), SchemaError,
      _MAP + r"no synapse table for the weights 'processing/plasticity/weight': no DynamicTable "
      r"'synapses' next to it and no `synapses`\. Found: tables none\. Pass its synapse table as "
      r"--synapses PATH" + _INSPECT),
     ("io-nwb-synapse-not-a-unit", _load_bad("lab.nwb", _lab_nwb(syn_ids=(0, 3))), SchemaError,
-     _MAP + r"the synapse table 'processing/plasticity/synapses' names post_unit ids that are not "
-     r"postsynaptic units: \[3\]\. Found: post units \[10\]\. Map the roles with --post-units"
-     + _INSPECT),
+     _MAP + r"the synapse table 'processing/plasticity/synapses' names post_unit ids that are no "
+     r"unit of the file: 3\. Found: post units 10\. Fix those rows of the synapse table \(their "
+     r"ids must be ids of the Units table or of the activity series' ROI table\), or name "
+     r"another table with --synapses PATH" + _INSPECT),
+    ("io-nwb-synapse-other-role", _load_bad("lab.nwb", _lab_nwb(syn_ids=(10, 10))), SchemaError,
+     _MAP + r"the synapse table 'processing/plasticity/synapses' names pre_unit ids that are not "
+     r"presynaptic units: 10\. Found: pre units 0\. Map the roles with --pre-units" + _INSPECT),
     ("io-nwb-units-column-typo", _load_bad("lab.nwb", _lab_nwb(role=False),
                                            pre_units="locaton=CA3", post_units="location=CA1"),
      SchemaError,

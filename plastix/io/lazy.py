@@ -45,10 +45,15 @@ class RowsArray(_LazyRows):
         The stored rows that make the view's rows, increasing (default: all).
     cols : sequence of int, optional
         The stored columns that make the view's columns (default: all).
+    conversion, offset : float, optional
+        The values are ``stored * conversion + offset`` (an NWB ``TimeSeries``'
+        scaling of its stored data); default 1 and 0.
     """
 
-    def __init__(self, data: Any, rows: np.ndarray | None = None, cols: Any = None):
+    def __init__(self, data: Any, rows: np.ndarray | None = None, cols: Any = None, *,
+                 conversion: float = 1.0, offset: float = 0.0):
         self.data = data
+        self.conversion, self.offset = float(conversion), float(offset)
         shape = tuple(int(n) for n in np.shape(data))
         self._n_stored = shape[0]
         self._n_cols = int(np.prod(shape[1:])) if len(shape) > 1 else 1
@@ -62,14 +67,16 @@ class RowsArray(_LazyRows):
     def take_cols(self, cols: Any) -> RowsArray:
         """The view of columns ``cols`` (of this view)."""
         cols = np.asarray(cols, dtype=np.int64)
-        return RowsArray(self.data, self.rows, cols if self.cols is None else self.cols[cols])
+        return RowsArray(self.data, self.rows, cols if self.cols is None else self.cols[cols],
+                         conversion=self.conversion, offset=self.offset)
 
     def take_rows(self, keep: np.ndarray) -> RowsArray:
         """The view of the rows where the boolean mask ``keep`` is true."""
         idx = np.flatnonzero(np.asarray(keep, dtype=bool))
         if self.rows is None and idx.size == self._n_stored:
             return self
-        return RowsArray(self.data, idx if self.rows is None else self.rows[idx], self.cols)
+        return RowsArray(self.data, idx if self.rows is None else self.rows[idx], self.cols,
+                         conversion=self.conversion, offset=self.offset)
 
     def read_direct(self, out: np.ndarray, source_sel: slice, dest_sel: slice) -> None:
         """Rows ``source_sel`` into ``out[dest_sel]`` (as ``h5py.Dataset.read_direct``)."""
@@ -90,6 +97,8 @@ class RowsArray(_LazyRows):
             block = np.zeros((0, self._n_cols))
         if self.cols is not None:
             block = block[:, self.cols]
+        if self.conversion != 1.0 or self.offset != 0.0:
+            block = block * self.conversion + self.offset
         out = block[:, ckey]
         return out[0] if np.ndim(rkey) == 0 and not isinstance(rkey, slice) else out
 

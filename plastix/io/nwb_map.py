@@ -18,6 +18,7 @@ from plastix.io.nwb_scan import (
     SYNAPSES,
     WEIGHT,
     NwbContent,
+    _ids_desc,
     activity_series,
     assign,
     not_mappable,
@@ -28,11 +29,13 @@ from plastix.io.nwb_scan import (
     segment_rows,
     series_found,
     series_grid,
+    series_values,
     units_found,
 )
 from plastix.record import make_record
 
-__all__ = ["build_record", "find_roles", "find_weights", "bin_grid", "binned_rates"]
+__all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "bin_grid",
+           "binned_rates"]
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
@@ -58,6 +61,8 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = Fa
             out[r] = act[r]["ids"]
             continue
         flag = CLI_FLAGS[f"{r}_units"]
+        if ids[r] is None and c.unit_ids.size == 0:
+            raise _no_units_table(c, src)
         if ids[r] is None:
             raise not_mappable(src, f"the role of the units cannot be found (no column 'role' "
                                f"in the Units table, no {flag})", units_found(c),
@@ -89,15 +94,22 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = Fa
     return out, act
 
 
-def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, list[int]]
-                 ) -> dict[str, Any]:
-    """The weight series, its synapse table mapped to (post, pre) columns, or the refusal."""
+def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, list[int]],
+                 act: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The weight series, its synapse table mapped to (post, pre) columns, or the refusal.
+
+    ``act`` (each role's activity series, from :func:`find_roles`) adds the ids of
+    their ROI / electrode tables to the ids the synapse table may name.
+    """
     wpath = opt.get("weights")
     default = f"processing/{MODULE}/{WEIGHT}"
     if wpath is None and default not in c.series:
+        infer = ("; or, to infer the weights from the spike trains, plastix estimate FILE "
+                 "--weights-from spikes (weights_from='spikes' in Python)"
+                 if _has_spikes(c, ids) else "")
         raise not_mappable(src, f"no weights: no TimeSeries {WEIGHT!r} in a processing module "
                            f"{MODULE!r} and no `weights`", series_found(c),
-                           f"Pass the weight series as {CLI_FLAGS['weights']} PATH")
+                           f"Pass the weight series as {CLI_FLAGS['weights']} PATH{infer}")
     key = wpath or default
     ws = resolve(c, "series", key, "weights", src)
     wpath = next(p for p, s in c.series.items() if s is ws)
@@ -108,8 +120,7 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
                            "tables " + (", ".join(c.tables) or "none"),
                            f"Pass its synapse table as {CLI_FLAGS['synapses']} PATH")
     tab = resolve(c, "tables", spath, "synapses", src)
-    values = np.asarray(ws.data[:], dtype=float)
-    values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+    values = series_values(ws)
     missing = [k for k in ("pre_unit", "post_unit") if k not in tab.colnames]
     if missing or len(tab) != values.shape[1]:
         raise not_mappable(src, f"the synapse table {spath!r} must have columns pre_unit and "
@@ -117,19 +128,118 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
                            f"({values.shape[1]})", f"columns {list(tab.colnames)}, "
                            f"{len(tab)} rows", "Fix the table or name another with "
                            f"{CLI_FLAGS['synapses']} PATH")
-    pre = np.asarray(tab["pre_unit"][:], dtype=np.int64)
-    post = np.asarray(tab["post_unit"][:], dtype=np.int64)
+    pre, post = (synapse_ids(tab, k, spath, src) for k in ("pre_unit", "post_unit"))
     col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
+    known = set(c.unit_ids.tolist()) | set(ids["pre"]) | set(ids["post"])
+    for a in (act or {}).values():
+        known |= set(a["table_ids"]) if a is not None else set()
     for r, got in (("pre", pre), ("post", post)):
         bad = sorted({int(u) for u in got if int(u) not in col[r]})
         if bad:
-            raise not_mappable(src, f"the synapse table {spath!r} names {r}_unit ids that are "
-                               f"not {r}synaptic units: {bad[:5]}",
-                               f"{r} units {sorted(ids[r])[:8]}",
-                               f"Map the roles with {CLI_FLAGS[r + '_units']}")
+            raise _synapse_ids_error(src, spath, r, bad, ids[r], known)
     return {"times": series_grid(ws), "values": values, "unit": str(ws.unit or "1"),
             "rows": np.array([col["post"][int(u)] for u in post], dtype=np.int64),
             "cols": np.array([col["pre"][int(u)] for u in pre], dtype=np.int64)}
+
+
+def synapse_ids(tab: Any, name: str, spath: str, src: Path) -> np.ndarray:
+    """The unit ids of a synapse table's column ``pre_unit`` or ``post_unit``.
+
+    A column of integers holds the ids themselves; a ``DynamicTableRegion`` (rows of
+    the ``Units`` table or of an ROI table, as some tools write references) gives
+    the ids of the rows it points at.  Anything else is refused.
+
+    Parameters
+    ----------
+    tab : hdmf.common.DynamicTable
+        The synapse table.
+    name : {"pre_unit", "post_unit"}
+        The column.
+    spath : str
+        The table's path in the file (for the message).
+    src : Path
+        The file.
+    """
+    from hdmf.common import DynamicTableRegion
+
+    col = tab[name]
+    if isinstance(col, DynamicTableRegion):
+        rows = np.asarray(col.data[:], dtype=np.int64)
+        return np.asarray(col.table.id[:], dtype=np.int64)[rows]
+    values = np.asarray(col[:], dtype=object)
+    try:
+        ids = np.array([int(v) for v in values.tolist()], dtype=np.int64)
+    except (TypeError, ValueError):
+        ids = None
+    if ids is None or ids.shape != values.shape or not np.array_equal(ids, values.astype(float)):
+        shown = ", ".join(repr(v) for v in values.tolist()[:4])
+        raise not_mappable(src, f"the column {name!r} of the synapse table {spath!r} must hold "
+                           "integer unit ids (or rows of the Units table)",
+                           f"values {shown}", "Store the unit ids of each synapse in it, or "
+                           f"name another table with {CLI_FLAGS['synapses']} PATH")
+    return ids
+
+
+def _has_spikes(c: NwbContent, ids: dict[str, list[int]]) -> bool:
+    """Whether the units of both roles hold spike times (so weights could be inferred)."""
+    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    return all(any(u in pos and np.size(c.spikes[pos[u]]) for u in ids[r]) for r in ROLES)
+
+
+def _no_units_table(c: NwbContent, src: Path) -> Exception:
+    """The refusal of a file without a ``Units`` table whose activity series are not named.
+
+    Parameters
+    ----------
+    c : NwbContent
+        What the file holds (its series are listed as found).
+    src : Path
+        The file.
+    """
+    return not_mappable(src, "the file has no Units table (no spike-sorted units), and no "
+                        "activity series is named for the pre and post roles",
+                        f"no Units table; {series_found(c)}",
+                        f"Name the series of each role: {CLI_FLAGS['pre_activity']} PATH and "
+                        f"{CLI_FLAGS['post_activity']} PATH, with {CLI_FLAGS['pre_units']} / "
+                        f"{CLI_FLAGS['post_units']} ID,ID,... for the ids of their columns when "
+                        "a series has no ROI or electrode table (pre_activity=, post_activity=, "
+                        "pre_units=, post_units= in Python)")
+
+
+def _synapse_ids_error(src: Path, spath: str, role: str, bad: list[int], role_ids: list[int],
+                       known: set[int]) -> Exception:
+    """The refusal of a synapse table naming ids that are not units of ``role``.
+
+    Ids found in no table of the file (not in ``Units``, not among the activity
+    series' columns) are an error of the synapse table; ids of other units are a
+    role mapping to fix.
+
+    Parameters
+    ----------
+    src : Path
+        The file.
+    spath : str
+        The path of the synapse table.
+    role : {"pre", "post"}
+        The column (``pre_unit`` / ``post_unit``) that names the ids.
+    bad : list of int
+        The ids that are not units of ``role``.
+    role_ids : list of int
+        The units of ``role``.
+    known : set of int
+        Every unit id of the file (``Units`` rows and activity columns).
+    """
+    unknown = [u for u in bad if u not in known]
+    found = f"{role} units {_ids_desc(sorted(role_ids))}"
+    if unknown:
+        return not_mappable(src, f"the synapse table {spath!r} names {role}_unit ids that are "
+                            f"no unit of the file: {_ids_desc(unknown)}", found,
+                            f"Fix those rows of the synapse table (their ids must be ids of the "
+                            f"Units table or of the activity series' ROI table), or name another "
+                            f"table with {CLI_FLAGS['synapses']} PATH")
+    return not_mappable(src, f"the synapse table {spath!r} names {role}_unit ids that are "
+                        f"not {role}synaptic units: {_ids_desc(bad)}", found,
+                        f"Map the roles with {CLI_FLAGS[role + '_units']}")
 
 
 def _absent_weights(c: NwbContent, ids: dict[str, list[int]], segs) -> dict[str, Any]:
@@ -222,7 +332,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     segs = segment_rows(c, opt.get("segments"), src)
     absent = (opt.get("weights_from") == "spikes" and opt.get("weights") is None
               and f"processing/{MODULE}/{WEIGHT}" not in c.series)
-    w = _absent_weights(c, ids, segs) if absent else find_weights(c, opt, src, ids)
+    w = _absent_weights(c, ids, segs) if absent else find_weights(c, opt, src, ids, act)
     grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)
     units = set(c.unit_ids.tolist())
     role_of = _role_column(c)

@@ -17,8 +17,8 @@ from plastix.io.probe import reading
 
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
            "open_nwb", "parse_units", "suggest", "not_mappable", "resolve", "role_units",
-           "series_grid",
-           "series_kind", "series_ids", "assign", "restore_exact", "activity_series",
+           "series_grid", "series_kind", "series_scaling", "series_values", "series_ids",
+           "assign", "restore_exact", "activity_series",
            "segment_rows", "series_found", "units_found", "OPTION_HELP"]
 
 STANDARD_MARK = "plastix-standard-nwb:"
@@ -268,12 +268,38 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
                            "table does not have" + suggest(name, list(c.unit_columns)),
                            units_found(c), f"Name one of its columns in `{option}`")
     col = c.unit_columns[name]
-    ids = [int(i) for i, v in zip(c.unit_ids, col, strict=True) if str(v) == value]
+    ids = [int(i) for i, v in zip(c.unit_ids, col, strict=True) if cell_matches(v, value)]
     if not ids:
         raise not_mappable(src, f"`{option}` selects units with {name} == {value!r}, and there "
                            f"is none", f"column {name!r} with {_values_desc(col, 8)}",
                            f"Choose one of these values in `{option}`")
     return ids
+
+
+def cell_matches(cell: Any, value: str) -> bool:
+    """Whether a ``Units`` cell equals the text ``value`` of a ``COLUMN=VALUE`` selection.
+
+    Text cells match the same text; numeric cells match a number of equal value
+    (``depth=100`` selects a float column's ``100.0``, as MatNWB stores numbers
+    as doubles); boolean cells match ``true`` / ``false`` in any case.
+
+    Parameters
+    ----------
+    cell : object
+        One value of the column (``str``, ``int``, ``float`` or ``bool``).
+    value : str
+        The text after ``=``.
+    """
+    if str(cell) == value:
+        return True
+    if isinstance(cell, (bool, np.bool_)):
+        return value.strip().lower() == str(bool(cell)).lower()
+    if isinstance(cell, (int, float, np.integer, np.floating)):
+        try:
+            return float(cell) == float(value)
+        except ValueError:
+            return False
+    return False
 
 
 def series_ids(s: Any) -> list[int] | None:
@@ -295,6 +321,29 @@ def series_grid(s: Any) -> np.ndarray:
     return float(s.starting_time or 0.0) + np.arange(n) / float(s.rate)
 
 
+def series_scaling(s: Any) -> tuple[float, float]:
+    """The ``(conversion, offset)`` of a ``TimeSeries``: its values are ``data * conversion +
+    offset`` in its ``unit`` (NWB's scaling of stored integers; default 1 and 0)."""
+    conversion = getattr(s, "conversion", None)
+    offset = getattr(s, "offset", None)
+    return (1.0 if conversion is None else float(conversion),
+            0.0 if offset is None else float(offset))
+
+
+def series_values(s: Any) -> np.ndarray:
+    """A ``TimeSeries``' values in its ``unit``, float64, as (time, column).
+
+    The stored data scaled by :func:`series_scaling`; a 1-D series is one column,
+    trailing axes are flattened into columns.
+    """
+    values = np.asarray(s.data[:], dtype=float)
+    values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+    conversion, offset = series_scaling(s)
+    if conversion != 1.0 or offset != 0.0:
+        values = values * conversion + offset
+    return values
+
+
 def series_kind(s: Any) -> tuple[str, str]:
     """The record's (unit label, kind) of an activity series."""
     unit = str(s.unit or "1")
@@ -308,17 +357,18 @@ def series_kind(s: Any) -> tuple[str, str]:
 def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[int] | None,
                      spec: tuple[str, Any] | None, src: Path, *, lazy: bool = False
                      ) -> dict[str, Any]:
-    """A role's activity from a series: times, values (time, unit), column ids, label, kind.
+    """A role's activity from a series: times, values (time, unit), column ids, label, kind
+    (and ``table_ids``, every id of the series' ROI / electrode table, if it has one).
 
     With ``lazy`` the values are a :class:`plastix.io.lazy.RowsArray` on the file's
     dataset (read when indexed), else a float64 array.
     """
     s = resolve(c, "series", path, option, src)
     if lazy:
-        values = RowsArray(s.data)
+        conversion, offset = series_scaling(s)
+        values = RowsArray(s.data, conversion=conversion, offset=offset)
     else:
-        values = np.asarray(s.data[:], dtype=float)
-        values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+        values = series_values(s)
     n = values.shape[1]
     given = spec[1] if spec is not None and spec[0] == "ids" else None
     table = series_ids(s)
@@ -343,7 +393,8 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
                            f"({CLI_FLAGS[role + '_units']} ID,ID,...)")
     label, kind = series_kind(s)
     return {"times": series_grid(s), "values": values, "ids": [int(x) for x in cols],
-            "label": label, "kind": kind, "dt": (1.0 / float(s.rate)) if s.rate else None}
+            "label": label, "kind": kind, "dt": (1.0 / float(s.rate)) if s.rate else None,
+            "table_ids": table or []}
 
 
 # ---------------------------------------------------------------- segments
@@ -363,7 +414,7 @@ def segment_rows(c: NwbContent, choice: str | None, src: Path
     if name not in c.intervals:
         raise not_mappable(src, f"`segments` asks for the {name} table, which is absent or "
                            "empty", "interval tables " + (", ".join(c.intervals) or "none"),
-                           "Choose another table, or segments='none'")
+                           _segments_fix(["none", *c.intervals]))
     tab = c.intervals[name]
     start = np.asarray(tab["start_time"][:], dtype=float)
     stop = np.asarray(tab["stop_time"][:], dtype=float)
@@ -371,16 +422,30 @@ def segment_rows(c: NwbContent, choice: str | None, src: Path
     start, stop = start[order], stop[order]
     if np.any(start[1:] < stop[:-1]):
         i = int(np.flatnonzero(start[1:] < stop[:-1])[0])
+        other = [k for k in c.intervals if k != name]
         raise not_mappable(src, f"the rows of the {name} table overlap (a row starting at "
-                           f"{start[i + 1]!r} s begins before the previous one stops at "
-                           f"{stop[i]!r} s), so they cannot be segments",
-                           f"{len(start)} rows", "Pass segments='none' (or the other table)")
+                           f"{float(start[i + 1]):g} s begins before the previous one stops at "
+                           f"{float(stop[i]):g} s), so they cannot be segments",
+                           f"{len(start)} rows", _segments_fix(["none", *other]))
     cols = tab.colnames
     seg = (np.asarray(tab["segment"][:], dtype=np.int64)[order] if "segment" in cols
            else np.arange(len(start), dtype=np.int64))
     off = (np.asarray(tab["time_offset"][:], dtype=float)[order] if "time_offset" in cols
            else np.zeros(len(start)))
     return {"start": start, "stop": stop, "seg": seg, "offset": off, "name": name}
+
+
+def _segments_fix(choices: list[str]) -> str:
+    """The fix of a segment table that cannot be used: the other choices, as flag and option.
+
+    Parameters
+    ----------
+    choices : list of str
+        The ``segments`` values that would work (``"none"``, ``"epochs"``, ``"trials"``).
+    """
+    flags = " or ".join(f"--segments {k}" for k in choices)
+    opts = " or ".join(f"segments={k!r}" for k in choices)
+    return f"Pass {flags} ({opts} in Python)"
 
 
 def assign(t: np.ndarray, segs: dict[str, np.ndarray] | None) -> np.ndarray:

@@ -167,10 +167,27 @@ def _cause(path: Path, err: BaseException) -> tuple[str, str]:
                 "that did not finish", _RECOPY)
     start = head(path)
     kind = "HDF5" if start == HDF5_SIGNATURE else "pickle" if start[:1] == b"\x80" else None
+    if kind == "HDF5" and hdf5_kind(path) == "hdf5":
+        return _unmarked_hdf5(detail)
     if kind is not None:
         return f"its {kind} content is damaged ({detail})", _RECOPY
     return (f"{describe(path)} ({detail})",
             "Check that it is the file you meant, or copy it again from the original")
+
+
+def _unmarked_hdf5(detail: str) -> tuple[str, str]:
+    """Cause and remedy when a reader fails on a sound HDF5 file that carries no format's mark
+    (e.g. a file written with h5py and named ``.nwb``): not damage, another kind of file.
+
+    Parameters
+    ----------
+    detail : str
+        The reader's error, ``"Type: text"``.
+    """
+    return (f"it is an HDF5 file that opens, but not in this format (no NWB, NIX or NetCDF "
+            f"marks in its root attributes; the reader said {detail})",
+            "Pass a file written by an NWB (or NIX, NetCDF) writer, or convert this one "
+            "(e.g. with pynwb or NeuroConv for NWB)")
 
 
 def _release(err: BaseException) -> None:

@@ -1,0 +1,247 @@
+"""Standard NWB files in the variations other tools write (pynwb, MatNWB-like layouts).
+
+Each test builds a small file with pynwb calls in ``tmp_path`` and checks that
+the standard reader either maps it right or refuses it with one message naming
+what was expected, what was found and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from plastix.io import load_record
+
+pynwb = pytest.importorskip("pynwb")
+
+PRE, POST = [0, 1, 2], [10, 11]
+
+
+def _nwbfile():
+    return pynwb.NWBFile(session_description="variants", identifier="variant-1",
+                         session_start_time=datetime.datetime(2025, 3, 1, 9, 30,
+                                                              tzinfo=datetime.UTC))
+
+
+def _units(nwb, *, role=True, columns=None, duration=20.0, seed=0):
+    """Units ``PRE`` and ``POST`` with Poisson spikes (20 Hz); ``columns``: name -> fn(role)."""
+    gen = np.random.default_rng(seed)
+    if role:
+        nwb.add_unit_column("role", "pre or post")
+    for name in columns or {}:
+        nwb.add_unit_column(name, name)
+    for r, ids in (("pre", PRE), ("post", POST)):
+        for u in ids:
+            kw = {name: fn(r) for name, fn in (columns or {}).items()}
+            if role:
+                kw["role"] = r
+            train = np.sort(gen.uniform(0.0, duration, int(20 * duration)))
+            nwb.add_unit(spike_times=train, id=u, **kw)
+
+
+def _synapses(mod, pairs):
+    from hdmf.common import DynamicTable
+
+    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
+    syn.add_column("pre_unit", "presynaptic unit id")
+    syn.add_column("post_unit", "postsynaptic unit id")
+    for pre, post in pairs:
+        syn.add_row(pre_unit=pre, post_unit=post)
+    mod.add(syn)
+
+
+def _write(nwb, path):
+    with pynwb.NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path
+
+
+PAIRS = [(p, q) for q in POST for p in PRE]
+
+
+def test_series_conversion_and_offset_are_applied(tmp_path):
+    """A weight series stored as int16 with ``conversion`` and ``offset``, and an activity
+    series stored as int16 with ``conversion``, read as ``data * conversion + offset``
+    (NWB's meaning), eagerly and lazily -- not as the raw integers."""
+    from plastix.io.nwb import open_standard_nwb
+
+    nwb = _nwbfile()
+    _units(nwb)
+    gen = np.random.default_rng(1)
+    raw_w = (1000 + gen.integers(-20, 20, (21, len(PAIRS))).cumsum(0)).astype(np.int16)
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=raw_w, unit="mV", conversion=1e-3,
+                             offset=0.5, timestamps=np.arange(21.0)))
+    _synapses(mod, PAIRS)
+    raw_a = gen.integers(0, 3000, (2000, len(PRE))).astype(np.int16)
+    ecephys = nwb.create_processing_module("ecephys", "firing rates")
+    ecephys.add(pynwb.TimeSeries(name="pre_rates", data=raw_a, unit="Hz", conversion=0.01,
+                                 rate=100.0, starting_time=0.0))
+    path = _write(nwb, tmp_path / "scaled.nwb")
+
+    rec = load_record(path, pre_activity="pre_rates")
+    want_w = raw_w * 1e-3 + 0.5
+    for k, (pre, post) in enumerate(PAIRS):
+        assert_allclose(rec["weight"].sel(pre=pre, post=post).values, want_w[:, k])
+    assert_allclose(rec["pre_activity"].values, raw_a * 0.01)
+    lazy = open_standard_nwb(path, pre_activity="pre_rates")
+    try:
+        assert_allclose(lazy["pre_activity"][5:9, 1:3].values, raw_a[5:9, 1:3] * 0.01)
+    finally:
+        lazy.close()
+
+
+def test_column_value_selection_compares_numbers_as_numbers(tmp_path):
+    """``COLUMN=VALUE`` on a float column (MatNWB writes numbers as doubles) selects by
+    value (``depth=100`` finds ``100.0``), on a bool column by ``true``/``false``, on a
+    text column by the text; a value no unit has is refused listing the values."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _units(nwb, role=False, columns={"depth": lambda r: 100.0 if r == "pre" else 250.0,
+                                     "is_pre": lambda r: r == "pre",
+                                     "location": lambda r: "CA3" if r == "pre" else "CA1"})
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((5, len(PAIRS))), unit="mV",
+                             timestamps=np.arange(5.0)))
+    _synapses(mod, PAIRS)
+    path = _write(nwb, tmp_path / "columns.nwb")
+    for pre, post in (("depth=100", "depth=250"), ("depth=1e2", "depth=250.0"),
+                      ("is_pre=true", "is_pre=False"), ("location=CA3", "location=CA1")):
+        rec = load_record(path, pre_units=pre, post_units=post)
+        assert rec["pre"].values.tolist() == PRE and rec["post"].values.tolist() == POST
+    with pytest.raises(SchemaError, match=r"depth == '99'.*values '100.0', '250.0'"):
+        load_record(path, pre_units="depth=99", post_units="depth=250")
+
+
+def _weights(nwb, n=21):
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((n, len(PAIRS))), unit="mV",
+                             timestamps=np.arange(float(n))))
+    _synapses(mod, PAIRS)
+    return mod
+
+
+def test_overlapping_epochs_are_refused_with_plain_times_and_the_flags_that_work(tmp_path):
+    """Overlapping epochs (with tags) cannot be segments: one message with the times as
+    plain numbers (no ``np.float64(...)``) and the ``--segments`` choices that would work,
+    including the trials table the file has; that choice then reads."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _units(nwb)
+    _weights(nwb)
+    nwb.add_epoch(0.0, 10.0, tags=["baseline"])
+    nwb.add_epoch(8.0, 20.0, tags=["pairing"])
+    nwb.add_trial(0.0, 5.0)
+    nwb.add_trial(10.0, 15.0)
+    path = _write(nwb, tmp_path / "overlap.nwb")
+    with pytest.raises(SchemaError) as err:
+        load_record(path)
+    msg = str(err.value)
+    assert "starting at 8 s begins before the previous one stops at 10 s" in msg
+    assert "np.float64" not in msg and "\n" not in msg
+    assert "--segments none or --segments trials" in msg
+    rec = load_record(path, segments="trials")
+    assert rec["segment"].values.tolist() == [0] * 500 + [1] * 500
+
+
+def test_a_file_without_units_is_refused_for_what_it_lacks_and_reads_with_series(tmp_path):
+    """No ``Units`` table: the refusal says so (not "add a column 'role'") and names the
+    activity flags; with both activity series named and their column ids given, it reads."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _weights(nwb)
+    gen = np.random.default_rng(2)
+    rates = nwb.create_processing_module("ecephys", "firing rates")
+    for r, ids in (("pre", PRE), ("post", POST)):
+        rates.add(pynwb.TimeSeries(name=f"{r}_rates", data=gen.random((2000, len(ids))),
+                                   unit="Hz", rate=100.0, starting_time=0.0))
+    path = _write(nwb, tmp_path / "no_units.nwb")
+    with pytest.raises(SchemaError, match=r"has no Units table.*Found: no Units table; "
+                                          r"TimeSeries .*pre_rates.*--pre-activity PATH"):
+        load_record(path)
+    rec = load_record(path, pre_activity="pre_rates", post_activity="post_rates",
+                      pre_units=PRE, post_units=POST)
+    assert rec["pre"].values.tolist() == PRE and rec.sizes["time"] == 2000
+
+
+def test_synapse_ids_in_no_table_and_of_the_other_role_get_their_own_fix(tmp_path):
+    """A synapse row naming an id that is no unit of the file is an error of the synapse
+    table (fix its rows or pass --synapses), not a role mapping; an id of a unit of the
+    other role still says to map the roles."""
+    from plastix._util.errors import SchemaError
+
+    for pairs, want in (([*PAIRS[:-1], (77, 11)], r"pre_unit ids that are no unit of the "
+                         r"file: 77\. Found: pre units 0, 1, 2\. Fix those rows.*--synapses"),
+                        ([*PAIRS[:-1], (10, 11)], r"pre_unit ids that are not presynaptic "
+                         r"units: 10\..*Map the roles with --pre-units")):
+        nwb = _nwbfile()
+        _units(nwb)
+        mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+        mod.add(pynwb.TimeSeries(name="weight", data=np.ones((5, len(pairs))), unit="mV",
+                                 timestamps=np.arange(5.0)))
+        _synapses(mod, pairs)
+        path = _write(nwb, tmp_path / "synapses.nwb")
+        with pytest.raises(SchemaError, match=want):
+            load_record(path)
+
+
+def test_a_spike_only_file_is_refused_with_the_hint_to_infer_the_weights(tmp_path):
+    """Units with spikes of both roles and no weight series: the refusal names
+    ``--weights-from spikes`` as the README says, next to ``--weights PATH``."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _units(nwb)
+    path = _write(nwb, tmp_path / "spikes.nwb")
+    with pytest.raises(SchemaError, match=r"no weights.*--weights PATH; or, to infer the "
+                                          r"weights from the spike trains, .*--weights-from "
+                                          r"spikes"):
+        load_record(path)
+
+
+def test_synapse_columns_that_reference_units_rows_map_to_their_ids(tmp_path):
+    """``pre_unit`` / ``post_unit`` as DynamicTableRegions into the Units table (row
+    indices, not ids) map to the ids of those rows; a column of text is refused in one
+    message naming the column and its values."""
+    from plastix._util.errors import SchemaError
+
+    nwb = _nwbfile()
+    _units(nwb)
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    data = np.tile(np.arange(float(len(PAIRS))), (4, 1))
+    mod.add(pynwb.TimeSeries(name="weight", data=data, unit="mV", timestamps=np.arange(4.0)))
+    from hdmf.common import DynamicTable
+
+    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
+    syn.add_column("pre_unit", "presynaptic unit (Units row)", table=nwb.units)
+    syn.add_column("post_unit", "postsynaptic unit (Units row)", table=nwb.units)
+    rows = [*PRE, *POST]
+    for pre, post in PAIRS:
+        syn.add_row(pre_unit=rows.index(pre), post_unit=rows.index(post))
+    mod.add(syn)
+    path = _write(nwb, tmp_path / "region.nwb")
+    rec = load_record(path)
+    for k, (pre, post) in enumerate(PAIRS):
+        assert_allclose(rec["weight"].sel(pre=pre, post=post).values, k)
+
+    nwb = _nwbfile()
+    _units(nwb)
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((4, 1)), unit="mV",
+                             timestamps=np.arange(4.0)))
+    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
+    syn.add_column("pre_unit", "presynaptic cell")
+    syn.add_column("post_unit", "postsynaptic cell")
+    syn.add_row(pre_unit="cell-a", post_unit="cell-b")
+    mod.add(syn)
+    path = _write(nwb, tmp_path / "text.nwb")
+    with pytest.raises(SchemaError, match=r"the column 'pre_unit' of the synapse table "
+                                          r"'processing/plasticity/synapses' must hold integer "
+                                          r"unit ids .*Found: values 'cell-a'"):
+        load_record(path)
