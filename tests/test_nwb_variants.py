@@ -245,3 +245,22 @@ def test_synapse_columns_that_reference_units_rows_map_to_their_ids(tmp_path):
                                           r"'processing/plasticity/synapses' must hold integer "
                                           r"unit ids .*Found: values 'cell-a'"):
         load_record(path)
+
+
+def test_a_spike_under_an_epochs_overhanging_last_bin_is_counted_once(tmp_path):
+    """Bins tile each epoch from its start, so an epoch of 1.005 s at 10 ms bins ends in
+    a bin reaching 5 ms into the next epoch: a spike there belongs to the next epoch
+    alone, and the spike count of the record equals the file's."""
+    nwb = _nwbfile()
+    nwb.add_unit_column("role", "pre or post")
+    nwb.add_unit(spike_times=[0.5, 1.007, 1.5], id=0, role="pre")
+    nwb.add_unit(spike_times=[0.25, 1.75], id=10, role="post")
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((4, 1)), unit="mV",
+                             timestamps=[0.0, 0.9, 1.1, 1.9]))
+    _synapses(mod, [(0, 10)])
+    nwb.add_epoch(0.0, 1.005)
+    nwb.add_epoch(1.005, 2.0)
+    rec = load_record(_write(nwb, tmp_path / "edge.nwb"), bin_size=0.01)
+    counts = np.nansum(rec["pre_activity"].values * 0.01, axis=0)
+    assert_allclose(counts, [3.0])

@@ -35,7 +35,7 @@ from plastix.io.nwb_scan import (
 from plastix.record import make_record
 
 __all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "bin_grid",
-           "binned_rates"]
+           "binned_rates", "epoch_rates"]
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
@@ -302,6 +302,29 @@ def binned_rates(trains: list[np.ndarray], grid: np.ndarray, width: float) -> np
     return a
 
 
+def epoch_rates(trains: list[np.ndarray], grid: np.ndarray, row: np.ndarray, segs: Any,
+                 width: float) -> np.ndarray:
+    """Rates (Hz, (bin, unit)) of spike trains (s), each bin counting only the spikes of
+    its own epoch.
+
+    An epoch's last bin may reach past its end (bins tile each epoch from its start),
+    into the next epoch or the time between; a spike there belongs to the epoch that
+    holds it (or to none), so it is not counted twice or outside every epoch.
+    ``row`` is each bin's row of ``segs`` (:func:`plastix.io.nwb_scan.assign`).  Shared
+    by the standard-NWB reader and :func:`plastix.io.pynapple.from_pynapple`.
+    """
+    if segs is None:
+        return binned_rates(trains, grid, width)
+    rates = np.zeros((grid.size, len(trains)))
+    spike_rows = [assign(np.asarray(st, dtype=float), segs) for st in trains]
+    for k in np.unique(row[row >= 0]):
+        bins = row == k
+        rates[bins] = binned_rates([np.asarray(st, dtype=float)[sr == k]
+                                    for st, sr in zip(trains, spike_rows, strict=True)],
+                                   grid[bins], width)
+    return rates
+
+
 def _spikes(c: NwbContent, ids: list[int], segs, keep_units) -> dict[str, np.ndarray] | None:
     """A role's spikes: session time (s), unit index, segment row; canonical order."""
     pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
@@ -355,7 +378,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
             sp = spikes[r]
             trains = [sp["time"][sp["unit"] == j] if sp is not None else np.zeros(0)
                       for j in range(len(ids[r]))]
-            activity[r] = binned_rates(trains, grid, width)[keep]
+            activity[r] = epoch_rates(trains, grid, row, segs, width)[keep]
             labels[r] = ("Hz", "rate")
     wrow = assign(w["times"], segs)
     wkeep = wrow >= 0

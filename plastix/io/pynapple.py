@@ -13,7 +13,7 @@ Convention (times in seconds throughout)
     ``TsdFrame`` of activity, one column per unit, the column labels being the
     unit ids.  Spike trains are kept as the record's spike times and binned into
     rates in Hz exactly as the standard NWB reader bins them
-    (:func:`plastix.io.nwb_map.bin_grid`, :func:`plastix.io.nwb_map.binned_rates`):
+    (:func:`plastix.io.nwb_map.bin_grid`, :func:`plastix.io.nwb_map.epoch_rates`):
     bins ``bin_size`` s wide (default :data:`plastix.io.neo.DEFAULT_BIN_SIZE`)
     tiling each epoch from its start, or, without epochs, from the earliest to
     the latest spike or weight sample.  A ``TsdFrame`` sets the grid itself (its
@@ -77,7 +77,7 @@ import xarray as xr
 from plastix._util.optional import require
 from plastix._util.validate import check_nonnegative, check_positive
 from plastix.io.neo import DEFAULT_BIN_SIZE
-from plastix.io.nwb_map import bin_grid, binned_rates
+from plastix.io.nwb_map import bin_grid, epoch_rates
 from plastix.io.nwb_scan import assign
 from plastix.record import make_record, validate_record
 
@@ -246,28 +246,6 @@ def _grid(roles: dict[str, dict[str, Any]], segs: Any, w_times: np.ndarray,
     return t, bin_size or (float(np.median(steps)) if steps.size else DEFAULT_BIN_SIZE)
 
 
-def _epoch_rates(trains: list[np.ndarray], grid: np.ndarray, row: np.ndarray, segs: Any,
-                 width: float) -> np.ndarray:
-    """Rates (Hz, (bin, unit)) of spike trains (s), each bin counting only the spikes of
-    its own epoch.
-
-    An epoch's last bin may reach past its end (bins tile each epoch from its start),
-    into the next epoch or the time between; a spike there belongs to the epoch that
-    holds it (or to none), so it is not counted twice or outside every epoch.
-    ``row`` is each bin's row of ``segs`` (:func:`plastix.io.nwb_scan.assign`).
-    """
-    if segs is None:
-        return binned_rates(trains, grid, width)
-    rates = np.zeros((grid.size, len(trains)))
-    spike_rows = [assign(np.asarray(st, dtype=float), segs) for st in trains]
-    for k in np.unique(row[row >= 0]):
-        bins = row == k
-        rates[bins] = binned_rates([np.asarray(st, dtype=float)[sr == k]
-                                    for st, sr in zip(trains, spike_rows, strict=True)],
-                                   grid[bins], width)
-    return rates
-
-
 def _unrecorded(support: tuple[np.ndarray, np.ndarray], grid: np.ndarray) -> np.ndarray:
     """Bins (left edges, s) that start outside a TsGroup's ``time_support``.
 
@@ -383,7 +361,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
             activity[r] = d["values"][keep]
             spikes[r] = None
             continue
-        rates = _epoch_rates(d["spikes"], grid, row, segs, width)
+        rates = epoch_rates(d["spikes"], grid, row, segs, width)
         rates[_unrecorded(d["support"], grid)] = np.nan
         activity[r] = rates[keep]
         _check_recorded(r, activity[r], d["support"], epochs)
