@@ -1470,10 +1470,10 @@ _DT = {"delta_t [ms]": [10.0, -10.0]}
 _OK = {**_DT, "weight_ratio": [1.2, 0.8]}
 
 CASES += [
-    ("table-missing-delta-t", _table({"delta t [ms]": [10.0], "weight_ratio": [1.2]}),
+    ("table-missing-delta-t", _table({"delta_tt [ms]": [10.0], "weight_ratio": [1.2]}),
      ValueError,
      r"`table` must have a column 'delta_t' \(post spike time minus pre spike time, e\.g\. "
-     r"'delta_t \[ms\]'\); found columns 'delta t', 'weight_ratio'\. Did you mean 'delta t'\? "
+     r"'delta_t \[ms\]'\); found columns 'delta_tt', 'weight_ratio'\. Did you mean 'delta_tt'\? "
      r"Rename that column 'delta_t'\."),
     ("table-missing-weight", _table({**_DT, "weight_rato": [1.2, 0.8]}), ValueError,
      r"`table` must have a column 'weight_ratio' \(after/before\) or both 'weight_before' and "
@@ -1511,9 +1511,9 @@ CASES += [
     ("table-not-a-number", _table({**_DT, "weight_ratio": ["1.2", "big"]}), ValueError,
      r"`weight_ratio` must hold numbers; got 'big' in row 1\."),
     ("table-bad-suffix", lambda: __import__("plastix.io.table", fromlist=["x"])
-     .load_pairing_table("pairings.xlsx"), ValueError,
-     r"`table` must end in one of \.csv, \.tsv, \.tab, \.parquet, \.pq; got 'pairings\.xlsx' "
-     r"\(suffix '\.xlsx'\)\."),
+     .load_pairing_table("pairings.xslx"), ValueError,
+     r"`table` must end in one of \.csv, \.tsv, \.tab, \.parquet, \.pq, \.xlsx; got "
+     r"'pairings\.xslx' \(suffix '\.xslx'\)\. Did you mean '\.xlsx'\?"),
     ("table-bad-nan-policy", _table(_OK, nan="skip"), ValueError,
      r"`nan` must be one of 'refuse', 'drop'; got 'skip'\."),
     ("pairing-unknown-by", _pairing(_OK, by="slise"), ValueError,
