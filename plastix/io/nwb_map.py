@@ -313,15 +313,17 @@ def epoch_rates(trains: list[np.ndarray], grid: np.ndarray, row: np.ndarray, seg
     ``row`` is each bin's row of ``segs`` (:func:`plastix.io.nwb_scan.assign`).  Shared
     by the standard-NWB reader and :func:`plastix.io.pynapple.from_pynapple`.
     """
+    rates = binned_rates(trains, grid, width)
     if segs is None:
-        return binned_rates(trains, grid, width)
-    rates = np.zeros((grid.size, len(trains)))
-    spike_rows = [assign(np.asarray(st, dtype=float), segs) for st in trains]
-    for k in np.unique(row[row >= 0]):
-        bins = row == k
-        rates[bins] = binned_rates([np.asarray(st, dtype=float)[sr == k]
-                                    for st, sr in zip(trains, spike_rows, strict=True)],
-                                   grid[bins], width)
+        return rates
+    ok = row >= 0
+    stop = np.where(ok, segs["stop"][np.maximum(row, 0)], np.inf)
+    over = np.flatnonzero(ok & (grid + width > stop + 1e-9 * width))  # one bin an epoch, at most
+    for j, st in enumerate(trains):  # take back the spikes past the epoch's stop
+        st = np.sort(np.asarray(st, dtype=float))
+        extra = (np.searchsorted(st, grid[over] + width, side="left")
+                 - np.searchsorted(st, stop[over], side="left"))
+        rates[over, j] -= extra / width
     return rates
 
 
