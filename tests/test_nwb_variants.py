@@ -264,3 +264,63 @@ def test_a_spike_under_an_epochs_overhanging_last_bin_is_counted_once(tmp_path):
     rec = load_record(_write(nwb, tmp_path / "edge.nwb"), bin_size=0.01)
     counts = np.nansum(rec["pre_activity"].values * 0.01, axis=0)
     assert_allclose(counts, [3.0])
+
+
+def test_bins_outside_a_units_obs_intervals_are_not_recorded(tmp_path):
+    """NWB's ``obs_intervals`` say when each unit was observed: a bin starting outside
+    them is NaN (not recorded), not 0 Hz, for that unit alone; intervals may come in
+    any order and overlap.  The estimator then leaves that unit's synapses out of the
+    intervals it misses instead of reading silence."""
+    nwb = _nwbfile()
+    nwb.add_unit_column("role", "pre or post")
+    gen = np.random.default_rng(3)
+    observed = {0: [[10.0, 20.0], [0.0, 4.0], [2.0, 5.0]]}  # unit 0 lost over [5, 10) s
+    for r, ids in (("pre", PRE), ("post", POST)):
+        for u in ids:
+            train = np.sort(gen.uniform(0.0, 20.0, 400))
+            if u in observed:
+                train = train[(train < 5.0) | (train >= 10.0)]
+            nwb.add_unit(spike_times=train, id=u, role=r,
+                         obs_intervals=observed.get(u, [[0.0, 20.0]]))
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", data=gen.normal(size=(21, len(PAIRS))).cumsum(0),
+                             unit="mV", timestamps=np.arange(21.0)))
+    _synapses(mod, PAIRS)
+    path = _write(nwb, tmp_path / "obs.nwb")
+    rec = load_record(path, bin_size=0.1)
+    t = rec["time"].values
+    pre = rec["pre_activity"].values
+    past = t >= 20.0 - 1e-9  # the bin [20, 20.1) of the last weight sample: nobody observed
+    lost = ((t >= 5.0 - 1e-9) & (t < 10.0 - 1e-9)) | past
+    assert np.isnan(pre[lost, 0]).all() and np.isfinite(pre[~lost, 0]).all()
+    assert np.isnan(pre[past]).all() and np.isnan(rec["post_activity"].values[past]).all()
+    assert np.isfinite(pre[~past, 1:]).all()
+    assert np.isfinite(rec["post_activity"].values[~past]).all()
+    # the observed bins hold every spike of the unit: its rate over the 15 s it was
+    # observed (about 20 Hz), not diluted by the 5 s gap read as silence
+    n_spikes = np.asarray(nwb.units["spike_times"][0]).size
+    assert np.nansum(pre[:, 0]) * 0.1 == pytest.approx(n_spikes)
+    assert np.nanmean(pre[:, 0]) == pytest.approx(n_spikes / 15.0)
+    # over [5, 10) s the alignment is that of the synapses of units 1 and 2 alone
+    from plastix.estimate import HebbianEstimator
+
+    kw = dict(n_boot=20, n_null=0, rng=0, decay=0.0)
+    whole = HebbianEstimator(**kw).fit(rec).per_interval_.values
+    rest = rec.drop_vars([v for v in rec.variables if "spike" in v]).isel(pre=[1, 2])
+    alone = HebbianEstimator(**kw).fit(rest).per_interval_.values
+    assert_allclose(whole[5:10], alone[5:10], rtol=1e-12)
+    assert np.abs(whole[:5] - alone[:5]).max() > 0.05  # unit 0 counts where it was observed
+
+
+def test_outside_intervals_matches_a_direct_check():
+    """The merged-interval lookup agrees with testing every interval for every bin."""
+    from plastix.io.nwb_map import outside_intervals
+
+    gen = np.random.default_rng(0)
+    for _ in range(50):
+        k = int(gen.integers(0, 6))
+        a = gen.uniform(0, 10, k)
+        iv = np.column_stack([a, a + gen.uniform(-0.5, 3, k)])  # some empty or reversed
+        grid = np.sort(gen.uniform(-1, 12, 200))
+        direct = ~((grid[:, None] >= iv[None, :, 0]) & (grid[:, None] < iv[None, :, 1])).any(1)
+        np.testing.assert_array_equal(outside_intervals(iv, grid), direct)

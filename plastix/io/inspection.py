@@ -313,6 +313,10 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
             vals = ", ".join(f"{str(u)!r} ({n})"
                              for u, n in list(zip(uniq, counts, strict=True))[:6])
             ins.found.append(f"  column {name}: {vals}" + (", ..." if uniq.size > 6 else ""))
+        if c.observed is not None:
+            spans = [float(np.clip(iv[:, 1] - iv[:, 0], 0, None).sum()) for iv in c.observed]
+            ins.found.append(f"  obs_intervals: {min(spans):g}-{max(spans):g} s observed per "
+                             "unit; bins outside a unit's intervals read as not recorded (NaN)")
     given = any(options.get(f"{r}_units") is not None or options.get(f"{r}_activity")
                 for r in ("pre", "post"))
     if ROLE in c.unit_columns or given:

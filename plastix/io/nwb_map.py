@@ -35,7 +35,7 @@ from plastix.io.nwb_scan import (
 from plastix.record import make_record
 
 __all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "bin_grid",
-           "binned_rates", "epoch_rates"]
+           "binned_rates", "epoch_rates", "outside_intervals"]
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
@@ -327,6 +327,39 @@ def epoch_rates(trains: list[np.ndarray], grid: np.ndarray, row: np.ndarray, seg
     return rates
 
 
+def outside_intervals(intervals: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Bins (left edges, s) that start outside every interval ``[start, stop)``.
+
+    ``intervals`` is ``(k, 2)`` (start, stop; s), in any order and possibly
+    overlapping, as NWB's ``obs_intervals`` or pynapple's ``time_support``.  A bin
+    that starts outside them holds no measurement: its rate is NaN (not recorded),
+    never 0 Hz (recorded, silent).  Shared by the standard-NWB reader and
+    :func:`plastix.io.pynapple.from_pynapple`.
+    """
+    iv = np.asarray(intervals, dtype=float).reshape(-1, 2)
+    iv = iv[iv[:, 1] > iv[:, 0]]
+    if iv.size == 0:
+        return np.ones(grid.shape, dtype=bool)
+    iv = iv[np.argsort(iv[:, 0], kind="stable")]
+    reach = np.maximum.accumulate(iv[:, 1])  # how far the intervals up to each start reach
+    row = np.searchsorted(iv[:, 0], grid, side="right") - 1
+    inside = row >= 0
+    inside[inside] = grid[inside] < reach[row[inside]]
+    return ~inside
+
+
+def _mark_unobserved(c: NwbContent, ids: list[int], grid: np.ndarray, rates: np.ndarray
+                     ) -> np.ndarray:
+    """NaN where a unit's ``obs_intervals`` (when the Units table has them) leave a bin out."""
+    if c.observed is None:
+        return rates
+    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    for j, u in enumerate(ids):
+        if u in pos:
+            rates[outside_intervals(c.observed[pos[u]], grid), j] = np.nan
+    return rates
+
+
 def _spikes(c: NwbContent, ids: list[int], segs, keep_units) -> dict[str, np.ndarray] | None:
     """A role's spikes: session time (s), unit index, segment row; canonical order."""
     pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
@@ -380,7 +413,8 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
             sp = spikes[r]
             trains = [sp["time"][sp["unit"] == j] if sp is not None else np.zeros(0)
                       for j in range(len(ids[r]))]
-            activity[r] = epoch_rates(trains, grid, row, segs, width)[keep]
+            rates = _mark_unobserved(c, ids[r], grid, epoch_rates(trains, grid, row, segs, width))
+            activity[r] = rates[keep]
             labels[r] = ("Hz", "rate")
     wrow = assign(w["times"], segs)
     wkeep = wrow >= 0

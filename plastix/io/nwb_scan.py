@@ -77,6 +77,10 @@ class NwbContent:
         ``"epochs"`` / ``"trials"`` -> the ``TimeIntervals`` table, when present.
     meta : dict
         What plastix wrote in ``notes`` (empty for other files).
+    observed : list of ndarray or None
+        Each unit's ``obs_intervals`` (s, shape ``(k, 2)``: start, stop), in table
+        order, when the ``Units`` table has that column; None when it has not
+        (every unit then counts as observed throughout).
     """
 
     unit_ids: np.ndarray
@@ -86,6 +90,7 @@ class NwbContent:
     tables: dict[str, Any]
     intervals: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    observed: list[np.ndarray] | None = None
 
 
 def open_nwb(path: str | os.PathLike):
@@ -127,6 +132,7 @@ def scan_nwb(nwb: Any) -> NwbContent:
             else:
                 _walk(obj, p, series, tables)
     ids, cols, spikes = np.zeros(0, dtype=np.int64), {}, []
+    observed: list[np.ndarray] | None = None
     units = nwb.units
     if units is not None and len(units) > 0:
         ids = np.asarray(units.id[:], dtype=np.int64)
@@ -144,6 +150,9 @@ def scan_nwb(nwb: Any) -> NwbContent:
                       for i in range(ids.size)]
         else:
             spikes = [np.zeros(0) for _ in ids]
+        if "obs_intervals" in units.colnames:
+            observed = [np.asarray(units["obs_intervals"][i], dtype=float).reshape(-1, 2)
+                        for i in range(ids.size)]
     intervals = {k: getattr(nwb, k) for k in ("epochs", "trials")
                  if getattr(nwb, k, None) is not None and len(getattr(nwb, k)) > 0}
     notes = str(nwb.notes or "")
@@ -153,7 +162,7 @@ def scan_nwb(nwb: Any) -> NwbContent:
             meta = json.loads(notes[len(STANDARD_MARK):])
         except ValueError:
             meta = {}  # edited notes: read the file from its NWB objects only
-    return NwbContent(ids, cols, spikes, series, tables, intervals, meta)
+    return NwbContent(ids, cols, spikes, series, tables, intervals, meta, observed)
 
 
 def _text(v: Any) -> Any:

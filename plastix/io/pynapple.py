@@ -77,7 +77,7 @@ import xarray as xr
 from plastix._util.optional import require
 from plastix._util.validate import check_nonnegative, check_positive
 from plastix.io.neo import DEFAULT_BIN_SIZE
-from plastix.io.nwb_map import bin_grid, epoch_rates
+from plastix.io.nwb_map import bin_grid, epoch_rates, outside_intervals
 from plastix.io.nwb_scan import assign
 from plastix.record import make_record, validate_record
 
@@ -246,20 +246,6 @@ def _grid(roles: dict[str, dict[str, Any]], segs: Any, w_times: np.ndarray,
     return t, bin_size or (float(np.median(steps)) if steps.size else DEFAULT_BIN_SIZE)
 
 
-def _unrecorded(support: tuple[np.ndarray, np.ndarray], grid: np.ndarray) -> np.ndarray:
-    """Bins (left edges, s) that start outside a TsGroup's ``time_support``.
-
-    pynapple defines a group's spike trains on its time support only (its own
-    ``count`` bins nothing outside it), so a bin outside it holds no measurement:
-    its rate is NaN (not recorded), never 0 (recorded, silent).
-    """
-    start, end = support
-    row = np.searchsorted(start, grid, side="right") - 1
-    inside = row >= 0
-    inside[inside] = grid[inside] < end[row[inside]]
-    return ~inside
-
-
 def _check_recorded(role: str, activity: np.ndarray, support: tuple[np.ndarray, np.ndarray],
                     epochs: Any) -> None:
     """Refuse a spike role whose time support leaves every bin of the record unrecorded."""
@@ -362,7 +348,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
             spikes[r] = None
             continue
         rates = epoch_rates(d["spikes"], grid, row, segs, width)
-        rates[_unrecorded(d["support"], grid)] = np.nan
+        rates[outside_intervals(np.column_stack(d["support"]), grid)] = np.nan
         activity[r] = rates[keep]
         _check_recorded(r, activity[r], d["support"], epochs)
         ev = _spike_events(d["spikes"], segs)
