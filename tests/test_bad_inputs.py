@@ -1412,8 +1412,16 @@ CASES += [
      ValueError,
      r"`synapses` lists the synapse \(pre_unit 5, post_unit 11\) twice \(rows 0 and 1\); "
      r"each column of `weights` must be a different synapse\."),
-    ("io-pynapple-spikes-outside-every-epoch",
+    ("io-pynapple-epochs-hold-no-weight-sample",
      _from_nap(epochs=lambda nap, pd: nap.IntervalSet(5.0, 7.0)), ValueError,
+     r"`epochs`: no weight sample lies in any of the 1 row of the epochs IntervalSet "
+     r"\(5-7 s\)\. Found: weights sampled at 0-2 s\. NWB and pynapple times are in seconds on "
+     r"one clock: if the rows are in ms, divide them by 1000, or read the data as one segment "
+     r"\(epochs=None\)\."),
+    ("io-pynapple-spikes-outside-every-epoch",
+     _from_nap(epochs=lambda nap, pd: nap.IntervalSet(5.0, 7.0),
+               weights=lambda nap, pd: nap.TsdFrame(t=np.array([5.0, 6.0, 7.0]),
+                                                    d=np.ones((3, 2)))), ValueError,
      r"`pre`: its time support \(0-2 s\) does not overlap the epochs \(5-7 s\), so no bin "
      r"of the record holds its activity; check that the spike times, the epochs and the "
      r"weights are in seconds on one clock\."),

@@ -189,3 +189,26 @@ def test_a_spike_is_counted_once_where_an_epochs_last_bin_overhangs_the_next():
     hit = np.flatnonzero(counts)
     assert_array_equal(rec["segment"].values[hit], [0, 1])
     assert_allclose(rec["time"].values[hit], [0.3, 1.006], atol=1e-12)
+
+
+def test_epochs_in_ms_against_spikes_in_s_are_flagged():
+    """pynapple epochs in ms against spikes in s: a warning with both spans and the fix;
+    epochs that hold no weight sample are refused in one line."""
+    nap = pytest.importorskip("pynapple")
+    import pandas as pd
+
+    from plastix.io import from_pynapple
+
+    ep = nap.IntervalSet(0.0, 2.0)
+    pre = nap.TsGroup({1: nap.Ts(np.array([0.3, 1.2]), time_support=ep)}, time_support=ep)
+    post = nap.TsGroup({7: nap.Ts(np.array([0.5]), time_support=ep)}, time_support=ep)
+    weights = nap.TsdFrame(t=np.array([0.0, 1.0, 2.0]), d=np.ones((3, 1)))
+    syn = pd.DataFrame({"pre_unit": [1], "post_unit": [7]})
+    with pytest.warns(UserWarning, match=r"`epochs`: the 1 row of the epochs IntervalSet "
+                      r"\(0-2000 s\) last 2000 s in all, but .* within 0-2 s, so 99.9% "
+                      r".*divide them by 1000"):
+        from_pynapple(pre, post, weights, syn, epochs=nap.IntervalSet(0.0, 2000.0), bin_size=0.5)
+    with pytest.raises(ValueError, match=r"`epochs`: no weight sample lies in any of the 1 row "
+                       r"of the epochs IntervalSet \(500-800 s\)\. Found: weights sampled at "
+                       r"0-2 s\. .*\(epochs=None\)\.$"):
+        from_pynapple(pre, post, weights, syn, epochs=nap.IntervalSet(500.0, 800.0), bin_size=0.5)

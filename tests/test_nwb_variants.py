@@ -324,3 +324,26 @@ def test_outside_intervals_matches_a_direct_check():
         grid = np.sort(gen.uniform(-1, 12, 200))
         direct = ~((grid[:, None] >= iv[None, :, 0]) & (grid[:, None] < iv[None, :, 1])).any(1)
         np.testing.assert_array_equal(outside_intervals(iv, grid), direct)
+
+
+def test_epochs_in_another_unit_than_the_spikes_are_flagged(tmp_path):
+    """Epochs written in ms against spike times in s: a warning naming both spans and the
+    likely fix (most of the rows' time would read as 0 Hz); rows that hold no weight
+    sample at all are refused in one line instead of an empty record."""
+    nwb = _nwbfile()
+    _units(nwb)
+    _weights(nwb)
+    nwb.add_epoch(0.0, 10000.0)
+    nwb.add_epoch(10000.0, 20000.0)
+    with pytest.warns(UserWarning, match=r"ms.nwb: the 2 rows of the epochs table \(0-20000 s\) "
+                      r"last 20000 s in all, but .* within 0-20 s, so 99.9% .*divide them by 1000"):
+        load_record(_write(nwb, tmp_path / "ms.nwb"), bin_size=0.1)
+    nwb = _nwbfile()
+    _units(nwb)
+    _weights(nwb)
+    nwb.add_trial(1000.0, 1020.0)
+    with pytest.raises(Exception, match=r"no weight sample lies in any of the 1 row of the trials "
+                       r"table \(1000-1020 s\)\. Found: weights sampled at 0-20 s\..*"
+                       r"--segments none") as err:
+        load_record(_write(nwb, tmp_path / "late.nwb"), bin_size=0.1)
+    assert "\n" not in str(err.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,8 @@ from plastix.io.nwb_scan import (
 from plastix.record import make_record
 
 __all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "bin_grid",
-           "binned_rates", "epoch_rates", "outside_intervals"]
+           "binned_rates", "epoch_rates", "outside_intervals",
+           "check_rows_hold_data"]
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
@@ -256,6 +259,19 @@ def _absent_weights(c: NwbContent, ids: dict[str, list[int]], segs) -> dict[str,
             "rows": np.zeros(0, dtype=np.int64), "cols": np.zeros(0, dtype=np.int64)}
 
 
+def _data_times(c: NwbContent, act: dict[str, Any], ids: dict[str, list[int]],
+                w: dict[str, Any], absent: bool) -> list[np.ndarray]:
+    """Times (s) of the data the roles read: series samples, else spikes; and weights."""
+    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    out = [] if absent else [np.asarray(w["times"], float)]
+    for r in ROLES:
+        if act[r] is not None:
+            out.append(np.asarray(act[r]["times"], float))
+        else:
+            out += [np.asarray(c.spikes[pos[u]], float) for u in ids[r] if u in pos]
+    return out
+
+
 def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src: Path
           ) -> tuple[np.ndarray, float]:
     """Fine bins (s, session clock) and their width: a series' samples, or bins over spikes."""
@@ -348,6 +364,57 @@ def outside_intervals(intervals: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return ~inside
 
 
+EMPTY_ROWS_WARN = 0.5
+"""Warn when more than this fraction of the segment rows' time lies outside the data."""
+
+
+def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray,
+                         data_times: list[np.ndarray], *, rows: str, label: str,
+                         refuse: Callable[[str, str, str], Exception]) -> None:
+    """Refuse segment rows that hold no weight sample; warn when most of their time is empty.
+
+    Rows given in another unit or on another clock than the data (epochs in ms
+    against spike times in s) would otherwise be read silently: bins past the
+    data as 0 Hz, or an empty record.
+
+    Parameters
+    ----------
+    segs : dict or None
+        The segment rows (``start``, ``stop``; s); None for one segment (nothing to check).
+    w_times : ndarray
+        The weight sample times (s).
+    data_times : list of ndarray
+        Spike, series and weight times (s) of the roles read.
+    rows : str
+        What the rows are, for messages (e.g. ``"epochs table"``).
+    label : str
+        The file or argument the warning names.
+    refuse : callable
+        ``refuse(what, found, fix)`` -> the exception to raise.
+    """
+    if segs is None or len(segs["start"]) == 0:
+        return
+    start, stop = np.asarray(segs["start"], float), np.asarray(segs["stop"], float)
+    where = (f"the {start.size} row{'s' if start.size != 1 else ''} of the {rows} "
+             f"({start.min():g}-{stop.max():g} s)")
+    hint = ("NWB and pynapple times are in seconds on one clock: if the rows are in ms, "
+            "divide them by 1000, or read the data as one segment")
+    if w_times.size and not (assign(np.asarray(w_times, float), segs) >= 0).any():
+        raise refuse(f"no weight sample lies in any of {where}",
+                     f"weights sampled at {np.min(w_times):g}-{np.max(w_times):g} s", hint)
+    flat = np.concatenate([np.asarray(t, float).ravel() for t in data_times] + [np.zeros(0)])
+    flat = flat[np.isfinite(flat)]
+    total = float(np.clip(stop - start, 0, None).sum())
+    if flat.size == 0 or total <= 0:
+        return
+    t0, t1 = float(flat.min()), float(flat.max())
+    covered = float(np.clip(np.minimum(stop, t1) - np.maximum(start, t0), 0, None).sum())
+    if covered < EMPTY_ROWS_WARN * total:
+        warnings.warn(f"{label}: {where} last {total:g} s in all, but the spikes, series and "
+                      f"weights lie within {t0:g}-{t1:g} s, so {100 * (1 - covered / total):.3g}% "
+                      f"of the rows' time holds no data; {hint}.", UserWarning, stacklevel=4)
+
+
 def _mark_unobserved(c: NwbContent, ids: list[int], grid: np.ndarray, rates: np.ndarray
                      ) -> np.ndarray:
     """NaN where a unit's ``obs_intervals`` (when the Units table has them) leave a bin out."""
@@ -391,6 +458,10 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     absent = (opt.get("weights_from") == "spikes" and opt.get("weights") is None
               and f"processing/{MODULE}/{WEIGHT}" not in c.series)
     w = _absent_weights(c, ids, segs) if absent else find_weights(c, opt, src, ids, act)
+    check_rows_hold_data(segs, w["times"], _data_times(c, act, ids, w, absent),
+                         rows=f"{segs['name']} table" if segs else "", label=src.name,
+                         refuse=lambda what, found, fix: not_mappable(
+                             src, what, found, f"{fix} (--segments none)"))
     grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)
     units = set(c.unit_ids.tolist())
     role_of = _role_column(c)

@@ -77,7 +77,7 @@ import xarray as xr
 from plastix._util.optional import require
 from plastix._util.validate import check_nonnegative, check_positive
 from plastix.io.neo import DEFAULT_BIN_SIZE
-from plastix.io.nwb_map import bin_grid, epoch_rates, outside_intervals
+from plastix.io.nwb_map import bin_grid, check_rows_hold_data, epoch_rates, outside_intervals
 from plastix.io.nwb_scan import assign
 from plastix.record import make_record, validate_record
 
@@ -335,6 +335,11 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
     rows, cols = _synapse_index(pre_u, post_u, ids)
     w_times = np.asarray(weights.t, dtype=float)
     w_values = np.asarray(weights.values, dtype=float).reshape(w_times.size, -1)
+    data = [w_times] + [t for d in roles.values()
+                        for t in (d["spikes"] if d["spikes"] is not None else [d["times"]])]
+    check_rows_hold_data(segs, w_times, data, rows="epochs IntervalSet", label="`epochs`",
+                         refuse=lambda what, found, fix: ValueError(
+                             f"`epochs`: {what}. Found: {found}. {fix} (epochs=None)."))
     grid, width = _grid(roles, segs, w_times, bin_size)
     row = assign(grid, segs)
     keep = row >= 0
