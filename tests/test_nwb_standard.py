@@ -21,36 +21,11 @@ from plastix.record import compare_records
 
 pynwb = pytest.importorskip("pynwb")
 
+from nwb_builders import add_plasticity, nwbfile, write  # noqa: E402
+
 FAST = dict(n_pre=8, n_post=5, n_intervals=60, bins_per_interval=20, lr=0.5, decay=2.0,
             noise=0.05, n_burn=60)
 RATES = "processing/ecephys/pre_rates"
-
-
-def _nwbfile(**kw):
-    return pynwb.NWBFile(session_description="slice, paired recordings", identifier="lab-1",
-                         session_start_time=datetime.datetime(2025, 3, 1, 9, 30,
-                                                              tzinfo=datetime.UTC), **kw)
-
-
-def _plasticity(nwb, wt, weights, synapses, unit="mV"):
-    """The 'plasticity' module: a 'weight' TimeSeries and its 'synapses' table."""
-    from hdmf.common import DynamicTable
-
-    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
-    mod.add(pynwb.TimeSeries(name="weight", data=weights, unit=unit, timestamps=wt,
-                             description="EPSP slope of each synapse"))
-    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
-    syn.add_column("pre_unit", "presynaptic unit id")
-    syn.add_column("post_unit", "postsynaptic unit id")
-    for pre, post in synapses:
-        syn.add_row(pre_unit=pre, post_unit=post)
-    mod.add(syn)
-
-
-def _write(nwb, path):
-    with pynwb.NWBHDF5IO(str(path), "w") as io:
-        io.write(nwb)
-    return path
 
 
 def lab_file_from_record(rec, path, *, spikes=None, role=True, extra_column=None):
@@ -61,7 +36,7 @@ def lab_file_from_record(rec, path, *, spikes=None, role=True, extra_column=None
     """
     n_pre, n_post = rec.sizes["pre"], rec.sizes["post"]
     pre_ids, post_ids = 100 + np.arange(n_pre), 200 + np.arange(n_post)
-    nwb = _nwbfile()
+    nwb = nwbfile()
     if role:
         nwb.add_unit_column("role", "pre or post")
     if extra_column:
@@ -81,8 +56,9 @@ def lab_file_from_record(rec, path, *, spikes=None, role=True, extra_column=None
                                          unit="Hz", rate=1.0 / dt, starting_time=0.0))
     w = rec["weight"].values
     pairs = [(int(pre_ids[j]), int(post_ids[i])) for i in range(n_post) for j in range(n_pre)]
-    _plasticity(nwb, rec["weight_time"].values, w.reshape(w.shape[0], -1), pairs)
-    return _write(nwb, path)
+    add_plasticity(nwb, rec["weight_time"].values, w.reshape(w.shape[0], -1), pairs,
+                   description="EPSP slope of each synapse")
+    return write(nwb, path)
 
 
 def _read_rates(path, **kw):
@@ -137,14 +113,14 @@ def spiking_rule_record(rule: str, seed: int = 0):
                                        ("null", "indeterminate")])
 def test_lab_spike_file_gives_the_right_verdict(rule, want, tmp_path):
     spikes, wt, w = spiking_rule_record(rule, seed=1)
-    nwb = _nwbfile()
+    nwb = nwbfile()
     nwb.add_unit_column("role", "pre or post")
     for r, base in (("pre", 0), ("post", 10)):
         for j, st in enumerate(spikes[r]):
             nwb.add_unit(spike_times=st, role=r, id=base + j)
     pairs = [(j, 10 + i) for i in range(3) for j in range(4)]
-    _plasticity(nwb, wt, w.reshape(wt.size, -1), pairs)
-    path = _write(nwb, tmp_path / "spikes.nwb")
+    add_plasticity(nwb, wt, w.reshape(wt.size, -1), pairs)
+    path = write(nwb, tmp_path / "spikes.nwb")
     ds = load_record(path, bin_size=0.005)
     assert_array_equal(ds["pre"].values, [0, 1, 2, 3])
     assert_array_equal(ds["post"].values, [10, 11, 12])
@@ -173,7 +149,7 @@ def test_roi_response_series_maps_columns_by_its_roi_table(tmp_path):
     """Post activity as ΔF/F of ROIs (ophys): columns are the ROI ids; pre units spike."""
     from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel, RoiResponseSeries
 
-    nwb = _nwbfile()
+    nwb = nwbfile()
     device = nwb.create_device(name="2p")
     plane = nwb.create_imaging_plane(
         name="plane", optical_channel=OpticalChannel(name="green", description="GCaMP",
@@ -196,9 +172,9 @@ def test_roi_response_series_maps_columns_by_its_roi_table(tmp_path):
                                                    rois=region, unit="n.a.", rate=10.0))
     nwb.add_unit_column("role", "pre or post")
     nwb.add_unit(spike_times=[0.05, 1.23, 2.5], role="pre", id=7)
-    _plasticity(nwb, [0.0, 2.0, 4.0], np.array([[1.0, 2.0], [1.5, np.nan], [2.0, 2.5]]),
+    add_plasticity(nwb, [0.0, 2.0, 4.0], np.array([[1.0, 2.0], [1.5, np.nan], [2.0, 2.5]]),
                 [(7, 52), (7, 50)])
-    ds = load_record(_write(nwb, tmp_path / "ophys.nwb"),
+    ds = load_record(write(nwb, tmp_path / "ophys.nwb"),
                      post_activity="processing/ophys/DfOverF/RoiResponseSeries")
     assert_array_equal(ds["post"].values, [52, 50])
     assert ds["post_activity"].attrs["kind"] == "fluorescence"
@@ -209,16 +185,16 @@ def test_roi_response_series_maps_columns_by_its_roi_table(tmp_path):
 
 def test_epochs_are_segments_and_data_outside_is_left_out(tmp_path):
     spikes, wt, w = spiking_rule_record("hebbian", seed=2)
-    nwb = _nwbfile()
+    nwb = nwbfile()
     nwb.add_unit_column("role", "pre or post")
     for r, base in (("pre", 0), ("post", 10)):
         for j, st in enumerate(spikes[r]):
             nwb.add_unit(spike_times=st, role=r, id=base + j)
-    _plasticity(nwb, wt, w.reshape(wt.size, -1), [(j, 10 + i) for i in range(3)
+    add_plasticity(nwb, wt, w.reshape(wt.size, -1), [(j, 10 + i) for i in range(3)
                                                    for j in range(4)])
     nwb.add_epoch(start_time=0.0, stop_time=10.0, tags=["baseline"])
     nwb.add_epoch(start_time=20.0, stop_time=30.0, tags=["pairing"])
-    ds = load_record(_write(nwb, tmp_path / "epochs.nwb"), bin_size=0.01)
+    ds = load_record(write(nwb, tmp_path / "epochs.nwb"), bin_size=0.01)
     assert_array_equal(np.unique(ds["segment"].values), [0, 1])
     assert_array_equal(ds["weight_time"].values, np.r_[0:11, 20:31].astype(float))
     assert_array_equal(ds["weight_segment"].values, [0] * 11 + [1] * 11)
@@ -341,7 +317,7 @@ def test_one_roi_series_for_both_roles(tmp_path):
     """Imaging only: pre and post ROIs in one ΔF/F series, picked by ROI id."""
     from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel, RoiResponseSeries
 
-    nwb = _nwbfile()
+    nwb = nwbfile()
     plane = nwb.create_imaging_plane(
         name="plane", optical_channel=OpticalChannel(name="green", description="GCaMP",
                                                      emission_lambda=510.0),
@@ -359,8 +335,8 @@ def test_one_roi_series_for_both_roles(tmp_path):
     dfof.add_roi_response_series(RoiResponseSeries(
         name="RoiResponseSeries", data=dff, unit="n.a.", rate=10.0,
         rois=ps.create_roi_table_region(region=[0, 1, 2, 3], description="all cells")))
-    _plasticity(nwb, [0.0, 1.0, 2.0], np.array([[1.0], [1.1], [1.3]]), [(51, 53)])
-    path = _write(nwb, tmp_path / "imaging.nwb")
+    add_plasticity(nwb, [0.0, 1.0, 2.0], np.array([[1.0], [1.1], [1.3]]), [(51, 53)])
+    path = write(nwb, tmp_path / "imaging.nwb")
     dff_path = "processing/ophys/DfOverF/RoiResponseSeries"
     ds = load_record(path, pre_activity=dff_path, post_activity=dff_path,
                      pre_units=[51, 50], post_units="53")
@@ -438,7 +414,7 @@ def test_a_spike_only_lab_file_reads_when_the_weights_are_to_be_inferred(tmp_pat
     from plastix._util.errors import SchemaError
     from plastix.io import inspect_file
 
-    nwb = _nwbfile()
+    nwb = nwbfile()
     nwb.add_unit_column("role", "pre or post")
     gen = np.random.default_rng(0)
     trains = [np.sort(gen.uniform(0.0, 20.0, 200)) for _ in range(4)]
@@ -446,7 +422,7 @@ def test_a_spike_only_lab_file_reads_when_the_weights_are_to_be_inferred(tmp_pat
         nwb.add_unit(spike_times=train, role="post" if u == 3 else "pre")
     nwb.add_epoch(0.0, 10.0)
     nwb.add_epoch(10.0, 20.0)
-    path = _write(nwb, tmp_path / "units.nwb")
+    path = write(nwb, tmp_path / "units.nwb")
     with pytest.raises(SchemaError, match="no weights"):
         load_record(path)
     rec = load_record(path, weights_from="spikes")

@@ -7,8 +7,6 @@ what was expected, what was found and the fix.
 
 from __future__ import annotations
 
-import datetime
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -17,13 +15,9 @@ from plastix.io import load_record
 
 pynwb = pytest.importorskip("pynwb")
 
+from nwb_builders import add_plasticity, nwbfile, write  # noqa: E402
+
 PRE, POST = [0, 1, 2], [10, 11]
-
-
-def _nwbfile():
-    return pynwb.NWBFile(session_description="variants", identifier="variant-1",
-                         session_start_time=datetime.datetime(2025, 3, 1, 9, 30,
-                                                              tzinfo=datetime.UTC))
 
 
 def _units(nwb, *, role=True, columns=None, duration=20.0, seed=0):
@@ -42,23 +36,6 @@ def _units(nwb, *, role=True, columns=None, duration=20.0, seed=0):
             nwb.add_unit(spike_times=train, id=u, **kw)
 
 
-def _synapses(mod, pairs):
-    from hdmf.common import DynamicTable
-
-    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
-    syn.add_column("pre_unit", "presynaptic unit id")
-    syn.add_column("post_unit", "postsynaptic unit id")
-    for pre, post in pairs:
-        syn.add_row(pre_unit=pre, post_unit=post)
-    mod.add(syn)
-
-
-def _write(nwb, path):
-    with pynwb.NWBHDF5IO(str(path), "w") as io:
-        io.write(nwb)
-    return path
-
-
 PAIRS = [(p, q) for q in POST for p in PRE]
 
 
@@ -68,19 +45,16 @@ def test_series_conversion_and_offset_are_applied(tmp_path):
     (NWB's meaning), eagerly and lazily -- not as the raw integers."""
     from plastix.io.nwb import open_standard_nwb
 
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     _units(nwb)
     gen = np.random.default_rng(1)
     raw_w = (1000 + gen.integers(-20, 20, (21, len(PAIRS))).cumsum(0)).astype(np.int16)
-    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
-    mod.add(pynwb.TimeSeries(name="weight", data=raw_w, unit="mV", conversion=1e-3,
-                             offset=0.5, timestamps=np.arange(21.0)))
-    _synapses(mod, PAIRS)
+    add_plasticity(nwb, np.arange(21.0), raw_w, PAIRS, conversion=1e-3, offset=0.5)
     raw_a = gen.integers(0, 3000, (2000, len(PRE))).astype(np.int16)
     ecephys = nwb.create_processing_module("ecephys", "firing rates")
     ecephys.add(pynwb.TimeSeries(name="pre_rates", data=raw_a, unit="Hz", conversion=0.01,
                                  rate=100.0, starting_time=0.0))
-    path = _write(nwb, tmp_path / "scaled.nwb")
+    path = write(nwb, tmp_path / "scaled.nwb")
 
     rec = load_record(path, pre_activity="pre_rates")
     want_w = raw_w * 1e-3 + 0.5
@@ -100,15 +74,12 @@ def test_column_value_selection_compares_numbers_as_numbers(tmp_path):
     text column by the text; a value no unit has is refused listing the values."""
     from plastix._util.errors import SchemaError
 
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     _units(nwb, role=False, columns={"depth": lambda r: 100.0 if r == "pre" else 250.0,
                                      "is_pre": lambda r: r == "pre",
                                      "location": lambda r: "CA3" if r == "pre" else "CA1"})
-    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
-    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((5, len(PAIRS))), unit="mV",
-                             timestamps=np.arange(5.0)))
-    _synapses(mod, PAIRS)
-    path = _write(nwb, tmp_path / "columns.nwb")
+    add_plasticity(nwb, np.arange(5.0), np.ones((5, len(PAIRS))), PAIRS)
+    path = write(nwb, tmp_path / "columns.nwb")
     for pre, post in (("depth=100", "depth=250"), ("depth=1e2", "depth=250.0"),
                       ("is_pre=true", "is_pre=False"), ("location=CA3", "location=CA1")):
         rec = load_record(path, pre_units=pre, post_units=post)
@@ -118,11 +89,7 @@ def test_column_value_selection_compares_numbers_as_numbers(tmp_path):
 
 
 def _weights(nwb, n=21):
-    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
-    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((n, len(PAIRS))), unit="mV",
-                             timestamps=np.arange(float(n))))
-    _synapses(mod, PAIRS)
-    return mod
+    return add_plasticity(nwb, np.arange(float(n)), np.ones((n, len(PAIRS))), PAIRS)
 
 
 def test_overlapping_epochs_are_refused_with_plain_times_and_the_flags_that_work(tmp_path):
@@ -131,14 +98,14 @@ def test_overlapping_epochs_are_refused_with_plain_times_and_the_flags_that_work
     including the trials table the file has; that choice then reads."""
     from plastix._util.errors import SchemaError
 
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     _units(nwb)
     _weights(nwb)
     nwb.add_epoch(0.0, 10.0, tags=["baseline"])
     nwb.add_epoch(8.0, 20.0, tags=["pairing"])
     nwb.add_trial(0.0, 5.0)
     nwb.add_trial(10.0, 15.0)
-    path = _write(nwb, tmp_path / "overlap.nwb")
+    path = write(nwb, tmp_path / "overlap.nwb")
     with pytest.raises(SchemaError) as err:
         load_record(path)
     msg = str(err.value)
@@ -154,14 +121,14 @@ def test_a_file_without_units_is_refused_for_what_it_lacks_and_reads_with_series
     activity flags; with both activity series named and their column ids given, it reads."""
     from plastix._util.errors import SchemaError
 
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     _weights(nwb)
     gen = np.random.default_rng(2)
     rates = nwb.create_processing_module("ecephys", "firing rates")
     for r, ids in (("pre", PRE), ("post", POST)):
         rates.add(pynwb.TimeSeries(name=f"{r}_rates", data=gen.random((2000, len(ids))),
                                    unit="Hz", rate=100.0, starting_time=0.0))
-    path = _write(nwb, tmp_path / "no_units.nwb")
+    path = write(nwb, tmp_path / "no_units.nwb")
     with pytest.raises(SchemaError, match=r"has no Units table.*Found: no Units table; "
                                           r"TimeSeries .*pre_rates.*--pre-activity PATH"):
         load_record(path)
@@ -180,13 +147,10 @@ def test_synapse_ids_in_no_table_and_of_the_other_role_get_their_own_fix(tmp_pat
                          r"file: 77\. Found: pre units 0, 1, 2\. Fix those rows.*--synapses"),
                         ([*PAIRS[:-1], (10, 11)], r"pre_unit ids that are not presynaptic "
                          r"units: 10\..*Map the roles with --pre-units")):
-        nwb = _nwbfile()
+        nwb = nwbfile("variants", "variant-1")
         _units(nwb)
-        mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
-        mod.add(pynwb.TimeSeries(name="weight", data=np.ones((5, len(pairs))), unit="mV",
-                                 timestamps=np.arange(5.0)))
-        _synapses(mod, pairs)
-        path = _write(nwb, tmp_path / "synapses.nwb")
+        add_plasticity(nwb, np.arange(5.0), np.ones((5, len(pairs))), pairs)
+        path = write(nwb, tmp_path / "synapses.nwb")
         with pytest.raises(SchemaError, match=want):
             load_record(path)
 
@@ -196,9 +160,9 @@ def test_a_spike_only_file_is_refused_with_the_hint_to_infer_the_weights(tmp_pat
     ``--weights-from spikes`` as the README says, next to ``--weights PATH``."""
     from plastix._util.errors import SchemaError
 
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     _units(nwb)
-    path = _write(nwb, tmp_path / "spikes.nwb")
+    path = write(nwb, tmp_path / "spikes.nwb")
     with pytest.raises(SchemaError, match=r"no weights.*--weights PATH; or, to infer the "
                                           r"weights from the spike trains, .*--weights-from "
                                           r"spikes"):
@@ -211,36 +175,20 @@ def test_synapse_columns_that_reference_units_rows_map_to_their_ids(tmp_path):
     message naming the column and its values."""
     from plastix._util.errors import SchemaError
 
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     _units(nwb)
-    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
-    data = np.tile(np.arange(float(len(PAIRS))), (4, 1))
-    mod.add(pynwb.TimeSeries(name="weight", data=data, unit="mV", timestamps=np.arange(4.0)))
-    from hdmf.common import DynamicTable
-
-    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
-    syn.add_column("pre_unit", "presynaptic unit (Units row)", table=nwb.units)
-    syn.add_column("post_unit", "postsynaptic unit (Units row)", table=nwb.units)
-    rows = [*PRE, *POST]
-    for pre, post in PAIRS:
-        syn.add_row(pre_unit=rows.index(pre), post_unit=rows.index(post))
-    mod.add(syn)
-    path = _write(nwb, tmp_path / "region.nwb")
+    rows = [*PRE, *POST]  # the Units table's row of each id
+    add_plasticity(nwb, np.arange(4.0), np.tile(np.arange(float(len(PAIRS))), (4, 1)),
+                   [(rows.index(pre), rows.index(post)) for pre, post in PAIRS], region=nwb.units)
+    path = write(nwb, tmp_path / "region.nwb")
     rec = load_record(path)
     for k, (pre, post) in enumerate(PAIRS):
         assert_allclose(rec["weight"].sel(pre=pre, post=post).values, k)
 
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     _units(nwb)
-    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
-    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((4, 1)), unit="mV",
-                             timestamps=np.arange(4.0)))
-    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
-    syn.add_column("pre_unit", "presynaptic cell")
-    syn.add_column("post_unit", "postsynaptic cell")
-    syn.add_row(pre_unit="cell-a", post_unit="cell-b")
-    mod.add(syn)
-    path = _write(nwb, tmp_path / "text.nwb")
+    add_plasticity(nwb, np.arange(4.0), np.ones((4, 1)), [("cell-a", "cell-b")])
+    path = write(nwb, tmp_path / "text.nwb")
     with pytest.raises(SchemaError, match=r"the column 'pre_unit' of the synapse table "
                                           r"'processing/plasticity/synapses' must hold integer "
                                           r"unit ids .*Found: values 'cell-a'"):
@@ -251,17 +199,14 @@ def test_a_spike_under_an_epochs_overhanging_last_bin_is_counted_once(tmp_path):
     """Bins tile each epoch from its start, so an epoch of 1.005 s at 10 ms bins ends in
     a bin reaching 5 ms into the next epoch: a spike there belongs to the next epoch
     alone, and the spike count of the record equals the file's."""
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     nwb.add_unit_column("role", "pre or post")
     nwb.add_unit(spike_times=[0.5, 1.007, 1.5], id=0, role="pre")
     nwb.add_unit(spike_times=[0.25, 1.75], id=10, role="post")
-    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
-    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((4, 1)), unit="mV",
-                             timestamps=[0.0, 0.9, 1.1, 1.9]))
-    _synapses(mod, [(0, 10)])
+    add_plasticity(nwb, [0.0, 0.9, 1.1, 1.9], np.ones((4, 1)), [(0, 10)])
     nwb.add_epoch(0.0, 1.005)
     nwb.add_epoch(1.005, 2.0)
-    rec = load_record(_write(nwb, tmp_path / "edge.nwb"), bin_size=0.01)
+    rec = load_record(write(nwb, tmp_path / "edge.nwb"), bin_size=0.01)
     counts = np.nansum(rec["pre_activity"].values * 0.01, axis=0)
     assert_allclose(counts, [3.0])
 
@@ -271,7 +216,7 @@ def test_bins_outside_a_units_obs_intervals_are_not_recorded(tmp_path):
     them is NaN (not recorded), not 0 Hz, for that unit alone; intervals may come in
     any order and overlap.  The estimator then leaves that unit's synapses out of the
     intervals it misses instead of reading silence."""
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     nwb.add_unit_column("role", "pre or post")
     gen = np.random.default_rng(3)
     observed = {0: [[10.0, 20.0], [0.0, 4.0], [2.0, 5.0]]}  # unit 0 lost over [5, 10) s
@@ -282,11 +227,8 @@ def test_bins_outside_a_units_obs_intervals_are_not_recorded(tmp_path):
                 train = train[(train < 5.0) | (train >= 10.0)]
             nwb.add_unit(spike_times=train, id=u, role=r,
                          obs_intervals=observed.get(u, [[0.0, 20.0]]))
-    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
-    mod.add(pynwb.TimeSeries(name="weight", data=gen.normal(size=(21, len(PAIRS))).cumsum(0),
-                             unit="mV", timestamps=np.arange(21.0)))
-    _synapses(mod, PAIRS)
-    path = _write(nwb, tmp_path / "obs.nwb")
+    add_plasticity(nwb, np.arange(21.0), gen.normal(size=(21, len(PAIRS))).cumsum(0), PAIRS)
+    path = write(nwb, tmp_path / "obs.nwb")
     rec = load_record(path, bin_size=0.1)
     t = rec["time"].values
     pre = rec["pre_activity"].values
@@ -330,20 +272,20 @@ def test_epochs_in_another_unit_than_the_spikes_are_flagged(tmp_path):
     """Epochs written in ms against spike times in s: a warning naming both spans and the
     likely fix (most of the rows' time would read as 0 Hz); rows that hold no weight
     sample at all are refused in one line instead of an empty record."""
-    nwb = _nwbfile()
+    nwb = nwbfile("variants", "variant-1")
     _units(nwb)
     _weights(nwb)
     nwb.add_epoch(0.0, 10000.0)
     nwb.add_epoch(10000.0, 20000.0)
     with pytest.warns(UserWarning, match=r"ms.nwb: the 2 rows of the epochs table \(0-20000 s\) "
                       r"last 20000 s in all, but .* within 0-20 s, so 99.9% .*divide them by 1000"):
-        load_record(_write(nwb, tmp_path / "ms.nwb"), bin_size=0.1)
-    nwb = _nwbfile()
+        load_record(write(nwb, tmp_path / "ms.nwb"), bin_size=0.1)
+    nwb = nwbfile("variants", "variant-1")
     _units(nwb)
     _weights(nwb)
     nwb.add_trial(1000.0, 1020.0)
     with pytest.raises(Exception, match=r"no weight sample lies in any of the 1 row of the trials "
                        r"table \(1000-1020 s\)\. Found: weights sampled at 0-20 s\..*"
                        r"--segments none") as err:
-        load_record(_write(nwb, tmp_path / "late.nwb"), bin_size=0.1)
+        load_record(write(nwb, tmp_path / "late.nwb"), bin_size=0.1)
     assert "\n" not in str(err.value)
