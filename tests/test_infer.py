@@ -78,6 +78,38 @@ def test_silent_pairs_are_nan_and_counted(stdp_rec):
     assert out.attrs["n_missing"] == int(np.isnan(w).sum()) >= 1
 
 
+@pytest.mark.parametrize("method", ["ccg", "glm"])
+def test_a_unit_that_never_fires_is_warned_about_and_left_missing(method):
+    """One presynaptic unit with no spike at all: a warning naming it, its synapses NaN in
+    every window, and every other synapse exactly as inferred without that unit."""
+    rec = _ramp_record(n_pre=4, duration=60.0)
+    keep = np.flatnonzero(rec["pre_spike_unit"].values != 2)
+    silent = rec.isel(pre_spike=keep)
+    kw = dict(method=method, window=20.0)
+    with pytest.warns(UserWarning, match=r"1 of 4 presynaptic units never fire \(2\); their "
+                      r"synapses are left NaN"):
+        out = infer_weights(silent, **kw)
+    w = out["weight"].values
+    assert np.isnan(w[:, :, 2]).all()
+    others = [0, 1, 3]
+    assert np.isfinite(w[:, :, others]).all()
+    ref = infer_weights(_without_pre_unit(silent, 2), **kw)["weight"].values
+    np.testing.assert_allclose(w[:, :, others], ref, rtol=1e-9)
+
+
+def _without_pre_unit(rec, unit):
+    """``rec`` rebuilt without presynaptic unit ``unit`` (an id with no spikes)."""
+    keep = np.flatnonzero(rec["pre"].values != unit)
+    return make_record(rec["pre_activity"].values[:, keep], rec["post_activity"].values,
+                       rec["weight"].values[:, :, keep], time=rec["time"].values,
+                       weight_time=rec["weight_time"].values, dt=float(rec.attrs["dt"]),
+                       pre=rec["pre"].values[keep], activity_units="1", activity_kind="count",
+                       decay=0.0,
+                       pre_spikes={"time": rec["pre_spike_time"].values,
+                                   "unit": rec["pre_spike_unit"].values},
+                       post_spikes={"time": rec["post_spike_time"].values,
+                                    "unit": rec["post_spike_unit"].values})
+
 def test_deterministic_with_rng(stdp_rec):
     kw = dict(window=50.0, n_surrogates=5)
     a = infer_weights(stdp_rec, rng=3, **kw)["weight"].values

@@ -48,7 +48,9 @@ output record runs from the centre of window ``k`` to that of window ``k + 1``,
 the span over which the two window averages differ.  A pair whose presynaptic
 unit fired fewer than ``min_spikes`` times in a window, or whose postsynaptic
 unit did not fire in it, gets NaN (missing, never 0); the count is in
-``attrs["n_missing"]``.
+``attrs["n_missing"]``.  A unit that never fires in the record is warned about
+and its synapses are NaN in every window; a role none of whose units fires is
+refused.
 
 When to use which method
 ------------------------
@@ -79,6 +81,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -127,15 +130,25 @@ def _check_spikes(ds: Any) -> None:
 
 
 def _check_silent(ds: xr.Dataset, role: str, units: np.ndarray) -> None:
-    """Refuse a unit that never fires in the whole record."""
+    """Warn about units that never fire (their synapses stay NaN); refuse a silent role.
+
+    A unit with no spike in the whole record has no efficacy to infer: its
+    synapses come out NaN (not measured) in every window, as in a window where it
+    is silent, and the other units are inferred as usual.
+    """
     n = ds.sizes[role]
     fired = np.bincount(units, minlength=n) > 0
-    if not fired.all():
-        ids = np.asarray(ds[role].values)[~fired]
-        few = ids.tolist()[:3]
-        raise ValueError(f"infer_weights: {role}synaptic unit {ids[0].item()!r} never fires "
-                         f"({ids.size} of {n} {role} units have no spikes); its efficacy cannot "
-                         f"be inferred. Drop it first, e.g. record.drop_sel({role}={few!r}).")
+    if fired.all():
+        return
+    ids = np.asarray(ds[role].values)[~fired]
+    few = ", ".join(repr(v) for v in ids.tolist()[:5]) + (", ..." if ids.size > 5 else "")
+    if not fired.any():
+        raise ValueError(f"infer_weights: no {role}synaptic unit fires (all {n} have no "
+                         f"spikes); weights are inferred from spikes. Check that the "
+                         f"{role}synaptic units hold spike times.")
+    warnings.warn(f"infer_weights: {ids.size} of {n} {role}synaptic units never fire ({few}); "
+                  "their synapses are left NaN (not measured) in every window.", UserWarning,
+                  stacklevel=3)
 
 
 def _check_params(window: float, lag: Any, baseline: Any, jitter: float,
