@@ -1425,6 +1425,13 @@ CASES += [
      r"`pre`: its time support \(0-2 s\) does not overlap the epochs \(5-7 s\), so no bin "
      r"of the record holds its activity; check that the spike times, the epochs and the "
      r"weights are in seconds on one clock\."),
+    ("io-pynapple-frame-columns-repeat",
+     _from_nap(pre=lambda nap, pd: nap.TsdFrame(t=np.arange(10) * 0.1, d=np.ones((10, 2)),
+                                                columns=[3, 3])),
+     ValueError,
+     r"`pre`: the TsdFrame's column labels repeat \('3' \(2x\)\); each column is one unit, "
+     r"labelled with its id\. Give every column its own unit id \(TsdFrame\(\.\.\., "
+     r"columns=\[\.\.\.\]\)\)\."),
     ("io-pynapple-epochs-list", _from_nap(epochs=[(0.0, 2.0)]), TypeError,
      r"`epochs` must be a pynapple IntervalSet \(one row per segment\) or None; got list\."),
     ("io-pynapple-frames-on-two-grids",

@@ -127,6 +127,14 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
                             np.asarray(support.end, dtype=float))}
     if isinstance(obj, nap.TsdFrame):
         meta = getattr(obj, "metadata", None)
+        labels, counts = np.unique(np.asarray(obj.columns.tolist()).astype(str),
+                                   return_counts=True)
+        if (counts > 1).any():
+            twice = ", ".join(f"{str(v)!r} ({n}x)" for v, n in zip(labels[counts > 1],
+                                                              counts[counts > 1], strict=True))
+            raise ValueError(f"`{role}`: the TsdFrame's column labels repeat ({twice}); each "
+                             "column is one unit, labelled with its id. Give every column its "
+                             "own unit id (TsdFrame(..., columns=[...])).")
         return {"ids": np.asarray(obj.columns.tolist()), "spikes": None,
                 "times": np.asarray(obj.t, dtype=float),
                 "values": np.asarray(obj.values, dtype=float).reshape(len(obj.t), -1),
