@@ -1381,6 +1381,13 @@ _NAP_ROLE = (r"must be a pynapple TsGroup \(spike trains, one per unit\) or TsdF
 CASES += [
     ("io-pynapple-pre-array", _from_nap(pre=np.ones((5, 2))), TypeError,
      r"`pre` " + _NAP_ROLE + r"ndarray\."),
+    ("io-pynapple-pre-one-ts", _from_nap(pre=lambda nap, pd: nap.Ts(np.array([0.1, 0.5]))),
+     TypeError, r"`pre` " + _NAP_ROLE + r"Ts\. One unit's spike train: pass "
+     r"nap\.TsGroup\(\{ID: pre\}\) with its unit id\."),
+    ("io-pynapple-post-one-tsd",
+     _from_nap(post=lambda nap, pd: nap.Tsd(t=np.arange(10) * 0.1, d=np.ones(10))), TypeError,
+     r"`post` " + _NAP_ROLE + r"Tsd\. One unit's activity: pass nap\.TsdFrame\(t=post\.t, "
+     r"d=post\.d\[:, None\], columns=\[ID\]\) with its unit id\."),
     ("io-pynapple-post-dataframe", _from_nap(post=lambda nap, pd: pd.DataFrame({"a": [1.0]})),
      TypeError, r"`post` " + _NAP_ROLE + r"DataFrame\."),
     ("io-pynapple-weights-not-frame",

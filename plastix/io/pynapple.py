@@ -140,7 +140,10 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
                 "values": np.asarray(obj.values, dtype=float).reshape(len(obj.t), -1),
                 "label": (_one_value(role, meta, "units", "Hz"),
                           _one_value(role, meta, "kind", "rate"))}
-    raise TypeError(f"`{role}` must be {_ROLE_TYPES}; got {type(obj).__name__}.")
+    wrap = {"Ts": f" One unit's spike train: pass nap.TsGroup({{ID: {role}}}) with its unit id.",
+            "Tsd": f" One unit's activity: pass nap.TsdFrame(t={role}.t, d={role}.d[:, None], "
+                   "columns=[ID]) with its unit id."}.get(type(obj).__name__, "")
+    raise TypeError(f"`{role}` must be {_ROLE_TYPES}; got {type(obj).__name__}.{wrap}")
 
 
 def _segment_rows(nap: Any, epochs: Any) -> dict[str, np.ndarray] | None:
