@@ -65,9 +65,28 @@ def test_known_columns_match_without_case_or_spaces(tmp_path):
     assert {"delta_t", "weight_ratio", "n", "Cell"} <= set(table.columns)
     np.testing.assert_allclose(table["weight_ratio"], RATIO)
     assert table["n"].tolist() == [3, 4, 5, 6, 7]
-    with pytest.raises(ValueError, match="two columns named 'delta_t'"):
+    with pytest.raises(ValueError, match=r"two columns named 'delta_t' \(units aside\): "
+                       r"'delta_t' and 'Delta t'; keep one\."):
         load_pairing_table(pd.DataFrame({"delta_t": [0.01], "Delta t": [0.01],
                                          "weight_ratio": [1.0]}))
+
+
+def test_units_in_parentheses_and_a_greek_delta(tmp_path):
+    """``Δt (ms)`` and ``Weight ratio (%)``, as spreadsheets often head them, are the known
+    columns with their units; a label column keeps its parentheses (``cell (L5)``); a CSV
+    of them reads the same as the bracketed header."""
+    frame = pd.DataFrame({"Δt (ms)": DT_MS, "Weight ratio (%)": [100 * r for r in RATIO],
+                          "cell (L5)": CELLS})
+    table = load_pairing_table(frame)
+    np.testing.assert_allclose(table["delta_t"], np.asarray(DT_MS) * 1e-3)
+    np.testing.assert_allclose(table["weight_ratio"], RATIO)
+    assert table.attrs["labels"] == ["cell (L5)"]
+    path = tmp_path / "greek.csv"
+    frame.rename(columns={"Δt (ms)": "∆t (ms)"}).to_csv(path, index=False)  # U+2206 too
+    again = load_pairing_table(path)
+    np.testing.assert_allclose(again["delta_t"], table["delta_t"])
+    with pytest.raises(ValueError, match=r"`delta_t` has an unknown unit 'hours' in its header"):
+        load_pairing_table(pd.DataFrame({"delta t (hours)": [1.0], "weight_ratio": [1.0]}))
 
 
 def test_ragged_csv_is_one_line_naming_the_file(tmp_path):

@@ -2,14 +2,16 @@
 (``.xlsx``) or a DataFrame.
 
 One row per pairing experiment (or per group mean).  Columns, by name; a unit
-may follow in brackets (``delta_t [ms]``, ``frequency [Hz]``), no brackets
-means SI (seconds, hertz).  Values are converted to SI here, at the boundary.
+may follow in brackets (``delta_t [ms]``, ``frequency [Hz]``) or, for the known
+columns below, in parentheses (``Δt (ms)``); no unit means SI (seconds, hertz).
+Values are converted to SI here, at the boundary.
 
 Spreadsheets as labs save them are read as they are: a known column's name is
-matched without regard to case, spaces or hyphens (``Delta t [ms]`` is
-``delta_t``); rows above the header (a title, notes) are skipped, the header
-being the first of the first :data:`HEADER_SEARCH_ROWS` rows that names
-``delta_t``; rows and unnamed columns that are wholly empty (a spreadsheet's
+matched without regard to case, spaces or hyphens, a leading Greek delta read
+as "delta" (``Delta t [ms]`` and ``Δt (ms)`` are ``delta_t``); rows above the
+header (a title, notes) are skipped, the header being the first of the first
+:data:`HEADER_SEARCH_ROWS` rows that names ``delta_t``; rows and unnamed
+columns that are wholly empty (a spreadsheet's
 trailing separators) are dropped.  A text table is decoded as UTF-8 (with or
 without a byte-order mark), else as Windows-1252 (Excel's "CSV" on Windows); its
 separator is whichever of comma, semicolon or tab splits the header into the
@@ -108,17 +110,43 @@ def is_pairing_table(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in TABLE_SUFFIXES + _UNREAD_SPREADSHEETS
 
 
+_PARENS = re.compile(r"^\s*(?P<name>.*?)\s*\((?P<unit>[^()]*)\)\s*$")
+
+
 def _canonical(name: str) -> str:
     """A header's name as plastix knows it: a known column matched without regard to case,
-    spaces or hyphens (``"Delta t"`` → ``"delta_t"``); any other name as written."""
-    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
+    spaces or hyphens, with a leading Greek delta read as "delta" (``"Delta t"``, ``"Δt"``
+    → ``"delta_t"``); any other name as written."""
+    key = re.sub(r"^[δ∆]\s*", "delta_", name.strip().lower())
+    key = re.sub(r"[\s\-_]+", "_", key)
     return key if key in COLUMNS or key == "experiment" else name
 
 
-def _header_name(cell: Any) -> str:
-    """The canonical column name of a header cell (its bracketed unit dropped)."""
+def _is_known(name: str) -> bool:
+    return name in COLUMNS or name == "experiment"
+
+
+def _split_header(cell: Any) -> tuple[str, str | None] | None:
+    """A header cell's canonical name and its unit (None: none); None if it cannot be read.
+
+    The unit is in brackets (``delta_t [ms]``), or, for a known column only, in
+    parentheses (``Δt (ms)``, as spreadsheets often write it); a label column keeps
+    its parentheses (``cell (L5)``).
+    """
     m = _HEADER.match(str(cell))
-    return _canonical(m["name"]) if m is not None else str(cell)
+    if m is None:
+        return None
+    name, unit = m["name"], m["unit"]
+    if unit is None and (p := _PARENS.match(name)) is not None and _is_known(
+            _canonical(p["name"])):
+        name, unit = p["name"], p["unit"]
+    return _canonical(name), None if unit is None else unit.strip()
+
+
+def _header_name(cell: Any) -> str:
+    """The canonical column name of a header cell (its unit dropped)."""
+    split = _split_header(cell)
+    return split[0] if split is not None else str(cell)
 
 
 def _header_row(rows: list[list[Any]]) -> int:
@@ -299,18 +327,20 @@ def _read_frame(source: Any, sheet: Any = None) -> tuple[pd.DataFrame, str]:
 
 def _parse_header(columns: Any) -> tuple[list[str], dict[str, str]]:
     """Column names without their brackets, and the unit given for each (if any)."""
-    names, units = [], {}
+    names, units, written = [], {}, {}
     for col in columns:
-        m = _HEADER.match(str(col))
-        if m is None:
+        split = _split_header(col)
+        if split is None:
             raise ValueError(f"`table` column {str(col)!r} must be a name with at most one unit "
                              "in brackets, e.g. 'delta_t [ms]'.")
-        name = _canonical(m["name"])
+        name, unit = split
         if name in names:
-            raise ValueError(f"`table` has two columns named {name!r} (units aside); keep one.")
+            raise ValueError(f"`table` has two columns named {name!r} (units aside): "
+                             f"{written[name]!r} and {str(col)!r}; keep one.")
         names.append(name)
-        if m["unit"] is not None:
-            units[name] = m["unit"].strip()
+        written[name] = str(col)
+        if unit is not None:
+            units[name] = unit
     return names, units
 
 
