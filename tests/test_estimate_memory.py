@@ -208,3 +208,51 @@ def _assert_same_fit(disk, mem):
     assert_allclose(disk.per_interval_.values, mem.per_interval_.values, rtol=1e-10)
     assert_allclose(disk.per_post_.values, mem.per_post_.values, rtol=1e-10)
     assert disk.verdict_ == mem.verdict_
+
+
+def _spike_only_nwb(path, rng):
+    """A lab's spike-only standard NWB file (pynwb calls): 6 pre and 3 post units at
+    about 20 Hz, two epochs (the first 10.004 s long, so its last 10 ms bin overhangs
+    into the second) and one unit observed on part of the session only."""
+    pytest.importorskip("pynwb")
+    from nwb_builders import add_plasticity, nwbfile, write
+
+    nwb = nwbfile()
+    nwb.add_unit_column("role", "pre or post")
+    for u in range(9):
+        train = np.sort(rng.uniform(0.0, 20.0, 400))
+        observed = [[0.0, 6.0], [9.0, 20.0]] if u == 1 else [[0.0, 20.0]]
+        nwb.add_unit(spike_times=train, id=u, role="pre" if u < 6 else "post",
+                     obs_intervals=observed)
+    pairs = [(p, q) for q in range(6, 9) for p in range(6)]
+    add_plasticity(nwb, np.arange(0.0, 20.0, 0.5),
+                   1.0 + np.cumsum(rng.standard_normal((40, len(pairs))) * 0.1, axis=0), pairs)
+    nwb.add_epoch(0.0, 10.004)
+    nwb.add_epoch(10.004, 20.0)
+    return write(nwb, path)
+
+
+def test_spike_only_nwb_is_binned_when_read_and_streams_like_in_memory(tmp_path, rng):
+    """Spikes binned lazily (a batch of rows at a time) give the very record and the very
+    fit of binning them whole: an hour of a lab's units streams in the memory of its
+    spikes, not of its (bins x units) rates."""
+    import xarray as xr
+
+    from plastix.io import load_record, open_record
+
+    path = _spike_only_nwb(tmp_path / "spikes.nwb", rng)
+    whole = load_record(path)
+    assert np.isnan(whole["pre_activity"].values[:, 1]).any()  # the unobserved stretch
+    lazy = open_record(path)
+    try:
+        assert not any(lazy[v].variable._in_memory for v in ("pre_activity", "post_activity"))
+        xr.testing.assert_identical(lazy["pre_activity"][995:1010].load(),
+                                    whole["pre_activity"][995:1010])
+        xr.testing.assert_identical(lazy.load(), whole)
+    finally:
+        lazy.close()
+    kw = dict(decay=1.0, n_boot=200, n_null=2, rng=3)
+    mem = HebbianEstimator(**kw).fit(path)
+    disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
+    assert disk.streamed_ and not mem.streamed_
+    _assert_same_fit(disk, mem)

@@ -256,7 +256,7 @@ def test_bins_outside_a_units_obs_intervals_are_not_recorded(tmp_path):
 
 def test_outside_intervals_matches_a_direct_check():
     """The merged-interval lookup agrees with testing every interval for every bin."""
-    from plastix.io.nwb_map import outside_intervals
+    from plastix.io.spike_bins import outside_intervals
 
     gen = np.random.default_rng(0)
     for _ in range(50):

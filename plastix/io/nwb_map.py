@@ -12,7 +12,6 @@ import xarray as xr
 
 from plastix.io.lazy import lazy_variable, placeholder
 from plastix.io.neo import DEFAULT_BIN_SIZE
-from plastix.io.neo_parse import bin_counts
 from plastix.io.nwb_scan import (
     CLI_FLAGS,
     MODULE,
@@ -34,11 +33,10 @@ from plastix.io.nwb_scan import (
     series_values,
     units_found,
 )
+from plastix.io.spike_bins import bin_grid, spike_rates
 from plastix.record import make_record
 
-__all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "bin_grid",
-           "binned_rates", "epoch_rates", "outside_intervals",
-           "check_rows_hold_data"]
+__all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "check_rows_hold_data"]
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
@@ -292,78 +290,6 @@ def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src:
     return bin_grid(b, segs, times), b
 
 
-def bin_grid(width: float, segs: dict[str, np.ndarray] | None, times: list[Any]) -> np.ndarray:
-    """Left edges (s) of bins ``width`` wide for spike trains with no series to set the grid.
-
-    With segment rows (``segs["start"]``, ``segs["stop"]``, s) the bins tile each row
-    from its start (at least one bin a row); without, they run from the earliest to
-    the latest of ``times`` (arrays of spike and weight times, s).  Shared by the
-    standard-NWB reader and :func:`plastix.io.pynapple.from_pynapple`.
-    """
-    b = width
-    if segs is not None:
-        parts = [s0 + np.arange(max(1, int(np.ceil((s1 - s0) / b - 1e-9)))) * b
-                 for s0, s1 in zip(segs["start"], segs["stop"], strict=True)]
-        return np.concatenate(parts)
-    flat = np.concatenate([np.asarray(t, dtype=float) for t in times])
-    t0, t1 = float(flat.min()), float(flat.max())
-    return t0 + np.arange(int(np.floor((t1 - t0) / b + 1e-9)) + 1) * b
-
-
-def binned_rates(trains: list[np.ndarray], grid: np.ndarray, width: float) -> np.ndarray:
-    """Rates (Hz) of spike trains (s) in the bins ``[grid[i], grid[i] + width)``; (bin, unit)."""
-    a = np.zeros((grid.size, len(trains)))
-    for j, st in enumerate(trains):
-        a[:, j] = bin_counts(np.sort(np.asarray(st, dtype=float)), grid, width) / width
-    return a
-
-
-def epoch_rates(trains: list[np.ndarray], grid: np.ndarray, row: np.ndarray, segs: Any,
-                 width: float) -> np.ndarray:
-    """Rates (Hz, (bin, unit)) of spike trains (s), each bin counting only the spikes of
-    its own epoch.
-
-    An epoch's last bin may reach past its end (bins tile each epoch from its start),
-    into the next epoch or the time between; a spike there belongs to the epoch that
-    holds it (or to none), so it is not counted twice or outside every epoch.
-    ``row`` is each bin's row of ``segs`` (:func:`plastix.io.nwb_scan.assign`).  Shared
-    by the standard-NWB reader and :func:`plastix.io.pynapple.from_pynapple`.
-    """
-    rates = binned_rates(trains, grid, width)
-    if segs is None:
-        return rates
-    ok = row >= 0
-    stop = np.where(ok, segs["stop"][np.maximum(row, 0)], np.inf)
-    over = np.flatnonzero(ok & (grid + width > stop + 1e-9 * width))  # one bin an epoch, at most
-    for j, st in enumerate(trains):  # take back the spikes past the epoch's stop
-        st = np.sort(np.asarray(st, dtype=float))
-        extra = (np.searchsorted(st, grid[over] + width, side="left")
-                 - np.searchsorted(st, stop[over], side="left"))
-        rates[over, j] -= extra / width
-    return rates
-
-
-def outside_intervals(intervals: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Bins (left edges, s) that start outside every interval ``[start, stop)``.
-
-    ``intervals`` is ``(k, 2)`` (start, stop; s), in any order and possibly
-    overlapping, as NWB's ``obs_intervals`` or pynapple's ``time_support``.  A bin
-    that starts outside them holds no measurement: its rate is NaN (not recorded),
-    never 0 Hz (recorded, silent).  Shared by the standard-NWB reader and
-    :func:`plastix.io.pynapple.from_pynapple`.
-    """
-    iv = np.asarray(intervals, dtype=float).reshape(-1, 2)
-    iv = iv[iv[:, 1] > iv[:, 0]]
-    if iv.size == 0:
-        return np.ones(grid.shape, dtype=bool)
-    iv = iv[np.argsort(iv[:, 0], kind="stable")]
-    reach = np.maximum.accumulate(iv[:, 1])  # how far the intervals up to each start reach
-    row = np.searchsorted(iv[:, 0], grid, side="right") - 1
-    inside = row >= 0
-    inside[inside] = grid[inside] < reach[row[inside]]
-    return ~inside
-
-
 EMPTY_ROWS_WARN = 0.5
 """Warn when more than this fraction of the segment rows' time lies outside the data."""
 
@@ -415,16 +341,12 @@ def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray
                       f"of the rows' time holds no data; {hint}.", UserWarning, stacklevel=4)
 
 
-def _mark_unobserved(c: NwbContent, ids: list[int], grid: np.ndarray, rates: np.ndarray
-                     ) -> np.ndarray:
-    """NaN where a unit's ``obs_intervals`` (when the Units table has them) leave a bin out."""
-    if c.observed is None:
-        return rates
+def _observed(c: NwbContent, ids: list[int]) -> list[np.ndarray | None]:
+    """Each unit's ``obs_intervals`` (s), or None (observed throughout, or not in Units)."""
     pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
-    for j, u in enumerate(ids):
-        if u in pos:
-            rates[outside_intervals(c.observed[pos[u]], grid), j] = np.nan
-    return rates
+    if c.observed is None:
+        return [None] * len(ids)
+    return [c.observed[pos[u]] if u in pos else None for u in ids]
 
 
 def _spikes(c: NwbContent, ids: list[int], segs, keep_units) -> dict[str, np.ndarray] | None:
@@ -469,6 +391,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
         act[r] is None or role_of.get(u, r) == r)) for r in ROLES}
     row = assign(grid, segs)
     keep = row >= 0
+    stop = np.full(grid.size, np.inf) if segs is None else segs["stop"][np.maximum(row, 0)]
     off = np.zeros(1) if segs is None else segs["offset"]
     seg_id = np.zeros(1, dtype=np.int64) if segs is None else segs["seg"]
     activity, labels, stored = {}, {}, {}
@@ -484,8 +407,11 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
             sp = spikes[r]
             trains = [sp["time"][sp["unit"] == j] if sp is not None else np.zeros(0)
                       for j in range(len(ids[r]))]
-            rates = _mark_unobserved(c, ids[r], grid, epoch_rates(trains, grid, row, segs, width))
-            activity[r] = rates[keep]
+            rates = spike_rates(trains, grid[keep], width, stop[keep], _observed(c, ids[r]))
+            if lazy:  # binned when read: the memory of the spikes and one batch of rows
+                stored[r], activity[r] = rates, placeholder(rates.shape)
+            else:
+                activity[r] = rates[:]
             labels[r] = ("Hz", "rate")
     wrow = assign(w["times"], segs)
     wkeep = wrow >= 0

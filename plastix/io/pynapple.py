@@ -13,7 +13,7 @@ Convention (times in seconds throughout)
     ``TsdFrame`` of activity, one column per unit, the column labels being the
     unit ids.  Spike trains are kept as the record's spike times and binned into
     rates in Hz exactly as the standard NWB reader bins them
-    (:func:`plastix.io.nwb_map.bin_grid`, :func:`plastix.io.nwb_map.epoch_rates`):
+    (:mod:`plastix.io.spike_bins`):
     bins ``bin_size`` s wide (default :data:`plastix.io.neo.DEFAULT_BIN_SIZE`)
     tiling each epoch from its start, or, without epochs, from the earliest to
     the latest spike or weight sample.  A ``TsdFrame`` sets the grid itself (its
@@ -77,8 +77,9 @@ import xarray as xr
 from plastix._util.optional import require
 from plastix._util.validate import check_nonnegative, check_positive
 from plastix.io.neo import DEFAULT_BIN_SIZE
-from plastix.io.nwb_map import bin_grid, check_rows_hold_data, epoch_rates, outside_intervals
+from plastix.io.nwb_map import check_rows_hold_data
 from plastix.io.nwb_scan import assign
+from plastix.io.spike_bins import bin_grid, spike_rates
 from plastix.record import make_record, validate_record
 
 __all__ = ["from_pynapple", "to_pynapple"]
@@ -354,6 +355,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
     grid, width = _grid(roles, segs, w_times, bin_size)
     row = assign(grid, segs)
     keep = row >= 0
+    stop = np.full(grid.size, np.inf) if segs is None else segs["stop"][np.maximum(row, 0)]
     off = np.zeros(1) if segs is None else segs["offset"]
     seg_id = np.zeros(1, dtype=np.int64) if segs is None else segs["seg"]
     activity, spikes = {}, {}
@@ -363,9 +365,9 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
             activity[r] = d["values"][keep]
             spikes[r] = None
             continue
-        rates = epoch_rates(d["spikes"], grid, row, segs, width)
-        rates[outside_intervals(np.column_stack(d["support"]), grid)] = np.nan
-        activity[r] = rates[keep]
+        support = np.column_stack(d["support"])
+        activity[r] = spike_rates(d["spikes"], grid[keep], width, stop[keep],
+                                  [support] * len(d["spikes"]))[:]
         _check_recorded(r, activity[r], d["support"], epochs)
         ev = _spike_events(d["spikes"], segs)
         spikes[r] = None if ev is None else {

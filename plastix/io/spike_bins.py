@@ -1,0 +1,146 @@
+"""Spike trains binned into rates: the grid, the bins' edges, and rates read by rows.
+
+Shared by the standard-NWB reader (:mod:`plastix.io.nwb_map`) and
+:func:`plastix.io.pynapple.from_pynapple`, so that both bin alike:
+
+- :func:`bin_grid`: left edges of bins ``width`` s wide, tiling each segment row
+  from its start, or the span of the data;
+- :func:`bin_edges`: each bin's ``[left, right)`` edges.  Contiguous bins share
+  their edge exactly (no spike counted twice or lost to rounding); a segment's
+  last bin, which may reach past the segment's stop, ends at the stop, so a spike
+  there belongs to the segment that holds it (or to none);
+- :func:`outside_intervals`: the bins that start outside a unit's observation
+  intervals (NWB ``obs_intervals``, pynapple ``time_support``): NaN, not 0 Hz;
+- :class:`SpikeRates`: the rates (Hz) of every unit, computed only for the rows
+  asked for.  Read whole it is the record's activity; in a lazily opened record
+  the estimator's streaming pass reads a batch of rows at a time, so a spike-only
+  recording of any length takes the memory of its spikes and one batch, not of
+  its (bins × units) rates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from plastix.io.lazy import _LazyRows
+
+__all__ = ["bin_grid", "bin_edges", "outside_intervals", "SpikeRates", "spike_rates"]
+
+_EDGE_TOL = 1e-9
+"""Edges closer than this fraction of a bin are the same edge."""
+
+
+def bin_grid(width: float, segs: dict[str, np.ndarray] | None, times: list[Any]) -> np.ndarray:
+    """Left edges (s) of bins ``width`` wide for spike trains with no series to set the grid.
+
+    With segment rows (``segs["start"]``, ``segs["stop"]``, s) the bins tile each row
+    from its start (at least one bin a row); without, they run from the earliest to
+    the latest of ``times`` (arrays of spike and weight times, s).
+    """
+    b = width
+    if segs is not None:
+        parts = [s0 + np.arange(max(1, int(np.ceil((s1 - s0) / b - _EDGE_TOL)))) * b
+                 for s0, s1 in zip(segs["start"], segs["stop"], strict=True)]
+        return np.concatenate(parts)
+    flat = np.concatenate([np.asarray(t, dtype=float) for t in times])
+    t0, t1 = float(flat.min()), float(flat.max())
+    return t0 + np.arange(int(np.floor((t1 - t0) / b + _EDGE_TOL)) + 1) * b
+
+
+def bin_edges(grid: np.ndarray, width: float, stop: np.ndarray | None = None) -> np.ndarray:
+    """The right edge (s) of each bin ``[grid[i], grid[i] + width)``.
+
+    A bin that starts within ``width * 1e-9`` of the previous bin's end shares that
+    edge exactly; with ``stop`` (each bin's segment stop, s; ``inf`` for none) a bin
+    reaching past its segment's stop ends there.
+    """
+    ends = grid + width
+    joined = np.abs(grid[1:] - ends[:-1]) <= _EDGE_TOL * width
+    ends[:-1][joined] = grid[1:][joined]
+    if stop is not None:
+        over = ends > stop + _EDGE_TOL * width
+        ends[over] = stop[over]
+    return ends
+
+
+def outside_intervals(intervals: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Bins (left edges, s) that start outside every interval ``[start, stop)``.
+
+    ``intervals`` is ``(k, 2)`` (start, stop; s), in any order and possibly
+    overlapping, as NWB's ``obs_intervals`` or pynapple's ``time_support``.  A bin
+    that starts outside them holds no measurement: its rate is NaN (not recorded),
+    never 0 Hz (recorded, silent).
+    """
+    iv = np.asarray(intervals, dtype=float).reshape(-1, 2)
+    iv = iv[iv[:, 1] > iv[:, 0]]
+    if iv.size == 0:
+        return np.ones(grid.shape, dtype=bool)
+    iv = iv[np.argsort(iv[:, 0], kind="stable")]
+    reach = np.maximum.accumulate(iv[:, 1])  # how far the intervals up to each start reach
+    row = np.searchsorted(iv[:, 0], grid, side="right") - 1
+    inside = row >= 0
+    inside[inside] = grid[inside] < reach[row[inside]]
+    return ~inside
+
+
+class SpikeRates(_LazyRows):
+    """Rates (Hz, (bin, unit)) of spike trains, computed for the rows that are read.
+
+    Parameters
+    ----------
+    trains : list of ndarray
+        Each unit's spike times (s), sorted.
+    left, right : ndarray
+        Each bin's edges (s): it counts the spikes in ``[left, right)``
+        (:func:`bin_edges`).
+    width : float
+        The bin width (s): rates are counts / ``width``.
+    observed : list of ndarray or None, optional
+        Each unit's observation intervals (``(k, 2)``, s) or None (observed
+        throughout); bins starting outside them are NaN.
+    """
+
+    def __init__(self, trains: list[np.ndarray], left: np.ndarray, right: np.ndarray,
+                 width: float, observed: list[np.ndarray | None] | None = None):
+        self.trains = [np.asarray(t, dtype=float) for t in trains]
+        self.left, self.right = np.asarray(left, float), np.asarray(right, float)
+        self.width = float(width)
+        self.observed = observed if observed is not None else [None] * len(self.trains)
+        self.shape = (self.left.size, len(self.trains))
+        self.dtype = np.dtype(np.float64)
+
+    def read_direct(self, out: np.ndarray, source_sel: slice, dest_sel: slice) -> None:
+        """Rows ``source_sel`` into ``out[dest_sel]`` (as ``h5py.Dataset.read_direct``)."""
+        self._fill(out[dest_sel], source_sel)
+
+    def _fill(self, out: np.ndarray, rows: slice | np.ndarray) -> None:
+        """The rates of ``rows`` (a slice or indices) into ``out`` (rows, unit)."""
+        lo, hi = self.left[rows], self.right[rows]
+        for j, st in enumerate(self.trains):
+            n = np.searchsorted(st, hi, side="left") - np.searchsorted(st, lo, side="left")
+            out[:, j] = n / self.width
+            if self.observed[j] is not None:
+                out[outside_intervals(self.observed[j], lo), j] = np.nan
+
+    def _read(self, key: tuple) -> np.ndarray:
+        rkey, ckey = key
+        rows = rkey if isinstance(rkey, slice) else np.atleast_1d(np.arange(self.shape[0])[rkey])
+        out = np.empty((self.left[rows].size, self.shape[1]))
+        self._fill(out, rows)
+        out = out[:, ckey]
+        return out[0] if np.ndim(rkey) == 0 and not isinstance(rkey, slice) else out
+
+
+def spike_rates(trains: list[np.ndarray], grid: np.ndarray, width: float,
+                stop: np.ndarray | None = None,
+                observed: list[np.ndarray | None] | None = None) -> SpikeRates:
+    """The :class:`SpikeRates` of ``trains`` (s; sorted here) in bins starting at ``grid``.
+
+    ``stop`` is each bin's segment stop (s; ``inf`` for none), see :func:`bin_edges`;
+    ``observed`` each unit's observation intervals or None.  ``[:]`` reads them all.
+    """
+    trains = [np.sort(np.asarray(t, dtype=float)) for t in trains]
+    return SpikeRates(trains, grid, bin_edges(np.asarray(grid, float), width, stop), width,
+                      observed)
