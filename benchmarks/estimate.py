@@ -27,7 +27,11 @@ Then two more tables:
   MiB of activity) under ``--format-memory`` (default 128 MiB), each fit in its own
   process, beside the data size and one segment's size; target ≤ 1.5 × max(budget,
   one segment).  ``--formats-only`` runs this table alone (into the same results
-  file).
+  file);
+* memory of a spike-only standard NWB file (100 pre × 20 post units at 10 Hz for 2 h,
+  binned at 10 ms: 659 MiB of rates): peak RSS of the estimator streaming it (spikes
+  binned a batch of rows at a time) under ``--format-memory`` and fitting it in memory,
+  each in its own process.  ``--spikes-only`` runs this table alone.
 
 Each phase runs in its own subprocess so that its peak memory (``ru_maxrss``
 and ``tracemalloc``) is its own; the estimator's ``tracemalloc`` peak comes from
@@ -35,7 +39,7 @@ a separate, untimed run (tracemalloc hooks every allocation).  Prints the tables
 ``benchmarks/results/estimate.json``.  ``--quick`` runs a small version.
 
 Run: ``.venv/bin/python benchmarks/estimate.py [--quick] [--memory 256MiB,512MiB]
-[--format-memory 128MiB] [--formats-only]``
+[--format-memory 128MiB] [--formats-only] [--spikes-only]``
 """
 
 from __future__ import annotations
@@ -341,13 +345,14 @@ def _phase_estimate(path: str, n_boot: int, n_null: int, trace: bool = False,
             "block_length": est.block_length_}
 
 
-def _phase_memory(path: str, n_boot: int, memory: str) -> dict:
-    """Fit with the memory budget ``memory`` and ``streaming="auto"``: the estimator decides."""
+def _phase_memory(path: str, n_boot: int, memory: str, decay: str | None = None) -> dict:
+    """Fit with the memory budget ``memory`` and ``streaming="auto"``: the estimator decides
+    (``decay`` in 1/s when the file has none)."""
     from plastix.estimate import HebbianEstimator
 
     t = time.perf_counter()
-    est = HebbianEstimator(n_boot=n_boot, n_null=0, memory=memory, rng=0,
-                           progress=False).fit(path)
+    est = HebbianEstimator(n_boot=n_boot, n_null=0, memory=memory, rng=0, progress=False,
+                           decay=None if decay is None else float(decay)).fit(path)
     return {"estimate_s": time.perf_counter() - t, "streamed": est.streamed_,
             "alignment": est.alignment_}
 
@@ -410,6 +415,78 @@ def _phase_write_formats(folder: str, n_pre: int, n_post: int, n_bins: int, n_se
         out["files"][label] = {"write_s": time.perf_counter() - t,
                                "file_bytes": (Path(folder) / name).stat().st_size}
     return out
+
+
+def _phase_write_spikes(path: str, n_pre: int, n_post: int, duration: float) -> dict:
+    """A lab's spike-only standard NWB file, written with pynwb: Poisson units at 10 Hz over
+    ``duration`` s (a ``Units`` table with a ``role`` column) and every pre -> post
+    synapse's weight sampled every 10 s (a random walk), nothing else."""
+    import datetime
+
+    import pynwb
+    from hdmf.common import DynamicTable
+
+    rng = np.random.default_rng(2)
+    nwb = pynwb.NWBFile(session_description="spike-only benchmark", identifier="bench-spikes",
+                        session_start_time=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+    nwb.add_unit_column("role", "pre or post")
+    n_spikes = 0
+    for u in range(n_pre + n_post):
+        train = np.sort(rng.uniform(0.0, duration, rng.poisson(10.0 * duration)))
+        n_spikes += train.size
+        nwb.add_unit(spike_times=train, id=u, role="pre" if u < n_pre else "post")
+    pairs = [(p, q) for q in range(n_pre, n_pre + n_post) for p in range(n_pre)]
+    wt = np.arange(0.0, duration + 1e-9, 10.0)
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    mod.add(pynwb.TimeSeries(name="weight", unit="mV", timestamps=wt, data=1.0 + np.cumsum(
+        rng.standard_normal((wt.size, len(pairs))) * 0.05, axis=0)))
+    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
+    syn.add_column("pre_unit", "presynaptic unit id")
+    syn.add_column("post_unit", "postsynaptic unit id")
+    for pre, post in pairs:
+        syn.add_row(pre_unit=pre, post_unit=post)
+    mod.add(syn)
+    with pynwb.NWBHDF5IO(path, "w") as io:
+        io.write(nwb)
+    from plastix.io.neo import DEFAULT_BIN_SIZE
+
+    n_bins = int(duration / DEFAULT_BIN_SIZE) + 1
+    return {"n_spikes": n_spikes, "activity_bytes": n_bins * (n_pre + n_post) * 8,
+            "n_bins": n_bins, "bin_size_s": DEFAULT_BIN_SIZE}
+
+
+def _spikes_table(folder: Path, args) -> dict:
+    """Peak RSS of the estimator on a spike-only standard NWB file, each fit in its own
+    process: under ``--format-memory`` (streamed: spikes binned a batch of rows at a time)
+    and with an unlimited budget (binned whole in memory), beside the spikes' and the
+    rates' sizes; the two alignments must agree."""
+    n_pre, n_post = 100, 20
+    duration = 600.0 if args.quick else 7200.0
+    path = folder / "spikes.nwb"
+    info = _run_phase(["write-spikes", str(path), str(n_pre), str(n_post), str(duration)])
+    floor = _run_phase(["floor", "-", "pynwb"])["peak_rss_bytes"]
+    mib = 2**20
+    print(f"\npeak RSS of the estimator on a spike-only standard NWB file ({n_pre} pre x "
+          f"{n_post} post units at 10 Hz for {duration:.0f} s: {info['n_spikes']} spikes, "
+          f"{info['n_bins']} bins of {info['bin_size_s'] * 1e3:g} ms, rates "
+          f"{info['activity_bytes'] / mib:.0f} MiB); interpreter and libraries alone: "
+          f"{floor / mib:.0f} MiB")
+    print(f"{'budget':<10}{'streamed':>9}{'RSS MiB':>9}{'- floor':>9}{'fit s':>7}")
+    rows = []
+    for memory in (args.format_memory, "1TiB"):
+        got = _run_phase(["memory", str(path), str(args.n_boot), memory, "0"])
+        rss = got["peak_rss_bytes"]
+        print(f"{memory:<10}{str(got['streamed']):>9}{rss / mib:>9.0f}"
+              f"{(rss - floor) / mib:>9.0f}{got['estimate_s']:>7.1f}")
+        if rows and abs(got["alignment"] - rows[0]["alignment"]) > 1e-10:
+            raise SystemExit(f"streamed and in-memory fits disagree ({got['alignment']!r} "
+                             f"against {rows[0]['alignment']!r})")
+        rows.append({**got, "budget": memory})
+    above = [r["peak_rss_bytes"] - floor for r in rows]
+    print(f"streamed / in memory, above the floor: {above[0] / above[1]:.2f}x")
+    return {"n_pre": n_pre, "n_post": n_post, "duration_s": duration, **info,
+            "floor_rss_bytes": floor, "runs": rows,
+            "ratio_streamed_to_memory_above_floor": above[0] / above[1]}
 
 
 def _write_compressed(path: Path, out: Path, chunk: int) -> None:
@@ -533,7 +610,9 @@ def _phase(kind: str, path: str, rest: list[str]) -> dict:
         _write_compressed(Path(path), Path(rest[0]), 1024)
         res = {}
     elif kind == "memory":
-        res = _phase_memory(path, int(rest[0]), rest[1])
+        res = _phase_memory(path, int(rest[0]), *rest[1:3])
+    elif kind == "write-spikes":
+        res = _phase_write_spikes(path, int(rest[0]), int(rest[1]), float(rest[2]))
     elif kind == "readers":
         res = _phase_readers(path, int(rest[0]), int(rest[1]))
     else:
@@ -609,6 +688,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="segments of the NIX / NWB recording (default 4)")
     p.add_argument("--formats-only", action="store_true",
                    help="only the NIX / NWB memory table (no NetCDF recording)")
+    p.add_argument("--spikes-only", action="store_true",
+                   help="only the spike-only NWB memory table")
     p.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.phase:
@@ -618,6 +699,14 @@ def main(argv: list[str] | None = None) -> int:
     default_budget = args.format_memory is None
     if default_budget:
         args.format_memory = "32MiB" if args.quick else "128MiB"
+    if args.spikes_only:
+        with tempfile.TemporaryDirectory(prefix="plastix-bench-") as folder:
+            spikes = _spikes_table(Path(folder), args)
+        print(f"load average (1, 5, 15 min) after the run: {os.getloadavg()}")
+        _save_results(args.quick, {"memory_spikes_nwb": {
+            **spikes, "load_average_after": os.getloadavg(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
+        return 0
     if args.formats_only:
         with tempfile.TemporaryDirectory(prefix="plastix-bench-") as folder:
             formats = _formats_table(Path(folder), args)
@@ -687,6 +776,7 @@ def main(argv: list[str] | None = None) -> int:
     readers = None if args.no_readers else _compare_readers(path, est, prod, args, bpi)
     memory = _memory_table(path, args, data_bytes)
     formats = _formats_table(Path(tmpdir.name), args)
+    spikes = _spikes_table(Path(tmpdir.name), args)
     print(f"load average (1, 5, 15 min) after the run: {os.getloadavg()}")
     print(f"alignment {est['alignment']:+.3f} CI [{est['ci'][0]:+.3f}, {est['ci'][1]:+.3f}], "
           f"verdict {est['verdict']}")
@@ -695,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
            "n_boot": args.n_boot, "n_null": args.n_null, "file_bytes": info["file_bytes"],
            "activity_bytes": data_bytes, "product": prod, "estimate": est,
            "ratio_estimate_to_product": ratio, "readers": readers, "memory": memory,
-           "memory_formats": formats,
+           "memory_formats": formats, "memory_spikes_nwb": spikes,
            "machine": platform.platform(),
            "cpu_count": os.cpu_count(), "load_average_after": os.getloadavg(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

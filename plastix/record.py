@@ -343,7 +343,7 @@ def _spike_vars(role: str, spikes: Mapping[str, Any], time_units: str) -> dict[s
     dim = f"{role}_spike"
     return {f"{role}_spike_time": (dim, st, {"units": time_units}),
             f"{role}_spike_unit": (dim, su),
-            f"{role}_spike_segment": (dim, ss.astype(np.int64))}
+            f"{role}_spike_segment": (dim, ss.astype(np.int64, copy=False))}
 
 
 def _check_shapes(pre_a, post_a, w, t, wt) -> None:

@@ -359,9 +359,22 @@ def _spikes(c: NwbContent, ids: list[int], segs, keep_units) -> dict[str, np.nda
     unit = np.concatenate([np.full(p[0].size, p[1], dtype=np.int64) for p in parts])
     row = assign(t, segs)
     ok = row >= 0
-    t, unit, row = t[ok], unit[ok], row[ok]
-    order = np.lexsort((unit, t, row))
+    if not ok.all():
+        t, unit, row = t[ok], unit[ok], row[ok]
+    del ok
+    order = np.lexsort((unit, t))  # rows follow time: they are sorted and do not overlap
     return {"time": t[order], "unit": unit[order], "row": row[order]}
+
+
+def _unit_trains(sp: dict[str, np.ndarray] | None, n_units: int) -> list[np.ndarray]:
+    """Each unit's spike times (s, increasing): views into one array grouped by unit."""
+    if sp is None:
+        return [np.zeros(0) for _ in range(n_units)]
+    order = np.argsort(sp["unit"], kind="stable")  # stable: each unit's spikes stay in order
+    t = sp["time"][order]
+    del order
+    edges = np.concatenate([[0], np.cumsum(np.bincount(sp["unit"], minlength=n_units))])
+    return [t[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any], *,
@@ -404,10 +417,8 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
             activity[r] = act[r]["values"][keep]
             labels[r] = (act[r]["label"], act[r]["kind"])
         else:
-            sp = spikes[r]
-            trains = [sp["time"][sp["unit"] == j] if sp is not None else np.zeros(0)
-                      for j in range(len(ids[r]))]
-            rates = spike_rates(trains, grid[keep], width, stop[keep], _observed(c, ids[r]))
+            rates = spike_rates(_unit_trains(spikes[r], len(ids[r])), grid[keep], width,
+                                stop[keep], _observed(c, ids[r]))
             if lazy:  # binned when read: the memory of the spikes and one batch of rows
                 stored[r], activity[r] = rates, placeholder(rates.shape)
             else:
@@ -421,7 +432,8 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     t = restore_exact(meta, "time", (grid[keep] - off[rows]) / sec)
     wt = restore_exact(meta, "weight_time", (w["times"][wkeep] - off[wrow[wkeep]]) / sec)
     rec_ids = {r: _record_ids(meta, r, ids[r]) for r in ROLES}
-    spike_vars = {r: _spike_var(meta, r, spikes[r], off, seg_id, sec, rec_ids[r]) for r in ROLES}
+    spike_vars = {r: _spike_var(meta, r, spikes.pop(r), off, seg_id, sec, rec_ids[r])
+                  for r in ROLES}  # popped: a role's working copy is freed once converted
     labels = {r: tuple(meta.get("activity", {}).get(r, labels[r])) for r in ROLES}
     decay = opt.get("decay")
     decay = float(decay) * sec if decay is not None else meta.get("decay")
@@ -469,7 +481,12 @@ def _spike_var(meta, role, sp, off, seg_id, sec, rec_ids) -> dict[str, np.ndarra
     """The record's ``{role}_spikes`` mapping (record time, ids, segment ids), exact if stored."""
     if sp is None or not meta.get("spikes", {}).get(role, sp["time"].size > 0):
         return None  # no spike in the file (or plastix wrote a record without spike times)
-    t = restore_exact(meta, f"{role}_spike_time", (sp["time"] - off[sp["row"]]) / sec)
+    t = sp["time"]  # the working copy, shifted and scaled in place
+    if np.any(off != 0):
+        t -= off[sp["row"]]
+    if sec != 1.0:
+        t /= sec
+    t = restore_exact(meta, f"{role}_spike_time", t)
     out = {"time": t, "unit": rec_ids[sp["unit"]], "segment": seg_id[sp["row"]]}
     order = meta.get("spike_order", {}).get(role)
     if order is not None and len(order) == t.size:  # the record's own order of its spikes

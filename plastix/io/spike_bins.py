@@ -136,11 +136,13 @@ class SpikeRates(_LazyRows):
 def spike_rates(trains: list[np.ndarray], grid: np.ndarray, width: float,
                 stop: np.ndarray | None = None,
                 observed: list[np.ndarray | None] | None = None) -> SpikeRates:
-    """The :class:`SpikeRates` of ``trains`` (s; sorted here) in bins starting at ``grid``.
+    """The :class:`SpikeRates` of ``trains`` (s; sorted here unless they are) in bins
+    starting at ``grid``.
 
     ``stop`` is each bin's segment stop (s; ``inf`` for none), see :func:`bin_edges`;
     ``observed`` each unit's observation intervals or None.  ``[:]`` reads them all.
     """
-    trains = [np.sort(np.asarray(t, dtype=float)) for t in trains]
+    trains = [np.asarray(t, dtype=float) for t in trains]
+    trains = [t if t.size < 2 or bool(np.all(t[1:] >= t[:-1])) else np.sort(t) for t in trains]
     return SpikeRates(trains, grid, bin_edges(np.asarray(grid, float), width, stop), width,
                       observed)
