@@ -27,7 +27,7 @@ import xarray as xr
 from plastix._util.errors import SchemaError
 from plastix.io.files import check_readable, load_record
 from plastix.io.formats import format_for_path
-from plastix.io.nwb import read_standard_nwb
+from plastix.io.nwb import open_standard_nwb
 from plastix.io.nwb_scan import (
     CLI_FLAGS,
     MODULE,
@@ -264,7 +264,7 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
     ins.flags += [f"{CLI_FLAGS[k]} {_flag_value(v)}" for k, v in options.items()
                   if k in CLI_FLAGS and v is not None]
     try:
-        ds = read_standard_nwb(path, **options)
+        ds = _described(path, options)
     except SchemaError as err:
         ds = _standard_spikes_only(path, options)
         if ds is None:
@@ -278,21 +278,35 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
                          "weights can be inferred from the spikes")
         ins.flags = [f for f in ins.flags if not f.startswith(("--weights ", "--synapses "))]
         ins.flags.append("--weights-from spikes")
-    ins.ready, ins.record = True, describe_record(ds)
+    ins.ready, ins.record = True, ds
     ins.missing = []
     return ins
 
 
-def _standard_spikes_only(path: Path, options: dict[str, Any]) -> xr.Dataset | None:
-    """The record of a standard NWB file of spike trains without weights, else None."""
+def _described(path: Path, options: dict[str, Any]) -> str:
+    """:func:`describe_record` of the file's record, opened lazily (activity binned from
+    spikes or held in series is not read: inspecting a long recording takes the memory
+    of its spikes, not of its rates)."""
+    ds = open_standard_nwb(path, **options)
+    try:
+        return describe_record(ds)
+    finally:
+        ds.close()
+
+
+def _standard_spikes_only(path: Path, options: dict[str, Any]) -> str | None:
+    """The description of a standard NWB file of spike trains without weights, else None."""
     if "weights_from" in options or options.get("weights") is not None:
         return None
     try:
-        ds = read_standard_nwb(path, weights_from="spikes", **options)
+        ds = open_standard_nwb(path, weights_from="spikes", **options)
     except SchemaError:
         return None
-    have = all(f"{r}_spike_time" in ds for r in ("pre", "post"))
-    return ds if have and ds.attrs.get("weights") == "absent" else None
+    try:
+        have = all(f"{r}_spike_time" in ds for r in ("pre", "post"))
+        return describe_record(ds) if have and ds.attrs.get("weights") == "absent" else None
+    finally:
+        ds.close()
 
 
 def _flag_value(v: Any) -> str:

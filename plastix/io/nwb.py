@@ -136,8 +136,10 @@ def open_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
     """Open a standard NWB file as a record whose series activity stays in the file.
 
     As :func:`read_standard_nwb`, but the activity that comes from a
-    ``TimeSeries`` is read only for the rows indexed (:mod:`plastix.io.lazy`);
-    activity binned from spikes, the weights and the coordinates are in memory.
+    ``TimeSeries`` is read only for the rows indexed (:mod:`plastix.io.lazy`), and
+    activity binned from spikes is binned only for those rows
+    (:class:`plastix.io.spike_bins.SpikeRates`); the spikes, the weights and the
+    coordinates are in memory.
     The file stays open until the record is closed (``ds.close()``).
     """
     ds, io = _build(path, options, lazy=True, caller="open_standard_nwb()")
