@@ -289,3 +289,36 @@ def test_epochs_in_another_unit_than_the_spikes_are_flagged(tmp_path):
                        r"--segments none") as err:
         load_record(write(nwb, tmp_path / "late.nwb"), bin_size=0.1)
     assert "\n" not in str(err.value)
+
+
+def test_units_are_selected_by_their_electrodes_location_and_group(tmp_path):
+    """Spike-sorted units of two shanks (CA3, CA1), their location only in the electrodes
+    table as pynwb files usually keep it: ``location=CA3`` / ``location=CA1`` select the
+    roles through the Units ``electrodes`` column, ``electrode_group`` cells read as the
+    group's name, and inspect lists them in one line each."""
+    from plastix.io import inspect_file
+
+    nwb = nwbfile("variants", "variant-1")
+    dev = nwb.create_device(name="probe")
+    groups = {loc: nwb.create_electrode_group(name=f"shank-{loc}", description="shank",
+                                              location=loc, device=dev)
+              for loc in ("CA3", "CA1")}
+    for loc in ("CA3", "CA3", "CA1", "CA1"):
+        nwb.add_electrode(group=groups[loc], location=loc)
+    gen = np.random.default_rng(4)
+    for u, (loc, rows) in enumerate([("CA3", [0]), ("CA3", [1]), ("CA3", [0, 1]),
+                                     ("CA1", [2]), ("CA1", [2, 3])]):
+        nwb.add_unit(spike_times=np.sort(gen.uniform(0, 20, 200)), id=u, electrodes=rows,
+                     electrode_group=groups[loc])
+    add_plasticity(nwb, np.arange(21.0), np.ones((21, 6)),
+                   [(p, q) for q in (3, 4) for p in (0, 1, 2)])
+    path = write(nwb, tmp_path / "shanks.nwb")
+    rec = load_record(path, pre_units="location=CA3", post_units="location=CA1")
+    assert rec["pre"].values.tolist() == [0, 1, 2] and rec["post"].values.tolist() == [3, 4]
+    same = load_record(path, pre_units="electrode_group=shank-CA3",
+                       post_units="electrode_group=shank-CA1")
+    assert same["pre"].values.tolist() == [0, 1, 2]
+    text = str(inspect_file(path))
+    assert "column location (from the electrodes table): 'CA1' (2), 'CA3' (3)" in text
+    assert "column electrode_group: 'shank-CA1' (2), 'shank-CA3' (3)" in text
+    assert "pynwb" not in text.split("NWB (standard, read with pynwb)")[1]  # no object reprs

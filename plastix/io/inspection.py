@@ -326,7 +326,9 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
             uniq, counts = np.unique(col.astype(str), return_counts=True)
             vals = ", ".join(f"{str(u)!r} ({n})"
                              for u, n in list(zip(uniq, counts, strict=True))[:6])
-            ins.found.append(f"  column {name}: {vals}" + (", ..." if uniq.size > 6 else ""))
+            where = " (from the electrodes table)" if name in c.electrode_columns else ""
+            ins.found.append(f"  column {name}{where}: {vals}"
+                             + (", ..." if uniq.size > 6 else ""))
         if c.observed is not None:
             spans = [float(np.clip(iv[:, 1] - iv[:, 0], 0, None).sum()) for iv in c.observed]
             ins.found.append(f"  obs_intervals: {min(spans):g}-{max(spans):g} s observed per "

@@ -81,6 +81,9 @@ class NwbContent:
         Each unit's ``obs_intervals`` (s, shape ``(k, 2)``: start, stop), in table
         order, when the ``Units`` table has that column; None when it has not
         (every unit then counts as observed throughout).
+    electrode_columns : tuple of str
+        The names in ``unit_columns`` that come from the electrodes table (through
+        the Units ``electrodes`` column), e.g. ``location``.
     """
 
     unit_ids: np.ndarray
@@ -91,6 +94,7 @@ class NwbContent:
     intervals: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
     observed: list[np.ndarray] | None = None
+    electrode_columns: tuple[str, ...] = ()
 
 
 def open_nwb(path: str | os.PathLike):
@@ -145,6 +149,9 @@ def scan_nwb(nwb: Any) -> NwbContent:
                 continue
             if values.ndim == 1 and values.shape[0] == ids.size:
                 cols[name] = np.array([_text(v) for v in values], dtype=object)
+        from_electrodes = {k: v for k, v in _electrode_columns(units, ids.size).items()
+                           if k not in cols}
+        cols.update(from_electrodes)
         if "spike_times" in units.colnames:
             spikes = [np.sort(np.asarray(units["spike_times"][i], dtype=float))
                       for i in range(ids.size)]
@@ -162,13 +169,50 @@ def scan_nwb(nwb: Any) -> NwbContent:
             meta = json.loads(notes[len(STANDARD_MARK):])
         except ValueError:
             meta = {}  # edited notes: read the file from its NWB objects only
-    return NwbContent(ids, cols, spikes, series, tables, intervals, meta, observed)
+    return NwbContent(ids, cols, spikes, series, tables, intervals, meta, observed,
+                      tuple(from_electrodes) if units is not None and len(units) > 0 else ())
+
+
+def _electrode_columns(units: Any, n_units: int) -> dict[str, np.ndarray]:
+    """Columns of the electrodes table, one value per unit, through the Units ``electrodes``
+    column (a ragged region of electrode rows): a column is taken when every unit's
+    electrodes agree on its value (e.g. ``location``, ``group_name``); none if the table
+    has no such column or it cannot be read."""
+    if "electrodes" not in units.colnames:
+        return {}
+    try:
+        index = units["electrodes"]
+        ends = np.asarray(index.data[:], dtype=np.int64)
+        rows = np.asarray(index.target.data[:], dtype=np.int64)
+        table = index.target.table
+        if ends.size != n_units:
+            return {}
+        starts = np.concatenate([[0], ends[:-1]])
+        out = {}
+        for name in table.colnames:
+            try:
+                col = np.array([_text(v) for v in table[name].data[:]], dtype=object)
+            except Exception:  # noqa: BLE001 - a column that does not read as values
+                continue
+            per_unit = [{str(v) for v in col[rows[a:b]]} for a, b in zip(starts, ends,
+                                                                           strict=True)]
+            if all(len(v) == 1 for v in per_unit):
+                out[name] = np.array([col[rows[a]] for a in starts], dtype=object)
+        return out
+    except Exception:  # noqa: BLE001 - an electrodes column written another way: left out
+        return {}
 
 
 def _text(v: Any) -> Any:
+    """A Units cell as a plain value: text decoded, numpy scalars unwrapped, and an NWB
+    object (an ``electrode_group`` cell holds an ElectrodeGroup) as its name."""
     if isinstance(v, bytes):
         return v.decode("utf-8", "replace")
-    return v.item() if isinstance(v, np.generic) else v
+    if isinstance(v, np.generic):
+        return v.item()
+    from hdmf.container import AbstractContainer
+
+    return v.name if isinstance(v, AbstractContainer) else v
 
 
 # ---------------------------------------------------------------- options
