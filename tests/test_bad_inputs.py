@@ -1498,9 +1498,18 @@ CASES += [
      r"'delta_t \[ms\]'\); found columns 'delta_tt', 'weight_ratio'\. Did you mean 'delta_tt'\? "
      r"Rename that column 'delta_t'\."),
     ("table-missing-weight", _table({**_DT, "weight_rato": [1.2, 0.8]}), ValueError,
-     r"`table` must have a column 'weight_ratio' \(after/before\) or both 'weight_before' and "
-     r"'weight_after'; found columns 'delta_t', 'weight_rato'\. Did you mean 'weight_rato'\? "
-     r"Rename that column 'weight_ratio'\."),
+     r"`table` must have a column 'weight_ratio' \(after/before\), 'weight_change' "
+     r"\(after/before - 1\) or both 'weight_before' and 'weight_after'; found columns "
+     r"'delta_t', 'weight_rato'\. Did you mean 'weight_rato'\? Rename that column "
+     r"'weight_ratio'\."),
+    ("table-two-weight-forms", _table({**_DT, "weight_ratio": [1.2, 0.8],
+                                       "weight_change [%]": [20, -20]}), ValueError,
+     r"`table` must give the weight change once: 'weight_ratio', 'weight_change' or "
+     r"'weight_before' and 'weight_after'; got 'weight_ratio', 'weight_change'\."),
+    ("table-change-below-minus-one", _table({**_DT, "weight_change": [0.2, -1.5]}), ValueError,
+     r"`1 \+ weight_change` \(weight after / weight before\) must be finite and > 0; got "
+     r"-0\.5 in row 1\. A change of -100% or below leaves no weight: check the signs, and "
+     r"write 'weight_change \[%\]' for percent\."),
     ("table-before-without-after", _table({**_DT, "weight_before": [1.0, 1.0],
                                            "weight_aftr": [1.2, 0.8]}), ValueError,
      r"`table` has 'weight_before' but not 'weight_after'; give both, or 'weight_ratio' "

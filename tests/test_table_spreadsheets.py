@@ -171,3 +171,22 @@ def test_cli_sheet_flag_and_one_line_warnings(tmp_path, capsys):
     rc = console(["inspect", str(path), "--sheet", "nope"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "`sheet` 'nope' is not in 'book.xlsx'" in err[0]
+
+
+def test_weight_change_in_percent_or_fraction_and_the_percent_warning():
+    """``weight_change`` (after/before - 1) as labs often report it: ``+50`` in ``[%]`` is a
+    ratio of 1.5, the same table as ``weight_ratio [%]`` of 150; a unitless ratio or change
+    whose values look like percent is read as written, with a warning naming the fix."""
+    ratio = load_pairing_table(pd.DataFrame({"delta_t [ms]": DT_MS,
+                                             "weight_ratio [%]": [100 * r for r in RATIO]}))
+    change = load_pairing_table(pd.DataFrame({"delta_t [ms]": DT_MS,
+                                              "Weight change (%)": [100 * r - 100 for r in RATIO]}))
+    np.testing.assert_allclose(change["weight_ratio"], ratio["weight_ratio"], rtol=1e-12)
+    fraction = load_pairing_table(pd.DataFrame({"delta_t [ms]": DT_MS,
+                                                "weight_change": [r - 1 for r in RATIO]}))
+    np.testing.assert_allclose(fraction["weight_ratio"], RATIO, rtol=1e-12)
+    with pytest.warns(UserWarning, match=r"`weight_ratio` has no unit in its header and is read "
+                      r"as a fraction \(1 = no change\); .* look like percent: write "
+                      r"'weight_ratio \[%\]' if they are\."):
+        load_pairing_table(pd.DataFrame({"delta_t [ms]": DT_MS,
+                                         "weight_ratio": [100 * r for r in RATIO]}))

@@ -26,8 +26,10 @@ column         required  meaning (units accepted in brackets)
 delta_t        yes       post spike time − pre spike time; > 0: pre before post
                          (s, ms, us, µs, min)
 weight_ratio   one of    weight after / weight before (1, %: ``150`` in ``[%]`` is 1.5)
-weight_before  the two   weight before and after pairing, any unit (the same for both;
-weight_after   forms     the unit cancels in the ratio)
+weight_change  the three relative change, after / before − 1 (1, %: ``+50`` in ``[%]`` is a
+               forms     ratio of 1.5)
+weight_before            weight before and after pairing, any unit (the same for both;
+weight_after             the unit cancels in the ratio)
 weight_sem     no        standard error of the row's ratio (ratio units), or of
                          ``weight_after`` in the weights' unit (divided by
                          ``weight_before`` here); > 0
@@ -94,7 +96,8 @@ _COUNT = {"1": 1.0}
 #: the known columns: name → (SI unit, accepted units with their factor to SI, or None for
 #: "any unit, kept": the weights); integers are counts
 COLUMNS: dict[str, tuple[str, Mapping[str, float] | None]] = {
-    "delta_t": ("s", _TIME), "weight_ratio": ("1", _RATIO), "weight_before": ("", None),
+    "delta_t": ("s", _TIME), "weight_ratio": ("1", _RATIO), "weight_change": ("1", _RATIO),
+    "weight_before": ("", None),
     "weight_after": ("", None), "weight_sem": ("1", None), "n": ("1", _COUNT),
     "frequency": ("Hz", _FREQ), "n_pairings": ("1", _COUNT), "n_trains": ("1", _COUNT),
     "control_ratio": ("1", _RATIO),
@@ -370,10 +373,13 @@ def _require(names: list[str]) -> None:
         raise ValueError("`table` must have a column 'delta_t' (post spike time minus pre spike "
                          f"time, e.g. 'delta_t [ms]'); found columns {found}."
                          + _hint("delta_t", others))
-    if "weight_ratio" in names:
-        if "weight_before" in names or "weight_after" in names:
-            raise ValueError("`table` must give the weight change once: 'weight_ratio' or "
-                             "'weight_before' and 'weight_after', not both.")
+    forms = [n for n in ("weight_ratio", "weight_change") if n in names]
+    if forms:
+        if len(forms) > 1 or "weight_before" in names or "weight_after" in names:
+            given = forms + [n for n in ("weight_before", "weight_after") if n in names]
+            raise ValueError("`table` must give the weight change once: 'weight_ratio', "
+                             "'weight_change' or 'weight_before' and 'weight_after'; got "
+                             f"{', '.join(map(repr, given))}.")
         return
     have = [n for n in ("weight_before", "weight_after") if n in names]
     if len(have) == 1:
@@ -382,8 +388,9 @@ def _require(names: list[str]) -> None:
                          f"'weight_ratio' (after/before); found columns {found}."
                          + _hint(miss, others))
     if not have:
-        raise ValueError("`table` must have a column 'weight_ratio' (after/before) or both "
-                         f"'weight_before' and 'weight_after'; found columns {found}."
+        raise ValueError("`table` must have a column 'weight_ratio' (after/before), "
+                         "'weight_change' (after/before - 1) or both 'weight_before' and "
+                         f"'weight_after'; found columns {found}."
                          + _hint("weight_ratio", others))
 
 
@@ -440,16 +447,22 @@ def _handle_nan(out: pd.DataFrame, known: list[str], nan: str) -> tuple[pd.DataF
     return out.drop(index=out.index[bad]).reset_index(drop=True), int(bad.size)
 
 
-def _check_values(out: pd.DataFrame, before: np.ndarray | None) -> None:
-    """Ratios > 0, counts integers ≥ 1, rates and SEMs > 0, unique experiment ids."""
+_RATIO_OF = {"weight_ratio": "`weight_ratio` (weight after / weight before)",
+             "weight_change": "`1 + weight_change` (weight after / weight before)",
+             "weight_before": "`weight_after / weight_before`"}
+
+
+def _check_values(out: pd.DataFrame, form: str) -> None:
+    """Ratios > 0, counts integers ≥ 1, rates and SEMs > 0, unique experiment ids;
+    ``form`` is the column the ratio came from (a key of :data:`_RATIO_OF`)."""
     ratio = out["weight_ratio"].to_numpy()
     bad = np.flatnonzero(~((ratio > 0) & np.isfinite(ratio)))
     if bad.size:
-        what = ("`weight_ratio` (weight after / weight before)" if before is None else
-                "`weight_after / weight_before`")
-        raise ValueError(f"{what} must be finite and > 0; got {ratio[bad[0]]:g} in {_rows(bad)}. "
-                         "A ratio of 0 or below has no logarithm: check the signs of the "
-                         "weights.")
+        fix = ("A change of -100% or below leaves no weight: check the signs, and write "
+               "'weight_change [%]' for percent." if form == "weight_change" else
+               "A ratio of 0 or below has no logarithm: check the signs of the weights.")
+        raise ValueError(f"{_RATIO_OF[form]} must be finite and > 0; got {ratio[bad[0]]:g} in "
+                         f"{_rows(bad)}. {fix}")
     for name in _POSITIVE:
         if name in out:
             v = out[name].to_numpy()
@@ -470,6 +483,23 @@ def _check_values(out: pd.DataFrame, before: np.ndarray | None) -> None:
             rows = np.flatnonzero((out["experiment"] == first).to_numpy())
             raise ValueError(f"`experiment` ids must be unique (one row per experiment or "
                              f"group); got {first!r} in {_rows(rows)}.")
+
+
+_PERCENT_LIKE = 5.0
+"""A ratio or change with no unit whose median magnitude exceeds this looks like percent."""
+
+
+def _warn_percent(out: pd.DataFrame, units: dict[str, str], names: list[str]) -> None:
+    """Warn when a unitless ratio or change looks like it was written in percent."""
+    for name in ("weight_ratio", "weight_change"):
+        if name in names and name not in units:
+            raw = out["weight_ratio"].to_numpy() - (1.0 if name == "weight_change" else 0.0)
+            if np.nanmedian(np.abs(raw)) > _PERCENT_LIKE:
+                warnings.warn(f"`{name}` has no unit in its header and is read as a fraction "
+                              f"(1 = {'no change' if name == 'weight_ratio' else '+100%'}); "
+                              f"its values (median magnitude {np.nanmedian(np.abs(raw)):g}) "
+                              "look like percent: "
+                              f"write '{name} [%]' if they are.", UserWarning, stacklevel=3)
 
 
 def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) -> pd.DataFrame:
@@ -539,7 +569,6 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     out, n_dropped = _handle_nan(out, checked, nan)
     if not len(out):
         raise ValueError("`table` has no rows left after dropping the rows with NaN.")
-    before = None
     if weight_unit is not None:
         before = out.pop("weight_before").to_numpy()
         after = out.pop("weight_after").to_numpy()
@@ -547,10 +576,13 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
             out.insert(1, "weight_ratio", after / before)
             if "weight_sem" in out:
                 out["weight_sem"] = out["weight_sem"] / np.abs(before)
+    if "weight_change" in out:
+        out.insert(1, "weight_ratio", 1.0 + out.pop("weight_change"))
+    _warn_percent(out, units, names)
     for name in _COUNTS:
         if name not in out:
             out[name] = 1.0
-    _check_values(out, before)
+    _check_values(out, next(n for n in _RATIO_OF if n in names))
     if "control_ratio" in out:
         out["weight_ratio"] = out["weight_ratio"] / out["control_ratio"]
         if "weight_sem" in out:
