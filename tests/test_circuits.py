@@ -174,6 +174,7 @@ def test_circuit_phase_quick_shows_the_headline(tmp_path):
     assert a[0, -1] > a[0, 0] and a[0, -1] > 0           # rises with γ at σ = 0
     assert a[-1, 0] < 0 and a[-1, -1] < a[0, -1]         # noise pushes it anti-Hebbian
     assert "Fitted boundary" in summary.read_text()
+    assert any((tmp_path / "sweeps").rglob("seed*.json"))  # finished points, for a resume
 
 
 @pytest.mark.parametrize("cls", [RateCircuitConfig, SpikingCircuitConfig])

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -43,6 +44,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice
 from plastix._util.executor import Task, import_on_workers, run_tasks
+from plastix._util.io import atomic_write
 from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import as_float_array, check_finite, check_int
@@ -77,7 +79,8 @@ class SweepResult:
     timings : dict
         Seconds spent building/compiling and running (``build_s``, ``run_s``, summed
         over processes), ``n_runs`` and ``n_builds`` (compilations: one per process
-        that ran a ``cpp_standalone`` point).
+        that ran a ``cpp_standalone`` point), and ``n_cached`` (points read back from
+        ``cache`` instead of simulated).
     """
 
     summary: xr.Dataset
@@ -110,6 +113,7 @@ def sweep_spiking(
     progress: bool = True,
     measure: Callable[[xr.Dataset], dict] | None = None,
     client: Any = None,
+    cache: str | Path | None = None,
 ) -> SweepResult:
     """Run the spiking circuit over a γ × σ grid (and seeds), compiling at most once.
 
@@ -145,6 +149,15 @@ def sweep_spiking(
         point and seed: each worker process compiles the ``cpp_standalone`` circuit once,
         in its own folder (``build_dir/HOST-PID``, or a temporary one), and reruns it for
         every point it gets.  The numbers are those of the run without ``client``.
+    cache : path, optional
+        A folder where each finished point and seed is saved as it finishes (one small
+        JSON file, floats bit-exact), so a sweep that is killed loses only the points
+        in flight: rerun it with the same arguments and an int ``rng`` and the saved
+        points are read back instead of simulated, giving the same summary.  Points
+        live in a subfolder named by everything that decides them (configuration,
+        structure, target, ``skip``, ``measure``'s name, the plastix and Brian2
+        versions), so another configuration never reads them; a grid that grows reuses
+        the points it shares.  Not with ``keep_records`` (records are not saved).
 
     Returns
     -------
@@ -164,6 +177,9 @@ def sweep_spiking(
     gammas = _grid("decay", decay)
     sigmas = _grid("noise", noise)
     n_seeds = check_int("n_seeds", n_seeds, low=1)
+    if cache is not None and keep_records:
+        raise ValueError("`cache` saves each point's summary, not its record, so it cannot be "
+                         "combined with keep_records=True; drop one of them.")
     check_fits_memory(config)  # one run at a time per process; each record is reduced there
     gen = resolve_rng(rng)
     arrays = draw_arrays(config, gen)
@@ -182,23 +198,37 @@ def sweep_spiking(
     kept: dict[tuple, xr.Dataset] = {}
     timings = {"build_s": 0.0, "run_s": 0.0, "n_runs": 0, "n_builds": 0}
 
-    def save(task: Task, result: tuple) -> None:
-        extra, rec, t = result
+    def fill(task: Task, extra: dict) -> None:
         si, _s, ni, _sig, gi, _gam = task.args[1]
         for key, val in extra.items():
             if key not in values:
                 values[key] = np.full(shape, np.nan)
             values[key][si, ni, gi] = val
-        if rec is not None:
-            kept[(si, ni, gi)] = rec
-        for key in timings:
-            timings[key] += t[key]
 
-    if client is not None:
+    def save(task: Task, result: tuple) -> None:
+        extra, rec, t = result
+        if folder is not None:
+            _save_point(folder, task.args[1], extra)
+        fill(task, extra)
+        if rec is not None:
+            kept[task.args[1][0], task.args[1][2], task.args[1][4]] = rec
+        for key, val in t.items():
+            timings[key] += val
+
+    folder = None if cache is None else _cache_folder(Path(cache), model)
+    todo = []
+    for task in tasks:
+        saved = None if folder is None else _load_point(folder, task.args[1])
+        if saved is None:
+            todo.append(task)
+        else:
+            fill(task, saved)
+    timings["n_cached"] = len(tasks) - len(todo)
+    if client is not None and todo:
         import_on_workers(client, "brian2")  # Brian2 is imported in a main thread only
-    bar = _bar(len(tasks), progress, f"circuit sweep ({target})")
+    bar = _bar(len(todo), progress, f"circuit sweep ({target})")
     try:
-        run_tasks(tasks, save, client=client, bar=bar)
+        run_tasks(todo, save, client=client, bar=bar)
     finally:
         if bar is not None:
             bar.close()
@@ -216,6 +246,47 @@ def sweep_spiking(
     summary["post_rate"].attrs["units"] = "Hz"
     records = [kept[k] for k in sorted(kept)] if keep_records else None
     return SweepResult(summary=summary, records=records, timings=timings)
+
+
+def _cache_folder(cache: Path, model: CircuitModel) -> Path:
+    """The subfolder of ``cache`` for ``model``'s points (see :func:`sweep_spiking`)."""
+    from importlib.metadata import version
+
+    import plastix
+
+    m = model.measure
+    what = (f"{model.key()}|skip={model.skip!r}|"
+            f"measure={None if m is None else f'{m.__module__}.{m.__qualname__}'}|"
+            f"plastix={plastix.__version__}|brian2={version('brian2')}")
+    folder = cache / f"circuit-{hashlib.sha256(what.encode()).hexdigest()[:16]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "config.json").exists():  # for people: what the name stands for
+        text = json.dumps({"config": model.config.to_dict(), "target": model.target,
+                           "key": what}, indent=1, default=str)
+        atomic_write(folder / "config.json", lambda p: p.write_text(text))
+    return folder
+
+
+def _point_file(folder: Path, point: tuple) -> Path:
+    _si, seed, _ni, sig, _gi, gam = point
+    return folder / f"seed{seed}_noise{float(sig)!r}_decay{float(gam)!r}.json"
+
+
+def _save_point(folder: Path, point: tuple, extra: dict) -> None:
+    """One finished point's measures, floats in hex (bit-exact), written atomically."""
+    text = json.dumps({k: float(v).hex() for k, v in extra.items()})
+    atomic_write(_point_file(folder, point), lambda p: p.write_text(text))
+
+
+def _load_point(folder: Path, point: tuple) -> dict | None:
+    """A saved point's measures, or None (not saved, or unreadable: simulated again)."""
+    path = _point_file(folder, point)
+    if not path.exists():
+        return None
+    try:
+        return {k: float.fromhex(v) for k, v in json.loads(path.read_text()).items()}
+    except (ValueError, TypeError, AttributeError, OSError):
+        return None
 
 
 def _bar(total: int, progress: bool, desc: str):

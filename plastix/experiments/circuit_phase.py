@@ -62,11 +62,12 @@ def config(*, quick: bool = False, **overrides: Any):
 
 def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
             target: str = "cpp_standalone", build_dir: Any = None,
-            client: Any = None) -> xr.Dataset:
+            client: Any = None, cache: Any = None) -> xr.Dataset:
     """Run the sweep; return the per-seed summary (dims seed, noise, decay).
 
     ``client`` (a Dask client) runs the grid points on its cluster, each worker
-    compiling the circuit once (:func:`plastix.circuits.sweep_spiking`).
+    compiling the circuit once; ``cache`` (a folder) keeps every finished point, so a
+    cut run resumes (:func:`plastix.circuits.sweep_spiking`).
     """
     from plastix.circuits import sweep_spiking
 
@@ -75,14 +76,14 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     cfg = config(quick=quick)
     try:
         res = sweep_spiking(cfg, decay=gammas, noise=sigmas, n_seeds=n, rng=rng,
-                            target=target, build_dir=build_dir, client=client)
+                            target=target, build_dir=build_dir, client=client, cache=cache)
     except (RuntimeError, OSError) as err:
         if target != "cpp_standalone":
             raise
         warnings.warn(f"cpp_standalone build failed ({err}); falling back to the numpy "
                       "runtime target (much slower).", RuntimeWarning, stacklevel=2)
         res = sweep_spiking(cfg, decay=gammas, noise=sigmas, n_seeds=n, rng=rng,
-                            target="numpy", client=client)
+                            target="numpy", client=client, cache=cache)
     out = res.summary
     out.attrs.update({"build_s": res.timings["build_s"], "run_s": res.timings["run_s"],
                       "n_runs": res.timings["n_runs"]})
@@ -94,7 +95,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     """Run the experiment, write ``circuit_phase.{nc,csv,png,md}`` into ``out``.
 
     ``client`` (a Dask client; CLI ``--workers N`` / ``--scheduler ADDRESS``) runs the
-    grid points on its cluster, with the same numbers.
+    grid points on its cluster, with the same numbers.  Every finished point is kept in
+    ``out/sweeps``, so a cut run rerun with the same int ``rng`` resumes where it stopped.
 
     Returns
     -------
@@ -105,7 +107,8 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
 
     out = C.prepare_out(out)
     gen = resolve_rng(rng)
-    summary = measure(quick=quick, n_seeds=n_seeds, rng=gen, client=client)
+    summary = measure(quick=quick, n_seeds=n_seeds, rng=gen, client=client,
+                      cache=out / "sweeps")
     sigmas = summary["noise"].values
     gammas = summary["decay"].values
     fits = {}
