@@ -322,3 +322,42 @@ def test_units_are_selected_by_their_electrodes_location_and_group(tmp_path):
     assert "column location (from the electrodes table): 'CA1' (2), 'CA3' (3)" in text
     assert "column electrode_group: 'shank-CA1' (2), 'shank-CA3' (3)" in text
     assert "pynwb" not in text.split("NWB (standard, read with pynwb)")[1]  # no object reprs
+
+
+def test_weights_without_a_synapse_table_take_their_synapses_as_pairs(tmp_path):
+    """A weight series kept in ``acquisition`` with no synapse table: inspect names it and
+    the flags that read it; ``synapses`` given as pairs (Python) or ``PRE:POST,...`` text
+    (command line) reads the same record as the file with a table; a pair count other than
+    the series' columns is refused in one line."""
+    from plastix.io import inspect_file
+
+    gen = np.random.default_rng(5)
+    w = 1.0 + np.cumsum(gen.normal(size=(21, len(PAIRS))) * 0.01, axis=0)
+
+    def lab_file(name, *, table):
+        nwb = nwbfile("variants", "variant-1")
+        _units(nwb)
+        if table:
+            add_plasticity(nwb, np.arange(21.0), w, PAIRS)
+        else:
+            nwb.add_acquisition(pynwb.TimeSeries(name="epsp_slope", data=w, unit="mV/ms",
+                                                 timestamps=np.arange(21.0)))
+        return write(nwb, tmp_path / name)
+
+    ref = load_record(lab_file("table.nwb", table=True))
+    bare = lab_file("bare.nwb", table=False)
+    text = ",".join(f"{p}:{q}" for p, q in PAIRS)
+    for synapses in (PAIRS, text):
+        rec = load_record(bare, weights="acquisition/epsp_slope", synapses=synapses)
+        assert_allclose(rec["weight"].values, ref["weight"].values, rtol=0)
+    said = str(inspect_file(bare))
+    assert ("a series that may hold the weights: acquisition/epsp_slope (6 column(s)); read it "
+            "with --weights acquisition/epsp_slope --synapses PRE:POST,PRE:POST,...") in said
+    from plastix._util.errors import SchemaError
+
+    with pytest.raises(SchemaError, match=r"`synapses` must give one PRE:POST pair per column "
+                       r"of 'acquisition/epsp_slope' \(6\), in column order\. Found: 2 pair"):
+        load_record(bare, weights="acquisition/epsp_slope", synapses="0:10,1:10")
+    with pytest.raises(SchemaError, match=r"`synapses` names pre_unit ids that are no unit of "
+                       r"the file: 7\. .*Give each pair as ids of the Units table"):
+        load_record(bare, weights="acquisition/epsp_slope", synapses=text.replace("0:", "7:"))

@@ -396,9 +396,16 @@ def _weights(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
     if named:
         ins.flags.append(f"--weights {shlex.quote(named[0])}")
     syn = [p for p, t in c.tables.items() if {"pre_unit", "post_unit"} <= set(t.colnames)]
-    ins.flags.append(f"--synapses {shlex.quote(syn[0])}" if syn else "--synapses PATH")
+    ins.flags.append(f"--synapses {shlex.quote(syn[0])}" if syn else "--synapses PRE:POST,...")
     if not named:
         ins.flags.append("--weights PATH")
+    else:
+        n = int(np.prod(np.shape(c.series[named[0]].data)[1:]))  # the shape, nothing read
+        ins.found.append(f"a series that may hold the weights: {named[0]} ({n} column(s)); "
+                         f"read it with --weights {shlex.quote(named[0])} --synapses "
+                         + (shlex.quote(syn[0]) if syn else
+                            "PRE:POST,PRE:POST,... (the unit ids of each column's synapse, "
+                            "in column order)"))
 
 
 def _segments_and_decay(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:

@@ -33,8 +33,10 @@ Weights
     (or ``weights=PATH``, ``--weights``), one column per synapse; each column's
     synapse is the row of the same index of a ``DynamicTable`` named
     ``synapses`` in the same module (or ``synapses=PATH``, ``--synapses``) with
-    columns ``pre_unit`` and ``post_unit`` (unit ids).  NaN = not measured;
-    synapses without a column stay NaN, never 0.
+    columns ``pre_unit`` and ``post_unit`` (unit ids); a file without such a table
+    names each column's synapse as pairs (``synapses=[(0, 5), (1, 5)]``,
+    ``--synapses 0:5,1:5``).  NaN = not measured; synapses without a column stay
+    NaN, never 0.
 Segments
     The rows of the ``epochs`` table, else of the ``trials`` table, when present
     (``segments="epochs" | "trials" | "none"``): each bin, spike and weight sample
@@ -96,9 +98,11 @@ def read_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
         series' columns.
     pre_activity, post_activity : str, optional
         Path of a ``TimeSeries`` holding that role's activity (time, unit).
-    weights, synapses : str, optional
-        Paths of the weight ``TimeSeries`` and of its synapse table (default
-        ``processing/plasticity/weight`` and ``.../synapses``).
+    weights : str, optional
+        Path of the weight ``TimeSeries`` (default ``processing/plasticity/weight``).
+    synapses : str or sequence of (int, int), optional
+        Path of its synapse table (default ``synapses`` next to the weights), or the
+        ``(pre, post)`` unit ids of each weight column in order (``"0:5,1:5"`` as text).
     decay : float, optional
         Known decay rate in 1/s (NaN: unknown).
     bin_size : float, optional

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -114,22 +115,33 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
     key = wpath or default
     ws = resolve(c, "series", key, "weights", src)
     wpath = next(p for p, s in c.series.items() if s is ws)
-    spath = opt.get("synapses") or f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}"
-    if opt.get("synapses") is None and spath not in c.tables:
-        raise not_mappable(src, f"no synapse table for the weights {wpath!r}: no DynamicTable "
-                           f"{SYNAPSES!r} next to it and no `synapses`",
-                           "tables " + (", ".join(c.tables) or "none"),
-                           f"Pass its synapse table as {CLI_FLAGS['synapses']} PATH")
-    tab = resolve(c, "tables", spath, "synapses", src)
     values = series_values(ws)
-    missing = [k for k in ("pre_unit", "post_unit") if k not in tab.colnames]
-    if missing or len(tab) != values.shape[1]:
-        raise not_mappable(src, f"the synapse table {spath!r} must have columns pre_unit and "
-                           f"post_unit and one row per column of {wpath!r} "
-                           f"({values.shape[1]})", f"columns {list(tab.colnames)}, "
-                           f"{len(tab)} rows", "Fix the table or name another with "
-                           f"{CLI_FLAGS['synapses']} PATH")
-    pre, post = (synapse_ids(tab, k, spath, src) for k in ("pre_unit", "post_unit"))
+    pairs = synapse_pairs(opt.get("synapses"))
+    if pairs is not None:
+        spath = "`synapses`"
+        pre, post = pairs
+        if pre.size != values.shape[1]:
+            raise not_mappable(src, f"`synapses` must give one PRE:POST pair per column of "
+                               f"{wpath!r} ({values.shape[1]}), in column order",
+                               f"{pre.size} pair(s)", "Give one pair per column")
+    else:
+        spath = opt.get("synapses") or f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}"
+        if opt.get("synapses") is None and spath not in c.tables:
+            raise not_mappable(src, f"no synapse table for the weights {wpath!r}: no "
+                               f"DynamicTable {SYNAPSES!r} next to it and no `synapses`",
+                               "tables " + (", ".join(c.tables) or "none"),
+                               f"Pass its synapse table as {CLI_FLAGS['synapses']} PATH, or "
+                               f"the synapse of each of its {values.shape[1]} columns as "
+                               f"{CLI_FLAGS['synapses']} PRE:POST,PRE:POST,... (unit ids)")
+        tab = resolve(c, "tables", spath, "synapses", src)
+        missing = [k for k in ("pre_unit", "post_unit") if k not in tab.colnames]
+        if missing or len(tab) != values.shape[1]:
+            raise not_mappable(src, f"the synapse table {spath!r} must have columns pre_unit "
+                               f"and post_unit and one row per column of {wpath!r} "
+                               f"({values.shape[1]})", f"columns {list(tab.colnames)}, "
+                               f"{len(tab)} rows", "Fix the table or name another with "
+                               f"{CLI_FLAGS['synapses']} PATH")
+        pre, post = (synapse_ids(tab, k, spath, src) for k in ("pre_unit", "post_unit"))
     col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
     known = set(c.unit_ids.tolist()) | set(ids["pre"]) | set(ids["post"])
     for a in (act or {}).values():
@@ -141,6 +153,33 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
     return {"times": series_grid(ws), "values": values, "unit": str(ws.unit or "1"),
             "rows": np.array([col["post"][int(u)] for u in post], dtype=np.int64),
             "cols": np.array([col["pre"][int(u)] for u in pre], dtype=np.int64)}
+
+
+_PAIRS = re.compile(r"^\s*-?\d+\s*:\s*-?\d+\s*(,\s*-?\d+\s*:\s*-?\d+\s*)*,?\s*$")
+
+
+def synapse_pairs(value: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (pre ids, post ids) of ``synapses`` given as pairs, or None for a table path.
+
+    Pairs are ``"PRE:POST,PRE:POST"`` (the command line) or a sequence of
+    ``(pre, post)`` unit ids (Python), one per weight column, in column order.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not _PAIRS.match(value):
+            return None
+        rows = [tuple(int(x) for x in p.split(":")) for p in value.split(",") if p.strip()]
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        try:
+            rows = [(int(a), int(b)) for a, b in value]
+        except (TypeError, ValueError) as err:
+            raise ValueError("`synapses` must be a table path, 'PRE:POST,PRE:POST,...' or a "
+                             f"sequence of (pre, post) unit ids; got {value!r}.") from err
+    else:
+        return None
+    arr = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
 
 
 def synapse_ids(tab: Any, name: str, spath: str, src: Path) -> np.ndarray:
@@ -232,13 +271,18 @@ def _synapse_ids_error(src: Path, spath: str, role: str, bad: list[int], role_id
     """
     unknown = [u for u in bad if u not in known]
     found = f"{role} units {_ids_desc(sorted(role_ids))}"
+    table = spath if spath.startswith("`") else f"the synapse table {spath!r}"
+    if unknown and table == spath:  # pairs given as an option
+        return not_mappable(src, f"{table} names {role}_unit ids that are no unit of the file: "
+                            f"{_ids_desc(unknown)}", found, "Give each pair as ids of the Units "
+                            "table (or of the activity series' ROI table)")
     if unknown:
-        return not_mappable(src, f"the synapse table {spath!r} names {role}_unit ids that are "
+        return not_mappable(src, f"{table} names {role}_unit ids that are "
                             f"no unit of the file: {_ids_desc(unknown)}", found,
                             f"Fix those rows of the synapse table (their ids must be ids of the "
                             f"Units table or of the activity series' ROI table), or name another "
                             f"table with {CLI_FLAGS['synapses']} PATH")
-    return not_mappable(src, f"the synapse table {spath!r} names {role}_unit ids that are "
+    return not_mappable(src, f"{table} names {role}_unit ids that are "
                         f"not {role}synaptic units: {_ids_desc(bad)}", found,
                         f"Map the roles with {CLI_FLAGS[role + '_units']}")
 

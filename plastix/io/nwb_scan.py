@@ -47,7 +47,8 @@ OPTION_HELP = {
                      "processing/ophys/DfOverF/RoiResponseSeries",
     "weights": "path of the weight TimeSeries (default processing/plasticity/weight)",
     "synapses": "path of its synapse table with columns pre_unit, post_unit (default: "
-                "'synapses' next to the weights)",
+                "'synapses' next to the weights), or the synapse of each weight column as "
+                "PRE:POST,PRE:POST,... (unit ids, in column order)",
     "decay": "known decay rate in 1/s",
     "bin_size": "bin width in s for spike trains without a rate series (default 0.01)",
 }
