@@ -623,7 +623,8 @@ CASES += [
     ("io-nwb-no-synapses", _load_bad("lab.nwb", _lab_nwb(synapses=False)), SchemaError,
      _MAP + r"no synapse table for the weights 'processing/plasticity/weight': no DynamicTable "
      r"'synapses' next to it and no `synapses`\. Found: tables none\. Pass its synapse table as "
-     r"--synapses PATH" + _INSPECT),
+     r"--synapses PATH, or the synapse of each of its 1 column\(s\) as --synapses "
+     r"PRE:POST,PRE:POST,\.\.\. \(unit ids, in column order\)" + _INSPECT),
     ("io-nwb-synapse-not-a-unit", _load_bad("lab.nwb", _lab_nwb(syn_ids=(0, 3))), SchemaError,
      _MAP + r"the synapse table 'processing/plasticity/synapses' names post_unit ids that are no "
      r"unit of the file: 3\. Found: post units 10\. Fix those rows of the synapse table \(their "

@@ -131,8 +131,9 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
                                f"DynamicTable {SYNAPSES!r} next to it and no `synapses`",
                                "tables " + (", ".join(c.tables) or "none"),
                                f"Pass its synapse table as {CLI_FLAGS['synapses']} PATH, or "
-                               f"the synapse of each of its {values.shape[1]} columns as "
-                               f"{CLI_FLAGS['synapses']} PRE:POST,PRE:POST,... (unit ids)")
+                               f"the synapse of each of its {values.shape[1]} column(s) as "
+                               f"{CLI_FLAGS['synapses']} PRE:POST,PRE:POST,... (unit ids, in "
+                               "column order)")
         tab = resolve(c, "tables", spath, "synapses", src)
         missing = [k for k in ("pre_unit", "post_unit") if k not in tab.colnames]
         if missing or len(tab) != values.shape[1]:
