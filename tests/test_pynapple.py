@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from numpy.testing import assert_allclose, assert_array_equal
 
 from plastix.estimate import HebbianEstimator
@@ -135,6 +136,27 @@ def test_rate_frames_with_a_spike_group_share_the_frame_grid(rng):
     # the spikes at 5 and 11 ms fall in the first 20-ms bin of the frame: 100 Hz, then 0
     assert rec["post_activity"].values[:2, 0] == pytest.approx([100.0, 0.0], rel=1e-12)
     assert rec.attrs["dt"] == pytest.approx(0.02)
+
+
+@pytest.mark.filterwarnings("ignore::plastix.alignment.ZeroNormWarning")  # 2 empty intervals
+def test_lazy_session_bins_when_read_and_fits_like_the_eager_record(rng):
+    """``lazy=True``: the rates are binned only when read (nothing of (bins x units) is
+    held), read whole they are the eager record, and the estimator streams it to the
+    eager fit's numbers."""
+    pre, post, weights, synapses, epochs = _spike_session(rng)
+    kw = dict(decay=0.5, bin_size=0.05)
+    eager = from_pynapple(pre, post, weights, synapses, epochs, **kw)
+    lazy = from_pynapple(pre, post, weights, synapses, epochs, lazy=True, **kw)
+    assert not any(lazy[v].variable._in_memory for v in ("pre_activity", "post_activity"))
+    xr.testing.assert_identical(lazy["pre_activity"][75:85].load(), eager["pre_activity"][75:85])
+    xr.testing.assert_identical(lazy.load(), eager)
+    fit = dict(n_boot=200, n_null=0, rng=1)
+    streamed = HebbianEstimator(**fit).fit(from_pynapple(pre, post, weights, synapses, epochs,
+                                                         lazy=True, **kw))
+    whole = HebbianEstimator(**fit).fit(eager)
+    assert streamed.streamed_ and not whole.streamed_
+    assert_allclose(streamed.per_interval_.values, whole.per_interval_.values, rtol=1e-12)
+    assert_allclose(streamed.alignment_, whole.alignment_, rtol=1e-12)
 
 
 def test_estimator_finds_hebbian_in_a_pynapple_session(rng):

@@ -76,10 +76,11 @@ import xarray as xr
 
 from plastix._util.optional import require
 from plastix._util.validate import check_nonnegative, check_positive
+from plastix.io.lazy import lazy_variable, placeholder
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_map import check_rows_hold_data
 from plastix.io.nwb_scan import assign
-from plastix.io.spike_bins import bin_grid, spike_rates
+from plastix.io.spike_bins import bin_grid, outside_intervals, spike_rates
 from plastix.record import make_record, validate_record
 
 __all__ = ["from_pynapple", "to_pynapple"]
@@ -258,10 +259,11 @@ def _grid(roles: dict[str, dict[str, Any]], segs: Any, w_times: np.ndarray,
     return t, bin_size or (float(np.median(steps)) if steps.size else DEFAULT_BIN_SIZE)
 
 
-def _check_recorded(role: str, activity: np.ndarray, support: tuple[np.ndarray, np.ndarray],
+def _check_recorded(role: str, unrecorded: np.ndarray, support: tuple[np.ndarray, np.ndarray],
                     epochs: Any) -> None:
-    """Refuse a spike role whose time support leaves every bin of the record unrecorded."""
-    if activity.size == 0 or np.isfinite(activity).any():
+    """Refuse a spike role whose time support leaves every bin of the record unrecorded
+    (``unrecorded``: each bin, whether it starts outside the support)."""
+    if unrecorded.size == 0 or not unrecorded.all():
         return
     start, end = support
     span = f"{start.min():g}-{end.max():g} s" if start.size else "empty"
@@ -294,7 +296,7 @@ def _spike_events(trains: list[np.ndarray], segs: Any) -> dict[str, np.ndarray] 
 
 def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epochs: Any = None,
                   decay: float | None = None, *, bin_size: float | None = None,
-                  source: str = "pynapple") -> xr.Dataset:
+                  source: str = "pynapple", lazy: bool = False) -> xr.Dataset:
     """Build a plastix record from pynapple objects (the convention of :mod:`plastix.io.pynapple`).
 
     Parameters
@@ -319,12 +321,19 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
         width of the frame's samples (default their median step).
     source : str
         The record's ``source``.
+    lazy : bool
+        Bin the spike trains only for the rows that are read
+        (:class:`plastix.io.spike_bins.SpikeRates`): the record takes the memory of
+        its spikes, not of its (bins × units) rates, and the estimator streams it
+        (``HebbianEstimator().fit(record)``).  Each read bins again: call
+        ``record.load()`` to hold the rates when they are used many times.
 
     Returns
     -------
     xarray.Dataset
         A validated record: time in s, binned spike trains as rates in Hz, weights
-        ``(weight_time, post, pre)``.
+        ``(weight_time, post, pre)``.  With ``lazy``, the binned rates are checked
+        as they are read.
 
     Raises
     ------
@@ -358,7 +367,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
     stop = np.full(grid.size, np.inf) if segs is None else segs["stop"][np.maximum(row, 0)]
     off = np.zeros(1) if segs is None else segs["offset"]
     seg_id = np.zeros(1, dtype=np.int64) if segs is None else segs["seg"]
-    activity, spikes = {}, {}
+    activity, spikes, stored = {}, {}, {}
     for r in _ROLES:
         d = roles[r]
         if d["spikes"] is None:
@@ -366,9 +375,13 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
             spikes[r] = None
             continue
         support = np.column_stack(d["support"])
-        activity[r] = spike_rates(d["spikes"], grid[keep], width, stop[keep],
-                                  [support] * len(d["spikes"]))[:]
-        _check_recorded(r, activity[r], d["support"], epochs)
+        _check_recorded(r, outside_intervals(support, grid[keep]), d["support"], epochs)
+        rates = spike_rates(d["spikes"], grid[keep], width, stop[keep],
+                            [support] * len(d["spikes"]))
+        if lazy:  # binned when read
+            stored[r], activity[r] = rates, placeholder(rates.shape)
+        else:
+            activity[r] = rates[:]
         ev = _spike_events(d["spikes"], segs)
         spikes[r] = None if ev is None else {
             "time": ev["time"] - off[ev["row"]], "unit": ids[r][ev["unit"]],
@@ -378,7 +391,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
     dense = np.full((int(wkeep.sum()), len(ids["post"]), len(ids["pre"])), np.nan)
     dense[:, rows, cols] = w_values[wkeep]
     labels = {r: roles[r]["label"] for r in _ROLES}
-    return make_record(
+    ds = make_record(
         activity["pre"], activity["post"], dense, time=grid[keep] - off[row[keep]],
         weight_time=w_times[wkeep] - off[wrow[wkeep]], dt=width, pre=ids["pre"],
         post=ids["post"], segment=seg_id[row[keep]], weight_segment=seg_id[wrow[wkeep]],
@@ -389,6 +402,10 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
         decay=decay, pre_spikes=spikes["pre"], post_spikes=spikes["post"], source=source,
         provenance={"reader": "plastix.io.from_pynapple", "bin_size_s": width,
                     "pynapple": str(nap.__version__)})
+    for r, arr in stored.items():
+        name = f"{r}_activity"
+        ds[name] = lazy_variable(ds[name].dims, arr, ds[name].attrs)
+    return ds
 
 
 # ---------------------------------------------------------------- writing
