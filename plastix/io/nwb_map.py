@@ -373,12 +373,12 @@ def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray
     if w_times.size and not (assign(np.asarray(w_times, float), segs) >= 0).any():
         raise refuse(f"no weight sample lies in any of {where}",
                      f"weights sampled at {np.min(w_times):g}-{np.max(w_times):g} s", hint)
-    flat = np.concatenate([np.asarray(t, float).ravel() for t in data_times] + [np.zeros(0)])
-    flat = flat[np.isfinite(flat)]
+    spans = [(np.nanmin(t), np.nanmax(t)) for t in map(np.asarray, data_times)
+             if t.size and np.isfinite(t).any()]  # no copy of every spike
     total = float(np.clip(stop - start, 0, None).sum())
-    if flat.size == 0 or total <= 0:
+    if not spans or total <= 0:
         return
-    t0, t1 = float(flat.min()), float(flat.max())
+    t0, t1 = float(min(a for a, _ in spans)), float(max(b for _, b in spans))
     covered = float(np.clip(np.minimum(stop, t1) - np.maximum(start, t0), 0, None).sum())
     if covered < EMPTY_ROWS_WARN * total:
         warnings.warn(f"{label}: {where} last {total:g} s in all, but the spikes, series and "
