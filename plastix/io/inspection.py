@@ -264,10 +264,10 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
     ins.flags += [f"{CLI_FLAGS[k]} {_flag_value(v)}" for k, v in options.items()
                   if k in CLI_FLAGS and v is not None]
     try:
-        ds = _described(path, options)
+        desc = _described(path, options)
     except SchemaError as err:
-        ds = _standard_spikes_only(path, options)
-        if ds is None:
+        desc = _standard_spikes_only(path, options)
+        if desc is None:
             text = str(err)
             start = text.find("to a record: ") + len("to a record: ")
             reason = text[start:text.find(". Found:")] if ". Found:" in text else text
@@ -278,18 +278,30 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
                          "weights can be inferred from the spikes")
         ins.flags = [f for f in ins.flags if not f.startswith(("--weights ", "--synapses "))]
         ins.flags.append("--weights-from spikes")
-    ins.ready, ins.record = True, ds
+    ins.ready, ins.record = True, desc
     ins.missing = []
     return ins
 
 
+CHECK_VALUES_BYTES = 256 * 2**20
+"""Inspect checks every activity value of a record whose activity takes at most this
+much memory; a larger one is described without reading it (the estimator checks its
+values as it streams them)."""
+
+
 def _described(path: Path, options: dict[str, Any]) -> str:
-    """:func:`describe_record` of the file's record, opened lazily (activity binned from
-    spikes or held in series is not read: inspecting a long recording takes the memory
-    of its spikes, not of its rates)."""
+    """:func:`describe_record` of the file's record, opened lazily: activity binned from
+    spikes or held in series is read (and checked) only when it is small, so inspecting
+    a long recording takes the memory of its spikes, not of its rates."""
+    from plastix.record import validate_record
+
     ds = open_standard_nwb(path, **options)
     try:
-        return describe_record(ds)
+        size = sum(np.prod(ds[v].shape) for v in ("pre_activity", "post_activity")) * 8
+        if size <= CHECK_VALUES_BYTES:
+            validate_record(ds.load(), stage=f"inspect({path.name})")
+            return describe_record(ds)
+        return describe_record(ds) + " (activity values are checked as the estimator reads them)"
     finally:
         ds.close()
 
