@@ -118,15 +118,24 @@ class SpikeRates(_LazyRows):
     def _fill(self, out: np.ndarray, rows: slice | np.ndarray) -> None:
         """The rates of ``rows`` (a slice or indices) into ``out`` (rows, unit)."""
         lo, hi = self.left[rows], self.right[rows]
+        outside: dict[int, np.ndarray] = {}  # units often share their intervals (pynapple)
         for j, st in enumerate(self.trains):
             n = np.searchsorted(st, hi, side="left") - np.searchsorted(st, lo, side="left")
             out[:, j] = n / self.width
-            if self.observed[j] is not None:
-                out[outside_intervals(self.observed[j], lo), j] = np.nan
+            iv = self.observed[j]
+            if iv is not None:
+                if id(iv) not in outside:
+                    outside[id(iv)] = outside_intervals(iv, lo)
+                out[outside[id(iv)], j] = np.nan
 
     def _read(self, key: tuple) -> np.ndarray:
         rkey, ckey = key
-        rows = rkey if isinstance(rkey, slice) else np.atleast_1d(np.arange(self.shape[0])[rkey])
+        if isinstance(rkey, slice):
+            rows = rkey
+        elif isinstance(rkey, (int, np.integer)):
+            rows = np.array([int(rkey) % max(self.shape[0], 1)])
+        else:
+            rows = np.atleast_1d(np.arange(self.shape[0])[rkey])
         out = np.empty((self.left[rows].size, self.shape[1]))
         self._fill(out, rows)
         out = out[:, ckey]
