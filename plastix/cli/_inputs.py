@@ -51,3 +51,14 @@ def load_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`re
     path = check_input(path, allow_pickle=allow_pickle, name=name)
     with reading(path, format_of_path(path)):
         return load_record(path, allow_pickle=allow_pickle, **options)
+
+
+def open_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`record`",
+               **options: Any) -> Any:
+    """As :func:`load_input`, but without reading the activity when the format can open
+    the file lazily (:func:`plastix.io.open_record`): the caller closes the record."""
+    from plastix.io import open_record
+
+    path = check_input(path, allow_pickle=allow_pickle, name=name)
+    with reading(path, format_of_path(path)):
+        return open_record(path, allow_pickle=allow_pickle, **options)

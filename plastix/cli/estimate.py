@@ -16,6 +16,7 @@ from plastix.cli._inputs import (
     check_input,
     is_pickle,
     load_input,
+    open_input,
 )
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
 from plastix.cli._reader_flags import add_reader_flags, reader_options
@@ -156,13 +157,16 @@ def fit_file(args: argparse.Namespace):
     if args.weights_from == "spikes":
         from plastix.estimate import estimate_from_spikes
 
-        rec = load_input(args.file, allow_pickle=args.allow_pickle,
+        rec = open_input(args.file, allow_pickle=args.allow_pickle,  # activity left in the file
                          **spike_reader_options(args.file, options))
         kw = inference_options(args)
-        est = estimate_from_spikes(
-            rec, method=kw.pop("method"), kernel=args.kernel, infer=kw, decay=args.decay,
-            lag=args.lag, n_boot=args.n_boot, n_null=args.n_null, null=args.null,
-            alpha=args.alpha, rng=args.rng)
+        try:
+            est = estimate_from_spikes(
+                rec, method=kw.pop("method"), kernel=args.kernel, infer=kw, decay=args.decay,
+                lag=args.lag, n_boot=args.n_boot, n_null=args.n_null, null=args.null,
+                alpha=args.alpha, rng=args.rng)
+        finally:
+            rec.close()
     elif options or (args.allow_pickle and is_pickle(args.file)):
         est.fit(load_input(args.file, allow_pickle=args.allow_pickle, **options))
     else:

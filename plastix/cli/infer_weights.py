@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from plastix.cli._inputs import add_allow_pickle_flag, check_input, load_input
+from plastix.cli._inputs import add_allow_pickle_flag, check_input, open_input
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import check_format, format_help
@@ -61,10 +61,13 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.estimate import infer_weights
     from plastix.io import save_record
 
-    rec = load_input(args.file, allow_pickle=args.allow_pickle,
+    rec = open_input(args.file, allow_pickle=args.allow_pickle,  # activity left in the file
                      **spike_reader_options(args.file, reader_options(args)))
-    out = infer_weights(rec, rng=args.rng, **inference_options(args))
-    path = save_record(out, args.out)
+    try:
+        out = infer_weights(rec, rng=args.rng, **inference_options(args))
+        path = save_record(out, args.out)  # reads the activity, a file open
+    finally:
+        rec.close()
     print(f"plastix infer-weights: {out.attrs['n_missing']} of {out.attrs['n_weights']} "
           f"weights missing (too few spikes); wrote {path}")
     return 0

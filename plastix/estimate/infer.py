@@ -90,6 +90,7 @@ import xarray as xr
 from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_positive
+from plastix.io.lazy import placeholder
 from plastix.record import make_record, provenance, truth
 
 __all__ = ["infer_weights", "METHODS", "DEFAULT_WINDOW", "DEFAULT_LAG", "DEFAULT_JITTER",
@@ -422,8 +423,12 @@ def _output(ds: xr.Dataset, w, sem, n_spk, centres, wsegs, how: dict) -> xr.Data
     spikes = {r: {"time": ds[f"{r}_spike_time"].values, "unit": ds[f"{r}_spike_unit"].values,
                   "segment": ds[f"{r}_spike_segment"].values} for r in ("pre", "post")}
     pa, qa = ds["pre_activity"], ds["post_activity"]
+    lazy = [n for n in ("pre_activity", "post_activity")  # left in its file: carried over
+            if not ds[n].variable._in_memory]
     out = make_record(
-        pa.values, qa.values, w, time=ds["time"].values, weight_time=centres,
+        *(placeholder(ds[n].shape) if n in lazy else ds[n].values
+          for n in ("pre_activity", "post_activity")), w,
+        time=ds["time"].values, weight_time=centres,
         dt=float(ds.attrs["dt"]), pre=ds["pre"].values, post=ds["post"].values,
         segment=ds["segment"].values, weight_segment=wsegs,
         time_units=ds.attrs.get("time_units", "s"), activity_units=pa.attrs.get("units", "1"),
@@ -437,6 +442,8 @@ def _output(ds: xr.Dataset, w, sem, n_spk, centres, wsegs, how: dict) -> xr.Data
     long = ("spike-transmission probability (post spikes per pre spike), inferred"
             if how["method"] == "ccg" else "Poisson GLM coupling (log-rate gain per pre spike "
             "in the lag window), inferred")
+    for n in lazy:
+        out[n] = ds[n].variable.copy(deep=False)
     out["weight"].attrs.update({"long_name": long, "inferred": how["method"]})
     out["weight_sem"] = (("weight_time", "post", "pre"), sem,
                          {"units": "1", "long_name": "standard error of the inferred weight"})

@@ -98,17 +98,22 @@ def load_record(path: str | os.PathLike, *, allow_pickle: bool = False,
     return fmt.read(path, **options)
 
 
-def open_record(path: str | os.PathLike, *, allow_pickle: bool = False) -> xr.Dataset:
+def open_record(path: str | os.PathLike, *, allow_pickle: bool = False,
+                **options: Any) -> xr.Dataset:
     """Open a record without loading its activity when the format can (NetCDF, NIX,
     NWB); else load it.
 
-    The file is checked as by :func:`load_record`.  The caller closes the dataset.
+    The file is checked as by :func:`load_record`; ``options`` are the format's reader
+    options (a standard NWB file opens lazily with its options, e.g. ``pre_units``;
+    options a format cannot open lazily with read the file whole, as
+    :func:`load_record`).  The caller closes the dataset.
     """
     path = Path(path)
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
-    ds = fmt.open_lazy(path) if fmt.open_lazy is not None else None
-    return ds if ds is not None else fmt.read(path)
+    lazy = fmt.open_lazy is not None and set(options) <= set(fmt.lazy_options)
+    ds = fmt.open_lazy(path, **options) if lazy else None
+    return ds if ds is not None else fmt.read(path, **options)
 
 
 def check_readable(path: Path, fmt: Format, *, allow_pickle: bool = False) -> None:

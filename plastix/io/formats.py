@@ -41,6 +41,7 @@ from plastix._util.registry import Registry
 from plastix.io import neo_files, netcdf, probe
 from plastix.io.neo import from_neo, pick_block, to_neo
 from plastix.io.nwb import open_standard_nwb, read_standard_nwb
+from plastix.io.nwb_scan import READ_OPTIONS
 from plastix.io.nwb_write import write_standard_nwb
 
 __all__ = ["Format", "NWB_STYLES", "read_nwb_record", "open_nwb_record", "open_nix_record",
@@ -85,9 +86,12 @@ class Format:
     read_blocks, write_block : callable, optional
         For Neo formats: all ``neo.Block`` of a file, and writing one block.
     open_lazy : callable, optional
-        ``open_lazy(path) -> xarray.Dataset or None``: the record opened without
-        loading its activity (the estimator streams such files; the caller
+        ``open_lazy(path, **options) -> xarray.Dataset or None``: the record opened
+        without loading its activity (the estimator streams such files; the caller
         closes it), or None when this file cannot be opened so (it is read whole).
+    lazy_options : tuple of str
+        Reader options ``open_lazy`` takes (:func:`plastix.io.open_record` reads a
+        file whole when given any other).
     write_options : tuple of str
         Keyword options ``write`` accepts (``save_record(..., **options)``), e.g.
         ``("nwb_style",)``; other formats refuse them.
@@ -112,7 +116,8 @@ class Format:
     sniff: Sniffer | None = None
     read_blocks: Callable[[Path], list[Any]] | None = None
     write_block: Callable[[Any, Path], object] | None = None
-    open_lazy: Callable[[Path], xr.Dataset | None] | None = None
+    open_lazy: Callable[..., xr.Dataset | None] | None = None
+    lazy_options: tuple[str, ...] = ()
     write_options: tuple[str, ...] = ()
     inspect: Callable[[Path, dict], Any] | None = None
 
@@ -307,17 +312,20 @@ def read_nwb_record(path: Path, **options: Any) -> xr.Dataset:
     return read_standard_nwb(path, **options)
 
 
-def open_nwb_record(path: Path) -> xr.Dataset | None:
+def open_nwb_record(path: Path, **options: Any) -> xr.Dataset | None:
     """An NWB file opened lazily: its activity is read when indexed (the file stays open
     until the record is closed).
 
-    A standard file through pynwb (its series); a file in plastix's Neo convention
-    written by plastix through its Neo layout (its rate signals,
-    :func:`plastix.io.neo_files.open_nwb`).  None for a file of plain ``neo.NWBIO``
-    (it is read whole).
+    A standard file through pynwb (its series and spike trains, with the reader
+    ``options`` of :func:`plastix.io.nwb.read_standard_nwb`); a file in plastix's Neo
+    convention written by plastix through its Neo layout (its rate signals,
+    :func:`plastix.io.neo_files.open_nwb`; no options).  None for a file of plain
+    ``neo.NWBIO``, or a Neo-convention file with options (it is read whole).
     """
     if not probe.nwb_by_neo(path):
-        return open_standard_nwb(path)
+        return open_standard_nwb(path, **options)
+    if options:
+        return None
     opened = neo_files.open_nwb(path)
     if opened is None:  # written by plain neo.NWBIO: read whole
         return None
@@ -348,7 +356,7 @@ register_format(Format(
     description="NWB (HDF5): standard NWB files as labs write them (pynwb: Units, TimeSeries, "
                 f"a 'plasticity' module), or {_NEO_NOTE} (neo.NWBIO)",
     read=read_nwb_record, write=write_nwb_record, read_blocks=neo_files.read_nwb,
-    open_lazy=open_nwb_record, inspect=inspect_nwb,
+    open_lazy=open_nwb_record, lazy_options=(*READ_OPTIONS, "weights_from"), inspect=inspect_nwb,
     write_block=neo_files.write_nwb, write_options=("nwb_style",),
     packages=("neo", "pynwb"), install="pip install 'neo>=0.13' 'pynwb>=2.8'",
     sniff=probe.sniff_nwb))
