@@ -256,3 +256,23 @@ def test_spike_only_nwb_is_binned_when_read_and_streams_like_in_memory(tmp_path,
     disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
     assert disk.streamed_ and not mem.streamed_
     _assert_same_fit(disk, mem)
+
+
+def test_weights_inferred_from_a_lazily_opened_file_leave_the_activity_in_it(tmp_path, rng):
+    """open_record with reader options opens a standard NWB file lazily; infer_weights
+    carries the unread activity over, and the inferred record, read whole, is the one
+    inferred from the file read whole."""
+    import xarray as xr
+
+    from plastix.estimate import infer_weights
+    from plastix.io import load_record, open_record
+
+    path = _spike_only_nwb(tmp_path / "spikes.nwb", rng)
+    lazy = open_record(path, weights_from="spikes", bin_size=0.02)
+    try:
+        out = infer_weights(lazy, window=4.0)
+        assert not any(out[v].variable._in_memory for v in ("pre_activity", "post_activity"))
+        whole = infer_weights(load_record(path, weights_from="spikes", bin_size=0.02), window=4.0)
+        xr.testing.assert_identical(out.load(), whole)
+    finally:
+        lazy.close()
