@@ -361,3 +361,17 @@ def test_weights_without_a_synapse_table_take_their_synapses_as_pairs(tmp_path):
     with pytest.raises(SchemaError, match=r"`synapses` names pre_unit ids that are no unit of "
                        r"the file: 7\. .*Give each pair as ids of the Units table"):
         load_record(bare, weights="acquisition/epsp_slope", synapses=text.replace("0:", "7:"))
+
+
+@pytest.mark.parametrize(("pre", "post"), [("Pre", "Post"), ("presynaptic", "postsynaptic"),
+                                           ("Pre-synaptic", "POST SYNAPTIC"), (" pre", "post ")])
+def test_role_values_as_labs_write_them(tmp_path, pre, post):
+    """The ``role`` column read without regard to case or spaces, spelt out or not."""
+    nwb = nwbfile("variants", "variant-1")
+    nwb.add_unit_column("role", "pre or post")
+    gen = np.random.default_rng(6)
+    for u, role in ((0, pre), (1, pre), (2, post)):
+        nwb.add_unit(spike_times=np.sort(gen.uniform(0, 20, 100)), id=u, role=role)
+    add_plasticity(nwb, np.arange(21.0), np.ones((21, 2)), [(0, 2), (1, 2)])
+    rec = load_record(write(nwb, tmp_path / "roles.nwb"))
+    assert rec["pre"].values.tolist() == [0, 1] and rec["post"].values.tolist() == [2]

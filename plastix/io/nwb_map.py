@@ -28,6 +28,7 @@ from plastix.io.nwb_scan import (
     resolve,
     restore_exact,
     role_units,
+    role_value,
     segment_rows,
     series_found,
     series_grid,
@@ -511,7 +512,7 @@ def _role_column(c: NwbContent) -> dict[int, str]:
     col = c.unit_columns.get("role")
     if col is None:
         return {}
-    return {int(u): str(v).strip().lower() for u, v in zip(c.unit_ids, col, strict=True)}
+    return {int(u): role_value(v) for u, v in zip(c.unit_ids, col, strict=True)}
 
 
 def _record_ids(meta: dict[str, Any], role: str, ids: list[int]) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,6 +305,15 @@ def resolve(c: NwbContent, kind: str, path: str, option: str, src: Path) -> Any:
 # ---------------------------------------------------------------- roles and activity
 
 
+def role_value(cell: Any) -> str:
+    """A ``role`` cell as ``"pre"`` / ``"post"`` when it says so in any case, with spaces
+    around, or spelt out (``"Presynaptic"``, ``"post-synaptic"``); else as written,
+    lower case."""
+    plain = str(cell).strip().lower()
+    full = re.sub(r"[\s_\-]+", "", plain)
+    return {"presynaptic": "pre", "postsynaptic": "post"}.get(full, plain)
+
+
 def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path,
                option: str) -> list[int] | None:
     """Ids of the ``Units`` rows of one role (None: no role information)."""
@@ -311,8 +321,7 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
         if ROLE not in c.unit_columns:
             return None
         col = c.unit_columns[ROLE]
-        return [int(i) for i, v in zip(c.unit_ids, col, strict=True)
-                if str(v).strip().lower() == role]
+        return [int(i) for i, v in zip(c.unit_ids, col, strict=True) if role_value(v) == role]
     kind, arg = spec
     if kind == "ids":
         return list(arg)
