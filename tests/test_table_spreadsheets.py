@@ -190,3 +190,32 @@ def test_weight_change_in_percent_or_fraction_and_the_percent_warning():
                       r"'weight_ratio \[%\]' if they are\."):
         load_pairing_table(pd.DataFrame({"delta_t [ms]": DT_MS,
                                          "weight_ratio": [100 * r for r in RATIO]}))
+
+
+def test_a_row_of_units_under_the_header(tmp_path):
+    """Lab sheets often put the units in the row under the names: read as the bracketed
+    header, in CSV (with decimal commas too) and in Excel; a header that names another
+    unit than the row under it is refused."""
+    clean = load_pairing_table(pd.DataFrame({"delta_t [ms]": DT_MS,
+                                             "weight_ratio [%]": [100 * r for r in RATIO],
+                                             "cell": CELLS}))
+    rows = [f"{dt:g},{100 * r:g},{c}" for dt, r, c in zip(DT_MS, RATIO, CELLS, strict=True)]
+    path = tmp_path / "units.csv"
+    path.write_text("\n".join(["delta_t,weight_ratio,cell", "ms,%,"] + rows))
+    pd.testing.assert_frame_equal(load_pairing_table(path), clean, check_like=True,
+                                  check_exact=False, rtol=1e-12)
+    euro = tmp_path / "euro.csv"
+    euro.write_text("\n".join(["delta_t;weight_ratio;cell", "(ms);(%);"] + [
+        r.replace(",", ";").replace(".", ",") for r in rows]))
+    np.testing.assert_allclose(load_pairing_table(euro)["weight_ratio"], RATIO, rtol=1e-12)
+    book = tmp_path / "units.xlsx"
+    with pd.ExcelWriter(book) as xw:
+        pd.DataFrame([["ms", "%", None]] + [[dt, 100 * r, c] for dt, r, c in zip(
+            DT_MS, RATIO, CELLS, strict=True)], columns=["delta_t", "weight_ratio", "cell"]
+        ).to_excel(xw, index=False)
+    np.testing.assert_allclose(load_pairing_table(book)["delta_t"], clean["delta_t"], rtol=1e-12)
+    clash = tmp_path / "clash.csv"
+    clash.write_text("delta_t [s],weight_ratio\nms,\n10,1.5\n")
+    with pytest.raises(ValueError, match=r"column 'delta_t \[s\]' names the unit 's' and the "
+                       r"row under it 'ms'; keep one\."):
+        load_pairing_table(clash)

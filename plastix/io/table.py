@@ -10,9 +10,10 @@ Spreadsheets as labs save them are read as they are: a known column's name is
 matched without regard to case, spaces or hyphens, a leading Greek delta read
 as "delta" (``Delta t [ms]`` and ``Δt (ms)`` are ``delta_t``); rows above the
 header (a title, notes) are skipped, the header being the first of the first
-:data:`HEADER_SEARCH_ROWS` rows that names ``delta_t``; rows and unnamed
-columns that are wholly empty (a spreadsheet's
-trailing separators) are dropped.  A text table is decoded as UTF-8 (with or
+:data:`HEADER_SEARCH_ROWS` rows that names ``delta_t``, and a row of units
+right under it (``ms``, ``%``, ``(mV)``) gives the columns their units; rows
+and unnamed columns that are wholly empty (a spreadsheet's trailing
+separators) are dropped.  A text table is decoded as UTF-8 (with or
 without a byte-order mark), else as Windows-1252 (Excel's "CSV" on Windows); its
 separator is whichever of comma, semicolon or tab splits the header into the
 most fields (tab for ``.tsv``/``.tab``), and with a semicolon a decimal comma
@@ -194,6 +195,35 @@ def _text_header(lines: list[str], suffix: str) -> tuple[int, str]:
     return first, _delimiter(lines[first], suffix)
 
 
+def _with_units_row(header: list[str], row: list[Any]) -> list[str] | None:
+    """The header with the units of the row under it (``ms``, ``%``, ``(mV)``) put in its
+    brackets, or None when that row is not a row of units.
+
+    It is one when every cell under a known column is text or empty, and at least one
+    is a unit that column accepts (the weights take any unit).  A header that names a
+    unit already keeps it (a different unit under it is refused when the units are
+    read).
+    """
+    known = [(j, _split_header(h)) for j, h in enumerate(header) if j < len(row)]
+    known = [(j, sp) for j, sp in known if sp is not None and sp[0] in COLUMNS]
+    cells = {j: row[j] for j, _ in known}
+    if not known or not all(_blank(c) or isinstance(c, str) for c in cells.values()):
+        return None
+    unit = {j: str(c).strip().strip("[]()").strip() for j, c in cells.items()
+            if isinstance(c, str) and str(c).strip()}
+    if not unit or not any(COLUMNS[sp[0]][1] is None or unit[j] in COLUMNS[sp[0]][1]
+                           for j, sp in known if j in unit):
+        return None
+    out = list(header)
+    for j, (_name, given) in known:
+        if j in unit and given is None:
+            out[j] = f"{header[j]} [{unit[j]}]"
+        elif j in unit and given != unit[j]:
+            raise ValueError(f"`table` column {header[j]!r} names the unit {given!r} and the "
+                             f"row under it {unit[j]!r}; keep one.")
+    return out
+
+
 def _read_text(path: Path, suffix: str) -> pd.DataFrame:
     """A CSV/TSV table as a raw DataFrame (see the module docstring for the encodings,
     separators, decimal commas and rows above the header)."""
@@ -203,9 +233,16 @@ def _read_text(path: Path, suffix: str) -> pd.DataFrame:
         raise ValueError(f"`table` {path.name!r} is empty: a header row and one row per "
                          "pairing experiment are needed.")
     skip, sep = _text_header(lines, suffix)
+    header = next(csv.reader([lines[skip]], delimiter=sep), [])
+    under = next(csv.reader(lines[skip + 1: skip + 2], delimiter=sep), [])
+    merged = _with_units_row(header, under)
+    body = lines[skip:] if merged is None else [lines[skip]] + lines[skip + 2:]
     try:
-        return pd.read_csv(io.StringIO("\n".join(lines[skip:])), sep=sep,
-                           decimal="," if sep == ";" else ".")
+        frame = pd.read_csv(io.StringIO("\n".join(body)), sep=sep,
+                            decimal="," if sep == ";" else ".")
+        if merged is not None:
+            frame.columns = merged + list(frame.columns[len(merged):])
+        return frame
     except pd.errors.EmptyDataError as err:
         raise ValueError(f"`table` {path.name!r} is empty: a header row and one row per "
                          "pairing experiment are needed.") from err
@@ -276,7 +313,9 @@ def _read_excel(path: Path, sheet: Any) -> tuple[pd.DataFrame, str]:
     k = _header_row(grid)
     header = ["" if _blank(c) else str(c) for c in grid[k]]
     header = [h or f"Unnamed: {i}" for i, h in enumerate(header)]
-    frame = pd.DataFrame(grid[k + 1:], columns=header).infer_objects()
+    merged = _with_units_row(header, grid[k + 1]) if k + 1 < len(grid) else None
+    body = grid[k + 1:] if merged is None else grid[k + 2:]
+    frame = pd.DataFrame(body, columns=merged or header).infer_objects()
     return frame, f"{path}[{name}]"
 
 
