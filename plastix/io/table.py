@@ -195,23 +195,34 @@ def _text_header(lines: list[str], suffix: str) -> tuple[int, str]:
     return first, _delimiter(lines[first], suffix)
 
 
+def _is_number(text: str) -> bool:
+    """Whether a cell's text is a number (a decimal comma counts)."""
+    try:
+        float(text.strip().replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
 def _with_units_row(header: list[str], row: list[Any]) -> list[str] | None:
     """The header with the units of the row under it (``ms``, ``%``, ``(mV)``) put in its
     brackets, or None when that row is not a row of units.
 
-    It is one when every cell under a known column is text or empty, and at least one
-    is a unit that column accepts (the weights take any unit).  A header that names a
+    It is one when every cell under a known column is empty or text that is not a
+    number, and at least one is a unit of a column with a fixed set of units
+    (``delta_t``, a ratio, ``frequency``; the weights take any unit).  A header that names a
     unit already keeps it (a different unit under it is refused when the units are
     read).
     """
     known = [(j, _split_header(h)) for j, h in enumerate(header) if j < len(row)]
     known = [(j, sp) for j, sp in known if sp is not None and sp[0] in COLUMNS]
     cells = {j: row[j] for j, _ in known}
-    if not known or not all(_blank(c) or isinstance(c, str) for c in cells.values()):
+    if not known or not all(_blank(c) or (isinstance(c, str) and not _is_number(c))
+                            for c in cells.values()):
         return None
     unit = {j: str(c).strip().strip("[]()").strip() for j, c in cells.items()
             if isinstance(c, str) and str(c).strip()}
-    if not unit or not any(COLUMNS[sp[0]][1] is None or unit[j] in COLUMNS[sp[0]][1]
+    if not unit or not any(COLUMNS[sp[0]][1] is not None and unit[j] in COLUMNS[sp[0]][1]
                            for j, sp in known if j in unit):
         return None
     out = list(header)
