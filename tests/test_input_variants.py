@@ -212,3 +212,27 @@ def test_epochs_in_ms_against_spikes_in_s_are_flagged():
                        r"of the epochs IntervalSet \(500-800 s\)\. Found: weights sampled at "
                        r"0-2 s\. .*\(epochs=None\)\.$"):
         from_pynapple(pre, post, weights, syn, epochs=nap.IntervalSet(500.0, 800.0), bin_size=0.5)
+
+
+def test_spike_trains_of_a_lazily_opened_nix_file_are_binned_when_read(tmp_path):
+    """A rig's NIX file of spike trains (two segments, bins of 50 ms): opened lazily, its
+    rates are binned only for the rows read, and the record read whole is the one
+    load_record gives, to the byte."""
+    import neo
+    import xarray as xr
+
+    from plastix.io import open_record
+
+    block = neo.Block()
+    block.segments += [_segment(), _segment(t0=10.0)]
+    path = _write_nix(tmp_path, block)
+    whole = load_record(path, bin_size=0.05)
+    lazy = open_record(path)  # the default bin (10 ms): a lazily opened file takes no options
+    try:
+        assert not any(lazy[v].variable._in_memory for v in ("pre_activity", "post_activity"))
+        again = load_record(path)
+        xr.testing.assert_identical(lazy.load(), again)
+        assert_allclose(np.nansum(again["pre_activity"].values) * 0.01, 16.0)  # 2 x 8 spikes
+    finally:
+        lazy.close()
+    assert_allclose(np.nansum(whole["pre_activity"].values) * 0.05, 16.0)

@@ -96,6 +96,7 @@ from plastix.io.neo_parse import (
     to_pq_units,
     unit_order,
 )
+from plastix.io.spike_bins import SpikeRates, bin_edges
 from plastix.record import make_record, validate_record
 
 __all__ = ["DEFAULT_BIN_SIZE", "to_neo", "from_neo", "pick_block"]
@@ -294,7 +295,7 @@ class _Header(NamedTuple):
 
 
 def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = None,
-             weights_from: str | None = None) -> xr.Dataset:
+             weights_from: str | None = None, lazy: bool = False) -> xr.Dataset:
     """Read a ``neo.Block`` that follows the convention of SPEC §9 into a plastix record.
 
     Works for blocks written by :func:`to_neo` (exact round trip) and for blocks
@@ -320,6 +321,11 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         will infer): they get one all-NaN weight sample at their start (missing,
         never 0) and ``attrs["weights"] = "absent"``.  Default: such a block is
         refused.
+    lazy : bool
+        Bin spike trains only for the rows that are read
+        (:class:`plastix.io.spike_bins.SpikeRates`), as rate signals of a lazily
+        opened file are read (:func:`plastix.io.open_record`): the record then
+        takes the memory of its spikes, not of its binned rates.
 
     Returns
     -------
@@ -358,7 +364,7 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
         harmonise_ids(parts, r)
     ids = {r: unit_order(parts, r, h.exact.get(f"{r}_ids")) for r in ROLES}
     col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
-    act = _activity(parts, seg_ids, ids, col, h, _default_bin(parts, bin_size, h.sec))
+    act = _activity(parts, seg_ids, ids, col, h, _default_bin(parts, bin_size, h.sec), lazy)
     (pre_label, pre_kind), (post_label, post_kind) = _activity_labels(act["labels"])
     dt = float(block.annotations["dt"]) if h.is_px else _bin_width(act["seg_dts"])
     w = _weights(parts, seg_ids, ids, col)
@@ -451,7 +457,8 @@ def _default_bin(parts: list[dict[str, Any]], bin_size: float | None, sec: float
     return rate_dts[0] if rate_dts else DEFAULT_BIN_SIZE / sec
 
 
-def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float) -> dict[str, Any]:
+def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float,
+              lazy: bool = False) -> dict[str, Any]:
     """Each segment's fine bins and dense activity (rate signals, or binned spike trains).
 
     Returns ``times``, ``segs``, ``pre`` and ``post`` (lists, one entry per
@@ -482,6 +489,13 @@ def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float) -> dict[
                     out["labels"][r].setdefault((rate["label"], rate["kind"]), p["index"])
                     continue
                 rate["values"] = rate["values"].read(0, rate["values"].shape[0])
+            if rate is None and trains and grid.size and lazy:  # binned when read
+                width = seg_dt or default_bin
+                binned = SpikeRates([np.sort(st) for _, st, _, _ in trains], grid,
+                                    bin_edges(grid, width), width * h.sec)
+                out[r].append((binned, [col[r][u] for u, _, _, _ in trains], len(ids[r])))
+                out["labels"][r].setdefault(("Hz", "rate"), p["index"])
+                continue
             a = np.full((grid.size, len(ids[r])), np.nan)
             if rate is not None:
                 a[:, [col[r][u] for u in rate["ids"]]] = rate["values"]

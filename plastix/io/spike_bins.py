@@ -96,7 +96,7 @@ class SpikeRates(_LazyRows):
         Each bin's edges (s): it counts the spikes in ``[left, right)``
         (:func:`bin_edges`).
     width : float
-        The bin width (s): rates are counts / ``width``.
+        The bin width in seconds: rates (Hz) are counts / ``width``.
     observed : list of ndarray or None, optional
         Each unit's observation intervals (``(k, 2)``, s) or None (observed
         throughout); bins starting outside them are NaN.
@@ -110,6 +110,15 @@ class SpikeRates(_LazyRows):
         self.observed = observed if observed is not None else [None] * len(self.trains)
         self.shape = (self.left.size, len(self.trains))
         self.dtype = np.dtype(np.float64)
+
+    def read(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``a..b`` (bin, unit), into ``out`` if given: the interface of
+        :class:`plastix.io.lazy.Columns`, so that a segment's binned spike trains stack
+        with rate signals read from a file (:class:`plastix.io.lazy.StackedRows`)."""
+        if out is None:
+            out = np.empty((max(b - a, 0), self.shape[1]))
+        self._fill(out, slice(a, b))
+        return out
 
     def read_direct(self, out: np.ndarray, source_sel: slice, dest_sel: slice) -> None:
         """Rows ``source_sel`` into ``out[dest_sel]`` (as ``h5py.Dataset.read_direct``)."""
