@@ -3,7 +3,9 @@
 
 One row per pairing experiment (or per group mean).  Columns, by name; a unit
 may follow in brackets (``delta_t [ms]``, ``frequency [Hz]``) or, for the known
-columns below, in parentheses (``Δt (ms)``); no unit means SI (seconds, hertz).
+columns below, in parentheses (``Δt (ms)``) or after an underscore
+(``delta_t_ms``, ``weight_ratio_pct``, ``weight_before_mV``); no unit means SI
+(seconds, hertz).
 Values are converted to SI here, at the boundary.
 
 Spreadsheets as labs save them are read as they are: a known column's name is
@@ -144,7 +146,31 @@ def _split_header(cell: Any) -> tuple[str, str | None] | None:
     if unit is None and (p := _PARENS.match(name)) is not None and _is_known(
             _canonical(p["name"])):
         name, unit = p["name"], p["unit"]
+    if unit is None and not _is_known(_canonical(name)):
+        name, unit = _unit_suffix(name)
     return _canonical(name), None if unit is None else unit.strip()
+
+
+_SUFFIX = re.compile(r"^(?P<name>.*?)[\s_\-]+(?P<unit>[A-Za-zµμ%]+)$")
+_ELECTRICAL = re.compile(r"^[munpµμ]?[VAS]$")
+_UNIT_WORDS = {"pct": "%", "percent": "%", "sec": "s", "secs": "s", "msec": "ms",
+               "usec": "us"}
+
+
+def _unit_suffix(name: str) -> tuple[str, str | None]:
+    """``("delta_t", "ms")`` for ``"delta_t_ms"``: a known column and one of its units
+    (any case; ``pct``, ``sec``, ``msec`` spelt out; for the weights an electrical unit,
+    ``weight_before_mV``) after an underscore, space or hyphen, as tables exported from
+    scripts name them; else ``(name, None)``."""
+    m = _SUFFIX.match(name.strip())
+    if m is None or not _is_known(base := _canonical(m["name"])) or base not in COLUMNS:
+        return name, None
+    accepted = COLUMNS[base][1]
+    if accepted is None:  # the weights, in any unit: an electrical one (mV, pA, nS)
+        return (m["name"], m["unit"]) if _ELECTRICAL.match(m["unit"]) else (name, None)
+    word = _UNIT_WORDS.get(m["unit"].lower(), m["unit"])
+    match = [u for u in accepted if u.lower() == word.lower()]
+    return (m["name"], match[0]) if match else (name, None)
 
 
 def _header_name(cell: Any) -> str:
