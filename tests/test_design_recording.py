@@ -89,3 +89,15 @@ def test_cli_writes_the_power_table(tmp_path, capsys):
     assert main(["design", "--recording-length", "--lengths", "24,x", "--out",
                  str(tmp_path / "bad")]) != 0
     assert "--lengths: expected seconds separated by commas" in capsys.readouterr().err
+
+
+def test_replicate_seeds_of_a_larger_design_begin_with_a_smaller_ones():
+    """The documented promise: n seeds drawn at once from an int rng are the first n of a
+    larger draw (numpy's Generator.integers), so a grown design reuses saved replicates."""
+    import numpy as np
+
+    from plastix._util.rng import resolve_rng
+
+    small = resolve_rng(7).integers(0, 2**31 - 1, 5)
+    large = resolve_rng(7).integers(0, 2**31 - 1, 12)
+    np.testing.assert_array_equal(large[:5], small)

@@ -147,7 +147,9 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
         Further circuit fields (``dt``, ``a_plus``, ...); ``n_pre``, ``n_post``,
         ``rate``, ``g_max`` and the duration are set from the arguments.
     rng : int, Generator or None
-        Seeds the replicates.
+        Seeds the replicates: ``n_rep`` seeds drawn at once (``Generator.integers``),
+        so with the same int ``rng`` the first replicates of a larger design are those
+        of a smaller one (and its saved replicates are reused).
     progress : bool
         Show a progress bar (replicates finished).
     resume_dir : str or Path, optional
