@@ -235,6 +235,9 @@ def test_circuit_sweep_on_two_workers_is_the_serial_sweep(client):
     dask = _circuit_sweep(target="numpy", client=client)
     _same_bytes(dask.summary, serial.summary)
     assert dask.timings["n_runs"] == 4 and dask.timings["n_builds"] == 0
+    # the main-thread import plugin was the sweep's own: the cluster is left without it
+    plugins = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
+    assert not [p for p in plugins if str(p).startswith("plastix-")], plugins
 
 
 @pytest.mark.slow  # two cpp_standalone compilations (about 15 s each on an idle core)

@@ -46,7 +46,7 @@ from plastix._util.registry import Registry
 from plastix._util.validate import check_int
 
 __all__ = ["Task", "Backend", "BACKENDS", "TaskError", "run_tasks", "open_client",
-           "check_client", "import_on_workers", "local_cluster_environ", "DEFAULT_RETRIES"]
+           "check_client", "imported_on_workers", "local_cluster_environ", "DEFAULT_RETRIES"]
 
 DEFAULT_RETRIES = 2
 """Reruns of a task that raised on a Dask worker before its failure is reported."""
@@ -253,14 +253,28 @@ def check_client(client: Any) -> None:
                          "environment (the same version as here) and restart them.")
 
 
-def import_on_workers(client: Any, *modules: str) -> None:
-    """Import ``modules`` in the main thread of every worker of ``client``'s cluster, now
-    and on workers that join or restart later (a Dask worker plugin), for modules that
-    cannot be imported from a task's thread (Brian2)."""
+@contextlib.contextmanager
+def imported_on_workers(client: Any, *modules: str) -> Iterator[None]:
+    """Inside this block, ``modules`` are imported in the main thread of every worker of
+    ``client``'s cluster, now and on workers that join or restart meanwhile (a Dask
+    worker plugin), for modules that cannot be imported from a task's thread (Brian2).
+
+    The plugin is unregistered on exit, so the user's cluster is left as it was (the
+    modules stay imported in the workers that imported them).  ``client=None``: nothing.
+    """
+    if client is None:
+        yield
+        return
     from plastix._util.dask_worker import MainThreadImport
 
     check_client(client)
-    client.register_plugin(MainThreadImport(modules), name="plastix-import-" + "-".join(modules))
+    name = "plastix-import-" + "-".join(modules)
+    client.register_plugin(MainThreadImport(modules), name=name)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # a cluster that is gone keeps nothing
+            client.unregister_worker_plugin(name)
 
 
 @contextlib.contextmanager

@@ -43,7 +43,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
-from plastix._util.executor import Task, import_on_workers, run_tasks
+from plastix._util.executor import Task, imported_on_workers, run_tasks
 from plastix._util.io import atomic_write
 from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.rng import resolve_rng
@@ -224,11 +224,11 @@ def sweep_spiking(
         else:
             fill(task, saved)
     timings["n_cached"] = len(tasks) - len(todo)
-    if client is not None and todo:
-        import_on_workers(client, "brian2")  # Brian2 is imported in a main thread only
     bar = _bar(len(todo), progress, f"circuit sweep ({target})")
     try:
-        run_tasks(todo, save, client=client, bar=bar)
+        # Brian2 is imported in a worker's main thread only
+        with imported_on_workers(client if todo else None, "brian2"):
+            run_tasks(todo, save, client=client, bar=bar)
     finally:
         if bar is not None:
             bar.close()

@@ -37,7 +37,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import check_choice
-from plastix._util.executor import Task, import_on_workers, run_tasks
+from plastix._util.executor import Task, imported_on_workers, run_tasks
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_number, check_positive
 from plastix.design.resume import load_checkpoint, resume_folder, save_checkpoint
@@ -204,12 +204,11 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
             save_checkpoint(folder, task.key, verdicts)
         rows[task.key] = verdicts
 
-    if client is not None:
-        import_on_workers(client, "brian2")  # Brian2 is imported in a main thread only
     bar = tqdm(total=n_rep, initial=n_rep - len(tasks), desc="recordings", unit="replicate",
                disable=not progress)
     try:
-        run_tasks(tasks, save, client=client, bar=bar)
+        with imported_on_workers(client, "brian2"):  # Brian2: a worker's main thread only
+            run_tasks(tasks, save, client=client, bar=bar)
     finally:
         bar.close()
     rows = [rows[name] for name in names]
