@@ -215,9 +215,10 @@ def inspect_table(path: str | os.PathLike, *, sheet: Any = None) -> Inspection:
     if labels:
         ins.found.append(f"labels (usable with --by): {', '.join(labels)}")
     dt_ms = 1e3 * table["delta_t"].to_numpy()
-    ins.found.append(f"{len(table)} rows, {int(table['n'].sum())} cells; delta_t from "
-                     f"{dt_ms.min():g} to {dt_ms.max():g} ms (pre before post in "
-                     f"{int(np.sum(dt_ms > 0))} rows)")
+    n_rows, n_cells, n_pre = len(table), int(table["n"].sum()), int(np.sum(dt_ms > 0))
+    ins.found.append(f"{n_rows} row{'s' * (n_rows != 1)}, {n_cells} cell{'s' * (n_cells != 1)};"
+                     f" delta_t from {dt_ms.min():g} to {dt_ms.max():g} ms (pre before post in "
+                     f"{n_pre} row{'s' * (n_pre != 1)})")
     if "frequency" in table:
         freqs = ", ".join(f"{f:g}" for f in np.unique(table["frequency"]))
         ins.found.append(f"frequencies (Hz): {freqs}; pairings per train: "
