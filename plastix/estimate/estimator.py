@@ -628,7 +628,10 @@ class HebbianEstimator:
             f"emergent    {self.emergent_prediction_:+.3f}  cos(mean W, mean H); "
             f"{'consistent' if self.emergent_consistent_ else 'not consistent'} with pure "
             "homeostatic balance",
-            f"stationarity gap {self.stationarity_gap_:.3g}  (0 = stationary)",
+            "stationarity gap " + (f"{self.stationarity_gap_:.3g}  (0 = stationary)"
+                                   if np.isfinite(self.stationarity_gap_) else
+                                   "n/a  (relative to the decay term: needs decay > 0)"
+                                   if self.decay_ == 0 else "n/a"),
             f"intervals   {self.per_interval_.size}, kernel {self.kernel!r}; A > 0 Hebbian",
         ]
         return "\n".join(lines)
