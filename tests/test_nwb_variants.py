@@ -375,3 +375,21 @@ def test_role_values_as_labs_write_them(tmp_path, pre, post):
     add_plasticity(nwb, np.arange(21.0), np.ones((21, 2)), [(0, 2), (1, 2)])
     rec = load_record(write(nwb, tmp_path / "roles.nwb"))
     assert rec["pre"].values.tolist() == [0, 1] and rec["post"].values.tolist() == [2]
+
+
+def test_a_unit_observed_outside_the_record_is_named(tmp_path):
+    """A unit whose obs_intervals miss the record altogether: a warning names it (its
+    activity is NaN throughout), the others read as usual."""
+    nwb = nwbfile("variants", "variant-1")
+    nwb.add_unit_column("role", "pre or post")
+    gen = np.random.default_rng(8)
+    for u, role, seen in ((0, "pre", [[0.0, 20.0]]), (1, "pre", [[50.0, 60.0]]),
+                          (2, "post", [[0.0, 20.0]])):
+        nwb.add_unit(spike_times=np.sort(gen.uniform(0, 20, 100)), id=u, role=role,
+                     obs_intervals=seen)
+    add_plasticity(nwb, np.arange(21.0), np.ones((21, 2)), [(0, 2), (1, 2)])
+    with pytest.warns(UserWarning, match=r"the obs_intervals of unit\(s\) 1 miss the record "
+                      r"\(0-20\.\d+ s\) altogether"):
+        rec = load_record(write(nwb, tmp_path / "away.nwb"), bin_size=0.1)
+    assert np.isnan(rec["pre_activity"].values[:, 1]).all()
+    assert np.isfinite(rec["pre_activity"].values[:-1, 0]).all()

@@ -387,12 +387,24 @@ def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray
                       f"of the rows' time holds no data; {hint}.", UserWarning, stacklevel=4)
 
 
-def _observed(c: NwbContent, ids: list[int]) -> list[np.ndarray | None]:
-    """Each unit's ``obs_intervals`` (s), or None (observed throughout, or not in Units)."""
+def _observed(c: NwbContent, ids: list[int], span: tuple[float, float], src: Path
+              ) -> list[np.ndarray | None]:
+    """Each unit's ``obs_intervals`` (s), or None (observed throughout, or not in Units);
+    a warning names the units whose intervals miss the record's ``span`` (s) altogether
+    (their activity is all NaN, so the estimator leaves their synapses out)."""
     pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
     if c.observed is None:
         return [None] * len(ids)
-    return [c.observed[pos[u]] if u in pos else None for u in ids]
+    out = [c.observed[pos[u]] if u in pos else None for u in ids]
+    lo, hi = span
+    missed = [u for u, iv in zip(ids, out, strict=True) if iv is not None
+              and not np.any((iv[:, 1] > lo) & (iv[:, 0] < hi) & (iv[:, 1] > iv[:, 0]))]
+    if missed:
+        warnings.warn(f"{src.name}: the obs_intervals of unit(s) {_ids_desc(missed)} miss the "
+                      f"record ({lo:g}-{hi:g} s) altogether: their activity is NaN (not "
+                      "recorded) throughout and their synapses are left out.", UserWarning,
+                      stacklevel=5)
+    return out
 
 
 def _spikes(c: NwbContent, ids: list[int], segs, keep_units) -> dict[str, np.ndarray] | None:
@@ -463,8 +475,10 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
             activity[r] = act[r]["values"][keep]
             labels[r] = (act[r]["label"], act[r]["kind"])
         else:
+            span = (float(grid[keep][0]), float(grid[keep][-1] + width)) if keep.any() else (
+                0.0, 0.0)
             rates = spike_rates(_unit_trains(spikes[r], len(ids[r])), grid[keep], width,
-                                stop[keep], _observed(c, ids[r]))
+                                stop[keep], _observed(c, ids[r], span, src))
             if lazy:  # binned when read: the memory of the spikes and one batch of rows
                 stored[r], activity[r] = rates, placeholder(rates.shape)
             else:
