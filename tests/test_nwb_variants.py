@@ -319,7 +319,7 @@ def test_units_are_selected_by_their_electrodes_location_and_group(tmp_path):
                        post_units="electrode_group=shank-CA1")
     assert same["pre"].values.tolist() == [0, 1, 2]
     text = str(inspect_file(path))
-    assert "column location (from the electrodes table): 'CA1' (2), 'CA3' (3)" in text
+    assert "column location (from the units' electrodes): 'CA1' (2), 'CA3' (3)" in text
     assert "column electrode_group: 'shank-CA1' (2), 'shank-CA3' (3)" in text
     assert "pynwb" not in text.split("NWB (standard, read with pynwb)")[1]  # no object reprs
 
@@ -393,3 +393,21 @@ def test_a_unit_observed_outside_the_record_is_named(tmp_path):
         rec = load_record(write(nwb, tmp_path / "away.nwb"), bin_size=0.1)
     assert np.isnan(rec["pre_activity"].values[:, 1]).all()
     assert np.isfinite(rec["pre_activity"].values[:-1, 0]).all()
+
+
+def test_units_with_only_an_electrode_group_are_selected_by_its_location(tmp_path):
+    """A Units table with an ``electrode_group`` column and no ``electrodes``: the group's
+    ``location`` is the units' location."""
+    nwb = nwbfile("variants", "variant-1")
+    dev = nwb.create_device(name="probe")
+    groups = {loc: nwb.create_electrode_group(name=f"shank-{loc}", description="shank",
+                                              location=loc, device=dev)
+              for loc in ("CA3", "CA1")}
+    gen = np.random.default_rng(9)
+    for u, loc in enumerate(["CA3", "CA3", "CA1"]):
+        nwb.add_unit(spike_times=np.sort(gen.uniform(0, 20, 100)), id=u,
+                     electrode_group=groups[loc])
+    add_plasticity(nwb, np.arange(21.0), np.ones((21, 2)), [(0, 2), (1, 2)])
+    rec = load_record(write(nwb, tmp_path / "groups.nwb"), pre_units="location=CA3",
+                      post_units="location=CA1")
+    assert rec["pre"].values.tolist() == [0, 1] and rec["post"].values.tolist() == [2]

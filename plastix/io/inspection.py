@@ -339,7 +339,7 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
             uniq, counts = np.unique(col.astype(str), return_counts=True)
             vals = ", ".join(f"{str(u)!r} ({n})"
                              for u, n in list(zip(uniq, counts, strict=True))[:6])
-            where = " (from the electrodes table)" if name in c.electrode_columns else ""
+            where = " (from the units' electrodes)" if name in c.electrode_columns else ""
             ins.found.append(f"  column {name}{where}: {vals}"
                              + (", ..." if uniq.size > 6 else ""))
         if c.observed is not None:

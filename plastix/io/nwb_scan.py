@@ -85,7 +85,8 @@ class NwbContent:
         (every unit then counts as observed throughout).
     electrode_columns : tuple of str
         The names in ``unit_columns`` that come from the electrodes table (through
-        the Units ``electrodes`` column), e.g. ``location``.
+        the Units ``electrodes`` column), e.g. ``location``, or a unit's
+        ``electrode_group`` (its ``location``, when nothing else gives one).
     """
 
     unit_ids: np.ndarray
@@ -139,6 +140,7 @@ def scan_nwb(nwb: Any) -> NwbContent:
                 _walk(obj, p, series, tables)
     ids, cols, spikes = np.zeros(0, dtype=np.int64), {}, []
     observed: list[np.ndarray] | None = None
+    group_location: list[Any] = []
     units = nwb.units
     if units is not None and len(units) > 0:
         ids = np.asarray(units.id[:], dtype=np.int64)
@@ -151,8 +153,13 @@ def scan_nwb(nwb: Any) -> NwbContent:
                 continue
             if values.ndim == 1 and values.shape[0] == ids.size:
                 cols[name] = np.array([_text(v) for v in values], dtype=object)
+                if name == "electrode_group":
+                    group_location = [getattr(v, "location", None) for v in values]
         from_electrodes = {k: v for k, v in _electrode_columns(units, ids.size).items()
                            if k not in cols}
+        if "location" not in cols and "location" not in from_electrodes and (
+                "electrode_group" in cols and all(isinstance(v, str) for v in group_location)):
+            from_electrodes["location"] = np.array(group_location, dtype=object)
         cols.update(from_electrodes)
         if "spike_times" in units.colnames:
             spikes = [np.sort(np.asarray(units["spike_times"][i], dtype=float))
