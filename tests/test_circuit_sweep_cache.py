@@ -67,3 +67,11 @@ def test_a_damaged_point_file_is_simulated_again_and_keep_records_is_refused(tmp
     xr.testing.assert_identical(again.summary, first.summary)
     with pytest.raises(ValueError, match=r"`cache` saves each point's summary, not its record"):
         sweep_spiking(CFG, **KW, cache=tmp_path, keep_records=True)
+
+
+def test_a_cache_that_is_a_file_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "points.txt"
+    path.write_text("mine")
+    with pytest.raises(ValueError, match=r"`cache` must be a folder; .* is an existing file\."):
+        sweep_spiking(CFG, **KW, cache=path)
+    assert path.read_text() == "mine"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import socket
@@ -42,9 +41,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plastix._util.checkpoint import keyed_folder, load_checkpoint, save_checkpoint
 from plastix._util.errors import check_choice
 from plastix._util.executor import Task, imported_on_workers, run_tasks
-from plastix._util.io import atomic_write
 from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import as_float_array, check_finite, check_int
@@ -151,9 +150,10 @@ def sweep_spiking(
         every point it gets.  The numbers are those of the run without ``client``.
     cache : path, optional
         A folder where each finished point and seed is saved as it finishes (one small
-        JSON file, floats bit-exact), so a sweep that is killed loses only the points
-        in flight: rerun it with the same arguments and an int ``rng`` and the saved
-        points are read back instead of simulated, giving the same summary.  Points
+        JSON file, floats bit-exact, :mod:`plastix._util.checkpoint`), so a sweep that
+        is killed loses only the points in flight: rerun it with the same arguments
+        and an int ``rng`` and the saved points are read back instead of simulated,
+        giving the same summary.  Points
         live in a subfolder named by everything that decides them (configuration,
         structure, target, ``skip``, ``measure``'s name, the plastix and Brian2
         versions), so another configuration never reads them; a grid that grows reuses
@@ -208,17 +208,17 @@ def sweep_spiking(
     def save(task: Task, result: tuple) -> None:
         extra, rec, t = result
         if folder is not None:
-            _save_point(folder, task.args[1], extra)
+            save_checkpoint(folder, _point_name(task.args[1]), extra)
         fill(task, extra)
         if rec is not None:
             kept[task.args[1][0], task.args[1][2], task.args[1][4]] = rec
         for key, val in t.items():
             timings[key] += val
 
-    folder = None if cache is None else _cache_folder(Path(cache), model)
+    folder = None if cache is None else _cache_folder(cache, model)
     todo = []
     for task in tasks:
-        saved = None if folder is None else _load_point(folder, task.args[1])
+        saved = None if folder is None else load_checkpoint(folder, _point_name(task.args[1]))
         if saved is None:
             todo.append(task)
         else:
@@ -248,45 +248,26 @@ def sweep_spiking(
     return SweepResult(summary=summary, records=records, timings=timings)
 
 
-def _cache_folder(cache: Path, model: CircuitModel) -> Path:
-    """The subfolder of ``cache`` for ``model``'s points (see :func:`sweep_spiking`)."""
+CACHE_VERSION = 1
+"""Bumped when the layout or the meaning of a sweep's cached points changes."""
+
+
+def _cache_folder(cache: Any, model: CircuitModel) -> Path:
+    """The folder of ``model``'s points inside ``cache`` (see :func:`sweep_spiking`): named
+    by the circuit's key (configuration, structure, target), ``skip``, ``measure``'s name
+    and the Brian2 version (:func:`plastix._util.checkpoint.keyed_folder` adds plastix's)."""
     from importlib.metadata import version
 
-    import plastix
-
     m = model.measure
-    what = (f"{model.key()}|skip={model.skip!r}|"
-            f"measure={None if m is None else f'{m.__module__}.{m.__qualname__}'}|"
-            f"plastix={plastix.__version__}|brian2={version('brian2')}")
-    folder = cache / f"circuit-{hashlib.sha256(what.encode()).hexdigest()[:16]}"
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "config.json").exists():  # for people: what the name stands for
-        text = json.dumps({"config": model.config.to_dict(), "target": model.target,
-                           "key": what}, indent=1, default=str)
-        atomic_write(folder / "config.json", lambda p: p.write_text(text))
-    return folder
+    return keyed_folder(cache, {
+        "circuit": model.key(), "config": model.config.to_dict(), "target": model.target,
+        "skip": model.skip, "measure": None if m is None else f"{m.__module__}.{m.__qualname__}",
+        "brian2": version("brian2")}, prefix="circuit", version=CACHE_VERSION, option="cache")
 
 
-def _point_file(folder: Path, point: tuple) -> Path:
+def _point_name(point: tuple) -> str:
     _si, seed, _ni, sig, _gi, gam = point
-    return folder / f"seed{seed}_noise{float(sig)!r}_decay{float(gam)!r}.json"
-
-
-def _save_point(folder: Path, point: tuple, extra: dict) -> None:
-    """One finished point's measures, floats in hex (bit-exact), written atomically."""
-    text = json.dumps({k: float(v).hex() for k, v in extra.items()})
-    atomic_write(_point_file(folder, point), lambda p: p.write_text(text))
-
-
-def _load_point(folder: Path, point: tuple) -> dict | None:
-    """A saved point's measures, or None (not saved, or unreadable: simulated again)."""
-    path = _point_file(folder, point)
-    if not path.exists():
-        return None
-    try:
-        return {k: float.fromhex(v) for k, v in json.loads(path.read_text()).items()}
-    except (ValueError, TypeError, AttributeError, OSError):
-        return None
+    return f"seed{seed}_noise{float(sig)!r}_decay{float(gam)!r}"
 
 
 def _bar(total: int, progress: bool, desc: str):

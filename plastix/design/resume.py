@@ -40,11 +40,9 @@ with the first run: pass an int seed to resume.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -52,6 +50,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plastix._util.checkpoint import config_key, keyed_folder, load_checkpoint, save_checkpoint
 from plastix._util.io import atomic_write
 
 __all__ = ["RESUME_VERSION", "design_key", "record_hash", "resumable_measure", "resume_folder",
@@ -61,24 +60,6 @@ RESUME_VERSION = 1
 """Bumped when the layout or the meaning of the files changes."""
 
 _SUFFIX = ".alignment"
-_STALE_TEMP_S = 300.0
-"""Temporary files older than this (seconds) were left by a killed writer: removed."""
-
-
-def _jsonable(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {"__type__": type(obj).__name__, **_jsonable(dataclasses.asdict(obj))}
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    return repr(obj)
 
 
 def rng_identity(gen: np.random.Generator) -> dict[str, Any]:
@@ -101,12 +82,7 @@ def measure_identity(measure: Callable[..., float]) -> Any:
 
 def design_key(config: Mapping[str, Any]) -> str:
     """First 16 hex digits of the SHA-256 of ``config`` as canonical JSON."""
-    from plastix import __version__
-
-    full = {"config": _jsonable(config), "plastix": __version__,
-            "resume_version": RESUME_VERSION}
-    text = json.dumps(full, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return config_key(config, RESUME_VERSION)
 
 
 def record_hash(ds: xr.Dataset) -> str:
@@ -126,28 +102,11 @@ def record_hash(ds: xr.Dataset) -> str:
 def resume_folder(resume_dir: str | os.PathLike, config: Mapping[str, Any]) -> Path:
     """Create (if needed) and return the folder of this configuration inside ``resume_dir``.
 
-    Writes ``config.json`` there and removes temporary files a killed writer left.
+    Writes ``config.json`` there and removes temporary files a killed writer left
+    (:func:`plastix._util.checkpoint.keyed_folder`).
     """
-    if not isinstance(resume_dir, (str, os.PathLike)):
-        raise TypeError(f"`resume_dir` must be a folder path (str or Path); got "
-                        f"{type(resume_dir).__name__}.")
-    root = Path(resume_dir)
-    if root.exists() and not root.is_dir():
-        raise ValueError(f"`resume_dir` must be a folder; {str(root)!r} is an existing file.")
-    folder = root / f"design-{design_key(config)}"
-    folder.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    for tmp in folder.glob(".*"):
-        try:
-            if tmp.is_file() and now - tmp.stat().st_mtime > _STALE_TEMP_S:
-                tmp.unlink()
-        except OSError:  # pragma: no cover - removed by another process meanwhile
-            pass
-    cfg = folder / "config.json"
-    if not cfg.exists():
-        text = json.dumps(_jsonable(config), indent=1, sort_keys=True) + "\n"
-        atomic_write(cfg, lambda p: p.write_text(text, encoding="utf-8"))
-    return folder
+    return keyed_folder(resume_dir, config, prefix="design", version=RESUME_VERSION,
+                        option="resume_dir")
 
 
 def _read(path: Path) -> float | None:
@@ -188,44 +147,3 @@ def resumable_measure(measure: Callable[[xr.Dataset], float], folder: Path
         folder / (record_hash(record) + _SUFFIX),
         lambda p: p.write_text(float(value).hex() + "\n", encoding="ascii"))
     return wrapped
-
-
-def _exact(obj: Any) -> Any:
-    """``obj`` as JSON with every float exact (``{"__f__": float.hex}``)."""
-    if isinstance(obj, (float, np.floating)):
-        return {"__f__": float(obj).hex()}
-    if isinstance(obj, np.ndarray):
-        return [_exact(x) for x in obj.tolist()]
-    if isinstance(obj, (list, tuple)):
-        return [_exact(x) for x in obj]
-    if isinstance(obj, Mapping):
-        return {str(k): _exact(v) for k, v in obj.items()}
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
-def _unexact(obj: Any) -> Any:
-    if isinstance(obj, list):
-        return [_unexact(x) for x in obj]
-    if isinstance(obj, dict):
-        if set(obj) == {"__f__"}:
-            return float.fromhex(obj["__f__"])
-        return {k: _unexact(v) for k, v in obj.items()}
-    return obj
-
-
-def save_checkpoint(folder: Path, name: str, value: Any) -> None:
-    """Write ``value`` (JSON-able; floats and arrays kept bit-exact) as ``name``.json in
-    ``folder``, atomically."""
-    text = json.dumps(_exact(value), separators=(",", ":")) + "\n"
-    atomic_write(folder / f"{name}.json", lambda p: p.write_text(text, encoding="utf-8"))
-
-
-def load_checkpoint(folder: Path, name: str) -> Any | None:
-    """The value :func:`save_checkpoint` wrote as ``name``, or None when absent or
-    unreadable (the stage is run again).  Arrays come back as lists."""
-    try:
-        return _unexact(json.loads((folder / f"{name}.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None

@@ -1,0 +1,135 @@
+"""Resume folders: one folder per configuration, small JSON checkpoints with exact floats.
+
+Long work that saves as it goes (a design's sessions, a circuit sweep's points) keeps
+its results in a folder named by a hash of everything that decides them, so another
+configuration never reads them, and writes each result atomically as soon as it is
+done, floats in hex (bit-exact), so a rerun reads back the very numbers.
+
+Layout::
+
+    root/
+      <prefix>-<key>/        key: SHA-256 (16 hex digits) of the configuration as JSON
+        config.json          what the key was computed from (for people)
+        <name>.json          one checkpoint each (:func:`save_checkpoint`)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plastix._util.io import atomic_write
+
+__all__ = ["jsonable", "config_key", "keyed_folder", "save_checkpoint", "load_checkpoint",
+           "STALE_CHECKPOINT_TEMP_S"]
+
+STALE_CHECKPOINT_TEMP_S = 300.0
+"""Temporary files in a resume folder older than this (seconds) were left by a killed
+writer: removed when the folder is opened."""
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON values (dataclasses tagged with their type, mappings sorted by
+    key, arrays as lists, anything else as its ``repr``), for hashing and for people."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {"__type__": type(obj).__name__, **jsonable(dataclasses.asdict(obj))}
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return repr(obj)
+
+
+def config_key(config: Mapping[str, Any], version: int) -> str:
+    """First 16 hex digits of the SHA-256 of ``config``, the plastix version and the
+    layout ``version``, as canonical JSON."""
+    from plastix import __version__
+
+    full = {"config": jsonable(config), "plastix": __version__, "resume_version": version}
+    text = json.dumps(full, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def keyed_folder(root: Any, config: Mapping[str, Any], *, prefix: str, version: int,
+                 option: str) -> Path:
+    """Create (if needed) and return ``root/<prefix>-<key>`` for ``config``.
+
+    Writes ``config.json`` there and removes temporary files a killed writer left.
+    ``option`` names the argument ``root`` came from, for the one-line refusal of a
+    path that is not a folder.
+    """
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"`{option}` must be a folder path (str or Path); got "
+                        f"{type(root).__name__}.")
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"`{option}` must be a folder; {str(root)!r} is an existing file.")
+    folder = root / f"{prefix}-{config_key(config, version)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for tmp in folder.glob(".*"):
+        try:
+            if tmp.is_file() and now - tmp.stat().st_mtime > STALE_CHECKPOINT_TEMP_S:
+                tmp.unlink()
+        except OSError:  # pragma: no cover - removed by another process meanwhile
+            pass
+    cfg = folder / "config.json"
+    if not cfg.exists():
+        text = json.dumps(jsonable(config), indent=1, sort_keys=True) + "\n"
+        atomic_write(cfg, lambda p: p.write_text(text, encoding="utf-8"))
+    return folder
+
+
+def _exact(obj: Any) -> Any:
+    """``obj`` as JSON with every float exact (``{"__f__": float.hex}``)."""
+    if isinstance(obj, (float, np.floating)):
+        return {"__f__": float(obj).hex()}
+    if isinstance(obj, np.ndarray):
+        return [_exact(x) for x in obj.tolist()]
+    if isinstance(obj, (list, tuple)):
+        return [_exact(x) for x in obj]
+    if isinstance(obj, Mapping):
+        return {str(k): _exact(v) for k, v in obj.items()}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _unexact(obj: Any) -> Any:
+    if isinstance(obj, list):
+        return [_unexact(x) for x in obj]
+    if isinstance(obj, dict):
+        if set(obj) == {"__f__"}:
+            return float.fromhex(obj["__f__"])
+        return {k: _unexact(v) for k, v in obj.items()}
+    return obj
+
+
+def save_checkpoint(folder: Path, name: str, value: Any) -> None:
+    """Write ``value`` (JSON-able; floats and arrays kept bit-exact) as ``name``.json in
+    ``folder``, atomically."""
+    text = json.dumps(_exact(value), separators=(",", ":")) + "\n"
+    atomic_write(folder / f"{name}.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def load_checkpoint(folder: Path, name: str) -> Any | None:
+    """The value :func:`save_checkpoint` wrote as ``name``, or None when absent or
+    unreadable (the work is done again).  Arrays come back as lists."""
+    try:
+        return _unexact(json.loads((folder / f"{name}.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
