@@ -52,11 +52,7 @@ def test_compressed_netcdf_streams_like_in_memory(tmp_path, rng):
     path = _write_compressed(rec, tmp_path / "rec.nc")
     with h5py.File(path, "r") as f:
         assert f["pre_activity"].compression == "gzip"
-    kw = dict(decay=1.0, n_boot=200, n_null=2, rng=3)
-    mem = HebbianEstimator(**kw).fit(rec)
-    disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
-    assert disk.streamed_ and not mem.streamed_
-    _assert_same_fit(disk, mem)
+    _assert_streams_like_in_memory(path, rec)
 
 
 def test_streaming_follows_the_activity_size_not_the_file_size(tmp_path, rng):
@@ -156,11 +152,7 @@ def test_nix_and_nwb_stream_like_in_memory(tmp_path, rng, name, options):
     bins cross the segment boundary); the numbers are those of the in-memory fit."""
     rec = _two_segment_record(rng)
     path = _save(rec, tmp_path / name, **options)
-    kw = dict(decay=1.0, n_boot=200, n_null=2, rng=3)
-    mem = HebbianEstimator(**kw).fit(path)
-    disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
-    assert disk.streamed_ and not mem.streamed_
-    _assert_same_fit(disk, mem)
+    _assert_streams_like_in_memory(path, path)
 
 
 @pytest.mark.parametrize(("name", "options"), _LAZY_FILES, ids=_LAZY_IDS)
@@ -197,6 +189,16 @@ def test_nix_rate_channels_are_read_without_a_chunk_cache(tmp_path, rng):
                 assert dset.id.get_access_plist().get_chunk_cache()[:2] == (0, 0)
     finally:
         ds.close()
+
+
+def _assert_streams_like_in_memory(path, source):
+    """A fit of ``path`` streamed under a tiny budget (batches of 13 bins) gives the numbers
+    of the in-memory fit of ``source`` (the record, or the same path)."""
+    kw = dict(decay=1.0, n_boot=200, n_null=2, rng=3)
+    mem = HebbianEstimator(**kw).fit(source)
+    disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
+    assert disk.streamed_ and not mem.streamed_
+    _assert_same_fit(disk, mem)
 
 
 def _assert_same_fit(disk, mem):
@@ -251,11 +253,7 @@ def test_spike_only_nwb_is_binned_when_read_and_streams_like_in_memory(tmp_path,
         xr.testing.assert_identical(lazy.load(), whole)
     finally:
         lazy.close()
-    kw = dict(decay=1.0, n_boot=200, n_null=2, rng=3)
-    mem = HebbianEstimator(**kw).fit(path)
-    disk = HebbianEstimator(memory="1KiB", chunk_bins=13, **kw).fit(path)
-    assert disk.streamed_ and not mem.streamed_
-    _assert_same_fit(disk, mem)
+    _assert_streams_like_in_memory(path, path)
 
 
 def test_weights_inferred_from_a_lazily_opened_file_leave_the_activity_in_it(tmp_path, rng):
