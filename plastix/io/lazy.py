@@ -19,7 +19,7 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 __all__ = ["RowsArray", "Columns", "MatrixColumns", "StackedRows", "lazy_variable", "placeholder",
-           "stack_rows"]
+           "stack_rows", "with_lazy_activity"]
 
 
 class _LazyRows(BackendArray):
@@ -236,6 +236,16 @@ def stack_rows(pieces: list[Any]) -> tuple[np.ndarray, StackedRows | None]:
 def lazy_variable(dims: tuple[str, str], array: RowsArray, attrs: dict) -> xr.Variable:
     """An xarray variable whose values are read from ``array`` only when indexed."""
     return xr.Variable(dims, indexing.LazilyIndexedArray(array), dict(attrs))
+
+
+def with_lazy_activity(ds: xr.Dataset, stored: dict[str, Any]) -> xr.Dataset:
+    """``ds`` with each role's activity read from ``stored[role]`` only when indexed
+    (the record was built with :func:`placeholder` activity for those roles)."""
+    for role, array in stored.items():
+        if array is not None:
+            name = f"{role}_activity"
+            ds[name] = lazy_variable(ds[name].dims, array, ds[name].attrs)
+    return ds
 
 
 def placeholder(shape: tuple[int, int]) -> np.ndarray:

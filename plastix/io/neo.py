@@ -79,11 +79,10 @@ import xarray as xr
 from plastix._util.errors import SchemaError, check_choice, did_you_mean
 from plastix._util.optional import import_neo
 from plastix._util.validate import check_positive
-from plastix.io.lazy import Columns, lazy_variable, stack_rows
+from plastix.io.lazy import Columns, stack_rows, with_lazy_activity
 from plastix.io.neo_pack import arr_dec, arr_enc, dec, enc, quantities
 from plastix.io.neo_parse import (
     ROLES,
-    bin_counts,
     collect_spikes,
     harmonise_ids,
     id_array,
@@ -96,7 +95,7 @@ from plastix.io.neo_parse import (
     to_pq_units,
     unit_order,
 )
-from plastix.io.spike_bins import SpikeRates, bin_edges
+from plastix.io.spike_bins import spike_rates
 from plastix.record import make_record, validate_record
 
 __all__ = ["DEFAULT_BIN_SIZE", "to_neo", "from_neo", "pick_block"]
@@ -389,10 +388,8 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
     ds = validate_record(_restore(ds, block.annotations, h, prov), stage="from_neo")
     if absent:
         ds.attrs["weights"] = "absent"
-    for name, lazy in (("pre_activity", pre_lazy), ("post_activity", post_lazy)):
-        if lazy is not None:  # activity left in the file (neo_files.open_nix, open_nwb)
-            ds[name] = lazy_variable(ds[name].dims, lazy, ds[name].attrs)
-    return ds
+    # activity left in the file (neo_files.open_nix, open_nwb) or binned when read
+    return with_lazy_activity(ds, {"pre": pre_lazy, "post": post_lazy})
 
 
 def _header(block: Any) -> _Header:
@@ -489,22 +486,20 @@ def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float,
                     out["labels"][r].setdefault((rate["label"], rate["kind"]), p["index"])
                     continue
                 rate["values"] = rate["values"].read(0, rate["values"].shape[0])
-            if rate is None and trains and grid.size and lazy:  # binned when read
+            if rate is None and trains and grid.size:  # rates in Hz of each unit's train
                 width = seg_dt or default_bin
-                binned = SpikeRates([np.sort(st) for _, st, _, _ in trains], grid,
-                                    bin_edges(grid, width), width * h.sec)
-                out[r].append((binned, [col[r][u] for u, _, _, _ in trains], len(ids[r])))
+                binned = spike_rates([st for _, st, _, _ in trains], grid, width, sec=h.sec)
+                cols = [col[r][u] for u, _, _, _ in trains]
                 out["labels"][r].setdefault(("Hz", "rate"), p["index"])
-                continue
+                if lazy:  # binned when read
+                    out[r].append((binned, cols, len(ids[r])))
+                    continue
             a = np.full((grid.size, len(ids[r])), np.nan)
             if rate is not None:
                 a[:, [col[r][u] for u in rate["ids"]]] = rate["values"]
                 out["labels"][r].setdefault((rate["label"], rate["kind"]), p["index"])
-            elif trains and grid.size:
-                width = seg_dt or default_bin
-                for u, st, _, _ in trains:
-                    a[:, col[r][u]] = bin_counts(np.sort(st), grid, width) / (width * h.sec)
-                out["labels"][r].setdefault(("Hz", "rate"), p["index"])
+            elif trains and grid.size:  # binned whole
+                a[:, cols] = binned.read(0, grid.size)
             out[r].append(a)
     return out
 

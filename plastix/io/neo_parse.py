@@ -21,7 +21,7 @@ from plastix.io.neo_pack import arr_dec, dec, quantities
 from plastix.record import ACTIVITY_KINDS
 
 __all__ = ["ROLES", "LAZY", "py_scalar", "to_pq_units", "json_annotation", "parse_segment",
-           "harmonise_ids", "unit_order", "id_array", "segment_grid", "bin_counts", "refine",
+           "harmonise_ids", "unit_order", "id_array", "segment_grid", "refine",
            "collect_spikes", "read_decay"]
 
 ROLES = ("pre", "post")
@@ -323,15 +323,6 @@ def segment_grid(p: dict[str, Any], default_bin: float, *, binning: bool, unit: 
     t1 = max(max(x[3] for x in trains), t0)
     n = max(1, int(np.ceil((t1 - t0) / default_bin - 1e-9)))
     return t0 + np.arange(n) * default_bin, default_bin
-
-
-def bin_counts(st: np.ndarray, grid: np.ndarray, width: float) -> np.ndarray:
-    """Spikes in each bin ``[grid[i], grid[i] + width)``; contiguous bins share their edge."""
-    ends = grid + width
-    joined = np.abs(grid[1:] - ends[:-1]) <= 1e-9 * width
-    ends[:-1][joined] = grid[1:][joined]  # no spike counted twice or lost to rounding
-    return (np.searchsorted(st, ends, side="left")
-            - np.searchsorted(st, grid, side="left")).astype(float)
 
 
 def _grid_desc(t: np.ndarray, unit: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix.io.lazy import lazy_variable, placeholder
+from plastix.io.lazy import placeholder, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_scan import (
     CLI_FLAGS,
@@ -513,9 +513,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     ds = make_record(**parts)
     if absent:
         ds.attrs["weights"] = "absent"
-    for r, arr in stored.items():
-        name = f"{r}_activity"
-        ds[name] = lazy_variable(ds[name].dims, arr, ds[name].attrs)
+    ds = with_lazy_activity(ds, stored)
     for key in ("provenance", "truth"):
         if isinstance(meta.get(key), str):
             ds.attrs[key] = meta[key]

@@ -76,7 +76,7 @@ import xarray as xr
 
 from plastix._util.optional import require
 from plastix._util.validate import check_nonnegative, check_positive
-from plastix.io.lazy import lazy_variable, placeholder
+from plastix.io.lazy import placeholder, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_map import check_rows_hold_data
 from plastix.io.nwb_scan import assign
@@ -402,10 +402,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
         decay=decay, pre_spikes=spikes["pre"], post_spikes=spikes["post"], source=source,
         provenance={"reader": "plastix.io.from_pynapple", "bin_size_s": width,
                     "pynapple": str(nap.__version__)})
-    for r, arr in stored.items():
-        name = f"{r}_activity"
-        ds[name] = lazy_variable(ds[name].dims, arr, ds[name].attrs)
-    return ds
+    return with_lazy_activity(ds, stored)
 
 
 # ---------------------------------------------------------------- writing

@@ -1,7 +1,8 @@
 """Spike trains binned into rates: the grid, the bins' edges, and rates read by rows.
 
-Shared by the standard-NWB reader (:mod:`plastix.io.nwb_map`) and
-:func:`plastix.io.pynapple.from_pynapple`, so that both bin alike:
+Shared by the standard-NWB reader (:mod:`plastix.io.nwb_map`),
+:func:`plastix.io.pynapple.from_pynapple` and :func:`plastix.io.neo.from_neo`, so
+that they bin alike:
 
 - :func:`bin_grid`: left edges of bins ``width`` s wide, tiling each segment row
   from its start, or the span of the data;
@@ -153,14 +154,16 @@ class SpikeRates(_LazyRows):
 
 def spike_rates(trains: list[np.ndarray], grid: np.ndarray, width: float,
                 stop: np.ndarray | None = None,
-                observed: list[np.ndarray | None] | None = None) -> SpikeRates:
-    """The :class:`SpikeRates` of ``trains`` (s; sorted here unless they are) in bins
-    starting at ``grid``.
+                observed: list[np.ndarray | None] | None = None, *,
+                sec: float = 1.0) -> SpikeRates:
+    """The :class:`SpikeRates` (Hz) of ``trains`` (sorted here unless they are) in bins
+    ``width`` wide starting at ``grid``.
 
-    ``stop`` is each bin's segment stop (s; ``inf`` for none), see :func:`bin_edges`;
-    ``observed`` each unit's observation intervals or None.  ``[:]`` reads them all.
+    ``stop`` is each bin's segment stop (``inf`` for none), see :func:`bin_edges`;
+    ``observed`` each unit's observation intervals or None.  Times are in a unit of
+    ``sec`` seconds (default 1: seconds).  ``[:]`` reads them all.
     """
     trains = [np.asarray(t, dtype=float) for t in trains]
     trains = [t if t.size < 2 or bool(np.all(t[1:] >= t[:-1])) else np.sort(t) for t in trains]
-    return SpikeRates(trains, grid, bin_edges(np.asarray(grid, float), width, stop), width,
-                      observed)
+    return SpikeRates(trains, grid, bin_edges(np.asarray(grid, float), width, stop),
+                      width * sec, observed)
