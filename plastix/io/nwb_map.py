@@ -439,9 +439,10 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
                  lazy: bool = False) -> xr.Dataset:
     """The record of a standard NWB file (see :func:`plastix.io.nwb.read_standard_nwb`).
 
-    With ``lazy``, activity that comes from a series stays in the file: the
-    record's variable reads it when indexed (:mod:`plastix.io.lazy`); the file
-    must stay open while the record is used.
+    With ``lazy``, activity that comes from a series stays in the file and activity
+    binned from spikes is binned when read: the record's variable reads the rows
+    indexed (:mod:`plastix.io.lazy`, :class:`plastix.io.spike_bins.SpikeRates`); the
+    file must stay open while the record is used.
     """
     meta = c.meta
     tu = meta.get("time_units", "s") if meta.get("time_units") in _SEC_PER else "s"
@@ -465,6 +466,8 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     stop = np.full(grid.size, np.inf) if segs is None else segs["stop"][np.maximum(row, 0)]
     off = np.zeros(1) if segs is None else segs["offset"]
     seg_id = np.zeros(1, dtype=np.int64) if segs is None else segs["seg"]
+    bins = grid[keep]
+    span = (float(bins[0]), float(bins[-1] + width)) if bins.size else (0.0, 0.0)
     activity, labels, stored = {}, {}, {}
     for r in ROLES:
         if act[r] is not None and lazy:
@@ -475,9 +478,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
             activity[r] = act[r]["values"][keep]
             labels[r] = (act[r]["label"], act[r]["kind"])
         else:
-            span = (float(grid[keep][0]), float(grid[keep][-1] + width)) if keep.any() else (
-                0.0, 0.0)
-            rates = spike_rates(_unit_trains(spikes[r], len(ids[r])), grid[keep], width,
+            rates = spike_rates(_unit_trains(spikes[r], len(ids[r])), bins, width,
                                 stop[keep], _observed(c, ids[r], span, src))
             if lazy:  # binned when read: the memory of the spikes and one batch of rows
                 stored[r], activity[r] = rates, placeholder(rates.shape)
