@@ -18,11 +18,11 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-__all__ = ["RowsArray", "Columns", "MatrixColumns", "StackedRows", "lazy_variable", "placeholder",
-           "stack_rows", "with_lazy_activity"]
+__all__ = ["LazyRows", "RowsArray", "Columns", "MatrixColumns", "StackedRows", "lazy_variable",
+           "placeholder", "stack_rows", "with_lazy_activity"]
 
 
-class _LazyRows(BackendArray):
+class LazyRows(BackendArray):
     """A lazily read (time, unit) array: a row slice (as an h5py dataset takes it) or any
     basic index, read by the subclass's ``_read(key)``."""
 
@@ -33,7 +33,7 @@ class _LazyRows(BackendArray):
             key, self.shape, indexing.IndexingSupport.BASIC, self._read)
 
 
-class RowsArray(_LazyRows):
+class RowsArray(LazyRows):
     """A (time, unit) float64 view of a file's dataset, read only where indexed.
 
     Parameters
@@ -173,7 +173,7 @@ class MatrixColumns(Columns):
         return out
 
 
-class StackedRows(_LazyRows):
+class StackedRows(LazyRows):
     """Segments stacked along time, each an array in memory or :class:`Columns` in a file.
 
     Parameters

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from plastix.io.lazy import _LazyRows
+from plastix.io.lazy import LazyRows
 
 __all__ = ["bin_grid", "bin_edges", "outside_intervals", "SpikeRates", "spike_rates"]
 
@@ -86,7 +86,7 @@ def outside_intervals(intervals: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return ~inside
 
 
-class SpikeRates(_LazyRows):
+class SpikeRates(LazyRows):
     """Rates (Hz, (bin, unit)) of spike trains, computed for the rows that are read.
 
     Parameters
