@@ -28,12 +28,13 @@ def inference_options(args: argparse.Namespace) -> dict:
 def spike_reader_options(path: Path, options: dict) -> dict:
     """Reader options for a file whose weights will be inferred from its spikes.
 
-    A Neo-convention file (NIX, NWB written by Neo, pickle) may then lack the
-    ``weight`` signal (``weights_from="spikes"``); other formats read as usual.
+    A file of spike trains (NIX, NWB, pickle, a pynapple session) may then lack
+    measured weights (``weights_from="spikes"``); other formats read as usual.
     """
     from plastix.io.formats import format_for_path
 
-    if format_for_path(path).read_blocks is None:
+    fmt = format_for_path(path)
+    if fmt.read_blocks is None and "weights_from" not in fmt.lazy_options:
         return options
     return {**options, "weights_from": "spikes"}
 

@@ -1,6 +1,6 @@
 """Files of records: one table of formats, and the Neo convention (SPEC §9).
 
-* :mod:`plastix.io.formats` — the table of formats (NetCDF, NIX, NWB, pickle):
+* :mod:`plastix.io.formats` — the table of formats (NetCDF, NIX, NWB, pynapple, pickle):
   :func:`~plastix.io.formats.register_format`, :func:`~plastix.io.formats.get_format`,
   :func:`~plastix.io.formats.format_for_path`, ...; the only place format names
   and suffixes are listed.
@@ -18,6 +18,9 @@
   pynapple session (``TsGroup`` / ``TsdFrame`` roles, a weight ``TsdFrame`` with
   its synapse table, an ``IntervalSet`` of segments) as a record and back;
   pynapple is imported only when they are called.
+* :mod:`plastix.io.pynapple_files` — a pynapple session on disk (a folder of the
+  ``.npz`` files pynapple saves) as a record, read without unpickling code
+  (:mod:`plastix.io.pynapple_npz`); :func:`write_pynapple_session` writes one.
 * :func:`load_pairing_table` — tidy tables of pairing experiments (CSV, TSV, Parquet,
   a DataFrame; :mod:`plastix.io.table`); a table is not a record, so it is read by
   this function rather than through the table of formats.
@@ -41,10 +44,12 @@ from plastix.io.neo import DEFAULT_BIN_SIZE, from_neo, to_neo
 from plastix.io.netcdf import load_netcdf, to_netcdf
 from plastix.io.nwb import read_standard_nwb
 from plastix.io.pynapple import from_pynapple, to_pynapple
+from plastix.io.pynapple_files import read_pynapple_session, write_pynapple_session
 from plastix.io.table import load_pairing_table
 
 __all__ = ["save_record", "load_record", "open_record", "read_block", "write_block",
            "to_neo", "from_neo", "DEFAULT_BIN_SIZE", "to_netcdf", "load_netcdf", "Format",
            "register_format", "get_format", "format_for_path", "format_names",
            "format_suffixes", "inspect_file", "Inspection", "read_standard_nwb",
-           "from_pynapple", "to_pynapple", "load_pairing_table"]
+           "from_pynapple", "to_pynapple", "read_pynapple_session", "write_pynapple_session",
+           "load_pairing_table"]

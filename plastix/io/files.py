@@ -55,6 +55,9 @@ def save_record(ds: xr.Dataset, path: str | os.PathLike, **options: Any) -> Path
     """
     path = Path(path)
     fmt = format_for_path(path)
+    if fmt.write is None:
+        raise ValueError(f"plastix reads {fmt.label} files but does not write a record as "
+                         f"one ({path.name!r}); {fmt.write_note or 'choose another suffix'}.")
     for key in options:
         if key not in fmt.write_options:
             takes = (f"takes {', '.join(fmt.write_options)}" if fmt.write_options
@@ -125,6 +128,9 @@ def check_readable(path: Path, fmt: Format, *, allow_pickle: bool = False) -> No
     """
     if not path.exists():
         raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
+    if path.is_dir() and fmt.folder:
+        fmt.require()
+        return
     if path.is_dir():
         raise cannot_read(path, fmt.label, "it is a directory, not a file",
                           "Pass the path of the record file itself")

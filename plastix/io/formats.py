@@ -38,7 +38,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.registry import Registry
-from plastix.io import neo_files, netcdf, probe
+from plastix.io import neo_files, netcdf, probe, pynapple_files, pynapple_npz
 from plastix.io.neo import from_neo, pick_block, to_neo
 from plastix.io.nwb import open_standard_nwb, read_standard_nwb
 from plastix.io.nwb_scan import READ_OPTIONS
@@ -67,8 +67,9 @@ class Format:
         One line for help texts.
     read : callable
         ``read(path, **options) -> xarray.Dataset``, a validated record.
-    write : callable
-        ``write(record, path)``: write a record to ``path``.
+    write : callable or None
+        ``write(record, path)``: write a record to ``path``; None for a format plastix
+        reads but does not write (``save_record`` refuses it, quoting ``write_note``).
     label : str
         The format's name in messages (default: ``name``).
     packages : tuple of str
@@ -95,6 +96,11 @@ class Format:
     write_options : tuple of str
         Keyword options ``write`` accepts (``save_record(..., **options)``), e.g.
         ``("nwb_style",)``; other formats refuse them.
+    folder : bool
+        A record of this format may also be a folder of its files (a pynapple
+        session): :func:`format_for_path` gives it for a folder holding such files.
+    write_note : str
+        For a format without ``write``: what to use instead, for the refusal.
     inspect : callable, optional
         ``inspect(path, options) -> Inspection or str or None`` for
         :func:`plastix.io.inspect_file`: a report of its own (a file that is not yet
@@ -107,7 +113,7 @@ class Format:
     suffixes: tuple[str, ...]
     description: str
     read: Callable[..., xr.Dataset]
-    write: Callable[[xr.Dataset, Path], object]
+    write: Callable[[xr.Dataset, Path], object] | None
     label: str = ""
     packages: tuple[str, ...] = ()
     install: str = ""
@@ -119,6 +125,8 @@ class Format:
     open_lazy: Callable[..., xr.Dataset | None] | None = None
     lazy_options: tuple[str, ...] = ()
     write_options: tuple[str, ...] = ()
+    folder: bool = False
+    write_note: str = ""
     inspect: Callable[[Path, dict], Any] | None = None
 
     def __post_init__(self) -> None:
@@ -137,7 +145,7 @@ class Format:
             raise ValueError(f"`description` of format {self.name!r} must be one line of "
                              f"text; got {self.description!r}.")
         for key in ("read", "write"):
-            if not callable(getattr(self, key)):
+            if not callable(getattr(self, key)) and (key == "read" or self.write is not None):
                 raise TypeError(f"`{key}` of format {self.name!r} must be callable; got "
                                 f"{type(getattr(self, key)).__name__}.")
         if not self.safe and not self.risk:
@@ -227,6 +235,8 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
     """
     path = Path(path)
     pool = formats() if among is None else among
+    if path.is_dir():
+        return _folder_format(path, pool)
     suffix = path.suffix.lower()
     for fmt in pool:
         if suffix in fmt.suffixes:
@@ -235,6 +245,20 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
     got = f"suffix {path.suffix!r}" if path.suffix else "no suffix"
     raise ValueError(f"`path` must end in one of {', '.join(known)}{what}; got {path.name!r} "
                      f"({got})." + did_you_mean(path.suffix, known))
+
+
+def _folder_format(path: Path, pool: tuple[Format, ...]) -> Format:
+    """The format of a folder record: the first folder format whose files it holds."""
+    held = {p.suffix.lower() for p in path.iterdir() if p.is_file()}
+    for fmt in pool:
+        if fmt.folder and held & set(fmt.suffixes):
+            return fmt
+    kinds = ", ".join(f"{f.label} ({'/'.join(f.suffixes)} files)" for f in pool if f.folder)
+    if not kinds:
+        raise ValueError(f"`path` {str(path)!r} is a folder; pass a record file.")
+    raise ValueError(f"`path` {str(path)!r} is a folder holding none of the files a folder "
+                     f"record is made of ({kinds}); pass a record file, or the folder of a "
+                     "session.")
 
 
 def format_help() -> str:
@@ -367,3 +391,21 @@ register_format(_neo_format(
                 "only with allow_pickle=True (CLI --allow-pickle)",
     packages=("neo",), install="pip install 'neo>=0.13'", safe=False,
     risk="unpickling runs any code the file contains", sniff=probe.sniff_pickle))
+
+
+def inspect_pynapple(path: Path, options: dict) -> Any:
+    """``inspect`` of a pynapple session: its objects, the mapping tried, the flags."""
+    from plastix.io.inspection import inspect_pynapple_session  # inspection imports this table
+
+    return inspect_pynapple_session(path, options)
+
+
+register_format(Format(
+    name="pynapple", label="pynapple", suffixes=(".npz",),
+    description="pynapple session: a folder of .npz files saved by pynapple (TsGroup, "
+                "TsdFrame, IntervalSet), or one of them; read without unpickling code",
+    read=pynapple_files.read_pynapple_session, write=None,
+    write_note="write a session folder with plastix.io.write_pynapple_session(rec, FOLDER)",
+    open_lazy=pynapple_files.open_pynapple_session, lazy_options=pynapple_files.READ_OPTIONS,
+    inspect=inspect_pynapple, folder=True, packages=("pynapple",),
+    install="pip install 'pynapple>=0.8.2'", sniff=pynapple_npz.is_pynapple_npz))

@@ -44,7 +44,7 @@ from plastix.io.probe import reading
 from plastix.io.table import COLUMNS, header_units, is_pairing_table, load_pairing_table
 
 __all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "inspect_table",
-           "describe_record"]
+           "inspect_pynapple_session", "describe_record"]
 
 
 @dataclass
@@ -434,3 +434,62 @@ def _segments_and_decay(c: NwbContent, ins: Inspection, options: dict[str, Any])
         ins.found.append("decay: unknown (estimated from silent units, or --decay G in 1/s)")
     else:
         ins.found.append(f"decay: {decay}")
+
+
+def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
+    """What a pynapple session folder (or one of its ``.npz`` files) holds, mapped by
+    ``options`` (the reader options of :mod:`plastix.io.pynapple_files`)."""
+    from plastix.io.pynapple_files import (
+        SessionMapError,
+        open_pynapple_session,
+        session_objects,
+    )
+    from plastix.io.pynapple_npz import NpzObject
+
+    s = session_objects(path)
+    ins = Inspection(path, "pynapple session (.npz files saved by pynapple)")
+    for name in s.names if s.main is None else [s.main]:
+        obj = s.peek(name)
+        ins.found.append(obj.describe() if isinstance(obj, NpzObject)
+                         else f"{name}.npz: not read ({obj})")
+    if s.main is not None and len(s.names) > 1:
+        ins.found.append(f"other .npz files in its folder, read only when a flag names them: "
+                         f"{', '.join(n for n in s.names if n != s.main)}")
+    ins.flags += [f"{CLI_FLAGS.get(k, '--' + k.replace('_', '-'))} {_flag_value(v)}"
+                  for k, v in options.items() if v is not None and k != "source"]
+    try:
+        ds = open_pynapple_session(path, **options)
+    except SessionMapError as err:
+        ds = _session_spikes_only(path, options, err)
+        if ds is None:
+            ins.missing.append(err.what)
+            ins.flags += [f for f in err.flags if f not in ins.flags]
+            return ins
+        ins.flags.append("--weights-from spikes")
+        frames = [f.split(" ", 1)[1] for f in err.flags if f.startswith("--weights ")]
+        if frames:
+            ins.found.append(f"a TsdFrame that may hold the weights: {frames[0]}; read it with "
+                             f"--weights {frames[0]} (and --synapses PRE:POST,... unless its "
+                             "metadata has pre_unit and post_unit)")
+    try:
+        desc = describe_record(ds)
+    finally:
+        ds.close()
+    if ds.attrs.get("weights") == "absent":
+        ins.found.append("spike trains of pre and post units and no measured weights: the "
+                         "weights can be inferred from the spikes")
+    ins.ready, ins.record = True, desc
+    return ins
+
+
+def _session_spikes_only(path: Path, options: dict[str, Any], err: Any) -> xr.Dataset | None:
+    """A session refused for want of weights, read as spike trains alone; else None."""
+    from plastix.io.pynapple_files import SessionMapError, open_pynapple_session
+
+    if (options.get("weights") is not None or "weights_from" in options
+            or not err.what.startswith("no weights")):
+        return None
+    try:
+        return open_pynapple_session(path, weights_from="spikes", **options)
+    except SessionMapError:
+        return None

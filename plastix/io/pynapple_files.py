@@ -1,0 +1,502 @@
+"""pynapple sessions on disk: a folder of pynapple ``.npz`` files as a record.
+
+A lab that analyses with pynapple keeps a session as the files pynapple's
+``.save()`` writes (``spikes.npz`` a ``TsGroup``, ``epsp_slopes.npz`` a
+``TsdFrame``, ``epochs.npz`` an ``IntervalSet``, ...), often in one folder
+(``nap.load_folder``).  :func:`read_pynapple_session` maps such a folder, or one
+of its files, onto a record through :func:`plastix.io.from_pynapple`, with the
+options of the standard NWB reader (the same command-line flags):
+
+``pre_activity``, ``post_activity``
+    The object (file name, with or without ``.npz``) holding each role's units: a
+    ``TsGroup`` of spike trains or a ``TsdFrame`` of activity.  Default: the
+    files ``pre`` and ``post``; else the file given as the path; else the
+    folder's only ``TsGroup`` (both roles in it).
+``pre_units``, ``post_units``
+    The role's units in that object: ids (``3,4,5``) or ``COLUMN=VALUE`` of its
+    metadata (``location=CA1``).  Default: the metadata column ``role``
+    (``pre``/``post``, also spelt out), else every unit of a role's own object.
+``weights``
+    The ``TsdFrame`` (one column per synapse) or ``Tsd`` (one synapse) of the
+    measured weights; default the file ``weights``.  Without one,
+    ``weights_from="spikes"`` reads the spike trains alone (the weights are
+    inferred, :func:`plastix.estimate.infer_weights`).
+``synapses``
+    Each weight column's synapse as ``PRE:POST,PRE:POST,...`` (unit ids, in column
+    order); default the weights' metadata ``pre_unit`` / ``post_unit``.
+``segments``
+    The ``IntervalSet`` whose rows are the segments, or ``"none"``; default the
+    file ``epochs`` when there is one.
+``decay``, ``bin_size``
+    Known decay rate (1/s) and the bin width of spike trains (s); default the
+    values in ``plastix.json`` (written by :func:`write_pynapple_session`), else
+    unknown and 10 ms.
+
+Files are read by :mod:`plastix.io.pynapple_npz`: their pickled metadata never
+runs code.  :func:`write_pynapple_session` writes a record as such a folder
+(through pynapple's own ``.save()``), which reads back as the same record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plastix._util.errors import (
+    FileFormatError,
+    SchemaError,
+    UnsafeFileError,
+    check_choice,
+)
+from plastix._util.validate import check_keywords
+from plastix.io.nwb_map import synapse_pairs
+from plastix.io.nwb_scan import CLI_FLAGS, cell_matches, parse_units, role_value, suggest
+from plastix.io.pynapple_npz import NpzObject, read_npz
+
+__all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SessionMapError", "read_pynapple_session",
+           "open_pynapple_session", "write_pynapple_session", "session_objects",
+           "is_session_folder"]
+
+READ_OPTIONS = ("pre_units", "post_units", "pre_activity", "post_activity", "weights",
+                "synapses", "segments", "decay", "bin_size", "weights_from", "source")
+"""Options of :func:`read_pynapple_session` (the standard NWB reader's, same flags)."""
+
+SETTINGS_FILE = "plastix.json"
+"""The session's known decay and bin width, written beside the objects (plain JSON)."""
+
+_ROLES = ("pre", "post")
+_ACTIVITY = ("TsGroup", "TsdFrame")
+_WEIGHTS = ("TsdFrame", "Tsd")
+_LABEL = "pynapple session"
+
+
+def _flag(option: str) -> str:
+    return CLI_FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+class SessionMapError(SchemaError):
+    """A session that cannot be mapped onto a record; ``what`` is the reason alone and
+    ``flags`` the command-line flags that would map it (for ``plastix inspect``)."""
+
+    def __init__(self, message: str, *, what: str, flags: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.what, self.flags = what, tuple(flags)
+
+
+@dataclass
+class _Session:
+    """The objects of a session folder, read when first asked for."""
+
+    src: Path
+    folder: Path
+    main: str | None
+    names: list[str]
+    _read: dict[str, NpzObject | Exception] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def peek(self, name: str) -> NpzObject | Exception:
+        """The object, or the error that keeps it from being read."""
+        if name not in self._read:
+            try:
+                self._read[name] = read_npz(self.folder / f"{name}.npz")
+            except (FileFormatError, UnsafeFileError) as err:
+                self._read[name] = err
+        return self._read[name]
+
+    def kinds(self, kinds: tuple[str, ...]) -> list[str]:
+        """Names of the readable objects of these kinds."""
+        return [n for n in self.names
+                if isinstance(self.peek(n), NpzObject) and self.peek(n).kind in kinds]
+
+    def found(self) -> str:
+        """The objects, one clause each, for a message."""
+        parts = []
+        for n in self.names:
+            obj = self.peek(n)
+            parts.append(obj.describe() if isinstance(obj, NpzObject)
+                         else f"{n}.npz: unreadable")
+        return "; ".join(parts) or "no .npz files"
+
+    def get(self, name: Any, option: str, kinds: tuple[str, ...]) -> NpzObject:
+        """The object ``name`` (a file name, ``.npz`` optional) of one of ``kinds``."""
+        stem = str(name)
+        stem = stem[:-4] if stem.lower().endswith(".npz") else stem
+        if not self.has(stem):
+            raise self.refuse(f"`{option}` names {str(name)!r}, which is no .npz file of "
+                              f"{self.folder.name!r}" + suggest(stem, self.names),
+                              f"Name one of the files in {_flag(option)}")
+        obj = self.peek(stem)
+        if isinstance(obj, Exception):
+            raise obj
+        if obj.kind not in kinds:
+            raise self.refuse(f"`{option}` names {stem}.npz, which holds a {obj.kind}; it must "
+                              f"be a {' or '.join(kinds)}",
+                              f"Name a {' or '.join(kinds)} in {_flag(option)}")
+        return obj
+
+    def refuse(self, what: str, todo: str, flags: tuple[str, ...] = ()) -> SessionMapError:
+        """The refusal of the session reader: what is wrong, what was found, ``inspect``."""
+        return SessionMapError(
+            f"cannot map {self.src.name!r} ({_LABEL}) to a record: {what}. Found: "
+            f"{self.found()}. {todo}; run `plastix inspect {self.src.name}` to see what plastix "
+            "finds and the flags that map it.", what=what, flags=flags)
+
+
+def is_session_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder holding ``.npz`` files (a pynapple session)."""
+    path = Path(path)
+    return path.is_dir() and any(p.suffix.lower() == ".npz" for p in path.iterdir()
+                                 if p.is_file())
+
+
+def session_objects(path: str | os.PathLike) -> _Session:
+    """The session of a folder, or of one ``.npz`` file (its folder's files are read only
+    when an option names them)."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    names = sorted(p.stem for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() == ".npz")
+    return _Session(path, folder, None if path.is_dir() else path.stem, names)
+
+
+# ---------------------------------------------------------------- roles
+
+
+def _unit_ids(obj: NpzObject) -> list[Any]:
+    """The ids a role's units get in the record (a TsGroup's metadata ``unit`` when it has
+    one, as :func:`plastix.io.from_pynapple` reads them)."""
+    if obj.kind == "TsGroup" and "unit" in obj.metadata:
+        return obj.metadata["unit"].tolist()
+    return obj.ids.tolist()
+
+
+def _role_source(s: _Session, role: str, opt: dict[str, Any]) -> NpzObject:
+    """The object holding one role's units."""
+    option = f"{role}_activity"
+    if opt.get(option) is not None:
+        return s.get(opt[option], option, _ACTIVITY)
+    if s.has(role):
+        return s.get(role, option, _ACTIVITY)
+    if s.main is not None:
+        return s.get(s.main, option, _ACTIVITY)
+    groups = s.kinds(("TsGroup",))
+    if len(groups) == 1:
+        return s.get(groups[0], option, _ACTIVITY)
+    what = ("several TsGroups" if groups else "no TsGroup") + f", so the {role}synaptic units' "
+    cands = s.kinds(_ACTIVITY)
+    raise s.refuse(what + "object is not known",
+                   f"Name it with {_flag(option)} NAME (a TsGroup or TsdFrame file)",
+                   (f"{_flag(option)} {cands[0] if cands else 'NAME'}",))
+
+
+def _select(s: _Session, obj: NpzObject, role: str, spec: Any, shared: bool) -> NpzObject:
+    """The role's units of ``obj``: by ids, by ``COLUMN=VALUE`` of its metadata, by its
+    ``role`` column, or all of them when the object is the role's own."""
+    option = f"{role}_units"
+    ids = _unit_ids(obj)
+    meta = obj.metadata
+    if spec is None and "role" in meta:
+        keep = [i for i, v in zip(ids, meta["role"].tolist(), strict=True)
+                if role_value(v) == role]
+        if not keep:
+            raise s.refuse(f"the metadata column 'role' of {obj.path.name} names no {role} "
+                           f"unit (values {sorted(set(map(str, meta['role'].tolist())))})",
+                           f"Select the {role}synaptic units with {_flag(option)}")
+    elif spec is None:
+        if shared:
+            fix, flags = _selection_fix(obj)
+            raise s.refuse(f"{obj.path.name} holds both roles' units and nothing says which "
+                           "are pre and which post", fix, flags)
+        return obj
+    elif spec[0] == "ids":
+        text = {str(i): i for i in ids}
+        missing = [i for i in spec[1] if str(i) not in text]
+        if missing:
+            raise s.refuse(f"`{option}` names unit(s) {missing} that {obj.path.name} does not "
+                           f"hold (its ids: {_few(ids)})", f"Name its units in {_flag(option)}")
+        keep = [text[str(i)] for i in spec[1]]
+    else:
+        column, value = spec[1]
+        if column not in meta:
+            raise s.refuse(f"`{option}` selects units by the metadata column {column!r}, which "
+                           f"{obj.path.name} does not have" + suggest(column, list(meta)),
+                           f"Name one of its columns in {_flag(option)}")
+        keep = [i for i, v in zip(ids, meta[column].tolist(), strict=True)
+                if cell_matches(v, value)]
+        if not keep:
+            raise s.refuse(f"`{option}` selects units with {column} == {value!r}, and "
+                           f"{obj.path.name} has none (values "
+                           f"{sorted(set(map(str, meta[column].tolist())))})",
+                           f"Choose one of these values in {_flag(option)}")
+    return obj.select([obj.ids.tolist()[ids.index(i)] for i in keep])
+
+
+def _few(ids: list[Any], n: int = 8) -> str:
+    return ", ".join(map(str, ids[:n])) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
+
+
+def _selection_fix(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
+    """How to split one object's units into the two roles, from its metadata: the advice
+    and the flags."""
+    for column, values in obj.metadata.items():
+        distinct = sorted(set(map(str, values.tolist())))
+        if 2 <= len(distinct) <= 8:
+            flags = (f"{_flag('pre_units')} {column}={distinct[0]}",
+                     f"{_flag('post_units')} {column}={distinct[1]}")
+            return (f"Select each role's units with {' '.join(flags)} (its metadata {column!r} "
+                    f"has values {', '.join(distinct)}), or with unit ids", flags)
+    ids = _unit_ids(obj)
+    flags = (f"{_flag('pre_units')} {','.join(map(str, ids[:-1]))}",
+             f"{_flag('post_units')} {ids[-1]}") if len(ids) > 1 else ()
+    return (f"Select each role's units with {_flag('pre_units')} IDS {_flag('post_units')} IDS "
+            f"(its ids: {_few(ids)})", flags)
+
+
+def _roles(s: _Session, opt: dict[str, Any]) -> dict[str, NpzObject]:
+    sources = {r: _role_source(s, r, opt) for r in _ROLES}
+    shared = sources["pre"].path == sources["post"].path
+    return {r: _select(s, sources[r], r, parse_units(f"{r}_units", opt.get(f"{r}_units")),
+                       shared) for r in _ROLES}
+
+
+# ---------------------------------------------------------------- weights, segments
+
+
+def _weights(s: _Session, opt: dict[str, Any]) -> NpzObject | None:
+    """The weights' object, or None when none is named or found and they will be
+    inferred from the spikes."""
+    if opt.get("weights") is not None:
+        return s.get(opt["weights"], "weights", _WEIGHTS)
+    if s.has("weights") and s.main is None:
+        return s.get("weights", "weights", _WEIGHTS)
+    if opt.get("weights_from") == "spikes":
+        return None
+    frames = s.kinds(_WEIGHTS) if s.main is None else []
+    hint = f" (candidates: {', '.join(frames)})" if frames else ""
+    what = ("no weights: the path is one file, and its folder's other files are read only "
+            "when a flag names them" if s.main is not None else
+            "no weights: no file is named weights.npz and --weights names none")
+    raise s.refuse(what,
+                   f"Name the TsdFrame of the measured weights with {_flag('weights')} NAME"
+                   f"{hint}, or infer them from the spikes with --weights-from spikes",
+                   (f"{_flag('weights')} {frames[0]}",) if frames else ("--weights-from spikes",))
+
+
+def _synapses(s: _Session, w: NpzObject, opt: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The (pre, post) unit ids of each weight column: the option's pairs, else the
+    weights' metadata ``pre_unit`` / ``post_unit``."""
+    given = opt.get("synapses")
+    n = 1 if w.kind == "Tsd" else w.ids.size
+    if given is None:
+        if {"pre_unit", "post_unit"} <= set(w.metadata):
+            return w.metadata["pre_unit"], w.metadata["post_unit"]
+        raise s.refuse(f"the weights ({w.path.name}, {n} column(s)) do not say which synapse "
+                       "each column is (no metadata pre_unit, post_unit)",
+                       f"Give them with {_flag('synapses')} PRE:POST,PRE:POST,... (unit ids, "
+                       "in column order)", (f"{_flag('synapses')} PRE:POST,...",))
+    pairs = synapse_pairs(given)
+    if pairs is None:
+        raise s.refuse(f"`synapses` must be PRE:POST,PRE:POST,... for a pynapple session; got "
+                       f"{given!r}", f"Give one PRE:POST pair per weight column with "
+                       f"{_flag('synapses')}")
+    if pairs[0].size != n:
+        raise s.refuse(f"`synapses` gives {pairs[0].size} pair(s) for the {n} column(s) of "
+                       f"{w.path.name}", f"Give one PRE:POST pair per column with "
+                       f"{_flag('synapses')}")
+    return pairs
+
+
+def _selected_weights(s: _Session, w: NpzObject, pairs: tuple[np.ndarray, np.ndarray],
+                      roles: dict[str, NpzObject]) -> tuple[NpzObject, Any]:
+    """The weight columns whose synapse joins two selected units, and their synapse table;
+    columns of other synapses are left out with a warning (none left: refused)."""
+    import pandas as pd
+
+    held = {r: {str(i) for i in _unit_ids(o)} for r, o in roles.items()}
+    keep = np.array([str(a) in held["pre"] and str(b) in held["post"]
+                     for a, b in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True)],
+                    dtype=bool)
+    if not keep.any():
+        raise s.refuse(f"no column of {w.path.name} is a synapse between the selected units "
+                       f"(its synapses: {_few([f'{a}:{b}' for a, b in zip(*pairs, strict=True)])})",
+                       f"Select the units of these synapses with {_flag('pre_units')} and "
+                       f"{_flag('post_units')}, or give the columns' synapses with "
+                       f"{_flag('synapses')}")
+    if not keep.all():
+        out = [f"{a}:{b}" for a, b, k in zip(*pairs, keep, strict=True) if not k]
+        warnings.warn(f"{w.path.name}: {len(out)} of {keep.size} weight columns are synapses "
+                      f"of units that were not selected ({_few(out)}); they are left out.",
+                      UserWarning, stacklevel=3)
+        w = w.select(w.ids[keep].tolist())
+    table = pd.DataFrame({"pre_unit": np.asarray(pairs[0])[keep],
+                          "post_unit": np.asarray(pairs[1])[keep]})
+    return w, table
+
+
+def _segments(s: _Session, opt: dict[str, Any]) -> NpzObject | None:
+    choice = opt.get("segments")
+    if choice is not None and str(choice).lower() == "none":
+        return None
+    if choice is not None:
+        return s.get(choice, "segments", ("IntervalSet",))
+    if s.main is None and s.has("epochs"):
+        return s.get("epochs", "segments", ("IntervalSet",))
+    return None
+
+
+def _settings(s: _Session, opt: dict[str, Any]) -> dict[str, Any]:
+    """``decay`` and ``bin_size``: the options, else the session's ``plastix.json``."""
+    out = {k: opt.get(k) for k in ("decay", "bin_size")}
+    path = s.folder / SETTINGS_FILE
+    if s.main is None and path.is_file() and any(v is None for v in out.values()):
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise FileFormatError(f"cannot read {path.name!r} of {s.folder.name!r}: {err}. "
+                                  "Fix or delete it (it holds only decay and bin_size), or "
+                                  "pass --decay and --bin-size.") from err
+        for k in out:
+            if out[k] is None and isinstance(saved, dict) and saved.get(k) is not None:
+                out[k] = float(saved[k])
+    return out
+
+
+def _absent_weights(nap: Any, roles: dict[str, Any], epochs: Any) -> Any:
+    """No weights measured: an empty weight frame at the start of the data (its time
+    support the data's, so that pynapple sees a span, not one instant)."""
+    spans = [epochs] if epochs is not None else [o.time_support for o in roles.values()]
+    start = min(float(np.min(e.start)) for e in spans)
+    end = max(float(np.max(e.end)) for e in spans)
+    return nap.TsdFrame(t=np.array([start]), d=np.zeros((1, 0)),
+                        time_support=nap.IntervalSet(start=start, end=max(end, start + 1.0)))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_pynapple_session(path: str | os.PathLike, *, lazy: bool = False,
+                          **options: Any) -> xr.Dataset:
+    """A pynapple session folder (or one of its ``.npz`` files) as a record.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder, or a ``.npz`` file (then the default for both roles; the
+        folder's other files are read only when an option names them).
+    lazy : bool
+        Bin spike trains only for the rows read (:func:`plastix.io.from_pynapple`).
+    **options
+        :data:`READ_OPTIONS`, described in :mod:`plastix.io.pynapple_files`.
+
+    Returns
+    -------
+    xarray.Dataset
+        The record (``attrs["weights"] = "absent"`` when read with
+        ``weights_from="spikes"`` and no weights).
+
+    Raises
+    ------
+    plastix._util.errors.SchemaError
+        When the session cannot be mapped: the message names what is missing, what
+        the folder holds and the flag that maps it.
+    """
+    from plastix.io.pynapple import _import_pynapple, from_pynapple
+
+    check_keywords("read_pynapple_session", options, list(READ_OPTIONS))
+    if options.get("weights_from") is not None:
+        check_choice("weights_from", options["weights_from"], ("spikes",))
+    s = session_objects(path)
+    nap = _import_pynapple()
+    chosen = _roles(s, options)
+    roles = {r: o.to_pynapple() for r, o in chosen.items()}
+    seg = _segments(s, options)
+    epochs = seg.to_pynapple() if seg is not None else None
+    w = _weights(s, options)
+    if w is None:
+        weights, synapses = _absent_weights(nap, roles, epochs), _empty_synapses()
+    else:
+        w, synapses = _selected_weights(s, w, _synapses(s, w, options), chosen)
+        weights = w.to_pynapple()
+    settings = _settings(s, options)
+    ds = from_pynapple(roles["pre"], roles["post"], weights, synapses, epochs,
+                       settings["decay"], bin_size=settings["bin_size"], lazy=lazy,
+                       source=options.get("source") or f"pynapple session {s.src.name}")
+    if w is None:
+        ds.attrs["weights"] = "absent"
+    return ds
+
+
+def _empty_synapses() -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({"pre_unit": np.zeros(0, np.int64), "post_unit": np.zeros(0, np.int64)})
+
+
+def open_pynapple_session(path: str | os.PathLike, **options: Any) -> xr.Dataset:
+    """:func:`read_pynapple_session` with spike trains binned when read (``lazy=True``)."""
+    return read_pynapple_session(path, lazy=True, **options)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_pynapple_session(record: xr.Dataset, folder: str | os.PathLike) -> Path:
+    """Write a record as a pynapple session folder, atomically.
+
+    The folder gets ``pre.npz``, ``post.npz`` (``TsGroup`` of the spike trains, or
+    ``TsdFrame`` of the activity), ``weights.npz`` (``TsdFrame``, metadata
+    ``pre_unit``, ``post_unit``, ``units``), ``epochs.npz`` (``IntervalSet``, one row
+    per segment), each written by pynapple's ``.save()`` (:func:`plastix.io.to_pynapple`
+    gives the objects), and :data:`SETTINGS_FILE` with the decay and bin width.
+    :func:`read_pynapple_session` reads it back as the record (as
+    ``from_pynapple(**to_pynapple(record))``).
+
+    Parameters
+    ----------
+    record : xarray.Dataset
+        The record.
+    folder : str or os.PathLike
+        A folder that does not exist yet (or an empty one): it is written beside it
+        under a temporary name and renamed into place, so a failed write leaves
+        nothing.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder``.
+    """
+    from plastix.io.pynapple import to_pynapple
+
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        what = "a file" if not folder.is_dir() else "a folder that is not empty"
+        raise FileExistsError(f"`folder` {str(folder)!r} is {what}; a session is written to a "
+                              "new (or empty) folder only, never over files. Name another "
+                              "folder.")
+    objects = to_pynapple(record)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name in ("pre", "post", "weights", "epochs"):
+            objects[name].save(str(tmp / f"{name}.npz"))
+        settings = {"decay": objects["decay"], "bin_size": objects["bin_size"],
+                    "written_by": "plastix.io.write_pynapple_session"}
+        (tmp / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
+        if folder.is_dir():
+            folder.rmdir()  # empty: checked above
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
