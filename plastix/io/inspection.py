@@ -444,14 +444,15 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
         open_pynapple_session,
         session_objects,
     )
-    from plastix.io.pynapple_npz import NpzObject
+    from plastix.io.pynapple_npz import NotPynappleError, NpzObject
 
     s = session_objects(path)
     ins = Inspection(path, "pynapple session (.npz files saved by pynapple)")
     for name in s.names if s.main is None else [s.main]:
         obj = s.peek(name)
-        ins.found.append(obj.describe() if isinstance(obj, NpzObject)
-                         else f"{name}.npz: not read ({obj})")
+        ins.found.append(obj.describe() if isinstance(obj, NpzObject) else
+                         f"{name}.npz: not a pynapple object (passed over)"
+                         if isinstance(obj, NotPynappleError) else f"{name}.npz: {obj}")
     if s.main is not None and len(s.names) > 1:
         ins.found.append(f"other .npz files in its folder, read only when a flag names them: "
                          f"{', '.join(n for n in s.names if n != s.main)}")

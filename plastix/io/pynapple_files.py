@@ -60,7 +60,7 @@ from plastix._util.errors import (
 from plastix._util.validate import check_keywords
 from plastix.io.nwb_map import synapse_pairs
 from plastix.io.nwb_scan import CLI_FLAGS, cell_matches, parse_units, role_value, suggest
-from plastix.io.pynapple_npz import NpzObject, read_npz
+from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SessionMapError", "read_pynapple_session",
            "open_pynapple_session", "write_pynapple_session", "session_objects",
@@ -115,9 +115,16 @@ class _Session:
         return self._read[name]
 
     def kinds(self, kinds: tuple[str, ...]) -> list[str]:
-        """Names of the readable objects of these kinds."""
-        return [n for n in self.names
-                if isinstance(self.peek(n), NpzObject) and self.peek(n).kind in kinds]
+        """Names of the objects of these kinds.  A damaged or unsafe file is raised (it may
+        be the one the session needs); an archive of other arrays is passed over."""
+        out = []
+        for n in self.names:
+            obj = self.peek(n)
+            if isinstance(obj, Exception) and not isinstance(obj, NotPynappleError):
+                raise obj
+            if isinstance(obj, NpzObject) and obj.kind in kinds:
+                out.append(n)
+        return out
 
     def found(self) -> str:
         """The objects, one clause each, for a message."""
@@ -125,7 +132,8 @@ class _Session:
         for n in self.names:
             obj = self.peek(n)
             parts.append(obj.describe() if isinstance(obj, NpzObject)
-                         else f"{n}.npz: unreadable")
+                         else f"{n}.npz: not a pynapple object" if isinstance(
+                             obj, NotPynappleError) else f"{n}.npz: unreadable")
         return "; ".join(parts) or "no .npz files"
 
     def get(self, name: Any, option: str, kinds: tuple[str, ...]) -> NpzObject:

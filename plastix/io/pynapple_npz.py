@@ -30,7 +30,7 @@ import numpy as np
 
 from plastix._util.errors import FileFormatError, UnsafeFileError
 
-__all__ = ["KINDS", "NpzObject", "read_npz", "is_pynapple_npz"]
+__all__ = ["KINDS", "NpzObject", "NotPynappleError", "read_npz", "is_pynapple_npz"]
 
 KINDS = ("TsGroup", "TsdFrame", "TsdTensor", "Tsd", "Ts", "IntervalSet")
 """The pynapple objects a ``.npz`` file can hold."""
@@ -49,6 +49,10 @@ _BUILDERS = {("numpy", "ndarray"), ("numpy", "dtype"),
              ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
              ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar")}
 """The only callables a pickled entry may name: numpy's array, dtype and scalar builders."""
+
+
+class NotPynappleError(FileFormatError):
+    """A sound numpy archive that holds no pynapple object (e.g. a lab's own arrays)."""
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -300,7 +304,7 @@ def read_npz(path: str | os.PathLike) -> NpzObject:
     entries = _entries(path)
     kind = _kind(entries)
     if kind is None:
-        raise FileFormatError(
+        raise NotPynappleError(
             f"cannot read {path.name!r} as a pynapple object: its entries "
             f"({', '.join(sorted(entries)) or 'none'}) are none of pynapple's (a TsGroup has t, "
             "index, start, end; a TsdFrame t, d, columns, start, end; an IntervalSet start, "

@@ -1,0 +1,256 @@
+"""pynapple sessions on disk: folders of the .npz files pynapple saves, read as records."""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from plastix._util.errors import FileFormatError, SchemaError, UnsafeFileError
+from plastix.cli import main
+from plastix.estimate import HebbianEstimator
+from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
+from plastix.io import (
+    from_pynapple,
+    inspect_file,
+    load_record,
+    open_record,
+    read_pynapple_session,
+    save_record,
+    to_pynapple,
+    write_pynapple_session,
+)
+from plastix.io.pynapple_npz import read_npz
+
+nap = pytest.importorskip("pynapple")
+
+CA3_CA1 = {"pre_units": "location=CA3", "post_units": "location=CA1"}
+
+
+def _lab_session(folder, rng, *, role=False):
+    """A session as a lab saves it with pynapple: one TsGroup of all units (metadata
+    location, depth, optionally role), EPSP slopes of 3 synapses, 2 epochs."""
+    folder.mkdir(exist_ok=True)
+    loc = np.array(["CA3"] * 4 + ["CA1"] * 2)
+    meta = {"location": loc, "depth": np.arange(6) * 10.0}
+    if role:
+        meta["role"] = np.where(loc == "CA3", "Presynaptic", "post-synaptic")
+    units = nap.TsGroup({k: nap.Ts(np.sort(rng.uniform(0, 40, 200 + 10 * k)))
+                         for k in (0, 1, 2, 3, 7, 9)}, metadata=meta)
+    units.save(str(folder / "spikes.npz"))
+    tw = np.arange(0.0, 40.0, 4.0)
+    slopes = nap.TsdFrame(t=tw, d=rng.normal(1.0, 0.1, (tw.size, 3)), columns=[0, 1, 2],
+                          metadata={"pre_unit": [0, 1, 2], "post_unit": [7, 7, 9]})
+    slopes.save(str(folder / "weights.npz"))
+    nap.IntervalSet(start=[0.0, 20.0], end=[18.0, 40.0]).save(str(folder / "epochs.npz"))
+    return folder
+
+
+def _by_pynapple(folder):
+    """The same session through pynapple's own loader (trusted here: we wrote it)."""
+    return {name: nap.load_file(str(folder / f"{name}.npz"))
+            for name in ("spikes", "weights", "epochs")}
+
+
+def _same(a, b):
+    xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
+
+
+def test_a_saved_session_reads_as_the_objects_pynapple_loads(tmp_path, rng):
+    folder = _lab_session(tmp_path / "s", rng)
+    rec = read_pynapple_session(folder, **CA3_CA1)
+    o = _by_pynapple(folder)
+    ref = from_pynapple(o["spikes"][[0, 1, 2, 3]], o["spikes"][[7, 9]], o["weights"],
+                        epochs=o["epochs"])
+    _same(rec, ref)
+    assert rec["pre"].values.tolist() == [0, 1, 2, 3] and rec["post"].values.tolist() == [7, 9]
+    assert np.unique(rec["segment"].values).tolist() == [0, 1]
+    # through the table of formats: a folder is a record path like a file
+    _same(load_record(folder, **CA3_CA1), rec)
+    lazy = open_record(folder, **CA3_CA1)
+    try:
+        _same(lazy.load(), rec)
+    finally:
+        lazy.close()
+
+
+def test_unit_ids_and_the_role_column_select_the_roles(tmp_path, rng):
+    folder = _lab_session(tmp_path / "s", rng, role=True)
+    by_role = read_pynapple_session(folder)  # "Presynaptic" / "post-synaptic" read as roles
+    by_ids = read_pynapple_session(folder, pre_units="0,1,2,3", post_units=[7, 9])
+    _same(by_role, by_ids)
+    _same(by_role, read_pynapple_session(folder, **CA3_CA1))
+
+
+def test_a_fit_of_the_folder_equals_the_fit_of_the_record(tmp_path, rng):
+    rec = simulate_synthetic(SyntheticConfig(n_pre=6, n_post=4, n_intervals=40,
+                                             bins_per_interval=20, lr=0.5, decay=2.0,
+                                             noise=0.05, n_burn=60), rng=3)
+    objects = to_pynapple(rec)
+    folder = tmp_path / "sim"
+    folder.mkdir()
+    for name in ("pre", "post", "weights", "epochs"):  # saved by pynapple, as a lab would
+        objects[name].save(str(folder / f"{name}.npz"))
+    est = dict(decay=2.0, n_boot=60, n_null=40, rng=1)
+    on_disk = HebbianEstimator(**est).fit(folder).result_
+    in_memory = HebbianEstimator(**est).fit(from_pynapple(**objects)).result_
+    # the path is read lazily (the estimator's own reader): equal to summation order
+    assert float(on_disk["alignment"]) == pytest.approx(float(in_memory["alignment"]), rel=1e-12)
+    assert float(on_disk["p_value"]) == pytest.approx(float(in_memory["p_value"]), rel=1e-9)
+    assert float(on_disk["alignment"]) > 0.3  # the simulated rule is Hebbian
+
+
+def test_write_then_read_is_the_pynapple_round_trip(tmp_path, rng):
+    rec = simulate_synthetic(SyntheticConfig(n_pre=3, n_post=2, n_intervals=6,
+                                             bins_per_interval=10, n_burn=5), rng=4)
+    rec["decay"] = rec["decay"].copy(data=0.25)
+    folder = write_pynapple_session(rec, tmp_path / "out")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "epochs.npz", "plastix.json", "post.npz", "pre.npz", "weights.npz"]
+    back = read_pynapple_session(folder)
+    _same(back, from_pynapple(**to_pynapple(rec)))
+    assert float(back["decay"]) == float(rec["decay"])  # from plastix.json
+    with pytest.raises(FileExistsError, match="never over files"):
+        write_pynapple_session(rec, folder)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+    with pytest.raises(ValueError, match="write_pynapple_session"):
+        save_record(rec, tmp_path / "x.npz")
+
+
+def test_metadata_that_would_run_code_is_refused_and_never_runs(tmp_path, rng):
+    folder = _lab_session(tmp_path / "s", rng)
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (eval, (f"open({str(marker)!r}, 'w').write('x')",))
+
+    evil = dict(np.load(folder / "spikes.npz", allow_pickle=True))
+    evil["_metadata"] = np.array({"location": Payload()}, dtype=object)
+    np.savez(folder / "spikes.npz", **evil)
+    with pytest.raises(UnsafeFileError, match="builtins.eval") as err:
+        read_pynapple_session(folder, pre_units="0", post_units="7")
+    assert "\n" not in str(err.value)
+    assert not marker.exists()
+    # the estimator's path and the CLI refuse it the same way
+    assert main(["inspect", str(folder), "--pre-units", "0", "--post-units", "7"]) == 2
+    assert not marker.exists()
+
+
+def test_an_archive_of_other_arrays_in_the_folder_is_passed_over(tmp_path, rng):
+    folder = _lab_session(tmp_path / "s", rng)
+    before = read_pynapple_session(folder, **CA3_CA1)
+    np.savez(folder / "my_arrays.npz", a=np.arange(3))
+    _same(read_pynapple_session(folder, **CA3_CA1), before)
+    assert any("my_arrays.npz: not a pynapple object" in f for f in inspect_file(folder).found)
+
+
+def test_older_files_without_type_or_with_metadata_entries_are_read(tmp_path):
+    old = tmp_path / "old.npz"  # pynapple < 0.7: no type entry, metadata as entries
+    np.savez(old, t=np.array([0.5, 1.0, 1.5, 2.0]), index=np.array([0, 1, 0, 1]),
+             keys=np.array([0, 1]), start=np.array([0.0]), end=np.array([3.0]),
+             location=np.array(["CA3", "CA1"]))
+    obj = read_npz(old)
+    assert obj.kind == "TsGroup" and obj.metadata["location"].tolist() == ["CA3", "CA1"]
+    group = obj.to_pynapple()
+    assert group[0].t.tolist() == [0.5, 1.5] and group[1].t.tolist() == [1.0, 2.0]
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, a=np.arange(3))
+    with pytest.raises(FileFormatError, match="none of pynapple's"):
+        read_npz(plain)
+
+
+def test_what_cannot_be_mapped_is_one_line_naming_the_fix(tmp_path, rng, capsys):
+    folder = _lab_session(tmp_path / "s", rng)
+    cases = [({}, "--pre-units location=CA1 --post-units location=CA3"),
+             ({"pre_units": "loc=CA3", "post_units": "location=CA1"}, "did you mean 'location'"),
+             ({"pre_units": "location=CA2", "post_units": "location=CA1"}, "'CA1', 'CA3'"),
+             ({**CA3_CA1, "weights": "epochs"}, "holds a IntervalSet; it must be a TsdFrame"),
+             ({**CA3_CA1, "weights": "slope"}, "no .npz file"),
+             ({**CA3_CA1, "synapses": "0:7"}, "1 pair(s) for the 3 column(s)")]
+    for options, expected in cases:
+        with pytest.raises(SchemaError) as err:
+            read_pynapple_session(folder, **options)
+        assert expected in str(err.value) and "\n" not in str(err.value)
+    assert main(["estimate", str(folder)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.count("\n") == 0 and "plastix inspect s" in line
+
+
+def test_inspect_gives_the_flags_and_then_says_ready(tmp_path, rng, capsys):
+    folder = _lab_session(tmp_path / "s", rng)
+    report = inspect_file(folder)
+    assert not report.ready and "--pre-units location=CA1" in report.command()
+    assert any("spikes.npz: TsGroup, 6 unit(s)" in f for f in report.found)
+    ready = inspect_file(folder, **CA3_CA1)
+    assert ready.ready and "4 pre x 2 post" in ready.record
+    assert main(["inspect", str(folder), "--pre-units", "location=CA3", "--post-units",
+                 "location=CA1"]) == 0
+    assert "ready for `plastix estimate`" in capsys.readouterr().out
+
+
+def test_synapses_of_units_left_out_are_warned_about(tmp_path, rng):
+    folder = _lab_session(tmp_path / "s", rng)
+    with pytest.warns(UserWarning, match=r"1 of 3 weight columns .* \(2:9\)"):
+        rec = read_pynapple_session(folder, pre_units="0,1", post_units="7")
+    assert rec["weight"].shape[1:] == (1, 2)
+    assert np.isfinite(rec["weight"].values).all()
+    with pytest.raises(SchemaError, match="no column of weights.npz is a synapse"):
+        read_pynapple_session(folder, pre_units="3", post_units="7")
+
+
+def test_one_file_of_spikes_reads_without_weights_and_infers_them(tmp_path, rng, capsys):
+    folder = _lab_session(tmp_path / "s", rng)
+    units = folder / "spikes.npz"
+    with pytest.raises(SchemaError, match="read only when a flag names them"):
+        read_pynapple_session(units, **CA3_CA1)
+    rec = read_pynapple_session(units, weights_from="spikes", **CA3_CA1)
+    assert rec.attrs["weights"] == "absent" and rec.sizes["pre"] == 4
+    report = inspect_file(units, **CA3_CA1)
+    assert report.ready and "--weights-from spikes" in report.command()
+    out = tmp_path / "inferred.nc"
+    assert main(["infer-weights", str(units), "--pre-units", "location=CA3", "--post-units",
+                 "location=CA1", "--window", "5", "--out", str(out)]) == 0
+    assert load_record(out).sizes["pre"] == 4
+
+
+def test_a_rate_frame_role_and_a_one_synapse_tsd(tmp_path, rng):
+    folder = tmp_path / "img"
+    folder.mkdir()
+    t = np.arange(0.0, 10.0, 0.1)
+    nap.TsdFrame(t=t, d=rng.uniform(0, 5, (t.size, 3)), columns=[1, 2, 3]).save(
+        str(folder / "pre.npz"))
+    nap.TsdFrame(t=t, d=rng.uniform(0, 5, (t.size, 1)), columns=[8]).save(
+        str(folder / "post.npz"))
+    nap.Tsd(t=np.array([0.0, 5.0]), d=np.array([1.0, 1.2])).save(str(folder / "epsp.npz"))
+    rec = read_pynapple_session(folder, weights="epsp", synapses="2:8")
+    w = rec["weight"].values
+    assert w.shape == (2, 1, 3) and w[:, 0, 1].tolist() == [1.0, 1.2]
+    assert np.isnan(w[:, 0, [0, 2]]).all()
+    assert rec.attrs["dt"] == pytest.approx(0.1)
+
+
+def test_a_folder_without_npz_files_is_refused_in_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holding none of the files") as err:
+        load_record(tmp_path / "empty")
+    assert "\n" not in str(err.value)
+
+
+def test_damaged_archive_is_one_line(tmp_path, rng):
+    folder = _lab_session(tmp_path / "s", rng)
+    data = (folder / "spikes.npz").read_bytes()
+    (folder / "spikes.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises((FileFormatError, zipfile.BadZipFile)) as err:
+        read_pynapple_session(folder, **CA3_CA1)
+    assert "\n" not in str(err.value)
+
+
+def test_pickled_entries_may_hold_only_arrays(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, start=np.array([0.0]), end=np.array([1.0]),
+             type=np.array(["IntervalSet"]),
+             _metadata=np.array({"label": np.array(["a"], dtype=object)}, dtype=object))
+    assert read_npz(path).metadata["label"].tolist() == ["a"]
