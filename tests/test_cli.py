@@ -38,10 +38,11 @@ def test_every_registered_name_is_in_the_help():
         missing = [k for k in kernels if re.search(rf"\b{re.escape(k)}\b", text) is None]
         assert not missing, f"kernels missing from `plastix {command} --help`: {missing}"
     formats = format_entries()
-    assert {"netcdf", "nix", "nwb"} <= {n for n, _, _ in formats}
+    assert {"netcdf", "nix", "nwb", "pynapple"} <= {n for n, _, _ in formats}
     for command in ("estimate", "simulate", "design"):
         text = _help(command)
-        for name, suffixes, _ in formats:
+        # simulate writes: the formats plastix reads only (pynapple) are not offered there
+        for name, suffixes, _ in format_entries(written=command == "simulate"):
             assert name in text, f"format {name!r} missing from `plastix {command} --help`"
             for s in suffixes:
                 assert s in text, f"suffix {s!r} missing from `plastix {command} --help`"
@@ -51,6 +52,15 @@ def test_every_registered_name_is_in_the_help():
     assert not [r for r in rules if re.search(rf"\b{re.escape(r)}\b", text) is None]
     text = _help("simulate")
     assert not [r for r in circuit_rule_names() if r not in text]
+
+
+def test_outputs_offer_only_the_formats_plastix_writes(tmp_path, capsys):
+    assert "pynapple" not in _help("simulate") and "pynapple" in _help("inspect")
+    (tmp_path / "in.nwb").write_bytes(b"not read: the output is refused first")
+    assert main(["infer-weights", str(tmp_path / "in.nwb"), "--out",
+                 str(tmp_path / "out.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "does not write a record as one ('out.npz')" in err and "write_pynapple_session" in err
 
 
 def test_kernel_help_has_descriptions_when_the_registry_does():

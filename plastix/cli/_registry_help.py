@@ -42,11 +42,13 @@ def rule_entries() -> list[tuple[str, str]]:
     return _described(rule_names, get_rule)
 
 
-def format_entries() -> list[tuple[str, tuple[str, ...], str]]:
-    """``[(name, suffixes, short label)]`` of the registered record file formats."""
+def format_entries(*, written: bool = False) -> list[tuple[str, tuple[str, ...], str]]:
+    """``[(name, suffixes, short label)]`` of the registered record file formats (only
+    those plastix writes, with ``written``)."""
     from plastix.io.formats import formats
 
-    return [(f.name, tuple(f.suffixes), (f.label or f.description).strip()) for f in formats()]
+    return [(f.name, tuple(f.suffixes), (f.label or f.description).strip()) for f in formats()
+            if f.write is not None or not written]
 
 
 def circuit_rule_names() -> tuple[str, ...]:
@@ -70,10 +72,11 @@ def rule_help() -> str:
     return "\n".join(f"  {n}: {d}" if d else f"  {n}" for n, d in rule_entries())
 
 
-def format_help() -> str:
-    """``"netcdf .nc/.nc4/.h5 (NetCDF), nix .nix (…), …"`` for a file-argument help text."""
+def format_help(*, written: bool = False) -> str:
+    """``"netcdf .nc/.nc4/.h5 (NetCDF), nix .nix (…), …"`` for a file-argument help text
+    (``written``: the formats an output can have)."""
     parts = []
-    for name, suffixes, desc in format_entries():
+    for name, suffixes, desc in format_entries(written=written):
         parts.append(" ".join([name, "/".join(suffixes)]).strip() + (f" ({desc})" if desc else ""))
     return ", ".join(parts)
 
@@ -87,10 +90,11 @@ def check_kernel(name: str) -> str:
 
 
 def check_format(path: str | Path) -> str:
-    """The format a path's suffix names; ValueError (with "did you mean") when none does."""
-    from plastix.io.formats import format_for_path
+    """The format an output path's suffix names; ValueError (with "did you mean") when no
+    format plastix writes does."""
+    from plastix.io.files import writable_format
 
-    return format_for_path(Path(path)).name
+    return writable_format(Path(path)).name
 
 
 def format_of_path(path: str | Path) -> str | None:

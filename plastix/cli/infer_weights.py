@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "spikes alone (no measured weights) and write a record with weight and weight_sem.")
     p.add_argument("file", type=Path, help=f"record with spike trains: {format_help()}")
     p.add_argument("--out", type=Path, required=True,
-                   help=f"output record by its suffix: {format_help()}")
+                   help=f"output record by its suffix: {format_help(written=True)}")
     add_inference_flags(p)
     add_rng_flag(p, "seed of the jittered surrogates (default 0)")
     add_reader_flags(p)

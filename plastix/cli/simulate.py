@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", default=None, help="Brian2 codegen target: numpy, cython, auto")
     add_rng_flag(p, "random seed (default 0)")
     p.add_argument("--out", required=True,
-                   help=f"output file by its suffix: {format_help()}; DIR/ writes "
+                   help=f"output file by its suffix: {format_help(written=True)}; DIR/ writes "
                    "DIR/CIRCUIT.nc")
     p.add_argument("--nwb-style", default=None, choices=("neo", "standard"),
                    help="with a .nwb output: 'neo' (default; plastix's Neo convention, every "

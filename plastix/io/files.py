@@ -26,7 +26,7 @@ from plastix.io.neo import pick_block
 from plastix.io.probe import cannot_read, describe
 
 __all__ = ["save_record", "load_record", "open_record", "read_block", "write_block",
-           "check_readable"]
+           "check_readable", "writable_format"]
 
 
 def save_record(ds: xr.Dataset, path: str | os.PathLike, **options: Any) -> Path:
@@ -54,10 +54,7 @@ def save_record(ds: xr.Dataset, path: str | os.PathLike, **options: Any) -> Path
         ``path``.
     """
     path = Path(path)
-    fmt = format_for_path(path)
-    if fmt.write is None:
-        raise ValueError(f"plastix reads {fmt.label} files but does not write a record as "
-                         f"one ({path.name!r}); {fmt.write_note or 'choose another suffix'}.")
+    fmt = writable_format(path)
     for key in options:
         if key not in fmt.write_options:
             takes = (f"takes {', '.join(fmt.write_options)}" if fmt.write_options
@@ -67,6 +64,23 @@ def save_record(ds: xr.Dataset, path: str | os.PathLike, **options: Any) -> Path
                             + did_you_mean(key, fmt.write_options))
     fmt.require()
     return atomic_write(path, lambda tmp: fmt.write(ds, tmp, **options))
+
+
+def writable_format(path: Path) -> Format:
+    """The format a record is written in, by suffix; a format plastix only reads is refused
+    with what to use instead, an unknown suffix with the suffixes plastix writes."""
+    try:
+        return format_for_path(path, among=tuple(f for f in formats() if f.write is not None))
+    except ValueError:
+        try:
+            fmt = format_for_path(path)
+        except ValueError:
+            fmt = None
+        if fmt is None or fmt.write is not None:
+            raise
+        raise ValueError(f"plastix reads {fmt.label} files but does not write a record as "
+                         f"one ({path.name!r}); {fmt.write_note or 'choose another suffix'}."
+                         ) from None
 
 
 def load_record(path: str | os.PathLike, *, allow_pickle: bool = False,
@@ -148,7 +162,7 @@ def check_readable(path: Path, fmt: Format, *, allow_pickle: bool = False) -> No
                           "Check that it is the file you meant, or copy it again from the "
                           "original")
     if not fmt.safe and not allow_pickle:
-        safe = ", ".join(f.suffixes[0] for f in formats() if f.safe)
+        safe = ", ".join(f.suffixes[0] for f in formats() if f.safe and f.write is not None)
         raise UnsafeFileError(
             f"refusing to read {path.name!r}: it is a {fmt.label} file, and {fmt.risk}. If you "
             f"trust the file, pass allow_pickle=True (CLI: --allow-pickle); better, convert it "

@@ -235,9 +235,9 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
     """
     path = Path(path)
     pool = formats() if among is None else among
-    if path.is_dir():
-        return _folder_format(path, pool)
     suffix = path.suffix.lower()
+    if path.is_dir() and not any(suffix in f.suffixes for f in pool if not f.folder):
+        return _folder_format(path, pool)  # a session folder; "x.nc/" is refused as NetCDF
     for fmt in pool:
         if suffix in fmt.suffixes:
             return fmt
