@@ -254,3 +254,29 @@ def test_pickled_entries_may_hold_only_arrays(tmp_path):
              type=np.array(["IntervalSet"]),
              _metadata=np.array({"label": np.array(["a"], dtype=object)}, dtype=object))
     assert read_npz(path).metadata["label"].tolist() == ["a"]
+
+
+def test_metadata_of_older_pynapple_versions(tmp_path, rng):
+    import pandas as pd
+
+    # pandas' to_dict ({column: {id: value}}), columns not in sorted order
+    frame = tmp_path / "frame.npz"
+    np.savez(frame, t=np.array([0.0, 1.0]), d=np.ones((2, 2)), columns=np.array([9, 4]),
+             start=np.array([0.0]), end=np.array([1.0]), type=np.array(["TsdFrame"]),
+             _metadata=np.array({"pre_unit": {9: np.int64(1), 4: np.int64(2)}}, dtype=object))
+    assert read_npz(frame).metadata["pre_unit"].tolist() == [1, 2]
+    # pickled pandas objects are not unpickled: the metadata is left out, with a warning
+    folder = _lab_session(tmp_path / "s", rng)
+    entries = dict(np.load(folder / "spikes.npz", allow_pickle=True))
+    entries["_metadata"] = np.array({"location": pd.Series(["CA3"] * 4 + ["CA1"] * 2)},
+                                    dtype=object)
+    np.savez(folder / "spikes.npz", **entries)
+    with pytest.warns(UserWarning, match="left out"):
+        obj = read_npz(folder / "spikes.npz")
+    assert obj.metadata == {} and "pandas" in obj.unread
+    with pytest.warns(UserWarning, match="left out"), pytest.raises(
+            SchemaError, match="its metadata was not read"):
+        read_pynapple_session(folder, **CA3_CA1)
+    with pytest.warns(UserWarning, match="left out"):
+        rec = read_pynapple_session(folder, pre_units="0,1,2,3", post_units="7,9")
+    assert rec.sizes["pre"] == 4

@@ -237,8 +237,9 @@ def _select(s: _Session, obj: NpzObject, role: str, spec: Any, shared: bool) -> 
     else:
         column, value = spec[1]
         if column not in meta:
+            lost = f" (its metadata was not read: {obj.unread})" if obj.unread else ""
             raise s.refuse(f"`{option}` selects units by the metadata column {column!r}, which "
-                           f"{obj.path.name} does not have" + suggest(column, list(meta)),
+                           f"{obj.path.name} does not have{lost}" + suggest(column, list(meta)),
                            f"Name one of its columns in {_flag(option)}")
         keep = [i for i, v in zip(ids, meta[column].tolist(), strict=True)
                 if cell_matches(v, value)]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,9 @@ _NEEDS = {"TsGroup": {"t", "start", "end", "index"},
 """The entries each kind needs (also how a file without a ``type`` entry is recognised,
 in this order, as pynapple does)."""
 
-_ENTRIES = {"t", "d", "start", "end", "index", "keys", "columns", "type", "_metadata", "rate"}
+_UNREAD = "_metadata unread"
+_ENTRIES = {"t", "d", "start", "end", "index", "keys", "columns", "type", "_metadata", "rate",
+            _UNREAD}
 """Entries that are not metadata (older pynapple saved metadata columns as entries)."""
 
 _BUILDERS = {("numpy", "ndarray"), ("numpy", "dtype"),
@@ -53,6 +56,11 @@ _BUILDERS = {("numpy", "ndarray"), ("numpy", "dtype"),
 
 class NotPynappleError(FileFormatError):
     """A sound numpy archive that holds no pynapple object (e.g. a lab's own arrays)."""
+
+
+class _PandasInPickle(Exception):
+    """A pickled entry that holds pandas objects (metadata of an older pynapple): not
+    unpickled, left out."""
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -66,6 +74,8 @@ class _ArraysOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _BUILDERS:
             return super().find_class(module, name)
+        if module.split(".")[0] == "pandas":
+            raise _PandasInPickle(f"{module}.{name}")
         raise UnsafeFileError(
             f"refusing to read {self.where}: its pickled entry asks for `{module}.{name}`, "
             "which is not a numpy array, dtype or number (pynapple writes only those); "
@@ -92,7 +102,7 @@ def _pickled_entry(raw: bytes, where: str) -> Any:
         raise FileFormatError(f"cannot read {where}: expected a pickled entry, found {dtype}.")
     try:
         value = _ArraysOnly(raw[fp.tell():], where).load()
-    except UnsafeFileError:
+    except (UnsafeFileError, _PandasInPickle):
         raise
     except Exception as err:  # noqa: BLE001 - any failure of a damaged pickle is one line
         raise FileFormatError(f"cannot read {where}: its pickled entry is damaged "
@@ -113,8 +123,16 @@ def _entries(path: Path) -> dict[str, Any]:
                 except ValueError as err:
                     if "allow_pickle" not in str(err):
                         raise
-                    out[key] = _pickled_entry(zf.read(key + ".npy"),
-                                              f"{path.name!r} (entry {key!r})")
+                    try:
+                        out[key] = _pickled_entry(zf.read(key + ".npy"),
+                                                  f"{path.name!r} (entry {key!r})")
+                    except _PandasInPickle as pandas:
+                        if key != "_metadata":
+                            raise UnsafeFileError(
+                                f"refusing to read {path.name!r}: its entry {key!r} holds "
+                                f"pickled pandas objects ({pandas}); plastix unpickles only "
+                                "numpy arrays. Save the object again with pynapple.") from None
+                        out[_UNREAD] = f"pickled pandas objects ({pandas})"
     except (UnsafeFileError, FileFormatError):
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as err:
@@ -137,18 +155,20 @@ def _kind(entries: dict[str, Any]) -> str | None:
     return next((k for k, need in _NEEDS.items() if need <= keys), None)
 
 
-def _metadata(entries: dict[str, Any], n: int, where: str) -> dict[str, np.ndarray]:
+def _metadata(entries: dict[str, Any], ids: np.ndarray, where: str) -> dict[str, np.ndarray]:
     """Metadata columns, each one value per item: the pickled ``_metadata`` dictionary (of
     arrays, or of ``{row: value}`` as pynapple saves a DataFrame), or entries of length ``n``
     that are not the object's own (how older pynapple saved them)."""
+    n = ids.size
     meta = entries.get("_metadata")
     if isinstance(meta, np.ndarray) and meta.shape == ():
         meta = meta.item()
     out: dict[str, np.ndarray] = {}
     if isinstance(meta, dict):
         for name, col in meta.items():
-            if isinstance(col, dict):
-                col = [col[k] for k in sorted(col)]
+            if isinstance(col, dict):  # {item id: value}, as pandas' to_dict gives it
+                keys = ids.tolist() if set(col) == set(ids.tolist()) else sorted(col)
+                col = [col[k] for k in keys]
             values = np.asarray(col)
             if values.ndim != 1 or values.size != n:
                 raise FileFormatError(f"cannot read {where}: its metadata column {name!r} holds "
@@ -181,6 +201,9 @@ class NpzObject:
         ``columns``), times in s.
     metadata : dict
         Metadata columns, name -> one value per item (unit, column or interval).
+    unread : str
+        Why the metadata was left out (pickled pandas objects of an older pynapple,
+        which plastix does not unpickle); empty when it was read.
     """
 
     name: str
@@ -188,6 +211,7 @@ class NpzObject:
     kind: str
     arrays: dict[str, np.ndarray]
     metadata: dict[str, np.ndarray] = field(default_factory=dict)
+    unread: str = ""
 
     @property
     def ids(self) -> np.ndarray:
@@ -226,6 +250,8 @@ class NpzObject:
         span = self.span()
         where = f", {span[0]:g} to {span[1]:g} s" if span else ""
         meta = (f"; metadata {', '.join(self.metadata)}" if self.metadata else "")
+        if self.unread:
+            meta += f"; metadata not read: {self.unread}"
         return f"{self.path.name}: {self.kind}, {size}{where}{meta}"
 
     def select(self, ids: list[Any]) -> NpzObject:
@@ -315,8 +341,14 @@ def read_npz(path: str | os.PathLike) -> NpzObject:
                               f"entries {', '.join(missing)}. Save the object again with "
                               "pynapple.")
     obj = NpzObject(path.stem, path, kind, {k: v for k, v in entries.items() if k in _ENTRIES
-                                             and k not in ("_metadata", "type")})
-    obj.metadata = _metadata(entries, obj.ids.size, f"{path.name!r}")
+                                             and k not in ("_metadata", "type", _UNREAD)})
+    obj.metadata = _metadata(entries, obj.ids, f"{path.name!r}")
+    if _UNREAD in entries:
+        obj.unread = entries[_UNREAD]
+        warnings.warn(f"{path.name}: its metadata is {obj.unread}, saved by an older pynapple; "
+                      "plastix unpickles only numpy arrays, so the metadata is left out. Select "
+                      "units by id, or save the object again with a current pynapple.",
+                      UserWarning, stacklevel=2)
     return obj
 
 
