@@ -190,3 +190,38 @@ def test_weight_sem_is_calibrated(method, order):
     z = np.concatenate(z)
     assert z.size == 1200 and np.isfinite(z).all()
     assert abs(z.var() - 1.0) < 0.15, z.var()
+
+
+def _gap(rec, role, unit, lo, hi):
+    """``rec`` with one unit not recorded in ``[lo, hi)`` s: NaN activity, no spikes."""
+    t = rec["time"].values
+    act = rec[f"{role}_activity"].values.copy()
+    act[(t >= lo) & (t < hi), unit] = np.nan
+    st, su = rec[f"{role}_spike_time"].values, rec[f"{role}_spike_unit"].values
+    keep = np.flatnonzero(~((st >= lo) & (st < hi) & (su == unit)))
+    out = rec.isel({f"{role}_spike": keep})
+    out[f"{role}_activity"] = rec[f"{role}_activity"].copy(data=act)
+    return out
+
+
+@pytest.mark.parametrize("method", ["ccg", "glm"])
+def test_a_window_a_unit_was_not_recorded_throughout_is_missing(method):
+    """Post unit unrecorded in 25-35 s: its pairs in the window 20-40 s are NaN (they would
+    read the unseen post spikes as transmission failures), with a warning; the other
+    windows are inferred exactly as from the full record.  A presynaptic gap masks the
+    GLM's window (unseen pre spikes read as silence) and leaves ccg's unchanged."""
+    rec = _ramp_record(n_pre=4, duration=60.0)
+    kw = dict(method=method, window=20.0)
+    full = infer_weights(rec, **kw)["weight"].values
+    with pytest.warns(UserWarning, match="not recorded throughout"):
+        w = infer_weights(_gap(rec, "post", 0, 25.0, 35.0), **kw)["weight"].values
+    assert np.isnan(w[1]).all() and np.isfinite(full[1]).all()
+    np.testing.assert_allclose(w[[0, 2]], full[[0, 2]], rtol=1e-9)
+    pre_gap = _gap(rec, "pre", 1, 25.0, 35.0)
+    if method == "glm":
+        with pytest.warns(UserWarning, match="presynaptic or postsynaptic unit"):
+            w = infer_weights(pre_gap, **kw)["weight"].values
+        assert np.isnan(w[1, 0, 1]) and np.isfinite(w[1, 0, [0, 2, 3]]).all()
+    else:
+        w = infer_weights(pre_gap, **kw)["weight"].values
+        assert np.isfinite(w).all()

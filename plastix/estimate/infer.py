@@ -50,7 +50,12 @@ unit fired fewer than ``min_spikes`` times in a window, or whose postsynaptic
 unit did not fire in it, gets NaN (missing, never 0); the count is in
 ``attrs["n_missing"]``.  A unit that never fires in the record is warned about
 and its synapses are NaN in every window; a role none of whose units fires is
-refused.
+refused.  A window that a unit was not recorded throughout (bins of NaN
+activity: outside its NWB ``obs_intervals`` or a pynapple group's time support)
+is NaN for its pairs, with a warning: ``ccg`` when the *post* unit misses part
+of the window (its spikes after the pre spikes there were not seen, which would
+bias the efficacy down), ``glm`` when either unit does (unseen pre spikes are
+read as silence).
 
 When to use which method
 ------------------------
@@ -193,6 +198,54 @@ def _windows(ds: xr.Dataset, seg_ids: np.ndarray, window: float
         starts.append(ts[0] + window * np.arange(n))
         segs.append(np.full(n, s))
     return np.concatenate(starts), np.concatenate(segs)
+
+
+UNOBSERVED_CHUNK = 1 << 16
+"""Rows of activity read at a time when looking for bins a unit was not recorded in."""
+
+
+def _unobserved(ds: xr.Dataset, role: str, starts: np.ndarray, wsegs: np.ndarray,
+                window: float) -> np.ndarray:
+    """``(n_windows, n_units)``: whether a unit of ``role`` has bins of NaN activity (not
+    recorded) in a window.  The activity is read in chunks of rows (a lazily opened
+    record bins its spikes chunk by chunk)."""
+    t = np.asarray(ds["time"].values, dtype=float)
+    seg = np.asarray(ds["segment"].values)
+    win = np.full(t.size, -1, dtype=np.int64)
+    for s in np.unique(wsegs):
+        wi = np.flatnonzero(wsegs == s)
+        rows = np.flatnonzero(seg == s)
+        k = np.floor((t[rows] - starts[wi[0]]) / window + 1e-9).astype(np.int64)
+        ok = (k >= 0) & (k < wi.size)
+        win[rows[ok]] = wi[k[ok]]
+    out = np.zeros((starts.size, ds.sizes[role]), dtype=bool)
+    act = ds[f"{role}_activity"]
+    for a in range(0, t.size, UNOBSERVED_CHUNK):
+        rows = slice(a, min(a + UNOBSERVED_CHUNK, t.size))
+        r, u = np.nonzero(np.isnan(np.asarray(act[rows].values, dtype=float)))
+        k = win[a + r]
+        out[k[k >= 0], u[k >= 0]] = True
+    return out
+
+
+def _mask_unobserved(ds: xr.Dataset, w: np.ndarray, sem: np.ndarray, starts: np.ndarray,
+                     wsegs: np.ndarray, window: float, roles: tuple[str, ...]) -> None:
+    """Set to NaN (in place) the pairs of the windows that a unit of ``roles`` was not
+    recorded throughout; warn with the count."""
+    miss = np.zeros(w.shape, dtype=bool)
+    if "post" in roles:
+        miss |= _unobserved(ds, "post", starts, wsegs, window)[:, :, None]
+    if "pre" in roles:
+        miss |= _unobserved(ds, "pre", starts, wsegs, window)[:, None, :]
+    hit = miss & np.isfinite(w)
+    if not hit.any():
+        return
+    w[hit], sem[hit] = np.nan, np.nan
+    who = " or ".join(f"{r}synaptic" for r in roles)
+    warnings.warn(f"infer_weights: {int(hit.sum())} (window, pair) weights fall in windows "
+                  f"that the {who} unit was not recorded throughout (NaN activity: outside its "
+                  "obs_intervals or time support); they are left NaN (missing).", UserWarning,
+                  stacklevel=3)
 
 
 def _integral(q: np.ndarray, cq: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -409,6 +462,8 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
     else:
         w, sem, n_spk = _ccg(record, pre, post, starts, wsegs, window * c, lo * c, hi * c, base,
                              jitter * c, int(n_surrogates), int(min_spikes), resolve_rng(rng))
+    _mask_unobserved(record, w, sem, starts, wsegs, window * c,
+                     ("pre", "post") if method == "glm" else ("post",))
     return _output(record, w, sem, n_spk, starts + window * c / 2, wsegs, {
         "method": method, "window_s": float(window), "lag_s": [lo, hi],
         "baseline": baseline if isinstance(baseline, str) else [float(b) for b in baseline],
