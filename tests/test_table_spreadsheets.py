@@ -221,6 +221,24 @@ def test_a_row_of_units_under_the_header(tmp_path):
         load_pairing_table(clash)
 
 
+def test_a_row_giving_only_the_weights_unit(tmp_path):
+    """The units row may name the weights' unit alone (the time unit in the header): it is
+    read as units, not refused as data; a row of other text under the weights stays data
+    (and is refused, naming the cell)."""
+    before = [2.0, 3.0, 1.0, 2.5, 2.0]
+    rows = [f"{dt:g},{b:g},{b * r:g}" for dt, b, r in zip(DT_MS, before, RATIO, strict=True)]
+    path = tmp_path / "epsp.csv"
+    path.write_text("\n".join(["delta_t [ms],EPSP before,EPSP after", ",mV,mV"] + rows)
+                    .replace("EPSP before", "weight_before").replace("EPSP after",
+                                                                     "weight_after"))
+    np.testing.assert_allclose(load_pairing_table(path)["weight_ratio"], RATIO, rtol=1e-12)
+    note = tmp_path / "note.csv"
+    note.write_text("\n".join(["delta_t [ms],weight_before,weight_after",
+                               ",see the lab notebook entry,"] + rows))
+    with pytest.raises(ValueError, match="see the lab notebook entry"):
+        load_pairing_table(note)
+
+
 def test_units_after_an_underscore_as_scripts_name_columns():
     """``delta_t_ms``, ``weight_ratio_pct``, ``frequency_hz`` and ``weight_before_mV`` are
     the known columns with those units; ``n_cells`` or ``weight_before_raw`` stay labels."""

@@ -230,15 +230,27 @@ def _is_number(text: str) -> bool:
     return True
 
 
+_UNIT_CHARS = re.compile(r"[\w%µμΩ°/.^·*\- ]{1,12}")
+
+
+def _unit_like(text: str) -> bool:
+    """Whether a cell under a weight column reads as its unit: up to 12 characters of
+    letters, digits, ``% µ Ω ° / . ^ · * -`` and spaces, with a letter or ``%``
+    (``mV``, ``pA``, ``a.u.``, ``mV/ms``)."""
+    return (_UNIT_CHARS.fullmatch(text) is not None
+            and re.search(r"[^\W\d_]|%", text) is not None)
+
+
 def _with_units_row(header: list[str], row: list[Any]) -> list[str] | None:
     """The header with the units of the row under it (``ms``, ``%``, ``(mV)``) put in its
     brackets, or None when that row is not a row of units.
 
     It is one when every cell under a known column is empty or text that is not a
-    number, and at least one is a unit of a column with a fixed set of units
-    (``delta_t``, a ratio, ``frequency``; the weights take any unit).  A header that names a
-    unit already keeps it (a different unit under it is refused when the units are
-    read).
+    number, at least one is not empty, and each is a unit its column takes: one of
+    the set of a column with fixed units (``delta_t``, a ratio, ``frequency``), or,
+    under the weights (any unit), a short unit-like text (``mV``, ``pA``, ``µV``,
+    ``a.u.``, ``%``).  A header that names a unit already keeps it (a different unit
+    under it is refused when the units are read).
     """
     known = [(j, _split_header(h)) for j, h in enumerate(header) if j < len(row)]
     known = [(j, sp) for j, sp in known if sp is not None and sp[0] in COLUMNS]
@@ -248,7 +260,8 @@ def _with_units_row(header: list[str], row: list[Any]) -> list[str] | None:
         return None
     unit = {j: str(c).strip().strip("[]()").strip() for j, c in cells.items()
             if isinstance(c, str) and str(c).strip()}
-    if not unit or not any(COLUMNS[sp[0]][1] is not None and unit[j] in COLUMNS[sp[0]][1]
+    if not unit or not all(unit[j] in COLUMNS[sp[0]][1] if COLUMNS[sp[0]][1] is not None
+                           else _unit_like(unit[j])
                            for j, sp in known if j in unit):
         return None
     out = list(header)
