@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
-
 import numpy as np
 import pytest
 import xarray as xr
@@ -119,7 +117,7 @@ def test_write_then_read_is_the_pynapple_round_trip(tmp_path, rng):
         save_record(rec, tmp_path / "x.npz")
 
 
-def test_metadata_that_would_run_code_is_refused_and_never_runs(tmp_path, rng):
+def test_metadata_that_would_run_code_is_refused_and_never_runs(tmp_path, rng, capsys):
     folder = _lab_session(tmp_path / "s", rng)
     marker = tmp_path / "ran"
 
@@ -134,8 +132,10 @@ def test_metadata_that_would_run_code_is_refused_and_never_runs(tmp_path, rng):
         read_pynapple_session(folder, pre_units="0", post_units="7")
     assert "\n" not in str(err.value)
     assert not marker.exists()
-    # the estimator's path and the CLI refuse it the same way
-    assert main(["inspect", str(folder), "--pre-units", "0", "--post-units", "7"]) == 2
+    # the CLI refuses it the same way; inspect reports it
+    assert main(["estimate", str(folder), "--pre-units", "0", "--post-units", "7"]) == 2
+    assert main(["inspect", str(folder), "--pre-units", "0", "--post-units", "7"]) == 1
+    assert "refusing to read 'spikes.npz'" in capsys.readouterr().out
     assert not marker.exists()
 
 
@@ -243,9 +243,12 @@ def test_damaged_archive_is_one_line(tmp_path, rng):
     folder = _lab_session(tmp_path / "s", rng)
     data = (folder / "spikes.npz").read_bytes()
     (folder / "spikes.npz").write_bytes(data[: len(data) // 2])
-    with pytest.raises((FileFormatError, zipfile.BadZipFile)) as err:
+    with pytest.raises(FileFormatError) as err:
         read_pynapple_session(folder, **CA3_CA1)
-    assert "\n" not in str(err.value)
+    assert "\n" not in str(err.value) and "Copy it again" in str(err.value)
+    report = inspect_file(folder, **CA3_CA1)  # a report, not an error
+    assert not report.ready and "spikes.npz: cannot be read (see below)" in report.found
+    assert "damaged" in report.missing[0]
 
 
 def test_pickled_entries_may_hold_only_arrays(tmp_path):

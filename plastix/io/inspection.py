@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.errors import SchemaError
+from plastix._util.errors import FileFormatError, SchemaError, UnsafeFileError
 from plastix.io.files import check_readable, load_record
 from plastix.io.formats import format_for_path
 from plastix.io.nwb import open_standard_nwb
@@ -452,7 +452,8 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
         obj = s.peek(name)
         ins.found.append(obj.describe() if isinstance(obj, NpzObject) else
                          f"{name}.npz: not a pynapple object (passed over)"
-                         if isinstance(obj, NotPynappleError) else f"{name}.npz: {obj}")
+                         if isinstance(obj, NotPynappleError) else
+                         f"{name}.npz: cannot be read (see below)")
     if s.main is not None and len(s.names) > 1:
         ins.found.append(f"other .npz files in its folder, read only when a flag names them: "
                          f"{', '.join(n for n in s.names if n != s.main)}")
@@ -460,6 +461,9 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
                   for k, v in options.items() if v is not None and k != "source"]
     try:
         ds = open_pynapple_session(path, **options)
+    except (FileFormatError, UnsafeFileError) as err:  # a damaged or unsafe file it needs
+        ins.missing.append(str(err))
+        return ins
     except SessionMapError as err:
         ds = _session_spikes_only(path, options, err)
         if ds is None:
