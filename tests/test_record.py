@@ -157,27 +157,31 @@ def test_a_toy_format_registers_in_one_call_and_round_trips(rng, tmp_path):
                 coords={n: (ds[n].dims, z[n], var_attrs[n]) for n in ds.coords}, attrs=attrs)
         return R.validate_record(ds, stage="npz")
 
-    F.register_format(F.Format(name="npz", suffixes=(".npz",), label="npz",
+    F.register_format(F.Format(name="toy", suffixes=(".toy",), label="toy",
                                description="numpy archive (a test's toy format)",
                                read=read_npz, write=write_npz))
     try:
-        assert "npz" in F.format_names() and ".npz" in F.format_suffixes()
-        assert "npz (.npz): numpy archive" in F.format_help()
+        assert "toy" in F.format_names() and ".toy" in F.format_suffixes()
+        assert "toy (.toy): numpy archive" in F.format_help()
         ds = _continuous(rng)
-        path = save_record(ds, tmp_path / "rec.npz")
+        path = save_record(ds, tmp_path / "rec.toy")
         R.compare_records(ds, load_record(path))
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.npz"]  # written atomically
-        with pytest.raises(ValueError, match="a format named 'npz' is already registered"):
-            F.register_format(F.get_format("npz"))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.toy"]  # written atomically
+        with pytest.raises(ValueError, match="a format named 'toy' is already registered"):
+            F.register_format(F.get_format("toy"))
+        with pytest.raises(ValueError, match="'.npz' of format 'npz' already belongs to format "
+                           "'pynapple'"):  # one suffix names one format
+            F.register_format(F.Format(name="npz", suffixes=(".npz",), description="x",
+                                       read=read_npz, write=write_npz))
     finally:
-        F.unregister_format("npz")
-    assert "npz" not in F.format_names()
+        F.unregister_format("toy")
+    assert "toy" not in F.format_names()
 
 
 def test_format_table_answers_by_suffix_and_name():
     from plastix.io import formats as F
 
-    assert F.format_names() == ("netcdf", "nix", "nwb", "pickle")
+    assert F.format_names() == ("netcdf", "nix", "nwb", "pickle", "pynapple")
     assert F.format_for_path("a/B.NC").name == "netcdf"
     assert F.format_for_path("x.pickle") is F.get_format("pickle")
     assert not F.get_format("pickle").safe and F.get_format("nix").safe
