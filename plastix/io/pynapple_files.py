@@ -63,8 +63,7 @@ from plastix.io.nwb_scan import CLI_FLAGS, cell_matches, parse_units, role_value
 from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SessionMapError", "read_pynapple_session",
-           "open_pynapple_session", "write_pynapple_session", "session_objects",
-           "is_session_folder"]
+           "open_pynapple_session", "write_pynapple_session", "session_objects"]
 
 READ_OPTIONS = ("pre_units", "post_units", "pre_activity", "post_activity", "weights",
                 "synapses", "segments", "decay", "bin_size", "weights_from", "source")
@@ -127,13 +126,17 @@ class _Session:
         return out
 
     def found(self) -> str:
-        """The objects, one clause each, for a message."""
+        """The objects, one clause each, for a message (given one file, that file and the
+        names of the others, which are not read for it)."""
         parts = []
-        for n in self.names:
+        for n in self.names if self.main is None else [self.main]:
             obj = self.peek(n)
             parts.append(obj.describe() if isinstance(obj, NpzObject)
                          else f"{n}.npz: not a pynapple object" if isinstance(
                              obj, NotPynappleError) else f"{n}.npz: unreadable")
+        others = [n for n in self.names if n != self.main] if self.main is not None else []
+        if others:
+            parts.append(f"other .npz files beside it: {', '.join(others)}")
         return "; ".join(parts) or "no .npz files"
 
     def get(self, name: Any, option: str, kinds: tuple[str, ...]) -> NpzObject:
@@ -159,13 +162,6 @@ class _Session:
             f"cannot map {self.src.name!r} ({_LABEL}) to a record: {what}. Found: "
             f"{self.found()}. {todo}; run `plastix inspect {self.src.name}` to see what plastix "
             "finds and the flags that map it.", what=what, flags=flags)
-
-
-def is_session_folder(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a folder holding ``.npz`` files (a pynapple session)."""
-    path = Path(path)
-    return path.is_dir() and any(p.suffix.lower() == ".npz" for p in path.iterdir()
-                                 if p.is_file())
 
 
 def session_objects(path: str | os.PathLike) -> _Session:
