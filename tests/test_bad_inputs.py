@@ -646,8 +646,9 @@ CASES += [
      r"column 'location' with values 'CA1', 'CA3'\. Choose one of these values in `pre_units`"
      + _INSPECT),
     ("io-nwb-units-malformed", _load_bad("lab.nwb", _lab_nwb(), pre_units="CA3,x"), ValueError,
-     r"`pre_units` must be a list of integer unit ids or 'COLUMN=VALUE' \(e\.g\. "
-     r"'location=CA1'\); got 'CA3,x'\."),
+     r"`pre_units` must be a list of unit ids or COLUMN=VALUE \(e\.g\. 'location=CA1'; "
+     r"several values 'location=CA1,CA3'; 'group!=noise'; numbers 'depth<1500', "
+     r"'depth>=2000'\); got 'CA3,x'\."),
     ("io-nwb-activity-path-unknown", _load_bad("lab.nwb", _lab_nwb(),
                                                post_activity="processing/ophys/Dff"),
      SchemaError,

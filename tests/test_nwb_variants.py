@@ -71,7 +71,8 @@ def test_series_conversion_and_offset_are_applied(tmp_path):
 def test_column_value_selection_compares_numbers_as_numbers(tmp_path):
     """``COLUMN=VALUE`` on a float column (MatNWB writes numbers as doubles) selects by
     value (``depth=100`` finds ``100.0``), on a bool column by ``true``/``false``, on a
-    text column by the text; a value no unit has is refused listing the values."""
+    text column by the text; several values, ``!=`` and numeric comparisons select too
+    (a comparison never selects text); a value no unit has is refused listing the values."""
     from plastix._util.errors import SchemaError
 
     nwb = nwbfile("variants", "variant-1")
@@ -81,11 +82,19 @@ def test_column_value_selection_compares_numbers_as_numbers(tmp_path):
     add_plasticity(nwb, np.arange(5.0), np.ones((5, len(PAIRS))), PAIRS)
     path = write(nwb, tmp_path / "columns.nwb")
     for pre, post in (("depth=100", "depth=250"), ("depth=1e2", "depth=250.0"),
-                      ("is_pre=true", "is_pre=False"), ("location=CA3", "location=CA1")):
+                      ("is_pre=true", "is_pre=False"), ("location=CA3", "location=CA1"),
+                      ("depth<200", "depth>=250"), ("depth<=100", "depth>100.5"),
+                      ("location!=CA1", "location=CA1,CA2"), ("location==CA3", "is_pre!=true")):
         rec = load_record(path, pre_units=pre, post_units=post)
         assert rec["pre"].values.tolist() == PRE and rec["post"].values.tolist() == POST
-    with pytest.raises(SchemaError, match=r"depth == '99'.*values '100.0', '250.0'"):
+    with pytest.raises(SchemaError, match=r"units with depth == '99', and there is none.*values "
+                       r"'100.0', '250.0'"):
         load_record(path, pre_units="depth=99", post_units="depth=250")
+    with pytest.raises(SchemaError, match=r"units with location < 5, and there is none"):
+        load_record(path, pre_units="location<5", post_units="depth=250")  # text: no number
+    with pytest.raises(ValueError, match=r"`pre_units` must be a list of unit ids or "
+                       r"COLUMN=VALUE .*got 'depth<deep'"):
+        load_record(path, pre_units="depth<deep", post_units="depth=250")
 
 
 def _weights(nwb, n=21):

@@ -80,6 +80,10 @@ def test_unit_ids_and_the_role_column_select_the_roles(tmp_path, rng):
     by_ids = read_pynapple_session(folder, pre_units="0,1,2,3", post_units=[7, 9])
     _same(by_role, by_ids)
     _same(by_role, read_pynapple_session(folder, **CA3_CA1))
+    by_depth = read_pynapple_session(folder, pre_units="depth<35", post_units="depth>=40")
+    _same(by_role, by_depth)
+    _same(by_role, read_pynapple_session(folder, pre_units="location!=CA1",
+                                         post_units="location=CA1,CA2"))
 
 
 def test_a_fit_of_the_folder_equals_the_fit_of_the_record(tmp_path, rng):

@@ -12,7 +12,8 @@ Units
     ``id``.  Each unit's role comes from a column ``role`` with values ``pre`` /
     ``post``, or from ``pre_units=`` / ``post_units=`` (``--pre-units``,
     ``--post-units``): a list of ids (``[3, 4]`` or ``"3,4"``) or
-    ``"COLUMN=VALUE"`` (e.g. ``"location=CA1"``).
+    ``"COLUMN=VALUE"`` (e.g. ``"location=CA1"``; also ``"location=CA1,CA3"``,
+    ``"quality!=noise"``, ``"depth<1500"``: :class:`plastix.io.nwb_scan.UnitFilter`).
 Activity
     Without a series, each role's spike trains are binned (``bin_size`` seconds,
     default :data:`plastix.io.neo.DEFAULT_BIN_SIZE`) into rates in Hz.  A role's
@@ -92,8 +93,9 @@ def read_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
     path : str or os.PathLike
         The ``.nwb`` file.
     pre_units, post_units : list of int or str, optional
-        The units of each role: ids (``[3, 4]``, ``"3,4"``) or ``"COLUMN=VALUE"``
-        of the ``Units`` table; default its ``role`` column.  With an activity
+        The units of each role: ids (``[3, 4]``, ``"3,4"``) or a filter on a column
+        of the ``Units`` table (``"location=CA1"``, ``"depth<1500"``, ...); default its
+        ``role`` column.  With an activity
         series without its own ROI / electrode table, a list gives the ids of the
         series' columns.
     pre_activity, post_activity : str, optional

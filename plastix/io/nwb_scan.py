@@ -17,7 +17,8 @@ from plastix.io.neo_pack import arr_dec
 from plastix.io.probe import reading
 
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
-           "open_nwb", "parse_units", "suggest", "not_mappable", "resolve", "role_units",
+           "open_nwb", "parse_units", "UnitFilter", "suggest", "not_mappable", "resolve",
+           "role_units",
            "series_grid", "series_kind", "series_scaling", "series_values", "series_ids",
            "assign", "restore_exact", "activity_series",
            "segment_rows", "series_found", "units_found", "OPTION_HELP"]
@@ -39,7 +40,8 @@ CLI_FLAGS = {"pre_units": "--pre-units", "post_units": "--post-units",
 
 OPTION_HELP = {
     "pre_units": "presynaptic units of a standard NWB file: ids (3,4,5) or COLUMN=VALUE of "
-                 "the Units table (default: its 'role' column); with --pre-activity and a "
+                 "the Units table (also COLUMN=A,B, COLUMN!=V, COLUMN<NUMBER, >, <=, >=; "
+                 "default: its 'role' column); with --pre-activity and a "
                  "series without ROI table, the ids of its columns",
     "post_units": "postsynaptic units, as --pre-units (e.g. location=CA1)",
     "pre_activity": "path of a TimeSeries with the presynaptic activity (time x unit), e.g. "
@@ -227,32 +229,95 @@ def _text(v: Any) -> Any:
 # ---------------------------------------------------------------- options
 
 
-def parse_units(name: str, value: Any) -> tuple[str, Any] | None:
-    """An option naming units: ``("ids", [ids])``, ``("column", (COLUMN, VALUE))`` or None.
+_FILTER = re.compile(r"^\s*(?P<column>[^<>=!]*?)\s*(?P<op>==|=|!=|<=|>=|<|>)\s*(?P<value>.*?)\s*$")
+_FILTER_HELP = ("a list of unit ids or COLUMN=VALUE (e.g. 'location=CA1'; several values "
+                "'location=CA1,CA3'; 'group!=noise'; numbers 'depth<1500', 'depth>=2000')")
 
-    Accepts a list of ids, a string ``"3,4,5"`` or a string ``"COLUMN=VALUE"``.
+
+@dataclass(frozen=True)
+class UnitFilter:
+    """Units selected by a column: ``COLUMN=VALUE`` (any of several values ``=A,B``),
+    ``COLUMN!=VALUE``, or a numeric comparison (``<``, ``<=``, ``>``, ``>=``).
+
+    Attributes
+    ----------
+    column : str
+        The column (of a ``Units`` table, or a pynapple object's metadata).
+    op : str
+        ``"="``, ``"!="``, ``"<"``, ``"<="``, ``">"`` or ``">="``.
+    values : tuple of str
+        The values after the operator (one for a comparison).
+    """
+
+    column: str
+    op: str
+    values: tuple[str, ...]
+
+    def matches(self, cell: Any) -> bool:
+        """Whether a cell passes: equality as :func:`cell_matches`; a comparison holds for
+        numeric cells only (text, NaN and missing cells never pass)."""
+        if self.op in ("=", "!="):
+            hit = any(cell_matches(cell, v) for v in self.values)
+            return hit if self.op == "=" else not hit
+        try:
+            x = float(cell)
+        except (TypeError, ValueError):
+            return False
+        bound = float(self.values[0])
+        return bool(np.isfinite(x)) and {"<": x < bound, "<=": x <= bound, ">": x > bound,
+                                         ">=": x >= bound}[self.op]
+
+    def __str__(self) -> str:
+        return f"{self.column}{self.op}{','.join(self.values)}"
+
+    def describe(self) -> str:
+        """The filter for a message: ``location == 'CA1'``, ``location in ('CA1', 'CA3')``,
+        ``depth < 1500``."""
+        if self.op in ("=", "!=") and len(self.values) == 1:
+            return f"{self.column} {'==' if self.op == '=' else '!='} {self.values[0]!r}"
+        if self.op in ("=", "!="):
+            return (f"{self.column} {'in' if self.op == '=' else 'not in'} "
+                    f"({', '.join(map(repr, self.values))})")
+        return f"{self.column} {self.op} {self.values[0]}"
+
+
+def parse_units(name: str, value: Any) -> tuple[str, Any] | None:
+    """An option naming units: ``("ids", [ids])``, ``("column", UnitFilter)`` or None.
+
+    Accepts a list of ids, a string ``"3,4,5"`` or a filter string: ``"COLUMN=VALUE"``,
+    ``"COLUMN=A,B"`` (any of them), ``"COLUMN!=VALUE"``, ``"COLUMN<NUMBER"`` (also
+    ``<=``, ``>``, ``>=``; see :class:`UnitFilter`).
     """
     if value is None:
         return None
     given = value
     if isinstance(value, str):
-        if "=" in value:
-            col, _, val = value.partition("=")
-            if not col.strip() or not val.strip():
-                raise ValueError(f"`{name}` must be a list of unit ids or 'COLUMN=VALUE' (e.g. "
-                                 f"'location=CA1'); got {value!r}.")
-            return "column", (col.strip(), val.strip())
+        m = _FILTER.match(value)
+        if m is not None:
+            op = "=" if m["op"] == "==" else m["op"]
+            values = tuple(v.strip() for v in m["value"].split(",") if v.strip())
+            if not m["column"] or not values or (op not in ("=", "!=") and (
+                    len(values) != 1 or not _is_float(values[0]))):
+                raise ValueError(f"`{name}` must be {_FILTER_HELP}; got {value!r}.")
+            return "column", UnitFilter(m["column"], op, values)
         value = [v for v in value.replace(" ", "").split(",") if v]
     ids = []
     for v in np.atleast_1d(np.asarray(value, dtype=object)).tolist():
         try:
             ids.append(int(v))
         except (TypeError, ValueError):
-            raise ValueError(f"`{name}` must be a list of integer unit ids or 'COLUMN=VALUE' "
-                             f"(e.g. 'location=CA1'); got {given!r}.") from None
+            raise ValueError(f"`{name}` must be {_FILTER_HELP}; got {given!r}.") from None
     if not ids:
         raise ValueError(f"`{name}` must name at least one unit; got {value!r}.")
     return "ids", ids
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def suggest(name: str, choices: list[str]) -> str:
@@ -332,16 +397,17 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
     kind, arg = spec
     if kind == "ids":
         return list(arg)
-    name, value = arg
+    name = arg.column
     if name not in c.unit_columns:
         raise not_mappable(src, f"`{option}` selects units by column {name!r}, which the Units "
                            "table does not have" + suggest(name, list(c.unit_columns)),
                            units_found(c), f"Name one of its columns in `{option}`")
     col = c.unit_columns[name]
-    ids = [int(i) for i, v in zip(c.unit_ids, col, strict=True) if cell_matches(v, value)]
+    ids = [int(i) for i, v in zip(c.unit_ids, col, strict=True) if arg.matches(v)]
     if not ids:
-        raise not_mappable(src, f"`{option}` selects units with {name} == {value!r}, and there "
-                           f"is none", f"column {name!r} with {_values_desc(col, 8)}",
+        raise not_mappable(src, f"`{option}` selects units with {arg.describe()}, and there "
+                           "is none",
+                           f"column {name!r} with {_values_desc(col, 8)}",
                            f"Choose one of these values in `{option}`")
     return ids
 

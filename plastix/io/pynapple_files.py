@@ -13,9 +13,10 @@ options of the standard NWB reader (the same command-line flags):
     files ``pre`` and ``post``; else the file given as the path; else the
     folder's only ``TsGroup`` (both roles in it).
 ``pre_units``, ``post_units``
-    The role's units in that object: ids (``3,4,5``) or ``COLUMN=VALUE`` of its
-    metadata (``location=CA1``).  Default: the metadata column ``role``
-    (``pre``/``post``, also spelt out), else every unit of a role's own object.
+    The role's units in that object: ids (``3,4,5``) or a filter on its metadata
+    (``location=CA1``, ``depth<1500``: :class:`plastix.io.nwb_scan.UnitFilter`).
+    Default: the metadata column ``role`` (``pre``/``post``, also spelt out), else
+    every unit of a role's own object.
 ``weights``
     The ``TsdFrame`` (one column per synapse) or ``Tsd`` (one synapse) of the
     measured weights; default the file ``weights``.  Without one,
@@ -59,7 +60,7 @@ from plastix._util.errors import (
 )
 from plastix._util.validate import check_keywords
 from plastix.io.nwb_map import synapse_pairs
-from plastix.io.nwb_scan import CLI_FLAGS, cell_matches, parse_units, role_value, suggest
+from plastix.io.nwb_scan import CLI_FLAGS, parse_units, role_value, suggest
 from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SessionMapError", "read_pynapple_session",
@@ -205,7 +206,7 @@ def _role_source(s: _Session, role: str, opt: dict[str, Any]) -> NpzObject:
 
 
 def _select(s: _Session, obj: NpzObject, role: str, spec: Any, shared: bool) -> NpzObject:
-    """The role's units of ``obj``: by ids, by ``COLUMN=VALUE`` of its metadata, by its
+    """The role's units of ``obj``: by ids, by a filter on its metadata, by its
     ``role`` column, or all of them when the object is the role's own."""
     option = f"{role}_units"
     ids = _unit_ids(obj)
@@ -231,16 +232,16 @@ def _select(s: _Session, obj: NpzObject, role: str, spec: Any, shared: bool) -> 
                            f"hold (its ids: {_few(ids)})", f"Name its units in {_flag(option)}")
         keep = [text[str(i)] for i in spec[1]]
     else:
-        column, value = spec[1]
+        column = spec[1].column
         if column not in meta:
             lost = f" (its metadata was not read: {obj.unread})" if obj.unread else ""
             raise s.refuse(f"`{option}` selects units by the metadata column {column!r}, which "
                            f"{obj.path.name} does not have{lost}" + suggest(column, list(meta)),
                            f"Name one of its columns in {_flag(option)}")
         keep = [i for i, v in zip(ids, meta[column].tolist(), strict=True)
-                if cell_matches(v, value)]
+                if spec[1].matches(v)]
         if not keep:
-            raise s.refuse(f"`{option}` selects units with {column} == {value!r}, and "
+            raise s.refuse(f"`{option}` selects units with {spec[1].describe()}, and "
                            f"{obj.path.name} has none (values "
                            f"{sorted(set(map(str, meta[column].tolist())))})",
                            f"Choose one of these values in {_flag(option)}")
