@@ -38,7 +38,7 @@ def test_every_registered_name_is_in_the_help():
         missing = [k for k in kernels if re.search(rf"\b{re.escape(k)}\b", text) is None]
         assert not missing, f"kernels missing from `plastix {command} --help`: {missing}"
     formats = format_entries()
-    assert {"netcdf", "nix", "nwb", "pynapple"} <= {n for n, _, _ in formats}
+    assert {"netcdf", "nix", "nwb", "pynapple", "phy"} <= {n for n, _, _ in formats}
     for command in ("estimate", "simulate", "design"):
         text = _help(command)
         # simulate writes: the formats plastix reads only (pynapple) are not offered there

@@ -181,7 +181,7 @@ def test_a_toy_format_registers_in_one_call_and_round_trips(rng, tmp_path):
 def test_format_table_answers_by_suffix_and_name():
     from plastix.io import formats as F
 
-    assert F.format_names() == ("netcdf", "nix", "nwb", "pickle", "pynapple")
+    assert F.format_names() == ("netcdf", "nix", "nwb", "pickle", "pynapple", "phy")
     assert F.format_for_path("a/B.NC").name == "netcdf"
     assert F.format_for_path("x.pickle") is F.get_format("pickle")
     assert not F.get_format("pickle").safe and F.get_format("nix").safe

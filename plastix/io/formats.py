@@ -38,7 +38,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.registry import Registry
-from plastix.io import neo_files, netcdf, probe, pynapple_files, pynapple_npz
+from plastix.io import neo_files, netcdf, phy_files, probe, pynapple_files, pynapple_npz
 from plastix.io.neo import from_neo, pick_block, to_neo
 from plastix.io.nwb import open_standard_nwb, read_standard_nwb
 from plastix.io.nwb_scan import READ_OPTIONS
@@ -249,6 +249,9 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
 
 def _folder_format(path: Path, pool: tuple[Format, ...]) -> Format:
     """The format of a folder record: the first folder format whose files it holds."""
+    for fmt in pool:  # a format that recognises the folder's content first
+        if fmt.folder and fmt.sniff is not None and fmt.sniff(path):
+            return fmt
     held = {p.suffix.lower() for p in path.iterdir() if p.is_file()}
     for fmt in pool:
         if fmt.folder and held & set(fmt.suffixes):
@@ -393,6 +396,13 @@ register_format(_neo_format(
     risk="unpickling runs any code the file contains", sniff=probe.sniff_pickle))
 
 
+def inspect_phy(path: Path, options: dict) -> Any:
+    """``inspect`` of a Kilosort / Phy folder: its clusters, the mapping tried, the flags."""
+    from plastix.io.inspection import inspect_phy_folder  # inspection imports this table
+
+    return inspect_phy_folder(path, options)
+
+
 def inspect_pynapple(path: Path, options: dict) -> Any:
     """``inspect`` of a pynapple session: its objects, the mapping tried, the flags."""
     from plastix.io.inspection import inspect_pynapple_session  # inspection imports this table
@@ -409,3 +419,12 @@ register_format(Format(
     open_lazy=pynapple_files.open_pynapple_session, lazy_options=pynapple_files.READ_OPTIONS,
     inspect=inspect_pynapple, folder=True, packages=("pynapple",),
     install="pip install 'pynapple>=0.8.2'", sniff=pynapple_npz.is_pynapple_npz))
+register_format(Format(
+    name="phy", label="Phy", suffixes=(".npy",),
+    description="Kilosort / Phy output folder (spike_times.npy, spike_clusters.npy, params.py, "
+                "cluster tables): sorted spike trains, weights inferred; params.py never run",
+    read=phy_files.read_phy_folder, write=None,
+    write_note="plastix does not write sorter output; save the record as .nc or .nwb",
+    open_lazy=phy_files.open_phy_folder, lazy_options=phy_files.READ_OPTIONS,
+    inspect=inspect_phy, folder=True, packages=("pynapple",),
+    install="pip install 'pynapple>=0.8.2'", sniff=phy_files.is_phy_path))

@@ -44,7 +44,7 @@ from plastix.io.probe import reading
 from plastix.io.table import COLUMNS, header_units, is_pairing_table, load_pairing_table
 
 __all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "inspect_table",
-           "inspect_pynapple_session", "describe_record"]
+           "inspect_pynapple_session", "inspect_phy_folder", "describe_record"]
 
 
 @dataclass
@@ -498,3 +498,38 @@ def _session_spikes_only(path: Path, options: dict[str, Any], err: Any) -> xr.Da
         return open_pynapple_session(path, weights_from="spikes", **options)
     except SessionMapError:
         return None
+
+
+def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
+    """What a Kilosort / Phy folder holds (clusters, cluster tables), mapped by ``options``
+    (:func:`plastix.io.phy_files.read_phy_folder`'s); spike trains only, so the weights are
+    inferred (``--weights-from spikes``)."""
+    from plastix.io.phy_files import PhyMapError, open_phy_folder, phy_folder
+
+    units = phy_folder(path)
+    ins = Inspection(path, "Phy folder (Kilosort / Phy spike sorting)")
+    ins.found.append(units.describe())
+    for name, values in units.metadata.items():
+        distinct = sorted({str(v) for v in values.tolist()})
+        few = ", ".join(distinct[:6]) + (", ..." if len(distinct) > 6 else "")
+        ins.found.append(f"cluster column {name}: {len(distinct)} value(s) ({few})")
+    group = units.metadata.get("group")
+    if group is not None:
+        noise = sum(str(g).strip().lower() == "noise" for g in group.tolist())
+        ins.found.append(f"{noise} cluster(s) labelled noise (group): left out unless named "
+                         "by id")
+    ins.found.append("no weights (spike trains only): they are inferred from the spikes")
+    options = {**options, "weights_from": "spikes"}
+    ins.flags += [f"{CLI_FLAGS.get(k, '--' + k.replace('_', '-'))} {_flag_value(v)}"
+                  for k, v in options.items() if v is not None and k != "source"]
+    try:
+        ds = open_phy_folder(path, **options)
+    except PhyMapError as err:
+        ins.missing.append(err.what)
+        ins.flags += [f for f in err.flags if f not in ins.flags]
+        return ins
+    try:
+        ins.ready, ins.record = True, describe_record(ds)
+    finally:
+        ds.close()
+    return ins

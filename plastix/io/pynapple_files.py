@@ -45,6 +45,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ from plastix.io.nwb_scan import CLI_FLAGS, parse_units, role_value, suggest
 from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SessionMapError", "read_pynapple_session",
-           "open_pynapple_session", "write_pynapple_session", "session_objects"]
+           "open_pynapple_session", "write_pynapple_session", "session_objects",
+           "select_units", "absent_weights", "empty_synapses"]
 
 READ_OPTIONS = ("pre_units", "post_units", "pre_activity", "post_activity", "weights",
                 "synapses", "segments", "decay", "bin_size", "weights_from", "source")
@@ -205,9 +207,23 @@ def _role_source(s: _Session, role: str, opt: dict[str, Any]) -> NpzObject:
                    (f"{_flag(option)} {cands[0] if cands else 'NAME'}",))
 
 
-def _select(s: _Session, obj: NpzObject, role: str, spec: Any, shared: bool) -> NpzObject:
+def select_units(refuse: Callable[..., Exception], obj: NpzObject, role: str, spec: Any,
+                 shared: bool) -> NpzObject:
     """The role's units of ``obj``: by ids, by a filter on its metadata, by its
-    ``role`` column, or all of them when the object is the role's own."""
+    ``role`` column, or all of them when the object is the role's own.
+
+    Parameters
+    ----------
+    refuse : callable
+        ``refuse(what, todo, flags=())`` -> the exception to raise (the reader's own).
+    obj : NpzObject
+        A ``TsGroup`` (or ``TsdFrame``) holding the role's units.
+    role : {"pre", "post"}
+    spec : tuple or None
+        :func:`plastix.io.nwb_scan.parse_units` of the role's option.
+    shared : bool
+        Whether ``obj`` holds both roles' units (then a selection is required).
+    """
     option = f"{role}_units"
     ids = _unit_ids(obj)
     meta = obj.metadata
@@ -215,33 +231,33 @@ def _select(s: _Session, obj: NpzObject, role: str, spec: Any, shared: bool) -> 
         keep = [i for i, v in zip(ids, meta["role"].tolist(), strict=True)
                 if role_value(v) == role]
         if not keep:
-            raise s.refuse(f"the metadata column 'role' of {obj.path.name} names no {role} "
+            raise refuse(f"the metadata column 'role' of {obj.path.name} names no {role} "
                            f"unit (values {sorted(set(map(str, meta['role'].tolist())))})",
                            f"Select the {role}synaptic units with {_flag(option)}")
     elif spec is None:
         if shared:
             fix, flags = _selection_fix(obj)
-            raise s.refuse(f"{obj.path.name} holds both roles' units and nothing says which "
+            raise refuse(f"{obj.path.name} holds both roles' units and nothing says which "
                            "are pre and which post", fix, flags)
         return obj
     elif spec[0] == "ids":
         text = {str(i): i for i in ids}
         missing = [i for i in spec[1] if str(i) not in text]
         if missing:
-            raise s.refuse(f"`{option}` names unit(s) {missing} that {obj.path.name} does not "
+            raise refuse(f"`{option}` names unit(s) {missing} that {obj.path.name} does not "
                            f"hold (its ids: {_few(ids)})", f"Name its units in {_flag(option)}")
         keep = [text[str(i)] for i in spec[1]]
     else:
         column = spec[1].column
         if column not in meta:
             lost = f" (its metadata was not read: {obj.unread})" if obj.unread else ""
-            raise s.refuse(f"`{option}` selects units by the metadata column {column!r}, which "
+            raise refuse(f"`{option}` selects units by the metadata column {column!r}, which "
                            f"{obj.path.name} does not have{lost}" + suggest(column, list(meta)),
                            f"Name one of its columns in {_flag(option)}")
         keep = [i for i, v in zip(ids, meta[column].tolist(), strict=True)
                 if spec[1].matches(v)]
         if not keep:
-            raise s.refuse(f"`{option}` selects units with {spec[1].describe()}, and "
+            raise refuse(f"`{option}` selects units with {spec[1].describe()}, and "
                            f"{obj.path.name} has none (values "
                            f"{sorted(set(map(str, meta[column].tolist())))})",
                            f"Choose one of these values in {_flag(option)}")
@@ -272,8 +288,9 @@ def _selection_fix(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
 def _roles(s: _Session, opt: dict[str, Any]) -> dict[str, NpzObject]:
     sources = {r: _role_source(s, r, opt) for r in _ROLES}
     shared = sources["pre"].path == sources["post"].path
-    return {r: _select(s, sources[r], r, parse_units(f"{r}_units", opt.get(f"{r}_units")),
-                       shared) for r in _ROLES}
+    return {r: select_units(s.refuse, sources[r], r,
+                            parse_units(f"{r}_units", opt.get(f"{r}_units")), shared)
+            for r in _ROLES}
 
 
 # ---------------------------------------------------------------- weights, segments
@@ -378,7 +395,7 @@ def _settings(s: _Session, opt: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _absent_weights(nap: Any, roles: dict[str, Any], epochs: Any) -> Any:
+def absent_weights(nap: Any, roles: dict[str, Any], epochs: Any) -> Any:
     """No weights measured: an empty weight frame at the start of the data (its time
     support the data's, so that pynapple sees a span, not one instant)."""
     spans = [epochs] if epochs is not None else [o.time_support for o in roles.values()]
@@ -430,7 +447,7 @@ def read_pynapple_session(path: str | os.PathLike, *, lazy: bool = False,
     epochs = seg.to_pynapple() if seg is not None else None
     w = _weights(s, options)
     if w is None:
-        weights, synapses = _absent_weights(nap, roles, epochs), _empty_synapses()
+        weights, synapses = absent_weights(nap, roles, epochs), empty_synapses()
     else:
         w, synapses = _selected_weights(s, w, _synapses(s, w, options), chosen)
         weights = w.to_pynapple()
@@ -443,7 +460,7 @@ def read_pynapple_session(path: str | os.PathLike, *, lazy: bool = False,
     return ds
 
 
-def _empty_synapses() -> Any:
+def empty_synapses() -> Any:
     import pandas as pd
 
     return pd.DataFrame({"pre_unit": np.zeros(0, np.int64), "post_unit": np.zeros(0, np.int64)})
