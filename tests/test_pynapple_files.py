@@ -173,7 +173,7 @@ def test_what_cannot_be_mapped_is_one_line_naming_the_fix(tmp_path, rng, capsys)
              ({"pre_units": "location=CA2", "post_units": "location=CA1"}, "'CA1', 'CA3'"),
              ({**CA3_CA1, "weights": "epochs"}, "holds a IntervalSet; it must be a TsdFrame"),
              ({**CA3_CA1, "weights": "slope"}, "no .npz file"),
-             ({**CA3_CA1, "synapses": "0:7"}, "1 pair(s) for the 3 column(s)")]
+             ({**CA3_CA1, "synapses": "0:7"}, "gives 1 synapse(s) for the 3 column(s)")]
     for options, expected in cases:
         with pytest.raises(SchemaError) as err:
             read_pynapple_session(folder, **options)
@@ -287,3 +287,23 @@ def test_metadata_of_older_pynapple_versions(tmp_path, rng):
     with pytest.warns(UserWarning, match="left out"):
         rec = read_pynapple_session(folder, pre_units="0,1,2,3", post_units="7,9")
     assert rec.sizes["pre"] == 4
+
+
+def test_a_synapse_table_saved_beside_the_objects(tmp_path, rng):
+    """``to_pynapple``'s synapse DataFrame saved as CSV maps the weight columns when the
+    weights carry no metadata; a table without the columns is refused naming them."""
+    folder = _lab_session(tmp_path / "s", rng)
+    ref = read_pynapple_session(folder, **CA3_CA1)
+    w = nap.load_file(str(folder / "weights.npz"))
+    nap.TsdFrame(t=w.t, d=w.values, columns=[0, 1, 2]).save(str(folder / "weights.npz"))
+    with pytest.raises(SchemaError, match="no metadata pre_unit, post_unit, no synapses.csv"):
+        read_pynapple_session(folder, **CA3_CA1)
+    table = folder / "synapses.csv"
+    table.write_text("pre_unit,post_unit\n0,7\n1,7\n2,9\n")
+    _same(read_pynapple_session(folder, **CA3_CA1), ref)
+    table.unlink()
+    (folder / "pairs.tsv").write_text("pre_unit\tpost_unit\n0\t7\n1\t7\n2\t9\n")
+    _same(read_pynapple_session(folder, synapses="pairs.tsv", **CA3_CA1), ref)
+    (folder / "bad.csv").write_text("pre,post\n0,7\n")
+    with pytest.raises(SchemaError, match=r"lacks the column\(s\) pre_unit, post_unit"):
+        read_pynapple_session(folder, synapses="bad.csv", **CA3_CA1)

@@ -24,7 +24,9 @@ options of the standard NWB reader (the same command-line flags):
     inferred, :func:`plastix.estimate.infer_weights`).
 ``synapses``
     Each weight column's synapse as ``PRE:POST,PRE:POST,...`` (unit ids, in column
-    order); default the weights' metadata ``pre_unit`` / ``post_unit``.
+    order) or a CSV/TSV table of the folder (``pre_unit``, ``post_unit``; row i =
+    column i); default the weights' metadata ``pre_unit`` / ``post_unit``, else the
+    folder's ``synapses.csv`` (``to_pynapple(rec)["synapses"].to_csv(...)``).
 ``segments``
     The ``IntervalSet`` whose rows are the segments, or ``"none"``; default the
     file ``epochs`` when there is one.
@@ -64,8 +66,9 @@ from plastix.io.nwb_map import synapse_pairs
 from plastix.io.nwb_scan import CLI_FLAGS, parse_units, role_value, suggest
 from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
 
-__all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SessionMapError", "read_pynapple_session",
-           "open_pynapple_session", "write_pynapple_session", "session_objects",
+__all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SYNAPSE_TABLES", "SessionMapError",
+           "read_pynapple_session", "open_pynapple_session", "write_pynapple_session",
+           "session_objects",
            "select_units", "absent_weights", "empty_synapses"]
 
 READ_OPTIONS = ("pre_units", "post_units", "pre_activity", "post_activity", "weights",
@@ -316,28 +319,59 @@ def _weights(s: _Session, opt: dict[str, Any]) -> NpzObject | None:
                    (f"{_flag('weights')} {frames[0]}",) if frames else ("--weights-from spikes",))
 
 
+SYNAPSE_TABLES = ("synapses.csv", "synapses.tsv")
+"""Default synapse tables of a session folder (``pre_unit``, ``post_unit``; row i =
+weight column i), as ``to_pynapple(rec)["synapses"].to_csv(...)`` writes one."""
+
+
 def _synapses(s: _Session, w: NpzObject, opt: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """The (pre, post) unit ids of each weight column: the option's pairs, else the
-    weights' metadata ``pre_unit`` / ``post_unit``."""
+    """The (pre, post) unit ids of each weight column: the option's pairs or table file,
+    else the weights' metadata ``pre_unit`` / ``post_unit``, else the folder's
+    :data:`SYNAPSE_TABLES`."""
     given = opt.get("synapses")
     n = 1 if w.kind == "Tsd" else w.ids.size
+    if given is None and {"pre_unit", "post_unit"} <= set(w.metadata):
+        return w.metadata["pre_unit"], w.metadata["post_unit"]
+    if given is None and s.main is None:
+        given = next((t for t in SYNAPSE_TABLES if (s.folder / t).is_file()), None)
     if given is None:
-        if {"pre_unit", "post_unit"} <= set(w.metadata):
-            return w.metadata["pre_unit"], w.metadata["post_unit"]
         raise s.refuse(f"the weights ({w.path.name}, {n} column(s)) do not say which synapse "
-                       "each column is (no metadata pre_unit, post_unit)",
+                       "each column is (no metadata pre_unit, post_unit, no synapses.csv)",
                        f"Give them with {_flag('synapses')} PRE:POST,PRE:POST,... (unit ids, "
-                       "in column order)", (f"{_flag('synapses')} PRE:POST,...",))
+                       "in column order) or a table file", (f"{_flag('synapses')} PRE:POST,...",))
     pairs = synapse_pairs(given)
+    if pairs is None and str(given).lower().endswith((".csv", ".tsv")):
+        pairs = _synapse_table_file(s, str(given))
     if pairs is None:
-        raise s.refuse(f"`synapses` must be PRE:POST,PRE:POST,... for a pynapple session; got "
-                       f"{given!r}", f"Give one PRE:POST pair per weight column with "
-                       f"{_flag('synapses')}")
+        raise s.refuse(f"`synapses` must be PRE:POST,PRE:POST,... or a .csv/.tsv table of the "
+                       f"session folder; got {given!r}", f"Give one PRE:POST pair per weight "
+                       f"column with {_flag('synapses')}")
     if pairs[0].size != n:
-        raise s.refuse(f"`synapses` gives {pairs[0].size} pair(s) for the {n} column(s) of "
-                       f"{w.path.name}", f"Give one PRE:POST pair per column with "
+        raise s.refuse(f"`synapses` ({given}) gives {pairs[0].size} synapse(s) for the {n} "
+                       f"column(s) of {w.path.name}", f"Give one synapse per column with "
                        f"{_flag('synapses')}")
     return pairs
+
+
+def _synapse_table_file(s: _Session, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``pre_unit`` and ``post_unit`` of a CSV/TSV table in the session folder."""
+    import pandas as pd
+
+    path = s.folder / name
+    if not path.is_file():
+        raise s.refuse(f"`synapses` names {name!r}, which is no file of {s.folder.name!r}",
+                       f"Name a table in the folder with {_flag('synapses')}")
+    try:
+        table = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        raise FileFormatError(f"cannot read {name!r} of {s.folder.name!r} as a table: {err}. "
+                              "Save it as CSV with columns pre_unit, post_unit.") from err
+    missing = [c for c in ("pre_unit", "post_unit") if c not in table.columns]
+    if missing:
+        raise s.refuse(f"the synapse table {name} lacks the column(s) {', '.join(missing)} "
+                       f"(it has {', '.join(map(str, table.columns))})",
+                       "Give it columns pre_unit and post_unit, one row per weight column")
+    return table["pre_unit"].to_numpy(), table["post_unit"].to_numpy()
 
 
 def _selected_weights(s: _Session, w: NpzObject, pairs: tuple[np.ndarray, np.ndarray],
