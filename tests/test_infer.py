@@ -204,24 +204,40 @@ def _gap(rec, role, unit, lo, hi):
     return out
 
 
-@pytest.mark.parametrize("method", ["ccg", "glm"])
-def test_a_window_a_unit_was_not_recorded_throughout_is_missing(method):
-    """Post unit unrecorded in 25-35 s: its pairs in the window 20-40 s are NaN (they would
-    read the unseen post spikes as transmission failures), with a warning; the other
-    windows are inferred exactly as from the full record.  A presynaptic gap masks the
-    GLM's window (unseen pre spikes read as silence) and leaves ccg's unchanged."""
+def test_ccg_leaves_out_pre_spikes_near_time_the_post_unit_was_not_recorded():
+    """Post unit unrecorded in 25-35 s: the pre spikes whose lag window or jitter baseline
+    touches that time are left out (they would read the unseen post spikes as transmission
+    failures), with a warning; the efficacies equal, to rounding, those of the full record
+    with exactly those pre spikes removed (computed here from the definition), and the
+    windows clear of the gap those of the full record.  A presynaptic gap changes nothing
+    (its spikes are simply absent)."""
     rec = _ramp_record(n_pre=4, duration=60.0)
-    kw = dict(method=method, window=20.0)
+    kw = dict(window=20.0)
+    holed = _gap(rec, "post", 0, 25.0, 35.0)
+    with pytest.warns(UserWarning, match="left out of those pairs"):
+        w = infer_weights(holed, **kw)["weight"].values
+    lo, hi, jitter = 0.0, 0.010, 0.050  # the defaults
+    pt = holed["pre_spike_time"].values
+    touch = (pt + lo - jitter < 35.0) & (pt + hi + jitter > 25.0)
+    ref = infer_weights(holed.isel(pre_spike=np.flatnonzero(~touch)), **kw)["weight"].values
+    np.testing.assert_allclose(w, ref, rtol=1e-12)
+    full = infer_weights(rec, **kw)["weight"].values
+    np.testing.assert_allclose(w[[0, 2]], full[[0, 2]], rtol=1e-9)
+    assert np.isfinite(w).all()
+    no_drop = infer_weights(_gap(rec, "pre", 1, 25.0, 35.0), **kw)["weight"].values
+    assert np.isfinite(no_drop).all()
+
+
+def test_glm_leaves_out_windows_a_unit_was_not_recorded_throughout():
+    """The GLM reads unseen pre spikes as silence: the pairs of a window either unit misses
+    in part are NaN, with a warning; the other windows are the full record's."""
+    rec = _ramp_record(n_pre=4, duration=60.0)
+    kw = dict(method="glm", window=20.0)
     full = infer_weights(rec, **kw)["weight"].values
     with pytest.warns(UserWarning, match="not recorded throughout"):
         w = infer_weights(_gap(rec, "post", 0, 25.0, 35.0), **kw)["weight"].values
     assert np.isnan(w[1]).all() and np.isfinite(full[1]).all()
     np.testing.assert_allclose(w[[0, 2]], full[[0, 2]], rtol=1e-9)
-    pre_gap = _gap(rec, "pre", 1, 25.0, 35.0)
-    if method == "glm":
-        with pytest.warns(UserWarning, match="presynaptic or postsynaptic unit"):
-            w = infer_weights(pre_gap, **kw)["weight"].values
-        assert np.isnan(w[1, 0, 1]) and np.isfinite(w[1, 0, [0, 2, 3]]).all()
-    else:
-        w = infer_weights(pre_gap, **kw)["weight"].values
-        assert np.isfinite(w).all()
+    with pytest.warns(UserWarning, match="presynaptic or postsynaptic unit"):
+        w = infer_weights(_gap(rec, "pre", 1, 25.0, 35.0), **kw)["weight"].values
+    assert np.isnan(w[1, 0, 1]) and np.isfinite(w[1, 0, [0, 2, 3]]).all()

@@ -142,3 +142,22 @@ def test_a_role_column_from_a_phy_label(tmp_path, sorted_rec):
     rec = read_phy_folder(folder, weights_from="spikes")
     assert rec["pre"].values.tolist() == list(range(6))  # the noise cluster left out
     assert rec["post"].values.tolist() == [100, 101]
+
+
+def test_every_command_leaves_the_sorting_untouched(tmp_path, sorted_rec):
+    """inspect, estimate and infer-weights read a Kilosort folder and write nothing in it."""
+    import hashlib
+
+    folder, _ = _kilosort(tmp_path / "ks", sorted_rec)
+
+    def snapshot():
+        return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+                for p in sorted(folder.iterdir())}
+
+    before = snapshot()
+    flags = ["--pre-units", "depth<1000", "--post-units", "depth>=1000"]
+    assert main(["inspect", str(folder), *flags]) == 0
+    assert main(["estimate", str(folder), *flags, "--weights-from", "spikes", "--decay", "0",
+                 "--n-boot", "20", "--n-null", "0", "--out", str(tmp_path / "est")]) == 0
+    assert main(["infer-weights", str(folder), *flags, "--out", str(tmp_path / "w.nc")]) == 0
+    assert snapshot() == before

@@ -307,3 +307,24 @@ def test_a_synapse_table_saved_beside_the_objects(tmp_path, rng):
     (folder / "bad.csv").write_text("pre,post\n0,7\n")
     with pytest.raises(SchemaError, match=r"lacks the column\(s\) pre_unit, post_unit"):
         read_pynapple_session(folder, synapses="bad.csv", **CA3_CA1)
+
+
+def _snapshot(folder):
+    import hashlib
+
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.iterdir())}
+
+
+def test_every_command_leaves_the_session_untouched(tmp_path, rng):
+    """The only copy of a recording: inspect, estimate, infer-weights read the folder and
+    write nothing in it (same bytes, same modification times, no new file)."""
+    folder = _lab_session(tmp_path / "s", rng)
+    before = _snapshot(folder)
+    flags = ["--pre-units", "location=CA3", "--post-units", "location=CA1"]
+    assert main(["inspect", str(folder), *flags]) == 0
+    assert main(["estimate", str(folder), *flags, "--decay", "0.1", "--n-boot", "20",
+                 "--n-null", "0", "--out", str(tmp_path / "out" / "est")]) == 0
+    assert main(["infer-weights", str(folder), *flags, "--window", "5",
+                 "--out", str(tmp_path / "out" / "w.nc")]) == 0
+    assert _snapshot(folder) == before

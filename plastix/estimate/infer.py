@@ -50,12 +50,13 @@ unit fired fewer than ``min_spikes`` times in a window, or whose postsynaptic
 unit did not fire in it, gets NaN (missing, never 0); the count is in
 ``attrs["n_missing"]``.  A unit that never fires in the record is warned about
 and its synapses are NaN in every window; a role none of whose units fires is
-refused.  A window that a unit was not recorded throughout (bins of NaN
-activity: outside its NWB ``obs_intervals`` or a pynapple group's time support)
-is NaN for its pairs, with a warning: ``ccg`` when the *post* unit misses part
-of the window (its spikes after the pre spikes there were not seen, which would
-bias the efficacy down), ``glm`` when either unit does (unseen pre spikes are
-read as silence).
+refused.  Time a unit was not recorded (bins of NaN activity: outside its NWB
+``obs_intervals`` or a pynapple group's time support)
+is handled with a warning: ``ccg`` leaves out of a pair the presynaptic spikes
+whose lag window or baseline touches time the *post* unit was not recorded (its
+spikes there were not seen, and would read as transmission failures, biasing the
+efficacy down); ``glm`` sets to NaN the pairs of a window either unit misses in
+part (unseen pre spikes would read as silence).
 
 When to use which method
 ------------------------
@@ -248,6 +249,42 @@ def _mask_unobserved(ds: xr.Dataset, w: np.ndarray, sem: np.ndarray, starts: np.
                   stacklevel=3)
 
 
+def _gaps(ds: xr.Dataset, role: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per unit of ``role``, the time spans (record units) of its bins of NaN activity
+    (not recorded): sorted, disjoint ``(starts, ends)``, a run of bins merged into one.
+    The activity is read in chunks of rows."""
+    t = np.asarray(ds["time"].values, dtype=float)
+    dt = float(ds.attrs["dt"])
+    act = ds[f"{role}_activity"]
+    rows: list[list[np.ndarray]] = [[] for _ in range(ds.sizes[role])]
+    for a in range(0, t.size, UNOBSERVED_CHUNK):
+        r, u = np.nonzero(np.isnan(np.asarray(act[a:a + UNOBSERVED_CHUNK].values, dtype=float)))
+        for j in np.unique(u):
+            rows[j].append(a + r[u == j])
+    out = []
+    for parts in rows:
+        idx = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        if not idx.size:
+            out.append((np.zeros(0), np.zeros(0)))
+            continue
+        t0, t1 = t[idx], t[idx] + dt
+        new = np.r_[True, t0[1:] > t1[:-1] + 1e-9 * dt]  # a run continues where a bin ends
+        first = np.flatnonzero(new)
+        last = np.r_[first[1:] - 1, idx.size - 1]
+        out.append((t0[first], t1[last]))
+    return out
+
+
+def _clear_of(gaps: tuple[np.ndarray, np.ndarray], x0: np.ndarray, x1: np.ndarray
+              ) -> np.ndarray:
+    """Whether each span ``[x0, x1]`` misses every gap ``[start, end)``."""
+    starts, ends = gaps
+    if not starts.size:
+        return np.ones(x0.shape, dtype=bool)
+    k = np.searchsorted(ends, x0, side="right")  # the first gap ending after x0
+    return (k >= starts.size) | (starts[np.minimum(k, starts.size - 1)] >= x1)
+
+
 def _integral(q: np.ndarray, cq: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``∫_{-∞}^{x} N(s) ds`` for the counting function ``N`` of sorted times ``q``."""
     k = np.searchsorted(q, x, side="right")
@@ -278,7 +315,12 @@ def _pair_counts(q, t, lo, hi, baseline, jitter, n_surrogates, rng
 
 def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surrogates,
          min_spikes, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Efficacy, its SEM and the pre spike count per (window, post, pre)."""
+    """Efficacy, its SEM and the pre spike count per (window, post, pre).
+
+    A presynaptic spike whose reach (its lag window and baseline) touches time the
+    post unit was not recorded (:func:`_gaps`) is left out of that post unit's pairs:
+    the post spikes there were not seen, and counting them as absent would read as
+    transmission failures."""
     pt, pu, ps = pre
     qt, qu, qs = post
     n_w, n_post, n_pre = starts.size, ds.sizes["post"], ds.sizes["pre"]
@@ -286,6 +328,12 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
     sem = np.full_like(w, np.nan)
     n_spk = np.zeros((n_w, n_pre))
     r_leak = (hi - lo) / (2 * jitter)
+    gaps = _gaps(ds, "post")
+    if isinstance(baseline, str):
+        reach = (lo - jitter, hi + jitter)
+    else:
+        reach = (lo, max(hi, float(baseline[1])))
+    dropped = 0
     for s in np.unique(wsegs):
         wi = np.flatnonzero(wsegs == s)
         sel = ps == s
@@ -302,10 +350,15 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
             q = np.sort(qt[(qs == s) & (qu == i)])
             obs, exp = _pair_counts(q, t, lo, hi, baseline, jitter, n_surrogates, rng)
             x = obs - exp                                   # excess post spikes per pre spike
+            seen = _clear_of(gaps[i], t + reach[0], t + reach[1])
+            n = n_j[wi]
+            if not seen.all():
+                x = np.where(seen, x, 0.0)
+                n = np.bincount(flat[seen], minlength=n_w * n_pre).reshape(n_w, n_pre)[wi]
+                dropped += int((~seen).sum())
             s1, s2 = (np.bincount(flat, weights=v, minlength=n_w * n_pre).reshape(n_w, n_pre)[wi]
                       for v in (x, x * x))
             fired = np.histogram(q, bins=np.append(starts[wi], starts[wi[-1]] + window))[0] > 0
-            n = n_j[wi]
             good = (n >= min_spikes) & fired[:, None]
             with np.errstate(invalid="ignore", divide="ignore"):
                 est = s1 / n
@@ -315,6 +368,11 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
                 est, err = est / (1 - r_leak), err / (1 - r_leak)  # of itself into E
             w[wi, i] = np.where(good, est, np.nan)
             sem[wi, i] = np.where(good, err, np.nan)
+    if dropped:
+        warnings.warn(f"infer_weights: {dropped} (pre spike, post unit) pairs fall where the "
+                      "postsynaptic unit was not recorded (NaN activity: outside its "
+                      "obs_intervals or time support); they are left out of those pairs' "
+                      "efficacies.", UserWarning, stacklevel=3)
     return w, sem, n_spk
 
 
@@ -462,8 +520,8 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
     else:
         w, sem, n_spk = _ccg(record, pre, post, starts, wsegs, window * c, lo * c, hi * c, base,
                              jitter * c, int(n_surrogates), int(min_spikes), resolve_rng(rng))
-    _mask_unobserved(record, w, sem, starts, wsegs, window * c,
-                     ("pre", "post") if method == "glm" else ("post",))
+    if method == "glm":  # ccg leaves out the pre spikes near unrecorded time instead
+        _mask_unobserved(record, w, sem, starts, wsegs, window * c, ("pre", "post"))
     return _output(record, w, sem, n_spk, starts + window * c / 2, wsegs, {
         "method": method, "window_s": float(window), "lag_s": [lo, hi],
         "baseline": baseline if isinstance(baseline, str) else [float(b) for b in baseline],
