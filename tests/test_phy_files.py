@@ -122,6 +122,13 @@ def test_what_cannot_be_read_or_mapped_is_one_line(tmp_path, sorted_rec, capsys)
     np.save(folder / "spike_clusters.npy", np.array([{"a": 1}], dtype=object))
     with pytest.raises(FileFormatError, match="allow_pickle"):
         phy_folder(folder)
+    (folder / "spike_clusters.npy").write_bytes(b"\x93NUMPY\x01\x00")  # cut short
+    with pytest.raises(FileFormatError, match="spike_clusters.npy"):
+        phy_folder(folder)
+    folder, _ = _kilosort(tmp_path / "twice", sorted_rec)
+    (folder / "cluster_group.tsv").write_text("cluster_id\tgroup\n0\tgood\n0\tnoise\n")
+    with pytest.raises(FileFormatError, match=r"cluster id\(s\) \[0\] have more than one row"):
+        phy_folder(folder)
 
 
 def test_inspect_names_the_columns_and_the_flags(tmp_path, sorted_rec):

@@ -99,7 +99,7 @@ def _array(folder: Path, name: str) -> np.ndarray:
     """A ``.npy`` file of one column (``(n,)`` or ``(n, 1)``), read without pickles."""
     try:
         values = np.load(folder / name, allow_pickle=False)
-    except ValueError as err:
+    except (ValueError, OSError, EOFError) as err:  # pickled, truncated or unreadable
         raise FileFormatError(f"cannot read {name!r} of {folder.name!r}: {err}. Kilosort writes "
                               "plain integer arrays; copy the folder again from the "
                               "sorter's output.") from err
@@ -131,6 +131,11 @@ def _tables(folder: Path, ids: np.ndarray) -> dict[str, np.ndarray]:
         key = next((c for c in table.columns if str(c).lower() in ("cluster_id", "id")), None)
         if key is None or not len(table):
             continue
+        twice = table[key][table[key].duplicated()].tolist()
+        if twice:
+            raise FileFormatError(f"cannot read {path.name!r} of {folder.name!r}: cluster "
+                                  f"id(s) {twice[:5]} have more than one row. Keep one row per "
+                                  "cluster (Phy writes one).")
         rows = pd.Index(pd.to_numeric(table[key], errors="coerce")).get_indexer(ids)
         for col in table.columns:
             if col == key or str(col) in out:
