@@ -160,6 +160,11 @@ def test_older_files_without_type_or_with_metadata_entries_are_read(tmp_path):
     assert obj.kind == "TsGroup" and obj.metadata["location"].tolist() == ["CA3", "CA1"]
     group = obj.to_pynapple()
     assert group[0].t.tolist() == [0.5, 1.5] and group[1].t.tolist() == [1.0, 2.0]
+    short = tmp_path / "short.npz"
+    np.savez(short, t=np.array([0.5, 1.0, 1.5]), index=np.array([0, 1]), keys=np.array([0, 1]),
+             start=np.array([0.0]), end=np.array([3.0]), type=np.array(["TsGroup"]))
+    with pytest.raises(FileFormatError, match=r"'t' \(3,\) and 'index' \(2,\) do not match"):
+        read_npz(short)
     plain = tmp_path / "plain.npz"
     np.savez(plain, a=np.arange(3))
     with pytest.raises(FileFormatError, match="none of pynapple's"):

@@ -340,6 +340,7 @@ def read_npz(path: str | os.PathLike) -> NpzObject:
         raise FileFormatError(f"cannot read {path.name!r} as a pynapple {kind}: it lacks the "
                               f"entries {', '.join(missing)}. Save the object again with "
                               "pynapple.")
+    _check_shapes(path, kind, entries)
     obj = NpzObject(path.stem, path, kind, {k: v for k, v in entries.items() if k in _ENTRIES
                                              and k not in ("_metadata", "type", _UNREAD)})
     obj.metadata = _metadata(entries, obj.ids, f"{path.name!r}")
@@ -350,6 +351,23 @@ def read_npz(path: str | os.PathLike) -> NpzObject:
                       "units by id, or save the object again with a current pynapple.",
                       UserWarning, stacklevel=2)
     return obj
+
+
+def _check_shapes(path: Path, kind: str, entries: dict[str, Any]) -> None:
+    """Refuse an archive whose entries disagree in length (a damaged or hand-made file)."""
+    size = {k: np.shape(v) for k, v in entries.items() if k in _ENTRIES}
+    pairs = [("start", "end")]
+    if "t" in size:
+        pairs += [("t", k) for k in ("index", "d") if k in size]
+    bad = [(a, b) for a, b in pairs if size[a][:1] != size[b][:1]]
+    if kind == "TsdFrame" and len(size.get("d", ())) == 2 and (
+            size["d"][1] != np.size(entries["columns"])):
+        bad.append(("d", "columns"))
+    if bad:
+        a, b = bad[0]
+        raise FileFormatError(f"cannot read {path.name!r} as a pynapple {kind}: its entries "
+                              f"{a!r} {size[a]} and {b!r} {size.get(b, np.shape(entries[b]))} "
+                              "do not match in length. Save the object again with pynapple.")
 
 
 def is_pynapple_npz(path: str | os.PathLike) -> bool | None:
