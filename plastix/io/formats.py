@@ -22,7 +22,11 @@ path)``; their record reader and writer go through
 :func:`plastix.io.neo.from_neo` / :func:`plastix.io.neo.to_neo`.  The ``nwb``
 entry reads both kinds of NWB file: Neo-written ones through Neo, any other
 (pynwb, MatNWB, ``nwb_style="standard"``) through :mod:`plastix.io.nwb`; it
-writes either style (``write_options=("nwb_style",)``).
+writes either style (``write_options=("nwb_style",)``).  Two formats are folders that
+plastix reads and does not write (``folder=True``, ``write=None``): a pynapple session
+(the ``.npz`` files pynapple saves; :mod:`plastix.io.pynapple_files`) and a Kilosort /
+Phy output folder (:mod:`plastix.io.phy_files`); a directory is given the folder format
+that recognises its content.
 """
 
 from __future__ import annotations
