@@ -333,3 +333,18 @@ def test_every_command_leaves_the_session_untouched(tmp_path, rng):
     assert main(["infer-weights", str(folder), *flags, "--window", "5",
                  "--out", str(tmp_path / "out" / "w.nc")]) == 0
     assert _snapshot(folder) == before
+
+
+def test_design_calibrates_from_a_session_with_the_reader_flags(tmp_path, capsys):
+    """``plastix design --record SESSION/`` takes the reader flags (here the decay, which the
+    files do not hold); reader flags without --record are refused in one line."""
+    rec = simulate_synthetic(SyntheticConfig(n_pre=6, n_post=4, n_intervals=40,
+                                             bins_per_interval=20, lr=0.5, decay=2.0,
+                                             noise=0.05, n_burn=60), rng=3)
+    folder = write_pynapple_session(rec, tmp_path / "sess")
+    assert main(["design", "--pre-units", "1,2", "--out", str(tmp_path / "x")]) == 2
+    assert "map the file of --record" in capsys.readouterr().err
+    out = tmp_path / "design"
+    assert main(["design", "--record", str(folder), "--decay", "2", "--budget", "4",
+                 "--replicates", "3", "--quiet", "--out", str(out)]) == 0
+    assert (out / "design.csv").is_file()

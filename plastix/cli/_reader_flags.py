@@ -14,7 +14,8 @@ from typing import Any
 __all__ = ["add_reader_flags", "reader_options"]
 
 _SEGMENTS_HELP = ("table whose rows are the segments: epochs, trials or none (default: epochs "
-                  "when present, else trials)")
+                  "when present, else trials); pynapple: an IntervalSet file or none "
+                  "(default epochs.npz)")
 
 
 def _flags(skip: tuple[str, ...]) -> dict[str, str]:
@@ -30,7 +31,8 @@ def add_reader_flags(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] =
     from plastix.io.nwb import OPTION_HELP
 
     group = parser.add_argument_group(
-        "mapping a standard NWB file (see `plastix inspect FILE`)")
+        "mapping a file of units: standard NWB, a pynapple session folder, a Kilosort / Phy "
+        "folder (see `plastix inspect FILE`)")
     for name, flag in _flags(skip).items():
         kind = float if name in ("bin_size", "decay") else str
         group.add_argument(flag, dest=f"read_{name}", type=kind, default=None,

@@ -12,6 +12,7 @@ from pathlib import Path
 from plastix.cli._cluster import add_cluster_flags, cluster_client
 from plastix.cli._inputs import add_allow_pickle_flag
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_folder, check_outputs
+from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import format_help, kernel_help
 
 # the files write_design puts in the output folder
@@ -41,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "as Brian2 networks (plastix.circuits.linear; same numbers, much slower)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_reader_flags(p)
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)
     add_cluster_flags(p)
@@ -125,6 +127,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.recording_length:
         return _run_length(args)
     check_kernel(args.kernel)
+    options = reader_options(args)
+    if options and args.record is None:
+        raise ValueError(f"the reader flags ({', '.join(sorted(options))}) map the file of "
+                         "--record; pass --record FILE, or drop them.")
     inputs = [args.record] if args.record is not None else []
     if args.record is not None:
         check_input(args.record, allow_pickle=args.allow_pickle, name="`--record`")
@@ -132,7 +138,8 @@ def _run(args: argparse.Namespace) -> int:
     check_outputs([args.out / f for f in _FILES], inputs=inputs, overwrite=args.overwrite)
     record = None
     if args.record is not None:
-        record = load_input(args.record, allow_pickle=args.allow_pickle, name="`--record`")
+        record = load_input(args.record, allow_pickle=args.allow_pickle, name="`--record`",
+                            **options)
 
     from plastix.design.output import write_design
     from plastix.design.propose import propose_experiments

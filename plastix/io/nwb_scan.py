@@ -39,19 +39,22 @@ CLI_FLAGS = {"pre_units": "--pre-units", "post_units": "--post-units",
 """The command-line flag of each reader option."""
 
 OPTION_HELP = {
-    "pre_units": "presynaptic units of a standard NWB file: ids (3,4,5) or COLUMN=VALUE of "
-                 "the Units table (also COLUMN=A,B, COLUMN!=V, COLUMN<NUMBER, >, <=, >=; "
-                 "default: its 'role' column); with --pre-activity and a "
-                 "series without ROI table, the ids of its columns",
+    "pre_units": "presynaptic units: ids (3,4,5) or COLUMN=VALUE of the NWB Units table, a "
+                 "pynapple object's metadata or a Phy cluster table (also COLUMN=A,B, "
+                 "COLUMN!=V, COLUMN<NUMBER, >, <=, >=; default: a 'role' column); with "
+                 "--pre-activity and a series without ROI table, the ids of its columns",
     "post_units": "postsynaptic units, as --pre-units (e.g. location=CA1)",
-    "pre_activity": "path of a TimeSeries with the presynaptic activity (time x unit), e.g. "
-                    "processing/ecephys/rates (default: binned spikes)",
-    "post_activity": "path of a TimeSeries with the postsynaptic activity, e.g. "
-                     "processing/ophys/DfOverF/RoiResponseSeries",
-    "weights": "path of the weight TimeSeries (default processing/plasticity/weight)",
-    "synapses": "path of its synapse table with columns pre_unit, post_unit (default: "
-                "'synapses' next to the weights), or the synapse of each weight column as "
-                "PRE:POST,PRE:POST,... (unit ids, in column order)",
+    "pre_activity": "NWB: path of a TimeSeries with the presynaptic activity (time x unit), "
+                    "e.g. processing/ecephys/rates (default: binned spikes); pynapple: the "
+                    "file (TsGroup or TsdFrame) of the presynaptic units",
+    "post_activity": "NWB: path of a TimeSeries with the postsynaptic activity, e.g. "
+                     "processing/ophys/DfOverF/RoiResponseSeries; pynapple: the file of the "
+                     "postsynaptic units",
+    "weights": "NWB: path of the weight TimeSeries (default processing/plasticity/weight); "
+               "pynapple: the TsdFrame file (default weights.npz)",
+    "synapses": "NWB: path of its synapse table with columns pre_unit, post_unit (default: "
+                "'synapses' next to the weights); pynapple: a .csv/.tsv table; or the synapse "
+                "of each weight column as PRE:POST,PRE:POST,... (unit ids, in column order)",
     "decay": "known decay rate in 1/s",
     "bin_size": "bin width in s for spike trains without a rate series (default 0.01)",
 }
