@@ -19,18 +19,11 @@ Run: ``.venv/bin/python benchmarks/phy_folder.py [--quick]``
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _reading import duration_arg, race, save
 
-HERE = Path(__file__).resolve().parent
 RATE = 30000.0
 
 
@@ -76,41 +69,17 @@ def plastix_read(folder: Path) -> dict[int, np.ndarray]:
     return {int(i): p for i, p in zip(units.ids.tolist(), parts, strict=True)}
 
 
-def best_of(fn, folder: Path, n: int = 3):
-    times, out = [], None
-    for _ in range(n):
-        clock = time.perf_counter()
-        out = fn(folder)
-        times.append(time.perf_counter() - clock)
-    return min(times), out
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="10 min of recording, not 1 h")
-    args = ap.parse_args(argv)
-    duration = 600.0 if args.quick else 3600.0
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        n_spikes = write_folder(folder, duration)
-        t_base, ref = best_of(baseline, folder)
-        t_ours, ours = best_of(plastix_read, folder)
+def main() -> int:
+    duration = duration_arg(__doc__.splitlines()[0])
+    row = race(write_folder, baseline, plastix_read, duration)
+    ref, ours = row["baseline_result"], row["plastix_result"]
     assert ref.keys() == ours.keys()
     for k in ref:
         np.testing.assert_allclose(ours[k], ref[k], rtol=0, atol=1e-9)
-    ratio = t_ours / t_base
-    print(f"Phy folder: 300 clusters x {duration:.0f} s, {n_spikes} spikes")
-    print(f"neo.io.PhyIO read_block: {t_base:.2f} s; plastix phy_folder + trains: "
-          f"{t_ours:.2f} s; ratio {ratio:.3f} ({1 / ratio:.0f}x faster)")
-    out = {"duration_s": duration, "clusters": 300, "spikes": n_spikes, "baseline_s": t_base,
-           "plastix_s": t_ours, "ratio": ratio, "same_trains": True,
-           "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "load_average": os.getloadavg()[0],
-           "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                       "python": sys.version.split()[0]}}
-    name = "phy_folder_quick.json" if args.quick else "phy_folder.json"
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / name).write_text(json.dumps(out, indent=2) + "\n")
+    print(f"Phy folder: 300 clusters x {duration:.0f} s, {row['spikes']} spikes")
+    print(f"neo.io.PhyIO read_block: {row['baseline_s']:.2f} s; plastix phy_folder + trains: "
+          f"{row['plastix_s']:.2f} s; ratio {row['ratio']:.3f} ({1 / row['ratio']:.0f}x faster)")
+    save("phy_folder", duration < 3600.0, {**row, "clusters": 300, "same_trains": True})
     return 0
 
 

@@ -21,18 +21,11 @@ Run: ``.venv/bin/python benchmarks/pynapple_session.py [--quick]``
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _reading import duration_arg, race, save
 
-HERE = Path(__file__).resolve().parent
 SELECT = {"pre_units": "location=CA3", "post_units": "location=CA1"}
 
 
@@ -72,44 +65,18 @@ def plastix_read(folder: Path):
     return read_pynapple_session(folder, **SELECT)
 
 
-def best_of(fn, folder: Path, n: int = 3) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(n):
-        clock = time.perf_counter()
-        out = fn(folder)
-        times.append(time.perf_counter() - clock)
-    return min(times), out
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="10 min of recording, not 1 h")
-    args = ap.parse_args(argv)
-    duration = 600.0 if args.quick else 3600.0
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        n_spikes = write_session(folder, duration)
-        size = sum(p.stat().st_size for p in folder.iterdir())
-        t_base, ref = best_of(baseline, folder)
-        t_ours, rec = best_of(plastix_read, folder)
+def main() -> int:
+    duration = duration_arg(__doc__.splitlines()[0])
+    row = race(write_session, baseline, plastix_read, duration)
     import xarray as xr
 
-    xr.testing.assert_identical(rec.drop_attrs(), ref.drop_attrs())
-    ratio = t_ours / t_base
-    print(f"session: 120 units x {duration:.0f} s, {n_spikes} spikes, {size / 2**20:.0f} MiB; "
-          f"record {dict(rec.sizes)}")
-    print(f"nap.load_file + from_pynapple: {t_base:.2f} s; read_pynapple_session: "
-          f"{t_ours:.2f} s; ratio {ratio:.2f}")
-    out = {"duration_s": duration, "units": 120, "spikes": int(n_spikes),
-           "files_mib": size / 2**20, "baseline_s": t_base, "plastix_s": t_ours,
-           "ratio": ratio, "same_record": True,
-           "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "load_average": os.getloadavg()[0],
-           "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                       "python": sys.version.split()[0]}}
-    name = "pynapple_session_quick.json" if args.quick else "pynapple_session.json"
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / name).write_text(json.dumps(out, indent=2) + "\n")
+    rec = row["plastix_result"]
+    xr.testing.assert_identical(rec.drop_attrs(), row["baseline_result"].drop_attrs())
+    print(f"session: 120 units x {duration:.0f} s, {row['spikes']} spikes, "
+          f"{row['files_mib']:.0f} MiB; record {dict(rec.sizes)}")
+    print(f"nap.load_file + from_pynapple: {row['baseline_s']:.2f} s; read_pynapple_session: "
+          f"{row['plastix_s']:.2f} s; ratio {row['ratio']:.2f}")
+    save("pynapple_session", duration < 3600.0, {**row, "units": 120, "same_record": True})
     return 0
 
 
