@@ -441,7 +441,7 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
     ``options`` (the reader options of :mod:`plastix.io.pynapple_files`)."""
     from plastix.io.pynapple_files import (
         SessionMapError,
-        open_pynapple_session,
+        read_session,
         session_objects,
     )
     from plastix.io.pynapple_npz import NotPynappleError, NpzObject
@@ -460,12 +460,12 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
     ins.flags += [f"{CLI_FLAGS.get(k, '--' + k.replace('_', '-'))} {_flag_value(v)}"
                   for k, v in options.items() if v is not None and k != "source"]
     try:
-        ds = open_pynapple_session(path, **options)
+        ds = read_session(s, lazy=True, **options)
     except (FileFormatError, UnsafeFileError) as err:  # a damaged or unsafe file it needs
         ins.missing.append(str(err))
         return ins
     except SessionMapError as err:
-        ds = _session_spikes_only(path, options, err)
+        ds = _session_spikes_only(s, options, err)
         if ds is None:
             ins.missing.append(err.what)
             ins.flags += [f for f in err.flags if f not in ins.flags]
@@ -487,15 +487,15 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
     return ins
 
 
-def _session_spikes_only(path: Path, options: dict[str, Any], err: Any) -> xr.Dataset | None:
+def _session_spikes_only(s: Any, options: dict[str, Any], err: Any) -> xr.Dataset | None:
     """A session refused for want of weights, read as spike trains alone; else None."""
-    from plastix.io.pynapple_files import SessionMapError, open_pynapple_session
+    from plastix.io.pynapple_files import SessionMapError, read_session
 
     if (options.get("weights") is not None or "weights_from" in options
             or not err.what.startswith("no weights")):
         return None
     try:
-        return open_pynapple_session(path, weights_from="spikes", **options)
+        return read_session(s, lazy=True, weights_from="spikes", **options)
     except SessionMapError:
         return None
 

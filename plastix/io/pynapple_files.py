@@ -68,7 +68,7 @@ from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SYNAPSE_TABLES", "SessionMapError",
            "read_pynapple_session", "open_pynapple_session", "write_pynapple_session",
-           "session_objects",
+           "session_objects", "read_session",
            "select_units", "absent_weights", "empty_synapses"]
 
 READ_OPTIONS = ("pre_units", "post_units", "pre_activity", "post_activity", "weights",
@@ -468,12 +468,17 @@ def read_pynapple_session(path: str | os.PathLike, *, lazy: bool = False,
         When the session cannot be mapped: the message names what is missing, what
         the folder holds and the flag that maps it.
     """
+    return read_session(session_objects(path), lazy=lazy, **options)
+
+
+def read_session(s: _Session, *, lazy: bool = False, **options: Any) -> xr.Dataset:
+    """:func:`read_pynapple_session` of a session already scanned (:func:`session_objects`;
+    the objects it has read are not read again, e.g. by ``plastix inspect``)."""
     from plastix.io.pynapple import _import_pynapple, from_pynapple
 
     check_keywords("read_pynapple_session", options, list(READ_OPTIONS))
     if options.get("weights_from") is not None:
         check_choice("weights_from", options["weights_from"], ("spikes",))
-    s = session_objects(path)
     nap = _import_pynapple()
     chosen = _roles(s, options)
     roles = {r: o.to_pynapple() for r, o in chosen.items()}
