@@ -183,6 +183,8 @@ def test_what_cannot_be_mapped_is_one_line_naming_the_fix(tmp_path, rng, capsys)
         with pytest.raises(SchemaError) as err:
             read_pynapple_session(folder, **options)
         assert expected in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(SchemaError, match="the path epochs.npz holds a IntervalSet, not units"):
+        read_pynapple_session(folder / "epochs.npz")
     assert main(["estimate", str(folder)]) == 2
     line = capsys.readouterr().err.strip()
     assert line.count("\n") == 0 and "plastix inspect s" in line

@@ -199,6 +199,11 @@ def _role_source(s: _Session, role: str, opt: dict[str, Any]) -> NpzObject:
     if s.has(role):
         return s.get(role, option, _ACTIVITY)
     if s.main is not None:
+        main = s.peek(s.main)
+        if isinstance(main, NpzObject) and main.kind not in _ACTIVITY:
+            raise s.refuse(f"the path {s.main}.npz holds a {main.kind}, not units",
+                           "Pass the folder, or the file of the units (a TsGroup or "
+                           "TsdFrame), and name this one with its flag")
         return s.get(s.main, option, _ACTIVITY)
     groups = s.kinds(("TsGroup",))
     if len(groups) == 1:
