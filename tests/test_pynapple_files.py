@@ -176,14 +176,14 @@ def test_what_cannot_be_mapped_is_one_line_naming_the_fix(tmp_path, rng, capsys)
     cases = [({}, "--pre-units location=CA1 --post-units location=CA3"),
              ({"pre_units": "loc=CA3", "post_units": "location=CA1"}, "did you mean 'location'"),
              ({"pre_units": "location=CA2", "post_units": "location=CA1"}, "'CA1', 'CA3'"),
-             ({**CA3_CA1, "weights": "epochs"}, "holds a IntervalSet; it must be a TsdFrame"),
+             ({**CA3_CA1, "weights": "epochs"}, "holds an IntervalSet; it must be a TsdFrame"),
              ({**CA3_CA1, "weights": "slope"}, "no .npz file"),
              ({**CA3_CA1, "synapses": "0:7"}, "gives 1 synapse(s) for the 3 column(s)")]
     for options, expected in cases:
         with pytest.raises(SchemaError) as err:
             read_pynapple_session(folder, **options)
         assert expected in str(err.value) and "\n" not in str(err.value)
-    with pytest.raises(SchemaError, match="the path epochs.npz holds a IntervalSet, not units"):
+    with pytest.raises(SchemaError, match="the path epochs.npz holds an IntervalSet, not units"):
         read_pynapple_session(folder / "epochs.npz")
     assert main(["estimate", str(folder)]) == 2
     line = capsys.readouterr().err.strip()

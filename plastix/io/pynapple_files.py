@@ -84,6 +84,11 @@ _WEIGHTS = ("TsdFrame", "Tsd")
 _LABEL = "pynapple session"
 
 
+def _a(kind: str) -> str:
+    """``kind`` with its article: "an IntervalSet", "a TsGroup"."""
+    return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
+
+
 def _flag(option: str) -> str:
     return CLI_FLAGS.get(option, "--" + option.replace("_", "-"))
 
@@ -157,7 +162,7 @@ class _Session:
         if isinstance(obj, Exception):
             raise obj
         if obj.kind not in kinds:
-            raise self.refuse(f"`{option}` names {stem}.npz, which holds a {obj.kind}; it must "
+            raise self.refuse(f"`{option}` names {stem}.npz, which holds {_a(obj.kind)}; it must "
                               f"be a {' or '.join(kinds)}",
                               f"Name a {' or '.join(kinds)} in {_flag(option)}")
         return obj
@@ -201,7 +206,7 @@ def _role_source(s: _Session, role: str, opt: dict[str, Any]) -> NpzObject:
     if s.main is not None:
         main = s.peek(s.main)
         if isinstance(main, NpzObject) and main.kind not in _ACTIVITY:
-            raise s.refuse(f"the path {s.main}.npz holds a {main.kind}, not units",
+            raise s.refuse(f"the path {s.main}.npz holds {_a(main.kind)}, not units",
                            "Pass the folder, or the file of the units (a TsGroup or "
                            "TsdFrame), and name this one with its flag")
         return s.get(s.main, option, _ACTIVITY)
