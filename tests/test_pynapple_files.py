@@ -248,6 +248,10 @@ def test_a_folder_without_npz_files_is_refused_in_one_line(tmp_path):
     with pytest.raises(ValueError, match="holding none of the files") as err:
         load_record(tmp_path / "empty")
     assert "\n" not in str(err.value)
+    (tmp_path / "empty" / "a.nwb").write_bytes(b"x")
+    with pytest.raises(ValueError, match=r"it holds \.nwb record files: pass them \(e\.g\. "
+                       r"`plastix estimate empty/\*\.nwb`"):
+        load_record(tmp_path / "empty")
 
 
 def test_damaged_archive_is_one_line(tmp_path, rng):

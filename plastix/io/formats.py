@@ -261,11 +261,13 @@ def _folder_format(path: Path, pool: tuple[Format, ...]) -> Format:
         if fmt.folder and held & set(fmt.suffixes):
             return fmt
     kinds = ", ".join(f"{f.label} ({'/'.join(f.suffixes)} files)" for f in pool if f.folder)
+    records = sorted(s for s in held if any(s in f.suffixes for f in pool if not f.folder))
+    hint = (f"; it holds {', '.join(records)} record files: pass them (e.g. `plastix estimate "
+            f"{path.name}/*{records[0]}` estimates each)" if records else "")
     if not kinds:
-        raise ValueError(f"`path` {str(path)!r} is a folder; pass a record file.")
+        raise ValueError(f"`path` {str(path)!r} is a folder; pass a record file{hint}.")
     raise ValueError(f"`path` {str(path)!r} is a folder holding none of the files a folder "
-                     f"record is made of ({kinds}); pass a record file, or the folder of a "
-                     "session.")
+                     f"record is made of ({kinds}){hint or '; pass a record file'}.")
 
 
 def format_help() -> str:
