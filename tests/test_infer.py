@@ -241,3 +241,36 @@ def test_glm_leaves_out_windows_a_unit_was_not_recorded_throughout():
     with pytest.warns(UserWarning, match="presynaptic or postsynaptic unit"):
         w = infer_weights(_gap(rec, "pre", 1, 25.0, 35.0), **kw)["weight"].values
     assert np.isnan(w[1, 0, 1]) and np.isfinite(w[1, 0, [0, 2, 3]]).all()
+
+
+@pytest.mark.parametrize("method", ["ccg", "glm"])
+def test_unrecorded_time_belongs_to_its_own_segment(method):
+    """Segments that restart their clock: a gap of the post unit at 5-15 s of segment 1
+    changes nothing in segment 0, whose windows cover the same clock times."""
+    rec = _ramp_record(n_pre=4, duration=60.0)
+    t = rec["time"].values
+    seg = (t >= 30.0).astype(int)
+
+    def two(role):
+        st = rec[f"{role}_spike_time"].values
+        s = (st >= 30.0).astype(int)
+        return {"time": st - 30.0 * s, "unit": rec[f"{role}_spike_unit"].values, "segment": s}
+
+    split = make_record(rec["pre_activity"].values, rec["post_activity"].values,
+                        np.full((4, 1, 4), np.nan), time=t - 30.0 * seg,
+                        weight_time=[0.0, 30.0, 0.0, 30.0], weight_segment=[0, 0, 1, 1],
+                        segment=seg, dt=1.0, activity_units="1", activity_kind="count",
+                        decay=0.0, pre_spikes=two("pre"), post_spikes=two("post"))
+    holed = split.copy()
+    act = split["post_activity"].values.copy()
+    act[(seg == 1) & (split["time"].values >= 5.0) & (split["time"].values < 15.0), 0] = np.nan
+    holed["post_activity"] = split["post_activity"].copy(data=act)
+    kw = dict(method=method, window=10.0)
+    full = infer_weights(split, **kw)
+    with pytest.warns(UserWarning, match="not recorded"):
+        out = infer_weights(holed, **kw)
+    first = out["weight_segment"].values == 0
+    np.testing.assert_allclose(out["weight"].values[first], full["weight"].values[first],
+                               rtol=1e-12)
+    assert not np.allclose(out["weight"].values[~first], full["weight"].values[~first],
+                           equal_nan=True)

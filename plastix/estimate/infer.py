@@ -207,71 +207,59 @@ UNOBSERVED_CHUNK = 1 << 16
 
 def _unobserved(ds: xr.Dataset, role: str, starts: np.ndarray, wsegs: np.ndarray,
                 window: float) -> np.ndarray:
-    """``(n_windows, n_units)``: whether a unit of ``role`` has bins of NaN activity (not
-    recorded) in a window.  The activity is read in chunks of rows (a lazily opened
-    record bins its spikes chunk by chunk)."""
-    t = np.asarray(ds["time"].values, dtype=float)
-    seg = np.asarray(ds["segment"].values)
-    win = np.full(t.size, -1, dtype=np.int64)
-    for s in np.unique(wsegs):
-        wi = np.flatnonzero(wsegs == s)
-        rows = np.flatnonzero(seg == s)
-        k = np.floor((t[rows] - starts[wi[0]]) / window + 1e-9).astype(np.int64)
-        ok = (k >= 0) & (k < wi.size)
-        win[rows[ok]] = wi[k[ok]]
+    """``(n_windows, n_units)``: whether a unit of ``role`` was not recorded for part of a
+    window (one of its :func:`_gaps` in the window's segment overlaps it)."""
+    gaps = _gaps(ds, role)
     out = np.zeros((starts.size, ds.sizes[role]), dtype=bool)
-    act = ds[f"{role}_activity"]
-    for a in range(0, t.size, UNOBSERVED_CHUNK):
-        rows = slice(a, min(a + UNOBSERVED_CHUNK, t.size))
-        r, u = np.nonzero(np.isnan(np.asarray(act[rows].values, dtype=float)))
-        k = win[a + r]
-        out[k[k >= 0], u[k >= 0]] = True
+    for s in np.unique(wsegs):
+        k = np.flatnonzero(wsegs == s)
+        for j, g in enumerate(gaps.get(s, [])):
+            out[k, j] = ~_clear_of(g, starts[k], starts[k] + window)
     return out
 
 
 def _mask_unobserved(ds: xr.Dataset, w: np.ndarray, sem: np.ndarray, starts: np.ndarray,
-                     wsegs: np.ndarray, window: float, roles: tuple[str, ...]) -> None:
-    """Set to NaN (in place) the pairs of the windows that a unit of ``roles`` was not
-    recorded throughout; warn with the count."""
-    miss = np.zeros(w.shape, dtype=bool)
-    if "post" in roles:
-        miss |= _unobserved(ds, "post", starts, wsegs, window)[:, :, None]
-    if "pre" in roles:
-        miss |= _unobserved(ds, "pre", starts, wsegs, window)[:, None, :]
+                     wsegs: np.ndarray, window: float) -> None:
+    """Set to NaN (in place) the pairs of the windows that either unit was not recorded
+    throughout (the GLM reads unseen spikes as silence); warn with the count."""
+    miss = (_unobserved(ds, "post", starts, wsegs, window)[:, :, None]
+            | _unobserved(ds, "pre", starts, wsegs, window)[:, None, :])
     hit = miss & np.isfinite(w)
     if not hit.any():
         return
     w[hit], sem[hit] = np.nan, np.nan
-    who = " or ".join(f"{r}synaptic" for r in roles)
     warnings.warn(f"infer_weights: {int(hit.sum())} (window, pair) weights fall in windows "
-                  f"that the {who} unit was not recorded throughout (NaN activity: outside its "
-                  "obs_intervals or time support); they are left NaN (missing).", UserWarning,
-                  stacklevel=3)
+                  "that the presynaptic or postsynaptic unit was not recorded throughout (NaN "
+                  "activity: outside its obs_intervals or time support); they are left NaN "
+                  "(missing).", UserWarning, stacklevel=3)
 
 
-def _gaps(ds: xr.Dataset, role: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per unit of ``role``, the time spans (record units) of its bins of NaN activity
-    (not recorded): sorted, disjoint ``(starts, ends)``, a run of bins merged into one.
-    The activity is read in chunks of rows."""
+def _gaps(ds: xr.Dataset, role: str) -> dict[Any, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per segment, per unit of ``role``: the time spans (record units, the segment's clock)
+    of its bins of NaN activity (not recorded), sorted and disjoint ``(starts, ends)``, a
+    run of bins merged into one; segments without any are absent.  The activity is read
+    in chunks of rows."""
     t = np.asarray(ds["time"].values, dtype=float)
+    seg = np.asarray(ds["segment"].values)
     dt = float(ds.attrs["dt"])
     act = ds[f"{role}_activity"]
-    rows: list[list[np.ndarray]] = [[] for _ in range(ds.sizes[role])]
+    n = ds.sizes[role]
+    rows: list[list[np.ndarray]] = [[] for _ in range(n)]
     for a in range(0, t.size, UNOBSERVED_CHUNK):
         r, u = np.nonzero(np.isnan(np.asarray(act[a:a + UNOBSERVED_CHUNK].values, dtype=float)))
         for j in np.unique(u):
             rows[j].append(a + r[u == j])
-    out = []
-    for parts in rows:
+    empty = (np.zeros(0), np.zeros(0))
+    out: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for j, parts in enumerate(rows):
         idx = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-        if not idx.size:
-            out.append((np.zeros(0), np.zeros(0)))
-            continue
-        t0, t1 = t[idx], t[idx] + dt
-        new = np.r_[True, t0[1:] > t1[:-1] + 1e-9 * dt]  # a run continues where a bin ends
-        first = np.flatnonzero(new)
-        last = np.r_[first[1:] - 1, idx.size - 1]
-        out.append((t0[first], t1[last]))
+        for s in np.unique(seg[idx]):
+            at = idx[seg[idx] == s]
+            t0, t1 = t[at], t[at] + dt
+            new = np.r_[True, t0[1:] > t1[:-1] + 1e-9 * dt]  # a run goes on where a bin ends
+            first = np.flatnonzero(new)
+            last = np.r_[first[1:] - 1, at.size - 1]
+            out.setdefault(s.item(), [empty] * n)[j] = (t0[first], t1[last])
     return out
 
 
@@ -329,6 +317,7 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
     n_spk = np.zeros((n_w, n_pre))
     r_leak = (hi - lo) / (2 * jitter)
     gaps = _gaps(ds, "post")
+    clear = [(np.zeros(0), np.zeros(0))] * n_post
     if isinstance(baseline, str):
         reach = (lo - jitter, hi + jitter)
     else:
@@ -350,7 +339,7 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
             q = np.sort(qt[(qs == s) & (qu == i)])
             obs, exp = _pair_counts(q, t, lo, hi, baseline, jitter, n_surrogates, rng)
             x = obs - exp                                   # excess post spikes per pre spike
-            seen = _clear_of(gaps[i], t + reach[0], t + reach[1])
+            seen = _clear_of(gaps.get(s.item(), clear)[i], t + reach[0], t + reach[1])
             n = n_j[wi]
             if not seen.all():
                 x = np.where(seen, x, 0.0)
@@ -521,7 +510,7 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
         w, sem, n_spk = _ccg(record, pre, post, starts, wsegs, window * c, lo * c, hi * c, base,
                              jitter * c, int(n_surrogates), int(min_spikes), resolve_rng(rng))
     if method == "glm":  # ccg leaves out the pre spikes near unrecorded time instead
-        _mask_unobserved(record, w, sem, starts, wsegs, window * c, ("pre", "post"))
+        _mask_unobserved(record, w, sem, starts, wsegs, window * c)
     return _output(record, w, sem, n_spk, starts + window * c / 2, wsegs, {
         "method": method, "window_s": float(window), "lag_s": [lo, hi],
         "baseline": baseline if isinstance(baseline, str) else [float(b) for b in baseline],
