@@ -5,11 +5,28 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["SchemaError", "FileFormatError", "UnsafeFileError", "did_you_mean", "check_choice"]
+__all__ = ["SchemaError", "MappingError", "FileFormatError", "UnsafeFileError", "did_you_mean",
+           "check_choice"]
 
 
 class SchemaError(ValueError):
     """A plastix record (or a Neo block read as one) breaks the schema."""
+
+
+class MappingError(SchemaError):
+    """A lab's files that cannot be mapped onto a record (a pynapple session, a Phy folder).
+
+    The message is one line: what is wrong, what was found, the fix and ``plastix
+    inspect``; ``what`` is the reason alone and ``flags`` the command-line flags that
+    would map the files (``plastix inspect`` lists them).
+    """
+
+    def __init__(self, source: str, label: str, what: str, found: str, todo: str,
+                 flags: tuple[str, ...] = ()) -> None:
+        super().__init__(f"cannot map {source!r} ({label}) to a record: {what}. Found: {found}. "
+                         f"{todo}; run `plastix inspect {source}` to see what plastix finds and "
+                         "the flags that map it.")
+        self.what, self.flags = what, tuple(flags)
 
 
 class FileFormatError(OSError, ValueError):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.errors import FileFormatError, SchemaError, UnsafeFileError
+from plastix._util.errors import FileFormatError, MappingError, SchemaError, UnsafeFileError
 from plastix.io.files import check_readable, load_record
 from plastix.io.formats import format_for_path
 from plastix.io.nwb import open_standard_nwb
@@ -35,6 +35,7 @@ from plastix.io.nwb_scan import (
     SYNAPSES,
     WEIGHT,
     NwbContent,
+    cli_flag,
     open_nwb,
     scan_nwb,
     series_ids,
@@ -439,11 +440,7 @@ def _segments_and_decay(c: NwbContent, ins: Inspection, options: dict[str, Any])
 def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
     """What a pynapple session folder (or one of its ``.npz`` files) holds, mapped by
     ``options`` (the reader options of :mod:`plastix.io.pynapple_files`)."""
-    from plastix.io.pynapple_files import (
-        SessionMapError,
-        read_session,
-        session_objects,
-    )
+    from plastix.io.pynapple_files import read_session, session_objects
     from plastix.io.pynapple_npz import NotPynappleError, NpzObject
 
     s = session_objects(path)
@@ -457,14 +454,14 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
     if s.main is not None and len(s.names) > 1:
         ins.found.append(f"other .npz files in its folder, read only when a flag names them: "
                          f"{', '.join(n for n in s.names if n != s.main)}")
-    ins.flags += [f"{CLI_FLAGS.get(k, '--' + k.replace('_', '-'))} {_flag_value(v)}"
+    ins.flags += [f"{cli_flag(k)} {_flag_value(v)}"
                   for k, v in options.items() if v is not None and k != "source"]
     try:
         ds = read_session(s, lazy=True, **options)
     except (FileFormatError, UnsafeFileError) as err:  # a damaged or unsafe file it needs
         ins.missing.append(str(err))
         return ins
-    except SessionMapError as err:
+    except MappingError as err:
         ds = _session_spikes_only(s, options, err)
         if ds is None:
             ins.missing.append(err.what)
@@ -489,14 +486,14 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
 
 def _session_spikes_only(s: Any, options: dict[str, Any], err: Any) -> xr.Dataset | None:
     """A session refused for want of weights, read as spike trains alone; else None."""
-    from plastix.io.pynapple_files import SessionMapError, read_session
+    from plastix.io.pynapple_files import read_session
 
     if (options.get("weights") is not None or "weights_from" in options
             or not err.what.startswith("no weights")):
         return None
     try:
         return read_session(s, lazy=True, weights_from="spikes", **options)
-    except SessionMapError:
+    except MappingError:
         return None
 
 
@@ -504,7 +501,7 @@ def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
     """What a Kilosort / Phy folder holds (clusters, cluster tables), mapped by ``options``
     (:func:`plastix.io.phy_files.read_phy_folder`'s); spike trains only, so the weights are
     inferred (``--weights-from spikes``)."""
-    from plastix.io.phy_files import PhyMapError, open_phy_folder, phy_folder
+    from plastix.io.phy_files import open_phy_folder, phy_folder
 
     units = phy_folder(path)
     ins = Inspection(path, "Phy folder (Kilosort / Phy spike sorting)")
@@ -520,11 +517,11 @@ def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
                          "by id")
     ins.found.append("no weights (spike trains only): they are inferred from the spikes")
     options = {**options, "weights_from": "spikes"}
-    ins.flags += [f"{CLI_FLAGS.get(k, '--' + k.replace('_', '-'))} {_flag_value(v)}"
+    ins.flags += [f"{cli_flag(k)} {_flag_value(v)}"
                   for k, v in options.items() if v is not None and k != "source"]
     try:
         ds = open_phy_folder(path, **options)
-    except PhyMapError as err:
+    except MappingError as err:
         ins.missing.append(err.what)
         ins.flags += [f for f in err.flags if f not in ins.flags]
         return ins

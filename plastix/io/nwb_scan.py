@@ -17,8 +17,8 @@ from plastix.io.neo_pack import arr_dec
 from plastix.io.probe import reading
 
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
-           "open_nwb", "parse_units", "UnitFilter", "suggest", "not_mappable", "resolve",
-           "role_units",
+           "open_nwb", "parse_units", "UnitFilter", "cli_flag", "suggest", "not_mappable",
+           "resolve", "role_units",
            "series_grid", "series_kind", "series_scaling", "series_values", "series_ids",
            "assign", "restore_exact", "activity_series",
            "segment_rows", "series_found", "units_found", "OPTION_HELP"]
@@ -37,6 +37,12 @@ CLI_FLAGS = {"pre_units": "--pre-units", "post_units": "--post-units",
              "weights": "--weights", "synapses": "--synapses", "decay": "--decay",
              "bin_size": "--bin-size"}
 """The command-line flag of each reader option."""
+
+
+def cli_flag(option: str) -> str:
+    """The command-line flag of a reader option (``pre_units`` -> ``--pre-units``)."""
+    return CLI_FLAGS.get(option, "--" + option.replace("_", "-"))
+
 
 OPTION_HELP = {
     "pre_units": "presynaptic units: ids (3,4,5) or COLUMN=VALUE of the NWB Units table, a "

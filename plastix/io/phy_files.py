@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.errors import FileFormatError, SchemaError, check_choice
+from plastix._util.errors import FileFormatError, MappingError, check_choice
+from plastix._util.optional import require
 from plastix._util.validate import check_keywords
 from plastix.io.nwb_scan import parse_units
 from plastix.io.pynapple_files import absent_weights, empty_synapses, select_units
@@ -53,15 +54,6 @@ _TIMES, _CLUSTERS, _TEMPLATES, _PARAMS = ("spike_times.npy", "spike_clusters.npy
                                           "spike_templates.npy", "params.py")
 _FIRST_TABLES = ("cluster_group.tsv", "cluster_info.tsv")
 _LABEL = "Phy folder"
-
-
-class PhyMapError(SchemaError):
-    """A Phy folder that cannot be mapped onto a record (``what``, ``flags`` as
-    :class:`plastix.io.pynapple_files.SessionMapError`)."""
-
-    def __init__(self, message: str, *, what: str, flags: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.what, self.flags = what, tuple(flags)
 
 
 def is_phy_path(path: str | os.PathLike) -> bool | None:
@@ -201,11 +193,8 @@ def phy_folder(path: str | os.PathLike) -> PhyFolder:
 
 
 def _refuser(folder: Path, units: PhyFolder):
-    def refuse(what: str, todo: str, flags: tuple[str, ...] = ()) -> PhyMapError:
-        return PhyMapError(
-            f"cannot map {folder.name!r} ({_LABEL}) to a record: {what}. Found: "
-            f"{units.describe()}. {todo}; run `plastix inspect {folder.name}` to see what "
-            "plastix finds and the flags that map it.", what=what, flags=flags)
+    def refuse(what: str, todo: str, flags: tuple[str, ...] = ()) -> MappingError:
+        return MappingError(folder.name, _LABEL, what, units.describe(), todo, flags)
     return refuse
 
 
@@ -246,10 +235,10 @@ def read_phy_folder(path: str | os.PathLike, *, lazy: bool = False,
     ------
     plastix._util.errors.FileFormatError
         When a file of the folder is missing or cannot be read.
-    plastix._util.errors.SchemaError
+    plastix._util.errors.MappingError
         When the roles cannot be chosen, or ``weights_from`` is not ``"spikes"``.
     """
-    from plastix.io.pynapple import _import_pynapple, from_pynapple
+    from plastix.io.pynapple import from_pynapple
 
     check_keywords("read_phy_folder", options, list(READ_OPTIONS))
     if options.get("weights_from") is not None:
@@ -265,7 +254,7 @@ def read_phy_folder(path: str | os.PathLike, *, lazy: bool = False,
                      "Infer the weights from the spikes: plastix estimate FOLDER "
                      "--weights-from spikes, or plastix infer-weights FOLDER --out OUT.nc",
                      ("--weights-from spikes",))
-    nap = _import_pynapple()
+    nap = require("pynapple")
     roles = {r: o.to_pynapple() for r, o in chosen.items()}
     ds = from_pynapple(roles["pre"], roles["post"], absent_weights(nap, roles, None),
                        empty_synapses(), None, options.get("decay"),

@@ -57,16 +57,18 @@ import xarray as xr
 
 from plastix._util.errors import (
     FileFormatError,
-    SchemaError,
+    MappingError,
     UnsafeFileError,
     check_choice,
 )
+from plastix._util.optional import require
 from plastix._util.validate import check_keywords
 from plastix.io.nwb_map import synapse_pairs
-from plastix.io.nwb_scan import CLI_FLAGS, parse_units, role_value, suggest
+from plastix.io.nwb_scan import cli_flag as _flag
+from plastix.io.nwb_scan import parse_units, role_value, suggest
 from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
 
-__all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SYNAPSE_TABLES", "SessionMapError",
+__all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SYNAPSE_TABLES",
            "read_pynapple_session", "open_pynapple_session", "write_pynapple_session",
            "session_objects", "read_session",
            "select_units", "absent_weights", "empty_synapses"]
@@ -87,19 +89,6 @@ _LABEL = "pynapple session"
 def _a(kind: str) -> str:
     """``kind`` with its article: "an IntervalSet", "a TsGroup"."""
     return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
-
-
-def _flag(option: str) -> str:
-    return CLI_FLAGS.get(option, "--" + option.replace("_", "-"))
-
-
-class SessionMapError(SchemaError):
-    """A session that cannot be mapped onto a record; ``what`` is the reason alone and
-    ``flags`` the command-line flags that would map it (for ``plastix inspect``)."""
-
-    def __init__(self, message: str, *, what: str, flags: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.what, self.flags = what, tuple(flags)
 
 
 @dataclass
@@ -167,12 +156,9 @@ class _Session:
                               f"Name a {' or '.join(kinds)} in {_flag(option)}")
         return obj
 
-    def refuse(self, what: str, todo: str, flags: tuple[str, ...] = ()) -> SessionMapError:
+    def refuse(self, what: str, todo: str, flags: tuple[str, ...] = ()) -> MappingError:
         """The refusal of the session reader: what is wrong, what was found, ``inspect``."""
-        return SessionMapError(
-            f"cannot map {self.src.name!r} ({_LABEL}) to a record: {what}. Found: "
-            f"{self.found()}. {todo}; run `plastix inspect {self.src.name}` to see what plastix "
-            "finds and the flags that map it.", what=what, flags=flags)
+        return MappingError(self.src.name, _LABEL, what, self.found(), todo, flags)
 
 
 def session_objects(path: str | os.PathLike) -> _Session:
@@ -474,7 +460,7 @@ def read_pynapple_session(path: str | os.PathLike, *, lazy: bool = False,
 
     Raises
     ------
-    plastix._util.errors.SchemaError
+    plastix._util.errors.MappingError
         When the session cannot be mapped: the message names what is missing, what
         the folder holds and the flag that maps it.
     """
@@ -484,12 +470,12 @@ def read_pynapple_session(path: str | os.PathLike, *, lazy: bool = False,
 def read_session(s: _Session, *, lazy: bool = False, **options: Any) -> xr.Dataset:
     """:func:`read_pynapple_session` of a session already scanned (:func:`session_objects`;
     the objects it has read are not read again, e.g. by ``plastix inspect``)."""
-    from plastix.io.pynapple import _import_pynapple, from_pynapple
+    from plastix.io.pynapple import from_pynapple
 
     check_keywords("read_pynapple_session", options, list(READ_OPTIONS))
     if options.get("weights_from") is not None:
         check_choice("weights_from", options["weights_from"], ("spikes",))
-    nap = _import_pynapple()
+    nap = require("pynapple")
     chosen = _roles(s, options)
     roles = {r: o.to_pynapple() for r, o in chosen.items()}
     seg = _segments(s, options)
