@@ -273,6 +273,9 @@ def test_cli_estimate(tmp_path, rng, capsys):
         assert (tmp_path / f"res{suffix}").stat().st_size > 0
     assert main(["estimate", str(path), "--kernel", "prodcut"]) == 2
     assert "Did you mean 'product'?" in capsys.readouterr().err
+    before = sorted(tmp_path.iterdir())
+    assert main(["estimate", str(path), "--plot"]) == 2  # nothing written beside the input
+    assert "`--plot`" in capsys.readouterr().err and sorted(tmp_path.iterdir()) == before
 
 
 def test_neo_file_and_pairing_shape(tmp_path, rng):

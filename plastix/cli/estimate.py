@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from plastix.cli._cluster import add_cluster_flags
+from plastix.cli._errors import CLIError
 from plastix.cli._inputs import (
     add_allow_pickle_flag,
     add_sheet_flag,
@@ -67,7 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None,
                    help="write RESULT.nc and RESULT.json (and RESULT.png with --plot); "
                    "DIR/ writes DIR/FILE_estimate.*")
-    p.add_argument("--plot", action="store_true", help="also write a PNG figure")
+    p.add_argument("--plot", action="store_true",
+                   help="also write a PNG figure, RESULT.png (needs --out)")
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)
     add_cluster_flags(p)
@@ -96,8 +98,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _outputs(args: argparse.Namespace) -> Path | None:
     """The result's base name (None: nothing written); its files checked against the input."""
     default = args.file.stem + "_estimate"
+    if args.out is None and args.plot:
+        raise CLIError(f"`--plot` writes a figure of {args.file.name!r} but no `--out` says "
+                       "where (nothing is written beside an input): add `--out RESULT` or "
+                       "`--out DIR/`.")
     if args.out is None:
-        out = args.file.with_name(default) if args.plot else None
+        out = None
     elif is_folder_target(args.out):
         out = Path(args.out) / default
     else:
