@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+import plastix.estimate.pairing as pairing_mod
 from plastix.estimate.pairing import (
+    _boot_counts,
     _loo_fit,
-    _resamples,
+    _permutations,
     estimate_pairing,
     pair_sums,
     protocol_term,
@@ -178,9 +180,13 @@ def test_loo_r2_matches_refitting_without_each_row(rng):
     assert_allclose(r2, ref, rtol=1e-9)  # the hat-matrix shortcut is exact algebra
 
 
-def test_bootstrap_and_permutations_stay_within_groups(rng):
+@pytest.mark.parametrize("block", [pairing_mod.RESAMPLE_BLOCK, 5 * 7])
+def test_bootstrap_and_permutations_stay_within_groups(rng, monkeypatch, block):
+    monkeypatch.setattr(pairing_mod, "RESAMPLE_BLOCK", block)  # 7 replicates a block
     strata = [np.array([0, 2, 4]), np.array([1, 3])]
-    counts, perms = _resamples(strata, 5, 50, 40, rng)
+    counts = np.concatenate([c for _, c in _boot_counts(strata, 5, 50, rng)])
+    perms = np.concatenate([p for _, p in _permutations(strata, 5, 40, rng)])
+    assert counts.shape == (50, 5) and perms.shape == (40, 5)
     assert_allclose(counts[:, [0, 2, 4]].sum(1), 3)
     assert_allclose(counts[:, [1, 3]].sum(1), 2)
     assert set(perms[:, [0, 2, 4]].ravel()) == {0, 2, 4}
@@ -225,6 +231,45 @@ def test_result_is_saved_as_netcdf_and_json(tmp_path):
         assert_allclose(back["alignment"], res.dataset["alignment"], rtol=0)
         assert str(back.attrs["best_kernel"]) == "stdp"
     assert json.loads(js.read_text())["best_kernel"] == "stdp"
+
+
+def test_dates_as_labels_are_saved(tmp_path):
+    """A column of dates (experiment days in a sheet) is saved; a failed save leaves no
+    folder behind."""
+    import xarray as xr
+
+    table = simulate_pairing_table("stdp", rng=4)
+    table["day"] = pd.date_range("2024-03-01", periods=len(table), freq="D")
+    res = estimate_pairing(table, n_boot=50, n_null=20, rng=0)
+    nc, _ = res.save(tmp_path / "out" / "res")
+    with xr.open_dataset(nc, engine="h5netcdf") as back:
+        assert (back["day"].values == table["day"].to_numpy()).all()
+
+
+def test_large_tables_are_resampled_in_blocks(monkeypatch):
+    """Blocks of replicates (a large table) give the same estimate, and an interval and
+    p-value of the same law, as one block (their draws differ)."""
+    table = simulate_pairing_table("stdp", rng=4)
+    one = estimate_pairing(table, kernel="all", rng=0, **FAST)
+    monkeypatch.setattr(pairing_mod, "RESAMPLE_BLOCK", 7 * len(table))
+    blocks = estimate_pairing(table, kernel="all", rng=0, **FAST)
+    a, b = one.dataset, blocks.dataset
+    assert_allclose(a["alignment"], b["alignment"], rtol=0)
+    assert not np.array_equal(a["bootstrap_alignment"], b["bootstrap_alignment"])
+    assert_allclose(a["alignment_ci"], b["alignment_ci"], atol=0.05)
+    assert (a["verdict"].values == b["verdict"].values).all()
+
+
+@pytest.mark.parametrize(("by", "why"), [
+    ("experiment", "a group of its own"), ("weight_ratio", "measured value"),
+    (None, "at least 3")])
+def test_nothing_to_resample_is_refused(by, why):
+    table = simulate_pairing_table("stdp", rng=4)
+    table["experiment"] = [f"c{i}" for i in range(len(table))]
+    if by is None:
+        table = table.iloc[:2]
+    with pytest.raises(ValueError, match=why):
+        estimate_pairing(table, by=by, rng=0, **FAST)
 
 
 @pytest.mark.parametrize("freqs", [SJOSTROM["frequency"], [20.0, 30.0, 40.0, 50.0]])
@@ -356,11 +401,12 @@ def test_inspect_describes_a_table_and_what_it_lacks(tmp_path, capsys):
     text = str(ins)
     assert ins.ready and ins.flags == ["--kernel", "all"], text
     assert "delta_t [ms] -> s" in text and "frequencies (Hz): 0.1, 10, 20, 40, 50" in text
-    assert "labels (usable with --by): experiment" in text
+    assert "labels of one row each (ids, not groups): experiment" in text
     plain = tmp_path / "plain.csv"
-    plain.write_text("delta_t [ms],weight_ratio [%],slice\n10,150,a\n-10,70,b\n")
+    plain.write_text("delta_t [ms],weight_ratio [%],slice\n10,150,a\n-10,70,b\n5,120,a\n")
     ins = inspect_file(plain)
     assert ins.ready and ins.flags == [] and "STDP window only" in str(ins)
+    assert "labels that group rows (usable with --by): slice" in str(ins)
     assert "weight_ratio [%] -> 1" in str(ins) and "slice" in str(ins)
     bad = tmp_path / "bad.csv"
     bad.write_text("delta_t [ms],ratio\n10,1.5\n")
@@ -370,3 +416,21 @@ def test_inspect_describes_a_table_and_what_it_lacks(tmp_path, capsys):
     assert "missing for an estimate" in capsys.readouterr().out
     with pytest.raises(ValueError, match=r"reader options \(decay\) do not apply to a table"):
         inspect_file(plain, decay=1.0)
+
+
+def test_cli_drops_incomplete_rows_only_when_asked(tmp_path, capsys):
+    from plastix.cli import main
+
+    table = simulate_pairing_table("stdp", rng=4)
+    path = tmp_path / "pairs.csv"
+    table.to_csv(path, index=False)
+    text = path.read_text().splitlines()
+    text[3] = ",".join("" if i == 1 else c for i, c in enumerate(text[3].split(",")))
+    path.write_text("\n".join(text) + "\n")
+    args = ["estimate", str(path), "--n-boot", "50", "--n-null", "20"]
+    assert main(args) == 2
+    assert "NaN" in capsys.readouterr().err
+    assert main(args + ["--nan", "drop"]) == 0
+    assert f"{len(table) - 1} rows (1 dropped for NaN)" in capsys.readouterr().out
+    assert main(["estimate", str(tmp_path / "x.nc"), "--nan", "drop"]) == 2
+    assert "`--nan` applies to a table" in capsys.readouterr().err

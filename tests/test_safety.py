@@ -361,3 +361,21 @@ def test_sigint_deferred_holds_ctrl_c_until_the_block_ends():
     assert signal.getsignal(signal.SIGINT) is before
     with sigint_deferred():  # no signal: no exception
         pass
+
+
+def test_a_failed_write_leaves_no_folder_it_made(tmp_path):
+    """The folders atomic_write made for a write that fails are removed; folders that
+    existed, or hold something else, stay."""
+    from plastix._util.io import atomic_write
+
+    def fail(_path):
+        raise ValueError("cannot encode")
+
+    with pytest.raises(ValueError):
+        atomic_write(tmp_path / "new" / "deeper" / "r.nc", fail)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "other.txt").write_text("x")
+    with pytest.raises(ValueError):
+        atomic_write(tmp_path / "kept" / "sub" / "r.nc", fail)
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["other.txt"]

@@ -24,7 +24,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     extension).  It is flushed to disk (``fsync``) before the rename, and the
     folder after it, so that a crash leaves either the old file or the new one.
     If ``write`` raises (or the process is interrupted), the temporary file is
-    removed and any previous file at ``path`` is left intact; temporary files of
+    removed, any previous file at ``path`` is left intact and the folders the call
+    created for it are removed again; temporary files of
     the same target left by a killed process (older than :data:`STALE_TEMP_S`)
     are removed by the next write.
 
@@ -34,7 +35,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    made = _make_parents(path.parent)
     _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -46,9 +47,25 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        for folder in made:  # a failed write leaves no empty folder behind
+            try:
+                folder.rmdir()
+            except OSError:  # something else was written there meanwhile: keep it
+                break
         raise
     _fsync(path.parent)
     return path
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the folders created, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    if missing:
+        missing[0].mkdir(parents=True, exist_ok=True)
+    return missing
 
 
 def _fsync(path: str | os.PathLike) -> None:

@@ -90,6 +90,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--pairing", default="all", choices=("all", "nearest"),
                    help="spike pairs the stdp term counts: all-to-all (default) or nearest")
     add_sheet_flag(t)
+    t.add_argument("--nan", default="refuse", choices=("refuse", "drop"),
+                   help="rows with an empty cell in a column plastix reads: refuse the table "
+                   "(default, naming the rows) or drop them (the count is reported)")
     t.add_argument("--tau-ms", type=float, default=20.0,
                    help="STDP window time constant for tables, in ms (default 20)")
     p.set_defaults(func=_run)
@@ -128,9 +131,10 @@ def _run(args: argparse.Namespace) -> int:
     args.file = args.file[0]
     if is_pairing_table(args.file):
         return _run_table(args)
-    if args.sheet is not None:
-        raise ValueError(f"`--sheet` applies to an .xlsx table of pairing experiments, not to "
-                         f"{args.file.name!r}; drop it.")
+    for flag, given in (("--sheet", args.sheet is not None), ("--nan", args.nan != "refuse")):
+        if given:
+            raise ValueError(f"`{flag}` applies to a table of pairing experiments, not to "
+                             f"{args.file.name!r}; drop it.")
     args.kernel = args.kernel or ("stdp" if args.weights_from else "product")
     check_kernel(args.kernel)
     check_input(args.file, allow_pickle=args.allow_pickle)
@@ -194,7 +198,7 @@ def _run_table(args: argparse.Namespace) -> int:
     by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None
     res = estimate_pairing(args.file, kernel=args.kernel, by=by, n_boot=args.n_boot,
                            n_null=args.n_null, alpha=args.alpha, tau=args.tau_ms / 1000.0,
-                           pairing=args.pairing, sheet=args.sheet, rng=args.rng)
+                           pairing=args.pairing, sheet=args.sheet, nan=args.nan, rng=args.rng)
     print(f"plastix estimate {args.file.name}")
     print(res.summary())
     if out is not None:

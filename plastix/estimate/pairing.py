@@ -46,6 +46,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,17 +235,62 @@ def _strata(table: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
     return [np.flatnonzero(codes == c) for c in np.unique(codes)]
 
 
-def _resamples(strata: list[np.ndarray], n_rows: int, n_boot: int, n_null: int,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap counts ``(n_boot, rows)`` and permutations ``(n_null, rows)`` within strata."""
-    counts = np.zeros((n_boot, n_rows))
-    for idx in strata:
-        draw = idx[rng.integers(0, idx.size, size=(n_boot, idx.size))]
-        counts += np.stack([np.bincount(d, minlength=n_rows) for d in draw])
-    perms = np.tile(np.arange(n_rows), (n_null, 1))
-    for idx in strata:
-        perms[:, idx] = idx[rng.permuted(np.tile(np.arange(idx.size), (n_null, 1)), axis=1)]
-    return counts, perms
+#: resampled entries (replicates x rows) held at once: large tables are resampled in blocks
+#: of replicates; a table of up to this many entries / replicates rows is one block, and the
+#: draws do not depend on the block size
+RESAMPLE_BLOCK = 1 << 22
+
+
+def _blocks(n: int, n_rows: int) -> list[slice]:
+    size = max(1, RESAMPLE_BLOCK // max(n_rows, 1))
+    return [slice(b, min(b + size, n)) for b in range(0, n, size)]
+
+
+def _boot_counts(strata: list[np.ndarray], n_rows: int, n_boot: int,
+                 rng: np.random.Generator) -> Iterator[tuple[slice, np.ndarray]]:
+    """Bootstrap counts, in blocks of replicates: ``(replicates, (len, rows))``, each row
+    drawn with replacement within its stratum."""
+    for blk in _blocks(n_boot, n_rows):
+        nb = blk.stop - blk.start
+        counts = np.zeros(nb * n_rows)
+        offset = (n_rows * np.arange(nb))[:, None]
+        for idx in strata:
+            draw = idx[rng.integers(0, idx.size, size=(nb, idx.size))]
+            counts += np.bincount((draw + offset).ravel(), minlength=nb * n_rows)
+        yield blk, counts.reshape(nb, n_rows)
+
+
+def _permutations(strata: list[np.ndarray], n_rows: int, n_null: int,
+                  rng: np.random.Generator) -> Iterator[tuple[slice, np.ndarray]]:
+    """Row permutations within strata, in blocks: ``(replicates, (len, rows))``."""
+    for blk in _blocks(n_null, n_rows):
+        perms = np.tile(np.arange(n_rows), (blk.stop - blk.start, 1))
+        for idx in strata:
+            perms[:, idx] = idx[rng.permuted(np.tile(np.arange(idx.size), (len(perms), 1)),
+                                             axis=1)]
+        yield blk, perms
+
+
+def _resampled(strata: list[np.ndarray], n_boot: int, n_null: int, rng: np.random.Generator,
+               g: np.ndarray, w: np.ndarray, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cosine's sums over bootstrap resamples and the null's alignments, per kernel.
+
+    Every kernel (``terms``, ``(K, rows)``) sees the same draws.  Returns the
+    ``(K, n_boot, 3)`` sums of ``(w g h, w g², w h²)`` and the ``(K, n_null)``
+    permutation alignments; at most :data:`RESAMPLE_BLOCK` entries are held at once.
+    """
+    stats = np.concatenate([np.column_stack([w * g * h, w * g * g, w * h * h]) for h in terms],
+                           axis=1)
+    sums = np.empty((n_boot, stats.shape[1]))
+    for blk, counts in _boot_counts(strata, g.size, n_boot, rng):
+        sums[blk] = counts @ stats
+    nulls = np.empty((len(terms), n_null))
+    gg = float(np.sum(w * g * g))
+    for blk, perms in _permutations(strata, g.size, n_null, rng):
+        for k, h in enumerate(terms):
+            hp = h[perms]
+            nulls[k, blk] = _cosine((w * g) @ hp.T, np.full(len(perms), gg), (hp**2) @ w)
+    return sums.reshape(n_boot, len(terms), 3).transpose(1, 0, 2), nulls
 
 
 def _loo_fit(g: np.ndarray, h: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
@@ -269,19 +315,17 @@ def _loo_fit(g: np.ndarray, h: np.ndarray, w: np.ndarray) -> tuple[float, float,
     return float(coef[0]), float(coef[1]), r2
 
 
-def _one_kernel(g, h, w, counts, perms, alpha) -> dict[str, Any]:
-    """Alignment, its BCa interval, the null, p, verdict and the LOO fit of one kernel."""
+def _one_kernel(g, h, w, boot_sums, null, alpha) -> dict[str, Any]:
+    """Alignment, its BCa interval, the null, p, verdict and the LOO fit of one kernel
+    (``boot_sums`` and ``null`` from :func:`_resampled`)."""
     s = np.column_stack([w * g * h, w * g * g, w * h * h])
     a_hat = float(_cosine(*s.sum(0)))
-    boot = _cosine(*(counts @ s).T)
+    boot = _cosine(*boot_sums.T)
     jack = _cosine(*(s.sum(0) - s).T)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         ci, ext = bca_interval(a_hat, boot, jack, alpha)
     ci = np.clip(ci, -1.0, 1.0)
-    hp = h[perms]
-    null = _cosine((w * g) @ hp.T, np.full(perms.shape[0], s[:, 1].sum()), (hp**2) @ w) if (
-        perms.size) else np.zeros(0)
     # rounding must not break ties: a term constant over rows permutes to the same cosine
     null = np.where(np.abs(null - a_hat) <= 1e-12 * max(1.0, abs(a_hat)), a_hat, null)
     p = two_sided_p(a_hat, null)
@@ -289,6 +333,12 @@ def _one_kernel(g, h, w, counts, perms, alpha) -> dict[str, Any]:
     return {"alignment": a_hat, "ci": ci, "extended": ext, "p": p,
             "verdict": verdict_of(ci, p, alpha), "boot": boot, "null": null,
             "intercept": a, "slope": b, "loo_r2": r2}
+
+
+#: fewest rows an alignment is estimated from
+MIN_ROWS = 3
+#: per-row measurements: not groups of rows (``by=``)
+_MEASURED = ("delta_t", "weight_ratio", "weight_sem", "control_ratio")
 
 
 def _check(n_boot, n_null, alpha, tau, signal, pairing, weights, by, table) -> list[str]:
@@ -300,12 +350,23 @@ def _check(n_boot, n_null, alpha, tau, signal, pairing, weights, by, table) -> l
     check_choice("signal", signal, SIGNALS)
     check_choice("pairing", pairing, PAIRINGS)
     check_choice("weights", weights, WEIGHTINGS)
+    if len(table) < MIN_ROWS:
+        raise ValueError(f"`table` has {len(table)} row(s): an alignment over rows, its interval "
+                         f"and its null need at least {MIN_ROWS} experiments (or group means); "
+                         "add rows.")
     by = [by] if isinstance(by, str) else list(by or [])
     for col in by:
         if col not in table.columns:
             raise ValueError(f"`by` must name columns of the table; got {col!r}; columns are "
                              f"{', '.join(map(repr, table.columns))}."
                              + did_you_mean(col, table.columns))
+        if col in _MEASURED:
+            raise ValueError(f"`by` must name a label or protocol column (a preparation, a lab, "
+                             f"a frequency); {col!r} is a measured value of each row. Drop it.")
+    if by and max(map(len, _strata(table, by))) < 2:
+        raise ValueError(f"`by` {','.join(by)!r} puts every row in a group of its own: nothing "
+                         "would be resampled or permuted, so the interval and the p-value "
+                         "would mean nothing. Group by a column whose values repeat.")
     return by
 
 
@@ -434,9 +495,13 @@ def _dataset(table: pd.DataFrame, names: list[str], fits: list[dict], terms: np.
     col = {key: np.array([f[key] for f in fits]) for key in fits[0]}
     coords = {"kernel": names, "bound": ["low", "high"], "row": np.arange(len(table))}
     for c in table.columns:
-        if c != "weight_ratio":
-            coords[c] = ("row", table[c].to_numpy(), {"units": table.attrs.get("units", {}).get(
-                c, "")})
+        if c == "weight_ratio":
+            continue
+        values = table[c].to_numpy()
+        # dates and durations carry their units in xarray's own encoding
+        units = {} if values.dtype.kind in "mM" else {
+            "units": table.attrs.get("units", {}).get(c, "")}
+        coords[c] = ("row", values, units)
     data = {
         "alignment": ("kernel", col["alignment"], {"units": "1", "sign_convention": sign}),
         "alignment_ci": (("kernel", "bound"), np.stack(col["ci"]), {"units": "1"}),
@@ -538,9 +603,10 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
     g, se = _signal(tab, signal)
     w = _row_weights(tab, se, weights)
     rng = resolve_rng(rng)
-    counts, perms = _resamples(_strata(tab, by), len(tab), int(n_boot), int(n_null), rng)
     terms = np.stack([protocol_term(tab, k, tau=tau, pairing=pairing) for k in names])
-    fits = [_one_kernel(g, h, w, counts, perms, float(alpha)) for h in terms]
+    boot_sums, nulls = _resampled(_strata(tab, by), int(n_boot), int(n_null), rng, g, w, terms)
+    fits = [_one_kernel(g, h, w, bs, nl, float(alpha))
+            for h, bs, nl in zip(terms, boot_sums, nulls, strict=True)]
     for name, fit in zip(names, fits, strict=True):
         if kernel != "all" and not np.isfinite(fit["alignment"]):  # "all": see summary()
             warnings.warn(f"kernel {name!r}: the alignment is undefined (its term or the weight "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,9 @@ def inspect_table(path: str | os.PathLike, *, sheet: Any = None) -> Inspection:
     ins = Inspection(path, "table of pairing experiments (one row per experiment)")
     if not path.is_file():
         raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
-    written = header_units(path, sheet=sheet)
+    with warnings.catch_warnings():  # the reader below gives its warnings once
+        warnings.simplefilter("ignore")
+        written = header_units(path, sheet=sheet)
     try:
         table = load_pairing_table(path, sheet=sheet)
     except ValueError as err:
@@ -213,8 +216,12 @@ def inspect_table(path: str | os.PathLike, *, sheet: Any = None) -> Inspection:
     ins.found.append("columns: " + ", ".join(_column_line(n, written[n], units.get(n))
                                              for n in known))
     labels = table.attrs["labels"] + (["experiment"] if "experiment" in table else [])
-    if labels:
-        ins.found.append(f"labels (usable with --by): {', '.join(labels)}")
+    groups = [c for c in labels if table[c].duplicated().any()]  # a value shared by rows
+    if groups:
+        ins.found.append(f"labels that group rows (usable with --by): {', '.join(groups)}")
+    if len(groups) < len(labels):
+        ins.found.append("labels of one row each (ids, not groups): "
+                         + ", ".join(c for c in labels if c not in groups))
     dt_ms = 1e3 * table["delta_t"].to_numpy()
     n_rows, n_cells, n_pre = len(table), int(table["n"].sum()), int(np.sum(dt_ms > 0))
     ins.found.append(f"{n_rows} row{'s' * (n_rows != 1)}, {n_cells} cell{'s' * (n_cells != 1)};"
