@@ -65,7 +65,7 @@ def test_clusters_become_units_with_their_table_columns(tmp_path, sorted_rec):
         assert np.unique(rec[f"{role}_spike_unit"].values).tolist() == sorted(
             set((offset + sorted_rec[f"{role}_spike_unit"].values).tolist()))
     # the noise cluster is left out of filters, kept when named by id
-    assert 55 not in read_phy_folder(folder, pre_units="group=good",
+    assert 55 not in read_phy_folder(folder, pre_units="depth<1000",  # 55 is at depth 500
                                      post_units="depth>=1000", weights_from="spikes")["pre"]
     assert 55 in read_phy_folder(folder, pre_units="0,55", post_units="100",
                                  weights_from="spikes")["pre"].values
@@ -168,3 +168,17 @@ def test_every_command_leaves_the_sorting_untouched(tmp_path, sorted_rec):
                  "--n-boot", "20", "--n-null", "0", "--out", str(tmp_path / "est")]) == 0
     assert main(["infer-weights", str(folder), *flags, "--out", str(tmp_path / "w.nc")]) == 0
     assert snapshot() == before
+
+
+def test_overlapping_selections_and_times_in_seconds_are_refused(tmp_path, sorted_rec):
+    """A unit picked by both role flags (its spikes would pair with themselves: a perfect
+    synapse), and a spike_times.npy of seconds (read as samples: 60 s would be 2 ms)."""
+    folder, times = _kilosort(tmp_path / "ks", sorted_rec)
+    with pytest.raises(SchemaError, match=r"unit\(s\) 100 are selected as both pre and post"):
+        read_phy_folder(folder, pre_units="group=good", post_units="100",
+                        weights_from="spikes")
+    assert read_phy_folder(folder, pre_units="0,1,1,2", post_units="100",  # repeats: one unit
+                           weights_from="spikes")["pre"].values.tolist() == [0, 1, 2]
+    np.save(folder / "spike_times.npy", times)
+    with pytest.raises(FileFormatError, match="must hold sample indices"):
+        phy_folder(folder)

@@ -354,3 +354,40 @@ def test_design_calibrates_from_a_session_with_the_reader_flags(tmp_path, capsys
     assert main(["design", "--record", str(folder), "--decay", "2", "--budget", "4",
                  "--replicates", "3", "--quiet", "--out", str(out)]) == 0
     assert (out / "design.csv").is_file()
+
+
+def test_a_unit_column_that_repeats_is_a_label_not_the_ids(tmp_path, rng):
+    """A cluster number within each shank (``unit`` 1, 2, 1, 2) does not name the units:
+    the ids stay the group's index, so shank 2 is not read as shank 1's trains."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    counts = (100, 200, 300, 400)
+    units = nap.TsGroup({k: nap.Ts(np.sort(rng.uniform(0, 40, n))) for k, n in enumerate(counts)},
+                        metadata={"shank": [1, 1, 2, 2], "unit": [1, 2, 1, 2]})
+    units.save(str(folder / "spikes.npz"))
+    with pytest.warns(UserWarning, match="'unit' repeats values"):
+        rec = load_record(folder, pre_units="shank=1", post_units="shank=2",
+                          weights_from="spikes")
+    assert rec["pre"].values.tolist() == [0, 1] and rec["post"].values.tolist() == [2, 3]
+    n_post = np.bincount(rec["post_spike_unit"].values.astype(int) - 2)
+    assert n_post.tolist() == [300, 400]
+    with pytest.warns(UserWarning, match="'unit' repeats"):
+        with pytest.raises(SchemaError, match="selected as both pre and post"):
+            load_record(folder, pre_units="shank=1,2", post_units="3", weights_from="spikes")
+
+
+def test_dates_in_metadata_are_read(tmp_path, rng):
+    """pynapple saves a column of datetime.date pickled; plastix builds dates (plain
+    values), so the file reads as pynapple reads it."""
+    import datetime
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    day = [datetime.date(2024, 3, d) for d in (1, 1, 2, 2)]
+    nap.TsGroup({k: nap.Ts(np.sort(rng.uniform(0, 40, 100))) for k in range(4)},
+                metadata={"location": ["CA3", "CA3", "CA3", "CA1"], "recorded": day}
+                ).save(str(folder / "spikes.npz"))
+    obj = read_npz(folder / "spikes.npz")
+    assert obj.metadata["recorded"].tolist() == day
+    rec = load_record(folder, weights_from="spikes", **CA3_CA1)
+    assert rec["pre"].values.tolist() == [0, 1, 2]

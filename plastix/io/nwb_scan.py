@@ -318,7 +318,7 @@ def parse_units(name: str, value: Any) -> tuple[str, Any] | None:
             raise ValueError(f"`{name}` must be {_FILTER_HELP}; got {given!r}.") from None
     if not ids:
         raise ValueError(f"`{name}` must name at least one unit; got {value!r}.")
-    return "ids", ids
+    return "ids", list(dict.fromkeys(ids))  # a unit named twice is one unit
 
 
 def _is_float(text: str) -> bool:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import ast
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,12 @@ from plastix._util.errors import FileFormatError, MappingError, check_choice
 from plastix._util.optional import require
 from plastix._util.validate import check_keywords
 from plastix.io.nwb_scan import parse_units
-from plastix.io.pynapple_files import absent_weights, empty_synapses, select_units
+from plastix.io.pynapple_files import (
+    absent_weights,
+    check_one_role,
+    empty_synapses,
+    select_units,
+)
 from plastix.io.pynapple_npz import NpzObject
 
 __all__ = ["READ_OPTIONS", "PhyFolder", "read_phy_folder", "open_phy_folder", "phy_folder",
@@ -155,10 +160,6 @@ class PhyFolder(NpzObject):
         return (f"{self.path.name}: {self.ids.size} cluster(s), {np.size(self.arrays['t'])} "
                 f"spikes sampled at {self.sample_rate:g} Hz, {span[0]:g} to {span[1]:g} s{cols}")
 
-    def select(self, ids: list[Any]) -> PhyFolder:
-        out = super().select(ids)
-        return replace(self, arrays=out.arrays, metadata=out.metadata)
-
 
 def phy_folder(path: str | os.PathLike) -> PhyFolder:
     """Read a Phy folder (or the folder of one of its files)."""
@@ -174,6 +175,13 @@ def phy_folder(path: str | os.PathLike) -> PhyFolder:
                               f"positive sample_rate (found {rate!r}). Add a line "
                               "`sample_rate = 30000.0` (your rate in Hz).")
     samples = _array(folder, _TIMES)
+    if samples.dtype.kind == "f" and np.any(samples != np.round(samples)):
+        frac = samples[samples != np.round(samples)][:3]
+        raise FileFormatError(f"cannot read {folder.name!r} as a {_LABEL}: {_TIMES} must hold "
+                              "sample indices (whole numbers, as Kilosort writes them); found "
+                              f"fractions ({', '.join(f'{v:g}' for v in frac)}, ...), which "
+                              "look like times in seconds. In a copy of the folder, save the samples "
+                              f"(np.round(times * sample_rate).astype('int64')) as {_TIMES}.")
     labels = _CLUSTERS if (folder / _CLUSTERS).is_file() else _TEMPLATES
     if not (folder / labels).is_file():
         raise FileFormatError(f"cannot read {folder.name!r} as a {_LABEL}: it has neither "
@@ -249,6 +257,7 @@ def read_phy_folder(path: str | os.PathLike, *, lazy: bool = False,
     for r in ("pre", "post"):
         spec = parse_units(f"{r}_units", options.get(f"{r}_units"))
         chosen[r] = select_units(refuse, _without_noise(units, spec), r, spec, True)
+    check_one_role(refuse, chosen, options)
     if options.get("weights_from") != "spikes":
         raise refuse("no weights: a Phy folder holds spike trains only",
                      "Infer the weights from the spikes: plastix estimate FOLDER "

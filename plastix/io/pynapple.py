@@ -80,6 +80,7 @@ from plastix.io.lazy import placeholder, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_map import check_rows_hold_data
 from plastix.io.nwb_scan import assign
+from plastix.io.pynapple_npz import unit_column_names_units
 from plastix.io.spike_bins import bin_grid, outside_intervals, spike_rates
 from plastix.record import make_record, validate_record
 
@@ -120,8 +121,9 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
     if isinstance(obj, nap.TsGroup):
         meta = obj.metadata
         keys = list(obj.keys())
-        ids = (np.asarray(meta["unit"].tolist()) if "unit" in obj.metadata_columns
-               else np.asarray(keys, dtype=np.int64))
+        unit = meta["unit"].tolist() if "unit" in obj.metadata_columns else None
+        ids = np.asarray(unit if unit_column_names_units(unit, f"`{role}`")
+                         else np.asarray(keys, dtype=np.int64))
         support = obj.time_support
         return {"ids": ids, "spikes": [np.asarray(obj[k].t, dtype=float) for k in keys],
                 "times": None, "label": ("Hz", "rate"),

@@ -175,9 +175,9 @@ def session_objects(path: str | os.PathLike) -> _Session:
 
 
 def _unit_ids(obj: NpzObject) -> list[Any]:
-    """The ids a role's units get in the record (a TsGroup's metadata ``unit`` when it has
-    one, as :func:`plastix.io.from_pynapple` reads them)."""
-    if obj.kind == "TsGroup" and "unit" in obj.metadata:
+    """The ids a role's units get in the record (a TsGroup's metadata ``unit`` when it
+    names each unit once, as :func:`plastix.io.from_pynapple` reads them)."""
+    if obj.kind == "TsGroup" and "unit" in obj.metadata and obj.unit_ids:
         return obj.metadata["unit"].tolist()
     return obj.ids.tolist()
 
@@ -287,9 +287,28 @@ def _selection_fix(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
 def _roles(s: _Session, opt: dict[str, Any]) -> dict[str, NpzObject]:
     sources = {r: _role_source(s, r, opt) for r in _ROLES}
     shared = sources["pre"].path == sources["post"].path
-    return {r: select_units(s.refuse, sources[r], r,
-                            parse_units(f"{r}_units", opt.get(f"{r}_units")), shared)
-            for r in _ROLES}
+    chosen = {r: select_units(s.refuse, sources[r], r,
+                              parse_units(f"{r}_units", opt.get(f"{r}_units")), shared)
+              for r in _ROLES}
+    if shared:
+        check_one_role(s.refuse, chosen, opt)
+    return chosen
+
+
+def check_one_role(refuse: Callable[..., Exception], chosen: dict[str, NpzObject],
+                   opt: dict[str, Any]) -> None:
+    """Refuse units selected as both pre and post from one group (overlapping selections,
+    ``--pre-units group=good --post-units 9``): a unit's spikes paired with themselves
+    read as a perfect synapse."""
+    pre = {str(i): i for i in _unit_ids(chosen["pre"])}
+    both = [pre[str(i)] for i in _unit_ids(chosen["post"]) if str(i) in pre]
+    if both:
+        given = {r: opt.get(f"{r}_units") for r in _ROLES}
+        how = ", ".join(f"{_flag(r + '_units')} {given[r]}" for r in _ROLES
+                        if given[r] is not None) or "their role column"
+        raise refuse(f"unit(s) {_few(both)} are selected as both pre and post (by {how})",
+                     "Give each unit one role: narrow one selection, e.g. "
+                     f"{_flag('pre_units')} with the ids of the presynaptic units only")
 
 
 # ---------------------------------------------------------------- weights, segments

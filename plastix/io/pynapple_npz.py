@@ -8,7 +8,7 @@ unpickles that dictionary without restriction, which runs any code a crafted
 file holds.  plastix reads the plain arrays with ``allow_pickle=False`` and the
 pickled entries (metadata, object-typed column labels) with an unpickler that
 can build nothing but numpy arrays, dtypes and scalars, dictionaries, lists,
-strings and numbers: any other object in the file is refused in one line and
+sets, strings, numbers, dates and times: any other object in the file is refused in one line and
 nothing of it runs.
 
 :func:`read_npz` gives an :class:`NpzObject` (the arrays, the metadata, the
@@ -23,7 +23,8 @@ import os
 import pickle
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,12 @@ _ENTRIES = {"t", "d", "start", "end", "index", "keys", "columns", "type", "_meta
 
 _BUILDERS = {("numpy", "ndarray"), ("numpy", "dtype"),
              ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
-             ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar")}
-"""The only callables a pickled entry may name: numpy's array, dtype and scalar builders."""
+             ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+             *(("datetime", n) for n in ("date", "datetime", "time", "timedelta", "timezone")),
+             *(("builtins", n) for n in ("set", "frozenset", "complex"))}
+"""The only callables a pickled entry may name: numpy's array, dtype and scalar builders,
+and the constructors of plain values (dates and times, sets, complex numbers), none of
+which does anything but build its value."""
 
 
 class NotPynappleError(FileFormatError):
@@ -65,7 +70,8 @@ class _PandasInPickle(Exception):
 
 class _ArraysOnly(pickle.Unpickler):
     """An unpickler that builds numpy arrays, dtypes and scalars and Python's plain values
-    (dict, list, tuple, str, bytes, numbers, None) and refuses every other object."""
+    (dict, list, tuple, set, str, bytes, numbers, None, dates and times) and refuses every
+    other object."""
 
     def __init__(self, data: bytes, where: str) -> None:
         super().__init__(io.BytesIO(data))
@@ -78,9 +84,10 @@ class _ArraysOnly(pickle.Unpickler):
             raise _PandasInPickle(f"{module}.{name}")
         raise UnsafeFileError(
             f"refusing to read {self.where}: its pickled entry asks for `{module}.{name}`, "
-            "which is not a numpy array, dtype or number (pynapple writes only those); "
-            "plastix never runs objects from a file. If the file is your own, save the object "
-            "again with pynapple; else do not open it.")
+            "which is not a plain value (numpy arrays and numbers, text, dates); plastix never "
+            "runs objects from a file. If the file is your own, turn that metadata column into "
+            "text or numbers (group.set_info(col=group.col.astype(str))) and save it again; "
+            "else do not open it.")
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafeFileError(f"refusing to read {self.where}: its pickled entry refers to an "
@@ -184,6 +191,23 @@ def _metadata(entries: dict[str, Any], ids: np.ndarray, where: str) -> dict[str,
     return out
 
 
+def unit_column_names_units(unit: list[Any] | None, where: str) -> bool:
+    """Whether a ``TsGroup``'s metadata ``unit`` gives its units' ids: when it names each
+    unit once (ids that are not integers, as :func:`plastix.io.to_pynapple` writes
+    them).  A ``unit`` that repeats (a cluster number within each shank) is a label,
+    and a warning says that the ids are the group's index."""
+    if unit is None:
+        return False
+    seen = Counter(str(u) for u in unit)
+    twice = [u for u, n in seen.items() if n > 1]
+    if twice:
+        warnings.warn(f"{where}: the metadata column 'unit' repeats values "
+                      f"({', '.join(twice[:5])}), so it does not name the units; their ids are "
+                      "the group's index (select units by id, or by the column: unit=1).",
+                      UserWarning, stacklevel=3)
+    return not twice
+
+
 @dataclass
 class NpzObject:
     """One pynapple object as saved in a ``.npz`` file (read by :func:`read_npz`).
@@ -204,6 +228,10 @@ class NpzObject:
     unread : str
         Why the metadata was left out (pickled pandas objects of an older pynapple,
         which plastix does not unpickle); empty when it was read.
+    unit_ids : bool
+        Whether a group's metadata ``unit`` gives the ids (see
+        :func:`unit_column_names_units`); else it is a label, left out of
+        :meth:`to_pynapple`.
     """
 
     name: str
@@ -212,6 +240,7 @@ class NpzObject:
     arrays: dict[str, np.ndarray]
     metadata: dict[str, np.ndarray] = field(default_factory=dict)
     unread: str = ""
+    unit_ids: bool = True
 
     @property
     def ids(self) -> np.ndarray:
@@ -273,7 +302,7 @@ class NpzObject:
         else:
             raise TypeError(f"only a TsGroup's units or a TsdFrame's columns are selected; "
                             f"{self.path.name!r} is a {self.kind}.")
-        return NpzObject(self.name, self.path, self.kind, arrays, meta)
+        return replace(self, arrays=arrays, metadata=meta)
 
     def to_pynapple(self) -> Any:
         """The pynapple object (pynapple imported here)."""
@@ -295,8 +324,10 @@ class NpzObject:
         else:
             cls = nap.Tsd if self.kind == "Tsd" else nap.TsdTensor
             return cls(t=a["t"], d=a["d"], time_support=support)
-        if self.metadata:
-            obj.set_info(**{k: v for k, v in self.metadata.items() if k != "rate"})
+        info = {k: v for k, v in self.metadata.items()
+                if k != "rate" and (k != "unit" or self.unit_ids)}
+        if info:
+            obj.set_info(**info)
         return obj
 
     def _trains(self, nap: Any, support: Any) -> dict[Any, Any]:
@@ -324,7 +355,8 @@ def read_npz(path: str | os.PathLike) -> NpzObject:
         When the file is not a readable numpy archive, or holds no pynapple object
         (the message lists its entries).
     plastix._util.errors.UnsafeFileError
-        When a pickled entry names anything but numpy arrays, dtypes and numbers.
+        When a pickled entry names anything but numpy arrays, dtypes, numbers and the
+        other plain values of :class:`_ArraysOnly`.
     """
     path = Path(path)
     entries = _entries(path)
@@ -344,6 +376,8 @@ def read_npz(path: str | os.PathLike) -> NpzObject:
     obj = NpzObject(path.stem, path, kind, {k: v for k, v in entries.items() if k in _ENTRIES
                                              and k not in ("_metadata", "type", _UNREAD)})
     obj.metadata = _metadata(entries, obj.ids, f"{path.name!r}")
+    if kind == "TsGroup" and "unit" in obj.metadata:
+        obj.unit_ids = unit_column_names_units(obj.metadata["unit"].tolist(), path.name)
     if _UNREAD in entries:
         obj.unread = entries[_UNREAD]
         warnings.warn(f"{path.name}: its metadata is {obj.unread}, saved by an older pynapple; "
