@@ -543,7 +543,7 @@ CASES += [
     ("io-read-block-standard-nwb", _load_bad("rig.nwb", _pynwb_file, "read_block"),
      FileFormatError,
      r"cannot read 'rig\.nwb' as NWB: it is a standard NWB file \(written by pynwb or another "
-     r"tool\), not one in plastix's Neo convention \(SPEC §9\), and neo\.NWBIO cannot read it "
+     r"tool\), not one in plastix's Neo convention, and neo\.NWBIO cannot read it "
      r"\(KeyError: 'obs_intervals'\)\. Read it as a record with plastix\.io\.load_record "
      r"\(plastix's standard-NWB reader\), and run `plastix inspect rig\.nwb` to see what "
      r"plastix finds in it\."),
@@ -1100,7 +1100,8 @@ def _cli(*argv, files=()):
 
 _EST = ("--n-boot", "20", "--n-null", "0")
 _NOT_READ = (r": the file is probably truncated, corrupt, or not written by the plastix/Neo "
-             r"convention \(SPEC §9\); check that it opens in the program that wrote it\.")
+             r"convention \(the README's Neo section\); check that it opens in the program "
+             r"that wrote it\.")
 
 CASES += [
     ("cli-estimate-out-is-the-input",
@@ -1492,6 +1493,7 @@ def _pairing(cols, **kw):
 
 _DT = {"delta_t [ms]": [10.0, -10.0]}
 _OK = {**_DT, "weight_ratio": [1.2, 0.8]}
+_OK3 = {"delta_t": [0.01, -0.01, 0.02], "weight_ratio": [1.2, 0.8, 1.1]}  # a pairing estimate
 
 CASES += [
     ("table-missing-delta-t", _table({"delta_tt [ms]": [10.0], "weight_ratio": [1.2]}),
@@ -1517,9 +1519,9 @@ CASES += [
      r"`table` has 'weight_before' but not 'weight_after'; give both, or 'weight_ratio' "
      r"\(after/before\); found columns 'delta_t', 'weight_before', 'weight_aftr'\. Did you mean "
      r"'weight_aftr'\? Rename that column 'weight_after'\."),
-    ("table-unknown-time-unit", _table({"delta_t [msec]": [10.0], "weight_ratio": [1.2]}),
+    ("table-unknown-time-unit", _table({"delta_t [mss]": [10.0], "weight_ratio": [1.2]}),
      ValueError,
-     r"`delta_t` has an unknown unit 'msec' in its header; a time column accepts 's', 'ms', "
+     r"`delta_t` has an unknown unit 'mss' in its header; a time column accepts 's', 'ms', "
      r"'us', 'µs', 'μs', 'min'\. Did you mean 'ms'\?"),
     ("table-unknown-frequency-unit", _table({**_OK, "frequency [hz]": [1.0, 1.0]}), ValueError,
      r"`frequency` has an unknown unit 'hz' in its header; a frequency column accepts 'Hz', "
@@ -1534,30 +1536,34 @@ CASES += [
     ("table-nan-rows-refused", _table({"delta_t": [0.01, float("nan"), 0.02],
                                        "weight_ratio": [1.2, 0.8, float("nan")]}), ValueError,
      r"`table` has NaN \(empty cells\) in 2 of 3 rows \(rows 1, 2; column\(s\) delta_t, "
-     r"weight_ratio\); fill them, or pass nan='drop' to drop those rows \(the count is "
-     r"reported\)\."),
+     r"weight_ratio\); fill them, or pass nan='drop' \(command line: --nan drop\) to drop those "
+     r"rows \(the count is reported\)\."),
     ("table-duplicate-experiment", _table({**_OK, "experiment": ["c1", "c1"]}), ValueError,
      r"`experiment` ids must be unique \(one row per experiment or group\); got 'c1' in rows "
      r"0, 1\."),
     ("table-n-not-integer", _table({**_OK, "n": [3, 1.5]}), ValueError,
      r"`n` must be an integer >= 1; got 1\.5 in row 1\."),
     ("table-not-a-number", _table({**_DT, "weight_ratio": ["1.2", "big"]}), ValueError,
-     r"`weight_ratio` must hold numbers; got 'big' in row 1\."),
+     r"`weight_ratio` must hold numbers; got 'big' in row 1\. Write a number, or leave the "
+     r"cell empty for a missing value\."),
     ("table-bad-suffix", lambda: __import__("plastix.io.table", fromlist=["x"])
      .load_pairing_table("pairings.xslx"), ValueError,
-     r"`table` must end in one of \.csv, \.tsv, \.tab, \.parquet, \.pq, \.xlsx; got "
+     r"`table` must end in one of \.csv, \.tsv, \.tab, \.txt, \.parquet, \.pq, \.xlsx; got "
      r"'pairings\.xslx' \(suffix '\.xslx'\)\. Did you mean '\.xlsx'\?"),
     ("table-bad-nan-policy", _table(_OK, nan="skip"), ValueError,
      r"`nan` must be one of 'refuse', 'drop'; got 'skip'\."),
-    ("pairing-unknown-by", _pairing(_OK, by="slise"), ValueError,
+    ("pairing-unknown-by", _pairing(_OK3, by="slise"), ValueError,
      r"`by` must name columns of the table; got 'slise'; columns are 'delta_t', 'weight_ratio', "
      r"'n', 'n_pairings', 'n_trains'\."),
-    ("pairing-unknown-kernel", _pairing(_OK, kernel="stpd"), ValueError,
+    ("pairing-unknown-kernel", _pairing(_OK3, kernel="stpd"), ValueError,
      r"`kernel` must be one of .*; got 'stpd'\. Did you mean 'stdp'\?"),
-    ("pairing-rate-kernel-needs-frequency", _pairing(_OK, kernel="product"), ValueError,
+    ("pairing-rate-kernel-needs-frequency", _pairing(_OK3, kernel="product"), ValueError,
      r"kernel 'product' needs the column 'frequency' \(the pairing rate, e\.g\. 'frequency "
-     r"\[Hz\]'\): a rate kernel reads the pairing rate; missing for 2 of 2 rows\."),
-    ("pairing-sem-weights-without-sem", _pairing(_OK, weights="sem"), ValueError,
+     r"\[Hz\]'\): a rate kernel reads the pairing rate; missing for 3 of 3 rows\."),
+    ("pairing-too-few-rows", _pairing(_OK), ValueError,
+     r"`table` has 2 row\(s\): an alignment over rows, its interval and its null need at least 3 "
+     r"experiments \(or group means\); add rows\."),
+    ("pairing-sem-weights-without-sem", _pairing(_OK3, weights="sem"), ValueError,
      r"weights='sem' needs the column 'weight_sem'; the table has none\. Use weights='n' or "
      r"'auto'\."),
 ]

@@ -268,6 +268,18 @@ def test_user_block_through_files(fmt, tmp_path):
     assert read_block(path, allow_pickle=True).segments[1].name == "pairing"
 
 
+def test_reader_options_of_a_neo_file(tmp_path):
+    """A Neo-convention file takes --decay (in 1/s, replacing the file's) and --bin-size;
+    the standard reader's unit and series flags are refused in one line with the fix."""
+    from plastix.io import write_block
+
+    path = write_block(user_block(), tmp_path / "rig.nix")
+    assert float(load_record(path, decay=0.02)["decay"]) == 0.02
+    with pytest.raises(ValueError, match=r"`pre_units` \(--pre-units\) cannot map 'rig.nix': "
+                       r"it follows the Neo convention.*annotations\['role'\] = 'pre'"):
+        load_record(path, pre_units="3,4")
+
+
 def test_bin_size_and_spikes_only_segment():
     from plastix.io import DEFAULT_BIN_SIZE, from_neo
 

@@ -241,13 +241,15 @@ def test_a_row_giving_only_the_weights_unit(tmp_path):
 
 def test_units_after_an_underscore_as_scripts_name_columns():
     """``delta_t_ms``, ``weight_ratio_pct``, ``frequency_hz`` and ``weight_before_mV`` are
-    the known columns with those units; ``n_cells`` or ``weight_before_raw`` stay labels."""
+    the known columns with those units; ``n_cells`` is ``n`` (an alias) and
+    ``weight_before_raw`` stays a label."""
     table = load_pairing_table(pd.DataFrame({
         "delta_t_ms": DT_MS, "weight_ratio_pct": [100 * r for r in RATIO],
-        "frequency_hz": [1.0] * 5, "n_cells": [3] * 5}))
+        "frequency_hz": [1.0] * 5, "n_cells": [3] * 5, "weight_before_raw": [2.0] * 5}))
     np.testing.assert_allclose(table["delta_t"], np.asarray(DT_MS) * 1e-3)
     np.testing.assert_allclose(table["weight_ratio"], RATIO, rtol=1e-12)
-    assert table["frequency"].tolist() == [1.0] * 5 and table.attrs["labels"] == ["n_cells"]
+    assert table["frequency"].tolist() == [1.0] * 5 and table["n"].tolist() == [3] * 5
+    assert table.attrs["labels"] == ["weight_before_raw"]
     mv = load_pairing_table(pd.DataFrame({"delta_t_ms": DT_MS, "weight_before_mV": [2.0] * 5,
                                           "weight_after_mV": [2.0 * r for r in RATIO]}))
     np.testing.assert_allclose(mv["weight_ratio"], RATIO, rtol=1e-12)

@@ -107,7 +107,8 @@ def _read_failure(path: Path, fmt: str | None, err: BaseException) -> str:
         cause = _mismatch(real, fmt)
     else:
         cause = ("the file is probably truncated, corrupt, or not written by the plastix/Neo "
-                 "convention (SPEC §9); check that it opens in the program that wrote it")
+                 "convention (the README's Neo section); check that it opens in the program "
+                 "that wrote it")
     return f"cannot read {str(path)!r} as {label} ({what}, raised by {_origin(err)}): {cause}."
 
 

@@ -43,7 +43,7 @@ import xarray as xr
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.registry import Registry
 from plastix.io import neo_files, netcdf, phy_files, probe, pynapple_files, pynapple_npz
-from plastix.io.neo import from_neo, pick_block, to_neo
+from plastix.io.neo import from_neo, pick_block, read_neo_file, to_neo
 from plastix.io.nwb import open_standard_nwb, read_standard_nwb
 from plastix.io.nwb_scan import READ_OPTIONS
 from plastix.io.nwb_write import write_standard_nwb
@@ -286,7 +286,7 @@ def _neo_format(read_blocks: Callable[[Path], list[Any]],
     """A Neo format: records go through to_neo / from_neo and the format's block IO."""
 
     def read(path: Path, **options: Any) -> xr.Dataset:
-        return from_neo(pick_block(read_blocks(path), 0, path), **options)
+        return read_neo_file(read_blocks(path), path, **options)
 
     def write(ds: xr.Dataset, path: Path) -> None:
         write_block(to_neo(ds), path)
@@ -295,7 +295,7 @@ def _neo_format(read_blocks: Callable[[Path], list[Any]],
                   **fields)
 
 
-_NEO_NOTE = "a neo.Block following the convention of SPEC §9"
+_NEO_NOTE = "a neo.Block in plastix's Neo convention (SpikeTrains annotated role and unit)"
 
 register_format(Format(
     name="netcdf", label=netcdf.LABEL, suffixes=(".nc", ".nc4", ".h5"),
@@ -341,7 +341,7 @@ def read_nwb_record(path: Path, **options: Any) -> xr.Dataset:
     standard convention (``pre_units``, ``weights``, ...).
     """
     if probe.nwb_by_neo(path):
-        return from_neo(pick_block(neo_files.read_nwb(path), 0, path), **options)
+        return read_neo_file(neo_files.read_nwb(path), path, **options)
     return read_standard_nwb(path, **options)
 
 

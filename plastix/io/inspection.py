@@ -165,7 +165,8 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
     except SchemaError as err:
         ds = _spikes_only(path, fmt, allow_pickle, options)
         if ds is None:
-            ins.found.append("a file that does not follow the Neo convention of SPEC §9")
+            ins.found.append("a file that does not follow the Neo convention (the README's "
+                             "section \"Your own data: the Neo convention\")")
             ins.missing.append(str(err))
             return ins
         ins.found.append("spike trains of pre and post units and no measured weights (no "

@@ -618,6 +618,41 @@ def _extras(ds: xr.Dataset) -> dict[str, Any]:
     return out
 
 
+NEO_READ_OPTIONS = ("bin_size", "weights_from", "decay", "source")
+"""Reader options a file in the Neo convention takes (its roles, series and synapses are
+named in the file itself)."""
+
+
+def read_neo_file(blocks: list[Any], path: str | Path, **options: Any) -> xr.Dataset:
+    """The record of the first block read from ``path`` (a file in the Neo convention).
+
+    ``options`` are those of :func:`from_neo` and ``decay`` (known decay rate in 1/s,
+    replacing the file's); the options of the standard NWB reader that name units,
+    series or synapses are refused in one line saying how the convention names them.
+    """
+    from plastix.io.nwb_scan import cli_flag
+    from plastix.record import check_decay
+
+    other = [k for k in options if k not in NEO_READ_OPTIONS]
+    if other:
+        given = ", ".join(f"`{k}` ({cli_flag(k)})" for k in other)
+        raise ValueError(f"{given} cannot map {Path(path).name!r}: it follows the Neo convention, "
+                         "where each SpikeTrain's annotations['role'] ('pre' or 'post') and "
+                         "annotations['unit'] name its unit, and signals are named 'pre_rate', "
+                         "'post_rate', 'weight' (the README's Neo section). Annotate the file so "
+                         "(e.g. train.annotations['role'] = 'pre'), or drop the flag; the options "
+                         f"that apply: {', '.join(map(cli_flag, NEO_READ_OPTIONS[:3]))}.")
+    decay = options.pop("decay", None)
+    ds = from_neo(pick_block(blocks, 0, path), **options)
+    if decay is not None:
+        if ds["decay"].attrs.get("units") != "1/s":
+            raise ValueError(f"`decay` is in 1/s, and {Path(path).name!r} counts time in "
+                             f"{ds['decay'].attrs.get('units', '?')[2:]!r}; set the decay in the "
+                             "file (Block.annotations['decay']).")
+        ds["decay"] = ds["decay"].copy(data=check_decay(decay))
+    return ds
+
+
 def pick_block(blocks: list[Any], index: int, path: str | Path) -> Any:
     """Block ``index`` of the blocks read from ``path``; a clear error when it has none."""
     if not 0 <= index < len(blocks):

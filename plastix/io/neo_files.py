@@ -60,7 +60,7 @@ def _standard_nwb(path: Path, err: BaseException) -> tuple[str, str] | None:
         return None  # unreadable, or written by plastix: a damaged file (the generic cause)
     text = " ".join(str(err).split())[:120]
     return ("it is a standard NWB file (written by pynwb or another tool), not one in "
-            "plastix's Neo convention (SPEC §9), and neo.NWBIO cannot read it "
+            "plastix's Neo convention, and neo.NWBIO cannot read it "
             f"({type(err).__name__}: {text})",
             "Read it as a record with plastix.io.load_record (plastix's standard-NWB "
             f"reader), and run `plastix inspect {path.name}` to see what plastix finds in it")

@@ -183,7 +183,10 @@ def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool =
         what = f"{where}: spike train {k}" + (f" ({st.name!r})" if st.name else "")
         if "role" not in st.annotations:
             raise SchemaError(f"{what} has no annotations['role']; expected 'pre' or 'post'; "
-                              f"found annotations {sorted(st.annotations)}." + _nwb_hint(st))
+                              f"found annotations {sorted(st.annotations)}."
+                              + (_nwb_hint(st) or " Give each spike train its role "
+                                 "(train.annotations['role'] = 'pre' or 'post') and save the "
+                                 "block again, to a new file."))
         role = st.annotations["role"]
         if role not in ROLES:
             raise SchemaError(f"{what} has annotations['role'] = {role!r}; expected 'pre' or "

@@ -180,8 +180,9 @@ def phy_folder(path: str | os.PathLike) -> PhyFolder:
         raise FileFormatError(f"cannot read {folder.name!r} as a {_LABEL}: {_TIMES} must hold "
                               "sample indices (whole numbers, as Kilosort writes them); found "
                               f"fractions ({', '.join(f'{v:g}' for v in frac)}, ...), which "
-                              "look like times in seconds. In a copy of the folder, save the samples "
-                              f"(np.round(times * sample_rate).astype('int64')) as {_TIMES}.")
+                              "look like times in seconds. In a copy of the folder, save the "
+                              "samples (np.round(times * sample_rate).astype('int64')) as "
+                              f"{_TIMES}.")
     labels = _CLUSTERS if (folder / _CLUSTERS).is_file() else _TEMPLATES
     if not (folder / labels).is_file():
         raise FileFormatError(f"cannot read {folder.name!r} as a {_LABEL}: it has neither "

@@ -1,41 +1,53 @@
-"""Tidy tables of pairing experiments (issue 15, item 4): CSV, TSV, Parquet, Excel
+"""Tidy tables of pairing experiments (issue 15, item 4): CSV, TSV, text, Parquet, Excel
 (``.xlsx``) or a DataFrame.
 
 One row per pairing experiment (or per group mean).  Columns, by name; a unit
 may follow in brackets (``delta_t [ms]``, ``frequency [Hz]``) or, for the known
 columns below, in parentheses (``Δt (ms)``) or after an underscore
 (``delta_t_ms``, ``weight_ratio_pct``, ``weight_before_mV``); no unit means SI
-(seconds, hertz).
-Values are converted to SI here, at the boundary.
+(seconds, hertz).  Units may be spelt out (``msec``, ``sec``, ``usec``, ``pct``,
+``percent``).  Values are converted to SI here, at the boundary.
 
 Spreadsheets as labs save them are read as they are: a known column's name is
 matched without regard to case, spaces or hyphens, a leading Greek delta read
-as "delta" (``Delta t [ms]`` and ``Δt (ms)`` are ``delta_t``); rows above the
-header (a title, notes) are skipped, the header being the first of the first
-:data:`HEADER_SEARCH_ROWS` rows that names ``delta_t``, and a row of units
-right under it (``ms``, ``%``, ``(mV)``) gives the columns their units; rows
-and unnamed columns that are wholly empty (a spreadsheet's trailing
-separators) are dropped.  A text table is decoded as UTF-8 (with or
-without a byte-order mark), else as Windows-1252 (Excel's "CSV" on Windows); its
-separator is whichever of comma, semicolon or tab splits the header into the
-most fields (tab for ``.tsv``/``.tab``), and with a semicolon a decimal comma
-(``1,5``) is read as a number, as European Excel writes them.  An Excel workbook
-is read from the sheet given as ``sheet=``, else the only sheet, else the first
-sheet whose header names ``delta_t`` (a warning names the others).
+as "delta" (``Delta t [ms]`` and ``Δt (ms)`` are ``delta_t``), and the usual lab
+names are known (:data:`ALIASES`: ``# pairings``, ``SEM``, ``n cells``, ``freq``);
+rows above the header (a title, notes) are skipped, the header being the first
+of the first :data:`HEADER_SEARCH_ROWS` rows that names ``delta_t``, and a row
+of units right under it (``ms``, ``%``, ``(mV)``) gives the columns their units;
+rows and unnamed columns that are wholly empty (a spreadsheet's trailing
+separators) are dropped, and so are whole-line ``#`` comments under the header;
+summary rows under the data (first cell ``mean``, ``SEM``, ``SD``, ``total``,
+``mean ± SEM``; ``n`` right under one of them or after the blank row ending the
+data) are left out with one warning.  Text tables (:mod:`plastix.io.table_cells`)
+are decoded as UTF-16 (Excel's "Unicode Text"), UTF-8 or Windows-1252; their
+separator is whichever of comma, semicolon or tab splits the header into the most
+fields (tab for ``.tsv``/``.tab``).  Numbers are read by plastix: spaces (also
+no-break and thin spaces) are thousands separators; in a semicolon- or
+tab-separated file whose numbers use a decimal comma (``-3,7``), ``1.294`` and
+``1.294,2`` are read with a thousands point, and in any other file ``1,294.5``
+with a thousands comma; a number that could be either (``1.294`` in a file that
+shows no decimal comma) is refused with the fix.  Cells like ``+50%`` are read
+in percent.  An Excel workbook is read from the sheet given as ``sheet=``, else
+the only sheet, else the first sheet whose header names ``delta_t`` (a warning
+names the others); a cell formatted as percent (stored 0.47, shown ``47%``) under
+a ``[%]`` column is read as shown (47); formulas saved without their value and
+error cells (``#DIV/0!``) are refused naming the cells.
 
 ============== ========= =============================================================
 column         required  meaning (units accepted in brackets)
 ============== ========= =============================================================
 delta_t        yes       post spike time − pre spike time; > 0: pre before post
-                         (s, ms, us, µs, min)
+                         (s, ms, us, µs, min; a DataFrame's timedelta64 column in its own
+                         unit, with no unit in the name)
 weight_ratio   one of    weight after / weight before (1, %: ``150`` in ``[%]`` is 1.5)
 weight_change  the three relative change, after / before − 1 (1, %: ``+50`` in ``[%]`` is a
                forms     ratio of 1.5)
 weight_before            weight before and after pairing, any unit (the same for both;
 weight_after             the unit cancels in the ratio)
-weight_sem     no        standard error of the row's ratio (ratio units), or of
-                         ``weight_after`` in the weights' unit (divided by
-                         ``weight_before`` here); > 0
+weight_sem     no        standard error of the row's ratio (in the unit of the ratio or
+                         change column unless it names its own), or of ``weight_after``
+                         in the weights' unit (divided by ``weight_before`` here); > 0
 n              no        cells averaged in the row (default 1); integer ≥ 1
 frequency      no        pairing rate within a train (Hz, kHz, mHz, 1/s); > 0
 n_pairings     no        pairings per train (default 1); integer ≥ 1
@@ -56,38 +68,55 @@ A table is not a record (no activity, no weight time axis), so it is not a
 :class:`plastix.io.formats.Format` (whose ``read`` returns a validated record
 and whose ``write`` takes one): :func:`load_pairing_table` is its reader, and
 :data:`TABLE_SUFFIXES` / :func:`is_pairing_table` let a caller (the CLI) route
-a path to it.  Rows are numbered from 0, header excluded, in every message.
+a path to it.  Rows are numbered in messages as the user sees them: a text
+file's line number and an Excel sheet's row number (both 1-based, a cell as
+``C18``); a DataFrame's rows by position from 0.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import warnings
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from plastix._util.errors import check_choice, did_you_mean
+from plastix.io import table_cells
+from plastix.io.table_cells import (
+    EXCEL_ERRORS,
+    HEADER_SEARCH_ROWS,
+    NA_TEXT,
+    Grid,
+    Numbers,
+    cell_name,
+    clean,
+)
+from plastix.io.table_cells import (
+    blank as _blank,
+)
+from plastix.io.table_cells import (
+    first_cell as _first_cell,
+)
+from plastix.io.table_cells import (
+    is_number as _is_number,
+)
+from plastix.io.table_cells import (
+    summary_rows as _summary_rows,
+)
 
 __all__ = ["load_pairing_table", "is_pairing_table", "header_units", "TABLE_SUFFIXES",
-           "COLUMNS", "NAN_POLICIES"]
+           "COLUMNS", "NAN_POLICIES", "ALIASES", "HEADER_SEARCH_ROWS"]
 
 #: suffixes read as tables (text, Parquet, Excel)
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".xlsx")
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".xlsx")
 #: spreadsheet formats recognised only to be refused with the fix (re-save as .xlsx or CSV)
 _UNREAD_SPREADSHEETS = (".xls", ".ods", ".numbers")
-#: rows searched for the header (a title or notes may sit above it)
-HEADER_SEARCH_ROWS = 20
-_DELIMITERS = (",", ";", "\t")
-#: text encodings tried in turn: UTF-8 (a byte-order mark dropped), then Excel's Windows-1252
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 #: what to do with rows holding NaN in a known column
 NAN_POLICIES = ("refuse", "drop")
 
@@ -105,9 +134,27 @@ COLUMNS: dict[str, tuple[str, Mapping[str, float] | None]] = {
     "frequency": ("Hz", _FREQ), "n_pairings": ("1", _COUNT), "n_trains": ("1", _COUNT),
     "control_ratio": ("1", _RATIO),
 }
+#: other names of the known columns, as labs head them (matched like the names: without
+#: regard to case, spaces, hyphens or underscores)
+ALIASES: dict[str, str] = {
+    **dict.fromkeys(("pairings", "# pairings", "no. pairings", "number of pairings",
+                     "pairings per train"), "n_pairings"),
+    **dict.fromkeys(("trains", "# trains", "number of trains"), "n_trains"),
+    **dict.fromkeys(("sem", "s.e.m.", "se", "s.e.", "standard error", "weight sem"),
+                    "weight_sem"),
+    **dict.fromkeys(("n cells", "n_cells", "number of cells", "# cells"), "n"),
+    **dict.fromkeys(("freq", "pairing frequency", "pairing rate"), "frequency"),
+    **dict.fromkeys(("control", "control ratio"), "control_ratio"),
+}
 _COUNTS = ("n", "n_pairings", "n_trains")
 _POSITIVE = ("weight_sem", "frequency", "control_ratio")
 _HEADER = re.compile(r"^\s*(?P<name>[^\[\]]*?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$")
+_PARENS = re.compile(r"^\s*(?P<name>.*?)\s*\((?P<unit>[^()]*)\)\s*$")
+_SUFFIX = re.compile(r"^(?P<name>.*?)[\s_\-]+(?P<unit>[A-Za-zµμ%]+)$")
+_ELECTRICAL = re.compile(r"^[munpµμ]?[VAS]$")
+#: unit words read as the units (any case), in brackets and after an underscore alike
+_UNIT_WORDS = {"pct": "%", "percent": "%", "sec": "s", "secs": "s", "msec": "ms",
+               "msecs": "ms", "usec": "us", "usecs": "us"}
 
 
 def is_pairing_table(path: str | os.PathLike) -> bool:
@@ -116,28 +163,39 @@ def is_pairing_table(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in TABLE_SUFFIXES + _UNREAD_SPREADSHEETS
 
 
-_PARENS = re.compile(r"^\s*(?P<name>.*?)\s*\((?P<unit>[^()]*)\)\s*$")
+def _key(name: str) -> str:
+    return re.sub(r"[\s\-_]+", "_", name.strip().lower())
+
+
+_ALIAS_KEYS = {_key(k): v for k, v in ALIASES.items()}
 
 
 def _canonical(name: str) -> str:
-    """A header's name as plastix knows it: a known column matched without regard to case,
-    spaces or hyphens, with a leading Greek delta read as "delta" (``"Delta t"``, ``"Δt"``
-    → ``"delta_t"``); any other name as written."""
-    key = re.sub(r"^[δ∆]\s*", "delta_", name.strip().lower())
-    key = re.sub(r"[\s\-_]+", "_", key)
-    return key if key in COLUMNS or key == "experiment" else name
+    """A header's name as plastix knows it: a known column (or one of its
+    :data:`ALIASES`) matched without regard to case, spaces or hyphens, with a leading
+    Greek delta read as "delta" (``"Delta t"``, ``"Δt"`` → ``"delta_t"``); any other
+    name as written."""
+    key = _key(re.sub(r"^[δ∆]\s*", "delta_", name.strip().lower()))
+    if key in COLUMNS or key == "experiment":
+        return key
+    return _ALIAS_KEYS.get(key, name)
 
 
 def _is_known(name: str) -> bool:
     return name in COLUMNS or name == "experiment"
 
 
+def _unit_word(unit: str) -> str:
+    """A unit with its spelt-out word read (``msec`` → ``ms``, ``percent`` → ``%``)."""
+    return _UNIT_WORDS.get(unit.strip().lower(), unit.strip())
+
+
 def _split_header(cell: Any) -> tuple[str, str | None] | None:
     """A header cell's canonical name and its unit (None: none); None if it cannot be read.
 
     The unit is in brackets (``delta_t [ms]``), or, for a known column only, in
-    parentheses (``Δt (ms)``, as spreadsheets often write it); a label column keeps
-    its parentheses (``cell (L5)``).
+    parentheses (``Δt (ms)``, as spreadsheets often write it) or after an underscore
+    (``delta_t_ms``); a label column keeps its parentheses (``cell (L5)``).
     """
     m = _HEADER.match(str(cell))
     if m is None:
@@ -151,12 +209,6 @@ def _split_header(cell: Any) -> tuple[str, str | None] | None:
     return _canonical(name), None if unit is None else unit.strip()
 
 
-_SUFFIX = re.compile(r"^(?P<name>.*?)[\s_\-]+(?P<unit>[A-Za-zµμ%]+)$")
-_ELECTRICAL = re.compile(r"^[munpµμ]?[VAS]$")
-_UNIT_WORDS = {"pct": "%", "percent": "%", "sec": "s", "secs": "s", "msec": "ms",
-               "usec": "us"}
-
-
 def _unit_suffix(name: str) -> tuple[str, str | None]:
     """``("delta_t", "ms")`` for ``"delta_t_ms"``: a known column and one of its units
     (any case; ``pct``, ``sec``, ``msec`` spelt out; for the weights an electrical unit,
@@ -168,7 +220,7 @@ def _unit_suffix(name: str) -> tuple[str, str | None]:
     accepted = COLUMNS[base][1]
     if accepted is None:  # the weights, in any unit: an electrical one (mV, pA, nS)
         return (m["name"], m["unit"]) if _ELECTRICAL.match(m["unit"]) else (name, None)
-    word = _UNIT_WORDS.get(m["unit"].lower(), m["unit"])
+    word = _unit_word(m["unit"])
     match = [u for u in accepted if u.lower() == word.lower()]
     return (m["name"], match[0]) if match else (name, None)
 
@@ -179,55 +231,9 @@ def _header_name(cell: Any) -> str:
     return split[0] if split is not None else str(cell)
 
 
-def _header_row(rows: list[list[Any]]) -> int:
-    """Index of the header among the first rows: the first naming ``delta_t``, else 0."""
-    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        if any(_header_name(c) == "delta_t" for c in row if isinstance(c, str)):
-            return i
-    return 0
-
-
-def _decode(path: Path) -> str:
-    """The text of ``path``: UTF-8 (byte-order mark dropped), else Windows-1252, else
-    Latin-1 (which decodes any bytes)."""
-    raw = path.read_bytes()
-    for enc in _ENCODINGS:
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
-
-
-def _delimiter(line: str, suffix: str) -> str:
-    """The separator of a text table: tab for .tsv/.tab, else whichever of comma,
-    semicolon and tab splits the header ``line`` into the most fields (comma on ties)."""
-    if suffix in (".tsv", ".tab"):
-        return "\t"
-    fields = {d: len(next(csv.reader([line], delimiter=d), [])) for d in _DELIMITERS}
-    return max(_DELIMITERS, key=lambda d: (fields[d], -_DELIMITERS.index(d)))
-
-
-def _text_header(lines: list[str], suffix: str) -> tuple[int, str]:
-    """The header's line index and the separator: the first of the first lines naming
-    ``delta_t`` under some separator, else the first non-empty line."""
-    seps = ("\t",) if suffix in (".tsv", ".tab") else _DELIMITERS
-    for i, line in enumerate(lines[:HEADER_SEARCH_ROWS]):
-        for sep in seps:
-            cells = next(csv.reader([line], delimiter=sep), [])
-            if any(_header_name(c) == "delta_t" for c in cells):
-                return i, _delimiter(line, suffix)
-    first = next(i for i, line in enumerate(lines) if line.strip())
-    return first, _delimiter(lines[first], suffix)
-
-
-def _is_number(text: str) -> bool:
-    """Whether a cell's text is a number (a decimal comma counts)."""
-    try:
-        float(text.strip().replace(",", "."))
-    except ValueError:
-        return False
-    return True
+def _is_header(cells: Sequence[Any]) -> bool:
+    """Whether a row of cells is the header: one of them names ``delta_t``."""
+    return any(isinstance(c, str) and _header_name(c) == "delta_t" for c in cells)
 
 
 _UNIT_CHARS = re.compile(r"[\w%µμΩ°/.^·*\- ]{1,12}")
@@ -260,137 +266,127 @@ def _with_units_row(header: list[str], row: list[Any]) -> list[str] | None:
         return None
     unit = {j: str(c).strip().strip("[]()").strip() for j, c in cells.items()
             if isinstance(c, str) and str(c).strip()}
-    if not unit or not all(unit[j] in COLUMNS[sp[0]][1] if COLUMNS[sp[0]][1] is not None
-                           else _unit_like(unit[j])
+    if not unit or not all(_unit_word(unit[j]) in COLUMNS[sp[0]][1]
+                           if COLUMNS[sp[0]][1] is not None else _unit_like(unit[j])
                            for j, sp in known if j in unit):
         return None
     out = list(header)
     for j, (_name, given) in known:
         if j in unit and given is None:
             out[j] = f"{header[j]} [{unit[j]}]"
-        elif j in unit and given != unit[j]:
+        elif j in unit and _unit_word(given or "") != _unit_word(unit[j]):
             raise ValueError(f"`table` column {header[j]!r} names the unit {given!r} and the "
                              f"row under it {unit[j]!r}; keep one.")
     return out
 
 
-def _read_text(path: Path, suffix: str) -> pd.DataFrame:
-    """A CSV/TSV table as a raw DataFrame (see the module docstring for the encodings,
-    separators, decimal commas and rows above the header)."""
-    text = _decode(path)
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
-        raise ValueError(f"`table` {path.name!r} is empty: a header row and one row per "
-                         "pairing experiment are needed.")
-    skip, sep = _text_header(lines, suffix)
-    header = next(csv.reader([lines[skip]], delimiter=sep), [])
-    under = next(csv.reader(lines[skip + 1: skip + 2], delimiter=sep), [])
-    merged = _with_units_row(header, under)
-    body = lines[skip:] if merged is None else [lines[skip]] + lines[skip + 2:]
-    try:
-        frame = pd.read_csv(io.StringIO("\n".join(body)), sep=sep,
-                            decimal="," if sep == ";" else ".")
-        if merged is not None:
-            frame.columns = merged + list(frame.columns[len(merged):])
+# ------------------------------------------------------------------ where a cell is
+
+
+@dataclass
+class _Where:
+    """How the rows and cells of one table are named in messages (module docstring)."""
+
+    file: str | None = None
+    sheet: str | None = None
+    text: bool = False
+    sep: str | None = None
+    column: dict[str, int] = field(default_factory=dict)  # canonical name → 0-based column
+
+    def of(self) -> str:
+        if self.sheet is not None:
+            return f" of sheet {self.sheet!r} in {self.file!r}"
+        return f" of {self.file!r}" if self.file else ""
+
+    def rows(self, labels: Sequence[Any]) -> str:
+        """``"rows 3, 4 of 'x.csv'"`` (``lines`` for a text file)."""
+        word = "line" if self.text else "row"
+        shown = ", ".join(str(int(i)) for i in labels[:5]) + (", ..." if len(labels) > 5
+                                                               else "")
+        return f"{word}{'s' * (len(labels) > 1)} {shown}{self.of()}"
+
+    def short(self, name: str, label: Any) -> str:
+        """``"C18"``, ``"line 18"`` or ``"row 3"`` (without the file)."""
+        if self.sheet is not None and name in self.column:
+            return cell_name(int(label), self.column[name])
+        return f"{'line' if self.text else 'row'} {label}"
+
+    def cell(self, name: str, label: Any) -> str:
+        """``"cell C18 of sheet 'S' in 'x.xlsx'"``, ``"line 18 of 'x.csv'"``, ``"row 3"``."""
+        if self.sheet is not None and name in self.column:
+            return f"cell {cell_name(int(label), self.column[name])}{self.of()}"
+        return self.rows([label])
+
+
+class _Raw(NamedTuple):
+    """A table as read: its cells (columns as written, index = the rows' numbers as the
+    user sees them), its source, how to name its cells, and its grid (files only)."""
+
+    frame: pd.DataFrame
+    source: str
+    where: _Where
+    grid: Grid | None = None
+
+
+# ------------------------------------------------------------------ cells to a frame
+
+
+def _drop_summaries(frame: pd.DataFrame, where: _Where) -> pd.DataFrame:
+    """The frame without its summary rows, with one warning naming them."""
+    if not any(frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)
+               for c in frame.columns):
+        return frame  # no text cells: no summary rows
+    labels = _summary_rows(frame)
+    if not labels:
         return frame
-    except pd.errors.EmptyDataError as err:
-        raise ValueError(f"`table` {path.name!r} is empty: a header row and one row per "
-                         "pairing experiment are needed.") from err
-    except pd.errors.ParserError as err:
-        kind = "tab" if sep == "\t" else repr(sep)
-        raise ValueError(f"`table` {path.name!r} could not be read as a {kind}-separated "
-                         f"table: {str(err).strip()}; give every row the header's number of "
-                         "fields.") from err
+    word = "line" if where.text else "row"
+    named = ", ".join(f"{str(_first_cell(frame.loc[k])).strip()!r} ({word} {k})"
+                      for k in labels[:6]) + (", ..." if len(labels) > 6 else "")
+    warnings.warn(f"left out {len(labels)} summary row{'s' * (len(labels) > 1)} of the pairing "
+                  f"table{where.of()}: {named}; a table has one row per experiment (or group).",
+                  UserWarning, stacklevel=4)
+    return frame.drop(index=labels)
 
 
-def _sheet_frames(path: Path) -> dict[str, pd.DataFrame]:
-    """Every sheet of an Excel workbook, as raw cells (no header row chosen yet)."""
-    try:
-        return pd.read_excel(path, sheet_name=None, header=None, engine="openpyxl")
-    except ImportError as err:
-        raise ImportError(f"`table` {path.name!r} is an Excel workbook, and plastix needs "
-                          "`openpyxl` to read it: pip install openpyxl, or save the sheet "
-                          "as CSV.") from err
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
-        raise ValueError(f"`table` {path.name!r} is not a readable Excel .xlsx workbook "
-                         f"({type(err).__name__}: {err}); open it in a spreadsheet program "
-                         "and save it again as .xlsx or as CSV.") from err
-
-
-def _pick_sheet(path: Path, sheets: dict[str, pd.DataFrame], sheet: Any) -> str:
-    """The name of the sheet to read: ``sheet`` (a name or 0-based index), else the only
-    sheet, else the first whose header names ``delta_t`` (with a warning naming the rest)."""
-    names = list(sheets)
-    if isinstance(sheet, str) and sheet not in sheets and sheet.strip().isdigit():
-        sheet = int(sheet)  # "2" from the command line: a position, unless a sheet is so named
-    if sheet is not None:
-        if isinstance(sheet, (int, np.integer)) and not isinstance(sheet, bool):
-            if not 0 <= int(sheet) < len(names):
-                raise ValueError(f"`sheet` {int(sheet)} is out of range: {path.name!r} has "
-                                 f"{len(names)} sheet(s), {', '.join(map(repr, names))}.")
-            return names[int(sheet)]
-        if str(sheet) not in sheets:
-            raise ValueError(f"`sheet` {sheet!r} is not in {path.name!r}; its sheets are "
-                             f"{', '.join(map(repr, names))}." + did_you_mean(sheet, names))
-        return str(sheet)
-    if len(names) == 1:
-        return names[0]
-    rows = {n: sheets[n].head(HEADER_SEARCH_ROWS).astype(object).values.tolist() for n in names}
-    tables = [n for n in names if any(_header_name(c) == "delta_t" for r in rows[n]
-                                      for c in r if isinstance(c, str))]
-    if not tables:
-        raise ValueError(f"`table` {path.name!r}: none of its sheets "
-                         f"({', '.join(map(repr, names))}) has a 'delta_t' column in its first "
-                         f"{HEADER_SEARCH_ROWS} rows; name the columns as the README's "
-                         "pairing-table section says.")
-    if len(tables) > 1:
-        warnings.warn(f"`table` {path.name!r} has {len(tables)} sheets with a 'delta_t' "
-                      f"column ({', '.join(map(repr, tables))}); read {tables[0]!r}. Pass "
-                      "sheet=NAME (or save that sheet as CSV) to read another.", UserWarning,
-                      stacklevel=4)
-    return tables[0]
-
-
-def _read_excel(path: Path, sheet: Any) -> tuple[pd.DataFrame, str]:
-    """One sheet of an Excel workbook as a raw DataFrame, and a source string."""
-    sheets = _sheet_frames(path)
-    name = _pick_sheet(path, sheets, sheet)
-    cells = sheets[name].dropna(how="all")
-    if cells.empty:
-        raise ValueError(f"`table` {path.name!r}, sheet {name!r}, is empty: a header row "
-                         "and one row per pairing experiment are needed.")
-    grid = cells.astype(object).values.tolist()
-    k = _header_row(grid)
-    header = ["" if _blank(c) else str(c) for c in grid[k]]
-    header = [h or f"Unnamed: {i}" for i, h in enumerate(header)]
-    merged = _with_units_row(header, grid[k + 1]) if k + 1 < len(grid) else None
-    body = grid[k + 1:] if merged is None else grid[k + 2:]
-    frame = pd.DataFrame(body, columns=merged or header).infer_objects()
-    return frame, f"{path}[{name}]"
-
-
-def _blank(cell: Any) -> bool:
-    return cell is None or (isinstance(cell, float) and np.isnan(cell))
-
-
-def _drop_empty(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop wholly empty rows and wholly empty unnamed columns (a spreadsheet's trailing
-    separators)."""
-    empty_cols = [c for c in frame.columns
-                  if str(c).startswith("Unnamed:") and frame[c].isna().all()]
-    frame = frame.drop(columns=empty_cols)
-    return frame.dropna(how="all").reset_index(drop=True)
-
-
-def _read_frame(source: Any, sheet: Any = None) -> tuple[pd.DataFrame, str]:
-    """The raw DataFrame of a path or a DataFrame, and a source string."""
+def _read_frame(source: Any, sheet: Any = None) -> _Raw:
+    """The raw table of a path or a DataFrame (columns as written; summary rows, empty rows
+    and empty unnamed columns dropped)."""
     if isinstance(source, pd.DataFrame):
-        return source.copy(), "DataFrame"
+        frame = source.copy()
+        _check_index(frame)
+        frame.index = pd.RangeIndex(len(frame))
+        where = _Where()
+        return _Raw(_drop_summaries(frame, where), "DataFrame", where)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"`table` must be a path ({', '.join(TABLE_SUFFIXES)}) or a "
                         f"pandas.DataFrame; got {type(source).__name__}.")
     path = Path(source)
     suffix = path.suffix.lower()
+    _check_path(path, suffix)
+    if suffix in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError as err:  # pandas finds no Parquet engine
+            raise ImportError(f"`table` {path.name!r} is Parquet, and plastix needs `pyarrow` to "
+                              "read it (an optional dependency); install it with: pip install "
+                              "'plastix[parquet]' (or pip install 'pyarrow>=16,<27'), or save "
+                              "the table as CSV.") from err
+        frame.index = pd.RangeIndex(len(frame))
+        return _Raw(frame, str(path), _Where(path.name))
+    if suffix == ".xlsx":
+        grid = table_cells.read_xlsx(path, sheet, _is_header)
+    else:
+        grid = table_cells.read_text(path, suffix, _is_header)
+    frame = table_cells.frame_of(grid, _is_header, _with_units_row,
+                                 lambda h: _header_name(h) in COLUMNS)
+    where = _Where(grid.name, grid.sheet, grid.sep is not None, grid.sep,
+                   {h: j for j, h in enumerate(frame.columns)})
+    frame = table_cells.drop_empty(_drop_summaries(frame, where))
+    return _Raw(frame, grid.source, where, grid)
+
+
+def _check_path(path: Path, suffix: str) -> None:
+    """Refuse a path that is not a table file plastix reads, with the fix."""
     if suffix in _UNREAD_SPREADSHEETS:
         raise ValueError(f"`table` {path.name!r} is a {suffix} spreadsheet, which plastix does "
                          "not read; save it as .xlsx or as CSV (File > Save As) and pass that.")
@@ -403,18 +399,6 @@ def _read_frame(source: Any, sheet: Any = None) -> tuple[pd.DataFrame, str]:
     if path.is_dir():
         raise ValueError(f"`table` {str(path)!r} is a folder, not a file; pass the table file "
                          "itself.")
-    if suffix in (".parquet", ".pq"):
-        try:
-            return pd.read_parquet(path), str(path)
-        except ImportError as err:  # pandas finds no Parquet engine
-            raise ImportError(f"`table` {path.name!r} is Parquet, and plastix needs `pyarrow` to "
-                              "read it (an optional dependency); install it with: pip install "
-                              "'plastix[parquet]' (or pip install 'pyarrow>=16,<27'), or save "
-                              "the table as CSV.") from err
-    if suffix == ".xlsx":
-        frame, where = _read_excel(path, sheet)
-        return _drop_empty(frame), where
-    return _drop_empty(_read_text(path, suffix)), str(path)
 
 
 def _parse_header(columns: Any) -> tuple[list[str], dict[str, str]]:
@@ -443,15 +427,33 @@ def header_units(table: Any, *, sheet: Any = None) -> dict[str, str | None]:
     Reads the file (or takes the DataFrame) as :func:`load_pairing_table` does, without
     checking the values; for ``plastix inspect``.
     """
-    frame, _ = _read_frame(table, sheet)
-    names, units = _parse_header(frame.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # load_pairing_table warns about the same file
+        raw = _read_frame(table, sheet)
+    names, units = _parse_header(raw.frame.columns)
     return {n: units.get(n) for n in names}
+
+
+# ------------------------------------------------------------------ columns
 
 
 def _hint(wanted: str, others: list[str]) -> str:
     """" Did you mean 'x'? Rename that column 'wanted'." for the closest other column."""
     hint = did_you_mean(wanted, others)
     return f"{hint} Rename that column {wanted!r}." if hint else ""
+
+
+_PRE_POST = re.compile(r"pre_?(?:t_?)?post|pre_?minus_?(?:t_?)?post")
+
+
+def _pre_post_hint(others: list[str]) -> str | None:
+    """The fix for a column named as pre − post (``delta_t_pre_post``, ``t_pre - t_post``)."""
+    for name in others:
+        if _PRE_POST.search(re.sub(r"[\s\-_−–]+", "_", name.lower()).replace("_", "")):
+            return (f" Column {name!r} reads as t_pre − t_post, but plastix's delta_t is "
+                    "post − pre (> 0: pre before post): negate its values and name the column "
+                    "'delta_t'.")
+    return None
 
 
 def _require(names: list[str]) -> None:
@@ -461,7 +463,7 @@ def _require(names: list[str]) -> None:
     if "delta_t" not in names:
         raise ValueError("`table` must have a column 'delta_t' (post spike time minus pre spike "
                          f"time, e.g. 'delta_t [ms]'); found columns {found}."
-                         + _hint("delta_t", others))
+                         + (_pre_post_hint(others) or _hint("delta_t", others)))
     forms = [n for n in ("weight_ratio", "weight_change") if n in names]
     if forms:
         if len(forms) > 1 or "weight_before" in names or "weight_after" in names:
@@ -483,8 +485,20 @@ def _require(names: list[str]) -> None:
                          + _hint("weight_ratio", others))
 
 
-def _factor(name: str, unit: str | None, weight_unit: str | None) -> float:
-    """The factor that converts column ``name`` from ``unit`` to SI."""
+def _check_index(frame: pd.DataFrame) -> None:
+    """Refuse a DataFrame whose index holds a known column (a groupby's keys)."""
+    names = [_header_name(c) for c in frame.columns]
+    for level in frame.index.names:
+        if level is not None and _header_name(level) in COLUMNS and _header_name(
+                level) not in names:
+            raise ValueError(f"`table`'s index is {level!r} (a groupby's keys?), not a column; "
+                             "call .reset_index() first so that it is one.")
+
+
+def _factor(name: str, unit: str | None, weight_unit: str | None,
+            ratio_unit: str | None = None) -> float:
+    """The factor that converts column ``name`` from ``unit`` to SI; a ``weight_sem``
+    without a unit is in the unit of the ratio or change column (``ratio_unit``)."""
     si, table = COLUMNS[name]
     if name == "weight_sem" and weight_unit is not None:  # SEM of the weights, their unit
         if unit not in (None, weight_unit):
@@ -492,48 +506,191 @@ def _factor(name: str, unit: str | None, weight_unit: str | None) -> float:
                              f"({weight_unit or 'none'}); got {unit!r}.")
         return 1.0
     if name == "weight_sem":
-        table = _RATIO
+        table, unit = _RATIO, unit if unit is not None else ratio_unit
     if unit is None or table is None:
         return 1.0
-    if unit not in table:
+    if _unit_word(unit) not in table:
         kind = {"s": "time", "Hz": "frequency"}.get(si, "dimensionless")
         raise ValueError(f"`{name}` has an unknown unit {unit!r} in its header; a {kind} "
                          f"column accepts {', '.join(map(repr, table))}."
                          + did_you_mean(unit, table))
-    return table[unit]
+    return table[_unit_word(unit)]
 
 
-def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """Column ``name`` as float, or a ValueError naming the first cell that is not a number."""
-    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(np.isnan(values) & frame[name].notna().to_numpy())
-    if bad.size:
-        raise ValueError(f"`{name}` must hold numbers; got {frame[name].iloc[bad[0]]!r} in row "
-                         f"{bad[0]}.")
-    return values
+# ------------------------------------------------------------------ numbers
+
+def _number_texts(frame: pd.DataFrame, names: list[str]) -> list[str]:
+    return [v for n in names if frame[n].dtype == object for v in frame[n] if isinstance(v, str)]
 
 
-def _rows(idx: np.ndarray) -> str:
-    shown = ", ".join(str(int(i)) for i in idx[:5])
-    return f"row {shown}" if idx.size == 1 else f"rows {shown}" + (", ..." if idx.size > 5
-                                                                   else "")
+def _not_a_number(name: str, text: str, where: str, numbers: Numbers, sep: str | None) -> str:
+    """The message for a cell of a known column that is not a number, with the fix."""
+    t = text.strip()
+    head = f"`{name}` must hold numbers; got {text!r} in {where}."
+    if t.upper() in EXCEL_ERRORS:
+        return (f"{head} That is an Excel error: fix the formula (or clear the cell) in the "
+                "workbook and export it again.")
+    if t.endswith("%") and numbers.parse(t) is not None:
+        return (f"{head} Write {clean(t).rstrip('%').lstrip('+')} and put [%] in the header "
+                f"('{name} [%]'), with every cell of the column in percent.")
+    if not numbers.comma and "," in t and numbers.parse(t.replace(",", ".")) is not None:
+        return (f"{head} Decimal commas are read in semicolon- or tab-separated files only: "
+                "write decimal points (1.5), or save the table as CSV with semicolons.")
+    if (m := re.match(r"^([+-]?[\d.,]*\d)\s*(\S.*)$", t)) and numbers.parse(m[1]) is not None:
+        accepted = COLUMNS[name][1]
+        if accepted is not None and _unit_word(m[2]) in accepted:
+            return f"{head} Write {m[1]} and put the unit in the header ('{name} [{m[2]}]')."
+        return f"{head} Write the number alone ({m[1]})."
+    return f"{head} Write a number, or leave the cell empty for a missing value."
 
 
-def _handle_nan(out: pd.DataFrame, known: list[str], nan: str) -> tuple[pd.DataFrame, int]:
+def _ambiguous(name: str, cells: list[tuple[Any, str]], raw: _Raw, numbers: Numbers) -> str:
+    """The message for number cells that read as two numbers (a thousands separator?)."""
+    shown = ", ".join(f"{t!r} ({raw.where.short(name, k)})" for k, t in cells[:3]) + (
+        ", ..." if len(cells) > 3 else "") + raw.where.of()
+    sep, other = (".", ",") if numbers.comma else (",", ".")
+    kind = {";": "semicolon", "\t": "tab", None: "this"}.get(raw.where.sep, "this")
+    example = cells[0][1].strip()
+    return (f"`{name}` has numbers that read two ways: {shown}. {example!r} is "
+            f"{example.replace(sep, '')} with {sep!r} as a thousands separator, or "
+            f"{example.replace(sep, '.')} with a decimal {'comma' if sep == ',' else 'point'}, "
+            f"and no cell of the {kind}-separated table shows which (a decimal {other!r} as in "
+            f"'1{other}5'). Write the numbers without thousands separators (Excel: Format "
+            "Cells > Number, untick 'Use 1000 Separator') and save the table again.")
+
+
+class _Column(NamedTuple):
+    values: np.ndarray
+    unit: str | None
+    blanks: list[tuple[Any, int]]  # (row label, 0-based column) of empty cells (Excel)
+
+
+def _numbers(raw: _Raw, frame: pd.DataFrame, name: str, unit: str | None,
+             numbers: Numbers) -> _Column:
+    """Column ``name`` as float (in its unit), the unit (``%`` when every number cell
+    ends in ``%``), and its empty cells; a ValueError names the first cell that is not
+    a number, with the fix."""
+    series = frame[name]
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        return _Column(_time_spans(series, name, unit), "s" if name == "delta_t" else unit, [])
+    if series.dtype != object and pd.api.types.is_numeric_dtype(series.dtype) and not \
+            pd.api.types.is_bool_dtype(series.dtype):
+        return _Column(series.to_numpy(dtype=float, na_value=np.nan), unit, [])
+    grid, col = raw.grid, raw.where.column.get(name, -1)
+    values = np.full(len(series), np.nan)
+    blanks, percent, plain, ambiguous = [], [], 0, []
+    for i, (label, v) in enumerate(zip(series.index, series.to_numpy(dtype=object),
+                                       strict=True)):
+        if grid is not None and (label, col) in grid.errors:
+            raise ValueError(f"`{name}` must hold numbers; {raw.where.cell(name, label)} holds "
+                             f"the Excel error {grid.errors[label, col]}: fix its formula (or "
+                             "clear the cell) and save the workbook again.")
+        if _blank(v):
+            blanks.append((label, col))
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+                v, (bool, np.bool_)):
+            pct = grid is not None and (label, col) in grid.percent and unit == "%"
+            values[i] = float(v) * (100.0 if pct else 1.0)
+            plain += 1
+        elif isinstance(v, str) and (x := numbers.parse(v)) is not None:
+            values[i] = x
+            if numbers.ambiguous(v):
+                ambiguous.append((label, v))
+            percent.append(label) if v.strip().endswith("%") else None
+            plain += not v.strip().endswith("%") and not np.isnan(x)
+        else:
+            where = raw.where.cell(name, label)
+            raise ValueError(_not_a_number(name, str(v), where, numbers, raw.where.sep))
+    if ambiguous:
+        raise ValueError(_ambiguous(name, ambiguous, raw, numbers))
+    if percent and not (_unit_word(unit or "%") == "%" and (unit is not None or not plain)):
+        text = str(series[percent[0]])
+        raise ValueError(_not_a_number(name, text, raw.where.cell(name, percent[0]), numbers,
+                                       raw.where.sep))
+    return _Column(values, "%" if percent and unit is None else unit, blanks)
+
+
+def _time_spans(series: pd.Series, name: str, unit: str | None) -> np.ndarray:
+    """A timedelta64 column in seconds (only ``delta_t``, with no unit in its name)."""
+    if name != "delta_t":
+        raise ValueError(f"`{name}` must hold numbers; got time spans (timedelta64).")
+    if unit is not None:
+        raise ValueError(f"`delta_t` holds time spans (timedelta64), which carry their own "
+                         f"unit, and its name says [{unit}]: drop the unit from the name.")
+    spans = series.to_numpy(dtype="timedelta64[ns]")
+    seconds = spans.astype(np.int64) / 1e9  # exact for whole nanoseconds (10 ms is 0.01)
+    seconds[np.isnat(spans)] = np.nan
+    return seconds
+
+
+def _check_formulas(raw: _Raw, blanks: list[tuple[Any, int]]) -> None:
+    """Refuse empty Excel cells of known columns that hold formulas with no saved value."""
+    if raw.grid is None or raw.grid.sheet is None or not blanks:
+        return
+    found = sorted(table_cells.formulas(raw.grid, blanks), key=lambda rc: (rc[1], rc[0]))
+    if not found:
+        return
+    cols = {c for _, c in found}
+    names = [cell_name(r, c) for r, c in found]
+    rows = [r for r, _ in found]
+    span = (f"{names[0]}..{names[-1]}" if len(cols) == 1 and len(found) > 2
+            and rows == list(range(rows[0], rows[0] + len(rows))) else ", ".join(names[:5])
+            + (", ..." if len(names) > 5 else ""))
+    raise ValueError(f"`table` {raw.where.file!r}, sheet {raw.where.sheet!r}: cell"
+                     f"{'s' * (len(found) > 1)} {span} hold{'s' * (len(found) == 1)} formulas "
+                     "with no saved value (the workbook was written by a program that does not "
+                     "compute them): open the workbook in Excel or LibreOffice and save it.")
+
+
+def _labels(series: pd.Series, raw: _Raw, numbers: Numbers) -> np.ndarray:
+    """A label column: numbers when every filled cell is one (integers when all are whole
+    and none is empty), else as read (a text table's missing-value words as NaN)."""
+    if series.dtype != object:
+        return series.to_numpy()
+    text = raw.where.text
+    values = [np.nan if _blank(v) or (text and isinstance(v, str) and v.strip() in NA_TEXT)
+              else v for v in series.to_numpy(dtype=object)]
+    out = []
+    for v in values:
+        if isinstance(v, str) and text:
+            x = numbers.parse(v) if not v.strip().endswith("%") else None
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+                v, (bool, np.bool_)):
+            x = float(v)
+        else:
+            x = None
+        if x is None:
+            return pd.Series(values, dtype=object).infer_objects().to_numpy()
+        out.append(x)
+    arr = np.asarray(out, dtype=float)
+    if arr.size and np.isfinite(arr).all() and (arr == np.round(arr)).all():
+        return arr.astype(np.int64)
+    return arr
+
+
+# ------------------------------------------------------------------ checks
+
+
+def _rows_of(out: pd.DataFrame, where: _Where, idx: np.ndarray) -> str:
+    return where.rows(list(out.index[idx]))
+
+
+def _handle_nan(out: pd.DataFrame, known: list[str], nan: str,
+                where: _Where) -> tuple[pd.DataFrame, int]:
     """Refuse or drop the rows with NaN in a known column (see the module docstring)."""
     isnan = out[known].isna().to_numpy()
     bad = np.flatnonzero(isnan.any(axis=1))
     if not bad.size:
         return out, 0
     cols = [c for c, any_ in zip(known, isnan.any(axis=0), strict=True) if any_]
-    where = f"{_rows(bad)}; column(s) {', '.join(cols)}"
+    at = f"{_rows_of(out, where, bad)}; column(s) {', '.join(cols)}"
     if nan == "refuse":
         raise ValueError(f"`table` has NaN (empty cells) in {bad.size} of {len(out)} rows "
-                         f"({where}); fill them, or pass nan='drop' to drop those rows (the "
-                         "count is reported).")
+                         f"({at}); fill them, or pass nan='drop' (command line: --nan drop) "
+                         "to drop those rows (the count is reported).")
     warnings.warn(f"dropped {bad.size} of {len(out)} rows of the pairing table with NaN "
-                  f"({where}).", UserWarning, stacklevel=3)
-    return out.drop(index=out.index[bad]).reset_index(drop=True), int(bad.size)
+                  f"({at}).", UserWarning, stacklevel=3)
+    return out.drop(index=out.index[bad]), int(bad.size)
 
 
 _RATIO_OF = {"weight_ratio": "`weight_ratio` (weight after / weight before)",
@@ -541,7 +698,7 @@ _RATIO_OF = {"weight_ratio": "`weight_ratio` (weight after / weight before)",
              "weight_before": "`weight_after / weight_before`"}
 
 
-def _check_values(out: pd.DataFrame, form: str) -> None:
+def _check_values(out: pd.DataFrame, form: str, where: _Where) -> None:
     """Ratios > 0, counts integers ≥ 1, rates and SEMs > 0, unique experiment ids;
     ``form`` is the column the ratio came from (a key of :data:`_RATIO_OF`)."""
     ratio = out["weight_ratio"].to_numpy()
@@ -551,19 +708,20 @@ def _check_values(out: pd.DataFrame, form: str) -> None:
                "'weight_change [%]' for percent." if form == "weight_change" else
                "A ratio of 0 or below has no logarithm: check the signs of the weights.")
         raise ValueError(f"{_RATIO_OF[form]} must be finite and > 0; got {ratio[bad[0]]:g} in "
-                         f"{_rows(bad)}. {fix}")
+                         f"{_rows_of(out, where, bad)}. {fix}")
     for name in _POSITIVE:
         if name in out:
             v = out[name].to_numpy()
             bad = np.flatnonzero(~(v > 0))
             if bad.size:
-                raise ValueError(f"`{name}` must be > 0; got {v[bad[0]]:g} in {_rows(bad)}.")
+                raise ValueError(f"`{name}` must be > 0; got {v[bad[0]]:g} in "
+                                 f"{_rows_of(out, where, bad)}.")
     for name in _COUNTS:
         v = out[name].to_numpy()
         bad = np.flatnonzero(~((v >= 1) & (v == np.round(v))))
         if bad.size:
             raise ValueError(f"`{name}` must be an integer >= 1; got {v[bad[0]]:g} in "
-                             f"{_rows(bad)}.")
+                             f"{_rows_of(out, where, bad)}.")
         out[name] = v.astype(np.int64)
     if "experiment" in out:
         dup = out["experiment"].duplicated(keep=False).to_numpy()
@@ -571,7 +729,7 @@ def _check_values(out: pd.DataFrame, form: str) -> None:
             first = out["experiment"].to_numpy()[np.flatnonzero(dup)[0]]
             rows = np.flatnonzero((out["experiment"] == first).to_numpy())
             raise ValueError(f"`experiment` ids must be unique (one row per experiment or "
-                             f"group); got {first!r} in {_rows(rows)}.")
+                             f"group); got {first!r} in {_rows_of(out, where, rows)}.")
 
 
 _PERCENT_LIKE = 5.0
@@ -591,14 +749,35 @@ def _warn_percent(out: pd.DataFrame, units: dict[str, str], names: list[str]) ->
                               f"write '{name} [%]' if they are.", UserWarning, stacklevel=3)
 
 
+def _warn_percent_values(name: str, values: np.ndarray) -> None:
+    """Warn when a ratio or change in ``[%]`` looks like % of baseline or like fractions
+    (``values`` as written, in percent)."""
+    v = values[np.isfinite(values)]
+    if not v.size:
+        return
+    if name == "weight_change" and (v >= 0).all() and 50 <= np.median(v) <= 200:
+        warnings.warn(f"`weight_change [%]` values are all >= 0 with a median of "
+                      f"{np.median(v):g}: they look like % of baseline (100 = no change), "
+                      "which is a ratio: name the column 'weight_ratio [%]' if they are.",
+                      UserWarning, stacklevel=3)
+    elif name in ("weight_change", "weight_ratio") and (
+            np.abs(v) < (1.0 if name == "weight_change" else 5.0)).all():
+        warnings.warn(f"`{name} [%]` values are all below "
+                      f"{1 if name == 'weight_change' else 5} in magnitude ({v.min():g} to "
+                      f"{v.max():g}): they look like fractions "
+                      f"({'0.5 = +50%' if name == 'weight_change' else '1.5 = 150%'}), not "
+                      "percent: drop the [%] from the header if they are.", UserWarning,
+                      stacklevel=3)
+
+
 def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) -> pd.DataFrame:
     """Read a table of pairing experiments and return it checked, in SI units.
 
     Parameters
     ----------
     table : str, os.PathLike or pandas.DataFrame
-        A ``.csv``, ``.tsv``/``.tab``, ``.parquet``/``.pq`` (needs ``pyarrow``) or
-        ``.xlsx`` file, or a DataFrame, with the columns of the module docstring.
+        A ``.csv``, ``.tsv``/``.tab``/``.txt``, ``.parquet``/``.pq`` (needs ``pyarrow``)
+        or ``.xlsx`` file, or a DataFrame, with the columns of the module docstring.
     nan : {"refuse", "drop"}
         Rows with NaN in a known column: refused (ValueError) or dropped (with
         a warning giving the count).
@@ -620,9 +799,18 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     Raises
     ------
     ValueError
-        A missing column ("did you mean"), an unknown unit in brackets, a ratio
-        ≤ 0, NaN rows (``nan="refuse"``), duplicated experiment ids, counts that
-        are not integers ≥ 1: one line each, naming the column and the rows.
+        A missing column ("did you mean"), an unknown unit in brackets, a cell that
+        is not a number (or reads as two), a formula with no saved value or an Excel
+        error cell, a ratio ≤ 0, NaN rows (``nan="refuse"``), duplicated experiment
+        ids, counts that are not integers ≥ 1: one line each, naming the column and
+        the rows (or cells) as the user sees them.
+
+    Warns
+    -----
+    UserWarning
+        Summary rows left out; a unitless ratio that looks like percent, a ``[%]``
+        change that looks like % of baseline or like fractions; a unitless
+        ``delta_t`` that looks like milliseconds; dropped NaN rows.
 
     Examples
     --------
@@ -633,45 +821,29 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     ([0.01, -0.01], [1.5, 0.7])
     """
     check_choice("nan", nan, NAN_POLICIES)
-    frame, source = _read_frame(table, sheet)
+    raw = _read_frame(table, sheet)
+    frame = raw.frame
     names, units = _parse_header(frame.columns)
+    raw.where.column = {n: raw.where.column[c] for n, c in zip(names, frame.columns,
+                                                                 strict=True)
+                        if c in raw.where.column}
     frame.columns = names
     if not len(frame):
         raise ValueError("`table` has no rows: one row per pairing experiment is needed.")
     _require(names)
-    frame = frame.reset_index(drop=True)
-    weight_unit = None
-    if "weight_before" in names:
-        weight_unit = units.get("weight_before", "")
-        if units.get("weight_after", "") != weight_unit:
-            after_unit = units.get("weight_after") or "none"
-            raise ValueError(f"`weight_before` and `weight_after` must be in the same unit; got "
-                             f"{weight_unit or 'none'!r} and {after_unit!r}.")
-    known = [n for n in names if n in COLUMNS]
-    out = pd.DataFrame(index=frame.index)
-    for name in known:
-        out[name] = _numbers(frame, name) * _factor(name, units.get(name), weight_unit)
+    out, units, weight_unit = _convert(raw, frame, names, units)
     labels = [n for n in names if n not in COLUMNS]
-    for name in labels:
-        out[name] = frame[name].to_numpy()
-    checked = known + (["experiment"] if "experiment" in names else [])
-    out, n_dropped = _handle_nan(out, checked, nan)
+    checked = [n for n in names if n in COLUMNS] + (["experiment"] if "experiment" in names
+                                                    else [])
+    out, n_dropped = _handle_nan(out, checked, nan, raw.where)
     if not len(out):
         raise ValueError("`table` has no rows left after dropping the rows with NaN.")
-    if weight_unit is not None:
-        before = out.pop("weight_before").to_numpy()
-        after = out.pop("weight_after").to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out.insert(1, "weight_ratio", after / before)
-            if "weight_sem" in out:
-                out["weight_sem"] = out["weight_sem"] / np.abs(before)
-    if "weight_change" in out:
-        out.insert(1, "weight_ratio", 1.0 + out.pop("weight_change"))
+    out = _ratio(out, weight_unit)
     _warn_percent(out, units, names)
     for name in _COUNTS:
         if name not in out:
             out[name] = 1.0
-    _check_values(out, next(n for n in _RATIO_OF if n in names))
+    _check_values(out, next(n for n in _RATIO_OF if n in names), raw.where)
     if "control_ratio" in out:
         out["weight_ratio"] = out["weight_ratio"] / out["control_ratio"]
         if "weight_sem" in out:
@@ -681,8 +853,53 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
         warnings.warn("`delta_t` has no unit in its header and is read in seconds; values above "
                       "1 s look like milliseconds: write 'delta_t [ms]' if they are.",
                       UserWarning, stacklevel=2)
+    out = out.reset_index(drop=True)
     out.attrs = {"units": {**{n: COLUMNS[n][0] for n in out if n in COLUMNS},
                            **{n: units[n] for n in labels if n in units}},
-                 "labels": [n for n in labels if n != "experiment"], "source": source,
+                 "labels": [n for n in labels if n != "experiment"], "source": raw.source,
                  "n_dropped": n_dropped}
+    return out
+
+
+def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, str]
+             ) -> tuple[pd.DataFrame, dict[str, str], str | None]:
+    """The known columns as float in SI and the labels as read; the units (a column of
+    ``50%`` cells gets ``%``) and the weights' unit (None: no weights)."""
+    known = [n for n in names if n in COLUMNS]
+    numbers = Numbers.of(raw.where.sep, _number_texts(frame, known))
+    columns = {n: _numbers(raw, frame, n, units.get(n), numbers) for n in known}
+    units = {**units, **{n: c.unit for n, c in columns.items() if c.unit is not None}}
+    _check_formulas(raw, [b for c in columns.values() for b in c.blanks])
+    weight_unit = None
+    if "weight_before" in names:
+        weight_unit = units.get("weight_before", "")
+        if units.get("weight_after", "") != weight_unit:
+            after_unit = units.get("weight_after") or "none"
+            raise ValueError(f"`weight_before` and `weight_after` must be in the same unit; got "
+                             f"{weight_unit or 'none'!r} and {after_unit!r}.")
+    ratio_unit = next((units.get(n) for n in ("weight_ratio", "weight_change") if n in names),
+                      None)
+    out = pd.DataFrame(index=frame.index)
+    for name in known:
+        unit = units.get(name)
+        if name in ("weight_ratio", "weight_change") and unit and _unit_word(unit) == "%":
+            _warn_percent_values(name, columns[name].values)
+        out[name] = columns[name].values * _factor(name, unit, weight_unit, ratio_unit)
+    for name in names:
+        if name not in COLUMNS:
+            out[name] = _labels(frame[name], raw, numbers)
+    return out, units, weight_unit
+
+
+def _ratio(out: pd.DataFrame, weight_unit: str | None) -> pd.DataFrame:
+    """The table with ``weight_ratio`` (second column) in place of the weights or the change."""
+    if weight_unit is not None:
+        before = out.pop("weight_before").to_numpy()
+        after = out.pop("weight_after").to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out.insert(1, "weight_ratio", after / before)
+            if "weight_sem" in out:
+                out["weight_sem"] = out["weight_sem"] / np.abs(before)
+    if "weight_change" in out:
+        out.insert(1, "weight_ratio", 1.0 + out.pop("weight_change"))
     return out

@@ -1,0 +1,454 @@
+"""The cells of a spreadsheet file, as a grid of raw values with the row numbers a user sees.
+
+The lower half of :mod:`plastix.io.table`: a text table (CSV, TSV, ``.txt``) or an
+Excel ``.xlsx`` sheet becomes a :class:`Grid` (every row, every cell as stored:
+strings for text, Python values for Excel), each row with its number as the
+user sees it (the file's line, the sheet's row, both 1-based).  Which row is the
+header, which cells are numbers and in which unit, is decided in
+:mod:`plastix.io.table`.
+
+Text is decoded as UTF-16 when it starts with a UTF-16 byte-order mark (Excel's
+"Unicode Text"), else UTF-8 (with or without a byte-order mark), else
+Windows-1252 (Excel's "CSV" on Windows), else Latin-1.  An Excel sheet is read
+with openpyxl (read-only, saved values): the cells formatted as percent and the
+error cells (``#DIV/0!``) are noted, and the formulas of cells with no saved value
+can be looked up (:func:`formulas`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Grid", "Numbers", "read_text", "read_xlsx", "formulas", "cell_name", "clean",
+           "blank", "is_number", "first_cell", "summary_rows", "frame_of", "drop_empty",
+           "HEADER_SEARCH_ROWS", "TEXT_SUFFIXES", "NA_TEXT", "EXCEL_ERRORS"]
+
+#: rows searched for the header (a title or notes may sit above it)
+HEADER_SEARCH_ROWS = 20
+#: suffixes read as text tables
+TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+_DELIMITERS = (",", ";", "\t")
+#: text encodings tried in turn after UTF-16: UTF-8 (a byte-order mark dropped), then
+#: Excel's Windows-1252, then Latin-1 (which decodes any bytes)
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
+@dataclass
+class Grid:
+    """The cells of one table file (or sheet).
+
+    Attributes
+    ----------
+    rows : list of list
+        The cells, row by row; an empty cell is None.  Text tables hold strings.
+    numbers : list of int
+        The number of each row as the user sees it: the file's line (text) or the
+        sheet's row (Excel), 1-based.
+    name : str
+        The file's name, for messages.
+    source : str
+        The path (and ``[sheet]``), for ``attrs["source"]``.
+    sheet : str or None
+        The sheet's name (Excel only).
+    sep : str or None
+        The separator of a text table (None for Excel).
+    percent : set of (int, int)
+        (row number, 0-based column) of the numeric cells formatted as percent
+        (Excel: stored 0.47, shown 47%).
+    errors : dict
+        (row number, 0-based column) → the Excel error a cell holds (``#DIV/0!``).
+    path : Path or None
+        The workbook, to look up formulas (:func:`formulas`).
+    """
+
+    rows: list[list[Any]]
+    numbers: list[int]
+    name: str
+    source: str
+    sheet: str | None = None
+    sep: str | None = None
+    percent: set[tuple[int, int]] = field(default_factory=set)
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def cell_name(row: int, col: int) -> str:
+    """The spreadsheet name of a cell: ``cell_name(18, 2) == "C18"`` (column 0-based)."""
+    letters, col = "", col + 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row}"
+
+
+def _empty(path: Path, where: str = "") -> ValueError:
+    return ValueError(f"`table` {path.name!r}{where} is empty: a header row and one row per "
+                      "pairing experiment are needed.")
+
+
+def _decode(raw: bytes) -> str:
+    """The text of a file's bytes (see the module docstring for the encodings)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    for enc in _ENCODINGS:
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def _split(line: str, sep: str) -> list[str]:
+    return next(csv.reader([line], delimiter=sep), [])
+
+
+def _delimiter(line: str, suffix: str) -> str:
+    """The separator of a text table: tab for .tsv/.tab, else whichever of comma,
+    semicolon and tab splits the header ``line`` into the most fields (comma on ties)."""
+    if suffix in (".tsv", ".tab"):
+        return "\t"
+    fields = {d: len(_split(line, d)) for d in _DELIMITERS}
+    return max(_DELIMITERS, key=lambda d: (fields[d], -_DELIMITERS.index(d)))
+
+
+def _separator(lines: list[str], suffix: str, is_header: Callable[[list[Any]], bool]) -> str:
+    """The separator of the header: that of the first of the first lines that is a header
+    under some separator, else that of the first non-empty line."""
+    seps = ("\t",) if suffix in (".tsv", ".tab") else _DELIMITERS
+    for line in lines[:HEADER_SEARCH_ROWS]:
+        if any(is_header(_split(line, sep)) for sep in seps):
+            return _delimiter(line, suffix)
+    return _delimiter(next(line for line in lines if line.strip()), suffix)
+
+
+def read_text(path: Path, suffix: str, is_header: Callable[[list[Any]], bool]) -> Grid:
+    """A text table as a :class:`Grid` of strings (None for empty cells), each row with
+    its first line's number; ``is_header(cells)`` says whether a row is the header (to
+    choose the separator)."""
+    text = _decode(path.read_bytes())
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise _empty(path)
+    sep = _separator(lines, suffix, is_header)
+    rows, numbers, last = [], [], 0
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        for row in reader:
+            rows.append([c if c.strip() else None for c in row])
+            numbers.append(last + 1)
+            last = reader.line_num
+    except csv.Error as err:
+        kind = "tab" if sep == "\t" else repr(sep)
+        raise ValueError(f"`table` {path.name!r} could not be read as a {kind}-separated table "
+                         f"(line {last + 1}: {err}); check the quotes in that line.") from err
+    return Grid(rows, numbers, path.name, str(path), sep=sep)
+
+
+def _open(path: Path, data_only: bool) -> Any:
+    try:
+        import openpyxl
+    except ImportError as err:
+        raise ImportError(f"`table` {path.name!r} is an Excel workbook, and plastix needs "
+                          "`openpyxl` to read it: pip install openpyxl, or save the sheet "
+                          "as CSV.") from err
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's notes on unsupported extensions
+            return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+        raise ValueError(f"`table` {path.name!r} is not a readable Excel .xlsx workbook "
+                         f"({type(err).__name__}: {err}); open it in a spreadsheet program "
+                         "and save it again as .xlsx or as CSV.") from err
+
+
+def _sheet_grid(path: Path, book: Any, name: str) -> Grid:
+    """One sheet as a :class:`Grid` (Excel row numbers; percent and error cells noted)."""
+    sheet = book[name]
+    sheet.reset_dimensions()  # some writers store wrong dimensions
+    grid = Grid([], [], path.name, f"{path}[{name}]", sheet=name, path=path)
+    for number, cells in enumerate(sheet.iter_rows(), start=1):
+        row = []
+        for j, cell in enumerate(cells):
+            value = getattr(cell, "value", None)
+            if isinstance(value, str) and not value.strip():
+                value = None
+            kind = getattr(cell, "data_type", None)
+            if kind == "e" and value is not None:
+                grid.errors[number, j] = str(value)
+            elif (kind == "n" and value is not None
+                  and "%" in str(getattr(cell, "number_format", ""))):
+                grid.percent.add((number, j))
+            row.append(value)
+        grid.rows.append(row)
+        grid.numbers.append(number)
+    return grid
+
+
+def _names_header(grid: Grid, is_header: Callable[[list[Any]], bool]) -> bool:
+    return any(is_header(row) for row in grid.rows[:HEADER_SEARCH_ROWS])
+
+
+def read_xlsx(path: Path, sheet: Any, is_header: Callable[[list[Any]], bool]) -> Grid:
+    """One sheet of an Excel workbook as a :class:`Grid`: ``sheet`` (a name or 0-based
+    position), else the only sheet, else the first whose first rows hold a header
+    (``is_header``; a warning names the others)."""
+    book = _open(path, data_only=True)
+    try:
+        names = list(book.sheetnames)
+        name = _pick_sheet(path, names, sheet)
+        if name is None:
+            grids = {n: _sheet_grid(path, book, n) for n in names}
+            tables = [n for n in names if _names_header(grids[n], is_header)]
+            name = _only_table(path, names, tables)
+            grid = grids[name]
+        else:
+            grid = _sheet_grid(path, book, name)
+    finally:
+        book.close()
+    if not any(c is not None for row in grid.rows for c in row):
+        raise _empty(path, f", sheet {name!r},")
+    return grid
+
+
+def _pick_sheet(path: Path, names: list[str], sheet: Any) -> str | None:
+    """The sheet named by ``sheet`` (a name, a 0-based position, or its digits), the only
+    sheet, or None (to be chosen by its header)."""
+    if isinstance(sheet, str) and sheet not in names and sheet.strip().isdigit():
+        sheet = int(sheet)  # "2" from the command line: a position, unless a sheet is so named
+    if sheet is None:
+        return names[0] if len(names) == 1 else None
+    if hasattr(sheet, "__index__") and not isinstance(sheet, bool):  # int, numpy.integer
+        if not 0 <= int(sheet) < len(names):
+            raise ValueError(f"`sheet` {int(sheet)} is out of range: {path.name!r} has "
+                             f"{len(names)} sheet(s), {', '.join(map(repr, names))}.")
+        return names[int(sheet)]
+    if str(sheet) not in names:
+        from plastix._util.errors import did_you_mean
+
+        raise ValueError(f"`sheet` {sheet!r} is not in {path.name!r}; its sheets are "
+                         f"{', '.join(map(repr, names))}." + did_you_mean(sheet, names))
+    return str(sheet)
+
+
+def _only_table(path: Path, names: list[str], tables: list[str]) -> str:
+    """The first sheet with a table, with a warning naming the others."""
+    if not tables:
+        raise ValueError(f"`table` {path.name!r}: none of its sheets "
+                         f"({', '.join(map(repr, names))}) has a 'delta_t' column in its first "
+                         f"{HEADER_SEARCH_ROWS} rows; name the columns as the README's "
+                         "pairing-table section says.")
+    if len(tables) > 1:
+        warnings.warn(f"`table` {path.name!r} has {len(tables)} sheets with a 'delta_t' "
+                      f"column ({', '.join(map(repr, tables))}); read {tables[0]!r}. Pass "
+                      "sheet=NAME (command line: --sheet NAME), or save that sheet as CSV, to "
+                      "read another.", UserWarning, stacklevel=5)
+    return tables[0]
+
+
+def formulas(grid: Grid, cells: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """The formulas of the given cells ((row number, 0-based column)) of an Excel grid's
+    sheet, for those that hold one (a formula saved without its value)."""
+    wanted = set(cells)
+    if grid.path is None or grid.sheet is None or not wanted:
+        return {}
+    rows = {r for r, _ in wanted}
+    found: dict[tuple[int, int], str] = {}
+    book = _open(grid.path, data_only=False)
+    try:
+        sheet = book[grid.sheet]
+        sheet.reset_dimensions()
+        for number, row in enumerate(sheet.iter_rows(max_row=max(rows)), start=1):
+            if number not in rows:
+                continue
+            for j, cell in enumerate(row):
+                value = getattr(cell, "value", None)
+                if (number, j) in wanted and isinstance(value, str) and value.startswith("="):
+                    found[number, j] = value
+    finally:
+        book.close()
+    return found
+
+
+# ------------------------------------------------------------------ numbers
+
+#: pandas' missing-value words, read as NaN (empty) in a text table
+NA_TEXT = frozenset(("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                      "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
+                      "nan", "null"))
+EXCEL_ERRORS = ("#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#N/A", "#SPILL!",
+                 "#CALC!")
+_SPACES = re.compile(r"[\s\u00a0\u2007\u2009\u202f]")
+_DOT_GROUP = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")     # 1.294 / 1.294,2
+_COMMA_GROUP = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")   # 1,294 / 1,294.5
+_COMMA_DECIMAL = re.compile(r"^[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?$|^[+-]?\d{1,3}(\.\d{3})+,\d+$")
+_POINT_DECIMAL = re.compile(r"^[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d{1,3}(,\d{3})+\.\d+$")
+_INT_DOTS = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$")         # 1.294: 1294 or 1.294?
+_INT_COMMAS = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+$")        # 1,294: 1294 or 1.294?
+
+
+@dataclass
+class Numbers:
+    """How a table writes its numbers: a decimal comma or point, and whether a cell of
+    the file shows which (else a cell with a thousands-like separator is ambiguous)."""
+
+    comma: bool = False
+    sure: bool = True
+
+    @classmethod
+    def of(cls, sep: str | None, texts: list[str]) -> Numbers:
+        """From the separator of a text table (None: Excel, a DataFrame) and the text of
+        its number cells (module docstring)."""
+        if sep == ",":
+            return cls(False, True)
+        cells = [clean(t).rstrip("%") for t in texts]
+        if any(_COMMA_DECIMAL.match(t) and not _INT_COMMAS.match(t) for t in cells):
+            return cls(True, True)
+        if any(_POINT_DECIMAL.match(t) and not _INT_DOTS.match(t) for t in cells):
+            return cls(False, True)
+        return cls(sep == ";", False)
+
+    def ambiguous(self, text: str) -> bool:
+        """Whether a cell's text reads as two numbers (``1.294``: 1294 or 1.294)."""
+        t = clean(text).rstrip("%")
+        return not self.sure and bool((_INT_DOTS if self.comma else _INT_COMMAS).match(t))
+
+    def parse(self, text: str) -> float | None:
+        """The number a cell's text writes (NaN for a missing-value word), or None."""
+        if text.strip() in NA_TEXT:
+            return np.nan
+        t = clean(text).rstrip("%")
+        if self.comma:
+            t = t.replace(".", "") if _DOT_GROUP.match(t) else t
+            t = t.replace(",", ".") if t.count(",") == 1 else t
+        elif _COMMA_GROUP.match(t):
+            t = t.replace(",", "")
+        if "_" in t or not t:
+            return None
+        try:
+            return float(t)
+        except ValueError:
+            return None
+
+
+def clean(text: str) -> str:
+    """A number cell's text without spaces (thousands separators), a true minus read."""
+    return _SPACES.sub("", text).replace("\u2212", "-")
+
+
+# ------------------------------------------------------------------ cells to a frame
+
+
+def blank(cell: Any) -> bool:
+    return cell is None or cell is pd.NA or cell is pd.NaT or (
+        isinstance(cell, float) and np.isnan(cell))
+
+
+def is_number(text: str) -> bool:
+    """Whether a cell's text is a number (a decimal comma counts)."""
+    try:
+        float(text.strip().replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+_SUM_WORD = (r"(?:mean|average|avg|median|s\.?e\.?m\.?|s\.?e\.?|s\.?d\.?|std|st\.?\s?dev\.?|"
+             r"total|sum|count)")
+_SUMMARY = re.compile(rf"^{_SUM_WORD}(?:\s*(?:±|\+/-|\+-|and|/)\s*{_SUM_WORD})?\s*:?$", re.I)
+_N_ROW = re.compile(r"^n\s*:?$", re.I)
+
+
+def first_cell(row: Sequence[Any]) -> Any:
+    return next((c for c in row if not blank(c)), None)
+
+
+def summary_rows(frame: pd.DataFrame) -> list[Any]:
+    """The labels of the summary rows of a raw frame (module docstring): a first cell
+    ``mean``, ``SEM``, ...; ``n`` right under one, or after a blank row when only summary
+    rows follow it."""
+    firsts = [first_cell(row) for row in frame.itertuples(index=False)]
+    text = [c.strip() if isinstance(c, str) else None for c in firsts]
+    word = [t is not None and _SUMMARY.match(t) is not None for t in text]
+    is_n = [t is not None and _N_ROW.match(t) is not None for t in text]
+    out = list(word)
+    for i in range(len(text)):
+        if is_n[i] and i and (out[i - 1] or firsts[i - 1] is None):
+            later = [k for k in range(i + 1, len(text)) if firsts[k] is not None]
+            out[i] = out[i - 1] or all(word[k] or is_n[k] for k in later)
+    return [label for label, s in zip(frame.index, out, strict=True) if s]
+
+
+def _comment(row: list[Any], header: list[str], known: Callable[[str], bool]) -> bool:
+    """Whether a text row under the header is a whole-line ``#`` comment (a first cell
+    starting with ``#`` whose row is not all numbers under the known columns)."""
+    first = row[0] if row else None
+    if not (isinstance(first, str) and first.lstrip().startswith("#")):
+        return False
+    cols = [j for j, h in enumerate(header) if known(h)]
+    return not cols or not all(j < len(row) and isinstance(row[j], str)
+                               and is_number(row[j].strip().rstrip("%")) for j in cols)
+
+
+def frame_of(grid: Grid, is_header: Callable[[list[Any]], bool],
+             units_row: Callable[[list[str], list[Any]], list[str] | None],
+             known: Callable[[str], bool]) -> pd.DataFrame:
+    """The cells under the header of a grid as a frame (columns as written, index = row
+    numbers).
+
+    The header is the first of the first rows for which ``is_header`` holds, else the
+    first filled row; ``units_row(header, row)`` gives the header with the units of
+    the row under it, or None when it is data; ``known(header_cell)`` says whether a
+    column is a known one (numbers under it: a text row starting with ``#`` whose cells
+    there are not all numbers is a comment, and left out).
+    """
+    rows, numbers = grid.rows, grid.numbers
+    filled = [i for i, row in enumerate(rows) if any(not blank(c) for c in row)]
+    if not filled:
+        raise ValueError(f"`table` {grid.name!r} is empty: a header row and one row per "
+                         "pairing experiment are needed.")
+    k = next((i for i in filled[:HEADER_SEARCH_ROWS] if is_header(rows[i])), filled[0])
+    body = list(zip(rows[k + 1:], numbers[k + 1:], strict=True))
+    width = len(rows[k]) if grid.sep else max(len(r) for r in rows[k:])
+    header = [("" if blank(c) else str(c)) for c in rows[k]] + [""] * (width - len(rows[k]))
+    header = [h or f"Unnamed: {j}" for j, h in enumerate(header)]
+    merged = units_row(header, body[0][0]) if body else None
+    if merged is not None:
+        header, body = merged, body[1:]
+    if grid.sep is not None:
+        body = [(r, n) for r, n in body if not _comment(r, header, known)]
+        _check_widths(grid, body, width)
+    cells = [list(r[:width]) + [None] * (width - len(r)) for r, _ in body]
+    return pd.DataFrame(cells, columns=header, index=[n for _, n in body], dtype=object)
+
+
+def _check_widths(grid: Grid, body: list[tuple[list[Any], int]], width: int) -> None:
+    """Refuse a text row with more filled fields than the header (trailing empty fields,
+    a spreadsheet's trailing separators, are dropped)."""
+    for row, number in body:
+        if len(row) > width and any(not blank(c) for c in row[width:]):
+            kind = "tab" if grid.sep == "\t" else repr(grid.sep)
+            raise ValueError(f"`table` {grid.name!r} could not be read as a {kind}-separated "
+                             f"table: line {number} has {len(row)} fields and the header "
+                             f"{width}; give every row the header's number of fields.")
+
+
+def drop_empty(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop wholly empty rows and wholly empty unnamed columns (a spreadsheet's trailing
+    separators); the row labels are kept."""
+    empty_cols = [c for c in frame.columns
+                  if str(c).startswith("Unnamed:") and frame[c].map(blank).all()]
+    frame = frame.drop(columns=empty_cols)
+    filled = ~frame.map(blank).all(axis=1) if len(frame.columns) else frame.index.isna()
+    return frame[filled]
