@@ -170,8 +170,9 @@ def test_estimate_never_replaces_its_input(small_nc, tmp_path, capsys):
 
 
 def test_estimate_refuses_a_sibling_it_was_not_told_to_replace(small_nc, tmp_path, capsys):
-    """`estimate c.nix --out c.nix` writes c.nc and c.json: an existing c.nc is not the
-    user's to lose without --overwrite."""
+    """`estimate c.nix --out c` writes c.nc and c.json: an existing c.nc is not the
+    user's to lose without --overwrite; `--out c.nix` is refused (that file would not be
+    written)."""
     import shutil
 
     c_nc = tmp_path / "c.nc"
@@ -179,9 +180,12 @@ def test_estimate_refuses_a_sibling_it_was_not_told_to_replace(small_nc, tmp_pat
     c_nix = tmp_path / "c.nix"
     c_nix.write_bytes(b"not read: the output check comes first")
     before = {p: _sha(p) for p in (c_nc, c_nix, small_nc)}
-    _refused(capsys, ["estimate", str(c_nix), *FAST, "--out", str(c_nix)],
+    names = sorted(tmp_path.iterdir())
+    _refused(capsys, ["estimate", str(c_nix), *FAST, "--out", str(tmp_path / "c")],
              f"{str(c_nc)!r} exists", "--overwrite")
-    assert {p: _sha(p) for p in before} == before
+    _refused(capsys, ["estimate", str(c_nix), *FAST, "--out", str(c_nix)],
+             "names a .nix file", f"--out {tmp_path / 'c'}")
+    assert {p: _sha(p) for p in before} == before and sorted(tmp_path.iterdir()) == names
 
 
 def test_estimate_writes_inside_a_folder_and_named_files_are_replaced(small_nc, tmp_path,
@@ -400,7 +404,12 @@ def test_infer_weights_and_estimate_from_spikes(tmp_path, capsys):
     rec = load_record(out)
     assert rec.attrs["weights"] == "inferred" and "weight_sem" in rec
     assert main(["infer-weights", str(src), "--out", str(src)]) == 2  # never over the input
+    assert main(["infer-weights", str(src), "--out", str(tmp_path / "w") + "/"]) == 0  # DIR/
+    assert load_record(tmp_path / "w" / "spikes_weights.nc").attrs["weights"] == "inferred"
     capsys.readouterr()
+    assert main(["infer-weights", str(src), "--out", str(tmp_path / "z.nc"), "--window",
+                 "0"]) == 2  # never read as the default window
+    assert "`window`" in capsys.readouterr().err and not (tmp_path / "z.nc").exists()
     assert main(["estimate", str(src), "--weights-from", "spikes", "--n-boot", "100",
                  "--n-null", "39"]) == 0
     text = capsys.readouterr().out

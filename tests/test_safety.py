@@ -379,3 +379,14 @@ def test_a_failed_write_leaves_no_folder_it_made(tmp_path):
     with pytest.raises(ValueError):
         atomic_write(tmp_path / "kept" / "sub" / "r.nc", fail)
     assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["other.txt"]
+
+
+def test_result_files_are_the_named_result_and_its_siblings(tmp_path):
+    """`res`, `res.nc` and `res.json` name res.nc + res.json; a name with another dot
+    (`run.v1`) keeps it: no file but the named result's is written."""
+    from plastix._util.io import result_files
+
+    for name in ("res", "res.nc", "res.json"):
+        assert result_files(tmp_path / name) == [tmp_path / "res.nc", tmp_path / "res.json"]
+    assert result_files(tmp_path / "run.v1") == [tmp_path / "run.v1.nc", tmp_path / "run.v1.json"]
+    assert result_files(tmp_path / "r.png", (".png",)) == [tmp_path / "r.png"]

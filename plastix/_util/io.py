@@ -57,6 +57,21 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     return path
 
 
+#: suffixes of the files a result is written as (its NetCDF, its JSON summary, its figure)
+RESULT_SUFFIXES = (".nc", ".json", ".png")
+
+
+def result_files(path: str | os.PathLike, suffixes: tuple[str, ...] = (".nc", ".json")
+                 ) -> list[Path]:
+    """The files of a result named ``path``, one per suffix: a name ending in one of
+    :data:`RESULT_SUFFIXES` has it replaced (``res.nc`` -> ``res.nc``, ``res.json``);
+    any other name has the suffixes appended (``run.v1`` -> ``run.v1.nc``), so that no
+    file but the one named, and its siblings, is written."""
+    path = Path(path)
+    base = path.with_suffix("") if path.suffix.lower() in RESULT_SUFFIXES else path
+    return [base.with_name(base.name + s) for s in suffixes]
+
+
 def _make_parents(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing parents; the folders created, deepest first."""
     missing = []

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from plastix._util.io import result_files
 from plastix.cli._errors import CLIError
 from plastix.cli._inputs import check_input
 from plastix.cli._paths import check_outputs, is_folder_target
@@ -84,11 +85,12 @@ def run_batch(args: argparse.Namespace) -> int:
     keys = {f: _key(f, options) for f in args.file}
     bases = {f: out / f"{f.stem}_estimate" for f in args.file}
     index = read_index(out, INDEX).get("results", {})
-    done = {f: json.loads(bases[f].with_suffix(".json").read_text()) for f in args.file
-            if index.get(keys[f]) == bases[f].name and bases[f].with_suffix(".json").exists()}
+    summary = {f: result_files(bases[f])[1] for f in args.file}
+    done = {f: json.loads(summary[f].read_text()) for f in args.file
+            if index.get(keys[f]) == bases[f].name and summary[f].exists()}
     todo = [f for f in args.file if f not in done]
     ours = (out / INDEX).exists()
-    files = [bases[f].with_suffix(s) for f in todo for s in (".nc", ".json")]
+    files = [p for f in todo for p in result_files(bases[f])]
     check_outputs(files + ([] if ours else [out / TABLE]), inputs=args.file,
                   overwrite=args.overwrite)
     if done:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from plastix._util.io import RESULT_SUFFIXES, result_files
 from plastix.cli._cluster import add_cluster_flags
 from plastix.cli._errors import CLIError
 from plastix.cli._inputs import (
@@ -110,12 +111,27 @@ def _outputs(args: argparse.Namespace) -> Path | None:
     elif is_folder_target(args.out):
         out = Path(args.out) / default
     else:
-        out = Path(args.out)
+        out = _result_base(Path(args.out))
     if out is None:
         return None
-    files = [out.with_suffix(s) for s in (".nc", ".json") + ((".png",) if args.plot else ())]
+    files = result_files(out, (".nc", ".json") + ((".png",) if args.plot else ()))
     named = [Path(args.out)] if args.out is not None and not is_folder_target(args.out) else []
     check_outputs(files, inputs=[args.file], named=named, overwrite=args.overwrite)
+    return out
+
+
+def _result_base(out: Path) -> Path:
+    """The result named by ``--out`` (written as BASE.nc and BASE.json, see
+    :func:`plastix._util.io.result_files`); a name ending in another format's suffix
+    (``res.nwb``, ``res.csv``) is refused, since that file would not be written."""
+    from plastix.io.formats import format_suffixes
+    from plastix.io.table import TABLE_SUFFIXES
+
+    suffix = out.suffix.lower()
+    if suffix not in RESULT_SUFFIXES and suffix in (*format_suffixes(), *TABLE_SUFFIXES):
+        raise CLIError(f"`--out` {str(out)!r} names a {suffix} file, but an estimate is written "
+                       f"as RESULT.nc and RESULT.json: pass `--out {out.with_suffix('')}` (or a "
+                       "folder, DIR/).")
     return out
 
 
@@ -148,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.plot:
             from plastix.plot.estimate import save_estimate_figure
 
-            png = save_estimate_figure(est.result_, out.with_suffix(".png"))
+            png = save_estimate_figure(est.result_, result_files(out, (".png",))[0])
             print(f"wrote {png}")
     return 0
 

@@ -6,7 +6,12 @@ import argparse
 from pathlib import Path
 
 from plastix.cli._inputs import add_allow_pickle_flag, check_input, open_input
-from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs
+from plastix.cli._paths import (
+    add_overwrite_flag,
+    add_rng_flag,
+    check_outputs,
+    is_folder_target,
+)
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import check_format, format_help
 
@@ -21,8 +26,10 @@ def add_inference_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def inference_options(args: argparse.Namespace) -> dict:
-    """The keywords of :func:`plastix.estimate.infer_weights` the user gave."""
-    return {"method": args.method, **({"window": args.window} if args.window else {})}
+    """The keywords of :func:`plastix.estimate.infer_weights` the user gave (a window of 0
+    is given, and refused there, never read as the default)."""
+    return {"method": args.method,
+            **({"window": args.window} if args.window is not None else {})}
 
 
 def spike_reader_options(path: Path, options: dict) -> dict:
@@ -45,8 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Read the efficacy of every (pre, post) pair in consecutive windows from "
         "spikes alone (no measured weights) and write a record with weight and weight_sem.")
     p.add_argument("file", type=Path, help=f"record with spike trains: {format_help()}")
-    p.add_argument("--out", type=Path, required=True,
-                   help=f"output record by its suffix: {format_help(written=True)}")
+    p.add_argument("--out", required=True,
+                   help=f"output record by its suffix: {format_help(written=True)}; DIR/ "
+                   "writes DIR/FILE_weights.nc")
     add_inference_flags(p)
     add_rng_flag(p, "seed of the jittered surrogates (default 0)")
     add_reader_flags(p)
@@ -57,6 +65,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     check_input(args.file, allow_pickle=args.allow_pickle)
+    if is_folder_target(args.out):
+        args.out = Path(args.out) / f"{args.file.stem}_weights.nc"
+    args.out = Path(args.out)
     check_format(args.out)
     check_outputs([args.out], inputs=[args.file], named=[args.out], overwrite=args.overwrite)
     from plastix.estimate import infer_weights

@@ -723,15 +723,14 @@ def result_to_dict(result: xr.Dataset) -> dict[str, Any]:
 
 
 def save_result(result: xr.Dataset, path: str | os.PathLike) -> tuple[Path, Path]:
-    """Write a result as NetCDF (``path``, suffix ``.nc``) and JSON beside it, atomically.
+    """Write a result as NetCDF and JSON beside it (``res`` or ``res.nc`` -> ``res.nc`` and
+    ``res.json``; see :func:`plastix._util.io.result_files`), atomically.
 
     Returns the two paths.  A failed write leaves earlier files intact.
     """
-    from plastix._util.io import atomic_write
+    from plastix._util.io import atomic_write, result_files
 
-    path = Path(path)
-    nc = path.with_suffix(".nc")
-    js = path.with_suffix(".json")
+    nc, js = result_files(path)
     out = result.copy()
     out["verdict"] = out["verdict"].astype(str)
     if out["post"].dtype == object:

@@ -473,12 +473,11 @@ class PairingResult:
         return out
 
     def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
-        """Write :attr:`dataset` as NetCDF (``path`` with suffix ``.nc``) and :meth:`to_dict`
-        as JSON beside it, each atomically; returns the two paths."""
-        from plastix._util.io import atomic_write
+        """Write :attr:`dataset` as NetCDF and :meth:`to_dict` as JSON beside it (``res`` or
+        ``res.nc`` -> ``res.nc``, ``res.json``), each atomically; returns the two paths."""
+        from plastix._util.io import atomic_write, result_files
 
-        path = Path(path)
-        nc, js = path.with_suffix(".nc"), path.with_suffix(".json")
+        nc, js = result_files(path)
         out = self.dataset.copy()
         for name, var in out.variables.items():  # labels of mixed type: stored as text
             if var.dtype == object:
