@@ -235,8 +235,15 @@ def test_glm_leaves_out_windows_a_unit_was_not_recorded_throughout():
     kw = dict(method="glm", window=20.0)
     full = infer_weights(rec, **kw)["weight"].values
     with pytest.warns(UserWarning, match="not recorded throughout"):
-        w = infer_weights(_gap(rec, "post", 0, 25.0, 35.0), **kw)["weight"].values
+        out = infer_weights(_gap(rec, "post", 0, 25.0, 35.0), **kw)
+    w = out["weight"].values
     assert np.isnan(w[1]).all() and np.isfinite(full[1]).all()
+    # the missing weights are counted by cause: here all four for the unrecorded time
+    assert (out.attrs["n_missing"], out.attrs["n_unrecorded"]) == (4, 4)
+    from plastix.cli.infer_weights import missing_line
+    assert missing_line(out.attrs) == ("4 of 12 weights missing (4 where a unit was not "
+                                       "recorded)")
+    assert missing_line({**out.attrs, "n_missing": 6}).endswith("2 with too few spikes)")
     np.testing.assert_allclose(w[[0, 2]], full[[0, 2]], rtol=1e-9)
     with pytest.warns(UserWarning, match="presynaptic or postsynaptic unit"):
         w = infer_weights(_gap(rec, "pre", 1, 25.0, 35.0), **kw)["weight"].values

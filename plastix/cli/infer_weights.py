@@ -32,6 +32,16 @@ def inference_options(args: argparse.Namespace) -> dict:
             **({"window": args.window} if args.window is not None else {})}
 
 
+def missing_line(attrs: dict) -> str:
+    """How many inferred weights are missing, and why: ``n_missing`` of ``n_weights``,
+    ``n_unrecorded`` of them where a unit was not recorded, the rest too few spikes."""
+    n, gap = int(attrs["n_missing"]), int(attrs.get("n_unrecorded", 0))
+    why = [f"{gap} where a unit was not recorded"] if gap else []
+    why += [f"{n - gap} with too few spikes"] if n > gap else []
+    return (f"{n} of {attrs['n_weights']} weights missing" + (f" ({', '.join(why)})"
+                                                              if why else ""))
+
+
 def spike_reader_options(path: Path, options: dict) -> dict:
     """Reader options for a file whose weights will be inferred from its spikes.
 
@@ -80,6 +90,5 @@ def _run(args: argparse.Namespace) -> int:
         path = save_record(out, args.out)  # reads the activity, a file open
     finally:
         rec.close()
-    print(f"plastix infer-weights: {out.attrs['n_missing']} of {out.attrs['n_weights']} "
-          f"weights missing (too few spikes); wrote {path}")
+    print(f"plastix infer-weights: {missing_line(out.attrs)}; wrote {path}")
     return 0

@@ -205,30 +205,33 @@ UNOBSERVED_CHUNK = 1 << 16
 """Rows of activity read at a time when looking for bins a unit was not recorded in."""
 
 
-def _unobserved(ds: xr.Dataset, role: str, starts: np.ndarray, wsegs: np.ndarray,
+def _unobserved(gaps: dict[Any, list], n_units: int, starts: np.ndarray, wsegs: np.ndarray,
                 window: float) -> np.ndarray:
-    """``(n_windows, n_units)``: whether a unit of ``role`` was not recorded for part of a
-    window (one of its :func:`_gaps` in the window's segment overlaps it)."""
-    gaps = _gaps(ds, role)
-    out = np.zeros((starts.size, ds.sizes[role]), dtype=bool)
+    """``(n_windows, n_units)``: whether a unit was not recorded for part of a window (one
+    of its ``gaps``, :func:`_gaps`, in the window's segment overlaps it)."""
+    out = np.zeros((starts.size, n_units), dtype=bool)
     for s in np.unique(wsegs):
         k = np.flatnonzero(wsegs == s)
-        for j, g in enumerate(gaps.get(s, [])):
+        for j, g in enumerate(gaps.get(s.item(), [])):
             out[k, j] = ~_clear_of(g, starts[k], starts[k] + window)
     return out
 
 
-def _mask_unobserved(ds: xr.Dataset, w: np.ndarray, sem: np.ndarray, starts: np.ndarray,
-                     wsegs: np.ndarray, window: float) -> None:
+def _pairs_unobserved(gaps: dict[str, dict], shape: tuple[int, int, int], starts: np.ndarray,
+                      wsegs: np.ndarray, window: float) -> np.ndarray:
+    """``(window, post, pre)``: whether either unit of a pair was not recorded for part of
+    the window."""
+    return (_unobserved(gaps["post"], shape[1], starts, wsegs, window)[:, :, None]
+            | _unobserved(gaps["pre"], shape[2], starts, wsegs, window)[:, None, :])
+
+
+def _mask_unobserved(w: np.ndarray, sem: np.ndarray, miss: np.ndarray) -> None:
     """Set to NaN (in place) the pairs of the windows that either unit was not recorded
-    throughout (the GLM reads unseen spikes as silence); warn with the count."""
-    miss = (_unobserved(ds, "post", starts, wsegs, window)[:, :, None]
-            | _unobserved(ds, "pre", starts, wsegs, window)[:, None, :])
-    hit = miss & np.isfinite(w)
-    if not hit.any():
+    throughout (``miss``; the GLM reads unseen spikes as silence); warn with the count."""
+    if not miss.any():
         return
-    w[hit], sem[hit] = np.nan, np.nan
-    warnings.warn(f"infer_weights: {int(hit.sum())} (window, pair) weights fall in windows "
+    w[miss], sem[miss] = np.nan, np.nan
+    warnings.warn(f"infer_weights: {int(miss.sum())} (window, pair) weights fall in windows "
                   "that the presynaptic or postsynaptic unit was not recorded throughout (NaN "
                   "activity: outside its obs_intervals or time support); they are left NaN "
                   "(missing).", UserWarning, stacklevel=3)
@@ -302,7 +305,7 @@ def _pair_counts(q, t, lo, hi, baseline, jitter, n_surrogates, rng
 
 
 def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surrogates,
-         min_spikes, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+         min_spikes, rng, gaps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Efficacy, its SEM and the pre spike count per (window, post, pre).
 
     A presynaptic spike whose reach (its lag window and baseline) touches time the
@@ -316,7 +319,6 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
     sem = np.full_like(w, np.nan)
     n_spk = np.zeros((n_w, n_pre))
     r_leak = (hi - lo) / (2 * jitter)
-    gaps = _gaps(ds, "post")
     clear = [(np.zeros(0), np.zeros(0))] * n_post
     if isinstance(baseline, str):
         reach = (lo - jitter, hi + jitter)
@@ -503,22 +505,27 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
         raise ValueError(f"`window` ({window:g} s) is longer than every segment of the record; "
                          "use a shorter window.")
     base = baseline if isinstance(baseline, str) else tuple(float(b) * c for b in baseline)
+    gaps = {r: _gaps(record, r) for r in ("pre", "post")}  # time a unit was not recorded
     if method == "glm":
         w, sem, n_spk = _glm(record, pre, post, starts, wsegs, window * c, lo * c, hi * c,
                              GLM_BIN * c, int(min_spikes))
     else:
         w, sem, n_spk = _ccg(record, pre, post, starts, wsegs, window * c, lo * c, hi * c, base,
-                             jitter * c, int(n_surrogates), int(min_spikes), resolve_rng(rng))
+                             jitter * c, int(n_surrogates), int(min_spikes), resolve_rng(rng),
+                             gaps["post"])
+    unseen = _pairs_unobserved(gaps, w.shape, starts, wsegs, window * c)
     if method == "glm":  # ccg leaves out the pre spikes near unrecorded time instead
-        _mask_unobserved(record, w, sem, starts, wsegs, window * c)
-    return _output(record, w, sem, n_spk, starts + window * c / 2, wsegs, {
+        _mask_unobserved(w, sem, unseen)
+    n_unrecorded = int((np.isnan(w) & unseen).sum())
+    return _output(record, w, sem, n_spk, starts + window * c / 2, wsegs, n_unrecorded, {
         "method": method, "window_s": float(window), "lag_s": [lo, hi],
         "baseline": baseline if isinstance(baseline, str) else [float(b) for b in baseline],
         "jitter_s": float(jitter), "n_surrogates": int(n_surrogates),
         "min_spikes": int(min_spikes), "weight_time": "window centres"})
 
 
-def _output(ds: xr.Dataset, w, sem, n_spk, centres, wsegs, how: dict) -> xr.Dataset:
+def _output(ds: xr.Dataset, w, sem, n_spk, centres, wsegs, n_unrecorded: int,
+            how: dict) -> xr.Dataset:
     """The record with the inferred weights, their SEM and the provenance."""
     n_missing = int(np.isnan(w).sum())
     prov = {**provenance(ds), "weight_inference": how}
@@ -552,7 +559,8 @@ def _output(ds: xr.Dataset, w, sem, n_spk, centres, wsegs, how: dict) -> xr.Data
     out["pre_spike_count"] = (("weight_time", "pre"), n_spk,
                               {"units": "spikes", "long_name": "pre spikes in the window"})
     out.attrs.update({"weights": "inferred", "weight_inference": json.dumps(how),
-                      "n_missing": n_missing, "n_weights": int(w.size)})
+                      "n_missing": n_missing, "n_unrecorded": n_unrecorded,
+                      "n_weights": int(w.size)})
     return out
 
 
