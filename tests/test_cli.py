@@ -439,3 +439,24 @@ def test_the_lab_files_demo_section_reruns_exactly(tmp_path):
         assert (tmp_path / "rerun.json").read_bytes() == demo_json.read_bytes(), command
         (tmp_path / "rerun.json").unlink()
         (tmp_path / "rerun.nc").unlink()
+
+
+def test_console_prints_each_warning_once_and_names_other_packages(capsys, monkeypatch):
+    """A warning repeated during one command prints once; one raised inside another
+    package (hdmf, pynwb, pynapple) is labelled with it, so it is not read as plastix's."""
+    import warnings
+
+    import plastix.cli as cli
+
+    def run(args):
+        warnings.warn("twice", UserWarning, stacklevel=1)
+        warnings.warn("twice", UserWarning, stacklevel=1)
+        import numpy as np
+
+        warnings.warn_explicit("from numpy", UserWarning, np.__file__, 1)  # numpy's own code
+        return 0
+
+    monkeypatch.setattr(cli, "main", run)
+    assert cli.console([]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["plastix: warning: twice", "plastix: warning (numpy): from numpy"], err

@@ -21,6 +21,7 @@ import argparse
 import importlib
 import sys
 import warnings
+from pathlib import Path
 
 __all__ = ["main", "console", "build_parser"]
 
@@ -79,14 +80,43 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def console(argv: list[str] | None = None) -> int:
-    """The ``plastix`` console script: :func:`main` with each warning printed as one line
-    on stderr (``plastix: warning: ...``); the warning settings are restored on return."""
+    """The ``plastix`` console script: :func:`main` with each warning printed once, as one
+    line on stderr (``plastix: warning: ...``, or ``plastix: warning (pynwb): ...`` for
+    another package's); the warning settings are restored on return."""
     with warnings.catch_warnings():
-        warnings.showwarning = _print_warning
+        warnings.showwarning = _WarningPrinter()
         return main(argv)
 
 
-def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """``warnings.showwarning`` of :func:`console`: the message alone, on one line."""
-    text = " ".join(str(message).split())
-    print(f"plastix: warning: {text}", file=sys.stderr if file is None else file)
+class _WarningPrinter:
+    """``warnings.showwarning`` of :func:`console`: the message alone, on one line, each
+    text once per command, labelled with the package that raised it when not plastix."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        origin = _package_of(filename)
+        label = "" if origin in ("plastix", None) else f" ({origin})"
+        if (label, text) in self.seen:
+            return
+        self.seen.add((label, text))
+        print(f"plastix: warning{label}: {text}", file=sys.stderr if file is None else file)
+
+
+def _package_of(filename: str) -> str | None:
+    """The top-level package a source file belongs to (None when it is not in one that is
+    installed: a script, the interpreter)."""
+    path = Path(filename).resolve()
+    parts = path.parts
+    if _PLASTIX_ROOT in path.parents:
+        return "plastix"
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            rest = parts[parts.index(marker) + 1:]
+            return rest[0].removesuffix(".py") if len(rest) > 1 else None
+    return None
+
+
+_PLASTIX_ROOT = Path(__file__).resolve().parents[1]
