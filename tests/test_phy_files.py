@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -182,3 +184,35 @@ def test_overlapping_selections_and_times_in_seconds_are_refused(tmp_path, sorte
     np.save(folder / "spike_times.npy", times)
     with pytest.raises(FileFormatError, match="must hold sample indices"):
         phy_folder(folder)
+
+
+def test_tables_saved_by_spreadsheets_and_unsorted_spikes(tmp_path, sorted_rec):
+    """A cluster table saved comma-separated (or keyed `cluster id`) is read; one without
+    an id column is left out with a warning naming it; spikes out of order (an edit) are
+    sorted, not passed to pynapple to warn about; the advice splits a numeric column."""
+    folder, _ = _kilosort(tmp_path / "ks", sorted_rec)
+    info = pd.read_csv(folder / "cluster_info.tsv", sep="\t")
+    info.rename(columns={"cluster_id": "cluster id"}).to_csv(folder / "cluster_info.tsv",
+                                                             index=False)  # commas
+    assert phy_folder(folder).metadata["depth"].tolist() == info["depth"].tolist()
+    pd.DataFrame({"x": [1, 2]}).to_csv(folder / "cluster_notes.tsv", sep="\t", index=False)
+    with pytest.warns(UserWarning, match="cluster_notes.tsv of ks: no 'cluster_id' column"):
+        phy_folder(folder)
+    (folder / "cluster_notes.tsv").unlink()
+    samples = np.load(folder / "spike_times.npy")
+    clusters = np.load(folder / "spike_clusters.npy")
+    flip = np.arange(samples.shape[0])[::-1]
+    np.save(folder / "spike_times.npy", samples[flip])
+    np.save(folder / "spike_clusters.npy", clusters[flip])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_phy_folder(folder, **BY_DEPTH)
+    np.testing.assert_allclose(np.sort(rec["pre_spike_time"].values),
+                               np.sort(sorted_rec["pre_spike_time"].values), atol=0.5 / RATE)
+    with pytest.raises(SchemaError, match=r"--pre-units depth=500 --post-units depth=2000"):
+        read_phy_folder(folder, weights_from="spikes")  # two depths, in numeric order
+    info.assign(depth=info["depth"] + info["cluster_id"]).to_csv(folder / "cluster_info.tsv",
+                                                                 sep="\t", index=False)
+    split = r"--pre-units 'depth<1302.5' --post-units 'depth>=1302.5'"
+    with pytest.raises(SchemaError, match=split):
+        read_phy_folder(folder, weights_from="spikes")  # many: split at the widest gap

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import ast
 import os
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,13 +121,15 @@ def _tables(folder: Path, ids: np.ndarray) -> dict[str, np.ndarray]:
     files += sorted(p for p in folder.glob("cluster_*.tsv") if p.name not in _FIRST_TABLES)
     out: dict[str, np.ndarray] = {}
     for path in files:
-        try:
-            table = pd.read_csv(path, sep="\t")
-        except (ValueError, OSError, pd.errors.ParserError) as err:
-            raise FileFormatError(f"cannot read {path.name!r} of {folder.name!r} as a "
-                                  f"tab-separated cluster table: {err}. Save it again from "
-                                  "Phy.") from err
-        key = next((c for c in table.columns if str(c).lower() in ("cluster_id", "id")), None)
+        table = _cluster_table(path, folder)
+        key = next((c for c in table.columns
+                    if re.sub(r"[\s_]", "", str(c).lower()) in ("clusterid", "id")), None)
+        if key is None and len(table):
+            warnings.warn(f"{path.name} of {folder.name}: no 'cluster_id' column (found "
+                          f"{', '.join(map(repr, map(str, table.columns[:6])))}), so its rows "
+                          "cannot be matched to clusters and it is left out; Phy writes a "
+                          "tab-separated table whose first column is cluster_id.", UserWarning,
+                          stacklevel=4)
         if key is None or not len(table):
             continue
         twice = table[key][table[key].duplicated()].tolist()
@@ -142,6 +146,22 @@ def _tables(folder: Path, ids: np.ndarray) -> dict[str, np.ndarray]:
             picked = np.where(rows >= 0, values[np.maximum(rows, 0)], blank)
             out[str(col)] = picked.astype(float) if values.dtype.kind in "iuf" else picked
     return out
+
+
+def _cluster_table(path: Path, folder: Path) -> Any:
+    """One cluster table as a DataFrame: tab-separated as Phy writes it, or
+    comma-separated when a spreadsheet saved it so."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, sep="\t")
+        if table.shape[1] == 1 and "," in str(table.columns[0]):
+            table = pd.read_csv(path, sep=",")
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        raise FileFormatError(f"cannot read {path.name!r} of {folder.name!r} as a "
+                              f"tab-separated cluster table: {err}. Save it again from "
+                              "Phy.") from err
+    return table
 
 
 @dataclass
@@ -193,6 +213,9 @@ def phy_folder(path: str | os.PathLike) -> PhyFolder:
         raise FileFormatError(f"cannot read {folder.name!r} as a {_LABEL}: {labels} has "
                               f"{clusters.size} entries for the {samples.size} spikes of "
                               f"{_TIMES}. Copy the folder again from the sorter's output.")
+    if np.any(samples[1:] < samples[:-1]):  # Kilosort writes them sorted; edits may not
+        order = np.argsort(samples, kind="stable")
+        samples, clusters = samples[order], clusters[order]
     t = samples.astype(float) / float(rate)
     ids = np.unique(clusters)
     end = float(t.max()) + 1.0 / float(rate) if t.size else 1.0

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import tempfile
 import warnings
@@ -270,18 +271,55 @@ def _few(ids: list[Any], n: int = 8) -> str:
 def _selection_fix(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
     """How to split one object's units into the two roles, from its metadata: the advice
     and the flags."""
-    for column, values in obj.metadata.items():
-        distinct = sorted(set(map(str, values.tolist())))
-        if 2 <= len(distinct) <= 8:
-            flags = (f"{_flag('pre_units')} {column}={distinct[0]}",
-                     f"{_flag('post_units')} {column}={distinct[1]}")
+    for column in sorted(obj.metadata, key=_advice_rank):
+        values = obj.metadata[column]
+        if column.lower() in _NOT_ROLES:
+            continue
+        split = _numeric_split(values)
+        if split is not None:
+            flags = (f"{_flag('pre_units')} {shlex.quote(f'{column}<{split:g}')}",
+                     f"{_flag('post_units')} {shlex.quote(f'{column}>={split:g}')}")
             return (f"Select each role's units with {' '.join(flags)} (its metadata {column!r} "
-                    f"has values {', '.join(distinct)}), or with unit ids", flags)
+                    f"is numeric, split here at its widest gap; swap the sides or move the "
+                    "threshold as your units are), or with unit ids", flags)
+        distinct = ([f"{v:g}" for v in np.unique(values[np.isfinite(values)])]
+                    if values.dtype.kind in "iuf" else sorted(set(map(str, values.tolist()))))
+        if 2 <= len(distinct) <= 8:
+            flags = (f"{_flag('pre_units')} {shlex.quote(f'{column}={distinct[0]}')}",
+                     f"{_flag('post_units')} {shlex.quote(f'{column}={distinct[1]}')}")
+            return (f"Select each role's units with {' '.join(flags)} (its metadata {column!r} "
+                    f"has values {', '.join(distinct)}: name the presynaptic ones first), or "
+                    "with unit ids", flags)
     ids = _unit_ids(obj)
     flags = (f"{_flag('pre_units')} {','.join(map(str, ids[:-1]))}",
              f"{_flag('post_units')} {ids[-1]}") if len(ids) > 1 else ()
     return (f"Select each role's units with {_flag('pre_units')} IDS {_flag('post_units')} IDS "
             f"(its ids: {_few(ids)})", flags)
+
+
+#: metadata that tells units apart by where they are, most telling first (for advice)
+_PLACES = ("location", "region", "brain_region", "area", "structure", "depth", "shank", "sh",
+           "ch", "channel", "electrode", "group_name")
+#: metadata that never tells roles apart: sorting quality, rates, per-shank numbers
+_NOT_ROLES = ("group", "kslabel", "rate", "fr", "unit", "contampct", "amp", "amplitude",
+              "n_spikes", "quality")
+
+
+def _advice_rank(column: str) -> int:
+    name = column.lower()
+    return _PLACES.index(name) if name in _PLACES else len(_PLACES)
+
+
+def _numeric_split(values: np.ndarray) -> float | None:
+    """The midpoint of the widest gap between the distinct values of a numeric column of
+    more than two values (a depth, a channel), or None."""
+    if values.dtype.kind not in "iuf":
+        return None
+    distinct = np.unique(values[np.isfinite(values)].astype(float))
+    if distinct.size < 3:
+        return None
+    k = int(np.argmax(np.diff(distinct)))
+    return float((distinct[k] + distinct[k + 1]) / 2)
 
 
 def _roles(s: _Session, opt: dict[str, Any]) -> dict[str, NpzObject]:
