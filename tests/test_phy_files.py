@@ -139,8 +139,12 @@ def test_inspect_names_the_columns_and_the_flags(tmp_path, sorted_rec):
     assert not report.ready and "--weights-from spikes" in report.command()
     assert any("cluster column depth" in f for f in report.found)
     assert any("1 cluster(s) labelled noise" in f for f in report.found)
-    ready = inspect_file(folder, pre_units="depth<1000", post_units="depth>=1000")
-    assert ready.ready and "6 pre x 2 post" in ready.record
+    mapped = inspect_file(folder, pre_units="depth<1000", post_units="depth>=1000")
+    # the decay cannot be estimated from inferred weights: the command asks for it
+    assert not mapped.ready and "6 pre x 2 post" in mapped.record
+    assert mapped.command().endswith("--decay G") and "decay rate" in mapped.missing[0]
+    ready = inspect_file(folder, pre_units="depth<1000", post_units="depth>=1000", decay=0.0)
+    assert ready.ready and not ready.missing
 
 
 def test_a_role_column_from_a_phy_label(tmp_path, sorted_rec):
@@ -165,7 +169,7 @@ def test_every_command_leaves_the_sorting_untouched(tmp_path, sorted_rec):
 
     before = snapshot()
     flags = ["--pre-units", "depth<1000", "--post-units", "depth>=1000"]
-    assert main(["inspect", str(folder), *flags]) == 0
+    assert main(["inspect", str(folder), *flags, "--decay", "0"]) == 0
     assert main(["estimate", str(folder), *flags, "--weights-from", "spikes", "--decay", "0",
                  "--n-boot", "20", "--n-null", "0", "--out", str(tmp_path / "est")]) == 0
     assert main(["infer-weights", str(folder), *flags, "--out", str(tmp_path / "w.nc")]) == 0

@@ -219,8 +219,9 @@ def test_one_file_of_spikes_reads_without_weights_and_infers_them(tmp_path, rng,
         read_pynapple_session(units, **CA3_CA1)
     rec = read_pynapple_session(units, weights_from="spikes", **CA3_CA1)
     assert rec.attrs["weights"] == "absent" and rec.sizes["pre"] == 4
-    report = inspect_file(units, **CA3_CA1)
-    assert report.ready and "--weights-from spikes" in report.command()
+    report = inspect_file(units, **CA3_CA1)  # the command it prints runs once G is chosen
+    assert not report.ready and report.command().endswith("--weights-from spikes --decay G")
+    assert inspect_file(units, decay=0.01, **CA3_CA1).ready
     out = tmp_path / "inferred.nc"
     assert main(["infer-weights", str(units), "--pre-units", "location=CA3", "--post-units",
                  "location=CA1", "--window", "5", "--out", str(out)]) == 0

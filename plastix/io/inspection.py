@@ -119,7 +119,8 @@ def describe_record(ds: xr.Dataset) -> str:
             f"in {ds['post_activity'].attrs.get('units')}); {ds.sizes['weight_time']} weight "
             f"samples in {ds['weight'].attrs.get('units')}, {measured:.0%} of synapses "
             f"measured; {segs} segment(s); {spikes or 'no spike times'}; decay "
-            + (f"{decay:g} 1/{tu}" if np.isfinite(decay) else "unknown (estimated, or --decay)"))
+            + (f"{decay:g} 1/{tu}" if np.isfinite(decay) else "unknown (--decay)"
+               if ds.attrs.get("weights") == "absent" else "unknown (estimated, or --decay)"))
 
 
 def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: Any = None,
@@ -173,7 +174,7 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
                          "signal named 'weight'): the weights can be inferred from the spikes")
         ins.flags.append("--weights-from spikes")
     ins.found.append(f"a plastix record from {ds.attrs.get('source', 'unknown')!r}")
-    ins.record, ins.ready = describe_record(ds), True
+    _finish(ins, describe_record(ds), _needs_decay(ds))
     if allow_pickle:
         ins.flags.insert(0, "--allow-pickle")
     return ins
@@ -288,8 +289,8 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
                          "weights can be inferred from the spikes")
         ins.flags = [f for f in ins.flags if not f.startswith(("--weights ", "--synapses "))]
         ins.flags.append("--weights-from spikes")
-    ins.ready, ins.record = True, desc
     ins.missing = []
+    _finish(ins, *desc)
     return ins
 
 
@@ -299,10 +300,11 @@ much memory; a larger one is described without reading it (the estimator checks 
 values as it streams them)."""
 
 
-def _described(path: Path, options: dict[str, Any]) -> str:
-    """:func:`describe_record` of the file's record, opened lazily: activity binned from
-    spikes or held in series is read (and checked) only when it is small, so inspecting
-    a long recording takes the memory of its spikes, not of its rates."""
+def _described(path: Path, options: dict[str, Any]) -> tuple[str, bool]:
+    """:func:`describe_record` of the file's record, opened lazily (activity binned from
+    spikes or held in series is read, and checked, only when it is small, so inspecting
+    a long recording takes the memory of its spikes, not of its rates), and whether an
+    estimate still needs ``--decay`` (:func:`_needs_decay`)."""
     from plastix.record import validate_record
 
     ds = open_standard_nwb(path, **options)
@@ -310,14 +312,16 @@ def _described(path: Path, options: dict[str, Any]) -> str:
         size = sum(np.prod(ds[v].shape) for v in ("pre_activity", "post_activity")) * 8
         if size <= CHECK_VALUES_BYTES:
             validate_record(ds.load(), stage=f"inspect({path.name})")
-            return describe_record(ds)
-        return describe_record(ds) + " (activity values are checked as the estimator reads them)"
+            return describe_record(ds), _needs_decay(ds)
+        return (describe_record(ds) + " (activity values are checked as the estimator reads "
+                "them)", _needs_decay(ds))
     finally:
         ds.close()
 
 
-def _standard_spikes_only(path: Path, options: dict[str, Any]) -> str | None:
-    """The description of a standard NWB file of spike trains without weights, else None."""
+def _standard_spikes_only(path: Path, options: dict[str, Any]) -> tuple[str, bool] | None:
+    """The description of a standard NWB file of spike trains without weights (and whether
+    it needs ``--decay``), else None."""
     if "weights_from" in options or options.get("weights") is not None:
         return None
     try:
@@ -326,9 +330,29 @@ def _standard_spikes_only(path: Path, options: dict[str, Any]) -> str | None:
         return None
     try:
         have = all(f"{r}_spike_time" in ds for r in ("pre", "post"))
-        return describe_record(ds) if have and ds.attrs.get("weights") == "absent" else None
+        if have and ds.attrs.get("weights") == "absent":
+            return describe_record(ds), _needs_decay(ds)
+        return None
     finally:
         ds.close()
+
+
+def _needs_decay(ds: xr.Dataset) -> bool:
+    """Whether an estimate of ``ds`` needs ``--decay``: its weights are to be inferred from
+    its spikes and it carries no known decay (the estimator reads the decay off synapses
+    whose presynaptic unit falls silent for an interval, which inferred weights, NaN
+    where a unit is silent, never offer)."""
+    absent = ds.attrs.get("weights") == "absent"
+    return absent and not np.isfinite(float(ds["decay"].values))
+
+
+def _finish(ins: Inspection, desc: str, needs_decay: bool) -> None:
+    """Set the record's description, and ready unless the decay is still to be given."""
+    ins.record, ins.ready = desc, not needs_decay
+    if needs_decay:
+        ins.missing.append("the decay rate: weights inferred from spikes hold nothing it can "
+                           "be estimated from; give it in 1/s (0 if the weights do not decay)")
+        ins.flags.append("--decay G")
 
 
 def _flag_value(v: Any) -> str:
@@ -482,13 +506,13 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
                              f"--weights {frames[0]} (and --synapses PRE:POST,... unless its "
                              "metadata has pre_unit and post_unit)")
     try:
-        desc = describe_record(ds)
+        desc, needs_decay = describe_record(ds), _needs_decay(ds)
     finally:
         ds.close()
     if ds.attrs.get("weights") == "absent":
         ins.found.append("spike trains of pre and post units and no measured weights: the "
                          "weights can be inferred from the spikes")
-    ins.ready, ins.record = True, desc
+    _finish(ins, desc, needs_decay)
     return ins
 
 
@@ -534,7 +558,7 @@ def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
         ins.flags += [f for f in err.flags if f not in ins.flags]
         return ins
     try:
-        ins.ready, ins.record = True, describe_record(ds)
+        _finish(ins, describe_record(ds), _needs_decay(ds))
     finally:
         ds.close()
     return ins
