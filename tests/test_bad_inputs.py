@@ -1624,11 +1624,13 @@ def _infer(pre=True, post=True, silent=False, **kw):
 
 CASES += [
     ("infer-no-spikes", _infer(pre=False, post=False), ValueError,
-     r"infer_weights: the record has no spike times \(`pre_spike_time` and `post_spike_time` "
-     r"are missing\); weights can only be inferred from spike trains of both roles\."),
+     r"infer_weights: .* has no spike times, only activity \(its units are traces, not spike "
+     r"trains\); weights can only be inferred from spike trains of both roles: give the "
+     r"measured weights instead\."),
     ("infer-pre-spikes-only", _infer(post=False), ValueError,
-     r"infer_weights: the record has presynaptic spike times but no `post_spike_time`; "
-     r"weights are inferred from pre and post spike trains together\."),
+     r"infer_weights: .* has presynaptic spike trains but its postsynaptic units are \w+ "
+     r"traces, with no spike times; weights are inferred from the spike trains of both roles: "
+     r"give the measured weights instead, or spike trains of the other role\."),
     ("infer-window-shorter-than-lag", _infer(window=0.005), ValueError,
      r"`window` \(0\.005 s\) must be longer than the lag window and its baseline \(they "
      r"reach 0\.06 s after a presynaptic spike\); use a window of several seconds, e\.g\. "

@@ -392,3 +392,26 @@ def test_dates_in_metadata_are_read(tmp_path, rng):
     assert obj.metadata["recorded"].tolist() == day
     rec = load_record(folder, weights_from="spikes", **CA3_CA1)
     assert rec["pre"].values.tolist() == [0, 1, 2]
+
+
+def test_a_calcium_role_is_activity_not_spikes_to_infer_from(tmp_path, rng):
+    """Post units as a TsdFrame of ΔF/F (metadata kind 'dff', as imaging pipelines name
+    it): read as fluorescence; with no weights, inspect says they cannot be inferred (no
+    post spikes) instead of offering the traces as the weights."""
+    folder = tmp_path / "img"
+    folder.mkdir()
+    nap.TsGroup({k: nap.Ts(np.sort(rng.uniform(0, 30, 300))) for k in range(2)}
+                ).save(str(folder / "pre.npz"))
+    t = np.arange(0, 30, 1 / 30)
+    nap.TsdFrame(t=t, d=rng.normal(0, 1, (t.size, 2)), columns=["roi_a", "roi_b"],
+                 metadata={"kind": ["dff", "dff"]}).save(str(folder / "post.npz"))
+    report = inspect_file(folder)
+    assert not report.ready and report.command().endswith("--weights NAME")
+    assert "activity, not spike trains" in report.missing[0]
+    assert not any("may hold the weights" in f for f in report.found)
+    w = nap.TsdFrame(t=np.arange(0, 30, 3.0), d=rng.normal(1, 0.1, (10, 1)),
+                     metadata={"pre_unit": [0], "post_unit": ["roi_a"]})
+    w.save(str(folder / "weights.npz"))
+    rec = load_record(folder, decay=0.0)
+    assert rec["post_activity"].attrs["kind"] == "fluorescence"
+    assert rec["post_activity"].attrs["units"] == "1"

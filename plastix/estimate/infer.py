@@ -125,15 +125,18 @@ def _check_spikes(ds: Any) -> None:
         raise TypeError(f"`record` must be a plastix record (xarray.Dataset); got "
                         f"{type(ds).__name__}.")
     have = [r for r in ("pre", "post") if f"{r}_spike_time" in ds.variables]
+    src = ds.attrs.get("source", "the record")
     if not have:
-        raise ValueError("infer_weights: the record has no spike times (`pre_spike_time` and "
-                         "`post_spike_time` are missing); weights can only be inferred from "
-                         "spike trains of both roles.")
+        raise ValueError(f"infer_weights: {src} has no spike times, only activity (its units "
+                         "are traces, not spike trains); weights can only be inferred from "
+                         "spike trains of both roles: give the measured weights instead.")
     if len(have) == 1:
         miss = "post" if have == ["pre"] else "pre"
-        raise ValueError(f"infer_weights: the record has {have[0]}synaptic spike times but no "
-                         f"`{miss}_spike_time`; weights are inferred from pre and post spike "
-                         "trains together.")
+        kind = ds[f"{miss}_activity"].attrs.get("kind", "activity")
+        raise ValueError(f"infer_weights: {src} has {have[0]}synaptic spike trains but its "
+                         f"{miss}synaptic units are {kind} traces, with no spike times; weights "
+                         "are inferred from the spike trains of both roles: give the measured "
+                         "weights instead, or spike trains of the other role.")
 
 
 def _check_silent(ds: xr.Dataset, role: str, units: np.ndarray) -> None:

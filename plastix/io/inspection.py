@@ -113,7 +113,8 @@ def describe_record(ds: xr.Dataset) -> str:
                        if f"{r}_spike_time" in ds)
     decay = float(ds["decay"].values)
     segs = np.unique(np.asarray(ds["segment"].values)).size
-    return (f"{ds.sizes['time']} bins of {ds.attrs.get('dt')} {tu} x {ds.sizes['pre']} pre x "
+    return (f"{ds.sizes['time']} bins of {float(ds.attrs.get('dt', np.nan)):.6g} {tu} x "
+            f"{ds.sizes['pre']} pre x "
             f"{ds.sizes['post']} post ({ds['pre_activity'].attrs.get('kind')} in "
             f"{ds['pre_activity'].attrs.get('units')}, {ds['post_activity'].attrs.get('kind')} "
             f"in {ds['post_activity'].attrs.get('units')}); {ds.sizes['weight_time']} weight "
@@ -500,7 +501,8 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
             ins.flags += [f for f in err.flags if f not in ins.flags]
             return ins
         ins.flags.append("--weights-from spikes")
-        frames = [f.split(" ", 1)[1] for f in err.flags if f.startswith("--weights ")]
+        frames = [f.split(" ", 1)[1] for f in err.flags if f.startswith("--weights ")
+                  and not f.endswith(" NAME")]
         if frames:
             ins.found.append(f"a TsdFrame that may hold the weights: {frames[0]}; read it with "
                              f"--weights {frames[0]} (and --synapses PRE:POST,... unless its "
@@ -524,9 +526,13 @@ def _session_spikes_only(s: Any, options: dict[str, Any], err: Any) -> xr.Datase
             or not err.what.startswith("no weights")):
         return None
     try:
-        return read_session(s, lazy=True, weights_from="spikes", **options)
+        ds = read_session(s, lazy=True, weights_from="spikes", **options)
     except MappingError:
         return None
+    if all(f"{r}_spike_time" in ds for r in ("pre", "post")):
+        return ds
+    ds.close()  # a role of activity traces: no spikes to infer weights from
+    return None
 
 
 def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:

@@ -116,6 +116,32 @@ def _one_value(role: str, meta: Any, column: str, default: str) -> str:
     return values[0] if values else default
 
 
+#: names calcium-imaging pipelines give their traces, read as the kind "fluorescence"
+FLUORESCENCE_NAMES = ("dff", "df/f", "df_f", "deltaf/f", "dfof", "f", "calcium")
+
+
+def activity_kind(role: str, kind: str) -> str:
+    """A TsdFrame's metadata ``kind`` as a record's activity kind (:data:`ACTIVITY_KINDS`;
+    ΔF/F and the other names of :data:`FLUORESCENCE_NAMES` are fluorescence)."""
+    from plastix.record import ACTIVITY_KINDS
+
+    text = str(kind).strip().lower()
+    if text in ACTIVITY_KINDS:
+        return text
+    if text.replace("δ", "d") in FLUORESCENCE_NAMES:
+        return "fluorescence"
+    raise ValueError(f"`{role}`: the TsdFrame's metadata column 'kind' says {kind!r}; expected "
+                     f"one of {', '.join(map(repr, ACTIVITY_KINDS))} (or a calcium trace name "
+                     "such as 'dff'). Set it with frame.set_info(kind=[...]) in a copy.")
+
+
+def _label(role: str, meta: Any) -> tuple[str, str]:
+    """A TsdFrame's ``(units, kind)`` from its metadata: rates in Hz by default, a trace
+    of another kind unitless unless ``units`` says."""
+    kind = activity_kind(role, _one_value(role, meta, "kind", "rate"))
+    return _one_value(role, meta, "units", "Hz" if kind == "rate" else "1"), kind
+
+
 def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
     """Ids and spike trains (TsGroup) or time grid and values (TsdFrame) of one role."""
     if isinstance(obj, nap.TsGroup):
@@ -142,8 +168,7 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
         return {"ids": np.asarray(obj.columns.tolist()), "spikes": None,
                 "times": np.asarray(obj.t, dtype=float),
                 "values": np.asarray(obj.values, dtype=float).reshape(len(obj.t), -1),
-                "label": (_one_value(role, meta, "units", "Hz"),
-                          _one_value(role, meta, "kind", "rate"))}
+                "label": _label(role, meta)}
     wrap = {"Ts": f" One unit's spike train: pass nap.TsGroup({{ID: {role}}}) with its unit id.",
             "Tsd": f" One unit's activity: pass nap.TsdFrame(t={role}.t, d={role}.d[:, None], "
                    "columns=[ID]) with its unit id."}.get(type(obj).__name__, "")

@@ -352,20 +352,28 @@ def check_one_role(refuse: Callable[..., Exception], chosen: dict[str, NpzObject
 # ---------------------------------------------------------------- weights, segments
 
 
-def _weights(s: _Session, opt: dict[str, Any]) -> NpzObject | None:
+def _weights(s: _Session, opt: dict[str, Any], roles: dict[str, NpzObject]
+             ) -> NpzObject | None:
     """The weights' object, or None when none is named or found and they will be
-    inferred from the spikes."""
+    inferred from the spikes (``roles``: the objects of the units, never candidates)."""
     if opt.get("weights") is not None:
         return s.get(opt["weights"], "weights", _WEIGHTS)
     if s.has("weights") and s.main is None:
         return s.get("weights", "weights", _WEIGHTS)
     if opt.get("weights_from") == "spikes":
         return None
-    frames = s.kinds(_WEIGHTS) if s.main is None else []
+    used = {o.name for o in roles.values()}
+    frames = [f for f in s.kinds(_WEIGHTS) if f not in used] if s.main is None else []
     hint = f" (candidates: {', '.join(frames)})" if frames else ""
     what = ("no weights: the path is one file, and its folder's other files are read only "
             "when a flag names them" if s.main is not None else
             "no weights: no file is named weights.npz and --weights names none")
+    traces = [f"{r} ({o.name}.npz, a {o.kind})" for r, o in roles.items() if o.kind != "TsGroup"]
+    if traces:  # activity traces: no spikes to infer weights from
+        raise s.refuse(what + f", and the units of {' and '.join(traces)} are activity, not "
+                       "spike trains, so weights cannot be inferred from spikes either",
+                       f"Name the TsdFrame of the measured weights with {_flag('weights')} "
+                       f"NAME{hint}", (f"{_flag('weights')} {frames[0] if frames else 'NAME'}",))
     raise s.refuse(what,
                    f"Name the TsdFrame of the measured weights with {_flag('weights')} NAME"
                    f"{hint}, or infer them from the spikes with --weights-from spikes",
@@ -537,7 +545,7 @@ def read_session(s: _Session, *, lazy: bool = False, **options: Any) -> xr.Datas
     roles = {r: o.to_pynapple() for r, o in chosen.items()}
     seg = _segments(s, options)
     epochs = seg.to_pynapple() if seg is not None else None
-    w = _weights(s, options)
+    w = _weights(s, options, chosen)
     if w is None:
         weights, synapses = absent_weights(nap, roles, epochs), empty_synapses()
     else:
