@@ -514,3 +514,21 @@ def test_summary_says_when_p_sits_at_its_floor(rng):
     est = HebbianEstimator(decay=2.0, n_boot=100, n_null=19, rng=0).fit(rec)
     assert est.p_value_ == pytest.approx(0.1)  # 2/20: every null replicate is below
     assert "the smallest p 19 replicates can give" in est.summary()
+
+
+def test_one_weight_sample_is_not_ready_and_the_refusal_names_the_record(tmp_path, rng):
+    """A record whose weights were measured once has no interval: inspect lists it as
+    missing (not 'ready'), and the estimator's refusal names the record and the fix."""
+    from plastix._util.errors import SchemaError
+    from plastix.io import inspect_file
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
+    one = make_record(rec["pre_activity"].values, rec["post_activity"].values,
+                      rec["weight"].values[:1], time=rec["time"].values,
+                      weight_time=rec["weight_time"].values[:1], dt=float(rec.attrs["dt"]),
+                      decay=float(rec["decay"]))
+    path = to_netcdf(one, tmp_path / "once.nc")
+    report = inspect_file(path)
+    assert not report.ready and "a weight interval" in report.missing[0]
+    with pytest.raises(SchemaError, match=r"no weight interval.*Measure the weights more than"):
+        HebbianEstimator(n_boot=10, n_null=0).fit(one)

@@ -381,9 +381,11 @@ class HebbianEstimator:
         n_k = lay.k.size
         if n_k == 0:
             raise SchemaError(
-                "record: no weight interval: at least two weight samples in one segment are "
-                f"needed; got {ds.sizes['weight_time']} sample(s) in segments "
-                f"{sorted(set(np.asarray(ds['weight_segment'].values).tolist()))}."
+                f"{ds.attrs.get('source', 'record')}: no weight interval: at least two weight "
+                f"samples in one segment are needed; got {ds.sizes['weight_time']} sample(s) in "
+                f"segments {sorted(set(np.asarray(ds['weight_segment'].values).tolist()))}. "
+                "Measure the weights more than once in a segment (or infer them from spikes: "
+                "--weights-from spikes)."
             )
         _check_replicate_memory(n_k, int(self.n_boot), int(self.n_null))
         chunk, gram_rows = stream_limits(ds, lay, self.memory)

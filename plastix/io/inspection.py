@@ -175,7 +175,7 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
                          "signal named 'weight'): the weights can be inferred from the spikes")
         ins.flags.append("--weights-from spikes")
     ins.found.append(f"a plastix record from {ds.attrs.get('source', 'unknown')!r}")
-    _finish(ins, describe_record(ds), _needs_decay(ds))
+    _finish(ins, describe_record(ds), _still_lacking(ds))
     if allow_pickle:
         ins.flags.insert(0, "--allow-pickle")
     return ins
@@ -301,11 +301,11 @@ much memory; a larger one is described without reading it (the estimator checks 
 values as it streams them)."""
 
 
-def _described(path: Path, options: dict[str, Any]) -> tuple[str, bool]:
+def _described(path: Path, options: dict[str, Any]) -> tuple[str, list]:
     """:func:`describe_record` of the file's record, opened lazily (activity binned from
     spikes or held in series is read, and checked, only when it is small, so inspecting
-    a long recording takes the memory of its spikes, not of its rates), and whether an
-    estimate still needs ``--decay`` (:func:`_needs_decay`)."""
+    a long recording takes the memory of its spikes, not of its rates), and what an
+    estimate still lacks (:func:`_still_lacking`)."""
     from plastix.record import validate_record
 
     ds = open_standard_nwb(path, **options)
@@ -313,16 +313,16 @@ def _described(path: Path, options: dict[str, Any]) -> tuple[str, bool]:
         size = sum(np.prod(ds[v].shape) for v in ("pre_activity", "post_activity")) * 8
         if size <= CHECK_VALUES_BYTES:
             validate_record(ds.load(), stage=f"inspect({path.name})")
-            return describe_record(ds), _needs_decay(ds)
+            return describe_record(ds), _still_lacking(ds)
         return (describe_record(ds) + " (activity values are checked as the estimator reads "
-                "them)", _needs_decay(ds))
+                "them)", _still_lacking(ds))
     finally:
         ds.close()
 
 
-def _standard_spikes_only(path: Path, options: dict[str, Any]) -> tuple[str, bool] | None:
-    """The description of a standard NWB file of spike trains without weights (and whether
-    it needs ``--decay``), else None."""
+def _standard_spikes_only(path: Path, options: dict[str, Any]) -> tuple[str, list] | None:
+    """The description of a standard NWB file of spike trains without weights, and what
+    an estimate still lacks; else None."""
     if "weights_from" in options or options.get("weights") is not None:
         return None
     try:
@@ -332,28 +332,40 @@ def _standard_spikes_only(path: Path, options: dict[str, Any]) -> tuple[str, boo
     try:
         have = all(f"{r}_spike_time" in ds for r in ("pre", "post"))
         if have and ds.attrs.get("weights") == "absent":
-            return describe_record(ds), _needs_decay(ds)
+            return describe_record(ds), _still_lacking(ds)
         return None
     finally:
         ds.close()
 
 
-def _needs_decay(ds: xr.Dataset) -> bool:
-    """Whether an estimate of ``ds`` needs ``--decay``: its weights are to be inferred from
-    its spikes and it carries no known decay (the estimator reads the decay off synapses
-    whose presynaptic unit falls silent for an interval, which inferred weights, NaN
-    where a unit is silent, never offer)."""
+def _still_lacking(ds: xr.Dataset) -> list[tuple[str, str | None]]:
+    """What an estimate of ``ds`` still lacks, as ``(what, flag)``: the decay when its
+    weights are to be inferred from its spikes and it carries none (the estimator reads
+    the decay off synapses whose presynaptic unit falls silent for an interval, which
+    inferred weights, NaN where a unit is silent, never offer); an interval, when no
+    segment holds two measured weight samples."""
+    out: list[tuple[str, str | None]] = []
     absent = ds.attrs.get("weights") == "absent"
-    return absent and not np.isfinite(float(ds["decay"].values))
+    if absent and not np.isfinite(float(ds["decay"].values)):
+        out.append(("the decay rate: weights inferred from spikes hold nothing it can be "
+                    "estimated from; give it in 1/s (0 if the weights do not decay)",
+                    "--decay G"))
+    per_segment = np.unique(np.asarray(ds["weight_segment"].values), return_counts=True)[1]
+    if not absent and per_segment.max(initial=0) < 2:
+        out.append((f"a weight interval: the weights have {ds.sizes['weight_time']} sample(s), "
+                    "and an estimate needs two in one segment (a change between them); "
+                    "measure the weights more than once per segment, or map other segments "
+                    "(--segments)", None))
+    return out
 
 
-def _finish(ins: Inspection, desc: str, needs_decay: bool) -> None:
-    """Set the record's description, and ready unless the decay is still to be given."""
-    ins.record, ins.ready = desc, not needs_decay
-    if needs_decay:
-        ins.missing.append("the decay rate: weights inferred from spikes hold nothing it can "
-                           "be estimated from; give it in 1/s (0 if the weights do not decay)")
-        ins.flags.append("--decay G")
+def _finish(ins: Inspection, desc: str, lacking: list[tuple[str, str | None]]) -> None:
+    """Set the record's description, and ready unless something is still lacking."""
+    ins.record, ins.ready = desc, not lacking
+    for what, flag in lacking:
+        ins.missing.append(what)
+        if flag is not None:
+            ins.flags.append(flag)
 
 
 def _flag_value(v: Any) -> str:
@@ -508,13 +520,13 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
                              f"--weights {frames[0]} (and --synapses PRE:POST,... unless its "
                              "metadata has pre_unit and post_unit)")
     try:
-        desc, needs_decay = describe_record(ds), _needs_decay(ds)
+        desc, lacking = describe_record(ds), _still_lacking(ds)
     finally:
         ds.close()
     if ds.attrs.get("weights") == "absent":
         ins.found.append("spike trains of pre and post units and no measured weights: the "
                          "weights can be inferred from the spikes")
-    _finish(ins, desc, needs_decay)
+    _finish(ins, desc, lacking)
     return ins
 
 
@@ -564,7 +576,7 @@ def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
         ins.flags += [f for f in err.flags if f not in ins.flags]
         return ins
     try:
-        _finish(ins, describe_record(ds), _needs_decay(ds))
+        _finish(ins, describe_record(ds), _still_lacking(ds))
     finally:
         ds.close()
     return ins
