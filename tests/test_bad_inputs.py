@@ -664,7 +664,7 @@ CASES += [
     ("io-nwb-reader-option-typo", _load_bad("lab.nwb", _lab_nwb(), pre_unit="0"), TypeError,
      r"read_standard_nwb\(\) got an unknown option `pre_unit`; valid options are pre_units, "
      r"post_units, pre_activity, post_activity, weights, synapses, decay, bin_size, segments, "
-     r"source, weights_from\. Did you mean 'pre_units'\?"),
+     r"units, source, weights_from\. Did you mean 'pre_units'\?"),
 ]
 
 
@@ -1116,9 +1116,13 @@ CASES += [
      r"'good\.nc'; choose another output name \(an input is never overwritten, even with "
      r"--overwrite\)\."),
     ("cli-estimate-out-replaces-a-sibling",
-     _cli("estimate", "c.nix", *_EST, "--out", "c.nix", files=["c.nc", "c.nix"]), CLIFailed,
+     _cli("estimate", "c.nix", *_EST, "--out", "c", files=["c.nc", "c.nix"]), CLIFailed,
      r"plastix estimate: error: --out: 'c\.nc' exists and would be replaced; pass "
      r"--overwrite to replace it, or choose another output location\."),
+    ("cli-estimate-out-names-another-format",
+     _cli("estimate", "c.nix", *_EST, "--out", "c.nix", files=["c.nix"]), CLIFailed,
+     r"plastix estimate: error: `--out` 'c\.nix' names a \.nix file, but an estimate is "
+     r"written as RESULT\.nc and RESULT\.json: pass `--out c` \(or a folder, DIR/\)\."),
     ("cli-design-out-is-the-record",
      _cli("design", "--record", "design.nc", "--out", ".", files=["design.nc"]), CLIFailed,
      r"plastix design: error: --out: the output 'design\.nc' would replace the input "

@@ -192,8 +192,9 @@ def test_a_spike_is_counted_once_where_an_epochs_last_bin_overhangs_the_next():
 
 
 def test_epochs_in_ms_against_spikes_in_s_are_flagged():
-    """pynapple epochs in ms against spikes in s: a warning with both spans and the fix;
-    epochs that hold no weight sample are refused in one line."""
+    """pynapple epochs in ms against spikes in s: refused with both spans and the fix (it
+    would bin 1000 times the data's time); mostly empty epochs are warned about; epochs
+    that hold no weight sample are refused in one line."""
     nap = pytest.importorskip("pynapple")
     import pandas as pd
 
@@ -204,10 +205,11 @@ def test_epochs_in_ms_against_spikes_in_s_are_flagged():
     post = nap.TsGroup({7: nap.Ts(np.array([0.5]), time_support=ep)}, time_support=ep)
     weights = nap.TsdFrame(t=np.array([0.0, 1.0, 2.0]), d=np.ones((3, 1)))
     syn = pd.DataFrame({"pre_unit": [1], "post_unit": [7]})
-    with pytest.warns(UserWarning, match=r"`epochs`: the 1 row of the epochs IntervalSet "
-                      r"\(0-2000 s\) last 2000 s in all, but .* within 0-2 s, so 99.9% "
-                      r".*divide them by 1000"):
+    with pytest.raises(ValueError, match=r"`epochs`: .*2000 s.* 0-2 s.*divide them by 1000"):
         from_pynapple(pre, post, weights, syn, epochs=nap.IntervalSet(0.0, 2000.0), bin_size=0.5)
+    with pytest.warns(UserWarning, match=r"`epochs`: the 1 row of the epochs IntervalSet "
+                      r"\(0-5 s\) last 5 s in all, but .* within 0-2 s, so 60% "):
+        from_pynapple(pre, post, weights, syn, epochs=nap.IntervalSet(0.0, 5.0), bin_size=0.5)
     with pytest.raises(ValueError, match=r"`epochs`: no weight sample lies in any of the 1 row "
                        r"of the epochs IntervalSet \(500-800 s\)\. Found: weights sampled at "
                        r"0-2 s\. .*\(epochs=None\)\.$"):

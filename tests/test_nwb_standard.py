@@ -430,7 +430,8 @@ def test_a_spike_only_lab_file_reads_when_the_weights_are_to_be_inferred(tmp_pat
     assert rec.sizes["weight_time"] == 2 and np.isnan(rec["weight"].values).all()
     assert_allclose(np.sort(rec["pre_spike_time"].values),
                     np.sort(np.concatenate(trains[:3])))
-    ins = inspect_file(path)
+    assert "--weights-from spikes" in str(inspect_file(path))
+    ins = inspect_file(path, decay=0.0)  # inferred weights say nothing of the decay
     assert ins.ready and "--weights-from spikes" in str(ins)
     with pytest.raises(ValueError, match="weights_from"):
         load_record(path, weights_from="spike")

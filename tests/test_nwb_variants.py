@@ -278,17 +278,26 @@ def test_outside_intervals_matches_a_direct_check():
 
 
 def test_epochs_in_another_unit_than_the_spikes_are_flagged(tmp_path):
-    """Epochs written in ms against spike times in s: a warning naming both spans and the
-    likely fix (most of the rows' time would read as 0 Hz); rows that hold no weight
-    sample at all are refused in one line instead of an empty record."""
+    """Epochs written in ms against spike times in s: refused in one line naming both spans
+    and the likely fix (99.9% of the rows' time would read as 0 Hz); rows mostly but not
+    almost all outside the data are warned about; rows that hold no weight sample at all
+    are refused in one line instead of an empty record."""
     nwb = nwbfile("variants", "variant-1")
     _units(nwb)
     _weights(nwb)
     nwb.add_epoch(0.0, 10000.0)
     nwb.add_epoch(10000.0, 20000.0)
-    with pytest.warns(UserWarning, match=r"ms.nwb: the 2 rows of the epochs table \(0-20000 s\) "
-                      r"last 20000 s in all, but .* within 0-20 s, so 99.9% .*divide them by 1000"):
+    with pytest.raises(Exception, match=r"ms.nwb.*the 2 rows of the epochs table \(0-20000 s\) "
+                       r"last 20000 s in all, and 99.9% .*within 0-20 s.*divide them by 1000"):
         load_record(write(nwb, tmp_path / "ms.nwb"), bin_size=0.1)
+    nwb = nwbfile("variants", "variant-1")
+    _units(nwb)
+    _weights(nwb)
+    nwb.add_epoch(0.0, 10.0)
+    nwb.add_epoch(10.0, 50.0)
+    with pytest.warns(UserWarning, match=r"long.nwb: the 2 rows of the epochs table \(0-50 s\) "
+                      r"last 50 s in all, but .* within 0-20 s, so 60% .*divide them by 1000"):
+        load_record(write(nwb, tmp_path / "long.nwb"), bin_size=0.1)
     nwb = nwbfile("variants", "variant-1")
     _units(nwb)
     _weights(nwb)

@@ -247,15 +247,25 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
             return fmt
     known = sorted(s for f in pool for s in f.suffixes)
     got = f"suffix {path.suffix!r}" if path.suffix else "no suffix"
+    folder = _folder_of(path.parent, pool) if path.is_file() else None
+    if folder is not None:  # params.py of a Kilosort folder, a table beside a session
+        raise ValueError(f"`path` {path.name!r} is a file of the {folder.label} "
+                         f"{path.parent.name!r}, which is read as a whole: pass the folder "
+                         f"({str(path.parent)!r}).")
     raise ValueError(f"`path` must end in one of {', '.join(known)}{what}; got {path.name!r} "
                      f"({got})." + did_you_mean(path.suffix, known))
 
 
+def _folder_of(folder: Path, pool: tuple[Format, ...]) -> Format | None:
+    """The folder format whose content ``folder`` holds (by its sniffer), or None."""
+    return next((f for f in pool if f.folder and f.sniff is not None and f.sniff(folder)), None)
+
+
 def _folder_format(path: Path, pool: tuple[Format, ...]) -> Format:
     """The format of a folder record: the first folder format whose files it holds."""
-    for fmt in pool:  # a format that recognises the folder's content first
-        if fmt.folder and fmt.sniff is not None and fmt.sniff(path):
-            return fmt
+    fmt = _folder_of(path, pool)  # a format that recognises the folder's content first
+    if fmt is not None:
+        return fmt
     held = {p.suffix.lower() for p in path.iterdir() if p.is_file()}
     for fmt in pool:
         if fmt.folder and held & set(fmt.suffixes):

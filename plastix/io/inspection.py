@@ -265,7 +265,7 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
     io = open_nwb(path)
     try:
         with reading(path, "NWB"):
-            c = scan_nwb(io.read())
+            c = scan_nwb(io.read(), units=options.get("units"), src=path)
         ins = Inspection(path, "NWB (standard, read with pynwb)")
         _units(c, ins, options)
         _series(c, ins, options)
@@ -385,7 +385,8 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
             uniq, counts = np.unique(col.astype(str), return_counts=True)
             vals = ", ".join(f"{str(u)!r} ({n})"
                              for u, n in list(zip(uniq, counts, strict=True))[:6])
-            where = " (from the units' electrodes)" if name in c.electrode_columns else ""
+            where = (" (from the units' electrodes)" if name in c.electrode_columns else
+                     " (from the units' electrode group)" if name in c.group_columns else "")
             ins.found.append(f"  column {name}{where}: {vals}"
                              + (", ..." if uniq.size > 6 else ""))
         if c.observed is not None:
@@ -419,7 +420,7 @@ def _short(ids: list[Any], n: int = 8) -> str:
 
 def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
     for p, s in c.series.items():
-        is_w = p.endswith(f"/{WEIGHT}")
+        is_w = p == (options.get("weights") or f"processing/{MODULE}/{WEIGHT}")
         kind = "weights" if is_w else series_kind(s)[1]
         ids = series_ids(s)
         cols = f"columns: ids {_short(ids)} (its ROI/electrode table)" if ids else (
@@ -566,6 +567,10 @@ def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
         ins.found.append(f"{noise} cluster(s) labelled noise (group): left out unless named "
                          "by id")
     ins.found.append("no weights (spike trains only): they are inferred from the spikes")
+    others = sorted(p.name for p in units.path.glob("*.npz"))
+    if others:  # a pynapple object beside the sorting is read only when it is the path
+        ins.found.append(f"also in the folder, not read with it: {', '.join(others)} (pass one "
+                         f"as the path to read it: plastix inspect {units.path.name}/{others[0]})")
     options = {**options, "weights_from": "spikes"}
     ins.flags += [f"{cli_flag(k)} {_flag_value(v)}"
                   for k, v in options.items() if v is not None and k != "source"]

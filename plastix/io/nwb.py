@@ -8,8 +8,12 @@ format table's ``nwb`` entry chooses between the two by that mark.
 Convention (every name can be overridden by an option, the CLI flag in brackets)
 -----------------------------------------------------------------------------
 Units
-    Spikes from the ``Units`` table (``spike_times``); the unit id is the table's
-    ``id``.  Each unit's role comes from a column ``role`` with values ``pre`` /
+    Spikes from the ``Units`` table (``spike_times``; NaN times, MatNWB's padding,
+    are dropped with a warning); the unit id is the table's ``id``, which must be
+    unique (a table with repeated ids is refused).  Without a top-level table, the
+    file's only ``Units`` table in a processing module is read (SpikeInterface's
+    ``write_as="processing"``); ``units=PATH`` (``--units``) names one.  Each
+    unit's role comes from a column ``role`` with values ``pre`` /
     ``post``, or from ``pre_units=`` / ``post_units=`` (``--pre-units``,
     ``--post-units``): a list of ids (``[3, 4]`` or ``"3,4"``) or
     ``"COLUMN=VALUE"`` (e.g. ``"location=CA1"``; also ``"location=CA1,CA3"``,
@@ -37,15 +41,20 @@ Weights
     columns ``pre_unit`` and ``post_unit`` (unit ids); a file without such a table
     names each column's synapse as pairs (``synapses=[(0, 5), (1, 5)]``,
     ``--synapses 0:5,1:5``).  NaN = not measured; synapses without a column stay
-    NaN, never 0.
+    NaN, never 0.  A series whose timestamps are not one per row of data, or hold
+    NaN, is refused, as are weight samples out of time order within a segment.
 Segments
     The rows of the ``epochs`` table, else of the ``trials`` table, when present
     (``segments="epochs" | "trials" | "none"``): each bin, spike and weight sample
     belongs to the row whose ``[start_time, stop_time]`` contains it (on a shared
     boundary, to the row that starts there); data outside every row is left out.
-    A column ``segment`` gives the integer ids (default 0, 1, ...); a column
-    ``time_offset`` (s), written by plastix when a record's segments restart
-    their clock, is subtracted from the times of that row.
+    Every row must hold a weight sample, and rows whose time lies almost all
+    (> 99%) outside the data (epochs in ms against spikes in s) are refused.
+    In a file plastix wrote (:data:`STANDARD_MARK` in ``notes``), a column
+    ``segment`` gives the integer ids (default 0, 1, ...) and a column
+    ``time_offset`` (s), written when a record's segments restart their clock, is
+    subtracted from the times of that row; in other files these are the lab's own
+    columns and are ignored.
 Decay
     ``decay=`` (``--decay``) in 1/s; NWB has no place for it (NaN: unknown).
 
@@ -113,6 +122,10 @@ def read_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
     segments : {"epochs", "trials", "none"}, optional
         The table whose rows are the segments (default: ``epochs``, else
         ``trials``, else one segment).
+    units : str, optional
+        Path of the ``Units`` table (``"units"``: the top-level one, or e.g.
+        ``"processing/ecephys/units_kilosort4"``); default the top-level table, else
+        the file's only ``Units`` table.
     source : str, optional
         The record's ``source``; default ``"nwb:<file name>"``.
     weights_from : {None, "spikes"}
@@ -166,7 +179,7 @@ def _build(path: str | os.PathLike, options: dict[str, Any], *, lazy: bool, call
     try:
         with reading(path, "NWB"):
             nwb = io.read()
-            content = scan_nwb(nwb)
+            content = scan_nwb(nwb, units=options.get("units"), src=path)
         return build_record(content, path, nwb.identifier, options, lazy=lazy), io
     except BaseException:
         io.close()

@@ -31,8 +31,9 @@ from plastix.io.nwb_scan import (
     role_value,
     segment_rows,
     series_found,
-    series_grid,
+    series_times,
     series_values,
+    unit_rows,
     units_found,
 )
 from plastix.io.spike_bins import bin_grid, spike_rates
@@ -46,6 +47,7 @@ _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = False
                ) -> tuple[dict[str, list[int]], dict[str, Any]]:
     """Each role's unit ids and activity series (None: spikes; ``lazy``: read when indexed)."""
+    pos = unit_rows(c, src)  # refuses repeated ids before any id is mapped to a row
     specs = {r: parse_units(f"{r}_units", opt.get(f"{r}_units")) for r in ROLES}
     ids = {r: role_units(c, r, specs[r], src, f"{r}_units") for r in ROLES}
     act: dict[str, Any] = {}
@@ -64,7 +66,7 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = Fa
             out[r] = act[r]["ids"]
             continue
         flag = CLI_FLAGS[f"{r}_units"]
-        if ids[r] is None and c.unit_ids.size == 0:
+        if c.unit_ids.size == 0 and (ids[r] is None or len(c.units_tables) > 1):
             raise _no_units_table(c, src)
         if ids[r] is None:
             raise not_mappable(src, f"the role of the units cannot be found (no column 'role' "
@@ -81,7 +83,6 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = Fa
             raise not_mappable(src, f"`{r}_units` names ids that are not in the Units table: "
                                f"{unknown[:5]}", units_found(c),
                                f"Name ids of the Units table in {flag}")
-        pos = {int(u): i for i, u in enumerate(c.unit_ids.tolist())}
         if sum(np.size(c.spikes[pos[int(u)]]) for u in ids[r]) == 0:  # nothing to bin
             series = [p for p in c.series if not p.endswith(f"/{WEIGHT}")]
             raise not_mappable(src, f"the {r} units have no spike times and no {r} activity "
@@ -109,7 +110,7 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
     if wpath is None and default not in c.series:
         infer = ("; or, to infer the weights from the spike trains, plastix estimate FILE "
                  "--weights-from spikes (weights_from='spikes' in Python)"
-                 if _has_spikes(c, ids) else "")
+                 if _has_spikes(c, ids, src) else "")
         raise not_mappable(src, f"no weights: no TimeSeries {WEIGHT!r} in a processing module "
                            f"{MODULE!r} and no `weights`", series_found(c),
                            f"Pass the weight series as {CLI_FLAGS['weights']} PATH{infer}")
@@ -152,7 +153,8 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
         bad = sorted({int(u) for u in got if int(u) not in col[r]})
         if bad:
             raise _synapse_ids_error(src, spath, r, bad, ids[r], known)
-    return {"times": series_grid(ws), "values": values, "unit": str(ws.unit or "1"),
+    return {"times": series_times(c, ws, src, "weight series"), "values": values,
+            "unit": str(ws.unit or "1"), "path": wpath,
             "rows": np.array([col["post"][int(u)] for u in post], dtype=np.int64),
             "cols": np.array([col["pre"][int(u)] for u in pre], dtype=np.int64)}
 
@@ -222,9 +224,9 @@ def synapse_ids(tab: Any, name: str, spath: str, src: Path) -> np.ndarray:
     return ids
 
 
-def _has_spikes(c: NwbContent, ids: dict[str, list[int]]) -> bool:
+def _has_spikes(c: NwbContent, ids: dict[str, list[int]], src: Path) -> bool:
     """Whether the units of both roles hold spike times (so weights could be inferred)."""
-    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    pos = unit_rows(c, src)
     return all(any(u in pos and np.size(c.spikes[pos[u]]) for u in ids[r]) for r in ROLES)
 
 
@@ -238,6 +240,12 @@ def _no_units_table(c: NwbContent, src: Path) -> Exception:
     src : Path
         The file.
     """
+    if len(c.units_tables) > 1:
+        return not_mappable(src, f"the file has {len(c.units_tables)} Units tables and none at "
+                            "the top level, so plastix cannot tell which holds the units",
+                            "Units tables " + ", ".join(c.units_tables),
+                            f"Name the one to read with {CLI_FLAGS['units']} PATH (units= in "
+                            "Python)")
     return not_mappable(src, "the file has no Units table (no spike-sorted units), and no "
                         "activity series is named for the pre and post roles",
                         f"no Units table; {series_found(c)}",
@@ -289,24 +297,25 @@ def _synapse_ids_error(src: Path, spath: str, role: str, bad: list[int], role_id
                         f"Map the roles with {CLI_FLAGS[role + '_units']}")
 
 
-def _absent_weights(c: NwbContent, ids: dict[str, list[int]], segs) -> dict[str, Any]:
+def _absent_weights(c: NwbContent, ids: dict[str, list[int]], segs, src: Path
+                    ) -> dict[str, Any]:
     """No weights measured (``weights_from="spikes"``): one all-NaN sample at the start of
     each segment (of the earliest spike without segments), no synapse columns."""
     if segs is not None:
         times = np.asarray(segs["start"], dtype=float)
     else:
-        pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+        pos = unit_rows(c, src)
         spikes = [np.asarray(c.spikes[pos[u]]) for r in ROLES for u in ids[r]]
         first = min((float(t.min()) for t in spikes if t.size), default=0.0)
         times = np.array([first])
-    return {"times": times, "values": np.zeros((times.size, 0)), "unit": "1",
+    return {"times": times, "values": np.zeros((times.size, 0)), "unit": "1", "path": None,
             "rows": np.zeros(0, dtype=np.int64), "cols": np.zeros(0, dtype=np.int64)}
 
 
 def _data_times(c: NwbContent, act: dict[str, Any], ids: dict[str, list[int]],
-                w: dict[str, Any], absent: bool) -> list[np.ndarray]:
+                w: dict[str, Any], absent: bool, src: Path) -> list[np.ndarray]:
     """Times (s) of the data the roles read: series samples, else spikes; and weights."""
-    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    pos = unit_rows(c, src)
     out = [] if absent else [np.asarray(w["times"], float)]
     for r in ROLES:
         if act[r] is not None:
@@ -322,7 +331,7 @@ def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src:
     series = [(r, a) for r, a in act.items() if a is not None]
     if series:
         (r0, a), rest = series[0], series[1:]
-        dt = a["dt"] or (float(np.median(np.diff(a["times"]))) if a["times"].size > 1 else 1.0)
+        dt = a["dt"] or _sample_step(a["times"])
         for r1, b in rest:
             if a["times"].shape != b["times"].shape or not np.allclose(
                     a["times"], b["times"], rtol=0, atol=1e-9 * dt):
@@ -331,7 +340,7 @@ def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src:
                                    "samples", "Resample one of them onto the other's grid")
         return a["times"], dt
     b = bin_size or DEFAULT_BIN_SIZE
-    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    pos = unit_rows(c, src)
     times = [c.spikes[pos[u]] for r in ROLES for u in ids[r]] + [w_times]
     return bin_grid(b, segs, times), b
 
@@ -339,15 +348,22 @@ def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src:
 EMPTY_ROWS_WARN = 0.5
 """Warn when more than this fraction of the segment rows' time lies outside the data."""
 
+EMPTY_ROWS_REFUSE = 0.99
+"""Refuse when more than this fraction of the segment rows' time lies outside the data
+(epochs in ms against spikes in s): binning it would take ~1000x the memory, for 0 Hz."""
+
 
 def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray,
                          data_times: list[np.ndarray], *, rows: str, label: str,
-                         refuse: Callable[[str, str, str], Exception]) -> None:
-    """Refuse segment rows that hold no weight sample; warn when most of their time is empty.
+                         refuse: Callable[[str, str, str], Exception],
+                         each_row: bool = False, refuse_empty: bool = False,
+                         warn: Callable[[str], None] | None = None) -> None:
+    """Refuse segment rows that hold no weight sample or almost no data; warn when most of
+    their time is empty.
 
     Rows given in another unit or on another clock than the data (epochs in ms
     against spike times in s) would otherwise be read silently: bins past the
-    data as 0 Hz, or an empty record.
+    data as 0 Hz (millions of them), or an empty record.
 
     Parameters
     ----------
@@ -363,6 +379,21 @@ def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray
         The file or argument the warning names.
     refuse : callable
         ``refuse(what, found, fix)`` -> the exception to raise.
+    each_row : bool
+        Also refuse a single row that holds no weight sample (the standard NWB reader;
+        the row would be a segment without a weight interval).
+    refuse_empty : bool
+        Refuse, rather than warn, when more than :data:`EMPTY_ROWS_REFUSE` of the rows'
+        time holds no data (the standard NWB reader).
+    warn : callable, optional
+        ``warn(message)`` gives the warning (default :func:`warnings.warn`).
+
+    Raises
+    ------
+    Exception
+        ``refuse(...)``: when no row holds a weight sample, when more than
+        :data:`EMPTY_ROWS_REFUSE` of the rows' time lies outside the data (with
+        ``refuse_empty``), or (with ``each_row``) when a row holds no weight sample.
     """
     if segs is None or len(segs["start"]) == 0:
         return
@@ -371,9 +402,47 @@ def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray
              f"({start.min():g}-{stop.max():g} s)")
     hint = ("NWB and pynapple times are in seconds on one clock: if the rows are in ms, "
             "divide them by 1000, or read the data as one segment")
-    if w_times.size and not (assign(np.asarray(w_times, float), segs) >= 0).any():
+    wrow = assign(np.asarray(w_times, float), segs)
+    if w_times.size and not (wrow >= 0).any():
         raise refuse(f"no weight sample lies in any of {where}",
                      f"weights sampled at {np.min(w_times):g}-{np.max(w_times):g} s", hint)
+    _check_rows_time(start, stop, data_times, where, label, hint,
+                     refuse if refuse_empty else None, warn)
+    empty = np.setdiff1d(np.arange(start.size), wrow)
+    if each_row and w_times.size and empty.size:
+        i = int(empty[0])
+        more = f" (and {empty.size - 1} more row(s))" if empty.size > 1 else ""
+        raise refuse(f"row {i} of the {rows} ({start[i]:g}-{stop[i]:g} s){more} holds no "
+                     "weight sample, so its segment has no weight interval",
+                     f"weights sampled at {np.min(w_times):g}-{np.max(w_times):g} s",
+                     "Read the data as one segment, or drop the row(s) without weights from "
+                     "the table in a copy of the file")
+
+
+def _check_rows_time(start: np.ndarray, stop: np.ndarray, data_times: list[np.ndarray],
+                     where: str, label: str, hint: str,
+                     refuse: Callable[[str, str, str], Exception] | None,
+                     warn: Callable[[str], None] | None) -> None:
+    """Refuse rows whose time lies almost all (> :data:`EMPTY_ROWS_REFUSE`) outside the
+    data's span; warn when most of it (> :data:`EMPTY_ROWS_WARN`) does.
+
+    Parameters
+    ----------
+    start, stop : ndarray
+        The rows' times (s).
+    data_times : list of ndarray
+        Spike, series and weight times (s).
+    where : str
+        The rows, for messages.
+    label : str
+        The file or argument the warning names.
+    hint : str
+        The likely fix.
+    refuse : callable or None
+        ``refuse(what, found, fix)`` -> the exception to raise; None: warn instead.
+    warn : callable or None
+        ``warn(message)``; None: :func:`warnings.warn`.
+    """
     spans = [(np.nanmin(t), np.nanmax(t)) for t in map(np.asarray, data_times)
              if t.size and np.isfinite(t).any()]  # no copy of every spike
     total = float(np.clip(stop - start, 0, None).sum())
@@ -381,10 +450,90 @@ def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray
         return
     t0, t1 = float(min(a for a, _ in spans)), float(max(b for _, b in spans))
     covered = float(np.clip(np.minimum(stop, t1) - np.maximum(start, t0), 0, None).sum())
+    empty = 100 * (1 - covered / total)
+    if refuse is not None and covered < (1 - EMPTY_ROWS_REFUSE) * total:
+        raise refuse(f"{where} last {total:g} s in all, and {empty:.3g}% of that time holds "
+                     "no data (binning it would read as 0 Hz)", f"the spikes, series and "
+                     f"weights lie within {t0:g}-{t1:g} s",
+                     "Store the rows' times in seconds on the data's clock (if they are in ms, "
+                     "divide them by 1000), or read the data as one segment")
     if covered < EMPTY_ROWS_WARN * total:
-        warnings.warn(f"{label}: {where} last {total:g} s in all, but the spikes, series and "
-                      f"weights lie within {t0:g}-{t1:g} s, so {100 * (1 - covered / total):.3g}% "
-                      f"of the rows' time holds no data; {hint}.", UserWarning, stacklevel=4)
+        message = (f"{label}: {where} last {total:g} s in all, but the spikes, series and "
+                   f"weights lie within {t0:g}-{t1:g} s, so {empty:.3g}% of the rows' time "
+                   f"holds no data; {hint}.")
+        if warn is None:
+            warnings.warn(message, UserWarning, stacklevel=5)
+        else:
+            warn(message)
+
+
+def warn_file(src: Path, message: str, *, stacklevel: int = 2) -> None:
+    """A :class:`UserWarning` about the file ``src`` (Python's warning filters show it once
+    per place in a session, and the command line once per command; no memory is kept
+    here, so a later read of the file warns again where the filters allow).
+
+    Parameters
+    ----------
+    src : Path
+        The file the warning is about (named in ``message``).
+    message : str
+        The warning.
+    stacklevel : int
+        As :func:`warnings.warn`, counted from the caller.
+    """
+    warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
+
+
+def _sample_step(times: np.ndarray) -> float:
+    """The sample step (s) of series timestamps: their median difference, rounded to 12
+    significant digits (float noise such as 0.050000000000000266 is 0.05)."""
+    if times.size < 2:
+        return 1.0
+    step = float(np.median(np.diff(times)))
+    return float(f"{step:.12g}") if step > 0 else step
+
+
+def _nan_spikes_warning(c: NwbContent, src: Path) -> None:
+    """One warning naming the units whose NaN spike times were dropped, and how many."""
+    if not c.nan_spikes:
+        return
+    items = sorted(c.nan_spikes.items())
+    shown = ", ".join(f"{int(c.unit_ids[i])} ({n})" for i, n in items[:8])
+    more = f", ... ({len(items)} units)" if len(items) > 8 else ""
+    total = sum(n for _, n in items)
+    warn_file(src, f"{src.name}: {total} NaN spike time(s) in units/spike_times of the Units "
+              f"table {c.units_path or 'units'!r} were dropped (NaN is no spike; MatNWB pads "
+              f"spike trains with NaN): unit (count) {shown}{more}.", stacklevel=4)
+
+
+def _check_weight_order(w: dict[str, Any], wrow: np.ndarray, src: Path, rows: str) -> None:
+    """Refuse weight samples out of time order within a segment, naming the series.
+
+    Parameters
+    ----------
+    w : dict
+        The weights (:func:`find_weights`): ``times`` (s) and ``path``.
+    wrow : ndarray of int
+        Each sample's segment row (-1: left out).
+    src : Path
+        The file.
+    rows : str
+        The segment table (``"epochs"``, ``"trials"``) or ``""`` for one segment.
+    """
+    keep = wrow >= 0
+    t, r = np.asarray(w["times"], float)[keep], wrow[keep]
+    bad = np.flatnonzero((np.diff(t) <= 0) & (r[1:] == r[:-1]))
+    if not bad.size:
+        return
+    i = int(np.flatnonzero(keep)[bad[0] + 1])
+    where = f"the same row of the {rows} table" if rows else "one segment"
+    raise not_mappable(src, f"the samples of the weight series {w['path']!r} are not in "
+                       f"increasing time order within {where}: sample {i} at {t[bad[0] + 1]:g} "
+                       f"s follows one at {t[bad[0]]:g} s", f"{t.size} weight samples, "
+                       f"{bad.size} step(s) back in time or repeated",
+                       "Sort the series by time (its rows of data and timestamps together) in a "
+                       "copy of the file, or, for sessions that each restart their clock, give "
+                       "each session its own row of the epochs table")
 
 
 def _observed(c: NwbContent, ids: list[int], span: tuple[float, float], src: Path
@@ -392,7 +541,7 @@ def _observed(c: NwbContent, ids: list[int], span: tuple[float, float], src: Pat
     """Each unit's ``obs_intervals`` (s), or None (observed throughout, or not in Units);
     a warning names the units whose intervals miss the record's ``span`` (s) altogether
     (their activity is all NaN, so the estimator leaves their synapses out)."""
-    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    pos = unit_rows(c, src)
     if c.observed is None:
         return [None] * len(ids)
     out = [c.observed[pos[u]] if u in pos else None for u in ids]
@@ -400,16 +549,16 @@ def _observed(c: NwbContent, ids: list[int], span: tuple[float, float], src: Pat
     missed = [u for u, iv in zip(ids, out, strict=True) if iv is not None
               and not np.any((iv[:, 1] > lo) & (iv[:, 0] < hi) & (iv[:, 1] > iv[:, 0]))]
     if missed:
-        warnings.warn(f"{src.name}: the obs_intervals of unit(s) {_ids_desc(missed)} miss the "
-                      f"record ({lo:g}-{hi:g} s) altogether: their activity is NaN (not "
-                      "recorded) throughout and their synapses are left out.", UserWarning,
-                      stacklevel=5)
+        warn_file(src, f"{src.name}: the obs_intervals of unit(s) {_ids_desc(missed)} miss the "
+                  f"record ({lo:g}-{hi:g} s) altogether: their activity is NaN (not "
+                  "recorded) throughout and their synapses are left out.", stacklevel=6)
     return out
 
 
-def _spikes(c: NwbContent, ids: list[int], segs, keep_units) -> dict[str, np.ndarray] | None:
+def _spikes(c: NwbContent, ids: list[int], segs, keep_units, src: Path
+            ) -> dict[str, np.ndarray] | None:
     """A role's spikes: session time (s), unit index, segment row; canonical order."""
-    pos = {u: i for i, u in enumerate(c.unit_ids.tolist())}
+    pos = unit_rows(c, src)
     parts = [(c.spikes[pos[u]], j) for j, u in enumerate(ids) if u in pos and keep_units(u)]
     if not parts:
         return None
@@ -451,16 +600,22 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     segs = segment_rows(c, opt.get("segments"), src)
     absent = (opt.get("weights_from") == "spikes" and opt.get("weights") is None
               and f"processing/{MODULE}/{WEIGHT}" not in c.series)
-    w = _absent_weights(c, ids, segs) if absent else find_weights(c, opt, src, ids, act)
-    check_rows_hold_data(segs, w["times"], _data_times(c, act, ids, w, absent),
+    w = _absent_weights(c, ids, segs, src) if absent else find_weights(c, opt, src, ids, act)
+    check_rows_hold_data(segs, w["times"], _data_times(c, act, ids, w, absent, src),
                          rows=f"{segs['name']} table" if segs else "", label=src.name,
                          refuse=lambda what, found, fix: not_mappable(
-                             src, what, found, f"{fix} (--segments none)"))
+                             src, what, found, f"{fix} (--segments none)"),
+                         each_row=True, refuse_empty=True,
+                         warn=lambda m: warn_file(src, m, stacklevel=5))
+    wrow = assign(w["times"], segs)
+    if not absent:
+        _check_weight_order(w, wrow, src, segs["name"] if segs else "")
+    _nan_spikes_warning(c, src)
     grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)
     units = set(c.unit_ids.tolist())
     role_of = _role_column(c)
     spikes = {r: _spikes(c, ids[r], segs, lambda u, r=r: u in units and (
-        act[r] is None or role_of.get(u, r) == r)) for r in ROLES}
+        act[r] is None or role_of.get(u, r) == r), src) for r in ROLES}
     row = assign(grid, segs)
     keep = row >= 0
     stop = np.full(grid.size, np.inf) if segs is None else segs["stop"][np.maximum(row, 0)]
@@ -485,7 +640,6 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
             else:
                 activity[r] = rates[:]
             labels[r] = ("Hz", "rate")
-    wrow = assign(w["times"], segs)
     wkeep = wrow >= 0
     dense = np.full((int(wkeep.sum()), len(ids["post"]), len(ids["pre"])), np.nan)
     dense[:, w["rows"], w["cols"]] = w["values"][wkeep]

@@ -21,7 +21,8 @@ __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb
            "resolve", "role_units",
            "series_grid", "series_kind", "series_scaling", "series_values", "series_ids",
            "assign", "restore_exact", "activity_series",
-           "segment_rows", "series_found", "units_found", "OPTION_HELP"]
+           "segment_rows", "series_found", "units_found", "OPTION_HELP", "unit_rows",
+           "series_times", "series_path"]
 
 STANDARD_MARK = "plastix-standard-nwb:"
 """Prefix of the ``notes`` of standard NWB files written by plastix (JSON follows)."""
@@ -29,13 +30,13 @@ STANDARD_MARK = "plastix-standard-nwb:"
 MODULE, WEIGHT, SYNAPSES, ROLE = "plasticity", "weight", "synapses", "role"
 ROLES = ("pre", "post")
 READ_OPTIONS = ("pre_units", "post_units", "pre_activity", "post_activity", "weights",
-                "synapses", "decay", "bin_size", "segments", "source")
+                "synapses", "decay", "bin_size", "segments", "units", "source")
 """Options of :func:`read_standard_nwb` (also accepted by ``load_record`` for ``.nwb``)."""
 
 CLI_FLAGS = {"pre_units": "--pre-units", "post_units": "--post-units",
              "pre_activity": "--pre-activity", "post_activity": "--post-activity",
              "weights": "--weights", "synapses": "--synapses", "decay": "--decay",
-             "bin_size": "--bin-size"}
+             "bin_size": "--bin-size", "segments": "--segments", "units": "--units"}
 """The command-line flag of each reader option."""
 
 
@@ -63,6 +64,8 @@ OPTION_HELP = {
                 "of each weight column as PRE:POST,PRE:POST,... (unit ids, in column order)",
     "decay": "known decay rate in 1/s",
     "bin_size": "bin width in s for spike trains without a rate series (default 0.01)",
+    "units": "NWB: path of the Units table to read, e.g. processing/ecephys/units_kilosort4 "
+             "(default: the top-level units, else the file's only Units table)",
 }
 """One help line per reader option, for the CLI."""
 
@@ -96,8 +99,22 @@ class NwbContent:
         (every unit then counts as observed throughout).
     electrode_columns : tuple of str
         The names in ``unit_columns`` that come from the electrodes table (through
-        the Units ``electrodes`` column), e.g. ``location``, or a unit's
-        ``electrode_group`` (its ``location``, when nothing else gives one).
+        the Units ``electrodes`` column, where every unit's electrodes agree), e.g.
+        ``location``.
+    group_columns : tuple of str
+        The names in ``unit_columns`` that come from each unit's ``electrode_group``
+        (its ``location``, when the electrodes give none, e.g. when a unit's
+        electrodes disagree).
+    units_path : str or None
+        Path of the Units table read (``"units"`` for the top-level one), None without.
+    units_tables : tuple of str
+        Paths of every ``Units`` table of the file (top level and processing modules).
+    nan_spikes : dict
+        Row of the Units table -> how many NaN spike times it held (dropped: NaN is no
+        spike; MatNWB pads ragged spike trains with NaN).
+    marked : bool
+        Whether plastix wrote the file (``notes`` start with :data:`STANDARD_MARK`): only
+        then are the ``segment`` / ``time_offset`` columns of epochs and trials plastix's.
     """
 
     unit_ids: np.ndarray
@@ -109,6 +126,19 @@ class NwbContent:
     meta: dict[str, Any] = field(default_factory=dict)
     observed: list[np.ndarray] | None = None
     electrode_columns: tuple[str, ...] = ()
+    group_columns: tuple[str, ...] = ()
+    units_path: str | None = None
+    units_tables: tuple[str, ...] = ()
+    nan_spikes: dict[int, int] = field(default_factory=dict)
+    marked: bool = False
+
+
+_PYNWB_CHECKS = (r".*Length of data does not match length of timestamps",
+                 r".*second dimension of data does not match the length of (rois|electrodes)",
+                 r".*EnumData is experimental")
+"""pynwb / hdmf warnings of a read that plastix replaces by its own one-line refusal
+(a series' timestamps or ROI count that do not match its data) or that say nothing
+to the user (EnumData columns read fine)."""
 
 
 def open_nwb(path: str | os.PathLike):
@@ -119,7 +149,18 @@ def open_nwb(path: str | os.PathLike):
 
     with reading(path, "NWB"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # namespace-version notices of cached specs
-        return NWBHDF5IO(str(path), mode="r", load_namespaces=True)
+        io = NWBHDF5IO(str(path), mode="r", load_namespaces=True)
+    plain_read = io.read
+
+    def read(*args: Any, **kwargs: Any) -> Any:
+        """``NWBHDF5IO.read`` without the pynwb warnings plastix replaces (``_PYNWB_CHECKS``)."""
+        with warnings.catch_warnings():
+            for pattern in _PYNWB_CHECKS:
+                warnings.filterwarnings("ignore", message=pattern)
+            return plain_read(*args, **kwargs)
+
+    io.read = read
+    return io
 
 
 def _walk(obj: Any, prefix: str, series: dict[str, Any], tables: dict[str, Any]) -> None:
@@ -136,50 +177,37 @@ def _walk(obj: Any, prefix: str, series: dict[str, Any], tables: dict[str, Any])
             _walk(child, p, series, tables)
 
 
-def scan_nwb(nwb: Any) -> NwbContent:
-    """Collect the units, series, tables, interval tables and plastix notes of an ``NWBFile``."""
+def scan_nwb(nwb: Any, *, units: str | None = None, src: str | os.PathLike | None = None
+             ) -> NwbContent:
+    """Collect the units, series, tables, interval tables and plastix notes of an ``NWBFile``.
+
+    Parameters
+    ----------
+    nwb : pynwb.NWBFile
+        The file, as read.
+    units : str, optional
+        Path of the ``Units`` table to read (the reader option ``units``, ``--units``):
+        ``"units"`` for the top-level one, or one in a processing module
+        (``processing/ecephys/units_kilosort4``; a name found once is enough).
+        Default: the top-level table, else the file's only ``Units`` table.
+    src : str or os.PathLike, optional
+        The file, for the refusal of a ``units`` that names no ``Units`` table.
+    """
+    from pynwb import TimeSeries
+
     series: dict[str, Any] = {}
     tables: dict[str, Any] = {}
     for group in ("acquisition", "processing", "analysis", "stimulus", "scratch"):
         for name, obj in (getattr(nwb, group, None) or {}).items():
             p = f"{group}/{name}"
-            from pynwb import TimeSeries
-
             if isinstance(obj, TimeSeries):
                 series[p] = obj
             else:
                 _walk(obj, p, series, tables)
-    ids, cols, spikes = np.zeros(0, dtype=np.int64), {}, []
-    observed: list[np.ndarray] | None = None
-    group_location: list[Any] = []
-    units = nwb.units
-    if units is not None and len(units) > 0:
-        ids = np.asarray(units.id[:], dtype=np.int64)
-        for name in units.colnames:
-            if name == "spike_times":
-                continue
-            try:
-                values = np.asarray(units[name][:])
-            except Exception:  # noqa: BLE001 - a column that does not read as an array
-                continue
-            if values.ndim == 1 and values.shape[0] == ids.size:
-                cols[name] = np.array([_text(v) for v in values], dtype=object)
-                if name == "electrode_group":
-                    group_location = [getattr(v, "location", None) for v in values]
-        from_electrodes = {k: v for k, v in _electrode_columns(units, ids.size).items()
-                           if k not in cols}
-        if "location" not in cols and "location" not in from_electrodes and (
-                "electrode_group" in cols and all(isinstance(v, str) for v in group_location)):
-            from_electrodes["location"] = np.array(group_location, dtype=object)
-        cols.update(from_electrodes)
-        if "spike_times" in units.colnames:
-            spikes = [np.sort(np.asarray(units["spike_times"][i], dtype=float))
-                      for i in range(ids.size)]
-        else:
-            spikes = [np.zeros(0) for _ in ids]
-        if "obs_intervals" in units.colnames:
-            observed = [np.asarray(units["obs_intervals"][i], dtype=float).reshape(-1, 2)
-                        for i in range(ids.size)]
+    found = _units_tables(nwb, tables)
+    upath = _units_choice(found, units, Path(src or "the file"))
+    table = found.get(upath) if upath is not None else None
+    content = _scan_units(table)
     intervals = {k: getattr(nwb, k) for k in ("epochs", "trials")
                  if getattr(nwb, k, None) is not None and len(getattr(nwb, k)) > 0}
     notes = str(nwb.notes or "")
@@ -189,8 +217,84 @@ def scan_nwb(nwb: Any) -> NwbContent:
             meta = json.loads(notes[len(STANDARD_MARK):])
         except ValueError:
             meta = {}  # edited notes: read the file from its NWB objects only
-    return NwbContent(ids, cols, spikes, series, tables, intervals, meta, observed,
-                      tuple(from_electrodes) if units is not None and len(units) > 0 else ())
+    return NwbContent(series=series, tables=tables, intervals=intervals, meta=meta,
+                      units_path=upath if table is not None else None,
+                      units_tables=tuple(found), marked=notes.startswith(STANDARD_MARK),
+                      **content)
+
+
+def _units_tables(nwb: Any, tables: dict[str, Any]) -> dict[str, Any]:
+    """Every ``Units`` table of the file by path: ``"units"`` (top level) first, then those in
+    processing modules (SpikeInterface's ``write_as="processing"``, several sorters)."""
+    from pynwb.misc import Units
+
+    out = {"units": nwb.units} if nwb.units is not None and len(nwb.units) > 0 else {}
+    out.update({p: t for p, t in tables.items() if isinstance(t, Units) and len(t) > 0})
+    return out
+
+
+def _units_choice(found: dict[str, Any], units: str | None, src: Path) -> str | None:
+    """The path of the Units table to read: ``units`` when given (refused when it names
+    none), else the top-level one, else the only one; None when there is none or several
+    (the reader then refuses, naming them)."""
+    if units is None:
+        if "units" in found or len(found) == 1:
+            return next(iter(found))
+        return None
+    key = str(units).strip().strip("/")
+    if key in found:
+        return key
+    by_name = [p for p in found if p.rsplit("/", 1)[-1] == key]
+    if len(by_name) == 1:
+        return by_name[0]
+    raise not_mappable(src, f"`units` names {units!r}, which is no Units table of the file"
+                       + (suggest(key, list(found)) if found else ""),
+                       "Units tables " + (", ".join(found) or "none"),
+                       f"Name one of them with {CLI_FLAGS['units']} PATH (units= in Python)")
+
+
+def _scan_units(units: Any) -> dict[str, Any]:
+    """The fields of :class:`NwbContent` that come from a ``Units`` table (empty for None)."""
+    ids, cols, spikes = np.zeros(0, dtype=np.int64), {}, []
+    out: dict[str, Any] = {"unit_ids": ids, "unit_columns": cols, "spikes": spikes}
+    if units is None:
+        return out
+    out["unit_ids"] = ids = np.asarray(units.id[:], dtype=np.int64)
+    group_location: list[Any] = []
+    for name in units.colnames:
+        if name == "spike_times":
+            continue
+        try:
+            values = np.asarray(units[name][:])
+        except Exception:  # noqa: BLE001 - a column that does not read as an array
+            continue
+        if values.ndim == 1 and values.shape[0] == ids.size:
+            cols[name] = np.array([_text(v) for v in values], dtype=object)
+            if name == "electrode_group":
+                group_location = [getattr(v, "location", None) for v in values]
+    electrodes = {k: v for k, v in _electrode_columns(units, ids.size).items() if k not in cols}
+    cols.update(electrodes)
+    out["electrode_columns"] = tuple(electrodes)
+    if "location" not in cols and "electrode_group" in cols and group_location and all(
+            isinstance(v, str) for v in group_location):
+        cols["location"] = np.array(group_location, dtype=object)
+        out["group_columns"] = ("location",)
+    if "spike_times" in units.colnames:
+        nan: dict[int, int] = {}
+        for i in range(ids.size):
+            t = np.asarray(units["spike_times"][i], dtype=float)
+            bad = np.isnan(t)
+            if bad.any():  # MatNWB pads ragged trains with NaN: no spike
+                nan[i] = int(bad.sum())
+                t = t[~bad]
+            spikes.append(np.sort(t))
+        out["nan_spikes"] = nan
+    else:
+        spikes += [np.zeros(0) for _ in ids]
+    if "obs_intervals" in units.colnames:
+        out["observed"] = [np.asarray(units["obs_intervals"][i], dtype=float).reshape(-1, 2)
+                           for i in range(ids.size)]
+    return out
 
 
 def _electrode_columns(units: Any, n_units: int) -> dict[str, np.ndarray]:
@@ -383,6 +487,78 @@ def resolve(c: NwbContent, kind: str, path: str, option: str, src: Path) -> Any:
                        f"{what} {found}", f"Give the full path of one of them as `{option}`")
 
 
+def unit_rows(c: NwbContent, src: Path) -> dict[int, int]:
+    """Row of the ``Units`` table of each unit id; a table whose ids repeat is refused.
+
+    Two probes' Kilosort clusters concatenated into one table both start at id 0: an
+    id would then name two units, and a map from id to row would silently keep one.
+
+    Parameters
+    ----------
+    c : NwbContent
+        What the file holds.
+    src : Path
+        The file, for the message.
+    """
+    ids = c.unit_ids.tolist()
+    rows = {int(u): i for i, u in enumerate(ids)}
+    if len(rows) == len(ids):
+        return rows
+    uniq, counts = np.unique(c.unit_ids, return_counts=True)
+    dup = uniq[counts > 1].tolist()
+    table = c.units_path or "units"
+    one = len(dup) == 1
+    raise not_mappable(src, f"the ids of the Units table {table!r} are not unique: "
+                       f"{'id' if one else 'ids'} {_ids_desc(dup)} {'names' if one else 'name'} "
+                       f"{int(counts[counts > 1].sum())} rows (e.g. the "
+                       "clusters of two probes, each numbered from 0), so a unit id cannot say "
+                       "which unit it means", f"{len(ids)} rows, {uniq.size} distinct ids",
+                       "Give every unit its own id in a copy of the file (e.g. probe * 1000 + "
+                       "cluster), and the same ids in the synapse table and --pre-units/"
+                       "--post-units")
+
+
+def series_path(c: NwbContent, s: Any) -> str:
+    """The path of the series ``s`` in the file (as listed in ``c.series``)."""
+    return next((p for p, x in c.series.items() if x is s), str(getattr(s, "name", "?")))
+
+
+def series_times(c: NwbContent, s: Any, src: Path, what: str) -> np.ndarray:
+    """Sample times (s) of a series (:func:`series_grid`), refused in one line when its
+    timestamps are not one per row of its data (pynwb only warns) or hold NaN.
+
+    Parameters
+    ----------
+    c : NwbContent
+        What the file holds (for the series' path).
+    s : pynwb.TimeSeries
+        The series.
+    src : Path
+        The file.
+    what : str
+        What the series is for the message, e.g. ``"weight series"``.
+    """
+    path = series_path(c, s)
+    n = int(np.shape(s.data)[0])
+    if s.timestamps is not None and int(np.shape(s.timestamps)[0]) != n:
+        m = int(np.shape(s.timestamps)[0])
+        raise not_mappable(src, f"the {what} {path!r} has {n} rows of data but {m} "
+                           "timestamps, so its samples have no sure times",
+                           f"data of shape {tuple(np.shape(s.data))}, {m} timestamps",
+                           "Give the series one timestamp per row of its data (time on the "
+                           "first axis), in a copy of the file")
+    t = series_grid(s)
+    nan = int(np.isnan(t).sum())
+    if nan:
+        raise not_mappable(src, f"{nan} of the {t.size} timestamps of the {what} {path!r} are "
+                           "NaN, so those samples have no time", f"timestamps "
+                           f"{np.nanmin(t) if nan < t.size else np.nan:g}-"
+                           f"{np.nanmax(t) if nan < t.size else np.nan:g} s and {nan} NaN",
+                           "Drop the samples without a time (their rows of data and "
+                           "timestamps) in a copy of the file")
+    return t
+
+
 # ---------------------------------------------------------------- roles and activity
 
 
@@ -517,6 +693,15 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
     n = values.shape[1]
     given = spec[1] if spec is not None and spec[0] == "ids" else None
     table = series_ids(s)
+    times = series_times(c, s, src, f"{role} activity series")
+    if table is not None and len(table) != n:
+        region = "rois" if getattr(s, "rois", None) is not None else "electrodes"
+        raise not_mappable(src, f"the {role} activity series {series_path(c, s)!r} has {n} "
+                           f"data columns but its {region} region names {len(table)} rows, so "
+                           "its columns cannot be matched to them", f"data of shape "
+                           f"{tuple(np.shape(s.data))}, {len(table)} {region}",
+                           f"Give the series one {region} row per data column (or the data "
+                           "with time on the first axis), in a copy of the file")
     if table is not None and given is not None:  # pick these ROIs / electrodes of the series
         absent = [u for u in given if u not in table]
         if absent:
@@ -537,7 +722,7 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
                            f"Give the {n} ids of its columns as `{role}_units` "
                            f"({CLI_FLAGS[role + '_units']} ID,ID,...)")
     label, kind = series_kind(s)
-    return {"times": series_grid(s), "values": values, "ids": [int(x) for x in cols],
+    return {"times": times, "values": values, "ids": [int(x) for x in cols],
             "label": label, "kind": kind, "dt": (1.0 / float(s.rate)) if s.rate else None,
             "table_ids": table or []}
 
@@ -572,12 +757,49 @@ def segment_rows(c: NwbContent, choice: str | None, src: Path
                            f"{float(start[i + 1]):g} s begins before the previous one stops at "
                            f"{float(stop[i]):g} s), so they cannot be segments",
                            f"{len(start)} rows", _segments_fix(["none", *other]))
-    cols = tab.colnames
-    seg = (np.asarray(tab["segment"][:], dtype=np.int64)[order] if "segment" in cols
-           else np.arange(len(start), dtype=np.int64))
-    off = (np.asarray(tab["time_offset"][:], dtype=float)[order] if "time_offset" in cols
-           else np.zeros(len(start)))
+    seg, off = np.arange(len(start), dtype=np.int64), np.zeros(len(start))
+    if c.marked:  # plastix's own columns; in a lab's file they are the lab's, left alone
+        seg = _own_column(tab, "segment", np.int64, seg, order, src)
+        off = _own_column(tab, "time_offset", float, off, order, src)
     return {"start": start, "stop": stop, "seg": seg, "offset": off, "name": name}
+
+
+def _own_column(tab: Any, name: str, dtype: Any, default: np.ndarray, order: np.ndarray,
+                src: Path) -> np.ndarray:
+    """Column ``name`` (``segment`` or ``time_offset``) of an interval table plastix wrote,
+    in row order ``order``; ``default`` without it; refused when it is not numbers.
+
+    Parameters
+    ----------
+    tab : pynwb.epoch.TimeIntervals
+        The epochs or trials table.
+    name : str
+        The column.
+    dtype : type
+        ``np.int64`` (segment ids) or ``float`` (offsets in s).
+    default : ndarray
+        The values without the column.
+    order : ndarray of int
+        The rows sorted by start time.
+    src : Path
+        The file.
+    """
+    if name not in tab.colnames:
+        return default
+    raw = np.asarray(tab[name][:])
+    try:
+        values = raw.astype(float)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.shape != default.shape or not np.isfinite(values).all() or (
+            dtype is np.int64 and not np.array_equal(values, np.round(values))):
+        shown = ", ".join(repr(_text(v)) for v in raw.tolist()[:4])
+        want = "integer segment ids" if dtype is np.int64 else "offsets in s"
+        raise not_mappable(src, f"the column {name!r} of the {tab.name} table, which plastix "
+                           f"wrote, must hold {want}", f"values {shown}",
+                           "Remove the column (or the plastix mark in the file's notes) in a "
+                           "copy of the file")
+    return values.astype(dtype)[order]
 
 
 def _segments_fix(choices: list[str]) -> str:

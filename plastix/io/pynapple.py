@@ -386,7 +386,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
     data = [w_times] + [t for d in roles.values()
                         for t in (d["spikes"] if d["spikes"] is not None else [d["times"]])]
     check_rows_hold_data(segs, w_times, data, rows="epochs IntervalSet", label="`epochs`",
-                         refuse=lambda what, found, fix: ValueError(
+                         refuse_empty=True, refuse=lambda what, found, fix: ValueError(
                              f"`epochs`: {what}. Found: {found}. {fix} (epochs=None)."))
     grid, width = _grid(roles, segs, w_times, bin_size)
     row = assign(grid, segs)
