@@ -220,3 +220,10 @@ def test_tables_saved_by_spreadsheets_and_unsorted_spikes(tmp_path, sorted_rec):
     split = r"--pre-units 'depth<1302.5' --post-units 'depth>=1302.5'"
     with pytest.raises(SchemaError, match=split):
         read_phy_folder(folder, weights_from="spikes")  # many: split at the widest gap
+
+
+def test_a_file_of_the_folder_is_answered_with_the_folder(tmp_path, sorted_rec):
+    folder, _ = _kilosort(tmp_path / "ks", sorted_rec)
+    with pytest.raises(ValueError, match=r"'params.py' is a file of the folder 'ks' \(Phy\), "
+                       r"which is read as a whole: pass the folder"):
+        load_record(folder / "params.py")

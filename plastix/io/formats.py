@@ -249,8 +249,8 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
     got = f"suffix {path.suffix!r}" if path.suffix else "no suffix"
     folder = _folder_of(path.parent, pool) if path.is_file() else None
     if folder is not None:  # params.py of a Kilosort folder, a table beside a session
-        raise ValueError(f"`path` {path.name!r} is a file of the {folder.label} "
-                         f"{path.parent.name!r}, which is read as a whole: pass the folder "
+        raise ValueError(f"`path` {path.name!r} is a file of the folder {path.parent.name!r} "
+                         f"({folder.label}), which is read as a whole: pass the folder "
                          f"({str(path.parent)!r}).")
     raise ValueError(f"`path` must end in one of {', '.join(known)}{what}; got {path.name!r} "
                      f"({got})." + did_you_mean(path.suffix, known))
