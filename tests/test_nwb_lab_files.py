@@ -374,3 +374,43 @@ def test_inspect_prints_the_segments_flag_it_was_given(tmp_path):
     path = write(nwb, tmp_path / "both.nwb")
     ins = inspect_file(path, segments="trials")
     assert "--segments trials" in ins.flags, ins.flags
+
+
+# ---------------------------------------------------------------- inspect's advice
+
+
+def test_inspect_advises_flags_that_map_the_file(tmp_path):
+    """Without a role column, a numeric column is split at its widest gap (one value per
+    role would select one unit of three); rate series without ROI ids get the ids of the
+    synapse table; each printed command then maps the file."""
+    rng = np.random.default_rng(0)
+    nwb = nwbfile()
+    nwb.add_unit_column("depth", "depth along the probe (um)")
+    for i in range(3):
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, 60, 600)), depth=1000.0 + 100 * i, id=i)
+    nwb.add_unit(spike_times=np.sort(rng.uniform(0, 60, 900)), depth=2500.5, id=10)
+    t = np.arange(61.0)
+    add_plasticity(nwb, t, 1 + np.cumsum(np.full((61, 3), 0.01), axis=0), [(0, 10), (1, 10),
+                                                                          (2, 10)])
+    report = inspect_file(write(nwb, tmp_path / "depth.nwb"))
+    assert "--pre-units 'depth<1850.25' --post-units 'depth>=1850.25'" in report.command()
+    mapped = inspect_file(tmp_path / "depth.nwb", pre_units="depth<1850.25",
+                          post_units="depth>=1850.25")
+    assert mapped.record and "3 pre x 1 post" in mapped.record
+
+
+
+    nwb = nwbfile()
+    mod = nwb.create_processing_module("ecephys", "rates")
+    for name, n in (("pre_rates", 3), ("post_rates", 1)):
+        mod.add(pynwb.TimeSeries(name=name, data=rng.uniform(1, 9, (600, n)), unit="Hz",
+                                 rate=10.0, starting_time=0.0))
+    add_plasticity(nwb, t, 1 + np.cumsum(np.full((61, 3), 0.01), axis=0), [(0, 10), (1, 10),
+                                                                          (2, 10)])
+    report = inspect_file(write(nwb, tmp_path / "rates.nwb"))
+    assert ("--pre-activity processing/ecephys/pre_rates --pre-units 0,1,2 --post-activity "
+            "processing/ecephys/post_rates --post-units 10") in report.command()
+    mapped = inspect_file(tmp_path / "rates.nwb", pre_activity="processing/ecephys/pre_rates",
+                          pre_units="0,1,2", post_activity="processing/ecephys/post_rates",
+                          post_units="10")
+    assert mapped.ready, str(mapped)

@@ -402,12 +402,12 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
         return
     ins.missing.append("the role of each unit: no column 'role' (values pre/post) in the Units "
                        "table")
-    n_vals = {n: np.unique(col.astype(str)).size for n, col in c.unit_columns.items()}
-    cands = sorted((n for n, k in n_vals.items() if 2 <= k <= 6), key=lambda n: n_vals[n])
-    if cands:
-        vals = np.unique(c.unit_columns[cands[0]].astype(str))
-        ins.flags += [f"--pre-units {shlex.quote(f'{cands[0]}={vals[0]}')}",
-                      f"--post-units {shlex.quote(f'{cands[0]}={vals[-1]}')}"]
+    from plastix.io.pynapple_files import role_split
+
+    split = role_split(c.unit_columns)
+    if split is not None:
+        ins.flags += [f"--pre-units {shlex.quote(split[0])}",
+                      f"--post-units {shlex.quote(split[1])}"]
     elif c.unit_ids.size:
         half = c.unit_ids.size // 2 or 1
         ins.flags += [f"--pre-units {_flag_value(c.unit_ids[:half].tolist())}",
@@ -440,6 +440,24 @@ def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
             if cands:
                 pick = (named or cands)[0 if r == "pre" else -1]
                 ins.flags.append(f"{CLI_FLAGS[r + '_activity']} {shlex.quote(pick)}")
+                ids = _synapse_units(c, r, options)
+                n_cols = int(np.prod(np.shape(c.series[pick].data)[1:]))
+                if (not series_ids(c.series[pick]) and options.get(f"{r}_units") is None
+                        and ids is not None and len(ids) == n_cols):  # its columns' ids
+                    ins.flags.append(f"{CLI_FLAGS[r + '_units']} {_flag_value(ids)}")
+
+
+def _synapse_units(c: NwbContent, role: str, options: dict[str, Any]) -> list[Any] | None:
+    """The distinct ``pre_unit`` (or ``post_unit``) ids of the synapse table next to the
+    weights, in order of first appearance; None without such a table of plain ids."""
+    wpath = options.get("weights") or f"processing/{MODULE}/{WEIGHT}"
+    table = c.tables.get(f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}")
+    if table is None or f"{role}_unit" not in table.colnames:
+        return None
+    values = np.asarray(table[f"{role}_unit"].data[:])
+    if values.dtype.kind not in "iuU":
+        return None
+    return list(dict.fromkeys(values.tolist()))
 
 
 def _weights(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:

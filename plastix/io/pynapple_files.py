@@ -268,28 +268,43 @@ def _few(ids: list[Any], n: int = 8) -> str:
     return ", ".join(map(str, ids[:n])) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
 
 
-def _selection_fix(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
-    """How to split one object's units into the two roles, from its metadata: the advice
-    and the flags."""
-    for column in sorted(obj.metadata, key=_advice_rank):
-        values = obj.metadata[column]
+def role_split(metadata: dict[str, np.ndarray]) -> tuple[str, str, str] | None:
+    """A split of units into the two roles by their metadata, for advice: ``(pre filter,
+    post filter, why)`` from the most telling column (a place before a quality label): a
+    numeric one of more than two values at its widest gap (``depth<1250``), else one of
+    two to eight values (``location=CA1``); None when no column serves."""
+    for column in sorted(metadata, key=_advice_rank):
+        values = np.asarray(metadata[column])
         if column.lower() in _NOT_ROLES:
             continue
+        if values.dtype.kind == "O":  # numbers held as objects (pynwb columns)
+            try:
+                values = values.astype(float)
+            except (TypeError, ValueError):
+                pass
         split = _numeric_split(values)
         if split is not None:
-            flags = (f"{_flag('pre_units')} {shlex.quote(f'{column}<{split:g}')}",
-                     f"{_flag('post_units')} {shlex.quote(f'{column}>={split:g}')}")
-            return (f"Select each role's units with {' '.join(flags)} (its metadata {column!r} "
-                    f"is numeric, split here at its widest gap; swap the sides or move the "
-                    "threshold as your units are), or with unit ids", flags)
+            return (f"{column}<{split:g}", f"{column}>={split:g}",
+                    f"{column!r} is numeric, split here at its widest gap; swap the sides or "
+                    "move the threshold as your units are")
         distinct = ([f"{v:g}" for v in np.unique(values[np.isfinite(values)])]
                     if values.dtype.kind in "iuf" else sorted(set(map(str, values.tolist()))))
         if 2 <= len(distinct) <= 8:
-            flags = (f"{_flag('pre_units')} {shlex.quote(f'{column}={distinct[0]}')}",
-                     f"{_flag('post_units')} {shlex.quote(f'{column}={distinct[1]}')}")
-            return (f"Select each role's units with {' '.join(flags)} (its metadata {column!r} "
-                    f"has values {', '.join(distinct)}: name the presynaptic ones first), or "
-                    "with unit ids", flags)
+            return (f"{column}={distinct[0]}", f"{column}={distinct[1]}",
+                    f"{column!r} has values {', '.join(distinct)}: name the presynaptic ones "
+                    "first")
+    return None
+
+
+def _selection_fix(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
+    """How to split one object's units into the two roles, from its metadata: the advice
+    and the flags."""
+    split = role_split(obj.metadata)
+    if split is not None:
+        flags = (f"{_flag('pre_units')} {shlex.quote(split[0])}",
+                 f"{_flag('post_units')} {shlex.quote(split[1])}")
+        return (f"Select each role's units with {' '.join(flags)} (its metadata {split[2]}), "
+                "or with unit ids", flags)
     ids = _unit_ids(obj)
     flags = (f"{_flag('pre_units')} {','.join(map(str, ids[:-1]))}",
              f"{_flag('post_units')} {ids[-1]}") if len(ids) > 1 else ()
