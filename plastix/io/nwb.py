@@ -17,7 +17,7 @@ Units
     ``post``, or from ``pre_units=`` / ``post_units=`` (``--pre-units``,
     ``--post-units``): a list of ids (``[3, 4]`` or ``"3,4"``) or
     ``"COLUMN=VALUE"`` (e.g. ``"location=CA1"``; also ``"location=CA1,CA3"``,
-    ``"quality!=noise"``, ``"depth<1500"``: :class:`plastix.io.nwb_scan.UnitFilter`).
+    ``"quality!=noise"``, ``"depth<1500"``: :class:`plastix.io.unit_select.UnitFilter`).
 Activity
     Without a series, each role's spike trains are binned (``bin_size`` seconds,
     default :data:`plastix.io.neo.DEFAULT_BIN_SIZE`) into rates in Hz.  A role's

@@ -15,6 +15,12 @@ from plastix._util.errors import SchemaError, did_you_mean
 from plastix.io.lazy import RowsArray
 from plastix.io.neo_pack import arr_dec
 from plastix.io.probe import reading
+from plastix.io.unit_select import (  # noqa: F401 - the readers' selections, re-exported
+    FILTER_HELP,
+    UnitFilter,
+    cell_matches,
+    parse_units,
+)
 
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
            "open_nwb", "parse_units", "UnitFilter", "cli_flag", "suggest", "not_mappable",
@@ -342,97 +348,6 @@ def _text(v: Any) -> Any:
 # ---------------------------------------------------------------- options
 
 
-_FILTER = re.compile(r"^\s*(?P<column>[^<>=!]*?)\s*(?P<op>==|=|!=|<=|>=|<|>)\s*(?P<value>.*?)\s*$")
-_FILTER_HELP = ("a list of unit ids or COLUMN=VALUE (e.g. 'location=CA1'; several values "
-                "'location=CA1,CA3'; 'group!=noise'; numbers 'depth<1500', 'depth>=2000')")
-
-
-@dataclass(frozen=True)
-class UnitFilter:
-    """Units selected by a column: ``COLUMN=VALUE`` (any of several values ``=A,B``),
-    ``COLUMN!=VALUE``, or a numeric comparison (``<``, ``<=``, ``>``, ``>=``).
-
-    Attributes
-    ----------
-    column : str
-        The column (of a ``Units`` table, or a pynapple object's metadata).
-    op : str
-        ``"="``, ``"!="``, ``"<"``, ``"<="``, ``">"`` or ``">="``.
-    values : tuple of str
-        The values after the operator (one for a comparison).
-    """
-
-    column: str
-    op: str
-    values: tuple[str, ...]
-
-    def matches(self, cell: Any) -> bool:
-        """Whether a cell passes: equality as :func:`cell_matches`; a comparison holds for
-        numeric cells only (text, NaN and missing cells never pass)."""
-        if self.op in ("=", "!="):
-            hit = any(cell_matches(cell, v) for v in self.values)
-            return hit if self.op == "=" else not hit
-        try:
-            x = float(cell)
-        except (TypeError, ValueError):
-            return False
-        bound = float(self.values[0])
-        return bool(np.isfinite(x)) and {"<": x < bound, "<=": x <= bound, ">": x > bound,
-                                         ">=": x >= bound}[self.op]
-
-    def __str__(self) -> str:
-        return f"{self.column}{self.op}{','.join(self.values)}"
-
-    def describe(self) -> str:
-        """The filter for a message: ``location == 'CA1'``, ``location in ('CA1', 'CA3')``,
-        ``depth < 1500``."""
-        if self.op in ("=", "!=") and len(self.values) == 1:
-            return f"{self.column} {'==' if self.op == '=' else '!='} {self.values[0]!r}"
-        if self.op in ("=", "!="):
-            return (f"{self.column} {'in' if self.op == '=' else 'not in'} "
-                    f"({', '.join(map(repr, self.values))})")
-        return f"{self.column} {self.op} {self.values[0]}"
-
-
-def parse_units(name: str, value: Any) -> tuple[str, Any] | None:
-    """An option naming units: ``("ids", [ids])``, ``("column", UnitFilter)`` or None.
-
-    Accepts a list of ids, a string ``"3,4,5"`` or a filter string: ``"COLUMN=VALUE"``,
-    ``"COLUMN=A,B"`` (any of them), ``"COLUMN!=VALUE"``, ``"COLUMN<NUMBER"`` (also
-    ``<=``, ``>``, ``>=``; see :class:`UnitFilter`).
-    """
-    if value is None:
-        return None
-    given = value
-    if isinstance(value, str):
-        m = _FILTER.match(value)
-        if m is not None:
-            op = "=" if m["op"] == "==" else m["op"]
-            values = tuple(v.strip() for v in m["value"].split(",") if v.strip())
-            if not m["column"] or not values or (op not in ("=", "!=") and (
-                    len(values) != 1 or not _is_float(values[0]))):
-                raise ValueError(f"`{name}` must be {_FILTER_HELP}; got {value!r}.")
-            return "column", UnitFilter(m["column"], op, values)
-        value = [v for v in value.replace(" ", "").split(",") if v]
-    ids = []
-    for v in np.atleast_1d(np.asarray(value, dtype=object)).tolist():
-        try:
-            ids.append(int(v))
-        except (TypeError, ValueError):
-            raise ValueError(f"`{name}` must be {_FILTER_HELP}; got {given!r}.") from None
-    if not ids:
-        raise ValueError(f"`{name}` must name at least one unit; got {value!r}.")
-    return "ids", list(dict.fromkeys(ids))  # a unit named twice is one unit
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def suggest(name: str, choices: list[str]) -> str:
     """``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
     hint = did_you_mean(name, choices).strip()
@@ -597,29 +512,6 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
     return ids
 
 
-def cell_matches(cell: Any, value: str) -> bool:
-    """Whether a ``Units`` cell equals the text ``value`` of a ``COLUMN=VALUE`` selection.
-
-    Text cells match the same text; numeric cells match a number of equal value
-    (``depth=100`` selects a float column's ``100.0``, as MatNWB stores numbers
-    as doubles); boolean cells match ``true`` / ``false`` in any case.
-
-    Parameters
-    ----------
-    cell : object
-        One value of the column (``str``, ``int``, ``float`` or ``bool``).
-    value : str
-        The text after ``=``.
-    """
-    if str(cell) == value:
-        return True
-    if isinstance(cell, (bool, np.bool_)):
-        return value.strip().lower() == str(bool(cell)).lower()
-    if isinstance(cell, (int, float, np.integer, np.floating)):
-        try:
-            return float(cell) == float(value)
-        except ValueError:
-            return False
     return False
 
 

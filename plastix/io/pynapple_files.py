@@ -14,7 +14,7 @@ options of the standard NWB reader (the same command-line flags):
     folder's only ``TsGroup`` (both roles in it).
 ``pre_units``, ``post_units``
     The role's units in that object: ids (``3,4,5``) or a filter on its metadata
-    (``location=CA1``, ``depth<1500``: :class:`plastix.io.nwb_scan.UnitFilter`).
+    (``location=CA1``, ``depth<1500``: :class:`plastix.io.unit_select.UnitFilter`).
     Default: the metadata column ``role`` (``pre``/``post``, also spelt out), else
     every unit of a role's own object.
 ``weights``
@@ -220,7 +220,7 @@ def select_units(refuse: Callable[..., Exception], obj: NpzObject, role: str, sp
         A ``TsGroup`` (or ``TsdFrame``) holding the role's units.
     role : {"pre", "post"}
     spec : tuple or None
-        :func:`plastix.io.nwb_scan.parse_units` of the role's option.
+        :func:`plastix.io.unit_select.parse_units` of the role's option.
     shared : bool
         Whether ``obj`` holds both roles' units (then a selection is required).
     """
