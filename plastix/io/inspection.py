@@ -576,7 +576,8 @@ def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
     ins = Inspection(path, "Phy folder (Kilosort / Phy spike sorting)")
     ins.found.append(units.describe())
     for name, values in units.metadata.items():
-        distinct = sorted({str(v) for v in values.tolist()})
+        distinct = ([f"{v:g}" for v in np.unique(values[np.isfinite(values)])]
+                    if values.dtype.kind in "iuf" else sorted({str(v) for v in values.tolist()}))
         few = ", ".join(distinct[:6]) + (", ..." if len(distinct) > 6 else "")
         ins.found.append(f"cluster column {name}: {len(distinct)} value(s) ({few})")
     group = units.metadata.get("group")
