@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
@@ -281,3 +283,17 @@ def test_unrecorded_time_belongs_to_its_own_segment(method):
                                rtol=1e-12)
     assert not np.allclose(out["weight"].values[~first], full["weight"].values[~first],
                            equal_nan=True)
+
+
+def test_measured_weights_replaced_by_inferred_ones_are_warned_about():
+    """A recording with measured weights and spikes: inferring weights replaces the
+    measured ones, which the user is told (a simulation's true weights are not)."""
+    from plastix.estimate.synthetic import simulate_spike_record
+
+    rec = simulate_spike_record(4, 1, duration=40.0, rng=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        infer_weights(rec, window=10.0)  # ground truth: no warning
+    rig = rec.assign_attrs(source="rig.nwb")
+    with pytest.warns(UserWarning, match=r"rig.nwb holds measured weights .* replace them"):
+        infer_weights(rig, window=10.0)

@@ -139,6 +139,20 @@ def _check_spikes(ds: Any) -> None:
                          "weights instead, or spike trains of the other role.")
 
 
+def _note_measured(ds: xr.Dataset) -> None:
+    """Warn when the record holds measured weights: the inferred ones replace them (not for
+    plastix's own simulations, whose weights are the ground truth they are compared to)."""
+    if (ds.attrs.get("weights") in ("absent", "inferred") or truth(ds)
+            or str(ds.attrs.get("source", "")).startswith("plastix.")):
+        return
+    w = np.asarray(ds["weight"].values, dtype=float)
+    if np.isfinite(w).any():
+        warnings.warn(f"infer_weights: {ds.attrs.get('source', 'the record')} holds measured "
+                      f"weights ({int(np.isfinite(w).sum())} values); the weights inferred from "
+                      "the spikes replace them (estimate without --weights-from spikes to use "
+                      "the measured ones).", UserWarning, stacklevel=3)
+
+
 def _check_silent(ds: xr.Dataset, role: str, units: np.ndarray) -> None:
     """Warn about units that never fire (their synapses stay NaN); refuse a silent role.
 
@@ -494,6 +508,7 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
     _check_spikes(record)
     check_choice("method", method, METHODS)
     lo, hi = _check_params(window, lag, baseline, jitter, n_surrogates, min_spikes)
+    _note_measured(record)
     tu = str(record.attrs.get("time_units", "s"))
     if tu not in _SEC_PER:
         raise ValueError(f"infer_weights needs a record timed in seconds, ms or minutes; got "
