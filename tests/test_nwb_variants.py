@@ -282,22 +282,22 @@ def test_epochs_in_another_unit_than_the_spikes_are_flagged(tmp_path):
     and the likely fix (99.9% of the rows' time would read as 0 Hz); rows mostly but not
     almost all outside the data are warned about; rows that hold no weight sample at all
     are refused in one line instead of an empty record."""
-    nwb = nwbfile("variants", "variant-1")
-    _units(nwb)
-    _weights(nwb)
-    nwb.add_epoch(0.0, 10000.0)
-    nwb.add_epoch(10000.0, 20000.0)
+    def with_epochs(name, *rows):
+        nwb = nwbfile("variants", "variant-1")
+        _units(nwb)
+        _weights(nwb)
+        for start, stop in rows:
+            nwb.add_epoch(start, stop)
+        return write(nwb, tmp_path / name)
+
+    ms = with_epochs("ms.nwb", (0.0, 10000.0), (10000.0, 20000.0))
     with pytest.raises(Exception, match=r"ms.nwb.*the 2 rows of the epochs table \(0-20000 s\) "
                        r"last 20000 s in all, and 99.9% .*within 0-20 s.*divide them by 1000"):
-        load_record(write(nwb, tmp_path / "ms.nwb"), bin_size=0.1)
-    nwb = nwbfile("variants", "variant-1")
-    _units(nwb)
-    _weights(nwb)
-    nwb.add_epoch(0.0, 10.0)
-    nwb.add_epoch(10.0, 50.0)
+        load_record(ms, bin_size=0.1)
+    long = with_epochs("long.nwb", (0.0, 10.0), (10.0, 50.0))
     with pytest.warns(UserWarning, match=r"long.nwb: the 2 rows of the epochs table \(0-50 s\) "
                       r"last 50 s in all, but .* within 0-20 s, so 60% .*divide them by 1000"):
-        load_record(write(nwb, tmp_path / "long.nwb"), bin_size=0.1)
+        load_record(long, bin_size=0.1)
     nwb = nwbfile("variants", "variant-1")
     _units(nwb)
     _weights(nwb)
