@@ -1890,7 +1890,7 @@ CASES += [
      r"Did you mean 'pooled-shift'\?"),
     ("cli-estimate-null-typo",
      _cli("estimate", "good.nc", *_EST, "--null", "shfit", files=["good.nc"]), CLIFailed,
-     r"plastix estimate: error: `null` must be one of 'pooled-shift', 'shift'; got 'shfit'\. "
+     r"plastix estimate: error: `--null` must be one of 'pooled-shift', 'shift'; got 'shfit'\. "
      r"Did you mean 'shift'\?"),
 ]
 

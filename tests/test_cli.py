@@ -409,7 +409,7 @@ def test_infer_weights_and_estimate_from_spikes(tmp_path, capsys):
     capsys.readouterr()
     assert main(["infer-weights", str(src), "--out", str(tmp_path / "z.nc"), "--window",
                  "0"]) == 2  # never read as the default window
-    assert "`window`" in capsys.readouterr().err and not (tmp_path / "z.nc").exists()
+    assert "`--window`" in capsys.readouterr().err and not (tmp_path / "z.nc").exists()
     assert main(["estimate", str(src), "--weights-from", "spikes", "--n-boot", "100",
                  "--n-null", "39"]) == 0
     text = capsys.readouterr().out
@@ -460,3 +460,29 @@ def test_console_prints_each_warning_once_and_names_other_packages(capsys, monke
     assert cli.console([]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err == ["plastix: warning: twice", "plastix: warning (numpy): from numpy"], err
+
+
+def test_errors_name_the_flags_of_the_command(tmp_path, capsys):
+    """A message that names an option as Python spells it (`n_boot`) names the flag on the
+    command line (`--n-boot`), and is left alone where the flag already follows."""
+    import argparse
+
+    from plastix.cli import as_flags
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--n-boot")
+    p.add_argument("--pre-units")
+    assert as_flags("`n_boot` must be >= 1; `alpha` too", p) == (
+        "`--n-boot` must be >= 1; `alpha` too")
+    given = "`pre_units` (--pre-units) cannot map"
+    assert as_flags(given, p) == given
+    path = tmp_path / "rec.nc"
+    from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
+    from plastix.io import save_record
+
+    save_record(simulate_synthetic(SyntheticConfig(rule="hebbian", n_pre=4, n_post=2,
+                                                   n_intervals=12, bins_per_interval=5),
+                                   rng=np.random.default_rng(0), known_decay=True), path)
+    capsys.readouterr()
+    assert main(["estimate", str(path), "--n-boot", "0"]) == 2
+    assert "`--n-boot` must be" in capsys.readouterr().err

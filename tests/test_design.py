@@ -346,7 +346,7 @@ def test_cli_writes_the_outputs(tmp_path, monkeypatch, capsys):
     before = (tmp_path / "design.csv").read_bytes()
     assert main(["design", "--budget", "1", "--quiet", "--overwrite", "--out",
                  str(tmp_path)]) == 2
-    assert "`budget` must be an int >= 2; got 1." in capsys.readouterr().err
+    assert "`--budget` must be an int >= 2; got 1." in capsys.readouterr().err
     assert (tmp_path / "design.csv").read_bytes() == before
 
 

@@ -170,7 +170,7 @@ def test_cli_sheet_flag_and_one_line_warnings(tmp_path, capsys):
     assert rc == 0 and "warning" not in captured.err
     rc = console(["inspect", str(path), "--sheet", "nope"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1 and "`sheet` 'nope' is not in 'book.xlsx'" in err[0]
+    assert rc == 2 and len(err) == 1 and "`--sheet` 'nope' is not in 'book.xlsx'" in err[0]
 
 
 def test_weight_change_in_percent_or_fraction_and_the_percent_warning():

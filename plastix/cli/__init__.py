@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -75,8 +76,30 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # MemoryError included: one line, the traceback with --debug
         if args.debug:
             raise
-        print(f"plastix {args.command}: error: {one_line(err)}", file=sys.stderr)
+        line = as_flags(one_line(err), _subparser(parser, args.command))
+        print(f"plastix {args.command}: error: {line}", file=sys.stderr)
         return 2
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[command]
+
+
+def as_flags(text: str, parser: argparse.ArgumentParser) -> str:
+    """A message with each option named in backticks as Python spells it (`` `n_boot` ``)
+    named as the command's flag (`` `--n-boot` ``), unless the flag follows already."""
+    flags = {opt[2:].replace("-", "_"): opt for action in parser._actions
+             for opt in action.option_strings if opt.startswith("--")}
+
+    def flag(m: re.Match) -> str:
+        name = m[1]
+        if name not in flags or text[m.end():].startswith(f" ({flags[name]}"):
+            return m[0]
+        return f"`{flags[name]}`"
+
+    return re.sub(r"`([a-z][a-z0-9_]*)`", flag, text)
 
 
 def console(argv: list[str] | None = None) -> int:
