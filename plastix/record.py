@@ -468,6 +468,7 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
     if ds.sizes["pre"] == 0 or ds.sizes["post"] == 0:
         raise _schema(f"{where}the record is empty: expected at least one pre and one post "
                       f"unit; got {ds.sizes['pre']} pre and {ds.sizes['post']} post.")
+    _check_labels(where, ds)
     t = np.asarray(ds["time"].values, dtype=float)
     seg = np.asarray(ds["segment"].values)
     wt = np.asarray(ds["weight_time"].values, dtype=float)
@@ -518,6 +519,24 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
             "it is derived data: rebuild the record with make_record."
         )
     return ds
+
+
+_UNITS_OF = ("time", "weight_time", "pre_activity", "post_activity", "weight", "decay")
+"""Variables whose ``attrs["units"]`` a record must carry (a file written by hand may lack
+them; a decay per millisecond read as per second would be 1000 times off)."""
+
+
+def _check_labels(where: str, ds: xr.Dataset) -> None:
+    """Refuse a record whose variables do not say their units (or activity its kind)."""
+    bare = [v for v in _UNITS_OF if v in ds.variables and "units" not in ds[v].attrs]
+    bare += [f"{v} (kind)" for v in ("pre_activity", "post_activity")
+             if "kind" not in ds[v].attrs]
+    if bare:
+        raise _schema(
+            f"{where}{', '.join(f'`{v}`' for v in bare)} carry no units (attrs['units']; "
+            "activity also attrs['kind']: rate, count, fluorescence, ...); plastix never "
+            "guesses them. Set them (ds['decay'].attrs['units'] = '1/s', ...) and save the "
+            "record again, or build it with plastix.record.make_record.")
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:

@@ -206,3 +206,16 @@ def test_record_module_never_imports_io():
     names += [f"plastix.{a.name}" for n in ast.walk(tree)
               if isinstance(n, ast.ImportFrom) and n.module == "plastix" for a in n.names]
     assert not [m for m in names if m and (m == "plastix.io" or m.startswith("plastix.io."))]
+
+
+def test_a_record_without_units_is_refused_naming_the_variables(rng, tmp_path):
+    """A record saved by hand with xarray, its attrs lost: the decay (per s or per ms?)
+    and the activity (rate or fluorescence?) are not guessed; the message names them."""
+    bare = _continuous(rng).copy()
+    for name in ("decay", "pre_activity"):
+        bare[name].attrs = {}
+    path = tmp_path / "bare.nc"
+    bare.to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(R.SchemaError, match=r"`pre_activity`, `decay`, `pre_activity \(kind\)` "
+                       r"carry no units .*never guesses them"):
+        load_record(path)

@@ -168,7 +168,10 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
         ds = _spikes_only(path, fmt, allow_pickle, options)
         if ds is None:
             ins.found.append("a file that does not follow the Neo convention (the README's "
-                             "section \"Your own data: the Neo convention\")")
+                             "section \"Your own data: the Neo convention\")"
+                             if fmt.read_blocks is not None else
+                             "a record that does not follow plastix's record layout (the "
+                             "README's section \"The record\")")
             ins.missing.append(str(err))
             return ins
         ins.found.append("spike trains of pre and post units and no measured weights (no "

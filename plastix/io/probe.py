@@ -109,7 +109,8 @@ def describe(path: str | os.PathLike) -> str:
     start = head(path, 16)
     if start[:4] in (b"CDF\x01", b"CDF\x02", b"CDF\x05"):
         return ("it is a NetCDF-3 (classic) file, which h5netcdf cannot read; convert it to "
-                "NetCDF-4 (e.g. `nccopy -k nc4 in.nc out.nc`, or xarray's to_netcdf)")
+                "NetCDF-4 in a new file (`nccopy -k nc4 in.nc out.nc`, or in Python "
+                "xr.open_dataset(path, engine='scipy').to_netcdf(new, engine='h5netcdf'))")
     kind = hdf5_kind(path)
     if kind == "damaged":
         return "it starts like an HDF5 file but HDF5 cannot open it (truncated or corrupt)"
