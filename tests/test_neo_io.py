@@ -280,6 +280,19 @@ def test_reader_options_of_a_neo_file(tmp_path):
         load_record(path, pre_units="3,4")
 
 
+def test_whole_number_float_ids_are_the_int_ids():
+    """MATLAB writes ids as doubles: a weight's pre 1.0 and a spike train's unit 2.0 name
+    units 1 and 2 (ints, as the user knows them), not the text '1.0'."""
+    from plastix.io import from_neo
+
+    block = user_block()
+    weight = block.segments[0].irregularlysampledsignals[0]
+    weight.array_annotations["pre"] = np.array([1.0, 2.0])
+    block.segments[0].spiketrains[1].annotations["unit"] = 2.0
+    ds = from_neo(block)
+    assert ds["pre"].values.tolist() == [1, 2] and ds["pre"].dtype.kind == "i"
+
+
 def test_bin_size_and_spikes_only_segment():
     from plastix.io import DEFAULT_BIN_SIZE, from_neo
 

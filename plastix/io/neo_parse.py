@@ -36,6 +36,15 @@ def py_scalar(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
 
 
+def unit_id(x: Any) -> Any:
+    """A unit id as the Python value it names: a float that is a whole number (MATLAB
+    stores ids as doubles: ``7.0``) is the int ``7``."""
+    x = py_scalar(x)
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    return x
+
+
 def to_pq_units(label: str):
     """The ``quantities`` unit of a record's unit string; unknown strings are dimensionless."""
     pq = quantities()
@@ -124,7 +133,7 @@ def _array_ids(where: str, sig: Any, key: str, what: str) -> list[Any]:
             f"{where}: the {sig.name!r} signal has no array_annotations[{key!r}]; expected one "
             f"{what} id per channel ({n} channel{'s' if n != 1 else ''}); found "
             f"array_annotations keys {sorted(arr_ann)}." + _nwb_hint(sig))
-    return [py_scalar(x) for x in np.asarray(arr_ann[key]).tolist()]
+    return [unit_id(x) for x in np.asarray(arr_ann[key]).tolist()]
 
 
 def _role_hint(role: Any) -> str:
@@ -195,7 +204,7 @@ def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool =
             raise SchemaError(f"{what} has no annotations['unit']; expected the id of its "
                               f"{role}synaptic unit; found annotations {sorted(st.annotations)}."
                               + _nwb_hint(st))
-        unit = py_scalar(st.annotations["unit"])
+        unit = unit_id(st.annotations["unit"])
         if (role, unit) in seen:
             raise SchemaError(f"{what} repeats {role} unit {unit!r}; expected one spike train "
                               "per unit and segment.")
