@@ -453,6 +453,9 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
             if name == "weight" and found == ("weight_time", "pre", "post"):
                 hint = (" plastix stores weights as (post, pre), like torch.nn.Linear; "
                         "did you pass W.T?")
+            if not hint and sorted(found) == sorted(dims):
+                hint = (f" Reorder it by name: ds['{name}'] = ds['{name}'].transpose"
+                        f"{dims} (then save to a new file).")
             raise _schema(
                 f"{where}`{name}` must have dims {dims}; got {found}.{hint}"
             )

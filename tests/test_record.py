@@ -219,3 +219,12 @@ def test_a_record_without_units_is_refused_naming_the_variables(rng, tmp_path):
     with pytest.raises(R.SchemaError, match=r"`pre_activity`, `decay`, `pre_activity \(kind\)` "
                        r"carry no units .*never guesses them"):
         load_record(path)
+
+
+def test_transposed_variables_are_refused_with_the_reordering(rng):
+    rec = _continuous(rng)
+    turned = rec.assign(pre_activity=rec["pre_activity"].transpose("pre", "time"))
+    with pytest.raises(R.SchemaError, match=r"`pre_activity` must have dims \('time', 'pre'\); "
+                       r"got \('pre', 'time'\)\. Reorder it by name: ds\['pre_activity'\] = "
+                       r"ds\['pre_activity'\]\.transpose\('time', 'pre'\)"):
+        R.validate_record(turned)
