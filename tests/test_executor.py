@@ -192,6 +192,24 @@ def test_estimate_batch_on_the_cluster_equals_each_file_alone(client, tmp_path, 
             for p in (tmp_path / "serial").glob("r*_estimate.*")} == before
 
 
+def test_a_batch_rerun_never_loads_results_of_other_options(tmp_path, capsys):
+    """Results replaced by a run with another --rng (--overwrite) are that run's: a rerun
+    with the first options estimates again instead of loading them as its own."""
+    from plastix.cli import main
+
+    files = _records(tmp_path / "in")[:2]
+    out = f"{tmp_path}/out/"
+    fast = ["--n-boot", "30", "--n-null", "19"]
+    assert main(["estimate", *files, *fast, "--rng", "0", "--out", out]) == 0
+    first = _tables(tmp_path / "out")
+    assert main(["estimate", *files, *fast, "--rng", "5", "--overwrite", "--out", out]) == 0
+    capsys.readouterr()
+    assert main(["estimate", *files, *fast, "--rng", "0", "--overwrite", "--out", out]) == 0
+    assert "already estimated" not in capsys.readouterr().out
+    again = _tables(tmp_path / "out")
+    assert again["r0_estimate.json"] == first["r0_estimate.json"]
+
+
 @pytest.mark.slow  # about 2 min on the loaded 2-core machine (three designs)
 def test_design_sessions_on_the_cluster_equal_the_serial_design(client, tmp_path):
     """propose_experiments(client=): the same dataset; the sessions it measured are in the

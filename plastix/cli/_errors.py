@@ -151,8 +151,10 @@ def reading(path: str | os.PathLike, fmt: str | None = None) -> Iterator[None]:
 
 def one_line(err: BaseException) -> str:
     """The text after ``plastix CMD: error:`` for any exception."""
-    if isinstance(err, (CLIError, ValueError, TypeError, FileNotFoundError)):
-        return str(err)
+    from plastix._util.executor import TaskError
+
+    if isinstance(err, (CLIError, ValueError, TypeError, FileNotFoundError, TaskError)):
+        return str(err)  # a TaskError names the task and its own error
     if isinstance(err, MemoryError):
         return ("out of memory" + (f" ({err})" if str(err) else "") + ": the sizes asked for "
                 "do not fit this machine's memory; ask for less (a shorter --duration, fewer "

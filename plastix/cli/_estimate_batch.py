@@ -100,8 +100,7 @@ def run_batch(args: argparse.Namespace) -> int:
     def save(task: Task, res: dict[str, Any]) -> None:
         f = task.args[0].file
         save_result(res["result"], bases[f])
-        update_index(out, lambda ix: ix.setdefault("results", {}).__setitem__(
-            keys[f], bases[f].name), INDEX)
+        update_index(out, lambda ix: _record_result(ix, keys[f], bases[f].name), INDEX)
         done[f] = result_to_dict(res["result"])
         print(f"plastix estimate {f.name}\n{res['summary']}", flush=True)
 
@@ -127,6 +126,16 @@ def run_batch(args: argparse.Namespace) -> int:
     table = _write_table(out, args.file, done)
     print(f"wrote {len(done)} results and {table}")
     return 0
+
+
+def _record_result(index: dict, key: str, name: str) -> None:
+    """Note in the folder's index that result ``name`` is the one of ``key`` (a file and
+    the options); an earlier key of the same name (other options, e.g. another --rng,
+    whose files were just replaced) is dropped, so a rerun never loads them as its own."""
+    results = index.setdefault("results", {})
+    for old in [k for k, v in results.items() if v == name and k != key]:
+        del results[old]
+    results[key] = name
 
 
 def _write_table(out: Path, files: list[Path], done: dict[Path, dict]) -> Path:
