@@ -486,3 +486,13 @@ def test_errors_name_the_flags_of_the_command(tmp_path, capsys):
     capsys.readouterr()
     assert main(["estimate", str(path), "--n-boot", "0"]) == 2
     assert "`--n-boot` must be" in capsys.readouterr().err
+
+
+def test_an_output_name_too_long_for_its_temporary_file_is_refused_first(small_nc, tmp_path,
+                                                                           capsys):
+    """A 240-byte name passes the file system but not its atomic write's temporary file:
+    refused before the estimate runs, not after."""
+    long = tmp_path / ("r" * 240)
+    assert main(["estimate", str(small_nc), *FAST, "--out", str(long)]) == 2
+    assert "choose a shorter name" in capsys.readouterr().err
+    assert not list(tmp_path.glob("r" * 20 + "*"))

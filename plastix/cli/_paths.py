@@ -107,12 +107,29 @@ def check_outputs(outputs: Sequence[Path], *, inputs: Iterable[Path] = (),
         if out.is_dir():
             raise CLIError(f"{flag}: the output {str(out)!r} is an existing folder; choose a "
                            "file name.")
+        _check_name_length(out, flag)
         if out.exists() and out.resolve() not in named_resolved and not overwrite:
             raise CLIError(f"{flag}: {str(out)!r} exists and would be replaced; pass "
                            "--overwrite to replace it, or choose another output location.")
     for folder in dict.fromkeys(Path(o).parent for o in outputs):
         _probe_folder(folder, flag)
     return list(outputs)
+
+
+NAME_MAX = 255
+"""Bytes in one file name on the usual file systems (ext4, APFS, NTFS: 255)."""
+TEMP_EXTRA = 16
+"""Bytes an atomic write adds to a name for its temporary file (``.NAME.xxxxxxxx.SUFFIX``)."""
+
+
+def _check_name_length(out: Path, flag: str) -> None:
+    """Refuse, before any work, a name too long for its temporary file to be written."""
+    room = NAME_MAX - TEMP_EXTRA - len(out.suffix.encode())
+    size = len(os.fsencode(out.name))
+    if size > room:
+        raise CLIError(f"{flag}: the output name {out.name[:40]!r}... is {size} bytes; with the "
+                       f"temporary file of an atomic write it must stay under {room + 1} bytes "
+                       "(file systems allow 255): choose a shorter name.")
 
 
 def check_folder(folder: str | os.PathLike, *, flag: str = "--out") -> Path:
