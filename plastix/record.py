@@ -237,6 +237,11 @@ def make_record(
     return validate_record(ds)
 
 
+MAX_DECAY = 1e9
+"""A decay rate above this (per time unit: a time constant under a nanosecond) is no
+physical weight decay, and would overflow the estimator's sums."""
+
+
 def check_decay(value: Any, *, unit: str = "1/s", accepted: str = "",
                 allow_unknown: bool = True) -> float:
     """A known weight-decay rate ``γ ≥ 0`` (in ``unit``) as a float; NaN if unknown.
@@ -282,6 +287,10 @@ def check_decay(value: Any, *, unit: str = "1/s", accepted: str = "",
         raise ValueError(f"`decay` must be a rate >= 0 ({unit}) in dW/dt = g - decay * W; got "
                          f"{v!r}. A negative decay counts weight growth as decay and flips "
                          "the alignment: pass abs(decay) if your convention has the other sign.")
+    if v > MAX_DECAY:
+        raise ValueError(f"`decay` must be a rate below {MAX_DECAY:g} ({unit}); got {v:g}: a "
+                         "weight that decays that fast has no time to change. Check its unit "
+                         "(1/s, not 1/ms or a time constant).")
     return v
 
 

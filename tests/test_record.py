@@ -228,3 +228,10 @@ def test_transposed_variables_are_refused_with_the_reordering(rng):
                        r"got \('pre', 'time'\)\. Reorder it by name: ds\['pre_activity'\] = "
                        r"ds\['pre_activity'\]\.transpose\('time', 'pre'\)"):
         R.validate_record(turned)
+
+
+def test_a_decay_too_fast_to_be_physical_is_refused():
+    """1e200 1/s overflowed the estimator's sums and was blamed on the input file."""
+    with pytest.raises(ValueError, match=r"`decay` must be a rate below 1e\+09 .*Check its unit"):
+        R.check_decay(1e200)
+    assert R.check_decay(5e8) == 5e8
