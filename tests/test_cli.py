@@ -496,3 +496,14 @@ def test_an_output_name_too_long_for_its_temporary_file_is_refused_first(small_n
     assert main(["estimate", str(small_nc), *FAST, "--out", str(long)]) == 2
     assert "choose a shorter name" in capsys.readouterr().err
     assert not list(tmp_path.glob("r" * 20 + "*"))
+
+
+def test_usage_errors_are_one_line(capsys):
+    """A value argparse refuses (`--n-boot abc`) is one line naming the flag and where the
+    usage is, not the usage block."""
+    with pytest.raises(SystemExit) as stop:
+        main(["estimate", "x.nc", "--n-boot", "abc"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and err == [
+        "plastix estimate: error: argument --n-boot: invalid int value: 'abc' (usage: plastix "
+        "estimate --help)"]

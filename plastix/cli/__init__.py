@@ -32,11 +32,19 @@ _SUBCOMMANDS = ("reproduce", "simulate", "inspect", "infer_weights", "estimate",
 _DEBUG_HELP = "show the full traceback of an error instead of one line"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line (the command, what is wrong,
+    where the usage is), not the usage block; its subcommands' parsers are of this class."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (usage: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand."""
     from plastix import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="plastix",
         description="Emergent versus mechanistic Hebbian plasticity: reproduce, simulate, "
         "estimate, design.",
