@@ -341,3 +341,26 @@ def test_table1_ablations_on_two_workers_write_the_serial_tables(client, tmp_pat
     saved = sorted(p.name for p in (tmp_path / "dask" / "runs").iterdir())
     assert saved == sorted(p.name for p in (tmp_path / "serial" / "runs").iterdir())
     assert len(saved) > 30  # one per distinct (rule, training options)
+
+
+def test_a_damaged_file_stops_only_its_own_estimate(tmp_path, capsys):
+    """A batch with a damaged file: the others are estimated and tabled, the damaged one is
+    one line naming it, exit 1; a rerun after the file is mended estimates only it."""
+    from plastix.cli import main
+
+    files = _records(tmp_path / "in")
+    good = open(files[1], "rb").read()
+    with open(files[1], "wb") as fh:
+        fh.write(good[: len(good) // 3])  # truncated
+    fast = ["--n-boot", "30", "--n-null", "19", "--out", f"{tmp_path}/out/"]
+    assert main(["estimate", *files, *fast]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert err[0].startswith(f"plastix estimate: error: {files[1]}: cannot read")
+    assert "1 of 3 files could not be estimated" in err[-1]
+    table = (tmp_path / "out" / "estimates.csv").read_text().splitlines()
+    assert len(table) == 3 and files[1] not in "".join(table)
+    with open(files[1], "wb") as fh:
+        fh.write(good)
+    assert main(["estimate", *files, *fast]) == 0
+    assert "2 of 3 files already estimated" in capsys.readouterr().out

@@ -15,6 +15,7 @@ import argparse
 import copy
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,16 @@ def _check(args: argparse.Namespace) -> Path:
 
 def estimate_task(args: argparse.Namespace, *, tick=None) -> dict[str, Any]:
     """One task of a batch: estimate ``args.file``; returns the result Dataset and its
-    summary text (``{"result": ..., "summary": ...}``)."""
+    summary text (``{"result": ..., "summary": ...}``), or ``{"error": line}`` when the
+    file cannot be estimated (a damaged file stops only its own task, not the batch, and
+    is not retried on a cluster)."""
+    from plastix.cli._errors import one_line
     from plastix.cli.estimate import fit_file
 
-    est = fit_file(args)
+    try:
+        est = fit_file(args)
+    except Exception as err:  # noqa: BLE001 - reported in one line with the file, at the end
+        return {"error": one_line(err)}
     return {"result": est.result_, "summary": est.summary()}
 
 
@@ -97,8 +104,13 @@ def run_batch(args: argparse.Namespace) -> int:
         print(f"plastix estimate: {len(done)} of {len(args.file)} files already estimated in "
               f"{out} (loaded, not estimated again)")
 
+    failed: dict[Path, str] = {}
+
     def save(task: Task, res: dict[str, Any]) -> None:
         f = task.args[0].file
+        if "error" in res:
+            failed[f] = res["error"]
+            return
         save_result(res["result"], bases[f])
         update_index(out, lambda ix: _record_result(ix, keys[f], bases[f].name), INDEX)
         done[f] = result_to_dict(res["result"])
@@ -125,6 +137,13 @@ def run_batch(args: argparse.Namespace) -> int:
             bar.close()
     table = _write_table(out, args.file, done)
     print(f"wrote {len(done)} results and {table}")
+    for f, line in failed.items():
+        print(f"plastix estimate: error: {f}: {line}", file=sys.stderr)
+    if failed:
+        print(f"plastix estimate: {len(failed)} of {len(args.file)} files could not be "
+              "estimated (above); the others were, and a rerun estimates only the rest.",
+              file=sys.stderr)
+        return 1
     return 0
 
 
