@@ -427,3 +427,31 @@ def test_late_drift_spans_epochs_not_steps():
     gap, drift = C.late_diagnostics(res, layer=1, signal="gradient")
     assert_allclose(drift.values, 0.001 * 10 * 10)
     assert np.all(np.isfinite(gap.values))
+
+
+def test_reproduce_never_replaces_results_of_other_options(tmp_path, monkeypatch, capsys):
+    """`reproduce NAME --out DIR` replaces its own results (same options: a rerun), but
+    not those of a run with another --rng, nor a file of its names plastix did not write
+    there, unless --overwrite."""
+    from plastix.cli import main
+    from plastix.experiments import fig15
+
+    def fake_run(out, *, quick, n_seeds, rng, threads=1):
+        return C.write_text(Path(out) / "fig15.md", f"rng {rng}\n")
+
+    monkeypatch.setattr(fig15, "run", fake_run)
+    args = ["reproduce", "fig15", "--quick", "--out", str(tmp_path)]
+    assert main([*args, "--rng", "1"]) == 0
+    assert main([*args, "--rng", "1"]) == 0  # the same options: its own results
+    capsys.readouterr()
+    assert main([*args, "--rng", "2"]) == 2
+    assert "made with other options" in capsys.readouterr().err
+    assert (tmp_path / "fig15.md").read_text() == "rng 1\n"
+    assert main([*args, "--rng", "2", "--overwrite"]) == 0
+    assert (tmp_path / "fig15.md").read_text() == "rng 2\n"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "fig15.md").write_text("my notes\n")
+    assert main(["reproduce", "fig15", "--quick", "--out", str(mine)]) == 2
+    assert "files this run would replace (fig15.md)" in capsys.readouterr().err
+    assert (mine / "fig15.md").read_text() == "my notes\n"

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import json
 from pathlib import Path
 
 from plastix.cli._cluster import add_cluster_flags, cluster_client
-from plastix.cli._paths import add_rng_flag, check_folder
+from plastix.cli._errors import CLIError
+from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_folder
 from plastix.cli._registry_help import rule_help
 
 
@@ -23,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="small version (about a minute)")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds")
     add_rng_flag(p)
+    add_overwrite_flag(p)
     p.add_argument("--out", type=Path, required=True,
                    help="output folder (a rerun into it continues what is saved there)")
     p.add_argument("--threads", type=int, default=1,
@@ -79,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError("`--device` applies to the ANN experiments (table1, fig3, fig4, fig5, "
                          "fig15), not to circuit-phase; drop it.")
     check_folder(args.out)
+    stamp = _check_earlier_results(args)
     module = importlib.import_module(EXPERIMENTS[args.name])
     if "device" in extra and "device" not in inspect.signature(module.run).parameters:
         raise ValueError(f"`--device {args.device}`: `reproduce {args.name}` trains on the CPU "
@@ -92,5 +96,39 @@ def _run(args: argparse.Namespace) -> int:
             extra["client"] = client
         summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng,
                              **extra)
+    stamp()
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0
+
+
+STAMP = ".plastix-reproduce.json"
+"""The options each experiment's results in a folder were made with (hidden, beside them)."""
+
+
+def _check_earlier_results(args: argparse.Namespace):
+    """Refuse, before any work, to replace an experiment's results in ``--out`` made with
+    other options (or files of its names that plastix did not write there) unless
+    ``--overwrite``; returns the function that records this run's options once it is done.
+    A rerun with the same options continues (finished sweeps are cached) and replaces its
+    own results."""
+    from plastix._util.io import atomic_write
+
+    options = {"quick": bool(args.quick), "seeds": args.seeds, "rng": args.rng,
+               "epochs": args.epochs}
+    path = Path(args.out) / STAMP
+    made = json.loads(path.read_text()) if path.is_file() else {}
+    stem = args.name.replace("-", "_")
+    ours = sorted(p.name for p in Path(args.out).glob(f"{stem}.*") if p.is_file())
+    earlier = made.get(args.name)
+    if ours and earlier != options and not args.overwrite:
+        what = (f"results of `reproduce {args.name}` made with other options ({earlier})"
+                if earlier is not None else f"files this run would replace ({', '.join(ours)})")
+        raise CLIError(f"--out: {str(args.out)!r} holds {what}; pass --overwrite to replace "
+                       "them, or choose another --out.")
+
+    def record() -> None:
+        current = json.loads(path.read_text()) if path.is_file() else {}
+        current[args.name] = options
+        atomic_write(path, lambda p: p.write_text(json.dumps(current, indent=1) + "\n"))
+
+    return record
