@@ -294,6 +294,6 @@ def test_measured_weights_replaced_by_inferred_ones_are_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         infer_weights(rec, window=10.0)  # ground truth: no warning
-    rig = rec.assign_attrs(source="rig.nwb")
+    rig = rec.assign_attrs(source="rig.nwb", truth="{}")  # a recording: no ground truth
     with pytest.warns(UserWarning, match=r"rig.nwb holds measured weights .* replace them"):
         infer_weights(rig, window=10.0)

@@ -141,9 +141,8 @@ def _check_spikes(ds: Any) -> None:
 
 def _note_measured(ds: xr.Dataset) -> None:
     """Warn when the record holds measured weights: the inferred ones replace them (not for
-    plastix's own simulations, whose weights are the ground truth they are compared to)."""
-    if (ds.attrs.get("weights") in ("absent", "inferred") or truth(ds)
-            or str(ds.attrs.get("source", "")).startswith("plastix.")):
+    a simulation, whose weights are the ground truth they are compared to)."""
+    if ds.attrs.get("weights") in ("absent", "inferred") or truth(ds):
         return
     w = np.asarray(ds["weight"].values, dtype=float)
     if np.isfinite(w).any():
@@ -523,7 +522,7 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
         raise ValueError(f"`window` ({window:g} s) is longer than every segment of the record; "
                          "use a shorter window.")
     base = baseline if isinstance(baseline, str) else tuple(float(b) * c for b in baseline)
-    gaps = {r: _gaps(record, r) for r in ("pre", "post")}  # time a unit was not recorded
+    gaps = {"post": _gaps(record, "post")}  # time a unit was not recorded
     if method == "glm":
         w, sem, n_spk = _glm(record, pre, post, starts, wsegs, window * c, lo * c, hi * c,
                              GLM_BIN * c, int(min_spikes))
@@ -531,10 +530,13 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
         w, sem, n_spk = _ccg(record, pre, post, starts, wsegs, window * c, lo * c, hi * c, base,
                              jitter * c, int(n_surrogates), int(min_spikes), resolve_rng(rng),
                              gaps["post"])
-    unseen = _pairs_unobserved(gaps, w.shape, starts, wsegs, window * c)
-    if method == "glm":  # ccg leaves out the pre spikes near unrecorded time instead
-        _mask_unobserved(w, sem, unseen)
-    n_unrecorded = int((np.isnan(w) & unseen).sum())
+    n_unrecorded = 0
+    if method == "glm" or np.isnan(w).any():  # the pre units' gaps: only when they matter
+        gaps["pre"] = _gaps(record, "pre")
+        unseen = _pairs_unobserved(gaps, w.shape, starts, wsegs, window * c)
+        if method == "glm":  # ccg leaves out the pre spikes near unrecorded time instead
+            _mask_unobserved(w, sem, unseen)
+        n_unrecorded = int((np.isnan(w) & unseen).sum())
     return _output(record, w, sem, n_spk, starts + window * c / 2, wsegs, n_unrecorded, {
         "method": method, "window_s": float(window), "lag_s": [lo, hi],
         "baseline": baseline if isinstance(baseline, str) else [float(b) for b in baseline],

@@ -404,7 +404,8 @@ def simulate_spike_record(n_pre: int = 1000, n_post: int = 1, *, duration: float
     rec = make_record(pre_act, post_act, w, time=t, weight_time=wt, dt=dt,
                       activity_units="1", activity_kind="count", decay=0.0,
                       pre_spikes={"time": pt, "unit": pu}, post_spikes={"time": qt, "unit": qu},
-                      source="plastix.estimate.synthetic.simulate_spike_record")
+                      source="plastix.estimate.synthetic.simulate_spike_record",
+                      truth={"rule": rule, "lr": lr, "noise": noise, "tau": tau, "rate": rate})
     return rec
 
 

@@ -44,6 +44,7 @@ from plastix.io.nwb_scan import (
 )
 from plastix.io.probe import reading
 from plastix.io.table import COLUMNS, header_units, is_pairing_table, load_pairing_table
+from plastix.io.unit_select import role_split
 
 __all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "inspect_table",
            "inspect_pynapple_session", "inspect_phy_folder", "describe_record"]
@@ -405,8 +406,6 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
         return
     ins.missing.append("the role of each unit: no column 'role' (values pre/post) in the Units "
                        "table")
-    from plastix.io.pynapple_files import role_split
-
     split = role_split(c.unit_columns)
     if split is not None:
         ins.flags += [f"--pre-units {shlex.quote(split[0])}",

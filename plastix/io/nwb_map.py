@@ -356,8 +356,7 @@ EMPTY_ROWS_REFUSE = 0.99
 def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray,
                          data_times: list[np.ndarray], *, rows: str, label: str,
                          refuse: Callable[[str, str, str], Exception],
-                         each_row: bool = False, refuse_empty: bool = False,
-                         warn: Callable[[str], None] | None = None) -> None:
+                         each_row: bool = False, refuse_empty: bool = False) -> None:
     """Refuse segment rows that hold no weight sample or almost no data; warn when most of
     their time is empty.
 
@@ -385,9 +384,6 @@ def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray
     refuse_empty : bool
         Refuse, rather than warn, when more than :data:`EMPTY_ROWS_REFUSE` of the rows'
         time holds no data (the standard NWB reader).
-    warn : callable, optional
-        ``warn(message)`` gives the warning (default :func:`warnings.warn`).
-
     Raises
     ------
     Exception
@@ -407,7 +403,7 @@ def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray
         raise refuse(f"no weight sample lies in any of {where}",
                      f"weights sampled at {np.min(w_times):g}-{np.max(w_times):g} s", hint)
     _check_rows_time(start, stop, data_times, where, label, hint,
-                     refuse if refuse_empty else None, warn)
+                     refuse if refuse_empty else None)
     empty = np.setdiff1d(np.arange(start.size), wrow)
     if each_row and w_times.size and empty.size:
         i = int(empty[0])
@@ -421,8 +417,7 @@ def check_rows_hold_data(segs: dict[str, np.ndarray] | None, w_times: np.ndarray
 
 def _check_rows_time(start: np.ndarray, stop: np.ndarray, data_times: list[np.ndarray],
                      where: str, label: str, hint: str,
-                     refuse: Callable[[str, str, str], Exception] | None,
-                     warn: Callable[[str], None] | None) -> None:
+                     refuse: Callable[[str, str, str], Exception] | None) -> None:
     """Refuse rows whose time lies almost all (> :data:`EMPTY_ROWS_REFUSE`) outside the
     data's span; warn when most of it (> :data:`EMPTY_ROWS_WARN`) does.
 
@@ -440,8 +435,6 @@ def _check_rows_time(start: np.ndarray, stop: np.ndarray, data_times: list[np.nd
         The likely fix.
     refuse : callable or None
         ``refuse(what, found, fix)`` -> the exception to raise; None: warn instead.
-    warn : callable or None
-        ``warn(message)``; None: :func:`warnings.warn`.
     """
     spans = [(np.nanmin(t), np.nanmax(t)) for t in map(np.asarray, data_times)
              if t.size and np.isfinite(t).any()]  # no copy of every spike
@@ -461,27 +454,7 @@ def _check_rows_time(start: np.ndarray, stop: np.ndarray, data_times: list[np.nd
         message = (f"{label}: {where} last {total:g} s in all, but the spikes, series and "
                    f"weights lie within {t0:g}-{t1:g} s, so {empty:.3g}% of the rows' time "
                    f"holds no data; {hint}.")
-        if warn is None:
-            warnings.warn(message, UserWarning, stacklevel=5)
-        else:
-            warn(message)
-
-
-def warn_file(src: Path, message: str, *, stacklevel: int = 2) -> None:
-    """A :class:`UserWarning` about the file ``src`` (Python's warning filters show it once
-    per place in a session, and the command line once per command; no memory is kept
-    here, so a later read of the file warns again where the filters allow).
-
-    Parameters
-    ----------
-    src : Path
-        The file the warning is about (named in ``message``).
-    message : str
-        The warning.
-    stacklevel : int
-        As :func:`warnings.warn`, counted from the caller.
-    """
-    warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
+        warnings.warn(message, UserWarning, stacklevel=5)
 
 
 def _sample_step(times: np.ndarray) -> float:
@@ -501,9 +474,10 @@ def _nan_spikes_warning(c: NwbContent, src: Path) -> None:
     shown = ", ".join(f"{int(c.unit_ids[i])} ({n})" for i, n in items[:8])
     more = f", ... ({len(items)} units)" if len(items) > 8 else ""
     total = sum(n for _, n in items)
-    warn_file(src, f"{src.name}: {total} NaN spike time(s) in units/spike_times of the Units "
-              f"table {c.units_path or 'units'!r} were dropped (NaN is no spike; MatNWB pads "
-              f"spike trains with NaN): unit (count) {shown}{more}.", stacklevel=4)
+    warnings.warn(f"{src.name}: {total} NaN spike time(s) in units/spike_times of the Units "
+                  f"table {c.units_path or 'units'!r} were dropped (NaN is no spike; MatNWB "
+                  f"pads spike trains with NaN): unit (count) {shown}{more}.", UserWarning,
+                  stacklevel=5)
 
 
 def _check_weight_order(w: dict[str, Any], wrow: np.ndarray, src: Path, rows: str) -> None:
@@ -549,9 +523,10 @@ def _observed(c: NwbContent, ids: list[int], span: tuple[float, float], src: Pat
     missed = [u for u, iv in zip(ids, out, strict=True) if iv is not None
               and not np.any((iv[:, 1] > lo) & (iv[:, 0] < hi) & (iv[:, 1] > iv[:, 0]))]
     if missed:
-        warn_file(src, f"{src.name}: the obs_intervals of unit(s) {_ids_desc(missed)} miss the "
-                  f"record ({lo:g}-{hi:g} s) altogether: their activity is NaN (not "
-                  "recorded) throughout and their synapses are left out.", stacklevel=6)
+        warnings.warn(f"{src.name}: the obs_intervals of unit(s) {_ids_desc(missed)} miss "
+                      f"the record ({lo:g}-{hi:g} s) altogether: their activity is NaN (not "
+                      "recorded) throughout and their synapses are left out.", UserWarning,
+                      stacklevel=7)
     return out
 
 
@@ -605,8 +580,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
                          rows=f"{segs['name']} table" if segs else "", label=src.name,
                          refuse=lambda what, found, fix: not_mappable(
                              src, what, found, f"{fix} (--segments none)"),
-                         each_row=True, refuse_empty=True,
-                         warn=lambda m: warn_file(src, m, stacklevel=5))
+                         each_row=True, refuse_empty=True)
     wrow = assign(w["times"], segs)
     if not absent:
         _check_weight_order(w, wrow, src, segs["name"] if segs else "")

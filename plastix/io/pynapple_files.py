@@ -68,6 +68,7 @@ from plastix.io.nwb_map import synapse_pairs
 from plastix.io.nwb_scan import cli_flag as _flag
 from plastix.io.nwb_scan import parse_units, role_value, suggest
 from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
+from plastix.io.unit_select import role_split
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SYNAPSE_TABLES",
            "read_pynapple_session", "open_pynapple_session", "write_pynapple_session",
@@ -268,34 +269,6 @@ def _few(ids: list[Any], n: int = 8) -> str:
     return ", ".join(map(str, ids[:n])) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
 
 
-def role_split(metadata: dict[str, np.ndarray]) -> tuple[str, str, str] | None:
-    """A split of units into the two roles by their metadata, for advice: ``(pre filter,
-    post filter, why)`` from the most telling column (a place before a quality label): a
-    numeric one of more than two values at its widest gap (``depth<1250``), else one of
-    two to eight values (``location=CA1``); None when no column serves."""
-    for column in sorted(metadata, key=_advice_rank):
-        values = np.asarray(metadata[column])
-        if column.lower() in _NOT_ROLES:
-            continue
-        if values.dtype.kind == "O":  # numbers held as objects (pynwb columns)
-            try:
-                values = values.astype(float)
-            except (TypeError, ValueError):
-                pass
-        split = _numeric_split(values)
-        if split is not None:
-            return (f"{column}<{split:g}", f"{column}>={split:g}",
-                    f"{column!r} is numeric, split here at its widest gap; swap the sides or "
-                    "move the threshold as your units are")
-        distinct = ([f"{v:g}" for v in np.unique(values[np.isfinite(values)])]
-                    if values.dtype.kind in "iuf" else sorted(set(map(str, values.tolist()))))
-        if 2 <= len(distinct) <= 8:
-            return (f"{column}={distinct[0]}", f"{column}={distinct[1]}",
-                    f"{column!r} has values {', '.join(distinct)}: name the presynaptic ones "
-                    "first")
-    return None
-
-
 def _selection_fix(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
     """How to split one object's units into the two roles, from its metadata: the advice
     and the flags."""
@@ -310,31 +283,6 @@ def _selection_fix(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
              f"{_flag('post_units')} {ids[-1]}") if len(ids) > 1 else ()
     return (f"Select each role's units with {_flag('pre_units')} IDS {_flag('post_units')} IDS "
             f"(its ids: {_few(ids)})", flags)
-
-
-#: metadata that tells units apart by where they are, most telling first (for advice)
-_PLACES = ("location", "region", "brain_region", "area", "structure", "depth", "shank", "sh",
-           "ch", "channel", "electrode", "group_name")
-#: metadata that never tells roles apart: sorting quality, rates, per-shank numbers
-_NOT_ROLES = ("group", "kslabel", "rate", "fr", "unit", "contampct", "amp", "amplitude",
-              "n_spikes", "quality")
-
-
-def _advice_rank(column: str) -> int:
-    name = column.lower()
-    return _PLACES.index(name) if name in _PLACES else len(_PLACES)
-
-
-def _numeric_split(values: np.ndarray) -> float | None:
-    """The midpoint of the widest gap between the distinct values of a numeric column of
-    more than two values (a depth, a channel), or None."""
-    if values.dtype.kind not in "iuf":
-        return None
-    distinct = np.unique(values[np.isfinite(values)].astype(float))
-    if distinct.size < 3:
-        return None
-    k = int(np.argmax(np.diff(distinct)))
-    return float((distinct[k] + distinct[k + 1]) / 2)
 
 
 def _roles(s: _Session, opt: dict[str, Any]) -> dict[str, NpzObject]:

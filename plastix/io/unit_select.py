@@ -1,6 +1,7 @@
 """Selections of units by id or by a column of their table: the ``pre_units`` /
 ``post_units`` options (``--pre-units 3,4,5``, ``location=CA1``, ``depth<1500``) that
-the standard NWB, pynapple and Kilosort/Phy readers share."""
+the standard NWB, pynapple and Kilosort/Phy readers share, and the advice on a split
+into the two roles that their refusals and ``plastix inspect`` print."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["UnitFilter", "parse_units", "cell_matches", "FILTER_HELP"]
+__all__ = ["UnitFilter", "parse_units", "cell_matches", "role_split", "FILTER_HELP"]
 
 _FILTER = re.compile(r"^\s*(?P<column>[^<>=!]*?)\s*(?P<op>==|=|!=|<=|>=|<|>)\s*(?P<value>.*?)\s*$")
 FILTER_HELP = ("a list of unit ids or COLUMN=VALUE (e.g. 'location=CA1'; several values "
@@ -126,3 +127,56 @@ def cell_matches(cell: Any, value: str) -> bool:
             return float(cell) == float(value)
         except ValueError:
             return False
+
+
+#: metadata that tells units apart by where they are, most telling first (for advice)
+_PLACES = ("location", "region", "brain_region", "area", "structure", "depth", "shank", "sh",
+           "ch", "channel", "electrode", "group_name")
+#: metadata that never tells roles apart: sorting quality, rates, per-shank numbers
+_NOT_ROLES = ("group", "kslabel", "rate", "fr", "unit", "contampct", "amp", "amplitude",
+              "n_spikes", "quality")
+
+
+def _advice_rank(column: str) -> int:
+    name = column.lower()
+    return _PLACES.index(name) if name in _PLACES else len(_PLACES)
+
+
+def _numeric_split(values: np.ndarray) -> float | None:
+    """The midpoint of the widest gap between the distinct values of a numeric column of
+    more than two values (a depth, a channel), or None."""
+    if values.dtype.kind not in "iuf":
+        return None
+    distinct = np.unique(values[np.isfinite(values)].astype(float))
+    if distinct.size < 3:
+        return None
+    k = int(np.argmax(np.diff(distinct)))
+    return float((distinct[k] + distinct[k + 1]) / 2)
+
+
+def role_split(metadata: dict[str, np.ndarray]) -> tuple[str, str, str] | None:
+    """A split of units into the two roles by their metadata, for advice: ``(pre filter,
+    post filter, why)`` from the most telling column (a place before a quality label): a
+    numeric one of more than two values at its widest gap (``depth<1250``), else one of
+    two to eight values (``location=CA1``); None when no column serves."""
+    for column in sorted(metadata, key=_advice_rank):
+        values = np.asarray(metadata[column])
+        if column.lower() in _NOT_ROLES:
+            continue
+        if values.dtype.kind == "O":  # numbers held as objects (pynwb columns)
+            try:
+                values = values.astype(float)
+            except (TypeError, ValueError):
+                pass
+        split = _numeric_split(values)
+        if split is not None:
+            return (f"{column}<{split:g}", f"{column}>={split:g}",
+                    f"{column!r} is numeric, split here at its widest gap; swap the sides or "
+                    "move the threshold as your units are")
+        distinct = ([f"{v:g}" for v in np.unique(values[np.isfinite(values)])]
+                    if values.dtype.kind in "iuf" else sorted(set(map(str, values.tolist()))))
+        if 2 <= len(distinct) <= 8:
+            return (f"{column}={distinct[0]}", f"{column}={distinct[1]}",
+                    f"{column!r} has values {', '.join(distinct)}: name the presynaptic ones "
+                    "first")
+    return None
