@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="pyparsing")
 
@@ -19,6 +20,8 @@ def rng() -> np.random.Generator:
 
 def _global_state() -> dict:
     state = {"np_random": np.random.get_state()[1][:8].tobytes()}  # noqa: NPY002 (the guard)
+    for lib in threadpool_info():  # a library loaded during the test has no "before"
+        state[f"threads of {lib['filepath']}"] = lib["num_threads"]
     torch = sys.modules.get("torch")
     if torch is not None:
         state["torch_rng"] = bytes(torch.random.get_rng_state()[:64].tolist())
@@ -34,7 +37,8 @@ def _global_state() -> dict:
 
 @pytest.fixture(autouse=True)
 def _guard_global_state(request):
-    """Fail a test whose library code changed global RNG, dtype, torch threads or Brian2 state."""
+    """Fail a test whose library code changed global RNG, dtype, torch or BLAS threads or
+    Brian2 state."""
     before = _global_state()
     yield
     after = _global_state()

@@ -919,9 +919,9 @@ CASES += [
     ("estimate-missing-file", _est_fit(record="/nonexistent/rec.nc"), FileNotFoundError,
      r"`record` '/nonexistent/rec\.nc' does not exist\."),
     ("estimate-no-decay", _est_fit(), ValueError,
-     r"`decay` cannot be estimated: the record has no known decay \(`decay` is NaN\) and no "
-     r"synapse had a silent presynaptic unit during an interval\. Pass decay=<rate in 1/s> "
-     r"\(0 if the weights do not decay\), e\.g\. --decay 0\.01\."),
+     r"`decay` cannot be estimated: the record states no decay rate and no synapse had a "
+     r"silent presynaptic unit during an interval \(the decay is estimated from those\)\. Pass "
+     r"`decay`, the rate in 1/s \(0 if the weights do not decay\), e\.g\. 0\.01\."),
     ("estimate-stdp-without-spikes", _est_fit(kernel="stdp", decay=1.0), ValueError,
      r"record: kernel='stdp' needs spike times, but `pre_spike_time` is missing; found "
      r"variables \[.*\]\. Use a record built with `pre_spikes=` \(or a Neo file with "

@@ -532,3 +532,31 @@ def test_one_weight_sample_is_not_ready_and_the_refusal_names_the_record(tmp_pat
     assert not report.ready and "a weight interval" in report.missing[0]
     with pytest.raises(SchemaError, match=r"no weight interval.*Measure the weights more than"):
         HebbianEstimator(n_boot=10, n_null=0).fit(one)
+
+
+def test_an_estimate_does_not_depend_on_the_callers_blas_threads(tmp_path):
+    """A threaded BLAS adds the parts of a product in an order that depends on its thread
+    count (a serial run, a Dask worker with one BLAS thread and a larger machine gave
+    estimates differing in the last bits); the estimator runs BLAS on one thread, so the
+    numbers are the same bytes whatever the caller's setting, which is restored."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from plastix.cli import main
+
+    rec = tmp_path / "a.nc"
+    assert main(["simulate", "rate", "--duration", "5", "--rng", "1", "--out", str(rec)]) == 0
+
+    def fit():
+        est = HebbianEstimator(n_boot=100, n_null=39, rng=0, progress=False).fit(rec)
+        return est.result_
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = fit()
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = fit()
+        assert blas_threads() == {2}
+    for v in one.variables:
+        assert one[v].values.tobytes() == two[v].values.tobytes(), v

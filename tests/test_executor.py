@@ -210,6 +210,40 @@ def test_a_batch_rerun_never_loads_results_of_other_options(tmp_path, capsys):
     assert again["r0_estimate.json"] == first["r0_estimate.json"]
 
 
+
+def test_the_batch_table_keeps_earlier_results_and_is_written_after_ctrl_c(
+        tmp_path, capsys, monkeypatch):
+    """DIR/estimates.csv has a row per result in DIR: a rerun naming fewer files keeps the
+    others' rows (this run's first); a run stopped by Ctrl-C writes the rows it has."""
+    import pandas as pd
+
+    from plastix.cli import _estimate_batch, main
+
+    files = _records(tmp_path / "in")
+    fast = ["--n-boot", "30", "--n-null", "19"]
+    out = tmp_path / "out"
+    assert main(["estimate", *files, *fast, "--out", f"{out}/"]) == 0
+    full = pd.read_csv(out / "estimates.csv")
+    assert main(["estimate", files[2], files[1], *fast, "--out", f"{out}/"]) == 0
+    assert "(3 rows, 1 from earlier runs" in capsys.readouterr().out
+    again = pd.read_csv(out / "estimates.csv")
+    pd.testing.assert_frame_equal(again, full.iloc[[2, 1, 0]].reset_index(drop=True))
+
+    real = _estimate_batch.estimate_task
+
+    def interrupted(args, *, tick=None):
+        if args.file.name == "r1.nc":
+            raise KeyboardInterrupt
+        return real(args, tick=tick)
+
+    monkeypatch.setattr(_estimate_batch, "estimate_task", interrupted)
+    stopped = tmp_path / "stopped"
+    assert main(["estimate", *files, *fast, "--out", f"{stopped}/"]) == 130
+    table = pd.read_csv(stopped / "estimates.csv")
+    assert table["file"].tolist() == [files[0]]
+    pd.testing.assert_frame_equal(table.drop(columns="file"),
+                                  full.iloc[[0]].drop(columns="file"))
+
 @pytest.mark.slow  # about 2 min on the loaded 2-core machine (three designs)
 def test_design_sessions_on_the_cluster_equal_the_serial_design(client, tmp_path):
     """propose_experiments(client=): the same dataset; the sessions it measured are in the
@@ -364,3 +398,36 @@ def test_a_damaged_file_stops_only_its_own_estimate(tmp_path, capsys):
         fh.write(good)
     assert main(["estimate", *files, *fast]) == 0
     assert "2 of 3 files already estimated" in capsys.readouterr().out
+
+
+
+def _blas_threads_now(*, tick=None):
+    from threadpoolctl import threadpool_info
+
+    time.sleep(0.05)  # the two tasks overlap
+    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+def test_tasks_run_with_one_blas_thread_and_the_callers_count_comes_back():
+    """BLAS adds in an order that depends on its thread count, so every task runs with one
+    BLAS thread (serial, in a pool of threads, nested), whatever the caller set; the
+    caller's count is restored when the run ends."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from plastix._util.threads import one_blas_thread
+
+    def counts():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    seen = []
+    with threadpool_limits(limits=2, user_api="blas"):
+        for threads in (1, 2):
+            run_tasks([Task(f"t{i}", _blas_threads_now) for i in range(4)],
+                      lambda task, got: seen.append(got), threads=threads)
+            assert counts() == {2}
+        with one_blas_thread():
+            with one_blas_thread():
+                assert counts() == {1}
+            assert counts() == {1}
+        assert counts() == {2}
+    assert seen == [{1}] * 8

@@ -163,15 +163,33 @@ class _Tick:
                 self.bar.update(n)
 
 
+def call_task(fn: Callable[..., Any], *args: Any, tick: Any) -> Any:
+    """``fn(*args, tick=tick)`` with BLAS on one thread, as every backend runs a task: a
+    threaded BLAS adds in an order that depends on its thread count, which differs
+    between this process, a Dask worker and another machine (see
+    :func:`plastix._util.threads.one_blas_thread`)."""
+    from plastix._util.threads import one_blas_thread
+
+    with one_blas_thread():
+        return fn(*args, tick=tick)
+
+
 def _run_here(tasks, on_result, *, client, threads, retries, bar) -> None:
+    from plastix._util.threads import one_blas_thread
+
+    with one_blas_thread():  # set here, in the calling thread, for the pool's threads too
+        _run_in_threads(tasks, on_result, threads=threads, bar=bar)
+
+
+def _run_in_threads(tasks, on_result, *, threads, bar) -> None:
     stop = threading.Event()
     tick = _Tick(bar, stop)
     if threads == 1 or len(tasks) == 1:
         for task in tasks:
-            on_result(task, task.fn(*task.args, tick=tick))
+            on_result(task, call_task(task.fn, *task.args, tick=tick))
         return
     with ThreadPoolExecutor(max_workers=min(threads, len(tasks))) as pool:
-        jobs = {pool.submit(t.fn, *t.args, tick=tick): t for t in tasks}
+        jobs = {pool.submit(call_task, t.fn, *t.args, tick=tick): t for t in tasks}
         try:
             for job in as_completed(jobs):
                 on_result(jobs[job], job.result())
@@ -194,7 +212,8 @@ def _run_dask(tasks, on_result, *, client, threads, retries, bar) -> None:
 
     check_client(client)
     by_key = {f"plastix-{t.key}": t for t in tasks}
-    futures = [client.submit(t.fn, *t.args, tick=None, key=k, pure=False, retries=retries)
+    futures = [client.submit(call_task, t.fn, *t.args, tick=None, key=k, pure=False,
+                             retries=retries)
                for k, t in by_key.items()]
     failed: list[tuple[Task, BaseException]] = []
     done = 0

@@ -5,8 +5,11 @@ options and seed for every file, so a file's result depends on the file alone, n
 on the worker or the order).  Results are written here, as tasks finish:
 ``DIR/STEM_estimate.nc`` and ``.json`` per file, registered in
 ``DIR/estimate-index.json`` (atomic, under the folder's lock), then the combined table
-``DIR/estimates.csv`` (one row per file).  A rerun with the same options loads the
-files already estimated instead of estimating them again.
+``DIR/estimates.csv``: one row per result in the folder, this run's files first in the
+order given, then those of earlier runs (a rerun naming fewer files keeps their rows).
+The table is written also when the run stops early (a failed task, Ctrl-C).  A rerun
+with the same options loads the files already estimated instead of estimating them
+again.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def estimate_task(args: argparse.Namespace, *, tick=None) -> dict[str, Any]:
 
 def run_batch(args: argparse.Namespace) -> int:
     """Estimate every file of ``args.file`` (on ``--workers``/``--scheduler`` if given)."""
-    from plastix._util.executor import Task, TaskError, run_tasks
+    from plastix._util.executor import Task, run_tasks
     from plastix._util.index import read_index, update_index
     from plastix.cli._cluster import cluster_client
     from plastix.estimate.estimator import result_to_dict, save_result
@@ -112,7 +115,7 @@ def run_batch(args: argparse.Namespace) -> int:
             failed[f] = res["error"]
             return
         save_result(res["result"], bases[f])
-        update_index(out, lambda ix: _record_result(ix, keys[f], bases[f].name), INDEX)
+        update_index(out, lambda ix: _record_result(ix, keys[f], bases[f].name, f), INDEX)
         done[f] = result_to_dict(res["result"])
         print(f"plastix estimate {f.name}\n{res['summary']}", flush=True)
 
@@ -129,14 +132,13 @@ def run_batch(args: argparse.Namespace) -> int:
     try:
         with cluster_client(args) as client:
             run_tasks(tasks, save, client=client, bar=bar)
-    except TaskError:
-        _write_table(out, args.file, done)  # what finished is in the table too
-        raise
     finally:
         if bar is not None:
             bar.close()
-    table = _write_table(out, args.file, done)
-    print(f"wrote {len(done)} results and {table}")
+        table, n_rows = _write_table(out, args.file, done)  # also after a failure or Ctrl-C
+    earlier = n_rows - len(done)
+    print(f"wrote {len(done)} results and {table}"
+          + (f" ({n_rows} rows, {earlier} from earlier runs in {out})" if earlier else ""))
     for f, line in failed.items():
         print(f"plastix estimate: error: {f}: {line}", file=sys.stderr)
     if failed:
@@ -147,32 +149,57 @@ def run_batch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record_result(index: dict, key: str, name: str) -> None:
+def _record_result(index: dict, key: str, name: str, file: Path) -> None:
     """Note in the folder's index that result ``name`` is the one of ``key`` (a file and
-    the options); an earlier key of the same name (other options, e.g. another --rng,
-    whose files were just replaced) is dropped, so a rerun never loads them as its own."""
+    the options) and came from ``file``; an earlier key of the same name (other options,
+    e.g. another --rng, whose files were just replaced) is dropped, so a rerun never loads
+    them as its own."""
     results = index.setdefault("results", {})
     for old in [k for k, v in results.items() if v == name and k != key]:
         del results[old]
     results[key] = name
+    index.setdefault("files", {})[name] = str(file)
 
 
-def _write_table(out: Path, files: list[Path], done: dict[Path, dict]) -> Path:
-    """``out/estimates.csv``: one row per estimated file, in the order given."""
+_COLUMNS = ["file", "alignment", "alignment_low", "alignment_high", "p_value", "verdict",
+            "decay", "pooled", "result"]
+
+
+def _row(file: str, name: str, d: dict) -> dict[str, Any]:
+    lo, hi = (d.get("alignment_ci") or [None, None])[:2]
+    return {"file": file, "alignment": d.get("alignment"), "alignment_low": lo,
+            "alignment_high": hi, "p_value": d.get("p_value"), "verdict": d.get("verdict"),
+            "decay": d.get("decay"), "pooled": d.get("pooled"), "result": f"{name}.nc"}
+
+
+def _earlier_rows(out: Path, names: set[str]) -> list[dict[str, Any]]:
+    """Rows of the results that earlier runs left in ``out`` (registered in its index, their
+    summary still there), other than ``names``, sorted by name."""
+    from plastix._util.index import read_index
+
+    index = read_index(out, INDEX)
+    files = index.get("files", {})
+    rows = []
+    for name in sorted(set(index.get("results", {}).values()) - names):
+        summary = result_files(out / name)[1]
+        try:
+            d = json.loads(summary.read_text())
+        except (OSError, ValueError):  # removed or damaged since: no row
+            continue
+        rows.append(_row(files.get(name, ""), name, d))
+    return rows
+
+
+def _write_table(out: Path, files: list[Path], done: dict[Path, dict]) -> tuple[Path, int]:
+    """``out/estimates.csv``: one row per estimated file of this run, in the order given,
+    then one per result of earlier runs still in ``out``; returns the path and the rows."""
     import pandas as pd
 
     from plastix._util.io import atomic_write
 
-    rows = []
-    for f in files:
-        if f not in done:
-            continue
-        d = done[f]
-        lo, hi = (d.get("alignment_ci") or [None, None])[:2]
-        rows.append({"file": str(f), "alignment": d.get("alignment"), "alignment_low": lo,
-                     "alignment_high": hi, "p_value": d.get("p_value"),
-                     "verdict": d.get("verdict"), "decay": d.get("decay"),
-                     "pooled": d.get("pooled"), "result": f"{f.stem}_estimate.nc"})
-    frame = pd.DataFrame(rows, columns=["file", "alignment", "alignment_low", "alignment_high",
-                                        "p_value", "verdict", "decay", "pooled", "result"])
-    return atomic_write(out / TABLE, lambda p: frame.to_csv(p, index=False))
+    ours = [f"{f.stem}_estimate" for f in files]
+    rows = [_row(str(f), name, done[f]) for f, name in zip(files, ours, strict=True)
+            if f in done]
+    rows += _earlier_rows(out, set(ours))
+    frame = pd.DataFrame(rows, columns=_COLUMNS)
+    return atomic_write(out / TABLE, lambda p: frame.to_csv(p, index=False)), len(rows)

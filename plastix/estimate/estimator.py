@@ -44,6 +44,7 @@ import xarray as xr
 
 from plastix._util.errors import SchemaError, check_choice
 from plastix._util.rng import resolve_rng
+from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_keywords, check_memory
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._spikes import NULL_METHODS
@@ -352,6 +353,7 @@ class HebbianEstimator:
         _check_replicate_memory(1, int(self.n_boot), int(self.n_null))
 
     # ------------------------------------------------------------ fit
+    @one_blas_thread()
     def fit(self, record: Any, y: Any = None) -> HebbianEstimator:
         """Estimate the alignment of ``record``; returns ``self``.
 
@@ -460,9 +462,10 @@ class HebbianEstimator:
         if sww <= 0:
             unit = ds.attrs.get("time_units", "time unit")
             raise ValueError(
-                "`decay` cannot be estimated: the record has no known decay (`decay` is NaN) "
-                "and no synapse had a silent presynaptic unit during an interval. Pass "
-                f"decay=<rate in 1/{unit}> (0 if the weights do not decay), e.g. --decay 0.01."
+                "`decay` cannot be estimated: the record states no decay rate and no synapse "
+                "had a silent presynaptic unit during an interval (the decay is estimated from "
+                f"those). Pass `decay`, the rate in 1/{unit} (0 if the weights do not decay), "
+                "e.g. 0.01."
             )
         return float(-sdw / sww), "silent_synapses"
 

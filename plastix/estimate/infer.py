@@ -95,6 +95,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
+from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_int, check_positive
 from plastix.io.lazy import placeholder
 from plastix.record import make_record, provenance, truth
@@ -462,6 +463,7 @@ def _glm(ds, pre, post, starts, wsegs, window, lo, hi, width, min_spikes
     return w, sem, n_spk
 
 
+@one_blas_thread()
 def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_WINDOW,
                   lag: tuple[float, float] = DEFAULT_LAG, baseline: Any = "jitter",
                   jitter: float = DEFAULT_JITTER, n_surrogates: int = 0, min_spikes: int = 20,

@@ -57,6 +57,7 @@ import xarray as xr
 
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.rng import resolve_rng
+from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_int, check_number
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate.intervals import VERDICT_RULE, bca_interval, two_sided_p, verdict_of
@@ -538,6 +539,7 @@ def _kernels_of(kernel: str, table: pd.DataFrame) -> list[str]:
     return names
 
 
+@one_blas_thread()
 def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot: int = 1000,
                      n_null: int = 999, alpha: float = 0.05, tau: float = 0.02,
                      pairing: str = "all", signal: str = "log_ratio", weights: str = "auto",
