@@ -560,3 +560,16 @@ def test_an_estimate_does_not_depend_on_the_callers_blas_threads(tmp_path):
         assert blas_threads() == {2}
     for v in one.variables:
         assert one[v].values.tobytes() == two[v].values.tobytes(), v
+
+
+def test_too_few_bootstrap_replicates_give_no_verdict(rng):
+    """A 95% interval from fewer than 39 replicates has the extreme replicates as its ends
+    (too narrow): the verdict is indeterminate and its reason says why and what to pass."""
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
+    kw = dict(decay=FAST["decay"], n_null=99, rng=0, progress=False)
+    assert HebbianEstimator(n_boot=39, **kw).fit(rec).verdict_ == "hebbian"
+    est = HebbianEstimator(n_boot=38, **kw).fit(rec)
+    assert est.verdict_ == "indeterminate"
+    assert est.verdict_reason_ == ("38 bootstrap replicates cannot place the ends of a 95% "
+                                   "interval (its ends are the extreme replicates, too narrow); "
+                                   "pass n_boot >= 39 (--n-boot)")

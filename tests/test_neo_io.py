@@ -307,6 +307,20 @@ def test_bin_size_and_spikes_only_segment():
     assert np.isnan(ds["post_activity"].values[:2]).all()  # no post data in segment 0
 
 
+
+def test_a_bin_size_that_bins_nothing_is_named(rng, tmp_path):
+    """`bin_size` bins spike trains without a signal; when every segment's activity is a
+    signal it is not used, and a warning says so (it was ignored without a word)."""
+    from plastix.io import from_neo
+
+    path = save_record(continuous_record(rng), tmp_path / "rec.nix")
+    with pytest.warns(UserWarning, match=r"rec\.nix: `bin_size` \(--bin-size\) 0\.05 s is "
+                      r"not used: every segment's activity is a signal"):
+        load_record(path, bin_size=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        from_neo(user_block(), bin_size=0.01)  # segment 1 holds spikes only: binned
+
 def test_failed_write_keeps_previous_file(rng, tmp_path):
     from plastix.io import write_block
 

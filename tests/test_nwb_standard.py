@@ -435,3 +435,16 @@ def test_a_spike_only_lab_file_reads_when_the_weights_are_to_be_inferred(tmp_pat
     assert ins.ready and "--weights-from spikes" in str(ins)
     with pytest.raises(ValueError, match="weights_from"):
         load_record(path, weights_from="spike")
+
+
+def test_a_bin_size_that_bins_nothing_is_named(tmp_path):
+    """With an activity series the grid is its samples and `bin_size` is not used: a
+    warning says so (it was ignored without a word)."""
+    from plastix.datasets import dataset_dir
+
+    path = dataset_dir() / "circuit_hebbian_standard.nwb"
+    with pytest.warns(UserWarning, match=r"circuit_hebbian_standard\.nwb: `bin_size` "
+                      r"\(--bin-size\) 0\.05 s is not used: the activity is the presynaptic "
+                      r"series, sampled every 0\.01 s"):
+        ds = load_record(path, bin_size=0.05)
+    assert ds.attrs["dt"] == pytest.approx(0.01)

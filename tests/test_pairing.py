@@ -434,3 +434,15 @@ def test_cli_drops_incomplete_rows_only_when_asked(tmp_path, capsys):
     assert f"{len(table) - 1} rows (1 dropped for NaN)" in capsys.readouterr().out
     assert main(["estimate", str(tmp_path / "x.nc"), "--nan", "drop"]) == 2
     assert "`--nan` applies to a table" in capsys.readouterr().err
+
+
+def test_too_few_bootstrap_replicates_give_no_verdict():
+    """Fewer than 2/alpha - 1 replicates cannot place a 1 - alpha interval's ends (they are
+    the extreme replicates): a warning, and no verdict, where 39 replicates give one."""
+    table = simulate_pairing_table("stdp", rng=3)
+    assert estimate_pairing(table, n_boot=39, n_null=99, rng=0).verdict == "hebbian"
+    with pytest.warns(UserWarning, match=r"38 bootstrap replicates cannot place the ends of a "
+                      r"95% interval .* pass n_boot >= 39 \(--n-boot\); every verdict is "
+                      r"indeterminate"):
+        res = estimate_pairing(table, kernel="all", n_boot=38, n_null=99, rng=0)
+    assert set(res.dataset["verdict"].values.tolist()) == {"indeterminate"}

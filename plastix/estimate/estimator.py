@@ -149,7 +149,9 @@ class HebbianEstimator:
         STDP window time constant in ``time_units``; default 20 ms (0.02 for
         ``"s"``, 20 for ``"ms"``; required for other units).
     n_boot : int
-        Bootstrap replicates.
+        Bootstrap replicates; fewer than ``2 / alpha − 1`` (39 at ``alpha=0.05``) cannot
+        place the interval's ends, and the verdict is then ``indeterminate`` (its
+        reason says so).
     block_length : int, optional
         Block length in intervals.  Default: ``2 max(⌈K^{1/3}⌉, ⌈b_PW⌉)``, at most
         ``K/8`` (at least 1), where ``b_PW`` is the Politis–White (2004) automatic
@@ -519,7 +521,7 @@ class HebbianEstimator:
         # ---- p-value against the circular-shift null (two-sided)
         p = two_sided_p(a_hat, null)
         verdict = verdict_of(ci, p, alpha)
-        reason = unjudgeable_reason(n_k, int(self.n_null), alpha, ci)
+        reason = unjudgeable_reason(n_k, int(self.n_null), alpha, ci, int(self.n_boot))
         if reason:
             verdict = "indeterminate"
         pooled, pred, gap, pooled_ci, diff_ci, consistent = _pooled_forms(

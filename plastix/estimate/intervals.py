@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["VERDICTS", "MIN_INTERVALS", "VERDICT_RULE", "BLOCK_RULE", "unjudgeable_reason",
-           "block_resamples", "politis_white_block_length", "bca_interval",
-           "studentized_interval", "two_sided_p",
-           "verdict_of", "floor_note"]
+           "min_boot", "too_few_boot", "block_resamples", "politis_white_block_length",
+           "bca_interval", "studentized_interval", "two_sided_p", "verdict_of", "floor_note"]
 
 
 VERDICTS = ("hebbian", "anti_hebbian", "indeterminate")
@@ -50,7 +49,8 @@ BLOCK_RULE = ("circular block bootstrap over intervals; default block length "
               "on one side of it")
 
 
-def unjudgeable_reason(n_intervals: int, n_null: int, alpha: float, ci: Any) -> str:
+def unjudgeable_reason(n_intervals: int, n_null: int, alpha: float, ci: Any,
+                       n_boot: int | None = None) -> str:
     """Why a fit cannot support a verdict (it is then ``indeterminate``), or ``""``.
 
     Parameters
@@ -63,6 +63,9 @@ def unjudgeable_reason(n_intervals: int, n_null: int, alpha: float, ci: Any) -> 
         Test level.
     ci : array_like (2,)
         The bootstrap interval of the alignment.
+    n_boot : int, optional
+        Bootstrap replicates drawn: fewer than :func:`min_boot` cannot place the
+        interval's ends, which are then the extreme replicates (too narrow).
     """
     ci = np.asarray(ci, dtype=float)
     if n_intervals < MIN_INTERVALS:
@@ -75,9 +78,25 @@ def unjudgeable_reason(n_intervals: int, n_null: int, alpha: float, ci: Any) -> 
     if n_null < need:
         return (f"{n_null} null replicates cannot give p < {alpha:g} (the smallest p is "
                 f"2/(1 + n_null)); pass n_null >= {need} (--n-null)")
+    if n_boot is not None and n_boot < min_boot(alpha):
+        return too_few_boot(n_boot, alpha)
     if np.isfinite(ci).all() and ci[1] - ci[0] <= 0:
         return "the bootstrap interval has zero width: every resample gave the same alignment"
     return ""
+
+
+def min_boot(alpha: float) -> int:
+    """Fewest bootstrap replicates that place the ends of a ``1 - alpha`` interval: the
+    ``alpha / 2`` quantile of ``n`` replicates is defined when ``(n + 1) alpha / 2 >= 1``
+    (39 for a 95% interval)."""
+    return math.ceil(2 / alpha - 1 - 1e-9)
+
+
+def too_few_boot(n_boot: int, alpha: float) -> str:
+    """Why ``n_boot`` replicates support no verdict (see :func:`min_boot`)."""
+    return (f"{n_boot} bootstrap replicates cannot place the ends of a {100 * (1 - alpha):g}% "
+            "interval (its ends are the extreme replicates, too narrow); pass n_boot >= "
+            f"{min_boot(alpha)} (--n-boot)")
 
 
 def _cos(num: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:

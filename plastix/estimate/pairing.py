@@ -60,7 +60,14 @@ from plastix._util.rng import resolve_rng
 from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_int, check_number
 from plastix.alignment import ZeroNormWarning
-from plastix.estimate.intervals import VERDICT_RULE, bca_interval, two_sided_p, verdict_of
+from plastix.estimate.intervals import (
+    VERDICT_RULE,
+    bca_interval,
+    min_boot,
+    too_few_boot,
+    two_sided_p,
+    verdict_of,
+)
 from plastix.io.table import load_pairing_table
 from plastix.kernels import STDP_CUTOFF, Kernel, Spikes, default_param, get_kernel, kernel_names
 
@@ -331,8 +338,9 @@ def _one_kernel(g, h, w, boot_sums, null, alpha) -> dict[str, Any]:
     null = np.where(np.abs(null - a_hat) <= 1e-12 * max(1.0, abs(a_hat)), a_hat, null)
     p = two_sided_p(a_hat, null)
     a, b, r2 = _loo_fit(g, h, w)
+    verdict = verdict_of(ci, p, alpha) if boot.size >= min_boot(alpha) else "indeterminate"
     return {"alignment": a_hat, "ci": ci, "extended": ext, "p": p,
-            "verdict": verdict_of(ci, p, alpha), "boot": boot, "null": null,
+            "verdict": verdict, "boot": boot, "null": null,
             "intercept": a, "slope": b, "loo_r2": r2}
 
 
@@ -563,8 +571,10 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
         lab, a preparation, a frequency): rows are resampled and shuffled within
         each group.
     n_boot, n_null : int
-        Bootstrap replicates (≥ 1) and permutations (≥ 0; 0 skips the p-value,
-        and the interval alone decides the verdict).
+        Bootstrap replicates (≥ 1) and permutations (≥ 0; 0 skips the p-value).  A
+        verdict needs both: with fewer than ``2 / alpha − 1`` replicates (39 at
+        ``alpha=0.05``) the interval's ends are the extreme replicates, and without a
+        p-value there is no test; the verdict is then ``indeterminate``.
     alpha : float
         Level of the intervals (``1 − alpha``) and of the test.
     tau : float
@@ -600,6 +610,9 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
     """
     tab = load_pairing_table(table, nan=nan, sheet=sheet)
     by = _check(n_boot, n_null, alpha, tau, signal, pairing, weights, by, tab)
+    if n_boot < min_boot(alpha):
+        warnings.warn(f"{too_few_boot(n_boot, alpha)}; every verdict is indeterminate.",
+                      UserWarning, stacklevel=2)
     names = _kernels_of(kernel, tab)
     g, se = _signal(tab, signal)
     w = _row_weights(tab, se, weights)

@@ -69,6 +69,7 @@ Exactness
 from __future__ import annotations
 
 import json
+import warnings
 from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -364,6 +365,12 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
     ids = {r: unit_order(parts, r, h.exact.get(f"{r}_ids")) for r in ROLES}
     col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
     act = _activity(parts, seg_ids, ids, col, h, _default_bin(parts, bin_size, h.sec), lazy)
+    if bin_size is not None and act["used_bin"] is None:
+        where = Path(str(block.file_origin)).name if block.file_origin else "block"
+        warnings.warn(f"{where}: `bin_size` (--bin-size) {bin_size:g} s is not used: "
+                      "every segment's activity is a signal with its own sampling (spike "
+                      "trains are binned on its samples); drop it, or resample the signals.",
+                      UserWarning, stacklevel=2)
     (pre_label, pre_kind), (post_label, post_kind) = _activity_labels(act["labels"])
     dt = float(block.annotations["dt"]) if h.is_px else _bin_width(act["seg_dts"])
     w = _weights(parts, seg_ids, ids, col)
@@ -654,8 +661,14 @@ def read_neo_file(blocks: list[Any], path: str | Path, **options: Any) -> xr.Dat
 
 
 def pick_block(blocks: list[Any], index: int, path: str | Path) -> Any:
-    """Block ``index`` of the blocks read from ``path``; a clear error when it has none."""
+    """Block ``index`` of the blocks read from ``path``; a clear error when it has none.
+
+    A block without ``file_origin`` (NIX does not keep it) gets ``path``, so messages
+    and the record's provenance name the file."""
     if not 0 <= index < len(blocks):
         raise ValueError(f"`block_index` must be in [0, {len(blocks)}) for {Path(path).name!r}; "
                          f"got {index}.")
-    return blocks[index]
+    block = blocks[index]
+    if hasattr(block, "file_origin") and not block.file_origin:
+        block.file_origin = str(path)
+    return block

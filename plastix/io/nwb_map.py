@@ -338,6 +338,11 @@ def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src:
                 raise not_mappable(src, f"the {r0} and {r1} activity series have different "
                                    "time grids", f"{a['times'].size} and {b['times'].size} "
                                    "samples", "Resample one of them onto the other's grid")
+        if bin_size is not None:
+            warnings.warn(f"{src.name}: `bin_size` (--bin-size) {bin_size:g} s is not used: the "
+                          f"activity is the {r0}synaptic series, sampled every {dt:g} s (spike "
+                          "trains are binned on its samples); drop it, or resample the series.",
+                          UserWarning, stacklevel=2)
         return a["times"], dt
     b = bin_size or DEFAULT_BIN_SIZE
     pos = unit_rows(c, src)
