@@ -58,7 +58,8 @@ def one_blas_thread() -> Iterator[None]:
     threads and adds the parts in an order that depends on their number, so the same
     estimate differed in its last bits between a serial run, a Dask worker (Dask starts
     its workers with one BLAS thread) and a machine with more cores.  One thread gives the
-    same numbers everywhere, and on a 2-core machine it is also faster (a 100 x 20 unit,
+    same numbers whatever the thread counts (another CPU may still pick other BLAS
+    kernels), and on a 2-core machine it is also faster (a 100 x 20 unit,
     1 h recording: 29-31 s against 36-37 s with two threads).
 
     The limit is process-wide (OpenBLAS has one thread pool), so nested blocks and blocks
