@@ -168,9 +168,11 @@ def _datasets(out: Path, rng: np.random.Generator, progress: bool) -> list[Secti
     return [Section(
         "The estimator on the bundled reference recordings",
         command="\n".join(commands),
-        text=("Three small recordings ship in datasets/ with their ground truth and checksums "
-              "(NIX and NWB files, read through Neo). A rule with no Hebbian structure should "
-              "come out indeterminate; STDP pairings Hebbian."),
+        text=(f"{len(rows)} of the small recordings that ship in datasets/ with their ground "
+              "truth and checksums (NIX and NWB files in plastix's Neo convention; the "
+              "standard-NWB recording and the pairing tables are under 'Files labs "
+              "write'). A rule with no Hebbian structure should come out indeterminate; STDP "
+              "pairings Hebbian."),
         html_parts=[table_html(rows, ["file", "true rule", "kernel", "alignment", "95% CI",
                                       "p", "verdict"], raw_columns=[6])],
         files=[Path(f) for f in files])]

@@ -459,3 +459,13 @@ def test_no_benchmark_script_hides_an_installed_package():
     hidden = [f.name for f in sorted(root.glob("*.py"))
               if importlib.util.find_spec(f.stem) is not None]
     assert not hidden, f"benchmarks that shadow an installed module: {hidden}"
+
+
+def test_the_readmes_doctests_pass():
+    """`python -m doctest README.md` runs the README's examples as they are printed."""
+    import doctest
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    result = doctest.testfile(str(readme), module_relative=False, verbose=False)
+    assert result.attempted >= 3 and result.failed == 0

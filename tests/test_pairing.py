@@ -446,3 +446,23 @@ def test_too_few_bootstrap_replicates_give_no_verdict():
                       r"indeterminate"):
         res = estimate_pairing(table, kernel="all", n_boot=38, n_null=99, rng=0)
     assert set(res.dataset["verdict"].values.tolist()) == {"indeterminate"}
+
+
+def test_a_term_the_same_on_every_row_is_named_not_judged():
+    """All rows pair at 1 Hz: the rate kernels' term is one number, their alignment only
+    the sign of the mean change; they are flagged (term_varies False) and named in the
+    summary, the STDP window (which varies with delta_t) is judged."""
+    from plastix.datasets import load_dataset
+
+    res = estimate_pairing(load_dataset("pairing-table-stdp-csv"), kernel="all", rng=0, **FAST)
+    ds = res.dataset
+    flat = ds["kernel"].values[~ds["term_varies"].values].tolist()
+    assert flat == ["product", "covariance", "lagged", "post_activation"]  # covariance: 0
+    assert (ds["verdict"].sel(kernel=flat).values == "indeterminate").all()
+    assert bool(ds["term_varies"].sel(kernel="stdp")) and res.verdict == "hebbian"
+    assert ("no verdict (term the same on every row: the alignment is the sign of the mean "
+            "change): product, lagged, post_activation") in res.summary()
+    with pytest.warns(UserWarning, match=r"kernel 'product': its term is the same on every "
+                      r"row .* Try --kernel stdp"):
+        estimate_pairing(load_dataset("pairing-table-stdp-csv"), kernel="product", rng=0,
+                         **FAST)

@@ -499,7 +499,7 @@ for _rule in (
          signal=_dfa_signal, needs_gradient=False, signal_is_gradient=False,
          needs_hebbian_term=False, step=PLAIN, default_clip=5.0, draw_fixed=_dfa_draw,
          batch_fixed=_dfa_batch, backprop=False),
-    Rule(name="random_nn", description="a frozen random network's rank-4 targets (SPEC §4)",
+    Rule(name="random_nn", description="a frozen random network's rank-4 targets",
          signal=_random_nn_signal, needs_gradient=False, signal_is_gradient=False,
          needs_hebbian_term=False, step=PLAIN, default_clip=1.0, draw_fixed=_random_nn_draw,
          batch_fixed=_random_nn_batch, backprop=False),

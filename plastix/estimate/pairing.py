@@ -338,10 +338,26 @@ def _one_kernel(g, h, w, boot_sums, null, alpha) -> dict[str, Any]:
     null = np.where(np.abs(null - a_hat) <= 1e-12 * max(1.0, abs(a_hat)), a_hat, null)
     p = two_sided_p(a_hat, null)
     a, b, r2 = _loo_fit(g, h, w)
-    verdict = verdict_of(ci, p, alpha) if boot.size >= min_boot(alpha) else "indeterminate"
-    return {"alignment": a_hat, "ci": ci, "extended": ext, "p": p,
+    varies = term_varies(h)
+    judged = boot.size >= min_boot(alpha) and varies
+    verdict = verdict_of(ci, p, alpha) if judged else "indeterminate"
+    return {"alignment": a_hat, "ci": ci, "extended": ext, "p": p, "term_varies": varies,
             "verdict": verdict, "boot": boot, "null": null,
             "intercept": a, "slope": b, "loo_r2": r2}
+
+
+def term_varies(h: np.ndarray) -> bool:
+    """Whether a kernel's term differs between rows (beyond rounding).
+
+    A term that is the same on every row (a rate kernel on a table whose rows all pair
+    at one frequency) makes the alignment ``Σ w g c / ‖g‖ ‖c‖`` the sign-weighted mean
+    of the changes: it says whether the weights went up on average, not whether the
+    kernel explains which rows changed, so such a kernel gets no verdict.
+    """
+    finite = h[np.isfinite(h)]
+    if finite.size < 2:
+        return False
+    return bool(np.ptp(finite) > 1e-9 * np.max(np.abs(finite)))
 
 
 #: fewest rows an alignment is estimated from
@@ -457,6 +473,12 @@ class PairingResult:
                                             strict=True) if not np.isfinite(v)]
         if undefined:
             lines.append(f"undefined (term or changes zero on every row): {', '.join(undefined)}")
+        flat = [str(k) for k, a_k, v in zip(ds["kernel"].values, ds["alignment"].values,
+                                            ds["term_varies"].values, strict=True)
+                if np.isfinite(a_k) and not v] if "term_varies" in ds else []
+        if flat:
+            lines.append("no verdict (term the same on every row: the alignment is the sign of "
+                         f"the mean change): {', '.join(flat)}")
         if ds.sizes["kernel"] > 1:
             lines.append(f"best kernel: {self.best_kernel or 'none'} (highest leave-one-out R² "
                          "of change = a + b term)")
@@ -515,6 +537,9 @@ def _dataset(table: pd.DataFrame, names: list[str], fits: list[dict], terms: np.
         "alignment_ci": (("kernel", "bound"), np.stack(col["ci"]), {"units": "1"}),
         "p_value": ("kernel", col["p"], {"units": "1"}),
         "verdict": ("kernel", col["verdict"].astype(str)),
+        "term_varies": ("kernel", col["term_varies"].astype(bool), {
+            "long_name": "the kernel's term differs between rows (else no verdict: the "
+                         "alignment is then the sign of the mean change)"}),
         "extended": ("kernel", col["extended"].astype(np.int8), {"units": "1"}),
         "loo_r2": ("kernel", col["loo_r2"], {"units": "1", "long_name":
                                             "leave-one-out R^2 of signal = a + b term"}),
@@ -625,6 +650,11 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
         if kernel != "all" and not np.isfinite(fit["alignment"]):  # "all": see summary()
             warnings.warn(f"kernel {name!r}: the alignment is undefined (its term or the weight "
                           "changes are zero on every row); NaN.", ZeroNormWarning, stacklevel=2)
+        elif kernel != "all" and not fit["term_varies"]:
+            warnings.warn(f"kernel {name!r}: its term is the same on every row (e.g. one "
+                          "pairing frequency for a rate kernel), so the alignment is only the "
+                          "sign of the mean change; no verdict. Try --kernel stdp, or a table "
+                          "whose protocols differ.", UserWarning, stacklevel=2)
     r2 = np.array([f["loo_r2"] for f in fits])
     best = names[int(np.nanargmax(r2))] if np.nanmax(r2, initial=-np.inf) > 0 else None
     attrs = {"kernel": kernel, "best_kernel": best or "", "signal": signal, "weights": weights,

@@ -184,7 +184,7 @@ def _markdown(summary: xr.Dataset, fits: dict, *, quick: bool) -> str:
                   "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         fit = fits[signal]
-        lines += ["", f"Fitted boundary γ = k σ²: k = {fit.k:.4g} 1/s per (1/s) "
+        lines += ["", f"Fitted boundary γ = k σ²: k = {fit.k:.4g} (dimensionless: γ and σ² in 1/s) "
                   f"[{fit.k_low:.4g}, {fit.k_high:.4g}] ({fit.n_crossings} row crossings)."]
         if fits.get(signal + "_warning"):
             lines += [f"Fit note: {fits[signal + '_warning']}"]

@@ -261,7 +261,7 @@ def _explanations(ds: xr.Dataset) -> list[str]:
                 why = ("without decay" if d == 0 else
                        f"decay has had no time to act (ηγT = {relax:.2g}), so this cell shows "
                        "the decay-free dynamics")
-                why += (f"{'' if d == 0 else ';'} the theory (SPEC §3) predicts no systematic "
+                why += (f"{'' if d == 0 else ';'} the theory predicts no systematic "
                         "Hebbian alignment from decay here")
                 why += _decay_free_reason(str(rule), m, paper_budget=paper_budget)
             elif m < pm and plain and relax < 1.0 and rule == "RandomNN" and paper_budget:
@@ -310,7 +310,8 @@ def _decay_free_reason(rule: str, ours: float, *, paper_budget: bool) -> str:
     findings of the README's longer runs are cited only when ``paper_budget``."""
     if abs(ours) < 0.05:
         return ("; ours is close to 0 as predicted, and the paper's value is not a decay "
-                "effect: it comes from a detail of its runs it does not state (SPEC §4), "
+                "effect: it comes from a detail of its runs it does not state (`plastix "
+                "reproduce table1-ablations` tests the candidates), "
                 "which we could not identify")
     if rule == "SGD" and abs(ours - SGD_FIG4_GAMMA0) < 0.05:
         text = (f"; the paper's own Fig. 4 gives about +{SGD_FIG4_GAMMA0:.2f} for the same "

@@ -141,7 +141,7 @@ class Reading:
 _ALL = T1.RULES
 _BATCH_SUM = 256.0
 READINGS: tuple[Reading, ...] = (
-    Reading("baseline", "Table 1's reading (SPEC §4)", _ALL),
+    Reading("baseline", "Table 1's reading (`plastix reproduce table1`)", _ALL),
     Reading("hebb_post", "Hebbian term from the post-activation φ(h_b)", _ALL, measure="post"),
     Reading("batch_sum", "loss summed over the batch, not averaged (error × 256)", _ALL,
             Knobs(loss_scale=_BATCH_SUM)),
