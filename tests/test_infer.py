@@ -297,3 +297,60 @@ def test_measured_weights_replaced_by_inferred_ones_are_warned_about():
     rig = rec.assign_attrs(source="rig.nwb", truth="{}")  # a recording: no ground truth
     with pytest.warns(UserWarning, match=r"rig.nwb holds measured weights .* replace them"):
         infer_weights(rig, window=10.0)
+
+
+def test_a_window_with_too_few_pre_spikes_everywhere_is_refused_with_a_window_that_works():
+    """No window with min_spikes pre spikes: every weight would be NaN, so infer_weights
+    refuses, naming `window`/`min_spikes` and a window from the data (1.5 min_spikes at
+    the mean rate: 1.5 * 20 / 5 Hz = 6 s), which then gives weights."""
+    rec = _ramp_record(rate=5.0, post_rate=5.0)
+    with pytest.raises(ValueError, match=r"`window` \(0\.5 s\): no window has the 20 "
+                       r"presynaptic spikes.*`min_spikes`.*about 6(\.\d)? s") as e:
+        infer_weights(rec, window=0.5)
+    assert "\n" not in str(e.value)
+    out = infer_weights(rec, window=6.0)
+    assert np.isfinite(out["weight"].values).mean() > 0.5
+    partial = infer_weights(rec, window=4.0)  # some windows short of 20 spikes: kept, counted
+    assert 0 < partial.attrs["n_missing"] < partial.attrs["n_weights"]
+
+
+def test_a_record_too_short_for_min_spikes_says_so():
+    rec = _ramp_record(duration=3.0, rate=5.0, post_rate=5.0)
+    with pytest.raises(ValueError, match=r"longest segment \(3 s.*record longer, or lower "
+                       r"`min_spikes`"):
+        infer_weights(rec, window=0.5)
+
+
+def test_all_weights_missing_for_want_of_post_spikes_is_refused():
+    """Enough pre spikes in every window, but the post unit fires only after the last
+    window: no weight at all, refused instead of an all-NaN record."""
+    rec = _ramp_record(duration=25.0)
+    qt = np.array([22.0, 23.0])
+    rec = rec.drop_dims("post_spike").assign(
+        post_spike_time=("post_spike", qt), post_spike_unit=("post_spike", [0, 0]),
+        post_spike_segment=("post_spike", [0, 0]))
+    with pytest.raises(ValueError, match=r"all 20 weights are missing.*longer `window`"):
+        infer_weights(rec, window=10.0)
+
+
+def test_a_window_longer_than_every_segment_names_the_longest_and_a_quarter():
+    with pytest.raises(ValueError, match=r"`window` \(10 s\) is longer than every segment "
+                       r"of the record \(the longest is 3 s\); use a shorter `window`, e\.g\. "
+                       r"0\.75 s"):
+        infer_weights(_ramp_record(duration=3.0), window=10.0)
+
+
+def test_cli_refuses_an_all_missing_window_and_writes_nothing(tmp_path, capsys):
+    from plastix.cli import main
+    from plastix.io import save_record
+
+    src = save_record(_ramp_record(duration=3.0, rate=5.0, post_rate=5.0),
+                      tmp_path / "short.nc")
+    out = tmp_path / "iw"
+    assert main(["infer-weights", str(src), "--window", "0.5", "--out", f"{out}/"]) == 2
+    err = capsys.readouterr().err
+    assert "`--window` (0.5 s): no window has the 20" in err and len(err.splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())
+    assert main(["infer-weights", str(src), "--out", f"{out}/"]) == 2
+    assert "(the longest is 3 s); use a shorter `--window`, e.g. 0.75 s" in \
+        capsys.readouterr().err

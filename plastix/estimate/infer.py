@@ -218,6 +218,89 @@ def _windows(ds: xr.Dataset, seg_ids: np.ndarray, window: float
     return np.concatenate(starts), np.concatenate(segs)
 
 
+def _segment_lengths(ds: xr.Dataset, seg_ids: np.ndarray) -> np.ndarray:
+    """Length of each segment of ``seg_ids``, first bin's start to last bin's end (record
+    time units)."""
+    t = np.asarray(ds["time"].values, dtype=float)
+    seg = np.asarray(ds["segment"].values)
+    dt = float(ds.attrs["dt"])
+    return np.array([t[seg == s][-1] + dt - t[seg == s][0] for s in seg_ids])
+
+
+def _round2(x: float, up: bool = True) -> float:
+    """``x`` rounded up (or down) to two significant digits."""
+    e = 10.0 ** (math.floor(math.log10(x)) - 1)
+    return (math.ceil(x / e - 1e-9) if up else math.floor(x / e + 1e-9)) * e
+
+
+def _too_long(window: float, longest: float, reach: float) -> str:
+    """The message refusing a ``window`` (s) longer than the ``longest`` segment (s); the
+    window suggested is a quarter of it, longer than the lag window's ``reach`` (s)."""
+    quarter = longest / 4
+    fix = (f"use a shorter `window`, e.g. {quarter:.3g} s (a quarter of it)" if quarter > reach
+           else f"the record is too short for the lag window and its baseline ({reach:g} s): "
+           "record longer segments")
+    return (f"`window` ({window:g} s) is longer than every segment of the record (the longest "
+            f"is {longest:.4g} s); {fix}.")
+
+
+def _window_counts(pre: tuple, starts: np.ndarray, wsegs: np.ndarray, window: float,
+                   n_pre: int) -> np.ndarray:
+    """Presynaptic spikes per ``(window, pre unit)``; ``window`` in record time units."""
+    pt, pu, ps = pre
+    out = np.zeros((starts.size, n_pre))
+    for s in np.unique(wsegs):
+        wi = np.flatnonzero(wsegs == s)
+        sel = ps == s
+        k = np.floor((pt[sel] - starts[wi[0]]) / window).astype(np.int64)
+        ok = (k >= 0) & (k < wi.size)
+        out[wi] += np.bincount(k[ok] * n_pre + pu[sel][ok],
+                               minlength=wi.size * n_pre).reshape(wi.size, n_pre)
+    return out
+
+
+def _check_pre_counts(n_spk: np.ndarray, window: float, min_spikes: int,
+                      longest: float) -> None:
+    """Refuse a ``window`` (s) in which no presynaptic unit ever fires ``min_spikes`` times:
+    every weight would be missing.
+
+    The window suggested gives the average firing unit about 1.5 ``min_spikes``
+    spikes at its rate in the record; it must fit twice in the ``longest`` segment (s)
+    (two windows make one weight change), else the longest that does is suggested
+    when the most active unit reaches ``min_spikes`` in it.
+    """
+    if n_spk.max(initial=0) >= min_spikes:
+        return
+    rate = n_spk.mean(0) / window  # spikes/s of each pre unit, over the windows
+    mean = float(rate[rate > 0].mean()) if (rate > 0).any() else 0.0
+    head = (f"`window` ({window:g} s): no window has the {min_spikes} presynaptic spikes an "
+            f"efficacy needs (`min_spikes`); the pre units fire {mean * window:.3g} spikes "
+            f"per window on average (at most {int(n_spk.max(initial=0))})")
+    need = _round2(1.5 * min_spikes / mean) if mean > 0 else math.inf
+    half = _round2(longest / 2, up=False)
+    if need <= half:
+        raise ValueError(f"{head}; use a longer `window` (about {need:g} s).")
+    if rate.max(initial=0) * half >= min_spikes:
+        raise ValueError(f"{head}; about {need:g} s would give most pairs a weight, but two "
+                         f"windows of the longest segment ({longest:.4g} s) last at most "
+                         f"{half:g} s each: use `window` {half:g} for the most active units, "
+                         "or record longer.")
+    raise ValueError(f"{head}, so a window of about {need:g} s is needed, more than half the "
+                     f"longest segment ({longest:.4g} s; two windows make one weight change): "
+                     "record longer, or lower `min_spikes`.")
+
+
+def _check_some_weight(w: np.ndarray, n_unrecorded: int, window: float,
+                       min_spikes: int) -> None:
+    """Refuse a result whose every weight is missing (NaN): a record with no weight."""
+    if not np.isnan(w).all():
+        return
+    why = f"{n_unrecorded} where a unit was not recorded, " if n_unrecorded else ""
+    raise ValueError(f"`window` ({window:g} s): all {w.size} weights are missing ({why}the "
+                     f"rest in windows where the pre unit fired fewer than {min_spikes} times "
+                     "(`min_spikes`) or the post unit not at all); use a longer `window`.")
+
+
 UNOBSERVED_CHUNK = 1 << 16
 """Rows of activity read at a time when looking for bins a unit was not recorded in."""
 
@@ -520,9 +603,12 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
     _check_silent(record, "post", post[1])
     seg_ids = np.unique(np.asarray(record["segment"].values))
     starts, wsegs = _windows(record, seg_ids, window * c)
+    longest = float(_segment_lengths(record, seg_ids).max()) / c  # s
     if starts.size == 0:
-        raise ValueError(f"`window` ({window:g} s) is longer than every segment of the record; "
-                         "use a shorter window.")
+        raise ValueError(_too_long(window, longest, hi + (jitter if isinstance(baseline, str)
+                                                          else float(baseline[1]))))
+    _check_pre_counts(_window_counts(pre, starts, wsegs, window * c, record.sizes["pre"]),
+                      window, int(min_spikes), longest)
     base = baseline if isinstance(baseline, str) else tuple(float(b) * c for b in baseline)
     gaps = {"post": _gaps(record, "post")}  # time a unit was not recorded
     if method == "glm":
@@ -539,6 +625,7 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
         if method == "glm":  # ccg leaves out the pre spikes near unrecorded time instead
             _mask_unobserved(w, sem, unseen)
         n_unrecorded = int((np.isnan(w) & unseen).sum())
+    _check_some_weight(w, n_unrecorded, window, int(min_spikes))
     return _output(record, w, sem, n_spk, starts + window * c / 2, wsegs, n_unrecorded, {
         "method": method, "window_s": float(window), "lag_s": [lo, hi],
         "baseline": baseline if isinstance(baseline, str) else [float(b) for b in baseline],
