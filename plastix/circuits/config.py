@@ -37,10 +37,27 @@ from typing import Any
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.validate import check_fields, check_int, check_memory, check_number
 
-__all__ = ["RULES", "RateCircuitConfig", "SpikingCircuitConfig", "check_fits_memory"]
+__all__ = ["RULES", "RATE_RULES", "RULE_ETA", "RateCircuitConfig", "SpikingCircuitConfig",
+           "check_fits_memory", "rule_eta"]
 
 RULES = ("hebbian", "anti_hebbian", "error", "random", "stdp")
 """Learning rules ``g`` (see :mod:`plastix.circuits.templates`)."""
+
+RATE_RULES = ("hebbian", "anti_hebbian", "error", "random")
+"""The rules of the rate circuit (STDP needs spikes)."""
+
+RULE_ETA = {"hebbian": 0.5}
+"""Learning rate (1/s) that ``plastix simulate`` uses for a rule when ``--eta`` is not
+given; the other rules take the configs' ``eta`` (5/s).  The Hebbian rule's mean
+weights grow at ``eta · λ − decay`` with ``λ ≈ 1.06`` the top eigenvalue of the
+inputs' normalised second moment (``1 + input_corr² / n_groups``), so at 5/s it runs
+away at any decay below about 5/s; 0.5/s (the rate of the bundled
+``circuit_hebbian_standard.nwb``) relaxes at the default decay of 1/s."""
+
+
+def rule_eta(rule: str) -> float:
+    """The default learning rate (1/s) of ``rule`` on the command line (:data:`RULE_ETA`)."""
+    return RULE_ETA.get(rule, _CircuitConfig.eta)
 
 
 @dataclass(frozen=True)
@@ -224,9 +241,9 @@ class RateCircuitConfig(_CircuitConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.rule == "stdp":
-            raise ValueError("`rule` 'stdp' needs spikes; the rate circuit supports "
-                             "'hebbian', 'anti_hebbian', 'error' and 'random'. Use "
+        if self.rule not in RATE_RULES:
+            raise ValueError(f"`rule` {self.rule!r} needs spikes; the rate circuit supports "
+                             f"{', '.join(map(repr, RATE_RULES))}. Use "
                              "SpikingCircuitConfig for STDP.")
 
 

@@ -45,7 +45,8 @@ from plastix._util.optional import brian2_scope, import_brian2
 from plastix._util.rng import resolve_rng
 from plastix.circuits.build import build_network, draw_arrays, read_results
 from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig, check_fits_memory
-from plastix.record import make_record
+from plastix.circuits.divergence import SimulationDiverged, find_divergence
+from plastix.record import MAX_RATE_HZ, MAX_WEIGHT, make_record
 
 __all__ = ["simulate_rate", "simulate_spiking", "RUNTIME_TARGETS", "to_record"]
 
@@ -199,6 +200,34 @@ def _bin_spikes(t: np.ndarray, i: np.ndarray, n: int, n_bins: int, bin_size: flo
     return counts
 
 
+def check_not_diverged(cfg: Any, arrays: list) -> None:
+    """Raise :class:`SimulationDiverged` (one line) when a simulated array ran away.
+
+    Parameters
+    ----------
+    cfg : RateCircuitConfig or SpikingCircuitConfig
+        The circuit simulated (its rule, ``eta`` and ``decay`` in 1/s name the fix).
+    arrays : list of (label, values, bound, unit, times, time_axis)
+        As :func:`plastix.circuits.divergence.find_divergence` takes them.
+    """
+    found = find_divergence(arrays)
+    if found is None:
+        return
+    cause = ("runaway Hebbian growth" if cfg.rule in ("hebbian", "stdp")
+             else f"runaway growth under the {cfg.rule} rule")
+    raise SimulationDiverged(
+        f"the {cfg.kind} circuit diverged ({cause}: {found.describe()}, with eta "
+        f"{cfg.eta:g}/s against decay {cfg.decay:g}/s); raise `decay` (--decay) or lower "
+        f"`eta` (--eta){_eta_hint(cfg)}.")
+
+
+def _eta_hint(cfg: Any) -> str:
+    """For a Hebbian rule, the eta below which the mean weights relax (eta < decay)."""
+    if cfg.rule != "hebbian":
+        return ""
+    return f", e.g. eta below {0.5 * cfg.decay:g}/s (half the decay)"
+
+
 def to_record(cfg: Any, arrays: Any, res: dict[str, Any], *, codegen_target: str,
               device: str, wall_time: float | None = None,
               extra_provenance: dict | None = None) -> xr.Dataset:
@@ -219,6 +248,7 @@ def to_record(cfg: Any, arrays: Any, res: dict[str, Any], *, codegen_target: str
     if wall_time is not None:
         prov["wall_time_s"] = round(float(wall_time), 3)
     prov.update(extra_provenance or {})
+    checks = [("weight", weight, MAX_WEIGHT, "", res["weight_time"], 0)]
     kw: dict[str, Any] = dict(time=time_axis, weight_time=res["weight_time"], dt=cfg.bin_size,
                               time_units="s", decay=cfg.decay, source="brian2",
                               provenance=prov, truth=truth)
@@ -226,12 +256,14 @@ def to_record(cfg: Any, arrays: Any, res: dict[str, Any], *, codegen_target: str
         pre = _bin_spikes(res["pre_t"], res["pre_i"], cfg.n_pre, n_bins, cfg.bin_size, cfg.dt)
         post = _bin_spikes(res["post_t"], res["post_i"], cfg.n_post, n_bins, cfg.bin_size,
                            cfg.dt)
+        check_not_diverged(cfg, checks)
         ds = make_record(pre, post, weight, activity_units="1", activity_kind="count",
                          pre_spikes={"time": res["pre_t"], "unit": res["pre_i"]},
                          post_spikes={"time": res["post_t"], "unit": res["post_i"]}, **kw)
     else:
         pre = res["pre_x"][:n_bins]
         post = cfg.rate * res["post_u"][:n_bins]
+        check_not_diverged(cfg, checks + [("post rate", post, MAX_RATE_HZ, "Hz", time_axis, 0)])
         ds = make_record(pre, post, weight, activity_units="Hz", activity_kind="rate",
                          post_activity_kind="preactivation", **kw)
     if cfg.record_signal:

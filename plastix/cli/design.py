@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", type=Path, default=None,
                    help="a record whose alignment and decay set the calibration target: "
                    + format_help())
+    p.add_argument("--target", type=float, default=None,
+                   help="baseline alignment in (-1, 1) every hypothesis is calibrated to "
+                   "(default: the alignment of --record, else 0.35)")
     p.add_argument("--budget", type=int, default=20,
                    help="sessions (or synapses, see --budget-unit) you can record (default 20)")
     p.add_argument("--budget-unit", default="session", choices=["session", "synapse"],
@@ -65,9 +68,9 @@ def _add_length_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--n-pre", type=int, default=1000, help="inputs per cell (default 1000)")
     g.add_argument("--n-post", type=int, default=1, help="LIF cells (default 1)")
     g.add_argument("--rate", type=float, default=15.0, help="input rate, Hz (default 15)")
-    g.add_argument("--g-max", type=float, default=0.01,
-                   help="weight bound, leak conductances (default 0.01, for 1000 inputs; "
-                   "the benchmark's 100 -> 10 circuit uses 0.07)")
+    g.add_argument("--g-max", type=float, default=None,
+                   help="weight bound, leak conductances (default 10/--n-pre: 0.01 for 1000 "
+                   "inputs, 0.1 for 100; raise it if the cells never fire)")
     g.add_argument("--lengths", default="200,400,600,800",
                    help="candidate recording lengths, s, comma-separated (default 200,400,600,800)")
     g.add_argument("--window", type=float, default=16.0,
@@ -148,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
     resume = args.out / ".resume"  # each measured session, as it finishes
     try:
         with cluster_client(args) as client:
-            res = propose_experiments(record=record, budget=args.budget,
+            res = propose_experiments(record=record, target=args.target, budget=args.budget,
                                       budget_unit=args.budget_unit,
                                       n_replicates=args.replicates, rng=args.rng,
                                       estimator={"kernel": args.kernel},

@@ -30,10 +30,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "dw/dt = eta g - gamma w + sigma xi(t) and write its record.")
     p.add_argument("circuit", help="'rate' or 'spiking'")
     p.add_argument("--rule", default="error",
-                   help="learning rule g, one of: " + ", ".join(circuit_rule_names()))
-    p.add_argument("--decay", type=float, default=1.0, help="weight decay gamma (1/s)")
-    p.add_argument("--noise", type=float, default=0.0, help="weight noise sigma (1/sqrt(s))")
-    p.add_argument("--eta", type=float, default=None, help="learning rate (1/s)")
+                   help="learning rule g (default error), one of: "
+                   + ", ".join(circuit_rule_names()) + " (stdp: spiking only)")
+    p.add_argument("--decay", type=float, default=1.0,
+                   help="weight decay gamma (1/s; default 1)")
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="weight noise sigma (1/sqrt(s); default 0)")
+    p.add_argument("--eta", type=float, default=None,
+                   help="learning rate (1/s; default 0.5 for hebbian, whose weights run away "
+                   "when eta exceeds the decay, else 5)")
     p.add_argument("--duration", type=float, default=5.0, help="simulated time (s)")
     p.add_argument("--n-pre", type=int, default=None, help="number of inputs")
     p.add_argument("--n-post", type=int, default=None, help="number of output units")
@@ -53,21 +58,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
+def _check_rule(circuit: str, rule: str) -> None:
+    """Refuse, in flags, a rule the circuit cannot run (STDP needs spikes)."""
+    from plastix.circuits.config import RATE_RULES
+    from plastix.cli._errors import CLIError
+
+    if circuit == "rate" and rule == "stdp":
+        raise CLIError("--rule stdp needs spikes; `plastix simulate rate` runs "
+                       f"{', '.join(RATE_RULES)}. Run `plastix simulate spiking --rule stdp` "
+                       "instead.")
+
+
 def _run(args: argparse.Namespace) -> int:
     from plastix._util.errors import check_choice
     from plastix.cli._registry_help import check_format
 
     check_choice("circuit", args.circuit, ("rate", "spiking"))
+    _check_rule(args.circuit, args.rule)
     out = Path(args.out) / f"{args.circuit}.nc" if is_folder_target(args.out) else Path(args.out)
     check_format(out)  # fail on a bad suffix before simulating
     check_outputs([out], named=[] if is_folder_target(args.out) else [out],
                   overwrite=args.overwrite)
-    from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig
+    from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig, rule_eta
     from plastix.circuits.simulate import simulate_rate, simulate_spiking
     from plastix.io import save_record
 
     kw = {"rule": args.rule, "decay": args.decay, "noise": args.noise,
-          "duration": args.duration}
+          "duration": args.duration, "eta": rule_eta(args.rule)}
     for name in ("eta", "n_pre", "n_post"):
         if getattr(args, name) is not None:
             kw[name] = getattr(args, name)

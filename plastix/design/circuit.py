@@ -60,7 +60,7 @@ from plastix.circuits.spec import DESIGN_RULES, SIMULATORS, CircuitSpec, Conditi
 from plastix.record import make_record
 
 __all__ = ["DESIGN_RULES", "SIMULATORS", "CircuitSpec", "Condition", "SessionState", "new_sessions",
-           "run_condition", "stationary_weight"]
+           "run_condition", "stationary_weight", "window_divergence"]
 
 
 @dataclass
@@ -231,3 +231,28 @@ def window_record(window: Mapping[str, np.ndarray], index: tuple[int, ...], spec
         weight_time=(np.arange(w.shape[0]) * spec.bins_per_interval) * spec.dt, dt=spec.dt,
         time_units="s", activity_units="a.u.", activity_kind="activation",
         decay=decay, source="plastix.design", truth=truth, provenance=provenance)
+
+
+def window_divergence(window: Mapping[str, np.ndarray], spec: CircuitSpec,
+                      index: tuple[int, ...] = ()) -> Any:
+    """Where a simulated window (or its sessions ``index``) ran away, or None.
+
+    Checks the activity against :data:`plastix.record.MAX_ARBITRARY` (a.u.) and the
+    weights against :data:`plastix.record.MAX_WEIGHT`, the bounds a record must keep,
+    so that a diverged simulation is reported as one before
+    :func:`window_record` would refuse its values as those of a corrupt file.
+
+    Returns
+    -------
+    plastix.circuits.divergence.Divergence or None
+        Times are seconds from the start of the window.
+    """
+    from plastix.circuits.divergence import find_divergence
+    from plastix.record import MAX_ARBITRARY, MAX_WEIGHT
+
+    pre, post, w = (np.asarray(window[k])[index] for k in ("pre", "post", "weight"))
+    t = np.arange(pre.shape[-2]) * spec.dt
+    wt = np.arange(w.shape[-3]) * spec.weight_interval
+    return find_divergence([("post activity", post, MAX_ARBITRARY, "a.u.", t, -2),
+                            ("pre activity", pre, MAX_ARBITRARY, "a.u.", t, -2),
+                            ("weight", w, MAX_WEIGHT, "", wt, -3)], nan_is_divergence=True)

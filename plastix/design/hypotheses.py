@@ -47,7 +47,7 @@ from plastix.design.circuit import (
 )
 
 __all__ = ["Hypothesis", "Calibration", "default_hypotheses", "eta_range", "relaxation_rate",
-           "baseline_settle", "calibrate"]
+           "baseline_settle", "calibrate", "hebbian_step_limit"]
 
 
 @dataclass(frozen=True)
@@ -96,16 +96,36 @@ def default_hypotheses() -> tuple[Hypothesis, ...]:
     )
 
 
+def hebbian_step_limit(spec: CircuitSpec, decay: float | None = None) -> float:
+    """Largest Hebbian ``η`` (1/s) whose weights stay bounded in mean square, per step.
+
+    One Euler step of ``dt`` multiplies a weight row by ``M = (1 − dt γ) I + dt η x xᵀ``
+    with ``x ~ N(0, I_n)``, ``n = n_pre``; since ``E[(x xᵀ)²] = (n + 2) I``, its mean
+    square grows by ``ρ = b² + 2 a b + a² (n + 2)`` with ``a = dt η``, ``b = 1 − dt γ``.
+    The root of ``ρ = 1`` is the limit: below ``γ`` (the continuous-time limit of the
+    mean) by a factor that shrinks with ``dt n``; beyond it the weights of a session
+    have unbounded variance and sooner or later overflow (measured: ``η = 3.8``/s with
+    ``γ = 4``/s, 60 inputs, ``dt = 0.01`` s, where ``η_ms = 2.33``/s, reached weights of
+    2e34 in a 23 s calibration run; ``0.95 η_ms`` stayed below 11 over 64 sessions).
+    """
+    g = spec.decay if decay is None else decay
+    b = 1.0 - spec.dt * g
+    n = spec.n_pre + 2.0
+    a = (-2.0 * b + math.sqrt(4.0 * b * b + 4.0 * n * (1.0 - b * b))) / (2.0 * n)
+    return a / spec.dt
+
+
 def eta_range(rule: str, spec: CircuitSpec, decay: float | None = None) -> tuple[float, float]:
     """Learning rates (1/s) over which calibration searches.
 
-    Hebbian: ``η < γ`` (beyond, ``post × pre`` outgrows decay and there is no
-    stationary state); error: up to the Euler–Maruyama stability limit
-    ``dt η n_pre ≤ 1``; random: up to ``8 γ``.
+    Hebbian: up to 0.95 of ``min(γ, η_ms)``, with ``η_ms`` the mean-square limit of
+    the Euler step (:func:`hebbian_step_limit`; beyond ``γ``, ``post × pre``
+    outgrows decay and there is no stationary state); error: up to the
+    Euler–Maruyama stability limit ``dt η n_pre ≤ 1``; random: up to ``8 γ``.
     """
     g = spec.decay if decay is None else decay
     if rule == "hebbian":
-        return 0.02 * g, 0.95 * g
+        return 0.02 * g, 0.95 * min(g, hebbian_step_limit(spec, g))
     if rule == "error":
         return 0.05 * g, min(16.0 * g, 1.0 / (spec.dt * spec.n_pre))
     return 0.02 * g, 8.0 * g
@@ -171,9 +191,28 @@ class Calibration:
         return d
 
 
+def _check_calibration_window(win: Any, spec: CircuitSpec, rule: str, etas: np.ndarray,
+                              name: str | None) -> None:
+    """Raise one line naming the hypothesis and ``eta`` when a calibration window ran away."""
+    from plastix.circuits.divergence import SimulationDiverged
+    from plastix.design.circuit import window_divergence
+
+    for i, eta in enumerate(etas):
+        found = window_divergence(win, spec, (i,))
+        if found is None:
+            continue
+        who = f"hypothesis {name!r} ({rule} rule)" if name else f"the {rule} rule"
+        raise SimulationDiverged(
+            f"the calibration of {who} diverged at eta {eta:.3g} 1/s ({found.describe()} of "
+            f"the baseline window; decay {spec.decay:g} 1/s, dt {spec.dt:g} s, {spec.n_pre} "
+            "inputs): plastix's own simulation, not the file of --record, ran away; give this "
+            "hypothesis a smaller fixed `eta` (Hypothesis(eta=...)), and please report it.")
+
+
 def _baseline_alignment(spec: CircuitSpec, rule: str, etas: np.ndarray, n_sessions: int,
                         rng: np.random.Generator, measure: Callable[[Any], float],
-                        progress: Any = None, client: Any = None) -> np.ndarray:
+                        progress: Any = None, client: Any = None,
+                        name: str | None = None) -> np.ndarray:
     """Estimated baseline alignment, shape ``(len(etas), n_sessions)``; the sessions are
     simulated here and measured one task each (:func:`plastix.design._tasks.measure_records`)."""
     from plastix.design._tasks import measure_records
@@ -183,7 +222,9 @@ def _baseline_alignment(spec: CircuitSpec, rule: str, etas: np.ndarray, n_sessio
     state.weight = np.nan_to_num(stationary_weight(rule, state.eta, spec.decay, state.teacher,
                                                    state.drive))
     cond = Condition(spec.decay, spec.noise)
-    win = run_condition(state, spec, cond, settle=baseline_settle(rule, etas, spec.decay))
+    with np.errstate(over="ignore", invalid="ignore"):
+        win = run_condition(state, spec, cond, settle=baseline_settle(rule, etas, spec.decay))
+    _check_calibration_window(win, spec, rule, etas, name)
     recs = [window_record(win, (i, j), spec, decay=spec.decay)
             for i in range(etas.size) for j in range(n_sessions)]
     out = measure_records(recs, measure, what=f"the calibration of the {rule} rule",
@@ -256,7 +297,7 @@ def calibrate(
         child = gen.spawn(1)[0]
         if hyp.eta is not None:
             a = _baseline_alignment(spec, hyp.rule, np.array([hyp.eta]), n_sessions, child,
-                                    measure, progress, client)[0]
+                                    measure, progress, client, hyp.name)[0]
             tol = _tol(tolerance, a)
             out.append(Calibration(hyp, float(target), float(a.mean()), float(a.std(ddof=1)),
                                    tol, abs(a.mean() - target) <= tol, (hyp.eta,),
@@ -265,15 +306,16 @@ def calibrate(
         lo, hi = eta_range(hyp.rule, spec)
         grid = np.geomspace(lo, hi, n_grid)
         vals = _baseline_alignment(spec, hyp.rule, grid, n_sessions, child, measure, progress,
-                                   client)
+                                   client, hyp.name)
         means = vals.mean(axis=1)
         above = means >= target
         if above[0] or not above.any():
             raise ValueError(
                 f"hypothesis {hyp.name!r} ({hyp.rule} rule) cannot reach the target baseline "
                 f"alignment {target:.3f} in this circuit: over eta in [{lo:.3g}, {hi:.3g}] 1/s its "
-                f"baseline alignment runs from {means.min():.3f} to {means.max():.3f}. Choose a "
-                "target inside that range, or change the circuit's noise or decay.")
+                f"baseline alignment runs from {means.min():.3f} to {means.max():.3f}. Calibrate "
+                f"every hypothesis to a target inside that range (`target`, e.g. "
+                f"{_inside(means):.2f}), or leave this hypothesis out (`hypotheses`).")
         i = int(np.argmax(above))  # first grid point at or above target
         e_lo, e_hi, m_lo, m_hi = grid[i - 1], grid[i], means[i - 1], means[i]
         best = (grid[i], vals[i])
@@ -284,7 +326,8 @@ def calibrate(
             frac = (target - m_lo) / (m_hi - m_lo) if m_hi != m_lo else 0.5
             eta = float(math.exp(math.log(e_lo) + frac * (math.log(e_hi) - math.log(e_lo))))
             a = _baseline_alignment(spec, hyp.rule, np.array([eta]), n_sessions,
-                                    np.random.default_rng(crn), measure, progress, client)[0]
+                                    np.random.default_rng(crn), measure, progress, client,
+                                    hyp.name)[0]
             if abs(a.mean() - target) < abs(best[1].mean() - target):
                 best = (eta, a)
             if abs(a.mean() - target) <= _tol(tolerance, a):
@@ -300,6 +343,11 @@ def calibrate(
                                bool(abs(a.mean() - target) <= tol), tuple(map(float, grid)),
                                tuple(map(float, means))))
     return tuple(out)
+
+
+def _inside(means: np.ndarray) -> float:
+    """A target the grid's mean alignments cross: the midpoint of their range."""
+    return float(0.5 * (means.min() + means.max()))
 
 
 def _tol(tolerance: float | None, a: np.ndarray) -> float:

@@ -177,10 +177,29 @@ def _records_alignment(win: Mapping[str, np.ndarray], spec: CircuitSpec, cond: C
                        measure: Callable, truth: dict, bar: Any, client: Any = None
                        ) -> np.ndarray:
     n = win["pre"].shape[0]
+    _check_window(win, spec, cond, truth)
     recs = [window_record(win, (i,), spec, decay=cond.decay, truth={**truth, "session": i})
             for i in range(n)]
     return measure_records(recs, measure, what=f"{truth['hypothesis']}, {truth['condition']}",
                            bar=bar, client=client)
+
+
+def _check_window(win: Mapping[str, np.ndarray], spec: CircuitSpec, cond: Condition,
+                  truth: dict) -> None:
+    """Raise one line naming the hypothesis and condition when its sessions ran away."""
+    from plastix.circuits.divergence import SimulationDiverged
+    from plastix.design.circuit import window_divergence
+
+    found = window_divergence(win, spec)
+    if found is None:
+        return
+    raise SimulationDiverged(
+        f"the sessions of hypothesis {truth['hypothesis']!r} ({truth['rule']} rule, eta "
+        f"{truth['eta']:.3g} 1/s) diverged under {truth['condition']!r} (decay "
+        f"{cond.decay:g} 1/s, noise {cond.noise:g}/sqrt(s), error gain {cond.error_gain:g}): "
+        f"{found.describe()} of the measured window; plastix's own simulation, not the file "
+        "of --record, ran away: leave that manipulation out (`manipulations`) or give the "
+        "hypothesis a smaller fixed `eta`, and please report it.")
 
 
 def _simulate(spec: CircuitSpec, cal: Calibration, manipulations: Sequence[Manipulation],

@@ -115,7 +115,7 @@ def _check(lengths: Sequence[float], window: float, power: float, method: str, t
 
 
 def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
-                     g_max: float = 0.01, lengths: Sequence[float] = DEFAULT_LENGTHS,
+                     g_max: float | None = None, lengths: Sequence[float] = DEFAULT_LENGTHS,
                      n_replicates: int = 10, window: float = 16.0, power: float = 0.8,
                      method: str = "ccg", target: str = "cpp_standalone",
                      config: Any = None, rng: Any = None, progress: bool = True,
@@ -128,9 +128,10 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
         Inputs and LIF cells of the circuit (all-to-all).
     rate : float
         Input rate, in Hz.
-    g_max : float
-        Upper weight bound, in units of the leak conductance (0.01 for 1000
-        inputs; larger for fewer inputs, e.g. 0.07 for 100).
+    g_max : float, optional
+        Upper weight bound, in units of the leak conductance; default
+        :func:`default_g_max`, ``10 / n_pre`` (0.01 for 1000 inputs, 0.1 for 100), so
+        that the cells get the same drive whatever ``n_pre``.
     lengths : sequence of float
         Candidate recording lengths, in seconds.
     n_replicates : int
@@ -178,6 +179,8 @@ def recording_length(n_pre: int = 1000, n_post: int = 1, *, rate: float = 15.0,
     ls = _check(lengths, window, power, method, target)
     n_rep = check_int("n_replicates", n_replicates, low=1)
     base = STDPConfig() if config is None else config
+    if g_max is None:
+        g_max = default_g_max(check_int("n_pre", n_pre))
     cfg = base.replace(n_pre=n_pre, n_post=n_post, rate=rate, g_max=g_max,
                        duration=float(ls[-1]))
     seeds = resolve_rng(rng).integers(0, 2**31 - 1, n_rep)
@@ -242,11 +245,35 @@ def replicate_verdicts(cfg: Any, seed: int, lengths: Sequence[float], window: fl
     from plastix.circuits.stdp_lif import simulate_stdp
 
     rec = simulate_stdp(cfg, rng=seed, target=target)
+    check_post_fires(rec, cfg)
     out = [spike_verdict(truncate(rec, float(v)), window, seed, method=method)
            for v in lengths]
     if tick is not None:
         tick(1)
     return out
+
+
+def default_g_max(n_pre: int) -> float:
+    """The weight bound (leak conductances) that gives ``n_pre`` inputs the drive that
+    ``g_max = 0.01`` gives 1000: ``10 / n_pre`` (the total conductance at the bound)."""
+    return 10.0 / n_pre
+
+
+def check_post_fires(rec: xr.Dataset, cfg: Any) -> None:
+    """Refuse, in the circuit's own terms, a simulated recording whose cells never fire.
+
+    Weights are inferred from spikes, so a silent circuit can give no verdict; the
+    cause is the circuit's input drive (``n_pre`` inputs at ``rate`` Hz, weights up
+    to ``g_max``), which the caller set, not the record.
+    """
+    if int(rec.sizes.get("post_spike", 0)) > 0:
+        return
+    raise ValueError(
+        f"the simulated circuit's {cfg.n_post} LIF cell{'s' if cfg.n_post != 1 else ''} never "
+        f"fired in {cfg.duration:g} s: {cfg.n_pre} inputs at {cfg.rate:g} Hz with weights up "
+        f"to g_max {cfg.g_max:g} are too weak to drive them, and weights are inferred from "
+        f"spikes; raise `g_max` (--g-max, e.g. {default_g_max(cfg.n_pre):.3g} = 10/n_pre, "
+        "the drive of 0.01 for 1000 inputs) or `rate` (--rate).")
 
 
 def write_recording_length(ds: xr.Dataset, folder: Any) -> dict[str, Any]:
