@@ -20,6 +20,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path, help=f"any supported file: {format_help()}; or a table of "
                    "pairing experiments (.csv, .tsv, .tab, .parquet, .pq, .xlsx)")
     add_reader_flags(p)
+    e = p.add_argument_group("flags of `plastix estimate` that change what an estimate needs "
+                             "(given, inspect checks the file as the estimate will read it)")
+    e.add_argument("--weights-from", default=None, choices=("spikes",),
+                   help="the weights will be inferred from the spike trains (the estimate then "
+                   "needs --decay)")
+    e.add_argument("--kernel", default=None,
+                   help="the kernel the estimate will use (inspect then advises none)")
     add_sheet_flag(p)
     add_allow_pickle_flag(p)
     p.set_defaults(func=_run)
@@ -27,12 +34,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from plastix.cli._errors import reading
-    from plastix.cli._registry_help import format_of_path
+    from plastix.cli._registry_help import check_kernel, format_of_path
     from plastix.io import inspect_file
 
     check_input(args.file, allow_pickle=args.allow_pickle)
+    if args.kernel is not None and args.kernel != "all":
+        check_kernel(args.kernel)
+    options = reader_options(args)
+    if args.weights_from is not None:
+        options["weights_from"] = args.weights_from
     with reading(args.file, format_of_path(args.file)):
         report = inspect_file(args.file, allow_pickle=args.allow_pickle, sheet=args.sheet,
-                              **reader_options(args))
+                              kernel=args.kernel, **options)
     print(report)
     return 0 if report.ready else 1

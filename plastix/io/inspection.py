@@ -70,6 +70,11 @@ class Inspection:
         Whether the file reads as a record with these options.
     record : str
         One-line description of the record read (when ``ready``).
+    advice : list of str
+        Advice that does not block an estimate (a kernel that fits the record), one
+        line each.
+    caveat : str
+        What ``ready`` depends on that inspect cannot check cheaply (empty if nothing).
     """
 
     path: Path
@@ -79,6 +84,8 @@ class Inspection:
     flags: list[str] = field(default_factory=list)
     ready: bool = False
     record: str = ""
+    advice: list[str] = field(default_factory=list)
+    caveat: str = ""
 
     def command(self) -> str:
         """The ``plastix estimate`` command line with the flags."""
@@ -92,11 +99,13 @@ class Inspection:
         if self.missing:
             lines.append("missing for an estimate:")
             lines += [f"  - {x}" for x in self.missing]
+        lines += [f"advice: {x}" for x in self.advice]
         if self.flags:
-            lines.append("flags that map it:" if not self.ready else "flags used:")
+            lines.append("flags that map it:" if not self.ready else "the command:")
             lines.append(f"  {self.command()}")
         if self.ready:
-            lines.append("ready for `plastix estimate`")
+            lines.append("ready for `plastix estimate`"
+                         + (f", provided {self.caveat}" if self.caveat else ""))
         elif self.flags:
             lines.append("not ready: add the flags above (adapt the values), then run "
                          f"`plastix inspect {self.path.name}` again with them")
@@ -119,14 +128,21 @@ def describe_record(ds: xr.Dataset) -> str:
             f"{ds.sizes['post']} post ({ds['pre_activity'].attrs.get('kind')} in "
             f"{ds['pre_activity'].attrs.get('units')}, {ds['post_activity'].attrs.get('kind')} "
             f"in {ds['post_activity'].attrs.get('units')}); {ds.sizes['weight_time']} weight "
-            f"samples in {ds['weight'].attrs.get('units')}, {measured:.0%} of synapses "
+            f"samples ({_weight_unit(ds['weight'].attrs.get('units'))}), {measured:.0%} of "
+            "synapses "
             f"measured; {segs} segment(s); {spikes or 'no spike times'}; decay "
             + (f"{decay:g} 1/{tu}" if np.isfinite(decay) else "unknown (--decay)"
                if ds.attrs.get("weights") == "absent" else "unknown (estimated, or --decay)"))
 
 
+def _weight_unit(units: Any) -> str:
+    """The weights' unit for a report: ``mV``, or ``dimensionless`` for ``"1"`` or none."""
+    text = "" if units is None else str(units).strip()
+    return "dimensionless" if text in ("", "1", "dimensionless") else text
+
+
 def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: Any = None,
-                 **options: Any) -> Inspection:
+                 kernel: str | None = None, **options: Any) -> Inspection:
     """What plastix finds in ``path``, what an estimate lacks, and the flags that map it.
 
     Parameters
@@ -138,10 +154,14 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
         Read pickle files (they run code when read).
     sheet : str or int, optional
         The sheet of an ``.xlsx`` table (:func:`inspect_table`); tables only.
+    kernel : str, optional
+        The kernel the estimate will use (``--kernel``); given, inspect does not advise
+        one (it suggests ``stdp`` for a record of pairing protocols).
     **options
         Reader options to try (for standard NWB: ``pre_units``, ``post_units``,
         ``pre_activity``, ``post_activity``, ``weights``, ``synapses``, ``decay``,
-        ``bin_size``, ``segments``).
+        ``bin_size``, ``segments``), and ``weights_from="spikes"`` (the weights will be
+        inferred from the spikes: the decay, in 1/s, is then needed).
 
     Returns
     -------
@@ -153,16 +173,68 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
         if options:
             raise ValueError(f"reader options ({', '.join(sorted(options))}) do not apply to a "
                              f"table of pairing experiments ({path.name!r}); drop them.")
-        return inspect_table(path, sheet=sheet)
+        ins = inspect_table(path, sheet=sheet)
+        _kernel_given(ins, kernel)
+        return ins
     if sheet is not None:
         raise ValueError(f"`sheet` applies to an .xlsx table of pairing experiments, not to "
                          f"{path.name!r}; drop it.")
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
+    if options.get("weights_from") is not None and options["weights_from"] != "spikes":
+        raise ValueError(f"`weights_from` must be 'spikes' (inferred from the spike trains); "
+                         f"got {options['weights_from']!r}; pass weights_from='spikes' or drop "
+                         "it.")
     own = fmt.inspect(path, options) if fmt.inspect is not None else None
-    if isinstance(own, Inspection):
-        return own
-    ins = Inspection(path, own or fmt.label)
+    ins = own if isinstance(own, Inspection) else _inspect_record(
+        path, fmt, own or fmt.label, allow_pickle, options)
+    _decay_of_inferred(ins, options)
+    _kernel_given(ins, kernel)
+    return ins
+
+
+def _decay_of_inferred(ins: Inspection, options: dict[str, Any]) -> None:
+    """Ask for ``--decay G`` when the weights are to be inferred from the spikes and the
+    record could not be read yet (a read record says it itself: :func:`_review`)."""
+    inferred = options.get("weights_from") or "--weights-from spikes" in ins.flags
+    if (inferred and not ins.record and options.get("decay") is None
+            and "--decay G" not in ins.flags):
+        ins.missing.append("the decay rate: weights inferred from spikes hold nothing it can "
+                           "be estimated from; give it in 1/s (0 if the weights do not decay)")
+        ins.flags.append("--decay G")
+        ins.ready = False
+
+
+def _kernel_given(ins: Inspection, kernel: str | None) -> None:
+    """The kernel the user chose replaces inspect's advice on one."""
+    if kernel is None:
+        return
+    kept: list[str] = []
+    for f in ins.flags:  # "--kernel stdp", or "--kernel" then its value (tables)
+        if f == "--kernel" or f.startswith("--kernel "):
+            kept.append("--kernel")
+        elif not kept or kept[-1] != "--kernel":
+            kept.append(f)
+        else:
+            kept[-1] = ""
+    ins.flags = [f for f in kept if f and f != "--kernel"]
+    ins.advice = [a for a in ins.advice if "--kernel" not in a]
+    ins.flags.append(f"--kernel {shlex.quote(kernel)}")
+
+
+def _inspect_record(path: Path, fmt: Any, label: str, allow_pickle: bool,
+                    options: dict[str, Any]) -> Inspection:
+    """:func:`inspect_file` of a format without an inspector of its own: the record read."""
+    ins = Inspection(path, label)
+    inferred = options.get("weights_from") == "spikes"
+    if inferred:
+        ins.flags.append("--weights-from spikes")
+        if fmt.read_blocks is None and "weights_from" not in fmt.lazy_options:
+            options = {k: v for k, v in options.items() if k != "weights_from"}
+    decay = options.get("decay")
+    if decay is not None:  # the estimator's option, whatever the reader takes
+        ins.flags.append(f"--decay {_flag_value(decay)}")
+        options = {k: v for k, v in options.items() if k != "decay"}
     try:
         ds = load_record(path, allow_pickle=allow_pickle, **options)
     except SchemaError as err:
@@ -179,7 +251,9 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
                          "signal named 'weight'): the weights can be inferred from the spikes")
         ins.flags.append("--weights-from spikes")
     ins.found.append(f"a plastix record from {ds.attrs.get('source', 'unknown')!r}")
-    _finish(ins, describe_record(ds), _still_lacking(ds))
+    if decay is not None:
+        ds = ds.assign(decay=((), float(decay), ds["decay"].attrs))
+    _finish(ins, _review(ds, inferred=inferred))
     if allow_pickle:
         ins.flags.insert(0, "--allow-pickle")
     return ins
@@ -277,8 +351,8 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
         _segments_and_decay(c, ins, options)
     finally:
         io.close()
-    ins.flags += [f"{CLI_FLAGS[k]} {_flag_value(v)}" for k, v in options.items()
-                  if k in CLI_FLAGS and v is not None]
+    ins.flags += [f"{cli_flag(k)} {_flag_value(v)}" for k, v in options.items()
+                  if (k in CLI_FLAGS or k == "weights_from") and v is not None]
     try:
         desc = _described(path, options)
     except SchemaError as err:
@@ -295,7 +369,7 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
         ins.flags = [f for f in ins.flags if not f.startswith(("--weights ", "--synapses "))]
         ins.flags.append("--weights-from spikes")
     ins.missing = []
-    _finish(ins, *desc)
+    _finish(ins, desc)
     return ins
 
 
@@ -305,11 +379,11 @@ much memory; a larger one is described without reading it (the estimator checks 
 values as it streams them)."""
 
 
-def _described(path: Path, options: dict[str, Any]) -> tuple[str, list]:
+def _described(path: Path, options: dict[str, Any]) -> _Review:
     """:func:`describe_record` of the file's record, opened lazily (activity binned from
     spikes or held in series is read, and checked, only when it is small, so inspecting
     a long recording takes the memory of its spikes, not of its rates), and what an
-    estimate still lacks (:func:`_still_lacking`)."""
+    estimate still lacks (:func:`_review`)."""
     from plastix.record import validate_record
 
     ds = open_standard_nwb(path, **options)
@@ -317,14 +391,14 @@ def _described(path: Path, options: dict[str, Any]) -> tuple[str, list]:
         size = sum(np.prod(ds[v].shape) for v in ("pre_activity", "post_activity")) * 8
         if size <= CHECK_VALUES_BYTES:
             validate_record(ds.load(), stage=f"inspect({path.name})")
-            return describe_record(ds), _still_lacking(ds)
-        return (describe_record(ds) + " (activity values are checked as the estimator reads "
-                "them)", _still_lacking(ds))
+            return _review(ds, inferred=bool(options.get("weights_from")))
+        return _review(ds, describe_record(ds) + " (activity values are checked as the "
+                       "estimator reads them)", inferred=bool(options.get("weights_from")))
     finally:
         ds.close()
 
 
-def _standard_spikes_only(path: Path, options: dict[str, Any]) -> tuple[str, list] | None:
+def _standard_spikes_only(path: Path, options: dict[str, Any]) -> _Review | None:
     """The description of a standard NWB file of spike trains without weights, and what
     an estimate still lacks; else None."""
     if "weights_from" in options or options.get("weights") is not None:
@@ -336,20 +410,55 @@ def _standard_spikes_only(path: Path, options: dict[str, Any]) -> tuple[str, lis
     try:
         have = all(f"{r}_spike_time" in ds for r in ("pre", "post"))
         if have and ds.attrs.get("weights") == "absent":
-            return describe_record(ds), _still_lacking(ds)
+            return _review(ds)
         return None
     finally:
         ds.close()
 
 
-def _still_lacking(ds: xr.Dataset) -> list[tuple[str, str | None]]:
+@dataclass
+class _Review:
+    """What inspect concludes from a record: its description, what an estimate still
+    lacks as ``(what, flag)``, advice as ``(line, flag)``, and a caveat on ``ready``."""
+
+    desc: str
+    lacking: list[tuple[str, str | None]]
+    advice: list[tuple[str, str]] = field(default_factory=list)
+    caveat: str = ""
+
+
+_DECAY_CAVEAT = ("a presynaptic unit is silent for a whole weight interval (the decay is "
+                 "estimated from those); else add --decay G, the rate in 1/s (0 if the weights "
+                 "do not decay)")
+
+
+def _review(ds: xr.Dataset, desc: str | None = None, *, inferred: bool = False) -> _Review:
+    """:class:`_Review` of ``ds`` (``inferred``: its weights will be inferred from its
+    spikes, ``--weights-from spikes``, whatever it holds)."""
+    inferred = inferred or ds.attrs.get("weights") == "absent"
+    lacking = _still_lacking(ds, inferred=inferred)
+    caveat = ""
+    known = np.isfinite(float(ds["decay"].values))
+    if not known and not inferred and not lacking:
+        silent = silent_intervals(ds)
+        if silent is None:
+            caveat = _DECAY_CAVEAT
+        elif silent == 0:
+            lacking.append(("the decay rate: no presynaptic unit is silent for a whole weight "
+                            "interval, and the decay is estimated only from those; give it in "
+                            "1/s (0 if the weights do not decay)", "--decay G"))
+    advice = [] if inferred else _kernel_advice(ds)
+    return _Review(desc or describe_record(ds), lacking, advice, caveat)
+
+
+def _still_lacking(ds: xr.Dataset, *, inferred: bool = False) -> list[tuple[str, str | None]]:
     """What an estimate of ``ds`` still lacks, as ``(what, flag)``: the decay when its
     weights are to be inferred from its spikes and it carries none (the estimator reads
     the decay off synapses whose presynaptic unit falls silent for an interval, which
     inferred weights, NaN where a unit is silent, never offer); an interval, when no
     segment holds two measured weight samples."""
     out: list[tuple[str, str | None]] = []
-    absent = ds.attrs.get("weights") == "absent"
+    absent = inferred or ds.attrs.get("weights") == "absent"
     if absent and not np.isfinite(float(ds["decay"].values)):
         out.append(("the decay rate: weights inferred from spikes hold nothing it can be "
                     "estimated from; give it in 1/s (0 if the weights do not decay)",
@@ -363,13 +472,112 @@ def _still_lacking(ds: xr.Dataset) -> list[tuple[str, str | None]]:
     return out
 
 
-def _finish(ins: Inspection, desc: str, lacking: list[tuple[str, str | None]]) -> None:
+def silent_intervals(ds: xr.Dataset) -> int | None:
+    """How many (weight interval, synapse) pairs have a silent presynaptic unit: no
+    activity (all zero, no NaN) for the whole interval, and the synapse's weight measured
+    (finite, non-zero) at both of its ends; these are what the estimator estimates the
+    decay from (``HebbianEstimator``).
+
+    The activity is read when it is small (:data:`CHECK_VALUES_BYTES`); else the spike
+    times are binned onto the weight intervals (a unit counts as active in an interval
+    when it spikes within one bin, ``dt``, of it: never silent when the estimator may see
+    a spike).  Returns None when neither is possible without reading a large activity
+    series.
+    """
+    wt = np.asarray(ds["weight_time"].values, dtype=float)
+    wseg = np.asarray(ds["weight_segment"].values)
+    starts = np.flatnonzero(wseg[:-1] == wseg[1:])  # interval k: samples k and k + 1
+    if starts.size == 0:
+        return 0
+    w = np.asarray(ds["weight"].values, dtype=float)
+    w0, w1 = w[starts], w[starts + 1]
+    measured = np.isfinite(w0) & np.isfinite(w1) & (w0 != 0)  # (K, post, pre)
+    size = sum(int(np.prod(ds[v].shape)) for v in ("pre_activity", "post_activity")) * 8
+    if size <= CHECK_VALUES_BYTES:
+        active, post_ok = _active_from_activity(ds, starts)
+        measured &= post_ok[:, :, None]
+    elif all(f"pre_spike_{v}" in ds for v in ("time", "unit", "segment")):
+        active = _active_from_spikes(ds, wt, wseg, starts)
+    else:
+        return None
+    return int(np.sum(measured & ~active[:, None, :]))
+
+
+def _group_any(flags: np.ndarray, interval: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``(K, n)``: whether ``flags`` (time, n) is True in any bin of each interval
+    ``starts[k]`` (True for an interval without bins: nothing to call silent)."""
+    out = np.ones((starts.size, flags.shape[1]), dtype=bool)
+    inside = interval >= 0
+    keys, rows = interval[inside], flags[inside]
+    order = np.argsort(keys, kind="stable")
+    keys, rows = keys[order], rows[order]
+    if keys.size == 0:
+        return out
+    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    anyrow = np.logical_or.reduceat(rows, first, axis=0)
+    pos = np.searchsorted(starts, keys[first])
+    ok = (pos < starts.size) & (starts[np.minimum(pos, starts.size - 1)] == keys[first])
+    out[pos[ok]] = anyrow[ok]
+    return out
+
+
+def _active_from_activity(ds: xr.Dataset, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per interval, which pre units are active or not recorded (any value not 0; NaN
+    included), and which post units are recorded throughout (no NaN)."""
+    interval = np.asarray(ds["interval"].values)
+    x = np.asarray(ds["pre_activity"].values)
+    y = np.asarray(ds["post_activity"].values)
+    return (_group_any(x != 0, interval, starts),
+            ~_group_any(np.isnan(y), interval, starts))
+
+
+def _active_from_spikes(ds: xr.Dataset, wt: np.ndarray, wseg: np.ndarray,
+                        starts: np.ndarray) -> np.ndarray:
+    """Per interval, which pre units spike within one bin of it (``(K, pre)``)."""
+    import pandas as pd
+
+    active = np.zeros((starts.size, ds.sizes["pre"]), dtype=bool)
+    where = np.full(wt.size, -1)
+    where[starts] = np.arange(starts.size)
+    t = np.asarray(ds["pre_spike_time"].values, dtype=float)
+    unit = pd.Index(np.asarray(ds["pre"].values)).get_indexer(
+        np.asarray(ds["pre_spike_unit"].values))
+    seg = np.asarray(ds["pre_spike_segment"].values)
+    dt = float(ds.attrs.get("dt", 0.0))
+    for s in np.unique(seg):
+        lo, hi = np.searchsorted(wseg, s, "left"), np.searchsorted(wseg, s, "right")
+        pick = (seg == s) & (unit >= 0)
+        for shift in (-dt, 0.0, dt):
+            j = lo + np.searchsorted(wt[lo:hi], t[pick] + shift, "right") - 1
+            ok = (j >= lo) & (j < hi - 1)
+            active[where[j[ok]], unit[pick][ok]] = True
+    return active
+
+
+def _kernel_advice(ds: xr.Dataset) -> list[tuple[str, str]]:
+    """``--kernel stdp`` for a record of pairing protocols: spike times of both roles, and
+    every segment that holds a weight interval holds exactly one (the weights measured
+    before and after the pairings)."""
+    if not all(f"{r}_spike_time" in ds and ds.sizes[f"{r}_spike"] for r in ("pre", "post")):
+        return []
+    counts = np.unique(np.asarray(ds["weight_segment"].values), return_counts=True)[1]
+    if not np.any(counts >= 2) or np.any(counts > 2):
+        return []
+    return [("the segments are pairing protocols (spike times, weights measured once before "
+             "and once after): add --kernel stdp, which counts spike pairs by their timing "
+             "(the default, product, multiplies binned rates and misses it)", "--kernel stdp")]
+
+
+def _finish(ins: Inspection, review: _Review) -> None:
     """Set the record's description, and ready unless something is still lacking."""
-    ins.record, ins.ready = desc, not lacking
-    for what, flag in lacking:
+    ins.record, ins.ready, ins.caveat = review.desc, not review.lacking, review.caveat
+    for what, flag in review.lacking:
         ins.missing.append(what)
         if flag is not None:
             ins.flags.append(flag)
+    for line, flag in review.advice:
+        ins.advice.append(line)
+        ins.flags.append(flag)
 
 
 def _flag_value(v: Any) -> str:
@@ -532,6 +740,10 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
         if ds is None:
             ins.missing.append(err.what)
             ins.flags += [f for f in err.flags if f not in ins.flags]
+            if _session_without_weights(s, options):
+                ins.found.append("no weights (no weights.npz, no TsdFrame): they are inferred "
+                                 "from the spikes")
+                ins.flags.append("--weights-from spikes")
             return ins
         ins.flags.append("--weights-from spikes")
         frames = [f.split(" ", 1)[1] for f in err.flags if f.startswith("--weights ")
@@ -541,14 +753,29 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
                              f"--weights {frames[0]} (and --synapses PRE:POST,... unless its "
                              "metadata has pre_unit and post_unit)")
     try:
-        desc, lacking = describe_record(ds), _still_lacking(ds)
+        review = _review(ds, inferred=bool(options.get("weights_from")))
     finally:
         ds.close()
     if ds.attrs.get("weights") == "absent":
         ins.found.append("spike trains of pre and post units and no measured weights: the "
                          "weights can be inferred from the spikes")
-    _finish(ins, desc, lacking)
+    _finish(ins, review)
     return ins
+
+
+def _session_without_weights(s: Any, options: dict[str, Any]) -> bool:
+    """Whether a session's weights can only be inferred from its spikes: no weights named,
+    none to infer asked, no weights.npz and no TsdFrame or Tsd that may hold them."""
+    from plastix.io.pynapple_files import _WEIGHTS
+
+    if options.get("weights") is not None or options.get("weights_from") is not None:
+        return False
+    if s.main is not None:
+        return False  # one file named: the folder's other files are not read
+    try:
+        return not s.has("weights") and not s.kinds(_WEIGHTS)
+    except (FileFormatError, UnsafeFileError):
+        return False
 
 
 def _session_spikes_only(s: Any, options: dict[str, Any], err: Any) -> xr.Dataset | None:
@@ -602,7 +829,7 @@ def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
         ins.flags += [f for f in err.flags if f not in ins.flags]
         return ins
     try:
-        _finish(ins, describe_record(ds), _still_lacking(ds))
+        _finish(ins, _review(ds))
     finally:
         ds.close()
     return ins
