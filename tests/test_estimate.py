@@ -573,3 +573,44 @@ def test_too_few_bootstrap_replicates_give_no_verdict(rng):
     assert est.verdict_reason_ == ("38 bootstrap replicates cannot place the ends of a 95% "
                                    "interval (its ends are the extreme replicates, too narrow); "
                                    "pass n_boot >= 39 (--n-boot)")
+
+
+def _all_missing(rng):
+    """A record every weight of which is NaN, with a NaN standard error (an all-missing
+    inferred record, as infer-weights wrote before it refused one)."""
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
+    rec["weight"] = rec["weight"] * np.nan
+    rec["weight_sem"] = rec["weight"].copy()
+    return rec
+
+
+def test_summary_of_an_all_missing_record_says_n_a_without_contradictions(rng):
+    """p is NaN because the alignment is (not for want of null replicates); the
+    heterogeneity test has no synapse (0 df); the emergent numbers are NaN: the summary
+    says so instead of "n_null=0", "chi-square 0 on 0 df" or "not consistent"."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HebbianEstimator(n_boot=50, n_null=19, rng=0).fit(_all_missing(rng))
+    text = est.summary()
+    assert "n_null=0" not in text and "0 on 0 df" not in text and "nan" not in text
+    assert "consistent" not in text
+    assert "p-value     n/a (the alignment is undefined)  (circular-shift null, 19" in text
+    assert "alignment   n/a  (undefined" in text and "emergent    n/a" in text
+    assert "cannot be tested against their inference noise" in text
+
+
+def test_summary_says_n_null_0_only_without_replicates(rng):
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
+    est = HebbianEstimator(n_boot=50, n_null=0, rng=0).fit(rec)
+    assert "p-value     n/a (n_null=0)" in est.summary()
+    assert "with pure homeostatic balance" in est.summary()  # defined: judged as before
+
+
+def test_cli_estimate_refuses_a_record_without_an_observed_weight_change(tmp_path, rng, capsys):
+    from plastix.cli import main
+
+    path = to_netcdf(_all_missing(rng), tmp_path / "iw.nc")
+    assert main(["estimate", str(path), "--n-boot", "50", "--n-null", "19"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and len(cap.err.splitlines()) == 1
+    assert "iw.nc: no observed weight change" in cap.err and "weight interval" in cap.err

@@ -610,19 +610,12 @@ class HebbianEstimator:
         return "pooled-shift" if pooled else "shift"
 
     def summary(self) -> str:
-        """A short human-readable summary of the fit."""
+        """A short human-readable summary of the fit (``n/a`` for what is undefined)."""
         _check_fitted(self)
-        lo, hi = self.ci_
         tu = self.result_.attrs["time_units"]
-        p = "n/a (n_null=0)" if not np.isfinite(self.p_value_) else f"{self.p_value_:.3g}"
         lines = [
-            f"alignment   {self.alignment_:+.3f}  [{lo:+.3f}, {hi:+.3f}] "
-            f"({100 * (1 - self.alpha):.0f}% studentized block-bootstrap CI, {self.n_boot} "
-            f"replicates, "
-            f"block {self.block_length_} (Politis-White))"
-            + ("; extended to the estimate: too few intervals for the bootstrap"
-               if self.extended_ else ""),
-            f"p-value     {p}  (circular-shift null, {self.n_null} replicates"
+            self._alignment_line(),
+            f"p-value     {self._p_text()}  (circular-shift null, {self.n_null} replicates"
             + (f" pooled from {self.null_passes_} shifted passes" if
                self._null_method() == "pooled-shift" else "") + ")"
             + floor_note(self.p_value_, self.n_null),
@@ -630,11 +623,9 @@ class HebbianEstimator:
                                                   if self.verdict_reason_ else ""),
             f"decay       {self.decay_:.4g} 1/{tu}  [{self.decay_ci_[0]:.4g}, "
             f"{self.decay_ci_[1]:.4g}] ({self.decay_source_})",
-            f"pooled      {self.pooled_:+.3f}  [{self.pooled_ci_[0]:+.3f}, "
-            f"{self.pooled_ci_[1]:+.3f}]  cos(sum g, sum H); BCa interval",
-            f"emergent    {self.emergent_prediction_:+.3f}  cos(mean W, mean H); "
-            f"{'consistent' if self.emergent_consistent_ else 'not consistent'} with pure "
-            "homeostatic balance",
+            f"pooled      {_value_ci(self.pooled_, self.pooled_ci_)}  cos(sum g, sum H)"
+            + ("; BCa interval" if np.isfinite(self.pooled_) else ""),
+            self._emergent_line(),
             "stationarity gap " + (f"{self.stationarity_gap_:.3g}  (0 = stationary)"
                                    if np.isfinite(self.stationarity_gap_) else
                                    "n/a  (relative to the decay term: needs decay > 0)"
@@ -642,6 +633,47 @@ class HebbianEstimator:
             f"intervals   {self.per_interval_.size}, kernel {self.kernel!r}; A > 0 Hebbian",
         ]
         return "\n".join(lines)
+
+    def _alignment_line(self) -> str:
+        """The summary's alignment, its interval and how it was drawn."""
+        if not np.isfinite(self.alignment_):
+            return ("alignment   n/a  (undefined: no observed synapse has both a nonzero "
+                    "learning signal and a nonzero Hebbian term)")
+        return (f"alignment   {_value_ci(self.alignment_, self.ci_)} "
+                f"({100 * (1 - self.alpha):.0f}% studentized block-bootstrap CI, {self.n_boot} "
+                f"replicates, block {self.block_length_} (Politis-White))"
+                + ("; extended to the estimate: too few intervals for the bootstrap"
+                   if self.extended_ else ""))
+
+    def _p_text(self) -> str:
+        """The summary's p-value, or why there is none."""
+        if not self.n_null:
+            return "n/a (n_null=0)"
+        if not np.isfinite(self.alignment_):
+            return "n/a (the alignment is undefined)"
+        if not np.isfinite(np.asarray(self.null_, dtype=float)).any():
+            return "n/a (every null replicate is undefined)"
+        return f"{self.p_value_:.3g}" if np.isfinite(self.p_value_) else "n/a"
+
+    def _emergent_line(self) -> str:
+        """The summary's emergent prediction; consistency is judged only when it and the
+        interval of its difference from the pooled form are defined."""
+        pred = self.emergent_prediction_
+        if not np.isfinite(pred):
+            return "emergent    n/a  cos(mean W, mean H) (undefined)"
+        judged = np.isfinite(self.pooled_) and np.isfinite(self.emergent_difference_ci_).all()
+        return (f"emergent    {pred:+.3f}  cos(mean W, mean H)"
+                + (f"; {'consistent' if self.emergent_consistent_ else 'not consistent'} with "
+                   "pure homeostatic balance" if judged else ""))
+
+
+def _value_ci(x: float, ci: Any) -> str:
+    """``"+0.123  [+0.100, +0.150]"``, ``"n/a"`` for an undefined ``x``, without an
+    interval whose ends are undefined."""
+    if not np.isfinite(x):
+        return "n/a"
+    lo, hi = np.asarray(ci, dtype=float)
+    return f"{x:+.3f}" + (f"  [{lo:+.3f}, {hi:+.3f}]" if np.isfinite([lo, hi]).all() else "")
 
 
 def _same(a: Any, b: Any) -> bool:

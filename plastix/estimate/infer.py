@@ -735,14 +735,22 @@ def inference_gate(est: Any, ds: xr.Dataset) -> None:
     est.inference_test_ = (stat, df, p)
     if not p < float(est.alpha):
         est.verdict_ = "indeterminate"
-        est.verdict_reason_ = (
-            "the inferred weights do not change more than their inference noise "
-            f"(heterogeneity chi-square {stat:.4g} on {df} df, p = {p:.3g})")
+        est.verdict_reason_ = _gate_reason(stat, df, p)
         est.result_["verdict"] = ((), est.verdict_)
         est.result_.attrs["verdict_reason"] = est.verdict_reason_
     est.result_.attrs.update({"inference_chi2": stat, "inference_df": df, "inference_p": p})
     if ds.attrs.get("weights") == "inferred":
         est.result_.attrs.setdefault("uncertainty_propagated", NO_CROSS_FIT)
+
+
+def _gate_reason(stat: float, df: int, p: float) -> str:
+    """Why the heterogeneity test (:func:`heterogeneity_test`) leaves the verdict
+    indeterminate: no change beyond the noise, or no synapse to test (``df = 0``)."""
+    if df == 0:
+        return ("the inferred weights cannot be tested against their inference noise: no "
+                "synapse has a finite weight and standard error in two windows")
+    return ("the inferred weights do not change more than their inference noise "
+            f"(heterogeneity chi-square {stat:.4g} on {df} df, p = {p:.3g})")
 
 
 def _split_pre(ds: xr.Dataset, block: float, parity: int) -> xr.Dataset:
