@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,94 @@ def test_round_trip_of_a_spike_record_is_exact(rng):
     assert isinstance(session["pre"], nap.TsGroup) and list(session["pre"].keys()) == [3, 5]
     assert session["epochs"].metadata["segment"].tolist() == [0, 1]
     compare_records(first, from_pynapple(**session))  # everything, provenance included
+
+
+def _unrecorded_stretches_session(rng):
+    """Spike groups recorded over part of the epochs only: NaN at the start and end of
+    each role's activity (pre 1.3-8.7 s, post 0.5-3.02 s and 6-9.5 s of epochs 0-4, 6-10 s)."""
+    pre = nap.TsGroup({3: nap.Ts(np.sort(rng.uniform(1.3, 8.7, 80))),
+                       5: nap.Ts(np.sort(rng.uniform(1.3, 8.7, 60)))},
+                      time_support=nap.IntervalSet(1.3, 8.7))
+    post = nap.TsGroup({11: nap.Ts(np.sort(rng.uniform(0.5, 9.5, 70)))},
+                       time_support=nap.IntervalSet([0.5, 6.0], [3.02, 9.5]))
+    weights = nap.TsdFrame(t=np.arange(0.0, 10.1, 2.0), d=rng.normal(1, 0.1, (6, 2)))
+    synapses = pd.DataFrame({"pre_unit": [3, 5], "post_unit": [11, 11]})
+    return pre, post, weights, synapses, nap.IntervalSet(start=[0.0, 6.0], end=[4.0, 10.0])
+
+
+def test_round_trip_keeps_the_stretches_a_role_was_not_recorded(rng):
+    """Each TsGroup's time support is the span its role was recorded over, so the NaN
+    bins (not recorded) come back NaN, not 0 Hz."""
+    first = from_pynapple(*_unrecorded_stretches_session(rng), decay=0.5, bin_size=0.05)
+    nan_rows = {r: np.isnan(first[f"{r}_activity"].values).all(1) for r in ("pre", "post")}
+    assert nan_rows["pre"][[0, 25, -1]].tolist() == [True, True, True]
+    assert nan_rows["post"][[0, 61, -1]].tolist() == [True, True, True]  # 3.05 s on
+    assert not nan_rows["pre"][26] and not nan_rows["post"][10] and not nan_rows["post"][60]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn of: every spike is kept
+        session = to_pynapple(first)
+        back = from_pynapple(**session)
+    assert session["post"].time_support.start.tolist() == [0.5, 6.0]
+    xr.testing.assert_identical(back, first)
+
+
+def test_default_time_support_warns_once_and_round_trips_exactly():
+    """The README snippet's case: TsGroups built without ``time_support=`` get
+    pynapple's default (first to last spike); the bins outside it are NaN, with one
+    warning, and ``from_pynapple(**to_pynapple(rec))`` is ``rec`` again."""
+    rng = np.random.default_rng(0)
+
+    def train(rate, t_end=90.0):
+        return nap.Ts(t=np.sort(rng.uniform(0, t_end, int(rate * t_end))))
+
+    pre, post = nap.TsGroup({3: train(5), 5: train(7)}), nap.TsGroup({11: train(0.4)})
+    t_w = np.r_[np.arange(0, 31, 3.0), np.arange(60, 91, 3.0)]
+    kw = dict(weights=nap.TsdFrame(t=t_w, d=1 + 0.01 * rng.standard_normal((t_w.size, 2))),
+              synapses=pd.DataFrame({"pre_unit": [3, 5], "post_unit": [11, 11]}),
+              epochs=nap.IntervalSet(start=[0, 60], end=[30, 90]), bin_size=0.02)
+    with pytest.warns(UserWarning) as caught:
+        rec = from_pynapple(pre=pre, post=post, **kw)
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert "\n" not in text and text.startswith("`pre` and `post`: ")
+    assert "pynapple's default" in text and "pass time_support= to nap.TsGroup" in text
+    assert np.isnan(rec["post_activity"].values[0, 0])  # before the first spike
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = from_pynapple(**to_pynapple(rec))
+    xr.testing.assert_identical(again, rec)
+
+
+def test_a_time_support_passed_on_purpose_is_not_warned_about(rng):
+    t = np.sort(rng.uniform(0, 10, 50))
+    weights = nap.TsdFrame(t=np.array([0.0, 5.0, 10.0]), d=np.ones((3, 1)))
+    synapses = pd.DataFrame({"pre_unit": [0], "post_unit": [1]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for support in (nap.IntervalSet(0, 10), nap.IntervalSet(t[0], t[-1] + 0.5),
+                        nap.IntervalSet(t[0] + 0.01, t[-1])):
+            group = nap.TsGroup({0: nap.Ts(t)}, time_support=support)
+            from_pynapple(group, nap.TsGroup({1: nap.Ts(t)}, time_support=nap.IntervalSet(
+                0, 10)), weights, synapses, bin_size=0.1)
+        # the default support covering every bin of the epochs: nothing read as NaN
+        from_pynapple(nap.TsGroup({0: nap.Ts(t)}), nap.TsGroup({1: nap.Ts(t)}), weights,
+                      synapses, epochs=nap.IntervalSet(t[1], t[-2]), bin_size=0.1)
+
+
+def test_a_spike_in_a_bin_read_as_not_recorded_is_warned_about():
+    """A record's spike at the left edge of a NaN bin cannot be in the TsGroup's time
+    support without that bin being read as recorded: it is left out, with a warning."""
+    rec = make_record(np.array([[np.nan], [2.0], [np.nan], [np.nan]]), np.ones((4, 1)),
+                      np.ones((2, 1, 1)), time=[0.0, 0.5, 1.0, 1.5], dt=0.5,
+                      weight_time=[0.0, 1.5], time_units="s",
+                      pre_spikes={"time": [0.6, 1.0, 1.5, 1.7], "unit": [0, 0, 0, 0]})
+    with pytest.warns(UserWarning, match=r"`record`: 1 of its 4 pre spike\(s\) fall at the "
+                      r"start of a bin whose pre_activity is NaN.*0 Hz when silent"):
+        session = to_pynapple(rec)
+    # 1.0 s closes the recorded span, 1.7 s is kept mid-bin; 1.5 s starts a NaN bin
+    assert session["pre"][0].t.tolist() == [0.6, 1.0, 1.7]
+    back = from_pynapple(**session)
+    assert_array_equal(np.isnan(back["pre_activity"].values), np.isnan(rec["pre_activity"]))
 
 
 def test_round_trip_of_restarting_segments_with_string_ids():

@@ -121,6 +121,41 @@ def test_write_then_read_is_the_pynapple_round_trip(tmp_path, rng):
         save_record(rec, tmp_path / "x.npz")
 
 
+def test_a_folder_keeps_the_stretches_a_role_was_not_recorded(tmp_path, rng):
+    """Each role's .npz holds the time support it was recorded over: the NaN bins (not
+    recorded) read back NaN, not 0 Hz."""
+    ep = nap.IntervalSet(start=[0.0, 6.0], end=[4.0, 10.0])
+    pre = nap.TsGroup({1: nap.Ts(np.sort(rng.uniform(1.3, 8.7, 90)))},
+                      time_support=nap.IntervalSet(1.3, 8.7))
+    post = nap.TsGroup({2: nap.Ts(np.sort(rng.uniform(0, 10, 90)))}, time_support=ep)
+    weights = nap.TsdFrame(t=np.arange(0.0, 10.1, 2.0), d=np.ones((6, 1)),
+                           metadata={"pre_unit": [1], "post_unit": [2]})
+    rec = from_pynapple(pre, post, weights, epochs=ep, bin_size=0.05)
+    assert np.isnan(rec["pre_activity"].values[[0, -1], 0]).all()
+    back = read_pynapple_session(write_pynapple_session(rec, tmp_path / "out"))
+    _same(back, rec)
+
+
+def test_a_group_saved_with_the_default_time_support_reads_with_a_warning(tmp_path, rng):
+    """pynapple's .save() of TsGroups built without time_support= keeps the default
+    (first to last spike): read as before, the bins outside it NaN, with one warning."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    nap.TsGroup({0: nap.Ts(np.sort(rng.uniform(0, 40, 300)))}).save(str(folder / "pre.npz"))
+    nap.TsGroup({7: nap.Ts(np.sort(rng.uniform(0, 40, 9)))}).save(str(folder / "post.npz"))
+    nap.TsdFrame(t=np.arange(0.0, 40.0, 4.0), d=np.ones((10, 1)),
+                 metadata={"pre_unit": [0], "post_unit": [7]}).save(str(folder / "weights.npz"))
+    nap.IntervalSet(start=[0.0, 20.0], end=[18.0, 40.0]).save(str(folder / "epochs.npz"))
+    with pytest.warns(UserWarning, match=r"pynapple's default.*pass time_support= to "
+                      r"nap.TsGroup"):
+        rec = read_pynapple_session(folder)
+    loaded = {n: nap.load_file(str(folder / f"{n}.npz"))
+              for n in ("pre", "post", "weights", "epochs")}
+    with pytest.warns(UserWarning, match="pynapple's default"):
+        _same(rec, from_pynapple(**loaded))
+    assert np.isnan(rec["post_activity"].values[0, 0])  # before the first spike
+
+
 def test_metadata_that_would_run_code_is_refused_and_never_runs(tmp_path, rng, capsys):
     folder = _lab_session(tmp_path / "s", rng)
     marker = tmp_path / "ran"

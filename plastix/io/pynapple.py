@@ -69,6 +69,7 @@ Example
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,7 @@ from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_map import check_rows_hold_data
 from plastix.io.nwb_scan import assign
 from plastix.io.pynapple_npz import unit_column_names_units
-from plastix.io.spike_bins import bin_grid, outside_intervals, spike_rates
+from plastix.io.spike_bins import bin_edges, bin_grid, outside_intervals, spike_rates
 from plastix.record import make_record, validate_record
 
 __all__ = ["from_pynapple", "to_pynapple"]
@@ -151,10 +152,10 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
         ids = np.asarray(unit if unit_column_names_units(unit, f"`{role}`")
                          else np.asarray(keys, dtype=np.int64))
         support = obj.time_support
-        return {"ids": ids, "spikes": [np.asarray(obj[k].t, dtype=float) for k in keys],
-                "times": None, "label": ("Hz", "rate"),
-                "support": (np.asarray(support.start, dtype=float),
-                            np.asarray(support.end, dtype=float))}
+        spikes = [np.asarray(obj[k].t, dtype=float) for k in keys]
+        start, end = (np.asarray(support.start, dtype=float), np.asarray(support.end, dtype=float))
+        return {"ids": ids, "spikes": spikes, "times": None, "label": ("Hz", "rate"),
+                "support": (start, end)}
     if isinstance(obj, nap.TsdFrame):
         meta = getattr(obj, "metadata", None)
         labels, counts = np.unique(np.asarray(obj.columns.tolist()).astype(str),
@@ -301,6 +302,49 @@ def _check_recorded(role: str, unrecorded: np.ndarray, support: tuple[np.ndarray
         "spike times, the epochs and the weights are in seconds on one clock.")
 
 
+def _is_default_support(nap: Any, trains: list[np.ndarray], start: np.ndarray,
+                        end: np.ndarray) -> bool:
+    """Whether a TsGroup's time support (``start``, ``end``, s) is the one pynapple gives a
+    group built without ``time_support=``: the union of each unit's span from its first
+    to its last spike.  pynapple itself rebuilds that default from the spike trains, so
+    the check follows the installed version; a support the user passed that differs from
+    it in any bound is not the default."""
+    if not any(st.size for st in trains):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            default = nap.TsGroup({j: nap.Ts(t=st) for j, st in enumerate(trains)},
+                                  bypass_check=True).time_support
+    except (RuntimeError, ValueError):  # e.g. every unit a single spike: no default span
+        return False
+    return (np.array_equal(np.asarray(default.start, dtype=float), start)
+            and np.array_equal(np.asarray(default.end, dtype=float), end))
+
+
+def _warn_default_support(unrecorded: dict[str, int], roles: dict[str, dict[str, Any]]
+                          ) -> None:
+    """Warn once, in one line, of the roles whose TsGroup has pynapple's default time
+    support and so leaves bins of the record unrecorded (``unrecorded``: role -> bins)."""
+    if not unrecorded:
+        return
+    which = "; ".join(f"`{r}` {_support_text(roles[r]['support'])}, {n} bin(s)"
+                      for r, n in unrecorded.items())
+    warnings.warn(
+        f"{' and '.join(f'`{r}`' for r in unrecorded)}: the TsGroup's time support is "
+        f"pynapple's default, from the first to the last spike ({which}), so the bins outside it "
+        "(before the first spike, after the last) are read as not recorded (NaN), not as 0 Hz; "
+        "if the units were recorded longer, pass time_support= to nap.TsGroup (e.g. the "
+        "session's epochs).", UserWarning, stacklevel=3)
+
+
+def _support_text(support: tuple[np.ndarray, np.ndarray]) -> str:
+    """``start-end s`` of a time support, for messages (``a-b s + k more`` for several)."""
+    start, end = support
+    more = f" in {start.size} intervals" if start.size > 1 else ""
+    return f"{start.min():g}-{end.max():g} s{more}"
+
+
 def _span(epochs: Any) -> str:
     """``start-end s`` of an IntervalSet, for messages."""
     if epochs is None or len(epochs) == 0:
@@ -394,7 +438,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
     stop = np.full(grid.size, np.inf) if segs is None else segs["stop"][np.maximum(row, 0)]
     off = np.zeros(1) if segs is None else segs["offset"]
     seg_id = np.zeros(1, dtype=np.int64) if segs is None else segs["seg"]
-    activity, spikes, stored = {}, {}, {}
+    activity, spikes, stored, unrecorded = {}, {}, {}, {}
     for r in _ROLES:
         d = roles[r]
         if d["spikes"] is None:
@@ -402,7 +446,10 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
             spikes[r] = None
             continue
         support = np.column_stack(d["support"])
-        _check_recorded(r, outside_intervals(support, grid[keep]), d["support"], epochs)
+        outside = outside_intervals(support, grid[keep])
+        _check_recorded(r, outside, d["support"], epochs)
+        if outside.any() and _is_default_support(nap, d["spikes"], *d["support"]):
+            unrecorded[r] = int(outside.sum())
         rates = spike_rates(d["spikes"], grid[keep], width, stop[keep],
                             [support] * len(d["spikes"]))
         if lazy:  # binned when read
@@ -413,6 +460,7 @@ def from_pynapple(pre: Any, post: Any, weights: Any, synapses: Any = None, epoch
         spikes[r] = None if ev is None else {
             "time": ev["time"] - off[ev["row"]], "unit": ids[r][ev["unit"]],
             "segment": seg_id[ev["row"]]}
+    _warn_default_support(unrecorded, roles)
     wrow = assign(w_times, segs)
     wkeep = wrow >= 0
     dense = np.full((int(wkeep.sum()), len(ids["post"]), len(ids["pre"])), np.nan)
@@ -459,24 +507,83 @@ def _segment_layout(ds: xr.Dataset, sec: float) -> dict[str, np.ndarray]:
     return {"seg": seg_ids, "start": lo, "stop": hi, "offset": off}
 
 
-def _role_object(nap: Any, ds: xr.Dataset, role: str, sec: float, shift: Any, epochs: Any
-                 ) -> Any:
-    """One role as a TsGroup (when the record has its spike times) or a TsdFrame."""
+def _recorded_support(ds: xr.Dataset, role: str, sec: float, lay: dict[str, np.ndarray],
+                      spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Start and end (s, session clock) of the spans over which a role's activity is
+    recorded, as :func:`from_pynapple` reads a TsGroup's time support back.
+
+    A bin is recorded when some unit's activity is not NaN; each run of recorded bins is
+    one interval, from its first bin's left edge to its last bin's right edge
+    (:func:`plastix.io.spike_bins.bin_edges`).  A bin is read as NaN when its left edge
+    is outside the support, so ``spikes`` (s, session clock) inside a NaN bin — pynapple's
+    default support starts at the first spike, inside a bin read as NaN — are kept by an
+    interval from the bin's first such spike to its right edge.  ``None`` when every bin
+    is recorded, or none is (the epochs are the support).
+    """
+    values = np.asarray(ds[f"{role}_activity"].values, dtype=float)
+    recorded = ~np.isnan(values).all(axis=1) if values.shape[1] else np.ones(len(values), bool)
+    if recorded.all() or not recorded.any():
+        return None
+    seg = np.searchsorted(lay["seg"], np.asarray(ds["segment"].values, dtype=np.int64))
+    left = np.asarray(ds["time"].values, dtype=float) * sec + lay["offset"][seg]
+    order = np.argsort(left, kind="stable")
+    left, recorded = left[order], recorded[order]
+    right = bin_edges(left, float(ds.attrs["dt"]) * sec,
+                      (lay["stop"] + lay["offset"])[seg[order]])
+    i = np.searchsorted(left, spikes, side="right") - 1
+    hit = i >= 0
+    hit[hit] = (spikes[hit] < right[i[hit]]) & ~recorded[i[hit]] & (spikes[hit] > left[i[hit]])
+    return _merged(np.r_[left[recorded], spikes[hit]], np.r_[right[recorded], right[i[hit]]])
+
+
+def _merged(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals ``[start, end]`` (s) merged where they overlap or touch (pynapple would
+    move a shared bound by 1 µs)."""
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    reach = np.maximum.accumulate(end)
+    new = np.flatnonzero(np.r_[True, start[1:] > reach[:-1]])
+    return start[new], np.maximum.reduceat(end, new)
+
+
+def _spike_group(nap: Any, ds: xr.Dataset, role: str, sec: float, shift: Any,
+                 lay: dict[str, np.ndarray], epochs: Any) -> Any:
+    """One role's spike trains as a TsGroup whose time support is the spans where the
+    role's activity is recorded (:func:`_recorded_support`); a spike left outside them
+    (at the left edge of a NaN bin) is dropped, with a warning."""
     import pandas as pd
 
     ids = np.asarray(ds[role].values)
+    st = np.asarray(ds[f"{role}_spike_time"].values, dtype=float) * sec
+    st = st + shift(ds[f"{role}_spike_segment"].values)
+    spans = _recorded_support(ds, role, sec, lay, st)
+    support = epochs if spans is None else nap.IntervalSet(start=spans[0], end=spans[1])
+    unit = pd.Index(ids.astype(str)).get_indexer(
+        np.asarray(ds[f"{role}_spike_unit"].values).astype(str))
+    order = np.lexsort((st, unit))
+    parts = np.split(st[order], np.cumsum(np.bincount(unit, minlength=ids.size))[:-1])
+    as_int = ids.dtype.kind in "iu"
+    trains = {(int(u) if as_int else j): nap.Ts(t=parts[j], time_support=support)
+              for j, u in enumerate(ids)}
+    meta = None if as_int else {"unit": [str(u) for u in ids]}
+    group = nap.TsGroup(trains, time_support=support, metadata=meta)
+    lost = st.size - int(sum(len(group[k].t) for k in group.keys()))
+    if lost:
+        warnings.warn(f"`record`: {lost} of its {st.size} {role} spike(s) fall at the start of "
+                      f"a bin whose {role}_activity is NaN (not recorded), so the {role} "
+                      "TsGroup's time support (the recorded spans) leaves them out; set the "
+                      "activity of those bins (0 Hz when silent) if they were recorded.",
+                      UserWarning, stacklevel=4)
+    return group
+
+
+def _role_object(nap: Any, ds: xr.Dataset, role: str, sec: float, shift: Any,
+                 lay: dict[str, np.ndarray], epochs: Any) -> Any:
+    """One role as a TsGroup (when the record has its spike times; its time support the
+    spans where the role's activity is recorded) or a TsdFrame."""
+    ids = np.asarray(ds[role].values)
     if f"{role}_spike_time" in ds.variables:
-        st = np.asarray(ds[f"{role}_spike_time"].values, dtype=float) * sec
-        st = st + shift(ds[f"{role}_spike_segment"].values)
-        unit = pd.Index(ids.astype(str)).get_indexer(
-            np.asarray(ds[f"{role}_spike_unit"].values).astype(str))
-        order = np.lexsort((st, unit))
-        parts = np.split(st[order], np.cumsum(np.bincount(unit, minlength=ids.size))[:-1])
-        as_int = ids.dtype.kind in "iu"
-        trains = {(int(u) if as_int else j): nap.Ts(t=parts[j], time_support=epochs)
-                  for j, u in enumerate(ids)}
-        meta = None if as_int else {"unit": [str(u) for u in ids]}
-        return nap.TsGroup(trains, time_support=epochs, metadata=meta)
+        return _spike_group(nap, ds, role, sec, shift, lay, epochs)
     da = ds[f"{role}_activity"]
     t = np.asarray(ds["time"].values, dtype=float) * sec + shift(ds["segment"].values)
     n = ids.size
@@ -521,7 +628,8 @@ def to_pynapple(record: xr.Dataset) -> dict[str, Any]:
 
     epochs = nap.IntervalSet(start=lay["start"] + lay["offset"], end=lay["stop"] + lay["offset"],
                              metadata={"segment": lay["seg"], "time_offset": lay["offset"]})
-    out: dict[str, Any] = {r: _role_object(nap, ds, r, sec, shift, epochs) for r in _ROLES}
+    out: dict[str, Any] = {r: _role_object(nap, ds, r, sec, shift, lay, epochs)
+                            for r in _ROLES}
     w = np.asarray(ds["weight"].values, dtype=float)
     measured = np.any(np.isfinite(w), axis=0)
     post_i, pre_i = np.nonzero(measured if measured.any() else np.ones_like(measured))
