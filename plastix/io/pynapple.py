@@ -16,7 +16,10 @@ Convention (times in seconds throughout)
     (:mod:`plastix.io.spike_bins`):
     bins ``bin_size`` s wide (default :data:`plastix.io.neo.DEFAULT_BIN_SIZE`)
     tiling each epoch from its start, or, without epochs, from the earliest to
-    the latest spike or weight sample.  A ``TsdFrame`` sets the grid itself (its
+    the latest spike or weight sample.  A bin that starts outside the ``TsGroup``'s
+    ``time_support`` is NaN (not recorded), not 0 Hz; a group built without
+    ``time_support=`` gets pynapple's default, its first to its last spike, and a
+    warning says so when bins fall outside it.  A ``TsdFrame`` sets the grid itself (its
     timestamps are the left edges of the bins, ``bin_size`` their width, default
     their median step); a ``TsGroup`` in the other role is binned on that grid.
     Both roles given as ``TsdFrame`` must share one time grid.  A ``TsdFrame``
@@ -55,7 +58,9 @@ Convention (times in seconds throughout)
 ``decay``, ``bin_size``), so ``from_pynapple(**to_pynapple(rec))`` rebuilds the
 record: exactly for a record in seconds whose segments do not restart their
 clock, and to float rounding (about 1e-12 s) of the times when they do; spike
-roles come back as their binned spike trains.  The source, provenance and truth
+roles come back as their binned spike trains, each ``TsGroup``'s time support the
+spans over which that role's activity is recorded (not NaN), so unrecorded
+stretches come back NaN.  The source, provenance and truth
 of the record are not carried.
 
 Example
@@ -606,7 +611,9 @@ def to_pynapple(record: xr.Dataset) -> dict[str, Any]:
     -------
     dict
         ``pre``, ``post``: ``TsGroup`` of the spike trains when the record has
-        spike times for that role, else ``TsdFrame`` of its activity (columns =
+        spike times for that role (time support: the spans, s, where its activity
+        is not NaN, or the epochs when it is recorded throughout), else
+        ``TsdFrame`` of its activity (columns =
         unit ids, metadata ``kind`` and ``units``); ``weights``: ``TsdFrame``, one
         column per synapse measured at least once (metadata ``pre_unit``,
         ``post_unit``, ``units``); ``synapses``: ``pandas.DataFrame`` with
