@@ -225,7 +225,7 @@ def _eta_hint(cfg: Any) -> str:
     """For a Hebbian rule, the eta below which the mean weights relax (eta < decay)."""
     if cfg.rule != "hebbian":
         return ""
-    return f", e.g. eta below {0.5 * cfg.decay:g}/s (half the decay)"
+    return f", e.g. eta at most half the decay ({0.5 * cfg.decay:g}/s)"
 
 
 def to_record(cfg: Any, arrays: Any, res: dict[str, Any], *, codegen_target: str,
