@@ -260,11 +260,14 @@ def test_inspect_describes_a_lab_file_and_its_flags(tmp_path):
     assert "processing/ecephys/pre_rates" in text and "(100, 8)" in text
     assert "weight series processing/plasticity/weight" in text
     assert "--pre-units location=" in text and "--pre-activity" in text
+    no_decay = inspect_file(path, pre_units="location=CA3", post_units="location=CA1",
+                            pre_activity=RATES, post_activity="post_rates")
+    assert not no_decay.ready and "--decay G" in str(no_decay)  # no input is ever silent
     ok = inspect_file(path, pre_units="location=CA3", post_units="location=CA1",
-                      pre_activity=RATES, post_activity="post_rates")
+                      pre_activity=RATES, post_activity="post_rates", decay=0.0)
     assert ok.ready, str(ok)
     assert "8 pre x 5 post" in str(ok)
-    rec_ins = inspect_file(save_record(rec, tmp_path / "rec.nc"))
+    rec_ins = inspect_file(save_record(rec, tmp_path / "rec.nc"), decay=0.0)
     assert rec_ins.ready and "8 pre x 5 post" in str(rec_ins)
 
 
@@ -404,7 +407,7 @@ def test_units_without_spikes_and_no_activity_series_are_refused(tmp_path):
         load_record(path)
     ins = inspect_file(path)
     assert not ins.ready and "--pre-activity processing/ecephys/pre_rates" in ins.command()
-    assert inspect_file(path, pre_activity=RATES, post_activity="post_rates").ready
+    assert inspect_file(path, pre_activity=RATES, post_activity="post_rates", decay=0.0).ready
 
 
 def test_a_spike_only_lab_file_reads_when_the_weights_are_to_be_inferred(tmp_path):

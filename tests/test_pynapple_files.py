@@ -230,10 +230,12 @@ def test_inspect_gives_the_flags_and_then_says_ready(tmp_path, rng, capsys):
     report = inspect_file(folder)
     assert not report.ready and "--pre-units location=CA1" in report.command()
     assert any("spikes.npz: TsGroup, 6 unit(s)" in f for f in report.found)
-    ready = inspect_file(folder, **CA3_CA1)
+    no_decay = inspect_file(folder, **CA3_CA1)  # no input is silent for a 4 s interval
+    assert not no_decay.ready and no_decay.command().endswith("--decay G")
+    ready = inspect_file(folder, **CA3_CA1, decay=0.0)
     assert ready.ready and "4 pre x 2 post" in ready.record
     assert main(["inspect", str(folder), "--pre-units", "location=CA3", "--post-units",
-                 "location=CA1"]) == 0
+                 "location=CA1", "--decay", "0"]) == 0
     assert "ready for `plastix estimate`" in capsys.readouterr().out
 
 
@@ -369,7 +371,7 @@ def test_every_command_leaves_the_session_untouched(tmp_path, rng):
     folder = _lab_session(tmp_path / "s", rng)
     before = _snapshot(folder)
     flags = ["--pre-units", "location=CA3", "--post-units", "location=CA1"]
-    assert main(["inspect", str(folder), *flags]) == 0
+    assert main(["inspect", str(folder), *flags, "--decay", "0.1"]) == 0
     assert main(["estimate", str(folder), *flags, "--decay", "0.1", "--n-boot", "20",
                  "--n-null", "0", "--out", str(tmp_path / "out" / "est")]) == 0
     assert main(["infer-weights", str(folder), *flags, "--window", "5",

@@ -44,9 +44,10 @@ class UnsafeFileError(ValueError):
     """A file whose reading can run code (a pickle) was not explicitly allowed."""
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """Return ``" Did you mean 'x'?"`` for the closest choice, or ``""``."""
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
+def did_you_mean(name: str, choices: Iterable[str], cutoff: float = 0.5) -> str:
+    """Return ``" Did you mean 'x'?"`` for the closest choice (difflib similarity at least
+    ``cutoff``), or ``""``."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=cutoff)
     return f" Did you mean {close[0]!r}?" if close else ""
 
 

@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     from plastix.cli._errors import one_line
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unrecognized(parser, args, extra)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
@@ -87,6 +89,21 @@ def main(argv: list[str] | None = None) -> int:
         line = as_flags(one_line(err), _subparser(parser, args.command))
         print(f"plastix {args.command}: error: {line}", file=sys.stderr)
         return 2
+
+
+def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                  extra: list[str]) -> None:
+    """Exit with one line naming the subcommand whose flags ``extra`` are not, and the
+    closest flag it has."""
+    import difflib
+
+    command = getattr(args, "command", None)
+    owner = _subparser(parser, command) if command else parser
+    flags = [o for a in owner._actions for o in a.option_strings if o.startswith("--")]
+    first = next((x.split("=")[0] for x in extra if x.startswith("-")), "")
+    close = difflib.get_close_matches(first, flags, n=1, cutoff=0.75) if first else []
+    hint = f"; did you mean {close[0]}?" if close else ""
+    owner.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
 def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:

@@ -139,8 +139,12 @@ def run_batch(args: argparse.Namespace) -> int:
     earlier = n_rows - len(done)
     print(f"wrote {len(done)} results and {table}"
           + (f" ({n_rows} rows, {earlier} from earlier runs in {out})" if earlier else ""))
+    if failed:
+        from plastix.cli import _subparser, as_flags, build_parser
+
+        flags = _subparser(build_parser(), "estimate")
     for f, line in failed.items():
-        print(f"plastix estimate: error: {f}: {line}", file=sys.stderr)
+        print(f"plastix estimate: error: {f}: {as_flags(line, flags)}", file=sys.stderr)
     if failed:
         print(f"plastix estimate: {len(failed)} of {len(args.file)} files could not be "
               "estimated (above); the others were, and a rerun estimates only the rest.",

@@ -253,7 +253,7 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
                          f"({folder.label}), which is read as a whole: pass the folder "
                          f"({str(path.parent)!r}).")
     raise ValueError(f"`path` must end in one of {', '.join(known)}{what}; got {path.name!r} "
-                     f"({got})." + did_you_mean(path.suffix, known))
+                     f"({got})." + did_you_mean(path.suffix, known, cutoff=0.75))
 
 
 def _folder_of(folder: Path, pool: tuple[Format, ...]) -> Format | None:
