@@ -507,3 +507,26 @@ def test_usage_errors_are_one_line(capsys):
     assert stop.value.code == 2 and err == [
         "plastix estimate: error: argument --n-boot: invalid int value: 'abc' (usage: plastix "
         "estimate --help)"]
+
+
+def test_an_unknown_flag_names_its_subcommand_and_the_closest_flag(capsys):
+    """argparse's top-level "unrecognized arguments" named neither the subcommand nor a
+    flag it has; a file of an unknown suffix is not offered a far one ('.json': '.nc')."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["estimate", "rec.nc", "--n-bot", "5"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (
+        "plastix estimate: error: unrecognized arguments: --n-bot 5; did you mean --n-boot? "
+        "(usage: plastix estimate --help)\n")
+    with pytest.raises(SystemExit):
+        main(["estimate", "rec.nc", "--bogus"])
+    assert "did you mean" not in capsys.readouterr().err
+
+
+def test_a_far_suffix_gets_no_suggestion(tmp_path, capsys):
+    (tmp_path / "registry.json").write_text("{}")
+    (tmp_path / "rec.ncc").write_text("x")
+    assert main(["estimate", str(tmp_path / "registry.json")]) == 2
+    assert "Did you mean" not in capsys.readouterr().err
+    assert main(["estimate", str(tmp_path / "rec.ncc")]) == 2
+    assert "Did you mean '.nc'?" in capsys.readouterr().err

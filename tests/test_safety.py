@@ -390,3 +390,39 @@ def test_result_files_are_the_named_result_and_its_siblings(tmp_path):
         assert result_files(tmp_path / name) == [tmp_path / "res.nc", tmp_path / "res.json"]
     assert result_files(tmp_path / "run.v1") == [tmp_path / "run.v1.nc", tmp_path / "run.v1.json"]
     assert result_files(tmp_path / "r.png", (".png",)) == [tmp_path / "r.png"]
+
+
+_TERMINATED_MID_WRITE = """
+import os, signal, sys
+import xarray as xr
+real = xr.Dataset.to_netcdf
+def to_netcdf(self, *args, **kwargs):  # the temporary file is written: now SIGTERM
+    out = real(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return out
+xr.Dataset.to_netcdf = to_netcdf
+from plastix.cli import console
+sys.exit(console(sys.argv[1:]))
+"""
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
+    """`kill`, `timeout` and batch schedulers send SIGTERM: like Ctrl-C, the write in
+    progress removes its temporary file (it was left, hidden, beside the output), nothing
+    is written under the output's name, and the command says so and exits 143."""
+    import subprocess
+    import sys
+
+    from plastix.io import save_record
+
+    rec = save_record(simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=3),
+                      tmp_path / "rec.nc")
+    out = tmp_path / "out"
+    out.mkdir()
+    run = subprocess.run([sys.executable, "-c", _TERMINATED_MID_WRITE, "estimate", str(rec),
+                          "--decay", "1", "--n-boot", "50", "--n-null", "0",
+                          "--out", str(out / "est")], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 143, run.stderr
+    assert run.stderr.strip().endswith("plastix estimate: terminated.")
+    assert sorted(p.name for p in out.iterdir()) == []

@@ -18,10 +18,14 @@ one line too, ``plastix: warning: ...``, not Python's file-and-source-line form.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import re
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["main", "console", "build_parser"]
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     0 on success, 1 when a command ran but found a problem it reports (a demo
     piece failed, a dataset does not match), 2 for a usage or input error
-    (one line on stderr), 130 when interrupted.
+    (one line on stderr), 130 when interrupted (143 on SIGTERM, under :func:`console`).
     """
     from plastix.cli._errors import one_line
 
@@ -78,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if args.debug:
             raise
-        print(f"plastix {args.command}: interrupted.", file=sys.stderr)
-        return 130
+        how = "terminated" if isinstance(err, Terminated) else "interrupted"
+        print(f"plastix {args.command}: {how}.", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
     except Exception as err:  # MemoryError included: one line, the traceback with --debug
         if args.debug:
             raise
@@ -130,10 +135,34 @@ def as_flags(text: str, parser: argparse.ArgumentParser) -> str:
 def console(argv: list[str] | None = None) -> int:
     """The ``plastix`` console script: :func:`main` with each warning printed once, as one
     line on stderr (``plastix: warning: ...``, or ``plastix: warning (pynwb): ...`` for
-    another package's); the warning settings are restored on return."""
-    with warnings.catch_warnings():
+    another package's), and SIGTERM (``kill``, ``timeout``, a batch scheduler's end of
+    time) handled like Ctrl-C, so that a write in progress removes its temporary file and
+    the finished work is kept; the warning settings and the handler are restored on
+    return."""
+    with warnings.catch_warnings(), _terminate_as_interrupt():
         warnings.showwarning = _WarningPrinter()
         return main(argv)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that cleanups run as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM raises :class:`Terminated` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    old = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 class _WarningPrinter:
