@@ -354,3 +354,21 @@ def test_cli_refuses_an_all_missing_window_and_writes_nothing(tmp_path, capsys):
     assert main(["infer-weights", str(src), "--out", f"{out}/"]) == 2
     assert "(the longest is 3 s); use a shorter `--window`, e.g. 0.75 s" in \
         capsys.readouterr().err
+
+
+def test_estimating_from_spikes_without_a_decay_is_refused_before_the_inference(monkeypatch):
+    """The decay cannot be estimated from inferred weights: without one given or stated,
+    the refusal came after the whole inference (minutes on a lab session); now before."""
+    import plastix.estimate.infer as infer_mod
+
+    rec = simulate_spike_record(4, 1, duration=40.0, rng=3)
+    rec["decay"] = rec["decay"].copy(data=np.nan)
+
+    def never(*args, **kwargs):
+        raise AssertionError("inferred before the decay was checked")
+
+    monkeypatch.setattr(infer_mod, "infer_weights", never)
+    for decay in (None, "estimate"):
+        with pytest.raises(ValueError, match=r"`decay` must be given to estimate from inferred "
+                           r"weights .* states none\. Pass `decay`, the rate in 1/s"):
+            estimate_from_spikes(rec, decay=decay)

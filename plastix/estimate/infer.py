@@ -425,7 +425,13 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
     else:
         reach = (lo, max(hi, float(baseline[1])))
     dropped = 0
-    for s in np.unique(wsegs):
+    from tqdm.auto import tqdm
+
+    segs = np.unique(wsegs)
+    # one pass over the pre spikes per (segment, post unit): minutes on a lab session
+    bar = tqdm(total=segs.size * n_post, desc="ccg", unit="post unit", leave=False,
+               disable=None)
+    for s in segs:
         wi = np.flatnonzero(wsegs == s)
         sel = ps == s
         t, u = pt[sel], pu[sel]
@@ -459,6 +465,8 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
                 est, err = est / (1 - r_leak), err / (1 - r_leak)  # of itself into E
             w[wi, i] = np.where(good, est, np.nan)
             sem[wi, i] = np.where(good, err, np.nan)
+            bar.update(1)
+    bar.close()
     if dropped:
         warnings.warn(f"infer_weights: {dropped} (pre spike, post unit) pairs fall where the "
                       "postsynaptic unit was not recorded (NaN activity: outside its "
@@ -765,6 +773,19 @@ def _split_pre(ds: xr.Dataset, block: float, parity: int) -> xr.Dataset:
     return ds.isel(pre_spike=np.flatnonzero(keep))
 
 
+def _check_decay_given(record: xr.Dataset, decay: Any) -> None:
+    """Refuse, before the inference, to estimate without a decay: it cannot be estimated
+    from inferred weights (a spike-time kernel has no silent-synapse term), so it must be
+    given or stated by the record."""
+    known = "decay" in record.variables and np.isfinite(float(record["decay"].values))
+    if decay == "estimate" or (decay is None and not known):
+        unit = record.attrs.get("time_units", "s")
+        raise ValueError(
+            "`decay` must be given to estimate from inferred weights (it cannot be estimated "
+            f"from them), and {record.attrs.get('source', 'the record')!r} states none. Pass "
+            f"`decay`, the rate in 1/{unit} (0 if the weights do not decay), e.g. 0.01.")
+
+
 def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "stdp",
                          cross_fit: float | None = 1.0, infer: dict | None = None,
                          **estimator_params: Any):
@@ -807,6 +828,7 @@ def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "std
                          f"kernel={kernel!r}, a rate kernel whose binned activity shares its "
                          "spikes with the inferred weights.")
     _check_spikes(record)
+    _check_decay_given(record, estimator_params.get("decay"))
     if cross_fit is not None:
         check_positive("cross_fit", cross_fit, "s")
         c = 1.0 / _SEC_PER.get(str(record.attrs.get("time_units", "s")), 1.0)
