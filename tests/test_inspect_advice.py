@@ -128,3 +128,22 @@ def test_dimensionless_weights_do_not_read_as_a_segment_count(tmp_path):
     desc = inspection.describe_record(_rate_record())
     assert "3 weight samples (dimensionless)" in desc and "in 1," not in desc
     assert "3 weight samples (mV)" in inspection.describe_record(_rate_record("mV"))
+
+
+def test_a_spike_only_nwb_file_is_advised_to_infer_its_weights(tmp_path, capsys):
+    """Units with spikes and nothing like a weight series: inspect advises inferring the
+    weights (--weights-from spikes --decay G), not `--synapses PRE:POST --weights PATH` for
+    a series the file does not have; the command it then prints names each flag once."""
+    rng = np.random.default_rng(5)
+    nwb = nwbfile()
+    nwb.add_unit_column("location", "recording site")
+    for uid, site in enumerate(["CA3", "CA3", "CA1", "CA1"]):
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, 60, 600)), id=uid, location=site)
+    path = write(nwb, tmp_path / "spikes_only.nwb")
+    report = inspect_file(path)
+    assert not report.ready
+    assert "--weights-from spikes" in report.command() and "--weights PATH" not in report.command()
+    rc, out = _follow(path, capsys, "--pre-units", "location=CA3", "--post-units",
+                      "location=CA1", "--weights-from", "spikes", "--decay", "0")
+    assert rc == 0 and "ready for `plastix estimate`" in out, out
+    assert _advised(out).count("--weights-from") == 1

@@ -88,8 +88,9 @@ class Inspection:
     caveat: str = ""
 
     def command(self) -> str:
-        """The ``plastix estimate`` command line with the flags."""
-        return " ".join(["plastix estimate", shlex.quote(self.path.name), *self.flags])
+        """The ``plastix estimate`` command line with the flags (each once)."""
+        return " ".join(["plastix estimate", shlex.quote(self.path.name),
+                         *dict.fromkeys(self.flags)])
 
     def __str__(self) -> str:
         lines = [f"plastix inspect {self.path.name}: {self.format}"]
@@ -681,9 +682,14 @@ def _weights(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
     ins.missing.append(f"the weights: no TimeSeries {WEIGHT!r} in a processing module "
                        f"{MODULE!r}")
     named = [p for p in c.series if any(k in p.lower() for k in ("weight", "epsp", "slope"))]
+    syn = [p for p, t in c.tables.items() if {"pre_unit", "post_unit"} <= set(t.colnames)]
+    if not named and not syn and sum(x.size for x in c.spikes):  # spikes, nothing like weights
+        ins.missing[-1] += (": infer them from the spike trains (--weights-from spikes), or "
+                            "name a series with --weights PATH --synapses PRE:POST,...")
+        ins.flags.append("--weights-from spikes")
+        return
     if named:
         ins.flags.append(f"--weights {shlex.quote(named[0])}")
-    syn = [p for p, t in c.tables.items() if {"pre_unit", "post_unit"} <= set(t.colnames)]
     ins.flags.append(f"--synapses {shlex.quote(syn[0])}" if syn else "--synapses PRE:POST,...")
     if not named:
         ins.flags.append("--weights PATH")
