@@ -315,7 +315,7 @@ def calibrate(
                 f"alignment {target:.3f} in this circuit: over eta in [{lo:.3g}, {hi:.3g}] 1/s its "
                 f"baseline alignment runs from {means.min():.3f} to {means.max():.3f}. Calibrate "
                 f"every hypothesis to a target inside that range (`target`, e.g. "
-                f"{_inside(means):.2f}), or leave this hypothesis out (`hypotheses`).")
+                f"{_inside(means):.2f}), or, in Python, leave this hypothesis out of `hypotheses`.")
         i = int(np.argmax(above))  # first grid point at or above target
         e_lo, e_hi, m_lo, m_hi = grid[i - 1], grid[i], means[i - 1], means[i]
         best = (grid[i], vals[i])
