@@ -153,3 +153,19 @@ def test_a_runaway_rate_circuit_is_reported_as_a_divergence():
     assert msg.startswith("the rate circuit diverged (runaway Hebbian growth: ")
     assert "eta 50/s against decay 1/s" in msg and "(--decay)" in msg and "(--eta)" in msg
     assert "file" not in msg and "units" not in msg
+
+
+def test_a_diverging_manipulation_names_hypothesis_and_condition():
+    from plastix.design.propose import _check_window
+
+    spec = CircuitSpec(n_pre=3, n_post=2, n_intervals=2)
+    n_bins = spec.n_intervals * spec.bins_per_interval
+    win = {"pre": np.zeros((2, n_bins, 3)), "post": np.zeros((2, n_bins, 2)),
+           "weight": np.zeros((2, 3, 2, 3))}
+    _check_window(win, spec, Condition(0.5, 0.1), {})  # bounded: nothing to say
+    win["weight"][1, 2, 0, 0] = 3e6
+    truth = {"hypothesis": "hebbian", "rule": "hebbian", "eta": 0.9, "condition": "decay_half"}
+    with pytest.raises(SimulationDiverged, match=r"hypothesis 'hebbian' \(hebbian rule, eta 0\.9 "
+                       r"1/s\) diverged under 'decay_half' \(decay 0\.5 1/s.*weight 3e\+06 at "
+                       r"t = 0\.2 s of the measured window.*not the file of --record"):
+        _check_window(win, spec, Condition(0.5, 0.1), truth)
