@@ -584,13 +584,22 @@ def _all_missing(rng):
     return rec
 
 
-def test_summary_of_an_all_missing_record_says_n_a_without_contradictions(rng):
+def _undefined(rng):
+    """A record whose alignment is undefined (no presynaptic activity: the Hebbian term is
+    zero) and whose weights carry no standard error (no synapse to test)."""
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
+    rec["pre_activity"] = rec["pre_activity"] * 0.0
+    rec["weight_sem"] = rec["weight"] * np.nan
+    return rec
+
+
+def test_summary_of_an_undefined_alignment_says_n_a_without_contradictions(rng):
     """p is NaN because the alignment is (not for want of null replicates); the
     heterogeneity test has no synapse (0 df); the emergent numbers are NaN: the summary
     says so instead of "n_null=0", "chi-square 0 on 0 df" or "not consistent"."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est = HebbianEstimator(n_boot=50, n_null=19, rng=0).fit(_all_missing(rng))
+        est = HebbianEstimator(n_boot=50, n_null=19, rng=0).fit(_undefined(rng))
     text = est.summary()
     assert "n_null=0" not in text and "0 on 0 df" not in text and "nan" not in text
     assert "consistent" not in text
@@ -614,3 +623,15 @@ def test_cli_estimate_refuses_a_record_without_an_observed_weight_change(tmp_pat
     cap = capsys.readouterr()
     assert cap.out == "" and len(cap.err.splitlines()) == 1
     assert "iw.nc: no observed weight change" in cap.err and "weight interval" in cap.err
+
+
+def test_the_estimator_refuses_a_record_without_a_weight_change(rng):
+    """Every weight NaN (an inference with too short windows): the Python API refuses as
+    the command line does, before any work, instead of printing NaNs."""
+    from plastix._util.errors import SchemaError
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
+    rec["weight"] = rec["weight"].copy(data=np.full(rec["weight"].shape, np.nan))
+    with pytest.raises(SchemaError, match=r"no observed weight change: no synapse has a finite "
+                       r"weight at both ends of any of the 60 weight intervals"):
+        HebbianEstimator(decay=2.0, n_boot=50, n_null=0, progress=False).fit(rec)

@@ -4,6 +4,7 @@ block, restored on exit."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -45,6 +46,16 @@ def torch_threads(n: int) -> Iterator[int]:
             torch.set_num_threads(old)
 
 
+@functools.cache
+def _blas_controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, found once per process (numpy's
+    is loaded on import): finding them resolves every loaded library's path, 10-100 ms
+    that each fit would pay."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 _BLAS_LOCK = threading.Lock()
 _blas_depth = 0
 _blas_limiter: Any = None
@@ -71,11 +82,9 @@ def one_blas_thread() -> Iterator[None]:
     :func:`torch_threads`).
     """
     global _blas_depth, _blas_limiter
-    from threadpoolctl import threadpool_limits
-
     with _BLAS_LOCK:
         if _blas_depth == 0:
-            _blas_limiter = threadpool_limits(limits=1, user_api="blas")
+            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
         _blas_depth += 1
     try:
         yield

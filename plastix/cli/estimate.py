@@ -174,7 +174,7 @@ def fit_file(args: argparse.Namespace):
     options of ``args``."""
     from plastix.cli._errors import reading
     from plastix.cli._registry_help import format_of_path
-    from plastix.estimate.estimator import HebbianEstimator
+    from plastix.estimate.estimator import HebbianEstimator, check_weight_changes
 
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,
                            n_boot=args.n_boot, n_null=args.n_null, null=args.null,
@@ -195,7 +195,7 @@ def fit_file(args: argparse.Namespace):
             rec.close()
     elif options or (args.allow_pickle and is_pickle(args.file)):
         ds = load_input(args.file, allow_pickle=args.allow_pickle, **options)
-        check_weight_changes(ds, args.file)
+        check_weight_changes(ds, args.file.name)
         est.fit(ds)
     else:
         from plastix.estimate.reader import open_record
@@ -203,44 +203,12 @@ def fit_file(args: argparse.Namespace):
         with reading(args.file, format_of_path(args.file)):
             ds, handle = open_record(args.file, streaming=est.streaming, memory=est.memory)
             try:
-                check_weight_changes(ds, args.file)
+                check_weight_changes(ds, args.file.name)
                 est.fit(ds)
             finally:
                 if handle is not None:
                     handle.close()
     return est
-
-
-def check_weight_changes(ds, path: Path) -> None:
-    """Refuse a record in which no synapse has a finite weight at both ends of any weight
-    interval (no observed weight change: nothing to estimate), before any work.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The record (its activity may be left in the file).
-    path : Path
-        The file it was read from, named in the message.
-    """
-    import numpy as np
-
-    from plastix.record import interval_index
-
-    k = interval_index(ds)
-    if k.size == 0:
-        return  # the estimator explains a record without an interval
-    w = np.asarray(ds["weight"].values, dtype=float)
-    if (np.isfinite(w[k]) & np.isfinite(w[k + 1])).any():
-        return
-    missing = int(np.isnan(w).sum())
-    if ds.attrs.get("weights") == "inferred":
-        fix = ("infer them again from the spike record with a longer window: `plastix "
-               "infer-weights SPIKES --window S` (it suggests one)")
-    else:
-        fix = "give a record whose weights are measured at least twice on one synapse"
-    raise CLIError(f"{path.name}: no observed weight change: no synapse has a finite weight at "
-                   f"both ends of any of the {k.size} weight intervals ({missing} of {w.size} "
-                   f"weights are NaN), so there is nothing to estimate; {fix}.")
 
 
 def _run_table(args: argparse.Namespace) -> int:

@@ -34,12 +34,12 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import SchemaError
+from plastix._util.threads import one_blas_thread
 from plastix.estimate.reader import ActivityRows as _Rows
 from plastix.estimate.reader import GramStore as _Store
 from plastix.estimate.reader import Prefetch as _Prefetch
 from plastix.estimate.reader import WeightSamples as _Weights
 from plastix.estimate.reader import open_h5 as _open_h5
-from plastix.estimate.reader import single_thread_blas as _single_thread_blas
 from plastix.kernels import Kernel, get_kernel
 
 __all__ = ["Layout", "layout_of", "interval_stats", "STAT_NAMES", "BoundKernel"]
@@ -388,8 +388,9 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         try:
             if gram:
                 clock = time.perf_counter()
-                out["gram"] = _single_thread_blas(store.gram, ok_pre_all, ok_post_all,
-                                                  block_rows=gram_block_rows)
+                with one_blas_thread():  # thin products: a second thread stalls them
+                    out["gram"] = store.gram(ok_pre_all, ok_post_all,
+                                             block_rows=gram_block_rows)
                 out["timings"]["gram_s"] = time.perf_counter() - clock
         finally:
             store.close()

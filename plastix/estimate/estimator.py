@@ -71,6 +71,7 @@ from plastix.kernels import Kernel, default_param, get_kernel, kernel_names
 from plastix.record import check_decay
 
 __all__ = ["HebbianEstimator", "estimate_alignment", "VERDICTS", "save_result",
+           "check_weight_changes",
            "MIN_INTERVALS", "unjudgeable_reason"]
 
 #: the estimator's option that sets each kernel parameter (by parameter name)
@@ -113,6 +114,41 @@ def _check_overflow(stats: np.ndarray, lay: Layout) -> None:
             f"intervals, the first opening at weight sample {k}: the activity or the weights "
             "hold values near 1e154 or beyond. Check the file for overflowed or corrupt values "
             "(a record loaded whole refuses rates beyond 10 kHz and |weight| beyond 1e6).")
+
+
+def check_weight_changes(ds: xr.Dataset, name: str) -> None:
+    """Refuse a record in which no synapse has a finite weight at both ends of any weight
+    interval (no observed weight change: nothing to estimate), before any work.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The record (its activity may be left in the file; only the weights are read).
+    name : str
+        How the message names the record (its file name, or its source).
+
+    Raises
+    ------
+    SchemaError
+        Every interval lacks a weight at one of its ends on every synapse.
+    """
+    from plastix.record import interval_index
+
+    k = interval_index(ds)
+    if k.size == 0:
+        return  # the estimator explains a record without an interval
+    w = np.asarray(ds["weight"].values, dtype=float)
+    if (np.isfinite(w[k]) & np.isfinite(w[k + 1])).any():
+        return
+    missing = int(np.isnan(w).sum())
+    if ds.attrs.get("weights") == "inferred":
+        fix = ("infer them again from the spike record with a longer window: `plastix "
+               "infer-weights SPIKES --window S` (it suggests one)")
+    else:
+        fix = "give a record whose weights are measured at least twice on one synapse"
+    raise SchemaError(f"{name}: no observed weight change: no synapse has a finite weight at "
+                      f"both ends of any of the {k.size} weight intervals ({missing} of "
+                      f"{w.size} weights are NaN), so there is nothing to estimate; {fix}.")
 
 
 class HebbianEstimator:
@@ -381,6 +417,7 @@ class HebbianEstimator:
 
     def _fit(self, ds: xr.Dataset) -> None:
         rng = resolve_rng(self.rng)
+        check_weight_changes(ds, str(ds.attrs.get("source", "record")))
         lay = layout_of(ds)
         n_k = lay.k.size
         if n_k == 0:

@@ -19,7 +19,6 @@ gives variables read by rows, see :mod:`plastix.io.lazy`):
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import tempfile
@@ -34,7 +33,7 @@ import xarray as xr
 from plastix._util.validate import available_memory
 
 __all__ = ["ActivityRows", "WeightSamples", "stage_of", "open_h5", "Prefetch", "GramStore",
-           "single_thread_blas", "memory_budget", "activity_bytes", "should_stream",
+           "memory_budget", "activity_bytes", "should_stream",
            "stream_limits", "open_record", "DEFAULT_MEMORY_FRACTION"]
 
 #: the default memory budget, as a fraction of the memory available when a fit starts
@@ -490,32 +489,6 @@ class Prefetch:
                 except Exception:  # noqa: BLE001 - the main thread's error is the one to report
                     pass
             self.pool.shutdown(wait=True)
-
-
-@functools.cache
-def _blas_controller():
-    """threadpoolctl's view of the loaded BLAS libraries, found once per process (numpy's
-    is loaded on import): finding them resolves every loaded library's path, 10–100 ms
-    that each fit paid before; None without threadpoolctl."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return None
-    return ThreadpoolController()
-
-
-def single_thread_blas(fn, *args, **kwargs):
-    """Run ``fn`` with one BLAS thread (restored afterwards).
-
-    The Gram products are thin (``3K × synapses``); with two BLAS threads on a busy
-    machine a single such call was measured to stall for seconds waiting for the
-    second thread, while one thread takes milliseconds.
-    """
-    controller = _blas_controller()
-    if controller is None:  # pragma: no cover
-        return fn(*args, **kwargs)
-    with controller.limit(limits=1, user_api="blas"):
-        return fn(*args, **kwargs)
 
 
 class GramStore:
