@@ -61,7 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
     for command in sub.choices.values():  # `--debug` also after the subcommand
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help=_DEBUG_HELP)
+        command.formatter_class = _DefaultsHelp
     return parser
+
+
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Help that ends each option's text with its default, unless the text gives it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (default in (None, False, argparse.SUPPRESS) or not action.option_strings
+                or "default" in text or f"({default})" in text or "%(default)" in text):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def main(argv: list[str] | None = None) -> int:
