@@ -489,9 +489,9 @@ _NO_FORMAT = (r"its first bytes b'plastix:' match no format plastix reads \(corr
               r"another format\)\. Check that it is the file you meant, or copy it again from "
               r"the original\.")
 _PICKLE = (r"refusing to read '{name}': it is a pickle file, and unpickling runs any code the "
-           r"file contains\. If you trust the file, pass allow_pickle=True \(CLI: "
-           r"--allow-pickle\); better, convert it once to a safe format \(\.nc, \.nix, "
-           r"\.nwb\)\.")
+           r"file contains\. If you trust the file, pass `(--allow-pickle|allow_pickle)` "
+           r"\(allow_pickle=True in Python\); better, convert it once to a safe format "
+           r"\(\.nc, \.nix, \.nwb\)\.")
 
 CASES += [
     (f"io-empty-{ext}", _load_bad(f"x.{ext}", _empty), FileFormatError,
@@ -802,7 +802,7 @@ CASES += [
      r"got 'hebian'\. Did you mean 'hebbian'\?"),
     ("circuits-rate-stdp", _circ("RateCircuitConfig", rule="stdp"), ValueError,
      r"`rule` 'stdp' needs spikes; the rate circuit supports 'hebbian', 'anti_hebbian', "
-     r"'error' and 'random'\. Use SpikingCircuitConfig for STDP\."),
+     r"'error', 'random'\. Use SpikingCircuitConfig for STDP\."),
     ("circuits-negative-decay", _circ("SpikingCircuitConfig", decay=-1.0), ValueError,
      r"`decay` must be a non-negative finite number \(1/s\); got -1\.0\."),
     ("circuits-n-pre-type", _circ("RateCircuitConfig", n_pre=2.5), TypeError,
@@ -1021,8 +1021,9 @@ CASES += [
     ("design-unreachable-target", _design_small(target=0.99, n_replicates=3), ValueError,
      r"hypothesis 'error' \(error rule\) cannot reach the target baseline alignment 0\.990 "
      r"in this circuit: over eta in \[0\.05, 12\.5\] 1/s its baseline alignment runs from "
-     r"-?\d\.\d{3} to -?\d\.\d{3}\. Choose a target inside that range, or change the "
-     r"circuit's noise or decay\."),
+     r"-?\d\.\d{3} to -?\d\.\d{3}\. Calibrate every hypothesis to a target inside that "
+     r"range \(`target`, e\.g\. -?\d\.\d{2}\), or, in Python, leave this hypothesis out of "
+     r"`hypotheses`\."),
 ]
 
 

@@ -477,8 +477,8 @@ def test_a_pickle_is_refused_and_runs_no_code(tmp_path):
     for read in (load_record, read_block, lambda p: HebbianEstimator(decay=1.0).fit(p),
                  lambda p: HebbianEstimator(decay=1.0, streaming=True).fit(p)):
         with pytest.raises(UnsafeFileError, match=r"unpickling runs any code the file "
-                           r"contains\. If you trust the file, pass allow_pickle=True "
-                           r"\(CLI: --allow-pickle\)"):
+                           r"contains\. If you trust the file, pass `allow_pickle` "
+                           r"\(allow_pickle=True in Python\)"):
             read(evil)
         assert not marker.exists()
     assert evil.read_bytes() == before

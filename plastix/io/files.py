@@ -165,8 +165,8 @@ def check_readable(path: Path, fmt: Format, *, allow_pickle: bool = False) -> No
         safe = ", ".join(f.suffixes[0] for f in formats() if f.safe and f.write is not None)
         raise UnsafeFileError(
             f"refusing to read {path.name!r}: it is a {fmt.label} file, and {fmt.risk}. If you "
-            f"trust the file, pass allow_pickle=True (CLI: --allow-pickle); better, convert it "
-            f"once to a safe format ({safe}).")
+            f"trust the file, pass `allow_pickle` (allow_pickle=True in Python); better, "
+            f"convert it once to a safe format ({safe}).")
     fmt.require()
 
 
