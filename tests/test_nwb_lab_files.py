@@ -412,5 +412,5 @@ def test_inspect_advises_flags_that_map_the_file(tmp_path):
             "processing/ecephys/post_rates --post-units 10") in report.command()
     mapped = inspect_file(tmp_path / "rates.nwb", pre_activity="processing/ecephys/pre_rates",
                           pre_units="0,1,2", post_activity="processing/ecephys/post_rates",
-                          post_units="10")
+                          post_units="10", decay=0.0)  # rates 1-9 Hz: no input is ever silent
     assert mapped.ready, str(mapped)
