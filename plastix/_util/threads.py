@@ -70,8 +70,9 @@ def one_blas_thread() -> Iterator[None]:
     estimate differed in its last bits between a serial run, a Dask worker (Dask starts
     its workers with one BLAS thread) and a machine with more cores.  One thread gives the
     same numbers whatever the thread counts (another CPU may still pick other BLAS
-    kernels), and on a 2-core machine it is also faster (a 100 x 20 unit,
-    1 h recording: 29-31 s against 36-37 s with two threads).
+    kernels).  Large products that split their output rows between threads (a GEMM over
+    a recording's bins) give the same bits on any number of threads and need not be in
+    such a block; the estimator runs its resampling in one.
 
     The limit is process-wide (OpenBLAS has one thread pool), so nested blocks and blocks
     entered by several threads at once share it: the first to enter sets it, the last to

@@ -391,7 +391,6 @@ class HebbianEstimator:
         _check_replicate_memory(1, int(self.n_boot), int(self.n_null))
 
     # ------------------------------------------------------------ fit
-    @one_blas_thread()
     def fit(self, record: Any, y: Any = None) -> HebbianEstimator:
         """Estimate the alignment of ``record``; returns ``self``.
 
@@ -466,7 +465,11 @@ class HebbianEstimator:
             bar.close()
         t_null = time.perf_counter() - clock
         clock = time.perf_counter()
-        self._summarise(ds, lay, obs, gamma, source, null, rng)
+        # the resampling's thin products summed differently with 2 BLAS threads than with 1
+        # (a Dask worker's): one thread here gives the same bits on any backend; the pass's
+        # large products split rows, not sums, and keep the caller's threads (2x on 2 cores)
+        with one_blas_thread():
+            self._summarise(ds, lay, obs, gamma, source, null, rng)
         if "weight_sem" in ds.variables:  # weights with errors: changes must exceed them
             from plastix.estimate.infer import inference_gate
 
