@@ -31,6 +31,7 @@ def test_power_and_shortest_length_of_a_tiny_circuit():
     assert table.columns[0] == "length_s" and table["replicates"].tolist() == [2]
 
 
+@pytest.mark.slow  # 22 s on the 2-core machine; kill/resume also in test_safety and test_executor
 def test_a_killed_run_resumes_with_the_finished_replicates_kept(tmp_path, monkeypatch):
     """Each finished replicate is written at once; a rerun measures only the missing ones
     and gives the same dataset as the uninterrupted run."""
