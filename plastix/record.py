@@ -72,7 +72,9 @@ __all__ = [
     "MAX_WEIGHT",
     "MAX_ARBITRARY",
     "value_bound",
+    "beyond_bound",
     "check_streamed",
+    "first_flagged",
 ]
 
 RECORD_VERSION = 1
@@ -576,13 +578,40 @@ def _check_physical(where: str, ds: xr.Dataset) -> None:
     for name in ("pre_activity", "post_activity", "weight"):
         bound = _magnitude_bound(ds, name, tu)[0]
         values = np.asarray(ds[name].values)
-        with np.errstate(invalid="ignore"):
-            if not (np.abs(_stored(values)) > bound).any():
-                continue
-            bad = np.abs(values) > bound
-        n_bad = int(np.count_nonzero(bad))
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        if first_flagged(beyond_bound(_stored(values), bound)) is None:
+            continue
+        n_bad, first = first_flagged(beyond_bound(values, bound))
         raise _beyond(where, ds, name, n_bad, first, float(values[first]))
+
+
+def beyond_bound(values: np.ndarray, bound: float, *, nan: bool = False) -> np.ndarray:
+    """The mask of ``values`` beyond ±``bound`` (in their units; infinities included).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Any shape.
+    bound : float
+        The largest magnitude allowed.
+    nan : bool
+        Flag NaN too (an overflow's ``inf - inf``); False where NaN marks a missing value.
+    """
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(values) > bound
+    if nan:
+        bad |= np.isnan(values)
+    return bad
+
+
+def first_flagged(bad: np.ndarray) -> tuple[int, tuple[int, ...]] | None:
+    """The number of True entries of ``bad`` and the index of the first (row-major, so
+    the earliest along the first axis), or None when there is none: the one scan behind
+    the validator's, the streaming reader's and the simulators' out-of-bound messages."""
+    bad = np.asarray(bad)
+    if bad.size == 0 or not bad.any():
+        return None
+    first = np.unravel_index(int(np.argmax(bad)), bad.shape)
+    return int(np.count_nonzero(bad)), tuple(int(i) for i in first)
 
 
 def _beyond(where: str, ds: xr.Dataset, name: str, n_bad: int, first: tuple[int, ...],
@@ -637,20 +666,15 @@ def check_streamed(ds: xr.Dataset, name: str, blocks: Any, *, stage: str) -> Non
     big_value = 0.0
     for start, values in blocks:
         values = np.asarray(values, dtype=float)
-        inf = np.isinf(values)
-        with np.errstate(invalid="ignore"):
-            big = np.abs(values) > bound
-        if inf.any():
-            if first_inf is None:
-                loc = np.argwhere(inf)[0]
-                first_inf = (start + int(loc[0]), *(int(i) for i in loc[1:]))
-            n_inf += int(np.count_nonzero(inf))
-        if big.any():
+        inf, big = first_flagged(np.isinf(values)), first_flagged(beyond_bound(values, bound))
+        if inf is not None:
+            first_inf = first_inf or (start + inf[1][0], *inf[1][1:])
+            n_inf += inf[0]
+        if big is not None:
             if first_big is None:
-                loc = np.argwhere(big)[0]
-                first_big = (start + int(loc[0]), *(int(i) for i in loc[1:]))
-                big_value = float(values[tuple(loc)])
-            n_big += int(np.count_nonzero(big))
+                first_big = (start + big[1][0], *big[1][1:])
+                big_value = float(values[big[1]])
+            n_big += big[0]
     if n_inf:
         raise SchemaError(
             f"{where}`{name}` must be finite (NaN marks a missing value and is allowed here); "

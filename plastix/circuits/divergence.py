@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from plastix.record import beyond_bound, first_flagged
+
 __all__ = ["Divergence", "SimulationDiverged", "find_divergence", "first_beyond"]
 
 
@@ -74,17 +76,10 @@ def first_beyond(values: np.ndarray, bound: float, time_axis: int, *,
         The time index and the first offending value there; None when all are within.
     """
     arr = np.moveaxis(np.asarray(values, dtype=float), time_axis, 0)
-    with np.errstate(invalid="ignore"):
-        bad = np.isinf(arr) | (np.abs(arr) > bound)
-        if nan_is_divergence:
-            bad |= np.isnan(arr)
-    flat = bad.reshape(arr.shape[0], -1)
-    rows = np.flatnonzero(flat.any(axis=1))
-    if rows.size == 0:
+    hit = first_flagged(beyond_bound(arr, bound, nan=nan_is_divergence))
+    if hit is None:
         return None
-    k = int(rows[0])
-    j = int(np.flatnonzero(flat[k])[0])
-    return k, float(arr[k].reshape(-1)[j])
+    return hit[1][0], float(arr[hit[1]])
 
 
 def find_divergence(arrays: Sequence[tuple[str, np.ndarray, float, str, np.ndarray, int]], *,
