@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import re
 import signal
 import sys
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # `plastix inspect f | head`: the reader has gone
+        _quiet_stdout()
+        return 141  # as a shell reports a command ended by SIGPIPE
     except KeyboardInterrupt as err:
         if args.debug:
             raise
@@ -107,6 +111,17 @@ def main(argv: list[str] | None = None) -> int:
         line = as_flags(one_line(err), _subparser(parser, args.command))
         print(f"plastix {args.command}: error: {line}", file=sys.stderr)
         return 2
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's final flush of a pipe
+    whose reader has gone prints no second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured, closed)
+        pass
 
 
 def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,

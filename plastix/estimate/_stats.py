@@ -26,6 +26,7 @@ the bootstrap at no cost).
 from __future__ import annotations
 
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,10 @@ class Layout:
     seg_start, seg_stop : ndarray of int, (K,)
         Fine-bin range of the segment holding each interval (circular shifts
         wrap inside it).
+    covered : ndarray of bool, (K,)
+        Whether the interval's bins cover its time, to within :data:`COVER_SLACK_BINS`
+        bins: False where the activity starts after, or ends before, the weights do,
+        or its samples have a gap (each bin covers ``[time, time + dt)``).
     """
 
     k: np.ndarray
@@ -71,6 +76,13 @@ class Layout:
     duration: np.ndarray
     seg_start: np.ndarray
     seg_stop: np.ndarray
+    covered: np.ndarray
+
+
+COVER_SLACK_BINS = 1.5
+"""Bins an interval's activity may fall short of its duration and still count as covering
+it: a duration that is not a whole number of bins, or jittered sample times, leave up to
+about one bin uncovered; more is time without data."""
 
 
 def layout_of(ds: xr.Dataset) -> Layout:
@@ -99,9 +111,33 @@ def layout_of(ds: xr.Dataset) -> Layout:
     have = (pos < seg_ids.size) & (seg_ids[np.minimum(pos, seg_ids.size - 1)] == wseg[k])
     seg_start = np.where(have, seg_first[np.minimum(pos, seg_ids.size - 1)], start)
     seg_stop = np.where(have, seg_last[np.minimum(pos, seg_ids.size - 1)], stop)
+    duration = wt[k + 1] - wt[k]
+    dt = float(ds.attrs["dt"])
+    covered = (stop - start + COVER_SLACK_BINS) * dt >= duration
     return Layout(k=k, start=start.astype(np.int64), stop=stop.astype(np.int64),
-                  duration=wt[k + 1] - wt[k], seg_start=seg_start.astype(np.int64),
-                  seg_stop=seg_stop.astype(np.int64))
+                  duration=duration, seg_start=seg_start.astype(np.int64),
+                  seg_stop=seg_stop.astype(np.int64), covered=covered)
+
+
+def warn_uncovered(ds: xr.Dataset, lay: Layout) -> None:
+    """Warn, naming the first, when some intervals' activity does not cover their time
+    (:attr:`Layout.covered`): the rate kernels leave them out, as intervals of NaN
+    activity, rather than compare their whole weight change with part of the term."""
+    miss = np.flatnonzero(~lay.covered)
+    if not miss.size:
+        return
+    i = int(miss[0])
+    tu = ds.attrs.get("time_units", "s")
+    wt = np.asarray(ds["weight_time"].values, dtype=float)
+    dt = float(ds.attrs["dt"])
+    have = (lay.stop[i] - lay.start[i]) * dt
+    warnings.warn(
+        f"{ds.attrs.get('source', 'record')}: {miss.size} of {lay.k.size} weight interval(s) "
+        f"hold activity for only part of their time, so their Hebbian term is not observed "
+        f"and they are left out; the first, {wt[lay.k[i]]:g}-{wt[lay.k[i] + 1]:g} {tu}, has "
+        f"{have:g} {tu} of activity. The activity starts after, or ends before, the weights "
+        "do, or its samples have gaps: trim the weights to the activity's span to silence "
+        "this.", UserWarning, stacklevel=3)
 
 
 def _runs(lay: Layout, idx: np.ndarray, max_bins: int) -> list[np.ndarray]:
@@ -406,6 +442,9 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
 
     def finish(run, h, w0, w1, okp, okq, sil):
         """Reduce one batch's ``H`` to its summaries (runs beside the next product)."""
+        if h_override is None and not lay.covered[run].all():  # activity for part of it
+            okp, okq = okp & lay.covered[run, None], okq & lay.covered[run, None]
+            sil = sil & lay.covered[run, None]
         silent_pre[run] = sil
         sil = sil & quiet_before(run)
         mask = np.isfinite(w0) & np.isfinite(w1) & okp[:, None, :] & okq[:, :, None]
@@ -465,8 +504,12 @@ def _stream_loop(prefetch, lay, batches, *, h_override, n_pre, n_post, kernel, l
             okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
             sil = np.zeros((run.size, n_pre), bool)
         elif int(lay.stop[run[0]] - lay.start[run[0]]) <= lag:
+            # no activity sample in the interval (activity that starts after the weights
+            # do), or no pair of samples `lag` apart: the Hebbian term is not observed, and
+            # counting the interval's weight change against a zero term would pull the
+            # alignment towards 0; it is left out like an interval of NaN activity
             h = np.zeros((run.size, n_post, n_pre))
-            okp, okq = np.ones((run.size, n_pre), bool), np.ones((run.size, n_post), bool)
+            okp, okq = np.zeros((run.size, n_pre), bool), np.zeros((run.size, n_post), bool)
             sil = np.zeros((run.size, n_pre), bool)
         else:
             clock = time.perf_counter()
