@@ -11,6 +11,7 @@ blocks of the file, fully loaded; failures of the underlying Neo IO become one
 from __future__ import annotations
 
 import os
+import shlex
 import warnings
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,8 @@ def _standard_nwb(path: Path, err: BaseException) -> tuple[str, str] | None:
             "plastix's Neo convention, and neo.NWBIO cannot read it "
             f"({type(err).__name__}: {text})",
             "Read it as a record with plastix.io.load_record (plastix's standard-NWB "
-            f"reader), and run `plastix inspect {path.name}` to see what plastix finds in it")
+            f"reader), and run `plastix inspect {shlex.quote(str(path))}` to see what "
+            "plastix finds in it")
 
 
 def read_nwb(path: str | os.PathLike) -> list[Any]:

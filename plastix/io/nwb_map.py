@@ -118,6 +118,31 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
     ws = resolve(c, "series", key, "weights", src)
     wpath = next(p for p, s in c.series.items() if s is ws)
     values = series_values(ws)
+    if len(np.shape(ws.data)) >= 3:
+        pre, post = _grid_synapses(c, ws, wpath, values, ids, opt, src)
+        spath = f"the (post, pre) axes of {wpath!r}"
+    else:
+        pre, post, spath = _listed_synapses(c, wpath, values, opt, src)
+    col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
+    known = set(c.unit_ids.tolist()) | set(ids["pre"]) | set(ids["post"])
+    for a in (act or {}).values():
+        known |= set(a["table_ids"]) if a is not None else set()
+    for r, got in (("pre", pre), ("post", post)):
+        bad = sorted({int(u) for u in got if int(u) not in col[r]})
+        if bad:
+            raise _synapse_ids_error(src, spath, r, bad, ids[r], known)
+    return {"times": series_times(c, ws, src, "weight series"), "values": values,
+            "unit": str(ws.unit or "1"), "path": wpath,
+            "rows": np.array([col["post"][int(u)] for u in post], dtype=np.int64),
+            "cols": np.array([col["pre"][int(u)] for u in pre], dtype=np.int64)}
+
+
+
+def _listed_synapses(c: NwbContent, wpath: str, values: np.ndarray, opt: dict[str, Any],
+                     src: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """The (pre, post) unit ids of each column of a (time, synapse) weight series, from
+    ``synapses`` (pairs, or a table's path) or the table ``synapses`` next to it; and
+    where they came from, for messages."""
     pairs = synapse_pairs(opt.get("synapses"))
     if pairs is not None:
         spath = "`synapses`"
@@ -145,19 +170,41 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
                                f"{len(tab)} rows", "Fix the table or name another with "
                                f"{CLI_FLAGS['synapses']} PATH")
         pre, post = (synapse_ids(tab, k, spath, src) for k in ("pre_unit", "post_unit"))
-    col = {r: {u: j for j, u in enumerate(ids[r])} for r in ROLES}
-    known = set(c.unit_ids.tolist()) | set(ids["pre"]) | set(ids["post"])
-    for a in (act or {}).values():
-        known |= set(a["table_ids"]) if a is not None else set()
-    for r, got in (("pre", pre), ("post", post)):
-        bad = sorted({int(u) for u in got if int(u) not in col[r]})
-        if bad:
-            raise _synapse_ids_error(src, spath, r, bad, ids[r], known)
-    return {"times": series_times(c, ws, src, "weight series"), "values": values,
-            "unit": str(ws.unit or "1"), "path": wpath,
-            "rows": np.array([col["post"][int(u)] for u in post], dtype=np.int64),
-            "cols": np.array([col["pre"][int(u)] for u in pre], dtype=np.int64)}
+    return pre, post, spath
 
+
+def _grid_synapses(c: NwbContent, ws: Any, wpath: str, values: np.ndarray,
+                   ids: dict[str, list[int]], opt: dict[str, Any], src: Path
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The (pre, post) unit ids of each column of a weight series shaped (time, post, pre):
+    sample ``[t, i, j]`` is the synapse from the ``j``-th presynaptic unit onto the
+    ``i``-th postsynaptic unit, each role in its table order (the record's own layout).
+    A synapse list or table given too must name the same synapses in the same order."""
+    shape = tuple(int(n) for n in np.shape(ws.data))
+    want = (len(ids["post"]), len(ids["pre"]))
+    if len(shape) != 3 or shape[1:] != want:
+        raise not_mappable(src, f"a weight series with more than one axis of synapses is read "
+                           f"as (time, post, pre) over the {want[0]} post and {want[1]} pre "
+                           "units in their table order", f"{wpath!r} of shape {shape}",
+                           "Store the weights as (time, synapse) with a synapse table next to "
+                           "them (columns pre_unit, post_unit), in a copy of the file")
+    post = np.repeat(np.asarray(ids["post"]), want[1])
+    pre = np.tile(np.asarray(ids["pre"]), want[0])
+    table = f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}"
+    if opt.get("synapses") is not None or table in c.tables:
+        lpre, lpost, where = _listed_synapses(c, wpath, values, opt, src)
+        if not (np.array_equal(lpre.astype(str), pre.astype(str))
+                and np.array_equal(lpost.astype(str), post.astype(str))):
+            i = int(np.flatnonzero((lpre.astype(str) != pre.astype(str))
+                                   | (lpost.astype(str) != post.astype(str)))[0])
+            raise not_mappable(src, f"{wpath!r} is shaped (time, post, pre) {shape}, so its "
+                               f"flattened column {i} is the synapse {pre[i]}:{post[i]} "
+                               "(PRE:POST, units in their table order), but "
+                               f"{where} names {lpre[i]}:{lpost[i]} there",
+                               f"{where} listing {lpre.size} synapses",
+                               "Drop the synapse list (the axes name the synapses), or store "
+                               "the weights as (time, synapse) in a copy of the file")
+    return pre, post
 
 _PAIRS = re.compile(r"^\s*-?\d+\s*:\s*-?\d+\s*(,\s*-?\d+\s*:\s*-?\d+\s*)*,?\s*$")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -357,8 +358,8 @@ def suggest(name: str, choices: list[str]) -> str:
 def not_mappable(path: Path, what: str, found: str, todo: str) -> SchemaError:
     """The refusal of the standard reader: what is missing, what was found, ``inspect``."""
     return SchemaError(f"cannot map {path.name!r} (standard NWB) to a record: {what}. Found: "
-                       f"{found}. {todo}; run `plastix inspect {path.name}` to see what plastix "
-                       f"finds and the flags that map it.")
+                       f"{found}. {todo}; run `plastix inspect {shlex.quote(str(path))}` to "
+                       "see what plastix finds and the flags that map it.")
 
 
 def units_found(c: NwbContent) -> str:
