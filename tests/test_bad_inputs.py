@@ -1505,7 +1505,7 @@ CASES += [
      ValueError,
      r"`table` must have a column 'delta_t' \(post spike time minus pre spike time, e\.g\. "
      r"'delta_t \[ms\]'\); found columns 'delta_tt', 'weight_ratio'\. Did you mean 'delta_tt'\? "
-     r"Rename that column 'delta_t'\."),
+     r"Rename that column 'delta_t \[ms\]'\."),
     ("table-missing-weight", _table({**_DT, "weight_rato": [1.2, 0.8]}), ValueError,
      r"`table` must have a column 'weight_ratio' \(after/before\), 'weight_change' "
      r"\(after/before - 1\) or both 'weight_before' and 'weight_after'; found columns "
@@ -1558,8 +1558,8 @@ CASES += [
     ("table-bad-nan-policy", _table(_OK, nan="skip"), ValueError,
      r"`nan` must be one of 'refuse', 'drop'; got 'skip'\."),
     ("pairing-unknown-by", _pairing(_OK3, by="slise"), ValueError,
-     r"`by` must name columns of the table; got 'slise'; columns are 'delta_t', 'weight_ratio', "
-     r"'n', 'n_pairings', 'n_trains'\."),
+     r"`by` must name columns of the table; got 'slise'; its columns are 'delta_t', "
+     r"'weight_ratio' \(no label columns\)\."),
     ("pairing-unknown-kernel", _pairing(_OK3, kernel="stpd"), ValueError,
      r"`kernel` must be one of .*; got 'stpd'\. Did you mean 'stdp'\?"),
     ("pairing-rate-kernel-needs-frequency", _pairing(_OK3, kernel="product"), ValueError,

@@ -319,11 +319,19 @@ def test_txt_is_a_table_suffix_and_no_record_format_claims_it():
 # ------------------------------------------------------------------ 8. pre - post
 
 
-@pytest.mark.parametrize("header", ["delta_t_pre_post [ms]", "t_pre - t_post (ms)",
-                                    "pre-post interval [ms]", "pre minus post [ms]"])
+@pytest.mark.parametrize("header", ["t_pre - t_post (ms)", "pre minus post [ms]"])
 def test_a_pre_minus_post_column_says_to_negate(header):
     with pytest.raises(ValueError, match=r"reads as t_pre − t_post, but plastix's delta_t is "
-                       r"post − pre .*: negate its values and name the column 'delta_t'\."):
+                       r"t_post − t_pre .*: negate its values and name the column "
+                       r"'delta_t \[ms\]'\."):
+        load_pairing_table(pd.DataFrame({header: [10.0], "weight_ratio": [1.0]}))
+
+
+@pytest.mark.parametrize("header", ["delta_t_pre_post [ms]", "pre-post interval [ms]"])
+def test_a_pre_post_column_gets_both_readings(header):
+    """A bare "pre-post" does not say the sign (pre to post, or pre minus post)."""
+    with pytest.raises(ValueError, match=r"not the sign of its interval.* rename it "
+                       r"'delta_t \[ms\]'; if they are > 0 when post fires first"):
         load_pairing_table(pd.DataFrame({header: [10.0], "weight_ratio": [1.0]}))
 
 

@@ -213,12 +213,14 @@ def fit_file(args: argparse.Namespace):
 
 def _run_table(args: argparse.Namespace) -> int:
     """``plastix estimate TABLE.csv``: the estimator on a table of pairing experiments."""
+    from plastix._util.validate import check_number
     from plastix.cli._registry_help import check_kernel
     from plastix.estimate.pairing import estimate_pairing
 
     args.kernel = args.kernel or "stdp"
     if args.kernel != "all":
         check_kernel(args.kernel)
+    check_number("tau_ms", args.tau_ms, low=0, strict=True, unit="ms")  # named as typed
     check_input(args.file)
     out = _outputs(args)
     by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None

@@ -381,18 +381,27 @@ def _check(n_boot, n_null, alpha, tau, signal, pairing, weights, by, table) -> l
                          "add rows.")
     by = [by] if isinstance(by, str) else list(by or [])
     for col in by:
-        if col not in table.columns:
-            raise ValueError(f"`by` must name columns of the table; got {col!r}; columns are "
-                             f"{', '.join(map(repr, table.columns))}."
-                             + did_you_mean(col, table.columns))
         if col in _MEASURED:
             raise ValueError(f"`by` must name a label or protocol column (a preparation, a lab, "
                              f"a frequency); {col!r} is a measured value of each row. Drop it.")
+        if col not in table.columns:
+            raise ValueError(_by_error(col, table))
     if by and max(map(len, _strata(table, by))) < 2:
         raise ValueError(f"`by` {','.join(by)!r} puts every row in a group of its own: nothing "
                          "would be resampled or permuted, so the interval and the p-value "
                          "would mean nothing. Group by a column whose values repeat.")
     return by
+
+
+def _by_error(col: str, table: pd.DataFrame) -> str:
+    """The refusal of a ``by`` that names no column: the table's own columns (as read,
+    without the defaults plastix adds) and its labels."""
+    own = table.attrs.get("columns") or list(table.columns)
+    labels = [c for c in table.attrs.get("labels", []) if c in table.columns]
+    usable = [c for c in table.columns if c not in _MEASURED]
+    named = f" (labels: {', '.join(map(repr, labels))})" if labels else " (no label columns)"
+    return (f"`by` must name columns of the table; got {col!r}; its columns are "
+            f"{', '.join(map(repr, own))}{named}." + did_you_mean(col, usable))
 
 
 # ------------------------------------------------------------------ the result
@@ -505,7 +514,15 @@ class PairingResult:
 
     def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
         """Write :attr:`dataset` as NetCDF and :meth:`to_dict` as JSON beside it (``res`` or
-        ``res.nc`` -> ``res.nc``, ``res.json``), each atomically; returns the two paths."""
+        ``res.nc`` -> ``res.nc``, ``res.json``), each atomically; returns the two paths.
+
+        A label column whose name holds a space (``cell id``) cannot be a netCDF
+        coordinate (a variable's ``coordinates`` attribute lists them separated by
+        spaces), and HDF5 takes no ``/`` in a name: such labels are written as data
+        variables (``/`` as ``_``), and the attribute ``label_variables`` maps, in JSON,
+        each stored name to the label's name; ``m = json.loads(ds.attrs[
+        "label_variables"]); ds.set_coords(list(m)).rename(m)`` restores them.
+        """
         from plastix._util.io import atomic_write, result_files
 
         nc, js = result_files(path)
@@ -513,10 +530,30 @@ class PairingResult:
         for name, var in out.variables.items():  # labels of mixed type: stored as text
             if var.dtype == object:
                 out[name] = var.astype(str)
+        out = _labels_for_netcdf(out)
         atomic_write(nc, lambda p: out.to_netcdf(p, engine="h5netcdf"))
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
         atomic_write(js, lambda p: p.write_text(text + "\n"))
         return nc, js
+
+
+def _labels_for_netcdf(ds: xr.Dataset) -> xr.Dataset:
+    """The result with the labels netCDF cannot hold as coordinates (a space or a ``/`` in
+    the name) as data variables, ``/`` written ``_``, and ``attrs["label_variables"]``
+    (JSON: stored name → label name); see :meth:`PairingResult.save`."""
+    odd = [str(n) for n in ds.coords if " " in str(n) or "/" in str(n)]
+    if not odd:
+        return ds
+    ds = ds.reset_coords(odd)
+    stored: dict[str, str] = {}
+    for name in odd:
+        new = name.replace("/", "_")
+        while new != name and (new in ds.variables or new in stored):
+            new += "_"
+        stored[new] = name
+    ds = ds.rename({name: new for new, name in stored.items() if new != name})
+    ds.attrs["label_variables"] = json.dumps(stored, ensure_ascii=False)
+    return ds
 
 
 def _dataset(table: pd.DataFrame, names: list[str], fits: list[dict], terms: np.ndarray,

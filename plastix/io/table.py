@@ -109,6 +109,8 @@ from plastix.io.table_cells import (
 from plastix.io.table_header import (
     ALIASES,
     COLUMNS,
+    column_key,
+    distinct_columns,
     header_name,
     is_header,
     parse_header,
@@ -216,6 +218,7 @@ def _read_frame(source: Any, sheet: Any = None) -> _Raw:
         _check_index(frame)
         frame.index = pd.RangeIndex(len(frame))
         where = _Where()
+        frame = _without_index_column(_labels_apart(frame, where))
         return _Raw(_drop_summaries(frame, where), "DataFrame", where)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"`table` must be a path ({', '.join(TABLE_SUFFIXES)}) or a "
@@ -232,17 +235,53 @@ def _read_frame(source: Any, sheet: Any = None) -> _Raw:
                               "'plastix[parquet]' (or pip install 'pyarrow>=16,<27'), or save "
                               "the table as CSV.") from err
         frame.index = pd.RangeIndex(len(frame))
-        return _Raw(frame, str(path), _Where(path.name))
+        where = _Where(path.name)
+        return _Raw(_without_index_column(_labels_apart(frame, where)), str(path), where)
     if suffix == ".xlsx":
         grid = table_cells.read_xlsx(path, sheet, is_header)
     else:
         grid = table_cells.read_text(path, suffix, is_header)
     frame = table_cells.frame_of(grid, is_header, with_units_row,
                                  lambda h: header_name(h) in COLUMNS)
-    where = _Where(grid.name, grid.sheet, grid.sep is not None, grid.sep,
-                   {h: j for j, h in enumerate(frame.columns)})
+    where = _Where(grid.name, grid.sheet, grid.sep is not None, grid.sep)
+    frame = _labels_apart(frame, where)
+    where.column = {h: j for j, h in enumerate(frame.columns)}
+    frame = _without_index_column(frame)
     frame = table_cells.drop_empty(_drop_summaries(frame, where))
     return _Raw(frame, grid.source, where, grid)
+
+
+def _labels_apart(frame: pd.DataFrame, where: _Where) -> pd.DataFrame:
+    """The frame with repeated label names told apart (``notes``, ``notes.1``), with a
+    warning naming them; two columns read as one known column are refused
+    (:func:`plastix.io.table_header.distinct_columns`)."""
+    columns, renamed = distinct_columns(list(frame.columns))
+    if not renamed:
+        return frame
+    frame.columns = columns
+    warnings.warn(f"the pairing table{where.of()} repeats the label column name"
+                  f"{'s' * (len(renamed) > 1)} {', '.join(repr(w) for w, _ in renamed)}: the "
+                  f"repeat{'s are' if len(renamed) > 1 else ' is'} read as "
+                  f"{', '.join(repr(n) for _, n in renamed)}; rename the columns to choose "
+                  "the names.", UserWarning, stacklevel=5)
+    return frame
+
+
+def _without_index_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without pandas' index column: a first column with no name (``Unnamed:
+    0``, as ``DataFrame.to_csv`` writes it and ``read_csv`` names it) holding the whole
+    numbers 0, 1, ..., R−1 in order."""
+    if not len(frame.columns) or not len(frame):
+        return frame
+    first = frame.columns[0]
+    if not str(first).startswith("Unnamed:"):
+        return frame
+    cells = frame.iloc[:, 0]
+    values = pd.to_numeric(cells.map(lambda v: v.strip() if isinstance(v, str) else v),
+                           errors="coerce").to_numpy(dtype=float)
+    if np.array_equal(values, np.arange(len(frame), dtype=float)):
+        return frame.drop(columns=frame.columns[[0]])
+    return frame
 
 
 def _check_path(path: Path, suffix: str) -> None:
@@ -546,6 +585,50 @@ def _warn_percent(out: pd.DataFrame, units: dict[str, str], names: list[str]) ->
                               f"write '{name} [%]' if they are.", UserWarning, stacklevel=3)
 
 
+#: the longest |delta_t| (s) read without a warning when the header gives its unit: a
+#: spike-timing window spans tens of ms, and behavioural-timescale plasticity, the slowest
+#: pairing rule reported (Bittner et al. 2017, Science 357:1033), pairs a plateau with
+#: spikes up to about 5 s apart; the usual -100..100 ms written under [s] reads as
+#: 10-100 s, and every spike-time kernel is zero that far out
+LONGEST_PAIRING = 10.0
+
+
+def _warn_long_delta_t(delta_t: np.ndarray, unit: str | None) -> None:
+    """Warn when ``delta_t`` (s) looks like milliseconds: above 1 s with no unit in the
+    header, above :data:`LONGEST_PAIRING` with one."""
+    longest = float(np.nanmax(np.abs(delta_t))) if delta_t.size else 0.0
+    if unit is None and longest > 1.0:
+        warnings.warn("`delta_t` has no unit in its header and is read in seconds; values above "
+                      "1 s look like milliseconds: write 'delta_t [ms]' if they are.",
+                      UserWarning, stacklevel=3)
+    elif unit is not None and longest > LONGEST_PAIRING:
+        fix = ("write 'delta_t [ms]' if they are" if unit_word(unit) == "s" else
+               "check the unit in its header ('delta_t [ms]' for milliseconds)")
+        warnings.warn(f"`delta_t` is read in {unit} (its header's unit) and reaches {longest:g} "
+                      f"s in magnitude, longer than any pairing protocol (spike-timing windows "
+                      f"span tens of ms; the slowest pairing rules a few seconds): values like "
+                      f"these look like milliseconds: {fix}.", UserWarning, stacklevel=3)
+
+
+_SD_NAMES = frozenset(("sd", "s_d", "std", "stdev", "st_dev", "std_dev", "standard_deviation",
+                       "weight_sd", "weight_std", "sd_ratio", "ratio_sd"))
+
+
+def _warn_sd(names: list[str], where: _Where) -> None:
+    """Warn that a standard-deviation column (``SD``) is kept as a label and not used: the
+    rows are weighted by ``weight_sem`` (the reader takes no SDs), else by ``n``."""
+    if "weight_sem" in names:
+        return
+    for name in names:
+        if name not in COLUMNS and column_key(name).replace(".", "") in _SD_NAMES:
+            n = " (SEM = SD/√n, with n the column 'n')" if "n" in names else " (SEM = SD/√n)"
+            warnings.warn(f"column {name!r} of the pairing table{where.of()} looks like standard "
+                          "deviations: it is kept as a label and not used. plastix weights "
+                          "the rows by standard errors, from a column 'weight_sem', else by "
+                          f"'n'; to weight by them, add 'weight_sem'{n}.", UserWarning,
+                          stacklevel=3)
+
+
 def _warn_percent_values(name: str, values: np.ndarray) -> None:
     """Warn when a ratio or change in ``[%]`` looks like % of baseline or like fractions
     (``values`` as written, in percent)."""
@@ -627,7 +710,7 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     frame.columns = names
     if not len(frame):
         raise ValueError("`table` has no rows: one row per pairing experiment is needed.")
-    require_columns(names)
+    require_columns(names, units)
     out, units, weight_unit = _convert(raw, frame, names, units)
     labels = [n for n in names if n not in COLUMNS]
     checked = [n for n in names if n in COLUMNS] + (["experiment"] if "experiment" in names
@@ -635,8 +718,9 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     out, n_dropped = _handle_nan(out, checked, nan, raw.where)
     if not len(out):
         raise ValueError("`table` has no rows left after dropping the rows with NaN.")
-    out = _ratio(out, weight_unit)
+    out = _ratio(out, weight_unit, raw.where)
     _warn_percent(out, units, names)
+    _warn_sd(names, raw.where)
     for name in _COUNTS:
         if name not in out:
             out[name] = 1.0
@@ -646,15 +730,12 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
         if "weight_sem" in out:
             out["weight_sem"] = out["weight_sem"] / out["control_ratio"]
         out = out.drop(columns="control_ratio")
-    if "delta_t" not in units and np.nanmax(np.abs(out["delta_t"].to_numpy())) > 1.0:
-        warnings.warn("`delta_t` has no unit in its header and is read in seconds; values above "
-                      "1 s look like milliseconds: write 'delta_t [ms]' if they are.",
-                      UserWarning, stacklevel=2)
+    _warn_long_delta_t(out["delta_t"].to_numpy(), units.get("delta_t"))
     out = out.reset_index(drop=True)
     out.attrs = {"units": {**{n: COLUMNS[n][0] for n in out if n in COLUMNS},
                            **{n: units[n] for n in labels if n in units}},
                  "labels": [n for n in labels if n != "experiment"], "source": raw.source,
-                 "n_dropped": n_dropped}
+                 "n_dropped": n_dropped, "columns": list(names)}
     return out
 
 
@@ -688,11 +769,18 @@ def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, 
     return out, units, weight_unit
 
 
-def _ratio(out: pd.DataFrame, weight_unit: str | None) -> pd.DataFrame:
-    """The table with ``weight_ratio`` (second column) in place of the weights or the change."""
+def _ratio(out: pd.DataFrame, weight_unit: str | None, where: _Where) -> pd.DataFrame:
+    """The table with ``weight_ratio`` (second column) in place of the weights or the change;
+    a zero baseline weight is refused, naming its rows."""
     if weight_unit is not None:
         before = out.pop("weight_before").to_numpy()
         after = out.pop("weight_after").to_numpy()
+        zero = np.flatnonzero(before == 0)
+        if zero.size:
+            raise ValueError(f"`weight_before` must not be 0 (the baseline the ratio after/"
+                             f"before divides by); got 0 in {_rows_of(out, where, zero)} "
+                             f"(weight_after there: {after[zero[0]]:g}). Give that row its "
+                             "baseline weight, or leave the row out.")
         with np.errstate(divide="ignore", invalid="ignore"):
             out.insert(1, "weight_ratio", after / before)
             if "weight_sem" in out:

@@ -10,6 +10,7 @@ columns without one their units.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from plastix.io.table_cells import is_number as _is_number
 
 __all__ = ["COLUMNS", "ALIASES", "RATIO_UNITS", "canonical", "is_known", "unit_word",
            "split_header", "header_name", "is_header", "with_units_row", "parse_header",
-           "require_columns", "column_key"]
+           "require_columns", "column_key", "distinct_columns", "repeated"]
 
 _TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "min": 60.0}
 _FREQ = {"Hz": 1.0, "kHz": 1e3, "mHz": 1e-3, "1/s": 1.0}
@@ -186,8 +187,7 @@ def parse_header(columns: Any) -> tuple[list[str], dict[str, str]]:
                              "in brackets, e.g. 'delta_t [ms]'.")
         name, unit = split
         if name in names:
-            raise ValueError(f"`table` has two columns named {name!r} (units aside): "
-                             f"{written[name]!r} and {str(col)!r}; keep one.")
+            raise repeated(name, written[name], str(col))
         names.append(name)
         written[name] = str(col)
         if unit is not None:
@@ -195,33 +195,181 @@ def parse_header(columns: Any) -> tuple[list[str], dict[str, str]]:
     return names, units
 
 
-def _hint(wanted: str, others: list[str]) -> str:
-    """" Did you mean 'x'? Rename that column 'wanted'." for the closest other column."""
-    hint = did_you_mean(wanted, others)
-    return f"{hint} Rename that column {wanted!r}." if hint else ""
+# ------------------------------------------------------------------ repeated names
+
+_SEM_WORDS = frozenset(column_key(w) for w in ("sem", "s.e.m.", "se", "s.e.", "standard error",
+                                               "std. error", "stderr", "std err"))
 
 
-_PRE_POST = re.compile(r"pre_?(?:t_?)?post|pre_?minus_?(?:t_?)?post")
+def _is_sem(column: str) -> bool:
+    """Whether a header's unit (in brackets or parentheses) says it holds standard errors
+    (``weight ratio (SEM)``)."""
+    split = split_header(column)
+    return split is not None and split[1] is not None and column_key(split[1]) in _SEM_WORDS
 
 
-def _pre_post_hint(others: list[str]) -> str | None:
-    """The fix for a column named as pre − post (``delta_t_pre_post``, ``t_pre - t_post``)."""
-    for name in others:
-        if _PRE_POST.search(re.sub(r"[\s\-_−–]+", "_", name.lower()).replace("_", "")):
-            return (f" Column {name!r} reads as t_pre − t_post, but plastix's delta_t is "
-                    "post − pre (> 0: pre before post): negate its values and name the column "
-                    "'delta_t'.")
+def repeated(name: str, first: str, second: str) -> ValueError:
+    """The refusal of two columns both read as the known column ``name``; a mean and its
+    SEM (``weight ratio (mean)``, ``weight ratio (SEM)``) get the names that keep both."""
+    sem = [c for c in (first, second) if _is_sem(c)]
+    head = (f"`table` has two columns named {name!r} (units aside): {first!r} and "
+            f"{second!r}; ")
+    if name in ("weight_ratio", "weight_change") and len(sem) == 1:
+        mean = first if sem[0] == second else second
+        unit = split_header(mean)[1]  # type: ignore[index]  # both were read
+        rename = "" if unit is None or unit_word(unit) in RATIO_UNITS else (
+            f" and {mean!r} {name!r}")
+        return ValueError(head + f"if {sem[0]!r} holds the standard errors, name it "
+                          f"'weight_sem' (plastix weights the rows by them){rename}; else "
+                          "keep one.")
+    return ValueError(head + "keep one.")
+
+
+def distinct_columns(columns: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
+    """The columns with repeated label names told apart as pandas does (``notes``,
+    ``notes.1``; a bracketed unit kept: ``slice.1 [L5]``), and the ``(written, new)``
+    names of those renamed; two columns read as one known column are refused
+    (:func:`repeated`).  Columns whose header cannot be read are left to
+    :func:`parse_header`."""
+    splits = [split_header(c) for c in columns]
+    taken = {sp[0] for sp in splits if sp is not None}
+    seen: dict[str, str] = {}
+    out, renamed = [], []
+    for col, split in zip(columns, splits, strict=True):
+        if split is None:
+            out.append(col)
+            continue
+        name, unit = split
+        if name in seen:
+            if is_known(name):
+                raise repeated(name, seen[name], str(col))
+            k = 1
+            while f"{name}.{k}" in taken:
+                k += 1
+            name = f"{name}.{k}"
+            taken.add(name)
+            new = name + (f" [{unit}]" if unit is not None else "")
+            renamed.append((str(col), new))
+            col = new
+        seen[name] = str(col)
+        out.append(col)
+    return out, renamed
+
+
+# ------------------------------------------------------------------ did you mean
+
+_TOKEN = re.compile(r"[^\W_]+|%")
+
+
+def _unit_in(name: str, wanted: str, units: Mapping[str, str]) -> str | None:
+    """The unit a column named ``name`` is written in, if it is one ``wanted`` accepts: its
+    bracketed unit, else the last word of its name that is such a unit (``dt_ms``,
+    ``pre-post interval (ms)``, ``('delta_t', 'ms')``); for the weights (any unit) an
+    electrical unit (``mV``, ``pA``)."""
+    accepted = COLUMNS[wanted][1]
+    given = [units[name]] if name in units else []
+    for word in given + list(reversed(_TOKEN.findall(name))):
+        if accepted is None and (_ELECTRICAL.match(word) or word in given):
+            return word
+        if accepted is not None and unit_word(word) in accepted:
+            return word
     return None
 
 
-def require_columns(names: list[str]) -> None:
-    """Refuse a table without ``delta_t`` or a weight change, with "did you mean"."""
+def _named(wanted: str, unit: str | None) -> str:
+    """``'delta_t [ms]'``; without a unit, the name with the unit to add."""
+    if unit is not None:
+        return repr(f"{wanted} [{unit}]")
+    if wanted == "delta_t":
+        return "'delta_t' (in seconds; 'delta_t [ms]' in milliseconds)"
+    if wanted == "weight_change":
+        return "'weight_change' (a fraction, 0.5 = +50%; 'weight_change [%]' in percent)"
+    return repr(wanted)
+
+
+def _written(name: str, units: Mapping[str, str]) -> str:
+    return repr(f"{name} [{units[name]}]" if name in units else name)
+
+
+def _hint(wanted: str, others: list[str], units: Mapping[str, str] | None = None) -> str:
+    """" Did you mean 'x'? Rename that column 'wanted [unit]'." for the closest other
+    column, its unit kept."""
+    hint = did_you_mean(wanted, others)
+    if not hint:
+        return ""
+    other = difflib.get_close_matches(wanted, others, n=1, cutoff=0.5)[0]
+    return f"{hint} Rename that column {_named(wanted, _unit_in(other, wanted, units or {}))}."
+
+
+def _interval_words(name: str) -> str:
+    """A name lower-cased, its minus signs and dashes as ``-``, underscores as spaces."""
+    return re.sub(r"\s+", " ", re.sub(r"[−–]", "-", name.lower()).replace("_", " "))
+
+
+#: a column of t_pre − t_post, and one of t_post − t_pre, written out (a minus sign with
+#: ``t`` on both times, or the word "minus"); a bare ``pre-post`` says no sign
+_PRE_MINUS_POST = re.compile(r"\bt ?pre ?(?:-|minus) ?t ?post\b|\bpre ?minus ?post\b")
+_POST_MINUS_PRE = re.compile(r"\bt ?post ?(?:-|minus) ?t ?pre\b|\bpost ?minus ?pre\b")
+_PRE_POST = re.compile(r"\bpre ?(?:-|to|->|→)? ?(?:t ?)?post\b|\bpost ?(?:-|to|->|→)? ?pre\b")
+
+
+def _pre_post_hint(others: list[str], units: Mapping[str, str]) -> str | None:
+    """The fix for a column named after the pre and post spikes: a rename for
+    ``t_post - t_pre``, a negation for ``t_pre - t_post``, and both readings for a name
+    whose sign it does not say (``pre-post interval``: the interval from pre to post,
+    or pre minus post)."""
+    for name in others:
+        words = _interval_words(name)
+        target = _named("delta_t", _unit_in(name, "delta_t", units))
+        if _POST_MINUS_PRE.search(words):
+            return f" Column {_written(name, units)} reads as t_post − t_pre: rename it {target}."
+        if _PRE_MINUS_POST.search(words):
+            return (f" Column {_written(name, units)} reads as t_pre − t_post, but plastix's "
+                    "delta_t is t_post − t_pre (> 0 when pre fires first): negate its values "
+                    f"and name the column {target}.")
+        if _PRE_POST.search(words):
+            return (f" Column {_written(name, units)} names the pre and post spikes but not the "
+                    "sign of its interval; plastix's delta_t is t_post − t_pre (> 0 when pre "
+                    f"fires first). If its values are > 0 when pre fires first, rename it "
+                    f"{target}; if they are > 0 when post fires first (t_pre − t_post), negate "
+                    f"them and name the column {target}.")
+    return None
+
+
+def _words(name: str) -> set[str]:
+    return set(re.findall(r"[a-z%]+", name.lower().replace("_", " ")))
+
+
+def _weight_hint(others: list[str], units: Mapping[str, str]) -> str | None:
+    """The fix for weights under lab names: one column ``... before`` and one ``... after``
+    (``EPSP before [µV]``), or one ``... change`` (``% change``, ``EPSP slope change (%)``);
+    None when no such column, or more than one, is found."""
+    before = [n for n in others if _words(n) & {"before", "baseline"}]
+    after = [n for n in others if "after" in _words(n)]
+    if len(before) == 1 and len(after) == 1 and before != after:
+        b, a = before[0], after[0]
+        return (f" Did you mean {_written(b, units)} and {_written(a, units)}? Rename them "
+                f"{_named('weight_before', _unit_in(b, 'weight_before', units))} and "
+                f"{_named('weight_after', _unit_in(a, 'weight_after', units))}.")
+    change = [n for n in others if "change" in _words(n)]
+    if len(change) == 1:
+        c = change[0]
+        unit = _unit_in(c, "weight_change", units)
+        return (f" Did you mean {_written(c, units)}? Rename that column "
+                f"{_named('weight_change', unit)}.")
+    return None
+
+
+def require_columns(names: list[str], units: Mapping[str, str] | None = None) -> None:
+    """Refuse a table without ``delta_t`` or a weight change, with "did you mean" (the
+    suggested name keeps the unit, from ``units`` or the column's name)."""
+    units = units or {}
     others = [n for n in names if n not in COLUMNS]
     found = ", ".join(map(repr, names)) or "none"
     if "delta_t" not in names:
         raise ValueError("`table` must have a column 'delta_t' (post spike time minus pre spike "
                          f"time, e.g. 'delta_t [ms]'); found columns {found}."
-                         + (_pre_post_hint(others) or _hint("delta_t", others)))
+                         + (_pre_post_hint(others, units) or _hint("delta_t", others, units)))
     forms = [n for n in ("weight_ratio", "weight_change") if n in names]
     if forms:
         if len(forms) > 1 or "weight_before" in names or "weight_after" in names:
@@ -235,9 +383,9 @@ def require_columns(names: list[str]) -> None:
         miss = ({"weight_before", "weight_after"} - set(have)).pop()
         raise ValueError(f"`table` has {have[0]!r} but not {miss!r}; give both, or "
                          f"'weight_ratio' (after/before); found columns {found}."
-                         + _hint(miss, others))
+                         + _hint(miss, others, units))
     if not have:
         raise ValueError("`table` must have a column 'weight_ratio' (after/before), "
                          "'weight_change' (after/before - 1) or both 'weight_before' and "
                          f"'weight_after'; found columns {found}."
-                         + _hint("weight_ratio", others))
+                         + (_weight_hint(others, units) or _hint("weight_ratio", others, units)))
