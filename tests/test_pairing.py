@@ -389,7 +389,11 @@ def test_bundled_tables_get_their_registered_verdict_and_kernel(tmp_path):
     for entry in tables:  # only the tables are regenerated here (the others stay missing)
         back = D.load_dataset(entry.name, root=tmp_path)
         assert D.content_sha256(back) == entry.content_sha256
-        assert D.file_sha256(tmp_path / entry.file) == entry.sha256  # CSV bytes are exact
+    # the bytes are the registered ones on the machine that built them; elsewhere numpy's
+    # vectorised exp/log may differ in a value's last bit (seen: 1 ulp in 5 of 80 values
+    # on another CPU), which the content checksum (12 decimals) absorbs
+    status = dict(D.verify_datasets(root=tmp_path, regenerate=False))
+    assert {status[e.name] for e in tables} <= {"ok", "content-ok"}, status
 
 
 def test_inspect_describes_a_table_and_what_it_lacks(tmp_path, capsys):
@@ -399,7 +403,7 @@ def test_inspect_describes_a_table_and_what_it_lacks(tmp_path, capsys):
 
     ins = inspect_file(dataset_dir() / "pairing_table_triplet.csv")
     text = str(ins)
-    assert ins.ready and ins.flags == ["--kernel", "all"], text
+    assert ins.ready and ins.flags == ["--kernel all"], text
     assert "delta_t [ms] -> s" in text and "frequencies (Hz): 0.1, 10, 20, 40, 50" in text
     assert "labels of one row each (ids, not groups): experiment" in text
     plain = tmp_path / "plain.csv"
