@@ -88,6 +88,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -97,7 +98,7 @@ from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_int, check_positive
-from plastix.io.lazy import placeholder
+from plastix.io.lazy import lazy_backend, placeholder
 from plastix.record import make_record, provenance, truth
 
 __all__ = ["infer_weights", "METHODS", "DEFAULT_WINDOW", "DEFAULT_LAG", "DEFAULT_JITTER",
@@ -301,8 +302,9 @@ def _check_some_weight(w: np.ndarray, n_unrecorded: int, window: float,
                      "(`min_spikes`) or the post unit not at all); use a longer `window`.")
 
 
-UNOBSERVED_CHUNK = 1 << 16
-"""Rows of activity read at a time when looking for bins a unit was not recorded in."""
+UNOBSERVED_VALUES = 1 << 22
+"""Values (rows × units) of activity looked at a time for bins a unit was not recorded in:
+32 MB of float64."""
 
 
 def _unobserved(gaps: dict[Any, list], n_units: int, starts: np.ndarray, wsegs: np.ndarray,
@@ -341,15 +343,16 @@ def _gaps(ds: xr.Dataset, role: str) -> dict[Any, list[tuple[np.ndarray, np.ndar
     """Per segment, per unit of ``role``: the time spans (record units, the segment's clock)
     of its bins of NaN activity (not recorded), sorted and disjoint ``(starts, ends)``, a
     run of bins merged into one; segments without any are absent.  The activity is read
-    in chunks of rows."""
+    in chunks of :data:`UNOBSERVED_VALUES` values (:func:`_nan_bins`)."""
     t = np.asarray(ds["time"].values, dtype=float)
     seg = np.asarray(ds["segment"].values)
     dt = float(ds.attrs["dt"])
-    act = ds[f"{role}_activity"]
     n = ds.sizes[role]
+    nan_bins = _nan_bins(ds[f"{role}_activity"].variable)
+    step = max(1, UNOBSERVED_VALUES // max(n, 1))
     rows: list[list[np.ndarray]] = [[] for _ in range(n)]
-    for a in range(0, t.size, UNOBSERVED_CHUNK):
-        r, u = np.nonzero(np.isnan(np.asarray(act[a:a + UNOBSERVED_CHUNK].values, dtype=float)))
+    for a in range(0, t.size, step):
+        r, u = np.nonzero(nan_bins(a, min(a + step, t.size)))
         for j in np.unique(u):
             rows[j].append(a + r[u == j])
     empty = (np.zeros(0), np.zeros(0))
@@ -366,6 +369,20 @@ def _gaps(ds: xr.Dataset, role: str) -> dict[Any, list[tuple[np.ndarray, np.ndar
     return out
 
 
+def _nan_bins(act: xr.Variable) -> Callable[[int, int], np.ndarray]:
+    """``f(a, b)``: which bins of rows ``a..b`` of the activity ``act`` are NaN (not
+    recorded), ``(rows, unit)`` bool.
+
+    Rates binned from spikes when read (:class:`plastix.io.spike_bins.SpikeRates`)
+    answer from their units' observation intervals, without binning a spike
+    (:meth:`~plastix.io.spike_bins.SpikeRates.unrecorded`); other activity is read.
+    """
+    unrecorded = getattr(lazy_backend(act), "unrecorded", None)
+    if unrecorded is not None:
+        return unrecorded
+    return lambda a, b: np.isnan(np.asarray(act[a:b].values, dtype=float))
+
+
 def _clear_of(gaps: tuple[np.ndarray, np.ndarray], x0: np.ndarray, x1: np.ndarray
               ) -> np.ndarray:
     """Whether each span ``[x0, x1]`` misses every gap ``[start, end)``."""
@@ -379,7 +396,11 @@ def _clear_of(gaps: tuple[np.ndarray, np.ndarray], x0: np.ndarray, x1: np.ndarra
 def _integral(q: np.ndarray, cq: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``∫_{-∞}^{x} N(s) ds`` for the counting function ``N`` of sorted times ``q``."""
     k = np.searchsorted(q, x, side="right")
-    return x * k - np.where(k > 0, cq[np.maximum(k - 1, 0)], 0.0)
+    out = x * k
+    below = k > 0  # the spikes of q before x: their summed times are subtracted
+    np.subtract(k, 1, out=k)
+    out[below] -= cq[k[below]]
+    return out
 
 
 def _counts(q: np.ndarray, t: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -395,13 +416,38 @@ def _pair_counts(q, t, lo, hi, baseline, jitter, n_surrogates, rng
     if not isinstance(baseline, str):
         b0, b1 = (float(x) for x in baseline)
         return obs, (hi - lo) / (b1 - b0) * _counts(q, t, b0, b1)
-    if n_surrogates == 0:
+    if n_surrogates == 0:  # (f(hi + j) − f(hi − j) − f(lo + j) + f(lo − j)) / 2j, in place
         cq = np.cumsum(q)
-        f = [_integral(q, cq, t + s * jitter + lag) for lag in (hi, lo) for s in (1, -1)]
-        return obs, (f[0] - f[1] - f[2] + f[3]) / (2 * jitter)
+        exp = _integral(q, cq, t + jitter + hi)
+        exp -= _integral(q, cq, t - jitter + hi)
+        exp -= _integral(q, cq, t + jitter + lo)
+        exp += _integral(q, cq, t - jitter + lo)
+        exp /= 2 * jitter
+        return obs, exp
     sur = [_counts(q, t + rng.uniform(-jitter, jitter, t.size), lo, hi)
            for _ in range(n_surrogates)]
     return obs, np.mean(sur, axis=0)
+
+
+CCG_SPIKES = 1 << 20
+"""Presynaptic spikes ``ccg`` takes in one pass over the post units (whole windows at a
+time): its working memory, about 100 bytes a spike, is bounded by it, not by the record."""
+
+
+def _window_runs(k: np.ndarray, n_win: int, n_surrogates: int) -> list[tuple[int, int]]:
+    """Consecutive runs ``[a, b)`` of a segment's ``n_win`` windows holding about
+    :data:`CCG_SPIKES` of the presynaptic spikes in windows ``k`` (at least one window a
+    run).  One run with surrogates: their draws follow the spikes in order."""
+    if n_surrogates:
+        return [(0, n_win)]
+    ends = np.cumsum(np.bincount(k[(k >= 0) & (k < n_win)], minlength=n_win))
+    runs, a = [], 0
+    while a < n_win:
+        done = int(ends[a - 1]) if a else 0
+        b = min(n_win, max(a + 1, int(np.searchsorted(ends, done + CCG_SPIKES, "right"))))
+        runs.append((a, b))
+        a = b
+    return runs
 
 
 def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surrogates,
@@ -411,14 +457,15 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
     A presynaptic spike whose reach (its lag window and baseline) touches time the
     post unit was not recorded (:func:`_gaps`) is left out of that post unit's pairs:
     the post spikes there were not seen, and counting them as absent would read as
-    transmission failures."""
+    transmission failures.  The spikes are taken a run of whole windows at a time
+    (:func:`_window_runs`): each (window, pair) sums its spikes in time order, as in one
+    pass over all of them."""
     pt, pu, ps = pre
     qt, qu, qs = post
     n_w, n_post, n_pre = starts.size, ds.sizes["post"], ds.sizes["pre"]
     w = np.full((n_w, n_post, n_pre), np.nan)
     sem = np.full_like(w, np.nan)
     n_spk = np.zeros((n_w, n_pre))
-    r_leak = (hi - lo) / (2 * jitter)
     clear = [(np.zeros(0), np.zeros(0))] * n_post
     if isinstance(baseline, str):
         reach = (lo - jitter, hi + jitter)
@@ -433,39 +480,28 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
                disable=None)
     for s in segs:
         wi = np.flatnonzero(wsegs == s)
-        sel = ps == s
-        t, u = pt[sel], pu[sel]
-        k = np.floor((t - starts[wi[0]]) / window).astype(np.int64)
-        ok = (k >= 0) & (k < wi.size)
-        t, u, k = t[ok], u[ok], wi[k[ok]]
-        order = np.argsort(t, kind="stable")  # sorted needles: cache-friendly searchsorted
-        t, u, k = t[order], u[order], k[order]
-        flat = k * n_pre + u
-        n_j = np.bincount(flat, minlength=n_w * n_pre).reshape(n_w, n_pre)
-        n_spk += n_j
-        for i in range(n_post):
-            q = np.sort(qt[(qs == s) & (qu == i)])
-            obs, exp = _pair_counts(q, t, lo, hi, baseline, jitter, n_surrogates, rng)
-            x = obs - exp                                   # excess post spikes per pre spike
-            seen = _clear_of(gaps.get(s.item(), clear)[i], t + reach[0], t + reach[1])
-            n = n_j[wi]
-            if not seen.all():
-                x = np.where(seen, x, 0.0)
-                n = np.bincount(flat[seen], minlength=n_w * n_pre).reshape(n_w, n_pre)[wi]
-                dropped += int((~seen).sum())
-            s1, s2 = (np.bincount(flat, weights=v, minlength=n_w * n_pre).reshape(n_w, n_pre)[wi]
-                      for v in (x, x * x))
-            fired = np.histogram(q, bins=np.append(starts[wi], starts[wi[-1]] + window))[0] > 0
-            good = (n >= min_spikes) & fired[:, None]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                est = s1 / n
-                # n s²: the variance of the summed excess, from its spread over pre spikes
-                err = np.sqrt(np.maximum((s2 - s1 * s1 / n) * n / (n - 1), 1.0)) / n
-            if isinstance(baseline, str):  # the jittered peak leaks r = |lag| / 2 jitter
-                est, err = est / (1 - r_leak), err / (1 - r_leak)  # of itself into E
-            w[wi, i] = np.where(good, est, np.nan)
-            sem[wi, i] = np.where(good, err, np.nan)
-            bar.update(1)
+        idx = np.flatnonzero(ps == s)
+        k = np.floor((pt[idx] - starts[wi[0]]) / window).astype(np.int64)  # window in segment
+        qs_i = [np.sort(qt[(qs == s) & (qu == i)]) for i in range(n_post)]
+        edges = np.append(starts[wi], starts[wi[-1]] + window)
+        fired = [np.histogram(q, bins=edges)[0] > 0 for q in qs_i]
+        runs = _window_runs(k, wi.size, n_surrogates)
+        for a, b in runs:
+            sel = (k >= a) & (k < b)
+            m, kk = idx[sel], k[sel]
+            del sel
+            order = np.argsort(pt[m], kind="stable")  # sorted needles: cache-friendly
+            t = pt[m[order]]
+            flat = wi[kk[order]] * n_pre + pu[m[order]]
+            del m, kk, order
+            n_j = np.bincount(flat, minlength=n_w * n_pre).reshape(n_w, n_pre)
+            n_spk += n_j
+            for i in range(n_post):
+                dropped += _ccg_pass(w, sem, i, (t, flat, n_j[wi[a:b]]), qs_i[i],
+                                     fired[i][a:b], wi[a:b], gaps.get(s.item(), clear)[i],
+                                     (lo, hi, baseline, jitter, n_surrogates, min_spikes, rng,
+                                      reach))
+                bar.update(1 / len(runs))
     bar.close()
     if dropped:
         warnings.warn(f"infer_weights: {dropped} (pre spike, post unit) pairs fall where the "
@@ -473,6 +509,43 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
                       "obs_intervals or time support); they are left out of those pairs' "
                       "efficacies.", UserWarning, stacklevel=3)
     return w, sem, n_spk
+
+
+def _ccg_pass(w, sem, i, spikes, q, fired, wi, gap, how) -> int:
+    """Efficacy and SEM of post unit ``i`` in windows ``wi`` (one run), into ``w`` and
+    ``sem``; returns the (pre spike, post unit) pairs left out (post unit not recorded).
+
+    ``spikes`` are the run's presynaptic spikes: sorted times, ``window × n_pre + unit``
+    and the count per (window of ``wi``, unit); ``q`` the post unit's sorted spikes in
+    the segment, ``fired`` whether it fired in each window of ``wi``, ``gap`` the time
+    it was not recorded (:func:`_gaps`), ``how`` the method's parameters and the reach of
+    a pre spike.
+    """
+    lo, hi, baseline, jitter, n_surrogates, min_spikes, rng, reach = how
+    t, flat, n = spikes
+    n_w, n_pre = w.shape[0], w.shape[2]
+    obs, exp = _pair_counts(q, t, lo, hi, baseline, jitter, n_surrogates, rng)
+    x = obs - exp                                   # excess post spikes per pre spike
+    del obs, exp
+    seen = _clear_of(gap, t + reach[0], t + reach[1])
+    dropped = 0
+    if not seen.all():
+        x = np.where(seen, x, 0.0)
+        n = np.bincount(flat[seen], minlength=n_w * n_pre).reshape(n_w, n_pre)[wi]
+        dropped = int((~seen).sum())
+    s1, s2 = (np.bincount(flat, weights=v, minlength=n_w * n_pre).reshape(n_w, n_pre)[wi]
+              for v in (x, x * x))
+    good = (n >= min_spikes) & fired[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = s1 / n
+        # n s²: the variance of the summed excess, from its spread over pre spikes
+        err = np.sqrt(np.maximum((s2 - s1 * s1 / n) * n / (n - 1), 1.0)) / n
+    if isinstance(baseline, str):  # the jittered peak leaks r = |lag| / 2 jitter
+        r_leak = (hi - lo) / (2 * jitter)
+        est, err = est / (1 - r_leak), err / (1 - r_leak)  # of itself into E
+    w[wi, i] = np.where(good, est, np.nan)
+    sem[wi, i] = np.where(good, err, np.nan)
+    return dropped
 
 
 GLM_BIN = 0.001

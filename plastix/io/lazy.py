@@ -19,7 +19,7 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 __all__ = ["LazyRows", "RowsArray", "Columns", "MatrixColumns", "StackedRows", "lazy_variable",
-           "placeholder", "stack_rows", "with_lazy_activity"]
+           "lazy_backend", "placeholder", "stack_rows", "with_lazy_activity"]
 
 
 class LazyRows(BackendArray):
@@ -236,6 +236,25 @@ def stack_rows(pieces: list[Any]) -> tuple[np.ndarray, StackedRows | None]:
 def lazy_variable(dims: tuple[str, str], array: RowsArray, attrs: dict) -> xr.Variable:
     """An xarray variable whose values are read from ``array`` only when indexed."""
     return xr.Variable(dims, indexing.LazilyIndexedArray(array), dict(attrs))
+
+
+def lazy_backend(var: xr.Variable) -> Any:
+    """The reader's array behind a lazily read variable (:func:`lazy_variable`), when the
+    variable shows all of it in order (not indexed since); else None.
+
+    Lets a caller use what the array offers beyond rows of values (e.g.
+    :meth:`plastix.io.spike_bins.SpikeRates.unrecorded`).
+    """
+    if var._in_memory:
+        return None
+    data = getattr(var, "_data", None)
+    backend = getattr(data, "array", None)
+    key = getattr(getattr(data, "key", None), "tuple", None)
+    if backend is None or key is None or getattr(backend, "shape", None) != var.shape:
+        return None
+    whole = all(isinstance(k, slice) and k.indices(n) == (0, n, 1)
+                for k, n in zip(key, var.shape, strict=True))
+    return backend if whole else None
 
 
 def with_lazy_activity(ds: xr.Dataset, stored: dict[str, Any]) -> xr.Dataset:

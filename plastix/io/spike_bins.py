@@ -16,7 +16,8 @@ that they bin alike:
   asked for.  Read whole it is the record's activity; in a lazily opened record
   the estimator's streaming pass reads a batch of rows at a time, so a spike-only
   recording of any length takes the memory of its spikes and one batch, not of
-  its (bins × units) rates.
+  its (bins × units) rates; which bins are NaN (not recorded) it tells without
+  binning a spike (:meth:`SpikeRates.unrecorded`).
 """
 
 from __future__ import annotations
@@ -137,6 +138,22 @@ class SpikeRates(LazyRows):
                 if id(iv) not in outside:
                     outside[id(iv)] = outside_intervals(iv, lo)
                 out[outside[id(iv)], j] = np.nan
+
+    def unrecorded(self, a: int, b: int) -> np.ndarray:
+        """Which bins of rows ``a..b`` hold no measurement, ``(rows, unit)`` bool.
+
+        The bins :meth:`read` sets to NaN (starting outside the unit's observation
+        intervals), found from the intervals alone: no spike is counted.
+        """
+        lo = self.left[a:b]
+        out = np.zeros((lo.size, self.shape[1]), dtype=bool)
+        outside: dict[int, np.ndarray] = {}
+        for j, iv in enumerate(self.observed):
+            if iv is not None:
+                if id(iv) not in outside:
+                    outside[id(iv)] = outside_intervals(iv, lo)
+                out[:, j] = outside[id(iv)]
+        return out
 
     def _read(self, key: tuple) -> np.ndarray:
         rkey, ckey = key
