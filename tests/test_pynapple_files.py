@@ -208,7 +208,7 @@ def test_older_files_without_type_or_with_metadata_entries_are_read(tmp_path):
 
 def test_what_cannot_be_mapped_is_one_line_naming_the_fix(tmp_path, rng, capsys):
     folder = _lab_session(tmp_path / "s", rng)
-    cases = [({}, "--pre-units location=CA1 --post-units location=CA3"),
+    cases = [({}, "--pre-units location=CA3 --post-units location=CA1"),
              ({"pre_units": "loc=CA3", "post_units": "location=CA1"}, "did you mean 'location'"),
              ({"pre_units": "location=CA2", "post_units": "location=CA1"}, "'CA1', 'CA3'"),
              ({**CA3_CA1, "weights": "epochs"}, "holds an IntervalSet; it must be a TsdFrame"),
@@ -228,7 +228,7 @@ def test_what_cannot_be_mapped_is_one_line_naming_the_fix(tmp_path, rng, capsys)
 def test_inspect_gives_the_flags_and_then_says_ready(tmp_path, rng, capsys):
     folder = _lab_session(tmp_path / "s", rng)
     report = inspect_file(folder)
-    assert not report.ready and "--pre-units location=CA1" in report.command()
+    assert not report.ready and "--pre-units location=CA3 --post-units location=CA1" in report.command()
     assert any("spikes.npz: TsGroup, 6 unit(s)" in f for f in report.found)
     no_decay = inspect_file(folder, **CA3_CA1)  # no input is silent for a 4 s interval
     assert not no_decay.ready and no_decay.command().endswith("--decay G")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 from plastix.cli._errors import reading
 from plastix.cli._registry_help import format_of_path, pickle_suffixes
 
-__all__ = ["add_allow_pickle_flag", "add_sheet_flag", "is_pickle", "check_input", "load_input"]
+__all__ = ["add_allow_pickle_flag", "add_sheet_flag", "is_pickle", "input_kind", "check_input",
+           "load_input"]
 
 
 def add_allow_pickle_flag(parser: argparse.ArgumentParser) -> None:
@@ -31,15 +33,35 @@ def is_pickle(path: str | Path) -> bool:
     return Path(path).suffix.lower() in pickle_suffixes()
 
 
-def check_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`record`") -> Path:
-    """Check an input file before any work: it exists (the loader checks the rest)."""
+def input_kind(path: str | Path) -> str:
+    """What an input path names, for a message: a table of pairing experiments, a folder
+    (a pynapple session, a Kilosort / Phy folder) or a record file."""
+    from plastix.io.table import is_pairing_table
+
+    text = str(path)
+    if is_pairing_table(Path(text)):
+        return "the table"
+    if text.endswith(("/", os.sep)) or Path(text).is_dir() or not Path(text).suffix:
+        return "the folder"
+    return "the file"
+
+
+def check_input(path: str | Path, *, allow_pickle: bool = False, name: str | None = None) -> Path:
+    """Check an input path before any work: it exists (the loader checks the rest).
+
+    ``name`` names the input in the message (default: what the path is, as
+    :func:`input_kind` says: ``the table 'x.csv' does not exist``).
+    """
+    given = str(path)
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{name} {str(path)!r} does not exist.")
+        raise FileNotFoundError(f"{name or input_kind(given)} {given!r} does not exist (paths "
+                                f"are relative to the working directory {os.getcwd()!r}); "
+                                "check its spelling and folder.")
     return path
 
 
-def load_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`record`",
+def load_input(path: str | Path, *, allow_pickle: bool = False, name: str | None = None,
                **options: Any) -> Any:
     """Read a record, turning a reader library's error into one line naming the file.
 
@@ -53,7 +75,7 @@ def load_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`re
         return load_record(path, allow_pickle=allow_pickle, **options)
 
 
-def open_input(path: str | Path, *, allow_pickle: bool = False, name: str = "`record`",
+def open_input(path: str | Path, *, allow_pickle: bool = False, name: str | None = None,
                **options: Any) -> Any:
     """As :func:`load_input`, but without reading the activity when the format can open
     the file lazily (:func:`plastix.io.open_record`): the caller closes the record."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from plastix.cli._inputs import add_allow_pickle_flag, add_sheet_flag, check_input
 from plastix.cli._reader_flags import add_reader_flags, reader_options
@@ -17,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "and their synapse mapping, segments, decay and sizes; what is missing for an "
         "estimate, and the exact command-line flags that would map it. Reads nothing but "
         "the file; writes nothing.")
-    p.add_argument("file", type=Path, help=f"any supported file: {format_help()}; or a table of "
+    p.add_argument("file", help=f"any supported file: {format_help()}; or a table of "
                    "pairing experiments (.csv, .tsv, .tab, .parquet, .pq, .xlsx)")
     add_reader_flags(p)
     e = p.add_argument_group("flags of `plastix estimate` that change what an estimate needs "
@@ -27,7 +26,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "needs --decay)")
     e.add_argument("--kernel", default=None,
                    help="the kernel the estimate will use (inspect then advises none)")
-    add_sheet_flag(p)
+    t = p.add_argument_group("flags of `plastix estimate` for a table of pairing experiments "
+                             "(given, inspect reads and checks the table as the estimate will)")
+    add_sheet_flag(t)
+    t.add_argument("--nan", default="refuse", choices=("refuse", "drop"),
+                   help="rows with empty cells: refuse the table (default) or drop them")
+    t.add_argument("--by", default=None, metavar="COL[,COL]",
+                   help="label columns the estimate resamples and permutes within")
     add_allow_pickle_flag(p)
     p.set_defaults(func=_run)
 
@@ -37,14 +42,14 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.cli._registry_help import check_kernel, format_of_path
     from plastix.io import inspect_file
 
-    check_input(args.file, allow_pickle=args.allow_pickle)
+    path = check_input(args.file, allow_pickle=args.allow_pickle)
     if args.kernel is not None and args.kernel != "all":
         check_kernel(args.kernel)
     options = reader_options(args)
     if args.weights_from is not None:
         options["weights_from"] = args.weights_from
-    with reading(args.file, format_of_path(args.file)):
+    with reading(path, format_of_path(path)):
         report = inspect_file(args.file, allow_pickle=args.allow_pickle, sheet=args.sheet,
-                              kernel=args.kernel, **options)
+                              nan=args.nan, by=args.by, kernel=args.kernel, **options)
     print(report)
     return 0 if report.ready else 1

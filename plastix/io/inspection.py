@@ -75,6 +75,9 @@ class Inspection:
         line each.
     caveat : str
         What ``ready`` depends on that inspect cannot check cheaply (empty if nothing).
+    given : str
+        The path as the caller wrote it (``in/pairs.csv``, ``session/``): the suggested
+        commands name it so (default: ``path``).
     """
 
     path: Path
@@ -86,14 +89,18 @@ class Inspection:
     record: str = ""
     advice: list[str] = field(default_factory=list)
     caveat: str = ""
+    given: str = ""
+
+    def typed(self) -> str:
+        """The path as the caller wrote it, quoted for the shell."""
+        return shlex.quote(self.given or str(self.path))
 
     def command(self) -> str:
         """The ``plastix estimate`` command line with the flags (each once)."""
-        return " ".join(["plastix estimate", shlex.quote(self.path.name),
-                         *dict.fromkeys(self.flags)])
+        return " ".join(["plastix estimate", self.typed(), *dict.fromkeys(self.flags)])
 
     def __str__(self) -> str:
-        lines = [f"plastix inspect {self.path.name}: {self.format}"]
+        lines = [f"plastix inspect {self.typed()}: {self.format}"]
         lines += [f"  {x}" for x in self.found]
         if self.record:
             lines.append(f"  record: {self.record}")
@@ -109,7 +116,7 @@ class Inspection:
                          + (f", provided {self.caveat}" if self.caveat else ""))
         elif self.flags:
             lines.append("not ready: add the flags above (adapt the values), then run "
-                         f"`plastix inspect {self.path.name}` again with them")
+                         f"`plastix inspect {self.typed()}` again with them")
         else:
             lines.append("not ready: see what is missing above")
         return "\n".join(lines)
@@ -143,7 +150,8 @@ def _weight_unit(units: Any) -> str:
 
 
 def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: Any = None,
-                 kernel: str | None = None, **options: Any) -> Inspection:
+                 nan: str = "refuse", by: Any = None, kernel: str | None = None,
+                 **options: Any) -> Inspection:
     """What plastix finds in ``path``, what an estimate lacks, and the flags that map it.
 
     Parameters
@@ -155,6 +163,10 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
         Read pickle files (they run code when read).
     sheet : str or int, optional
         The sheet of an ``.xlsx`` table (:func:`inspect_table`); tables only.
+    nan : {"refuse", "drop"}
+        Rows of a table with empty cells (``--nan``); tables only.
+    by : str or list of str, optional
+        Label columns of a table the estimate resamples within (``--by``); tables only.
     kernel : str, optional
         The kernel the estimate will use (``--kernel``); given, inspect does not advise
         one (it suggests ``stdp`` for a record of pairing protocols).
@@ -167,19 +179,22 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
     Returns
     -------
     Inspection
-        ``str()`` of it is the report ``plastix inspect FILE`` prints.
+        ``str()`` of it is the report ``plastix inspect FILE`` prints; its command names
+        ``path`` as given, with every option given.
     """
-    path = Path(path)
+    given, path = os.fspath(path), Path(path)
     if is_pairing_table(path):
         if options:
             raise ValueError(f"reader options ({', '.join(sorted(options))}) do not apply to a "
                              f"table of pairing experiments ({path.name!r}); drop them.")
-        ins = inspect_table(path, sheet=sheet)
+        ins = inspect_table(path, sheet=sheet, nan=nan, by=by)
         _kernel_given(ins, kernel)
+        ins.given = given
         return ins
-    if sheet is not None:
-        raise ValueError(f"`sheet` applies to an .xlsx table of pairing experiments, not to "
-                         f"{path.name!r}; drop it.")
+    for name, value, unset in (("sheet", sheet, None), ("nan", nan, "refuse"), ("by", by, None)):
+        if value != unset:
+            raise ValueError(f"`{name}` applies to a table of pairing experiments, not to "
+                             f"{path.name!r}; drop it.")
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
     if options.get("weights_from") is not None and options["weights_from"] != "spikes":
@@ -189,9 +204,25 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
     own = fmt.inspect(path, options) if fmt.inspect is not None else None
     ins = own if isinstance(own, Inspection) else _inspect_record(
         path, fmt, own or fmt.label, allow_pickle, options)
+    _carry_options(ins, options)
     _decay_of_inferred(ins, options)
     _kernel_given(ins, kernel)
+    ins.given = given
     return ins
+
+
+def _option_flag(name: str, value: Any) -> str:
+    """A reader option as its command-line flag and value (``--pre-units 3,4``)."""
+    return f"{cli_flag(name)} {_flag_value(value)}"
+
+
+def _carry_options(ins: Inspection, options: dict[str, Any]) -> None:
+    """Every reader option the caller gave is in the suggested command: those an
+    inspector did not carry (nor replace by advice on the same flag) are put first."""
+    missing = [_option_flag(k, v) for k, v in options.items()
+               if v is not None and k != "source"
+               and not any(f.startswith(cli_flag(k) + " ") for f in ins.flags)]
+    ins.flags[:0] = missing
 
 
 def _decay_of_inferred(ins: Inspection, options: dict[str, Any]) -> None:
@@ -210,15 +241,7 @@ def _kernel_given(ins: Inspection, kernel: str | None) -> None:
     """The kernel the user chose replaces inspect's advice on one."""
     if kernel is None:
         return
-    kept: list[str] = []
-    for f in ins.flags:  # "--kernel stdp", or "--kernel" then its value (tables)
-        if f == "--kernel" or f.startswith("--kernel "):
-            kept.append("--kernel")
-        elif not kept or kept[-1] != "--kernel":
-            kept.append(f)
-        else:
-            kept[-1] = ""
-    ins.flags = [f for f in kept if f and f != "--kernel"]
+    ins.flags = [f for f in ins.flags if not f.startswith("--kernel ")]
     ins.advice = [a for a in ins.advice if "--kernel" not in a]
     ins.flags.append(f"--kernel {shlex.quote(kernel)}")
 
@@ -268,7 +291,8 @@ def _column_line(name: str, written: str | None, si: str | None) -> str:
     return f"{head} -> {si}" if written and si and written != si else head
 
 
-def inspect_table(path: str | os.PathLike, *, sheet: Any = None) -> Inspection:
+def inspect_table(path: str | os.PathLike, *, sheet: Any = None, nan: str = "refuse",
+                  by: Any = None) -> Inspection:
     """What plastix finds in a table of pairing experiments, and whether it can be estimated.
 
     Lists each column as written (its bracketed unit) and as read (SI), the label
@@ -276,8 +300,12 @@ def inspect_table(path: str | os.PathLike, *, sheet: Any = None) -> Inspection:
     frequencies, and which kernels apply: the rate kernels need ``frequency``,
     so ``--kernel all`` is suggested only when the table has it.  A table that
     cannot be read says why (the reader's one-line message) under *missing*.
-    ``sheet`` picks the sheet of an ``.xlsx`` workbook (see
-    :func:`~plastix.io.table.load_pairing_table`).
+    ``sheet`` picks the sheet of an ``.xlsx`` workbook and ``nan`` says what to do with
+    rows with empty cells (see :func:`~plastix.io.table.load_pairing_table`); ``by``
+    names the label columns the estimate resamples within.  The table is ready only
+    when :func:`~plastix.estimate.pairing.estimate_pairing` would take it (its own
+    check: enough rows, ``by`` columns whose values repeat); the command keeps
+    ``--sheet``, ``--nan`` and ``--by``.
     """
     path = Path(path)
     ins = Inspection(path, "table of pairing experiments (one row per experiment)")
@@ -286,14 +314,20 @@ def inspect_table(path: str | os.PathLike, *, sheet: Any = None) -> Inspection:
     with warnings.catch_warnings():  # the reader below gives its warnings once
         warnings.simplefilter("ignore")
         written = header_units(path, sheet=sheet)
+    ins.flags = _table_flags(sheet, nan, by)
     try:
-        table = load_pairing_table(path, sheet=sheet)
+        table = load_pairing_table(path, sheet=sheet, nan=nan)
     except ValueError as err:
+        ins.flags = []
         ins.found.append("columns: " + ", ".join(f"{n} [{u}]" if u else n
                                                  for n, u in written.items()))
         ins.missing.append(str(err))
         return ins
     units = table.attrs["units"]
+    read = _sheet_read(path, table)
+    if read is not None:
+        ins.found.append(f"sheet {read!r}" + (" (chosen by --sheet)" if sheet is not None else
+                                             " (pass --sheet NAME to read another)"))
     known = [n for n in written if n in COLUMNS]
     ins.found.append("columns: " + ", ".join(_column_line(n, written[n], units.get(n))
                                              for n in known))
@@ -315,15 +349,54 @@ def inspect_table(path: str | os.PathLike, *, sheet: Any = None) -> Inspection:
                          f"{', '.join(f'{n:g}' for n in np.unique(table['n_pairings']))}")
         ins.found.append("kernels: the STDP window and the rate kernels (the table gives the "
                          "pairing frequency); --kernel all compares them")
-        ins.flags = ["--kernel", "all"]
+        ins.flags.append("--kernel all")
     else:
         ins.found.append("kernels: the STDP window only (no frequency column: the rate "
                          "kernels need the pairing frequency)")
     ratio = table["weight_ratio"].to_numpy()
     ins.record = (f"{len(table)} rows; weight ratio after/before from {ratio.min():.3g} to "
                   f"{ratio.max():.3g}")
-    ins.ready = True
+    refusal = _estimate_refusal(table, by)
+    if refusal:
+        ins.missing.append(refusal)
+        ins.flags = []
+    ins.ready = not refusal
     return ins
+
+
+def _table_flags(sheet: Any, nan: str, by: Any) -> list[str]:
+    """The table options given, as the flags of the suggested command."""
+    flags = [] if sheet is None else [f"--sheet {shlex.quote(str(sheet))}"]
+    if nan != "refuse":
+        flags.append(f"--nan {shlex.quote(str(nan))}")
+    if by is not None and len(by):
+        flags.append(f"--by {shlex.quote(by if isinstance(by, str) else ','.join(by))}")
+    return flags
+
+
+def _sheet_read(path: Path, table: Any) -> str | None:
+    """The name of the workbook sheet a table was read from (its ``source`` is
+    ``path[sheet]``), or None for a file of one table."""
+    source = str(table.attrs.get("source", ""))
+    head = f"{path}["
+    return source[len(head):-1] if source.startswith(head) and source.endswith("]") else None
+
+
+def _estimate_refusal(table: Any, by: Any) -> str:
+    """Why :func:`~plastix.estimate.pairing.estimate_pairing` would refuse ``table``
+    with its default options and ``by`` (its own check), or ``""``."""
+    from inspect import signature
+
+    from plastix.estimate.pairing import _check, estimate_pairing
+
+    d = {k: p.default for k, p in signature(estimate_pairing).parameters.items()}
+    by = [c.strip() for c in by.split(",") if c.strip()] if isinstance(by, str) else by
+    try:
+        _check(d["n_boot"], d["n_null"], d["alpha"], d["tau"], d["signal"], d["pairing"],
+               d["weights"], by, table)
+    except ValueError as err:
+        return str(err)
+    return ""
 
 
 def _spikes_only(path: Path, fmt: Any, allow_pickle: bool, options: dict[str, Any]
@@ -745,7 +818,7 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
         ds = _session_spikes_only(s, options, err)
         if ds is None:
             ins.missing.append(err.what)
-            ins.flags += [f for f in err.flags if f not in ins.flags]
+            _replace_flags(ins, err.flags)
             if _session_without_weights(s, options):
                 ins.found.append("no weights (no weights.npz, no TsdFrame): they are inferred "
                                  "from the spikes")
@@ -767,6 +840,14 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
                          "weights can be inferred from the spikes")
     _finish(ins, review)
     return ins
+
+
+def _replace_flags(ins: Inspection, flags: tuple[str, ...]) -> None:
+    """Add a refusal's flags; each replaces a given flag of the same option (a
+    ``--pre-units`` the weights contradict gives way to the one they support)."""
+    names = {f.split(" ", 1)[0] for f in flags}
+    ins.flags = [f for f in ins.flags if f.split(" ", 1)[0] not in names]
+    ins.flags += list(flags)
 
 
 def _session_without_weights(s: Any, options: dict[str, Any]) -> bool:
@@ -824,7 +905,8 @@ def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
     others = sorted(p.name for p in units.path.glob("*.npz"))
     if others:  # a pynapple object beside the sorting is read only when it is the path
         ins.found.append(f"also in the folder, not read with it: {', '.join(others)} (pass one "
-                         f"as the path to read it: plastix inspect {units.path.name}/{others[0]})")
+                         "as the path to read it: plastix inspect "
+                         f"{shlex.quote(str(units.path / others[0]))})")
     options = {**options, "weights_from": "spikes"}
     ins.flags += [f"{cli_flag(k)} {_flag_value(v)}"
                   for k, v in options.items() if v is not None and k != "source"]
@@ -832,7 +914,7 @@ def inspect_phy_folder(path: Path, options: dict[str, Any]) -> Inspection:
         ds = open_phy_folder(path, **options)
     except MappingError as err:
         ins.missing.append(err.what)
-        ins.flags += [f for f in err.flags if f not in ins.flags]
+        _replace_flags(ins, err.flags)
         return ins
     try:
         _finish(ins, _review(ds))

@@ -48,6 +48,7 @@ from plastix.io.pynapple_files import (
     check_one_role,
     empty_synapses,
     select_units,
+    selection_fix,
 )
 from plastix.io.pynapple_npz import NpzObject
 
@@ -240,6 +241,32 @@ def _without_noise(units: PhyFolder, spec: Any) -> PhyFolder:
     return units.select(keep)
 
 
+_UNNAMED = ("no cluster table names each cluster's role: label them in Phy (`:label role pre` "
+            "on the presynaptic clusters, `:label role post` on the postsynaptic ones, which "
+            "writes cluster_role.tsv)")
+
+
+def noise_ids(units: NpzObject) -> list[Any]:
+    """The clusters labelled ``noise``: by ``group`` (Phy's curation), else by
+    ``KSLabel`` (Kilosort's) where ``group`` is missing or empty."""
+    ids = units.ids.tolist()
+    labels = [""] * len(ids)
+    for column in ("KSLabel", "group"):  # group, when given, wins
+        values = units.metadata.get(column)
+        if values is None:
+            continue
+        for j, v in enumerate(np.asarray(values, dtype=object).tolist()):
+            text = "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+            if text:
+                labels[j] = text.lower()
+    return [i for i, lab in zip(ids, labels, strict=True) if lab == "noise"]
+
+
+def _advice(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
+    """How to split a folder's clusters into the two roles, never naming a noise one."""
+    return selection_fix(obj, noise=tuple(noise_ids(obj)), unnamed=_UNNAMED)
+
+
 def read_phy_folder(path: str | os.PathLike, *, lazy: bool = False,
                     **options: Any) -> xr.Dataset:
     """A Kilosort / Phy folder (or one of its files) as a record of spike trains.
@@ -280,7 +307,7 @@ def read_phy_folder(path: str | os.PathLike, *, lazy: bool = False,
     chosen = {}
     for r in ("pre", "post"):
         spec = parse_units(f"{r}_units", options.get(f"{r}_units"))
-        chosen[r] = select_units(refuse, _without_noise(units, spec), r, spec, True)
+        chosen[r] = select_units(refuse, _without_noise(units, spec), r, spec, True, _advice)
     check_one_role(refuse, chosen, options)
     if options.get("weights_from") != "spikes":
         raise refuse("no weights: a Phy folder holds spike trains only",

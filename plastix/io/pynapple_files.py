@@ -68,7 +68,7 @@ from plastix.io.nwb_map import synapse_pairs
 from plastix.io.nwb_scan import cli_flag as _flag
 from plastix.io.nwb_scan import parse_units, role_value, suggest
 from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
-from plastix.io.unit_select import role_split
+from plastix.io.unit_select import role_advice
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SYNAPSE_TABLES",
            "read_pynapple_session", "open_pynapple_session", "write_pynapple_session",
@@ -209,7 +209,8 @@ def _role_source(s: _Session, role: str, opt: dict[str, Any]) -> NpzObject:
 
 
 def select_units(refuse: Callable[..., Exception], obj: NpzObject, role: str, spec: Any,
-                 shared: bool) -> NpzObject:
+                 shared: bool, advice: Callable[[NpzObject], tuple[str, tuple[str, ...]]]
+                 | None = None) -> NpzObject:
     """The role's units of ``obj``: by ids, by a filter on its metadata, by its
     ``role`` column, or all of them when the object is the role's own.
 
@@ -224,6 +225,9 @@ def select_units(refuse: Callable[..., Exception], obj: NpzObject, role: str, sp
         :func:`plastix.io.unit_select.parse_units` of the role's option.
     shared : bool
         Whether ``obj`` holds both roles' units (then a selection is required).
+    advice : callable, optional
+        ``advice(obj)`` -> ``(fix, flags)``: how to split ``obj``'s units into the two
+        roles, for the refusal when nothing says (default :func:`selection_fix`).
     """
     option = f"{role}_units"
     ids = _unit_ids(obj)
@@ -237,9 +241,11 @@ def select_units(refuse: Callable[..., Exception], obj: NpzObject, role: str, sp
                            f"Select the {role}synaptic units with {_flag(option)}")
     elif spec is None:
         if shared:
-            fix, flags = _selection_fix(obj)
-            raise refuse(f"{obj.path.name} holds both roles' units and nothing says which "
-                           "are pre and which post", fix, flags)
+            fix, flags = (advice or selection_fix)(obj)
+            guessed = not any(f.endswith(" IDS") for f in flags)
+            raise refuse(f"{obj.path.name} holds both roles' units and "
+                         + ("nothing says which are pre and which post" if guessed else fix),
+                         fix if guessed else "Name the roles so", flags)
         return obj
     elif spec[0] == "ids":
         text = {str(i): i for i in ids}
@@ -269,27 +275,59 @@ def _few(ids: list[Any], n: int = 8) -> str:
     return ", ".join(map(str, ids[:n])) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
 
 
-def _selection_fix(obj: NpzObject) -> tuple[str, tuple[str, ...]]:
-    """How to split one object's units into the two roles, from its metadata: the advice
-    and the flags."""
-    split = role_split(obj.metadata)
+def selection_fix(obj: NpzObject, synapses: tuple[Any, Any] | None = None,
+                  noise: tuple[Any, ...] = (), unnamed: str = "") -> tuple[str, tuple[str, ...]]:
+    """How to split one object's units into the two roles (:func:`role_advice`): the
+    advice and the flags; when nothing tells the roles apart, the advice says how to name
+    them (``unnamed``, else a ``role`` column; or ids) and the flags end in ``IDS``.
+
+    Parameters
+    ----------
+    obj : NpzObject
+        The object holding both roles' units.
+    synapses : tuple of two arrays, optional
+        The weights' ``(pre_unit, post_unit)`` ids: the direction of the split.
+    noise : tuple, optional
+        Units labelled noise, never suggested for a role.
+    unnamed : str, optional
+        How to name the roles when nothing in ``obj`` says them.
+    """
+    ids = _unit_ids(obj)
+    split = role_advice(ids, obj.metadata, synapses=synapses, noise=noise)
     if split is not None:
         flags = (f"{_flag('pre_units')} {shlex.quote(split[0])}",
                  f"{_flag('post_units')} {shlex.quote(split[1])}")
-        return (f"Select each role's units with {' '.join(flags)} (its metadata {split[2]}), "
-                "or with unit ids", flags)
-    ids = _unit_ids(obj)
-    flags = (f"{_flag('pre_units')} {','.join(map(str, ids[:-1]))}",
-             f"{_flag('post_units')} {ids[-1]}") if len(ids) > 1 else ()
-    return (f"Select each role's units with {_flag('pre_units')} IDS {_flag('post_units')} IDS "
-            f"(its ids: {_few(ids)})", flags)
+        return f"Select each role's units with {' '.join(flags)} ({split[2]})", flags
+    bad = {str(i) for i in noise}
+    usable = [i for i in ids if str(i) not in bad]
+    left = f"; labelled noise, left out: {_few(list(noise))}" if noise else ""
+    return ((unnamed or "no metadata column says which units are pre and which post: add one "
+             "named role (values pre/post)") + f", or name them with {_flag('pre_units')} IDS "
+            f"{_flag('post_units')} IDS (its ids: {_few(usable)}{left})",
+            (f"{_flag('pre_units')} IDS", f"{_flag('post_units')} IDS"))
+
+
+def _weight_synapses(s: _Session, opt: dict[str, Any]) -> tuple[Any, Any] | None:
+    """The weights' ``(pre_unit, post_unit)`` metadata, for advice on the roles; None
+    when the weights (as the options name them) have none or cannot be read."""
+    name = opt.get("weights") or ("weights" if s.main is None and s.has("weights") else None)
+    if name is None or opt.get("synapses") is not None:
+        return None
+    try:
+        w = s.peek(str(name).removesuffix(".npz"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(w, NpzObject) or not {"pre_unit", "post_unit"} <= set(w.metadata):
+        return None
+    return w.metadata["pre_unit"], w.metadata["post_unit"]
 
 
 def _roles(s: _Session, opt: dict[str, Any]) -> dict[str, NpzObject]:
     sources = {r: _role_source(s, r, opt) for r in _ROLES}
     shared = sources["pre"].path == sources["post"].path
     chosen = {r: select_units(s.refuse, sources[r], r,
-                              parse_units(f"{r}_units", opt.get(f"{r}_units")), shared)
+                              parse_units(f"{r}_units", opt.get(f"{r}_units")), shared,
+                              lambda obj: selection_fix(obj, _weight_synapses(s, opt)))
               for r in _ROLES}
     if shared:
         check_one_role(s.refuse, chosen, opt)
@@ -413,7 +451,7 @@ def _selected_weights(s: _Session, w: NpzObject, pairs: tuple[np.ndarray, np.nda
                        f"(its synapses: {_few([f'{a}:{b}' for a, b in zip(*pairs, strict=True)])})",
                        f"Select the units of these synapses with {_flag('pre_units')} and "
                        f"{_flag('post_units')}, or give the columns' synapses with "
-                       f"{_flag('synapses')}")
+                       f"{_flag('synapses')}", _synapse_flags(pairs))
     if not keep.all():
         out = [f"{a}:{b}" for a, b, k in zip(*pairs, keep, strict=True) if not k]
         warnings.warn(f"{w.path.name}: {len(out)} of {keep.size} weight columns are synapses "
@@ -423,6 +461,16 @@ def _selected_weights(s: _Session, w: NpzObject, pairs: tuple[np.ndarray, np.nda
     table = pd.DataFrame({"pre_unit": np.asarray(pairs[0])[keep],
                           "post_unit": np.asarray(pairs[1])[keep]})
     return w, table
+
+
+def _synapse_flags(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[str, ...]:
+    """``--pre-units`` / ``--post-units`` with the ids the synapses name on each side
+    (none when a unit is on both)."""
+    sides = [list(dict.fromkeys(map(str, np.asarray(p).tolist()))) for p in pairs]
+    if set(sides[0]) & set(sides[1]):
+        return ()
+    return tuple(f"{_flag(r + '_units')} {','.join(ids)}" for r, ids in zip(_ROLES, sides,
+                                                                            strict=True))
 
 
 def _segments(s: _Session, opt: dict[str, Any]) -> NpzObject | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["UnitFilter", "parse_units", "cell_matches", "role_split", "FILTER_HELP"]
+__all__ = ["UnitFilter", "parse_units", "cell_matches", "role_split", "role_advice", "FILTER_HELP"]
 
 _FILTER = re.compile(r"^\s*(?P<column>[^<>=!]*?)\s*(?P<op>==|=|!=|<=|>=|<|>)\s*(?P<value>.*?)\s*$")
 FILTER_HELP = ("a list of unit ids or COLUMN=VALUE (e.g. 'location=CA1'; several values "
@@ -180,3 +180,134 @@ def role_split(metadata: dict[str, np.ndarray]) -> tuple[str, str, str] | None:
                     f"{column!r} has values {', '.join(distinct)}: name the presynaptic ones "
                     "first")
     return None
+
+
+def _texts(values: Any) -> list[str]:
+    """A metadata column's cells as text (``1500.0`` as ``1500``)."""
+    out = []
+    for v in np.asarray(values, dtype=object).tolist():
+        out.append(f"{v:g}" if isinstance(v, (float, np.floating)) else str(v))
+    return out
+
+
+def _selected(ids: list[Any], metadata: dict[str, np.ndarray], spec: str) -> list[Any]:
+    """The ids a filter or id list ``spec`` selects among ``ids``."""
+    kind, what = parse_units("advice", spec)
+    if kind == "ids":
+        wanted = {str(i) for i in what}
+        return [i for i in ids if str(i) in wanted]
+    cells = np.asarray(metadata[what.column], dtype=object).tolist()
+    return [i for i, c in zip(ids, cells, strict=True) if what.matches(c)]
+
+
+def _agrees(pre: list[Any], post: list[Any], synapses: tuple[Any, Any] | None) -> bool:
+    """Whether no synapse of the weights runs against a split: none joins a unit of
+    ``post`` as its presynaptic side or a unit of ``pre`` as its postsynaptic side."""
+    if synapses is None:
+        return True
+    pre_s, post_s = {str(i) for i in pre}, {str(i) for i in post}
+    return not any(str(a) in post_s or str(b) in pre_s
+                   for a, b in zip(np.asarray(synapses[0]).tolist(),
+                                   np.asarray(synapses[1]).tolist(), strict=True))
+
+
+def _role_column(ids: list[Any], metadata: dict[str, np.ndarray],
+                 synapses: tuple[Any, Any] | None) -> tuple[str, str, str] | None:
+    """A column whose values say pre / post (``Role`` = ``Presynaptic``, ``cell_type`` =
+    ``pre``), as a split the weights do not contradict; else None."""
+    from plastix.io.nwb_scan import role_value
+
+    for column in sorted(metadata, key=_advice_rank):
+        cells = _texts(metadata[column])
+        roles = {v: role_value(v) for v in set(cells)}
+        pre = sorted(v for v, r in roles.items() if r == "pre")
+        post = sorted(v for v, r in roles.items() if r == "post")
+        if not pre or not post or any("," in v for v in pre + post):
+            continue
+        split = (f"{column}={','.join(pre)}", f"{column}={','.join(post)}")
+        if _agrees(*(_selected(ids, metadata, s) for s in split), synapses):
+            return (*split, f"its column {column!r} says which units are pre and which post "
+                    f"({', '.join(pre + post)})")
+    return None
+
+
+def _synapse_split(ids: list[Any], metadata: dict[str, np.ndarray],
+                   synapses: tuple[Any, Any]) -> tuple[str, str, str] | None:
+    """The split the weights' synapses give (their ``pre_unit`` ids pre, their
+    ``post_unit`` ids post): by a column whose values tell the two sides apart, else by
+    ids; None when the synapses name no unit of ``ids`` or a unit on both sides."""
+    held = {str(i): i for i in ids}
+    pre = list(dict.fromkeys(held[str(a)] for a in np.asarray(synapses[0]).tolist()
+                             if str(a) in held))
+    post = list(dict.fromkeys(held[str(b)] for b in np.asarray(synapses[1]).tolist()
+                              if str(b) in held))
+    if not pre or not post or {str(i) for i in pre} & {str(i) for i in post}:
+        return None
+    why = ("the weights' synapses (pre_unit, post_unit) name units "
+           f"{', '.join(map(str, pre))} as pre and {', '.join(map(str, post))} as post")
+    for column in sorted(metadata, key=_advice_rank):
+        if column.lower() in _NOT_ROLES:
+            continue
+        cells = dict(zip(map(str, ids), _texts(metadata[column]), strict=True))
+        a = sorted({cells[str(i)] for i in pre})
+        b = sorted({cells[str(i)] for i in post})
+        if set(a) & set(b) or len(a) + len(b) > 4 or any(
+                "," in v or not v.strip() or v == "nan" for v in a + b):
+            continue
+        split = (f"{column}={','.join(a)}", f"{column}={','.join(b)}")
+        if _agrees(*(_selected(ids, metadata, s) for s in split), synapses):
+            return (*split, f"{why}, and its column {column!r} tells them apart")
+    return ",".join(map(str, pre)), ",".join(map(str, post)), why
+
+
+def role_advice(ids: list[Any], metadata: dict[str, np.ndarray], *,
+                synapses: tuple[Any, Any] | None = None,
+                noise: list[Any] | tuple[Any, ...] = ()) -> tuple[str, str, str] | None:
+    """The split of units into the two roles that advice suggests, or None when nothing
+    tells the roles apart.
+
+    In order: a column whose values say pre / post (:func:`role_value`'s spellings);
+    the weights' synapses (``synapses``: their ``pre_unit`` and ``post_unit`` ids), by a
+    column that tells their two sides apart, else by ids; a column that tells units
+    apart by place (:func:`role_split`, whose sides are a guess).  A split the
+    synapses contradict is never given.
+
+    Parameters
+    ----------
+    ids : list
+        The units' ids, as ``--pre-units 3,4`` names them.
+    metadata : dict of str to ndarray
+        Their metadata columns, one value per unit.
+    synapses : tuple of two arrays, optional
+        The weights' ``(pre_unit, post_unit)`` ids, one per weight column.
+    noise : list, optional
+        Units that must stay out of both roles (labelled noise, and kept by a filter):
+        a filter that would select one becomes a list of the other ids.
+
+    Returns
+    -------
+    tuple of str or None
+        ``(pre selection, post selection, why)``: the selections as the
+        ``--pre-units`` / ``--post-units`` values.
+    """
+    split = _role_column(ids, metadata, synapses)
+    if split is None and synapses is not None:
+        split = _synapse_split(ids, metadata, synapses)
+    if split is None:
+        split = role_split(metadata)
+        if split is not None:
+            split = (*split[:2], f"its metadata {split[2]}")
+        if split is not None and not _agrees(*(_selected(ids, metadata, s)
+                                               for s in split[:2]), synapses):
+            split = None
+    if split is None or not noise:
+        return split
+    bad = {str(i) for i in noise}
+    chosen = [_selected(ids, metadata, s) for s in split[:2]]
+    if not any(str(i) in bad for side in chosen for i in side):
+        return split
+    kept = [[i for i in side if str(i) not in bad] for side in chosen]
+    if not all(kept):
+        return None
+    return (",".join(map(str, kept[0])), ",".join(map(str, kept[1])),
+            f"{split[2]}; the units labelled noise ({', '.join(map(str, noise))}) left out")
