@@ -151,6 +151,33 @@ def check_weight_changes(ds: xr.Dataset, name: str) -> None:
                       f"{w.size} weights are NaN), so there is nothing to estimate; {fix}.")
 
 
+def _undefined_message(ds: xr.Dataset, lay: Layout, obs: dict, undefined: np.ndarray) -> str:
+    """The warning on undefined interval alignments, with the reason: units not recorded
+    over a whole interval (their activity NaN in part of it), said so when their
+    recording starts after (or ends before) the weights' first (last) sample of the
+    segment; else no observed synapse or a zero-norm signal or term."""
+    head = f"{int(undefined.sum())} of {undefined.size} interval alignment(s) undefined"
+    general = "no observed synapse, or zero-norm signal or Hebbian term"
+    unrecorded = undefined & (obs["n_obs"] == 0) & ~(
+        obs["ok_pre"].all(axis=1) & obs["ok_post"].all(axis=1))
+    if not unrecorded.any():
+        return f"{head} ({general}); they are NaN."
+    wseg = np.asarray(ds["weight_segment"].values)
+    first = np.r_[True, wseg[1:] != wseg[:-1]][lay.k]
+    last = np.r_[wseg[1:] != wseg[:-1], True][lay.k + 1]
+    which = ", ".join(str(k + 1) for k in np.flatnonzero(unrecorded)[:5])
+    why = ("starts after the weights' first sample" if (unrecorded & first).any() else
+           "ends before the weights' last sample" if (unrecorded & last).any() else
+           "has gaps")
+    rest = int(undefined.sum() - unrecorded.sum())
+    return (f"{head}; they are NaN: interval(s) {which}{', ...' if unrecorded.sum() > 5 else ''} "
+            f"because the units' recording (a pynapple group's time support, NWB "
+            f"obs_intervals) {why}, so no synapse is observed over the whole interval; if the "
+            "units were recorded longer, give their recorded span (e.g. a TsGroup's "
+            "time_support= the epochs)" + (f"; {rest} other(s): {general}." if rest else "."))
+
+
+
 class HebbianEstimator:
     """Estimate how Hebbian the measured weight changes of a record are.
 
@@ -551,9 +578,8 @@ class HebbianEstimator:
         per_kp = _concat_cos(ps, gamma)
         n_nan = int(np.isnan(per_k).sum())
         if n_nan:
-            warnings.warn(f"{n_nan} of {n_k} interval alignment(s) undefined (no observed "
-                          "synapse, or zero-norm signal or Hebbian term); they are NaN.",
-                          ZeroNormWarning, stacklevel=3)
+            warnings.warn(_undefined_message(ds, lay, obs, np.isnan(per_k)), ZeroNormWarning,
+                          stacklevel=3)
         if np.isnan(a_hat):
             warnings.warn("the alignment is undefined: the learning signal or the Hebbian term "
                           "is zero over all observed synapses; returning NaN.", ZeroNormWarning,
