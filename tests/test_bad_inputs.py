@@ -545,7 +545,7 @@ CASES += [
      r"cannot read 'rig\.nwb' as NWB: it is a standard NWB file \(written by pynwb or another "
      r"tool\), not one in plastix's Neo convention, and neo\.NWBIO cannot read it "
      r"\(KeyError: 'obs_intervals'\)\. Read it as a record with plastix\.io\.load_record "
-     r"\(plastix's standard-NWB reader\), and run `plastix inspect rig\.nwb` to see what "
+     r"\(plastix's standard-NWB reader\), and run `plastix inspect \S*rig\.nwb` to see what "
      r"plastix finds in it\."),
     ("io-pickle-refused", _load_bad("evil.pkl", _evil_pickle), UnsafeFileError,
      _PICKLE.format(name=r"evil\.pkl")),
@@ -604,7 +604,7 @@ def _save_nwb_style(name, **kw):
 
 from plastix._util.errors import SchemaError  # noqa: E402
 
-_INSPECT = r"; run `plastix inspect lab\.nwb` to see what plastix finds and the flags that map it\."
+_INSPECT = r"; run `plastix inspect \S*lab\.nwb` to see what plastix finds and the flags that map it\."
 _MAP = r"cannot map 'lab\.nwb' \(standard NWB\) to a record: "
 _UNITS = (r"a Units table with 2 unit\(s\) \(ids 0, 10\) and columns: location \(values 'CA1', "
           r"'CA3'\)")
@@ -1147,7 +1147,8 @@ CASES += [
      r"plastix demo: error: --out: 'good\.nc' is an existing file; it must be a folder\. "
      r"Choose another output location\."),
     ("cli-estimate-missing-file", _cli("estimate", "nothere.nc"), CLIFailed,
-     r"plastix estimate: error: `record` 'nothere\.nc' does not exist\."),
+     r"plastix estimate: error: the file 'nothere\.nc' does not exist \(paths are relative to the "
+     r"working directory .*\); check its spelling and folder\."),
     ("cli-estimate-unknown-kernel", _cli("estimate", "good.nc", "--kernel", "prodcut",
                                          files=["good.nc"]), CLIFailed,
      r"plastix estimate: error: .*kernel.*'prodcut'.* Did you mean 'product'\?"),

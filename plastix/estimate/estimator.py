@@ -48,7 +48,7 @@ from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_keywords, check_memory
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._spikes import NULL_METHODS
-from plastix.estimate._stats import BoundKernel, Layout, interval_stats, layout_of
+from plastix.estimate._stats import BoundKernel, Layout, interval_stats, layout_of, warn_uncovered
 from plastix.estimate.intervals import (
     BLOCK_RULE,
     MIN_INTERVALS,
@@ -151,31 +151,41 @@ def check_weight_changes(ds: xr.Dataset, name: str) -> None:
                       f"{w.size} weights are NaN), so there is nothing to estimate; {fix}.")
 
 
-def _undefined_message(ds: xr.Dataset, lay: Layout, obs: dict, undefined: np.ndarray) -> str:
-    """The warning on undefined interval alignments, with the reason: units not recorded
+def _undefined_message(ds: xr.Dataset, lay: Layout, obs: dict, undefined: np.ndarray,
+                       uncovered: np.ndarray) -> str:
+    """The warning on undefined interval alignments, with the reason: activity that covers
+    only part of an interval (``uncovered``, warned about before), units not recorded
     over a whole interval (their activity NaN in part of it), said so when their
     recording starts after (or ends before) the weights' first (last) sample of the
-    segment; else no observed synapse or a zero-norm signal or term."""
+    segment; else no observed synapse or a zero-norm signal or term.  Intervals are
+    numbered as the result's ``interval`` coordinate (from 0)."""
     head = f"{int(undefined.sum())} of {undefined.size} interval alignment(s) undefined"
     general = "no observed synapse, or zero-norm signal or Hebbian term"
-    unrecorded = undefined & (obs["n_obs"] == 0) & ~(
+    short = undefined & uncovered
+    unrecorded = undefined & ~uncovered & (obs["n_obs"] == 0) & ~(
         obs["ok_pre"].all(axis=1) & obs["ok_post"].all(axis=1))
-    if not unrecorded.any():
+    parts = []
+    if short.any():
+        parts.append(f"{int(short.sum())} whose activity covers only part of the interval")
+    if unrecorded.any():
+        wseg = np.asarray(ds["weight_segment"].values)
+        first = np.r_[True, wseg[1:] != wseg[:-1]][lay.k]
+        last = np.r_[wseg[1:] != wseg[:-1], True][lay.k + 1]
+        idx = np.flatnonzero(unrecorded)
+        which = ", ".join(map(str, idx[:5])) + (", ..." if idx.size > 5 else "")
+        why = ("starts after the weights' first sample" if (unrecorded & first).any() else
+               "ends before the weights' last sample" if (unrecorded & last).any() else
+               "has gaps")
+        parts.append(f"interval(s) {which} because the units' recording (a pynapple group's "
+                     f"time support, NWB obs_intervals) {why}, so no synapse is observed over "
+                     "the whole interval; if the units were recorded longer, give their "
+                     "recorded span (e.g. a TsGroup's time_support= the epochs)")
+    rest = int(undefined.sum() - short.sum() - unrecorded.sum())
+    if not parts:
         return f"{head} ({general}); they are NaN."
-    wseg = np.asarray(ds["weight_segment"].values)
-    first = np.r_[True, wseg[1:] != wseg[:-1]][lay.k]
-    last = np.r_[wseg[1:] != wseg[:-1], True][lay.k + 1]
-    which = ", ".join(str(k + 1) for k in np.flatnonzero(unrecorded)[:5])
-    why = ("starts after the weights' first sample" if (unrecorded & first).any() else
-           "ends before the weights' last sample" if (unrecorded & last).any() else
-           "has gaps")
-    rest = int(undefined.sum() - unrecorded.sum())
-    return (f"{head}; they are NaN: interval(s) {which}{', ...' if unrecorded.sum() > 5 else ''} "
-            f"because the units' recording (a pynapple group's time support, NWB "
-            f"obs_intervals) {why}, so no synapse is observed over the whole interval; if the "
-            "units were recorded longer, give their recorded span (e.g. a TsGroup's "
-            "time_support= the epochs)" + (f"; {rest} other(s): {general}." if rest else "."))
-
+    if rest:
+        parts.append(f"{rest} other(s): {general}")
+    return f"{head}; they are NaN: " + "; ".join(parts) + "."
 
 
 class HebbianEstimator:
@@ -461,6 +471,8 @@ class HebbianEstimator:
         params = self._kernel_params(spec, ds)
         lag = int(params["lag"]) if spec.lagged else 0
         spikes = spec.inputs == "spike_times"
+        if not spikes:
+            warn_uncovered(ds, lay)
         kern = BoundKernel("product" if spikes else spec, None if spikes else params)
         h_obs = None
         if spikes:
@@ -578,8 +590,10 @@ class HebbianEstimator:
         per_kp = _concat_cos(ps, gamma)
         n_nan = int(np.isnan(per_k).sum())
         if n_nan:
-            warnings.warn(_undefined_message(ds, lay, obs, np.isnan(per_k)), ZeroNormWarning,
-                          stacklevel=3)
+            spikes = get_kernel(self.kernel).inputs == "spike_times"
+            uncovered = np.zeros(n_k, bool) if spikes else ~lay.covered
+            warnings.warn(_undefined_message(ds, lay, obs, np.isnan(per_k), uncovered),
+                          ZeroNormWarning, stacklevel=3)
         if np.isnan(a_hat):
             warnings.warn("the alignment is undefined: the learning signal or the Hebbian term "
                           "is zero over all observed synapses; returning NaN.", ZeroNormWarning,
