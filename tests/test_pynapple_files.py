@@ -222,7 +222,7 @@ def test_what_cannot_be_mapped_is_one_line_naming_the_fix(tmp_path, rng, capsys)
         read_pynapple_session(folder / "epochs.npz")
     assert main(["estimate", str(folder)]) == 2
     line = capsys.readouterr().err.strip()
-    assert line.count("\n") == 0 and "plastix inspect s" in line
+    assert line.count("\n") == 0 and f"plastix inspect {folder}`" in line  # the path given
 
 
 def test_inspect_gives_the_flags_and_then_says_ready(tmp_path, rng, capsys):

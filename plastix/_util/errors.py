@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import os
+import shlex
 from collections.abc import Iterable
 
 __all__ = ["SchemaError", "MappingError", "FileFormatError", "UnsafeFileError", "did_you_mean",
@@ -18,13 +20,15 @@ class MappingError(SchemaError):
 
     The message is one line: what is wrong, what was found, the fix and ``plastix
     inspect``; ``what`` is the reason alone and ``flags`` the command-line flags that
-    would map the files (``plastix inspect`` lists them).
+    would map the files (``plastix inspect`` lists them); ``path``, the files as the user
+    gave them (default ``source``), is what the ``plastix inspect`` command names.
     """
 
     def __init__(self, source: str, label: str, what: str, found: str, todo: str,
-                 flags: tuple[str, ...] = ()) -> None:
+                 flags: tuple[str, ...] = (), path: str | os.PathLike | None = None) -> None:
+        typed = shlex.quote(str(path if path is not None else source))
         super().__init__(f"cannot map {source!r} ({label}) to a record: {what}. Found: {found}. "
-                         f"{todo}; run `plastix inspect {source}` to see what plastix finds and "
+                         f"{todo}; run `plastix inspect {typed}` to see what plastix finds and "
                          "the flags that map it.")
         self.what, self.flags = what, tuple(flags)
 

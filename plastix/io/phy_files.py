@@ -227,7 +227,8 @@ def phy_folder(path: str | os.PathLike) -> PhyFolder:
 
 def _refuser(folder: Path, units: PhyFolder):
     def refuse(what: str, todo: str, flags: tuple[str, ...] = ()) -> MappingError:
-        return MappingError(folder.name, _LABEL, what, units.describe(), todo, flags)
+        return MappingError(folder.name, _LABEL, what, units.describe(), todo, flags,
+                            path=folder)
     return refuse
 
 

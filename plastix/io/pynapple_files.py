@@ -160,7 +160,8 @@ class _Session:
 
     def refuse(self, what: str, todo: str, flags: tuple[str, ...] = ()) -> MappingError:
         """The refusal of the session reader: what is wrong, what was found, ``inspect``."""
-        return MappingError(self.src.name, _LABEL, what, self.found(), todo, flags)
+        return MappingError(self.src.name, _LABEL, what, self.found(), todo, flags,
+                            path=self.src)
 
 
 def session_objects(path: str | os.PathLike) -> _Session:
