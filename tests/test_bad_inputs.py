@@ -920,7 +920,8 @@ CASES += [
      r"`record` '/nonexistent/rec\.nc' does not exist\."),
     ("estimate-no-decay", _est_fit(), ValueError,
      r"`decay` cannot be estimated: the record states no decay rate and no synapse had a "
-     r"silent presynaptic unit during an interval \(the decay is estimated from those\)\. Pass "
+     r"presynaptic unit silent in two consecutive weight intervals \(the decay is estimated "
+     r"from the second of those, with the weight measured at both of its ends\)\. Pass "
      r"`decay`, the rate in 1/s \(0 if the weights do not decay\), e\.g\. 0\.01\."),
     ("estimate-stdp-without-spikes", _est_fit(kernel="stdp", decay=1.0), ValueError,
      r"record: kernel='stdp' needs spike times, but `pre_spike_time` is missing; found "

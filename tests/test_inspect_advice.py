@@ -104,7 +104,7 @@ def test_a_large_rate_series_is_ready_with_the_decay_caveat(tmp_path, monkeypatc
     assert not report.ready and "--decay G" in report.flags  # read: never silent
     monkeypatch.setattr(inspection, "CHECK_VALUES_BYTES", 0)
     report = inspect_file(path)
-    assert report.ready and "silent for a whole weight interval" in report.caveat
+    assert report.ready and "silent in two consecutive weight intervals" in report.caveat
     assert str(report).endswith("else add --decay G, the rate in 1/s (0 if the weights do "
                                 "not decay)")
 

@@ -380,9 +380,10 @@ def test_inspect_prints_the_segments_flag_it_was_given(tmp_path):
 
 
 def test_inspect_advises_flags_that_map_the_file(tmp_path):
-    """Without a role column, a numeric column is split at its widest gap (one value per
-    role would select one unit of three); rate series without ROI ids get the ids of the
-    synapse table; each printed command then maps the file."""
+    """Without a role column, the synapse table's direction picks the roles, by a column
+    whose values tell its two sides apart (as for a pynapple session); rate series
+    without ROI ids get the ids of the synapse table; each printed command then maps the
+    file."""
     rng = np.random.default_rng(0)
     nwb = nwbfile()
     nwb.add_unit_column("depth", "depth along the probe (um)")
@@ -393,9 +394,9 @@ def test_inspect_advises_flags_that_map_the_file(tmp_path):
     add_plasticity(nwb, t, 1 + np.cumsum(np.full((61, 3), 0.01), axis=0), [(0, 10), (1, 10),
                                                                           (2, 10)])
     report = inspect_file(write(nwb, tmp_path / "depth.nwb"))
-    assert "--pre-units 'depth<1850.25' --post-units 'depth>=1850.25'" in report.command()
-    mapped = inspect_file(tmp_path / "depth.nwb", pre_units="depth<1850.25",
-                          post_units="depth>=1850.25")
+    assert "--pre-units depth=1000,1100,1200 --post-units depth=2500.5" in report.command()
+    mapped = inspect_file(tmp_path / "depth.nwb", pre_units="depth=1000,1100,1200",
+                          post_units="depth=2500.5")
     assert mapped.record and "3 pre x 1 post" in mapped.record
 
 

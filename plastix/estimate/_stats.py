@@ -43,7 +43,8 @@ from plastix.estimate.reader import WeightSamples as _Weights
 from plastix.estimate.reader import open_h5 as _open_h5
 from plastix.kernels import Kernel, get_kernel
 
-__all__ = ["Layout", "layout_of", "interval_stats", "STAT_NAMES", "BoundKernel"]
+__all__ = ["Layout", "layout_of", "interval_stats", "STAT_NAMES", "BoundKernel",
+           "interval_follows", "silent_after_silent"]
 
 #: names of the six per-interval inner products, in storage order
 STAT_NAMES = ("dh", "wh", "hh", "dd", "dw", "ww")
@@ -117,6 +118,61 @@ def layout_of(ds: xr.Dataset) -> Layout:
     return Layout(k=k, start=start.astype(np.int64), stop=stop.astype(np.int64),
                   duration=duration, seg_start=seg_start.astype(np.int64),
                   seg_stop=seg_stop.astype(np.int64), covered=covered)
+
+
+def interval_follows(k: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """Whether each interval starts where the one before it ends (``k[i] == k[i-1] + 1``,
+    both in the same segment).
+
+    Parameters
+    ----------
+    k : ndarray of int, (K,)
+        The weight sample opening each interval, in increasing order.
+    segment : ndarray, (K,)
+        The segment of each interval (any key that differs between segments).
+
+    Returns
+    -------
+    ndarray of bool, (K,)
+        False for the first interval.
+    """
+    k, segment = np.asarray(k), np.asarray(segment)
+    out = np.zeros(k.size, dtype=bool)
+    out[1:] = (k[1:] == k[:-1] + 1) & (segment[1:] == segment[:-1])
+    return out
+
+
+def silent_after_silent(silent: np.ndarray, follows: np.ndarray,
+                        rows: np.ndarray | None = None) -> np.ndarray:
+    """Which presynaptic units are silent in an interval and in the interval just before
+    it: the only silent intervals the decay is estimated from.
+
+    A rule driven by a presynaptic trace still moves a weight early in a silent interval,
+    after a spike just before it, which would bias the decay estimated from silent
+    synapses low (2.39 for a true 4/s on the bundled spiking recording, whose trace
+    lasts 50 ms; 3.16 with this rule, whose first-order equivalent of 4/s over 0.1 s
+    is 3.30).  The estimator (``HebbianEstimator``) and ``plastix inspect`` both apply it.
+
+    Parameters
+    ----------
+    silent : ndarray of bool, (K, pre)
+        Whether each presynaptic unit is silent (recorded, no activity) in each interval;
+        only the rows ``rows`` and those just before them are read.
+    follows : ndarray of bool, (K,)
+        Whether each interval starts where the one before it ends, in the same segment
+        (:func:`interval_follows`).
+    rows : ndarray of int, optional
+        The intervals to answer for (default: all).
+
+    Returns
+    -------
+    ndarray of bool, (len(rows), pre)
+    """
+    rows = np.arange(silent.shape[0]) if rows is None else np.asarray(rows)
+    prev = np.zeros((rows.size, silent.shape[1]), dtype=bool)
+    has = np.asarray(follows)[rows] & (rows > 0)
+    prev[has] = silent[rows[has] - 1]
+    return silent[rows] & prev
 
 
 def warn_uncovered(ds: xr.Dataset, lay: Layout) -> None:
@@ -437,8 +493,7 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
             ok_post_all, store, *, h_override, n_pre, n_post, kernel, lag, dt, max_bins, pre_r,
             post_r, shifts, progress, t_h):
     silent_pre = np.zeros((lay.k.size, n_pre), bool)  # each interval's silent pre units
-    follows = np.zeros(lay.k.size, bool)  # interval i - 1 ends where interval i starts
-    follows[1:] = (lay.k[1:] == lay.k[:-1] + 1) & (lay.seg_start[1:] == lay.seg_start[:-1])
+    follows = interval_follows(lay.k, lay.seg_start)
 
     def finish(run, h, w0, w1, okp, okq, sil):
         """Reduce one batch's ``H`` to its summaries (runs beside the next product)."""
@@ -446,7 +501,7 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
             okp, okq = okp & lay.covered[run, None], okq & lay.covered[run, None]
             sil = sil & lay.covered[run, None]
         silent_pre[run] = sil
-        sil = sil & quiet_before(run)
+        sil = silent_after_silent(silent_pre, follows, run)  # the batches come in order
         mask = np.isfinite(w0) & np.isfinite(w1) & okp[:, None, :] & okq[:, :, None]
         dur = lay.duration[run][:, None, None]
         if mask.all():  # the common case: no copies for masking
@@ -469,18 +524,6 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
         ok_pre_all[run], ok_post_all[run] = okp, okq
         if store is not None:
             store.put(run, w0, w1, h)
-
-    def quiet_before(run):
-        """Whether each pre unit was silent in the interval before each of ``run`` too (the
-        batches come in order): a rule driven by a presynaptic trace still moves a weight
-        early in a silent interval, after a spike just before it, which would bias the
-        decay estimated from silent synapses low (2.39 for a true 4/s on the bundled
-        spiking recording, whose trace lasts 50 ms; 3.16 with this guard, whose first-order
-        equivalent of 4/s over 0.1 s is 3.30)."""
-        prev = np.zeros((run.size, n_pre), bool)
-        has = follows[run]
-        prev[has] = silent_pre[run[has] - 1]
-        return prev
 
     pool = ThreadPoolExecutor(1)
     try:

@@ -544,9 +544,10 @@ class HebbianEstimator:
             unit = ds.attrs.get("time_units", "time unit")
             raise ValueError(
                 "`decay` cannot be estimated: the record states no decay rate and no synapse "
-                "had a silent presynaptic unit during an interval (the decay is estimated from "
-                f"those). Pass `decay`, the rate in 1/{unit} (0 if the weights do not decay), "
-                "e.g. 0.01."
+                "had a presynaptic unit silent in two consecutive weight intervals (the decay "
+                "is estimated from the second of those, with the weight measured at both of "
+                f"its ends). Pass `decay`, the rate in 1/{unit} (0 if the weights do not "
+                "decay), e.g. 0.01."
             )
         return float(-sdw / sww), "silent_synapses"
 

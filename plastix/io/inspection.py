@@ -29,6 +29,7 @@ from plastix._util.errors import FileFormatError, MappingError, SchemaError, Uns
 from plastix.io.files import check_readable, load_record
 from plastix.io.formats import format_for_path
 from plastix.io.nwb import open_standard_nwb
+from plastix.io.nwb_map import synapse_ids, synapse_pairs
 from plastix.io.nwb_scan import (
     CLI_FLAGS,
     MODULE,
@@ -44,7 +45,7 @@ from plastix.io.nwb_scan import (
 )
 from plastix.io.probe import reading
 from plastix.io.table import COLUMNS, header_units, is_pairing_table, load_pairing_table
-from plastix.io.unit_select import role_split
+from plastix.io.unit_select import _agrees, _selected, role_advice
 
 __all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "inspect_table",
            "inspect_pynapple_session", "inspect_phy_folder", "describe_record"]
@@ -426,7 +427,9 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
     finally:
         io.close()
     ins.flags += [f"{cli_flag(k)} {_flag_value(v)}" for k, v in options.items()
-                  if (k in CLI_FLAGS or k == "weights_from") and v is not None]
+                  if (k in CLI_FLAGS or k == "weights_from") and v is not None
+                  and not (k.endswith("_units")  # replaced by advice the synapses support
+                           and any(f.startswith(cli_flag(k) + " ") for f in ins.flags))]
     try:
         desc = _described(path, options)
     except SchemaError as err:
@@ -501,9 +504,9 @@ class _Review:
     caveat: str = ""
 
 
-_DECAY_CAVEAT = ("a presynaptic unit is silent for a whole weight interval (the decay is "
-                 "estimated from those); else add --decay G, the rate in 1/s (0 if the weights "
-                 "do not decay)")
+_DECAY_CAVEAT = ("a presynaptic unit is silent in two consecutive weight intervals (the decay "
+                 "is estimated from those); else add --decay G, the rate in 1/s (0 if the "
+                 "weights do not decay)")
 
 
 def _review(ds: xr.Dataset, desc: str | None = None, *, inferred: bool = False) -> _Review:
@@ -518,9 +521,10 @@ def _review(ds: xr.Dataset, desc: str | None = None, *, inferred: bool = False) 
         if silent is None:
             caveat = _DECAY_CAVEAT
         elif silent == 0:
-            lacking.append(("the decay rate: no presynaptic unit is silent for a whole weight "
-                            "interval, and the decay is estimated only from those; give it in "
-                            "1/s (0 if the weights do not decay)", "--decay G"))
+            lacking.append(("the decay rate: no presynaptic unit is silent in two "
+                            "consecutive weight intervals, and the decay is estimated only "
+                            "from those; give it in 1/s (0 if the weights do not decay)",
+                            "--decay G"))
     advice = [] if inferred else _kernel_advice(ds)
     return _Review(desc or describe_record(ds), lacking, advice, caveat)
 
@@ -548,9 +552,10 @@ def _still_lacking(ds: xr.Dataset, *, inferred: bool = False) -> list[tuple[str,
 
 def silent_intervals(ds: xr.Dataset) -> int | None:
     """How many (weight interval, synapse) pairs have a silent presynaptic unit: no
-    activity (all zero, no NaN) for the whole interval, and the synapse's weight measured
-    (finite, non-zero) at both of its ends; these are what the estimator estimates the
-    decay from (``HebbianEstimator``).
+    activity (all zero, no NaN) for the whole interval and for the interval just before
+    it (:func:`~plastix.estimate._stats.silent_after_silent`, the estimator's own rule),
+    and the synapse's weight measured (finite, non-zero) at both of its ends; these are
+    what the estimator estimates the decay from (``HebbianEstimator``).
 
     The activity is read when it is small (:data:`CHECK_VALUES_BYTES`); else the spike
     times are binned onto the weight intervals (a unit counts as active in an interval
@@ -574,7 +579,10 @@ def silent_intervals(ds: xr.Dataset) -> int | None:
         active = _active_from_spikes(ds, wt, wseg, starts)
     else:
         return None
-    return int(np.sum(measured & ~active[:, None, :]))
+    from plastix.estimate._stats import interval_follows, silent_after_silent
+
+    silent = silent_after_silent(~active, interval_follows(starts, wseg[starts]))
+    return int(np.sum(measured & silent[:, None, :]))
 
 
 def _group_any(flags: np.ndarray, interval: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -679,23 +687,74 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
             spans = [float(np.clip(iv[:, 1] - iv[:, 0], 0, None).sum()) for iv in c.observed]
             ins.found.append(f"  obs_intervals: {min(spans):g}-{max(spans):g} s observed per "
                              "unit; bins outside a unit's intervals read as not recorded (NaN)")
-    given = any(options.get(f"{r}_units") is not None or options.get(f"{r}_activity")
-                for r in ("pre", "post"))
-    if ROLE in c.unit_columns or given:
+    if any(options.get(f"{r}_activity") for r in ("pre", "post")) or c.unit_ids.size == 0:
+        return  # the roles are the activity series' (asked for under missing, if absent)
+    synapses = _weight_synapses(c, options, ins.path)
+    if any(options.get(f"{r}_units") is not None for r in ("pre", "post")):
+        _check_given_roles(c, ins, options, synapses)
         return
     default = all(f"processing/{MODULE}/{r}_activity" in c.series for r in ("pre", "post"))
-    if default:
+    if ROLE in c.unit_columns or default:
         return
     ins.missing.append("the role of each unit: no column 'role' (values pre/post) in the Units "
                        "table")
-    split = role_split(c.unit_columns)
+    ins.flags += _role_flags(c, synapses)
+
+
+def _role_flags(c: NwbContent, synapses: tuple[np.ndarray, np.ndarray] | None) -> list[str]:
+    """``--pre-units`` / ``--post-units`` advice (:func:`role_advice`: a column that says
+    pre/post, else the weights' synapses' direction, never a split they contradict); an
+    arbitrary split of the ids only when nothing says the direction."""
+    ids = c.unit_ids.tolist()
+    split = role_advice(ids, c.unit_columns, synapses=synapses)
     if split is not None:
-        ins.flags += [f"--pre-units {shlex.quote(split[0])}",
-                      f"--post-units {shlex.quote(split[1])}"]
-    elif c.unit_ids.size:
-        half = c.unit_ids.size // 2 or 1
-        ins.flags += [f"--pre-units {_flag_value(c.unit_ids[:half].tolist())}",
-                      f"--post-units {_flag_value(c.unit_ids[half:].tolist())}"]
+        return [f"--pre-units {shlex.quote(split[0])}", f"--post-units {shlex.quote(split[1])}"]
+    if synapses is not None:
+        return ["--pre-units IDS", "--post-units IDS"]
+    half = len(ids) // 2 or 1
+    return [f"--pre-units {_flag_value(ids[:half])}", f"--post-units {_flag_value(ids[half:])}"]
+
+
+def _check_given_roles(c: NwbContent, ins: Inspection, options: dict[str, Any],
+                       synapses: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """When the given ``--pre-units`` / ``--post-units`` put a synapse's presynaptic unit
+    on the post side (or its postsynaptic unit on the pre side), say so and advise the
+    split the synapses support instead of repeating the flags."""
+    ids = c.unit_ids.tolist()
+    try:
+        chosen = [_selected(ids, c.unit_columns, options[f"{r}_units"])
+                  if options.get(f"{r}_units") is not None else [] for r in ("pre", "post")]
+    except (KeyError, ValueError):
+        return  # the reader names a bad filter itself
+    if _agrees(*chosen, synapses):
+        return
+    flags = _role_flags(c, synapses)
+    given = " ".join(_option_flag(f"{r}_units", options[f"{r}_units"])
+                     for r in ("pre", "post") if options.get(f"{r}_units") is not None)
+    ins.missing.append(f"the roles: {given} puts units the weights' synapses (pre_unit, "
+                       "post_unit) name on one side on the other side; select them as the "
+                       f"synapses do: {' '.join(flags)}")
+    ins.flags += flags
+
+
+def _weight_synapses(c: NwbContent, options: dict[str, Any], src: Path
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The weights' ``(pre_unit, post_unit)`` ids, one per weight column: ``--synapses``
+    pairs, else the synapse table (``--synapses PATH``, or the one next to the weights);
+    None when neither is there or readable."""
+    pairs = synapse_pairs(options.get("synapses"))
+    if pairs is not None:
+        return pairs
+    wpath = options.get("weights") or f"processing/{MODULE}/{WEIGHT}"
+    spath = options.get("synapses") or f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}"
+    table = c.tables.get(spath)
+    if table is None or not {"pre_unit", "post_unit"} <= set(table.colnames):
+        return None
+    try:
+        return (synapse_ids(table, "pre_unit", spath, src),
+                synapse_ids(table, "post_unit", spath, src))
+    except SchemaError:
+        return None
 
 
 def _short(ids: list[Any], n: int = 8) -> str:
@@ -785,7 +844,8 @@ def _segments_and_decay(c: NwbContent, ins: Inspection, options: dict[str, Any])
         ins.found.append("segments: no epochs or trials table (one segment)")
     decay = options.get("decay", c.meta.get("decay"))
     if decay is None:
-        ins.found.append("decay: unknown (estimated from silent units, or --decay G in 1/s)")
+        ins.found.append("decay: unknown (estimated from presynaptic units silent in two "
+                         "consecutive weight intervals, or --decay G in 1/s)")
     else:
         ins.found.append(f"decay: {decay}")
 
