@@ -71,7 +71,7 @@ from plastix.estimate.intervals import (
 from plastix.io.table import load_pairing_table
 from plastix.kernels import STDP_CUTOFF, Kernel, Spikes, default_param, get_kernel, kernel_names
 
-__all__ = ["estimate_pairing", "PairingResult", "protocol_trains", "pair_sums",
+__all__ = ["estimate_pairing", "check_table", "PairingResult", "protocol_trains", "pair_sums",
            "protocol_term", "SIGNALS", "PAIRINGS", "WEIGHTINGS"]
 
 #: transforms of the weight ratio into the learning signal
@@ -375,6 +375,32 @@ def _check(n_boot, n_null, alpha, tau, signal, pairing, weights, by, table) -> l
     check_choice("signal", signal, SIGNALS)
     check_choice("pairing", pairing, PAIRINGS)
     check_choice("weights", weights, WEIGHTINGS)
+    return check_table(table, by)
+
+
+def check_table(table: pd.DataFrame, by: str | list[str] | None = None) -> list[str]:
+    """Refuse a parsed pairing table :func:`estimate_pairing` cannot estimate from, as it
+    would (fewer than :data:`MIN_ROWS` rows; ``by`` naming a measured or absent column, or
+    groups of one row); ``plastix inspect`` calls it so that it never says ready for a
+    table the estimate refuses.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As :func:`~plastix.io.table.load_pairing_table` returns it.
+    by : str or list of str, optional
+        Columns whose values define strata (resampled and permuted within).
+
+    Returns
+    -------
+    list of str
+        The ``by`` columns.
+
+    Raises
+    ------
+    ValueError
+        One line: what is wrong and the fix.
+    """
     if len(table) < MIN_ROWS:
         raise ValueError(f"`table` has {len(table)} row(s): an alignment over rows, its interval "
                          f"and its null need at least {MIN_ROWS} experiments (or group means); "
