@@ -107,3 +107,64 @@ def test_no_units_table_asks_for_no_role_column(tmp_path):
     ins = inspect_file(nb.write(nwb, tmp_path / "f.nwb"))
     assert not any("role" in m for m in ins.missing), str(ins)
     assert any("activity" in m for m in ins.missing)
+
+
+# ------------------------------------------------------------------ finding 8
+
+
+def _units_only(tmp_path, name, extra):
+    """Units with roles (pre 0, 1; post 10) and the series ``extra(nwb)`` adds; no
+    ``plasticity`` module."""
+    import pynwb
+
+    nwb = nb.nwbfile()
+    nb.add_units(nwb, [(0, _spikes(0, 10), "pre"), (1, _spikes(0, 10), "pre"),
+                       (10, _spikes(0, 10, 0.1), "post")])
+    extra(nwb, pynwb)
+    return nb.write(nwb, tmp_path / name)
+
+
+def _two(nwb, pynwb):
+    nwb.add_acquisition(pynwb.TimeSeries(name="weight", data=np.ones((11, 2)), unit="mV",
+                                         timestamps=np.arange(11.0)))
+    mod = nwb.create_processing_module("analysis", "other")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((11, 2)), unit="mV",
+                             timestamps=np.arange(11.0)))
+
+
+def _body(nwb, pynwb):
+    mod = nwb.create_processing_module("behavior", "animal")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.array([20.1, 20.3, 20.2]), unit="g",
+                             timestamps=np.array([0.0, 5.0, 10.0])))
+
+
+def test_two_candidate_weight_series_are_both_named_and_the_command_takes_one(tmp_path):
+    ins = inspect_file(_units_only(tmp_path, "two.nwb", _two))
+    text = str(ins)
+    assert "2 series that may hold the weights" in text and "processing/analysis/weight" in text
+    assert "--weights acquisition/weight" in ins.flags
+    assert "--weights-from spikes" not in ins.flags, ins.flags
+
+
+def test_a_body_weight_is_not_offered_as_synaptic_weights(tmp_path):
+    ins = inspect_file(_units_only(tmp_path, "body.nwb", _body))
+    assert "may hold the weights" not in str(ins)
+    assert not any(f.startswith("--weights processing/behavior") for f in ins.flags)
+
+
+# ------------------------------------------------------------------ finding 6
+
+
+def test_a_time_post_pre_series_is_described_by_its_axes(tmp_path):
+    nwb = nb.nwbfile()
+    nb.add_units(nwb, [(0, _spikes(0, 10), "pre"), (1, _spikes(0, 10), "pre"),
+                       (10, _spikes(0, 10, 0.1), "post")])
+    import pynwb
+
+    mod = nwb.create_processing_module("plasticity", "weights")
+    mod.add(pynwb.TimeSeries(name="weight", data=np.ones((11, 1, 2)), unit="mV",
+                             timestamps=np.arange(11.0)))
+    text = str(inspect_file(nb.write(nwb, tmp_path / "grid.nwb")))
+    assert "synapses from processing/plasticity/synapses" not in text
+    assert "one synapse per row of a synapse table" not in text
+    assert "shaped (time, post, pre)" in text and "table order" in text

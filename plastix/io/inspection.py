@@ -422,7 +422,7 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
         ins = Inspection(path, "NWB (standard, read with pynwb)")
         _units(c, ins, options)
         _series(c, ins, options)
-        _weights(c, ins, options)
+        offered = _weights(c, ins, options)
         _segments_and_decay(c, ins, options)
     finally:
         io.close()
@@ -433,7 +433,7 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
     try:
         desc = _described(path, options)
     except SchemaError as err:
-        desc = _standard_spikes_only(path, options)
+        desc = None if offered else _standard_spikes_only(path, options)
         if desc is None:
             text = str(err)
             start = text.find("to a record: ") + len("to a record: ")
@@ -767,7 +767,8 @@ def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
         kind = "weights" if is_w else series_kind(s)[1]
         ids = series_ids(s)
         cols = f"columns: ids {_short(ids)} (its ROI/electrode table)" if ids else (
-            "columns: synapses (one per row of a synapse table)" if is_w else
+            "axes (post, pre): one synapse per pair of units" if is_w and np.ndim(s.data) >= 3
+            else "columns: synapses (one per row of a synapse table)" if is_w else
             "columns: no ROI/electrode table (ids from --pre-units/--post-units ID,...)")
         ins.found.append(f"TimeSeries {p} ({type(s).__name__}), shape {tuple(np.shape(s.data))},"
                          f" unit {str(s.unit)!r} ({kind}); {cols}")
@@ -803,35 +804,74 @@ def _synapse_units(c: NwbContent, role: str, options: dict[str, Any]) -> list[An
     return list(dict.fromkeys(values.tolist()))
 
 
-def _weights(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
+_MASS_UNITS = frozenset({"g", "kg", "mg", "gram", "grams", "kilogram", "kilograms", "lb",
+                         "lbs", "oz"})
+"""Units of a series that holds a body weight, never offered as synaptic weights."""
+
+
+def _weight_candidates(c: NwbContent) -> list[str]:
+    """Series that may hold the weights (``weight``, ``epsp``, ``slope`` in their path),
+    leaving out a body weight (a unit of mass, or a ``behavior`` module), which the reader
+    never takes."""
+    return [p for p, s in c.series.items()
+            if any(k in p.lower() for k in ("weight", "epsp", "slope"))
+            and str(s.unit).strip().lower() not in _MASS_UNITS
+            and not p.lower().startswith("processing/behavior/")]
+
+
+def _weights(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> bool:
+    """The weight series and its synapses, or what is missing and the flags that name
+    them; True when a measured series that may hold the weights was offered."""
     wpath = options.get("weights") or f"processing/{MODULE}/{WEIGHT}"
     spath = options.get("synapses") or f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}"
     for p, t in c.tables.items():
         ins.found.append(f"table {p}: {len(t)} rows, columns {', '.join(t.colnames)}")
     if wpath in c.series or options.get("weights"):
-        ins.found.append(f"weight series {wpath}, synapses from {spath}")
-        return
+        ins.found.append(_weight_line(c, wpath, spath, options))
+        return False
     ins.missing.append(f"the weights: no TimeSeries {WEIGHT!r} in a processing module "
                        f"{MODULE!r}")
-    named = [p for p in c.series if any(k in p.lower() for k in ("weight", "epsp", "slope"))]
+    named = _weight_candidates(c)
     syn = [p for p, t in c.tables.items() if {"pre_unit", "post_unit"} <= set(t.colnames)]
-    if not named and not syn and sum(x.size for x in c.spikes):  # spikes, nothing like weights
+    spikes = sum(x.size for x in c.spikes) > 0
+    if not named and not syn and spikes:  # spikes, nothing like weights
         ins.missing[-1] += (": infer them from the spike trains (--weights-from spikes), or "
                             "name a series with --weights PATH --synapses PRE:POST,...")
         ins.flags.append("--weights-from spikes")
-        return
+        return False
     if named:
         ins.flags.append(f"--weights {shlex.quote(named[0])}")
     ins.flags.append(f"--synapses {shlex.quote(syn[0])}" if syn else "--synapses PRE:POST,...")
     if not named:
         ins.flags.append("--weights PATH")
-    else:
-        n = int(np.prod(np.shape(c.series[named[0]].data)[1:]))  # the shape, nothing read
-        ins.found.append(f"a series that may hold the weights: {named[0]} ({n} column(s)); "
-                         f"read it with --weights {shlex.quote(named[0])} --synapses "
-                         + (shlex.quote(syn[0]) if syn else
-                            "PRE:POST,PRE:POST,... (the unit ids of each column's synapse, "
-                            "in column order)"))
+        return False
+    n = int(np.prod(np.shape(c.series[named[0]].data)[1:]))  # the shape, nothing read
+    ins.found.append((f"{len(named)} series that may hold the weights: {', '.join(named)}; "
+                      f"the command takes the first, {named[0]} ({n} column(s))"
+                      if len(named) > 1 else
+                      f"a series that may hold the weights: {named[0]} ({n} column(s))")
+                     + f"; read it with --weights {shlex.quote(named[0])} --synapses "
+                     + (shlex.quote(syn[0]) if syn else
+                        "PRE:POST,PRE:POST,... (the unit ids of each column's synapse, "
+                        "in column order)"))
+    if spikes:
+        ins.missing[-1] += (f" (or, if {named[0]} is not the weights, infer them from the "
+                            "spike trains: --weights-from spikes --decay G)")
+    return True
+
+
+def _weight_line(c: NwbContent, wpath: str, spath: str, options: dict[str, Any]) -> str:
+    """The weight series read and where its synapses come from: its synapse table (or
+    ``--synapses``), or, for a series shaped (time, post, pre), its axes."""
+    series = c.series.get(wpath)
+    shape = tuple(np.shape(series.data)) if series is not None else ()
+    if len(shape) >= 3:
+        listed = ("; the synapses listed in " + spath + " must name the same, post-major"
+                  if options.get("synapses") is not None or spath in c.tables else "")
+        return (f"weight series {wpath}, shaped (time, post, pre) {shape}: sample [t, i, j] "
+                "is the synapse from the j-th pre unit onto the i-th post unit, each role's "
+                f"units in their table order{listed}")
+    return f"weight series {wpath}, synapses from {spath}"
 
 
 def _segments_and_decay(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
