@@ -168,3 +168,35 @@ def test_a_time_post_pre_series_is_described_by_its_axes(tmp_path):
     assert "synapses from processing/plasticity/synapses" not in text
     assert "one synapse per row of a synapse table" not in text
     assert "shaped (time, post, pre)" in text and "table order" in text
+
+
+# ------------------------------------------------------------------ findings 4 and 5
+
+
+def test_a_file_at_fault_gets_the_readers_fix_not_the_same_flags(tmp_path):
+    nwb = nb.nwbfile()
+    rng = np.random.default_rng(0)
+    series = nb.roi_series(nwb, rng.random((200, 4)), 3, [0, 1, 2])
+    nb.add_plasticity(nwb, np.arange(11.0), np.ones((11, 2)), [(0, 1), (2, 1)])
+    path = nb.write(nwb, tmp_path / "roi.nwb")
+    ins = inspect_file(path, pre_activity=series, post_activity=series)
+    text = str(ins)
+    assert "rois row per data column" in ins.fix and "the fix: " + ins.fix in text
+    assert "flags that map it" not in text
+    assert "then run `plastix inspect" in text and "--pre-activity" in text
+
+
+@pytest.mark.parametrize("kind", ["epochs_ms", "unsorted"])
+def test_epochs_in_ms_and_unsorted_weights_get_the_readers_fix(tmp_path, kind):
+    nwb = nb.nwbfile()
+    nb.add_units(nwb, [(0, _spikes(0, 10), "pre"), (10, _spikes(0, 10, 0.1), "post")])
+    t = np.arange(11.0)
+    if kind == "unsorted":
+        t[[4, 5]] = t[[5, 4]]
+    else:
+        nwb.add_epoch(start_time=0.0, stop_time=10000.0)
+    nb.add_plasticity(nwb, t, np.ones((11, 1)), [(0, 10)])
+    text = str(inspect_file(nb.write(nwb, tmp_path / f"{kind}.nwb")))
+    fix = "divide them by 1000" if kind == "epochs_ms" else "Sort the series by time"
+    assert "the fix: " in text and fix in text, text
+    assert "see what is missing above" not in text

@@ -79,6 +79,10 @@ class Inspection:
     given : str
         The path as the caller wrote it (``in/pairs.csv``, ``session/``): the suggested
         commands name it so (default: ``path``).
+    fix : str
+        The reader's own fix for what is missing, when the file (not a flag) is at fault
+        (a series with more columns than ROIs, epochs in ms); then ``flags`` are the
+        options given, to run inspect again with once the file is fixed.
     """
 
     path: Path
@@ -91,6 +95,7 @@ class Inspection:
     advice: list[str] = field(default_factory=list)
     caveat: str = ""
     given: str = ""
+    fix: str = ""
 
     def typed(self) -> str:
         """The path as the caller wrote it, quoted for the shell."""
@@ -109,6 +114,11 @@ class Inspection:
             lines.append("missing for an estimate:")
             lines += [f"  - {x}" for x in self.missing]
         lines += [f"advice: {x}" for x in self.advice]
+        if self.fix and not self.ready:
+            again = " ".join([f"plastix inspect {self.typed()}", *dict.fromkeys(self.flags)])
+            lines.append(f"the fix: {self.fix}")
+            lines.append(f"not ready: apply the fix, then run `{again}` again")
+            return "\n".join(lines)
         if self.flags:
             lines.append("flags that map it:" if not self.ready else "the command:")
             lines.append(f"  {self.command()}")
@@ -435,11 +445,9 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
     except SchemaError as err:
         desc = None if offered else _standard_spikes_only(path, options)
         if desc is None:
-            text = str(err)
-            start = text.find("to a record: ") + len("to a record: ")
-            reason = text[start:text.find(". Found:")] if ". Found:" in text else text
-            if not ins.missing:
-                ins.missing.append(reason)
+            if not ins.missing:  # the reader's refusal is all that is missing: its fix too
+                ins.missing.append(getattr(err, "what", None) or _reason(str(err)))
+                ins.fix = getattr(err, "todo", "")
             return ins
         ins.found.append("spike trains of pre and post units and no measured weights: the "
                          "weights can be inferred from the spikes")
@@ -448,6 +456,13 @@ def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
     ins.missing = []
     _finish(ins, desc)
     return ins
+
+
+def _reason(text: str) -> str:
+    """The reason alone of a reader's one-line refusal (between ``to a record:`` and
+    ``. Found:``)."""
+    start = text.find("to a record: ") + len("to a record: ")
+    return text[start:text.find(". Found:")] if ". Found:" in text else text
 
 
 CHECK_VALUES_BYTES = 256 * 2**20

@@ -356,10 +356,14 @@ def suggest(name: str, choices: list[str]) -> str:
 
 
 def not_mappable(path: Path, what: str, found: str, todo: str) -> SchemaError:
-    """The refusal of the standard reader: what is missing, what was found, ``inspect``."""
-    return SchemaError(f"cannot map {path.name!r} (standard NWB) to a record: {what}. Found: "
-                       f"{found}. {todo}; run `plastix inspect {shlex.quote(str(path))}` to "
-                       "see what plastix finds and the flags that map it.")
+    """The refusal of the standard reader: what is missing, what was found, ``inspect``;
+    its attributes ``what`` and ``todo`` hold the reason and the fix alone (``plastix
+    inspect`` prints them)."""
+    err = SchemaError(f"cannot map {path.name!r} (standard NWB) to a record: {what}. Found: "
+                      f"{found}. {todo}; run `plastix inspect {shlex.quote(str(path))}` to "
+                      "see what plastix finds and the flags that map it.")
+    err.what, err.todo = what, todo
+    return err
 
 
 def units_found(c: NwbContent) -> str:
