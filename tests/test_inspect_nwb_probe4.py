@@ -200,3 +200,41 @@ def test_epochs_in_ms_and_unsorted_weights_get_the_readers_fix(tmp_path, kind):
     fix = "divide them by 1000" if kind == "epochs_ms" else "Sort the series by time"
     assert "the fix: " in text and fix in text, text
     assert "see what is missing above" not in text
+
+
+# ------------------------------------------------------------------ finding 11
+
+
+def test_a_record_of_inferred_weights_needs_the_decay_for_the_real_reason(tmp_path):
+    from plastix.cli import main
+
+    rng = np.random.default_rng(2)
+    nwb = nb.nwbfile()
+    nb.add_units(nwb, [(0, np.sort(rng.uniform(0, 60, 600)), "pre"),
+                       (10, np.sort(rng.uniform(0, 60, 600)), "post")])
+    path = nb.write(nwb, tmp_path / "spikes.nwb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["infer-weights", str(path), "--out", str(tmp_path / "inf.nc")]) == 0
+    ins = inspect_file(tmp_path / "inf.nc")
+    assert not ins.ready and "--decay G" in ins.flags
+    assert any("weights inferred from spikes hold nothing" in m for m in ins.missing), ins.missing
+    assert not any("silent" in m for m in ins.missing)
+
+
+# ------------------------------------------------------------------ finding 9
+
+
+def test_two_units_tables_say_which_was_read_and_how_to_read_the_other(tmp_path):
+    nwb = nb.nwbfile()
+    nb.add_units(nwb, [(0, _spikes(0, 10), "pre"), (10, _spikes(0, 10, 0.1), "post")])
+    mod = nwb.create_processing_module("ecephys", "sorting")
+    mod.add(nb.units_table("units_ks2", [(500, _spikes(0, 10), "pre"),
+                                         (510, _spikes(0, 10, 0.1), "post")]))
+    nb.add_plasticity(nwb, np.arange(11.0), np.ones((11, 1)), [(0, 10)])
+    path = nb.write(nwb, tmp_path / "two_units.nwb")
+    text = str(inspect_file(path))
+    assert "read: the top-level one (units), of 2 Units tables" in text
+    assert "--units processing/ecephys/units_ks2 reads the other" in text
+    other = str(inspect_file(path, units="processing/ecephys/units_ks2"))
+    assert "read: processing/ecephys/units_ks2" in other and "--units units" in other

@@ -526,8 +526,10 @@ _DECAY_CAVEAT = ("a presynaptic unit is silent in two consecutive weight interva
 
 def _review(ds: xr.Dataset, desc: str | None = None, *, inferred: bool = False) -> _Review:
     """:class:`_Review` of ``ds`` (``inferred``: its weights will be inferred from its
-    spikes, ``--weights-from spikes``, whatever it holds)."""
-    inferred = inferred or ds.attrs.get("weights") == "absent"
+    spikes, ``--weights-from spikes``, whatever it holds; a record written by ``plastix
+    infer-weights``, ``attrs["weights"]`` ``"inferred ..."``, counts as such)."""
+    inferred = (inferred or ds.attrs.get("weights") == "absent"
+                or str(ds.attrs.get("weights", "")).startswith("inferred"))  # infer-weights'
     lacking = _still_lacking(ds, inferred=inferred)
     caveat = ""
     known = np.isfinite(float(ds["decay"].values))
@@ -690,6 +692,12 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
         n_sp = sum(s.size for s in c.spikes)
         ins.found.append(f"Units table: {c.unit_ids.size} unit(s), ids "
                          f"{_short(c.unit_ids.tolist())}, {n_sp} spikes in all")
+        others = [p for p in c.units_tables if p != c.units_path]
+        if others:
+            read = "the top-level one (units)" if c.units_path == "units" else c.units_path
+            ins.found.append(f"  read: {read}, of {len(c.units_tables)} Units tables; "
+                             f"--units {shlex.quote(others[0])} reads "
+                             + ("the other" if len(others) == 1 else "another"))
         for name, col in c.unit_columns.items():
             uniq, counts = np.unique(col.astype(str), return_counts=True)
             vals = ", ".join(f"{str(u)!r} ({n})"
