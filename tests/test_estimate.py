@@ -151,7 +151,8 @@ def test_record_decay_used_and_missing_decay_explained(rng):
     rec = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng, known_decay=True)
     assert HebbianEstimator(n_boot=10, n_null=0).fit(rec).decay_source_ == "record"
     rec2 = simulate_synthetic(SyntheticConfig(rule="hebbian", **FAST), rng=rng)
-    with pytest.raises(ValueError, match=r"`decay` cannot be estimated.*silent presynaptic"):
+    with pytest.raises(ValueError, match=r"`decay` cannot be estimated.*presynaptic unit "
+                                         r"silent in two consecutive"):
         HebbianEstimator(n_boot=10, n_null=0).fit(rec2)
 
 
