@@ -604,7 +604,8 @@ def _save_nwb_style(name, **kw):
 
 from plastix._util.errors import SchemaError  # noqa: E402
 
-_INSPECT = r"; run `plastix inspect \S*lab\.nwb` to see what plastix finds and the flags that map it\."
+_INSPECT = (r"; run `plastix inspect \S*lab\.nwb` to see what plastix finds and the flags that "
+            r"map it\.")
 _MAP = r"cannot map 'lab\.nwb' \(standard NWB\) to a record: "
 _UNITS = (r"a Units table with 2 unit\(s\) \(ids 0, 10\) and columns: location \(values 'CA1', "
           r"'CA3'\)")

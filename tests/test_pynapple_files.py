@@ -228,7 +228,8 @@ def test_what_cannot_be_mapped_is_one_line_naming_the_fix(tmp_path, rng, capsys)
 def test_inspect_gives_the_flags_and_then_says_ready(tmp_path, rng, capsys):
     folder = _lab_session(tmp_path / "s", rng)
     report = inspect_file(folder)
-    assert not report.ready and "--pre-units location=CA3 --post-units location=CA1" in report.command()
+    assert not report.ready
+    assert "--pre-units location=CA3 --post-units location=CA1" in report.command()
     assert any("spikes.npz: TsGroup, 6 unit(s)" in f for f in report.found)
     no_decay = inspect_file(folder, **CA3_CA1)  # no input is silent for a 4 s interval
     assert not no_decay.ready and no_decay.command().endswith("--decay G")

@@ -51,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "result per file in --out DIR/ plus DIR/estimates.csv")
     p.add_argument("--decay", type=_decay, default=None,
                    help="decay rate in 1/time unit, or 'estimate' (default: the record's known "
-                   "decay, else estimated from silent presynaptic units)")
+                   "decay, else estimated from synapses whose presynaptic unit is silent in two "
+                   "consecutive weight intervals)")
     p.add_argument("--kernel", default=None,
                    help="Hebbian term (default product; stdp for a table of pairing "
                    f"experiments and with --weights-from spikes): {kernel_help()}")

@@ -361,6 +361,7 @@ def spike_null(ds: xr.Dataset, lay: Layout, terms: SpikeTerms, h_obs: np.ndarray
     mask = np.isfinite(w0) & np.isfinite(w1)
     d = np.where(mask, w1 - w0, 0.0)
     wd = np.where(mask, w0, 0.0) * lay.duration[:, None, None]
+    del w0, w1  # (K, post, pre) each, like H: not held through the shifted passes
     wseg = np.asarray(ds["weight_segment"].values)[lay.k]
     seg_of = (terms.segs[:, None] == wseg[None, :]).astype(float)
     shifter = ShiftNull(ds, terms.pre)

@@ -42,9 +42,9 @@ from plastix.estimate.reader import Prefetch as _Prefetch
 from plastix.estimate.reader import WeightSamples as _Weights
 from plastix.estimate.reader import open_h5 as _open_h5
 from plastix.kernels import Kernel, get_kernel
+from plastix.record import interval_follows, silent_after_silent
 
-__all__ = ["Layout", "layout_of", "interval_stats", "STAT_NAMES", "BoundKernel",
-           "interval_follows", "silent_after_silent"]
+__all__ = ["Layout", "layout_of", "interval_stats", "STAT_NAMES", "BoundKernel"]
 
 #: names of the six per-interval inner products, in storage order
 STAT_NAMES = ("dh", "wh", "hh", "dd", "dw", "ww")
@@ -118,61 +118,6 @@ def layout_of(ds: xr.Dataset) -> Layout:
     return Layout(k=k, start=start.astype(np.int64), stop=stop.astype(np.int64),
                   duration=duration, seg_start=seg_start.astype(np.int64),
                   seg_stop=seg_stop.astype(np.int64), covered=covered)
-
-
-def interval_follows(k: np.ndarray, segment: np.ndarray) -> np.ndarray:
-    """Whether each interval starts where the one before it ends (``k[i] == k[i-1] + 1``,
-    both in the same segment).
-
-    Parameters
-    ----------
-    k : ndarray of int, (K,)
-        The weight sample opening each interval, in increasing order.
-    segment : ndarray, (K,)
-        The segment of each interval (any key that differs between segments).
-
-    Returns
-    -------
-    ndarray of bool, (K,)
-        False for the first interval.
-    """
-    k, segment = np.asarray(k), np.asarray(segment)
-    out = np.zeros(k.size, dtype=bool)
-    out[1:] = (k[1:] == k[:-1] + 1) & (segment[1:] == segment[:-1])
-    return out
-
-
-def silent_after_silent(silent: np.ndarray, follows: np.ndarray,
-                        rows: np.ndarray | None = None) -> np.ndarray:
-    """Which presynaptic units are silent in an interval and in the interval just before
-    it: the only silent intervals the decay is estimated from.
-
-    A rule driven by a presynaptic trace still moves a weight early in a silent interval,
-    after a spike just before it, which would bias the decay estimated from silent
-    synapses low (2.39 for a true 4/s on the bundled spiking recording, whose trace
-    lasts 50 ms; 3.16 with this rule, whose first-order equivalent of 4/s over 0.1 s
-    is 3.30).  The estimator (``HebbianEstimator``) and ``plastix inspect`` both apply it.
-
-    Parameters
-    ----------
-    silent : ndarray of bool, (K, pre)
-        Whether each presynaptic unit is silent (recorded, no activity) in each interval;
-        only the rows ``rows`` and those just before them are read.
-    follows : ndarray of bool, (K,)
-        Whether each interval starts where the one before it ends, in the same segment
-        (:func:`interval_follows`).
-    rows : ndarray of int, optional
-        The intervals to answer for (default: all).
-
-    Returns
-    -------
-    ndarray of bool, (len(rows), pre)
-    """
-    rows = np.arange(silent.shape[0]) if rows is None else np.asarray(rows)
-    prev = np.zeros((rows.size, silent.shape[1]), dtype=bool)
-    has = np.asarray(follows)[rows] & (rows > 0)
-    prev[has] = silent[rows[has] - 1]
-    return silent[rows] & prev
 
 
 def warn_uncovered(ds: xr.Dataset, lay: Layout) -> None:

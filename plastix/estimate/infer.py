@@ -834,16 +834,62 @@ def _gate_reason(stat: float, df: int, p: float) -> str:
             f"(heterogeneity chi-square {stat:.4g} on {df} df, p = {p:.3g})")
 
 
-def _split_pre(ds: xr.Dataset, block: float, parity: int) -> xr.Dataset:
-    """``ds`` keeping only the presynaptic spikes of even (0) or odd (1) blocks."""
+def _odd_blocks(ds: xr.Dataset, block: float) -> np.ndarray:
+    """Whether each presynaptic spike of ``ds`` lies in an odd block (bool, one per spike).
+
+    Blocks of ``block`` record time units run from the first bin of the spike's
+    segment (from 0 for a segment without bins); looked up for all spikes at
+    once, without a Python object per spike.
+    """
     t = np.asarray(ds["time"].values, dtype=float)
     seg = np.asarray(ds["segment"].values)
     pt = np.asarray(ds["pre_spike_time"].values, dtype=float)
     ps = np.asarray(ds["pre_spike_segment"].values)
-    start = {s: t[seg == s][0] for s in np.unique(seg)}
-    t0 = np.array([start.get(s, 0.0) for s in ps.tolist()]) if pt.size else pt
-    keep = (np.floor((pt - t0) / block).astype(np.int64) % 2) == parity
-    return ds.isel(pre_spike=np.flatnonzero(keep))
+    if not pt.size:
+        return np.zeros(0, bool)
+    segs, first = np.unique(seg, return_index=True)  # each segment's first bin
+    pos = np.clip(np.searchsorted(segs, ps), 0, max(segs.size - 1, 0))
+    t0 = np.where(segs[pos] == ps, t[first][pos], 0.0) if segs.size else np.zeros(pt.size)
+    t0 = np.subtract(pt, t0, out=t0)
+    t0 /= block
+    return (np.floor(t0).astype(np.int64) % 2) == 1
+
+
+def _split_pre(ds: xr.Dataset, block: float, parity: int,
+               odd: np.ndarray | None = None) -> xr.Dataset:
+    """``ds`` keeping only the presynaptic spikes of even (0) or odd (1) blocks
+    (``odd``: :func:`_odd_blocks` of ``ds``, computed when not given)."""
+    odd = _odd_blocks(ds, block) if odd is None else odd
+    return ds.isel(pre_spike=np.flatnonzero(odd if parity else ~odd))
+
+
+#: the presynaptic spike variables of a record
+_PRE_SPIKES = ("pre_spike_time", "pre_spike_unit", "pre_spike_segment")
+
+
+def _without_pre_spikes(ds: xr.Dataset) -> tuple[xr.Dataset, dict]:
+    """``ds`` without its presynaptic spikes (no copy), and what :func:`_with_pre_spikes`
+    needs to put them back as they were: the order of the variables and each spike
+    variable's dims, dtype, attrs and encoding (not its values)."""
+    how = {"order": list(ds.variables), "coords": list(ds.coords), "vars": {
+        n: (v.dims, v.dtype, dict(v.attrs), dict(v.encoding))
+        for n, v in ds.variables.items() if n in _PRE_SPIKES}}
+    return ds.drop_vars(list(how["vars"])).drop_dims("pre_spike", errors="ignore"), how
+
+
+def _with_pre_spikes(shell: xr.Dataset, spikes: xr.Dataset, how: dict) -> xr.Dataset:
+    """``shell`` (from :func:`_without_pre_spikes`) with the presynaptic spikes of
+    ``spikes`` back in their places, dtypes, attrs and encodings."""
+    def var(name: str) -> xr.Variable:
+        if name not in how["vars"]:
+            return shell.variables[name]
+        dims, dtype, attrs, encoding = how["vars"][name]
+        return xr.Variable(dims, np.asarray(spikes[name].values, dtype=dtype), attrs, encoding)
+
+    out = xr.Dataset({n: var(n) for n in how["order"]}, attrs=shell.attrs).set_coords(
+        how["coords"])  # every variable in its place, coordinates among them
+    out.encoding = dict(shell.encoding)
+    return out
 
 
 def _check_decay_given(record: xr.Dataset, decay: Any) -> None:
@@ -857,6 +903,26 @@ def _check_decay_given(record: xr.Dataset, decay: Any) -> None:
             "`decay` must be given to estimate from inferred weights (it cannot be estimated "
             f"from them), and {record.attrs.get('source', 'the record')!r} states none. Pass "
             f"`decay`, the rate in 1/{unit} (0 if the weights do not decay), e.g. 0.01.")
+
+
+def _cross_fit(est: Any, record: xr.Dataset, block: float, method: str, infer: dict
+               ) -> xr.Dataset:
+    """Fit ``est`` on weights inferred from the presynaptic spikes of even blocks of
+    ``block`` record time units and the Hebbian term of those of odd blocks; return the
+    inferred record (even blocks' spikes).
+
+    Holds one half of the presynaptic spikes at a time beside ``record``'s: the even
+    half while inferring, the odd half while fitting (the inferred record's own spikes
+    are dropped meanwhile), the even half again, split anew, for the returned record.
+    """
+    odd = _odd_blocks(record, block)
+    shell, how = _without_pre_spikes(infer_weights(_split_pre(record, block, 0, odd),
+                                                   method=method, **infer))
+    fit_on = _split_pre(record, block, 1, odd)
+    fit_on = shell.assign({v: fit_on[v] for v in _PRE_SPIKES})
+    est.fit(fit_on)  # gated: weight_sem
+    del fit_on
+    return _with_pre_spikes(shell, _split_pre(record, block, 0, odd), how)
 
 
 def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "stdp",
@@ -902,19 +968,14 @@ def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "std
                          "spikes with the inferred weights.")
     _check_spikes(record)
     _check_decay_given(record, estimator_params.get("decay"))
+    est = HebbianEstimator(kernel=kernel, **estimator_params)
     if cross_fit is not None:
         check_positive("cross_fit", cross_fit, "s")
         c = 1.0 / _SEC_PER.get(str(record.attrs.get("time_units", "s")), 1.0)
-        inferred = infer_weights(_split_pre(record, cross_fit * c, 0), method=method,
-                                 **(infer or {}))
-        odd = _split_pre(record, cross_fit * c, 1)
-        names = ["pre_spike_time", "pre_spike_unit", "pre_spike_segment"]
-        fit_on = inferred.drop_vars(names).drop_dims("pre_spike", errors="ignore").assign(
-            {v: odd[v] for v in names})
+        inferred = _cross_fit(est, record, cross_fit * c, method, infer or {})
     else:
         inferred = infer_weights(record, method=method, **(infer or {}))
-        fit_on = inferred
-    est = HebbianEstimator(kernel=kernel, **estimator_params).fit(fit_on)  # gated: weight_sem
+        est.fit(inferred)  # gated: weight_sem
     est.inferred_ = inferred
     est.result_.attrs.update({
         "weights": f"inferred ({method})", "weight_inference": inferred.attrs["weight_inference"],

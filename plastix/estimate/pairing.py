@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_int, check_number
@@ -69,6 +69,7 @@ from plastix.estimate.intervals import (
     verdict_of,
 )
 from plastix.io.table import load_pairing_table
+from plastix.io.table_check import check_table, strata
 from plastix.kernels import STDP_CUTOFF, Kernel, Spikes, default_param, get_kernel, kernel_names
 
 __all__ = ["estimate_pairing", "check_table", "PairingResult", "protocol_trains", "pair_sums",
@@ -235,14 +236,6 @@ def _cosine(num: np.ndarray, gg: np.ndarray, hh: np.ndarray) -> np.ndarray:
     return np.clip(out, -1.0, 1.0)
 
 
-def _strata(table: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
-    """Row indices of each ``by`` group (one group of all rows without ``by``)."""
-    if not by:
-        return [np.arange(len(table))]
-    codes = table.groupby(by, sort=True, dropna=False).ngroup().to_numpy()
-    return [np.flatnonzero(codes == c) for c in np.unique(codes)]
-
-
 #: resampled entries (replicates x rows) held at once: large tables are resampled in blocks
 #: of replicates; a table of up to this many entries / replicates rows is one block, and the
 #: draws do not depend on the block size
@@ -360,12 +353,6 @@ def term_varies(h: np.ndarray) -> bool:
     return bool(np.ptp(finite) > 1e-9 * np.max(np.abs(finite)))
 
 
-#: fewest rows an alignment is estimated from
-MIN_ROWS = 3
-#: per-row measurements: not groups of rows (``by=``)
-_MEASURED = ("delta_t", "weight_ratio", "weight_sem", "control_ratio")
-
-
 def _check(n_boot, n_null, alpha, tau, signal, pairing, weights, by, table) -> list[str]:
     check_int("n_boot", n_boot, low=1)
     check_int("n_null", n_null, low=0)
@@ -376,58 +363,6 @@ def _check(n_boot, n_null, alpha, tau, signal, pairing, weights, by, table) -> l
     check_choice("pairing", pairing, PAIRINGS)
     check_choice("weights", weights, WEIGHTINGS)
     return check_table(table, by)
-
-
-def check_table(table: pd.DataFrame, by: str | list[str] | None = None) -> list[str]:
-    """Refuse a parsed pairing table :func:`estimate_pairing` cannot estimate from, as it
-    would (fewer than :data:`MIN_ROWS` rows; ``by`` naming a measured or absent column, or
-    groups of one row); ``plastix inspect`` calls it so that it never says ready for a
-    table the estimate refuses.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        As :func:`~plastix.io.table.load_pairing_table` returns it.
-    by : str or list of str, optional
-        Columns whose values define strata (resampled and permuted within).
-
-    Returns
-    -------
-    list of str
-        The ``by`` columns.
-
-    Raises
-    ------
-    ValueError
-        One line: what is wrong and the fix.
-    """
-    if len(table) < MIN_ROWS:
-        raise ValueError(f"`table` has {len(table)} row(s): an alignment over rows, its interval "
-                         f"and its null need at least {MIN_ROWS} experiments (or group means); "
-                         "add rows.")
-    by = [by] if isinstance(by, str) else list(by or [])
-    for col in by:
-        if col in _MEASURED:
-            raise ValueError(f"`by` must name a label or protocol column (a preparation, a lab, "
-                             f"a frequency); {col!r} is a measured value of each row. Drop it.")
-        if col not in table.columns:
-            raise ValueError(_by_error(col, table))
-    if by and max(map(len, _strata(table, by))) < 2:
-        raise ValueError(f"`by` {','.join(by)!r} puts every row in a group of its own: nothing "
-                         "would be resampled or permuted, so the interval and the p-value "
-                         "would mean nothing. Group by a column whose values repeat.")
-    return by
-
-
-def _by_error(col: str, table: pd.DataFrame) -> str:
-    """The refusal of a ``by`` that names no column: the table's own columns (as read,
-    without the defaults plastix adds) and its labels."""
-    own = table.attrs.get("columns") or list(table.columns)
-    labels = [c for c in table.attrs.get("labels", []) if c in table.columns]
-    usable = [c for c in table.columns if c not in _MEASURED]
-    named = f" (labels: {', '.join(map(repr, labels))})" if labels else " (no label columns)"
-    return (f"`by` must name columns of the table; got {col!r}; its columns are "
-            f"{', '.join(map(repr, own))}{named}." + did_you_mean(col, usable))
 
 
 # ------------------------------------------------------------------ the result
@@ -706,7 +641,7 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
     w = _row_weights(tab, se, weights)
     rng = resolve_rng(rng)
     terms = np.stack([protocol_term(tab, k, tau=tau, pairing=pairing) for k in names])
-    boot_sums, nulls = _resampled(_strata(tab, by), int(n_boot), int(n_null), rng, g, w, terms)
+    boot_sums, nulls = _resampled(strata(tab, by), int(n_boot), int(n_null), rng, g, w, terms)
     fits = [_one_kernel(g, h, w, bs, nl, float(alpha))
             for h, bs, nl in zip(terms, boot_sums, nulls, strict=True)]
     for name, fit in zip(names, fits, strict=True):

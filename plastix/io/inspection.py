@@ -45,7 +45,9 @@ from plastix.io.nwb_scan import (
 )
 from plastix.io.probe import reading
 from plastix.io.table import COLUMNS, header_units, is_pairing_table, load_pairing_table
-from plastix.io.unit_select import _agrees, _selected, role_advice
+from plastix.io.table_check import check_table
+from plastix.io.unit_select import role_advice, selected_units, split_agrees
+from plastix.record import interval_follows, silent_after_silent
 
 __all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "inspect_table",
            "inspect_pynapple_session", "inspect_phy_folder", "describe_record"]
@@ -394,17 +396,11 @@ def _sheet_read(path: Path, table: Any) -> str | None:
 
 
 def _estimate_refusal(table: Any, by: Any) -> str:
-    """Why :func:`~plastix.estimate.pairing.estimate_pairing` would refuse ``table``
-    with its default options and ``by`` (its own check), or ``""``."""
-    from inspect import signature
-
-    from plastix.estimate.pairing import _check, estimate_pairing
-
-    d = {k: p.default for k, p in signature(estimate_pairing).parameters.items()}
+    """Why :func:`~plastix.estimate.pairing.estimate_pairing` would refuse ``table`` with
+    ``by`` (its own table check, :func:`plastix.io.table_check.check_table`), or ``""``."""
     by = [c.strip() for c in by.split(",") if c.strip()] if isinstance(by, str) else by
     try:
-        _check(d["n_boot"], d["n_null"], d["alpha"], d["tau"], d["signal"], d["pairing"],
-               d["weights"], by, table)
+        check_table(table, by)
     except ValueError as err:
         return str(err)
     return ""
@@ -570,7 +566,7 @@ def _still_lacking(ds: xr.Dataset, *, inferred: bool = False) -> list[tuple[str,
 def silent_intervals(ds: xr.Dataset) -> int | None:
     """How many (weight interval, synapse) pairs have a silent presynaptic unit: no
     activity (all zero, no NaN) for the whole interval and for the interval just before
-    it (:func:`~plastix.estimate._stats.silent_after_silent`, the estimator's own rule),
+    it (:func:`~plastix.record.silent_after_silent`, the estimator's own rule),
     and the synapse's weight measured (finite, non-zero) at both of its ends; these are
     what the estimator estimates the decay from (``HebbianEstimator``).
 
@@ -596,8 +592,6 @@ def silent_intervals(ds: xr.Dataset) -> int | None:
         active = _active_from_spikes(ds, wt, wseg, starts)
     else:
         return None
-    from plastix.estimate._stats import interval_follows, silent_after_silent
-
     silent = silent_after_silent(~active, interval_follows(starts, wseg[starts]))
     return int(np.sum(measured & silent[:, None, :]))
 
@@ -745,11 +739,11 @@ def _check_given_roles(c: NwbContent, ins: Inspection, options: dict[str, Any],
     split the synapses support instead of repeating the flags."""
     ids = c.unit_ids.tolist()
     try:
-        chosen = [_selected(ids, c.unit_columns, options[f"{r}_units"])
+        chosen = [selected_units(ids, c.unit_columns, options[f"{r}_units"])
                   if options.get(f"{r}_units") is not None else [] for r in ("pre", "post")]
     except (KeyError, ValueError):
         return  # the reader names a bad filter itself
-    if _agrees(*chosen, synapses):
+    if split_agrees(*chosen, synapses):
         return
     flags = _role_flags(c, synapses)
     given = " ".join(_option_flag(f"{r}_units", options[f"{r}_units"])

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["UnitFilter", "parse_units", "cell_matches", "role_split", "role_advice", "FILTER_HELP"]
+__all__ = ["UnitFilter", "parse_units", "cell_matches", "role_split", "role_advice",
+           "selected_units", "split_agrees", "FILTER_HELP"]
 
 _FILTER = re.compile(r"^\s*(?P<column>[^<>=!]*?)\s*(?P<op>==|=|!=|<=|>=|<|>)\s*(?P<value>.*?)\s*$")
 FILTER_HELP = ("a list of unit ids or COLUMN=VALUE (e.g. 'location=CA1'; several values "
@@ -190,7 +191,7 @@ def _texts(values: Any) -> list[str]:
     return out
 
 
-def _selected(ids: list[Any], metadata: dict[str, np.ndarray], spec: str) -> list[Any]:
+def selected_units(ids: list[Any], metadata: dict[str, np.ndarray], spec: str) -> list[Any]:
     """The ids a filter or id list ``spec`` selects among ``ids``."""
     kind, what = parse_units("advice", spec)
     if kind == "ids":
@@ -200,7 +201,7 @@ def _selected(ids: list[Any], metadata: dict[str, np.ndarray], spec: str) -> lis
     return [i for i, c in zip(ids, cells, strict=True) if what.matches(c)]
 
 
-def _agrees(pre: list[Any], post: list[Any], synapses: tuple[Any, Any] | None) -> bool:
+def split_agrees(pre: list[Any], post: list[Any], synapses: tuple[Any, Any] | None) -> bool:
     """Whether no synapse of the weights runs against a split: none joins a unit of
     ``post`` as its presynaptic side or a unit of ``pre`` as its postsynaptic side."""
     if synapses is None:
@@ -225,7 +226,7 @@ def _role_column(ids: list[Any], metadata: dict[str, np.ndarray],
         if not pre or not post or any("," in v for v in pre + post):
             continue
         split = (f"{column}={','.join(pre)}", f"{column}={','.join(post)}")
-        if _agrees(*(_selected(ids, metadata, s) for s in split), synapses):
+        if split_agrees(*(selected_units(ids, metadata, s) for s in split), synapses):
             return (*split, f"its column {column!r} says which units are pre and which post "
                     f"({', '.join(pre + post)})")
     return None
@@ -255,7 +256,7 @@ def _synapse_split(ids: list[Any], metadata: dict[str, np.ndarray],
                 "," in v or not v.strip() or v == "nan" for v in a + b):
             continue
         split = (f"{column}={','.join(a)}", f"{column}={','.join(b)}")
-        if _agrees(*(_selected(ids, metadata, s) for s in split), synapses):
+        if split_agrees(*(selected_units(ids, metadata, s) for s in split), synapses):
             return (*split, f"{why}, and its column {column!r} tells them apart")
     return ",".join(map(str, pre)), ",".join(map(str, post)), why
 
@@ -297,13 +298,13 @@ def role_advice(ids: list[Any], metadata: dict[str, np.ndarray], *,
         split = role_split(metadata)
         if split is not None:
             split = (*split[:2], f"its metadata {split[2]}")
-        if split is not None and not _agrees(*(_selected(ids, metadata, s)
+        if split is not None and not split_agrees(*(selected_units(ids, metadata, s)
                                                for s in split[:2]), synapses):
             split = None
     if split is None or not noise:
         return split
     bad = {str(i) for i in noise}
-    chosen = [_selected(ids, metadata, s) for s in split[:2]]
+    chosen = [selected_units(ids, metadata, s) for s in split[:2]]
     if not any(str(i) in bad for side in chosen for i in side):
         return split
     kept = [[i for i in side if str(i) not in bad] for side in chosen]
