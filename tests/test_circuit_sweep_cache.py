@@ -30,6 +30,7 @@ def _counting(monkeypatch):
     return calls
 
 
+@pytest.mark.slow  # 17-27 s; kill/resume also in test_safety, test_executor and test_ann_sweep
 def test_a_cut_sweep_resumes_to_the_same_summary(tmp_path, monkeypatch):
     """Four points saved as they finish; with one lost (a kill mid-point), the rerun
     simulates only that one and the summary is the uncached sweep's, to the byte; another

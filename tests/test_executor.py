@@ -361,6 +361,7 @@ def test_estimator_calibration_replicates_on_two_workers_are_the_serial_fits(cli
     assert len({e.alignment_ for e in serial}) == 4  # four different records
 
 
+@pytest.mark.slow  # 16-26 s; workers = serial bytes: test_two_workers_write_the_serial_bytes
 def test_table1_ablations_on_two_workers_write_the_serial_tables(client, tmp_path):
     """Each distinct training of the ablations is one task: the quick run on 2 workers
     writes the serial run's CSV and markdown byte for byte, and a rerun into the same
