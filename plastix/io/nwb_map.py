@@ -584,31 +584,47 @@ def _observed(c: NwbContent, ids: list[int], span: tuple[float, float], src: Pat
 
 def _spikes(c: NwbContent, ids: list[int], segs, keep_units, src: Path
             ) -> dict[str, np.ndarray] | None:
-    """A role's spikes: session time (s), unit index, segment row; canonical order."""
+    """A role's spikes: session time (s), unit index, segment row; canonical order (time,
+    then unit).  Built one array at a time, each copy dropped once the next is made."""
     pos = unit_rows(c, src)
     parts = [(c.spikes[pos[u]], j) for j, u in enumerate(ids) if u in pos and keep_units(u)]
     if not parts:
         return None
     t = np.concatenate([p[0] for p in parts])
-    unit = np.concatenate([np.full(p[0].size, p[1], dtype=np.int64) for p in parts])
-    row = assign(t, segs)
-    ok = row >= 0
-    if not ok.all():
-        t, unit, row = t[ok], unit[ok], row[ok]
-    del ok
-    order = np.lexsort((unit, t))  # rows follow time: they are sorted and do not overlap
-    return {"time": t[order], "unit": unit[order], "row": row[order]}
-
-
-def _unit_trains(sp: dict[str, np.ndarray] | None, n_units: int) -> list[np.ndarray]:
-    """Each unit's spike times (s, increasing): views into one array grouped by unit."""
-    if sp is None:
-        return [np.zeros(0) for _ in range(n_units)]
-    order = np.argsort(sp["unit"], kind="stable")  # stable: each unit's spikes stay in order
-    t = sp["time"][order]
+    ends = np.cumsum([p[0].size for p in parts])
+    js = np.array([p[1] for p in parts], dtype=np.int64)
+    del parts
+    # stable: ties in time keep the order of the parts, which is the order of the units
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    unit = np.searchsorted(ends, order, side="right")  # the part each spike came from
     del order
-    edges = np.concatenate([[0], np.cumsum(np.bincount(sp["unit"], minlength=n_units))])
-    return [t[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    if not np.array_equal(js, np.arange(js.size)):
+        unit = js[unit]
+    row = assign(t, segs)
+    if row.size and row.min() < 0:
+        ok = row >= 0
+        t, unit, row = t[ok], unit[ok], row[ok]
+    return {"time": t, "unit": unit, "row": row}
+
+
+def _unit_trains(c: NwbContent, ids: list[int], segs, keep_units, src: Path
+                 ) -> list[np.ndarray]:
+    """Each unit's spike times (s, increasing) within the segment rows: the file's sorted
+    trains themselves when every spike is in a row (no copy)."""
+    pos = unit_rows(c, src)
+    out = []
+    for u in ids:
+        if u not in pos or not keep_units(u):
+            out.append(np.zeros(0))
+            continue
+        t = c.spikes[pos[u]]
+        if segs is not None:
+            ok = assign(t, segs) >= 0
+            if not ok.all():
+                t = t[ok]
+        out.append(t)
+    return out
 
 
 def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any], *,
@@ -640,8 +656,8 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)
     units = set(c.unit_ids.tolist())
     role_of = _role_column(c)
-    spikes = {r: _spikes(c, ids[r], segs, lambda u, r=r: u in units and (
-        act[r] is None or role_of.get(u, r) == r), src) for r in ROLES}
+    keep_units = {r: lambda u, r=r: u in units and (act[r] is None or role_of.get(u, r) == r)
+                  for r in ROLES}
     row = assign(grid, segs)
     keep = row >= 0
     stop = np.full(grid.size, np.inf) if segs is None else segs["stop"][np.maximum(row, 0)]
@@ -659,7 +675,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
             activity[r] = act[r]["values"][keep]
             labels[r] = (act[r]["label"], act[r]["kind"])
         else:
-            rates = spike_rates(_unit_trains(spikes[r], len(ids[r])), bins, width,
+            rates = spike_rates(_unit_trains(c, ids[r], segs, keep_units[r], src), bins, width,
                                 stop[keep], _observed(c, ids[r], span, src))
             if lazy:  # binned when read: the memory of the spikes and one batch of rows
                 stored[r], activity[r] = rates, placeholder(rates.shape)
@@ -673,8 +689,10 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     t = restore_exact(meta, "time", (grid[keep] - off[rows]) / sec)
     wt = restore_exact(meta, "weight_time", (w["times"][wkeep] - off[wrow[wkeep]]) / sec)
     rec_ids = {r: _record_ids(meta, r, ids[r]) for r in ROLES}
-    spike_vars = {r: _spike_var(meta, r, spikes.pop(r), off, seg_id, sec, rec_ids[r])
-                  for r in ROLES}  # popped: a role's working copy is freed once converted
+    spike_vars = {}
+    for r in ROLES:  # one role at a time: its working copy is freed once converted
+        spike_vars[r] = _spike_var(meta, r, _spikes(c, ids[r], segs, keep_units[r], src), off,
+                                   seg_id, sec, rec_ids[r])
     labels = {r: tuple(meta.get("activity", {}).get(r, labels[r])) for r in ROLES}
     decay = opt.get("decay")
     decay = float(decay) * sec if decay is not None else meta.get("decay")
@@ -726,9 +744,11 @@ def _spike_var(meta, role, sp, off, seg_id, sec, rec_ids) -> dict[str, np.ndarra
     if sec != 1.0:
         t /= sec
     t = restore_exact(meta, f"{role}_spike_time", t)
-    out = {"time": t, "unit": rec_ids[sp["unit"]], "segment": seg_id[sp["row"]]}
+    out = {"time": t, "unit": rec_ids[sp.pop("unit")], "segment": seg_id[sp.pop("row")]}
+    del sp, t  # each working array freed once converted
     order = meta.get("spike_order", {}).get(role)
-    if order is not None and len(order) == t.size:  # the record's own order of its spikes
+    if order is not None and len(order) == out["time"].size:  # the record's own order
         inv = np.asarray(order, dtype=np.int64)
-        out = {k: v[inv] for k, v in out.items()}
+        for k in out:  # one array at a time
+            out[k] = out[k][inv]
     return out

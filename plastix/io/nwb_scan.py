@@ -287,15 +287,7 @@ def _scan_units(units: Any) -> dict[str, Any]:
         cols["location"] = np.array(group_location, dtype=object)
         out["group_columns"] = ("location",)
     if "spike_times" in units.colnames:
-        nan: dict[int, int] = {}
-        for i in range(ids.size):
-            t = np.asarray(units["spike_times"][i], dtype=float)
-            bad = np.isnan(t)
-            if bad.any():  # MatNWB pads ragged trains with NaN: no spike
-                nan[i] = int(bad.sum())
-                t = t[~bad]
-            spikes.append(np.sort(t))
-        out["nan_spikes"] = nan
+        spikes += _unit_spikes(units, ids.size, out)
     else:
         spikes += [np.zeros(0) for _ in ids]
     if "obs_intervals" in units.colnames:
@@ -332,6 +324,43 @@ def _electrode_columns(units: Any, n_units: int) -> dict[str, np.ndarray]:
         return out
     except Exception:  # noqa: BLE001 - an electrodes column written another way: left out
         return {}
+
+
+def _unit_spikes(units: Any, n: int, out: dict[str, Any]) -> list[np.ndarray]:
+    """Each row's spike times (s, sorted, NaN dropped and counted in ``out["nan_spikes"]``):
+    views into one array read at once, so that the spikes are held once (not once per
+    row and again when sorted)."""
+    from hdmf.common.table import VectorIndex
+
+    col, bounds = units["spike_times"], None
+    target = getattr(col, "target", None)
+    if isinstance(col, VectorIndex) and not isinstance(target, VectorIndex):
+        ends = np.asarray(col.data[:], dtype=np.int64)
+        flat = np.asarray(target.get(slice(None)), dtype=float)
+        if ends.shape == (n,) and flat.ndim == 1 and (ends[-1:] <= flat.size).all():
+            bounds = np.concatenate([np.zeros(1, np.int64), ends])
+    if bounds is None:  # not a plain ragged column: row by row
+        rows = [np.asarray(units["spike_times"][i], dtype=float) for i in range(n)]
+        bounds = np.concatenate([[0], np.cumsum([t.size for t in rows])]).astype(np.int64)
+        flat = np.concatenate(rows) if rows else np.zeros(0)
+        del rows
+    elif not flat.flags.writeable or not flat.flags.owndata:
+        flat = flat.copy()  # sorted in place below: never the file's own buffer
+    bad = np.isnan(flat)
+    nan: dict[int, int] = {}
+    if bad.any():  # MatNWB pads ragged trains with NaN: no spike
+        seen = np.concatenate([np.zeros(1, np.int64), np.cumsum(bad)])
+        per_row = seen[bounds[1:]] - seen[bounds[:-1]]
+        del seen
+        nan = {i: int(k) for i, k in enumerate(per_row) if k}
+        bounds = bounds - np.concatenate([[0], np.cumsum(per_row)])
+        flat = flat[~bad]
+    del bad
+    out["nan_spikes"] = nan
+    trains = [flat[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+    for t in trains:
+        t.sort()  # in place, as np.sort sorts a copy
+    return trains
 
 
 def _text(v: Any) -> Any:
