@@ -487,6 +487,8 @@ class _CellsCache:
                 self._tables.move_to_end(key)
                 return cells
         cells = _Cells(np.frombuffer(key[0]), np.frombuffer(key[1]), tau, STDP_CUTOFF * tau)
+        if cells.nbytes > _CELLS_BUDGET:  # kept, it would push every other table out
+            return cells
         with self._lock:
             self._tables[key] = cells
             held = sum(c.nbytes for c in self._tables.values())

@@ -80,6 +80,21 @@ def test_stdp_keeps_tables_within_a_byte_budget_and_gives_the_same_numbers(
     assert _alive(built) == 0 and K._CELLS.nbytes == 0
 
 
+
+def test_a_table_larger_than_the_budget_is_not_kept_and_evicts_nothing(rng, monkeypatch):
+    pre, post, edges = _trains(rng, n_post=2)
+    small = K.Spikes(post.times[post.units == 0][:20], np.zeros(20, np.int64), 1)
+    K._CELLS.clear()
+    one = _one_table_bytes(post, edges)
+    monkeypatch.setattr(K, "_CELLS_BUDGET", one // 2)  # a whole train's table does not fit
+    stdp = K.get_kernel("stdp").term
+    stdp(pre, small, edges, tau=TAU)  # a short train's table fits: kept
+    kept = K._CELLS.nbytes
+    assert 0 < kept <= K._CELLS_BUDGET
+    stdp(pre, post, edges, tau=TAU)  # both full tables too large: built, not kept
+    assert K._CELLS.nbytes == kept  # the short train's table stays
+    K._CELLS.clear()
+
 def _stdp_pairs(pre, post, edges, tau):
     """Every pair within 5τ, counted in its later spike's interval (``tests/test_kernels``)."""
     h = np.zeros((edges.size - 1, post.n, pre.n))

@@ -525,7 +525,7 @@ def _review(ds: xr.Dataset, desc: str | None = None, *, inferred: bool = False) 
     spikes, ``--weights-from spikes``, whatever it holds; a record written by ``plastix
     infer-weights``, ``attrs["weights"]`` ``"inferred ..."``, counts as such)."""
     inferred = (inferred or ds.attrs.get("weights") == "absent"
-                or str(ds.attrs.get("weights", "")).startswith("inferred"))  # infer-weights'
+                or ds.attrs.get("weights") == "inferred")  # infer-weights'
     lacking = _still_lacking(ds, inferred=inferred)
     caveat = ""
     known = np.isfinite(float(ds["decay"].values))
