@@ -588,8 +588,8 @@ def _warn_percent(out: pd.DataFrame, units: dict[str, str], names: list[str]) ->
 #: the longest |delta_t| (s) read without a warning when the header gives its unit: a
 #: spike-timing window spans tens of ms, and behavioural-timescale plasticity, the slowest
 #: pairing rule reported (Bittner et al. 2017, Science 357:1033), pairs a plateau with
-#: spikes up to about 5 s apart; the usual -100..100 ms written under [s] reads as
-#: 10-100 s, and every spike-time kernel is zero that far out
+#: spikes up to about 5 s apart; the usual timings of tens of ms, written as numbers
+#: under [s], read as tens of seconds, where every spike-time kernel is zero
 LONGEST_PAIRING = 10.0
 
 
