@@ -591,11 +591,20 @@ def _warn_percent(out: pd.DataFrame, units: dict[str, str], names: list[str]) ->
 #: spikes up to about 5 s apart; the usual timings of tens of ms, written as numbers
 #: under [s], read as tens of seconds, where every spike-time kernel is zero
 LONGEST_PAIRING = 10.0
+#: the largest |delta_t| (s) below which a table is warned about: spike-timing pairings
+#: span a few ms to ~100 ms (the window's usual span), so a table none of whose pairings
+#: reaches 1 ms tests no part of it; the usual timings written in seconds under [ms]
+#: (0.005 to 0.1) read as 5 to 100 µs, far below this, and a real table's largest
+#: timing (10 ms or more) far above it
+MIN_LONGEST_PAIRING = 1e-3
 
 
-def _warn_long_delta_t(delta_t: np.ndarray, unit: str | None) -> None:
-    """Warn when ``delta_t`` (s) looks like milliseconds: above 1 s with no unit in the
-    header, above :data:`LONGEST_PAIRING` with one."""
+def _warn_delta_t_scale(delta_t: np.ndarray, unit: str | None, written: str,
+                        where: _Where) -> None:
+    """Warn when ``delta_t`` (s) looks like milliseconds (above 1 s with no unit in the
+    header, above :data:`LONGEST_PAIRING` with one) or like seconds under a ``[ms]`` header
+    (every value below :data:`MIN_LONGEST_PAIRING`); ``written`` is its header as
+    written."""
     longest = float(np.nanmax(np.abs(delta_t))) if delta_t.size else 0.0
     if unit is None and longest > 1.0:
         warnings.warn("`delta_t` has no unit in its header and is read in seconds; values above "
@@ -608,6 +617,18 @@ def _warn_long_delta_t(delta_t: np.ndarray, unit: str | None) -> None:
                       f"s in magnitude, longer than any pairing protocol (spike-timing windows "
                       f"span tens of ms; the slowest pairing rules a few seconds): values like "
                       f"these look like milliseconds: {fix}.", UserWarning, stacklevel=3)
+    elif 0 < longest < MIN_LONGEST_PAIRING:
+        shown = unit if unit is not None else "s"
+        scale = COLUMNS["delta_t"][1][unit_word(shown)]  # type: ignore[index]  # read already
+        low, high = np.nanmin(delta_t) / scale, np.nanmax(delta_t) / scale
+        fix = ("values like these look like seconds written under [ms]: write the header "
+               "'delta_t [s]' if they are, or multiply them by 1000" if unit_word(shown) == "ms"
+               else "check the values and the unit in its header ('delta_t [ms]' for "
+               "milliseconds, 'delta_t [s]' for seconds)")
+        warnings.warn(f"`delta_t`{where.of()} (column {written!r}) runs from {low:g} to "
+                      f"{high:g} {shown}: every |delta_t| is below "
+                      f"{MIN_LONGEST_PAIRING * 1e3:g} ms, shorter than any spike-timing "
+                      f"pairing (a few ms to ~100 ms); {fix}.", UserWarning, stacklevel=3)
 
 
 _SD_NAMES = frozenset(("sd", "s_d", "std", "stdev", "st_dev", "std_dev", "standard_deviation",
@@ -689,8 +710,10 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     -----
     UserWarning
         Summary rows left out; a unitless ratio that looks like percent, a ``[%]``
-        change that looks like % of baseline or like fractions; a unitless
-        ``delta_t`` that looks like milliseconds; dropped NaN rows.
+        change that looks like % of baseline or like fractions; a ``delta_t`` that
+        looks like milliseconds (above 1 s with no unit, above :data:`LONGEST_PAIRING`
+        with one) or like seconds under ``[ms]`` (every value below
+        :data:`MIN_LONGEST_PAIRING`); dropped NaN rows.
 
     Examples
     --------
@@ -704,6 +727,7 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     raw = _read_frame(table, sheet)
     frame = raw.frame
     names, units = parse_header(frame.columns)
+    written = dict(zip(names, map(str, frame.columns), strict=True))
     raw.where.column = {n: raw.where.column[c] for n, c in zip(names, frame.columns,
                                                                  strict=True)
                         if c in raw.where.column}
@@ -730,7 +754,8 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
         if "weight_sem" in out:
             out["weight_sem"] = out["weight_sem"] / out["control_ratio"]
         out = out.drop(columns="control_ratio")
-    _warn_long_delta_t(out["delta_t"].to_numpy(), units.get("delta_t"))
+    _warn_delta_t_scale(out["delta_t"].to_numpy(), units.get("delta_t"), written["delta_t"],
+                        raw.where)
     out = out.reset_index(drop=True)
     out.attrs = {"units": {**{n: COLUMNS[n][0] for n in out if n in COLUMNS},
                            **{n: units[n] for n in labels if n in units}},

@@ -1,0 +1,60 @@
+"""Probe 5's findings on tables of pairing experiments as other tools and labs save them:
+seconds under a ``[ms]`` header, a workbook whose first sheet documents the columns,
+``% of baseline``, a header of two rows, weights in two units of one quantity, and lab
+missing-value markers (``n.d.``, ``-``).
+
+Every input is built here, small, the way the program that writes it does (openpyxl
+for .xlsx, text for CSV).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from plastix.datasets import list_datasets, load_dataset
+from plastix.io.table import load_pairing_table
+
+DT = [-80, -40, -20, -10, -5, 5, 10, 20, 40, 80]
+RATIO = [round(1 + (0.6 if d > 0 else -0.4) * math.exp(-abs(d) / 20), 4) for d in DT]
+CELLS = [f"cell{i:02d}" for i in range(len(DT))]
+
+
+def _csv(path, header: str, *cols) -> str:
+    rows = "".join(",".join(str(c) for c in row) + "\n" for row in zip(*cols, strict=True))
+    path.write_text(header + "\n" + rows, encoding="utf-8")
+    return str(path)
+
+
+def _no_warning(fn, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(*args, **kw)
+
+
+# ------------------------------------------------------------------ 2. seconds under [ms]
+
+
+def test_seconds_under_a_ms_header_are_warned_once(tmp_path):
+    f = _csv(tmp_path / "s_under_ms.csv", "cell,delta_t [ms],weight_ratio", CELLS,
+             [d / 1000 for d in DT], RATIO)
+    with pytest.warns(UserWarning) as seen:
+        table = load_pairing_table(f)
+    said = [str(w.message) for w in seen if "delta_t" in str(w.message)]
+    assert len(said) == 1, said
+    assert ("`delta_t` of 's_under_ms.csv' (column 'delta_t [ms]') runs from -0.08 to 0.08 ms"
+            in said[0])
+    assert "write the header 'delta_t [s]' if they are, or multiply them by 1000" in said[0]
+    np.testing.assert_allclose(table["delta_t"], np.array(DT) / 1e6)  # read as told
+
+
+def test_usual_pairings_in_ms_and_the_bundled_tables_are_not_warned(tmp_path):
+    f = _csv(tmp_path / "ms.csv", "Δt (ms),weight_ratio", DT, RATIO)
+    _no_warning(load_pairing_table, f)
+    tables = [e.name for e in list_datasets() if e.kind == "table"]
+    assert tables
+    for name in tables:
+        _no_warning(load_dataset, name)
