@@ -58,3 +58,46 @@ def test_usual_pairings_in_ms_and_the_bundled_tables_are_not_warned(tmp_path):
     assert tables
     for name in tables:
         _no_warning(load_dataset, name)
+
+
+# ------------------------------------------------------------------ 10. % of baseline
+
+
+@pytest.mark.parametrize("header", ["EPSP slope (% of baseline)", "% of baseline",
+                                    "fEPSP [% of baseline]"])
+def test_percent_of_baseline_gets_the_ratio_rename(tmp_path, header):
+    f = _csv(tmp_path / "pct.csv", f"cell,delta_t [ms],{header}", CELLS, DT,
+             [100 * r for r in RATIO])
+    with pytest.raises(ValueError, match=r"found columns .*\. Did you mean '.*baseline.*'\? "
+                       r"% of baseline \(100 = unchanged\) is the ratio after/before: rename "
+                       r"that column 'weight_ratio \[%\]'\.$"):
+        load_pairing_table(f)
+
+
+@pytest.mark.parametrize("unit", ["% of baseline", "percent of baseline", "% baseline"])
+def test_weight_ratio_in_percent_of_baseline_reads_as_percent(tmp_path, unit):
+    f = _csv(tmp_path / "pct.csv", f"delta_t [ms],weight_ratio [{unit}]", DT,
+             [100 * r for r in RATIO])
+    np.testing.assert_allclose(_no_warning(load_pairing_table, f)["weight_ratio"], RATIO)
+    units_row = tmp_path / "units_row.csv"  # the unit in a row of units under the header
+    units_row.write_text("delta_t,weight_ratio\nms,% of baseline\n"
+                         + "".join(f"{d},{100 * r}\n" for d, r in zip(DT, RATIO, strict=True)),
+                         encoding="utf-8")
+    np.testing.assert_allclose(load_pairing_table(units_row)["weight_ratio"], RATIO)
+
+
+def test_a_change_in_percent_of_baseline_is_refused_not_read_as_a_change(tmp_path):
+    f = _csv(tmp_path / "chg.csv", "delta_t [ms],weight_change [% of baseline]", DT,
+             [100 * r for r in RATIO])
+    with pytest.raises(ValueError, match=r"`weight_change` is headed in '% of baseline' "
+                       r"\('weight_change \[% of baseline\]'\): % of baseline \(100 = "
+                       r"unchanged\) is a ratio, and a change is 0 when unchanged; name the "
+                       r"column 'weight_ratio \[%\]'\.$"):
+        load_pairing_table(f)
+
+
+def test_percent_change_from_baseline_keeps_the_change_rename(tmp_path):
+    f = _csv(tmp_path / "chg.csv", "delta_t [ms],% change from baseline", DT,
+             [100 * (r - 1) for r in RATIO])
+    with pytest.raises(ValueError, match=r"Rename that column 'weight_change \[%\]'\.$"):
+        load_pairing_table(f)

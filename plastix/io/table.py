@@ -113,6 +113,7 @@ from plastix.io.table_header import (
     distinct_columns,
     header_name,
     is_header,
+    of_baseline,
     parse_header,
     require_columns,
     unit_word,
@@ -336,6 +337,10 @@ def _factor(name: str, unit: str | None, weight_unit: str | None,
     """The factor that converts column ``name`` from ``unit`` to SI; a ``weight_sem``
     without a unit is in the unit of the ratio or change column (``ratio_unit``)."""
     si, table = COLUMNS[name]
+    if name == "weight_change" and unit is not None and of_baseline(unit):
+        raise ValueError(f"`weight_change` is headed in {unit!r} ('weight_change [{unit}]'): "
+                         "% of baseline (100 = unchanged) is a ratio, and a change is 0 when "
+                         "unchanged; name the column 'weight_ratio [%]'.")
     if name == "weight_sem" and weight_unit is not None:  # SEM of the weights, their unit
         if unit not in (None, weight_unit):
             raise ValueError(f"`weight_sem` must be in the weights' unit "
@@ -425,7 +430,8 @@ def _numbers(raw: _Raw, frame: pd.DataFrame, name: str, unit: str | None,
             blanks.append((label, col))
         elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
                 v, (bool, np.bool_)):
-            pct = grid is not None and (label, col) in grid.percent and unit == "%"
+            pct = (grid is not None and (label, col) in grid.percent and unit is not None
+                   and unit_word(unit) == "%")
             values[i] = float(v) * (100.0 if pct else 1.0)
             plain += 1
         elif isinstance(v, str) and (x := numbers.parse(v)) is not None:
@@ -785,9 +791,10 @@ def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, 
     out = pd.DataFrame(index=frame.index)
     for name in known:
         unit = units.get(name)
+        factor = _factor(name, unit, weight_unit, ratio_unit)
         if name in ("weight_ratio", "weight_change") and unit and unit_word(unit) == "%":
             _warn_percent_values(name, columns[name].values)
-        out[name] = columns[name].values * _factor(name, unit, weight_unit, ratio_unit)
+        out[name] = columns[name].values * factor
     for name in names:
         if name not in COLUMNS:
             out[name] = _labels(frame[name], raw, numbers)

@@ -20,6 +20,7 @@ from plastix.io.table_cells import blank as _blank
 from plastix.io.table_cells import is_number as _is_number
 
 __all__ = ["COLUMNS", "ALIASES", "RATIO_UNITS", "canonical", "is_known", "unit_word",
+           "of_baseline",
            "split_header", "header_name", "is_header", "with_units_row", "parse_header",
            "require_columns", "column_key", "distinct_columns", "repeated"]
 
@@ -58,6 +59,11 @@ _ELECTRICAL = re.compile(r"^[munpµμ]?[VAS]$")
 #: unit words read as the units (any case), in brackets and after an underscore alike
 _UNIT_WORDS = {"pct": "%", "percent": "%", "sec": "s", "secs": "s", "msec": "ms",
                "msecs": "ms", "usec": "us", "usecs": "us"}
+#: "% of baseline" (``% baseline``, ``percent of baseline``): a ratio in percent, 100 =
+#: unchanged, as plastix reads ``weight_ratio [%]``; in a name, or alone as the unit
+_OF_BASELINE = r"(?:%|pct|percent)\s*(?:of\s+)?(?:the\s+)?baseline"
+_OF_BASELINE_UNIT = re.compile(rf"^{_OF_BASELINE}$", re.IGNORECASE)
+_OF_BASELINE_IN = re.compile(_OF_BASELINE, re.IGNORECASE)
 
 
 def column_key(name: str) -> str:
@@ -83,8 +89,17 @@ def is_known(name: str) -> bool:
 
 
 def unit_word(unit: str) -> str:
-    """A unit with its spelt-out word read (``msec`` → ``ms``, ``percent`` → ``%``)."""
+    """A unit with its spelt-out word read (``msec`` → ``ms``, ``percent`` → ``%``, and
+    ``% of baseline`` → ``%``: a ratio in percent, 100 = unchanged)."""
+    if of_baseline(unit):
+        return "%"
     return _UNIT_WORDS.get(unit.strip().lower(), unit.strip())
+
+
+def of_baseline(unit: str) -> bool:
+    """Whether a unit is "% of baseline" (``% baseline``, ``percent of baseline``): a ratio
+    in percent (100 = unchanged), never a change."""
+    return _OF_BASELINE_UNIT.match(unit.strip()) is not None
 
 
 def split_header(cell: Any) -> tuple[str, str | None] | None:
@@ -342,8 +357,9 @@ def _words(name: str) -> set[str]:
 
 def _weight_hint(others: list[str], units: Mapping[str, str]) -> str | None:
     """The fix for weights under lab names: one column ``... before`` and one ``... after``
-    (``EPSP before [µV]``), or one ``... change`` (``% change``, ``EPSP slope change (%)``);
-    None when no such column, or more than one, is found."""
+    (``EPSP before [µV]``), one in % of baseline (``EPSP slope (% of baseline)``: a ratio),
+    or one ``... change`` (``% change``, ``EPSP slope change (%)``); None when no such
+    column, or more than one, is found."""
     before = [n for n in others if _words(n) & {"before", "baseline"}]
     after = [n for n in others if "after" in _words(n)]
     if len(before) == 1 and len(after) == 1 and before != after:
@@ -351,6 +367,11 @@ def _weight_hint(others: list[str], units: Mapping[str, str]) -> str | None:
         return (f" Did you mean {_written(b, units)} and {_written(a, units)}? Rename them "
                 f"{_named('weight_before', _unit_in(b, 'weight_before', units))} and "
                 f"{_named('weight_after', _unit_in(a, 'weight_after', units))}.")
+    ratio = [n for n in others if _OF_BASELINE_IN.search(_written(n, units))
+             and "change" not in _words(n)]
+    if len(ratio) == 1:
+        return (f" Did you mean {_written(ratio[0], units)}? % of baseline (100 = unchanged) "
+                "is the ratio after/before: rename that column 'weight_ratio [%]'.")
     change = [n for n in others if "change" in _words(n)]
     if len(change) == 1:
         c = change[0]
