@@ -101,3 +101,16 @@ def test_percent_change_from_baseline_keeps_the_change_rename(tmp_path):
              [100 * (r - 1) for r in RATIO])
     with pytest.raises(ValueError, match=r"Rename that column 'weight_change \[%\]'\.$"):
         load_pairing_table(f)
+
+
+@pytest.mark.parametrize("unit", ["pct", "% of baseline"])
+def test_excel_percent_cells_read_as_shown_under_any_spelling_of_percent(tmp_path, unit):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["delta_t [ms]", f"weight_ratio [{unit}]"])
+    for d, r in zip(DT, RATIO, strict=True):
+        ws.append([d, r])  # stored 1.5, shown 150%
+        ws.cell(ws.max_row, 2).number_format = "0%"
+    wb.save(tmp_path / "pct.xlsx")
+    np.testing.assert_allclose(load_pairing_table(tmp_path / "pct.xlsx")["weight_ratio"], RATIO)
