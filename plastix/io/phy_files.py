@@ -76,23 +76,43 @@ def is_phy_path(path: str | os.PathLike) -> bool | None:
         return None
 
 
-def _params(folder: Path) -> dict[str, Any]:
-    """The literal values of ``params.py`` (``name = value`` lines), never executed."""
+def _params(folder: Path) -> tuple[dict[str, Any], dict[str, tuple[int, str]]]:
+    """The literal values of ``params.py`` (``name = value`` lines), never executed, and the
+    ``name = value`` lines whose value is no literal (an expression, a call), as their line
+    number and text, for the message that asks for the number.  A UTF-8 BOM (Windows
+    Notepad) is not part of the first name."""
     path = folder / _PARAMS
     if not path.is_file():
         raise FileFormatError(f"cannot read {folder.name!r} as a {_LABEL}: it has no "
                               f"{_PARAMS} (Kilosort writes one with sample_rate). Add a line "
                               "`sample_rate = 30000.0` (your rate in Hz) in a params.py.")
-    out = {}
-    for line in path.read_text(errors="replace").splitlines():
+    out: dict[str, Any] = {}
+    skipped: dict[str, tuple[int, str]] = {}
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    for n, line in enumerate(text.splitlines(), start=1):
         name, eq, value = line.partition("=")
         if not eq or not name.strip().isidentifier():
             continue
+        key = name.strip().lower()
         try:
-            out[name.strip().lower()] = ast.literal_eval(value.strip())
+            out[key] = ast.literal_eval(value.strip())
+            skipped.pop(key, None)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
-            continue  # not a literal (an expression): not needed, never evaluated
-    return out
+            skipped[key] = (n, line.strip())  # not a literal: never evaluated
+    return out, skipped
+
+
+def _no_rate(folder: Path, rate: Any, line: tuple[int, str] | None) -> FileFormatError:
+    """The refusal of a ``params.py`` without a positive ``sample_rate``, quoting the line
+    that gives it as an expression (which plastix does not run)."""
+    head = f"cannot read {folder.name!r} as a {_LABEL}: {_PARAMS} gives no positive sample_rate"
+    fix = "`sample_rate = 30000.0` (your rate in Hz)"
+    if line is None:
+        return FileFormatError(f"{head} (found {rate!r}). Add a line {fix}.")
+    quoted = line[1] if len(line[1]) <= 80 else line[1][:77] + "..."
+    return FileFormatError(f"{head}: its line {line[0]}, `{quoted}`, is not a number written "
+                           f"out, and plastix never runs {_PARAMS}. Write the number instead, "
+                           f"e.g. {fix}.")
 
 
 def _array(folder: Path, name: str) -> np.ndarray:
@@ -190,11 +210,10 @@ def phy_folder(path: str | os.PathLike) -> PhyFolder:
         raise FileFormatError(f"cannot read {folder.name!r} as a {_LABEL}: it has no {_TIMES}. "
                               "Pass the folder Kilosort wrote (with spike_times.npy, "
                               "spike_clusters.npy and params.py).")
-    rate = _params(folder).get("sample_rate")
-    if not isinstance(rate, (int, float)) or not rate > 0:
-        raise FileFormatError(f"cannot read {folder.name!r} as a {_LABEL}: {_PARAMS} gives no "
-                              f"positive sample_rate (found {rate!r}). Add a line "
-                              "`sample_rate = 30000.0` (your rate in Hz).")
+    values, skipped = _params(folder)
+    rate = values.get("sample_rate")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+        raise _no_rate(folder, rate, skipped.get("sample_rate"))
     samples = _array(folder, _TIMES)
     if samples.dtype.kind == "f" and np.any(samples != np.round(samples)):
         frac = samples[samples != np.round(samples)][:3]
