@@ -114,3 +114,46 @@ def test_excel_percent_cells_read_as_shown_under_any_spelling_of_percent(tmp_pat
         ws.cell(ws.max_row, 2).number_format = "0%"
     wb.save(tmp_path / "pct.xlsx")
     np.testing.assert_allclose(load_pairing_table(tmp_path / "pct.xlsx")["weight_ratio"], RATIO)
+
+
+# ------------------------------------------------------------------ 12. weights in two units
+
+BEFORE = [round(1.0 + 0.1 * i, 3) for i in range(len(DT))]  # mV
+
+
+@pytest.mark.parametrize("before_unit, after_unit, scale", [
+    ("mV", "µV", 1e3), ("µV", "μV", 1.0), ("nA", "pA", 1e3), ("mV/ms", "µV/ms", 1e3)])
+def test_weights_in_two_units_of_one_quantity_are_converted(tmp_path, before_unit, after_unit,
+                                                            scale):
+    after = [b * r * scale for b, r in zip(BEFORE, RATIO, strict=True)]
+    f = _csv(tmp_path / "mixed.csv", f"delta_t [ms],weight_before [{before_unit}],"
+             f"weight_after [{after_unit}]", DT, BEFORE, after)
+    np.testing.assert_allclose(_no_warning(load_pairing_table, f)["weight_ratio"], RATIO,
+                               rtol=1e-12)  # float rounding of the unit factors only
+
+
+def test_weight_sem_in_a_third_unit_of_the_quantity_is_converted(tmp_path):
+    after = [1e3 * b * r for b, r in zip(BEFORE, RATIO, strict=True)]
+    sem = [50.0] * len(DT)  # µV, of weight_after
+    f = _csv(tmp_path / "sem.csv", "delta_t [ms],weight_before [mV],weight_after [µV],"
+             "weight_sem [µV]", DT, BEFORE, after, sem)
+    np.testing.assert_allclose(load_pairing_table(f)["weight_sem"],
+                               [50e-6 / (b * 1e-3) for b in BEFORE], rtol=1e-12)
+    bare = _csv(tmp_path / "bare.csv", "delta_t [ms],weight_before [mV],weight_after [µV],"
+                "weight_sem", DT, BEFORE, after, sem)
+    with pytest.raises(ValueError, match=r"`weight_sem` of 'bare\.csv' has no unit, and "
+                       r"`weight_before` and `weight_after` are in 'mV' and 'µV': name its "
+                       r"unit, e.g\. 'weight_sem \[µV\]'\.$"):
+        load_pairing_table(bare)
+
+
+@pytest.mark.parametrize("after_unit, got", [("pA", "'mV' and 'pA'"), (None, "'mV' and none")])
+def test_weights_of_two_quantities_are_refused_with_the_fix(tmp_path, after_unit, got):
+    head = "weight_after" + (f" [{after_unit}]" if after_unit else "")
+    f = _csv(tmp_path / "two.csv", f"delta_t [ms],weight_before [mV],{head}", DT, BEFORE,
+             BEFORE)
+    with pytest.raises(ValueError, match=rf"`weight_before` and `weight_after` of 'two\.csv' "
+                       rf"must be in one unit, or in units of one quantity \(mV and µV are "
+                       rf"converted\); got {got}: write both in one unit and name it in both "
+                       r"headers, e.g\. 'weight_before \[mV\]' and 'weight_after \[mV\]'\.$"):
+        load_pairing_table(f)

@@ -43,11 +43,13 @@ delta_t        yes       post spike time − pre spike time; > 0: pre before pos
 weight_ratio   one of    weight after / weight before (1, %: ``150`` in ``[%]`` is 1.5)
 weight_change  the three relative change, after / before − 1 (1, %: ``+50`` in ``[%]`` is a
                forms     ratio of 1.5)
-weight_before            weight before and after pairing, any unit (the same for both;
-weight_after             the unit cancels in the ratio)
+weight_before            weight before and after pairing, any unit (the same for both,
+weight_after             or two of one quantity, ``mV`` and ``µV``, converted to SI; the
+                         unit cancels in the ratio)
 weight_sem     no        standard error of the row's ratio (in the unit of the ratio or
                          change column unless it names its own), or of ``weight_after``
-                         in the weights' unit (divided by ``weight_before`` here); > 0
+                         in the weights' unit or one of its quantity (divided by
+                         ``weight_before`` here); > 0
 n              no        cells averaged in the row (default 1); integer ≥ 1
 frequency      no        pairing rate within a train (Hz, kHz, mHz, 1/s); > 0
 n_pairings     no        pairings per train (default 1); integer ≥ 1
@@ -117,6 +119,7 @@ from plastix.io.table_header import (
     parse_header,
     require_columns,
     unit_word,
+    weight_scale,
     with_units_row,
 )
 from plastix.io.table_header import RATIO_UNITS as _RATIO
@@ -779,19 +782,16 @@ def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, 
     columns = {n: _numbers(raw, frame, n, units.get(n), numbers) for n in known}
     units = {**units, **{n: c.unit for n, c in columns.items() if c.unit is not None}}
     _check_formulas(raw, [b for c in columns.values() for b in c.blanks])
-    weight_unit = None
+    weight_unit, scale = None, {}
     if "weight_before" in names:
-        weight_unit = units.get("weight_before", "")
-        if units.get("weight_after", "") != weight_unit:
-            after_unit = units.get("weight_after") or "none"
-            raise ValueError(f"`weight_before` and `weight_after` must be in the same unit; got "
-                             f"{weight_unit or 'none'!r} and {after_unit!r}.")
+        weight_unit, scale = _weight_units(units, "weight_sem" in names, raw.where)
     ratio_unit = next((units.get(n) for n in ("weight_ratio", "weight_change") if n in names),
                       None)
     out = pd.DataFrame(index=frame.index)
     for name in known:
         unit = units.get(name)
-        factor = _factor(name, unit, weight_unit, ratio_unit)
+        factor = scale[name] if name in scale else _factor(name, unit, weight_unit,
+                                                           ratio_unit)
         if name in ("weight_ratio", "weight_change") and unit and unit_word(unit) == "%":
             _warn_percent_values(name, columns[name].values)
         out[name] = columns[name].values * factor
@@ -799,6 +799,40 @@ def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, 
         if name not in COLUMNS:
             out[name] = _labels(frame[name], raw, numbers)
     return out, units, weight_unit
+
+
+def _weight_units(units: dict[str, str], sem: bool, where: _Where
+                  ) -> tuple[str, dict[str, float]]:
+    """The weights' unit, and the factors that convert ``weight_before``, ``weight_after``
+    and ``weight_sem`` (when ``sem``) to SI when their units differ but measure one
+    quantity (``mV`` and ``µV``: the ratio after/before has no unit); no factors when the
+    units are the same.  Weights of two quantities, or with and without a unit, are
+    refused with the fix."""
+    before, after = units.get("weight_before", ""), units.get("weight_after", "")
+    sem_unit = units.get("weight_sem") if sem else None
+    if before == after and sem_unit in (None, before):
+        return before, {}
+    qb, qa = (weight_scale(u) if u else None for u in (before, after))
+    if before != after and (qb is None or qa is None or qb[0] != qa[0]):
+        raise ValueError(f"`weight_before` and `weight_after`{where.of()} must be in one unit, "
+                         "or in units of one quantity (mV and µV are converted); got "
+                         f"{repr(before) if before else 'none'} and "
+                         f"{repr(after) if after else 'none'}: write both in one unit "
+                         f"and name it in both headers, e.g. 'weight_before [{before or 'mV'}]' "
+                         f"and 'weight_after [{before or 'mV'}]'.")
+    if sem and sem_unit is None:
+        raise ValueError(f"`weight_sem`{where.of()} has no unit, and `weight_before` and "
+                         f"`weight_after` are in {before!r} and {after!r}: name its unit, e.g. "
+                         f"'weight_sem [{after}]'.")
+    factors = {"weight_before": qb[1], "weight_after": qa[1]} if qb and qa else {}
+    if sem:
+        qs = weight_scale(sem_unit or "")
+        if qb is None or qs is None or qs[0] != qb[0]:
+            raise ValueError(f"`weight_sem`{where.of()} must be in the weights' unit "
+                             f"({before or 'none'}) or another unit of its quantity; got "
+                             f"{sem_unit!r}.")
+        factors["weight_sem"] = qs[1]
+    return before, factors
 
 
 def _ratio(out: pd.DataFrame, weight_unit: str | None, where: _Where) -> pd.DataFrame:

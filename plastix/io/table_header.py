@@ -20,7 +20,7 @@ from plastix.io.table_cells import blank as _blank
 from plastix.io.table_cells import is_number as _is_number
 
 __all__ = ["COLUMNS", "ALIASES", "RATIO_UNITS", "canonical", "is_known", "unit_word",
-           "of_baseline",
+           "of_baseline", "weight_scale",
            "split_header", "header_name", "is_header", "with_units_row", "parse_header",
            "require_columns", "column_key", "distinct_columns", "repeated"]
 
@@ -56,6 +56,12 @@ _HEADER = re.compile(r"^\s*(?P<name>[^\[\]]*?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$
 _PARENS = re.compile(r"^\s*(?P<name>.*?)\s*\((?P<unit>[^()]*)\)\s*$")
 _SUFFIX = re.compile(r"^(?P<name>.*?)[\s_\-]+(?P<unit>[A-Za-zµμ%]+)$")
 _ELECTRICAL = re.compile(r"^[munpµμ]?[VAS]$")
+#: a weight's unit that plastix converts: a prefix, a quantity (volt, ampere, siemens,
+#: ohm), and for a slope a time after a slash (``mV``, ``pA``, ``nS``, ``MΩ``, ``mV/ms``)
+_WEIGHT_UNIT = re.compile(r"^(?P<prefix>[GMkmunpµμ]?)(?P<base>V|A|S|Ω|Ohm|ohm)"
+                          r"(?:/(?P<time>s|ms|us|µs|μs))?$")
+_PREFIXES = {"": 1.0, "G": 1e9, "M": 1e6, "k": 1e3, "m": 1e-3, "u": 1e-6, "µ": 1e-6,
+             "μ": 1e-6, "n": 1e-9, "p": 1e-12}
 #: unit words read as the units (any case), in brackets and after an underscore alike
 _UNIT_WORDS = {"pct": "%", "percent": "%", "sec": "s", "secs": "s", "msec": "ms",
                "msecs": "ms", "usec": "us", "usecs": "us"}
@@ -135,6 +141,20 @@ def _unit_suffix(name: str) -> tuple[str, str | None]:
     word = unit_word(m["unit"])
     match = [u for u in accepted if u.lower() == word.lower()]
     return (m["name"], match[0]) if match else (name, None)
+
+
+def weight_scale(unit: str) -> tuple[str, float] | None:
+    """The quantity of a weight's unit and its factor to SI: ``"mV"`` → ``("V", 1e-3)``,
+    ``"pA"`` → ``("A", 1e-12)``, ``"mV/ms"`` → ``("V/s", 1.0)``; None for a unit plastix
+    does not convert (``a.u.``, ``%``)."""
+    m = _WEIGHT_UNIT.match(unit.strip())
+    if m is None:
+        return None
+    base = "Ω" if m["base"].lower() == "ohm" else m["base"]
+    factor = _PREFIXES[m["prefix"]]
+    if m["time"] is None:
+        return base, factor
+    return f"{base}/s", factor / _TIME[m["time"]]
 
 
 def header_name(cell: Any) -> str:
