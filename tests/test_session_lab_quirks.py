@@ -5,6 +5,7 @@ report, which prints the command when the file is ready."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from test_phy_files import _kilosort
 
@@ -40,3 +41,63 @@ def test_a_sample_rate_written_as_an_expression_is_quoted_not_run(tmp_path, spik
     text = str(err.value)
     assert "\n" not in text and f"`sample_rate = {value}`" in text
     assert "line 2" in text and "never runs" in text and "`sample_rate = 30000.0`" in text
+
+
+# ------------------------------------------------------------------ pynapple sessions
+
+nap = pytest.importorskip("pynapple")
+PRE, POST = [3, 5, 7], [21, 22]
+
+
+def _session(folder, rng, *, roles=("pre", "post"), weights="weights", intervals=None):
+    """A session as a lab saves it: one TsGroup ``spikes`` of 3 pre and 2 post units
+    (metadata ``role``), a TsdFrame of the 6 synapses' weights (metadata ``pre_unit``,
+    ``post_unit``) saved as ``weights``.npz, and optionally an IntervalSet ``intervals``."""
+    folder.mkdir()
+    ids = PRE + POST
+    group = nap.TsGroup({u: nap.Ts(np.sort(rng.uniform(0, 40, 200))) for u in ids},
+                        time_support=nap.IntervalSet(0, 40))
+    group.set_info(role=np.array([roles[0]] * len(PRE) + [roles[1]] * len(POST)))
+    group.save(str(folder / "spikes.npz"))
+    pairs = [(p, q) for q in POST for p in PRE]
+    tw = np.arange(0.0, 41.0, 4.0)
+    frame = nap.TsdFrame(t=tw, d=1 + 0.01 * rng.standard_normal((tw.size, len(pairs))),
+                         columns=list(range(len(pairs))), time_support=nap.IntervalSet(0, 40))
+    frame.set_info(pre_unit=np.array([p for p, _ in pairs]),
+                   post_unit=np.array([q for _, q in pairs]))
+    frame.save(str(folder / f"{weights}.npz"))
+    if intervals is not None:
+        nap.IntervalSet(start=[0.0, 20.0], end=[20.0, 40.0]).save(
+            str(folder / f"{intervals}.npz"))
+    return folder
+
+
+@pytest.mark.parametrize("roles", [("presyn", "postsyn"), ("Pre-syn", "Post_Syn"),
+                                   ("presynaptic", "post-synaptic"), ("Pre ", " post")])
+def test_role_values_spelt_presyn_postsyn_read_as_pre_post(tmp_path, rng, roles):
+    from plastix.io import read_pynapple_session
+    from plastix.io.unit_select import role_value
+
+    assert (role_value(roles[0]), role_value(roles[1])) == ("pre", "post")
+    rec = read_pynapple_session(_session(tmp_path / "s", rng, roles=roles))
+    assert rec["pre"].values.tolist() == PRE and rec["post"].values.tolist() == POST
+
+
+def test_role_values_that_say_no_role_get_the_flags_the_weights_support(tmp_path, rng,
+                                                                        capsys):
+    """``source``/``target`` are not role spellings; the refusal and inspect print the
+    selection by that column in the direction of the weights' pre_unit/post_unit."""
+    from plastix._util.errors import SchemaError
+    from plastix.cli import main
+    from plastix.io import inspect_file, read_pynapple_session
+
+    folder = _session(tmp_path / "s", rng, roles=("target", "source"))  # pre units: target
+    with pytest.raises(SchemaError) as err:
+        read_pynapple_session(folder)
+    flags = "--pre-units role=target --post-units role=source"
+    assert flags in str(err.value) and "\n" not in str(err.value)
+    report = inspect_file(folder)
+    assert not report.ready and flags in report.command()
+    assert main(["inspect", str(folder), "--pre-units", "role=target", "--post-units",
+                 "role=source", "--decay", "0"]) == 0
+    assert "ready for `plastix estimate`" in capsys.readouterr().out

@@ -66,9 +66,9 @@ from plastix._util.optional import require
 from plastix._util.validate import check_keywords
 from plastix.io.nwb_map import synapse_pairs
 from plastix.io.nwb_scan import cli_flag as _flag
-from plastix.io.nwb_scan import parse_units, role_value, suggest
+from plastix.io.nwb_scan import parse_units, suggest
 from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
-from plastix.io.unit_select import role_advice
+from plastix.io.unit_select import role_advice, role_value
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SYNAPSE_TABLES",
            "read_pynapple_session", "open_pynapple_session", "write_pynapple_session",
@@ -237,9 +237,12 @@ def select_units(refuse: Callable[..., Exception], obj: NpzObject, role: str, sp
         keep = [i for i, v in zip(ids, meta["role"].tolist(), strict=True)
                 if role_value(v) == role]
         if not keep:
+            fix, flags = (advice or selection_fix)(obj) if shared else ("", ())
             raise refuse(f"the metadata column 'role' of {obj.path.name} names no {role} "
-                           f"unit (values {sorted(set(map(str, meta['role'].tolist())))})",
-                           f"Select the {role}synaptic units with {_flag(option)}")
+                         f"unit (values {sorted(set(map(str, meta['role'].tolist())))}; a "
+                         "role is pre/post, presyn/postsyn or presynaptic/postsynaptic)",
+                         fix if flags and not flags[0].endswith(" IDS") else
+                         f"Select the {role}synaptic units with {_flag(option)}", flags)
     elif spec is None:
         if shared:
             fix, flags = (advice or selection_fix)(obj)

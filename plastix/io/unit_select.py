@@ -11,12 +11,28 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["UnitFilter", "parse_units", "cell_matches", "role_split", "role_advice",
-           "selected_units", "split_agrees", "FILTER_HELP"]
+__all__ = ["UnitFilter", "parse_units", "cell_matches", "role_value", "role_split",
+           "role_advice", "selected_units", "split_agrees", "FILTER_HELP", "ROLE_SPELLINGS"]
 
 _FILTER = re.compile(r"^\s*(?P<column>[^<>=!]*?)\s*(?P<op>==|=|!=|<=|>=|<|>)\s*(?P<value>.*?)\s*$")
 FILTER_HELP = ("a list of unit ids or COLUMN=VALUE (e.g. 'location=CA1'; several values "
                 "'location=CA1,CA3'; 'group!=noise'; numbers 'depth<1500', 'depth>=2000')")
+
+
+ROLE_SPELLINGS = {"pre": ("pre", "presyn", "presynaptic"),
+                  "post": ("post", "postsyn", "postsynaptic")}
+"""The spellings of each role in a ``role`` column (any case; spaces, ``-``, ``_`` and
+``.`` between the letters ignored: ``Pre-synaptic``, ``post_syn``)."""
+
+_ROLE_OF = {word: role for role, words in ROLE_SPELLINGS.items() for word in words}
+
+
+def role_value(cell: Any) -> str:
+    """A ``role`` cell as ``"pre"`` / ``"post"`` when it says so (:data:`ROLE_SPELLINGS`:
+    ``"Pre "``, ``"presyn"``, ``"Presynaptic"``, ``"post-synaptic"``); else as written,
+    lower case and stripped."""
+    plain = str(cell).strip().lower()
+    return _ROLE_OF.get(re.sub(r"[\s_\-.]+", "", plain), plain)
 
 
 @dataclass(frozen=True)
@@ -216,8 +232,6 @@ def _role_column(ids: list[Any], metadata: dict[str, np.ndarray],
                  synapses: tuple[Any, Any] | None) -> tuple[str, str, str] | None:
     """A column whose values say pre / post (``Role`` = ``Presynaptic``, ``cell_type`` =
     ``pre``), as a split the weights do not contradict; else None."""
-    from plastix.io.nwb_scan import role_value
-
     for column in sorted(metadata, key=_advice_rank):
         cells = _texts(metadata[column])
         roles = {v: role_value(v) for v in set(cells)}
