@@ -67,7 +67,7 @@ def _session(folder, rng, *, roles=("pre", "post"), weights="weights", intervals
                    post_unit=np.array([q for _, q in pairs]))
     frame.save(str(folder / f"{weights}.npz"))
     if intervals is not None:
-        nap.IntervalSet(start=[0.0, 20.0], end=[20.0, 40.0]).save(
+        nap.IntervalSet(start=[0.0, 20.0], end=[19.0, 40.0]).save(
             str(folder / f"{intervals}.npz"))
     return folder
 
@@ -100,4 +100,25 @@ def test_role_values_that_say_no_role_get_the_flags_the_weights_support(tmp_path
     assert not report.ready and flags in report.command()
     assert main(["inspect", str(folder), "--pre-units", "role=target", "--post-units",
                  "role=source", "--decay", "0"]) == 0
+    assert "ready for `plastix estimate`" in capsys.readouterr().out
+
+
+def test_inspect_reads_a_weight_frame_not_named_weights_and_offers_the_intervals(
+        tmp_path, rng, capsys):
+    """``epsp_slopes.npz`` (pre_unit/post_unit metadata) is the weights: the command reads
+    it with --weights (inferring them from the spikes is named as the alternative only),
+    and ``sessions.npz`` is offered as --segments sessions."""
+    from plastix.cli import main
+    from plastix.io import inspect_file
+
+    folder = _session(tmp_path / "s", rng, weights="epsp_slopes", intervals="sessions")
+    report = inspect_file(folder)
+    assert "--weights epsp_slopes" in report.command()
+    assert "--weights-from" not in report.command()
+    assert "100% of synapses measured" in report.record and "3 pre x 2 post" in report.record
+    assert any("--weights-from spikes" in f for f in report.found)  # the alternative
+    assert any("--segments sessions" in a for a in report.advice)
+    assert report.command().endswith("--decay G")  # no input silent: the decay is needed
+    flags = ["0" if f == "G" else f for f in report.command().split()[3:]]
+    assert main(["inspect", str(folder), *flags]) == 0
     assert "ready for `plastix estimate`" in capsys.readouterr().out

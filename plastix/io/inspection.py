@@ -909,7 +909,9 @@ def _segments_and_decay(c: NwbContent, ins: Inspection, options: dict[str, Any])
 
 def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
     """What a pynapple session folder (or one of its ``.npz`` files) holds, mapped by
-    ``options`` (the reader options of :mod:`plastix.io.pynapple_files`)."""
+    ``options`` (the reader options of :mod:`plastix.io.pynapple_files`).  A folder without
+    ``weights.npz`` whose TsdFrame may hold the weights is reviewed as read with
+    ``--weights FRAME``; inferring them from the spikes is named as the alternative."""
     from plastix.io.pynapple_files import read_session, session_objects
     from plastix.io.pynapple_npz import NotPynappleError, NpzObject
 
@@ -926,12 +928,16 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
                          f"{', '.join(n for n in s.names if n != s.main)}")
     ins.flags += [f"{cli_flag(k)} {_flag_value(v)}"
                   for k, v in options.items() if v is not None and k != "source"]
+    _unread_intervals(s, ins, options)
     try:
         ds = read_session(s, lazy=True, **options)
     except (FileFormatError, UnsafeFileError) as err:  # a damaged or unsafe file it needs
         ins.missing.append(str(err))
         return ins
     except MappingError as err:
+        frame = _weight_frame(err, options)
+        if frame is not None:
+            return _with_weight_frame(path, options, frame)
         ds = _session_spikes_only(s, options, err)
         if ds is None:
             ins.missing.append(err.what)
@@ -942,12 +948,6 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
                 ins.flags.append("--weights-from spikes")
             return ins
         ins.flags.append("--weights-from spikes")
-        frames = [f.split(" ", 1)[1] for f in err.flags if f.startswith("--weights ")
-                  and not f.endswith(" NAME")]
-        if frames:
-            ins.found.append(f"a TsdFrame that may hold the weights: {frames[0]}; read it with "
-                             f"--weights {frames[0]} (and --synapses PRE:POST,... unless its "
-                             "metadata has pre_unit and post_unit)")
     try:
         review = _review(ds, inferred=bool(options.get("weights_from")))
     finally:
@@ -957,6 +957,44 @@ def inspect_pynapple_session(path: Path, options: dict[str, Any]) -> Inspection:
                          "weights can be inferred from the spikes")
     _finish(ins, review)
     return ins
+
+
+def _weight_frame(err: Any, options: dict[str, Any]) -> str | None:
+    """The TsdFrame a session reader's refusal for want of weights names (its flag
+    ``--weights FRAME``), when no weights were named nor asked to be inferred; else None."""
+    if options.get("weights") is not None or options.get("weights_from") is not None:
+        return None
+    return next((f.split(" ", 1)[1] for f in err.flags
+                 if f.startswith("--weights ") and not f.endswith(" NAME")), None)
+
+
+def _with_weight_frame(path: Path, options: dict[str, Any], frame: str) -> Inspection:
+    """:func:`inspect_pynapple_session` with ``--weights FRAME`` (a TsdFrame not named
+    ``weights.npz`` that may hold them), naming the inference from spikes as the
+    alternative."""
+    ins = inspect_pynapple_session(path, {**options, "weights": frame})
+    at = next((k for k, f in enumerate(ins.found) if f.startswith(f"{frame}.npz:")),
+              len(ins.found) - 1) + 1
+    ins.found.insert(at, f"a TsdFrame that may hold the weights (no file is named weights.npz):"
+                     f" {frame}; the command reads it with --weights {shlex.quote(frame)}; if "
+                     "it is not the weights, infer them from the spikes instead: "
+                     "--weights-from spikes --decay G")
+    return ins
+
+
+def _unread_intervals(s: Any, ins: Inspection, options: dict[str, Any]) -> None:
+    """Advise ``--segments NAME`` for an IntervalSet of a folder that has no ``epochs.npz``
+    (the default segments) when none is named."""
+    if options.get("segments") is not None or s.main is not None or s.has("epochs"):
+        return
+    try:
+        sets = s.kinds(("IntervalSet",))
+    except (FileFormatError, UnsafeFileError):
+        return  # a damaged file: reported where it is needed
+    for name in sets:
+        ins.advice.append(f"{name}.npz is an IntervalSet, not read (the segments are the rows "
+                          "of epochs.npz, which the folder lacks): if its rows are the "
+                          f"sessions, add --segments {shlex.quote(name)}")
 
 
 def _replace_flags(ins: Inspection, flags: tuple[str, ...]) -> None:
