@@ -157,3 +157,62 @@ def test_weights_of_two_quantities_are_refused_with_the_fix(tmp_path, after_unit
                        rf"converted\); got {got}: write both in one unit and name it in both "
                        r"headers, e.g\. 'weight_before \[mV\]' and 'weight_after \[mV\]'\.$"):
         load_pairing_table(f)
+
+
+# ------------------------------------------------------------------ 13. missing-value markers
+
+
+def _with(cells: list, at: dict) -> list:
+    return [at.get(i, c) for i, c in enumerate(cells)]
+
+
+def test_missing_value_markers_are_named_and_point_to_nan_drop(tmp_path):
+    marks = {1: "n.d.", 4: "-", 6: "NA", 7: "—", 8: "nd"}
+    f = _csv(tmp_path / "nd.csv", "cell,delta_t [ms],weight_ratio", CELLS, DT,
+             _with(RATIO, marks))
+    with pytest.raises(ValueError, match=r"^`table` has NaN \(empty cells, or the missing-value "
+                       r"markers 'n\.d\.', '-', 'NA', '—', 'nd'\) in 5 of 10 rows \(lines 3, 6, "
+                       r"8, 9, 10 of 'nd\.csv'; column\(s\) weight_ratio\); fill them, or pass "
+                       r"nan='drop' \(command line: --nan drop\) to drop those rows"):
+        load_pairing_table(f)
+    with pytest.warns(UserWarning, match=r"dropped 5 of 10 rows .*markers 'n\.d\.'"):
+        table = load_pairing_table(f, nan="drop")
+    keep = [i for i in range(len(DT)) if i not in marks]
+    np.testing.assert_allclose(table["weight_ratio"], np.array(RATIO)[keep])
+    assert table.attrs["n_dropped"] == 5
+
+
+def test_markers_in_a_workbook_read_as_missing_too(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["delta_t [ms]", "weight_ratio"])
+    for row in zip(DT, _with(RATIO, {2: "n.d."}), strict=True):
+        ws.append(list(row))
+    wb.save(tmp_path / "nd.xlsx")
+    with pytest.raises(ValueError, match=r"marker 'n\.d\.'\) in 1 of 10 rows \(row 4 of "
+                       r"sheet 'Sheet' in 'nd\.xlsx'"):
+        load_pairing_table(tmp_path / "nd.xlsx")
+    with pytest.warns(UserWarning, match=r"dropped 1 of 10 rows"):
+        assert len(load_pairing_table(tmp_path / "nd.xlsx", nan="drop")) == 9
+
+
+def test_every_cell_that_is_not_a_number_is_named_in_one_message(tmp_path):
+    bad = {0: "big", 2: "x", 3: "?", 5: "1;2", 6: "high", 9: "low"}
+    f = _csv(tmp_path / "bad.csv", "delta_t [ms],weight_ratio,n", DT, _with(RATIO, bad),
+             _with([1] * 10, {4: "many"}))
+    with pytest.raises(ValueError, match=r"^`weight_ratio` and `n` must hold numbers; got 7 "
+                       r"cells that are not: 'big' \(weight_ratio, line 2\), 'x' \(weight_ratio, "
+                       r"line 4\), '\?' \(weight_ratio, line 5\), 'many' \(n, line 6\), '1;2' "
+                       r"\(weight_ratio, line 7\) and 2 more of 'bad\.csv'\. Write a number in "
+                       r"each, or leave the cell empty for a missing value\.$"):
+        load_pairing_table(f)
+
+
+def test_one_cell_that_is_not_a_number_keeps_its_own_fix(tmp_path):
+    f = _csv(tmp_path / "one.csv", "delta_t,weight_ratio", ["10 ms", "0.02", "0.03"],
+             [1.2, 0.9, 1.1])
+    with pytest.raises(ValueError, match=r"^`delta_t` must hold numbers; got '10 ms' in line 2 "
+                       r"of 'one\.csv'\. Write 10 and put the unit in the header \('delta_t "
+                       r"\[ms\]'\)\.$"):
+        load_pairing_table(f)

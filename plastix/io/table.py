@@ -61,10 +61,15 @@ experiment     no        id of the row; unique
                          in ``attrs["units"]``), usable to group (``by=``)
 ============== ========= =============================================================
 
-NaN policy: a NaN (empty cell) in any of the columns above is refused by
-default (``nan="refuse"``: a ValueError naming the rows); ``nan="drop"``
-drops those rows with a warning that gives the count (kept in
-``attrs["n_dropped"]``).  NaN in label columns is kept.
+NaN policy: a NaN in any of the columns above is refused by default
+(``nan="refuse"``: a ValueError naming the rows); ``nan="drop"`` drops those
+rows with a warning that gives the count (kept in ``attrs["n_dropped"]``).
+A NaN is an empty cell, or a cell that marks a missing value: pandas' words
+(``NA``, ``n/a``, ``NaN``; :data:`~plastix.io.table_cells.NA_TEXT`) and the
+markers labs write (``n.d.``, ``nd``, ``-``, ``—``, ``n.a.``;
+:data:`~plastix.io.table_cells.MISSING_MARKS`), which the messages name.  NaN
+in label columns is kept.  Other cells of these columns that are not numbers
+are refused in one message naming each (the first five, and how many more).
 
 A table is not a record (no activity, no weight time axis), so it is not a
 :class:`plastix.io.formats.Format` (whose ``read`` returns a validated record
@@ -98,6 +103,7 @@ from plastix.io.table_cells import (
     Numbers,
     cell_name,
     clean,
+    is_missing,
 )
 from plastix.io.table_cells import (
     blank as _blank,
@@ -367,25 +373,59 @@ def _number_texts(frame: pd.DataFrame, names: list[str]) -> list[str]:
     return [v for n in names if frame[n].dtype == object for v in frame[n] if isinstance(v, str)]
 
 
-def _not_a_number(name: str, text: str, where: str, numbers: Numbers, sep: str | None) -> str:
+_ANY_NUMBER = "Write a number, or leave the cell empty for a missing value."
+
+
+def _not_a_number(name: str, text: str, where: str, numbers: Numbers) -> str:
     """The message for a cell of a known column that is not a number, with the fix."""
+    fix = _number_fix(name, text, numbers)
+    return f"`{name}` must hold numbers; got {text!r} in {where}. {fix}"
+
+
+def _number_fix(name: str, text: str, numbers: Numbers) -> str:
+    """The fix for a cell of a known column that is not a number."""
     t = text.strip()
-    head = f"`{name}` must hold numbers; got {text!r} in {where}."
     if t.upper() in EXCEL_ERRORS:
-        return (f"{head} That is an Excel error: fix the formula (or clear the cell) in the "
+        return ("That is an Excel error: fix the formula (or clear the cell) in the "
                 "workbook and export it again.")
     if t.endswith("%") and numbers.parse(t) is not None:
-        return (f"{head} Write {clean(t).rstrip('%').lstrip('+')} and put [%] in the header "
+        return (f"Write {clean(t).rstrip('%').lstrip('+')} and put [%] in the header "
                 f"('{name} [%]'), with every cell of the column in percent.")
     if not numbers.comma and "," in t and numbers.parse(t.replace(",", ".")) is not None:
-        return (f"{head} Decimal commas are read in semicolon- or tab-separated files only: "
+        return ("Decimal commas are read in semicolon- or tab-separated files only: "
                 "write decimal points (1.5), or save the table as CSV with semicolons.")
     if (m := re.match(r"^([+-]?[\d.,]*\d)\s*(\S.*)$", t)) and numbers.parse(m[1]) is not None:
         accepted = COLUMNS[name][1]
         if accepted is not None and unit_word(m[2]) in accepted:
-            return f"{head} Write {m[1]} and put the unit in the header ('{name} [{m[2]}]')."
-        return f"{head} Write the number alone ({m[1]})."
-    return f"{head} Write a number, or leave the cell empty for a missing value."
+            return f"Write {m[1]} and put the unit in the header ('{name} [{m[2]}]')."
+        return f"Write the number alone ({m[1]})."
+    return _ANY_NUMBER
+
+
+#: cells named in a message, at most
+_SHOWN_CELLS = 5
+
+
+def _not_numbers(bad: list[tuple[str, Any, str]], raw: _Raw, numbers: Numbers) -> str:
+    """The message for the cells ``(column, row label, text)`` of known columns that are
+    not numbers: each named (up to :data:`_SHOWN_CELLS`, then how many more), with the
+    fix they share (else: write numbers)."""
+    if len(bad) == 1:
+        name, label, text = bad[0]
+        return _not_a_number(name, text, raw.where.cell(name, label), numbers)
+    order = {n: j for j, n in enumerate(raw.where.column)}
+    row = {label: i for i, label in enumerate(raw.frame.index)}
+    bad = sorted(bad, key=lambda b: (row[b[1]], order.get(b[0], 0)))
+    names = list(dict.fromkeys(n for n, _, _ in bad))
+    shown = ", ".join(f"{text!r} ({f'{name}, ' * (len(names) > 1)}"
+                      f"{raw.where.short(name, label)})" for name, label, text in
+                      bad[:_SHOWN_CELLS])
+    more = f" and {len(bad) - _SHOWN_CELLS} more" if len(bad) > _SHOWN_CELLS else ""
+    fixes = {_number_fix(n, t, numbers) for n, _, t in bad}
+    fix = fixes.pop() if len(fixes) == 1 and _ANY_NUMBER not in fixes else (
+        "Write a number in each, or leave the cell empty for a missing value.")
+    return (f"{' and '.join(f'`{n}`' for n in names)} must hold numbers; got {len(bad)} cells "
+            f"that are not: {shown}{more}{raw.where.of()}. {fix}")
 
 
 def _ambiguous(name: str, cells: list[tuple[Any, str]], raw: _Raw, numbers: Numbers) -> str:
@@ -407,6 +447,8 @@ class _Column(NamedTuple):
     values: np.ndarray
     unit: str | None
     blanks: list[tuple[Any, int]]  # (row label, 0-based column) of empty cells (Excel)
+    bad: list[tuple[Any, str]] = []  # (row label, text) of cells that are not numbers
+    marks: list[str] = []  # the missing-value markers read as NaN (NA, n.d., -)
 
 
 def _numbers(raw: _Raw, frame: pd.DataFrame, name: str, unit: str | None,
@@ -422,7 +464,7 @@ def _numbers(raw: _Raw, frame: pd.DataFrame, name: str, unit: str | None,
         return _Column(series.to_numpy(dtype=float, na_value=np.nan), unit, [])
     grid, col = raw.grid, raw.where.column.get(name, -1)
     values = np.full(len(series), np.nan)
-    blanks, percent, plain, ambiguous = [], [], 0, []
+    blanks, percent, plain, ambiguous, bad, marks = [], [], 0, [], [], []
     for i, (label, v) in enumerate(zip(series.index, series.to_numpy(dtype=object),
                                        strict=True)):
         if grid is not None and (label, col) in grid.errors:
@@ -431,6 +473,8 @@ def _numbers(raw: _Raw, frame: pd.DataFrame, name: str, unit: str | None,
                              "clear the cell) and save the workbook again.")
         if _blank(v):
             blanks.append((label, col))
+        elif isinstance(v, str) and is_missing(v):
+            marks.append(v.strip())
         elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
                 v, (bool, np.bool_)):
             pct = (grid is not None and (label, col) in grid.percent and unit is not None
@@ -444,15 +488,15 @@ def _numbers(raw: _Raw, frame: pd.DataFrame, name: str, unit: str | None,
             percent.append(label) if v.strip().endswith("%") else None
             plain += not v.strip().endswith("%") and not np.isnan(x)
         else:
-            where = raw.where.cell(name, label)
-            raise ValueError(_not_a_number(name, str(v), where, numbers, raw.where.sep))
+            bad.append((label, str(v)))
+    if bad:
+        return _Column(values, unit, blanks, bad)
     if ambiguous:
         raise ValueError(_ambiguous(name, ambiguous, raw, numbers))
     if percent and not (unit_word(unit or "%") == "%" and (unit is not None or not plain)):
         text = str(series[percent[0]])
-        raise ValueError(_not_a_number(name, text, raw.where.cell(name, percent[0]), numbers,
-                                       raw.where.sep))
-    return _Column(values, "%" if percent and unit is None else unit, blanks)
+        raise ValueError(_not_a_number(name, text, raw.where.cell(name, percent[0]), numbers))
+    return _Column(values, "%" if percent and unit is None else unit, blanks, [], marks)
 
 
 def _time_spans(series: pd.Series, name: str, unit: str | None) -> np.ndarray:
@@ -520,20 +564,24 @@ def _rows_of(out: pd.DataFrame, where: _Where, idx: np.ndarray) -> str:
     return where.rows(list(out.index[idx]))
 
 
-def _handle_nan(out: pd.DataFrame, known: list[str], nan: str,
-                where: _Where) -> tuple[pd.DataFrame, int]:
-    """Refuse or drop the rows with NaN in a known column (see the module docstring)."""
+def _handle_nan(out: pd.DataFrame, known: list[str], nan: str, where: _Where,
+                marks: Sequence[str] = ()) -> tuple[pd.DataFrame, int]:
+    """Refuse or drop the rows with NaN in a known column (see the module docstring);
+    ``marks``: the missing-value markers read as NaN, named in the message."""
     isnan = out[known].isna().to_numpy()
     bad = np.flatnonzero(isnan.any(axis=1))
     if not bad.size:
         return out, 0
     cols = [c for c, any_ in zip(known, isnan.any(axis=0), strict=True) if any_]
     at = f"{_rows_of(out, where, bad)}; column(s) {', '.join(cols)}"
+    what = "NaN (empty cells)" if not marks else (
+        f"NaN (empty cells, or the missing-value marker{'s' * (len(marks) > 1)} "
+        f"{', '.join(map(repr, marks[:_SHOWN_CELLS]))}{', ...' * (len(marks) > _SHOWN_CELLS)})")
     if nan == "refuse":
-        raise ValueError(f"`table` has NaN (empty cells) in {bad.size} of {len(out)} rows "
-                         f"({at}); fill them, or pass nan='drop' (command line: --nan drop) "
-                         "to drop those rows (the count is reported).")
-    warnings.warn(f"dropped {bad.size} of {len(out)} rows of the pairing table with NaN "
+        raise ValueError(f"`table` has {what} in {bad.size} of {len(out)} rows ({at}); fill "
+                         "them, or pass nan='drop' (command line: --nan drop) to drop those "
+                         "rows (the count is reported).")
+    warnings.warn(f"dropped {bad.size} of {len(out)} rows of the pairing table with {what} "
                   f"({at}).", UserWarning, stacklevel=3)
     return out.drop(index=out.index[bad]), int(bad.size)
 
@@ -689,8 +737,9 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
         A ``.csv``, ``.tsv``/``.tab``/``.txt``, ``.parquet``/``.pq`` (needs ``pyarrow``)
         or ``.xlsx`` file, or a DataFrame, with the columns of the module docstring.
     nan : {"refuse", "drop"}
-        Rows with NaN in a known column: refused (ValueError) or dropped (with
-        a warning giving the count).
+        Rows with NaN in a known column (an empty cell, or a missing-value marker:
+        ``NA``, ``n/a``, ``n.d.``, ``nd``, ``-``, ``—``): refused (ValueError) or dropped
+        (with a warning giving the count).
     sheet : str or int, optional
         The sheet of an ``.xlsx`` workbook (name, or 0-based position); by default
         the only sheet, else the first whose header names ``delta_t``.
@@ -709,11 +758,11 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     Raises
     ------
     ValueError
-        A missing column ("did you mean"), an unknown unit in brackets, a cell that
-        is not a number (or reads as two), a formula with no saved value or an Excel
-        error cell, a ratio ≤ 0, NaN rows (``nan="refuse"``), duplicated experiment
-        ids, counts that are not integers ≥ 1: one line each, naming the column and
-        the rows (or cells) as the user sees them.
+        A missing column ("did you mean"), an unknown unit in brackets, cells that
+        are not numbers (all named in one message) or read as two, a formula with no
+        saved value or an Excel error cell, a ratio ≤ 0, NaN rows (``nan="refuse"``),
+        duplicated experiment ids, counts that are not integers ≥ 1: one line each,
+        naming the column and the rows (or cells) as the user sees them.
 
     Warns
     -----
@@ -744,11 +793,11 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     if not len(frame):
         raise ValueError("`table` has no rows: one row per pairing experiment is needed.")
     require_columns(names, units)
-    out, units, weight_unit = _convert(raw, frame, names, units)
+    out, units, weight_unit, marks = _convert(raw, frame, names, units)
     labels = [n for n in names if n not in COLUMNS]
     checked = [n for n in names if n in COLUMNS] + (["experiment"] if "experiment" in names
                                                     else [])
-    out, n_dropped = _handle_nan(out, checked, nan, raw.where)
+    out, n_dropped = _handle_nan(out, checked, nan, raw.where, marks)
     if not len(out):
         raise ValueError("`table` has no rows left after dropping the rows with NaN.")
     out = _ratio(out, weight_unit, raw.where)
@@ -774,12 +823,18 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
 
 
 def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, str]
-             ) -> tuple[pd.DataFrame, dict[str, str], str | None]:
+             ) -> tuple[pd.DataFrame, dict[str, str], str | None, list[str]]:
     """The known columns as float in SI and the labels as read; the units (a column of
-    ``50%`` cells gets ``%``) and the weights' unit (None: no weights)."""
+    ``50%`` cells gets ``%``), the weights' unit (None: no weights) and the missing-value
+    markers read as NaN (``n.d.``, ``-``; each once).  Cells that are not numbers are
+    refused in one message naming them."""
     known = [n for n in names if n in COLUMNS]
     numbers = Numbers.of(raw.where.sep, _number_texts(frame, known))
     columns = {n: _numbers(raw, frame, n, units.get(n), numbers) for n in known}
+    bad = [(n, label, text) for n, c in columns.items() for label, text in c.bad]
+    if bad:
+        raise ValueError(_not_numbers(bad, raw, numbers))
+    marks = list(dict.fromkeys(m for c in columns.values() for m in c.marks))
     units = {**units, **{n: c.unit for n, c in columns.items() if c.unit is not None}}
     _check_formulas(raw, [b for c in columns.values() for b in c.blanks])
     weight_unit, scale = None, {}
@@ -798,7 +853,7 @@ def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, 
     for name in names:
         if name not in COLUMNS:
             out[name] = _labels(frame[name], raw, numbers)
-    return out, units, weight_unit
+    return out, units, weight_unit, marks
 
 
 def _weight_units(units: dict[str, str], sem: bool, where: _Where

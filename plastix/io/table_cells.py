@@ -33,7 +33,8 @@ import pandas as pd
 
 __all__ = ["Grid", "Numbers", "read_text", "read_xlsx", "formulas", "cell_name", "clean",
            "blank", "is_number", "first_cell", "summary_rows", "frame_of", "drop_empty",
-           "HEADER_SEARCH_ROWS", "TEXT_SUFFIXES", "NA_TEXT", "EXCEL_ERRORS"]
+           "HEADER_SEARCH_ROWS", "TEXT_SUFFIXES", "NA_TEXT", "EXCEL_ERRORS", "MISSING_MARKS",
+           "is_missing"]
 
 #: rows searched for the header (a title or notes may sit above it)
 HEADER_SEARCH_ROWS = 20
@@ -287,6 +288,12 @@ def formulas(grid: Grid, cells: Iterable[tuple[int, int]]) -> dict[tuple[int, in
 NA_TEXT = frozenset(("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
                       "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
                       "nan", "null"))
+#: the missing-value markers labs write in a number column (any case): dashes, "not
+#: determined", "not available", "not measured"; read as NaN in a known column, as
+#: :data:`NA_TEXT` is (a row holding one is refused, or dropped with ``nan="drop"``)
+MISSING_MARKS = frozenset(("-", "--", "—", "–", "−", "n.d.", "n.d", "nd", "n/d", "n.a.",
+                           "n.a", "na", "not determined", "not done", "not measured",
+                           "not available", "missing"))
 EXCEL_ERRORS = ("#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#N/A", "#SPILL!",
                  "#CALC!")
 _SPACES = re.compile(r"[\s\u00a0\u2007\u2009\u202f]")
@@ -340,6 +347,13 @@ class Numbers:
             return float(t)
         except ValueError:
             return None
+
+
+def is_missing(text: str) -> bool:
+    """Whether a cell's text marks a missing value: a pandas word (:data:`NA_TEXT`,
+    ``NA``, ``n/a``) or a lab's marker (:data:`MISSING_MARKS`, ``n.d.``, ``-``)."""
+    t = text.strip()
+    return t in NA_TEXT or t.lower() in MISSING_MARKS
 
 
 def clean(text: str) -> str:
