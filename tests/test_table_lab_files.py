@@ -399,5 +399,5 @@ def test_fixes_name_the_command_line_flag_too(tmp_path):
         ws.append(["delta_t", "weight_ratio"])
         ws.append([0.01, 1.2])
     wb.save(tmp_path / "two.xlsx")
-    with pytest.warns(UserWarning, match=r"sheet=NAME \(command line: --sheet NAME\)"):
+    with pytest.raises(ValueError, match=r"sheet=NAME \(command line: --sheet NAME\)"):
         load_pairing_table(tmp_path / "two.xlsx")

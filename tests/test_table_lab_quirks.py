@@ -216,3 +216,47 @@ def test_one_cell_that_is_not_a_number_keeps_its_own_fix(tmp_path):
                        r"of 'one\.csv'\. Write 10 and put the unit in the header \('delta_t "
                        r"\[ms\]'\)\.$"):
         load_pairing_table(f)
+
+
+# ------------------------------------------------------------------ 7. which sheet
+
+
+def _sheets(path, sheets: dict):
+    """A workbook of ``sheets``: title → rows (the header first), in order."""
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(list(row))
+    wb.save(path)
+    return path
+
+
+TABLE = [("cell", "delta_t [ms]", "weight_ratio"), *zip(CELLS, DT, RATIO, strict=True)]
+INFO = [("column", "description"), ("cell", "cell id"), ("delta_t [ms]", "t_post - t_pre"),
+        ("weight_ratio", "EPSP slope after/before")]
+
+
+def test_a_sheet_documenting_the_columns_is_passed_over_with_a_warning(tmp_path):
+    book = _sheets(tmp_path / "info.xlsx", {"Info": INFO, "data": TABLE})
+    with pytest.warns(UserWarning, match=r"^`table` 'info\.xlsx': read sheet 'data', the first "
+                      r"whose header names 'delta_t' and a weight column \(sheet 'Info' before "
+                      r"it has no such header\); pass sheet=NAME \(command line: --sheet NAME\) "
+                      r"to read another\.$"):
+        table = load_pairing_table(book)
+    np.testing.assert_allclose(table["weight_ratio"], RATIO)
+    assert table.attrs["source"].endswith("info.xlsx[data]")
+
+
+def test_two_sheets_that_both_hold_a_table_are_refused_naming_them(tmp_path):
+    other = [(c, d, r ** 2) if i else (c, d, r) for i, (c, d, r) in enumerate(TABLE)]
+    book = _sheets(tmp_path / "two.xlsx", {"Info": INFO, "slice A": TABLE, "slice B": other})
+    with pytest.raises(ValueError, match=r"^`table` 'two\.xlsx' has 2 sheets whose header names "
+                       r"'delta_t' and a weight column \('slice A', 'slice B'\), and plastix does "
+                       r"not choose between them: pass sheet=NAME \(command line: --sheet NAME\),"
+                       r" e\.g\. --sheet 'slice A'\.$"):
+        load_pairing_table(book)
+    np.testing.assert_allclose(_no_warning(load_pairing_table, book, sheet="slice B")
+                               ["weight_ratio"], np.square(RATIO))

@@ -115,20 +115,26 @@ def _workbook(path, *, title_rows: int = 0, second: bool = False):
 def test_xlsx_finds_its_table_sheet_and_header(tmp_path, clean, title_rows):
     path = tmp_path / "book.xlsx"
     _workbook(path, title_rows=title_rows)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # one sheet with a table: no warning
+    with pytest.warns(UserWarning) as seen:  # one sheet with a table, not the first: named
         table = load_pairing_table(path)
+    assert [str(w.message) for w in seen] == [
+        "`table` 'book.xlsx': read sheet 'pairs', the first whose header names 'delta_t' and "
+        "a weight column (sheet 'notes' before it has no such header); pass sheet=NAME "
+        "(command line: --sheet NAME) to read another."]
     assert table.attrs.pop("source").endswith("book.xlsx[pairs]")
     clean.attrs.pop("source")
     _same(table, clean)
 
 
-def test_xlsx_with_two_table_sheets_warns_and_sheet_picks(tmp_path, clean):
+def test_xlsx_with_two_table_sheets_is_refused_and_sheet_picks(tmp_path, clean):
     path = tmp_path / "book.xlsx"
     _workbook(path, second=True)
-    with pytest.warns(UserWarning, match=r"2 sheets with a 'delta_t' column .*read 'pairs'"):
-        first = load_pairing_table(path)
-    np.testing.assert_allclose(first["weight_ratio"], RATIO)
+    with pytest.raises(ValueError, match=r"has 2 sheets whose header names 'delta_t' and a "
+                       r"weight column \('pairs', 'squared'\), and plastix does not choose "
+                       r"between them: pass sheet=NAME \(command line: --sheet NAME\), e\.g\. "
+                       r"--sheet pairs\.$"):
+        load_pairing_table(path)
+    np.testing.assert_allclose(load_pairing_table(path, sheet="pairs")["weight_ratio"], RATIO)
     for sheet in ("squared", 2, "2"):
         np.testing.assert_allclose(load_pairing_table(path, sheet=sheet)["weight_ratio"],
                                    np.square(RATIO))
@@ -155,15 +161,20 @@ def test_cli_sheet_flag_and_one_line_warnings(tmp_path, capsys):
     from plastix.cli import console
 
     path = tmp_path / "book.xlsx"
-    _workbook(path, second=True)
+    _workbook(tmp_path / "one.xlsx")  # a notes sheet, then the table: read, with a warning
     before = warnings.showwarning
-    rc = console(["estimate", str(path), "--n-boot", "50", "--n-null", "19", "--rng", "0"])
+    rc = console(["estimate", str(tmp_path / "one.xlsx"), "--n-boot", "50", "--n-null", "19",
+                  "--rng", "0"])
     assert warnings.showwarning is before  # the console's warning format is scoped
     captured = capsys.readouterr()
     assert rc == 0
     warned = [line for line in captured.err.splitlines() if line.strip()]
     assert warned == [line for line in warned if line.startswith("plastix: warning: ")], warned
-    assert any("read 'pairs'" in line for line in warned)
+    assert any("read sheet 'pairs'" in line for line in warned)
+    _workbook(path, second=True)  # two sheets with a table: refused in one line
+    rc = console(["estimate", str(path), "--n-boot", "50", "--n-null", "19", "--rng", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0 and len(err) == 1 and "e.g. --sheet pairs" in err[0], err
     rc = console(["estimate", str(path), "--sheet", "squared", "--n-boot", "50",
                   "--n-null", "19", "--rng", "0"])
     captured = capsys.readouterr()

@@ -29,8 +29,11 @@ tab-separated file whose numbers use a decimal comma (``-3,7``), ``1.294`` and
 with a thousands comma; a number that could be either (``1.294`` in a file that
 shows no decimal comma) is refused with the fix.  Cells like ``+50%`` are read
 in percent.  An Excel workbook is read from the sheet given as ``sheet=``, else
-the only sheet, else the first sheet whose header names ``delta_t`` (a warning
-names the others); a cell formatted as percent (stored 0.47, shown ``47%``) under
+the only sheet, else the one sheet whose header names ``delta_t`` and a weight
+column (a sheet that documents the columns is passed over; a warning names the
+sheet read when it is not the first, and several such sheets are refused, naming
+them), else the first sheet whose header names ``delta_t`` (a warning names the
+others); a cell formatted as percent (stored 0.47, shown ``47%``) under
 a ``[%]`` column is read as shown (47); formulas saved without their value and
 error cells (``#DIV/0!``) are refused naming the cells.
 
@@ -121,6 +124,7 @@ from plastix.io.table_header import (
     distinct_columns,
     header_name,
     is_header,
+    is_table_header,
     of_baseline,
     parse_header,
     require_columns,
@@ -248,7 +252,7 @@ def _read_frame(source: Any, sheet: Any = None) -> _Raw:
         where = _Where(path.name)
         return _Raw(_without_index_column(_labels_apart(frame, where)), str(path), where)
     if suffix == ".xlsx":
-        grid = table_cells.read_xlsx(path, sheet, is_header)
+        grid = table_cells.read_xlsx(path, sheet, is_header, is_table_header)
     else:
         grid = table_cells.read_text(path, suffix, is_header)
     frame = table_cells.frame_of(grid, is_header, with_units_row,
@@ -574,15 +578,15 @@ def _handle_nan(out: pd.DataFrame, known: list[str], nan: str, where: _Where,
         return out, 0
     cols = [c for c, any_ in zip(known, isnan.any(axis=0), strict=True) if any_]
     at = f"{_rows_of(out, where, bad)}; column(s) {', '.join(cols)}"
-    what = "NaN (empty cells)" if not marks else (
-        f"NaN (empty cells, or the missing-value marker{'s' * (len(marks) > 1)} "
-        f"{', '.join(map(repr, marks[:_SHOWN_CELLS]))}{', ...' * (len(marks) > _SHOWN_CELLS)})")
+    shown = (f"the missing-value marker{'s' * (len(marks) > 1)} "
+             f"{', '.join(map(repr, marks[:_SHOWN_CELLS]))}{', ...' * (len(marks) > _SHOWN_CELLS)}")
     if nan == "refuse":
-        raise ValueError(f"`table` has {what} in {bad.size} of {len(out)} rows ({at}); fill "
-                         "them, or pass nan='drop' (command line: --nan drop) to drop those "
-                         "rows (the count is reported).")
-    warnings.warn(f"dropped {bad.size} of {len(out)} rows of the pairing table with {what} "
-                  f"({at}).", UserWarning, stacklevel=3)
+        what = f"empty cells, or {shown}" if marks else "empty cells"
+        raise ValueError(f"`table` has NaN ({what}) in {bad.size} of {len(out)} rows ({at}); "
+                         "fill them, or pass nan='drop' (command line: --nan drop) to drop "
+                         "those rows (the count is reported).")
+    warnings.warn(f"dropped {bad.size} of {len(out)} rows of the pairing table with NaN "
+                  f"({at}{f'; {shown}' if marks else ''}).", UserWarning, stacklevel=3)
     return out.drop(index=out.index[bad]), int(bad.size)
 
 
@@ -742,7 +746,9 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
         (with a warning giving the count).
     sheet : str or int, optional
         The sheet of an ``.xlsx`` workbook (name, or 0-based position); by default
-        the only sheet, else the first whose header names ``delta_t``.
+        the only sheet, else the one whose header names ``delta_t`` and a weight
+        column (several are refused: pass ``sheet``), else the first whose header
+        names ``delta_t``.
 
     Returns
     -------

@@ -21,6 +21,7 @@ import codecs
 import csv
 import io
 import re
+import shlex
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ import pandas as pd
 
 __all__ = ["Grid", "Numbers", "read_text", "read_xlsx", "formulas", "cell_name", "clean",
            "blank", "is_number", "first_cell", "summary_rows", "frame_of", "drop_empty",
+           "header_index",
            "HEADER_SEARCH_ROWS", "TEXT_SUFFIXES", "NA_TEXT", "EXCEL_ERRORS", "MISSING_MARKS",
            "is_missing"]
 
@@ -197,22 +199,33 @@ def _sheet_grid(path: Path, book: Any, name: str) -> Grid:
     return grid
 
 
-def _names_header(grid: Grid, is_header: Callable[[list[Any]], bool]) -> bool:
-    return any(is_header(row) for row in grid.rows[:HEADER_SEARCH_ROWS])
+def header_index(rows: list[list[Any]], is_header: Callable[[list[Any]], bool]) -> int | None:
+    """The index of the header among ``rows``: the first of the first
+    :data:`HEADER_SEARCH_ROWS` filled rows for which ``is_header`` holds, else None."""
+    filled = (i for i, row in enumerate(rows) if any(not blank(c) for c in row))
+    return next((i for _, i in zip(range(HEADER_SEARCH_ROWS), filled, strict=False)
+                 if is_header(rows[i])), None)
 
 
-def read_xlsx(path: Path, sheet: Any, is_header: Callable[[list[Any]], bool]) -> Grid:
+def read_xlsx(path: Path, sheet: Any, is_header: Callable[[list[Any]], bool],
+              is_table: Callable[[list[Any]], bool] | None = None) -> Grid:
     """One sheet of an Excel workbook as a :class:`Grid`: ``sheet`` (a name or 0-based
-    position), else the only sheet, else the first whose first rows hold a header
-    (``is_header``; a warning names the others)."""
+    position), else the only sheet, else the one sheet whose header (``is_header``) is
+    a table's (``is_table``: it names the columns a table needs), with a warning when
+    it is not the first sheet; several such sheets are refused, naming them.  Without
+    a table's header in any sheet, the first sheet with a header is read (a warning
+    names the others)."""
     book = _open(path, data_only=True)
     try:
         names = list(book.sheetnames)
         name = _pick_sheet(path, names, sheet)
         if name is None:
             grids = {n: _sheet_grid(path, book, n) for n in names}
-            tables = [n for n in names if _names_header(grids[n], is_header)]
-            name = _only_table(path, names, tables)
+            heads = {n: header_index(g.rows, is_header) for n, g in grids.items()}
+            headers = [n for n in names if heads[n] is not None]
+            tables = [n for n in headers if is_table is None
+                      or is_table(grids[n].rows[heads[n]])]  # type: ignore[index]
+            name = _only_table(path, names, headers, tables)
             grid = grids[name]
         else:
             grid = _sheet_grid(path, book, name)
@@ -243,19 +256,37 @@ def _pick_sheet(path: Path, names: list[str], sheet: Any) -> str | None:
     return str(sheet)
 
 
-def _only_table(path: Path, names: list[str], tables: list[str]) -> str:
-    """The first sheet with a table, with a warning naming the others."""
-    if not tables:
+def _only_table(path: Path, names: list[str], headers: list[str], tables: list[str]) -> str:
+    """The sheet to read: the one whose header is a table's (``tables``; a warning when it
+    is not the first sheet, a refusal naming them when there are several), else the
+    first with a header (``headers``; a warning names the others)."""
+    if len(tables) > 1:
+        raise ValueError(f"`table` {path.name!r} has {len(tables)} sheets whose header names "
+                         f"'delta_t' and a weight column ({', '.join(map(repr, tables))}), and "
+                         "plastix does not choose between them: pass sheet=NAME (command line: "
+                         f"--sheet NAME), e.g. --sheet {shlex.quote(tables[0])}.")
+    if tables:
+        before = names[:names.index(tables[0])]
+        if before:
+            warnings.warn(f"`table` {path.name!r}: read sheet {tables[0]!r}, the first whose "
+                          "header names 'delta_t' and a weight column (sheet"
+                          f"{'s' * (len(before) > 1)} {', '.join(map(repr, before))} before it "
+                          f"{'have' if len(before) > 1 else 'has'} no such header); pass "
+                          "sheet=NAME (command line: --sheet NAME) to read another.",
+                          UserWarning, stacklevel=5)
+        return tables[0]
+    if not headers:
         raise ValueError(f"`table` {path.name!r}: none of its sheets "
                          f"({', '.join(map(repr, names))}) has a 'delta_t' column in its first "
                          f"{HEADER_SEARCH_ROWS} rows; name the columns as the README's "
                          "pairing-table section says.")
-    if len(tables) > 1:
-        warnings.warn(f"`table` {path.name!r} has {len(tables)} sheets with a 'delta_t' "
-                      f"column ({', '.join(map(repr, tables))}); read {tables[0]!r}. Pass "
-                      "sheet=NAME (command line: --sheet NAME), or save that sheet as CSV, to "
-                      "read another.", UserWarning, stacklevel=5)
-    return tables[0]
+    if len(headers) > 1:
+        warnings.warn(f"`table` {path.name!r} has {len(headers)} sheets with a 'delta_t' "
+                      f"column ({', '.join(map(repr, headers))}) and none with a weight column "
+                      f"beside it; read {headers[0]!r}. Pass sheet=NAME (command line: --sheet "
+                      "NAME), or save that sheet as CSV, to read another.", UserWarning,
+                      stacklevel=5)
+    return headers[0]
 
 
 def formulas(grid: Grid, cells: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]:
@@ -432,7 +463,8 @@ def frame_of(grid: Grid, is_header: Callable[[list[Any]], bool],
     if not filled:
         raise ValueError(f"`table` {grid.name!r} is empty: a header row and one row per "
                          "pairing experiment are needed.")
-    k = next((i for i in filled[:HEADER_SEARCH_ROWS] if is_header(rows[i])), filled[0])
+    k = header_index(rows, is_header)
+    k = filled[0] if k is None else k
     body = list(zip(rows[k + 1:], numbers[k + 1:], strict=True))
     width = len(rows[k]) if grid.sep else max(len(r) for r in rows[k:])
     header = [("" if blank(c) else str(c)) for c in rows[k]] + [""] * (width - len(rows[k]))

@@ -20,9 +20,9 @@ from plastix.io.table_cells import blank as _blank
 from plastix.io.table_cells import is_number as _is_number
 
 __all__ = ["COLUMNS", "ALIASES", "RATIO_UNITS", "canonical", "is_known", "unit_word",
-           "of_baseline", "weight_scale",
-           "split_header", "header_name", "is_header", "with_units_row", "parse_header",
-           "require_columns", "column_key", "distinct_columns", "repeated"]
+           "of_baseline", "weight_scale", "split_header", "header_name", "is_header",
+           "is_table_header", "with_units_row", "parse_header", "require_columns",
+           "column_key", "distinct_columns", "repeated"]
 
 _TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "min": 60.0}
 _FREQ = {"Hz": 1.0, "kHz": 1e3, "mHz": 1e-3, "1/s": 1.0}
@@ -166,6 +166,16 @@ def header_name(cell: Any) -> str:
 def is_header(cells: Sequence[Any]) -> bool:
     """Whether a row of cells is the header: one of them names ``delta_t``."""
     return any(isinstance(c, str) and header_name(c) == "delta_t" for c in cells)
+
+
+def is_table_header(cells: Sequence[Any]) -> bool:
+    """Whether a header row names the columns a table needs: ``delta_t`` and a weight
+    column (``weight_ratio``, ``weight_change``, or ``weight_before`` and
+    ``weight_after``), so that a sheet which documents the columns is not taken for
+    the table."""
+    names = {header_name(c) for c in cells if isinstance(c, str)}
+    return "delta_t" in names and bool(names & {"weight_ratio", "weight_change"}
+                                       or {"weight_before", "weight_after"} <= names)
 
 
 _UNIT_CHARS = re.compile(r"[\w%µμΩ°/.^·*\- ]{1,12}")
