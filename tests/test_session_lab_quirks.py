@@ -122,3 +122,24 @@ def test_inspect_reads_a_weight_frame_not_named_weights_and_offers_the_intervals
     flags = ["0" if f == "G" else f for f in report.command().split()[3:]]
     assert main(["inspect", str(folder), *flags]) == 0
     assert "ready for `plastix estimate`" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ inspect's report
+
+
+def test_a_file_ready_without_flags_still_gets_the_command(tmp_path, spike_rec, capsys):
+    """The README says inspect prints the ``plastix estimate`` command: also when the file
+    needs no flag."""
+    from plastix.cli import main
+    from plastix.io import inspect_file, save_record
+
+    rec = spike_rec.copy()
+    rec["decay"] = rec["decay"].copy(data=0.0)
+    path = save_record(rec, tmp_path / "rec.nc")
+    report = inspect_file(path)
+    assert report.ready and report.flags == []
+    lines = str(report).splitlines()
+    assert lines[-3:] == ["the command:", f"  plastix estimate {path}",
+                          "ready for `plastix estimate`"]
+    assert main(["inspect", str(path)]) == 0
+    assert f"  plastix estimate {path}\n" in capsys.readouterr().out

@@ -121,7 +121,7 @@ class Inspection:
             lines.append(f"the fix: {self.fix}")
             lines.append(f"not ready: apply the fix, then run `{again}` again")
             return "\n".join(lines)
-        if self.flags:
+        if self.flags or self.ready:  # ready: the command, even without flags
             lines.append("flags that map it:" if not self.ready else "the command:")
             lines.append(f"  {self.command()}")
         if self.ready:
