@@ -143,3 +143,22 @@ def test_a_file_ready_without_flags_still_gets_the_command(tmp_path, spike_rec, 
                           "ready for `plastix estimate`"]
     assert main(["inspect", str(path)]) == 0
     assert f"  plastix estimate {path}\n" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ what is not a record
+
+
+@pytest.mark.parametrize("name", ["x.nc", "x.nwb", "x.nix", "x.npz"])
+def test_a_pickle_under_another_suffix_is_called_unsafe_not_just_misnamed(tmp_path, name):
+    import pickle
+
+    from plastix.io import load_record
+
+    path = tmp_path / name
+    path.write_bytes(pickle.dumps({"weight": [1.0, 2.0]}))
+    with pytest.raises(FileFormatError) as err:
+        load_record(path)
+    text = str(err.value)
+    assert "\n" not in text and "its content is pickle" in text
+    assert "runs any code" in text and "do not open it unless you trust" in text.lower()
+    assert "'x.pkl'" in text and "allow_pickle" in text

@@ -155,19 +155,36 @@ def check_readable(path: Path, fmt: Format, *, allow_pickle: bool = False) -> No
     if fmt.sniff is not None and fmt.sniff(path) is False:
         real = [f for f in formats() if f is not fmt and f.sniff is not None and f.sniff(path)]
         if real:
-            raise cannot_read(path, fmt.label, f"its content is {real[0].label}, not "
-                              f"{fmt.label}; the suffix is wrong",
-                              f"Rename it to {path.stem + real[0].suffixes[0]!r}")
+            raise _misnamed(path, fmt, real[0])
         raise cannot_read(path, fmt.label, describe(path),
                           "Check that it is the file you meant, or copy it again from the "
                           "original")
     if not fmt.safe and not allow_pickle:
-        safe = ", ".join(f.suffixes[0] for f in formats() if f.safe and f.write is not None)
         raise UnsafeFileError(
             f"refusing to read {path.name!r}: it is a {fmt.label} file, and {fmt.risk}. If you "
             f"trust the file, pass `allow_pickle` (allow_pickle=True in Python); better, "
-            f"convert it once to a safe format ({safe}).")
+            f"convert it once to a safe format ({_safe_suffixes()}).")
     fmt.require()
+
+
+def _misnamed(path: Path, fmt: Format, real: Format) -> Exception:
+    """The refusal of a file whose content is ``real``, not the ``fmt`` its suffix names: a
+    rename, or for content that is unsafe to read (a pickle under ``.nc``, which hides it)
+    why, and not to open it unless its source is trusted."""
+    renamed = path.stem + real.suffixes[0]
+    if real.safe:
+        return cannot_read(path, fmt.label, f"its content is {real.label}, not {fmt.label}; "
+                           "the suffix is wrong", f"Rename it to {renamed!r}")
+    return cannot_read(path, fmt.label, f"its content is {real.label}, not {fmt.label}, under a "
+                       f"suffix that hides it, and {real.risk}",
+                       "Do not open it unless you trust its source; if you do, rename it to "
+                       f"{renamed!r} and read it with `allow_pickle` (--allow-pickle), then "
+                       f"save it once to a safe format ({_safe_suffixes()})")
+
+
+def _safe_suffixes() -> str:
+    """The suffixes of the formats that are safe to read and that plastix writes."""
+    return ", ".join(f.suffixes[0] for f in formats() if f.safe and f.write is not None)
 
 
 def _neo_formats() -> tuple[Format, ...]:
