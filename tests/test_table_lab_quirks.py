@@ -260,3 +260,60 @@ def test_two_sheets_that_both_hold_a_table_are_refused_naming_them(tmp_path):
         load_pairing_table(book)
     np.testing.assert_allclose(_no_warning(load_pairing_table, book, sheet="slice B")
                                ["weight_ratio"], np.square(RATIO))
+
+
+# ------------------------------------------------------------------ 11. a header of two rows
+
+
+def test_a_header_of_two_rows_under_a_merged_cell_is_named_with_the_fix(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["cell", "delta_t [ms]", "EPSP slope [mV/ms]", None])
+    ws.merge_cells("C1:D1")
+    ws.append([None, None, "before", "after"])
+    for c, d, b, r in zip(CELLS, DT, BEFORE, RATIO, strict=True):
+        ws.append([c, d, b, b * r])
+    wb.save(tmp_path / "merged.xlsx")
+    with pytest.raises(ValueError, match=r"^`table` has a header of two rows: row 2 of sheet "
+                       r"'Sheet' in 'merged\.xlsx' holds 'before', 'after' under 'EPSP slope "
+                       r"\[mV/ms\]', above numbers; plastix reads one header row: name each "
+                       r"column in one row, its unit in brackets \(here 'weight_before "
+                       r"\[mV/ms\]', 'weight_after \[mV/ms\]'\), and delete row 2\.$") as err:
+        load_pairing_table(tmp_path / "merged.xlsx")
+    assert "Unnamed" not in str(err.value)
+
+
+def test_a_pandas_multiindex_header_is_named_with_the_fix(tmp_path):
+    pytest.importorskip("openpyxl")
+    import pandas as pd
+
+    frame = pd.DataFrame({("cell", ""): CELLS, ("delta_t [ms]", ""): DT,
+                          ("EPSP", "weight_before [mV]"): BEFORE,
+                          ("EPSP", "weight_after [mV]"): RATIO})
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    frame.to_excel(tmp_path / "multi.xlsx")
+    with pytest.raises(ValueError, match=r"^`table` has a header of two rows: row 2 of sheet "
+                       r"'Sheet1' in 'multi\.xlsx' holds 'weight_before \[mV\]', 'weight_after "
+                       r"\[mV\]' under 'EPSP', above numbers; .*\(here 'weight_before \[mV\]', "
+                       r"'weight_after \[mV\]'\), and delete row 2\.$"):
+        load_pairing_table(tmp_path / "multi.xlsx")
+
+
+def test_a_header_of_two_rows_in_a_csv_is_named_with_the_fix(tmp_path):
+    f = tmp_path / "two_rows.csv"  # a merged cell saved as CSV: its right half is empty
+    f.write_text("cell,delta_t [ms],EPSP slope [mV/ms],\n,,baseline,after\n" + "".join(
+        f"{c},{d},{b},{b * r}\n" for c, d, b, r in zip(CELLS, DT, BEFORE, RATIO, strict=True)),
+        encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^`table` has a header of two rows: line 2 of "
+                       r"'two_rows\.csv' holds 'baseline', 'after' under 'EPSP slope \[mV/ms\]',"
+                       r" above numbers; .*\(here 'weight_before \[mV/ms\]', 'weight_after "
+                       r"\[mV/ms\]'\), and delete line 2\.$") as err:
+        load_pairing_table(f)
+    assert "Unnamed" not in str(err.value)
+
+
+def test_a_first_data_row_with_a_bad_cell_is_not_taken_for_a_header(tmp_path):
+    f = _csv(tmp_path / "bad.csv", "delta_t [ms],weight_ratio", DT, _with(RATIO, {0: "big"}))
+    with pytest.raises(ValueError, match=r"^`weight_ratio` must hold numbers; got 'big'"):
+        load_pairing_table(f)

@@ -126,6 +126,7 @@ from plastix.io.table_header import (
     is_header,
     is_table_header,
     of_baseline,
+    one_row_name,
     parse_header,
     require_columns,
     unit_word,
@@ -789,17 +790,15 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     """
     check_choice("nan", nan, NAN_POLICIES)
     raw = _read_frame(table, sheet)
-    frame = raw.frame
-    names, units = parse_header(frame.columns)
-    written = dict(zip(names, map(str, frame.columns), strict=True))
-    raw.where.column = {n: raw.where.column[c] for n, c in zip(names, frame.columns,
-                                                                 strict=True)
-                        if c in raw.where.column}
-    frame.columns = names
-    if not len(frame):
-        raise ValueError("`table` has no rows: one row per pairing experiment is needed.")
-    require_columns(names, units)
-    out, units, weight_unit, marks = _convert(raw, frame, names, units)
+    header = [str(c) for c in raw.frame.columns]
+    try:
+        names, units, out, weight_unit, marks = _read_columns(raw)
+    except ValueError as err:
+        two_rows = _two_row_header(raw, header)
+        if two_rows is None:
+            raise
+        raise ValueError(two_rows) from err
+    written = dict(zip(names, header, strict=True))
     labels = [n for n in names if n not in COLUMNS]
     checked = [n for n in names if n in COLUMNS] + (["experiment"] if "experiment" in names
                                                     else [])
@@ -826,6 +825,48 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
                  "labels": [n for n in labels if n != "experiment"], "source": raw.source,
                  "n_dropped": n_dropped, "columns": list(names)}
     return out
+
+
+def _read_columns(raw: _Raw) -> tuple[list[str], dict[str, str], pd.DataFrame, str | None,
+                                      list[str]]:
+    """The table's header read (canonical names, their units) and its known columns
+    converted (:func:`_convert`); the frame's columns take the canonical names."""
+    frame = raw.frame
+    names, units = parse_header(frame.columns)
+    raw.where.column = {n: raw.where.column[c] for n, c in zip(names, frame.columns,
+                                                                 strict=True)
+                        if c in raw.where.column}
+    frame.columns = names
+    if not len(frame):
+        raise ValueError("`table` has no rows: one row per pairing experiment is needed.")
+    require_columns(names, units)
+    out, units, weight_unit, marks = _convert(raw, frame, names, units)
+    return names, units, out, weight_unit, marks
+
+
+def _two_row_header(raw: _Raw, header: list[str]) -> str | None:
+    """The refusal of a table whose header spans two rows (a merged cell over two columns,
+    pandas' MultiIndex ``to_excel``), naming the second row and the one-row names that
+    fix it; None when the row under the header is data
+    (:func:`plastix.io.table_cells.second_header_row`)."""
+    rows = raw.frame.to_numpy(dtype=object).tolist()
+    columns = table_cells.second_header_row(rows)
+    if not columns:
+        return None
+    tops = []
+    for j in columns:  # a merged cell's right part has no name: the name on its left
+        k = j
+        while k > 0 and header[k].startswith("Unnamed:"):
+            k -= 1
+        tops.append(header[k])
+    subs = [str(rows[0][j]).strip() for j in columns]
+    fixed = [one_row_name(t, s) for t, s in zip(tops, subs, strict=True)]
+    second = raw.frame.index[0]
+    return (f"`table` has a header of two rows: {raw.where.rows([second])} holds "
+            f"{', '.join(map(repr, subs))} under {', '.join(map(repr, dict.fromkeys(tops)))}, "
+            "above numbers; plastix reads one header row: name each column in one row, its "
+            f"unit in brackets (here {', '.join(map(repr, fixed))}), and delete "
+            f"{'line' if raw.where.text else 'row'} {second}.")
 
 
 def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, str]

@@ -34,7 +34,7 @@ import pandas as pd
 
 __all__ = ["Grid", "Numbers", "read_text", "read_xlsx", "formulas", "cell_name", "clean",
            "blank", "is_number", "first_cell", "summary_rows", "frame_of", "drop_empty",
-           "header_index",
+           "header_index", "cell_kind", "second_header_row",
            "HEADER_SEARCH_ROWS", "TEXT_SUFFIXES", "NA_TEXT", "EXCEL_ERRORS", "MISSING_MARKS",
            "is_missing"]
 
@@ -433,6 +433,42 @@ def summary_rows(frame: pd.DataFrame) -> list[Any]:
             later = [k for k in range(i + 1, len(text)) if firsts[k] is not None]
             out[i] = out[i - 1] or all(word[k] or is_n[k] for k in later)
     return [label for label, s in zip(frame.index, out, strict=True) if s]
+
+
+def cell_kind(cell: Any) -> str:
+    """``"blank"`` (empty, or a missing-value marker), ``"number"`` (a number, or text
+    that writes one), ``"text"``, or ``"other"`` (a date, a time, a bool)."""
+    if blank(cell) or (isinstance(cell, str) and is_missing(cell)):
+        return "blank"
+    if isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(
+            cell, (bool, np.bool_)):
+        return "number"
+    if isinstance(cell, str):
+        return "number" if is_number(clean(cell).rstrip("%")) else "text"
+    return "other"
+
+
+#: rows under a candidate second header row looked at to find the columns of numbers
+_ROWS_LOOKED_AT = 50
+
+
+def second_header_row(rows: Sequence[Sequence[Any]]) -> list[int]:
+    """The columns (0-based) where the first of ``rows`` (the rows under the header) holds
+    text over a column of numbers, when that row is a second header row: it holds no
+    number in any column of numbers (a data row does; a column of numbers is one where
+    most filled cells of the next :data:`_ROWS_LOOKED_AT` rows are numbers); else ``[]``."""
+    if len(rows) < 2:
+        return []
+    kinds = [[cell_kind(c) for c in row] for row in rows[:_ROWS_LOOKED_AT + 1]]
+    first, width = kinds[0], min(len(r) for r in kinds)
+    numeric = []
+    for j in range(width):
+        below = [r[j] for r in kinds[1:] if r[j] != "blank"]
+        if below and 2 * below.count("number") > len(below):
+            numeric.append(j)
+    if any(first[j] == "number" for j in numeric):
+        return []
+    return [j for j in numeric if first[j] == "text"]
 
 
 def _comment(row: list[Any], header: list[str], known: Callable[[str], bool]) -> bool:

@@ -21,7 +21,7 @@ from plastix.io.table_cells import is_number as _is_number
 
 __all__ = ["COLUMNS", "ALIASES", "RATIO_UNITS", "canonical", "is_known", "unit_word",
            "of_baseline", "weight_scale", "split_header", "header_name", "is_header",
-           "is_table_header", "with_units_row", "parse_header", "require_columns",
+           "is_table_header", "one_row_name", "with_units_row", "parse_header", "require_columns",
            "column_key", "distinct_columns", "repeated"]
 
 _TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "min": 60.0}
@@ -187,6 +187,35 @@ def _unit_like(text: str) -> bool:
     (``mV``, ``pA``, ``a.u.``, ``mV/ms``)."""
     return (_UNIT_CHARS.fullmatch(text) is not None
             and re.search(r"[^\W\d_]|%", text) is not None)
+
+
+def _is_unit(text: str) -> bool:
+    """Whether a cell is a unit plastix knows: one of a known column's units (``ms``,
+    ``%``, ``Hz``, spelt out too) or a weight's (``mV``, ``pA``, ``mV/ms``)."""
+    word = unit_word(text.strip().strip("[]()").strip())
+    return weight_scale(word) is not None or any(
+        word in accepted for _, accepted in COLUMNS.values() if accepted is not None)
+
+
+def one_row_name(top: str, sub: str) -> str:
+    """The one header cell for a column headed in two rows, ``top`` over ``sub``: the
+    lower cell when it names a known column (``'EPSP'`` over ``'weight_before [mV]'``),
+    the upper one with the lower as its unit (``'delta_t'`` over ``'ms'``), or
+    ``weight_before``/``weight_after`` for the words before/baseline and after
+    (``'EPSP slope [mV/ms]'`` over ``'before'`` → ``'weight_before [mV/ms]'``); else
+    both, the upper first."""
+    t_name, t_unit = split_header(top) or (top, None)
+    s_name, s_unit = split_header(sub) or (sub, None)
+    unit = s_unit or t_unit
+    if is_known(s_name):
+        name = s_name
+    elif _is_unit(sub):
+        name, unit = t_name, sub.strip().strip("[]()").strip()
+    else:
+        words = _words(f"{t_name} {s_name}")
+        name = ("weight_before" if words & {"before", "baseline"} else "weight_after"
+                if "after" in words else f"{t_name} {s_name}")
+    return f"{name} [{unit}]" if unit else name
 
 
 def with_units_row(header: list[str], row: list[Any]) -> list[str] | None:
