@@ -162,3 +162,21 @@ def test_a_pickle_under_another_suffix_is_called_unsafe_not_just_misnamed(tmp_pa
     assert "\n" not in text and "its content is pickle" in text
     assert "runs any code" in text and "do not open it unless you trust" in text.lower()
     assert "'x.pkl'" in text and "allow_pickle" in text
+
+
+def test_a_mat_file_gets_the_way_to_a_file_plastix_reads(tmp_path, capsys):
+    """``.mat`` is no format of plastix's; Neo's list of IOs says which of them reads it,
+    and the message says how to convert it once (through Neo, or as a record)."""
+    from plastix.cli import main
+    from plastix.io import load_record
+
+    path = tmp_path / "cell12.mat"
+    path.write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))
+    with pytest.raises(ValueError) as err:
+        load_record(path)
+    text = str(err.value)
+    assert "\n" not in text and "got 'cell12.mat' (suffix '.mat')" in text
+    assert "neo.io.NeoMatlabIO" in text and "plastix.io.write_block(block, 'cell12.nix')" in text
+    assert "plastix.io.save_record(rec, 'cell12.nc')" in text
+    assert main(["inspect", str(path)]) == 2
+    assert "neo.io.NeoMatlabIO" in capsys.readouterr().err

@@ -253,7 +253,34 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
                          f"({folder.label}), which is read as a whole: pass the folder "
                          f"({str(path.parent)!r}).")
     raise ValueError(f"`path` must end in one of {', '.join(known)}{what}; got {path.name!r} "
-                     f"({got})." + did_you_mean(path.suffix, known, cutoff=0.75))
+                     f"({got})." + did_you_mean(path.suffix, known, cutoff=0.75)
+                     + (_neo_reader_hint(path) if among is None else ""))
+
+
+def _neo_reader_hint(path: Path) -> str:
+    """For a file of a suffix plastix does not read that one of Neo's IOs claims (``.mat``:
+    ``NeoMatlabIO``, which reads Neo's MATLAB layout only; ``.smr``: ``Spike2IO``): how to
+    convert it once to a file plastix reads, through Neo or, when Neo cannot read it (a
+    ``.mat`` of other variables), as a record built from its arrays.  The IOs are Neo's
+    own list (``neo.io.iolist``), not one of plastix's."""
+    suffix = path.suffix.lower().lstrip(".")
+    if not suffix:
+        return ""
+    try:
+        import neo.io
+    except ImportError:
+        return ""
+    ios = [io.__name__ for io in neo.io.iolist if getattr(io, "mode", "") == "file"
+           and suffix in (e.lower() for e in getattr(io, "extensions", ()))]
+    if not ios:
+        return ""
+    stem = path.with_suffix("")
+    return (f" If Neo reads it (neo.io.{' or neo.io.'.join(ios[:3])} reads .{suffix} files), "
+            "read the block in Python, give its objects plastix's Neo convention (the README's "
+            "section \"Your own data: the Neo convention\") and save it once with "
+            f"plastix.io.write_block(block, {stem.name + '.nix'!r}); else build a record of its "
+            "arrays with plastix.record.make_record and save it with "
+            f"plastix.io.save_record(rec, {stem.name + '.nc'!r}). Then pass that file.")
 
 
 def _folder_of(folder: Path, pool: tuple[Format, ...]) -> Format | None:
