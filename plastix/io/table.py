@@ -117,10 +117,15 @@ from plastix.io.table_cells import (
 from plastix.io.table_cells import (
     summary_rows as _summary_rows,
 )
+from plastix.io.table_check import (
+    warn_delta_t_scale,
+    warn_percent,
+    warn_percent_values,
+    warn_sd,
+)
 from plastix.io.table_header import (
     ALIASES,
     COLUMNS,
-    column_key,
     distinct_columns,
     header_name,
     is_header,
@@ -130,7 +135,7 @@ from plastix.io.table_header import (
     parse_header,
     require_columns,
     unit_word,
-    weight_scale,
+    weight_units,
     with_units_row,
 )
 from plastix.io.table_header import RATIO_UNITS as _RATIO
@@ -630,109 +635,6 @@ def _check_values(out: pd.DataFrame, form: str, where: _Where) -> None:
                              f"group); got {first!r} in {_rows_of(out, where, rows)}.")
 
 
-_PERCENT_LIKE = 5.0
-"""A ratio or change with no unit whose median magnitude exceeds this looks like percent."""
-
-
-def _warn_percent(out: pd.DataFrame, units: dict[str, str], names: list[str]) -> None:
-    """Warn when a unitless ratio or change looks like it was written in percent."""
-    for name in ("weight_ratio", "weight_change"):
-        if name in names and name not in units:
-            raw = out["weight_ratio"].to_numpy() - (1.0 if name == "weight_change" else 0.0)
-            if np.nanmedian(np.abs(raw)) > _PERCENT_LIKE:
-                warnings.warn(f"`{name}` has no unit in its header and is read as a fraction "
-                              f"(1 = {'no change' if name == 'weight_ratio' else '+100%'}); "
-                              f"its values (median magnitude {np.nanmedian(np.abs(raw)):g}) "
-                              "look like percent: "
-                              f"write '{name} [%]' if they are.", UserWarning, stacklevel=3)
-
-
-#: the longest |delta_t| (s) read without a warning when the header gives its unit: a
-#: spike-timing window spans tens of ms, and behavioural-timescale plasticity, the slowest
-#: pairing rule reported (Bittner et al. 2017, Science 357:1033), pairs a plateau with
-#: spikes up to about 5 s apart; the usual timings of tens of ms, written as numbers
-#: under [s], read as tens of seconds, where every spike-time kernel is zero
-LONGEST_PAIRING = 10.0
-#: the largest |delta_t| (s) below which a table is warned about: spike-timing pairings
-#: span a few ms to ~100 ms (the window's usual span), so a table none of whose pairings
-#: reaches 1 ms tests no part of it; the usual timings written in seconds under [ms]
-#: (0.005 to 0.1) read as 5 to 100 µs, far below this, and a real table's largest
-#: timing (10 ms or more) far above it
-MIN_LONGEST_PAIRING = 1e-3
-
-
-def _warn_delta_t_scale(delta_t: np.ndarray, unit: str | None, written: str,
-                        where: _Where) -> None:
-    """Warn when ``delta_t`` (s) looks like milliseconds (above 1 s with no unit in the
-    header, above :data:`LONGEST_PAIRING` with one) or like seconds under a ``[ms]`` header
-    (every value below :data:`MIN_LONGEST_PAIRING`); ``written`` is its header as
-    written."""
-    longest = float(np.nanmax(np.abs(delta_t))) if delta_t.size else 0.0
-    if unit is None and longest > 1.0:
-        warnings.warn("`delta_t` has no unit in its header and is read in seconds; values above "
-                      "1 s look like milliseconds: write 'delta_t [ms]' if they are.",
-                      UserWarning, stacklevel=3)
-    elif unit is not None and longest > LONGEST_PAIRING:
-        fix = ("write 'delta_t [ms]' if they are" if unit_word(unit) == "s" else
-               "check the unit in its header ('delta_t [ms]' for milliseconds)")
-        warnings.warn(f"`delta_t` is read in {unit} (its header's unit) and reaches {longest:g} "
-                      f"s in magnitude, longer than any pairing protocol (spike-timing windows "
-                      f"span tens of ms; the slowest pairing rules a few seconds): values like "
-                      f"these look like milliseconds: {fix}.", UserWarning, stacklevel=3)
-    elif 0 < longest < MIN_LONGEST_PAIRING:
-        shown = unit if unit is not None else "s"
-        scale = COLUMNS["delta_t"][1][unit_word(shown)]  # type: ignore[index]  # read already
-        low, high = np.nanmin(delta_t) / scale, np.nanmax(delta_t) / scale
-        fix = ("values like these look like seconds written under [ms]: write the header "
-               "'delta_t [s]' if they are, or multiply them by 1000" if unit_word(shown) == "ms"
-               else "check the values and the unit in its header ('delta_t [ms]' for "
-               "milliseconds, 'delta_t [s]' for seconds)")
-        warnings.warn(f"`delta_t`{where.of()} (column {written!r}) runs from {low:g} to "
-                      f"{high:g} {shown}: every |delta_t| is below "
-                      f"{MIN_LONGEST_PAIRING * 1e3:g} ms, shorter than any spike-timing "
-                      f"pairing (a few ms to ~100 ms); {fix}.", UserWarning, stacklevel=3)
-
-
-_SD_NAMES = frozenset(("sd", "s_d", "std", "stdev", "st_dev", "std_dev", "standard_deviation",
-                       "weight_sd", "weight_std", "sd_ratio", "ratio_sd"))
-
-
-def _warn_sd(names: list[str], where: _Where) -> None:
-    """Warn that a standard-deviation column (``SD``) is kept as a label and not used: the
-    rows are weighted by ``weight_sem`` (the reader takes no SDs), else by ``n``."""
-    if "weight_sem" in names:
-        return
-    for name in names:
-        if name not in COLUMNS and column_key(name).replace(".", "") in _SD_NAMES:
-            n = " (SEM = SD/√n, with n the column 'n')" if "n" in names else " (SEM = SD/√n)"
-            warnings.warn(f"column {name!r} of the pairing table{where.of()} looks like standard "
-                          "deviations: it is kept as a label and not used. plastix weights "
-                          "the rows by standard errors, from a column 'weight_sem', else by "
-                          f"'n'; to weight by them, add 'weight_sem'{n}.", UserWarning,
-                          stacklevel=3)
-
-
-def _warn_percent_values(name: str, values: np.ndarray) -> None:
-    """Warn when a ratio or change in ``[%]`` looks like % of baseline or like fractions
-    (``values`` as written, in percent)."""
-    v = values[np.isfinite(values)]
-    if not v.size:
-        return
-    if name == "weight_change" and (v >= 0).all() and 50 <= np.median(v) <= 200:
-        warnings.warn(f"`weight_change [%]` values are all >= 0 with a median of "
-                      f"{np.median(v):g}: they look like % of baseline (100 = no change), "
-                      "which is a ratio: name the column 'weight_ratio [%]' if they are.",
-                      UserWarning, stacklevel=3)
-    elif name in ("weight_change", "weight_ratio") and (
-            np.abs(v) < (1.0 if name == "weight_change" else 5.0)).all():
-        warnings.warn(f"`{name} [%]` values are all below "
-                      f"{1 if name == 'weight_change' else 5} in magnitude ({v.min():g} to "
-                      f"{v.max():g}): they look like fractions "
-                      f"({'0.5 = +50%' if name == 'weight_change' else '1.5 = 150%'}), not "
-                      "percent: drop the [%] from the header if they are.", UserWarning,
-                      stacklevel=3)
-
-
 def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) -> pd.DataFrame:
     """Read a table of pairing experiments and return it checked, in SI units.
 
@@ -776,9 +678,10 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     UserWarning
         Summary rows left out; a unitless ratio that looks like percent, a ``[%]``
         change that looks like % of baseline or like fractions; a ``delta_t`` that
-        looks like milliseconds (above 1 s with no unit, above :data:`LONGEST_PAIRING`
-        with one) or like seconds under ``[ms]`` (every value below
-        :data:`MIN_LONGEST_PAIRING`); dropped NaN rows.
+        looks like milliseconds (above 1 s with no unit, above
+        :data:`~plastix.io.table_check.LONGEST_PAIRING` with one) or like seconds
+        under ``[ms]`` (every value below
+        :data:`~plastix.io.table_check.MIN_LONGEST_PAIRING`); dropped NaN rows.
 
     Examples
     --------
@@ -806,8 +709,8 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
     if not len(out):
         raise ValueError("`table` has no rows left after dropping the rows with NaN.")
     out = _ratio(out, weight_unit, raw.where)
-    _warn_percent(out, units, names)
-    _warn_sd(names, raw.where)
+    warn_percent(out, units, names)
+    warn_sd(names, raw.where.of())
     for name in _COUNTS:
         if name not in out:
             out[name] = 1.0
@@ -817,8 +720,8 @@ def load_pairing_table(table: Any, *, nan: str = "refuse", sheet: Any = None) ->
         if "weight_sem" in out:
             out["weight_sem"] = out["weight_sem"] / out["control_ratio"]
         out = out.drop(columns="control_ratio")
-    _warn_delta_t_scale(out["delta_t"].to_numpy(), units.get("delta_t"), written["delta_t"],
-                        raw.where)
+    warn_delta_t_scale(out["delta_t"].to_numpy(), units.get("delta_t"), written["delta_t"],
+                       raw.where.of())
     out = out.reset_index(drop=True)
     out.attrs = {"units": {**{n: COLUMNS[n][0] for n in out if n in COLUMNS},
                            **{n: units[n] for n in labels if n in units}},
@@ -886,7 +789,7 @@ def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, 
     _check_formulas(raw, [b for c in columns.values() for b in c.blanks])
     weight_unit, scale = None, {}
     if "weight_before" in names:
-        weight_unit, scale = _weight_units(units, "weight_sem" in names, raw.where)
+        weight_unit, scale = weight_units(units, "weight_sem" in names, raw.where.of())
     ratio_unit = next((units.get(n) for n in ("weight_ratio", "weight_change") if n in names),
                       None)
     out = pd.DataFrame(index=frame.index)
@@ -895,46 +798,12 @@ def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, 
         factor = scale[name] if name in scale else _factor(name, unit, weight_unit,
                                                            ratio_unit)
         if name in ("weight_ratio", "weight_change") and unit and unit_word(unit) == "%":
-            _warn_percent_values(name, columns[name].values)
+            warn_percent_values(name, columns[name].values)
         out[name] = columns[name].values * factor
     for name in names:
         if name not in COLUMNS:
             out[name] = _labels(frame[name], raw, numbers)
     return out, units, weight_unit, marks
-
-
-def _weight_units(units: dict[str, str], sem: bool, where: _Where
-                  ) -> tuple[str, dict[str, float]]:
-    """The weights' unit, and the factors that convert ``weight_before``, ``weight_after``
-    and ``weight_sem`` (when ``sem``) to SI when their units differ but measure one
-    quantity (``mV`` and ``µV``: the ratio after/before has no unit); no factors when the
-    units are the same.  Weights of two quantities, or with and without a unit, are
-    refused with the fix."""
-    before, after = units.get("weight_before", ""), units.get("weight_after", "")
-    sem_unit = units.get("weight_sem") if sem else None
-    if before == after and sem_unit in (None, before):
-        return before, {}
-    qb, qa = (weight_scale(u) if u else None for u in (before, after))
-    if before != after and (qb is None or qa is None or qb[0] != qa[0]):
-        raise ValueError(f"`weight_before` and `weight_after`{where.of()} must be in one unit, "
-                         "or in units of one quantity (mV and µV are converted); got "
-                         f"{repr(before) if before else 'none'} and "
-                         f"{repr(after) if after else 'none'}: write both in one unit "
-                         f"and name it in both headers, e.g. 'weight_before [{before or 'mV'}]' "
-                         f"and 'weight_after [{before or 'mV'}]'.")
-    if sem and sem_unit is None:
-        raise ValueError(f"`weight_sem`{where.of()} has no unit, and `weight_before` and "
-                         f"`weight_after` are in {before!r} and {after!r}: name its unit, e.g. "
-                         f"'weight_sem [{after}]'.")
-    factors = {"weight_before": qb[1], "weight_after": qa[1]} if qb and qa else {}
-    if sem:
-        qs = weight_scale(sem_unit or "")
-        if qb is None or qs is None or qs[0] != qb[0]:
-            raise ValueError(f"`weight_sem`{where.of()} must be in the weights' unit "
-                             f"({before or 'none'}) or another unit of its quantity; got "
-                             f"{sem_unit!r}.")
-        factors["weight_sem"] = qs[1]
-    return before, factors
 
 
 def _ratio(out: pd.DataFrame, weight_unit: str | None, where: _Where) -> pd.DataFrame:

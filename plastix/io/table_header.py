@@ -20,9 +20,9 @@ from plastix.io.table_cells import blank as _blank
 from plastix.io.table_cells import is_number as _is_number
 
 __all__ = ["COLUMNS", "ALIASES", "RATIO_UNITS", "canonical", "is_known", "unit_word",
-           "of_baseline", "weight_scale", "split_header", "header_name", "is_header",
-           "is_table_header", "one_row_name", "with_units_row", "parse_header", "require_columns",
-           "column_key", "distinct_columns", "repeated"]
+           "of_baseline", "weight_scale", "weight_units", "split_header", "header_name",
+           "is_header", "is_table_header", "one_row_name", "with_units_row", "parse_header",
+           "require_columns", "column_key", "distinct_columns", "repeated"]
 
 _TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "min": 60.0}
 _FREQ = {"Hz": 1.0, "kHz": 1e3, "mHz": 1e-3, "1/s": 1.0}
@@ -155,6 +155,40 @@ def weight_scale(unit: str) -> tuple[str, float] | None:
     if m["time"] is None:
         return base, factor
     return f"{base}/s", factor / _TIME[m["time"]]
+
+
+def weight_units(units: Mapping[str, str], sem: bool, of: str = ""
+                 ) -> tuple[str, dict[str, float]]:
+    """The weights' unit, and the factors that convert ``weight_before``, ``weight_after``
+    and ``weight_sem`` (when ``sem``) to SI when their units differ but measure one
+    quantity (``mV`` and ``µV``: the ratio after/before has no unit); no factors when the
+    units are the same.  Weights of two quantities, or with and without a unit, are
+    refused with the fix; ``of`` says where the table is (`` of 'x.csv'``)."""
+    before, after = units.get("weight_before", ""), units.get("weight_after", "")
+    sem_unit = units.get("weight_sem") if sem else None
+    if before == after and sem_unit in (None, before):
+        return before, {}
+    qb, qa = (weight_scale(u) if u else None for u in (before, after))
+    if before != after and (qb is None or qa is None or qb[0] != qa[0]):
+        raise ValueError(f"`weight_before` and `weight_after`{of} must be in one unit, "
+                         "or in units of one quantity (mV and µV are converted); got "
+                         f"{repr(before) if before else 'none'} and "
+                         f"{repr(after) if after else 'none'}: write both in one unit "
+                         f"and name it in both headers, e.g. 'weight_before [{before or 'mV'}]' "
+                         f"and 'weight_after [{before or 'mV'}]'.")
+    if sem and sem_unit is None:
+        raise ValueError(f"`weight_sem`{of} has no unit, and `weight_before` and "
+                         f"`weight_after` are in {before!r} and {after!r}: name its unit, e.g. "
+                         f"'weight_sem [{after}]'.")
+    factors = {"weight_before": qb[1], "weight_after": qa[1]} if qb and qa else {}
+    if sem:
+        qs = weight_scale(sem_unit or "")
+        if qb is None or qs is None or qs[0] != qb[0]:
+            raise ValueError(f"`weight_sem`{of} must be in the weights' unit "
+                             f"({before or 'none'}) or another unit of its quantity; got "
+                             f"{sem_unit!r}.")
+        factors["weight_sem"] = qs[1]
+    return before, factors
 
 
 def header_name(cell: Any) -> str:
