@@ -180,3 +180,64 @@ def test_a_mat_file_gets_the_way_to_a_file_plastix_reads(tmp_path, capsys):
     assert "plastix.io.save_record(rec, 'cell12.nc')" in text
     assert main(["inspect", str(path)]) == 2
     assert "neo.io.NeoMatlabIO" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ Neo roles as groups
+
+
+def _lab_block(rec, *, groups=True):
+    """The record as a lab's Neo block: spike trains and the weight signal, no rates nor
+    plastix's annotations; with ``groups``, each train's role given by its membership of
+    ``Block.groups`` named 'pre' / 'post' instead of ``annotations['role']``."""
+    import neo
+
+    from plastix.io import to_neo
+
+    block = to_neo(rec)
+    block.annotations.clear()
+    seg = block.segments[0]
+    seg.analogsignals = [s for s in seg.analogsignals if not s.name.endswith("_rate")]
+    if groups:
+        for role in ("pre", "post"):
+            trains = [st for st in seg.spiketrains if st.annotations["role"] == role]
+            block.groups.append(neo.Group(objects=trains, name=role))
+        for st in seg.spiketrains:
+            del st.annotations["role"]
+    return block
+
+
+@pytest.mark.parametrize("suffix", [".nix", ".pkl"])
+def test_neo_roles_given_as_groups_read_as_the_annotated_block(tmp_path, spike_rec, suffix):
+    from plastix.io import load_record, open_record, write_block
+
+    ref = load_record(write_block(_lab_block(spike_rec, groups=False), tmp_path / "ref.nix"))
+    path = write_block(_lab_block(spike_rec), tmp_path / f"groups{suffix}")
+    assert ref.sizes["pre"] == 4 and ref.sizes["post"] == 2
+    for read in (load_record, open_record):
+        rec = read(path, allow_pickle=True)
+        for v in ("pre_spike_time", "pre_spike_unit", "post_spike_time", "weight"):
+            np.testing.assert_array_equal(rec[v].values, ref[v].values)
+        rec.close()
+
+
+@pytest.mark.parametrize("fault", ["both", "neither"])
+def test_a_train_in_both_role_groups_or_in_neither_is_refused_naming_it(tmp_path, spike_rec,
+                                                                        fault):
+    from plastix._util.errors import SchemaError
+    from plastix.io import load_record, write_block
+
+    block = _lab_block(spike_rec)
+    pre, post = block.groups
+    train = post.spiketrains[0]
+    train.name = "cell-b"
+    if fault == "both":
+        pre.add(train)
+    else:
+        post.spiketrains.remove(train)
+    path = write_block(block, tmp_path / "bad.nix")
+    with pytest.raises(SchemaError) as err:
+        load_record(path)
+    text = str(err.value)
+    assert "\n" not in text and "spike train 4 ('cell-b')" in text
+    assert ("in both the group 'pre' and the group 'post'" if fault == "both" else
+            "in no group named for a role") in text

@@ -41,11 +41,43 @@ def read_nix(path: str | os.PathLike) -> list[Any]:
 
 def open_nix(path: str | os.PathLike) -> tuple[list[Any], Any]:
     """All blocks of a NIX file with their rate signals left in the file, and what to
-    close when done (:func:`plastix.io.nix_lazy.open_nix_lazily`, read with nixio)."""
+    close when done (:func:`plastix.io.nix_lazy.open_nix_lazily`, read with nixio), and
+    the Neo groups of their spike trains (:func:`_nix_groups`: groups named ``pre`` /
+    ``post`` may give the trains' roles)."""
     from plastix.io.nix_lazy import open_nix_lazily
 
     with reading(path, NIX):
-        return open_nix_lazily(path)
+        blocks, close = open_nix_lazily(path)
+        try:
+            _nix_groups(path, blocks)
+        except BaseException:
+            close()
+            raise
+        return blocks, close
+
+
+def _nix_groups(path: str | os.PathLike, blocks: list[Any]) -> None:
+    """Add to each lazily read block the Neo groups (``Block.groups``) of its spike trains,
+    as ``neo.NixIO`` reads them: each NIX group of type ``neo.group``, named by its Neo name,
+    holding the block's trains it lists (matched by their NIX names)."""
+    import nixio
+
+    neo = import_neo()
+    nix = nixio.File.open(str(path), nixio.FileMode.ReadOnly)
+    try:
+        for nb, block in zip(nix.blocks, blocks, strict=False):
+            trains = {st.annotations.get("nix_name"): st
+                      for seg in block.segments for st in seg.spiketrains}
+            for grp in nb.groups:
+                if grp.type != "neo.group":
+                    continue
+                meta = grp.metadata
+                name = meta["neo_name"] if meta is not None and "neo_name" in meta else grp.name
+                held = [trains[m.name] for m in grp.multi_tags if m.name in trains]
+                if held:
+                    block.groups.append(neo.Group(objects=held, name=str(name)))
+    finally:
+        nix.close()
 
 
 def write_nix(block: Any, path: str | os.PathLike) -> None:

@@ -21,6 +21,7 @@ from plastix.io.neo_pack import arr_dec, dec, quantities
 from plastix.record import ACTIVITY_KINDS
 
 __all__ = ["ROLES", "LAZY", "py_scalar", "to_pq_units", "json_annotation", "parse_segment",
+           "group_roles",
            "harmonise_ids", "unit_order", "id_array", "segment_grid", "refine",
            "collect_spikes", "read_decay"]
 
@@ -144,6 +145,62 @@ def _role_hint(role: Any) -> str:
     return did_you_mean(plain, ROLES)
 
 
+def group_roles(seg: Any) -> dict[int, dict[str, str]] | None:
+    """The roles the groups of a segment's block give its spike trains: for each train (by
+    ``id``) the names of the groups it is in, by role (``{"pre": "Pre"}``), from every
+    ``Block.groups`` named for a role (``pre``, ``post``, ``presynaptic``...:
+    :func:`plastix.io.unit_select.role_value`); None when the block has no such group."""
+    from plastix.io.unit_select import role_value
+
+    block = getattr(seg, "block", None)
+    named = [(role_value(g.name), g) for g in getattr(block, "groups", None) or []
+             if g.name is not None and role_value(g.name) in ROLES]
+    if not named:
+        return None
+    out: dict[int, dict[str, str]] = {}
+    for role, g in named:
+        for st in g.spiketrains:
+            out.setdefault(id(st), {})[role] = str(g.name)
+    return out
+
+
+def _train_role(what: str, st: Any, grouped: dict[int, dict[str, str]] | None) -> str:
+    """A spike train's role: its ``annotations['role']``, else the one group named for a
+    role that holds it (:func:`group_roles`); refused naming the train when neither says,
+    when it is in both roles' groups, or when its group contradicts its annotation."""
+    groups = {} if grouped is None else grouped.get(id(st), {})
+    if "role" in st.annotations:
+        role = st.annotations["role"]
+        if role not in ROLES:
+            raise SchemaError(f"{what} has annotations['role'] = {role!r}; expected 'pre' or "
+                              "'post'." + _role_hint(role))
+        other = next((name for r, name in groups.items() if r != role), None)
+        if other is not None:
+            raise SchemaError(f"{what} has annotations['role'] = {role!r} but is in the group "
+                              f"{other!r} of Block.groups; expected one role. Remove it from "
+                              "that group, or correct its annotation, and save the block again, "
+                              "to a new file.")
+        return role
+    if len(groups) == 1:
+        return next(iter(groups))
+    if len(groups) > 1:
+        raise SchemaError(f"{what} is in both the group {groups['pre']!r} and the group "
+                          f"{groups['post']!r} of Block.groups; expected one role per spike "
+                          "train. Remove it from one group and save the block again, to a new "
+                          "file.")
+    if grouped is not None:
+        raise SchemaError(f"{what} has no annotations['role'] and is in no group named for a "
+                          "role (the Block.groups named pre and post hold the other trains); "
+                          "expected each spike train in one. Add it to the group of its role "
+                          "(group.add(train)) and save the block again, to a new file.")
+    raise SchemaError(f"{what} has no annotations['role']; expected 'pre' or 'post'; "
+                      f"found annotations {sorted(st.annotations)}."
+                      + (_nwb_hint(st) or " Give each spike train its role "
+                         "(train.annotations['role'] = 'pre' or 'post', or a Block.groups "
+                         "group named 'pre' / 'post' holding it) and save the block again, to "
+                         "a new file."))
+
+
 def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool = True
                   ) -> dict[str, Any]:
     """Pull the convention's objects out of one Segment, with exact complaints.
@@ -188,18 +245,10 @@ def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool =
                           "label": label, "kind": str(kind), "dt": dt}
     out["trains"] = {r: [] for r in ROLES}
     seen: set[tuple[str, Any]] = set()
+    grouped = group_roles(seg)
     for k, st in enumerate(seg.spiketrains):
         what = f"{where}: spike train {k}" + (f" ({st.name!r})" if st.name else "")
-        if "role" not in st.annotations:
-            raise SchemaError(f"{what} has no annotations['role']; expected 'pre' or 'post'; "
-                              f"found annotations {sorted(st.annotations)}."
-                              + (_nwb_hint(st) or " Give each spike train its role "
-                                 "(train.annotations['role'] = 'pre' or 'post') and save the "
-                                 "block again, to a new file."))
-        role = st.annotations["role"]
-        if role not in ROLES:
-            raise SchemaError(f"{what} has annotations['role'] = {role!r}; expected 'pre' or "
-                              "'post'." + _role_hint(role))
+        role = _train_role(what, st, grouped)
         if "unit" not in st.annotations:
             raise SchemaError(f"{what} has no annotations['unit']; expected the id of its "
                               f"{role}synaptic unit; found annotations {sorted(st.annotations)}."
