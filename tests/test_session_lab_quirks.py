@@ -220,7 +220,7 @@ def test_neo_roles_given_as_groups_read_as_the_annotated_block(tmp_path, spike_r
         rec.close()
 
 
-@pytest.mark.parametrize("fault", ["both", "neither"])
+@pytest.mark.parametrize("fault", ["both", "neither", "contradicts"])
 def test_a_train_in_both_role_groups_or_in_neither_is_refused_naming_it(tmp_path, spike_rec,
                                                                         fault):
     from plastix._util.errors import SchemaError
@@ -232,12 +232,16 @@ def test_a_train_in_both_role_groups_or_in_neither_is_refused_naming_it(tmp_path
     train.name = "cell-b"
     if fault == "both":
         pre.add(train)
-    else:
+    elif fault == "neither":
         post.spiketrains.remove(train)
+    else:
+        train.annotations["role"] = "pre"
     path = write_block(block, tmp_path / "bad.nix")
     with pytest.raises(SchemaError) as err:
         load_record(path)
     text = str(err.value)
     assert "\n" not in text and "spike train 4 ('cell-b')" in text
-    assert ("in both the group 'pre' and the group 'post'" if fault == "both" else
-            "in no group named for a role") in text
+    assert {"both": "in both the group 'pre' and the group 'post'",
+            "neither": "in no group named for a role",
+            "contradicts": "has annotations['role'] = 'pre' but is in the group 'post'",
+            }[fault] in text
