@@ -134,7 +134,7 @@ def test_default_time_support_warns_once_and_round_trips_exactly():
     assert len(caught) == 1
     text = str(caught[0].message)
     assert "\n" not in text and text.startswith("`pre` and `post`: ")
-    assert "pynapple's default" in text and "pass time_support= to nap.TsGroup" in text
+    assert "pynapple's default" in text and "time_support=nap.IntervalSet(START, END)" in text
     assert np.isnan(rec["post_activity"].values[0, 0])  # before the first spike
     with warnings.catch_warnings():
         warnings.simplefilter("error")

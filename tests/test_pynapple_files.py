@@ -146,8 +146,8 @@ def test_a_group_saved_with_the_default_time_support_reads_with_a_warning(tmp_pa
     nap.TsdFrame(t=np.arange(0.0, 40.0, 4.0), d=np.ones((10, 1)),
                  metadata={"pre_unit": [0], "post_unit": [7]}).save(str(folder / "weights.npz"))
     nap.IntervalSet(start=[0.0, 20.0], end=[18.0, 40.0]).save(str(folder / "epochs.npz"))
-    with pytest.warns(UserWarning, match=r"pynapple's default.*pass time_support= to "
-                      r"nap.TsGroup"):
+    with pytest.warns(UserWarning, match=r"pynapple's default.*time_support=nap\.IntervalSet"
+                      r"\(START, END\)"):
         rec = read_pynapple_session(folder)
     loaded = {n: nap.load_file(str(folder / f"{n}.npz"))
               for n in ("pre", "post", "weights", "epochs")}

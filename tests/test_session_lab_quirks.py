@@ -245,3 +245,25 @@ def test_a_train_in_both_role_groups_or_in_neither_is_refused_naming_it(tmp_path
             "neither": "in no group named for a role",
             "contradicts": "has annotations['role'] = 'pre' but is in the group 'post'",
             }[fault] in text
+
+
+# ------------------------------------------------------------------ wording
+
+
+def test_the_default_support_warning_says_what_a_loaded_group_needs(tmp_path, rng):
+    """A group saved from ``nap.load_file(nwb)`` has pynapple's default support: the user
+    never called nap.TsGroup, so the warning names the loaders and how to rebuild it."""
+    from plastix.io import read_pynapple_session
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    nap.TsGroup({0: nap.Ts(np.sort(rng.uniform(0, 40, 300))),
+                 7: nap.Ts(np.sort(rng.uniform(1, 39, 30)))},
+                metadata={"role": ["pre", "post"]}).save(str(folder / "units.npz"))
+    nap.TsdFrame(t=np.arange(0.0, 41.0, 4.0), d=np.ones((11, 1)),
+                 metadata={"pre_unit": [0], "post_unit": [7]}).save(str(folder / "weights.npz"))
+    with pytest.warns(UserWarning) as caught:
+        read_pynapple_session(folder)
+    text = next(str(w.message) for w in caught if "pynapple's default" in str(w.message))
+    assert "\n" not in text and "nap.load_file" in text
+    assert "time_support=nap.IntervalSet(START, END)" in text and "pass (or save)" in text

@@ -338,9 +338,12 @@ def _warn_default_support(unrecorded: dict[str, int], roles: dict[str, dict[str,
     warnings.warn(
         f"{' and '.join(f'`{r}`' for r in unrecorded)}: the TsGroup's time support is "
         f"pynapple's default, from the first to the last spike ({which}), so the bins outside it "
-        "(before the first spike, after the last) are read as not recorded (NaN), not as 0 Hz; "
-        "if the units were recorded longer, pass time_support= to nap.TsGroup (e.g. the "
-        "session's epochs).", UserWarning, stacklevel=3)
+        "(before the first spike, after the last) are read as not recorded (NaN), not as 0 Hz. "
+        "pynapple gives this default to a group built without time_support=, and its loaders "
+        "(nap.load_file of an NWB file) do too; if the units were recorded longer, build the "
+        "group again over its recorded span, nap.TsGroup({u: group[u] for u in group.index}, "
+        "time_support=nap.IntervalSet(START, END)) with its metadata, and pass (or save) that "
+        "one.", UserWarning, stacklevel=3)
 
 
 def _support_text(support: tuple[np.ndarray, np.ndarray]) -> str:
