@@ -267,3 +267,30 @@ def test_the_default_support_warning_says_what_a_loaded_group_needs(tmp_path, rn
     text = next(str(w.message) for w in caught if "pynapple's default" in str(w.message))
     assert "\n" not in text and "nap.load_file" in text
     assert "time_support=nap.IntervalSet(START, END)" in text and "pass (or save)" in text
+
+
+def test_inspect_says_obs_intervals_are_durations_and_tags_a_slope_series_as_weights(
+        tmp_path):
+    """``obs_intervals: 15-20 s observed per unit`` read as a time range: the line says the
+    durations; an ``epsp_slope`` series is a candidate weight series, not activation."""
+    pynwb = pytest.importorskip("pynwb")
+    from nwb_builders import add_synapses, nwbfile, write
+
+    from plastix.io import inspect_file
+
+    nwb = nwbfile()
+    nwb.add_unit_column("role", "pre or post")
+    gen = np.random.default_rng(0)
+    for uid, role, observed in ((0, "pre", [[0.0, 15.0]]), (1, "pre", [[0.0, 20.0]]),
+                                (10, "post", [[0.0, 5.0], [8.0, 20.0]])):
+        nwb.add_unit(spike_times=np.sort(gen.uniform(0, 15, 50)), id=uid, role=role,
+                     obs_intervals=observed)
+    mod = nwb.create_processing_module("ephys_analysis", "slopes")
+    mod.add(pynwb.TimeSeries(name="epsp_slope", data=np.ones((11, 2)), unit="mV/ms",
+                             timestamps=np.arange(0.0, 21.0, 2.0)))
+    add_synapses(mod, [(0, 10), (1, 10)])
+    report = inspect_file(write(nwb, tmp_path / "slopes.nwb"))
+    obs = next(f for f in report.found if "obs_intervals" in f)
+    assert "observed for 15 to 20 s in all (durations, not times)" in obs
+    line = next(f for f in report.found if f.startswith("TimeSeries processing/ephys_analysis"))
+    assert "(candidate weights)" in line and "activation" not in line

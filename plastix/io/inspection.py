@@ -702,8 +702,11 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
                              + (", ..." if uniq.size > 6 else ""))
         if c.observed is not None:
             spans = [float(np.clip(iv[:, 1] - iv[:, 0], 0, None).sum()) for iv in c.observed]
-            ins.found.append(f"  obs_intervals: {min(spans):g}-{max(spans):g} s observed per "
-                             "unit; bins outside a unit's intervals read as not recorded (NaN)")
+            most = f"{min(spans):g} to {max(spans):g} s" if min(spans) < max(spans) else (
+                f"{max(spans):g} s")
+            ins.found.append(f"  obs_intervals: each unit observed for {most} in all (durations, "
+                             "not times); bins outside a unit's intervals read as not recorded "
+                             "(NaN)")
     if any(options.get(f"{r}_activity") for r in ("pre", "post")) or c.unit_ids.size == 0:
         return  # the roles are the activity series' (asked for under missing, if absent)
     synapses = _weight_synapses(c, options, ins.path)
@@ -779,9 +782,11 @@ def _short(ids: list[Any], n: int = 8) -> str:
 
 
 def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
+    candidates = _weight_candidates(c)
     for p, s in c.series.items():
         is_w = p == (options.get("weights") or f"processing/{MODULE}/{WEIGHT}")
-        kind = "weights" if is_w else series_kind(s)[1]
+        kind = "weights" if is_w else "candidate weights" if p in candidates else (
+            series_kind(s)[1])
         ids = series_ids(s)
         cols = f"columns: ids {_short(ids)} (its ROI/electrode table)" if ids else (
             "axes (post, pre): one synapse per pair of units" if is_w and np.ndim(s.data) >= 3
