@@ -42,7 +42,9 @@ Weights
     names each column's synapse as pairs (``synapses=[(0, 5), (1, 5)]``,
     ``--synapses 0:5,1:5``).  NaN = not measured; synapses without a column stay
     NaN, never 0.  A series whose timestamps are not one per row of data, or hold
-    NaN, is refused, as are weight samples out of time order within a segment.
+    NaN, is refused, as are weight samples out of time order within a segment, and
+    weights whose times share under 1% of the longer span with the spike times or
+    an activity series (one of them in ms, or on another clock).
 Segments
     The rows of the ``epochs`` table, else of the ``trials`` table, when present
     (``segments="epochs" | "trials" | "none"``): each bin, spike and weight sample

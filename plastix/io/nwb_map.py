@@ -39,7 +39,8 @@ from plastix.io.nwb_scan import (
 from plastix.io.spike_bins import bin_grid, spike_rates
 from plastix.record import make_record
 
-__all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "check_rows_hold_data"]
+__all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "check_rows_hold_data",
+           "check_spans_overlap"]
 
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
@@ -509,6 +510,94 @@ def _check_rows_time(start: np.ndarray, stop: np.ndarray, data_times: list[np.nd
         warnings.warn(message, UserWarning, stacklevel=5)
 
 
+SPANS_SHARED_MIN = 1 - EMPTY_ROWS_REFUSE
+"""Refuse weights and activity whose times share less than this fraction of the longer of
+their two spans: one of them in ms and the other in s share about 0.1% (1/1000)."""
+
+SPANS_MS_RATIO = 100.0
+"""Spans this many times apart in length are read as ms against s in the refusal's fix
+(else as two clocks)."""
+
+
+def check_spans_overlap(w_times: np.ndarray, w_name: str,
+                        spans: list[tuple[str, str, float, float]], *,
+                        refuse: Callable[[str, str, str], Exception]) -> None:
+    """Refuse weights whose time span and an activity's barely overlap (times in ms against
+    times in s, or two clocks).
+
+    Weight times in ms against spike times in s (or the reverse) would otherwise be
+    read silently: the weight intervals hold the activity of another time, or none,
+    which reads as silence (0 Hz) and skews the alignment and the decay.  Weights
+    measured over a part of the recording pass as long as they share at least
+    :data:`SPANS_SHARED_MIN` of the longer span with each activity.
+
+    Parameters
+    ----------
+    w_times : ndarray
+        The weight sample times (s).
+    w_name : str
+        The weights, for the message (e.g. ``"weight series 'processing/plasticity/weight'"``).
+    spans : list of (str, str, float, float)
+        Each activity source: what it is (``"spikes of the pre and post units"``), what
+        its times are called in the fix (``"spike times"``), its first and last time (s).
+        A span of no length is not checked.
+    refuse : callable
+        ``refuse(what, found, fix)`` -> the exception to raise.
+
+    Raises
+    ------
+    Exception
+        ``refuse(...)``: when the weights and an activity share less than
+        :data:`SPANS_SHARED_MIN` of the longer of their spans.
+    """
+    w = np.asarray(w_times, float)
+    if w.size < 2 or not np.isfinite(w).any():
+        return
+    w0, w1 = float(np.nanmin(w)), float(np.nanmax(w))
+    for name, noun, a0, a1 in spans:
+        lw, la = w1 - w0, a1 - a0
+        if lw <= 0 or la <= 0:
+            continue
+        shared = max(0.0, min(w1, a1) - max(w0, a0))
+        if shared >= SPANS_SHARED_MIN * max(lw, la):
+            continue
+        ratio = max(lw, la) / min(lw, la)
+        longer, (s0, s1) = ("weight times", (a0, a1)) if lw > la else (noun, (w0, w1))
+        fix = (f"Times in ms? NWB times are in seconds: divide the {longer} by 1000 when "
+               f"writing the file (if they are in s and truly span {ratio:.4g}x as long, keep "
+               f"only the {longer} within {s0:g}-{s1:g} s, in a copy of the file)"
+               if ratio >= SPANS_MS_RATIO else
+               f"Put the weight times and the {noun} on one clock, in seconds from the "
+               "session_start_time, when writing the file")
+        raise refuse(f"the {w_name} and the {name} barely overlap in time (they share "
+                     f"{shared:.3g} s, {100 * shared / max(lw, la):.2g}% of the longer span), so "
+                     "the weight intervals would be read against activity of another time, or "
+                     "none (0 Hz)", f"weights at {w0:g}-{w1:g} s, {name} at {a0:g}-{a1:g} s",
+                     fix)
+
+
+def _activity_spans(c: NwbContent, act: dict[str, Any], ids: dict[str, list[int]],
+                    src: Path) -> list[tuple[str, str, float, float]]:
+    """Each role's activity for :func:`check_spans_overlap`: an activity series, or the spike
+    times of the units read (both roles' together: one table, one clock)."""
+    pos = unit_rows(c, src)
+    out, spiking = [], []
+    for r in ROLES:
+        if act[r] is not None:
+            t = np.asarray(act[r]["times"], float)
+            if t.size:
+                out.append((f"{r} activity series {act[r]['path']!r}", f"{r} activity times",
+                            float(t.min()), float(t.max())))
+        else:
+            spiking.append(r)
+    trains = [c.spikes[pos[u]] for r in spiking for u in ids[r] if u in pos]
+    trains = [t for t in trains if t.size]  # each sorted, NaN dropped (scan_nwb)
+    if trains:
+        out.append((f"spikes of the {' and '.join(spiking)} units", "spike times",
+                    float(min(t[0] for t in trains)), float(max(t[-1] for t in trains))))
+    return out
+
+
 def _sample_step(times: np.ndarray) -> float:
     """The sample step (s) of series timestamps: their median difference, rounded to 12
     significant digits (float noise such as 0.050000000000000266 is 0.05)."""
@@ -651,6 +740,9 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
                          each_row=True, refuse_empty=True)
     wrow = assign(w["times"], segs)
     if not absent:
+        check_spans_overlap(w["times"], f"weight series {w['path']!r}",
+                            _activity_spans(c, act, ids, src),
+                            refuse=lambda what, found, fix: not_mappable(src, what, found, fix))
         _check_weight_order(w, wrow, src, segs["name"] if segs else "")
     _nan_spikes_warning(c, src)
     grid, width = _grid(c, act, segs, w["times"], ids, opt.get("bin_size"), src)

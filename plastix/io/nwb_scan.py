@@ -604,8 +604,8 @@ def series_kind(s: Any) -> tuple[str, str]:
 def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[int] | None,
                      spec: tuple[str, Any] | None, src: Path, *, lazy: bool = False
                      ) -> dict[str, Any]:
-    """A role's activity from a series: times, values (time, unit), column ids, label, kind
-    (and ``table_ids``, every id of the series' ROI / electrode table, if it has one).
+    """A role's activity from a series: times, values (time, unit), column ids, label, kind,
+    its path (and ``table_ids``, every id of the series' ROI / electrode table, if it has one).
 
     With ``lazy`` the values are a :class:`plastix.io.lazy.RowsArray` on the file's
     dataset (read when indexed), else a float64 array.
@@ -650,6 +650,7 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
     label, kind = series_kind(s)
     return {"times": times, "values": values, "ids": [int(x) for x in cols],
             "label": label, "kind": kind, "dt": (1.0 / float(s.rate)) if s.rate else None,
+            "path": series_path(c, s),
             "table_ids": table or []}
 
 
