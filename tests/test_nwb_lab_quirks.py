@@ -2,7 +2,10 @@
 
 Finding 1: spike (or activity) times and weight times 1000x apart (one of them
 written in ms) are refused in one line naming both spans and the fix, while
-weights measured over a part of the recording still read.
+weights measured over a part of the recording still read.  Finding 9: a synapse
+table may name its unit-id columns in the other spellings labs use
+(``nwb_scan.SYNAPSE_COLUMNS``); a table with none of them is refused naming the
+columns found, the accepted names and ``--synapses PRE:POST,...``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import numpy as np
 import nwb_builders as nb
 import pynwb
 import pytest
+import xarray as xr
 
 from plastix._util.errors import SchemaError
 from plastix.io import inspect_file, load_record
+from plastix.io.nwb_scan import SYNAPSE_COLUMNS, synapse_columns
 
 PAIRS = [(0, 10), (1, 10)]
 
@@ -128,3 +133,79 @@ def test_weights_over_part_of_the_recording_still_read(tmp_path, kw):
 def test_rates_on_the_weights_clock_still_read(tmp_path):
     ds = _read(_rate_file(tmp_path), **_RATES)
     assert ds.sizes["weight_time"] == 11
+
+
+# ------------------------------------------------------------------ finding 9
+
+
+def _syn_file(tmp_path, cols, *, folder="canonical", extra=True):
+    """The file of :func:`_file` whose synapse table names its columns ``cols`` (and a
+    column ``distance_um``, as labs add)."""
+    from hdmf.common import DynamicTable
+
+    nwb = nb.nwbfile()
+    nb.add_units(nwb, [(0, _spikes(0, 20, 0.05), "pre"), (1, _spikes(0, 20, 0.07), "pre"),
+                       (10, _spikes(0, 20, 0.1), "post")])
+    mod = nwb.create_processing_module("plasticity", "measured synaptic efficacies")
+    w = 1.0 + 0.01 * np.arange(11)[:, None] * np.array([[1.0, 2.0]])
+    mod.add(pynwb.TimeSeries(name="weight", data=w, unit="mV", timestamps=np.arange(0, 21.0, 2)))
+    syn = DynamicTable(name="synapses", description="the synapse of each weight column")
+    for c in (*cols, *(("distance_um",) if extra else ())):
+        syn.add_column(c, c)
+    for pre, post in PAIRS:
+        syn.add_row(**dict(zip(cols, (pre, post), strict=True)),
+                    **({"distance_um": 50.0} if extra else {}))
+    mod.add(syn)
+    (tmp_path / folder).mkdir()
+    return nb.write(nwb, tmp_path / folder / "lab.nwb")
+
+
+@pytest.mark.parametrize("cols", [*SYNAPSE_COLUMNS[1:], ("Pre", "Post"),
+                                  ("Presynaptic Unit ID", "postsynaptic-unit-id")])
+def test_each_synapse_column_spelling_reads_as_the_canonical_names(tmp_path, cols):
+    want = _read(_syn_file(tmp_path, ("pre_unit", "post_unit")), decay=0.0)
+    got = _read(_syn_file(tmp_path, cols, folder="other"), decay=0.0)
+    xr.testing.assert_identical(got, want)
+
+
+def test_synapse_columns_prefers_the_canonical_pair():
+    assert synapse_columns(["pre", "post", "pre_unit", "post_unit"]) == ("pre_unit", "post_unit")
+    assert synapse_columns(["pre", "post_unit"]) is None
+
+
+def test_a_synapse_table_without_known_columns_names_them_and_the_pairs(tmp_path):
+    path = _syn_file(tmp_path, ("from_cell", "to_cell"))
+    with pytest.raises(SchemaError) as err:
+        _read(path)
+    text = str(err.value)
+    assert "\n" not in text
+    assert ("the synapse table 'processing/plasticity/synapses' has no columns of "
+            "presynaptic and postsynaptic unit ids under a name plastix knows (pre_unit/"
+            "post_unit, pre_unit_id/post_unit_id, ") in text
+    assert "source/target, any case). Found: columns from_cell, to_cell, distance_um. " in text
+    assert ("Rename its two columns pre_unit and post_unit in a copy of the file, name another "
+            "table with --synapses PATH, or give the synapse of each of the 2 weight column(s) "
+            "as --synapses PRE:POST,PRE:POST,... (unit ids, in column order)") in text
+    assert np.isfinite(_read(path, synapses="0:10,1:10", decay=0.0).weight.values).any()
+
+
+def test_a_synapse_table_under_another_name_is_named_in_the_fix(tmp_path):
+    from hdmf.common import DynamicTable
+
+    nwb = nb.nwbfile()
+    nb.add_units(nwb, [(0, _spikes(0, 20, 0.05), "pre"), (10, _spikes(0, 20, 0.1), "post")])
+    mod = nwb.create_processing_module("ephys_analysis", "EPSP slopes")
+    mod.add(pynwb.TimeSeries(name="epsp_slope", data=np.ones((11, 1)), unit="mV/ms",
+                             timestamps=np.arange(0, 21.0, 2)))
+    table = DynamicTable(name="connections", description="one row per weight column")
+    for c in ("presynaptic_unit_id", "postsynaptic_unit_id"):
+        table.add_column(c, c)
+    table.add_row(presynaptic_unit_id=0, postsynaptic_unit_id=10)
+    mod.add(table)
+    path = nb.write(nwb, tmp_path / "n03.nwb")
+    with pytest.raises(SchemaError, match="Pass its synapse table as --synapses "
+                       "processing/ephys_analysis/connections, or"):
+        _read(path, weights="processing/ephys_analysis/epsp_slope")
+    ds = _read(path, weights="processing/ephys_analysis/epsp_slope",
+               synapses="processing/ephys_analysis/connections", decay=0.0)
+    assert ds.weight.shape[1:] == (1, 1)

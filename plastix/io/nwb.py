@@ -38,7 +38,10 @@ Weights
     (or ``weights=PATH``, ``--weights``), one column per synapse; each column's
     synapse is the row of the same index of a ``DynamicTable`` named
     ``synapses`` in the same module (or ``synapses=PATH``, ``--synapses``) with
-    columns ``pre_unit`` and ``post_unit`` (unit ids); a file without such a table
+    columns ``pre_unit`` and ``post_unit`` (unit ids; or another spelling of
+    :data:`plastix.io.nwb_scan.SYNAPSE_COLUMNS`: ``pre`` / ``post``,
+    ``presynaptic_unit_id`` / ``postsynaptic_unit_id``, ``source`` / ``target``, ...,
+    in any case); a file without such a table
     names each column's synapse as pairs (``synapses=[(0, 5), (1, 5)]``,
     ``--synapses 0:5,1:5``).  NaN = not measured; synapses without a column stay
     NaN, never 0.  A series whose timestamps are not one per row of data, or hold

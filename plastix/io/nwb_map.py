@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,8 @@ from plastix.io.nwb_scan import (
     series_found,
     series_times,
     series_values,
+    synapse_columns,
+    synapse_names,
     unit_rows,
     units_found,
 )
@@ -158,20 +161,39 @@ def _listed_synapses(c: NwbContent, wpath: str, values: np.ndarray, opt: dict[st
             raise not_mappable(src, f"no synapse table for the weights {wpath!r}: no "
                                f"DynamicTable {SYNAPSES!r} next to it and no `synapses`",
                                "tables " + (", ".join(c.tables) or "none"),
-                               f"Pass its synapse table as {CLI_FLAGS['synapses']} PATH, or "
-                               f"the synapse of each of its {values.shape[1]} column(s) as "
+                               f"Pass its synapse table as {CLI_FLAGS['synapses']} "
+                               f"{_synapse_table_hint(c, values.shape[1])}, or the synapse of "
+                               f"each of its {values.shape[1]} column(s) as "
                                f"{CLI_FLAGS['synapses']} PRE:POST,PRE:POST,... (unit ids, in "
                                "column order)")
         tab = resolve(c, "tables", spath, "synapses", src)
-        missing = [k for k in ("pre_unit", "post_unit") if k not in tab.colnames]
-        if missing or len(tab) != values.shape[1]:
-            raise not_mappable(src, f"the synapse table {spath!r} must have columns pre_unit "
-                               f"and post_unit and one row per column of {wpath!r} "
-                               f"({values.shape[1]})", f"columns {list(tab.colnames)}, "
-                               f"{len(tab)} rows", "Fix the table or name another with "
+        cols = synapse_columns(tab.colnames)
+        if cols is None:
+            raise not_mappable(src, f"the synapse table {spath!r} has no columns of presynaptic "
+                               "and postsynaptic unit ids under a name plastix knows ("
+                               f"{synapse_names()}, any case)", f"columns "
+                               f"{', '.join(map(str, tab.colnames)) or 'none'}", "Rename its "
+                               "two columns pre_unit and post_unit in a copy of the file, name "
+                               f"another table with {CLI_FLAGS['synapses']} PATH, or give the "
+                               f"synapse of each of the {values.shape[1]} weight column(s) as "
+                               f"{CLI_FLAGS['synapses']} PRE:POST,PRE:POST,... (unit ids, in "
+                               "column order)")
+        if len(tab) != values.shape[1]:
+            raise not_mappable(src, f"the synapse table {spath!r} must have one row per column "
+                               f"of {wpath!r} ({values.shape[1]})", f"{len(tab)} rows",
+                               "Fix the table or name another with "
                                f"{CLI_FLAGS['synapses']} PATH")
-        pre, post = (synapse_ids(tab, k, spath, src) for k in ("pre_unit", "post_unit"))
+        pre, post = (synapse_ids(tab, k, spath, src) for k in cols)
     return pre, post, spath
+
+
+def _synapse_table_hint(c: NwbContent, n_cols: int) -> str:
+    """The path of the only table of the file that looks like the synapse table of a weight
+    series with ``n_cols`` columns (unit-id columns :func:`synapse_columns` knows, one row
+    per column), else ``"PATH"``."""
+    fits = [p for p, t in c.tables.items()
+            if synapse_columns(t.colnames) is not None and len(t) == n_cols]
+    return shlex.quote(fits[0]) if len(fits) == 1 else "PATH"
 
 
 def _grid_synapses(c: NwbContent, ws: Any, wpath: str, values: np.ndarray,
@@ -235,7 +257,8 @@ def synapse_pairs(value: Any) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def synapse_ids(tab: Any, name: str, spath: str, src: Path) -> np.ndarray:
-    """The unit ids of a synapse table's column ``pre_unit`` or ``post_unit``.
+    """The unit ids of a synapse table's presynaptic or postsynaptic column (``pre_unit``,
+    ``post_unit`` or another spelling of :data:`plastix.io.nwb_scan.SYNAPSE_COLUMNS`).
 
     A column of integers holds the ids themselves; a ``DynamicTableRegion`` (rows of
     the ``Units`` table or of an ROI table, as some tools write references) gives
@@ -245,8 +268,8 @@ def synapse_ids(tab: Any, name: str, spath: str, src: Path) -> np.ndarray:
     ----------
     tab : hdmf.common.DynamicTable
         The synapse table.
-    name : {"pre_unit", "post_unit"}
-        The column.
+    name : str
+        The column, as the table names it (:func:`plastix.io.nwb_scan.synapse_columns`).
     spath : str
         The table's path in the file (for the message).
     src : Path

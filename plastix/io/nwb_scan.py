@@ -29,13 +29,21 @@ __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb
            "series_grid", "series_kind", "series_scaling", "series_values", "series_ids",
            "assign", "restore_exact", "activity_series",
            "segment_rows", "series_found", "units_found", "OPTION_HELP", "unit_rows",
-           "series_times", "series_path"]
+           "series_times", "series_path", "SYNAPSE_COLUMNS", "synapse_columns",
+           "synapse_names"]
 
 STANDARD_MARK = "plastix-standard-nwb:"
 """Prefix of the ``notes`` of standard NWB files written by plastix (JSON follows)."""
 
 MODULE, WEIGHT, SYNAPSES, ROLE = "plasticity", "weight", "synapses", "role"
 ROLES = ("pre", "post")
+SYNAPSE_COLUMNS = (("pre_unit", "post_unit"), ("pre_unit_id", "post_unit_id"),
+                   ("pre_id", "post_id"), ("presynaptic_unit", "postsynaptic_unit"),
+                   ("presynaptic_unit_id", "postsynaptic_unit_id"),
+                   ("presynaptic", "postsynaptic"), ("pre", "post"), ("source", "target"))
+"""The (presynaptic, postsynaptic) unit-id columns a synapse table may have, in order of
+preference (plastix writes the first); matched in any case, with spaces or hyphens for
+underscores (:func:`synapse_columns`)."""
 READ_OPTIONS = ("pre_units", "post_units", "pre_activity", "post_activity", "weights",
                 "synapses", "decay", "bin_size", "segments", "units", "source")
 """Options of :func:`read_standard_nwb` (also accepted by ``load_record`` for ``.nwb``)."""
@@ -66,9 +74,11 @@ OPTION_HELP = {
                      "postsynaptic units",
     "weights": "NWB: path of the weight TimeSeries (default processing/plasticity/weight); "
                "pynapple: the TsdFrame file (default weights.npz)",
-    "synapses": "NWB: path of its synapse table with columns pre_unit, post_unit (default: "
-                "'synapses' next to the weights); pynapple: a .csv/.tsv table; or the synapse "
-                "of each weight column as PRE:POST,PRE:POST,... (unit ids, in column order)",
+    "synapses": "NWB: path of its synapse table with columns pre_unit, post_unit (also "
+                "pre/post, presynaptic_unit_id/postsynaptic_unit_id, source/target, ...; "
+                "default: 'synapses' next to the weights); pynapple: a .csv/.tsv table; or the "
+                "synapse of each weight column as PRE:POST,PRE:POST,... (unit ids, in column "
+                "order)",
     "decay": "known decay rate in 1/s",
     "bin_size": "bin width in s for spike trains without a rate series (default 0.01)",
     "units": "NWB: path of the Units table to read, e.g. processing/ecephys/units_kilosort4 "
@@ -465,6 +475,30 @@ def unit_rows(c: NwbContent, src: Path) -> dict[int, int]:
                        "Give every unit its own id in a copy of the file (e.g. probe * 1000 + "
                        "cluster), and the same ids in the synapse table and --pre-units/"
                        "--post-units")
+
+
+def synapse_columns(colnames: Any) -> tuple[str, str] | None:
+    """A synapse table's (presynaptic, postsynaptic) unit-id columns, as the table names them.
+
+    The first pair of :data:`SYNAPSE_COLUMNS` the table has both of, matched in any
+    case and with spaces or hyphens for underscores (``Presynaptic Unit ID``); None
+    when it has none.
+
+    Parameters
+    ----------
+    colnames : iterable of str
+        The table's column names.
+    """
+    have: dict[str, str] = {}
+    for name in colnames:
+        have.setdefault(re.sub(r"[\s\-]+", "_", str(name).strip().lower()), str(name))
+    return next(((have[a], have[b]) for a, b in SYNAPSE_COLUMNS if a in have and b in have),
+                None)
+
+
+def synapse_names() -> str:
+    """The accepted synapse-table column pairs, for messages (``pre_unit/post_unit, ...``)."""
+    return ", ".join(f"{a}/{b}" for a, b in SYNAPSE_COLUMNS)
 
 
 def series_path(c: NwbContent, s: Any) -> str:
