@@ -292,7 +292,7 @@ def test_neo_file_and_pairing_shape(tmp_path, rng):
     # NIX stores float64: identical up to rounding
     assert_allclose(a.alignment_, c.alignment_, rtol=1e-9)
     # pairing experiments: one synapse per segment, weight before and after
-    n_seg, m = 30, 40
+    n_seg, m = 12, 40
     pre = rng.standard_normal((n_seg * m, 1))
     post = 0.8 * pre + 0.6 * rng.standard_normal((n_seg * m, 1))
     seg = np.repeat(np.arange(n_seg), m)

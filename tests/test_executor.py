@@ -281,6 +281,7 @@ def _device_name(*, tick=None):
     return type(brian2.get_device()).__name__
 
 
+@pytest.mark.slow  # 16 s; the same seam on the ANN sweep: test_two_workers_write_the_serial_bytes
 def test_circuit_sweep_on_two_workers_is_the_serial_sweep(client):
     """sweep_spiking(client=) on the numpy target: the serial summary, to the byte."""
     serial = _circuit_sweep(target="numpy")

@@ -381,9 +381,11 @@ def test_registry_paths_stay_inside_the_datasets_folder(tmp_path, file):
 def test_a_missing_file_regenerates_to_the_registered_content(tmp_path):
     from plastix import datasets as D
 
-    root = _registry_copy(tmp_path, ("rate-null-nwb", "pairing-stdp-nix"))
+    # the two cheapest recipes (a second each); pairing-stdp-nix takes 14 s
+    root = _registry_copy(tmp_path, ("rate-null-nwb", "pairing-table-stdp-csv"))
     report = D.verify_datasets(root)
-    assert report == [("pairing-stdp-nix", "regenerated"), ("rate-null-nwb", "regenerated")]
+    assert report == [("pairing-table-stdp-csv", "regenerated"),
+                      ("rate-null-nwb", "regenerated")]
     assert D.verify_exit_code(report) == 0
     again = D.verify_datasets(root)
     assert {s for _, s in again} <= {"ok", "content-ok"}
@@ -394,16 +396,17 @@ def test_a_missing_file_regenerates_to_the_registered_content(tmp_path):
 def test_a_recipe_that_drifted_is_reported_and_writes_nothing(tmp_path):
     from plastix import datasets as D
 
-    root = _registry_copy(tmp_path, ("pairing-stdp-nix",), seed=14)
-    assert D.verify_datasets(root, regenerate=False) == [("pairing-stdp-nix", "missing")]
+    root = _registry_copy(tmp_path, ("pairing-table-stdp-csv",), seed=14)
+    assert D.verify_datasets(root, regenerate=False) == [("pairing-table-stdp-csv", "missing")]
     report = D.verify_datasets(root)
-    assert report == [("pairing-stdp-nix", "regeneration-mismatch")]
+    assert report == [("pairing-table-stdp-csv", "regeneration-mismatch")]
     assert D.verify_exit_code(report) == 1
     assert sorted(p.name for p in root.iterdir()) == [D.REGISTRY_NAME]
-    with pytest.raises(ValueError, match=r"^dataset 'pairing-stdp-nix': recipe 'pairing_stdp' "
-                                         r"with seed 14 no longer reproduces the registered "
-                                         r"content .*; the file was not written\."):
-        D.load_dataset("pairing-stdp-nix", root=root)
+    with pytest.raises(ValueError, match=r"^dataset 'pairing-table-stdp-csv': recipe "
+                                         r"'pairing_table' with seed 14 no longer reproduces "
+                                         r"the registered content .*; the file was not "
+                                         r"written\."):
+        D.load_dataset("pairing-table-stdp-csv", root=root)
     assert D.verify_exit_code([("a", "ok"), ("b", "MISMATCH")]) == 1
 
 
