@@ -21,6 +21,7 @@ from plastix.io.unit_select import (  # noqa: F401 - the readers' selections, re
     UnitFilter,
     cell_matches,
     parse_units,
+    role_value,
 )
 
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
@@ -543,15 +544,6 @@ def series_times(c: NwbContent, s: Any, src: Path, what: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- roles and activity
-
-
-def role_value(cell: Any) -> str:
-    """A ``role`` cell as ``"pre"`` / ``"post"`` when it says so in any case, with spaces
-    around, or spelt out (``"Presynaptic"``, ``"post-synaptic"``); else as written,
-    lower case."""
-    plain = str(cell).strip().lower()
-    full = re.sub(r"[\s_\-]+", "", plain)
-    return {"presynaptic": "pre", "postsynaptic": "post"}.get(full, plain)
 
 
 def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path,
