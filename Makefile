@@ -21,11 +21,14 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/plastix demo --out $(OUT)
 
+# Two workers (pytest-xdist), one test file each at a time: module fixtures are built once.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m slow $(PYTEST_PARALLEL)
 
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q -m notebooks
