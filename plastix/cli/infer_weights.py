@@ -75,11 +75,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     check_input(args.file, allow_pickle=args.allow_pickle)
-    if is_folder_target(args.out):
-        args.out = Path(args.out) / f"{args.file.stem}_weights.nc"
-    args.out = Path(args.out)
+    folder = is_folder_target(args.out)  # DIR/ writes DIR/STEM_weights.nc, a name not given
+    args.out = Path(args.out) / f"{args.file.stem}_weights.nc" if folder else Path(args.out)
     check_format(args.out)
-    check_outputs([args.out], inputs=[args.file], named=[args.out], overwrite=args.overwrite)
+    check_outputs([args.out], inputs=[args.file], named=[] if folder else [args.out],
+                  overwrite=args.overwrite)
     from plastix.estimate import infer_weights
     from plastix.io import save_record
 
