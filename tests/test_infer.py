@@ -138,6 +138,7 @@ def test_static_spikes_indeterminate():
                                n_null=99, rng=0)
     assert est.verdict_ == "indeterminate"
     assert "do not change more than their inference noise" in est.verdict_reason_
+    assert "pooled over 20 synapses" in est.verdict_reason_
     assert est.result_.attrs["weights"] == "inferred (ccg)"
     assert "cross-fit" in est.result_.attrs["uncertainty_propagated"]
 

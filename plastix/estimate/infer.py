@@ -816,7 +816,10 @@ def inference_gate(est: Any, ds: xr.Dataset) -> None:
     est.inference_test_ = (stat, df, p)
     if not p < float(est.alpha):
         est.verdict_ = "indeterminate"
-        est.verdict_reason_ = _gate_reason(stat, df, p)
+        sem = np.asarray(ds["weight_sem"].values)
+        tested = np.isfinite(ds["weight"].values) & np.isfinite(sem) & (sem > 0)
+        n_syn = int((tested.reshape(tested.shape[0], -1).sum(0) >= 2).sum())  # df > 0
+        est.verdict_reason_ = _gate_reason(stat, df, p, n_syn)
         est.result_["verdict"] = ((), est.verdict_)
         est.result_.attrs["verdict_reason"] = est.verdict_reason_
     est.result_.attrs.update({"inference_chi2": stat, "inference_df": df, "inference_p": p})
@@ -824,14 +827,17 @@ def inference_gate(est: Any, ds: xr.Dataset) -> None:
         est.result_.attrs.setdefault("uncertainty_propagated", NO_CROSS_FIT)
 
 
-def _gate_reason(stat: float, df: int, p: float) -> str:
+def _gate_reason(stat: float, df: int, p: float, n_synapses: int | None = None) -> str:
     """Why the heterogeneity test (:func:`heterogeneity_test`) leaves the verdict
-    indeterminate: no change beyond the noise, or no synapse to test (``df = 0``)."""
+    indeterminate: no change beyond the noise, or no synapse to test (``df = 0``).  The
+    test pools every synapse, so the reason says so (``n_synapses``: those tested)."""
     if df == 0:
         return ("the inferred weights cannot be tested against their inference noise: no "
                 "synapse has a finite weight and standard error in two windows")
-    return ("the inferred weights do not change more than their inference noise "
-            f"(heterogeneity chi-square {stat:.4g} on {df} df, p = {p:.3g})")
+    n_syn = "" if n_synapses is None else f" pooled over {n_synapses} synapses"
+    return ("taken together, the inferred weights do not change more than their inference "
+            f"noise (heterogeneity chi-square {stat:.4g} on {df} df{n_syn}, p = {p:.3g}; "
+            "a few synapses that change can hide among many that do not)")
 
 
 def _odd_blocks(ds: xr.Dataset, block: float) -> np.ndarray:
