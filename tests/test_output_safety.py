@@ -4,6 +4,10 @@ gives one line (probe 5, findings 3, 4, 5 and 10)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from plastix.cli import main
@@ -31,3 +35,44 @@ def test_infer_weights_into_a_folder_never_replaces_a_file_not_named(tmp_path, c
     assert "in_weights.nc" in line and "exists and would be replaced" in line
     assert "--overwrite" in line and "another output location" in line
     assert notes.read_text() == "my notes\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a pid is judged dead with os.kill(pid, 0)")
+def test_a_temp_file_of_a_dead_writer_is_removed_by_the_next_write_whatever_its_age(tmp_path):
+    """A kill -9 during a write leaves `.NAME.PID-HOST-XXXXXXXX.SUFFIX`: the next write of
+    that target removes it at once when that pid is dead on this host (it used to stay for
+    STALE_TEMP_S, ~1 GB a kill for a large output). A live writer's temp, another host's
+    fresh one and a file of another pattern are kept."""
+    from plastix._util.io import _host_tag, atomic_write, temp_prefix
+
+    target = tmp_path / "r.nc"
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = tmp_path / f"{temp_prefix(target, ended.pid)}abcd1234.nc"
+        live = tmp_path / f"{temp_prefix(target, sleeper.pid)}abcd1234.nc"
+        other_tag = "00000000" if _host_tag() != "00000000" else "11111111"
+        elsewhere = tmp_path / f".r.nc.{ended.pid}-{other_tag}-abcd1234.nc"
+        mine = tmp_path / f".r.nc.{ended.pid}-notes.nc"  # not the temp pattern, and fresh
+        for f in (dead, live, elsewhere, mine):
+            f.write_bytes(b"partial")
+        atomic_write(target, lambda p: p.write_bytes(b"done"))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert target.read_bytes() == b"done"
+    assert not dead.exists(), "a dead writer's temp file was kept"
+    assert live.exists() and elsewhere.exists() and mine.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (target, live, elsewhere, mine))  # this write's temp is gone too
+
+
+def test_a_temp_file_name_carries_the_writer_pid(tmp_path):
+    """What the write sees as its temporary path starts with `.NAME.PID-HOST-`."""
+    from plastix._util.io import atomic_write, temp_prefix
+
+    seen = []
+    atomic_write(tmp_path / "r.nc", lambda p: (seen.append(p.name), p.write_bytes(b"x")))
+    assert seen[0].startswith(temp_prefix(tmp_path / "r.nc")) and seen[0].endswith(".nc")
+    assert f".{os.getpid()}-" in seen[0]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
+import re
+import socket
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,16 @@ __all__ = ["atomic_write", "prepare_out"]
 
 
 STALE_TEMP_S = 600.0
-"""Age (s) after which a temporary file left by a killed write of the same target is removed."""
+"""Age (s) after which a temporary file left by a killed write of the same target is removed
+(when its writer cannot be told dead: an older plastix, another host)."""
+
+TEMP_EXTRA = 27
+"""Bytes a temporary file's name adds to its target's name and suffix:
+``.NAME.PID-HOST-RANDOM.SUFFIX``, a pid of up to 7 digits, an 8-hex host tag and 8
+random characters."""
+
+# PID-HOST-RANDOM between ``.NAME.`` and ``.SUFFIX`` (RANDOM as tempfile makes it)
+_TEMP_OWNER = re.compile(r"([0-9]{1,7})-([0-9a-f]{8})-[a-z0-9_]{8}")
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
@@ -25,9 +38,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     folder after it, so that a crash leaves either the old file or the new one.
     If ``write`` raises (or the process is interrupted), the temporary file is
     removed, any previous file at ``path`` is left intact and the folders the call
-    created for it are removed again; temporary files of
-    the same target left by a killed process (older than :data:`STALE_TEMP_S`)
-    are removed by the next write.
+    created for it are removed again.  The temporary file's name holds the
+    writer's pid and host (:func:`temp_prefix`), so that the next write of the same
+    target removes one a killed process left, whatever its age, once that pid is dead
+    on this host; others (an older plastix's, another host's) are removed when older
+    than :data:`STALE_TEMP_S`.
 
     Returns
     -------
@@ -37,7 +52,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     path = Path(path)
     made = _make_parents(path.parent)
     _remove_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=path.suffix, dir=path.parent)
     os.close(fd)
     os.unlink(tmp)
     try:
@@ -107,12 +122,47 @@ def remove_with_temps(path: str | os.PathLike) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def temp_prefix(path: Path, pid: int | None = None) -> str:
+    """The start of the name of :func:`atomic_write`'s temporary file for ``path``:
+    ``.NAME.PID-HOST-`` (``pid`` default: this process), then 8 random characters and
+    ``path``'s suffix."""
+    return f".{path.name}.{os.getpid() if pid is None else pid}-{_host_tag()}-"
+
+
+@functools.lru_cache(maxsize=1)
+def _host_tag() -> str:
+    """8 hex digits naming this host and its pid namespace (containers sharing a folder
+    and a host name see different pids), so that only this host judges a pid dead."""
+    try:
+        space = os.readlink("/proc/self/ns/pid")
+    except (OSError, AttributeError):
+        space = ""
+    return f"{zlib.crc32(f'{socket.gethostname()}|{space}'.encode()):08x}"
+
+
+def _writer_dead(tmp: Path, path: Path) -> bool:
+    """Whether ``tmp`` is a temporary file of ``path`` whose writer, a process of this
+    host named in it, has ended (False when that cannot be told)."""
+    middle = tmp.name[len(path.name) + 2:len(tmp.name) - len(path.suffix)]
+    owner = _TEMP_OWNER.fullmatch(middle)
+    if owner is None or owner[2] != _host_tag() or os.name != "posix":
+        return False
+    try:
+        os.kill(int(owner[1]), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process: alive
+        return False
+    return False
+
+
 def _remove_stale_temps(path: Path) -> None:
-    """Remove temporary files of ``path`` that a killed write left behind."""
+    """Remove temporary files of ``path`` that a killed write left behind: those whose
+    writer is dead (:func:`_writer_dead`), and those older than :data:`STALE_TEMP_S`."""
     now = time.time()
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*{glob.escape(path.suffix)}"):
         try:
-            if now - tmp.stat().st_mtime > STALE_TEMP_S:
+            if _writer_dead(tmp, path) or now - tmp.stat().st_mtime > STALE_TEMP_S:
                 tmp.unlink()
         except OSError:
             pass

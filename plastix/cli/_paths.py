@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from plastix._util.io import TEMP_EXTRA
 from plastix.cli._errors import CLIError
 
 __all__ = ["is_folder_target", "check_outputs", "check_folder", "add_overwrite_flag",
@@ -118,8 +119,6 @@ def check_outputs(outputs: Sequence[Path], *, inputs: Iterable[Path] = (),
 
 NAME_MAX = 255
 """Bytes in one file name on the usual file systems (ext4, APFS, NTFS: 255)."""
-TEMP_EXTRA = 16
-"""Bytes an atomic write adds to a name for its temporary file (``.NAME.xxxxxxxx.SUFFIX``)."""
 
 
 def _check_name_length(out: Path, flag: str) -> None:
