@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,67 @@ def test_a_temp_file_name_carries_the_writer_pid(tmp_path):
     atomic_write(tmp_path / "r.nc", lambda p: (seen.append(p.name), p.write_bytes(b"x")))
     assert seen[0].startswith(temp_prefix(tmp_path / "r.nc")) and seen[0].endswith(".nc")
     assert f".{os.getpid()}-" in seen[0]
+
+
+# every command that takes --out, with the fewest arguments that reach its output checks
+# (the input is junk: it is never read when --out is refused first)
+_FILE_OR_FOLDER = [("estimate", ["IN"]), ("estimate", ["IN", "IN2"]),
+                   ("infer-weights", ["IN"]), ("simulate", ["rate"])]
+_FOLDER = [("design", []), ("demo", []), ("reproduce", ["fig3"])]
+
+
+def _argv(tmp_path, command, args, out):
+    for name in ("IN", "IN2"):
+        (tmp_path / f"{name}.nwb").write_bytes(b"junk, never read")
+    return [command, *[str(tmp_path / f"{a}.nwb") if a.startswith("IN") else a
+                       for a in args], "--out", out]
+
+
+@pytest.mark.parametrize(("command", "args"), _FILE_OR_FOLDER)
+def test_an_empty_out_is_refused_not_read_as_the_working_folder(tmp_path, monkeypatch, capsys,
+                                                              command, args):
+    """`--out ''` (an unset shell variable) used to write into the working folder."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(_argv(tmp_path, command, args, "")) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "--out is empty" in line and "--out results/" in line
+    assert not list(work.iterdir())
+
+
+@pytest.mark.parametrize(("command", "args"), _FOLDER)
+def test_an_empty_out_folder_is_refused_by_the_parser(tmp_path, monkeypatch, capsys,
+                                                     command, args):
+    """A folder --out is parsed as a path, where '' became '.': now refused as it is read."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(_argv(tmp_path, command, args, ""))
+    assert stop.value.code == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "argument --out: it is empty" in line and "--out results/" in line
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a fifo")
+@pytest.mark.parametrize(("command", "args"), _FILE_OR_FOLDER + _FOLDER)
+def test_an_out_that_is_a_device_or_fifo_is_refused(tmp_path, capsys, command, args):
+    """`--out /dev/null` created /dev/null.nc and /dev/null.json (as root); a fifo or device
+    named by --out is neither written nor written beside."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(_argv(tmp_path, command, args, str(fifo))) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert f"{str(fifo)!r} is a fifo (named pipe), not a file or a folder" in line, line
+    assert "--out results/" in line
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".nwb") == [
+        n for n in before if not n.endswith(".nwb")]
+    assert fifo.exists() and not fifo.is_file()
+
+
+def test_out_dev_null_is_refused(capsys):
+    if not Path("/dev/null").exists():
+        pytest.skip("no /dev/null")
+    assert main(["simulate", "rate", "--out", "/dev/null"]) == 2
+    assert "'/dev/null' is a character device" in _one_line(capsys.readouterr().err)
+    assert not Path("/dev/null.nc").exists() and Path("/dev/null").is_char_device()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from plastix._util.io import TEMP_EXTRA
 from plastix.cli._errors import CLIError
 
 __all__ = ["is_folder_target", "check_outputs", "check_folder", "add_overwrite_flag",
-           "add_rng_flag"]
+           "add_rng_flag", "folder_arg"]
 
 
 def add_overwrite_flag(parser) -> None:
@@ -36,10 +37,47 @@ def add_rng_flag(parser, help_text: str = "master seed (default 0)") -> None:
                         help=argparse.SUPPRESS)
 
 
-def is_folder_target(text: str | os.PathLike) -> bool:
-    """Whether ``--out`` names a folder: it ends in ``/`` or is an existing folder."""
+def is_folder_target(text: str | os.PathLike, flag: str = "--out") -> bool:
+    """Whether ``--out`` names a folder: it ends in ``/`` or is an existing folder.
+
+    Raises
+    ------
+    CLIError
+        For an empty ``text`` (it would mean the working folder) and for an existing
+        device, fifo or socket (``/dev/null``: no file is written there, nor beside it),
+        before anything is resolved from it.
+    """
     text = os.fspath(text)
+    if not text.strip():
+        raise CLIError(f"{flag} is empty ({text!r}; an unset shell variable?); give an output "
+                       f"file or folder, e.g. {flag} results/.")
+    _refuse_special(Path(text), flag)
     return text.endswith(("/", os.sep)) or Path(text).is_dir()
+
+
+def folder_arg(text: str) -> Path:
+    """``type=`` of an ``--out`` that names a folder: the path; an empty one (which would
+    mean the working folder) is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"it is empty ({text!r}; an unset shell variable?); "
+                                         "give an output folder, e.g. --out results/")
+    return Path(text)
+
+
+_SPECIAL = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISFIFO, "a fifo (named pipe)"), (stat.S_ISSOCK, "a socket"))
+
+
+def _refuse_special(path: Path, flag: str) -> None:
+    """Refuse an output path that exists and is neither a regular file nor a folder."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # not there (or not reachable): the other checks say so
+        return
+    kind = next((what for test, what in _SPECIAL if test(mode)), None)
+    if kind is not None:
+        raise CLIError(f"{flag}: {str(path)!r} is {kind}, not a file or a folder, and plastix "
+                       f"writes files; give a file name or a folder, e.g. {flag} results/.")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -108,6 +146,7 @@ def check_outputs(outputs: Sequence[Path], *, inputs: Iterable[Path] = (),
         if out.is_dir():
             raise CLIError(f"{flag}: the output {str(out)!r} is an existing folder; choose a "
                            "file name.")
+        _refuse_special(out, flag)
         _check_name_length(out, flag)
         if out.exists() and out.resolve() not in named_resolved and not overwrite:
             raise CLIError(f"{flag}: {str(out)!r} exists and would be replaced; pass "
@@ -134,6 +173,7 @@ def _check_name_length(out: Path, flag: str) -> None:
 def check_folder(folder: str | os.PathLike, *, flag: str = "--out") -> Path:
     """Check an output folder before any work: not an existing file, and writable."""
     folder = Path(folder)
+    _refuse_special(folder, flag)
     if folder.exists() and not folder.is_dir():
         raise CLIError(f"{flag}: {str(folder)!r} is an existing file; it must be a folder. "
                        "Choose another output location.")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from plastix.cli._paths import add_rng_flag, check_folder
+from plastix.cli._paths import add_rng_flag, check_folder, folder_arg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the whole pipeline and write an HTML report",
                        description="End-to-end run on embedded defaults: ANN sweep, circuits, "
                        "estimator, experiment design; writes DIR/report.html.")
-    p.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
+    p.add_argument("--out", type=folder_arg, default=Path("demo-output"), help="output folder")
     add_rng_flag(p)
     p.add_argument("--only", action="append", default=None, metavar="PIECE",
                    help="run only pieces whose name contains PIECE (repeatable)")

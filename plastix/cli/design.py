@@ -11,7 +11,13 @@ from pathlib import Path
 
 from plastix.cli._cluster import add_cluster_flags, cluster_client
 from plastix.cli._inputs import add_allow_pickle_flag
-from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_folder, check_outputs
+from plastix.cli._paths import (
+    add_overwrite_flag,
+    add_rng_flag,
+    check_folder,
+    check_outputs,
+    folder_arg,
+)
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import format_help, kernel_help
 
@@ -44,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="integrate the sessions with the batched numpy circuit (default) or "
                    "as Brian2 networks (plastix.circuits.linear; same numbers, much slower)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", type=folder_arg, required=True, help="output folder")
     add_reader_flags(p)
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from plastix.cli._cluster import add_cluster_flags, cluster_client
 from plastix.cli._errors import CLIError
-from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_folder
+from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_folder, folder_arg
 from plastix.cli._registry_help import rule_help
 
 
@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=None, help="number of seeds")
     add_rng_flag(p)
     add_overwrite_flag(p)
-    p.add_argument("--out", type=Path, required=True,
+    p.add_argument("--out", type=folder_arg, required=True,
                    help="output folder (a rerun into it continues what is saved there)")
     p.add_argument("--threads", type=int, default=1,
                    help="cores for the training sweeps (default 1; 2 trains two batches of "
