@@ -647,7 +647,8 @@ CASES += [
      r"column 'location' with values 'CA1', 'CA3'\. Choose one of these values in `pre_units`"
      + _INSPECT),
     ("io-nwb-units-malformed", _load_bad("lab.nwb", _lab_nwb(), pre_units="CA3,x"), ValueError,
-     r"`pre_units` must be a list of unit ids or COLUMN=VALUE \(e\.g\. 'location=CA1'; "
+     r"`pre_units` must be a list of unit ids \(ranges A-B inclusive: '0-79,85'\) or "
+     r"COLUMN=VALUE \(e\.g\. 'location=CA1'; "
      r"several values 'location=CA1,CA3'; 'group!=noise'; numbers 'depth<1500', "
      r"'depth>=2000'\); got 'CA3,x'\."),
     ("io-nwb-activity-path-unknown", _load_bad("lab.nwb", _lab_nwb(),
@@ -1411,7 +1412,8 @@ CASES += [
     ("io-pynapple-synapses-missing-column",
      _from_nap(synapses=lambda nap, pd: pd.DataFrame({"pre": [3, 5], "post_unit": [11, 11]})),
      ValueError,
-     r"`synapses` must have columns pre_unit and post_unit; got columns \['pre', "
+     r"`synapses` must have columns pre_unit and post_unit \(or another pair: "
+     r"pre_unit/post_unit, .*\); got columns \['pre', "
      r"'post_unit'\]\."),
     ("io-pynapple-synapses-rows",
      _from_nap(synapses=lambda nap, pd: pd.DataFrame({"pre_unit": [3], "post_unit": [11]})),

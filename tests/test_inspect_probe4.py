@@ -165,7 +165,7 @@ def test_phy_split_never_names_a_noise_cluster(tmp_path):
         "KSLabel": ["good", "good", "good", "good", "good", "noise"]})
     ins = inspect_file(tmp_path / "ks", weights_from="spikes", decay=0.0)
     flags = {f.split(" ", 1)[0]: f.split(" ", 1)[1] for f in ins.flags if " " in f}
-    assert flags["--pre-units"] == "0,1,2" and flags["--post-units"] == "3,4"
+    assert flags["--pre-units"] == "0-2" and flags["--post-units"] == "3,4"
 
 
 # ---------------------------------------------------------------- finding 17

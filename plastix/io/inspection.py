@@ -42,11 +42,12 @@ from plastix.io.nwb_scan import (
     scan_nwb,
     series_ids,
     series_kind,
+    synapse_columns,
 )
 from plastix.io.probe import reading
 from plastix.io.table import COLUMNS, header_units, is_pairing_table, load_pairing_table
 from plastix.io.table_check import check_table
-from plastix.io.unit_select import role_advice, selected_units, split_agrees
+from plastix.io.unit_select import parse_units, role_advice, selected_units, split_agrees
 from plastix.record import interval_follows, silent_after_silent
 
 __all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "inspect_table",
@@ -708,6 +709,7 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
                              "not times); bins outside a unit's intervals read as not recorded "
                              "(NaN)")
     if any(options.get(f"{r}_activity") for r in ("pre", "post")) or c.unit_ids.size == 0:
+        _filter_without_units(c, ins, options)
         return  # the roles are the activity series' (asked for under missing, if absent)
     synapses = _weight_synapses(c, options, ins.path)
     if any(options.get(f"{r}_units") is not None for r in ("pre", "post")):
@@ -719,6 +721,63 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
     ins.missing.append("the role of each unit: no column 'role' (values pre/post) in the Units "
                        "table")
     ins.flags += _role_flags(c, synapses)
+
+
+def _unit_filters(options: dict[str, Any]) -> list[str]:
+    """The roles whose ``--pre-units`` / ``--post-units`` is a COLUMN=VALUE filter."""
+    roles = []
+    for r in ("pre", "post"):
+        try:
+            spec = parse_units(f"{r}_units", options.get(f"{r}_units"))
+        except ValueError:
+            continue  # the reader names a bad value itself
+        if spec is not None and spec[0] == "column":
+            roles.append(r)
+    return roles
+
+
+def _filter_without_units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
+    """A COLUMN=VALUE ``--pre-units`` in a file without a Units table: say that the
+    filter selects by Units (or electrode) columns and that ids name the series' columns
+    (the flags that do so come from :func:`_activity_split`)."""
+    if c.unit_ids.size:
+        return
+    for r in _unit_filters(options):
+        given = _option_flag(f"{r}_units", options[f"{r}_units"])
+        ins.missing.append(f"the {r} units: {given} selects by a column of the Units table (or "
+                           f"of its electrodes), and {ins.path.name} has no Units table; name "
+                           "the activity series' columns by their ROI/electrode ids instead, "
+                           "as ids or ranges A-B (both ends in; see the flags below)")
+
+
+def _activity_split(c: NwbContent, ins: Inspection, options: dict[str, Any],
+                    acts: dict[str, str]) -> None:
+    """When one series with ROI/electrode ids holds both roles' activity and no usable
+    ``--pre-units`` / ``--post-units`` is given (each column would be read as pre and as
+    post), advise the split the synapse table gives: its presynaptic ids pre, its
+    postsynaptic ids post (:func:`role_advice`), as ids or ranges."""
+    if set(acts) != {"pre", "post"} or acts["pre"] != acts["post"]:
+        return
+    bad = _unit_filters(options) if c.unit_ids.size == 0 else []
+    if any(options.get(f"{r}_units") is not None and r not in bad for r in ("pre", "post")):
+        return
+    ids = series_ids(c.series[acts["pre"]]) if acts["pre"] in c.series else None
+    synapses = _weight_synapses(c, options, ins.path)
+    split = role_advice(ids, {}, synapses=synapses) if ids and synapses is not None else None
+    if split is None:
+        if bad:
+            ins.flags += ["--pre-units IDS", "--post-units IDS"]
+        return
+    flags = [f"--pre-units {shlex.quote(split[0])}", f"--post-units {shlex.quote(split[1])}"]
+    ins.flags += flags
+    if not any(options.get(f"{r}_activity") for r in ("pre", "post")) or bad:
+        return  # the flags are advice already (the activity or the roles are missing)
+    n_pre, n_post = (len(selected_units(ids, {}, x)) for x in split[:2])
+    ins.advice.append(f"{acts['pre']} holds both roles, and without --pre-units/--post-units "
+                      f"each of its {len(ids)} columns is read as pre and as post; the "
+                      f"synapse table names {n_pre} of them as pre and {n_post} as post: "
+                      f"{' '.join(flags)} reads only those ({n_pre} x {n_post}, not "
+                      f"{len(ids)} x {len(ids)})")
 
 
 def _role_flags(c: NwbContent, synapses: tuple[np.ndarray, np.ndarray] | None) -> list[str]:
@@ -768,11 +827,11 @@ def _weight_synapses(c: NwbContent, options: dict[str, Any], src: Path
     wpath = options.get("weights") or f"processing/{MODULE}/{WEIGHT}"
     spath = options.get("synapses") or f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}"
     table = c.tables.get(spath)
-    if table is None or not {"pre_unit", "post_unit"} <= set(table.colnames):
+    cols = synapse_columns(table.colnames) if table is not None else None
+    if cols is None:
         return None
     try:
-        return (synapse_ids(table, "pre_unit", spath, src),
-                synapse_ids(table, "post_unit", spath, src))
+        return (synapse_ids(table, cols[0], spath, src), synapse_ids(table, cols[1], spath, src))
     except SchemaError:
         return None
 
@@ -795,6 +854,8 @@ def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
         ins.found.append(f"TimeSeries {p} ({type(s).__name__}), shape {tuple(np.shape(s.data))},"
                          f" unit {str(s.unit)!r} ({kind}); {cols}")
     no_spikes = sum(x.size for x in c.spikes) == 0
+    acts = {r: options[f"{r}_activity"] for r in ("pre", "post")
+            if options.get(f"{r}_activity")}
     for r in ("pre", "post"):
         if options.get(f"{r}_activity") or f"processing/{MODULE}/{r}_activity" in c.series:
             continue
@@ -804,13 +865,14 @@ def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
             cands = [p for p in c.series if not p.endswith(f"/{WEIGHT}")]
             named = [p for p in cands if r in p.rsplit("/", 1)[-1].lower()]
             if cands:
-                pick = (named or cands)[0 if r == "pre" else -1]
+                pick = acts[r] = (named or cands)[0 if r == "pre" else -1]
                 ins.flags.append(f"{CLI_FLAGS[r + '_activity']} {shlex.quote(pick)}")
                 ids = _synapse_units(c, r, options)
                 n_cols = int(np.prod(np.shape(c.series[pick].data)[1:]))
                 if (not series_ids(c.series[pick]) and options.get(f"{r}_units") is None
                         and ids is not None and len(ids) == n_cols):  # its columns' ids
                     ins.flags.append(f"{CLI_FLAGS[r + '_units']} {_flag_value(ids)}")
+    _activity_split(c, ins, options, acts)
 
 
 def _synapse_units(c: NwbContent, role: str, options: dict[str, Any]) -> list[Any] | None:
@@ -818,9 +880,10 @@ def _synapse_units(c: NwbContent, role: str, options: dict[str, Any]) -> list[An
     weights, in order of first appearance; None without such a table of plain ids."""
     wpath = options.get("weights") or f"processing/{MODULE}/{WEIGHT}"
     table = c.tables.get(f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}")
-    if table is None or f"{role}_unit" not in table.colnames:
+    cols = synapse_columns(table.colnames) if table is not None else None
+    if cols is None:
         return None
-    values = np.asarray(table[f"{role}_unit"].data[:])
+    values = np.asarray(table[cols[0 if role == "pre" else 1]].data[:])
     if values.dtype.kind not in "iuU":
         return None
     return list(dict.fromkeys(values.tolist()))
@@ -854,7 +917,7 @@ def _weights(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> bool:
     ins.missing.append(f"the weights: no TimeSeries {WEIGHT!r} in a processing module "
                        f"{MODULE!r}")
     named = _weight_candidates(c)
-    syn = [p for p, t in c.tables.items() if {"pre_unit", "post_unit"} <= set(t.colnames)]
+    syn = [p for p, t in c.tables.items() if synapse_columns(t.colnames) is not None]
     spikes = sum(x.size for x in c.spikes) > 0
     if not named and not syn and spikes:  # spikes, nothing like weights
         ins.missing[-1] += (": infer them from the spike trains (--weights-from spikes), or "

@@ -85,7 +85,7 @@ from plastix._util.validate import check_nonnegative, check_positive
 from plastix.io.lazy import placeholder, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_map import check_rows_hold_data
-from plastix.io.nwb_scan import assign
+from plastix.io.nwb_scan import assign, synapse_columns, synapse_names
 from plastix.io.pynapple_npz import unit_column_names_units
 from plastix.io.spike_bins import bin_edges, bin_grid, outside_intervals, spike_rates
 from plastix.record import make_record, validate_record
@@ -210,21 +210,21 @@ def _synapse_table(nap: Any, weights: Any, synapses: Any) -> tuple[np.ndarray, n
     if len(weights.t) == 0:
         raise ValueError("`weights` must hold at least one sample; got an empty TsdFrame.")
     n_syn = int(np.prod(weights.values.shape[1:]))
-    if synapses is None and {"pre_unit", "post_unit"} <= set(
-            getattr(weights, "metadata_columns", [])):
+    if synapses is None and synapse_columns(getattr(weights, "metadata_columns", [])):
         synapses = weights.metadata
     if not isinstance(synapses, pd.DataFrame):
         raise TypeError("`synapses` must be a pandas DataFrame with columns pre_unit and "
                         "post_unit, one row per column of `weights`; got "
                         f"{type(synapses).__name__}.")
-    missing = [c for c in ("pre_unit", "post_unit") if c not in synapses.columns]
-    if missing:
-        raise ValueError(f"`synapses` must have columns pre_unit and post_unit; got columns "
+    cols = synapse_columns(synapses.columns)
+    if cols is None:
+        raise ValueError(f"`synapses` must have columns pre_unit and post_unit (or another "
+                         f"pair: {synapse_names()}); got columns "
                          f"{[str(c) for c in synapses.columns]}.")
     if len(synapses) != n_syn:
         raise ValueError(f"`synapses` must have one row per column of `weights` ({n_syn}, in "
                          f"the same order); got {len(synapses)} rows.")
-    return (synapses["pre_unit"].to_numpy(), synapses["post_unit"].to_numpy())
+    return (synapses[cols[0]].to_numpy(), synapses[cols[1]].to_numpy())
 
 
 def _same_id(unit: Any, col: dict[Any, int]) -> Any:

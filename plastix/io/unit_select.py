@@ -11,12 +11,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["UnitFilter", "parse_units", "cell_matches", "role_value", "role_split",
+__all__ = ["UnitFilter", "parse_units", "id_list", "cell_matches", "role_value", "role_split",
            "role_advice", "selected_units", "split_agrees", "FILTER_HELP", "ROLE_SPELLINGS"]
 
 _FILTER = re.compile(r"^\s*(?P<column>[^<>=!]*?)\s*(?P<op>==|=|!=|<=|>=|<|>)\s*(?P<value>.*?)\s*$")
-FILTER_HELP = ("a list of unit ids or COLUMN=VALUE (e.g. 'location=CA1'; several values "
-                "'location=CA1,CA3'; 'group!=noise'; numbers 'depth<1500', 'depth>=2000')")
+FILTER_HELP = ("a list of unit ids (ranges A-B inclusive: '0-79,85') or COLUMN=VALUE (e.g. "
+               "'location=CA1'; several values 'location=CA1,CA3'; 'group!=noise'; numbers "
+               "'depth<1500', 'depth>=2000')")
+_RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+MAX_RANGE = 1_000_000
+"""The most ids one ``A-B`` range of ``--pre-units`` / ``--post-units`` may name."""
 
 
 ROLE_SPELLINGS = {"pre": ("pre", "presyn", "presynaptic"),
@@ -85,9 +89,11 @@ class UnitFilter:
 def parse_units(name: str, value: Any) -> tuple[str, Any] | None:
     """An option naming units: ``("ids", [ids])``, ``("column", UnitFilter)`` or None.
 
-    Accepts a list of ids, a string ``"3,4,5"`` or a filter string: ``"COLUMN=VALUE"``,
-    ``"COLUMN=A,B"`` (any of them), ``"COLUMN!=VALUE"``, ``"COLUMN<NUMBER"`` (also
-    ``<=``, ``>``, ``>=``; see :class:`UnitFilter`).
+    Accepts a list of ids, a string ``"3,4,5"`` (with ranges ``A-B``, both ends
+    included: ``"0-79,85"``) or a filter string: ``"COLUMN=VALUE"``, ``"COLUMN=A,B"``
+    (any of them), ``"COLUMN!=VALUE"``, ``"COLUMN<NUMBER"`` (also ``<=``, ``>``, ``>=``;
+    see :class:`UnitFilter`).  A filter is told by its operator, so a dash in its value
+    (``location=CA1-dorsal``) is text, never a range.
     """
     if value is None:
         return None
@@ -104,13 +110,47 @@ def parse_units(name: str, value: Any) -> tuple[str, Any] | None:
         value = [v for v in value.replace(" ", "").split(",") if v]
     ids = []
     for v in np.atleast_1d(np.asarray(value, dtype=object)).tolist():
-        try:
-            ids.append(int(v))
-        except (TypeError, ValueError):
-            raise ValueError(f"`{name}` must be {FILTER_HELP}; got {given!r}.") from None
+        ids += _ids_of(name, v, given)
     if not ids:
         raise ValueError(f"`{name}` must name at least one unit; got {value!r}.")
     return "ids", list(dict.fromkeys(ids))  # a unit named twice is one unit
+
+
+def _ids_of(name: str, item: Any, given: Any) -> list[int]:
+    """The ids one item of an id list names: an int, or a range ``A-B`` (both ends in)."""
+    m = _RANGE.match(item) if isinstance(item, str) else None
+    if m is None:
+        try:
+            return [int(item)]
+        except (TypeError, ValueError):
+            raise ValueError(f"`{name}` must be {FILTER_HELP}; got {given!r}.") from None
+    lo, hi = int(m[1]), int(m[2])
+    if hi < lo:
+        raise ValueError(f"`{name}` has the range {item!r}, whose end is below its start; "
+                         f"write it low-high: '{hi}-{lo}'.")
+    if hi - lo >= MAX_RANGE:
+        raise ValueError(f"`{name}` has the range {item!r} of {hi - lo + 1} ids; a range names "
+                         f"at most {MAX_RANGE}: give the ids the file has.")
+    return list(range(lo, hi + 1))
+
+
+def id_list(ids: list[Any]) -> str:
+    """Ids as a ``--pre-units`` value: integer ids sorted, runs of three or more as
+    ranges ``A-B`` (``0-79,85,90-99``, which :func:`parse_units` reads back); other ids
+    comma-separated as given."""
+    try:
+        nums = sorted({int(i) for i in ids})
+    except (TypeError, ValueError):
+        return ",".join(map(str, ids))
+    if any(str(int(i)) != str(i).strip() for i in ids):
+        return ",".join(map(str, ids))  # ids like '07' or 3.0: as the file writes them
+    parts, start = [], 0
+    for k in range(1, len(nums) + 1):
+        if k == len(nums) or nums[k] != nums[k - 1] + 1:
+            run = nums[start:k]
+            parts += [f"{run[0]}-{run[-1]}"] if len(run) >= 3 else [str(n) for n in run]
+            start = k
+    return ",".join(parts)
 
 
 def _is_float(text: str) -> bool:
@@ -259,7 +299,7 @@ def _synapse_split(ids: list[Any], metadata: dict[str, np.ndarray],
     if not pre or not post or {str(i) for i in pre} & {str(i) for i in post}:
         return None
     why = ("the weights' synapses (pre_unit, post_unit) name units "
-           f"{', '.join(map(str, pre))} as pre and {', '.join(map(str, post))} as post")
+           f"{id_list(pre)} as pre and {id_list(post)} as post")
     for column in sorted(metadata, key=_advice_rank):
         if column.lower() in _NOT_ROLES:
             continue
@@ -272,7 +312,7 @@ def _synapse_split(ids: list[Any], metadata: dict[str, np.ndarray],
         split = (f"{column}={','.join(a)}", f"{column}={','.join(b)}")
         if split_agrees(*(selected_units(ids, metadata, s) for s in split), synapses):
             return (*split, f"{why}, and its column {column!r} tells them apart")
-    return ",".join(map(str, pre)), ",".join(map(str, post)), why
+    return id_list(pre), id_list(post), why
 
 
 def role_advice(ids: list[Any], metadata: dict[str, np.ndarray], *,
@@ -324,5 +364,5 @@ def role_advice(ids: list[Any], metadata: dict[str, np.ndarray], *,
     kept = [[i for i in side if str(i) not in bad] for side in chosen]
     if not all(kept):
         return None
-    return (",".join(map(str, kept[0])), ",".join(map(str, kept[1])),
+    return (id_list(kept[0]), id_list(kept[1]),
             f"{split[2]}; the units labelled noise ({', '.join(map(str, noise))}) left out")
