@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from plastix._util.io import RESULT_SUFFIXES, result_files
 from plastix.cli._cluster import add_cluster_flags
@@ -17,7 +18,6 @@ from plastix.cli._inputs import (
     add_sheet_flag,
     check_input,
     is_pickle,
-    load_input,
     open_input,
 )
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
@@ -195,9 +195,14 @@ def fit_file(args: argparse.Namespace):
         finally:
             rec.close()
     elif options or (args.allow_pickle and is_pickle(args.file)):
-        ds = load_input(args.file, allow_pickle=args.allow_pickle, **options)
-        check_weight_changes(ds, args.file.name)
-        est.fit(ds)
+        ds = open_input(args.file, allow_pickle=args.allow_pickle, **options)  # lazily if it can
+        try:
+            with reading(args.file, format_of_path(args.file)):
+                ds = _streamed_or_read(ds, est, args.file)
+                check_weight_changes(ds, args.file.name)
+                est.fit(ds)
+        finally:
+            ds.close()
     else:
         from plastix.estimate.reader import open_record
 
@@ -210,6 +215,23 @@ def fit_file(args: argparse.Namespace):
                 if handle is not None:
                     handle.close()
     return est
+
+
+def _streamed_or_read(ds: Any, est: Any, path: Path) -> Any:
+    """A record opened with reader options (``ds``, lazily where the format can), left
+    lazy for the estimator to stream when its activity exceeds the memory budget (as
+    :func:`plastix.estimate.reader.open_record` decides for a file without options),
+    else its activity read into memory (a series both roles take read once)."""
+    from plastix.estimate.reader import activity_bytes, memory_budget
+    from plastix.io.lazy import load_activity
+
+    if all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
+        return ds  # read whole by its format
+    ds.encoding.setdefault("source", str(path))  # named by the streaming checks
+    if est.streaming is True or (est.streaming == "auto"
+                                 and activity_bytes(ds) > memory_budget(est.memory)):
+        return ds
+    return load_activity(ds)
 
 
 def _run_table(args: argparse.Namespace) -> int:

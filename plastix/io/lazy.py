@@ -18,8 +18,9 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-__all__ = ["LazyRows", "RowsArray", "Columns", "MatrixColumns", "StackedRows", "lazy_variable",
-           "lazy_backend", "placeholder", "stack_rows", "with_lazy_activity"]
+__all__ = ["LazyRows", "RowsArray", "read_views", "READ_BLOCK_BYTES", "Columns", "MatrixColumns",
+           "StackedRows", "lazy_variable",
+           "lazy_backend", "load_activity", "placeholder", "stack_rows", "with_lazy_activity"]
 
 
 class LazyRows(BackendArray):
@@ -84,23 +85,94 @@ class RowsArray(LazyRows):
 
     def _read(self, key: tuple) -> np.ndarray:
         rkey, ckey = key
-        want = np.arange(self.shape[0])[rkey]
-        want = np.atleast_1d(want)
-        stored = want if self.rows is None else self.rows[want]
-        if stored.size:
-            lo, hi = int(stored.min()), int(stored.max()) + 1
-            block = np.asarray(self.data[lo:hi], dtype=np.float64)
-            block = block.reshape(hi - lo, self._n_cols)
-            if stored.size != hi - lo or stored[0] != lo or np.any(np.diff(stored) != 1):
-                block = block[stored - lo]
-        else:
-            block = np.zeros((0, self._n_cols))
-        if self.cols is not None:
-            block = block[:, self.cols]
-        if self.conversion != 1.0 or self.offset != 0.0:
-            block = block * self.conversion + self.offset
+        want = np.atleast_1d(np.arange(self.shape[0])[rkey])
+        rows, back = np.unique(want, return_inverse=True)
+        stored = rows if self.rows is None else self.rows[rows]
+        view = RowsArray(self.data, stored, self.cols, conversion=self.conversion,
+                         offset=self.offset)
+        block = read_views([view])[0]
+        if rows.size != want.size or np.any(rows != want):
+            block = block[back]
         out = block[:, ckey]
         return out[0] if np.ndim(rkey) == 0 and not isinstance(rkey, slice) else out
+
+
+READ_BLOCK_BYTES = 1 << 25
+"""Bytes of stored rows read at once by :func:`read_views` (32 MiB)."""
+
+
+def read_views(views: list[RowsArray]) -> list[np.ndarray]:
+    """The values of each view (float64, ``(time, unit)``), each stored row read once.
+
+    Views of one stored dataset with the same rows and scaling (an NWB series that
+    holds both the pre and the post units) are read together: each block of stored
+    rows is read once (only the columns some view takes, in increasing order, as
+    h5py's selection needs), converted to float64 and scattered into every view's
+    array.  The memory is the views' arrays plus one block
+    (:data:`READ_BLOCK_BYTES`), not the stored dataset in float64.
+
+    Parameters
+    ----------
+    views : list of RowsArray
+        The views to read.
+
+    Returns
+    -------
+    list of ndarray
+        Each view's values, in the order of ``views``: ``stored * conversion + offset``,
+        the very numbers a whole read of the dataset in float64 gives.
+    """
+    out: list[Any] = [None] * len(views)
+    groups: dict[tuple, list[int]] = {}
+    for i, v in enumerate(views):
+        rows = None if v.rows is None else v.rows.tobytes()
+        groups.setdefault((id(v.data), rows, v.conversion, v.offset), []).append(i)
+    for idx in groups.values():
+        for i, values in zip(idx, _read_together([views[i] for i in idx]), strict=True):
+            out[i] = values
+    return out
+
+
+def _read_together(views: list[RowsArray]) -> list[np.ndarray]:
+    """The values of views that share their dataset, rows and scaling (:func:`read_views`)."""
+    first = views[0]
+    every = np.arange(first._n_cols)
+    cols = [every if v.cols is None else v.cols for v in views]
+    take, inverse = np.unique(np.concatenate(cols), return_inverse=True)
+    where = np.split(inverse, np.cumsum([c.size for c in cols])[:-1])
+    stored = np.arange(first._n_stored) if first.rows is None else first.rows
+    out = [np.empty((stored.size, c.size)) for c in cols]
+    step = max(1, READ_BLOCK_BYTES // (8 * max(take.size, 1)))
+    a = 0
+    while a < stored.size:  # blocks of at most `step` stored rows, split at gaps
+        lo = int(stored[a])
+        b = max(a + 1, int(np.searchsorted(stored, lo + step, side="left")))
+        hi = int(stored[b - 1]) + 1
+        raw = _stored_block(first, lo, hi, take)
+        if hi - lo != b - a:
+            raw = raw[stored[a:b] - lo]
+        for values, w in zip(out, where, strict=True):
+            part = values[a:b]
+            part[:] = raw[:, w]  # float64 here, one block at a time
+            if first.conversion != 1.0 or first.offset != 0.0:
+                np.multiply(part, first.conversion, out=part)
+                np.add(part, first.offset, out=part)
+        del raw
+        a = b
+    return out
+
+
+def _stored_block(view: RowsArray, lo: int, hi: int, take: np.ndarray) -> np.ndarray:
+    """Stored rows ``lo..hi`` of the view's dataset, columns ``take`` (increasing), in the
+    stored dtype: a 2-D dataset reads only those columns when they are at most half."""
+    data = view.data
+    if take.size == 0:
+        return np.zeros((hi - lo, 0))
+    if take.size == view._n_cols:
+        return np.asarray(data[lo:hi]).reshape(hi - lo, view._n_cols)
+    if len(np.shape(data)) == 2 and 2 * take.size <= view._n_cols:
+        return np.asarray(data[lo:hi, take])
+    return np.asarray(data[lo:hi]).reshape(hi - lo, view._n_cols)[:, take]
 
 
 class Columns:
@@ -264,6 +336,26 @@ def with_lazy_activity(ds: xr.Dataset, stored: dict[str, Any]) -> xr.Dataset:
         if array is not None:
             name = f"{role}_activity"
             ds[name] = lazy_variable(ds[name].dims, array, ds[name].attrs)
+    return ds
+
+
+def load_activity(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its lazily read activity read into memory (in place; returned).
+
+    Activity read from views of one stored dataset (an NWB series holding both roles'
+    columns) is read together by :func:`read_views`: each stored row once, only the
+    columns taken; other lazily read activity (spikes binned when read) is loaded
+    as it is.  The file can be closed afterwards.
+    """
+    names = [f"{role}_activity" for role in ("pre", "post")]
+    lazy = [n for n in names if n in ds.variables and not ds[n].variable._in_memory]
+    views = {n: lazy_backend(ds[n].variable) for n in lazy}
+    views = {n: v for n, v in views.items() if isinstance(v, RowsArray)}
+    for name, values in zip(views, read_views(list(views.values())), strict=True):
+        var = ds[name].variable
+        ds[name] = xr.Variable(var.dims, values, var.attrs)
+    for name in lazy:
+        ds[name].variable.load()
     return ds
 
 

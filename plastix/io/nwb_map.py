@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix.io.lazy import placeholder, with_lazy_activity
+from plastix.io.lazy import placeholder, read_views, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_scan import (
     CLI_FLAGS,
@@ -48,9 +48,10 @@ __all__ = ["build_record", "find_roles", "find_weights", "synapse_ids", "check_r
 _SEC_PER = {"s": 1.0, "ms": 1e-3, "min": 60.0, "step": 1.0}
 
 
-def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = False
+def find_roles(c: NwbContent, opt: dict[str, Any], src: Path
                ) -> tuple[dict[str, list[int]], dict[str, Any]]:
-    """Each role's unit ids and activity series (None: spikes; ``lazy``: read when indexed)."""
+    """Each role's unit ids and activity series (None: spikes; a series' values are read
+    when indexed, :func:`plastix.io.nwb_scan.activity_series`)."""
     pos = unit_rows(c, src)  # refuses repeated ids before any id is mapped to a row
     specs = {r: parse_units(f"{r}_units", opt.get(f"{r}_units")) for r in ROLES}
     ids = {r: role_units(c, r, specs[r], src, f"{r}_units") for r in ROLES}
@@ -61,8 +62,7 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path, *, lazy: bool = Fa
         if path is None and default in c.series:
             path = default
         act[r] = (None if path is None else
-                  activity_series(c, r, path, f"{r}_activity", ids[r], specs[r], src,
-                                  lazy=lazy))
+                  activity_series(c, r, path, f"{r}_activity", ids[r], specs[r], src))
     out = {}
     known = set(c.unit_ids.tolist())
     for r in ROLES:
@@ -751,7 +751,7 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     meta = c.meta
     tu = meta.get("time_units", "s") if meta.get("time_units") in _SEC_PER else "s"
     sec = _SEC_PER[tu]
-    ids, act = find_roles(c, opt, src, lazy=lazy)
+    ids, act = find_roles(c, opt, src)
     segs = segment_rows(c, opt.get("segments"), src)
     absent = (opt.get("weights_from") == "spikes" and opt.get("weights") is None
               and f"processing/{MODULE}/{WEIGHT}" not in c.series)
@@ -780,16 +780,9 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
     seg_id = np.zeros(1, dtype=np.int64) if segs is None else segs["seg"]
     bins = grid[keep]
     span = (float(bins[0]), float(bins[-1] + width)) if bins.size else (0.0, 0.0)
-    activity, labels, stored = {}, {}, {}
+    activity, labels, stored = _series_activity(act, keep, lazy)
     for r in ROLES:
-        if act[r] is not None and lazy:
-            stored[r] = act[r]["values"].take_rows(keep)
-            activity[r] = placeholder(stored[r].shape)
-            labels[r] = (act[r]["label"], act[r]["kind"])
-        elif act[r] is not None:
-            activity[r] = act[r]["values"][keep]
-            labels[r] = (act[r]["label"], act[r]["kind"])
-        else:
+        if act[r] is None:
             rates = spike_rates(_unit_trains(c, ids[r], segs, keep_units[r], src), bins, width,
                                 stop[keep], _observed(c, ids[r], span, src))
             if lazy:  # binned when read: the memory of the spikes and one batch of rows
@@ -832,6 +825,19 @@ def build_record(c: NwbContent, src: Path, identifier: str, opt: dict[str, Any],
         if isinstance(meta.get(key), str):
             ds.attrs[key] = meta[key]
     return ds
+
+
+def _series_activity(act: dict[str, Any], keep: np.ndarray, lazy: bool
+                     ) -> tuple[dict[str, Any], dict[str, tuple[str, str]], dict[str, Any]]:
+    """The activity, (unit label, kind) and lazily read values of the roles read from a
+    series (rows ``keep``): with ``lazy`` a placeholder and the view read when indexed,
+    else the values, read together (a series both roles take is read once, only the
+    columns they take)."""
+    views = {r: a["values"].take_rows(keep) for r, a in act.items() if a is not None}
+    labels = {r: (act[r]["label"], act[r]["kind"]) for r in views}
+    if lazy:
+        return {r: placeholder(v.shape) for r, v in views.items()}, labels, views
+    return dict(zip(views, read_views(list(views.values())), strict=True)), labels, {}
 
 
 def _role_column(c: NwbContent) -> dict[int, str]:

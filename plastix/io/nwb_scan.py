@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from plastix._util.errors import SchemaError, did_you_mean
-from plastix.io.lazy import RowsArray
+from plastix.io.lazy import RowsArray, read_views
 from plastix.io.neo_pack import arr_dec
 from plastix.io.probe import reading
 from plastix.io.unit_select import (  # noqa: F401 - the readers' selections, re-exported
@@ -27,7 +27,8 @@ from plastix.io.unit_select import (  # noqa: F401 - the readers' selections, re
 __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb",
            "open_nwb", "parse_units", "UnitFilter", "cli_flag", "suggest", "not_mappable",
            "resolve", "role_units",
-           "series_grid", "series_kind", "series_scaling", "series_values", "series_ids",
+           "series_grid", "series_kind", "series_scaling", "series_values", "series_view",
+           "series_ids",
            "assign", "restore_exact", "activity_series",
            "segment_rows", "series_found", "units_found", "OPTION_HELP", "unit_rows",
            "series_times", "series_path", "SYNAPSE_COLUMNS", "synapse_columns",
@@ -609,12 +610,14 @@ def series_values(s: Any) -> np.ndarray:
     The stored data scaled by :func:`series_scaling`; a 1-D series is one column,
     trailing axes are flattened into columns.
     """
-    values = np.asarray(s.data[:], dtype=float)
-    values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+    return read_views([series_view(s)])[0]
+
+
+def series_view(s: Any) -> RowsArray:
+    """A ``TimeSeries``' values as a :class:`plastix.io.lazy.RowsArray` (time, column),
+    read from the file only where indexed (or by :func:`plastix.io.lazy.read_views`)."""
     conversion, offset = series_scaling(s)
-    if conversion != 1.0 or offset != 0.0:
-        values = values * conversion + offset
-    return values
+    return RowsArray(s.data, conversion=conversion, offset=offset)
 
 
 def series_kind(s: Any) -> tuple[str, str]:
@@ -628,20 +631,16 @@ def series_kind(s: Any) -> tuple[str, str]:
 
 
 def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[int] | None,
-                     spec: tuple[str, Any] | None, src: Path, *, lazy: bool = False
-                     ) -> dict[str, Any]:
+                     spec: tuple[str, Any] | None, src: Path) -> dict[str, Any]:
     """A role's activity from a series: times, values (time, unit), column ids, label, kind,
     its path (and ``table_ids``, every id of the series' ROI / electrode table, if it has one).
 
-    With ``lazy`` the values are a :class:`plastix.io.lazy.RowsArray` on the file's
-    dataset (read when indexed), else a float64 array.
+    The values are a :class:`plastix.io.lazy.RowsArray` of the role's columns of the
+    file's dataset, read when indexed, or with the other role's by
+    :func:`plastix.io.lazy.read_views` (a series both roles take is read once).
     """
     s = resolve(c, "series", path, option, src)
-    if lazy:
-        conversion, offset = series_scaling(s)
-        values = RowsArray(s.data, conversion=conversion, offset=offset)
-    else:
-        values = series_values(s)
+    values = series_view(s)
     n = values.shape[1]
     given = spec[1] if spec is not None and spec[0] == "ids" else None
     table = series_ids(s)
@@ -662,7 +661,7 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
                                f"its ids {_ids_desc(table)}",
                                f"Name ids of that table in {CLI_FLAGS[role + '_units']}")
         pick = [table.index(u) for u in given]
-        values = values.take_cols(pick) if lazy else values[:, pick]
+        values = values.take_cols(pick)
         n = len(given)
     cols = given or table or (ids if ids is not None and len(ids) == n else None)
     if cols is None or len(cols) != n:
