@@ -1,6 +1,6 @@
 """Standard NWB at lab size: a calcium series both roles take is read once, only the
-columns they take, in blocks; the flagged CLI path streams over the memory budget
-(probe 5, finding 1).
+columns they take, in blocks; the flagged CLI path streams over the memory budget; an
+empty obs_intervals cell of a unit with spikes keeps its spikes (probe 5, findings 1, 9).
 """
 
 from __future__ import annotations
@@ -148,3 +148,51 @@ def test_flagged_estimate_streams_only_over_the_memory_budget(calcium_file, monk
         assert_allclose(est.alignment_, whole.alignment_, rtol=1e-10)
     else:
         assert est.alignment_ == whole.alignment_
+
+
+def _spike_file(path, *, empty_has_spikes: bool):
+    """Units 0-2 pre, 3-4 post, over 20 s; unit 1's obs_intervals cell is empty (with or
+    without spikes), the others observed throughout."""
+    rng = np.random.default_rng(2)
+    nwb = nwbfile()
+    nwb.add_unit_column("role", "pre or post")
+    for u in range(5):
+        train = np.sort(rng.uniform(0.0, 20.0, 200))
+        if u == 1 and not empty_has_spikes:
+            train = np.zeros(0)
+        nwb.add_unit(spike_times=train, id=u, role="pre" if u < 3 else "post",
+                     obs_intervals=np.zeros((0, 2)) if u == 1 else [[0.0, 20.0]])
+    pairs = [(p, q) for q in (3, 4) for p in range(3)]
+    add_plasticity(nwb, np.arange(0.0, 20.0, 1.0),
+                   1.0 + np.cumsum(rng.standard_normal((20, len(pairs))), axis=0) * 0.1, pairs)
+    return write(nwb, path)
+
+
+def test_an_empty_obs_intervals_cell_of_a_unit_with_spikes_keeps_them(tmp_path):
+    """pynwb cannot leave obs_intervals out for some units only, so an empty cell is how a
+    lab writes 'not given': unit 1's 200 spikes were all dropped (NaN activity) with a
+    warning that the intervals 'miss the record'; now they are kept, and one line says so,
+    with the count and how to store the intervals instead."""
+    path = _spike_file(tmp_path / "empty.nwb", empty_has_spikes=True)
+    with pytest.warns(UserWarning) as seen:
+        ds = read_standard_nwb(path, bin_size=0.1)
+    text = [str(w.message) for w in seen if "obs_intervals" in str(w.message)]
+    assert len(text) == 1 and "\n" not in text[0]
+    assert ("unit(s) 1 (200 spikes) have spikes but an empty obs_intervals cell" in text[0]
+            and "reads them as observed throughout and keeps their spikes" in text[0]
+            and "store those intervals in their obs_intervals cells" in text[0]), text[0]
+    unit1 = ds["pre_activity"].values[:, 1]
+    assert not np.isnan(unit1).any()
+    assert_allclose(unit1.sum() * 0.1, 200)  # every spike counted (Hz x 0.1 s bins)
+
+
+def test_an_empty_obs_intervals_cell_of_a_unit_without_spikes_stays_unobserved(tmp_path):
+    """Without spikes the empty cell means what NWB says, never observed: NaN activity,
+    and the warning says that the cell is empty and the unit has no spikes."""
+    path = _spike_file(tmp_path / "silent.nwb", empty_has_spikes=False)
+    with pytest.warns(UserWarning, match=r"the obs_intervals of unit\(s\) 1 miss the record "
+                      r"\(.*\) altogether \(unit\(s\) 1 have an empty obs_intervals cell and "
+                      r"no spikes\): their activity is NaN"):
+        ds = read_standard_nwb(path, bin_size=0.1)
+    assert np.isnan(ds["pre_activity"].values[:, 1]).all()
+    assert not np.isnan(ds["pre_activity"].values[:, [0, 2]]).any()

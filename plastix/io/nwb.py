@@ -20,7 +20,10 @@ Units
     ``"quality!=noise"``, ``"depth<1500"``: :class:`plastix.io.unit_select.UnitFilter`).
 Activity
     Without a series, each role's spike trains are binned (``bin_size`` seconds,
-    default :data:`plastix.io.neo.DEFAULT_BIN_SIZE`) into rates in Hz.  A role's
+    default :data:`plastix.io.neo.DEFAULT_BIN_SIZE`) into rates in Hz; a bin that
+    starts outside a unit's ``obs_intervals`` is NaN (not recorded), and an empty
+    ``obs_intervals`` cell of a unit with spikes reads as observed throughout, with a
+    warning (pynwb cannot leave the column out for some units only).  A role's
     activity can instead come from any ``TimeSeries`` (rates,
     ``RoiResponseSeries``, ``DfOverF``) named by its path (``pre_activity=``,
     ``post_activity=``; ``--pre-activity``, ``--post-activity``), e.g.

@@ -678,20 +678,49 @@ def _observed(c: NwbContent, ids: list[int], span: tuple[float, float], src: Pat
               ) -> list[np.ndarray | None]:
     """Each unit's ``obs_intervals`` (s), or None (observed throughout, or not in Units);
     a warning names the units whose intervals miss the record's ``span`` (s) altogether
-    (their activity is all NaN, so the estimator leaves their synapses out)."""
+    (their activity is all NaN, so the estimator leaves their synapses out).
+
+    An empty cell of a unit with spikes reads as observed throughout, with a warning
+    (:func:`_empty_obs_warning`): pynwb cannot leave the column out for some units only,
+    so an empty cell is how a lab stores "not given", and a unit never observed cannot
+    have spikes.  An empty cell of a unit without spikes stays "never observed".
+    """
     pos = unit_rows(c, src)
     if c.observed is None:
         return [None] * len(ids)
     out = [c.observed[pos[u]] if u in pos else None for u in ids]
+    kept = {u: int(np.size(c.spikes[pos[u]])) for u, iv in zip(ids, out, strict=True)
+            if iv is not None and iv.size == 0 and np.size(c.spikes[pos[u]])}
+    out = [None if u in kept else iv for u, iv in zip(ids, out, strict=True)]
+    _empty_obs_warning(kept, src)
     lo, hi = span
     missed = [u for u, iv in zip(ids, out, strict=True) if iv is not None
               and not np.any((iv[:, 1] > lo) & (iv[:, 0] < hi) & (iv[:, 1] > iv[:, 0]))]
     if missed:
+        empty = [u for u in missed if c.observed[pos[u]].size == 0]
+        why = (f" (unit(s) {_ids_desc(empty)} have an empty obs_intervals cell and no spikes)"
+               if empty else "")
         warnings.warn(f"{src.name}: the obs_intervals of unit(s) {_ids_desc(missed)} miss "
-                      f"the record ({lo:g}-{hi:g} s) altogether: their activity is NaN (not "
-                      "recorded) throughout and their synapses are left out.", UserWarning,
+                      f"the record ({lo:g}-{hi:g} s) altogether{why}: their activity is NaN "
+                      "(not recorded) throughout and their synapses are left out.", UserWarning,
                       stacklevel=7)
     return out
+
+
+def _empty_obs_warning(kept: dict[int, int], src: Path) -> None:
+    """One warning naming the units (and their spike counts) whose empty ``obs_intervals``
+    cell was read as observed throughout (:func:`_observed`)."""
+    if not kept:
+        return
+    items = list(kept.items())
+    shown = ", ".join(f"{u} ({n} spikes)" for u, n in items[:8])
+    more = f", ... ({len(items)} units)" if len(items) > 8 else ""
+    warnings.warn(f"{src.name}: unit(s) {shown}{more} have spikes but an empty obs_intervals "
+                  "cell (pynwb stores 'not given' so); plastix reads them as observed "
+                  "throughout and keeps their spikes. If they were truly observed only part of "
+                  "the time, store those intervals in their obs_intervals cells, in a copy of "
+                  "the file (or leave the units out with --pre-units/--post-units).",
+                  UserWarning, stacklevel=8)
 
 
 def _spikes(c: NwbContent, ids: list[int], segs, keep_units, src: Path
