@@ -4,12 +4,15 @@ gives one line (probe 5, findings 3, 4, 5 and 10)."""
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import xarray as xr
 
 from plastix.cli import main
 
@@ -141,3 +144,76 @@ def test_out_dev_null_is_refused(capsys):
     assert main(["simulate", "rate", "--out", "/dev/null"]) == 2
     assert "'/dev/null' is a character device" in _one_line(capsys.readouterr().err)
     assert not Path("/dev/null.nc").exists() and Path("/dev/null").is_char_device()
+
+
+@pytest.fixture(scope="module")
+def spikes(tmp_path_factory):
+    """A small record of spike trains (infer-weights reads it in well under a second)."""
+    from plastix.estimate.synthetic import simulate_spike_record
+    from plastix.io import save_record
+
+    path = tmp_path_factory.mktemp("spikes") / "sp.nc"
+    save_record(simulate_spike_record(10, 1, duration=60.0, rng=1), path)
+    return path
+
+
+def _no_space(fd, data):
+    """os.write that fills the disk half way through."""
+    os.write(fd, memoryview(data).cast("B")[:len(data) // 2])
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("how", ["does not fit", "fills up"])
+def test_a_full_disk_is_one_line_and_leaves_nothing_behind(spikes, tmp_path, monkeypatch,
+                                                           capsys, how):
+    """Disk full used to end in a segfault (exit 139) after many h5py tracebacks, leaving a
+    temp file and the folder the command made. A file that does not fit the free space is
+    refused before it is written; a write that fills the disk (os.write: ENOSPC) is one
+    line too; either way no temp file and no folder the command made are left."""
+    import plastix._util.io as uio
+
+    if how == "does not fit":
+        free = shutil.disk_usage(tmp_path).free
+        monkeypatch.setattr(uio.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(
+            free, free - 2000, 2000))
+    else:
+        monkeypatch.setattr(uio, "netcdf_size_bound", lambda ds: 1 << 60)  # written in memory
+        monkeypatch.setattr(uio, "_write_all", _no_space)
+    out = tmp_path / "new" / "deep"
+    assert main(["infer-weights", str(spikes), "--out", f"{out}/"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert f"no space left on device writing {str(out / 'sp_weights.nc')!r} (needed " in line
+    assert "free space or write elsewhere with --out" in line
+    if how == "does not fit":
+        assert "free 0.0 MB)" in line
+    assert not (tmp_path / "new").exists(), "the folder the command made was left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_record_written_in_memory_when_the_disk_is_short_reads_back_the_same(
+        spikes, tmp_path, monkeypatch):
+    """The memory route (taken when the free space is under the uncompressed size) writes
+    the same record as the direct one."""
+    import plastix._util.io as uio
+    from plastix.io import load_record
+
+    assert main(["infer-weights", str(spikes), "--out", str(tmp_path / "direct.nc")]) == 0
+    monkeypatch.setattr(uio, "netcdf_size_bound", lambda ds: 1 << 60)
+    assert main(["infer-weights", str(spikes), "--out", str(tmp_path / "memory.nc")]) == 0
+    direct, memory = load_record(tmp_path / "direct.nc"), load_record(tmp_path / "memory.nc")
+    xr.testing.assert_identical(direct, memory)
+
+
+def test_the_netcdf_size_bound_is_an_upper_bound(tmp_path):
+    """Incompressible values, string ids and attributes: the file stays under the bound."""
+    import numpy as np
+
+    from plastix._util.io import netcdf_size_bound, write_netcdf_file
+
+    rng = np.random.default_rng(0)
+    ds = xr.Dataset({"w": (("t", "u"), rng.random((300, 200)))},
+                    coords={"u": [f"unit-{i}-é" for i in range(200)]},
+                    attrs={"provenance": "x" * 5000})
+    ds["w"].encoding = {"zlib": True, "complevel": 1, "shuffle": True}
+    write_netcdf_file(ds, tmp_path / "a.nc")
+    assert (tmp_path / "a.nc").stat().st_size < netcdf_size_bound(ds)

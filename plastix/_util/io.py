@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import glob
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -14,7 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "prepare_out"]
+__all__ = ["atomic_write", "prepare_out", "write_netcdf_file", "DiskFullError"]
+
+_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+class DiskFullError(OSError):
+    """A file that does not fit its disk (or quota): the message names the file, the
+    space it needs (when known) and the space free."""
 
 
 STALE_TEMP_S = 600.0
@@ -59,7 +68,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         write(Path(tmp))
         _fsync(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
         for folder in made:  # a failed write leaves no empty folder behind
@@ -67,9 +76,77 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
                 folder.rmdir()
             except OSError:  # something else was written there meanwhile: keep it
                 break
+        if isinstance(err, OSError) and err.errno in _NO_SPACE:
+            raise _disk_full(path, getattr(err, "needed", None)) from err
         raise
     _fsync(path.parent)
     return path
+
+
+def _disk_full(path: Path, needed: int | None) -> DiskFullError:
+    """The one-line error of a write of ``path`` that ran out of space."""
+    folder = next((f for f in (path.parent, *path.parents) if f.exists()), path.parent)
+    try:
+        free = f"free {shutil.disk_usage(folder).free / 1e6:.1f} MB"
+    except OSError:
+        free = "free space unknown"
+    need = f"needed {needed / 1e6:.1f} MB, " if needed is not None else ""
+    return DiskFullError(errno.ENOSPC, f"no space left on device writing {str(path)!r} "
+                         f"({need}{free}); free space or write elsewhere with --out")
+
+
+def write_netcdf_file(ds: Any, path: str | os.PathLike, **options: Any) -> None:
+    """``ds.to_netcdf(path, engine="h5netcdf", **options)``, so that a full disk is one
+    clean :class:`OSError` (``ENOSPC``) for :func:`atomic_write` to report.
+
+    HDF5 that runs out of space mid-file leaves objects that crash the interpreter
+    (a segfault) when they are freed.  So the file is written straight to ``path``
+    (streaming, no copy in memory) only when the disk has room for it even
+    uncompressed (:func:`netcdf_size_bound`); else it is made in memory, its exact
+    size checked against the free space, and its bytes written with ``os.write``.
+    The memory copy (the compressed file) is thus only made when the disk is short.
+    """
+    path = Path(path)
+    if shutil.disk_usage(path.parent).free > netcdf_size_bound(ds):
+        ds.to_netcdf(path, engine="h5netcdf", **options)
+        return
+    data = ds.to_netcdf(None, engine="h5netcdf", **options)  # a memoryview
+    if data.nbytes > shutil.disk_usage(path.parent).free:
+        err = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        err.needed = data.nbytes  # type: ignore[attr-defined]
+        raise err
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
+                 0o666)
+    try:
+        _write_all(fd, data)
+    except OSError as err:
+        err.needed = data.nbytes  # type: ignore[attr-defined]
+        raise
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may write less than asked)."""
+    view = memoryview(data).cast("B")
+    while view.nbytes:
+        view = view[os.write(fd, view):]
+
+
+def netcdf_size_bound(ds: Any) -> int:
+    """Bytes that the NetCDF-4 file of ``ds`` takes at most, however its arrays
+    compress: their uncompressed bytes (lazy arrays counted, not read) plus 1% for
+    compression that does not pay, a 64 KiB header per variable, the attributes' text
+    and 1 MiB."""
+    total = 1 << 20
+    for var in ds.variables.values():
+        if var.dtype.kind == "O":
+            total += sum(len(str(x).encode()) + 32 for x in var.values.ravel())
+        else:
+            total += int(var.size) * (var.dtype.itemsize + (32 if var.dtype.kind in "SU" else 0))
+        total += (64 << 10) + sum(len(str(v).encode()) for v in var.attrs.values())
+    total += sum(len(str(v).encode()) for v in ds.attrs.values())
+    return int(total * 1.01)
 
 
 #: suffixes of the files a result is written as (its NetCDF, its JSON summary, its figure)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.io import atomic_write
+from plastix._util.io import atomic_write, write_netcdf_file
 from plastix.io.lazy import placeholder
 from plastix.io.probe import reading
 from plastix.record import check_streamed, validate_record, value_bound
@@ -57,12 +57,12 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> None:
         if name not in _ACTIVITY and var.ndim and var.dtype.kind in "fiub":
             var.encoding = _encoding(var)
     if not lazy:
-        out.to_netcdf(path, engine="h5netcdf")
+        write_netcdf_file(out, path)
         return
     import dask
 
     with dask.config.set(scheduler="synchronous"):  # one block in memory at a time, here
-        out.to_netcdf(path, engine="h5netcdf")
+        write_netcdf_file(out, path)
 
 
 def _stand_in(var: xr.Variable) -> xr.Variable:
