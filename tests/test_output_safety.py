@@ -217,3 +217,20 @@ def test_the_netcdf_size_bound_is_an_upper_bound(tmp_path):
     ds["w"].encoding = {"zlib": True, "complevel": 1, "shuffle": True}
     write_netcdf_file(ds, tmp_path / "a.nc")
     assert (tmp_path / "a.nc").stat().st_size < netcdf_size_bound(ds)
+
+
+def test_a_full_disk_while_saving_a_pairing_estimate_is_one_line(tmp_path, monkeypatch, capsys):
+    """`estimate TABLE --out DIR/` writes its NetCDF the same way as a record."""
+    import plastix._util.io as uio
+    from plastix.estimate.pairing_sim import simulate_pairing_table
+
+    table = tmp_path / "pairs.csv"
+    simulate_pairing_table("stdp", rng=4).to_csv(table, index=False)
+    monkeypatch.setattr(uio, "netcdf_size_bound", lambda ds: 1 << 60)
+    monkeypatch.setattr(uio, "_write_all", _no_space)
+    out = tmp_path / "res"
+    assert main(["estimate", str(table), "--n-boot", "40", "--n-null", "20", "--out",
+                 f"{out}/"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert f"no space left on device writing {str(out / 'pairs_estimate.nc')!r}" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.csv"]

@@ -484,7 +484,7 @@ class PairingResult:
         each stored name to the label's name; ``m = json.loads(ds.attrs[
         "label_variables"]); ds.set_coords(list(m)).rename(m)`` restores them.
         """
-        from plastix._util.io import atomic_write, result_files
+        from plastix._util.io import atomic_write, result_files, write_netcdf_file
 
         nc, js = result_files(path)
         out = self.dataset.copy()
@@ -492,7 +492,7 @@ class PairingResult:
             if var.dtype == object:
                 out[name] = var.astype(str)
         out = _labels_for_netcdf(out)
-        atomic_write(nc, lambda p: out.to_netcdf(p, engine="h5netcdf"))
+        atomic_write(nc, lambda p: write_netcdf_file(out, p))  # a full disk: one clean error
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
         atomic_write(js, lambda p: p.write_text(text + "\n"))
         return nc, js
