@@ -121,3 +121,67 @@ def test_pynapple_synapses_take_any_synapse_table_spelling():
     w = nap.TsdFrame(t=np.arange(3.0), d=np.ones((3, 2)))
     pre, post = _synapse_table(nap, w, pd.DataFrame({"Source": [3, 5], "Target": [11, 12]}))
     assert pre.tolist() == [3, 5] and post.tolist() == [11, 12]
+
+
+# ---------------------------------------------------------------- finding 11: NetCDF lazily
+
+
+def _netcdf(tmp_path, name="rec.nc", **cfg):
+    """A NetCDF record (20000 bins x 30 units: 4.8 MB of activity, 0.3 MB of weights) with
+    silent pre units and a stretch of post activity not recorded (NaN)."""
+    from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
+    from plastix.io import save_record
+
+    rec = simulate_synthetic(SyntheticConfig(bins_per_interval=100, n_intervals=200, lr=0.1,
+                                             decay=0.5, **cfg), rng=0)
+    y = rec["post_activity"].values.copy()
+    y[500:900, 2] = np.nan
+    rec["post_activity"] = (rec["post_activity"].dims, y, rec["post_activity"].attrs)
+    save_record(rec, tmp_path / name)
+    return tmp_path / name, rec["pre_activity"].nbytes + rec["post_activity"].nbytes
+
+
+def _lazily(monkeypatch):
+    """Inspect as for a record whose activity is over the budget, read 1000 values at a
+    time."""
+    import plastix.io.inspection as insp
+
+    monkeypatch.setattr(insp, "CHECK_VALUES_BYTES", 0)
+    monkeypatch.setattr(insp, "BLOCK_VALUES", 20000, raising=False)
+
+
+@pytest.mark.parametrize("cfg", [{}, {"silent_fraction": 0.3}])
+def test_large_netcdf_record_is_inspected_lazily_with_the_same_report(cfg, tmp_path,
+                                                                      monkeypatch):
+    import tracemalloc
+
+    path, activity = _netcdf(tmp_path, **cfg)
+    tracemalloc.start()
+    whole = str(inspect_file(path))
+    eager_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    _lazily(monkeypatch)
+    tracemalloc.start()
+    lazy = str(inspect_file(path))
+    lazy_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    note = " (activity values are checked as the estimator reads them)"
+    assert lazy == whole.replace("decay unknown (estimated, or --decay)\n",
+                                 f"decay unknown (estimated, or --decay){note}\n"), lazy
+    assert eager_peak > activity and lazy_peak < activity / 2, (eager_peak, lazy_peak)
+    assert ("ready for" in lazy) == bool(cfg)
+
+
+def test_silent_intervals_by_blocks_count_as_in_memory(tmp_path, monkeypatch):
+    import xarray as xr
+
+    from plastix.io.inspection import silent_intervals
+
+    path, _ = _netcdf(tmp_path, silent_fraction=0.3)
+    with xr.open_dataset(path, engine="h5netcdf") as f:
+        want = silent_intervals(f.load())
+    _lazily(monkeypatch)
+    with xr.open_dataset(path, engine="h5netcdf", cache=False) as f:
+        got = silent_intervals(f, any_size=True)
+        assert not f["pre_activity"].variable._in_memory
+    assert got == want > 0

@@ -26,8 +26,9 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import FileFormatError, MappingError, SchemaError, UnsafeFileError
-from plastix.io.files import check_readable, load_record
+from plastix.io.files import check_readable, load_record, open_record
 from plastix.io.formats import format_for_path
+from plastix.io.lazy import placeholder
 from plastix.io.nwb import open_standard_nwb
 from plastix.io.nwb_map import synapse_ids, synapse_pairs
 from plastix.io.nwb_scan import (
@@ -48,7 +49,7 @@ from plastix.io.probe import reading
 from plastix.io.table import COLUMNS, header_units, is_pairing_table, load_pairing_table
 from plastix.io.table_check import check_table
 from plastix.io.unit_select import parse_units, role_advice, selected_units, split_agrees
-from plastix.record import interval_follows, silent_after_silent
+from plastix.record import interval_follows, silent_after_silent, validate_record
 
 __all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "inspect_table",
            "inspect_pynapple_session", "inspect_phy_folder", "describe_record"]
@@ -139,8 +140,7 @@ class Inspection:
 def describe_record(ds: xr.Dataset) -> str:
     """One line: sizes, units, spikes, measured weights, segments, decay of a record."""
     tu = ds.attrs.get("time_units", "s")
-    w = np.asarray(ds["weight"].values)
-    measured = float(np.mean(np.any(np.isfinite(w), axis=0))) if w.size else 0.0
+    measured = _measured_fraction(ds["weight"])
     spikes = ", ".join(f"{ds.sizes[f'{r}_spike']} {r} spikes" for r in ("pre", "post")
                        if f"{r}_spike_time" in ds)
     decay = float(ds["decay"].values)
@@ -155,6 +155,29 @@ def describe_record(ds: xr.Dataset) -> str:
             f"measured; {segs} segment(s); {spikes or 'no spike times'}; decay "
             + (f"{decay:g} 1/{tu}" if np.isfinite(decay) else "unknown (--decay)"
                if ds.attrs.get("weights") == "absent" else "unknown (estimated, or --decay)"))
+
+
+BLOCK_VALUES = 1 << 22
+"""Values of a record's activity or weights inspect reads at a time (32 MB of float64),
+so a record opened lazily is summarised without being loaded."""
+
+
+def _row_blocks(var: xr.DataArray) -> Any:
+    """``(start, stop)`` of blocks of ``var``'s first axis, about :data:`BLOCK_VALUES`
+    values each."""
+    n = var.shape[0] if var.ndim else 0
+    step = max(1, BLOCK_VALUES // max(int(np.prod(var.shape[1:])), 1))
+    return ((a, min(a + step, n)) for a in range(0, n, step))
+
+
+def _measured_fraction(w: xr.DataArray) -> float:
+    """The fraction of synapses with a finite weight at any sample (read by blocks)."""
+    if w.size == 0:
+        return 0.0
+    seen = np.zeros(w.shape[1:], dtype=bool)
+    for a, b in _row_blocks(w):
+        seen |= np.any(np.isfinite(np.asarray(w[a:b].values)), axis=0)
+    return float(np.mean(seen))
 
 
 def _weight_unit(units: Any) -> str:
@@ -274,9 +297,9 @@ def _inspect_record(path: Path, fmt: Any, label: str, allow_pickle: bool,
         ins.flags.append(f"--decay {_flag_value(decay)}")
         options = {k: v for k, v in options.items() if k != "decay"}
     try:
-        ds = load_record(path, allow_pickle=allow_pickle, **options)
+        ds, lazy = _open_to_inspect(path, fmt, allow_pickle, options)
     except SchemaError as err:
-        ds = _spikes_only(path, fmt, allow_pickle, options)
+        ds, lazy = _spikes_only(path, fmt, allow_pickle, options), False
         if ds is None:
             ins.found.append("a file that does not follow the Neo convention (the README's "
                              "section \"Your own data: the Neo convention\")"
@@ -289,12 +312,51 @@ def _inspect_record(path: Path, fmt: Any, label: str, allow_pickle: bool,
                          "signal named 'weight'): the weights can be inferred from the spikes")
         ins.flags.append("--weights-from spikes")
     ins.found.append(f"a plastix record from {ds.attrs.get('source', 'unknown')!r}")
-    if decay is not None:
-        ds = ds.assign(decay=((), float(decay), ds["decay"].attrs))
-    _finish(ins, _review(ds, inferred=inferred))
+    try:
+        if decay is not None:
+            ds = ds.assign(decay=((), float(decay), ds["decay"].attrs))
+        desc = describe_record(ds) + (" (activity values are checked as the estimator reads "
+                                      "them)" if lazy else "")
+        _finish(ins, _review(ds, desc, inferred=inferred, any_size=lazy))
+    finally:
+        ds.close()
     if allow_pickle:
         ins.flags.insert(0, "--allow-pickle")
     return ins
+
+
+_ACTIVITY = ("pre_activity", "post_activity")
+
+
+def _activity_bytes(ds: xr.Dataset) -> int:
+    """The memory both roles' activity takes as float64."""
+    return sum(int(np.prod(ds[v].shape)) for v in _ACTIVITY) * 8
+
+
+def _open_to_inspect(path: Path, fmt: Any, allow_pickle: bool, options: dict[str, Any]
+                     ) -> tuple[xr.Dataset, bool]:
+    """The record of ``path`` and whether it is open lazily: read whole and validated
+    (:func:`load_record`) when its activity is small (:data:`CHECK_VALUES_BYTES`) or the
+    format cannot open it lazily; else open lazily (:func:`open_record`: a 1 GB NetCDF
+    record takes memory for its weights and spikes, not for its activity), its layout
+    validated with stand-ins for the activity, whose values the estimator checks as it
+    streams them.  The caller closes it."""
+    if fmt.open_lazy is None or not set(options) <= set(fmt.lazy_options):
+        return load_record(path, allow_pickle=allow_pickle, **options), False
+    ds = open_record(path, allow_pickle=allow_pickle, **options)
+    if all(v in ds and ds[v].variable._in_memory for v in _ACTIVITY):
+        return ds, False  # the format read it whole (as load_record does)
+    if any(v not in ds for v in _ACTIVITY) or _activity_bytes(ds) <= CHECK_VALUES_BYTES:
+        ds.close()
+        return load_record(path, allow_pickle=allow_pickle, **options), False
+    try:
+        validate_record(ds.assign({v: xr.Variable(ds[v].dims, placeholder(ds[v].shape),
+                                                  ds[v].attrs) for v in _ACTIVITY}),
+                        stage=f"inspect({path.name})")
+    except BaseException:
+        ds.close()
+        raise
+    return ds, True
 
 
 def _column_line(name: str, written: str | None, si: str | None) -> str:
@@ -521,17 +583,19 @@ _DECAY_CAVEAT = ("a presynaptic unit is silent in two consecutive weight interva
                  "weights do not decay)")
 
 
-def _review(ds: xr.Dataset, desc: str | None = None, *, inferred: bool = False) -> _Review:
+def _review(ds: xr.Dataset, desc: str | None = None, *, inferred: bool = False,
+            any_size: bool = False) -> _Review:
     """:class:`_Review` of ``ds`` (``inferred``: its weights will be inferred from its
     spikes, ``--weights-from spikes``, whatever it holds; a record written by ``plastix
-    infer-weights``, ``attrs["weights"]`` ``"inferred ..."``, counts as such)."""
+    infer-weights``, ``attrs["weights"]`` ``"inferred ..."``, counts as such;
+    ``any_size``: read its activity by blocks whatever its size, :func:`silent_intervals`)."""
     inferred = (inferred or ds.attrs.get("weights") == "absent"
                 or ds.attrs.get("weights") == "inferred")  # infer-weights'
     lacking = _still_lacking(ds, inferred=inferred)
     caveat = ""
     known = np.isfinite(float(ds["decay"].values))
     if not known and not inferred and not lacking:
-        silent = silent_intervals(ds)
+        silent = silent_intervals(ds, any_size=any_size)
         if silent is None:
             caveat = _DECAY_CAVEAT
         elif silent == 0:
@@ -564,7 +628,7 @@ def _still_lacking(ds: xr.Dataset, *, inferred: bool = False) -> list[tuple[str,
     return out
 
 
-def silent_intervals(ds: xr.Dataset) -> int | None:
+def silent_intervals(ds: xr.Dataset, *, any_size: bool = False) -> int | None:
     """How many (weight interval, synapse) pairs have a silent presynaptic unit: no
     activity (all zero, no NaN) for the whole interval and for the interval just before
     it (:func:`~plastix.record.silent_after_silent`, the estimator's own rule),
@@ -575,18 +639,18 @@ def silent_intervals(ds: xr.Dataset) -> int | None:
     times are binned onto the weight intervals (a unit counts as active in an interval
     when it spikes within one bin, ``dt``, of it: never silent when the estimator may see
     a spike).  Returns None when neither is possible without reading a large activity
-    series.
+    series; with ``any_size`` (a record opened lazily from a file that stores its
+    activity) the activity is read by blocks whatever its size.
     """
     wt = np.asarray(ds["weight_time"].values, dtype=float)
     wseg = np.asarray(ds["weight_segment"].values)
     starts = np.flatnonzero(wseg[:-1] == wseg[1:])  # interval k: samples k and k + 1
     if starts.size == 0:
         return 0
-    w = np.asarray(ds["weight"].values, dtype=float)
-    w0, w1 = w[starts], w[starts + 1]
+    w0 = np.asarray(ds["weight"][starts].values, dtype=float)
+    w1 = np.asarray(ds["weight"][starts + 1].values, dtype=float)
     measured = np.isfinite(w0) & np.isfinite(w1) & (w0 != 0)  # (K, post, pre)
-    size = sum(int(np.prod(ds[v].shape)) for v in ("pre_activity", "post_activity")) * 8
-    if size <= CHECK_VALUES_BYTES:
+    if any_size or _activity_bytes(ds) <= CHECK_VALUES_BYTES:
         active, post_ok = _active_from_activity(ds, starts)
         measured &= post_ok[:, :, None]
     elif all(f"pre_spike_{v}" in ds for v in ("time", "unit", "segment")):
@@ -597,10 +661,12 @@ def silent_intervals(ds: xr.Dataset) -> int | None:
     return int(np.sum(measured & silent[:, None, :]))
 
 
-def _group_any(flags: np.ndarray, interval: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _group_any(flags: np.ndarray, interval: np.ndarray, starts: np.ndarray, *,
+               empty: bool = True) -> np.ndarray:
     """``(K, n)``: whether ``flags`` (time, n) is True in any bin of each interval
-    ``starts[k]`` (True for an interval without bins: nothing to call silent)."""
-    out = np.ones((starts.size, flags.shape[1]), dtype=bool)
+    ``starts[k]`` (``empty``, True by default, for an interval without bins: nothing to
+    call silent)."""
+    out = np.full((starts.size, flags.shape[1]), empty, dtype=bool)
     inside = interval >= 0
     keys, rows = interval[inside], flags[inside]
     order = np.argsort(keys, kind="stable")
@@ -619,10 +685,17 @@ def _active_from_activity(ds: xr.Dataset, starts: np.ndarray) -> tuple[np.ndarra
     """Per interval, which pre units are active or not recorded (any value not 0; NaN
     included), and which post units are recorded throughout (no NaN)."""
     interval = np.asarray(ds["interval"].values)
-    x = np.asarray(ds["pre_activity"].values)
-    y = np.asarray(ds["post_activity"].values)
-    return (_group_any(x != 0, interval, starts),
-            ~_group_any(np.isnan(y), interval, starts))
+    active = np.zeros((starts.size, ds.sizes["pre"]), dtype=bool)
+    gap = np.zeros((starts.size, ds.sizes["post"]), dtype=bool)
+    for role, out, flag in (("pre", active, np.not_equal), ("post", gap, None)):
+        var = ds[f"{role}_activity"]
+        for a, b in _row_blocks(var):
+            x = np.asarray(var[a:b].values)
+            out |= _group_any(flag(x, 0) if flag else np.isnan(x), interval[a:b], starts,
+                              empty=False)
+    bins = np.isin(starts, interval)  # an interval without bins: nothing to call silent
+    active[~bins], gap[~bins] = True, True
+    return active, ~gap
 
 
 def _active_from_spikes(ds: xr.Dataset, wt: np.ndarray, wseg: np.ndarray,
