@@ -44,7 +44,8 @@ from plastix.estimate.reader import open_h5 as _open_h5
 from plastix.kernels import Kernel, get_kernel
 from plastix.record import interval_follows, silent_after_silent
 
-__all__ = ["Layout", "layout_of", "interval_stats", "STAT_NAMES", "BoundKernel"]
+__all__ = ["Layout", "layout_of", "interval_stats", "STAT_NAMES", "BoundKernel", "UsedPairs",
+           "used_pairs"]
 
 #: names of the six per-interval inner products, in storage order
 STAT_NAMES = ("dh", "wh", "hh", "dd", "dw", "ww")
@@ -207,13 +208,116 @@ class BoundKernel:
         self.post = phi if phi is not None else (lambda y: y)
 
 
+PAIR_COST = 16.0
+"""Multiply-adds of a matrix product that one per-pair dot product costs (a gathered,
+memory-bound sum against BLAS's cache-blocked one; measured ~13 with 800 pre x 200 post
+units): :func:`used_pairs` sums pair by pair when ``PAIR_COST × pairs`` is below the
+product over the units with a measured synapse."""
+
+RESTRICT_BELOW = 0.5
+"""Fraction of ``post × pre`` below which the product is restricted to the units with a
+measured synapse (above it, copying their columns costs about what it saves)."""
+
+
+@dataclass
+class UsedPairs:
+    """The ``(post, pre)`` entries of ``H`` that enter a statistic, and how to compute them.
+
+    Every statistic masks each interval's ``H`` to the synapses whose weight is finite at
+    both of its ends (:func:`_stream`'s ``finish``), so an entry outside that union over
+    intervals is never read; a null pass (which keeps no ``H``) computes only the others.
+
+    Attributes
+    ----------
+    post, pre : ndarray of int
+        The postsynaptic and presynaptic units with a measured synapse.
+    rows, cols : ndarray of int or None
+        Per measured pair (sorted by ``rows``), its postsynaptic and presynaptic unit
+        (pair by pair sums); ``None``: the whole ``post × pre`` block (one matrix product).
+    shape : tuple of int
+        ``(n_post, n_pre)`` of the record.
+    """
+
+    post: np.ndarray
+    pre: np.ndarray
+    rows: np.ndarray | None
+    cols: np.ndarray | None
+    shape: tuple[int, int]
+
+    def take(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The columns (last axis) of ``x`` (pre) and ``y`` (post) that :meth:`cross`
+        reads: the block's units; all of them for pair by pair sums (no copy)."""
+        if self.rows is None:
+            return x[..., self.pre], y[..., self.post]
+        return x, y
+
+    def cross(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """``Σ_t y[t, i] x[t, j]`` of the used entries, from ``y (T, ·)`` and ``x (T, ·)``
+        as :meth:`take` returns them: the block, or one value per pair."""
+        if self.rows is None:
+            return y.T @ x
+        xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
+        out = np.empty(self.rows.size)
+        bounds = np.searchsorted(self.rows, np.append(self.post, self.post[-1] + 1))
+        for i, a, b in zip(self.post, bounds[:-1], bounds[1:], strict=True):  # a GEMV a unit
+            out[a:b] = xt[self.cols[a:b]] @ yt[i]
+        return out
+
+    def scatter(self, part: np.ndarray, out: np.ndarray) -> None:
+        """Add :meth:`cross`'s ``part`` into the ``(post, pre)`` matrix ``out``."""
+        if self.rows is None:
+            out[np.ix_(self.post, self.pre)] += part
+        else:
+            out[self.rows, self.cols] += part
+
+
+def used_pairs(ds: xr.Dataset, lay: Layout, kernel: BoundKernel) -> UsedPairs | None:
+    """The entries of ``H`` that the statistics use, when computing only them saves work.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The record (its weights are read; the activity may stay in the file).
+    lay : Layout
+        From :func:`layout_of`.
+    kernel : BoundKernel
+        Only bilinear kernels (matrix products) are restricted.
+
+    Returns
+    -------
+    UsedPairs or None
+        ``None`` when all of ``post × pre`` is computed: a kernel that is not bilinear,
+        or measured pairs that fill most of it.  Pair by pair sums when
+        :data:`PAIR_COST` × pairs is below the block of units with a measured synapse,
+        else that block when it is under :data:`RESTRICT_BELOW` of the whole.
+    """
+    if not kernel.kernel.bilinear or not lay.k.size:
+        return None
+    w = ds["weight"]
+    used = np.zeros(w.shape[1:], bool)
+    fin = np.isfinite(np.asarray(w[int(lay.k[0])].values))
+    for k in lay.k:  # intervals in order: each sample's mask is read once
+        nxt = np.isfinite(np.asarray(w[int(k) + 1].values))
+        used |= fin & nxt
+        fin = nxt
+    post, pre = np.flatnonzero(used.any(axis=1)), np.flatnonzero(used.any(axis=0))
+    block, n_pairs = post.size * pre.size, int(used.sum())
+    if n_pairs and PAIR_COST * n_pairs < block:
+        rows, cols = np.nonzero(used)  # sorted by row
+        return UsedPairs(post, pre, rows, cols, used.shape)
+    if n_pairs and block <= RESTRICT_BELOW * used.size:
+        return UsedPairs(post, pre, None, None, used.shape)
+    return None
+
+
 def _batch_term(kernel: BoundKernel, x: np.ndarray, y: np.ndarray, lag: int,
-                dt: float) -> np.ndarray:
+                dt: float, pairs: UsedPairs | None = None) -> np.ndarray:
     """``H_k = Σ_t φ(post[t + lag]) pre[t]ᵀ dt`` of each interval ``x (nb, m, pre)``.
 
     The bilinear specialisation (matrix products) of the kernel's ``term``; a
     kernel that is not bilinear calls ``term`` per interval and integrates its
-    mean over the ``m − lag`` sample pairs.
+    mean over the ``m − lag`` sample pairs.  With ``pairs`` only its entries are
+    computed (:class:`UsedPairs`), the others are 0.
     """
     nb, m = x.shape[:2]
     kern = kernel.kernel
@@ -222,11 +326,18 @@ def _batch_term(kernel: BoundKernel, x: np.ndarray, y: np.ndarray, lag: int,
         return h * ((m - lag) * dt)
     if lag:
         x, y = x[:, : m - lag], y[:, lag:]
+    if pairs is not None:
+        x, y = pairs.take(x, y)
     if kern.post_map:
         y = kernel.post(y)
     if kern.centred and x.shape[1]:
         x = x - x.mean(axis=1, keepdims=True)
         y = y - y.mean(axis=1, keepdims=True)
+    if pairs is not None:
+        h = np.zeros((nb, *pairs.shape))
+        for j in range(nb):
+            pairs.scatter(pairs.cross(y[j], x[j]) * dt, h[j])
+        return h
     # one 2-D BLAS product per interval (a stacked 3-D matmul was measured ~15% slower)
     h = np.empty((nb, y.shape[2], x.shape[2]))
     for j in range(nb):
@@ -237,12 +348,13 @@ def _batch_term(kernel: BoundKernel, x: np.ndarray, y: np.ndarray, lag: int,
 
 def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *,
                    kernel: BoundKernel, lag: int, dt: float, chunk_bins: int, shift: int,
-                   pre_read: tuple | None = None
+                   pre_read: tuple | None = None, pairs: UsedPairs | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``H`` of a run of contiguous equal-length intervals, shape ``(nb, post, pre)``.
 
     Also returns which pre and post units were fully recorded (no NaN) in each
-    interval, and which presynaptic units were silent (all zero).
+    interval, and which presynaptic units were silent (all zero).  With ``pairs``,
+    only its entries of ``H`` are computed (the others are meaningless).
     """
     a0 = int(lay.start[run[0]])
     m = int(lay.stop[run[0]] - lay.start[run[0]])
@@ -267,7 +379,7 @@ def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *,
                 y = np.where(nan_y, 0.0, y)
             del nan_x, nan_y
             silent = ok_pre & ~np.any(x != 0, axis=1)
-        return _batch_term(kernel, x, y, lag, dt), ok_pre, ok_post, silent
+        return _batch_term(kernel, x, y, lag, dt, pairs), ok_pre, ok_post, silent
     # one long interval: accumulate over chunks of pre rows t (post rows t + lag)
     h = np.zeros((n_post, n_pre))
     sx, sy, count = np.zeros(n_pre), np.zeros(n_post), 0
@@ -283,7 +395,10 @@ def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *,
         x = np.nan_to_num(x, nan=0.0)
         y = kernel.post(np.nan_to_num(y, nan=0.0))
         nonzero |= np.any(x != 0, axis=0)
-        h += y.T @ x
+        if pairs is None:
+            h += y.T @ x
+        else:
+            pairs.scatter(pairs.cross(*pairs.take(x, y)[::-1]), h)
         if kernel.kernel.centred:
             sx += x.sum(axis=0)
             sy += y.sum(axis=0)
@@ -313,6 +428,7 @@ def interval_stats(
     gram: bool = False,
     gram_block_rows: int | None = None,
     progress: Any = None,
+    pairs: UsedPairs | None = None,
 ) -> dict[str, np.ndarray]:
     """One pass: the sufficient statistics of every interval.
 
@@ -340,6 +456,10 @@ def interval_stats(
         lazy) for the interval Gram matrices.
     gram : bool
         Also compute the ``3K × 3K`` Gram matrix of ``[d; w; h]`` (needs ``keep_h``).
+    pairs : UsedPairs, optional
+        Compute only these entries of ``H`` (:func:`used_pairs`: those of the synapses
+        measured in some interval, the only ones any statistic reads); the statistics
+        are the same to rounding.  Not with ``keep_h``, which keeps all of ``H``.
 
     Returns
     -------
@@ -351,20 +471,23 @@ def interval_stats(
     """
     if not isinstance(kernel, BoundKernel):
         kernel = BoundKernel(kernel, {"lag": lag} if lag else None)
+    if keep_h and pairs is not None:
+        raise ValueError("interval_stats: `keep_h` keeps all of H; pass `pairs=None`.")
     if not kernel.kernel.streaming and lay.k.size:  # hold each interval in memory at once
         chunk_bins = max(int(chunk_bins), int((lay.stop - lay.start).max()))
     h5 = _open_h5(ds)
     try:
         return _interval_stats(ds, lay, h5, kernel=kernel, lag=lag, chunk_bins=chunk_bins,
                                shifts=shifts, h_override=h_override, keep_h=keep_h, gram=gram,
-                               gram_block_rows=gram_block_rows, progress=progress)
+                               gram_block_rows=gram_block_rows, progress=progress,
+                               pairs=pairs)
     finally:
         if h5 is not None:
             h5.close()
 
 
 def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override, keep_h, gram,
-                    gram_block_rows, progress):
+                    gram_block_rows, progress, pairs=None):
     n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
     n_k = lay.k.size
     dt = float(ds.attrs["dt"])
@@ -404,7 +527,7 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
                 ok_post_all, store, h_override=h_override, n_pre=n_pre, n_post=n_post,
                 kernel=kernel, lag=lag, dt=dt, max_bins=max_bins, pre_r=pre_r, post_r=post_r,
-                shifts=shifts, progress=progress, t_h=t_h_box)
+                shifts=shifts, progress=progress, t_h=t_h_box, pairs=pairs)
         ok = True
     finally:
         if prefetch is not None:
@@ -436,7 +559,7 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
 
 def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
             ok_post_all, store, *, h_override, n_pre, n_post, kernel, lag, dt, max_bins, pre_r,
-            post_r, shifts, progress, t_h):
+            post_r, shifts, progress, t_h, pairs=None):
     silent_pre = np.zeros((lay.k.size, n_pre), bool)  # each interval's silent pre units
     follows = interval_follows(lay.k, lay.seg_start)
 
@@ -475,13 +598,13 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
         _stream_loop(prefetch, lay, batches, h_override=h_override, n_pre=n_pre,
                      n_post=n_post, kernel=kernel, lag=lag, dt=dt, max_bins=max_bins,
                      pre_r=pre_r, post_r=post_r, shifts=shifts, progress=progress, t_h=t_h,
-                     pool=pool, finish=finish)
+                     pool=pool, finish=finish, pairs=pairs)
     finally:
         pool.shutdown(wait=True)
 
 
 def _stream_loop(prefetch, lay, batches, *, h_override, n_pre, n_post, kernel, lag, dt,
-                 max_bins, pre_r, post_r, shifts, progress, t_h, pool, finish):
+                 max_bins, pre_r, post_r, shifts, progress, t_h, pool, finish, pairs=None):
     pending = None
     for i, run in enumerate(batches):
         clock = time.perf_counter()
@@ -503,7 +626,8 @@ def _stream_loop(prefetch, lay, batches, *, h_override, n_pre, n_post, kernel, l
             clock = time.perf_counter()
             h, okp, okq, sil = _hebbian_batch(pre_r, post_r, lay, run, kernel=kernel, lag=lag,
                                               dt=dt, chunk_bins=max_bins,
-                                              shift=int(shifts[run[0]]), pre_read=xy)
+                                              shift=int(shifts[run[0]]), pre_read=xy,
+                                              pairs=pairs)
             t_h[0] += time.perf_counter() - clock + t_read
         del xy
         # the summaries of this batch are reduced in a helper thread while the next
