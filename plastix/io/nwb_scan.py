@@ -573,9 +573,6 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
     return ids
 
 
-    return False
-
-
 def series_ids(s: Any) -> list[int] | None:
     """Unit ids of a series' columns from its own ROI or electrode table, if it has one."""
     region = getattr(s, "rois", None)
