@@ -647,18 +647,21 @@ def silent_intervals(ds: xr.Dataset, *, any_size: bool = False) -> int | None:
     starts = np.flatnonzero(wseg[:-1] == wseg[1:])  # interval k: samples k and k + 1
     if starts.size == 0:
         return 0
-    w0 = np.asarray(ds["weight"][starts].values, dtype=float)
-    w1 = np.asarray(ds["weight"][starts + 1].values, dtype=float)
-    measured = np.isfinite(w0) & np.isfinite(w1) & (w0 != 0)  # (K, post, pre)
+    post_ok = np.ones((starts.size, ds.sizes["post"]), dtype=bool)
     if any_size or _activity_bytes(ds) <= CHECK_VALUES_BYTES:
         active, post_ok = _active_from_activity(ds, starts)
-        measured &= post_ok[:, :, None]
     elif all(f"pre_spike_{v}" in ds for v in ("time", "unit", "segment")):
         active = _active_from_spikes(ds, wt, wseg, starts)
     else:
         return None
     silent = silent_after_silent(~active, interval_follows(starts, wseg[starts]))
-    return int(np.sum(measured & silent[:, None, :]))
+    count = 0
+    for a, b in _row_blocks(ds["weight"][: starts.size]):  # (K, post, pre) by blocks of K
+        w0 = np.asarray(ds["weight"][starts[a:b]].values, dtype=float)
+        w1 = np.asarray(ds["weight"][starts[a:b] + 1].values, dtype=float)
+        measured = np.isfinite(w0) & np.isfinite(w1) & (w0 != 0) & post_ok[a:b, :, None]
+        count += int(np.sum(measured & silent[a:b, None, :]))
+    return count
 
 
 def _group_any(flags: np.ndarray, interval: np.ndarray, starts: np.ndarray, *,
