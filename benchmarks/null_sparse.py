@@ -55,7 +55,7 @@ def main() -> None:
     lay = layout_of(rec)
     kern = BoundKernel("product")
     pairs = used_pairs(rec, lay, kern)
-    how = ("none (full)" if pairs is None else "pair by pair" if pairs.rows is not None
+    how = ("none (full)" if pairs is None else "pair by pair" if not pairs.block
            else f"block {pairs.post.size} x {pairs.pre.size}")
     chunk = stream_limits(rec, lay, None)[0]  # the estimator's default
     rng = np.random.default_rng(1)

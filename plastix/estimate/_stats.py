@@ -231,30 +231,38 @@ class UsedPairs:
     ----------
     post, pre : ndarray of int
         The postsynaptic and presynaptic units with a measured synapse.
-    rows, cols : ndarray of int or None
-        Per measured pair (sorted by ``rows``), its postsynaptic and presynaptic unit
-        (pair by pair sums); ``None``: the whole ``post × pre`` block (one matrix product).
+    rows, cols : ndarray of int
+        The postsynaptic and presynaptic unit of each entry computed, sorted by ``rows``.
+    block : bool
+        The entries are the whole ``post × pre`` block (one matrix product), else the
+        measured pairs (pair by pair sums).
     shape : tuple of int
         ``(n_post, n_pre)`` of the record.
     """
 
     post: np.ndarray
     pre: np.ndarray
-    rows: np.ndarray | None
-    cols: np.ndarray | None
+    rows: np.ndarray
+    cols: np.ndarray
+    block: bool
     shape: tuple[int, int]
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Where each of ``post``'s entries start in ``rows``."""
+        return np.searchsorted(self.rows, self.post)
 
     def take(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The columns (last axis) of ``x`` (pre) and ``y`` (post) that :meth:`cross`
         reads: the block's units; all of them for pair by pair sums (no copy)."""
-        if self.rows is None:
+        if self.block:
             return x[..., self.pre], y[..., self.post]
         return x, y
 
     def cross(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
         """``Σ_t y[t, i] x[t, j]`` of the used entries, from ``y (T, ·)`` and ``x (T, ·)``
         as :meth:`take` returns them: the block, or one value per pair."""
-        if self.rows is None:
+        if self.block:
             return y.T @ x
         xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
         out = np.empty(self.rows.size)
@@ -265,7 +273,7 @@ class UsedPairs:
 
     def scatter(self, part: np.ndarray, out: np.ndarray) -> None:
         """Add :meth:`cross`'s ``part`` into the ``(post, pre)`` matrix ``out``."""
-        if self.rows is None:
+        if self.block:
             out[np.ix_(self.post, self.pre)] += part
         else:
             out[self.rows, self.cols] += part
@@ -304,9 +312,10 @@ def used_pairs(ds: xr.Dataset, lay: Layout, kernel: BoundKernel) -> UsedPairs | 
     block, n_pairs = post.size * pre.size, int(used.sum())
     if n_pairs and PAIR_COST * n_pairs < block:
         rows, cols = np.nonzero(used)  # sorted by row
-        return UsedPairs(post, pre, rows, cols, used.shape)
+        return UsedPairs(post, pre, rows, cols, False, used.shape)
     if n_pairs and block <= RESTRICT_BELOW * used.size:
-        return UsedPairs(post, pre, None, None, used.shape)
+        rows, cols = np.repeat(post, pre.size), np.tile(pre, post.size)
+        return UsedPairs(post, pre, rows, cols, True, used.shape)
     return None
 
 
@@ -570,6 +579,11 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
             sil = sil & lay.covered[run, None]
         silent_pre[run] = sil
         sil = silent_after_silent(silent_pre, follows, run)  # the batches come in order
+        ok_pre_all[run], ok_post_all[run] = okp, okq
+        if pairs is not None:  # H holds the used entries only: reduce those
+            _finish_pairs(pairs, run, lay, h, w0, w1, okp, okq, sil, stats, post_stats, n_obs,
+                          silent, n_silent)
+            return
         mask = np.isfinite(w0) & np.isfinite(w1) & okp[:, None, :] & okq[:, :, None]
         dur = lay.duration[run][:, None, None]
         if mask.all():  # the common case: no copies for masking
@@ -589,7 +603,6 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
             silent[run, 0] = np.einsum("kij,kij->k", np.where(smask, d, 0.0), w)
             silent[run, 1] = np.einsum("kij,kij->k", np.where(smask, w, 0.0), w)
             n_silent[run] = smask.sum(axis=(1, 2))
-        ok_pre_all[run], ok_post_all[run] = okp, okq
         if store is not None:
             store.put(run, w0, w1, h)
 
@@ -601,6 +614,29 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
                      pool=pool, finish=finish, pairs=pairs)
     finally:
         pool.shutdown(wait=True)
+
+
+def _finish_pairs(pairs, run, lay, h, w0, w1, okp, okq, sil, stats, post_stats, n_obs, silent,
+                  n_silent):
+    """``finish`` of :func:`_stream` over the entries of ``pairs`` only: every other entry
+    is masked out in every interval (:class:`UsedPairs`); the same sums in another order."""
+    r, c = pairs.rows, pairs.cols
+    w0, w1, h = w0[:, r, c], w1[:, r, c], h[:, r, c]
+    mask = np.isfinite(w0) & np.isfinite(w1) & okp[:, c] & okq[:, r]
+    d = np.where(mask, w1 - w0, 0.0)
+    w = np.where(mask, w0, 0.0) * lay.duration[run][:, None]
+    hm = np.where(mask, h, 0.0)
+    rows = np.zeros((run.size, pairs.shape[0], 6))
+    for i, (p, q) in enumerate(((d, hm), (w, hm), (hm, hm), (d, d), (d, w), (w, w))):
+        rows[:, pairs.post, i] = np.add.reduceat(p * q, pairs.starts, axis=1)
+    post_stats[run] = rows
+    stats[run] = rows.sum(axis=1)
+    n_obs[run] = mask.sum(axis=1)
+    if sil.any():
+        smask = mask & sil[:, c]
+        silent[run, 0] = np.einsum("kp,kp->k", np.where(smask, d, 0.0), w)
+        silent[run, 1] = np.einsum("kp,kp->k", np.where(smask, w, 0.0), w)
+        n_silent[run] = smask.sum(axis=1)
 
 
 def _stream_loop(prefetch, lay, batches, *, h_override, n_pre, n_post, kernel, lag, dt,

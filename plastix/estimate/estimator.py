@@ -254,7 +254,9 @@ class HebbianEstimator:
         co-activity.  Rate kernels: the presynaptic activity is circularly shifted
         relative to the postsynaptic activity within each segment by a uniform
         shift in ``[L/10, 9L/10]`` bins (``L`` the segment length), all presynaptic
-        units together; each replicate recomputes ``H`` (one pass over the data).
+        units together; each replicate recomputes ``H`` (one pass over the data), only
+        its entries of synapses measured in some interval when they are few
+        (:func:`plastix.estimate._stats.used_pairs`).
         Spike-time kernels: each presynaptic spike train is shifted circularly
         within its segment by its own uniform shift, the surrogates of Elephant's
         ``trial_shifting`` computed without Neo objects
@@ -294,7 +296,8 @@ class HebbianEstimator:
         (:func:`plastix.estimate.reader.memory_budget`); default a quarter of the
         memory available when ``fit`` starts.
     progress : bool, optional
-        Show a progress bar (default: only on a terminal).
+        Show a progress bar (default: on a terminal or in a notebook; elsewhere, e.g.
+        under nohup or SLURM, a plain line on stderr at most every 30 s).
     rng : int, numpy.random.Generator or None
         Randomness of the bootstrap and the null.
 
