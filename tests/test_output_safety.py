@@ -234,3 +234,23 @@ def test_a_full_disk_while_saving_a_pairing_estimate_is_one_line(tmp_path, monke
     line = _one_line(capsys.readouterr().err)
     assert f"no space left on device writing {str(out / 'pairs_estimate.nc')!r}" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.csv"]
+
+
+def test_a_full_disk_while_saving_a_record_estimate_is_one_line(tmp_path, monkeypatch, capsys):
+    """`estimate RECORD --out DIR/` (HebbianEstimator.save_result) writes its NetCDF through
+    write_netcdf_file too: one line, exit 2, no temporary file or folder left."""
+    import plastix._util.io as uio
+    from plastix.estimate.synthetic import SyntheticConfig, simulate_synthetic
+    from plastix.io import save_record
+
+    rec = simulate_synthetic(SyntheticConfig(rule="hebbian", n_pre=4, n_post=2, n_intervals=12),
+                             rng=1, known_decay=True)
+    path = save_record(rec, tmp_path / "rec.nc")
+    monkeypatch.setattr(uio, "netcdf_size_bound", lambda ds: 1 << 60)
+    monkeypatch.setattr(uio, "_write_all", _no_space)
+    out = tmp_path / "res"
+    assert main(["estimate", str(path), "--n-boot", "40", "--n-null", "19", "--out",
+                 f"{out}/"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert f"no space left on device writing {str(out / 'rec_estimate.nc')!r}" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.nc"]

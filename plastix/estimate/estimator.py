@@ -922,14 +922,14 @@ def save_result(result: xr.Dataset, path: str | os.PathLike) -> tuple[Path, Path
 
     Returns the two paths.  A failed write leaves earlier files intact.
     """
-    from plastix._util.io import atomic_write, result_files
+    from plastix._util.io import atomic_write, result_files, write_netcdf_file
 
     nc, js = result_files(path)
     out = result.copy()
     out["verdict"] = out["verdict"].astype(str)
     if out["post"].dtype == object:
         out = out.assign_coords(post=out["post"].astype(str))
-    atomic_write(nc, lambda p: out.to_netcdf(p, engine="h5netcdf"))
+    atomic_write(nc, lambda p: write_netcdf_file(out, p))
     text = json.dumps(result_to_dict(result), indent=2, sort_keys=True)
     atomic_write(js, lambda p: p.write_text(text + "\n"))
     return nc, js
