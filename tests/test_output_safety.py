@@ -254,3 +254,20 @@ def test_a_full_disk_while_saving_a_record_estimate_is_one_line(tmp_path, monkey
     line = _one_line(capsys.readouterr().err)
     assert f"no space left on device writing {str(out / 'rec_estimate.nc')!r}" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.nc"]
+
+
+def test_a_full_disk_during_an_ann_sweep_leaves_only_the_finished_runs(tmp_path, monkeypatch):
+    """The ANN sweep (and the experiments' and design's NetCDF files) write through
+    write_netcdf_file: a full disk is the OSError that names the file, no temporary
+    file is left beside the runs."""
+    pytest.importorskip("torch")
+    import plastix._util.io as uio
+    from plastix.ann import TrainConfig, sweep
+
+    monkeypatch.setattr(uio, "netcdf_size_bound", lambda ds: 1 << 60)
+    monkeypatch.setattr(uio, "_write_all", _no_space)
+    cfg = TrainConfig(hidden=(6,), n_train=64, n_val=16, batch_size=16, epochs=1)
+    with pytest.raises(OSError, match=r"no space left on device writing '.*run-.*\.nc'"):
+        sweep(cfg, {"weight_decay": [0.0]}, out=tmp_path / "s", n_seeds=1, rng=0,
+              progress=False)
+    assert not [p.name for p in (tmp_path / "s").rglob(".*") if p.name != ".index.lock"]

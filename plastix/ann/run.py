@@ -55,7 +55,7 @@ import xarray as xr
 from plastix._util.errors import check_choice, did_you_mean
 from plastix._util.executor import DEFAULT_RETRIES, Task, run_tasks
 from plastix._util.index import read_index, update_index
-from plastix._util.io import atomic_write, remove_with_temps
+from plastix._util.io import atomic_write, remove_with_temps, write_netcdf_file
 from plastix._util.rng import child_seed, resolve_rng
 from plastix._util.threads import torch_threads
 from plastix._util.validate import check_int
@@ -250,7 +250,7 @@ def _update_index(out: Path, change: Callable[[dict[str, Any]], None]) -> dict[s
 
 def _save_run(out: Path, h: str, ds: xr.Dataset) -> str:
     name = f"run-{h}.nc"
-    atomic_write(out / name, lambda p: ds.to_netcdf(p, engine="h5netcdf"))
+    atomic_write(out / name, lambda p: write_netcdf_file(ds, p))
     return name
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.io import atomic_write, prepare_out
+from plastix._util.io import atomic_write, prepare_out, write_netcdf_file
 
 __all__ = ["protocol_markdown", "write_design"]
 
@@ -161,7 +161,7 @@ def write_design(result: Any, out: Any, *, top: int = 3, figure: Any = None) -> 
     ds = result.dataset
     paths = {
         "netcdf": atomic_write(out / "design.nc",
-                                lambda p: ds.to_netcdf(p, engine="h5netcdf")),
+                                lambda p: write_netcdf_file(ds, p)),
         "csv": atomic_write(out / "design.csv", lambda p: result.table.to_csv(p, index=False)),
     }
     if figure is not None:

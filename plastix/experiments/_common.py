@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.io import atomic_write, prepare_out
+from plastix._util.io import atomic_write, prepare_out, write_netcdf_file
 from plastix._util.validate import check_int
 
 __all__ = [
@@ -116,7 +116,7 @@ def write_dataset(ds: xr.Dataset, out: Path, name: str) -> tuple[Path, Path]:
     for cname, coord in ds.coords.items():
         if coord.dtype == object:
             ds = ds.assign_coords({cname: coord.astype(str)})
-    nc = atomic_write(out / f"{name}.nc", lambda p: ds.to_netcdf(p, engine="h5netcdf"))
+    nc = atomic_write(out / f"{name}.nc", lambda p: write_netcdf_file(ds, p))
     frame = ds.to_dataframe()
     csv = atomic_write(out / f"{name}.csv", lambda p: frame.to_csv(p))
     return nc, csv

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.io import atomic_write
+from plastix._util.io import atomic_write, write_netcdf_file
 from plastix._util.rng import child_seed, resolve_rng, spawn
 from plastix._util.validate import check_int
 from plastix.experiments import _common as C
@@ -815,7 +815,7 @@ def run(out: Path, *, quick: bool = False, n_seeds: int | None = None, rng: Any 
     ds = measure(quick=quick, n_seeds=n_seeds, rng=rng, cache=out / "runs",
                  threads=check_int("threads", threads, low=1), client=client,
                  saved_only=bool(saved_only))
-    atomic_write(out / "table1_ablations.nc", lambda p: ds.to_netcdf(p, engine="h5netcdf"))
+    atomic_write(out / "table1_ablations.nc", lambda p: write_netcdf_file(ds, p))
     frame = ds[["mean", "sd"]].to_dataframe().reset_index()
     frame = frame.merge(ds[["paper_mean", "differs"]].to_dataframe().reset_index(),
                         on=["rule", "weight_decay"])
