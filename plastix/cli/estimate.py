@@ -222,16 +222,14 @@ def _streamed_or_read(ds: Any, est: Any, path: Path) -> Any:
     lazy for the estimator to stream when its activity exceeds the memory budget (as
     :func:`plastix.estimate.reader.open_record` decides for a file without options),
     else its activity read into memory (a series both roles take read once)."""
-    from plastix.estimate.reader import activity_bytes, memory_budget
+    from plastix.estimate.reader import opened_streams
     from plastix.io.lazy import load_activity
 
-    if all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
+    streams = opened_streams(ds, est.streaming, est.memory)
+    if streams is None:
         return ds  # read whole by its format
     ds.encoding.setdefault("source", str(path))  # named by the streaming checks
-    if est.streaming is True or (est.streaming == "auto"
-                                 and activity_bytes(ds) > memory_budget(est.memory)):
-        return ds
-    return load_activity(ds)
+    return ds if streams else load_activity(ds)
 
 
 def _run_table(args: argparse.Namespace) -> int:

@@ -212,9 +212,10 @@ def open_record(record: Any, *, streaming: Any = "auto",
             raise FileNotFoundError(f"`record` {str(path)!r} does not exist.")
         if _sized_when_open(path, streaming):
             ds = open_lazily(path)  # opened once: the size decides, then it streams or not
-            if all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
+            streams = opened_streams(ds, streaming, memory)
+            if streams is None:
                 return ds, None  # read whole by its format (e.g. a plain neo.NWBIO file)
-            if streaming is True or activity_bytes(ds) > memory_budget(memory):
+            if streams:
                 return _checked_lazy(ds, path), ds
             ds.close()
         elif should_stream(path, streaming, memory):
@@ -223,6 +224,18 @@ def open_record(record: Any, *, streaming: Any = "auto",
         return load_record(path), None
     raise TypeError(f"`record` must be a plastix record (xarray.Dataset) or a path to a record "
                     f"file; got {type(record).__name__}.")
+
+
+def opened_streams(ds: xr.Dataset, streaming: Any = "auto", memory: Any = None
+                   ) -> bool | None:
+    """Whether an opened record streams: None when its format read the activity whole
+    (nothing to decide), else ``streaming`` when it is True or False, and under
+    ``"auto"`` whether its activity exceeds the memory budget (:func:`memory_budget`)."""
+    if all(ds[v].variable._in_memory for v in ("pre_activity", "post_activity")):
+        return None
+    if isinstance(streaming, bool):
+        return streaming
+    return activity_bytes(ds) > memory_budget(memory)
 
 
 def _sized_when_open(path: Path, streaming: Any) -> bool:
