@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+import plastix._util.progress as progress_mod
 import plastix.estimate.estimator as estimator_mod
 from plastix.estimate import HebbianEstimator
 from plastix.estimate._stats import (
@@ -161,7 +162,7 @@ def test_dense_record_keeps_the_full_products(monkeypatch):
 
 def test_progress_lines_off_a_terminal(monkeypatch, capsys):
     """Off a terminal (nohup, SLURM) tqdm draws nothing: plain lines say how far the fit is."""
-    monkeypatch.setattr(estimator_mod, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(progress_mod, "PROGRESS_EVERY_S", 0.0)
     rec = _record(n_bins=300)
     HebbianEstimator(decay=0.0, n_boot=50, n_null=3, rng=0).fit(rec)
     lines = capsys.readouterr().err.splitlines()

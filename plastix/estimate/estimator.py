@@ -34,7 +34,6 @@ import inspect
 import json
 import math
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -44,6 +43,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import SchemaError, check_choice
+from plastix._util.progress import progress_bar
 from plastix._util.rng import resolve_rng
 from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_keywords, check_memory
@@ -491,7 +491,7 @@ class HebbianEstimator:
 
             terms = SpikeTerms(ds, lay, spec, params)
             h_obs = terms()
-        bar = _bar(self.progress, n_k * (1 + self.n_null), "estimate")
+        bar = progress_bar(self.progress, n_k * (1 + self.n_null), "estimate", "interval passes")
         clock = time.perf_counter()
         gram_ok = n_k <= _GRAM_MAX_INTERVALS
         obs = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk, h_override=h_obs,
@@ -780,76 +780,6 @@ def _same(a: Any, b: Any) -> bool:
 def _check_fitted(est: HebbianEstimator) -> None:
     if not hasattr(est, "result_"):
         raise ValueError("this HebbianEstimator is not fitted yet; call fit(record) first.")
-
-
-PROGRESS_EVERY_S = 30.0
-"""Seconds between the plain progress lines printed off a terminal (:class:`_Lines`)."""
-
-
-def _clock_text(seconds: float) -> str:
-    """``"4m05s"``, ``"1h02m"`` or ``"12s"``."""
-    s = int(round(seconds))
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
-
-
-class _Lines:
-    """Progress off a terminal (nohup, SLURM, a pipe), where tqdm draws nothing: a plain
-    line on stderr at most every :data:`PROGRESS_EVERY_S` seconds, none for a short fit.
-
-    Parameters
-    ----------
-    total : int
-        Interval passes in all (the observed pass and the null's).
-    desc : str
-        What runs (``"estimate"``).
-    """
-
-    def __init__(self, total: int, desc: str):
-        self.total, self.desc, self.n = int(total), desc, 0
-        self.start = self.last = time.monotonic()
-
-    def update(self, n: int = 1) -> None:
-        """Count ``n`` more interval passes; print a line when it is time."""
-        self.n += int(n)
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY_S or not self.total:
-            return
-        self.last = now
-        spent = now - self.start
-        left = spent * max(self.total - self.n, 0) / max(self.n, 1)
-        print(f"plastix {self.desc}: {100 * self.n / self.total:.0f}% ({self.n} of "
-              f"{self.total} interval passes), {_clock_text(spent)} spent, about "
-              f"{_clock_text(left)} left", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        """Nothing to clear (a line stays)."""
-
-
-def _bar(progress: bool | None, total: int, desc: str):
-    """A tqdm bar on a terminal or in a notebook (or when ``progress`` is True),
-    :class:`_Lines` elsewhere when ``progress`` is None, nothing when False."""
-    if progress is False:
-        return None
-    from tqdm.auto import tqdm
-
-    notebook = any("notebook" in c.__module__ for c in tqdm.__mro__)  # draws a widget
-    if progress is None and not notebook and not _on_terminal():
-        return _Lines(total, desc)
-
-    return tqdm(total=total, desc=desc, unit="interval", disable=None if progress is None
-                else not progress, leave=False)
-
-
-def _on_terminal() -> bool:
-    """Whether stderr is a terminal (a stream without ``isatty`` counts as one: its owner
-    draws tqdm's bar)."""
-    isatty = getattr(sys.stderr, "isatty", None)
-    try:
-        return True if isatty is None else bool(isatty())
-    except (ValueError, OSError):  # a closed stream
-        return True
 
 
 def _draw_shifts(lay: Layout, rng: np.random.Generator) -> np.ndarray:
