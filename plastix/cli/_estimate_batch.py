@@ -9,7 +9,10 @@ on the worker or the order).  Results are written here, as tasks finish:
 order given, then those of earlier runs (a rerun naming fewer files keeps their rows).
 The table is written also when the run stops early (a failed task, Ctrl-C).  A rerun
 with the same options loads the files already estimated instead of estimating them
-again.
+again, and a file whose fit was stopped resumes from the null replicates it had saved in
+``DIR/.STEM_estimate.resume/`` (removed once its result is written; see
+:func:`plastix.cli.estimate.resume_folder`).  Off a terminal (nohup, SLURM) a plain
+progress line appears at most every 30 s.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import copy
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,7 +91,9 @@ def run_batch(args: argparse.Namespace) -> int:
     """Estimate every file of ``args.file`` (on ``--workers``/``--scheduler`` if given)."""
     from plastix._util.executor import Task, run_tasks
     from plastix._util.index import read_index, update_index
+    from plastix._util.progress import progress_bar
     from plastix.cli._cluster import cluster_client
+    from plastix.cli.estimate import resume_folder
     from plastix.estimate.estimator import result_to_dict, save_result
 
     out = _check(args)
@@ -115,6 +121,7 @@ def run_batch(args: argparse.Namespace) -> int:
             failed[f] = res["error"]
             return
         save_result(res["result"], bases[f])
+        shutil.rmtree(resume_folder(bases[f]), ignore_errors=True)  # the result holds it all
         update_index(out, lambda ix: _record_result(ix, keys[f], bases[f].name, f), INDEX)
         done[f] = result_to_dict(res["result"])
         print(f"plastix estimate {f.name}\n{res['summary']}", flush=True)
@@ -122,16 +129,14 @@ def run_batch(args: argparse.Namespace) -> int:
     tasks = []
     for f in todo:
         one = copy.copy(args)
-        one.file, one.func = f, None
+        one.file, one.func, one.resume = f, None, resume_folder(bases[f])
         tasks.append(Task(f"estimate-{keys[f]}", estimate_task, (one,), label=str(f)))
-    bar = None
-    if tasks:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(tasks), desc="estimate", unit="file", disable=None)
+    bar = progress_bar(None, len(tasks), "estimate", "files") if tasks else None
     try:
         with cluster_client(args) as client:
             run_tasks(tasks, save, client=client, bar=bar)
+    except KeyboardInterrupt as err:
+        return _interrupted(err, out, [resume_folder(bases[f]) for f in todo if f not in done])
     finally:
         if bar is not None:
             bar.close()
@@ -151,6 +156,19 @@ def run_batch(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _interrupted(err: KeyboardInterrupt, out: Path, resumes: list[Path]) -> int:
+    """Ctrl-C (or SIGTERM) during a batch: one line saying what is kept and how to resume."""
+    from plastix.cli import Terminated
+
+    kept = [str(p) for p in resumes if p.is_dir()]
+    how = "terminated" if isinstance(err, Terminated) else "interrupted"
+    print(f"plastix estimate: {how}; the results finished so far are in {str(out)!r}"
+          + (f" and the null replicates finished so far in {', '.join(map(repr, kept))}"
+             if kept else "") + ": rerun the same command (same --rng) to resume.",
+          file=sys.stderr)
+    return 143 if isinstance(err, Terminated) else 130
 
 
 def _record_result(index: dict, key: str, name: str, file: Path) -> None:

@@ -7,6 +7,8 @@ result per file plus one combined table, in the folder ``--out DIR/``."""
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +71,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_rng_flag(p, "seed (default 0)")
     p.add_argument("--out", default=None,
                    help="write RESULT.nc and RESULT.json (and RESULT.png with --plot); "
-                   "DIR/ writes DIR/FILE_estimate.*")
+                   "DIR/ writes DIR/FILE_estimate.*. The null replicates are saved as they "
+                   "finish in the hidden folder .RESULT.resume/ beside the result (removed "
+                   "once it is written): rerun a killed command (same --rng) to resume. "
+                   "Without --out nothing is saved")
     p.add_argument("--plot", action="store_true",
                    help="also write a PNG figure, RESULT.png (needs --out)")
     add_allow_pickle_flag(p)
@@ -156,18 +161,46 @@ def _run(args: argparse.Namespace) -> int:
     check_kernel(args.kernel)
     check_input(args.file, allow_pickle=args.allow_pickle)
     out = _outputs(args)
-    est = fit_file(args)
+    args.resume = resume_folder(out)
+    try:
+        est = fit_file(args)
+    except KeyboardInterrupt as err:
+        return _interrupted(err, args.resume)
     print(f"plastix estimate {args.file.name}")
     print(est.summary())
     if out is not None:
         nc, js = save_result(est.result_, out)
         print(f"wrote {nc} and {js}")
+        shutil.rmtree(args.resume, ignore_errors=True)  # the result holds it all now
         if args.plot:
             from plastix.plot.estimate import save_estimate_figure
 
             png = save_estimate_figure(est.result_, result_files(out, (".png",))[0])
             print(f"wrote {png}")
     return 0
+
+
+def resume_folder(out: Path | None) -> Path | None:
+    """The resume folder of the result ``out`` (its base name): the hidden sibling
+    ``.RESULT.resume/``, where the estimator saves its null replicates as they finish;
+    None without a result (nothing is saved)."""
+    if out is None:
+        return None
+    nc = result_files(out)[0]
+    return nc.parent / f".{nc.stem}.resume"
+
+
+def _interrupted(err: KeyboardInterrupt, resume: Path | None) -> int:
+    """Ctrl-C (or SIGTERM) during the fit: one line saying where the finished null
+    replicates are kept and how to resume (re-raised when nothing was saved)."""
+    from plastix.cli import Terminated
+
+    if resume is None or not resume.is_dir():
+        raise err
+    how = "terminated" if isinstance(err, Terminated) else "interrupted"
+    print(f"plastix estimate: {how}; the null replicates finished so far are kept in "
+          f"{str(resume)!r}: rerun the same command (same --rng) to resume.", file=sys.stderr)
+    return 143 if isinstance(err, Terminated) else 130
 
 
 def fit_file(args: argparse.Namespace):
@@ -177,9 +210,10 @@ def fit_file(args: argparse.Namespace):
     from plastix.cli._registry_help import format_of_path
     from plastix.estimate.estimator import HebbianEstimator, check_weight_changes
 
+    resume = getattr(args, "resume", None)  # the null's resume folder (None: not saved)
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,
                            n_boot=args.n_boot, n_null=args.n_null, null=args.null,
-                           alpha=args.alpha, rng=args.rng)
+                           alpha=args.alpha, rng=args.rng, resume_dir=resume)
     options = reader_options(args)
     if args.weights_from == "spikes":
         from plastix.estimate import estimate_from_spikes
@@ -191,7 +225,7 @@ def fit_file(args: argparse.Namespace):
             est = estimate_from_spikes(
                 rec, method=kw.pop("method"), kernel=args.kernel, infer=kw, decay=args.decay,
                 lag=args.lag, n_boot=args.n_boot, n_null=args.n_null, null=args.null,
-                alpha=args.alpha, rng=args.rng)
+                alpha=args.alpha, rng=args.rng, resume_dir=resume)
         finally:
             rec.close()
     elif options or (args.allow_pickle and is_pickle(args.file)):

@@ -300,7 +300,7 @@ def _train_parts(h: np.ndarray, d: np.ndarray, wd: np.ndarray, seg_of: np.ndarra
 
 def spike_null(ds: xr.Dataset, lay: Layout, terms: SpikeTerms, h_obs: np.ndarray,
                stats: np.ndarray, gamma: float, n_null: int, method: str,
-               rng: np.random.Generator, bar=None) -> tuple[np.ndarray, int]:
+               rng: np.random.Generator, bar=None, resume=None) -> tuple[np.ndarray, int]:
     """``alignment_`` under ``n_null`` circular-shift surrogates of the presynaptic trains.
 
     The statistic is a cosine of three inner products of the learning signal
@@ -349,11 +349,21 @@ def spike_null(ds: xr.Dataset, lay: Layout, terms: SpikeTerms, h_obs: np.ndarray
     rejections at ``p < 0.05`` there; on a borderline p, ``null="shift"`` gives the
     full null's power at ``n_null`` passes.
 
+    Saving as it goes.  With ``resume`` (a folder of
+    :func:`plastix.estimate._resume.null_folder`) the shifted passes are saved in blocks
+    as they finish (``"shift"``: each replicate's three sums; ``"pooled-shift"``: each
+    pass's per-train parts), with ``rng``'s state after each block, and a rerun reads
+    them back and makes only the rest (:func:`plastix.estimate._resume.resumable_replicates`);
+    the pooled replicates' picks are drawn afterwards from the restored ``rng``, so the
+    replicates are those of an uninterrupted run, bit for bit.
+
     Returns
     -------
     (ndarray (n_null,), int)
-        The replicates and the number of shifted passes of the kernel made.
+        The replicates and the number of shifted passes of the kernel made (read back
+        from ``resume`` or not).
     """
+    from plastix.estimate._resume import resumable_replicates
     from plastix.estimate.intervals import _concat_cos
 
     w = np.asarray(ds["weight"].values, dtype=float)
@@ -385,9 +395,17 @@ def spike_null(ds: xr.Dataset, lay: Layout, terms: SpikeTerms, h_obs: np.ndarray
         return _concat_cos(np.column_stack([sums, np.broadcast_to(fixed, (len(sums), 3))]),
                            gamma)
 
+    def read_back(count: int) -> None:
+        if bar is not None:
+            bar.update(count * lay.k.size)
+
     if m >= n_null:  # as many passes as replicates: each replicate its own fresh shifts
-        return cosines(np.stack([shifted().sum(1) for _ in range(n_null)])), m
-    pool = np.stack([parts(h_obs)] + [shifted() for _ in range(m)], axis=1)  # (3, m + 1, n)
+        return cosines(resumable_replicates(n_null, lambda: shifted().sum(1), rng, resume,
+                                            shape=(3,), restored=read_back)), m
+    passes = resumable_replicates(m, shifted, rng, resume, shape=(3, trains.size),
+                                  restored=read_back)  # (m, 3, n)
+    pool = np.concatenate([parts(h_obs)[:, None], passes.transpose(1, 0, 2)],
+                          axis=1)  # (3, m + 1, n)
     flat_pool = pool.reshape(3, -1)
     sums, observed = np.empty((n_null, 3)), np.zeros(n_null, bool)
     step = max(1, (1 << 20) // max(trains.size, 1))  # about 40 MB of look-ups at once

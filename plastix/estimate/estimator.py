@@ -48,6 +48,12 @@ from plastix._util.rng import resolve_rng
 from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_keywords, check_memory
 from plastix.alignment import ZeroNormWarning
+from plastix.estimate._resume import (
+    check_resume_dir,
+    null_folder,
+    record_identity,
+    resumable_replicates,
+)
 from plastix.estimate._spikes import NULL_METHODS
 from plastix.estimate._stats import (
     BoundKernel,
@@ -300,6 +306,27 @@ class HebbianEstimator:
         under nohup or SLURM, a plain line on stderr at most every 30 s).
     rng : int, numpy.random.Generator or None
         Randomness of the bootstrap and the null.
+    resume_dir : str or Path, optional
+        A folder in which the null's replicates are saved as they finish, so that a
+        killed fit loses only the block in flight and a rerun with the same settings
+        resumes to the very numbers of an uninterrupted fit (every variable of
+        ``result_``, bit for bit).  The replicates (the rate kernels' shifted passes;
+        the shifted passes of a spike-time kernel's null, ``"shift"`` and
+        ``"pooled-shift"``) are computed in order and saved in blocks of about
+        :data:`plastix.estimate._resume.CHECKPOINT_EVERY_S` seconds, each with the
+        random generator's state at its end; a rerun reads them back, restores that
+        state and computes the rest, and the bootstrap then draws what it would have
+        drawn.  The observed pass (one pass over the data) is not saved.  Blocks
+        live in ``resume_dir/estimate-null-<key>/``; the key is a hash of what
+        decides the replicates: the kernel and its parameters, ``decay``, ``n_null``,
+        ``null``, the batch length and whether the activity is streamed, the random
+        generator's state when the fit starts, and the record's identity
+        (:func:`plastix.estimate._resume.record_identity`: its values hashed, except
+        activity left in its file, named by the file's path, size and modification
+        time).  ``n_boot``, ``alpha`` and ``block_length`` are not in it: changing
+        them reuses the replicates.  With ``rng=None`` every fit draws fresh entropy
+        and so shares nothing with an earlier one: pass an int seed to resume.  A
+        damaged block is computed again.  ``None`` (default) saves nothing.
 
     Attributes
     ----------
@@ -362,7 +389,8 @@ class HebbianEstimator:
                  stdp_tau: float | None = None, n_boot: int = 1000,
                  block_length: int | None = None, n_null: int = 199, alpha: float = 0.05,
                  chunk_bins: int | None = None, streaming: Any = "auto", memory: Any = None,
-                 progress: bool | None = None, rng: Any = None, null: str = "pooled-shift"):
+                 progress: bool | None = None, rng: Any = None, null: str = "pooled-shift",
+                 resume_dir: Any = None):
         self.kernel = kernel
         self.decay = decay
         self.lag = lag
@@ -377,6 +405,7 @@ class HebbianEstimator:
         self.progress = progress
         self.rng = rng
         self.null = null
+        self.resume_dir = resume_dir
 
     # ------------------------------------------------------------ sklearn plumbing
     @classmethod
@@ -436,6 +465,7 @@ class HebbianEstimator:
             raise ValueError(f"`streaming` must be 'auto', True or False; got {self.streaming!r}.")
         if self.memory is not None:
             memory_budget(self.memory)
+        check_resume_dir(self.resume_dir)
         _check_replicate_memory(1, int(self.n_boot), int(self.n_null))
 
     # ------------------------------------------------------------ fit
@@ -464,6 +494,7 @@ class HebbianEstimator:
 
     def _fit(self, ds: xr.Dataset) -> None:
         rng = resolve_rng(self.rng)
+        rng_start = rng.bit_generator.state  # in the resume folder's key
         check_weight_changes(ds, str(ds.attrs.get("source", "record")))
         lay = layout_of(ds)
         n_k = lay.k.size
@@ -502,17 +533,24 @@ class HebbianEstimator:
         gamma, source = self._decay(ds, obs)
         clock = time.perf_counter()
         # ---- null: recompute H with the presynaptic activity shifted
+        folder = self._resume_folder(ds, params, chunk, rng_start)
         null = np.full(self.n_null, np.nan)
         self.null_passes_ = int(self.n_null)
         if spikes and self.n_null:
             null, self.null_passes_ = spike_null(ds, lay, terms, h_obs, obs["stats"], gamma,
-                                                 int(self.n_null), self.null, rng, bar)
-        # a null pass keeps no H: it computes only the entries of the measured synapses
-        pairs = used_pairs(ds, lay, kern) if self.n_null and not spikes else None
-        for b in range(self.n_null if not spikes else 0):
-            st = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk,
-                                shifts=_draw_shifts(lay, rng), progress=bar, pairs=pairs)
-            null[b] = _concat_cos(st["stats"].sum(0), gamma)
+                                                 int(self.n_null), self.null, rng, bar,
+                                                 resume=folder)
+        elif self.n_null:
+            # a null pass keeps no H: it computes only the entries of the measured synapses
+            pairs = used_pairs(ds, lay, kern)
+
+            def one() -> float:
+                st = interval_stats(ds, lay, kernel=kern, lag=lag, chunk_bins=chunk,
+                                    shifts=_draw_shifts(lay, rng), progress=bar, pairs=pairs)
+                return _concat_cos(st["stats"].sum(0), gamma)
+
+            null = resumable_replicates(int(self.n_null), one, rng, folder, restored=None if
+                                        bar is None else lambda c: bar.update(c * n_k))
         if bar is not None:
             bar.close()
         t_null = time.perf_counter() - clock
@@ -528,6 +566,18 @@ class HebbianEstimator:
             inference_gate(self, ds)
         self.timings_ = {"pass_s": t_pass, **obs["timings"], "null_s": t_null,
                          "bootstrap_s": time.perf_counter() - clock}
+
+    def _resume_folder(self, ds: xr.Dataset, params: dict[str, Any], chunk: int,
+                       rng_start: dict) -> Path | None:
+        """The null's resume folder inside ``resume_dir`` (None: nothing saved), keyed by
+        what decides the replicates (see ``resume_dir``)."""
+        if self.resume_dir is None or not self.n_null:
+            return None
+        streamed = any(not ds[v].variable._in_memory for v in ("pre_activity", "post_activity"))
+        config = {"kernel": self.kernel, "kernel_params": params, "decay": self.decay,
+                  "n_null": int(self.n_null), "null": self.null, "chunk_bins": int(chunk),
+                  "streamed": streamed, "rng_state": rng_start, "record": record_identity(ds)}
+        return null_folder(self.resume_dir, config)
 
     def _kernel_params(self, kern: Kernel, ds: xr.Dataset) -> dict[str, Any]:
         """The kernel's declared parameters: from the estimator's options, else defaults."""
