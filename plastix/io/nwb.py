@@ -30,7 +30,10 @@ Activity
     ``"processing/ophys/DfOverF/RoiResponseSeries"`` (a name found once in the
     file is enough).  Its columns are the units of that role: the ids of the
     series' own ROI / electrode table, else the list given as ``pre_units`` /
-    ``post_units``, else the ``Units`` rows of that role in table order.
+    ``post_units``, else the ``Units`` rows of that role in table order.  With its
+    own table, ``pre_units`` / ``post_units`` pick among its columns: ids of that
+    table, or ``"COLUMN=VALUE"`` on a column of it (``"cell_type=pre"`` in a
+    ``PlaneSegmentation``: :func:`plastix.io.nwb_regions.region_units`).
     A series named ``pre_activity`` / ``post_activity`` in the processing module
     ``plasticity`` is used without an option (plastix writes them).  Both roles'
     series must share one time grid; a role with spikes only is binned on the
@@ -111,8 +114,9 @@ def read_standard_nwb(path: str | os.PathLike, **options: Any) -> xr.Dataset:
         The ``.nwb`` file.
     pre_units, post_units : list of int or str, optional
         The units of each role: ids (``[3, 4]``, ``"3,4"``) or a filter on a column
-        of the ``Units`` table (``"location=CA1"``, ``"depth<1500"``, ...); default its
-        ``role`` column.  With an activity
+        of the ``Units`` table (``"location=CA1"``, ``"depth<1500"``, ...), or of the
+        ROI / electrode table of the role's activity series when it has one
+        (``"cell_type=pre"``); default its ``role`` column.  With an activity
         series without its own ROI / electrode table, a list gives the ids of the
         series' columns.
     pre_activity, post_activity : str, optional

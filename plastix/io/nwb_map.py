@@ -14,6 +14,7 @@ import xarray as xr
 
 from plastix.io.lazy import placeholder, read_views, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
+from plastix.io.nwb_regions import region_filter
 from plastix.io.nwb_scan import (
     CLI_FLAGS,
     MODULE,
@@ -53,16 +54,12 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path
     """Each role's unit ids and activity series (None: spikes; a series' values are read
     when indexed, :func:`plastix.io.nwb_scan.activity_series`)."""
     pos = unit_rows(c, src)  # refuses repeated ids before any id is mapped to a row
-    specs = {r: parse_units(f"{r}_units", opt.get(f"{r}_units")) for r in ROLES}
+    paths = {r: _activity_path(c, opt, r) for r in ROLES}
+    specs = {r: region_filter(c, r, paths[r], parse_units(f"{r}_units", opt.get(f"{r}_units")),
+                              src) for r in ROLES}  # a ROI table's column: its ROI ids
     ids = {r: role_units(c, r, specs[r], src, f"{r}_units") for r in ROLES}
-    act: dict[str, Any] = {}
-    for r in ROLES:
-        path = opt.get(f"{r}_activity")
-        default = f"processing/{MODULE}/{r}_activity"
-        if path is None and default in c.series:
-            path = default
-        act[r] = (None if path is None else
-                  activity_series(c, r, path, f"{r}_activity", ids[r], specs[r], src))
+    act: dict[str, Any] = {r: None if paths[r] is None else activity_series(
+        c, r, paths[r], f"{r}_activity", ids[r], specs[r], src) for r in ROLES}
     out = {}
     known = set(c.unit_ids.tolist())
     for r in ROLES:
@@ -100,6 +97,14 @@ def find_roles(c: NwbContent, opt: dict[str, Any], src: Path
         raise not_mappable(src, f"units {both[:5]} are both pre and post", units_found(c),
                            "Give each unit one role")
     return out, act
+
+
+def _activity_path(c: NwbContent, opt: dict[str, Any], role: str) -> str | None:
+    """The path of a role's activity series: its ``pre_activity`` / ``post_activity``, else
+    plastix's ``processing/plasticity/{role}_activity`` when the file has it, else None."""
+    default = f"processing/{MODULE}/{role}_activity"
+    path = opt.get(f"{role}_activity")
+    return default if path is None and default in c.series else path
 
 
 def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, list[int]],

@@ -28,7 +28,7 @@ __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb
            "open_nwb", "parse_units", "UnitFilter", "cli_flag", "suggest", "not_mappable",
            "resolve", "role_units",
            "series_grid", "series_kind", "series_scaling", "series_values", "series_view",
-           "series_ids",
+           "series_ids", "series_region",
            "assign", "restore_exact", "activity_series",
            "segment_rows", "series_found", "units_found", "OPTION_HELP", "unit_rows",
            "series_times", "series_path", "SYNAPSE_COLUMNS", "synapse_columns",
@@ -63,7 +63,8 @@ def cli_flag(option: str) -> str:
 
 
 OPTION_HELP = {
-    "pre_units": "presynaptic units: ids (3,4,5) or COLUMN=VALUE of the NWB Units table, a "
+    "pre_units": "presynaptic units: ids (3,4,5) or COLUMN=VALUE of the NWB Units table (of "
+                 "the ROI/electrode table of a --pre-activity series that has one), a "
                  "pynapple object's metadata or a Phy cluster table (also COLUMN=A,B, "
                  "COLUMN!=V, COLUMN<NUMBER, >, <=, >=; default: a 'role' column); with "
                  "--pre-activity and a series without ROI table, the ids of its columns",
@@ -573,13 +574,22 @@ def role_units(c: NwbContent, role: str, spec: tuple[str, Any] | None, src: Path
     return ids
 
 
+def series_region(s: Any) -> tuple[Any, str] | None:
+    """The region of table rows a series' columns are (its ``rois``, else its
+    ``electrodes``) and what a row is (``"ROI"``, ``"electrode"``); None without one."""
+    for name, what in (("rois", "ROI"), ("electrodes", "electrode")):
+        region = getattr(s, name, None)
+        if region is not None:
+            return region, what
+    return None
+
+
 def series_ids(s: Any) -> list[int] | None:
     """Unit ids of a series' columns from its own ROI or electrode table, if it has one."""
-    region = getattr(s, "rois", None)
-    if region is None:
-        region = getattr(s, "electrodes", None)
-    if region is None:
+    found = series_region(s)
+    if found is None:
         return None
+    region = found[0]
     idx = np.asarray(region.data[:], dtype=np.int64)
     return [int(x) for x in np.asarray(region.table.id[:])[idx]]
 

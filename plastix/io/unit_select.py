@@ -47,7 +47,8 @@ class UnitFilter:
     Attributes
     ----------
     column : str
-        The column (of a ``Units`` table, or a pynapple object's metadata).
+        The column (of a ``Units`` table, of the ROI / electrode table of an NWB activity
+        series, or of a pynapple object's metadata).
     op : str
         ``"="``, ``"!="``, ``"<"``, ``"<="``, ``">"`` or ``">="``.
     values : tuple of str
