@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from plastix.cli._inputs import add_allow_pickle_flag, check_input, open_input
@@ -81,14 +82,29 @@ def _run(args: argparse.Namespace) -> int:
     check_outputs([args.out], inputs=[args.file], named=[] if folder else [args.out],
                   overwrite=args.overwrite)
     from plastix.estimate import infer_weights
+    from plastix.estimate._infer_resume import remove_resume_folder
     from plastix.io import save_record
 
+    resume = resume_folder(args.out)
     rec = open_input(args.file, allow_pickle=args.allow_pickle,  # activity left in the file
                      **spike_reader_options(args.file, reader_options(args)))
     try:
-        out = infer_weights(rec, rng=args.rng, **inference_options(args))
+        out = infer_weights(rec, rng=args.rng, resume_dir=resume, **inference_options(args))
         path = save_record(out, args.out)  # reads the activity, a file open
+    except KeyboardInterrupt:
+        print(f"plastix infer-weights: interrupted; the finished chunks are kept in "
+              f"{str(resume)!r}: rerun the same command (same --rng) to resume.",
+              file=sys.stderr)
+        return 130
     finally:
         rec.close()
+    remove_resume_folder(resume)
     print(f"plastix infer-weights: {missing_line(out.attrs)}; wrote {path}")
     return 0
+
+
+def resume_folder(out: Path) -> Path:
+    """Where the finished chunks of the inference for output ``out`` are kept until it
+    is written: ``.OUTNAME.resume/`` beside it (created when the work starts, removed,
+    plastix's files only, once the output is written)."""
+    return out.parent / f".{out.name}.resume"

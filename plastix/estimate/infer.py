@@ -450,8 +450,55 @@ def _window_runs(k: np.ndarray, n_win: int, n_surrogates: int) -> list[tuple[int
     return runs
 
 
+CCG_CHUNK_PASSES = 1 << 26
+"""(pre spike, post unit) passes in one saved chunk of ``ccg`` (a run of windows and a
+block of post units): about 17 s at the 250 ns a pass measured on 1 M spikes (one
+core), so a kill loses at most that much with ``resume_dir``."""
+
+
+def _post_blocks(n_spikes: int, n_post: int, n_surrogates: int) -> list[tuple[int, int]]:
+    """Blocks ``[i0, i1)`` of post units, each about :data:`CCG_CHUNK_PASSES` passes over
+    a run's ``n_spikes`` presynaptic spikes (a surrogate costs about a quarter pass more:
+    measured 1.5 passes with 3)."""
+    cost = max(n_spikes, 1) * (1.0 + n_surrogates / 4)
+    n_blocks = int(min(n_post, max(1, math.ceil(n_post * cost / CCG_CHUNK_PASSES))))
+    edges = np.linspace(0, n_post, n_blocks + 1).round().astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+
+
+def _ccg_plan(pre, starts, wsegs, window, n_post, n_surrogates) -> list[tuple]:
+    """The chunks of ``ccg`` in the order they are done: per segment, its runs of
+    windows (:func:`_window_runs`), each with its blocks of post units
+    (:func:`_post_blocks`); ``[(segment, windows, [((a, b), blocks), ...]), ...]``."""
+    pt, _, ps = pre
+    plan = []
+    for s in np.unique(wsegs):
+        wi = np.flatnonzero(wsegs == s)
+        k = np.floor((pt[ps == s] - starts[wi[0]]) / window).astype(np.int64)
+        ends = np.cumsum(np.bincount(k[(k >= 0) & (k < wi.size)], minlength=wi.size))
+        runs = [((a, b), _post_blocks(int(ends[b - 1] - (ends[a - 1] if a else 0)), n_post,
+                                      n_surrogates))
+                for a, b in _window_runs(k, wi.size, n_surrogates)]
+        plan.append((s, wi, runs))
+    return plan
+
+
+def _ccg_chunks(plan: list[tuple]) -> list[tuple[str, dict]]:
+    """The chunks of a :func:`_ccg_plan` for :class:`~plastix.estimate._infer_resume.ChunkStore`:
+    a name and the part of ``w`` and ``sem`` (windows, post units) each fills."""
+    out = []
+    for g, (_, wi, runs) in enumerate(plan):
+        for (a, b), blocks in runs:
+            rows = slice(int(wi[a]), int(wi[b - 1]) + 1)  # a segment's windows are contiguous
+            out += [(f"ccg-{g}-{a}-{b}-{i0}-{i1}", {"w": (rows, slice(i0, i1)),
+                                                   "sem": (rows, slice(i0, i1))})
+                    for i0, i1 in blocks]
+    return out
+
+
 def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surrogates,
-         min_spikes, rng, gaps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+         min_spikes, rng, gaps, store=None, progress=None
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Efficacy, its SEM and the pre spike count per (window, post, pre).
 
     A presynaptic spike whose reach (its lag window and baseline) touches time the
@@ -459,7 +506,9 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
     the post spikes there were not seen, and counting them as absent would read as
     transmission failures.  The spikes are taken a run of whole windows at a time
     (:func:`_window_runs`): each (window, pair) sums its spikes in time order, as in one
-    pass over all of them."""
+    pass over all of them.  Each run's post units go in blocks (:func:`_ccg_plan`), the
+    chunks a ``store`` (:class:`~plastix.estimate._infer_resume.ChunkStore`) keeps as
+    they end and reads back on a rerun, the generator's state with them."""
     pt, pu, ps = pre
     qt, qu, qs = post
     n_w, n_post, n_pre = starts.size, ds.sizes["post"], ds.sizes["pre"]
@@ -471,22 +520,23 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
         reach = (lo - jitter, hi + jitter)
     else:
         reach = (lo, max(hi, float(baseline[1])))
-    dropped = 0
-    from tqdm.auto import tqdm
+    from plastix._util.progress import progress_bar
+    from plastix.estimate._infer_resume import ChunkStore
 
-    segs = np.unique(wsegs)
+    store = ChunkStore(None) if store is None else store
+    plan = _ccg_plan(pre, starts, wsegs, window, n_post, n_surrogates)
+    chunks = _ccg_chunks(plan)
+    done = store.resume(chunks, {"w": w, "sem": sem}, progress)
     # one pass over the pre spikes per (segment, post unit): minutes on a lab session
-    bar = tqdm(total=segs.size * n_post, desc="ccg", unit="post unit", leave=False,
-               disable=None)
-    for s in segs:
-        wi = np.flatnonzero(wsegs == s)
+    bar = progress_bar(progress, len(chunks) - len(done), "infer-weights", "chunks")
+    dropped, c = 0, 0
+    for s, wi, runs in plan:
         idx = np.flatnonzero(ps == s)
         k = np.floor((pt[idx] - starts[wi[0]]) / window).astype(np.int64)  # window in segment
         qs_i = [np.sort(qt[(qs == s) & (qu == i)]) for i in range(n_post)]
         edges = np.append(starts[wi], starts[wi[-1]] + window)
         fired = [np.histogram(q, bins=edges)[0] > 0 for q in qs_i]
-        runs = _window_runs(k, wi.size, n_surrogates)
-        for a, b in runs:
+        for (a, b), blocks in runs:
             sel = (k >= a) & (k < b)
             m, kk = idx[sel], k[sel]
             del sel
@@ -496,13 +546,24 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
             del m, kk, order
             n_j = np.bincount(flat, minlength=n_w * n_pre).reshape(n_w, n_pre)
             n_spk += n_j
-            for i in range(n_post):
-                dropped += _ccg_pass(w, sem, i, (t, flat, n_j[wi[a:b]]), qs_i[i],
-                                     fired[i][a:b], wi[a:b], gaps.get(s.item(), clear)[i],
-                                     (lo, hi, baseline, jitter, n_surrogates, min_spikes, rng,
-                                      reach))
-                bar.update(1 / len(runs))
-    bar.close()
+            for i0, i1 in blocks:
+                if c in done:
+                    dropped += store.restore(c)
+                    c += 1
+                    continue
+                part = 0
+                for i in range(i0, i1):
+                    part += _ccg_pass(w, sem, i, (t, flat, n_j[wi[a:b]]), qs_i[i],
+                                      fired[i][a:b], wi[a:b], gaps.get(s.item(), clear)[i],
+                                      (lo, hi, baseline, jitter, n_surrogates, min_spikes, rng,
+                                       reach))
+                store.save(chunks[c], {"w": w, "sem": sem}, part)
+                dropped += part
+                c += 1
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
     if dropped:
         warnings.warn(f"infer_weights: {dropped} (pre spike, post unit) pairs fall where the "
                       "postsynaptic unit was not recorded (NaN activity: outside its "
@@ -573,8 +634,24 @@ def _lagged(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return c[top] - c[bot]
 
 
-def _glm(ds, pre, post, starts, wsegs, window, lo, hi, width, min_spikes
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+GLM_CHUNK_BINS = 3_000_000
+"""Work in one saved chunk of ``glm`` (a block of windows), in (post unit × bin) fits
+weighted by ``1 + (n_pre + 5)² / 10⁴``: one fit costs about 7 µs a bin plus 0.75 ns a
+bin per squared covariate (measured, 15 to 205 covariates), so a chunk is about 20 s."""
+
+
+def _glm_chunks(n_w: int, n_post: int, n_pre: int, n_bins: int) -> list[tuple[str, dict]]:
+    """The chunks of ``glm``: blocks of consecutive windows of about
+    :data:`GLM_CHUNK_BINS` work each (at least one window)."""
+    cost = n_post * n_bins * (1.0 + (n_pre + 5) ** 2 / 1e4)
+    size = int(max(1, GLM_CHUNK_BINS // max(cost, 1.0)))
+    return [(f"glm-{a}-{min(a + size, n_w)}", {n: (slice(a, min(a + size, n_w)),)
+                                                for n in ("w", "sem", "n_spk")})
+            for a in range(0, n_w, size)]
+
+
+def _glm(ds, pre, post, starts, wsegs, window, lo, hi, width, min_spikes, store=None,
+         progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Poisson GLM coupling, its SEM and the pre spike count per (window, post, pre).
 
     Per window and post unit: ``log λ_t = b + Σ_j β_j x_jt + Σ_h η_h y_ht`` on
@@ -582,56 +659,106 @@ def _glm(ds, pre, post, starts, wsegs, window, lo, hi, width, min_spikes
     ``t`` (a boxcar synaptic kernel), ``y_ht`` the post unit's own spikes in the
     :data:`GLM_HISTORY` bands; fitted by scikit-learn's ``PoissonRegressor``
     (Newton–Cholesky, ridge :data:`GLM_ALPHA`); standard errors from the inverse
-    Fisher information ``(Xᵀ diag(λ) X + n α I)⁻¹`` of the penalised fit.
+    Fisher information ``(Xᵀ diag(λ) X + n α I)⁻¹`` of the penalised fit.  The
+    windows go in blocks (:func:`_glm_chunks`), which a ``store``
+    (:class:`~plastix.estimate._infer_resume.ChunkStore`) keeps as they end and reads
+    back on a rerun.
     """
+    from plastix._util.progress import progress_bar
+    from plastix.estimate._infer_resume import ChunkStore
+
+    n_w, n_post, n_pre = starts.size, ds.sizes["post"], ds.sizes["pre"]
+    out = {"w": np.full((n_w, n_post, n_pre), np.nan), "n_spk": np.zeros((n_w, n_pre))}
+    out["sem"] = np.full_like(out["w"], np.nan)
+    n_bins = int(round(window / width))
+    lags = (int(round(lo / width)), max(int(round(hi / width)), 1))
+    store = ChunkStore(None) if store is None else store
+    chunks = _glm_chunks(n_w, n_post, n_pre, n_bins)
+    done = store.resume(chunks, out, progress)
+    # one fit per (window, post unit): seconds each on long windows, so show progress
+    left = n_w - sum(_chunk_windows(chunks[c]) for c in done)
+    bar = progress_bar(progress, left, "infer-weights", "windows")
+    for c, chunk in enumerate(chunks):
+        if c in done:
+            continue
+        rows = chunk[1]["w"][0]
+        for k in range(rows.start, rows.stop):
+            _glm_window(k, out, pre, post, starts[k], wsegs[k], n_bins, lags, width,
+                        min_spikes)
+            if bar is not None:
+                bar.update(1)
+        store.save(chunk, out)
+    if bar is not None:
+        bar.close()
+    return out["w"], out["sem"], out["n_spk"]
+
+
+def _chunk_windows(chunk: tuple[str, dict]) -> int:
+    """Windows in a chunk of :func:`_glm_chunks`."""
+    return chunk[1]["w"][0].stop - chunk[1]["w"][0].start
+
+
+def _glm_window(k, out, pre, post, a, s, n_bins, lags, width, min_spikes) -> None:
+    """The GLM fits of window ``k`` (start ``a``, segment ``s``), one per post unit, into
+    ``out``'s ``w``, ``sem`` and ``n_spk`` (see :func:`_glm`); ``lags`` in bins."""
     from sklearn.linear_model import PoissonRegressor
     from threadpoolctl import threadpool_limits
 
     pt, pu, ps = pre
     qt, qu, qs = post
-    n_w, n_post, n_pre = starts.size, ds.sizes["post"], ds.sizes["pre"]
-    w = np.full((n_w, n_post, n_pre), np.nan)
-    sem = np.full_like(w, np.nan)
-    n_spk = np.zeros((n_w, n_pre))
-    n_bins = int(round(window / width))
-    l0, l1 = int(round(lo / width)), max(int(round(hi / width)), 1)
+    n_post, n_pre = out["w"].shape[1:]
     hist = np.maximum(np.round(np.array(GLM_HISTORY) / GLM_BIN).astype(int), 1)
-    from tqdm.auto import tqdm
+    xp = _binned(pt[ps == s], pu[ps == s], n_pre, a, n_bins, width)
+    out["n_spk"][k] = xp.sum(0)
+    x_pre = _lagged(xp, *lags)
+    yq = _binned(qt[qs == s], qu[qs == s], n_post, a, n_bins, width)
+    for i in range(n_post):
+        y = yq[:, i]
+        good = (out["n_spk"][k] >= min_spikes) & (y.sum() > 0)
+        if not good.any():
+            continue
+        own = np.column_stack([_lagged(y[:, None], h0, h1)[:, 0]
+                               for h0, h1 in zip(hist[:-1], hist[1:], strict=True)])
+        x = np.hstack([x_pre[:, good], own])
+        # small fits: BLAS threads cost more than they save (25x on a busy 2-core machine)
+        with threadpool_limits(1 if x.shape[1] < 256 else None):
+            fit = PoissonRegressor(alpha=GLM_ALPHA, solver="newton-cholesky",
+                                   max_iter=200).fit(x, y)
+            mu = fit.predict(x)
+            xa = np.hstack([np.ones((x.shape[0], 1)), x])
+            info = (xa * mu[:, None]).T @ xa
+        info[1:, 1:] += x.shape[0] * GLM_ALPHA * np.eye(x.shape[1])
+        cov = np.linalg.pinv(info)
+        out["w"][k, i, good] = fit.coef_[: good.sum()]
+        out["sem"][k, i, good] = np.sqrt(np.diag(cov)[1: good.sum() + 1])
 
-    # one fit per (window, post unit): seconds each on long windows, so show progress
-    for k in tqdm(range(n_w), desc="glm fits", unit="window", leave=False, disable=None):
-        a, s = starts[k], wsegs[k]
-        xp = _binned(pt[ps == s], pu[ps == s], n_pre, a, n_bins, width)
-        n_spk[k] = xp.sum(0)
-        x_pre = _lagged(xp, l0, l1)
-        yq = _binned(qt[qs == s], qu[qs == s], n_post, a, n_bins, width)
-        for i in range(n_post):
-            y = yq[:, i]
-            good = (n_spk[k] >= min_spikes) & (y.sum() > 0)
-            if not good.any():
-                continue
-            own = np.column_stack([_lagged(y[:, None], h0, h1)[:, 0]
-                                   for h0, h1 in zip(hist[:-1], hist[1:], strict=True)])
-            x = np.hstack([x_pre[:, good], own])
-            # small fits: BLAS threads cost more than they save (25x on a busy 2-core machine)
-            with threadpool_limits(1 if x.shape[1] < 256 else None):
-                fit = PoissonRegressor(alpha=GLM_ALPHA, solver="newton-cholesky",
-                                       max_iter=200).fit(x, y)
-                mu = fit.predict(x)
-                xa = np.hstack([np.ones((x.shape[0], 1)), x])
-                info = (xa * mu[:, None]).T @ xa
-            info[1:, 1:] += x.shape[0] * GLM_ALPHA * np.eye(x.shape[1])
-            cov = np.linalg.pinv(info)
-            w[k, i, good] = fit.coef_[: good.sum()]
-            sem[k, i, good] = np.sqrt(np.diag(cov)[1: good.sum() + 1])
-    return w, sem, n_spk
+
+def _open_store(resume_dir: Any, method: str, args: tuple, pre: tuple, post: tuple,
+                starts: np.ndarray, wsegs: np.ndarray, gaps: Any = None,
+                rng: np.random.Generator | None = None):
+    """The :class:`~plastix.estimate._infer_resume.ChunkStore` of one inference: its
+    folder in ``resume_dir`` is keyed by the method, its arguments ``args`` (record time
+    units), the spikes, the windows, the post units' unrecorded time ``gaps`` the method
+    reads and the generator's state (when it draws), with the chunk sizes; None: keeps
+    nothing."""
+    from plastix.estimate._infer_resume import digest, open_store
+
+    if resume_dir is None:
+        return open_store(None, {})
+    config = {"method": method, "args": [repr(a) for a in args],
+              "spikes": digest(pre, post), "windows": digest(starts, wsegs),
+              "gaps": digest(gaps) if gaps is not None else None,
+              "rng": None if rng is None else rng.bit_generator.state,
+              "chunks": [CCG_SPIKES, CCG_CHUNK_PASSES, GLM_CHUNK_BINS]}
+    return open_store(resume_dir, config, rng)
 
 
 @one_blas_thread()
 def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_WINDOW,
                   lag: tuple[float, float] = DEFAULT_LAG, baseline: Any = "jitter",
                   jitter: float = DEFAULT_JITTER, n_surrogates: int = 0, min_spikes: int = 20,
-                  rng: Any = None) -> xr.Dataset:
+                  rng: Any = None, resume_dir: Any = None,
+                  progress: bool | None = None) -> xr.Dataset:
     """Infer the efficacy of every (pre, post) pair in consecutive windows from spikes.
 
     Parameters
@@ -658,6 +785,16 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
         Fewest presynaptic spikes in a window for a pair to get a weight (else NaN).
     rng : int, Generator or None
         Randomness of the surrogates (unused when ``n_surrogates = 0``).
+    resume_dir : str, Path or None
+        Folder in which each finished chunk of the work is kept as it ends
+        (:mod:`plastix.estimate._infer_resume`; ``ccg``: a run of windows and a block
+        of post units, about 17 s; ``glm``: a block of windows), in a sub-folder named
+        by a hash of the spikes, the parameters and (with surrogates) the generator's
+        state; a rerun with the same arguments reads them back and computes only the
+        rest, to the same bits.  None (default) keeps nothing.
+    progress : bool or None
+        None (default): a bar on a terminal, a line every 30 s elsewhere; True: a bar;
+        False: nothing (:func:`plastix._util.progress.progress_bar`).
 
     Returns
     -------
@@ -693,12 +830,18 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
     base = baseline if isinstance(baseline, str) else tuple(float(b) * c for b in baseline)
     gaps = {"post": _gaps(record, "post")}  # time a unit was not recorded
     if method == "glm":
-        w, sem, n_spk = _glm(record, pre, post, starts, wsegs, window * c, lo * c, hi * c,
-                             GLM_BIN * c, int(min_spikes))
+        args = (window * c, lo * c, hi * c, GLM_BIN * c, int(min_spikes))
+        store = _open_store(resume_dir, "glm", args, pre, post, starts, wsegs)
+        w, sem, n_spk = _glm(record, pre, post, starts, wsegs, *args, store=store,
+                             progress=progress)
     else:
-        w, sem, n_spk = _ccg(record, pre, post, starts, wsegs, window * c, lo * c, hi * c, base,
-                             jitter * c, int(n_surrogates), int(min_spikes), resolve_rng(rng),
-                             gaps["post"])
+        gen = resolve_rng(rng)
+        args = (window * c, lo * c, hi * c, base, jitter * c, int(n_surrogates),
+                int(min_spikes))
+        store = _open_store(resume_dir, "ccg", args, pre, post, starts, wsegs,
+                            gaps=gaps["post"], rng=gen if n_surrogates else None)
+        w, sem, n_spk = _ccg(record, pre, post, starts, wsegs, *args, gen, gaps["post"],
+                             store=store, progress=progress)
     n_unrecorded = 0
     if method == "glm" or np.isnan(w).any():  # the pre units' gaps: only when they matter
         gaps["pre"] = _gaps(record, "pre")
@@ -933,7 +1076,7 @@ def _cross_fit(est: Any, record: xr.Dataset, block: float, method: str, infer: d
 
 def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "stdp",
                          cross_fit: float | None = 1.0, infer: dict | None = None,
-                         **estimator_params: Any):
+                         resume_dir: Any = None, **estimator_params: Any):
     """Infer the weights from spikes, then run the Hebbian estimator on them.
 
     Parameters
@@ -953,6 +1096,12 @@ def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "std
         alignment towards Hebbian.
     infer : dict, optional
         Keyword arguments of :func:`infer_weights` (``window``, ``lag``, ...).
+    resume_dir : str, Path or None
+        Folder in which the inference keeps its finished chunks (:func:`infer_weights`;
+        each inferred record, the cross-fit's half included, in its own sub-folder keyed
+        by its spikes and parameters) and the estimator its null replicates
+        (``HebbianEstimator(resume_dir=...)``), so that a rerun with the same arguments
+        resumes, to the same numbers.  None (default) keeps nothing.
     **estimator_params
         Parameters of :class:`plastix.estimate.HebbianEstimator`.
 
@@ -974,13 +1123,17 @@ def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "std
                          "spikes with the inferred weights.")
     _check_spikes(record)
     _check_decay_given(record, estimator_params.get("decay"))
+    infer = dict(infer or {})
+    if resume_dir is not None:  # keyed sub-folders: infer-<key>/, estimate-null-<key>/
+        infer.setdefault("resume_dir", resume_dir)
+        estimator_params.setdefault("resume_dir", resume_dir)
     est = HebbianEstimator(kernel=kernel, **estimator_params)
     if cross_fit is not None:
         check_positive("cross_fit", cross_fit, "s")
         c = 1.0 / _SEC_PER.get(str(record.attrs.get("time_units", "s")), 1.0)
-        inferred = _cross_fit(est, record, cross_fit * c, method, infer or {})
+        inferred = _cross_fit(est, record, cross_fit * c, method, infer)
     else:
-        inferred = infer_weights(record, method=method, **(infer or {}))
+        inferred = infer_weights(record, method=method, **infer)
         est.fit(inferred)  # gated: weight_sem
     est.inferred_ = inferred
     est.result_.attrs.update({
