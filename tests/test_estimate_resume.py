@@ -301,3 +301,30 @@ def test_batch_resumes_each_file_from_its_own_folder(rate_nc, tmp_path, monkeypa
             xr.open_dataset(out / "two_estimate.nc") as b:
         for name in ("alignment", "alignment_ci", "p_value", "null_alignment"):
             assert a[name].values.tobytes() == b[name].values.tobytes()
+
+
+def test_cli_weights_from_spikes_passes_its_resume_folder(tmp_path, monkeypatch, capsys):
+    """`--weights-from spikes` gives the same hidden folder to estimate_from_spikes (its
+    inference and its estimator keep their work there)."""
+    import plastix.estimate as estimate_pkg
+    from plastix.estimate.synthetic import simulate_spike_record
+    from plastix.io import save_record
+
+    path = tmp_path / "sp.nc"
+    save_record(simulate_spike_record(6, 1, duration=20.0, rng=1), path)
+    seen = {}
+
+    def fake(rec, **kw):
+        seen.update(kw)
+        Path(kw["resume_dir"]).mkdir()  # some work saved, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(estimate_pkg, "estimate_from_spikes", fake)
+    capsys.readouterr()
+    assert main(["estimate", str(path), "--weights-from", "spikes", "--decay", "0",
+                 "--out", str(tmp_path / "res")]) == 130
+    folder = tmp_path / ".res.resume"
+    assert seen["resume_dir"] == folder
+    assert capsys.readouterr().err.strip() == (
+        "plastix estimate: interrupted; the inferred chunks and null replicates finished so "
+        f"far are kept in {str(folder)!r}: rerun the same command (same --rng) to resume.")

@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         est = fit_file(args)
     except KeyboardInterrupt as err:
-        return _interrupted(err, args.resume)
+        return _interrupted(err, args.resume, spikes=args.weights_from == "spikes")
     print(f"plastix estimate {args.file.name}")
     print(est.summary())
     if out is not None:
@@ -190,15 +190,17 @@ def resume_folder(out: Path | None) -> Path | None:
     return nc.parent / f".{nc.stem}.resume"
 
 
-def _interrupted(err: KeyboardInterrupt, resume: Path | None) -> int:
+def _interrupted(err: KeyboardInterrupt, resume: Path | None, *, spikes: bool = False) -> int:
     """Ctrl-C (or SIGTERM) during the fit: one line saying where the finished null
-    replicates are kept and how to resume (re-raised when nothing was saved)."""
+    replicates (and, with ``spikes``, the inferred chunks) are kept and how to resume
+    (re-raised when nothing was saved)."""
     from plastix.cli import Terminated
 
     if resume is None or not resume.is_dir():
         raise err
     how = "terminated" if isinstance(err, Terminated) else "interrupted"
-    print(f"plastix estimate: {how}; the null replicates finished so far are kept in "
+    what = "inferred chunks and null replicates" if spikes else "null replicates"
+    print(f"plastix estimate: {how}; the {what} finished so far are kept in "
           f"{str(resume)!r}: rerun the same command (same --rng) to resume.", file=sys.stderr)
     return 143 if isinstance(err, Terminated) else 130
 

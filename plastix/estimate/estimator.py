@@ -326,7 +326,9 @@ class HebbianEstimator:
         time).  ``n_boot``, ``alpha`` and ``block_length`` are not in it: changing
         them reuses the replicates.  With ``rng=None`` every fit draws fresh entropy
         and so shares nothing with an earlier one: pass an int seed to resume.  A
-        damaged block is computed again.  ``None`` (default) saves nothing.
+        damaged block is computed again.  The folder stays after the fit (a refit
+        reads every replicate back); ``plastix estimate --out`` removes it once the
+        result is written.  ``None`` (default) saves nothing.
 
     Attributes
     ----------
