@@ -12,7 +12,7 @@ import pytest
 from nwb_builders import add_plasticity, add_units, nwbfile, write
 from test_phy_files import _kilosort
 
-import plastix.io.inspection as inspection
+import plastix.io.inspect_review as inspection
 from plastix.cli import main
 from plastix.estimate.synthetic import simulate_spike_record
 from plastix.io import inspect_file, save_record

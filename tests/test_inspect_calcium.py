@@ -144,7 +144,7 @@ def _netcdf(tmp_path, name="rec.nc", **cfg):
 def _lazily(monkeypatch):
     """Inspect as for a record whose activity is over the budget, read 1000 values at a
     time."""
-    import plastix.io.inspection as insp
+    import plastix.io.inspect_review as insp
 
     monkeypatch.setattr(insp, "CHECK_VALUES_BYTES", 0)
     monkeypatch.setattr(insp, "BLOCK_VALUES", 20000, raising=False)
