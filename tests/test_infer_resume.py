@@ -243,3 +243,17 @@ def test_estimate_from_spikes_resumes_its_inference(rec, small_chunks, monkeypat
     assert len(list(Path(tmp_path).glob("infer-*"))) == 1
     _same(a.inferred_, b.inferred_)
     assert float(a.result_["alignment"]) == float(b.result_["alignment"])
+
+
+def test_cli_refuses_a_file_where_the_resume_folder_goes(rec, tmp_path, capsys):
+    """A file named like the resume folder: one line naming it, exit 2, before any work."""
+    from plastix.io import save_record
+
+    src = save_record(rec, tmp_path / "rec.nc")
+    (tmp_path / ".w.nc.resume").write_text("mine")
+    assert _cli([src, "--out", tmp_path / "w.nc"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert f"{str(tmp_path / '.w.nc.resume')!r}, where infer-weights keeps its finished " \
+        "work until the output is written, is a file; move or remove it." in err
+    assert (tmp_path / ".w.nc.resume").read_text() == "mine"

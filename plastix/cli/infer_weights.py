@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from plastix.cli._errors import CLIError
 from plastix.cli._inputs import add_allow_pickle_flag, check_input, open_input
 from plastix.cli._paths import (
     add_overwrite_flag,
@@ -86,15 +87,19 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.io import save_record
 
     resume = resume_folder(args.out)
+    if resume.exists() and not resume.is_dir():
+        raise CLIError(f"--out: {str(resume)!r}, where infer-weights keeps its finished work "
+                       "until the output is written, is a file; move or remove it.")
     rec = open_input(args.file, allow_pickle=args.allow_pickle,  # activity left in the file
                      **spike_reader_options(args.file, reader_options(args)))
     try:
         out = infer_weights(rec, rng=args.rng, resume_dir=resume, **inference_options(args))
         path = save_record(out, args.out)  # reads the activity, a file open
     except KeyboardInterrupt:
-        print(f"plastix infer-weights: interrupted; the finished chunks are kept in "
-              f"{str(resume)!r}: rerun the same command (same --rng) to resume.",
-              file=sys.stderr)
+        print("plastix infer-weights: interrupted; " + (
+            f"the finished chunks are kept in {str(resume)!r}: rerun the same command (same "
+            "--rng) to resume." if resume.is_dir() else "no chunk was finished yet."),
+            file=sys.stderr)
         return 130
     finally:
         rec.close()
