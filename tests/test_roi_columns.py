@@ -194,3 +194,18 @@ def test_electrodes_of_an_electrical_series_are_selected_by_their_columns(tmp_pa
                                           r"with values 'CA1', 'CA3'"):
         load_record(path, pre_activity="lfp", post_activity="lfp", pre_units="location=CA3",
                     post_units="location=CA2")
+
+
+def test_inspect_keeps_a_filter_the_roi_table_resolves(tmp_path):
+    """inspect given ``--pre-units cell_type=pre`` on a calcium file keeps the filter in the
+    command it prints (it used to replace it by the synapse table's ids, dropping ROI 103
+    and 107 the filter selects) and does not call it a Units-table column."""
+    from plastix.io.inspection import inspect_file
+
+    path, _ = _calcium(tmp_path)
+    ins = inspect_file(path, pre_activity=DFF, post_activity=DFF, pre_units="cell_type=pre",
+                       post_units="cell_type=post")
+    text = str(ins)
+    assert "--pre-units cell_type=pre" in text and "--post-units cell_type=post" in text, text
+    assert "Units table (or of its electrodes)" not in text, text
+    assert "--pre-units 100,106" not in text, text

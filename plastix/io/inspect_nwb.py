@@ -33,6 +33,7 @@ from plastix.io.nwb_scan import (
     scan_nwb,
     series_ids,
     series_kind,
+    series_region,
     synapse_columns,
 )
 from plastix.io.probe import reading
@@ -160,17 +161,26 @@ def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
     ins.flags += _role_flags(c, synapses)
 
 
-def _unit_filters(options: dict[str, Any]) -> list[str]:
-    """The roles whose ``--pre-units`` / ``--post-units`` is a COLUMN=VALUE filter."""
+def _unit_filters(c: NwbContent, options: dict[str, Any]) -> list[str]:
+    """The roles whose ``--pre-units`` / ``--post-units`` is a COLUMN=VALUE filter that the
+    role's activity series cannot resolve: the series has no ROI/electrode table with
+    that column (a filter it can resolve is read from that table, :mod:`plastix.io.nwb_regions`)."""
     roles = []
     for r in ("pre", "post"):
         try:
             spec = parse_units(f"{r}_units", options.get(f"{r}_units"))
         except ValueError:
             continue  # the reader names a bad value itself
-        if spec is not None and spec[0] == "column":
+        if spec is not None and spec[0] == "column" and not _region_column(
+                c, options.get(f"{r}_activity"), spec[1].column):
             roles.append(r)
     return roles
+
+
+def _region_column(c: NwbContent, path: Any, column: str) -> bool:
+    """Whether the activity series at ``path`` has a ROI/electrode table with ``column``."""
+    found = series_region(c.series[path]) if path in c.series else None
+    return found is not None and column in found[0].table.colnames
 
 
 def _filter_without_units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
@@ -179,7 +189,7 @@ def _filter_without_units(c: NwbContent, ins: Inspection, options: dict[str, Any
     (the flags that do so come from :func:`_activity_split`)."""
     if c.unit_ids.size:
         return
-    for r in _unit_filters(options):
+    for r in _unit_filters(c, options):
         given = _option_flag(f"{r}_units", options[f"{r}_units"])
         ins.missing.append(f"the {r} units: {given} selects by a column of the Units table (or "
                            f"of its electrodes), and {ins.path.name} has no Units table; name "
@@ -195,7 +205,7 @@ def _activity_split(c: NwbContent, ins: Inspection, options: dict[str, Any],
     postsynaptic ids post (:func:`role_advice`), as ids or ranges."""
     if set(acts) != {"pre", "post"} or acts["pre"] != acts["post"]:
         return
-    bad = _unit_filters(options) if c.unit_ids.size == 0 else []
+    bad = _unit_filters(c, options) if c.unit_ids.size == 0 else []
     if any(options.get(f"{r}_units") is not None and r not in bad for r in ("pre", "post")):
         return
     ids = series_ids(c.series[acts["pre"]]) if acts["pre"] in c.series else None
