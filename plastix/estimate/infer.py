@@ -733,23 +733,29 @@ def _glm_window(k, out, pre, post, a, s, n_bins, lags, width, min_spikes) -> Non
         out["sem"][k, i, good] = np.sqrt(np.diag(cov)[1: good.sum() + 1])
 
 
-def _open_store(resume_dir: Any, method: str, args: tuple, pre: tuple, post: tuple,
-                starts: np.ndarray, wsegs: np.ndarray, gaps: Any = None,
-                rng: np.random.Generator | None = None):
+def _open_store(resume_dir: Any, method: str, args: tuple, ds: xr.Dataset, spikes: tuple,
+                windows: tuple, gaps: Any = None, rng: np.random.Generator | None = None):
     """The :class:`~plastix.estimate._infer_resume.ChunkStore` of one inference: its
     folder in ``resume_dir`` is keyed by the method, its arguments ``args`` (record time
-    units), the spikes, the windows, the post units' unrecorded time ``gaps`` the method
-    reads and the generator's state (when it draws), with the chunk sizes; None: keeps
-    nothing."""
+    units), the numbers of units of ``ds``, the ``spikes`` (pre, post), the ``windows``
+    (starts, segments), the post units' unrecorded time ``gaps`` the method reads, the
+    generator's state (when it draws), the chunk sizes and the numerical libraries'
+    versions; None: keeps nothing."""
     from plastix.estimate._infer_resume import digest, open_store
 
     if resume_dir is None:
         return open_store(None, {})
+    libs = {"numpy": np.__version__}
+    if method == "glm":
+        import sklearn
+
+        libs.update(sklearn=sklearn.__version__, glm=[GLM_HISTORY, GLM_ALPHA])
     config = {"method": method, "args": [repr(a) for a in args],
-              "spikes": digest(pre, post), "windows": digest(starts, wsegs),
+              "units": [ds.sizes["pre"], ds.sizes["post"]],
+              "spikes": digest(*spikes), "windows": digest(*windows),
               "gaps": digest(gaps) if gaps is not None else None,
               "rng": None if rng is None else rng.bit_generator.state,
-              "chunks": [CCG_SPIKES, CCG_CHUNK_PASSES, GLM_CHUNK_BINS]}
+              "chunks": [CCG_SPIKES, CCG_CHUNK_PASSES, GLM_CHUNK_BINS], "libraries": libs}
     return open_store(resume_dir, config, rng)
 
 
@@ -831,14 +837,14 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
     gaps = {"post": _gaps(record, "post")}  # time a unit was not recorded
     if method == "glm":
         args = (window * c, lo * c, hi * c, GLM_BIN * c, int(min_spikes))
-        store = _open_store(resume_dir, "glm", args, pre, post, starts, wsegs)
+        store = _open_store(resume_dir, "glm", args, record, (pre, post), (starts, wsegs))
         w, sem, n_spk = _glm(record, pre, post, starts, wsegs, *args, store=store,
                              progress=progress)
     else:
         gen = resolve_rng(rng)
         args = (window * c, lo * c, hi * c, base, jitter * c, int(n_surrogates),
                 int(min_spikes))
-        store = _open_store(resume_dir, "ccg", args, pre, post, starts, wsegs,
+        store = _open_store(resume_dir, "ccg", args, record, (pre, post), (starts, wsegs),
                             gaps=gaps["post"], rng=gen if n_surrogates else None)
         w, sem, n_spk = _ccg(record, pre, post, starts, wsegs, *args, gen, gaps["post"],
                              store=store, progress=progress)
