@@ -218,7 +218,7 @@ def test_cli_keeps_the_chunks_on_interrupt_and_resumes_to_the_same_file(
     assert not resume.exists()
     _same_file(tmp_path / "a" / "rec_weights.nc", tmp_path / "b" / "rec_weights.nc")
     # a file of the user's in the resume folder is left there, with the folder
-    from plastix.estimate._infer_resume import remove_resume_folder
+    from plastix._util.checkpoint import remove_resume_folder
 
     (resume / "infer-0123").mkdir(parents=True)
     (resume / "infer-0123" / "config.json").write_text("{}")

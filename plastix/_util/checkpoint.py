@@ -19,8 +19,9 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import numpy as np
 from plastix._util.io import atomic_write
 
 __all__ = ["jsonable", "config_key", "keyed_folder", "save_checkpoint", "load_checkpoint",
-           "STALE_CHECKPOINT_TEMP_S"]
+           "digest", "remove_resume_folder", "STALE_CHECKPOINT_TEMP_S"]
 
 STALE_CHECKPOINT_TEMP_S = 300.0
 """Temporary files in a resume folder older than this (seconds) were left by a killed
@@ -133,3 +134,69 @@ def load_checkpoint(folder: Path, name: str) -> Any | None:
         return _unexact(json.loads((folder / f"{name}.json").read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
+
+
+def digest(*parts: Any) -> str:
+    """SHA-256 (hex) of arrays, nested in tuples, lists and mappings (keys sorted), with
+    their dtypes and shapes: what identifies the data a result is computed from.
+
+    Text and object arrays are hashed as JSON of their strings; every other array by its
+    bytes.
+    """
+    h = hashlib.sha256()
+
+    def feed(x: Any) -> None:
+        if isinstance(x, Mapping):
+            for k in sorted(x, key=str):
+                h.update(f"<{k!s}>".encode())
+                feed(x[k])
+        elif isinstance(x, (list, tuple)):
+            h.update(f"[{len(x)}".encode())
+            for v in x:
+                feed(v)
+        else:
+            a = np.ascontiguousarray(np.asarray(x))
+            if a.dtype.kind in "OUS":
+                a = np.asarray(json.dumps(a.astype(str).tolist()))
+            h.update(f"{a.dtype.str}{a.shape}|".encode())
+            h.update(a.tobytes())
+
+    for p in parts:
+        feed(p)
+    return h.hexdigest()
+
+
+_KEYED = re.compile(r"^[a-z][a-z0-9-]*-[0-9a-f]{16}$")
+"""The name of a configuration's folder (:func:`keyed_folder`): ``<prefix>-<key>``."""
+_OURS = (".json", ".npz")
+"""Suffixes of the files plastix writes in a configuration's folder (checkpoints,
+config.json, chunks, and the temporary files of their atomic writes)."""
+
+
+def _ours(folder: Path) -> Iterable[Path]:
+    for p in folder.iterdir():
+        if p.is_file() and not p.is_symlink() and p.suffix in _OURS:
+            yield p
+
+
+def remove_resume_folder(root: str | os.PathLike) -> bool:
+    """Remove plastix's files from the resume folder ``root`` (in its configuration
+    folders ``<prefix>-<key>/``) and the folders left empty; anything else there stays,
+    with its folders.  Returns whether ``root`` is gone."""
+    root = Path(root)
+    if not root.is_dir():
+        return not root.exists()
+    for folder in root.iterdir():
+        if not folder.is_dir() or folder.is_symlink() or not _KEYED.match(folder.name):
+            continue
+        for p in _ours(folder):
+            p.unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:  # something else is there: keep it
+            pass
+    try:
+        root.rmdir()
+    except OSError:
+        return False
+    return True

@@ -82,8 +82,8 @@ def _run(args: argparse.Namespace) -> int:
     check_format(args.out)
     check_outputs([args.out], inputs=[args.file], named=[] if folder else [args.out],
                   overwrite=args.overwrite)
+    from plastix._util.checkpoint import remove_resume_folder
     from plastix.estimate import infer_weights
-    from plastix.estimate._infer_resume import remove_resume_folder
     from plastix.io import save_record
 
     resume = resume_folder(args.out)

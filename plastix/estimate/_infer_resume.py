@@ -25,12 +25,10 @@ again, never trusted.  Files are read with ``allow_pickle=False``.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import sys
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,40 +37,13 @@ import numpy as np
 from plastix._util.checkpoint import keyed_folder
 from plastix._util.io import atomic_write
 
-__all__ = ["RESUME_VERSION", "PREFIX", "ChunkStore", "digest", "open_store",
-           "remove_resume_folder"]
+__all__ = ["RESUME_VERSION", "PREFIX", "ChunkStore", "open_store"]
 
 RESUME_VERSION = 1
 """Bumped when the layout or the meaning of the chunk files changes."""
 PREFIX = "infer"
 """Start of the name of each configuration's folder inside ``resume_dir``."""
 _SUFFIX = ".npz"
-
-
-def digest(*parts: Any) -> str:
-    """SHA-256 (hex) of arrays, nested in tuples, lists and mappings (keys sorted), with
-    their dtypes and shapes: what identifies the data a chunk is computed from."""
-    h = hashlib.sha256()
-
-    def feed(x: Any) -> None:
-        if isinstance(x, Mapping):
-            for k in sorted(x, key=str):
-                h.update(f"<{k!s}>".encode())
-                feed(x[k])
-        elif isinstance(x, (list, tuple)):
-            h.update(f"[{len(x)}".encode())
-            for v in x:
-                feed(v)
-        else:
-            a = np.ascontiguousarray(np.asarray(x))
-            if a.dtype.kind in "OUS":
-                a = np.asarray(json.dumps(a.astype(str).tolist()))
-            h.update(f"{a.dtype.str}{a.shape}|".encode())
-            h.update(a.tobytes())
-
-    for p in parts:
-        feed(p)
-    return h.hexdigest()
 
 
 def _state_text(rng: np.random.Generator) -> str:
@@ -187,33 +158,3 @@ def open_store(resume_dir: Any, config: Mapping[str, Any],
         return ChunkStore(None, rng)
     return ChunkStore(keyed_folder(resume_dir, config, prefix=PREFIX, version=RESUME_VERSION,
                                    option="resume_dir"), rng)
-
-
-def _ours(folder: Path) -> Iterable[Path]:
-    """The files plastix writes in a configuration's folder: the chunks, config.json and
-    the temporary files of its atomic writes."""
-    for p in folder.iterdir():
-        if p.is_file() and p.suffix in (_SUFFIX, ".json"):
-            yield p
-
-
-def remove_resume_folder(root: str | os.PathLike) -> bool:
-    """Remove plastix's files from the resume folder ``root`` and the folders left empty;
-    anything else there stays (with its folders).  Returns whether ``root`` is gone."""
-    root = Path(root)
-    if not root.is_dir():
-        return not root.exists()
-    for folder in root.glob(f"{PREFIX}-*"):
-        if not folder.is_dir() or folder.is_symlink():
-            continue
-        for p in _ours(folder):
-            p.unlink(missing_ok=True)
-        try:
-            folder.rmdir()
-        except OSError:  # something else is there: keep it
-            pass
-    try:
-        root.rmdir()
-    except OSError:
-        return False
-    return True

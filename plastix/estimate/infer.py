@@ -891,7 +891,8 @@ def _open_store(resume_dir: Any, method: str, args: tuple, ds: xr.Dataset, spike
     (starts, segments), the post units' unrecorded time ``gaps`` the method reads, the
     generator's state (when it draws), the chunk sizes and the numerical libraries'
     versions; None: keeps nothing."""
-    from plastix.estimate._infer_resume import digest, open_store
+    from plastix._util.checkpoint import digest
+    from plastix.estimate._infer_resume import open_store
 
     if resume_dir is None:
         return open_store(None, {})
