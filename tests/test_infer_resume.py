@@ -220,8 +220,8 @@ def test_cli_keeps_the_chunks_on_interrupt_and_resumes_to_the_same_file(
     # a file of the user's in the resume folder is left there, with the folder
     from plastix._util.checkpoint import remove_resume_folder
 
-    (resume / "infer-0123").mkdir(parents=True)
-    (resume / "infer-0123" / "config.json").write_text("{}")
+    (resume / "infer-0123456789abcdef").mkdir(parents=True)
+    (resume / "infer-0123456789abcdef" / "config.json").write_text("{}")
     (resume / "notes.txt").write_text("mine")
     assert not remove_resume_folder(resume)
     assert [p.name for p in resume.iterdir()] == ["notes.txt"]
