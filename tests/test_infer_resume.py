@@ -207,7 +207,7 @@ def test_cli_keeps_the_chunks_on_interrupt_and_resumes_to_the_same_file(
     monkeypatch.setattr(infer_mod, "_ccg_pass", interrupted)
     assert _cli([src, "--out", f"{tmp_path / 'b'}/"]) == 130
     err = capsys.readouterr().err
-    assert err == (f"plastix infer-weights: interrupted; the finished chunks are kept in "
+    assert err == (f"plastix infer-weights: interrupted; the chunks finished so far are kept in "
                    f"{str(resume)!r}: rerun the same command (same --rng) to resume.\n")
     assert len(list(resume.glob("infer-*/*.npz"))) == 5
     assert not (tmp_path / "b" / "rec_weights.nc").exists()

@@ -21,7 +21,6 @@ import argparse
 import copy
 import hashlib
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,6 +88,7 @@ def estimate_task(args: argparse.Namespace, *, tick=None) -> dict[str, Any]:
 
 def run_batch(args: argparse.Namespace) -> int:
     """Estimate every file of ``args.file`` (on ``--workers``/``--scheduler`` if given)."""
+    from plastix._util.checkpoint import remove_resume_folder
     from plastix._util.executor import Task, run_tasks
     from plastix._util.index import read_index, update_index
     from plastix._util.progress import progress_bar
@@ -121,7 +121,7 @@ def run_batch(args: argparse.Namespace) -> int:
             failed[f] = res["error"]
             return
         save_result(res["result"], bases[f])
-        shutil.rmtree(resume_folder(bases[f]), ignore_errors=True)  # the result holds it all
+        remove_resume_folder(resume_folder(bases[f]))  # the result holds it all
         update_index(out, lambda ix: _record_result(ix, keys[f], bases[f].name, f), INDEX)
         done[f] = result_to_dict(res["result"])
         print(f"plastix estimate {f.name}\n{res['summary']}", flush=True)

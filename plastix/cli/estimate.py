@@ -7,12 +7,11 @@ result per file plus one combined table, in the folder ``--out DIR/``."""
 from __future__ import annotations
 
 import argparse
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 from plastix._util.io import RESULT_SUFFIXES, result_files
+from plastix.cli import _resume
 from plastix.cli._cluster import add_cluster_flags
 from plastix.cli._errors import CLIError
 from plastix.cli._inputs import (
@@ -162,47 +161,41 @@ def _run(args: argparse.Namespace) -> int:
     check_input(args.file, allow_pickle=args.allow_pickle)
     out = _outputs(args)
     args.resume = resume_folder(out)
+    made = []
+    if args.resume is not None:
+        _resume.check_resume_folder(args.resume, "estimate")
+        made = _resume.missing_parents(args.resume)
     try:
         est = fit_file(args)
+        print(f"plastix estimate {args.file.name}")
+        print(est.summary())
+        if out is not None:
+            nc, js = save_result(est.result_, out)
+            print(f"wrote {nc} and {js}")
     except KeyboardInterrupt as err:
-        return _interrupted(err, args.resume, spikes=args.weights_from == "spikes")
-    print(f"plastix estimate {args.file.name}")
-    print(est.summary())
-    if out is not None:
-        nc, js = save_result(est.result_, out)
-        print(f"wrote {nc} and {js}")
-        shutil.rmtree(args.resume, ignore_errors=True)  # the result holds it all now
-        if args.plot:
-            from plastix.plot.estimate import save_estimate_figure
+        what = ("inferred chunks and null replicates" if args.weights_from == "spikes" else
+                "null replicates")
+        return _resume.stopped(err, "estimate", [args.resume] if args.resume else [], what)
+    except BaseException:
+        _resume.discard(args.resume, made)
+        raise
+    _resume.discard(args.resume, made)  # the result holds it all now
+    if out is not None and args.plot:
+        from plastix.plot.estimate import save_estimate_figure
 
-            png = save_estimate_figure(est.result_, result_files(out, (".png",))[0])
-            print(f"wrote {png}")
+        png = save_estimate_figure(est.result_, result_files(out, (".png",))[0])
+        print(f"wrote {png}")
     return 0
 
 
 def resume_folder(out: Path | None) -> Path | None:
     """The resume folder of the result ``out`` (its base name): the hidden sibling
-    ``.RESULT.resume/``, where the estimator saves its null replicates as they finish;
-    None without a result (nothing is saved)."""
+    ``.RESULT.resume/`` (:func:`plastix.cli._resume.resume_folder`), where the estimator
+    saves its null replicates as they finish; None without a result (nothing is saved)."""
     if out is None:
         return None
     nc = result_files(out)[0]
-    return nc.parent / f".{nc.stem}.resume"
-
-
-def _interrupted(err: KeyboardInterrupt, resume: Path | None, *, spikes: bool = False) -> int:
-    """Ctrl-C (or SIGTERM) during the fit: one line saying where the finished null
-    replicates (and, with ``spikes``, the inferred chunks) are kept and how to resume
-    (re-raised when nothing was saved)."""
-    from plastix.cli import Terminated
-
-    if resume is None or not resume.is_dir():
-        raise err
-    how = "terminated" if isinstance(err, Terminated) else "interrupted"
-    what = "inferred chunks and null replicates" if spikes else "null replicates"
-    print(f"plastix estimate: {how}; the {what} finished so far are kept in "
-          f"{str(resume)!r}: rerun the same command (same --rng) to resume.", file=sys.stderr)
-    return 143 if isinstance(err, Terminated) else 130
+    return _resume.resume_folder(nc.parent / nc.stem)
 
 
 def fit_file(args: argparse.Namespace):

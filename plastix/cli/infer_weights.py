@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from plastix.cli._errors import CLIError
 from plastix.cli._inputs import add_allow_pickle_flag, check_input, open_input
 from plastix.cli._paths import (
     add_overwrite_flag,
@@ -16,6 +14,13 @@ from plastix.cli._paths import (
 )
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import check_format, format_help
+from plastix.cli._resume import (
+    check_resume_folder,
+    discard,
+    missing_parents,
+    resume_folder,
+    stopped,
+)
 
 
 def add_inference_flags(parser: argparse.ArgumentParser) -> None:
@@ -82,34 +87,24 @@ def _run(args: argparse.Namespace) -> int:
     check_format(args.out)
     check_outputs([args.out], inputs=[args.file], named=[] if folder else [args.out],
                   overwrite=args.overwrite)
-    from plastix._util.checkpoint import remove_resume_folder
     from plastix.estimate import infer_weights
     from plastix.io import save_record
 
     resume = resume_folder(args.out)
-    if resume.exists() and not resume.is_dir():
-        raise CLIError(f"--out: {str(resume)!r}, where infer-weights keeps its finished work "
-                       "until the output is written, is a file; move or remove it.")
+    check_resume_folder(resume, "infer-weights")
+    made = missing_parents(resume)
     rec = open_input(args.file, allow_pickle=args.allow_pickle,  # activity left in the file
                      **spike_reader_options(args.file, reader_options(args)))
     try:
         out = infer_weights(rec, rng=args.rng, resume_dir=resume, **inference_options(args))
         path = save_record(out, args.out)  # reads the activity, a file open
-    except KeyboardInterrupt:
-        print("plastix infer-weights: interrupted; " + (
-            f"the finished chunks are kept in {str(resume)!r}: rerun the same command (same "
-            "--rng) to resume." if resume.is_dir() else "no chunk was finished yet."),
-            file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        return stopped(err, "infer-weights", [resume], "chunks")
+    except BaseException:
+        discard(resume, made)
+        raise
     finally:
         rec.close()
-    remove_resume_folder(resume)
+    discard(resume, made)
     print(f"plastix infer-weights: {missing_line(out.attrs)}; wrote {path}")
     return 0
-
-
-def resume_folder(out: Path) -> Path:
-    """Where the finished chunks of the inference for output ``out`` are kept until it
-    is written: ``.OUTNAME.resume/`` beside it (created when the work starts, removed,
-    plastix's files only, once the output is written)."""
-    return out.parent / f".{out.name}.resume"

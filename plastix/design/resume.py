@@ -40,8 +40,6 @@ with the first run: pass an int seed to resume.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -50,7 +48,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.checkpoint import config_key, keyed_folder, load_checkpoint, save_checkpoint
+from plastix._util.checkpoint import (
+    config_key,
+    digest,
+    keyed_folder,
+    load_checkpoint,
+    save_checkpoint,
+)
 from plastix._util.io import atomic_write
 
 __all__ = ["RESUME_VERSION", "design_key", "record_hash", "resumable_measure", "resume_folder",
@@ -86,17 +90,10 @@ def design_key(config: Mapping[str, Any]) -> str:
 
 
 def record_hash(ds: xr.Dataset) -> str:
-    """SHA-256 of a record's values: every variable and coordinate, ``dt`` and the time unit."""
-    h = hashlib.sha256()
-    for name in sorted(map(str, ds.variables)):
-        values = np.ascontiguousarray(np.asarray(ds[name].values))
-        h.update(f"{name}|{values.dtype.str}|{values.shape}|".encode())
-        if values.dtype.kind == "O" or values.dtype.kind == "U":
-            h.update(json.dumps(values.astype(str).tolist()).encode())
-        else:
-            h.update(values.tobytes())
-    h.update(f"dt={float(ds.attrs.get('dt', 0.0)).hex()}|{ds.attrs.get('time_units')}".encode())
-    return h.hexdigest()
+    """SHA-256 of a record's values: every variable and coordinate, ``dt`` and the time unit
+    (:func:`plastix._util.checkpoint.digest`)."""
+    return digest({str(n): ds[n].values for n in ds.variables},
+                  f"dt={float(ds.attrs.get('dt', 0.0)).hex()}|{ds.attrs.get('time_units')}")
 
 
 def resume_folder(resume_dir: str | os.PathLike, config: Mapping[str, Any]) -> Path:

@@ -22,7 +22,6 @@ Layout::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -33,7 +32,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plastix._util.checkpoint import jsonable, keyed_folder, load_checkpoint, save_checkpoint
+from plastix._util.checkpoint import (
+    digest,
+    jsonable,
+    keyed_folder,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 __all__ = ["CHECKPOINT_EVERY_S", "RESUME_VERSION", "record_identity", "null_folder",
            "check_resume_dir", "resumable_replicates"]
@@ -60,15 +65,6 @@ def check_resume_dir(resume_dir: Any) -> None:
                          "file. Give a folder path (it is created when the null starts).")
 
 
-def _hash_values(h: Any, name: str, values: np.ndarray) -> None:
-    values = np.ascontiguousarray(values)
-    h.update(f"{name}|{values.dtype.str}|{values.shape}|".encode())
-    if values.dtype.kind in "OUS":
-        h.update(json.dumps(values.astype(str).tolist()).encode())
-    else:
-        h.update(values.reshape(-1).view(np.uint8))
-
-
 def record_identity(ds: xr.Dataset) -> dict[str, Any]:
     """What identifies a record in the key of its resume folder, without reading a streamed
     record's activity a second time.
@@ -90,28 +86,24 @@ def record_identity(ds: xr.Dataset) -> dict[str, Any]:
         ``{"values": hex digest}``, plus ``"file"`` (path, size, mtime_ns) when activity
         was left in a file.
     """
-    h = hashlib.sha256()
-    lazy = []
+    values, lazy = {}, {}
     for name in sorted(map(str, ds.variables)):
         var = ds.variables[name]
         if name in _ACTIVITY and not var._in_memory:
-            h.update(f"{name}|{var.dtype.str}|{var.shape}|in file|".encode())
-            lazy.append(name)
-            continue
-        _hash_values(h, name, np.asarray(var.values))
-    h.update(json.dumps(jsonable(dict(ds.attrs)), sort_keys=True).encode())
-    out: dict[str, Any] = {"values": h.hexdigest()}
-    if lazy:
-        src = ds.encoding.get("source") or ds.attrs.get("source")
-        try:
-            st = os.stat(src)
-        except (OSError, TypeError):  # no file to name: its activity is hashed after all
-            for name in lazy:
-                _hash_values(h, name, np.asarray(ds[name].values))
-            return {"values": h.hexdigest()}
-        out["file"] = {"path": str(Path(src).resolve()), "size": st.st_size,
-                       "mtime_ns": st.st_mtime_ns}
-    return out
+            lazy[name] = f"{var.dtype.str}|{var.shape}|in file"
+        else:
+            values[name] = var.values
+    attrs = json.dumps(jsonable(dict(ds.attrs)), sort_keys=True)
+    if not lazy:
+        return {"values": digest(values, attrs)}
+    src = ds.encoding.get("source") or ds.attrs.get("source")
+    try:
+        st = os.stat(src)
+    except (OSError, TypeError):  # no file to name: its activity is hashed after all
+        return {"values": digest({**values, **{n: ds[n].values for n in lazy}}, attrs)}
+    return {"values": digest(values, attrs, lazy),
+            "file": {"path": str(Path(src).resolve()), "size": st.st_size,
+                     "mtime_ns": st.st_mtime_ns}}
 
 
 def null_folder(resume_dir: Any, config: Mapping[str, Any]) -> Path:

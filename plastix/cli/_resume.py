@@ -1,0 +1,73 @@
+"""Where a command keeps its finished work until its output is written, and what it says
+when it is stopped.
+
+``infer-weights`` and ``estimate`` save as they go (:mod:`plastix._util.checkpoint`) in a
+hidden sibling of the output the user named, ``.NAME.resume/``: created when the work
+starts, kept when the command is stopped (Ctrl-C, SIGTERM, a kill), so that the same
+command resumes, and removed (plastix's files only, with the folders made for it) once the
+output is written or when the command fails with an error it reports (the fix is then
+the user's, and the rerun starts afresh: a full disk gets no hidden chunks left on it).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from plastix._util.checkpoint import remove_resume_folder
+
+__all__ = ["resume_folder", "check_resume_folder", "stopped", "missing_parents", "discard"]
+
+
+def resume_folder(output: Path) -> Path:
+    """The resume folder of ``output``: ``.NAME.resume/`` beside it (NAME its file name,
+    or the base name of a result written as several files)."""
+    return output.parent / f".{output.name}.resume"
+
+
+def check_resume_folder(folder: Path, command: str) -> None:
+    """Refuse, before any work, a file where ``command`` would keep its finished work."""
+    from plastix.cli._errors import CLIError
+
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"--out: {str(folder)!r}, where {command} keeps its finished work "
+                       "until the output is written, is a file; move or remove it.")
+
+
+def stopped(err: KeyboardInterrupt, command: str, kept: list[Path], what: str) -> int:
+    """Ctrl-C (or SIGTERM) during ``command``: one line on stderr saying where the finished
+    ``what`` are kept and how to resume; the exit status (130, or 143 on SIGTERM).
+    Re-raised when nothing was kept (the CLI's own line then says it was stopped)."""
+    from plastix.cli import Terminated
+
+    kept = [str(p) for p in kept if p.is_dir()]
+    if not kept:
+        raise err
+    how = "terminated" if isinstance(err, Terminated) else "interrupted"
+    where = repr(kept[0]) if len(kept) == 1 else ", ".join(map(repr, kept))
+    print(f"plastix {command}: {how}; the {what} finished so far are kept in {where}: rerun "
+          "the same command (same --rng) to resume.", file=sys.stderr)
+    return 143 if isinstance(err, Terminated) else 130
+
+
+def missing_parents(folder: Path) -> list[Path]:
+    """The folders above ``folder`` that do not exist yet (deepest first): made for it by
+    the command, removed again by :func:`discard` when left empty."""
+    made = []
+    for p in folder.absolute().parents:
+        if p.exists():
+            break
+        made.append(p)
+    return made
+
+
+def discard(folder: Path | None, made: list[Path]) -> None:
+    """Remove plastix's files from the resume ``folder`` and the folders in ``made`` left
+    empty (:func:`missing_parents`); anything else stays."""
+    if folder is None or not remove_resume_folder(folder):
+        return
+    for p in made:
+        try:
+            p.rmdir()
+        except OSError:  # not empty (the output is there) or gone: keep the rest
+            break
