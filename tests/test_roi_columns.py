@@ -209,3 +209,16 @@ def test_inspect_keeps_a_filter_the_roi_table_resolves(tmp_path):
     assert "--pre-units cell_type=pre" in text and "--post-units cell_type=post" in text, text
     assert "Units table (or of its electrodes)" not in text, text
     assert "--pre-units 100,106" not in text, text
+
+
+def test_inspect_advises_the_roi_tables_role_column(tmp_path):
+    """A series holding both roles: inspect advises the ROI table's cell_type (pre/post),
+    which the synapse table agrees with, rather than only the synapses' own ids (100,106
+    and 102,104), which leave out ROIs 103 and 107."""
+    from plastix.io.inspection import inspect_file
+
+    path, _ = _calcium(tmp_path)
+    text = str(inspect_file(path, pre_activity=DFF, post_activity=DFF))
+    assert "--pre-units cell_type=pre --post-units cell_type=post" in text, text
+    assert "the ROI/electrode table's column 'cell_type' says which units are pre" in text, text
+    assert "(3 x 3, not 6 x 6)" in text, text

@@ -21,6 +21,7 @@ from plastix.io.inspect_report import Inspection, _flag_value, _option_flag
 from plastix.io.inspect_review import _activity_fits, _finish, _Review, _review, describe_record
 from plastix.io.nwb import open_standard_nwb
 from plastix.io.nwb_map import synapse_ids, synapse_pairs
+from plastix.io.nwb_regions import region_metadata
 from plastix.io.nwb_scan import (
     CLI_FLAGS,
     MODULE,
@@ -201,16 +202,19 @@ def _activity_split(c: NwbContent, ins: Inspection, options: dict[str, Any],
                     acts: dict[str, str]) -> None:
     """When one series with ROI/electrode ids holds both roles' activity and no usable
     ``--pre-units`` / ``--post-units`` is given (each column would be read as pre and as
-    post), advise the split the synapse table gives: its presynaptic ids pre, its
-    postsynaptic ids post (:func:`role_advice`), as ids or ranges."""
+    post), advise a split (:func:`role_advice`): a column of the series' ROI/electrode table
+    that says pre/post or tells the synapse table's two sides apart (COLUMN=VALUE), else the
+    synapse table's presynaptic ids pre and postsynaptic ids post, as ids or ranges."""
     if set(acts) != {"pre", "post"} or acts["pre"] != acts["post"]:
         return
     bad = _unit_filters(c, options) if c.unit_ids.size == 0 else []
     if any(options.get(f"{r}_units") is not None and r not in bad for r in ("pre", "post")):
         return
-    ids = series_ids(c.series[acts["pre"]]) if acts["pre"] in c.series else None
+    s = c.series.get(acts["pre"])
+    ids = series_ids(s) if s is not None else None
     synapses = _weight_synapses(c, options, ins.path)
-    split = role_advice(ids, {}, synapses=synapses) if ids and synapses is not None else None
+    meta = region_metadata(s) if ids else {}
+    split = role_advice(ids, meta, synapses=synapses) if ids else None
     if split is None:
         if bad:
             ins.flags += ["--pre-units IDS", "--post-units IDS"]
@@ -219,10 +223,12 @@ def _activity_split(c: NwbContent, ins: Inspection, options: dict[str, Any],
     ins.flags += flags
     if not any(options.get(f"{r}_activity") for r in ("pre", "post")) or bad:
         return  # the flags are advice already (the activity or the roles are missing)
-    n_pre, n_post = (len(selected_units(ids, {}, x)) for x in split[:2])
+    n_pre, n_post = (len(selected_units(ids, meta, x)) for x in split[:2])
+    why = (f"the synapse table names {n_pre} of them as pre and {n_post} as post"
+           if "=" not in split[0] else
+           split[2].replace("its column", "the ROI/electrode table's column", 1))
     ins.advice.append(f"{acts['pre']} holds both roles, and without --pre-units/--post-units "
-                      f"each of its {len(ids)} columns is read as pre and as post; the "
-                      f"synapse table names {n_pre} of them as pre and {n_post} as post: "
+                      f"each of its {len(ids)} columns is read as pre and as post; {why}: "
                       f"{' '.join(flags)} reads only those ({n_pre} x {n_post}, not "
                       f"{len(ids)} x {len(ids)})")
 

@@ -25,7 +25,7 @@ from plastix.io.nwb_scan import (
 )
 from plastix.io.unit_select import id_list
 
-__all__ = ["region_filter", "region_units"]
+__all__ = ["region_filter", "region_units", "region_metadata"]
 
 
 def region_filter(c: NwbContent, role: str, path: str | None, spec: tuple[str, Any] | None,
@@ -66,6 +66,21 @@ def _row_columns(table: Any) -> list[str]:
         if not isinstance(col, VectorIndex | DynamicTableRegion) and np.ndim(col.data) == 1:
             out.append(name)
     return out
+
+
+def region_metadata(s: Any) -> dict[str, np.ndarray]:
+    """The columns of the ROI / electrode table of the series ``s`` that hold one value per
+    row, each as the values of the series' rows in its column order (what
+    :func:`plastix.io.unit_select.role_advice` reads as a unit's metadata); empty without
+    such a table."""
+    found = series_region(s)
+    if found is None:
+        return {}
+    table = found[0].table
+    rows = np.asarray(found[0].data[:], dtype=np.int64)
+    return {name: np.array([_text(v) for v in np.asarray(table[name][:], dtype=object)[rows]],
+                           dtype=object)
+            for name in _row_columns(table) if name != "id"}
 
 
 def region_units(c: NwbContent, s: Any, role: str, filt: UnitFilter, src: Path) -> list[int]:
