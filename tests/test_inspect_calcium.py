@@ -60,6 +60,8 @@ def test_unit_ranges_parse_and_filters_with_a_dash_stay_filters():
     assert id_list([5, 3, 4, 9, 1, 2, 11, 12]) == "1-5,9,11,12"
     assert id_list(["07", "8"]) == "07,8"
     assert parse_units("x", id_list(list(range(80)) + [85]))[1] == [*range(80), 85]
+    negative = [-5, -4, -3, 0, 1, 2]  # a run of negative ids would read "-5--3"
+    assert parse_units("x", id_list(negative))[1] == negative
 
 
 @pytest.mark.parametrize("pre,post", [("pre_unit", "post_unit"), ("Presynaptic", "Postsynaptic"),

@@ -137,8 +137,8 @@ def _ids_of(name: str, item: Any, given: Any) -> list[int]:
 
 def id_list(ids: list[Any]) -> str:
     """Ids as a ``--pre-units`` value: integer ids sorted, runs of three or more as
-    ranges ``A-B`` (``0-79,85,90-99``, which :func:`parse_units` reads back); other ids
-    comma-separated as given."""
+    ranges ``A-B`` (``0-79,85,90-99``, which :func:`parse_units` reads back; runs of
+    negative ids listed one by one); other ids comma-separated as given."""
     try:
         nums = sorted({int(i) for i in ids})
     except (TypeError, ValueError):
@@ -149,7 +149,8 @@ def id_list(ids: list[Any]) -> str:
     for k in range(1, len(nums) + 1):
         if k == len(nums) or nums[k] != nums[k - 1] + 1:
             run = nums[start:k]
-            parts += [f"{run[0]}-{run[-1]}"] if len(run) >= 3 else [str(n) for n in run]
+            ranged = len(run) >= 3 and run[0] >= 0  # '-3--1' would not read back
+            parts += [f"{run[0]}-{run[-1]}"] if ranged else [str(n) for n in run]
             start = k
     return ",".join(parts)
 
