@@ -91,7 +91,7 @@ def test_several_values_not_equal_and_numbers_as_for_units(tmp_path):
         assert_array_equal(ds["post_activity"].values, data[:, [1, 3, 5]])
 
 
-@pytest.mark.parametrize("yes,no", [("true", "false"), ("True", "FALSE")])
+@pytest.mark.parametrize("yes,no", [("true", "false"), ("True", "FALSE"), ("1", "0")])
 def test_a_boolean_column_selects_by_true_and_false(yes, no, tmp_path):
     path, data = _calcium(tmp_path)
     ds = _read(path, f"presyn={yes}", f"presyn={no}")

@@ -168,7 +168,8 @@ def cell_matches(cell: Any, value: str) -> bool:
 
     Text cells match the same text; numeric cells match a number of equal value
     (``depth=100`` selects a float column's ``100.0``, as MatNWB stores numbers
-    as doubles); boolean cells match ``true`` / ``false`` in any case.
+    as doubles); boolean cells match ``true`` / ``false`` in any case, and ``1`` / ``0``
+    (``iscell=1``, as suite2p writes it).
 
     Parameters
     ----------
@@ -180,7 +181,8 @@ def cell_matches(cell: Any, value: str) -> bool:
     if str(cell) == value:
         return True
     if isinstance(cell, (bool, np.bool_)):
-        return value.strip().lower() == str(bool(cell)).lower()
+        text = value.strip().lower()
+        return text == str(bool(cell)).lower() or text == str(int(bool(cell)))
     if isinstance(cell, (int, float, np.integer, np.floating)):
         try:
             return float(cell) == float(value)
