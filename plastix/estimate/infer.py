@@ -648,14 +648,21 @@ CCG_SEM_EVIDENCE = 2.0
 exceed 0 for its transmission variance to enter its SEM."""
 
 
+_GOLDEN = (5 ** 0.5 - 1) / 2
+"""The golden ratio's fractional part: ``(b × _GOLDEN) mod 1`` spreads block numbers ``b``
+evenly over [0, 1) with no period."""
+
+
 def _ccg_background(q, t, flat, gap, how, n_pre, wi) -> np.ndarray:
     """Per-spike variance of the excess ``x`` where no pair transmits, per window of
     ``wi``: ``x`` read at pre spikes shifted by :data:`CCG_SEM_SHIFT` reaches (forwards,
     or backwards near the window's end), pooled over the pre units; enough of them that
-    about :data:`CCG_SEM_READS` post spikes fall in their lag windows (every ``k``-th
-    block of ``CCG_SEM_SHIFT`` reaches of time).  Floored at :data:`CCG_SEM_POISSON` of a
-    Poisson train's; with surrogates the baseline's own noise adds ``1 / n_surrogates``.
-    Returns ``(windows of wi, 1)``, NaN in a window without pre spikes."""
+    about :data:`CCG_SEM_READS` post spikes fall in their lag windows (the spikes of one
+    in ``k`` blocks of an eighth of the shift, picked by golden-ratio hashing, so that no
+    periodic structure, such as cross-fitting's alternating blocks, aliases with it).
+    Floored at :data:`CCG_SEM_POISSON` of a Poisson train's; with surrogates the
+    baseline's own noise adds ``1 / n_surrogates``.  Returns ``(windows of wi, 1)``, NaN
+    in a window with fewer than 2 reads (the pair's own spread stands in there)."""
     lo, hi, baseline, jitter, n_surrogates, _, _, reach = how
     d = CCG_SEM_SHIFT * (reach[1] - reach[0])
     win = flat // n_pre  # non-decreasing: t is sorted and windows follow each other
@@ -671,7 +678,9 @@ def _ccg_background(q, t, flat, gap, how, n_pre, wi) -> np.ndarray:
     at = win - wi[0]
     ahead = t + d + reach[1] <= t1[at]
     ts = np.where(ahead, t + d, t - d)
-    use = (np.floor(t / d) % every[at] == 0) & (ahead | (t - d + reach[0] >= t0[at]))
+    block = np.floor(t * (8 / d))  # 1/8-shift blocks, 1 in `every` taken: golden-ratio
+    take = (block * _GOLDEN) % 1.0 < 1 / every[at]  # hashing, no period to alias with
+    use = take & (ahead | (t - d + reach[0] >= t0[at]))
     use[use] = _clear_of(gap, ts[use] + reach[0], ts[use] + reach[1])
     obs, exp = _pair_counts(q, ts[use], lo, hi, baseline, jitter, 0, None)
     x, k = obs - exp, at[use]
@@ -679,7 +688,7 @@ def _ccg_background(q, t, flat, gap, how, n_pre, wi) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         v = np.where(m0 >= 2, (m2 - m1 * m1 / m0) / (m0 - 1), np.nan)
         step, h = _spike_kernel(lo, hi, baseline, jitter)
-        v = np.fmax(v, CCG_SEM_POISSON * rate * float(h @ h) * step)
+        v = np.maximum(v, CCG_SEM_POISSON * rate * float(h @ h) * step)  # NaN stays
     v = np.where(has, v, np.nan)
     return (v * (1 + 1 / n_surrogates) if n_surrogates else v)[:, None]
 
