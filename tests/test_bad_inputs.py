@@ -907,7 +907,7 @@ CASES += [
     ("estimate-unknown-option", _est_alignment(n_boots=10), TypeError,
      r"estimate_alignment\(\) got an unknown option `n_boots`; valid options are kernel, "
      r"decay, lag, stdp_tau, n_boot, block_length, n_null, alpha, chunk_bins, streaming, "
-     r"memory, progress, rng, null\. Did you mean 'n_boot'\?"),
+     r"memory, progress, rng, null, resume_dir\. Did you mean 'n_boot'\?"),
     ("estimate-memory-unit", _est_fit(memory="2 lightyears"), ValueError,
      r"`memory` must be a size like '2GiB', '512MB' or a number of bytes \(units B, kB, MB, "
      r"GB, TB, KiB, MiB, GiB, TiB\); got '2 lightyears'\."),
