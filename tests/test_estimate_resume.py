@@ -330,3 +330,20 @@ def test_cli_weights_from_spikes_passes_its_resume_folder(tmp_path, monkeypatch,
     assert capsys.readouterr().err.strip() == (
         "plastix estimate: interrupted; the inferred chunks and null replicates finished so "
         f"far are kept in {str(folder)!r}: rerun the same command (same --rng) to resume.")
+
+
+def test_batch_progress_counts_files_not_each_fits_passes(rate_nc, tmp_path, monkeypatch,
+                                                           capsys):
+    """Off a terminal a batch prints plain lines about its files; the fits inside it (on
+    Dask workers, or one after another) print none of their own, which would mix."""
+    import plastix._util.progress as progress_mod
+
+    monkeypatch.setattr(progress_mod, "PROGRESS_EVERY_S", 0.0)
+    second = tmp_path / "two.nc"
+    second.write_bytes(rate_nc.read_bytes())
+    capsys.readouterr()
+    assert main(["estimate", str(rate_nc), str(second), *FAST, "--out",
+                 f"{tmp_path / 'b'}/"]) == 0
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if "% (" in x]
+    assert lines and all(" files), " in x for x in lines), lines

@@ -82,8 +82,11 @@ def estimate_task(args: argparse.Namespace, *, tick=None) -> dict[str, Any]:
     try:
         est = fit_file(args)
     except Exception as err:  # noqa: BLE001 - reported in one line with the file, at the end
-        return {"error": one_line(err)}
-    return {"result": est.result_, "summary": est.summary()}
+        est = None
+        out = {"error": one_line(err)}
+    if tick is not None:  # in process: the batch's bar moves by a file (Dask moves it itself)
+        tick(1)
+    return out if est is None else {"result": est.result_, "summary": est.summary()}
 
 
 def run_batch(args: argparse.Namespace) -> int:
@@ -130,6 +133,7 @@ def run_batch(args: argparse.Namespace) -> int:
     for f in todo:
         one = copy.copy(args)
         one.file, one.func, one.resume = f, None, resume_folder(bases[f])
+        one.progress = False  # the batch's own bar counts files (a worker's lines would mix)
         tasks.append(Task(f"estimate-{keys[f]}", estimate_task, (one,), label=str(f)))
     bar = progress_bar(None, len(tasks), "estimate", "files") if tasks else None
     try:

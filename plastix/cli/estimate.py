@@ -206,21 +206,22 @@ def fit_file(args: argparse.Namespace):
     from plastix.estimate.estimator import HebbianEstimator, check_weight_changes
 
     resume = getattr(args, "resume", None)  # the null's resume folder (None: not saved)
+    progress = getattr(args, "progress", None)  # False in a batch's task: the batch counts
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,
                            n_boot=args.n_boot, n_null=args.n_null, null=args.null,
-                           alpha=args.alpha, rng=args.rng, resume_dir=resume)
+                           alpha=args.alpha, rng=args.rng, resume_dir=resume, progress=progress)
     options = reader_options(args)
     if args.weights_from == "spikes":
         from plastix.estimate import estimate_from_spikes
 
         rec = open_input(args.file, allow_pickle=args.allow_pickle,  # activity left in the file
                          **spike_reader_options(args.file, options))
-        kw = inference_options(args)
+        kw = {**inference_options(args), "progress": progress}
         try:
             est = estimate_from_spikes(
                 rec, method=kw.pop("method"), kernel=args.kernel, infer=kw, decay=args.decay,
                 lag=args.lag, n_boot=args.n_boot, n_null=args.n_null, null=args.null,
-                alpha=args.alpha, rng=args.rng, resume_dir=resume)
+                alpha=args.alpha, rng=args.rng, resume_dir=resume, progress=progress)
         finally:
             rec.close()
     elif options or (args.allow_pickle and is_pickle(args.file)):
