@@ -580,10 +580,23 @@ def _check_physical(where: str, ds: xr.Dataset) -> None:
     for name in ("pre_activity", "post_activity", "weight"):
         bound = _magnitude_bound(ds, name, tu)[0]
         values = np.asarray(ds[name].values)
-        if first_flagged(beyond_bound(_stored(values), bound)) is None:
+        if _within(_stored(values), bound):
             continue
         n_bad, first = first_flagged(beyond_bound(values, bound))
         raise _beyond(where, ds, name, n_bad, first, float(values[first]))
+
+
+def _within(values: np.ndarray, bound: float) -> bool:
+    """Whether no value is beyond ±``bound`` (NaN, a missing value, is within), found by two
+    reductions that allocate nothing (``fmax``/``fmin`` skip NaN; inf is beyond): the
+    masks of :func:`beyond_bound` take the activity's size again and are built only to
+    name the first value beyond it."""
+    if values.size == 0:
+        return True
+    if values.dtype.kind not in "fiu":
+        return first_flagged(beyond_bound(values, bound)) is None
+    return not (np.fmax.reduce(values, axis=None) > bound
+                or np.fmin.reduce(values, axis=None) < -bound)
 
 
 def beyond_bound(values: np.ndarray, bound: float, *, nan: bool = False) -> np.ndarray:
@@ -802,10 +815,29 @@ def _check_stored_decay(where: str, var: xr.DataArray, tu: str) -> None:
 
 
 def _finite_or_schema(where: str, name: str, arr: np.ndarray, *, allow_nan: bool) -> None:
+    """Refuse inf (and NaN unless ``allow_nan``) in ``arr``; the mask naming the first is
+    built only when a reduction that allocates nothing finds one (:func:`_all_finite`)."""
+    if _all_finite(arr, allow_nan=allow_nan):
+        return
     try:
         check_finite(name, np.asarray(arr, dtype=float), allow_nan=allow_nan)
     except ValueError as err:
         raise SchemaError(where + str(err)) from None
+
+
+def _all_finite(arr: Any, *, allow_nan: bool) -> bool:
+    """Whether the numbers ``arr`` hold no inf (nor NaN unless ``allow_nan``), from
+    reductions of the array as stored (no float64 copy, no mask); False also when the
+    reductions cannot tell (not numbers, or a sum that overflows: the caller checks)."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind in "iub" or arr.size == 0:
+        return True
+    if arr.dtype.kind != "f":
+        return False
+    if allow_nan:  # fmax/fmin skip NaN: an inf is the largest or the smallest
+        return not (np.isinf(np.fmax.reduce(arr, axis=None))
+                    or np.isinf(np.fmin.reduce(arr, axis=None)))
+    return bool(np.isfinite(np.add.reduce(arr, axis=None)))
 
 
 def _check_order(where: str, name: str, t: np.ndarray, seg: np.ndarray, seg_name: str) -> None:
