@@ -57,3 +57,38 @@ def test_validate_record_still_names_the_first_bad_value(bad):
     with pytest.raises(SchemaError, match=r"pre_activity.*index \(7, 11\)"):
         validate_record(ds, stage="estimate")
 
+
+def _observed_pass(ds):
+    from plastix.estimate._stats import interval_stats, layout_of
+
+    return interval_stats(ds, layout_of(ds), kernel="product", lag=0, chunk_bins=2000,
+                          keep_h=True, gram=True)
+
+
+def test_gram_store_keeps_no_copy_of_the_weights_or_masked_copies():
+    ds = _record()
+    peak = _peak(lambda: _observed_pass(ds))
+    # H (2.4 MB), [d; w; h] of the one block (3.6 MB) and a batch: 12 MB; it was 25 MB
+    # with the weights copied into the store and six masked copies of them
+    assert peak < 7 * ds["weight"].values.nbytes
+
+
+@pytest.mark.parametrize("measured", [0.05, 1.0])
+def test_gram_in_memory_equals_the_on_disk_store(tmp_path, monkeypatch, measured):
+    """The in-memory store (H only, the weights read from the record) and the on-disk store
+    of a streamed record (weights and H in a file) give the same Gram matrix, bit for bit,
+    with masked synapses and with every synapse measured."""
+    from plastix.estimate.reader import GramStore, open_record
+
+    ds = _record(1, measured=measured)
+    path = tmp_path / "rec.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    monkeypatch.setattr(GramStore, "MEMORY_BYTES", 0)  # the file store, however small
+    lazy, handle = open_record(path, streaming=True)
+    try:
+        on_disk = _observed_pass(lazy)
+    finally:
+        handle.close()
+    in_memory = _observed_pass(ds)
+    for key in ("gram", "stats", "post_stats"):
+        np.testing.assert_array_equal(in_memory[key], on_disk[key])

@@ -515,8 +515,8 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         n_silent = np.zeros(n_k, dtype=np.int64)
         ok_pre_all = np.ones((n_k, n_pre), bool)
         ok_post_all = np.ones((n_k, n_post), bool)
-        store = _Store(lay, ds.sizes["weight_time"], n_post, n_pre,
-                       on_disk=pre_r.lazy) if keep_h else None
+        store = _Store(lay, ds.sizes["weight_time"], n_post, n_pre, on_disk=pre_r.lazy,
+                       weights=weights.array) if keep_h else None
         shifts = np.zeros(n_k, dtype=np.int64) if shifts is None else np.asarray(shifts)
         t_h_box = [0.0]
         # group intervals into batches that share a shift

@@ -395,6 +395,12 @@ class WeightSamples:
                                      and "weight" in h5) else var
         self._cache: dict[int, np.ndarray] = {}
 
+    @property
+    def array(self) -> np.ndarray | None:
+        """All the weight samples ``(weight_time, post, pre)`` when the record holds them in
+        memory (float64), else None."""
+        return self._arr
+
     def take(self, idx: np.ndarray) -> np.ndarray:
         if self._arr is not None:
             return self._arr[idx]
@@ -514,13 +520,17 @@ class GramStore:
     missing synapses are masked and multiplied out directly.  Kept in memory
     for in-memory records; for lazily opened (large) records in a temporary
     file, written interval by interval and read back by blocks of rows, so
-    memory stays bounded by the block size.
+    memory stays bounded by the block size.  In memory, with ``weights`` (the record's
+    samples, :attr:`WeightSamples.array`), only ``H_k`` is kept: the weight rows are
+    read from the record itself, not copied (the record's weights are the size of all
+    of ``H``: 0.46 GB for 800 × 200 units sampled 361 times).
     """
 
     #: stores up to this size stay in memory even for lazily opened records
     MEMORY_BYTES = 256 * 2**20
 
-    def __init__(self, lay: Any, n_wt: int, n_post: int, n_pre: int, *, on_disk: bool):
+    def __init__(self, lay: Any, n_wt: int, n_post: int, n_pre: int, *, on_disk: bool,
+                 weights: np.ndarray | None = None):
         self.lay = lay
         self.used = np.unique(np.concatenate([lay.k, lay.k + 1]))
         self.slot = {int(v): i for i, v in enumerate(self.used)}
@@ -530,16 +540,24 @@ class GramStore:
         self.tmpdir = None
         self.writer: ThreadPoolExecutor | None = None
         self.pending: list = []
+        self.w = None  # the record's weight samples, when only H is stored here
         if on_disk and int(np.prod(self.shape)) * 8 > self.MEMORY_BYTES:
             self.tmpdir = tempfile.TemporaryDirectory(prefix="plastix-gram-")
             self.path = os.path.join(self.tmpdir.name, "wh.bin")
             with open(self.path, "wb") as f:
                 f.truncate(int(np.prod(self.shape)) * 8)
             self.arr = None
+        elif weights is not None:
+            self.w = weights
+            self.arr = np.zeros((lay.k.size, n_post, n_pre))  # H only
         else:
             self.arr = np.zeros(self.shape)
 
     def put(self, run: np.ndarray, w0: np.ndarray, w1: np.ndarray, h: np.ndarray) -> None:
+        if self.w is not None:  # the weights stay in the record
+            for i, k in enumerate(run):
+                self.arr[int(k)] = h[i]
+            return
         items = []
         for i, k in enumerate(run):
             kk = int(self.lay.k[k])
@@ -601,48 +619,68 @@ class GramStore:
         all_pre = bool(ok_pre.all())
         starts = list(range(0, n_post, block_rows))
 
-        def load(r0: int) -> np.ndarray:
+        def load(r0: int) -> tuple[np.ndarray, np.ndarray]:
+            """The weight rows and the H rows of one block of postsynaptic rows."""
             rows = slice(r0, min(r0 + block_rows, n_post))
+            if self.w is not None:
+                return self.w[self.used, rows], self.arr[:, rows]
             if self.arr is not None:
-                return self.arr[:, rows]
+                return self.arr[:n_w, rows], self.arr[n_w:, rows]
             # plain reads: no memory map (page faults can stall on writeback)
             x = np.empty((self.n_rows, rows.stop - rows.start, n_pre))
             with open(self.path, "rb") as f:
                 for j in range(self.n_rows):
                     f.seek(((j * n_post) + rows.start) * n_pre * 8)
                     f.readinto(memoryview(x[j]).cast("B"))
-            return x
+            return x[:n_w], x[n_w:]
 
         # the next block is read (file reads release the GIL) while this one is multiplied
         pool = ThreadPoolExecutor(1) if self.arr is None and len(starts) > 1 else None
         nxt = None
         try:
             for bi, r0 in enumerate(starts):
-                x = nxt.result() if nxt is not None else load(r0)
+                wb, hb = nxt.result() if nxt is not None else load(r0)
                 nxt = (pool.submit(load, starts[bi + 1])
                        if pool is not None and bi + 1 < len(starts) else None)
                 rows = slice(r0, min(r0 + block_rows, n_post))
-                g, g_basis = self._gram_block(x, rows, g, g_basis, ok_pre, ok_post, all_pre,
-                                              i0, i1, n_w)
+                g, g_basis = self._gram_block(wb, hb, rows, g, g_basis, ok_pre, ok_post,
+                                              all_pre, i0, i1)
+                del wb, hb
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
         return g + t @ g_basis @ t.T
 
-    def _gram_block(self, x, rows, g, g_basis, ok_pre, ok_post, all_pre, i0, i1, n_w):
-        """Add one block of postsynaptic rows ``x (rows of the store, nr, pre)`` to the Grams."""
-        lay, n_k = self.lay, self.lay.k.size
-        wb = x[:n_w]
+    def _gram_block(self, wb, hb, rows, g, g_basis, ok_pre, ok_post, all_pre, i0, i1):
+        """Add one block of postsynaptic rows to the Grams: ``wb`` the weight samples'
+        rows ``(samples used, nr, pre)``, ``hb`` the intervals' ``H`` rows ``(K, nr, pre)``.
+
+        Each product is of one C-contiguous matrix with its transpose, built in place:
+        the samples' and H's rows one after the other, or, where synapses are masked,
+        ``[d; w; h]`` (each masked entry 0) filled interval by interval, with no
+        masked copies of the weights besides it.
+        """
+        lay, n_k, n_w = self.lay, self.lay.k.size, wb.shape[0]
         if all_pre and ok_post[:, rows].all() and np.isfinite(wb).all():
-            flat = np.ascontiguousarray(x.reshape(self.n_rows, -1))
+            flat = np.empty((n_w + n_k, wb[0].size))
+            flat[:n_w] = wb.reshape(n_w, -1)
+            flat[n_w:] = hb.reshape(n_k, -1)
             g_basis += np.dot(flat, flat.T)
             return g, g_basis
-        w0, w1, hb = wb[i0], wb[i1], x[n_w:]
-        mask = (np.isfinite(w0) & np.isfinite(w1) & ok_pre[:, None, :]
-                & ok_post[:, rows, None])
-        xm = np.concatenate([np.where(mask, w1 - w0, 0.0),
-                             np.where(mask, w0, 0.0) * lay.duration[:, None, None],
-                             np.where(mask, hb, 0.0)]).reshape(3 * n_k, -1)
+        xm = np.empty((3, n_k, *wb.shape[1:]))  # [d; w; h], masked
+        for j in range(n_k):
+            a0, a1 = wb[i0[j]], wb[i1[j]]
+            off = ~(np.isfinite(a0) & np.isfinite(a1) & ok_pre[j][None, :]
+                    & ok_post[j, rows][:, None])
+            d, w, h = xm[0, j], xm[1, j], xm[2, j]
+            np.subtract(a1, a0, out=d)
+            d[off] = 0.0
+            w[...] = a0
+            w[off] = 0.0
+            w *= lay.duration[j]
+            h[...] = hb[j]
+            h[off] = 0.0
+        xm = xm.reshape(3 * n_k, -1)
         g += np.dot(xm, xm.T)
         return g, g_basis
 
