@@ -92,3 +92,120 @@ def test_gram_in_memory_equals_the_on_disk_store(tmp_path, monkeypatch, measured
     in_memory = _observed_pass(ds)
     for key in ("gram", "stats", "post_stats"):
         np.testing.assert_array_equal(in_memory[key], on_disk[key])
+
+
+# ---- a float32 ΔF/F series read into memory is kept float32 -------------------------------
+
+SERIES = "processing/ophys/Fluorescence/RoiResponseSeries"
+CA_ROWS, CA_ROIS, CA_RATE = 12_000, 60, 20.0  # 600 s at 20 Hz; 5.8 MB in float64
+CA_PRE, CA_POST = list(range(40)), list(range(40, 60))
+CA_FLAGS = dict(pre_activity=SERIES, post_activity=SERIES, pre_units=CA_PRE,
+                post_units=CA_POST, decay=0.01)
+
+
+@pytest.fixture(scope="module")
+def calcium32(tmp_path_factory):
+    """A 2p file: a float32 ΔF/F RoiResponseSeries (no conversion, no offset) of 60 ROIs
+    (40 pre, 20 post) and weights of 80 of their 800 pairs every 30 s."""
+    pytest.importorskip("pynwb")
+    from nwb_builders import add_plasticity, nwbfile, write
+    from pynwb.ophys import Fluorescence, ImageSegmentation, OpticalChannel, RoiResponseSeries
+
+    rng = np.random.default_rng(3)
+    nwb = nwbfile()
+    plane = nwb.create_imaging_plane(
+        name="plane", optical_channel=OpticalChannel(name="green", description="green",
+                                                     emission_lambda=500.0),
+        description="L2/3", device=nwb.create_device("scope"), excitation_lambda=920.0,
+        imaging_rate=CA_RATE, indicator="GCaMP6f", location="CA1")
+    ophys = nwb.create_processing_module("ophys", "imaging")
+    seg = ImageSegmentation()
+    ophys.add(seg)
+    cells = seg.create_plane_segmentation("cells", plane, "PlaneSegmentation")
+    for k in range(CA_ROIS):
+        cells.add_roi(pixel_mask=[(k, 0, 1.0)])
+    rois = cells.create_roi_table_region("rois", region=list(range(CA_ROIS)))
+    data = np.maximum(rng.standard_normal((CA_ROWS, CA_ROIS)), 0).astype(np.float32) / 3
+    ophys.add(Fluorescence(RoiResponseSeries(
+        name="RoiResponseSeries", data=data, rois=rois, unit="n.a.", starting_time=0.0,
+        rate=CA_RATE)))
+    flat = rng.choice(len(CA_PRE) * len(CA_POST), 80, replace=False)
+    pairs = [(CA_PRE[f % len(CA_PRE)], CA_POST[f // len(CA_PRE)]) for f in flat]
+    times = np.arange(0.0, 600.0 + 1e-9, 30.0)
+    add_plasticity(nwb, times, 1.0 + np.cumsum(rng.standard_normal((times.size, 80)),
+                                               axis=0) * 0.1, pairs, unit="1")
+    return write(nwb, tmp_path_factory.mktemp("ca32") / "ca32.nwb")
+
+
+def _opened(path):
+    from plastix.io.nwb import open_standard_nwb
+
+    return open_standard_nwb(path, **CA_FLAGS)
+
+
+def _loaded(path):
+    from plastix.io.lazy import load_activity
+
+    return load_activity(_opened(path))
+
+
+def test_a_float32_series_is_held_float32_with_the_float64_numbers(calcium32, monkeypatch):
+    """``load_activity`` (the CLI's flagged path, in memory) held the series in float64:
+    twice the float32 file's numbers; it keeps them float32, the very values."""
+    import plastix.io.lazy as lazy_mod
+    from plastix.io.lazy import load_activity
+    from plastix.io.nwb import read_standard_nwb
+
+    monkeypatch.setattr(lazy_mod, "READ_BLOCK_BYTES", 2**16)  # blocks of 136 rows
+    whole = read_standard_nwb(calcium32, **CA_FLAGS)  # float64, as before
+    ds = _opened(calcium32)
+    peak = _peak(lambda: load_activity(ds))
+    for name in ("pre_activity", "post_activity"):
+        assert ds[name].dtype == np.float32
+        np.testing.assert_array_equal(ds[name].values.astype(np.float64), whole[name].values)
+    size = sum(whole[n].values.nbytes for n in ("pre_activity", "post_activity"))
+    assert peak < 0.75 * size  # float64: the activity and a block; float32: half
+
+
+def test_the_estimate_of_a_float32_record_is_that_of_its_float64_read(calcium32):
+    """Observed pass, Gram matrices, null passes and bootstrap: the same numbers bit for
+    bit, each batch converted to float64 as it is multiplied."""
+    from plastix.estimate import HebbianEstimator
+    from plastix.io.nwb import read_standard_nwb
+
+    kw = dict(decay=0.01, n_boot=50, n_null=4, rng=0)
+    held = HebbianEstimator(**kw).fit(_loaded(calcium32))
+    whole = HebbianEstimator(**kw).fit(read_standard_nwb(calcium32, **CA_FLAGS))
+    assert not held.streamed_
+    xr_ok = held.result_.identical(whole.result_)
+    assert xr_ok, "the float32 record's result differs from the float64 record's"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, "file"])
+def test_a_shifted_read_fills_the_callers_buffer(tmp_path, dtype):
+    """A null pass's circularly shifted batch (wrapping the segment's end) is read into the
+    reader's buffer (it was concatenated into a new array each batch), the same numbers."""
+    from plastix.estimate.reader import ActivityRows, open_h5, open_record
+
+    ds = _record(2)
+    ref = ActivityRows(ds, "pre_activity").read_shifted(100, 700, 0, N_T, 5800)
+    handle = h5 = None
+    if dtype == "file":
+        ds.to_netcdf(tmp_path / "rec.nc", engine="h5netcdf")
+        ds, handle = open_record(tmp_path / "rec.nc", streaming=True)
+        h5 = open_h5(ds)
+        rows = ActivityRows(ds, "pre_activity", h5)
+    else:
+        ds["pre_activity"] = ds["pre_activity"].astype(np.float32).astype(np.float64)
+        ref = ActivityRows(ds, "pre_activity").read_shifted(100, 700, 0, N_T, 5800)
+        ds["pre_activity"] = ds["pre_activity"].astype(np.float32)
+        rows = ActivityRows(ds, "pre_activity")
+    try:
+        out = np.empty((600, N_PRE))
+        got = rows.read_shifted(100, 700, 0, N_T, 5800, out)
+        assert np.shares_memory(got, out)
+        np.testing.assert_array_equal(got, ref)
+    finally:
+        for h in (h5, handle):
+            if h is not None:
+                h.close()

@@ -529,7 +529,7 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         # Reading the next batch (HDF5 → float64 buffers, and its weight samples) runs in
         # a helper thread while this one multiplies the current batch (BLAS releases the
         # GIL); writes of the Gram store run in another.  Two buffer pairs alternate.
-        direct = h_override is None and pre_r.lazy and post_r.lazy
+        direct = h_override is None and pre_r.converts and post_r.converts
         prefetch = _Prefetch(pre_r, post_r, weights, lay, batches, shifts, lag=lag,
                              max_bins=max_bins, direct=direct,
                              skip=h_override is not None, read_batch=_read_batch)

@@ -320,7 +320,10 @@ class ActivityRows:
             backend = getattr(getattr(var, "_data", None), "array", None)
             if hasattr(backend, "read_direct") and getattr(backend, "shape", None) == var.shape:
                 self._var = backend
-        self._arr = None if self.lazy else np.asarray(var.values, dtype=float)
+        self._arr = None if self.lazy else _values(var)
+        #: reads convert the values to float64 (a file's rows, float32 in memory), into
+        #: the caller's buffers when given (:class:`Prefetch`)
+        self.converts = self._arr is None or self._arr.dtype != np.float64
         self._bound = value_bound(ds, name) if self.lazy else None
 
     def close(self) -> None:
@@ -338,7 +341,12 @@ class ActivityRows:
             n = self._var.shape[1]
             return np.zeros((0, n))
         if self._arr is not None:
-            return self._arr[a:b]
+            if self._arr.dtype == np.float64:
+                return self._arr[a:b]
+            if out is None:  # float32 in memory: converted a batch at a time
+                return self._arr[a:b].astype(np.float64)
+            out[...] = self._arr[a:b]
+            return out
         out = self._fetch(a, b, out)
         # two passes without temporaries (fmin/fmax skip NaN, a missing value); inf is beyond
         if np.fmax.reduce(out, axis=None) > self._bound or (
@@ -367,7 +375,9 @@ class ActivityRows:
                      out: np.ndarray | None = None) -> np.ndarray:
         """Rows ``a..b`` of the series circularly shifted by ``shift`` bins within ``[s0, s1)``.
 
-        Row ``t`` of the result is row ``s0 + (t − s0 − shift) mod (s1 − s0)``.
+        Row ``t`` of the result is row ``s0 + (t − s0 − shift) mod (s1 − s0)``.  Read
+        from a file, the rows go into ``out`` when it is given (C-contiguous, ``(b − a,
+        n)``): a null pass reuses the reader's buffers rather than copying each batch.
         """
         if shift == 0:
             return self.read(a, b, out)
@@ -375,9 +385,22 @@ class ActivityRows:
         first = s0 + (a - s0 - shift) % length
         n = b - a
         if first + n <= s1:
-            return self.read(first, first + n)
+            return self.read(first, first + n, out)
+        if out is not None:  # both pieces into the buffer
+            k = s1 - first
+            for dst, got in ((out[:k], self.read(first, s1, out[:k])),
+                             (out[k:n], self.read(s0, s0 + n - k, out[k:n]))):
+                if got is not dst:  # a view of float64 held in memory, or a reader's copy
+                    dst[...] = got
+            return out[:n]
         head = self.read(first, s1)
         return np.concatenate([head, self.read(s0, s0 + n - head.shape[0])], axis=0)
+
+
+def _values(var: xr.Variable) -> np.ndarray:
+    """An activity variable held in memory: float64, or float32 as kept (no copy)."""
+    values = np.asarray(var.values)
+    return values if values.dtype == np.float32 else np.asarray(values, dtype=float)
 
 
 class WeightSamples:
@@ -622,8 +645,10 @@ class GramStore:
         def load(r0: int) -> tuple[np.ndarray, np.ndarray]:
             """The weight rows and the H rows of one block of postsynaptic rows."""
             rows = slice(r0, min(r0 + block_rows, n_post))
-            if self.w is not None:
-                return self.w[self.used, rows], self.arr[:, rows]
+            if self.w is not None:  # a view when every sample is used (no copy)
+                every = self.used.size == self.w.shape[0]
+                wb = self.w[:, rows] if every else self.w[self.used, rows]
+                return wb, self.arr[:, rows]
             if self.arr is not None:
                 return self.arr[:n_w, rows], self.arr[n_w:, rows]
             # plain reads: no memory map (page faults can stall on writeback)

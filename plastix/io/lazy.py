@@ -101,7 +101,7 @@ READ_BLOCK_BYTES = 1 << 25
 """Bytes of stored rows read at once by :func:`read_views` (32 MiB)."""
 
 
-def read_views(views: list[RowsArray]) -> list[np.ndarray]:
+def read_views(views: list[RowsArray], *, convert: bool = True) -> list[np.ndarray]:
     """The values of each view (float64, ``(time, unit)``), each stored row read once.
 
     Views of one stored dataset with the same rows and scaling (an NWB series that
@@ -115,6 +115,9 @@ def read_views(views: list[RowsArray]) -> list[np.ndarray]:
     ----------
     views : list of RowsArray
         The views to read.
+    convert : bool
+        False: the stored values as stored (their dtype, no scaling), for
+        :func:`load_activity` to hold a narrower dtype in memory.
 
     Returns
     -------
@@ -128,20 +131,23 @@ def read_views(views: list[RowsArray]) -> list[np.ndarray]:
         rows = None if v.rows is None else v.rows.tobytes()
         groups.setdefault((id(v.data), rows, v.conversion, v.offset), []).append(i)
     for idx in groups.values():
-        for i, values in zip(idx, _read_together([views[i] for i in idx]), strict=True):
+        for i, values in zip(idx, _read_together([views[i] for i in idx], convert),
+                             strict=True):
             out[i] = values
     return out
 
 
-def _read_together(views: list[RowsArray]) -> list[np.ndarray]:
-    """The values of views that share their dataset, rows and scaling (:func:`read_views`)."""
+def _read_together(views: list[RowsArray], convert: bool = True) -> list[np.ndarray]:
+    """The values of views that share their dataset, rows and scaling (:func:`read_views`);
+    with ``convert`` False as stored (:func:`stored_dtype`, no scaling)."""
     first = views[0]
     every = np.arange(first._n_cols)
     cols = [every if v.cols is None else v.cols for v in views]
     take, inverse = np.unique(np.concatenate(cols), return_inverse=True)
     where = np.split(inverse, np.cumsum([c.size for c in cols])[:-1])
     stored = np.arange(first._n_stored) if first.rows is None else first.rows
-    out = [np.empty((stored.size, c.size)) for c in cols]
+    dtype = np.float64 if convert else stored_dtype(first)
+    out = [np.empty((stored.size, c.size), dtype=dtype) for c in cols]
     step = max(1, READ_BLOCK_BYTES // (8 * max(take.size, 1)))
     a = 0
     while a < stored.size:  # blocks of at most `step` stored rows, split at gaps
@@ -153,13 +159,18 @@ def _read_together(views: list[RowsArray]) -> list[np.ndarray]:
             raw = raw[stored[a:b] - lo]
         for values, w in zip(out, where, strict=True):
             part = values[a:b]
-            part[:] = raw[:, w]  # float64 here, one block at a time
-            if first.conversion != 1.0 or first.offset != 0.0:
+            part[:] = raw[:, w]  # float64 here (if converted), one block at a time
+            if convert and (first.conversion != 1.0 or first.offset != 0.0):
                 np.multiply(part, first.conversion, out=part)
                 np.add(part, first.offset, out=part)
         del raw
         a = b
     return out
+
+
+def stored_dtype(view: RowsArray) -> np.dtype:
+    """The dtype the view's dataset stores (float64 when it does not say)."""
+    return np.dtype(getattr(view.data, "dtype", np.float64))
 
 
 def _stored_block(view: RowsArray, lo: int, hi: int, take: np.ndarray) -> np.ndarray:
@@ -344,19 +355,32 @@ def load_activity(ds: xr.Dataset) -> xr.Dataset:
 
     Activity read from views of one stored dataset (an NWB series holding both roles'
     columns) is read together by :func:`read_views`: each stored row once, only the
-    columns taken; other lazily read activity (spikes binned when read) is loaded
-    as it is.  The file can be closed afterwards.
+    columns taken.  A dataset stored as float32 (a ΔF/F series) with no scaling
+    (conversion 1, offset 0) is kept float32: its values are those of a float64 read,
+    in half the memory, and the estimator converts each batch of rows it multiplies
+    (:class:`plastix.estimate.reader.ActivityRows`).  Other lazily read activity
+    (spikes binned when read) is loaded as it is.  The file can be closed afterwards.
     """
     names = [f"{role}_activity" for role in ("pre", "post")]
     lazy = [n for n in names if n in ds.variables and not ds[n].variable._in_memory]
     views = {n: lazy_backend(ds[n].variable) for n in lazy}
     views = {n: v for n, v in views.items() if isinstance(v, RowsArray)}
-    for name, values in zip(views, read_views(list(views.values())), strict=True):
-        var = ds[name].variable
-        ds[name] = xr.Variable(var.dims, values, var.attrs)
+    kept = {n: v for n, v in views.items() if _kept_as_stored(v)}
+    wide = {n: v for n, v in views.items() if n not in kept}
+    for group, convert in ((wide, True), (kept, False)):
+        for name, values in zip(group, read_views(list(group.values()), convert=convert),
+                                strict=True):
+            var = ds[name].variable
+            ds[name] = xr.Variable(var.dims, values, var.attrs)
     for name in lazy:
         ds[name].variable.load()
     return ds
+
+
+def _kept_as_stored(view: RowsArray) -> bool:
+    """Whether the view's values are its stored float32 numbers, unscaled (kept float32)."""
+    return (stored_dtype(view) == np.float32 and view.conversion == 1.0
+            and view.offset == 0.0)
 
 
 def placeholder(shape: tuple[int, int]) -> np.ndarray:
