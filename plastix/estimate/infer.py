@@ -648,18 +648,20 @@ CCG_SEM_EVIDENCE = 2.0
 exceed 0 for its transmission variance to enter its SEM."""
 
 
-_GOLDEN = (5 ** 0.5 - 1) / 2
-"""The golden ratio's fractional part: ``(b × _GOLDEN) mod 1`` spreads block numbers ``b``
-evenly over [0, 1) with no period."""
+_MIX = 1e6 * (5 ** 0.5 - 1) / 2
+"""``(t × _MIX / shift) mod 1``: a pseudo-random number per spike time that is the same in
+any run of windows; spikes a microsecond apart get unrelated ones, so a sample by it has
+no period to alias with and is not clumped in time."""
 
 
 def _ccg_background(q, t, flat, gap, how, n_pre, wi) -> np.ndarray:
     """Per-spike variance of the excess ``x`` where no pair transmits, per window of
     ``wi``: ``x`` read at pre spikes shifted by :data:`CCG_SEM_SHIFT` reaches (forwards,
     or backwards near the window's end), pooled over the pre units; enough of them that
-    about :data:`CCG_SEM_READS` post spikes fall in their lag windows (the spikes of one
-    in ``k`` blocks of an eighth of the shift, picked by golden-ratio hashing, so that no
-    periodic structure, such as cross-fitting's alternating blocks, aliases with it).
+    about :data:`CCG_SEM_READS` post spikes fall in their lag windows (one spike in
+    ``k``, picked by a hash of its time, :data:`_MIX`: a sample of every k-th block of
+    time aliased with cross-fitting's alternating blocks, and one of whole blocks read
+    clumps of overlapping spikes, a noisy variance).
     Floored at :data:`CCG_SEM_POISSON` of a Poisson train's; with surrogates the
     baseline's own noise adds ``1 / n_surrogates``.  Returns ``(windows of wi, 1)``, NaN
     in a window with fewer than 2 reads (the pair's own spread stands in there)."""
@@ -678,8 +680,7 @@ def _ccg_background(q, t, flat, gap, how, n_pre, wi) -> np.ndarray:
     at = win - wi[0]
     ahead = t + d + reach[1] <= t1[at]
     ts = np.where(ahead, t + d, t - d)
-    block = np.floor(t * (8 / d))  # 1/8-shift blocks, 1 in `every` taken: golden-ratio
-    take = (block * _GOLDEN) % 1.0 < 1 / every[at]  # hashing, no period to alias with
+    take = (t * (_MIX / d)) % 1.0 < 1 / every[at]  # 1 spike in `every`, by its time
     use = take & (ahead | (t - d + reach[0] >= t0[at]))
     use[use] = _clear_of(gap, ts[use] + reach[0], ts[use] + reach[1])
     obs, exp = _pair_counts(q, ts[use], lo, hi, baseline, jitter, 0, None)
