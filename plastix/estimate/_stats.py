@@ -301,13 +301,7 @@ def used_pairs(ds: xr.Dataset, lay: Layout, kernel: BoundKernel) -> UsedPairs | 
     """
     if not kernel.kernel.bilinear or not lay.k.size:
         return None
-    w = ds["weight"]
-    used = np.zeros(w.shape[1:], bool)
-    fin = np.isfinite(np.asarray(w[int(lay.k[0])].values))
-    for k in lay.k:  # intervals in order: each sample's mask is read once
-        nxt = np.isfinite(np.asarray(w[int(k) + 1].values))
-        used |= fin & nxt
-        fin = nxt
+    used = measured_entries(lambda k: np.asarray(ds["weight"][k].values), lay)
     post, pre = np.flatnonzero(used.any(axis=1)), np.flatnonzero(used.any(axis=0))
     block, n_pairs = post.size * pre.size, int(used.sum())
     if n_pairs and PAIR_COST * n_pairs < block:
@@ -317,6 +311,18 @@ def used_pairs(ds: xr.Dataset, lay: Layout, kernel: BoundKernel) -> UsedPairs | 
         rows, cols = np.repeat(post, pre.size), np.tile(pre, post.size)
         return UsedPairs(post, pre, rows, cols, True, used.shape)
     return None
+
+
+def measured_entries(sample: Any, lay: Layout) -> np.ndarray:
+    """The ``(post, pre)`` entries with a finite weight at both ends of some interval of
+    ``lay`` (the only ones any statistic reads), from ``sample(k)``: weight sample ``k``."""
+    fin = np.isfinite(sample(int(lay.k[0])))
+    used = np.zeros(fin.shape, bool)
+    for k in lay.k:  # intervals in order: each sample's mask is read once
+        nxt = np.isfinite(sample(int(k) + 1))
+        used |= fin & nxt
+        fin = nxt
+    return used
 
 
 def _batch_term(kernel: BoundKernel, x: np.ndarray, y: np.ndarray, lag: int,
@@ -515,8 +521,11 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         n_silent = np.zeros(n_k, dtype=np.int64)
         ok_pre_all = np.ones((n_k, n_pre), bool)
         ok_post_all = np.ones((n_k, n_post), bool)
+        w_all = weights.array
+        entries = (measured_entries(w_all.__getitem__, lay)
+                   if keep_h and w_all is not None and n_k else None)
         store = _Store(lay, ds.sizes["weight_time"], n_post, n_pre, on_disk=pre_r.lazy,
-                       weights=weights.array) if keep_h else None
+                       weights=w_all, entries=entries) if keep_h else None
         shifts = np.zeros(n_k, dtype=np.int64) if shifts is None else np.asarray(shifts)
         t_h_box = [0.0]
         # group intervals into batches that share a shift
