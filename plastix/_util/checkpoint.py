@@ -159,7 +159,7 @@ def digest(*parts: Any) -> str:
             if a.dtype.kind in "OUS":
                 a = np.asarray(json.dumps(a.astype(str).tolist()))
             h.update(f"{a.dtype.str}{a.shape}|".encode())
-            h.update(a.tobytes())
+            h.update(a.reshape(-1).view(np.uint8))  # its bytes, not a copy of them
 
     for p in parts:
         feed(p)
