@@ -375,9 +375,10 @@ class ActivityRows:
                      out: np.ndarray | None = None) -> np.ndarray:
         """Rows ``a..b`` of the series circularly shifted by ``shift`` bins within ``[s0, s1)``.
 
-        Row ``t`` of the result is row ``s0 + (t − s0 − shift) mod (s1 − s0)``.  Read
-        from a file, the rows go into ``out`` when it is given (C-contiguous, ``(b − a,
-        n)``): a null pass reuses the reader's buffers rather than copying each batch.
+        Row ``t`` of the result is row ``s0 + (t − s0 − shift) mod (s1 − s0)``.  Rows
+        that are converted (read from a file, or float32 in memory) go into ``out`` when
+        it is given (C-contiguous, ``(b − a, n)``): a null pass reuses the reader's
+        buffers rather than copying each batch.
         """
         if shift == 0:
             return self.read(a, b, out)
