@@ -39,7 +39,7 @@ from plastix._util.io import atomic_write
 
 __all__ = ["RESUME_VERSION", "PREFIX", "ChunkStore", "open_store"]
 
-RESUME_VERSION = 1
+RESUME_VERSION = 2
 """Bumped when the layout or the meaning of the chunk files changes."""
 PREFIX = "infer"
 """Start of the name of each configuration's folder inside ``resume_dir``."""
