@@ -11,12 +11,16 @@ the user's, and the rerun starts afresh: a full disk gets no hidden chunks left 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from plastix._util.checkpoint import remove_resume_folder
 
-__all__ = ["resume_folder", "check_resume_folder", "stopped", "missing_parents", "discard"]
+__all__ = ["resume_folder", "check_resume_folder", "writing_in", "stopped", "missing_parents",
+           "discard"]
 
 
 def resume_folder(output: Path) -> Path:
@@ -32,6 +36,35 @@ def check_resume_folder(folder: Path, command: str) -> None:
     if folder.exists() and not folder.is_dir():
         raise CLIError(f"--out: {str(folder)!r}, where {command} keeps its finished work "
                        "until the output is written, is a file; move or remove it.")
+
+
+def _inside(name: object, folder: Path) -> bool:
+    """Whether the path ``name`` (an OSError's filename) lies in ``folder``."""
+    if not isinstance(name, (str, bytes, os.PathLike)):
+        return False
+    try:
+        return Path(os.fsdecode(name)).absolute().is_relative_to(folder.absolute())
+    except (TypeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def writing_in(folder: Path | None) -> Iterator[None]:
+    """Turn an OSError on a path inside the resume ``folder`` (it cannot be made or
+    written) into one line naming that folder and the fix, never blamed on the input."""
+    from plastix.cli._errors import CLIError
+
+    try:
+        yield
+    except OSError as err:
+        if folder is None or not (_inside(err.filename, folder)
+                                  or _inside(err.filename2, folder)):
+            raise
+        reason = err.strerror or str(err)
+        raise CLIError(f"cannot write in the resume folder {str(folder)!r}, where the finished "
+                       f"work is kept until the output is written ({type(err).__name__}: "
+                       f"{reason}, on {os.fsdecode(err.filename)!r}); make it writable or "
+                       "remove it, or write elsewhere with --out.") from err
 
 
 def stopped(err: KeyboardInterrupt, command: str, kept: list[Path], what: str) -> int:

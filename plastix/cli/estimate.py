@@ -218,16 +218,17 @@ def fit_file(args: argparse.Namespace):
                          **spike_reader_options(args.file, options))
         kw = {**inference_options(args), "progress": progress}
         try:
-            est = estimate_from_spikes(
-                rec, method=kw.pop("method"), kernel=args.kernel, infer=kw, decay=args.decay,
-                lag=args.lag, n_boot=args.n_boot, n_null=args.n_null, null=args.null,
-                alpha=args.alpha, rng=args.rng, resume_dir=resume, progress=progress)
+            with _resume.writing_in(resume):
+                est = estimate_from_spikes(
+                    rec, method=kw.pop("method"), kernel=args.kernel, infer=kw, decay=args.decay,
+                    lag=args.lag, n_boot=args.n_boot, n_null=args.n_null, null=args.null,
+                    alpha=args.alpha, rng=args.rng, resume_dir=resume, progress=progress)
         finally:
             rec.close()
     elif options or (args.allow_pickle and is_pickle(args.file)):
         ds = open_input(args.file, allow_pickle=args.allow_pickle, **options)  # lazily if it can
         try:
-            with reading(args.file, format_of_path(args.file)):
+            with reading(args.file, format_of_path(args.file)), _resume.writing_in(resume):
                 ds = _streamed_or_read(ds, est, args.file)
                 check_weight_changes(ds, args.file.name)
                 est.fit(ds)
@@ -236,7 +237,7 @@ def fit_file(args: argparse.Namespace):
     else:
         from plastix.estimate.reader import open_record
 
-        with reading(args.file, format_of_path(args.file)):
+        with reading(args.file, format_of_path(args.file)), _resume.writing_in(resume):
             ds, handle = open_record(args.file, streaming=est.streaming, memory=est.memory)
             try:
                 check_weight_changes(ds, args.file.name)

@@ -20,6 +20,7 @@ from plastix.cli._resume import (
     missing_parents,
     resume_folder,
     stopped,
+    writing_in,
 )
 
 
@@ -96,7 +97,9 @@ def _run(args: argparse.Namespace) -> int:
     rec = open_input(args.file, allow_pickle=args.allow_pickle,  # activity left in the file
                      **spike_reader_options(args.file, reader_options(args)))
     try:
-        out = infer_weights(rec, rng=args.rng, resume_dir=resume, **inference_options(args))
+        with writing_in(resume):
+            out = infer_weights(rec, rng=args.rng, resume_dir=resume,
+                                **inference_options(args))
         path = save_record(out, args.out)  # reads the activity, a file open
     except KeyboardInterrupt as err:
         return stopped(err, "infer-weights", [resume], "chunks")

@@ -1,0 +1,76 @@
+"""Resume folders of ``estimate`` and ``infer-weights`` under faults (probe 6): a folder
+that cannot be written, a cleanup that fails, altered blocks, a user's files, a half
+result, an interrupt before anything finished."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+from test_estimate_resume import FAST
+from test_null_measured_pairs import _record as _rate_record
+
+import plastix.estimate._resume as resume_mod
+from plastix.cli import main
+from plastix.io.netcdf import to_netcdf
+
+
+@pytest.fixture(autouse=True)
+def _one_replicate_blocks(monkeypatch):
+    monkeypatch.setattr(resume_mod, "CHECKPOINT_EVERY_S", 0.0)
+
+
+@pytest.fixture(scope="module")
+def rate_nc(tmp_path_factory):
+    return to_netcdf(_rate_record(n_bins=600), tmp_path_factory.mktemp("in") / "rec.nc")
+
+
+@pytest.fixture(scope="module")
+def spike_nc(tmp_path_factory):
+    from plastix.estimate.synthetic import simulate_spike_record
+    from plastix.io import save_record
+
+    rec = simulate_spike_record(4, 2, duration=60.0, rng=1)
+    return save_record(rec, tmp_path_factory.mktemp("sp") / "sp.nc")
+
+
+def _refuse_mkdir_in_resume(monkeypatch):
+    """Making a folder inside a ``.NAME.resume`` fails (a folder plastix may not write)."""
+    real = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if ".resume" in str(self):
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+
+
+def _one_error_line(err: str, folder: Path) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert f"cannot write in the resume folder {str(folder)!r}" in lines[0], lines[0]
+    assert "make it writable or remove it, or write elsewhere with --out" in lines[0]
+    assert "cannot read" not in lines[0] and "corrupt" not in lines[0]
+    return lines[0]
+
+
+def test_an_unwritable_resume_folder_is_named_not_the_input(rate_nc, spike_nc, tmp_path,
+                                                            monkeypatch, capsys):
+    """Finding 1: estimate, its batch and infer-weights name the resume folder, not the
+    (good) input."""
+    _refuse_mkdir_in_resume(monkeypatch)
+    capsys.readouterr()
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(tmp_path / "r")]) == 2
+    _one_error_line(capsys.readouterr().err, tmp_path / ".r.resume")
+    assert main(["infer-weights", str(spike_nc), "--window", "20", "--out",
+                 str(tmp_path / "w.nc")]) == 2
+    _one_error_line(capsys.readouterr().err, tmp_path / ".w.nc.resume")
+    two = tmp_path / "two.nc"
+    two.write_bytes(rate_nc.read_bytes())
+    out = tmp_path / "b"
+    assert main(["estimate", str(rate_nc), str(two), *FAST, "--out", f"{out}/"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write in the resume folder {str(out / '.rec_estimate.resume')!r}" in err
+    assert "corrupt" not in err
