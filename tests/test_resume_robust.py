@@ -74,3 +74,39 @@ def test_an_unwritable_resume_folder_is_named_not_the_input(rate_nc, spike_nc, t
     err = capsys.readouterr().err
     assert f"cannot write in the resume folder {str(out / '.rec_estimate.resume')!r}" in err
     assert "corrupt" not in err
+
+
+def _refuse_unlink_of_config(monkeypatch):
+    """Removing a ``config.json`` in a resume folder fails (a folder plastix may read but
+    not delete from)."""
+    real = Path.unlink
+
+    def unlink(self, *args, **kwargs):
+        if ".resume" in str(self) and self.name == "config.json":
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+
+
+def test_a_failed_cleanup_is_a_warning_after_success(rate_nc, spike_nc, tmp_path,
+                                                     monkeypatch, capsys):
+    """Finding 2: the result is written, the cleanup removes what it can, warns once
+    naming the folder, and the exit status is 0 (estimate, infer-weights, the batch)."""
+    _refuse_unlink_of_config(monkeypatch)
+    folder = tmp_path / ".r.resume"
+    with pytest.warns(UserWarning, match=r"could not remove 1 file\(s\) .* in "
+                      + repr(str(folder)).replace(".", r"\.")):
+        assert main(["estimate", str(rate_nc), *FAST, "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r.nc").exists() and (tmp_path / "r.json").exists()
+    assert [p.name for p in folder.rglob("*") if p.is_file()] == ["config.json"]
+    with pytest.warns(UserWarning, match="could not remove 1 file"):
+        assert main(["infer-weights", str(spike_nc), "--window", "20", "--out",
+                     str(tmp_path / "w.nc")]) == 0
+    assert (tmp_path / "w.nc").exists()
+    two = tmp_path / "two.nc"
+    two.write_bytes(rate_nc.read_bytes())
+    out = tmp_path / "b"
+    with pytest.warns(UserWarning, match="could not remove 1 file"):
+        assert main(["estimate", str(rate_nc), str(two), *FAST, "--out", f"{out}/"]) == 0
+    assert (out / "two_estimate.nc").exists()

@@ -179,18 +179,37 @@ def _ours(folder: Path) -> Iterable[Path]:
             yield p
 
 
-def remove_resume_folder(root: str | os.PathLike) -> bool:
+def remove_resume_folder(root: str | os.PathLike,
+                         failed: list[OSError] | None = None) -> bool:
     """Remove plastix's files from the resume folder ``root`` (in its configuration
     folders ``<prefix>-<key>/``) and the folders left empty; anything else there stays,
-    with its folders.  Returns whether ``root`` is gone."""
+    with its folders.  Returns whether ``root`` is gone.
+
+    Never raises OSError: a file that cannot be removed is left (its error appended to
+    ``failed`` when given) and the rest is removed all the same.
+    """
     root = Path(root)
-    if not root.is_dir():
-        return not root.exists()
-    for folder in root.iterdir():
+    failed = [] if failed is None else failed
+    try:
+        if not root.is_dir():
+            return not root.exists()
+        folders = list(root.iterdir())
+    except OSError as err:
+        failed.append(err)
+        return False
+    for folder in folders:
         if not folder.is_dir() or folder.is_symlink() or not _KEYED.match(folder.name):
             continue
-        for p in _ours(folder):
-            p.unlink(missing_ok=True)
+        try:
+            ours = list(_ours(folder))
+        except OSError as err:
+            failed.append(err)
+            continue
+        for p in ours:
+            try:
+                p.unlink(missing_ok=True)
+            except OSError as err:
+                failed.append(err)
         try:
             folder.rmdir()
         except OSError:  # something else is there: keep it

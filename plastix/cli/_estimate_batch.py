@@ -91,11 +91,11 @@ def estimate_task(args: argparse.Namespace, *, tick=None) -> dict[str, Any]:
 
 def run_batch(args: argparse.Namespace) -> int:
     """Estimate every file of ``args.file`` (on ``--workers``/``--scheduler`` if given)."""
-    from plastix._util.checkpoint import remove_resume_folder
     from plastix._util.executor import Task, run_tasks
     from plastix._util.index import read_index, update_index
     from plastix._util.progress import progress_bar
     from plastix.cli._cluster import cluster_client
+    from plastix.cli._resume import discard
     from plastix.cli.estimate import resume_folder
     from plastix.estimate.estimator import result_to_dict, save_result
 
@@ -124,7 +124,7 @@ def run_batch(args: argparse.Namespace) -> int:
             failed[f] = res["error"]
             return
         save_result(res["result"], bases[f])
-        remove_resume_folder(resume_folder(bases[f]))  # the result holds it all
+        discard(resume_folder(bases[f]), [])  # the result holds it all
         update_index(out, lambda ix: _record_result(ix, keys[f], bases[f].name, f), INDEX)
         done[f] = result_to_dict(res["result"])
         print(f"plastix estimate {f.name}\n{res['summary']}", flush=True)

@@ -96,8 +96,22 @@ def missing_parents(folder: Path) -> list[Path]:
 
 def discard(folder: Path | None, made: list[Path]) -> None:
     """Remove plastix's files from the resume ``folder`` and the folders in ``made`` left
-    empty (:func:`missing_parents`); anything else stays."""
-    if folder is None or not remove_resume_folder(folder):
+    empty (:func:`missing_parents`); anything else stays.  A file that cannot be removed
+    is a warning naming the folder (``plastix: warning: ...``), never an error: the
+    output is written already."""
+    import warnings
+
+    if folder is None:
+        return
+    failed: list[OSError] = []
+    gone = remove_resume_folder(folder, failed)
+    if failed:
+        err = failed[0]
+        warnings.warn(f"could not remove {len(failed)} file(s) of the finished work kept in "
+                      f"{str(folder)!r} ({type(err).__name__}: {err.strerror or err}, on "
+                      f"{str(err.filename)!r}); the output is complete: delete that folder "
+                      "by hand (`rm -r`) once it can be.", UserWarning, stacklevel=2)
+    if not gone:
         return
     for p in made:
         try:
