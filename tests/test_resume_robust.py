@@ -5,10 +5,12 @@ result, an interrupt before anything finished."""
 from __future__ import annotations
 
 import errno
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
-from test_estimate_resume import FAST
+from test_estimate_resume import FAST, N_NULL, _count_null_passes
 from test_null_measured_pairs import _record as _rate_record
 
 import plastix.estimate._resume as resume_mod
@@ -110,3 +112,54 @@ def test_a_failed_cleanup_is_a_warning_after_success(rate_nc, spike_nc, tmp_path
     with pytest.warns(UserWarning, match="could not remove 1 file"):
         assert main(["estimate", str(rate_nc), str(two), *FAST, "--out", f"{out}/"]) == 0
     assert (out / "two_estimate.nc").exists()
+
+
+def test_an_altered_null_block_is_computed_again(rate_nc, tmp_path, monkeypatch):
+    """Finding 3: a block whose values were edited (valid JSON, right length) no longer
+    matches its SHA-256: it and every later block are computed again; the result is the
+    uninterrupted one."""
+    from test_estimate_resume import _bits, _blocks, _rate_fit
+
+    rec = _rate_record(n_bins=600)
+    plain = _rate_fit(rec)
+    _count_null_passes(monkeypatch, stop_after=5)
+    with pytest.raises(Exception, match="killed"):
+        _rate_fit(rec, resume_dir=tmp_path)
+    blocks = _blocks(tmp_path)
+    assert len(blocks) == 5
+    d = json.loads(blocks[2].read_text())
+    d["values"] = [{"__f__": (0.99).hex()}] * len(d["values"])
+    blocks[2].write_text(json.dumps(d))
+    calls = _count_null_passes(monkeypatch)
+    _bits(_rate_fit(rec, resume_dir=tmp_path).result_, plain.result_)
+    assert calls[0] == N_NULL - 2
+    # an altered state, likewise
+    d = json.loads(blocks[0].read_text())
+    d["state"]["has_uint32"] = 1 - d["state"]["has_uint32"]
+    blocks[0].write_text(json.dumps(d))
+    calls = _count_null_passes(monkeypatch)
+    _bits(_rate_fit(rec, resume_dir=tmp_path).result_, plain.result_)
+    assert calls[0] == N_NULL
+
+
+def test_an_altered_inference_chunk_is_computed_again(tmp_path, monkeypatch):
+    """Finding 3: a chunk rewritten with other weights (a valid .npz) is computed again."""
+    from test_infer_resume import _count, _infer, _same
+
+    import plastix.estimate.infer as infer_mod
+    from plastix.estimate.synthetic import simulate_spike_record
+
+    monkeypatch.setattr(infer_mod, "CCG_SPIKES", 300)
+    monkeypatch.setattr(infer_mod, "CCG_CHUNK_PASSES", 1)
+    rec = simulate_spike_record(4, 2, duration=60.0, rng=1)
+    ref, _ = _infer(rec, n_surrogates=2, rng=3)
+    _infer(rec, n_surrogates=2, rng=3, resume_dir=tmp_path)
+    (folder,) = tmp_path.iterdir()
+    files = sorted(folder.glob("*.npz"))
+    with np.load(files[0]) as f:
+        parts = dict(f)
+    np.savez(files[0], **{**parts, "w": parts["w"] * 2})
+    calls = _count(monkeypatch, "_ccg_pass")
+    out, _ = _infer(rec, n_surrogates=2, rng=3, resume_dir=tmp_path)
+    assert calls["n"] == 1
+    _same(out, ref)

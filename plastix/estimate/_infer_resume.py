@@ -13,14 +13,18 @@ Layout::
         config.json        what the key was computed from (for people)
         <chunk>.npz        one per finished chunk: its weights and SEMs (float64),
                            the (pre spike, post unit) pairs it left out, and, when
-                           surrogates are drawn, the generator's state at its end
+                           surrogates are drawn, the generator's state at its end;
+                           ``sha256``: the SHA-256 of all of these
 
 ``<key>`` hashes everything that decides the numbers: the method and its
 parameters, the spike trains, the windows, the post units' unrecorded time, the
 generator's state at the start (only when surrogates are drawn) and the plastix
 version; the measured weights, which the inference ignores, are not in it.  A chunk
-file that cannot be read, or holds arrays of the wrong shape or type, is computed
-again, never trusted.  Files are read with ``allow_pickle=False``.
+file that cannot be read, holds arrays of the wrong shape or type, or whose arrays no
+longer match the SHA-256 saved with them (``sha256``, over every other array) is
+computed again, never trusted.  The digest catches damage (a bit flipped on disk, an
+edit by mistake), not a deliberate forgery: whoever can write the folder can write a
+matching digest too.  Files are read with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from plastix._util.checkpoint import keyed_folder
+from plastix._util.checkpoint import digest, keyed_folder
 from plastix._util.io import atomic_write
 
 __all__ = ["RESUME_VERSION", "PREFIX", "ChunkStore", "open_store"]
@@ -44,6 +48,8 @@ RESUME_VERSION = 2
 PREFIX = "infer"
 """Start of the name of each configuration's folder inside ``resume_dir``."""
 _SUFFIX = ".npz"
+_DIGEST = "sha256"
+"""The array of a chunk file holding the SHA-256 (hex) of all its other arrays."""
 
 
 def _state_text(rng: np.random.Generator) -> str:
@@ -110,14 +116,18 @@ class ChunkStore:
     def _read(self, name: str, shapes: dict[str, tuple]) -> dict | None:
         """The arrays of chunk ``name`` if its file holds all of them, float64 of the
         expected ``shapes``, an integer ``dropped`` and (with a generator) a state it
-        accepts; else None (computed again)."""
+        accepts, all matching the SHA-256 saved with them; else None (computed again)."""
         path = self.folder / (name + _SUFFIX)
         if not path.is_file():
             return None
         try:
             with np.load(path, allow_pickle=False) as f:
-                got = {k: f[k] for k in (*shapes, "dropped", *(("state",) if self.rng else ()))}
+                saved = {k: f[k] for k in f.files if k != _DIGEST}
+                sha = str(f[_DIGEST]) if _DIGEST in f.files else None
+            got = {k: saved[k] for k in (*shapes, "dropped", *(("state",) if self.rng else ()))}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return None
+        if sha != digest(saved):  # damaged (or altered) since it was written
             return None
         if any(got[k].dtype != np.float64 or got[k].shape != s for k, s in shapes.items()):
             return None
@@ -147,6 +157,7 @@ class ChunkStore:
         arrays["dropped"] = np.asarray(int(dropped), dtype=np.int64)
         if self.rng is not None:
             arrays["state"] = np.asarray(_state_text(self.rng))
+        arrays[_DIGEST] = np.asarray(digest(arrays))
         atomic_write(self.folder / (name + _SUFFIX), lambda p: np.savez(p, **arrays))
 
 

@@ -9,15 +9,18 @@ generator's ``bit_generator.state`` at its end.  A rerun reads the blocks back i
 restores the generator's state after the last one and computes only the rest, so the
 replicates, and the bootstrap that draws from the generator afterwards, are the very
 numbers of an uninterrupted fit.  A block that is unreadable, of the wrong length or
-shape, or holds a state the generator refuses is computed again (with every block
-after it).
+shape, holds a state the generator refuses, or whose values or state no longer match the
+SHA-256 saved with them (``sha256``) is computed again (with every block after it).  The
+digest catches damage (a bit flipped on disk, an edit by mistake), not a deliberate
+forgery: whoever can write the folder can also write a matching digest.
 
 Layout::
 
     resume_dir/
       estimate-null-<key>/     key: SHA-256 (16 hex digits) of the configuration
         config.json            what the key was computed from (for people)
-        null-<first>.json      one block: its replicates and the generator's state after it
+        null-<first>.json      one block: its replicates, the generator's state after it
+                               and the SHA-256 of both
 """
 
 from __future__ import annotations
@@ -113,8 +116,16 @@ def null_folder(resume_dir: Any, config: Mapping[str, Any]) -> Path:
                         option="resume_dir")
 
 
+def _block_digest(values: np.ndarray, state: Mapping[str, Any]) -> str:
+    """SHA-256 of a block's replicates (float64) and generator state: what detects a block
+    damaged or altered since it was saved (not a forgery, which can rewrite it too)."""
+    return digest(np.asarray(values, dtype=float),
+                  json.dumps(jsonable(state), sort_keys=True))
+
+
 def _restored(saved: Any, left: int, shape: tuple[int, ...]) -> np.ndarray | None:
-    """A saved block's replicates, or None when the block is absent or damaged."""
+    """A saved block's replicates, or None when the block is absent or damaged (its
+    values or state do not match the SHA-256 saved with them)."""
     if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
         return None
     try:
@@ -122,6 +133,8 @@ def _restored(saved: Any, left: int, shape: tuple[int, ...]) -> np.ndarray | Non
     except (TypeError, ValueError):
         return None
     if values.ndim < 1 or not 0 < values.shape[0] <= left or values.shape[1:] != shape:
+        return None
+    if saved.get("sha256") != _block_digest(values, saved["state"]):
         return None
     return values
 
@@ -172,7 +185,8 @@ def resumable_replicates(n: int, one: Callable[[], Any], rng: np.random.Generato
         out[i] = one()
         if folder is not None and (i == n - 1
                                    or time.monotonic() - clock >= CHECKPOINT_EVERY_S):
-            save_checkpoint(folder, f"null-{first:06d}",
-                            {"values": out[first: i + 1], "state": rng.bit_generator.state})
+            values, state = out[first: i + 1], rng.bit_generator.state
+            save_checkpoint(folder, f"null-{first:06d}", {
+                "values": values, "state": state, "sha256": _block_digest(values, state)})
             first, clock = i + 1, time.monotonic()
     return out
