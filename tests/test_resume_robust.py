@@ -163,3 +163,22 @@ def test_an_altered_inference_chunk_is_computed_again(tmp_path, monkeypatch):
     out, _ = _infer(rec, n_surrogates=2, rng=3, resume_dir=tmp_path)
     assert calls["n"] == 1
     _same(out, ref)
+
+
+def test_cleanup_removes_only_the_names_plastix_writes(tmp_path):
+    """Finding 7 (last item): a user's ``mynotes.json`` or ``data.npz`` in a keyed folder
+    stays; config.json, blocks, chunks and temporary files of their writes go."""
+    from plastix._util.checkpoint import remove_resume_folder
+    from plastix._util.io import temp_prefix
+
+    root = tmp_path / ".r.resume"
+    keyed = root / "estimate-null-0123456789abcdef"
+    keyed.mkdir(parents=True)
+    ours = ["config.json", "null-000000.json", "null-000120.json", "ccg-0-0-3-0-2.npz",
+            "glm-0-40.npz", temp_prefix(keyed / "null-000007.json") + "ab_cd123.json",
+            temp_prefix(keyed / "glm-0-40.npz", pid=77) + "zz9zz9zz.npz"]
+    mine = ["mynotes.json", "data.npz", "null-1.json", ".mynotes.json.12-0000abcd-abcdefgh.json"]
+    for name in ours + mine:
+        (keyed / name).write_text("x")
+    assert not remove_resume_folder(root)
+    assert sorted(p.name for p in keyed.iterdir()) == sorted(mine)

@@ -168,14 +168,28 @@ def digest(*parts: Any) -> str:
 
 _KEYED = re.compile(r"^[a-z][a-z0-9-]*-[0-9a-f]{16}$")
 """The name of a configuration's folder (:func:`keyed_folder`): ``<prefix>-<key>``."""
-_OURS = (".json", ".npz")
-"""Suffixes of the files plastix writes in a configuration's folder (checkpoints,
-config.json, chunks, and the temporary files of their atomic writes)."""
+_WRITTEN = re.compile(r"config\.json|null-\d{6}\.json|(?:ccg|glm)(?:-\d+)+\.npz")
+"""The names plastix writes in a configuration's folder: ``config.json``, the null's
+blocks (``null-NNNNNN.json``, :mod:`plastix.estimate._resume`) and the inference's chunks
+(``ccg-G-A-B-I0-I1.npz``, ``glm-A-B.npz``, :mod:`plastix.estimate.infer`)."""
+_TEMP = re.compile(r"\.(?P<name>.+)\.\d+-[0-9a-f]{8}-[a-z0-9_]{8}(?P<suffix>\.[a-z]+)")
+"""A temporary file of :func:`plastix._util.io.atomic_write`: ``temp_prefix(NAME)``
+(``.NAME.PID-HOST-``), 8 random characters and NAME's suffix."""
+
+
+def _written(name: str) -> bool:
+    """Whether ``name`` is one plastix writes in a configuration's folder (a checkpoint,
+    ``config.json``, a chunk, or the temporary file of one's atomic write)."""
+    if _WRITTEN.fullmatch(name):
+        return True
+    tmp = _TEMP.fullmatch(name)
+    return bool(tmp and _WRITTEN.fullmatch(tmp["name"])
+                and tmp["name"].endswith(tmp["suffix"]))
 
 
 def _ours(folder: Path) -> Iterable[Path]:
     for p in folder.iterdir():
-        if p.is_file() and not p.is_symlink() and p.suffix in _OURS:
+        if p.is_file() and not p.is_symlink() and _written(p.name):
             yield p
 
 
