@@ -182,3 +182,40 @@ def test_cleanup_removes_only_the_names_plastix_writes(tmp_path):
         (keyed / name).write_text("x")
     assert not remove_resume_folder(root)
     assert sorted(p.name for p in keyed.iterdir()) == sorted(mine)
+
+
+def test_a_killed_runs_lone_half_result_is_replaced_by_the_rerun(rate_nc, tmp_path, capsys):
+    """Finding 4: RESULT.nc without RESULT.json (or the reverse) beside the result's
+    resume folder is that run's own: the same command replaces it without --overwrite.
+    Without the folder, or with a whole pair, the refusal stands."""
+    out = tmp_path / "w1"
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(out)]) == 0
+    ref = (tmp_path / "w1.json").read_text()
+    (tmp_path / "w1.json").unlink()
+    capsys.readouterr()
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(out)]) == 2  # no folder
+    assert "w1.nc' exists and would be replaced" in capsys.readouterr().err
+    (tmp_path / ".w1.resume").mkdir()  # the killed run's unfinished work
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(out)]) == 0
+    assert (tmp_path / "w1.json").read_text() == ref and (tmp_path / "w1.nc").exists()
+    assert not (tmp_path / ".w1.resume").exists()
+    (tmp_path / "w1.nc").unlink()  # the other half
+    (tmp_path / ".w1.resume").mkdir()
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(out)]) == 0
+    assert (tmp_path / "w1.nc").exists()
+    (tmp_path / ".w1.resume").mkdir()  # a whole pair is never a killed run's half
+    capsys.readouterr()
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(out)]) == 2
+    assert "exists and would be replaced" in capsys.readouterr().err
+
+
+def test_a_killed_tasks_lone_half_is_replaced_by_the_batch_rerun(rate_nc, tmp_path):
+    """Finding 4, in a batch: the lone half of a task's result beside its resume folder."""
+    two = tmp_path / "two.nc"
+    two.write_bytes(rate_nc.read_bytes())
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "two_estimate.nc").write_text("half")
+    (b / ".two_estimate.resume").mkdir()
+    assert main(["estimate", str(two), str(rate_nc), *FAST, "--out", f"{b}/"]) == 0
+    assert (b / "two_estimate.json").exists() and (b / "two_estimate.nc").stat().st_size > 4

@@ -95,7 +95,7 @@ def run_batch(args: argparse.Namespace) -> int:
     from plastix._util.index import read_index, update_index
     from plastix._util.progress import progress_bar
     from plastix.cli._cluster import cluster_client
-    from plastix.cli._resume import discard
+    from plastix.cli._resume import discard, own_half
     from plastix.cli.estimate import resume_folder
     from plastix.estimate.estimator import result_to_dict, save_result
 
@@ -110,8 +110,9 @@ def run_batch(args: argparse.Namespace) -> int:
     todo = [f for f in args.file if f not in done]
     ours = (out / INDEX).exists()
     files = [p for f in todo for p in result_files(bases[f])]
-    check_outputs(files + ([] if ours else [out / TABLE]), inputs=args.file,
-                  overwrite=args.overwrite)
+    halves = [p for f in todo for p in own_half(result_files(bases[f]), resume_folder(bases[f]))]
+    check_outputs(files + ([] if ours else [out / TABLE]), inputs=args.file, named=halves,
+                  overwrite=args.overwrite)  # a killed task's lone half is replaced
     if done:
         print(f"plastix estimate: {len(done)} of {len(args.file)} files already estimated in "
               f"{out} (loaded, not estimated again)")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from plastix._util.checkpoint import remove_resume_folder
 
-__all__ = ["resume_folder", "check_resume_folder", "writing_in", "stopped", "missing_parents",
-           "discard"]
+__all__ = ["resume_folder", "check_resume_folder", "writing_in", "own_half", "stopped",
+           "missing_parents", "discard"]
 
 
 def resume_folder(output: Path) -> Path:
@@ -36,6 +36,18 @@ def check_resume_folder(folder: Path, command: str) -> None:
     if folder.exists() and not folder.is_dir():
         raise CLIError(f"--out: {str(folder)!r}, where {command} keeps its finished work "
                        "until the output is written, is a file; move or remove it.")
+
+
+def own_half(pair: list[Path], folder: Path | None) -> list[Path]:
+    """The lone existing file of a result's ``pair`` (RESULT.nc, RESULT.json) when its
+    resume ``folder`` exists: the half a run killed between the two writes left (the
+    folder is removed only after both), which the same command may replace without
+    --overwrite to finish that run's work.  Otherwise nothing (the usual refusal stands:
+    a whole pair, or a half without the folder, may be another run's result)."""
+    if folder is None or not folder.is_dir():
+        return []
+    there = [p for p in pair if p.exists()]
+    return there if len(there) == 1 else []
 
 
 def _inside(name: object, folder: Path) -> bool:

@@ -121,6 +121,7 @@ def _outputs(args: argparse.Namespace) -> Path | None:
         return None
     files = result_files(out, (".nc", ".json") + ((".png",) if args.plot else ()))
     named = [Path(args.out)] if args.out is not None and not is_folder_target(args.out) else []
+    named += _resume.own_half(files[:2], resume_folder(out))  # a killed run's lone half
     check_outputs(files, inputs=[args.file], named=named, overwrite=args.overwrite)
     return out
 
