@@ -219,3 +219,57 @@ def test_a_killed_tasks_lone_half_is_replaced_by_the_batch_rerun(rate_nc, tmp_pa
     (b / ".two_estimate.resume").mkdir()
     assert main(["estimate", str(two), str(rate_nc), *FAST, "--out", f"{b}/"]) == 0
     assert (b / "two_estimate.json").exists() and (b / "two_estimate.nc").stat().st_size > 4
+
+
+def test_an_interrupt_before_any_block_keeps_nothing_and_says_so(rate_nc, tmp_path,
+                                                                  monkeypatch, capsys):
+    """Finding 7: Ctrl-C before the first block: the folder (config.json alone) is removed
+    and the line says nothing had finished; after blocks, a rerun says what it resumed."""
+    _count_null_passes(monkeypatch, stop_after=0, raise_=KeyboardInterrupt)
+    capsys.readouterr()
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(tmp_path / "r")]) == 130
+    assert capsys.readouterr().err == (
+        "plastix estimate: interrupted; no null replicates had finished yet, so nothing is "
+        "kept: rerun the same command to start again.\n")
+    assert not (tmp_path / ".r.resume").exists()
+    _count_null_passes(monkeypatch, stop_after=3, raise_=KeyboardInterrupt)
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(tmp_path / "r")]) == 130
+    monkeypatch.undo()
+    monkeypatch.setattr(resume_mod, "CHECKPOINT_EVERY_S", 0.0)
+    capsys.readouterr()
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(tmp_path / "r")]) == 0
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"plastix estimate: resumed 3 of {N_NULL} null replicates from "
+                           f"{str(tmp_path / '.r.resume')!r}"[:-1]), line
+
+
+def test_a_batch_interrupt_before_any_block_keeps_no_folder(rate_nc, tmp_path, monkeypatch,
+                                                            capsys):
+    """Finding 7, in a batch: an empty resume folder is not kept nor named."""
+    two = tmp_path / "two.nc"
+    two.write_bytes(rate_nc.read_bytes())
+    out = tmp_path / "b"
+    _count_null_passes(monkeypatch, stop_after=N_NULL, raise_=KeyboardInterrupt)
+    capsys.readouterr()
+    assert main(["estimate", str(rate_nc), str(two), *FAST, "--out", f"{out}/"]) == 130
+    err = capsys.readouterr().err
+    assert not (out / ".two_estimate.resume").exists()
+    assert ".resume" not in err and "interrupted" in err
+
+
+def test_infer_weights_interrupted_before_any_chunk_keeps_nothing(spike_nc, tmp_path,
+                                                                  monkeypatch, capsys):
+    """Finding 7 (probe: 'the chunks finished so far are kept' with config.json alone)."""
+    import plastix.estimate.infer as infer_mod
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(infer_mod, "_ccg_pass", interrupted)
+    capsys.readouterr()
+    assert main(["infer-weights", str(spike_nc), "--window", "20", "--out",
+                 str(tmp_path / "w.nc")]) == 130
+    assert capsys.readouterr().err == (
+        "plastix infer-weights: interrupted; no chunks had finished yet, so nothing is kept: "
+        "rerun the same command to start again.\n")
+    assert not (tmp_path / ".w.nc.resume").exists()

@@ -30,7 +30,7 @@ import numpy as np
 from plastix._util.io import atomic_write
 
 __all__ = ["jsonable", "config_key", "keyed_folder", "save_checkpoint", "load_checkpoint",
-           "digest", "remove_resume_folder", "STALE_CHECKPOINT_TEMP_S"]
+           "digest", "remove_resume_folder", "holds_work", "STALE_CHECKPOINT_TEMP_S"]
 
 STALE_CHECKPOINT_TEMP_S = 300.0
 """Temporary files in a resume folder older than this (seconds) were left by a killed
@@ -191,6 +191,18 @@ def _ours(folder: Path) -> Iterable[Path]:
     for p in folder.iterdir():
         if p.is_file() and not p.is_symlink() and _written(p.name):
             yield p
+
+
+def holds_work(root: str | os.PathLike) -> bool:
+    """Whether the resume folder ``root`` holds finished work: a checkpoint or chunk in
+    one of its configuration folders (``config.json`` alone is no work)."""
+    root = Path(root)
+    try:
+        return any(p.name != "config.json" and _WRITTEN.fullmatch(p.name)
+                   for folder in root.iterdir()
+                   if folder.is_dir() and _KEYED.match(folder.name) for p in _ours(folder))
+    except OSError:
+        return root.is_dir()  # cannot tell: say it is kept
 
 
 def remove_resume_folder(root: str | os.PathLike,

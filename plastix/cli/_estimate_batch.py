@@ -165,9 +165,13 @@ def run_batch(args: argparse.Namespace) -> int:
 
 def _interrupted(err: KeyboardInterrupt, out: Path, resumes: list[Path]) -> int:
     """Ctrl-C (or SIGTERM) during a batch: one line saying what is kept and how to resume."""
+    from plastix._util.checkpoint import holds_work, remove_resume_folder
     from plastix.cli import Terminated
 
-    kept = [str(p) for p in resumes if p.is_dir()]
+    kept = [str(p) for p in resumes if p.is_dir() and holds_work(p)]
+    for p in resumes:
+        if p.is_dir() and str(p) not in kept:  # config.json alone: nothing worth keeping
+            remove_resume_folder(p)
     how = "terminated" if isinstance(err, Terminated) else "interrupted"
     print(f"plastix estimate: {how}; the results finished so far are in {str(out)!r}"
           + (f" and the null replicates finished so far in {', '.join(map(repr, kept))}"

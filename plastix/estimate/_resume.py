@@ -25,10 +25,13 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,7 @@ from plastix._util.checkpoint import (
 )
 
 __all__ = ["CHECKPOINT_EVERY_S", "RESUME_VERSION", "record_identity", "null_folder",
-           "check_resume_dir", "resumable_replicates"]
+           "check_resume_dir", "resumable_replicates", "resumed_lines"]
 
 RESUME_VERSION = 1
 """Bumped when the layout or the meaning of the files changes."""
@@ -54,6 +57,28 @@ CHECKPOINT_EVERY_S = 10.0
 plus the replicate in flight."""
 
 _ACTIVITY = ("pre_activity", "post_activity")
+
+
+_ANNOUNCE: contextvars.ContextVar[bool] = contextvars.ContextVar("plastix_resume_announce",
+                                                                 default=False)
+
+
+@contextlib.contextmanager
+def resumed_lines() -> Iterator[None]:
+    """Inside the block, work read back from a resume folder is announced on stderr (one
+    line, :func:`announce`): the CLI's ``estimate`` of one file; a batch's tasks, whose
+    lines would mix, and the Python API stay silent."""
+    token = _ANNOUNCE.set(True)
+    try:
+        yield
+    finally:
+        _ANNOUNCE.reset(token)
+
+
+def announce(line: str) -> None:
+    """Print ``line`` on stderr inside :func:`resumed_lines` (else nothing)."""
+    if _ANNOUNCE.get():
+        print(line, file=sys.stderr, flush=True)
 
 
 def check_resume_dir(resume_dir: Any) -> None:
@@ -180,6 +205,9 @@ def resumable_replicates(n: int, one: Callable[[], Any], rng: np.random.Generato
         done += values.shape[0]
         if restored is not None:
             restored(values.shape[0])
+    if done:
+        announce(f"plastix estimate: resumed {done} of {n} null replicates from "
+                 f"{str(folder)!r}")
     first, clock = done, time.monotonic()
     for i in range(done, n):
         out[i] = one()
