@@ -318,7 +318,9 @@ def test_cli_weights_from_spikes_passes_its_resume_folder(tmp_path, monkeypatch,
 
     def fake(rec, **kw):
         seen.update(kw)
-        Path(kw["resume_dir"]).mkdir()  # some work saved, then Ctrl-C
+        keyed = Path(kw["resume_dir"]) / "estimate-null-0123456789abcdef"
+        keyed.mkdir(parents=True)  # some work saved, then Ctrl-C
+        (keyed / "null-000000.json").write_text("{}")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(estimate_pkg, "estimate_from_spikes", fake)

@@ -1,220 +1,141 @@
-"""The estimator's resume folder: its null replicates saved block by block as they finish.
+"""Where a command keeps its finished work until its output is written, and what it says
+when it is stopped.
 
-With ``HebbianEstimator(resume_dir=...)`` the null replicates (the rate kernels' shifted
-passes, the spike-time kernels' shifted passes of :func:`plastix.estimate._spikes.spike_null`)
-are computed in order and saved in blocks: a block closes once it has run
-:data:`CHECKPOINT_EVERY_S` seconds (and at the last replicate), and is written atomically,
-floats bit-exact (:func:`plastix._util.checkpoint.save_checkpoint`), with the random
-generator's ``bit_generator.state`` at its end.  A rerun reads the blocks back in order,
-restores the generator's state after the last one and computes only the rest, so the
-replicates, and the bootstrap that draws from the generator afterwards, are the very
-numbers of an uninterrupted fit.  A block that is unreadable, of the wrong length or
-shape, holds a state the generator refuses, or whose values or state no longer match the
-SHA-256 saved with them (``sha256``) is computed again (with every block after it).  The
-digest catches damage (a bit flipped on disk, an edit by mistake), not a deliberate
-forgery: whoever can write the folder can also write a matching digest.
-
-Layout::
-
-    resume_dir/
-      estimate-null-<key>/     key: SHA-256 (16 hex digits) of the configuration
-        config.json            what the key was computed from (for people)
-        null-<first>.json      one block: its replicates, the generator's state after it
-                               and the SHA-256 of both
+``infer-weights`` and ``estimate`` save as they go (:mod:`plastix._util.checkpoint`) in a
+hidden sibling of the output the user named, ``.NAME.resume/``: created when the work
+starts, kept when the command is stopped (Ctrl-C, SIGTERM, a kill), so that the same
+command resumes, and removed (plastix's files only, with the folders made for it) once the
+output is written or when the command fails with an error it reports (the fix is then
+the user's, and the rerun starts afresh: a full disk gets no hidden chunks left on it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
-import json
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import xarray as xr
+from plastix._util.checkpoint import holds_work, remove_resume_folder
 
-from plastix._util.checkpoint import (
-    digest,
-    jsonable,
-    keyed_folder,
-    load_checkpoint,
-    save_checkpoint,
-)
-
-__all__ = ["CHECKPOINT_EVERY_S", "RESUME_VERSION", "record_identity", "null_folder",
-           "check_resume_dir", "resumable_replicates", "resumed_lines"]
-
-RESUME_VERSION = 1
-"""Bumped when the layout or the meaning of the files changes."""
-
-CHECKPOINT_EVERY_S = 10.0
-"""Seconds of null replicates per saved block: a kill loses at most about this much work
-plus the replicate in flight."""
-
-_ACTIVITY = ("pre_activity", "post_activity")
+__all__ = ["resume_folder", "check_resume_folder", "writing_in", "own_half", "stopped",
+           "missing_parents", "discard"]
 
 
-_ANNOUNCE: contextvars.ContextVar[bool] = contextvars.ContextVar("plastix_resume_announce",
-                                                                 default=False)
+def resume_folder(output: Path) -> Path:
+    """The resume folder of ``output``: ``.NAME.resume/`` beside it (NAME its file name,
+    or the base name of a result written as several files)."""
+    return output.parent / f".{output.name}.resume"
+
+
+def check_resume_folder(folder: Path, command: str) -> None:
+    """Refuse, before any work, a file where ``command`` would keep its finished work."""
+    from plastix.cli._errors import CLIError
+
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"--out: {str(folder)!r}, where {command} keeps its finished work "
+                       "until the output is written, is a file; move or remove it.")
+
+
+def own_half(pair: list[Path], folder: Path | None) -> list[Path]:
+    """The lone existing file of a result's ``pair`` (RESULT.nc, RESULT.json) when its
+    resume ``folder`` exists: the half a run killed between the two writes left (the
+    folder is removed only after both), which the same command may replace without
+    --overwrite to finish that run's work.  Otherwise nothing (the usual refusal stands:
+    a whole pair, or a half without the folder, may be another run's result)."""
+    if folder is None or not folder.is_dir():
+        return []
+    there = [p for p in pair if p.exists()]
+    return there if len(there) == 1 else []
+
+
+def _inside(name: object, folder: Path) -> bool:
+    """Whether the path ``name`` (an OSError's filename) lies in ``folder``."""
+    if not isinstance(name, (str, bytes, os.PathLike)):
+        return False
+    try:
+        return Path(os.fsdecode(name)).absolute().is_relative_to(folder.absolute())
+    except (TypeError, ValueError):
+        return False
 
 
 @contextlib.contextmanager
-def resumed_lines() -> Iterator[None]:
-    """Inside the block, work read back from a resume folder is announced on stderr (one
-    line, :func:`announce`): the CLI's ``estimate`` of one file; a batch's tasks, whose
-    lines would mix, and the Python API stay silent."""
-    token = _ANNOUNCE.set(True)
+def writing_in(folder: Path | None) -> Iterator[None]:
+    """Turn an OSError on a path inside the resume ``folder`` (it cannot be made or
+    written) into one line naming that folder and the fix, never blamed on the input."""
+    from plastix.cli._errors import CLIError
+
     try:
         yield
-    finally:
-        _ANNOUNCE.reset(token)
+    except OSError as err:
+        if folder is None or not (_inside(err.filename, folder)
+                                  or _inside(err.filename2, folder)):
+            raise
+        reason = err.strerror or str(err)
+        raise CLIError(f"cannot write in the resume folder {str(folder)!r}, where the finished "
+                       f"work is kept until the output is written ({type(err).__name__}: "
+                       f"{reason}, on {os.fsdecode(err.filename)!r}); make it writable or "
+                       "remove it, or write elsewhere with --out.") from err
 
 
-def announce(line: str) -> None:
-    """Print ``line`` on stderr inside :func:`resumed_lines` (else nothing)."""
-    if _ANNOUNCE.get():
-        print(line, file=sys.stderr, flush=True)
+def stopped(err: KeyboardInterrupt, command: str, kept: list[Path], what: str) -> int:
+    """Ctrl-C (or SIGTERM) during ``command``: one line on stderr saying where the finished
+    ``what`` are kept and how to resume, or that none had finished (a folder holding no
+    finished work is removed); the exit status (130, or 143 on SIGTERM).  Re-raised when
+    there was no folder (the CLI's own line then says it was stopped)."""
+    from plastix.cli import Terminated
+
+    folders = [p for p in kept if p.is_dir()]
+    if not folders:
+        raise err
+    how = "terminated" if isinstance(err, Terminated) else "interrupted"
+    kept = [str(p) for p in folders if holds_work(p)]
+    for p in folders:
+        if str(p) not in kept:  # config.json alone: nothing worth keeping
+            remove_resume_folder(p)
+    if kept:
+        where = repr(kept[0]) if len(kept) == 1 else ", ".join(map(repr, kept))
+        print(f"plastix {command}: {how}; the {what} finished so far are kept in {where}: "
+              "rerun the same command (same --rng) to resume.", file=sys.stderr)
+    else:
+        print(f"plastix {command}: {how}; no {what} had finished yet, so nothing is kept: "
+              "rerun the same command to start again.", file=sys.stderr)
+    return 143 if isinstance(err, Terminated) else 130
 
 
-def check_resume_dir(resume_dir: Any) -> None:
-    """Refuse a ``resume_dir`` that is not None or a folder path, before any work."""
-    if resume_dir is None:
+def missing_parents(folder: Path) -> list[Path]:
+    """The folders above ``folder`` that do not exist yet (deepest first): made for it by
+    the command, removed again by :func:`discard` when left empty."""
+    made = []
+    for p in folder.absolute().parents:
+        if p.exists():
+            break
+        made.append(p)
+    return made
+
+
+def discard(folder: Path | None, made: list[Path]) -> None:
+    """Remove plastix's files from the resume ``folder`` and the folders in ``made`` left
+    empty (:func:`missing_parents`); anything else stays.  A file that cannot be removed
+    is a warning naming the folder (``plastix: warning: ...``), never an error: the
+    output is written already."""
+    import warnings
+
+    if folder is None:
         return
-    if not isinstance(resume_dir, (str, os.PathLike)) or str(resume_dir) == "":
-        raise TypeError(f"`resume_dir` must be None or a folder path (str or Path); got "
-                        f"{resume_dir!r}.")
-    if Path(resume_dir).exists() and not Path(resume_dir).is_dir():
-        raise ValueError(f"`resume_dir` must be a folder; {str(resume_dir)!r} is an existing "
-                         "file. Give a folder path (it is created when the null starts).")
-
-
-def record_identity(ds: xr.Dataset) -> dict[str, Any]:
-    """What identifies a record in the key of its resume folder, without reading a streamed
-    record's activity a second time.
-
-    Every variable and coordinate is hashed by its values (SHA-256), its name, dtype and
-    shape, and so are the record's attributes; an activity variable left in its file
-    (streamed) is named instead by its shape and dtype and the file's path, size and
-    modification time (``ds.encoding["source"]``, else ``ds.attrs["source"]``).  Activity
-    held in memory is hashed whole (it may differ from any file it came from).
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        A validated record, in memory or lazily opened.
-
-    Returns
-    -------
-    dict
-        ``{"values": hex digest}``, plus ``"file"`` (path, size, mtime_ns) when activity
-        was left in a file.
-    """
-    values, lazy = {}, {}
-    for name in sorted(map(str, ds.variables)):
-        var = ds.variables[name]
-        if name in _ACTIVITY and not var._in_memory:
-            lazy[name] = f"{var.dtype.str}|{var.shape}|in file"
-        else:
-            values[name] = var.values
-    attrs = json.dumps(jsonable(dict(ds.attrs)), sort_keys=True)
-    if not lazy:
-        return {"values": digest(values, attrs)}
-    src = ds.encoding.get("source") or ds.attrs.get("source")
-    try:
-        st = os.stat(src)
-    except (OSError, TypeError):  # no file to name: its activity is hashed after all
-        return {"values": digest({**values, **{n: ds[n].values for n in lazy}}, attrs)}
-    return {"values": digest(values, attrs, lazy),
-            "file": {"path": str(Path(src).resolve()), "size": st.st_size,
-                     "mtime_ns": st.st_mtime_ns}}
-
-
-def null_folder(resume_dir: Any, config: Mapping[str, Any]) -> Path:
-    """Create (if needed) and return the folder of ``config`` inside ``resume_dir``
-    (:func:`plastix._util.checkpoint.keyed_folder`)."""
-    return keyed_folder(resume_dir, config, prefix="estimate-null", version=RESUME_VERSION,
-                        option="resume_dir")
-
-
-def _block_digest(values: np.ndarray, state: Mapping[str, Any]) -> str:
-    """SHA-256 of a block's replicates (float64) and generator state: what detects a block
-    damaged or altered since it was saved (not a forgery, which can rewrite it too)."""
-    return digest(np.asarray(values, dtype=float),
-                  json.dumps(jsonable(state), sort_keys=True))
-
-
-def _restored(saved: Any, left: int, shape: tuple[int, ...]) -> np.ndarray | None:
-    """A saved block's replicates, or None when the block is absent or damaged (its
-    values or state do not match the SHA-256 saved with them)."""
-    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
-        return None
-    try:
-        values = np.asarray(saved.get("values"), dtype=float)
-    except (TypeError, ValueError):
-        return None
-    if values.ndim < 1 or not 0 < values.shape[0] <= left or values.shape[1:] != shape:
-        return None
-    if saved.get("sha256") != _block_digest(values, saved["state"]):
-        return None
-    return values
-
-
-def resumable_replicates(n: int, one: Callable[[], Any], rng: np.random.Generator,
-                         folder: Path | None, *, shape: tuple[int, ...] = (),
-                         restored: Callable[[int], None] | None = None) -> np.ndarray:
-    """``n`` replicates ``one()`` (each drawing from ``rng``), saved block by block in
-    ``folder`` and read back from it.
-
-    Parameters
-    ----------
-    n : int
-        Replicates.
-    one : callable
-        Computes the next replicate (a float, or an array of ``shape``) from ``rng``.
-    rng : numpy.random.Generator
-        The generator ``one`` draws from; restored to its state after the last saved
-        block, so the draws that follow are those of an uninterrupted run.
-    folder : Path or None
-        The resume folder (:func:`null_folder`); None computes everything, saves nothing.
-    shape : tuple of int
-        Shape of one replicate.
-    restored : callable, optional
-        Called with the number of replicates read back (a progress bar's update).
-
-    Returns
-    -------
-    ndarray (n, *shape)
-    """
-    out = np.empty((n, *shape))
-    done = 0
-    while folder is not None and done < n:
-        saved = load_checkpoint(folder, f"null-{done:06d}")
-        values = _restored(saved, n - done, shape)
-        if values is None:
-            break
+    failed: list[OSError] = []
+    gone = remove_resume_folder(folder, failed)
+    if failed:
+        err = failed[0]
+        warnings.warn(f"could not remove {len(failed)} file(s) of the finished work kept in "
+                      f"{str(folder)!r} ({type(err).__name__}: {err.strerror or err}, on "
+                      f"{str(err.filename)!r}); the output is complete: delete that folder "
+                      "by hand (`rm -r`) once it can be.", UserWarning, stacklevel=2)
+    if not gone:
+        return
+    for p in made:
         try:
-            rng.bit_generator.state = saved["state"]
-        except (TypeError, ValueError, KeyError):
+            p.rmdir()
+        except OSError:  # not empty (the output is there) or gone: keep the rest
             break
-        out[done: done + values.shape[0]] = values
-        done += values.shape[0]
-        if restored is not None:
-            restored(values.shape[0])
-    if done:
-        announce(f"plastix estimate: resumed {done} of {n} null replicates from "
-                 f"{str(folder)!r}")
-    first, clock = done, time.monotonic()
-    for i in range(done, n):
-        out[i] = one()
-        if folder is not None and (i == n - 1
-                                   or time.monotonic() - clock >= CHECKPOINT_EVERY_S):
-            values, state = out[first: i + 1], rng.bit_generator.state
-            save_checkpoint(folder, f"null-{first:06d}", {
-                "values": values, "state": state, "sha256": _block_digest(values, state)})
-            first, clock = i + 1, time.monotonic()
-    return out
