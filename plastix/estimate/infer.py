@@ -958,7 +958,10 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
         of post units, about 17 s; ``glm``: a block of windows), in a sub-folder named
         by a hash of the spikes, the parameters and (with surrogates) the generator's
         state; a rerun with the same arguments reads them back and computes only the
-        rest, to the same bits.  None (default) keeps nothing.
+        rest, to the same bits.  With surrogates (``n_surrogates > 0``) and
+        ``rng=None`` every call draws fresh entropy, so it reuses nothing from an
+        earlier one and leaves one more sub-folder: pass an int seed to resume.  None
+        (default) keeps nothing.
     progress : bool or None
         None (default): a bar on a terminal, a line every 30 s elsewhere; True: a bar;
         False: nothing (:func:`plastix._util.progress.progress_bar`).
