@@ -273,3 +273,47 @@ def test_infer_weights_interrupted_before_any_chunk_keeps_nothing(spike_nc, tmp_
         "plastix infer-weights: interrupted; no chunks had finished yet, so nothing is kept: "
         "rerun the same command to start again.\n")
     assert not (tmp_path / ".w.nc.resume").exists()
+
+
+def _weights_record(n_w: int, *, alternate_nan: bool = False):
+    """A small activity record with ``n_w`` weight samples of 40 x 200 synapses (6.4 MB of
+    weights at 101 samples); with ``alternate_nan`` every other sample is NaN, so no
+    interval has a finite weight at both ends."""
+    from plastix.record import make_record
+
+    rng = np.random.default_rng(0)
+    n_bins, dt = 2 * (n_w - 1), 0.5
+    x, y = rng.gamma(2.0, 1.0, (n_bins, 200)), rng.gamma(2.0, 1.0, (n_bins, 40))
+    w = rng.normal(1, 0.2, (n_w, 40, 200))
+    if alternate_nan:
+        w[::2] = np.nan
+    return make_record(x, y, w, time=np.arange(n_bins) * dt,
+                       weight_time=np.arange(n_w) * 1.0, dt=dt)
+
+
+def test_check_weight_changes_reads_one_sample_at_a_time(monkeypatch):
+    """Memory: the check no longer copies the weights at every interval start (w[k],
+    w[k+1]: 2 x 6.4 MB here); it stops at the first finite pair, and its refusal is the
+    same line as before."""
+    import tracemalloc
+
+    from plastix.estimate.estimator import check_weight_changes
+    from plastix.record import SchemaError
+
+    rec = _weights_record(101)
+    tracemalloc.start()
+    try:
+        check_weight_changes(rec, "rec.nc")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000, peak
+    bad = _weights_record(11, alternate_nan=True)
+    with pytest.raises(SchemaError) as err:
+        check_weight_changes(bad, "bad.nc")
+    w = bad["weight"].values
+    assert str(err.value) == (
+        "bad.nc: no observed weight change: no synapse has a finite weight at both ends of "
+        f"any of the 10 weight intervals ({int(np.isnan(w).sum())} of {w.size} weights are "
+        "NaN), so there is nothing to estimate; give a record whose weights are measured at "
+        "least twice on one synapse.")

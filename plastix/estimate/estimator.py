@@ -151,10 +151,19 @@ def check_weight_changes(ds: xr.Dataset, name: str) -> None:
     k = interval_index(ds)
     if k.size == 0:
         return  # the estimator explains a record without an interval
-    w = np.asarray(ds["weight"].values, dtype=float)
-    if (np.isfinite(w[k]) & np.isfinite(w[k + 1])).any():
-        return
-    missing = int(np.isnan(w).sum())
+    w = ds["weight"].variable  # read one sample at a time: no copy of all the weights
+
+    def finite(i: int) -> np.ndarray:
+        return np.isfinite(np.asarray(w[i].values, dtype=float))
+
+    last, ends = -1, None
+    for i in map(int, k):  # stop at the first interval with a finite pair
+        starts = ends if last == i else finite(i)
+        last, ends = i + 1, finite(i + 1)
+        if (starts & ends).any():
+            return
+    missing = sum(int(np.isnan(np.asarray(w[i].values, dtype=float)).sum())
+                  for i in range(w.shape[0]))
     if ds.attrs.get("weights") == "inferred":
         fix = ("infer them again from the spike record with a longer window: `plastix "
                "infer-weights SPIKES --window S` (it suggests one)")
