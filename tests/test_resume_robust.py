@@ -317,3 +317,10 @@ def test_check_weight_changes_reads_one_sample_at_a_time(monkeypatch):
         f"any of the 10 weight intervals ({int(np.isnan(w).sum())} of {w.size} weights are "
         "NaN), so there is nothing to estimate; give a record whose weights are measured at "
         "least twice on one synapse.")
+
+
+def test_infer_weights_rng_help_says_it_changes_nothing(capsys):
+    """Probe 6 finding 7: `--rng` of infer-weights draws nothing with the CLI's methods."""
+    with pytest.raises(SystemExit):
+        main(["infer-weights", "--help"])
+    assert "the output does not depend on it" in " ".join(capsys.readouterr().out.split())

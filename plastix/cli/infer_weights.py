@@ -74,7 +74,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"output record by its suffix: {format_help(written=True)}; DIR/ "
                    "writes DIR/FILE_weights.nc")
     add_inference_flags(p)
-    add_rng_flag(p, "seed of the jittered surrogates (default 0)")
+    add_rng_flag(p, "seed of jittered surrogates (default 0); neither method draws any as "
+                 "run here (ccg's jittered baseline is computed, glm draws nothing), so the "
+                 "output does not depend on it")
     add_reader_flags(p)
     add_allow_pickle_flag(p)
     add_overwrite_flag(p)
