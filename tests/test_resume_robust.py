@@ -324,3 +324,20 @@ def test_infer_weights_rng_help_says_it_changes_nothing(capsys):
     with pytest.raises(SystemExit):
         main(["infer-weights", "--help"])
     assert "the output does not depend on it" in " ".join(capsys.readouterr().out.split())
+
+
+def test_opening_a_keyed_folder_removes_only_stale_temp_files(tmp_path):
+    """A user's old hidden file in a keyed folder stays; a killed writer's temp file goes."""
+    import os
+
+    from plastix._util.checkpoint import keyed_folder
+    from plastix._util.io import temp_prefix
+
+    folder = keyed_folder(tmp_path, {"a": 1}, prefix="estimate-null", version=1, option="x")
+    mine = folder / ".hidden.json"
+    tmp = folder / (temp_prefix(folder / "null-000000.json", pid=12) + "abcdefgh.json")
+    for p in (mine, tmp):
+        p.write_text("x")
+        os.utime(p, (1e9, 1e9))
+    keyed_folder(tmp_path, {"a": 1}, prefix="estimate-null", version=1, option="x")
+    assert mine.exists() and not tmp.exists()

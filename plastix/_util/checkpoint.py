@@ -69,7 +69,9 @@ def keyed_folder(root: Any, config: Mapping[str, Any], *, prefix: str, version: 
                  option: str) -> Path:
     """Create (if needed) and return ``root/<prefix>-<key>`` for ``config``.
 
-    Writes ``config.json`` there and removes temporary files a killed writer left.
+    Writes ``config.json`` there and removes temporary files a killed writer left
+    (named as :func:`plastix._util.io.atomic_write` names them; a user's hidden file
+    stays).
     ``option`` names the argument ``root`` came from, for the one-line refusal of a
     path that is not a folder.
     """
@@ -84,7 +86,8 @@ def keyed_folder(root: Any, config: Mapping[str, Any], *, prefix: str, version: 
     now = time.time()
     for tmp in folder.glob(".*"):
         try:
-            if tmp.is_file() and now - tmp.stat().st_mtime > STALE_CHECKPOINT_TEMP_S:
+            if (_TEMP.fullmatch(tmp.name) and tmp.is_file()
+                    and now - tmp.stat().st_mtime > STALE_CHECKPOINT_TEMP_S):
                 tmp.unlink()
         except OSError:  # pragma: no cover - removed by another process meanwhile
             pass
