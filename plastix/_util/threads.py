@@ -12,7 +12,7 @@ from typing import Any
 from plastix._util.optional import import_torch
 from plastix._util.validate import check_int
 
-__all__ = ["torch_threads", "one_blas_thread"]
+__all__ = ["torch_threads", "one_blas_thread", "blas_threads"]
 
 
 @contextlib.contextmanager
@@ -56,6 +56,19 @@ def _blas_controller() -> Any:
     return ThreadpoolController()
 
 
+def blas_threads() -> int:
+    """BLAS's thread count now (the largest over the loaded BLAS libraries; 1 without one).
+
+    Inside a :func:`one_blas_thread` block this is 1; outside, the caller's setting (by
+    default OpenBLAS's is the number of cores).  A computation that must give the same
+    bits on any number of threads reads it before entering :func:`one_blas_thread` and
+    runs that many single-threaded BLAS calls at once, split the same way whatever the
+    count (:func:`plastix.estimate._stats.interval_stats`).
+    """
+    libs = _blas_controller().select(user_api="blas").lib_controllers
+    return max([int(c.num_threads) for c in libs], default=1)
+
+
 _BLAS_LOCK = threading.Lock()
 _blas_depth = 0
 _blas_limiter: Any = None
@@ -70,9 +83,10 @@ def one_blas_thread() -> Iterator[None]:
     estimate differed in its last bits between a serial run, a Dask worker (Dask starts
     its workers with one BLAS thread) and a machine with more cores.  One thread gives the
     same numbers whatever the thread counts (another CPU may still pick other BLAS
-    kernels).  Large products that split their output rows between threads (a GEMM over
-    a recording's bins) give the same bits on any number of threads and need not be in
-    such a block; the estimator runs its resampling in one.
+    kernels).  Matrix products (GEMM) too: OpenBLAS's threaded driver blocks the summed
+    dimension differently from its one-thread driver (a product over 300 bins gave other
+    last bits on 2 threads than on 1), so every product whose bits matter runs in such a
+    block; :func:`blas_threads` read before it says how many to run side by side.
 
     The limit is process-wide (OpenBLAS has one thread pool), so nested blocks and blocks
     entered by several threads at once share it: the first to enter sets it, the last to

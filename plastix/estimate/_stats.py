@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.errors import SchemaError
-from plastix._util.threads import one_blas_thread
+from plastix._util.threads import blas_threads, one_blas_thread
 from plastix.estimate.reader import ActivityRows as _Rows
 from plastix.estimate.reader import GramStore as _Store
 from plastix.estimate.reader import Prefetch as _Prefetch
@@ -187,6 +187,61 @@ def _read_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *, sh
     return x, y, nonzero
 
 
+COL_GROUP = 128
+"""Presynaptic columns of ``H`` per product task.  A pass runs its matrix products on one
+BLAS thread each (OpenBLAS's threaded driver sums them in another order than its
+one-thread driver), side by side on as many Python threads as BLAS had: per interval and
+per group of this many columns, the same tasks whatever the thread count, so the same
+bits on 1 thread, on 2, and in a batch's worker."""
+
+
+class _Workers:
+    """``n`` threads that run a pass's products (:func:`_each`)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.pool = ThreadPoolExecutor(n)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+def _each(workers: _Workers | None, fn: Any, tasks: list) -> None:
+    """``fn(task)`` for each task: on ``workers``' threads, a contiguous share of the tasks
+    each (a task's numbers do not depend on which thread runs it), else in this one."""
+    if workers is None or len(tasks) < 2:
+        for t in tasks:
+            fn(t)
+        return
+
+    def share(part: list) -> None:
+        for t in part:
+            fn(t)
+
+    bounds = np.linspace(0, len(tasks), min(workers.n, len(tasks)) + 1).astype(int)
+    parts = [tasks[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    for f in [workers.pool.submit(share, part) for part in parts]:
+        f.result()
+
+
+def _col_groups(n: int) -> list[slice]:
+    """The column groups of :data:`COL_GROUP` columns of ``n``."""
+    return [slice(a, min(a + COL_GROUP, n)) for a in range(0, max(n, 1), COL_GROUP)]
+
+
+def _product_into(y: np.ndarray, x: np.ndarray, out: np.ndarray, workers: Any,
+                  add: bool = False) -> None:
+    """``out = yᵀ x`` (``out += yᵀ x`` with ``add``) of ``y (T, post)`` and ``x (T, pre)``,
+    a product per :data:`COL_GROUP` columns of ``x`` (on ``workers``)."""
+    def one(c: slice) -> None:
+        if add:
+            out[:, c] += y.T @ x[:, c]
+        else:
+            np.matmul(y.T, x[:, c], out=out[:, c])
+
+    _each(workers, one, _col_groups(x.shape[1]))
+
+
 class BoundKernel:
     """A registered kernel with its parameters, as the estimator's passes use it.
 
@@ -259,16 +314,23 @@ class UsedPairs:
             return x[..., self.pre], y[..., self.post]
         return x, y
 
-    def cross(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def cross(self, y: np.ndarray, x: np.ndarray, workers: Any = None) -> np.ndarray:
         """``Σ_t y[t, i] x[t, j]`` of the used entries, from ``y (T, ·)`` and ``x (T, ·)``
-        as :meth:`take` returns them: the block, or one value per pair."""
+        as :meth:`take` returns them: the block, or one value per pair (the products on
+        ``workers``, one task each, as :data:`COL_GROUP`)."""
         if self.block:
-            return y.T @ x
+            out = np.empty((y.shape[1], x.shape[1]))
+            _product_into(y, x, out, workers)
+            return out
         xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
         out = np.empty(self.rows.size)
         bounds = np.searchsorted(self.rows, np.append(self.post, self.post[-1] + 1))
-        for i, a, b in zip(self.post, bounds[:-1], bounds[1:], strict=True):  # a GEMV a unit
+
+        def one(unit: tuple[int, int, int]) -> None:  # a GEMV a unit
+            i, a, b = unit
             out[a:b] = xt[self.cols[a:b]] @ yt[i]
+
+        _each(workers, one, list(zip(self.post, bounds[:-1], bounds[1:], strict=True)))
         return out
 
     def scatter(self, part: np.ndarray, out: np.ndarray) -> None:
@@ -326,17 +388,19 @@ def measured_entries(sample: Any, lay: Layout) -> np.ndarray:
 
 
 def _batch_term(kernel: BoundKernel, x: np.ndarray, y: np.ndarray, lag: int,
-                dt: float, pairs: UsedPairs | None = None) -> np.ndarray:
+                dt: float, pairs: UsedPairs | None = None, workers: Any = None) -> np.ndarray:
     """``H_k = Σ_t φ(post[t + lag]) pre[t]ᵀ dt`` of each interval ``x (nb, m, pre)``.
 
     The bilinear specialisation (matrix products) of the kernel's ``term``; a
     kernel that is not bilinear calls ``term`` per interval and integrates its
     mean over the ``m − lag`` sample pairs.  With ``pairs`` only its entries are
-    computed (:class:`UsedPairs`), the others are 0.
+    computed (:class:`UsedPairs`), the others are 0.  The products run on ``workers``
+    (:class:`_Workers`; None: here), one interval and :data:`COL_GROUP` columns a task.
     """
     nb, m = x.shape[:2]
     kern = kernel.kernel
     if not kern.bilinear:
+        # in this thread: a registered kernel's term need not be thread-safe
         h = np.stack([kern.term(x[j], y[j], **kernel.params) for j in range(nb)])
         return h * ((m - lag) * dt)
     if lag:
@@ -350,26 +414,35 @@ def _batch_term(kernel: BoundKernel, x: np.ndarray, y: np.ndarray, lag: int,
         y = y - y.mean(axis=1, keepdims=True)
     if pairs is not None:
         h = np.zeros((nb, *pairs.shape))
-        for j in range(nb):
+
+        def cross(j: int) -> None:
             pairs.scatter(pairs.cross(y[j], x[j]) * dt, h[j])
+
+        _each(workers, cross, list(range(nb)))
         return h
-    # one 2-D BLAS product per interval (a stacked 3-D matmul was measured ~15% slower)
+    # 2-D BLAS products per interval (a stacked 3-D matmul was measured ~15% slower)
     h = np.empty((nb, y.shape[2], x.shape[2]))
-    for j in range(nb):
-        np.matmul(y[j].T, x[j], out=h[j])
+
+    def product(task: tuple[int, slice]) -> None:
+        j, c = task
+        np.matmul(y[j].T, x[j][:, c], out=h[j][:, c])
+
+    _each(workers, product, [(j, c) for j in range(nb) for c in _col_groups(x.shape[2])])
     h *= dt
     return h
 
 
 def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *,
                    kernel: BoundKernel, lag: int, dt: float, chunk_bins: int, shift: int,
-                   pre_read: tuple | None = None, pairs: UsedPairs | None = None
+                   pre_read: tuple | None = None, pairs: UsedPairs | None = None,
+                   workers: Any = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``H`` of a run of contiguous equal-length intervals, shape ``(nb, post, pre)``.
 
     Also returns which pre and post units were fully recorded (no NaN) in each
     interval, and which presynaptic units were silent (all zero).  With ``pairs``,
-    only its entries of ``H`` are computed (the others are meaningless).
+    only its entries of ``H`` are computed (the others are meaningless).  The products
+    run on ``workers`` (:func:`_batch_term`).
     """
     a0 = int(lay.start[run[0]])
     m = int(lay.stop[run[0]] - lay.start[run[0]])
@@ -394,7 +467,7 @@ def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *,
                 y = np.where(nan_y, 0.0, y)
             del nan_x, nan_y
             silent = ok_pre & ~np.any(x != 0, axis=1)
-        return _batch_term(kernel, x, y, lag, dt, pairs), ok_pre, ok_post, silent
+        return _batch_term(kernel, x, y, lag, dt, pairs, workers), ok_pre, ok_post, silent
     # one long interval: accumulate over chunks of pre rows t (post rows t + lag)
     h = np.zeros((n_post, n_pre))
     sx, sy, count = np.zeros(n_pre), np.zeros(n_post), 0
@@ -411,9 +484,9 @@ def _hebbian_batch(pre_r: _Rows, post_r: _Rows, lay: Layout, run: np.ndarray, *,
         y = kernel.post(np.nan_to_num(y, nan=0.0))
         nonzero |= np.any(x != 0, axis=0)
         if pairs is None:
-            h += y.T @ x
+            _product_into(y, x, h, workers, add=True)
         else:
-            pairs.scatter(pairs.cross(*pairs.take(x, y)[::-1]), h)
+            pairs.scatter(pairs.cross(*pairs.take(x, y)[::-1], workers), h)
         if kernel.kernel.centred:
             sx += x.sum(axis=0)
             sy += y.sum(axis=0)
@@ -490,19 +563,26 @@ def interval_stats(
         raise ValueError("interval_stats: `keep_h` keeps all of H; pass `pairs=None`.")
     if not kernel.kernel.streaming and lay.k.size:  # hold each interval in memory at once
         chunk_bins = max(int(chunk_bins), int((lay.stop - lay.start).max()))
+    # the products on one BLAS thread each, as many side by side as BLAS had threads
+    # (COL_GROUP): the same bits on any number of threads
+    n_threads = blas_threads()
+    workers = _Workers(n_threads) if n_threads > 1 else None
     h5 = _open_h5(ds)
     try:
-        return _interval_stats(ds, lay, h5, kernel=kernel, lag=lag, chunk_bins=chunk_bins,
-                               shifts=shifts, h_override=h_override, keep_h=keep_h, gram=gram,
-                               gram_block_rows=gram_block_rows, progress=progress,
-                               pairs=pairs)
+        with one_blas_thread():
+            return _interval_stats(ds, lay, h5, kernel=kernel, lag=lag, chunk_bins=chunk_bins,
+                                   shifts=shifts, h_override=h_override, keep_h=keep_h,
+                                   gram=gram, gram_block_rows=gram_block_rows,
+                                   progress=progress, pairs=pairs, workers=workers)
     finally:
+        if workers is not None:
+            workers.close()
         if h5 is not None:
             h5.close()
 
 
 def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override, keep_h, gram,
-                    gram_block_rows, progress, pairs=None):
+                    gram_block_rows, progress, pairs=None, workers=None):
     n_pre, n_post = ds.sizes["pre"], ds.sizes["post"]
     n_k = lay.k.size
     dt = float(ds.attrs["dt"])
@@ -545,7 +625,7 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
         _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
                 ok_post_all, store, h_override=h_override, n_pre=n_pre, n_post=n_post,
                 kernel=kernel, lag=lag, dt=dt, max_bins=max_bins, pre_r=pre_r, post_r=post_r,
-                shifts=shifts, progress=progress, t_h=t_h_box, pairs=pairs)
+                shifts=shifts, progress=progress, t_h=t_h_box, pairs=pairs, workers=workers)
         ok = True
     finally:
         if prefetch is not None:
@@ -577,7 +657,7 @@ def _interval_stats(ds, lay, h5, *, kernel, lag, chunk_bins, shifts, h_override,
 
 def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, ok_pre_all,
             ok_post_all, store, *, h_override, n_pre, n_post, kernel, lag, dt, max_bins, pre_r,
-            post_r, shifts, progress, t_h, pairs=None):
+            post_r, shifts, progress, t_h, pairs=None, workers=None):
     silent_pre = np.zeros((lay.k.size, n_pre), bool)  # each interval's silent pre units
     follows = interval_follows(lay.k, lay.seg_start)
 
@@ -620,7 +700,7 @@ def _stream(prefetch, lay, batches, stats, post_stats, n_obs, silent, n_silent, 
         _stream_loop(prefetch, lay, batches, h_override=h_override, n_pre=n_pre,
                      n_post=n_post, kernel=kernel, lag=lag, dt=dt, max_bins=max_bins,
                      pre_r=pre_r, post_r=post_r, shifts=shifts, progress=progress, t_h=t_h,
-                     pool=pool, finish=finish, pairs=pairs)
+                     pool=pool, finish=finish, pairs=pairs, workers=workers)
     finally:
         pool.shutdown(wait=True)
 
@@ -649,7 +729,8 @@ def _finish_pairs(pairs, run, lay, h, w0, w1, okp, okq, sil, stats, post_stats, 
 
 
 def _stream_loop(prefetch, lay, batches, *, h_override, n_pre, n_post, kernel, lag, dt,
-                 max_bins, pre_r, post_r, shifts, progress, t_h, pool, finish, pairs=None):
+                 max_bins, pre_r, post_r, shifts, progress, t_h, pool, finish, pairs=None,
+                 workers=None):
     pending = None
     for i, run in enumerate(batches):
         clock = time.perf_counter()
@@ -672,7 +753,7 @@ def _stream_loop(prefetch, lay, batches, *, h_override, n_pre, n_post, kernel, l
             h, okp, okq, sil = _hebbian_batch(pre_r, post_r, lay, run, kernel=kernel, lag=lag,
                                               dt=dt, chunk_bins=max_bins,
                                               shift=int(shifts[run[0]]), pre_read=xy,
-                                              pairs=pairs)
+                                              pairs=pairs, workers=workers)
             t_h[0] += time.perf_counter() - clock + t_read
         del xy
         # the summaries of this batch are reduced in a helper thread while the next

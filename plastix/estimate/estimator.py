@@ -567,8 +567,8 @@ class HebbianEstimator:
         t_null = time.perf_counter() - clock
         clock = time.perf_counter()
         # the resampling's thin products summed differently with 2 BLAS threads than with 1
-        # (a Dask worker's): one thread here gives the same bits on any backend; the pass's
-        # large products split rows, not sums, and keep the caller's threads (2x on 2 cores)
+        # (a Dask worker's): one thread here gives the same bits on any backend; the passes
+        # do the same, their products side by side (interval_stats: COL_GROUP)
         with one_blas_thread():
             self._summarise(ds, lay, obs, gamma, source, null, rng)
         if "weight_sem" in ds.variables:  # weights with errors: changes must exceed them
