@@ -341,3 +341,22 @@ def test_opening_a_keyed_folder_removes_only_stale_temp_files(tmp_path):
         os.utime(p, (1e9, 1e9))
     keyed_folder(tmp_path, {"a": 1}, prefix="estimate-null", version=1, option="x")
     assert mine.exists() and not tmp.exists()
+
+
+def test_a_full_disk_in_the_resume_folder_names_it(rate_nc, spike_nc, tmp_path, monkeypatch,
+                                                   capsys):
+    """Finding 1, an OSError without a file name (ENOSPC while writing a block): the line
+    still names the resume folder, not the input."""
+    from plastix._util import checkpoint
+
+    def full(path, write):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "atomic_write", full)
+    capsys.readouterr()
+    assert main(["estimate", str(rate_nc), *FAST, "--out", str(tmp_path / "r")]) == 2
+    assert "No space left on device" in _one_error_line(capsys.readouterr().err,
+                                                        tmp_path / ".r.resume")
+    assert main(["infer-weights", str(spike_nc), "--window", "20", "--out",
+                 str(tmp_path / "w.nc")]) == 2
+    _one_error_line(capsys.readouterr().err, tmp_path / ".w.nc.resume")

@@ -21,7 +21,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import numpy as np
 from plastix._util.io import atomic_write
 
 __all__ = ["jsonable", "config_key", "keyed_folder", "save_checkpoint", "load_checkpoint",
+           "write_named",
            "digest", "remove_resume_folder", "holds_work", "STALE_CHECKPOINT_TEMP_S"]
 
 STALE_CHECKPOINT_TEMP_S = 300.0
@@ -94,8 +95,20 @@ def keyed_folder(root: Any, config: Mapping[str, Any], *, prefix: str, version: 
     cfg = folder / "config.json"
     if not cfg.exists():
         text = json.dumps(jsonable(config), indent=1, sort_keys=True) + "\n"
-        atomic_write(cfg, lambda p: p.write_text(text, encoding="utf-8"))
+        write_named(cfg, lambda p: p.write_text(text, encoding="utf-8"))
     return folder
+
+
+def write_named(path: Path, write: Callable[[Path], Any]) -> None:
+    """:func:`plastix._util.io.atomic_write` of ``path``, an OSError without a file name
+    (a full disk while writing) raised again naming ``path``, so that the message can say
+    which folder could not be written."""
+    try:
+        atomic_write(path, write)
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from err
 
 
 def _exact(obj: Any) -> Any:
@@ -127,7 +140,7 @@ def save_checkpoint(folder: Path, name: str, value: Any) -> None:
     """Write ``value`` (JSON-able; floats and arrays kept bit-exact) as ``name``.json in
     ``folder``, atomically."""
     text = json.dumps(_exact(value), separators=(",", ":")) + "\n"
-    atomic_write(folder / f"{name}.json", lambda p: p.write_text(text, encoding="utf-8"))
+    write_named(folder / f"{name}.json", lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def load_checkpoint(folder: Path, name: str) -> Any | None:

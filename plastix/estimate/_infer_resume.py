@@ -38,8 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from plastix._util.checkpoint import digest, keyed_folder
-from plastix._util.io import atomic_write
+from plastix._util.checkpoint import digest, keyed_folder, write_named
 
 __all__ = ["RESUME_VERSION", "PREFIX", "ChunkStore", "open_store"]
 
@@ -158,7 +157,7 @@ class ChunkStore:
         if self.rng is not None:
             arrays["state"] = np.asarray(_state_text(self.rng))
         arrays[_DIGEST] = np.asarray(digest(arrays))
-        atomic_write(self.folder / (name + _SUFFIX), lambda p: np.savez(p, **arrays))
+        write_named(self.folder / (name + _SUFFIX), lambda p: np.savez(p, **arrays))
 
 
 def open_store(resume_dir: Any, config: Mapping[str, Any],
