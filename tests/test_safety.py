@@ -308,10 +308,12 @@ def test_resume_folder_removes_stale_temporary_files(tmp_path):
     import os
     import time
 
+    from plastix._util.io import temp_prefix
     from plastix.design.resume import resume_folder
 
     folder = resume_folder(tmp_path, {"a": 1})
-    stale, fresh = folder / ".x.alignment.old", folder / ".y.alignment.new"
+    stale, fresh = (folder / (temp_prefix(folder / f"{n}.alignment") + "abcd_123.alignment")
+                    for n in ("x", "y"))  # named as atomic_write names its temporary files
     stale.write_text("0x1p+0\n")
     fresh.write_text("0x1p+0\n")
     old = time.time() - 600
