@@ -167,10 +167,7 @@ def _run(args: argparse.Namespace) -> int:
         _resume.check_resume_folder(args.resume, "estimate")
         made = _resume.missing_parents(args.resume)
     try:
-        from plastix.estimate._resume import resumed_lines
-
-        with resumed_lines():  # "resumed N of M null replicates from ..."
-            est = fit_file(args)
+        est = fit_file(args)
         print(f"plastix estimate {args.file.name}")
         print(est.summary())
         if out is not None:

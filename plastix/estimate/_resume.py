@@ -25,13 +25,11 @@ Layout::
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +45,7 @@ from plastix._util.checkpoint import (
 )
 
 __all__ = ["CHECKPOINT_EVERY_S", "RESUME_VERSION", "record_identity", "null_folder",
-           "check_resume_dir", "resumable_replicates", "resumed_lines"]
+           "check_resume_dir", "resumable_replicates"]
 
 RESUME_VERSION = 1
 """Bumped when the layout or the meaning of the files changes."""
@@ -57,28 +55,6 @@ CHECKPOINT_EVERY_S = 10.0
 plus the replicate in flight."""
 
 _ACTIVITY = ("pre_activity", "post_activity")
-
-
-_ANNOUNCE: contextvars.ContextVar[bool] = contextvars.ContextVar("plastix_resume_announce",
-                                                                 default=False)
-
-
-@contextlib.contextmanager
-def resumed_lines() -> Iterator[None]:
-    """Inside the block, work read back from a resume folder is announced on stderr (one
-    line, :func:`announce`): the CLI's ``estimate`` of one file; a batch's tasks, whose
-    lines would mix, and the Python API stay silent."""
-    token = _ANNOUNCE.set(True)
-    try:
-        yield
-    finally:
-        _ANNOUNCE.reset(token)
-
-
-def announce(line: str) -> None:
-    """Print ``line`` on stderr inside :func:`resumed_lines` (else nothing)."""
-    if _ANNOUNCE.get():
-        print(line, file=sys.stderr, flush=True)
 
 
 def check_resume_dir(resume_dir: Any) -> None:
@@ -166,7 +142,8 @@ def _restored(saved: Any, left: int, shape: tuple[int, ...]) -> np.ndarray | Non
 
 def resumable_replicates(n: int, one: Callable[[], Any], rng: np.random.Generator,
                          folder: Path | None, *, shape: tuple[int, ...] = (),
-                         restored: Callable[[int], None] | None = None) -> np.ndarray:
+                         restored: Callable[[int], None] | None = None,
+                         announce: bool = False) -> np.ndarray:
     """``n`` replicates ``one()`` (each drawing from ``rng``), saved block by block in
     ``folder`` and read back from it.
 
@@ -185,6 +162,9 @@ def resumable_replicates(n: int, one: Callable[[], Any], rng: np.random.Generato
         Shape of one replicate.
     restored : callable, optional
         Called with the number of replicates read back (a progress bar's update).
+    announce : bool
+        Say on stderr how many replicates were read back (one line; the fit's progress
+        is shown, as ``infer_weights`` says how many chunks it resumed).
 
     Returns
     -------
@@ -205,9 +185,9 @@ def resumable_replicates(n: int, one: Callable[[], Any], rng: np.random.Generato
         done += values.shape[0]
         if restored is not None:
             restored(values.shape[0])
-    if done:
-        announce(f"plastix estimate: resumed {done} of {n} null replicates from "
-                 f"{str(folder)!r}")
+    if done and announce:
+        print(f"plastix estimate: resumed {done} of {n} null replicates from "
+              f"{str(folder)!r}", file=sys.stderr, flush=True)
     first, clock = done, time.monotonic()
     for i in range(done, n):
         out[i] = one()

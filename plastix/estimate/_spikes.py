@@ -401,9 +401,10 @@ def spike_null(ds: xr.Dataset, lay: Layout, terms: SpikeTerms, h_obs: np.ndarray
 
     if m >= n_null:  # as many passes as replicates: each replicate its own fresh shifts
         return cosines(resumable_replicates(n_null, lambda: shifted().sum(1), rng, resume,
-                                            shape=(3,), restored=read_back)), m
+                                            shape=(3,), restored=read_back,
+                                            announce=bar is not None)), m
     passes = resumable_replicates(m, shifted, rng, resume, shape=(3, trains.size),
-                                  restored=read_back)  # (m, 3, n)
+                                  restored=read_back, announce=bar is not None)  # (m, 3, n)
     pool = np.concatenate([parts(h_obs)[:, None], passes.transpose(1, 0, 2)],
                           axis=1)  # (3, m + 1, n)
     flat_pool = pool.reshape(3, -1)

@@ -561,7 +561,8 @@ class HebbianEstimator:
                 return _concat_cos(st["stats"].sum(0), gamma)
 
             null = resumable_replicates(int(self.n_null), one, rng, folder, restored=None if
-                                        bar is None else lambda c: bar.update(c * n_k))
+                                        bar is None else lambda c: bar.update(c * n_k),
+                                        announce=bar is not None)
         if bar is not None:
             bar.close()
         t_null = time.perf_counter() - clock
