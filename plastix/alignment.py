@@ -18,11 +18,11 @@ counted as anti-Hebbian.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
+from plastix._util.warn import warn_caller
 from plastix.kernels import get_kernel, kernel_names
 
 __all__ = [
@@ -152,11 +152,10 @@ def _cosine(a: Any, b: Any, axes: tuple[int, ...], *, warn: bool) -> Any:
         out = (dot / denom.masked_fill(zero, 1.0)).clamp(-1.0, 1.0).masked_fill(zero, float("nan"))
         n_zero = int(zero.sum()) if warn else 0
     if warn and n_zero:
-        warnings.warn(
+        warn_caller(
             f"{n_zero} alignment value{'s' if n_zero != 1 else ''} undefined: the signal or the "
             "Hebbian term has zero norm; returning NaN.",
             ZeroNormWarning,
-            stacklevel=3,
         )
     return out if lib is not np or np.ndim(out) else float(out)
 

@@ -8,7 +8,6 @@ with a bootstrap interval, from a grid of measured alignments.  Re-exported by
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from plastix._util.validate import (
     check_number,
     finite_array,
 )
+from plastix._util.warn import warn_caller
 
 __all__ = ["PhaseBoundary", "PhaseBoundaryWarning", "fit_phase_boundary"]
 
@@ -213,8 +213,7 @@ def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 
     p_value = nan if alpha is None else _order_p_value(al, n_perm, gen)
 
     def refuse(why: str) -> PhaseBoundary:
-        warnings.warn(f"fit_phase_boundary: {why}; returning k = NaN.", PhaseBoundaryWarning,
-                      stacklevel=3)
+        warn_caller(f"fit_phase_boundary: {why}; returning k = NaN.", PhaseBoundaryWarning)
         return PhaseBoundary(nan, nan, nan, int(cs_arr.size), cs_arr, cg_arr, level, p_value)
 
     if cs_arr.size == 0:
@@ -229,9 +228,9 @@ def fit_phase_boundary(sigma: Any, gamma: Any, alignment: Any, *, n_boot: int = 
     k = float(np.sum(s2 * cg_arr) / np.sum(s2**2))
     n_pos = int(np.count_nonzero(s2 > 0))
     if n_pos < 3:
-        warnings.warn(
+        warn_caller(
             f"fit_phase_boundary: only {n_pos} crossing(s) at σ > 0; too few for a bootstrap "
-            "interval (k_low, k_high are NaN).", PhaseBoundaryWarning, stacklevel=2)
+            "interval (k_low, k_high are NaN).", PhaseBoundaryWarning)
         return PhaseBoundary(k, nan, nan, int(cs_arr.size), cs_arr, cg_arr, level, p_value)
     idx = gen.integers(0, cs_arr.size, size=(n_boot, cs_arr.size))
     bs2, bg = s2[idx], cg_arr[idx]

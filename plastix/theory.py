@@ -28,7 +28,6 @@ Conventions used throughout
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +40,7 @@ from plastix._util.validate import (
     check_positive,
     finite_array,
 )
+from plastix._util.warn import warn_caller
 from plastix.phase_boundary import PhaseBoundary, PhaseBoundaryWarning, fit_phase_boundary
 
 __all__ = [
@@ -464,9 +464,9 @@ def boundary_k_linear(*, decay: float, teacher: Any = None, input_cov: Any = 1.0
     c0 = c0_ps / bsz + (1.0 - 1.0 / bsz) * 2.0 * c * tr2
     k = c0 / c1 if c1 > 0 else float("nan")
     if not c1 > 0:
-        warnings.warn(
+        warn_caller(
             f"c₁ = {c1:g} ≤ 0: no Hebbian regime at this decay (v* = 0?); k is NaN.",
-            PhaseBoundaryWarning, stacklevel=2)
+            PhaseBoundaryWarning)
     return LinearNoiseBoundary(k=float(k), c0=float(c0), c1=float(c1), decay=gamma,
                                batch_size=bsz, loss_scale=c, method=method, weight=v)
 

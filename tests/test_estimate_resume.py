@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,8 @@ def test_rate_kernel_resumes_to_the_uninterrupted_result(rate_rec, tmp_path, mon
 
 
 @pytest.mark.parametrize("null", ["shift", "pooled-shift"])
-def test_spike_kernel_resumes_to_the_uninterrupted_result(null, tmp_path, monkeypatch):
+def test_spike_kernel_resumes_to_the_uninterrupted_result(null, tmp_path, monkeypatch,
+                                                          capsys):
     rec = _spike_record(0)
     plain = _spike_fit(rec, null)
     passes = plain.null_passes_
@@ -141,6 +143,12 @@ def test_spike_kernel_resumes_to_the_uninterrupted_result(null, tmp_path, monkey
     assert calls[0] == passes - 2
     assert resumed.null_passes_ == passes
     _bits(resumed.result_, plain.result_)
+    # the line a shown progress adds names what was saved: replicates, or pooled passes
+    capsys.readouterr()
+    HebbianEstimator(kernel="stdp", stdp_tau=0.05, decay=0.0, n_boot=60, n_null=30,
+                     null=null, rng=5, progress=True, resume_dir=tmp_path).fit(rec)
+    what = "null replicates" if null == "shift" else "shifted null passes"
+    assert f"resumed {passes} of {passes} {what} from" in capsys.readouterr().err
 
 
 def test_a_damaged_block_is_computed_again(rate_rec, tmp_path, monkeypatch):
@@ -349,3 +357,17 @@ def test_batch_progress_counts_files_not_each_fits_passes(rate_nc, tmp_path, mon
     err = capsys.readouterr().err
     lines = [x for x in err.splitlines() if "% (" in x]
     assert lines and all(" files), " in x for x in lines), lines
+
+
+def test_an_unseeded_fit_with_a_resume_dir_warns_where_it_is_called(rate_rec, tmp_path):
+    from plastix.estimate._resume import UnseededResumeWarning
+
+    with pytest.warns(UnseededResumeWarning, match=r"`rng` is None: .*pass an int seed") as got:
+        HebbianEstimator(decay=0.0, n_boot=20, n_null=2, progress=False,
+                         resume_dir=tmp_path).fit(rate_rec)
+    assert [Path(w.filename).name for w in got] == [Path(__file__).name]
+    with warnings.catch_warnings():  # seeded, or nothing to resume: quiet
+        warnings.simplefilter("error", UnseededResumeWarning)
+        _rate_fit(rate_rec, resume_dir=tmp_path)
+        HebbianEstimator(decay=0.0, n_boot=20, n_null=0, progress=False,
+                         resume_dir=tmp_path).fit(rate_rec)

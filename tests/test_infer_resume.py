@@ -257,3 +257,16 @@ def test_cli_refuses_a_file_where_the_resume_folder_goes(rec, tmp_path, capsys):
     assert f"{str(tmp_path / '.w.nc.resume')!r}, where infer-weights keeps its finished " \
         "work until the output is written, is a file; move or remove it." in err
     assert (tmp_path / ".w.nc.resume").read_text() == "mine"
+
+
+def test_unseeded_surrogates_with_a_resume_dir_warn_where_called(rec, tmp_path):
+    from plastix.estimate._resume import UnseededResumeWarning
+
+    with pytest.warns(UnseededResumeWarning, match=r"`rng` is None") as got:
+        infer_weights(rec, window=20.0, progress=False, n_surrogates=1, resume_dir=tmp_path)
+    # this one and the unrecorded-time warning name this line, not plastix's or contextlib's
+    assert [w.category for w in got].count(UnseededResumeWarning) == 1
+    assert {Path(w.filename).name for w in got} == {Path(__file__).name}
+    _, seeded = _infer(rec, n_surrogates=1, rng=1, resume_dir=tmp_path)
+    _, exact = _infer(rec, resume_dir=tmp_path)  # no surrogates: nothing drawn
+    assert not [m for m in seeded + exact if "`rng` is None" in m]

@@ -70,10 +70,16 @@ def test_nan_rows_dropped_with_their_count():
     df = pd.DataFrame({"delta_t": [0.01, np.nan, -0.01, 0.02],
                        "weight_ratio": [1.2, 1.1, np.nan, 1.3], "note": [None, "x", "y", None]})
     with pytest.warns(UserWarning, match=r"dropped 2 of 4 rows .*rows 1, 2; column\(s\) "
-                                         r"delta_t, weight_ratio"):
+                                         r"delta_t, weight_ratio") as got:
         t = load_pairing_table(df, nan="drop")
     assert len(t) == 2 and t.attrs["n_dropped"] == 2
     assert t["note"].isna().all()  # NaN in a label column is kept
+    # called directly or from three plastix frames deep, the warning names this file
+    with pytest.warns(UserWarning, match=r"dropped 2 of 6 rows") as deep:
+        estimate_pairing(pd.DataFrame({"delta_t": [0.01, np.nan, -0.01, 0.02, -0.02, 0.03],
+                                       "weight_ratio": [1.2, 1.1, np.nan, 1.3, 0.8, 1.1]}),
+                         nan="drop", n_boot=40, n_null=0, rng=0)
+    assert {w.filename for w in [*got, *deep]} == {__file__}
 
 
 def test_parquet_table_reads_like_its_csv(tmp_path):
@@ -447,8 +453,10 @@ def test_too_few_bootstrap_replicates_give_no_verdict():
     assert estimate_pairing(table, n_boot=39, n_null=99, rng=0).verdict == "hebbian"
     with pytest.warns(UserWarning, match=r"38 bootstrap replicates cannot place the ends of a "
                       r"95% interval .* pass n_boot >= 39 \(--n-boot\); every verdict is "
-                      r"indeterminate"):
+                      r"indeterminate") as got:
         res = estimate_pairing(table, kernel="all", n_boot=38, n_null=99, rng=0)
+    # the warning names this line (not contextlib's wrapper of @one_blas_thread)
+    assert [w.filename for w in got] == [__file__]
     assert set(res.dataset["verdict"].values.tolist()) == {"indeterminate"}
 
 

@@ -2,7 +2,9 @@
 
 The one writer of every resumable run (ANN sweeps, estimate batches): the index is
 read afresh, changed and written back atomically while an exclusive ``flock`` on
-``.index.lock`` is held, so concurrent writers into one folder lose no entry.
+``.index.lock`` is held, so concurrent writers into one folder lose no entry.  The
+empty ``.index.lock`` stays in the folder: removing a lock file that another writer may
+have just opened would let two writers hold "the" lock at once.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from plastix._util.checkpoint import holds_work, remove_resume_folder
+from plastix._util.warn import warn_caller
 
 __all__ = ["resume_folder", "check_resume_folder", "writing_in", "own_half", "stopped",
            "missing_parents", "discard"]
@@ -120,7 +121,6 @@ def discard(folder: Path | None, made: list[Path]) -> None:
     empty (:func:`missing_parents`); anything else stays.  A file that cannot be removed
     is a warning naming the folder (``plastix: warning: ...``), never an error: the
     output is written already."""
-    import warnings
 
     if folder is None:
         return
@@ -128,10 +128,10 @@ def discard(folder: Path | None, made: list[Path]) -> None:
     gone = remove_resume_folder(folder, failed)
     if failed:
         err = failed[0]
-        warnings.warn(f"could not remove {len(failed)} file(s) of the finished work kept in "
-                      f"{str(folder)!r} ({type(err).__name__}: {err.strerror or err}, on "
-                      f"{str(err.filename)!r}); the output is complete: delete that folder "
-                      "by hand (`rm -r`) once it can be.", UserWarning, stacklevel=2)
+        warn_caller(f"could not remove {len(failed)} file(s) of the finished work kept in "
+                    f"{str(folder)!r} ({type(err).__name__}: {err.strerror or err}, on "
+                    f"{str(err.filename)!r}); the output is complete: delete that folder "
+                    "by hand (`rm -r`) once it can be.", UserWarning)
     if not gone:
         return
     for p in made:

@@ -17,7 +17,6 @@ import dataclasses
 import itertools
 import json
 import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import xarray as xr
 from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.validate import check_int, check_keywords, check_memory
+from plastix._util.warn import warn_caller
 from plastix.design._tasks import measure_records
 from plastix.design.circuit import (
     SIMULATORS,
@@ -560,10 +560,9 @@ def propose_experiments(
     off = [f"{c.hypothesis.name} ({c.achieved:+.3f})" for c, h in zip(cals, hyps, strict=True)
            if h.eta is None and not c.converged]
     if off:
-        warnings.warn(f"calibration did not reach the target alignment {target:+.3f} within "
-                      f"tolerance for: {', '.join(off)}; their predictions start from a "
-                      "different baseline (see `calibration_achieved`).", RuntimeWarning,
-                      stacklevel=2)
+        warn_caller(f"calibration did not reach the target alignment {target:+.3f} within "
+                    f"tolerance for: {', '.join(off)}; their predictions start from a "
+                    "different baseline (see `calibration_achieved`).", RuntimeWarning)
     ds = _summarise(spec, cals, mans, base, manip, budget=budget, alpha=alpha, power=power,
                     sigma_c=sigma_c, target=target,
                     measure_params=getattr(measure, "params", {"measure": repr(measure)}))

@@ -20,6 +20,7 @@ counted as anti-Hebbian.
   and the population truth, for calibration.
 """
 
+from plastix.estimate._resume import UnseededResumeWarning
 from plastix.estimate.estimator import (
     KERNELS,
     VERDICT_RULE,
@@ -34,4 +35,4 @@ from plastix.estimate.pairing import PairingResult, estimate_pairing
 
 __all__ = ["HebbianEstimator", "estimate_alignment", "save_result", "result_to_dict",
            "estimate_pairing", "PairingResult", "infer_weights", "estimate_from_spikes",
-           "KERNELS", "VERDICTS", "VERDICT_RULE"]
+           "KERNELS", "VERDICTS", "VERDICT_RULE", "UnseededResumeWarning"]

@@ -43,9 +43,10 @@ from plastix._util.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from plastix._util.warn import warn_caller
 
 __all__ = ["CHECKPOINT_EVERY_S", "RESUME_VERSION", "record_identity", "null_folder",
-           "check_resume_dir", "resumable_replicates"]
+           "check_resume_dir", "warn_unseeded", "UnseededResumeWarning", "resumable_replicates"]
 
 RESUME_VERSION = 1
 """Bumped when the layout or the meaning of the files changes."""
@@ -67,6 +68,20 @@ def check_resume_dir(resume_dir: Any) -> None:
     if Path(resume_dir).exists() and not Path(resume_dir).is_dir():
         raise ValueError(f"`resume_dir` must be a folder; {str(resume_dir)!r} is an existing "
                          "file. Give a folder path (it is created when the null starts).")
+
+
+class UnseededResumeWarning(UserWarning):
+    """``resume_dir`` given with ``rng=None``: the work cannot be resumed."""
+
+
+def warn_unseeded(resume_dir: Any, rng: Any) -> None:
+    """Warn when ``resume_dir`` is set but ``rng`` is None: each run then draws fresh
+    entropy, keys its folder by it and so reuses nothing a killed run saved (and leaves one
+    more folder behind)."""
+    if resume_dir is not None and rng is None:
+        warn_caller(f"`resume_dir` is {str(resume_dir)!r} but `rng` is None: every run draws "
+                    "fresh entropy, so a rerun reuses nothing saved there; pass an int seed "
+                    "(e.g. rng=0) to resume.", UnseededResumeWarning)
 
 
 def record_identity(ds: xr.Dataset) -> dict[str, Any]:
@@ -143,7 +158,7 @@ def _restored(saved: Any, left: int, shape: tuple[int, ...]) -> np.ndarray | Non
 def resumable_replicates(n: int, one: Callable[[], Any], rng: np.random.Generator,
                          folder: Path | None, *, shape: tuple[int, ...] = (),
                          restored: Callable[[int], None] | None = None,
-                         announce: bool = False) -> np.ndarray:
+                         announce: bool = False, what: str = "null replicates") -> np.ndarray:
     """``n`` replicates ``one()`` (each drawing from ``rng``), saved block by block in
     ``folder`` and read back from it.
 
@@ -165,6 +180,9 @@ def resumable_replicates(n: int, one: Callable[[], Any], rng: np.random.Generato
     announce : bool
         Say on stderr how many replicates were read back (one line; the fit's progress
         is shown, as ``infer_weights`` says how many chunks it resumed).
+    what : str
+        What a replicate is, in that line (the pooled-shift null saves shifted passes,
+        from which its replicates are drawn afterwards).
 
     Returns
     -------
@@ -186,7 +204,7 @@ def resumable_replicates(n: int, one: Callable[[], Any], rng: np.random.Generato
         if restored is not None:
             restored(values.shape[0])
     if done and announce:
-        print(f"plastix estimate: resumed {done} of {n} null replicates from "
+        print(f"plastix estimate: resumed {done} of {n} {what} from "
               f"{str(folder)!r}", file=sys.stderr, flush=True)
     first, clock = done, time.monotonic()
     for i in range(done, n):

@@ -404,7 +404,8 @@ def spike_null(ds: xr.Dataset, lay: Layout, terms: SpikeTerms, h_obs: np.ndarray
                                             shape=(3,), restored=read_back,
                                             announce=bar is not None)), m
     passes = resumable_replicates(m, shifted, rng, resume, shape=(3, trains.size),
-                                  restored=read_back, announce=bar is not None)  # (m, 3, n)
+                                  restored=read_back, announce=bar is not None,
+                                  what="shifted null passes")  # (m, 3, n)
     pool = np.concatenate([parts(h_obs)[:, None], passes.transpose(1, 0, 2)],
                           axis=1)  # (3, m + 1, n)
     flat_pool = pool.reshape(3, -1)

@@ -26,7 +26,6 @@ the bootstrap at no cost).
 from __future__ import annotations
 
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +35,7 @@ import xarray as xr
 
 from plastix._util.errors import SchemaError
 from plastix._util.threads import blas_threads, one_blas_thread
+from plastix._util.warn import warn_caller
 from plastix.estimate.reader import ActivityRows as _Rows
 from plastix.estimate.reader import GramStore as _Store
 from plastix.estimate.reader import Prefetch as _Prefetch
@@ -133,13 +133,13 @@ def warn_uncovered(ds: xr.Dataset, lay: Layout) -> None:
     wt = np.asarray(ds["weight_time"].values, dtype=float)
     dt = float(ds.attrs["dt"])
     have = (lay.stop[i] - lay.start[i]) * dt
-    warnings.warn(
+    warn_caller(
         f"{ds.attrs.get('source', 'record')}: {miss.size} of {lay.k.size} weight interval(s) "
         f"hold activity for only part of their time, so their Hebbian term is not observed "
         f"and they are left out; the first, {wt[lay.k[i]]:g}-{wt[lay.k[i] + 1]:g} {tu}, has "
         f"{have:g} {tu} of activity. The activity starts after, or ends before, the weights "
         "do, or its samples have gaps: trim the weights to the activity's span to silence "
-        "this.", UserWarning, stacklevel=3)
+        "this.", UserWarning)
 
 
 def _runs(lay: Layout, idx: np.ndarray, max_bins: int) -> list[np.ndarray]:

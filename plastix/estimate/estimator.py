@@ -47,12 +47,14 @@ from plastix._util.progress import progress_bar
 from plastix._util.rng import resolve_rng
 from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_keywords, check_memory
+from plastix._util.warn import warn_caller
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate._resume import (
     check_resume_dir,
     null_folder,
     record_identity,
     resumable_replicates,
+    warn_unseeded,
 )
 from plastix.estimate._spikes import NULL_METHODS
 from plastix.estimate._stats import (
@@ -334,7 +336,9 @@ class HebbianEstimator:
         activity left in its file, named by the file's path, size and modification
         time).  ``n_boot``, ``alpha`` and ``block_length`` are not in it: changing
         them reuses the replicates.  With ``rng=None`` every fit draws fresh entropy
-        and so shares nothing with an earlier one: pass an int seed to resume.  A
+        and so shares nothing with an earlier one (an
+        :class:`~plastix.estimate.UnseededResumeWarning` says so): pass an int seed
+        to resume.  A
         damaged block is computed again.  The folder stays after the fit (a refit
         reads every replicate back); ``plastix estimate --out`` removes it once the
         result is written.  ``None`` (default) saves nothing.
@@ -477,6 +481,8 @@ class HebbianEstimator:
         if self.memory is not None:
             memory_budget(self.memory)
         check_resume_dir(self.resume_dir)
+        if self.n_null:
+            warn_unseeded(self.resume_dir, self.rng)
         _check_replicate_memory(1, int(self.n_boot), int(self.n_null))
 
     # ------------------------------------------------------------ fit
@@ -668,12 +674,11 @@ class HebbianEstimator:
         if n_nan:
             spikes = get_kernel(self.kernel).inputs == "spike_times"
             uncovered = np.zeros(n_k, bool) if spikes else ~lay.covered
-            warnings.warn(_undefined_message(ds, lay, obs, np.isnan(per_k), uncovered),
-                          ZeroNormWarning, stacklevel=3)
+            warn_caller(_undefined_message(ds, lay, obs, np.isnan(per_k), uncovered),
+                        ZeroNormWarning)
         if np.isnan(a_hat):
-            warnings.warn("the alignment is undefined: the learning signal or the Hebbian term "
-                          "is zero over all observed synapses; returning NaN.", ZeroNormWarning,
-                          stacklevel=3)
+            warn_caller("the alignment is undefined: the learning signal or the Hebbian term "
+                        "is zero over all observed synapses; returning NaN.", ZeroNormWarning)
         # ---- p-value against the circular-shift null (two-sided)
         p = two_sided_p(a_hat, null)
         verdict = verdict_of(ci, p, alpha)

@@ -98,7 +98,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -109,6 +108,7 @@ from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_int, check_positive
+from plastix._util.warn import warn_caller
 from plastix.io.lazy import lazy_backend, placeholder
 from plastix.record import make_record, provenance, truth
 
@@ -159,10 +159,10 @@ def _note_measured(ds: xr.Dataset) -> None:
         return
     w = np.asarray(ds["weight"].values, dtype=float)
     if np.isfinite(w).any():
-        warnings.warn(f"infer_weights: {ds.attrs.get('source', 'the record')} holds measured "
-                      f"weights ({int(np.isfinite(w).sum())} values); the weights inferred from "
-                      "the spikes replace them (estimate without --weights-from spikes to use "
-                      "the measured ones).", UserWarning, stacklevel=3)
+        warn_caller(f"infer_weights: {ds.attrs.get('source', 'the record')} holds measured "
+                    f"weights ({int(np.isfinite(w).sum())} values); the weights inferred from "
+                    "the spikes replace them (estimate without --weights-from spikes to use "
+                    "the measured ones).")
 
 
 def _check_silent(ds: xr.Dataset, role: str, units: np.ndarray) -> None:
@@ -182,9 +182,8 @@ def _check_silent(ds: xr.Dataset, role: str, units: np.ndarray) -> None:
         raise ValueError(f"infer_weights: no {role}synaptic unit fires (all {n} have no "
                          f"spikes); weights are inferred from spikes. Check that the "
                          f"{role}synaptic units hold spike times.")
-    warnings.warn(f"infer_weights: {ids.size} of {n} {role}synaptic units never fire ({few}); "
-                  "their synapses are left NaN (not measured) in every window.", UserWarning,
-                  stacklevel=3)
+    warn_caller(f"infer_weights: {ids.size} of {n} {role}synaptic units never fire ({few}); "
+                "their synapses are left NaN (not measured) in every window.")
 
 
 def _check_params(window: float, lag: Any, baseline: Any, jitter: float,
@@ -344,10 +343,10 @@ def _mask_unobserved(w: np.ndarray, sem: np.ndarray, miss: np.ndarray) -> None:
     if not miss.any():
         return
     w[miss], sem[miss] = np.nan, np.nan
-    warnings.warn(f"infer_weights: {int(miss.sum())} (window, pair) weights fall in windows "
-                  "that the presynaptic or postsynaptic unit was not recorded throughout (NaN "
-                  "activity: outside its obs_intervals or time support); they are left NaN "
-                  "(missing).", UserWarning, stacklevel=3)
+    warn_caller(f"infer_weights: {int(miss.sum())} (window, pair) weights fall in windows "
+                "that the presynaptic or postsynaptic unit was not recorded throughout (NaN "
+                "activity: outside its obs_intervals or time support); they are left NaN "
+                "(missing).")
 
 
 def _gaps(ds: xr.Dataset, role: str) -> dict[Any, list[tuple[np.ndarray, np.ndarray]]]:
@@ -576,10 +575,10 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
     if bar is not None:
         bar.close()
     if dropped:
-        warnings.warn(f"infer_weights: {dropped} (pre spike, post unit) pairs fall where the "
-                      "postsynaptic unit was not recorded (NaN activity: outside its "
-                      "obs_intervals or time support); they are left out of those pairs' "
-                      "efficacies.", UserWarning, stacklevel=3)
+        warn_caller(f"infer_weights: {dropped} (pre spike, post unit) pairs fall where the "
+                    "postsynaptic unit was not recorded (NaN activity: outside its "
+                    "obs_intervals or time support); they are left out of those pairs' "
+                    "efficacies.")
     return w, sem, n_spk
 
 
@@ -960,7 +959,8 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
         state; a rerun with the same arguments reads them back and computes only the
         rest, to the same bits.  With surrogates (``n_surrogates > 0``) and
         ``rng=None`` every call draws fresh entropy, so it reuses nothing from an
-        earlier one and leaves one more sub-folder: pass an int seed to resume.  None
+        earlier one and leaves one more sub-folder (an ``UnseededResumeWarning`` says
+        so): pass an int seed to resume.  None
         (default) keeps nothing.
     progress : bool or None
         None (default): a bar on a terminal, a line every 30 s elsewhere; True: a bar;
@@ -1005,6 +1005,10 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
         w, sem, n_spk = _glm(record, pre, post, starts, wsegs, *args, store=store,
                              progress=progress)
     else:
+        if n_surrogates:
+            from plastix.estimate._resume import warn_unseeded
+
+            warn_unseeded(resume_dir, rng)
         gen = resolve_rng(rng)
         args = (window * c, lo * c, hi * c, base, jitter * c, int(n_surrogates),
                 int(min_spikes))

@@ -59,6 +59,7 @@ from plastix._util.errors import check_choice
 from plastix._util.rng import resolve_rng
 from plastix._util.threads import one_blas_thread
 from plastix._util.validate import check_int, check_number
+from plastix._util.warn import warn_caller
 from plastix.alignment import ZeroNormWarning
 from plastix.estimate.intervals import (
     VERDICT_RULE,
@@ -564,9 +565,8 @@ def _kernels_of(kernel: str, table: pd.DataFrame) -> list[str]:
     if "frequency" not in table:
         skipped = [n for n in names if get_kernel(n).inputs == "rates"]
         names = [n for n in names if n not in skipped]
-        warnings.warn(f"the table has no 'frequency' column: the rate kernels "
-                      f"({', '.join(skipped)}) are left out of kernel='all'.", UserWarning,
-                      stacklevel=3)
+        warn_caller(f"the table has no 'frequency' column: the rate kernels "
+                    f"({', '.join(skipped)}) are left out of kernel='all'.")
     return names
 
 
@@ -634,8 +634,7 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
     tab = load_pairing_table(table, nan=nan, sheet=sheet)
     by = _check(n_boot, n_null, alpha, tau, signal, pairing, weights, by, tab)
     if n_boot < min_boot(alpha):
-        warnings.warn(f"{too_few_boot(n_boot, alpha)}; every verdict is indeterminate.",
-                      UserWarning, stacklevel=2)
+        warn_caller(f"{too_few_boot(n_boot, alpha)}; every verdict is indeterminate.")
     names = _kernels_of(kernel, tab)
     g, se = _signal(tab, signal)
     w = _row_weights(tab, se, weights)
@@ -646,13 +645,13 @@ def estimate_pairing(table: Any, *, kernel: str = "stdp", by: Any = None, n_boot
             for h, bs, nl in zip(terms, boot_sums, nulls, strict=True)]
     for name, fit in zip(names, fits, strict=True):
         if kernel != "all" and not np.isfinite(fit["alignment"]):  # "all": see summary()
-            warnings.warn(f"kernel {name!r}: the alignment is undefined (its term or the weight "
-                          "changes are zero on every row); NaN.", ZeroNormWarning, stacklevel=2)
+            warn_caller(f"kernel {name!r}: the alignment is undefined (its term or the weight "
+                        "changes are zero on every row); NaN.", ZeroNormWarning)
         elif kernel != "all" and not fit["term_varies"]:
-            warnings.warn(f"kernel {name!r}: its term is the same on every row (e.g. one "
-                          "pairing frequency for a rate kernel), so the alignment is only the "
-                          "sign of the mean change; no verdict. Try --kernel stdp, or a table "
-                          "whose protocols differ.", UserWarning, stacklevel=2)
+            warn_caller(f"kernel {name!r}: its term is the same on every row (e.g. one "
+                        "pairing frequency for a rate kernel), so the alignment is only the "
+                        "sign of the mean change; no verdict. Try --kernel stdp, or a table "
+                        "whose protocols differ.")
     r2 = np.array([f["loo_r2"] for f in fits])
     best = names[int(np.nanargmax(r2))] if np.nanmax(r2, initial=-np.inf) > 0 else None
     attrs = {"kernel": kernel, "best_kernel": best or "", "signal": signal, "weights": weights,

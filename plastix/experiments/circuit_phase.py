@@ -35,6 +35,7 @@ import numpy as np
 import xarray as xr
 
 from plastix._util.rng import resolve_rng
+from plastix._util.warn import warn_caller
 from plastix.experiments import _common as C
 
 __all__ = ["run", "measure", "config", "grid"]
@@ -80,8 +81,8 @@ def measure(*, quick: bool = False, n_seeds: int | None = None, rng: Any = None,
     except (RuntimeError, OSError) as err:
         if target != "cpp_standalone":
             raise
-        warnings.warn(f"cpp_standalone build failed ({err}); falling back to the numpy "
-                      "runtime target (much slower).", RuntimeWarning, stacklevel=2)
+        warn_caller(f"cpp_standalone build failed ({err}); falling back to the numpy "
+                    "runtime target (much slower).", RuntimeWarning)
         res = sweep_spiking(cfg, decay=gammas, noise=sigmas, n_seeds=n, rng=rng,
                             target="numpy", client=client, cache=cache)
     out = res.summary

@@ -69,7 +69,6 @@ Exactness
 from __future__ import annotations
 
 import json
-import warnings
 from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -80,6 +79,7 @@ import xarray as xr
 from plastix._util.errors import SchemaError, check_choice, did_you_mean
 from plastix._util.optional import import_neo
 from plastix._util.validate import check_positive
+from plastix._util.warn import warn_caller
 from plastix.io.lazy import Columns, stack_rows, with_lazy_activity
 from plastix.io.neo_pack import arr_dec, arr_enc, dec, enc, quantities
 from plastix.io.neo_parse import (
@@ -367,10 +367,10 @@ def from_neo(block: Any, *, bin_size: float | None = None, source: str | None = 
     act = _activity(parts, seg_ids, ids, col, h, _default_bin(parts, bin_size, h.sec), lazy)
     if bin_size is not None and act["used_bin"] is None:
         where = Path(str(block.file_origin)).name if block.file_origin else "block"
-        warnings.warn(f"{where}: `bin_size` (--bin-size) {bin_size:g} s is not used: "
-                      "every segment's activity is a signal with its own sampling (spike "
-                      "trains are binned on its samples); drop it, or resample the signals.",
-                      UserWarning, stacklevel=2)
+        warn_caller(f"{where}: `bin_size` (--bin-size) {bin_size:g} s is not used: "
+                    "every segment's activity is a signal with its own sampling (spike "
+                    "trains are binned on its samples); drop it, or resample the signals.",
+                    UserWarning)
     (pre_label, pre_kind), (post_label, post_kind) = _activity_labels(act["labels"])
     dt = float(block.annotations["dt"]) if h.is_px else _bin_width(act["seg_dts"])
     w = _weights(parts, seg_ids, ids, col)

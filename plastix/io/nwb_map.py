@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plastix._util.warn import warn_caller
 from plastix.io.lazy import placeholder, read_views, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_regions import region_filter
@@ -415,10 +415,10 @@ def _grid(c: NwbContent, act: dict[str, Any], segs, w_times, ids, bin_size, src:
                                    "time grids", f"{a['times'].size} and {b['times'].size} "
                                    "samples", "Resample one of them onto the other's grid")
         if bin_size is not None:
-            warnings.warn(f"{src.name}: `bin_size` (--bin-size) {bin_size:g} s is not used: the "
-                          f"activity is the {r0}synaptic series, sampled every {dt:g} s (spike "
-                          "trains are binned on its samples); drop it, or resample the series.",
-                          UserWarning, stacklevel=2)
+            warn_caller(f"{src.name}: `bin_size` (--bin-size) {bin_size:g} s is not used: the "
+                        f"activity is the {r0}synaptic series, sampled every {dt:g} s (spike "
+                        "trains are binned on its samples); drop it, or resample the series.",
+                        UserWarning)
         return a["times"], dt
     b = bin_size or DEFAULT_BIN_SIZE
     pos = unit_rows(c, src)
@@ -535,7 +535,7 @@ def _check_rows_time(start: np.ndarray, stop: np.ndarray, data_times: list[np.nd
         message = (f"{label}: {where} last {total:g} s in all, but the spikes, series and "
                    f"weights lie within {t0:g}-{t1:g} s, so {empty:.3g}% of the rows' time "
                    f"holds no data; {hint}.")
-        warnings.warn(message, UserWarning, stacklevel=5)
+        warn_caller(message, UserWarning)
 
 
 SPANS_SHARED_MIN = 1 - EMPTY_ROWS_REFUSE
@@ -643,10 +643,9 @@ def _nan_spikes_warning(c: NwbContent, src: Path) -> None:
     shown = ", ".join(f"{int(c.unit_ids[i])} ({n})" for i, n in items[:8])
     more = f", ... ({len(items)} units)" if len(items) > 8 else ""
     total = sum(n for _, n in items)
-    warnings.warn(f"{src.name}: {total} NaN spike time(s) in units/spike_times of the Units "
-                  f"table {c.units_path or 'units'!r} were dropped (NaN is no spike; MatNWB "
-                  f"pads spike trains with NaN): unit (count) {shown}{more}.", UserWarning,
-                  stacklevel=5)
+    warn_caller(f"{src.name}: {total} NaN spike time(s) in units/spike_times of the Units "
+                f"table {c.units_path or 'units'!r} were dropped (NaN is no spike; MatNWB "
+                f"pads spike trains with NaN): unit (count) {shown}{more}.", UserWarning)
 
 
 def _check_weight_order(w: dict[str, Any], wrow: np.ndarray, src: Path, rows: str) -> None:
@@ -705,10 +704,9 @@ def _observed(c: NwbContent, ids: list[int], span: tuple[float, float], src: Pat
         empty = [u for u in missed if c.observed[pos[u]].size == 0]
         why = (f" (unit(s) {_ids_desc(empty)} have an empty obs_intervals cell and no spikes)"
                if empty else "")
-        warnings.warn(f"{src.name}: the obs_intervals of unit(s) {_ids_desc(missed)} miss "
-                      f"the record ({lo:g}-{hi:g} s) altogether{why}: their activity is NaN "
-                      "(not recorded) throughout and their synapses are left out.", UserWarning,
-                      stacklevel=7)
+        warn_caller(f"{src.name}: the obs_intervals of unit(s) {_ids_desc(missed)} miss "
+                    f"the record ({lo:g}-{hi:g} s) altogether{why}: their activity is NaN "
+                    "(not recorded) throughout and their synapses are left out.", UserWarning)
     return out
 
 
@@ -720,12 +718,12 @@ def _empty_obs_warning(kept: dict[int, int], src: Path) -> None:
     items = list(kept.items())
     shown = ", ".join(f"{u} ({n} spikes)" for u, n in items[:8])
     more = f", ... ({len(items)} units)" if len(items) > 8 else ""
-    warnings.warn(f"{src.name}: unit(s) {shown}{more} have spikes but an empty obs_intervals "
-                  "cell (pynwb stores 'not given' so); plastix reads them as observed "
-                  "throughout and keeps their spikes. If they were truly observed only part of "
-                  "the time, store those intervals in their obs_intervals cells, in a copy of "
-                  "the file (or leave the units out with --pre-units/--post-units).",
-                  UserWarning, stacklevel=8)
+    warn_caller(f"{src.name}: unit(s) {shown}{more} have spikes but an empty obs_intervals "
+                "cell (pynwb stores 'not given' so); plastix reads them as observed "
+                "throughout and keeps their spikes. If they were truly observed only part of "
+                "the time, store those intervals in their obs_intervals cells, in a copy of "
+                "the file (or leave the units out with --pre-units/--post-units).",
+                UserWarning)
 
 
 def _spikes(c: NwbContent, ids: list[int], segs, keep_units, src: Path

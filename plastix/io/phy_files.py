@@ -31,7 +31,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ import xarray as xr
 from plastix._util.errors import FileFormatError, MappingError, check_choice
 from plastix._util.optional import require
 from plastix._util.validate import check_keywords
+from plastix._util.warn import warn_caller
 from plastix.io.nwb_scan import parse_units
 from plastix.io.pynapple_files import (
     absent_weights,
@@ -146,11 +146,10 @@ def _tables(folder: Path, ids: np.ndarray) -> dict[str, np.ndarray]:
         key = next((c for c in table.columns
                     if re.sub(r"[\s_]", "", str(c).lower()) in ("clusterid", "id")), None)
         if key is None and len(table):
-            warnings.warn(f"{path.name} of {folder.name}: no 'cluster_id' column (found "
-                          f"{', '.join(map(repr, map(str, table.columns[:6])))}), so its rows "
-                          "cannot be matched to clusters and it is left out; Phy writes a "
-                          "tab-separated table whose first column is cluster_id.", UserWarning,
-                          stacklevel=4)
+            warn_caller(f"{path.name} of {folder.name}: no 'cluster_id' column (found "
+                        f"{', '.join(map(repr, map(str, table.columns[:6])))}), so its rows "
+                        "cannot be matched to clusters and it is left out; Phy writes a "
+                        "tab-separated table whose first column is cluster_id.", UserWarning)
         if key is None or not len(table):
             continue
         twice = table[key][table[key].duplicated()].tolist()

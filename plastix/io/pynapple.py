@@ -82,6 +82,7 @@ import xarray as xr
 
 from plastix._util.optional import require
 from plastix._util.validate import check_nonnegative, check_positive
+from plastix._util.warn import warn_caller
 from plastix.io.lazy import placeholder, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_map import check_rows_hold_data
@@ -335,7 +336,7 @@ def _warn_default_support(unrecorded: dict[str, int], roles: dict[str, dict[str,
         return
     which = "; ".join(f"`{r}` {_support_text(roles[r]['support'])}, {n} bin(s)"
                       for r, n in unrecorded.items())
-    warnings.warn(
+    warn_caller(
         f"{' and '.join(f'`{r}`' for r in unrecorded)}: the TsGroup's time support is "
         f"pynapple's default, from the first to the last spike ({which}), so the bins outside it "
         "(before the first spike, after the last) are read as not recorded (NaN), not as 0 Hz. "
@@ -343,7 +344,7 @@ def _warn_default_support(unrecorded: dict[str, int], roles: dict[str, dict[str,
         "(nap.load_file of an NWB file) do too; if the units were recorded longer, build the "
         "group again over its recorded span, nap.TsGroup({u: group[u] for u in group.index}, "
         "time_support=nap.IntervalSet(START, END)) with its metadata, and pass (or save) that "
-        "one.", UserWarning, stacklevel=3)
+        "one.", UserWarning)
 
 
 def _support_text(support: tuple[np.ndarray, np.ndarray]) -> str:
@@ -577,11 +578,11 @@ def _spike_group(nap: Any, ds: xr.Dataset, role: str, sec: float, shift: Any,
     group = nap.TsGroup(trains, time_support=support, metadata=meta)
     lost = st.size - int(sum(len(group[k].t) for k in group.keys()))
     if lost:
-        warnings.warn(f"`record`: {lost} of its {st.size} {role} spike(s) fall at the start of "
-                      f"a bin whose {role}_activity is NaN (not recorded), so the {role} "
-                      "TsGroup's time support (the recorded spans) leaves them out; set the "
-                      "activity of those bins (0 Hz when silent) if they were recorded.",
-                      UserWarning, stacklevel=4)
+        warn_caller(f"`record`: {lost} of its {st.size} {role} spike(s) fall at the start of "
+                    f"a bin whose {role}_activity is NaN (not recorded), so the {role} "
+                    "TsGroup's time support (the recorded spans) leaves them out; set the "
+                    "activity of those bins (0 Hz when silent) if they were recorded.",
+                    UserWarning)
     return group
 
 

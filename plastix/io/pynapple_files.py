@@ -47,7 +47,6 @@ import os
 import shlex
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +63,7 @@ from plastix._util.errors import (
 )
 from plastix._util.optional import require
 from plastix._util.validate import check_keywords
+from plastix._util.warn import warn_caller
 from plastix.io.nwb_map import synapse_pairs
 from plastix.io.nwb_scan import cli_flag as _flag
 from plastix.io.nwb_scan import parse_units, suggest
@@ -458,9 +458,9 @@ def _selected_weights(s: _Session, w: NpzObject, pairs: tuple[np.ndarray, np.nda
                        f"{_flag('synapses')}", _synapse_flags(pairs))
     if not keep.all():
         out = [f"{a}:{b}" for a, b, k in zip(*pairs, keep, strict=True) if not k]
-        warnings.warn(f"{w.path.name}: {len(out)} of {keep.size} weight columns are synapses "
-                      f"of units that were not selected ({_few(out)}); they are left out.",
-                      UserWarning, stacklevel=3)
+        warn_caller(f"{w.path.name}: {len(out)} of {keep.size} weight columns are synapses "
+                    f"of units that were not selected ({_few(out)}); they are left out.",
+                    UserWarning)
         w = w.select(w.ids[keep].tolist())
     table = pd.DataFrame({"pre_unit": np.asarray(pairs[0])[keep],
                           "post_unit": np.asarray(pairs[1])[keep]})

@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import warnings
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from plastix._util.errors import FileFormatError, UnsafeFileError
+from plastix._util.warn import warn_caller
 
 __all__ = ["KINDS", "NpzObject", "NotPynappleError", "read_npz", "is_pynapple_npz"]
 
@@ -201,10 +201,10 @@ def unit_column_names_units(unit: list[Any] | None, where: str) -> bool:
     seen = Counter(str(u) for u in unit)
     twice = [u for u, n in seen.items() if n > 1]
     if twice:
-        warnings.warn(f"{where}: the metadata column 'unit' repeats values "
-                      f"({', '.join(twice[:5])}), so it does not name the units; their ids are "
-                      "the group's index (select units by id, or by the column: unit=1).",
-                      UserWarning, stacklevel=3)
+        warn_caller(f"{where}: the metadata column 'unit' repeats values "
+                    f"({', '.join(twice[:5])}), so it does not name the units; their ids are "
+                    "the group's index (select units by id, or by the column: unit=1).",
+                    UserWarning)
     return not twice
 
 
@@ -380,10 +380,10 @@ def read_npz(path: str | os.PathLike) -> NpzObject:
         obj.unit_ids = unit_column_names_units(obj.metadata["unit"].tolist(), path.name)
     if _UNREAD in entries:
         obj.unread = entries[_UNREAD]
-        warnings.warn(f"{path.name}: its metadata is {obj.unread}, saved by an older pynapple; "
-                      "plastix unpickles only numpy arrays, so the metadata is left out. Select "
-                      "units by id, or save the object again with a current pynapple.",
-                      UserWarning, stacklevel=2)
+        warn_caller(f"{path.name}: its metadata is {obj.unread}, saved by an older pynapple; "
+                    "plastix unpickles only numpy arrays, so the metadata is left out. Select "
+                    "units by id, or save the object again with a current pynapple.",
+                    UserWarning)
     return obj
 
 

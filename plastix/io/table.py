@@ -97,6 +97,7 @@ import numpy as np
 import pandas as pd
 
 from plastix._util.errors import check_choice, did_you_mean
+from plastix._util.warn import warn_caller
 from plastix.io import table_cells
 from plastix.io.table_cells import (
     EXCEL_ERRORS,
@@ -224,9 +225,9 @@ def _drop_summaries(frame: pd.DataFrame, where: _Where) -> pd.DataFrame:
     word = "line" if where.text else "row"
     named = ", ".join(f"{str(_first_cell(frame.loc[k])).strip()!r} ({word} {k})"
                       for k in labels[:6]) + (", ..." if len(labels) > 6 else "")
-    warnings.warn(f"left out {len(labels)} summary row{'s' * (len(labels) > 1)} of the pairing "
-                  f"table{where.of()}: {named}; a table has one row per experiment (or group).",
-                  UserWarning, stacklevel=4)
+    warn_caller(f"left out {len(labels)} summary row{'s' * (len(labels) > 1)} of the pairing "
+                f"table{where.of()}: {named}; a table has one row per experiment (or group).",
+                UserWarning)
     return frame.drop(index=labels)
 
 
@@ -279,11 +280,11 @@ def _labels_apart(frame: pd.DataFrame, where: _Where) -> pd.DataFrame:
     if not renamed:
         return frame
     frame.columns = columns
-    warnings.warn(f"the pairing table{where.of()} repeats the label column name"
-                  f"{'s' * (len(renamed) > 1)} {', '.join(repr(w) for w, _ in renamed)}: the "
-                  f"repeat{'s are' if len(renamed) > 1 else ' is'} read as "
-                  f"{', '.join(repr(n) for _, n in renamed)}; rename the columns to choose "
-                  "the names.", UserWarning, stacklevel=5)
+    warn_caller(f"the pairing table{where.of()} repeats the label column name"
+                f"{'s' * (len(renamed) > 1)} {', '.join(repr(w) for w, _ in renamed)}: the "
+                f"repeat{'s are' if len(renamed) > 1 else ' is'} read as "
+                f"{', '.join(repr(n) for _, n in renamed)}; rename the columns to choose "
+                "the names.", UserWarning)
     return frame
 
 
@@ -591,8 +592,8 @@ def _handle_nan(out: pd.DataFrame, known: list[str], nan: str, where: _Where,
         raise ValueError(f"`table` has NaN ({what}) in {bad.size} of {len(out)} rows ({at}); "
                          "fill them, or pass nan='drop' (command line: --nan drop) to drop "
                          "those rows (the count is reported).")
-    warnings.warn(f"dropped {bad.size} of {len(out)} rows of the pairing table with NaN "
-                  f"({at}{f'; {shown}' if marks else ''}).", UserWarning, stacklevel=3)
+    warn_caller(f"dropped {bad.size} of {len(out)} rows of the pairing table with NaN "
+                f"({at}{f'; {shown}' if marks else ''}).", UserWarning)
     return out.drop(index=out.index[bad]), int(bad.size)
 
 

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from plastix._util.warn import warn_caller
+
 __all__ = ["Grid", "Numbers", "read_text", "read_xlsx", "formulas", "cell_name", "clean",
            "blank", "is_number", "first_cell", "summary_rows", "frame_of", "drop_empty",
            "header_index", "cell_kind", "second_header_row",
@@ -268,12 +270,12 @@ def _only_table(path: Path, names: list[str], headers: list[str], tables: list[s
     if tables:
         before = names[:names.index(tables[0])]
         if before:
-            warnings.warn(f"`table` {path.name!r}: read sheet {tables[0]!r}, the first whose "
-                          "header names 'delta_t' and a weight column (sheet"
-                          f"{'s' * (len(before) > 1)} {', '.join(map(repr, before))} before it "
-                          f"{'have' if len(before) > 1 else 'has'} no such header); pass "
-                          "sheet=NAME (command line: --sheet NAME) to read another.",
-                          UserWarning, stacklevel=5)
+            warn_caller(f"`table` {path.name!r}: read sheet {tables[0]!r}, the first whose "
+                        "header names 'delta_t' and a weight column (sheet"
+                        f"{'s' * (len(before) > 1)} {', '.join(map(repr, before))} before it "
+                        f"{'have' if len(before) > 1 else 'has'} no such header); pass "
+                        "sheet=NAME (command line: --sheet NAME) to read another.",
+                        UserWarning)
         return tables[0]
     if not headers:
         raise ValueError(f"`table` {path.name!r}: none of its sheets "
@@ -281,11 +283,10 @@ def _only_table(path: Path, names: list[str], headers: list[str], tables: list[s
                          f"{HEADER_SEARCH_ROWS} rows; name the columns as the README's "
                          "pairing-table section says.")
     if len(headers) > 1:
-        warnings.warn(f"`table` {path.name!r} has {len(headers)} sheets with a 'delta_t' "
-                      f"column ({', '.join(map(repr, headers))}) and none with a weight column "
-                      f"beside it; read {headers[0]!r}. Pass sheet=NAME (command line: --sheet "
-                      "NAME), or save that sheet as CSV, to read another.", UserWarning,
-                      stacklevel=5)
+        warn_caller(f"`table` {path.name!r} has {len(headers)} sheets with a 'delta_t' "
+                    f"column ({', '.join(map(repr, headers))}) and none with a weight column "
+                    f"beside it; read {headers[0]!r}. Pass sheet=NAME (command line: --sheet "
+                    "NAME), or save that sheet as CSV, to read another.", UserWarning)
     return headers[0]
 
 

@@ -10,12 +10,11 @@ says ready for a table the estimate would refuse.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from plastix._util.errors import did_you_mean
+from plastix._util.warn import warn_caller
 from plastix.io.table_header import COLUMNS, column_key, unit_word
 
 __all__ = ["MIN_ROWS", "MEASURED", "check_table", "strata", "by_error", "LONGEST_PAIRING",
@@ -102,11 +101,11 @@ def warn_percent(out: pd.DataFrame, units: dict[str, str], names: list[str]) -> 
         if name in names and name not in units:
             raw = out["weight_ratio"].to_numpy() - (1.0 if name == "weight_change" else 0.0)
             if np.nanmedian(np.abs(raw)) > _PERCENT_LIKE:
-                warnings.warn(f"`{name}` has no unit in its header and is read as a fraction "
-                              f"(1 = {'no change' if name == 'weight_ratio' else '+100%'}); "
-                              f"its values (median magnitude {np.nanmedian(np.abs(raw)):g}) "
-                              "look like percent: "
-                              f"write '{name} [%]' if they are.", UserWarning, stacklevel=3)
+                warn_caller(f"`{name}` has no unit in its header and is read as a fraction "
+                            f"(1 = {'no change' if name == 'weight_ratio' else '+100%'}); "
+                            f"its values (median magnitude {np.nanmedian(np.abs(raw)):g}) "
+                            "look like percent: "
+                            f"write '{name} [%]' if they are.", UserWarning)
 
 
 #: the longest |delta_t| (s) read without a warning when the header gives its unit: a
@@ -131,16 +130,16 @@ def warn_delta_t_scale(delta_t: np.ndarray, unit: str | None, written: str,
     written, ``of`` where the table is (`` of 'x.csv'``)."""
     longest = float(np.nanmax(np.abs(delta_t))) if delta_t.size else 0.0
     if unit is None and longest > 1.0:
-        warnings.warn("`delta_t` has no unit in its header and is read in seconds; values above "
-                      "1 s look like milliseconds: write 'delta_t [ms]' if they are.",
-                      UserWarning, stacklevel=3)
+        warn_caller("`delta_t` has no unit in its header and is read in seconds; values above "
+                    "1 s look like milliseconds: write 'delta_t [ms]' if they are.",
+                    UserWarning)
     elif unit is not None and longest > LONGEST_PAIRING:
         fix = ("write 'delta_t [ms]' if they are" if unit_word(unit) == "s" else
                "check the unit in its header ('delta_t [ms]' for milliseconds)")
-        warnings.warn(f"`delta_t` is read in {unit} (its header's unit) and reaches {longest:g} "
-                      f"s in magnitude, longer than any pairing protocol (spike-timing windows "
-                      f"span tens of ms; the slowest pairing rules a few seconds): values like "
-                      f"these look like milliseconds: {fix}.", UserWarning, stacklevel=3)
+        warn_caller(f"`delta_t` is read in {unit} (its header's unit) and reaches {longest:g} "
+                    f"s in magnitude, longer than any pairing protocol (spike-timing windows "
+                    f"span tens of ms; the slowest pairing rules a few seconds): values like "
+                    f"these look like milliseconds: {fix}.", UserWarning)
     elif 0 < longest < MIN_LONGEST_PAIRING:
         shown = unit if unit is not None else "s"
         scale = COLUMNS["delta_t"][1][unit_word(shown)]  # type: ignore[index]  # read already
@@ -149,10 +148,10 @@ def warn_delta_t_scale(delta_t: np.ndarray, unit: str | None, written: str,
                "'delta_t [s]' if they are, or multiply them by 1000" if unit_word(shown) == "ms"
                else "check the values and the unit in its header ('delta_t [ms]' for "
                "milliseconds, 'delta_t [s]' for seconds)")
-        warnings.warn(f"`delta_t`{of} (column {written!r}) runs from {low:g} to "
-                      f"{high:g} {shown}: every |delta_t| is below "
-                      f"{MIN_LONGEST_PAIRING * 1e3:g} ms, shorter than any spike-timing "
-                      f"pairing (a few ms to ~100 ms); {fix}.", UserWarning, stacklevel=3)
+        warn_caller(f"`delta_t`{of} (column {written!r}) runs from {low:g} to "
+                    f"{high:g} {shown}: every |delta_t| is below "
+                    f"{MIN_LONGEST_PAIRING * 1e3:g} ms, shorter than any spike-timing "
+                    f"pairing (a few ms to ~100 ms); {fix}.", UserWarning)
 
 
 _SD_NAMES = frozenset(("sd", "s_d", "std", "stdev", "st_dev", "std_dev", "standard_deviation",
@@ -168,11 +167,10 @@ def warn_sd(names: list[str], of: str = "") -> None:
     for name in names:
         if name not in COLUMNS and column_key(name).replace(".", "") in _SD_NAMES:
             n = " (SEM = SD/√n, with n the column 'n')" if "n" in names else " (SEM = SD/√n)"
-            warnings.warn(f"column {name!r} of the pairing table{of} looks like standard "
-                          "deviations: it is kept as a label and not used. plastix weights "
-                          "the rows by standard errors, from a column 'weight_sem', else by "
-                          f"'n'; to weight by them, add 'weight_sem'{n}.", UserWarning,
-                          stacklevel=3)
+            warn_caller(f"column {name!r} of the pairing table{of} looks like standard "
+                        "deviations: it is kept as a label and not used. plastix weights "
+                        "the rows by standard errors, from a column 'weight_sem', else by "
+                        f"'n'; to weight by them, add 'weight_sem'{n}.", UserWarning)
 
 
 def warn_percent_values(name: str, values: np.ndarray) -> None:
@@ -182,15 +180,14 @@ def warn_percent_values(name: str, values: np.ndarray) -> None:
     if not v.size:
         return
     if name == "weight_change" and (v >= 0).all() and 50 <= np.median(v) <= 200:
-        warnings.warn(f"`weight_change [%]` values are all >= 0 with a median of "
-                      f"{np.median(v):g}: they look like % of baseline (100 = no change), "
-                      "which is a ratio: name the column 'weight_ratio [%]' if they are.",
-                      UserWarning, stacklevel=3)
+        warn_caller(f"`weight_change [%]` values are all >= 0 with a median of "
+                    f"{np.median(v):g}: they look like % of baseline (100 = no change), "
+                    "which is a ratio: name the column 'weight_ratio [%]' if they are.",
+                    UserWarning)
     elif name in ("weight_change", "weight_ratio") and (
             np.abs(v) < (1.0 if name == "weight_change" else 5.0)).all():
-        warnings.warn(f"`{name} [%]` values are all below "
-                      f"{1 if name == 'weight_change' else 5} in magnitude ({v.min():g} to "
-                      f"{v.max():g}): they look like fractions "
-                      f"({'0.5 = +50%' if name == 'weight_change' else '1.5 = 150%'}), not "
-                      "percent: drop the [%] from the header if they are.", UserWarning,
-                      stacklevel=3)
+        warn_caller(f"`{name} [%]` values are all below "
+                    f"{1 if name == 'weight_change' else 5} in magnitude ({v.min():g} to "
+                    f"{v.max():g}): they look like fractions "
+                    f"({'0.5 = +50%' if name == 'weight_change' else '1.5 = 150%'}), not "
+                    "percent: drop the [%] from the header if they are.", UserWarning)
