@@ -36,7 +36,8 @@ def _fit(ds, threads: int, **kw):
     from plastix.estimate import HebbianEstimator
 
     with threadpool_limits(threads, user_api="blas"):
-        return HebbianEstimator(decay=0.01, lag=0, n_boot=20, n_null=2, rng=5, **kw).fit(ds)
+        return HebbianEstimator(**{"decay": 0.01, "lag": 0, "n_boot": 20, "n_null": 2,
+                                   "rng": 5, **kw}).fit(ds)
 
 
 def _differing(a, b) -> list[str]:
@@ -86,3 +87,29 @@ def test_interval_stats_threads_split_the_same_products():
     h = np.einsum("kti,ktj->kij", post.reshape(4, BINS, 20), pre.reshape(4, BINS, n_pre))
     np.testing.assert_allclose(out[1]["stats"][:, 2], (h * h).sum(axis=(1, 2)) / 30.0 ** 2,
                                rtol=1e-12)
+
+
+def _spike_record(n_pre: int = 150, n_post: int = 40, duration: float = 30.0):
+    """Poisson spikes (10 Hz pre, 5 Hz post) and weights drifting at 13 samples: big
+    enough that two BLAS threads would split the spike kernels' products."""
+    rng = np.random.default_rng(4)
+    pt = np.sort(rng.uniform(0, duration, int(10 * n_pre * duration)))
+    qt = np.sort(rng.uniform(0, duration, int(5 * n_post * duration)))
+    t = np.arange(0, duration, 0.01)
+    wt = np.linspace(0, duration, N_K + 1)
+    w = 1 + np.cumsum(rng.standard_normal((N_K + 1, n_post, n_pre)), axis=0) * 0.1
+    return make_record(np.zeros((t.size, n_pre)), np.zeros((t.size, n_post)), w, time=t,
+                       weight_time=wt, dt=0.01,
+                       pre_spikes={"time": pt, "unit": rng.integers(0, n_pre, pt.size)},
+                       post_spikes={"time": qt, "unit": rng.integers(0, n_post, qt.size)})
+
+
+@pytest.mark.parametrize("null", ["shift", "pooled-shift"])
+def test_spike_kernels_give_the_same_bits_on_one_and_two_threads(null):
+    """The spike-time kernels' pass, null and bootstrap (``_spikes.py``): the same bits on
+    one BLAS thread and on two, as the rate kernels'."""
+    ds = _spike_record()
+    kw = {"kernel": "stdp", "stdp_tau": 0.05, "null": null, "n_null": 20, "decay": 0.0}
+    one, two = _fit(ds, 1, **kw), _fit(ds, 2, **kw)
+    assert _differing(one.result_, two.result_) == []
+    assert one.result_.identical(two.result_)
