@@ -360,3 +360,46 @@ def test_a_full_disk_in_the_resume_folder_names_it(rate_nc, spike_nc, tmp_path, 
     assert main(["infer-weights", str(spike_nc), "--window", "20", "--out",
                  str(tmp_path / "w.nc")]) == 2
     _one_error_line(capsys.readouterr().err, tmp_path / ".w.nc.resume")
+
+
+def test_saved_null_blocks_from_other_code_are_not_read(rate_nc, tmp_path, monkeypatch):
+    """A resume folder written by other plastix source (an upgrade or a local edit between
+    the killed run and the rerun) is not read: its numbers could differ. The rerun does all
+    the work again and gives the uninterrupted result."""
+    from test_estimate_resume import _bits, _blocks, _rate_fit
+
+    import plastix._util.checkpoint as checkpoint
+
+    rec = _rate_record(n_bins=600)
+    plain = _rate_fit(rec)
+    _count_null_passes(monkeypatch, stop_after=5)
+    with pytest.raises(Exception, match="killed"):
+        _rate_fit(rec, resume_dir=tmp_path)
+    assert len(_blocks(tmp_path)) == 5
+    monkeypatch.setattr(checkpoint, "code_digest", lambda: "0" * 16)
+    calls = _count_null_passes(monkeypatch)
+    _bits(_rate_fit(rec, resume_dir=tmp_path).result_, plain.result_)
+    assert calls[0] == N_NULL
+    monkeypatch.undo()
+    calls = _count_null_passes(monkeypatch)  # the first code's blocks are still found
+    _bits(_rate_fit(rec, resume_dir=tmp_path).result_, plain.result_)
+    assert calls[0] == N_NULL - 5
+
+
+def test_the_source_digest_follows_every_byte_and_name(tmp_path):
+    from plastix._util.checkpoint import code_digest, source_digest
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.py").write_text("y = 2\n")
+    (tmp_path / "notes.txt").write_text("not code")
+    first = source_digest(tmp_path)
+    assert len(first) == 16 and source_digest(tmp_path) == first
+    (tmp_path / "notes.txt").write_text("still not code")
+    assert source_digest(tmp_path) == first
+    (tmp_path / "sub" / "b.py").write_text("y = 3\n")
+    second = source_digest(tmp_path)
+    assert second != first
+    (tmp_path / "sub" / "b.py").rename(tmp_path / "sub" / "c.py")
+    assert source_digest(tmp_path) not in (first, second)
+    assert code_digest() == code_digest() and len(code_digest()) == 16

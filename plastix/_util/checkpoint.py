@@ -8,7 +8,8 @@ done, floats in hex (bit-exact), so a rerun reads back the very numbers.
 Layout::
 
     root/
-      <prefix>-<key>/        key: SHA-256 (16 hex digits) of the configuration as JSON
+      <prefix>-<key>/        key: SHA-256 (16 hex digits) of the configuration as JSON,
+                             with plastix's version and source digest
         config.json          what the key was computed from (for people)
         <name>.json          one checkpoint each (:func:`save_checkpoint`)
 """
@@ -16,6 +17,7 @@ Layout::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -29,9 +31,9 @@ import numpy as np
 
 from plastix._util.io import atomic_write
 
-__all__ = ["jsonable", "config_key", "keyed_folder", "save_checkpoint", "load_checkpoint",
-           "write_named",
-           "digest", "remove_resume_folder", "holds_work", "STALE_CHECKPOINT_TEMP_S"]
+__all__ = ["jsonable", "code_digest", "config_key", "keyed_folder", "save_checkpoint",
+           "load_checkpoint", "write_named", "digest", "remove_resume_folder", "holds_work",
+           "STALE_CHECKPOINT_TEMP_S"]
 
 STALE_CHECKPOINT_TEMP_S = 300.0
 """Temporary files in a resume folder older than this (seconds) were left by a killed
@@ -56,12 +58,35 @@ def jsonable(obj: Any) -> Any:
     return repr(obj)
 
 
+@functools.cache
+def code_digest() -> str:
+    """First 16 hex digits of the SHA-256 of plastix's own Python source (every ``.py``
+    file of the package, by relative path and bytes), read once per process.
+
+    Part of every resume key: saved work from other code (an upgrade between two runs,
+    or a local edit, which the version number does not show) could hold other numbers,
+    so it is never read; the work is done again.
+    """
+    return source_digest(Path(__file__).resolve().parents[1])
+
+
+def source_digest(root: Path) -> str:
+    """First 16 hex digits of the SHA-256 of the ``.py`` files under ``root`` (relative
+    paths and bytes, in sorted order)."""
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0")
+        h.update(f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def config_key(config: Mapping[str, Any], version: int) -> str:
-    """First 16 hex digits of the SHA-256 of ``config``, the plastix version and the
-    layout ``version``, as canonical JSON."""
+    """First 16 hex digits of the SHA-256 of ``config``, the plastix version, its source
+    (:func:`code_digest`) and the layout ``version``, as canonical JSON."""
     from plastix import __version__
 
-    full = {"config": jsonable(config), "plastix": __version__, "resume_version": version}
+    full = {"config": jsonable(config), "plastix": __version__, "code": code_digest(),
+            "resume_version": version}
     text = json.dumps(full, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

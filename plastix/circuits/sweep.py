@@ -255,7 +255,8 @@ CACHE_VERSION = 1
 def _cache_folder(cache: Any, model: CircuitModel) -> Path:
     """The folder of ``model``'s points inside ``cache`` (see :func:`sweep_spiking`): named
     by the circuit's key (configuration, structure, target), ``skip``, ``measure``'s name
-    and the Brian2 version (:func:`plastix._util.checkpoint.keyed_folder` adds plastix's)."""
+    and the Brian2 version (:func:`plastix._util.checkpoint.keyed_folder` adds plastix's
+    version and source digest)."""
     from importlib.metadata import version
 
     m = model.measure

@@ -20,7 +20,8 @@ Layout::
 ``<key>`` is the SHA-256 (first 16 hex digits) of everything that decides the
 simulated sessions and their measurement: the circuit, the hypotheses and
 manipulations, the replicate and calibration counts, the target, the estimator's
-options, the random generator's seed and state, and the plastix version.  A
+options, the random generator's seed and state, and the plastix version and
+source (:func:`plastix._util.checkpoint.code_digest`).  A
 different configuration gets a different folder and so never reads stale
 results; within a folder each session is found by the SHA-256 of its record's
 values (activity, weights, times, decay), so a result is only ever reused for the

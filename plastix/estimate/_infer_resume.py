@@ -19,7 +19,7 @@ Layout::
 ``<key>`` hashes everything that decides the numbers: the method and its
 parameters, the spike trains, the windows, the post units' unrecorded time, the
 generator's state at the start (only when surrogates are drawn) and the plastix
-version; the measured weights, which the inference ignores, are not in it.  A chunk
+version and source; the measured weights, which the inference ignores, are not in it.  A chunk
 file that cannot be read, holds arrays of the wrong shape or type, or whose arrays no
 longer match the SHA-256 saved with them (``sha256``, over every other array) is
 computed again, never trusted.  The digest catches damage (a bit flipped on disk, an
