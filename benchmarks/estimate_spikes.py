@@ -14,7 +14,7 @@ For each, in the same process and run:
 * ``estimate``: ``HebbianEstimator(kernel="stdp", decay=0)`` with the default
   settings (199 null replicates pooled from ``m`` shifted passes, 1000 bootstrap
   replicates), as ``plastix estimate rec --kernel stdp --decay 0`` runs it, with
-  the kernel's tables of the postsynaptic trains (:func:`plastix.kernels._cells`)
+  the kernel's tables of the postsynaptic trains (:data:`plastix.kernels._CELLS`)
   cleared first, so that it builds its own as a fresh run does;
 * with ``--full-null``, the same estimate with ``null="shift"`` (199 passes).
 
@@ -54,9 +54,9 @@ def _timed(fn):
 
 def _fit(rec, seed: int, **kw):
     from plastix.estimate import HebbianEstimator
-    from plastix.kernels import _cells
+    from plastix.kernels import _CELLS
 
-    _cells.cache_clear()  # the estimate builds its own tables, as a fresh run does
+    _CELLS.clear()  # the estimate builds its own tables, as a fresh run does
     return HebbianEstimator(kernel="stdp", decay=0.0, rng=seed, progress=False, **kw).fit(rec)
 
 
@@ -73,12 +73,12 @@ def run_one(n_pre: int, n_post: int, duration: float, seed: int = 0,
     from plastix.estimate._spikes import spike_terms
     from plastix.estimate._stats import layout_of
     from plastix.estimate.synthetic import simulate_spike_record
-    from plastix.kernels import _cells, get_kernel
+    from plastix.kernels import _CELLS, get_kernel
 
     rec, t_gen, _ = _timed(lambda: simulate_spike_record(
         n_pre, n_post, duration=duration, rate=15.0, weight_every=1.0, rng=seed))
     lay = layout_of(rec)
-    _cells.cache_clear()
+    _CELLS.clear()
     _, t_term, c_term = _timed(lambda: spike_terms(rec, lay, get_kernel("stdp"), {"tau": 0.02}))
     est, t_est, c_est = _timed(lambda: _fit(rec, seed))
     row = {"n_pre": n_pre, "n_post": n_post, "duration_s": duration,
