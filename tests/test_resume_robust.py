@@ -387,6 +387,8 @@ def test_saved_null_blocks_from_other_code_are_not_read(rate_nc, tmp_path, monke
 
 
 def test_the_source_digest_follows_every_byte_and_name(tmp_path):
+    """A changed byte or a renamed file of the ``.py`` source gives another digest; other
+    files do not count; the package's own digest is stable within a process."""
     from plastix._util.checkpoint import code_digest, source_digest
 
     (tmp_path / "a.py").write_text("x = 1\n")
