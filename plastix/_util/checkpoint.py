@@ -31,9 +31,9 @@ import numpy as np
 
 from plastix._util.io import atomic_write
 
-__all__ = ["jsonable", "code_digest", "config_key", "keyed_folder", "save_checkpoint",
-           "load_checkpoint", "write_named", "digest", "remove_resume_folder", "holds_work",
-           "STALE_CHECKPOINT_TEMP_S"]
+__all__ = ["jsonable", "code_digest", "source_digest", "config_key", "keyed_folder",
+           "save_checkpoint", "load_checkpoint", "write_named", "digest",
+           "remove_resume_folder", "holds_work", "STALE_CHECKPOINT_TEMP_S"]
 
 STALE_CHECKPOINT_TEMP_S = 300.0
 """Temporary files in a resume folder older than this (seconds) were left by a killed
