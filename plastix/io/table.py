@@ -443,15 +443,18 @@ def _ambiguous(name: str, cells: list[tuple[Any, str]], raw: _Raw, numbers: Numb
     """The message for number cells that read as two numbers (a thousands separator?)."""
     shown = ", ".join(f"{t!r} ({raw.where.short(name, k)})" for k, t in cells[:3]) + (
         ", ..." if len(cells) > 3 else "") + raw.where.of()
-    sep, other = (".", ",") if numbers.comma else (",", ".")
-    kind = {";": "semicolon", "\t": "tab", None: "this"}.get(raw.where.sep, "this")
     example = cells[0][1].strip()
+    sep, other = (".", ",") if "." in example else (",", ".")
+    kind = {";": "semicolon", "\t": "tab", ",": "comma"}.get(raw.where.sep or "")
+    table = f"the {kind}-separated table" if kind else "the table"
+    shows = ("a decimal comma as in '1,5' or a decimal point as in '1.5'"
+             if raw.where.sep == "\t" else f"a decimal {other!r} as in '1{other}5'")
     return (f"`{name}` has numbers that read two ways: {shown}. {example!r} is "
             f"{example.replace(sep, '')} with {sep!r} as a thousands separator, or "
             f"{example.replace(sep, '.')} with a decimal {'comma' if sep == ',' else 'point'}, "
-            f"and no cell of the {kind}-separated table shows which (a decimal {other!r} as in "
-            f"'1{other}5'). Write the numbers without thousands separators (Excel: Format "
-            "Cells > Number, untick 'Use 1000 Separator') and save the table again.")
+            f"and no cell of {table} shows which ({shows}). Write the numbers without "
+            "thousands separators (Excel: Format Cells > Number, untick 'Use 1000 "
+            "Separator') and save the table again.")
 
 
 class _Column(NamedTuple):

@@ -329,45 +329,63 @@ MISSING_MARKS = frozenset(("-", "--", "—", "–", "−", "n.d.", "n.d", "nd", 
 EXCEL_ERRORS = ("#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#N/A", "#SPILL!",
                  "#CALC!")
 _SPACES = re.compile(r"[\s\u00a0\u2007\u2009\u202f]")
-_DOT_GROUP = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")     # 1.294 / 1.294,2
-_COMMA_GROUP = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")   # 1,294 / 1,294.5
+# a thousands group never follows a leading 0 (``0.875``, ``0,800`` are decimals)
+_DOT_GROUP = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+(,\d*)?$")     # 1.294 / 1.294,2
+_COMMA_GROUP = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?$")   # 1,294 / 1,294.5
 _COMMA_DECIMAL = re.compile(r"^[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?$|^[+-]?\d{1,3}(\.\d{3})+,\d+$")
 _POINT_DECIMAL = re.compile(r"^[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d{1,3}(,\d{3})+\.\d+$")
 _INT_DOTS = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$")         # 1.294: 1294 or 1.294?
 _INT_COMMAS = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+$")        # 1,294: 1294 or 1.294?
+#: the numbers that read two ways when no cell shows the decimal separator, by the table's
+#: separator: a semicolon file's ``1.294``, a comma file's ``1,294``, both in a tab file
+#: (tab files come from both kinds of locale), an Excel text cell's ``1,294``
+_TWO_WAYS = {";": (_INT_DOTS,), ",": (_INT_COMMAS,), "\t": (_INT_DOTS, _INT_COMMAS),
+             None: (_INT_COMMAS,)}
 
 
 @dataclass
 class Numbers:
-    """How a table writes its numbers: a decimal comma or point, and whether a cell of
-    the file shows which (else a cell with a thousands-like separator is ambiguous)."""
+    """How a table writes its numbers: a decimal comma or point, whether a cell of the
+    file shows which (else a cell with a thousands-like separator is ambiguous), the
+    table's separator, and whether commas are refused (a comma-separated file whose cells
+    show decimal commas: every cell with a comma is refused with the fix)."""
 
     comma: bool = False
     sure: bool = True
+    sep: str | None = None
+    no_commas: bool = False
 
     @classmethod
     def of(cls, sep: str | None, texts: list[str]) -> Numbers:
         """From the separator of a text table (None: Excel, a DataFrame) and the text of
-        its number cells (module docstring)."""
-        if sep == ",":
-            return cls(False, True)
+        its number cells (module docstring): a cell such as ``-3,7`` or ``0,800`` shows a
+        decimal comma, ``1.5`` or ``1,294.5`` a decimal point.  A comma-separated file
+        reads decimal points only; its ``1,294`` is 1294 when a cell shows a decimal
+        point, else it reads two ways."""
         cells = [clean(t).rstrip("%") for t in texts]
-        if any(_COMMA_DECIMAL.match(t) and not _INT_COMMAS.match(t) for t in cells):
-            return cls(True, True)
-        if any(_POINT_DECIMAL.match(t) and not _INT_DOTS.match(t) for t in cells):
-            return cls(False, True)
-        return cls(sep == ";", False)
+        shows_comma = any(_COMMA_DECIMAL.match(t) and not _INT_COMMAS.match(t) for t in cells)
+        shows_point = any(_POINT_DECIMAL.match(t) and not _INT_DOTS.match(t) for t in cells)
+        if sep == ",":
+            return cls(False, shows_point or shows_comma, sep, no_commas=shows_comma)
+        if shows_comma:
+            return cls(True, True, sep)
+        if shows_point:
+            return cls(False, True, sep)
+        return cls(sep == ";", False, sep)
 
     def ambiguous(self, text: str) -> bool:
         """Whether a cell's text reads as two numbers (``1.294``: 1294 or 1.294)."""
         t = clean(text).rstrip("%")
-        return not self.sure and bool((_INT_DOTS if self.comma else _INT_COMMAS).match(t))
+        return not self.sure and any(p.match(t) for p in _TWO_WAYS.get(self.sep,
+                                                                          (_INT_COMMAS,)))
 
     def parse(self, text: str) -> float | None:
         """The number a cell's text writes (NaN for a missing-value word), or None."""
         if text.strip() in NA_TEXT:
             return np.nan
         t = clean(text).rstrip("%")
+        if self.no_commas and "," in t:
+            return None
         if self.comma:
             t = t.replace(".", "") if _DOT_GROUP.match(t) else t
             t = t.replace(",", ".") if t.count(",") == 1 else t

@@ -1,0 +1,90 @@
+"""Probe 5's findings on tables of pairing experiments: numbers that read two ways
+(a leading 0 group, tab files, comma files), Excel's percent format (SEM columns,
+literal ``%`` signs), summary words among the data, label names that clash with
+the result's variables, chart sheets, empty formula results, separators, Swiss
+thousands separators, counts with round-off, Parquet indexes, pandas' index
+column, empty labels in a written result, and unit spellings in any case."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plastix.io.table import load_pairing_table
+
+DT = [-40, -20, 20, 40]
+RATIO = [0.8, 0.7, 1.4, 1.3]
+
+
+def _text(path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _quiet(path, **kw) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_pairing_table(path, **kw)
+
+
+# ------------------------------------------------------------------ 3, 4, 15. numbers
+
+
+def test_a_leading_zero_group_is_a_decimal_comma_in_a_comma_file(tmp_path):
+    """``"0,800"`` in a comma-separated file is 0.8 written with a decimal comma (no
+    thousands group follows a 0), never 800; the file's decimal commas are refused with
+    the fix, ``"1,400"`` among them."""
+    f = _text(tmp_path / "c.csv", 'delta_t [ms],weight_ratio\n-40,"0,800"\n-20,"0,700"\n'
+              '20,"1,400"\n40,"1,300"\n')
+    with pytest.raises(ValueError, match=r"`weight_ratio` must hold numbers; got 4 cells that "
+                       r"are not: '0,800' \(line 2\), '0,700' \(line 3\), '1,400' \(line 4\), "
+                       r"'1,300' \(line 5\) of 'c\.csv'\. Decimal commas are read in "
+                       r"semicolon- or tab-separated files only"):
+        load_pairing_table(f)
+
+
+def test_a_thousands_comma_with_no_decimal_point_in_a_comma_file_is_refused(tmp_path):
+    f = _text(tmp_path / "c.csv", 'delta_t [ms],weight_before [pA],weight_after [pA]\n'
+              '-40,900,720\n-20,"1,000",700\n20,800,"1,120"\n40,900,"1,170"\n')
+    with pytest.raises(ValueError, match=r"`weight_before` has numbers that read two ways: "
+                       r"'1,000' \(line 3\) of 'c\.csv'\. '1,000' is 1000 with ',' as a "
+                       r"thousands separator, or 1\.000 with a decimal comma, and no cell of "
+                       r"the comma-separated table shows which") as err:
+        load_pairing_table(f)
+    assert "\n" not in str(err.value)
+    shown = _text(tmp_path / "d.csv", 'delta_t [ms],weight_before [pA],weight_after [pA]\n'
+                  '-40,900.5,720\n-20,"1,000",700\n20,800,"1,120"\n40,900,"1,170"\n')
+    np.testing.assert_allclose(_quiet(shown)["weight_ratio"],
+                               [720 / 900.5, 0.7, 1.4, 1.3])
+
+
+def test_a_point_after_a_leading_zero_is_a_decimal_point_with_decimal_commas(tmp_path):
+    f = _text(tmp_path / "s.csv", "delta_t [ms];weight_ratio\n-40;0,8\n-20;0,7\n20;1,4\n"
+              "40;0.875\n")
+    np.testing.assert_allclose(load_pairing_table(f)["weight_ratio"], [0.8, 0.7, 1.4, 0.875])
+    grouped = _text(tmp_path / "g.csv", "delta_t [ms];weight_before [pA];weight_after [pA]\n"
+                    "-40;1.000,5;800\n-20;1.000;700\n20;900;1.260,0\n40;1.000;1.300\n")
+    np.testing.assert_allclose(load_pairing_table(grouped)["weight_ratio"],
+                               [800 / 1000.5, 0.7, 1.4, 1.3])
+
+
+@pytest.mark.parametrize(("sep", "grouped"), [("\t", "1.294"), ("\t", "1,294"),
+                                              (";", "1.294")])
+def test_a_number_that_reads_two_ways_in_a_tab_file_is_refused(tmp_path, sep, grouped):
+    """A tab file comes from either kind of locale: with no cell showing the decimal
+    separator, both ``1.294`` and ``1,294`` read two ways (as ``1.294`` does with
+    semicolons; a semicolon file's comma is its decimal comma)."""
+    rows = [("-40", grouped, "900"), ("-20", "950", "800"), ("20", "950", "1330"),
+            ("40", "1000", "1250")]
+    f = _text(tmp_path / "t.txt", sep.join(["delta_t [ms]", "weight_before [µV]",
+                                            "weight_after [µV]"]) + "\n"
+              + "".join(sep.join(r) + "\n" for r in rows))
+    kind = "tab" if sep == "\t" else "semicolon"
+    with pytest.raises(ValueError, match=rf"`weight_before` has numbers that read two ways: "
+                       rf"'{grouped}' \(line 2\) of 't\.txt'\. '{grouped}' is 1294 with "
+                       rf"'{grouped[1]}' as a thousands separator, or 1\.294 .* no cell of "
+                       rf"the {kind}-separated table shows which"):
+        load_pairing_table(f)
