@@ -28,7 +28,7 @@ from typing import Any
 from plastix._util.io import result_files
 from plastix.cli._errors import CLIError
 from plastix.cli._inputs import check_input
-from plastix.cli._paths import check_outputs, is_folder_target
+from plastix.cli._paths import check_outputs, input_name, input_stem, is_folder_target
 
 __all__ = ["run_batch"]
 
@@ -56,7 +56,7 @@ def _check(args: argparse.Namespace) -> Path:
     if args.plot:
         raise CLIError("`--plot` draws one recording; drop it for a batch (or estimate the "
                        "file alone).")
-    stems = [f.stem for f in args.file]
+    stems = [input_stem(f) for f in args.file]
     dup = sorted({s for s in stems if stems.count(s) > 1})
     if dup:
         raise CLIError(f"two input files share the name {dup[0]!r}: their results would "
@@ -102,7 +102,7 @@ def run_batch(args: argparse.Namespace) -> int:
     out = _check(args)
     options = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
     keys = {f: _key(f, options) for f in args.file}
-    bases = {f: out / f"{f.stem}_estimate" for f in args.file}
+    bases = {f: out / f"{input_stem(f)}_estimate" for f in args.file}
     index = read_index(out, INDEX).get("results", {})
     summary = {f: result_files(bases[f])[1] for f in args.file}
     done = {f: json.loads(summary[f].read_text()) for f in args.file
@@ -128,7 +128,7 @@ def run_batch(args: argparse.Namespace) -> int:
         discard(resume_folder(bases[f]), [])  # the result holds it all
         update_index(out, lambda ix: _record_result(ix, keys[f], bases[f].name, f), INDEX)
         done[f] = result_to_dict(res["result"])
-        print(f"plastix estimate {f.name}\n{res['summary']}", flush=True)
+        print(f"plastix estimate {input_name(f)}\n{res['summary']}", flush=True)
 
     tasks = []
     for f in todo:
@@ -228,7 +228,7 @@ def _write_table(out: Path, files: list[Path], done: dict[Path, dict]) -> tuple[
 
     from plastix._util.io import atomic_write
 
-    ours = [f"{f.stem}_estimate" for f in files]
+    ours = [f"{input_stem(f)}_estimate" for f in files]
     rows = [_row(str(f), name, done[f]) for f, name in zip(files, ours, strict=True)
             if f in done]
     rows += _earlier_rows(out, set(ours))

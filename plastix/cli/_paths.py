@@ -19,9 +19,22 @@ from pathlib import Path
 from plastix._util.io import TEMP_EXTRA
 from plastix.cli._errors import CLIError
 
-__all__ = ["is_folder_target", "check_outputs", "check_folder", "add_overwrite_flag",
-           "add_rng_flag", "folder_arg"]
+__all__ = ["input_name", "input_stem", "is_folder_target", "check_outputs", "check_folder",
+           "add_overwrite_flag", "add_rng_flag", "folder_arg"]
 
+
+
+def input_name(path: Path) -> str:
+    """The name an input is shown and its results are named by: the last part of the path,
+    or of the folder it resolves to when it has none (``.``, ``..``, ``/data/``)."""
+    return path.name if path.name not in ("", ".", "..") else path.resolve().name or str(path)
+
+
+def input_stem(path: Path) -> str:
+    """:func:`input_name` without a file's suffix; a folder keeps its whole name
+    (``rat1.day2/`` is ``rat1.day2``)."""
+    name = input_name(path)
+    return name if path.is_dir() else Path(name).stem
 
 def add_overwrite_flag(parser) -> None:
     """Add ``--overwrite`` to a subcommand's parser."""

@@ -21,7 +21,14 @@ from plastix.cli._inputs import (
     is_pickle,
     open_input,
 )
-from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_outputs, is_folder_target
+from plastix.cli._paths import (
+    add_overwrite_flag,
+    add_rng_flag,
+    check_outputs,
+    input_name,
+    input_stem,
+    is_folder_target,
+)
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import format_help, kernel_help
 from plastix.cli.infer_weights import (
@@ -106,9 +113,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _outputs(args: argparse.Namespace) -> Path | None:
     """The result's base name (None: nothing written); its files checked against the input."""
-    default = args.file.stem + "_estimate"
+    default = input_stem(args.file) + "_estimate"
     if args.out is None and args.plot:
-        raise CLIError(f"`--plot` writes a figure of {args.file.name!r} but no `--out` says "
+        raise CLIError(f"`--plot` writes a figure of {input_name(args.file)!r} but no `--out` says "
                        "where (nothing is written beside an input): add `--out RESULT` or "
                        "`--out DIR/`.")
     if args.out is None:
@@ -156,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     for flag, given in (("--sheet", args.sheet is not None), ("--nan", args.nan != "refuse")):
         if given:
             raise ValueError(f"`{flag}` applies to a table of pairing experiments, not to "
-                             f"{args.file.name!r}; drop it.")
+                             f"{input_name(args.file)!r}; drop it.")
     args.kernel = args.kernel or ("stdp" if args.weights_from else "product")
     check_kernel(args.kernel)
     check_input(args.file, allow_pickle=args.allow_pickle)
@@ -168,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
         made = _resume.missing_parents(args.resume)
     try:
         est = fit_file(args)
-        print(f"plastix estimate {args.file.name}")
+        print(f"plastix estimate {input_name(args.file)}")
         print(est.summary())
         if out is not None:
             nc, js = save_result(est.result_, out)
@@ -231,7 +238,7 @@ def fit_file(args: argparse.Namespace):
         try:
             with reading(args.file, format_of_path(args.file)), _resume.writing_in(resume):
                 ds = _streamed_or_read(ds, est, args.file)
-                check_weight_changes(ds, args.file.name)
+                check_weight_changes(ds, input_name(args.file))
                 est.fit(ds)
         finally:
             ds.close()
@@ -241,7 +248,7 @@ def fit_file(args: argparse.Namespace):
         with reading(args.file, format_of_path(args.file)), _resume.writing_in(resume):
             ds, handle = open_record(args.file, streaming=est.streaming, memory=est.memory)
             try:
-                check_weight_changes(ds, args.file.name)
+                check_weight_changes(ds, input_name(args.file))
                 est.fit(ds)
             finally:
                 if handle is not None:
@@ -280,7 +287,7 @@ def _run_table(args: argparse.Namespace) -> int:
     res = estimate_pairing(args.file, kernel=args.kernel, by=by, n_boot=args.n_boot,
                            n_null=args.n_null, alpha=args.alpha, tau=args.tau_ms / 1000.0,
                            pairing=args.pairing, sheet=args.sheet, nan=args.nan, rng=args.rng)
-    print(f"plastix estimate {args.file.name}")
+    print(f"plastix estimate {input_name(args.file)}")
     print(res.summary())
     if out is not None:
         nc, js = res.save(out)

@@ -10,6 +10,7 @@ from plastix.cli._paths import (
     add_overwrite_flag,
     add_rng_flag,
     check_outputs,
+    input_stem,
     is_folder_target,
 )
 from plastix.cli._reader_flags import add_reader_flags, reader_options
@@ -86,7 +87,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     check_input(args.file, allow_pickle=args.allow_pickle)
     folder = is_folder_target(args.out)  # DIR/ writes DIR/STEM_weights.nc, a name not given
-    args.out = Path(args.out) / f"{args.file.stem}_weights.nc" if folder else Path(args.out)
+    args.out = Path(args.out) / f"{input_stem(args.file)}_weights.nc" if folder else Path(args.out)
     check_format(args.out)
     check_outputs([args.out], inputs=[args.file], named=[] if folder else [args.out],
                   overwrite=args.overwrite)

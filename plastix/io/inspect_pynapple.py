@@ -89,7 +89,8 @@ def _with_weight_frame(path: Path, options: dict[str, Any], frame: str) -> Inspe
     ins = inspect_pynapple_session(path, {**options, "weights": frame})
     at = next((k for k, f in enumerate(ins.found) if f.startswith(f"{frame}.npz:")),
               len(ins.found) - 1) + 1
-    ins.found.insert(at, f"a TsdFrame that may hold the weights (no file is named weights.npz):"
+    ins.found.insert(at, f"a TsdFrame or Tsd that may hold the weights (no file is named "
+                     "weights.npz):"
                      f" {frame}; the command reads it with --weights {shlex.quote(frame)}; if "
                      "it is not the weights, infer them from the spikes instead: "
                      "--weights-from spikes --decay G")

@@ -87,7 +87,7 @@ from plastix.io.lazy import placeholder, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_map import check_rows_hold_data
 from plastix.io.nwb_scan import assign, synapse_columns, synapse_names
-from plastix.io.pynapple_npz import unit_column_names_units
+from plastix.io.pynapple_npz import plain_id, unit_column_names_units
 from plastix.io.spike_bins import bin_edges, bin_grid, outside_intervals, spike_rates
 from plastix.record import make_record, validate_record
 
@@ -108,8 +108,8 @@ def _import_pynapple() -> Any:
 
 
 def _key(value: Any) -> Any:
-    """A unit id as a plain Python value (numpy scalars compare and hash as their value)."""
-    return value.item() if isinstance(value, np.generic) else value
+    """A unit id as a plain Python value (:func:`plastix.io.pynapple_npz.plain_id`)."""
+    return plain_id(value)
 
 
 def _one_value(role: str, meta: Any, column: str, default: str) -> str:
@@ -154,7 +154,8 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
     if isinstance(obj, nap.TsGroup):
         meta = obj.metadata
         keys = list(obj.keys())
-        unit = meta["unit"].tolist() if "unit" in obj.metadata_columns else None
+        unit = ([plain_id(u) for u in meta["unit"].tolist()]
+                if "unit" in obj.metadata_columns else None)
         ids = np.asarray(unit if unit_column_names_units(unit, f"`{role}`")
                          else np.asarray(keys, dtype=np.int64))
         support = obj.time_support
@@ -172,7 +173,7 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
             raise ValueError(f"`{role}`: the TsdFrame's column labels repeat ({twice}); each "
                              "column is one unit, labelled with its id. Give every column its "
                              "own unit id (TsdFrame(..., columns=[...])).")
-        return {"ids": np.asarray(obj.columns.tolist()), "spikes": None,
+        return {"ids": np.asarray([plain_id(c) for c in obj.columns.tolist()]), "spikes": None,
                 "times": np.asarray(obj.t, dtype=float),
                 "values": np.asarray(obj.values, dtype=float).reshape(len(obj.t), -1),
                 "label": _label(role, meta)}
@@ -180,6 +181,47 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
             "Tsd": f" One unit's activity: pass nap.TsdFrame(t={role}.t, d={role}.d[:, None], "
                    "columns=[ID]) with its unit id."}.get(type(obj).__name__, "")
     raise TypeError(f"`{role}` must be {_ROLE_TYPES}; got {type(obj).__name__}.{wrap}")
+
+
+def _segment_ids(values: list[Any]) -> np.ndarray:
+    """The ``epochs`` metadata ``segment`` as segment numbers, in time order: whole numbers
+    as they are, names (``"baseline"``, ``"pairing"``) numbered in order of first appearance;
+    a row without a value, or numbers that fall, refused in one line."""
+    empty = [i for i, v in enumerate(values) if v is None or (isinstance(v, float)
+                                                              and math.isnan(v))]
+    if empty:
+        raise ValueError(f"`epochs`: the metadata column 'segment' has no value in row(s) "
+                         f"{empty[:5]}; each row needs the segment it belongs to. Fill it in "
+                         "(rows of one session share a value), or drop the column (one "
+                         "segment per row).")
+    plain = [plain_id(v) for v in values]
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in plain):
+        ids = np.asarray(plain, dtype=np.int64)
+    else:  # names, in order of first appearance
+        order = {name: k for k, name in enumerate(dict.fromkeys(map(str, plain)))}
+        ids = np.asarray([order[str(v)] for v in plain], dtype=np.int64)
+    fall = np.flatnonzero(np.diff(ids) < 0)
+    if fall.size:
+        k = int(fall[0])
+        raise ValueError(f"`epochs`: the metadata column 'segment' must not fall from one row "
+                         f"to the next in time order (segments follow each other; a name may "
+                         f"not come back after another); rows {k} and {k + 1} hold "
+                         f"{values[k]!r} then {values[k + 1]!r}. Number the segments in time "
+                         "order, or give a returning condition its own name.")
+    return ids
+
+
+def _time_offsets(values: list[Any]) -> np.ndarray:
+    """The ``epochs`` metadata ``time_offset`` (s), refused in one line when not numbers."""
+    try:
+        off = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        off = None
+    if off is None or not np.isfinite(off).all():
+        raise ValueError(f"`epochs`: the metadata column 'time_offset' must hold a finite "
+                         f"number of seconds in every row (where each segment's clock "
+                         f"starts); got {values[:5]}. Fix it, or drop the column.")
+    return off
 
 
 def _segment_rows(nap: Any, epochs: Any) -> dict[str, np.ndarray] | None:
@@ -193,10 +235,10 @@ def _segment_rows(nap: Any, epochs: Any) -> dict[str, np.ndarray] | None:
         raise ValueError("`epochs` must hold at least one interval; got an empty IntervalSet.")
     cols = list(getattr(epochs, "metadata_columns", []))
     n = len(epochs)
-    seg = (np.asarray(epochs.metadata["segment"].to_numpy(), dtype=np.int64)
-           if "segment" in cols else np.arange(n, dtype=np.int64))
-    off = (np.asarray(epochs.metadata["time_offset"].to_numpy(), dtype=float)
-           if "time_offset" in cols else np.zeros(n))
+    seg = (_segment_ids(epochs.metadata["segment"].tolist()) if "segment" in cols
+           else np.arange(n, dtype=np.int64))
+    off = (_time_offsets(epochs.metadata["time_offset"].tolist()) if "time_offset" in cols
+           else np.zeros(n))
     return {"start": np.asarray(epochs.start, dtype=float),
             "stop": np.asarray(epochs.end, dtype=float), "seg": seg, "offset": off}
 

@@ -67,7 +67,7 @@ from plastix._util.warn import warn_caller
 from plastix.io.nwb_map import synapse_pairs
 from plastix.io.nwb_scan import cli_flag as _flag
 from plastix.io.nwb_scan import parse_units, suggest
-from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
+from plastix.io.pynapple_npz import NotPynappleError, NpzObject, plain_id, read_npz
 from plastix.io.unit_select import role_advice, role_value
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SYNAPSE_TABLES",
@@ -101,6 +101,7 @@ class _Session:
     folder: Path
     main: str | None
     names: list[str]
+    files: dict[str, Path] = field(default_factory=dict)
     _read: dict[str, NpzObject | Exception] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
@@ -110,7 +111,7 @@ class _Session:
         """The object, or the error that keeps it from being read."""
         if name not in self._read:
             try:
-                self._read[name] = read_npz(self.folder / f"{name}.npz")
+                self._read[name] = read_npz(self.files.get(name, self.folder / f"{name}.npz"))
             except (FileFormatError, UnsafeFileError) as err:
                 self._read[name] = err
         return self._read[name]
@@ -169,9 +170,9 @@ def session_objects(path: str | os.PathLike) -> _Session:
     when an option names them)."""
     path = Path(path)
     folder = path if path.is_dir() else path.parent
-    names = sorted(p.stem for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() == ".npz")
-    return _Session(path, folder, None if path.is_dir() else path.stem, names)
+    files = {p.stem: p for p in sorted(folder.iterdir(), key=lambda p: p.suffix == ".npz")
+             if p.is_file() and p.suffix.lower() == ".npz"}  # x.npz wins over x.NPZ
+    return _Session(path, folder, None if path.is_dir() else path.stem, sorted(files), files)
 
 
 # ---------------------------------------------------------------- roles
@@ -181,8 +182,8 @@ def _unit_ids(obj: NpzObject) -> list[Any]:
     """The ids a role's units get in the record (a TsGroup's metadata ``unit`` when it
     names each unit once, as :func:`plastix.io.from_pynapple` reads them)."""
     if obj.kind == "TsGroup" and "unit" in obj.metadata and obj.unit_ids:
-        return obj.metadata["unit"].tolist()
-    return obj.ids.tolist()
+        return [plain_id(u) for u in obj.metadata["unit"].tolist()]
+    return [plain_id(u) for u in obj.ids.tolist()]
 
 
 def _role_source(s: _Session, role: str, opt: dict[str, Any]) -> NpzObject:
@@ -318,7 +319,8 @@ def _weight_synapses(s: _Session, opt: dict[str, Any]) -> tuple[Any, Any] | None
     if name is None or opt.get("synapses") is not None:
         return None
     try:
-        w = s.peek(str(name).removesuffix(".npz"))
+        stem = str(name)
+        w = s.peek(stem[:-4] if stem.lower().endswith(".npz") else stem)
     except (OSError, ValueError):
         return None
     if not isinstance(w, NpzObject) or not {"pre_unit", "post_unit"} <= set(w.metadata):
@@ -357,6 +359,13 @@ def check_one_role(refuse: Callable[..., Exception], chosen: dict[str, NpzObject
 # ---------------------------------------------------------------- weights, segments
 
 
+def _weight_rank(obj: NpzObject) -> tuple[bool, bool]:
+    """Sort key of the objects that may hold the weights: first those whose metadata names
+    each column's synapse (``pre_unit``, ``post_unit``), then frames before single series
+    (a position or speed trace is a ``Tsd``); by name within each."""
+    return not {"pre_unit", "post_unit"} <= set(obj.metadata), obj.kind != "TsdFrame"
+
+
 def _weights(s: _Session, opt: dict[str, Any], roles: dict[str, NpzObject]
              ) -> NpzObject | None:
     """The weights' object, or None when none is named or found and they will be
@@ -368,7 +377,8 @@ def _weights(s: _Session, opt: dict[str, Any], roles: dict[str, NpzObject]
     if opt.get("weights_from") == "spikes":
         return None
     used = {o.name for o in roles.values()}
-    frames = [f for f in s.kinds(_WEIGHTS) if f not in used] if s.main is None else []
+    frames = sorted((f for f in s.kinds(_WEIGHTS) if f not in used),
+                    key=lambda f: _weight_rank(s.peek(f))) if s.main is None else []
     hint = f" (candidates: {', '.join(frames)})" if frames else ""
     what = ("no weights: the path is one file, and its folder's other files are read only "
             "when a flag names them" if s.main is not None else
@@ -447,21 +457,23 @@ def _selected_weights(s: _Session, w: NpzObject, pairs: tuple[np.ndarray, np.nda
     import pandas as pd
 
     held = {r: {str(i) for i in _unit_ids(o)} for r, o in roles.items()}
-    keep = np.array([str(a) in held["pre"] and str(b) in held["post"]
+    keep = np.array([str(plain_id(a)) in held["pre"] and str(plain_id(b)) in held["post"]
                      for a, b in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True)],
                     dtype=bool)
     if not keep.any():
+        named = [f"{plain_id(a)}:{plain_id(b)}" for a, b in zip(*pairs, strict=True)]
         raise s.refuse(f"no column of {w.path.name} is a synapse between the selected units "
-                       f"(its synapses: {_few([f'{a}:{b}' for a, b in zip(*pairs, strict=True)])})",
+                       f"(its synapses: {_few(named)})",
                        f"Select the units of these synapses with {_flag('pre_units')} and "
                        f"{_flag('post_units')}, or give the columns' synapses with "
                        f"{_flag('synapses')}", _synapse_flags(pairs))
     if not keep.all():
-        out = [f"{a}:{b}" for a, b, k in zip(*pairs, keep, strict=True) if not k]
+        out = [f"{plain_id(a)}:{plain_id(b)}" for a, b, k in zip(*pairs, keep, strict=True)
+               if not k]
         warn_caller(f"{w.path.name}: {len(out)} of {keep.size} weight columns are synapses "
                     f"of units that were not selected ({_few(out)}); they are left out.",
                     UserWarning)
-        w = w.select(w.ids[keep].tolist())
+        w = w.columns_at(np.flatnonzero(keep).tolist())
     table = pd.DataFrame({"pre_unit": np.asarray(pairs[0])[keep],
                           "post_unit": np.asarray(pairs[1])[keep]})
     return w, table
@@ -470,7 +482,8 @@ def _selected_weights(s: _Session, w: NpzObject, pairs: tuple[np.ndarray, np.nda
 def _synapse_flags(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[str, ...]:
     """``--pre-units`` / ``--post-units`` with the ids the synapses name on each side
     (none when a unit is on both)."""
-    sides = [list(dict.fromkeys(map(str, np.asarray(p).tolist()))) for p in pairs]
+    sides = [list(dict.fromkeys(str(plain_id(u)) for u in np.asarray(p).tolist()))
+             for p in pairs]
     if set(sides[0]) & set(sides[1]):
         return ()
     return tuple(f"{_flag(r + '_units')} {','.join(ids)}" for r, ids in zip(_ROLES, sides,
@@ -499,10 +512,29 @@ def _settings(s: _Session, opt: dict[str, Any]) -> dict[str, Any]:
             raise FileFormatError(f"cannot read {path.name!r} of {s.folder.name!r}: {err}. "
                                   "Fix or delete it (it holds only decay and bin_size), or "
                                   "pass --decay and --bin-size.") from err
+        if not isinstance(saved, dict):
+            raise FileFormatError(f"{path.name!r} of {s.folder.name!r} must hold a JSON "
+                                  f"object such as {{\"decay\": 0.01, \"bin_size\": 0.01}}; "
+                                  f"got {type(saved).__name__}. Fix or delete it, or pass "
+                                  "--decay and --bin-size.")
         for k in out:
-            if out[k] is None and isinstance(saved, dict) and saved.get(k) is not None:
-                out[k] = float(saved[k])
+            if out[k] is None and saved.get(k) is not None:
+                out[k] = _setting(path, s.folder.name, k, saved[k])
     return out
+
+
+def _setting(path: Path, folder: str, key: str, value: Any) -> float:
+    """One value of ``plastix.json``: a number (``decay`` >= 0 in 1/s, ``bin_size`` > 0
+    in s), else refused naming the file, the key and the fix."""
+    unit, least = {"decay": ("1/s", "a number >= 0"), "bin_size": ("s", "a number > 0")}[key]
+    number = (isinstance(value, (int, float)) and not isinstance(value, bool)
+              and np.isfinite(value) and (value > 0 if key == "bin_size" else value >= 0))
+    if not number:
+        raise FileFormatError(f"{path.name!r} of {folder!r}: {key!r} must be {least} in "
+                              f"{unit}; got {value!r}. Write it as a plain number (e.g. "
+                              f"\"{key}\": 0.01), delete the key, or pass "
+                              f"--{key.replace('_', '-')}.")
+    return float(value)
 
 
 def absent_weights(nap: Any, roles: dict[str, Any], epochs: Any) -> Any:
@@ -569,7 +601,8 @@ def read_session(s: _Session, *, lazy: bool = False, **options: Any) -> xr.Datas
     settings = _settings(s, options)
     ds = from_pynapple(roles["pre"], roles["post"], weights, synapses, epochs,
                        settings["decay"], bin_size=settings["bin_size"], lazy=lazy,
-                       source=options.get("source") or f"pynapple session {s.src.name}")
+                       source=options.get("source")
+                       or f"pynapple session {s.src.name or s.src.resolve().name}")
     if w is None:
         ds.attrs["weights"] = "absent"
     return ds

@@ -19,6 +19,7 @@ reader (:mod:`plastix.io.pynapple_files`) maps a folder of them onto a record.
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import zipfile
@@ -191,6 +192,17 @@ def _metadata(entries: dict[str, Any], ids: np.ndarray, where: str) -> dict[str,
     return out
 
 
+def plain_id(value: Any) -> Any:
+    """A unit id as a lab means it: a numpy scalar as its Python value, and a float that
+    is a whole number (``7.0``, as pandas stores an integer column that had a gap, or a
+    table saved by MATLAB) as that int, so that ``7.0``, ``7`` and ``"7"`` name one unit;
+    other values unchanged (booleans too: they are no unit numbers)."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return int(value)
+    return value
+
+
 def unit_column_names_units(unit: list[Any] | None, where: str) -> bool:
     """Whether a ``TsGroup``'s metadata ``unit`` gives its units' ids: when it names each
     unit once (ids that are not integers, as :func:`plastix.io.to_pynapple` writes
@@ -288,20 +300,32 @@ class NpzObject:
         that order."""
         own = self.ids.tolist()
         pos = [own.index(i) for i in ids]
-        meta = {k: v[pos] for k, v in self.metadata.items()}
-        arrays = dict(self.arrays)
-        if self.kind == "TsGroup":
-            keep = np.isin(arrays["index"], np.asarray(ids, dtype=arrays["index"].dtype))
-            for key in ("t", "index", "d"):
-                if key in arrays:
-                    arrays[key] = arrays[key][keep]
-            arrays["keys"] = np.asarray(ids)
-        elif self.kind == "TsdFrame":
-            arrays["d"] = np.asarray(arrays["d"]).reshape(np.size(arrays["t"]), -1)[:, pos]
-            arrays["columns"] = np.asarray(self.ids)[pos]
-        else:
+        if self.kind == "TsdFrame":
+            return self.columns_at(pos)
+        if self.kind != "TsGroup":
             raise TypeError(f"only a TsGroup's units or a TsdFrame's columns are selected; "
                             f"{self.path.name!r} is a {self.kind}.")
+        meta = {k: v[pos] for k, v in self.metadata.items()}
+        arrays = dict(self.arrays)
+        keep = np.isin(arrays["index"], np.asarray(ids, dtype=arrays["index"].dtype))
+        for key in ("t", "index", "d"):
+            if key in arrays:
+                arrays[key] = arrays[key][keep]
+        arrays["keys"] = np.asarray(ids)
+        return replace(self, arrays=arrays, metadata=meta)
+
+    def columns_at(self, positions: list[int]) -> NpzObject:
+        """A TsdFrame restricted to the columns at ``positions`` (0-based, in that order):
+        by place, not by label, so that frames whose column labels repeat (weights
+        labelled by their postsynaptic unit) keep the right columns."""
+        if self.kind != "TsdFrame":
+            raise TypeError(f"only a TsdFrame's columns are taken by position; "
+                            f"{self.path.name!r} is a {self.kind}.")
+        pos = np.asarray(positions, dtype=np.int64)
+        arrays = dict(self.arrays)
+        arrays["d"] = np.asarray(arrays["d"]).reshape(np.size(arrays["t"]), -1)[:, pos]
+        arrays["columns"] = np.asarray(self.ids)[pos]
+        meta = {k: v[pos] for k, v in self.metadata.items()}
         return replace(self, arrays=arrays, metadata=meta)
 
     def to_pynapple(self) -> Any:
