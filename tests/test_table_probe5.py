@@ -88,3 +88,50 @@ def test_a_number_that_reads_two_ways_in_a_tab_file_is_refused(tmp_path, sep, gr
                        rf"'{grouped[1]}' as a thousands separator, or 1\.294 .* no cell of "
                        rf"the {kind}-separated table shows which"):
         load_pairing_table(f)
+
+
+# ------------------------------------------------------------------ 1, 2. Excel's percent format
+
+
+def _book(path, header, rows, formats=None) -> str:
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+        for j, fmt in (formats or {}).items():
+            ws.cell(ws.max_row, j + 1).number_format = fmt
+    wb.save(path)
+    return str(path)
+
+
+def test_a_percent_formatted_sem_with_no_unit_is_in_the_ratios_percent(tmp_path):
+    """An SEM with no unit is in the ratio's unit, ``%`` here: its cell stored 0.05 and
+    shown 5.0% is 5 %, a ratio SEM of 0.05 (was read as 0.05 % = 0.0005)."""
+    f = _book(tmp_path / "sem.xlsx", ["delta_t [ms]", "weight ratio (%)", "SEM"],
+              [[d, r, 0.05] for d, r in zip(DT, RATIO, strict=True)], {1: "0%", 2: "0.0%"})
+    table = _quiet(f)
+    np.testing.assert_allclose(table["weight_ratio"], RATIO)
+    np.testing.assert_allclose(table["weight_sem"], 0.05)
+    plain = _book(tmp_path / "plain.xlsx", ["delta_t [ms]", "weight ratio", "SEM"],
+                  [[d, r, 0.05] for d, r in zip(DT, RATIO, strict=True)], {1: "0%", 2: "0.0%"})
+    np.testing.assert_allclose(_quiet(plain)["weight_sem"], 0.05)
+
+
+@pytest.mark.parametrize("fmt", ['0.0"%"', "0.0\\%", '0" %"'])
+def test_a_literal_percent_sign_in_a_number_format_does_not_scale(tmp_path, fmt):
+    """``0.0"%"`` shows the stored 80 as ``80.0%``: it is 80 %, not Excel's percent format
+    (stored 0.8, shown 80%), and is not multiplied by 100."""
+    f = _book(tmp_path / "lit.xlsx", ["delta_t [ms]", "weight_ratio [%]"],
+              [[d, 100 * r] for d, r in zip(DT, RATIO, strict=True)], {1: fmt})
+    np.testing.assert_allclose(load_pairing_table(f)["weight_ratio"], RATIO)
+
+
+@pytest.mark.parametrize(("fmt", "percent"), [("0%", True), ("0.0%;[Red]-0.0%", True),
+                                              ('0.0"%"', False), ("0.0\\%", False),
+                                              ("0.0_%", False), ("General", False)])
+def test_percent_formats(fmt, percent):
+    from plastix.io.table_cells import is_percent_format
+
+    assert is_percent_format(fmt) is percent

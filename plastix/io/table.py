@@ -26,16 +26,19 @@ fields (tab for ``.tsv``/``.tab``).  Numbers are read by plastix: spaces (also
 no-break and thin spaces) are thousands separators; in a semicolon- or
 tab-separated file whose numbers use a decimal comma (``-3,7``), ``1.294`` and
 ``1.294,2`` are read with a thousands point, and in any other file ``1,294.5``
-with a thousands comma; a number that could be either (``1.294`` in a file that
-shows no decimal comma) is refused with the fix.  Cells like ``+50%`` are read
+with a thousands comma; no thousands group follows a leading 0 (``0.875`` and
+``0,800`` are decimals); a number that could be either (``1.294`` in a semicolon file
+that shows no decimal comma, ``1,294`` in a comma file that shows no decimal point,
+either in a tab file that shows neither) is refused with the fix.  Cells like ``+50%`` are read
 in percent.  An Excel workbook is read from the sheet given as ``sheet=``, else
 the only sheet, else the one sheet whose header names ``delta_t`` and a weight
 column (a sheet that documents the columns is passed over; a warning names the
 sheet read when it is not the first, and several such sheets are refused, naming
 them), else the first sheet whose header names ``delta_t`` (a warning names the
-others); a cell formatted as percent (stored 0.47, shown ``47%``) under
-a ``[%]`` column is read as shown (47); formulas saved without their value and
-error cells (``#DIV/0!``) are refused naming the cells.
+others); a cell in Excel's percent format (stored 0.47, shown ``47%``; not a
+format that only writes a ``%`` sign, ``0.0"%"``) under a ``[%]`` column, or under a
+``weight_sem`` with no unit beside a ``[%]`` ratio, is read as shown (47); formulas
+saved without their value and error cells (``#DIV/0!``) are refused naming the cells.
 
 ============== ========= =============================================================
 column         required  meaning (units accepted in brackets)
@@ -466,10 +469,13 @@ class _Column(NamedTuple):
 
 
 def _numbers(raw: _Raw, frame: pd.DataFrame, name: str, unit: str | None,
-             numbers: Numbers) -> _Column:
+             numbers: Numbers, shown: str | None = None) -> _Column:
     """Column ``name`` as float (in its unit), the unit (``%`` when every number cell
     ends in ``%``), and its empty cells; a ValueError names the first cell that is not
-    a number, with the fix."""
+    a number, with the fix.  ``shown``: the unit the column is read in, when not its
+    own (a ``weight_sem`` with no unit is in the ratio's): an Excel cell formatted as
+    percent (stored 0.05, shown 5%) is read as shown when that unit is ``%``."""
+    shown = unit if shown is None else shown
     series = frame[name]
     if pd.api.types.is_timedelta64_dtype(series.dtype):
         return _Column(_time_spans(series, name, unit), "s" if name == "delta_t" else unit, [])
@@ -491,8 +497,8 @@ def _numbers(raw: _Raw, frame: pd.DataFrame, name: str, unit: str | None,
             marks.append(v.strip())
         elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
                 v, (bool, np.bool_)):
-            pct = (grid is not None and (label, col) in grid.percent and unit is not None
-                   and unit_word(unit) == "%")
+            pct = (grid is not None and (label, col) in grid.percent and shown is not None
+                   and unit_word(shown) == "%")
             values[i] = float(v) * (100.0 if pct else 1.0)
             plain += 1
         elif isinstance(v, str) and (x := numbers.parse(v)) is not None:
@@ -784,7 +790,14 @@ def _convert(raw: _Raw, frame: pd.DataFrame, names: list[str], units: dict[str, 
     refused in one message naming them."""
     known = [n for n in names if n in COLUMNS]
     numbers = Numbers.of(raw.where.sep, _number_texts(frame, known))
-    columns = {n: _numbers(raw, frame, n, units.get(n), numbers) for n in known}
+    columns = {n: _numbers(raw, frame, n, units.get(n), numbers) for n in known
+               if n != "weight_sem"}
+    if "weight_sem" in known:  # without a unit, in the ratio's (_factor): its percent cells too
+        ratio_unit = next((columns[n].unit for n in ("weight_ratio", "weight_change")
+                           if n in columns), None)
+        unit = units.get("weight_sem")
+        shown = unit if unit is not None or "weight_before" in names else ratio_unit
+        columns["weight_sem"] = _numbers(raw, frame, "weight_sem", unit, numbers, shown)
     bad = [(n, label, text) for n, c in columns.items() for label, text in c.bad]
     if bad:
         raise ValueError(_not_numbers(bad, raw, numbers))

@@ -36,7 +36,7 @@ from plastix._util.warn import warn_caller
 
 __all__ = ["Grid", "Numbers", "read_text", "read_xlsx", "formulas", "cell_name", "clean",
            "blank", "is_number", "first_cell", "summary_rows", "frame_of", "drop_empty",
-           "header_index", "cell_kind", "second_header_row",
+           "header_index", "cell_kind", "second_header_row", "is_percent_format",
            "HEADER_SEARCH_ROWS", "TEXT_SUFFIXES", "NA_TEXT", "EXCEL_ERRORS", "MISSING_MARKS",
            "is_missing"]
 
@@ -193,12 +193,25 @@ def _sheet_grid(path: Path, book: Any, name: str) -> Grid:
             if kind == "e" and value is not None:
                 grid.errors[number, j] = str(value)
             elif (kind == "n" and value is not None
-                  and "%" in str(getattr(cell, "number_format", ""))):
+                  and is_percent_format(str(getattr(cell, "number_format", "")))):
                 grid.percent.add((number, j))
             row.append(value)
         grid.rows.append(row)
         grid.numbers.append(number)
     return grid
+
+
+#: the parts of an Excel number format that show text as written: quoted text ("%"), an
+#: escaped character (\%), a space as wide as a character (_%), a repeated character
+#: (*%), a bracketed colour, condition or locale ([Red], [$-409])
+_FORMAT_TEXT = re.compile(r'"[^"]*"|\\.|_.|\*.|\[[^\]]*\]')
+
+
+def is_percent_format(number_format: str) -> bool:
+    """Whether an Excel number format is a percent format, which shows the stored value
+    times 100 (``0%``, ``0.0%``): a ``%`` outside quotes and not escaped (``0.0"%"`` and
+    ``0.0\\%`` show a percent sign after the value as stored)."""
+    return "%" in _FORMAT_TEXT.sub("", number_format)
 
 
 def header_index(rows: list[list[Any]], is_header: Callable[[list[Any]], bool]) -> int | None:
