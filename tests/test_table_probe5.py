@@ -135,3 +135,44 @@ def test_percent_formats(fmt, percent):
     from plastix.io.table_cells import is_percent_format
 
     assert is_percent_format(fmt) is percent
+
+
+# ------------------------------------------------------------------ 7. summary words among the data
+
+
+def _no_warning(fn, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(*args, **kw)
+
+
+@pytest.mark.parametrize("last", ["Wistar", "SD"])
+def test_sd_rats_among_the_data_are_data(tmp_path, last):
+    """``SD`` (Sprague-Dawley) as a strain is data among the data rows, and also under them
+    when ``SD`` labels data rows; a summary ``SD`` under the data is still left out."""
+    strains = ["SD", "Wistar", "SD", "Wistar", "SD", last]
+    f = _text(tmp_path / "rats.csv", "strain,delta_t [ms],weight_ratio\n" + "".join(
+        f"{s},{d},{r}\n" for s, d, r in zip(strains, [-40, -20, -10, 10, 20, 40],
+                                            [0.8, 0.7, 0.75, 1.4, 1.3, 1.1], strict=True)))
+    assert _no_warning(load_pairing_table, f)["strain"].tolist() == strains
+    only = _text(tmp_path / "sd.csv", "strain,delta_t [ms],weight_ratio\nSD,-10,0.8\n"
+                 "SD,10,1.3\nSD,20,1.2\n")
+    assert len(_no_warning(load_pairing_table, only)) == 3
+    summary = _text(tmp_path / "s.csv", "cell,delta_t [ms],weight_ratio\nc1,-10,0.8\n"
+                    "c2,10,1.3\nc3,20,1.2\nSD,0,0.2\n")
+    with pytest.warns(UserWarning, match=r"left out 1 summary row .*'SD' \(line 5\)"):
+        assert load_pairing_table(summary)["cell"].tolist() == ["c1", "c2", "c3"]
+
+
+def test_a_mean_row_among_the_data_is_read_as_data_with_a_warning(tmp_path):
+    f = _text(tmp_path / "m.csv", "cell,delta_t [ms],weight_ratio\nc1,-10,0.8\nmean,-10,0.8\n"
+              "c2,10,1.3\nc3,20,1.2\nmean,15,1.25\n")
+    with pytest.warns(UserWarning) as record:
+        table = load_pairing_table(f)
+    assert table["cell"].tolist() == ["c1", "mean", "c2", "c3"]
+    msgs = sorted(str(w.message) for w in record)
+    assert msgs[0].startswith("left out 1 summary row of the pairing table of 'm.csv': "
+                              "'mean' (line 6)")
+    assert msgs[1].startswith("read 1 row of the pairing table of 'm.csv' whose first cell "
+                              "reads like a summary as data: 'mean' (line 3); it is among the "
+                              "data rows")

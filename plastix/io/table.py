@@ -19,7 +19,9 @@ rows and unnamed columns that are wholly empty (a spreadsheet's trailing
 separators) are dropped, and so are whole-line ``#`` comments under the header;
 summary rows under the data (first cell ``mean``, ``SEM``, ``SD``, ``total``,
 ``mean ± SEM``; ``n`` right under one of them or after the blank row ending the
-data) are left out with one warning.  Text tables (:mod:`plastix.io.table_cells`)
+data) are left out with one warning; a row among the data rows is data whatever its
+first cell (``SD``, a Sprague-Dawley rat; ``mean`` there is warned about), and so is
+an ``SD`` row under them when ``SD`` labels data rows.  Text tables (:mod:`plastix.io.table_cells`)
 are decoded as UTF-16 (Excel's "Unicode Text"), UTF-8 or Windows-1252; their
 separator is whichever of comma, semicolon or tab splits the header into the most
 fields (tab for ``.tsv``/``.tab``).  Numbers are read by plastix: spaces (also
@@ -222,10 +224,18 @@ def _drop_summaries(frame: pd.DataFrame, where: _Where) -> pd.DataFrame:
     if not any(frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)
                for c in frame.columns):
         return frame  # no text cells: no summary rows
-    labels = _summary_rows(frame)
+    labels, among = _summary_rows(frame)
+    word = "line" if where.text else "row"
+    if among:
+        named = ", ".join(f"{str(_first_cell(frame.loc[k])).strip()!r} ({word} {k})"
+                          for k in among[:6]) + (", ..." if len(among) > 6 else "")
+        warn_caller(f"read {len(among)} row{'s' * (len(among) > 1)} of the pairing table"
+                    f"{where.of()} whose first cell reads like a summary as data: {named}; "
+                    f"{'they are' if len(among) > 1 else 'it is'} among the data rows, and "
+                    "summary rows are left out only under the data: delete "
+                    f"{'them' if len(among) > 1 else 'it'} if a summary.", UserWarning)
     if not labels:
         return frame
-    word = "line" if where.text else "row"
     named = ", ".join(f"{str(_first_cell(frame.loc[k])).strip()!r} ({word} {k})"
                       for k in labels[:6]) + (", ..." if len(labels) > 6 else "")
     warn_caller(f"left out {len(labels)} summary row{'s' * (len(labels) > 1)} of the pairing "

@@ -451,20 +451,45 @@ def first_cell(row: Sequence[Any]) -> Any:
     return next((c for c in row if not blank(c)), None)
 
 
-def summary_rows(frame: pd.DataFrame) -> list[Any]:
-    """The labels of the summary rows of a raw frame (module docstring): a first cell
-    ``mean``, ``SEM``, ...; ``n`` right under one, or after a blank row when only summary
-    rows follow it."""
+def summary_rows(frame: pd.DataFrame) -> tuple[list[Any], list[Any]]:
+    """The labels of the summary rows of a raw frame, and of the rows among the data whose
+    first cell reads like a summary (``mean``) but which are read as data.
+
+    Summary rows are under the data: the rows after the last data row whose first cell
+    is ``mean``, ``SEM``, ``SD``, ..., or ``n`` right under one (or after a blank row
+    when only summary rows follow it).  A row among the data rows is data, whatever its
+    first cell (``SD``, a Sprague-Dawley rat), and so is a row under them whose first
+    cell is a label word (``SD``, ``SE``, ``std``) that is also the first cell of a data
+    row (the strain again); without a data row, every row is data (a table of ``SD``
+    rats only).  The second list
+    names the rows among the data whose first cell is a summary word that is no label
+    (``mean``, ``SEM``, ``total``; not ``SD``, ``SE``, ``n``), to be warned about.
+    """
     firsts = [first_cell(row) for row in frame.itertuples(index=False)]
     text = [c.strip() if isinstance(c, str) else None for c in firsts]
     word = [t is not None and _SUMMARY.match(t) is not None for t in text]
     is_n = [t is not None and _N_ROW.match(t) is not None for t in text]
-    out = list(word)
-    for i in range(len(text)):
+    data = [i for i, c in enumerate(firsts) if c is not None and not word[i] and not is_n[i]]
+    if not data:  # no data row for a summary to be under: every row is data (all 'SD' rats)
+        return [], []
+    last = data[-1]
+    labels = {text[i].lower() for i in range(last + 1)
+              if text[i] is not None and _LABEL_WORD.match(text[i])}  # type: ignore[arg-type]
+    out = [i > last and word[i] and text[i].lower() not in labels  # type: ignore[union-attr]
+           for i in range(len(text))]
+    for i in range(last + 1, len(text)):
         if is_n[i] and i and (out[i - 1] or firsts[i - 1] is None):
             later = [k for k in range(i + 1, len(text)) if firsts[k] is not None]
-            out[i] = out[i - 1] or all(word[k] or is_n[k] for k in later)
-    return [label for label, s in zip(frame.index, out, strict=True) if s]
+            out[i] = out[i - 1] or all(out[k] or is_n[k] for k in later)
+    among = [i for i in range(last + 1) if word[i]
+             and not _LABEL_WORD.match(text[i])]  # type: ignore[arg-type]
+    index = list(frame.index)
+    return [index[i] for i, s in enumerate(out) if s], [index[i] for i in among]
+
+
+#: summary words that are also labels (``SD``: a Sprague-Dawley rat), not warned about
+#: among the data
+_LABEL_WORD = re.compile(r"^(?:s\.?d\.?|s\.?e\.?|std)\s*:?$", re.I)
 
 
 def cell_kind(cell: Any) -> str:
