@@ -176,3 +176,39 @@ def test_a_mean_row_among_the_data_is_read_as_data_with_a_warning(tmp_path):
     assert msgs[1].startswith("read 1 row of the pairing table of 'm.csv' whose first cell "
                               "reads like a summary as data: 'mean' (line 3); it is among the "
                               "data rows")
+
+
+# ------------------------------------------------------------------ 5. labels named like results
+
+
+def test_labels_named_like_the_results_variables_are_renamed(tmp_path):
+    import json
+
+    import xarray as xr
+
+    from plastix.estimate.pairing import estimate_pairing
+
+    clash = ["signal", "kernel", "bound", "row", "verdict", "p_value", "label_kernel"]
+    table = pd.DataFrame({"delta_t [ms]": [-40, -20, -10, 10, 20, 40],
+                          "weight_ratio": [0.8, 0.7, 0.75, 1.4, 1.3, 1.1],
+                          "frequency [Hz]": [1, 1, 5, 5, 20, 20], "n_pairings": 60,
+                          **{c: [f"{c}{i % 2}" for i in range(6)] for c in clash}})
+    with pytest.warns(UserWarning, match=r"^the pairing table's label columns 'signal', "
+                      r"'kernel', 'bound', 'row', 'verdict', 'p_value' are named "
+                      r"'label_signal', 'label_label_kernel', 'label_bound', 'label_row', "
+                      r"'label_verdict', 'label_p_value' in the result \(attribute "
+                      r"'renamed_labels'\): the result has its own 'signal', .*; rename the "
+                      r"columns to choose the names\.$"):
+        res = estimate_pairing(table, kernel="all", by="kernel", n_boot=49, n_null=19,
+                               rng=0)
+    ds = res.dataset
+    renamed = json.loads(ds.attrs["renamed_labels"])
+    assert renamed["label_signal"] == "signal" and renamed["label_label_kernel"] == "kernel"
+    assert ds["label_kernel"].values.tolist() == table["label_kernel"].tolist()
+    assert ds["label_label_kernel"].values.tolist() == table["kernel"].tolist()
+    assert ds["label_bound"].values.tolist() == table["bound"].tolist()
+    assert ds["bound"].values.tolist() == ["low", "high"]
+    assert ds.sizes["kernel"] > 1 and np.isfinite(ds["signal"].values).all()
+    nc, _ = res.save(tmp_path / "res")
+    with xr.open_dataset(nc) as back:
+        assert back["label_verdict"].values.tolist() == table["verdict"].tolist()

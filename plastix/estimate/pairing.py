@@ -522,15 +522,6 @@ def _dataset(table: pd.DataFrame, names: list[str], fits: list[dict], terms: np.
              g: np.ndarray, w: np.ndarray, attrs: dict) -> xr.Dataset:
     sign = "A > 0 Hebbian, A < 0 anti-Hebbian; cosine in [-1, 1]"
     col = {key: np.array([f[key] for f in fits]) for key in fits[0]}
-    coords = {"kernel": names, "bound": ["low", "high"], "row": np.arange(len(table))}
-    for c in table.columns:
-        if c == "weight_ratio":
-            continue
-        values = table[c].to_numpy()
-        # dates and durations carry their units in xarray's own encoding
-        units = {} if values.dtype.kind in "mM" else {
-            "units": table.attrs.get("units", {}).get(c, "")}
-        coords[c] = ("row", values, units)
     data = {
         "alignment": ("kernel", col["alignment"], {"units": "1", "sign_convention": sign}),
         "alignment_ci": (("kernel", "bound"), np.stack(col["ci"]), {"units": "1"}),
@@ -551,6 +542,31 @@ def _dataset(table: pd.DataFrame, names: list[str], fits: list[dict], terms: np.
         "bootstrap_alignment": (("kernel", "boot"), np.stack(col["boot"]), {"units": "1"}),
         "null_alignment": (("kernel", "null"), np.stack(col["null"]), {"units": "1"}),
     }
+    coords = {"kernel": names, "bound": ["low", "high"], "row": np.arange(len(table))}
+    own = set(data) | set(coords) | {"boot", "null"}
+    renamed = {}
+    for c in table.columns:
+        if c == "weight_ratio":
+            continue
+        values = table[c].to_numpy()
+        # dates and durations carry their units in xarray's own encoding
+        units = {} if values.dtype.kind in "mM" else {
+            "units": table.attrs.get("units", {}).get(c, "")}
+        name = str(c)
+        while name in own or (name != c and name in table.columns):
+            name = f"label_{name}"
+        if name != c:
+            renamed[name] = str(c)
+        coords[name] = ("row", values, units)
+    if renamed:
+        attrs = {**attrs, "renamed_labels": json.dumps(renamed, ensure_ascii=False)}
+        many = len(renamed) > 1
+        warn_caller(f"the pairing table's label column{'s' * many} "
+                    f"{', '.join(map(repr, renamed.values()))} {'are' if many else 'is'} named "
+                    f"{', '.join(map(repr, renamed))} in the result (attribute "
+                    f"'renamed_labels'): the result has its own "
+                    f"{', '.join(map(repr, renamed.values()))}; rename the column"
+                    f"{'s' * many} to choose the name{'s' * many}.", UserWarning)
     return xr.Dataset(data, coords=coords, attrs={**attrs, "sign_convention": sign,
                                                   "verdict_rule": VERDICT_RULE,
                                                   "bootstrap": BOOTSTRAP_RULE,
