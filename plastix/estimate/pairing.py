@@ -381,8 +381,10 @@ class PairingResult:
         ``extended``, ``loo_r2``, ``slope``, ``intercept``, ``hebbian_term``
         (``row``), ``bootstrap_alignment`` (``boot``), ``null_alignment``
         (``null``); per row: ``signal``, ``signal_weight`` and the table's
-        columns as coordinates; the rules and options in ``attrs``
-        (``best_kernel`` among them).
+        columns as coordinates (a label named like one of the result's own
+        variables or dimensions, ``signal`` or ``kernel``, as ``label_<name>``,
+        listed in ``attrs["renamed_labels"]``, JSON: coordinate → label name);
+        the rules and options in ``attrs`` (``best_kernel`` among them).
     kernel : str
         The kernel the scalar attributes below describe: the one asked for, or
         with ``kernel="all"`` the best one (highest leave-one-out R²).
