@@ -25,6 +25,7 @@ from plastix.io.nwb_scan import (
     _ids_desc,
     activity_series,
     assign,
+    check_channels,
     not_mappable,
     parse_units,
     resolve,
@@ -126,6 +127,7 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
     key = wpath or default
     ws = resolve(c, "series", key, "weights", src)
     wpath = next(p for p, s in c.series.items() if s is ws)
+    check_channels(c, ws, src, "weight series")
     values = series_values(ws)
     if len(np.shape(ws.data)) >= 3:
         pre, post = _grid_synapses(c, ws, wpath, values, ids, opt, src)

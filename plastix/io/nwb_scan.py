@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb
            "open_nwb", "parse_units", "UnitFilter", "cli_flag", "suggest", "not_mappable",
            "resolve", "role_units",
            "series_grid", "series_kind", "series_scaling", "series_values", "series_view",
-           "series_ids", "series_region",
+           "series_ids", "series_region", "channel_factors", "check_channels",
            "assign", "restore_exact", "activity_series",
            "segment_rows", "series_found", "units_found", "OPTION_HELP", "unit_rows",
            "series_times", "series_path", "SYNAPSE_COLUMNS", "synapse_columns",
@@ -603,28 +604,127 @@ def series_grid(s: Any) -> np.ndarray:
 
 
 def series_scaling(s: Any) -> tuple[float, float]:
-    """The ``(conversion, offset)`` of a ``TimeSeries``: its values are ``data * conversion +
-    offset`` in its ``unit`` (NWB's scaling of stored integers; default 1 and 0)."""
+    """The ``(conversion, offset)`` of a ``TimeSeries``: its values are ``data * conversion *
+    channel_conversion[column] + offset`` in its ``unit`` (NWB's scaling of stored integers;
+    default 1 and 0; ``channel_conversion``, an ``ElectricalSeries``' factor per channel, is
+    :func:`channel_factors`)."""
     conversion = getattr(s, "conversion", None)
     offset = getattr(s, "offset", None)
     return (1.0 if conversion is None else float(conversion),
             0.0 if offset is None else float(offset))
 
 
+def channel_factors(s: Any) -> np.ndarray | None:
+    """A series' ``channel_conversion`` (an ``ElectricalSeries``' factor per channel, i.e.
+    per data column, applied on top of ``conversion``) as float64; None when it has none or
+    every factor is 1."""
+    cc = getattr(s, "channel_conversion", None)
+    if cc is None:
+        return None
+    factors = np.asarray(cc[:], dtype=np.float64).ravel()
+    return None if np.all(factors == 1.0) else factors
+
+
+def check_channels(c: NwbContent, s: Any, src: Path, what: str) -> None:
+    """Refuse, in one line, a series whose ``channel_conversion`` does not hold one factor
+    per data column (so the columns' values are not sure).
+
+    Parameters
+    ----------
+    c : NwbContent
+        What the file holds (for the series' path).
+    s : pynwb.TimeSeries
+        The series.
+    src : Path
+        The file.
+    what : str
+        What the series is for the message, e.g. ``"weight series"``.
+    """
+    factors = channel_factors(s)
+    shape = tuple(int(n) for n in np.shape(s.data))
+    n = shape[1] if len(shape) > 1 else 1
+    if factors is not None and factors.size != n:
+        raise not_mappable(src, f"the channel_conversion of the {what} {series_path(c, s)!r} "
+                           f"holds {factors.size} factors for its {n} channels (data columns), "
+                           "so its values are not sure", f"data of shape {shape}, "
+                           f"channel_conversion of {factors.size}", "Give one factor per "
+                           "channel (the second axis of data), in a copy of the file")
+
+
+class _ChannelScaled:
+    """A series' stored data times a factor per column (``conversion * channel_conversion``),
+    float64, read only where indexed, as :class:`plastix.io.lazy.RowsArray` indexes a
+    dataset: ``data[rows]`` or, for a (time, channel) dataset, ``data[rows, columns]``.
+
+    Parameters
+    ----------
+    data : array-like
+        The stored data (an h5py dataset), ``(time,)``, ``(time, channel)`` or
+        ``(time, channel, ...)``.
+    factors : ndarray
+        One factor per channel (the second axis; one for a 1-D series).
+    """
+
+    def __init__(self, data: Any, factors: np.ndarray):
+        self.data = data
+        self.factors = np.asarray(factors, dtype=np.float64)
+        self.shape = tuple(int(n) for n in np.shape(data))
+        self.dtype = np.dtype(np.float64)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        raw = np.asarray(self.data[key], dtype=np.float64)
+        ndim = len(self.shape)
+        if isinstance(key, tuple) and len(key) == 2 and ndim == 2:
+            factor = self.factors[key[1]]  # the columns taken
+        elif isinstance(key, tuple):
+            raise TypeError(f"a channel-scaled NWB series is indexed by rows or (rows, "
+                            f"columns); got {key!r}")
+        elif ndim == 1:
+            factor = self.factors[0]
+        else:  # whole rows: the channel axis is the first after time
+            factor = self.factors.reshape((-1,) + (1,) * (ndim - 2))
+        return raw * factor
+
+
+_SCALED: weakref.WeakValueDictionary[tuple, _ChannelScaled] = weakref.WeakValueDictionary()
+"""The channel-scaled data of each series read, so the views of one series (the pre and
+the post columns) share it and :func:`plastix.io.lazy.read_views` reads it once."""
+
+
 def series_values(s: Any) -> np.ndarray:
     """A ``TimeSeries``' values in its ``unit``, float64, as (time, column).
 
-    The stored data scaled by :func:`series_scaling`; a 1-D series is one column,
-    trailing axes are flattened into columns.
+    The stored data scaled by :func:`series_scaling` and :func:`channel_factors`; a 1-D
+    series is one column, trailing axes are flattened into columns.
     """
     return read_views([series_view(s)])[0]
 
 
 def series_view(s: Any) -> RowsArray:
     """A ``TimeSeries``' values as a :class:`plastix.io.lazy.RowsArray` (time, column),
-    read from the file only where indexed (or by :func:`plastix.io.lazy.read_views`)."""
+    read from the file only where indexed (or by :func:`plastix.io.lazy.read_views`).
+
+    The values are ``data * conversion + offset``, and with a ``channel_conversion``
+    (:func:`channel_factors`) ``data * (conversion * channel_conversion[column]) + offset``,
+    as pynwb's ``get_data_in_units`` computes them; such a series is read as float64 (never
+    kept as its stored float32, which holds unscaled values only).
+    """
     conversion, offset = series_scaling(s)
-    return RowsArray(s.data, conversion=conversion, offset=offset)
+    factors = channel_factors(s)
+    if factors is None:
+        return RowsArray(s.data, conversion=conversion, offset=offset)
+    shape = tuple(int(n) for n in np.shape(s.data))
+    n = shape[1] if len(shape) > 1 else 1
+    if factors.size != n:
+        raise ValueError(f"the channel_conversion of series {getattr(s, 'name', '?')!r} holds "
+                         f"{factors.size} factors for its {n} channels (data of shape {shape}); "
+                         "give one factor per channel, in a copy of the file")
+    scale = conversion * factors
+    key = (id(s.data), scale.tobytes())
+    data = _SCALED.get(key)
+    if data is None or data.data is not s.data:
+        data = _SCALED[key] = _ChannelScaled(s.data, scale)
+    return RowsArray(data, conversion=1.0, offset=offset)
 
 
 def series_kind(s: Any) -> tuple[str, str]:
@@ -647,6 +747,7 @@ def activity_series(c: NwbContent, role: str, path: str, option: str, ids: list[
     :func:`plastix.io.lazy.read_views` (a series both roles take is read once).
     """
     s = resolve(c, "series", path, option, src)
+    check_channels(c, s, src, f"{role} activity series")
     values = series_view(s)
     n = values.shape[1]
     given = spec[1] if spec is not None and spec[0] == "ids" else None

@@ -1,0 +1,108 @@
+"""Standard NWB reader, fifth probe: the findings of a tester's fuzzing, one test each.
+
+Every file is built with pynwb in ``tmp_path`` (:mod:`nwb_builders`), small and fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+
+import numpy as np
+import pynwb
+import pytest
+from nwb_builders import add_plasticity, nwbfile, write
+
+from plastix._util.errors import SchemaError
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _one_line(err) -> str:
+    msg = str(err.value)
+    assert "\n" not in msg, msg
+    return msg
+
+
+def _advised(text: str) -> list[str]:
+    """The arguments of the ``plastix estimate`` command an inspection prints."""
+    line = next(x.strip() for x in text.splitlines() if x.strip().startswith("plastix estimate"))
+    return shlex.split(line)[2:]
+
+
+# ---------------------------------------------------------------- 1: channel_conversion
+
+
+def _electrical(tmp_path, dtype=np.int16, offset=0.0, cc=(1.0, 4.0), stored=100):
+    """Two electrodes (ids 50, 51) in one ElectricalSeries of constant ``stored`` values,
+    conversion 0.01 and channel_conversion ``cc``; weights of the synapse 50 -> 51."""
+    nwb = nwbfile()
+    dev = nwb.create_device("amp")
+    group = nwb.create_electrode_group("tetrode", "t", location="CA1", device=dev)
+    for k in range(2):
+        nwb.add_electrode(group=group, location="CA1", id=50 + k)
+    data = np.full((100, 2), stored, dtype=dtype)
+    nwb.add_acquisition(pynwb.ecephys.ElectricalSeries(
+        name="rates", data=data, rate=10.0, conversion=0.01, offset=offset,
+        electrodes=nwb.create_electrode_table_region([0, 1], "all"),
+        channel_conversion=np.asarray(cc, dtype=np.float32)))
+    add_plasticity(nwb, np.arange(10.0), np.linspace(1, 2, 10), [(50, 51)])
+    return write(nwb, tmp_path / "ecephys.nwb")
+
+
+ECEPHYS = dict(pre_activity="acquisition/rates", post_activity="acquisition/rates",
+               pre_units="50", post_units="51")
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_channel_conversion_scales_each_column_on_every_read(tmp_path, dtype):
+    """``channel_conversion`` was ignored (4.0 read as 1.0); now every reading path (whole,
+    lazy rows, the estimator's streamed reads, load_activity, which keeps unscaled float32)
+    gives pynwb's ``get_data_in_units``: data * conversion * channel_conversion + offset."""
+    from plastix.estimate.reader import ActivityRows
+    from plastix.io.lazy import load_activity
+    from plastix.io.nwb import open_standard_nwb, read_standard_nwb
+
+    path = _electrical(tmp_path, dtype=dtype, offset=0.5)
+    before = _sha(path)
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        truth = io.read().acquisition["rates"].get_data_in_units()
+    np.testing.assert_array_equal(truth[0], [1.5, 4.5])  # the file as NWB defines it
+    rec = read_standard_nwb(path, **ECEPHYS)
+    # exact: the reader computes the same float64 products as pynwb
+    np.testing.assert_array_equal(rec.pre_activity.values[:, 0], truth[:, 0])
+    np.testing.assert_array_equal(rec.post_activity.values[:, 0], truth[:, 1])
+    lazy = open_standard_nwb(path, **ECEPHYS)
+    try:
+        np.testing.assert_array_equal(lazy.post_activity.values[:5, 0], truth[:5, 1])
+        rows = ActivityRows(lazy, "post_activity")
+        out = np.empty((7, 1))
+        np.testing.assert_array_equal(rows.read(3, 10, out)[:, 0], truth[3:10, 1])
+        load_activity(lazy)
+        assert lazy.post_activity.dtype == np.float64  # scaled: never kept as stored
+        np.testing.assert_array_equal(lazy.post_activity.values[:, 0], truth[:, 1])
+        np.testing.assert_array_equal(lazy.pre_activity.values[:, 0], truth[:, 0])
+    finally:
+        lazy.close()
+    assert _sha(path) == before  # reading never writes
+
+
+def test_channel_conversion_of_the_wrong_length_is_refused(tmp_path):
+    """A channel_conversion that does not hold one factor per column is refused in one
+    line naming the file and the series (not a numpy broadcasting error)."""
+    import h5py
+
+    from plastix.io.nwb import read_standard_nwb
+
+    path = _electrical(tmp_path)
+    with h5py.File(path, "a") as h:
+        del h["acquisition/rates/channel_conversion"]
+        h["acquisition/rates"].create_dataset("channel_conversion",
+                                              data=np.ones(3, dtype=np.float32) * 2)
+    with pytest.raises(SchemaError) as err:
+        read_standard_nwb(path, **ECEPHYS)
+    msg = _one_line(err)
+    assert "ecephys.nwb" in msg and "'acquisition/rates'" in msg
+    assert "holds 3 factors for its 2 channels" in msg and "one factor per channel" in msg
