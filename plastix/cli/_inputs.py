@@ -58,6 +58,9 @@ def check_input(path: str | Path, *, allow_pickle: bool = False, name: str | Non
         raise FileNotFoundError(f"{name or input_kind(given)} {given!r} does not exist (paths "
                                 f"are relative to the working directory {os.getcwd()!r}); "
                                 "check its spelling and folder.")
+    from plastix.io.formats import check_not_folder_member
+
+    check_not_folder_member(path)
     return path
 
 

@@ -31,6 +31,7 @@ that recognises its content.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import os
 from collections.abc import Callable
@@ -50,7 +51,7 @@ from plastix.io.nwb_write import write_standard_nwb
 
 __all__ = ["Format", "NWB_STYLES", "read_nwb_record", "open_nwb_record", "open_nix_record",
            "write_nwb_record", "register_format",
-           "unregister_format", "get_format", "format_for_path",
+           "unregister_format", "get_format", "format_for_path", "check_not_folder_member",
            "format_names", "format_suffixes", "formats", "format_help", "suffix_help"]
 
 Sniffer = Callable[[Path], "bool | None"]
@@ -105,6 +106,11 @@ class Format:
         session): :func:`format_for_path` gives it for a folder holding such files.
     write_note : str
         For a format without ``write``: what to use instead, for the refusal.
+    members : tuple of str
+        For a folder format: name patterns (``fnmatch``, any case) of its files that
+        another format's suffix would claim (``cluster_info.tsv`` of a Phy folder is
+        no pairing table); such a file, in a folder of this format, is refused with
+        the advice to pass the folder.
     inspect : callable, optional
         ``inspect(path, options) -> Inspection or str or None`` for
         :func:`plastix.io.inspect_file`: a report of its own (a file that is not yet
@@ -132,6 +138,7 @@ class Format:
     folder: bool = False
     write_note: str = ""
     inspect: Callable[[Path, dict], Any] | None = None
+    members: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier() or (
@@ -242,6 +249,9 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
     suffix = path.suffix.lower()
     if path.is_dir() and not any(suffix in f.suffixes for f in pool if not f.folder):
         return _folder_format(path, pool)  # a session folder; "x.nc/" is refused as NetCDF
+    owner = _member_of(path, pool)
+    if owner is not None:
+        raise _member_error(path, owner)
     for fmt in pool:
         if suffix in fmt.suffixes:
             return fmt
@@ -249,9 +259,7 @@ def format_for_path(path: str | os.PathLike, *, among: tuple[Format, ...] | None
     got = f"suffix {path.suffix!r}" if path.suffix else "no suffix"
     folder = _folder_of(path.parent, pool) if path.is_file() else None
     if folder is not None:  # params.py of a Kilosort folder, a table beside a session
-        raise ValueError(f"`path` {path.name!r} is a file of the folder {path.parent.name!r} "
-                         f"({folder.label}), which is read as a whole: pass the folder "
-                         f"({str(path.parent)!r}).")
+        raise _member_error(path, folder)
     raise ValueError(f"`path` must end in one of {', '.join(known)}{what}; got {path.name!r} "
                      f"({got})." + did_you_mean(path.suffix, known, cutoff=0.75)
                      + (_neo_reader_hint(path) if among is None else ""))
@@ -281,6 +289,30 @@ def _neo_reader_hint(path: Path) -> str:
             f"plastix.io.write_block(block, {stem.name + '.nix'!r}); else build a record of its "
             "arrays with plastix.record.make_record and save it with "
             f"plastix.io.save_record(rec, {stem.name + '.nc'!r}). Then pass that file.")
+
+
+def check_not_folder_member(path: str | os.PathLike) -> None:
+    """Refuse a file that is part of a folder record (:attr:`Format.members`, e.g. a Phy
+    folder's ``cluster_info.tsv``), before another format's suffix claims it (a ``.tsv``
+    is otherwise a pairing table): the message says to pass the folder."""
+    path = Path(path)
+    owner = _member_of(path, formats())
+    if owner is not None:
+        raise _member_error(path, owner)
+
+
+def _member_error(path: Path, folder: Format) -> ValueError:
+    return ValueError(f"`path` {path.name!r} is a file of the folder {path.parent.name!r} "
+                      f"({folder.label}), which is read as a whole: pass the folder "
+                      f"({str(path.parent)!r}).")
+
+
+def _member_of(path: Path, pool: tuple[Format, ...]) -> Format | None:
+    """The folder format whose own file ``path`` is (:attr:`Format.members`), or None."""
+    name = path.name.lower()
+    return next((f for f in pool if f.members and path.is_file()
+                 and any(fnmatch.fnmatchcase(name, m) for m in f.members)
+                 and f.sniff is not None and f.sniff(path.parent)), None)
 
 
 def _folder_of(folder: Path, pool: tuple[Format, ...]) -> Format | None:
@@ -470,4 +502,5 @@ register_format(Format(
     write_note="plastix does not write sorter output; save the record as .nc or .nwb",
     open_lazy=phy_files.open_phy_folder, lazy_options=phy_files.READ_OPTIONS,
     inspect=inspect_phy, folder=True, packages=("pynapple",),
+    members=("cluster_*.tsv", "cluster_*.csv", "params.py"),
     install="pip install 'pynapple>=0.8.2'", sniff=phy_files.is_phy_path))

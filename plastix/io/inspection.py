@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from plastix.io.files import check_readable
-from plastix.io.formats import format_for_path
+from plastix.io.formats import check_not_folder_member, format_for_path
 from plastix.io.inspect_nwb import inspect_standard_nwb
 from plastix.io.inspect_phy import inspect_phy_folder
 from plastix.io.inspect_pynapple import inspect_pynapple_session
@@ -80,6 +80,7 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
         ``path`` as given, with every option given.
     """
     given, path = os.fspath(path), Path(path)
+    check_not_folder_member(path)
     if is_pairing_table(path):
         if options:
             raise ValueError(f"reader options ({', '.join(sorted(options))}) do not apply to a "

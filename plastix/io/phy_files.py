@@ -31,6 +31,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,12 @@ def _params(folder: Path) -> tuple[dict[str, Any], dict[str, tuple[int, str]]]:
             continue
         key = name.strip().lower()
         try:
-            out[key] = ast.literal_eval(value.strip())
+            with warnings.catch_warnings():  # 'D:\data' in a path: the text is kept as is
+                warnings.filterwarnings("ignore", message="invalid escape sequence",
+                                        category=SyntaxWarning)
+                warnings.filterwarnings("ignore", message="invalid escape sequence",
+                                        category=DeprecationWarning)
+                out[key] = ast.literal_eval(value.strip())
             skipped.pop(key, None)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             skipped[key] = (n, line.strip())  # not a literal: never evaluated
@@ -173,14 +179,15 @@ def _cluster_table(path: Path, folder: Path) -> Any:
     comma-separated when a spreadsheet saved it so."""
     import pandas as pd
 
-    try:
-        table = pd.read_csv(path, sep="\t")
+    try:  # index_col=False: rows ending in a separator do not shift into an index
+        table = pd.read_csv(path, sep="\t", index_col=False)
         if table.shape[1] == 1 and "," in str(table.columns[0]):
-            table = pd.read_csv(path, sep=",")
+            table = pd.read_csv(path, sep=",", index_col=False)
     except (ValueError, OSError, pd.errors.ParserError) as err:
         raise FileFormatError(f"cannot read {path.name!r} of {folder.name!r} as a "
                               f"tab-separated cluster table: {err}. Save it again from "
                               "Phy.") from err
+    table.columns = [str(c).strip() for c in table.columns]  # "group " is the column group
     return table
 
 
@@ -205,6 +212,8 @@ def phy_folder(path: str | os.PathLike) -> PhyFolder:
     """Read a Phy folder (or the folder of one of its files)."""
     path = Path(path)
     folder = path if path.is_dir() else path.parent
+    if folder.name in ("", ".."):  # `.`: messages and the record name the folder itself
+        folder = folder.resolve()
     if not (folder / _TIMES).is_file():
         raise FileFormatError(f"cannot read {folder.name!r} as a {_LABEL}: it has no {_TIMES}. "
                               "Pass the folder Kilosort wrote (with spike_times.npy, "
@@ -240,7 +249,8 @@ def phy_folder(path: str | os.PathLike) -> PhyFolder:
     end = float(t.max()) + 1.0 / float(rate) if t.size else 1.0
     return PhyFolder(folder.name, folder, "TsGroup",
                      {"t": t, "index": clusters, "keys": ids, "start": np.array([0.0]),
-                      "end": np.array([end])}, _tables(folder, ids), sample_rate=float(rate))
+                      "end": np.array([end])}, _tables(folder, ids), unit_ids=False,
+                     sample_rate=float(rate))  # ids are the cluster ids; a `unit` column a label
 
 
 def _refuser(folder: Path, units: PhyFolder):

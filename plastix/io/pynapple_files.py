@@ -169,6 +169,8 @@ def session_objects(path: str | os.PathLike) -> _Session:
     """The session of a folder, or of one ``.npz`` file (its folder's files are read only
     when an option names them)."""
     path = Path(path)
+    if path.name in ("", ".."):  # `.`: messages and the record name the folder itself
+        path = path.resolve()
     folder = path if path.is_dir() else path.parent
     files = {p.stem: p for p in sorted(folder.iterdir(), key=lambda p: p.suffix == ".npz")
              if p.is_file() and p.suffix.lower() == ".npz"}  # x.npz wins over x.NPZ
@@ -601,8 +603,7 @@ def read_session(s: _Session, *, lazy: bool = False, **options: Any) -> xr.Datas
     settings = _settings(s, options)
     ds = from_pynapple(roles["pre"], roles["post"], weights, synapses, epochs,
                        settings["decay"], bin_size=settings["bin_size"], lazy=lazy,
-                       source=options.get("source")
-                       or f"pynapple session {s.src.name or s.src.resolve().name}")
+                       source=options.get("source") or f"pynapple session {s.src.name}")
     if w is None:
         ds.attrs["weights"] = "absent"
     return ds

@@ -22,6 +22,7 @@ import io
 import math
 import os
 import pickle
+import warnings
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -351,7 +352,11 @@ class NpzObject:
         info = {k: v for k, v in self.metadata.items()
                 if k != "rate" and (k != "unit" or self.unit_ids)}
         if info:
-            obj.set_info(**info)
+            with warnings.catch_warnings():  # pynapple's advice on attribute access
+                warnings.filterwarnings("ignore", message=r"Metadata name '.*' (overlaps|"
+                                        r"contains a special|starts with a number)",
+                                        category=UserWarning)
+                obj.set_info(info)  # one dict: a column named `metadata` is a column too
         return obj
 
     def _trains(self, nap: Any, support: Any) -> dict[Any, Any]:

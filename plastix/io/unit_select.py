@@ -319,6 +319,12 @@ def _synapse_split(ids: list[Any], metadata: dict[str, np.ndarray],
     return id_list(pre), id_list(post), why
 
 
+def _selectable(column: str) -> bool:
+    """Whether ``COLUMN=VALUE`` names this column when parsed back: no surrounding spaces,
+    no comparison signs or commas in the name (a column named ``a<b`` is never advised)."""
+    return bool(column) and column == column.strip() and not re.search(r"[=!<>,]", column)
+
+
 def role_advice(ids: list[Any], metadata: dict[str, np.ndarray], *,
                 synapses: tuple[Any, Any] | None = None,
                 noise: list[Any] | tuple[Any, ...] = ()) -> tuple[str, str, str] | None:
@@ -349,6 +355,7 @@ def role_advice(ids: list[Any], metadata: dict[str, np.ndarray], *,
         ``(pre selection, post selection, why)``: the selections as the
         ``--pre-units`` / ``--post-units`` values.
     """
+    metadata = {k: v for k, v in metadata.items() if _selectable(k)}
     split = _role_column(ids, metadata, synapses)
     if split is None and synapses is not None:
         split = _synapse_split(ids, metadata, synapses)
