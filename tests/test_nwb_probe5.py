@@ -11,7 +11,8 @@ import shlex
 import numpy as np
 import pynwb
 import pytest
-from nwb_builders import add_plasticity, nwbfile, write
+from hdmf.common import DynamicTable
+from nwb_builders import add_plasticity, add_units, nwbfile, write
 
 from plastix._util.errors import SchemaError
 
@@ -106,3 +107,43 @@ def test_channel_conversion_of_the_wrong_length_is_refused(tmp_path):
     msg = _one_line(err)
     assert "ecephys.nwb" in msg and "'acquisition/rates'" in msg
     assert "holds 3 factors for its 2 channels" in msg and "one factor per channel" in msg
+
+
+# ---------------------------------------------------------------- 3: a table in /analysis
+
+
+def _analysis_tables(tmp_path):
+    """Weights and their synapse table stored directly in /analysis (``add_analysis``)."""
+    rng = np.random.default_rng(0)
+    nwb = nwbfile()
+    add_units(nwb, [(0, np.sort(rng.uniform(0, 20, 200)), "pre"),
+                    (10, np.sort(rng.uniform(0, 20, 150)), "post")])
+    nwb.add_analysis(pynwb.TimeSeries(name="epsp_slope", data=np.linspace(1, 2, 20), unit="mV",
+                                      timestamps=np.arange(20.0)))
+    syn = DynamicTable(name="synapses", description="synapse of each column")
+    syn.add_column("pre_unit", "p")
+    syn.add_column("post_unit", "q")
+    syn.add_row(pre_unit=0, post_unit=10)
+    nwb.add_analysis(syn)
+    return write(nwb, tmp_path / "analysis.nwb")
+
+
+@pytest.mark.parametrize("synapses", ["analysis/synapses", None])
+def test_a_synapse_table_in_analysis_is_found(tmp_path, synapses):
+    """A DynamicTable stored directly in /analysis was no table of the file ("Found:
+    DynamicTable none"); it is read by --synapses and as the table next to the weights."""
+    from plastix.io import load_record
+
+    path = _analysis_tables(tmp_path)
+    rec = load_record(path, weights="analysis/epsp_slope", synapses=synapses)
+    assert rec.weight.shape == (20, 1, 1)
+    assert rec.pre.values.tolist() == [0] and rec.post.values.tolist() == [10]
+
+
+def test_inspect_lists_a_table_in_analysis_and_advises_it(tmp_path):
+    from plastix.io import inspect_file
+
+    text = str(inspect_file(_analysis_tables(tmp_path)))
+    assert "table analysis/synapses: 1 rows, columns pre_unit, post_unit" in text
+    args = _advised(text)
+    assert args[args.index("--synapses") + 1] == "analysis/synapses"

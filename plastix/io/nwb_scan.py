@@ -214,6 +214,7 @@ def scan_nwb(nwb: Any, *, units: str | None = None, src: str | os.PathLike | Non
     src : str or os.PathLike, optional
         The file, for the refusal of a ``units`` that names no ``Units`` table.
     """
+    from hdmf.common import DynamicTable
     from pynwb import TimeSeries
 
     series: dict[str, Any] = {}
@@ -223,8 +224,10 @@ def scan_nwb(nwb: Any, *, units: str | None = None, src: str | os.PathLike | Non
             p = f"{group}/{name}"
             if isinstance(obj, TimeSeries):
                 series[p] = obj
-            else:
-                _walk(obj, p, series, tables)
+                continue
+            if isinstance(obj, DynamicTable):  # a table stored directly there, e.g.
+                tables[p] = obj                # nwb.add_analysis(synapses)
+            _walk(obj, p, series, tables)
     found = _units_tables(nwb, tables)
     upath = _units_choice(found, units, Path(src or "the file"))
     table = found.get(upath) if upath is not None else None
