@@ -212,3 +212,39 @@ def test_labels_named_like_the_results_variables_are_renamed(tmp_path):
     nc, _ = res.save(tmp_path / "res")
     with xr.open_dataset(nc) as back:
         assert back["label_verdict"].values.tolist() == table["verdict"].tolist()
+
+
+# ------------------------------------------------------------------ 8. chart sheets
+
+
+def _chart_book(path, first_chart=False) -> str:
+    openpyxl = pytest.importorskip("openpyxl")
+    from openpyxl.chart import Reference, ScatterChart, Series
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["delta_t [ms]", "weight_ratio"])
+    for d, r in zip(DT, RATIO, strict=True):
+        ws.append([d, r])
+    chart = ScatterChart()
+    chart.series.append(Series(Reference(ws, min_col=2, min_row=2, max_row=5),
+                               Reference(ws, min_col=1, min_row=2, max_row=5)))
+    wb.create_chartsheet("Window plot", 0 if first_chart else None).add_chart(chart)
+    wb.save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("first_chart", [False, True])
+def test_chart_sheets_are_passed_over(tmp_path, first_chart):
+    f = _chart_book(tmp_path / "chart.xlsx", first_chart)
+    np.testing.assert_allclose(_quiet(f)["weight_ratio"], RATIO)
+    np.testing.assert_allclose(load_pairing_table(f, sheet="Data")["weight_ratio"], RATIO)
+
+
+@pytest.mark.parametrize("sheet", ["Window plot", 1])
+def test_a_chart_sheet_named_by_sheet_is_refused(tmp_path, sheet):
+    f = _chart_book(tmp_path / "chart.xlsx")
+    with pytest.raises(ValueError, match=rf"^`sheet` {sheet!r} of 'chart\.xlsx' is a chart "
+                       r"sheet, which holds no cells; pass a sheet of cells: 'Data'\.$"):
+        load_pairing_table(f, sheet=sheet)

@@ -33,7 +33,8 @@ with a thousands comma; no thousands group follows a leading 0 (``0.875`` and
 that shows no decimal comma, ``1,294`` in a comma file that shows no decimal point,
 either in a tab file that shows neither) is refused with the fix.  Cells like ``+50%`` are read
 in percent.  An Excel workbook is read from the sheet given as ``sheet=``, else
-the only sheet, else the one sheet whose header names ``delta_t`` and a weight
+the only sheet (chart sheets, which hold no cells, are passed over; ``sheet=``
+naming one is refused), else the one sheet whose header names ``delta_t`` and a weight
 column (a sheet that documents the columns is passed over; a warning names the
 sheet read when it is not the first, and several such sheets are refused, naming
 them), else the first sheet whose header names ``delta_t`` (a warning names the

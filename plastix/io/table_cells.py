@@ -232,8 +232,15 @@ def read_xlsx(path: Path, sheet: Any, is_header: Callable[[list[Any]], bool],
     names the others)."""
     book = _open(path, data_only=True)
     try:
-        names = list(book.sheetnames)
-        name = _pick_sheet(path, names, sheet)
+        charts = {c.title for c in getattr(book, "chartsheets", [])}  # hold no cells
+        name = _pick_sheet(path, list(book.sheetnames), sheet, charts)
+        names = [n for n in book.sheetnames if n not in charts]
+        if not names:
+            raise ValueError(f"`table` {path.name!r} has chart sheets only "
+                             f"({', '.join(map(repr, book.sheetnames))}), no sheet of cells; "
+                             "open the workbook that holds the chart's data.")
+        if name is None and len(names) == 1:
+            name = names[0]
         if name is None:
             grids = {n: _sheet_grid(path, book, n) for n in names}
             heads = {n: header_index(g.rows, is_header) for n, g in grids.items()}
@@ -251,24 +258,33 @@ def read_xlsx(path: Path, sheet: Any, is_header: Callable[[list[Any]], bool],
     return grid
 
 
-def _pick_sheet(path: Path, names: list[str], sheet: Any) -> str | None:
-    """The sheet named by ``sheet`` (a name, a 0-based position, or its digits), the only
-    sheet, or None (to be chosen by its header)."""
+def _pick_sheet(path: Path, names: list[str], sheet: Any,
+                charts: set[str] | frozenset[str] = frozenset()) -> str | None:
+    """The sheet named by ``sheet`` (a name, a 0-based position among all the sheets, or
+    its digits), or None (to be chosen by its header); a chart sheet (``charts``: they
+    hold no cells) is refused, naming the sheets of cells."""
     if isinstance(sheet, str) and sheet not in names and sheet.strip().isdigit():
         sheet = int(sheet)  # "2" from the command line: a position, unless a sheet is so named
     if sheet is None:
-        return names[0] if len(names) == 1 else None
+        return None
     if hasattr(sheet, "__index__") and not isinstance(sheet, bool):  # int, numpy.integer
         if not 0 <= int(sheet) < len(names):
             raise ValueError(f"`sheet` {int(sheet)} is out of range: {path.name!r} has "
                              f"{len(names)} sheet(s), {', '.join(map(repr, names))}.")
-        return names[int(sheet)]
-    if str(sheet) not in names:
+        name = names[int(sheet)]
+    elif str(sheet) not in names:
         from plastix._util.errors import did_you_mean
 
         raise ValueError(f"`sheet` {sheet!r} is not in {path.name!r}; its sheets are "
                          f"{', '.join(map(repr, names))}." + did_you_mean(sheet, names))
-    return str(sheet)
+    else:
+        name = str(sheet)
+    if name in charts:
+        cells = [n for n in names if n not in charts]
+        raise ValueError(f"`sheet` {sheet!r} of {path.name!r} is a chart sheet, which holds no "
+                         f"cells; pass a sheet of cells: "
+                         f"{', '.join(map(repr, cells)) or 'it has none'}.")
+    return name
 
 
 def _only_table(path: Path, names: list[str], headers: list[str], tables: list[str]) -> str:
