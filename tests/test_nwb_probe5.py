@@ -28,9 +28,17 @@ def _one_line(err) -> str:
 
 
 def _advised(text: str) -> list[str]:
-    """The arguments of the ``plastix estimate`` command an inspection prints."""
+    """The flags of the ``plastix estimate FILE`` command an inspection prints."""
     line = next(x.strip() for x in text.splitlines() if x.strip().startswith("plastix estimate"))
-    return shlex.split(line)[2:]
+    return shlex.split(line)[3:]
+
+
+def _options(args: list[str]) -> dict[str, str]:
+    """Reader options of advised flags (``--pre-units 3`` -> ``pre_units="3"``); each flag
+    must come once."""
+    flags = args[0::2]
+    assert len(flags) == len(set(flags)), f"a flag given twice: {args}"
+    return {f[2:].replace("-", "_"): v for f, v in zip(flags, args[1::2], strict=True)}
 
 
 # ---------------------------------------------------------------- 1: channel_conversion
@@ -147,3 +155,38 @@ def test_inspect_lists_a_table_in_analysis_and_advises_it(tmp_path):
     assert "table analysis/synapses: 1 rows, columns pre_unit, post_unit" in text
     args = _advised(text)
     assert args[args.index("--synapses") + 1] == "analysis/synapses"
+
+
+# ---------------------------------------------------------------- 2: synapses as references
+
+
+def _referenced_units(tmp_path):
+    """Units 100, 101, 102 (CA3) and 200 (CA1) without spikes, rate series without ROI table,
+    a synapse table whose columns are references to Units rows 0, 1, 2 -> 3."""
+    rng = np.random.default_rng(0)
+    nwb = nwbfile()
+    nwb.add_unit_column("area", "a")
+    for u in (100, 101, 102, 200):
+        nwb.add_unit(id=u, area="CA3" if u < 200 else "CA1")
+    nwb.add_acquisition(pynwb.TimeSeries(name="pre_rates", data=rng.random((400, 3)) * 10,
+                                         unit="Hz", rate=20.0))
+    nwb.add_acquisition(pynwb.TimeSeries(name="post_rates", data=rng.random((400, 1)) * 10,
+                                         unit="Hz", rate=20.0))
+    add_plasticity(nwb, np.arange(20.0), 1 + 0.01 * np.cumsum(rng.normal(size=(20, 3)), 0),
+                   [(0, 3), (1, 3), (2, 3)], region=nwb.units)
+    return write(nwb, tmp_path / "refs.nwb")
+
+
+def test_inspect_advises_the_unit_ids_that_synapse_references_point_at(tmp_path):
+    """The synapse table's references to Units rows were advised as ids (--pre-units 0,1,2,
+    row indices; the ids are 100, 101, 102) and --pre-units/--post-units came twice; now
+    the ids the reader maps, each flag once, and the advised flags read the file."""
+    from plastix.io import inspect_file, load_record
+
+    path = _referenced_units(tmp_path)
+    before = _sha(path)
+    opts = _options(_advised(str(inspect_file(path))))
+    assert opts["pre_units"] == "100,101,102" and opts["post_units"] == "200"
+    rec = load_record(path, **opts)
+    assert rec.pre.values.tolist() == [100, 101, 102] and rec.post.values.tolist() == [200]
+    assert _sha(path) == before

@@ -320,26 +320,26 @@ def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
             if cands:
                 pick = acts[r] = (named or cands)[0 if r == "pre" else -1]
                 ins.flags.append(f"{CLI_FLAGS[r + '_activity']} {shlex.quote(pick)}")
-                ids = _synapse_units(c, r, options)
+                ids = _synapse_units(c, r, options, ins.path)
                 n_cols = int(np.prod(np.shape(c.series[pick].data)[1:]))
                 if (not series_ids(c.series[pick]) and options.get(f"{r}_units") is None
                         and ids is not None and len(ids) == n_cols):  # its columns' ids
-                    ins.flags.append(f"{CLI_FLAGS[r + '_units']} {_flag_value(ids)}")
+                    flag = CLI_FLAGS[r + "_units"]  # once: they replace a role advice
+                    ins.flags = [f for f in ins.flags if not f.startswith(flag + " ")]
+                    ins.flags.append(f"{flag} {_flag_value(ids)}")
     _activity_split(c, ins, options, acts)
 
 
-def _synapse_units(c: NwbContent, role: str, options: dict[str, Any]) -> list[Any] | None:
-    """The distinct ``pre_unit`` (or ``post_unit``) ids of the synapse table next to the
-    weights, in order of first appearance; None without such a table of plain ids."""
-    wpath = options.get("weights") or f"processing/{MODULE}/{WEIGHT}"
-    table = c.tables.get(f"{wpath.rsplit('/', 1)[0]}/{SYNAPSES}")
-    cols = synapse_columns(table.colnames) if table is not None else None
-    if cols is None:
+def _synapse_units(c: NwbContent, role: str, options: dict[str, Any], src: Path
+                   ) -> list[int] | None:
+    """The distinct presynaptic (or postsynaptic) unit ids of the weights' synapses, in order
+    of first appearance, as the reader maps them (:func:`_weight_synapses`: ``--synapses``
+    pairs, else the synapse table, whose references to ``Units`` rows read as those rows'
+    ids); None without synapses."""
+    synapses = _weight_synapses(c, options, src)
+    if synapses is None:
         return None
-    values = np.asarray(table[cols[0 if role == "pre" else 1]].data[:])
-    if values.dtype.kind not in "iuU":
-        return None
-    return list(dict.fromkeys(values.tolist()))
+    return list(dict.fromkeys(int(u) for u in synapses[0 if role == "pre" else 1].tolist()))
 
 
 _MASS_UNITS = frozenset({"g", "kg", "mg", "gram", "grams", "kilogram", "kilograms", "lb",
