@@ -248,3 +248,58 @@ def test_a_chart_sheet_named_by_sheet_is_refused(tmp_path, sheet):
     with pytest.raises(ValueError, match=rf"^`sheet` {sheet!r} of 'chart\.xlsx' is a chart "
                        r"sheet, which holds no cells; pass a sheet of cells: 'Data'\.$"):
         load_pairing_table(f, sheet=sheet)
+
+
+# ------------------------------------------------------------------ 6. a formula's empty result
+
+
+def _cached(path, values) -> str:
+    """A workbook whose column B holds ``=IF(...)`` formulas saved with their values, as Excel
+    saves them (``None``: the formula's result is the empty text, ``t="str"``, ``<v></v>``)."""
+    import re
+    import zipfile
+
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["delta_t [ms]", "weight_ratio"])
+    for i, d in enumerate(DT[:len(values)], start=2):
+        ws.append([d, f'=IF(C{i}="","",C{i}/2)'])
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    xml = files["xl/worksheets/sheet1.xml"].decode()
+    for i, v in enumerate(values, start=2):
+        cell = f'<c r="B{i}"' + (' t="str">' if v is None else ">")
+        saved = f'<v>{"" if v is None else v}</v>'
+        xml = re.sub(rf'<c r="B{i}"[^>]*><f>(.*?)</f><v\s*/>',
+                     lambda m, c=cell, v=saved: f"{c}<f>{m[1]}</f>{v}", xml)
+    files["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return str(path)
+
+
+def test_a_formulas_saved_empty_result_is_a_missing_value(tmp_path):
+    f = _cached(tmp_path / "f.xlsx", [0.8, None, 1.4, 1.3])
+    with pytest.raises(ValueError, match=r"^`table` has NaN \(empty cells\) in 1 of 4 rows "
+                       r"\(row 3 of sheet 'Sheet' in 'f\.xlsx'; column\(s\) weight_ratio\); "
+                       r"fill them, or pass nan='drop'"):
+        load_pairing_table(f)
+    with pytest.warns(UserWarning, match=r"dropped 1 of 4 rows"):
+        table = load_pairing_table(f, nan="drop")
+    np.testing.assert_allclose(table["weight_ratio"], [0.8, 1.4, 1.3])
+
+
+def test_a_formula_saved_without_its_value_is_still_refused(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["delta_t [ms]", "weight_ratio"])
+    for d, r in zip(DT, RATIO, strict=True):
+        ws.append([d, r])
+    ws["B3"] = "=1+1"
+    wb.save(tmp_path / "nv.xlsx")
+    with pytest.raises(ValueError, match=r"cell B3 holds formulas with no saved value"):
+        load_pairing_table(tmp_path / "nv.xlsx")

@@ -41,7 +41,8 @@ them), else the first sheet whose header names ``delta_t`` (a warning names the
 others); a cell in Excel's percent format (stored 0.47, shown ``47%``; not a
 format that only writes a ``%`` sign, ``0.0"%"``) under a ``[%]`` column, or under a
 ``weight_sem`` with no unit beside a ``[%]`` ratio, is read as shown (47); formulas
-saved without their value and error cells (``#DIV/0!``) are refused naming the cells.
+saved without their value and error cells (``#DIV/0!``) are refused naming the cells
+(a formula whose saved result is the empty text is an empty cell).
 
 ============== ========= =============================================================
 column         required  meaning (units accepted in brackets)
@@ -503,7 +504,8 @@ def _numbers(raw: _Raw, frame: pd.DataFrame, name: str, unit: str | None,
                              f"the Excel error {grid.errors[label, col]}: fix its formula (or "
                              "clear the cell) and save the workbook again.")
         if _blank(v):
-            blanks.append((label, col))
+            if grid is None or (label, col) not in grid.saved_empty:  # else a formula's ""
+                blanks.append((label, col))
         elif isinstance(v, str) and is_missing(v):
             marks.append(v.strip())
         elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(

@@ -76,6 +76,10 @@ class Grid:
         (row number, 0-based column) → the Excel error a cell holds (``#DIV/0!``).
     path : Path or None
         The workbook, to look up formulas (:func:`formulas`).
+    saved_empty : set of (int, int)
+        (row number, 0-based column) of the empty cells that hold a saved empty text (a
+        formula's result ``""``, as in ``=IF(C4="","",C4/B4)``): missing values, not
+        formulas saved without their value.
     """
 
     rows: list[list[Any]]
@@ -87,6 +91,7 @@ class Grid:
     percent: set[tuple[int, int]] = field(default_factory=set)
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     path: Path | None = None
+    saved_empty: set[tuple[int, int]] = field(default_factory=set)
 
 
 def cell_name(row: int, col: int) -> str:
@@ -187,9 +192,11 @@ def _sheet_grid(path: Path, book: Any, name: str) -> Grid:
         row = []
         for j, cell in enumerate(cells):
             value = getattr(cell, "value", None)
-            if isinstance(value, str) and not value.strip():
-                value = None
             kind = getattr(cell, "data_type", None)
+            if (isinstance(value, str) and not value.strip()) or (kind == "str"
+                                                                  and value is None):
+                grid.saved_empty.add((number, j))  # an empty text saved: "" from a formula
+                value = None
             if kind == "e" and value is not None:
                 grid.errors[number, j] = str(value)
             elif (kind == "n" and value is not None
