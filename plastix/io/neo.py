@@ -495,7 +495,8 @@ def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float,
                 rate["values"] = rate["values"].read(0, rate["values"].shape[0])
             if rate is None and trains and grid.size:  # rates in Hz of each unit's train
                 width = seg_dt or default_bin
-                binned = spike_rates([st for _, st, _, _ in trains], grid, width, sec=h.sec)
+                binned = spike_rates([st for _, st, _, _ in trains], grid, width,
+                                     observed=_train_spans(trains, grid, width), sec=h.sec)
                 cols = [col[r][u] for u, _, _, _ in trains]
                 out["labels"][r].setdefault(("Hz", "rate"), p["index"])
                 if lazy:  # binned when read
@@ -509,6 +510,20 @@ def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float,
                 a[:, cols] = binned.read(0, grid.size)
             out[r].append(a)
     return out
+
+
+def _train_spans(trains: list[tuple], grid: np.ndarray, width: float
+                 ) -> list[np.ndarray | None] | None:
+    """Each train's ``[t_start, t_stop)`` as its observation interval where it covers less
+    than the segment's grid (a unit recorded for part of the segment): bins outside it
+    are NaN (not recorded), never 0 Hz.  None when every train covers the grid."""
+    if not grid.size:
+        return None
+    first, end = float(grid[0]), float(grid[-1]) + width
+    tol = 1e-9 * max(abs(first), abs(end), width)
+    spans = [np.array([[t0, t1]]) if (t0 > first + tol or t1 < end - width + tol) else None
+             for _, _, t0, t1 in trains]
+    return spans if any(s is not None for s in spans) else None
 
 
 def _activity_labels(labels: dict[str, dict[tuple[str, str], int]]
