@@ -303,3 +303,16 @@ def test_a_formula_saved_without_its_value_is_still_refused(tmp_path):
     wb.save(tmp_path / "nv.xlsx")
     with pytest.raises(ValueError, match=r"cell B3 holds formulas with no saved value"):
         load_pairing_table(tmp_path / "nv.xlsx")
+
+
+# ------------------------------------------------------------------ 13. the separator
+
+
+def test_the_separator_is_the_one_whose_split_names_delta_t(tmp_path):
+    """As many commas as semicolons in the header (a label ``notes (seal, Rs, drift)``): the
+    semicolons split it into a header that names ``delta_t``, the commas do not."""
+    f = _text(tmp_path / "s.csv", "delta_t [ms];weight_ratio [%];notes (seal, Rs, drift)\n"
+              "-40;80,5;ok\n-20;70,2;Rs up\n20;140,1;ok\n40;130,0;ok\n")
+    table = _no_warning(load_pairing_table, f)
+    np.testing.assert_allclose(table["weight_ratio"], [0.805, 0.702, 1.401, 1.3])
+    assert table["notes (seal, Rs, drift)"].tolist() == ["ok", "Rs up", "ok", "ok"]

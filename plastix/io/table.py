@@ -8,41 +8,40 @@ columns below, in parentheses (``Δt (ms)``) or after an underscore
 (seconds, hertz).  Units may be spelt out (``msec``, ``sec``, ``usec``, ``pct``,
 ``percent``).  Values are converted to SI here, at the boundary.
 
-Spreadsheets as labs save them are read as they are: a known column's name is
-matched without regard to case, spaces or hyphens, a leading Greek delta read
-as "delta" (``Delta t [ms]`` and ``Δt (ms)`` are ``delta_t``), and the usual lab
-names are known (:data:`ALIASES`: ``# pairings``, ``SEM``, ``n cells``, ``freq``);
-rows above the header (a title, notes) are skipped, the header being the first
-of the first :data:`HEADER_SEARCH_ROWS` rows that names ``delta_t``, and a row
-of units right under it (``ms``, ``%``, ``(mV)``) gives the columns their units;
-rows and unnamed columns that are wholly empty (a spreadsheet's trailing
-separators) are dropped, and so are whole-line ``#`` comments under the header;
-summary rows under the data (first cell ``mean``, ``SEM``, ``SD``, ``total``,
-``mean ± SEM``; ``n`` right under one of them or after the blank row ending the
-data) are left out with one warning; a row among the data rows is data whatever its
-first cell (``SD``, a Sprague-Dawley rat; ``mean`` there is warned about), and so is
-an ``SD`` row under them when ``SD`` labels data rows.  Text tables (:mod:`plastix.io.table_cells`)
-are decoded as UTF-16 (Excel's "Unicode Text"), UTF-8 or Windows-1252; their
-separator is whichever of comma, semicolon or tab splits the header into the most
-fields (tab for ``.tsv``/``.tab``).  Numbers are read by plastix: spaces (also
-no-break and thin spaces) are thousands separators; in a semicolon- or
-tab-separated file whose numbers use a decimal comma (``-3,7``), ``1.294`` and
-``1.294,2`` are read with a thousands point, and in any other file ``1,294.5``
-with a thousands comma; no thousands group follows a leading 0 (``0.875`` and
-``0,800`` are decimals); a number that could be either (``1.294`` in a semicolon file
-that shows no decimal comma, ``1,294`` in a comma file that shows no decimal point,
-either in a tab file that shows neither) is refused with the fix.  Cells like ``+50%`` are read
-in percent.  An Excel workbook is read from the sheet given as ``sheet=``, else
-the only sheet (chart sheets, which hold no cells, are passed over; ``sheet=``
-naming one is refused), else the one sheet whose header names ``delta_t`` and a weight
-column (a sheet that documents the columns is passed over; a warning names the
-sheet read when it is not the first, and several such sheets are refused, naming
-them), else the first sheet whose header names ``delta_t`` (a warning names the
-others); a cell in Excel's percent format (stored 0.47, shown ``47%``; not a
+Spreadsheets as labs save them are read as they are: a known column's name is matched
+without regard to case, spaces or hyphens, a leading Greek delta read as "delta"
+(``Delta t [ms]`` and ``Δt (ms)`` are ``delta_t``), and the usual lab names are known
+(:data:`ALIASES`: ``# pairings``, ``SEM``, ``n cells``, ``freq``); rows above the header
+(a title, notes) are skipped, the header being the first of the first
+:data:`HEADER_SEARCH_ROWS` rows that names ``delta_t``, and a row of units right under
+it (``ms``, ``%``, ``(mV)``) gives the columns their units; rows and unnamed columns
+that are wholly empty (a spreadsheet's trailing separators) are dropped, and so are
+whole-line ``#`` comments under the header; summary rows under the data (first cell
+``mean``, ``SEM``, ``SD``, ``total``, ``mean ± SEM``; ``n`` right under one of them or
+after the blank row ending the data) are left out with one warning; a row among the data
+rows is data whatever its first cell (``SD``, a Sprague-Dawley rat; ``mean`` there is
+warned about), and so is an ``SD`` row under them when ``SD`` labels data rows. Text
+tables (:mod:`plastix.io.table_cells`) are decoded as UTF-16 (Excel's "Unicode Text"),
+UTF-8 or Windows-1252; their separator is whichever of comma, semicolon or tab splits
+the header into one that names ``delta_t`` (into the most fields, if several; tab for
+``.tsv``/``.tab``). Numbers are read by plastix: spaces (also no-break and thin spaces)
+are thousands separators; in a semicolon- or tab-separated file whose numbers use a
+decimal comma (``-3,7``), ``1.294`` and ``1.294,2`` are read with a thousands point, and
+in any other file ``1,294.5`` with a thousands comma; no thousands group follows a
+leading 0 (``0.875`` and ``0,800`` are decimals); a number that could be either
+(``1.294`` in a semicolon file that shows no decimal comma, ``1,294`` in a comma file
+that shows no decimal point, either in a tab file that shows neither) is refused with
+the fix. Cells like ``+50%`` are read in percent. An Excel workbook is read from the
+sheet given as ``sheet=``, else the only sheet (chart sheets, which hold no cells, are
+passed over; ``sheet=`` naming one is refused), else the one sheet whose header names
+``delta_t`` and a weight column (a sheet that documents the columns is passed over; a
+warning names the sheet read when it is not the first, and several such sheets are
+refused, naming them), else the first sheet whose header names ``delta_t`` (a warning
+names the others); a cell in Excel's percent format (stored 0.47, shown ``47%``; not a
 format that only writes a ``%`` sign, ``0.0"%"``) under a ``[%]`` column, or under a
 ``weight_sem`` with no unit beside a ``[%]`` ratio, is read as shown (47); formulas
-saved without their value and error cells (``#DIV/0!``) are refused naming the cells
-(a formula whose saved result is the empty text is an empty cell).
+saved without their value and error cells (``#DIV/0!``) are refused naming the cells (a
+formula whose saved result is the empty text is an empty cell).
 
 ============== ========= =============================================================
 column         required  meaning (units accepted in brackets)

@@ -134,12 +134,15 @@ def _delimiter(line: str, suffix: str) -> str:
 
 
 def _separator(lines: list[str], suffix: str, is_header: Callable[[list[Any]], bool]) -> str:
-    """The separator of the header: that of the first of the first lines that is a header
-    under some separator, else that of the first non-empty line."""
+    """The separator of the header: of the first of the first lines that is a header under
+    some separator, the one under which it is (the one that splits it into the most fields
+    if several: a header ``delta_t [ms];weight_ratio;notes (seal, Rs)`` is split on its
+    semicolons), else that of the first non-empty line."""
     seps = ("\t",) if suffix in (".tsv", ".tab") else _DELIMITERS
     for line in lines[:HEADER_SEARCH_ROWS]:
-        if any(is_header(_split(line, sep)) for sep in seps):
-            return _delimiter(line, suffix)
+        heads = [sep for sep in seps if is_header(_split(line, sep))]
+        if heads:
+            return max(heads, key=lambda d: (len(_split(line, d)), -seps.index(d)))
     return _delimiter(next(line for line in lines if line.strip()), suffix)
 
 
