@@ -111,3 +111,18 @@ def test_a_windows_path_in_params_is_read_without_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert phy_folder(folder).sample_rate == RATE
+
+
+def test_older_phys_cluster_groups_csv_labels_noise(tmp_path):
+    folder, _, _ = _folder(tmp_path / "ks", "cluster_id\tgroup\n0\tgood\n1\tgood\n2\tgood\n"
+                                            "3\tnoise\n", name="cluster_groups.csv")
+    assert phy_folder(folder).metadata["group"].tolist() == ["good", "good", "good", "noise"]
+
+
+def test_an_empty_table_is_left_out_and_a_windows_1252_table_is_read(tmp_path):
+    folder, _, _ = _folder(tmp_path / "ks", "")
+    (folder / "cluster_note.tsv").write_bytes("cluster_id\tnote\n0\tµ\n1\té\n".encode("cp1252"))
+    with pytest.warns(UserWarning, match="cluster_group.tsv of ks is empty"):
+        units = phy_folder(folder)
+    assert "group" not in units.metadata
+    assert units.metadata["note"].tolist()[:2] == ["µ", "é"]

@@ -61,7 +61,8 @@ READ_OPTIONS = ("pre_units", "post_units", "weights_from", "bin_size", "decay", 
 
 _TIMES, _CLUSTERS, _TEMPLATES, _PARAMS = ("spike_times.npy", "spike_clusters.npy",
                                           "spike_templates.npy", "params.py")
-_FIRST_TABLES = ("cluster_group.tsv", "cluster_info.tsv")
+_FIRST_TABLES = ("cluster_group.tsv", "cluster_groups.csv", "cluster_info.tsv")
+# cluster_groups.csv: older Phy's labels (tab-separated despite its suffix)
 _LABEL = "Phy folder"
 
 
@@ -179,16 +180,31 @@ def _cluster_table(path: Path, folder: Path) -> Any:
     comma-separated when a spreadsheet saved it so."""
     import pandas as pd
 
+    if path.stat().st_size == 0:
+        warn_caller(f"{path.name} of {folder.name} is empty (0 bytes) and is left out; Phy "
+                    "rewrites it when the clustering is saved again.", UserWarning)
+        return pd.DataFrame()
+    encoding = _encoding(path)  # Windows-1252 when a spreadsheet saved it so
     try:  # index_col=False: rows ending in a separator do not shift into an index
-        table = pd.read_csv(path, sep="\t", index_col=False)
+        table = pd.read_csv(path, sep="\t", index_col=False, encoding=encoding)
         if table.shape[1] == 1 and "," in str(table.columns[0]):
-            table = pd.read_csv(path, sep=",", index_col=False)
+            table = pd.read_csv(path, sep=",", index_col=False, encoding=encoding)
     except (ValueError, OSError, pd.errors.ParserError) as err:
         raise FileFormatError(f"cannot read {path.name!r} of {folder.name!r} as a "
                               f"tab-separated cluster table: {err}. Save it again from "
                               "Phy.") from err
     table.columns = [str(c).strip() for c in table.columns]  # "group " is the column group
     return table
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 when the file decodes as such, else Windows-1252 (which decodes any byte a
+    spreadsheet on Windows writes)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
 
 
 @dataclass
