@@ -316,3 +316,18 @@ def test_the_separator_is_the_one_whose_split_names_delta_t(tmp_path):
     table = _no_warning(load_pairing_table, f)
     np.testing.assert_allclose(table["weight_ratio"], [0.805, 0.702, 1.401, 1.3])
     assert table["notes (seal, Rs, drift)"].tolist() == ["ok", "Rs up", "ok", "ok"]
+
+
+# ------------------------------------------------------------------ 9. Swiss thousands separators
+
+
+def test_apostrophes_between_groups_of_three_digits_are_thousands_separators(tmp_path):
+    f = _text(tmp_path / "ch.csv", "delta_t [ms],weight_before [µV],weight_after [µV]\n"
+              "-40,1'250.5,1'000.4\n-20,1'100,770\n20,900,1\u2019260\n40,1'000,1'300\n")
+    np.testing.assert_allclose(_no_warning(load_pairing_table, f)["weight_ratio"],
+                               [1000.4 / 1250.5, 0.7, 1.4, 1.3])
+    odd = _text(tmp_path / "odd.csv", "delta_t [ms],weight_ratio\n-40,0.8\n-20,1'25\n")
+    with pytest.raises(ValueError, match=r"^`weight_ratio` must hold numbers; got \"1'25\" in "
+                       r"line 3 of 'odd\.csv'\. Write the number without apostrophes between "
+                       r"its digits"):
+        load_pairing_table(odd)

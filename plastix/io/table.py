@@ -25,23 +25,24 @@ tables (:mod:`plastix.io.table_cells`) are decoded as UTF-16 (Excel's "Unicode T
 UTF-8 or Windows-1252; their separator is whichever of comma, semicolon or tab splits
 the header into one that names ``delta_t`` (into the most fields, if several; tab for
 ``.tsv``/``.tab``). Numbers are read by plastix: spaces (also no-break and thin spaces)
-are thousands separators; in a semicolon- or tab-separated file whose numbers use a
-decimal comma (``-3,7``), ``1.294`` and ``1.294,2`` are read with a thousands point, and
-in any other file ``1,294.5`` with a thousands comma; no thousands group follows a
-leading 0 (``0.875`` and ``0,800`` are decimals); a number that could be either
-(``1.294`` in a semicolon file that shows no decimal comma, ``1,294`` in a comma file
-that shows no decimal point, either in a tab file that shows neither) is refused with
-the fix. Cells like ``+50%`` are read in percent. An Excel workbook is read from the
-sheet given as ``sheet=``, else the only sheet (chart sheets, which hold no cells, are
-passed over; ``sheet=`` naming one is refused), else the one sheet whose header names
-``delta_t`` and a weight column (a sheet that documents the columns is passed over; a
-warning names the sheet read when it is not the first, and several such sheets are
-refused, naming them), else the first sheet whose header names ``delta_t`` (a warning
-names the others); a cell in Excel's percent format (stored 0.47, shown ``47%``; not a
-format that only writes a ``%`` sign, ``0.0"%"``) under a ``[%]`` column, or under a
-``weight_sem`` with no unit beside a ``[%]`` ratio, is read as shown (47); formulas
-saved without their value and error cells (``#DIV/0!``) are refused naming the cells (a
-formula whose saved result is the empty text is an empty cell).
+and apostrophes between groups of three digits (``1'250.5``) are thousands separators;
+in a semicolon- or tab-separated file whose numbers use a decimal comma (``-3,7``),
+``1.294`` and ``1.294,2`` are read with a thousands point, and in any other file
+``1,294.5`` with a thousands comma; no thousands group follows a leading 0 (``0.875``
+and ``0,800`` are decimals); a number that could be either (``1.294`` in a semicolon
+file that shows no decimal comma, ``1,294`` in a comma file that shows no decimal point,
+either in a tab file that shows neither) is refused with the fix. Cells like ``+50%``
+are read in percent. An Excel workbook is read from the sheet given as ``sheet=``, else
+the only sheet (chart sheets, which hold no cells, are passed over; ``sheet=`` naming
+one is refused), else the one sheet whose header names ``delta_t`` and a weight column
+(a sheet that documents the columns is passed over; a warning names the sheet read when
+it is not the first, and several such sheets are refused, naming them), else the first
+sheet whose header names ``delta_t`` (a warning names the others); a cell in Excel's
+percent format (stored 0.47, shown ``47%``; not a format that only writes a ``%`` sign,
+``0.0"%"``) under a ``[%]`` column, or under a ``weight_sem`` with no unit beside a
+``[%]`` ratio, is read as shown (47); formulas saved without their value and error cells
+(``#DIV/0!``) are refused naming the cells (a formula whose saved result is the empty
+text is an empty cell).
 
 ============== ========= =============================================================
 column         required  meaning (units accepted in brackets)
@@ -419,6 +420,9 @@ def _number_fix(name: str, text: str, numbers: Numbers) -> str:
     if not numbers.comma and "," in t and numbers.parse(t.replace(",", ".")) is not None:
         return ("Decimal commas are read in semicolon- or tab-separated files only: "
                 "write decimal points (1.5), or save the table as CSV with semicolons.")
+    if re.match(r"^[+-]?[\d.,]*\d['\u2019`]\d", t):  # an apostrophe between digits
+        return ("Write the number without apostrophes between its digits (a thousands "
+                "apostrophe is read only between groups of three: 1'250.5 is 1250.5).")
     if (m := re.match(r"^([+-]?[\d.,]*\d)\s*(\S.*)$", t)) and numbers.parse(m[1]) is not None:
         accepted = COLUMNS[name][1]
         if accepted is not None and unit_word(m[2]) in accepted:

@@ -445,9 +445,15 @@ def is_missing(text: str) -> bool:
     return t in NA_TEXT or t.lower() in MISSING_MARKS
 
 
+#: a number grouped by apostrophes (Swiss: 1'250.5, also with a typographic ’)
+_APOSTROPHE_GROUP = re.compile(r"^[+-]?[1-9]\d{0,2}(['\u2019]\d{3})+([.,]\d*)?%?$")
+
+
 def clean(text: str) -> str:
-    """A number cell's text without spaces (thousands separators), a true minus read."""
-    return _SPACES.sub("", text).replace("\u2212", "-")
+    """A number cell's text without spaces or apostrophes between groups of three digits
+    (thousands separators: ``1 250``, ``1'250.5``), a true minus read."""
+    t = _SPACES.sub("", text).replace("\u2212", "-")
+    return re.sub("['\u2019]", "", t) if _APOSTROPHE_GROUP.match(t) else t
 
 
 # ------------------------------------------------------------------ cells to a frame
