@@ -331,3 +331,18 @@ def test_apostrophes_between_groups_of_three_digits_are_thousands_separators(tmp
                        r"line 3 of 'odd\.csv'\. Write the number without apostrophes between "
                        r"its digits"):
         load_pairing_table(odd)
+
+
+# ------------------------------------------------------------------ 12. counts with round-off
+
+
+def test_counts_with_round_off_are_rounded_and_fractions_are_shown_in_full(tmp_path):
+    rows = "".join(f"{d},{r},0.1,{0.1 * 3 * 100!r}\n" for d, r in zip(DT, RATIO, strict=True))
+    f = _text(tmp_path / "n.csv", "delta_t [ms],weight_ratio,frequency [Hz],n_pairings\n" + rows)
+    table = _no_warning(load_pairing_table, f)
+    assert table["n_pairings"].tolist() == [30] * 4 and table["n_pairings"].dtype == np.int64
+    near = _text(tmp_path / "m.csv", "delta_t [ms],weight_ratio,n_pairings\n-40,0.8,30\n"
+                 "40,1.3,30.000001\n")
+    with pytest.raises(ValueError, match=r"^`n_pairings` must be an integer >= 1; got "
+                       r"30\.000001 in line 3 of 'm\.csv'\.$"):
+        load_pairing_table(near)

@@ -63,7 +63,8 @@ weight_sem     no        standard error of the row's ratio (in the unit of the r
 n              no        cells averaged in the row (default 1); integer ≥ 1
 frequency      no        pairing rate within a train (Hz, kHz, mHz, 1/s); > 0
 n_pairings     no        pairings per train (default 1); integer ≥ 1
-n_trains       no        trains (default 1; assumed far apart); integer ≥ 1
+n_trains       no        trains (default 1; assumed far apart); integer ≥ 1 (a count
+                         within 1e-9 of a whole number, a formula's round-off, is rounded)
 control_ratio  no        after / before of an unpaired control pathway; the row's
                          ratio is divided by it (drift correction); > 0
 experiment     no        id of the row; unique
@@ -627,6 +628,17 @@ _RATIO_OF = {"weight_ratio": "`weight_ratio` (weight after / weight before)",
              "weight_before": "`weight_after / weight_before`"}
 
 
+#: the relative distance from a whole number within which a count is that number (the
+#: round-off of a formula or a script), not a fraction
+_COUNT_ROUNDOFF = 1e-9
+
+
+def _shown(x: float) -> str:
+    """A number as short as ``:g`` writes it when that is the number, else in full
+    (``30.5``, ``30.000001``)."""
+    return f"{x:g}" if float(f"{x:g}") == x or not np.isfinite(x) else repr(float(x))
+
+
 def _check_values(out: pd.DataFrame, form: str, where: _Where) -> None:
     """Ratios > 0, counts integers ≥ 1, rates and SEMs > 0, unique experiment ids;
     ``form`` is the column the ratio came from (a key of :data:`_RATIO_OF`)."""
@@ -646,12 +658,14 @@ def _check_values(out: pd.DataFrame, form: str, where: _Where) -> None:
                 raise ValueError(f"`{name}` must be > 0; got {v[bad[0]]:g} in "
                                  f"{_rows_of(out, where, bad)}.")
     for name in _COUNTS:
-        v = out[name].to_numpy()
-        bad = np.flatnonzero(~((v >= 1) & (v == np.round(v))))
+        v = out[name].to_numpy(dtype=float)
+        whole = np.round(v)  # a count with round-off (0.1 * 3 * 100 = 30.000000000000004)
+        near = np.abs(v - whole) <= _COUNT_ROUNDOFF * np.maximum(1.0, np.abs(whole))
+        bad = np.flatnonzero(~((whole >= 1) & near))
         if bad.size:
-            raise ValueError(f"`{name}` must be an integer >= 1; got {v[bad[0]]:g} in "
+            raise ValueError(f"`{name}` must be an integer >= 1; got {_shown(v[bad[0]])} in "
                              f"{_rows_of(out, where, bad)}.")
-        out[name] = v.astype(np.int64)
+        out[name] = whole.astype(np.int64)
     if "experiment" in out:
         dup = out["experiment"].duplicated(keep=False).to_numpy()
         if dup.any():
