@@ -346,3 +346,25 @@ def test_counts_with_round_off_are_rounded_and_fractions_are_shown_in_full(tmp_p
     with pytest.raises(ValueError, match=r"^`n_pairings` must be an integer >= 1; got "
                        r"30\.000001 in line 3 of 'm\.csv'\.$"):
         load_pairing_table(near)
+
+
+# ------------------------------------------------------------------ 10. Parquet indexes
+
+
+def test_a_parquets_named_index_levels_are_columns(tmp_path):
+    pytest.importorskip("pyarrow")
+    df = pd.DataFrame({"cell": [f"c{i}" for i in range(6)], "slice": list("aabbcc"),
+                       "delta_t [ms]": [-40, -20, -10, 10, 20, 40],
+                       "weight_ratio": [0.8, 0.7, 0.75, 1.4, 1.3, 1.1]})
+    df.set_index("cell").to_parquet(tmp_path / "a.parquet")
+    table = _no_warning(load_pairing_table, tmp_path / "a.parquet")
+    assert table["cell"].tolist() == df["cell"].tolist() and table.attrs["labels"] == [
+        "cell", "slice"]
+    df.groupby("delta_t [ms]")["weight_ratio"].mean().to_frame().to_parquet(
+        tmp_path / "b.parquet")
+    np.testing.assert_allclose(load_pairing_table(tmp_path / "b.parquet")["delta_t"],
+                               np.sort(df["delta_t [ms]"]) / 1e3)
+    df.set_index(["slice", "cell"]).to_parquet(tmp_path / "c.parquet")
+    assert load_pairing_table(tmp_path / "c.parquet").attrs["labels"] == ["slice", "cell"]
+    df[df["slice"] != "a"].to_parquet(tmp_path / "d.parquet")  # an unnamed index: dropped
+    assert load_pairing_table(tmp_path / "d.parquet").attrs["labels"] == ["cell", "slice"]

@@ -271,7 +271,7 @@ def _read_frame(source: Any, sheet: Any = None) -> _Raw:
                               "read it (an optional dependency); install it with: pip install "
                               "'plastix[parquet]' (or pip install 'pyarrow>=16,<27'), or save "
                               "the table as CSV.") from err
-        frame.index = pd.RangeIndex(len(frame))
+        frame = _index_as_columns(frame)
         where = _Where(path.name)
         return _Raw(_without_index_column(_labels_apart(frame, where)), str(path), where)
     if suffix == ".xlsx":
@@ -286,6 +286,16 @@ def _read_frame(source: Any, sheet: Any = None) -> _Raw:
     frame = _without_index_column(frame)
     frame = table_cells.drop_empty(_drop_summaries(frame, where))
     return _Raw(frame, grid.source, where, grid)
+
+
+def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A Parquet file's frame with its named index levels as its first columns (pandas
+    stores the columns of ``set_index("cell")`` or a groupby's keys as the index) and its
+    unnamed ones (0, 1, 2, ...) dropped; the rows numbered 0..R-1."""
+    named = [n for n in frame.index.names if n is not None and n not in frame.columns]
+    if named:
+        frame = frame.reset_index(level=named)
+    return frame.set_axis(pd.RangeIndex(len(frame)), axis=0)
 
 
 def _labels_apart(frame: pd.DataFrame, where: _Where) -> pd.DataFrame:
