@@ -368,3 +368,17 @@ def test_a_parquets_named_index_levels_are_columns(tmp_path):
     assert load_pairing_table(tmp_path / "c.parquet").attrs["labels"] == ["slice", "cell"]
     df[df["slice"] != "a"].to_parquet(tmp_path / "d.parquet")  # an unnamed index: dropped
     assert load_pairing_table(tmp_path / "d.parquet").attrs["labels"] == ["cell", "slice"]
+
+
+# ------------------------------------------------------------------ 11. pandas' index column
+
+
+@pytest.mark.parametrize("tail", ["", ",,\n,,\n", "mean,0,1.05\n", ",,\nmean,0,1.05\nSEM,0,0.1\n"])
+def test_pandas_index_column_is_left_out_under_empty_and_summary_rows(tmp_path, tail):
+    path = tmp_path / "idx.csv"
+    pd.DataFrame({"delta_t [ms]": DT, "weight_ratio": RATIO}).to_csv(path)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(tail)
+    table = _quiet(path)
+    assert table.attrs["labels"] == [] and "Unnamed: 0" not in table
+    np.testing.assert_allclose(table["weight_ratio"], RATIO)

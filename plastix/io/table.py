@@ -255,8 +255,8 @@ def _read_frame(source: Any, sheet: Any = None) -> _Raw:
         _check_index(frame)
         frame.index = pd.RangeIndex(len(frame))
         where = _Where()
-        frame = _without_index_column(_labels_apart(frame, where))
-        return _Raw(_drop_summaries(frame, where), "DataFrame", where)
+        frame = _drop_summaries(_labels_apart(frame, where), where)
+        return _Raw(_without_index_column(frame), "DataFrame", where)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"`table` must be a path ({', '.join(TABLE_SUFFIXES)}) or a "
                         f"pandas.DataFrame; got {type(source).__name__}.")
@@ -283,8 +283,8 @@ def _read_frame(source: Any, sheet: Any = None) -> _Raw:
     where = _Where(grid.name, grid.sheet, grid.sep is not None, grid.sep)
     frame = _labels_apart(frame, where)
     where.column = {h: j for j, h in enumerate(frame.columns)}
-    frame = _without_index_column(frame)
     frame = table_cells.drop_empty(_drop_summaries(frame, where))
+    frame = _without_index_column(frame)  # of the data rows: 0..R-1 under trailing ',,'
     return _Raw(frame, grid.source, where, grid)
 
 
