@@ -160,14 +160,16 @@ def test_inspect_lists_a_table_in_analysis_and_advises_it(tmp_path):
 # ---------------------------------------------------------------- 2: synapses as references
 
 
-def _referenced_units(tmp_path):
-    """Units 100, 101, 102 (CA3) and 200 (CA1) without spikes, rate series without ROI table,
-    a synapse table whose columns are references to Units rows 0, 1, 2 -> 3."""
+def _referenced_units(tmp_path, column):
+    """Units 100, 101, 102 and 200 without spikes, with ``column`` (``area`` CA3/CA1 or
+    ``role`` pre/post), rate series without ROI table, a synapse table whose columns are
+    references to Units rows 0, 1, 2 -> 3."""
     rng = np.random.default_rng(0)
     nwb = nwbfile()
-    nwb.add_unit_column("area", "a")
+    nwb.add_unit_column(column, "where or which role")
     for u in (100, 101, 102, 200):
-        nwb.add_unit(id=u, area="CA3" if u < 200 else "CA1")
+        nwb.add_unit(id=u, **{column: (("CA3", "CA1") if column == "area" else
+                                       ("pre", "post"))[u >= 200]})
     nwb.add_acquisition(pynwb.TimeSeries(name="pre_rates", data=rng.random((400, 3)) * 10,
                                          unit="Hz", rate=20.0))
     nwb.add_acquisition(pynwb.TimeSeries(name="post_rates", data=rng.random((400, 1)) * 10,
@@ -177,16 +179,109 @@ def _referenced_units(tmp_path):
     return write(nwb, tmp_path / "refs.nwb")
 
 
-def test_inspect_advises_the_unit_ids_that_synapse_references_point_at(tmp_path):
+@pytest.mark.parametrize(("column", "pre", "post"), [("area", "area=CA3", "area=CA1"),
+                                                     ("role", "100,101,102", "200")])
+def test_inspect_advises_the_unit_ids_that_synapse_references_point_at(tmp_path, column, pre,
+                                                                       post):
     """The synapse table's references to Units rows were advised as ids (--pre-units 0,1,2,
-    row indices; the ids are 100, 101, 102) and --pre-units/--post-units came twice; now
-    the ids the reader maps, each flag once, and the advised flags read the file."""
+    row indices; the ids are 100, 101, 102) and --pre-units/--post-units came twice (a
+    role split, then the series' column ids); now each flag once, ids as the reader maps
+    the references, and the advised flags read the file."""
     from plastix.io import inspect_file, load_record
 
-    path = _referenced_units(tmp_path)
+    path = _referenced_units(tmp_path, column)
     before = _sha(path)
     opts = _options(_advised(str(inspect_file(path))))
-    assert opts["pre_units"] == "100,101,102" and opts["post_units"] == "200"
+    assert (opts["pre_units"], opts["post_units"]) == (pre, post)
     rec = load_record(path, **opts)
     assert rec.pre.values.tolist() == [100, 101, 102] and rec.post.values.tolist() == [200]
     assert _sha(path) == before
+
+
+# ---------------------------------------------------------------- 4: a usual calcium file
+
+
+def _calcium(tmp_path, *, dff=True):
+    """A raw TwoPhotonSeries in acquisition, processing/ophys Fluorescence (and DfOverF)
+    RoiResponseSeries over a PlaneSegmentation with cell_type (ROIs 0-2 pre, 3-4 post),
+    weights of the 6 synapses 0-2 -> 3-4 with a synapses table of ROI ids."""
+    from pynwb.ophys import (
+        DfOverF,
+        Fluorescence,
+        ImageSegmentation,
+        OpticalChannel,
+        RoiResponseSeries,
+        TwoPhotonSeries,
+    )
+
+    rng = np.random.default_rng(0)
+    nwb = nwbfile()
+    device = nwb.create_device("scope")
+    channel = OpticalChannel(name="g", description="g", emission_lambda=500.0)
+    plane = nwb.create_imaging_plane(name="plane", optical_channel=channel, description="d",
+                                     device=device, excitation_lambda=600.0, imaging_rate=20.0,
+                                     indicator="GCaMP6", location="CA1")
+    nwb.add_acquisition(TwoPhotonSeries(name="TwoPhotonSeries", imaging_plane=plane, rate=20.0,
+                                        unit="n.a.",
+                                        data=rng.random((400, 8, 8)).astype(np.float32)))
+    ophys = nwb.create_processing_module("ophys", "imaging")
+    seg = ImageSegmentation()
+    ophys.add(seg)
+    cells = seg.create_plane_segmentation("cells", plane, "PlaneSegmentation")
+    cells.add_column("cell_type", "pre or post")
+    for k in range(5):
+        mask = np.zeros((8, 8))
+        mask[k, k] = 1
+        cells.add_roi(image_mask=mask, id=k, cell_type="pre" if k < 3 else "post")
+    raw = rng.random((400, 5)) + 1
+    ophys.add(Fluorescence(RoiResponseSeries(
+        name="RoiResponseSeries", data=raw, unit="n.a.", rate=20.0,
+        rois=cells.create_roi_table_region("r", region=list(range(5))))))
+    if dff:
+        ophys.add(DfOverF(RoiResponseSeries(
+            name="RoiResponseSeries", data=raw / raw.mean(0) - 1, unit="n.a.", rate=20.0,
+            rois=cells.create_roi_table_region("r2", region=list(range(5))))))
+    add_plasticity(nwb, np.arange(20.0), 1 + 0.01 * rng.normal(size=(20, 6)).cumsum(0),
+                   [(p, q) for q in (3, 4) for p in (0, 1, 2)])
+    return write(nwb, tmp_path / "calcium.nwb")
+
+
+@pytest.mark.filterwarnings("ignore:The linked table for DynamicTableRegion")
+@pytest.mark.parametrize("dff", [True, False])
+def test_inspect_of_a_calcium_file_advises_one_roi_series_split_by_its_table(tmp_path, dff):
+    """The raw movie (TwoPhotonSeries) was advised as --pre-activity and Fluorescence as
+    --post-activity, and the command failed; now never an image series: the ROI series
+    (DfOverF before raw Fluorescence) for both roles, split by cell_type, and it reads."""
+    from plastix.io import inspect_file, load_record
+
+    path = _calcium(tmp_path, dff=dff)
+    text = str(inspect_file(path))
+    assert "TwoPhotonSeries), shape (400, 8, 8), unit 'n.a.' (images, not the activity" in text
+    opts = _options(_advised(text))
+    series = f"processing/ophys/{'DfOverF' if dff else 'Fluorescence'}/RoiResponseSeries"
+    assert opts == {"pre_activity": series, "post_activity": series,
+                    "pre_units": "cell_type=pre", "post_units": "cell_type=post"}
+    rec = load_record(path, **opts)
+    assert rec.pre.values.tolist() == [0, 1, 2] and rec.post.values.tolist() == [3, 4]
+
+
+def test_inspect_never_advises_a_movie_whose_columns_cannot_be_units(tmp_path):
+    """Only a raw movie and plain series: the series whose column count is the synapses'
+    units is advised for each role, never the movie."""
+    from pynwb.image import ImageSeries
+
+    from plastix.io import inspect_file
+
+    rng = np.random.default_rng(1)
+    nwb = nwbfile()
+    nwb.add_acquisition(ImageSeries(name="movie", data=rng.random((400, 4, 4)), unit="n.a.",
+                                    rate=20.0))
+    nwb.add_acquisition(pynwb.TimeSeries(name="rates_a", data=rng.random((400, 3)), unit="Hz",
+                                         rate=20.0))
+    nwb.add_acquisition(pynwb.TimeSeries(name="rates_b", data=rng.random((400, 1)), unit="Hz",
+                                         rate=20.0))
+    add_plasticity(nwb, np.arange(20.0), 1 + 0.01 * rng.normal(size=(20, 3)).cumsum(0),
+                   [(0, 9), (1, 9), (2, 9)])
+    opts = _options(_advised(str(inspect_file(write(nwb, tmp_path / "movie.nwb")))))
+    assert opts == {"pre_activity": "acquisition/rates_a", "pre_units": "0,1,2",
+                    "post_activity": "acquisition/rates_b", "post_units": "9"}

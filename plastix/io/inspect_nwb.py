@@ -38,7 +38,13 @@ from plastix.io.nwb_scan import (
     synapse_columns,
 )
 from plastix.io.probe import reading
-from plastix.io.unit_select import parse_units, role_advice, selected_units, split_agrees
+from plastix.io.unit_select import (
+    parse_units,
+    role_advice,
+    role_value,
+    selected_units,
+    split_agrees,
+)
 
 
 def inspect_standard_nwb(path: Path, options: dict[str, Any]) -> Inspection:
@@ -294,10 +300,13 @@ def _short(ids: list[Any], n: int = 8) -> str:
 
 
 def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
+    from pynwb.image import ImageSeries
+
     candidates = _weight_candidates(c)
     for p, s in c.series.items():
         is_w = p == (options.get("weights") or f"processing/{MODULE}/{WEIGHT}")
         kind = "weights" if is_w else "candidate weights" if p in candidates else (
+            "images, not the activity of units" if isinstance(s, ImageSeries) else
             series_kind(s)[1])
         ids = series_ids(s)
         cols = f"columns: ids {_short(ids)} (its ROI/electrode table)" if ids else (
@@ -315,19 +324,73 @@ def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
         if no_spikes:
             ins.missing.append(f"{r}synaptic activity: no spikes in the Units table and no "
                                f"{r} activity series")
-            cands = [p for p in c.series if not p.endswith(f"/{WEIGHT}")]
+            cands = _activity_candidates(c, r, options, ins.path)
             named = [p for p in cands if r in p.rsplit("/", 1)[-1].lower()]
             if cands:
-                pick = acts[r] = (named or cands)[0 if r == "pre" else -1]
+                # a series with a ROI/electrode table (ranked first) holds both roles, split
+                # by its table (_activity_split); plain series, one per role by name or order
+                tabled = series_ids(c.series[cands[0]]) is not None
+                pick = acts[r] = (named or cands)[0 if r == "pre" or tabled else -1]
                 ins.flags.append(f"{CLI_FLAGS[r + '_activity']} {shlex.quote(pick)}")
                 ids = _synapse_units(c, r, options, ins.path)
                 n_cols = int(np.prod(np.shape(c.series[pick].data)[1:]))
                 if (not series_ids(c.series[pick]) and options.get(f"{r}_units") is None
                         and ids is not None and len(ids) == n_cols):  # its columns' ids
-                    flag = CLI_FLAGS[r + "_units"]  # once: they replace a role advice
-                    ins.flags = [f for f in ins.flags if not f.startswith(flag + " ")]
-                    ins.flags.append(f"{flag} {_flag_value(ids)}")
+                    _column_ids(c, ins, r, ids)
     _activity_split(c, ins, options, acts)
+
+
+def _column_ids(c: NwbContent, ins: Inspection, role: str, ids: list[int]) -> None:
+    """Advise ``ids`` (the synapses' units of ``role``) as the ids of the columns of a role's
+    series without ROI/electrode table, unless the role's advice (:func:`_role_flags`)
+    already selects as many units (their ids, in table order, name the columns); each
+    flag is given once."""
+    flag = CLI_FLAGS[role + "_units"]
+    given = [f for f in ins.flags if f.startswith(flag + " ")]
+    if given:
+        value = shlex.split(given[0])[1]
+        try:
+            if len(selected_units(c.unit_ids.tolist(), c.unit_columns, value)) == len(ids):
+                return
+        except (KeyError, ValueError):
+            pass  # a placeholder (IDS) or a selection of nothing: the ids replace it
+        ins.flags = [f for f in ins.flags if f not in given]
+    ins.flags.append(f"{flag} {_flag_value(ids)}")
+
+
+def _activity_candidates(c: NwbContent, role: str, options: dict[str, Any], src: Path
+                         ) -> list[str]:
+    """The series that can be a role's activity, best first: never an image series (a raw
+    movie such as a ``TwoPhotonSeries``), the weights or a series that may hold them, nor one
+    whose columns cannot be mapped to unit ids; the series with a ROI/electrode table of
+    one row per column first (``DfOverF`` before raw ``Fluorescence``, then other ROI
+    series, then electrode series); without any, the plain series whose column count is
+    that of the role's units (the synapses' ids, else the Units of that role), or any
+    plain series when neither is known (the ids are then given as --pre-units)."""
+    from pynwb.image import ImageSeries
+
+    wpath = options.get("weights") or f"processing/{MODULE}/{WEIGHT}"
+    skip = {wpath, *_weight_candidates(c)}
+    usable = {p: s for p, s in c.series.items() if p not in skip
+              and not p.endswith(f"/{WEIGHT}") and not isinstance(s, ImageSeries)}
+
+    def n_cols(s: Any) -> int:
+        return int(np.prod(np.shape(s.data)[1:]))
+
+    def rank(p: str) -> int:
+        roi = getattr(usable[p], "rois", None) is not None
+        return 0 if roi and "dfoverf" in p.lower() else 1 if roi else 2
+
+    tabled = [p for p, s in usable.items()
+              if (ids := series_ids(s)) is not None and len(ids) == n_cols(s)]
+    if tabled:
+        return sorted(tabled, key=rank)
+    want = _synapse_units(c, role, options, src)
+    if want is None and ROLE in c.unit_columns:
+        want = [u for u, v in zip(c.unit_ids.tolist(), c.unit_columns[ROLE], strict=True)
+                if role_value(v) == role] or None
+    return [p for p, s in usable.items()
+            if series_region(s) is None and (want is None or n_cols(s) == len(want))]
 
 
 def _synapse_units(c: NwbContent, role: str, options: dict[str, Any], src: Path
