@@ -382,3 +382,25 @@ def test_pandas_index_column_is_left_out_under_empty_and_summary_rows(tmp_path, 
     table = _quiet(path)
     assert table.attrs["labels"] == [] and "Unnamed: 0" not in table
     np.testing.assert_allclose(table["weight_ratio"], RATIO)
+
+
+# ------------------------------------------------------------------ 14. empty labels in a result
+
+
+def test_empty_labels_stay_missing_in_a_written_result(tmp_path):
+    import json
+
+    import xarray as xr
+
+    from plastix.estimate.pairing import estimate_pairing
+
+    f = _text(tmp_path / "e.csv", "delta_t [ms],weight_ratio,slice,cell id,mixed\n"
+              "-40,0.8,s1,a,1\n-20,0.7,,,x\n20,1.4,s2,b,\n40,1.3,s2,c,2\n")
+    nc, _ = estimate_pairing(f, n_boot=49, n_null=19, rng=0).save(tmp_path / "res")
+    with xr.open_dataset(nc) as back:
+        stored = {v: k for k, v in json.loads(back.attrs["label_variables"]).items()}
+        got = {c: back[stored.get(c, c)].values.tolist() for c in ("slice", "cell id", "mixed")}
+    assert got["slice"][0] == "s1" and got["slice"][2:] == ["s2", "s2"]
+    assert pd.isna(got["slice"][1]) and pd.isna(got["cell id"][1]) and pd.isna(got["mixed"][2])
+    assert got["mixed"] == ["1", "x", got["mixed"][2], "2"]
+    assert not any(isinstance(v, str) and v.lower() == "nan" for c in got.values() for v in c)

@@ -485,7 +485,10 @@ class PairingResult:
         spaces), and HDF5 takes no ``/`` in a name: such labels are written as data
         variables (``/`` as ``_``), and the attribute ``label_variables`` maps, in JSON,
         each stored name to the label's name; ``m = json.loads(ds.attrs[
-        "label_variables"]); ds.set_coords(list(m)).rename(m)`` restores them.
+        "label_variables"]); ds.set_coords(list(m)).rename(m)`` restores them.  Labels of
+        text (or of text and numbers) are stored as text, an empty label as the empty
+        text with ``_FillValue = ""``, so that ``xarray.open_dataset`` reads it back
+        missing (NaN), never as the word ``nan``.
         """
         from plastix._util.io import atomic_write, result_files, write_netcdf_file
 
@@ -493,7 +496,11 @@ class PairingResult:
         out = self.dataset.copy()
         for name, var in out.variables.items():  # labels of mixed type: stored as text
             if var.dtype == object:
-                out[name] = var.astype(str)
+                missing = pd.isna(var.values)  # stored "", read back missing (_FillValue)
+                text = var.copy(data=np.where(missing, "", var.values.astype(str)))
+                if missing.any():
+                    text.encoding["_FillValue"] = ""
+                out[name] = text
         out = _labels_for_netcdf(out)
         atomic_write(nc, lambda p: write_netcdf_file(out, p))  # a full disk: one clean error
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
