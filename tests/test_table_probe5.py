@@ -404,3 +404,38 @@ def test_empty_labels_stay_missing_in_a_written_result(tmp_path):
     assert pd.isna(got["slice"][1]) and pd.isna(got["cell id"][1]) and pd.isna(got["mixed"][2])
     assert got["mixed"] == ["1", "x", got["mixed"][2], "2"]
     assert not any(isinstance(v, str) and v.lower() == "nan" for c in got.values() for v in c)
+
+
+# ------------------------------------------------------------------ unit spellings, lab names
+
+
+@pytest.mark.parametrize(("header", "unit", "scale"),
+                         [("delta_t [MS]", "delta_t", 1e-3), ("Δt (MS)", "delta_t", 1e-3),
+                          ("delta_t [MIN]", "delta_t", 60.0), ("frequency [hz]", "frequency", 1.0),
+                          ("Freq. (Hz)", "frequency", 1.0), ("freq (KHZ)", "frequency", 1e3)])
+def test_units_in_another_case_are_read_when_unambiguous(header, unit, scale):
+    base = {"delta_t": [0.01, -0.01], "weight_ratio": [1.2, 0.8], "frequency": [1, 1]}
+    base.pop(unit)
+    table = _quiet(pd.DataFrame({header: [10, 20], **base}))  # 20 min is warned about
+    np.testing.assert_allclose(table[unit], [10 * scale, 20 * scale])
+
+
+def test_a_unit_whose_case_makes_another_unit_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"^`delta_t` has an unknown unit 'Ms' in its header; "
+                       r"a time column accepts .*\. The case of a unit's prefix changes the "
+                       r"unit \('Ms' is not 'ms', M is mega and m milli\): write "
+                       r"'delta_t \[ms\]' if that is its unit\.$"):
+        load_pairing_table(pd.DataFrame({"delta_t (Ms)": [10, -10], "weight_ratio": [1, 1]}))
+    with pytest.raises(ValueError, match=r"unknown unit 'MHz'"):
+        load_pairing_table(pd.DataFrame({"delta_t": [0.01, -0.01], "weight_ratio": [1, 1],
+                                         "frequency [MHz]": [1, 1]}))
+
+
+def test_lab_names_of_counts_and_frequency(tmp_path):
+    f = _text(tmp_path / "lab.csv", "Δt (ms),weight ratio,No. of pairings,Freq. (Hz),"
+              "No. of trains,No. of cells\n-10,0.8,60,5,2,3\n10,1.3,60,5,2,4\n")
+    table = _no_warning(load_pairing_table, f)
+    assert table["n_pairings"].tolist() == [60, 60] and table["n"].tolist() == [3, 4]
+    assert table["frequency"].tolist() == [5.0, 5.0] and table["n_trains"].tolist() == [2, 2]
+    units = _text(tmp_path / "u.csv", "delta_t,weight_ratio\nMS,\n-10,0.8\n10,1.3\n")
+    np.testing.assert_allclose(_no_warning(load_pairing_table, units)["delta_t"], [-0.01, 0.01])

@@ -6,7 +6,9 @@ may follow in brackets (``delta_t [ms]``, ``frequency [Hz]``) or, for the known
 columns below, in parentheses (``Δt (ms)``) or after an underscore
 (``delta_t_ms``, ``weight_ratio_pct``, ``weight_before_mV``); no unit means SI
 (seconds, hertz).  Units may be spelt out (``msec``, ``sec``, ``usec``, ``pct``,
-``percent``).  Values are converted to SI here, at the boundary.
+``percent``), and written in another case where that is no other unit (``MS`` is
+``ms``, ``hz`` is ``Hz``; ``Ms``, a megasecond, and ``MHz`` are refused).  Values are
+converted to SI here, at the boundary.
 
 Spreadsheets as labs save them are read as they are: a known column's name is matched
 without regard to case, spaces or hyphens, a leading Greek delta read as "delta"
@@ -398,9 +400,12 @@ def _factor(name: str, unit: str | None, weight_unit: str | None,
         return 1.0
     if unit_word(unit) not in table:
         kind = {"s": "time", "Hz": "frequency"}.get(si, "dimensionless")
+        near = [u for u in table if u.lower() == unit_word(unit).lower()]
+        hint = (f" The case of a unit's prefix changes the unit ({unit!r} is not {near[0]!r}, "
+                f"M is mega and m milli): write '{name} [{near[0]}]' if that is its unit."
+                if near else did_you_mean(unit, table))
         raise ValueError(f"`{name}` has an unknown unit {unit!r} in its header; a {kind} "
-                         f"column accepts {', '.join(map(repr, table))}."
-                         + did_you_mean(unit, table))
+                         f"column accepts {', '.join(map(repr, table))}." + hint)
     return table[unit_word(unit)]
 
 

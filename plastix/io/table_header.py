@@ -20,6 +20,7 @@ from plastix.io.table_cells import blank as _blank
 from plastix.io.table_cells import is_number as _is_number
 
 __all__ = ["COLUMNS", "ALIASES", "RATIO_UNITS", "canonical", "is_known", "unit_word",
+           "known_unit",
            "of_baseline", "weight_scale", "weight_units", "split_header", "header_name",
            "is_header", "is_table_header", "one_row_name", "with_units_row", "parse_header",
            "require_columns", "column_key", "distinct_columns", "repeated"]
@@ -42,13 +43,17 @@ COLUMNS: dict[str, tuple[str, Mapping[str, float] | None]] = {
 #: other names of the known columns, as labs head them (matched like the names: without
 #: regard to case, spaces, hyphens or underscores)
 ALIASES: dict[str, str] = {
-    **dict.fromkeys(("pairings", "# pairings", "no. pairings", "number of pairings",
+    **dict.fromkeys(("pairings", "# pairings", "# of pairings", "no. pairings",
+                     "no. of pairings", "no of pairings", "number of pairings",
                      "pairings per train"), "n_pairings"),
-    **dict.fromkeys(("trains", "# trains", "number of trains"), "n_trains"),
+    **dict.fromkeys(("trains", "# trains", "# of trains", "no. trains", "no. of trains",
+                     "no of trains", "number of trains"), "n_trains"),
     **dict.fromkeys(("sem", "s.e.m.", "se", "s.e.", "standard error", "weight sem"),
                     "weight_sem"),
-    **dict.fromkeys(("n cells", "n_cells", "number of cells", "# cells"), "n"),
-    **dict.fromkeys(("freq", "pairing frequency", "pairing rate"), "frequency"),
+    **dict.fromkeys(("n cells", "n_cells", "number of cells", "# cells", "# of cells",
+                     "no. cells", "no. of cells", "no of cells"), "n"),
+    **dict.fromkeys(("freq", "freq.", "pairing frequency", "pairing freq.", "pairing rate"),
+                    "frequency"),
     **dict.fromkeys(("control", "control ratio"), "control_ratio"),
 }
 
@@ -102,6 +107,29 @@ def unit_word(unit: str) -> str:
     return _UNIT_WORDS.get(unit.strip().lower(), unit.strip())
 
 
+#: the SI prefixes, in their case (``M`` mega, ``m`` milli)
+_SI_PREFIXES = frozenset(("Y", "Z", "E", "P", "T", "G", "M", "k", "h", "da", "d", "c", "m",
+                          "u", "µ", "μ", "n", "p", "f", "a", "z", "y"))
+
+
+def known_unit(unit: str, accepted: Mapping[str, float] | None) -> str:
+    """A known column's unit as the one of ``accepted`` it writes in another case (``MS``,
+    ``Ms.`` aside: ``MS`` → ``ms``, ``hz`` → ``Hz``, ``KHZ`` → ``kHz``), else as written.
+
+    A unit is read in another case only when that is unambiguous for the column's
+    quantity: one accepted unit matches it without regard to case, and as written it is
+    not another unit of the quantity (``Ms`` is a megasecond, ``MHz`` a megahertz: kept,
+    and refused as units plastix does not take)."""
+    word = unit_word(unit)
+    if accepted is None or word in accepted:
+        return unit
+    for base in ("s", "Hz"):
+        if base in accepted and word.endswith(base) and word[:-len(base)] in _SI_PREFIXES:
+            return unit  # another unit of the quantity, in its own case
+    match = [u for u in accepted if u.lower() == word.lower()]
+    return match[0] if len(match) == 1 else unit
+
+
 def of_baseline(unit: str) -> bool:
     """Whether a unit is "% of baseline" (``% baseline``, ``percent of baseline``): a ratio
     in percent (100 = unchanged), never a change."""
@@ -124,7 +152,10 @@ def split_header(cell: Any) -> tuple[str, str | None] | None:
         name, unit = p["name"], p["unit"]
     if unit is None and not is_known(canonical(name)):
         name, unit = _unit_suffix(name)
-    return canonical(name), None if unit is None else unit.strip()
+    name = canonical(name)
+    if unit is not None and name in COLUMNS:
+        unit = known_unit(unit.strip(), COLUMNS[name][1])
+    return name, None if unit is None else unit.strip()
 
 
 def _unit_suffix(name: str) -> tuple[str, str | None]:
@@ -139,8 +170,9 @@ def _unit_suffix(name: str) -> tuple[str, str | None]:
     if accepted is None:  # the weights, in any unit: an electrical one (mV, pA, nS)
         return (m["name"], m["unit"]) if _ELECTRICAL.match(m["unit"]) else (name, None)
     word = unit_word(m["unit"])
-    match = [u for u in accepted if u.lower() == word.lower()]
-    return (m["name"], match[0]) if match else (name, None)
+    if not any(u.lower() == word.lower() for u in accepted):
+        return name, None
+    return m["name"], known_unit(m["unit"], accepted)  # Ms (a megasecond): refused later
 
 
 def weight_scale(unit: str) -> tuple[str, float] | None:
@@ -269,8 +301,8 @@ def with_units_row(header: list[str], row: list[Any]) -> list[str] | None:
     if not known or not all(_blank(c) or (isinstance(c, str) and not _is_number(c))
                             for c in cells.values()):
         return None
-    unit = {j: str(c).strip().strip("[]()").strip() for j, c in cells.items()
-            if isinstance(c, str) and str(c).strip()}
+    unit = {j: known_unit(str(c).strip().strip("[]()").strip(), COLUMNS[sp[0]][1])
+            for j, sp in known if isinstance(c := cells[j], str) and str(c).strip()}
     if not unit or not all(unit_word(unit[j]) in COLUMNS[sp[0]][1]
                            if COLUMNS[sp[0]][1] is not None else _unit_like(unit[j])
                            for j, sp in known if j in unit):
