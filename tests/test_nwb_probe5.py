@@ -285,3 +285,62 @@ def test_inspect_never_advises_a_movie_whose_columns_cannot_be_units(tmp_path):
     opts = _options(_advised(str(inspect_file(write(nwb, tmp_path / "movie.nwb")))))
     assert opts == {"pre_activity": "acquisition/rates_a", "pre_units": "0,1,2",
                     "post_activity": "acquisition/rates_b", "post_units": "9"}
+
+
+# ---------------------------------------------------------------- small refusals
+
+
+def _spikes_file(tmp_path, name, *, units=True, weights=None, times=None, epochs=()):
+    """Units 0 (pre) and 10 (post) with spikes in 0-20 s (or an empty Units table), a
+    weight series of the synapse 0 -> 10 and ``epochs`` (start, stop) rows."""
+    import pynwb.misc
+
+    rng = np.random.default_rng(0)
+    nwb = nwbfile()
+    if units:
+        add_units(nwb, [(0, np.sort(rng.uniform(0, 20, 200)), "pre"),
+                        (10, np.sort(rng.uniform(0, 20, 150)), "post")])
+    else:
+        nwb.units = pynwb.misc.Units(name="units", description="no unit sorted")
+    add_plasticity(nwb, np.arange(20.0) if times is None else times,
+                   np.linspace(1, 2, 20)[:, None] if weights is None else weights, [(0, 10)])
+    for start, stop in epochs:
+        nwb.add_epoch(start, stop)
+    return write(nwb, tmp_path / name)
+
+
+REFUSALS = [
+    (dict(epochs=[(0.0, 10.0), (10.5, np.nan)]),
+     "row 1 of the epochs table has no stop time (stop_time is nan), so its segment has no "
+     "stop. Found: 2 rows, 1 with stop_time nan. Give the row its stop time (s), or drop it, "
+     "in a copy of the file, or pass --segments none (segments='none' in Python)"),
+    (dict(units=False),
+     "the file's Units table (0 units) is empty (no spike-sorted units), and no activity "
+     "series is named for the pre and post roles. Found: an empty Units table (0 units);"),
+    (dict(weights=np.zeros((0, 1)), times=np.zeros(0)),
+     "the weight series 'processing/plasticity/weight' holds no sample. Found: data of shape "
+     "(0, 1). Store the weight samples in it (time on the first axis), or name the series "
+     "that holds them with --weights PATH"),
+]
+
+
+@pytest.mark.parametrize(("kw", "message"), REFUSALS, ids=["nan-stop", "empty-units",
+                                                           "no-weight-sample"])
+def test_refusals_name_the_file_and_what_is_missing(tmp_path, kw, message):
+    """A NaN stop_time was refused as a row holding no weight sample, an empty Units table
+    as no Units table, a weight series of 0 samples as an empty record without the file
+    or series; each is now one line naming the file, what is missing and the fix."""
+    from plastix.io import load_record
+
+    path = _spikes_file(tmp_path, "small.nwb", **kw)
+    with pytest.raises(SchemaError) as err:
+        load_record(path)
+    msg = _one_line(err)
+    assert msg.startswith("cannot map 'small.nwb' (standard NWB) to a record: " + message), msg
+
+
+def test_inspect_says_the_units_table_is_empty(tmp_path):
+    from plastix.io import inspect_file
+
+    text = str(inspect_file(_spikes_file(tmp_path, "empty.nwb", units=False)))
+    assert "Units table: an empty Units table (0 units) (no spike-sorted units)" in text

@@ -36,6 +36,7 @@ from plastix.io.nwb_scan import (
     series_kind,
     series_region,
     synapse_columns,
+    units_absent,
 )
 from plastix.io.probe import reading
 from plastix.io.unit_select import (
@@ -127,7 +128,8 @@ def _standard_spikes_only(path: Path, options: dict[str, Any]) -> _Review | None
 
 def _units(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
     if c.unit_ids.size == 0:
-        ins.found.append("Units table: none (no spike-sorted units)")
+        ins.found.append("Units table: none (no spike-sorted units)" if not c.empty_units
+                         else f"Units table: {units_absent(c)} (no spike-sorted units)")
     else:
         n_sp = sum(s.size for s in c.spikes)
         ins.found.append(f"Units table: {c.unit_ids.size} unit(s), ids "

@@ -39,6 +39,7 @@ from plastix.io.nwb_scan import (
     synapse_columns,
     synapse_names,
     unit_rows,
+    units_absent,
     units_found,
 )
 from plastix.io.spike_bins import bin_grid, spike_rates
@@ -127,6 +128,11 @@ def find_weights(c: NwbContent, opt: dict[str, Any], src: Path, ids: dict[str, l
     key = wpath or default
     ws = resolve(c, "series", key, "weights", src)
     wpath = next(p for p, s in c.series.items() if s is ws)
+    if not np.shape(ws.data) or int(np.shape(ws.data)[0]) == 0:
+        raise not_mappable(src, f"the weight series {wpath!r} holds no sample",
+                           f"data of shape {tuple(np.shape(ws.data))}",
+                           "Store the weight samples in it (time on the first axis), or name "
+                           f"the series that holds them with {CLI_FLAGS['weights']} PATH")
     check_channels(c, ws, src, "weight series")
     values = series_values(ws)
     if len(np.shape(ws.data)) >= 3:
@@ -324,9 +330,11 @@ def _no_units_table(c: NwbContent, src: Path) -> Exception:
                             "Units tables " + ", ".join(c.units_tables),
                             f"Name the one to read with {CLI_FLAGS['units']} PATH (units= in "
                             "Python)")
-    return not_mappable(src, "the file has no Units table (no spike-sorted units), and no "
+    have = ("the file has no Units table" if not c.empty_units else
+            f"the file's Units table{units_absent(c)[len('an empty Units table'):]} is empty")
+    return not_mappable(src, f"{have} (no spike-sorted units), and no "
                         "activity series is named for the pre and post roles",
-                        f"no Units table; {series_found(c)}",
+                        f"{units_absent(c)}; {series_found(c)}",
                         f"Name the series of each role: {CLI_FLAGS['pre_activity']} PATH and "
                         f"{CLI_FLAGS['post_activity']} PATH, with {CLI_FLAGS['pre_units']} / "
                         f"{CLI_FLAGS['post_units']} ID,ID,... for the ids of their columns when "

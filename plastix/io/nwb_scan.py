@@ -31,7 +31,8 @@ __all__ = ["STANDARD_MARK", "READ_OPTIONS", "CLI_FLAGS", "NwbContent", "scan_nwb
            "series_grid", "series_kind", "series_scaling", "series_values", "series_view",
            "series_ids", "series_region", "channel_factors", "check_channels",
            "assign", "restore_exact", "activity_series",
-           "segment_rows", "series_found", "units_found", "OPTION_HELP", "unit_rows",
+           "segment_rows", "series_found", "units_found", "units_absent", "OPTION_HELP",
+           "unit_rows",
            "series_times", "series_path", "SYNAPSE_COLUMNS", "synapse_columns",
            "synapse_names"]
 
@@ -133,6 +134,9 @@ class NwbContent:
     nan_spikes : dict
         Row of the Units table -> how many NaN spike times it held (dropped: NaN is no
         spike; MatNWB pads ragged spike trains with NaN).
+    empty_units : tuple of str
+        Paths of the file's ``Units`` tables that hold no unit (0 rows): such a table
+        is not read, and messages say it is empty, not absent.
     marked : bool
         Whether plastix wrote the file (``notes`` start with :data:`STANDARD_MARK`): only
         then are the ``segment`` / ``time_offset`` columns of epochs and trials plastix's.
@@ -151,6 +155,7 @@ class NwbContent:
     units_path: str | None = None
     units_tables: tuple[str, ...] = ()
     nan_spikes: dict[int, int] = field(default_factory=dict)
+    empty_units: tuple[str, ...] = ()
     marked: bool = False
 
 
@@ -244,7 +249,15 @@ def scan_nwb(nwb: Any, *, units: str | None = None, src: str | os.PathLike | Non
     return NwbContent(series=series, tables=tables, intervals=intervals, meta=meta,
                       units_path=upath if table is not None else None,
                       units_tables=tuple(found), marked=notes.startswith(STANDARD_MARK),
-                      **content)
+                      empty_units=_empty_units(nwb, tables), **content)
+
+
+def _empty_units(nwb: Any, tables: dict[str, Any]) -> tuple[str, ...]:
+    """Paths of the file's ``Units`` tables with no unit (0 rows): top level, then modules."""
+    from pynwb.misc import Units
+
+    top = ("units",) if nwb.units is not None and len(nwb.units) == 0 else ()
+    return top + tuple(p for p, t in tables.items() if isinstance(t, Units) and len(t) == 0)
 
 
 def _units_tables(nwb: Any, tables: dict[str, Any]) -> dict[str, Any]:
@@ -412,9 +425,19 @@ def not_mappable(path: Path, what: str, found: str, todo: str) -> SchemaError:
     return err
 
 
+def units_absent(c: NwbContent) -> str:
+    """What stands for the units of a file that has none: ``"no Units table"``, or ``"an
+    empty Units table (0 units)"`` when it has one that holds no unit (named when it is
+    not the top-level ``units``)."""
+    if not c.empty_units:
+        return "no Units table"
+    where = "" if c.empty_units[0] == "units" else f" {c.empty_units[0]}"
+    return f"an empty Units table{where} (0 units)"
+
+
 def units_found(c: NwbContent) -> str:
     if c.unit_ids.size == 0:
-        return "no Units table"
+        return units_absent(c)
     cols = ", ".join(f"{k} ({_values_desc(v)})" for k, v in c.unit_columns.items())
     return (f"a Units table with {c.unit_ids.size} unit(s) (ids {_ids_desc(c.unit_ids)}) and "
             f"columns: {cols or 'none besides spike_times'}")
@@ -811,6 +834,17 @@ def segment_rows(c: NwbContent, choice: str | None, src: Path
     tab = c.intervals[name]
     start = np.asarray(tab["start_time"][:], dtype=float)
     stop = np.asarray(tab["stop_time"][:], dtype=float)
+    for col, t in (("start_time", start), ("stop_time", stop)):
+        bad = np.flatnonzero(~np.isfinite(t))
+        if bad.size:
+            i, more = int(bad[0]), f" (and {bad.size - 1} more row(s))" if bad.size > 1 else ""
+            edge = "start" if col == "start_time" else "stop"
+            other = _segments_fix(["none", *(k for k in c.intervals if k != name)])
+            raise not_mappable(src, f"row {i} of the {name} table{more} has no {edge} time "
+                               f"({col} is {t[i]}), so its segment has no {edge}",
+                               f"{len(start)} rows, {bad.size} with {col} {t[i]}",
+                               f"Give the row its {edge} time (s), or drop it, in a copy of "
+                               f"the file, or p{other[1:]}")
     order = np.argsort(start, kind="stable")
     start, stop = start[order], stop[order]
     if np.any(start[1:] < stop[:-1]):
