@@ -359,6 +359,11 @@ def _stdp_one_post(t: np.ndarray, y: np.ndarray, k0: np.ndarray, edges: np.ndarr
         idx = idx[(nxt < n_k) & (edges[np.clip(nxt, 0, n_k)] <= y[idx] + window)]
 
 
+MAX_STDP_CELLS = 1e7
+"""Most cells of ``4τ`` one postsynaptic train's STDP sums may span (about 0.5 GB of
+cell tables): a ``τ`` given in the wrong unit (1e-9 for 20 ms) is refused, not allocated."""
+
+
 class _Cells:
     """The STDP sums of one postsynaptic train as a piecewise-exponential function of time.
 
@@ -376,6 +381,12 @@ class _Cells:
         # outside [lo, hi] no post spike is within the window or no interval holds the pair
         lo = min(float(t[0]) - window, float(edges[0]))
         hi = max(float(t[-1]) + window, float(edges[-1]))
+        if (hi - lo) / (4 * tau) > MAX_STDP_CELLS:
+            raise ValueError(f"`stdp_tau` = {tau:g} (the record's time units) is too short for "
+                             f"a record spanning {hi - lo:g} of them: the STDP sums would need "
+                             f"{(hi - lo) / (4 * tau):.3g} cells of 4τ (at most "
+                             f"{MAX_STDP_CELLS:.0e}). STDP time constants are 10-100 ms: give "
+                             "it in the record's time units (0.02 for 20 ms in seconds).")
         grid = np.arange(lo, hi + 4 * tau, 4 * tau)
         self.b = np.unique(np.concatenate([t, t - window, t + window, edges, grid]))
         self.t, self.edges, self.tau, self.window = t, edges, tau, window

@@ -518,6 +518,16 @@ def validate_record(ds: Any, *, stage: str = "record") -> xr.Dataset:
     if dt is None or not np.isfinite(dt) or dt <= 0:
         raise _schema(f"{where}attribute `dt` must be a positive bin width; got {dt!r}.")
     for role in ("pre", "post"):
+        if f"{role}_spike_time" in ds.variables:
+            st = np.asarray(ds[f"{role}_spike_time"].values)
+            bad = np.flatnonzero(~np.isfinite(st))
+            if bad.size:
+                raise _schema(
+                    f"{where}`{role}_spike_time` must hold finite times; {bad.size} of its "
+                    f"{st.size} spikes are NaN or infinite (the first at index {bad[0]}). "
+                    "Drop those spikes (a padded or missing spike time is no spike) and "
+                    "rebuild the record."
+                )
         if f"{role}_spike_unit" in ds.variables:
             units_ = _distinct(np.asarray(ds[f"{role}_spike_unit"].values)).astype(str)
             known = set(np.asarray(ds[role].values).astype(str).tolist())

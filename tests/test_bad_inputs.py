@@ -1533,8 +1533,8 @@ CASES += [
      ValueError,
      r"`delta_t` has an unknown unit 'mss' in its header; a time column accepts 's', 'ms', "
      r"'us', 'µs', 'μs', 'min'\. Did you mean 'ms'\?"),
-    ("table-unknown-frequency-unit", _table({**_OK, "frequency [hz]": [1.0, 1.0]}), ValueError,
-     r"`frequency` has an unknown unit 'hz' in its header; a frequency column accepts 'Hz', "
+    ("table-unknown-frequency-unit", _table({**_OK, "frequency [Hzz]": [1.0, 1.0]}), ValueError,
+     r"`frequency` has an unknown unit 'Hzz' in its header; a frequency column accepts 'Hz', "
      r"'kHz', 'mHz', '1/s'\. Did you mean 'Hz'\?"),
     ("table-ratio-not-positive", _table({**_DT, "weight_ratio": [1.2, 0.0]}), ValueError,
      r"`weight_ratio` \(weight after / weight before\) must be finite and > 0; got 0 in row 1\. "

@@ -177,19 +177,27 @@ def check_weight_changes(ds: xr.Dataset, name: str) -> None:
 
 
 def _undefined_message(ds: xr.Dataset, lay: Layout, obs: dict, undefined: np.ndarray,
-                       uncovered: np.ndarray) -> str:
+                       uncovered: np.ndarray, lag: int = 0) -> str:
     """The warning on undefined interval alignments, with the reason: activity that covers
     only part of an interval (``uncovered``, warned about before), units not recorded
     over a whole interval (their activity NaN in part of it), said so when their
     recording starts after (or ends before) the weights' first (last) sample of the
     segment; else no observed synapse or a zero-norm signal or term.  Intervals are
-    numbered as the result's ``interval`` coordinate (from 0)."""
+    numbered as the result's ``interval`` coordinate (from 0); ``lag`` (bins, lagged
+    kernels) names intervals of no more bins than the lag first."""
     head = f"{int(undefined.sum())} of {undefined.size} interval alignment(s) undefined"
     general = "no observed synapse, or zero-norm signal or Hebbian term"
-    short = undefined & uncovered
-    unrecorded = undefined & ~uncovered & (obs["n_obs"] == 0) & ~(
+    bins = lay.stop - lay.start
+    lagged = undefined & (bins <= lag) & (bins > 0) if lag else np.zeros_like(undefined)
+    short = undefined & uncovered & ~lagged
+    unrecorded = undefined & ~uncovered & ~lagged & (obs["n_obs"] == 0) & ~(
         obs["ok_pre"].all(axis=1) & obs["ok_post"].all(axis=1))
     parts = []
+    if lagged.any():
+        parts.append(f"{int(lagged.sum())} whose bins ({int(bins[lagged].max())} at most) are "
+                     f"no more than the lag ({lag} bins), and a lagged product needs both of "
+                     "its bins in one interval: lower `lag` (--lag) below the bins of an "
+                     "interval, or sample the weights less often")
     if short.any():
         parts.append(f"{int(short.sum())} whose activity covers only part of the interval")
     if unrecorded.any():
@@ -205,7 +213,7 @@ def _undefined_message(ds: xr.Dataset, lay: Layout, obs: dict, undefined: np.nda
                      f"time support, NWB obs_intervals) {why}, so no synapse is observed over "
                      "the whole interval; if the units were recorded longer, give their "
                      "recorded span (e.g. a TsGroup's time_support= the epochs)")
-    rest = int(undefined.sum() - short.sum() - unrecorded.sum())
+    rest = int(undefined.sum() - lagged.sum() - short.sum() - unrecorded.sum())
     if not parts:
         return f"{head} ({general}); they are NaN."
     if rest:
@@ -663,6 +671,10 @@ class HebbianEstimator:
             ci, ext, se, boot = studentized_interval(s, obs["silent"], gamma, gam_b, estimated,
                                                      starts, counts, ell, alpha)
             boot = np.clip(boot, -1.0, 1.0)
+            if np.isfinite(a_hat) and np.isfinite(ci).all():
+                # the interval contains its estimate to the last bit: it was widened to the
+                # estimate as the studentizing gradient computes it, a ulp from a_hat's
+                ci = np.array([min(ci[0], a_hat), max(ci[1], a_hat)])
             if estimated:
                 decay_ci, _ = bca_interval(gamma, gam_b, gam_j, alpha)
             else:
@@ -674,7 +686,8 @@ class HebbianEstimator:
         if n_nan:
             spikes = get_kernel(self.kernel).inputs == "spike_times"
             uncovered = np.zeros(n_k, bool) if spikes else ~lay.covered
-            warn_caller(_undefined_message(ds, lay, obs, np.isnan(per_k), uncovered),
+            lag = int(self.lag) if get_kernel(self.kernel).lagged else 0
+            warn_caller(_undefined_message(ds, lay, obs, np.isnan(per_k), uncovered, lag),
                         ZeroNormWarning)
         if np.isnan(a_hat):
             warn_caller("the alignment is undefined: the learning signal or the Hebbian term "
