@@ -11,17 +11,20 @@ the user's, and the rerun starts afresh: a full disk gets no hidden chunks left 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from plastix._util.checkpoint import holds_work, remove_resume_folder
+from plastix._util.checkpoint import config_key, holds_work, remove_resume_folder
 from plastix._util.warn import warn_caller
 
 __all__ = ["resume_folder", "check_resume_folder", "writing_in", "own_half", "stopped",
-           "missing_parents", "discard"]
+           "missing_parents", "discard", "run_key", "own_outputs", "writing_outputs",
+           "wrote_outputs"]
 
 
 def resume_folder(output: Path) -> Path:
@@ -49,6 +52,89 @@ def own_half(pair: list[Path], folder: Path | None) -> list[Path]:
         return []
     there = [p for p in pair if p.exists()]
     return there if len(there) == 1 else []
+
+
+_NOT_DECIDING = frozenset({"func", "command", "debug", "quiet", "overwrite", "out", "workers",
+                           "scheduler"})
+"""Options of a command that do not decide what it writes (left out of its run key)."""
+
+
+def run_key(args: argparse.Namespace, *, inputs: Sequence[Path] = ()) -> str:
+    """The resume key of a command's run: :func:`plastix._util.checkpoint.config_key` of
+    its options (all but those that do not decide the results: ``--quiet``,
+    ``--overwrite``, ``--out``, ``--workers``, ...) and of each input file's resolved path,
+    size and modification time, so that the same command on the same files gets the same
+    key, and any other run another."""
+    options = {k: v for k, v in vars(args).items() if k not in _NOT_DECIDING}
+    files = []
+    for path in inputs:
+        try:
+            st = Path(path).stat()
+            files.append([str(Path(path).resolve()), st.st_size, st.st_mtime_ns])
+        except OSError:
+            files.append([str(path), None, None])
+    return config_key({"options": options, "inputs": files}, _STAMP_VERSION)
+
+
+_STAMP_VERSION = 1
+"""Bumped when the layout or the meaning of an output stamp changes."""
+
+
+def own_outputs(stamp: Path, key: str, outputs: Sequence[Path], *, command: str,
+                overwrite: bool = False) -> list[Path]:
+    """The existing ``outputs`` that a run with resume ``key`` (:func:`run_key`) began to
+    write and was stopped before finishing (the ``stamp`` :func:`writing_outputs` wrote
+    before the first of them holds that key and their names), which the same command may
+    replace without --overwrite to finish its work; otherwise nothing, and the usual
+    refusal of existing outputs stands.
+
+    Raises
+    ------
+    CLIError
+        Before any work: when ``stamp`` is not a file (it could not be written at the
+        end), and, without ``overwrite``, when existing outputs are those of an unfinished
+        ``command`` run with other options (one line saying so, with the fix).
+    """
+    from plastix.cli._errors import CLIError
+
+    if stamp.exists() and not stamp.is_file():
+        kind = "a folder" if stamp.is_dir() else "not a regular file"
+        raise CLIError(f"--out: {str(stamp)!r}, where plastix notes the outputs a run is "
+                       f"writing, should be a small JSON file; it is {kind}: remove it, or "
+                       "choose another --out.")
+    try:
+        made = json.loads(stamp.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):  # damaged: nothing is known to be this run's
+        return []
+    if not isinstance(made, dict) or not isinstance(made.get("outputs"), list):
+        return []
+    there = [p for p in outputs if p.name in made["outputs"] and p.exists()]
+    if made.get("key") == key:
+        return there
+    if there and not overwrite:
+        raise CLIError(f"--out: {str(there[0].parent)!r} holds the outputs of a `{command}` "
+                       "run with other options that was stopped while writing them ("
+                       f"{', '.join(p.name for p in there)}); rerun that command to finish "
+                       "it, pass --overwrite to replace them, or choose another --out.")
+    return []
+
+
+def writing_outputs(stamp: Path, key: str, outputs: Sequence[Path]) -> None:
+    """Note, before the first of ``outputs`` is written, that the run with resume ``key``
+    writes them (:func:`own_outputs` reads it back), atomically."""
+    from plastix._util.io import atomic_write
+
+    text = json.dumps({"key": key, "outputs": [p.name for p in outputs]}, indent=1) + "\n"
+    atomic_write(stamp, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def wrote_outputs(stamp: Path) -> None:
+    """Remove the ``stamp`` of :func:`writing_outputs` once every output is written: the
+    outputs are then a finished result, replaced only with --overwrite."""
+    with contextlib.suppress(OSError):  # left: the same command may replace its outputs
+        stamp.unlink(missing_ok=True)
 
 
 def _inside(name: object, folder: Path) -> bool:

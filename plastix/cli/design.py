@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from plastix.cli import _resume
 from plastix.cli._cluster import add_cluster_flags, cluster_client
 from plastix.cli._inputs import add_allow_pickle_flag
 from plastix.cli._paths import (
@@ -102,12 +103,29 @@ def _lengths(text: str) -> list[float]:
                        f"got {text!r}.") from None
 
 
+def _own_outputs(args: argparse.Namespace, resume: Path, names: tuple[str, ...], command: str,
+                 *, inputs: list[Path] | tuple = ()) -> tuple[list[Path], Path, str]:
+    """Check the outputs before any work: files of these names in ``--out`` are replaced
+    only with --overwrite, unless this very command (same options and inputs, see
+    :func:`plastix.cli._resume.run_key`) was stopped while writing them; returns the
+    outputs, the stamp noting (in the ``resume`` folder) that this run writes them, and
+    the run's key."""
+    _resume.check_resume_folder(resume, "plastix design")
+    outputs = [args.out / f for f in names]
+    key = _resume.run_key(args, inputs=inputs)
+    stamp = resume / f"writing-{names[0].partition('.')[0]}.json"
+    own = _resume.own_outputs(stamp, key, outputs, command=command, overwrite=args.overwrite)
+    check_outputs(outputs, inputs=inputs, named=own, overwrite=args.overwrite)
+    return outputs, stamp, key
+
+
 def _run_length(args: argparse.Namespace) -> int:
     from plastix.design.recording import power_table, recording_length, write_recording_length
 
     check_folder(args.out)
-    check_outputs([args.out / f for f in _LENGTH_FILES], overwrite=args.overwrite)
     resume = args.out / ".resume"  # each finished replicate, as it finishes
+    outputs, stamp, key = _own_outputs(args, resume, _LENGTH_FILES, "plastix design "
+                                       "--recording-length")
     try:
         with cluster_client(args) as client:
             ds = recording_length(args.n_pre, args.n_post, rate=args.rate, g_max=args.g_max,
@@ -120,7 +138,9 @@ def _run_length(args: argparse.Namespace) -> int:
               f"{str(resume)!r}: rerun the same command (same --rng) to resume.",
               file=sys.stderr)
         return 130
+    _resume.writing_outputs(stamp, key, outputs)  # a killed write is this run's to finish
     paths = write_recording_length(ds, args.out)
+    _resume.wrote_outputs(stamp)
     print(power_table(ds).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     best = ds.attrs["shortest_length"]
     print(f"shortest length with power >= {args.power:g}: "
@@ -144,7 +164,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.record is not None:
         check_input(args.record, allow_pickle=args.allow_pickle, name="`--record`")
     check_folder(args.out)
-    check_outputs([args.out / f for f in _FILES], inputs=inputs, overwrite=args.overwrite)
+    resume = args.out / ".resume"  # each measured session, as it finishes
+    outputs, stamp, key = _own_outputs(args, resume, _FILES, "plastix design", inputs=inputs)
     record = None
     if args.record is not None:
         record = load_input(args.record, allow_pickle=args.allow_pickle, name="`--record`",
@@ -154,7 +175,6 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.design.propose import propose_experiments
     from plastix.plot.design import plot_design_panels
 
-    resume = args.out / ".resume"  # each measured session, as it finishes
     try:
         with cluster_client(args) as client:
             res = propose_experiments(record=record, target=args.target, budget=args.budget,
@@ -168,7 +188,10 @@ def _run(args: argparse.Namespace) -> int:
               f"{str(resume)!r}: rerun the same command (same --rng) to resume.",
               file=sys.stderr)
         return 130
-    paths = write_design(res, args.out, figure=plot_design_panels(res.dataset))
+    figure = plot_design_panels(res.dataset)
+    _resume.writing_outputs(stamp, key, outputs)  # a killed write is this run's to finish
+    paths = write_design(res, args.out, figure=figure)
+    _resume.wrote_outputs(stamp)
     cols = ["rank", "manipulation", "fits_budget", "sessions_required", "power_at_budget",
             "weakest_pair"]
     print(res.table[cols].to_string(index=False))

@@ -94,29 +94,31 @@ def _run(args: argparse.Namespace) -> int:
     with cluster_client(args) as client:
         if client is not None:
             extra["client"] = client
+        stamp()  # before any result file: a stopped run's files are its own to replace
         summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng,
                              **extra)
-    stamp()
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0
 
 
 STAMP = ".plastix-reproduce.json"
-"""The options each experiment's results in a folder were made with (hidden, beside them)."""
+"""The options each experiment's results in a folder were made with (hidden, beside them);
+an experiment's entry is written before its first result file, so that the files of a run
+stopped before its end are known as its own."""
 
 
 def _check_earlier_results(args: argparse.Namespace):
     """Refuse, before any work, to replace an experiment's results in ``--out`` made with
     other options (or files of its names that plastix did not write there) unless
-    ``--overwrite``; returns the function that records this run's options once it is done.
-    A rerun with the same options continues (finished sweeps are cached) and replaces its
-    own results."""
+    ``--overwrite``; returns the function that records this run's options, to be called
+    before the run writes its first result.  A rerun with the same options continues
+    (finished sweeps are cached) and replaces its own results."""
     from plastix._util.io import atomic_write
 
     options = {"quick": bool(args.quick), "seeds": args.seeds, "rng": args.rng,
                "epochs": args.epochs}
     path = Path(args.out) / STAMP
-    made = json.loads(path.read_text()) if path.is_file() else {}
+    made = _read_stamp(path, overwrite=args.overwrite)
     stem = args.name.replace("-", "_")
     ours = sorted(p.name for p in Path(args.out).glob(f"{stem}.*") if p.is_file())
     earlier = made.get(args.name)
@@ -127,8 +129,53 @@ def _check_earlier_results(args: argparse.Namespace):
                        "them, or choose another --out.")
 
     def record() -> None:
-        current = json.loads(path.read_text()) if path.is_file() else {}
+        current = _read_stamp(path, overwrite=True)  # another experiment's entry may be new
         current[args.name] = options
         atomic_write(path, lambda p: p.write_text(json.dumps(current, indent=1) + "\n"))
 
     return record
+
+
+def _read_stamp(path: Path, *, overwrite: bool) -> dict:
+    """The experiments and options recorded in the stamp ``path`` ({} when there is none).
+
+    A stamp that is not a file is refused; a damaged one (not JSON, or not an object of
+    objects) is refused unless ``overwrite`` (it is then replaced, as if absent), each in
+    one line naming the file, what was expected and found, and the fix."""
+    fix = ("delete it (the results beside it are then treated as files plastix did not "
+           "write), or pass --overwrite, or choose another --out.")
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise CLIError(f"--out: {str(path)!r}, where plastix records the options of the "
+                       f"results in that folder, should be a JSON file; it is {kind}: move "
+                       "or remove it, or choose another --out.")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as err:
+        raise CLIError(f"--out: cannot read {str(path)!r}, where plastix records the options "
+                       f"of the results in that folder ({err.strerror or err}); make it "
+                       "readable, or " + fix) from err
+    try:
+        made, found = json.loads(data.decode("utf-8")), None
+    except ValueError as err:  # UnicodeDecodeError included
+        made, found = None, f"it is not valid JSON ({err})"
+    if found is None and not isinstance(made, dict):
+        found = f"it holds a JSON {_json_kind(made)}"
+    elif found is None:
+        bad = next((k for k, v in made.items() if not isinstance(v, dict)), None)
+        if bad is not None:
+            found = f"its entry {bad!r} is a JSON {_json_kind(made[bad])}"
+    if found is None:
+        return made
+    if overwrite:
+        return {}
+    raise CLIError(f"--out: {str(path)!r}, where plastix records the options of the results "
+                   "in that folder, should hold a JSON object of each experiment's options "
+                   f"(e.g. {{\"fig15\": {{\"quick\": true, ...}}}}); {found}: " + fix)
+
+
+def _json_kind(value: object) -> str:
+    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number",
+            type(None): "null"}.get(type(value), "object")
