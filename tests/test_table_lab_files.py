@@ -346,10 +346,12 @@ def test_timedelta_delta_t_and_a_groupby_index():
     with pytest.raises(ValueError, match=r"`delta_t` holds time spans \(timedelta64\), which "
                        r"carry their own unit, and its name says \[ms\]"):
         load_pairing_table(frame.rename(columns={"delta_t": "delta_t [ms]"}))
-    cells = pd.DataFrame({"delta_t [ms]": [-20, -20, 20, 20], "weight_ratio": [.8, .9, 1.2, 1.3]})
-    with pytest.raises(ValueError, match=r"`table`'s index is 'delta_t \[ms\]' .*call "
-                       r"\.reset_index\(\) first"):
-        load_pairing_table(cells.groupby("delta_t [ms]").mean())
+    cells = pd.DataFrame({"delta_t [ms]": [-20, -20, 20, 20], "weight_ratio": [.8, .9, 1.2, 1.3],
+                          "cell": ["a", "b", "c", "d"]})
+    means = _no_warning(load_pairing_table, cells.groupby("delta_t [ms]")[["weight_ratio"]].mean())
+    assert means["delta_t"].tolist() == [-0.02, 0.02]  # a groupby's keys are its column
+    labelled = load_pairing_table(cells.set_index("cell"))
+    assert labelled["cell"].tolist() == ["a", "b", "c", "d"]  # a named index is a label
 
 
 # ------------------------------------------------------------------ 10. comments

@@ -253,9 +253,7 @@ def _read_frame(source: Any, sheet: Any = None) -> _Raw:
     """The raw table of a path or a DataFrame (columns as written; summary rows, empty rows
     and empty unnamed columns dropped)."""
     if isinstance(source, pd.DataFrame):
-        frame = source.copy()
-        _check_index(frame)
-        frame.index = pd.RangeIndex(len(frame))
+        frame = _index_as_columns(source.copy())  # set_index("cell"), a groupby's keys
         where = _Where()
         frame = _drop_summaries(_labels_apart(frame, where), where)
         return _Raw(_without_index_column(frame), "DataFrame", where)
@@ -291,9 +289,9 @@ def _read_frame(source: Any, sheet: Any = None) -> _Raw:
 
 
 def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """A Parquet file's frame with its named index levels as its first columns (pandas
-    stores the columns of ``set_index("cell")`` or a groupby's keys as the index) and its
-    unnamed ones (0, 1, 2, ...) dropped; the rows numbered 0..R-1."""
+    """A DataFrame's (or Parquet file's) frame with its named index levels as its first
+    columns (pandas stores the columns of ``set_index("cell")`` or a groupby's keys as the
+    index) and its unnamed ones (0, 1, 2, ...) dropped; the rows numbered 0..R-1."""
     named = [n for n in frame.index.names if n is not None and n not in frame.columns]
     if named:
         frame = frame.reset_index(level=named)
@@ -368,16 +366,6 @@ def header_units(table: Any, *, sheet: Any = None) -> dict[str, str | None]:
 # ------------------------------------------------------------------ columns
 
 
-
-
-def _check_index(frame: pd.DataFrame) -> None:
-    """Refuse a DataFrame whose index holds a known column (a groupby's keys)."""
-    names = [header_name(c) for c in frame.columns]
-    for level in frame.index.names:
-        if level is not None and header_name(level) in COLUMNS and header_name(
-                level) not in names:
-            raise ValueError(f"`table`'s index is {level!r} (a groupby's keys?), not a column; "
-                             "call .reset_index() first so that it is one.")
 
 
 def _factor(name: str, unit: str | None, weight_unit: str | None,
