@@ -60,3 +60,17 @@ def test_the_interval_contains_its_estimate_to_the_last_bit(n_k):
             warnings.simplefilter("ignore")
             est = HebbianEstimator(n_boot=200, n_null=0, rng=0, progress=False).fit(ds)
         assert est.ci_[0] <= est.alignment_ <= est.ci_[1], (seed, est.alignment_, est.ci_)
+
+
+def test_one_interval_prints_no_interval_and_judges_no_emergence():
+    rng = np.random.default_rng(0)
+    pre, post = rng.standard_normal((20, 4)), rng.standard_normal((20, 2))
+    w = 1 + np.cumsum(0.1 * rng.standard_normal((2, 2, 4)), axis=0)
+    ds = make_record(pre, post, w, time=np.arange(20) * 0.01, weight_time=[0.0, 0.2], decay=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HebbianEstimator(n_boot=200, n_null=0, rng=0, progress=False).fit(ds)
+    text = est.summary()
+    assert "(no interval: only 1 weight interval" in text and "CI" not in text
+    assert np.isnan(est.pooled_ci_).all() and "BCa" not in text
+    assert "homeostatic balance" not in text

@@ -700,6 +700,8 @@ class HebbianEstimator:
             verdict = "indeterminate"
         pooled, pred, gap, pooled_ci, diff_ci, consistent = _pooled_forms(
             obs, counts, gamma, gam_b, gam_j, alpha)
+        if n_k < 2:  # every resample is the one interval: a zero-width interval says nothing
+            pooled_ci, diff_ci, consistent = np.full(2, np.nan), np.full(2, np.nan), False
         self.extended_ = ext
         self.se_ = se
         self.alignment_ = a_hat
@@ -798,7 +800,7 @@ class HebbianEstimator:
             f"decay       {self.decay_:.4g} 1/{tu}  [{self.decay_ci_[0]:.4g}, "
             f"{self.decay_ci_[1]:.4g}] ({self.decay_source_})",
             f"pooled      {_value_ci(self.pooled_, self.pooled_ci_)}  cos(sum g, sum H)"
-            + ("; BCa interval" if np.isfinite(self.pooled_) else ""),
+            + ("; BCa interval" if np.isfinite(self.pooled_ci_).all() else ""),
             self._emergent_line(),
             "stationarity gap " + (f"{self.stationarity_gap_:.3g}  (0 = stationary)"
                                    if np.isfinite(self.stationarity_gap_) else
@@ -813,6 +815,9 @@ class HebbianEstimator:
         if not np.isfinite(self.alignment_):
             return ("alignment   n/a  (undefined: no observed synapse has both a nonzero "
                     "learning signal and a nonzero Hebbian term)")
+        if not np.isfinite(self.ci_).all():
+            return (f"alignment   {self.alignment_:+.3f}  (no interval: "
+                    f"{self.verdict_reason_ or 'the bootstrap interval is undefined'})")
         return (f"alignment   {_value_ci(self.alignment_, self.ci_)} "
                 f"({100 * (1 - self.alpha):.0f}% studentized block-bootstrap CI, {self.n_boot} "
                 f"replicates, block {self.block_length_} (Politis-White))"
