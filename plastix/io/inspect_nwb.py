@@ -324,9 +324,10 @@ def _series(c: NwbContent, ins: Inspection, options: dict[str, Any]) -> None:
         if options.get(f"{r}_activity") or f"processing/{MODULE}/{r}_activity" in c.series:
             continue
         if no_spikes:
-            ins.missing.append(f"{r}synaptic activity: no spikes in the Units table and no "
-                               f"{r} activity series")
             cands = _activity_candidates(c, r, options, ins.path)
+            ins.missing.append(f"{r}synaptic activity: no spikes in the Units table and no "
+                               f"series named for it ({CLI_FLAGS[r + '_activity']} PATH"
+                               + ("; the flags below name a candidate)" if cands else ")"))
             named = [p for p in cands if r in p.rsplit("/", 1)[-1].lower()]
             if cands:
                 # a series with a ROI/electrode table (ranked first) holds both roles, split
