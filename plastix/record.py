@@ -802,6 +802,17 @@ def _magnitude_bound(ds: xr.Dataset, name: str, tu: str) -> tuple[float, str, st
     return MAX_ARBITRARY, units, "no activation or fluorescence signal is that large"
 
 
+def with_decay(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with a ``decay`` variable: NaN (unknown) in ``1/time_units`` when a record
+    written by other code has none (the layout's "NaN if unknown"); else ``ds`` itself."""
+    if "decay" in ds.variables:
+        return ds
+    tu = ds.attrs.get("time_units", "s")
+    out = ds.assign(decay=xr.DataArray(np.nan, attrs={"units": f"1/{tu}"}))
+    out.set_close(ds.close)  # closing the copy closes a lazily opened file
+    return out
+
+
 def _check_stored_decay(where: str, var: xr.DataArray, tu: str) -> None:
     """A stored decay: a float rate >= 0 (or NaN) in ``1/{tu}``."""
     unit = f"1/{tu}"

@@ -382,7 +382,7 @@ def _lazy_record(blocks: list, close: Any, path: Path) -> xr.Dataset:
     """The record of the first of lazily opened ``blocks``; ``close()`` closes the file when
     the record is closed (at once if the record cannot be built)."""
     try:
-        ds = from_neo(pick_block(blocks, 0, path), lazy=True)
+        ds = from_neo(pick_block(blocks, 0, path, record=True), lazy=True)
     except BaseException:
         close()
         raise

@@ -665,7 +665,7 @@ def read_neo_file(blocks: list[Any], path: str | Path, **options: Any) -> xr.Dat
                          "(e.g. train.annotations['role'] = 'pre'), or drop the flag; the options "
                          f"that apply: {', '.join(map(cli_flag, NEO_READ_OPTIONS[:3]))}.")
     decay = options.pop("decay", None)
-    ds = from_neo(pick_block(blocks, 0, path), **options)
+    ds = from_neo(pick_block(blocks, 0, path, record=True), **options)
     if decay is not None:
         if ds["decay"].attrs.get("units") != "1/s":
             raise ValueError(f"`decay` is in 1/s, and {Path(path).name!r} counts time in "
@@ -675,11 +675,18 @@ def read_neo_file(blocks: list[Any], path: str | Path, **options: Any) -> xr.Dat
     return ds
 
 
-def pick_block(blocks: list[Any], index: int, path: str | Path) -> Any:
+def pick_block(blocks: list[Any], index: int, path: str | Path, *,
+               record: bool = False) -> Any:
     """Block ``index`` of the blocks read from ``path``; a clear error when it has none.
 
     A block without ``file_origin`` (NIX does not keep it) gets ``path``, so messages
-    and the record's provenance name the file."""
+    and the record's provenance name the file.  ``record=True`` (a file read as one
+    record, its first block) warns when the file holds more blocks, which are left out."""
+    if record and len(blocks) > 1:
+        warn_caller(f"{Path(path).name!r} holds {len(blocks)} Neo Blocks; plastix reads the "
+                    f"first as the record and leaves the other {len(blocks) - 1} out. To "
+                    "estimate another, save it in a file of its own: plastix.io.write_block("
+                    "plastix.io.read_block(path, block_index=i), 'block_i.nix').", UserWarning)
     if not 0 <= index < len(blocks):
         raise ValueError(f"`block_index` must be in [0, {len(blocks)}) for {Path(path).name!r}; "
                          f"got {index}.")

@@ -39,8 +39,11 @@ def py_scalar(x: Any) -> Any:
 
 def unit_id(x: Any) -> Any:
     """A unit id as the Python value it names: a float that is a whole number (MATLAB
-    stores ids as doubles: ``7.0``) is the int ``7``."""
+    stores ids as doubles: ``7.0``) is the int ``7``; bytes (how HDF5 hands back text:
+    ``b"10"``) are their text."""
     x = py_scalar(x)
+    if isinstance(x, bytes):
+        x = x.decode("utf-8", errors="replace")
     if isinstance(x, float) and x.is_integer():
         return int(x)
     return x
@@ -282,9 +285,27 @@ def parse_segment(i: int, seg: Any, tq: Any, is_px: bool, *, need_weight: bool =
             raise SchemaError(f"{where}: the 'weight' signal has two channels for the same "
                               "synapse (pre, post); expected one channel per synapse.")
         values, label = _values(sig, rate_like=False)
-        out["weight"] = {"times": _times(sig, tq), "values": values, "pre": pre,
+        times, values = _sorted_samples(where, sig, _times(sig, tq), values)
+        out["weight"] = {"times": times, "values": values, "pre": pre,
                          "post": post, "label": label}
     return out
+
+
+def _sorted_samples(where: str, sig: Any, times: np.ndarray, values: Any
+                    ) -> tuple[np.ndarray, Any]:
+    """The 'weight' signal's samples in time order (Neo keeps an irregular signal's
+    samples in the order given); two samples at one time are refused, naming it."""
+    order = None
+    if times.size > 1 and np.any(np.diff(times) < 0) and isinstance(values, np.ndarray):
+        order = np.argsort(times, kind="stable")
+        times, values = times[order], values[order]
+    same = np.flatnonzero(np.diff(times) == 0) if times.size > 1 else np.zeros(0, np.int64)
+    if same.size:
+        at = sig.times[order[same[0]] if order is not None else same[0]]
+        raise SchemaError(f"{where}: the 'weight' signal has two samples at {at}; expected "
+                          "one sample per time. Average the repeated measurements, or drop "
+                          "all but one.")
+    return times, values
 
 
 def _int_text(x: Any) -> int | None:

@@ -18,7 +18,7 @@ import xarray as xr
 from plastix._util.io import atomic_write, write_netcdf_file
 from plastix.io.lazy import placeholder
 from plastix.io.probe import reading
-from plastix.record import check_streamed, validate_record, value_bound
+from plastix.record import check_streamed, validate_record, value_bound, with_decay
 
 __all__ = ["LABEL", "COMPRESSION", "to_netcdf", "write_netcdf", "load_netcdf", "open_netcdf"]
 
@@ -123,7 +123,7 @@ def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
     if not path.exists():
         raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
     with reading(path, LABEL), xr.open_dataset(path, engine="h5netcdf") as f:
-        ds = f.load()
+        ds = with_decay(f.load())
     return validate_record(ds, stage=f"load_netcdf({path.name})")
 
 
@@ -133,4 +133,4 @@ def open_netcdf(path: str | os.PathLike) -> xr.Dataset:
     Not validated: the estimator checks the skeleton and streams the values.
     """
     with reading(path, LABEL):
-        return xr.open_dataset(path, engine="h5netcdf", cache=False)
+        return with_decay(xr.open_dataset(path, engine="h5netcdf", cache=False))

@@ -16,6 +16,7 @@ the probable cause and what to do.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 import sys
@@ -23,6 +24,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from plastix._util.errors import FileFormatError, SchemaError, UnsafeFileError
 
@@ -139,7 +141,9 @@ def nwb_notes(path: str | os.PathLike) -> str | None:
 
 def nwb_by_neo(path: str | os.PathLike) -> bool:
     """Whether an NWB file was written by Neo (``neo.NWBIO``): plastix's mark in ``notes``,
-    or the ``_name`` and ``block`` columns Neo adds to the ``Units`` table."""
+    the ``_name`` and ``block`` columns Neo adds to the ``Units`` table, or (a file of
+    signals without spike trains has no ``Units``) the JSON ``comments`` naming the block
+    and segment that Neo gives each acquired series."""
     from plastix.io.neo_pack import NWB_MARK
 
     if (nwb_notes(path) or "").startswith(NWB_MARK):
@@ -149,9 +153,28 @@ def nwb_by_neo(path: str | os.PathLike) -> bool:
     try:
         with h5py.File(path, "r") as f:
             units = f.get("units")
-            return units is not None and "_name" in units and "block" in units
+            if units is not None and "_name" in units and "block" in units:
+                return True
+            acquired = f.get("acquisition")
+            return acquired is not None and any(
+                _neo_comments(acquired[name].attrs.get("comments"))
+                for name in list(acquired)[:8] if isinstance(acquired[name], h5py.Group))
     except Exception:  # noqa: BLE001 - unreadable: not Neo's, the reader will say why
         return False
+
+
+def _neo_comments(text: Any) -> bool:
+    """Whether a series' ``comments`` are Neo's: a JSON object with ``block`` and
+    ``segment``."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if not isinstance(text, str) or not text.startswith("{"):
+        return False
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and {"block", "segment"} <= set(value)
 
 
 def _cause(path: Path, err: BaseException) -> tuple[str, str]:
