@@ -1643,8 +1643,8 @@ CASES += [
      r"give the measured weights instead, or spike trains of the other role\."),
     ("infer-window-shorter-than-lag", _infer(window=0.005), ValueError,
      r"`window` \(0\.005 s\) must be longer than the lag window and its baseline \(they "
-     r"reach 0\.06 s after a presynaptic spike\); use a window of several seconds, e\.g\. "
-     r"window=10\.0\."),
+     r"reach 0\.06 s after a presynaptic spike\); use a `window` of several seconds \(e\.g\. "
+     r"10 s\)\."),
     ("infer-no-unit-fires", _infer(silent=True), ValueError,
      r"infer_weights: no postsynaptic unit fires \(all 1 have no spikes\); weights are "
      r"inferred from spikes\. Check that the postsynaptic units hold spike times\."),

@@ -208,7 +208,7 @@ def _check_params(window: float, lag: Any, baseline: Any, jitter: float,
     if window <= reach:
         raise ValueError(f"`window` ({window:g} s) must be longer than the lag window and its "
                          f"baseline (they reach {reach:g} s after a presynaptic spike); use a "
-                         "window of several seconds, e.g. window=10.0.")
+                         "`window` of several seconds (e.g. 10 s).")
     check_int("n_surrogates", n_surrogates, low=0)
     check_int("min_spikes", min_spikes, low=1)
     return lo, hi
@@ -545,7 +545,8 @@ def _ccg(ds, pre, post, starts, wsegs, window, lo, hi, baseline, jitter, n_surro
         k = np.floor((pt[idx] - starts[wi[0]]) / window).astype(np.int64)  # window in segment
         qs_i = [np.sort(qt[(qs == s) & (qu == i)]) for i in range(n_post)]
         edges = np.append(starts[wi], starts[wi[-1]] + window)
-        fired = [np.histogram(q, bins=edges)[0] > 0 for q in qs_i]
+        # windows are [start, end): a spike on the segment's last edge fires in none
+        fired = [np.diff(np.searchsorted(q, edges, side="left")) > 0 for q in qs_i]
         for (a, b), blocks in runs:
             sel = (k >= a) & (k < b)
             m, kk = idx[sel], k[sel]
@@ -1248,6 +1249,31 @@ def _cross_fit(est: Any, record: xr.Dataset, block: float, method: str, infer: d
     return _with_pre_spikes(shell, _split_pre(record, block, 0, odd), how)
 
 
+def _check_windows_for_estimate(record: xr.Dataset, window: float,
+                                cross_fit: float | None) -> None:
+    """Refuse, before any work, a ``window`` (s) that leaves the estimate nothing: shorter
+    than two cross-fit blocks (every other window would hold no spike to infer from), or
+    longer than half the longest segment (one window per segment: no weight change)."""
+    if not (np.isfinite(window) and window > 0):
+        return  # infer_weights says what is wrong with it
+    if cross_fit is not None and np.isfinite(cross_fit) and window < 2 * cross_fit:
+        raise ValueError(f"`window` ({window:g} s) must be at least {2 * cross_fit:g} s when "
+                         f"estimating from spikes: the estimate cross-fits in blocks of "
+                         f"{cross_fit:g} s (the weights from every other block, the STDP term "
+                         "from the rest), so a window shorter than two blocks can hold no "
+                         f"spike to infer from; use a `window` of {2 * cross_fit:g} s or more "
+                         f"(default {DEFAULT_WINDOW:g} s).")
+    tu = str(record.attrs.get("time_units", "s"))
+    if tu not in _SEC_PER or "segment" not in record.variables:
+        return
+    seg_ids = np.unique(np.asarray(record["segment"].values))
+    longest = float(_segment_lengths(record, seg_ids).max()) * _SEC_PER[tu]  # s
+    if window > longest / 2:
+        raise ValueError(f"`window` ({window:g} s) leaves at most one window in the longest "
+                         f"segment ({longest:.4g} s), and a weight change needs two windows in "
+                         f"one segment; use a `window` of at most {longest / 2:.4g} s.")
+
+
 def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "stdp",
                          cross_fit: float | None = 1.0, infer: dict | None = None,
                          resume_dir: Any = None, **estimator_params: Any):
@@ -1302,6 +1328,7 @@ def estimate_from_spikes(record: Any, *, method: str = "ccg", kernel: str = "std
         infer.setdefault("resume_dir", resume_dir)
         estimator_params.setdefault("resume_dir", resume_dir)
     est = HebbianEstimator(kernel=kernel, **estimator_params)
+    _check_windows_for_estimate(record, float(infer.get("window", DEFAULT_WINDOW)), cross_fit)
     if cross_fit is not None:
         check_positive("cross_fit", cross_fit, "s")
         c = 1.0 / _SEC_PER.get(str(record.attrs.get("time_units", "s")), 1.0)
