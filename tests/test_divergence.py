@@ -169,3 +169,15 @@ def test_a_diverging_manipulation_names_hypothesis_and_condition():
                        r"1/s\) diverged under 'decay_half' \(decay 0\.5 1/s.*weight 3e\+06 at "
                        r"t = 0\.2 s of the measured window.*not the file of --record"):
         _check_window(win, spec, Condition(0.5, 0.1), truth)
+
+
+def test_a_simulation_whose_values_turn_nan_is_a_divergence_not_a_record():
+    """An error-rule circuit at eta 1e20: Brian2's integration gives NaN (inf - inf), which
+    in a record would read as unrecorded synapses; it is a divergence."""
+    pytest.importorskip("brian2")
+    from plastix.circuits import RateCircuitConfig, simulate_rate
+
+    cfg = RateCircuitConfig(rule="error", eta=1e20, decay=1.0, duration=0.5, n_pre=10,
+                            n_post=2)
+    with pytest.raises(SimulationDiverged, match=r"the rate circuit diverged .* nan"):
+        simulate_rate(cfg, rng=0, target="numpy")

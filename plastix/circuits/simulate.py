@@ -210,7 +210,7 @@ def check_not_diverged(cfg: Any, arrays: list) -> None:
     arrays : list of (label, values, bound, unit, times, time_axis)
         As :func:`plastix.circuits.divergence.find_divergence` takes them.
     """
-    found = find_divergence(arrays)
+    found = find_divergence(arrays, nan_is_divergence=True)
     if found is None:
         return
     cause = ("runaway Hebbian growth" if cfg.rule in ("hebbian", "stdp")
@@ -248,7 +248,10 @@ def to_record(cfg: Any, arrays: Any, res: dict[str, Any], *, codegen_target: str
     if wall_time is not None:
         prov["wall_time_s"] = round(float(wall_time), 3)
     prov.update(extra_provenance or {})
-    checks = [("weight", weight, MAX_WEIGHT, "", res["weight_time"], 0)]
+    # the recorded synapses only: in the dense array NaN marks the others, while NaN in a
+    # simulated value is an overflow (inf - inf) and counts as divergence
+    checks = [("weight", np.asarray(res["w"], dtype=float), MAX_WEIGHT, "",
+               res["weight_time"], 0)]
     kw: dict[str, Any] = dict(time=time_axis, weight_time=res["weight_time"], dt=cfg.bin_size,
                               time_units="s", decay=cfg.decay, source="brian2",
                               provenance=prov, truth=truth)
