@@ -181,3 +181,22 @@ def test_a_simulation_whose_values_turn_nan_is_a_divergence_not_a_record():
                             n_post=2)
     with pytest.raises(SimulationDiverged, match=r"the rate circuit diverged .* nan"):
         simulate_rate(cfg, rng=0, target="numpy")
+
+
+def test_brian2s_logged_warnings_are_plastix_warning_lines_and_restored(capfd):
+    """The console turns Brian2's logged warnings into Python warnings (one
+    `plastix: warning (brian2): ...` line) and mutes Brian2's own console line, only while
+    it runs."""
+    pytest.importorskip("brian2")
+    import logging
+
+    from brian2.utils.logger import BrianLogger, get_logger
+
+    from plastix.cli import _brian2_log_as_warnings
+
+    before = list(logging.getLogger("brian2").handlers)
+    with _brian2_log_as_warnings(), pytest.warns(UserWarning, match="probe 5 message"):
+        get_logger("brian2.probe5").warn("probe 5 message")
+    assert "WARNING    probe 5 message" not in capfd.readouterr().err
+    assert logging.getLogger("brian2").handlers == before
+    assert not BrianLogger.console_handler.filters

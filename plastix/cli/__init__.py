@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import re
 import signal
@@ -167,9 +168,61 @@ def console(argv: list[str] | None = None) -> int:
     time) handled like Ctrl-C, so that a write in progress removes its temporary file and
     the finished work is kept; the warning settings and the handler are restored on
     return."""
-    with warnings.catch_warnings(), _terminate_as_interrupt():
+    with warnings.catch_warnings(), _terminate_as_interrupt(), _brian2_log_as_warnings():
         warnings.showwarning = _WarningPrinter()
         return main(argv)
+
+
+class _Brian2Lines(logging.Handler):
+    """On the ``brian2`` logger while the console runs: each WARNING or worse that Brian2
+    logs becomes a Python warning from Brian2's own file (printed as one
+    ``plastix: warning (brian2): ...`` line), and Brian2's console handler, once it
+    exists, is filtered so that it does not print the record a second time."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.muted: logging.Handler | None = None
+
+    def mute(self) -> None:
+        """Filter Brian2's console handler, when Brian2 has made it (it is made when
+        Brian2 is imported, before or after the console starts)."""
+        own = getattr(sys.modules.get("brian2.utils.logger"), "BrianLogger", None)
+        console = getattr(own, "console_handler", None)
+        if console is not None and console is not self.muted:
+            self.unmute()
+            console.addFilter(_below_warning)
+            self.muted = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.mute()
+        warnings.warn_explicit(record.getMessage(), UserWarning, record.pathname,
+                               record.lineno, module=record.module)
+
+    def unmute(self) -> None:
+        """Take the filter off Brian2's console handler (``release`` is the lock's)."""
+        if self.muted is not None:
+            self.muted.removeFilter(_below_warning)
+            self.muted = None
+
+
+def _below_warning(record: logging.LogRecord) -> bool:
+    return record.levelno < logging.WARNING
+
+
+@contextlib.contextmanager
+def _brian2_log_as_warnings() -> Iterator[None]:
+    """Inside the block, Brian2's logged warnings are plastix's warning lines
+    (:class:`_Brian2Lines`); the ``brian2`` logger and its console handler are restored on
+    exit."""
+    lines = _Brian2Lines()
+    logger = logging.getLogger("brian2")
+    logger.addHandler(lines)
+    lines.mute()  # Brian2 imported already: its handler comes first, mute it now
+    try:
+        yield
+    finally:
+        logger.removeHandler(lines)
+        lines.unmute()
 
 
 class Terminated(KeyboardInterrupt):
