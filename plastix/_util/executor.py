@@ -46,7 +46,8 @@ from plastix._util.registry import Registry
 from plastix._util.validate import check_int
 
 __all__ = ["Task", "Backend", "BACKENDS", "TaskError", "run_tasks", "open_client",
-           "check_client", "imported_on_workers", "local_cluster_environ", "DEFAULT_RETRIES"]
+           "check_client", "check_client_flags", "imported_on_workers",
+           "local_cluster_environ", "DEFAULT_RETRIES"]
 
 DEFAULT_RETRIES = 2
 """Reruns of a task that raised on a Dask worker before its failure is reported."""
@@ -308,6 +309,36 @@ def local_cluster_environ() -> Iterator[None]:
         yield
 
 
+MAX_WORKERS_PER_CORE = 4
+"""Local worker processes per core that ``--workers`` may start (more only thrash)."""
+
+
+class SchedulerUnreachable(ConnectionError, ValueError):
+    """No Dask scheduler answered at the address given (a user's input: one line)."""
+
+
+def check_client_flags(workers: Any, scheduler: Any) -> None:
+    """Refuse, before any work, ``--workers`` / ``--scheduler`` values that cannot make a
+    client: both given, workers not an int >= 1 or more than
+    :data:`MAX_WORKERS_PER_CORE` per core, an empty scheduler address."""
+    if workers is not None and scheduler is not None:
+        raise ValueError("give `--workers` (start a local cluster) or `--scheduler` (connect "
+                         "to a running one), not both.")
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"`--workers` must be an int >= 1 (worker processes of a local "
+                             f"Dask cluster); got {workers!r}. Omit it to run in this process.")
+        cores = os.cpu_count() or 1
+        if workers > MAX_WORKERS_PER_CORE * cores:
+            raise ValueError(f"`--workers` {workers} is more than {MAX_WORKERS_PER_CORE} per "
+                             f"core of this machine ({cores} core(s)): each worker is a process "
+                             f"of its own; use at most {cores} (one per core), or --scheduler "
+                             "ADDRESS for a cluster of several machines.")
+    if scheduler is not None and not str(scheduler).strip():
+        raise ValueError("`--scheduler` is empty; give a running scheduler's address "
+                         "(tcp://HOST:PORT) or its scheduler file (.json), or omit the flag.")
+
+
 @contextlib.contextmanager
 def open_client(*, workers: int | None = None, scheduler: str | None = None,
                 out: Any = None, timeout: float = SCHEDULER_TIMEOUT_S) -> Iterator[Any]:
@@ -320,18 +351,13 @@ def open_client(*, workers: int | None = None, scheduler: str | None = None,
     (run here).  ``timeout`` (s) bounds the wait for a scheduler.
     """
     out = sys.stderr if out is None else out
-    if workers is not None and scheduler is not None:
-        raise ValueError("give `--workers` (start a local cluster) or `--scheduler` (connect "
-                         "to a running one), not both.")
+    check_client_flags(workers, scheduler)
     if workers is None and scheduler is None:
         yield None
         return
     from distributed import Client, LocalCluster
 
     if workers is not None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"`--workers` must be an int >= 1 (worker processes of a local "
-                             f"Dask cluster); got {workers!r}. Omit it to run in this process.")
         with local_cluster_environ(), LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
                 dashboard_address=":0") as cluster, Client(cluster) as client:
@@ -348,10 +374,10 @@ def open_client(*, workers: int | None = None, scheduler: str | None = None,
     try:
         client = Client(**kw, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as err:
-        raise ConnectionError(f"`--scheduler` {scheduler}: no Dask scheduler answered within "
-                              f"{timeout:g} s ({type(err).__name__}); start one "
-                              "(`dask scheduler`) or check the address (tcp://HOST:PORT or a "
-                              "scheduler file .json).") from None
+        raise SchedulerUnreachable(f"`--scheduler` {scheduler}: no Dask scheduler answered "
+                                   f"within {timeout:g} s ({type(err).__name__}); start one "
+                                   "(`dask scheduler`) or check the address (tcp://HOST:PORT "
+                                   "or a scheduler file .json).") from None
     with client:
         print(f"dask: connected to {scheduler}; dashboard at {client.dashboard_link}",
               file=out, flush=True)

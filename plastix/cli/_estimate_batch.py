@@ -47,12 +47,16 @@ def _key(path: Path, options: dict[str, Any]) -> str:
 
 
 def _check(args: argparse.Namespace) -> Path:
+    from plastix._util.executor import check_client_flags
     from plastix.cli._registry_help import check_kernel
     from plastix.io.table import is_pairing_table
 
+    check_client_flags(args.workers, args.scheduler)  # before any output is written
     if args.out is None or not is_folder_target(args.out):
-        raise CLIError(f"`--out` must be a folder (DIR/) when estimating a batch of "
-                       f"{len(args.file)} file(s); got {args.out!r}. Give e.g. --out results/.")
+        why = (f"a batch of {len(args.file)} file(s)" if len(args.file) > 1 else
+               "with --workers or --scheduler (each file is a task, its result a file in it)")
+        raise CLIError(f"`--out` must be a folder (DIR/) when estimating {why}; got "
+                       f"{args.out!r}. Give e.g. --out results/.")
     if args.plot:
         raise CLIError("`--plot` draws one recording; drop it for a batch (or estimate the "
                        "file alone).")

@@ -9,6 +9,7 @@ The flags (``--pre-units``, ``--post-units``, ``--pre-activity``,
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 __all__ = ["add_reader_flags", "reader_options"]
@@ -34,9 +35,35 @@ def add_reader_flags(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] =
         "mapping a file of units: standard NWB, a pynapple session folder, a Kilosort / Phy "
         "folder (see `plastix inspect FILE`)")
     for name, flag in _flags(skip).items():
-        kind = float if name in ("bin_size", "decay") else str
+        kind = {"bin_size": _bin_size, "decay": _decay}.get(name, str)
         group.add_argument(flag, dest=f"read_{name}", type=kind, default=None,
                            help=OPTION_HELP.get(name, _SEGMENTS_HELP))
+
+
+def _decay(text: str) -> float:
+    """``--decay``: a known decay rate in 1/s, finite and >= 0 (0: the weights do not
+    decay); NaN, infinite or negative values are refused as the flag is read."""
+    value = _number(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a decay rate in 1/s, finite and >= 0 "
+                                         f"(0 if the weights do not decay); got {text!r}")
+    return value
+
+
+def _bin_size(text: str) -> float:
+    """``--bin-size``: a bin width in s, finite and > 0."""
+    value = _number(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a bin width in seconds, finite and > 0 "
+                                         f"(e.g. 0.01); got {text!r}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
 
 
 def reader_options(args: argparse.Namespace) -> dict[str, Any]:

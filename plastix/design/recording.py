@@ -94,6 +94,10 @@ def spike_verdict(record: xr.Dataset, window: float, seed: int, *, method: str =
             "inference_p": float(est.inference_test_[2]), "reason": est.verdict_reason_}
 
 
+MAX_LENGTH_S = 7 * 86400.0
+"""Longest recording length (s) a design simulates."""
+
+
 def _check(lengths: Sequence[float], window: float, power: float, method: str, target: str
            ) -> np.ndarray:
     """The sorted lengths, every option checked before the first (slow) simulation."""
@@ -105,6 +109,10 @@ def _check(lengths: Sequence[float], window: float, power: float, method: str, t
     ls = np.sort(np.asarray([check_positive("lengths", v, "s") for v in lengths], float))
     if ls.size == 0:
         raise ValueError("`lengths` must name at least one recording length, in seconds.")
+    if ls[-1] > MAX_LENGTH_S:
+        raise ValueError(f"`lengths` must be at most {MAX_LENGTH_S:g} s (a week of recording, "
+                         f"simulated at every step); got {ls[-1]:g} s. Give the lengths in "
+                         "seconds, e.g. 400,800,1600.")
     check_positive("window", window, "s")
     if ls[0] / window < MIN_INTERVALS + 1:
         raise ValueError(f"`window` ({window:g} s) leaves the shortest length ({ls[0]:g} s) "

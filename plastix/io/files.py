@@ -112,7 +112,28 @@ def load_record(path: str | os.PathLike, *, allow_pickle: bool = False,
     path = Path(path)
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
+    _check_reader_options(fmt, path, options)
     return fmt.read(path, **options)
+
+
+def _check_reader_options(fmt: Any, path: Path, options: dict[str, Any]) -> None:
+    """Refuse, in one line naming the flags, reader options that ``fmt``'s reader does not
+    take (a NetCDF record holds its units, series, segments and bins itself)."""
+    import inspect as _inspect
+
+    from plastix.io.nwb_scan import cli_flag
+
+    params = _inspect.signature(fmt.read).parameters.values()
+    if not options or any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    taken = {p.name for p in params if p.kind is p.KEYWORD_ONLY}
+    other = [k for k in options if k not in taken]
+    if other:
+        given = ", ".join(f"`{k}` ({cli_flag(k)})" for k in other)
+        raise ValueError(f"{given} cannot apply to {path.name!r}: a {fmt.label} file is a "
+                         "plastix record, whose units, activity, weights, segments and bins are "
+                         "stored in it; drop the flag (to change a record, edit it with xarray "
+                         "and save it with plastix.io.save_record).")
 
 
 def open_record(path: str | os.PathLike, *, allow_pickle: bool = False,
@@ -128,6 +149,7 @@ def open_record(path: str | os.PathLike, *, allow_pickle: bool = False,
     path = Path(path)
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
+    _check_reader_options(fmt, path, options)
     lazy = fmt.open_lazy is not None and set(options) <= set(fmt.lazy_options)
     ds = fmt.open_lazy(path, **options) if lazy else None
     return ds if ds is not None else fmt.read(path, **options)
