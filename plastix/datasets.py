@@ -378,6 +378,11 @@ def verify_exit_code(results: list[tuple[str, str]]) -> int:
 
 def make_datasets(root: Path | None = None, *, names: list[str] | None = None) -> Path:
     """(Re)build the datasets from their recipes and write the registry."""
+    known = [spec["name"] for spec in SPECS]
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise ValueError(f"`name` (--name) names no dataset: {', '.join(map(repr, unknown))}; "
+                         f"the datasets are {', '.join(map(repr, known))}.")
     root = root or dataset_dir()
     root.mkdir(parents=True, exist_ok=True)
     try:

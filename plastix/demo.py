@@ -29,7 +29,7 @@ import numpy as np
 from plastix._util.rng import resolve_rng, spawn
 from plastix.report import Report, Section, markdown_html, table_html, verdict_badge
 
-__all__ = ["run_demo", "DEMO_PIECES"]
+__all__ = ["run_demo", "check_pieces", "DEMO_PIECES"]
 
 
 def _q(path: Any) -> str:
@@ -360,6 +360,15 @@ DEMO_PIECES: list[tuple[str, Callable[[Path, np.random.Generator, bool], list[Se
 ]
 
 
+def check_pieces(pieces: list[str] | None) -> None:
+    """Refuse piece names that select no demo piece (any part of a name selects it)."""
+    unknown = [p for p in pieces or [] if not any(p in n for n, _ in DEMO_PIECES)]
+    if unknown:
+        raise ValueError(f"`only` (--only) names no demo piece: {', '.join(map(repr, unknown))}; "
+                         f"the pieces are {', '.join(repr(n) for n, _ in DEMO_PIECES)} (any "
+                         "part of a name selects it).")
+
+
 def run_demo(out: str | Path, *, rng: Any = 0, progress: bool = True,
              pieces: list[str] | None = None) -> tuple[Path, list[str]]:
     """Run the demo into ``out``; return the report's path and the names of failed pieces.
@@ -377,6 +386,7 @@ def run_demo(out: str | Path, *, rng: Any = 0, progress: bool = True,
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    check_pieces(pieces)
     chosen = [(n, f) for n, f in DEMO_PIECES if not pieces or any(p in n for p in pieces)]
     children = spawn(resolve_rng(rng), len(DEMO_PIECES))
     report = Report("plastix demo: emergent versus mechanistic Hebbian plasticity", _INTRO)

@@ -63,3 +63,10 @@ def test_a_recording_length_past_a_week_is_refused_before_simulating():
 
     with pytest.raises(ValueError, match=r"`lengths` must be at most 604800 s"):
         _check([400.0, 1e308], 16.0, 0.8, "ccg", "numpy")
+
+
+def test_an_unknown_demo_piece_or_dataset_name_is_refused(capsys, tmp_path):
+    err = _error(capsys, ["demo", "--only", "nosuch", "--out", f"{tmp_path / 'd'}/"])
+    assert "names no demo piece: 'nosuch'" in err and not (tmp_path / "d").exists()
+    assert "names no dataset: 'nosuch'" in _error(capsys, ["datasets", "make", "--name",
+                                                           "nosuch"])

@@ -25,8 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from plastix.demo import run_demo
+    from plastix.demo import check_pieces, run_demo
 
+    check_pieces(args.only)  # before the folder is made
     check_folder(args.out)
     path, failed = run_demo(args.out, rng=args.rng, pieces=args.only)
     if failed:
