@@ -70,3 +70,13 @@ def test_an_unknown_demo_piece_or_dataset_name_is_refused(capsys, tmp_path):
     assert "names no demo piece: 'nosuch'" in err and not (tmp_path / "d").exists()
     assert "names no dataset: 'nosuch'" in _error(capsys, ["datasets", "make", "--name",
                                                            "nosuch"])
+
+
+def test_an_stdp_window_past_10_s_and_threads_past_4_per_core_are_refused(capsys, tmp_path):
+    from pathlib import Path
+
+    table = Path(__file__).resolve().parent.parent / "datasets" / "pairing_table_stdp.csv"
+    assert "<= 10000 (ms)" in _error(capsys, ["estimate", str(table), "--tau-ms", "1e308"])
+    err = _error(capsys, ["reproduce", "fig15", "--quick", "--threads", "100000",
+                          "--out", f"{tmp_path / 'r'}/"])
+    assert "more than 4 per core" in err and not (tmp_path / "r").exists()

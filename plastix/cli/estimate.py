@@ -280,7 +280,8 @@ def _run_table(args: argparse.Namespace) -> int:
     args.kernel = args.kernel or "stdp"
     if args.kernel != "all":
         check_kernel(args.kernel)
-    check_number("tau_ms", args.tau_ms, low=0, strict=True, unit="ms")  # named as typed
+    check_number("tau_ms", args.tau_ms, low=0, strict=True, high=10_000.0,
+                 unit="ms")  # named as typed; an STDP window is tens of ms, never 10 s
     check_input(args.file)
     out = _outputs(args)
     by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None

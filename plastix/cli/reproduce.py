@@ -7,6 +7,7 @@ import argparse
 import importlib
 import inspect
 import json
+import os
 from pathlib import Path
 
 from plastix.cli._cluster import add_cluster_flags, cluster_client
@@ -61,6 +62,10 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.experiments import EXPERIMENTS
 
     check_choice("name", args.name, EXPERIMENTS)
+    cores = os.cpu_count() or 1
+    if args.threads is not None and args.threads > 4 * cores:
+        raise ValueError(f"`--threads` {args.threads} is more than 4 per core of this machine "
+                         f"({cores} core(s)); use at most {cores}.")
     extra = {}
     if args.epochs is not None:
         if args.name in ("circuit-phase", "table1-ablations"):
