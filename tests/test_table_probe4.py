@@ -190,7 +190,7 @@ def test_tau_ms_errors_name_the_flag_in_ms(tmp_path, capsys, value, got):
     f = _write(tmp_path / "t.csv", "delta_t [ms],weight_ratio", DT, RATIO)
     assert main(["estimate", f, "--tau-ms", value]) == 2
     err = capsys.readouterr().err
-    assert f"`--tau-ms` must be a positive finite number (ms); got {got}." in err
+    assert f"`--tau-ms` must be a finite number > 0 and <= 10000 (ms); got {got}." in err
 
 
 def test_by_error_lists_the_files_own_columns(tmp_path, capsys):
