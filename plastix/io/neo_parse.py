@@ -18,6 +18,7 @@ import numpy as np
 from plastix._util.errors import SchemaError, did_you_mean
 from plastix._util.optional import import_neo
 from plastix.io.neo_pack import arr_dec, dec, quantities
+from plastix.io.unit_select import unit_id
 from plastix.record import ACTIVITY_KINDS
 
 __all__ = ["ROLES", "LAZY", "py_scalar", "to_pq_units", "json_annotation", "parse_segment",
@@ -35,18 +36,6 @@ LAZY = "_plastix_columns"
 def py_scalar(x: Any) -> Any:
     """A numpy scalar as the Python scalar it holds; anything else unchanged."""
     return x.item() if isinstance(x, np.generic) else x
-
-
-def unit_id(x: Any) -> Any:
-    """A unit id as the Python value it names: a float that is a whole number (MATLAB
-    stores ids as doubles: ``7.0``) is the int ``7``; bytes (how HDF5 hands back text:
-    ``b"10"``) are their text."""
-    x = py_scalar(x)
-    if isinstance(x, bytes):
-        x = x.decode("utf-8", errors="replace")
-    if isinstance(x, float) and x.is_integer():
-        return int(x)
-    return x
 
 
 def to_pq_units(label: str):

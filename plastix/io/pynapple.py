@@ -87,8 +87,9 @@ from plastix.io.lazy import placeholder, with_lazy_activity
 from plastix.io.neo import DEFAULT_BIN_SIZE
 from plastix.io.nwb_map import check_rows_hold_data
 from plastix.io.nwb_scan import assign, synapse_columns, synapse_names
-from plastix.io.pynapple_npz import plain_id, unit_column_names_units
+from plastix.io.pynapple_npz import unit_column_names_units
 from plastix.io.spike_bins import bin_edges, bin_grid, outside_intervals, spike_rates
+from plastix.io.unit_select import unit_id
 from plastix.record import make_record, validate_record
 
 __all__ = ["from_pynapple", "to_pynapple"]
@@ -108,8 +109,8 @@ def _import_pynapple() -> Any:
 
 
 def _key(value: Any) -> Any:
-    """A unit id as a plain Python value (:func:`plastix.io.pynapple_npz.plain_id`)."""
-    return plain_id(value)
+    """A unit id as a plain Python value (:func:`plastix.io.unit_select.unit_id`)."""
+    return unit_id(value)
 
 
 def _one_value(role: str, meta: Any, column: str, default: str) -> str:
@@ -154,7 +155,7 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
     if isinstance(obj, nap.TsGroup):
         meta = obj.metadata
         keys = list(obj.keys())
-        unit = ([plain_id(u) for u in meta["unit"].tolist()]
+        unit = ([unit_id(u) for u in meta["unit"].tolist()]
                 if "unit" in obj.metadata_columns else None)
         ids = np.asarray(unit if unit_column_names_units(unit, f"`{role}`")
                          else np.asarray(keys, dtype=np.int64))
@@ -173,7 +174,7 @@ def _role(nap: Any, role: str, obj: Any) -> dict[str, Any]:
             raise ValueError(f"`{role}`: the TsdFrame's column labels repeat ({twice}); each "
                              "column is one unit, labelled with its id. Give every column its "
                              "own unit id (TsdFrame(..., columns=[...])).")
-        return {"ids": np.asarray([plain_id(c) for c in obj.columns.tolist()]), "spikes": None,
+        return {"ids": np.asarray([unit_id(c) for c in obj.columns.tolist()]), "spikes": None,
                 "times": np.asarray(obj.t, dtype=float),
                 "values": np.asarray(obj.values, dtype=float).reshape(len(obj.t), -1),
                 "label": _label(role, meta)}
@@ -194,7 +195,7 @@ def _segment_ids(values: list[Any]) -> np.ndarray:
                          f"{empty[:5]}; each row needs the segment it belongs to. Fill it in "
                          "(rows of one session share a value), or drop the column (one "
                          "segment per row).")
-    plain = [plain_id(v) for v in values]
+    plain = [unit_id(v) for v in values]
     if all(isinstance(v, int) and not isinstance(v, bool) for v in plain):
         ids = np.asarray(plain, dtype=np.int64)
     else:  # names, in order of first appearance

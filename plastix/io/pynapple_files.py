@@ -67,8 +67,8 @@ from plastix._util.warn import warn_caller
 from plastix.io.nwb_map import synapse_pairs
 from plastix.io.nwb_scan import cli_flag as _flag
 from plastix.io.nwb_scan import parse_units, suggest
-from plastix.io.pynapple_npz import NotPynappleError, NpzObject, plain_id, read_npz
-from plastix.io.unit_select import role_advice, role_value
+from plastix.io.pynapple_npz import NotPynappleError, NpzObject, read_npz
+from plastix.io.unit_select import role_advice, role_value, unit_id
 
 __all__ = ["READ_OPTIONS", "SETTINGS_FILE", "SYNAPSE_TABLES",
            "read_pynapple_session", "open_pynapple_session", "write_pynapple_session",
@@ -184,8 +184,8 @@ def _unit_ids(obj: NpzObject) -> list[Any]:
     """The ids a role's units get in the record (a TsGroup's metadata ``unit`` when it
     names each unit once, as :func:`plastix.io.from_pynapple` reads them)."""
     if obj.kind == "TsGroup" and "unit" in obj.metadata and obj.unit_ids:
-        return [plain_id(u) for u in obj.metadata["unit"].tolist()]
-    return [plain_id(u) for u in obj.ids.tolist()]
+        return [unit_id(u) for u in obj.metadata["unit"].tolist()]
+    return [unit_id(u) for u in obj.ids.tolist()]
 
 
 def _role_source(s: _Session, role: str, opt: dict[str, Any]) -> NpzObject:
@@ -459,18 +459,18 @@ def _selected_weights(s: _Session, w: NpzObject, pairs: tuple[np.ndarray, np.nda
     import pandas as pd
 
     held = {r: {str(i) for i in _unit_ids(o)} for r, o in roles.items()}
-    keep = np.array([str(plain_id(a)) in held["pre"] and str(plain_id(b)) in held["post"]
+    keep = np.array([str(unit_id(a)) in held["pre"] and str(unit_id(b)) in held["post"]
                      for a, b in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True)],
                     dtype=bool)
     if not keep.any():
-        named = [f"{plain_id(a)}:{plain_id(b)}" for a, b in zip(*pairs, strict=True)]
+        named = [f"{unit_id(a)}:{unit_id(b)}" for a, b in zip(*pairs, strict=True)]
         raise s.refuse(f"no column of {w.path.name} is a synapse between the selected units "
                        f"(its synapses: {_few(named)})",
                        f"Select the units of these synapses with {_flag('pre_units')} and "
                        f"{_flag('post_units')}, or give the columns' synapses with "
                        f"{_flag('synapses')}", _synapse_flags(pairs))
     if not keep.all():
-        out = [f"{plain_id(a)}:{plain_id(b)}" for a, b, k in zip(*pairs, keep, strict=True)
+        out = [f"{unit_id(a)}:{unit_id(b)}" for a, b, k in zip(*pairs, keep, strict=True)
                if not k]
         warn_caller(f"{w.path.name}: {len(out)} of {keep.size} weight columns are synapses "
                     f"of units that were not selected ({_few(out)}); they are left out.",
@@ -484,7 +484,7 @@ def _selected_weights(s: _Session, w: NpzObject, pairs: tuple[np.ndarray, np.nda
 def _synapse_flags(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[str, ...]:
     """``--pre-units`` / ``--post-units`` with the ids the synapses name on each side
     (none when a unit is on both)."""
-    sides = [list(dict.fromkeys(str(plain_id(u)) for u in np.asarray(p).tolist()))
+    sides = [list(dict.fromkeys(str(unit_id(u)) for u in np.asarray(p).tolist()))
              for p in pairs]
     if set(sides[0]) & set(sides[1]):
         return ()

@@ -19,7 +19,6 @@ reader (:mod:`plastix.io.pynapple_files`) maps a folder of them onto a record.
 from __future__ import annotations
 
 import io
-import math
 import os
 import pickle
 import warnings
@@ -191,17 +190,6 @@ def _metadata(entries: dict[str, Any], ids: np.ndarray, where: str) -> dict[str,
         if name not in _ENTRIES and np.ndim(values) == 1 and np.size(values) == n:
             out.setdefault(name, np.asarray(values))
     return out
-
-
-def plain_id(value: Any) -> Any:
-    """A unit id as a lab means it: a numpy scalar as its Python value, and a float that
-    is a whole number (``7.0``, as pandas stores an integer column that had a gap, or a
-    table saved by MATLAB) as that int, so that ``7.0``, ``7`` and ``"7"`` name one unit;
-    other values unchanged (booleans too: they are no unit numbers)."""
-    value = value.item() if isinstance(value, np.generic) else value
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
-        return int(value)
-    return value
 
 
 def unit_column_names_units(unit: list[Any] | None, where: str) -> bool:

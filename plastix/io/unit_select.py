@@ -31,6 +31,20 @@ ROLE_SPELLINGS = {"pre": ("pre", "presyn", "presynaptic"),
 _ROLE_OF = {word: role for role, words in ROLE_SPELLINGS.items() for word in words}
 
 
+
+def unit_id(x: Any) -> Any:
+    """A unit id as the Python value it names: a numpy scalar as its Python value, a float
+    that is a whole number (MATLAB stores ids as doubles, pandas an int column with a gap:
+    ``7.0``) as the int ``7``, bytes (how HDF5 hands back text: ``b"10"``) as their text;
+    other values unchanged (booleans too: they are no unit numbers).  Every reader of unit
+    ids (Neo files, pynapple sessions, Phy folders) names its units through it."""
+    x = x.item() if isinstance(x, np.generic) else x
+    if isinstance(x, bytes):
+        x = x.decode("utf-8", errors="replace")
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    return x
+
 def role_value(cell: Any) -> str:
     """A ``role`` cell as ``"pre"`` / ``"post"`` when it says so (:data:`ROLE_SPELLINGS`:
     ``"Pre "``, ``"presyn"``, ``"Presynaptic"``, ``"post-synaptic"``); else as written,
