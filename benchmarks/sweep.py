@@ -312,18 +312,18 @@ def _sweep_max_models() -> int:
 
 def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
                     repeats: int = 20, device: str = "cpu", sizes=SIZES,
-                    shared: bool = True) -> float:
+                    shared: bool = True, max_models: int | None = None) -> float:
     """Seconds a batched step spends in its matrix products alone, at the sweep's shapes.
 
     One step of ``n_models`` models, split as the sweep splits them (batches of at most
-    its default ``max_models``, ``workers`` of them side by side, one torch thread each,
-    or in turn on all threads when ``workers`` is 1): forward (the shared input broadcast
-    at layer 1), weight gradients, input gradients and, on a recorded step, the Hebbian
-    terms (layer 1 from the shared input's second moments, as the engine does), written
-    into preallocated outputs (``shared=False``: every model its own input, as with
-    several seeds).  The
-    Hebbian products are weighted by the fraction of recorded steps, and the validation
-    forward pass (once an epoch, in batches) is amortised over the epoch's steps.
+    ``max_models``, by default the sweep's default; ``workers`` of them side by side, one
+    torch thread each, or in turn on all threads when ``workers`` is 1): forward (the
+    shared input broadcast at layer 1), weight gradients, input gradients and, on a
+    recorded step, the Hebbian terms (layer 1 from the shared input's second moments, as
+    the engine does), written into preallocated outputs (``shared=False``: every model
+    its own input, as with several seeds).  The Hebbian products are weighted by the
+    fraction of recorded steps, and the validation forward pass (once an epoch, in
+    batches) is amortised over the epoch's steps.
     ``plain step / (this / n_models)`` bounds the speed-up any batched engine with this
     arithmetic can reach if everything that is not a matrix product cost nothing.
     """
@@ -344,7 +344,7 @@ def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
 
     # the batches the sweep trains: ceil(n / max_models) nearly equal ones, `workers` of
     # them at a time (plastix.ann.run._plan_batches cuts them the same way)
-    n_batches = -(-n_models // _sweep_max_models())
+    n_batches = -(-n_models // (max_models or _sweep_max_models()))
     parts = [make(len(c)) for c in np.array_split(np.arange(n_models), n_batches)]
 
     def step(b, with_h: bool, forward_only: bool = False) -> None:
@@ -710,10 +710,10 @@ def _main_deep(torch, args) -> int:
 
 
 def _main_device(torch, args, device: str) -> int:
-    """The sweep on a GPU: its throughput against the GPU's GEMM rate at the sweep's
-    shapes (one batched step's products alone, all models in one batch), the grid's wall
-    time, and vmap on the same GPU.  Written for CUDA; see the README for its status."""
-    from plastix.ann import TrainConfig, sweep
+    """The sweep on a GPU, in the sweep's default batches and in one batch of the whole
+    grid: each one's throughput against the GPU's GEMM rate at its shapes (one step's
+    products alone, in the same batches), the grid's wall time, and vmap on the same GPU."""
+    from plastix.ann import TrainConfig
 
     epochs = 2 if args.quick else EPOCHS
     n_runs = NOISE.size * DECAY.size
@@ -721,43 +721,60 @@ def _main_device(torch, args, device: str) -> int:
     print(f"plastix sweep benchmark on {device} ({_machine(torch)['cuda']}): {n_runs} runs × "
           f"{epochs} epochs, alignment every {args.record_every} step(s)", flush=True)
     peak = gemm_probe(torch, device=device)
-    gemm_step = gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every,
-                                workers=1, device=device)
-    frac = 1.0 / args.record_every
-    step_flops = n_runs * (frac * flops_per_step() + (1 - frac) * flops_per_step(hebbian=False))
-    shape_rate = step_flops / gemm_step  # FLOP/s of the sweep's products at its shapes
-    t0 = _now()
-    result = sweep(_config(TrainConfig, epochs, args.record_every),
-                   {"noise": NOISE.tolist(), "weight_decay": DECAY.tolist()}, n_seeds=1,
-                   rng=0, progress=True, threads=args.threads, device=device)
-    wall = _now() - t0
+    cfg = _config(TrainConfig, epochs, args.record_every)
+    runs = {f"max_models_{m}": _device_sweep(torch, args, cfg, device, m, steps)
+            for m in (_sweep_max_models(), n_runs)}
     vm = _time_vmap(torch, args, 0.5 if args.quick else 2.0, device=device)
-    flops = sweep_flops(epochs, n_runs, args.record_every, 1)
-    achieved = flops / wall
     vmap_total = vm["seconds_per_step"] * steps
-    _print_rows([
-        ("Fig. 4 grid wall time, s", f"{wall:.1f}"),
-        ("plastix ms per model-step", f"{1e3 * wall / n_runs / steps:.4f}"),
-        ("plastix achieved GFLOP/s", f"{achieved / 1e9:.1f}"),
-        ("GEMM GFLOP/s at the sweep's shapes (one batched step)", f"{shape_rate / 1e9:.1f}"),
-        ("fraction of the GEMM rate at the sweep's shapes", f"{achieved / shape_rate:.2f}"),
-        (f"GEMM GFLOP/s, torch.mm {peak['square_n']}²", f"{peak['square_flops'] / 1e9:.1f}"),
-        ("vmap, whole grid, s (extrapolated)", f"{vmap_total:.1f}"),
-        ("speed-up vmap / plastix", f"{vmap_total / wall:.1f}×"),
-    ])
+    rows = []
+    for name, r in runs.items():
+        rows += [(f"[{name}] Fig. 4 grid wall time, s", f"{r['wall_seconds']:.1f}"),
+                 (f"[{name}] ms per model-step", f"{1e3 * r['seconds_per_model_step']:.4f}"),
+                 (f"[{name}] achieved GFLOP/s", f"{r['achieved_flops_per_s'] / 1e9:.1f}"),
+                 (f"[{name}] GEMM GFLOP/s at its shapes",
+                  f"{r['gemm_at_sweep_shapes_flops_per_s'] / 1e9:.1f}"),
+                 (f"[{name}] fraction of that GEMM rate",
+                  f"{r['fraction_of_gemm_at_sweep_shapes']:.2f}"),
+                 (f"[{name}] speed-up over vmap", f"{vmap_total / r['wall_seconds']:.2f}×")]
+        r["speedup_vs_vmap"] = vmap_total / r["wall_seconds"]
+    rows += [(f"GEMM GFLOP/s, torch.mm {peak['square_n']}²", f"{peak['square_flops'] / 1e9:.1f}"),
+             ("vmap, whole grid, s (extrapolated)", f"{vmap_total:.1f}")]
+    _print_rows(rows)
     _write({"quick": args.quick, "device": device, "record_every": args.record_every,
-            "n_runs": n_runs, "epochs": epochs, "wall_seconds": wall,
-            "achieved_flops_per_s": achieved, "gemm_at_sweep_shapes_flops_per_s": shape_rate,
-            "fraction_of_gemm_at_sweep_shapes": achieved / shape_rate,
-            "gemm_only_seconds_per_step": gemm_step, "gemm": peak,
-            "vmap": {**vm, "seconds_total_extrapolated": vmap_total},
-            "speedup_vs_vmap": vmap_total / wall,
-            "plastix": {"layer2_alignment_corners": _corners(result)},
+            "n_runs": n_runs, "epochs": epochs, "threads": args.threads, "runs": runs,
+            "gemm": peak, "vmap": {**vm, "seconds_total_extrapolated": vmap_total},
             "machine": _machine(torch), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                               time.gmtime())},
            "sweep_cuda" + ("_quick" if args.quick else "")
            + (f"_every{args.record_every}" if args.record_every != 1 else ""))
     return 0
+
+
+def _device_sweep(torch, args, cfg, device: str, max_models: int, steps: int) -> dict:
+    """The grid's sweep on the device in batches of at most ``max_models``, with the
+    GEMM-only time of one step in the same batches (workers=1: a GPU runs one at a time)."""
+    from plastix.ann import sweep
+
+    n_runs = NOISE.size * DECAY.size
+    gemm_step = gemm_step_probe(torch, n_models=n_runs, record_every=args.record_every,
+                                workers=1, device=device, max_models=max_models)
+    frac = 1.0 / args.record_every
+    step_flops = n_runs * (frac * flops_per_step() + (1 - frac) * flops_per_step(hebbian=False))
+    t0 = _now()
+    result = sweep(cfg, {"noise": NOISE.tolist(), "weight_decay": DECAY.tolist()}, n_seeds=1,
+                   rng=0, progress=True, threads=args.threads, device=device,
+                   max_models=max_models)
+    wall = _now() - t0
+    n_batches = -(-n_runs // max_models)
+    achieved = sweep_flops(cfg.epochs, n_runs, args.record_every, n_batches) / wall
+    shape_rate = step_flops / gemm_step  # FLOP/s of the sweep's products at its shapes
+    print(f"  sweep, batches of ≤ {max_models} ({device}): {wall:.2f} s", flush=True)
+    return {"max_models": max_models, "wall_seconds": wall,
+            "seconds_per_model_step": wall / n_runs / steps,
+            "achieved_flops_per_s": achieved, "gemm_only_seconds_per_step": gemm_step,
+            "gemm_at_sweep_shapes_flops_per_s": shape_rate,
+            "fraction_of_gemm_at_sweep_shapes": achieved / shape_rate,
+            "layer2_alignment_corners": _corners(result)}
 
 
 if __name__ == "__main__":
