@@ -301,13 +301,11 @@ def gemm_probe(torch, *, repeat_s: float = 1.0, device: str = "cpu") -> dict:
             return {"square_n": big, "square_flops": n * 2 * big**3 / dt}
 
 
-def _sweep_max_models() -> int:
-    """The largest batch :func:`plastix.ann.sweep` trains by default (its ``max_models``)."""
-    import inspect
+def _sweep_max_models(device: str = "cpu") -> int:
+    """The largest batch :func:`plastix.ann.sweep` trains by default on ``device``."""
+    from plastix.ann.run import default_max_models
 
-    from plastix.ann import sweep
-
-    return int(inspect.signature(sweep).parameters["max_models"].default)
+    return default_max_models(device)
 
 
 def gemm_step_probe(torch, *, n_models: int, record_every: int, workers: int,
@@ -723,7 +721,7 @@ def _main_device(torch, args, device: str) -> int:
     peak = gemm_probe(torch, device=device)
     cfg = _config(TrainConfig, epochs, args.record_every)
     runs = {f"max_models_{m}": _device_sweep(torch, args, cfg, device, m, steps)
-            for m in (_sweep_max_models(), n_runs)}
+            for m in sorted({_sweep_max_models("cpu"), _sweep_max_models(device)})}
     vm = _time_vmap(torch, args, 0.5 if args.quick else 2.0, device=device)
     vmap_total = vm["seconds_per_step"] * steps
     rows = []
