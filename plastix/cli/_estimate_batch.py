@@ -27,6 +27,7 @@ from typing import Any
 
 from plastix._util.io import result_files
 from plastix.cli._errors import CLIError
+from plastix.cli._estimate_flags import check_flags_apply, check_kernel_flags, fill_defaults
 from plastix.cli._inputs import check_input
 from plastix.cli._paths import check_outputs, input_name, input_stem, is_folder_target
 
@@ -70,8 +71,11 @@ def _check(args: argparse.Namespace) -> Path:
             raise CLIError(f"{f} is a table of pairing experiments; estimate tables one at "
                            "a time (plastix estimate TABLE), batches take record files.")
         check_input(f, allow_pickle=args.allow_pickle)
+    check_flags_apply(argparse.Namespace(**{**vars(args), "file": args.file[0]}), table=False)
     args.kernel = args.kernel or ("stdp" if args.weights_from else "product")
     check_kernel(args.kernel)
+    check_kernel_flags(args)
+    fill_defaults(args)
     return Path(args.out)
 
 

@@ -12,7 +12,7 @@ import argparse
 import math
 from typing import Any
 
-__all__ = ["add_reader_flags", "reader_options"]
+__all__ = ["add_reader_flags", "given_reader_flags", "reader_options"]
 
 _SEGMENTS_HELP = ("table whose rows are the segments: epochs, trials or none (default: epochs "
                   "when present, else trials); pynapple: an IntervalSet file or none "
@@ -70,3 +70,9 @@ def reader_options(args: argparse.Namespace) -> dict[str, Any]:
     """The reader options the user gave, as keywords of :func:`plastix.io.load_record`."""
     return {k.removeprefix("read_"): v for k, v in vars(args).items()
             if k.startswith("read_") and v is not None}
+
+
+def given_reader_flags(args: argparse.Namespace) -> list[str]:
+    """The reader flags the user gave, as typed (``--bin-size``, ...)."""
+    return [flag for name, flag in _flags(()).items()
+            if getattr(args, f"read_{name}", None) is not None]

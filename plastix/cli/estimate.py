@@ -14,6 +14,7 @@ from plastix._util.io import RESULT_SUFFIXES, result_files
 from plastix.cli import _resume
 from plastix.cli._cluster import add_cluster_flags
 from plastix.cli._errors import CLIError
+from plastix.cli._estimate_flags import check_flags_apply, check_kernel_flags, fill_defaults
 from plastix.cli._inputs import (
     add_allow_pickle_flag,
     add_sheet_flag,
@@ -64,12 +65,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kernel", default=None,
                    help="Hebbian term (default product; stdp for a table of pairing "
                    f"experiments and with --weights-from spikes): {kernel_help()}")
-    p.add_argument("--lag", type=int, default=1, help="bins pre leads post (kernel lagged)")
+    p.add_argument("--lag", type=int, default=None,
+                   help="bins pre leads post (kernel lagged; default 1)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (1000)")
     p.add_argument("--n-null", type=int, default=199,
                    help="null replicates (199); 0 skips the test and the verdict is then "
                    "indeterminate; at least 2/alpha (40 at alpha 0.05) can give p < alpha")
-    p.add_argument("--null", default="pooled-shift",
+    p.add_argument("--null", default=None,
                    help="null of spike-time kernels: pooled-shift (default: the replicates "
                    "combine each train's versions from a few shifted passes, about 4) or "
                    "shift (every replicate shifts every train afresh: n-null passes)")
@@ -100,13 +102,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--by", default=None,
                    help="column(s), comma-separated, within which rows are resampled and "
                    "permuted (e.g. experiment series or preparation)")
-    t.add_argument("--pairing", default="all", choices=("all", "nearest"),
+    t.add_argument("--pairing", default=None, choices=("all", "nearest"),
                    help="spike pairs the stdp term counts: all-to-all (default) or nearest")
     add_sheet_flag(t)
     t.add_argument("--nan", default="refuse", choices=("refuse", "drop"),
                    help="rows with an empty cell in a column plastix reads: refuse the table "
                    "(default, naming the rows) or drop them (the count is reported)")
-    t.add_argument("--tau-ms", type=float, default=20.0,
+    t.add_argument("--tau-ms", type=float, default=None,
                    help="STDP window time constant for tables, in ms (default 20)")
     p.set_defaults(func=_run)
 
@@ -160,12 +162,11 @@ def _run(args: argparse.Namespace) -> int:
     args.file = args.file[0]
     if is_pairing_table(args.file):
         return _run_table(args)
-    for flag, given in (("--sheet", args.sheet is not None), ("--nan", args.nan != "refuse")):
-        if given:
-            raise ValueError(f"`{flag}` applies to a table of pairing experiments, not to "
-                             f"{input_name(args.file)!r}; drop it.")
+    check_flags_apply(args, table=False)
     args.kernel = args.kernel or ("stdp" if args.weights_from else "product")
     check_kernel(args.kernel)
+    check_kernel_flags(args)
+    fill_defaults(args)
     check_input(args.file, allow_pickle=args.allow_pickle)
     out = _outputs(args)
     args.resume = resume_folder(out)
@@ -280,9 +281,11 @@ def _run_table(args: argparse.Namespace) -> int:
     args.kernel = args.kernel or "stdp"
     if args.kernel != "all":
         check_kernel(args.kernel)
+    check_input(args.file)
+    check_flags_apply(args, table=True)
+    fill_defaults(args)
     check_number("tau_ms", args.tau_ms, low=0, strict=True, high=10_000.0,
                  unit="ms")  # named as typed; an STDP window is tens of ms, never 10 s
-    check_input(args.file)
     out = _outputs(args)
     by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None
     res = estimate_pairing(args.file, kernel=args.kernel, by=by, n_boot=args.n_boot,

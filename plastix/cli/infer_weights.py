@@ -27,7 +27,7 @@ from plastix.cli._resume import (
 
 def add_inference_flags(parser: argparse.ArgumentParser) -> None:
     """``--method`` and ``--window``: how synaptic efficacy is read from spikes."""
-    parser.add_argument("--method", default="ccg", choices=("ccg", "glm"),
+    parser.add_argument("--method", default=None, choices=("ccg", "glm"),
                         help="ccg: spike-transmission probability over a jittered baseline "
                         "(default); glm: Poisson GLM coupling per window")
     parser.add_argument("--window", type=float, default=None,
@@ -37,7 +37,7 @@ def add_inference_flags(parser: argparse.ArgumentParser) -> None:
 def inference_options(args: argparse.Namespace) -> dict:
     """The keywords of :func:`plastix.estimate.infer_weights` the user gave (a window of 0
     is given, and refused there, never read as the default)."""
-    return {"method": args.method,
+    return {"method": args.method or "ccg",
             **({"window": args.window} if args.window is not None else {})}
 
 

@@ -1,0 +1,124 @@
+"""``plastix estimate``: a flag that does not apply to the input is refused in one line,
+before any work, instead of being silently ignored; the defaults are unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from plastix.cli import main
+from plastix.estimate.synthetic import simulate_synthetic
+from plastix.io import save_record
+
+FAST = ["--n-boot", "20", "--n-null", "0"]
+REC = [*FAST, "--decay", "0.1"]  # the synthetic record states no decay
+
+
+@pytest.fixture
+def record(tmp_path):
+    rec = simulate_synthetic(n_pre=3, n_post=2, n_intervals=6, bins_per_interval=8,
+                             n_burn=0, rng=0)
+    return save_record(rec, tmp_path / "rec.nc")
+
+
+@pytest.fixture
+def table(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text("delta_t,weight_ratio\n0.01,1.2\n-0.01,0.8\n0.02,1.1\n-0.02,0.9\n"
+                    "0.005,1.3\n-0.005,0.7\n")
+    return path
+
+
+def _one_error_line(capsys, argv) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--lag", "3"], "`--lag`"),
+    (["--decay", "0.1"], "`--decay`"),
+    (["--null", "shift"], "`--null`"),
+    (["--weights-from", "spikes"], "`--weights-from`"),
+    (["--window", "5"], "`--window`"),
+    (["--method", "glm"], "`--method`"),
+    (["--bin-size", "0.01"], "`--bin-size`"),
+    (["--pre-units", "0,1"], "`--pre-units`"),
+    (["--allow-pickle"], "`--allow-pickle`"),
+    (["--lag", "2", "--window", "5"], "`--lag`, `--window` apply to recordings"),
+])
+def test_record_flags_on_a_table_are_refused(capsys, tmp_path, table, flags, named):
+    out = tmp_path / "res"
+    line = _one_error_line(capsys, ["estimate", str(table), *FAST, "--out", str(out), *flags])
+    assert named in line and "pairing experiments 'pairs.csv'" in line and "drop" in line
+    assert not list(tmp_path.glob("res*"))
+
+
+def test_plot_of_a_table_is_refused_not_silently_skipped(capsys, tmp_path, table):
+    line = _one_error_line(capsys, ["estimate", str(table), *FAST, "--out",
+                                    str(tmp_path / "res"), "--plot"])
+    assert "`--plot`" in line and "no figure" in line
+    assert not list(tmp_path.glob("res*"))
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--by", "series"], "`--by`"),
+    (["--pairing", "nearest"], "`--pairing`"),
+    (["--tau-ms", "20"], "`--tau-ms`"),  # the default value, given: still not applicable
+    (["--sheet", "1"], "`--sheet`"),
+    (["--nan", "drop"], "`--nan`"),
+])
+def test_table_flags_on_a_record_are_refused(capsys, record, flags, named):
+    line = _one_error_line(capsys, ["estimate", str(record), *REC, *flags])
+    assert named in line and "table of pairing experiments" in line and "'rec.nc'" in line
+
+
+@pytest.mark.parametrize("flags", [["--window", "5"], ["--method", "ccg"]])
+def test_inference_flags_need_weights_from_spikes(capsys, record, flags):
+    line = _one_error_line(capsys, ["estimate", str(record), *REC, *flags])
+    assert "`--weights-from spikes`" in line and flags[0] in line
+
+
+def test_lag_needs_a_lagged_kernel(capsys, record):
+    line = _one_error_line(capsys, ["estimate", str(record), *REC, "--lag", "2"])
+    assert "`--kernel lagged`" in line and "'product'" in line
+    assert main(["estimate", str(record), *REC, "--kernel", "lagged", "--lag", "2"]) == 0
+
+
+def test_null_with_a_rate_kernel_is_refused_and_a_typo_named_first(capsys, record):
+    line = _one_error_line(capsys, ["estimate", str(record), *REC, "--null", "shift"])
+    assert "spike-time kernels" in line and "'product'" in line
+    line = _one_error_line(capsys, ["estimate", str(record), *REC, "--null", "shfit"])
+    assert "Did you mean 'shift'" in line
+
+
+def test_a_batch_refuses_table_flags_too(capsys, tmp_path, record):
+    other = save_record(simulate_synthetic(n_pre=3, n_post=2, n_intervals=6,
+                                           bins_per_interval=8, n_burn=0, rng=1),
+                        tmp_path / "rec2.nc")
+    line = _one_error_line(capsys, ["estimate", str(record), str(other), *REC, "--out",
+                                    str(tmp_path / "batch") + "/", "--tau-ms", "30"])
+    assert "`--tau-ms`" in line
+    assert not (tmp_path / "batch").exists()
+
+
+def test_defaults_are_the_documented_ones(capsys, record, table):
+    """Not giving a flag still means its documented default: the same numbers as giving
+    the default explicitly where the flag applies."""
+    import json
+
+    base = record.parent
+    assert main(["estimate", str(table), *FAST, "--rng", "1", "--out", str(base / "a")]) == 0
+    assert main(["estimate", str(table), *FAST, "--rng", "1", "--tau-ms", "20", "--pairing",
+                 "all", "--out", str(base / "b")]) == 0
+    a = json.loads((base / "a.json").read_text())
+    b = json.loads((base / "b.json").read_text())
+    assert a["kernels"] == b["kernels"]
+    assert main(["estimate", str(record), *REC, "--kernel", "lagged", "--rng", "1",
+                 "--out", str(base / "c")]) == 0
+    assert main(["estimate", str(record), *REC, "--kernel", "lagged", "--lag", "1", "--rng",
+                 "1", "--out", str(base / "d")]) == 0
+    c = json.loads((base / "c.json").read_text())
+    d = json.loads((base / "d.json").read_text())
+    assert c["alignment"] == d["alignment"]
+    capsys.readouterr()
