@@ -122,3 +122,48 @@ def test_defaults_are_the_documented_ones(capsys, record, table):
     d = json.loads((base / "d.json").read_text())
     assert c["alignment"] == d["alignment"]
     capsys.readouterr()
+
+
+# ------------------------------------------------------------------ design's two modes
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--power", "0.9"], "`--power`"),
+    (["--lengths", "100,200"], "`--lengths`"),
+    (["--window", "8", "--n-pre", "100"], "`--n-pre`, `--window`"),
+    (["--method", "ccg"], "`--method`"),  # its default value, given: still the other mode's
+])
+def test_design_refuses_recording_length_flags_when_ranking(capsys, tmp_path, flags, named):
+    line = _one_error_line(capsys, ["design", "--out", str(tmp_path / "d"), *flags])
+    assert named in line and "add `--recording-length`" in line
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--budget", "30"], "`--budget`"),
+    (["--target", "0.3"], "`--target`"),
+    (["--kernel", "product"], "`--kernel`"),
+    (["--simulator", "brian2"], "`--simulator`"),
+    (["--bin-size", "0.01"], "`--bin-size`"),
+])
+def test_design_refuses_ranking_flags_with_recording_length(capsys, tmp_path, record, flags,
+                                                           named):
+    line = _one_error_line(capsys, ["design", "--recording-length", "--out",
+                                    str(tmp_path / "d"), *flags])
+    assert named in line and "not to `--recording-length`" in line
+    line = _one_error_line(capsys, ["design", "--recording-length", "--out",
+                                    str(tmp_path / "d"), "--record", str(record)])
+    assert "`--record`" in line
+    assert not (tmp_path / "d").exists()
+
+
+def test_design_defaults_fill_in_after_the_check():
+    import argparse
+
+    from plastix.cli.design import _LENGTH_FLAGS, _RANKING_FLAGS, _check_mode_flags
+
+    args = argparse.Namespace(recording_length=False, allow_pickle=False,
+                              **{d: None for d in {**_RANKING_FLAGS, **_LENGTH_FLAGS}})
+    _check_mode_flags(args)
+    assert (args.budget, args.kernel, args.power, args.lengths, args.method) == (
+        20, "product", 0.8, "200,400,600,800", "ccg")

@@ -38,16 +38,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", type=float, default=None,
                    help="baseline alignment in (-1, 1) every hypothesis is calibrated to "
                    "(default: the alignment of --record, else 0.35)")
-    p.add_argument("--budget", type=int, default=20,
+    p.add_argument("--budget", type=int, default=None,
                    help="sessions (or synapses, see --budget-unit) you can record (default 20)")
-    p.add_argument("--budget-unit", default="session", choices=["session", "synapse"],
+    p.add_argument("--budget-unit", default=None, choices=["session", "synapse"],
                    help="unit of --budget (default session)")
     p.add_argument("--replicates", type=int, default=12,
                    help="simulated sessions per hypothesis (default 12)")
     add_rng_flag(p)
-    p.add_argument("--kernel", default="product",
+    p.add_argument("--kernel", default=None,
                    help=f"Hebbian term of the estimator (default product): {kernel_help()}")
-    p.add_argument("--simulator", default="numpy", choices=["numpy", "brian2"],
+    p.add_argument("--simulator", default=None, choices=["numpy", "brian2"],
                    help="integrate the sessions with the batched numpy circuit (default) or "
                    "as Brian2 networks (plastix.circuits.linear; same numbers, much slower)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -72,25 +72,61 @@ def _add_length_flags(p: argparse.ArgumentParser) -> None:
         "reaching --power. Writes " + ", ".join(_LENGTH_FILES) + ".")
     g.add_argument("--recording-length", action="store_true",
                    help="answer: how long must a spike-only recording be for a Hebbian verdict")
-    g.add_argument("--n-pre", type=int, default=1000, help="inputs per cell (default 1000)")
-    g.add_argument("--n-post", type=int, default=1, help="LIF cells (default 1)")
-    g.add_argument("--rate", type=float, default=15.0, help="input rate, Hz (default 15)")
+    g.add_argument("--n-pre", type=int, default=None, help="inputs per cell (default 1000)")
+    g.add_argument("--n-post", type=int, default=None, help="LIF cells (default 1)")
+    g.add_argument("--rate", type=float, default=None, help="input rate, Hz (default 15)")
     g.add_argument("--g-max", type=float, default=None,
                    help="weight bound, leak conductances (default 10/--n-pre: 0.01 for 1000 "
                    "inputs, 0.1 for 100; raise it if the cells never fire)")
-    g.add_argument("--lengths", default="200,400,600,800",
+    g.add_argument("--lengths", default=None,
                    help="candidate recording lengths, s, comma-separated (default 200,400,600,800)")
-    g.add_argument("--window", type=float, default=16.0,
+    g.add_argument("--window", type=float, default=None,
                    help="inference window, s (default 16; at most the shortest length / 11)")
-    g.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
-    g.add_argument("--method", default="ccg", choices=METHODS,
+    g.add_argument("--power", type=float, default=None, help="target power (default 0.8)")
+    g.add_argument("--method", default=None, choices=METHODS,
                    help="inference method (default ccg)")
-    g.add_argument("--brian2-target", default="cpp_standalone",
+    g.add_argument("--brian2-target", default=None,
                    choices=TARGETS,
                    help="Brian2 code generation of the simulations (default cpp_standalone)")
 
 
 _LENGTH_FILES = ("recording_length.nc", "recording_length.csv")
+
+# the flags of one mode only: dest -> (flag, default); parsed with None so that a flag
+# given in the other mode is refused (never ignored), then set to its default
+_RANKING_FLAGS = {"record": ("--record", None), "target": ("--target", None),
+                  "budget": ("--budget", 20), "budget_unit": ("--budget-unit", "session"),
+                  "kernel": ("--kernel", "product"), "simulator": ("--simulator", "numpy")}
+_LENGTH_FLAGS = {"n_pre": ("--n-pre", 1000), "n_post": ("--n-post", 1), "rate": ("--rate", 15.0),
+                 "g_max": ("--g-max", None), "lengths": ("--lengths", "200,400,600,800"),
+                 "window": ("--window", 16.0), "power": ("--power", 0.8),
+                 "method": ("--method", "ccg"), "brian2_target": ("--brian2-target",
+                                                                  "cpp_standalone")}
+
+
+def _check_mode_flags(args: argparse.Namespace) -> None:
+    """Refuse, in one line, flags of the other mode (ranking manipulations, or
+    ``--recording-length``); then set every mode flag not given to its default."""
+    from plastix.cli._errors import CLIError
+    from plastix.cli._reader_flags import given_reader_flags
+
+    other = _RANKING_FLAGS if args.recording_length else _LENGTH_FLAGS
+    wrong = [flag for dest, (flag, _) in other.items() if getattr(args, dest) is not None]
+    if args.recording_length:
+        wrong += given_reader_flags(args) + (["--allow-pickle"] if args.allow_pickle else [])
+    if wrong:
+        listing = ", ".join(f"`{f}`" for f in wrong)
+        them = "it" if len(wrong) == 1 else "them"
+        if args.recording_length:
+            raise CLIError(f"{listing} appl{'ies' if len(wrong) == 1 else 'y'} to ranking "
+                           "manipulations (`plastix design` without `--recording-length`), "
+                           f"not to `--recording-length`, and would be ignored; drop {them}.")
+        raise CLIError(f"{listing} appl{'ies' if len(wrong) == 1 else 'y'} to "
+                       "`--recording-length` only and would be ignored here: add "
+                       f"`--recording-length` or drop {them}.")
+    for dest, (_, default) in {**_RANKING_FLAGS, **_LENGTH_FLAGS}.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
 
 
 def _lengths(text: str) -> list[float]:
@@ -153,6 +189,7 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.cli._inputs import check_input, load_input
     from plastix.cli._registry_help import check_kernel
 
+    _check_mode_flags(args)
     if args.recording_length:
         return _run_length(args)
     check_kernel(args.kernel)
