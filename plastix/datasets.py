@@ -327,9 +327,10 @@ def load_dataset(name: str, *, regenerate: bool = True,
     return ds
 
 
-def verify_datasets(root: Path | None = None, *,
-                    regenerate: bool = True) -> list[tuple[str, str]]:
-    """Check every dataset against the registry, regenerating what is missing.
+def verify_datasets(root: Path | None = None, *, regenerate: bool = True,
+                    names: list[str] | None = None) -> list[tuple[str, str]]:
+    """Check every dataset (only ``names``, if given) against the registry, regenerating
+    what is missing.
 
     Parameters
     ----------
@@ -337,6 +338,8 @@ def verify_datasets(root: Path | None = None, *,
         Folder holding ``registry.json``; default :func:`dataset_dir`.
     regenerate : bool
         Rebuild a missing file from its recipe (kept only if its content matches).
+    names : list of str, optional
+        The datasets to check (default all); a name that is no dataset's is refused.
 
     Returns
     -------
@@ -348,9 +351,12 @@ def verify_datasets(root: Path | None = None, *,
         ``MISMATCH`` (the file's content differs).  :data:`VERIFY_OK` lists the
         statuses of an intact dataset; :func:`verify_exit_code` gives the exit code.
     """
+    check_dataset_names(names)
     root = root or dataset_dir()
     out = []
     for entry in list_datasets(root):
+        if names and entry.name not in names:
+            continue
         path = entry.path(root)
         if not path.exists():
             if not regenerate:
@@ -376,13 +382,19 @@ def verify_exit_code(results: list[tuple[str, str]]) -> int:
     return 0 if all(status in VERIFY_OK for _, status in results) else 1
 
 
-def make_datasets(root: Path | None = None, *, names: list[str] | None = None) -> Path:
-    """(Re)build the datasets from their recipes and write the registry."""
+def check_dataset_names(names: list[str] | None) -> None:
+    """Refuse (ValueError, one line listing the datasets) names that are no dataset's."""
     known = [spec["name"] for spec in SPECS]
     unknown = [n for n in names or [] if n not in known]
     if unknown:
         raise ValueError(f"`name` (--name) names no dataset: {', '.join(map(repr, unknown))}; "
                          f"the datasets are {', '.join(map(repr, known))}.")
+
+
+def make_datasets(root: Path | None = None, *, names: list[str] | None = None) -> Path:
+    """(Re)build the datasets from their recipes (only ``names``, if given) and write the
+    registry."""
+    check_dataset_names(names)
     root = root or dataset_dir()
     root.mkdir(parents=True, exist_ok=True)
     try:

@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     d = sub.add_parser("datasets", help="list, verify or rebuild the reference recordings")
     d.add_argument("action", choices=["list", "verify", "make"])
-    d.add_argument("--name", action="append", default=None, help="with make: only this one")
+    d.add_argument("--name", action="append", default=None,
+                   help="only this dataset (repeatable; default all)")
     d.set_defaults(func=_datasets)
 
 
@@ -44,13 +45,14 @@ def _datasets(args: argparse.Namespace) -> int:
         print(f"wrote {D.make_datasets(names=args.name)}")
         return 0
     if args.action == "list":
-        entries = D.list_datasets()
+        D.check_dataset_names(args.name)
+        entries = [e for e in D.list_datasets() if not args.name or e.name in args.name]
         wn, wf = (max((len(getattr(e, a)) for e in entries), default=0) for a in ("name", "file"))
         for e in entries:
             print(f"{e.name:{wn}s} {e.file:{wf}s} truth: {e.truth.get('rule', '?'):10s} "
                   f"{e.description}")
         return 0
-    results = D.verify_datasets()  # regenerates what is missing, from its recipe
+    results = D.verify_datasets(names=args.name)  # regenerates what is missing
     width = max((len(name) for name, _ in results), default=0)
     for name, status in results:
         print(f"{name:{width}s} {status}")

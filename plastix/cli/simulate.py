@@ -77,6 +77,12 @@ def _run(args: argparse.Namespace) -> int:
     _check_rule(args.circuit, args.rule)
     out = Path(args.out) / f"{args.circuit}.nc" if is_folder_target(args.out) else Path(args.out)
     check_format(out)  # fail on a bad suffix before simulating
+    if args.nwb_style and out.suffix.lower() != ".nwb":
+        from plastix.cli._errors import CLIError
+
+        raise CLIError(f"`--nwb-style` chooses how an .nwb file is written, but the output "
+                       f"{out.name!r} is a {out.suffix or 'suffix-less'} file: write a .nwb "
+                       "file or drop `--nwb-style`.")
     check_outputs([out], named=[] if is_folder_target(args.out) else [out],
                   overwrite=args.overwrite)
     from plastix.circuits.config import RateCircuitConfig, SpikingCircuitConfig, rule_eta

@@ -1,5 +1,5 @@
-"""``plastix estimate``: a flag that does not apply to the input is refused in one line,
-before any work, instead of being silently ignored; the defaults are unchanged."""
+"""A flag that does not apply to the input or mode is refused in one line, before any
+work, instead of being silently ignored (estimate, design, simulate, datasets)."""
 
 from __future__ import annotations
 
@@ -167,3 +167,28 @@ def test_design_defaults_fill_in_after_the_check():
     _check_mode_flags(args)
     assert (args.budget, args.kernel, args.power, args.lengths, args.method) == (
         20, "product", 0.8, "200,400,600,800", "ccg")
+
+
+# ------------------------------------------------------------------ simulate, datasets
+
+
+def test_simulate_nwb_style_on_a_netcdf_is_refused_before_simulating(capsys, tmp_path):
+    line = _one_error_line(capsys, ["simulate", "rate", "--duration", "1", "--nwb-style",
+                                    "neo", "--out", str(tmp_path / "x.nc")])
+    assert "`--nwb-style`" in line and "'x.nc'" in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_datasets_list_and_verify_take_the_name(capsys):
+    from plastix.datasets import list_datasets
+
+    name = list_datasets()[0].name
+    assert main(["datasets", "list", "--name", name]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith(name)
+    assert main(["datasets", "verify", "--name", name]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].split() == [name, "ok"]
+    for action in ("list", "verify"):
+        line = _one_error_line(capsys, ["datasets", action, "--name", "nosuch"])
+        assert "'nosuch'" in line and name in line
