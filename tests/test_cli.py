@@ -381,7 +381,8 @@ def test_datasets_verify_exits_non_zero_on_a_mismatch(tmp_path, monkeypatch, cap
     """`plastix datasets verify` exits 0 when every dataset is intact and 1 when one is not."""
     import plastix.datasets as D
 
-    monkeypatch.setattr(D, "verify_datasets", lambda names=None: [("a", "ok"), ("b", "regenerated")])
+    monkeypatch.setattr(D, "verify_datasets",
+                        lambda names=None: [("a", "ok"), ("b", "regenerated")])
     assert main(["datasets", "verify"]) == 0
     monkeypatch.setattr(D, "verify_datasets", lambda names=None: [("a", "ok"), ("b", "missing")])
     assert main(["datasets", "verify"]) == 1
