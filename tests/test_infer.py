@@ -286,6 +286,29 @@ def test_unrecorded_time_belongs_to_its_own_segment(method):
                            equal_nan=True)
 
 
+def test_a_segment_shorter_than_the_window_is_named_not_dropped_silently():
+    """A 10 s segment beside a 50 s one, with 20 s windows: it gives no window, and the
+    warning names it and its length instead of leaving its spikes out unsaid."""
+    rec = _ramp_record(n_pre=4, duration=60.0)
+    t = rec["time"].values
+    seg = (t >= 50.0).astype(int)
+
+    def two(role):
+        st = rec[f"{role}_spike_time"].values
+        s = (st >= 50.0).astype(int)
+        return {"time": st - 50.0 * s, "unit": rec[f"{role}_spike_unit"].values, "segment": s}
+
+    split = make_record(rec["pre_activity"].values, rec["post_activity"].values,
+                        np.full((4, 1, 4), np.nan), time=t - 50.0 * seg,
+                        weight_time=[0.0, 50.0, 0.0, 10.0], weight_segment=[0, 0, 1, 1],
+                        segment=seg, dt=1.0, activity_units="1", activity_kind="count",
+                        decay=0.0, pre_spikes=two("pre"), post_spikes=two("post"))
+    with pytest.warns(UserWarning, match=r"1 of 2 segments are shorter than the window "
+                      r"\(20 s\).*segment 1 \(10 s\)"):
+        out = infer_weights(split, method="ccg", window=20.0)
+    assert set(out["weight_segment"].values.tolist()) == {0}
+
+
 def test_measured_weights_replaced_by_inferred_ones_are_warned_about():
     """A recording with measured weights and spikes: inferring weights replaces the
     measured ones, which the user is told (a simulation's true weights are not)."""

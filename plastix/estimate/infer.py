@@ -229,6 +229,21 @@ def _windows(ds: xr.Dataset, seg_ids: np.ndarray, window: float
     return np.concatenate(starts), np.concatenate(segs)
 
 
+def _warn_short_segments(ds: xr.Dataset, seg_ids: np.ndarray, wsegs: np.ndarray,
+                         window: float, c: float) -> None:
+    """Warn, naming them, about segments shorter than one ``window`` (s): they give no
+    window, so none of their spikes is used (``c``: seconds to record time units)."""
+    short = [s for s in seg_ids if not np.any(wsegs == s)]
+    if not short:
+        return
+    lengths = _segment_lengths(ds, np.asarray(short)) / c
+    named = ", ".join(f"{s!s} ({n:.3g} s)" for s, n in zip(short[:5], lengths[:5], strict=False))
+    more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+    warn_caller(f"infer_weights: {len(short)} of {len(seg_ids)} segments are shorter than the "
+                f"window ({window:g} s) and give no weight, so their spikes are not used: "
+                f"segment {named}{more}; use a shorter `window` (--window) to include them.")
+
+
 def _segment_lengths(ds: xr.Dataset, seg_ids: np.ndarray) -> np.ndarray:
     """Length of each segment of ``seg_ids``, first bin's start to last bin's end (record
     time units)."""
@@ -996,6 +1011,7 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
     if starts.size == 0:
         raise ValueError(_too_long(window, longest, hi + (jitter if isinstance(baseline, str)
                                                           else float(baseline[1]))))
+    _warn_short_segments(record, seg_ids, wsegs, window, c)
     _check_pre_counts(_window_counts(pre, starts, wsegs, window * c, record.sizes["pre"]),
                       window, int(min_spikes), longest)
     base = baseline if isinstance(baseline, str) else tuple(float(b) * c for b in baseline)
