@@ -439,3 +439,34 @@ def test_lab_names_of_counts_and_frequency(tmp_path):
     assert table["frequency"].tolist() == [5.0, 5.0] and table["n_trains"].tolist() == [2, 2]
     units = _text(tmp_path / "u.csv", "delta_t,weight_ratio\nMS,\n-10,0.8\n10,1.3\n")
     np.testing.assert_allclose(_no_warning(load_pairing_table, units)["delta_t"], [-0.01, 0.01])
+
+
+def test_result_names_are_the_results_own_and_inspect_names_the_renames(tmp_path):
+    """RESULT_NAMES (the names a label column cannot keep) is exactly what a pairing result
+    holds besides the table's labels; `inspect` says which labels `estimate` renames."""
+    import warnings
+
+    from plastix.estimate.pairing import estimate_pairing
+    from plastix.io.inspect_tables import inspect_table
+    from plastix.io.table import RESULT_NAMES
+
+    table = pd.DataFrame({"delta_t [ms]": [-40, -20, -10, 10, 20, 40],
+                          "weight_ratio": [0.8, 0.7, 0.75, 1.4, 1.3, 1.1],
+                          "frequency [Hz]": [1, 1, 5, 5, 20, 20], "n_pairings": 60,
+                          "signal": ["a", "b"] * 3, "slice": ["s1", "s2", "s3"] * 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = estimate_pairing(table, kernel="all", n_boot=49, n_null=19, rng=0).dataset
+    from plastix.io.table import label_renames, load_pairing_table
+
+    columns = set(map(str, load_pairing_table(table).columns)) - {"weight_ratio"}
+    names = {new: old for new, old in label_renames(columns).items()}
+    labels = (columns - set(names.values())) | set(names)
+    assert "label_signal" in labels and "slice" in labels
+    own = (set(ds.variables) | set(ds.sizes)) - labels
+    assert own == RESULT_NAMES, own ^ RESULT_NAMES
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    text = str(inspect_table(path))
+    assert "labels renamed in the estimate's result" in text
+    assert "'signal' as 'label_signal'" in text and "'slice' as" not in text

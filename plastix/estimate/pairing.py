@@ -69,7 +69,7 @@ from plastix.estimate.intervals import (
     two_sided_p,
     verdict_of,
 )
-from plastix.io.table import load_pairing_table
+from plastix.io.table import label_renames, load_pairing_table
 from plastix.io.table_check import check_table, strata
 from plastix.kernels import STDP_CUTOFF, Kernel, Spikes, default_param, get_kernel, kernel_names
 
@@ -552,8 +552,8 @@ def _dataset(table: pd.DataFrame, names: list[str], fits: list[dict], terms: np.
         "null_alignment": (("kernel", "null"), np.stack(col["null"]), {"units": "1"}),
     }
     coords = {"kernel": names, "bound": ["low", "high"], "row": np.arange(len(table))}
-    own = set(data) | set(coords) | {"boot", "null"}
-    renamed = {}
+    renamed = label_renames(table.columns)
+    name_of = {old: new for new, old in renamed.items()}
     for c in table.columns:
         if c == "weight_ratio":
             continue
@@ -561,12 +561,7 @@ def _dataset(table: pd.DataFrame, names: list[str], fits: list[dict], terms: np.
         # dates and durations carry their units in xarray's own encoding
         units = {} if values.dtype.kind in "mM" else {
             "units": table.attrs.get("units", {}).get(c, "")}
-        name = str(c)
-        while name in own or (name != c and name in table.columns):
-            name = f"label_{name}"
-        if name != c:
-            renamed[name] = str(c)
-        coords[name] = ("row", values, units)
+        coords[name_of.get(str(c), str(c))] = ("row", values, units)
     if renamed:
         attrs = {**attrs, "renamed_labels": json.dumps(renamed, ensure_ascii=False)}
         many = len(renamed) > 1

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from plastix.io.inspect_report import Inspection
-from plastix.io.table import COLUMNS, header_units, load_pairing_table
+from plastix.io.table import COLUMNS, header_units, label_renames, load_pairing_table
 from plastix.io.table_check import check_table
 
 
@@ -77,6 +77,11 @@ def inspect_table(path: str | os.PathLike, *, sheet: Any = None, nan: str = "ref
     if len(groups) < len(labels):
         ins.found.append("labels of one row each (ids, not groups): "
                          + ", ".join(c for c in labels if c not in groups))
+    renamed = label_renames([c for c in table.columns if c in labels])
+    if renamed:
+        ins.found.append("labels renamed in the estimate's result (it has its own variable "
+                         "of that name): " + ", ".join(f"{old!r} as {new!r}"
+                                                       for new, old in renamed.items()))
     dt_ms = 1e3 * table["delta_t"].to_numpy()
     n_rows, n_cells, n_pre = len(table), int(table["n"].sum()), int(np.sum(dt_ms > 0))
     ins.found.append(f"{n_rows} row{'s' * (n_rows != 1)}, {n_cells} cell{'s' * (n_cells != 1)};"

@@ -152,7 +152,8 @@ from plastix.io.table_header import (
 from plastix.io.table_header import RATIO_UNITS as _RATIO
 
 __all__ = ["load_pairing_table", "is_pairing_table", "header_units", "TABLE_SUFFIXES",
-           "COLUMNS", "NAN_POLICIES", "ALIASES", "HEADER_SEARCH_ROWS"]
+           "COLUMNS", "NAN_POLICIES", "ALIASES", "HEADER_SEARCH_ROWS", "RESULT_NAMES",
+           "label_renames"]
 
 #: suffixes read as tables (text, Parquet, Excel)
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".xlsx")
@@ -163,6 +164,32 @@ NAN_POLICIES = ("refuse", "drop")
 
 _COUNTS = ("n", "n_pairings", "n_trains")
 _POSITIVE = ("weight_sem", "frequency", "control_ratio")
+
+
+RESULT_NAMES = frozenset({
+    "alignment", "alignment_ci", "p_value", "verdict", "term_varies", "extended", "loo_r2",
+    "slope", "intercept", "hebbian_term", "signal", "signal_weight", "weight_ratio",
+    "bootstrap_alignment", "null_alignment", "kernel", "bound", "row", "boot", "null"})
+"""The variables, coordinates and dimensions of the estimate of a pairing table
+(:func:`plastix.estimate.pairing.estimate_pairing`): a label column of the table with one
+of these names is renamed ``label_<name>`` in it (:func:`label_renames`)."""
+
+
+def label_renames(columns: Any) -> dict[str, str]:
+    """The label columns of a table (``columns``) the result holds under another name:
+    ``{name in the result: column}``; a column named like one of :data:`RESULT_NAMES`
+    becomes ``label_<name>`` (``label_label_<name>`` if the table has that too, ...)."""
+    columns = [str(c) for c in columns]
+    renamed = {}
+    for c in columns:
+        if c == "weight_ratio":
+            continue
+        name = c
+        while name in RESULT_NAMES or (name != c and name in columns):
+            name = f"label_{name}"
+        if name != c:
+            renamed[name] = c
+    return renamed
 
 
 def is_pairing_table(path: str | os.PathLike) -> bool:
