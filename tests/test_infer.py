@@ -309,6 +309,28 @@ def test_a_segment_shorter_than_the_window_is_named_not_dropped_silently():
     assert set(out["weight_segment"].values.tolist()) == {0}
 
 
+def test_a_unit_in_both_roles_is_warned_about():
+    """A post train identical to a pre unit's (the same unit given as both): its weight
+    measures the unit against itself, and the warning names the pair."""
+    import warnings
+
+    rec = _ramp_record(n_pre=4, duration=60.0)
+    pre_t, pre_u = rec["pre_spike_time"].values, rec["pre_spike_unit"].values
+    same = make_record(rec["pre_activity"].values, rec["post_activity"].values,
+                       np.full((2, 1, 4), np.nan), time=rec["time"].values,
+                       weight_time=[0.0, 30.0], dt=1.0, activity_units="1",
+                       activity_kind="count", decay=0.0,
+                       pre_spikes={"time": pre_t, "unit": pre_u},
+                       post_spikes={"time": pre_t[pre_u == 2], "unit": np.zeros(
+                           int((pre_u == 2).sum()), int)})
+    with pytest.warns(UserWarning, match=r"1 pre/post pair\(s\) have the same spike train.*"
+                      r"pre 2 and post 0"):
+        infer_weights(same, method="ccg", window=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        infer_weights(rec, method="ccg", window=10.0)  # distinct trains: no such warning
+
+
 def test_measured_weights_replaced_by_inferred_ones_are_warned_about():
     """A recording with measured weights and spikes: inferring weights replaces the
     measured ones, which the user is told (a simulation's true weights are not)."""

@@ -132,6 +132,41 @@ def _role_spikes(ds: xr.Dataset, role: str) -> tuple[np.ndarray, np.ndarray, np.
     return _spikes(ds, role)
 
 
+def _train_keys(spikes: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
+                segments: np.ndarray) -> list[bytes]:
+    """Each unit's spike train (times, and segments coded by their place in the sorted
+    ``segments``, in order) as bytes; b"" when the unit has no spike."""
+    t, u, seg = spikes
+    code = np.searchsorted(segments, np.asarray(seg)).astype(float)
+    order = np.lexsort((t, code, u))
+    t, u, code = np.asarray(t, dtype=float)[order], u[order], code[order]
+    cut = np.searchsorted(u, np.arange(n + 1))
+    return [np.concatenate([t[a:b], code[a:b]]).tobytes()
+            for a, b in zip(cut[:-1], cut[1:], strict=True)]
+
+
+def _warn_same_trains(ds: xr.Dataset, pre: tuple, post: tuple) -> None:
+    """Warn about pre and post units with the same spike train (one unit in both roles?):
+    a unit's transmission onto itself measures its own autocorrelation, not a synapse."""
+    segments = np.unique(np.concatenate([np.asarray(pre[2]), np.asarray(post[2])]))
+    pre_keys = _train_keys(pre, ds.sizes["pre"], segments)
+    index = {}
+    for i, key in enumerate(pre_keys):
+        if key:
+            index.setdefault(key, i)
+    same = [(index[k], j) for j, k in enumerate(_train_keys(post, ds.sizes["post"], segments))
+            if k and k in index]
+    if not same:
+        return
+    ids_pre, ids_post = ds["pre"].values, ds["post"].values
+    named = ", ".join(f"pre {ids_pre[i]!s} and post {ids_post[j]!s}" for i, j in same[:5])
+    more = f" and {len(same) - 5} more" if len(same) > 5 else ""
+    warn_caller(f"infer_weights: {len(same)} pre/post pair(s) have the same spike train, as if "
+                f"one unit were in both roles: {named}{more}; their weight measures the unit "
+                "against itself (its own spikes at lag 0 and its refractoriness), not a "
+                "synapse: check the roles (--pre-units, --post-units).")
+
+
 def _check_spikes(ds: Any) -> None:
     """Refuse inputs without spike trains of both roles."""
     if not isinstance(ds, xr.Dataset):
@@ -1005,6 +1040,7 @@ def infer_weights(record: Any, *, method: str = "ccg", window: float = DEFAULT_W
     pre, post = _role_spikes(record, "pre"), _role_spikes(record, "post")
     _check_silent(record, "pre", pre[1])
     _check_silent(record, "post", post[1])
+    _warn_same_trains(record, pre, post)
     seg_ids = np.unique(np.asarray(record["segment"].values))
     starts, wsegs = _windows(record, seg_ids, window * c)
     longest = float(_segment_lengths(record, seg_ids).max()) / c  # s
