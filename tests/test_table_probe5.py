@@ -470,3 +470,36 @@ def test_result_names_are_the_results_own_and_inspect_names_the_renames(tmp_path
     text = str(inspect_table(path))
     assert "labels renamed in the estimate's result" in text
     assert "'signal' as 'label_signal'" in text and "'slice' as" not in text
+
+
+def test_a_label_merged_down_a_column_holds_in_every_row_and_hidden_rows_are_named(tmp_path):
+    """A slice's name written once over its rows (merged cells) labels each of them, as
+    Excel shows it (it read as empty labels); a hidden row is read, and named in a
+    warning, since labs hide experiments they leave out."""
+    import warnings
+
+    import openpyxl
+
+    from plastix.io.table import load_pairing_table
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["slice", "delta_t [ms]", "weight_ratio"])
+    for row in [("A", -20, 0.8), (None, -10, 0.7), (None, 10, 1.3), ("B", 20, 1.2),
+                (None, -5, 0.75), (None, 5, 1.4)]:
+        ws.append(list(row))
+    ws.merge_cells("A2:A4")
+    ws.merge_cells("A5:A7")
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no hidden row: no warning
+        table = load_pairing_table(path)
+    assert table["slice"].tolist() == ["A", "A", "A", "B", "B", "B"]
+    ws.row_dimensions[3].hidden = True
+    ws.column_dimensions["D"].hidden = True
+    wb.save(path)
+    with pytest.warns(UserWarning, match=r"1 hidden row \(3\) and hidden column D are read "
+                      r"like the others"):
+        table = load_pairing_table(path)
+    assert len(table) == 6

@@ -12,7 +12,8 @@ Text is decoded as UTF-16 when it starts with a UTF-16 byte-order mark (Excel's
 Windows-1252 (Excel's "CSV" on Windows), else Latin-1.  An Excel sheet is read
 with openpyxl (read-only, saved values): the cells formatted as percent and the
 error cells (``#DIV/0!``) are noted, and the formulas of cells with no saved value
-can be looked up (:func:`formulas`).
+can be looked up (:func:`formulas`).  A cell merged down a column holds its value in
+every row it spans, and hidden rows and columns are named in a warning.
 """
 
 from __future__ import annotations
@@ -211,6 +212,50 @@ def _sheet_grid(path: Path, book: Any, name: str) -> Grid:
     return grid
 
 
+def _merged_and_hidden(path: Path, name: str, grid: Grid) -> None:
+    """What a read-only sheet does not tell: a cell merged down a column (a label such as
+    a slice's name, written once over its rows) holds its value in every row it spans,
+    as Excel shows it, instead of only the first; and hidden rows or columns, which are
+    read like any others, are named in a warning (they may hold excluded experiments)."""
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl's notes on unsupported extensions
+        book = openpyxl.load_workbook(path, read_only=False, data_only=True)
+    try:
+        sheet = book[name]
+        index = {n: i for i, n in enumerate(grid.numbers)}
+        for rng in sheet.merged_cells.ranges:
+            if rng.min_col != rng.max_col or rng.min_row not in index:
+                continue  # a header's cell over two columns is the header reader's (table.py)
+            j = rng.min_col - 1
+            top = grid.rows[index[rng.min_row]]
+            value = top[j] if j < len(top) else None
+            for number in range(rng.min_row + 1, rng.max_row + 1):
+                row = grid.rows[index[number]] if number in index else None
+                if row is not None and j < len(row) and row[j] is None:
+                    row[j] = value
+        hidden_rows = [n for n, d in sheet.row_dimensions.items()
+                       if d.hidden and n in index and any(c is not None
+                                                          for c in grid.rows[index[n]])]
+        hidden_cols = [c for c, d in sheet.column_dimensions.items() if d.hidden]
+    finally:
+        book.close()
+    parts = []
+    if hidden_rows:
+        shown = ", ".join(map(str, sorted(hidden_rows)[:10]))
+        parts.append(f"{len(hidden_rows)} hidden row{'s' * (len(hidden_rows) > 1)} ({shown}"
+                     f"{', ...' if len(hidden_rows) > 10 else ''})")
+    if hidden_cols:
+        parts.append(f"hidden column{'s' * (len(hidden_cols) > 1)} "
+                     f"{', '.join(sorted(hidden_cols))}")
+    if parts:
+        verb = "are" if len(hidden_rows) + len(hidden_cols) > 1 else "is"
+        warn_caller(f"`table` {path.name!r}, sheet {name!r}: {' and '.join(parts)} {verb} read "
+                    "like the others; if they hold experiments left out, delete them from the "
+                    "sheet (or save the rows to use as their own sheet).")
+
+
 #: the parts of an Excel number format that show text as written: quoted text ("%"), an
 #: escaped character (\%), a space as wide as a character (_%), a repeated character
 #: (*%), a bracketed colour, condition or locale ([Red], [$-409])
@@ -263,6 +308,7 @@ def read_xlsx(path: Path, sheet: Any, is_header: Callable[[list[Any]], bool],
             grid = _sheet_grid(path, book, name)
     finally:
         book.close()
+    _merged_and_hidden(path, name, grid)
     if not any(c is not None for row in grid.rows for c in row):
         raise _empty(path, f", sheet {name!r},")
     return grid
