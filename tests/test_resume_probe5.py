@@ -273,3 +273,38 @@ def test_overwrite_replaces_a_damaged_reproduce_stamp(tmp_path, monkeypatch, cap
     assert main([*QUICK, "--overwrite", "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / STAMP).read_text()) == {
         "fig15": {"quick": True, "seeds": 1, "rng": 0, "epochs": 1}}
+
+
+def test_a_run_that_fails_before_writing_puts_the_earlier_note_back(tmp_path, monkeypatch,
+                                                                    capsys):
+    """Results made with options A, a run with --overwrite and options B that fails
+    before writing any result: the note still says A, so a rerun with A continues
+    instead of asking for --overwrite; a run that wrote a result keeps its own note."""
+    import plastix.experiments.fig15 as F
+    from plastix.cli.reproduce import STAMP
+
+    def made(out, **kw):
+        (out / "fig15.md").write_text("summary\n")
+        return out / "fig15.md"
+
+    monkeypatch.setattr(F, "run", made)
+    assert main([*QUICK, "--out", str(tmp_path)]) == 0
+    first = json.loads((tmp_path / STAMP).read_text())
+
+    def fails(out, **kw):
+        raise ValueError("the experiment's own check failed")
+
+    monkeypatch.setattr(F, "run", fails)
+    assert main([*QUICK, "--rng", "5", "--overwrite", "--out", str(tmp_path)]) == 2
+    assert json.loads((tmp_path / STAMP).read_text()) == first
+    monkeypatch.setattr(F, "run", made)
+    assert main([*QUICK, "--out", str(tmp_path)]) == 0  # the same options as the files'
+
+    def writes_then_fails(out, **kw):
+        (out / "fig15.md").write_text("half\n")
+        raise ValueError("failed after writing")
+
+    monkeypatch.setattr(F, "run", writes_then_fails)
+    assert main([*QUICK, "--rng", "5", "--overwrite", "--out", str(tmp_path)]) == 2
+    assert json.loads((tmp_path / STAMP).read_text())["fig15"]["rng"] == 5
+    capsys.readouterr()

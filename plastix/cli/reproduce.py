@@ -99,9 +99,13 @@ def _run(args: argparse.Namespace) -> int:
     with cluster_client(args) as client:
         if client is not None:
             extra["client"] = client
-        stamp()  # before any result file: a stopped run's files are its own to replace
-        summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng,
-                             **extra)
+        undo = stamp()  # before any result file: a stopped run's files are its own to replace
+        try:
+            summary = module.run(args.out, quick=args.quick, n_seeds=args.seeds, rng=args.rng,
+                                 **extra)
+        except BaseException:
+            undo()  # a run that wrote no result leaves the earlier note as it was
+            raise
     print(f"plastix reproduce {args.name}: wrote {summary}")
     return 0
 
@@ -116,8 +120,11 @@ def _check_earlier_results(args: argparse.Namespace):
     """Refuse, before any work, to replace an experiment's results in ``--out`` made with
     other options (or files of its names that plastix did not write there) unless
     ``--overwrite``; returns the function that records this run's options, to be called
-    before the run writes its first result.  A rerun with the same options continues
-    (finished sweeps are cached) and replaces its own results."""
+    before the run writes its first result, which returns the function to call if the
+    run fails: when no result file of the experiment changed, the earlier entry is put
+    back (a failed run that wrote nothing must not make the earlier results look like
+    another run's).  A rerun with the same options continues (finished sweeps are cached)
+    and replaces its own results."""
     from plastix._util.io import atomic_write
 
     options = {"quick": bool(args.quick), "seeds": args.seeds, "rng": args.rng,
@@ -133,10 +140,27 @@ def _check_earlier_results(args: argparse.Namespace):
         raise CLIError(f"--out: {str(args.out)!r} holds {what}; pass --overwrite to replace "
                        "them, or choose another --out.")
 
-    def record() -> None:
+    def files() -> dict[str, tuple[int, int]]:
+        return {p.name: (p.stat().st_mtime_ns, p.stat().st_size)
+                for p in Path(args.out).glob(f"{stem}.*") if p.is_file()}
+
+    def write(entry: dict | None) -> None:
         current = _read_stamp(path, overwrite=True)  # another experiment's entry may be new
-        current[args.name] = options
+        if entry is None:
+            current.pop(args.name, None)
+        else:
+            current[args.name] = entry
         atomic_write(path, lambda p: p.write_text(json.dumps(current, indent=1) + "\n"))
+
+    def record():
+        before = files()
+        write(options)
+
+        def undo() -> None:
+            if files() == before and path.is_file():
+                write(earlier)
+
+        return undo
 
     return record
 
