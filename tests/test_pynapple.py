@@ -291,3 +291,24 @@ def test_import_plastix_io_does_not_import_pynapple():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_spike_at_an_epochs_end_counts_in_its_last_bin(rng):
+    """pynapple's intervals hold their end: a spike exactly at an epoch's end is a spike of
+    the record (it is kept as one) and now also counts in the epoch's last bin, so the
+    rates and the spike trains agree; a next epoch that starts there holds it instead."""
+    from plastix.io.spike_bins import spike_rates
+
+    at = spike_rates([np.array([0.0, 0.5, 1.0])], np.array([0.0, 0.5]), 0.5,
+                     stop=np.array([1.0, 1.0]))[:]
+    assert_array_equal(at[:, 0] * 0.5, [1, 2])  # [0, 0.5), [0.5, 1.0]
+    shared = spike_rates([np.array([0.0, 0.5, 1.0])], np.array([0.0, 0.5, 1.0, 1.5]), 0.5,
+                         stop=np.array([1.0, 1.0, 2.0, 2.0]))[:]
+    assert_array_equal(shared[:, 0] * 0.5, [1, 1, 1, 0])  # 1.0 is the next epoch's first
+    pre, post, weights, synapses, epochs = _spike_session(rng)
+    t = np.sort(np.append(pre[5].t, [4.0, 10.0]))  # spikes exactly at both epochs' ends
+    pre = nap.TsGroup({3: pre[3], 5: nap.Ts(t)}, time_support=nap.IntervalSet(0, 10))
+    rec = from_pynapple(pre, post, weights, synapses, epochs, decay=0.5, bin_size=0.05)
+    kept = int((rec["pre_spike_unit"].values == 5).sum())
+    assert rec["pre_activity"].values[:, 1].sum() * 0.05 == pytest.approx(kept)
+    assert rec["pre_activity"].values[79, 1] * 0.05 >= 1  # the 4.0 s spike, bin [3.95, 4.0]

@@ -214,6 +214,7 @@ def fit_file(args: argparse.Namespace):
     from plastix.cli._registry_help import format_of_path
     from plastix.estimate.estimator import HebbianEstimator, check_weight_changes
 
+    fill_defaults(args)  # flags not given: their documented defaults (checked by the caller)
     resume = getattr(args, "resume", None)  # the null's resume folder (None: not saved)
     progress = getattr(args, "progress", None)  # False in a batch's task: the batch counts
     est = HebbianEstimator(kernel=args.kernel, decay=args.decay, lag=args.lag,

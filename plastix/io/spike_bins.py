@@ -8,8 +8,8 @@ that they bin alike:
   from its start, or the span of the data;
 - :func:`bin_edges`: each bin's ``[left, right)`` edges.  Contiguous bins share
   their edge exactly (no spike counted twice or lost to rounding); a segment's
-  last bin, which may reach past the segment's stop, ends at the stop, so a spike
-  there belongs to the segment that holds it (or to none);
+  last bin, which may reach past the segment's stop, ends at the stop, and counts a
+  spike exactly at the stop unless a next segment starts there (which holds it);
 - :func:`outside_intervals`: the bins that start outside a unit's observation
   intervals (NWB ``obs_intervals``, pynapple ``time_support``): NaN, not 0 Hz;
 - :class:`SpikeRates`: the rates (Hz) of every unit, computed only for the rows
@@ -102,12 +102,19 @@ class SpikeRates(LazyRows):
     observed : list of ndarray or None, optional
         Each unit's observation intervals (``(k, 2)``, s) or None (observed
         throughout); bins starting outside them are NaN.
+    closed : ndarray of bool, optional
+        Bins that also count a spike exactly at their right edge, ``[left, right]``: a
+        segment's last bin, whose stop is inside the segment (pynapple's intervals
+        and Neo's ``t_stop`` include it) and starts no other bin.
     """
 
     def __init__(self, trains: list[np.ndarray], left: np.ndarray, right: np.ndarray,
-                 width: float, observed: list[np.ndarray | None] | None = None):
+                 width: float, observed: list[np.ndarray | None] | None = None,
+                 closed: np.ndarray | None = None):
         self.trains = [np.asarray(t, dtype=float) for t in trains]
         self.left, self.right = np.asarray(left, float), np.asarray(right, float)
+        self.closed = (np.zeros(self.left.size, bool) if closed is None
+                       else np.asarray(closed, bool))
         self.width = float(width)
         self.observed = observed if observed is not None else [None] * len(self.trains)
         self.shape = (self.left.size, len(self.trains))
@@ -128,10 +135,13 @@ class SpikeRates(LazyRows):
 
     def _fill(self, out: np.ndarray, rows: slice | np.ndarray) -> None:
         """The rates of ``rows`` (a slice or indices) into ``out`` (rows, unit)."""
-        lo, hi = self.left[rows], self.right[rows]
+        lo, hi, closed = self.left[rows], self.right[rows], self.closed[rows]
         outside: dict[int, np.ndarray] = {}  # units often share their intervals (pynapple)
         for j, st in enumerate(self.trains):
             n = np.searchsorted(st, hi, side="left") - np.searchsorted(st, lo, side="left")
+            if closed.any():  # a spike exactly at a segment's stop counts in its last bin
+                n[closed] += (np.searchsorted(st, hi[closed], side="right")
+                              - np.searchsorted(st, hi[closed], side="left"))
             out[:, j] = n / self.width
             iv = self.observed[j]
             if iv is not None:
@@ -182,5 +192,13 @@ def spike_rates(trains: list[np.ndarray], grid: np.ndarray, width: float,
     """
     trains = [np.asarray(t, dtype=float) for t in trains]
     trains = [t if t.size < 2 or bool(np.all(t[1:] >= t[:-1])) else np.sort(t) for t in trains]
-    return SpikeRates(trains, grid, bin_edges(np.asarray(grid, float), width, stop),
-                      width * sec, observed)
+    grid = np.asarray(grid, float)
+    right = bin_edges(grid, width, stop)
+    closed = None
+    if stop is not None:  # a segment's last bin ends at its stop: [left, stop] unless
+        tol = _EDGE_TOL * width  # another bin starts there (a contiguous next segment)
+        stop = np.asarray(stop, float)
+        last = np.isfinite(stop) & (np.abs(right - stop) <= tol)
+        starts_next = np.abs(np.append(grid[1:], np.inf) - right) <= tol
+        closed = last & ~starts_next
+    return SpikeRates(trains, grid, right, width * sec, observed, closed)
