@@ -495,7 +495,9 @@ def _activity(parts, seg_ids, ids, col, h: _Header, default_bin: float,
                 rate["values"] = rate["values"].read(0, rate["values"].shape[0])
             if rate is None and trains and grid.size:  # rates in Hz of each unit's train
                 width = seg_dt or default_bin
+                t_stop = max(x[3] for x in trains)  # Neo's t_stop holds spikes at it
                 binned = spike_rates([st for _, st, _, _ in trains], grid, width,
+                                     np.full(grid.size, t_stop),
                                      observed=_train_spans(trains, grid, width), sec=h.sec)
                 cols = [col[r][u] for u, _, _, _ in trains]
                 out["labels"][r].setdefault(("Hz", "rate"), p["index"])

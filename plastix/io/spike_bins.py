@@ -56,14 +56,22 @@ def bin_edges(grid: np.ndarray, width: float, stop: np.ndarray | None = None) ->
 
     A bin that starts within ``width * 1e-9`` of the previous bin's end shares that
     edge exactly; with ``stop`` (each bin's segment stop, s; ``inf`` for none) a bin
-    reaching past its segment's stop ends there.
+    reaching past its segment's stop, or ending within ``width * 1e-9`` of it, ends
+    there.
     """
+    tol = _EDGE_TOL * width
     ends = grid + width
-    joined = np.abs(grid[1:] - ends[:-1]) <= _EDGE_TOL * width
-    ends[:-1][joined] = grid[1:][joined]
+    joined = np.zeros(grid.size, dtype=bool)
+    joined[:-1] = np.abs(grid[1:] - ends[:-1]) <= tol
+    ends[joined] = grid[1:][joined[:-1]]
     if stop is not None:
-        over = ends > stop + _EDGE_TOL * width
+        stop = np.asarray(stop, dtype=float)
+        over = ends > stop + tol
         ends[over] = stop[over]
+        # a last edge a few float steps short of the stop (start + n·width rounded) is
+        # the stop, so that a spike there is counted (a shared edge stays shared)
+        near = ~joined & (np.abs(ends - stop) <= tol)
+        ends[near] = stop[near]
     return ends
 
 
