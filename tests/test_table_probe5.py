@@ -497,9 +497,80 @@ def test_a_label_merged_down_a_column_holds_in_every_row_and_hidden_rows_are_nam
         table = load_pairing_table(path)
     assert table["slice"].tolist() == ["A", "A", "A", "B", "B", "B"]
     ws.row_dimensions[3].hidden = True
+    for r, v in enumerate(["old_ratio", 9, 9, 9, 9, 9, 9], start=1):
+        ws.cell(r, 4, v)
     ws.column_dimensions["D"].hidden = True
+    ws.column_dimensions["E"].hidden = True  # empty: not named
     wb.save(path)
     with pytest.warns(UserWarning, match=r"1 hidden row \(3\) and hidden column D are read "
                       r"like the others"):
         table = load_pairing_table(path)
     assert len(table) == 6
+
+
+def _sheet(rows, merges=(), path=None):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(list(row))
+    for m in merges:
+        ws.merge_cells(m)
+    return wb, ws
+
+
+def test_merges_in_the_last_column_over_stale_cells_and_over_two_columns_are_filled(tmp_path):
+    """A label merged down the LAST column (read-only rows stop before it), cells under a
+    merge that still hold old values (LibreOffice keeps them), and a label merged over two
+    columns and three rows: each data row reads the merged value, as Excel shows it."""
+    from plastix.io.table import load_pairing_table
+
+    wb, ws = _sheet([("delta_t [ms]", "weight_ratio", "slice"), (-20, 0.8, "A"),
+                     (-10, 0.7, None), (10, 1.3, None), (20, 1.2, "B"), (-5, 0.75, None)],
+                    ["C2:C4", "C5:C6"])
+    wb.save(tmp_path / "last.xlsx")
+    assert load_pairing_table(tmp_path / "last.xlsx")["slice"].tolist() == ["A"] * 3 + ["B"] * 2
+    wb, ws = _sheet([("slice", "delta_t [ms]", "weight_ratio"), ("s1", 10, 1.2),
+                     ("OLD", -10, 0.8), ("OLD", 20, 1.1), ("s2", 10, 1.3)])
+    ws.merge_cells("A2:A4")
+    for r in (3, 4):  # what a merge that keeps the hidden cells' contents saves
+        ws._cells[(r, 1)] = type(ws.cell(1, 1))(ws, row=r, column=1, value="OLD")
+    wb.save(tmp_path / "stale.xlsx")
+    assert load_pairing_table(tmp_path / "stale.xlsx")["slice"].tolist() == ["s1"] * 3 + ["s2"]
+    wb, ws = _sheet([("slice", "cell", "delta_t [ms]", "weight_ratio"), ("s1 c1", None, 10, 1.2),
+                     (None, None, -10, 0.8), (None, None, 20, 1.1), ("s2", "c1", 10, 1.3)],
+                    ["A2:B4"])
+    wb.save(tmp_path / "two.xlsx")
+    table = load_pairing_table(tmp_path / "two.xlsx")
+    assert table["slice"].tolist() == ["s1 c1"] * 3 + ["s2"]
+
+
+def test_a_merge_from_the_header_into_the_data_is_read_empty_with_a_warning(tmp_path):
+    """A1:A3 merged (the header 'slice' over two data rows): the data rows do not take the
+    header's text as their label; a warning names the range."""
+    from plastix.io.table import load_pairing_table
+
+    wb, _ = _sheet([("slice", "delta_t [ms]", "weight_ratio"), (None, 10, 1.2),
+                    (None, -10, 0.8), ("s2", 20, 1.1)], ["A1:A3"])
+    wb.save(tmp_path / "h.xlsx")
+    with pytest.warns(UserWarning, match=r"the merged cells A1:A3 span the header and data rows"):
+        table = load_pairing_table(tmp_path / "h.xlsx")
+    assert table["slice"].isna().tolist() == [True, True, False]
+
+
+def test_a_hidden_sheet_read_is_named_as_hidden(tmp_path):
+    import openpyxl
+
+    from plastix.io.table import load_pairing_table
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Readme"
+    wb.active.append(["this workbook holds the pairing data"])
+    data = wb.create_sheet("data")
+    for row in [("delta_t [ms]", "weight_ratio"), (10, 1.2), (-10, 0.8)]:
+        data.append(list(row))
+    data.sheet_state = "veryHidden"
+    wb.save(tmp_path / "s.xlsx")
+    with pytest.warns(UserWarning, match=r"the sheet read, 'data', is very hidden"):
+        load_pairing_table(tmp_path / "s.xlsx", sheet="data")

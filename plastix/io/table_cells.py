@@ -12,8 +12,9 @@ Text is decoded as UTF-16 when it starts with a UTF-16 byte-order mark (Excel's
 Windows-1252 (Excel's "CSV" on Windows), else Latin-1.  An Excel sheet is read
 with openpyxl (read-only, saved values): the cells formatted as percent and the
 error cells (``#DIV/0!``) are noted, and the formulas of cells with no saved value
-can be looked up (:func:`formulas`).  A cell merged down a column holds its value in
-every row it spans, and hidden rows and columns are named in a warning.
+can be looked up (:func:`formulas`).  A range of merged cells in the data rows holds
+its value in every row it spans (:func:`fill_merged`), and hidden rows, columns and
+sheets are named in a warning.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ class Grid:
         (row number, 0-based column) of the empty cells that hold a saved empty text (a
         formula's result ``""``, as in ``=IF(C4="","",C4/B4)``): missing values, not
         formulas saved without their value.
+    merged : list of (int, int, int, str)
+        Excel: ranges of merged cells that span rows, as (0-based first column, first
+        row number, last row number, range): filled by :func:`fill_merged`.
     """
 
     rows: list[list[Any]]
@@ -93,6 +97,7 @@ class Grid:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     path: Path | None = None
     saved_empty: set[tuple[int, int]] = field(default_factory=set)
+    merged: list[tuple[int, int, int, str]] = field(default_factory=list)
 
 
 def cell_name(row: int, col: int) -> str:
@@ -212,7 +217,9 @@ def _sheet_grid(path: Path, book: Any, name: str) -> Grid:
     return grid
 
 
-_MARKS = (b"<mergeCell ", b'hidden="1"', b'hidden="true"')
+_MARKS = re.compile(rb"<(?:\w+:)?mergeCell[\s/>]|hidden\s*=\s*[\"'](?:1|true)[\"']")
+"""What a sheet's XML holds where it has merged cells or hidden rows or columns (any
+namespace prefix, either quote)."""
 
 
 def _marks_merged_or_hidden(path: Path, name: str, block: int = 1 << 20) -> bool:
@@ -231,9 +238,9 @@ def _marks_merged_or_hidden(path: Path, name: str, block: int = 1 << 20) -> bool
             tail = b""
             while chunk := source.read(block):
                 text = tail + chunk
-                if any(m in text for m in _MARKS):
+                if _MARKS.search(text):
                     return True
-                tail = text[-16:]
+                tail = text[-64:]
             return False
         finally:
             source.close()
@@ -243,11 +250,13 @@ def _marks_merged_or_hidden(path: Path, name: str, block: int = 1 << 20) -> bool
 
 
 def _merged_and_hidden(path: Path, name: str, grid: Grid) -> None:
-    """What a read-only sheet does not tell: a cell merged down a column (a label such as
-    a slice's name, written once over its rows) holds its value in every row it spans,
-    as Excel shows it, instead of only the first; and hidden rows or columns, which are
-    read like any others, are named in a warning (they may hold excluded experiments)."""
+    """What a read-only sheet does not tell: the ranges of merged cells that span rows
+    (kept in ``grid.merged`` as ``(column, first row, last row)``, 0-based column and
+    Excel row numbers, for :func:`frame_of` to fill once the header is known), and
+    hidden rows or columns that hold cells, which are read like any others and named in
+    a warning (they may hold experiments left out)."""
     import openpyxl
+    from openpyxl.utils import get_column_letter
 
     if not _marks_merged_or_hidden(path, name):
         return  # no need to load the sheet whole (a 50 000-row sheet: 5 s more)
@@ -257,20 +266,14 @@ def _merged_and_hidden(path: Path, name: str, grid: Grid) -> None:
     try:
         sheet = book[name]
         index = {n: i for i, n in enumerate(grid.numbers)}
-        for rng in sheet.merged_cells.ranges:
-            if rng.min_col != rng.max_col or rng.min_row not in index:
-                continue  # a header's cell over two columns is the header reader's (table.py)
-            j = rng.min_col - 1
-            top = grid.rows[index[rng.min_row]]
-            value = top[j] if j < len(top) else None
-            for number in range(rng.min_row + 1, rng.max_row + 1):
-                row = grid.rows[index[number]] if number in index else None
-                if row is not None and j < len(row) and row[j] is None:
-                    row[j] = value
+        grid.merged = [(r.min_col - 1, r.min_row, r.max_row, r.coord)
+                       for r in sheet.merged_cells.ranges if r.max_row > r.min_row]
         hidden_rows = [n for n, d in sheet.row_dimensions.items()
                        if d.hidden and n in index and any(c is not None
                                                           for c in grid.rows[index[n]])]
-        hidden_cols = [c for c, d in sheet.column_dimensions.items() if d.hidden]
+        hidden_cols = sorted({j for d in sheet.column_dimensions.values() if d.hidden
+                              for j in range((d.min or 1) - 1, d.max or d.min or 1)
+                              if any(j < len(r) and r[j] is not None for r in grid.rows)})
     finally:
         book.close()
     parts = []
@@ -280,12 +283,49 @@ def _merged_and_hidden(path: Path, name: str, grid: Grid) -> None:
                      f"{', ...' if len(hidden_rows) > 10 else ''})")
     if hidden_cols:
         parts.append(f"hidden column{'s' * (len(hidden_cols) > 1)} "
-                     f"{', '.join(sorted(hidden_cols))}")
+                     f"{', '.join(get_column_letter(j + 1) for j in hidden_cols)}")
     if parts:
         verb = "are" if len(hidden_rows) + len(hidden_cols) > 1 else "is"
         warn_caller(f"`table` {path.name!r}, sheet {name!r}: {' and '.join(parts)} {verb} read "
-                    "like the others; if they hold experiments left out, delete them from the "
-                    "sheet (or save the rows to use as their own sheet).")
+                    "like the others; if they hold experiments or values to leave out, delete "
+                    "them from the sheet.")
+
+
+def fill_merged(grid: Grid, first_data_row: int) -> None:
+    """Fill each range of merged cells (``grid.merged``) that lies in the data rows (Excel
+    row numbers from ``first_data_row``) with its first cell's value down its first
+    column, as Excel shows it (a slice's name written once over its rows labels each);
+    a range that spans the header and the data rows is read empty below the header,
+    with a warning naming it."""
+    index = {n: i for i, n in enumerate(grid.numbers)}
+    for j, top, bottom, coord in grid.merged:
+        if bottom < first_data_row:
+            continue  # in the header or above it: the header reader's
+        if top < first_data_row:
+            for number in range(first_data_row, bottom + 1):
+                _set(grid, index, number, j, None)
+            warn_caller(f"`table` {grid.name!r}{_sheet_of(grid)}: the merged cells {coord} "
+                        "span the header and data rows, so the data rows under the header "
+                        "read them empty; unmerge them and write each row's value.")
+            continue
+        row = grid.rows[index[top]] if top in index else []
+        value = row[j] if j < len(row) else None
+        for number in range(top + 1, bottom + 1):
+            _set(grid, index, number, j, value)
+
+
+def _set(grid: Grid, index: dict[int, int], number: int, j: int, value: Any) -> None:
+    """Cell ``j`` of row ``number`` set to ``value`` (the row extended if shorter)."""
+    if number not in index:
+        return
+    row = grid.rows[index[number]]
+    if j >= len(row):
+        row.extend([None] * (j + 1 - len(row)))
+    row[j] = value
+
+
+def _sheet_of(grid: Grid) -> str:
+    return f", sheet {grid.sheet!r}" if grid.sheet is not None else ""
 
 
 #: the parts of an Excel number format that show text as written: quoted text ("%"), an
@@ -338,8 +378,13 @@ def read_xlsx(path: Path, sheet: Any, is_header: Callable[[list[Any]], bool],
             grid = grids[name]
         else:
             grid = _sheet_grid(path, book, name)
+        state = getattr(book[name], "sheet_state", "visible")
     finally:
         book.close()
+    if state != "visible":
+        warn_caller(f"`table` {path.name!r}: the sheet read, {name!r}, is "
+                    f"{'very hidden' if state == 'veryHidden' else 'hidden'} in the workbook; "
+                    "check that it is the table you mean (--sheet NAME picks another).")
     _merged_and_hidden(path, name, grid)
     if not any(c is not None for row in grid.rows for c in row):
         raise _empty(path, f", sheet {name!r},")
@@ -675,6 +720,8 @@ def frame_of(grid: Grid, is_header: Callable[[list[Any]], bool],
     merged = units_row(header, body[0][0]) if body else None
     if merged is not None:
         header, body = merged, body[1:]
+    if grid.merged and body:
+        fill_merged(grid, body[0][1])  # the rows are the grid's: the body sees the fill
     if grid.sep is not None:
         body = [(r, n) for r, n in body if not _comment(r, header, known)]
         _check_widths(grid, body, width)
