@@ -574,3 +574,15 @@ def test_a_hidden_sheet_read_is_named_as_hidden(tmp_path):
     wb.save(tmp_path / "s.xlsx")
     with pytest.warns(UserWarning, match=r"the sheet read, 'data', is very hidden"):
         load_pairing_table(tmp_path / "s.xlsx", sheet="data")
+
+
+def test_a_number_merged_over_rows_is_read_in_each_with_a_warning(tmp_path):
+    from plastix.io.table import load_pairing_table
+
+    wb, _ = _sheet([("delta_t [ms]", "weight_ratio"), (10, 1.2), (-10, None), (20, None),
+                    (5, 1.3)], ["B2:B4"])
+    wb.save(tmp_path / "n.xlsx")
+    with pytest.warns(UserWarning, match=r"merged cells give one value to several rows of a "
+                      r"number column \(B2:B4 in 'weight_ratio'\)"):
+        table = load_pairing_table(tmp_path / "n.xlsx")
+    assert table["weight_ratio"].tolist() == [1.2, 1.2, 1.2, 1.3]

@@ -722,6 +722,14 @@ def frame_of(grid: Grid, is_header: Callable[[list[Any]], bool],
         header, body = merged, body[1:]
     if grid.merged and body:
         fill_merged(grid, body[0][1])  # the rows are the grid's: the body sees the fill
+        numbers_merged = [(coord, header[j]) for j, top, _, coord in grid.merged
+                          if top >= body[0][1] and j < len(header) and known(header[j])]
+        if numbers_merged:
+            warn_caller(f"`table` {grid.name!r}{_sheet_of(grid)}: merged cells give one value "
+                        "to several rows of a number column ("
+                        + ", ".join(f"{c} in {h!r}" for c, h in numbers_merged)
+                        + "): each row is read as its own experiment with that value; if "
+                        "they are one measurement, write it in one row.")
     if grid.sep is not None:
         body = [(r, n) for r, n in body if not _comment(r, header, known)]
         _check_widths(grid, body, width)
