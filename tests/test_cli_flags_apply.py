@@ -192,3 +192,68 @@ def test_datasets_list_and_verify_take_the_name(capsys):
     for action in ("list", "verify"):
         line = _one_error_line(capsys, ["datasets", action, "--name", "nosuch"])
         assert "'nosuch'" in line and name in line
+
+
+# ------------------------------------------------------------------ second round
+
+
+def test_window_flags_of_a_table_need_a_kernel_with_the_window(capsys, table, tmp_path):
+    for flags in (["--tau-ms", "10"], ["--pairing", "nearest"]):
+        line = _one_error_line(capsys, ["estimate", str(table), *FAST, "--kernel", "covariance",
+                                        *flags])
+        assert flags[0] in line and "`--kernel stdp`" in line
+    # with the STDP window (alone or among all kernels) they apply
+    assert main(["estimate", str(table), *FAST, "--tau-ms", "10", "--out",
+                 str(tmp_path / "w")]) == 0
+    capsys.readouterr()
+
+
+def test_sheet_on_a_text_table_and_nan_refuse_on_a_record_are_refused(capsys, table, record):
+    line = _one_error_line(capsys, ["estimate", str(table), *FAST, "--sheet", "S1"])
+    assert "`--sheet`" in line and "Excel" in line
+    line = _one_error_line(capsys, ["estimate", str(record), *REC, "--nan", "refuse"])
+    assert "`--nan`" in line
+
+
+def test_reproduce_threads_where_nothing_uses_them(capsys, tmp_path, monkeypatch):
+    import plastix.experiments.circuit_phase as CP
+
+    monkeypatch.setattr(CP, "run", lambda *a, **k: pytest.fail("ran"))
+    line = _one_error_line(capsys, ["reproduce", "circuit-phase", "--quick", "--threads", "2",
+                                    "--out", str(tmp_path / "r")])
+    assert "`--threads`" in line and "circuit-phase" in line
+    line = _one_error_line(capsys, ["reproduce", "fig4", "--quick", "--threads", "2",
+                                    "--workers", "1", "--out", str(tmp_path / "r")])
+    assert "`--threads`" in line and "--workers" in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_design_allow_pickle_without_record(capsys, tmp_path):
+    line = _one_error_line(capsys, ["design", "--allow-pickle", "--out", str(tmp_path / "d")])
+    assert "`--allow-pickle`" in line and "--record" in line
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_batch_on_workers_shows_warnings_as_plastix_lines(capsys, tmp_path, record):
+    """Warnings raised in a batch's tasks come back with the result and are shown by the
+    batch, one line each, named by file (a Dask worker printed them in Python's form)."""
+    import numpy as np
+
+    from plastix.estimate.synthetic import simulate_synthetic
+    from plastix.io import save_record
+
+    rec = simulate_synthetic(n_pre=3, n_post=2, n_intervals=6, bins_per_interval=8,
+                             n_burn=0, rng=2)
+    w = rec["weight"].values.copy()
+    w[2] = np.nan  # two intervals with no observed synapse: a warning
+    rec["weight"] = rec["weight"].copy(data=w)
+    other = save_record(rec, tmp_path / "holes.nc")
+    from plastix.cli import console  # main with the command line's warning printer
+
+    assert console(["estimate", str(record), str(other), *REC, "--workers", "1",
+                    "--out", str(tmp_path / "b") + "/"]) == 0
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if "holes.nc:" in x]
+    assert lines and all(x.startswith("plastix: warning") for x in lines), err
+    assert "return self.func" not in err and "Warning:" not in err.replace(
+        "plastix: warning", "")

@@ -22,6 +22,7 @@ import copy
 import hashlib
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +88,22 @@ def estimate_task(args: argparse.Namespace, *, tick=None) -> dict[str, Any]:
     from plastix.cli._errors import one_line
     from plastix.cli.estimate import fit_file
 
-    try:
-        est = fit_file(args)
-    except Exception as err:  # noqa: BLE001 - reported in one line with the file, at the end
-        est = None
-        out = {"error": one_line(err)}
+    # the warnings go back with the result and are shown by the batch, one line each (a
+    # Dask worker would print them raw, in Python's two-line form)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            est = fit_file(args)
+        except Exception as err:  # noqa: BLE001 - reported in one line with the file, at the end
+            est = None
+            out = {"error": one_line(err)}
     if tick is not None:  # in process: the batch's bar moves by a file (Dask moves it itself)
         tick(1)
-    return out if est is None else {"result": est.result_, "summary": est.summary()}
+    said = [(w.category, str(w.message)) for w in caught  # libraries' deprecations: not ours
+            if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning,
+                                           FutureWarning))]
+    out = out if est is None else {"result": est.result_, "summary": est.summary()}
+    return {**out, "warnings": said}
 
 
 def run_batch(args: argparse.Namespace) -> int:
@@ -129,6 +138,8 @@ def run_batch(args: argparse.Namespace) -> int:
 
     def save(task: Task, res: dict[str, Any]) -> None:
         f = task.args[0].file
+        for category, text in res.get("warnings", ()):
+            warnings.warn(f"{input_name(f)}: {text}", category, stacklevel=1)
         if "error" in res:
             failed[f] = res["error"]
             return

@@ -16,10 +16,11 @@ from plastix.cli._errors import CLIError
 from plastix.cli._paths import input_name
 from plastix.cli._reader_flags import given_reader_flags
 
-__all__ = ["DEFAULTS", "check_flags_apply", "check_kernel_flags", "fill_defaults"]
+__all__ = ["DEFAULTS", "check_flags_apply", "check_kernel_flags", "check_table_kernel_flags",
+           "fill_defaults"]
 
 DEFAULTS = {"lag": 1, "null": "pooled-shift", "pairing": "all", "tau_ms": 20.0,
-            "method": "ccg"}
+            "method": "ccg", "nan": "refuse"}
 """The documented default of each flag parsed with ``None`` (see the module docstring)."""
 
 _RECORD_ONLY = {"decay": "--decay", "lag": "--lag", "null": "--null",
@@ -29,14 +30,8 @@ _TABLE_ONLY = {"by": "--by", "pairing": "--pairing", "tau_ms": "--tau-ms",
 
 
 def _given(args: argparse.Namespace, dests: dict[str, str]) -> list[str]:
-    """The flags of ``dests`` (dest -> flag) the user gave (a value other than None; for
-    ``--nan``, other than its default ``refuse``)."""
-    out = []
-    for dest, flag in dests.items():
-        value = getattr(args, dest, None)
-        if value is not None and not (dest == "nan" and value == "refuse"):
-            out.append(flag)
-    return out
+    """The flags of ``dests`` (dest -> flag) the user gave (a value other than None)."""
+    return [flag for dest, flag in dests.items() if getattr(args, dest, None) is not None]
 
 
 def _listing(flags: list[str]) -> str:
@@ -59,6 +54,9 @@ def check_flags_apply(args: argparse.Namespace, *, table: bool) -> None:
             raise CLIError(f"`--plot` draws the estimate of a recording; the estimate of a "
                            f"table of pairing experiments ({name!r}) has no figure: drop "
                            "`--plot` (the result's .nc and .json hold every number).")
+        if args.sheet is not None and args.file.suffix.lower() != ".xlsx":
+            raise CLIError(f"`--sheet` picks a sheet of an Excel workbook (.xlsx), but {name!r} "
+                           "is a text table with one sheet: drop `--sheet`.")
         return
     wrong = _given(args, _TABLE_ONLY)
     if wrong:
@@ -72,6 +70,22 @@ def check_flags_apply(args: argparse.Namespace, *, table: bool) -> None:
                        "weights are inferred from spikes, but `--weights-from spikes` is not "
                        f"given, so {name!r} is read with its measured weights: add "
                        f"`--weights-from spikes` or drop {_listing(inference)}.")
+
+
+def check_table_kernel_flags(args: argparse.Namespace) -> None:
+    """Refuse ``--tau-ms`` and ``--pairing`` (the STDP window's time constant and spike
+    pairs) with a table's kernel of rates, which uses neither (``--kernel all`` holds the
+    STDP window, so they apply there)."""
+    from plastix.kernels import get_kernel
+
+    if args.kernel == "all" or get_kernel(args.kernel).inputs == "spike_times":
+        return
+    wrong = _given(args, {"tau_ms": "--tau-ms", "pairing": "--pairing"})
+    if wrong:
+        them = "it" if len(wrong) == 1 else "them"
+        raise CLIError(f"{_listing(wrong)} set{'s' if len(wrong) == 1 else ''} the STDP window "
+                       f"of the table's estimate, but the kernel {args.kernel!r} uses rates and "
+                       f"no window: add `--kernel stdp` (or `--kernel all`) or drop {them}.")
 
 
 def check_kernel_flags(args: argparse.Namespace) -> None:

@@ -194,6 +194,9 @@ def _run(args: argparse.Namespace) -> int:
         return _run_length(args)
     check_kernel(args.kernel)
     options = reader_options(args)
+    if args.allow_pickle and args.record is None:
+        raise ValueError("`--allow-pickle` lets --record read a pickle file, but no --record "
+                         "is given; pass --record FILE, or drop it.")
     if options and args.record is None:
         raise ValueError(f"the reader flags ({', '.join(sorted(options))}) map the file of "
                          "--record; pass --record FILE, or drop them.")

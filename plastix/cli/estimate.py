@@ -14,7 +14,12 @@ from plastix._util.io import RESULT_SUFFIXES, result_files
 from plastix.cli import _resume
 from plastix.cli._cluster import add_cluster_flags
 from plastix.cli._errors import CLIError
-from plastix.cli._estimate_flags import check_flags_apply, check_kernel_flags, fill_defaults
+from plastix.cli._estimate_flags import (
+    check_flags_apply,
+    check_kernel_flags,
+    check_table_kernel_flags,
+    fill_defaults,
+)
 from plastix.cli._inputs import (
     add_allow_pickle_flag,
     add_sheet_flag,
@@ -105,7 +110,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--pairing", default=None, choices=("all", "nearest"),
                    help="spike pairs the stdp term counts: all-to-all (default) or nearest")
     add_sheet_flag(t)
-    t.add_argument("--nan", default="refuse", choices=("refuse", "drop"),
+    t.add_argument("--nan", default=None, choices=("refuse", "drop"),
                    help="rows with an empty cell in a column plastix reads: refuse the table "
                    "(default, naming the rows) or drop them (the count is reported)")
     t.add_argument("--tau-ms", type=float, default=None,
@@ -284,6 +289,7 @@ def _run_table(args: argparse.Namespace) -> int:
         check_kernel(args.kernel)
     check_input(args.file)
     check_flags_apply(args, table=True)
+    check_table_kernel_flags(args)
     fill_defaults(args)
     check_number("tau_ms", args.tau_ms, low=0, strict=True, high=10_000.0,
                  unit="ms")  # named as typed; an STDP window is tens of ms, never 10 s

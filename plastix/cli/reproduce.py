@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_overwrite_flag(p)
     p.add_argument("--out", type=folder_arg, required=True,
                    help="output folder (a rerun into it continues what is saved there)")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--threads", type=int, default=None,
                    help="cores for the training sweeps (default 1; 2 trains two batches of "
                         "each sweep side by side, in this process, on a 2-core machine when "
                         "nothing else runs; the same numbers)")
@@ -76,16 +76,21 @@ def _run(args: argparse.Namespace) -> int:
         if args.epochs < 1:
             raise ValueError(f"`--epochs` must be an int >= 1; got {args.epochs}.")
         extra["overrides"] = {"epochs": int(args.epochs)}
+    if args.threads is not None and (args.workers is not None or args.scheduler):
+        raise ValueError("`--threads` sets the cores of this process's sweeps; with `--workers`"
+                         "/`--scheduler` the batches train on the cluster's workers, one thread "
+                         "each: drop `--threads`.")
     if args.name != "circuit-phase":  # the ANN experiments train torch sweeps
         from plastix.ann.run import resolve_device
 
-        extra["threads"] = args.threads
+        extra["threads"] = 1 if args.threads is None else args.threads
         device = str(resolve_device(args.device))  # fails here, in one line
         if device != "cpu":  # the default is the experiments' own
             extra["device"] = device
-    elif args.device != "cpu":
-        raise ValueError("`--device` applies to the ANN experiments (table1, fig3, fig4, fig5, "
-                         "fig15), not to circuit-phase; drop it.")
+    elif args.device != "cpu" or args.threads is not None:
+        flag = "--device" if args.device != "cpu" else "--threads"
+        raise ValueError(f"`{flag}` applies to the ANN experiments (table1, table1-ablations, "
+                         "fig3, fig4, fig5, fig15), not to circuit-phase; drop it.")
     check_folder(args.out)
     stamp = _check_earlier_results(args)
     module = importlib.import_module(EXPERIMENTS[args.name])
