@@ -1587,8 +1587,8 @@ def _csv(text):
 CASES += [
     ("table-inspect-reader-options", _load_bad("t.csv", _csv("delta_t,weight_ratio\n0.01,1.2\n"),
                                                "inspect_file", pre_units="1"), ValueError,
-     r"reader options \(pre_units\) do not apply to a table of pairing experiments \('t\.csv'\); "
-     r"drop them\."),
+     r"the reader option `pre_units` \(--pre-units\) maps a recording, not a table of pairing "
+     r"experiments \('t\.csv'\); drop it\."),
 ]
 
 # --- weights inferred from spikes (issue 16) ---------------------------------

@@ -257,3 +257,20 @@ def test_a_batch_on_workers_shows_warnings_as_plastix_lines(capsys, tmp_path, re
     assert lines and all(x.startswith("plastix: warning") for x in lines), err
     assert "return self.func" not in err and "Warning:" not in err.replace(
         "plastix: warning", "")
+
+
+def test_inspect_says_not_ready_where_estimate_would_refuse(capsys, record, table):
+    """inspect no longer says "ready" for commands estimate refuses: --kernel all on a
+    recording (refused), --weights-from spikes on a record of rates (missing, with the
+    fix), a rate kernel on a table without frequencies (missing, with the fix)."""
+    line = _one_error_line(capsys, ["inspect", str(record), "--kernel", "all"])
+    assert "'all' compares the kernels on a table" in line
+    assert main(["inspect", str(record), "--weights-from", "spikes"]) == 1
+    out = capsys.readouterr().out
+    assert "spike trains of the pre and postsynaptic units" in out
+    assert "the fix: drop --weights-from spikes" in out and "ready for" not in out
+    assert main(["inspect", str(table), "--kernel", "product"]) == 1
+    out = capsys.readouterr().out
+    assert "needs the column 'frequency'" in out and "ready for" not in out
+    line = _one_error_line(capsys, ["inspect", str(table), "--pre-units", "0"])
+    assert "`pre_units` (--pre-units)" in line

@@ -198,8 +198,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError("`--allow-pickle` lets --record read a pickle file, but no --record "
                          "is given; pass --record FILE, or drop it.")
     if options and args.record is None:
-        raise ValueError(f"the reader flags ({', '.join(sorted(options))}) map the file of "
-                         "--record; pass --record FILE, or drop them.")
+        from plastix.cli._reader_flags import given_reader_flags
+
+        raise ValueError(f"the reader flags ({', '.join(given_reader_flags(args))}) map the "
+                         "file of --record; pass --record FILE, or drop them.")
     inputs = [args.record] if args.record is not None else []
     if args.record is not None:
         check_input(args.record, allow_pickle=args.allow_pickle, name="`--record`")

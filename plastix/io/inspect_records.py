@@ -63,11 +63,25 @@ def _inspect_record(path: Path, fmt: Any, label: str, allow_pickle: bool,
         desc = describe_record(ds) + (" (activity values are checked as the estimator reads "
                                       "them)" if lazy else "")
         _finish(ins, _review(ds, desc, inferred=inferred, any_size=lazy))
+        _spikes_for_inference(ins, ds, inferred)
     finally:
         ds.close()
     if allow_pickle:
         ins.flags.insert(0, "--allow-pickle")
     return ins
+
+
+def _spikes_for_inference(ins: Inspection, ds: xr.Dataset, inferred: bool) -> None:
+    """``--weights-from spikes`` on a record without spike trains of both roles: what is
+    missing, and the fix (the estimate would refuse it)."""
+    lacking = [r for r in ("pre", "post") if f"{r}_spike_time" not in ds.variables]
+    if not inferred or not lacking:
+        return
+    ins.missing.append(f"spike trains of the {' and '.join(lacking)}synaptic units: "
+                       "--weights-from spikes infers the weights from spike trains, and this "
+                       "record's activity is rates or traces")
+    ins.fix = "drop --weights-from spikes (the record's measured weights are then used)"
+    ins.ready = False
 
 
 def _open_to_inspect(path: Path, fmt: Any, allow_pickle: bool, options: dict[str, Any]

@@ -31,7 +31,7 @@ def _column_line(name: str, written: str | None, si: str | None) -> str:
 
 
 def inspect_table(path: str | os.PathLike, *, sheet: Any = None, nan: str = "refuse",
-                  by: Any = None) -> Inspection:
+                  by: Any = None, kernel: str | None = None) -> Inspection:
     """What plastix finds in a table of pairing experiments, and whether it can be estimated.
 
     Lists each column as written (its bracketed unit) and as read (SI), the label
@@ -101,11 +101,27 @@ def inspect_table(path: str | os.PathLike, *, sheet: Any = None, nan: str = "ref
     ins.record = (f"{len(table)} rows; weight ratio after/before from {ratio.min():.3g} to "
                   f"{ratio.max():.3g}")
     refusal = _estimate_refusal(table, by)
+    if not refusal and _kernel_refusal(table, kernel):
+        refusal = _kernel_refusal(table, kernel)
+        ins.fix = f"add the column 'frequency', or use --kernel stdp instead of {kernel}"
     if refusal:
         ins.missing.append(refusal)
         ins.flags = []
     ins.ready = not refusal
     return ins
+
+
+def _kernel_refusal(table: Any, kernel: str | None) -> str:
+    """Why ``kernel`` (``--kernel``, given) cannot estimate ``table``: a kernel of rates
+    needs the pairing frequency (``--kernel all`` skips such kernels, so it never fails)."""
+    from plastix.kernels import get_kernel
+
+    if kernel is None or kernel == "all" or "frequency" in table:
+        return ""
+    if get_kernel(kernel).inputs == "spike_times":
+        return ""
+    return (f"the pairing frequency for --kernel {kernel}: a kernel of rates needs the "
+            "column 'frequency' (Hz, each row's pairing rate); add it, or use --kernel stdp")
 
 
 def _table_flags(sheet: Any, nan: str, by: Any) -> list[str]:

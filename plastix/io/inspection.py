@@ -83,9 +83,12 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
     check_not_folder_member(path)
     if is_pairing_table(path):
         if options:
-            raise ValueError(f"reader options ({', '.join(sorted(options))}) do not apply to a "
-                             f"table of pairing experiments ({path.name!r}); drop them.")
-        ins = inspect_table(path, sheet=sheet, nan=nan, by=by)
+            named = ", ".join(f"`{k}` ({cli_flag(k)})" for k in sorted(options))
+            raise ValueError(f"the reader option{'s' * (len(options) > 1)} {named} map"
+                             f"{'s' * (len(options) == 1)} a recording, not a table of pairing "
+                             f"experiments ({path.name!r}); drop "
+                             f"{'them' if len(options) > 1 else 'it'}.")
+        ins = inspect_table(path, sheet=sheet, nan=nan, by=by, kernel=kernel)
         _kernel_given(ins, kernel)
         ins.given = given
         return ins
@@ -93,6 +96,10 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
         if value != unset:
             raise ValueError(f"`{name}` applies to a table of pairing experiments, not to "
                              f"{path.name!r}; drop it.")
+    if kernel == "all":
+        raise ValueError(f"`kernel` 'all' compares the kernels on a table of pairing "
+                         f"experiments; the estimate of a recording ({path.name!r}) takes one "
+                         "kernel: name it (e.g. product, stdp).")
     fmt = format_for_path(path)
     check_readable(path, fmt, allow_pickle=allow_pickle)
     if options.get("weights_from") is not None and options["weights_from"] != "spikes":
