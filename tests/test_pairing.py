@@ -424,7 +424,8 @@ def test_inspect_describes_a_table_and_what_it_lacks(tmp_path, capsys):
     assert not ins.ready and "Did you mean 'ratio'?" in ins.missing[0]
     assert main(["inspect", str(bad)]) == 1
     assert "missing for an estimate" in capsys.readouterr().out
-    with pytest.raises(ValueError, match=r"reader options \(decay\) do not apply to a table"):
+    with pytest.raises(ValueError, match=r"the reader option `decay` \(--decay\) maps a recording, "
+                       r"not a table"):
         inspect_file(plain, decay=1.0)
 
 
