@@ -253,24 +253,31 @@ def test_glm_leaves_out_windows_a_unit_was_not_recorded_throughout():
     assert np.isnan(w[1, 0, 1]) and np.isfinite(w[1, 0, [0, 2, 3]]).all()
 
 
+def _two_segments(cut: float, duration: float = 60.0):
+    """A 4-input ramp record of ``duration`` s cut at ``cut`` s into two segments whose
+    clocks both start at 0 (weights unmeasured at each segment's ends)."""
+    rec = _ramp_record(n_pre=4, duration=duration)
+    t = rec["time"].values
+    seg = (t >= cut).astype(int)
+
+    def two(role):
+        st = rec[f"{role}_spike_time"].values
+        s = (st >= cut).astype(int)
+        return {"time": st - cut * s, "unit": rec[f"{role}_spike_unit"].values, "segment": s}
+
+    return make_record(rec["pre_activity"].values, rec["post_activity"].values,
+                       np.full((4, 1, 4), np.nan), time=t - cut * seg,
+                       weight_time=[0.0, cut, 0.0, duration - cut], weight_segment=[0, 0, 1, 1],
+                       segment=seg, dt=1.0, activity_units="1", activity_kind="count",
+                       decay=0.0, pre_spikes=two("pre"), post_spikes=two("post"))
+
+
 @pytest.mark.parametrize("method", ["ccg", "glm"])
 def test_unrecorded_time_belongs_to_its_own_segment(method):
     """Segments that restart their clock: a gap of the post unit at 5-15 s of segment 1
     changes nothing in segment 0, whose windows cover the same clock times."""
-    rec = _ramp_record(n_pre=4, duration=60.0)
-    t = rec["time"].values
-    seg = (t >= 30.0).astype(int)
-
-    def two(role):
-        st = rec[f"{role}_spike_time"].values
-        s = (st >= 30.0).astype(int)
-        return {"time": st - 30.0 * s, "unit": rec[f"{role}_spike_unit"].values, "segment": s}
-
-    split = make_record(rec["pre_activity"].values, rec["post_activity"].values,
-                        np.full((4, 1, 4), np.nan), time=t - 30.0 * seg,
-                        weight_time=[0.0, 30.0, 0.0, 30.0], weight_segment=[0, 0, 1, 1],
-                        segment=seg, dt=1.0, activity_units="1", activity_kind="count",
-                        decay=0.0, pre_spikes=two("pre"), post_spikes=two("post"))
+    split = _two_segments(30.0)
+    seg = split["segment"].values
     holed = split.copy()
     act = split["post_activity"].values.copy()
     act[(seg == 1) & (split["time"].values >= 5.0) & (split["time"].values < 15.0), 0] = np.nan
@@ -289,20 +296,7 @@ def test_unrecorded_time_belongs_to_its_own_segment(method):
 def test_a_segment_shorter_than_the_window_is_named_not_dropped_silently():
     """A 10 s segment beside a 50 s one, with 20 s windows: it gives no window, and the
     warning names it and its length instead of leaving its spikes out unsaid."""
-    rec = _ramp_record(n_pre=4, duration=60.0)
-    t = rec["time"].values
-    seg = (t >= 50.0).astype(int)
-
-    def two(role):
-        st = rec[f"{role}_spike_time"].values
-        s = (st >= 50.0).astype(int)
-        return {"time": st - 50.0 * s, "unit": rec[f"{role}_spike_unit"].values, "segment": s}
-
-    split = make_record(rec["pre_activity"].values, rec["post_activity"].values,
-                        np.full((4, 1, 4), np.nan), time=t - 50.0 * seg,
-                        weight_time=[0.0, 50.0, 0.0, 10.0], weight_segment=[0, 0, 1, 1],
-                        segment=seg, dt=1.0, activity_units="1", activity_kind="count",
-                        decay=0.0, pre_spikes=two("pre"), post_spikes=two("post"))
+    split = _two_segments(50.0)
     with pytest.warns(UserWarning, match=r"1 of 2 segments are shorter than the window "
                       r"\(20 s\).*segment 1 \(10 s\)"):
         out = infer_weights(split, method="ccg", window=20.0)
