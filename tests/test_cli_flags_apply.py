@@ -274,3 +274,24 @@ def test_inspect_says_not_ready_where_estimate_would_refuse(capsys, record, tabl
     assert "needs the column 'frequency'" in out and "ready for" not in out
     line = _one_error_line(capsys, ["inspect", str(table), "--pre-units", "0"])
     assert "`pre_units` (--pre-units)" in line
+
+
+def test_allow_pickle_overwrite_and_null_where_they_do_nothing(capsys, record, table, tmp_path):
+    """--allow-pickle without a pickle input (estimate, inspect, infer-weights, design
+    --record; a batch only when no file is a pickle), --overwrite without --out, --null
+    with --n-null 0: each refused in one line."""
+    for argv in (["estimate", str(record), *REC, "--allow-pickle"],
+                 ["inspect", str(record), "--allow-pickle"],
+                 ["infer-weights", str(record), "--allow-pickle", "--out",
+                  str(tmp_path / "w.nc")],
+                 ["design", "--record", str(record), "--allow-pickle", "--out",
+                  str(tmp_path / "d")]):
+        line = _one_error_line(capsys, argv)
+        assert "`--allow-pickle`" in line and "'rec.nc' is not one" in line, argv
+    assert not (tmp_path / "w.nc").exists() and not (tmp_path / "d").exists()
+    for target in (record, table):
+        line = _one_error_line(capsys, ["estimate", str(target), *FAST, "--overwrite"])
+        assert "`--overwrite`" in line and "no --out" in line
+    line = _one_error_line(capsys, ["estimate", str(record), *REC, "--kernel", "stdp",
+                                    "--null", "shift"])
+    assert "`--n-null 0` makes none" in line

@@ -72,7 +72,11 @@ def _check(args: argparse.Namespace) -> Path:
             raise CLIError(f"{f} is a table of pairing experiments; estimate tables one at "
                            "a time (plastix estimate TABLE), batches take record files.")
         check_input(f, allow_pickle=args.allow_pickle)
-    check_flags_apply(argparse.Namespace(**{**vars(args), "file": args.file[0]}), table=False)
+    first = argparse.Namespace(**{**vars(args), "file": args.file[0], "allow_pickle": False})
+    check_flags_apply(first, table=False)
+    from plastix.cli._inputs import check_allow_pickle
+
+    check_allow_pickle(args.allow_pickle, list(args.file))
     args.kernel = args.kernel or ("stdp" if args.weights_from else "product")
     check_kernel(args.kernel)
     check_kernel_flags(args)

@@ -42,6 +42,9 @@ def check_flags_apply(args: argparse.Namespace, *, table: bool) -> None:
     """Refuse, in one line, the flags given that do not apply to ``args.file`` (a table
     of pairing experiments when ``table``, else a record), before any work."""
     name = input_name(args.file)
+    if getattr(args, "overwrite", False) and getattr(args, "out", None) is None:
+        raise CLIError("`--overwrite` lets --out replace earlier results, but no --out is "
+                       "given (nothing is written): drop it, or add --out RESULT.")
     if table:
         wrong = _given(args, _RECORD_ONLY) + given_reader_flags(args)
         wrong += ["--allow-pickle"] if getattr(args, "allow_pickle", False) else []
@@ -58,6 +61,9 @@ def check_flags_apply(args: argparse.Namespace, *, table: bool) -> None:
             raise CLIError(f"`--sheet` picks a sheet of an Excel workbook (.xlsx), but {name!r} "
                            "is a text table with one sheet: drop `--sheet`.")
         return
+    from plastix.cli._inputs import check_allow_pickle
+
+    check_allow_pickle(args.allow_pickle, [args.file])
     wrong = _given(args, _TABLE_ONLY)
     if wrong:
         them = "it" if len(wrong) == 1 else "them"
@@ -98,6 +104,9 @@ def check_kernel_flags(args: argparse.Namespace) -> None:
     if args.null is not None:
         check_choice("null", args.null, NULL_METHODS)  # a typo is named as one first
     kernel = get_kernel(args.kernel)
+    if args.null is not None and args.n_null == 0 and kernel.inputs == "spike_times":
+        raise CLIError("`--null` chooses how the null's replicates are made, but `--n-null 0` "
+                       "makes none: drop one of them.")
     if args.lag is not None and not kernel.lagged:
         raise CLIError(f"`--lag` is the lag of a lagged kernel, but the kernel is "
                        f"{args.kernel!r}: add `--kernel lagged` or drop `--lag`.")

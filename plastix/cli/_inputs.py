@@ -33,6 +33,19 @@ def is_pickle(path: str | Path) -> bool:
     return Path(path).suffix.lower() in pickle_suffixes()
 
 
+def check_allow_pickle(allow_pickle: bool, paths: list[str | Path]) -> None:
+    """Refuse ``--allow-pickle`` when none of ``paths`` is a pickle file: the flag would do
+    nothing (it lets plastix run the code a pickle holds, and only a pickle holds any)."""
+    if allow_pickle and not any(is_pickle(p) for p in paths):
+        from plastix.cli._errors import CLIError
+
+        names = ", ".join(repr(Path(p).name or str(p)) for p in paths[:3])
+        suffixes = ", ".join(pickle_suffixes())
+        which = "is not one" if len(paths) == 1 else "are not pickles"
+        raise CLIError(f"`--allow-pickle` lets plastix read a pickle file ({suffixes}), but "
+                       f"{names} {which}: drop it.")
+
+
 def input_kind(path: str | Path) -> str:
     """What an input path names, for a message: a table of pairing experiments, a folder
     (a pynapple session, a Kilosort / Phy folder) or a record file."""

@@ -204,6 +204,9 @@ def _run(args: argparse.Namespace) -> int:
                          "file of --record; pass --record FILE, or drop them.")
     inputs = [args.record] if args.record is not None else []
     if args.record is not None:
+        from plastix.cli._inputs import check_allow_pickle
+
+        check_allow_pickle(args.allow_pickle, [args.record])
         check_input(args.record, allow_pickle=args.allow_pickle, name="`--record`")
     check_folder(args.out)
     resume = args.out / ".resume"  # each measured session, as it finishes

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from plastix.cli._inputs import add_allow_pickle_flag, check_input, open_input
+from plastix.cli._inputs import (
+    add_allow_pickle_flag,
+    check_allow_pickle,
+    check_input,
+    open_input,
+)
 from plastix.cli._paths import (
     add_overwrite_flag,
     add_rng_flag,
@@ -85,6 +90,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    check_allow_pickle(args.allow_pickle, [args.file])
     check_input(args.file, allow_pickle=args.allow_pickle)
     folder = is_folder_target(args.out)  # DIR/ writes DIR/STEM_weights.nc, a name not given
     args.out = Path(args.out) / f"{input_stem(args.file)}_weights.nc" if folder else Path(args.out)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from plastix.cli._inputs import add_allow_pickle_flag, add_sheet_flag, check_input
+from plastix.cli._inputs import (
+    add_allow_pickle_flag,
+    add_sheet_flag,
+    check_allow_pickle,
+    check_input,
+)
 from plastix.cli._reader_flags import add_reader_flags, reader_options
 from plastix.cli._registry_help import format_help
 
@@ -42,6 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     from plastix.cli._registry_help import check_kernel, format_of_path
     from plastix.io import inspect_file
 
+    check_allow_pickle(args.allow_pickle, [args.file])
     path = check_input(args.file, allow_pickle=args.allow_pickle)
     if args.kernel is not None and args.kernel != "all":
         check_kernel(args.kernel)
