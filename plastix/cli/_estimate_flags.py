@@ -4,8 +4,10 @@ A flag that does not apply to what is estimated (a record's ``--lag`` on a table
 pairing experiments, a table's ``--tau-ms`` on a record, ``--window`` without
 ``--weights-from spikes``) is refused in one line instead of being ignored.  The flags
 whose default is a value (``--lag``, ``--null``, ``--pairing``, ``--tau-ms``,
-``--method``) are parsed with ``None`` so that "given" can be told from "default";
-:func:`fill_defaults` then sets the documented defaults.
+``--method``, ``--nan``) are parsed with ``None`` so that "given" can be told from
+"default"; :func:`fill_defaults` then sets the documented defaults.  Flags that would do
+nothing whatever the input (``--allow-pickle`` without a pickle, ``--overwrite``
+without ``--out``, ``--null`` with ``--n-null 0``) are refused here too.
 """
 
 from __future__ import annotations
