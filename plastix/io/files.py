@@ -121,7 +121,7 @@ def _check_reader_options(fmt: Any, path: Path, options: dict[str, Any]) -> None
     take (a NetCDF record holds its units, series, segments and bins itself)."""
     import inspect as _inspect
 
-    from plastix.io.nwb_scan import cli_flag
+    from plastix.io.nwb_scan import named_options
 
     params = _inspect.signature(fmt.read).parameters.values()
     if not options or any(p.kind is p.VAR_KEYWORD for p in params):
@@ -129,7 +129,7 @@ def _check_reader_options(fmt: Any, path: Path, options: dict[str, Any]) -> None
     taken = {p.name for p in params if p.kind is p.KEYWORD_ONLY}
     other = [k for k in options if k not in taken]
     if other:
-        given = ", ".join(f"`{k}` ({cli_flag(k)})" for k in other)
+        given = named_options(other)
         raise ValueError(f"{given} cannot apply to {path.name!r}: a {fmt.label} file is a "
                          "plastix record, whose units, activity, weights, segments and bins are "
                          "stored in it; drop the flag (to change a record, edit it with xarray "

@@ -38,7 +38,7 @@ from plastix.io.inspect_records import _inspect_record
 from plastix.io.inspect_report import Inspection, _option_flag
 from plastix.io.inspect_review import describe_record, silent_intervals
 from plastix.io.inspect_tables import inspect_table
-from plastix.io.nwb_scan import cli_flag
+from plastix.io.nwb_scan import cli_flag, named_options
 from plastix.io.table import is_pairing_table
 
 __all__ = ["Inspection", "inspect_file", "inspect_standard_nwb", "inspect_table",
@@ -83,7 +83,7 @@ def inspect_file(path: str | os.PathLike, *, allow_pickle: bool = False, sheet: 
     check_not_folder_member(path)
     if is_pairing_table(path):
         if options:
-            named = ", ".join(f"`{k}` ({cli_flag(k)})" for k in sorted(options))
+            named = named_options(sorted(options))
             raise ValueError(f"the reader option{'s' * (len(options) > 1)} {named} map"
                              f"{'s' * (len(options) == 1)} a recording, not a table of pairing "
                              f"experiments ({path.name!r}); drop "

@@ -654,12 +654,12 @@ def read_neo_file(blocks: list[Any], path: str | Path, **options: Any) -> xr.Dat
     replacing the file's); the options of the standard NWB reader that name units,
     series or synapses are refused in one line saying how the convention names them.
     """
-    from plastix.io.nwb_scan import cli_flag
+    from plastix.io.nwb_scan import cli_flag, named_options
     from plastix.record import check_decay
 
     other = [k for k in options if k not in NEO_READ_OPTIONS]
     if other:
-        given = ", ".join(f"`{k}` ({cli_flag(k)})" for k in other)
+        given = named_options(other)
         raise ValueError(f"{given} cannot map {Path(path).name!r}: it follows the Neo convention, "
                          "where each SpikeTrain's annotations['role'] ('pre' or 'post') and "
                          "annotations['unit'] name its unit, and signals are named 'pre_rate', "

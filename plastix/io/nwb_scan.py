@@ -64,6 +64,11 @@ def cli_flag(option: str) -> str:
     return CLI_FLAGS.get(option, "--" + option.replace("_", "-"))
 
 
+def named_options(options) -> str:
+    """Reader options for a message, each with its flag: ```pre_units` (--pre-units), ...``."""
+    return ", ".join(f"`{k}` ({cli_flag(k)})" for k in options)
+
+
 OPTION_HELP = {
     "pre_units": "presynaptic units: ids (3,4,5) or COLUMN=VALUE of the NWB Units table (of "
                  "the ROI/electrode table of a --pre-activity series that has one), a "
