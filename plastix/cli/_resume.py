@@ -97,11 +97,7 @@ def own_outputs(stamp: Path, key: str, outputs: Sequence[Path], *, command: str,
     """
     from plastix.cli._errors import CLIError
 
-    if stamp.exists() and not stamp.is_file():
-        kind = "a folder" if stamp.is_dir() else "not a regular file"
-        raise CLIError(f"--out: {str(stamp)!r}, where plastix notes the outputs a run is "
-                       f"writing, should be a small JSON file; it is {kind}: remove it, or "
-                       "choose another --out.")
+    refuse_non_file(stamp, "notes the outputs a run is writing", "remove it")
     try:
         made = json.loads(stamp.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -119,6 +115,17 @@ def own_outputs(stamp: Path, key: str, outputs: Sequence[Path], *, command: str,
                        f"{', '.join(p.name for p in there)}); rerun that command to finish "
                        "it, pass --overwrite to replace them, or choose another --out.")
     return []
+
+
+def refuse_non_file(stamp: Path, records: str, fix: str) -> None:
+    """Refuse (one line) a run's JSON note in ``--out`` that exists but is not a file: the
+    note where plastix ``records`` (what it holds), with the ``fix``."""
+    from plastix.cli._errors import CLIError
+
+    if stamp.exists() and not stamp.is_file():
+        kind = "a folder" if stamp.is_dir() else "not a regular file"
+        raise CLIError(f"--out: {str(stamp)!r}, where plastix {records}, should be a small "
+                       f"JSON file; it is {kind}: {fix}, or choose another --out.")
 
 
 def writing_outputs(stamp: Path, key: str, outputs: Sequence[Path]) -> None:

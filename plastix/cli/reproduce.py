@@ -14,6 +14,7 @@ from plastix.cli._cluster import add_cluster_flags, cluster_client
 from plastix.cli._errors import CLIError
 from plastix.cli._paths import add_overwrite_flag, add_rng_flag, check_folder, folder_arg
 from plastix.cli._registry_help import rule_help
+from plastix.cli._resume import refuse_non_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -178,11 +179,8 @@ def _read_stamp(path: Path, *, overwrite: bool) -> dict:
     one line naming the file, what was expected and found, and the fix."""
     fix = ("delete it (the results beside it are then treated as files plastix did not "
            "write), or pass --overwrite, or choose another --out.")
-    if path.exists() and not path.is_file():
-        kind = "a folder" if path.is_dir() else "not a regular file"
-        raise CLIError(f"--out: {str(path)!r}, where plastix records the options of the "
-                       f"results in that folder, should be a JSON file; it is {kind}: move "
-                       "or remove it, or choose another --out.")
+    refuse_non_file(path, "records the options of the results in that folder",
+                    "move or remove it")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
