@@ -132,30 +132,35 @@ def _role_spikes(ds: xr.Dataset, role: str) -> tuple[np.ndarray, np.ndarray, np.
     return _spikes(ds, role)
 
 
-def _train_keys(spikes: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
-                segments: np.ndarray) -> list[bytes]:
-    """Each unit's spike train (times, and segments coded by their place in the sorted
-    ``segments``, in order) as bytes; b"" when the unit has no spike."""
+def _train_keys(spikes: tuple[np.ndarray, np.ndarray, np.ndarray], units: np.ndarray,
+                segments: np.ndarray) -> dict[int, bytes]:
+    """The spike train of each of ``units`` (times, and segments coded by their place in
+    the sorted ``segments``, in order) as bytes."""
     t, u, seg = spikes
-    code = np.searchsorted(segments, np.asarray(seg)).astype(float)
+    keep = np.isin(u, units)  # only the candidates: no sort of every spike of the record
+    t, u = np.asarray(t, dtype=float)[keep], np.asarray(u)[keep]
+    code = np.searchsorted(segments, np.asarray(seg)[keep]).astype(float)
     order = np.lexsort((t, code, u))
-    t, u, code = np.asarray(t, dtype=float)[order], u[order], code[order]
-    cut = np.searchsorted(u, np.arange(n + 1))
-    return [np.concatenate([t[a:b], code[a:b]]).tobytes()
-            for a, b in zip(cut[:-1], cut[1:], strict=True)]
+    t, u, code = t[order], u[order], code[order]
+    cut = np.searchsorted(u, np.append(units, np.iinfo(np.int64).max))
+    return {int(k): np.concatenate([t[a:b], code[a:b]]).tobytes()
+            for k, a, b in zip(units, cut[:-1], cut[1:], strict=True)}
 
 
 def _warn_same_trains(ds: xr.Dataset, pre: tuple, post: tuple) -> None:
     """Warn about pre and post units with the same spike train (one unit in both roles?):
     a unit's transmission onto itself measures its own autocorrelation, not a synapse."""
+    n_pre = np.bincount(pre[1], minlength=ds.sizes["pre"])
+    n_post = np.bincount(post[1], minlength=ds.sizes["post"])
+    counts = np.intersect1d(n_pre[n_pre > 0], n_post[n_post > 0])  # same train: same count
+    if not counts.size:
+        return
     segments = np.unique(np.concatenate([np.asarray(pre[2]), np.asarray(post[2])]))
-    pre_keys = _train_keys(pre, ds.sizes["pre"], segments)
-    index = {}
-    for i, key in enumerate(pre_keys):
-        if key:
-            index.setdefault(key, i)
-    same = [(index[k], j) for j, k in enumerate(_train_keys(post, ds.sizes["post"], segments))
-            if k and k in index]
+    index: dict[bytes, int] = {}
+    for i, key in _train_keys(pre, np.flatnonzero(np.isin(n_pre, counts)), segments).items():
+        index.setdefault(key, i)
+    post_keys = _train_keys(post, np.flatnonzero(np.isin(n_post, counts)), segments)
+    same = [(index[k], j) for j, k in post_keys.items() if k in index]
     if not same:
         return
     ids_pre, ids_post = ds["pre"].values, ds["post"].values

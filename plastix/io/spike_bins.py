@@ -144,12 +144,13 @@ class SpikeRates(LazyRows):
     def _fill(self, out: np.ndarray, rows: slice | np.ndarray) -> None:
         """The rates of ``rows`` (a slice or indices) into ``out`` (rows, unit)."""
         lo, hi, closed = self.left[rows], self.right[rows], self.closed[rows]
+        stops = hi[closed] if closed.any() else None  # right edges that hold their spike
         outside: dict[int, np.ndarray] = {}  # units often share their intervals (pynapple)
         for j, st in enumerate(self.trains):
             n = np.searchsorted(st, hi, side="left") - np.searchsorted(st, lo, side="left")
-            if closed.any():  # a spike exactly at a segment's stop counts in its last bin
-                n[closed] += (np.searchsorted(st, hi[closed], side="right")
-                              - np.searchsorted(st, hi[closed], side="left"))
+            if stops is not None:  # a spike exactly at a segment's stop counts in its last bin
+                n[closed] += (np.searchsorted(st, stops, side="right")
+                              - np.searchsorted(st, stops, side="left"))
             out[:, j] = n / self.width
             iv = self.observed[j]
             if iv is not None:
